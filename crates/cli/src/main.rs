@@ -1,0 +1,2 @@
+//! The `infrafi` command line.
+fn main() {}

@@ -1,0 +1,174 @@
+//! Rejections: closed enums of stable, numbered result codes whose names read as predicates.
+//!
+//! Each component declares its own enum with [`result_codes!`] in its own range of numbers;
+//! [`TxError`] unites them. A code, once published, never changes number or meaning: clients
+//! (API, CLI, wallets) branch on the number or the snake_case name.
+
+use serde::{Serialize, Serializer};
+use std::fmt;
+
+/// Declares a component's result-code enum: `Variant = number => "snake_name", "sentence";`.
+#[macro_export]
+macro_rules! result_codes {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $variant:ident = $code:literal => $snake:literal, $message:literal; )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(u16)]
+        #[non_exhaustive]
+        pub enum $name {
+            $(
+                #[doc = $message]
+                $variant = $code,
+            )+
+        }
+
+        impl $name {
+            /// Every code in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable number.
+            pub const fn code(self) -> u16 {
+                self as u16
+            }
+
+            /// The stable snake_case name, which reads as a predicate.
+            pub const fn name(self) -> &'static str {
+                match self { $($name::$variant => $snake),+ }
+            }
+
+            /// A sentence for people.
+            pub const fn message(self) -> &'static str {
+                match self { $($name::$variant => $message),+ }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                write!(f, "{} ({}): {}", self.name(), self.code(), self.message())
+            }
+        }
+
+        impl ::std::error::Error for $name {}
+    };
+}
+
+/// Why a transaction was rejected: the component's code. The state is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TxError {
+    /// Ledger, roles, parameters and time.
+    Ledger(crate::ledger::LedgerError),
+    /// Roles, parameters, pauses, freezes and KYC.
+    Governance(crate::governance::GovernanceError),
+    /// USDai, reserve, oracle and gateway.
+    Reserve(crate::reserve::ReserveError),
+    /// The sUSDai vault.
+    Vault(crate::vault::VaultError),
+    /// The redemption queue.
+    Queue(crate::queue::QueueError),
+}
+
+impl TxError {
+    /// The stable number (unique across components).
+    pub fn code(self) -> u16 {
+        match self {
+            TxError::Ledger(e) => e.code(),
+            TxError::Governance(e) => e.code(),
+            TxError::Reserve(e) => e.code(),
+            TxError::Vault(e) => e.code(),
+            TxError::Queue(e) => e.code(),
+        }
+    }
+
+    /// The stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxError::Ledger(e) => e.name(),
+            TxError::Governance(e) => e.name(),
+            TxError::Reserve(e) => e.name(),
+            TxError::Vault(e) => e.name(),
+            TxError::Queue(e) => e.name(),
+        }
+    }
+
+    /// A sentence for people.
+    pub fn message(self) -> &'static str {
+        match self {
+            TxError::Ledger(e) => e.message(),
+            TxError::Governance(e) => e.message(),
+            TxError::Reserve(e) => e.message(),
+            TxError::Vault(e) => e.message(),
+            TxError::Queue(e) => e.message(),
+        }
+    }
+
+    /// Every code of every component, for documentation and exhaustive tests.
+    pub fn all() -> Vec<TxError> {
+        let mut all: Vec<TxError> = Vec::new();
+        all.extend(crate::ledger::LedgerError::ALL.iter().map(|&e| TxError::Ledger(e)));
+        all.extend(crate::governance::GovernanceError::ALL.iter().map(|&e| TxError::Governance(e)));
+        all.extend(crate::reserve::ReserveError::ALL.iter().map(|&e| TxError::Reserve(e)));
+        all.extend(crate::vault::VaultError::ALL.iter().map(|&e| TxError::Vault(e)));
+        all.extend(crate::queue::QueueError::ALL.iter().map(|&e| TxError::Queue(e)));
+        all
+    }
+}
+
+impl fmt::Display for TxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.name(), self.code(), self.message())
+    }
+}
+
+impl std::error::Error for TxError {}
+
+impl Serialize for TxError {
+    /// `{ "code": 101, "name": "amount_must_not_be_zero", "message": "..." }`.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("TxError", 3)?;
+        out.serialize_field("code", &self.code())?;
+        out.serialize_field("name", self.name())?;
+        out.serialize_field("message", self.message())?;
+        out.end()
+    }
+}
+
+macro_rules! from_component {
+    ($variant:ident, $error:ty) => {
+        impl From<$error> for TxError {
+            fn from(error: $error) -> TxError {
+                TxError::$variant(error)
+            }
+        }
+    };
+}
+from_component!(Ledger, crate::ledger::LedgerError);
+from_component!(Governance, crate::governance::GovernanceError);
+from_component!(Reserve, crate::reserve::ReserveError);
+from_component!(Vault, crate::vault::VaultError);
+from_component!(Queue, crate::queue::QueueError);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_and_names_are_unique_across_components() {
+        let all = TxError::all();
+        let codes: BTreeSet<u16> = all.iter().map(|e| e.code()).collect();
+        let names: BTreeSet<&str> = all.iter().map(|e| e.name()).collect();
+        assert_eq!(codes.len(), all.len(), "duplicate result code number");
+        assert_eq!(names.len(), all.len(), "duplicate result code name");
+        for error in all {
+            assert!(error.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert!(error.message().ends_with('.'), "{} message is not a sentence", error.name());
+        }
+    }
+}

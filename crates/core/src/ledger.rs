@@ -1,0 +1,263 @@
+//! The double-entry ledger (SPEC 3): every movement of every asset is a transfer between two
+//! accounts, recorded as an event; minting and burning change an asset's supply.
+//!
+//! Guarantees: for every asset, the sum of balances equals issued minus burned; no balance is
+//! negative (amounts are unsigned and every subtraction is checked); zero balances are not
+//! stored, so equal ledgers have equal encodings.
+
+use crate::{
+    error::TxError,
+    event::Event,
+    ids::{Account, Address, Asset},
+    math::Amount,
+    points, result_codes,
+    state::State,
+    table::{Journaled, Table},
+};
+use serde::{Deserialize, Serialize};
+
+result_codes! {
+    /// Rejections of the ledger and of time.
+    pub enum LedgerError {
+        AmountMustNotBeZero = 101 => "amount_must_not_be_zero",
+            "The amount must be greater than zero.";
+        BalanceInsufficient = 102 => "balance_insufficient",
+            "The account's balance is smaller than the amount.";
+        ArithmeticOverflow = 103 => "arithmetic_overflow",
+            "The result does not fit in the protocol's number range.";
+        BlockTimeMustNotDecrease = 104 => "block_time_must_not_decrease",
+            "The block timestamp is earlier than the state's time.";
+        SenderIsFrozen = 105 => "sender_is_frozen",
+            "The sender is frozen and may not send USDai or sUSDai.";
+        RecipientIsFrozen = 106 => "recipient_is_frozen",
+            "The recipient is frozen and may not receive USDai or sUSDai.";
+        AssetIsNotTransferable = 107 => "asset_is_not_transferable",
+            "This asset cannot be transferred between users.";
+        RecipientMustNotBeSender = 108 => "recipient_must_not_be_sender",
+            "The recipient is the sender.";
+        NonceMismatch = 109 => "nonce_mismatch",
+            "The transaction's nonce is not the sender's next nonce.";
+        AssetIsNotSupported = 110 => "asset_is_not_supported",
+            "The asset is not supported by the protocol.";
+    }
+}
+
+impl From<crate::math::Overflow> for TxError {
+    fn from(_: crate::math::Overflow) -> TxError {
+        TxError::Ledger(LedgerError::ArithmeticOverflow)
+    }
+}
+
+/// Issued and burned totals of one asset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Supply {
+    /// Everything ever minted.
+    pub issued: Amount,
+    /// Everything ever burned.
+    pub burned: Amount,
+}
+
+impl Supply {
+    /// Issued minus burned: what exists now.
+    pub fn outstanding(&self) -> Amount {
+        // Burning more than was issued is impossible: a burn debits a balance first.
+        self.issued.saturating_sub(self.burned)
+    }
+}
+
+/// Balances and supplies.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LedgerState {
+    /// Every non-zero balance.
+    pub balances: Table<(Account, Asset), Amount>,
+    /// Issued and burned per asset.
+    pub supply: Table<Asset, Supply>,
+    /// Addresses frozen by compliance (SPEC 4).
+    pub frozen: Table<Address, ()>,
+    /// Addresses verified by the KYC registrar.
+    pub kyc_verified: Table<Address, ()>,
+    /// Each address's next transaction nonce (absent means 0).
+    pub nonces: Table<Address, u64>,
+}
+
+impl Journaled for LedgerState {
+    fn commit(&mut self) {
+        self.balances.commit();
+        self.supply.commit();
+        self.frozen.commit();
+        self.kyc_verified.commit();
+        self.nonces.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.balances.rollback();
+        self.supply.rollback();
+        self.frozen.rollback();
+        self.kyc_verified.rollback();
+        self.nonces.rollback();
+    }
+}
+
+impl LedgerState {
+    /// The balance of `account` in `asset`.
+    pub fn balance(&self, account: impl Into<Account>, asset: Asset) -> Amount {
+        self.balances.get(&(account.into(), asset)).copied().unwrap_or(Amount::ZERO)
+    }
+
+    /// What exists of `asset`: issued minus burned.
+    pub fn supply_of(&self, asset: Asset) -> Amount {
+        self.supply.get(&asset).map(Supply::outstanding).unwrap_or(Amount::ZERO)
+    }
+
+    /// Whether `address` is frozen.
+    pub fn is_frozen(&self, address: Address) -> bool {
+        !self.frozen.is_empty() && self.frozen.contains_key(&address)
+    }
+
+    /// The next nonce `address` must use.
+    pub fn nonce(&self, address: Address) -> u64 {
+        self.nonces.get(&address).copied().unwrap_or(0)
+    }
+
+    fn set_balance(&mut self, account: Account, asset: Asset, amount: Amount) {
+        if amount.is_zero() {
+            self.balances.remove(&(account, asset));
+        } else {
+            self.balances.insert((account, asset), amount);
+        }
+    }
+}
+
+/// Whether a balance change of `asset` for `account` moves points (SPEC 12).
+fn earns_points(account: Account, asset: Asset) -> Option<Address> {
+    match (account, asset) {
+        (Account::User(address), Asset::Usdai | Asset::Susdai) => Some(address),
+        _ => None,
+    }
+}
+
+/// Frozen addresses can neither send nor receive USDai or sUSDai (SPEC 4).
+fn check_not_frozen(
+    state: &State,
+    account: Account,
+    asset: Asset,
+    error: LedgerError,
+) -> Result<(), TxError> {
+    if let (Account::User(address), Asset::Usdai | Asset::Susdai) = (account, asset)
+        && state.ledger.is_frozen(address)
+    {
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Moves `amount` of `asset` from `from` to `to`. Rejects a zero amount, a short balance, and
+/// USDai/sUSDai moving out of or into a frozen address.
+pub fn transfer(
+    state: &mut State,
+    asset: Asset,
+    from: impl Into<Account>,
+    to: impl Into<Account>,
+    amount: Amount,
+) -> Result<(), TxError> {
+    let (from, to) = (from.into(), to.into());
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    check_not_frozen(state, from, asset, LedgerError::SenderIsFrozen)?;
+    check_not_frozen(state, to, asset, LedgerError::RecipientIsFrozen)?;
+    let from_balance = state.ledger.balance(from, asset);
+    let from_after =
+        from_balance.checked_sub(amount).map_err(|_| LedgerError::BalanceInsufficient)?;
+    if from == to {
+        return Ok(());
+    }
+    let to_after = state.ledger.balance(to, asset).checked_add(amount)?;
+    if let Some(address) = earns_points(from, asset) {
+        points::settle(state, address);
+    }
+    if let Some(address) = earns_points(to, asset) {
+        points::settle(state, address);
+    }
+    state.ledger.set_balance(from, asset, from_after);
+    state.ledger.set_balance(to, asset, to_after);
+    state.emit(Event::Transferred { asset, from, to, amount });
+    Ok(())
+}
+
+/// Creates `amount` of `asset` in `to`'s balance.
+pub fn mint(
+    state: &mut State,
+    asset: Asset,
+    to: impl Into<Account>,
+    amount: Amount,
+) -> Result<(), TxError> {
+    let to = to.into();
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    check_not_frozen(state, to, asset, LedgerError::RecipientIsFrozen)?;
+    let to_after = state.ledger.balance(to, asset).checked_add(amount)?;
+    let mut supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
+    supply.issued = supply.issued.checked_add(amount)?;
+    if let Some(address) = earns_points(to, asset) {
+        points::settle(state, address);
+    }
+    state.ledger.supply.insert(asset, supply);
+    state.ledger.set_balance(to, asset, to_after);
+    state.emit(Event::Minted { asset, to, amount });
+    Ok(())
+}
+
+/// Destroys `amount` of `asset` from `from`'s balance.
+pub fn burn(
+    state: &mut State,
+    asset: Asset,
+    from: impl Into<Account>,
+    amount: Amount,
+) -> Result<(), TxError> {
+    let from = from.into();
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    check_not_frozen(state, from, asset, LedgerError::SenderIsFrozen)?;
+    let from_after = state
+        .ledger
+        .balance(from, asset)
+        .checked_sub(amount)
+        .map_err(|_| LedgerError::BalanceInsufficient)?;
+    let mut supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
+    supply.burned = supply.burned.checked_add(amount)?;
+    assert!(supply.burned <= supply.issued, "burned more {asset} than was issued");
+    if let Some(address) = earns_points(from, asset) {
+        points::settle(state, address);
+    }
+    state.ledger.supply.insert(asset, supply);
+    state.ledger.set_balance(from, asset, from_after);
+    state.emit(Event::Burned { asset, from, amount });
+    Ok(())
+}
+
+/// The `transfer` action: a user sends a transferable asset to another user.
+pub fn execute_transfer(
+    state: &mut State,
+    sender: Address,
+    asset: Asset,
+    to: Address,
+    amount: Amount,
+) -> Result<(), TxError> {
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    match asset {
+        Asset::Tbill => return Err(LedgerError::AssetIsNotTransferable.into()),
+        Asset::Stablecoin(symbol) if !state.reserve.stablecoins.contains_key(&symbol) => {
+            return Err(LedgerError::AssetIsNotSupported.into());
+        }
+        _ => {}
+    }
+    if to == sender {
+        return Err(LedgerError::RecipientMustNotBeSender.into());
+    }
+    transfer(state, asset, sender, to, amount)
+}

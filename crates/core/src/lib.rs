@@ -1,0 +1,33 @@
+//! infrafi-core: the pure, deterministic protocol state machine of infrafi.
+//!
+//! Nothing here performs I/O, reads a clock, spawns a thread or touches the network: the node
+//! feeds it blocks and transactions, and it answers with events or a result code. The same
+//! genesis and transactions give the same state and the same [`State::state_hash`] everywhere.
+//!
+//! Entry points: [`State::from_genesis`], [`begin_block`], [`apply`]. Components, each with its
+//! state, actions, result codes and invariants side by side: [`ledger`], [`governance`],
+//! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`points`].
+
+pub mod error;
+pub mod event;
+pub mod governance;
+pub mod ids;
+pub mod invariants;
+pub mod ledger;
+pub mod math;
+pub mod params;
+pub mod points;
+pub mod queue;
+pub mod reserve;
+pub mod state;
+pub mod table;
+pub mod tx;
+pub mod vault;
+
+pub use error::TxError;
+pub use event::Event;
+pub use ids::{Account, Address, Asset, ProtocolAccount, RequestId, Symbol};
+pub use math::{Amount, Bps, Rate, Rounding, WAD};
+pub use params::{ParameterChange, Params, Role};
+pub use state::{Genesis, State};
+pub use tx::{Action, BlockContext, Transaction, apply, begin_block};

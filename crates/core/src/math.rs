@@ -1,0 +1,303 @@
+//! Exact money: 18-decimal fixed point, full-width multiply-divide, stated rounding.
+//!
+//! Every amount is a `u128` count of 10^-18 units. Every multiply-then-divide goes through
+//! [`mul_div`] with a 256-bit intermediate, so no product of two amounts below 2^128 overflows,
+//! and every call names its [`Rounding`]. The protocol's rule: what a user receives rounds
+//! down, what a user owes rounds up.
+
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// 10^18: one whole token, and 1.0 in every fixed-point ratio.
+pub const WAD: u128 = 1_000_000_000_000_000_000;
+/// Basis points in one whole (100%).
+pub const BPS_DENOMINATOR: u128 = 10_000;
+/// Seconds in a year: the spec's year is 365 days.
+pub const SECONDS_PER_YEAR: u64 = 365 * SECONDS_PER_DAY;
+/// Seconds in a day.
+pub const SECONDS_PER_DAY: u64 = 86_400;
+
+/// The direction in which a division drops its remainder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rounding {
+    /// Towards zero: for what a user receives.
+    Down,
+    /// Away from zero: for what a user owes.
+    Up,
+}
+
+/// An arithmetic result that does not fit: a result code, never a panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Overflow;
+
+/// `a * b / denominator` with a 256-bit intermediate and the stated rounding.
+///
+/// Returns [`Overflow`] when the denominator is zero or the quotient exceeds `u128`.
+pub fn mul_div(a: u128, b: u128, denominator: u128, rounding: Rounding) -> Result<u128, Overflow> {
+    if denominator == 0 {
+        return Err(Overflow);
+    }
+    // Fast path: most products of protocol amounts fit in 128 bits.
+    if let Some(product) = a.checked_mul(b) {
+        let quotient = product / denominator;
+        let remainder = product % denominator;
+        return match rounding {
+            Rounding::Up if remainder != 0 => quotient.checked_add(1).ok_or(Overflow),
+            _ => Ok(quotient),
+        };
+    }
+    let product = U256::from(a) * U256::from(b);
+    let denominator = U256::from(denominator);
+    let (quotient, remainder) = product.div_rem(denominator);
+    let quotient = match rounding {
+        Rounding::Up if !remainder.is_zero() => quotient + U256::from(1u8),
+        _ => quotient,
+    };
+    u128::try_from(quotient).map_err(|_| Overflow)
+}
+
+/// `a * b / c` where the numerator and the comparison happen in 256 bits; see [`mul_div`].
+pub fn mul_div_down(a: u128, b: u128, denominator: u128) -> Result<u128, Overflow> {
+    mul_div(a, b, denominator, Rounding::Down)
+}
+
+/// `a * b / c` rounded up; see [`mul_div`].
+pub fn mul_div_up(a: u128, b: u128, denominator: u128) -> Result<u128, Overflow> {
+    mul_div(a, b, denominator, Rounding::Up)
+}
+
+/// A quantity of one asset in 10^-18 units. Arithmetic is checked: overflow is a value.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Amount(pub u128);
+
+impl Amount {
+    /// Nothing.
+    pub const ZERO: Amount = Amount(0);
+    /// The largest representable amount.
+    pub const MAX: Amount = Amount(u128::MAX);
+
+    /// `whole` tokens (`whole * 10^18` units). Panics on overflow: for constants and tests.
+    pub const fn from_whole(whole: u128) -> Amount {
+        match whole.checked_mul(WAD) {
+            Some(units) => Amount(units),
+            None => panic!("whole token amount overflows"),
+        }
+    }
+
+    /// The raw unit count.
+    pub const fn units(self) -> u128 {
+        self.0
+    }
+
+    /// Whether this is zero.
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0
+    }
+
+    /// `self + other`, or [`Overflow`].
+    pub fn checked_add(self, other: Amount) -> Result<Amount, Overflow> {
+        self.0.checked_add(other.0).map(Amount).ok_or(Overflow)
+    }
+
+    /// `self - other`, or [`Overflow`] when `other` is larger.
+    pub fn checked_sub(self, other: Amount) -> Result<Amount, Overflow> {
+        self.0.checked_sub(other.0).map(Amount).ok_or(Overflow)
+    }
+
+    /// `self - other`, floored at zero.
+    pub fn saturating_sub(self, other: Amount) -> Amount {
+        Amount(self.0.saturating_sub(other.0))
+    }
+
+    /// The smaller of two amounts.
+    pub fn min(self, other: Amount) -> Amount {
+        Amount(self.0.min(other.0))
+    }
+
+    /// `self * numerator / denominator` with the stated rounding.
+    pub fn mul_div(
+        self,
+        numerator: u128,
+        denominator: u128,
+        rounding: Rounding,
+    ) -> Result<Amount, Overflow> {
+        mul_div(self.0, numerator, denominator, rounding).map(Amount)
+    }
+
+    /// `self * bps / 10_000` with the stated rounding.
+    pub fn mul_bps(self, bps: Bps, rounding: Rounding) -> Result<Amount, Overflow> {
+        self.mul_div(u128::from(bps.0), BPS_DENOMINATOR, rounding)
+    }
+
+    /// `self * ratio / 10^18` with the stated rounding (`ratio` is a fixed-point price or index).
+    pub fn mul_wad(self, ratio: u128, rounding: Rounding) -> Result<Amount, Overflow> {
+        self.mul_div(ratio, WAD, rounding)
+    }
+
+    /// `self * 10^18 / ratio` with the stated rounding.
+    pub fn div_wad(self, ratio: u128, rounding: Rounding) -> Result<Amount, Overflow> {
+        self.mul_div(WAD, ratio, rounding)
+    }
+
+    /// Parses a decimal string with at most 18 fractional digits ("1250.5").
+    pub fn parse_decimal(text: &str) -> Result<Amount, ParseAmountError> {
+        parse_decimal_units(text).map(Amount)
+    }
+}
+
+impl fmt::Display for Amount {
+    /// Formats as a decimal with 18 fractional digits, e.g. `1250.500000000000000000`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{:018}", self.0 / WAD, self.0 % WAD)
+    }
+}
+
+/// Why a decimal string is not an amount.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParseAmountError {
+    /// Empty, or a character other than digits and one dot.
+    NotADecimal,
+    /// More than 18 digits after the dot.
+    TooManyDecimals,
+    /// Larger than `u128` units.
+    TooLarge,
+}
+
+impl fmt::Display for ParseAmountError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParseAmountError::NotADecimal => "not a decimal number",
+            ParseAmountError::TooManyDecimals => "more than 18 digits after the decimal point",
+            ParseAmountError::TooLarge => "amount too large",
+        })
+    }
+}
+
+impl std::error::Error for ParseAmountError {}
+
+/// Parses a non-negative decimal into 10^-18 units, exactly (no float).
+pub fn parse_decimal_units(text: &str) -> Result<u128, ParseAmountError> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((whole, fraction)) => (whole, fraction),
+        None => (text, ""),
+    };
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !all_digits(whole) || !all_digits(fraction) {
+        return Err(ParseAmountError::NotADecimal);
+    }
+    if fraction.len() > 18 {
+        return Err(ParseAmountError::TooManyDecimals);
+    }
+    let whole: u128 =
+        if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ParseAmountError::TooLarge)? };
+    let mut fraction_units: u128 = 0;
+    for (index, digit) in fraction.bytes().enumerate() {
+        fraction_units += u128::from(digit - b'0') * 10u128.pow(17 - index as u32);
+    }
+    whole
+        .checked_mul(WAD)
+        .and_then(|units| units.checked_add(fraction_units))
+        .ok_or(ParseAmountError::TooLarge)
+}
+
+/// Basis points: 1/10,000. Used for fees and ratios in parameters.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Bps(pub u32);
+
+impl Bps {
+    /// 100%.
+    pub const ONE: Bps = Bps(10_000);
+
+    /// Whether the value is a share of a whole (at most 10,000).
+    pub const fn is_fraction(self) -> bool {
+        self.0 <= 10_000
+    }
+}
+
+/// A per-second rate in 18-decimal fixed point (15% APR = 0.15 / 31,536,000 * 10^18).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Rate(pub u128);
+
+impl Rate {
+    /// The per-second rate of an annual rate in basis points, rounded down (SPEC 2).
+    pub fn from_apr_bps(apr_bps: u32) -> Rate {
+        // apr_bps * 10^18 / (10^4 * 31,536,000): fits u128 for any u32 input.
+        Rate(u128::from(apr_bps) * WAD / (BPS_DENOMINATOR * u128::from(SECONDS_PER_YEAR)))
+    }
+
+    /// The annual rate in basis points, rounded down (for display).
+    pub fn to_apr_bps(self) -> u128 {
+        self.0.saturating_mul(u128::from(SECONDS_PER_YEAR)).saturating_mul(BPS_DENOMINATOR) / WAD
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mul_div_rounds_in_the_stated_direction() {
+        assert_eq!(mul_div(10, 1, 3, Rounding::Down), Ok(3));
+        assert_eq!(mul_div(10, 1, 3, Rounding::Up), Ok(4));
+        assert_eq!(mul_div(9, 1, 3, Rounding::Up), Ok(3));
+        assert_eq!(mul_div(1, 1, 0, Rounding::Down), Err(Overflow));
+    }
+
+    #[test]
+    fn mul_div_uses_a_full_width_intermediate() {
+        let big = u128::MAX / 2;
+        assert_eq!(mul_div(big, 6, 3, Rounding::Down), Ok(big * 2));
+        assert_eq!(mul_div(u128::MAX, u128::MAX, u128::MAX, Rounding::Up), Ok(u128::MAX));
+        assert_eq!(mul_div(u128::MAX, 2, 1, Rounding::Down), Err(Overflow));
+        // (2^127 + 1) * 3 / 2 rounds up past the exact half.
+        let odd = (1u128 << 127) + 1;
+        assert_eq!(mul_div(odd, 3, 4, Rounding::Down), Ok(odd / 4 * 3 + (odd % 4) * 3 / 4));
+    }
+
+    #[test]
+    fn apr_converts_to_a_per_second_rate_rounded_down() {
+        // 15% APR: 0.15 / 31,536,000 * 10^18 = 4,756,468,797.5646... -> 4,756,468,797.
+        assert_eq!(Rate::from_apr_bps(1_500), Rate(4_756_468_797));
+        assert_eq!(Rate::from_apr_bps(1_500).to_apr_bps(), 1_499);
+    }
+
+    #[test]
+    fn decimals_parse_exactly_and_reject_garbage() {
+        assert_eq!(Amount::parse_decimal("1250.5"), Ok(Amount(1_250_500_000_000_000_000_000)));
+        assert_eq!(Amount::parse_decimal("0.000000000000000001"), Ok(Amount(1)));
+        assert_eq!(Amount::parse_decimal(".5"), Ok(Amount(WAD / 2)));
+        assert_eq!(Amount::parse_decimal("1e5"), Err(ParseAmountError::NotADecimal));
+        assert_eq!(Amount::parse_decimal("-1"), Err(ParseAmountError::NotADecimal));
+        assert_eq!(Amount::parse_decimal(""), Err(ParseAmountError::NotADecimal));
+        assert_eq!(
+            Amount::parse_decimal("0.0000000000000000001"),
+            Err(ParseAmountError::TooManyDecimals)
+        );
+        assert_eq!(Amount(1_250_500_000_000_000_000_000).to_string(), "1250.500000000000000000");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn mul_div_up_is_down_plus_one_exactly_when_inexact(
+            a in 0u128..=u128::MAX, b in 0u128..=u128::MAX, d in 1u128..=u128::MAX
+        ) {
+            let down = mul_div(a, b, d, Rounding::Down);
+            let up = mul_div(a, b, d, Rounding::Up);
+            if let (Ok(down), Ok(up)) = (down, up) {
+                let exact = (U256::from(a) * U256::from(b)) % U256::from(d) == U256::ZERO;
+                proptest::prop_assert_eq!(up, if exact { down } else { down + 1 });
+                proptest::prop_assert!(U256::from(down) * U256::from(d) <= U256::from(a) * U256::from(b));
+            }
+        }
+    }
+}

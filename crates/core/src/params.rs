@@ -1,0 +1,312 @@
+//! The one typed parameter set, its defaults (SPEC 13), roles (SPEC 4) and pause scopes.
+//!
+//! Every number the spec names is a field here. Admin changes arrive as [`ParameterChange`];
+//! a change that reduces users' rights (a higher fee, a longer wait, a smaller cap) waits
+//! `governance_delay_secs` before it takes effect, so holders can leave first.
+
+use crate::math::{Amount, Bps, WAD};
+use serde::{Deserialize, Serialize};
+
+/// Every protocol parameter, with the spec's defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params {
+    // USDai and the reserve (SPEC 5).
+    /// Fee on minting USDai, taken from the USDai minted.
+    pub mint_fee_bps: Bps,
+    /// Fee on redeeming USDai, taken from the USDai burned.
+    pub redeem_fee_bps: Bps,
+    /// How far a stablecoin's price may stray from 1.0 and still mint.
+    pub depeg_tolerance_bps: Bps,
+    /// The oldest oracle price that still counts.
+    pub max_price_age_secs: u64,
+    /// The most USDai that may exist.
+    pub usdai_supply_cap: Amount,
+    /// Whether direct minting needs a KYC-verified sender.
+    pub kyc_required: bool,
+    /// The protocol's share of harvested base yield.
+    pub yield_fee_bps: Bps,
+    /// Over how long harvested yield enters NAV.
+    pub yield_vesting_secs: u64,
+    /// The highest T-bill yield rate the oracle may post, as an APR.
+    pub max_tbill_apr_bps: Bps,
+    // The vault (SPEC 6, 7).
+    /// The protocol's share of realised loan interest, before it reaches NAV.
+    pub performance_fee_bps: Bps,
+    /// The share of the value of unqueued shares kept idle, never served nor deployed.
+    pub liquidity_buffer_bps: Bps,
+    /// The most of NAV that may be deployed into loans.
+    pub max_deployed_bps: Bps,
+    // The queue (SPEC 11).
+    /// The smallest redemption request, in sUSDai.
+    pub min_redeem_shares: Amount,
+    /// The most unserved requests one owner may have.
+    pub max_active_requests: u32,
+    /// How long a request waits before it may be served.
+    pub notice_period_secs: u64,
+    /// The least time between two servicing rounds.
+    pub round_interval_secs: u64,
+    /// How long before a round sealed bids may be revealed.
+    pub reveal_window_secs: u64,
+    /// The share of an unrevealed sealed bid's deposit forfeited.
+    pub unrevealed_penalty_bps: Bps,
+    /// The protocol's share of priority fees.
+    pub qev_protocol_cut_bps: Bps,
+    /// Over how long wait-fees vest to the overtaken.
+    pub fee_vesting_secs: u64,
+    // Points (SPEC 12).
+    /// Points per USDai-dollar-day.
+    pub usdai_points_multiplier: u32,
+    /// Points per unlocked sUSDai-dollar-day (valued at the redemption share price).
+    pub susdai_points_multiplier: u32,
+    // Governance (SPEC 13).
+    /// How long a change that reduces users' rights waits.
+    pub governance_delay_secs: u64,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            mint_fee_bps: Bps(0),
+            redeem_fee_bps: Bps(0),
+            depeg_tolerance_bps: Bps(50),
+            max_price_age_secs: 86_400,
+            usdai_supply_cap: Amount::from_whole(10_000_000_000),
+            kyc_required: false,
+            yield_fee_bps: Bps(0),
+            yield_vesting_secs: 8 * 3_600,
+            max_tbill_apr_bps: Bps(2_000),
+            performance_fee_bps: Bps(0),
+            liquidity_buffer_bps: Bps(500),
+            max_deployed_bps: Bps(9_000),
+            min_redeem_shares: Amount(WAD),
+            max_active_requests: 50,
+            notice_period_secs: 7 * 86_400,
+            round_interval_secs: 86_400,
+            reveal_window_secs: 3_600,
+            unrevealed_penalty_bps: Bps(1_000),
+            qev_protocol_cut_bps: Bps(1_000),
+            fee_vesting_secs: 7 * 86_400,
+            usdai_points_multiplier: 5,
+            susdai_points_multiplier: 2,
+            governance_delay_secs: 2 * 86_400,
+        }
+    }
+}
+
+/// One admin change of one parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "parameter", content = "value", rename_all = "snake_case")]
+#[allow(missing_docs)] // Each variant sets the `Params` field of the same name.
+pub enum ParameterChange {
+    MintFeeBps(Bps),
+    RedeemFeeBps(Bps),
+    DepegToleranceBps(Bps),
+    MaxPriceAgeSecs(u64),
+    UsdaiSupplyCap(Amount),
+    KycRequired(bool),
+    YieldFeeBps(Bps),
+    YieldVestingSecs(u64),
+    MaxTbillAprBps(Bps),
+    PerformanceFeeBps(Bps),
+    LiquidityBufferBps(Bps),
+    MaxDeployedBps(Bps),
+    MinRedeemShares(Amount),
+    MaxActiveRequests(u32),
+    NoticePeriodSecs(u64),
+    RoundIntervalSecs(u64),
+    RevealWindowSecs(u64),
+    UnrevealedPenaltyBps(Bps),
+    QevProtocolCutBps(Bps),
+    FeeVestingSecs(u64),
+    UsdaiPointsMultiplier(u32),
+    SusdaiPointsMultiplier(u32),
+    GovernanceDelaySecs(u64),
+}
+
+/// The longest duration any time parameter may take (10 years): keeps time sums in range.
+pub const DURATION_SECS_MAX: u64 = 10 * 365 * 86_400;
+/// The largest points multiplier.
+pub const POINTS_MULTIPLIER_MAX: u32 = 1_000;
+/// The most active requests per owner a parameter may allow.
+pub const ACTIVE_REQUESTS_MAX: u32 = 1_000;
+
+impl ParameterChange {
+    /// Whether the new value is in its allowed range.
+    pub fn is_valid(&self) -> bool {
+        use ParameterChange as C;
+        match self {
+            C::MintFeeBps(b)
+            | C::RedeemFeeBps(b)
+            | C::DepegToleranceBps(b)
+            | C::YieldFeeBps(b)
+            | C::MaxTbillAprBps(b)
+            | C::PerformanceFeeBps(b)
+            | C::LiquidityBufferBps(b)
+            | C::MaxDeployedBps(b)
+            | C::UnrevealedPenaltyBps(b)
+            | C::QevProtocolCutBps(b) => b.is_fraction(),
+            C::MaxPriceAgeSecs(s) => (1..=DURATION_SECS_MAX).contains(s),
+            C::YieldVestingSecs(s)
+            | C::NoticePeriodSecs(s)
+            | C::RoundIntervalSecs(s)
+            | C::RevealWindowSecs(s)
+            | C::FeeVestingSecs(s)
+            | C::GovernanceDelaySecs(s) => *s <= DURATION_SECS_MAX,
+            C::UsdaiSupplyCap(_) | C::KycRequired(_) => true,
+            C::MinRedeemShares(a) => !a.is_zero(),
+            C::MaxActiveRequests(n) => (1..=ACTIVE_REQUESTS_MAX).contains(n),
+            C::UsdaiPointsMultiplier(m) | C::SusdaiPointsMultiplier(m) => {
+                *m <= POINTS_MULTIPLIER_MAX
+            }
+        }
+    }
+
+    /// Whether applying this to `current` reduces users' rights, so it must wait out the
+    /// governance delay: higher fees, longer waits, tighter caps, fewer points.
+    pub fn reduces_user_rights(&self, current: &Params) -> bool {
+        use ParameterChange as C;
+        match self {
+            C::MintFeeBps(b) => *b > current.mint_fee_bps,
+            C::RedeemFeeBps(b) => *b > current.redeem_fee_bps,
+            C::DepegToleranceBps(b) => *b < current.depeg_tolerance_bps,
+            C::MaxPriceAgeSecs(_) => false,
+            C::UsdaiSupplyCap(a) => *a < current.usdai_supply_cap,
+            C::KycRequired(k) => *k && !current.kyc_required,
+            C::YieldFeeBps(b) => *b > current.yield_fee_bps,
+            C::YieldVestingSecs(_) => false,
+            C::MaxTbillAprBps(_) => false,
+            C::PerformanceFeeBps(b) => *b > current.performance_fee_bps,
+            C::LiquidityBufferBps(b) => *b > current.liquidity_buffer_bps,
+            C::MaxDeployedBps(b) => *b > current.max_deployed_bps,
+            C::MinRedeemShares(a) => *a > current.min_redeem_shares,
+            C::MaxActiveRequests(n) => *n < current.max_active_requests,
+            C::NoticePeriodSecs(s) => *s > current.notice_period_secs,
+            C::RoundIntervalSecs(s) => *s > current.round_interval_secs,
+            C::RevealWindowSecs(_) => false,
+            C::UnrevealedPenaltyBps(b) => *b > current.unrevealed_penalty_bps,
+            C::QevProtocolCutBps(b) => *b > current.qev_protocol_cut_bps,
+            C::FeeVestingSecs(s) => *s > current.fee_vesting_secs,
+            C::UsdaiPointsMultiplier(m) => *m < current.usdai_points_multiplier,
+            C::SusdaiPointsMultiplier(m) => *m < current.susdai_points_multiplier,
+            C::GovernanceDelaySecs(s) => *s < current.governance_delay_secs,
+        }
+    }
+
+    /// Writes the new value into `params`.
+    pub fn apply_to(&self, params: &mut Params) {
+        use ParameterChange as C;
+        match *self {
+            C::MintFeeBps(v) => params.mint_fee_bps = v,
+            C::RedeemFeeBps(v) => params.redeem_fee_bps = v,
+            C::DepegToleranceBps(v) => params.depeg_tolerance_bps = v,
+            C::MaxPriceAgeSecs(v) => params.max_price_age_secs = v,
+            C::UsdaiSupplyCap(v) => params.usdai_supply_cap = v,
+            C::KycRequired(v) => params.kyc_required = v,
+            C::YieldFeeBps(v) => params.yield_fee_bps = v,
+            C::YieldVestingSecs(v) => params.yield_vesting_secs = v,
+            C::MaxTbillAprBps(v) => params.max_tbill_apr_bps = v,
+            C::PerformanceFeeBps(v) => params.performance_fee_bps = v,
+            C::LiquidityBufferBps(v) => params.liquidity_buffer_bps = v,
+            C::MaxDeployedBps(v) => params.max_deployed_bps = v,
+            C::MinRedeemShares(v) => params.min_redeem_shares = v,
+            C::MaxActiveRequests(v) => params.max_active_requests = v,
+            C::NoticePeriodSecs(v) => params.notice_period_secs = v,
+            C::RoundIntervalSecs(v) => params.round_interval_secs = v,
+            C::RevealWindowSecs(v) => params.reveal_window_secs = v,
+            C::UnrevealedPenaltyBps(v) => params.unrevealed_penalty_bps = v,
+            C::QevProtocolCutBps(v) => params.qev_protocol_cut_bps = v,
+            C::FeeVestingSecs(v) => params.fee_vesting_secs = v,
+            C::UsdaiPointsMultiplier(v) => params.usdai_points_multiplier = v,
+            C::SusdaiPointsMultiplier(v) => params.susdai_points_multiplier = v,
+            C::GovernanceDelaySecs(v) => params.governance_delay_secs = v,
+        }
+    }
+}
+
+/// A privileged role (SPEC 4). Borrowers and keepers are anyone and need none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sets parameters, grants and revokes roles, adds stablecoins.
+    Admin,
+    /// Pauses and unpauses new minting, staking and borrowing.
+    Guardian,
+    /// Freezes and unfreezes addresses.
+    Compliance,
+    /// Credits gateway deposits and confirms or rejects payouts.
+    GatewayAttestor,
+    /// Marks addresses KYC-verified.
+    KycRegistrar,
+    /// Posts stablecoin prices and the T-bill yield rate.
+    Oracle,
+    /// Issues, amends and releases hardware receipts.
+    Custodian,
+    /// Posts valuations.
+    Appraiser,
+    /// Attaches and renews insurance policies.
+    Insurer,
+    /// Opens silos and underwrites loans.
+    Curator,
+    /// Takes foreclosed receipts and reports sales.
+    LiquidationAgent,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 11] = [
+        Role::Admin,
+        Role::Guardian,
+        Role::Compliance,
+        Role::GatewayAttestor,
+        Role::KycRegistrar,
+        Role::Oracle,
+        Role::Custodian,
+        Role::Appraiser,
+        Role::Insurer,
+        Role::Curator,
+        Role::LiquidationAgent,
+    ];
+}
+
+/// What the guardian may pause. Repayments, claims and withdrawals of what is owed never pause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseScope {
+    /// New USDai minting.
+    Minting,
+    /// New sUSDai staking.
+    Staking,
+    /// New loans.
+    Borrowing,
+}
+
+/// Which scopes are paused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PauseFlags {
+    /// New USDai minting is paused.
+    pub minting: bool,
+    /// New staking is paused.
+    pub staking: bool,
+    /// New borrowing is paused.
+    pub borrowing: bool,
+}
+
+impl PauseFlags {
+    /// Whether `scope` is paused.
+    pub fn is_paused(&self, scope: PauseScope) -> bool {
+        match scope {
+            PauseScope::Minting => self.minting,
+            PauseScope::Staking => self.staking,
+            PauseScope::Borrowing => self.borrowing,
+        }
+    }
+
+    /// Sets `scope`.
+    pub fn set(&mut self, scope: PauseScope, paused: bool) {
+        match scope {
+            PauseScope::Minting => self.minting = paused,
+            PauseScope::Staking => self.staking = paused,
+            PauseScope::Borrowing => self.borrowing = paused,
+        }
+    }
+}

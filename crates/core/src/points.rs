@@ -1,0 +1,165 @@
+//! Points (SPEC 12): accrue per second on the USD value of USDai and unlocked sUSDai held.
+//!
+//! Two global accumulators (points per token unit since genesis) advance with time; each
+//! account keeps its settled points and the accumulator values at its last settlement. Every
+//! USDai or sUSDai balance change settles the account first, so accrual is lazy, exact up to
+//! one unit of rounding per settlement (always down), and O(1) per change. The sUSDai
+//! accumulator advances at the redemption share price sampled at the end of the previous
+//! transaction that could move it, so an interval is valued at the price in force during it.
+
+use crate::{
+    ids::{Address, Asset},
+    math::{Rounding, SECONDS_PER_DAY, WAD, mul_div},
+    state::State,
+    table::{Journaled, Slot, Table},
+    vault,
+};
+use serde::{Deserialize, Serialize};
+
+/// Extra precision of the accumulators: points (18 decimals) per token unit, times 10^27.
+pub const ACCUMULATOR_SCALE: u128 = 1_000_000_000_000_000_000_000_000_000;
+
+/// Global accumulators.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsGlobals {
+    /// Points per USDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
+    pub usdai_accumulator: u128,
+    /// Points per unlocked sUSDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
+    pub susdai_accumulator: u128,
+    /// When the accumulators were last advanced.
+    pub updated_at: u64,
+    /// The redemption share price they advance at until the next sample (18-decimal).
+    pub share_price_sample_wad: u128,
+}
+
+/// One account's points.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsAccount {
+    /// Points settled so far (18-decimal).
+    pub settled: u128,
+    /// The USDai accumulator at the last settlement.
+    pub usdai_snapshot: u128,
+    /// The sUSDai accumulator at the last settlement.
+    pub susdai_snapshot: u128,
+}
+
+/// Points state.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PointsState {
+    /// Accumulators.
+    pub globals: Slot<PointsGlobals>,
+    /// Accounts that have ever held USDai or sUSDai.
+    pub accounts: Table<Address, PointsAccount>,
+}
+
+impl Journaled for PointsState {
+    fn commit(&mut self) {
+        self.globals.commit();
+        self.accounts.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.globals.rollback();
+        self.accounts.rollback();
+    }
+}
+
+fn accumulator_growth(multiplier: u32, elapsed_secs: u64) -> u128 {
+    let point_seconds = u128::from(multiplier) * u128::from(elapsed_secs);
+    mul_div(point_seconds, ACCUMULATOR_SCALE, u128::from(SECONDS_PER_DAY), Rounding::Down)
+        .unwrap_or(u128::MAX)
+}
+
+/// Advances the accumulators to the state's time at the sampled price.
+pub fn advance(state: &mut State) {
+    let now = state.now();
+    let params = state.governance.params.get();
+    let (usdai_multiplier, susdai_multiplier) =
+        (params.usdai_points_multiplier, params.susdai_points_multiplier);
+    let globals = state.points.globals.get();
+    if now <= globals.updated_at {
+        return;
+    }
+    let elapsed = now - globals.updated_at;
+    let usdai_growth = accumulator_growth(usdai_multiplier, elapsed);
+    let susdai_growth = mul_div(
+        accumulator_growth(susdai_multiplier, elapsed),
+        globals.share_price_sample_wad,
+        WAD,
+        Rounding::Down,
+    )
+    .unwrap_or(u128::MAX);
+    let globals = state.points.globals.get_mut();
+    globals.usdai_accumulator = globals.usdai_accumulator.saturating_add(usdai_growth);
+    globals.susdai_accumulator = globals.susdai_accumulator.saturating_add(susdai_growth);
+    globals.updated_at = now;
+}
+
+/// Samples the redemption share price that the sUSDai accumulator advances at from now on.
+pub fn sample_share_price(state: &mut State) {
+    let price = vault::nav(state).redemption_price_wad();
+    if state.points.globals.get().share_price_sample_wad != price {
+        state.points.globals.get_mut().share_price_sample_wad = price;
+    }
+}
+
+fn earned(state: &State, address: Address, account: &PointsAccount) -> u128 {
+    let globals = state.points.globals.get();
+    let usdai = state.ledger.balance(address, Asset::Usdai).0;
+    let susdai = state.ledger.balance(address, Asset::Susdai).0;
+    let from_usdai = mul_div(
+        usdai,
+        globals.usdai_accumulator - account.usdai_snapshot,
+        ACCUMULATOR_SCALE,
+        Rounding::Down,
+    )
+    .unwrap_or(u128::MAX);
+    let from_susdai = mul_div(
+        susdai,
+        globals.susdai_accumulator - account.susdai_snapshot,
+        ACCUMULATOR_SCALE,
+        Rounding::Down,
+    )
+    .unwrap_or(u128::MAX);
+    from_usdai.saturating_add(from_susdai)
+}
+
+/// Settles `address`'s points at the current accumulators; call before its balances change.
+pub fn settle(state: &mut State, address: Address) {
+    let account = state.points.accounts.get(&address).cloned().unwrap_or_default();
+    let earned = earned(state, address, &account);
+    let globals = state.points.globals.get();
+    let settled = PointsAccount {
+        settled: account.settled.saturating_add(earned),
+        usdai_snapshot: globals.usdai_accumulator,
+        susdai_snapshot: globals.susdai_accumulator,
+    };
+    if settled != account {
+        state.points.accounts.insert(address, settled);
+    }
+}
+
+/// `address`'s points now (18-decimal), settled plus pending.
+pub fn points_of(state: &State, address: Address) -> u128 {
+    match state.points.accounts.get(&address) {
+        Some(account) => account.settled.saturating_add(earned(state, address, account)),
+        None => 0,
+    }
+}
+
+/// The maximum leaderboard page.
+pub const LEADERBOARD_PAGE_MAX: usize = 1_000;
+
+/// The `limit` (at most `LEADERBOARD_PAGE_MAX`) accounts with the most points, most first;
+/// ties by address.
+pub fn leaderboard(state: &State, limit: usize) -> Vec<(Address, u128)> {
+    let mut all: Vec<(Address, u128)> = state
+        .points
+        .accounts
+        .iter()
+        .map(|(address, _)| (*address, points_of(state, *address)))
+        .collect();
+    all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    all.truncate(limit.min(LEADERBOARD_PAGE_MAX));
+    all
+}

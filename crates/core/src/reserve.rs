@@ -1,0 +1,532 @@
+//! USDai and its reserve (SPEC 5): stablecoin prices, the T-bill index, mint and redeem, base
+//! yield harvests into the vault, and the gateway to other chains.
+//!
+//! Guarantees: the reserve's exact value (TBILL units x index, compared in 256 bits without
+//! rounding) never falls below the USDai supply: minting gives the floor of the value added,
+//! redeeming removes the floor of TBILL units for the USDai burned, and a harvest mints the
+//! floor of the surplus. A gateway credit happens once per external id; a payout is either
+//! pending, confirmed (burned) or rejected (returned): no path loses or duplicates value.
+
+use crate::{
+    error::TxError,
+    event::Event,
+    governance::{require_not_paused, require_role},
+    ids::{Account, Address, Asset, B256, PayoutId, ProtocolAccount, Symbol},
+    ledger::{self, LedgerError},
+    math::{Amount, BPS_DENOMINATOR, Rate, Rounding, SECONDS_PER_YEAR, WAD, mul_div},
+    params::{PauseScope, Role},
+    result_codes,
+    state::State,
+    table::{Journaled, Slot, Table},
+    vault,
+};
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+result_codes! {
+    /// Rejections of USDai, reserve, oracle and gateway actions.
+    pub enum ReserveError {
+        StablecoinNotSupported = 301 => "stablecoin_not_supported",
+            "The stablecoin is not supported by the gateway.";
+        StablecoinAlreadySupported = 302 => "stablecoin_already_supported",
+            "The stablecoin is already supported.";
+        PriceIsStale = 303 => "price_is_stale",
+            "The oracle price of the stablecoin is missing or older than the maximum price age.";
+        PriceOutsideDepegTolerance = 304 => "price_outside_depeg_tolerance",
+            "The stablecoin's price is further from 1.0 than the depeg tolerance allows.";
+        PriceOutOfRange = 305 => "price_out_of_range",
+            "A stablecoin price must be greater than 0 and at most 2.0.";
+        SupplyCapExceeded = 306 => "supply_cap_exceeded",
+            "Minting this much would take the USDai supply above its cap.";
+        SenderNotKycVerified = 307 => "sender_not_kyc_verified",
+            "Minting requires a KYC-verified sender.";
+        OutputBelowMinimum = 308 => "output_below_minimum",
+            "The output is below the sender's minimum (slippage limit).";
+        OutputRoundsToZero = 309 => "output_rounds_to_zero",
+            "The amount is too small to produce any output.";
+        ReserveBackingInsufficient = 310 => "reserve_backing_insufficient",
+            "The reserve does not hold enough T-bills for this redemption.";
+        ExternalIdAlreadyCredited = 311 => "external_id_already_credited",
+            "This external transfer was already credited.";
+        PayoutNotFound = 312 => "payout_not_found",
+            "No gateway payout has this id.";
+        PayoutNotPending = 313 => "payout_not_pending",
+            "The gateway payout is already confirmed or rejected.";
+        DestinationInvalid = 314 => "destination_invalid",
+            "The payout destination must be 1 to 128 printable ASCII characters.";
+        TbillRateExceedsMax = 315 => "tbill_rate_exceeds_max",
+            "The T-bill yield rate is above the maximum the parameters allow.";
+        BaseYieldSurplusIsZero = 316 => "base_yield_surplus_is_zero",
+            "The reserve holds no surplus over the USDai supply to harvest.";
+        ExternalIdAlreadyUsed = 317 => "external_id_already_used",
+            "This external transfer id already confirmed another payout.";
+        ReasonInvalid = 318 => "reason_invalid",
+            "The rejection reason must be 1 to 256 printable ASCII characters.";
+    }
+}
+
+/// The longest gateway payout destination, in bytes.
+pub const DESTINATION_LENGTH_MAX: usize = 128;
+/// The longest payout rejection reason, in bytes.
+pub const REASON_LENGTH_MAX: usize = 256;
+/// The highest stablecoin price the oracle may post (2.0).
+pub const PRICE_MAX: u128 = 2 * WAD;
+
+/// A supported external stablecoin and its latest oracle price.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stablecoin {
+    /// The price in USD, 18-decimal fixed point; 0 until the oracle posts.
+    pub price: u128,
+    /// When the price was posted.
+    pub price_posted_at: u64,
+}
+
+/// The T-bill index: it grows by the oracle's yield rate per second, simply between updates
+/// and compounding at each update.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TbillIndex {
+    /// The index at the last update, 18-decimal fixed point (starts at 1.0).
+    pub index_at_update: u128,
+    /// The per-second yield rate since the last update.
+    pub rate_per_second: Rate,
+    /// When the rate was last set.
+    pub updated_at: u64,
+}
+
+impl Default for TbillIndex {
+    fn default() -> TbillIndex {
+        TbillIndex { index_at_update: WAD, rate_per_second: Rate(0), updated_at: 0 }
+    }
+}
+
+impl TbillIndex {
+    /// The index at `now`, rounded down (the reserve never claims more than it has).
+    pub fn at(&self, now: u64) -> u128 {
+        let elapsed = u128::from(now.saturating_sub(self.updated_at));
+        let growth = self.rate_per_second.0.saturating_mul(elapsed);
+        let accrued = mul_div(self.index_at_update, growth, WAD, Rounding::Down).unwrap_or(0);
+        self.index_at_update.saturating_add(accrued)
+    }
+}
+
+/// Where a gateway payout stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum PayoutStatus {
+    /// Debited from the user, waiting for the attestor.
+    Pending,
+    /// Paid out on the other chain; the stablecoin was burned here.
+    Confirmed {
+        /// The external transfer that paid it.
+        external_id: B256,
+    },
+    /// Refused; the stablecoin went back to the owner.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A withdrawal to another chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payout {
+    /// Its id.
+    pub id: PayoutId,
+    /// Who withdrew.
+    pub owner: Address,
+    /// Which stablecoin.
+    pub token: Symbol,
+    /// How much.
+    pub amount: Amount,
+    /// Where to (an address on the other chain).
+    pub destination: String,
+    /// When it was requested.
+    pub requested_at: u64,
+    /// Its status.
+    pub status: PayoutStatus,
+}
+
+/// The reserve, prices and the gateway.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReserveState {
+    /// Supported stablecoins and their prices.
+    pub stablecoins: Table<Symbol, Stablecoin>,
+    /// The T-bill index.
+    pub tbill: Slot<TbillIndex>,
+    /// External transfer ids already credited.
+    pub credited_external_ids: Table<B256, ()>,
+    /// External transfer ids that confirmed a payout.
+    pub confirmed_external_ids: Table<B256, PayoutId>,
+    /// Every payout.
+    pub payouts: Table<PayoutId, Payout>,
+    /// The next payout id.
+    pub next_payout_id: Slot<u64>,
+}
+
+impl Journaled for ReserveState {
+    fn commit(&mut self) {
+        self.stablecoins.commit();
+        self.tbill.commit();
+        self.credited_external_ids.commit();
+        self.confirmed_external_ids.commit();
+        self.payouts.commit();
+        self.next_payout_id.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.stablecoins.rollback();
+        self.tbill.rollback();
+        self.credited_external_ids.rollback();
+        self.confirmed_external_ids.rollback();
+        self.payouts.rollback();
+        self.next_payout_id.rollback();
+    }
+}
+
+/// The reserve's backing, for queries and invariants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backing {
+    /// TBILL units in the reserve.
+    pub tbill_units: Amount,
+    /// The T-bill index now.
+    pub tbill_index: u128,
+    /// TBILL units x index, rounded down.
+    pub reserve_value: Amount,
+    /// USDai in existence.
+    pub usdai_supply: Amount,
+    /// Reserve value - supply, rounded down: what a harvest would mint.
+    pub surplus: Amount,
+}
+
+/// The reserve's backing at the state's time.
+pub fn backing(state: &State) -> Backing {
+    let tbill_units = state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill);
+    let tbill_index = state.reserve.tbill.get().at(state.now());
+    let usdai_supply = state.ledger.supply_of(Asset::Usdai);
+    let exact_value = U256::from(tbill_units.0) * U256::from(tbill_index);
+    let exact_supply = U256::from(usdai_supply.0) * U256::from(WAD);
+    let to_amount = |v: U256| Amount(u128::try_from(v / U256::from(WAD)).unwrap_or(u128::MAX));
+    Backing {
+        tbill_units,
+        tbill_index,
+        reserve_value: to_amount(exact_value),
+        usdai_supply,
+        surplus: to_amount(exact_value.saturating_sub(exact_supply)),
+    }
+}
+
+/// Whether the reserve's exact value covers the USDai supply (SPEC 14.2).
+pub fn is_fully_backed(state: &State) -> bool {
+    let tbill_units = state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill);
+    let tbill_index = state.reserve.tbill.get().at(state.now());
+    let usdai_supply = state.ledger.supply_of(Asset::Usdai);
+    U256::from(tbill_units.0) * U256::from(tbill_index)
+        >= U256::from(usdai_supply.0) * U256::from(WAD)
+}
+
+fn require_supported(state: &State, token: Symbol) -> Result<Stablecoin, TxError> {
+    state
+        .reserve
+        .stablecoins
+        .get(&token)
+        .cloned()
+        .ok_or(ReserveError::StablecoinNotSupported.into())
+}
+
+/// `add_stablecoin`: admin adds a stablecoin to the gateway; it mints once priced.
+pub fn add_stablecoin(state: &mut State, sender: Address, token: Symbol) -> Result<(), TxError> {
+    require_role(state, Role::Admin, sender)?;
+    if state.reserve.stablecoins.contains_key(&token) {
+        return Err(ReserveError::StablecoinAlreadySupported.into());
+    }
+    state.reserve.stablecoins.insert(token, Stablecoin::default());
+    state.emit(Event::StablecoinAdded { token });
+    Ok(())
+}
+
+/// `post_price`: the oracle posts a stablecoin's USD price.
+pub fn post_price(
+    state: &mut State,
+    sender: Address,
+    token: Symbol,
+    price: u128,
+) -> Result<(), TxError> {
+    require_role(state, Role::Oracle, sender)?;
+    require_supported(state, token)?;
+    if price == 0 || price > PRICE_MAX {
+        return Err(ReserveError::PriceOutOfRange.into());
+    }
+    let now = state.now();
+    state.reserve.stablecoins.insert(token, Stablecoin { price, price_posted_at: now });
+    state.emit(Event::PricePosted { token, price });
+    Ok(())
+}
+
+/// `post_tbill_rate`: the oracle sets the T-bill yield rate; the index compounds at this moment.
+pub fn post_tbill_rate(state: &mut State, sender: Address, rate: Rate) -> Result<(), TxError> {
+    require_role(state, Role::Oracle, sender)?;
+    let max_bps = state.governance.params.get().max_tbill_apr_bps;
+    let max_rate = u128::from(max_bps.0) * WAD / (BPS_DENOMINATOR * u128::from(SECONDS_PER_YEAR));
+    if rate.0 > max_rate {
+        return Err(ReserveError::TbillRateExceedsMax.into());
+    }
+    let now = state.now();
+    let index = state.reserve.tbill.get().at(now);
+    *state.reserve.tbill.get_mut() =
+        TbillIndex { index_at_update: index, rate_per_second: rate, updated_at: now };
+    state.emit(Event::TbillRatePosted { rate, index });
+    Ok(())
+}
+
+/// `gateway_credit`: the attestor credits an external deposit, once per external id.
+pub fn gateway_credit(
+    state: &mut State,
+    sender: Address,
+    account: Address,
+    token: Symbol,
+    amount: Amount,
+    external_id: B256,
+) -> Result<(), TxError> {
+    require_role(state, Role::GatewayAttestor, sender)?;
+    require_supported(state, token)?;
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    if state.reserve.credited_external_ids.contains_key(&external_id) {
+        return Err(ReserveError::ExternalIdAlreadyCredited.into());
+    }
+    state.reserve.credited_external_ids.insert(external_id, ());
+    ledger::mint(state, Asset::Stablecoin(token), account, amount)?;
+    state.emit(Event::GatewayCredited { account, token, amount, external_id });
+    Ok(())
+}
+
+fn is_printable_ascii(text: &str, length_max: usize) -> bool {
+    !text.is_empty() && text.len() <= length_max && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
+/// `gateway_withdraw`: a user sends a stablecoin to another chain; it waits as a payout.
+pub fn gateway_withdraw(
+    state: &mut State,
+    sender: Address,
+    token: Symbol,
+    amount: Amount,
+    destination: &str,
+) -> Result<(), TxError> {
+    require_supported(state, token)?;
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    if !is_printable_ascii(destination, DESTINATION_LENGTH_MAX) {
+        return Err(ReserveError::DestinationInvalid.into());
+    }
+    ledger::transfer(state, Asset::Stablecoin(token), sender, ProtocolAccount::GatewayOut, amount)?;
+    let id = PayoutId(*state.reserve.next_payout_id.get());
+    *state.reserve.next_payout_id.get_mut() += 1;
+    let payout = Payout {
+        id,
+        owner: sender,
+        token,
+        amount,
+        destination: destination.to_string(),
+        requested_at: state.now(),
+        status: PayoutStatus::Pending,
+    };
+    state.reserve.payouts.insert(id, payout);
+    state.emit(Event::PayoutRequested { payout_id: id, owner: sender, token, amount });
+    Ok(())
+}
+
+fn pending_payout(state: &State, payout_id: PayoutId) -> Result<Payout, TxError> {
+    let payout = state.reserve.payouts.get(&payout_id).ok_or(ReserveError::PayoutNotFound)?;
+    if payout.status != PayoutStatus::Pending {
+        return Err(ReserveError::PayoutNotPending.into());
+    }
+    Ok(payout.clone())
+}
+
+/// `gateway_confirm`: the attestor confirms a payout was made; the stablecoin is burned here.
+pub fn gateway_confirm(
+    state: &mut State,
+    sender: Address,
+    payout_id: PayoutId,
+    external_id: B256,
+) -> Result<(), TxError> {
+    require_role(state, Role::GatewayAttestor, sender)?;
+    let mut payout = pending_payout(state, payout_id)?;
+    if state.reserve.confirmed_external_ids.contains_key(&external_id) {
+        return Err(ReserveError::ExternalIdAlreadyUsed.into());
+    }
+    ledger::burn(
+        state,
+        Asset::Stablecoin(payout.token),
+        ProtocolAccount::GatewayOut,
+        payout.amount,
+    )?;
+    state.reserve.confirmed_external_ids.insert(external_id, payout_id);
+    payout.status = PayoutStatus::Confirmed { external_id };
+    state.reserve.payouts.insert(payout_id, payout);
+    state.emit(Event::PayoutConfirmed { payout_id, external_id });
+    Ok(())
+}
+
+/// `gateway_reject`: the attestor refuses a payout; the stablecoin returns to its owner.
+pub fn gateway_reject(
+    state: &mut State,
+    sender: Address,
+    payout_id: PayoutId,
+    reason: &str,
+) -> Result<(), TxError> {
+    require_role(state, Role::GatewayAttestor, sender)?;
+    let mut payout = pending_payout(state, payout_id)?;
+    if !is_printable_ascii(reason, REASON_LENGTH_MAX) {
+        return Err(ReserveError::ReasonInvalid.into());
+    }
+    let asset = Asset::Stablecoin(payout.token);
+    ledger::transfer(state, asset, ProtocolAccount::GatewayOut, payout.owner, payout.amount)?;
+    payout.status = PayoutStatus::Rejected { reason: reason.to_string() };
+    state.reserve.payouts.insert(payout_id, payout);
+    state.emit(Event::PayoutRejected { payout_id });
+    Ok(())
+}
+
+/// `mint_usdai`: a stablecoin in, USDai out (SPEC 5). Checks in order: amount, support, pause,
+/// frozen, KYC, price age, peg, balance, output and slippage, cap.
+pub fn mint_usdai(
+    state: &mut State,
+    sender: Address,
+    token: Symbol,
+    amount: Amount,
+    min_out: Amount,
+) -> Result<(), TxError> {
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    let stablecoin = require_supported(state, token)?;
+    require_not_paused(state, PauseScope::Minting)?;
+    if state.ledger.is_frozen(sender) {
+        return Err(LedgerError::SenderIsFrozen.into());
+    }
+    let params = state.governance.params.get().clone();
+    if params.kyc_required && !state.ledger.kyc_verified.contains_key(&sender) {
+        return Err(ReserveError::SenderNotKycVerified.into());
+    }
+    let now = state.now();
+    if stablecoin.price == 0
+        || now.saturating_sub(stablecoin.price_posted_at) > params.max_price_age_secs
+    {
+        return Err(ReserveError::PriceIsStale.into());
+    }
+    let tolerance = Amount(WAD).mul_bps(params.depeg_tolerance_bps, Rounding::Down)?.0;
+    if stablecoin.price.abs_diff(WAD) > tolerance {
+        return Err(ReserveError::PriceOutsideDepegTolerance.into());
+    }
+    if state.ledger.balance(sender, Asset::Stablecoin(token)) < amount {
+        return Err(LedgerError::BalanceInsufficient.into());
+    }
+    // Value in, rounded down; then TBILL units bought, rounded down; then the USDai that those
+    // units back, rounded down. Each floor leaves the dust in the reserve, never with the user.
+    let value = amount.mul_wad(stablecoin.price, Rounding::Down)?;
+    let index = state.reserve.tbill.get().at(now);
+    let tbill_units = value.div_wad(index, Rounding::Down)?;
+    let gross = tbill_units.mul_wad(index, Rounding::Down)?;
+    let fee = gross.mul_bps(params.mint_fee_bps, Rounding::Up)?;
+    let out = gross.saturating_sub(fee);
+    if out.is_zero() || tbill_units.is_zero() {
+        return Err(ReserveError::OutputRoundsToZero.into());
+    }
+    if out < min_out {
+        return Err(ReserveError::OutputBelowMinimum.into());
+    }
+    if state.ledger.supply_of(Asset::Usdai).checked_add(gross)? > params.usdai_supply_cap {
+        return Err(ReserveError::SupplyCapExceeded.into());
+    }
+    let stable = Asset::Stablecoin(token);
+    ledger::transfer(state, stable, sender, ProtocolAccount::Reserve, amount)?;
+    // The stablecoin leaves the ledger to buy T-bills; TBILL stands for them in the reserve.
+    ledger::burn(state, stable, ProtocolAccount::Reserve, amount)?;
+    ledger::mint(state, Asset::Tbill, ProtocolAccount::Reserve, tbill_units)?;
+    ledger::mint(state, Asset::Usdai, sender, out)?;
+    if !fee.is_zero() {
+        ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, fee)?;
+    }
+    state.emit(Event::UsdaiMinted {
+        account: sender,
+        token,
+        amount_in: amount,
+        usdai_out: out,
+        fee,
+    });
+    Ok(())
+}
+
+/// `redeem_usdai`: USDai in, a stablecoin out at par minus the redeem fee (SPEC 5).
+pub fn redeem_usdai(
+    state: &mut State,
+    sender: Address,
+    token: Symbol,
+    amount: Amount,
+    min_out: Amount,
+) -> Result<(), TxError> {
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    require_supported(state, token)?;
+    if state.ledger.is_frozen(sender) {
+        return Err(LedgerError::SenderIsFrozen.into());
+    }
+    if state.ledger.balance(sender, Asset::Usdai) < amount {
+        return Err(LedgerError::BalanceInsufficient.into());
+    }
+    let params = state.governance.params.get();
+    let fee = amount.mul_bps(params.redeem_fee_bps, Rounding::Up)?;
+    let net = amount.saturating_sub(fee);
+    let index = state.reserve.tbill.get().at(state.now());
+    // TBILL units drawn for the USDai burned, rounded down, and the payout those units are worth,
+    // rounded down: the reserve never loses more value than the supply it retires.
+    let tbill_units = net.div_wad(index, Rounding::Down)?;
+    let out = tbill_units.mul_wad(index, Rounding::Down)?;
+    if out.is_zero() || tbill_units.is_zero() {
+        return Err(ReserveError::OutputRoundsToZero.into());
+    }
+    if out < min_out {
+        return Err(ReserveError::OutputBelowMinimum.into());
+    }
+    if state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill) < tbill_units {
+        return Err(ReserveError::ReserveBackingInsufficient.into());
+    }
+    if !fee.is_zero() {
+        ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::FeeCollector, fee)?;
+    }
+    ledger::burn(state, Asset::Usdai, sender, net)?;
+    ledger::burn(state, Asset::Tbill, ProtocolAccount::Reserve, tbill_units)?;
+    ledger::mint(state, Asset::Stablecoin(token), Account::User(sender), out)?;
+    state.emit(Event::UsdaiRedeemed {
+        account: sender,
+        token,
+        usdai_in: amount,
+        amount_out: out,
+        fee,
+    });
+    Ok(())
+}
+
+/// `harvest_base_yield`: anyone mints the reserve's surplus as USDai into the vault, less the
+/// protocol's yield fee; it vests into NAV over `yield_vesting_secs`.
+pub fn harvest_base_yield(state: &mut State) -> Result<(), TxError> {
+    let surplus = backing(state).surplus;
+    if surplus.is_zero() {
+        return Err(ReserveError::BaseYieldSurplusIsZero.into());
+    }
+    let fee = surplus.mul_bps(state.governance.params.get().yield_fee_bps, Rounding::Up)?;
+    let to_vault = surplus.saturating_sub(fee);
+    if !fee.is_zero() {
+        ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, fee)?;
+    }
+    if !to_vault.is_zero() {
+        ledger::mint(state, Asset::Usdai, ProtocolAccount::Vault, to_vault)?;
+        vault::start_vesting(state, to_vault)?;
+    }
+    state.emit(Event::BaseYieldHarvested { surplus, fee, to_vault });
+    Ok(())
+}

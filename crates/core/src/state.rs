@@ -1,0 +1,183 @@
+//! The whole protocol state, its genesis, its journal and its canonical hash.
+
+use crate::{
+    event::Event,
+    governance::GovernanceState,
+    ids::{Address, Asset, Symbol},
+    ledger::{self, LedgerState},
+    math::{Amount, Rate, WAD},
+    params::{Params, Role},
+    points::{self, PointsState},
+    queue::QueueState,
+    reserve::{ReserveState, Stablecoin, TbillIndex},
+    table::{Journaled, Slot},
+    vault::VaultState,
+};
+use alloy_primitives::{B256, keccak256};
+use serde::{Deserialize, Serialize};
+
+/// Block height and time: the only clock a state transition reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    /// The height of the block being (or last) executed.
+    pub height: u64,
+    /// Its timestamp in unix seconds.
+    pub timestamp: u64,
+}
+
+/// Everything the protocol knows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Height and time.
+    pub clock: Slot<Clock>,
+    /// Balances, supplies, freezes, KYC, nonces.
+    pub ledger: LedgerState,
+    /// Roles, parameters, pauses.
+    pub governance: GovernanceState,
+    /// USDai reserve, prices, gateway.
+    pub reserve: ReserveState,
+    /// The sUSDai vault.
+    pub vault: VaultState,
+    /// The redemption queue.
+    pub queue: QueueState,
+    /// Points.
+    pub points: PointsState,
+    /// Events of the transaction being executed (not part of the state).
+    #[serde(skip)]
+    pub(crate) events: Vec<Event>,
+}
+
+impl Journaled for State {
+    fn commit(&mut self) {
+        self.clock.commit();
+        self.ledger.commit();
+        self.governance.commit();
+        self.reserve.commit();
+        self.vault.commit();
+        self.queue.commit();
+        self.points.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.clock.rollback();
+        self.ledger.rollback();
+        self.governance.rollback();
+        self.reserve.rollback();
+        self.vault.rollback();
+        self.queue.rollback();
+        self.points.rollback();
+        self.events.clear();
+    }
+}
+
+/// Where a market starts.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Genesis {
+    /// Its timestamp.
+    pub timestamp: u64,
+    /// Parameters.
+    pub params: Params,
+    /// Role holders.
+    pub roles: Vec<(Role, Address)>,
+    /// Supported stablecoins with their opening prices (posted at genesis time).
+    pub stablecoins: Vec<(Symbol, u128)>,
+    /// The opening T-bill yield rate.
+    pub tbill_rate: Rate,
+    /// Opening stablecoin balances, as if credited by the gateway.
+    pub stablecoin_balances: Vec<(Address, Symbol, Amount)>,
+}
+
+impl Genesis {
+    /// A market with default parameters, one admin, USDC and USDT at par, no T-bill yield.
+    pub fn with_admin(admin: Address, timestamp: u64) -> Genesis {
+        Genesis {
+            timestamp,
+            params: Params::default(),
+            roles: vec![(Role::Admin, admin)],
+            stablecoins: vec![(crate::ids::USDC, WAD), (crate::ids::USDT, WAD)],
+            tbill_rate: Rate(0),
+            stablecoin_balances: Vec::new(),
+        }
+    }
+}
+
+/// Why a genesis is unusable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GenesisError(pub String);
+
+impl std::fmt::Display for GenesisError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid genesis: {}", self.0)
+    }
+}
+
+impl std::error::Error for GenesisError {}
+
+impl State {
+    /// The state a genesis describes.
+    pub fn from_genesis(genesis: &Genesis) -> Result<State, GenesisError> {
+        let mut state = State::default();
+        *state.clock.get_mut() = Clock { height: 0, timestamp: genesis.timestamp };
+        *state.governance.params.get_mut() = genesis.params.clone();
+        if !genesis.roles.iter().any(|(role, _)| *role == Role::Admin) {
+            return Err(GenesisError("at least one admin is required".into()));
+        }
+        for &(role, address) in &genesis.roles {
+            state.governance.roles.insert((role, address), ());
+        }
+        for &(symbol, price) in &genesis.stablecoins {
+            if price == 0 || price > crate::reserve::PRICE_MAX {
+                return Err(GenesisError(format!("price of {symbol} out of range")));
+            }
+            let stablecoin = Stablecoin { price, price_posted_at: genesis.timestamp };
+            state.reserve.stablecoins.insert(symbol, stablecoin);
+        }
+        *state.reserve.tbill.get_mut() = TbillIndex {
+            index_at_update: WAD,
+            rate_per_second: genesis.tbill_rate,
+            updated_at: genesis.timestamp,
+        };
+        state.points.globals.get_mut().updated_at = genesis.timestamp;
+        points::sample_share_price(&mut state);
+        for &(address, symbol, amount) in &genesis.stablecoin_balances {
+            if !state.reserve.stablecoins.contains_key(&symbol) {
+                return Err(GenesisError(format!("balance in unsupported stablecoin {symbol}")));
+            }
+            ledger::mint(&mut state, Asset::Stablecoin(symbol), address, amount)
+                .map_err(|e| GenesisError(format!("balance of {address}: {e}")))?;
+        }
+        state.events.clear();
+        state.commit();
+        Ok(state)
+    }
+
+    /// The state's time (the timestamp of the last block applied).
+    pub fn now(&self) -> u64 {
+        self.clock.get().timestamp
+    }
+
+    /// The height of the last block applied.
+    pub fn height(&self) -> u64 {
+        self.clock.get().height
+    }
+
+    /// Records an event of the transaction being executed.
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// The canonical encoding: the same state gives the same bytes on every machine.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("state encoding cannot fail: every type is plain data")
+    }
+
+    /// Decodes a canonical encoding.
+    pub fn decode(bytes: &[u8]) -> Result<State, postcard::Error> {
+        postcard::from_bytes(bytes)
+    }
+
+    /// The keccak-256 digest of the canonical encoding.
+    pub fn state_hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+}

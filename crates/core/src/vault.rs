@@ -1,0 +1,290 @@
+//! The sUSDai vault (SPEC 6, 7): ERC-4626 share accounting over two views of net asset value.
+//!
+//! Guarantees: deposits are priced at the optimistic NAV and redemptions at the conservative
+//! NAV, so the redemption price never exceeds the deposit price; share maths uses a virtual
+//! offset (`VIRTUAL_SHARES`, `VIRTUAL_ASSETS`) so a donation before the first deposit cannot
+//! steal from later depositors; every conversion rounds in the vault's favour.
+//!
+//! Senior loan positions enter NAV through the [`SeniorBook`] seam: the credit component keeps
+//! its aggregate (outstanding principal, accrued interest, impairment) and the vault reads it.
+
+use crate::{
+    error::TxError,
+    event::Event,
+    governance::require_not_paused,
+    ids::{Address, Asset, ProtocolAccount},
+    ledger::{self, LedgerError},
+    math::{Amount, Rounding, WAD, mul_div},
+    params::PauseScope,
+    result_codes,
+    state::State,
+    table::{Journaled, Slot},
+};
+use serde::{Deserialize, Serialize};
+
+result_codes! {
+    /// Rejections of vault actions.
+    pub enum VaultError {
+        SharesRoundToZero = 401 => "shares_round_to_zero",
+            "The deposit is too small to buy any share.";
+        SharesBelowMinimum = 402 => "shares_below_minimum",
+            "The deposit buys fewer shares than the sender's minimum (slippage limit).";
+        AssetsAboveMaximum = 403 => "assets_above_maximum",
+            "Minting these shares costs more than the sender's maximum (slippage limit).";
+    }
+}
+
+/// Virtual shares added to the supply in every conversion (10^-9 sUSDai).
+pub const VIRTUAL_SHARES: u128 = 1_000_000_000;
+/// Virtual assets added to NAV in every conversion (10^-9 USDai); equal to the virtual shares,
+/// so the first share costs one USDai.
+pub const VIRTUAL_ASSETS: u128 = 1_000_000_000;
+
+/// The vault's view of all senior loan positions, kept by the credit component.
+///
+/// Interest accrues linearly: `accrued(now) = accrued_at_checkpoint +
+/// interest_per_second_wad * (now - checkpoint_at) / 10^18`, where `interest_per_second_wad`
+/// is the sum over positions of principal x per-second rate.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeniorBook {
+    /// Outstanding senior principal across all loans.
+    pub principal: Amount,
+    /// The part of that principal the expected recovery would not cover (SPEC 9.6).
+    pub impairment: Amount,
+    /// Interest accrued up to `checkpoint_at` and not yet paid.
+    pub accrued_at_checkpoint: Amount,
+    /// Sum of principal x per-second rate (10^-18 units per second, scaled by 10^18).
+    pub interest_per_second_wad: u128,
+    /// When `accrued_at_checkpoint` was computed.
+    pub checkpoint_at: u64,
+}
+
+impl SeniorBook {
+    /// Interest accrued and unpaid at `now`, rounded down.
+    pub fn accrued_at(&self, now: u64) -> Amount {
+        let elapsed = u128::from(now.saturating_sub(self.checkpoint_at));
+        let since =
+            mul_div(self.interest_per_second_wad, elapsed, WAD, Rounding::Down).unwrap_or(0);
+        Amount(self.accrued_at_checkpoint.0.saturating_add(since))
+    }
+}
+
+/// The vault's own state (its USDai and shares live in the ledger).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VaultGlobals {
+    /// Harvested yield vesting into NAV: the amount that was unvested at `vesting_start`.
+    pub vesting_amount: Amount,
+    /// When the current vesting began.
+    pub vesting_start: u64,
+    /// When it ends.
+    pub vesting_end: u64,
+    /// All senior positions.
+    pub senior: SeniorBook,
+}
+
+/// The vault.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct VaultState {
+    /// Globals.
+    pub globals: Slot<VaultGlobals>,
+}
+
+impl Journaled for VaultState {
+    fn commit(&mut self) {
+        self.globals.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.globals.rollback();
+    }
+}
+
+/// Yield harvested but not yet vested at `now`, rounded up (kept out of NAV until earned).
+pub fn unvested(globals: &VaultGlobals, now: u64) -> Amount {
+    if now >= globals.vesting_end || globals.vesting_amount.is_zero() {
+        return Amount::ZERO;
+    }
+    let remaining = u128::from(globals.vesting_end - now);
+    let duration = u128::from(globals.vesting_end - globals.vesting_start);
+    globals
+        .vesting_amount
+        .mul_div(remaining, duration, Rounding::Up)
+        .unwrap_or(globals.vesting_amount)
+}
+
+/// Adds freshly harvested `amount` to the vesting schedule: what is still unvested and the new
+/// amount vest together from now over `yield_vesting_secs`.
+pub fn start_vesting(state: &mut State, amount: Amount) -> Result<(), TxError> {
+    let now = state.now();
+    let duration = state.governance.params.get().yield_vesting_secs;
+    let globals = state.vault.globals.get_mut();
+    let still_unvested = unvested(globals, now);
+    if duration == 0 {
+        globals.vesting_amount = Amount::ZERO;
+        globals.vesting_start = now;
+        globals.vesting_end = now;
+        return Ok(());
+    }
+    globals.vesting_amount = still_unvested.checked_add(amount)?;
+    globals.vesting_start = now;
+    globals.vesting_end = now.saturating_add(duration);
+    Ok(())
+}
+
+/// The two views of NAV and what they rest on, at the state's time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Nav {
+    /// USDai in the vault not owed to anyone and already vested.
+    pub unallocated: Amount,
+    /// Harvested yield not yet vested.
+    pub unvested: Amount,
+    /// Outstanding senior principal.
+    pub senior_principal: Amount,
+    /// Senior interest accrued since each position's last payment.
+    pub senior_accrued_interest: Amount,
+    /// Senior impairment.
+    pub senior_impairment: Amount,
+    /// unallocated + principal + accrued interest: prices deposits.
+    pub optimistic: Amount,
+    /// unallocated + principal - impairment: prices redemptions.
+    pub conservative: Amount,
+    /// sUSDai in existence (including shares locked in the queue).
+    pub share_supply: Amount,
+}
+
+/// NAV at the state's time.
+pub fn nav(state: &State) -> Nav {
+    let now = state.now();
+    let globals = state.vault.globals.get();
+    let balance = state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai);
+    let unvested = unvested(globals, now);
+    let unallocated = balance.saturating_sub(unvested);
+    let senior = &globals.senior;
+    let accrued = senior.accrued_at(now);
+    Nav {
+        unallocated,
+        unvested,
+        senior_principal: senior.principal,
+        senior_accrued_interest: accrued,
+        senior_impairment: senior.impairment,
+        optimistic: Amount(
+            unallocated.0.saturating_add(senior.principal.0).saturating_add(accrued.0),
+        ),
+        conservative: Amount(
+            unallocated.0.saturating_add(senior.principal.0.saturating_sub(senior.impairment.0)),
+        ),
+        share_supply: state.ledger.supply_of(Asset::Susdai),
+    }
+}
+
+impl Nav {
+    /// Shares a deposit of `assets` buys, rounded down.
+    pub fn shares_for_deposit(&self, assets: Amount) -> Result<Amount, TxError> {
+        Ok(assets.mul_div(
+            self.share_supply.0.checked_add(VIRTUAL_SHARES).ok_or(crate::math::Overflow)?,
+            self.optimistic.0.checked_add(VIRTUAL_ASSETS).ok_or(crate::math::Overflow)?,
+            Rounding::Down,
+        )?)
+    }
+
+    /// Assets that minting `shares` costs, rounded up.
+    pub fn assets_for_mint(&self, shares: Amount) -> Result<Amount, TxError> {
+        Ok(shares.mul_div(
+            self.optimistic.0.checked_add(VIRTUAL_ASSETS).ok_or(crate::math::Overflow)?,
+            self.share_supply.0.checked_add(VIRTUAL_SHARES).ok_or(crate::math::Overflow)?,
+            Rounding::Up,
+        )?)
+    }
+
+    /// Assets that redeeming `shares` pays, rounded down.
+    pub fn assets_for_redemption(&self, shares: Amount) -> Result<Amount, TxError> {
+        Ok(shares.mul_div(
+            self.conservative.0.checked_add(VIRTUAL_ASSETS).ok_or(crate::math::Overflow)?,
+            self.share_supply.0.checked_add(VIRTUAL_SHARES).ok_or(crate::math::Overflow)?,
+            Rounding::Down,
+        )?)
+    }
+
+    /// Shares whose redemption pays at most `assets`, rounded down.
+    pub fn shares_for_redemption_assets(&self, assets: Amount) -> Result<Amount, TxError> {
+        Ok(assets.mul_div(
+            self.share_supply.0.checked_add(VIRTUAL_SHARES).ok_or(crate::math::Overflow)?,
+            self.conservative.0.checked_add(VIRTUAL_ASSETS).ok_or(crate::math::Overflow)?,
+            Rounding::Down,
+        )?)
+    }
+
+    /// The price of one share in a deposit, 18-decimal fixed point, rounded up.
+    pub fn deposit_price_wad(&self) -> u128 {
+        self.assets_for_mint(Amount(WAD)).map(|a| a.0).unwrap_or(u128::MAX)
+    }
+
+    /// The price of one share in a redemption, 18-decimal fixed point, rounded down.
+    pub fn redemption_price_wad(&self) -> u128 {
+        self.assets_for_redemption(Amount(WAD)).map(|a| a.0).unwrap_or(0)
+    }
+}
+
+/// `stake`: USDai in, sUSDai out at the deposit price; at least `min_shares`.
+pub fn stake(
+    state: &mut State,
+    sender: Address,
+    assets: Amount,
+    min_shares: Amount,
+) -> Result<(), TxError> {
+    if assets.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    require_not_paused(state, PauseScope::Staking)?;
+    if state.ledger.is_frozen(sender) {
+        return Err(LedgerError::SenderIsFrozen.into());
+    }
+    if state.ledger.balance(sender, Asset::Usdai) < assets {
+        return Err(LedgerError::BalanceInsufficient.into());
+    }
+    let shares = nav(state).shares_for_deposit(assets)?;
+    if shares.is_zero() {
+        return Err(VaultError::SharesRoundToZero.into());
+    }
+    if shares < min_shares {
+        return Err(VaultError::SharesBelowMinimum.into());
+    }
+    ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, assets)?;
+    ledger::mint(state, Asset::Susdai, sender, shares)?;
+    state.emit(Event::Staked { account: sender, assets, shares });
+    Ok(())
+}
+
+/// `mint_shares`: exactly `shares` sUSDai out, USDai in at the deposit price; at most `max_assets`.
+pub fn mint_shares(
+    state: &mut State,
+    sender: Address,
+    shares: Amount,
+    max_assets: Amount,
+) -> Result<(), TxError> {
+    if shares.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    require_not_paused(state, PauseScope::Staking)?;
+    if state.ledger.is_frozen(sender) {
+        return Err(LedgerError::SenderIsFrozen.into());
+    }
+    let assets = nav(state).assets_for_mint(shares)?;
+    if assets > max_assets {
+        return Err(VaultError::AssetsAboveMaximum.into());
+    }
+    if state.ledger.balance(sender, Asset::Usdai) < assets {
+        return Err(LedgerError::BalanceInsufficient.into());
+    }
+    ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, assets)?;
+    ledger::mint(state, Asset::Susdai, sender, shares)?;
+    state.emit(Event::Staked { account: sender, assets, shares });
+    Ok(())
+}
+
+/// `donate_to_vault`: USDai given to every shareholder at once (it enters NAV immediately).
+pub fn donate(state: &mut State, sender: Address, amount: Amount) -> Result<(), TxError> {
+    ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, amount)?;
+    state.emit(Event::DonatedToVault { account: sender, amount });
+    Ok(())
+}
