@@ -1,2 +1,35 @@
-//! The `infrafi` command line.
-fn main() {}
+//! The `infrafi` command line: a thin shell over the core, the node and the simulator.
+
+mod alloc_counter;
+mod bench;
+mod demo;
+
+use clap::{Parser, Subcommand};
+
+#[global_allocator]
+static ALLOCATOR: alloc_counter::CountingAllocator = alloc_counter::CountingAllocator;
+
+/// infrafi: a GPU-backed credit protocol.
+#[derive(Parser)]
+#[command(name = "infrafi", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Walk a depositor through the protocol in memory and print each step.
+    Demo,
+    /// Measure the state machine.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Demo => demo::run(),
+        Command::Bench(command) => bench::run(command),
+    }
+}

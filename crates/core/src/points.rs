@@ -126,7 +126,8 @@ fn earned(state: &State, address: Address, account: &PointsAccount) -> u128 {
 
 /// Settles `address`'s points at the current accumulators; call before its balances change.
 pub fn settle(state: &mut State, address: Address) {
-    let account = state.points.accounts.get(&address).cloned().unwrap_or_default();
+    let existing = state.points.accounts.get(&address).cloned();
+    let account = existing.clone().unwrap_or_default();
     let earned = earned(state, address, &account);
     let globals = state.points.globals.get();
     let settled = PointsAccount {
@@ -134,7 +135,8 @@ pub fn settle(state: &mut State, address: Address) {
         usdai_snapshot: globals.usdai_accumulator,
         susdai_snapshot: globals.susdai_accumulator,
     };
-    if settled != account {
+    // Insert on first sight even when nothing changed, so every holder is on the leaderboard.
+    if existing.as_ref() != Some(&settled) {
         state.points.accounts.insert(address, settled);
     }
 }
