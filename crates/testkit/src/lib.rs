@@ -92,11 +92,11 @@ impl Xorshift {
 }
 
 /// USDC each account starts with in the apply workload.
-pub const WORKLOAD_USDC_EACH: Amount = Amount::from_whole(1_000_000);
+pub const WORKLOAD_USDC_EACH: Amount = Amount::from_whole(100_000);
 /// USDai each account mints in the apply workload.
-pub const WORKLOAD_MINT_EACH: Amount = Amount::from_whole(500_000);
+pub const WORKLOAD_MINT_EACH: Amount = Amount::from_whole(50_000);
 /// USDai each account stakes in the apply workload.
-pub const WORKLOAD_STAKE_EACH: Amount = Amount::from_whole(200_000);
+pub const WORKLOAD_STAKE_EACH: Amount = Amount::from_whole(20_000);
 
 /// A market of `accounts` users, each holding USDC, USDai and sUSDai, ready for the `apply`
 /// benchmarks. Round interval 0 and no fees, so any transaction type can repeat.
