@@ -37,10 +37,8 @@ fn minting_with_a_fee_gives_the_amount_less_the_fee_rounded_up_to_the_collector(
     let mut market = Market::with_params(|p| p.mint_fee_bps = Bps(30));
     // 1,000 USDC at price 1.0 and index 1.0: value = 1,000e18, TBILL bought = 1,000e18,
     // gross = 1,000e18; fee = ceil(1,000e18 * 30 / 10,000) = 3e18; out = 997e18.
-    let events = market.ok(
-        ALICE,
-        Action::MintUsdai { token: USDC, amount: whole(1_000), min_out: whole(997) },
-    );
+    let events = market
+        .ok(ALICE, Action::MintUsdai { token: USDC, amount: whole(1_000), min_out: whole(997) });
     assert!(events.contains(&Event::UsdaiMinted {
         account: ALICE,
         token: USDC,
@@ -95,10 +93,8 @@ fn redeeming_with_a_fee_pays_par_less_the_fee_and_burns_the_rest() {
     market.mint(ALICE, whole(1_000));
     // Redeem 400 USDai: fee = ceil(400e18 * 50 / 10,000) = 2e18 (to the collector, still
     // USDai); net burned = 398e18; TBILL drawn = 398e18 at index 1.0; out = 398 USDT.
-    let events = market.ok(
-        ALICE,
-        Action::RedeemUsdai { token: USDT, amount: whole(400), min_out: whole(398) },
-    );
+    let events = market
+        .ok(ALICE, Action::RedeemUsdai { token: USDT, amount: whole(400), min_out: whole(398) });
     assert!(events.contains(&Event::UsdaiRedeemed {
         account: ALICE,
         token: USDT,
@@ -127,7 +123,8 @@ fn redeeming_after_yield_leaves_the_rounding_dust_in_the_reserve() {
     // Paid = floor(99,631,499,931,828,563,059 * 1.003698630136288) = 99,999,999,999,999,999,999:
     // one unit below par, and that unit stays in the reserve.
     let tbill_before = market.balance(ProtocolAccount::Reserve, Asset::Tbill);
-    market.ok(ALICE, Action::RedeemUsdai { token: USDC, amount: whole(100), min_out: Amount::ZERO });
+    market
+        .ok(ALICE, Action::RedeemUsdai { token: USDC, amount: whole(100), min_out: Amount::ZERO });
     assert_eq!(
         market.stable(ALICE, USDC),
         plus(whole(USER_STABLECOIN_WHOLE - 1_000), Amount(99_999_999_999_999_999_999))
@@ -407,8 +404,10 @@ fn a_round_fills_the_first_request_partially_when_liquidity_is_short_and_keeps_f
     }
     // 1,500 of the 2,000 is lent out: 500 idle; conservative NAV still 2,000 (price exactly 1).
     market.originate_senior(whole(1_500), 0);
-    let alice_request = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(1_000) }));
-    let bob_request = Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(200) }));
+    let alice_request =
+        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(1_000) }));
+    let bob_request =
+        Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(200) }));
     market.advance(7 * DAY);
     // Unqueued shares: 2,000 - 1,200 = 800, worth ceil(2,000 * 800 / 2,000) = 800; buffer =
     // 5% = 40; liquidity = 500 - 40 = 460. Alice, first in line, wants 1,000 and gets 460
@@ -482,7 +481,8 @@ fn a_notice_period_change_never_lengthens_an_existing_request() {
     let mut market = Market::new();
     market.mint(ALICE, whole(100));
     market.stake(ALICE, whole(100));
-    let request_id = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(10) }));
+    let request_id =
+        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(10) }));
     let created_at = market.now();
     // A longer notice period reduces users' rights: it waits 2 days, then applies.
     market.ok(ADMIN, Action::SetParameter { change: ParameterChange::NoticePeriodSecs(30 * DAY) });
@@ -505,8 +505,7 @@ fn a_notice_period_change_never_lengthens_an_existing_request() {
 // Points (SPEC 12).
 
 #[test]
-fn points_after_a_week_count_usdai_five_times_and_unlocked_susdai_twice_at_the_redemption_price()
-{
+fn points_after_a_week_count_usdai_five_times_and_unlocked_susdai_twice_at_the_redemption_price() {
     let mut market = Market::new();
     // In the genesis block (no time has passed yet): Alice holds 1,000 USDai; Bob stakes
     // 1,000 and Carol donates 100, so 1,000 sUSDai are redeemable for 1,100 USDai.
@@ -558,12 +557,22 @@ fn gateway_credit_withdraw_confirm_and_reject_neither_lose_nor_duplicate_value()
     let deposit = B256::repeat_byte(0x01);
     market.ok(
         ATTESTOR,
-        Action::GatewayCredit { account: ALICE, token: USDC, amount: whole(500), external_id: deposit },
+        Action::GatewayCredit {
+            account: ALICE,
+            token: USDC,
+            amount: whole(500),
+            external_id: deposit,
+        },
     );
     assert_eq!(market.stable(ALICE, USDC), whole(USER_STABLECOIN_WHOLE + 500));
     market.rejected(
         ATTESTOR,
-        Action::GatewayCredit { account: BOB, token: USDC, amount: whole(500), external_id: deposit },
+        Action::GatewayCredit {
+            account: BOB,
+            token: USDC,
+            amount: whole(500),
+            external_id: deposit,
+        },
         ReserveError::ExternalIdAlreadyCredited,
     );
     // Withdraw 200: debited into a pending payout held by the gateway's out account.
@@ -590,7 +599,10 @@ fn gateway_credit_withdraw_confirm_and_reject_neither_lose_nor_duplicate_value()
         Action::GatewayConfirm { payout_id: PayoutId(1), external_id: paid },
         ReserveError::ExternalIdAlreadyUsed,
     );
-    market.ok(ATTESTOR, Action::GatewayReject { payout_id: PayoutId(1), reason: "bad address".into() });
+    market.ok(
+        ATTESTOR,
+        Action::GatewayReject { payout_id: PayoutId(1), reason: "bad address".into() },
+    );
     assert_eq!(market.stable(ALICE, USDC), whole(USER_STABLECOIN_WHOLE + 300));
     assert_eq!(market.state.ledger.supply_of(usdc), plus(supply_at_genesis, whole(300)));
     for payout_id in [PayoutId(0), PayoutId(1)] {
@@ -623,12 +635,16 @@ fn a_fee_increase_waits_for_the_governance_delay_and_a_decrease_applies_at_once(
     // At the effective time the block upkeep applies it: 100 USDC give 99 USDai.
     market.advance(1);
     let events = market.mint(BOB, whole(100));
-    assert!(events.contains(&Event::ParameterChanged { change: ParameterChange::MintFeeBps(Bps(100)) }));
+    assert!(
+        events.contains(&Event::ParameterChanged { change: ParameterChange::MintFeeBps(Bps(100)) })
+    );
     assert_eq!(market.usdai(BOB), whole(99));
     // A decrease favours users: it applies in the same transaction.
     let events =
         market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(10)) });
-    assert!(events.contains(&Event::ParameterChanged { change: ParameterChange::MintFeeBps(Bps(10)) }));
+    assert!(
+        events.contains(&Event::ParameterChanged { change: ParameterChange::MintFeeBps(Bps(10)) })
+    );
     // 100 USDC: fee = ceil(100e18 * 10 / 10,000) = 0.1: 99.9 USDai.
     market.mint(CAROL, whole(100));
     assert_eq!(market.usdai(CAROL), Amount(99_900_000_000_000_000_000));
@@ -639,16 +655,23 @@ fn a_guardian_pause_blocks_minting_and_staking_but_never_redeeming_claiming_or_c
     let mut market = Market::new();
     market.mint(ALICE, whole(1_000));
     market.stake(ALICE, whole(500));
-    let served = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
-    let waiting = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
+    let served =
+        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
+    let waiting =
+        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
     market.advance(7 * DAY);
     market.ok(ALICE, Action::CancelRedeem { request_id: waiting });
-    let waiting = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
+    let waiting =
+        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
     market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
     market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Minting, paused: true });
     market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Staking, paused: true });
     let paused = TxError::from(GovernanceError::ActionIsPaused);
-    market.rejected(ALICE, Action::MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO }, paused);
+    market.rejected(
+        ALICE,
+        Action::MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO },
+        paused,
+    );
     market.rejected(ALICE, Action::Stake { assets: ONE, min_shares: Amount::ZERO }, paused);
     market.rejected(ALICE, Action::MintShares { shares: ONE, max_assets: whole(2) }, paused);
     // What is owed still flows.
@@ -670,15 +693,36 @@ fn a_freeze_blocks_sending_and_receiving_usdai_and_susdai_until_lifted() {
     market.mint(ALICE, whole(100));
     market.mint(BOB, whole(100));
     market.stake(BOB, whole(50));
-    let request_id = Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(10) }));
+    let request_id =
+        Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(10) }));
     market.ok(COMPLIANCE, Action::Freeze { account: BOB });
     let sender_frozen = TxError::from(LedgerError::SenderIsFrozen);
     let recipient_frozen = TxError::from(LedgerError::RecipientIsFrozen);
-    market.rejected(ALICE, Action::Transfer { asset: Asset::Usdai, to: BOB, amount: ONE }, recipient_frozen);
-    market.rejected(BOB, Action::Transfer { asset: Asset::Usdai, to: ALICE, amount: ONE }, sender_frozen);
-    market.rejected(BOB, Action::Transfer { asset: Asset::Susdai, to: ALICE, amount: ONE }, sender_frozen);
-    market.rejected(BOB, Action::MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO }, sender_frozen);
-    market.rejected(BOB, Action::RedeemUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO }, sender_frozen);
+    market.rejected(
+        ALICE,
+        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: ONE },
+        recipient_frozen,
+    );
+    market.rejected(
+        BOB,
+        Action::Transfer { asset: Asset::Usdai, to: ALICE, amount: ONE },
+        sender_frozen,
+    );
+    market.rejected(
+        BOB,
+        Action::Transfer { asset: Asset::Susdai, to: ALICE, amount: ONE },
+        sender_frozen,
+    );
+    market.rejected(
+        BOB,
+        Action::MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO },
+        sender_frozen,
+    );
+    market.rejected(
+        BOB,
+        Action::RedeemUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO },
+        sender_frozen,
+    );
     market.rejected(BOB, Action::Stake { assets: ONE, min_shares: Amount::ZERO }, sender_frozen);
     market.rejected(BOB, Action::DonateToVault { amount: ONE }, sender_frozen);
     market.rejected(BOB, Action::RequestRedeem { shares: whole(10) }, sender_frozen);

@@ -4,15 +4,14 @@
 //! [`assert_rejected`], which checks a rejection's code and that the state hash did not move.
 //!
 //! Each test binary uses a different part of this module, so unused items are expected.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use infrafi_core::{
-    Account, Action, Address, Amount, Asset, BlockContext, Event, Genesis, ProtocolAccount, Role,
-    Rate, State, Symbol, Transaction, TxError, WAD, apply, begin_block,
+    Account, Action, Address, Amount, Asset, BlockContext, Event, Genesis, ProtocolAccount, Rate,
+    Role, State, Symbol, Transaction, TxError, WAD, apply, begin_block,
     ids::{USDC, USDT},
-    invariants,
+    invariants, ledger,
     params::Params,
-    ledger,
     vault::{self, Nav, SeniorBook},
 };
 
@@ -211,8 +210,14 @@ impl Market {
     pub fn originate_senior(&mut self, principal: Amount, apr_bps: u32) {
         self.begin_block();
         let now = self.state.now();
-        ledger::transfer(&mut self.state, Asset::Usdai, ProtocolAccount::Vault, BORROWER, principal)
-            .expect("the vault has the principal");
+        ledger::transfer(
+            &mut self.state,
+            Asset::Usdai,
+            ProtocolAccount::Vault,
+            BORROWER,
+            principal,
+        )
+        .expect("the vault has the principal");
         let senior = &mut self.state.vault.globals.get_mut().senior;
         senior.accrued_at_checkpoint = senior.accrued_at(now);
         senior.checkpoint_at = now;
@@ -224,8 +229,14 @@ impl Market {
     /// Emulates a repayment of `principal` of a 0% senior position by `BORROWER`.
     pub fn repay_senior_principal(&mut self, principal: Amount) {
         self.begin_block();
-        ledger::transfer(&mut self.state, Asset::Usdai, BORROWER, ProtocolAccount::Vault, principal)
-            .expect("the borrower has the USDai");
+        ledger::transfer(
+            &mut self.state,
+            Asset::Usdai,
+            BORROWER,
+            ProtocolAccount::Vault,
+            principal,
+        )
+        .expect("the borrower has the USDai");
         let senior = &mut self.state.vault.globals.get_mut().senior;
         senior.principal = senior.principal.checked_sub(principal).expect("principal is owed");
         self.commit_direct_writes();
