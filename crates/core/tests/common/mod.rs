@@ -343,3 +343,515 @@ pub fn plus(a: Amount, b: Amount) -> Amount {
 pub fn minus(a: Amount, b: Amount) -> Amount {
     a.checked_sub(b).expect("expected amounts do not go negative")
 }
+
+// ---------------------------------------------------------------------------------------------
+// Random workloads: sequences of steps from six actors that mix valid and invalid actions of
+// every `Action` variant with time advancing. A step is resolved against the current state
+// ("a quarter of the sender's USDai", "one of the sender's requests"), deterministically, so
+// the same steps applied to the same state give the same transactions.
+
+pub mod workload {
+    use super::*;
+    use infrafi_core::{
+        Bps, ParameterChange, RequestId,
+        ids::{B256, PayoutId},
+        params::{DURATION_SECS_MAX, PauseScope},
+        reserve::PayoutStatus,
+    };
+    use proptest::prelude::*;
+
+    /// Holds admin, guardian and compliance.
+    pub const OPS: Address = Address::repeat_byte(0xc1);
+    /// Holds oracle, gateway attestor and KYC registrar.
+    pub const FEEDS: Address = Address::repeat_byte(0xc2);
+    /// The six actors: two role holders (who also hold money) and four users.
+    pub const ACTORS: [Address; 6] = [OPS, FEEDS, ALICE, BOB, CAROL, DAVE];
+
+    /// A stablecoin the market does not support at genesis (the admin may add it).
+    pub const DAI: Symbol = match Symbol::new("DAI") {
+        Some(symbol) => symbol,
+        None => panic!("valid symbol"),
+    };
+    const TOKENS: [Symbol; 3] = [USDC, USDT, DAI];
+
+    /// The workload's genesis: every actor funded with 1,000,000 USDC and USDT, a 4.5% T-bill
+    /// rate, small fees so that every fee path runs, the other parameters at their defaults.
+    pub fn genesis() -> Genesis {
+        let mut genesis = Genesis::with_admin(OPS, GENESIS_TIME);
+        genesis.roles = vec![
+            (Role::Admin, OPS),
+            (Role::Guardian, OPS),
+            (Role::Compliance, OPS),
+            (Role::Oracle, FEEDS),
+            (Role::GatewayAttestor, FEEDS),
+            (Role::KycRegistrar, FEEDS),
+        ];
+        genesis.tbill_rate = Rate::from_apr_bps(450);
+        genesis.params.mint_fee_bps = Bps(5);
+        genesis.params.redeem_fee_bps = Bps(5);
+        genesis.params.yield_fee_bps = Bps(1_000);
+        // Prices stay fresh for 30 days: the oracle posts one token's price about one step in
+        // thirty and steps are a day apart on average, so with the default (one day) nearly
+        // every mint would be stale. Staleness still happens, through parameter changes.
+        genesis.params.max_price_age_secs = 30 * DAY;
+        // A 30% buffer makes rounds short of liquidity, so partial fills happen.
+        genesis.params.liquidity_buffer_bps = Bps(3_000);
+        for actor in ACTORS {
+            for token in [USDC, USDT] {
+                genesis.stablecoin_balances.push((actor, token, whole(USER_STABLECOIN_WHOLE)));
+            }
+        }
+        genesis
+    }
+
+    /// How much: resolved against a reference balance when the step runs.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Size {
+        /// Nothing (always rejected).
+        Zero,
+        /// A few base units (dust, rounding edges).
+        Units(u64),
+        /// Whole tokens.
+        Whole(u32),
+        /// This many basis points of the reference balance (at least 1 unit).
+        Fraction(u16),
+        /// One unit more than the reference balance.
+        AllPlusOne,
+        /// `u128::MAX` units.
+        Max,
+    }
+
+    impl Size {
+        fn resolve(self, reference: Amount) -> Amount {
+            match self {
+                Size::Zero => Amount::ZERO,
+                Size::Units(units) => Amount(u128::from(units)),
+                Size::Whole(count) => whole(u128::from(count)),
+                Size::Fraction(bps) => Amount((reference.0 / 10_000 * u128::from(bps)).max(1)),
+                Size::AllPlusOne => Amount(reference.0.saturating_add(1)),
+                Size::Max => Amount::MAX,
+            }
+        }
+    }
+
+    /// A slippage limit relative to the step's input amount.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Limit {
+        /// No limit (0 minimum, maximum `u128::MAX`).
+        None,
+        /// Exactly the input (passes only at a price of exactly 1 and no fee).
+        Exact,
+        /// 2% worse than the input.
+        Loose,
+        /// Impossible (maximum minimum, zero maximum).
+        Impossible,
+    }
+
+    impl Limit {
+        fn minimum(self, input: Amount) -> Amount {
+            match self {
+                Limit::None => Amount::ZERO,
+                Limit::Exact => input,
+                Limit::Loose => Amount(input.0 / 100 * 98),
+                Limit::Impossible => Amount::MAX,
+            }
+        }
+
+        fn maximum(self, input: Amount) -> Amount {
+            match self {
+                Limit::None => Amount::MAX,
+                Limit::Exact => input,
+                Limit::Loose => Amount((input.0 / 100).saturating_mul(102)),
+                Limit::Impossible => Amount::ZERO,
+            }
+        }
+    }
+
+    /// One action, with its arguments still to be resolved against the state.
+    #[derive(Clone, Debug)]
+    #[allow(missing_docs)]
+    pub enum Op {
+        Transfer { asset: u8, to: u8, amount: Size },
+        GrantRole { role: u8, account: u8 },
+        RevokeRole { role: u8, account: u8 },
+        SetParameter { which: u8, value: u64 },
+        AddStablecoin { token: u8 },
+        SetPause { scope: u8, paused: bool },
+        Freeze { account: u8 },
+        Unfreeze { account: u8 },
+        SetKyc { account: u8, verified: bool },
+        PostPrice { token: u8, price_bps: u16 },
+        PostTbillRate { apr_bps: u16 },
+        GatewayCredit { account: u8, token: u8, amount: Size, external_id: u8 },
+        GatewayWithdraw { token: u8, amount: Size, destination_is_valid: bool },
+        GatewayConfirm { payout: u8, external_id: u8 },
+        GatewayReject { payout: u8, reason_is_valid: bool },
+        MintUsdai { token: u8, amount: Size, min_out: Limit },
+        RedeemUsdai { token: u8, amount: Size, min_out: Limit },
+        HarvestBaseYield,
+        Stake { assets: Size, min_shares: Limit },
+        MintShares { shares: Size, max_assets: Limit },
+        DonateToVault { amount: Size },
+        RequestRedeem { shares: Size },
+        CancelRedeem { request: u8 },
+        ServiceQueue { max_requests: u32 },
+        Claim { request: u8 },
+    }
+
+    /// One step: time moves by `advance_secs` (a new block if it moves), optionally the block
+    /// upkeep runs on its own first, then `sender` sends `op`.
+    #[derive(Clone, Debug)]
+    pub struct Step {
+        /// Seconds since the previous step's block.
+        pub advance_secs: u64,
+        /// Run `begin_block` before the transaction (so time effects and the action's effects
+        /// can be told apart).
+        pub upkeep_first: bool,
+        /// Index into `ACTORS`.
+        pub sender: u8,
+        /// What it does.
+        pub op: Op,
+    }
+
+    fn actor(index: u8) -> Address {
+        ACTORS[usize::from(index) % ACTORS.len()]
+    }
+
+    fn token(index: u8) -> Symbol {
+        TOKENS[usize::from(index) % TOKENS.len()]
+    }
+
+    fn role(index: u8) -> Role {
+        Role::ALL[usize::from(index) % Role::ALL.len()]
+    }
+
+    /// A parameter change, valid or out of range, chosen by `which` and `value`.
+    pub fn parameter_change(which: u8, value: u64) -> ParameterChange {
+        use ParameterChange as C;
+        let bps = Bps((value % 12_000) as u32);
+        let small_bps = Bps((value % 120) as u32);
+        // Mostly ordinary durations; now and then the edges (0, 1 s, out of range).
+        let durations =
+            [HOUR, DAY, DAY, 2 * DAY, 7 * DAY, 7 * DAY, 30 * DAY, 0, 1, DURATION_SECS_MAX + 1];
+        let duration = durations[(value % durations.len() as u64) as usize];
+        let caps = [10_000_000, 100_000_000, 1_000_000_000, 1_000_000, 0];
+        match which % 23 {
+            0 => C::MintFeeBps(small_bps),
+            1 => C::RedeemFeeBps(small_bps),
+            2 => C::DepegToleranceBps(small_bps),
+            3 => C::MaxPriceAgeSecs(duration),
+            4 => C::UsdaiSupplyCap(whole(caps[(value % caps.len() as u64) as usize])),
+            5 => C::KycRequired(value % 3 == 0),
+            6 => C::YieldFeeBps(bps),
+            7 => C::YieldVestingSecs(duration),
+            8 => C::MaxTbillAprBps(bps),
+            9 => C::PerformanceFeeBps(bps),
+            10 => C::LiquidityBufferBps(bps),
+            11 => C::MaxDeployedBps(bps),
+            12 => C::MinRedeemShares(Amount(u128::from(value % 3) * WAD / 2)),
+            13 => C::MaxActiveRequests((value % 8) as u32),
+            14 => C::NoticePeriodSecs(duration),
+            15 => C::RoundIntervalSecs(duration),
+            16 => C::RevealWindowSecs(duration),
+            17 => C::UnrevealedPenaltyBps(bps),
+            18 => C::QevProtocolCutBps(bps),
+            19 => C::FeeVestingSecs(duration),
+            20 => C::UsdaiPointsMultiplier((value % 1_200) as u32),
+            21 => C::SusdaiPointsMultiplier((value % 1_200) as u32),
+            _ => C::GovernanceDelaySecs(duration),
+        }
+    }
+
+    /// A request id: usually one of the sender's own, sometimes anyone's, sometimes unknown.
+    fn request_id(state: &State, sender: Address, pick: u8) -> RequestId {
+        let requests = &state.queue.requests;
+        let own: Vec<RequestId> =
+            requests.iter().filter(|(_, r)| r.owner == sender).map(|(id, _)| *id).collect();
+        let all: Vec<RequestId> = requests.iter().map(|(id, _)| *id).collect();
+        let from = |ids: &[RequestId]| ids.get(usize::from(pick) % ids.len().max(1)).copied();
+        let chosen = match pick % 8 {
+            0..=4 => from(&own),
+            5 | 6 => from(&all),
+            _ => None,
+        };
+        chosen.unwrap_or(RequestId(u64::from(pick) + 1_000))
+    }
+
+    /// A payout id: usually a pending one, sometimes any, sometimes unknown.
+    fn payout_id(state: &State, pick: u8) -> PayoutId {
+        let payouts = &state.reserve.payouts;
+        let pending: Vec<PayoutId> = payouts
+            .iter()
+            .filter(|(_, p)| p.status == PayoutStatus::Pending)
+            .map(|(id, _)| *id)
+            .collect();
+        let all: Vec<PayoutId> = payouts.iter().map(|(id, _)| *id).collect();
+        let from = |ids: &[PayoutId]| ids.get(usize::from(pick) % ids.len().max(1)).copied();
+        let chosen = match pick % 8 {
+            0..=4 => from(&pending),
+            5 | 6 => from(&all),
+            _ => None,
+        };
+        chosen.unwrap_or(PayoutId(u64::from(pick) + 1_000))
+    }
+
+    impl Step {
+        /// The sender's address.
+        pub fn sender(&self) -> Address {
+            actor(self.sender)
+        }
+
+        /// The transaction this step sends in `state`.
+        pub fn transaction(&self, state: &State) -> Transaction {
+            let sender = self.sender();
+            let balance = |asset: Asset| state.ledger.balance(sender, asset);
+            let action = match self.op {
+                Op::Transfer { asset, to, amount } => {
+                    let asset = match asset % 5 {
+                        0 => Asset::Usdai,
+                        1 => Asset::Susdai,
+                        2 => Asset::Stablecoin(USDC),
+                        3 => Asset::Tbill,
+                        _ => Asset::Stablecoin(DAI),
+                    };
+                    Action::Transfer {
+                        asset,
+                        to: actor(to),
+                        amount: amount.resolve(balance(asset)),
+                    }
+                }
+                Op::GrantRole { role: r, account } => {
+                    Action::GrantRole { role: role(r), account: actor(account) }
+                }
+                Op::RevokeRole { role: r, account } => {
+                    Action::RevokeRole { role: role(r), account: actor(account) }
+                }
+                Op::SetParameter { which, value } => {
+                    Action::SetParameter { change: parameter_change(which, value) }
+                }
+                Op::AddStablecoin { token: t } => Action::AddStablecoin { token: token(t) },
+                Op::SetPause { scope, paused } => {
+                    let scope = match scope % 3 {
+                        0 => PauseScope::Minting,
+                        1 => PauseScope::Staking,
+                        _ => PauseScope::Borrowing,
+                    };
+                    Action::SetPause { scope, paused }
+                }
+                Op::Freeze { account } => Action::Freeze { account: actor(account) },
+                Op::Unfreeze { account } => Action::Unfreeze { account: actor(account) },
+                Op::SetKyc { account, verified } => {
+                    Action::SetKyc { account: actor(account), verified }
+                }
+                Op::PostPrice { token: t, price_bps } => Action::PostPrice {
+                    token: token(t),
+                    price: WAD / 10_000 * u128::from(price_bps),
+                },
+                Op::PostTbillRate { apr_bps } => {
+                    Action::PostTbillRate { rate: Rate::from_apr_bps(u32::from(apr_bps)) }
+                }
+                Op::GatewayCredit { account, token: t, amount, external_id } => {
+                    Action::GatewayCredit {
+                        account: actor(account),
+                        token: token(t),
+                        amount: amount.resolve(whole(100_000)),
+                        external_id: B256::repeat_byte(external_id % 32),
+                    }
+                }
+                Op::GatewayWithdraw { token: t, amount, destination_is_valid } => {
+                    Action::GatewayWithdraw {
+                        token: token(t),
+                        amount: amount.resolve(balance(Asset::Stablecoin(token(t)))),
+                        destination: if destination_is_valid { "0xdest".into() } else { "".into() },
+                    }
+                }
+                Op::GatewayConfirm { payout, external_id } => Action::GatewayConfirm {
+                    payout_id: payout_id(state, payout),
+                    external_id: B256::repeat_byte(external_id % 32),
+                },
+                Op::GatewayReject { payout, reason_is_valid } => Action::GatewayReject {
+                    payout_id: payout_id(state, payout),
+                    reason: if reason_is_valid { "refused".into() } else { "\n".into() },
+                },
+                Op::MintUsdai { token: t, amount, min_out } => {
+                    let amount = amount.resolve(balance(Asset::Stablecoin(token(t))));
+                    Action::MintUsdai { token: token(t), amount, min_out: min_out.minimum(amount) }
+                }
+                Op::RedeemUsdai { token: t, amount, min_out } => {
+                    let amount = amount.resolve(balance(Asset::Usdai));
+                    Action::RedeemUsdai {
+                        token: token(t),
+                        amount,
+                        min_out: min_out.minimum(amount),
+                    }
+                }
+                Op::HarvestBaseYield => Action::HarvestBaseYield {},
+                Op::Stake { assets, min_shares } => {
+                    let assets = assets.resolve(balance(Asset::Usdai));
+                    Action::Stake { assets, min_shares: min_shares.minimum(assets) }
+                }
+                Op::MintShares { shares, max_assets } => {
+                    let shares = shares.resolve(balance(Asset::Usdai));
+                    Action::MintShares { shares, max_assets: max_assets.maximum(shares) }
+                }
+                Op::DonateToVault { amount } => {
+                    Action::DonateToVault { amount: amount.resolve(balance(Asset::Usdai)) }
+                }
+                Op::RequestRedeem { shares } => {
+                    Action::RequestRedeem { shares: shares.resolve(balance(Asset::Susdai)) }
+                }
+                Op::CancelRedeem { request } => {
+                    Action::CancelRedeem { request_id: request_id(state, sender, request) }
+                }
+                Op::ServiceQueue { max_requests } => Action::ServiceQueue { max_requests },
+                Op::Claim { request } => {
+                    Action::Claim { request_id: request_id(state, sender, request) }
+                }
+            };
+            Transaction { sender, action }
+        }
+    }
+
+    fn size() -> impl Strategy<Value = Size> {
+        prop_oneof![
+            1 => Just(Size::Zero),
+            2 => (1u64..2_000_000).prop_map(Size::Units),
+            4 => (1u32..50_000).prop_map(Size::Whole),
+            10 => (1u16..=10_000).prop_map(Size::Fraction),
+            2 => Just(Size::Fraction(10_000)),
+            1 => Just(Size::AllPlusOne),
+            1 => Just(Size::Max),
+        ]
+    }
+
+    fn limit() -> impl Strategy<Value = Limit> {
+        prop_oneof![
+            6 => Just(Limit::None),
+            1 => Just(Limit::Exact),
+            2 => Just(Limit::Loose),
+            1 => Just(Limit::Impossible),
+        ]
+    }
+
+    fn token_index() -> impl Strategy<Value = u8> {
+        prop_oneof![5 => Just(0u8), 4 => Just(1u8), 1 => Just(2u8)]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let index = || 0u8..6;
+        let token = token_index;
+        prop_oneof![
+            6 => (0u8..5, index(), size())
+                .prop_map(|(asset, to, amount)| Op::Transfer { asset, to, amount }),
+            1 => (0u8..11, index()).prop_map(|(role, account)| Op::GrantRole { role, account }),
+            1 => (0u8..11, index()).prop_map(|(role, account)| Op::RevokeRole { role, account }),
+            2 => (any::<u8>(), any::<u64>())
+                .prop_map(|(which, value)| Op::SetParameter { which, value }),
+            1 => (0u8..3).prop_map(|token| Op::AddStablecoin { token }),
+            1 => (0u8..3, prop::bool::weighted(0.4))
+                .prop_map(|(scope, paused)| Op::SetPause { scope, paused }),
+            1 => index().prop_map(|account| Op::Freeze { account }),
+            3 => index().prop_map(|account| Op::Unfreeze { account }),
+            1 => (index(), any::<bool>())
+                .prop_map(|(account, verified)| Op::SetKyc { account, verified }),
+            10 => (token(), prop_oneof![9 => 9_960u16..10_040, 1 => 0u16..25_000])
+                .prop_map(|(token, price_bps)| Op::PostPrice { token, price_bps }),
+            2 => prop_oneof![5 => 0u16..2_000, 1 => 0u16..3_000]
+                .prop_map(|apr_bps| Op::PostTbillRate { apr_bps }),
+            3 => (index(), token(), size(), any::<u8>()).prop_map(
+                |(account, token, amount, external_id)| Op::GatewayCredit {
+                    account,
+                    token,
+                    amount,
+                    external_id,
+                }
+            ),
+            2 => (token(), size(), prop::bool::weighted(0.9)).prop_map(
+                |(token, amount, destination_is_valid)| Op::GatewayWithdraw {
+                    token,
+                    amount,
+                    destination_is_valid,
+                }
+            ),
+            2 => (any::<u8>(), any::<u8>())
+                .prop_map(|(payout, external_id)| Op::GatewayConfirm { payout, external_id }),
+            1 => (any::<u8>(), prop::bool::weighted(0.9))
+                .prop_map(|(payout, reason_is_valid)| Op::GatewayReject { payout, reason_is_valid }),
+            14 => (token(), size(), limit())
+                .prop_map(|(token, amount, min_out)| Op::MintUsdai { token, amount, min_out }),
+            4 => (token(), size(), limit())
+                .prop_map(|(token, amount, min_out)| Op::RedeemUsdai { token, amount, min_out }),
+            3 => Just(Op::HarvestBaseYield),
+            12 => (size(), limit()).prop_map(|(assets, min_shares)| Op::Stake { assets, min_shares }),
+            3 => (size(), limit())
+                .prop_map(|(shares, max_assets)| Op::MintShares { shares, max_assets }),
+            1 => size().prop_map(|amount| Op::DonateToVault { amount }),
+            10 => size().prop_map(|shares| Op::RequestRedeem { shares }),
+            3 => any::<u8>().prop_map(|request| Op::CancelRedeem { request }),
+            6 => prop_oneof![8 => 1u32..20, 1 => 0u32..2, 1 => 9_999u32..10_002]
+                .prop_map(|max_requests| Op::ServiceQueue { max_requests }),
+            8 => any::<u8>().prop_map(|request| Op::Claim { request }),
+        ]
+    }
+
+    /// The sender of an op: privileged ops are usually sent by the actor that holds the role
+    /// at genesis (index 0 or 1), everything else by anyone.
+    fn step_for(op: Op) -> impl Strategy<Value = Step> {
+        let privileged_holder = match op {
+            Op::GrantRole { .. }
+            | Op::RevokeRole { .. }
+            | Op::SetParameter { .. }
+            | Op::AddStablecoin { .. }
+            | Op::SetPause { .. }
+            | Op::Freeze { .. }
+            | Op::Unfreeze { .. } => Some(0u8),
+            Op::SetKyc { .. }
+            | Op::PostPrice { .. }
+            | Op::PostTbillRate { .. }
+            | Op::GatewayCredit { .. }
+            | Op::GatewayConfirm { .. }
+            | Op::GatewayReject { .. } => Some(1u8),
+            _ => None,
+        };
+        let sender = match privileged_holder {
+            Some(holder) => prop_oneof![6 => Just(holder), 1 => 0u8..6].boxed(),
+            None => (0u8..6).boxed(),
+        };
+        let advance = prop_oneof![
+            5 => Just(0u64),
+            3 => 1u64..HOUR,
+            2 => HOUR..2 * DAY,
+            1 => 7 * DAY..9 * DAY,
+        ];
+        (advance, prop::bool::weighted(0.3), sender).prop_map(
+            move |(advance_secs, upkeep_first, sender)| Step {
+                advance_secs,
+                upkeep_first,
+                sender,
+                op: op.clone(),
+            },
+        )
+    }
+
+    /// One random step.
+    pub fn step() -> impl Strategy<Value = Step> {
+        op().prop_flat_map(step_for)
+    }
+
+    /// A sequence of `length` random steps.
+    pub fn steps(length: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Step>> {
+        prop::collection::vec(step(), length)
+    }
+
+    /// The block a step runs in, after `previous`.
+    pub fn next_block(previous: BlockContext, step: &Step) -> BlockContext {
+        if step.advance_secs == 0 {
+            previous
+        } else {
+            BlockContext {
+                height: previous.height + 1,
+                timestamp: previous.timestamp + step.advance_secs,
+            }
+        }
+    }
+}
