@@ -16,6 +16,7 @@ use crate::{
     table::{Journaled, Slot},
     vault,
 };
+use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
 /// Extra precision of the accumulators: points (18 decimals) per token unit, times 10^27.
@@ -27,7 +28,12 @@ pub struct PointsGlobals {
     /// Points per USDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
     pub usdai_accumulator: u128,
     /// Points per unlocked sUSDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
-    pub susdai_accumulator: u128,
+    ///
+    /// 256 bits: it grows with the price of one share *unit*, which is not bounded by 1.0.
+    /// Yield or a donation landing in a vault with few or no shares makes a unit worth up to
+    /// NAV / VIRTUAL_SHARES (10^12 USDai per unit for 1,000 USDai of NAV over no shares), and
+    /// a `u128` then saturated within hours, silently freezing every holder's sUSDai points.
+    pub susdai_accumulator: U256,
     /// When the accumulators were last advanced.
     pub updated_at: u64,
     /// The redemption share price they advance at until the next sample (18-decimal).
@@ -42,7 +48,7 @@ pub struct PointsAccount {
     /// The USDai accumulator at the last settlement.
     pub usdai_snapshot: u128,
     /// The sUSDai accumulator at the last settlement.
-    pub susdai_snapshot: u128,
+    pub susdai_snapshot: U256,
 }
 
 /// Points state: the accumulators. Each user's points live in its `ledger::Holding`.
@@ -80,13 +86,11 @@ pub fn advance(state: &mut State) {
     }
     let elapsed = now - globals.updated_at;
     let usdai_growth = accumulator_growth(usdai_multiplier, elapsed);
-    let susdai_growth = mul_div(
-        accumulator_growth(susdai_multiplier, elapsed),
-        globals.share_price_sample_wad,
-        WAD,
-        Rounding::Down,
-    )
-    .unwrap_or(u128::MAX);
+    // In 256 bits: growth x price does not fit 128 bits once a share unit is worth much more
+    // than 1.0 (see `PointsGlobals::susdai_accumulator`). Rounded down, as before.
+    let susdai_growth = U256::from(accumulator_growth(susdai_multiplier, elapsed))
+        * U256::from(globals.share_price_sample_wad)
+        / U256::from(WAD);
     let globals = state.points.globals.get_mut();
     globals.usdai_accumulator = globals.usdai_accumulator.saturating_add(usdai_growth);
     globals.susdai_accumulator = globals.susdai_accumulator.saturating_add(susdai_growth);
@@ -109,10 +113,20 @@ fn accrued(balance: Amount, accumulator: u128, snapshot: u128) -> u128 {
     mul_div(balance.0, growth, ACCUMULATOR_SCALE, Rounding::Down).unwrap_or(u128::MAX)
 }
 
+fn accrued_wide(balance: Amount, accumulator: U256, snapshot: U256) -> u128 {
+    let growth = accumulator - snapshot;
+    if growth.is_zero() || balance.is_zero() {
+        return 0;
+    }
+    let points = U256::from(balance.0).saturating_mul(growth) / U256::from(ACCUMULATOR_SCALE);
+    u128::try_from(points).unwrap_or(u128::MAX)
+}
+
 fn earned(globals: &PointsGlobals, holding: &Holding) -> u128 {
     let account = &holding.points;
     let from_usdai = accrued(holding.usdai, globals.usdai_accumulator, account.usdai_snapshot);
-    let from_susdai = accrued(holding.susdai, globals.susdai_accumulator, account.susdai_snapshot);
+    let from_susdai =
+        accrued_wide(holding.susdai, globals.susdai_accumulator, account.susdai_snapshot);
     from_usdai.saturating_add(from_susdai)
 }
 

@@ -561,12 +561,14 @@ pub fn redeem_usdai(
 }
 
 /// `harvest_base_yield`: anyone mints the reserve's surplus as USDai into the vault, less the
-/// protocol's yield fee; it vests into NAV over `yield_vesting_secs`.
+/// protocol's yield fee; it vests into NAV over `yield_vesting_secs`. While no sUSDai exists
+/// the surplus stays in the reserve (`vault::require_shares_outstanding` says why).
 pub fn harvest_base_yield(state: &mut State) -> Result<(), TxError> {
     let surplus = backing(state).surplus;
     if surplus.is_zero() {
         return Err(ReserveError::BaseYieldSurplusIsZero.into());
     }
+    vault::require_shares_outstanding(state)?;
     let fee = surplus.mul_bps(state.governance.params.get().yield_fee_bps, Rounding::Up)?;
     let to_vault = surplus.saturating_sub(fee);
     if !fee.is_zero() {

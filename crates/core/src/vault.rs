@@ -31,6 +31,8 @@ result_codes! {
             "The deposit buys fewer shares than the sender's minimum (slippage limit).";
         AssetsAboveMaximum = 403 => "assets_above_maximum",
             "Minting these shares costs more than the sender's maximum (slippage limit).";
+        VaultHasNoShares = 404 => "vault_has_no_shares",
+            "No sUSDai exists, so no holder would receive this USDai.";
     }
 }
 
@@ -282,8 +284,22 @@ pub fn mint_shares(
     Ok(())
 }
 
+/// Rejects when no sUSDai exists. USDai added to an empty vault would belong to no holder: the
+/// virtual shares would own it for ever, and it would lift the price of a share unit to about
+/// NAV / VIRTUAL_SHARES (10^12 USDai per sUSDai for 1,000 USDai), so that later deposits buy
+/// dust-sized share counts that can never reach `min_redeem_shares`.
+pub fn require_shares_outstanding(state: &State) -> Result<(), TxError> {
+    if state.ledger.supply_of(Asset::Susdai).is_zero() {
+        return Err(VaultError::VaultHasNoShares.into());
+    }
+    Ok(())
+}
+
 /// `donate_to_vault`: USDai given to every shareholder at once (it enters NAV immediately).
 pub fn donate(state: &mut State, sender: Address, amount: Amount) -> Result<(), TxError> {
+    if !amount.is_zero() {
+        require_shares_outstanding(state)?;
+    }
     ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, amount)?;
     state.emit(Event::DonatedToVault { account: sender, amount });
     Ok(())

@@ -113,6 +113,7 @@ rejection_cases! {
     a_stake_too_small_to_buy_a_share_is_rejected,
     a_stake_below_the_minimum_shares_is_rejected,
     mint_shares_above_the_maximum_assets_is_rejected,
+    harvesting_or_donating_into_a_vault_with_no_shares_is_rejected,
     a_request_below_the_minimum_redeem_is_rejected,
     a_request_beyond_the_active_requests_limit_is_rejected,
     cancelling_or_claiming_an_unknown_request_is_rejected,
@@ -894,6 +895,23 @@ fn mint_shares_above_the_maximum_assets_is_rejected() -> TxError {
     );
     market.ok(ALICE, Action::MintShares { shares: whole(10), max_assets: whole(10) });
     VaultError::AssetsAboveMaximum.into()
+}
+
+fn harvesting_or_donating_into_a_vault_with_no_shares_is_rejected() -> TxError {
+    let mut genesis = genesis();
+    genesis.tbill_rate = Rate::from_apr_bps(450);
+    let mut market = Market::from_genesis(&genesis);
+    market.mint(ALICE, whole(1_000_000));
+    market.advance(30 * DAY);
+    // A month of yield and nobody staked: it stays in the reserve, owned by no one yet.
+    let code =
+        reject(&mut market, KEEPER, Action::HarvestBaseYield {}, VaultError::VaultHasNoShares);
+    reject(&mut market, ALICE, Action::DonateToVault { amount: whole(1) }, code);
+    // With one holder there is someone to receive it.
+    market.stake(ALICE, whole(1));
+    market.ok(KEEPER, Action::HarvestBaseYield {});
+    market.ok(ALICE, Action::DonateToVault { amount: whole(1) });
+    code
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -541,7 +541,7 @@ pub mod workload {
             2 => C::DepegToleranceBps(small_bps),
             3 => C::MaxPriceAgeSecs(duration),
             4 => C::UsdaiSupplyCap(whole(caps[(value % caps.len() as u64) as usize])),
-            5 => C::KycRequired(value % 3 == 0),
+            5 => C::KycRequired(value.is_multiple_of(3)),
             6 => C::YieldFeeBps(bps),
             7 => C::YieldVestingSecs(duration),
             8 => C::MaxTbillAprBps(bps),
