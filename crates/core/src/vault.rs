@@ -304,3 +304,58 @@ pub fn donate(state: &mut State, sender: Address, amount: Amount) -> Result<(), 
     state.emit(Event::DonatedToVault { account: sender, amount });
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn nav(optimistic: u128, conservative: u128, share_supply: u128) -> Nav {
+        Nav {
+            unallocated: Amount(conservative),
+            unvested: Amount::ZERO,
+            senior_principal: Amount::ZERO,
+            senior_accrued_interest: Amount::ZERO,
+            senior_impairment: Amount::ZERO,
+            optimistic: Amount(optimistic),
+            conservative: Amount(conservative),
+            share_supply: Amount(share_supply),
+        }
+    }
+
+    #[test]
+    fn an_empty_vault_prices_a_share_at_exactly_one() {
+        let empty = nav(0, 0, 0);
+        assert_eq!(empty.shares_for_deposit(Amount(12_345)), Ok(Amount(12_345)));
+        assert_eq!(empty.deposit_price_wad(), WAD);
+        assert_eq!(empty.redemption_price_wad(), WAD);
+    }
+
+    proptest! {
+        /// Every conversion rounds in the vault's favour: a deposit redeemed at once never
+        /// returns more than it paid, minting costs at least what redeeming pays, and the
+        /// shares a payout buys back never pay more than that payout.
+        #[test]
+        fn conversions_never_favour_the_user(
+            conservative in 0u128..=1u128 << 100,
+            accrued in 0u128..=1u128 << 90,
+            supply in 0u128..=1u128 << 100,
+            amount in 0u128..=1u128 << 100,
+        ) {
+            let nav = nav(conservative + accrued, conservative, supply);
+            let shares = nav.shares_for_deposit(Amount(amount)).expect("in range");
+            let after = Nav {
+                optimistic: Amount(nav.optimistic.0 + amount),
+                conservative: Amount(nav.conservative.0 + amount),
+                share_supply: Amount(supply + shares.0),
+                ..nav
+            };
+            prop_assert!(after.assets_for_redemption(shares).expect("in range").0 <= amount);
+            let mint = nav.assets_for_mint(Amount(amount)).expect("in range");
+            prop_assert!(mint >= nav.assets_for_redemption(Amount(amount)).expect("in range"));
+            let buyback = nav.shares_for_redemption_assets(Amount(amount)).expect("in range");
+            prop_assert!(nav.assets_for_redemption(buyback).expect("in range").0 <= amount);
+            prop_assert!(nav.redemption_price_wad() <= nav.deposit_price_wad());
+        }
+    }
+}

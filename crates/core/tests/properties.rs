@@ -150,6 +150,10 @@ fn run_checked(steps: &[Step]) -> Result<usize, TestCaseError> {
         if step.upkeep_first {
             begin_block(&mut state, &block).expect("time only moves forward here");
             prop_assert_eq!(invariants::check(&state), Ok(()), "after upkeep at step {}", index);
+            // The upkeep is idempotent for the same block.
+            let upkept = state.state_hash();
+            prop_assert_eq!(begin_block(&mut state, &block), Ok(vec![]));
+            prop_assert_eq!(state.state_hash(), upkept, "second upkeep at step {}", index);
         }
         let tx = step.transaction(&state);
         let hash_before = state.state_hash();
