@@ -7,8 +7,11 @@ use crate::{
     ledger::{self, LedgerState},
     math::{Amount, Rate, WAD},
     params::{Params, Role},
+    loans::LoansState,
     points::{self, PointsState},
     queue::QueueState,
+    receipts::ReceiptsState,
+    silos::SilosState,
     reserve::{ReserveState, Stablecoin, TbillIndex},
     table::{Journaled, Slot},
     vault::VaultState,
@@ -42,6 +45,12 @@ pub struct State {
     pub queue: QueueState,
     /// Points.
     pub points: PointsState,
+    /// CALIBER receipts and asset classes.
+    pub receipts: ReceiptsState,
+    /// Curator silos.
+    pub silos: SilosState,
+    /// Loans.
+    pub loans: LoansState,
     /// Events of the transaction being executed (not part of the state).
     #[serde(skip)]
     pub(crate) events: Vec<Event>,
@@ -56,6 +65,9 @@ impl Journaled for State {
         self.vault.commit();
         self.queue.commit();
         self.points.commit();
+        self.receipts.commit();
+        self.silos.commit();
+        self.loans.commit();
     }
 
     fn rollback(&mut self) {
@@ -66,6 +78,9 @@ impl Journaled for State {
         self.vault.rollback();
         self.queue.rollback();
         self.points.rollback();
+        self.receipts.rollback();
+        self.silos.rollback();
+        self.loans.rollback();
         self.events.clear();
     }
 }
