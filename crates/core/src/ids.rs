@@ -160,10 +160,8 @@ impl AssetClassId {
         let mut index = 0;
         while index < bytes.len() {
             let byte = bytes[index];
-            let allowed = byte.is_ascii_lowercase()
-                || byte.is_ascii_digit()
-                || byte == b'.'
-                || byte == b'-';
+            let allowed =
+                byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'.' || byte == b'-';
             if !allowed {
                 return None;
             }
@@ -190,9 +188,8 @@ impl Serialize for AssetClassId {
 impl<'de> Deserialize<'de> for AssetClassId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<AssetClassId, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        AssetClassId::new(&text).ok_or_else(|| {
-            serde::de::Error::custom("an asset class is 1 to 24 of [a-z0-9.-]")
-        })
+        AssetClassId::new(&text)
+            .ok_or_else(|| serde::de::Error::custom("an asset class is 1 to 24 of [a-z0-9.-]"))
     }
 }
 

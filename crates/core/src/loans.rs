@@ -347,8 +347,7 @@ fn mul_div_wide(a: u128, b: U256, denominator: U256, rounding: Rounding) -> Resu
     if denominator.is_zero() {
         return Err(Overflow);
     }
-    let (quotient, remainder) =
-        (U512::from(a) * U512::from(b)).div_rem(U512::from(denominator));
+    let (quotient, remainder) = (U512::from(a) * U512::from(b)).div_rem(U512::from(denominator));
     let quotient = match rounding {
         Rounding::Up if !remainder.is_zero() => quotient + U512::from(1u8),
         _ => quotient,
@@ -454,8 +453,16 @@ pub fn propose_loan(
         silo: silo_id,
         borrower: terms.borrower,
         receipts: terms.receipts.clone(),
-        senior: Tranche { funded: terms.senior.amount, rate: terms.senior.rate, ..Tranche::default() },
-        junior: Tranche { funded: terms.junior.amount, rate: terms.junior.rate, ..Tranche::default() },
+        senior: Tranche {
+            funded: terms.senior.amount,
+            rate: terms.senior.rate,
+            ..Tranche::default()
+        },
+        junior: Tranche {
+            funded: terms.junior.amount,
+            rate: terms.junior.rate,
+            ..Tranche::default()
+        },
         balance: Amount::ZERO,
         rate: blended_rate(terms.senior, terms.junior)?,
         model: terms.model,
@@ -662,7 +669,8 @@ fn change_exposure(
     }
     let key = (silo, borrower);
     let current = state.silos.borrower_exposure.get(&key).copied().unwrap_or(Amount::ZERO);
-    let after = if increase { current.checked_add(amount)? } else { current.checked_sub(amount)? };
+    let after =
+        if increase { current.checked_add(amount)? } else { current.checked_sub(amount)? };
     if after.is_zero() {
         state.silos.borrower_exposure.remove(&key);
     } else {
@@ -713,7 +721,11 @@ pub struct PaymentSplit {
 /// Splits `interest` by rate x principal share (the senior share rounded up: dust goes to
 /// the vault) and `principal` pro rata to outstanding principal (the senior share rounded up:
 /// the vault is repaid first by any dust).
-pub fn split_payment(loan: &Loan, interest: Amount, principal: Amount) -> Result<PaymentSplit, Overflow> {
+pub fn split_payment(
+    loan: &Loan,
+    interest: Amount,
+    principal: Amount,
+) -> Result<PaymentSplit, Overflow> {
     let senior_weight = U256::from(loan.senior.principal.0) * U256::from(loan.senior.rate.0);
     let junior_weight = U256::from(loan.junior.principal.0) * U256::from(loan.junior.rate.0);
     let total_weight = senior_weight + junior_weight;
@@ -761,8 +773,10 @@ fn distribute(
     let mut split = split_payment(loan, interest, principal)?;
     let silo = silos::silo(state, loan.silo)?;
     let params = state.governance.params.get();
-    split.performance_fee = split.senior_interest.mul_bps(params.performance_fee_bps, Rounding::Up)?;
-    let after_fee = split.senior_interest.checked_sub(split.performance_fee.min(split.senior_interest))?;
+    split.performance_fee =
+        split.senior_interest.mul_bps(params.performance_fee_bps, Rounding::Up)?;
+    let after_fee =
+        split.senior_interest.checked_sub(split.performance_fee.min(split.senior_interest))?;
     split.performance_fee = split.senior_interest.checked_sub(after_fee)?;
     split.curator_fee = after_fee.mul_bps(silo.terms.curator_fee_bps, Rounding::Down)?;
     let to_vault = after_fee.checked_sub(split.curator_fee)?.checked_add(split.senior_principal)?;
@@ -839,8 +853,7 @@ pub fn payment_due(loan: &Loan, now: u64) -> Result<PaymentDue, Overflow> {
                 .next_due_at
                 .saturating_add(u64::from(index).saturating_mul(loan.interval_secs));
             let late = now.saturating_sub(deadline);
-            let grace =
-                schedule::simple_interest(installment.payment()?, loan.grace_rate, late)?;
+            let grace = schedule::simple_interest(installment.payment()?, loan.grace_rate, late)?;
             due.grace_interest = due.grace_interest.checked_add(grace)?;
         }
         due.interest = due.interest.checked_add(installment.interest)?;
@@ -911,7 +924,8 @@ pub fn prepay_loan(
         return Err(LoanError::PrepaymentExceedsBalance.into());
     }
     let period_start = loan.next_due_at.saturating_sub(loan.interval_secs);
-    let interest = schedule::simple_interest(principal, loan.rate, now.saturating_sub(period_start))?;
+    let interest =
+        schedule::simple_interest(principal, loan.rate, now.saturating_sub(period_start))?;
     let is_final = principal == loan.balance;
     let exit_fee = if is_final { loan.exit_fee } else { Amount::ZERO };
     let total = principal.checked_add(interest)?.checked_add(exit_fee)?;
@@ -919,14 +933,20 @@ pub fn prepay_loan(
         return Err(LoanError::PaymentExceedsMaximum.into());
     }
     send(state, sender, ProtocolAccount::Loan(id), total)?;
-    let accrual =
-        if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
+    let accrual = if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
     let split = distribute(state, &mut loan, interest, principal, accrual)?;
     silos::pool_transfer_in(state, loan.silo, ProtocolAccount::Loan(id).into(), exit_fee)?;
     if is_final {
         loan.periods_remaining = 0;
     }
-    state.emit(Event::LoanPrepaid { loan_id: id, payer: sender, principal, interest, exit_fee, split });
+    state.emit(Event::LoanPrepaid {
+        loan_id: id,
+        payer: sender,
+        principal,
+        interest,
+        exit_fee,
+        split,
+    });
     finish_payment(state, loan)
 }
 
@@ -1047,7 +1067,8 @@ fn set_uncovered(state: &mut State, loan: &mut Loan, uncovered: Amount) -> Resul
     if old != uncovered {
         loan.senior_uncovered = uncovered;
         silos::update(state, loan.silo, |silo| {
-            silo.senior_uncovered = silo.senior_uncovered.checked_sub(old)?.checked_add(uncovered)?;
+            silo.senior_uncovered =
+                silo.senior_uncovered.checked_sub(old)?.checked_add(uncovered)?;
             Ok::<(), TxError>(())
         })?;
     }
@@ -1200,8 +1221,7 @@ impl SaleReport {
 
 fn foreclosed_receipt_loan(state: &State, receipt_id: ReceiptId) -> Result<Loan, TxError> {
     let receipt = receipts::receipt(state, receipt_id)?;
-    let Some(loan_id) = receipt.loan.filter(|_| receipt.status == ReceiptStatus::Foreclosed)
-    else {
+    let Some(loan_id) = receipt.loan.filter(|_| receipt.status == ReceiptStatus::Foreclosed) else {
         return Err(LoanError::ReceiptIsNotForeclosed.into());
     };
     let loan = loan(state, loan_id)?;
@@ -1321,9 +1341,9 @@ fn waterfall(
         borrower,
     };
     let parts = [liquidation_fee, senior_principal, senior_interest, junior_principal];
-    let total = parts.iter().try_fold(junior_interest.checked_add(borrower)?, |sum, part| {
-        sum.checked_add(*part)
-    })?;
+    let total = parts
+        .iter()
+        .try_fold(junior_interest.checked_add(borrower)?, |sum, part| sum.checked_add(*part))?;
     assert_eq!(total, net, "the waterfall must conserve value");
     send(state, source, ProtocolAccount::FeeCollector, liquidation_fee)?;
     send(state, source, ProtocolAccount::Vault, senior_principal.checked_add(senior_interest)?)?;

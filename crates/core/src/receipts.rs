@@ -283,12 +283,7 @@ impl Journaled for ReceiptsState {
 /// `max(floor, appraisal x step-downs since it - straight-line decline since it)`, where the
 /// decline is `quantity x new price x annual depreciation x years elapsed` (rounded up) and
 /// the floor is `quantity x new price x floor x all step-downs` (rounded down).
-pub fn model_value(
-    class: &AssetClass,
-    valuation: &Valuation,
-    quantity: u32,
-    now: u64,
-) -> Amount {
+pub fn model_value(class: &AssetClass, valuation: &Valuation, quantity: u32, now: u64) -> Amount {
     let index_ratio_value = mul_div(
         valuation.value.0,
         class.value_index_wad,
@@ -307,13 +302,9 @@ pub fn model_value(
     .unwrap_or(u128::MAX);
     let decline = mul_div(decline_per_year, elapsed, u128::from(SECONDS_PER_YEAR), Rounding::Up)
         .unwrap_or(u128::MAX);
-    let floor_new = mul_div(
-        new_value,
-        u128::from(class.terms.floor_bps.0),
-        BPS_DENOMINATOR,
-        Rounding::Down,
-    )
-    .unwrap_or(0);
+    let floor_new =
+        mul_div(new_value, u128::from(class.terms.floor_bps.0), BPS_DENOMINATOR, Rounding::Down)
+            .unwrap_or(0);
     let floor = mul_div(floor_new, class.value_index_wad, WAD, Rounding::Down).unwrap_or(0);
     Amount(index_ratio_value.saturating_sub(decline).max(floor))
 }
@@ -334,7 +325,8 @@ pub fn value_for_ltv(state: &State, receipt: &Receipt, now: u64) -> Amount {
 /// costs per unit; never below zero.
 pub fn expected_recovery(class: &AssetClass, value: Amount, quantity: u32) -> Amount {
     let model = &class.terms.recovery;
-    let gross = value.mul_bps(Bps(10_000 - model.condition_haircut_bps.0.min(10_000)), Rounding::Down);
+    let gross =
+        value.mul_bps(Bps(10_000 - model.condition_haircut_bps.0.min(10_000)), Rounding::Down);
     let gross = gross.unwrap_or(Amount::ZERO);
     let commission = gross.mul_bps(model.itad_commission_bps, Rounding::Up).unwrap_or(gross);
     let per_unit = model

@@ -64,9 +64,7 @@ pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256,
     let scale = factor_scale();
     let scale_wide = U512::from(scale);
     // 1 + x at scale 10^36: x is at scale 10^18.
-    let base = scale
-        .checked_add(U256::from(period_rate_wad) * U256::from(WAD))
-        .ok_or(Overflow)?;
+    let base = scale.checked_add(U256::from(period_rate_wad) * U256::from(WAD)).ok_or(Overflow)?;
     let limit = U512::from(U256::MAX >> 1);
     let multiply = |a: U256, b: U256| -> Result<U256, Overflow> {
         let product = U512::from(a) * U512::from(b) / scale_wide;
@@ -107,7 +105,9 @@ pub fn installment(
         balance
     } else {
         match model {
-            InterestModel::FixedPrincipal => balance.mul_div(1, u128::from(periods), Rounding::Up)?,
+            InterestModel::FixedPrincipal => {
+                balance.mul_div(1, u128::from(periods), Rounding::Up)?
+            }
             // With x = 0 the amortized payment is the limit B/M of the formula.
             InterestModel::Amortized if x == 0 => {
                 balance.mul_div(1, u128::from(periods), Rounding::Up)?

@@ -9,7 +9,9 @@ use crate::{
     error::TxError,
     event::Event,
     governance,
-    ids::{Address, Asset, AssetClassId, B256, LoanId, PayoutId, ReceiptId, RequestId, SiloId, Symbol},
+    ids::{
+        Address, Asset, AssetClassId, B256, LoanId, PayoutId, ReceiptId, RequestId, SiloId, Symbol,
+    },
     ledger::{self, LedgerError},
     loans::{self, LoanTerms, SaleReport},
     math::{Amount, Bps, Rate},
@@ -376,7 +378,9 @@ fn execute(state: &mut State, tx: &Transaction) -> Result<(), TxError> {
         Action::RequestReceiptRedemption { receipt_id } => {
             receipts::request_receipt_redemption(state, sender, *receipt_id)
         }
-        Action::RedeemReceipt { receipt_id } => receipts::redeem_receipt(state, sender, *receipt_id),
+        Action::RedeemReceipt { receipt_id } => {
+            receipts::redeem_receipt(state, sender, *receipt_id)
+        }
         Action::AttachPolicy { receipt_id, policy_id, coverage, expires_at } => {
             receipts::attach_policy(state, sender, *receipt_id, *policy_id, *coverage, *expires_at)
         }

@@ -118,9 +118,9 @@ pub(crate) fn update_senior_position(
     position.checkpoint_at = now;
     if reset_accrued {
         book.accrued_at_checkpoint_wad =
-            book.accrued_at_checkpoint_wad.checked_sub(position.accrued_wad).unwrap_or_else(
-                || unreachable!("the senior book holds less accrued interest than a position"),
-            );
+            book.accrued_at_checkpoint_wad.checked_sub(position.accrued_wad).unwrap_or_else(|| {
+                unreachable!("the senior book holds less accrued interest than a position")
+            });
         position.accrued_wad = U256::ZERO;
     }
     book.interest_per_second_wad = book
