@@ -60,7 +60,7 @@ fn expected_late_total(market: &Market, id: LoanId, missed: u32, now: u64) -> Am
 fn late_payments_of_one_two_and_three_periods_carry_grace_interest_at_every_boundary() {
     let (base, id) = market_with_loan();
     let first_deadline = base.loan(id).next_due_at;
-    let on_time = expected_late_total(&base, id, 1, first_deadline) ;
+    let on_time = expected_late_total(&base, id, 1, first_deadline);
     // (seconds after the first deadline, payments covered, grace interest charged)
     let cases = [
         (0, 1, false),
@@ -78,8 +78,10 @@ fn late_payments_of_one_two_and_three_periods_carry_grace_interest_at_every_boun
         market.set_time(now);
         let loan = market.loan(id);
         assert_eq!(loan.missed_periods(now), if late == 0 { 0 } else { missed });
-        let expected = if late == 0 { on_time } else { expected_late_total(&market, id, missed, now) };
-        let events = market.ok(BORROWER, Action::RepayLoan { loan_id: id, max_amount: Amount::MAX });
+        let expected =
+            if late == 0 { on_time } else { expected_late_total(&market, id, missed, now) };
+        let events =
+            market.ok(BORROWER, Action::RepayLoan { loan_id: id, max_amount: Amount::MAX });
         let due = events
             .iter()
             .find_map(|event| match event {
@@ -141,7 +143,9 @@ fn prepayment_mid_life_lowers_total_interest() {
                 BORROWER,
                 Action::PrepayLoan { loan_id: id, principal: half, max_amount: Amount::MAX },
             );
-            paid_prepaid = paid_prepaid.checked_add(before.checked_sub(prepaid.usdai(BORROWER)).unwrap()).unwrap();
+            paid_prepaid = paid_prepaid
+                .checked_add(before.checked_sub(prepaid.usdai(BORROWER)).unwrap())
+                .unwrap();
         }
         paid_steady = paid_steady.checked_add(steady.repay(id)).unwrap();
         paid_prepaid = paid_prepaid.checked_add(prepaid.repay(id)).unwrap();
@@ -169,7 +173,10 @@ fn the_final_payment_charges_the_exit_fee_and_releases_the_receipts() {
         market.advance(MONTH);
         market.repay(id);
     }
-    assert_eq!(market.state.receipts.receipts.get(&receipt).unwrap().status, ReceiptStatus::Pledged);
+    assert_eq!(
+        market.state.receipts.receipts.get(&receipt).unwrap().status,
+        ReceiptStatus::Pledged
+    );
     market.advance(MONTH);
     let pool_before = market.pool(silo);
     let due = infrafi_core::loans::payment_due(&market.loan(id), market.now()).unwrap();
@@ -198,7 +205,10 @@ fn the_final_payment_charges_the_exit_fee_and_releases_the_receipts() {
     // The released receipt goes home: owner asks, custodian redeems.
     market.ok(BORROWER, Action::RequestReceiptRedemption { receipt_id: receipt });
     market.ok(CUSTODIAN, Action::RedeemReceipt { receipt_id: receipt });
-    assert_eq!(market.state.receipts.receipts.get(&receipt).unwrap().status, ReceiptStatus::Redeemed);
+    assert_eq!(
+        market.state.receipts.receipts.get(&receipt).unwrap().status,
+        ReceiptStatus::Redeemed
+    );
 }
 
 #[test]
@@ -207,7 +217,10 @@ fn prepaying_the_whole_balance_is_the_final_payment() {
     market.advance(10 * DAY);
     let balance = market.loan(id).balance;
     let before = market.usdai(BORROWER);
-    market.ok(BORROWER, Action::PrepayLoan { loan_id: id, principal: balance, max_amount: Amount::MAX });
+    market.ok(
+        BORROWER,
+        Action::PrepayLoan { loan_id: id, principal: balance, max_amount: Amount::MAX },
+    );
     let paid = before.checked_sub(market.usdai(BORROWER)).unwrap();
     let rate = market.loan(id).rate;
     let interest = schedule::simple_interest(balance, rate, 10 * DAY).unwrap();
@@ -220,9 +233,11 @@ fn prepaying_the_whole_balance_is_the_final_payment() {
 #[test]
 fn every_payment_is_split_by_rate_share_and_senior_cash_pays_the_fees() {
     let mut market = Market::new(20_000_000);
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::PerformanceFeeBps(Bps(1_000)) });
+    market
+        .ok(ADMIN, Action::SetParameter { change: ParameterChange::PerformanceFeeBps(Bps(1_000)) });
     market.advance(3 * DAY); // the fee increase waits for the governance delay
-    let silo_terms = infrafi_core::silos::SiloTerms { curator_fee_bps: Bps(500), ..Default::default() };
+    let silo_terms =
+        infrafi_core::silos::SiloTerms { curator_fee_bps: Bps(500), ..Default::default() };
     let silo = market.silo_with(CURATOR, usd(2_000_000), usd(10_000_000), silo_terms);
     let receipt = market.receipt(BORROWER, h100(), 100, usd(2_000_000));
     let loan_terms = terms(&market, BORROWER, vec![receipt], usd(750_000), usd(250_000));
@@ -242,17 +257,18 @@ fn every_payment_is_split_by_rate_share_and_senior_cash_pays_the_fees() {
     // Interest by rate x principal share: 750k at 15% vs 250k at 20% -> 225 : 100.
     let senior_weight = 750_000u128 * Rate::from_apr_bps(1_500).0;
     let junior_weight = 250_000u128 * Rate::from_apr_bps(2_000).0;
-    let senior_interest = due
-        .interest
-        .mul_div(senior_weight, senior_weight + junior_weight, Rounding::Up)
-        .unwrap();
+    let senior_interest =
+        due.interest.mul_div(senior_weight, senior_weight + junior_weight, Rounding::Up).unwrap();
     assert_eq!(split.senior_interest, senior_interest);
     assert_eq!(split.senior_interest.checked_add(split.junior_interest).unwrap(), due.interest);
     // Principal pro rata: 75% senior.
     assert_eq!(split.senior_principal, due.principal.mul_bps(Bps(7_500), Rounding::Up).unwrap());
     assert_eq!(split.senior_principal.checked_add(split.junior_principal).unwrap(), due.principal);
     // Fees come out of senior interest only.
-    assert_eq!(split.performance_fee, split.senior_interest.mul_bps(Bps(1_000), Rounding::Up).unwrap());
+    assert_eq!(
+        split.performance_fee,
+        split.senior_interest.mul_bps(Bps(1_000), Rounding::Up).unwrap()
+    );
     let after_fee = split.senior_interest.checked_sub(split.performance_fee).unwrap();
     assert_eq!(split.curator_fee, after_fee.mul_bps(Bps(500), Rounding::Down).unwrap());
     let to_vault = after_fee
@@ -267,8 +283,14 @@ fn every_payment_is_split_by_rate_share_and_senior_cash_pays_the_fees() {
     assert_eq!(market.pool(silo).checked_sub(pool).unwrap(), junior_cash);
     // Tranche principals fell by their shares and still sum to the balance.
     let after = market.loan(id);
-    assert_eq!(after.senior.principal, loan.senior.principal.checked_sub(split.senior_principal).unwrap());
-    assert_eq!(after.junior.principal, loan.junior.principal.checked_sub(split.junior_principal).unwrap());
+    assert_eq!(
+        after.senior.principal,
+        loan.senior.principal.checked_sub(split.senior_principal).unwrap()
+    );
+    assert_eq!(
+        after.junior.principal,
+        loan.junior.principal.checked_sub(split.junior_principal).unwrap()
+    );
     assert!(market.usdai(ProtocolAccount::Loan(id)).is_zero());
 }
 
@@ -283,10 +305,16 @@ fn a_margin_call_is_cured_by_prepaying_under_the_initial_limit() {
     assert_eq!(call.reason, MarginCallReason::LtvAboveLimit);
     assert_eq!(call.cure_deadline, market.now() + 14 * DAY);
     // Prepaying down to 75% LTV is not enough (initial limit 70%)...
-    market.ok(BORROWER, Action::PrepayLoan { loan_id: id, principal: usd(250_000), max_amount: Amount::MAX });
+    market.ok(
+        BORROWER,
+        Action::PrepayLoan { loan_id: id, principal: usd(250_000), max_amount: Amount::MAX },
+    );
     assert!(market.loan(id).margin_call.is_some());
     // ...prepaying to 70% cures.
-    market.ok(BORROWER, Action::PrepayLoan { loan_id: id, principal: usd(50_000), max_amount: Amount::MAX });
+    market.ok(
+        BORROWER,
+        Action::PrepayLoan { loan_id: id, principal: usd(50_000), max_amount: Amount::MAX },
+    );
     assert!(market.loan(id).margin_call.is_none());
     assert!(market.nav().senior_impairment.is_zero());
 }
@@ -309,7 +337,8 @@ fn a_margin_call_is_cured_by_pledging_more_receipts() {
 fn a_lapsed_insurance_policy_opens_a_cure_window_that_ends_in_default() {
     let (mut market, id) = market_with_loan();
     let receipt = market.loan(id).receipts[0];
-    let expiry = market.state.receipts.receipts.get(&receipt).unwrap().policy.clone().unwrap().expires_at;
+    let expiry =
+        market.state.receipts.receipts.get(&receipt).unwrap().policy.clone().unwrap().expires_at;
     // Keep paying so that only the lapse matters.
     while market.now() + MONTH < expiry {
         market.advance(MONTH);
@@ -330,7 +359,10 @@ fn a_lapsed_insurance_policy_opens_a_cure_window_that_ends_in_default() {
     );
     market.ok(STRANGER, Action::TriggerDefault { loan_id: id });
     assert_eq!(market.loan(id).status, LoanStatus::Defaulted);
-    assert_eq!(market.state.receipts.receipts.get(&receipt).unwrap().status, ReceiptStatus::Foreclosed);
+    assert_eq!(
+        market.state.receipts.receipts.get(&receipt).unwrap().status,
+        ReceiptStatus::Foreclosed
+    );
 }
 
 #[test]
