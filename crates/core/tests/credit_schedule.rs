@@ -70,7 +70,7 @@ fn assert_close(what: &str, period: u32, actual: Amount, exact: &BigRational) {
     assert!(
         difference <= tolerance,
         "period {period} {what}: {actual} differs from the exact {} by more than 1e-9 USD",
-        exact.to_string()
+        exact
     );
 }
 
