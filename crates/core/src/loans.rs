@@ -1186,7 +1186,21 @@ pub fn foreclose_loan(
         return Err(LoanError::LiquidationAgentLacksRole.into());
     }
     for &receipt_id in &loan.receipts {
-        receipts::set_status(state, receipt_id, ReceiptStatus::Foreclosed, Some(id), Some(agent));
+        // A receipt an insurer already settled stays with the insurer.
+        let unsold = state
+            .receipts
+            .receipts
+            .get(&receipt_id)
+            .is_some_and(|receipt| receipt.status == ReceiptStatus::Foreclosed);
+        if unsold {
+            receipts::set_status(
+                state,
+                receipt_id,
+                ReceiptStatus::Foreclosed,
+                Some(id),
+                Some(agent),
+            );
+        }
     }
     loan.liquidation_agent = Some(agent);
     store(state, loan);

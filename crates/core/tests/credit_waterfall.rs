@@ -284,3 +284,24 @@ fn a_frozen_borrowers_remainder_is_held_until_it_is_unfrozen() {
         LoanError::LoanSurplusIsZero,
     );
 }
+
+#[test]
+fn a_claim_paid_before_foreclosure_leaves_the_settled_receipt_with_the_insurer() {
+    let mut market = Market::new(20_000_000);
+    let silo = market.silo(CURATOR, usd(300_000), usd(10_000_000));
+    let kept = market.receipt(BORROWER, h100(), 50, usd(1_000_000));
+    let destroyed = market.receipt(BORROWER, h100(), 50, usd(1_000_000));
+    let loan = market.originate(
+        silo,
+        terms(&market, BORROWER, vec![kept, destroyed], usd(800_000), usd(200_000)),
+    );
+    let deadline = market.loan(loan).next_due_at;
+    market.set_time(deadline + 15 * DAY + 1);
+    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    market.ok(INSURER, Action::PayInsuranceClaim { receipt_id: destroyed, amount: usd(500_000) });
+    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT });
+    let claimed = market.state.receipts.receipts.get(&destroyed).unwrap().clone();
+    assert_eq!((claimed.status, claimed.owner), (ReceiptStatus::Sold, INSURER));
+    let foreclosed = market.state.receipts.receipts.get(&kept).unwrap().clone();
+    assert_eq!((foreclosed.status, foreclosed.owner), (ReceiptStatus::Foreclosed, AGENT));
+}
