@@ -379,5 +379,8 @@ proptest! {
                 Err(_) => prop_assert_eq!(market.state.state_hash(), hash),
             }
         }
+        // The canonical encoding of a state with credit in it round-trips (SPEC 14.7).
+        let decoded = infrafi_core::State::decode(&market.state.encode()).unwrap();
+        prop_assert_eq!(decoded.state_hash(), market.state.state_hash());
     }
 }
