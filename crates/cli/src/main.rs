@@ -3,6 +3,7 @@
 mod alloc_counter;
 mod bench;
 mod demo;
+mod schedule;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,8 @@ enum Command {
     /// Measure the state machine.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Print a loan repayment schedule (the protocol's own calculator).
+    Schedule(schedule::ScheduleArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -31,5 +34,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Demo => demo::run(),
         Command::Bench(command) => bench::run(command),
+        Command::Schedule(args) => schedule::run(args),
     }
 }

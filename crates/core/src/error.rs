@@ -71,6 +71,12 @@ pub enum TxError {
     Vault(crate::vault::VaultError),
     /// The redemption queue.
     Queue(crate::queue::QueueError),
+    /// CALIBER hardware receipts and asset classes.
+    Receipts(crate::receipts::ReceiptError),
+    /// Curator silos and first-loss capital.
+    Silos(crate::silos::SiloError),
+    /// Loans, repayments, default and liquidation.
+    Loans(crate::loans::LoanError),
 }
 
 impl TxError {
@@ -82,6 +88,9 @@ impl TxError {
             TxError::Reserve(e) => e.code(),
             TxError::Vault(e) => e.code(),
             TxError::Queue(e) => e.code(),
+            TxError::Receipts(e) => e.code(),
+            TxError::Silos(e) => e.code(),
+            TxError::Loans(e) => e.code(),
         }
     }
 
@@ -93,6 +102,9 @@ impl TxError {
             TxError::Reserve(e) => e.name(),
             TxError::Vault(e) => e.name(),
             TxError::Queue(e) => e.name(),
+            TxError::Receipts(e) => e.name(),
+            TxError::Silos(e) => e.name(),
+            TxError::Loans(e) => e.name(),
         }
     }
 
@@ -104,6 +116,9 @@ impl TxError {
             TxError::Reserve(e) => e.message(),
             TxError::Vault(e) => e.message(),
             TxError::Queue(e) => e.message(),
+            TxError::Receipts(e) => e.message(),
+            TxError::Silos(e) => e.message(),
+            TxError::Loans(e) => e.message(),
         }
     }
 
@@ -115,6 +130,9 @@ impl TxError {
         all.extend(crate::reserve::ReserveError::ALL.iter().map(|&e| TxError::Reserve(e)));
         all.extend(crate::vault::VaultError::ALL.iter().map(|&e| TxError::Vault(e)));
         all.extend(crate::queue::QueueError::ALL.iter().map(|&e| TxError::Queue(e)));
+        all.extend(crate::receipts::ReceiptError::ALL.iter().map(|&e| TxError::Receipts(e)));
+        all.extend(crate::silos::SiloError::ALL.iter().map(|&e| TxError::Silos(e)));
+        all.extend(crate::loans::LoanError::ALL.iter().map(|&e| TxError::Loans(e)));
         all
     }
 }
@@ -153,6 +171,9 @@ from_component!(Governance, crate::governance::GovernanceError);
 from_component!(Reserve, crate::reserve::ReserveError);
 from_component!(Vault, crate::vault::VaultError);
 from_component!(Queue, crate::queue::QueueError);
+from_component!(Receipts, crate::receipts::ReceiptError);
+from_component!(Silos, crate::silos::SiloError);
+from_component!(Loans, crate::loans::LoanError);
 
 #[cfg(test)]
 mod tests {

@@ -2,10 +2,15 @@
 //! `Transferred`, `Minted` and `Burned`; each action adds its own semantic event.
 
 use crate::{
-    ids::{Account, Address, Asset, B256, PayoutId, RequestId, Symbol},
-    math::{Amount, Rate},
+    ids::{
+        Account, Address, Asset, AssetClassId, B256, LoanId, PayoutId, ReceiptId, RequestId,
+        SiloId, Symbol,
+    },
+    loans::{MarginCallReason, PaymentDue, PaymentSplit, SaleReport, WaterfallPass},
+    math::{Amount, Bps, Rate},
     params::{ParameterChange, PauseScope, Role},
     queue::RoundRecord,
+    receipts::{AssetClassTerms, ReceiptStatus},
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,4 +87,96 @@ pub enum Event {
     RedemptionClaimed { request_id: RequestId, owner: Address, assets: Amount },
     /// A servicing round ran.
     QueueRoundServiced { record: RoundRecord },
+    // Receipts (SPEC 8).
+    /// Admin registered an asset class.
+    AssetClassAdded { class: AssetClassId, terms: AssetClassTerms },
+    /// Admin stepped a class down for a new generation.
+    GenerationStepDownApplied { class: AssetClassId, step_down_bps: Bps, value_index_wad: u128 },
+    /// A custodian issued a receipt.
+    ReceiptIssued { receipt_id: ReceiptId, class: AssetClassId, custodian: Address, owner: Address },
+    /// Its custodian amended a receipt.
+    ReceiptAmended { receipt_id: ReceiptId },
+    /// Its custodian released an issued receipt.
+    ReceiptReleased { receipt_id: ReceiptId },
+    /// An owner transferred a receipt.
+    ReceiptTransferred { receipt_id: ReceiptId, from: Address, to: Address },
+    /// An owner asked to redeem a receipt.
+    ReceiptRedemptionRequested { receipt_id: ReceiptId, owner: Address },
+    /// A receipt was redeemed and burned.
+    ReceiptRedeemed { receipt_id: ReceiptId, owner: Address },
+    /// An insurer attached a policy.
+    PolicyAttached { receipt_id: ReceiptId, insurer: Address, coverage: Amount, expires_at: u64 },
+    /// An insurer renewed a policy.
+    PolicyRenewed { receipt_id: ReceiptId, coverage: Amount, expires_at: u64 },
+    /// An appraiser valued a receipt.
+    ValuationPosted { receipt_id: ReceiptId, appraiser: Address, value: Amount },
+    /// A loan moved a receipt (pledge, release, foreclosure, sale).
+    ReceiptStatusChanged {
+        receipt_id: ReceiptId,
+        status: ReceiptStatus,
+        loan: Option<LoanId>,
+        owner: Address,
+    },
+    // Silos (SPEC 10).
+    /// A curator opened a silo.
+    SiloOpened { silo_id: SiloId, curator: Address },
+    /// First-loss capital went in.
+    FirstLossDeposited { silo_id: SiloId, amount: Amount },
+    /// First-loss capital came out.
+    FirstLossWithdrawn { silo_id: SiloId, amount: Amount },
+    /// Admin set a senior cap.
+    SiloSeniorCapSet { silo_id: SiloId, cap: Amount },
+    /// Admin froze or unfroze a silo.
+    SiloFrozenChanged { silo_id: SiloId, frozen: bool },
+    /// Admin assigned a successor curator.
+    SiloCuratorAssigned { silo_id: SiloId, curator: Address },
+    /// A silo's share of the vault's senior impairment changed.
+    SiloImpairmentChanged { silo_id: SiloId, impairment: Amount },
+    // Loans (SPEC 9).
+    /// A curator proposed a loan.
+    LoanProposed { loan_id: LoanId, silo_id: SiloId, borrower: Address, principal: Amount },
+    /// A proposal was cancelled.
+    LoanProposalCancelled { loan_id: LoanId },
+    /// A borrower accepted and the loan was originated.
+    LoanOriginated { loan_id: LoanId, senior: Amount, junior: Amount, collateral_value: Amount },
+    /// A scheduled (or late) payment was made.
+    LoanPaymentMade { loan_id: LoanId, payer: Address, due: PaymentDue, split: PaymentSplit },
+    /// Principal was prepaid.
+    LoanPrepaid {
+        loan_id: LoanId,
+        payer: Address,
+        principal: Amount,
+        interest: Amount,
+        exit_fee: Amount,
+        split: PaymentSplit,
+    },
+    /// A loan was paid in full; its receipts were released.
+    LoanRepaid { loan_id: LoanId },
+    /// A borrower pledged more receipts.
+    ReceiptsPledged { loan_id: LoanId, receipt_ids: Vec<ReceiptId> },
+    /// A re-mark opened a cure window.
+    MarginCallOpened { loan_id: LoanId, cure_deadline: u64, reason: MarginCallReason },
+    /// A loan cured its margin call.
+    MarginCallCured { loan_id: LoanId },
+    /// A keeper re-marked a batch of loans.
+    LoansRemarked { first: LoanId, last: Option<LoanId>, count: u32 },
+    /// A loan defaulted.
+    LoanDefaulted { loan_id: LoanId, senior_interest_due: Amount, junior_interest_due: Amount },
+    /// A defaulted loan's receipts went to a liquidation agent.
+    LoanForeclosed { loan_id: LoanId, liquidation_agent: Address },
+    /// A liquidation agent reported a sale.
+    SaleReported { receipt_id: ReceiptId, loan_id: LoanId, report: SaleReport },
+    /// An insurer paid a claim.
+    InsuranceClaimPaid { receipt_id: ReceiptId, loan_id: LoanId, insurer: Address, amount: Amount },
+    /// Recovered cash went through the waterfall.
+    WaterfallDistributed { loan_id: LoanId, pass: WaterfallPass },
+    /// A liquidated loan was settled and its losses recognised.
+    LoanSettled {
+        loan_id: LoanId,
+        first_loss_cover: Amount,
+        senior_loss: Amount,
+        junior_loss: Amount,
+    },
+    /// A borrower claimed the surplus held for it.
+    LoanSurplusClaimed { loan_id: LoanId, amount: Amount },
 }

@@ -128,6 +128,82 @@ typed_id!(
     /// A gateway payout to another chain.
     PayoutId
 );
+typed_id!(
+    /// A CALIBER hardware receipt.
+    ReceiptId
+);
+typed_id!(
+    /// A loan, from its proposal on.
+    LoanId
+);
+typed_id!(
+    /// A curator's credit silo.
+    SiloId
+);
+
+/// An asset class name such as `gpu.h100-sxm`: 1 to 24 bytes of lowercase ASCII letters,
+/// digits, `.` and `-`, stored inline so it is `Copy` and cheap to order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AssetClassId([u8; AssetClassId::LENGTH_MAX]);
+
+impl AssetClassId {
+    /// The longest class name in bytes.
+    pub const LENGTH_MAX: usize = 24;
+
+    /// A class name, or `None` when empty, too long or with another character.
+    pub const fn new(text: &str) -> Option<AssetClassId> {
+        let bytes = text.as_bytes();
+        if bytes.is_empty() || bytes.len() > Self::LENGTH_MAX {
+            return None;
+        }
+        let mut out = [0u8; Self::LENGTH_MAX];
+        let mut index = 0;
+        while index < bytes.len() {
+            let byte = bytes[index];
+            let allowed =
+                byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'.' || byte == b'-';
+            if !allowed {
+                return None;
+            }
+            out[index] = byte;
+            index += 1;
+        }
+        Some(AssetClassId(out))
+    }
+
+    /// The class name as text.
+    pub fn as_str(&self) -> &str {
+        let length = self.0.iter().position(|&b| b == 0).unwrap_or(Self::LENGTH_MAX);
+        // Only ASCII bytes are ever stored (checked in `new`).
+        std::str::from_utf8(&self.0[..length]).unwrap_or("?")
+    }
+}
+
+impl Serialize for AssetClassId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for AssetClassId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<AssetClassId, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        AssetClassId::new(&text)
+            .ok_or_else(|| serde::de::Error::custom("an asset class is 1 to 24 of [a-z0-9.-]"))
+    }
+}
+
+impl fmt::Debug for AssetClassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for AssetClassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Protocol-owned ledger accounts. Users cannot send to these directly: each moves only by the
 /// protocol rule that owns it.
@@ -146,6 +222,15 @@ pub enum ProtocolAccount {
     RedemptionClaims,
     /// Stablecoins debited for gateway payouts not yet confirmed.
     GatewayOut,
+    /// One loan's transit account: tranche funding and payments pass through it, so each
+    /// loan's cash flows are visible in the ledger. Empty between transactions.
+    Loan(LoanId),
+    /// One silo's first-loss pool: the curator's free first-loss capital.
+    SiloPool(SiloId),
+    /// Insurance claim payments on their way into a waterfall. Empty between transactions.
+    InsuranceClaims,
+    /// Liquidation sale proceeds on their way into a waterfall. Empty between transactions.
+    LiquidationEscrow,
 }
 
 /// A ledger account: a user's address or a protocol account.

@@ -6,7 +6,8 @@
 //!
 //! Entry points: [`State::from_genesis`], [`begin_block`], [`apply`]. Components, each with its
 //! state, actions, result codes and invariants side by side: [`ledger`], [`governance`],
-//! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`points`].
+//! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`points`], and credit: [`receipts`]
+//! (CALIBER), [`silos`] (FiLo curators), [`loans`], with the [`schedule`] calculator.
 
 pub mod error;
 pub mod event;
@@ -14,11 +15,15 @@ pub mod governance;
 pub mod ids;
 pub mod invariants;
 pub mod ledger;
+pub mod loans;
 pub mod math;
 pub mod params;
 pub mod points;
 pub mod queue;
+pub mod receipts;
 pub mod reserve;
+pub mod schedule;
+pub mod silos;
 pub mod state;
 pub mod table;
 pub mod tx;
@@ -26,7 +31,10 @@ pub mod vault;
 
 pub use error::TxError;
 pub use event::Event;
-pub use ids::{Account, Address, Asset, ProtocolAccount, RequestId, Symbol};
+pub use ids::{
+    Account, Address, Asset, AssetClassId, LoanId, ProtocolAccount, ReceiptId, RequestId, SiloId,
+    Symbol,
+};
 pub use math::{Amount, Bps, Rate, Rounding, WAD};
 pub use params::{ParameterChange, Params, Role};
 pub use state::{Genesis, State};

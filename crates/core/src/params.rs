@@ -61,6 +61,21 @@ pub struct Params {
     // Governance (SPEC 13).
     /// How long a change that reduces users' rights waits.
     pub governance_delay_secs: u64,
+    // Credit (SPEC 8-10).
+    /// The least insurance coverage of an eligible receipt, as a share of its value for LTV.
+    pub min_insurance_coverage_bps: Bps,
+    /// The oldest valuation that keeps a receipt eligible.
+    pub max_valuation_age_secs: u64,
+    /// How long a borrower in margin call (or with ineligible collateral) has to cure.
+    pub cure_period_secs: u64,
+    /// A silo's first-loss capital must stay at least this share of its senior exposure.
+    pub min_first_loss_bps: Bps,
+    /// Repayments in a loan whose terms do not say (36 monthly payments).
+    pub default_loan_periods: u32,
+    /// The repayment interval of a loan whose terms do not say (a schedule "month").
+    pub default_repayment_interval_secs: u64,
+    /// The protocol's fee on the net proceeds of every liquidation sale and insurance claim.
+    pub liquidation_fee_bps: Bps,
 }
 
 impl Default for Params {
@@ -89,37 +104,15 @@ impl Default for Params {
             usdai_points_multiplier: 5,
             susdai_points_multiplier: 2,
             governance_delay_secs: 2 * 86_400,
+            min_insurance_coverage_bps: Bps(10_000),
+            max_valuation_age_secs: 90 * 86_400,
+            cure_period_secs: 14 * 86_400,
+            min_first_loss_bps: Bps(1_000),
+            default_loan_periods: 36,
+            default_repayment_interval_secs: 30 * 86_400,
+            liquidation_fee_bps: Bps(200),
         }
     }
-}
-
-/// One admin change of one parameter. In JSON: `{"parameter": "mint_fee_bps", "value": 30}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)] // Each variant sets the `Params` field of the same name.
-pub enum ParameterChange {
-    MintFeeBps(Bps),
-    RedeemFeeBps(Bps),
-    DepegToleranceBps(Bps),
-    MaxPriceAgeSecs(u64),
-    UsdaiSupplyCap(Amount),
-    KycRequired(bool),
-    YieldFeeBps(Bps),
-    YieldVestingSecs(u64),
-    MaxTbillAprBps(Bps),
-    PerformanceFeeBps(Bps),
-    LiquidityBufferBps(Bps),
-    MaxDeployedBps(Bps),
-    MinRedeemShares(Amount),
-    MaxActiveRequests(u32),
-    NoticePeriodSecs(u64),
-    RoundIntervalSecs(u64),
-    RevealWindowSecs(u64),
-    UnrevealedPenaltyBps(Bps),
-    QevProtocolCutBps(Bps),
-    FeeVestingSecs(u64),
-    UsdaiPointsMultiplier(u32),
-    SusdaiPointsMultiplier(u32),
-    GovernanceDelaySecs(u64),
 }
 
 /// Implements `Serialize` and `Deserialize` for `$ty` through one of two mirror types chosen by
@@ -155,10 +148,15 @@ macro_rules! serde_by_format {
 }
 pub(crate) use serde_by_format;
 
-/// Declares the two serde mirrors of [`ParameterChange`] (same variants, same order) and the
-/// conversions; the exhaustive matches make a variant missing here a compile error.
-macro_rules! parameter_change_mirrors {
+/// Declares [`ParameterChange`] and its two serde mirrors from one list of variants, so the
+/// three cannot drift apart.
+macro_rules! parameter_changes {
     ($($variant:ident($value:ty)),+ $(,)?) => {
+        /// One admin change of one parameter. In JSON: `{"parameter": "mint_fee_bps", "value": 30}`.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[allow(missing_docs)] // Each variant sets the `Params` field of the same name.
+        pub enum ParameterChange { $($variant($value)),+ }
+
         /// JSON form: `{"parameter": "mint_fee_bps", "value": 30}`.
         #[derive(Serialize, Deserialize)]
         #[serde(tag = "parameter", content = "value", rename_all = "snake_case")]
@@ -194,7 +192,7 @@ macro_rules! parameter_change_mirrors {
     };
 }
 
-parameter_change_mirrors! {
+parameter_changes! {
     MintFeeBps(Bps),
     RedeemFeeBps(Bps),
     DepegToleranceBps(Bps),
@@ -218,6 +216,13 @@ parameter_change_mirrors! {
     UsdaiPointsMultiplier(u32),
     SusdaiPointsMultiplier(u32),
     GovernanceDelaySecs(u64),
+    MinInsuranceCoverageBps(Bps),
+    MaxValuationAgeSecs(u64),
+    CurePeriodSecs(u64),
+    MinFirstLossBps(Bps),
+    DefaultLoanPeriods(u32),
+    DefaultRepaymentIntervalSecs(u64),
+    LiquidationFeeBps(Bps),
 }
 
 serde_by_format!(ParameterChange, human: ParameterChangeTagged, binary: ParameterChangeIndexed);
@@ -228,6 +233,10 @@ pub const DURATION_SECS_MAX: u64 = 10 * 365 * 86_400;
 pub const POINTS_MULTIPLIER_MAX: u32 = 1_000;
 /// The most active requests per owner a parameter may allow.
 pub const ACTIVE_REQUESTS_MAX: u32 = 1_000;
+/// The most repayments a loan may have (50 years of monthly payments).
+pub const LOAN_PERIODS_MAX: u32 = 600;
+/// The longest repayment interval (one year).
+pub const REPAYMENT_INTERVAL_SECS_MAX: u64 = 365 * 86_400;
 
 impl ParameterChange {
     /// Whether the new value is in its allowed range.
@@ -243,7 +252,14 @@ impl ParameterChange {
             | C::LiquidityBufferBps(b)
             | C::MaxDeployedBps(b)
             | C::UnrevealedPenaltyBps(b)
-            | C::QevProtocolCutBps(b) => b.is_fraction(),
+            | C::QevProtocolCutBps(b)
+            | C::MinFirstLossBps(b)
+            | C::LiquidationFeeBps(b) => b.is_fraction(),
+            // Coverage above the value is allowed (over-insurance), up to 10x.
+            C::MinInsuranceCoverageBps(b) => b.0 <= 100_000,
+            C::MaxValuationAgeSecs(s) | C::CurePeriodSecs(s) => (1..=DURATION_SECS_MAX).contains(s),
+            C::DefaultLoanPeriods(n) => (1..=LOAN_PERIODS_MAX).contains(n),
+            C::DefaultRepaymentIntervalSecs(s) => (1..=REPAYMENT_INTERVAL_SECS_MAX).contains(s),
             C::MaxPriceAgeSecs(s) => (1..=DURATION_SECS_MAX).contains(s),
             C::YieldVestingSecs(s)
             | C::NoticePeriodSecs(s)
@@ -288,6 +304,15 @@ impl ParameterChange {
             C::UsdaiPointsMultiplier(m) => *m < current.usdai_points_multiplier,
             C::SusdaiPointsMultiplier(m) => *m < current.susdai_points_multiplier,
             C::GovernanceDelaySecs(s) => *s < current.governance_delay_secs,
+            // Tighter collateral standards can push existing loans into a cure window.
+            C::MinInsuranceCoverageBps(b) => *b > current.min_insurance_coverage_bps,
+            C::MaxValuationAgeSecs(s) => *s < current.max_valuation_age_secs,
+            C::CurePeriodSecs(s) => *s < current.cure_period_secs,
+            // A higher requirement can lock curators' capital.
+            C::MinFirstLossBps(b) => *b > current.min_first_loss_bps,
+            // Defaults only fill in terms of new proposals, which a borrower may refuse.
+            C::DefaultLoanPeriods(_) | C::DefaultRepaymentIntervalSecs(_) => false,
+            C::LiquidationFeeBps(b) => *b > current.liquidation_fee_bps,
         }
     }
 
@@ -318,6 +343,13 @@ impl ParameterChange {
             C::UsdaiPointsMultiplier(v) => params.usdai_points_multiplier = v,
             C::SusdaiPointsMultiplier(v) => params.susdai_points_multiplier = v,
             C::GovernanceDelaySecs(v) => params.governance_delay_secs = v,
+            C::MinInsuranceCoverageBps(v) => params.min_insurance_coverage_bps = v,
+            C::MaxValuationAgeSecs(v) => params.max_valuation_age_secs = v,
+            C::CurePeriodSecs(v) => params.cure_period_secs = v,
+            C::MinFirstLossBps(v) => params.min_first_loss_bps = v,
+            C::DefaultLoanPeriods(v) => params.default_loan_periods = v,
+            C::DefaultRepaymentIntervalSecs(v) => params.default_repayment_interval_secs = v,
+            C::LiquidationFeeBps(v) => params.liquidation_fee_bps = v,
         }
     }
 }

@@ -5,11 +5,14 @@ use crate::{
     governance::GovernanceState,
     ids::{Address, Asset, Symbol},
     ledger::{self, LedgerState},
+    loans::LoansState,
     math::{Amount, Rate, WAD},
     params::{Params, Role},
     points::{self, PointsState},
     queue::QueueState,
+    receipts::ReceiptsState,
     reserve::{ReserveState, Stablecoin, TbillIndex},
+    silos::SilosState,
     table::{Journaled, Slot},
     vault::VaultState,
 };
@@ -42,6 +45,12 @@ pub struct State {
     pub queue: QueueState,
     /// Points.
     pub points: PointsState,
+    /// CALIBER receipts and asset classes.
+    pub receipts: ReceiptsState,
+    /// Curator silos.
+    pub silos: SilosState,
+    /// Loans.
+    pub loans: LoansState,
     /// Events of the transaction being executed (not part of the state).
     #[serde(skip)]
     pub(crate) events: Vec<Event>,
@@ -56,6 +65,9 @@ impl Journaled for State {
         self.vault.commit();
         self.queue.commit();
         self.points.commit();
+        self.receipts.commit();
+        self.silos.commit();
+        self.loans.commit();
     }
 
     fn rollback(&mut self) {
@@ -66,6 +78,9 @@ impl Journaled for State {
         self.vault.rollback();
         self.queue.rollback();
         self.points.rollback();
+        self.receipts.rollback();
+        self.silos.rollback();
+        self.loans.rollback();
         self.events.clear();
     }
 }

@@ -9,11 +9,17 @@ use crate::{
     error::TxError,
     event::Event,
     governance,
-    ids::{Address, Asset, B256, PayoutId, RequestId, Symbol},
+    ids::{
+        Address, Asset, AssetClassId, B256, LoanId, PayoutId, ReceiptId, RequestId, SiloId, Symbol,
+    },
     ledger::{self, LedgerError},
-    math::{Amount, Rate},
+    loans::{self, LoanTerms, SaleReport},
+    math::{Amount, Bps, Rate},
     params::{ParameterChange, PauseScope, Role},
-    points, queue, reserve,
+    points, queue,
+    receipts::{self, AssetClassTerms, ReceiptDescription},
+    reserve,
+    silos::{self, SiloTerms},
     state::{Clock, State},
     table::Journaled,
     vault,
@@ -91,6 +97,67 @@ pub enum Action {
     ServiceQueue { max_requests: u32 },
     /// Claim served USDai.
     Claim { request_id: RequestId },
+    // Receipts (SPEC 8).
+    /// Admin: register an asset class.
+    AddAssetClass { class: AssetClassId, terms: AssetClassTerms },
+    /// Admin: step a class down when a new generation launches.
+    ApplyGenerationStepDown { class: AssetClassId, step_down_bps: Bps },
+    /// Custodian: issue a receipt to `owner`.
+    IssueReceipt { class: AssetClassId, owner: Address, description: ReceiptDescription },
+    /// Issuing custodian: amend a receipt's description.
+    AmendReceipt { receipt_id: ReceiptId, description: ReceiptDescription },
+    /// Issuing custodian: release an issued receipt.
+    ReleaseReceipt { receipt_id: ReceiptId },
+    /// Owner: transfer a free receipt.
+    TransferReceipt { receipt_id: ReceiptId, to: Address },
+    /// Owner: ask for the hardware back.
+    RequestReceiptRedemption { receipt_id: ReceiptId },
+    /// Issuing custodian: hand the hardware back and burn the receipt.
+    RedeemReceipt { receipt_id: ReceiptId },
+    /// Insurer: attach a policy.
+    AttachPolicy { receipt_id: ReceiptId, policy_id: B256, coverage: Amount, expires_at: u64 },
+    /// The policy's insurer: renew it.
+    RenewPolicy { receipt_id: ReceiptId, coverage: Amount, expires_at: u64 },
+    /// Appraiser: value a receipt.
+    PostValuation { receipt_id: ReceiptId, value: Amount },
+    // Silos (SPEC 10).
+    /// Curator: open a silo.
+    OpenSilo { terms: SiloTerms },
+    /// Curator: add first-loss capital.
+    DepositFirstLoss { silo_id: SiloId, amount: Amount },
+    /// Curator: withdraw first-loss capital.
+    WithdrawFirstLoss { silo_id: SiloId, amount: Amount },
+    /// Admin: set a silo's senior cap.
+    SetSiloSeniorCap { silo_id: SiloId, cap: Amount },
+    /// Admin: freeze or unfreeze a silo.
+    SetSiloFrozen { silo_id: SiloId, frozen: bool },
+    /// Admin: assign a frozen silo to a successor curator.
+    AssignSuccessorCurator { silo_id: SiloId, curator: Address },
+    // Loans (SPEC 9).
+    /// Curator: propose a loan in its silo.
+    ProposeLoan { silo_id: SiloId, terms: LoanTerms },
+    /// Curator or borrower: cancel a proposal.
+    CancelLoanProposal { loan_id: LoanId },
+    /// Borrower: accept a proposal (originates the loan).
+    AcceptLoan { loan_id: LoanId },
+    /// Anyone: pay what is due, at most `max_amount`.
+    RepayLoan { loan_id: LoanId, max_amount: Amount },
+    /// Anyone: prepay `principal` (with interest on it for the current period).
+    PrepayLoan { loan_id: LoanId, principal: Amount, max_amount: Amount },
+    /// Borrower: pledge more receipts.
+    PledgeReceipts { loan_id: LoanId, receipt_ids: Vec<ReceiptId> },
+    /// Keeper: re-mark up to `max_loans` open loans from `first_loan_id` on.
+    RemarkLoans { first_loan_id: LoanId, max_loans: u32 },
+    /// Anyone: default a loan past its grace period or cure window.
+    TriggerDefault { loan_id: LoanId },
+    /// Curator or admin: hand a defaulted loan's receipts to a liquidation agent.
+    ForecloseLoan { loan_id: LoanId, liquidation_agent: Address },
+    /// Liquidation agent: report a receipt's sale and pay its proceeds.
+    ReportSale { receipt_id: ReceiptId, report: SaleReport },
+    /// Insurer: pay a claim on a foreclosed receipt.
+    PayInsuranceClaim { receipt_id: ReceiptId, amount: Amount },
+    /// Borrower: claim a liquidation surplus held while it was frozen.
+    ClaimLoanSurplus { loan_id: LoanId },
 }
 
 impl Action {
@@ -122,6 +189,35 @@ impl Action {
             Action::CancelRedeem { .. } => "cancel_redeem",
             Action::ServiceQueue { .. } => "service_queue",
             Action::Claim { .. } => "claim",
+            Action::AddAssetClass { .. } => "add_asset_class",
+            Action::ApplyGenerationStepDown { .. } => "apply_generation_step_down",
+            Action::IssueReceipt { .. } => "issue_receipt",
+            Action::AmendReceipt { .. } => "amend_receipt",
+            Action::ReleaseReceipt { .. } => "release_receipt",
+            Action::TransferReceipt { .. } => "transfer_receipt",
+            Action::RequestReceiptRedemption { .. } => "request_receipt_redemption",
+            Action::RedeemReceipt { .. } => "redeem_receipt",
+            Action::AttachPolicy { .. } => "attach_policy",
+            Action::RenewPolicy { .. } => "renew_policy",
+            Action::PostValuation { .. } => "post_valuation",
+            Action::OpenSilo { .. } => "open_silo",
+            Action::DepositFirstLoss { .. } => "deposit_first_loss",
+            Action::WithdrawFirstLoss { .. } => "withdraw_first_loss",
+            Action::SetSiloSeniorCap { .. } => "set_silo_senior_cap",
+            Action::SetSiloFrozen { .. } => "set_silo_frozen",
+            Action::AssignSuccessorCurator { .. } => "assign_successor_curator",
+            Action::ProposeLoan { .. } => "propose_loan",
+            Action::CancelLoanProposal { .. } => "cancel_loan_proposal",
+            Action::AcceptLoan { .. } => "accept_loan",
+            Action::RepayLoan { .. } => "repay_loan",
+            Action::PrepayLoan { .. } => "prepay_loan",
+            Action::PledgeReceipts { .. } => "pledge_receipts",
+            Action::RemarkLoans { .. } => "remark_loans",
+            Action::TriggerDefault { .. } => "trigger_default",
+            Action::ForecloseLoan { .. } => "foreclose_loan",
+            Action::ReportSale { .. } => "report_sale",
+            Action::PayInsuranceClaim { .. } => "pay_insurance_claim",
+            Action::ClaimLoanSurplus { .. } => "claim_loan_surplus",
         }
     }
 
@@ -134,6 +230,17 @@ impl Action {
                 | Action::MintShares { .. }
                 | Action::DonateToVault { .. }
                 | Action::ServiceQueue { .. }
+                // Credit: payments, impairment and losses move NAV; so do pool movements,
+                // which change how much impairment the first-loss pools absorb.
+                | Action::DepositFirstLoss { .. }
+                | Action::WithdrawFirstLoss { .. }
+                | Action::RepayLoan { .. }
+                | Action::PrepayLoan { .. }
+                | Action::PledgeReceipts { .. }
+                | Action::RemarkLoans { .. }
+                | Action::TriggerDefault { .. }
+                | Action::ReportSale { .. }
+                | Action::PayInsuranceClaim { .. }
         )
     }
 }
@@ -250,5 +357,82 @@ fn execute(state: &mut State, tx: &Transaction) -> Result<(), TxError> {
         Action::CancelRedeem { request_id } => queue::cancel_redeem(state, sender, *request_id),
         Action::ServiceQueue { max_requests } => queue::service_queue(state, *max_requests),
         Action::Claim { request_id } => queue::claim(state, sender, *request_id),
+        Action::AddAssetClass { class, terms } => {
+            receipts::add_asset_class(state, sender, *class, terms.clone())
+        }
+        Action::ApplyGenerationStepDown { class, step_down_bps } => {
+            receipts::apply_generation_step_down(state, sender, *class, *step_down_bps)
+        }
+        Action::IssueReceipt { class, owner, description } => {
+            receipts::issue_receipt(state, sender, *class, *owner, description.clone())
+        }
+        Action::AmendReceipt { receipt_id, description } => {
+            receipts::amend_receipt(state, sender, *receipt_id, description.clone())
+        }
+        Action::ReleaseReceipt { receipt_id } => {
+            receipts::release_receipt(state, sender, *receipt_id)
+        }
+        Action::TransferReceipt { receipt_id, to } => {
+            receipts::transfer_receipt(state, sender, *receipt_id, *to)
+        }
+        Action::RequestReceiptRedemption { receipt_id } => {
+            receipts::request_receipt_redemption(state, sender, *receipt_id)
+        }
+        Action::RedeemReceipt { receipt_id } => {
+            receipts::redeem_receipt(state, sender, *receipt_id)
+        }
+        Action::AttachPolicy { receipt_id, policy_id, coverage, expires_at } => {
+            receipts::attach_policy(state, sender, *receipt_id, *policy_id, *coverage, *expires_at)
+        }
+        Action::RenewPolicy { receipt_id, coverage, expires_at } => {
+            receipts::renew_policy(state, sender, *receipt_id, *coverage, *expires_at)
+        }
+        Action::PostValuation { receipt_id, value } => {
+            receipts::post_valuation(state, sender, *receipt_id, *value)
+        }
+        Action::OpenSilo { terms } => silos::open_silo(state, sender, terms.clone()),
+        Action::DepositFirstLoss { silo_id, amount } => {
+            silos::deposit_first_loss(state, sender, *silo_id, *amount)
+        }
+        Action::WithdrawFirstLoss { silo_id, amount } => {
+            silos::withdraw_first_loss(state, sender, *silo_id, *amount)
+        }
+        Action::SetSiloSeniorCap { silo_id, cap } => {
+            silos::set_senior_cap(state, sender, *silo_id, *cap)
+        }
+        Action::SetSiloFrozen { silo_id, frozen } => {
+            silos::set_frozen(state, sender, *silo_id, *frozen)
+        }
+        Action::AssignSuccessorCurator { silo_id, curator } => {
+            silos::assign_successor_curator(state, sender, *silo_id, *curator)
+        }
+        Action::ProposeLoan { silo_id, terms } => {
+            loans::propose_loan(state, sender, *silo_id, terms.clone())
+        }
+        Action::CancelLoanProposal { loan_id } => loans::cancel_proposal(state, sender, *loan_id),
+        Action::AcceptLoan { loan_id } => loans::accept_loan(state, sender, *loan_id),
+        Action::RepayLoan { loan_id, max_amount } => {
+            loans::repay_loan(state, sender, *loan_id, *max_amount)
+        }
+        Action::PrepayLoan { loan_id, principal, max_amount } => {
+            loans::prepay_loan(state, sender, *loan_id, *principal, *max_amount)
+        }
+        Action::PledgeReceipts { loan_id, receipt_ids } => {
+            loans::pledge_receipts(state, sender, *loan_id, receipt_ids)
+        }
+        Action::RemarkLoans { first_loan_id, max_loans } => {
+            loans::remark_loans(state, *first_loan_id, *max_loans)
+        }
+        Action::TriggerDefault { loan_id } => loans::trigger_default(state, *loan_id),
+        Action::ForecloseLoan { loan_id, liquidation_agent } => {
+            loans::foreclose_loan(state, sender, *loan_id, *liquidation_agent)
+        }
+        Action::ReportSale { receipt_id, report } => {
+            loans::report_sale(state, sender, *receipt_id, *report)
+        }
+        Action::PayInsuranceClaim { receipt_id, amount } => {
+            loans::pay_insurance_claim(state, sender, *receipt_id, *amount)
+        }
+        Action::ClaimLoanSurplus { loan_id } => loans::claim_surplus(state, sender, *loan_id),
     }
 }

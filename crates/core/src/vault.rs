@@ -14,12 +14,13 @@ use crate::{
     governance::require_not_paused,
     ids::{Address, Asset, ProtocolAccount},
     ledger::{self, LedgerError},
-    math::{Amount, Rounding, WAD, mul_div},
+    math::{Amount, Rounding, WAD},
     params::PauseScope,
     result_codes,
     state::State,
     table::{Journaled, Slot},
 };
+use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
 result_codes! {
@@ -44,31 +45,92 @@ pub const VIRTUAL_ASSETS: u128 = 1_000_000_000;
 
 /// The vault's view of all senior loan positions, kept by the credit component.
 ///
-/// Interest accrues linearly: `accrued(now) = accrued_at_checkpoint +
-/// interest_per_second_wad * (now - checkpoint_at) / 10^18`, where `interest_per_second_wad`
-/// is the sum over positions of principal x per-second rate.
+/// Interest accrues linearly and exactly: `accrued_wad(now) = accrued_at_checkpoint_wad +
+/// interest_per_second_wad * (now - checkpoint_at)`, in 10^-36 units (amount x 10^18), where
+/// `interest_per_second_wad` is the sum over positions of senior principal x per-second rate.
+/// Nothing is divided until NAV reads [`SeniorBook::accrued_at`], so the aggregate equals the
+/// sum of the positions' [`SeniorAccrual`]s at every instant, with no rounding drift.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeniorBook {
     /// Outstanding senior principal across all loans.
     pub principal: Amount,
     /// The part of that principal the expected recovery would not cover (SPEC 9.6).
     pub impairment: Amount,
-    /// Interest accrued up to `checkpoint_at` and not yet paid.
-    pub accrued_at_checkpoint: Amount,
-    /// Sum of principal x per-second rate (10^-18 units per second, scaled by 10^18).
-    pub interest_per_second_wad: u128,
-    /// When `accrued_at_checkpoint` was computed.
+    /// Interest accrued up to `checkpoint_at` and not yet paid, times 10^18.
+    pub accrued_at_checkpoint_wad: U256,
+    /// Sum of principal x per-second rate (10^-36 units per second).
+    pub interest_per_second_wad: U256,
+    /// When `accrued_at_checkpoint_wad` was computed.
     pub checkpoint_at: u64,
 }
 
 impl SeniorBook {
+    /// Interest accrued and unpaid at `now`, times 10^18 (exact).
+    pub fn accrued_wad_at(&self, now: u64) -> U256 {
+        let elapsed = U256::from(now.saturating_sub(self.checkpoint_at));
+        self.accrued_at_checkpoint_wad
+            .saturating_add(self.interest_per_second_wad.saturating_mul(elapsed))
+    }
+
     /// Interest accrued and unpaid at `now`, rounded down.
     pub fn accrued_at(&self, now: u64) -> Amount {
-        let elapsed = u128::from(now.saturating_sub(self.checkpoint_at));
-        let since =
-            mul_div(self.interest_per_second_wad, elapsed, WAD, Rounding::Down).unwrap_or(0);
-        Amount(self.accrued_at_checkpoint.0.saturating_add(since))
+        let units = self.accrued_wad_at(now) / U256::from(WAD);
+        Amount(u128::try_from(units).unwrap_or(u128::MAX))
     }
+
+    /// Folds the interest accrued since the checkpoint into it.
+    pub fn checkpoint(&mut self, now: u64) {
+        self.accrued_at_checkpoint_wad = self.accrued_wad_at(now);
+        self.checkpoint_at = self.checkpoint_at.max(now);
+    }
+}
+
+/// One loan's senior position in the [`SeniorBook`], in the same exact units.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeniorAccrual {
+    /// Interest accrued up to `checkpoint_at` since the last payment, times 10^18.
+    pub accrued_wad: U256,
+    /// Senior principal x senior per-second rate; zero once the loan stops accruing.
+    pub interest_per_second_wad: U256,
+    /// When `accrued_wad` was computed.
+    pub checkpoint_at: u64,
+}
+
+impl SeniorAccrual {
+    /// Interest accrued at `now`, times 10^18 (exact).
+    pub fn accrued_wad_at(&self, now: u64) -> U256 {
+        let elapsed = U256::from(now.saturating_sub(self.checkpoint_at));
+        self.accrued_wad.saturating_add(self.interest_per_second_wad.saturating_mul(elapsed))
+    }
+}
+
+/// Brings the book and one position to the state's time, then drops the position's accrued
+/// interest if `reset_accrued` (it was paid, or the loan stopped accruing) and sets its rate to
+/// `interest_per_second_wad`. The book moves by exactly what the position moves by.
+pub(crate) fn update_senior_position(
+    state: &mut State,
+    position: &mut SeniorAccrual,
+    reset_accrued: bool,
+    interest_per_second_wad: U256,
+) {
+    let now = state.now();
+    let book = &mut state.vault.globals.get_mut().senior;
+    book.checkpoint(now);
+    position.accrued_wad = position.accrued_wad_at(now);
+    position.checkpoint_at = now;
+    if reset_accrued {
+        book.accrued_at_checkpoint_wad =
+            book.accrued_at_checkpoint_wad.checked_sub(position.accrued_wad).unwrap_or_else(|| {
+                unreachable!("the senior book holds less accrued interest than a position")
+            });
+        position.accrued_wad = U256::ZERO;
+    }
+    book.interest_per_second_wad = book
+        .interest_per_second_wad
+        .checked_sub(position.interest_per_second_wad)
+        .unwrap_or_else(|| unreachable!("the senior book's rate sum is below a position's"))
+        .saturating_add(interest_per_second_wad);
+    position.interest_per_second_wad = interest_per_second_wad;
 }
 
 /// The vault's own state (its USDai and shares live in the ledger).

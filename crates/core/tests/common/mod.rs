@@ -6,6 +6,7 @@
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code, unreachable_pub)]
 
+use alloy_primitives::U256;
 use infrafi_core::{
     Account, Action, Address, Amount, Asset, BlockContext, Event, Genesis, ProtocolAccount, Rate,
     Role, State, Symbol, Transaction, TxError, WAD, apply, begin_block,
@@ -219,10 +220,10 @@ impl Market {
         )
         .expect("the vault has the principal");
         let senior = &mut self.state.vault.globals.get_mut().senior;
-        senior.accrued_at_checkpoint = senior.accrued_at(now);
-        senior.checkpoint_at = now;
+        senior.checkpoint(now);
         senior.principal = senior.principal.checked_add(principal).expect("principal fits");
-        senior.interest_per_second_wad += principal.0 * Rate::from_apr_bps(apr_bps).0;
+        senior.interest_per_second_wad +=
+            U256::from(principal.0) * U256::from(Rate::from_apr_bps(apr_bps).0);
         self.commit_direct_writes();
     }
 

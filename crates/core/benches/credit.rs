@@ -1,0 +1,115 @@
+//! Credit benchmarks: repayments per second with 10,000 active loans, and a keeper's full
+//! re-mark of 10,000 loans (criterion reports the time per loan as element throughput).
+#![allow(missing_docs, clippy::unwrap_used)]
+// A benchmark measures wall time; the ban on clocks is for state transitions.
+#![allow(clippy::disallowed_methods)]
+
+#[path = "../tests/credit_common/mod.rs"]
+mod credit_common;
+
+use credit_common::*;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use infrafi_core::{
+    Action, Address, Amount, LoanId, ReceiptId, ids::B256, loans::REMARK_BATCH_MAX,
+};
+use std::time::{Duration, Instant};
+
+const LOANS: usize = 10_000;
+
+fn must(market: &mut Market, sender: Address, action: Action) {
+    let name = action.name();
+    if let Err(error) = market.apply(sender, action) {
+        panic!("{name}: {error}");
+    }
+}
+
+/// A market with `LOANS` active loans of $5,500 (5,000 senior, 500 junior) in one silo.
+fn market_with_loans() -> Market {
+    let mut market = Market::new(60_000_000);
+    let silo = market.silo(CURATOR, usd(10_000_000), usd(1_000_000_000));
+    let expires_at = market.now() + 3 * 365 * DAY;
+    for index in 0..LOANS {
+        let receipt = ReceiptId(*market.state.receipts.next_receipt_id.get());
+        let class = h100();
+        must(
+            &mut market,
+            CUSTODIAN,
+            Action::IssueReceipt { class, owner: BORROWER, description: description(1) },
+        );
+        let policy = Action::AttachPolicy {
+            receipt_id: receipt,
+            policy_id: B256::ZERO,
+            coverage: usd(10_000),
+            expires_at,
+        };
+        must(&mut market, INSURER, policy);
+        must(
+            &mut market,
+            APPRAISER,
+            Action::PostValuation { receipt_id: receipt, value: usd(10_000) },
+        );
+        let loan = LoanId(index as u64);
+        let loan_terms = terms(&market, BORROWER, vec![receipt], usd(5_000), usd(500));
+        must(&mut market, CURATOR, Action::ProposeLoan { silo_id: silo, terms: loan_terms });
+        must(&mut market, BORROWER, Action::AcceptLoan { loan_id: loan });
+    }
+    assert_eq!(market.state.loans.open.len(), LOANS);
+    market
+}
+
+fn repayments(c: &mut Criterion, base: &Market) {
+    let mut group = c.benchmark_group("credit");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("repay_loan_with_10000_active_loans", |b| {
+        b.iter_custom(|iters| {
+            let mut market = Market { state: base.state.clone(), height: base.height };
+            let mut elapsed = Duration::ZERO;
+            let mut done = 0u64;
+            for _ in 0..iters {
+                // 35 on-time payments per loan keep every loan active; then start afresh.
+                if done == 35 * LOANS as u64 {
+                    market = Market { state: base.state.clone(), height: base.height };
+                    done = 0;
+                }
+                let loan_id = LoanId(done % LOANS as u64);
+                let action = Action::RepayLoan { loan_id, max_amount: Amount::MAX };
+                let start = Instant::now();
+                let result = market.apply(BORROWER, action);
+                elapsed += start.elapsed();
+                assert!(result.is_ok());
+                done += 1;
+            }
+            elapsed
+        })
+    });
+    group.finish();
+}
+
+fn remark(c: &mut Criterion, base: &Market) {
+    let mut group = c.benchmark_group("credit");
+    group.throughput(Throughput::Elements(LOANS as u64));
+    group.sample_size(10);
+    group.bench_function("remark_10000_loans", |b| {
+        let mut market = Market { state: base.state.clone(), height: base.height };
+        b.iter(|| {
+            market.advance(60);
+            let action =
+                Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: REMARK_BATCH_MAX };
+            market.apply(KEEPER, action).unwrap()
+        })
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let base = market_with_loans();
+    repayments(c, &base);
+    remark(c, &base);
+}
+
+criterion_group! {
+    name = credit;
+    config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = benches
+}
+criterion_main!(credit);

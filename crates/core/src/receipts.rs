@@ -1,0 +1,676 @@
+//! CALIBER hardware receipts (SPEC 8): the asset-class registry with its depreciation and
+//! recovery cost models, custodians' receipts, insurers' policies, appraisers' valuations, and
+//! the receipt life cycle `Issued -> Pledged -> (Released | Foreclosed -> Sold) -> Redeemed`.
+//!
+//! Guarantees: only the issuing custodian amends, releases or redeems a receipt; a pledged,
+//! foreclosed or sold receipt can be neither transferred nor redeemed; the value used for LTV
+//! is the lesser of the latest appraisal and the class's depreciation model applied since it,
+//! computed in integers and rounded down (collateral is never overstated); a receipt whose
+//! quantity is amended loses its valuation until it is appraised again.
+
+use crate::{
+    error::TxError,
+    event::Event,
+    governance::require_role,
+    ids::{Address, AssetClassId, B256, LoanId, ReceiptId},
+    math::{Amount, BPS_DENOMINATOR, Bps, Rounding, SECONDS_PER_YEAR, WAD, mul_div},
+    params::Role,
+    result_codes,
+    state::State,
+    table::{Journaled, Slot, Table},
+};
+use serde::{Deserialize, Serialize};
+
+result_codes! {
+    /// Rejections of asset-class, receipt, insurance and valuation actions.
+    pub enum ReceiptError {
+        AssetClassAlreadyExists = 601 => "asset_class_already_exists",
+            "An asset class with this name already exists.";
+        AssetClassNotFound = 602 => "asset_class_not_found",
+            "No asset class has this name.";
+        AssetClassTermsInvalid = 603 => "asset_class_terms_invalid",
+            "A class needs a new price above zero and depreciation, floor, commission and haircut of at most 100%.";
+        StepDownOutOfRange = 604 => "step_down_out_of_range",
+            "A generation step-down is between 1 and 9,999 basis points.";
+        ReceiptNotFound = 605 => "receipt_not_found",
+            "No receipt has this id.";
+        SenderIsNotIssuingCustodian = 606 => "sender_is_not_issuing_custodian",
+            "Only the custodian that issued the receipt may do this.";
+        SenderIsNotReceiptOwner = 607 => "sender_is_not_receipt_owner",
+            "Only the receipt's owner may do this.";
+        ReceiptIsPledged = 608 => "receipt_is_pledged",
+            "The receipt is pledged to a loan.";
+        ReceiptIsClosed = 609 => "receipt_is_closed",
+            "The receipt is foreclosed, sold or redeemed.";
+        QuantityMustNotBeZero = 610 => "quantity_must_not_be_zero",
+            "A receipt stands for at least one unit.";
+        TextFieldInvalid = 611 => "text_field_invalid",
+            "Facility and jurisdiction are 1 to 64 printable ASCII characters.";
+        ReceiptAlreadyInsured = 612 => "receipt_already_insured",
+            "The receipt has an unexpired policy; its insurer may renew it.";
+        ReceiptHasNoPolicy = 613 => "receipt_has_no_policy",
+            "The receipt has no insurance policy.";
+        SenderIsNotPolicyInsurer = 614 => "sender_is_not_policy_insurer",
+            "Only the insurer of the receipt's policy may do this.";
+        PolicyExpiryMustBeLater = 615 => "policy_expiry_must_be_later",
+            "A policy must expire after now and, when renewed, after its current expiry.";
+        CoverageMustNotBeZero = 616 => "coverage_must_not_be_zero",
+            "The insurance coverage must be greater than zero.";
+        ValuationMustNotBeZero = 617 => "valuation_must_not_be_zero",
+            "A valuation must be greater than zero.";
+        ReceiptIsNotReleased = 618 => "receipt_is_not_released",
+            "Only a released receipt may be redeemed.";
+        ReceiptRedemptionNotRequested = 619 => "receipt_redemption_not_requested",
+            "The owner has not asked to redeem this receipt.";
+        ReceiptRedemptionAlreadyRequested = 620 => "receipt_redemption_already_requested",
+            "The owner has already asked to redeem this receipt.";
+        RecipientMustNotBeOwner = 621 => "recipient_must_not_be_owner",
+            "The recipient already owns the receipt.";
+        ReceiptInsuranceLapsed = 622 => "receipt_insurance_lapsed",
+            "The receipt's insurance policy is missing or expired.";
+        ReceiptCoverageInsufficient = 623 => "receipt_coverage_insufficient",
+            "The receipt is insured for less than the minimum share of its value.";
+        ReceiptValuationStale = 624 => "receipt_valuation_stale",
+            "The receipt has no valuation younger than the maximum valuation age.";
+        ReceiptIsNotIssued = 625 => "receipt_is_not_issued",
+            "Only a receipt in the issued state can be released by its custodian.";
+    }
+}
+
+/// The longest facility or jurisdiction text, in bytes.
+pub const TEXT_LENGTH_MAX: usize = 64;
+/// The most units one receipt may bundle.
+pub const QUANTITY_MAX: u32 = 100_000;
+
+/// What a liquidation costs, per the asset class (SPEC 9.5). Used for the expected recovery
+/// behind impairment; a real sale reports its actual costs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCostModel {
+    /// The ITAD reseller's commission, as a share of gross proceeds (default 30%).
+    pub itad_commission_bps: Bps,
+    /// Legal enforcement, per unit.
+    pub legal_cost_per_unit: Amount,
+    /// De-racking, packing and shipping, per unit.
+    pub logistics_cost_per_unit: Amount,
+    /// Certified data destruction, per unit.
+    pub data_destruction_cost_per_unit: Amount,
+    /// The discount for hardware a distressed borrower neglected, on the collateral value.
+    pub condition_haircut_bps: Bps,
+}
+
+impl Default for RecoveryCostModel {
+    fn default() -> RecoveryCostModel {
+        RecoveryCostModel {
+            itad_commission_bps: Bps(3_000),
+            legal_cost_per_unit: Amount::ZERO,
+            logistics_cost_per_unit: Amount::ZERO,
+            data_destruction_cost_per_unit: Amount::ZERO,
+            condition_haircut_bps: Bps(0),
+        }
+    }
+}
+
+/// What admin says about an asset class when adding it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetClassTerms {
+    /// The price of one new unit.
+    pub new_price_per_unit: Amount,
+    /// Straight-line decline per year, as a share of the new price.
+    pub annual_depreciation_bps: Bps,
+    /// The model never values a unit below this share of the new price (before step-downs).
+    pub floor_bps: Bps,
+    /// The recovery cost model.
+    pub recovery: RecoveryCostModel,
+}
+
+impl AssetClassTerms {
+    fn is_valid(&self) -> bool {
+        !self.new_price_per_unit.is_zero()
+            && self.annual_depreciation_bps.is_fraction()
+            && self.floor_bps.is_fraction()
+            && self.recovery.itad_commission_bps.is_fraction()
+            && self.recovery.condition_haircut_bps.is_fraction()
+    }
+}
+
+/// A registered asset class.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetClass {
+    /// Its terms.
+    pub terms: AssetClassTerms,
+    /// The product of every generation step-down so far, 18-decimal (starts at 1.0).
+    pub value_index_wad: u128,
+    /// How many step-downs were applied.
+    pub step_downs: u32,
+}
+
+/// An insurance policy on a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// The insurer.
+    pub insurer: Address,
+    /// The insurer's policy reference.
+    pub policy_id: B256,
+    /// The most it pays.
+    pub coverage: Amount,
+    /// When it lapses (unix seconds); it covers while `now < expires_at`.
+    pub expires_at: u64,
+}
+
+/// An appraisal of a whole receipt (all its units).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Valuation {
+    /// The appraiser.
+    pub appraiser: Address,
+    /// The value of the receipt.
+    pub value: Amount,
+    /// When it was posted.
+    pub at: u64,
+    /// The class's value index at that time (later step-downs apply to it).
+    pub class_index_wad: u128,
+}
+
+/// Where a receipt stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptStatus {
+    /// Issued by the custodian, free of any lien.
+    Issued,
+    /// Collateral of a loan.
+    Pledged,
+    /// Its lien was released (loan repaid, or cleared by the custodian); free again.
+    Released,
+    /// Its loan defaulted; it belongs to the liquidation.
+    Foreclosed,
+    /// Sold by the liquidation agent, or settled by an insurance claim.
+    Sold,
+    /// Burned: the hardware went back to its owner.
+    Redeemed,
+}
+
+impl ReceiptStatus {
+    /// Whether the receipt is free of any lien (it may be transferred or pledged).
+    pub fn is_free(self) -> bool {
+        matches!(self, ReceiptStatus::Issued | ReceiptStatus::Released)
+    }
+}
+
+/// A receipt's descriptive fields, as the custodian issues or amends them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptDescription {
+    /// Units bundled in it (a server, a rack).
+    pub quantity: u32,
+    /// The hash of the serial number list.
+    pub serials_hash: B256,
+    /// Where the hardware is.
+    pub facility: String,
+    /// Whose law governs the bailment.
+    pub jurisdiction: String,
+    /// The hash of the bailment document.
+    pub bailment_hash: B256,
+}
+
+impl ReceiptDescription {
+    fn check(&self) -> Result<(), ReceiptError> {
+        if self.quantity == 0 || self.quantity > QUANTITY_MAX {
+            return Err(ReceiptError::QuantityMustNotBeZero);
+        }
+        let printable = |text: &str| {
+            !text.is_empty()
+                && text.len() <= TEXT_LENGTH_MAX
+                && text.bytes().all(|b| (0x20..0x7f).contains(&b))
+        };
+        if !printable(&self.facility) || !printable(&self.jurisdiction) {
+            return Err(ReceiptError::TextFieldInvalid);
+        }
+        Ok(())
+    }
+}
+
+/// A hardware receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Its id.
+    pub id: ReceiptId,
+    /// Its asset class.
+    pub class: AssetClassId,
+    /// The custodian that issued it and holds the hardware.
+    pub custodian: Address,
+    /// Its owner (the liquidation agent while foreclosed, the buyer's agent once sold).
+    pub owner: Address,
+    /// What it stands for.
+    pub description: ReceiptDescription,
+    /// Its insurance.
+    pub policy: Option<Policy>,
+    /// Its latest valuation.
+    pub valuation: Option<Valuation>,
+    /// Its state.
+    pub status: ReceiptStatus,
+    /// The loan it is pledged to (while pledged or foreclosed).
+    pub loan: Option<LoanId>,
+    /// Whether the owner asked the custodian to redeem it.
+    pub redemption_requested: bool,
+    /// When it was issued.
+    pub issued_at: u64,
+}
+
+/// Receipts and asset classes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptsState {
+    /// The asset-class registry.
+    pub classes: Table<AssetClassId, AssetClass>,
+    /// Every receipt ever issued.
+    pub receipts: Table<ReceiptId, Receipt>,
+    /// The next receipt id.
+    pub next_receipt_id: Slot<u64>,
+}
+
+impl Journaled for ReceiptsState {
+    fn commit(&mut self) {
+        self.classes.commit();
+        self.receipts.commit();
+        self.next_receipt_id.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.classes.rollback();
+        self.receipts.rollback();
+        self.next_receipt_id.rollback();
+    }
+}
+
+/// The depreciation model's value at `now` of a receipt appraised at `valuation`:
+/// `max(floor, appraisal x step-downs since it - straight-line decline since it)`, where the
+/// decline is `quantity x new price x annual depreciation x years elapsed` (rounded up) and
+/// the floor is `quantity x new price x floor x all step-downs` (rounded down).
+pub fn model_value(class: &AssetClass, valuation: &Valuation, quantity: u32, now: u64) -> Amount {
+    let index_ratio_value = mul_div(
+        valuation.value.0,
+        class.value_index_wad,
+        valuation.class_index_wad.max(1),
+        Rounding::Down,
+    )
+    .unwrap_or(valuation.value.0);
+    let new_value = class.terms.new_price_per_unit.0.saturating_mul(u128::from(quantity));
+    let elapsed = u128::from(now.saturating_sub(valuation.at));
+    let decline_per_year = mul_div(
+        new_value,
+        u128::from(class.terms.annual_depreciation_bps.0),
+        BPS_DENOMINATOR,
+        Rounding::Up,
+    )
+    .unwrap_or(u128::MAX);
+    let decline = mul_div(decline_per_year, elapsed, u128::from(SECONDS_PER_YEAR), Rounding::Up)
+        .unwrap_or(u128::MAX);
+    let floor_new =
+        mul_div(new_value, u128::from(class.terms.floor_bps.0), BPS_DENOMINATOR, Rounding::Down)
+            .unwrap_or(0);
+    let floor = mul_div(floor_new, class.value_index_wad, WAD, Rounding::Down).unwrap_or(0);
+    Amount(index_ratio_value.saturating_sub(decline).max(floor))
+}
+
+/// The value used for LTV at `now`: the lesser of the latest appraisal and the model since it;
+/// zero without a valuation or a class.
+pub fn value_for_ltv(state: &State, receipt: &Receipt, now: u64) -> Amount {
+    let (Some(valuation), Some(class)) =
+        (&receipt.valuation, state.receipts.classes.get(&receipt.class))
+    else {
+        return Amount::ZERO;
+    };
+    valuation.value.min(model_value(class, valuation, receipt.description.quantity, now))
+}
+
+/// The net recovery the cost model expects from liquidating a receipt worth `value`, rounded
+/// down: value less the condition haircut, less the ITAD commission on that, less the fixed
+/// costs per unit; never below zero.
+pub fn expected_recovery(class: &AssetClass, value: Amount, quantity: u32) -> Amount {
+    let model = &class.terms.recovery;
+    let gross =
+        value.mul_bps(Bps(10_000 - model.condition_haircut_bps.0.min(10_000)), Rounding::Down);
+    let gross = gross.unwrap_or(Amount::ZERO);
+    let commission = gross.mul_bps(model.itad_commission_bps, Rounding::Up).unwrap_or(gross);
+    let per_unit = model
+        .legal_cost_per_unit
+        .0
+        .saturating_add(model.logistics_cost_per_unit.0)
+        .saturating_add(model.data_destruction_cost_per_unit.0);
+    let fixed = per_unit.saturating_mul(u128::from(quantity));
+    Amount(gross.0.saturating_sub(commission.0).saturating_sub(fixed))
+}
+
+/// Whether `receipt` is eligible collateral at `now` (SPEC 8), returning its value for LTV:
+/// a valuation younger than `max_valuation_age_secs`, an unexpired policy, and coverage of at
+/// least `min_insurance_coverage_bps` of the value. Checked in that order.
+pub fn check_eligible(state: &State, receipt: &Receipt, now: u64) -> Result<Amount, ReceiptError> {
+    let params = state.governance.params.get();
+    match &receipt.valuation {
+        Some(valuation) if now.saturating_sub(valuation.at) <= params.max_valuation_age_secs => {}
+        _ => return Err(ReceiptError::ReceiptValuationStale),
+    }
+    let policy = match &receipt.policy {
+        Some(policy) if now < policy.expires_at => policy,
+        _ => return Err(ReceiptError::ReceiptInsuranceLapsed),
+    };
+    let value = value_for_ltv(state, receipt, now);
+    let required = value
+        .mul_bps(params.min_insurance_coverage_bps, Rounding::Up)
+        .map_err(|_| ReceiptError::ReceiptCoverageInsufficient)?;
+    if policy.coverage < required {
+        return Err(ReceiptError::ReceiptCoverageInsufficient);
+    }
+    Ok(value)
+}
+
+/// The receipt `id`, or `receipt_not_found`.
+pub fn receipt(state: &State, id: ReceiptId) -> Result<Receipt, TxError> {
+    state.receipts.receipts.get(&id).cloned().ok_or(ReceiptError::ReceiptNotFound.into())
+}
+
+fn issued_by(state: &State, sender: Address, id: ReceiptId) -> Result<Receipt, TxError> {
+    require_role(state, Role::Custodian, sender)?;
+    let receipt = receipt(state, id)?;
+    if receipt.custodian != sender {
+        return Err(ReceiptError::SenderIsNotIssuingCustodian.into());
+    }
+    Ok(receipt)
+}
+
+fn require_free(receipt: &Receipt) -> Result<(), TxError> {
+    match receipt.status {
+        ReceiptStatus::Issued | ReceiptStatus::Released => Ok(()),
+        ReceiptStatus::Pledged => Err(ReceiptError::ReceiptIsPledged.into()),
+        _ => Err(ReceiptError::ReceiptIsClosed.into()),
+    }
+}
+
+/// `add_asset_class`: admin registers a class with its depreciation and recovery models.
+pub fn add_asset_class(
+    state: &mut State,
+    sender: Address,
+    class: AssetClassId,
+    terms: AssetClassTerms,
+) -> Result<(), TxError> {
+    require_role(state, Role::Admin, sender)?;
+    if state.receipts.classes.contains_key(&class) {
+        return Err(ReceiptError::AssetClassAlreadyExists.into());
+    }
+    if !terms.is_valid() {
+        return Err(ReceiptError::AssetClassTermsInvalid.into());
+    }
+    let entry = AssetClass { terms: terms.clone(), value_index_wad: WAD, step_downs: 0 };
+    state.receipts.classes.insert(class, entry);
+    state.emit(Event::AssetClassAdded { class, terms });
+    Ok(())
+}
+
+/// `apply_generation_step_down`: admin marks a class down when a new generation launches; the
+/// step applies to every valuation posted before it.
+pub fn apply_generation_step_down(
+    state: &mut State,
+    sender: Address,
+    class: AssetClassId,
+    step_down_bps: Bps,
+) -> Result<(), TxError> {
+    require_role(state, Role::Admin, sender)?;
+    let Some(mut entry) = state.receipts.classes.get(&class).cloned() else {
+        return Err(ReceiptError::AssetClassNotFound.into());
+    };
+    if step_down_bps.0 == 0 || step_down_bps.0 >= 10_000 {
+        return Err(ReceiptError::StepDownOutOfRange.into());
+    }
+    let keep = u128::from(10_000 - step_down_bps.0);
+    entry.value_index_wad = mul_div(entry.value_index_wad, keep, BPS_DENOMINATOR, Rounding::Down)?;
+    entry.step_downs += 1;
+    let value_index_wad = entry.value_index_wad;
+    state.receipts.classes.insert(class, entry);
+    state.emit(Event::GenerationStepDownApplied { class, step_down_bps, value_index_wad });
+    Ok(())
+}
+
+/// `issue_receipt`: a custodian issues a receipt for hardware it holds to `owner`.
+pub fn issue_receipt(
+    state: &mut State,
+    sender: Address,
+    class: AssetClassId,
+    owner: Address,
+    description: ReceiptDescription,
+) -> Result<(), TxError> {
+    require_role(state, Role::Custodian, sender)?;
+    if !state.receipts.classes.contains_key(&class) {
+        return Err(ReceiptError::AssetClassNotFound.into());
+    }
+    description.check()?;
+    let id = ReceiptId(*state.receipts.next_receipt_id.get());
+    *state.receipts.next_receipt_id.get_mut() += 1;
+    let receipt = Receipt {
+        id,
+        class,
+        custodian: sender,
+        owner,
+        description,
+        policy: None,
+        valuation: None,
+        status: ReceiptStatus::Issued,
+        loan: None,
+        redemption_requested: false,
+        issued_at: state.now(),
+    };
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::ReceiptIssued { receipt_id: id, class, custodian: sender, owner });
+    Ok(())
+}
+
+/// `amend_receipt`: the issuing custodian corrects a receipt's description. A change of
+/// quantity drops the valuation (it no longer describes the same hardware).
+pub fn amend_receipt(
+    state: &mut State,
+    sender: Address,
+    id: ReceiptId,
+    description: ReceiptDescription,
+) -> Result<(), TxError> {
+    let mut receipt = issued_by(state, sender, id)?;
+    if matches!(
+        receipt.status,
+        ReceiptStatus::Foreclosed | ReceiptStatus::Sold | ReceiptStatus::Redeemed
+    ) {
+        return Err(ReceiptError::ReceiptIsClosed.into());
+    }
+    description.check()?;
+    if description.quantity != receipt.description.quantity {
+        receipt.valuation = None;
+    }
+    receipt.description = description;
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::ReceiptAmended { receipt_id: id });
+    Ok(())
+}
+
+/// `release_receipt`: the issuing custodian clears an issued receipt of any claim, ready to be
+/// redeemed (a pledged receipt is released only by its loan's repayment).
+pub fn release_receipt(state: &mut State, sender: Address, id: ReceiptId) -> Result<(), TxError> {
+    let mut receipt = issued_by(state, sender, id)?;
+    if receipt.status == ReceiptStatus::Pledged {
+        return Err(ReceiptError::ReceiptIsPledged.into());
+    }
+    if receipt.status != ReceiptStatus::Issued {
+        return Err(ReceiptError::ReceiptIsNotIssued.into());
+    }
+    receipt.status = ReceiptStatus::Released;
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::ReceiptReleased { receipt_id: id });
+    Ok(())
+}
+
+/// `transfer_receipt`: the owner gives a free receipt to another address.
+pub fn transfer_receipt(
+    state: &mut State,
+    sender: Address,
+    id: ReceiptId,
+    to: Address,
+) -> Result<(), TxError> {
+    let mut receipt = receipt(state, id)?;
+    if receipt.owner != sender {
+        return Err(ReceiptError::SenderIsNotReceiptOwner.into());
+    }
+    require_free(&receipt)?;
+    if receipt.redemption_requested {
+        return Err(ReceiptError::ReceiptRedemptionAlreadyRequested.into());
+    }
+    if to == sender {
+        return Err(ReceiptError::RecipientMustNotBeOwner.into());
+    }
+    receipt.owner = to;
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::ReceiptTransferred { receipt_id: id, from: sender, to });
+    Ok(())
+}
+
+/// `request_receipt_redemption`: the owner asks the custodian for the hardware back (the
+/// owner's half of `redeem_receipt`); the receipt can no longer be transferred or pledged.
+pub fn request_receipt_redemption(
+    state: &mut State,
+    sender: Address,
+    id: ReceiptId,
+) -> Result<(), TxError> {
+    let mut receipt = receipt(state, id)?;
+    if receipt.owner != sender {
+        return Err(ReceiptError::SenderIsNotReceiptOwner.into());
+    }
+    require_free(&receipt)?;
+    if receipt.status != ReceiptStatus::Released {
+        return Err(ReceiptError::ReceiptIsNotReleased.into());
+    }
+    if receipt.redemption_requested {
+        return Err(ReceiptError::ReceiptRedemptionAlreadyRequested.into());
+    }
+    receipt.redemption_requested = true;
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::ReceiptRedemptionRequested { receipt_id: id, owner: sender });
+    Ok(())
+}
+
+/// `redeem_receipt`: the issuing custodian hands the hardware back and burns the receipt (the
+/// custodian's half; the owner asked first).
+pub fn redeem_receipt(state: &mut State, sender: Address, id: ReceiptId) -> Result<(), TxError> {
+    let mut receipt = issued_by(state, sender, id)?;
+    if receipt.status != ReceiptStatus::Released {
+        return Err(ReceiptError::ReceiptIsNotReleased.into());
+    }
+    if !receipt.redemption_requested {
+        return Err(ReceiptError::ReceiptRedemptionNotRequested.into());
+    }
+    receipt.status = ReceiptStatus::Redeemed;
+    let owner = receipt.owner;
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::ReceiptRedeemed { receipt_id: id, owner });
+    Ok(())
+}
+
+/// `attach_policy`: an insurer insures a receipt that has no unexpired policy.
+pub fn attach_policy(
+    state: &mut State,
+    sender: Address,
+    id: ReceiptId,
+    policy_id: B256,
+    coverage: Amount,
+    expires_at: u64,
+) -> Result<(), TxError> {
+    require_role(state, Role::Insurer, sender)?;
+    let mut receipt = receipt(state, id)?;
+    let now = state.now();
+    if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+        return Err(ReceiptError::ReceiptIsClosed.into());
+    }
+    if receipt.policy.as_ref().is_some_and(|policy| now < policy.expires_at) {
+        return Err(ReceiptError::ReceiptAlreadyInsured.into());
+    }
+    if coverage.is_zero() {
+        return Err(ReceiptError::CoverageMustNotBeZero.into());
+    }
+    if expires_at <= now {
+        return Err(ReceiptError::PolicyExpiryMustBeLater.into());
+    }
+    receipt.policy = Some(Policy { insurer: sender, policy_id, coverage, expires_at });
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::PolicyAttached { receipt_id: id, insurer: sender, coverage, expires_at });
+    Ok(())
+}
+
+/// `renew_policy`: the policy's insurer extends it, with a new coverage.
+pub fn renew_policy(
+    state: &mut State,
+    sender: Address,
+    id: ReceiptId,
+    coverage: Amount,
+    expires_at: u64,
+) -> Result<(), TxError> {
+    require_role(state, Role::Insurer, sender)?;
+    let mut receipt = receipt(state, id)?;
+    if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+        return Err(ReceiptError::ReceiptIsClosed.into());
+    }
+    let Some(policy) = receipt.policy.as_mut() else {
+        return Err(ReceiptError::ReceiptHasNoPolicy.into());
+    };
+    if policy.insurer != sender {
+        return Err(ReceiptError::SenderIsNotPolicyInsurer.into());
+    }
+    if coverage.is_zero() {
+        return Err(ReceiptError::CoverageMustNotBeZero.into());
+    }
+    if expires_at <= state.now() || expires_at <= policy.expires_at {
+        return Err(ReceiptError::PolicyExpiryMustBeLater.into());
+    }
+    policy.coverage = coverage;
+    policy.expires_at = expires_at;
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::PolicyRenewed { receipt_id: id, coverage, expires_at });
+    Ok(())
+}
+
+/// `post_valuation`: an appraiser values a whole receipt.
+pub fn post_valuation(
+    state: &mut State,
+    sender: Address,
+    id: ReceiptId,
+    value: Amount,
+) -> Result<(), TxError> {
+    require_role(state, Role::Appraiser, sender)?;
+    let mut receipt = receipt(state, id)?;
+    if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+        return Err(ReceiptError::ReceiptIsClosed.into());
+    }
+    if value.is_zero() {
+        return Err(ReceiptError::ValuationMustNotBeZero.into());
+    }
+    let Some(class) = state.receipts.classes.get(&receipt.class) else {
+        unreachable!("a receipt names a registered class");
+    };
+    let at = state.now();
+    let class_index_wad = class.value_index_wad;
+    receipt.valuation = Some(Valuation { appraiser: sender, value, at, class_index_wad });
+    state.receipts.receipts.insert(id, receipt);
+    state.emit(Event::ValuationPosted { receipt_id: id, appraiser: sender, value });
+    Ok(())
+}
+
+/// Moves receipt `id` to `status` (and its lien to `loan`, its owner to `owner` if given);
+/// for the loan component, which has checked the transition.
+pub(crate) fn set_status(
+    state: &mut State,
+    id: ReceiptId,
+    status: ReceiptStatus,
+    loan: Option<LoanId>,
+    owner: Option<Address>,
+) {
+    let updated = state.receipts.receipts.update(&id, |receipt| {
+        receipt.status = status;
+        receipt.loan = loan;
+        if let Some(owner) = owner {
+            receipt.owner = owner;
+        }
+        receipt.owner
+    });
+    let Some(owner) = updated else { unreachable!("status change of a missing receipt") };
+    state.emit(Event::ReceiptStatusChanged { receipt_id: id, status, loan, owner });
+}

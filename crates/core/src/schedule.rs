@@ -1,0 +1,243 @@
+//! The repayment schedule calculator (SPEC 9.2): the one piece of code that says what a loan's
+//! next payment is. The state machine calls [`installment`] at every payment, and the CLI's
+//! `infrafi schedule` prints [`schedule`], so a schedule shown to a borrower is the schedule
+//! the protocol charges.
+//!
+//! Notation: B = outstanding balance, M = payments remaining (including the current one),
+//! D = repayment interval in seconds, R = per-second rate (18-decimal), x = R·D the period
+//! rate. `x` is exact: an integer rate times an integer number of seconds.
+//!
+//! - Fixed principal: interest = B·x, principal = B/M.
+//! - Amortized: interest = B·x, principal = B·x / ((1+x)^M − 1), so interest + principal is
+//!   the level payment B·x·(1+x)^M / ((1+x)^M − 1).
+//!
+//! Rounding favours the protocol: interest and principal round up (what the borrower owes),
+//! and the growth factor (1+x)^M is computed rounded down, which can only raise the principal.
+//! Principal never exceeds the balance, and the last payment (M = 1) is the whole balance.
+
+use crate::math::{Amount, Overflow, Rate, Rounding, WAD, mul_div};
+use alloy_primitives::{U256, U512};
+use serde::{Deserialize, Serialize};
+
+/// How a loan's payments are shaped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InterestModel {
+    /// Level total payment: interest falls and principal rises over the life.
+    Amortized,
+    /// Equal principal each period plus interest on the balance: payments fall over the life.
+    FixedPrincipal,
+}
+
+/// One payment: interest and principal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Installment {
+    /// Interest for one period on the balance, rounded up.
+    pub interest: Amount,
+    /// Principal repaid, rounded up, at most the balance.
+    pub principal: Amount,
+}
+
+impl Installment {
+    /// Interest plus principal.
+    pub fn payment(&self) -> Result<Amount, Overflow> {
+        self.interest.checked_add(self.principal)
+    }
+}
+
+/// The fixed-point scale of the growth factor (1+x)^M: 10^36, so that 600 squarings and
+/// multiplications lose less than 10^-33 of the factor.
+const FACTOR_SCALE_DIGITS: u32 = 36;
+
+fn factor_scale() -> U256 {
+    U256::from(10u8).pow(U256::from(FACTOR_SCALE_DIGITS))
+}
+
+/// The period rate x = R·D in 18-decimal fixed point; exact.
+pub fn period_rate_wad(rate: Rate, interval_secs: u64) -> Result<u128, Overflow> {
+    rate.0.checked_mul(u128::from(interval_secs)).ok_or(Overflow)
+}
+
+/// (1 + x)^periods scaled by 10^36, every product rounded down (exponentiation by squaring
+/// in 512 bits). Overflow when the factor exceeds 2^255.
+pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256, Overflow> {
+    let scale = factor_scale();
+    let scale_wide = U512::from(scale);
+    // 1 + x at scale 10^36: x is at scale 10^18.
+    let base = scale.checked_add(U256::from(period_rate_wad) * U256::from(WAD)).ok_or(Overflow)?;
+    let limit = U512::from(U256::MAX >> 1);
+    let multiply = |a: U256, b: U256| -> Result<U256, Overflow> {
+        let product = U512::from(a) * U512::from(b) / scale_wide;
+        if product > limit {
+            return Err(Overflow);
+        }
+        Ok(U256::from(product))
+    };
+    let mut result = scale;
+    let mut square = base;
+    let mut exponent = periods;
+    while exponent > 0 {
+        if exponent & 1 == 1 {
+            result = multiply(result, square)?;
+        }
+        exponent >>= 1;
+        if exponent > 0 {
+            square = multiply(square, square)?;
+        }
+    }
+    Ok(result)
+}
+
+/// The payment due on `balance` with `periods_remaining` payments left (including this one).
+///
+/// `periods_remaining` of 0 is treated as 1: everything is due now.
+pub fn installment(
+    model: InterestModel,
+    balance: Amount,
+    rate: Rate,
+    interval_secs: u64,
+    periods_remaining: u32,
+) -> Result<Installment, Overflow> {
+    let periods = periods_remaining.max(1);
+    let x = period_rate_wad(rate, interval_secs)?;
+    let interest = balance.mul_div(x, WAD, Rounding::Up)?;
+    let principal = if periods == 1 {
+        balance
+    } else {
+        match model {
+            InterestModel::FixedPrincipal => {
+                balance.mul_div(1, u128::from(periods), Rounding::Up)?
+            }
+            // With x = 0 the amortized payment is the limit B/M of the formula.
+            InterestModel::Amortized if x == 0 => {
+                balance.mul_div(1, u128::from(periods), Rounding::Up)?
+            }
+            InterestModel::Amortized => amortized_principal(balance, x, periods)?,
+        }
+    };
+    let principal = principal.min(balance);
+    Ok(Installment { interest, principal })
+}
+
+/// B·x / ((1+x)^M − 1), rounded up, from the exact B·x (not the rounded interest).
+fn amortized_principal(balance: Amount, x: u128, periods: u32) -> Result<Amount, Overflow> {
+    let scale = factor_scale();
+    let factor = growth_factor_scaled(x, periods)?;
+    // factor > scale because x > 0 and periods >= 2.
+    let growth = factor.checked_sub(scale).ok_or(Overflow)?;
+    if growth.is_zero() {
+        return Err(Overflow);
+    }
+    // B·x·10^36 / (growth·10^18): numerator below 2^(128+128+120), fits 512 bits.
+    let numerator = U512::from(balance.0) * U512::from(x) * U512::from(scale);
+    let denominator = U512::from(growth) * U512::from(WAD);
+    let (quotient, remainder) = numerator.div_rem(denominator);
+    let quotient = if remainder.is_zero() { quotient } else { quotient + U512::from(1u8) };
+    u128::try_from(quotient).map(Amount).map_err(|_| Overflow)
+}
+
+/// One row of a printed schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleRow {
+    /// 1 for the first payment.
+    pub period: u32,
+    /// The balance before this payment.
+    pub opening_balance: Amount,
+    /// Interest in this payment.
+    pub interest: Amount,
+    /// Principal in this payment.
+    pub principal: Amount,
+    /// Interest plus principal.
+    pub payment: Amount,
+    /// The balance after this payment.
+    pub closing_balance: Amount,
+}
+
+/// The full schedule of an on-time borrower: every payment from the first to the last, each
+/// computed by [`installment`] from the balance the previous one left. At most
+/// [`crate::params::LOAN_PERIODS_MAX`] rows.
+pub fn schedule(
+    model: InterestModel,
+    principal: Amount,
+    rate: Rate,
+    interval_secs: u64,
+    periods: u32,
+) -> Result<Vec<ScheduleRow>, Overflow> {
+    if periods == 0 || periods > crate::params::LOAN_PERIODS_MAX {
+        return Err(Overflow);
+    }
+    let mut rows = Vec::with_capacity(periods as usize);
+    let mut balance = principal;
+    for period in 1..=periods {
+        let due = installment(model, balance, rate, interval_secs, periods - period + 1)?;
+        let closing_balance = balance.checked_sub(due.principal)?;
+        rows.push(ScheduleRow {
+            period,
+            opening_balance: balance,
+            interest: due.interest,
+            principal: due.principal,
+            payment: due.payment()?,
+            closing_balance,
+        });
+        balance = closing_balance;
+    }
+    assert!(balance.is_zero(), "a schedule must end with a zero balance");
+    Ok(rows)
+}
+
+/// Seconds of simple interest on `amount` at `rate`, rounded up: `amount · rate · seconds`.
+pub fn simple_interest(amount: Amount, rate: Rate, seconds: u64) -> Result<Amount, Overflow> {
+    let rate_time = rate.0.checked_mul(u128::from(seconds)).ok_or(Overflow)?;
+    mul_div(amount.0, rate_time, WAD, Rounding::Up).map(Amount)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_factor_of_zero_rate_is_one() {
+        assert_eq!(growth_factor_scaled(0, 36), Ok(factor_scale()));
+    }
+
+    #[test]
+    fn growth_factor_matches_repeated_multiplication_for_small_exponents() {
+        // (1.5)^3 = 3.375 exactly.
+        let factor = growth_factor_scaled(WAD / 2, 3).map(|f| f / U256::from(10u64.pow(15)));
+        assert_eq!(factor, Ok(U256::from(3_375u64) * U256::from(10u64.pow(18))));
+    }
+
+    #[test]
+    fn the_last_payment_is_the_whole_balance() {
+        let due = installment(InterestModel::Amortized, Amount(1_000), Rate(1), 10, 1);
+        assert_eq!(due.map(|d| d.principal), Ok(Amount(1_000)));
+    }
+
+    #[test]
+    fn amortized_schedule_ends_at_zero_with_level_payments() {
+        let rate = Rate::from_apr_bps(1_500);
+        let rows =
+            schedule(InterestModel::Amortized, Amount::from_whole(1_000_000), rate, 2_592_000, 36)
+                .expect("schedule");
+        assert_eq!(rows.len(), 36);
+        let first = rows[0].payment.0;
+        for row in &rows[..35] {
+            assert!(row.payment.0.abs_diff(first) <= 4, "payments are level up to dust");
+        }
+        assert!(rows[35].closing_balance.is_zero());
+    }
+
+    #[test]
+    fn fixed_principal_repays_equal_principal() {
+        let rows = schedule(
+            InterestModel::FixedPrincipal,
+            Amount::from_whole(1_200),
+            Rate::from_apr_bps(1_000),
+            2_592_000,
+            12,
+        )
+        .expect("schedule");
+        assert!(rows.iter().all(|row| row.principal == Amount::from_whole(100)));
+        assert!(rows.windows(2).all(|pair| pair[1].payment < pair[0].payment));
+    }
+}
