@@ -1,6 +1,8 @@
 //! Property tests, the backbone: random sequences of 100-300 transactions from six actors,
 //! valid and invalid mixed, covering every `Action` variant, with time advancing by nothing,
-//! seconds, hours or more than the notice period. After every transaction:
+//! seconds, hours or more than the notice period, and now and then senior-loan activity
+//! written through the vault's seam (origination, repayment, interest, impairment), so share
+//! prices below 1 and partial fills occur. After every transaction:
 //!
 //! - every SPEC 14 invariant holds (`invariants::check`);
 //! - a rejected transaction left the state hash unchanged;
