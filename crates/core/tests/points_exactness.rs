@@ -29,7 +29,7 @@ mod common;
 use alloy_primitives::U256;
 use common::{
     DAY,
-    workload::{self, ACTORS, Step, next_block, steps},
+    workload::{self, ACTORS, Step, apply_credit, next_block, steps},
 };
 use infrafi_core::{
     Account, Asset, BlockContext, Event, State, WAD, apply, begin_block, points,
@@ -147,6 +147,9 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
         block = next_block(block, step);
         if step.upkeep_first {
             begin_block(&mut state, &block).expect("time only moves forward here");
+        }
+        if let Some(credit) = step.credit {
+            apply_credit(&mut state, &block, credit);
         }
         let tx = step.transaction(&state);
         if let Ok(events) = apply(&mut state, &block, &tx) {

@@ -40,7 +40,13 @@ fn reject(
 ) -> TxError {
     let expected = expected.into();
     assert_rejected(market, Transaction { sender, action }, expected);
+    PRODUCED.with(|produced| produced.borrow_mut().insert(expected.code()));
     expected
+}
+
+std::thread_local! {
+    /// The codes `reject` has seen on this thread (each test runs on its own thread).
+    static PRODUCED: std::cell::RefCell<BTreeSet<u16>> = const { std::cell::RefCell::new(BTreeSet::new()) };
 }
 
 /// A market where Alice holds 1,000 USDai and 500 sUSDai (price 1).
@@ -1052,11 +1058,21 @@ fn a_round_limit_of_zero_or_above_the_maximum_is_rejected() -> TxError {
 
 #[test]
 fn every_result_code_is_produced_by_a_case_or_listed_as_unreachable() {
+    // Each case's code must have been checked by `reject` while it ran (not merely returned),
+    // and the cases come in the order of their codes, as the codes are declared.
     let mut produced: BTreeSet<u16> = BTreeSet::new();
+    let mut previous = 0;
     for (name, case) in CASES {
+        PRODUCED.with(|seen| seen.borrow_mut().clear());
         let code = case().code();
-        println!("{code} {name}");
-        produced.insert(code);
+        let seen = PRODUCED.with(|seen| seen.borrow().clone());
+        assert!(
+            seen.contains(&code),
+            "{name} returns {code} but never checked a rejection with it"
+        );
+        assert!(code >= previous, "{name} ({code}) is out of code order");
+        previous = code;
+        produced.extend(seen);
     }
     let unreachable: BTreeSet<u16> = UNREACHABLE.iter().map(|(e, _)| e.code()).collect();
     for (error, reason) in UNREACHABLE {

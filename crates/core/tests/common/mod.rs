@@ -508,10 +508,83 @@ pub mod workload {
         /// Run `begin_block` before the transaction (so time effects and the action's effects
         /// can be told apart).
         pub upkeep_first: bool,
+        /// A change to the senior book made before the transaction, as the credit component
+        /// will make it (see `Credit`).
+        pub credit: Option<Credit>,
         /// Index into `ACTORS`.
         pub sender: u8,
         /// What it does.
         pub op: Op,
+    }
+
+    /// Senior loan activity written through the vault's seam (`vault.globals.senior`), the way
+    /// the credit component will: it moves USDai between the vault and `BORROWER` and keeps
+    /// the book (principal at `CREDIT_APR_BPS`, accrued interest, impairment) in step.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Credit {
+        /// Lend this many basis points of the vault's unallocated USDai.
+        Originate(u16),
+        /// The borrower repays this many basis points of the principal (as far as it can).
+        RepayPrincipal(u16),
+        /// The borrower pays the interest accrued (as far as it can).
+        PayInterest,
+        /// The expected recovery falls short by this many basis points of the principal.
+        Impair(u16),
+    }
+
+    /// The rate of every senior position in the workload.
+    pub const CREDIT_APR_BPS: u32 = 1_200;
+
+    /// Applies `credit` at `block` (running its upkeep first) and commits it, sampling the
+    /// share price for points as any price-moving transaction does. Returns the interest the
+    /// borrower paid into the vault: value that entered from outside.
+    pub fn apply_credit(state: &mut State, block: &BlockContext, credit: Credit) -> Amount {
+        begin_block(state, block).expect("time only moves forward here");
+        let now = state.now();
+        let rate = Rate::from_apr_bps(CREDIT_APR_BPS).0;
+        let idle = vault::nav(state).unallocated;
+        let borrower_usdai = state.ledger.balance(BORROWER, Asset::Usdai);
+        let mut senior = state.vault.globals.get().senior.clone();
+        senior.accrued_at_checkpoint = senior.accrued_at(now);
+        senior.checkpoint_at = now;
+        let bps_of = |amount: Amount, bps: u16| Amount(amount.0 / 10_000 * u128::from(bps));
+        let vault_account = ProtocolAccount::Vault;
+        let mut interest_paid = Amount::ZERO;
+        match credit {
+            Credit::Originate(bps) => {
+                let principal = bps_of(idle, bps);
+                if !principal.is_zero() {
+                    ledger::transfer(state, Asset::Usdai, vault_account, BORROWER, principal)
+                        .expect("the vault holds its unallocated USDai");
+                    senior.principal = plus(senior.principal, principal);
+                }
+            }
+            Credit::RepayPrincipal(bps) => {
+                let repaid = bps_of(senior.principal, bps).min(borrower_usdai);
+                if !repaid.is_zero() {
+                    ledger::transfer(state, Asset::Usdai, BORROWER, vault_account, repaid)
+                        .expect("the borrower holds it");
+                    senior.principal = minus(senior.principal, repaid);
+                    senior.impairment = senior.impairment.min(senior.principal);
+                }
+            }
+            Credit::PayInterest => {
+                interest_paid = senior.accrued_at_checkpoint.min(borrower_usdai);
+                if !interest_paid.is_zero() {
+                    ledger::transfer(state, Asset::Usdai, BORROWER, vault_account, interest_paid)
+                        .expect("the borrower holds it");
+                    senior.accrued_at_checkpoint =
+                        minus(senior.accrued_at_checkpoint, interest_paid);
+                }
+            }
+            Credit::Impair(bps) => senior.impairment = bps_of(senior.principal, bps),
+        }
+        senior.interest_per_second_wad = senior.principal.0 * rate;
+        state.vault.globals.get_mut().senior = senior;
+        infrafi_core::points::sample_share_price(state);
+        // Same block: the upkeep is a no-op, and `begin_block` commits the writes above.
+        begin_block(state, block).expect("same block");
+        interest_paid
     }
 
     fn actor(index: u8) -> Address {
@@ -824,10 +897,18 @@ pub mod workload {
             2 => HOUR..2 * DAY,
             1 => 7 * DAY..9 * DAY,
         ];
-        (advance, prop::bool::weighted(0.3), sender).prop_map(
-            move |(advance_secs, upkeep_first, sender)| Step {
+        let credit = prop_oneof![
+            12 => Just(None),
+            1 => (1u16..=9_000).prop_map(|bps| Some(Credit::Originate(bps))),
+            1 => (1u16..=10_000).prop_map(|bps| Some(Credit::RepayPrincipal(bps))),
+            1 => Just(Some(Credit::PayInterest)),
+            1 => (0u16..=10_000).prop_map(|bps| Some(Credit::Impair(bps))),
+        ];
+        (advance, prop::bool::weighted(0.3), credit, sender).prop_map(
+            move |(advance_secs, upkeep_first, credit, sender)| Step {
                 advance_secs,
                 upkeep_first,
+                credit,
                 sender,
                 op: op.clone(),
             },
