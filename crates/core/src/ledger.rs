@@ -39,6 +39,8 @@ result_codes! {
             "The transaction's nonce is not the sender's next nonce.";
         AssetIsNotSupported = 110 => "asset_is_not_supported",
             "The asset is not supported by the protocol.";
+        BlockHeightMustNotDecrease = 111 => "block_height_must_not_decrease",
+            "The block height is lower than the state's height.";
     }
 }
 

@@ -221,8 +221,32 @@ impl Action {
         }
     }
 
-    /// Whether the action can move the sUSDai share price (points then resample it).
-    fn moves_share_price(&self) -> bool {
+    /// Whether the action can move the sUSDai redemption share price, which the points
+    /// accumulator advances at: after such an action `apply` samples the price again. An action
+    /// missing here would let points accrue at a stale price until the next sample (the next
+    /// listed action or block), so the property tests check after every transaction that the
+    /// sample equals the live price.
+    ///
+    /// The redemption price is conservative NAV (idle USDai + senior principal - impairment)
+    /// over the share supply, so the credit actions listed are those that can move the vault's
+    /// USDai, the senior principal or the impairment:
+    /// - repayments and prepayments pay senior interest into the vault, and a payment that cures
+    ///   a margin call releases the loan's impairment;
+    /// - re-marks, pledges and defaults recompute impairment (a lower appraisal or a
+    ///   generation step-down reaches NAV only here, through the re-mark);
+    /// - sale reports and insurance claims pay the waterfall into the vault and, at settlement,
+    ///   write off senior principal and release impairment;
+    /// - first-loss deposits and withdrawals, and origination (its junior tranche leaves the
+    ///   pool and its origination fee enters it), change the free pool that absorbs a silo's
+    ///   uncovered principal before the vault does, so they move the vault's impairment when
+    ///   the silo has an impaired loan. Origination itself swaps idle USDai for senior
+    ///   principal one for one.
+    ///
+    /// Not listed, because they move none of the three: proposals and their cancellation,
+    /// receipt, policy and valuation actions (a new valuation or step-down waits for a
+    /// re-mark), silo terms, caps, freezes and successors, foreclosure (it only names the
+    /// liquidation agent) and the borrower's surplus claim (paid from the loan's account).
+    pub fn moves_share_price(&self) -> bool {
         matches!(
             self,
             Action::HarvestBaseYield {}
@@ -230,10 +254,9 @@ impl Action {
                 | Action::MintShares { .. }
                 | Action::DonateToVault { .. }
                 | Action::ServiceQueue { .. }
-                // Credit: payments, impairment and losses move NAV; so do pool movements,
-                // which change how much impairment the first-loss pools absorb.
                 | Action::DepositFirstLoss { .. }
                 | Action::WithdrawFirstLoss { .. }
+                | Action::AcceptLoan { .. }
                 | Action::RepayLoan { .. }
                 | Action::PrepayLoan { .. }
                 | Action::PledgeReceipts { .. }
@@ -255,7 +278,8 @@ pub struct Transaction {
 }
 
 /// Moves the state's clock to `block` and runs time-driven upkeep: scheduled parameter changes
-/// and the points accumulators. Idempotent for the same block; rejects time going backwards.
+/// and the points accumulators. Idempotent for the same block; rejects time or height going
+/// backwards.
 pub fn begin_block(state: &mut State, block: &BlockContext) -> Result<Vec<Event>, TxError> {
     let result = advance_clock(state, block);
     finish(state, result)
@@ -265,6 +289,9 @@ fn advance_clock(state: &mut State, block: &BlockContext) -> Result<(), TxError>
     let clock = *state.clock.get();
     if block.timestamp < clock.timestamp {
         return Err(LedgerError::BlockTimeMustNotDecrease.into());
+    }
+    if block.height < clock.height {
+        return Err(LedgerError::BlockHeightMustNotDecrease.into());
     }
     if block.timestamp == clock.timestamp && block.height == clock.height {
         return Ok(());
