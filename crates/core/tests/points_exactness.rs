@@ -29,7 +29,7 @@ mod common;
 use alloy_primitives::U256;
 use common::{
     DAY,
-    workload::{self, ACTORS, Step, apply_credit, next_block, steps},
+    workload::{self, ACTORS, Step, next_block, steps},
 };
 use infrafi_core::{
     Account, Asset, BlockContext, Event, State, WAD, apply, begin_block, points,
@@ -138,18 +138,13 @@ fn check(state: &State, references: &[Reference]) -> Result<(), TestCaseError> {
 }
 
 fn run(steps: &[Step]) -> Result<(), TestCaseError> {
-    let genesis = workload::genesis();
-    let mut state = State::from_genesis(&genesis).expect("valid genesis");
-    let mut block = BlockContext { height: 0, timestamp: genesis.timestamp };
+    let (mut state, mut block, _) = workload::start();
     let mut references = vec![Reference::default(); ACTORS.len()];
     let mut before = snapshot(&state);
     for step in steps {
         block = next_block(block, step);
         if step.upkeep_first {
             begin_block(&mut state, &block).expect("time only moves forward here");
-        }
-        if let Some(credit) = step.credit {
-            apply_credit(&mut state, &block, credit);
         }
         let tx = step.transaction(&state);
         if let Ok(events) = apply(&mut state, &block, &tx) {

@@ -15,10 +15,19 @@ fn a_request_whose_shares_are_worth_less_than_a_unit_is_served_for_nothing_and_d
     let mut market = Market::new();
     market.mint(ALICE, whole(1_000));
     market.stake(ALICE, whole(1_000));
-    // 900 lent and 600 of it impaired: conservative NAV 100 + 900 - 600 = 400 over 1,000
-    // shares, so one share unit redeems for floor((400e18 + V) / (1,000e18 + V)) = 0 units.
-    market.originate_senior(whole(900), 0);
-    market.impair_senior(whole(600));
+    // 900 lent (interest-free) against GPUs appraised at 2,000 (LTV 45%), from a silo whose
+    // pool holds 128.5 (10% first-loss on 900 needs 90). The appraisal falls to 250 and a
+    // re-mark puts the loan in margin call: its expected net recovery is 250 less the 30% ITAD
+    // commission (75) = 175, less the 2% liquidation fee (3.5) = 171.5, which leaves
+    // 900 - 171.5 = 728.5 of senior principal uncovered; the pool absorbs 128.5, so 600 of it
+    // is impaired. Conservative NAV 100 + 900 - 600 = 400 over 1,000 shares, so one share unit
+    // redeems for floor((400e18 + V) / (1,000e18 + V)) = 0 units.
+    let silo = market.open_silo(Amount(128_500_000_000_000_000_000), whole(900));
+    let receipt = market.issue_receipt(BORROWER, 1, whole(2_000));
+    market.originate(silo, senior_loan(receipt, whole(900), 0, market.now()));
+    market.revalue_and_remark(receipt, whole(250));
+    assert_eq!(market.nav().senior_impairment, whole(600));
+    assert_eq!(market.nav().conservative, whole(400));
     market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MinRedeemShares(Amount(1)) });
     let dust = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: Amount(1) }));
     let real = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(10) }));

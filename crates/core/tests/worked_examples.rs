@@ -5,12 +5,15 @@
 
 mod common;
 
+use alloy_primitives::U256;
 use common::*;
 use infrafi_core::{
-    Action, Amount, Asset, Bps, Event, ParameterChange, ProtocolAccount, Rate, TxError, WAD,
+    Action, Amount, Asset, Bps, Event, LoanId, ParameterChange, ProtocolAccount, Rate, TxError,
+    WAD,
     governance::GovernanceError,
     ids::{B256, PayoutId, USDC, USDT},
     ledger::LedgerError,
+    loans::LoanError,
     params::PauseScope,
     points,
     queue::{QueueError, round_liquidity},
@@ -283,7 +286,7 @@ fn mint_shares_charges_the_deposit_price_rounded_up() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Senior positions through the vault's seam: two NAVs (SPEC 6).
+// A senior loan in the vault: two NAVs (SPEC 6, 9.6).
 
 #[test]
 fn redemption_price_falls_below_deposit_price_with_accrued_interest_and_impairment() {
@@ -291,23 +294,43 @@ fn redemption_price_falls_below_deposit_price_with_accrued_interest_and_impairme
     market.mint(ALICE, whole(100_000));
     market.stake(ALICE, whole(100_000));
     market.mint(BOB, whole(10_000));
-    // 60,000 lent at 15% APR: rate 4,756,468,797 per second (see math.rs), so interest per
-    // second, scaled by 1e18, = 60,000e18 * 4,756,468,797 = 285,388,127,820,000e18.
-    market.originate_senior(whole(60_000), 1_500);
-    assert_eq!(market.senior().interest_per_second_wad, 285_388_127_820_000 * WAD);
+    // The curator's silo holds 12,840 of first-loss capital (at least 10% of the 60,000 senior
+    // exposure below, as origination requires) and no junior tranche is drawn from it.
+    let silo = market.open_silo(whole(12_840), whole(60_000));
+    // Four GPUs appraised (and insured) at 120,000; 60,000 lent against them is an LTV of 50%,
+    // under the silo's 70%. The vault may lend it: 60,000 <= 90% of NAV (100,000) and it keeps
+    // 40,000 idle, above the 5% buffer (5,000).
+    let receipt = market.issue_receipt(BORROWER, 4, whole(120_000));
+    let loan = market.originate(silo, senior_loan(receipt, whole(60_000), 1_500, market.now()));
+    assert_eq!(market.vault_usdai(), whole(40_000));
+    // 60,000 at 15% APR: rate 4,756,468,797 per second (see math.rs), so interest per second,
+    // scaled by 1e18, = 60,000e18 * 4,756,468,797 = 285,388,127,820,000e18.
+    assert_eq!(
+        market.senior().interest_per_second_wad,
+        U256::from(285_388_127_820_000u128) * U256::from(WAD)
+    );
     market.advance(30 * DAY);
     market.begin_block();
     // 30 days: accrued = 285,388,127,820,000 * 2,592,000 = 739,726,027,309,440,000,000
-    // = 739.72602730944 USDai.
+    // = 739.72602730944 USDai. The first payment is due now: the loan is on time.
     let accrued = 739_726_027_309_440_000_000u128;
     assert_eq!(market.nav().senior_accrued_interest, Amount(accrued));
-    // The loan is impaired by 6,000: conservative NAV = 40,000 idle + 60,000 - 6,000 = 94,000;
-    // optimistic NAV = 40,000 + 60,000 + 739.72602730944 = 100,739.72602730944.
-    market.impair_senior(whole(6_000));
+    // The appraisal halves to 60,000 and a keeper re-marks: LTV = 60,000 / 60,000 = 100%,
+    // above the silo's 80%, so the loan enters margin call and is carried impaired. Expected
+    // net recovery of 60,000 of GPUs: less the 30% ITAD commission (18,000) = 42,000, less
+    // the 2% liquidation fee (840) = 41,160. Uncovered senior principal = 60,000 - 41,160
+    // = 18,840; the silo's free pool absorbs 12,840 of it, so the vault's impairment is 6,000.
+    market.revalue_and_remark(receipt, whole(60_000));
+    assert!(market.loan(loan).margin_call.is_some());
+    assert_eq!(market.loan(loan).senior_uncovered, whole(18_840));
+    assert_eq!(market.silo(silo).impairment, whole(6_000));
+    // Conservative NAV = 40,000 idle + 60,000 - 6,000 = 94,000; optimistic NAV = 40,000
+    // + 60,000 + 739.72602730944 = 100,739.72602730944.
     let nav = market.nav();
     let optimistic = 100_739_726_027_309_440_000_000u128;
     let conservative = 94_000 * WAD;
     let supply = 100_000 * WAD;
+    assert_eq!(nav.senior_impairment, whole(6_000));
     assert_eq!(nav.optimistic, Amount(optimistic));
     assert_eq!(nav.conservative, Amount(conservative));
     // Deposit price = ceil(1e18 * (O + V) / (S + V)) = 1,007,397,260,273,094,327 (~1.0074);
@@ -331,8 +354,12 @@ fn redemption_price_falls_below_deposit_price_with_accrued_interest_and_impairme
     let events = market.ok(BOB, Action::RequestRedeem { shares });
     let request_id = Market::request_id(&events);
     market.advance(7 * DAY);
+    // A week later the loan is a week late (inside its 15 days of grace) and still in margin
+    // call (its cure window runs 14 days): more interest accrued, but conservative NAV ignores
+    // it and the impairment is unchanged, so the payout is the same.
     let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
-    // More interest accrued over the week, but conservative NAV ignores it: same payout.
+    assert!(market.nav().senior_accrued_interest > Amount(accrued));
+    assert_eq!(market.nav().senior_impairment, whole(6_000));
     assert_eq!(record.served_assets, Amount(expected));
     market.ok(BOB, Action::Claim { request_id });
     assert_eq!(market.usdai(BOB), Amount(expected));
@@ -402,8 +429,14 @@ fn a_round_fills_the_first_request_partially_when_liquidity_is_short_and_keeps_f
         market.mint(user, whole(1_000));
         market.stake(user, whole(1_000));
     }
-    // 1,500 of the 2,000 is lent out: 500 idle; conservative NAV still 2,000 (price exactly 1).
-    market.originate_senior(whole(1_500), 0);
+    // 1,500 of the 2,000 is lent out, interest-free so that the price stays exactly 1: 500
+    // idle, conservative NAV still 500 + 1,500 = 2,000. (The vault may lend it: 1,500 <= 90% of
+    // 2,000, and the 500 left is above the 5% buffer, 100. The silo's pool holds the 150 that
+    // 10% first-loss on 1,500 requires; the receipt is appraised at 3,000: LTV 50%.)
+    let silo = market.open_silo(whole(150), whole(1_500));
+    let receipt = market.issue_receipt(BORROWER, 1, whole(3_000));
+    let loan = market.originate(silo, senior_loan(receipt, whole(1_500), 0, market.now()));
+    assert_eq!((market.vault_usdai(), market.nav().conservative), (whole(500), whole(2_000)));
     let alice_request =
         Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(1_000) }));
     let bob_request =
@@ -426,9 +459,15 @@ fn a_round_fills_the_first_request_partially_when_liquidity_is_short_and_keeps_f
     assert_eq!(market.usdai(ALICE), whole(460));
     let alice = market.state.queue.requests.get(&alice_request).cloned().expect("still active");
     assert_eq!(alice.shares_remaining, whole(540));
-    // The borrower repays 600: idle 40 + 600 = 640; unqueued 800 shares -> buffer 40;
-    // liquidity 600: Alice's remaining 540 in full, then 60 of Bob's 200.
-    market.repay_senior_principal(whole(600));
+    // The borrower prepays 600 of principal (at 0% no interest is due on it), all of it to the
+    // senior tranche and so to the vault: idle 40 + 600 = 640, principal 900, conservative NAV
+    // 1,540 over 1,540 shares; unqueued 800 shares -> buffer 40; liquidity 600: Alice's
+    // remaining 540 in full, then 60 of Bob's 200.
+    market.ok(
+        BORROWER,
+        Action::PrepayLoan { loan_id: loan, principal: whole(600), max_amount: whole(600) },
+    );
+    assert_eq!((market.vault_usdai(), market.loan(loan).balance), (whole(640), whole(900)));
     market.advance(DAY);
     let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
     assert_eq!(record.liquidity, whole(600));
@@ -457,19 +496,39 @@ fn the_liquidity_buffer_covers_only_the_value_of_unqueued_shares() {
     let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
     assert_eq!((record.liquidity, record.served_assets), (whole(3_850), whole(1_000)));
 
-    // 2,900 of Bob's 3,000 is lent out: 100 idle. Bob queues 1,000 of his shares: the other
-    // 2,000 are worth 2,000 (conservative NAV 3,000 over 3,000 shares), buffer 100: the
-    // round has no liquidity at all and serves nothing.
-    market.originate_senior(whole(2_900), 0);
+    // The vault lends as much as it may, interest-free so that the price stays exactly 1: 90%
+    // of its NAV of 3,000 = 2,700 (the 300 left is above the 5% buffer of 150); one unit more
+    // is refused. The silo's pool holds 300 (10% first-loss on 2,700 needs 270); the receipt
+    // is appraised at 6,000: LTV 45%.
+    let silo = market.open_silo(whole(300), whole(3_000));
+    let receipt = market.issue_receipt(BORROWER, 1, whole(6_000));
+    let too_much = senior_loan(receipt, plus(whole(2_700), Amount(1)), 0, market.now());
+    let loan_id = LoanId(*market.state.loans.next_loan_id.get());
+    market.ok(CURATOR, Action::ProposeLoan { silo_id: silo, terms: too_much });
+    market.rejected(BORROWER, Action::AcceptLoan { loan_id }, LoanError::VaultMaxDeployedExceeded);
+    market.originate(silo, senior_loan(receipt, whole(2_700), 0, market.now()));
+    assert_eq!((market.vault_usdai(), market.nav().conservative), (whole(300), whole(3_000)));
+    // Bob queues 1,000 of his 3,000 shares: the other 2,000 are worth 2,000, so the buffer is
+    // 5% of 2,000 = 100 and the round's liquidity is 300 - 100 = 200 (a buffer on all 3,000
+    // shares would have left only 150). Bob's request is served 200 shares for 200 USDai.
     let first = Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(1_000) }));
     market.advance(7 * DAY);
-    let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
-    assert_eq!((record.liquidity, record.requests_served), (Amount::ZERO, 0));
+    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let record = round_record(&events);
+    assert_eq!((record.liquidity, record.served_assets), (whole(200), whole(200)));
+    assert!(events.contains(&Event::RedemptionServed {
+        request_id: first,
+        shares: whole(200),
+        assets: whole(200),
+        fully_served: false,
+    }));
 
     // When every share is queued nothing is left to protect: the buffer is 0 and the whole
-    // 100 idle USDai is paid out (100 shares at price 1).
+    // 100 idle USDai is paid out (100 shares at price 1: conservative NAV 100 + 2,700 = 2,800
+    // over 2,800 shares).
     market.ok(BOB, Action::CancelRedeem { request_id: first });
-    market.ok(BOB, Action::RequestRedeem { shares: whole(3_000) });
+    assert_eq!(market.susdai(BOB), whole(2_800));
+    market.ok(BOB, Action::RequestRedeem { shares: whole(2_800) });
     market.advance(7 * DAY);
     let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
     assert_eq!((record.liquidity, record.served_assets), (whole(100), whole(100)));

@@ -1,18 +1,24 @@
 //! The shared fixture of the integration tests: a [`Market`] with every role held by its own
 //! address and a few users funded with stablecoins, which applies transactions at chosen times
-//! and checks the SPEC 14 invariants after every transaction, accepted or rejected; and
-//! [`assert_rejected`], which checks a rejection's code and that the state hash did not move.
+//! and checks the SPEC 14 invariants after every transaction, accepted or rejected; helpers
+//! that build real credit (a silo with first-loss capital, insured and appraised receipts,
+//! loans proposed and accepted) out of ordinary transactions; [`assert_rejected`], which checks
+//! a rejection's code and that the state hash did not move; and the random [`workload`].
 //!
 //! Each test binary uses a different part of this module, so unused items are expected.
 #![allow(dead_code, unreachable_pub)]
 
-use alloy_primitives::U256;
 use infrafi_core::{
-    Account, Action, Address, Amount, Asset, BlockContext, Event, Genesis, ProtocolAccount, Rate,
-    Role, State, Symbol, Transaction, TxError, WAD, apply, begin_block,
-    ids::{USDC, USDT},
-    invariants, ledger,
+    Account, Action, Address, Amount, Asset, AssetClassId, BlockContext, Bps, Event, Genesis,
+    LoanId, ProtocolAccount, Rate, ReceiptId, Role, SiloId, State, Symbol, Transaction, TxError,
+    WAD, apply, begin_block,
+    ids::{B256, USDC, USDT},
+    invariants,
+    loans::{Loan, LoanTerms, TrancheTerms},
     params::Params,
+    receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    schedule::InterestModel,
+    silos::{Silo, SiloTerms},
     vault::{self, Nav, SeniorBook},
 };
 
@@ -37,6 +43,16 @@ pub const COMPLIANCE: Address = Address::repeat_byte(0xa5);
 pub const REGISTRAR: Address = Address::repeat_byte(0xa6);
 /// Anyone without a role who runs keeper actions.
 pub const KEEPER: Address = Address::repeat_byte(0xa7);
+/// Issues hardware receipts (CALIBER).
+pub const CUSTODIAN: Address = Address::repeat_byte(0xa8);
+/// Values receipts.
+pub const APPRAISER: Address = Address::repeat_byte(0xa9);
+/// Insures receipts.
+pub const INSURER: Address = Address::repeat_byte(0xaa);
+/// Runs a silo and its first-loss pool; funded with stablecoins like a user.
+pub const CURATOR: Address = Address::repeat_byte(0xab);
+/// Takes foreclosed receipts and reports their sales.
+pub const LIQUIDATION_AGENT: Address = Address::repeat_byte(0xac);
 
 /// Users, each funded at genesis with `USER_STABLECOIN_WHOLE` USDC and as much USDT.
 pub const ALICE: Address = Address::repeat_byte(0x11);
@@ -46,7 +62,7 @@ pub const BOB: Address = Address::repeat_byte(0x22);
 pub const CAROL: Address = Address::repeat_byte(0x33);
 /// A fourth user (the inflation attacker in its test).
 pub const DAVE: Address = Address::repeat_byte(0x44);
-/// Receives senior loans in tests that emulate the credit component (not funded).
+/// Borrows from the curator's silo against its GPUs; holds no role and starts with nothing.
 pub const BORROWER: Address = Address::repeat_byte(0xb0);
 /// Every funded user.
 pub const USERS: [Address; 4] = [ALICE, BOB, CAROL, DAVE];
@@ -54,14 +70,72 @@ pub const USERS: [Address; 4] = [ALICE, BOB, CAROL, DAVE];
 pub const USER_STABLECOIN_WHOLE: u128 = 1_000_000;
 
 /// Every (role, holder) pair of the default market.
-pub const ROLE_HOLDERS: [(Role, Address); 6] = [
+pub const ROLE_HOLDERS: [(Role, Address); 11] = [
     (Role::Admin, ADMIN),
     (Role::Oracle, ORACLE),
     (Role::GatewayAttestor, ATTESTOR),
     (Role::Guardian, GUARDIAN),
     (Role::Compliance, COMPLIANCE),
     (Role::KycRegistrar, REGISTRAR),
+    (Role::Custodian, CUSTODIAN),
+    (Role::Appraiser, APPRAISER),
+    (Role::Insurer, INSURER),
+    (Role::Curator, CURATOR),
+    (Role::LiquidationAgent, LIQUIDATION_AGENT),
 ];
+
+/// The GPU class of the credit examples.
+pub const GPU: AssetClassId = match AssetClassId::new("gpu.h100-sxm") {
+    Some(class) => class,
+    None => panic!("valid class name"),
+};
+
+/// The GPU class's terms, chosen so that examples can be derived by hand: $30,000 a unit new,
+/// no depreciation (a receipt is worth its latest appraisal) and no floor; a liquidation is
+/// expected to cost the default 30% ITAD commission and nothing else. So the expected net
+/// recovery of collateral worth `v` is `v - ceil(30% v)`, less the 2% liquidation fee
+/// (rounded up): 68.6% of `v` when no rounding occurs.
+pub fn gpu_terms() -> AssetClassTerms {
+    AssetClassTerms {
+        new_price_per_unit: whole(30_000),
+        annual_depreciation_bps: Bps(0),
+        floor_bps: Bps(0),
+        recovery: RecoveryCostModel::default(),
+    }
+}
+
+/// The description of a receipt for `units` GPUs.
+pub fn gpu_receipt(units: u32) -> ReceiptDescription {
+    ReceiptDescription {
+        quantity: units,
+        serials_hash: B256::repeat_byte(0x5e),
+        facility: "Reno NV DC-2".into(),
+        jurisdiction: "US-NV".into(),
+        bailment_hash: B256::repeat_byte(0xba),
+    }
+}
+
+/// Terms for a senior-only loan of `senior` at `apr_bps` to [`BORROWER`] against `receipt_id`:
+/// fixed principal (12 monthly payments of `senior` / 12; interest-free when `apr_bps` is 0),
+/// 15 days of grace at the same rate, no origination or exit fee, a week to accept. With no
+/// junior tranche the blended rate is the senior rate exactly.
+pub fn senior_loan(receipt_id: ReceiptId, senior: Amount, apr_bps: u32, now: u64) -> LoanTerms {
+    let rate = Rate::from_apr_bps(apr_bps);
+    LoanTerms {
+        borrower: BORROWER,
+        receipts: vec![receipt_id],
+        senior: TrancheTerms { amount: senior, rate },
+        junior: TrancheTerms::default(),
+        model: InterestModel::FixedPrincipal,
+        periods: Some(12),
+        interval_secs: Some(30 * DAY),
+        grace_period_secs: 15 * DAY,
+        grace_rate: rate,
+        origination_fee_bps: Bps(0),
+        exit_fee_bps: Bps(0),
+        expires_at: now + 7 * DAY,
+    }
+}
 
 /// `whole` tokens as an amount.
 pub const fn whole(whole: u128) -> Amount {
@@ -69,7 +143,7 @@ pub const fn whole(whole: u128) -> Amount {
 }
 
 /// The default genesis: default parameters, the role holders above, USDC and USDT at 1.0, no
-/// T-bill yield, and every user funded.
+/// T-bill yield, every user funded, and the curator funded with USDC for its first-loss pool.
 pub fn genesis() -> Genesis {
     let mut genesis = Genesis::with_admin(ADMIN, GENESIS_TIME);
     genesis.roles = ROLE_HOLDERS.to_vec();
@@ -79,6 +153,7 @@ pub fn genesis() -> Genesis {
             genesis.stablecoin_balances.push((user, token, whole(USER_STABLECOIN_WHOLE)));
         }
     }
+    genesis.stablecoin_balances.push((CURATOR, USDC, whole(USER_STABLECOIN_WHOLE)));
     genesis
 }
 
@@ -199,55 +274,71 @@ impl Market {
         vault::nav(&self.state)
     }
 
-    /// Commits writes a test made directly to the state (through the seams the credit
-    /// component will use) and drains their events, as a committed transaction would.
-    fn commit_direct_writes(&mut self) {
-        begin_block(&mut self.state, &self.block).expect("the block is the current one");
-        invariants::check(&self.state).expect("invariants hold after the direct writes");
+    // -----------------------------------------------------------------------------------------
+    // Credit (SPEC 8-10): real silos, receipts and loans, every step an ordinary transaction.
+
+    /// Opens the curator's silo lending against [`GPU`] (registering the class first if it is
+    /// not yet), with `first_loss` USDai in its pool (minted by the curator from USDC at 1.0)
+    /// and a senior cap of `senior_cap`; default silo terms (initial LTV 70%, margin call
+    /// above 80%, no concentration limit, no curator fee).
+    pub fn open_silo(&mut self, first_loss: Amount, senior_cap: Amount) -> SiloId {
+        if !self.state.receipts.classes.contains_key(&GPU) {
+            self.ok(ADMIN, Action::AddAssetClass { class: GPU, terms: gpu_terms() });
+        }
+        let silo_id = SiloId(*self.state.silos.next_silo_id.get());
+        let terms = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
+        self.ok(CURATOR, Action::OpenSilo { terms });
+        if !first_loss.is_zero() {
+            self.refresh_prices();
+            self.mint(CURATOR, first_loss);
+            self.ok(CURATOR, Action::DepositFirstLoss { silo_id, amount: first_loss });
+        }
+        self.ok(ADMIN, Action::SetSiloSeniorCap { silo_id, cap: senior_cap });
+        silo_id
     }
 
-    /// Emulates a loan origination through the vault's seam: `principal` of the vault's USDai
-    /// goes to `BORROWER`, and the senior book gains that principal at `apr_bps`.
-    pub fn originate_senior(&mut self, principal: Amount, apr_bps: u32) {
-        self.begin_block();
-        let now = self.state.now();
-        ledger::transfer(
-            &mut self.state,
-            Asset::Usdai,
-            ProtocolAccount::Vault,
-            BORROWER,
-            principal,
-        )
-        .expect("the vault has the principal");
-        let senior = &mut self.state.vault.globals.get_mut().senior;
-        senior.checkpoint(now);
-        senior.principal = senior.principal.checked_add(principal).expect("principal fits");
-        senior.interest_per_second_wad +=
-            U256::from(principal.0) * U256::from(Rate::from_apr_bps(apr_bps).0);
-        self.commit_direct_writes();
+    /// The custodian issues a receipt for `units` GPUs to `owner`; the insurer covers it for
+    /// `appraisal` for two years and the appraiser values it at `appraisal`.
+    pub fn issue_receipt(&mut self, owner: Address, units: u32, appraisal: Amount) -> ReceiptId {
+        let receipt_id = ReceiptId(*self.state.receipts.next_receipt_id.get());
+        let description = gpu_receipt(units);
+        self.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner, description });
+        self.ok(
+            INSURER,
+            Action::AttachPolicy {
+                receipt_id,
+                policy_id: B256::repeat_byte(0x70),
+                coverage: appraisal,
+                expires_at: self.now() + 2 * 365 * DAY,
+            },
+        );
+        self.ok(APPRAISER, Action::PostValuation { receipt_id, value: appraisal });
+        receipt_id
     }
 
-    /// Emulates a repayment of `principal` of a 0% senior position by `BORROWER`.
-    pub fn repay_senior_principal(&mut self, principal: Amount) {
-        self.begin_block();
-        ledger::transfer(
-            &mut self.state,
-            Asset::Usdai,
-            BORROWER,
-            ProtocolAccount::Vault,
-            principal,
-        )
-        .expect("the borrower has the USDai");
-        let senior = &mut self.state.vault.globals.get_mut().senior;
-        senior.principal = senior.principal.checked_sub(principal).expect("principal is owed");
-        self.commit_direct_writes();
+    /// The silo's curator proposes `terms` and the borrower accepts: the loan is originated.
+    pub fn originate(&mut self, silo_id: SiloId, terms: LoanTerms) -> LoanId {
+        let loan_id = LoanId(*self.state.loans.next_loan_id.get());
+        let borrower = terms.borrower;
+        self.ok(CURATOR, Action::ProposeLoan { silo_id, terms });
+        self.ok(borrower, Action::AcceptLoan { loan_id });
+        loan_id
     }
 
-    /// Sets the senior book's impairment (SPEC 9.6) through the seam.
-    pub fn impair_senior(&mut self, impairment: Amount) {
-        self.begin_block();
-        self.state.vault.globals.get_mut().senior.impairment = impairment;
-        self.commit_direct_writes();
+    /// The appraiser values `receipt_id` at `value`, and a keeper re-marks every open loan.
+    pub fn revalue_and_remark(&mut self, receipt_id: ReceiptId, value: Amount) -> Vec<Event> {
+        self.ok(APPRAISER, Action::PostValuation { receipt_id, value });
+        self.ok(KEEPER, Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 })
+    }
+
+    /// The loan `loan_id`.
+    pub fn loan(&self, loan_id: LoanId) -> Loan {
+        self.state.loans.loans.get(&loan_id).cloned().expect("the loan exists")
+    }
+
+    /// The silo `silo_id`.
+    pub fn silo(&self, silo_id: SiloId) -> Silo {
+        self.state.silos.silos.get(&silo_id).cloned().expect("the silo exists")
     }
 
     /// The senior book.
@@ -346,17 +437,21 @@ pub fn minus(a: Amount, b: Amount) -> Amount {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Random workloads: sequences of steps from six actors that mix valid and invalid actions of
-// every `Action` variant with time advancing. A step is resolved against the current state
-// ("a quarter of the sender's USDai", "one of the sender's requests"), deterministically, so
-// the same steps applied to the same state give the same transactions.
+// Random workloads: after a fixed set-up (stakes, a silo, receipts and two loans), sequences
+// of steps from six actors and the credit parties that mix valid and invalid actions of every
+// `Action` variant with time advancing. A step is resolved against the current state ("a
+// quarter of the sender's USDai", "one of the sender's requests", "a loan whose payment is
+// due", "a receipt the borrower could pledge"), deterministically, so the same steps applied
+// to the same state give the same transactions.
 
 pub mod workload {
     use super::*;
     use infrafi_core::{
-        Bps, ParameterChange, RequestId,
-        ids::{B256, PayoutId},
+        ParameterChange, RequestId,
+        ids::PayoutId,
+        loans::{self, LoanStatus, SaleReport},
         params::{DURATION_SECS_MAX, PauseScope},
+        receipts::{self, Receipt, ReceiptStatus},
         reserve::PayoutStatus,
     };
     use proptest::prelude::*;
@@ -365,8 +460,55 @@ pub mod workload {
     pub const OPS: Address = Address::repeat_byte(0xc1);
     /// Holds oracle, gateway attestor and KYC registrar.
     pub const FEEDS: Address = Address::repeat_byte(0xc2);
-    /// The six actors: two role holders (who also hold money) and four users.
+    /// The six actors whose value the properties follow: two role holders (who also hold
+    /// money) and four users.
     pub const ACTORS: [Address; 6] = [OPS, FEEDS, ALICE, BOB, CAROL, DAVE];
+
+    /// A second borrower.
+    pub const BORROWER_TWO: Address = Address::repeat_byte(0xb1);
+    /// A second holder of every credit role (custodian, appraiser, insurer, curator and
+    /// liquidation agent), so that acting on another holder's receipt, policy, silo or
+    /// liquidation is tried too.
+    pub const RIVAL: Address = Address::repeat_byte(0xc3);
+    /// The credit parties: the role holders of SPEC 8-10 and two borrowers. They are outside
+    /// the actors whose value the properties follow: a borrower's USDai is what it owes, and a
+    /// silo's pool is its curator's capital at risk. What they pay into the actors' accounts,
+    /// the vault or the fee collector (interest, fees, recoveries) is value from outside; what
+    /// the vault lends them stays in NAV as senior principal. Actors never own receipts, so
+    /// they never borrow.
+    pub const CREDIT_PARTIES: [Address; 8] =
+        [CUSTODIAN, APPRAISER, INSURER, CURATOR, LIQUIDATION_AGENT, RIVAL, BORROWER, BORROWER_TWO];
+    const BORROWERS: [Address; 2] = [BORROWER, BORROWER_TWO];
+    /// Everyone who sends transactions.
+    pub const PARTICIPANTS: [Address; 14] = [
+        OPS,
+        FEEDS,
+        ALICE,
+        BOB,
+        CAROL,
+        DAVE,
+        CUSTODIAN,
+        APPRAISER,
+        INSURER,
+        CURATOR,
+        LIQUIDATION_AGENT,
+        RIVAL,
+        BORROWER,
+        BORROWER_TWO,
+    ];
+    /// Stablecoins each credit party starts with; the set-up mints USDai from some of it.
+    const CREDIT_PARTY_STABLECOIN_WHOLE: u128 = 10_000_000;
+
+    const fn class(name: &str) -> AssetClassId {
+        match AssetClassId::new(name) {
+            Some(class) => class,
+            None => panic!("valid class name"),
+        }
+    }
+
+    /// Class names: the GPU class of the set-up, two that admin may add, one never registered.
+    const CLASSES: [AssetClassId; 4] =
+        [GPU, class("gpu.b200"), class("gpu.a100"), class("gpu.mi300x")];
 
     /// A stablecoin the market does not support at genesis (the admin may add it).
     pub const DAI: Symbol = match Symbol::new("DAI") {
@@ -386,7 +528,17 @@ pub mod workload {
             (Role::Oracle, FEEDS),
             (Role::GatewayAttestor, FEEDS),
             (Role::KycRegistrar, FEEDS),
+            (Role::Custodian, CUSTODIAN),
+            (Role::Appraiser, APPRAISER),
+            (Role::Insurer, INSURER),
+            (Role::Curator, CURATOR),
+            (Role::LiquidationAgent, LIQUIDATION_AGENT),
         ];
+        for role in
+            [Role::Custodian, Role::Appraiser, Role::Insurer, Role::Curator, Role::LiquidationAgent]
+        {
+            genesis.roles.push((role, RIVAL));
+        }
         genesis.tbill_rate = Rate::from_apr_bps(450);
         genesis.params.mint_fee_bps = Bps(5);
         genesis.params.redeem_fee_bps = Bps(5);
@@ -395,14 +547,162 @@ pub mod workload {
         // thirty and steps are a day apart on average, so with the default (one day) nearly
         // every mint would be stale. Staleness still happens, through parameter changes.
         genesis.params.max_price_age_secs = 30 * DAY;
-        // A 30% buffer makes rounds short of liquidity, so partial fills happen.
-        genesis.params.liquidity_buffer_bps = Bps(3_000);
+        // Loans deploy the vault's USDai down to the default 5% buffer (and at most the default
+        // 90% of NAV), so rounds are often short of liquidity and partial fills happen. Silos
+        // need 5% first-loss capital (not 10%): the same pool backs twice the senior exposure
+        // and absorbs less of it, so losses reach the vault and share prices fall below 1.
+        genesis.params.min_first_loss_bps = Bps(500);
         for actor in ACTORS {
             for token in [USDC, USDT] {
                 genesis.stablecoin_balances.push((actor, token, whole(USER_STABLECOIN_WHOLE)));
             }
         }
+        for party in CREDIT_PARTIES {
+            let amount = whole(CREDIT_PARTY_STABLECOIN_WHOLE);
+            genesis.stablecoin_balances.push((party, USDC, amount));
+        }
         genesis
+    }
+
+    /// The workload's GPU class: $30,000 new, 20% a year straight-line depreciation to a 10%
+    /// floor, the default 30% ITAD commission, a 10% condition haircut and $350 of fixed
+    /// liquidation costs a unit; so time alone erodes collateral and opens margin calls.
+    pub fn gpu_class_terms() -> AssetClassTerms {
+        AssetClassTerms {
+            new_price_per_unit: whole(30_000),
+            annual_depreciation_bps: Bps(2_000),
+            floor_bps: Bps(1_000),
+            recovery: RecoveryCostModel {
+                itad_commission_bps: Bps(3_000),
+                legal_cost_per_unit: whole(100),
+                logistics_cost_per_unit: whole(200),
+                data_destruction_cost_per_unit: whole(50),
+                condition_haircut_bps: Bps(1_000),
+            },
+        }
+    }
+
+    /// What runs before the steps: every actor mints 200,000 USDai and stakes 100,000 of it
+    /// (so the vault has capital to lend from the first step), the credit parties mint the
+    /// USDai their roles need, admin registers the GPU class, the curator opens silo 0 (GPUs,
+    /// default terms) with 100,000 of first-loss capital, admin caps its senior exposure at
+    /// 5,000,000, and each borrower gets three receipts (10, 20 and 40 GPUs), insured for two years
+    /// for 120% of their new price and appraised at 90% of it.
+    pub fn setup() -> Vec<Transaction> {
+        let mint = |sender: Address, whole_tokens: u128| Transaction {
+            sender,
+            action: Action::MintUsdai {
+                token: USDC,
+                amount: whole(whole_tokens),
+                min_out: Amount::ZERO,
+            },
+        };
+        let mut setup = Vec::new();
+        for actor in ACTORS {
+            setup.push(mint(actor, 200_000));
+            setup.push(Transaction {
+                sender: actor,
+                action: Action::Stake { assets: whole(100_000), min_shares: Amount::ZERO },
+            });
+        }
+        // Only what their roles need: every USDai in existence earns T-bill yield for the vault
+        // through harvests, and millions held outside would lift the share price far above
+        // any loss the credit book can cause.
+        let needs = [
+            (CURATOR, 1_000_000),
+            (RIVAL, 500_000),
+            (LIQUIDATION_AGENT, 2_000_000),
+            (INSURER, 1_000_000),
+            (BORROWER, 1_000_000),
+            (BORROWER_TWO, 1_000_000),
+        ];
+        setup.extend(needs.into_iter().map(|(party, whole_tokens)| mint(party, whole_tokens)));
+        let terms = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
+        let silo_id = SiloId(0);
+        setup.extend([
+            Transaction {
+                sender: OPS,
+                action: Action::AddAssetClass { class: GPU, terms: gpu_class_terms() },
+            },
+            Transaction { sender: CURATOR, action: Action::OpenSilo { terms } },
+            Transaction {
+                sender: CURATOR,
+                action: Action::DepositFirstLoss { silo_id, amount: whole(100_000) },
+            },
+            Transaction {
+                sender: OPS,
+                action: Action::SetSiloSeniorCap { silo_id, cap: whole(5_000_000) },
+            },
+        ]);
+        let owners = [BORROWER, BORROWER, BORROWER, BORROWER_TWO, BORROWER_TWO, BORROWER_TWO];
+        let units = [10, 20, 40, 10, 20, 40];
+        for (index, (owner, units)) in owners.into_iter().zip(units).enumerate() {
+            let receipt_id = ReceiptId(index as u64);
+            let new_value = whole(30_000 * u128::from(units));
+            let description = gpu_receipt(units);
+            setup.extend([
+                Transaction {
+                    sender: CUSTODIAN,
+                    action: Action::IssueReceipt { class: GPU, owner, description },
+                },
+                Transaction {
+                    sender: INSURER,
+                    action: Action::AttachPolicy {
+                        receipt_id,
+                        policy_id: B256::repeat_byte(0x90),
+                        coverage: bps_of(new_value, 12_000),
+                        expires_at: GENESIS_TIME + 730 * DAY,
+                    },
+                },
+                Transaction {
+                    sender: APPRAISER,
+                    action: Action::PostValuation { receipt_id, value: bps_of(new_value, 9_000) },
+                },
+            ]);
+        }
+        // The book starts with a loan to each borrower against its 40-GPU receipt (appraised
+        // at 1,080,000): 250,000 senior, and 200,000 senior with 20,000 junior; 12 monthly
+        // payments. That deploys 450,000 of the vault's 600,000.
+        for (loan, (receipt, borrower, senior, junior)) in
+            [(2, BORROWER, 250_000, 0), (5, BORROWER_TWO, 200_000, 20_000)].into_iter().enumerate()
+        {
+            let terms = Terms {
+                within_room: true,
+                senior_bps: 10_000,
+                junior_bps: 0,
+                fixed_principal: loan == 0,
+                periods: 12,
+                interval: 1,
+            };
+            let mut terms =
+                loan_terms_at(GENESIS_TIME, whole(senior), borrower, ReceiptId(receipt), terms);
+            terms.junior.amount = whole(junior);
+            setup.extend([
+                Transaction { sender: CURATOR, action: Action::ProposeLoan { silo_id, terms } },
+                Transaction {
+                    sender: borrower,
+                    action: Action::AcceptLoan { loan_id: LoanId(loan as u64) },
+                },
+            ]);
+        }
+        setup
+    }
+
+    /// The workload's state after genesis and the set-up (every transaction accepted, the
+    /// invariants checked after each), the block the steps start from, and the set-up's events.
+    pub fn start() -> (State, BlockContext, Vec<Event>) {
+        let genesis = genesis();
+        let mut state = State::from_genesis(&genesis).expect("valid genesis");
+        let block = BlockContext { height: 0, timestamp: genesis.timestamp };
+        let mut events = Vec::new();
+        for tx in setup() {
+            match apply(&mut state, &block, &tx) {
+                Ok(more) => events.extend(more),
+                Err(error) => panic!("set-up {tx:?} was rejected: {error}"),
+            }
+            invariants::check(&state).expect("invariants hold during the set-up");
+        }
+        (state, block, events)
     }
 
     /// How much: resolved against a reference balance when the step runs.
@@ -497,10 +797,100 @@ pub mod workload {
         CancelRedeem { request: u8 },
         ServiceQueue { max_requests: u32 },
         Claim { request: u8 },
+        // Receipts (SPEC 8).
+        AddAssetClass { class: u8, valid: bool },
+        ApplyGenerationStepDown { class: u8, step_down_bps: u16 },
+        IssueReceipt { class: u8, owner: u8, units: u32, text_is_valid: bool },
+        AmendReceipt { receipt: u8, units: Option<u32>, text_is_valid: bool },
+        ReleaseReceipt { receipt: u8 },
+        TransferReceipt { receipt: u8, to: u8 },
+        RequestReceiptRedemption { receipt: u8 },
+        RedeemReceipt { receipt: u8 },
+        AttachPolicy { receipt: u8, coverage_bps: u16, term: u8 },
+        RenewPolicy { receipt: u8, coverage_bps: u16, term: u8 },
+        PostValuation { receipt: u8, value_bps: u16 },
+        // Silos (SPEC 10).
+        OpenSilo { classes: u8, narrow: bool, curator_fee: bool, valid: bool },
+        DepositFirstLoss { silo: u8, amount: Size },
+        WithdrawFirstLoss { silo: u8, amount: Size },
+        SetSiloSeniorCap { silo: u8, cap_bps: u16 },
+        SetSiloFrozen { silo: u8, change: u8 },
+        AssignSuccessorCurator { silo: u8, successor: u8 },
+        // Loans (SPEC 9).
+        ProposeLoan { silo: u8, borrower: u8, receipt: u8, terms: Terms },
+        CancelLoanProposal { loan: u8, by_curator: bool },
+        AcceptLoan { loan: u8 },
+        RepayLoan { loan: u8, max_amount: Limit },
+        PrepayLoan { loan: u8, principal: Size, max_amount: Limit },
+        PledgeReceipts { loan: u8, receipt: u8, twice: bool },
+        RemarkLoans { first: u8, max_loans: u32 },
+        TriggerDefault { loan: u8 },
+        ForecloseLoan { loan: u8, agent: u8 },
+        ReportSale { receipt: u8, gross_bps: u16, costs_bps: u16 },
+        PayInsuranceClaim { receipt: u8, amount_bps: u16 },
+        ClaimLoanSurplus { loan: u8 },
+    }
+
+    impl Op {
+        /// Whether the op is a credit action (SPEC 8-10).
+        pub fn is_credit(&self) -> bool {
+            matches!(
+                self,
+                Op::AddAssetClass { .. }
+                    | Op::ApplyGenerationStepDown { .. }
+                    | Op::IssueReceipt { .. }
+                    | Op::AmendReceipt { .. }
+                    | Op::ReleaseReceipt { .. }
+                    | Op::TransferReceipt { .. }
+                    | Op::RequestReceiptRedemption { .. }
+                    | Op::RedeemReceipt { .. }
+                    | Op::AttachPolicy { .. }
+                    | Op::RenewPolicy { .. }
+                    | Op::PostValuation { .. }
+                    | Op::OpenSilo { .. }
+                    | Op::DepositFirstLoss { .. }
+                    | Op::WithdrawFirstLoss { .. }
+                    | Op::SetSiloSeniorCap { .. }
+                    | Op::SetSiloFrozen { .. }
+                    | Op::AssignSuccessorCurator { .. }
+                    | Op::ProposeLoan { .. }
+                    | Op::CancelLoanProposal { .. }
+                    | Op::AcceptLoan { .. }
+                    | Op::RepayLoan { .. }
+                    | Op::PrepayLoan { .. }
+                    | Op::PledgeReceipts { .. }
+                    | Op::RemarkLoans { .. }
+                    | Op::TriggerDefault { .. }
+                    | Op::ForecloseLoan { .. }
+                    | Op::ReportSale { .. }
+                    | Op::PayInsuranceClaim { .. }
+                    | Op::ClaimLoanSurplus { .. }
+            )
+        }
+    }
+
+    /// How a proposal is sized and shaped, resolved against the receipt's value and the
+    /// vault's room when the step runs.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Terms {
+        /// Size the senior tranche within what the vault and the silo's LTV allow (otherwise
+        /// against the whole collateral value).
+        pub within_room: bool,
+        /// Senior principal, in basis points of that base.
+        pub senior_bps: u16,
+        /// Junior principal, in basis points of the collateral value.
+        pub junior_bps: u16,
+        /// Fixed principal or amortized.
+        pub fixed_principal: bool,
+        /// Payments (0 makes the terms invalid).
+        pub periods: u32,
+        /// Index of the interval (14 or 30 days) and, divided by 3, of the time to accept
+        /// (a day, 60 or 90 days).
+        pub interval: u8,
     }
 
     /// One step: time moves by `advance_secs` (a new block if it moves), optionally the block
-    /// upkeep runs on its own first, then `sender` sends `op`.
+    /// upkeep runs on its own first, then the sender sends `op`.
     #[derive(Clone, Debug)]
     pub struct Step {
         /// Seconds since the previous step's block.
@@ -508,87 +898,21 @@ pub mod workload {
         /// Run `begin_block` before the transaction (so time effects and the action's effects
         /// can be told apart).
         pub upkeep_first: bool,
-        /// A change to the senior book made before the transaction, as the credit component
-        /// will make it (see `Credit`).
-        pub credit: Option<Credit>,
-        /// Index into `ACTORS`.
+        /// Who sends: an index into `ACTORS` for the ledger, governance, reserve, vault and
+        /// queue actions; for credit actions, the party the action calls for (the receipt's
+        /// custodian or owner, the silo's curator, the loan's borrower or agent...) except when
+        /// `sender % 8 == 7`: then `PARTICIPANTS[sender / 8]`, usually the wrong party.
         pub sender: u8,
         /// What it does.
         pub op: Op,
     }
 
-    /// Senior loan activity written through the vault's seam (`vault.globals.senior`), the way
-    /// the credit component will: it moves USDai between the vault and `BORROWER` and keeps
-    /// the book (principal at `CREDIT_APR_BPS`, accrued interest, impairment) in step.
-    #[derive(Clone, Copy, Debug)]
-    pub enum Credit {
-        /// Lend this many basis points of the vault's unallocated USDai.
-        Originate(u16),
-        /// The borrower repays this many basis points of the principal (as far as it can).
-        RepayPrincipal(u16),
-        /// The borrower pays the interest accrued (as far as it can).
-        PayInterest,
-        /// The expected recovery falls short by this many basis points of the principal.
-        Impair(u16),
-    }
-
-    /// The rate of every senior position in the workload.
-    pub const CREDIT_APR_BPS: u32 = 1_200;
-
-    /// Applies `credit` at `block` (running its upkeep first) and commits it, sampling the
-    /// share price for points as any price-moving transaction does. Returns the interest the
-    /// borrower paid into the vault: value that entered from outside.
-    pub fn apply_credit(state: &mut State, block: &BlockContext, credit: Credit) -> Amount {
-        begin_block(state, block).expect("time only moves forward here");
-        let now = state.now();
-        let rate = Rate::from_apr_bps(CREDIT_APR_BPS).0;
-        let idle = vault::nav(state).unallocated;
-        let borrower_usdai = state.ledger.balance(BORROWER, Asset::Usdai);
-        let mut senior = state.vault.globals.get().senior.clone();
-        senior.accrued_at_checkpoint = senior.accrued_at(now);
-        senior.checkpoint_at = now;
-        let bps_of = |amount: Amount, bps: u16| Amount(amount.0 / 10_000 * u128::from(bps));
-        let vault_account = ProtocolAccount::Vault;
-        let mut interest_paid = Amount::ZERO;
-        match credit {
-            Credit::Originate(bps) => {
-                let principal = bps_of(idle, bps);
-                if !principal.is_zero() {
-                    ledger::transfer(state, Asset::Usdai, vault_account, BORROWER, principal)
-                        .expect("the vault holds its unallocated USDai");
-                    senior.principal = plus(senior.principal, principal);
-                }
-            }
-            Credit::RepayPrincipal(bps) => {
-                let repaid = bps_of(senior.principal, bps).min(borrower_usdai);
-                if !repaid.is_zero() {
-                    ledger::transfer(state, Asset::Usdai, BORROWER, vault_account, repaid)
-                        .expect("the borrower holds it");
-                    senior.principal = minus(senior.principal, repaid);
-                    senior.impairment = senior.impairment.min(senior.principal);
-                }
-            }
-            Credit::PayInterest => {
-                interest_paid = senior.accrued_at_checkpoint.min(borrower_usdai);
-                if !interest_paid.is_zero() {
-                    ledger::transfer(state, Asset::Usdai, BORROWER, vault_account, interest_paid)
-                        .expect("the borrower holds it");
-                    senior.accrued_at_checkpoint =
-                        minus(senior.accrued_at_checkpoint, interest_paid);
-                }
-            }
-            Credit::Impair(bps) => senior.impairment = bps_of(senior.principal, bps),
-        }
-        senior.interest_per_second_wad = senior.principal.0 * rate;
-        state.vault.globals.get_mut().senior = senior;
-        infrafi_core::points::sample_share_price(state);
-        // Same block: the upkeep is a no-op, and `begin_block` commits the writes above.
-        begin_block(state, block).expect("same block");
-        interest_paid
-    }
-
     fn actor(index: u8) -> Address {
         ACTORS[usize::from(index) % ACTORS.len()]
+    }
+
+    fn participant(index: u8) -> Address {
+        PARTICIPANTS[usize::from(index) % PARTICIPANTS.len()]
     }
 
     fn token(index: u8) -> Symbol {
@@ -608,8 +932,12 @@ pub mod workload {
         let durations =
             [HOUR, DAY, DAY, 2 * DAY, 7 * DAY, 7 * DAY, 30 * DAY, 0, 1, DURATION_SECS_MAX + 1];
         let duration = durations[(value % durations.len() as u64) as usize];
+        // Credit durations are weeks to months (a valuation age of an hour would make every
+        // receipt ineligible for good); now and then the edges.
+        let credit_durations = [7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY, 180 * DAY, HOUR, 0];
+        let credit_duration = credit_durations[(value % credit_durations.len() as u64) as usize];
         let caps = [10_000_000, 100_000_000, 1_000_000_000, 1_000_000, 0];
-        match which % 23 {
+        match which % 30 {
             0 => C::MintFeeBps(small_bps),
             1 => C::RedeemFeeBps(small_bps),
             2 => C::DepegToleranceBps(small_bps),
@@ -632,7 +960,19 @@ pub mod workload {
             19 => C::FeeVestingSecs(duration),
             20 => C::UsdaiPointsMultiplier((value % 1_200) as u32),
             21 => C::SusdaiPointsMultiplier((value % 1_200) as u32),
-            _ => C::GovernanceDelaySecs(duration),
+            22 => C::GovernanceDelaySecs(duration),
+            // Credit: insurance coverage from none to 11x the value (above 10x is out of range),
+            // periods from 0 (out of range) to 699 (above 600 is out).
+            23 => {
+                let coverage = [0, 5_000, 10_000, 10_000, 15_000, 30_000, 110_000];
+                C::MinInsuranceCoverageBps(Bps(coverage[(value % 7) as usize]))
+            }
+            24 => C::MaxValuationAgeSecs(credit_duration),
+            25 => C::CurePeriodSecs(credit_duration),
+            26 => C::MinFirstLossBps(bps),
+            27 => C::DefaultLoanPeriods((value % 700) as u32),
+            28 => C::DefaultRepaymentIntervalSecs(credit_duration),
+            _ => C::LiquidationFeeBps(small_bps),
         }
     }
 
@@ -677,6 +1017,9 @@ pub mod workload {
 
         /// The transaction this step sends in `state`.
         pub fn transaction(&self, state: &State) -> Transaction {
+            if let Some(tx) = self.credit_transaction(state) {
+                return tx;
+            }
             let sender = self.sender();
             let balance = |asset: Asset| state.ledger.balance(sender, asset);
             let action = match self.op {
@@ -698,7 +1041,18 @@ pub mod workload {
                     Action::GrantRole { role: role(r), account: actor(account) }
                 }
                 Op::RevokeRole { role: r, account } => {
-                    Action::RevokeRole { role: role(r), account: actor(account) }
+                    // A quarter of the time a role the account holds (so revocations happen).
+                    let account = actor(account);
+                    let held: Vec<Role> = Role::ALL
+                        .iter()
+                        .copied()
+                        .filter(|&role| state.governance.has_role(role, account))
+                        .collect();
+                    let role = match chosen(&held, r / 4) {
+                        Some(role) if r % 4 == 0 => role,
+                        _ => role(r),
+                    };
+                    Action::RevokeRole { role, account }
                 }
                 Op::SetParameter { which, value } => {
                     Action::SetParameter { change: parameter_change(which, value) }
@@ -712,8 +1066,50 @@ pub mod workload {
                     };
                     Action::SetPause { scope, paused }
                 }
-                Op::Freeze { account } => Action::Freeze { account: actor(account) },
-                Op::Unfreeze { account } => Action::Unfreeze { account: actor(account) },
+                // A frozen borrower cannot pay, and the waterfall holds its liquidation
+                // surplus until it is unfrozen: half of the freezes hit a borrower, one with a
+                // loan in default if there is one.
+                Op::Freeze { account } if account % 2 == 0 => {
+                    let defaulted: Vec<Address> = state
+                        .loans
+                        .loans
+                        .iter()
+                        .filter(|(_, l)| l.status == LoanStatus::Defaulted)
+                        .map(|(_, l)| l.borrower)
+                        .collect();
+                    let borrower = chosen(&defaulted, account / 4)
+                        .unwrap_or(BORROWERS[usize::from(account / 4) % 2]);
+                    Action::Freeze { account: borrower }
+                }
+                Op::Freeze { account } => Action::Freeze { account: participant(account) },
+                Op::Unfreeze { account } => {
+                    // Usually a frozen account, but a frozen borrower mostly once a liquidation
+                    // surplus is held for it: until then it stays frozen, cannot pay, and its
+                    // loans go to liquidation.
+                    let holding: Vec<Address> = state
+                        .loans
+                        .loans
+                        .iter()
+                        .filter(|(_, l)| !l.surplus_held.is_zero())
+                        .map(|(_, l)| l.borrower)
+                        .collect();
+                    let frozen = |who: &Address| state.ledger.is_frozen(*who);
+                    let holders: Vec<Address> = holding.iter().copied().filter(frozen).collect();
+                    let frozen: Vec<Address> = if holders.is_empty() {
+                        PARTICIPANTS
+                            .iter()
+                            .copied()
+                            .filter(|who| frozen(who) && !BORROWERS.contains(who))
+                            .collect()
+                    } else {
+                        holders
+                    };
+                    let account = match chosen(&frozen, account) {
+                        Some(who) if account % 4 != 0 => who,
+                        _ => participant(account),
+                    };
+                    Action::Unfreeze { account }
+                }
                 Op::SetKyc { account, verified } => {
                     Action::SetKyc { account: actor(account), verified }
                 }
@@ -781,8 +1177,515 @@ pub mod workload {
                 Op::Claim { request } => {
                     Action::Claim { request_id: request_id(state, sender, request) }
                 }
+                _ => unreachable!("credit ops are resolved by `credit_transaction`"),
             };
             Transaction { sender, action }
+        }
+
+        /// The party a credit action calls for, or another participant now and then.
+        fn party(&self, proper: Address) -> Address {
+            if self.sender % 8 == 7 { participant(self.sender / 8) } else { proper }
+        }
+
+        /// The transaction of a credit op in `state`; `None` for the other ops.
+        fn credit_transaction(&self, state: &State) -> Option<Transaction> {
+            let now = state.now();
+            let (proper, action) = match self.op {
+                Op::AddAssetClass { class, valid } => {
+                    // The GPU class exists from the set-up; the two others can be added once.
+                    let mut terms = gpu_class_terms();
+                    if !valid {
+                        terms.new_price_per_unit = Amount::ZERO;
+                    }
+                    let class = CLASSES[usize::from(class) % 3];
+                    (OPS, Action::AddAssetClass { class, terms })
+                }
+                Op::ApplyGenerationStepDown { class, step_down_bps } => {
+                    let class = CLASSES[usize::from(class) % CLASSES.len()];
+                    let step_down_bps = Bps(u32::from(step_down_bps));
+                    (OPS, Action::ApplyGenerationStepDown { class, step_down_bps })
+                }
+                Op::IssueReceipt { class, owner, units, text_is_valid } => {
+                    let mut description = gpu_receipt(units);
+                    if !text_is_valid {
+                        description.facility = String::new();
+                    }
+                    let class = CLASSES[usize::from(class) % CLASSES.len()];
+                    let owner = BORROWERS[usize::from(owner) % BORROWERS.len()];
+                    (CUSTODIAN, Action::IssueReceipt { class, owner, description })
+                }
+                Op::AmendReceipt { receipt, units, text_is_valid } => {
+                    let receipt_id = receipt_id(state, receipt, |r| !is_closed(r));
+                    let found = state.receipts.receipts.get(&receipt_id);
+                    let quantity = found.map_or(1, |r| r.description.quantity);
+                    let mut description = gpu_receipt(units.unwrap_or(quantity));
+                    description.jurisdiction = "US-TX".into();
+                    if !text_is_valid {
+                        description.jurisdiction = "\n".into();
+                    }
+                    let custodian = found.map_or(CUSTODIAN, |r| r.custodian);
+                    (custodian, Action::AmendReceipt { receipt_id, description })
+                }
+                Op::ReleaseReceipt { receipt } => {
+                    let receipt_id =
+                        receipt_id(state, receipt, |r| r.status == ReceiptStatus::Issued);
+                    (custodian_of(state, receipt_id), Action::ReleaseReceipt { receipt_id })
+                }
+                Op::TransferReceipt { receipt, to } => {
+                    let receipt_id = receipt_id(state, receipt, |r| {
+                        r.status.is_free() && !r.redemption_requested
+                    });
+                    let to = BORROWERS[usize::from(to) % BORROWERS.len()];
+                    (owner_of(state, receipt_id), Action::TransferReceipt { receipt_id, to })
+                }
+                Op::RequestReceiptRedemption { receipt } => {
+                    let receipt_id = receipt_id(state, receipt, |r| {
+                        r.status == ReceiptStatus::Released && !r.redemption_requested
+                    });
+                    let owner = owner_of(state, receipt_id);
+                    (owner, Action::RequestReceiptRedemption { receipt_id })
+                }
+                Op::RedeemReceipt { receipt } => {
+                    let receipt_id = receipt_id(state, receipt, |r| {
+                        r.status == ReceiptStatus::Released && r.redemption_requested
+                    });
+                    (custodian_of(state, receipt_id), Action::RedeemReceipt { receipt_id })
+                }
+                Op::AttachPolicy { receipt, coverage_bps, term } => {
+                    let receipt_id = receipt_id(state, receipt, |r| {
+                        !is_closed(r) && r.policy.as_ref().is_none_or(|p| p.expires_at <= now)
+                    });
+                    let coverage = bps_of(reference_value(state, receipt_id), coverage_bps);
+                    let action = Action::AttachPolicy {
+                        receipt_id,
+                        policy_id: B256::repeat_byte(0x90),
+                        coverage,
+                        expires_at: now + policy_term(term),
+                    };
+                    (INSURER, action)
+                }
+                Op::RenewPolicy { receipt, coverage_bps, term } => {
+                    let receipt_id =
+                        receipt_id(state, receipt, |r| !is_closed(r) && r.policy.is_some());
+                    let policy =
+                        state.receipts.receipts.get(&receipt_id).and_then(|r| r.policy.clone());
+                    let insurer = policy.as_ref().map_or(INSURER, |p| p.insurer);
+                    let expiry = policy.as_ref().map_or(now, |p| p.expires_at.max(now));
+                    let coverage = bps_of(reference_value(state, receipt_id), coverage_bps);
+                    let expires_at = expiry + policy_term(term);
+                    (insurer, Action::RenewPolicy { receipt_id, coverage, expires_at })
+                }
+                Op::PostValuation { receipt, value_bps } => {
+                    // A fall in value usually hits collateral; other appraisals usually value
+                    // a receipt whose valuation is missing or more than 60 days old.
+                    let receipt_id = if value_bps < 8_500 {
+                        receipt_id(state, receipt, |r| r.status == ReceiptStatus::Pledged)
+                    } else {
+                        receipt_id(state, receipt, |r| {
+                            !is_closed(r)
+                                && r.valuation.as_ref().is_none_or(|v| v.at + 60 * DAY < now)
+                        })
+                    };
+                    let value = bps_of(reference_value(state, receipt_id), value_bps);
+                    (APPRAISER, Action::PostValuation { receipt_id, value })
+                }
+                Op::OpenSilo { classes, narrow, curator_fee, valid } => {
+                    let mut eligible_classes = match classes % 3 {
+                        0 => vec![GPU],
+                        1 => vec![GPU, CLASSES[2]],
+                        _ => vec![CLASSES[1]],
+                    };
+                    eligible_classes.sort();
+                    let mut terms = SiloTerms { eligible_classes, ..SiloTerms::default() };
+                    if narrow {
+                        terms.max_borrower_share_bps = Bps(2_000);
+                    }
+                    if curator_fee {
+                        terms.curator_fee_bps = Bps(1_000);
+                    }
+                    if !valid {
+                        terms.max_initial_ltv_bps = Bps(9_000);
+                    }
+                    (CURATOR, Action::OpenSilo { terms })
+                }
+                Op::DepositFirstLoss { silo, amount } => {
+                    let silo_id = silo_id(state, silo);
+                    let curator = curator_of(state, silo_id);
+                    let held = state.ledger.balance(curator, Asset::Usdai);
+                    let amount = match amount {
+                        Size::AllPlusOne => Amount(held.0.saturating_add(1)),
+                        size => size.resolve(whole(50_000)),
+                    };
+                    (curator, Action::DepositFirstLoss { silo_id, amount })
+                }
+                Op::WithdrawFirstLoss { silo, amount } => {
+                    let silo_id = silo_id(state, silo);
+                    // Against a quarter of the pool (all of it and more with `AllPlusOne`): a
+                    // curator that empties its pool stops its silo from lending.
+                    let pool =
+                        state.silos.silos.get(&silo_id).map_or(Amount::ZERO, |s| s.pool_balance);
+                    let amount = match amount {
+                        Size::AllPlusOne => Amount(pool.0.saturating_add(1)),
+                        size => size.resolve(Amount(pool.0 / 4)),
+                    };
+                    (curator_of(state, silo_id), Action::WithdrawFirstLoss { silo_id, amount })
+                }
+                Op::SetSiloSeniorCap { silo, cap_bps } => {
+                    let silo_id = silo_id(state, silo);
+                    let cap = bps_of(whole(10_000_000), cap_bps);
+                    (OPS, Action::SetSiloSeniorCap { silo_id, cap })
+                }
+                Op::SetSiloFrozen { silo, change } => {
+                    // A frozen silo is usually unfrozen; an active one is frozen only now and
+                    // then (otherwise the request changes nothing and is rejected), so silos
+                    // spend most of their time lending.
+                    let silo_id = silo_id(state, silo);
+                    let frozen = change % 5 == 0;
+                    (OPS, Action::SetSiloFrozen { silo_id, frozen })
+                }
+                Op::AssignSuccessorCurator { silo, successor } => {
+                    let curator = [CURATOR, RIVAL, BORROWER][usize::from(successor) % 3];
+                    // Usually a frozen silo, if there is one.
+                    let frozen: Vec<SiloId> = state
+                        .silos
+                        .silos
+                        .iter()
+                        .filter(|(_, s)| s.frozen)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    let silo_id = match chosen(&frozen, silo / 4) {
+                        Some(id) if silo % 4 != 0 => id,
+                        _ => silo_id(state, silo),
+                    };
+                    (OPS, Action::AssignSuccessorCurator { silo_id, curator })
+                }
+                Op::ProposeLoan { silo, borrower, receipt, terms } => {
+                    let silo_id = silo_id(state, silo);
+                    // Usually a loan to the owner of a receipt it could pledge and that no live
+                    // proposal names yet; now and then to the other borrower.
+                    let proposed: Vec<ReceiptId> = state
+                        .loans
+                        .loans
+                        .iter()
+                        .filter(|(_, l)| l.status == LoanStatus::Proposed && l.expires_at >= now)
+                        .flat_map(|(_, l)| l.receipts.clone())
+                        .collect();
+                    let receipt_id = receipt_id(state, receipt, |r| {
+                        pledgeable(state, r) && !proposed.contains(&r.id)
+                    });
+                    let owner = owner_of(state, receipt_id);
+                    let borrower = match borrower % 8 {
+                        7 => BORROWERS[usize::from(owner == BORROWERS[0])],
+                        _ => owner,
+                    };
+                    let terms = loan_terms(state, borrower, receipt_id, terms);
+                    (curator_of(state, silo_id), Action::ProposeLoan { silo_id, terms })
+                }
+                Op::CancelLoanProposal { loan, by_curator } => {
+                    let loan_id = loan_id(state, loan, |l| l.status == LoanStatus::Proposed);
+                    let sender = if by_curator {
+                        curator_of(state, silo_of(state, loan_id))
+                    } else {
+                        borrower_of(state, loan_id)
+                    };
+                    (sender, Action::CancelLoanProposal { loan_id })
+                }
+                Op::AcceptLoan { loan } => {
+                    let loan_id =
+                        loan_id(state, loan, |l| {
+                            l.status == LoanStatus::Proposed
+                                && l.expires_at >= now
+                                && l.receipts.iter().all(|id| {
+                                    state.receipts.receipts.get(id).is_some_and(|r| {
+                                        r.owner == l.borrower && pledgeable(state, r)
+                                    })
+                                })
+                        });
+                    (borrower_of(state, loan_id), Action::AcceptLoan { loan_id })
+                }
+                Op::RepayLoan { loan, max_amount } => {
+                    // Usually a payment that is due within a week or late but in grace.
+                    let loan_id = loan_id(state, loan, |l| {
+                        l.status == LoanStatus::Active
+                            && !l.is_default_due(now)
+                            && l.next_due_at <= now + 7 * DAY
+                    });
+                    let due = state
+                        .loans
+                        .loans
+                        .get(&loan_id)
+                        .and_then(|l| loans::payment_due(l, now).ok())
+                        .and_then(|due| due.total().ok())
+                        .unwrap_or(Amount::ZERO);
+                    let max_amount = max_amount.maximum(due);
+                    (borrower_of(state, loan_id), Action::RepayLoan { loan_id, max_amount })
+                }
+                Op::PrepayLoan { loan, principal, max_amount } => {
+                    let loan_id = loan_id(state, loan, |l| l.status == LoanStatus::Active);
+                    let balance =
+                        state.loans.loans.get(&loan_id).map_or(Amount::ZERO, |l| l.balance);
+                    let principal = principal.resolve(balance);
+                    let max_amount = match max_amount {
+                        Limit::Impossible => Amount::ZERO,
+                        _ => Amount::MAX,
+                    };
+                    let action = Action::PrepayLoan { loan_id, principal, max_amount };
+                    (borrower_of(state, loan_id), action)
+                }
+                Op::PledgeReceipts { loan, receipt, twice } => {
+                    let loan_id = loan_id(state, loan, |l| l.status == LoanStatus::Active);
+                    let borrower = borrower_of(state, loan_id);
+                    let receipt_id =
+                        receipt_id(state, receipt, |r| r.owner == borrower && pledgeable(state, r));
+                    let receipt_ids =
+                        if twice { vec![receipt_id, receipt_id] } else { vec![receipt_id] };
+                    (borrower, Action::PledgeReceipts { loan_id, receipt_ids })
+                }
+                Op::RemarkLoans { first, max_loans } => {
+                    let next = *state.loans.next_loan_id.get();
+                    let first_loan_id = LoanId(u64::from(first) % (next + 1));
+                    (participant(self.sender), Action::RemarkLoans { first_loan_id, max_loans })
+                }
+                Op::TriggerDefault { loan } => {
+                    let loan_id = loan_id(state, loan, |l| l.is_default_due(now));
+                    (participant(self.sender), Action::TriggerDefault { loan_id })
+                }
+                Op::ForecloseLoan { loan, agent } => {
+                    let loan_id = loan_id(state, loan, |l| {
+                        l.status == LoanStatus::Defaulted && l.liquidation_agent.is_none()
+                    });
+                    let liquidation_agent = match agent % 8 {
+                        0..=5 => LIQUIDATION_AGENT,
+                        6 => RIVAL,
+                        _ => BORROWER,
+                    };
+                    let curator = curator_of(state, silo_of(state, loan_id));
+                    (curator, Action::ForecloseLoan { loan_id, liquidation_agent })
+                }
+                Op::ReportSale { receipt, gross_bps, costs_bps } => {
+                    let receipt_id = receipt_id(state, receipt, |r| {
+                        r.status == ReceiptStatus::Foreclosed
+                            && foreclosed_loan(state, r.id)
+                                .is_some_and(|loan| loan.liquidation_agent.is_some())
+                    });
+                    let loan = foreclosed_loan(state, receipt_id);
+                    let agent = loan
+                        .as_ref()
+                        .and_then(|l| l.liquidation_agent)
+                        .unwrap_or(LIQUIDATION_AGENT);
+                    // Gross proceeds: a share of what the loan's tranches are still owed,
+                    // spread over its unsold receipts (above 100%, the borrower gets a surplus).
+                    let owed = loan.as_ref().map_or(Amount::ZERO, |l| {
+                        let unsold = l
+                            .receipts
+                            .iter()
+                            .filter(|id| {
+                                state
+                                    .receipts
+                                    .receipts
+                                    .get(id)
+                                    .is_some_and(|r| r.status == ReceiptStatus::Foreclosed)
+                            })
+                            .count();
+                        let claims = l.senior.principal.0
+                            + l.senior.interest_due.0
+                            + l.junior.principal.0
+                            + l.junior.interest_due.0;
+                        Amount(claims / unsold.max(1) as u128)
+                    });
+                    let gross_proceeds = bps_of(owed, gross_bps);
+                    let report = SaleReport {
+                        gross_proceeds,
+                        itad_commission: bps_of(gross_proceeds, costs_bps),
+                        logistics_costs: Amount(u128::from(costs_bps % 7)),
+                        ..SaleReport::default()
+                    };
+                    (agent, Action::ReportSale { receipt_id, report })
+                }
+                Op::PayInsuranceClaim { receipt, amount_bps } => {
+                    let receipt_id =
+                        receipt_id(state, receipt, |r| r.status == ReceiptStatus::Foreclosed);
+                    let policy =
+                        state.receipts.receipts.get(&receipt_id).and_then(|r| r.policy.clone());
+                    let insurer = policy.as_ref().map_or(INSURER, |p| p.insurer);
+                    let coverage = policy.map_or(whole(1_000), |p| p.coverage);
+                    let amount = bps_of(coverage, amount_bps);
+                    (insurer, Action::PayInsuranceClaim { receipt_id, amount })
+                }
+                Op::ClaimLoanSurplus { loan } => {
+                    let loan_id = loan_id(state, loan, |l| !l.surplus_held.is_zero());
+                    (borrower_of(state, loan_id), Action::ClaimLoanSurplus { loan_id })
+                }
+                _ => return None,
+            };
+            Some(Transaction { sender: self.party(proper), action })
+        }
+    }
+
+    /// `bps` basis points of `amount`, rounded down.
+    fn bps_of(amount: Amount, bps: u16) -> Amount {
+        Amount(floor_mul_div(amount.0, u128::from(bps), 10_000))
+    }
+
+    fn chosen<T: Copy>(items: &[T], pick: u8) -> Option<T> {
+        if items.is_empty() { None } else { Some(items[usize::from(pick) % items.len()]) }
+    }
+
+    /// Whether a receipt is free and eligible collateral now.
+    fn pledgeable(state: &State, receipt: &Receipt) -> bool {
+        receipt.status.is_free()
+            && !receipt.redemption_requested
+            && receipts::check_eligible(state, receipt, state.now()).is_ok()
+    }
+
+    fn is_closed(receipt: &Receipt) -> bool {
+        matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed)
+    }
+
+    /// A receipt: usually one that `fits`, sometimes any, now and then one that does not exist.
+    fn receipt_id(state: &State, pick: u8, fits: impl Fn(&Receipt) -> bool) -> ReceiptId {
+        let receipts = &state.receipts.receipts;
+        let fitting: Vec<ReceiptId> =
+            receipts.iter().filter(|(_, r)| fits(r)).map(|(id, _)| *id).collect();
+        let all: Vec<ReceiptId> = receipts.iter().map(|(id, _)| *id).collect();
+        let chosen = match pick % 16 {
+            0..=12 => chosen(&fitting, pick / 16).or_else(|| chosen(&all, pick)),
+            13 | 14 => chosen(&all, pick),
+            _ => None,
+        };
+        chosen.unwrap_or(ReceiptId(1_000 + u64::from(pick)))
+    }
+
+    /// A loan: usually one that `fits`, sometimes any, now and then one that does not exist.
+    fn loan_id(state: &State, pick: u8, fits: impl Fn(&Loan) -> bool) -> LoanId {
+        let loans = &state.loans.loans;
+        let fitting: Vec<LoanId> =
+            loans.iter().filter(|(_, l)| fits(l)).map(|(id, _)| *id).collect();
+        let all: Vec<LoanId> = loans.iter().map(|(id, _)| *id).collect();
+        let chosen = match pick % 16 {
+            0..=12 => chosen(&fitting, pick / 16).or_else(|| chosen(&all, pick)),
+            13 | 14 => chosen(&all, pick),
+            _ => None,
+        };
+        chosen.unwrap_or(LoanId(1_000 + u64::from(pick)))
+    }
+
+    /// A silo: usually silo 0, sometimes another, now and then one that does not exist.
+    fn silo_id(state: &State, pick: u8) -> SiloId {
+        let count = *state.silos.next_silo_id.get();
+        match pick % 16 {
+            0..=9 => SiloId(0),
+            15 => SiloId(1_000 + u64::from(pick)),
+            _ => SiloId(u64::from(pick) % count.max(1)),
+        }
+    }
+
+    fn custodian_of(state: &State, receipt_id: ReceiptId) -> Address {
+        state.receipts.receipts.get(&receipt_id).map_or(CUSTODIAN, |r| r.custodian)
+    }
+
+    fn owner_of(state: &State, receipt_id: ReceiptId) -> Address {
+        state.receipts.receipts.get(&receipt_id).map_or(BORROWER, |r| r.owner)
+    }
+
+    fn curator_of(state: &State, silo_id: SiloId) -> Address {
+        state.silos.silos.get(&silo_id).map_or(CURATOR, |s| s.curator)
+    }
+
+    fn silo_of(state: &State, loan_id: LoanId) -> SiloId {
+        state.loans.loans.get(&loan_id).map_or(SiloId(0), |l| l.silo)
+    }
+
+    fn borrower_of(state: &State, loan_id: LoanId) -> Address {
+        state.loans.loans.get(&loan_id).map_or(BORROWER, |l| l.borrower)
+    }
+
+    fn foreclosed_loan(state: &State, receipt_id: ReceiptId) -> Option<Loan> {
+        let loan_id = state.receipts.receipts.get(&receipt_id).and_then(|r| r.loan)?;
+        state.loans.loans.get(&loan_id).cloned()
+    }
+
+    /// What a receipt is worth for sizing: its value for LTV, or its units at the new price
+    /// when it has no valuation.
+    fn reference_value(state: &State, receipt_id: ReceiptId) -> Amount {
+        let Some(receipt) = state.receipts.receipts.get(&receipt_id) else {
+            return whole(30_000);
+        };
+        match receipt.valuation {
+            Some(_) => receipts::value_for_ltv(state, receipt, state.now()),
+            None => whole(30_000 * u128::from(receipt.description.quantity)),
+        }
+    }
+
+    /// A policy's length: none (an expiry in the past), 20 days (it lapses during the
+    /// workload), one or two years.
+    fn policy_term(term: u8) -> u64 {
+        [0, 20 * DAY, 365 * DAY, 730 * DAY][usize::from(term) % 4]
+    }
+
+    /// What the vault can lend now: at most `max_deployed_bps` of conservative NAV deployed,
+    /// and at least `liquidity_buffer_bps` of it left idle.
+    fn vault_room(state: &State) -> Amount {
+        let nav = vault::nav(state);
+        let params = state.governance.params.get();
+        let conservative = nav.conservative.0;
+        let deployable = floor_mul_div(conservative, u128::from(params.max_deployed_bps.0), 10_000);
+        let buffer = ceil_mul_div(conservative, u128::from(params.liquidity_buffer_bps.0), 10_000);
+        let by_deployment = deployable.saturating_sub(nav.senior_principal.0);
+        let by_buffer = nav.unallocated.0.saturating_sub(buffer);
+        Amount(by_deployment.min(by_buffer))
+    }
+
+    /// Loan terms: 12% senior and 18% junior APR, 10 days of grace at 20%, 0.5% origination and
+    /// 0.25% exit fees, a day to three months to accept; sized by `terms` against the receipt's
+    /// value.
+    fn loan_terms(
+        state: &State,
+        borrower: Address,
+        receipt_id: ReceiptId,
+        terms: Terms,
+    ) -> LoanTerms {
+        let value = reference_value(state, receipt_id);
+        let junior = bps_of(value, terms.junior_bps);
+        // Within room: what the vault can lend and what keeps the LTV at most 60% (the silo's
+        // limit is 70%; the collateral depreciates before the borrower accepts).
+        let base = if terms.within_room {
+            vault_room(state).min(bps_of(value, 6_000).saturating_sub(junior))
+        } else {
+            value
+        };
+        let mut loan =
+            loan_terms_at(state.now(), bps_of(base, terms.senior_bps), borrower, receipt_id, terms);
+        loan.junior.amount = junior;
+        loan
+    }
+
+    /// The terms of `loan_terms` with a senior tranche of `senior` and no junior tranche.
+    fn loan_terms_at(
+        now: u64,
+        senior: Amount,
+        borrower: Address,
+        receipt_id: ReceiptId,
+        terms: Terms,
+    ) -> LoanTerms {
+        LoanTerms {
+            borrower,
+            receipts: vec![receipt_id],
+            senior: TrancheTerms { amount: senior, rate: Rate::from_apr_bps(1_200) },
+            junior: TrancheTerms { amount: Amount::ZERO, rate: Rate::from_apr_bps(1_800) },
+            model: if terms.fixed_principal {
+                InterestModel::FixedPrincipal
+            } else {
+                InterestModel::Amortized
+            },
+            periods: Some(terms.periods),
+            interval_secs: Some([14 * DAY, 30 * DAY, 30 * DAY][usize::from(terms.interval) % 3]),
+            grace_period_secs: 10 * DAY,
+            grace_rate: Rate::from_apr_bps(2_000),
+            origination_fee_bps: Bps(50),
+            exit_fee_bps: Bps(25),
+            expires_at: now
+                + [DAY, 60 * DAY, 90 * DAY, 90 * DAY][usize::from(terms.interval / 3) % 4],
         }
     }
 
@@ -824,8 +1727,8 @@ pub mod workload {
             1 => (0u8..3).prop_map(|token| Op::AddStablecoin { token }),
             1 => (0u8..3, prop::bool::weighted(0.4))
                 .prop_map(|(scope, paused)| Op::SetPause { scope, paused }),
-            1 => index().prop_map(|account| Op::Freeze { account }),
-            3 => index().prop_map(|account| Op::Unfreeze { account }),
+            2 => any::<u8>().prop_map(|account| Op::Freeze { account }),
+            5 => any::<u8>().prop_map(|account| Op::Unfreeze { account }),
             1 => (index(), any::<bool>())
                 .prop_map(|(account, verified)| Op::SetKyc { account, verified }),
             10 => (token(), prop_oneof![9 => 9_960u16..10_040, 1 => 0u16..25_000])
@@ -868,6 +1771,138 @@ pub mod workload {
         ]
     }
 
+    /// Credit ops, most of them aimed at an object in the state the action needs (so loans are
+    /// proposed, accepted, paid, marked down, defaulted and liquidated), with invalid arguments
+    /// mixed in.
+    fn credit_op() -> impl Strategy<Value = Op> {
+        prop_oneof![51 => receipt_op(), 10 => silo_op(), 121 => loan_op()]
+    }
+
+    /// Mostly `on`, now and then any of `0..below`.
+    fn usually(on: u8, below: u8) -> impl Strategy<Value = u8> {
+        prop_oneof![4 => Just(on), 1 => 0..below]
+    }
+
+    /// Basis points: `zero` weight of 0, `inside` of `range`, `outside` of `outliers`.
+    fn bps(
+        zero: u32,
+        (inside, range): (u32, std::ops::Range<u16>),
+        (outside, outliers): (u32, std::ops::Range<u16>),
+    ) -> impl Strategy<Value = u16> {
+        prop_oneof![zero => Just(0u16), inside => range, outside => outliers]
+    }
+
+    fn receipt_op() -> impl Strategy<Value = Op> {
+        let receipt = || any::<u8>();
+        let coverage_bps = || bps(1, (8, 10_000..15_000), (2, 5_000..10_000));
+        let term = || prop_oneof![1 => Just(0u8), 1 => Just(1u8), 8 => 2u8..4];
+        let units = prop_oneof![1 => Just(0u32), 12 => 1u32..100];
+        let new_units = prop_oneof![3 => Just(None), 1 => (0u32..40).prop_map(Some)];
+        let step_down_bps = bps(1, (6, 500..4_000), (1, 10_000..10_001));
+        prop_oneof![
+            1 => (0u8..3, prop::bool::weighted(0.8))
+                .prop_map(|(class, valid)| Op::AddAssetClass { class, valid }),
+            3 => (usually(0, 4), step_down_bps).prop_map(|(class, step_down_bps)| {
+                Op::ApplyGenerationStepDown { class, step_down_bps }
+            }),
+            12 => (usually(0, 4), any::<u8>(), units, prop::bool::weighted(0.95)).prop_map(
+                |(class, owner, units, text_is_valid)| {
+                    Op::IssueReceipt { class, owner, units, text_is_valid }
+                }
+            ),
+            1 => (receipt(), new_units, prop::bool::weighted(0.8)).prop_map(
+                |(receipt, units, text_is_valid)| Op::AmendReceipt { receipt, units, text_is_valid }
+            ),
+            1 => receipt().prop_map(|receipt| Op::ReleaseReceipt { receipt }),
+            2 => (receipt(), any::<u8>())
+                .prop_map(|(receipt, to)| Op::TransferReceipt { receipt, to }),
+            2 => receipt().prop_map(|receipt| Op::RequestReceiptRedemption { receipt }),
+            2 => receipt().prop_map(|receipt| Op::RedeemReceipt { receipt }),
+            14 => (receipt(), coverage_bps(), term()).prop_map(|(receipt, coverage_bps, term)| {
+                Op::AttachPolicy { receipt, coverage_bps, term }
+            }),
+            2 => (receipt(), coverage_bps(), term()).prop_map(|(receipt, coverage_bps, term)| {
+                Op::RenewPolicy { receipt, coverage_bps, term }
+            }),
+            // Mostly drift around the current value; a quarter of them a fall to 2-40% of it.
+            14 => (receipt(), bps(1, (8, 8_500..11_500), (3, 200..4_000)))
+                .prop_map(|(receipt, value_bps)| Op::PostValuation { receipt, value_bps }),
+        ]
+    }
+
+    fn silo_op() -> impl Strategy<Value = Op> {
+        let silo = || any::<u8>();
+        let open =
+            (any::<u8>(), prop::bool::weighted(0.3), any::<bool>(), prop::bool::weighted(0.8));
+        prop_oneof![
+            1 => open.prop_map(|(classes, narrow, curator_fee, valid)| {
+                Op::OpenSilo { classes, narrow, curator_fee, valid }
+            }),
+            3 => (silo(), size()).prop_map(|(silo, amount)| Op::DepositFirstLoss { silo, amount }),
+            2 => (silo(), size()).prop_map(|(silo, amount)| Op::WithdrawFirstLoss { silo, amount }),
+            1 => (silo(), bps(1, (8, 2_000..10_001), (1, 1..2_000)))
+                .prop_map(|(silo, cap_bps)| Op::SetSiloSeniorCap { silo, cap_bps }),
+            2 => (silo(), any::<u8>())
+                .prop_map(|(silo, change)| Op::SetSiloFrozen { silo, change }),
+            1 => (silo(), any::<u8>())
+                .prop_map(|(silo, successor)| Op::AssignSuccessorCurator { silo, successor }),
+        ]
+    }
+
+    fn loan_op() -> impl Strategy<Value = Op> {
+        let loan = || any::<u8>();
+        let terms = (
+            prop::bool::weighted(0.95),
+            prop_oneof![19 => 5_000u16..=10_000, 1 => 10_000u16..14_000],
+            prop_oneof![2 => Just(0u16), 1 => 1u16..1_000],
+            any::<bool>(),
+            prop_oneof![1 => Just(0u32), 12 => 1u32..=12],
+            any::<u8>(),
+        )
+            .prop_map(
+                |(within_room, senior_bps, junior_bps, fixed_principal, periods, interval)| Terms {
+                    within_room,
+                    senior_bps,
+                    junior_bps,
+                    fixed_principal,
+                    periods,
+                    interval,
+                },
+            );
+        let proposal = (any::<u8>(), any::<u8>(), any::<u8>(), terms);
+        let remark_batch = prop_oneof![1 => Just(0u32), 8 => 1u32..50, 1 => Just(10_001u32)];
+        // Gross proceeds up to twice what the tranches are owed (above it, a surplus for the
+        // borrower); costs mostly below a third of the proceeds, now and then above them.
+        let gross_bps = prop_oneof![1 => Just(0u16), 6 => 1u16..20_000];
+        let costs_bps = prop_oneof![9 => 0u16..3_500, 1 => 10_001u16..12_000];
+        let sale = (loan(), gross_bps, costs_bps);
+        prop_oneof![
+            20 => proposal.prop_map(|(silo, borrower, receipt, terms)| {
+                Op::ProposeLoan { silo, borrower, receipt, terms }
+            }),
+            1 => (loan(), any::<bool>())
+                .prop_map(|(loan, by_curator)| Op::CancelLoanProposal { loan, by_curator }),
+            40 => loan().prop_map(|loan| Op::AcceptLoan { loan }),
+            24 => (loan(), limit())
+                .prop_map(|(loan, max_amount)| Op::RepayLoan { loan, max_amount }),
+            4 => (loan(), size(), limit()).prop_map(|(loan, principal, max_amount)| {
+                Op::PrepayLoan { loan, principal, max_amount }
+            }),
+            4 => (loan(), any::<u8>(), prop::bool::weighted(0.2))
+                .prop_map(|(loan, receipt, twice)| Op::PledgeReceipts { loan, receipt, twice }),
+            8 => (any::<u8>(), remark_batch)
+                .prop_map(|(first, max_loans)| Op::RemarkLoans { first, max_loans }),
+            6 => loan().prop_map(|loan| Op::TriggerDefault { loan }),
+            6 => (loan(), any::<u8>()).prop_map(|(loan, agent)| Op::ForecloseLoan { loan, agent }),
+            8 => sale.prop_map(|(receipt, gross_bps, costs_bps)| {
+                Op::ReportSale { receipt, gross_bps, costs_bps }
+            }),
+            4 => (loan(), bps(1, (8, 1..10_001), (1, 10_001..12_000)))
+                .prop_map(|(receipt, amount_bps)| Op::PayInsuranceClaim { receipt, amount_bps }),
+            8 => loan().prop_map(|loan| Op::ClaimLoanSurplus { loan }),
+        ]
+    }
+
     /// The sender of an op: privileged ops are usually sent by the actor that holds the role
     /// at genesis (index 0 or 1), everything else by anyone.
     fn step_for(op: Op) -> impl Strategy<Value = Step> {
@@ -887,7 +1922,10 @@ pub mod workload {
             | Op::GatewayReject { .. } => Some(1u8),
             _ => None,
         };
+        let credit = op.is_credit();
         let sender = match privileged_holder {
+            // Credit ops pick their party from the state (see `Step::sender`).
+            _ if credit => any::<u8>().boxed(),
             Some(holder) => prop_oneof![6 => Just(holder), 1 => 0u8..6].boxed(),
             None => (0u8..6).boxed(),
         };
@@ -897,27 +1935,19 @@ pub mod workload {
             2 => HOUR..2 * DAY,
             1 => 7 * DAY..9 * DAY,
         ];
-        let credit = prop_oneof![
-            12 => Just(None),
-            1 => (1u16..=9_000).prop_map(|bps| Some(Credit::Originate(bps))),
-            1 => (1u16..=10_000).prop_map(|bps| Some(Credit::RepayPrincipal(bps))),
-            1 => Just(Some(Credit::PayInterest)),
-            1 => (0u16..=10_000).prop_map(|bps| Some(Credit::Impair(bps))),
-        ];
-        (advance, prop::bool::weighted(0.3), credit, sender).prop_map(
-            move |(advance_secs, upkeep_first, credit, sender)| Step {
+        (advance, prop::bool::weighted(0.3), sender).prop_map(
+            move |(advance_secs, upkeep_first, sender)| Step {
                 advance_secs,
                 upkeep_first,
-                credit,
                 sender,
                 op: op.clone(),
             },
         )
     }
 
-    /// One random step.
+    /// One random step: two in five are credit ops.
     pub fn step() -> impl Strategy<Value = Step> {
-        op().prop_flat_map(step_for)
+        prop_oneof![3 => op(), 2 => credit_op()].prop_flat_map(step_for)
     }
 
     /// A sequence of `length` random steps.
