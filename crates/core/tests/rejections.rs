@@ -11,14 +11,17 @@ mod common;
 
 use common::*;
 use infrafi_core::{
-    Action, Address, Amount, Asset, BlockContext, Bps, ParameterChange, Rate, Role, Symbol,
-    Transaction, TxError, WAD, begin_block,
+    Action, Address, Amount, Asset, AssetClassId, BlockContext, Bps, LoanId, ParameterChange, Rate,
+    ReceiptId, Role, SiloId, Symbol, Transaction, TxError, WAD, begin_block,
     governance::{GovernanceError, PENDING_CHANGES_MAX},
     ids::{B256, PayoutId, RequestId, USDC, USDT},
     ledger::LedgerError,
+    loans::{self, LoanError, LoanTerms, REMARK_BATCH_MAX, SaleReport},
     params::{DURATION_SECS_MAX, PauseScope},
     queue::{QueueError, ROUND_REQUESTS_MAX},
+    receipts::ReceiptError,
     reserve::{DESTINATION_LENGTH_MAX, PRICE_MAX, REASON_LENGTH_MAX, ReserveError},
+    silos::{SiloError, SiloTerms},
     vault::VaultError,
 };
 use std::collections::BTreeSet;
@@ -88,6 +91,7 @@ rejection_cases! {
     tbill_cannot_be_transferred_between_users,
     a_transfer_to_oneself_is_rejected,
     an_unsupported_stablecoin_cannot_be_transferred,
+    a_block_lower_than_the_state_height_is_rejected,
     every_privileged_action_rejects_every_address_without_its_role,
     granting_a_role_twice_is_rejected,
     revoking_a_role_not_held_is_rejected,
@@ -128,6 +132,39 @@ rejection_cases! {
     claiming_with_nothing_served_is_rejected,
     a_round_before_the_round_interval_is_rejected,
     a_round_limit_of_zero_or_above_the_maximum_is_rejected,
+    asset_classes_are_registered_once_with_sane_terms_and_stepped_down_within_range,
+    a_receipt_must_exist_and_only_its_custodian_or_owner_may_act_on_it,
+    a_pledged_or_closed_receipt_cannot_be_transferred_released_or_redeemed,
+    a_receipt_stands_for_at_least_one_unit_and_has_printable_text,
+    policies_attach_once_and_renew_by_their_insurer_later_and_with_coverage,
+    a_valuation_must_not_be_zero,
+    a_receipt_is_redeemed_only_once_released_and_asked_for_once,
+    a_receipt_cannot_be_transferred_to_its_owner,
+    only_insured_sufficiently_covered_and_freshly_valued_receipts_are_collateral,
+    only_an_issued_receipt_is_released_by_its_custodian,
+    a_silo_must_exist_and_only_its_curator_may_run_it,
+    silo_terms_need_registered_classes_ordered_limits_and_a_bounded_fee,
+    a_frozen_silo_makes_no_loans,
+    only_a_frozen_silo_is_assigned_a_successor,
+    first_loss_capital_leaves_only_above_its_requirement_and_never_while_a_loan_is_impaired,
+    loans_stay_within_the_silo_cap_the_borrower_concentration_and_the_silo_classes,
+    a_successor_must_be_a_curator_and_a_freeze_must_change_something,
+    a_loan_needs_first_loss_capital_for_its_senior_exposure,
+    a_loan_must_exist_and_only_its_borrower_may_accept_pledge_or_claim,
+    loan_terms_need_a_principal_receipts_periods_and_bounded_rates_fees_and_expiry,
+    a_proposal_is_accepted_once_and_before_it_expires,
+    a_loan_that_is_not_active_is_neither_paid_nor_defaulted,
+    origination_keeps_the_initial_ltv_and_pledges_only_the_borrowers_receipts,
+    origination_keeps_the_vaults_deployment_limit_and_liquidity_buffer,
+    a_payment_above_the_senders_maximum_is_rejected,
+    a_loan_past_its_grace_period_can_only_be_defaulted,
+    foreclosure_hands_a_defaulted_loan_to_one_liquidation_agent,
+    sales_and_insurance_claims_need_a_foreclosed_receipt_and_amounts_within_bounds,
+    a_prepayment_is_at_most_the_balance_and_waits_for_missed_payments,
+    a_loan_pledges_each_receipt_once,
+    a_remark_covers_one_to_ten_thousand_loans,
+    only_the_curator_or_the_borrower_may_cancel_a_proposal,
+    a_surplus_is_claimed_once_and_only_when_there_is_one,
 }
 
 /// Codes no transaction can produce through `apply`, each with the reason.
@@ -318,6 +355,36 @@ fn an_unsupported_stablecoin_cannot_be_transferred() -> TxError {
     )
 }
 
+fn a_block_lower_than_the_state_height_is_rejected() -> TxError {
+    let mut market = Market::new();
+    market.advance(HOUR);
+    market.mint(ALICE, whole(10));
+    let before = market.state.state_hash();
+    // A lower block at the same time, or even later, is refused by the upkeep and by `apply`.
+    let lower = BlockContext { height: market.block.height - 1, timestamp: market.now() };
+    let lower_later = BlockContext { timestamp: market.now() + 1, ..lower };
+    for block in [lower, lower_later] {
+        assert_eq!(
+            begin_block(&mut market.state, &block),
+            Err(LedgerError::BlockHeightMustNotDecrease.into())
+        );
+        assert_eq!(market.state.state_hash(), before);
+    }
+    market.block = lower;
+    let code = reject(
+        &mut market,
+        ALICE,
+        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) },
+        LedgerError::BlockHeightMustNotDecrease,
+    );
+    // Several transactions share a block: its own height is fine, and so is the next one.
+    for height in [lower.height + 1, lower.height + 2] {
+        market.block = BlockContext { height, timestamp: market.now() };
+        market.ok(ALICE, Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) });
+    }
+    code
+}
+
 // ---------------------------------------------------------------------------------------------
 // Governance (2xx).
 
@@ -329,6 +396,15 @@ fn every_privileged_action_rejects_every_address_without_its_role() -> TxError {
         Action::GatewayWithdraw { token: USDC, amount: whole(1), destination: "0xdest".into() },
     );
     market.ok(COMPLIANCE, Action::Freeze { account: DAVE });
+    // Credit objects, so that each credit role's action is otherwise valid.
+    let silo = market.open_silo(whole(1_000), whole(10_000));
+    let receipt = market.issue_receipt(BORROWER, 1, whole(30_000));
+    let bare = ReceiptId(*market.state.receipts.next_receipt_id.get());
+    let description = gpu_receipt(1);
+    market.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner: BORROWER, description });
+    let expires_at = market.now() + 365 * DAY;
+    let policy_id = B256::repeat_byte(0x71);
+    let gpu_silo = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
     let privileged: Vec<(Role, Action)> = vec![
         (Role::Admin, Action::GrantRole { role: Role::Curator, account: BOB }),
         (Role::Admin, Action::RevokeRole { role: Role::Oracle, account: ORACLE }),
@@ -356,6 +432,28 @@ fn every_privileged_action_rejects_every_address_without_its_role() -> TxError {
         (
             Role::GatewayAttestor,
             Action::GatewayReject { payout_id: PayoutId(0), reason: "no".into() },
+        ),
+        (Role::Admin, Action::AddAssetClass { class: B200, terms: gpu_terms() }),
+        (Role::Admin, Action::ApplyGenerationStepDown { class: GPU, step_down_bps: Bps(100) }),
+        (Role::Admin, Action::SetSiloSeniorCap { silo_id: silo, cap: whole(1) }),
+        (Role::Admin, Action::SetSiloFrozen { silo_id: silo, frozen: true }),
+        (
+            Role::Custodian,
+            Action::IssueReceipt { class: GPU, owner: BORROWER, description: gpu_receipt(2) },
+        ),
+        (Role::Custodian, Action::ReleaseReceipt { receipt_id: bare }),
+        (Role::Appraiser, Action::PostValuation { receipt_id: receipt, value: whole(1) }),
+        (
+            Role::Insurer,
+            Action::AttachPolicy { receipt_id: bare, policy_id, coverage: ONE, expires_at },
+        ),
+        (Role::Curator, Action::OpenSilo { terms: gpu_silo }),
+        (
+            Role::Curator,
+            Action::ProposeLoan {
+                silo_id: silo,
+                terms: senior_loan(receipt, whole(1_000), 0, market.now()),
+            },
         ),
     ];
     let everyone: Vec<Address> = ROLE_HOLDERS
@@ -1051,6 +1149,1031 @@ fn a_round_limit_of_zero_or_above_the_maximum_is_rejected() -> TxError {
     );
     market.ok(KEEPER, Action::ServiceQueue { max_requests: ROUND_REQUESTS_MAX });
     QueueError::RoundRequestLimitOutOfRange.into()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credit (6xx receipts, 7xx silos, 8xx loans). Every loan here is real: a custodian-issued,
+// insured and appraised receipt, a silo with first-loss capital, a curator's proposal and the
+// borrower's acceptance.
+
+/// A class nobody registers at genesis (the admin may add it).
+const B200: AssetClassId = match AssetClassId::new("gpu.b200") {
+    Some(class) => class,
+    None => panic!("valid class name"),
+};
+
+/// A credit market: Alice's 1,000,000 USDai staked in the vault, the curator's silo with
+/// 100,000 of first-loss capital and a 1,000,000 senior cap, and a receipt for 10 GPUs owned by
+/// the borrower, insured for and appraised at 300,000.
+fn credit_market() -> (Market, SiloId, ReceiptId) {
+    let mut market = Market::new();
+    market.mint(ALICE, whole(1_000_000));
+    market.stake(ALICE, whole(1_000_000));
+    let silo = market.open_silo(whole(100_000), whole(1_000_000));
+    let receipt = market.issue_receipt(BORROWER, 10, whole(300_000));
+    (market, silo, receipt)
+}
+
+/// The curator proposes `terms(now)` in `silo`; returns the proposal's id.
+fn propose(market: &mut Market, silo: SiloId, terms: impl FnOnce(u64) -> LoanTerms) -> LoanId {
+    let loan_id = LoanId(*market.state.loans.next_loan_id.get());
+    let terms = terms(market.now());
+    market.ok(CURATOR, Action::ProposeLoan { silo_id: silo, terms });
+    loan_id
+}
+
+/// `credit_market` with 100,000 lent at 12% against the receipt (monthly payments, 15 days of
+/// grace).
+fn market_with_loan() -> (Market, SiloId, ReceiptId, LoanId) {
+    let (mut market, silo, receipt) = credit_market();
+    let loan = market.originate(silo, senior_loan(receipt, whole(100_000), 1_200, market.now()));
+    (market, silo, receipt, loan)
+}
+
+/// `market_with_loan`, past the loan's first deadline and grace period, defaulted and
+/// foreclosed to the liquidation agent.
+fn market_with_foreclosed_loan() -> (Market, ReceiptId, LoanId) {
+    let (mut market, _, receipt, loan) = market_with_loan();
+    market.advance(30 * DAY + 15 * DAY + 1);
+    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    let agent = LIQUIDATION_AGENT;
+    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent });
+    (market, receipt, loan)
+}
+
+fn asset_classes_are_registered_once_with_sane_terms_and_stepped_down_within_range() -> TxError {
+    let (mut market, _, _) = credit_market();
+    let code = reject(
+        &mut market,
+        ADMIN,
+        Action::AddAssetClass { class: GPU, terms: gpu_terms() },
+        ReceiptError::AssetClassAlreadyExists,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::IssueReceipt { class: B200, owner: BORROWER, description: gpu_receipt(1) },
+        ReceiptError::AssetClassNotFound,
+    );
+    reject(
+        &mut market,
+        ADMIN,
+        Action::ApplyGenerationStepDown { class: B200, step_down_bps: Bps(100) },
+        ReceiptError::AssetClassNotFound,
+    );
+    let mut free = gpu_terms();
+    free.new_price_per_unit = Amount::ZERO;
+    let mut above_new = gpu_terms();
+    above_new.floor_bps = Bps(10_001);
+    for terms in [free, above_new] {
+        reject(
+            &mut market,
+            ADMIN,
+            Action::AddAssetClass { class: B200, terms },
+            ReceiptError::AssetClassTermsInvalid,
+        );
+    }
+    for step_down_bps in [Bps(0), Bps(10_000)] {
+        reject(
+            &mut market,
+            ADMIN,
+            Action::ApplyGenerationStepDown { class: GPU, step_down_bps },
+            ReceiptError::StepDownOutOfRange,
+        );
+    }
+    market.ok(ADMIN, Action::ApplyGenerationStepDown { class: GPU, step_down_bps: Bps(9_999) });
+    code
+}
+
+fn a_receipt_must_exist_and_only_its_custodian_or_owner_may_act_on_it() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    let missing = ReceiptId(99);
+    let code = reject(
+        &mut market,
+        APPRAISER,
+        Action::PostValuation { receipt_id: missing, value: whole(1) },
+        ReceiptError::ReceiptNotFound,
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt { receipt_id: missing, to: ALICE },
+        ReceiptError::ReceiptNotFound,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::ReleaseReceipt { receipt_id: missing },
+        ReceiptError::ReceiptNotFound,
+    );
+    // A second custodian may neither amend nor release the first one's receipt.
+    market.ok(ADMIN, Action::GrantRole { role: Role::Custodian, account: DAVE });
+    reject(
+        &mut market,
+        DAVE,
+        Action::AmendReceipt { receipt_id: receipt, description: gpu_receipt(10) },
+        ReceiptError::SenderIsNotIssuingCustodian,
+    );
+    reject(
+        &mut market,
+        DAVE,
+        Action::ReleaseReceipt { receipt_id: receipt },
+        ReceiptError::SenderIsNotIssuingCustodian,
+    );
+    // Only the owner transfers it or asks for the hardware back.
+    reject(
+        &mut market,
+        ALICE,
+        Action::TransferReceipt { receipt_id: receipt, to: ALICE },
+        ReceiptError::SenderIsNotReceiptOwner,
+    );
+    reject(
+        &mut market,
+        ALICE,
+        Action::RequestReceiptRedemption { receipt_id: receipt },
+        ReceiptError::SenderIsNotReceiptOwner,
+    );
+    code
+}
+
+fn a_pledged_or_closed_receipt_cannot_be_transferred_released_or_redeemed() -> TxError {
+    let (mut market, _, receipt, _) = market_with_loan();
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt { receipt_id: receipt, to: ALICE },
+        ReceiptError::ReceiptIsPledged,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::ReleaseReceipt { receipt_id: receipt },
+        ReceiptError::ReceiptIsPledged,
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::RequestReceiptRedemption { receipt_id: receipt },
+        ReceiptError::ReceiptIsPledged,
+    );
+    // A redeemed receipt is closed for good.
+    let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
+    market.ok(CUSTODIAN, Action::ReleaseReceipt { receipt_id: spare });
+    market.ok(BORROWER, Action::RequestReceiptRedemption { receipt_id: spare });
+    market.ok(CUSTODIAN, Action::RedeemReceipt { receipt_id: spare });
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt { receipt_id: spare, to: ALICE },
+        ReceiptError::ReceiptIsClosed,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::AmendReceipt { receipt_id: spare, description: gpu_receipt(1) },
+        ReceiptError::ReceiptIsClosed,
+    );
+    reject(
+        &mut market,
+        APPRAISER,
+        Action::PostValuation { receipt_id: spare, value: whole(1) },
+        ReceiptError::ReceiptIsClosed,
+    );
+    let expires_at = market.now() + DAY;
+    reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy {
+            receipt_id: spare,
+            policy_id: B256::ZERO,
+            coverage: ONE,
+            expires_at,
+        },
+        ReceiptError::ReceiptIsClosed,
+    );
+    code
+}
+
+fn a_receipt_stands_for_at_least_one_unit_and_has_printable_text() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    let code = reject(
+        &mut market,
+        CUSTODIAN,
+        Action::IssueReceipt { class: GPU, owner: BORROWER, description: gpu_receipt(0) },
+        ReceiptError::QuantityMustNotBeZero,
+    );
+    let long = "x".repeat(65);
+    for (facility, jurisdiction) in [("", "US-NV"), ("Reno", "US\nNV"), (long.as_str(), "US-NV")] {
+        let mut description = gpu_receipt(10);
+        description.facility = facility.into();
+        description.jurisdiction = jurisdiction.into();
+        reject(
+            &mut market,
+            CUSTODIAN,
+            Action::AmendReceipt { receipt_id: receipt, description },
+            ReceiptError::TextFieldInvalid,
+        );
+    }
+    code
+}
+
+fn policies_attach_once_and_renew_by_their_insurer_later_and_with_coverage() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    let later = market.now() + 3 * 365 * DAY;
+    let policy_id = B256::ZERO;
+    let code = reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy { receipt_id: receipt, policy_id, coverage: ONE, expires_at: later },
+        ReceiptError::ReceiptAlreadyInsured,
+    );
+    let bare = ReceiptId(*market.state.receipts.next_receipt_id.get());
+    let description = gpu_receipt(1);
+    market.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner: BORROWER, description });
+    reject(
+        &mut market,
+        INSURER,
+        Action::RenewPolicy { receipt_id: bare, coverage: ONE, expires_at: later },
+        ReceiptError::ReceiptHasNoPolicy,
+    );
+    market.ok(ADMIN, Action::GrantRole { role: Role::Insurer, account: DAVE });
+    reject(
+        &mut market,
+        DAVE,
+        Action::RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: later },
+        ReceiptError::SenderIsNotPolicyInsurer,
+    );
+    // The policy `issue_receipt` attached runs for two years: a renewal must go beyond it, a
+    // new policy beyond now.
+    let current = market.now() + 2 * 365 * DAY;
+    reject(
+        &mut market,
+        INSURER,
+        Action::RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: current },
+        ReceiptError::PolicyExpiryMustBeLater,
+    );
+    let now = market.now();
+    reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy { receipt_id: bare, policy_id, coverage: ONE, expires_at: now },
+        ReceiptError::PolicyExpiryMustBeLater,
+    );
+    let zero = Amount::ZERO;
+    reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy { receipt_id: bare, policy_id, coverage: zero, expires_at: later },
+        ReceiptError::CoverageMustNotBeZero,
+    );
+    reject(
+        &mut market,
+        INSURER,
+        Action::RenewPolicy { receipt_id: receipt, coverage: zero, expires_at: later },
+        ReceiptError::CoverageMustNotBeZero,
+    );
+    market.ok(
+        INSURER,
+        Action::RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: current + 1 },
+    );
+    code
+}
+
+fn a_valuation_must_not_be_zero() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    reject(
+        &mut market,
+        APPRAISER,
+        Action::PostValuation { receipt_id: receipt, value: Amount::ZERO },
+        ReceiptError::ValuationMustNotBeZero,
+    )
+}
+
+fn a_receipt_is_redeemed_only_once_released_and_asked_for_once() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::RequestReceiptRedemption { receipt_id: receipt },
+        ReceiptError::ReceiptIsNotReleased,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::RedeemReceipt { receipt_id: receipt },
+        ReceiptError::ReceiptIsNotReleased,
+    );
+    market.ok(CUSTODIAN, Action::ReleaseReceipt { receipt_id: receipt });
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::RedeemReceipt { receipt_id: receipt },
+        ReceiptError::ReceiptRedemptionNotRequested,
+    );
+    market.ok(BORROWER, Action::RequestReceiptRedemption { receipt_id: receipt });
+    reject(
+        &mut market,
+        BORROWER,
+        Action::RequestReceiptRedemption { receipt_id: receipt },
+        ReceiptError::ReceiptRedemptionAlreadyRequested,
+    );
+    // Once asked for, the hardware is on its way back: no transfer, no pledge.
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt { receipt_id: receipt, to: ALICE },
+        ReceiptError::ReceiptRedemptionAlreadyRequested,
+    );
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        ReceiptError::ReceiptRedemptionAlreadyRequested,
+    );
+    market.ok(CUSTODIAN, Action::RedeemReceipt { receipt_id: receipt });
+    code
+}
+
+fn a_receipt_cannot_be_transferred_to_its_owner() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt { receipt_id: receipt, to: BORROWER },
+        ReceiptError::RecipientMustNotBeOwner,
+    )
+}
+
+fn only_insured_sufficiently_covered_and_freshly_valued_receipts_are_collateral() -> TxError {
+    let (mut market, silo, _) = credit_market();
+    // Issued and appraised at 300,000, not insured.
+    let receipt = ReceiptId(*market.state.receipts.next_receipt_id.get());
+    let description = gpu_receipt(10);
+    market.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner: BORROWER, description });
+    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: whole(300_000) });
+    let terms = |now| senior_loan(receipt, whole(100_000), 1_200, now);
+    let loan = propose(&mut market, silo, terms);
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        ReceiptError::ReceiptInsuranceLapsed,
+    );
+    // Insured for one unit less than its value (the default minimum is 100% of it).
+    let expires_at = market.now() + 365 * DAY;
+    let short = minus(whole(300_000), Amount(1));
+    let policy_id = B256::ZERO;
+    market.ok(
+        INSURER,
+        Action::AttachPolicy { receipt_id: receipt, policy_id, coverage: short, expires_at },
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        ReceiptError::ReceiptCoverageInsufficient,
+    );
+    let coverage = whole(300_000);
+    market.ok(
+        INSURER,
+        Action::RenewPolicy { receipt_id: receipt, coverage, expires_at: expires_at + 1 },
+    );
+    // A valuation older than 90 days no longer counts.
+    market.advance(90 * DAY + 1);
+    let loan = propose(&mut market, silo, terms);
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        ReceiptError::ReceiptValuationStale,
+    );
+    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: whole(300_000) });
+    market.ok(BORROWER, Action::AcceptLoan { loan_id: loan });
+    code
+}
+
+fn only_an_issued_receipt_is_released_by_its_custodian() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    market.ok(CUSTODIAN, Action::ReleaseReceipt { receipt_id: receipt });
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::ReleaseReceipt { receipt_id: receipt },
+        ReceiptError::ReceiptIsNotIssued,
+    )
+}
+
+fn a_silo_must_exist_and_only_its_curator_may_run_it() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let missing = SiloId(9);
+    let terms = senior_loan(receipt, whole(1_000), 0, market.now());
+    let code = reject(
+        &mut market,
+        CURATOR,
+        Action::DepositFirstLoss { silo_id: missing, amount: ONE },
+        SiloError::SiloNotFound,
+    );
+    reject(
+        &mut market,
+        ADMIN,
+        Action::SetSiloSeniorCap { silo_id: missing, cap: ONE },
+        SiloError::SiloNotFound,
+    );
+    reject(
+        &mut market,
+        CURATOR,
+        Action::ProposeLoan { silo_id: missing, terms: terms.clone() },
+        SiloError::SiloNotFound,
+    );
+    // Another curator may not run this silo.
+    market.ok(ADMIN, Action::GrantRole { role: Role::Curator, account: DAVE });
+    for action in [
+        Action::DepositFirstLoss { silo_id: silo, amount: ONE },
+        Action::WithdrawFirstLoss { silo_id: silo, amount: ONE },
+        Action::ProposeLoan { silo_id: silo, terms },
+    ] {
+        reject(&mut market, DAVE, action, SiloError::SenderIsNotSiloCurator);
+    }
+    code
+}
+
+fn silo_terms_need_registered_classes_ordered_limits_and_a_bounded_fee() -> TxError {
+    let (mut market, _, _) = credit_market();
+    let gpu = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
+    let invalid = [
+        SiloTerms::default(),
+        SiloTerms { eligible_classes: vec![B200], ..gpu.clone() },
+        SiloTerms { eligible_classes: vec![GPU, GPU], ..gpu.clone() },
+        SiloTerms { max_initial_ltv_bps: Bps(9_000), ..gpu.clone() },
+        SiloTerms { margin_call_ltv_bps: Bps(10_001), ..gpu.clone() },
+        SiloTerms { max_borrower_share_bps: Bps(0), ..gpu.clone() },
+        SiloTerms { curator_fee_bps: Bps(5_001), ..gpu.clone() },
+    ];
+    for terms in invalid {
+        reject(&mut market, CURATOR, Action::OpenSilo { terms }, SiloError::SiloTermsInvalid);
+    }
+    market
+        .ok(CURATOR, Action::OpenSilo { terms: SiloTerms { curator_fee_bps: Bps(5_000), ..gpu } });
+    SiloError::SiloTermsInvalid.into()
+}
+
+fn a_frozen_silo_makes_no_loans() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let terms = senior_loan(receipt, whole(1_000), 0, market.now());
+    let loan = propose(&mut market, silo, |_| terms.clone());
+    market.ok(ADMIN, Action::SetSiloFrozen { silo_id: silo, frozen: true });
+    let code = reject(
+        &mut market,
+        CURATOR,
+        Action::ProposeLoan { silo_id: silo, terms },
+        SiloError::SiloIsFrozen,
+    );
+    reject(&mut market, BORROWER, Action::AcceptLoan { loan_id: loan }, SiloError::SiloIsFrozen);
+    market.ok(ADMIN, Action::SetSiloFrozen { silo_id: silo, frozen: false });
+    market.ok(BORROWER, Action::AcceptLoan { loan_id: loan });
+    code
+}
+
+fn only_a_frozen_silo_is_assigned_a_successor() -> TxError {
+    let (mut market, silo, _) = credit_market();
+    reject(
+        &mut market,
+        ADMIN,
+        Action::AssignSuccessorCurator { silo_id: silo, curator: CURATOR },
+        SiloError::SiloNotFrozen,
+    )
+}
+
+fn first_loss_capital_leaves_only_above_its_requirement_and_never_while_a_loan_is_impaired()
+-> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    // The pool holds 100,000.
+    reject(
+        &mut market,
+        CURATOR,
+        Action::WithdrawFirstLoss { silo_id: silo, amount: plus(whole(100_000), Amount(1)) },
+        SiloError::FirstLossPoolInsufficient,
+    );
+    // 200,000 of senior exposure requires 10% = 20,000 of first-loss capital.
+    market.originate(silo, senior_loan(receipt, whole(200_000), 1_200, market.now()));
+    let code = reject(
+        &mut market,
+        CURATOR,
+        Action::WithdrawFirstLoss { silo_id: silo, amount: plus(whole(80_000), Amount(1)) },
+        SiloError::FirstLossWouldFallBelowRequirement,
+    );
+    market.ok(CURATOR, Action::WithdrawFirstLoss { silo_id: silo, amount: whole(80_000) });
+    // The appraisal falls to 200,000 (LTV 100%) and a re-mark opens a margin call: the pool is
+    // locked while the loan is impaired.
+    market.revalue_and_remark(receipt, whole(200_000));
+    reject(
+        &mut market,
+        CURATOR,
+        Action::WithdrawFirstLoss { silo_id: silo, amount: ONE },
+        SiloError::SiloHasImpairedLoans,
+    );
+    code
+}
+
+fn loans_stay_within_the_silo_cap_the_borrower_concentration_and_the_silo_classes() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    market.ok(ADMIN, Action::SetSiloSeniorCap { silo_id: silo, cap: whole(50_000) });
+    let above_cap = plus(whole(50_000), Amount(1));
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, above_cap, 0, now));
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        SiloError::SiloSeniorCapExceeded,
+    );
+    // A silo where one borrower may take 10% of its 1,000,000 cap: 100,000.
+    let narrow = SiloId(*market.state.silos.next_silo_id.get());
+    let terms = SiloTerms {
+        eligible_classes: vec![GPU],
+        max_borrower_share_bps: Bps(1_000),
+        ..SiloTerms::default()
+    };
+    market.ok(CURATOR, Action::OpenSilo { terms });
+    market.ok(ADMIN, Action::SetSiloSeniorCap { silo_id: narrow, cap: whole(1_000_000) });
+    let above_share = plus(whole(100_000), Amount(1));
+    let loan = propose(&mut market, narrow, |now| senior_loan(receipt, above_share, 0, now));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        SiloError::BorrowerConcentrationExceeded,
+    );
+    // A silo lending only against another class.
+    market.ok(ADMIN, Action::AddAssetClass { class: B200, terms: gpu_terms() });
+    let other = SiloId(*market.state.silos.next_silo_id.get());
+    let terms = SiloTerms { eligible_classes: vec![B200], ..SiloTerms::default() };
+    market.ok(CURATOR, Action::OpenSilo { terms });
+    let terms = senior_loan(receipt, whole(1_000), 0, market.now());
+    reject(
+        &mut market,
+        CURATOR,
+        Action::ProposeLoan { silo_id: other, terms },
+        SiloError::AssetClassNotEligibleInSilo,
+    );
+    code
+}
+
+fn a_successor_must_be_a_curator_and_a_freeze_must_change_something() -> TxError {
+    let (mut market, silo, _) = credit_market();
+    reject(
+        &mut market,
+        ADMIN,
+        Action::SetSiloFrozen { silo_id: silo, frozen: false },
+        SiloError::SiloFrozenStateUnchanged,
+    );
+    market.ok(ADMIN, Action::SetSiloFrozen { silo_id: silo, frozen: true });
+    reject(
+        &mut market,
+        ADMIN,
+        Action::SetSiloFrozen { silo_id: silo, frozen: true },
+        SiloError::SiloFrozenStateUnchanged,
+    );
+    let code = reject(
+        &mut market,
+        ADMIN,
+        Action::AssignSuccessorCurator { silo_id: silo, curator: DAVE },
+        SiloError::SuccessorLacksCuratorRole,
+    );
+    market.ok(ADMIN, Action::GrantRole { role: Role::Curator, account: DAVE });
+    market.ok(ADMIN, Action::AssignSuccessorCurator { silo_id: silo, curator: DAVE });
+    code
+}
+
+fn a_loan_needs_first_loss_capital_for_its_senior_exposure() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    // A second silo with 5,000 of first-loss capital: enough for 50,000 of senior exposure.
+    let thin = market.open_silo(whole(5_000), whole(1_000_000));
+    let above = plus(whole(50_000), Amount(1));
+    let loan = propose(&mut market, thin, |now| senior_loan(receipt, above, 0, now));
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        SiloError::FirstLossBelowRequirement,
+    );
+    market.originate(thin, senior_loan(receipt, whole(50_000), 0, market.now()));
+    code
+}
+
+fn a_loan_must_exist_and_only_its_borrower_may_accept_pledge_or_claim() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let missing = LoanId(7);
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: missing },
+        LoanError::LoanNotFound,
+    );
+    reject(
+        &mut market,
+        ALICE,
+        Action::RepayLoan { loan_id: missing, max_amount: Amount::MAX },
+        LoanError::LoanNotFound,
+    );
+    reject(
+        &mut market,
+        KEEPER,
+        Action::TriggerDefault { loan_id: missing },
+        LoanError::LoanNotFound,
+    );
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
+    reject(
+        &mut market,
+        ALICE,
+        Action::AcceptLoan { loan_id: loan },
+        LoanError::SenderIsNotLoanBorrower,
+    );
+    market.ok(BORROWER, Action::AcceptLoan { loan_id: loan });
+    let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
+    reject(
+        &mut market,
+        ALICE,
+        Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] },
+        LoanError::SenderIsNotLoanBorrower,
+    );
+    reject(
+        &mut market,
+        ALICE,
+        Action::ClaimLoanSurplus { loan_id: loan },
+        LoanError::SenderIsNotLoanBorrower,
+    );
+    code
+}
+
+fn loan_terms_need_a_principal_receipts_periods_and_bounded_rates_fees_and_expiry() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let valid = senior_loan(receipt, whole(100_000), 1_200, market.now());
+    let with = |edit: fn(&mut LoanTerms)| {
+        let mut terms = valid.clone();
+        edit(&mut terms);
+        terms
+    };
+    let invalid = [
+        with(|t| t.senior.amount = Amount::ZERO),
+        with(|t| t.receipts.clear()),
+        with(|t| t.receipts.push(t.receipts[0])),
+        with(|t| t.periods = Some(0)),
+        with(|t| t.periods = Some(601)),
+        with(|t| t.interval_secs = Some(0)),
+        with(|t| t.interval_secs = Some(365 * DAY + 1)),
+        with(|t| t.senior.rate = Rate::from_apr_bps(10_001)),
+        with(|t| t.grace_rate = Rate::from_apr_bps(10_001)),
+        with(|t| t.origination_fee_bps = Bps(10_000)),
+        with(|t| t.exit_fee_bps = Bps(10_001)),
+        with(|t| t.expires_at -= 7 * DAY),
+    ];
+    for terms in invalid {
+        reject(
+            &mut market,
+            CURATOR,
+            Action::ProposeLoan { silo_id: silo, terms },
+            LoanError::LoanTermsInvalid,
+        );
+    }
+    market.ok(CURATOR, Action::ProposeLoan { silo_id: silo, terms: valid });
+    LoanError::LoanTermsInvalid.into()
+}
+
+fn a_proposal_is_accepted_once_and_before_it_expires() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    // A week to accept: one second later it is gone.
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
+    market.advance(7 * DAY + 1);
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        LoanError::LoanProposalExpired,
+    );
+    let loan = market.originate(silo, senior_loan(receipt, whole(1_000), 0, market.now()));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        LoanError::LoanIsNotAProposal,
+    );
+    reject(
+        &mut market,
+        CURATOR,
+        Action::CancelLoanProposal { loan_id: loan },
+        LoanError::LoanIsNotAProposal,
+    );
+    code
+}
+
+fn a_loan_that_is_not_active_is_neither_paid_nor_defaulted() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
+    let actions = [
+        (ALICE, Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX }),
+        (ALICE, Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX }),
+        (BORROWER, Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![receipt] }),
+        (KEEPER, Action::TriggerDefault { loan_id: loan }),
+    ];
+    for (sender, action) in actions {
+        reject(&mut market, sender, action, LoanError::LoanIsNotActive);
+    }
+    LoanError::LoanIsNotActive.into()
+}
+
+fn origination_keeps_the_initial_ltv_and_pledges_only_the_borrowers_receipts() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    // 70% of the 300,000 appraisal is 210,000: one unit more is an LTV of 7,001 bps (rounded
+    // up), above the silo's 7,000.
+    let above = plus(whole(210_000), Amount(1));
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, above, 0, now));
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        LoanError::LoanLtvExceedsMax,
+    );
+    // Carol's receipt cannot secure the borrower's loan.
+    let carols = market.issue_receipt(CAROL, 10, whole(300_000));
+    let loan = propose(&mut market, silo, |now| senior_loan(carols, whole(1_000), 0, now));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        LoanError::ReceiptNotOwnedByBorrower,
+    );
+    market.originate(silo, senior_loan(receipt, whole(210_000), 0, market.now()));
+    code
+}
+
+fn origination_keeps_the_vaults_deployment_limit_and_liquidity_buffer() -> TxError {
+    let (mut market, silo, _) = credit_market();
+    // Collateral worth 3,000,000, so that LTV is no obstacle; the vault's NAV is 1,000,000.
+    let big = market.issue_receipt(BORROWER, 100, whole(3_000_000));
+    // At most 90% of NAV may be deployed: 900,000.
+    let above = plus(whole(900_000), Amount(1));
+    let loan = propose(&mut market, silo, |now| senior_loan(big, above, 0, now));
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        LoanError::VaultMaxDeployedExceeded,
+    );
+    // With all of NAV deployable (a change that waits out the governance delay), the 5%
+    // buffer still keeps 50,000 idle: 950,000 is the most the vault lends.
+    let change = ParameterChange::MaxDeployedBps(Bps(10_000));
+    market.ok(ADMIN, Action::SetParameter { change });
+    market.advance(2 * DAY);
+    let above = plus(whole(950_000), Amount(1));
+    let loan = propose(&mut market, silo, |now| senior_loan(big, above, 0, now));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan { loan_id: loan },
+        LoanError::VaultLiquidityBufferWouldBeBreached,
+    );
+    market.originate(silo, senior_loan(big, whole(950_000), 0, market.now()));
+    code
+}
+
+fn a_payment_above_the_senders_maximum_is_rejected() -> TxError {
+    let (mut market, _, _, loan) = market_with_loan();
+    let due = loans::payment_due(&market.loan(loan), market.now())
+        .and_then(|due| due.total())
+        .expect("fits");
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::RepayLoan { loan_id: loan, max_amount: minus(due, Amount(1)) },
+        LoanError::PaymentExceedsMaximum,
+    );
+    // A prepayment at origination owes no interest yet: the principal is the whole cost.
+    reject(
+        &mut market,
+        BORROWER,
+        Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: minus(ONE, Amount(1)) },
+        LoanError::PaymentExceedsMaximum,
+    );
+    market.ok(BORROWER, Action::RepayLoan { loan_id: loan, max_amount: due });
+    code
+}
+
+fn a_loan_past_its_grace_period_can_only_be_defaulted() -> TxError {
+    let (mut market, _, _, loan) = market_with_loan();
+    reject(
+        &mut market,
+        KEEPER,
+        Action::TriggerDefault { loan_id: loan },
+        LoanError::LoanIsNotInDefault,
+    );
+    // The first deadline is 30 days out and grace lasts 15 more.
+    market.advance(30 * DAY + 15 * DAY);
+    reject(
+        &mut market,
+        KEEPER,
+        Action::TriggerDefault { loan_id: loan },
+        LoanError::LoanIsNotInDefault,
+    );
+    market.advance(1);
+    let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
+    let actions = [
+        Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX },
+        Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX },
+        Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] },
+    ];
+    for action in actions {
+        reject(&mut market, BORROWER, action, LoanError::LoanDefaultIsPending);
+    }
+    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    LoanError::LoanDefaultIsPending.into()
+}
+
+fn foreclosure_hands_a_defaulted_loan_to_one_liquidation_agent() -> TxError {
+    let (mut market, _, receipt, loan) = market_with_loan();
+    let agent = LIQUIDATION_AGENT;
+    let code = reject(
+        &mut market,
+        CURATOR,
+        Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent },
+        LoanError::LoanIsNotDefaulted,
+    );
+    market.advance(30 * DAY + 15 * DAY + 1);
+    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    reject(
+        &mut market,
+        CURATOR,
+        Action::ForecloseLoan { loan_id: loan, liquidation_agent: ALICE },
+        LoanError::LiquidationAgentLacksRole,
+    );
+    reject(
+        &mut market,
+        ALICE,
+        Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent },
+        SiloError::SenderIsNotSiloCurator,
+    );
+    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent });
+    reject(
+        &mut market,
+        ADMIN,
+        Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent },
+        LoanError::LoanAlreadyForeclosed,
+    );
+    // Another liquidation agent may not report this loan's sales.
+    market.ok(ADMIN, Action::GrantRole { role: Role::LiquidationAgent, account: DAVE });
+    let report = SaleReport { gross_proceeds: whole(1_000), ..SaleReport::default() };
+    reject(
+        &mut market,
+        DAVE,
+        Action::ReportSale { receipt_id: receipt, report },
+        LoanError::SenderIsNotLoanLiquidationAgent,
+    );
+    code
+}
+
+fn sales_and_insurance_claims_need_a_foreclosed_receipt_and_amounts_within_bounds() -> TxError {
+    let (mut market, _, receipt, _) = market_with_loan();
+    let report = SaleReport { gross_proceeds: whole(1_000), ..SaleReport::default() };
+    let code = reject(
+        &mut market,
+        LIQUIDATION_AGENT,
+        Action::ReportSale { receipt_id: receipt, report },
+        LoanError::ReceiptIsNotForeclosed,
+    );
+    reject(
+        &mut market,
+        INSURER,
+        Action::PayInsuranceClaim { receipt_id: receipt, amount: ONE },
+        LoanError::ReceiptIsNotForeclosed,
+    );
+    let (mut market, receipt, _) = market_with_foreclosed_loan();
+    let report =
+        SaleReport { gross_proceeds: whole(100), legal_costs: whole(101), ..SaleReport::default() };
+    reject(
+        &mut market,
+        LIQUIDATION_AGENT,
+        Action::ReportSale { receipt_id: receipt, report },
+        LoanError::SaleCostsExceedProceeds,
+    );
+    // The policy covers 300,000.
+    reject(
+        &mut market,
+        INSURER,
+        Action::PayInsuranceClaim { receipt_id: receipt, amount: Amount::ZERO },
+        LedgerError::AmountMustNotBeZero,
+    );
+    reject(
+        &mut market,
+        INSURER,
+        Action::PayInsuranceClaim { receipt_id: receipt, amount: plus(whole(300_000), Amount(1)) },
+        LoanError::InsuranceClaimExceedsCoverage,
+    );
+    code
+}
+
+fn a_prepayment_is_at_most_the_balance_and_waits_for_missed_payments() -> TxError {
+    let (mut market, _, _, loan) = market_with_loan();
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::PrepayLoan {
+            loan_id: loan,
+            principal: plus(whole(100_000), Amount(1)),
+            max_amount: Amount::MAX,
+        },
+        LoanError::PrepaymentExceedsBalance,
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::PrepayLoan { loan_id: loan, principal: Amount::ZERO, max_amount: Amount::MAX },
+        LedgerError::AmountMustNotBeZero,
+    );
+    // A second past the first deadline (inside grace): the missed payment comes first.
+    market.advance(30 * DAY + 1);
+    let prepay = Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX };
+    reject(&mut market, BORROWER, prepay.clone(), LoanError::LoanPaymentsOverdue);
+    market.ok(BORROWER, Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX });
+    market.ok(BORROWER, prepay);
+    code
+}
+
+fn a_loan_pledges_each_receipt_once() -> TxError {
+    let (mut market, _, receipt, loan) = market_with_loan();
+    let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
+    for receipt_ids in [vec![spare, spare], vec![receipt], vec![]] {
+        reject(
+            &mut market,
+            BORROWER,
+            Action::PledgeReceipts { loan_id: loan, receipt_ids },
+            LoanError::LoanReceiptsLimitReached,
+        );
+    }
+    market.ok(BORROWER, Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] });
+    LoanError::LoanReceiptsLimitReached.into()
+}
+
+fn a_remark_covers_one_to_ten_thousand_loans() -> TxError {
+    let (mut market, _, _, _) = market_with_loan();
+    for max_loans in [0, REMARK_BATCH_MAX + 1] {
+        reject(
+            &mut market,
+            KEEPER,
+            Action::RemarkLoans { first_loan_id: LoanId(0), max_loans },
+            LoanError::RemarkBatchOutOfRange,
+        );
+    }
+    market
+        .ok(KEEPER, Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: REMARK_BATCH_MAX });
+    LoanError::RemarkBatchOutOfRange.into()
+}
+
+fn only_the_curator_or_the_borrower_may_cancel_a_proposal() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
+    let code = reject(
+        &mut market,
+        ALICE,
+        Action::CancelLoanProposal { loan_id: loan },
+        LoanError::SenderMayNotCancelProposal,
+    );
+    market.ok(BORROWER, Action::CancelLoanProposal { loan_id: loan });
+    code
+}
+
+fn a_surplus_is_claimed_once_and_only_when_there_is_one() -> TxError {
+    let (mut market, receipt, loan) = market_with_foreclosed_loan();
+    reject(
+        &mut market,
+        BORROWER,
+        Action::ClaimLoanSurplus { loan_id: loan },
+        LoanError::LoanSurplusIsZero,
+    );
+    // The borrower is frozen when its hardware sells for more than the loan owes: the
+    // waterfall holds the remainder for it until it is unfrozen.
+    market.ok(COMPLIANCE, Action::Freeze { account: BORROWER });
+    market.refresh_prices();
+    let gross_proceeds = whole(300_000);
+    market.mint(BOB, gross_proceeds);
+    let to = LIQUIDATION_AGENT;
+    market.ok(BOB, Action::Transfer { asset: Asset::Usdai, to, amount: gross_proceeds });
+    let report = SaleReport { gross_proceeds, ..SaleReport::default() };
+    market.ok(LIQUIDATION_AGENT, Action::ReportSale { receipt_id: receipt, report });
+    assert!(!market.loan(loan).surplus_held.is_zero());
+    reject(
+        &mut market,
+        BORROWER,
+        Action::ClaimLoanSurplus { loan_id: loan },
+        LedgerError::RecipientIsFrozen,
+    );
+    market.ok(COMPLIANCE, Action::Unfreeze { account: BORROWER });
+    market.ok(BORROWER, Action::ClaimLoanSurplus { loan_id: loan });
+    reject(
+        &mut market,
+        BORROWER,
+        Action::ClaimLoanSurplus { loan_id: loan },
+        LoanError::LoanSurplusIsZero,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
