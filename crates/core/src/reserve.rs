@@ -111,7 +111,9 @@ impl TbillIndex {
 
 /// Where a gateway payout stands.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "status")]
+// Externally tagged: an internally tagged enum needs `deserialize_any`, which the canonical
+// (postcard) state encoding does not offer, so a state holding a payout could not be decoded.
+#[serde(rename_all = "snake_case")]
 pub enum PayoutStatus {
     /// Debited from the user, waiting for the attestor.
     Pending,
