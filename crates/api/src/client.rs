@@ -12,6 +12,11 @@ use infrafi_tx::SignedTransaction;
 use serde::Serialize;
 use serde_json::Value;
 
+/// How long one attempt of a call may take.
+pub const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Attempts per call.
+pub const CALL_ATTEMPTS: u32 = 3;
+
 /// Why a call failed before an HTTP answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -78,21 +83,35 @@ impl Client {
         body: Vec<u8>,
     ) -> Result<Answer, ClientError> {
         let url = format!("{}{path}", self.base);
-        let mut builder = Request::builder().method(method).uri(&url);
-        if let Some(content_type) = content_type {
-            builder = builder.header("content-type", content_type);
-        }
-        let request =
-            builder.body(Full::new(Bytes::from(body))).map_err(|_| ClientError::Url(url))?;
-        let response =
-            self.http.request(request).await.map_err(|e| ClientError::Http(e.to_string()))?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| ClientError::Http(e.to_string()))?
-            .to_bytes();
+        let body = Bytes::from(body);
+        // Every call is safe to repeat (reads, and submissions, which are idempotent by
+        // hash), so a call that gets no answer in time is retried on a fresh connection.
+        let mut attempt = 0;
+        let (status, bytes) = loop {
+            attempt += 1;
+            let mut builder = Request::builder().method(method.clone()).uri(&url);
+            if let Some(content_type) = content_type {
+                builder = builder.header("content-type", content_type);
+            }
+            let request =
+                builder.body(Full::new(body.clone())).map_err(|_| ClientError::Url(url.clone()))?;
+            let exchange = async {
+                let response = self.http.request(request).await?;
+                let status = response.status();
+                let bytes = response.into_body().collect().await?.to_bytes();
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, bytes))
+            };
+            match tokio::time::timeout(CALL_TIMEOUT, exchange).await {
+                Ok(Ok(answer)) => break answer,
+                Ok(Err(error)) if attempt >= CALL_ATTEMPTS => {
+                    return Err(ClientError::Http(error.to_string()));
+                }
+                Err(_) if attempt >= CALL_ATTEMPTS => {
+                    return Err(ClientError::Http(format!("no answer within {CALL_TIMEOUT:?}")));
+                }
+                _ => continue,
+            }
+        };
         let body = if bytes.is_empty() {
             Value::Null
         } else {

@@ -2,6 +2,8 @@
 //! reads and a proof against the block's state root, and every bad input with its status and
 //! code.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
 use alloy_primitives::{Address, B256, Bytes};
 use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::{Action, Amount, Asset, Genesis, RequestId, Role, ids::USDC};

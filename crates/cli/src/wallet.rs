@@ -272,7 +272,7 @@ pub(crate) enum ActionCommand {
     SetPause {
         #[arg(long, value_parser = scope)]
         scope: PauseScope,
-        #[arg(long)]
+        #[arg(long, action = clap::ArgAction::Set)]
         paused: bool,
     },
     /// Compliance: freeze an address.
@@ -289,7 +289,7 @@ pub(crate) enum ActionCommand {
     SetKyc {
         #[arg(long)]
         account: Address,
-        #[arg(long)]
+        #[arg(long, action = clap::ArgAction::Set)]
         verified: bool,
     },
     /// Oracle: post a stablecoin price in USD ("0.9998").

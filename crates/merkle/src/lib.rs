@@ -241,7 +241,7 @@ impl Tree {
             .into_iter()
             .map(|(k, v)| (keccak256(k.as_ref()), keccak256(v.as_ref())))
             .collect();
-        hashed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        hashed.sort_unstable_by_key(|a| a.0);
         hashed.dedup_by(|a, b| a.0 == b.0);
         Tree { root: build(0, &hashed), len: hashed.len() }
     }
@@ -271,7 +271,7 @@ impl Tree {
             .map(|(k, v)| (keccak256(k.as_ref()), v.map(|v| keccak256(v.as_ref()))))
             .collect();
         // Stable sort, then keep the last change of each key.
-        hashed.sort_by(|a, b| a.0.cmp(&b.0));
+        hashed.sort_by_key(|a| a.0);
         let mut unique: Vec<(B256, Option<B256>)> = Vec::with_capacity(hashed.len());
         for change in hashed {
             match unique.last_mut() {

@@ -183,8 +183,8 @@ fn genesis_header(chain_id: u64, timestamp: u64, state_root: B256) -> BlockHeade
     }
 }
 
-fn tree_of(state: &State) -> (Tree, Vec<(Vec<u8>, Vec<u8>)>) {
-    let leaves: Vec<(Vec<u8>, Vec<u8>)> = state
+fn tree_of(state: &State) -> (Tree, Vec<infrafi_store::LeafBytes>) {
+    let leaves: Vec<infrafi_store::LeafBytes> = state
         .leaves()
         .into_iter()
         .filter_map(|leaf| leaf.value.map(|value| (leaf.key, value)))

@@ -1,5 +1,7 @@
 //! The node end to end without HTTP: submit, produce, commit, restart, replay.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
 use alloy_primitives::B256;
 use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
 use infrafi_node::{Node, NodeConfig, replay_from_genesis};

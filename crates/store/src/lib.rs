@@ -20,6 +20,9 @@ const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
 /// Metadata: `head`, `chain_id`, `genesis`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
+/// A leaf as stored: key and value bytes.
+pub type LeafBytes = (Vec<u8>, Vec<u8>);
+
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "infrafi.redb";
 
@@ -188,7 +191,7 @@ impl Store {
     }
 
     /// Every state leaf, in key order.
-    pub fn leaves(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn leaves(&self) -> Result<Vec<LeafBytes>, StoreError> {
         let read = self.db.begin_read()?;
         let table = read.open_table(LEAVES)?;
         let mut out = Vec::new();
