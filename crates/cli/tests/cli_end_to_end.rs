@@ -239,3 +239,48 @@ fn a_node_killed_while_committing_under_load_keeps_every_acknowledged_transactio
         serde_json::from_str(&cli_ok(&["replay", "--data-dir", data.to_str().unwrap()])).unwrap();
     assert_eq!(replay["matches"], true, "{replay}");
 }
+
+fn tool_available(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_transaction_signed_by_viem_is_accepted_and_applied() {
+    if !tool_available("node") || !tool_available("npm") {
+        eprintln!(
+            "SKIPPED wallet compatibility: `node` and `npm` are needed (tests/wallet-compat)"
+        );
+        return;
+    }
+    let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/wallet-compat");
+    if !project.join("node_modules/viem").exists() {
+        let install = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(install.status.success(), "npm ci: {}", String::from_utf8_lossy(&install.stderr));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let net = devnet(&dir.path().join("data"), &["--block-time-ms", "100", "--no-keeper"]);
+    let dave: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("data/keys/dave.json")).unwrap(),
+    )
+    .unwrap();
+    let alice = SigningKey::from_seed("infrafi-devnet/alice").address().to_string();
+    let output = Command::new("node")
+        .arg("sign-and-submit.mjs")
+        .args([net.url.as_str(), dave["private_key"].as_str().unwrap(), &alice])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "viem-signed transaction failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let receipt: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(receipt["status"], "applied");
+    assert_eq!(receipt["action"], "transfer");
+}
