@@ -172,6 +172,20 @@ pub(crate) async fn get_tx(
     Path(hash): Path<String>,
 ) -> Result<Json<TxStatus>, ApiError> {
     let hash = parse_hash(&hash)?;
+    // Pending first: a transaction leaves the pending set only after its receipt is stored.
+    if app.node.is_pending(&hash) {
+        return Ok(Json(TxStatus {
+            tx_hash: hash,
+            status: "pending".into(),
+            height: None,
+            index: None,
+            sender: None,
+            nonce: None,
+            action: None,
+            error: None,
+            events: Vec::new(),
+        }));
+    }
     if let Some(receipt) = app.node.receipt(&hash).map_err(ApiError::internal)? {
         let status = if receipt.error.is_some() { "rejected" } else { "applied" };
         return Ok(Json(TxStatus {
@@ -188,19 +202,6 @@ pub(crate) async fn get_tx(
                 message: e.message,
             }),
             events: receipt.events,
-        }));
-    }
-    if app.node.is_pending(&hash) {
-        return Ok(Json(TxStatus {
-            tx_hash: hash,
-            status: "pending".into(),
-            height: None,
-            index: None,
-            sender: None,
-            nonce: None,
-            action: None,
-            error: None,
-            events: Vec::new(),
         }));
     }
     Err(ApiError::not_found("tx_not_found", format!("no transaction {hash} is known")))

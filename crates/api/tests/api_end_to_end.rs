@@ -271,3 +271,45 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
     }
     h.node.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_sends_committed_events_filtered_by_kind_and_account() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = start().await;
+    let address = h.client.base().trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let user = h.user.address();
+    let request = format!(
+        "GET /v1/events?kind=gateway_credited&account={user} HTTP/1.1\r\nhost: {address}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // An event for someone else first: it must be filtered out.
+    let other = Action::GatewayCredit {
+        account: h.admin.address(),
+        token: USDC,
+        amount: Amount::from_whole(1),
+        external_id: B256::repeat_byte(8),
+    };
+    h.send_ok(&h.attestor, other).await;
+    let mine = Action::GatewayCredit {
+        account: user,
+        token: USDC,
+        amount: Amount::from_whole(2),
+        external_id: B256::repeat_byte(9),
+    };
+    h.send_ok(&h.attestor, mine).await;
+    let mut received = String::new();
+    let mut buffer = [0u8; 4096];
+    let read = async {
+        while !received.contains("gateway_credited") {
+            let n = stream.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "the stream closed");
+            received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read).await.expect("no event arrived");
+    assert!(received.contains("text/event-stream"), "{received}");
+    assert!(received.contains(&user.to_string().to_lowercase()), "{received}");
+    assert!(!received.contains(&h.admin.address().to_string().to_lowercase()), "{received}");
+    h.node.shutdown();
+}

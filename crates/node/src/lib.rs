@@ -231,7 +231,7 @@ impl Node {
         Ok(lock(&self.shared.mempool).admit(sealed, committed_nonce)?)
     }
 
-    /// Whether `hash` waits in the mempool.
+    /// Whether `hash` waits in the mempool or is in the block being made.
     pub fn is_pending(&self, hash: &B256) -> bool {
         lock(&self.shared.mempool).contains(hash)
     }
@@ -352,11 +352,25 @@ fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
         let mut mempool = lock(&shared.mempool);
         chain.propose(&mut mempool, timestamp, shared.config.block_txs_max)
     };
-    let executed = chain.execute(proposal)?;
+    let executed = match chain.execute(proposal) {
+        Ok(executed) => executed,
+        Err(error) => {
+            lock(&shared.mempool).settle_in_flight();
+            return Err(error);
+        }
+    };
     let events = block_events(&executed);
-    let snapshot = chain.commit(executed)?;
+    let snapshot = match chain.commit(executed) {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            lock(&shared.mempool).settle_in_flight();
+            return Err(error);
+        }
+    };
     let height = snapshot.header.height;
     *shared.snapshot.write().unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
+    // After the snapshot: a reader sees the transaction in flight, then its receipt.
+    lock(&shared.mempool).settle_in_flight();
     shared.height.send_replace(height);
     // No subscriber is not an error.
     let _ = shared.feed.send(Arc::new(events));

@@ -10,7 +10,7 @@ use alloy_primitives::{Address, B256};
 use infrafi_tx::SealedTransaction;
 use std::{
     cmp::Reverse,
-    collections::{BTreeMap, BinaryHeap, HashMap},
+    collections::{BTreeMap, BinaryHeap, HashMap, HashSet},
 };
 
 /// The most transactions one sender may have waiting.
@@ -68,18 +68,31 @@ struct Pending {
 }
 
 /// The pool.
+///
+/// Transactions taken for a block stay known as *in flight* until the block is committed
+/// ([`Mempool::settle_in_flight`]), so that a client never sees an acknowledged transaction as
+/// unknown, and the next nonce of a sender counts its transactions in the block being made.
 pub struct Mempool {
     capacity: usize,
     by_sender: HashMap<Address, BTreeMap<u64, Pending>>,
     by_hash: HashMap<B256, (Address, u64)>,
     next_sequence: u64,
+    in_flight: HashSet<B256>,
+    in_flight_next_nonce: HashMap<Address, u64>,
 }
 
 impl Mempool {
     /// An empty pool holding at most `capacity` transactions.
     pub fn new(capacity: usize) -> Mempool {
         assert!(capacity > 0, "a mempool must hold at least one transaction");
-        Mempool { capacity, by_sender: HashMap::new(), by_hash: HashMap::new(), next_sequence: 0 }
+        Mempool {
+            capacity,
+            by_sender: HashMap::new(),
+            by_hash: HashMap::new(),
+            next_sequence: 0,
+            in_flight: HashSet::new(),
+            in_flight_next_nonce: HashMap::new(),
+        }
     }
 
     /// How many transactions wait.
@@ -92,14 +105,26 @@ impl Mempool {
         self.by_hash.is_empty()
     }
 
-    /// Whether `hash` waits here.
+    /// Whether `hash` waits here or is in the block being made.
     pub fn contains(&self, hash: &B256) -> bool {
-        self.by_hash.contains_key(hash)
+        self.by_hash.contains_key(hash) || self.in_flight.contains(hash)
+    }
+
+    /// Forgets the transactions of the block just committed (their receipts are stored).
+    pub fn settle_in_flight(&mut self) {
+        self.in_flight.clear();
+        self.in_flight_next_nonce.clear();
+    }
+
+    /// The sender's next nonce counting the block being made.
+    fn nonce_floor(&self, sender: Address, committed: u64) -> u64 {
+        self.in_flight_next_nonce.get(&sender).map_or(committed, |n| (*n).max(committed))
     }
 
     /// The nonce after the sender's last waiting transaction, if it has any in a row from
     /// `committed`.
     pub fn next_nonce(&self, sender: Address, committed: u64) -> u64 {
+        let committed = self.nonce_floor(sender, committed);
         let mut next = committed;
         if let Some(queue) = self.by_sender.get(&sender) {
             for nonce in queue.range(committed..).map(|(n, _)| *n) {
@@ -120,10 +145,11 @@ impl Mempool {
         committed_nonce: u64,
     ) -> Result<B256, AdmitError> {
         let hash = tx.hash();
-        if self.by_hash.contains_key(&hash) {
+        if self.contains(&hash) {
             return Ok(hash);
         }
         let (sender, nonce) = (tx.sender, tx.signed.nonce);
+        let committed_nonce = self.nonce_floor(sender, committed_nonce);
         if nonce < committed_nonce {
             return Err(AdmitError::NonceTooLow { nonce, expected: committed_nonce });
         }
@@ -176,6 +202,9 @@ impl Mempool {
             let Some(queue) = self.by_sender.get_mut(&sender) else { continue };
             let Some(pending) = queue.remove(&nonce) else { continue };
             self.by_hash.remove(&pending.tx.hash());
+            self.in_flight.insert(pending.tx.hash());
+            let next_nonce = self.in_flight_next_nonce.entry(sender).or_default();
+            *next_nonce = (*next_nonce).max(nonce + 1);
             if let Some(next) = queue.get(&(nonce + 1)) {
                 heads.push(Reverse((next.sequence, sender, nonce + 1)));
             }
@@ -227,6 +256,23 @@ mod tests {
         pool.admit(tx(&a, 2), 1).unwrap();
         assert_eq!(pool.admit(tx(&a, 3), 1).unwrap_err().code(), "mempool_full");
         assert_eq!(pool.next_nonce(a.address(), 1), 3);
+    }
+
+    #[test]
+    fn transactions_taken_for_a_block_stay_known_until_it_commits() {
+        // Regression: between `take_ready` and the commit, a transaction was neither pending
+        // nor committed, so `GET /v1/tx` answered 404 and `next_nonce` went backwards.
+        let a = SigningKey::from_seed("a");
+        let mut pool = Mempool::new(10);
+        let hash = pool.admit(tx(&a, 0), 0).unwrap();
+        assert_eq!(pool.take_ready(10, |_| 0).len(), 1);
+        assert!(pool.contains(&hash));
+        assert_eq!(pool.next_nonce(a.address(), 0), 1);
+        assert_eq!(pool.admit(tx(&a, 0), 0).unwrap(), hash, "re-submission is idempotent");
+        let other = a.sign(1, 0, &Action::HarvestBaseYield {}).verify(1).unwrap();
+        assert_eq!(pool.admit(other, 0).unwrap_err().code(), "nonce_too_low");
+        pool.settle_in_flight();
+        assert!(!pool.contains(&hash));
     }
 
     #[test]
