@@ -531,16 +531,34 @@ pub(crate) async fn prove_balance(
     let address = parse_address(&address)?;
     let asset = parse_asset(&asset)?;
     let snapshot = app.node.snapshot();
+    let amount = snapshot.state.ledger.balance(address, asset);
+    // A user's USDai and sUSDai live in one holding record (with its points); every other
+    // balance is its own leaf. The proof covers the leaf that holds the balance.
+    if matches!(asset, Asset::Usdai | Asset::Susdai) {
+        let key = table_leaf_key("ledger.holdings", &address);
+        let holding = snapshot.state.ledger.holdings.get(&address);
+        let decoded = serde_json::json!({
+            "table": "ledger.holdings",
+            "account": address,
+            "asset": asset.to_string(),
+            "amount": amount.0.to_string(),
+            "holding": holding.map(|h| serde_json::json!({
+                "usdai": h.usdai.0.to_string(),
+                "susdai": h.susdai.0.to_string(),
+            })),
+        });
+        return Ok(proof(&snapshot, key, holding.map(encode_value), decoded));
+    }
     let entry = (Account::User(address), asset);
     let key = table_leaf_key("ledger.balances", &entry);
-    let amount = snapshot.state.ledger.balances.get(&entry).copied();
+    let stored = snapshot.state.ledger.balances.get(&entry).copied();
     let decoded = serde_json::json!({
         "table": "ledger.balances",
         "account": address,
         "asset": asset.to_string(),
-        "amount": amount.unwrap_or(Amount::ZERO).0.to_string(),
+        "amount": amount.0.to_string(),
     });
-    Ok(proof(&snapshot, key, amount.map(|a| encode_value(&a)), decoded))
+    Ok(proof(&snapshot, key, stored.map(|a| encode_value(&a)), decoded))
 }
 
 pub(crate) async fn prove_nonce(

@@ -144,7 +144,10 @@ async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() 
     let root: B256 = block["header"]["state_root"].as_str().unwrap().parse().unwrap();
     assert_eq!(root, proof.state_root);
     let value = proof.value.as_ref().map(|v| v.to_vec());
-    assert_eq!(value, Some(infrafi_core::leaves::encode_value(&Amount::from_whole(600))));
+    assert_eq!(proof.decoded["amount"], Amount::from_whole(600).0.to_string());
+    let holding: infrafi_core::ledger::Holding =
+        postcard::from_bytes(value.as_deref().unwrap()).unwrap();
+    assert_eq!(holding.usdai, Amount::from_whole(600), "the proven leaf holds the balance");
     proof.proof.verify_leaf(root, &proof.key, value.as_deref()).unwrap();
     assert!(proof.proof.verify_leaf(root, &proof.key, Some(b"forged")).is_err());
     let request_proof: ProofDto =

@@ -1,14 +1,21 @@
-//! The `infrafi` command line.
+//! The `infrafi` command line: a thin shell over the core, the node and the simulator.
 
+mod alloc_counter;
+mod bench;
 mod bench_node;
+mod demo;
 mod devnet;
 mod node_cmd;
 mod wallet;
 
 use clap::{Parser, Subcommand};
 
+#[global_allocator]
+static ALLOCATOR: alloc_counter::CountingAllocator = alloc_counter::CountingAllocator;
+
+/// infrafi: a GPU-backed credit protocol.
 #[derive(Parser)]
-#[command(name = "infrafi", version, about = "The infrafi protocol: node, devnet, wallet.")]
+#[command(name = "infrafi", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -16,6 +23,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Walk a depositor through the protocol in memory and print each step.
+    Demo,
+    /// Measure the state machine.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
     /// Run a node.
     Node(node_cmd::NodeArgs),
     /// Run a devnet: a node with a demo market, keys and a keeper.
@@ -36,8 +48,13 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    if !matches!(cli.command, Command::Demo | Command::Bench(_)) {
+        tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    }
+    match cli.command {
+        Command::Demo => demo::run(),
+        Command::Bench(command) => bench::run(command),
         Command::Node(args) => node_cmd::run(args),
         Command::Devnet(args) => devnet::run(args),
         Command::Wallet(command) => wallet::wallet(command),

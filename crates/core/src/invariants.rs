@@ -28,9 +28,14 @@ pub fn check(state: &State) -> Result<(), String> {
 /// SPEC 14.1: per asset, sum of balances = minted - burned; no zero entries stored.
 fn check_ledger(state: &State) -> Result<(), String> {
     let mut sums: BTreeMap<Asset, u128> = BTreeMap::new();
-    for (&(account, asset), &amount) in state.ledger.balances.iter() {
+    for (account, asset, amount) in state.ledger.all_balances() {
         if amount.is_zero() {
             return Err(format!("zero balance stored for {account} in {asset}"));
+        }
+        if matches!((account, asset), (Account::User(_), Asset::Usdai | Asset::Susdai))
+            && state.ledger.balances.contains_key(&(account, asset))
+        {
+            return Err(format!("{account}'s {asset} is stored outside its holding"));
         }
         let sum = sums.entry(asset).or_default();
         *sum = sum.checked_add(amount.0).ok_or(format!("{asset} balances overflow"))?;

@@ -380,6 +380,7 @@ impl State {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {
     use super::*;
     use crate::{
@@ -441,8 +442,8 @@ mod tests {
         let expected: BTreeMap<Vec<u8>, Vec<u8>> =
             state.leaves().into_iter().map(|l| (l.key, l.value.unwrap())).collect();
         assert_eq!(leaves, expected);
-        let key = table_leaf_key("ledger.balances", &(crate::Account::User(user), Asset::Usdai));
-        assert!(leaves.contains_key(&key));
+        let key = table_leaf_key("ledger.holdings", &user);
+        assert!(leaves.contains_key(&key), "the user's USDai holding is a leaf");
         assert!(state.take_changed_leaves().is_empty());
     }
 

@@ -65,10 +65,43 @@ impl Supply {
     }
 }
 
+/// A user's USDai and sUSDai balances with the points they earn, kept in one record so the
+/// hottest path (a USDai transfer) finds everything it needs in one lookup per side.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holding {
+    /// USDai balance.
+    pub usdai: Amount,
+    /// Unlocked sUSDai balance.
+    pub susdai: Amount,
+    /// Points earned on these balances.
+    pub points: points::PointsAccount,
+}
+
+impl Holding {
+    /// The balance of `asset` (USDai or sUSDai).
+    fn amount(&self, asset: Asset) -> Amount {
+        match asset {
+            Asset::Usdai => self.usdai,
+            Asset::Susdai => self.susdai,
+            _ => unreachable!("a holding carries only USDai and sUSDai"),
+        }
+    }
+
+    fn set_amount(&mut self, asset: Asset, amount: Amount) {
+        match asset {
+            Asset::Usdai => self.usdai = amount,
+            Asset::Susdai => self.susdai = amount,
+            _ => unreachable!("a holding carries only USDai and sUSDai"),
+        }
+    }
+}
+
 /// Balances and supplies.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LedgerState {
-    /// Every non-zero balance.
+    /// Users' USDai and sUSDai balances and points (every user that ever held either).
+    pub holdings: Table<Address, Holding>,
+    /// Every other non-zero balance: protocol accounts, stablecoins, TBILL.
     pub balances: Table<(Account, Asset), Amount>,
     /// Issued and burned per asset.
     pub supply: Table<Asset, Supply>,
@@ -82,6 +115,7 @@ pub struct LedgerState {
 
 impl Journaled for LedgerState {
     fn commit(&mut self) {
+        self.holdings.commit();
         self.balances.commit();
         self.supply.commit();
         self.frozen.commit();
@@ -90,6 +124,7 @@ impl Journaled for LedgerState {
     }
 
     fn rollback(&mut self) {
+        self.holdings.rollback();
         self.balances.rollback();
         self.supply.rollback();
         self.frozen.rollback();
@@ -101,7 +136,24 @@ impl Journaled for LedgerState {
 impl LedgerState {
     /// The balance of `account` in `asset`.
     pub fn balance(&self, account: impl Into<Account>, asset: Asset) -> Amount {
-        self.balances.get(&(account.into(), asset)).copied().unwrap_or(Amount::ZERO)
+        let account = account.into();
+        match holding_key(account, asset) {
+            Some(address) => self.holdings.get(&address).map_or(Amount::ZERO, |h| h.amount(asset)),
+            None => self.balances.get(&(account, asset)).copied().unwrap_or(Amount::ZERO),
+        }
+    }
+
+    /// Every non-zero balance, holdings included, in no particular order of accounts.
+    pub fn all_balances(&self) -> impl Iterator<Item = (Account, Asset, Amount)> + '_ {
+        let held = self.holdings.iter().flat_map(|(address, holding)| {
+            [(Asset::Usdai, holding.usdai), (Asset::Susdai, holding.susdai)]
+                .into_iter()
+                .filter(|(_, amount)| !amount.is_zero())
+                .map(|(asset, amount)| (Account::User(*address), asset, amount))
+        });
+        let other =
+            self.balances.iter().map(|(&(account, asset), &amount)| (account, asset, amount));
+        held.chain(other)
     }
 
     /// What exists of `asset`: issued minus burned.
@@ -120,6 +172,7 @@ impl LedgerState {
     }
 
     fn set_balance(&mut self, account: Account, asset: Asset, amount: Amount) {
+        debug_assert!(holding_key(account, asset).is_none(), "holdings change through set_holding");
         if amount.is_zero() {
             self.balances.remove(&(account, asset));
         } else {
@@ -128,11 +181,51 @@ impl LedgerState {
     }
 }
 
-/// Whether a balance change of `asset` for `account` moves points (SPEC 12).
-fn earns_points(account: Account, asset: Asset) -> Option<Address> {
+/// The user whose `Holding` carries this balance, if it is a user's USDai or sUSDai (the
+/// balances that earn points, SPEC 12).
+fn holding_key(account: Account, asset: Asset) -> Option<Address> {
     match (account, asset) {
         (Account::User(address), Asset::Usdai | Asset::Susdai) => Some(address),
         _ => None,
+    }
+}
+
+/// A balance read for a write: a user's whole holding, or a plain balance.
+enum Entry {
+    Held(Address, Holding),
+    Plain(Amount),
+}
+
+impl Entry {
+    fn read(state: &State, account: Account, asset: Asset) -> Entry {
+        match holding_key(account, asset) {
+            Some(address) => Entry::Held(
+                address,
+                state.ledger.holdings.get(&address).cloned().unwrap_or_default(),
+            ),
+            None => Entry::Plain(
+                state.ledger.balances.get(&(account, asset)).copied().unwrap_or_default(),
+            ),
+        }
+    }
+
+    fn amount(&self, asset: Asset) -> Amount {
+        match self {
+            Entry::Held(_, holding) => holding.amount(asset),
+            Entry::Plain(amount) => *amount,
+        }
+    }
+
+    /// Writes `amount` back, settling a holding's points first (SPEC 12: settle on change).
+    fn write(self, state: &mut State, account: Account, asset: Asset, amount: Amount) {
+        match self {
+            Entry::Held(address, mut holding) => {
+                points::settle_holding(state.points.globals.get(), &mut holding);
+                holding.set_amount(asset, amount);
+                state.ledger.holdings.insert(address, holding);
+            }
+            Entry::Plain(_) => state.ledger.set_balance(account, asset, amount),
+        }
     }
 }
 
@@ -166,21 +259,21 @@ pub fn transfer(
     }
     check_not_frozen(state, from, asset, LedgerError::SenderIsFrozen)?;
     check_not_frozen(state, to, asset, LedgerError::RecipientIsFrozen)?;
-    let from_balance = state.ledger.balance(from, asset);
-    let from_after =
-        from_balance.checked_sub(amount).map_err(|_| LedgerError::BalanceInsufficient)?;
     if from == to {
-        return Ok(());
+        return match state.ledger.balance(from, asset) >= amount {
+            true => Ok(()),
+            false => Err(LedgerError::BalanceInsufficient.into()),
+        };
     }
-    let to_after = state.ledger.balance(to, asset).checked_add(amount)?;
-    if let Some(address) = earns_points(from, asset) {
-        points::settle(state, address);
-    }
-    if let Some(address) = earns_points(to, asset) {
-        points::settle(state, address);
-    }
-    state.ledger.set_balance(from, asset, from_after);
-    state.ledger.set_balance(to, asset, to_after);
+    let from_entry = Entry::read(state, from, asset);
+    let from_after = from_entry
+        .amount(asset)
+        .checked_sub(amount)
+        .map_err(|_| LedgerError::BalanceInsufficient)?;
+    let to_entry = Entry::read(state, to, asset);
+    let to_after = to_entry.amount(asset).checked_add(amount)?;
+    from_entry.write(state, from, asset, from_after);
+    to_entry.write(state, to, asset, to_after);
     state.emit(Event::Transferred { asset, from, to, amount });
     Ok(())
 }
@@ -197,14 +290,12 @@ pub fn mint(
         return Err(LedgerError::AmountMustNotBeZero.into());
     }
     check_not_frozen(state, to, asset, LedgerError::RecipientIsFrozen)?;
-    let to_after = state.ledger.balance(to, asset).checked_add(amount)?;
+    let to_entry = Entry::read(state, to, asset);
+    let to_after = to_entry.amount(asset).checked_add(amount)?;
     let mut supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
     supply.issued = supply.issued.checked_add(amount)?;
-    if let Some(address) = earns_points(to, asset) {
-        points::settle(state, address);
-    }
     state.ledger.supply.insert(asset, supply);
-    state.ledger.set_balance(to, asset, to_after);
+    to_entry.write(state, to, asset, to_after);
     state.emit(Event::Minted { asset, to, amount });
     Ok(())
 }
@@ -221,19 +312,16 @@ pub fn burn(
         return Err(LedgerError::AmountMustNotBeZero.into());
     }
     check_not_frozen(state, from, asset, LedgerError::SenderIsFrozen)?;
-    let from_after = state
-        .ledger
-        .balance(from, asset)
+    let from_entry = Entry::read(state, from, asset);
+    let from_after = from_entry
+        .amount(asset)
         .checked_sub(amount)
         .map_err(|_| LedgerError::BalanceInsufficient)?;
     let mut supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
     supply.burned = supply.burned.checked_add(amount)?;
     assert!(supply.burned <= supply.issued, "burned more {asset} than was issued");
-    if let Some(address) = earns_points(from, asset) {
-        points::settle(state, address);
-    }
     state.ledger.supply.insert(asset, supply);
-    state.ledger.set_balance(from, asset, from_after);
+    from_entry.write(state, from, asset, from_after);
     state.emit(Event::Burned { asset, from, amount });
     Ok(())
 }

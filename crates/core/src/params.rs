@@ -93,9 +93,8 @@ impl Default for Params {
     }
 }
 
-/// One admin change of one parameter.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "parameter", content = "value", rename_all = "snake_case")]
+/// One admin change of one parameter. In JSON: `{"parameter": "mint_fee_bps", "value": 30}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)] // Each variant sets the `Params` field of the same name.
 pub enum ParameterChange {
     MintFeeBps(Bps),
@@ -122,6 +121,106 @@ pub enum ParameterChange {
     SusdaiPointsMultiplier(u32),
     GovernanceDelaySecs(u64),
 }
+
+/// Implements `Serialize` and `Deserialize` for `$ty` through one of two mirror types chosen by
+/// the format: `$human` for human-readable formats (JSON), `$binary` for binary ones.
+///
+/// Why: serde's internally and adjacently tagged enums (`#[serde(tag = ...)]`) can be written
+/// to postcard but never read back (postcard cannot `deserialize_any` or
+/// `deserialize_identifier`), so `State::decode` failed on any state holding such a value. The
+/// binary mirror is a plain (externally tagged) enum, which postcard reads by variant index;
+/// JSON keeps its tagged shape.
+macro_rules! serde_by_format {
+    ($ty:ty, human: $human:ty, binary: $binary:ty) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                if serializer.is_human_readable() {
+                    <$human>::from(self.clone()).serialize(serializer)
+                } else {
+                    <$binary>::from(self.clone()).serialize(serializer)
+                }
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                if deserializer.is_human_readable() {
+                    <$human>::deserialize(deserializer).map(Self::from)
+                } else {
+                    <$binary>::deserialize(deserializer).map(Self::from)
+                }
+            }
+        }
+    };
+}
+pub(crate) use serde_by_format;
+
+/// Declares the two serde mirrors of [`ParameterChange`] (same variants, same order) and the
+/// conversions; the exhaustive matches make a variant missing here a compile error.
+macro_rules! parameter_change_mirrors {
+    ($($variant:ident($value:ty)),+ $(,)?) => {
+        /// JSON form: `{"parameter": "mint_fee_bps", "value": 30}`.
+        #[derive(Serialize, Deserialize)]
+        #[serde(tag = "parameter", content = "value", rename_all = "snake_case")]
+        enum ParameterChangeTagged { $($variant($value)),+ }
+
+        /// Binary form (the state's canonical encoding): variant index, then value.
+        #[derive(Serialize, Deserialize)]
+        enum ParameterChangeIndexed { $($variant($value)),+ }
+
+        impl From<ParameterChange> for ParameterChangeTagged {
+            fn from(change: ParameterChange) -> Self {
+                match change { $(ParameterChange::$variant(value) => Self::$variant(value)),+ }
+            }
+        }
+
+        impl From<ParameterChangeTagged> for ParameterChange {
+            fn from(change: ParameterChangeTagged) -> Self {
+                match change { $(ParameterChangeTagged::$variant(value) => Self::$variant(value)),+ }
+            }
+        }
+
+        impl From<ParameterChange> for ParameterChangeIndexed {
+            fn from(change: ParameterChange) -> Self {
+                match change { $(ParameterChange::$variant(value) => Self::$variant(value)),+ }
+            }
+        }
+
+        impl From<ParameterChangeIndexed> for ParameterChange {
+            fn from(change: ParameterChangeIndexed) -> Self {
+                match change { $(ParameterChangeIndexed::$variant(value) => Self::$variant(value)),+ }
+            }
+        }
+    };
+}
+
+parameter_change_mirrors! {
+    MintFeeBps(Bps),
+    RedeemFeeBps(Bps),
+    DepegToleranceBps(Bps),
+    MaxPriceAgeSecs(u64),
+    UsdaiSupplyCap(Amount),
+    KycRequired(bool),
+    YieldFeeBps(Bps),
+    YieldVestingSecs(u64),
+    MaxTbillAprBps(Bps),
+    PerformanceFeeBps(Bps),
+    LiquidityBufferBps(Bps),
+    MaxDeployedBps(Bps),
+    MinRedeemShares(Amount),
+    MaxActiveRequests(u32),
+    NoticePeriodSecs(u64),
+    RoundIntervalSecs(u64),
+    RevealWindowSecs(u64),
+    UnrevealedPenaltyBps(Bps),
+    QevProtocolCutBps(Bps),
+    FeeVestingSecs(u64),
+    UsdaiPointsMultiplier(u32),
+    SusdaiPointsMultiplier(u32),
+    GovernanceDelaySecs(u64),
+}
+
+serde_by_format!(ParameterChange, human: ParameterChangeTagged, binary: ParameterChangeIndexed);
 
 /// The longest duration any time parameter may take (10 years): keeps time sums in range.
 pub const DURATION_SECS_MAX: u64 = 10 * 365 * 86_400;
@@ -307,6 +406,28 @@ impl PauseFlags {
             PauseScope::Minting => self.minting = paused,
             PauseScope::Staking => self.staking = paused,
             PauseScope::Borrowing => self.borrowing = paused,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_changes_round_trip_through_the_binary_encoding() {
+        // Regression: the adjacently tagged derive could be written to postcard but not read
+        // back, so `State::decode` failed while any change was pending.
+        let changes = [
+            ParameterChange::MintFeeBps(Bps(30)),
+            ParameterChange::UsdaiSupplyCap(Amount(u128::MAX)),
+            ParameterChange::KycRequired(true),
+            ParameterChange::MaxActiveRequests(7),
+            ParameterChange::GovernanceDelaySecs(u64::MAX),
+        ];
+        for change in changes {
+            let bytes = postcard::to_stdvec(&change).expect("encodes");
+            assert_eq!(postcard::from_bytes::<ParameterChange>(&bytes), Ok(change));
         }
     }
 }

@@ -1,19 +1,22 @@
 //! Points (SPEC 12): accrue per second on the USD value of USDai and unlocked sUSDai held.
 //!
 //! Two global accumulators (points per token unit since genesis) advance with time; each
-//! account keeps its settled points and the accumulator values at its last settlement. Every
+//! account keeps its settled points and the accumulator values at its last settlement, in its
+//! `ledger::Holding` beside the balances that earn them. Every
 //! USDai or sUSDai balance change settles the account first, so accrual is lazy, exact up to
 //! one unit of rounding per settlement (always down), and O(1) per change. The sUSDai
 //! accumulator advances at the redemption share price sampled at the end of the previous
 //! transaction that could move it, so an interval is valued at the price in force during it.
 
 use crate::{
-    ids::{Address, Asset},
-    math::{Rounding, SECONDS_PER_DAY, WAD, mul_div},
+    ids::Address,
+    ledger::Holding,
+    math::{Amount, Rounding, SECONDS_PER_DAY, WAD, mul_div},
     state::State,
-    table::{Journaled, Slot, Table},
+    table::{Journaled, Slot},
     vault,
 };
+use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
 /// Extra precision of the accumulators: points (18 decimals) per token unit, times 10^27.
@@ -25,7 +28,12 @@ pub struct PointsGlobals {
     /// Points per USDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
     pub usdai_accumulator: u128,
     /// Points per unlocked sUSDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
-    pub susdai_accumulator: u128,
+    ///
+    /// 256 bits: it grows with the price of one share *unit*, which is not bounded by 1.0.
+    /// Yield or a donation landing in a vault with few or no shares makes a unit worth up to
+    /// NAV / VIRTUAL_SHARES (10^12 USDai per unit for 1,000 USDai of NAV over no shares), and
+    /// a `u128` then saturated within hours, silently freezing every holder's sUSDai points.
+    pub susdai_accumulator: U256,
     /// When the accumulators were last advanced.
     pub updated_at: u64,
     /// The redemption share price they advance at until the next sample (18-decimal).
@@ -40,27 +48,23 @@ pub struct PointsAccount {
     /// The USDai accumulator at the last settlement.
     pub usdai_snapshot: u128,
     /// The sUSDai accumulator at the last settlement.
-    pub susdai_snapshot: u128,
+    pub susdai_snapshot: U256,
 }
 
-/// Points state.
+/// Points state: the accumulators. Each user's points live in its `ledger::Holding`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PointsState {
     /// Accumulators.
     pub globals: Slot<PointsGlobals>,
-    /// Accounts that have ever held USDai or sUSDai.
-    pub accounts: Table<Address, PointsAccount>,
 }
 
 impl Journaled for PointsState {
     fn commit(&mut self) {
         self.globals.commit();
-        self.accounts.commit();
     }
 
     fn rollback(&mut self) {
         self.globals.rollback();
-        self.accounts.rollback();
     }
 }
 
@@ -82,13 +86,11 @@ pub fn advance(state: &mut State) {
     }
     let elapsed = now - globals.updated_at;
     let usdai_growth = accumulator_growth(usdai_multiplier, elapsed);
-    let susdai_growth = mul_div(
-        accumulator_growth(susdai_multiplier, elapsed),
-        globals.share_price_sample_wad,
-        WAD,
-        Rounding::Down,
-    )
-    .unwrap_or(u128::MAX);
+    // In 256 bits: growth x price does not fit 128 bits once a share unit is worth much more
+    // than 1.0 (see `PointsGlobals::susdai_accumulator`). Rounded down, as before.
+    let susdai_growth = U256::from(accumulator_growth(susdai_multiplier, elapsed))
+        * U256::from(globals.share_price_sample_wad)
+        / U256::from(WAD);
     let globals = state.points.globals.get_mut();
     globals.usdai_accumulator = globals.usdai_accumulator.saturating_add(usdai_growth);
     globals.susdai_accumulator = globals.susdai_accumulator.saturating_add(susdai_growth);
@@ -103,46 +105,48 @@ pub fn sample_share_price(state: &mut State) {
     }
 }
 
-fn earned(state: &State, address: Address, account: &PointsAccount) -> u128 {
-    let globals = state.points.globals.get();
-    let usdai = state.ledger.balance(address, Asset::Usdai).0;
-    let susdai = state.ledger.balance(address, Asset::Susdai).0;
-    let from_usdai = mul_div(
-        usdai,
-        globals.usdai_accumulator - account.usdai_snapshot,
-        ACCUMULATOR_SCALE,
-        Rounding::Down,
-    )
-    .unwrap_or(u128::MAX);
-    let from_susdai = mul_div(
-        susdai,
-        globals.susdai_accumulator - account.susdai_snapshot,
-        ACCUMULATOR_SCALE,
-        Rounding::Down,
-    )
-    .unwrap_or(u128::MAX);
+fn accrued(balance: Amount, accumulator: u128, snapshot: u128) -> u128 {
+    let growth = accumulator - snapshot;
+    if growth == 0 || balance.is_zero() {
+        return 0; // The common case within a block: no multiply at all.
+    }
+    mul_div(balance.0, growth, ACCUMULATOR_SCALE, Rounding::Down).unwrap_or(u128::MAX)
+}
+
+fn accrued_wide(balance: Amount, accumulator: U256, snapshot: U256) -> u128 {
+    let growth = accumulator - snapshot;
+    if growth.is_zero() || balance.is_zero() {
+        return 0;
+    }
+    let points = U256::from(balance.0).saturating_mul(growth) / U256::from(ACCUMULATOR_SCALE);
+    u128::try_from(points).unwrap_or(u128::MAX)
+}
+
+fn earned(globals: &PointsGlobals, holding: &Holding) -> u128 {
+    let account = &holding.points;
+    let from_usdai = accrued(holding.usdai, globals.usdai_accumulator, account.usdai_snapshot);
+    let from_susdai =
+        accrued_wide(holding.susdai, globals.susdai_accumulator, account.susdai_snapshot);
     from_usdai.saturating_add(from_susdai)
 }
 
-/// Settles `address`'s points at the current accumulators; call before its balances change.
-pub fn settle(state: &mut State, address: Address) {
-    let account = state.points.accounts.get(&address).cloned().unwrap_or_default();
-    let earned = earned(state, address, &account);
-    let globals = state.points.globals.get();
-    let settled = PointsAccount {
-        settled: account.settled.saturating_add(earned),
+/// Settles a holding's points at the current accumulators; the ledger calls this before the
+/// holding's balances change.
+pub fn settle_holding(globals: &PointsGlobals, holding: &mut Holding) {
+    let earned = earned(globals, holding);
+    holding.points = PointsAccount {
+        settled: holding.points.settled.saturating_add(earned),
         usdai_snapshot: globals.usdai_accumulator,
         susdai_snapshot: globals.susdai_accumulator,
     };
-    if settled != account {
-        state.points.accounts.insert(address, settled);
-    }
 }
 
 /// `address`'s points now (18-decimal), settled plus pending.
 pub fn points_of(state: &State, address: Address) -> u128 {
-    match state.points.accounts.get(&address) {
-        Some(account) => account.settled.saturating_add(earned(state, address, account)),
+    match state.ledger.holdings.get(&address) {
+        Some(holding) => {
+            holding.points.settled.saturating_add(earned(state.points.globals.get(), holding))
+        }
         None => 0,
     }
 }
@@ -154,8 +158,8 @@ pub const LEADERBOARD_PAGE_MAX: usize = 1_000;
 /// ties by address.
 pub fn leaderboard(state: &State, limit: usize) -> Vec<(Address, u128)> {
     let mut all: Vec<(Address, u128)> = state
-        .points
-        .accounts
+        .ledger
+        .holdings
         .iter()
         .map(|(address, _)| (*address, points_of(state, *address)))
         .collect();

@@ -354,7 +354,15 @@ pub fn service_queue(state: &mut State, max_requests: u32) -> Result<(), TxError
             assets,
             fully_served,
         });
-        state.queue.requests.insert(request.id, request);
+        if fully_served && request.claimable.is_zero() {
+            // Its last shares were worth less than one USDai unit (possible once the price of
+            // a share unit is below 1, after a loss): they are burned for nothing, rounding in
+            // the vault's favour, and nothing is left to claim. Drop it as `claim` drops a
+            // finished request; stored, it could be neither claimed nor cancelled.
+            state.queue.requests.remove(&request.id);
+        } else {
+            state.queue.requests.insert(request.id, request);
+        }
         if !fully_served {
             break; // Liquidity ran out on a partial fill.
         }

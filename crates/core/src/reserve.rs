@@ -109,11 +109,8 @@ impl TbillIndex {
     }
 }
 
-/// Where a gateway payout stands.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-// Externally tagged: an internally tagged enum needs `deserialize_any`, which the canonical
-// (postcard) state encoding does not offer, so a state holding a payout could not be decoded.
-#[serde(rename_all = "snake_case")]
+/// Where a gateway payout stands. In JSON: `{"status": "confirmed", "external_id": "0x.."}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PayoutStatus {
     /// Debited from the user, waiting for the attestor.
     Pending,
@@ -128,6 +125,56 @@ pub enum PayoutStatus {
         reason: String,
     },
 }
+
+/// The serde mirrors of [`PayoutStatus`]: postcard cannot read the tagged JSON shape back, so
+/// the state's binary encoding uses the plain enum (see `params::serde_by_format`).
+mod payout_status_forms {
+    use super::{B256, PayoutStatus};
+    use serde::{Deserialize, Serialize};
+
+    /// JSON form, tagged by `status`.
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case", tag = "status")]
+    pub(super) enum Tagged {
+        Pending,
+        Confirmed { external_id: B256 },
+        Rejected { reason: String },
+    }
+
+    /// Binary form: variant index, then fields.
+    #[derive(Serialize, Deserialize)]
+    pub(super) enum Indexed {
+        Pending,
+        Confirmed { external_id: B256 },
+        Rejected { reason: String },
+    }
+
+    macro_rules! convert {
+        ($from:ty => $to:ty, $from_path:ident => $to_path:ident) => {
+            impl From<$from> for $to {
+                fn from(status: $from) -> $to {
+                    match status {
+                        $from_path::Pending => $to_path::Pending,
+                        $from_path::Confirmed { external_id } => {
+                            $to_path::Confirmed { external_id }
+                        }
+                        $from_path::Rejected { reason } => $to_path::Rejected { reason },
+                    }
+                }
+            }
+        };
+    }
+    convert!(PayoutStatus => Tagged, PayoutStatus => Tagged);
+    convert!(Tagged => PayoutStatus, Tagged => PayoutStatus);
+    convert!(PayoutStatus => Indexed, PayoutStatus => Indexed);
+    convert!(Indexed => PayoutStatus, Indexed => PayoutStatus);
+}
+
+crate::params::serde_by_format!(
+    PayoutStatus,
+    human: payout_status_forms::Tagged,
+    binary: payout_status_forms::Indexed
+);
 
 /// A withdrawal to another chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -514,12 +561,14 @@ pub fn redeem_usdai(
 }
 
 /// `harvest_base_yield`: anyone mints the reserve's surplus as USDai into the vault, less the
-/// protocol's yield fee; it vests into NAV over `yield_vesting_secs`.
+/// protocol's yield fee; it vests into NAV over `yield_vesting_secs`. While no sUSDai exists
+/// the surplus stays in the reserve (`vault::require_shares_outstanding` says why).
 pub fn harvest_base_yield(state: &mut State) -> Result<(), TxError> {
     let surplus = backing(state).surplus;
     if surplus.is_zero() {
         return Err(ReserveError::BaseYieldSurplusIsZero.into());
     }
+    vault::require_shares_outstanding(state)?;
     let fee = surplus.mul_bps(state.governance.params.get().yield_fee_bps, Rounding::Up)?;
     let to_vault = surplus.saturating_sub(fee);
     if !fee.is_zero() {
@@ -531,4 +580,24 @@ pub fn harvest_base_yield(state: &mut State) -> Result<(), TxError> {
     }
     state.emit(Event::BaseYieldHarvested { surplus, fee, to_vault });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payout_statuses_round_trip_through_the_binary_encoding() {
+        // Regression: the internally tagged derive could be written to postcard but not read
+        // back, so `State::decode` failed as soon as any payout existed.
+        let statuses = [
+            PayoutStatus::Pending,
+            PayoutStatus::Confirmed { external_id: B256::repeat_byte(7) },
+            PayoutStatus::Rejected { reason: "bad address".into() },
+        ];
+        for status in statuses {
+            let bytes = postcard::to_stdvec(&status).expect("encodes");
+            assert_eq!(postcard::from_bytes::<PayoutStatus>(&bytes), Ok(status));
+        }
+    }
 }

@@ -31,6 +31,8 @@ result_codes! {
             "The deposit buys fewer shares than the sender's minimum (slippage limit).";
         AssetsAboveMaximum = 403 => "assets_above_maximum",
             "Minting these shares costs more than the sender's maximum (slippage limit).";
+        VaultHasNoShares = 404 => "vault_has_no_shares",
+            "No sUSDai exists, so no holder would receive this USDai.";
     }
 }
 
@@ -282,9 +284,78 @@ pub fn mint_shares(
     Ok(())
 }
 
+/// Rejects when no sUSDai exists. USDai added to an empty vault would belong to no holder: the
+/// virtual shares would own it for ever, and it would lift the price of a share unit to about
+/// NAV / VIRTUAL_SHARES (10^12 USDai per sUSDai for 1,000 USDai), so that later deposits buy
+/// dust-sized share counts that can never reach `min_redeem_shares`.
+pub fn require_shares_outstanding(state: &State) -> Result<(), TxError> {
+    if state.ledger.supply_of(Asset::Susdai).is_zero() {
+        return Err(VaultError::VaultHasNoShares.into());
+    }
+    Ok(())
+}
+
 /// `donate_to_vault`: USDai given to every shareholder at once (it enters NAV immediately).
 pub fn donate(state: &mut State, sender: Address, amount: Amount) -> Result<(), TxError> {
+    if !amount.is_zero() {
+        require_shares_outstanding(state)?;
+    }
     ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, amount)?;
     state.emit(Event::DonatedToVault { account: sender, amount });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn nav(optimistic: u128, conservative: u128, share_supply: u128) -> Nav {
+        Nav {
+            unallocated: Amount(conservative),
+            unvested: Amount::ZERO,
+            senior_principal: Amount::ZERO,
+            senior_accrued_interest: Amount::ZERO,
+            senior_impairment: Amount::ZERO,
+            optimistic: Amount(optimistic),
+            conservative: Amount(conservative),
+            share_supply: Amount(share_supply),
+        }
+    }
+
+    #[test]
+    fn an_empty_vault_prices_a_share_at_exactly_one() {
+        let empty = nav(0, 0, 0);
+        assert_eq!(empty.shares_for_deposit(Amount(12_345)), Ok(Amount(12_345)));
+        assert_eq!(empty.deposit_price_wad(), WAD);
+        assert_eq!(empty.redemption_price_wad(), WAD);
+    }
+
+    proptest! {
+        /// Every conversion rounds in the vault's favour: a deposit redeemed at once never
+        /// returns more than it paid, minting costs at least what redeeming pays, and the
+        /// shares a payout buys back never pay more than that payout.
+        #[test]
+        fn conversions_never_favour_the_user(
+            conservative in 0u128..=1u128 << 100,
+            accrued in 0u128..=1u128 << 90,
+            supply in 0u128..=1u128 << 100,
+            amount in 0u128..=1u128 << 100,
+        ) {
+            let nav = nav(conservative + accrued, conservative, supply);
+            let shares = nav.shares_for_deposit(Amount(amount)).expect("in range");
+            let after = Nav {
+                optimistic: Amount(nav.optimistic.0 + amount),
+                conservative: Amount(nav.conservative.0 + amount),
+                share_supply: Amount(supply + shares.0),
+                ..nav
+            };
+            prop_assert!(after.assets_for_redemption(shares).expect("in range").0 <= amount);
+            let mint = nav.assets_for_mint(Amount(amount)).expect("in range");
+            prop_assert!(mint >= nav.assets_for_redemption(Amount(amount)).expect("in range"));
+            let buyback = nav.shares_for_redemption_assets(Amount(amount)).expect("in range");
+            prop_assert!(nav.assets_for_redemption(buyback).expect("in range").0 <= amount);
+            prop_assert!(nav.redemption_price_wad() <= nav.deposit_price_wad());
+        }
+    }
 }

@@ -216,6 +216,7 @@ impl Mempool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {
     use super::*;
     use infrafi_core::{Action, Amount, Asset};

@@ -355,6 +355,7 @@ impl SigningKey {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {
     use super::*;
     use infrafi_core::{Amount, Asset};

@@ -1,0 +1,197 @@
+//! `infrafi bench`: throughput of the state machine, single thread, all in memory, the state
+//! updated (and journaled) after every transaction exactly as the node applies it.
+
+use crate::alloc_counter;
+use anyhow::{bail, ensure};
+use clap::{Args, Subcommand};
+use infrafi_core::{
+    Action, Amount, Asset, BlockContext, RequestId, State, Transaction, apply, ids::USDC,
+};
+use infrafi_testkit::{
+    Driver, WorkloadKind, Xorshift, funded_market, user_address, workload_market,
+};
+use std::time::{Duration, Instant};
+
+#[derive(Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Every user mints, stakes, requests, is serviced in batches of K, and claims.
+    Lifecycle(LifecycleArgs),
+    /// Each transaction type applied to a market of many funded accounts.
+    Apply(ApplyArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct LifecycleArgs {
+    /// Number of users.
+    #[arg(long, default_value_t = 10_000)]
+    users: u64,
+    /// Batch sizes K for the servicing phase, each on a fresh copy of the state.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
+    batches: Vec<u32>,
+}
+
+#[derive(Args)]
+pub(crate) struct ApplyArgs {
+    /// Number of funded accounts in the market.
+    #[arg(long, default_value_t = 100_000)]
+    accounts: u64,
+    /// Transactions applied per type.
+    #[arg(long, default_value_t = 200_000)]
+    transactions: u64,
+}
+
+pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Lifecycle(args) => lifecycle(&args),
+        BenchCommand::Apply(args) => apply_throughput(&args),
+    }
+}
+
+fn print_header() {
+    println!("{:<22} {:>10} {:>10} {:>14} {:>10}", "phase", "ops", "seconds", "ops/s", "µs/op");
+}
+
+fn print_row(phase: &str, operations: u64, elapsed: Duration) {
+    let seconds = elapsed.as_secs_f64();
+    let per_second = operations as f64 / seconds.max(1e-12);
+    let micros = seconds * 1e6 / operations.max(1) as f64;
+    println!("{phase:<22} {operations:>10} {seconds:>10.4} {per_second:>14.0} {micros:>10.3}");
+}
+
+/// The amount every lifecycle user starts with and must end with.
+const LIFECYCLE_USDC_EACH: Amount = Amount::from_whole(1_000);
+
+/// Runs one phase: `transaction(i)` for every user, each applied and required to succeed.
+fn phase(
+    driver: &mut Driver,
+    name: &str,
+    users: u64,
+    transaction: impl Fn(u64) -> Transaction,
+) -> anyhow::Result<()> {
+    let started = Instant::now();
+    for index in 0..users {
+        let tx = transaction(index);
+        apply(&mut driver.state, &driver.block, &tx)
+            .map_err(|e| anyhow::anyhow!("{name} of user {index} failed: {e}"))?;
+    }
+    print_row(name, users, started.elapsed());
+    Ok(())
+}
+
+fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
+    let users = args.users;
+    ensure!(users > 0, "--users must be at least 1");
+    println!("lifecycle: {users} users, single thread, in memory, no fees");
+    let state = funded_market(users, LIFECYCLE_USDC_EACH, |genesis| {
+        // Back-to-back rounds, so the servicing phase measures the queue, not the calendar.
+        genesis.params.round_interval_secs = 0;
+    });
+    let mut driver = Driver::new(state);
+    let each = LIFECYCLE_USDC_EACH;
+    print_header();
+    phase(&mut driver, "mint", users, |i| Transaction {
+        sender: user_address(i),
+        action: Action::MintUsdai { token: USDC, amount: each, min_out: each },
+    })?;
+    phase(&mut driver, "stake", users, |i| Transaction {
+        sender: user_address(i),
+        action: Action::Stake { assets: each, min_shares: each },
+    })?;
+    phase(&mut driver, "request_redeem", users, |i| Transaction {
+        sender: user_address(i),
+        action: Action::RequestRedeem { shares: each },
+    })?;
+    let notice = driver.state.governance.params.get().notice_period_secs;
+    driver.advance(notice);
+    let queued = driver.state;
+    let mut last = None;
+    for &batch in &args.batches {
+        let mut state = queued.clone();
+        let block = driver.block;
+        let started = Instant::now();
+        let mut rounds = 0u64;
+        while !state.queue.eligible.is_empty() || !state.queue.waiting.is_empty() {
+            let tx = Transaction {
+                sender: user_address(0),
+                action: Action::ServiceQueue { max_requests: batch },
+            };
+            apply(&mut state, &block, &tx).map_err(|e| anyhow::anyhow!("service failed: {e}"))?;
+            rounds += 1;
+            ensure!(rounds <= users + 1, "the queue stopped draining at K={batch}");
+        }
+        let elapsed = started.elapsed();
+        print_row(&format!("service K={batch} (req)"), users, elapsed);
+        println!("{:<22} {rounds:>10} rounds", "");
+        last = Some(state);
+    }
+    let Some(state) = last else { bail!("--batches must name at least one K") };
+    let mut driver = Driver { state, block: driver.block };
+    phase(&mut driver, "claim", users, |i| Transaction {
+        sender: user_address(i),
+        action: Action::Claim { request_id: RequestId(i) },
+    })?;
+    verify_round_trip(&driver.state, users)?;
+    println!("check: queue empty, every user holds exactly its {each} USD again");
+    Ok(())
+}
+
+fn verify_round_trip(state: &State, users: u64) -> anyhow::Result<()> {
+    ensure!(
+        state.queue.requests.is_empty(),
+        "queue still holds {} requests",
+        state.queue.requests.len()
+    );
+    for index in 0..users {
+        let user = user_address(index);
+        let usdai = state.ledger.balance(user, Asset::Usdai);
+        let shares = state.ledger.balance(user, Asset::Susdai);
+        ensure!(usdai == LIFECYCLE_USDC_EACH, "user {index} ends with {usdai} USDai");
+        ensure!(shares.is_zero(), "user {index} still holds {shares} sUSDai");
+    }
+    Ok(())
+}
+
+fn apply_throughput(args: &ApplyArgs) -> anyhow::Result<()> {
+    ensure!(args.accounts >= 2, "--accounts must be at least 2");
+    println!(
+        "apply: {} funded accounts, {} transactions per type, single thread",
+        args.accounts, args.transactions
+    );
+    let before = alloc_counter::live_bytes();
+    let prepared = workload_market(args.accounts);
+    let state_bytes = alloc_counter::live_bytes().saturating_sub(before);
+    println!(
+        "state: {} heap bytes, {:.0} bytes per account (USDC, USDai, sUSDai balances and points)",
+        state_bytes,
+        state_bytes as f64 / args.accounts as f64
+    );
+    println!("encoded state: {} bytes", prepared.state.encode().len());
+    print_header();
+    for kind in WorkloadKind::ALL {
+        let mut state = prepared.state.clone();
+        let mut block = prepared.block;
+        let mut rng = Xorshift::new(42);
+        let transactions: Vec<Transaction> = (0..args.transactions)
+            .map(|_| kind.next_transaction(&mut rng, args.accounts))
+            .collect();
+        let started = Instant::now();
+        let mut rejected = 0u64;
+        for (index, tx) in transactions.iter().enumerate() {
+            // One block per 10,000 transactions, one second apart, as a node would.
+            if index % 10_000 == 0 {
+                block = BlockContext { height: block.height + 1, timestamp: block.timestamp + 1 };
+            }
+            if apply(&mut state, &block, tx).is_err() {
+                rejected += 1;
+            }
+        }
+        print_row(kind.name(), args.transactions, started.elapsed());
+        if rejected > 0 {
+            println!(
+                "{:<22} {rejected:>10} rejected (limits reached; still applied and rolled back)",
+                ""
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Deterministic fixtures over infrafi-core: a market with N funded users, and the helpers that
+//! drive it. Addresses derive from an index, so two runs build byte-identical states.
+
+use infrafi_core::{
+    Action, Address, Amount, BlockContext, Genesis, Role, State, Transaction, TxError, apply,
+    ids::USDC,
+};
+
+/// Genesis time of every fixture (2026-01-01T00:00:00Z).
+pub const GENESIS_TIMESTAMP: u64 = 1_767_225_600;
+
+/// The address of user number `index` (never one of the role holders below).
+pub fn user_address(index: u64) -> Address {
+    let mut bytes = [0u8; 20];
+    bytes[0] = 0x10;
+    bytes[12..].copy_from_slice(&index.to_be_bytes());
+    Address::from(bytes)
+}
+
+/// The address holding `role` in fixtures.
+pub fn role_address(role: Role) -> Address {
+    let mut bytes = [0u8; 20];
+    bytes[0] = 0xaa;
+    bytes[19] = role as u8 + 1;
+    Address::from(bytes)
+}
+
+/// A market with every role held by its fixture address and `users` users, each holding
+/// `usdc_each` USDC. Parameters are the defaults with `adjust` applied.
+pub fn funded_market(users: u64, usdc_each: Amount, adjust: impl FnOnce(&mut Genesis)) -> State {
+    let mut genesis = Genesis::with_admin(role_address(Role::Admin), GENESIS_TIMESTAMP);
+    genesis.roles = Role::ALL.iter().map(|&role| (role, role_address(role))).collect();
+    genesis.stablecoin_balances = (0..users).map(|i| (user_address(i), USDC, usdc_each)).collect();
+    adjust(&mut genesis);
+    State::from_genesis(&genesis).expect("fixture genesis is valid")
+}
+
+/// Drives a state through blocks of one timestamp each.
+pub struct Driver {
+    /// The state.
+    pub state: State,
+    /// The block being filled.
+    pub block: BlockContext,
+}
+
+impl Driver {
+    /// A driver at the state's time.
+    pub fn new(state: State) -> Driver {
+        let block = BlockContext { height: state.height() + 1, timestamp: state.now() };
+        Driver { state, block }
+    }
+
+    /// Applies `action` from `sender` in the current block.
+    pub fn apply(&mut self, sender: Address, action: Action) -> Result<(), TxError> {
+        apply(&mut self.state, &self.block, &Transaction { sender, action }).map(drop)
+    }
+
+    /// Starts a new block `seconds` later and runs its upkeep, so reads see the new time.
+    pub fn advance(&mut self, seconds: u64) {
+        self.block = BlockContext {
+            height: self.block.height + 1,
+            timestamp: self.block.timestamp + seconds,
+        };
+        infrafi_core::begin_block(&mut self.state, &self.block).expect("time only moves forward");
+    }
+}
+
+/// A deterministic xorshift generator for workloads (not for anything secret).
+#[derive(Clone, Debug)]
+pub struct Xorshift(u64);
+
+impl Xorshift {
+    /// A generator from a non-zero seed (zero is replaced by a constant).
+    pub fn new(seed: u64) -> Xorshift {
+        Xorshift(if seed == 0 { 0x9e37_79b9_7f4a_7c15 } else { seed })
+    }
+
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A value in `0..bound` (bound > 0).
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.next_u64() % bound
+    }
+}
+
+/// USDC each account starts with in the apply workload.
+pub const WORKLOAD_USDC_EACH: Amount = Amount::from_whole(100_000);
+/// USDai each account mints in the apply workload.
+pub const WORKLOAD_MINT_EACH: Amount = Amount::from_whole(50_000);
+/// USDai each account stakes in the apply workload.
+pub const WORKLOAD_STAKE_EACH: Amount = Amount::from_whole(20_000);
+
+/// A market of `accounts` users, each holding USDC, USDai and sUSDai, ready for the `apply`
+/// benchmarks. Round interval 0 and no fees, so any transaction type can repeat.
+pub fn workload_market(accounts: u64) -> Driver {
+    let state = funded_market(accounts, WORKLOAD_USDC_EACH, |genesis| {
+        genesis.params.round_interval_secs = 0;
+        genesis.params.max_active_requests = 1_000;
+    });
+    let mut driver = Driver::new(state);
+    for index in 0..accounts {
+        let user = user_address(index);
+        let mint =
+            Action::MintUsdai { token: USDC, amount: WORKLOAD_MINT_EACH, min_out: Amount::ZERO };
+        driver.apply(user, mint).expect("workload mint succeeds");
+        let stake = Action::Stake { assets: WORKLOAD_STAKE_EACH, min_shares: Amount::ZERO };
+        driver.apply(user, stake).expect("workload stake succeeds");
+    }
+    driver.advance(1);
+    driver
+}
+
+/// The transaction kinds the `apply` benchmarks measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadKind {
+    /// A USDai transfer between two random users.
+    Transfer,
+    /// Mint 1 USDai from USDC.
+    Mint,
+    /// Stake 1 USDai.
+    Stake,
+    /// Request redemption of 1 sUSDai.
+    RequestRedeem,
+    /// A mix: 60% transfer, 15% mint, 15% stake, 10% request.
+    Mixed,
+}
+
+impl WorkloadKind {
+    /// Every kind.
+    pub const ALL: [WorkloadKind; 5] = [
+        WorkloadKind::Transfer,
+        WorkloadKind::Mint,
+        WorkloadKind::Stake,
+        WorkloadKind::RequestRedeem,
+        WorkloadKind::Mixed,
+    ];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Transfer => "transfer",
+            WorkloadKind::Mint => "mint",
+            WorkloadKind::Stake => "stake",
+            WorkloadKind::RequestRedeem => "request_redeem",
+            WorkloadKind::Mixed => "mixed",
+        }
+    }
+
+    /// The next transaction of this kind among `accounts` users.
+    pub fn next_transaction(self, rng: &mut Xorshift, accounts: u64) -> Transaction {
+        let kind = match self {
+            WorkloadKind::Mixed => match rng.below(100) {
+                0..60 => WorkloadKind::Transfer,
+                60..75 => WorkloadKind::Mint,
+                75..90 => WorkloadKind::Stake,
+                _ => WorkloadKind::RequestRedeem,
+            },
+            other => other,
+        };
+        let sender = user_address(rng.below(accounts));
+        let one = Amount::from_whole(1);
+        let action = match kind {
+            WorkloadKind::Transfer => {
+                let mut to = user_address(rng.below(accounts));
+                if to == sender {
+                    to = user_address(accounts); // A fresh address: still a valid transfer.
+                }
+                Action::Transfer { asset: infrafi_core::Asset::Usdai, to, amount: one }
+            }
+            WorkloadKind::Mint => {
+                Action::MintUsdai { token: USDC, amount: one, min_out: Amount::ZERO }
+            }
+            WorkloadKind::Stake => Action::Stake { assets: one, min_shares: Amount::ZERO },
+            WorkloadKind::RequestRedeem | WorkloadKind::Mixed => {
+                Action::RequestRedeem { shares: one }
+            }
+        };
+        Transaction { sender, action }
+    }
+}
