@@ -155,7 +155,9 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
 
 /// Submits transfers from the devnet's stablecoin holders until `stop`, and returns the hashes
 /// the node acknowledged as committed (a receipt was read back).
-fn load_until(client: &Client, stop: Instant) -> Vec<(String, u64)> {
+fn load_until(url: &str, stop: Instant) -> Vec<(String, u64)> {
+    // A client per runtime: a pooled connection is driven by the runtime that opened it.
+    let client = &Client::new(url);
     let rt = runtime();
     let senders: Vec<SigningKey> = ["alice", "bob", "carol", "dave"]
         .iter()
@@ -220,7 +222,7 @@ fn a_node_killed_while_committing_under_load_keeps_every_acknowledged_transactio
             assert_eq!(answer.body["height"].as_u64(), Some(*height));
         }
         let load_for = Duration::from_millis(600 + 300 * round);
-        acknowledged.extend(load_until(&client, Instant::now() + load_for));
+        acknowledged.extend(load_until(&net.url, Instant::now() + load_for));
         // SIGKILL: no shutdown path runs; blocks commit every 20 ms under load, so the kill
         // lands inside or between commits.
         net.child.kill().unwrap();

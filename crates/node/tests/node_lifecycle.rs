@@ -100,3 +100,34 @@ fn a_proof_of_a_balance_verifies_against_the_committed_state_root() {
     let wrong = infrafi_core::leaves::encode_value(&Amount::from_whole(999));
     assert!(proof.verify_leaf(snapshot.header.state_root, &key, Some(&wrong)).is_err());
 }
+
+#[test]
+fn a_validator_re_executes_a_block_and_rejects_a_wrong_state_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
+    let mint =
+        Action::MintUsdai { token: USDC, amount: Amount::from_whole(5), min_out: Amount::ZERO };
+    let hash = node.submit(user.sign(CHAIN, 0, &mint)).unwrap();
+    let height = wait_for_receipt(&node, hash).height;
+    node.shutdown();
+    let blocks: Vec<_> = (1..=height).map(|h| node.block(h).unwrap().unwrap()).collect();
+
+    // A second replica with the same genesis re-executes the leader's blocks.
+    let replica_dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(replica_dir.path()).unwrap());
+    let mut replica = infrafi_node::Chain::open(store, CHAIN, Some(&genesis)).unwrap();
+    for (header, body) in &blocks {
+        let mut forged = header.clone();
+        forged.state_root = B256::repeat_byte(0xee);
+        let error = replica.execute_block(&forged, body).unwrap_err();
+        assert!(matches!(error, infrafi_node::ChainError::HeaderMismatch { .. }), "{error}");
+        let executed = replica.execute_block(header, body).unwrap();
+        replica.commit(executed).unwrap();
+    }
+    assert_eq!(replica.committed().header, blocks.last().unwrap().0);
+    // A block at or below the committed height is not applied again.
+    let (header, body) = &blocks[0];
+    assert!(replica.execute_block(header, body).is_err());
+}
