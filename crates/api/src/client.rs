@@ -41,7 +41,9 @@ pub struct Answer {
     pub body: Value,
 }
 
-/// A client of one node.
+/// A client of one node. Use it from one tokio runtime: a pooled connection is driven by the
+/// runtime that opened it, so a call from another runtime may wait on a connection nobody
+/// drives (the retry after [`CALL_TIMEOUT`] then recovers, slowly).
 #[derive(Clone)]
 pub struct Client {
     base: String,
