@@ -356,6 +356,20 @@ impl Chain {
         })
     }
 
+    /// Whether `header` is already committed here: a block redelivered at or below the head
+    /// is acknowledged with this, never applied again.
+    pub fn is_committed(&self, header: &BlockHeader) -> Result<bool, ChainError> {
+        if header.height > self.committed.header.height {
+            return Ok(false);
+        }
+        match self.store.header(header.height)? {
+            Some(bytes) => Ok(decode::<BlockHeader>(&bytes)
+                .map_err(|e| ChainError::Corrupt(format!("header: {e}")))?
+                == *header),
+            None => Ok(false),
+        }
+    }
+
     /// Re-executes a block made elsewhere (a validator's check): verifies its signatures in
     /// parallel, executes it, and compares the header. On a mismatch the block is aborted.
     pub fn execute_block(

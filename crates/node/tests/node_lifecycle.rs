@@ -129,5 +129,9 @@ fn a_validator_re_executes_a_block_and_rejects_a_wrong_state_root() {
     assert_eq!(replica.committed().header, blocks.last().unwrap().0);
     // A block at or below the committed height is not applied again.
     let (header, body) = &blocks[0];
+    assert!(replica.is_committed(header).unwrap());
     assert!(replica.execute_block(header, body).is_err());
+    let mut other = header.clone();
+    other.timestamp += 1;
+    assert!(!replica.is_committed(&other).unwrap());
 }
