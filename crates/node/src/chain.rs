@@ -122,6 +122,62 @@ pub enum ChainError {
     },
 }
 
+/// The seam a consensus engine drives (SPEC 16). Legal call orders: `propose` or
+/// `execute_block`, then exactly one of `commit` or `abort`; `is_committed` at any time.
+///
+/// # Invariants
+/// - Nothing is durable or visible to readers before `commit` returns.
+/// - `execute_block` either returns a block whose header equals the given one, or leaves the
+///   working state as it was.
+pub trait BlockExecutor {
+    /// A proposal of ready transactions at `timestamp`.
+    fn propose(&self, mempool: &mut Mempool, timestamp: u64, limit: usize) -> Proposal;
+    /// Executes a proposal (the proposer's path).
+    fn execute(&mut self, proposal: Proposal) -> Result<ExecutedBlock, ChainError>;
+    /// Re-executes a block from elsewhere and checks its header (the validator's path).
+    fn execute_block(
+        &mut self,
+        header: &BlockHeader,
+        body: &BlockBody,
+    ) -> Result<ExecutedBlock, ChainError>;
+    /// Makes the executed block durable, then visible.
+    fn commit(&mut self, block: ExecutedBlock) -> Result<Arc<Snapshot>, ChainError>;
+    /// Drops the executed block.
+    fn abort(&mut self);
+    /// Whether a block is already committed (a redelivery).
+    fn is_committed(&self, header: &BlockHeader) -> Result<bool, ChainError>;
+}
+
+impl BlockExecutor for Chain {
+    fn propose(&self, mempool: &mut Mempool, timestamp: u64, limit: usize) -> Proposal {
+        Chain::propose(self, mempool, timestamp, limit)
+    }
+
+    fn execute(&mut self, proposal: Proposal) -> Result<ExecutedBlock, ChainError> {
+        Chain::execute(self, proposal)
+    }
+
+    fn execute_block(
+        &mut self,
+        header: &BlockHeader,
+        body: &BlockBody,
+    ) -> Result<ExecutedBlock, ChainError> {
+        Chain::execute_block(self, header, body)
+    }
+
+    fn commit(&mut self, block: ExecutedBlock) -> Result<Arc<Snapshot>, ChainError> {
+        Chain::commit(self, block)
+    }
+
+    fn abort(&mut self) {
+        Chain::abort(self)
+    }
+
+    fn is_committed(&self, header: &BlockHeader) -> Result<bool, ChainError> {
+        Chain::is_committed(self, header)
+    }
+}
+
 /// The executor over one chain.
 pub struct Chain {
     chain_id: u64,

@@ -13,7 +13,9 @@ pub mod keeper;
 pub mod mempool;
 
 pub use block::{BlockBody, BlockHeader, Receipt, ReceiptError};
-pub use chain::{Chain, ChainError, ExecutedBlock, Proposal, Snapshot, replay_from_genesis};
+pub use chain::{
+    BlockExecutor, Chain, ChainError, ExecutedBlock, Proposal, Snapshot, replay_from_genesis,
+};
 pub use mempool::{AdmitError, Mempool};
 
 use alloy_primitives::{Address, B256};
