@@ -2,8 +2,12 @@
 
 mod alloc_counter;
 mod bench;
+mod bench_node;
 mod demo;
+mod devnet;
+mod node_cmd;
 mod schedule;
+mod wallet;
 
 use clap::{Parser, Subcommand};
 
@@ -27,13 +31,41 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Print a loan repayment schedule (the protocol's own calculator).
     Schedule(schedule::ScheduleArgs),
+    /// Run a node.
+    Node(node_cmd::NodeArgs),
+    /// Run a devnet: a node with a demo market, keys and a keeper.
+    Devnet(devnet::DevnetArgs),
+    /// Manage keystores.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCommand),
+    /// Sign and submit one transaction.
+    Tx(wallet::TxArgs),
+    /// Read from a node.
+    Query(wallet::QueryArgs),
+    /// Check a state proof offline.
+    VerifyProof(node_cmd::VerifyProofArgs),
+    /// Re-execute a stopped node's blocks from genesis and compare state roots.
+    Replay(node_cmd::ReplayArgs),
+    /// Load-test a node over HTTP from a separate load generator.
+    BenchNode(bench_node::BenchNodeArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Demo | Command::Bench(_) | Command::Schedule(_)) {
+        tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
+    }
     match cli.command {
         Command::Demo => demo::run(),
         Command::Bench(command) => bench::run(command),
         Command::Schedule(args) => schedule::run(args),
+        Command::Node(args) => node_cmd::run(args),
+        Command::Devnet(args) => devnet::run(args),
+        Command::Wallet(command) => wallet::wallet(command),
+        Command::Tx(args) => wallet::tx(args),
+        Command::Query(args) => wallet::query(args),
+        Command::VerifyProof(args) => node_cmd::verify_proof(args),
+        Command::Replay(args) => node_cmd::replay(args),
+        Command::BenchNode(args) => bench_node::run(args),
     }
 }

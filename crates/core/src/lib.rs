@@ -14,6 +14,7 @@ pub mod event;
 pub mod governance;
 pub mod ids;
 pub mod invariants;
+pub mod leaves;
 pub mod ledger;
 pub mod loans;
 pub mod math;

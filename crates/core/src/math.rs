@@ -68,11 +68,52 @@ pub fn mul_div_up(a: u128, b: u128, denominator: u128) -> Result<u128, Overflow>
 }
 
 /// A quantity of one asset in 10^-18 units. Arithmetic is checked: overflow is a value.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
+///
+/// Encoding: a `u128` in binary formats (postcard); a string of base units in human-readable
+/// ones (JSON: `"1250500000000000000000"`), which also accept a plain integer. Strings keep
+/// amounts above 2^53 exact in JavaScript, and let internally tagged enums ([`crate::Action`],
+/// [`crate::Event`]) carry amounts above 2^64 through serde's buffering.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Amount(pub u128);
+
+impl Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(&self.0)
+        } else {
+            serializer.serialize_u128(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Amount, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Amount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount in base units: a string of digits or an integer")
+            }
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Amount, E> {
+                Ok(Amount(u128::from(value)))
+            }
+            fn visit_u128<E: serde::de::Error>(self, value: u128) -> Result<Amount, E> {
+                Ok(Amount(value))
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Amount, E> {
+                if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) || text.len() > 39 {
+                    return Err(E::custom("an amount is a string of at most 39 digits"));
+                }
+                text.parse().map(Amount).map_err(|_| E::custom("amount too large"))
+            }
+        }
+        if deserializer.is_human_readable() {
+            deserializer.deserialize_any(Visitor)
+        } else {
+            deserializer.deserialize_u128(Visitor)
+        }
+    }
+}
 
 impl Amount {
     /// Nothing.

@@ -4,9 +4,14 @@
 //! Guarantees: after `rollback` a table compares equal to its state at the last `commit`;
 //! iteration order is the key order (no hashing, so it is the same on every machine).
 
+use crate::leaves::{self, LeafMode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::RangeBounds;
+use std::sync::{
+    Mutex, PoisonError,
+    atomic::{AtomicBool, Ordering},
+};
 
 /// Something with a per-transaction undo log.
 pub trait Journaled {
@@ -17,17 +22,32 @@ pub trait Journaled {
 }
 
 /// An ordered map whose writes can be undone until committed.
-#[derive(Clone, Debug)]
+///
+/// The touched-key set sits behind a mutex so that the leaf walker ([`crate::leaves`]), which
+/// sees the state through `&self` (serde), can take it. Every other access goes through
+/// `&mut self` and [`Mutex::get_mut`], which never locks.
+#[derive(Debug)]
 pub struct Table<K, V> {
     entries: BTreeMap<K, V>,
     undo: Vec<(K, Option<V>)>,
     /// Keys written since the last `take_touched`, when change tracking is on.
-    touched: Option<BTreeSet<K>>,
+    touched: Mutex<Option<BTreeSet<K>>>,
 }
 
 impl<K: Ord + Clone, V: Clone> Default for Table<K, V> {
     fn default() -> Self {
-        Table { entries: BTreeMap::new(), undo: Vec::new(), touched: None }
+        Table { entries: BTreeMap::new(), undo: Vec::new(), touched: Mutex::new(None) }
+    }
+}
+
+impl<K: Ord + Clone, V: Clone> Clone for Table<K, V> {
+    fn clone(&self) -> Self {
+        let touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        Table {
+            entries: self.entries.clone(),
+            undo: self.undo.clone(),
+            touched: Mutex::new(touched),
+        }
     }
 }
 
@@ -98,14 +118,15 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     /// Starts recording the keys every committed write touches (for incremental commitments
     /// and persistence). Off by default: tests and benchmarks do not pay for it.
     pub fn track_changes(&mut self) {
-        if self.touched.is_none() {
-            self.touched = Some(BTreeSet::new());
+        let touched = self.touched.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if touched.is_none() {
+            *touched = Some(BTreeSet::new());
         }
     }
 
     /// The keys touched by committed writes since the last call, in key order.
     pub fn take_touched(&mut self) -> Vec<K> {
-        match &mut self.touched {
+        match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
             Some(touched) => std::mem::take(touched).into_iter().collect(),
             None => Vec::new(),
         }
@@ -114,7 +135,7 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 
 impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
     fn commit(&mut self) {
-        match &mut self.touched {
+        match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
             Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
             None => self.undo.clear(),
         }
@@ -130,30 +151,78 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
     }
 }
 
-impl<K: Serialize, V: Serialize> Serialize for Table<K, V> {
+impl<K: Serialize + Ord + Clone, V: Serialize> Serialize for Table<K, V> {
+    /// Encodes as the map of entries, wrapped in a newtype that every ordinary serializer
+    /// (postcard, JSON) sees through. Under the leaf walker it lists its entries instead, each
+    /// key and value pre-encoded (all of them, or only the keys touched since the last walk).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.entries.serialize(serializer)
+        match leaves::mode() {
+            LeafMode::Encode => {
+                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &self.entries)
+            }
+            LeafMode::All => {
+                let entries = leaves::with_encode_mode(|| {
+                    // Enumerating every leaf is the baseline from which changes are tracked.
+                    let mut touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner);
+                    *touched = Some(BTreeSet::new());
+                    self.entries
+                        .iter()
+                        .map(|(key, value)| (leaves::encode(key), Some(leaves::encode(value))))
+                        .collect::<Vec<_>>()
+                });
+                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &entries)
+            }
+            LeafMode::Changed => {
+                let entries = leaves::with_encode_mode(|| {
+                    let mut touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner);
+                    let keys = touched.as_mut().map(std::mem::take).unwrap_or_default();
+                    keys.into_iter()
+                        .map(|key| {
+                            let value = self.entries.get(&key).map(leaves::encode);
+                            (leaves::encode(&key), value)
+                        })
+                        .collect::<Vec<_>>()
+                });
+                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &entries)
+            }
+        }
     }
 }
 
 impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Deserialize<'de> for Table<K, V> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Table { entries: BTreeMap::deserialize(deserializer)?, undo: Vec::new(), touched: None })
+        Ok(Table {
+            entries: BTreeMap::deserialize(deserializer)?,
+            undo: Vec::new(),
+            touched: Mutex::new(None),
+        })
     }
 }
 
 /// A single journaled value (a component's globals).
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Slot<T> {
     value: T,
     undo: Option<T>,
-    touched: bool,
+    /// Whether a committed write touched the value since the last `take_touched` (atomic so
+    /// that the leaf walker, which sees `&self`, can take it).
+    touched: AtomicBool,
+}
+
+impl<T: Clone> Clone for Slot<T> {
+    fn clone(&self) -> Self {
+        Slot {
+            value: self.value.clone(),
+            undo: self.undo.clone(),
+            touched: AtomicBool::new(self.touched.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 impl<T: Clone> Slot<T> {
     /// A slot holding `value`.
     pub fn new(value: T) -> Slot<T> {
-        Slot { value, undo: None, touched: false }
+        Slot { value, undo: None, touched: AtomicBool::new(false) }
     }
 
     /// The value.
@@ -171,7 +240,7 @@ impl<T: Clone> Slot<T> {
 
     /// Whether a committed write touched this slot since the last call; clears the flag.
     pub fn take_touched(&mut self) -> bool {
-        std::mem::take(&mut self.touched)
+        std::mem::take(self.touched.get_mut())
     }
 }
 
@@ -184,7 +253,7 @@ impl<T: PartialEq> PartialEq for Slot<T> {
 impl<T: Clone> Journaled for Slot<T> {
     fn commit(&mut self) {
         if self.undo.take().is_some() {
-            self.touched = true;
+            *self.touched.get_mut() = true;
         }
     }
 
@@ -196,14 +265,38 @@ impl<T: Clone> Journaled for Slot<T> {
 }
 
 impl<T: Serialize> Serialize for Slot<T> {
+    /// Encodes as the value, wrapped in a newtype ordinary serializers see through. Under the
+    /// leaf walker it gives its pre-encoded value (always, or only if touched since the last
+    /// walk).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.value.serialize(serializer)
+        match leaves::mode() {
+            LeafMode::Encode => {
+                serializer.serialize_newtype_struct(leaves::SLOT_MARKER, &self.value)
+            }
+            LeafMode::All => {
+                self.touched.store(false, Ordering::Relaxed);
+                let value = leaves::with_encode_mode(|| Some(leaves::encode(&self.value)));
+                serializer.serialize_newtype_struct(leaves::SLOT_MARKER, &value)
+            }
+            LeafMode::Changed => {
+                let value = if self.touched.swap(false, Ordering::Relaxed) {
+                    leaves::with_encode_mode(|| Some(leaves::encode(&self.value)))
+                } else {
+                    None
+                };
+                serializer.serialize_newtype_struct(leaves::SLOT_MARKER, &value)
+            }
+        }
     }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slot<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Slot { value: T::deserialize(deserializer)?, undo: None, touched: false })
+        Ok(Slot {
+            value: T::deserialize(deserializer)?,
+            undo: None,
+            touched: AtomicBool::new(false),
+        })
     }
 }
 

@@ -334,6 +334,20 @@ pub fn apply(
     finish(state, result)
 }
 
+/// Consumes `sender`'s nonce: checks that `nonce` is its next one and advances it, committed
+/// at once. The node calls this for every validly signed transaction it includes, before
+/// [`apply`], so a rejected transaction still uses up its nonce (SPEC 3).
+pub fn consume_nonce(state: &mut State, sender: Address, nonce: u64) -> Result<(), TxError> {
+    let expected = state.ledger.nonce(sender);
+    if nonce != expected {
+        return Err(LedgerError::NonceMismatch.into());
+    }
+    let next = expected.checked_add(1).ok_or(LedgerError::ArithmeticOverflow)?;
+    state.ledger.nonces.insert(sender, next);
+    state.ledger.nonces.commit();
+    Ok(())
+}
+
 fn execute(state: &mut State, tx: &Transaction) -> Result<(), TxError> {
     let sender = tx.sender;
     match &tx.action {

@@ -1,0 +1,712 @@
+//! The endpoints. Each parses its own path and query values into domain values (so every bad
+//! input has its own code), reads one committed snapshot, and answers with a DTO.
+
+use crate::{ApiError, ApiJson, AppState, dto::*};
+use alloy_primitives::{Address, B256, Bytes};
+use axum::{
+    Json,
+    extract::{Path, RawQuery, State},
+    http::StatusCode,
+    response::{
+        IntoResponse, Response,
+        sse::{Event as SseEvent, KeepAlive, Sse},
+    },
+};
+use futures_util::stream::{self, Stream};
+use infrafi_core::{
+    Account, Amount, Asset, RequestId, Role, Symbol,
+    leaves::{encode_value, table_leaf_key},
+    points, queue, reserve, vault,
+};
+use infrafi_node::{FeedEvent, Snapshot};
+use infrafi_tx::SignedTransaction;
+use std::{collections::BTreeMap, convert::Infallible, sync::Arc, time::Duration};
+
+/// The largest page of requests or leaders.
+pub(crate) const PAGE_MAX: usize = 1_000;
+/// The default page.
+const PAGE_DEFAULT: usize = 100;
+
+fn parse_address(text: &str) -> Result<Address, ApiError> {
+    text.parse::<Address>().map_err(|_| {
+        ApiError::bad_request(
+            "address_invalid",
+            format!("`{text}` is not a 0x-hex 20-byte address"),
+        )
+    })
+}
+
+fn parse_hash(text: &str) -> Result<B256, ApiError> {
+    text.parse::<B256>().map_err(|_| {
+        ApiError::bad_request("hash_invalid", format!("`{text}` is not a 0x-hex 32-byte hash"))
+    })
+}
+
+fn parse_u64(text: &str, what: &str) -> Result<u64, ApiError> {
+    text.parse::<u64>().map_err(|_| {
+        ApiError::bad_request(&format!("{what}_invalid"), format!("`{text}` is not a {what}"))
+    })
+}
+
+fn parse_asset(text: &str) -> Result<Asset, ApiError> {
+    match text {
+        "USDai" | "usdai" => Ok(Asset::Usdai),
+        "sUSDai" | "susdai" => Ok(Asset::Susdai),
+        "TBILL" | "tbill" => Ok(Asset::Tbill),
+        other => Symbol::new(other).map(Asset::Stablecoin).ok_or_else(|| {
+            ApiError::bad_request("asset_invalid", format!("`{other}` is not an asset"))
+        }),
+    }
+}
+
+/// The query string as pairs; an unknown key is an error.
+fn query(raw: Option<String>, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
+    let mut out = BTreeMap::new();
+    for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if !allowed.contains(&key) {
+            return Err(ApiError::bad_request(
+                "query_parameter_unknown",
+                format!("unknown query parameter `{key}`; allowed: {allowed:?}"),
+            ));
+        }
+        out.insert(key.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+fn limit(query: &BTreeMap<String, String>) -> Result<usize, ApiError> {
+    match query.get("limit") {
+        None => Ok(PAGE_DEFAULT),
+        Some(text) => match text.parse::<usize>() {
+            Ok(n) if (1..=PAGE_MAX).contains(&n) => Ok(n),
+            _ => Err(ApiError::bad_request(
+                "limit_invalid",
+                format!("limit must be between 1 and {PAGE_MAX}"),
+            )),
+        },
+    }
+}
+
+fn signed_of(request: TxRequest) -> Result<SignedTransaction, ApiError> {
+    let signature: Bytes = request.signature.parse().map_err(|_| {
+        ApiError::bad_request("signature_malformed", "the signature is not 0x-hex bytes")
+    })?;
+    Ok(SignedTransaction {
+        chain_id: request.chain_id,
+        sender: parse_address(&request.sender)?,
+        nonce: request.nonce,
+        action: request.action,
+        payload: request.payload,
+        signature,
+    })
+}
+
+pub(crate) async fn submit_tx(
+    State(app): State<AppState>,
+    ApiJson(request): ApiJson<TxRequest>,
+) -> Result<Response, ApiError> {
+    let signed = signed_of(request)?;
+    let node = app.node.clone();
+    // Signature recovery is ~40 µs of CPU: off the async workers.
+    let tx_hash = tokio::task::spawn_blocking(move || node.submit(signed))
+        .await
+        .map_err(ApiError::internal)??;
+    let body = TxAccepted { tx_hash, status: "pending".into() };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+pub(crate) async fn submit_batch(
+    State(app): State<AppState>,
+    ApiJson(requests): ApiJson<Vec<TxRequest>>,
+) -> Result<Json<Vec<BatchItem>>, ApiError> {
+    if requests.len() > crate::BATCH_TXS_MAX {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!("a batch holds at most {} transactions", crate::BATCH_TXS_MAX),
+        ));
+    }
+    let mut items: Vec<Option<BatchItem>> = Vec::with_capacity(requests.len());
+    let mut signed = Vec::with_capacity(requests.len());
+    for request in requests {
+        match signed_of(request) {
+            Ok(tx) => {
+                signed.push(tx);
+                items.push(None);
+            }
+            Err(e) => items.push(Some(BatchItem {
+                tx_hash: None,
+                error: Some(ErrorBody { code: e.code, message: e.message }),
+            })),
+        }
+    }
+    let node = app.node.clone();
+    let results = tokio::task::spawn_blocking(move || node.submit_batch(signed))
+        .await
+        .map_err(ApiError::internal)?;
+    let mut results = results.into_iter();
+    let items = items
+        .into_iter()
+        .map(|item| {
+            item.unwrap_or_else(|| match results.next() {
+                Some(Ok(hash)) => BatchItem { tx_hash: Some(hash), error: None },
+                Some(Err(e)) => BatchItem {
+                    tx_hash: None,
+                    error: Some(ErrorBody { code: e.code().into(), message: e.to_string() }),
+                },
+                None => BatchItem {
+                    tx_hash: None,
+                    error: Some(ErrorBody {
+                        code: "internal_error".into(),
+                        message: String::new(),
+                    }),
+                },
+            })
+        })
+        .collect();
+    Ok(Json(items))
+}
+
+pub(crate) async fn get_tx(
+    State(app): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Json<TxStatus>, ApiError> {
+    let hash = parse_hash(&hash)?;
+    // Pending first: a transaction leaves the pending set only after its receipt is stored.
+    if app.node.is_pending(&hash) {
+        return Ok(Json(TxStatus {
+            tx_hash: hash,
+            status: "pending".into(),
+            height: None,
+            index: None,
+            sender: None,
+            nonce: None,
+            action: None,
+            error: None,
+            events: Vec::new(),
+        }));
+    }
+    if let Some(receipt) = app.node.receipt(&hash).map_err(ApiError::internal)? {
+        let status = if receipt.error.is_some() { "rejected" } else { "applied" };
+        return Ok(Json(TxStatus {
+            tx_hash: hash,
+            status: status.into(),
+            height: Some(receipt.height),
+            index: Some(receipt.index),
+            sender: Some(receipt.sender),
+            nonce: Some(receipt.nonce),
+            action: Some(receipt.action),
+            error: receipt.error.map(|e| TxErrorBody {
+                code: e.code,
+                name: e.name,
+                message: e.message,
+            }),
+            events: receipt.events,
+        }));
+    }
+    Err(ApiError::not_found("tx_not_found", format!("no transaction {hash} is known")))
+}
+
+fn header_dto(header: &infrafi_node::BlockHeader) -> HeaderDto {
+    HeaderDto {
+        chain_id: header.chain_id,
+        height: header.height,
+        timestamp: header.timestamp,
+        hash: header.hash(),
+        parent_hash: header.parent_hash,
+        transactions_root: header.transactions_root,
+        receipts_root: header.receipts_root,
+        state_root: header.state_root,
+        transaction_count: header.transaction_count,
+    }
+}
+
+pub(crate) async fn get_block(
+    State(app): State<AppState>,
+    Path(height): Path<String>,
+) -> Result<Json<BlockDto>, ApiError> {
+    let height = if height == "latest" {
+        app.node.snapshot().header.height
+    } else {
+        parse_u64(&height, "height")?
+    };
+    let (header, body) = app
+        .node
+        .block(height)
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::not_found("block_not_found", format!("no block {height}")))?;
+    Ok(Json(BlockDto {
+        header: header_dto(&header),
+        transactions: body.transactions.iter().map(SignedTransaction::hash).collect(),
+    }))
+}
+
+pub(crate) async fn status(State(app): State<AppState>) -> Json<StatusDto> {
+    let snapshot = app.node.snapshot();
+    Json(StatusDto {
+        chain_id: snapshot.header.chain_id,
+        height: snapshot.header.height,
+        block_hash: snapshot.hash,
+        state_root: snapshot.header.state_root,
+        timestamp: snapshot.header.timestamp,
+        mempool_size: app.node.mempool_len(),
+        devnet: app.node.config().devnet,
+    })
+}
+
+pub(crate) async fn health(State(app): State<AppState>) -> Response {
+    if app.node.is_running() {
+        (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response()
+    } else {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "node_not_running".into(),
+            message: "The block producer has stopped.".into(),
+        }
+        .into_response()
+    }
+}
+
+fn assets_of(snapshot: &Snapshot) -> Vec<Asset> {
+    let mut assets: Vec<Asset> = snapshot
+        .state
+        .reserve
+        .stablecoins
+        .iter()
+        .map(|(symbol, _)| Asset::Stablecoin(*symbol))
+        .collect();
+    assets.extend([Asset::Usdai, Asset::Susdai]);
+    assets
+}
+
+fn role_name(role: Role) -> String {
+    serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+pub(crate) async fn account(
+    State(app): State<AppState>,
+    Path(address): Path<String>,
+) -> Result<Json<AccountDto>, ApiError> {
+    let address = parse_address(&address)?;
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let balances = assets_of(&snapshot)
+        .into_iter()
+        .filter_map(|asset| {
+            let amount = state.ledger.balance(address, asset);
+            (!amount.is_zero())
+                .then(|| BalanceDto { asset: asset.to_string(), amount: amount.0.to_string() })
+        })
+        .collect();
+    let roles =
+        Role::ALL.iter().filter(|r| state.governance.has_role(**r, address)).map(|r| role_name(*r));
+    let redemption_requests = state
+        .queue
+        .requests
+        .iter()
+        .filter(|(_, r)| r.owner == address)
+        .map(|(id, _)| id.0)
+        .take(PAGE_MAX)
+        .collect();
+    Ok(Json(AccountDto {
+        height: snapshot.header.height,
+        address,
+        nonce: state.ledger.nonce(address),
+        next_nonce: app.node.next_nonce(address),
+        balances,
+        points: points::points_of(state, address).to_string(),
+        frozen: state.ledger.is_frozen(address),
+        kyc_verified: state.ledger.kyc_verified.contains_key(&address),
+        roles: roles.collect(),
+        redemption_requests,
+    }))
+}
+
+pub(crate) async fn reserve(State(app): State<AppState>) -> Json<ReserveDto> {
+    let snapshot = app.node.snapshot();
+    let backing = reserve::backing(&snapshot.state);
+    Json(ReserveDto {
+        height: snapshot.header.height,
+        tbill_units: backing.tbill_units.0.to_string(),
+        tbill_index: backing.tbill_index.to_string(),
+        reserve_value: backing.reserve_value.0.to_string(),
+        usdai_supply: backing.usdai_supply.0.to_string(),
+        surplus: backing.surplus.0.to_string(),
+        stablecoins: snapshot
+            .state
+            .reserve
+            .stablecoins
+            .iter()
+            .map(|(symbol, coin)| StablecoinDto {
+                symbol: symbol.to_string(),
+                price: coin.price.to_string(),
+                price_posted_at: coin.price_posted_at,
+            })
+            .collect(),
+    })
+}
+
+pub(crate) async fn vault(State(app): State<AppState>) -> Json<VaultDto> {
+    let snapshot = app.node.snapshot();
+    let nav = vault::nav(&snapshot.state);
+    Json(VaultDto {
+        height: snapshot.header.height,
+        unallocated: nav.unallocated.0.to_string(),
+        unvested: nav.unvested.0.to_string(),
+        senior_principal: nav.senior_principal.0.to_string(),
+        senior_accrued_interest: nav.senior_accrued_interest.0.to_string(),
+        senior_impairment: nav.senior_impairment.0.to_string(),
+        nav_optimistic: nav.optimistic.0.to_string(),
+        nav_conservative: nav.conservative.0.to_string(),
+        share_supply: nav.share_supply.0.to_string(),
+        deposit_price: nav.deposit_price_wad().to_string(),
+        redemption_price: nav.redemption_price_wad().to_string(),
+    })
+}
+
+fn request_dto(request: &queue::RedemptionRequest) -> RequestDto {
+    let status = if !request.is_active() {
+        "served"
+    } else if request.is_eligible {
+        "eligible"
+    } else {
+        "waiting"
+    };
+    RequestDto {
+        id: request.id.0,
+        owner: request.owner,
+        shares_requested: request.shares_requested.0.to_string(),
+        shares_remaining: request.shares_remaining.0.to_string(),
+        created_at: request.created_at,
+        eligible_at: request.eligible_at,
+        bid_price: request.bid_price_wad.to_string(),
+        claimable: request.claimable.0.to_string(),
+        claimed: request.claimed.0.to_string(),
+        status: status.into(),
+    }
+}
+
+fn liquidity(snapshot: &Snapshot) -> Amount {
+    queue::round_liquidity(&snapshot.state).unwrap_or(Amount::ZERO)
+}
+
+pub(crate) async fn queue(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<QueueDto>, ApiError> {
+    let query = query(raw, &["limit"])?;
+    let limit = limit(&query)?;
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let globals = state.queue.globals.get();
+    Ok(Json(QueueDto {
+        height: snapshot.header.height,
+        rounds: globals.rounds,
+        last_round_at: globals.last_round_at,
+        round_liquidity: liquidity(&snapshot).0.to_string(),
+        locked_shares: state
+            .ledger
+            .balance(infrafi_core::ProtocolAccount::QueueEscrow, Asset::Susdai)
+            .0
+            .to_string(),
+        requests: state.queue.requests.iter().take(limit).map(|(_, r)| request_dto(r)).collect(),
+    }))
+}
+
+/// Shares ahead of `request` in service order: every eligible request before it, and, if it
+/// is still waiting, every request that becomes eligible no later than it.
+fn estimate(snapshot: &Snapshot, request: &queue::RedemptionRequest) -> EstimateDto {
+    let state = &snapshot.state;
+    let mut ahead = Amount::ZERO;
+    for ((_, id), _) in state.queue.eligible.iter() {
+        if *id == request.id {
+            break;
+        }
+        if let Some(other) = state.queue.requests.get(id) {
+            ahead = Amount(ahead.0.saturating_add(other.shares_remaining.0));
+        }
+    }
+    if !request.is_eligible {
+        for ((eligible_at, id), _) in state.queue.waiting.iter() {
+            if (*eligible_at, *id) >= (request.eligible_at, request.id) {
+                break;
+            }
+            if let Some(other) = state.queue.requests.get(id) {
+                ahead = Amount(ahead.0.saturating_add(other.shares_remaining.0));
+            }
+        }
+    }
+    let globals = state.queue.globals.get();
+    let interval = state.governance.params.get().round_interval_secs;
+    let next_round =
+        globals.last_round_at.map_or(state.now(), |last| last + interval).max(state.now());
+    let next_round_at = next_round.max(request.eligible_at);
+    let liquidity = liquidity(snapshot);
+    let nav = vault::nav(state);
+    let needed = Amount(ahead.0.saturating_add(request.shares_remaining.0));
+    let served_now = nav.assets_for_redemption(needed).is_ok_and(|assets| assets <= liquidity);
+    EstimateDto {
+        shares_ahead: ahead.0.to_string(),
+        next_round_at,
+        round_liquidity: liquidity.0.to_string(),
+        estimated_service_at: (request.is_active() && served_now).then_some(next_round_at),
+    }
+}
+
+pub(crate) async fn queue_request(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RequestDetailDto>, ApiError> {
+    let id = RequestId(parse_u64(&id, "request_id")?);
+    let snapshot = app.node.snapshot();
+    let request = snapshot.state.queue.requests.get(&id).ok_or_else(|| {
+        ApiError::not_found("request_not_found", format!("no open redemption request {id}"))
+    })?;
+    Ok(Json(RequestDetailDto {
+        height: snapshot.header.height,
+        request: request_dto(request),
+        estimate: estimate(&snapshot, request),
+    }))
+}
+
+pub(crate) async fn params(State(app): State<AppState>) -> Json<serde_json::Value> {
+    let snapshot = app.node.snapshot();
+    let governance = &snapshot.state.governance;
+    let pending: Vec<serde_json::Value> = governance
+        .pending_changes
+        .iter()
+        .map(|((effective_at, _), change)| {
+            serde_json::json!({"effective_at": effective_at, "change": change})
+        })
+        .collect();
+    Json(serde_json::json!({
+        "height": snapshot.header.height,
+        "params": governance.params.get(),
+        "pause": governance.pause.get(),
+        "pending_changes": pending,
+    }))
+}
+
+pub(crate) async fn leaderboard(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<LeaderboardDto>, ApiError> {
+    let query = query(raw, &["limit"])?;
+    let limit = limit(&query)?;
+    let snapshot = app.node.snapshot();
+    let leaders = points::leaderboard(&snapshot.state, limit)
+        .into_iter()
+        .enumerate()
+        .map(|(index, (address, points))| LeaderDto {
+            rank: index + 1,
+            address,
+            points: points.to_string(),
+        })
+        .collect();
+    Ok(Json(LeaderboardDto { height: snapshot.header.height, leaders }))
+}
+
+fn proof(
+    snapshot: &Snapshot,
+    key: Vec<u8>,
+    value: Option<Vec<u8>>,
+    decoded: serde_json::Value,
+) -> Json<ProofDto> {
+    let proof = snapshot.tree.prove(&key);
+    Json(ProofDto {
+        height: snapshot.header.height,
+        block_hash: snapshot.hash,
+        state_root: snapshot.header.state_root,
+        key: key.into(),
+        value: value.map(Into::into),
+        decoded,
+        proof,
+    })
+}
+
+pub(crate) async fn prove_balance(
+    State(app): State<AppState>,
+    Path((address, asset)): Path<(String, String)>,
+) -> Result<Json<ProofDto>, ApiError> {
+    let address = parse_address(&address)?;
+    let asset = parse_asset(&asset)?;
+    let snapshot = app.node.snapshot();
+    let amount = snapshot.state.ledger.balance(address, asset);
+    // A user's USDai and sUSDai live in one holding record (with its points); every other
+    // balance is its own leaf. The proof covers the leaf that holds the balance.
+    if matches!(asset, Asset::Usdai | Asset::Susdai) {
+        let key = table_leaf_key("ledger.holdings", &address);
+        let holding = snapshot.state.ledger.holdings.get(&address);
+        let decoded = serde_json::json!({
+            "table": "ledger.holdings",
+            "account": address,
+            "asset": asset.to_string(),
+            "amount": amount.0.to_string(),
+            "holding": holding.map(|h| serde_json::json!({
+                "usdai": h.usdai.0.to_string(),
+                "susdai": h.susdai.0.to_string(),
+            })),
+        });
+        return Ok(proof(&snapshot, key, holding.map(encode_value), decoded));
+    }
+    let entry = (Account::User(address), asset);
+    let key = table_leaf_key("ledger.balances", &entry);
+    let stored = snapshot.state.ledger.balances.get(&entry).copied();
+    let decoded = serde_json::json!({
+        "table": "ledger.balances",
+        "account": address,
+        "asset": asset.to_string(),
+        "amount": amount.0.to_string(),
+    });
+    Ok(proof(&snapshot, key, stored.map(|a| encode_value(&a)), decoded))
+}
+
+pub(crate) async fn prove_nonce(
+    State(app): State<AppState>,
+    Path(address): Path<String>,
+) -> Result<Json<ProofDto>, ApiError> {
+    let address = parse_address(&address)?;
+    let snapshot = app.node.snapshot();
+    let key = table_leaf_key("ledger.nonces", &address);
+    let nonce = snapshot.state.ledger.nonces.get(&address).copied();
+    let decoded = serde_json::json!({"table": "ledger.nonces", "account": address, "nonce": nonce.unwrap_or(0)});
+    Ok(proof(&snapshot, key, nonce.map(|n| encode_value(&n)), decoded))
+}
+
+pub(crate) async fn prove_queue_request(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ProofDto>, ApiError> {
+    let id = RequestId(parse_u64(&id, "request_id")?);
+    let snapshot = app.node.snapshot();
+    let key = table_leaf_key("queue.requests", &id);
+    let request = snapshot.state.queue.requests.get(&id);
+    let decoded = serde_json::json!({
+        "table": "queue.requests",
+        "request": request.map(request_dto),
+    });
+    Ok(proof(&snapshot, key, request.map(encode_value), decoded))
+}
+
+pub(crate) async fn prove_leaf(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Json<ProofDto>, ApiError> {
+    let key: Bytes = key
+        .parse()
+        .map_err(|_| ApiError::bad_request("leaf_key_invalid", "the leaf key is not 0x-hex"))?;
+    let snapshot = app.node.snapshot();
+    let proof = snapshot.tree.prove(&key);
+    Ok(Json(ProofDto {
+        height: snapshot.header.height,
+        block_hash: snapshot.hash,
+        state_root: snapshot.header.state_root,
+        key,
+        value: None,
+        decoded: serde_json::json!({
+            "note": "the generic route proves the value hash only: see proof.leaf"
+        }),
+        proof,
+    }))
+}
+
+/// Whether a feed event passes the `kind` and `account` filters.
+fn passes(event: &FeedEvent, kinds: &[String], account: Option<Address>) -> bool {
+    let json = serde_json::to_value(&event.event).unwrap_or_default();
+    if !kinds.is_empty() {
+        let kind = json.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+        if !kinds.iter().any(|k| k == kind) {
+            return false;
+        }
+    }
+    match account {
+        None => true,
+        Some(account) => {
+            event.sender == Some(account) || mentions(&json, &account.to_string().to_lowercase())
+        }
+    }
+}
+
+fn mentions(json: &serde_json::Value, address: &str) -> bool {
+    match json {
+        serde_json::Value::String(s) => s.to_lowercase() == address,
+        serde_json::Value::Array(items) => items.iter().any(|v| mentions(v, address)),
+        serde_json::Value::Object(map) => map.values().any(|v| mentions(v, address)),
+        _ => false,
+    }
+}
+
+pub(crate) async fn events(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+    let query = query(raw, &["kind", "account"])?;
+    let kinds: Vec<String> = query
+        .get("kind")
+        .map(|k| k.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    let account = query.get("account").map(|a| parse_address(a)).transpose()?;
+    let receiver = app.node.subscribe();
+    let stream = stream::unfold(
+        (receiver, std::collections::VecDeque::<SseEvent>::new()),
+        move |(mut receiver, mut ready)| {
+            let kinds = kinds.clone();
+            async move {
+                loop {
+                    if let Some(event) = ready.pop_front() {
+                        return Some((Ok(event), (receiver, ready)));
+                    }
+                    match receiver.recv().await {
+                        Ok(block) => {
+                            for event in block.events.iter().filter(|e| passes(e, &kinds, account))
+                            {
+                                let data = serde_json::to_string(event).unwrap_or_default();
+                                ready.push_back(SseEvent::default().event("event").data(data));
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(skipped)) => {
+                            let data = format!("{{\"skipped_blocks\":{skipped}}}");
+                            ready.push_back(SseEvent::default().event("lagged").data(data));
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+pub(crate) async fn advance_time(
+    State(app): State<AppState>,
+    ApiJson(request): ApiJson<AdvanceTimeRequest>,
+) -> Result<Json<AdvanceTimeDto>, ApiError> {
+    if request.seconds == 0 || request.seconds > 10 * 365 * 86_400 {
+        return Err(ApiError::bad_request("seconds_invalid", "seconds must be 1 to 10 years"));
+    }
+    let mut watch = app.node.watch_height();
+    let before = *watch.borrow_and_update();
+    let offset_secs = app
+        .node
+        .advance_time(request.seconds)
+        .ok_or_else(|| ApiError::not_found("devnet_only", "time can only be moved on a devnet"))?;
+    // Answer once a block carries the new time.
+    let wait = async {
+        while *watch.borrow_and_update() <= before {
+            if watch.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), wait).await;
+    let snapshot: Arc<Snapshot> = app.node.snapshot();
+    Ok(Json(AdvanceTimeDto {
+        offset_secs,
+        height: snapshot.header.height,
+        timestamp: snapshot.header.timestamp,
+    }))
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no such endpoint; see /openapi.json")
+}

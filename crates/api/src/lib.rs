@@ -1,0 +1,180 @@
+//! infrafi-api: the HTTP JSON API of a node (axum).
+//!
+//! One error boundary: every handler returns `Result<_, ApiError>`, request bodies go through
+//! [`ApiJson`] (our own extractor: size limit, syntax, unknown fields), and path and query
+//! values are parsed by hand, so every bad input is a 4xx `{code, message}` with a stable code.
+//! Internal failures are a logged 500 whose details are not echoed. Responses are DTOs
+//! ([`dto`]), never domain types, with amounts as strings of base units.
+
+pub mod client;
+pub mod dto;
+mod handlers;
+pub mod openapi;
+
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, FromRequest, Request},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use infrafi_node::Node;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// The largest body of `POST /v1/tx`.
+pub const TX_BODY_BYTES_MAX: usize = 16 * 1024;
+/// The largest body of `POST /v1/txs`.
+pub const BATCH_BODY_BYTES_MAX: usize = 16 * 1024 * 1024;
+/// The most transactions in one batch.
+pub const BATCH_TXS_MAX: usize = 10_000;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The node.
+    pub node: Arc<Node>,
+}
+
+/// An API error: an HTTP status and a stable code with a sentence.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable snake_case code.
+    pub code: String,
+    /// A sentence for people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A 400 with `code`.
+    pub fn bad_request(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::BAD_REQUEST, code: code.into(), message: message.into() }
+    }
+
+    /// A 404 with `code`.
+    pub fn not_found(code: &str, message: impl Into<String>) -> ApiError {
+        ApiError { status: StatusCode::NOT_FOUND, code: code.into(), message: message.into() }
+    }
+
+    /// A 500 that logs `detail` and shows nothing of it.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%detail, "internal error");
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal_error".into(),
+            message: "The node failed to answer; the failure is logged.".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = dto::ErrorBody { code: self.code, message: self.message };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<infrafi_node::SubmitError> for ApiError {
+    fn from(error: infrafi_node::SubmitError) -> ApiError {
+        use infrafi_node::{AdmitError, SubmitError};
+        let status = match &error {
+            SubmitError::Admit(AdmitError::MempoolFull { .. }) | SubmitError::NotRunning => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            SubmitError::Admit(_) => StatusCode::CONFLICT,
+            SubmitError::Check(infrafi_tx::CheckError::SignatureInvalid)
+            | SubmitError::Check(infrafi_tx::CheckError::SenderMismatch { .. }) => {
+                StatusCode::UNAUTHORIZED
+            }
+            _ => StatusCode::BAD_REQUEST,
+        };
+        ApiError { status, code: error.code().into(), message: error.to_string() }
+    }
+}
+
+/// A JSON body: at most the route's body limit, valid JSON, no unknown fields (the DTOs deny
+/// them). Every failure is an [`ApiError`].
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError {
+                status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code: "content_type_not_json".into(),
+                message: "The body must be JSON with `Content-Type: application/json`.".into(),
+            });
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "body_too_large".into(),
+                    message: "The request body is larger than this endpoint accepts.".into(),
+                }
+            } else {
+                ApiError::bad_request("body_unreadable", rejection.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(ApiJson).map_err(|error| {
+            let code = match error.classify() {
+                serde_json::error::Category::Data => "json_invalid_fields",
+                _ => "json_malformed",
+            };
+            ApiError::bad_request(code, error.to_string())
+        })
+    }
+}
+
+/// The router of every endpoint.
+pub fn router(node: Arc<Node>) -> Router {
+    let state = AppState { node };
+    Router::new()
+        .route("/v1/tx", post(handlers::submit_tx).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)))
+        .route(
+            "/v1/txs",
+            post(handlers::submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_BYTES_MAX)),
+        )
+        .route("/v1/tx/{hash}", get(handlers::get_tx))
+        .route("/v1/blocks/{height}", get(handlers::get_block))
+        .route("/v1/status", get(handlers::status))
+        .route("/v1/health", get(handlers::health))
+        .route("/v1/accounts/{address}", get(handlers::account))
+        .route("/v1/reserve", get(handlers::reserve))
+        .route("/v1/vault", get(handlers::vault))
+        .route("/v1/queue", get(handlers::queue))
+        .route("/v1/queue/{id}", get(handlers::queue_request))
+        .route("/v1/params", get(handlers::params))
+        .route("/v1/points/leaderboard", get(handlers::leaderboard))
+        .route("/v1/proofs/balances/{address}/{asset}", get(handlers::prove_balance))
+        .route("/v1/proofs/nonces/{address}", get(handlers::prove_nonce))
+        .route("/v1/proofs/queue/{id}", get(handlers::prove_queue_request))
+        .route("/v1/proofs/leaves/{key}", get(handlers::prove_leaf))
+        .route("/v1/events", get(handlers::events))
+        .route(
+            "/v1/devnet/advance-time",
+            post(handlers::advance_time).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
+        )
+        .route("/openapi.json", get(openapi::serve))
+        .fallback(handlers::not_found)
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    node: Arc<Node>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(node)).with_graceful_shutdown(shutdown).await
+}

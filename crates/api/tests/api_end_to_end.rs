@@ -1,0 +1,318 @@
+//! The API end to end on loopback (port 0), against a real node: a depositor's whole path, the
+//! reads and a proof against the block's state root, and every bad input with its status and
+//! code.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use alloy_primitives::{Address, B256, Bytes};
+use infrafi_api::{client::Client, dto::ProofDto};
+use infrafi_core::{Action, Amount, Asset, Genesis, RequestId, Role, ids::USDC};
+use infrafi_node::{Node, NodeConfig};
+use infrafi_tx::SigningKey;
+use serde_json::{Value, json};
+use std::{sync::Arc, time::Duration};
+
+const CHAIN: u64 = 4242;
+
+struct Harness {
+    client: Client,
+    node: Arc<Node>,
+    _dir: tempfile::TempDir,
+    admin: SigningKey,
+    attestor: SigningKey,
+    user: SigningKey,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+async fn start() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = SigningKey::from_seed("api/admin");
+    let attestor = SigningKey::from_seed("api/attestor");
+    let user = SigningKey::from_seed("api/user");
+    let mut genesis = Genesis::with_admin(admin.address(), unix_now());
+    genesis.roles.push((Role::GatewayAttestor, attestor.address()));
+    let mut config = NodeConfig::new(CHAIN, dir.path().to_path_buf());
+    config.block_time = Duration::from_millis(100);
+    config.devnet = true;
+    let node = Arc::new(Node::start(config, Some(&genesis)).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server_node = node.clone();
+    tokio::spawn(async move {
+        infrafi_api::serve(server_node, listener, std::future::pending()).await.unwrap();
+    });
+    Harness {
+        client: Client::new(&format!("http://{address}")),
+        node,
+        _dir: dir,
+        admin,
+        attestor,
+        user,
+    }
+}
+
+impl Harness {
+    async fn next_nonce(&self, key: &SigningKey) -> u64 {
+        let answer = self.client.get(&format!("/v1/accounts/{}", key.address())).await.unwrap();
+        answer.body["next_nonce"].as_u64().unwrap()
+    }
+
+    /// Signs, submits and waits for the receipt; returns the `GET /v1/tx` body.
+    async fn send(&self, key: &SigningKey, action: Action) -> Value {
+        let nonce = self.next_nonce(key).await;
+        let tx = key.sign(CHAIN, nonce, &action);
+        let answer = self.client.submit(&tx).await.unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        let hash = answer.body["tx_hash"].as_str().unwrap().to_string();
+        for _ in 0..200 {
+            let status = self.client.get(&format!("/v1/tx/{hash}")).await.unwrap();
+            if status.body["status"] != "pending" {
+                return status.body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("transaction {hash} was not committed");
+    }
+
+    async fn send_ok(&self, key: &SigningKey, action: Action) -> Value {
+        let receipt = self.send(key, action).await;
+        assert_eq!(receipt["status"], "applied", "{receipt}");
+        receipt
+    }
+}
+
+fn balance(account: &Value, asset: &str) -> u128 {
+    account["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["asset"] == asset)
+        .map_or(0, |b| b["amount"].as_str().unwrap().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() {
+    let h = start().await;
+    let user = h.user.address();
+    let credit = Action::GatewayCredit {
+        account: user,
+        token: USDC,
+        amount: Amount::from_whole(1_000),
+        external_id: B256::repeat_byte(1),
+    };
+    h.send_ok(&h.attestor, credit).await;
+    let mint =
+        Action::MintUsdai { token: USDC, amount: Amount::from_whole(1_000), min_out: Amount::ZERO };
+    h.send_ok(&h.user, mint).await;
+    let stake = Action::Stake { assets: Amount::from_whole(500), min_shares: Amount::ZERO };
+    h.send_ok(&h.user, stake).await;
+    let request =
+        h.send_ok(&h.user, Action::RequestRedeem { shares: Amount::from_whole(100) }).await;
+    assert_eq!(
+        request["events"].as_array().unwrap().last().unwrap()["kind"],
+        "redemption_requested"
+    );
+    let detail = h.client.get("/v1/queue/0").await.unwrap();
+    assert_eq!(detail.status, 200);
+    assert_eq!(detail.body["request"]["status"], "waiting");
+
+    let advanced =
+        h.client.post("/v1/devnet/advance-time", &json!({"seconds": 8 * 86_400})).await.unwrap();
+    assert_eq!(advanced.status, 200, "{}", advanced.body);
+    h.send_ok(&h.admin, Action::ServiceQueue { max_requests: 10 }).await;
+    let served = h.client.get("/v1/queue/0").await.unwrap();
+    assert_eq!(served.body["request"]["status"], "served", "{}", served.body);
+    h.send_ok(&h.user, Action::Claim { request_id: RequestId(0) }).await;
+
+    let account = h.client.get(&format!("/v1/accounts/{user}")).await.unwrap().body;
+    assert_eq!(balance(&account, "USDai"), 600 * 10u128.pow(18));
+    assert_eq!(balance(&account, "sUSDai"), 400 * 10u128.pow(18));
+    for path in
+        ["/v1/reserve", "/v1/vault", "/v1/queue", "/v1/params", "/v1/points/leaderboard?limit=5"]
+    {
+        let answer = h.client.get(path).await.unwrap();
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+    }
+
+    let proof = h.client.get(&format!("/v1/proofs/balances/{user}/USDai")).await.unwrap();
+    assert_eq!(proof.status, 200, "{}", proof.body);
+    let proof: ProofDto = serde_json::from_value(proof.body).unwrap();
+    let block = h.client.get(&format!("/v1/blocks/{}", proof.height)).await.unwrap().body;
+    let root: B256 = block["header"]["state_root"].as_str().unwrap().parse().unwrap();
+    assert_eq!(root, proof.state_root);
+    let value = proof.value.as_ref().map(|v| v.to_vec());
+    assert_eq!(proof.decoded["amount"], Amount::from_whole(600).0.to_string());
+    let holding: infrafi_core::ledger::Holding =
+        postcard::from_bytes(value.as_deref().unwrap()).unwrap();
+    assert_eq!(holding.usdai, Amount::from_whole(600), "the proven leaf holds the balance");
+    proof.proof.verify_leaf(root, &proof.key, value.as_deref()).unwrap();
+    assert!(proof.proof.verify_leaf(root, &proof.key, Some(b"forged")).is_err());
+    let request_proof: ProofDto =
+        serde_json::from_value(h.client.get("/v1/proofs/queue/0").await.unwrap().body).unwrap();
+    // The request was claimed in full, so it is gone: the proof shows its absence.
+    assert!(request_proof.value.is_none());
+    request_proof.proof.verify_leaf(request_proof.state_root, &request_proof.key, None).unwrap();
+    h.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_input_is_a_4xx_with_its_code() {
+    let h = start().await;
+    let c = &h.client;
+    let tx = h.user.sign(CHAIN, 0, &Action::HarvestBaseYield {});
+    let request = infrafi_api::client::tx_request(&tx);
+    let json_type = Some("application/json");
+    let post_raw =
+        |body: &str| c.send(hyper::Method::POST, "/v1/tx", json_type, body.as_bytes().to_vec());
+
+    let mut cases: Vec<(u16, &str, infrafi_api::client::Answer)> = Vec::new();
+    cases.push((400, "json_malformed", post_raw("{\"chain_id\": ").await.unwrap()));
+    let mut unknown = serde_json::to_value(&request).unwrap();
+    unknown["gas"] = json!(1);
+    cases.push((400, "json_invalid_fields", c.post("/v1/tx", &unknown).await.unwrap()));
+    let mut bad_hex = request.clone();
+    bad_hex.signature = "0xzz".into();
+    cases.push((400, "signature_malformed", c.post("/v1/tx", &bad_hex).await.unwrap()));
+    let mut bad_sender = request.clone();
+    bad_sender.sender = "0x1234".into();
+    cases.push((400, "address_invalid", c.post("/v1/tx", &bad_sender).await.unwrap()));
+    let mut wrong_signer = request.clone();
+    wrong_signer.sender = Address::repeat_byte(5).to_string();
+    cases.push((401, "sender_mismatch", c.post("/v1/tx", &wrong_signer).await.unwrap()));
+    let other_chain =
+        infrafi_api::client::tx_request(&h.user.sign(CHAIN + 1, 0, &Action::HarvestBaseYield {}));
+    cases.push((400, "chain_id_mismatch", c.post("/v1/tx", &other_chain).await.unwrap()));
+    let mut bad_payload = request.clone();
+    bad_payload.payload = "{\"type\":\"nope\"}".into();
+    cases.push((400, "payload_invalid", c.post("/v1/tx", &bad_payload).await.unwrap()));
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(infrafi_api::TX_BODY_BYTES_MAX));
+    cases.push((413, "body_too_large", post_raw(&huge).await.unwrap()));
+    cases.push((
+        415,
+        "content_type_not_json",
+        c.send(hyper::Method::POST, "/v1/tx", Some("text/plain"), b"{}".to_vec()).await.unwrap(),
+    ));
+    cases.push((400, "address_invalid", c.get("/v1/accounts/0xnothex").await.unwrap()));
+    cases.push((400, "hash_invalid", c.get("/v1/tx/0x12").await.unwrap()));
+    cases.push((404, "tx_not_found", c.get(&format!("/v1/tx/{}", B256::ZERO)).await.unwrap()));
+    cases.push((400, "height_invalid", c.get("/v1/blocks/minus-one").await.unwrap()));
+    cases.push((404, "block_not_found", c.get("/v1/blocks/999999").await.unwrap()));
+    cases.push((400, "request_id_invalid", c.get("/v1/queue/x").await.unwrap()));
+    cases.push((404, "request_not_found", c.get("/v1/queue/77").await.unwrap()));
+    cases.push((400, "query_parameter_unknown", c.get("/v1/queue?color=red").await.unwrap()));
+    cases.push((400, "limit_invalid", c.get("/v1/points/leaderboard?limit=0").await.unwrap()));
+    cases.push((
+        400,
+        "asset_invalid",
+        c.get(&format!("/v1/proofs/balances/{}/bad-asset", h.user.address())).await.unwrap(),
+    ));
+    cases.push((404, "route_not_found", c.get("/v1/nothing").await.unwrap()));
+    cases.push((
+        400,
+        "seconds_invalid",
+        c.post("/v1/devnet/advance-time", &json!({"seconds": 0})).await.unwrap(),
+    ));
+
+    // Replay: the same transaction again after it committed.
+    let accepted = c.submit(&tx).await.unwrap();
+    assert_eq!(accepted.status, 202, "{}", accepted.body);
+    let again = c.submit(&tx).await.unwrap();
+    assert_eq!(again.status, 202, "re-submitting a waiting transaction is idempotent");
+    let hash = accepted.body["tx_hash"].as_str().unwrap().to_string();
+    for _ in 0..100 {
+        if c.get(&format!("/v1/tx/{hash}")).await.unwrap().body["status"] != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let receipt = c.get(&format!("/v1/tx/{hash}")).await.unwrap().body;
+    assert_eq!(receipt["status"], "rejected", "nothing to harvest: {receipt}");
+    assert_eq!(receipt["error"]["name"], "base_yield_surplus_is_zero");
+    cases.push((409, "nonce_too_low", c.submit(&tx).await.unwrap()));
+    let conflicting = h.user.sign(CHAIN, 5, &Action::HarvestBaseYield {});
+    c.submit(&conflicting).await.unwrap();
+    let twin = h.user.sign(CHAIN, 5, &Action::ServiceQueue { max_requests: 1 });
+    cases.push((409, "nonce_already_pending", c.submit(&twin).await.unwrap()));
+
+    for (status, code, answer) in cases {
+        assert_eq!(answer.status.as_u16(), status, "{code}: {}", answer.body);
+        assert_eq!(answer.body["code"], code, "{}", answer.body);
+        assert!(answer.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let _ = Bytes::new();
+    h.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_exactly_the_served_routes() {
+    let h = start().await;
+    let document = h.client.get("/openapi.json").await.unwrap().body;
+    assert_eq!(document["openapi"], "3.1.0");
+    for route in infrafi_api::openapi::ROUTES {
+        assert!(document["paths"][route.path][route.method].is_object());
+        let path = route
+            .path
+            .replace("{hash}", &B256::ZERO.to_string())
+            .replace("{height}", "0")
+            .replace("{address}", &Address::ZERO.to_string())
+            .replace("{asset}", "USDC")
+            .replace("{id}", "0")
+            .replace("{key}", "0x00");
+        if route.path == "/v1/events" {
+            continue; // A stream: it would not end.
+        }
+        let answer = match route.method {
+            "get" => h.client.get(&path).await.unwrap(),
+            _ => h.client.post(&path, &json!({})).await.unwrap(),
+        };
+        assert_ne!(answer.body["code"], "route_not_found", "{} {path}", route.method);
+        assert_ne!(answer.status, 405, "{} {path}", route.method);
+        let _ = Asset::Usdai;
+    }
+    h.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_stream_sends_committed_events_filtered_by_kind_and_account() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let h = start().await;
+    let address = h.client.base().trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let user = h.user.address();
+    let request = format!(
+        "GET /v1/events?kind=gateway_credited&account={user} HTTP/1.1\r\nhost: {address}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    // An event for someone else first: it must be filtered out.
+    let other = Action::GatewayCredit {
+        account: h.admin.address(),
+        token: USDC,
+        amount: Amount::from_whole(1),
+        external_id: B256::repeat_byte(8),
+    };
+    h.send_ok(&h.attestor, other).await;
+    let mine = Action::GatewayCredit {
+        account: user,
+        token: USDC,
+        amount: Amount::from_whole(2),
+        external_id: B256::repeat_byte(9),
+    };
+    h.send_ok(&h.attestor, mine).await;
+    let mut received = String::new();
+    let mut buffer = [0u8; 4096];
+    let read = async {
+        while !received.contains("gateway_credited") {
+            let n = stream.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "the stream closed");
+            received.push_str(&String::from_utf8_lossy(&buffer[..n]));
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read).await.expect("no event arrived");
+    assert!(received.contains("text/event-stream"), "{received}");
+    assert!(received.contains(&user.to_string().to_lowercase()), "{received}");
+    assert!(!received.contains(&h.admin.address().to_string().to_lowercase()), "{received}");
+    h.node.shutdown();
+}

@@ -1,0 +1,254 @@
+//! `infrafi bench-node`: starts a node as a child process, pushes pre-signed transactions at it
+//! over HTTP from this process (the load generator), and reports committed transactions per
+//! second, submit-to-commit latency percentiles and API reads per second.
+//!
+//! Commit times are observed from outside, as a client would: a watcher polls `/v1/status`
+//! and fetches each new block's transaction hashes, so latency includes the block time.
+
+use anyhow::{Context, Result, bail};
+use infrafi_api::client::{Client, tx_request};
+use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
+use infrafi_tx::{SignedTransaction, SigningKey};
+use std::{
+    collections::HashMap,
+    io::BufRead,
+    process::{Child, Command, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+const CHAIN: u64 = 99_999;
+
+/// `infrafi bench-node`.
+#[derive(clap::Args, Debug)]
+pub(crate) struct BenchNodeArgs {
+    /// Transactions to submit.
+    #[arg(long, default_value_t = 20_000)]
+    pub(crate) txs: usize,
+    /// Distinct senders.
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) senders: usize,
+    /// Concurrent HTTP requests.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) concurrency: usize,
+    /// Transactions per request: 1 posts to `/v1/tx`, more to `/v1/txs`.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) batch: usize,
+    /// The node's block time in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    pub(crate) block_time_ms: u64,
+    /// Seconds of the read phase.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) reads_secs: u64,
+}
+
+struct ChildGuard(Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_node(
+    args: &BenchNodeArgs,
+    senders: &[SigningKey],
+) -> Result<(ChildGuard, String, std::path::PathBuf)> {
+    let dir = std::env::temp_dir().join(format!("infrafi-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let mut genesis = Genesis::with_admin(SigningKey::from_seed("bench/admin").address(), now);
+    genesis.stablecoin_balances =
+        senders.iter().map(|k| (k.address(), USDC, Amount::from_whole(1_000_000))).collect();
+    let genesis_path = dir.join("genesis.json");
+    std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["node", "--port", "0", "--chain-id", &CHAIN.to_string()])
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--genesis")
+        .arg(&genesis_path)
+        .args(["--block-time-ms", &args.block_time_ms.to_string()])
+        .args(["--mempool-txs-max", &(args.txs + 1_000).to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("spawning the node")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let guard = ChildGuard(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    let url = line.split_whitespace().last().context("the node printed no address")?.to_string();
+    Ok((guard, url, dir))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// `infrafi bench-node`.
+pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
+    if args.txs == 0 || args.senders == 0 || args.batch == 0 || args.concurrency == 0 {
+        bail!("txs, senders, batch and concurrency must be positive");
+    }
+    let senders: Vec<SigningKey> =
+        (0..args.senders).map(|i| SigningKey::from_seed(&format!("bench/sender/{i}"))).collect();
+    let (_child, url, dir) = start_node(&args, &senders)?;
+    eprintln!("node at {url}; signing {} transactions", args.txs);
+    let signed: Vec<SignedTransaction> = (0..args.txs)
+        .map(|i| {
+            let sender = &senders[i % senders.len()];
+            let to = senders[(i + 1) % senders.len()].address();
+            let action = Action::Transfer { asset: Asset::Stablecoin(USDC), to, amount: Amount(1) };
+            sender.sign(CHAIN, (i / senders.len()) as u64, &action)
+        })
+        .collect();
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let report = runtime.block_on(load(&args, &url, signed, &senders))?;
+    let _ = std::fs::remove_dir_all(dir);
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}
+
+async fn load(
+    args: &BenchNodeArgs,
+    url: &str,
+    signed: Vec<SignedTransaction>,
+    senders: &[SigningKey],
+) -> Result<serde_json::Value> {
+    let client = Client::new(url);
+    let total = signed.len();
+    let committed: Arc<Mutex<HashMap<alloy_primitives::B256, Instant>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (client, committed, done) = (client.clone(), committed.clone(), done.clone());
+        let mut height = client.get("/v1/status").await?.body["height"].as_u64().unwrap_or(0);
+        tokio::spawn(async move {
+            while !done.load(Ordering::Acquire) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let Ok(status) = client.get("/v1/status").await else { continue };
+                let head = status.body["height"].as_u64().unwrap_or(height);
+                while height < head {
+                    let Ok(block) = client.get(&format!("/v1/blocks/{}", height + 1)).await else {
+                        break;
+                    };
+                    let now = Instant::now();
+                    let hashes = block.body["transactions"].as_array().cloned().unwrap_or_default();
+                    let mut committed = committed.lock().unwrap_or_else(|e| e.into_inner());
+                    for hash in hashes.iter().filter_map(|h| h.as_str()?.parse().ok()) {
+                        committed.insert(hash, now);
+                    }
+                    height += 1;
+                }
+            }
+        })
+    };
+    let requests: Vec<Vec<SignedTransaction>> =
+        signed.chunks(args.batch).map(<[SignedTransaction]>::to_vec).collect();
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let refused = Arc::new(AtomicU64::new(0));
+    let submitted: Arc<Mutex<Vec<(alloy_primitives::B256, Instant)>>> = Arc::default();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.concurrency {
+        let (client, requests, next, refused, submitted) =
+            (client.clone(), requests.clone(), next.clone(), refused.clone(), submitted.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut local = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(batch) = requests.get(index) else { break };
+                let at = Instant::now();
+                let ok = if batch.len() == 1 {
+                    client.submit(&batch[0]).await.is_ok_and(|a| a.status == 202)
+                } else {
+                    let body: Vec<_> = batch.iter().map(tx_request).collect();
+                    client.post("/v1/txs", &body).await.is_ok_and(|a| a.status == 200)
+                };
+                if ok {
+                    local.extend(batch.iter().map(|tx| (tx.hash(), at)));
+                } else {
+                    refused.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                }
+            }
+            submitted.lock().unwrap_or_else(|e| e.into_inner()).extend(local);
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let submit_secs = started.elapsed().as_secs_f64();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let accepted = submitted.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    loop {
+        let count = {
+            let committed = committed.lock().unwrap_or_else(|e| e.into_inner());
+            accepted.iter().filter(|(h, _)| committed.contains_key(h)).count()
+        };
+        if count == accepted.len() || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done.store(true, Ordering::Release);
+    watcher.await?;
+    let committed = committed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let mut latencies: Vec<Duration> = accepted
+        .iter()
+        .filter_map(|(hash, at)| committed.get(hash).map(|c| c.saturating_duration_since(*at)))
+        .collect();
+    latencies.sort();
+    let last_commit = accepted.iter().filter_map(|(h, _)| committed.get(h)).max().copied();
+    let commit_secs = last_commit.map_or(f64::NAN, |c| c.duration_since(started).as_secs_f64());
+    let reads = read_phase(args, &client, senders).await;
+    Ok(serde_json::json!({
+        "transactions": total,
+        "accepted": accepted.len(),
+        "refused": refused.load(Ordering::Relaxed),
+        "committed": latencies.len(),
+        "concurrency": args.concurrency,
+        "batch": args.batch,
+        "block_time_ms": args.block_time_ms,
+        "submit_tx_per_sec": (accepted.len() as f64 / submit_secs).round(),
+        "committed_tx_per_sec": (latencies.len() as f64 / commit_secs).round(),
+        "latency_p50_ms": percentile(&latencies, 0.50).as_millis(),
+        "latency_p99_ms": percentile(&latencies, 0.99).as_millis(),
+        "reads_per_sec": reads.round(),
+    }))
+}
+
+async fn read_phase(args: &BenchNodeArgs, client: &Client, senders: &[SigningKey]) -> f64 {
+    let addresses: Arc<Vec<String>> =
+        Arc::new(senders.iter().map(|k| format!("/v1/accounts/{}", k.address())).collect());
+    let count = Arc::new(AtomicU64::new(0));
+    let until = Instant::now() + Duration::from_secs(args.reads_secs);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..args.concurrency {
+        let (client, addresses, count) = (client.clone(), addresses.clone(), count.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut index = task;
+            while Instant::now() < until {
+                let path = &addresses[index % addresses.len()];
+                if client.get(path).await.is_ok_and(|a| a.status == 200) {
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                index += 7;
+            }
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}

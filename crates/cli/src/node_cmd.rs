@@ -1,0 +1,175 @@
+//! `infrafi node`, `infrafi replay`, `infrafi verify-proof`: running a node and auditing one.
+
+use anyhow::{Context, Result, bail};
+use infrafi_api::{client::Client, dto::ProofDto};
+use infrafi_core::Genesis;
+use infrafi_node::{Node, NodeConfig};
+use std::{io::Write, net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+/// The chain id of devnets and of `infrafi node` unless told otherwise.
+pub(crate) const CHAIN_ID_DEFAULT: u64 = 31_337;
+
+/// `infrafi node`: run a node.
+#[derive(clap::Args, Debug)]
+pub(crate) struct NodeArgs {
+    /// Where the store lives.
+    #[arg(long)]
+    pub(crate) data_dir: PathBuf,
+    /// The chain id (EIP-712 domain).
+    #[arg(long, default_value_t = CHAIN_ID_DEFAULT)]
+    pub(crate) chain_id: u64,
+    /// A genesis JSON file (needed only when the data directory is empty).
+    #[arg(long)]
+    pub(crate) genesis: Option<PathBuf>,
+    /// The address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// The port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8545)]
+    pub(crate) port: u16,
+    /// Milliseconds between blocks.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) block_time_ms: u64,
+    /// The mempool's capacity.
+    #[arg(long, default_value_t = infrafi_node::MEMPOOL_TXS_MAX_DEFAULT)]
+    pub(crate) mempool_txs_max: usize,
+    /// The most transactions per block.
+    #[arg(long, default_value_t = infrafi_node::BLOCK_TXS_MAX_DEFAULT)]
+    pub(crate) block_txs_max: usize,
+    /// Run the built-in keeper, signing with this keystore.
+    #[arg(long)]
+    pub(crate) keeper_keystore: Option<PathBuf>,
+}
+
+/// `infrafi node`.
+pub(crate) fn run(args: NodeArgs) -> Result<()> {
+    let genesis = match &args.genesis {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Some(serde_json::from_str::<Genesis>(&text).context("parsing the genesis")?)
+        }
+        None => None,
+    };
+    let mut config = NodeConfig::new(args.chain_id, args.data_dir.clone());
+    config.block_time = Duration::from_millis(args.block_time_ms.max(1));
+    config.mempool_txs_max = args.mempool_txs_max;
+    config.block_txs_max = args.block_txs_max;
+    if let Some(path) = &args.keeper_keystore {
+        config.keeper = Some(crate::wallet::load_key(path)?);
+    }
+    let node = Arc::new(Node::start(config, genesis.as_ref()).context("starting the node")?);
+    serve(node, &args.host, args.port, |address| {
+        println!("infrafi node listening on http://{address}");
+    })
+}
+
+/// Serves `node` until Ctrl-C or SIGTERM; `on_listen` runs once the port is bound.
+pub(crate) fn serve(
+    node: Arc<Node>,
+    host: &str,
+    port: u16,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind((host, port))
+            .await
+            .with_context(|| format!("binding {host}:{port}"))?;
+        on_listen(listener.local_addr()?);
+        std::io::stdout().flush()?;
+        let shutdown = async {
+            let mut terminate =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let terminated = async {
+                match terminate.as_mut() {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminated => {}
+            }
+        };
+        infrafi_api::serve(node.clone(), listener, shutdown).await?;
+        anyhow::Ok(())
+    })?;
+    node.shutdown();
+    Ok(())
+}
+
+/// `infrafi replay`: re-execute a stopped node's blocks from genesis and compare roots.
+#[derive(clap::Args, Debug)]
+pub(crate) struct ReplayArgs {
+    /// The data directory of a stopped node.
+    #[arg(long)]
+    pub(crate) data_dir: PathBuf,
+}
+
+/// `infrafi replay`.
+pub(crate) fn replay(args: ReplayArgs) -> Result<()> {
+    let store = infrafi_store::Store::open(&args.data_dir)?;
+    let head = store.head()?.context("the store is empty")?;
+    let header: infrafi_node::BlockHeader =
+        infrafi_node::block::decode(&store.header(head)?.context("no head header")?)?;
+    let (height, root) = infrafi_node::replay_from_genesis(&store)?;
+    let matches = root == header.state_root;
+    println!(
+        "{}",
+        serde_json::json!({
+            "height": height,
+            "replayed_state_root": root,
+            "stored_state_root": header.state_root,
+            "matches": matches,
+        })
+    );
+    if !matches {
+        bail!("the replayed state root differs from the stored one");
+    }
+    Ok(())
+}
+
+/// `infrafi verify-proof`: check a proof from `GET /v1/proofs/...` offline.
+#[derive(clap::Args, Debug)]
+pub(crate) struct VerifyProofArgs {
+    /// The proof JSON file (`-` for standard input).
+    #[arg(long, default_value = "-")]
+    pub(crate) proof: String,
+    /// Check against this state root instead of the one in the file.
+    #[arg(long)]
+    pub(crate) state_root: Option<alloy_primitives::B256>,
+    /// Also fetch the block header from this node and check its state root.
+    #[arg(long)]
+    pub(crate) node: Option<String>,
+}
+
+/// `infrafi verify-proof`.
+pub(crate) fn verify_proof(args: VerifyProofArgs) -> Result<()> {
+    let text = if args.proof == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(&args.proof).with_context(|| format!("reading {}", args.proof))?
+    };
+    let proof: ProofDto = serde_json::from_str(&text).context("parsing the proof")?;
+    let root = args.state_root.unwrap_or(proof.state_root);
+    if let Some(node) = &args.node {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let block =
+            runtime.block_on(Client::new(node).get(&format!("/v1/blocks/{}", proof.height)))?;
+        let header_root = block.body["header"]["state_root"].as_str().unwrap_or_default();
+        if header_root.parse::<alloy_primitives::B256>().ok() != Some(root) {
+            bail!("block {} has state root {header_root}, not {root}", proof.height);
+        }
+    }
+    let value = proof.value.as_ref().map(|v| v.to_vec());
+    proof
+        .proof
+        .verify_leaf(root, &proof.key, value.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid proof: {e}"))?;
+    let claim = if value.is_some() { "has the value" } else { "is absent" };
+    println!("valid: leaf {} {claim} under state root {root} (block {})", proof.key, proof.height);
+    Ok(())
+}

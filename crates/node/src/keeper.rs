@@ -1,0 +1,94 @@
+//! The built-in keeper: which permissionless upkeep transactions are due in a state.
+//!
+//! It only reads the state and names actions; the node signs them with the keeper's key and
+//! submits them like any other transaction, so a keeper run by anyone else does the same.
+
+use infrafi_core::{Action, Amount, Asset, ProtocolAccount, State, WAD, queue, reserve};
+
+/// The smallest surplus worth a harvest (one USDai): smaller ones wait to grow.
+pub const HARVEST_SURPLUS_MIN: Amount = Amount(WAD);
+/// Requests one keeper round serves at most.
+pub const ROUND_REQUESTS_KEEPER: u32 = 1_000;
+
+/// The upkeep actions due now, in the order to submit them.
+pub fn due_actions(state: &State) -> Vec<Action> {
+    let mut due = Vec::new();
+    if reserve::backing(state).surplus >= HARVEST_SURPLUS_MIN {
+        due.push(Action::HarvestBaseYield {});
+    }
+    if round_is_due(state) {
+        due.push(Action::ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER });
+    }
+    due
+}
+
+/// A round is due when the round interval has passed, some request is (or becomes) eligible,
+/// and there is liquidity to serve it.
+fn round_is_due(state: &State) -> bool {
+    let now = state.now();
+    let globals = state.queue.globals.get();
+    let interval = state.governance.params.get().round_interval_secs;
+    if globals.last_round_at.is_some_and(|last| now < last.saturating_add(interval)) {
+        return false;
+    }
+    let has_eligible = !state.queue.eligible.is_empty()
+        || state.queue.waiting.first().is_some_and(|((eligible_at, _), _)| *eligible_at <= now);
+    if !has_eligible {
+        return false;
+    }
+    let locked = state.ledger.balance(ProtocolAccount::QueueEscrow, Asset::Susdai);
+    !locked.is_zero() && queue::round_liquidity(state).is_ok_and(|l| !l.is_zero())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
+mod tests {
+    use super::*;
+    use infrafi_core::{
+        Address, BlockContext, Genesis, Transaction, ids::USDC, math::Rate, tx::apply,
+    };
+
+    #[test]
+    fn upkeep_comes_due_as_yield_accrues_and_requests_become_eligible() {
+        let user = Address::repeat_byte(7);
+        let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
+        genesis.tbill_rate = Rate::from_apr_bps(500);
+        genesis.stablecoin_balances.push((user, USDC, Amount::from_whole(100_000)));
+        let mut state = State::from_genesis(&genesis).unwrap();
+        assert!(due_actions(&state).is_empty(), "nothing is due in a fresh market");
+        let block = BlockContext { height: 1, timestamp: 1_000 };
+        let run = |state: &mut State, block: &BlockContext, action: Action| {
+            apply(state, block, &Transaction { sender: user, action }).unwrap();
+        };
+        run(
+            &mut state,
+            &block,
+            Action::MintUsdai {
+                token: USDC,
+                amount: Amount::from_whole(100_000),
+                min_out: Amount::ZERO,
+            },
+        );
+        run(
+            &mut state,
+            &block,
+            Action::Stake { assets: Amount::from_whole(50_000), min_shares: Amount::ZERO },
+        );
+        run(&mut state, &block, Action::RequestRedeem { shares: Amount::from_whole(10) });
+        assert!(due_actions(&state).is_empty(), "no yield yet, and the request waits");
+        let later = BlockContext { height: 2, timestamp: 1_000 + 8 * 86_400 };
+        infrafi_core::begin_block(&mut state, &later).unwrap();
+        let due = due_actions(&state);
+        assert_eq!(
+            due,
+            vec![
+                Action::HarvestBaseYield {},
+                Action::ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER }
+            ]
+        );
+        for action in due {
+            run(&mut state, &later, action);
+        }
+        assert!(due_actions(&state).is_empty(), "the upkeep is done");
+    }
+}

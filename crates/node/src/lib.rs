@@ -1,0 +1,434 @@
+//! infrafi-node: the single-operator node: a bounded mempool, a block producer that drives
+//! the executor ([`chain::Chain`]: propose, execute, commit), a durable store, a Merkle state
+//! commitment, an event feed, and an optional built-in keeper.
+//!
+//! Threads: the producer runs on its own OS thread (execution is CPU-bound and synchronous);
+//! API handlers call [`Node::submit`] (stateless check, then mempool admission) and read the
+//! committed [`Snapshot`], an `Arc` swapped after each durable commit, so reads never wait for
+//! a block and never see a half-applied one.
+
+pub mod block;
+pub mod chain;
+pub mod keeper;
+pub mod mempool;
+
+pub use block::{BlockBody, BlockHeader, Receipt, ReceiptError};
+pub use chain::{
+    BlockExecutor, Chain, ChainError, ExecutedBlock, Proposal, Snapshot, replay_from_genesis,
+};
+pub use mempool::{AdmitError, Mempool};
+
+use alloy_primitives::{Address, B256};
+use infrafi_core::{Event, Genesis};
+use infrafi_store::{Store, StoreError};
+use infrafi_tx::{CheckError, SignedTransaction, SigningKey, verify_batch};
+use serde::Serialize;
+use std::{
+    path::PathBuf,
+    sync::{
+        Arc, Condvar, Mutex, PoisonError, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+use tokio::sync::{broadcast, watch};
+
+/// The default block time.
+pub const BLOCK_TIME_DEFAULT: Duration = Duration::from_secs(1);
+/// The default mempool capacity.
+pub const MEMPOOL_TXS_MAX_DEFAULT: usize = 100_000;
+/// The default largest block.
+pub const BLOCK_TXS_MAX_DEFAULT: usize = 20_000;
+/// Committed blocks the event feed buffers for slow subscribers.
+pub const EVENT_FEED_BLOCKS_MAX: usize = 1_024;
+
+/// How a node runs.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The chain id (EIP-712 domain).
+    pub chain_id: u64,
+    /// Where the store lives.
+    pub data_dir: PathBuf,
+    /// Time between blocks.
+    pub block_time: Duration,
+    /// The mempool's capacity.
+    pub mempool_txs_max: usize,
+    /// The most transactions in one block.
+    pub block_txs_max: usize,
+    /// The keeper's key, if the built-in keeper runs.
+    pub keeper: Option<SigningKey>,
+    /// Whether devnet-only controls (moving time forward) are allowed.
+    pub devnet: bool,
+}
+
+impl NodeConfig {
+    /// A configuration with the defaults for `chain_id` and `data_dir`.
+    pub fn new(chain_id: u64, data_dir: PathBuf) -> NodeConfig {
+        NodeConfig {
+            chain_id,
+            data_dir,
+            block_time: BLOCK_TIME_DEFAULT,
+            mempool_txs_max: MEMPOOL_TXS_MAX_DEFAULT,
+            block_txs_max: BLOCK_TXS_MAX_DEFAULT,
+            keeper: None,
+            devnet: false,
+        }
+    }
+}
+
+/// Why a transaction is not accepted. Codes are stable API codes.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// It fails its stateless check.
+    #[error(transparent)]
+    Check(#[from] CheckError),
+    /// The mempool refuses it.
+    #[error(transparent)]
+    Admit(#[from] AdmitError),
+    /// The node is stopping or has stopped after a fatal error.
+    #[error("the node is not running")]
+    NotRunning,
+}
+
+impl SubmitError {
+    /// The stable snake_case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::Check(e) => e.code(),
+            SubmitError::Admit(e) => e.code(),
+            SubmitError::NotRunning => "node_not_running",
+        }
+    }
+}
+
+/// Why the node cannot start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The chain cannot be opened.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// The producer thread cannot be spawned.
+    #[error("spawning the block producer: {0}")]
+    Thread(std::io::Error),
+}
+
+/// One event of a committed block, as the feed publishes it.
+#[derive(Clone, Debug, Serialize)]
+pub struct FeedEvent {
+    /// The block height.
+    pub height: u64,
+    /// The block timestamp.
+    pub timestamp: u64,
+    /// The transaction that caused it; `None` for block upkeep.
+    pub tx_hash: Option<B256>,
+    /// That transaction's sender.
+    pub sender: Option<Address>,
+    /// The event.
+    pub event: Event,
+}
+
+/// The events of one committed block.
+#[derive(Clone, Debug)]
+pub struct BlockEvents {
+    /// The block height.
+    pub height: u64,
+    /// Its events in order.
+    pub events: Vec<FeedEvent>,
+}
+
+struct Shared {
+    config: NodeConfig,
+    store: Arc<Store>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    mempool: Mutex<Mempool>,
+    feed: broadcast::Sender<Arc<BlockEvents>>,
+    height: watch::Sender<u64>,
+    time_offset_secs: AtomicU64,
+    running: AtomicBool,
+    wake: (Mutex<bool>, Condvar),
+}
+
+/// A running node. Dropping it stops the producer after the block in progress.
+pub struct Node {
+    shared: Arc<Shared>,
+    producer: Mutex<Option<JoinHandle<()>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Node {
+    /// Opens the data directory (initialising it from `genesis` if empty) and starts
+    /// producing blocks.
+    pub fn start(config: NodeConfig, genesis: Option<&Genesis>) -> Result<Node, StartError> {
+        let store = Arc::new(Store::open(&config.data_dir)?);
+        let chain = Chain::open(store.clone(), config.chain_id, genesis)?;
+        let snapshot = chain.committed();
+        let (feed, _) = broadcast::channel(EVENT_FEED_BLOCKS_MAX);
+        let (height, _) = watch::channel(snapshot.header.height);
+        let shared = Arc::new(Shared {
+            mempool: Mutex::new(Mempool::new(config.mempool_txs_max)),
+            config,
+            store,
+            snapshot: RwLock::new(snapshot),
+            feed,
+            height,
+            time_offset_secs: AtomicU64::new(0),
+            running: AtomicBool::new(true),
+            wake: (Mutex::new(false), Condvar::new()),
+        });
+        let producer_shared = shared.clone();
+        let producer = std::thread::Builder::new()
+            .name("infrafi-producer".into())
+            .spawn(move || produce(producer_shared, chain))
+            .map_err(StartError::Thread)?;
+        Ok(Node { shared, producer: Mutex::new(Some(producer)) })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.shared.config
+    }
+
+    /// The last committed block and state.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.shared.snapshot.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Whether the producer is running.
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// Checks a transaction and admits it to the mempool; returns its hash.
+    pub fn submit(&self, tx: SignedTransaction) -> Result<B256, SubmitError> {
+        let sealed = tx.verify(self.shared.config.chain_id)?;
+        self.admit(sealed)
+    }
+
+    /// [`Node::submit`] for many transactions, their signatures checked across all cores.
+    pub fn submit_batch(&self, txs: Vec<SignedTransaction>) -> Vec<Result<B256, SubmitError>> {
+        verify_batch(txs, self.shared.config.chain_id)
+            .into_iter()
+            .map(|checked| self.admit(checked?))
+            .collect()
+    }
+
+    fn admit(&self, sealed: infrafi_tx::SealedTransaction) -> Result<B256, SubmitError> {
+        if !self.is_running() {
+            return Err(SubmitError::NotRunning);
+        }
+        let committed_nonce = self.snapshot().state.ledger.nonce(sealed.sender);
+        Ok(lock(&self.shared.mempool).admit(sealed, committed_nonce)?)
+    }
+
+    /// Whether `hash` waits in the mempool or is in the block being made.
+    pub fn is_pending(&self, hash: &B256) -> bool {
+        lock(&self.shared.mempool).contains(hash)
+    }
+
+    /// How many transactions wait in the mempool.
+    pub fn mempool_len(&self) -> usize {
+        lock(&self.shared.mempool).len()
+    }
+
+    /// The next nonce `sender` should use, counting its waiting transactions.
+    pub fn next_nonce(&self, sender: Address) -> u64 {
+        let committed = self.snapshot().state.ledger.nonce(sender);
+        lock(&self.shared.mempool).next_nonce(sender, committed)
+    }
+
+    /// The receipt of a committed transaction.
+    pub fn receipt(&self, hash: &B256) -> Result<Option<Receipt>, StoreError> {
+        self.shared
+            .store
+            .receipt(&hash.0)?
+            .map(|bytes| {
+                block::decode_json(&bytes).map_err(|e| StoreError::Corrupt(format!("receipt: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> Result<Option<(BlockHeader, BlockBody)>, StoreError> {
+        let corrupt = |e: String| StoreError::Corrupt(format!("block {height}: {e}"));
+        let Some(header) = self.shared.store.header(height)? else { return Ok(None) };
+        let Some(body) = self.shared.store.body(height)? else { return Ok(None) };
+        let header = block::decode(&header).map_err(|e| corrupt(e.to_string()))?;
+        let body = block::decode_json(&body).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Some((header, body)))
+    }
+
+    /// Subscribes to the events of every block committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<BlockEvents>> {
+        self.shared.feed.subscribe()
+    }
+
+    /// Watches the committed height.
+    pub fn watch_height(&self) -> watch::Receiver<u64> {
+        self.shared.height.subscribe()
+    }
+
+    /// Devnet only: moves block time forward by `seconds` and produces a block now. Returns
+    /// the total offset, or `None` on a non-devnet node.
+    pub fn advance_time(&self, seconds: u64) -> Option<u64> {
+        if !self.shared.config.devnet {
+            return None;
+        }
+        let total = self.shared.time_offset_secs.fetch_add(seconds, Ordering::AcqRel) + seconds;
+        self.wake_producer();
+        Some(total)
+    }
+
+    /// Asks the producer to make a block now rather than at the next tick.
+    pub fn wake_producer(&self) {
+        let (flag, condvar) = &self.shared.wake;
+        *lock(flag) = true;
+        condvar.notify_all();
+    }
+
+    /// Stops producing blocks and waits for the producer to finish its block.
+    pub fn shutdown(&self) {
+        self.shared.running.store(false, Ordering::Release);
+        self.wake_producer();
+        if let Some(handle) = lock(&self.producer).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// The producer loop: every `block_time` (or when woken), propose, execute and commit.
+fn produce(shared: Arc<Shared>, mut chain: Chain) {
+    let block_time = shared.config.block_time;
+    let mut next_tick = Instant::now() + block_time;
+    while shared.running.load(Ordering::Acquire) {
+        {
+            let (flag, condvar) = &shared.wake;
+            let mut woken = lock(flag);
+            while !*woken && shared.running.load(Ordering::Acquire) {
+                let now = Instant::now();
+                if now >= next_tick {
+                    break;
+                }
+                woken = condvar
+                    .wait_timeout(woken, next_tick - now)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            *woken = false;
+        }
+        if !shared.running.load(Ordering::Acquire) {
+            break;
+        }
+        next_tick = (next_tick + block_time).max(Instant::now());
+        if let Err(error) = produce_block(&shared, &mut chain) {
+            // A block that cannot be committed stops the node: continuing would acknowledge
+            // transactions that may not be durable.
+            tracing::error!(%error, "block production failed; the node stops");
+            shared.running.store(false, Ordering::Release);
+            break;
+        }
+    }
+}
+
+fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
+    let timestamp = unix_now() + shared.time_offset_secs.load(Ordering::Acquire);
+    let proposal = {
+        let mut mempool = lock(&shared.mempool);
+        chain.propose(&mut mempool, timestamp, shared.config.block_txs_max)
+    };
+    let executed = match chain.execute(proposal) {
+        Ok(executed) => executed,
+        Err(error) => {
+            lock(&shared.mempool).settle_in_flight();
+            return Err(error);
+        }
+    };
+    let events = block_events(&executed);
+    let snapshot = match chain.commit(executed) {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            lock(&shared.mempool).settle_in_flight();
+            return Err(error);
+        }
+    };
+    let height = snapshot.header.height;
+    *shared.snapshot.write().unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
+    // After the snapshot: a reader sees the transaction in flight, then its receipt.
+    lock(&shared.mempool).settle_in_flight();
+    shared.height.send_replace(height);
+    // No subscriber is not an error.
+    let _ = shared.feed.send(Arc::new(events));
+    if let Some(keeper) = &shared.config.keeper {
+        run_keeper(shared, keeper, &snapshot);
+    }
+    Ok(())
+}
+
+fn block_events(executed: &ExecutedBlock) -> BlockEvents {
+    let (height, timestamp) = (executed.header.height, executed.header.timestamp);
+    let mut events: Vec<FeedEvent> = executed
+        .body
+        .block_events
+        .iter()
+        .map(|event| FeedEvent {
+            height,
+            timestamp,
+            tx_hash: None,
+            sender: None,
+            event: event.clone(),
+        })
+        .collect();
+    for receipt in &executed.receipts {
+        events.extend(receipt.events.iter().map(|event| FeedEvent {
+            height,
+            timestamp,
+            tx_hash: Some(receipt.tx_hash),
+            sender: Some(receipt.sender),
+            event: event.clone(),
+        }));
+    }
+    BlockEvents { height, events }
+}
+
+/// Submits the upkeep due in `snapshot`, unless the keeper still has transactions waiting.
+fn run_keeper(shared: &Shared, keeper: &SigningKey, snapshot: &Snapshot) {
+    let address = keeper.address();
+    let committed = snapshot.state.ledger.nonce(address);
+    let mut mempool = lock(&shared.mempool);
+    let mut nonce = mempool.next_nonce(address, committed);
+    if nonce != committed {
+        return;
+    }
+    for action in keeper::due_actions(&snapshot.state) {
+        let signed = keeper.sign(shared.config.chain_id, nonce, &action);
+        let result = signed
+            .verify(shared.config.chain_id)
+            .map_err(SubmitError::from)
+            .and_then(|sealed| Ok(mempool.admit(sealed, committed)?));
+        match result {
+            Ok(_) => nonce += 1,
+            Err(error) => {
+                tracing::warn!(%error, action = action.name(), "keeper transaction refused");
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The node end to end without HTTP: submit, produce, commit, restart, replay.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use alloy_primitives::B256;
+use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
+use infrafi_node::{Node, NodeConfig, replay_from_genesis};
+use infrafi_store::Store;
+use infrafi_tx::SigningKey;
+use std::time::{Duration, Instant};
+
+const CHAIN: u64 = 7;
+
+fn genesis(user: &SigningKey) -> Genesis {
+    let admin = SigningKey::from_seed("admin");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let mut genesis = Genesis::with_admin(admin.address(), now.as_secs());
+    genesis.stablecoin_balances.push((user.address(), USDC, Amount::from_whole(1_000)));
+    genesis
+}
+
+fn config(dir: &std::path::Path) -> NodeConfig {
+    let mut config = NodeConfig::new(CHAIN, dir.to_path_buf());
+    config.block_time = Duration::from_millis(50);
+    config
+}
+
+fn wait_for_receipt(node: &Node, hash: B256) -> infrafi_node::Receipt {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(receipt) = node.receipt(&hash).unwrap() {
+            return receipt;
+        }
+        assert!(Instant::now() < deadline, "transaction {hash} was not committed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn committed_transactions_survive_a_restart_and_replay_to_the_same_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let mint =
+        Action::MintUsdai { token: USDC, amount: Amount::from_whole(100), min_out: Amount::ZERO };
+    let (root, height) = {
+        let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
+        let first = node.submit(user.sign(CHAIN, 0, &mint)).unwrap();
+        // A rejected transaction still consumes its nonce.
+        let too_much =
+            Action::Stake { assets: Amount::from_whole(1_000_000), min_shares: Amount::ZERO };
+        let second = node.submit(user.sign(CHAIN, 1, &too_much)).unwrap();
+        let minted = wait_for_receipt(&node, first);
+        assert!(minted.error.is_none(), "{minted:?}");
+        let rejected = wait_for_receipt(&node, second);
+        assert_eq!(rejected.error.unwrap().name, "balance_insufficient");
+        let replay = node.submit(user.sign(CHAIN, 0, &mint)).unwrap_err();
+        assert_eq!(replay.code(), "nonce_too_low");
+        let snapshot = node.snapshot();
+        assert_eq!(snapshot.state.ledger.nonce(user.address()), 2);
+        assert_eq!(
+            snapshot.state.ledger.balance(user.address(), Asset::Usdai),
+            Amount::from_whole(100)
+        );
+        node.shutdown();
+        let snapshot = node.snapshot();
+        (snapshot.header.state_root, snapshot.header.height)
+    };
+    let node = Node::start(config(dir.path()), None).unwrap();
+    let snapshot = node.snapshot();
+    assert!(snapshot.header.height >= height);
+    assert_eq!(node.block(height).unwrap().unwrap().0.state_root, root);
+    assert_eq!(
+        snapshot.state.ledger.balance(user.address(), Asset::Usdai),
+        Amount::from_whole(100)
+    );
+    let next = node.submit(user.sign(CHAIN, 2, &mint)).unwrap();
+    assert!(wait_for_receipt(&node, next).error.is_none());
+    node.shutdown();
+    let expected = node.snapshot().header.state_root;
+    drop(node);
+    let store = Store::open(dir.path()).unwrap();
+    let (_, replayed) = replay_from_genesis(&store).unwrap();
+    assert_eq!(replayed, expected);
+}
+
+#[test]
+fn a_proof_of_a_balance_verifies_against_the_committed_state_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let node = Node::start(config(dir.path()), Some(&genesis(&user))).unwrap();
+    let snapshot = node.snapshot();
+    let key = infrafi_core::leaves::table_leaf_key(
+        "ledger.balances",
+        &(infrafi_core::Account::User(user.address()), Asset::Stablecoin(USDC)),
+    );
+    let value = infrafi_core::leaves::encode_value(&Amount::from_whole(1_000));
+    let proof = snapshot.tree.prove(&key);
+    proof.verify_leaf(snapshot.header.state_root, &key, Some(&value)).unwrap();
+    let wrong = infrafi_core::leaves::encode_value(&Amount::from_whole(999));
+    assert!(proof.verify_leaf(snapshot.header.state_root, &key, Some(&wrong)).is_err());
+}
+
+#[test]
+fn a_validator_re_executes_a_block_and_rejects_a_wrong_state_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
+    let mint =
+        Action::MintUsdai { token: USDC, amount: Amount::from_whole(5), min_out: Amount::ZERO };
+    let hash = node.submit(user.sign(CHAIN, 0, &mint)).unwrap();
+    let height = wait_for_receipt(&node, hash).height;
+    node.shutdown();
+    let blocks: Vec<_> = (1..=height).map(|h| node.block(h).unwrap().unwrap()).collect();
+
+    // A second replica with the same genesis re-executes the leader's blocks.
+    let replica_dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(Store::open(replica_dir.path()).unwrap());
+    let mut replica = infrafi_node::Chain::open(store, CHAIN, Some(&genesis)).unwrap();
+    for (header, body) in &blocks {
+        let mut forged = header.clone();
+        forged.state_root = B256::repeat_byte(0xee);
+        let error = replica.execute_block(&forged, body).unwrap_err();
+        assert!(matches!(error, infrafi_node::ChainError::HeaderMismatch { .. }), "{error}");
+        let executed = replica.execute_block(header, body).unwrap();
+        replica.commit(executed).unwrap();
+    }
+    assert_eq!(replica.committed().header, blocks.last().unwrap().0);
+    // A block at or below the committed height is not applied again.
+    let (header, body) = &blocks[0];
+    assert!(replica.is_committed(header).unwrap());
+    assert!(replica.execute_block(header, body).is_err());
+    let mut other = header.clone();
+    other.timestamp += 1;
+    assert!(!replica.is_committed(&other).unwrap());
+}

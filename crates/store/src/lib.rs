@@ -1,0 +1,248 @@
+//! infrafi-store: the node's durable store on redb.
+//!
+//! One redb file holds the block log (headers, bodies), receipts by transaction hash, the
+//! state as leaves (see `infrafi_core::leaves`), and a little metadata (chain id, genesis,
+//! head height). A block is committed by one redb write transaction with immediate
+//! durability: after a crash it is either all there (header, body, receipts, leaf changes,
+//! head) or not at all. The store deals in bytes; the node owns the encodings.
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use std::path::Path;
+
+/// Block headers by height.
+const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
+/// Block bodies (transactions and block events) by height.
+const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
+/// Receipts by transaction hash.
+const RECEIPTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("receipts");
+/// State leaves: leaf key to value.
+const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
+/// Metadata: `head`, `chain_id`, `genesis`.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// A leaf as stored: key and value bytes.
+pub type LeafBytes = (Vec<u8>, Vec<u8>);
+
+/// The file name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "infrafi.redb";
+
+/// A store failure. The node treats every one as fatal for the block at hand.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] redb::Error),
+    /// The data directory could not be created.
+    #[error("data directory {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A commit is not the successor of the head.
+    #[error("block {got} does not follow the head {head:?}")]
+    HeightNotNext {
+        /// The stored head.
+        head: Option<u64>,
+        /// The height being committed.
+        got: u64,
+    },
+    /// Stored bytes are not what they should be.
+    #[error("corrupt store: {0}")]
+    Corrupt(String),
+}
+
+macro_rules! from_redb {
+    ($($error:ty),*) => {
+        $(impl From<$error> for StoreError {
+            fn from(error: $error) -> StoreError {
+                StoreError::Database(error.into())
+            }
+        })*
+    };
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// Everything one block changes, committed atomically.
+#[derive(Clone, Debug, Default)]
+pub struct CommitBatch {
+    /// The block's height: the head's successor (or 0 for genesis on an empty store).
+    pub height: u64,
+    /// The encoded header.
+    pub header: Vec<u8>,
+    /// The encoded body.
+    pub body: Vec<u8>,
+    /// Encoded receipts by transaction hash.
+    pub receipts: Vec<([u8; 32], Vec<u8>)>,
+    /// Leaf writes; `None` removes the leaf.
+    pub leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// Metadata written with the block (genesis only, in practice).
+    pub meta: Vec<(String, Vec<u8>)>,
+}
+
+/// The store.
+#[derive(Debug)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `directory`.
+    pub fn open(directory: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(directory).map_err(|source| StoreError::Directory {
+            path: directory.display().to_string(),
+            source,
+        })?;
+        let db = Database::create(directory.join(DATABASE_FILE))?;
+        let write = db.begin_write()?;
+        {
+            // Create every table so that readers never meet a missing one.
+            write.open_table(HEADERS)?;
+            write.open_table(BODIES)?;
+            write.open_table(RECEIPTS)?;
+            write.open_table(LEAVES)?;
+            write.open_table(META)?;
+        }
+        write.commit()?;
+        Ok(Store { db })
+    }
+
+    /// The height of the last committed block; `None` for an empty store.
+    pub fn head(&self) -> Result<Option<u64>, StoreError> {
+        match self.meta("head")? {
+            None => Ok(None),
+            Some(bytes) => {
+                let array: [u8; 8] = bytes
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("head is not 8 bytes".into()))?;
+                Ok(Some(u64::from_be_bytes(array)))
+            }
+        }
+    }
+
+    /// A metadata value.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(META)?;
+        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Commits one block durably; it must follow the head.
+    pub fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        let head = self.head()?;
+        let expected = head.map_or(0, |h| h + 1);
+        if batch.height != expected {
+            return Err(StoreError::HeightNotNext { head, got: batch.height });
+        }
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::Immediate)?;
+        {
+            write.open_table(HEADERS)?.insert(batch.height, batch.header.as_slice())?;
+            write.open_table(BODIES)?.insert(batch.height, batch.body.as_slice())?;
+            let mut receipts = write.open_table(RECEIPTS)?;
+            for (hash, receipt) in &batch.receipts {
+                receipts.insert(hash, receipt.as_slice())?;
+            }
+            let mut leaves = write.open_table(LEAVES)?;
+            for (key, value) in &batch.leaves {
+                match value {
+                    Some(value) => leaves.insert(key.as_slice(), value.as_slice())?,
+                    None => leaves.remove(key.as_slice())?,
+                };
+            }
+            let mut meta = write.open_table(META)?;
+            for (key, value) in &batch.meta {
+                meta.insert(key.as_str(), value.as_slice())?;
+            }
+            meta.insert("head", batch.height.to_be_bytes().as_slice())?;
+        }
+        write.commit()?;
+        Ok(())
+    }
+
+    /// The encoded header at `height`.
+    pub fn header(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(HEADERS)?;
+        Ok(table.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The encoded body at `height`.
+    pub fn body(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(BODIES)?;
+        Ok(table.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The encoded receipt of transaction `hash`.
+    pub fn receipt(&self, hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(RECEIPTS)?;
+        Ok(table.get(hash)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Every state leaf, in key order.
+    pub fn leaves(&self) -> Result<Vec<LeafBytes>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(LEAVES)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            out.push((key.value().to_vec(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
+mod tests {
+    use super::*;
+
+    fn batch(height: u64) -> CommitBatch {
+        CommitBatch {
+            height,
+            header: vec![height as u8],
+            body: vec![1, 2, 3],
+            receipts: vec![([height as u8; 32], vec![9])],
+            leaves: vec![(b"a".to_vec(), Some(vec![height as u8])), (b"b".to_vec(), None)],
+            meta: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn committed_blocks_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(store.head().unwrap(), None);
+            store.commit(&batch(0)).unwrap();
+            store.commit(&batch(1)).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.head().unwrap(), Some(1));
+        assert_eq!(store.header(1).unwrap(), Some(vec![1]));
+        assert_eq!(store.receipt(&[1; 32]).unwrap(), Some(vec![9]));
+        assert_eq!(store.leaves().unwrap(), vec![(b"a".to_vec(), vec![1])]);
+    }
+
+    #[test]
+    fn a_block_that_does_not_follow_the_head_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.commit(&batch(0)).unwrap();
+        assert!(matches!(
+            store.commit(&batch(2)),
+            Err(StoreError::HeightNotNext { head: Some(0), got: 2 })
+        ));
+    }
+}
