@@ -71,6 +71,8 @@ pub enum TxError {
     Vault(crate::vault::VaultError),
     /// The redemption queue.
     Queue(crate::queue::QueueError),
+    /// The QEV auction, wait-fees and tradable positions.
+    Qev(crate::qev::QevError),
 }
 
 impl TxError {
@@ -82,6 +84,7 @@ impl TxError {
             TxError::Reserve(e) => e.code(),
             TxError::Vault(e) => e.code(),
             TxError::Queue(e) => e.code(),
+            TxError::Qev(e) => e.code(),
         }
     }
 
@@ -93,6 +96,7 @@ impl TxError {
             TxError::Reserve(e) => e.name(),
             TxError::Vault(e) => e.name(),
             TxError::Queue(e) => e.name(),
+            TxError::Qev(e) => e.name(),
         }
     }
 
@@ -104,6 +108,7 @@ impl TxError {
             TxError::Reserve(e) => e.message(),
             TxError::Vault(e) => e.message(),
             TxError::Queue(e) => e.message(),
+            TxError::Qev(e) => e.message(),
         }
     }
 
@@ -115,6 +120,7 @@ impl TxError {
         all.extend(crate::reserve::ReserveError::ALL.iter().map(|&e| TxError::Reserve(e)));
         all.extend(crate::vault::VaultError::ALL.iter().map(|&e| TxError::Vault(e)));
         all.extend(crate::queue::QueueError::ALL.iter().map(|&e| TxError::Queue(e)));
+        all.extend(crate::qev::QevError::ALL.iter().map(|&e| TxError::Qev(e)));
         all
     }
 }
@@ -153,6 +159,7 @@ from_component!(Governance, crate::governance::GovernanceError);
 from_component!(Reserve, crate::reserve::ReserveError);
 from_component!(Vault, crate::vault::VaultError);
 from_component!(Queue, crate::queue::QueueError);
+from_component!(Qev, crate::qev::QevError);
 
 #[cfg(test)]
 mod tests {

@@ -82,4 +82,39 @@ pub enum Event {
     RedemptionClaimed { request_id: RequestId, owner: Address, assets: Amount },
     /// A servicing round ran.
     QueueRoundServiced { record: RoundRecord },
+    /// An open bid was set (0 withdraws it); `escrow` is what `BidEscrow` now holds for it.
+    BidSet { request_id: RequestId, price_wad: u128, escrow: Amount },
+    /// A sealed bid was committed for round `round`.
+    SealedBidCommitted { request_id: RequestId, commitment: B256, deposit: Amount, round: u64 },
+    /// A sealed bid was revealed and became the open bid; `returned` went back to the owner.
+    SealedBidRevealed { request_id: RequestId, price_wad: u128, escrow: Amount, returned: Amount },
+    /// A sealed bid ended unrevealed (or was cancelled): `penalty` to the fee pool, `returned`
+    /// owed back to the owner.
+    SealedBidReleased { request_id: RequestId, penalty: Amount, returned: Amount },
+    /// A served request with a bid was charged: `fee` = clearing price x shares (0 unless it
+    /// jumped an older request); `escrow_released` is owed back to its owner.
+    PriorityFeeCharged {
+        request_id: RequestId,
+        bid_price_wad: u128,
+        clearing_price_wad: u128,
+        shares: Amount,
+        fee: Amount,
+        escrow_released: Amount,
+    },
+    /// Wait-fees were settled into a request, vesting from `credited_at`.
+    WaitFeesCredited { request_id: RequestId, amount: Amount, credited_at: u64 },
+    /// A cancelled request's unvested wait-fees returned to the fee pool.
+    WaitFeesForfeited { request_id: RequestId, amount: Amount },
+    /// Vested wait-fees were claimed.
+    WaitFeesClaimed { request_id: RequestId, owner: Address, amount: Amount },
+    /// Escrow released by rounds or sealed bids was claimed.
+    EscrowRefundClaimed { request_id: RequestId, owner: Address, amount: Amount },
+    /// A request changed owner by gift.
+    RequestTransferred { request_id: RequestId, from: Address, to: Address },
+    /// A request was listed for sale (or its price changed).
+    RequestListed { request_id: RequestId, seller: Address, price: Amount },
+    /// A listing was withdrawn.
+    RequestDelisted { request_id: RequestId },
+    /// A listed request was bought.
+    RequestSold { request_id: RequestId, seller: Address, buyer: Address, price: Amount },
 }

@@ -146,6 +146,11 @@ pub enum ProtocolAccount {
     RedemptionClaims,
     /// Stablecoins debited for gateway payouts not yet confirmed.
     GatewayOut,
+    /// USDai escrowed for priority bids, sealed-bid deposits, and escrow owed back to bidders.
+    BidEscrow,
+    /// USDai of the QEV fee pool: wait-fees owed to overtaken requests, fees waiting to be
+    /// distributed, and sub-unit dust.
+    QevFeePool,
 }
 
 /// A ledger account: a user's address or a protocol account.

@@ -6,10 +6,13 @@
 //!
 //! Entry points: [`State::from_genesis`], [`begin_block`], [`apply`]. Components, each with its
 //! state, actions, result codes and invariants side by side: [`ledger`], [`governance`],
-//! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`points`].
+//! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`qev`] (the queue's auction, wait-fees
+//! and tradable positions, with [`estimate`] for service-time queries), [`points`].
 
 pub mod error;
+pub mod estimate;
 pub mod event;
+pub mod fenwick;
 pub mod governance;
 pub mod ids;
 pub mod invariants;
@@ -17,6 +20,7 @@ pub mod ledger;
 pub mod math;
 pub mod params;
 pub mod points;
+pub mod qev;
 pub mod queue;
 pub mod reserve;
 pub mod state;

@@ -67,6 +67,21 @@ pub fn mul_div_up(a: u128, b: u128, denominator: u128) -> Result<u128, Overflow>
     mul_div(a, b, denominator, Rounding::Up)
 }
 
+/// `a * b / denominator` rounded down, with the remainder (`a * b mod denominator`), through a
+/// 256-bit intermediate. The remainder lets a caller account for the dust a floor drops.
+pub fn mul_div_remainder(a: u128, b: u128, denominator: u128) -> Result<(u128, u128), Overflow> {
+    if denominator == 0 {
+        return Err(Overflow);
+    }
+    if let Some(product) = a.checked_mul(b) {
+        return Ok((product / denominator, product % denominator));
+    }
+    let (quotient, remainder) = (U256::from(a) * U256::from(b)).div_rem(U256::from(denominator));
+    // The remainder is below the denominator, so it always fits.
+    let remainder = u128::try_from(remainder).map_err(|_| Overflow)?;
+    Ok((u128::try_from(quotient).map_err(|_| Overflow)?, remainder))
+}
+
 /// A quantity of one asset in 10^-18 units. Arithmetic is checked: overflow is a value.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
@@ -287,6 +302,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn mul_div_remainder_reassembles_the_product(
+            a in 0u128..=u128::MAX, b in 0u128..=u128::MAX, d in 1u128..=u128::MAX
+        ) {
+            if let Ok((quotient, remainder)) = mul_div_remainder(a, b, d) {
+                proptest::prop_assert!(remainder < d);
+                proptest::prop_assert_eq!(
+                    U256::from(quotient) * U256::from(d) + U256::from(remainder),
+                    U256::from(a) * U256::from(b)
+                );
+                proptest::prop_assert_eq!(Ok(quotient), mul_div(a, b, d, Rounding::Down));
+            }
+        }
+
         #[test]
         fn mul_div_up_is_down_plus_one_exactly_when_inexact(
             a in 0u128..=u128::MAX, b in 0u128..=u128::MAX, d in 1u128..=u128::MAX

@@ -13,7 +13,7 @@ use crate::{
     ledger::{self, LedgerError},
     math::{Amount, Rate},
     params::{ParameterChange, PauseScope, Role},
-    points, queue, reserve,
+    points, qev, queue, reserve,
     state::{Clock, State},
     table::Journaled,
     vault,
@@ -89,8 +89,23 @@ pub enum Action {
     CancelRedeem { request_id: RequestId },
     /// Keeper: run a servicing round.
     ServiceQueue { max_requests: u32 },
-    /// Claim served USDai.
+    /// Claim what a request owes: served USDai, released escrow, vested wait-fees.
     Claim { request_id: RequestId },
+    // QEV.
+    /// Attach, raise, lower or withdraw (0) the open priority bid per share on one's request.
+    SetBid { request_id: RequestId, price_wad: u128 },
+    /// Commit a sealed bid with a USDai deposit (see `qev::sealed_bid_commitment`).
+    CommitSealedBid { request_id: RequestId, commitment: B256, deposit: Amount },
+    /// Reveal a sealed bid in the reveal window.
+    RevealSealedBid { request_id: RequestId, price_wad: u128, salt: B256 },
+    /// Give one's request to another address.
+    TransferRequest { request_id: RequestId, to: Address },
+    /// List one's request for sale at a USDai price.
+    ListRequest { request_id: RequestId, price: Amount },
+    /// Withdraw one's listing.
+    DelistRequest { request_id: RequestId },
+    /// Buy a listed request for at most `max_price` USDai.
+    BuyRequest { request_id: RequestId, max_price: Amount },
 }
 
 impl Action {
@@ -122,6 +137,13 @@ impl Action {
             Action::CancelRedeem { .. } => "cancel_redeem",
             Action::ServiceQueue { .. } => "service_queue",
             Action::Claim { .. } => "claim",
+            Action::SetBid { .. } => "set_bid",
+            Action::CommitSealedBid { .. } => "commit_sealed_bid",
+            Action::RevealSealedBid { .. } => "reveal_sealed_bid",
+            Action::TransferRequest { .. } => "transfer_request",
+            Action::ListRequest { .. } => "list_request",
+            Action::DelistRequest { .. } => "delist_request",
+            Action::BuyRequest { .. } => "buy_request",
         }
     }
 
@@ -250,5 +272,24 @@ fn execute(state: &mut State, tx: &Transaction) -> Result<(), TxError> {
         Action::CancelRedeem { request_id } => queue::cancel_redeem(state, sender, *request_id),
         Action::ServiceQueue { max_requests } => queue::service_queue(state, *max_requests),
         Action::Claim { request_id } => queue::claim(state, sender, *request_id),
+        Action::SetBid { request_id, price_wad } => {
+            qev::set_bid(state, sender, *request_id, *price_wad)
+        }
+        Action::CommitSealedBid { request_id, commitment, deposit } => {
+            qev::commit_sealed_bid(state, sender, *request_id, *commitment, *deposit)
+        }
+        Action::RevealSealedBid { request_id, price_wad, salt } => {
+            qev::reveal_sealed_bid(state, sender, *request_id, *price_wad, *salt)
+        }
+        Action::TransferRequest { request_id, to } => {
+            qev::transfer_request(state, sender, *request_id, *to)
+        }
+        Action::ListRequest { request_id, price } => {
+            qev::list_request(state, sender, *request_id, *price)
+        }
+        Action::DelistRequest { request_id } => qev::delist_request(state, sender, *request_id),
+        Action::BuyRequest { request_id, max_price } => {
+            qev::buy_request(state, sender, *request_id, *max_price)
+        }
     }
 }
