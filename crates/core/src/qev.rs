@@ -473,6 +473,32 @@ fn credit_wait_fees(
     Ok(())
 }
 
+/// What settling `request` now would credit: `(credit, sub-unit remainder scaled, the
+/// credit-weighted mean time of the rounds it comes from, the index now)`.
+fn unsettled_wait_fees(
+    state: &State,
+    request: &RedemptionRequest,
+) -> Result<(Amount, u128, u64, Sums), TxError> {
+    let now = state.now();
+    let index = wait_fee_index_at(state, request.id);
+    if !(request.is_eligible && request.is_active()) {
+        return Ok((Amount::ZERO, 0, now, request.wait_fees.index_snapshot));
+    }
+    let snapshot = request.wait_fees.index_snapshot;
+    let per_share = index.0.checked_sub(snapshot.0).ok_or(crate::math::Overflow)?;
+    if per_share == 0 {
+        return Ok((Amount::ZERO, 0, now, index));
+    }
+    let time_weight = index.1.checked_sub(snapshot.1).ok_or(crate::math::Overflow)?;
+    let (credit, remainder) =
+        mul_div_remainder(request.shares_remaining.0, per_share, WAIT_FEE_SCALE)?;
+    // The credit-weighted mean time of the rounds settled together, rounded up (later).
+    let origin = state.queue.qev.get().fee_time_origin.unwrap_or(now);
+    let mean_offset = mul_div(time_weight, 1, per_share, Rounding::Up)?;
+    let offset = u64::try_from(mean_offset).unwrap_or(u64::MAX);
+    Ok((Amount(credit), remainder, origin.saturating_add(offset).min(now), index))
+}
+
 /// Settles a request's wait-fees at the current index: credits `shares x (index - snapshot) /
 /// scale` (rounded down; the remainder joins the pool's dust) and moves the snapshot. Only an
 /// eligible unserved request accrues; callers settle before its shares change.
@@ -480,39 +506,53 @@ pub(crate) fn settle_wait_fees(
     state: &mut State,
     request: &mut RedemptionRequest,
 ) -> Result<(), TxError> {
-    if !(request.is_eligible && request.is_active()) {
-        return Ok(());
-    }
-    let index = wait_fee_index_at(state, request.id);
-    let snapshot = request.wait_fees.index_snapshot;
+    let (credit, remainder, credited_at, index) = unsettled_wait_fees(state, request)?;
     request.wait_fees.index_snapshot = index;
-    let per_share = index.0.checked_sub(snapshot.0).ok_or(crate::math::Overflow)?;
-    if per_share == 0 {
+    if remainder > 0 {
+        let qev = state.queue.qev.get_mut();
+        qev.pool_dust_scaled =
+            qev.pool_dust_scaled.checked_add(remainder).ok_or(crate::math::Overflow)?;
+    }
+    if credit.is_zero() {
         return Ok(());
     }
-    let time_weight = index.1.checked_sub(snapshot.1).ok_or(crate::math::Overflow)?;
-    let (credit, remainder) =
-        mul_div_remainder(request.shares_remaining.0, per_share, WAIT_FEE_SCALE)?;
     let now = state.now();
     let vesting_secs = state.governance.params.get().fee_vesting_secs;
-    let qev = state.queue.qev.get_mut();
-    qev.pool_dust_scaled =
-        qev.pool_dust_scaled.checked_add(remainder).ok_or(crate::math::Overflow)?;
-    if credit == 0 {
-        return Ok(());
-    }
-    // The credit-weighted mean time of the rounds settled together, rounded up (later).
-    let origin = qev.fee_time_origin.unwrap_or(now);
-    let mean_offset = mul_div(time_weight, 1, per_share, Rounding::Up)?;
-    let credited_at =
-        origin.saturating_add(u64::try_from(mean_offset).unwrap_or(u64::MAX)).min(now);
-    credit_wait_fees(&mut request.wait_fees, Amount(credit), credited_at, now, vesting_secs)?;
-    state.emit(Event::WaitFeesCredited {
-        request_id: request.id,
-        amount: Amount(credit),
-        credited_at,
-    });
+    credit_wait_fees(&mut request.wait_fees, credit, credited_at, now, vesting_secs)?;
+    state.emit(Event::WaitFeesCredited { request_id: request.id, amount: credit, credited_at });
     Ok(())
+}
+
+/// A request's wait-fees now, credits not yet settled included.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitFeeStatus {
+    /// Earned so far (credited, or accrued in the index and not yet settled).
+    pub earned: Amount,
+    /// Vested so far.
+    pub vested: Amount,
+    /// Claimed so far.
+    pub claimed: Amount,
+    /// What a claim would pay now.
+    pub claimable: Amount,
+}
+
+/// The wait-fees of request `id` now: a pure query (O(log n)).
+pub fn wait_fees_now(state: &State, id: RequestId) -> Result<WaitFeeStatus, TxError> {
+    let request = state.queue.requests.get(&id).ok_or(QueueError::RequestNotFound)?;
+    let (credit, _, credited_at, _) = unsettled_wait_fees(state, request)?;
+    let now = state.now();
+    let mut fees = request.wait_fees.clone();
+    if !credit.is_zero() {
+        let vesting_secs = state.governance.params.get().fee_vesting_secs;
+        credit_wait_fees(&mut fees, credit, credited_at, now, vesting_secs)?;
+    }
+    let vested = vested_wait_fees(&fees, now)?;
+    Ok(WaitFeeStatus {
+        earned: fees.credited,
+        vested,
+        claimed: fees.claimed,
+        claimable: vested.saturating_sub(fees.claimed),
+    })
 }
 
 /// On cancellation: wait-fees not yet vested return to the pool for later rounds; what has
