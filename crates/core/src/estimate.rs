@@ -234,7 +234,11 @@ pub fn estimate(
     let assets = nav.assets_for_redemption(request.shares_remaining)?;
     let liquidity_now = queue::round_liquidity(state)?;
     let next_round_at = queue::next_round_earliest_at(state).max(now);
-    let interval = state.governance.params.get().round_interval_secs;
+    // Before the first round there is no schedule: a round may run whenever it is needed.
+    let interval = match state.queue.globals.get().last_round_at {
+        Some(_) => state.governance.params.get().round_interval_secs,
+        None => 0,
+    };
     let mut sorted = inflows.to_vec();
     sorted.sort_unstable();
     let needed = Amount(assets_ahead.0.saturating_add(assets.0));
