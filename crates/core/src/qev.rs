@@ -396,6 +396,19 @@ pub(crate) fn resolve_expired_sealed_bid(
     }
 }
 
+/// Inside a running round (not yet counted), a request about to be served: a sealed bid for
+/// this round or an earlier one is past revealing, so it is resolved as unrevealed.
+pub(crate) fn resolve_sealed_bid_in_round(
+    state: &mut State,
+    request: &mut RedemptionRequest,
+) -> Result<(), TxError> {
+    let round = state.queue.globals.get().rounds;
+    match &request.sealed_bid {
+        Some(sealed) if sealed.round <= round => release_sealed_bid(state, request, true),
+        _ => Ok(()),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Wait-fees.
 

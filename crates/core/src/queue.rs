@@ -465,7 +465,7 @@ fn serve_next(state: &mut State, left: Amount) -> Result<Option<(ServedPart, Amo
     }
     assert!(assets <= left, "a round paid more than its liquidity");
     // The request's shares change: resolve its sealed bid and settle its wait-fees first.
-    qev::resolve_expired_sealed_bid(state, &mut request)?;
+    qev::resolve_sealed_bid_in_round(state, &mut request)?;
     qev::settle_wait_fees(state, &mut request)?;
     ledger::burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
     if !assets.is_zero() {
