@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 /// The most scheduled inflows one estimate takes.
 pub const INFLOWS_MAX: usize = 10_000;
 /// The most bidders one estimate walks.
-pub const ESTIMATE_BIDDERS_MAX: usize = 100_000;
+pub const ESTIMATE_BIDDERS_MAX: usize = 10_000;
 
 /// Where a request stands and what it can expect.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -57,11 +57,14 @@ fn a_forty_percent_run_drains_over_the_months_from_repayments_alone() {
         if day % 30 == 0 {
             // Monthly: principal plus 1% interest on what is outstanding.
             let interest = Amount(outstanding.0 / 100);
-            market.ok(user_address(REVENUE), Action::Transfer {
-                asset: infrafi_core::Asset::Usdai,
-                to: support::borrower(),
-                amount: interest,
-            });
+            market.ok(
+                user_address(REVENUE),
+                Action::Transfer {
+                    asset: infrafi_core::Asset::Usdai,
+                    to: support::borrower(),
+                    amount: interest,
+                },
+            );
             market.repay_loan(monthly_principal, interest);
             outstanding = outstanding.checked_sub(monthly_principal).expect("outstanding");
             served_by_month.push(served_shares);
@@ -76,7 +79,8 @@ fn a_forty_percent_run_drains_over_the_months_from_repayments_alone() {
         let denominator = after.share_supply.0 + vault::VIRTUAL_SHARES;
         for event in &events {
             if let Event::RedemptionServed { shares, assets, .. } = event {
-                let ceiling = mul_div(shares.0, numerator, denominator, Rounding::Up).expect("fits");
+                let ceiling =
+                    mul_div(shares.0, numerator, denominator, Rounding::Up).expect("fits");
                 assert!(assets.0 <= ceiling, "paid above the redemption price on day {day}");
             }
         }

@@ -59,7 +59,9 @@ fn the_bid_needed_for_the_next_round_is_just_above_the_request_it_must_pass() {
     let next = market.now() + DAY;
     let bid = |id, liquidity: u128| {
         let inflows = [(next, whole(liquidity))];
-        estimate::estimate(market.state(), id, &inflows).expect("estimate").bid_to_serve_next_round_wad
+        estimate::estimate(market.state(), id, &inflows)
+            .expect("estimate")
+            .bid_to_serve_next_round_wad
     };
     // 100 USDai next round: only one request fits, and it must pass C (5 cents). A is older
     // than C, so matching C's bid is enough; D is younger, so it needs one unit more.
@@ -100,7 +102,10 @@ fn base_yield_projected_from_the_tbill_rate_feeds_the_estimate() {
     let year: u128 = inflows.iter().map(|(_, amount)| amount.0).sum();
     let expected = 40 * WAD;
     assert!(year <= expected && expected - year < WAD / 1_000, "{year}");
-    assert_eq!(estimate::estimate(market.state(), id, &inflows).expect("estimate").service_at, None);
+    assert_eq!(
+        estimate::estimate(market.state(), id, &inflows).expect("estimate").service_at,
+        None
+    );
     // 100 USDai at about 0.1096 a day: harvested on day 913, vested 8 hours later; no round has
     // run yet, so the first one can run then.
     let three_years = estimate::base_yield_inflows(market.state(), 3 * 365 * DAY).expect("inflows");

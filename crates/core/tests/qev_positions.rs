@@ -25,8 +25,11 @@ const CREDIT: Amount = Amount(450_000_000_000_000_000);
 fn overtaken() -> (Market, [RequestId; 3]) {
     let mut market = Market::new(4, 100, 100, |_| {});
     market.originate_loan(whole(400));
-    let ids =
-        [market.request(A, whole(100)), market.request(B, whole(100)), market.request(C, whole(100))];
+    let ids = [
+        market.request(A, whole(100)),
+        market.request(B, whole(100)),
+        market.request(C, whole(100)),
+    ];
     market.bid(B, ids[1], cents(1));
     market.bid(C, ids[2], cents(5));
     market.repay_loan(whole(100), Amount::ZERO);
@@ -51,7 +54,10 @@ fn a_transferred_request_takes_its_place_bid_escrow_and_wait_fees_with_it() {
     market.ok(user_address(B), Action::TransferRequest { request_id: b, to: user_address(D) });
     assert_eq!((active(&market, A), active(&market, B), active(&market, D)), (0, 0, 2));
     let request = market.request_of(b);
-    assert_eq!((request.owner, request.bid_price_wad, request.bid_escrow), (user_address(D), cents(1), whole(1)));
+    assert_eq!(
+        (request.owner, request.bid_price_wad, request.bid_escrow),
+        (user_address(D), cents(1), whole(1))
+    );
     let not_owner = market.err(user_address(A), Action::Claim { request_id: a });
     assert_eq!(not_owner, TxError::Queue(QueueError::SenderIsNotRequestOwner));
     market.advance(7 * DAY);
@@ -62,7 +68,10 @@ fn a_transferred_request_takes_its_place_bid_escrow_and_wait_fees_with_it() {
     market.round();
     assert_eq!(claim(&mut market, D, b), whole(101).checked_add(CREDIT).expect("fits"));
     let to_self = Action::TransferRequest { request_id: a, to: user_address(D) };
-    assert_eq!(market.err(user_address(D), to_self), TxError::Ledger(LedgerError::RecipientMustNotBeSender));
+    assert_eq!(
+        market.err(user_address(D), to_self),
+        TxError::Ledger(LedgerError::RecipientMustNotBeSender)
+    );
 }
 
 #[test]
@@ -79,7 +88,10 @@ fn a_listed_request_is_bought_atomically_with_everything_in_it() {
         assert_eq!(market.err(user_address(A), blocked), TxError::Qev(QevError::RequestIsListed));
     }
     let too_dear = Action::BuyRequest { request_id: a, max_price: whole(49) };
-    assert_eq!(market.err(user_address(D), too_dear), TxError::Qev(QevError::ListingPriceAboveMaximum));
+    assert_eq!(
+        market.err(user_address(D), too_dear),
+        TxError::Qev(QevError::ListingPriceAboveMaximum)
+    );
     let own = Action::BuyRequest { request_id: a, max_price: whole(50) };
     assert_eq!(market.err(user_address(A), own), TxError::Qev(QevError::BuyerMustNotBeOwner));
     let (seller_before, buyer_before) = (market.usdai(A), market.usdai(D));
@@ -108,7 +120,8 @@ fn delisting_gives_the_seller_its_rights_back() {
     market.ok(user_address(A), Action::DelistRequest { request_id: a });
     let again = market.err(user_address(A), Action::DelistRequest { request_id: a });
     assert_eq!(again, TxError::Qev(QevError::RequestIsNotListed));
-    let zero = market.err(user_address(A), Action::ListRequest { request_id: a, price: Amount::ZERO });
+    let zero =
+        market.err(user_address(A), Action::ListRequest { request_id: a, price: Amount::ZERO });
     assert_eq!(zero, TxError::Ledger(LedgerError::AmountMustNotBeZero));
     market.ok(user_address(A), Action::CancelRedeem { request_id: a });
 }
@@ -128,13 +141,22 @@ fn limits_and_freezes_apply_to_the_new_owner() {
     let a = market.request(A, whole(50));
     market.request(D, whole(50));
     let full = Action::TransferRequest { request_id: a, to: user_address(D) };
-    assert_eq!(market.err(user_address(A), full), TxError::Queue(QueueError::ActiveRequestsLimitReached));
+    assert_eq!(
+        market.err(user_address(A), full),
+        TxError::Queue(QueueError::ActiveRequestsLimitReached)
+    );
     market.ok(user_address(A), Action::ListRequest { request_id: a, price: whole(1) });
     let buy = Action::BuyRequest { request_id: a, max_price: whole(1) };
-    assert_eq!(market.err(user_address(D), buy), TxError::Queue(QueueError::ActiveRequestsLimitReached));
+    assert_eq!(
+        market.err(user_address(D), buy),
+        TxError::Queue(QueueError::ActiveRequestsLimitReached)
+    );
     market.ok(user_address(A), Action::DelistRequest { request_id: a });
     market.ok(role_address(Role::Compliance), Action::Freeze { account: user_address(C) });
     let frozen = Action::TransferRequest { request_id: a, to: user_address(C) };
-    assert_eq!(market.err(user_address(A), frozen), TxError::Ledger(LedgerError::RecipientIsFrozen));
+    assert_eq!(
+        market.err(user_address(A), frozen),
+        TxError::Ledger(LedgerError::RecipientIsFrozen)
+    );
     market.ok(user_address(A), Action::TransferRequest { request_id: a, to: user_address(B) });
 }

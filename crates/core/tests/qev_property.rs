@@ -97,12 +97,16 @@ impl Run {
         let action_of = |run: &Run, pick: usize| run.pick(pick);
         match *op {
             Op::Request { user, shares } => {
-                let _ = self.market.apply(user_address(user), Action::RequestRedeem { shares: whole(shares) });
+                let _ = self
+                    .market
+                    .apply(user_address(user), Action::RequestRedeem { shares: whole(shares) });
             }
             Op::Cancel { pick, stranger } => {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let sender = if stranger { (owner + 1) % HOLDERS } else { owner };
-                    let _ = self.market.apply(user_address(sender), Action::CancelRedeem { request_id: id });
+                    let _ = self
+                        .market
+                        .apply(user_address(sender), Action::CancelRedeem { request_id: id });
                 }
             }
             Op::Bid { pick, price_cents } => {
@@ -115,7 +119,11 @@ impl Run {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let price = cents(price_cents);
                     let commitment = Market::commitment(id, price, salt(id));
-                    let action = Action::CommitSealedBid { request_id: id, commitment, deposit: whole(deposit) };
+                    let action = Action::CommitSealedBid {
+                        request_id: id,
+                        commitment,
+                        deposit: whole(deposit),
+                    };
                     if self.market.apply(user_address(owner), action).is_ok() {
                         self.sealed.insert(id, price);
                     }
@@ -144,7 +152,9 @@ impl Run {
             }
             Op::Delist { pick } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    let _ = self.market.apply(user_address(owner), Action::DelistRequest { request_id: id });
+                    let _ = self
+                        .market
+                        .apply(user_address(owner), Action::DelistRequest { request_id: id });
                 }
             }
             Op::Buy { pick, buyer, max_price } => {
@@ -155,11 +165,14 @@ impl Run {
             }
             Op::Claim { pick } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    let _ = self.market.apply(user_address(owner), Action::Claim { request_id: id });
+                    let _ =
+                        self.market.apply(user_address(owner), Action::Claim { request_id: id });
                 }
             }
             Op::Donate { amount } => {
-                let _ = self.market.apply(user_address(DONOR), Action::DonateToVault { amount: whole(amount) });
+                let _ = self
+                    .market
+                    .apply(user_address(DONOR), Action::DonateToVault { amount: whole(amount) });
             }
             Op::Round { max_requests } => self.round(max_requests),
             Op::Advance { hours } => self.market.advance(hours * 3_600),
@@ -198,12 +211,18 @@ fn check_round(market: &Market, events: &[Event], bids: &BTreeMap<RequestId, u12
     for event in events {
         match event {
             Event::RedemptionServed { request_id, shares, assets, .. } => {
-                let ceiling = mul_div(shares.0, numerator, denominator, Rounding::Up).expect("fits");
-                assert!(assets.0 <= ceiling, "request {request_id} paid above the redemption price");
+                let ceiling =
+                    mul_div(shares.0, numerator, denominator, Rounding::Up).expect("fits");
+                assert!(
+                    assets.0 <= ceiling,
+                    "request {request_id} paid above the redemption price"
+                );
                 let bid = bids[request_id];
                 served_keys.push((u128::MAX - bid, *request_id));
             }
-            Event::PriorityFeeCharged { bid_price_wad, clearing_price_wad, shares, fee, .. } => {
+            Event::PriorityFeeCharged {
+                bid_price_wad, clearing_price_wad, shares, fee, ..
+            } => {
                 assert!(clearing_price_wad <= bid_price_wad, "clearing above the bid");
                 let ceiling = mul_div(*bid_price_wad, shares.0, WAD, Rounding::Up).expect("fits");
                 assert!(fee.0 <= ceiling, "a payer paid more than its bid");
@@ -213,12 +232,8 @@ fn check_round(market: &Market, events: &[Event], bids: &BTreeMap<RequestId, u12
     }
     assert!(served_keys.windows(2).all(|w| w[0] < w[1]), "served out of priority order");
     for &(inverted, id) in &served_keys {
-        let older_equal = market
-            .state()
-            .queue
-            .eligible
-            .range((inverted, RequestId(0))..(inverted, id))
-            .next();
+        let older_equal =
+            market.state().queue.eligible.range((inverted, RequestId(0))..(inverted, id)).next();
         assert!(older_equal.is_none(), "an older request with an equal bid was passed over");
     }
     let paid = record.bid_fees_paid.0 + record.pool_carried_in.0;
@@ -263,14 +278,24 @@ fn a_long_busy_run_keeps_every_invariant() {
     for step in 0..3_000u64 {
         let pick = rng.next_u64() as usize;
         let op = match rng.below(14) {
-            0 | 1 => Op::Request { user: rng.below(HOLDERS), shares: 1 + u128::from(rng.below(30)) },
+            0 | 1 => {
+                Op::Request { user: rng.below(HOLDERS), shares: 1 + u128::from(rng.below(30)) }
+            }
             2 => Op::Cancel { pick, stranger: false },
             3 | 4 => Op::Bid { pick, price_cents: u128::from(rng.below(8)) },
-            5 => Op::Commit { pick, price_cents: u128::from(rng.below(8)), deposit: u128::from(rng.below(4)) },
+            5 => Op::Commit {
+                pick,
+                price_cents: u128::from(rng.below(8)),
+                deposit: u128::from(rng.below(4)),
+            },
             6 => Op::Reveal { pick, honest: rng.below(4) > 0 },
             7 => Op::Transfer { pick, to: rng.below(HOLDERS + 1) },
             8 => Op::List { pick, price: 1 + u128::from(rng.below(10)) },
-            9 => Op::Buy { pick, buyer: rng.below(HOLDERS + 1), max_price: 1 + u128::from(rng.below(10)) },
+            9 => Op::Buy {
+                pick,
+                buyer: rng.below(HOLDERS + 1),
+                max_price: 1 + u128::from(rng.below(10)),
+            },
             10 => Op::Claim { pick },
             11 => Op::Donate { amount: 1 + u128::from(rng.below(40)) },
             12 => Op::Round { max_requests: 1 + rng.below(5) as u32 },

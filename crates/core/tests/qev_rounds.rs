@@ -24,7 +24,11 @@ const C: u64 = 2;
 fn three_requests(liquidity: u128) -> (Market, [RequestId; 3]) {
     let mut market = Market::new(3, 100, 100, |_| {});
     market.originate_loan(whole(300 - liquidity));
-    let ids = [market.request(A, whole(100)), market.request(B, whole(100)), market.request(C, whole(100))];
+    let ids = [
+        market.request(A, whole(100)),
+        market.request(B, whole(100)),
+        market.request(C, whole(100)),
+    ];
     assert_eq!(ids, [RequestId(0), RequestId(1), RequestId(2)]);
     (market, ids)
 }
@@ -64,7 +68,10 @@ fn one_bidder_jumps_two_waiters_and_pays_the_second_highest_price() {
     assert_eq!(record.wait_fees_distributed, Amount(900_000_000_000_000_000));
     assert_eq!(record.overtaken_shares, whole(200));
     for id in [a, b] {
-        assert_eq!(qev::wait_fees_now(market.state(), id).expect("fees").earned, Amount(450_000_000_000_000_000));
+        assert_eq!(
+            qev::wait_fees_now(market.state(), id).expect("fees").earned,
+            Amount(450_000_000_000_000_000)
+        );
     }
     assert_eq!(market.request_of(b).bid_escrow, whole(1), "B's escrow waits for its turn");
     // C pulls its 100 USDai and its 4 USDai of unused escrow.
@@ -156,7 +163,10 @@ fn raising_lowering_and_withdrawing_a_bid_moves_escrow_and_priority() {
     let same = Action::SetBid { request_id: b, price_wad: cents(2) };
     assert_eq!(market.err(user_address(B), same), TxError::Qev(QevError::BidUnchanged));
     let not_owner = Action::SetBid { request_id: b, price_wad: cents(3) };
-    assert_eq!(market.err(user_address(A), not_owner), TxError::Queue(QueueError::SenderIsNotRequestOwner));
+    assert_eq!(
+        market.err(user_address(A), not_owner),
+        TxError::Queue(QueueError::SenderIsNotRequestOwner)
+    );
     market.bid(B, b, 0);
     assert_eq!(market.usdai(B), whole(100));
     assert_eq!(first(&market), Some(a), "without its bid B is behind A again");

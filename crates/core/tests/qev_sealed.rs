@@ -29,7 +29,11 @@ fn salt(byte: u8) -> B256 {
 fn after_first_round() -> (Market, [RequestId; 3]) {
     let mut market = Market::new(3, 100, 100, |_| {});
     market.originate_loan(whole(300));
-    let ids = [market.request(A, whole(100)), market.request(B, whole(100)), market.request(C, whole(100))];
+    let ids = [
+        market.request(A, whole(100)),
+        market.request(B, whole(100)),
+        market.request(C, whole(100)),
+    ];
     market.round();
     (market, ids)
 }
@@ -46,11 +50,7 @@ fn reveal(id: RequestId, price: u128, salt: B256) -> Action {
 #[test]
 fn the_commitment_is_keccak_of_the_solidity_abi_encoding() {
     let (id, price, salt) = (RequestId(42), 123_456_789_u128, salt(0xab));
-    let encoded = (
-        alloy_primitives::U256::from(id.0),
-        alloy_primitives::U256::from(price),
-        salt,
-    )
+    let encoded = (alloy_primitives::U256::from(id.0), alloy_primitives::U256::from(price), salt)
         .abi_encode();
     assert_eq!(encoded.len(), 96);
     assert_eq!(qev::sealed_bid_commitment(id, price, salt), alloy_primitives::keccak256(encoded));
@@ -114,7 +114,10 @@ fn a_revealed_bid_above_its_deposit_is_rejected() {
     let (mut market, [_, _, c]) = after_first_round();
     // 20 cents on 100 shares needs 20 USDai; the deposit is 10.
     let commitment = Market::commitment(c, cents(20), salt(7));
-    market.ok(user_address(C), Action::CommitSealedBid { request_id: c, commitment, deposit: whole(10) });
+    market.ok(
+        user_address(C),
+        Action::CommitSealedBid { request_id: c, commitment, deposit: whole(10) },
+    );
     market.advance(23 * HOUR);
     let error = market.err(user_address(C), reveal(c, cents(20), salt(7)));
     assert_eq!(error, TxError::Qev(QevError::BidExceedsDeposit));

@@ -92,7 +92,10 @@ fn wait_fees_of_several_rounds_vest_from_their_credit_weighted_mean_time() {
     market.bid(D, ids[3], cents(5));
     market.repay_loan(whole(100), Amount::ZERO);
     let (first, _) = market.round(); // C pays D's 5 cents: 4.5 USDai to A and B.
-    assert_eq!(first.wait_fees_distributed, whole(4) .checked_add(Amount(500_000_000_000_000_000)).expect("4.5"));
+    assert_eq!(
+        first.wait_fees_distributed,
+        whole(4).checked_add(Amount(500_000_000_000_000_000)).expect("4.5")
+    );
     market.advance(DAY);
     market.repay_loan(whole(100), Amount::ZERO);
     let (second, _) = market.round(); // D pays B's 1 cent: 0.9 USDai to A and B.

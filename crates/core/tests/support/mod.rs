@@ -53,10 +53,12 @@ impl Market {
         let mut market = Market { driver: Driver::new(state) };
         for index in 0..users {
             let user = user_address(index);
-            let action = Action::MintUsdai { token: USDC, amount: whole(mint), min_out: whole(mint) };
+            let action =
+                Action::MintUsdai { token: USDC, amount: whole(mint), min_out: whole(mint) };
             market.ok(user, action);
             if stake_each > 0 {
-                let stake = Action::Stake { assets: whole(stake_each), min_shares: whole(stake_each) };
+                let stake =
+                    Action::Stake { assets: whole(stake_each), min_shares: whole(stake_each) };
                 market.ok(user, stake);
             }
         }
@@ -202,9 +204,13 @@ pub(crate) fn fees_charged(events: &[Event]) -> Vec<(RequestId, u128, Amount, Am
     events
         .iter()
         .filter_map(|event| match event {
-            Event::PriorityFeeCharged { request_id, clearing_price_wad, fee, escrow_released, .. } => {
-                Some((*request_id, *clearing_price_wad, *fee, *escrow_released))
-            }
+            Event::PriorityFeeCharged {
+                request_id,
+                clearing_price_wad,
+                fee,
+                escrow_released,
+                ..
+            } => Some((*request_id, *clearing_price_wad, *fee, *escrow_released)),
             _ => None,
         })
         .collect()
