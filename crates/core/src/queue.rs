@@ -1,12 +1,15 @@
 //! The redemption queue (SPEC 6, 11): `request_redeem` locks shares, a keeper's servicing round
 //! burns them at the redemption share price from liquidity that really arrived, and the owner
-//! pulls the USDai with `claim`.
+//! pulls the USDai with `claim`. The auction that orders it (bids, clearing price, wait-fees,
+//! tradable positions) is in [`crate::qev`].
 //!
 //! Guarantees: a round never pays out more than its liquidity; eligible requests are served in
 //! the order of the `eligible` index (bid, then request id, so FIFO among equal bids; with no
 //! bids it is pure FIFO); a request's eligibility time is fixed when it is made; everything
 //! owed is pulled, never pushed, so no holder can block the queue. A round that serves k
-//! requests of n costs O(k log n) plus O(log n) per request that became eligible.
+//! requests of n costs O(k log n) plus O(log n) per request that became eligible: the
+//! `eligible_shares` and `waiting_shares` Fenwick trees give prefix sums of shares by request
+//! id, and the `wait_fee_index` tree pays every waiter with one update per round.
 
 use crate::{
     error::TxError,
