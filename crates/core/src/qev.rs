@@ -295,7 +295,8 @@ pub fn commit_sealed_bid(
     }
     ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::BidEscrow, deposit)?;
     let round = state.queue.globals.get().rounds;
-    request.sealed_bid = Some(SealedBid { commitment, deposit, committed_at: state.now(), round });
+    let sealed = SealedBid { commitment, deposit, committed_at: state.now(), round };
+    request.sealed_bid = Some(Box::new(sealed));
     state.queue.requests.insert(id, request);
     state.emit(Event::SealedBidCommitted { request_id: id, commitment, deposit, round });
     Ok(())

@@ -82,8 +82,9 @@ pub struct RedemptionRequest {
     /// USDai released from escrow (unused bid escrow, a sealed deposit's remainder) and owed
     /// back to the owner, still in `BidEscrow` until pulled by `claim`.
     pub escrow_refund: Amount,
-    /// A sealed bid committed and not yet revealed or resolved.
-    pub sealed_bid: Option<SealedBid>,
+    /// A sealed bid committed and not yet revealed or resolved (boxed: few requests have one,
+    /// and every request pays for the field).
+    pub sealed_bid: Option<Box<SealedBid>>,
     /// The USDai price it is listed for sale at, if listed.
     pub listing_price: Option<Amount>,
     /// Wait-fees earned by being overtaken.
