@@ -27,7 +27,7 @@ const DONOR: u64 = 4;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Request { user: u64, shares: u128 },
+    Request { user: u64, shares: u128, dust: u128 },
     Cancel { pick: usize, stranger: bool },
     Bid { pick: usize, price_cents: u128 },
     Commit { pick: usize, price_cents: u128, deposit: u128 },
@@ -45,7 +45,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let pick = any::<usize>();
     prop_oneof![
-        4 => (0..HOLDERS, 1u128..40).prop_map(|(user, shares)| Op::Request { user, shares }),
+        4 => (0..HOLDERS, 1u128..40, 0u128..1_000_000).prop_map(|(user, shares, dust)| Op::Request { user, shares, dust }),
         1 => (pick.clone(), any::<bool>()).prop_map(|(pick, stranger)| Op::Cancel { pick, stranger }),
         3 => (pick.clone(), 0u128..8).prop_map(|(pick, price_cents)| Op::Bid { pick, price_cents }),
         2 => (pick.clone(), 0u128..8, 0u128..4).prop_map(|(pick, price_cents, deposit)| Op::Commit { pick, price_cents, deposit }),
@@ -70,6 +70,8 @@ struct Run {
     /// Sealed prices committed, by request.
     sealed: BTreeMap<RequestId, u128>,
     rounds: u64,
+    /// Accepted transactions by action name.
+    accepted: BTreeMap<&'static str, u64>,
 }
 
 impl Run {
@@ -80,7 +82,17 @@ impl Run {
         });
         // Most of the vault is lent out: liquidity arrives by donations.
         market.originate_loan(whole(450));
-        Run { market, sealed: BTreeMap::new(), rounds: 0 }
+        Run { market, sealed: BTreeMap::new(), rounds: 0, accepted: BTreeMap::new() }
+    }
+
+    /// Applies an action (checked by `Market::apply`); counts it if accepted.
+    fn send(&mut self, sender: infrafi_core::Address, action: Action) -> bool {
+        let name = action.name();
+        let accepted = self.market.apply(sender, action).is_ok();
+        if accepted {
+            *self.accepted.entry(name).or_default() += 1;
+        }
+        accepted
     }
 
     fn pick(&self, pick: usize) -> Option<(RequestId, u64)> {
@@ -96,23 +108,21 @@ impl Run {
     fn step(&mut self, op: &Op) {
         let action_of = |run: &Run, pick: usize| run.pick(pick);
         match *op {
-            Op::Request { user, shares } => {
-                let _ = self
-                    .market
-                    .apply(user_address(user), Action::RequestRedeem { shares: whole(shares) });
+            Op::Request { user, shares, dust } => {
+                // Whole shares plus odd units, so divisions leave dust.
+                let shares = Amount(whole(shares).0 + dust * 1_000_003);
+                self.send(user_address(user), Action::RequestRedeem { shares });
             }
             Op::Cancel { pick, stranger } => {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let sender = if stranger { (owner + 1) % HOLDERS } else { owner };
-                    let _ = self
-                        .market
-                        .apply(user_address(sender), Action::CancelRedeem { request_id: id });
+                    self.send(user_address(sender), Action::CancelRedeem { request_id: id });
                 }
             }
             Op::Bid { pick, price_cents } => {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let action = Action::SetBid { request_id: id, price_wad: cents(price_cents) };
-                    let _ = self.market.apply(user_address(owner), action);
+                    self.send(user_address(owner), action);
                 }
             }
             Op::Commit { pick, price_cents, deposit } => {
@@ -124,7 +134,7 @@ impl Run {
                         commitment,
                         deposit: whole(deposit),
                     };
-                    if self.market.apply(user_address(owner), action).is_ok() {
+                    if self.send(user_address(owner), action) {
                         self.sealed.insert(id, price);
                     }
                 }
@@ -134,45 +144,40 @@ impl Run {
                     let price = self.sealed.get(&id).copied().unwrap_or(0);
                     let salt = if honest { salt(id) } else { B256::repeat_byte(1) };
                     let action = Action::RevealSealedBid { request_id: id, price_wad: price, salt };
-                    let result = self.market.apply(user_address(owner), action);
-                    assert!(honest || result.is_err(), "a dishonest reveal was accepted");
+                    let accepted = self.send(user_address(owner), action);
+                    assert!(honest || !accepted, "a dishonest reveal was accepted");
                 }
             }
             Op::Transfer { pick, to } => {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let action = Action::TransferRequest { request_id: id, to: user_address(to) };
-                    let _ = self.market.apply(user_address(owner), action);
+                    self.send(user_address(owner), action);
                 }
             }
             Op::List { pick, price } => {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let action = Action::ListRequest { request_id: id, price: whole(price) };
-                    let _ = self.market.apply(user_address(owner), action);
+                    self.send(user_address(owner), action);
                 }
             }
             Op::Delist { pick } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    let _ = self
-                        .market
-                        .apply(user_address(owner), Action::DelistRequest { request_id: id });
+                    self.send(user_address(owner), Action::DelistRequest { request_id: id });
                 }
             }
             Op::Buy { pick, buyer, max_price } => {
                 if let Some((id, _)) = action_of(self, pick) {
                     let action = Action::BuyRequest { request_id: id, max_price: whole(max_price) };
-                    let _ = self.market.apply(user_address(buyer), action);
+                    self.send(user_address(buyer), action);
                 }
             }
             Op::Claim { pick } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    let _ =
-                        self.market.apply(user_address(owner), Action::Claim { request_id: id });
+                    self.send(user_address(owner), Action::Claim { request_id: id });
                 }
             }
             Op::Donate { amount } => {
-                let _ = self
-                    .market
-                    .apply(user_address(DONOR), Action::DonateToVault { amount: whole(amount) });
+                self.send(user_address(DONOR), Action::DonateToVault { amount: whole(amount) });
             }
             Op::Round { max_requests } => self.round(max_requests),
             Op::Advance { hours } => self.market.advance(hours * 3_600),
@@ -251,7 +256,7 @@ fn run(ops: &[Op]) -> (infrafi_core::ids::B256, u64) {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 48,
+        cases: 128,
         // Failures are saved next to this file, to be committed as regressions.
         failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
             "tests/qev_property.proptest-regressions",
@@ -261,7 +266,7 @@ proptest! {
 
     #[test]
     fn the_queue_keeps_every_invariant_under_random_operations(
-        ops in proptest::collection::vec(op(), 1..120)
+        ops in proptest::collection::vec(op(), 1..200)
     ) {
         let (hash, _) = run(&ops);
         let (again, _) = run(&ops);
@@ -275,12 +280,14 @@ fn a_long_busy_run_keeps_every_invariant() {
     let mut rng = infrafi_testkit::Xorshift::new(42);
     let mut run = Run::new();
     let mut fees = Amount::ZERO;
-    for step in 0..3_000u64 {
+    for step in 0..6_000u64 {
         let pick = rng.next_u64() as usize;
-        let op = match rng.below(14) {
-            0 | 1 => {
-                Op::Request { user: rng.below(HOLDERS), shares: 1 + u128::from(rng.below(30)) }
-            }
+        let op = match rng.below(15) {
+            0 | 1 => Op::Request {
+                user: rng.below(HOLDERS),
+                shares: 1 + u128::from(rng.below(30)),
+                dust: u128::from(rng.below(1_000_000)),
+            },
             2 => Op::Cancel { pick, stranger: false },
             3 | 4 => Op::Bid { pick, price_cents: u128::from(rng.below(8)) },
             5 => Op::Commit {
@@ -299,10 +306,11 @@ fn a_long_busy_run_keeps_every_invariant() {
             10 => Op::Claim { pick },
             11 => Op::Donate { amount: 1 + u128::from(rng.below(40)) },
             12 => Op::Round { max_requests: 1 + rng.below(5) as u32 },
+            13 => Op::Delist { pick },
             _ => Op::Advance { hours: 1 + rng.below(12) },
         };
         run.step(&op);
-        if step == 1_500 {
+        if step == 3_000 {
             fees = run.market.state().queue.qev.get().bid_fees_paid_total;
         }
     }
@@ -311,6 +319,21 @@ fn a_long_busy_run_keeps_every_invariant() {
     assert!(qev.bid_fees_paid_total > fees, "fees were paid in the second half of the run too");
     assert!(qev.wait_fees_distributed_total > Amount::ZERO, "wait-fees were distributed");
     assert!(qev.forfeits_total > Amount::ZERO, "cancellations forfeited unvested wait-fees");
+    for action in [
+        "request_redeem",
+        "cancel_redeem",
+        "set_bid",
+        "commit_sealed_bid",
+        "reveal_sealed_bid",
+        "transfer_request",
+        "list_request",
+        "delist_request",
+        "buy_request",
+        "claim",
+        "donate_to_vault",
+    ] {
+        assert!(run.accepted.get(action).copied().unwrap_or(0) > 0, "no {action} was accepted");
+    }
     assert!(qev.penalties_total > Amount::ZERO, "some sealed bids went unrevealed");
     assert!(qev.wait_fees_claimed_total > Amount::ZERO, "some wait-fees were claimed");
 }
