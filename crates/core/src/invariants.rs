@@ -149,7 +149,7 @@ fn check_qev(state: &State) -> Result<(), String> {
     for (id, request) in state.queue.requests.iter() {
         let needed = qev::escrow_for(request.bid_price_wad, request.shares_remaining)
             .map_err(|_| format!("request {id} escrow overflows"))?;
-        if request.bid_escrow > needed {
+        if request.bid_escrow != needed {
             return Err(format!(
                 "request {id} escrows {} for a bid needing {needed}",
                 request.bid_escrow

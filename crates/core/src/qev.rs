@@ -637,6 +637,12 @@ fn highest_unserved_bid(state: &State, except: Option<RequestId>) -> u128 {
 
 /// Charges one served request: a jumper pays `clearing x served shares` (rounded up) from its
 /// escrow into the pool; escrow no longer needed is owed back. Returns the fee.
+///
+/// The escrow stays exactly `ceil(bid x remaining shares)`: of the escrow, the served shares'
+/// part is `ceil(bid x (served + remaining)) - ceil(bid x remaining)`, which can be one unit
+/// below `ceil(bid x served)`; the fee is capped at that part, so a jumper whose bid is the
+/// clearing price may pay one unit less than the rounded-up product, and never more than its
+/// escrow (see `docs/qev.md`, "Servicing rounds").
 fn charge_served(
     state: &mut State,
     part: &ServedPart,
@@ -650,14 +656,12 @@ fn charge_served(
         return Ok(Amount::ZERO);
     }
     assert!(clearing_price_wad <= request.bid_price_wad, "clearing price above the bid");
-    let fee = escrow_for(clearing_price_wad, part.shares)?;
-    assert!(fee <= request.bid_escrow, "escrow does not cover the fee");
-    let left = request.bid_escrow.checked_sub(fee)?;
-    let keep = match part.fully_served {
-        true => Amount::ZERO,
-        false => left.min(escrow_for(request.bid_price_wad, request.shares_remaining)?),
+    let keep = escrow_for(request.bid_price_wad, request.shares_remaining)?;
+    let Ok(served_part) = request.bid_escrow.checked_sub(keep) else {
+        panic!("request {} escrows less than its remaining shares need", part.id);
     };
-    let released = left.checked_sub(keep)?;
+    let fee = escrow_for(clearing_price_wad, part.shares)?.min(served_part);
+    let released = served_part.checked_sub(fee)?;
     if !fee.is_zero() {
         ledger::transfer(
             state,
