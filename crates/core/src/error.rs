@@ -77,6 +77,8 @@ pub enum TxError {
     Silos(crate::silos::SiloError),
     /// Loans, repayments, default and liquidation.
     Loans(crate::loans::LoanError),
+    /// The QEV auction, wait-fees and tradable positions.
+    Qev(crate::qev::QevError),
 }
 
 impl TxError {
@@ -91,6 +93,7 @@ impl TxError {
             TxError::Receipts(e) => e.code(),
             TxError::Silos(e) => e.code(),
             TxError::Loans(e) => e.code(),
+            TxError::Qev(e) => e.code(),
         }
     }
 
@@ -105,6 +108,7 @@ impl TxError {
             TxError::Receipts(e) => e.name(),
             TxError::Silos(e) => e.name(),
             TxError::Loans(e) => e.name(),
+            TxError::Qev(e) => e.name(),
         }
     }
 
@@ -119,6 +123,7 @@ impl TxError {
             TxError::Receipts(e) => e.message(),
             TxError::Silos(e) => e.message(),
             TxError::Loans(e) => e.message(),
+            TxError::Qev(e) => e.message(),
         }
     }
 
@@ -133,6 +138,7 @@ impl TxError {
         all.extend(crate::receipts::ReceiptError::ALL.iter().map(|&e| TxError::Receipts(e)));
         all.extend(crate::silos::SiloError::ALL.iter().map(|&e| TxError::Silos(e)));
         all.extend(crate::loans::LoanError::ALL.iter().map(|&e| TxError::Loans(e)));
+        all.extend(crate::qev::QevError::ALL.iter().map(|&e| TxError::Qev(e)));
         all
     }
 }
@@ -174,6 +180,7 @@ from_component!(Queue, crate::queue::QueueError);
 from_component!(Receipts, crate::receipts::ReceiptError);
 from_component!(Silos, crate::silos::SiloError);
 from_component!(Loans, crate::loans::LoanError);
+from_component!(Qev, crate::qev::QevError);
 
 #[cfg(test)]
 mod tests {

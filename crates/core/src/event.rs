@@ -44,9 +44,17 @@ pub enum Event {
     /// A stablecoin was added to the gateway.
     StablecoinAdded { token: Symbol },
     /// The oracle posted a stablecoin price.
-    PricePosted { token: Symbol, price: u128 },
+    PricePosted {
+        token: Symbol,
+        #[serde(with = "crate::math::u128_serde")]
+        price: u128,
+    },
     /// The oracle posted the T-bill rate; `index` is the compounded index at that moment.
-    TbillRatePosted { rate: Rate, index: u128 },
+    TbillRatePosted {
+        rate: Rate,
+        #[serde(with = "crate::math::u128_serde")]
+        index: u128,
+    },
     /// The gateway credited an external deposit.
     GatewayCredited { account: Address, token: Symbol, amount: Amount, external_id: B256 },
     /// A user asked for a payout to another chain.
@@ -91,7 +99,12 @@ pub enum Event {
     /// Admin registered an asset class.
     AssetClassAdded { class: AssetClassId, terms: AssetClassTerms },
     /// Admin stepped a class down for a new generation.
-    GenerationStepDownApplied { class: AssetClassId, step_down_bps: Bps, value_index_wad: u128 },
+    GenerationStepDownApplied {
+        class: AssetClassId,
+        step_down_bps: Bps,
+        #[serde(with = "crate::math::u128_serde")]
+        value_index_wad: u128,
+    },
     /// A custodian issued a receipt.
     ReceiptIssued { receipt_id: ReceiptId, class: AssetClassId, custodian: Address, owner: Address },
     /// Its custodian amended a receipt.
@@ -179,4 +192,52 @@ pub enum Event {
     },
     /// A borrower claimed the surplus held for it.
     LoanSurplusClaimed { loan_id: LoanId, amount: Amount },
+    /// An open bid was set (0 withdraws it); `escrow` is what `BidEscrow` now holds for it.
+    BidSet {
+        request_id: RequestId,
+        #[serde(with = "crate::math::u128_serde")]
+        price_wad: u128,
+        escrow: Amount,
+    },
+    /// A sealed bid was committed for round `round`.
+    SealedBidCommitted { request_id: RequestId, commitment: B256, deposit: Amount, round: u64 },
+    /// A sealed bid was revealed and became the open bid; `returned` went back to the owner.
+    SealedBidRevealed {
+        request_id: RequestId,
+        #[serde(with = "crate::math::u128_serde")]
+        price_wad: u128,
+        escrow: Amount,
+        returned: Amount,
+    },
+    /// A sealed bid ended unrevealed (or was cancelled): `penalty` to the fee pool, `returned`
+    /// owed back to the owner.
+    SealedBidReleased { request_id: RequestId, penalty: Amount, returned: Amount },
+    /// A served request with a bid was charged: `fee` = clearing price x shares (0 unless it
+    /// jumped an older request); `escrow_released` is owed back to its owner.
+    PriorityFeeCharged {
+        request_id: RequestId,
+        #[serde(with = "crate::math::u128_serde")]
+        bid_price_wad: u128,
+        #[serde(with = "crate::math::u128_serde")]
+        clearing_price_wad: u128,
+        shares: Amount,
+        fee: Amount,
+        escrow_released: Amount,
+    },
+    /// Wait-fees were settled into a request, vesting from `credited_at`.
+    WaitFeesCredited { request_id: RequestId, amount: Amount, credited_at: u64 },
+    /// A cancelled request's unvested wait-fees returned to the fee pool.
+    WaitFeesForfeited { request_id: RequestId, amount: Amount },
+    /// Vested wait-fees were claimed.
+    WaitFeesClaimed { request_id: RequestId, owner: Address, amount: Amount },
+    /// Escrow released by rounds or sealed bids was claimed.
+    EscrowRefundClaimed { request_id: RequestId, owner: Address, amount: Amount },
+    /// A request changed owner by gift.
+    RequestTransferred { request_id: RequestId, from: Address, to: Address },
+    /// A request was listed for sale (or its price changed).
+    RequestListed { request_id: RequestId, seller: Address, price: Amount },
+    /// A listing was withdrawn.
+    RequestDelisted { request_id: RequestId },
+    /// A listed request was bought.
+    RequestSold { request_id: RequestId, seller: Address, buyer: Address, price: Amount },
 }

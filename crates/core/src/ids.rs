@@ -231,6 +231,11 @@ pub enum ProtocolAccount {
     InsuranceClaims,
     /// Liquidation sale proceeds on their way into a waterfall. Empty between transactions.
     LiquidationEscrow,
+    /// USDai escrowed for priority bids, sealed-bid deposits, and escrow owed back to bidders.
+    BidEscrow,
+    /// USDai of the QEV fee pool: wait-fees owed to overtaken requests, fees waiting to be
+    /// distributed, and sub-unit dust.
+    QevFeePool,
 }
 
 /// A ledger account: a user's address or a protocol account.

@@ -6,11 +6,14 @@
 //!
 //! Entry points: [`State::from_genesis`], [`begin_block`], [`apply`]. Components, each with its
 //! state, actions, result codes and invariants side by side: [`ledger`], [`governance`],
-//! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`points`], and credit: [`receipts`]
-//! (CALIBER), [`silos`] (FiLo curators), [`loans`], with the [`schedule`] calculator.
+//! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`qev`] (the queue's auction, wait-fees
+//! and tradable positions, with [`estimate`] for service-time queries), [`points`], and credit:
+//! [`receipts`] (CALIBER), [`silos`] (FiLo curators), [`loans`], with the [`schedule`] calculator.
 
 pub mod error;
+pub mod estimate;
 pub mod event;
+pub mod fenwick;
 pub mod governance;
 pub mod ids;
 pub mod invariants;
@@ -20,6 +23,7 @@ pub mod loans;
 pub mod math;
 pub mod params;
 pub mod points;
+pub mod qev;
 pub mod queue;
 pub mod receipts;
 pub mod reserve;

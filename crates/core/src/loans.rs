@@ -191,6 +191,7 @@ pub struct Mark {
     /// Sum of the receipts' values for LTV.
     pub collateral_value: Amount,
     /// Balance / collateral value in basis points, rounded up (`u128::MAX` with no value).
+    #[serde(with = "crate::math::u128_serde")]
     pub ltv_bps: u128,
 }
 

@@ -67,6 +67,21 @@ pub fn mul_div_up(a: u128, b: u128, denominator: u128) -> Result<u128, Overflow>
     mul_div(a, b, denominator, Rounding::Up)
 }
 
+/// `a * b / denominator` rounded down, with the remainder (`a * b mod denominator`), through a
+/// 256-bit intermediate. The remainder lets a caller account for the dust a floor drops.
+pub fn mul_div_remainder(a: u128, b: u128, denominator: u128) -> Result<(u128, u128), Overflow> {
+    if denominator == 0 {
+        return Err(Overflow);
+    }
+    if let Some(product) = a.checked_mul(b) {
+        return Ok((product / denominator, product % denominator));
+    }
+    let (quotient, remainder) = (U256::from(a) * U256::from(b)).div_rem(U256::from(denominator));
+    // The remainder is below the denominator, so it always fits.
+    let remainder = u128::try_from(remainder).map_err(|_| Overflow)?;
+    Ok((u128::try_from(quotient).map_err(|_| Overflow)?, remainder))
+}
+
 /// A quantity of one asset in 10^-18 units. Arithmetic is checked: overflow is a value.
 ///
 /// Encoding: a `u128` in binary formats (postcard); a string of base units in human-readable
@@ -78,33 +93,55 @@ pub struct Amount(pub u128);
 
 impl Serialize for Amount {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            serializer.collect_str(&self.0)
-        } else {
-            serializer.serialize_u128(self.0)
-        }
+        u128_serde::serialize(&self.0, serializer)
     }
 }
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Amount, D::Error> {
+        u128_serde::deserialize(deserializer).map(Amount)
+    }
+}
+
+/// Serde for every `u128` the protocol publishes (amounts, prices, indices, rates): a `u128`
+/// in binary formats (postcard), a string of digits in human-readable ones (JSON), which also
+/// accept a plain integer. Use with `#[serde(with = "crate::math::u128_serde")]`.
+///
+/// Why strings: JavaScript loses integers above 2^53, and serde's internally tagged enums
+/// ([`crate::Action`], [`crate::Event`]) buffer values in a form that rejects `u128`
+/// outright ("u128 is not supported"), whatever its size.
+pub mod u128_serde {
+    use serde::{Deserializer, Serializer};
+    use std::fmt;
+
+    /// Serializes `value` as described in the module.
+    pub fn serialize<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(value)
+        } else {
+            serializer.serialize_u128(*value)
+        }
+    }
+
+    /// Deserializes what [`serialize`] writes (and plain JSON integers).
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u128, D::Error> {
         struct Visitor;
         impl serde::de::Visitor<'_> for Visitor {
-            type Value = Amount;
+            type Value = u128;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an amount in base units: a string of digits or an integer")
+                f.write_str("an integer in base units: a string of digits or an integer")
             }
-            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<Amount, E> {
-                Ok(Amount(u128::from(value)))
+            fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<u128, E> {
+                Ok(u128::from(value))
             }
-            fn visit_u128<E: serde::de::Error>(self, value: u128) -> Result<Amount, E> {
-                Ok(Amount(value))
+            fn visit_u128<E: serde::de::Error>(self, value: u128) -> Result<u128, E> {
+                Ok(value)
             }
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Amount, E> {
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<u128, E> {
                 if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) || text.len() > 39 {
-                    return Err(E::custom("an amount is a string of at most 39 digits"));
+                    return Err(E::custom("expected a string of at most 39 digits"));
                 }
-                text.parse().map(Amount).map_err(|_| E::custom("amount too large"))
+                text.parse().map_err(|_| E::custom("integer too large"))
             }
         }
         if deserializer.is_human_readable() {
@@ -267,7 +304,7 @@ impl Bps {
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(transparent)]
-pub struct Rate(pub u128);
+pub struct Rate(#[serde(with = "u128_serde")] pub u128);
 
 impl Rate {
     /// The per-second rate of an annual rate in basis points, rounded down (SPEC 2).
@@ -328,6 +365,20 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn mul_div_remainder_reassembles_the_product(
+            a in 0u128..=u128::MAX, b in 0u128..=u128::MAX, d in 1u128..=u128::MAX
+        ) {
+            if let Ok((quotient, remainder)) = mul_div_remainder(a, b, d) {
+                proptest::prop_assert!(remainder < d);
+                proptest::prop_assert_eq!(
+                    U256::from(quotient) * U256::from(d) + U256::from(remainder),
+                    U256::from(a) * U256::from(b)
+                );
+                proptest::prop_assert_eq!(Ok(quotient), mul_div(a, b, d, Rounding::Down));
+            }
+        }
+
         #[test]
         fn mul_div_up_is_down_plus_one_exactly_when_inexact(
             a in 0u128..=u128::MAX, b in 0u128..=u128::MAX, d in 1u128..=u128::MAX

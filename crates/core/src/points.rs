@@ -26,6 +26,7 @@ pub const ACCUMULATOR_SCALE: u128 = 1_000_000_000_000_000_000_000_000_000;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PointsGlobals {
     /// Points per USDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
+    #[serde(with = "crate::math::u128_serde")]
     pub usdai_accumulator: u128,
     /// Points per unlocked sUSDai unit since genesis, scaled by `ACCUMULATOR_SCALE`.
     ///
@@ -37,6 +38,7 @@ pub struct PointsGlobals {
     /// When the accumulators were last advanced.
     pub updated_at: u64,
     /// The redemption share price they advance at until the next sample (18-decimal).
+    #[serde(with = "crate::math::u128_serde")]
     pub share_price_sample_wad: u128,
 }
 
@@ -44,8 +46,10 @@ pub struct PointsGlobals {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PointsAccount {
     /// Points settled so far (18-decimal).
+    #[serde(with = "crate::math::u128_serde")]
     pub settled: u128,
     /// The USDai accumulator at the last settlement.
+    #[serde(with = "crate::math::u128_serde")]
     pub usdai_snapshot: u128,
     /// The sUSDai accumulator at the last settlement.
     pub susdai_snapshot: U256,

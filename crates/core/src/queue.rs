@@ -1,19 +1,24 @@
 //! The redemption queue (SPEC 6, 11): `request_redeem` locks shares, a keeper's servicing round
 //! burns them at the redemption share price from liquidity that really arrived, and the owner
-//! pulls the USDai with `claim`.
+//! pulls the USDai with `claim`. The auction that orders it (bids, clearing price, wait-fees,
+//! tradable positions) is in [`crate::qev`].
 //!
 //! Guarantees: a round never pays out more than its liquidity; eligible requests are served in
 //! the order of the `eligible` index (bid, then request id, so FIFO among equal bids; with no
 //! bids it is pure FIFO); a request's eligibility time is fixed when it is made; everything
 //! owed is pulled, never pushed, so no holder can block the queue. A round that serves k
-//! requests of n costs O(k log n) plus O(log n) per request that became eligible.
+//! requests of n costs O(k log n) plus O(log n) per request that became eligible: the
+//! `eligible_shares` and `waiting_shares` Fenwick trees give prefix sums of shares by request
+//! id, and the `wait_fee_index` tree pays every waiter with one update per round.
 
 use crate::{
     error::TxError,
     event::Event,
+    fenwick::{Fenwick, Sums},
     ids::{Address, Asset, ProtocolAccount, RequestId},
     ledger::{self, LedgerError},
     math::{Amount, Rounding},
+    qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
     table::{Journaled, Slot, Table},
@@ -64,6 +69,7 @@ pub struct RedemptionRequest {
     /// When it may first be served (fixed at creation).
     pub eligible_at: u64,
     /// The priority bid per share in USDai (18-decimal); 0 means none.
+    #[serde(with = "crate::math::u128_serde")]
     pub bid_price_wad: u128,
     /// USDai served and waiting for the owner's claim.
     pub claimable: Amount,
@@ -71,6 +77,19 @@ pub struct RedemptionRequest {
     pub claimed: Amount,
     /// Whether it has entered the eligible index.
     pub is_eligible: bool,
+    /// USDai escrowed in `BidEscrow` for the bid: `bid_price_wad x shares_remaining / 10^18`,
+    /// rounded up (after a partial fill it may be one unit below that; see `docs/qev.md`).
+    pub bid_escrow: Amount,
+    /// USDai released from escrow (unused bid escrow, a sealed deposit's remainder) and owed
+    /// back to the owner, still in `BidEscrow` until pulled by `claim`.
+    pub escrow_refund: Amount,
+    /// A sealed bid committed and not yet revealed or resolved (boxed: few requests have one,
+    /// and every request pays for the field).
+    pub sealed_bid: Option<Box<SealedBid>>,
+    /// The USDai price it is listed for sale at, if listed.
+    pub listing_price: Option<Amount>,
+    /// Wait-fees earned by being overtaken.
+    pub wait_fees: WaitFees,
 }
 
 impl RedemptionRequest {
@@ -83,6 +102,27 @@ impl RedemptionRequest {
     pub fn is_active(&self) -> bool {
         !self.shares_remaining.is_zero()
     }
+
+    /// Whether nothing is locked in it or owed by it any more, so it can be forgotten.
+    pub fn is_finished(&self) -> bool {
+        !self.is_active()
+            && self.claimable.is_zero()
+            && self.bid_escrow.is_zero()
+            && self.escrow_refund.is_zero()
+            && self.sealed_bid.is_none()
+            && self.listing_price.is_none()
+            && self.wait_fees.credited == self.wait_fees.claimed
+    }
+
+    /// Its index in the queue's Fenwick trees (1-based).
+    pub fn fenwick_index(&self) -> u64 {
+        fenwick_index(self.id)
+    }
+}
+
+/// The 1-based Fenwick index of a request id.
+pub fn fenwick_index(id: RequestId) -> u64 {
+    id.0 + 1
 }
 
 /// One servicing round, as published.
@@ -100,6 +140,32 @@ pub struct RoundRecord {
     pub served_assets: Amount,
     /// Requests served in full or in part.
     pub requests_served: u32,
+    /// The round's clearing price per share: the highest bid among eligible requests left
+    /// unserved (0 when all were served). A request that jumped an older one paid this,
+    /// capped at its own bid.
+    #[serde(with = "crate::math::u128_serde")]
+    pub clearing_price_wad: u128,
+    /// The exponential moving average of clearing prices, this round included.
+    #[serde(with = "crate::math::u128_serde")]
+    pub clearing_price_ema_wad: u128,
+    /// Served requests that were ahead of an older unserved request because of their bid.
+    pub jumpers: u32,
+    /// Priority fees the jumpers paid.
+    pub bid_fees_paid: Amount,
+    /// Fee-pool USDai carried in (unrevealed-bid penalties, forfeited wait-fees, earlier
+    /// rounds' undistributed fees).
+    pub pool_carried_in: Amount,
+    /// Wait-fees credited to the overtaken requests.
+    pub wait_fees_distributed: Amount,
+    /// The protocol's cut, rounding dust included: `bid_fees_paid + pool_carried_in =
+    /// wait_fees_distributed + protocol_cut + pool_carried_out`.
+    pub protocol_cut: Amount,
+    /// Left in the pool for a later round (nobody was overtaken).
+    pub pool_carried_out: Amount,
+    /// Shares of the overtaken requests the wait-fees were shared over.
+    pub overtaken_shares: Amount,
+    /// Whole units of sub-unit wait-fee dust swept from the pool to the protocol.
+    pub dust_swept: Amount,
 }
 
 /// Queue-wide counters.
@@ -128,6 +194,15 @@ pub struct QueueState {
     pub rounds: Table<u64, RoundRecord>,
     /// Counters.
     pub globals: Slot<QueueGlobals>,
+    /// Shares and count of eligible unserved requests, by request id.
+    pub eligible_shares: Fenwick,
+    /// Shares and count of requests in their notice period, by request id.
+    pub waiting_shares: Fenwick,
+    /// The wait-fee index: per round with overtaken requests, (fee per share, fee per share x
+    /// time) at the newest jumper; a request's accrued index is the sum at larger ids.
+    pub wait_fee_index: Fenwick,
+    /// The auction's pool and totals.
+    pub qev: Slot<QevGlobals>,
 }
 
 impl Journaled for QueueState {
@@ -138,6 +213,10 @@ impl Journaled for QueueState {
         self.active_by_owner.commit();
         self.rounds.commit();
         self.globals.commit();
+        self.eligible_shares.commit();
+        self.waiting_shares.commit();
+        self.wait_fee_index.commit();
+        self.qev.commit();
     }
 
     fn rollback(&mut self) {
@@ -147,10 +226,14 @@ impl Journaled for QueueState {
         self.active_by_owner.rollback();
         self.rounds.rollback();
         self.globals.rollback();
+        self.eligible_shares.rollback();
+        self.waiting_shares.rollback();
+        self.wait_fee_index.rollback();
+        self.qev.rollback();
     }
 }
 
-fn change_active_count(state: &mut State, owner: Address, increase: bool) {
+pub(crate) fn change_active_count(state: &mut State, owner: Address, increase: bool) {
     let count = state.queue.active_by_owner.get(&owner).copied().unwrap_or(0);
     let count =
         if increase { count + 1 } else { count.checked_sub(1).expect("active count underflow") };
@@ -161,7 +244,7 @@ fn change_active_count(state: &mut State, owner: Address, increase: bool) {
     }
 }
 
-fn owned_request(
+pub(crate) fn owned_request(
     state: &State,
     sender: Address,
     id: RequestId,
@@ -171,6 +254,15 @@ fn owned_request(
         return Err(QueueError::SenderIsNotRequestOwner.into());
     }
     Ok(request.clone())
+}
+
+/// Stores `request`, or forgets it once nothing is locked in it or owed by it.
+pub(crate) fn store_request(state: &mut State, request: RedemptionRequest) {
+    if request.is_finished() {
+        state.queue.requests.remove(&request.id);
+    } else {
+        state.queue.requests.insert(request.id, request);
+    }
 }
 
 /// `request_redeem`: lock `shares` in a new request, eligible after the notice period.
@@ -203,7 +295,16 @@ pub fn request_redeem(state: &mut State, sender: Address, shares: Amount) -> Res
         claimable: Amount::ZERO,
         claimed: Amount::ZERO,
         is_eligible: false,
+        bid_escrow: Amount::ZERO,
+        escrow_refund: Amount::ZERO,
+        sealed_bid: None,
+        listing_price: None,
+        wait_fees: WaitFees::default(),
     };
+    let index = request.fenwick_index();
+    state.queue.eligible_shares.grow_to(index);
+    state.queue.waiting_shares.grow_to(index);
+    state.queue.waiting_shares.add(index, Sums(shares.0, 1))?;
     state.queue.requests.insert(id, request);
     state.queue.waiting.insert((eligible_at, id), ());
     change_active_count(state, sender, true);
@@ -211,51 +312,95 @@ pub fn request_redeem(state: &mut State, sender: Address, shares: Amount) -> Res
     Ok(())
 }
 
-/// `cancel_redeem`: unlock an unserved request's remaining shares; no fee.
+/// Takes an active request out of whichever index holds it, with its shares out of the
+/// matching Fenwick tree. The caller settles its wait-fees first.
+fn unindex_request(state: &mut State, request: &RedemptionRequest) {
+    let index = request.fenwick_index();
+    let sums = Sums(request.shares_remaining.0, 1);
+    if request.is_eligible {
+        state.queue.eligible.remove(&request.priority_key());
+        state.queue.eligible_shares.sub(index, sums);
+    } else {
+        state.queue.waiting.remove(&(request.eligible_at, request.id));
+        state.queue.waiting_shares.sub(index, sums);
+    }
+}
+
+/// `cancel_redeem`: unlock an unserved request's remaining shares; no fee. Its bid escrow
+/// returns; wait-fees not yet vested are forfeited to the fee pool (vested ones stay
+/// claimable); a sealed bid still waiting returns in full before its reveal window opens and
+/// less the unrevealed penalty after.
+///
+/// Checks, in order: request exists, sender owns it, it is unserved, it is not listed.
 pub fn cancel_redeem(state: &mut State, sender: Address, id: RequestId) -> Result<(), TxError> {
     let mut request = owned_request(state, sender, id)?;
     if !request.is_active() {
         return Err(QueueError::RequestAlreadyServed.into());
     }
+    if request.listing_price.is_some() {
+        return Err(QevError::RequestIsListed.into());
+    }
+    qev::resolve_expired_sealed_bid(state, &mut request)?;
+    let penalise_sealed_bid = qev::is_reveal_window_open(state);
+    qev::release_sealed_bid(state, &mut request, penalise_sealed_bid)?;
+    qev::settle_wait_fees(state, &mut request)?;
+    qev::forfeit_unvested_wait_fees(state, &mut request)?;
     let shares = request.shares_remaining;
     ledger::transfer(state, Asset::Susdai, ProtocolAccount::QueueEscrow, sender, shares)?;
-    if request.is_eligible {
-        state.queue.eligible.remove(&request.priority_key());
-    } else {
-        state.queue.waiting.remove(&(request.eligible_at, id));
+    let escrow = request.bid_escrow.checked_add(request.escrow_refund)?;
+    if !escrow.is_zero() {
+        ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, escrow)?;
     }
+    unindex_request(state, &request);
     change_active_count(state, sender, false);
     request.shares_remaining = Amount::ZERO;
-    if request.claimable.is_zero() {
-        state.queue.requests.remove(&id);
-    } else {
-        state.queue.requests.insert(id, request);
-    }
+    request.bid_price_wad = 0;
+    request.bid_escrow = Amount::ZERO;
+    request.escrow_refund = Amount::ZERO;
+    store_request(state, request);
     state.emit(Event::RedemptionCancelled { request_id: id, shares });
     Ok(())
 }
 
-/// `claim`: the owner pulls the USDai its request has been served.
+/// `claim`: the owner pulls everything the request owes it: served USDai, escrow released by
+/// rounds, and vested wait-fees.
+///
+/// Checks, in order: request exists, sender owns it, it is not listed, something is owed.
 pub fn claim(state: &mut State, sender: Address, id: RequestId) -> Result<(), TxError> {
     let mut request = owned_request(state, sender, id)?;
-    let amount = request.claimable;
-    if amount.is_zero() {
+    if request.listing_price.is_some() {
+        return Err(QevError::RequestIsListed.into());
+    }
+    qev::resolve_expired_sealed_bid(state, &mut request)?;
+    qev::settle_wait_fees(state, &mut request)?;
+    let now = state.now();
+    let assets = request.claimable;
+    let refund = request.escrow_refund;
+    let fees = qev::claimable_wait_fees(&request.wait_fees, now)?;
+    if assets.is_zero() && refund.is_zero() && fees.is_zero() {
         return Err(QueueError::NothingToClaim.into());
     }
-    ledger::transfer(state, Asset::Usdai, ProtocolAccount::RedemptionClaims, sender, amount)?;
-    request.claimable = Amount::ZERO;
-    request.claimed = request.claimed.checked_add(amount)?;
-    if request.is_active() {
-        state.queue.requests.insert(id, request);
-    } else {
-        state.queue.requests.remove(&id);
+    if !assets.is_zero() {
+        ledger::transfer(state, Asset::Usdai, ProtocolAccount::RedemptionClaims, sender, assets)?;
+        request.claimable = Amount::ZERO;
+        request.claimed = request.claimed.checked_add(assets)?;
+        state.emit(Event::RedemptionClaimed { request_id: id, owner: sender, assets });
     }
-    state.emit(Event::RedemptionClaimed { request_id: id, owner: sender, assets: amount });
+    if !refund.is_zero() {
+        ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, refund)?;
+        request.escrow_refund = Amount::ZERO;
+        state.emit(Event::EscrowRefundClaimed { request_id: id, owner: sender, amount: refund });
+    }
+    if !fees.is_zero() {
+        qev::pay_wait_fees(state, &mut request, sender, fees)?;
+    }
+    store_request(state, request);
     Ok(())
 }
 
-/// Moves requests whose notice period has ended into the eligible index.
-fn activate_eligible(state: &mut State) {
+/// Moves requests whose notice period has ended into the eligible index; each starts
+/// accruing wait-fees from the index as it stands now.
+fn activate_eligible(state: &mut State) -> Result<(), TxError> {
     let now = state.now();
     let due: Vec<(u64, RequestId)> = state
         .queue
@@ -269,10 +414,16 @@ fn activate_eligible(state: &mut State) {
         let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
             unreachable!("waiting index names a missing request");
         };
+        let index = request.fenwick_index();
+        let sums = Sums(request.shares_remaining.0, 1);
+        state.queue.waiting_shares.sub(index, sums);
+        state.queue.eligible_shares.add(index, sums)?;
         request.is_eligible = true;
+        request.wait_fees.index_snapshot = qev::wait_fee_index_at(state, request.id);
         state.queue.eligible.insert(request.priority_key(), ());
         state.queue.requests.insert(key.1, request);
     }
+    Ok(())
 }
 
 /// The liquidity a round may pay out now: unallocated vault USDai above the buffer. The buffer
@@ -292,87 +443,125 @@ pub fn round_liquidity(state: &State) -> Result<Amount, TxError> {
     Ok(nav.unallocated.saturating_sub(buffer))
 }
 
+/// The earliest time the next servicing round may run: the last round's time plus the round
+/// interval, or 0 before the first round (the first round may run at any time).
+pub fn next_round_earliest_at(state: &State) -> u64 {
+    match state.queue.globals.get().last_round_at {
+        Some(last) => last.saturating_add(state.governance.params.get().round_interval_secs),
+        None => 0,
+    }
+}
+
+/// Serves the first request of the eligible order from what is `left`; returns what it served,
+/// or `None` when the order is empty or the liquidity buys no share.
+fn serve_next(state: &mut State, left: Amount) -> Result<Option<(ServedPart, Amount)>, TxError> {
+    let Some((&key, _)) = state.queue.eligible.first() else { return Ok(None) };
+    let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
+        unreachable!("eligible index names a missing request");
+    };
+    let nav = vault::nav(state);
+    let full_assets = nav.assets_for_redemption(request.shares_remaining)?;
+    let (shares, assets) = if full_assets <= left {
+        (request.shares_remaining, full_assets)
+    } else {
+        let shares = nav.shares_for_redemption_assets(left)?.min(request.shares_remaining);
+        (shares, nav.assets_for_redemption(shares)?)
+    };
+    if shares.is_zero() {
+        return Ok(None);
+    }
+    assert!(assets <= left, "a round paid more than its liquidity");
+    // The request's shares change: resolve its sealed bid and settle its wait-fees first.
+    qev::resolve_sealed_bid_in_round(state, &mut request)?;
+    qev::settle_wait_fees(state, &mut request)?;
+    ledger::burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
+    if !assets.is_zero() {
+        ledger::transfer(
+            state,
+            Asset::Usdai,
+            ProtocolAccount::Vault,
+            ProtocolAccount::RedemptionClaims,
+            assets,
+        )?;
+    }
+    request.shares_remaining = request.shares_remaining.checked_sub(shares)?;
+    request.claimable = request.claimable.checked_add(assets)?;
+    let fully_served = !request.is_active();
+    let count = u128::from(fully_served);
+    state.queue.eligible_shares.sub(request.fenwick_index(), Sums(shares.0, count));
+    if fully_served {
+        state.queue.eligible.remove(&key);
+        change_active_count(state, request.owner, false);
+    }
+    state.emit(Event::RedemptionServed { request_id: request.id, shares, assets, fully_served });
+    let part = ServedPart { id: request.id, shares, fully_served };
+    state.queue.requests.insert(request.id, request);
+    Ok(Some((part, assets)))
+}
+
 /// `service_queue`: a keeper runs a servicing round over at most `max_requests` requests.
+///
+/// The eligible requests are served in order (highest bid first, then oldest) at the
+/// redemption share price until the liquidity ends; then [`qev::settle_round`] charges the
+/// requests that jumped an older one the clearing price and credits the overtaken requests
+/// with the fees. Cost: O(k log n) for k served of n queued, plus O(log n) per activation.
 pub fn service_queue(state: &mut State, max_requests: u32) -> Result<(), TxError> {
     if max_requests == 0 || max_requests > ROUND_REQUESTS_MAX {
         return Err(QueueError::RoundRequestLimitOutOfRange.into());
     }
     let now = state.now();
-    let globals = state.queue.globals.get();
-    if let Some(last) = globals.last_round_at
-        && now < last.saturating_add(state.governance.params.get().round_interval_secs)
-    {
+    if state.queue.globals.get().last_round_at.is_some() && now < next_round_earliest_at(state) {
         return Err(QueueError::RoundIntervalNotElapsed.into());
     }
-    activate_eligible(state);
+    activate_eligible(state)?;
     let liquidity = round_liquidity(state)?;
     let mut left = liquidity;
     let mut served_shares = Amount::ZERO;
     let mut served_assets = Amount::ZERO;
-    let mut requests_served = 0u32;
-    while requests_served < max_requests && !left.is_zero() {
-        let Some((&key, _)) = state.queue.eligible.first() else { break };
-        let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
-            unreachable!("eligible index names a missing request");
-        };
-        let nav = vault::nav(state);
-        let full_assets = nav.assets_for_redemption(request.shares_remaining)?;
-        let (shares, assets) = if full_assets <= left {
-            (request.shares_remaining, full_assets)
-        } else {
-            let shares = nav.shares_for_redemption_assets(left)?.min(request.shares_remaining);
-            (shares, nav.assets_for_redemption(shares)?)
-        };
-        if shares.is_zero() {
-            break;
-        }
-        assert!(assets <= left, "a round paid more than its liquidity");
-        ledger::burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
-        if !assets.is_zero() {
-            ledger::transfer(
-                state,
-                Asset::Usdai,
-                ProtocolAccount::Vault,
-                ProtocolAccount::RedemptionClaims,
-                assets,
-            )?;
-        }
+    let mut served: Vec<ServedPart> = Vec::new();
+    while served.len() < max_requests as usize && !left.is_zero() {
+        let Some((part, assets)) = serve_next(state, left)? else { break };
         left = left.checked_sub(assets)?;
-        served_shares = served_shares.checked_add(shares)?;
+        served_shares = served_shares.checked_add(part.shares)?;
         served_assets = served_assets.checked_add(assets)?;
-        requests_served += 1;
-        request.shares_remaining = request.shares_remaining.checked_sub(shares)?;
-        request.claimable = request.claimable.checked_add(assets)?;
-        let fully_served = !request.is_active();
-        if fully_served {
-            state.queue.eligible.remove(&key);
-            change_active_count(state, request.owner, false);
-        }
-        state.emit(Event::RedemptionServed {
-            request_id: request.id,
-            shares,
-            assets,
-            fully_served,
-        });
-        if fully_served && request.claimable.is_zero() {
-            // Its last shares were worth less than one USDai unit (possible once the price of
-            // a share unit is below 1, after a loss): they are burned for nothing, rounding in
-            // the vault's favour, and nothing is left to claim. Drop it as `claim` drops a
-            // finished request; stored, it could be neither claimed nor cancelled.
-            state.queue.requests.remove(&request.id);
-        } else {
-            state.queue.requests.insert(request.id, request);
-        }
+        let fully_served = part.fully_served;
+        served.push(part);
         if !fully_served {
             break; // Liquidity ran out on a partial fill.
         }
     }
+    let round = state.queue.globals.get().rounds;
+    let fees = qev::settle_round(state, &served, round)?;
+    // A request whose last shares were worth less than one USDai unit (possible once a share
+    // unit is priced below 1, after a loss) was served for nothing and is owed nothing: forget
+    // it, as `claim` forgets a finished request. Stored, it could be neither claimed nor
+    // cancelled.
+    for part in served.iter().filter(|part| part.fully_served) {
+        if let Some(request) = state.queue.requests.get(&part.id).cloned() {
+            store_request(state, request);
+        }
+    }
     let globals = state.queue.globals.get_mut();
-    let round = globals.rounds;
     globals.rounds += 1;
     globals.last_round_at = Some(now);
-    let record =
-        RoundRecord { round, at: now, liquidity, served_shares, served_assets, requests_served };
+    let record = RoundRecord {
+        round,
+        at: now,
+        liquidity,
+        served_shares,
+        served_assets,
+        requests_served: served.len() as u32,
+        clearing_price_wad: fees.clearing_price_wad,
+        clearing_price_ema_wad: fees.clearing_price_ema_wad,
+        jumpers: fees.jumpers,
+        bid_fees_paid: fees.bid_fees_paid,
+        pool_carried_in: fees.pool_carried_in,
+        wait_fees_distributed: fees.wait_fees_distributed,
+        protocol_cut: fees.protocol_cut,
+        pool_carried_out: fees.pool_carried_out,
+        overtaken_shares: fees.overtaken_shares,
+        dust_swept: fees.dust_swept,
+    };
     state.queue.rounds.insert(round, record.clone());
     state.emit(Event::QueueRoundServiced { record });
     Ok(())

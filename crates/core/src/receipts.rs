@@ -139,6 +139,7 @@ pub struct AssetClass {
     /// Its terms.
     pub terms: AssetClassTerms,
     /// The product of every generation step-down so far, 18-decimal (starts at 1.0).
+    #[serde(with = "crate::math::u128_serde")]
     pub value_index_wad: u128,
     /// How many step-downs were applied.
     pub step_downs: u32,
@@ -167,6 +168,7 @@ pub struct Valuation {
     /// When it was posted.
     pub at: u64,
     /// The class's value index at that time (later step-downs apply to it).
+    #[serde(with = "crate::math::u128_serde")]
     pub class_index_wad: u128,
 }
 

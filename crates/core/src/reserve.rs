@@ -76,6 +76,7 @@ pub const PRICE_MAX: u128 = 2 * WAD;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stablecoin {
     /// The price in USD, 18-decimal fixed point; 0 until the oracle posts.
+    #[serde(with = "crate::math::u128_serde")]
     pub price: u128,
     /// When the price was posted.
     pub price_posted_at: u64,
@@ -86,6 +87,7 @@ pub struct Stablecoin {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TbillIndex {
     /// The index at the last update, 18-decimal fixed point (starts at 1.0).
+    #[serde(with = "crate::math::u128_serde")]
     pub index_at_update: u128,
     /// The per-second yield rate since the last update.
     pub rate_per_second: Rate,
@@ -238,6 +240,7 @@ pub struct Backing {
     /// TBILL units in the reserve.
     pub tbill_units: Amount,
     /// The T-bill index now.
+    #[serde(with = "crate::math::u128_serde")]
     pub tbill_index: u128,
     /// TBILL units x index, rounded down.
     pub reserve_value: Amount,

@@ -16,7 +16,7 @@ use crate::{
     loans::{self, LoanTerms, SaleReport},
     math::{Amount, Bps, Rate},
     params::{ParameterChange, PauseScope, Role},
-    points, queue,
+    points, qev, queue,
     receipts::{self, AssetClassTerms, ReceiptDescription},
     reserve,
     silos::{self, SiloTerms},
@@ -62,7 +62,11 @@ pub enum Action {
     SetKyc { account: Address, verified: bool },
     // Oracle.
     /// Post a stablecoin price (18-decimal USD).
-    PostPrice { token: Symbol, price: u128 },
+    PostPrice {
+        token: Symbol,
+        #[serde(with = "crate::math::u128_serde")]
+        price: u128,
+    },
     /// Post the T-bill per-second yield rate.
     PostTbillRate { rate: Rate },
     // Gateway.
@@ -95,7 +99,7 @@ pub enum Action {
     CancelRedeem { request_id: RequestId },
     /// Keeper: run a servicing round.
     ServiceQueue { max_requests: u32 },
-    /// Claim served USDai.
+    /// Claim what a request owes: served USDai, released escrow, vested wait-fees.
     Claim { request_id: RequestId },
     // Receipts (SPEC 8).
     /// Admin: register an asset class.
@@ -158,6 +162,30 @@ pub enum Action {
     PayInsuranceClaim { receipt_id: ReceiptId, amount: Amount },
     /// Borrower: claim a liquidation surplus held while it was frozen.
     ClaimLoanSurplus { loan_id: LoanId },
+    // QEV.
+    /// Attach, raise, lower or withdraw (0) the open priority bid per share on one's request.
+    SetBid {
+        request_id: RequestId,
+        #[serde(with = "crate::math::u128_serde")]
+        price_wad: u128,
+    },
+    /// Commit a sealed bid with a USDai deposit (see `qev::sealed_bid_commitment`).
+    CommitSealedBid { request_id: RequestId, commitment: B256, deposit: Amount },
+    /// Reveal a sealed bid in the reveal window.
+    RevealSealedBid {
+        request_id: RequestId,
+        #[serde(with = "crate::math::u128_serde")]
+        price_wad: u128,
+        salt: B256,
+    },
+    /// Give one's request to another address.
+    TransferRequest { request_id: RequestId, to: Address },
+    /// List one's request for sale at a USDai price.
+    ListRequest { request_id: RequestId, price: Amount },
+    /// Withdraw one's listing.
+    DelistRequest { request_id: RequestId },
+    /// Buy a listed request for at most `max_price` USDai.
+    BuyRequest { request_id: RequestId, max_price: Amount },
 }
 
 impl Action {
@@ -218,6 +246,13 @@ impl Action {
             Action::ReportSale { .. } => "report_sale",
             Action::PayInsuranceClaim { .. } => "pay_insurance_claim",
             Action::ClaimLoanSurplus { .. } => "claim_loan_surplus",
+            Action::SetBid { .. } => "set_bid",
+            Action::CommitSealedBid { .. } => "commit_sealed_bid",
+            Action::RevealSealedBid { .. } => "reveal_sealed_bid",
+            Action::TransferRequest { .. } => "transfer_request",
+            Action::ListRequest { .. } => "list_request",
+            Action::DelistRequest { .. } => "delist_request",
+            Action::BuyRequest { .. } => "buy_request",
         }
     }
 
@@ -475,5 +510,24 @@ fn execute(state: &mut State, tx: &Transaction) -> Result<(), TxError> {
             loans::pay_insurance_claim(state, sender, *receipt_id, *amount)
         }
         Action::ClaimLoanSurplus { loan_id } => loans::claim_surplus(state, sender, *loan_id),
+        Action::SetBid { request_id, price_wad } => {
+            qev::set_bid(state, sender, *request_id, *price_wad)
+        }
+        Action::CommitSealedBid { request_id, commitment, deposit } => {
+            qev::commit_sealed_bid(state, sender, *request_id, *commitment, *deposit)
+        }
+        Action::RevealSealedBid { request_id, price_wad, salt } => {
+            qev::reveal_sealed_bid(state, sender, *request_id, *price_wad, *salt)
+        }
+        Action::TransferRequest { request_id, to } => {
+            qev::transfer_request(state, sender, *request_id, *to)
+        }
+        Action::ListRequest { request_id, price } => {
+            qev::list_request(state, sender, *request_id, *price)
+        }
+        Action::DelistRequest { request_id } => qev::delist_request(state, sender, *request_id),
+        Action::BuyRequest { request_id, max_price } => {
+            qev::buy_request(state, sender, *request_id, *max_price)
+        }
     }
 }

@@ -1,0 +1,275 @@
+//! A Fenwick (binary indexed) tree over request ids, stored sparsely in a journaled table.
+//!
+//! The queue keeps three: the shares (and count) of eligible unserved requests, the same for
+//! waiting requests, and the wait-fee index (per-share fees added at the newest request that
+//! jumped the queue in each round). Each gives prefix sums over request ids in O(log n) table
+//! operations, so a round prices and pays its waiters without scanning the queue.
+//!
+//! Layout: node `i` (1-based) holds the sum of the values at indices `(i - lowbit(i), i]`.
+//! Only non-zero nodes are stored, so equal trees have equal encodings and a drained queue
+//! leaves no nodes behind. The tree covers indices `1..=capacity`, a power of two that doubles
+//! when a larger index arrives; doubling costs one write, because the new top node covers
+//! everything and every other new node covers only empty indices.
+//!
+//! Guarantees: every node is the sum of the values in its range (checked against a rebuild by
+//! `invariants::check`); all values are non-negative, so every node is at most the total.
+
+use crate::{
+    math::Overflow,
+    table::{Journaled, Slot, Table},
+};
+use serde::{Deserialize, Serialize};
+
+/// Two sums kept side by side in one node (shares and count; fee per share and fee x time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sums(pub u128, pub u128);
+
+impl Sums {
+    /// Nothing.
+    pub const ZERO: Sums = Sums(0, 0);
+
+    /// Whether both sums are zero.
+    pub const fn is_zero(self) -> bool {
+        self.0 == 0 && self.1 == 0
+    }
+
+    /// Both sums added, or [`Overflow`].
+    pub fn checked_add(self, other: Sums) -> Result<Sums, Overflow> {
+        Ok(Sums(
+            self.0.checked_add(other.0).ok_or(Overflow)?,
+            self.1.checked_add(other.1).ok_or(Overflow)?,
+        ))
+    }
+
+    /// Both sums subtracted, or [`Overflow`] when either would go negative.
+    pub fn checked_sub(self, other: Sums) -> Result<Sums, Overflow> {
+        Ok(Sums(
+            self.0.checked_sub(other.0).ok_or(Overflow)?,
+            self.1.checked_sub(other.1).ok_or(Overflow)?,
+        ))
+    }
+}
+
+/// The largest capacity (2^62 indices): request ids are u64 and never reach it.
+pub const CAPACITY_MAX: u64 = 1 << 62;
+
+fn lowbit(index: u64) -> u64 {
+    index & index.wrapping_neg()
+}
+
+/// A sparse, journaled Fenwick tree of [`Sums`] over indices `1..=capacity`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fenwick {
+    /// Non-zero nodes by 1-based index.
+    pub nodes: Table<u64, Sums>,
+    /// The number of indices covered: 0 (empty) or a power of two.
+    pub capacity: Slot<u64>,
+}
+
+impl Journaled for Fenwick {
+    fn commit(&mut self) {
+        self.nodes.commit();
+        self.capacity.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.nodes.rollback();
+        self.capacity.rollback();
+    }
+}
+
+impl Fenwick {
+    /// The number of indices covered.
+    pub fn capacity(&self) -> u64 {
+        *self.capacity.get()
+    }
+
+    fn node(&self, index: u64) -> Sums {
+        self.nodes.get(&index).copied().unwrap_or_default()
+    }
+
+    fn set_node(&mut self, index: u64, value: Sums) {
+        if value.is_zero() {
+            self.nodes.remove(&index);
+        } else {
+            self.nodes.insert(index, value);
+        }
+    }
+
+    /// Makes the tree cover `index`, doubling its capacity as often as needed.
+    pub fn grow_to(&mut self, index: u64) {
+        assert!(index <= CAPACITY_MAX, "fenwick index {index} beyond the maximum capacity");
+        let mut capacity = self.capacity();
+        if capacity >= index {
+            return;
+        }
+        if capacity == 0 {
+            capacity = 1;
+        }
+        while capacity < index {
+            // The new top node covers (0, 2c]: everything so far. Every other new node covers
+            // a range inside (c, 2c], where nothing has been added yet.
+            let total = self.node(capacity);
+            capacity *= 2;
+            self.set_node(capacity, total);
+        }
+        *self.capacity.get_mut() = capacity;
+    }
+
+    /// Adds `delta` at `index` (1-based, at most the capacity).
+    pub fn add(&mut self, index: u64, delta: Sums) -> Result<(), Overflow> {
+        let capacity = self.capacity();
+        assert!(index >= 1 && index <= capacity, "fenwick index {index} out of 1..={capacity}");
+        if delta.is_zero() {
+            return Ok(());
+        }
+        // Every node is at most the total (values are non-negative), and the top node is the
+        // total: if it does not overflow, no node does, so checking it first keeps a failed
+        // add from leaving the tree half-updated.
+        self.node(capacity).checked_add(delta)?;
+        let mut node = index;
+        while node <= capacity {
+            let value = self.node(node).checked_add(delta)?;
+            self.set_node(node, value);
+            node += lowbit(node);
+        }
+        Ok(())
+    }
+
+    /// Subtracts `delta` at `index`. Panics if the tree holds less there: callers subtract only
+    /// what they added, so that would be a bookkeeping bug.
+    pub fn sub(&mut self, index: u64, delta: Sums) {
+        let capacity = self.capacity();
+        assert!(index >= 1 && index <= capacity, "fenwick index {index} out of 1..={capacity}");
+        let mut node = index;
+        while node <= capacity {
+            let value = self.node(node).checked_sub(delta);
+            let Ok(value) = value else { panic!("fenwick node {node} would go negative") };
+            self.set_node(node, value);
+            node += lowbit(node);
+        }
+    }
+
+    /// The sum of the values at indices `1..=index` (an index beyond the capacity means all).
+    pub fn prefix(&self, index: u64) -> Sums {
+        let mut node = index.min(self.capacity());
+        let mut sum = Sums::ZERO;
+        while node > 0 {
+            let value = self.node(node);
+            // A prefix is at most the total, which fits: these additions cannot overflow.
+            sum = Sums(sum.0.saturating_add(value.0), sum.1.saturating_add(value.1));
+            node -= lowbit(node);
+        }
+        sum
+    }
+
+    /// The sum of every value: one read of the top node.
+    pub fn total(&self) -> Sums {
+        match self.capacity() {
+            0 => Sums::ZERO,
+            capacity => self.node(capacity),
+        }
+    }
+
+    /// The smallest index whose value has a non-zero first sum, if any: a descent from the top,
+    /// O(log capacity).
+    pub fn first_nonzero(&self) -> Option<u64> {
+        if self.total().0 == 0 {
+            return None;
+        }
+        let capacity = self.capacity();
+        let mut position = 0u64;
+        let mut step = capacity;
+        while step > 0 {
+            let next = position + step;
+            if next <= capacity && self.node(next).0 == 0 {
+                position = next;
+            }
+            step /= 2;
+        }
+        Some(position + 1)
+    }
+
+    /// The tree the values `(index, value)` build, for checking a stored tree against.
+    pub fn rebuilt(
+        capacity: u64,
+        values: impl IntoIterator<Item = (u64, Sums)>,
+    ) -> Result<Fenwick, Overflow> {
+        let mut tree = Fenwick::default();
+        if capacity > 0 {
+            tree.grow_to(capacity);
+        }
+        for (index, value) in values {
+            tree.add(index, value)?;
+        }
+        tree.commit();
+        Ok(tree)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn prefix_sums_survive_growth_and_removal() {
+        let mut tree = Fenwick::default();
+        tree.grow_to(3);
+        tree.add(1, Sums(5, 1)).expect("fits");
+        tree.add(3, Sums(7, 1)).expect("fits");
+        tree.grow_to(9);
+        assert_eq!(tree.capacity(), 16);
+        tree.add(9, Sums(11, 1)).expect("fits");
+        assert_eq!(tree.prefix(2), Sums(5, 1));
+        assert_eq!(tree.prefix(8), Sums(12, 2));
+        assert_eq!(tree.total(), Sums(23, 3));
+        assert_eq!(tree.first_nonzero(), Some(1));
+        tree.sub(1, Sums(5, 1));
+        tree.sub(3, Sums(7, 1));
+        assert_eq!(tree.first_nonzero(), Some(9));
+        tree.sub(9, Sums(11, 1));
+        assert!(tree.nodes.is_empty(), "a drained tree stores no nodes");
+        assert_eq!(tree.first_nonzero(), None);
+    }
+
+    #[test]
+    fn a_failed_add_changes_nothing() {
+        let mut tree = Fenwick::default();
+        tree.grow_to(4);
+        tree.add(2, Sums(u128::MAX, 0)).expect("fits");
+        let before = tree.clone();
+        assert_eq!(tree.add(3, Sums(1, 0)), Err(Overflow));
+        assert!(tree == before);
+    }
+
+    proptest! {
+        #[test]
+        fn matches_a_plain_array(operations in proptest::collection::vec((1u64..200, 0u128..1_000, any::<bool>()), 1..200)) {
+            let mut tree = Fenwick::default();
+            let mut plain = vec![0u128; 201];
+            for (index, value, is_add) in operations {
+                tree.grow_to(index);
+                if is_add || plain[index as usize] < value {
+                    tree.add(index, Sums(value, 1)).expect("fits");
+                    plain[index as usize] += value;
+                } else {
+                    tree.sub(index, Sums(value, 0));
+                    plain[index as usize] -= value;
+                }
+                let probe = (index * 7) % 200 + 1;
+                let expected: u128 = plain[1..=probe as usize].iter().sum();
+                prop_assert_eq!(tree.prefix(probe).0, expected);
+                let first = plain.iter().position(|&v| v > 0).map(|i| i as u64);
+                prop_assert_eq!(tree.first_nonzero(), first);
+            }
+            let rebuilt = Fenwick::rebuilt(
+                tree.capacity(),
+                plain.iter().enumerate().filter(|(_, v)| **v > 0).map(|(i, v)| (i as u64, Sums(*v, 0))),
+            ).expect("fits");
+            let firsts: Vec<(u64, u128)> = tree.nodes.iter().filter(|(_, s)| s.0 > 0).map(|(k, s)| (*k, s.0)).collect();
+            let rebuilt_firsts: Vec<(u64, u128)> = rebuilt.nodes.iter().map(|(k, s)| (*k, s.0)).collect();
+            prop_assert_eq!(firsts, rebuilt_firsts);
+        }
+    }
+}
