@@ -4,6 +4,7 @@ mod alloc_counter;
 mod bench;
 mod demo;
 mod schedule;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +28,8 @@ enum Command {
     Bench(bench::BenchCommand),
     /// Print a loan repayment schedule (the protocol's own calculator).
     Schedule(schedule::ScheduleArgs),
+    /// Monte Carlo stress test of a scenario's book over the real state machine.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,5 +38,6 @@ fn main() -> anyhow::Result<()> {
         Command::Demo => demo::run(),
         Command::Bench(command) => bench::run(command),
         Command::Schedule(args) => schedule::run(args),
+        Command::Simulate(args) => simulate::run(args),
     }
 }
