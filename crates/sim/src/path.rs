@@ -691,9 +691,11 @@ impl PathSim<'_> {
         self.out.silo_first_loss_used_usd[silo] +=
             amount_to_usd(cover) + amount_to_usd(junior_loss);
         let id = self.model.book.silos[silo].id;
+        // Exhausted: the settlement drew the free pool (or found it) empty while the senior
+        // tranche was still owed. Read from the silo's state, not inferred from the loss.
         let pool_empty =
             self.chain.state.silos.silos.get(&id).is_none_or(|s| s.pool_balance.is_zero());
-        if !senior_loss.is_zero() || (pool_empty && !cover.is_zero()) {
+        if pool_empty && (!cover.is_zero() || !senior_loss.is_zero()) {
             self.out.silo_exhausted[silo] = true;
         }
     }
@@ -887,6 +889,11 @@ impl PathSim<'_> {
     }
 
     fn sample_price(&mut self) {
+        let backing = reserve::backing(&self.chain.state);
+        if !backing.usdai_supply.is_zero() {
+            let ratio = amount_to_usd(backing.reserve_value) / amount_to_usd(backing.usdai_supply);
+            self.out.backing_min = self.out.backing_min.min(ratio);
+        }
         let price = self.price();
         if price > self.high_water_price {
             self.high_water_price = price;
@@ -902,11 +909,6 @@ impl PathSim<'_> {
         let nav = vault::nav(state);
         self.out.price_monthly.push(wad_to_f64(nav.redemption_price_wad()));
         self.out.nav_monthly.push(amount_to_usd(nav.conservative));
-        let backing = reserve::backing(state);
-        if !backing.usdai_supply.is_zero() {
-            let ratio = amount_to_usd(backing.reserve_value) / amount_to_usd(backing.usdai_supply);
-            self.out.backing_min = self.out.backing_min.min(ratio);
-        }
         if self.out.price_monthly.len() <= self.model.scenario.horizon_months as usize {
             let active = self
                 .loans
