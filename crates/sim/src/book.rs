@@ -319,7 +319,7 @@ impl History<'_> {
         let mut day = genesis_at;
         while day < START_TIMESTAMP {
             self.chain.at(day)?;
-            if (day - genesis_at) % MONTH == 0 {
+            if (day - genesis_at).is_multiple_of(MONTH) {
                 self.month_upkeep()?;
             }
             while next < planned.len() && planned[next].originated_at == day {

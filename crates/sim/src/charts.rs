@@ -29,6 +29,8 @@ fn register_fonts() {
 }
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
+type PngChart<'a> = &'a dyn Fn(&DrawingArea<BitMapBackend, Shift>) -> DrawResult;
+type SvgChart<'a> = &'a dyn Fn(&DrawingArea<SVGBackend, Shift>) -> DrawResult;
 
 /// Writes every chart as `<name>.png` and `<name>.svg` into `dir`.
 pub fn write_all(
@@ -37,11 +39,7 @@ pub fn write_all(
     outcomes: &[PathOutcome],
 ) -> Result<Vec<String>, SimError> {
     register_fonts();
-    let charts: [(
-        &str,
-        &dyn Fn(&DrawingArea<BitMapBackend, Shift>) -> DrawResult,
-        &dyn Fn(&DrawingArea<SVGBackend, Shift>) -> DrawResult,
-    ); 4] = [
+    let charts: [(&str, PngChart, SvgChart); 4] = [
         ("nav_fan", &|a| nav_fan(a, summary), &|a| nav_fan(a, summary)),
         ("loss_histogram", &|a| loss_histogram(a, summary, outcomes), &|a| {
             loss_histogram(a, summary, outcomes)

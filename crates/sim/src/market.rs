@@ -38,7 +38,7 @@ pub fn cholesky(matrix: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
             let sum: f64 = (0..j).map(|k| factor[i][k] * factor[j][k]).sum();
             if i == j {
                 let pivot = matrix[i][i] - sum;
-                if !(pivot > 1e-12) {
+                if pivot.is_nan() || pivot <= 1e-12 {
                     return None;
                 }
                 factor[i][j] = pivot.sqrt();
@@ -147,7 +147,7 @@ fn class_mask(scenario: &Scenario, names: &[String]) -> Vec<bool> {
     if names.is_empty() {
         return vec![true; scenario.classes.len()];
     }
-    scenario.classes.iter().map(|class| names.iter().any(|name| *name == class.id)).collect()
+    scenario.classes.iter().map(|class| names.contains(&class.id)).collect()
 }
 
 impl MarketModel {

@@ -308,7 +308,9 @@ impl PathSim<'_> {
         let now = self.chain.now();
         let appraiser = self.chain.actors.appraiser;
         for (i, book_loan) in model.book.loans.iter().enumerate() {
-            if !matches!(self.loans[i].status, Borrower::Done) && (i + k as usize) % interval == 0 {
+            if !matches!(self.loans[i].status, Borrower::Done)
+                && (i + k as usize).is_multiple_of(interval)
+            {
                 let age =
                     (now.saturating_sub(book_loan.hardware_new_at)) as f64 / (365.0 * DAY as f64);
                 let unit = model.market.resale_usd_per_unit(&self.market, book_loan.class, age);
@@ -448,7 +450,7 @@ impl PathSim<'_> {
         let pd_annual = (borrowers.pd_annual_at_reference
             * (borrowers.pd_dscr_slope * (borrowers.reference_dscr - dscr)).exp())
         .min(borrowers.pd_annual_max);
-        if !(pd_annual > 0.0) {
+        if pd_annual.is_nan() || pd_annual <= 0.0 {
             return false;
         }
         let pd_month = 1.0 - (1.0 - pd_annual).powf(MONTH_YEARS);

@@ -476,7 +476,8 @@ impl Scenario {
             .map_err(|error| ScenarioError::Field {
                 origin: origin.to_string(),
                 field: error.path().to_string(),
-                message: error.inner().to_string(),
+                // toml appends "in `table`" on a second line; the path already says it.
+                message: error.inner().to_string().lines().next().unwrap_or_default().to_string(),
             })?;
         scenario.validate().map_err(|(field, message)| ScenarioError::Field {
             origin: origin.to_string(),

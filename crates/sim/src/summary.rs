@@ -56,7 +56,7 @@ impl Percentiles {
     /// Of a weighted histogram (value -> weight).
     pub fn of_weighted(histogram: &BTreeMap<u32, f64>) -> Percentiles {
         let total: f64 = histogram.values().sum();
-        if !(total > 0.0) {
+        if total.is_nan() || total <= 0.0 {
             return Percentiles::default();
         }
         let quantile = |p: f64| {
