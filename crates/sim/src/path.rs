@@ -107,6 +107,10 @@ enum Borrower {
 struct LoanSim {
     status: Borrower,
     cash: f64,
+    /// The last on-time installment of an amortized loan: its next one is the same up to a few
+    /// units (level payments), so the simulator need not recompute the schedule (the core
+    /// does, and charges the exact amount; the lockbox is funded with a small margin).
+    level_payment: Option<Amount>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,7 +169,7 @@ pub fn run_path(model: &Model, seed: u64, path: u64) -> Result<PathOutcome, SimE
             Some(loan) if loan.status == LoanStatus::Defaulted => (Borrower::Defaulted, 0.0),
             _ => (Borrower::Done, 0.0),
         };
-        loans.push(LoanSim { status, cash });
+        loans.push(LoanSim { status, cash, level_payment: None });
     }
     let mut sim = PathSim {
         model,
@@ -476,9 +480,19 @@ impl PathSim<'_> {
             self.schedule(day, i, LoanEvent::Due);
             return Ok(());
         }
-        let due = loans::payment_due(loan, now)
-            .and_then(|d| d.total())
-            .map_err(|_| SimError::Overflow)?;
+        let level = self.loans[i].level_payment.filter(|_| {
+            loan.model == schedule::InterestModel::Amortized
+                && loan.periods_remaining > 1
+                && loan.missed_periods(now) == 0
+        });
+        let due = match level {
+            // A margin of 10^-9 of the payment plus 1,000 units covers the rounding of level
+            // payments many times over; `repay_loan` charges the exact amount.
+            Some(level) => Amount(level.0 + level.0 / 1_000_000_000 + 1_000),
+            None => loans::payment_due(loan, now)
+                .and_then(|d| d.total())
+                .map_err(|_| SimError::Overflow)?,
+        };
         let (next_due_at, grace) = (loan.next_due_at, loan.grace_period_secs);
         let payment = amount_to_usd(due);
         let revenue = self.revenue_usd(i);
@@ -559,7 +573,17 @@ impl PathSim<'_> {
                 self.loans[i].cash += amount_to_usd(max_amount);
                 continue;
             }
-            self.apply(lockbox, Action::RepayLoan { loan_id, max_amount })?;
+            let events = self.apply(lockbox, Action::RepayLoan { loan_id, max_amount })?;
+            self.loans[i].level_payment = events.iter().find_map(|event| match event {
+                Event::LoanPaymentMade { due, .. }
+                    if due.installments == 1
+                        && due.grace_interest.is_zero()
+                        && due.exit_fee.is_zero() =>
+                {
+                    Some(Amount(due.interest.0 + due.principal.0))
+                }
+                _ => None,
+            });
             match self.chain.state.loans.loans.get(&loan_id) {
                 Some(loan) if loan.status == LoanStatus::Active => {
                     let day = self.day_of(loan.next_due_at);
