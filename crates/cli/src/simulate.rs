@@ -34,6 +34,8 @@ pub(crate) struct SimulateArgs {
 /// Runs the simulation, writes the outputs and prints the report.
 pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.paths > 0, "--paths must be at least 1");
+    // The heap counter of `bench` would make every allocation of every worker contend.
+    crate::alloc_counter::stop_counting();
     let scenario = Scenario::load(&args.scenario)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

@@ -84,13 +84,15 @@ pub struct Chain {
     pub actors: Actors,
     /// The next gateway external id.
     pub next_external_id: u64,
+    /// Transactions applied (accepted or not).
+    pub transactions: u64,
 }
 
 impl Chain {
     /// A chain over `state`, whose next block is at `state.now()`.
     pub fn new(state: State, actors: Actors, next_external_id: u64) -> Chain {
         let block = BlockContext { height: state.height(), timestamp: state.now() };
-        Chain { state, block, actors, next_external_id }
+        Chain { state, block, actors, next_external_id, transactions: 0 }
     }
 
     /// The time of the current block.
@@ -115,6 +117,7 @@ impl Chain {
 
     /// Applies `action` from `sender`; a rejection is returned as it is.
     pub fn try_apply(&mut self, sender: Address, action: Action) -> Result<Vec<Event>, TxError> {
+        self.transactions += 1;
         apply(&mut self.state, &self.block, &Transaction { sender, action })
     }
 

@@ -906,7 +906,6 @@ impl PathSim<'_> {
         sender: infrafi_core::Address,
         action: Action,
     ) -> Result<Vec<Event>, SimError> {
-        self.out.transactions += 1;
         self.chain.apply(sender, action)
     }
 
@@ -963,6 +962,7 @@ impl PathSim<'_> {
             let wait_days = ((self.chain.now() - request.created_at) / DAY) as u32;
             *self.out.waits.entry(wait_days).or_insert(0.0) += request.shares;
         }
+        self.out.transactions = self.chain.transactions;
         if self.out.backing_min.is_infinite() {
             self.out.backing_min = 1.0;
         }
