@@ -166,31 +166,30 @@ fn loss_histogram<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    // Paths without a loss are the caption's complement; the bars show how large losses are
+    // when they happen (otherwise a rare tail would be invisible next to the zero bar).
     let senior = summary.book.senior_principal_usd.max(1e-9);
-    let losses: Vec<f64> = outcomes.iter().map(|o| o.senior_loss_usd() / senior * 1e4).collect();
+    let losses: Vec<f64> = outcomes
+        .iter()
+        .map(|o| o.senior_loss_usd() / senior * 1e4)
+        .filter(|loss| *loss > 0.0)
+        .collect();
     let max = losses.iter().copied().fold(0.0, f64::max).max(1.0);
     let bins = 40;
     let width = max / f64::from(bins);
     let mut heights = vec![0.0; bins as usize];
     for loss in &losses {
         let bin = ((loss / width) as usize).min(bins as usize - 1);
-        heights[bin] += 1.0 / losses.len().max(1) as f64;
+        heights[bin] += 1.0 / losses.len() as f64;
     }
     let edges: Vec<f64> = (0..=bins).map(|i| f64::from(i) * width).collect();
     let caption = format!(
-        "senior loss: {} (P(loss > 0) = {:.2}%)",
+        "senior loss when there is one: {} (P(loss > 0) = {:.2}%)",
         summary.scenario,
         summary.senior_loss_probability * 100.0
     );
-    bars(
-        area,
-        &caption,
-        "senior loss, bps of senior principal",
-        "share of paths",
-        &edges,
-        &heights,
-        ORANGE,
-    )
+    let y_desc = "share of the paths with a loss";
+    bars(area, &caption, "senior loss, bps of senior principal", y_desc, &edges, &heights, ORANGE)
 }
 
 fn queue_wait<DB: DrawingBackend>(
