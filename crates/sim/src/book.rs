@@ -97,7 +97,6 @@ struct PlannedLoan {
     junior: Amount,
     senior_rate: Rate,
     junior_rate: Rate,
-    utilization: f64,
 }
 
 fn pick_weighted(rng: &mut Rng, weights: &[f64]) -> usize {
@@ -144,10 +143,6 @@ fn plan_loans(scenario: &Scenario, rng: &mut Rng) -> Vec<PlannedLoan> {
             .unwrap_or(Amount::ZERO);
         let senior = Amount(principal.0 - junior.0);
         let senior_apr = silo.senior_apr_bps.unwrap_or(book.senior_apr_bps);
-        let utilization = rng.uniform_in(
-            bps(scenario.borrowers.utilization_min_bps),
-            bps(scenario.borrowers.utilization_max_bps),
-        );
         loans.push(PlannedLoan {
             silo: silo_index,
             class,
@@ -157,7 +152,6 @@ fn plan_loans(scenario: &Scenario, rng: &mut Rng) -> Vec<PlannedLoan> {
             junior,
             senior_rate: Rate::from_apr_bps(senior_apr),
             junior_rate: Rate::from_apr_bps(book.junior_apr_bps),
-            utilization,
         });
     }
     loans.sort_by_key(|loan| loan.originated_at);
@@ -435,7 +429,7 @@ impl History<'_> {
             receipts: vec![receipt_id],
             borrower,
             hardware_new_at: now,
-            utilization: plan.utilization,
+            utilization: utilization_of(scenario, loan_id),
         });
         Ok(())
     }
@@ -481,6 +475,130 @@ impl History<'_> {
             self.chain.apply(lockbox, Action::RepayLoan { loan_id, max_amount })?;
         }
         Ok(())
+    }
+}
+
+/// A borrower's fleet utilization: drawn from the scenario's range with the book seed and the
+/// loan id alone, so a book rebuilt from a state gives every borrower the same utilization.
+pub fn utilization_of(scenario: &Scenario, loan: LoanId) -> f64 {
+    let mut rng =
+        Rng::new(crate::rng::derive_seed(&[scenario.book.seed, Stream::Book as u64, loan.0]));
+    rng.uniform_in(
+        bps(scenario.borrowers.utilization_min_bps),
+        bps(scenario.borrowers.utilization_max_bps),
+    )
+}
+
+/// Why a state cannot be simulated.
+fn unusable(reason: String) -> SimError {
+    SimError::Book(format!("the state cannot be simulated: {reason}"))
+}
+
+impl Book {
+    /// The book of an arbitrary state (a node's snapshot, or a decoded synthetic book), with
+    /// the scenario supplying the market and behaviour models. The simulation starts one day
+    /// after the state's time. Loans are its active and defaulted loans; a loan's class and
+    /// units come from its first receipt (which must be of a class the scenario models), its
+    /// hardware is taken as new at origination; holders are the users holding sUSDai or a
+    /// redemption request; role holders are read from the state, and a role nobody holds is
+    /// granted by the first admin to the simulator's standard address (a real transaction).
+    pub fn from_state(state: State, scenario: &Scenario) -> Result<Book, SimError> {
+        let standard = Actors::standard();
+        let first = |role: Role| state.governance.holders(role).next();
+        let admin = first(Role::Admin).ok_or_else(|| unusable("no admin".into()))?;
+        let mut chain = Chain::new(state, standard.clone(), 0);
+        let mut actor = |role: Role, fallback: Address| -> Result<Address, SimError> {
+            if let Some(holder) = chain.state.governance.holders(role).next() {
+                return Ok(holder);
+            }
+            chain.apply(admin, Action::GrantRole { role, account: fallback })?;
+            Ok(fallback)
+        };
+        let actors = Actors {
+            admin,
+            oracle: actor(Role::Oracle, standard.oracle)?,
+            custodian: actor(Role::Custodian, standard.custodian)?,
+            appraiser: actor(Role::Appraiser, standard.appraiser)?,
+            insurer: actor(Role::Insurer, standard.insurer)?,
+            liquidation_agent: actor(Role::LiquidationAgent, standard.liquidation_agent)?,
+            attestor: actor(Role::GatewayAttestor, standard.attestor)?,
+            lockbox: standard.lockbox,
+            keeper: standard.keeper,
+        };
+        let state = chain.state;
+        let classes: Vec<AssetClassId> = scenario.classes.iter().map(|c| class_id(&c.id)).collect();
+        let silos: Vec<BookSilo> = state
+            .silos
+            .silos
+            .iter()
+            .map(|(id, silo)| BookSilo {
+                id: *id,
+                name: format!("silo-{}", id.0),
+                curator: silo.curator,
+            })
+            .collect();
+        let mut loans = Vec::new();
+        for (id, loan) in state.loans.loans.iter() {
+            if !matches!(loan.status, LoanStatus::Active | LoanStatus::Defaulted) {
+                continue;
+            }
+            let receipt = loan
+                .receipts
+                .first()
+                .and_then(|r| state.receipts.receipts.get(r))
+                .ok_or_else(|| unusable(format!("loan {} has no receipt", id.0)))?;
+            let class = classes.iter().position(|c| *c == receipt.class).ok_or_else(|| {
+                unusable(format!("the scenario does not model class `{}`", receipt.class))
+            })?;
+            let units = loan
+                .receipts
+                .iter()
+                .filter_map(|r| state.receipts.receipts.get(r))
+                .map(|r| r.description.quantity)
+                .sum();
+            loans.push(BookLoan {
+                id: *id,
+                silo: silos.iter().position(|s| s.id == loan.silo).unwrap_or(0),
+                class,
+                units,
+                receipts: loan.receipts.clone(),
+                borrower: loan.borrower,
+                hardware_new_at: loan.originated_at,
+                utilization: utilization_of(scenario, *id),
+            });
+        }
+        let mut holders: Vec<Address> = state
+            .ledger
+            .holdings
+            .iter()
+            .filter(|(_, holding)| !holding.susdai.is_zero())
+            .map(|(address, _)| *address)
+            .chain(state.queue.requests.iter().map(|(_, request)| request.owner))
+            .collect();
+        holders.sort();
+        holders.dedup();
+        if holders.is_empty() {
+            return Err(unusable("nobody holds sUSDai".into()));
+        }
+        // Gateway ids the simulator mints carry its tag; continue after the last one used.
+        let next_external_id = state
+            .reserve
+            .credited_external_ids
+            .iter()
+            .filter(|(id, _)| id.0[0] == 0x51 && id.0[1..24].iter().all(|b| *b == 0))
+            .map(|(id, _)| u64::from_be_bytes(id.0[24..].try_into().unwrap_or([0; 8])) + 1)
+            .max()
+            .unwrap_or(1);
+        Ok(Book {
+            start: state.now() + DAY,
+            state,
+            actors,
+            next_external_id,
+            loans,
+            silos,
+            holders,
+            classes,
+        })
     }
 }
 

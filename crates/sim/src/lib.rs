@@ -84,6 +84,12 @@ impl Simulation {
         Ok(Simulation { scenario, market, book })
     }
 
+    /// Runs the scenario's models over a given book (e.g. [`Book::from_state`] of a snapshot).
+    pub fn from_book(scenario: Scenario, book: Book) -> Simulation {
+        let market = MarketModel::new(&scenario);
+        Simulation { scenario, market, book }
+    }
+
     /// Runs `paths` paths in the current rayon pool; `progress` counts finished paths.
     /// Outcomes come back in path order.
     pub fn run(

@@ -43,7 +43,7 @@ pub struct Model<'a> {
 }
 
 /// What one path produced.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct PathOutcome {
     /// Redemption share price (USD per sUSDai) at each month boundary, 0..=horizon.
     pub price_monthly: Vec<f64>,
