@@ -292,7 +292,11 @@ impl PathSim<'_> {
         }
         for (c, log_step) in self.market.launches.clone() {
             let resale_keep = (model.market.classes[c].elasticity * log_step).exp();
-            let step_down_bps = ((1.0 - resale_keep) * 1e4).round().clamp(1.0, 9_999.0) as u32;
+            let step_down = ((1.0 - resale_keep) * 1e4).round();
+            if step_down < 1.0 {
+                continue; // Resale prices do not follow rents in this class.
+            }
+            let step_down_bps = step_down.min(9_999.0) as u32;
             let class = model.book.classes[c];
             self.apply(
                 actors.admin,
