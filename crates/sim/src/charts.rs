@@ -234,7 +234,10 @@ where
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d((0..silos.len()).into_segmented(), 0.0..y_max * 100.0)?;
+        .build_cartesian_2d(
+            (0..silos.len().saturating_sub(1)).into_segmented(),
+            0.0..y_max * 100.0,
+        )?;
     chart
         .configure_mesh()
         .disable_x_mesh()
