@@ -44,7 +44,9 @@ pub fn write_all(
         ("loss_histogram", &|a| loss_histogram(a, summary, outcomes), &|a| {
             loss_histogram(a, summary, outcomes)
         }),
-        ("queue_wait", &|a| queue_wait(a, outcomes), &|a| queue_wait(a, outcomes)),
+        ("queue_wait", &|a| queue_wait(a, summary, outcomes), &|a| {
+            queue_wait(a, summary, outcomes)
+        }),
         ("first_loss_exhaustion", &|a| exhaustion(a, summary), &|a| exhaustion(a, summary)),
     ];
     let mut written = Vec::new();
@@ -194,6 +196,7 @@ where
 
 fn queue_wait<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    summary: &Summary,
     outcomes: &[PathOutcome],
 ) -> DrawResult
 where
@@ -212,7 +215,7 @@ where
         (0..=max_day).map(|d| waits.get(&d).copied().unwrap_or(0.0) / total).collect();
     bars(
         area,
-        "queue wait (share-weighted)",
+        &format!("queue wait, share-weighted: {}", summary.scenario),
         "days from request to full service",
         "share of shares",
         &edges,
