@@ -7,6 +7,7 @@ mod demo;
 mod devnet;
 mod node_cmd;
 mod schedule;
+mod simulate;
 mod wallet;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,8 @@ enum Command {
     Replay(node_cmd::ReplayArgs),
     /// Load-test a node over HTTP from a separate load generator.
     BenchNode(bench_node::BenchNodeArgs),
+    /// Monte Carlo stress test of a scenario's book over the real state machine.
+    Simulate(simulate::SimulateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -67,5 +70,6 @@ fn main() -> anyhow::Result<()> {
         Command::VerifyProof(args) => node_cmd::verify_proof(args),
         Command::Replay(args) => node_cmd::replay(args),
         Command::BenchNode(args) => bench_node::run(args),
+        Command::Simulate(args) => simulate::run(args),
     }
 }

@@ -1,0 +1,110 @@
+//! `infrafi simulate`: Monte Carlo stress test of a scenario's book over the real state machine.
+
+use anyhow::Context;
+use clap::Args;
+use infrafi_sim::{Scenario, Simulation, charts, summary};
+use std::{
+    io::{IsTerminal, Write},
+    path::PathBuf,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
+
+/// Arguments of `infrafi simulate`.
+#[derive(Args, Debug)]
+pub(crate) struct SimulateArgs {
+    /// A built-in scenario (base, gpu-price-crash, new-generation-shock, default-cluster,
+    /// bank-run, rates-up, cuda-moat-erosion, export-controls) or a scenario TOML file.
+    #[arg(long, default_value = "base")]
+    pub(crate) scenario: String,
+    /// Number of Monte Carlo paths.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) paths: u64,
+    /// Seed of the run (each path's streams derive from it and the path index).
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Directory for summary.json and the charts (created if missing).
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long)]
+    pub(crate) threads: Option<usize>,
+}
+
+/// Runs the simulation, writes the outputs and prints the report.
+pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.paths > 0, "--paths must be at least 1");
+    // The heap counter of `bench` would make every allocation of every worker contend.
+    crate::alloc_counter::stop_counting();
+    let scenario = Scenario::load(&args.scenario)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let started = Instant::now();
+    let simulation = Simulation::new(scenario)?;
+    let book_time = started.elapsed();
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(threads) = args.threads {
+        pool = pool.num_threads(threads);
+    }
+    let pool = pool.build().context("cannot start the worker threads")?;
+    let done = AtomicU64::new(0);
+    let finished = AtomicBool::new(false);
+    let started = Instant::now();
+    let outcomes = std::thread::scope(|scope| {
+        scope.spawn(|| progress(&done, &finished, args.paths, started));
+        let result = pool.install(|| simulation.run(args.paths, args.seed, Some(&done)));
+        finished.store(true, Ordering::Relaxed);
+        result
+    })?;
+    let run_time = started.elapsed();
+    let summary = simulation.summarize(&outcomes, args.seed);
+    let json = serde_json::to_string_pretty(&summary)?;
+    let summary_path = args.out.join("summary.json");
+    std::fs::write(&summary_path, json + "\n")
+        .with_context(|| format!("cannot write {}", summary_path.display()))?;
+    let written = charts::write_all(&args.out, &summary, &outcomes)?;
+    print!("{}", summary::report(&summary));
+    let seconds = run_time.as_secs_f64().max(1e-9);
+    println!(
+        "performance: {} loan-months in {:.1} s on {} threads: {:.0} loan-months/s, {:.0} tx/s (book built in {:.1} s)",
+        summary.loan_months,
+        seconds,
+        pool.current_num_threads(),
+        summary.loan_months as f64 / seconds,
+        summary.transactions as f64 / seconds,
+        book_time.as_secs_f64()
+    );
+    println!("wrote {}: summary.json, {}", args.out.display(), written.join(", "));
+    Ok(())
+}
+
+/// A progress line on stderr, redrawn in place on a terminal and every 10% otherwise.
+fn progress(done: &AtomicU64, finished: &AtomicBool, total: u64, started: Instant) {
+    let terminal = std::io::stderr().is_terminal();
+    let mut last_decile = 0;
+    loop {
+        let finished_now = finished.load(Ordering::Relaxed);
+        let count = done.load(Ordering::Relaxed);
+        let elapsed = started.elapsed().as_secs_f64();
+        let rate = count as f64 / elapsed.max(1e-9);
+        let eta = if count > 0 { (total - count) as f64 / rate } else { f64::NAN };
+        let line = format!(
+            "paths {count}/{total} ({:.0}%), {rate:.1} paths/s, eta {eta:.0} s",
+            count as f64 / total as f64 * 100.0
+        );
+        let mut stderr = std::io::stderr();
+        if terminal {
+            let _ = write!(stderr, "\r{line}   ");
+        } else if count * 10 / total > last_decile || finished_now {
+            last_decile = count * 10 / total;
+            let _ = writeln!(stderr, "{line}");
+        }
+        if finished_now {
+            if terminal {
+                let _ = writeln!(stderr);
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,374 @@
+//! Aggregation of the paths into `summary.json` and the text report.
+//!
+//! Everything here runs sequentially over the outcomes in path order, so the summary is a
+//! function of (scenario, paths, seed) alone, whatever the number of threads that ran them.
+//! Percentiles are nearest-rank (the smallest value with at least p% of the paths at or
+//! below it); queue waits are pooled over all paths' requests and weighted by shares.
+
+use crate::{Simulation, convert::amount_to_usd, path::PathOutcome};
+use infrafi_core::{Asset, ProtocolAccount, vault};
+use serde::Serialize;
+use std::{collections::BTreeMap, fmt::Write};
+
+/// Percentiles 1/5/50/95/99 and the mean of one figure across paths.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    /// 1st percentile.
+    pub p1: f64,
+    /// 5th percentile.
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Mean.
+    pub mean: f64,
+}
+
+/// The nearest-rank `p`-quantile (0..=1) of sorted values.
+fn rank(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[index]
+}
+
+impl Percentiles {
+    /// Of `values` (in path order).
+    pub fn of(values: &[f64]) -> Percentiles {
+        let mean =
+            if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 };
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Percentiles {
+            p1: rank(&sorted, 0.01),
+            p5: rank(&sorted, 0.05),
+            p50: rank(&sorted, 0.50),
+            p95: rank(&sorted, 0.95),
+            p99: rank(&sorted, 0.99),
+            mean,
+        }
+    }
+
+    /// Of a weighted histogram (value -> weight).
+    pub fn of_weighted(histogram: &BTreeMap<u32, f64>) -> Percentiles {
+        let total: f64 = histogram.values().sum();
+        if total.is_nan() || total <= 0.0 {
+            return Percentiles::default();
+        }
+        let quantile = |p: f64| {
+            let target = p * total;
+            let mut cumulative = 0.0;
+            for (&value, &weight) in histogram {
+                cumulative += weight;
+                if cumulative >= target {
+                    return f64::from(value);
+                }
+            }
+            histogram.keys().next_back().map_or(0.0, |v| f64::from(*v))
+        };
+        let mean = histogram.iter().map(|(&v, &w)| f64::from(v) * w).sum::<f64>() / total;
+        Percentiles {
+            p1: quantile(0.01),
+            p5: quantile(0.05),
+            p50: quantile(0.50),
+            p95: quantile(0.95),
+            p99: quantile(0.99),
+            mean,
+        }
+    }
+}
+
+/// The starting book.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BookSummary {
+    /// Loans active at the start.
+    pub loans_active: usize,
+    /// Conservative NAV of the vault, USD.
+    pub nav_usd: f64,
+    /// Senior principal outstanding, USD.
+    pub senior_principal_usd: f64,
+    /// Senior principal / conservative NAV.
+    pub deployed_share: f64,
+    /// Redemption share price, USD.
+    pub share_price_usd: f64,
+    /// Share of sUSDai already queued.
+    pub queued_share: f64,
+    /// Silos.
+    pub silos: Vec<SiloSummary>,
+}
+
+/// A silo at the start.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SiloSummary {
+    /// Its label.
+    pub name: String,
+    /// Senior principal outstanding, USD.
+    pub senior_usd: f64,
+    /// First-loss capital (free pool + junior outstanding), USD.
+    pub first_loss_usd: f64,
+}
+
+/// One silo across paths.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SiloExhaustion {
+    /// Its label.
+    pub name: String,
+    /// Share of paths where its free first-loss pool was exhausted.
+    pub probability: f64,
+    /// First-loss capital consumed, USD.
+    pub first_loss_used_usd: Percentiles,
+}
+
+/// The NAV fan at one month: percentiles of the share price relative to the start.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FanPoint {
+    /// Month.
+    pub month: u32,
+    /// 5th percentile.
+    pub p5: f64,
+    /// 25th percentile.
+    pub p25: f64,
+    /// Median.
+    pub p50: f64,
+    /// 75th percentile.
+    pub p75: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+/// Everything `summary.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Scenario name.
+    pub scenario: String,
+    /// Its description.
+    pub description: String,
+    /// Paths run.
+    pub paths: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// Months per path.
+    pub horizon_months: u32,
+    /// The starting book.
+    pub book: BookSummary,
+    /// Senior loss (written off + impaired at the horizon), USD.
+    pub senior_loss_usd: Percentiles,
+    /// Senior loss in basis points of the senior principal at the start.
+    pub senior_loss_bps: Percentiles,
+    /// Share of paths with any senior loss.
+    pub senior_loss_probability: f64,
+    /// First-loss exhaustion by silo.
+    pub first_loss_exhaustion: Vec<SiloExhaustion>,
+    /// sUSDai realised APY (growth of the redemption share price, annualised).
+    pub susdai_apy: Percentiles,
+    /// Largest drawdown of the share price, basis points.
+    pub nav_drawdown_bps: Percentiles,
+    /// Days from request to full service, pooled over paths, weighted by shares (requests
+    /// still waiting at the horizon count with their wait so far).
+    pub queue_wait_days: Percentiles,
+    /// Share of the shares requested still unserved at the horizon, per path.
+    pub queue_unserved_share: Percentiles,
+    /// Highest clearing price of a round per path, USD per share (0 until QEV is merged).
+    pub clearing_price_usd: Percentiles,
+    /// Lowest USDai backing ratio per path (reserve value / USDai supply).
+    pub usdai_backing_ratio: Percentiles,
+    /// Defaulted loans per path as a share of the loans active at the start.
+    pub default_rate: Percentiles,
+    /// Mean margin calls per path.
+    pub margin_calls_mean: f64,
+    /// Mean cures per path.
+    pub cures_mean: f64,
+    /// Mean late payments per path.
+    pub late_payments_mean: f64,
+    /// Active loan-months simulated, all paths.
+    pub loan_months: u64,
+    /// Transactions applied, all paths.
+    pub transactions: u64,
+    /// NAV fan: share price relative to the start, by month.
+    pub nav_fan: Vec<FanPoint>,
+    /// Caveats of this run.
+    pub notes: Vec<String>,
+}
+
+/// The starting book's figures.
+pub fn book_summary(simulation: &Simulation) -> BookSummary {
+    let book = &simulation.book;
+    let state = &book.state;
+    let nav = vault::nav(state);
+    let locked = state.ledger.balance(ProtocolAccount::QueueEscrow, Asset::Susdai);
+    let silos = book
+        .silos
+        .iter()
+        .filter_map(|silo| state.silos.silos.get(&silo.id).map(|s| (silo, s)))
+        .map(|(silo, s)| SiloSummary {
+            name: silo.name.clone(),
+            senior_usd: amount_to_usd(s.senior_outstanding),
+            first_loss_usd: amount_to_usd(s.first_loss_capital()),
+        })
+        .collect();
+    BookSummary {
+        loans_active: state.loans.open.len(),
+        nav_usd: amount_to_usd(nav.conservative),
+        senior_principal_usd: amount_to_usd(nav.senior_principal),
+        deployed_share: amount_to_usd(nav.senior_principal)
+            / amount_to_usd(nav.conservative).max(1e-9),
+        share_price_usd: crate::convert::wad_to_f64(nav.redemption_price_wad()),
+        queued_share: amount_to_usd(locked) / amount_to_usd(nav.share_supply).max(1e-9),
+        silos,
+    }
+}
+
+/// Aggregates the outcomes (in path order).
+pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -> Summary {
+    let scenario = &simulation.scenario;
+    let book = book_summary(simulation);
+    let column = |f: &dyn Fn(&PathOutcome) -> f64| -> Vec<f64> { outcomes.iter().map(f).collect() };
+    let senior = book.senior_principal_usd.max(1e-9);
+    let losses = column(&|o| o.senior_loss_usd());
+    let paths = outcomes.len().max(1) as f64;
+    let first_loss_exhaustion = book
+        .silos
+        .iter()
+        .enumerate()
+        .map(|(s, silo)| SiloExhaustion {
+            name: silo.name.clone(),
+            probability: outcomes.iter().filter(|o| o.silo_exhausted[s]).count() as f64 / paths,
+            first_loss_used_usd: Percentiles::of(&column(&|o| o.silo_first_loss_used_usd[s])),
+        })
+        .collect();
+    let mut waits: BTreeMap<u32, f64> = BTreeMap::new();
+    for outcome in outcomes {
+        for (&days, &shares) in &outcome.waits {
+            *waits.entry(days).or_insert(0.0) += shares;
+        }
+    }
+    let months = scenario.horizon_months;
+    let nav_fan = (0..=months)
+        .map(|month| {
+            let mut relative: Vec<f64> = outcomes
+                .iter()
+                .map(|o| o.price_monthly[month as usize] / o.price_monthly[0])
+                .collect();
+            relative.sort_by(f64::total_cmp);
+            FanPoint {
+                month,
+                p5: rank(&relative, 0.05),
+                p25: rank(&relative, 0.25),
+                p50: rank(&relative, 0.50),
+                p75: rank(&relative, 0.75),
+                p95: rank(&relative, 0.95),
+            }
+        })
+        .collect();
+    let loans = book.loans_active.max(1) as f64;
+    let mean = |f: &dyn Fn(&PathOutcome) -> f64| outcomes.iter().map(f).sum::<f64>() / paths;
+    Summary {
+        scenario: scenario.name.clone(),
+        description: scenario.description.clone(),
+        paths: outcomes.len() as u64,
+        seed,
+        horizon_months: months,
+        senior_loss_usd: Percentiles::of(&losses),
+        senior_loss_bps: Percentiles::of(&losses.iter().map(|l| l / senior * 1e4).collect::<Vec<_>>()),
+        senior_loss_probability: losses.iter().filter(|l| **l > 0.0).count() as f64 / paths,
+        first_loss_exhaustion,
+        susdai_apy: Percentiles::of(&column(&|o| o.apy)),
+        nav_drawdown_bps: Percentiles::of(&column(&|o| o.max_drawdown * 1e4)),
+        queue_wait_days: Percentiles::of_weighted(&waits),
+        queue_unserved_share: Percentiles::of(&column(&|o| {
+            if o.requested_shares > 0.0 { o.unserved_shares / o.requested_shares } else { 0.0 }
+        })),
+        clearing_price_usd: Percentiles::of(&column(&|o| o.clearing_price_max)),
+        usdai_backing_ratio: Percentiles::of(&column(&|o| o.backing_min)),
+        default_rate: Percentiles::of(&column(&|o| f64::from(o.defaults) / loans)),
+        margin_calls_mean: mean(&|o| f64::from(o.margin_calls)),
+        cures_mean: mean(&|o| f64::from(o.cures)),
+        late_payments_mean: mean(&|o| f64::from(o.late_payments)),
+        loan_months: outcomes.iter().map(|o| o.loan_months).sum(),
+        transactions: outcomes.iter().map(|o| o.transactions).sum(),
+        nav_fan,
+        book,
+        notes: vec![
+            "clearing price is 0: the QEV priority auction is not in the core yet; every request bids 0".into(),
+        ],
+    }
+}
+
+fn pct(value: f64) -> String {
+    format!("{:.2}%", value * 100.0)
+}
+
+fn usd(value: f64) -> String {
+    if value.abs() >= 1e6 {
+        format!("${:.2}M", value / 1e6)
+    } else if value.abs() >= 1e3 {
+        format!("${:.1}k", value / 1e3)
+    } else {
+        format!("${value:.0}")
+    }
+}
+
+/// The one-screen text report.
+pub fn report(summary: &Summary) -> String {
+    let mut out = String::new();
+    let b = &summary.book;
+    let _ = writeln!(
+        out,
+        "scenario {} | {} paths x {} months | seed {}",
+        summary.scenario, summary.paths, summary.horizon_months, summary.seed
+    );
+    let _ = writeln!(out, "  {}", summary.description);
+    let _ = writeln!(
+        out,
+        "book: {} loans, NAV {}, senior {} ({} deployed), {} queued at start",
+        b.loans_active,
+        usd(b.nav_usd),
+        usd(b.senior_principal_usd),
+        pct(b.deployed_share),
+        pct(b.queued_share)
+    );
+    let _ =
+        writeln!(out, "{:<28}{:>11}{:>11}{:>11}{:>11}{:>11}", "", "p1", "p5", "p50", "p95", "p99");
+    let mut row = |name: &str, p: &Percentiles, f: &dyn Fn(f64) -> String| {
+        let _ = writeln!(
+            out,
+            "{:<28}{:>11}{:>11}{:>11}{:>11}{:>11}",
+            name,
+            f(p.p1),
+            f(p.p5),
+            f(p.p50),
+            f(p.p95),
+            f(p.p99)
+        );
+    };
+    row("senior loss (USD)", &summary.senior_loss_usd, &usd);
+    row("senior loss (bps)", &summary.senior_loss_bps, &|v| format!("{v:.1}"));
+    row("sUSDai realised APY", &summary.susdai_apy, &pct);
+    row("NAV drawdown (bps)", &summary.nav_drawdown_bps, &|v| format!("{v:.1}"));
+    row("queue wait (days)", &summary.queue_wait_days, &|v| format!("{v:.0}"));
+    row("unserved at horizon", &summary.queue_unserved_share, &pct);
+    row("default rate", &summary.default_rate, &pct);
+    row("USDai backing (min)", &summary.usdai_backing_ratio, &|v| format!("{v:.4}"));
+    row("clearing price (USD)", &summary.clearing_price_usd, &|v| format!("{v:.4}"));
+    let _ = writeln!(
+        out,
+        "P(senior loss > 0) = {} | margin calls {:.1}, cures {:.1}, late payments {:.1} per path",
+        pct(summary.senior_loss_probability),
+        summary.margin_calls_mean,
+        summary.cures_mean,
+        summary.late_payments_mean
+    );
+    let _ = write!(out, "first-loss exhaustion:");
+    for silo in &summary.first_loss_exhaustion {
+        let _ = write!(out, "  {} {}", silo.name, pct(silo.probability));
+    }
+    let _ = writeln!(out);
+    for note in &summary.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    out
+}

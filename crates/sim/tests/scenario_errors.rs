@@ -1,0 +1,87 @@
+//! A bad scenario file fails with an error that names the offending field.
+
+use infrafi_sim::{Scenario, ScenarioError};
+
+const BASE: &str = include_str!("../scenarios/base.toml");
+
+fn error_of(text: &str) -> String {
+    match Scenario::from_toml("test.toml", text, None) {
+        Ok(_) => panic!("the scenario should have been rejected"),
+        Err(error) => error.to_string(),
+    }
+}
+
+fn field_of(text: &str) -> String {
+    match Scenario::from_toml("test.toml", text, None) {
+        Err(ScenarioError::Field { field, .. }) => field,
+        other => panic!("expected a field error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_table() {
+    let text = "extends = \"base\"\n[tbill]\ninitial_apr = 500\n";
+    let error = error_of(text);
+    assert!(error.contains("tbill"), "{error}");
+    assert!(error.contains("unknown field `initial_apr`"), "{error}");
+    let text = "extends = \"base\"\n[holders]\nrunz = []\n";
+    assert!(error_of(text).contains("unknown field `runz`"));
+}
+
+#[test]
+fn a_negative_volatility_is_named_by_its_path() {
+    let text =
+        BASE.replacen("rental_volatility_annual = 0.25", "rental_volatility_annual = -0.2", 1);
+    assert_eq!(field_of(&text), "classes[0].rental_volatility_annual");
+    assert!(error_of(&text).contains("must be >= 0, got -0.2"));
+    let text = "extends = \"base\"\n[tbill]\nvolatility_bps_per_sqrt_year = -5.0\n";
+    assert_eq!(field_of(text), "tbill.volatility_bps_per_sqrt_year");
+}
+
+#[test]
+fn missing_or_unknown_classes_are_named() {
+    // No [[classes]] at all.
+    let without: String = BASE
+        .split("[[classes]]")
+        .enumerate()
+        .map(|(i, part)| {
+            if i == 0 {
+                part.to_string()
+            } else {
+                part[part.find("[market]").unwrap_or(part.len())..].to_string()
+            }
+        })
+        .collect();
+    let error = error_of(&without);
+    assert!(error.contains("missing field `classes`"), "{error}");
+    // An empty list.
+    let error = error_of(&format!("classes = []\n{}", without));
+    assert!(error.contains("field `classes`: at least one asset class is required"), "{error}");
+    // A silo naming a class that does not exist.
+    let text = BASE.replacen("classes = [\"gpu.a100\"]", "classes = [\"gpu.h300\"]", 1);
+    assert_eq!(field_of(&text), "silos[2].classes[0]");
+    assert!(error_of(&text).contains("unknown class `gpu.h300`"));
+}
+
+#[test]
+fn a_type_error_and_bad_syntax_are_reported() {
+    let text = "extends = \"base\"\n[book]\nloans = \"many\"\n";
+    assert_eq!(field_of(text), "book.loans");
+    assert!(matches!(Scenario::from_toml("x", "name = ", None), Err(ScenarioError::Syntax { .. })));
+    assert!(matches!(Scenario::load("no-such-scenario"), Err(ScenarioError::NotFound(_))));
+}
+
+#[test]
+fn a_scenario_file_on_disk_loads_and_extends_a_built_in() {
+    let dir = std::env::temp_dir().join(format!("infrafi-sim-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("mine.toml");
+    std::fs::write(&path, "extends = \"base\"\nname = \"mine\"\nhorizon_months = 48\n")
+        .expect("write");
+    let scenario = Scenario::load(path.to_str().expect("utf-8")).expect("loads");
+    assert_eq!((scenario.name.as_str(), scenario.horizon_months), ("mine", 48));
+    std::fs::write(&path, "extends = \"base\"\nhorizon_months = 0\n").expect("write");
+    let error = Scenario::load(path.to_str().expect("utf-8")).expect_err("rejected").to_string();
+    assert!(error.contains("field `horizon_months`"), "{error}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
