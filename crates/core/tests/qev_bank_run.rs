@@ -4,16 +4,19 @@
 //! redemption price; the share price never falls, so the holders who stay are never diluted;
 //! every invariant holds after every transaction.
 //!
-//! Until the credit component lands, the loan is modelled by `support::Market::originate_loan`
-//! and `repay_loan` (USDai leaves the vault for the borrower against senior principal, and comes
-//! back monthly as principal plus 1% interest).
+//! The loan is real: the curator's silo lends 95% of the vault to the borrower against an
+//! insured, appraised GPU receipt (`support::Market::originate_with`), amortizing over 36
+//! payments 30 days apart at 12% a year, and the borrower makes each payment with `RepayLoan`
+//! on time, the interest part funded out of its business (a transfer from user 24).
 
 mod support;
 
 use infrafi_core::{
-    Action, Amount, Bps, Event, WAD,
+    Action, Amount, Bps, Event, Rate, WAD,
     ids::RequestId,
+    loans::{self, LoanStatus, LoanTerms, TrancheTerms},
     math::{Rounding, mul_div},
+    schedule::InterestModel,
     vault,
 };
 use infrafi_testkit::user_address;
@@ -33,7 +36,21 @@ fn a_forty_percent_run_drains_over_the_months_from_repayments_alone() {
     });
     let nav = |m: &Market| vault::nav(m.state());
     let principal_total = whole(STAKE * u128::from(HOLDERS) * 95 / 100);
-    market.originate_loan(principal_total);
+    let rate = Rate::from_apr_bps(1_200);
+    let loan_id = market.originate_with(principal_total, |receipt_id, now| LoanTerms {
+        borrower: support::BORROWER,
+        receipts: vec![receipt_id],
+        senior: TrancheTerms { amount: principal_total, rate },
+        junior: TrancheTerms::default(),
+        model: InterestModel::Amortized,
+        periods: Some(36),
+        interval_secs: Some(30 * DAY),
+        grace_period_secs: 15 * DAY,
+        grace_rate: rate,
+        origination_fee_bps: Bps(0),
+        exit_fee_bps: Bps(0),
+        expires_at: now + 7 * DAY,
+    });
     let initial_price = nav(&market).redemption_price_wad();
     assert_eq!(initial_price, WAD);
 
@@ -46,28 +63,32 @@ fn a_forty_percent_run_drains_over_the_months_from_repayments_alone() {
     market.bid(8, ids[8], cents(2));
     market.bid(9, ids[9], cents(1));
 
-    let mut outstanding = principal_total;
-    let monthly_principal = Amount(principal_total.0 / 36);
     let mut last_price = initial_price;
     let mut served_shares = Amount::ZERO;
     let mut served_by_month: Vec<Amount> = Vec::new();
     let mut drained_on_day = None;
+    let (mut payment_days, mut payments) = (Vec::new(), Vec::new());
     for day in 1..=540u64 {
         market.advance(DAY);
-        if day % 30 == 0 {
-            // Monthly: principal plus 1% interest on what is outstanding.
-            let interest = Amount(outstanding.0 / 100);
+        let loan = market.loan();
+        if loan.status == LoanStatus::Active && market.now() + DAY > loan.next_due_at {
+            // The deadline falls before tomorrow: the borrower pays today, on time. The
+            // interest part comes from its business; the principal part from what it borrowed.
+            let due = loans::payment_due(&loan, market.now()).expect("a payment is due");
+            assert_eq!((due.installments, due.grace_interest), (1, Amount::ZERO), "on time");
             market.ok(
                 user_address(REVENUE),
                 Action::Transfer {
                     asset: infrafi_core::Asset::Usdai,
                     to: support::borrower(),
-                    amount: interest,
+                    amount: due.interest,
                 },
             );
-            market.repay_loan(monthly_principal, interest);
-            outstanding = outstanding.checked_sub(monthly_principal).expect("outstanding");
+            let total = due.total().expect("fits");
+            market.ok(support::borrower(), Action::RepayLoan { loan_id, max_amount: total });
             served_by_month.push(served_shares);
+            payment_days.push(day);
+            payments.push(total);
         }
         let price_before = nav(&market).redemption_price_wad();
         assert!(price_before >= last_price, "the share price fell on day {day}");
@@ -90,11 +111,28 @@ fn a_forty_percent_run_drains_over_the_months_from_repayments_alone() {
         }
     }
     let drained_on_day = drained_on_day.expect("the queue drained");
-    // Nothing could be served before the notice period; it takes most of a year of
-    // repayments, month by month: no run, a queue.
-    assert!((240..=400).contains(&drained_on_day), "drained on day {drained_on_day}");
-    assert!(served_by_month[0] < whole(STAKE * 2), "the first month serves little");
-    assert!(served_by_month.windows(2).take(6).all(|w| w[1] > w[0]), "each month serves more");
+    // The loan was originated at T0 and the loop's day d is T0 + 20 h + d days, so the k-th
+    // deadline, T0 + 30k days, falls before the tick of day 30k and is paid on day 30k - 1.
+    assert_eq!(payment_days, (1..=18).map(|k| 30 * k - 1).collect::<Vec<u64>>());
+    // The level payment of an amortizing loan: x = 12% x 30 / 365 = 0.98630% a period, and
+    // P = B x (1+x)^36 / ((1+x)^36 - 1) = 237,500 x 0.033136 = 7,869.76 USDai (the first one
+    // 2,342.47 of interest, B x, and 5,527.30 of principal); the schedule rounds each part
+    // up, so the payments differ by at most a unit.
+    let (low, high) = (payments.iter().min().expect("paid"), payments.iter().max().expect("paid"));
+    assert!(high.0 - low.0 <= 1 && low.0 / WAD == 7_869, "level payments: {low} to {high}");
+    // How the queue drains. A round pays the vault's idle USDai above a buffer of 5% of the
+    // value of the shares not in the queue (150,000 of them: 7,500). Before the first payment
+    // the vault holds 12,500 idle (250,000 staked, 237,500 lent): the first round after the
+    // 7-day notice serves 5,000 shares at 1.0. From then on each payment of 7,869.76 is paid
+    // out to the queue in the round of the same day (the buffer barely moves). Its interest
+    // part raises the redemption price (the conservative NAV counts interest once paid), so
+    // each month serves fewer shares than the last: 7,724 after the first payment, 6,891 after
+    // the 13th. Thirteen payments serve 94,889 shares, 111 short of the 95,000 left; the 14th,
+    // on day 29 + 13 x 30 = 419, drains the queue. Nothing is served before the notice period
+    // and it takes over a year of repayments, month by month: no run, a queue.
+    assert_eq!(drained_on_day, 419, "drained on day {drained_on_day}");
+    assert_eq!(served_by_month[0], whole(5_000), "the first month serves the idle surplus");
+    assert!(served_by_month.windows(2).take(13).all(|w| w[1] > w[0]), "each month serves more");
     // The bidders left first; everyone is paid at least the price they asked at.
     assert!(market.state().queue.eligible.is_empty() && market.state().queue.waiting.is_empty());
     for (user, id) in (0..LEAVERS).zip(ids) {

@@ -5,13 +5,13 @@
 mod support;
 
 use infrafi_core::{
-    Action, Amount, Role, TxError,
+    Action, Amount, TxError,
     ids::RequestId,
     ledger::LedgerError,
     qev::{self, QevError},
     queue::QueueError,
 };
-use infrafi_testkit::{role_address, user_address};
+use infrafi_testkit::user_address;
 use support::{Market, cents, whole};
 
 const A: u64 = 0;
@@ -32,7 +32,7 @@ fn overtaken() -> (Market, [RequestId; 3]) {
     ];
     market.bid(B, ids[1], cents(1));
     market.bid(C, ids[2], cents(5));
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     market.round();
     (market, ids)
 }
@@ -64,7 +64,7 @@ fn a_transferred_request_takes_its_place_bid_escrow_and_wait_fees_with_it() {
     assert_eq!(claim(&mut market, D, a), CREDIT, "the wait-fees follow the position");
     // D's new request B is served next (its bid puts it ahead of A); D pulls the USDai and the
     // released escrow that came with it.
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     market.round();
     assert_eq!(claim(&mut market, D, b), whole(101).checked_add(CREDIT).expect("fits"));
     let to_self = Action::TransferRequest { request_id: a, to: user_address(D) };
@@ -152,7 +152,7 @@ fn limits_and_freezes_apply_to_the_new_owner() {
         TxError::Queue(QueueError::ActiveRequestsLimitReached)
     );
     market.ok(user_address(A), Action::DelistRequest { request_id: a });
-    market.ok(role_address(Role::Compliance), Action::Freeze { account: user_address(C) });
+    market.ok(support::COMPLIANCE, Action::Freeze { account: user_address(C) });
     let frozen = Action::TransferRequest { request_id: a, to: user_address(C) };
     assert_eq!(
         market.err(user_address(A), frozen),

@@ -1,6 +1,6 @@
 //! Model-free property test of the QEV queue: random requests, open and sealed bids, reveals
-//! (honest and not), transfers, listings, purchases, cancellations, claims, donations standing
-//! in for loan repayments, rounds and time. After every transaction: every SPEC 14 invariant
+//! (honest and not), transfers, listings, purchases, cancellations, claims, real prepayments of
+//! the loan that holds most of the vault, donations, rounds and time. After every transaction: every SPEC 14 invariant
 //! (escrow conservation, the fee pool to the last unit, fees = distributed + cut per round,
 //! the queue trees), and a rejected one leaves the state hash unchanged (`support::Market`).
 //! After every round: served <= liquidity, nobody pays more than its bid, nobody is paid more
@@ -21,25 +21,66 @@ use proptest::prelude::*;
 use std::collections::BTreeMap;
 use support::{Market, cents, whole};
 
-/// Holders 0..4; user 4 donates (repayments) and buys.
+/// Holders 0..4; user 4 donates and buys; the fixture's borrower repays.
 const HOLDERS: u64 = 4;
 const DONOR: u64 = 4;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Request { user: u64, shares: u128, dust: u128 },
-    Cancel { pick: usize, stranger: bool },
-    Bid { pick: usize, price_cents: u128 },
-    Commit { pick: usize, price_cents: u128, deposit: u128 },
-    Reveal { pick: usize, honest: bool },
-    Transfer { pick: usize, to: u64 },
-    List { pick: usize, price: u128 },
-    Delist { pick: usize },
-    Buy { pick: usize, buyer: u64, max_price: u128 },
-    Claim { pick: usize },
-    Donate { amount: u128 },
-    Round { max_requests: u32 },
-    Advance { hours: u64 },
+    Request {
+        user: u64,
+        shares: u128,
+        dust: u128,
+    },
+    Cancel {
+        pick: usize,
+        stranger: bool,
+    },
+    Bid {
+        pick: usize,
+        price_cents: u128,
+    },
+    Commit {
+        pick: usize,
+        price_cents: u128,
+        deposit: u128,
+    },
+    Reveal {
+        pick: usize,
+        honest: bool,
+    },
+    Transfer {
+        pick: usize,
+        to: u64,
+    },
+    List {
+        pick: usize,
+        price: u128,
+    },
+    Delist {
+        pick: usize,
+    },
+    Buy {
+        pick: usize,
+        buyer: u64,
+        max_price: u128,
+    },
+    Claim {
+        pick: usize,
+    },
+    Donate {
+        amount: u128,
+    },
+    /// The borrower prepays this many hundredths of a USDai of the loan.
+    Repay {
+        hundredths: u128,
+    },
+    Round {
+        max_requests: u32,
+    },
+    Advance {
+        hours: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -55,7 +96,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => pick.prop_map(|pick| Op::Delist { pick }),
         1 => (pick, 0..HOLDERS + 1, 1u128..20).prop_map(|(pick, buyer, max_price)| Op::Buy { pick, buyer, max_price }),
         2 => pick.prop_map(|pick| Op::Claim { pick }),
-        2 => (1u128..60).prop_map(|amount| Op::Donate { amount }),
+        1 => (1u128..60).prop_map(|amount| Op::Donate { amount }),
+        2 => (1u128..6_000).prop_map(|hundredths| Op::Repay { hundredths }),
         3 => (1u32..6).prop_map(|max_requests| Op::Round { max_requests }),
         3 => (1u64..30).prop_map(|hours| Op::Advance { hours }),
     ]
@@ -80,7 +122,8 @@ impl Run {
             params.notice_period_secs = 6 * 3_600;
             params.fee_vesting_secs = 2 * 86_400;
         });
-        // Most of the vault is lent out: liquidity arrives by donations.
+        // Most of the vault (450 of 500) is lent out in a real interest-free loan: liquidity
+        // arrives as the borrower prepays it, and by donations.
         market.originate_loan(whole(450));
         Run { market, sealed: BTreeMap::new(), rounds: 0, accepted: BTreeMap::new() }
     }
@@ -178,6 +221,17 @@ impl Run {
             }
             Op::Donate { amount } => {
                 self.send(user_address(DONOR), Action::DonateToVault { amount: whole(amount) });
+            }
+            Op::Repay { hundredths } => {
+                // What is left of the loan, at most the amount; nothing once it is repaid. The
+                // loan is interest-free, so the payment is exactly the principal.
+                let amount = Amount(hundredths * WAD / 100);
+                let principal = amount.min(self.market.loan().balance);
+                if !principal.is_zero() {
+                    let loan_id = self.market.loan_id();
+                    let action = Action::PrepayLoan { loan_id, principal, max_amount: principal };
+                    self.send(support::BORROWER, action);
+                }
             }
             Op::Round { max_requests } => self.round(max_requests),
             Op::Advance { hours } => self.market.advance(hours * 3_600),
@@ -277,7 +331,10 @@ proptest! {
 /// A long fixed run that certainly exercises fees, partial fills and penalties.
 #[test]
 fn a_long_busy_run_keeps_every_invariant() {
-    let mut rng = infrafi_testkit::Xorshift::new(42);
+    // The seed fixes one run. Since loans became real (prepayments take every other donation
+    // slot), the old seed 42 gives a run where no sealed bid happens to be revealed in its
+    // window; seeds 1 to 12 all exercise everything asserted below; 7 is one of them.
+    let mut rng = infrafi_testkit::Xorshift::new(7);
     let mut run = Run::new();
     let mut fees = Amount::ZERO;
     for step in 0..6_000u64 {
@@ -304,7 +361,12 @@ fn a_long_busy_run_keeps_every_invariant() {
                 max_price: 1 + u128::from(rng.below(10)),
             },
             10 => Op::Claim { pick },
-            11 => Op::Donate { amount: 1 + u128::from(rng.below(40)) },
+            // Every other time, the borrower prepays instead of the donor donating (drawn
+            // from the same number, so the sequence of operations is the one it always was).
+            11 => match (u128::from(rng.below(40)), step % 2) {
+                (amount, 0) => Op::Donate { amount: 1 + amount },
+                (amount, _) => Op::Repay { hundredths: 1 + amount },
+            },
             12 => Op::Round { max_requests: 1 + rng.below(5) as u32 },
             13 => Op::Delist { pick },
             _ => Op::Advance { hours: 1 + rng.below(12) },
@@ -331,9 +393,11 @@ fn a_long_busy_run_keeps_every_invariant() {
         "buy_request",
         "claim",
         "donate_to_vault",
+        "prepay_loan",
     ] {
         assert!(run.accepted.get(action).copied().unwrap_or(0) > 0, "no {action} was accepted");
     }
     assert!(qev.penalties_total > Amount::ZERO, "some sealed bids went unrevealed");
+    assert!(run.market.loan().balance < whole(450), "the loan was repaid in part");
     assert!(qev.wait_fees_claimed_total > Amount::ZERO, "some wait-fees were claimed");
 }

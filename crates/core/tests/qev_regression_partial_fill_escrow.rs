@@ -23,7 +23,7 @@ fn a_bidder_served_in_two_parts_at_its_own_bid_never_pays_beyond_its_escrow() {
     market.bid(1, b, 1);
     market.bid(2, c, 1);
     assert_eq!(market.request_of(b).bid_escrow, Amount(1), "ceil(1 x 1 share)");
-    market.repay_loan(Amount(WAD / 2), Amount::ZERO);
+    market.prepay_loan(Amount(WAD / 2));
     let (_, events) = market.round();
     assert_eq!(served(&events), vec![(b, Amount(WAD / 2), false)]);
     // B jumped A; the highest bid left other than its own is C's 1: ceil(0.5) = 1 unit, but
@@ -31,7 +31,7 @@ fn a_bidder_served_in_two_parts_at_its_own_bid_never_pays_beyond_its_escrow() {
     assert_eq!(fees_charged(&events), vec![(b, 1, Amount::ZERO, Amount::ZERO)]);
     assert_eq!(market.request_of(b).bid_escrow, Amount(1), "still ceil(1 x 0.5 share)");
     market.advance(86_400);
-    market.repay_loan(Amount(WAD / 2), Amount::ZERO);
+    market.prepay_loan(Amount(WAD / 2));
     let (_, events) = market.round();
     assert_eq!(served(&events), vec![(b, Amount(WAD / 2), true)]);
     assert_eq!(fees_charged(&events), vec![(b, 1, Amount(1), Amount::ZERO)]);

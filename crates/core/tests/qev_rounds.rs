@@ -184,7 +184,7 @@ fn each_round_publishes_its_clearing_price_and_a_moving_average() {
     assert_eq!(first.clearing_price_wad, cents(5), "request 3 served; 2's bid is highest left");
     assert_eq!(first.clearing_price_ema_wad, cents(5), "the average starts at the first price");
     market.advance(86_400);
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     let (second, _) = market.round();
     assert_eq!(second.clearing_price_wad, cents(1));
     // 0.2 x 1 cent + 0.8 x 5 cents = 4.2 cents.

@@ -75,7 +75,7 @@ fn a_sealed_bid_revealed_in_the_window_becomes_the_bid_and_wins_the_round() {
     assert_eq!(market.request_of(c).bid_escrow, whole(5));
     assert_eq!(market.request_of(c).bid_price_wad, cents(5));
     market.advance(HOUR);
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     let (_, events) = market.round();
     assert_eq!(served(&events), vec![(c, whole(100), true)]);
     assert_eq!(fees_charged(&events), vec![(c, 0, Amount::ZERO, whole(5))], "A and B bid 0");
@@ -87,7 +87,7 @@ fn a_late_reveal_is_rejected_and_the_unrevealed_bid_forfeits_its_penalty_to_the_
     market.advance(HOUR);
     commit(&mut market, C, c, cents(5), whole(10));
     market.advance(23 * HOUR);
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     let (_, events) = market.round();
     assert_eq!(served(&events), vec![(a, whole(100), true)], "unrevealed, C counted as bid 0");
     let late = market.err(user_address(C), reveal(c, cents(5), salt(7)));
@@ -100,7 +100,7 @@ fn a_late_reveal_is_rejected_and_the_unrevealed_bid_forfeits_its_penalty_to_the_
     // The penalty is paid to the next requests overtaken: C bids, jumps B, B gets it.
     market.bid(C, c, cents(5));
     market.advance(DAY);
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     let (record, _) = market.round();
     assert_eq!(record.jumpers, 1);
     assert_eq!(record.bid_fees_paid, Amount::ZERO, "B bids 0: C's clearing price is 0");

@@ -31,7 +31,7 @@ fn overtaken(b_shares: u128) -> (Market, [RequestId; 3]) {
     ];
     market.bid(B, ids[1], cents(1));
     market.bid(C, ids[2], cents(5));
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     market.round();
     (market, ids)
 }
@@ -90,14 +90,14 @@ fn wait_fees_of_several_rounds_vest_from_their_credit_weighted_mean_time() {
     market.bid(B, ids[1], cents(1));
     market.bid(C, ids[2], cents(5));
     market.bid(D, ids[3], cents(5));
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     let (first, _) = market.round(); // C pays D's 5 cents: 4.5 USDai to A and B.
     assert_eq!(
         first.wait_fees_distributed,
         whole(4).checked_add(Amount(500_000_000_000_000_000)).expect("4.5")
     );
     market.advance(DAY);
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     let (second, _) = market.round(); // D pays B's 1 cent: 0.9 USDai to A and B.
     assert_eq!(second.wait_fees_distributed, Amount(900_000_000_000_000_000));
     // A earned 2.25 at T and 0.45 at T + 1 day: they vest as 2.7 from T + 4 hours (the mean),
@@ -118,7 +118,7 @@ fn a_cancelled_request_keeps_its_vested_wait_fees_and_returns_the_rest_to_the_po
     let late = market.request(D, whole(100));
     market.bid(D, late, cents(2));
     market.advance(DAY);
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     let (record, _) = market.round();
     assert_eq!(record.pool_carried_in, Amount(225_000_000_000_000_000));
     assert_eq!(record.bid_fees_paid, whole(1), "D pays B's 1 cent on 100 shares");
@@ -131,10 +131,10 @@ fn a_cancelled_request_keeps_its_vested_wait_fees_and_returns_the_rest_to_the_po
 #[test]
 fn a_served_request_keeps_vesting_and_is_forgotten_once_everything_is_claimed() {
     let (mut market, [a, _, _]) = overtaken(100);
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     market.advance(DAY);
     let (_, _) = market.round(); // B (1 cent) is served, then A with what is left: nothing.
-    market.repay_loan(whole(100), Amount::ZERO);
+    market.prepay_loan(whole(100));
     market.advance(DAY);
     market.round(); // A is served in full.
     assert!(!market.request_of(a).is_active());

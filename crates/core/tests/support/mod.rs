@@ -1,18 +1,31 @@
 //! A small market for the QEV tests: users with USDai and sUSDai at a share price of exactly
-//! 1.0, a loan book standing in for the credit component, and an `apply` that checks every
-//! SPEC 14 invariant after each accepted transaction and that a rejected one leaves the state
-//! hash unchanged.
+//! 1.0, real loans from a curator's silo standing for the credit the vault has deployed, and
+//! an `apply` that checks every SPEC 14 invariant after each transaction and that a rejected
+//! one leaves the state hash unchanged.
+//!
+//! It is a thin layer over the shared fixture of the integration tests (`tests/common`): the
+//! same role holders, the same credit helpers (a silo with first-loss capital, an insured and
+//! appraised receipt, a loan proposed by the curator and accepted by [`BORROWER`]), every step
+//! an ordinary transaction through `apply`. What it adds is users by index
+//! ([`user_address`]), the QEV actions, and loans sized for queue tests.
 #![allow(dead_code)] // Each test file uses its own subset.
 
+#[path = "../common/mod.rs"]
+mod common;
+
+#[allow(unused_imports)] // Each test file uses its own subset.
+pub(crate) use common::{BORROWER, COMPLIANCE, ORACLE};
+
 use infrafi_core::{
-    Action, Address, Amount, Event, Params, State, TxError, WAD, apply,
-    ids::{Account, Asset, B256, ProtocolAccount, RequestId, USDC},
-    invariants, qev,
+    Action, Address, Amount, Bps, Event, LoanId, Params, Rate, State, TxError, WAD,
+    ids::{Account, Asset, B256, ProtocolAccount, ReceiptId, RequestId, USDC},
+    loans::{Loan, LoanTerms, TrancheTerms},
+    math::Rounding,
+    qev,
     queue::{RedemptionRequest, RoundRecord},
-    table::Journaled,
-    tx::Transaction,
+    schedule::InterestModel,
 };
-use infrafi_testkit::{Driver, funded_market, user_address};
+use infrafi_testkit::{GENESIS_TIMESTAMP, user_address};
 
 /// One whole token.
 pub(crate) const fn whole(units: u128) -> Amount {
@@ -24,20 +37,33 @@ pub(crate) const fn cents(hundredths: u128) -> u128 {
     hundredths * WAD / 100
 }
 
-/// The address that borrows the vault's deployed USDai.
+/// The address that borrows the vault's deployed USDai: the shared fixture's borrower.
 pub(crate) fn borrower() -> Address {
-    user_address(9_999)
+    BORROWER
 }
+
+/// Seconds in a day.
+const DAY: u64 = 86_400;
+
+/// How long a [`Market::originate_loan`] loan runs: one payment a year after origination,
+/// longer than any test here, so it can be prepaid at any time (a prepayment waits for no
+/// missed payment) and never falls due.
+pub(crate) const BULLET_TERM_SECS: u64 = 365 * DAY;
 
 /// A market and its clock.
 pub(crate) struct Market {
-    pub(crate) driver: Driver,
+    inner: common::Market,
+    /// The loan, once originated.
+    loan: Option<LoanId>,
 }
 
 impl Market {
     /// `users` users, each holding `usdai_each` USDai after staking `stake_each` (whole tokens)
-    /// at a share price of 1.0; default parameters except no notice period and no liquidity
-    /// buffer (so a round's liquidity is exactly the idle USDai), then `adjust`.
+    /// at a share price of 1.0; default parameters except no notice period, no liquidity
+    /// buffer (so a round's liquidity is exactly the idle USDai) and no cap on the share of
+    /// the vault lent out (the tests lend up to all of it), then `adjust`. The role holders,
+    /// the curator's USDC and the genesis stablecoins are the shared fixture's; the clock
+    /// starts at the test kit's genesis time.
     pub(crate) fn new(
         users: u64,
         stake_each: u128,
@@ -45,12 +71,16 @@ impl Market {
         adjust: impl FnOnce(&mut Params),
     ) -> Market {
         let mint = stake_each + usdai_each;
-        let state = funded_market(users, whole(mint), |genesis| {
-            genesis.params.notice_period_secs = 0;
-            genesis.params.liquidity_buffer_bps = infrafi_core::Bps(0);
-            adjust(&mut genesis.params);
-        });
-        let mut market = Market { driver: Driver::new(state) };
+        let mut genesis = common::genesis();
+        genesis.timestamp = GENESIS_TIMESTAMP;
+        genesis.params.notice_period_secs = 0;
+        genesis.params.liquidity_buffer_bps = Bps(0);
+        genesis.params.max_deployed_bps = Bps(10_000);
+        adjust(&mut genesis.params);
+        for index in 0..users {
+            genesis.stablecoin_balances.push((user_address(index), USDC, whole(mint)));
+        }
+        let mut market = Market { inner: common::Market::from_genesis(&genesis), loan: None };
         for index in 0..users {
             let user = user_address(index);
             let action =
@@ -67,24 +97,13 @@ impl Market {
 
     /// The state.
     pub(crate) fn state(&self) -> &State {
-        &self.driver.state
+        &self.inner.state
     }
 
-    /// Applies `action` from `sender`: on success checks every invariant; on rejection checks
-    /// that the state hash did not move.
+    /// Applies `action` from `sender`: whatever the outcome every invariant must hold, and a
+    /// rejection must leave the state hash unchanged.
     pub(crate) fn apply(&mut self, sender: Address, action: Action) -> Result<Vec<Event>, TxError> {
-        let before = self.driver.state.state_hash();
-        let tx = Transaction { sender, action };
-        let result = apply(&mut self.driver.state, &self.driver.block, &tx);
-        match &result {
-            Ok(_) => {
-                if let Err(broken) = invariants::check(&self.driver.state) {
-                    panic!("invariant broken after {:?}: {broken}", tx.action.name());
-                }
-            }
-            Err(_) => assert_eq!(self.driver.state.state_hash(), before, "a rejection moved state"),
-        }
-        result
+        self.inner.try_apply(sender, action)
     }
 
     /// Applies `action` and expects it to succeed.
@@ -102,15 +121,16 @@ impl Market {
         }
     }
 
-    /// Moves the clock `seconds` forward (a new block).
+    /// Moves the clock `seconds` forward: a new block, whose upkeep runs at once so reads see
+    /// the new time.
     pub(crate) fn advance(&mut self, seconds: u64) {
-        self.driver.advance(seconds);
-        invariants::check(&self.driver.state).expect("invariants hold after a new block");
+        self.inner.advance(seconds);
+        self.inner.begin_block();
     }
 
     /// The time.
     pub(crate) fn now(&self) -> u64 {
-        self.driver.state.now()
+        self.inner.state.now()
     }
 
     /// User `user` requests redemption of `shares`; returns the request id.
@@ -158,39 +178,83 @@ impl Market {
         self.state().ledger.balance(Account::Protocol(account), Asset::Usdai)
     }
 
-    /// Originates `amount` of senior loans: USDai leaves the vault for the borrower and the
-    /// senior book records the principal, so NAV and the share price do not move. Stands in
-    /// for the credit component until it lands (state edits, committed like a block).
-    pub(crate) fn originate_loan(&mut self, amount: Amount) {
-        let state = &mut self.driver.state;
-        let vault = (Account::Protocol(ProtocolAccount::Vault), Asset::Usdai);
-        let idle = state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai);
-        let left = idle.checked_sub(amount).expect("the vault holds enough idle USDai");
-        if left.is_zero() {
-            state.ledger.balances.remove(&vault);
-        } else {
-            state.ledger.balances.insert(vault, left);
-        }
-        let mut holding = state.ledger.holdings.get(&borrower()).cloned().unwrap_or_default();
-        holding.usdai = holding.usdai.checked_add(amount).expect("fits");
-        state.ledger.holdings.insert(borrower(), holding);
-        let senior = &mut state.vault.globals.get_mut().senior;
-        senior.principal = senior.principal.checked_add(amount).expect("fits");
-        state.commit();
-        invariants::check(state).expect("invariants hold after an origination");
+    // -----------------------------------------------------------------------------------------
+    // Credit: real loans through `apply`.
+
+    /// Originates a real senior loan of `amount` to [`BORROWER`] that moves nothing but
+    /// principal: interest-free, no origination or exit fee, one payment of the whole balance
+    /// [`BULLET_TERM_SECS`] after origination. USDai leaves the vault's idle balance for the
+    /// borrower and the senior book records `amount` of principal, so NAV and the share price
+    /// do not move; each [`Market::prepay_loan`] brings back exactly the principal it repays.
+    pub(crate) fn originate_loan(&mut self, amount: Amount) -> LoanId {
+        self.originate_with(amount, |receipt_id, now| LoanTerms {
+            borrower: BORROWER,
+            receipts: vec![receipt_id],
+            senior: TrancheTerms { amount, rate: Rate(0) },
+            junior: TrancheTerms::default(),
+            model: InterestModel::FixedPrincipal,
+            periods: Some(1),
+            interval_secs: Some(BULLET_TERM_SECS),
+            grace_period_secs: 15 * DAY,
+            grace_rate: Rate(0),
+            origination_fee_bps: Bps(0),
+            exit_fee_bps: Bps(0),
+            expires_at: now + 7 * DAY,
+        })
     }
 
-    /// The borrower repays `principal` plus `interest` into the vault (a donation of both, and
-    /// the senior book's principal falls by `principal`): idle USDai rises, NAV rises by the
-    /// interest only. The borrower must hold the USDai (send it the interest first).
-    pub(crate) fn repay_loan(&mut self, principal: Amount, interest: Amount) {
-        let total = principal.checked_add(interest).expect("fits");
-        self.ok(borrower(), Action::DonateToVault { amount: total });
-        let state = &mut self.driver.state;
-        let senior = &mut state.vault.globals.get_mut().senior;
-        senior.principal = senior.principal.checked_sub(principal).expect("principal outstanding");
-        state.commit();
-        invariants::check(state).expect("invariants hold after a repayment");
+    /// Originates a real loan of `senior` to [`BORROWER`] on the terms `terms(receipt, now)`
+    /// give (senior-only, the borrower must be [`BORROWER`]), through the shared fixture: the
+    /// curator opens a silo lending against GPUs with exactly the minimum first-loss capital
+    /// for it (`min_first_loss_bps` of `senior`, rounded up, minted from the curator's USDC)
+    /// and a senior cap of `senior`; the custodian issues the borrower a receipt appraised and
+    /// insured at twice `senior` (LTV 50%, under the silo's 70%), for as many GPUs at $30,000
+    /// as that value needs; the curator proposes and the borrower accepts. One loan per market.
+    pub(crate) fn originate_with(
+        &mut self,
+        senior: Amount,
+        terms: impl FnOnce(ReceiptId, u64) -> LoanTerms,
+    ) -> LoanId {
+        assert!(self.loan.is_none(), "the QEV market holds one loan");
+        let bps = self.state().governance.params.get().min_first_loss_bps;
+        let first_loss = senior.mul_bps(bps, Rounding::Up).expect("fits");
+        let silo = self.inner.open_silo(first_loss, senior);
+        let appraisal = senior.checked_add(senior).expect("fits");
+        let per_unit = common::gpu_terms().new_price_per_unit;
+        let units = appraisal.0.div_ceil(per_unit.0).max(1);
+        let units = u32::try_from(units).expect("a receipt of at most u32::MAX GPUs");
+        let receipt = self.inner.issue_receipt(BORROWER, units, appraisal);
+        let terms = terms(receipt, self.now());
+        assert_eq!((terms.borrower, terms.senior.amount), (BORROWER, senior));
+        let loan = self.inner.originate(silo, terms);
+        self.loan = Some(loan);
+        loan
+    }
+
+    /// The market's loan.
+    pub(crate) fn loan(&self) -> Loan {
+        self.inner.loan(self.loan_id())
+    }
+
+    /// The market's loan's id.
+    pub(crate) fn loan_id(&self) -> LoanId {
+        self.loan.expect("a loan was originated")
+    }
+
+    /// The borrower prepays `principal` of the market's loan (`PrepayLoan`, at most
+    /// `principal` in all). On an [`Market::originate_loan`] loan the interest on it is zero
+    /// and there is no exit fee, so exactly `principal` USDai reaches the vault's idle
+    /// balance and the senior book falls by as much: the liquidity of the next round rises by
+    /// `principal`, NAV and the share price do not move. The borrower pays from the USDai it
+    /// borrowed.
+    pub(crate) fn prepay_loan(&mut self, principal: Amount) -> Vec<Event> {
+        let loan_id = self.loan_id();
+        let idle = self.protocol_usdai(ProtocolAccount::Vault);
+        let events =
+            self.ok(BORROWER, Action::PrepayLoan { loan_id, principal, max_amount: principal });
+        let arrived = self.protocol_usdai(ProtocolAccount::Vault).checked_sub(idle);
+        assert_eq!(arrived, Ok(principal), "a prepayment brings back exactly its principal");
+        events
     }
 
     /// The commitment for a sealed bid.
