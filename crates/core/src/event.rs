@@ -240,4 +240,6 @@ pub enum Event {
     RequestDelisted { request_id: RequestId },
     /// A listed request was bought.
     RequestSold { request_id: RequestId, seller: Address, buyer: Address, price: Amount },
+    /// A round burned the last share; the USDai left in the vault went to the fee collector.
+    OrphanedVaultAssetsSwept { amount: Amount },
 }

@@ -271,7 +271,11 @@ pub fn request_redeem(state: &mut State, sender: Address, shares: Amount) -> Res
         return Err(LedgerError::AmountMustNotBeZero.into());
     }
     let params = state.governance.params.get();
-    if shares < params.min_redeem_shares {
+    // The minimum keeps the queue free of dust requests, but it must never lock a holder in:
+    // a holder may always ask to redeem everything it has, however small (a share unit priced
+    // far above 1, e.g. after a donation attack, would otherwise strand a whole position).
+    let whole_balance = state.ledger.balance(sender, Asset::Susdai);
+    if shares < params.min_redeem_shares && shares != whole_balance {
         return Err(QueueError::SharesBelowMinimumRedeem.into());
     }
     let active = state.queue.active_by_owner.get(&sender).copied().unwrap_or(0);
@@ -499,6 +503,32 @@ fn serve_next(state: &mut State, left: Amount) -> Result<Option<(ServedPart, Amo
     Ok(Some((part, assets)))
 }
 
+/// When a round burns the last share, whatever USDai the vault still holds (yield still vesting,
+/// rounding dust) belongs to no holder: left there it would make the next depositor's first
+/// share unit worth that amount, locking its shares below any redeemable size. It goes to the
+/// fee collector, the protocol's own account, and the vesting schedule is cleared.
+fn sweep_orphaned_vault_assets(state: &mut State) -> Result<(), TxError> {
+    if !state.ledger.supply_of(Asset::Susdai).is_zero() {
+        return Ok(());
+    }
+    let orphaned = state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai);
+    if orphaned.is_zero() {
+        return Ok(());
+    }
+    ledger::transfer(
+        state,
+        Asset::Usdai,
+        ProtocolAccount::Vault,
+        ProtocolAccount::FeeCollector,
+        orphaned,
+    )?;
+    let globals = state.vault.globals.get_mut();
+    globals.vesting_amount = Amount::ZERO;
+    globals.vesting_end = globals.vesting_start;
+    state.emit(Event::OrphanedVaultAssetsSwept { amount: orphaned });
+    Ok(())
+}
+
 /// `service_queue`: a keeper runs a servicing round over at most `max_requests` requests.
 ///
 /// The eligible requests are served in order (highest bid first, then oldest) at the
@@ -532,6 +562,7 @@ pub fn service_queue(state: &mut State, max_requests: u32) -> Result<(), TxError
     }
     let round = state.queue.globals.get().rounds;
     let fees = qev::settle_round(state, &served, round)?;
+    sweep_orphaned_vault_assets(state)?;
     // A request whose last shares were worth less than one USDai unit (possible once a share
     // unit is priced below 1, after a loss) was served for nothing and is owed nothing: forget
     // it, as `claim` forgets a finished request. Stored, it could be neither claimed nor
