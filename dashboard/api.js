@@ -20,27 +20,30 @@ export class NotFound extends Error {
 
 let routes = null;
 
-/** The route patterns this node lists, as regular expressions. */
+/** The GET route templates this node lists (`/v1/queue/{id}`, ...). */
 async function routeTable() {
-  if (routes) return routes;
-  const response = await fetch('/openapi.json');
-  const document = await response.json();
-  routes = Object.entries(document.paths)
-    .filter(([, methods]) => methods.get)
-    .map(([path]) => new RegExp('^' + path.replace(/\{[^}]+\}/g, '[^/]+') + '$'));
+  if (!routes) {
+    routes = fetch('/openapi.json')
+      .then((response) => response.json())
+      .then((document) => new Set(Object.entries(document.paths).filter(([, m]) => m.get).map(([p]) => p)));
+  }
   return routes;
 }
 
-/** Whether the node lists `path` (without its query string). */
-export async function serves(path) {
-  const table = await routeTable();
-  const bare = path.split('?')[0];
-  return table.some((pattern) => pattern.test(bare));
+/**
+ * Whether the node lists `template` exactly. Templates, not patterns: `/v1/queue/rounds`
+ * would match the pattern of `/v1/queue/{id}` and ask for a request named "rounds".
+ */
+export async function serves(template) {
+  return (await routeTable()).has(template.split('?')[0]);
 }
 
-/** GET `path` as JSON; throws NotAvailable, NotFound or Error. */
-export async function read(path) {
-  if (!(await serves(path))) throw new NotAvailable(path);
+/**
+ * GET `path` as JSON, if the node lists `template` (the path itself when it has no
+ * parameters); throws NotAvailable, NotFound or Error.
+ */
+export async function read(path, template = path) {
+  if (!(await serves(template))) throw new NotAvailable(template);
   const response = await fetch(path, { headers: { accept: 'application/json' } });
   let body = null;
   try {
@@ -57,9 +60,9 @@ export async function read(path) {
 }
 
 /** GET `path`, or `null` when the node does not serve it. */
-export async function readOptional(path) {
+export async function readOptional(path, template = path) {
   try {
-    return await read(path);
+    return await read(path, template);
   } catch (error) {
     if (error instanceof NotAvailable) return null;
     throw error;
@@ -74,7 +77,7 @@ export async function stateRoot(height) {
   if (!roots.has(height)) {
     roots.set(
       height,
-      read(`/v1/blocks/${height}`).then((block) => block.header.state_root),
+      read(`/v1/blocks/${height}`, '/v1/blocks/{height}').then((block) => block.header.state_root),
     );
   }
   try {

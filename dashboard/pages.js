@@ -265,7 +265,7 @@ export async function loan(context, id) {
   const node = h('div', { class: 'page' }, h('h1', {}, `Loan ${id}`), h('p', {}, h('a', { href: '#/loans' }, '← all loans')));
   let body;
   try {
-    body = await read(`/v1/loans/${encodeURIComponent(id)}`);
+    body = await read(`/v1/loans/${encodeURIComponent(id)}`, '/v1/loans/{id}');
   } catch (error) {
     if (error instanceof NotAvailable) node.append(section('Loan', unavailable('Loan pages', '/v1/loans/{id}')));
     else if (error instanceof NotFound) node.append(section('Loan', h('p', { class: 'empty' }, error.message)));
@@ -325,7 +325,7 @@ export async function receipts(context, id) {
     node.append(h('p', {}, h('a', { href: '#/receipts' }, '← all receipts')));
     let body;
     try {
-      body = await read(`/v1/receipts/${encodeURIComponent(id)}`);
+      body = await read(`/v1/receipts/${encodeURIComponent(id)}`, '/v1/receipts/{id}');
     } catch (error) {
       if (error instanceof NotAvailable) node.append(section('Receipt', unavailable('Receipt pages', '/v1/receipts/{id}')));
       else if (error instanceof NotFound) node.append(section('Receipt', h('p', { class: 'empty' }, error.message)));
@@ -362,7 +362,7 @@ export async function queue(context) {
   const proof = slotProof('queue.globals');
   const active = body.requests.filter((r) => r.status !== 'served');
   const last = active[active.length - 1];
-  const estimate = last ? await read(`/v1/queue/${last.id}`) : null;
+  const estimate = last ? await read(`/v1/queue/${last.id}`, '/v1/queue/{id}') : null;
   const now = context.timestamp ?? 0;
   let wait = 'next round';
   if (estimate) {
