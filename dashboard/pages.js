@@ -83,7 +83,8 @@ export function cell(key, value) {
   if (/^0x[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/.test(text)) return fmt.short(text);
   if (/_bps$/.test(key) && /^\d+$/.test(text)) return fmt.bps(text);
   if (/(_at|_until|expiry|expires|maturity|due)$/.test(key) && /^\d{9,11}$/.test(text)) return fmt.time(text);
-  if (/(price|_wad|index|ltv)/.test(key) && /^-?\d+$/.test(text) && text.length > 12) return fmt.price(text);
+  if (/(price|_wad)/.test(key) && /^-?\d+$/.test(text)) return fmt.price(text);
+  if (/(index|ltv)/.test(key) && /^-?\d+$/.test(text) && text.length > 12) return fmt.price(text);
   if (/^-?\d{13,}$/.test(text)) return fmt.amount(text);
   return text;
 }
@@ -131,10 +132,14 @@ function lineChart(element, series, { labels, colors, yFormat }) {
     height: 220,
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: false } },
+    scales: {
+      x: { time: false },
+      // A flat series would get uPlot's default 0..2 range; keep a small band around the data.
+      y: { range: (u, min, max) => { const pad = Math.max((max - min) * 0.1, Math.abs(max) * 1e-5, 1e-9); return [min - pad, max + pad]; } },
+    },
     axes: [
       { label: 'block', stroke: '#57606a' },
-      { stroke: '#57606a', size: 70, values: (u, values) => values.map(yFormat) },
+      { stroke: '#57606a', size: 84, values: (u, values) => values.map(yFormat) },
     ],
     series: [{ label: 'block' }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 2, points: { show: series[0].length < 3 } }))],
   };
@@ -159,9 +164,10 @@ export async function overview(context) {
   const idle = BigInt(vault.unallocated) + BigInt(vault.unvested);
   const deployed = BigInt(vault.senior_principal) + BigInt(vault.senior_accrued_interest) - BigInt(vault.senior_impairment);
   const total = idle + deployed;
-  const tbillApr = Number(reserve.tbill_apr_bps ?? 0) / 10000;
   const realised = context.realisedApy();
-  const projectedBps = total === 0n ? 0 : Number((idle * BigInt(Math.round(tbillApr * 1e6))) / total) / 100;
+  // Percent: the T-bill rate (bps / 100) on the idle share of NAV.
+  const idleFraction = total === 0n ? 0 : Number((idle * 1000000n) / total) / 1000000;
+  const projectedPercent = (Number(reserve.tbill_apr_bps ?? 0) / 100) * idleFraction;
 
   const reserveFigures = h('div', { class: 'figures' },
     await figure('usdai_supply', 'USDai supply', fmt.amount(reserve.usdai_supply), { raw: reserve.usdai_supply, height: r, proof: supplyProof }),
@@ -174,7 +180,7 @@ export async function overview(context) {
     await figure('redemption_price', 'sUSDai redemption price', fmt.price(vault.redemption_price), { raw: vault.redemption_price, height: v, proof: vaultProof }),
     await figure('share_supply', 'sUSDai supply', fmt.amount(vault.share_supply), { raw: vault.share_supply, height: v, proof: vaultProof }),
     await figure('apy_realised', 'APY realised', realised === null ? '—' : `${(realised * 100).toFixed(2)}%`, { height: v, proof: vaultProof, note: realised === null ? 'needs price history over time' : `over ${context.history.length} reads` }),
-    await figure('apy_projected', 'APY projected', `${projectedBps.toFixed(2)}%`, { height: v, proof: vaultProof, note: loans ? 'T-bill carry on idle NAV' : 'T-bill carry on idle NAV (loans not served here)' }),
+    await figure('apy_projected', 'APY projected', `${projectedPercent.toFixed(2)}%`, { height: v, proof: vaultProof, note: loans ? 'T-bill carry on idle NAV' : 'T-bill carry on idle NAV (loans not served here)' }),
   );
   const navFigures = h('div', { class: 'figures' },
     await figure('nav_optimistic', 'NAV (deposits)', fmt.amount(vault.nav_optimistic), { raw: vault.nav_optimistic, height: v, proof: vaultProof }),
@@ -184,8 +190,8 @@ export async function overview(context) {
   );
   const idleShare = total === 0n ? 0 : Number((idle * 10000n) / total) / 10000;
   const split = h('div', { class: 'split', 'data-split': 'nav' },
-    h('span', { class: 'idle', style: `flex-grow:${idleShare}` }, `idle ${(idleShare * 100).toFixed(1)}%`),
-    h('span', { class: 'deployed', style: `flex-grow:${1 - idleShare}` }, `deployed ${((1 - idleShare) * 100).toFixed(1)}%`),
+    idleShare > 0 ? h('span', { class: 'idle', style: `flex-grow:${idleShare}` }, `idle ${(idleShare * 100).toFixed(1)}%`) : null,
+    idleShare < 1 ? h('span', { class: 'deployed', style: `flex-grow:${1 - idleShare}` }, `deployed ${((1 - idleShare) * 100).toFixed(1)}%`) : null,
   );
   const mix = loans ? mixOf(listOf(loans)) : unavailable('Genesis / Expansion mix', '/v1/loans');
   const chart = h('div', { class: 'chart', id: 'price-chart' });
