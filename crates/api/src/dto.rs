@@ -186,6 +186,8 @@ pub struct ReserveDto {
     pub tbill_units: String,
     /// The T-bill index (18 decimals).
     pub tbill_index: String,
+    /// The T-bill yield as an annual rate in basis points (rounded down).
+    pub tbill_apr_bps: String,
     /// TBILL units x index.
     pub reserve_value: String,
     /// USDai outstanding.

@@ -329,6 +329,7 @@ pub(crate) async fn reserve(State(app): State<AppState>) -> Json<ReserveDto> {
         height: snapshot.header.height,
         tbill_units: backing.tbill_units.0.to_string(),
         tbill_index: backing.tbill_index.to_string(),
+        tbill_apr_bps: snapshot.state.reserve.tbill.get().rate_per_second.to_apr_bps().to_string(),
         reserve_value: backing.reserve_value.0.to_string(),
         usdai_supply: backing.usdai_supply.0.to_string(),
         surplus: backing.surplus.0.to_string(),

@@ -7,6 +7,7 @@
 //! ([`dto`]), never domain types, with amounts as strings of base units.
 
 pub mod client;
+mod dashboard;
 pub mod dto;
 mod handlers;
 pub mod openapi;
@@ -166,6 +167,8 @@ pub fn router(node: Arc<Node>) -> Router {
             post(handlers::advance_time).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
         )
         .route("/openapi.json", get(openapi::serve))
+        .route("/", get(dashboard::index))
+        .route("/dashboard/{*file}", get(dashboard::file))
         .fallback(handlers::not_found)
         .with_state(state)
 }

@@ -57,6 +57,8 @@ routes! {
     get "/v1/events" => "text/event-stream", "Server-sent events (`?kind=a,b&account=0x..`).";
     post "/v1/devnet/advance-time" => "AdvanceTimeDto" <- "AdvanceTimeRequest", "Devnet only: move block time forward.";
     get "/openapi.json" => "object", "This document.";
+    get "/" => "text/html", "The transparency dashboard (docs/dashboard.md).";
+    get "/dashboard/{file}" => "file", "A file of the dashboard (embedded in the binary).";
 }
 
 /// The OpenAPI 3.1 document.

@@ -264,6 +264,9 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
         if route.path == "/v1/events" {
             continue; // A stream: it would not end.
         }
+        if route.path == "/" || route.path.starts_with("/dashboard/") {
+            continue; // Not JSON: the dashboard's browser test (crates/cli/tests) opens them.
+        }
         let answer = match route.method {
             "get" => h.client.get(&path).await.unwrap(),
             _ => h.client.post(&path, &json!({})).await.unwrap(),

@@ -1,0 +1,105 @@
+//! The dashboard in a real browser: a devnet on loopback, headless Chromium driven by
+//! Playwright (`tests/dashboard/run.mjs`). Every page opens, its figures equal the API's at
+//! the block they name, a transaction submitted with the CLI appears without a reload, and a
+//! screenshot of each page at a laptop and a phone width lands in `test-output/dashboard/`.
+//! Skipped, with a printed reason, only when node, npm or chromium is missing (`.ci/run`
+//! installs chromium first).
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
+
+struct Devnet {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn devnet(data_dir: &Path) -> Devnet {
+    let mut child = Command::new(BIN)
+        .args(["devnet", "--port", "0", "--block-time-ms", "500"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    let url = first.split_whitespace().last().unwrap().to_string();
+    std::thread::spawn(move || for _ in lines {});
+    Devnet { child, url }
+}
+
+fn tool_available(tool: &str) -> bool {
+    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn the_dashboard_shows_the_api_figures_and_live_updates_in_headless_chromium() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let missing: Vec<&str> = [("node", "node"), ("npm", "npm"), ("chromium", chromium.as_str())]
+        .into_iter()
+        .filter(|(_, tool)| !tool_available(tool))
+        .map(|(name, _)| name)
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "SKIPPED dashboard browser test: {missing:?} not found (install Debian's `chromium` \
+             and Node.js; .ci/run does)"
+        );
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let project = root.join("tests/dashboard");
+    if !project.join("node_modules/playwright-core").exists() {
+        let install = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(install.status.success(), "npm ci: {}", String::from_utf8_lossy(&install.stderr));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let net = devnet(&data);
+    let output_dir = root.join("test-output/dashboard");
+    let output = Command::new("node")
+        .arg("run.mjs")
+        .arg(&net.url)
+        .arg(&output_dir)
+        .arg(BIN)
+        .arg(data.join("keys"))
+        .env("CHROMIUM", &chromium)
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "dashboard browser test failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["ok"], true);
+    assert_eq!(summary["pages"].as_array().unwrap().len(), 6);
+    assert!(summary["figures_checked"].as_u64().unwrap() >= 13, "{summary}");
+    for screenshot in summary["screenshots"].as_array().unwrap() {
+        assert!(Path::new(screenshot.as_str().unwrap()).exists(), "{screenshot}");
+    }
+    assert!(summary["live"]["tx_hash"].is_string());
+}

@@ -1,0 +1,173 @@
+// The dashboard's shell: hash routing, the event stream, and live refresh. A page is re-read
+// when a committed event arrives (`/v1/events`, server-sent) and when the head moves, and is
+// swapped in one step, so figures follow the chain without a reload.
+
+import { read } from './api.js';
+import * as pages from './pages.js';
+import { short, toFloat } from './format.js';
+
+const SECONDS_PER_YEAR = 31_536_000;
+const HISTORY_MAX = 2_000;
+
+const context = {
+  height: null,
+  timestamp: null,
+  events: [],
+  history: [],
+  /** Keeps the sUSDai prices of a vault read, once per height. */
+  recordPrices(vault) {
+    const last = this.history[this.history.length - 1];
+    if (last && last.height >= vault.height) return;
+    this.history.push({
+      height: vault.height,
+      timestamp: this.timestamp,
+      deposit: toFloat(vault.deposit_price),
+      redemption: toFloat(vault.redemption_price),
+    });
+    if (this.history.length > HISTORY_MAX) this.history.shift();
+    try {
+      sessionStorage.setItem('infrafi.history', JSON.stringify(this.history));
+    } catch {
+      // Storage full or denied: the history lives in memory only.
+    }
+  },
+  /** The deposit price's annualised growth over the collected history, or null. */
+  realisedApy() {
+    const first = this.history.find((p) => p.timestamp !== null);
+    const last = this.history[this.history.length - 1];
+    if (!first || !last || last.timestamp === null) return null;
+    const seconds = last.timestamp - first.timestamp;
+    if (seconds < 3600 || first.deposit <= 0) return null;
+    return Math.pow(last.deposit / first.deposit, SECONDS_PER_YEAR / seconds) - 1;
+  },
+};
+
+try {
+  const saved = JSON.parse(sessionStorage.getItem('infrafi.history') ?? '[]');
+  if (Array.isArray(saved)) context.history = saved;
+} catch {
+  context.history = [];
+}
+
+function route() {
+  const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const [name = 'overview', id] = parts;
+  switch (name) {
+    case 'loans': return id === undefined ? ['loans', () => pages.loans(context)] : ['loans', () => pages.loan(context, id)];
+    case 'silos': return ['silos', () => pages.silos(context)];
+    case 'receipts': return ['receipts', () => pages.receipts(context, id)];
+    case 'queue': return ['queue', () => pages.queue(context)];
+    case 'points': return ['points', () => pages.points(context)];
+    default: return ['overview', () => pages.overview(context)];
+  }
+}
+
+let rendering = null;
+let again = false;
+
+/** Reads and swaps in the current page; calls during a render coalesce into one more. */
+async function render() {
+  if (rendering) {
+    again = true;
+    return rendering;
+  }
+  rendering = (async () => {
+    const [name, load] = route();
+    for (const link of document.querySelectorAll('#nav a')) {
+      link.classList.toggle('active', link.dataset.page === name);
+    }
+    const main = document.getElementById('page');
+    try {
+      const { node, after } = await load();
+      const scroll = window.scrollY;
+      main.replaceChildren(node);
+      main.dataset.page = name;
+      main.dataset.height = String(context.height);
+      window.scrollTo(0, scroll);
+      after?.();
+    } catch (error) {
+      main.replaceChildren(pages.h('div', { class: 'unavailable' }, `The node did not answer: ${error.message}`));
+    }
+  })();
+  await rendering;
+  rendering = null;
+  if (again) {
+    again = false;
+    await render();
+  }
+}
+
+async function refreshHead() {
+  const status = await read('/v1/status');
+  const moved = status.height !== context.height;
+  context.height = status.height;
+  context.timestamp = status.timestamp;
+  const text = document.getElementById('head-text');
+  text.replaceChildren(
+    pages.h('a', { href: `/v1/blocks/${status.height}`, target: '_blank', rel: 'noopener', title: status.state_root },
+      `block #${status.height} · root ${short(status.state_root)}`),
+  );
+  return moved;
+}
+
+function setLive(state) {
+  const live = document.getElementById('live');
+  live.dataset.state = state;
+  live.textContent = state;
+}
+
+function listen() {
+  const source = new EventSource('/v1/events');
+  source.addEventListener('open', () => setLive('live'));
+  source.addEventListener('error', () => setLive('reconnecting'));
+  source.addEventListener('event', (message) => {
+    const feedEvent = JSON.parse(message.data);
+    context.events.unshift(feedEvent);
+    context.events.length = Math.min(context.events.length, 50);
+    const feed = document.getElementById('feed');
+    if (feed?.tagName === 'OL') {
+      feed.prepend(pages.eventItem(feedEvent));
+      while (feed.children.length > 12) feed.lastChild.remove();
+    }
+    scheduleRefresh();
+  });
+  source.addEventListener('lagged', () => scheduleRefresh());
+}
+
+let refreshTimer = null;
+
+/** One refresh for a burst of events (a block may carry many). */
+function scheduleRefresh() {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(async () => {
+    refreshTimer = null;
+    try {
+      await refreshHead();
+    } catch {
+      setLive('node unreachable');
+      return;
+    }
+    await render();
+  }, 150);
+}
+
+async function followHead() {
+  try {
+    if (await refreshHead()) await render();
+  } catch {
+    setLive('node unreachable');
+  }
+  setTimeout(followHead, 2000);
+}
+
+window.addEventListener('hashchange', () => render());
+let resizeTimer = null;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => render(), 250);
+});
+
+await refreshHead().catch(() => setLive('node unreachable'));
+listen();
+await render();
+setTimeout(followHead, 2000);
