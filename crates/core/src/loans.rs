@@ -1454,7 +1454,8 @@ fn senior_cash(
 ) -> Result<(Amount, PaymentSplit), Overflow> {
     let split = split_payment(loan, installment.interest, installment.principal)?;
     let performance_fee = split.senior_interest.mul_bps(performance_fee_bps, Rounding::Up)?;
-    let after_fee = split.senior_interest.checked_sub(performance_fee.min(split.senior_interest))?;
+    let after_fee =
+        split.senior_interest.checked_sub(performance_fee.min(split.senior_interest))?;
     let curator_fee = after_fee.mul_bps(curator_fee_bps, Rounding::Down)?;
     let cash = after_fee.checked_sub(curator_fee)?.checked_add(split.senior_principal)?;
     Ok((cash, split))
