@@ -470,6 +470,9 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             println!("  {name:<10} {address}  {}", path.display());
         }
         println!(
+            "credit book: loan {LATE_LOAN} is late, loan {MARGIN_CALL_LOAN} is in margin call; see /v1/loans"
+        );
+        println!(
             "move time: curl -X POST http://{address}/v1/devnet/advance-time -H 'content-type: application/json' -d '{{\"seconds\":86400}}'"
         );
     })
