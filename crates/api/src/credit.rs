@@ -535,15 +535,15 @@ pub(crate) fn phase_mix(snapshot: &Snapshot) -> PhaseMixDto {
     let idle_income_wad = idle.saturating_mul(tbill_rate) / WAD;
     let total = idle.saturating_add(deployed);
     let per_year = u128::from(SECONDS_PER_YEAR) * BPS_DENOMINATOR;
-    let blended_apy_bps = if total == 0 {
-        0
-    } else {
-        senior_income_wad.saturating_add(idle_income_wad).saturating_mul(per_year) / total
-    };
+    let blended_apy_bps = senior_income_wad
+        .saturating_add(idle_income_wad)
+        .saturating_mul(per_year)
+        .checked_div(total)
+        .unwrap_or(0);
     PhaseMixDto {
         idle: idle.to_string(),
         deployed: deployed.to_string(),
-        deployed_bps: if total == 0 { 0 } else { deployed.saturating_mul(BPS_DENOMINATOR) / total },
+        deployed_bps: deployed.saturating_mul(BPS_DENOMINATOR).checked_div(total).unwrap_or(0),
         by_silo,
         by_asset_class,
         blended_apy_bps,

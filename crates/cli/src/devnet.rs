@@ -136,7 +136,10 @@ const RECEIPTS: &[(&str, u32, &str, &str, u128)] = &[
 
 /// The demo loans: silo curator, borrower, receipts (indexes into [`RECEIPTS`]), senior and
 /// junior (whole USD), the bootstrap stage it is originated in (`None`: left proposed).
-const LOANS: &[(&str, &str, &[u64], u128, u128, Option<usize>)] = &[
+/// A demo loan: curator, borrower, receipts, senior, junior, stage originated.
+type DemoLoan = (&'static str, &'static str, &'static [u64], u128, u128, Option<usize>);
+
+const LOANS: &[DemoLoan] = &[
     ("northwind", "op_atlas", &[0, 1, 2], 700_000, 120_000, Some(0)),
     ("meridian", "op_boreal", &[5, 6], 450_000, 80_000, Some(0)),
     ("northwind", "op_cirrus", &[3, 4], 500_000, 90_000, Some(1)),
@@ -546,5 +549,30 @@ mod tests {
         assert!(requests.iter().any(|r| r.is_active() && r.bid_price_wad > 0), "an open bid");
         assert!(requests.iter().any(|r| r.sealed_bid.is_some()), "a sealed bid");
         assert!(state.queue.globals.get().rounds > 0, "rounds have run");
+    }
+
+    #[test]
+    fn the_keeper_re_marks_the_book_and_defaults_the_late_loan_once_grace_is_over() {
+        let mut state = market();
+        let later = BlockContext { height: state.height() + 1, timestamp: state.now() + 10 * DAY };
+        infrafi_core::begin_block(&mut state, &later).unwrap();
+        let due = infrafi_node::keeper::due_actions(&state);
+        assert!(due.iter().any(|a| matches!(a, Action::RemarkLoans { .. })), "{due:?}");
+        assert!(
+            due.contains(&Action::TriggerDefault { loan_id: LoanId(LATE_LOAN) }),
+            "the late loan is past grace: {due:?}"
+        );
+        for action in due {
+            let tx = Transaction { sender: actor("keeper").address(), action };
+            apply(&mut state, &later, &tx).unwrap();
+        }
+        let late = state.loans.loans.get(&LoanId(LATE_LOAN)).unwrap();
+        assert_eq!(late.status, LoanStatus::Defaulted);
+        let due = infrafi_node::keeper::due_actions(&state);
+        assert!(
+            !due.iter()
+                .any(|a| matches!(a, Action::RemarkLoans { .. } | Action::TriggerDefault { .. })),
+            "the credit upkeep is done: {due:?}"
+        );
     }
 }
