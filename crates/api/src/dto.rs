@@ -234,6 +234,8 @@ pub struct VaultDto {
     pub deposit_price: String,
     /// USDai per share for redemptions (18 decimals).
     pub redemption_price: String,
+    /// Idle versus deployed, by silo and asset class, and the blended APY.
+    pub phase_mix: PhaseMixDto,
 }
 
 /// A redemption request.
@@ -285,8 +287,13 @@ pub struct RequestDetailDto {
     pub height: u64,
     /// The request.
     pub request: RequestDto,
-    /// Its service estimate.
+    /// Its service estimate from today's liquidity.
     pub estimate: EstimateDto,
+    /// The QEV estimate with projected inflows (loan repayments and base yield); `null` once
+    /// served.
+    pub qev_estimate: Option<QevEstimateDto>,
+    /// Its bids, listing and wait-fees.
+    pub qev: QevPositionDto,
 }
 
 /// When a request may be served.
@@ -359,4 +366,450 @@ pub struct AdvanceTimeDto {
     pub height: u64,
     /// Its timestamp.
     pub timestamp: u64,
+}
+
+/// A silo (SPEC 10).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SiloDto {
+    /// Its id.
+    pub id: u64,
+    /// Its curator.
+    pub curator: Address,
+    /// Asset classes it lends against.
+    pub eligible_classes: Vec<String>,
+    /// Largest LTV at origination (bps).
+    pub max_initial_ltv_bps: u32,
+    /// LTV that opens a margin call (bps).
+    pub margin_call_ltv_bps: u32,
+    /// Largest share of the silo's senior exposure one borrower may hold (bps).
+    pub max_borrower_share_bps: u32,
+    /// Curator's cut of senior interest (bps).
+    pub curator_fee_bps: u32,
+    /// Senior exposure cap set by admin.
+    pub senior_cap: String,
+    /// Frozen: no new loans.
+    pub frozen: bool,
+    /// Free first-loss pool.
+    pub pool_balance: String,
+    /// Senior principal outstanding.
+    pub senior_outstanding: String,
+    /// Junior principal outstanding.
+    pub junior_outstanding: String,
+    /// First-loss capital: pool plus junior funded.
+    pub first_loss_capital: String,
+    /// First-loss capital required by the current senior exposure.
+    pub first_loss_requirement: String,
+    /// Loans outstanding.
+    pub loans_outstanding: u32,
+    /// Losses absorbed so far.
+    pub losses_absorbed: String,
+    /// Its part of the vault's impairment.
+    pub impairment: String,
+}
+
+/// `GET /v1/silos`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SilosDto {
+    /// The height read.
+    pub height: u64,
+    /// The silos, by id.
+    pub silos: Vec<SiloDto>,
+}
+
+/// `GET /v1/silos/{id}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SiloDetailDto {
+    /// The height read.
+    pub height: u64,
+    /// The silo.
+    pub silo: SiloDto,
+    /// Its open (active or defaulted) loans.
+    pub open_loans: Vec<u64>,
+    /// Its loans in margin call or default.
+    pub impaired_loans: Vec<u64>,
+}
+
+/// One tranche of a loan.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TrancheDto {
+    /// Funded at origination.
+    pub funded: String,
+    /// Outstanding.
+    pub principal: String,
+    /// APR in bps (rounded down).
+    pub apr_bps: u128,
+}
+
+/// A loan (SPEC 9).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoanDto {
+    /// Its id.
+    pub id: u64,
+    /// Its silo.
+    pub silo: u64,
+    /// Its borrower.
+    pub borrower: Address,
+    /// `proposed`, `active`, `repaid`, `defaulted`, `settled`, `cancelled`.
+    pub status: String,
+    /// Its collateral.
+    pub receipts: Vec<u64>,
+    /// Vault-funded tranche.
+    pub senior: TrancheDto,
+    /// Pool-funded tranche.
+    pub junior: TrancheDto,
+    /// Outstanding principal.
+    pub balance: String,
+    /// Blended APR (bps).
+    pub apr_bps: u128,
+    /// `amortized` or `fixed_principal`.
+    pub model: String,
+    /// Payments in the schedule.
+    pub periods: u32,
+    /// Payments still to make, the current one included.
+    pub periods_remaining: u32,
+    /// Seconds between payments.
+    pub interval_secs: u64,
+    /// Grace after a deadline.
+    pub grace_period_secs: u64,
+    /// When it was originated (0 for a proposal).
+    pub originated_at: u64,
+    /// The next payment's deadline.
+    pub next_due_at: u64,
+    /// The proposal's acceptance deadline.
+    pub expires_at: u64,
+    /// The open margin call, if any: `{opened_at, cure_deadline, reason}`.
+    pub margin_call: Option<serde_json::Value>,
+    /// The last re-mark: collateral value and LTV.
+    pub mark: Option<MarkDto>,
+    /// When it defaulted.
+    pub defaulted_at: Option<u64>,
+    /// Interest paid so far.
+    pub interest_paid: String,
+    /// Principal repaid so far.
+    pub principal_paid: String,
+}
+
+/// A re-mark.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MarkDto {
+    /// When.
+    pub at: u64,
+    /// Collateral value for LTV.
+    pub collateral_value: String,
+    /// Balance / value (bps, rounded up).
+    pub ltv_bps: String,
+}
+
+/// `GET /v1/loans`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoansDto {
+    /// The height read.
+    pub height: u64,
+    /// Matching loans, by id, from `after` on.
+    pub loans: Vec<LoanDto>,
+    /// The id to pass as `after` for the next page, if there may be one.
+    pub next_after: Option<u64>,
+}
+
+/// What a repayment now would cost.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PaymentDueDto {
+    /// Payments it covers (1 on time, the missed count when late).
+    pub installments: u32,
+    /// Scheduled interest.
+    pub interest: String,
+    /// Scheduled principal.
+    pub principal: String,
+    /// Grace interest on late payments.
+    pub grace_interest: String,
+    /// The exit fee, with the final payment.
+    pub exit_fee: String,
+    /// Everything due.
+    pub total: String,
+}
+
+/// One remaining payment of an on-time borrower.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ScheduledPaymentDto {
+    /// Its deadline.
+    pub due_at: u64,
+    /// Interest.
+    pub interest: String,
+    /// Principal.
+    pub principal: String,
+    /// Interest plus principal.
+    pub payment: String,
+    /// Balance after it.
+    pub closing_balance: String,
+}
+
+/// A loan's schedule as it stands.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoanScheduleDto {
+    /// The next deadline.
+    pub next_payment_due_at: u64,
+    /// What `repay_loan` would charge now.
+    pub payment_due_now: PaymentDueDto,
+    /// Payments still to make.
+    pub payments_remaining: u32,
+    /// Deadlines already missed.
+    pub payments_missed: u32,
+    /// Whether `trigger_default` would succeed now.
+    pub default_due: bool,
+    /// The remaining on-time schedule.
+    pub remaining: Vec<ScheduledPaymentDto>,
+}
+
+/// `GET /v1/loans/{id}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoanDetailDto {
+    /// The height read.
+    pub height: u64,
+    /// The loan.
+    pub loan: LoanDto,
+    /// Its schedule, while active.
+    pub schedule: Option<LoanScheduleDto>,
+}
+
+/// A receipt's insurance.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct InsuranceDto {
+    /// `insured`, `expired` or `uninsured`.
+    pub status: String,
+    /// The insurer.
+    pub insurer: Option<Address>,
+    /// The policy.
+    pub policy_id: Option<B256>,
+    /// Coverage.
+    pub coverage: Option<String>,
+    /// Expiry.
+    pub expires_at: Option<u64>,
+}
+
+/// A receipt's valuation.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ValuationDto {
+    /// The appraiser.
+    pub appraiser: Address,
+    /// The appraised value.
+    pub value: String,
+    /// When.
+    pub at: u64,
+    /// The depreciation model's value now.
+    pub model_value_now: String,
+}
+
+/// A CALIBER receipt (SPEC 8).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptDto {
+    /// Its id.
+    pub id: u64,
+    /// Its asset class.
+    pub class: String,
+    /// The issuing custodian.
+    pub custodian: Address,
+    /// Its owner.
+    pub owner: Address,
+    /// Units.
+    pub quantity: u32,
+    /// Facility.
+    pub facility: String,
+    /// Jurisdiction.
+    pub jurisdiction: String,
+    /// `issued`, `pledged`, `released`, `foreclosed`, `sold`, `redeemed`.
+    pub status: String,
+    /// The loan it secures.
+    pub loan: Option<u64>,
+    /// When issued.
+    pub issued_at: u64,
+}
+
+/// `GET /v1/receipts`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptsDto {
+    /// The height read.
+    pub height: u64,
+    /// Matching receipts, by id, from `after` on.
+    pub receipts: Vec<ReceiptDto>,
+    /// The id to pass as `after` for the next page, if there may be one.
+    pub next_after: Option<u64>,
+}
+
+/// `GET /v1/receipts/{id}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReceiptDetailDto {
+    /// The height read.
+    pub height: u64,
+    /// The receipt.
+    pub receipt: ReceiptDto,
+    /// Its insurance.
+    pub insurance: InsuranceDto,
+    /// Its latest valuation.
+    pub valuation: Option<ValuationDto>,
+    /// The value used for LTV now: the lesser of appraisal and model.
+    pub value_for_ltv: String,
+    /// Whether it is eligible collateral now.
+    pub eligible: bool,
+    /// Why not, as a stable code.
+    pub ineligible_reason: Option<String>,
+}
+
+/// The QEV estimate of a request (SPEC 11), from `estimate::estimate` with scheduled loan
+/// repayments and base yield as inflows.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QevEstimateDto {
+    /// Active requests ahead of it.
+    pub position: u64,
+    /// Their shares.
+    pub shares_ahead: String,
+    /// Their value now.
+    pub assets_ahead: String,
+    /// Its own value now.
+    pub assets: String,
+    /// Round liquidity now.
+    pub liquidity_now: String,
+    /// When the next round may run.
+    pub next_round_at: u64,
+    /// First round by which projected liquidity covers it; `null` if never in the horizon.
+    pub service_at: Option<u64>,
+    /// Smallest bid per share (18 decimals) to be served in full next round.
+    pub bid_to_serve_next_round: Option<String>,
+    /// Inflows projected: scheduled senior repayments.
+    pub inflows_from_loans: usize,
+    /// Inflows projected: base yield.
+    pub inflows_from_base_yield: usize,
+    /// Projection horizon (seconds).
+    pub horizon_secs: u64,
+}
+
+/// A request's QEV side: bids, listing, wait-fees.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QevPositionDto {
+    /// Open bid per share (18 decimals).
+    pub bid_price: String,
+    /// Escrow held for the bid.
+    pub bid_escrow: String,
+    /// A sealed bid committed and not yet resolved.
+    pub sealed_bid: Option<SealedBidDto>,
+    /// Listed for sale at this USDai price.
+    pub listing_price: Option<String>,
+    /// Wait-fees earned, vested, claimed, claimable.
+    pub wait_fees: Option<WaitFeesDto>,
+}
+
+/// A sealed bid.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SealedBidDto {
+    /// Its commitment.
+    pub commitment: B256,
+    /// The deposit.
+    pub deposit: String,
+    /// When committed.
+    pub committed_at: u64,
+    /// The round it is for.
+    pub round: u64,
+}
+
+/// Wait-fees of a request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WaitFeesDto {
+    /// Earned.
+    pub earned: String,
+    /// Vested.
+    pub vested: String,
+    /// Claimed.
+    pub claimed: String,
+    /// Claimable now.
+    pub claimable: String,
+}
+
+/// One servicing round.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RoundDto {
+    /// Its number.
+    pub round: u64,
+    /// When it ran.
+    pub at: u64,
+    /// Its liquidity.
+    pub liquidity: String,
+    /// Shares served.
+    pub served_shares: String,
+    /// USDai paid.
+    pub served_assets: String,
+    /// Requests served.
+    pub requests_served: u32,
+    /// Clearing price per share (18 decimals).
+    pub clearing_price: String,
+    /// Its exponential moving average, this round included.
+    pub clearing_price_ema: String,
+    /// Bidders served ahead.
+    pub jumpers: u32,
+    /// Bid fees paid.
+    pub bid_fees_paid: String,
+    /// Wait-fees distributed.
+    pub wait_fees_distributed: String,
+    /// Protocol's cut.
+    pub protocol_cut: String,
+    /// Shares overtaken.
+    pub overtaken_shares: String,
+}
+
+/// `GET /v1/queue/rounds`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RoundsDto {
+    /// The height read.
+    pub height: u64,
+    /// Rounds run.
+    pub rounds_total: u64,
+    /// The clearing-price EMA now (18 decimals).
+    pub clearing_price_ema: String,
+    /// The latest rounds, newest first.
+    pub rounds: Vec<RoundDto>,
+}
+
+/// One listed request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListingDto {
+    /// The request.
+    pub request: RequestDto,
+    /// Its asking price in USDai.
+    pub price: String,
+    /// Its remaining shares' value at the redemption price now.
+    pub value_now: String,
+}
+
+/// `GET /v1/queue/listings`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ListingsDto {
+    /// The height read.
+    pub height: u64,
+    /// Listed requests, by id.
+    pub listings: Vec<ListingDto>,
+}
+
+/// Deployed senior principal by one key.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeployedDto {
+    /// A silo id or an asset class.
+    pub key: String,
+    /// Senior principal.
+    pub senior_principal: String,
+}
+
+/// The vault's phase mix: idle versus deployed.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PhaseMixDto {
+    /// Idle USDai (unallocated).
+    pub idle: String,
+    /// Senior principal deployed in loans.
+    pub deployed: String,
+    /// Deployed share of idle + deployed (bps).
+    pub deployed_bps: u128,
+    /// Deployed by silo.
+    pub by_silo: Vec<DeployedDto>,
+    /// Deployed by asset class, each loan's senior principal split by its collateral value.
+    pub by_asset_class: Vec<DeployedDto>,
+    /// Gross APY (bps): senior rates weighted by senior principal, idle at the T-bill rate;
+    /// before fees.
+    pub blended_apy_bps: u128,
 }

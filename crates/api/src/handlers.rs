@@ -27,7 +27,7 @@ pub(crate) const PAGE_MAX: usize = 1_000;
 /// The default page.
 const PAGE_DEFAULT: usize = 100;
 
-fn parse_address(text: &str) -> Result<Address, ApiError> {
+pub(crate) fn parse_address(text: &str) -> Result<Address, ApiError> {
     text.parse::<Address>().map_err(|_| {
         ApiError::bad_request(
             "address_invalid",
@@ -42,7 +42,7 @@ fn parse_hash(text: &str) -> Result<B256, ApiError> {
     })
 }
 
-fn parse_u64(text: &str, what: &str) -> Result<u64, ApiError> {
+pub(crate) fn parse_u64(text: &str, what: &str) -> Result<u64, ApiError> {
     text.parse::<u64>().map_err(|_| {
         ApiError::bad_request(&format!("{what}_invalid"), format!("`{text}` is not a {what}"))
     })
@@ -60,7 +60,10 @@ fn parse_asset(text: &str) -> Result<Asset, ApiError> {
 }
 
 /// The query string as pairs; an unknown key is an error.
-fn query(raw: Option<String>, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
+pub(crate) fn query(
+    raw: Option<String>,
+    allowed: &[&str],
+) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -75,7 +78,7 @@ fn query(raw: Option<String>, allowed: &[&str]) -> Result<BTreeMap<String, Strin
     Ok(out)
 }
 
-fn limit(query: &BTreeMap<String, String>) -> Result<usize, ApiError> {
+pub(crate) fn limit(query: &BTreeMap<String, String>) -> Result<usize, ApiError> {
     match query.get("limit") {
         None => Ok(PAGE_DEFAULT),
         Some(text) => match text.parse::<usize>() {
@@ -362,10 +365,11 @@ pub(crate) async fn vault(State(app): State<AppState>) -> Json<VaultDto> {
         share_supply: nav.share_supply.0.to_string(),
         deposit_price: nav.deposit_price_wad().to_string(),
         redemption_price: nav.redemption_price_wad().to_string(),
+        phase_mix: crate::credit::phase_mix(&snapshot),
     })
 }
 
-fn request_dto(request: &queue::RedemptionRequest) -> RequestDto {
+pub(crate) fn request_dto(request: &queue::RedemptionRequest) -> RequestDto {
     let status = if !request.is_active() {
         "served"
     } else if request.is_eligible {
@@ -467,6 +471,8 @@ pub(crate) async fn queue_request(
         height: snapshot.header.height,
         request: request_dto(request),
         estimate: estimate(&snapshot, request),
+        qev_estimate: crate::credit::qev_estimate(&snapshot, id).ok(),
+        qev: crate::credit::qev_position(&snapshot, request),
     }))
 }
 
@@ -507,7 +513,7 @@ pub(crate) async fn leaderboard(
     Ok(Json(LeaderboardDto { height: snapshot.header.height, leaders }))
 }
 
-fn proof(
+pub(crate) fn proof(
     snapshot: &Snapshot,
     key: Vec<u8>,
     value: Option<Vec<u8>>,

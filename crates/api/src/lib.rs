@@ -7,6 +7,7 @@
 //! ([`dto`]), never domain types, with amounts as strings of base units.
 
 pub mod client;
+mod credit;
 mod dashboard;
 pub mod dto;
 mod handlers;
@@ -154,12 +155,23 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/reserve", get(handlers::reserve))
         .route("/v1/vault", get(handlers::vault))
         .route("/v1/queue", get(handlers::queue))
+        .route("/v1/queue/rounds", get(credit::rounds))
+        .route("/v1/queue/listings", get(credit::listings))
         .route("/v1/queue/{id}", get(handlers::queue_request))
+        .route("/v1/silos", get(credit::silos))
+        .route("/v1/silos/{id}", get(credit::silo))
+        .route("/v1/loans", get(credit::loans))
+        .route("/v1/loans/{id}", get(credit::loan))
+        .route("/v1/receipts", get(credit::receipts))
+        .route("/v1/receipts/{id}", get(credit::receipt))
         .route("/v1/params", get(handlers::params))
         .route("/v1/points/leaderboard", get(handlers::leaderboard))
         .route("/v1/proofs/balances/{address}/{asset}", get(handlers::prove_balance))
         .route("/v1/proofs/nonces/{address}", get(handlers::prove_nonce))
         .route("/v1/proofs/queue/{id}", get(handlers::prove_queue_request))
+        .route("/v1/proofs/loans/{id}", get(credit::prove_loan))
+        .route("/v1/proofs/receipts/{id}", get(credit::prove_receipt))
+        .route("/v1/proofs/silos/{id}", get(credit::prove_silo))
         .route("/v1/proofs/leaves/{key}", get(handlers::prove_leaf))
         .route("/v1/events", get(handlers::events))
         .route(

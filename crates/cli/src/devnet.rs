@@ -10,9 +10,14 @@
 use crate::{node_cmd, wallet};
 use anyhow::{Context, Result};
 use infrafi_core::{
-    Action, Address, Amount, Genesis, Role,
+    Action, Address, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, Role, SiloId,
+    State, WAD,
     ids::{B256, USDC, USDT},
-    math::Rate,
+    loans::{LoanTerms, TrancheTerms},
+    math::{Bps, Rate},
+    receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    schedule::InterestModel,
+    silos::SiloTerms,
 };
 use infrafi_node::{Node, NodeConfig};
 use infrafi_tx::SigningKey;
@@ -51,6 +56,20 @@ pub(crate) const ACTORS: &[(&str, &[Role])] = &[
     ("bob", &[]),
     ("carol", &[]),
     ("dave", &[]),
+    ("erin", &[]),
+    // The credit book: two curators, two custodians, an appraiser, an insurer, a
+    // liquidation agent and four borrowers (GPU operators).
+    ("northwind", &[Role::Curator]),
+    ("meridian", &[Role::Curator]),
+    ("vault_reno", &[Role::Custodian]),
+    ("vault_dallas", &[Role::Custodian]),
+    ("appraiser", &[Role::Appraiser]),
+    ("insurer", &[Role::Insurer]),
+    ("liquidator", &[Role::LiquidationAgent]),
+    ("op_atlas", &[]),
+    ("op_boreal", &[]),
+    ("op_cirrus", &[]),
+    ("op_delta", &[]),
 ];
 
 /// The key of a demo actor.
@@ -62,6 +81,8 @@ fn whole(n: u128) -> Amount {
     Amount::from_whole(n)
 }
 
+const DAY: u64 = 86_400;
+
 /// The demo genesis at `timestamp`.
 pub(crate) fn genesis(timestamp: u64) -> Genesis {
     let mut genesis = Genesis::with_admin(actor("admin").address(), timestamp);
@@ -72,43 +93,297 @@ pub(crate) fn genesis(timestamp: u64) -> Genesis {
         .collect();
     genesis.tbill_rate = Rate::from_apr_bps(450);
     genesis.stablecoin_balances = vec![
-        (actor("alice").address(), USDC, whole(300_000)),
-        (actor("bob").address(), USDT, whole(150_000)),
-        (actor("carol").address(), USDC, whole(60_000)),
+        (actor("alice").address(), USDC, whole(3_000_000)),
+        (actor("bob").address(), USDT, whole(1_500_000)),
+        (actor("carol").address(), USDC, whole(600_000)),
         (actor("dave").address(), USDC, whole(25_000)),
+        (actor("erin").address(), USDC, whole(400_000)),
+        (actor("northwind").address(), USDC, whole(600_000)),
+        (actor("meridian").address(), USDC, whole(600_000)),
+        (actor("op_atlas").address(), USDC, whole(150_000)),
+        (actor("op_boreal").address(), USDC, whole(150_000)),
+        (actor("op_cirrus").address(), USDC, whole(150_000)),
+        (actor("op_delta").address(), USDC, whole(150_000)),
     ];
     genesis
 }
 
-/// The bootstrap transactions, in order, as (actor, action).
-pub(crate) fn bootstrap() -> Vec<(&'static str, Action)> {
+fn class(name: &str) -> AssetClassId {
+    AssetClassId::new(name).unwrap_or_else(|| unreachable!("`{name}` is a valid class id"))
+}
+
+/// GPU classes: id, new price per unit, annual depreciation.
+const CLASSES: &[(&str, u128, u32)] =
+    &[("gpu.a100", 10_000, 2_500), ("gpu.h100", 30_000, 2_000), ("gpu.h200", 35_000, 1_800)];
+
+/// The receipts: class, units, custodian, owner, appraised value (whole USD).
+const RECEIPTS: &[(&str, u32, &str, &str, u128)] = &[
+    ("gpu.a100", 64, "vault_reno", "op_atlas", 520_000),
+    ("gpu.h100", 16, "vault_reno", "op_atlas", 400_000),
+    ("gpu.h100", 16, "vault_reno", "op_atlas", 400_000),
+    ("gpu.a100", 48, "vault_dallas", "op_cirrus", 380_000),
+    ("gpu.h100", 24, "vault_dallas", "op_cirrus", 600_000),
+    ("gpu.h100", 24, "vault_reno", "op_boreal", 600_000),
+    ("gpu.h200", 8, "vault_reno", "op_boreal", 260_000),
+    ("gpu.h200", 16, "vault_dallas", "op_delta", 520_000),
+    ("gpu.h200", 8, "vault_dallas", "op_delta", 260_000),
+    ("gpu.h100", 8, "vault_reno", "op_atlas", 200_000),
+    ("gpu.a100", 32, "vault_reno", "op_atlas", 260_000),
+    ("gpu.h200", 8, "vault_dallas", "op_boreal", 260_000),
+    ("gpu.a100", 16, "vault_dallas", "op_cirrus", 130_000),
+    ("gpu.h100", 8, "vault_dallas", "op_delta", 200_000),
+];
+
+/// The demo loans: silo curator, borrower, receipts (indexes into [`RECEIPTS`]), senior and
+/// junior (whole USD), the bootstrap stage it is originated in (`None`: left proposed).
+/// A demo loan: curator, borrower, receipts, senior, junior, stage originated.
+type DemoLoan = (&'static str, &'static str, &'static [u64], u128, u128, Option<usize>);
+
+const LOANS: &[DemoLoan] = &[
+    ("northwind", "op_atlas", &[0, 1, 2], 700_000, 120_000, Some(0)),
+    ("meridian", "op_boreal", &[5, 6], 450_000, 80_000, Some(0)),
+    ("northwind", "op_cirrus", &[3, 4], 500_000, 90_000, Some(1)),
+    ("meridian", "op_delta", &[7, 8], 420_000, 70_000, Some(1)),
+    ("northwind", "op_atlas", &[9, 10], 250_000, 50_000, Some(2)),
+    ("meridian", "op_boreal", &[11], 120_000, 30_000, None),
+];
+
+/// Days moved forward after each bootstrap stage: loans age, rounds run, one loan falls late.
+pub(crate) const STAGE_ADVANCE_DAYS: &[u64] = &[29, 29, 10];
+/// The loan left late (its first payment missed, still within grace).
+pub(crate) const LATE_LOAN: u64 = 2;
+/// The loan put in margin call (a lower appraisal, then a re-mark).
+pub(crate) const MARGIN_CALL_LOAN: u64 = 3;
+
+fn terms_for(index: usize, borrower: &str, now: u64, first_receipt: u64) -> LoanTerms {
+    let (_, _, receipts, senior, junior, _) = LOANS[index];
+    LoanTerms {
+        borrower: actor(borrower).address(),
+        receipts: receipts.iter().map(|r| ReceiptId(first_receipt + r)).collect(),
+        senior: TrancheTerms { amount: whole(senior), rate: Rate::from_apr_bps(1_200) },
+        junior: TrancheTerms { amount: whole(junior), rate: Rate::from_apr_bps(1_800) },
+        model: InterestModel::Amortized,
+        periods: Some(24),
+        interval_secs: Some(30 * DAY),
+        grace_period_secs: 15 * DAY,
+        grace_rate: Rate::from_apr_bps(2_400),
+        origination_fee_bps: Bps(100),
+        exit_fee_bps: Bps(50),
+        expires_at: now + 14 * DAY,
+    }
+}
+
+fn sealed_bid_salt() -> B256 {
+    B256::from(alloy_primitives::keccak256("devnet/sealed-bid/carol"))
+}
+
+/// The bootstrap transactions of `stage` against `state` (the committed state before the
+/// stage), in order, as (actor, action). Ids of objects made in the same stage are predicted
+/// from the state's counters: the stage runs alone, in order.
+pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Action)> {
+    let now = state.now();
     let kyc = |name: &str| Action::SetKyc { account: actor(name).address(), verified: true };
     let mint = |token, n| Action::MintUsdai { token, amount: whole(n), min_out: Amount::ZERO };
     let stake = |n| Action::Stake { assets: whole(n), min_shares: Amount::ZERO };
     let request = |n| Action::RequestRedeem { shares: whole(n) };
-    vec![
-        ("kyc", kyc("alice")),
-        ("kyc", kyc("bob")),
-        ("kyc", kyc("carol")),
-        (
-            "attestor",
-            Action::GatewayCredit {
-                account: actor("dave").address(),
-                token: USDC,
-                amount: whole(5_000),
-                external_id: B256::from(alloy_primitives::keccak256("devnet/deposit/1")),
-            },
-        ),
-        ("alice", mint(USDC, 250_000)),
-        ("alice", stake(200_000)),
-        ("bob", mint(USDT, 100_000)),
-        ("bob", stake(80_000)),
-        ("bob", request(20_000)),
-        ("carol", mint(USDC, 50_000)),
-        ("carol", stake(40_000)),
-        ("carol", request(10_000)),
-        ("carol", request(5_000)),
-    ]
+    let first_receipt = 0;
+    let first_loan = 0;
+    let first_silo = 0;
+    let next_request = state.queue.globals.get().next_request_id;
+    let mut txs: Vec<(&'static str, Action)> = vec![
+        ("oracle", Action::PostPrice { token: USDC, price: WAD }),
+        ("oracle", Action::PostPrice { token: USDT, price: WAD }),
+    ];
+    let curator_of = |name: &str| if name == "northwind" { first_silo } else { first_silo + 1 };
+    let originate = |txs: &mut Vec<(&'static str, Action)>, index: usize, accept: bool| {
+        let (curator, borrower, ..) = LOANS[index];
+        let silo_id = SiloId(curator_of(curator));
+        let terms = terms_for(index, borrower, now, first_receipt);
+        txs.push((curator, Action::ProposeLoan { silo_id, terms }));
+        if accept {
+            let loan_id = LoanId(first_loan + index as u64);
+            txs.push((borrower, Action::AcceptLoan { loan_id }));
+        }
+    };
+    let repay = |txs: &mut Vec<(&'static str, Action)>, index: usize| {
+        let loan_id = LoanId(first_loan + index as u64);
+        txs.push((LOANS[index].1, Action::RepayLoan { loan_id, max_amount: Amount::MAX }));
+    };
+    match stage {
+        0 => {
+            for name in ["alice", "bob", "carol", "erin", "northwind", "meridian"] {
+                txs.push(("kyc", kyc(name)));
+            }
+            for name in ["op_atlas", "op_boreal", "op_cirrus", "op_delta"] {
+                txs.push(("kyc", kyc(name)));
+            }
+            txs.push((
+                "attestor",
+                Action::GatewayCredit {
+                    account: actor("dave").address(),
+                    token: USDC,
+                    amount: whole(5_000),
+                    external_id: B256::from(alloy_primitives::keccak256("devnet/deposit/1")),
+                },
+            ));
+            txs.extend([
+                ("alice", mint(USDC, 2_500_000)),
+                ("alice", stake(2_000_000)),
+                ("bob", mint(USDT, 1_000_000)),
+                ("bob", stake(800_000)),
+                ("bob", request(100_000)),
+                ("carol", mint(USDC, 500_000)),
+                ("carol", stake(400_000)),
+                ("carol", request(40_000)),
+                ("erin", mint(USDC, 300_000)),
+                ("erin", stake(200_000)),
+            ]);
+            for name in ["northwind", "meridian"] {
+                txs.push((name, mint(USDC, 500_000)));
+            }
+            for name in ["op_atlas", "op_boreal", "op_cirrus", "op_delta"] {
+                txs.push((name, mint(USDC, 100_000)));
+            }
+            for &(id, price, depreciation) in CLASSES {
+                let terms = AssetClassTerms {
+                    new_price_per_unit: whole(price),
+                    annual_depreciation_bps: Bps(depreciation),
+                    floor_bps: Bps(1_000),
+                    recovery: RecoveryCostModel {
+                        itad_commission_bps: Bps(3_000),
+                        legal_cost_per_unit: whole(100),
+                        logistics_cost_per_unit: whole(200),
+                        data_destruction_cost_per_unit: whole(50),
+                        condition_haircut_bps: Bps(1_000),
+                    },
+                };
+                txs.push(("admin", Action::AddAssetClass { class: class(id), terms }));
+            }
+            let silo = |classes: &[&str], fee| SiloTerms {
+                eligible_classes: {
+                    let mut c: Vec<AssetClassId> = classes.iter().map(|c| class(c)).collect();
+                    c.sort();
+                    c
+                },
+                max_initial_ltv_bps: Bps(7_500),
+                margin_call_ltv_bps: Bps(8_500),
+                max_borrower_share_bps: Bps(10_000),
+                curator_fee_bps: Bps(fee),
+            };
+            txs.push((
+                "northwind",
+                Action::OpenSilo { terms: silo(&["gpu.a100", "gpu.h100"], 1_000) },
+            ));
+            txs.push((
+                "meridian",
+                Action::OpenSilo { terms: silo(&["gpu.h100", "gpu.h200"], 800) },
+            ));
+            for (offset, name) in ["northwind", "meridian"].iter().enumerate() {
+                let silo_id = SiloId(first_silo + offset as u64);
+                txs.push((name, Action::DepositFirstLoss { silo_id, amount: whole(250_000) }));
+                txs.push(("admin", Action::SetSiloSeniorCap { silo_id, cap: whole(1_800_000) }));
+            }
+            for (index, &(class_id, quantity, custodian, owner, value)) in
+                RECEIPTS.iter().enumerate()
+            {
+                let receipt_id = ReceiptId(first_receipt + index as u64);
+                let tag = format!("devnet/receipt/{index}");
+                let description = ReceiptDescription {
+                    quantity,
+                    serials_hash: B256::from(alloy_primitives::keccak256(format!("{tag}/serials"))),
+                    facility: if custodian == "vault_reno" {
+                        "Reno NV DC-2"
+                    } else {
+                        "Dallas TX DC-7"
+                    }
+                    .into(),
+                    jurisdiction: if custodian == "vault_reno" { "US-NV" } else { "US-TX" }.into(),
+                    bailment_hash: B256::from(alloy_primitives::keccak256(format!(
+                        "{tag}/bailment"
+                    ))),
+                };
+                txs.push((
+                    custodian,
+                    Action::IssueReceipt {
+                        class: class(class_id),
+                        owner: actor(owner).address(),
+                        description,
+                    },
+                ));
+                txs.push((
+                    "insurer",
+                    Action::AttachPolicy {
+                        receipt_id,
+                        policy_id: B256::from(alloy_primitives::keccak256(format!("{tag}/policy"))),
+                        coverage: whole(value),
+                        expires_at: now + 2 * 365 * DAY,
+                    },
+                ));
+                txs.push(("appraiser", Action::PostValuation { receipt_id, value: whole(value) }));
+            }
+        }
+        1 => {
+            repay(&mut txs, 0);
+            repay(&mut txs, 1);
+            // Erin bids to jump the queue with a fresh request.
+            txs.push(("erin", request(60_000)));
+            txs.push((
+                "erin",
+                Action::SetBid { request_id: RequestId(next_request), price_wad: WAD / 200 },
+            ));
+        }
+        2 => {
+            repay(&mut txs, 0);
+            repay(&mut txs, 1);
+            repay(&mut txs, 3);
+            // Loan 2 is not repaid: it falls late.
+        }
+        _ => {
+            // The margin call: a lower appraisal of loan 3's largest receipt, then a re-mark.
+            txs.push((
+                "appraiser",
+                Action::PostValuation {
+                    receipt_id: ReceiptId(first_receipt + 7),
+                    value: whole(240_000),
+                },
+            ));
+            txs.push((
+                "alice",
+                Action::RemarkLoans { first_loan_id: LoanId(first_loan), max_loans: 100 },
+            ));
+            // Queued redemptions: an open bid and a sealed bid waiting.
+            let (bob_request, carol_request) = (next_request, next_request + 1);
+            txs.push(("bob", request(50_000)));
+            txs.push(("carol", request(30_000)));
+            txs.push(("alice", request(25_000)));
+            txs.push((
+                "bob",
+                Action::SetBid { request_id: RequestId(bob_request), price_wad: WAD / 500 },
+            ));
+            let commitment = infrafi_core::qev::sealed_bid_commitment(
+                RequestId(carol_request),
+                WAD / 250,
+                sealed_bid_salt(),
+            );
+            txs.push((
+                "carol",
+                Action::CommitSealedBid {
+                    request_id: RequestId(carol_request),
+                    commitment,
+                    deposit: whole(500),
+                },
+            ));
+        }
+    }
+    // Loans originate in their stage (after the stage's other actions).
+    for (index, loan) in LOANS.iter().enumerate() {
+        match loan.5 {
+            Some(at) if at == stage => originate(&mut txs, index, true),
+            None if stage == STAGE_ADVANCE_DAYS.len() => originate(&mut txs, index, false),
+            _ => {}
+        }
+    }
+    txs
 }
 
 fn unix_now() -> u64 {
@@ -127,6 +402,57 @@ fn write_keys(data_dir: &std::path::Path) -> Result<Vec<(String, Address, PathBu
     Ok(written)
 }
 
+/// Submits `txs` (signed with each actor's next nonce) and waits until all are committed.
+fn submit_and_wait(node: &Node, txs: Vec<(&'static str, Action)>) -> Result<()> {
+    let mut hashes = Vec::with_capacity(txs.len());
+    let mut nonces = std::collections::BTreeMap::<&str, u64>::new();
+    for (name, action) in txs {
+        let key = actor(name);
+        let nonce = nonces.entry(name).or_insert_with(|| node.next_nonce(key.address()));
+        let hash = node
+            .submit(key.sign(node_cmd::CHAIN_ID_DEFAULT, *nonce, &action))
+            .with_context(|| format!("bootstrap transaction {} of {name}", action.name()))?;
+        *nonce += 1;
+        hashes.push((name, action.name(), hash));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while hashes.iter().any(|(_, _, hash)| node.is_pending(hash)) {
+        if std::time::Instant::now() > deadline || !node.is_running() {
+            anyhow::bail!("the bootstrap transactions were not committed");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for (name, action, hash) in hashes {
+        if let Some(receipt) = node.receipt(&hash)?
+            && let Some(error) = receipt.error
+        {
+            tracing::warn!(name, action, code = error.name, "bootstrap transaction rejected");
+        }
+    }
+    Ok(())
+}
+
+/// The first start: the demo market's history, stage by stage, with time moved forward
+/// between stages so loans age, pay and fall late as a real book would.
+fn run_bootstrap(node: &Node) -> Result<()> {
+    for stage in 0..=STAGE_ADVANCE_DAYS.len() {
+        let state = node.snapshot().state.clone();
+        submit_and_wait(node, bootstrap(stage, &state))?;
+        if let Some(days) = STAGE_ADVANCE_DAYS.get(stage) {
+            let before = node.snapshot().header.timestamp;
+            node.advance_time(days * DAY);
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while node.snapshot().header.timestamp < before + days * DAY {
+                if std::time::Instant::now() > deadline {
+                    anyhow::bail!("time did not move forward");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `infrafi devnet`.
 pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     std::fs::create_dir_all(&args.data_dir)?;
@@ -136,15 +462,8 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     config.devnet = true;
     config.keeper = (!args.no_keeper).then(|| actor("keeper"));
     let node = Arc::new(Node::start(config, Some(&genesis(unix_now()))).context("starting")?);
-    let fresh = node.snapshot().header.height == 0;
-    if fresh {
-        let mut nonces = std::collections::BTreeMap::<&str, u64>::new();
-        for (name, action) in bootstrap() {
-            let nonce = nonces.entry(name).or_default();
-            node.submit(actor(name).sign(node_cmd::CHAIN_ID_DEFAULT, *nonce, &action))
-                .with_context(|| format!("bootstrap transaction of {name}"))?;
-            *nonce += 1;
-        }
+    if node.snapshot().header.height == 0 {
+        run_bootstrap(&node)?;
     }
     let data_dir = args.data_dir.display().to_string();
     node_cmd::serve(node, &args.host, args.port, move |address| {
@@ -154,7 +473,106 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             println!("  {name:<10} {address}  {}", path.display());
         }
         println!(
+            "credit book: loan {LATE_LOAN} is late, loan {MARGIN_CALL_LOAN} is in margin call; see /v1/loans"
+        );
+        println!(
             "move time: curl -X POST http://{address}/v1/devnet/advance-time -H 'content-type: application/json' -d '{{\"seconds\":86400}}'"
         );
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
+mod tests {
+    use super::*;
+    use infrafi_core::{
+        BlockContext, Transaction, apply,
+        loans::{LoanStatus, MarginCallReason},
+    };
+
+    /// Runs the bootstrap on the core alone, with the keeper's upkeep after each time step,
+    /// as the devnet does.
+    fn market() -> State {
+        let start = 1_750_000_000;
+        let mut state = State::from_genesis(&genesis(start)).unwrap();
+        let mut height = 0;
+        let mut now = start;
+        for stage in 0..=STAGE_ADVANCE_DAYS.len() {
+            height += 1;
+            let block = BlockContext { height, timestamp: now };
+            for (name, action) in bootstrap(stage, &state.clone()) {
+                let label = format!("stage {stage}: {} by {name}", action.name());
+                let tx = Transaction { sender: actor(name).address(), action };
+                apply(&mut state, &block, &tx).unwrap_or_else(|e| panic!("{label}: {e}"));
+            }
+            if let Some(days) = STAGE_ADVANCE_DAYS.get(stage) {
+                now += days * DAY;
+                height += 1;
+                let block = BlockContext { height, timestamp: now };
+                infrafi_core::begin_block(&mut state, &block).unwrap();
+                for action in infrafi_node::keeper::due_actions(&state) {
+                    let tx = Transaction { sender: actor("keeper").address(), action };
+                    let _ = apply(&mut state, &block, &tx);
+                }
+            }
+        }
+        state
+    }
+
+    #[test]
+    fn the_devnet_market_has_the_credit_book_the_demo_needs() {
+        let state = market();
+        assert_eq!(state.silos.silos.len(), 2, "two curators, a silo each");
+        assert!(state.silos.silos.iter().all(|(_, s)| !s.pool_balance.is_zero()));
+        let receipts: Vec<_> = state.receipts.receipts.iter().map(|(_, r)| r).collect();
+        assert!(receipts.len() >= 12);
+        for class in ["gpu.a100", "gpu.h100", "gpu.h200"] {
+            assert!(receipts.iter().any(|r| r.class.to_string() == class), "{class}");
+        }
+        let loan = |id| state.loans.loans.get(&LoanId(id)).unwrap();
+        let now = state.now();
+        let active = state.loans.loans.iter().filter(|(_, l)| l.status == LoanStatus::Active);
+        let ages: std::collections::BTreeSet<u64> =
+            active.map(|(_, l)| (now - l.originated_at) / DAY).collect();
+        assert!(ages.len() >= 3, "loans of different ages: {ages:?}");
+        let late = loan(LATE_LOAN);
+        assert_eq!(late.status, LoanStatus::Active);
+        assert!(late.missed_periods(now) >= 1 && !late.is_default_due(now), "late, in grace");
+        let called = loan(MARGIN_CALL_LOAN);
+        assert_eq!(
+            called.margin_call.map(|c| c.reason),
+            Some(MarginCallReason::LtvAboveLimit),
+            "{called:?}"
+        );
+        assert!(state.loans.loans.iter().any(|(_, l)| l.status == LoanStatus::Proposed));
+        let requests: Vec<_> = state.queue.requests.iter().map(|(_, r)| r).collect();
+        assert!(requests.iter().any(|r| r.is_active() && r.bid_price_wad > 0), "an open bid");
+        assert!(requests.iter().any(|r| r.sealed_bid.is_some()), "a sealed bid");
+        assert!(state.queue.globals.get().rounds > 0, "rounds have run");
+    }
+
+    #[test]
+    fn the_keeper_re_marks_the_book_and_defaults_the_late_loan_once_grace_is_over() {
+        let mut state = market();
+        let later = BlockContext { height: state.height() + 1, timestamp: state.now() + 10 * DAY };
+        infrafi_core::begin_block(&mut state, &later).unwrap();
+        let due = infrafi_node::keeper::due_actions(&state);
+        assert!(due.iter().any(|a| matches!(a, Action::RemarkLoans { .. })), "{due:?}");
+        assert!(
+            due.contains(&Action::TriggerDefault { loan_id: LoanId(LATE_LOAN) }),
+            "the late loan is past grace: {due:?}"
+        );
+        for action in due {
+            let tx = Transaction { sender: actor("keeper").address(), action };
+            apply(&mut state, &later, &tx).unwrap();
+        }
+        let late = state.loans.loans.get(&LoanId(LATE_LOAN)).unwrap();
+        assert_eq!(late.status, LoanStatus::Defaulted);
+        let due = infrafi_node::keeper::due_actions(&state);
+        assert!(
+            !due.iter()
+                .any(|a| matches!(a, Action::RemarkLoans { .. } | Action::TriggerDefault { .. })),
+            "the credit upkeep is done: {due:?}"
+        );
+    }
 }

@@ -1443,3 +1443,74 @@ pub fn claim_surplus(state: &mut State, sender: Address, id: LoanId) -> Result<(
     state.emit(Event::LoanSurplusClaimed { loan_id: id, amount });
     Ok(())
 }
+
+/// Senior cash one on-time payment sends to the vault: senior interest less the performance
+/// and curator fees, plus senior principal; the same arithmetic as the payment itself.
+fn senior_cash(
+    loan: &Loan,
+    installment: schedule::Installment,
+    performance_fee_bps: Bps,
+    curator_fee_bps: Bps,
+) -> Result<(Amount, PaymentSplit), Overflow> {
+    let split = split_payment(loan, installment.interest, installment.principal)?;
+    let performance_fee = split.senior_interest.mul_bps(performance_fee_bps, Rounding::Up)?;
+    let after_fee =
+        split.senior_interest.checked_sub(performance_fee.min(split.senior_interest))?;
+    let curator_fee = after_fee.mul_bps(curator_fee_bps, Rounding::Down)?;
+    let cash = after_fee.checked_sub(curator_fee)?.checked_add(split.senior_principal)?;
+    Ok((cash, split))
+}
+
+/// The scheduled repayments of every active loan that fall due at or before `until`, as
+/// `(timestamp, senior cash to the vault)`: each remaining payment of an on-time borrower
+/// (computed by [`schedule::installment`] from the balance the previous one leaves, split by
+/// [`split_payment`], less the performance and curator fees). A payment already late is listed
+/// at `now`; grace interest and the exit fee are left out (the exit fee goes to the fee
+/// collector, grace interest is not planned). Loans in default or margin call are listed as
+/// scheduled: whether they pay is the caller's judgement. Ordered by loan, then time; at most
+/// `max_entries` entries (the earliest loans' first). Pure: nothing changes.
+///
+/// This is the inflow the QEV estimate (`estimate::estimate`) adds to base yield.
+pub fn scheduled_senior_repayments(
+    state: &State,
+    until: u64,
+    max_entries: usize,
+) -> Result<Vec<(u64, Amount)>, Overflow> {
+    let now = state.now();
+    let performance_fee_bps = state.governance.params.get().performance_fee_bps;
+    let mut inflows = Vec::new();
+    for (id, ()) in state.loans.open.iter() {
+        let Some(loan) = state.loans.loans.get(id) else { continue };
+        if loan.status != LoanStatus::Active {
+            continue;
+        }
+        let curator_fee_bps =
+            state.silos.silos.get(&loan.silo).map_or(Bps(0), |silo| silo.terms.curator_fee_bps);
+        let mut projected = loan.clone();
+        for index in 0..loan.periods_remaining {
+            let due_at = loan
+                .next_due_at
+                .saturating_add(u64::from(index).saturating_mul(loan.interval_secs));
+            if due_at > until || inflows.len() >= max_entries {
+                break;
+            }
+            let installment = schedule::installment(
+                projected.model,
+                projected.balance,
+                projected.rate,
+                projected.interval_secs,
+                projected.periods_remaining,
+            )?;
+            let (cash, split) =
+                senior_cash(&projected, installment, performance_fee_bps, curator_fee_bps)?;
+            inflows.push((due_at.max(now), cash));
+            projected.senior.principal =
+                projected.senior.principal.checked_sub(split.senior_principal)?;
+            projected.junior.principal =
+                projected.junior.principal.checked_sub(split.junior_principal)?;
+            projected.balance = projected.balance.checked_sub(installment.principal)?;
+            projected.periods_remaining -= 1;
+        }
+    }
+    Ok(inflows)
+}

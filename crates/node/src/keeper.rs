@@ -3,14 +3,26 @@
 //! It only reads the state and names actions; the node signs them with the keeper's key and
 //! submits them like any other transaction, so a keeper run by anyone else does the same.
 
-use infrafi_core::{Action, Amount, Asset, ProtocolAccount, State, WAD, queue, reserve};
+use infrafi_core::{
+    Action, Amount, Asset, LoanId, ProtocolAccount, State, WAD, loans::LoanStatus, queue, reserve,
+};
 
 /// The smallest surplus worth a harvest (one USDai): smaller ones wait to grow.
 pub const HARVEST_SURPLUS_MIN: Amount = Amount(WAD);
 /// Requests one keeper round serves at most.
 pub const ROUND_REQUESTS_KEEPER: u32 = 1_000;
 
-/// The upkeep actions due now, in the order to submit them.
+/// How old a loan's mark may grow before the keeper re-marks it.
+pub const REMARK_INTERVAL_SECS: u64 = 86_400;
+/// Loans one `remark_loans` covers.
+pub const REMARK_BATCH_LOANS: u32 = 500;
+/// `remark_loans` batches submitted per block at most.
+pub const REMARK_BATCHES_PER_BLOCK_MAX: usize = 4;
+/// `trigger_default` transactions submitted per block at most.
+pub const DEFAULTS_PER_BLOCK_MAX: usize = 16;
+
+/// The upkeep actions due now, in the order to submit them: harvest, round, re-marks (a
+/// fresh mark may open a margin call or cure one), then default triggers.
 pub fn due_actions(state: &State) -> Vec<Action> {
     let mut due = Vec::new();
     if reserve::backing(state).surplus >= HARVEST_SURPLUS_MIN {
@@ -19,7 +31,48 @@ pub fn due_actions(state: &State) -> Vec<Action> {
     if round_is_due(state) {
         due.push(Action::ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER });
     }
+    due.extend(remarks_due(state));
+    due.extend(defaults_due(state));
     due
+}
+
+/// `remark_loans` batches covering every active loan whose mark is missing or older than
+/// [`REMARK_INTERVAL_SECS`]: each batch starts at the first such loan not yet covered and
+/// takes the next [`REMARK_BATCH_LOANS`] open loans.
+fn remarks_due(state: &State) -> Vec<Action> {
+    let now = state.now();
+    let mut batches = Vec::new();
+    let mut covered = 0usize;
+    let mut open = state.loans.open.iter().map(|(id, ())| *id).enumerate();
+    while batches.len() < REMARK_BATCHES_PER_BLOCK_MAX {
+        let stale = open.by_ref().find(|(index, id)| {
+            *index >= covered
+                && state.loans.loans.get(id).is_some_and(|loan| {
+                    loan.status == LoanStatus::Active
+                        && loan
+                            .mark
+                            .is_none_or(|m| m.at.saturating_add(REMARK_INTERVAL_SECS) <= now)
+                })
+        });
+        let Some((index, first_loan_id)) = stale else { break };
+        batches.push(Action::RemarkLoans { first_loan_id, max_loans: REMARK_BATCH_LOANS });
+        covered = index + REMARK_BATCH_LOANS as usize;
+    }
+    batches
+}
+
+/// `trigger_default` for active loans past their grace period or cure window.
+fn defaults_due(state: &State) -> Vec<Action> {
+    let now = state.now();
+    state
+        .loans
+        .open
+        .iter()
+        .filter_map(|(id, ())| state.loans.loans.get(id))
+        .filter(|loan| loan.is_default_due(now))
+        .take(DEFAULTS_PER_BLOCK_MAX)
+        .map(|loan| Action::TriggerDefault { loan_id: LoanId(loan.id.0) })
+        .collect()
 }
 
 /// A round is due when the round interval has passed, some request is (or becomes) eligible,

@@ -177,6 +177,13 @@ impl Node {
         let snapshot = chain.committed();
         let (feed, _) = broadcast::channel(EVENT_FEED_BLOCKS_MAX);
         let (height, _) = watch::channel(snapshot.header.height);
+        // A devnet whose time was moved forward keeps its lead over the wall clock across
+        // restarts; otherwise its blocks would stall at the last timestamp until the wall
+        // clock caught up.
+        let time_offset_secs = match config.devnet {
+            true => snapshot.header.timestamp.saturating_sub(unix_now()),
+            false => 0,
+        };
         let shared = Arc::new(Shared {
             mempool: Mutex::new(Mempool::new(config.mempool_txs_max)),
             config,
@@ -184,7 +191,7 @@ impl Node {
             snapshot: RwLock::new(snapshot),
             feed,
             height,
-            time_offset_secs: AtomicU64::new(0),
+            time_offset_secs: AtomicU64::new(time_offset_secs),
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),
         });

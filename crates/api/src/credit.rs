@@ -1,0 +1,591 @@
+//! Credit and QEV reads: silos, loans with their schedules, receipts with insurance and
+//! valuations, servicing rounds, listings, the vault's phase mix, and their proofs. Same
+//! boundary as `handlers`: values parsed by hand, one committed snapshot per read, DTOs out.
+
+use crate::{
+    ApiError, AppState,
+    dto::*,
+    handlers::{PAGE_MAX, limit, parse_address, parse_u64, proof, query, request_dto},
+};
+use axum::{
+    Json,
+    extract::{Path, RawQuery, State},
+};
+use infrafi_core::{
+    Amount, LoanId, ReceiptId, RequestId, SiloId, TxError, estimate,
+    leaves::{encode_value, table_leaf_key},
+    loans::{self, Loan, LoanStatus},
+    math::{BPS_DENOMINATOR, SECONDS_PER_DAY, SECONDS_PER_YEAR, WAD},
+    qev, queue,
+    receipts::{self, Receipt, ReceiptStatus},
+    schedule,
+    silos::Silo,
+    vault,
+};
+use infrafi_node::Snapshot;
+use std::collections::BTreeMap;
+
+/// How far the QEV estimate projects inflows.
+pub(crate) const ESTIMATE_HORIZON_SECS: u64 = 365 * SECONDS_PER_DAY;
+/// Rounds one `GET /v1/queue/rounds` returns at most.
+const ROUNDS_PAGE_DEFAULT: usize = 20;
+
+fn text<T: serde::Serialize>(value: T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn amount(amount: Amount) -> String {
+    amount.0.to_string()
+}
+
+pub(crate) fn silo_dto(snapshot: &Snapshot, silo: &Silo) -> SiloDto {
+    let bps = snapshot.state.governance.params.get().min_first_loss_bps;
+    SiloDto {
+        id: silo.id.0,
+        curator: silo.curator,
+        eligible_classes: silo.terms.eligible_classes.iter().map(ToString::to_string).collect(),
+        max_initial_ltv_bps: silo.terms.max_initial_ltv_bps.0,
+        margin_call_ltv_bps: silo.terms.margin_call_ltv_bps.0,
+        max_borrower_share_bps: silo.terms.max_borrower_share_bps.0,
+        curator_fee_bps: silo.terms.curator_fee_bps.0,
+        senior_cap: amount(silo.senior_cap),
+        frozen: silo.frozen,
+        pool_balance: amount(silo.pool_balance),
+        senior_outstanding: amount(silo.senior_outstanding),
+        junior_outstanding: amount(silo.junior_outstanding),
+        first_loss_capital: amount(silo.first_loss_capital()),
+        first_loss_requirement: amount(silo.first_loss_requirement(bps)),
+        loans_outstanding: silo.loans_outstanding,
+        losses_absorbed: amount(silo.losses_absorbed),
+        impairment: amount(silo.impairment),
+    }
+}
+
+fn silo_id(text: &str) -> Result<SiloId, ApiError> {
+    parse_u64(text, "silo_id").map(SiloId)
+}
+
+fn loan_id(text: &str) -> Result<LoanId, ApiError> {
+    parse_u64(text, "loan_id").map(LoanId)
+}
+
+fn receipt_id(text: &str) -> Result<ReceiptId, ApiError> {
+    parse_u64(text, "receipt_id").map(ReceiptId)
+}
+
+pub(crate) async fn silos(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<SilosDto>, ApiError> {
+    let query = query(raw, &["limit"])?;
+    let limit = limit(&query)?;
+    let snapshot = app.node.snapshot();
+    let silos = snapshot
+        .state
+        .silos
+        .silos
+        .iter()
+        .take(limit)
+        .map(|(_, s)| silo_dto(&snapshot, s))
+        .collect();
+    Ok(Json(SilosDto { height: snapshot.header.height, silos }))
+}
+
+pub(crate) async fn silo(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SiloDetailDto>, ApiError> {
+    let id = silo_id(&id)?;
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let silo = state
+        .silos
+        .silos
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("silo_not_found", format!("no silo {id}")))?;
+    let open_loans = state
+        .loans
+        .open
+        .iter()
+        .filter(|(loan, _)| state.loans.loans.get(loan).is_some_and(|l| l.silo == id))
+        .map(|(loan, _)| loan.0)
+        .take(PAGE_MAX)
+        .collect();
+    let impaired_loans = state
+        .loans
+        .impaired
+        .range((id, LoanId(0))..=(id, LoanId(u64::MAX)))
+        .map(|((_, loan), _)| loan.0)
+        .take(PAGE_MAX)
+        .collect();
+    Ok(Json(SiloDetailDto {
+        height: snapshot.header.height,
+        silo: silo_dto(&snapshot, silo),
+        open_loans,
+        impaired_loans,
+    }))
+}
+
+pub(crate) fn loan_dto(loan: &Loan) -> LoanDto {
+    let tranche = |t: &loans::Tranche| TrancheDto {
+        funded: amount(t.funded),
+        principal: amount(t.principal),
+        apr_bps: t.rate.to_apr_bps(),
+    };
+    LoanDto {
+        id: loan.id.0,
+        silo: loan.silo.0,
+        borrower: loan.borrower,
+        status: text(loan.status),
+        receipts: loan.receipts.iter().map(|r| r.0).collect(),
+        senior: tranche(&loan.senior),
+        junior: tranche(&loan.junior),
+        balance: amount(loan.balance),
+        apr_bps: loan.rate.to_apr_bps(),
+        model: text(loan.model),
+        periods: loan.periods,
+        periods_remaining: loan.periods_remaining,
+        interval_secs: loan.interval_secs,
+        grace_period_secs: loan.grace_period_secs,
+        originated_at: loan.originated_at,
+        next_due_at: loan.next_due_at,
+        expires_at: loan.expires_at,
+        margin_call: loan.margin_call.map(|call| {
+            serde_json::json!({
+                "opened_at": call.opened_at,
+                "cure_deadline": call.cure_deadline,
+                "reason": text(call.reason),
+            })
+        }),
+        mark: loan.mark.map(|mark| MarkDto {
+            at: mark.at,
+            collateral_value: amount(mark.collateral_value),
+            ltv_bps: mark.ltv_bps.to_string(),
+        }),
+        defaulted_at: loan.defaulted_at,
+        interest_paid: amount(loan.interest_paid),
+        principal_paid: amount(loan.principal_paid),
+    }
+}
+
+fn parse_status(text: &str) -> Result<LoanStatus, ApiError> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|_| {
+        ApiError::bad_request(
+            "status_invalid",
+            format!("`{text}` is not a loan status (proposed, active, repaid, defaulted, settled, cancelled)"),
+        )
+    })
+}
+
+pub(crate) async fn loans(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<LoansDto>, ApiError> {
+    let query = query(raw, &["silo", "borrower", "status", "limit", "after"])?;
+    let limit = limit(&query)?;
+    let silo = query.get("silo").map(|s| silo_id(s)).transpose()?;
+    let borrower = query.get("borrower").map(|a| parse_address(a)).transpose()?;
+    let status = query.get("status").map(|s| parse_status(s)).transpose()?;
+    let after = query.get("after").map(|a| parse_u64(a, "after")).transpose()?;
+    let snapshot = app.node.snapshot();
+    let start = after.map_or(LoanId(0), |a| LoanId(a.saturating_add(1)));
+    let matching = snapshot.state.loans.loans.range(start..).map(|(_, loan)| loan).filter(|loan| {
+        silo.is_none_or(|s| loan.silo == s)
+            && borrower.is_none_or(|b| loan.borrower == b)
+            && status.is_none_or(|s| loan.status == s)
+    });
+    let loans: Vec<LoanDto> = matching.take(limit).map(loan_dto).collect();
+    let next_after = (loans.len() == limit).then(|| loans.last().map(|l| l.id)).flatten();
+    Ok(Json(LoansDto { height: snapshot.header.height, loans, next_after }))
+}
+
+fn overflow(_: infrafi_core::math::Overflow) -> ApiError {
+    ApiError::internal("arithmetic overflow computing a loan schedule")
+}
+
+fn schedule_dto(loan: &Loan, now: u64) -> Result<LoanScheduleDto, ApiError> {
+    let due = loans::payment_due(loan, now).map_err(overflow)?;
+    let rows = schedule::schedule(
+        loan.model,
+        loan.balance,
+        loan.rate,
+        loan.interval_secs,
+        loan.periods_remaining.max(1),
+    )
+    .map_err(overflow)?;
+    let remaining = rows
+        .iter()
+        .map(|row| ScheduledPaymentDto {
+            due_at: loan
+                .next_due_at
+                .saturating_add(u64::from(row.period - 1).saturating_mul(loan.interval_secs)),
+            interest: amount(row.interest),
+            principal: amount(row.principal),
+            payment: amount(row.payment),
+            closing_balance: amount(row.closing_balance),
+        })
+        .collect();
+    Ok(LoanScheduleDto {
+        next_payment_due_at: loan.next_due_at,
+        payment_due_now: PaymentDueDto {
+            installments: due.installments,
+            interest: amount(due.interest),
+            principal: amount(due.principal),
+            grace_interest: amount(due.grace_interest),
+            exit_fee: amount(due.exit_fee),
+            total: amount(due.total().map_err(overflow)?),
+        },
+        payments_remaining: loan.periods_remaining,
+        payments_missed: loan.missed_periods(now),
+        default_due: loan.is_default_due(now),
+        remaining,
+    })
+}
+
+pub(crate) async fn loan(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<LoanDetailDto>, ApiError> {
+    let id = loan_id(&id)?;
+    let snapshot = app.node.snapshot();
+    let loan = snapshot
+        .state
+        .loans
+        .loans
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("loan_not_found", format!("no loan {id}")))?;
+    let schedule = match loan.status {
+        LoanStatus::Active => Some(schedule_dto(loan, snapshot.state.now())?),
+        _ => None,
+    };
+    Ok(Json(LoanDetailDto { height: snapshot.header.height, loan: loan_dto(loan), schedule }))
+}
+
+pub(crate) fn receipt_dto(receipt: &Receipt) -> ReceiptDto {
+    ReceiptDto {
+        id: receipt.id.0,
+        class: receipt.class.to_string(),
+        custodian: receipt.custodian,
+        owner: receipt.owner,
+        quantity: receipt.description.quantity,
+        facility: receipt.description.facility.clone(),
+        jurisdiction: receipt.description.jurisdiction.clone(),
+        status: text(receipt.status),
+        loan: receipt.loan.map(|l| l.0),
+        issued_at: receipt.issued_at,
+    }
+}
+
+fn parse_receipt_status(text: &str) -> Result<ReceiptStatus, ApiError> {
+    serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|_| {
+        ApiError::bad_request(
+            "status_invalid",
+            format!("`{text}` is not a receipt status (issued, pledged, released, foreclosed, sold, redeemed)"),
+        )
+    })
+}
+
+pub(crate) async fn receipts(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ReceiptsDto>, ApiError> {
+    let query = query(raw, &["owner", "class", "status", "loan", "limit", "after"])?;
+    let limit = limit(&query)?;
+    let owner = query.get("owner").map(|a| parse_address(a)).transpose()?;
+    let class = query.get("class").cloned();
+    let status = query.get("status").map(|s| parse_receipt_status(s)).transpose()?;
+    let loan = query.get("loan").map(|l| loan_id(l)).transpose()?;
+    let after = query.get("after").map(|a| parse_u64(a, "after")).transpose()?;
+    let snapshot = app.node.snapshot();
+    let start = after.map_or(ReceiptId(0), |a| ReceiptId(a.saturating_add(1)));
+    let receipts: Vec<ReceiptDto> = snapshot
+        .state
+        .receipts
+        .receipts
+        .range(start..)
+        .map(|(_, receipt)| receipt)
+        .filter(|r| {
+            owner.is_none_or(|o| r.owner == o)
+                && class.as_ref().is_none_or(|c| r.class.to_string() == *c)
+                && status.is_none_or(|s| r.status == s)
+                && loan.is_none_or(|l| r.loan == Some(l))
+        })
+        .take(limit)
+        .map(receipt_dto)
+        .collect();
+    let next_after = (receipts.len() == limit).then(|| receipts.last().map(|r| r.id)).flatten();
+    Ok(Json(ReceiptsDto { height: snapshot.header.height, receipts, next_after }))
+}
+
+pub(crate) async fn receipt(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ReceiptDetailDto>, ApiError> {
+    let id = receipt_id(&id)?;
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let now = state.now();
+    let receipt = state
+        .receipts
+        .receipts
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found("receipt_not_found", format!("no receipt {id}")))?;
+    let insurance = match &receipt.policy {
+        None => InsuranceDto {
+            status: "uninsured".into(),
+            insurer: None,
+            policy_id: None,
+            coverage: None,
+            expires_at: None,
+        },
+        Some(policy) => InsuranceDto {
+            status: if now < policy.expires_at { "insured" } else { "expired" }.into(),
+            insurer: Some(policy.insurer),
+            policy_id: Some(policy.policy_id),
+            coverage: Some(amount(policy.coverage)),
+            expires_at: Some(policy.expires_at),
+        },
+    };
+    let class = state.receipts.classes.get(&receipt.class);
+    let valuation = receipt.valuation.as_ref().map(|v| ValuationDto {
+        appraiser: v.appraiser,
+        value: amount(v.value),
+        at: v.at,
+        model_value_now: class
+            .map(|c| amount(receipts::model_value(c, v, receipt.description.quantity, now)))
+            .unwrap_or_default(),
+    });
+    let eligibility = receipts::check_eligible(state, receipt, now);
+    Ok(Json(ReceiptDetailDto {
+        height: snapshot.header.height,
+        receipt: receipt_dto(receipt),
+        insurance,
+        valuation,
+        value_for_ltv: amount(receipts::value_for_ltv(state, receipt, now)),
+        eligible: eligibility.is_ok(),
+        ineligible_reason: eligibility.err().map(|e| TxError::from(e).name().to_string()),
+    }))
+}
+
+/// The QEV estimate of request `id` with scheduled loan repayments and base yield as inflows.
+pub(crate) fn qev_estimate(snapshot: &Snapshot, id: RequestId) -> Result<QevEstimateDto, TxError> {
+    let state = &snapshot.state;
+    let mut inflows = estimate::base_yield_inflows(state, ESTIMATE_HORIZON_SECS)?;
+    let from_base_yield = inflows.len();
+    let until = state.now().saturating_add(ESTIMATE_HORIZON_SECS);
+    let room = estimate::INFLOWS_MAX.saturating_sub(inflows.len());
+    let repayments = loans::scheduled_senior_repayments(state, until, room)?;
+    let from_loans = repayments.len();
+    inflows.extend(repayments);
+    let e = estimate::estimate(state, id, &inflows)?;
+    Ok(QevEstimateDto {
+        position: e.position,
+        shares_ahead: amount(e.shares_ahead),
+        assets_ahead: amount(e.assets_ahead),
+        assets: amount(e.assets),
+        liquidity_now: amount(e.liquidity_now),
+        next_round_at: e.next_round_at,
+        service_at: e.service_at,
+        bid_to_serve_next_round: e.bid_to_serve_next_round_wad.map(|b| b.to_string()),
+        inflows_from_loans: from_loans,
+        inflows_from_base_yield: from_base_yield,
+        horizon_secs: ESTIMATE_HORIZON_SECS,
+    })
+}
+
+/// A request's bids, listing and wait-fees.
+pub(crate) fn qev_position(
+    snapshot: &Snapshot,
+    request: &queue::RedemptionRequest,
+) -> QevPositionDto {
+    QevPositionDto {
+        bid_price: request.bid_price_wad.to_string(),
+        bid_escrow: amount(request.bid_escrow),
+        sealed_bid: request.sealed_bid.as_ref().map(|s| SealedBidDto {
+            commitment: s.commitment,
+            deposit: amount(s.deposit),
+            committed_at: s.committed_at,
+            round: s.round,
+        }),
+        listing_price: request.listing_price.map(amount),
+        wait_fees: qev::wait_fees_now(&snapshot.state, request.id).ok().map(|w| WaitFeesDto {
+            earned: amount(w.earned),
+            vested: amount(w.vested),
+            claimed: amount(w.claimed),
+            claimable: amount(w.claimable),
+        }),
+    }
+}
+
+pub(crate) async fn rounds(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<RoundsDto>, ApiError> {
+    let query = query(raw, &["limit"])?;
+    let limit = match query.get("limit") {
+        None => ROUNDS_PAGE_DEFAULT,
+        Some(_) => limit(&query)?,
+    };
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let rounds = state
+        .queue
+        .rounds
+        .iter()
+        .rev()
+        .take(limit)
+        .map(|(_, r)| RoundDto {
+            round: r.round,
+            at: r.at,
+            liquidity: amount(r.liquidity),
+            served_shares: amount(r.served_shares),
+            served_assets: amount(r.served_assets),
+            requests_served: r.requests_served,
+            clearing_price: r.clearing_price_wad.to_string(),
+            clearing_price_ema: r.clearing_price_ema_wad.to_string(),
+            jumpers: r.jumpers,
+            bid_fees_paid: amount(r.bid_fees_paid),
+            wait_fees_distributed: amount(r.wait_fees_distributed),
+            protocol_cut: amount(r.protocol_cut),
+            overtaken_shares: amount(r.overtaken_shares),
+        })
+        .collect();
+    Ok(Json(RoundsDto {
+        height: snapshot.header.height,
+        rounds_total: state.queue.globals.get().rounds,
+        clearing_price_ema: state.queue.qev.get().clearing_price_ema_wad.to_string(),
+        rounds,
+    }))
+}
+
+pub(crate) async fn listings(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ListingsDto>, ApiError> {
+    let query = query(raw, &["limit"])?;
+    let limit = limit(&query)?;
+    let snapshot = app.node.snapshot();
+    let nav = vault::nav(&snapshot.state);
+    let listings = snapshot
+        .state
+        .queue
+        .requests
+        .iter()
+        .filter_map(|(_, r)| r.listing_price.map(|price| (r, price)))
+        .take(limit)
+        .map(|(r, price)| ListingDto {
+            request: request_dto(r),
+            price: amount(price),
+            value_now: amount(nav.assets_for_redemption(r.shares_remaining).unwrap_or_default()),
+        })
+        .collect();
+    Ok(Json(ListingsDto { height: snapshot.header.height, listings }))
+}
+
+/// The vault's phase mix. O(open loans x receipts per loan), both bounded.
+pub(crate) fn phase_mix(snapshot: &Snapshot) -> PhaseMixDto {
+    let state = &snapshot.state;
+    let now = state.now();
+    let nav = vault::nav(state);
+    let idle = nav.unallocated.0;
+    let deployed = nav.senior_principal.0;
+    let by_silo = state
+        .silos
+        .silos
+        .iter()
+        .filter(|(_, s)| !s.senior_outstanding.is_zero())
+        .map(|(id, s)| DeployedDto {
+            key: id.to_string(),
+            senior_principal: amount(s.senior_outstanding),
+        })
+        .collect();
+    let mut by_class = BTreeMap::<String, u128>::new();
+    // Senior principal x per-second rate, summed: the senior book's income per second (WAD).
+    let mut senior_income_wad = 0u128;
+    for (id, ()) in state.loans.open.iter() {
+        let Some(loan) = state.loans.loans.get(id) else { continue };
+        senior_income_wad = senior_income_wad
+            .saturating_add(loan.senior.principal.0.saturating_mul(loan.senior.rate.0) / WAD);
+        let values: Vec<(String, u128)> = loan
+            .receipts
+            .iter()
+            .filter_map(|r| state.receipts.receipts.get(r))
+            .map(|r| (r.class.to_string(), receipts::value_for_ltv(state, r, now).0.max(1)))
+            .collect();
+        let total: u128 = values.iter().map(|(_, v)| *v).fold(0, u128::saturating_add);
+        for (class, value) in values {
+            let share = infrafi_core::math::mul_div(
+                loan.senior.principal.0,
+                value,
+                total.max(1),
+                infrafi_core::Rounding::Down,
+            )
+            .unwrap_or(0);
+            *by_class.entry(class).or_default() += share;
+        }
+    }
+    let by_asset_class = by_class
+        .into_iter()
+        .map(|(key, v)| DeployedDto { key, senior_principal: v.to_string() })
+        .collect();
+    let tbill_rate = state.reserve.tbill.get().rate_per_second.0;
+    let idle_income_wad = idle.saturating_mul(tbill_rate) / WAD;
+    let total = idle.saturating_add(deployed);
+    let per_year = u128::from(SECONDS_PER_YEAR) * BPS_DENOMINATOR;
+    let blended_apy_bps = senior_income_wad
+        .saturating_add(idle_income_wad)
+        .saturating_mul(per_year)
+        .checked_div(total)
+        .unwrap_or(0);
+    PhaseMixDto {
+        idle: idle.to_string(),
+        deployed: deployed.to_string(),
+        deployed_bps: deployed.saturating_mul(BPS_DENOMINATOR).checked_div(total).unwrap_or(0),
+        by_silo,
+        by_asset_class,
+        blended_apy_bps,
+    }
+}
+
+pub(crate) async fn prove_loan(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ProofDto>, ApiError> {
+    let id = loan_id(&id)?;
+    let snapshot = app.node.snapshot();
+    let key = table_leaf_key("loans.loans", &id);
+    let loan = snapshot.state.loans.loans.get(&id);
+    let decoded = serde_json::json!({"table": "loans.loans", "loan": loan.map(loan_dto)});
+    Ok(proof(&snapshot, key, loan.map(encode_value), decoded))
+}
+
+pub(crate) async fn prove_receipt(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ProofDto>, ApiError> {
+    let id = receipt_id(&id)?;
+    let snapshot = app.node.snapshot();
+    let key = table_leaf_key("receipts.receipts", &id);
+    let receipt = snapshot.state.receipts.receipts.get(&id);
+    let decoded =
+        serde_json::json!({"table": "receipts.receipts", "receipt": receipt.map(receipt_dto)});
+    Ok(proof(&snapshot, key, receipt.map(encode_value), decoded))
+}
+
+pub(crate) async fn prove_silo(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ProofDto>, ApiError> {
+    let id = silo_id(&id)?;
+    let snapshot = app.node.snapshot();
+    let key = table_leaf_key("silos.silos", &id);
+    let silo = snapshot.state.silos.silos.get(&id);
+    let decoded = serde_json::json!({
+        "table": "silos.silos",
+        "silo": silo.map(|s| silo_dto(&snapshot, s)),
+    });
+    Ok(proof(&snapshot, key, silo.map(encode_value), decoded))
+}

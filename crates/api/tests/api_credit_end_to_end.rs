@@ -1,0 +1,288 @@
+//! Credit and QEV through the API on loopback (port 0), against a real node: a borrower
+//! through a whole loan (propose, accept, every payment, receipts released) checked through
+//! the reads and a proof against the block's state root; and a holder whose open bid gets it
+//! served ahead of an older request.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use alloy_primitives::B256;
+use infrafi_api::{client::Client, dto::ProofDto};
+use infrafi_core::{
+    Action, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, Role, SiloId, WAD,
+    ids::USDC,
+    loans::{LoanTerms, TrancheTerms},
+    math::{Bps, Rate},
+    receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    schedule::InterestModel,
+    silos::SiloTerms,
+};
+use infrafi_node::{Node, NodeConfig};
+use infrafi_tx::SigningKey;
+use serde_json::{Value, json};
+use std::{sync::Arc, time::Duration};
+
+const CHAIN: u64 = 4243;
+const DAY: u64 = 86_400;
+
+fn key(name: &str) -> SigningKey {
+    SigningKey::from_seed(&format!("api-credit/{name}"))
+}
+
+fn usd(n: u128) -> Amount {
+    Amount::from_whole(n)
+}
+
+struct Harness {
+    client: Client,
+    _node: Arc<Node>,
+    _dir: tempfile::TempDir,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+async fn start() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let mut genesis = Genesis::with_admin(key("admin").address(), unix_now());
+    for (role, name) in [
+        (Role::Custodian, "custodian"),
+        (Role::Appraiser, "appraiser"),
+        (Role::Insurer, "insurer"),
+        (Role::Curator, "curator"),
+    ] {
+        genesis.roles.push((role, key(name).address()));
+    }
+    for name in ["depositor", "curator", "borrower", "old", "bidder"] {
+        genesis.stablecoin_balances.push((key(name).address(), USDC, usd(2_000_000)));
+    }
+    let mut config = NodeConfig::new(CHAIN, dir.path().to_path_buf());
+    config.block_time = Duration::from_millis(100);
+    config.devnet = true;
+    let node = Arc::new(Node::start(config, Some(&genesis)).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server_node = node.clone();
+    tokio::spawn(async move {
+        infrafi_api::serve(server_node, listener, std::future::pending()).await.unwrap();
+    });
+    Harness { client: Client::new(&format!("http://{address}")), _node: node, _dir: dir }
+}
+
+impl Harness {
+    async fn get(&self, path: &str) -> Value {
+        let answer = self.client.get(path).await.unwrap();
+        assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+        answer.body
+    }
+
+    async fn send_ok(&self, name: &str, action: Action) -> Value {
+        let key = key(name);
+        let account = self.get(&format!("/v1/accounts/{}", key.address())).await;
+        let nonce = account["next_nonce"].as_u64().unwrap();
+        let answer = self.client.submit(&key.sign(CHAIN, nonce, &action)).await.unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        let hash = answer.body["tx_hash"].as_str().unwrap().to_string();
+        for _ in 0..300 {
+            let status = self.get(&format!("/v1/tx/{hash}")).await;
+            if status["status"] != "pending" {
+                assert_eq!(status["status"], "applied", "{} by {name}: {status}", action.name());
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("transaction {hash} was not committed");
+    }
+
+    async fn advance(&self, seconds: u64) {
+        let moved = self
+            .client
+            .post("/v1/devnet/advance-time", &json!({"seconds": seconds}))
+            .await
+            .unwrap();
+        assert_eq!(moved.status, 200, "{}", moved.body);
+    }
+
+    async fn mint_and_stake(&self, name: &str, mint: u128, stake: u128) {
+        self.send_ok(
+            name,
+            Action::MintUsdai { token: USDC, amount: usd(mint), min_out: Amount::ZERO },
+        )
+        .await;
+        if stake > 0 {
+            self.send_ok(name, Action::Stake { assets: usd(stake), min_shares: Amount::ZERO })
+                .await;
+        }
+    }
+}
+
+fn h100() -> AssetClassId {
+    AssetClassId::new("gpu.h100").unwrap()
+}
+
+fn number(value: &Value) -> u128 {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
+    let h = start().await;
+    h.mint_and_stake("depositor", 1_000_000, 1_000_000).await;
+    h.mint_and_stake("curator", 200_000, 0).await;
+    h.mint_and_stake("borrower", 100_000, 0).await;
+    let terms = AssetClassTerms {
+        new_price_per_unit: usd(30_000),
+        annual_depreciation_bps: Bps(2_000),
+        floor_bps: Bps(1_000),
+        recovery: RecoveryCostModel {
+            itad_commission_bps: Bps(3_000),
+            legal_cost_per_unit: usd(100),
+            logistics_cost_per_unit: usd(200),
+            data_destruction_cost_per_unit: usd(50),
+            condition_haircut_bps: Bps(1_000),
+        },
+    };
+    h.send_ok("admin", Action::AddAssetClass { class: h100(), terms }).await;
+    let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
+    h.send_ok("curator", Action::OpenSilo { terms: silo_terms }).await;
+    let silo_id = SiloId(0);
+    h.send_ok("curator", Action::DepositFirstLoss { silo_id, amount: usd(100_000) }).await;
+    h.send_ok("admin", Action::SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }).await;
+    let borrower = key("borrower").address();
+    let description = ReceiptDescription {
+        quantity: 24,
+        serials_hash: B256::repeat_byte(0x11),
+        facility: "Reno NV DC-2".into(),
+        jurisdiction: "US-NV".into(),
+        bailment_hash: B256::repeat_byte(0x22),
+    };
+    h.send_ok("custodian", Action::IssueReceipt { class: h100(), owner: borrower, description })
+        .await;
+    let receipt_id = ReceiptId(0);
+    let policy = Action::AttachPolicy {
+        receipt_id,
+        policy_id: B256::repeat_byte(0x33),
+        coverage: usd(600_000),
+        expires_at: unix_now() + 2 * 365 * DAY,
+    };
+    h.send_ok("insurer", policy).await;
+    h.send_ok("appraiser", Action::PostValuation { receipt_id, value: usd(600_000) }).await;
+    let terms = LoanTerms {
+        borrower,
+        receipts: vec![receipt_id],
+        senior: TrancheTerms { amount: usd(300_000), rate: Rate::from_apr_bps(1_200) },
+        junior: TrancheTerms { amount: usd(60_000), rate: Rate::from_apr_bps(1_800) },
+        model: InterestModel::Amortized,
+        periods: Some(3),
+        interval_secs: Some(30 * DAY),
+        grace_period_secs: 15 * DAY,
+        grace_rate: Rate::from_apr_bps(2_400),
+        origination_fee_bps: Bps(100),
+        exit_fee_bps: Bps(50),
+        expires_at: unix_now() + 7 * DAY,
+    };
+    h.send_ok("curator", Action::ProposeLoan { silo_id, terms }).await;
+    let proposed = h.get("/v1/loans/0").await;
+    assert_eq!(proposed["loan"]["status"], "proposed");
+    assert!(proposed["schedule"].is_null());
+    h.send_ok("borrower", Action::AcceptLoan { loan_id: LoanId(0) }).await;
+
+    let loan = h.get("/v1/loans/0").await;
+    assert_eq!(loan["loan"]["status"], "active", "{loan}");
+    assert_eq!(loan["schedule"]["payments_remaining"], 3);
+    assert_eq!(loan["schedule"]["remaining"].as_array().unwrap().len(), 3);
+    assert_eq!(loan["schedule"]["payments_missed"], 0);
+    assert!(number(&loan["schedule"]["payment_due_now"]["total"]) > 0);
+    let mine = h.get(&format!("/v1/loans?borrower={borrower}&status=active")).await;
+    assert_eq!(mine["loans"].as_array().unwrap().len(), 1);
+    let none = h.get("/v1/loans?silo=7").await;
+    assert!(none["loans"].as_array().unwrap().is_empty());
+    let bad = h.client.get("/v1/loans?status=sleeping").await.unwrap();
+    assert_eq!((bad.status.as_u16(), bad.body["code"].as_str()), (400, Some("status_invalid")));
+    let silo = h.get("/v1/silos/0").await;
+    assert_eq!(silo["open_loans"], json!([0]));
+    assert_eq!(number(&silo["silo"]["senior_outstanding"]), usd(300_000).0);
+    assert_eq!(h.get("/v1/silos").await["silos"].as_array().unwrap().len(), 1);
+    let receipt = h.get("/v1/receipts/0").await;
+    assert_eq!(receipt["receipt"]["status"], "pledged");
+    assert_eq!(receipt["insurance"]["status"], "insured");
+    assert_eq!(receipt["eligible"], true, "{receipt}");
+    assert!(number(&receipt["value_for_ltv"]) > 0);
+    let pledged = h.get(&format!("/v1/receipts?owner={borrower}&status=pledged")).await;
+    assert_eq!(pledged["receipts"].as_array().unwrap().len(), 1);
+    let vault = h.get("/v1/vault").await;
+    let mix = &vault["phase_mix"];
+    assert_eq!(number(&mix["deployed"]), usd(300_000).0, "{mix}");
+    assert_eq!(mix["by_silo"][0]["key"], "0");
+    assert_eq!(mix["by_asset_class"][0]["key"], "gpu.h100");
+    assert!(mix["blended_apy_bps"].as_u64().unwrap() > 0);
+
+    // Each payment a day before its deadline.
+    for (payment, advance_days) in [(1, 29), (2, 30), (3, 30)] {
+        h.advance(advance_days * DAY).await;
+        let before = h.get("/v1/loans/0").await;
+        assert_eq!(before["schedule"]["payments_missed"], 0, "payment {payment}: {before}");
+        h.send_ok("borrower", Action::RepayLoan { loan_id: LoanId(0), max_amount: Amount::MAX })
+            .await;
+        let after = h.get("/v1/loans/0").await;
+        if payment < 3 {
+            assert_eq!(after["schedule"]["payments_remaining"], 3 - payment, "{after}");
+        }
+    }
+    let repaid = h.get("/v1/loans/0").await;
+    assert_eq!(repaid["loan"]["status"], "repaid", "{repaid}");
+    assert_eq!(number(&repaid["loan"]["balance"]), 0);
+    let released = h.get("/v1/receipts/0").await;
+    assert_eq!(released["receipt"]["status"], "released");
+    assert!(released["receipt"]["loan"].is_null());
+
+    // The loan's leaf is proven against the state root of the block it was read at.
+    let proof: ProofDto = serde_json::from_value(h.get("/v1/proofs/loans/0").await).unwrap();
+    assert_eq!(proof.decoded["loan"]["status"], "repaid");
+    let block = h.get(&format!("/v1/blocks/{}", proof.height)).await;
+    let root: B256 = block["header"]["state_root"].as_str().unwrap().parse().unwrap();
+    assert_eq!(root, proof.state_root);
+    let value = proof.value.as_ref().map(|v| v.to_vec());
+    proof.proof.verify_leaf(root, &proof.key, value.as_deref()).unwrap();
+    let mut forged = value.clone().unwrap();
+    forged[0] ^= 1;
+    assert!(proof.proof.verify_leaf(root, &proof.key, Some(&forged)).is_err());
+    for path in ["/v1/proofs/receipts/0", "/v1/proofs/silos/0"] {
+        let proof: ProofDto = serde_json::from_value(h.get(path).await).unwrap();
+        let value = proof.value.as_ref().map(|v| v.to_vec());
+        proof.proof.verify_leaf(proof.state_root, &proof.key, value.as_deref()).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
+    let h = start().await;
+    h.mint_and_stake("old", 200_000, 100_000).await;
+    h.mint_and_stake("bidder", 200_000, 100_000).await;
+    h.send_ok("old", Action::RequestRedeem { shares: usd(50_000) }).await;
+    h.send_ok("bidder", Action::RequestRedeem { shares: usd(50_000) }).await;
+    let (old, bidder) = (RequestId(0), RequestId(1));
+    h.send_ok("bidder", Action::SetBid { request_id: bidder, price_wad: WAD / 1_000 }).await;
+    let detail = h.get("/v1/queue/1").await;
+    assert_eq!(detail["qev"]["bid_price"], (WAD / 1_000).to_string(), "{detail}");
+    assert!(number(&detail["qev"]["bid_escrow"]) > 0);
+    assert!(detail["qev_estimate"]["service_at"].is_u64(), "{detail}");
+    h.advance(8 * DAY).await;
+    // A round that serves one request: the bidder's, though it is younger.
+    h.send_ok("old", Action::ServiceQueue { max_requests: 1 }).await;
+    let served = h.get("/v1/queue/1").await;
+    assert_eq!(served["request"]["status"], "served", "{served}");
+    let waiting = h.get("/v1/queue/0").await;
+    assert_eq!(waiting["request"]["status"], "eligible", "{waiting}");
+    assert_eq!(waiting["qev_estimate"]["position"], 0, "{waiting}");
+    let rounds = h.get("/v1/queue/rounds").await;
+    assert_eq!(rounds["rounds_total"], 1);
+    let round = &rounds["rounds"][0];
+    assert_eq!(round["requests_served"], 1);
+    assert_eq!(round["jumpers"], 1, "{round}");
+    assert!(rounds["clearing_price_ema"].is_string());
+    h.send_ok("old", Action::ListRequest { request_id: old, price: usd(49_000) }).await;
+    let listings = h.get("/v1/queue/listings").await;
+    assert_eq!(listings["listings"][0]["request"]["id"], 0, "{listings}");
+    assert_eq!(number(&listings["listings"][0]["price"]), usd(49_000).0);
+}
