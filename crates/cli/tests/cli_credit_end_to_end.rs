@@ -1,0 +1,267 @@
+//! A borrower through a whole loan with the `infrafi` binary alone, against a devnet on
+//! loopback: the devnet actors' keystores sign every step (receipt, policy, appraisal, silo,
+//! proposal, acceptance, each payment), the reads come from `infrafi query`, and the repaid
+//! loan is proven offline with `infrafi verify-proof`. Only moving time goes over HTTP: the
+//! CLI has no command for the devnet endpoint.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use infrafi_api::client::Client;
+use serde_json::{Value, json};
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
+const DAY: u64 = 86_400;
+
+struct Devnet {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn devnet(data_dir: &Path) -> Devnet {
+    let mut child = Command::new(BIN)
+        .args(["devnet", "--port", "0", "--block-time-ms", "100"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    let url = first.split_whitespace().last().unwrap().to_string();
+    // Keep draining the banner so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Devnet { child, url }
+}
+
+fn cli(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("RUST_BACKTRACE", "0").output().unwrap()
+}
+
+fn cli_ok(args: &[&str]) -> String {
+    let output = cli(args);
+    assert!(
+        output.status.success(),
+        "infrafi {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The id field `field` of the first event of `kind` in a transaction receipt.
+fn event_id(receipt: &Value, kind: &str, field: &str) -> String {
+    let events = receipt["events"].as_array().unwrap();
+    let event = events
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} event in {receipt}"));
+    match &event[field] {
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => panic!("{kind}.{field} is {other}"),
+    }
+}
+
+fn number(value: &Value) -> u128 {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = devnet(&dir.path().join("data"));
+    let node = net.url.as_str();
+    let keys = dir.path().join("data/keys");
+    let key = |name: &str| keys.join(format!("{name}.json")).display().to_string();
+    let borrower_keystore = dir.path().join("borrower.json");
+    let borrower = cli_ok(&["wallet", "new", "--keystore", borrower_keystore.to_str().unwrap()])
+        .trim()
+        .to_string();
+    let borrower_key = borrower_keystore.to_str().unwrap().to_string();
+    let tx = |keystore: &str, action: &[&str]| -> Value {
+        let mut args = vec!["tx", "--node", node, "--keystore", keystore];
+        args.extend_from_slice(action);
+        let receipt: Value = serde_json::from_str(&cli_ok(&args)).unwrap();
+        assert_eq!(receipt["status"], "applied", "{action:?}: {receipt}");
+        receipt
+    };
+    let query = |what: &[&str]| -> Value {
+        let mut args = vec!["query", "--node", node];
+        args.extend_from_slice(what);
+        serde_json::from_str(&cli_ok(&args)).unwrap()
+    };
+    // The devnet's clock runs ahead of the wall clock (its bootstrap ages the demo book).
+    let now = query(&["status"])["timestamp"].as_u64().unwrap();
+
+    // The borrower: verified, with USDai to pay interest from.
+    tx(&key("kyc"), &["set-kyc", "--account", &borrower, "--verified", "true"]);
+    let deposit = format!("0x{}", "cd".repeat(32));
+    tx(
+        &key("attestor"),
+        &[
+            "gateway-credit",
+            "--account",
+            &borrower,
+            "--token",
+            "USDC",
+            "--amount",
+            "20000",
+            "--external-id",
+            &deposit,
+        ],
+    );
+    tx(&borrower_key, &["mint-usdai", "--token", "USDC", "--amount", "20000"]);
+
+    // A silo of the curator's own, funded and capped.
+    let opened = tx(&key("northwind"), &["open-silo", "--classes", "gpu.h100"]);
+    let silo = event_id(&opened, "silo_opened", "silo_id");
+    tx(&key("northwind"), &["deposit-first-loss", "--silo-id", &silo, "--amount", "50000"]);
+    tx(&key("admin"), &["set-silo-senior-cap", "--silo-id", &silo, "--cap", "500000"]);
+
+    // The receipt: issued by a custodian to the borrower, insured, appraised.
+    let issued = tx(
+        &key("vault_reno"),
+        &[
+            "issue-receipt",
+            "--class",
+            "gpu.h100",
+            "--owner",
+            &borrower,
+            "--quantity",
+            "8",
+            "--serials-hash",
+            &format!("0x{}", "11".repeat(32)),
+            "--facility",
+            "Reno NV DC-2",
+            "--jurisdiction",
+            "US-NV",
+            "--bailment-hash",
+            &format!("0x{}", "22".repeat(32)),
+        ],
+    );
+    let receipt = event_id(&issued, "receipt_issued", "receipt_id");
+    tx(
+        &key("insurer"),
+        &[
+            "attach-policy",
+            "--receipt-id",
+            &receipt,
+            "--policy-id",
+            &format!("0x{}", "33".repeat(32)),
+            "--coverage",
+            "200000",
+            "--expires-at",
+            &(now + 2 * 365 * DAY).to_string(),
+        ],
+    );
+    tx(&key("appraiser"), &["post-valuation", "--receipt-id", &receipt, "--value", "200000"]);
+    let insured = query(&["receipt", &receipt]);
+    assert_eq!(insured["receipt"]["status"], "issued", "{insured}");
+    assert_eq!(insured["insurance"]["status"], "insured", "{insured}");
+    assert_eq!(insured["eligible"], true, "{insured}");
+
+    // Three monthly payments, proposed by the curator, accepted by the borrower.
+    let proposed = tx(
+        &key("northwind"),
+        &[
+            "propose-loan",
+            "--silo-id",
+            &silo,
+            "--borrower",
+            &borrower,
+            "--receipts",
+            &receipt,
+            "--senior",
+            "60000",
+            "--senior-apr-bps",
+            "1200",
+            "--junior",
+            "10000",
+            "--junior-apr-bps",
+            "1800",
+            "--periods",
+            "3",
+            "--interval-secs",
+            &(30 * DAY).to_string(),
+            "--grace-apr-bps",
+            "2400",
+            "--origination-fee-bps",
+            "100",
+            "--exit-fee-bps",
+            "50",
+            "--expires-at",
+            &(now + 7 * DAY).to_string(),
+        ],
+    );
+    let loan = event_id(&proposed, "loan_proposed", "loan_id");
+    assert_eq!(query(&["loan", &loan])["loan"]["status"], "proposed");
+    tx(&borrower_key, &["accept-loan", "--loan-id", &loan]);
+    let active = query(&["loan", &loan]);
+    assert_eq!(active["loan"]["status"], "active", "{active}");
+    assert_eq!(active["schedule"]["payments_remaining"], 3, "{active}");
+    assert_eq!(query(&["receipt", &receipt])["receipt"]["status"], "pledged");
+    let mine = query(&["loans", "--borrower", &borrower, "--status", "active"]);
+    assert_eq!(mine["loans"].as_array().unwrap().len(), 1, "{mine}");
+
+    // Each payment a day before its deadline.
+    let client = Client::new(node);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for (payment, days) in [(1, 29), (2, 30), (3, 30)] {
+        let moved = rt
+            .block_on(client.post("/v1/devnet/advance-time", &json!({"seconds": days * DAY})))
+            .unwrap();
+        assert_eq!(moved.status, 200, "{}", moved.body);
+        let due = query(&["loan", &loan]);
+        assert_eq!(due["schedule"]["payments_missed"], 0, "payment {payment}: {due}");
+        tx(&borrower_key, &["repay-loan", "--loan-id", &loan]);
+        if payment < 3 {
+            let after = query(&["loan", &loan]);
+            assert_eq!(after["schedule"]["payments_remaining"], 3 - payment, "{after}");
+        }
+    }
+    let repaid = query(&["loan", &loan]);
+    assert_eq!(repaid["loan"]["status"], "repaid", "{repaid}");
+    assert_eq!(number(&repaid["loan"]["balance"]), 0, "{repaid}");
+    let released = query(&["receipt", &receipt]);
+    assert_eq!(released["receipt"]["status"], "released", "{released}");
+    assert!(released["receipt"]["loan"].is_null(), "{released}");
+
+    // The repaid loan, proven offline against the state root (checked against the block).
+    let proof = cli_ok(&["query", "--node", node, "prove-loan", &loan]);
+    let parsed: Value = serde_json::from_str(&proof).unwrap();
+    assert_eq!(parsed["decoded"]["loan"]["status"], "repaid", "{parsed}");
+    let proof_path = dir.path().join("loan-proof.json");
+    std::fs::write(&proof_path, &proof).unwrap();
+    let proof_path = proof_path.to_str().unwrap();
+    let root = parsed["state_root"].as_str().unwrap();
+    let verdict = cli_ok(&["verify-proof", "--proof", proof_path, "--state-root", root]);
+    assert!(verdict.starts_with("valid"), "{verdict}");
+    let verdict = cli_ok(&["verify-proof", "--proof", proof_path, "--node", node]);
+    assert!(verdict.starts_with("valid"), "{verdict}");
+    // Another root, or a forged leaf, fails.
+    let other = format!("0x{}", "44".repeat(32));
+    assert!(
+        !cli(&["verify-proof", "--proof", proof_path, "--state-root", &other]).status.success()
+    );
+    let mut forged = parsed.clone();
+    let value = forged["value"].as_str().unwrap();
+    let flipped = if value.ends_with('0') { "1" } else { "0" };
+    forged["value"] = json!(format!("{}{flipped}", &value[..value.len() - 1]));
+    std::fs::write(proof_path, forged.to_string()).unwrap();
+    assert!(!cli(&["verify-proof", "--proof", proof_path]).status.success());
+}
