@@ -54,6 +54,12 @@ export function time(seconds) {
   return new Date(Number(seconds) * 1000).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
 }
 
+/** Unix seconds → `2025-01-31` (UTC). */
+export function date(seconds) {
+  if (seconds === null || seconds === undefined) return '—';
+  return new Date(Number(seconds) * 1000).toISOString().slice(0, 10);
+}
+
 /** Seconds → `3d 4h`, `5h 10m`, `42s`. */
 export function duration(seconds) {
   let s = Math.max(0, Math.round(Number(seconds)));

@@ -58,19 +58,6 @@ function unavailable(what, path) {
   );
 }
 
-/** The array in a list answer: the answer itself, or its first array-valued field. */
-function listOf(body) {
-  if (Array.isArray(body)) return body;
-  if (!body || typeof body !== 'object') return [];
-  const field = Object.values(body).find(Array.isArray);
-  return field ?? [];
-}
-
-/** The height an answer was read at (every read DTO carries one), else the page's. */
-function heightOf(body, fallback) {
-  return body && typeof body === 'object' && Number.isInteger(body.height) ? body.height : fallback;
-}
-
 /** Formats a field of an answer whose shape this page does not know, by its name. */
 export function cell(key, value) {
   if (value === null || value === undefined) return '—';
@@ -124,7 +111,7 @@ function bar(fraction, { mark, label } = {}) {
   );
 }
 
-function lineChart(element, series, { labels, colors, yFormat }) {
+function lineChart(element, series, { labels, colors, yFormat, xLabel = 'block' }) {
   if (!window.uPlot || series[0].length < 1) return;
   const width = Math.max(260, element.clientWidth);
   const options = {
@@ -135,13 +122,14 @@ function lineChart(element, series, { labels, colors, yFormat }) {
     scales: {
       x: { time: false },
       // A flat series would get uPlot's default 0..2 range; keep a small band around the data.
-      y: { range: (u, min, max) => { const pad = Math.max((max - min) * 0.1, Math.abs(max) * 1e-5, 1e-9); return [min - pad, max + pad]; } },
+      y: { range: (u, min, max) => { const pad = Math.max((max - min) * 0.1, Math.abs(max) * 1e-5, 1e-4); return [min - pad, max + pad]; } },
     },
     axes: [
-      { label: 'block', stroke: '#57606a' },
+      // Blocks and rounds are whole numbers: no tick between two of them.
+      { label: xLabel, stroke: '#57606a', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       { stroke: '#57606a', size: 84, values: (u, values) => values.map(yFormat) },
     ],
-    series: [{ label: 'block' }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 2, points: { show: series[0].length < 3 } }))],
+    series: [{ label: xLabel }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 2, points: { show: series[0].length < 3 } }))],
   };
   element.replaceChildren();
   new window.uPlot(options, series, element);
@@ -150,24 +138,15 @@ function lineChart(element, series, { labels, colors, yFormat }) {
 // ---- Overview ------------------------------------------------------------------------------
 
 export async function overview(context) {
-  const [reserve, vault, loans] = await Promise.all([
-    read('/v1/reserve'),
-    read('/v1/vault'),
-    readOptional('/v1/loans'),
-  ]);
+  const [reserve, vault] = await Promise.all([read('/v1/reserve'), read('/v1/vault')]);
   context.recordPrices(vault);
   const supplyProof = tableProof('ledger.supply', '02');
   const tbillProof = slotProof('reserve.tbill');
   const vaultProof = slotProof('vault.globals');
   const r = reserve.height;
   const v = vault.height;
-  const idle = BigInt(vault.unallocated) + BigInt(vault.unvested);
-  const deployed = BigInt(vault.senior_principal) + BigInt(vault.senior_accrued_interest) - BigInt(vault.senior_impairment);
-  const total = idle + deployed;
+  const mixOfVault = vault.phase_mix;
   const realised = context.realisedApy();
-  // Percent: the T-bill rate (bps / 100) on the idle share of NAV.
-  const idleFraction = total === 0n ? 0 : Number((idle * 1000000n) / total) / 1000000;
-  const projectedPercent = (Number(reserve.tbill_apr_bps ?? 0) / 100) * idleFraction;
 
   const reserveFigures = h('div', { class: 'figures' },
     await figure('usdai_supply', 'USDai supply', fmt.amount(reserve.usdai_supply), { raw: reserve.usdai_supply, height: r, proof: supplyProof }),
@@ -180,20 +159,28 @@ export async function overview(context) {
     await figure('redemption_price', 'sUSDai redemption price', fmt.price(vault.redemption_price), { raw: vault.redemption_price, height: v, proof: vaultProof }),
     await figure('share_supply', 'sUSDai supply', fmt.amount(vault.share_supply), { raw: vault.share_supply, height: v, proof: vaultProof }),
     await figure('apy_realised', 'APY realised', realised === null ? '—' : `${(realised * 100).toFixed(2)}%`, { height: v, proof: vaultProof, note: realised === null ? 'needs price history over time' : `over ${context.history.length} reads` }),
-    await figure('apy_projected', 'APY projected', `${projectedPercent.toFixed(2)}%`, { height: v, proof: vaultProof, note: loans ? 'T-bill carry on idle NAV' : 'T-bill carry on idle NAV (loans not served here)' }),
+    await figure('apy_projected', 'APY projected', fmt.bps(mixOfVault.blended_apy_bps), { raw: String(mixOfVault.blended_apy_bps), height: v, proof: vaultProof, note: 'senior loan rates on deployed, T-bill on idle; before fees' }),
   );
   const navFigures = h('div', { class: 'figures' },
     await figure('nav_optimistic', 'NAV (deposits)', fmt.amount(vault.nav_optimistic), { raw: vault.nav_optimistic, height: v, proof: vaultProof }),
     await figure('nav_conservative', 'NAV (redemptions)', fmt.amount(vault.nav_conservative), { raw: vault.nav_conservative, height: v, proof: vaultProof }),
-    await figure('nav_idle', 'Idle', fmt.amount(idle.toString()), { raw: idle.toString(), height: v, proof: vaultProof, note: 'unallocated + unvested' }),
-    await figure('nav_deployed', 'Deployed', fmt.amount(deployed.toString()), { raw: deployed.toString(), height: v, proof: vaultProof, note: 'senior principal + interest − impairment' }),
+    await figure('nav_idle', 'Idle (Genesis)', fmt.amount(mixOfVault.idle), { raw: mixOfVault.idle, height: v, proof: vaultProof, note: 'unallocated USDai' }),
+    await figure('nav_deployed', 'Deployed (Expansion)', fmt.amount(mixOfVault.deployed), { raw: mixOfVault.deployed, height: v, proof: vaultProof, note: 'senior principal in loans' }),
+    await figure('deployed_share', 'Deployed share', fmt.bps(mixOfVault.deployed_bps), { raw: String(mixOfVault.deployed_bps), height: v, proof: vaultProof }),
   );
-  const idleShare = total === 0n ? 0 : Number((idle * 10000n) / total) / 10000;
+  const idleShare = 1 - Number(mixOfVault.deployed_bps) / 10000;
   const split = h('div', { class: 'split', 'data-split': 'nav' },
     idleShare > 0 ? h('span', { class: 'idle', style: `flex-grow:${idleShare}` }, `idle ${(idleShare * 100).toFixed(1)}%`) : null,
     idleShare < 1 ? h('span', { class: 'deployed', style: `flex-grow:${1 - idleShare}` }, `deployed ${((1 - idleShare) * 100).toFixed(1)}%`) : null,
   );
-  const mix = loans ? mixOf(listOf(loans)) : unavailable('Genesis / Expansion mix', '/v1/loans');
+  const mixColumns = (label) => [
+    ['key', label, (d) => d.key, (d) => (label === 'silo' ? `silo ${d.key}` : d.key)],
+    ['senior_principal', 'senior principal', (d) => d.senior_principal, (d) => fmt.amount(d.senior_principal)],
+    ['share', 'of deployed', () => null, (d) => fmt.ratio(d.senior_principal, mixOfVault.deployed)],
+  ];
+  const mix = h('div', { class: 'two' },
+    h('div', {}, h('h3', {}, 'Deployed by silo'), grid(mixOfVault.by_silo, mixColumns('silo'), { id: 'by-silo', rowId: (d) => d.key })),
+    h('div', {}, h('h3', {}, 'Deployed by asset class'), grid(mixOfVault.by_asset_class, mixColumns('asset class'), { id: 'by-class', rowId: (d) => d.key })));
   const chart = h('div', { class: 'chart', id: 'price-chart' });
   const feed = h('ol', { class: 'feed', id: 'feed' }, context.events.slice(0, 12).map(eventItem));
   const node = h('div', { class: 'page' },
@@ -201,7 +188,7 @@ export async function overview(context) {
     section('USDai and its reserve', reserveFigures),
     section('sUSDai vault', vaultFigures,
       h('h3', {}, 'Share prices, collected by this page from the event stream'), chart),
-    section('NAV: idle vs deployed', navFigures, split, h('h3', {}, 'Deployed by class'), mix),
+    section('NAV: idle vs deployed (Genesis / Expansion mix)', navFigures, split, mix),
     section('Live events', feed.children.length ? feed : h('p', { class: 'empty', id: 'feed' }, 'Waiting for the next committed event…')),
   );
   const after = () => {
@@ -213,17 +200,6 @@ export async function overview(context) {
     });
   };
   return { node, after };
-}
-
-function mixOf(loans) {
-  const byClass = new Map();
-  for (const loan of loans) {
-    const name = String(loan.class ?? loan.silo_class ?? loan.kind ?? 'unclassified');
-    const balance = BigInt(/^\d+$/.test(String(loan.balance ?? '')) ? loan.balance : 0);
-    byClass.set(name, (byClass.get(name) ?? 0n) + balance);
-  }
-  const rows = [...byClass].map(([name, balance]) => ({ class: name, balance: balance.toString() }));
-  return table(rows, [['class', 'class'], ['balance', 'balance']], { id: 'mix' });
 }
 
 export function eventItem(feedEvent) {
@@ -239,31 +215,124 @@ export function eventItem(feedEvent) {
   );
 }
 
+// ---- Credit: shared pieces -----------------------------------------------------------------
+
+/**
+ * A table with explicit columns: `[key, label, raw(row), show(row)]`. Each cell carries
+ * `data-key` and `data-raw` (the API value it shows) so the browser test can compare both.
+ */
+function grid(rows, columns, { id, rowId = (row) => row.id, cards = false } = {}) {
+  if (rows.length === 0) return h('p', { class: 'empty', 'data-table': id }, 'None yet.');
+  const head = h('tr', {}, columns.map(([, label]) => h('th', {}, label)));
+  const body = rows.map((row) => h('tr', { 'data-row': rowId(row) },
+    columns.map(([key, label, raw, show]) => {
+      const value = raw(row);
+      const shown = show ? show(row) : cell(key, value);
+      return h('td', { 'data-key': key, 'data-label': label, 'data-raw': value === null || value === undefined ? null : String(value), title: typeof value === 'string' && value.startsWith('0x') ? value : null }, shown);
+    })));
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': id, class: cards ? 'cards' : null }, h('thead', {}, head), h('tbody', {}, body)));
+}
+
+/** A bar of `fraction` (0..1) with markers at `marks` ([fraction, title] pairs). */
+function limitBar(fraction, marks, label, { floor = false } = {}) {
+  const width = Math.max(0, Math.min(1, fraction)) * 100;
+  // A limit is a ceiling (LTV, cap), or with `floor` a minimum to stay above (first-loss).
+  const over = marks.length > 0 && (floor ? fraction < marks[0][0] : fraction > marks[marks.length - 1][0]);
+  const warn = !floor && marks.length > 0 && fraction > marks[0][0];
+  return h('div', { class: 'bar', title: label },
+    h('span', { class: over ? 'fill over' : warn ? 'fill warn' : 'fill', style: `width:${width}%` }),
+    marks.map(([at, title]) => h('i', { class: 'mark', style: `left:${Math.min(1, at) * 100}%`, title })));
+}
+
+/** A loan's LTV bar against its silo: the scale ends at 1.25 x the margin-call LTV. */
+function ltvBar(loan, silo) {
+  if (!loan.mark) return h('span', { class: 'muted' }, 'not marked');
+  const ltv = Number(loan.mark.ltv_bps);
+  if (!silo) return h('span', {}, fmt.bps(ltv));
+  const scale = silo.margin_call_ltv_bps * 1.25;
+  return h('div', { class: 'ltv-cell' },
+    h('span', { class: 'ltv-text' }, fmt.bps(ltv)),
+    limitBar(ltv / scale, [[silo.max_initial_ltv_bps / scale, `max initial ${fmt.bps(silo.max_initial_ltv_bps)}`], [silo.margin_call_ltv_bps / scale, `margin call ${fmt.bps(silo.margin_call_ltv_bps)}`]],
+      `LTV ${fmt.bps(ltv)}; max initial ${fmt.bps(silo.max_initial_ltv_bps)}, margin call ${fmt.bps(silo.margin_call_ltv_bps)}`));
+}
+
+/** Principal lent at origination: both tranches as funded. */
+export function loanPrincipal(loan) {
+  return (BigInt(loan.senior.funded) + BigInt(loan.junior.funded)).toString();
+}
+
+/** The asset classes of a loan's collateral, from the receipts it pledges. */
+function loanClasses(loan, receiptsById) {
+  const classes = [...new Set(loan.receipts.map((id) => receiptsById.get(id)?.class).filter(Boolean))];
+  return classes.length ? classes.join(', ') : '—';
+}
+
+/** Status with its flags: a margin call, a missed deadline. */
+function loanStatus(loan, now) {
+  const flags = [];
+  if (loan.margin_call) flags.push(h('span', { class: 'badge warn', 'data-flag': 'margin_call', title: `${loan.margin_call.reason}; cure by ${fmt.time(loan.margin_call.cure_deadline)}` }, 'margin call'));
+  if (loan.status === 'active' && now !== null && loan.next_due_at < now) flags.push(h('span', { class: 'badge late', 'data-flag': 'late' }, 'late'));
+  return h('span', { class: 'status' }, h('span', { class: `badge ${loan.status}` }, loan.status), flags);
+}
+
+function facts(entries) {
+  return h('dl', { class: 'facts' }, entries.flatMap(([key, label, raw, shown]) =>
+    [h('dt', {}, label), h('dd', { 'data-key': key, 'data-raw': raw === null || raw === undefined ? null : String(raw) }, shown ?? cell(key, raw))]));
+}
+
 // ---- Loans ---------------------------------------------------------------------------------
 
-const LOAN_COLUMNS = [
-  ['id', 'loan'], ['silo', 'silo'], ['borrower', 'borrower'], ['class', 'class'],
-  ['principal', 'principal'], ['balance', 'balance'], ['rate_bps', 'rate'], ['rate', 'rate'],
-  ['next_payment_at', 'next payment'], ['next_payment', 'next payment'], ['ltv_bps', 'LTV'], ['ltv', 'LTV'],
-  ['status', 'status'],
-];
+async function creditBook() {
+  const [loans, silos, receipts] = await Promise.all([
+    read('/v1/loans?limit=1000', '/v1/loans'),
+    read('/v1/silos?limit=1000', '/v1/silos'),
+    read('/v1/receipts?limit=1000', '/v1/receipts'),
+  ]);
+  return {
+    loans, silos, receipts,
+    siloById: new Map(silos.silos.map((s) => [s.id, s])),
+    receiptById: new Map(receipts.receipts.map((r) => [r.id, r])),
+  };
+}
 
 export async function loans(context) {
-  const body = await readOptional('/v1/loans');
   const node = h('div', { class: 'page' }, h('h1', {}, 'Loans'));
-  if (!body) {
-    node.append(section('Every loan', unavailable('Loans', '/v1/loans')));
+  let book;
+  try {
+    book = await creditBook();
+  } catch (error) {
+    if (!(error instanceof NotAvailable)) throw error;
+    node.append(section('Every loan', unavailable('Loans', error.path)));
     return { node };
   }
-  const rows = listOf(body);
-  const height = heightOf(body, context.height);
-  const ltv = rows.some((row) => 'ltv_bps' in row && 'ltv_limit_bps' in row)
-    ? h('div', { class: 'ltv-list' }, rows.map((row) =>
-      h('div', { class: 'ltv-row' }, h('span', {}, `loan ${row.id}`),
-        bar(Number(row.ltv_bps) / Number(row.ltv_limit_bps || 10000) * 0.8, { mark: 0.8, label: `LTV ${fmt.bps(row.ltv_bps)} of limit ${fmt.bps(row.ltv_limit_bps)}` }))))
-    : null;
-  node.append(section('Every loan', await stamp(height, null),
-    table(rows, LOAN_COLUMNS, { id: 'loans', link: (row) => `#/loans/${row.id}` }), ltv));
+  const { siloById, receiptById } = book;
+  const rows = book.loans.loans;
+  const now = context.timestamp;
+  const columns = [
+    ['id', 'loan', (l) => l.id, (l) => [h('a', { href: `#/loans/${l.id}` }, `#${l.id}`), ' ', h('a', { class: 'proof small', href: `/v1/proofs/loans/${l.id}`, target: '_blank', rel: 'noopener' }, 'proof')]],
+    ['silo', 'silo', (l) => l.silo, (l) => `silo ${l.silo}`],
+    ['borrower', 'borrower', (l) => l.borrower, (l) => fmt.short(l.borrower)],
+    ['class', 'class', (l) => loanClasses(l, receiptById)],
+    ['principal', 'principal', (l) => loanPrincipal(l), (l) => fmt.amount(loanPrincipal(l))],
+    ['balance', 'balance', (l) => l.balance, (l) => fmt.amount(l.balance)],
+    ['apr_bps', 'rate', (l) => l.apr_bps, (l) => fmt.bps(l.apr_bps)],
+    ['next_due_at', 'next payment', (l) => (l.status === 'active' ? l.next_due_at : null), (l) => (l.status === 'active' ? fmt.time(l.next_due_at) : '—')],
+    ['ltv_bps', 'LTV vs limits', (l) => l.mark?.ltv_bps ?? null, (l) => ltvBar(l, siloById.get(l.silo))],
+    ['status', 'status', (l) => l.status, (l) => loanStatus(l, now)],
+  ];
+  const outstanding = rows.filter((l) => l.status === 'active' || l.status === 'defaulted');
+  const total = (pick) => outstanding.reduce((sum, l) => sum + BigInt(pick(l)), 0n).toString();
+  const height = book.loans.height;
+  const figures = h('div', { class: 'figures' },
+    await figure('loans_count', 'Loans', String(rows.length), { raw: String(rows.length), height }),
+    await figure('loans_outstanding_balance', 'Outstanding balance', fmt.amount(total((l) => l.balance)), { raw: total((l) => l.balance), height, note: `${outstanding.length} active or defaulted` }),
+    await figure('loans_margin_calls', 'In margin call', String(rows.filter((l) => l.margin_call).length), { raw: String(rows.filter((l) => l.margin_call).length), height }),
+  );
+  node.append(
+    section('Book', figures),
+    section('Every loan', await stamp(height, null), grid(rows, columns, { id: 'loans', cards: true }),
+      h('p', { class: 'legend' }, 'LTV bar: the marks are the silo\'s maximum initial LTV and its margin-call LTV; the scale ends at 1.25 × the margin-call LTV.')),
+  );
   return { node };
 }
 
@@ -278,52 +347,152 @@ export async function loan(context, id) {
     else throw error;
     return { node };
   }
-  const loanObject = body.loan ?? body;
-  const height = heightOf(body, context.height);
-  const scalars = Object.entries(loanObject).filter(([, v]) => v === null || typeof v !== 'object');
-  node.append(section('Terms and state', await stamp(height, body.proof ?? null),
-    h('dl', { class: 'facts' }, scalars.map(([k, v]) => [h('dt', {}, k.replaceAll('_', ' ')), h('dd', { 'data-key': k, 'data-raw': v }, cell(k, v))]))));
-  for (const [key, value] of Object.entries({ ...loanObject, ...body })) {
-    if (key === 'loan' || value === null || typeof value !== 'object') continue;
-    const rows = Array.isArray(value) ? value.map((v) => (typeof v === 'object' ? v : { value: v })) : [value];
-    node.append(section(key.replaceAll('_', ' '), table(rows, [], { id: key })));
+  const l = body.loan;
+  const height = body.height;
+  const proof = `/v1/proofs/loans/${l.id}`;
+  const [siloBody, ...receiptBodies] = await Promise.all([
+    read(`/v1/silos/${l.silo}`, '/v1/silos/{id}'),
+    ...l.receipts.map((r) => read(`/v1/receipts/${r}`, '/v1/receipts/{id}')),
+  ]);
+  const silo = siloBody.silo;
+  const principal = loanPrincipal(l);
+  const figures = h('div', { class: 'figures' },
+    await figure('loan_principal', 'Principal', fmt.amount(principal), { raw: principal, height, proof, note: 'senior + junior funded' }),
+    await figure('loan_balance', 'Balance', fmt.amount(l.balance), { raw: l.balance, height, proof }),
+    await figure('loan_rate', 'Rate (APR)', fmt.bps(l.apr_bps), { raw: String(l.apr_bps), height, proof, note: `${l.model.replaceAll('_', ' ')}, ${l.periods} payments every ${fmt.duration(l.interval_secs)}` }),
+    await figure('loan_ltv', 'LTV', l.mark ? fmt.bps(l.mark.ltv_bps) : '—', { raw: l.mark?.ltv_bps ?? null, height, proof, note: l.mark ? `collateral ${fmt.amount(l.mark.collateral_value)} marked ${fmt.time(l.mark.at)}` : 'not marked' }),
+    await figure('loan_next_due', 'Next payment', l.status === 'active' ? fmt.time(l.next_due_at) : '—', { raw: l.status === 'active' ? String(l.next_due_at) : null, height, proof }),
+    await figure('loan_status', 'Status', l.status, { raw: l.status, height, proof, note: l.margin_call ? `margin call (${l.margin_call.reason}) until ${fmt.time(l.margin_call.cure_deadline)}` : l.defaulted_at ? `defaulted ${fmt.time(l.defaulted_at)}` : null }),
+  );
+  node.append(section('Loan', figures, h('div', { class: 'ltv-row wide' }, h('span', {}, `LTV vs silo ${silo.id} limits`), ltvBar(l, silo)),
+    facts([
+      ['silo', 'silo', l.silo, h('a', { href: '#/silos' }, `silo ${l.silo}`)],
+      ['borrower', 'borrower', l.borrower, l.borrower],
+      ['originated_at', 'originated', l.originated_at],
+      ['grace_period_secs', 'grace period', l.grace_period_secs, fmt.duration(l.grace_period_secs)],
+    ])));
+
+  // Tranche split.
+  const senior = BigInt(l.senior.funded);
+  const junior = BigInt(l.junior.funded);
+  const seniorShare = senior + junior === 0n ? 0 : Number((senior * 10000n) / (senior + junior)) / 10000;
+  const tranches = [{ id: 'senior', ...l.senior }, { id: 'junior', ...l.junior }];
+  node.append(section('Tranche split', await stamp(height, proof),
+    h('div', { class: 'split', 'data-split': 'tranches' },
+      seniorShare > 0 ? h('span', { class: 'deployed', style: `flex-grow:${seniorShare}` }, `senior ${(seniorShare * 100).toFixed(1)}%`) : null,
+      seniorShare < 1 ? h('span', { class: 'junior', style: `flex-grow:${1 - seniorShare}` }, `junior ${((1 - seniorShare) * 100).toFixed(1)}%`) : null),
+    grid(tranches, [
+      ['tranche', 'tranche', (t) => t.id, (t) => (t.id === 'senior' ? 'senior (vault)' : 'junior (first-loss pool)')],
+      ['funded', 'funded', (t) => t.funded, (t) => fmt.amount(t.funded)],
+      ['principal', 'outstanding', (t) => t.principal, (t) => fmt.amount(t.principal)],
+      ['apr_bps', 'APR', (t) => t.apr_bps, (t) => fmt.bps(t.apr_bps)],
+    ], { id: 'tranches' })));
+
+  // Payments made and the schedule.
+  const made = l.periods - l.periods_remaining;
+  node.append(section('Payments', await stamp(height, proof), facts([
+    ['payments_made', 'payments made', made, `${made} of ${l.periods}`],
+    ['interest_paid', 'interest paid', l.interest_paid, fmt.amount(l.interest_paid)],
+    ['principal_paid', 'principal repaid', l.principal_paid, fmt.amount(l.principal_paid)],
+  ])));
+  const schedule = body.schedule;
+  if (schedule) {
+    const due = schedule.payment_due_now;
+    node.append(section('Schedule', await stamp(height, proof),
+      facts([
+        ['payment_due_now', 'due now', due.total, `${fmt.amount(due.total)} (${due.installments} installment${due.installments === 1 ? '' : 's'}, grace interest ${fmt.amount(due.grace_interest)}, exit fee ${fmt.amount(due.exit_fee)})`],
+        ['payments_missed', 'payments missed', schedule.payments_missed, String(schedule.payments_missed)],
+        ['default_due', 'default due', schedule.default_due],
+      ]),
+      h('h3', {}, 'Remaining payments, on time'),
+      grid(schedule.remaining, [
+        ['n', '#', (p) => schedule.remaining.indexOf(p) + 1 + made],
+        ['due_at', 'due', (p) => p.due_at],
+        ['interest', 'interest', (p) => p.interest, (p) => fmt.amount(p.interest)],
+        ['principal', 'principal', (p) => p.principal, (p) => fmt.amount(p.principal)],
+        ['payment', 'payment', (p) => p.payment, (p) => fmt.amount(p.payment)],
+        ['closing_balance', 'balance after', (p) => p.closing_balance, (p) => fmt.amount(p.closing_balance)],
+      ], { id: 'schedule', rowId: (p) => p.due_at })));
+  } else {
+    node.append(section('Schedule', h('p', { class: 'empty' }, `No schedule: the loan is ${l.status}.`)));
   }
+  node.append(section('Collateral receipts', receiptGrid(receiptBodies, 'loan-receipts')));
   return { node };
 }
 
 // ---- Silos ---------------------------------------------------------------------------------
 
-const SILO_COLUMNS = [
-  ['id', 'silo'], ['curator', 'curator'], ['pool_balance', 'first-loss pool'], ['first_loss_required', 'required'],
-  ['required_first_loss', 'required'], ['required_first_loss_bps', 'required'], ['senior_cap', 'senior cap'],
-  ['senior_outstanding', 'senior used'], ['junior_outstanding', 'junior'], ['losses_absorbed', 'losses absorbed'],
-  ['loans_outstanding', 'loans'], ['frozen', 'frozen'],
-];
-
 export async function silos(context) {
-  const body = await readOptional('/v1/silos');
   const node = h('div', { class: 'page' }, h('h1', {}, 'Silos'));
-  if (!body) {
+  let body;
+  try {
+    body = await read('/v1/silos?limit=1000', '/v1/silos');
+  } catch (error) {
+    if (!(error instanceof NotAvailable)) throw error;
     node.append(section('Every silo', unavailable('Silos', '/v1/silos')));
     return { node };
   }
-  const rows = listOf(body);
-  const usage = rows.filter((row) => /^\d+$/.test(String(row.senior_cap ?? '')) && BigInt(row.senior_cap) > 0n).map((row) =>
-    h('div', { class: 'ltv-row' }, h('span', {}, `silo ${row.id} senior cap`),
-      bar(Number((BigInt(row.senior_outstanding ?? 0) * 10000n) / BigInt(row.senior_cap)) / 10000, { mark: 1 })));
-  node.append(section('Every silo', await stamp(heightOf(body, context.height), null),
-    table(rows, SILO_COLUMNS, { id: 'silos' }), usage.length ? h('div', { class: 'ltv-list' }, usage) : null));
+  const height = body.height;
+  const frac = (a, b) => (BigInt(b) === 0n ? 0 : Number((BigInt(a) * 10000n) / BigInt(b)) / 10000);
+  const cards = [];
+  for (const silo of body.silos) {
+    const proof = `/v1/proofs/silos/${silo.id}`;
+    const fl = frac(silo.first_loss_capital, silo.first_loss_requirement);
+    cards.push(h('section', { class: 'panel', 'data-silo': silo.id },
+      h('h2', {}, `Silo ${silo.id}`, silo.frozen ? h('span', { class: 'badge warn' }, 'frozen') : null),
+      await stamp(height, proof),
+      facts([
+        ['curator', 'curator', silo.curator, silo.curator],
+        ['eligible_classes', 'classes', silo.eligible_classes.join(','), silo.eligible_classes.join(', ')],
+        ['limits', 'LTV limits', null, `max initial ${fmt.bps(silo.max_initial_ltv_bps)}, margin call ${fmt.bps(silo.margin_call_ltv_bps)}`],
+        ['curator_fee_bps', 'curator fee', silo.curator_fee_bps, fmt.bps(silo.curator_fee_bps)],
+      ]),
+      h('div', { class: 'meters' },
+        h('div', { class: 'ltv-row' }, h('span', {}, 'first-loss vs requirement'),
+          limitBar(BigInt(silo.first_loss_requirement) === 0n ? 1 : Math.min(fl, 2) / 2, [[0.5, 'requirement']], `${fmt.amount(silo.first_loss_capital)} of ${fmt.amount(silo.first_loss_requirement)} required`, { floor: true }),
+          h('span', { class: 'num' }, `${fmt.amount(silo.first_loss_capital)} / ${fmt.amount(silo.first_loss_requirement)}`)),
+        h('div', { class: 'ltv-row' }, h('span', {}, 'senior cap usage'),
+          limitBar(frac(silo.senior_outstanding, silo.senior_cap), [[1, 'cap']], `${fmt.amount(silo.senior_outstanding)} of ${fmt.amount(silo.senior_cap)}`),
+          h('span', { class: 'num' }, `${fmt.amount(silo.senior_outstanding)} / ${fmt.amount(silo.senior_cap)}`))),
+    ));
+  }
+  const columns = [
+    ['id', 'silo', (s) => s.id, (s) => [`silo ${s.id} `, h('a', { class: 'proof small', href: `/v1/proofs/silos/${s.id}`, target: '_blank', rel: 'noopener' }, 'proof')]],
+    ['curator', 'curator', (s) => s.curator, (s) => fmt.short(s.curator)],
+    ['pool_balance', 'first-loss pool', (s) => s.pool_balance, (s) => fmt.amount(s.pool_balance)],
+    ['first_loss_capital', 'first-loss capital', (s) => s.first_loss_capital, (s) => fmt.amount(s.first_loss_capital)],
+    ['first_loss_requirement', 'required', (s) => s.first_loss_requirement, (s) => fmt.amount(s.first_loss_requirement)],
+    ['senior_cap', 'senior cap', (s) => s.senior_cap, (s) => fmt.amount(s.senior_cap)],
+    ['senior_outstanding', 'senior used', (s) => s.senior_outstanding, (s) => fmt.amount(s.senior_outstanding)],
+    ['junior_outstanding', 'junior', (s) => s.junior_outstanding, (s) => fmt.amount(s.junior_outstanding)],
+    ['losses_absorbed', 'losses absorbed', (s) => s.losses_absorbed, (s) => fmt.amount(s.losses_absorbed)],
+    ['impairment', 'impairment', (s) => s.impairment, (s) => fmt.amount(s.impairment)],
+    ['loans_outstanding', 'loans', (s) => s.loans_outstanding],
+  ];
+  node.append(section('Every silo', await stamp(height, null), grid(body.silos, columns, { id: 'silos', cards: true })), ...cards);
   return { node };
 }
 
 // ---- Receipts ------------------------------------------------------------------------------
 
-const RECEIPT_COLUMNS = [
-  ['id', 'receipt'], ['custodian', 'custodian'], ['facility', 'facility'], ['class', 'class'],
-  ['owner', 'owner'], ['insured', 'insured'], ['insurance_status', 'insurance'], ['policy_expires_at', 'insurance expiry'],
-  ['insurance_expires_at', 'insurance expiry'], ['valuation', 'valuation'], ['value', 'value'], ['model_value', 'model value'],
-  ['loan', 'loan'], ['status', 'status'],
-];
+/** Receipts with their details (`/v1/receipts/{id}` answers), one row each. */
+function receiptGrid(details, id) {
+  const rows = details.map((d) => ({ ...d.receipt, detail: d }));
+  return grid(rows, [
+    ['id', 'receipt', (r) => r.id, (r) => [h('a', { href: `#/receipts/${r.id}` }, `#${r.id}`), ' ', h('a', { class: 'proof small', href: `/v1/proofs/receipts/${r.id}`, target: '_blank', rel: 'noopener' }, 'proof')]],
+    ['class', 'class', (r) => r.class],
+    ['custodian', 'custodian', (r) => r.custodian, (r) => fmt.short(r.custodian)],
+    ['facility', 'facility', (r) => r.facility, (r) => h('span', { title: `jurisdiction ${r.jurisdiction}` }, r.facility)],
+    ['quantity', 'units', (r) => r.quantity],
+    ['insurance', 'insurance', (r) => r.detail.insurance.status, (r) => h('span', { class: `badge ${r.detail.insurance.status}` }, r.detail.insurance.status)],
+    ['insurance_expires_at', 'insured until', (r) => r.detail.insurance.expires_at, (r) => fmt.date(r.detail.insurance.expires_at)],
+    ['valuation', 'appraisal', (r) => r.detail.valuation?.value ?? null, (r) => fmt.amount(r.detail.valuation?.value)],
+    ['model_value_now', 'model now', (r) => r.detail.valuation?.model_value_now ?? null, (r) => fmt.amount(r.detail.valuation?.model_value_now)],
+    ['value_for_ltv', 'value for LTV', (r) => r.detail.value_for_ltv, (r) => fmt.amount(r.detail.value_for_ltv)],
+    ['loan', 'loan', (r) => r.loan, (r) => (r.loan === null ? '—' : h('a', { href: `#/loans/${r.loan}` }, `#${r.loan}`))],
+    ['status', 'status', (r) => r.status],
+  ].filter(([key]) => !(id === 'loan-receipts' && key === 'loan')), { id, cards: true });
+}
 
 export async function receipts(context, id) {
   const node = h('div', { class: 'page' }, h('h1', {}, id === undefined ? 'Receipts' : `Receipt ${id}`));
@@ -338,21 +507,48 @@ export async function receipts(context, id) {
       else throw error;
       return { node };
     }
-    const receipt = body.receipt ?? body;
-    node.append(section('Receipt', await stamp(heightOf(body, context.height), body.proof ?? null),
-      h('dl', { class: 'facts' }, Object.entries(receipt).filter(([, v]) => typeof v !== 'object' || v === null)
-        .map(([k, v]) => [h('dt', {}, k.replaceAll('_', ' ')), h('dd', { 'data-key': k }, cell(k, v))]))));
-    const history = body.valuation_history ?? body.valuations ?? receipt.valuation_history ?? null;
-    if (Array.isArray(history)) node.append(section('Valuation history vs the depreciation model', table(history, [], { id: 'valuations' })));
+    const r = body.receipt;
+    const height = body.height;
+    const proof = `/v1/proofs/receipts/${r.id}`;
+    const v = body.valuation;
+    const ins = body.insurance;
+    node.append(section('Receipt', await stamp(height, proof), facts([
+      ['class', 'class', r.class],
+      ['custodian', 'custodian', r.custodian, r.custodian],
+      ['owner', 'owner', r.owner, r.owner],
+      ['facility', 'facility', r.facility, `${r.facility} (${r.jurisdiction})`],
+      ['quantity', 'units', r.quantity],
+      ['status', 'status', r.status],
+      ['loan', 'loan', r.loan, r.loan === null ? '—' : h('a', { href: `#/loans/${r.loan}` }, `loan ${r.loan}`)],
+      ['issued_at', 'issued', r.issued_at],
+      ['eligible', 'eligible collateral', body.eligible, body.eligible ? 'yes' : `no (${body.ineligible_reason})`],
+    ])));
+    node.append(section('Insurance', await stamp(height, proof), facts([
+      ['insurance_status', 'status', ins.status, h('span', { class: `badge ${ins.status}` }, ins.status)],
+      ['insurer', 'insurer', ins.insurer, ins.insurer ?? '—'],
+      ['coverage', 'coverage', ins.coverage, fmt.amount(ins.coverage)],
+      ['expires_at', 'expires', ins.expires_at],
+    ])));
+    const ratio = v && BigInt(v.value) > 0n ? Number((BigInt(v.model_value_now) * 10000n) / BigInt(v.value)) / 10000 : null;
+    node.append(section('Valuation vs the depreciation model', await stamp(height, proof), v ? h('div', {},
+      h('div', { class: 'figures' },
+        await figure('receipt_appraisal', 'Appraisal', fmt.amount(v.value), { raw: v.value, height, proof, note: `by ${fmt.short(v.appraiser)}, ${fmt.time(v.at)}` }),
+        await figure('receipt_model', 'Depreciation model now', fmt.amount(v.model_value_now), { raw: v.model_value_now, height, proof, note: ratio === null ? null : `${(ratio * 100).toFixed(1)}% of the appraisal` }),
+        await figure('receipt_value_for_ltv', 'Value for LTV', fmt.amount(body.value_for_ltv), { raw: body.value_for_ltv, height, proof, note: 'the lesser of the two' })),
+      ratio === null ? null : h('div', { class: 'ltv-row wide' }, h('span', {}, 'model / appraisal'), limitBar(ratio, [[1, 'appraisal']], `${(ratio * 100).toFixed(1)}%`))) : h('p', { class: 'empty' }, 'Not appraised yet.')));
     return { node };
   }
-  const body = await readOptional('/v1/receipts');
-  if (!body) {
+  let list;
+  try {
+    list = await read('/v1/receipts?limit=1000', '/v1/receipts');
+  } catch (error) {
+    if (!(error instanceof NotAvailable)) throw error;
     node.append(section('Every receipt', unavailable('Receipts', '/v1/receipts')));
     return { node };
   }
-  node.append(section('Every receipt', await stamp(heightOf(body, context.height), null),
-    table(listOf(body), RECEIPT_COLUMNS, { id: 'receipts', link: (row) => `#/receipts/${row.id}` })));
+  const details = await Promise.all(list.receipts.map((r) => read(`/v1/receipts/${r.id}`, '/v1/receipts/{id}')));
+  node.append(section('Every receipt', await stamp(list.height, null), receiptGrid(details, 'receipts'),
+    h('p', { class: 'legend' }, 'Appraisal: the latest valuation; model now: that valuation depreciated by its class\'s model to this block; value for LTV: the lesser.')));
   return { node };
 }
 
@@ -361,8 +557,8 @@ export async function receipts(context, id) {
 export async function queue(context) {
   const [body, rounds, listings] = await Promise.all([
     read('/v1/queue?limit=1000'),
-    readOptional('/v1/queue/rounds'),
-    readOptional('/v1/queue/listings'),
+    readOptional('/v1/queue/rounds?limit=100', '/v1/queue/rounds'),
+    readOptional('/v1/queue/listings?limit=1000', '/v1/queue/listings'),
   ]);
   const height = body.height;
   const proof = slotProof('queue.globals');
@@ -371,9 +567,16 @@ export async function queue(context) {
   const estimate = last ? await read(`/v1/queue/${last.id}`, '/v1/queue/{id}') : null;
   const now = context.timestamp ?? 0;
   let wait = 'next round';
+  let waitNote = 'the queue is empty';
   if (estimate) {
-    const at = estimate.estimate.estimated_service_at;
-    wait = at === null ? 'waits for new liquidity' : `≥ ${fmt.duration(at - now)}`;
+    // The QEV estimate projects loan repayments and base yield; the plain one, today's liquidity.
+    const qevAt = estimate.qev_estimate?.service_at;
+    const at = qevAt ?? estimate.estimate.estimated_service_at;
+    wait = at === null || at === undefined ? 'beyond the horizon' : `≈ ${fmt.duration(at - now)}`;
+    const q = estimate.qev_estimate;
+    waitNote = q
+      ? `behind request ${last.id} (${q.position} ahead, ${fmt.amount(q.shares_ahead)} shares); projects ${q.inflows_from_loans} loan repayments and ${q.inflows_from_base_yield} base-yield inflows`
+      : `behind request ${last.id}: ${fmt.amount(estimate.estimate.shares_ahead)} shares ahead of it`;
   }
   const figures = h('div', { class: 'figures' },
     await figure('rounds', 'Rounds run', String(body.rounds), { raw: String(body.rounds), height, proof }),
@@ -383,7 +586,7 @@ export async function queue(context) {
     await figure('estimated_wait', 'Estimated wait, new request', wait, {
       height: estimate?.height ?? height,
       proof: last ? `/v1/proofs/queue/${last.id}` : proof,
-      note: last ? `behind request ${last.id}: ${fmt.amount(estimate.estimate.shares_ahead)} shares ahead of it` : 'the queue is empty',
+      note: waitNote,
     }),
   );
   // Depth by bid: shares waiting at each priority bid, highest bid first (served first).
@@ -395,18 +598,39 @@ export async function queue(context) {
     levels.map(([bid, shares]) => h('div', { class: 'ltv-row', 'data-bid': bid },
       h('span', {}, `bid ${fmt.price(bid)}`), bar(Number((shares * 10000n) / deepest) / 10000), h('span', { class: 'num' }, fmt.amount(shares.toString())))));
   const roundChart = h('div', { class: 'chart', id: 'round-chart' });
-  let roundRows = [];
+  // Oldest first for the chart and the table's reading order.
+  const roundRows = rounds ? [...rounds.rounds].reverse() : [];
   let roundsNode;
   if (!rounds) {
     roundsNode = unavailable('Clearing price per round', '/v1/queue/rounds');
   } else {
-    roundRows = listOf(rounds);
-    roundsNode = h('div', {}, await stamp(heightOf(rounds, height), null), roundChart,
-      table(roundRows, [['round', 'round'], ['at', 'at'], ['clearing_price_wad', 'clearing price'], ['clearing_price', 'clearing price'],
-        ['clearing_price_ema_wad', 'average'], ['requests_served', 'served'], ['served_assets', 'USDai out'], ['jumpers', 'jumpers']], { id: 'rounds' }));
+    const rh = rounds.height;
+    roundsNode = h('div', {},
+      h('div', { class: 'figures' },
+        await figure('clearing_price_ema', 'Clearing price, average (EMA)', fmt.price(rounds.clearing_price_ema), { raw: rounds.clearing_price_ema, height: rh, proof: slotProof('queue.qev') })),
+      roundChart,
+      grid([...rounds.rounds], [
+        ['round', 'round', (r) => r.round],
+        ['at', 'at', (r) => r.at, (r) => fmt.time(r.at)],
+        ['clearing_price', 'clearing price', (r) => r.clearing_price, (r) => fmt.price(r.clearing_price)],
+        ['clearing_price_ema', 'average (EMA)', (r) => r.clearing_price_ema, (r) => fmt.price(r.clearing_price_ema)],
+        ['requests_served', 'served', (r) => r.requests_served],
+        ['served_assets', 'USDai out', (r) => r.served_assets, (r) => fmt.amount(r.served_assets)],
+        ['jumpers', 'jumpers', (r) => r.jumpers],
+        ['bid_fees_paid', 'bid fees', (r) => r.bid_fees_paid, (r) => fmt.amount(r.bid_fees_paid)],
+      ], { id: 'rounds', rowId: (r) => r.round }));
   }
   const listingsNode = listings
-    ? h('div', {}, await stamp(heightOf(listings, height), null), table(listOf(listings), [], { id: 'listings' }))
+    ? h('div', {}, await stamp(listings.height, null), grid(listings.listings, [
+      ['request', 'request', (l) => l.request.id, (l) => `#${l.request.id}`],
+      ['owner', 'seller', (l) => l.request.owner, (l) => fmt.short(l.request.owner)],
+      ['shares_remaining', 'shares', (l) => l.request.shares_remaining, (l) => fmt.amount(l.request.shares_remaining)],
+      ['price', 'asking (USDai)', (l) => l.price, (l) => fmt.amount(l.price)],
+      ['value_now', 'value now', (l) => l.value_now, (l) => fmt.amount(l.value_now)],
+      ['discount', 'discount', () => null, (l) => (BigInt(l.value_now) === 0n ? '—' : fmt.ratio((BigInt(l.value_now) - BigInt(l.price)).toString(), l.value_now))],
+      ['status', 'status', (l) => l.request.status],
+      ['proof', '', () => null, (l) => h('a', { class: 'proof', href: `/v1/proofs/queue/${l.request.id}`, target: '_blank', rel: 'noopener' }, 'proof')],
+    ], { id: 'listings', rowId: (l) => l.request.id }))
     : unavailable('Listings', '/v1/queue/listings');
   const node = h('div', { class: 'page' },
     h('h1', {}, 'Redemption queue'),
@@ -420,11 +644,8 @@ export async function queue(context) {
   );
   const after = () => {
     if (roundRows.length === 0) return;
-    const priceOf = (row) => fmt.toFloat(row.clearing_price_wad ?? row.clearing_price ?? 0);
-    const prices = roundRows.map(priceOf);
-    const mean = prices.reduce((a, b) => a + b, 0) / prices.length;
-    lineChart(roundChart, [roundRows.map((row, i) => row.round ?? i), prices, prices.map(() => mean)], {
-      labels: ['clearing price', 'average'], colors: ['#1f5f9a', '#8a8f98'], yFormat: (y) => (y == null ? '' : y.toFixed(4)),
+    lineChart(roundChart, [roundRows.map((row) => row.round), roundRows.map((row) => fmt.toFloat(row.clearing_price)), roundRows.map((row) => fmt.toFloat(row.clearing_price_ema))], {
+      xLabel: 'round', labels: ['clearing price', 'average (EMA)'], colors: ['#1f5f9a', '#8a8f98'], yFormat: (y) => (y == null ? '' : y.toFixed(6)),
     });
   };
   return { node, after };

@@ -108,6 +108,119 @@ async function compareFigures(page, path, fields) {
   throw new Error(`the page never showed ${path} at the API's height`);
 }
 
+/**
+ * Compares a table's cells (`data-raw` and text) with rows expected from an API read, row for
+ * row. `expect()` reads the API and returns `{ height, rows: [{ id, cells: {key: [raw, text]} }] }`;
+ * the page's table must carry the same height on its stamp. Retries while the page and the API
+ * are a block apart, and reports the last difference.
+ */
+async function compareTable(page, table, expect, stampSelector) {
+  let last = 'no attempt';
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const expected = await expect();
+    const shown = await page.evaluate(([t, s]) => {
+      const stampNode = s ? document.querySelector(s) : null;
+      const rows = [...document.querySelectorAll(`table[data-table="${t}"] tbody tr`)].map((tr) => ({
+        id: tr.dataset.row,
+        cells: Object.fromEntries([...tr.querySelectorAll('td[data-key]')].map((td) => [td.dataset.key, [td.dataset.raw ?? null, td.textContent]])),
+      }));
+      return { height: stampNode ? Number(stampNode.dataset.height) : null, rows };
+    }, [table, stampSelector]);
+    const problems = [];
+    if (stampSelector && shown.height !== expected.height) problems.push(`page at #${shown.height}, API at #${expected.height}`);
+    if (shown.rows.length !== expected.rows.length) problems.push(`${shown.rows.length} rows vs API ${expected.rows.length}`);
+    expected.rows.forEach((row, i) => {
+      const got = shown.rows[i];
+      if (!got || got.id !== String(row.id)) { problems.push(`row ${i}: id ${got?.id} vs ${row.id}`); return; }
+      for (const [key, [raw, text]] of Object.entries(row.cells)) {
+        const [gotRaw, gotText] = got.cells[key] ?? [undefined, undefined];
+        if (raw !== undefined && gotRaw !== (raw === null ? null : String(raw))) problems.push(`${table} ${row.id}.${key}: raw ${gotRaw} vs ${raw}`);
+        if (text !== undefined && gotText !== text) problems.push(`${table} ${row.id}.${key}: "${gotText}" vs "${text}"`);
+      }
+    });
+    if (problems.length === 0) {
+      summary.figures_checked += expected.rows.reduce((n, r) => n + Object.keys(r.cells).length, 0);
+      return expected.height;
+    }
+    last = problems.slice(0, 5).join('; ');
+    await sleep(200);
+  }
+  throw new Error(`table ${table} never matched the API: ${last}`);
+}
+
+const principalOf = (l) => (BigInt(l.senior.funded) + BigInt(l.junior.funded)).toString();
+
+async function expectLoans() {
+  const [body, receipts] = await Promise.all([api('/v1/loans?limit=1000'), api('/v1/receipts?limit=1000')]);
+  const classOf = new Map(receipts.receipts.map((r) => [r.id, r.class]));
+  const classes = (l) => [...new Set(l.receipts.map((id) => classOf.get(id)))].join(', ') || '—';
+  return {
+    height: body.height,
+    rows: body.loans.map((l) => ({
+      id: l.id,
+      cells: {
+        id: [l.id, `#${l.id} proof`],
+        class: [classes(l), classes(l)],
+        silo: [l.silo, `silo ${l.silo}`],
+        borrower: [l.borrower, fmt.short(l.borrower)],
+        principal: [principalOf(l), fmt.amount(principalOf(l))],
+        balance: [l.balance, fmt.amount(l.balance)],
+        apr_bps: [l.apr_bps, fmt.bps(l.apr_bps)],
+        next_due_at: [l.status === 'active' ? l.next_due_at : null, l.status === 'active' ? fmt.time(l.next_due_at) : '—'],
+        ltv_bps: [l.mark?.ltv_bps ?? null, undefined],
+        status: [l.status, undefined],
+      },
+    })),
+  };
+}
+
+async function expectSilos() {
+  const body = await api('/v1/silos?limit=1000');
+  const money = (s, key) => [s[key], fmt.amount(s[key])];
+  return {
+    height: body.height,
+    rows: body.silos.map((s) => ({
+      id: s.id,
+      cells: {
+        curator: [s.curator, fmt.short(s.curator)],
+        pool_balance: money(s, 'pool_balance'),
+        first_loss_capital: money(s, 'first_loss_capital'),
+        first_loss_requirement: money(s, 'first_loss_requirement'),
+        senior_cap: money(s, 'senior_cap'),
+        senior_outstanding: money(s, 'senior_outstanding'),
+        junior_outstanding: money(s, 'junior_outstanding'),
+        losses_absorbed: money(s, 'losses_absorbed'),
+        impairment: money(s, 'impairment'),
+        loans_outstanding: [s.loans_outstanding, String(s.loans_outstanding)],
+      },
+    })),
+  };
+}
+
+async function expectReceipts() {
+  const body = await api('/v1/receipts?limit=1000');
+  const details = await Promise.all(body.receipts.map((r) => api(`/v1/receipts/${r.id}`)));
+  return {
+    height: body.height,
+    rows: details.map((d) => ({
+      id: d.receipt.id,
+      cells: {
+        class: [d.receipt.class, d.receipt.class],
+        custodian: [d.receipt.custodian, fmt.short(d.receipt.custodian)],
+        id: [d.receipt.id, `#${d.receipt.id} proof`],
+        facility: [d.receipt.facility, d.receipt.facility],
+        insurance: [d.insurance.status, d.insurance.status],
+        insurance_expires_at: [d.insurance.expires_at, fmt.date(d.insurance.expires_at)],
+        valuation: [d.valuation?.value ?? null, fmt.amount(d.valuation?.value)],
+        model_value_now: [d.valuation?.model_value_now ?? null, fmt.amount(d.valuation?.model_value_now)],
+        value_for_ltv: [d.value_for_ltv, fmt.amount(d.value_for_ltv)],
+        loan: [d.receipt.loan, d.receipt.loan === null ? '—' : `#${d.receipt.loan}`],
+        status: [d.receipt.status, d.receipt.status],
+      },
+    })),
+  };
+}
+
 const openapi = await api('/openapi.json');
 const served = (path) => Boolean(openapi.paths[path]?.get);
 
@@ -135,7 +248,10 @@ try {
         ['share_supply', 'share_supply', fmt.amount],
         ['nav_optimistic', 'nav_optimistic', fmt.amount],
         ['nav_conservative', 'nav_conservative', fmt.amount],
-        ['nav_idle', (v) => (BigInt(v.unallocated) + BigInt(v.unvested)).toString(), fmt.amount],
+        ['nav_idle', (v) => v.phase_mix.idle, fmt.amount],
+        ['nav_deployed', (v) => v.phase_mix.deployed, fmt.amount],
+        ['deployed_share', (v) => String(v.phase_mix.deployed_bps), fmt.bps],
+        ['apy_projected', (v) => String(v.phase_mix.blended_apy_bps), fmt.bps],
       ]);
     }
     if (name === 'queue') {
@@ -147,6 +263,60 @@ try {
       const queue = await api('/v1/queue?limit=1000');
       const rows = await page.$$eval('table[data-table="requests"] tbody tr', (all) => all.map((r) => r.dataset.row));
       check(rows.length === queue.requests.length, `queue rows ${rows.length} vs API ${queue.requests.length}`);
+    }
+    if (name === 'loans') {
+      await compareTable(page, 'loans', expectLoans, 'section.panel:has(table[data-table="loans"]) .stamp');
+      const book = await api('/v1/loans?limit=1000');
+      check(book.loans.some((l) => l.margin_call), 'the devnet book has a loan in margin call');
+      const flagged = await page.$$eval('table[data-table="loans"] [data-flag="margin_call"]', (all) => all.length);
+      check(flagged === book.loans.filter((l) => l.margin_call).length, `margin-call flags ${flagged}`);
+      const bars = await page.$$eval('table[data-table="loans"] td[data-key="ltv_bps"] .bar', (all) => all.length);
+      check(bars === book.loans.filter((l) => l.mark).length, `LTV bars ${bars}`);
+      // One loan page: the first active loan with a schedule.
+      const chosen = book.loans.find((l) => l.status === 'active') ?? book.loans[0];
+      await page.evaluate((hash) => { location.hash = hash; }, `#/loans/${chosen.id}`);
+      await page.waitForSelector('[data-figure="loan_balance"]', { timeout: 15000 });
+      const detailFigures = [
+        ['loan_principal', (d) => principalOf(d.loan), fmt.amount],
+        ['loan_balance', (d) => d.loan.balance, fmt.amount],
+        ['loan_rate', (d) => String(d.loan.apr_bps), fmt.bps],
+        ['loan_ltv', (d) => d.loan.mark?.ltv_bps ?? null, (x) => (x === null ? '—' : fmt.bps(x))],
+        ['loan_status', (d) => d.loan.status, (x) => x],
+      ];
+      const flat = async () => { const d = await api(`/v1/loans/${chosen.id}`); return { height: d.height, d }; };
+      for (let attempt = 0; ; attempt++) {
+        const { height, d } = await flat();
+        const shown = await page.$$eval('[data-figure]', (all) => Object.fromEntries(all.map((f) => [f.dataset.figure, { raw: f.dataset.raw ?? null, text: f.querySelector('.value').textContent, height: Number(f.querySelector('.stamp').dataset.height) }])));
+        if (shown.loan_balance.height === height || attempt > 60) {
+          for (const [id, get, format] of detailFigures) {
+            const value = get(d);
+            check(shown[id].raw === (value === null ? null : String(value)), `loan ${chosen.id} ${id}: page ${shown[id].raw}, API ${value}`);
+            check(shown[id].text === format(value), `loan ${chosen.id} ${id}: "${shown[id].text}" vs "${format(value)}"`);
+            summary.figures_checked += 1;
+          }
+          break;
+        }
+        await sleep(200);
+      }
+      await compareTable(page, 'tranches', async () => {
+        const d = await api(`/v1/loans/${chosen.id}`);
+        return { height: d.height, rows: ['senior', 'junior'].map((t) => ({ id: t, cells: { funded: [d.loan[t].funded, fmt.amount(d.loan[t].funded)], principal: [d.loan[t].principal, fmt.amount(d.loan[t].principal)], apr_bps: [d.loan[t].apr_bps, fmt.bps(d.loan[t].apr_bps)] } })) };
+      }, 'section.panel:has(table[data-table="tranches"]) .stamp');
+      if (chosen.status === 'active') {
+        await compareTable(page, 'schedule', async () => {
+          const d = await api(`/v1/loans/${chosen.id}`);
+          return { height: d.height, rows: d.schedule.remaining.map((p) => ({ id: p.due_at, cells: { due_at: [p.due_at, fmt.time(p.due_at)], payment: [p.payment, fmt.amount(p.payment)], closing_balance: [p.closing_balance, fmt.amount(p.closing_balance)] } })) };
+        }, 'section.panel:has(table[data-table="schedule"]) .stamp');
+      }
+      const pledged = await page.$$eval('table[data-table="loan-receipts"] tbody tr', (all) => all.map((r) => Number(r.dataset.row)));
+      check(JSON.stringify(pledged) === JSON.stringify(chosen.receipts), `loan ${chosen.id} receipts ${pledged} vs ${chosen.receipts}`);
+      await open(page, 'loans');
+    }
+    if (name === 'silos') {
+      await compareTable(page, 'silos', expectSilos, 'section.panel:has(table[data-table="silos"]) .stamp');
+    }
+    if (name === 'receipts') {
+      await compareTable(page, 'receipts', expectReceipts, 'section.panel:has(table[data-table="receipts"]) .stamp');
     }
     if (name === 'points') {
       const board = await api('/v1/points/leaderboard?limit=100');
