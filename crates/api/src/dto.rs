@@ -143,6 +143,27 @@ pub struct StatusDto {
     pub devnet: bool,
 }
 
+/// `GET /v1/state/export`: the last committed state in its canonical encoding.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StateExportDto {
+    /// The chain.
+    pub chain_id: u64,
+    /// The committed height the state is after.
+    pub height: u64,
+    /// That block's hash.
+    pub block_hash: B256,
+    /// That block's state root: the Merkle root of the state's leaves, to check the export.
+    pub state_root: B256,
+    /// That block's timestamp (the protocol's time).
+    pub timestamp: u64,
+    /// The encoding of `state`: `postcard` (`State::encode`, `State::decode`).
+    pub encoding: String,
+    /// The length of the encoded state in bytes.
+    pub state_bytes: usize,
+    /// The encoded state, 0x-hex.
+    pub state: Bytes,
+}
+
 /// One balance.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BalanceDto {

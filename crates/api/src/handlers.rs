@@ -257,6 +257,43 @@ pub(crate) async fn status(State(app): State<AppState>) -> Json<StatusDto> {
     })
 }
 
+/// The largest encoded state `GET /v1/state/export` serves (the JSON doubles it as hex). A
+/// state this large wants a streamed, chunked sync rather than one read.
+pub const STATE_EXPORT_BYTES_MAX: usize = 32 * 1024 * 1024;
+
+pub(crate) async fn export_state(
+    State(app): State<AppState>,
+) -> Result<Json<StateExportDto>, ApiError> {
+    let snapshot = app.node.snapshot();
+    // Encoding the whole state is CPU work proportional to its size: off the async workers.
+    let encoded = tokio::task::spawn_blocking({
+        let snapshot = snapshot.clone();
+        move || snapshot.state.encode()
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if encoded.len() > STATE_EXPORT_BYTES_MAX {
+        return Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "state_too_large".into(),
+            message: format!(
+                "The state encodes to {} bytes, more than the {STATE_EXPORT_BYTES_MAX} one export serves.",
+                encoded.len()
+            ),
+        });
+    }
+    Ok(Json(StateExportDto {
+        chain_id: snapshot.header.chain_id,
+        height: snapshot.header.height,
+        block_hash: snapshot.hash,
+        state_root: snapshot.header.state_root,
+        timestamp: snapshot.header.timestamp,
+        encoding: "postcard".into(),
+        state_bytes: encoded.len(),
+        state: Bytes::from(encoded),
+    }))
+}
+
 pub(crate) async fn health(State(app): State<AppState>) -> Response {
     if app.node.is_running() {
         (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response()

@@ -13,6 +13,8 @@ pub mod dto;
 mod handlers;
 pub mod openapi;
 
+pub use handlers::STATE_EXPORT_BYTES_MAX;
+
 use axum::{
     Json, Router,
     body::Bytes,
@@ -151,6 +153,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/blocks/{height}", get(handlers::get_block))
         .route("/v1/status", get(handlers::status))
         .route("/v1/health", get(handlers::health))
+        .route("/v1/state/export", get(handlers::export_state))
         .route("/v1/accounts/{address}", get(handlers::account))
         .route("/v1/reserve", get(handlers::reserve))
         .route("/v1/vault", get(handlers::vault))

@@ -43,6 +43,7 @@ routes! {
     get "/v1/blocks/{height}" => "BlockDto", "A block header and its transaction hashes (`latest` allowed).";
     get "/v1/status" => "StatusDto", "Height, block hash, state root, time.";
     get "/v1/health" => "object", "200 while the block producer runs, 503 otherwise.";
+    get "/v1/state/export" => "StateExportDto", "The last committed state: `State::encode()` (postcard, 0x-hex) with its height and state root.";
     get "/v1/accounts/{address}" => "AccountDto", "Balances, nonce, points, roles, requests.";
     get "/v1/reserve" => "ReserveDto", "USDai backing and stablecoin prices.";
     get "/v1/vault" => "VaultDto", "sUSDai NAV in both views, share prices, phase mix and blended APY.";

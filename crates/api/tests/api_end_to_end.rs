@@ -247,6 +247,31 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_state_export_decodes_to_the_state_whose_root_its_block_commits_to() {
+    let h = start().await;
+    let answer = h.client.get("/v1/state/export").await.unwrap();
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let export: infrafi_api::dto::StateExportDto = serde_json::from_value(answer.body).unwrap();
+    assert_eq!(export.encoding, "postcard");
+    assert_eq!(export.state.len(), export.state_bytes);
+    assert!(export.state_bytes <= infrafi_api::STATE_EXPORT_BYTES_MAX);
+    let state = infrafi_core::State::decode(&export.state).unwrap();
+    assert_eq!(state.encode(), export.state.to_vec(), "the canonical encoding");
+    let leaves: Vec<(Vec<u8>, Vec<u8>)> = state
+        .leaves()
+        .into_iter()
+        .filter_map(|leaf| leaf.value.map(|value| (leaf.key, value)))
+        .collect();
+    let root = infrafi_merkle::Tree::from_leaves(leaves.iter().map(|(k, v)| (k, v))).root();
+    assert_eq!(root, export.state_root);
+    let block = h.client.get(&format!("/v1/blocks/{}", export.height)).await.unwrap().body;
+    let committed: B256 = block["header"]["state_root"].as_str().unwrap().parse().unwrap();
+    assert_eq!(committed, export.state_root);
+    assert_eq!(state.now(), export.timestamp);
+    h.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_exactly_the_served_routes() {
     let h = start().await;
     let document = h.client.get("/openapi.json").await.unwrap().body;

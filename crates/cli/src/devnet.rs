@@ -114,24 +114,24 @@ fn class(name: &str) -> AssetClassId {
 
 /// GPU classes: id, new price per unit, annual depreciation.
 const CLASSES: &[(&str, u128, u32)] =
-    &[("gpu.a100", 10_000, 2_500), ("gpu.h100", 30_000, 2_000), ("gpu.h200", 35_000, 1_800)];
+    &[("gpu.a100", 10_000, 2_500), ("gpu.h100-sxm", 30_000, 2_000), ("gpu.h200", 35_000, 1_800)];
 
 /// The receipts: class, units, custodian, owner, appraised value (whole USD).
 const RECEIPTS: &[(&str, u32, &str, &str, u128)] = &[
     ("gpu.a100", 64, "vault_reno", "op_atlas", 520_000),
-    ("gpu.h100", 16, "vault_reno", "op_atlas", 400_000),
-    ("gpu.h100", 16, "vault_reno", "op_atlas", 400_000),
+    ("gpu.h100-sxm", 16, "vault_reno", "op_atlas", 400_000),
+    ("gpu.h100-sxm", 16, "vault_reno", "op_atlas", 400_000),
     ("gpu.a100", 48, "vault_dallas", "op_cirrus", 380_000),
-    ("gpu.h100", 24, "vault_dallas", "op_cirrus", 600_000),
-    ("gpu.h100", 24, "vault_reno", "op_boreal", 600_000),
+    ("gpu.h100-sxm", 24, "vault_dallas", "op_cirrus", 600_000),
+    ("gpu.h100-sxm", 24, "vault_reno", "op_boreal", 600_000),
     ("gpu.h200", 8, "vault_reno", "op_boreal", 260_000),
     ("gpu.h200", 16, "vault_dallas", "op_delta", 520_000),
     ("gpu.h200", 8, "vault_dallas", "op_delta", 260_000),
-    ("gpu.h100", 8, "vault_reno", "op_atlas", 200_000),
+    ("gpu.h100-sxm", 8, "vault_reno", "op_atlas", 200_000),
     ("gpu.a100", 32, "vault_reno", "op_atlas", 260_000),
     ("gpu.h200", 8, "vault_dallas", "op_boreal", 260_000),
     ("gpu.a100", 16, "vault_dallas", "op_cirrus", 130_000),
-    ("gpu.h100", 8, "vault_dallas", "op_delta", 200_000),
+    ("gpu.h100-sxm", 8, "vault_dallas", "op_delta", 200_000),
 ];
 
 /// The demo loans: silo curator, borrower, receipts (indexes into [`RECEIPTS`]), senior and
@@ -272,11 +272,11 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             };
             txs.push((
                 "northwind",
-                Action::OpenSilo { terms: silo(&["gpu.a100", "gpu.h100"], 1_000) },
+                Action::OpenSilo { terms: silo(&["gpu.a100", "gpu.h100-sxm"], 1_000) },
             ));
             txs.push((
                 "meridian",
-                Action::OpenSilo { terms: silo(&["gpu.h100", "gpu.h200"], 800) },
+                Action::OpenSilo { terms: silo(&["gpu.h100-sxm", "gpu.h200"], 800) },
             ));
             for (offset, name) in ["northwind", "meridian"].iter().enumerate() {
                 let silo_id = SiloId(first_silo + offset as u64);
@@ -526,7 +526,7 @@ mod tests {
         assert!(state.silos.silos.iter().all(|(_, s)| !s.pool_balance.is_zero()));
         let receipts: Vec<_> = state.receipts.receipts.iter().map(|(_, r)| r).collect();
         assert!(receipts.len() >= 12);
-        for class in ["gpu.a100", "gpu.h100", "gpu.h200"] {
+        for class in ["gpu.a100", "gpu.h100-sxm", "gpu.h200"] {
             assert!(receipts.iter().any(|r| r.class.to_string() == class), "{class}");
         }
         let loan = |id| state.loans.loans.get(&LoanId(id)).unwrap();

@@ -29,6 +29,65 @@ pub(crate) struct SimulateArgs {
     /// Worker threads (default: one per core). Results do not depend on it.
     #[arg(long)]
     pub(crate) threads: Option<usize>,
+    /// Start from a snapshot of a running node's committed state (`GET {url}/v1/state/export`)
+    /// instead of the scenario's synthetic book; the scenario still supplies the market and
+    /// behaviour models (docs/simulator.md).
+    #[arg(long, value_name = "URL")]
+    pub(crate) from_node: Option<String>,
+}
+
+/// What a node's export was checked against before the simulation starts.
+struct NodeSnapshot {
+    height: u64,
+    state_root: alloy_primitives::B256,
+    bytes: Vec<u8>,
+}
+
+/// Fetches `GET {url}/v1/state/export` and checks it: postcard, the announced length, and the
+/// Merkle root of the decoded state's leaves equal to the block's state root.
+fn fetch_snapshot(url: &str) -> anyhow::Result<NodeSnapshot> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the HTTP runtime")?;
+    let client = infrafi_api::client::Client::new(url);
+    let answer = runtime
+        .block_on(client.get("/v1/state/export"))
+        .with_context(|| format!("cannot read the state of the node at {url}"))?;
+    anyhow::ensure!(
+        answer.status.is_success(),
+        "the node at {url} refused the state export ({}): {}",
+        answer.status,
+        answer.body
+    );
+    let export: infrafi_api::dto::StateExportDto = serde_json::from_value(answer.body)
+        .with_context(|| format!("the node at {url} answered an unexpected state export"))?;
+    anyhow::ensure!(
+        export.encoding == "postcard",
+        "the node exports its state as `{}`, this simulator reads `postcard`",
+        export.encoding
+    );
+    anyhow::ensure!(
+        export.state.len() == export.state_bytes,
+        "the export announces {} bytes and carries {}",
+        export.state_bytes,
+        export.state.len()
+    );
+    let state = infrafi_core::State::decode(&export.state)
+        .map_err(|e| anyhow::anyhow!("the exported state does not decode: {e}"))?;
+    let leaves: Vec<(Vec<u8>, Vec<u8>)> = state
+        .leaves()
+        .into_iter()
+        .filter_map(|leaf| leaf.value.map(|value| (leaf.key, value)))
+        .collect();
+    let root = infrafi_merkle::Tree::from_leaves(leaves.iter().map(|(k, v)| (k, v))).root();
+    anyhow::ensure!(
+        root == export.state_root,
+        "the exported state's root {root} is not the state root {} of block {}",
+        export.state_root,
+        export.height
+    );
+    Ok(NodeSnapshot { height: export.height, state_root: root, bytes: export.state.to_vec() })
 }
 
 /// Runs the simulation, writes the outputs and prints the report.
@@ -40,7 +99,19 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let started = Instant::now();
-    let simulation = Simulation::new(scenario)?;
+    let simulation = match &args.from_node {
+        None => Simulation::new(scenario)?,
+        Some(url) => {
+            let snapshot = fetch_snapshot(url)?;
+            println!(
+                "book: the state of {url} at height {} (state root {}, {} bytes)",
+                snapshot.height,
+                snapshot.state_root,
+                snapshot.bytes.len()
+            );
+            Simulation::from_encoded_state(scenario, &snapshot.bytes)?
+        }
+    };
     let book_time = started.elapsed();
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(threads) = args.threads {

@@ -90,6 +90,22 @@ impl Simulation {
         Simulation { scenario, market, book }
     }
 
+    /// Runs the scenario's models over the book of a state given in its canonical encoding
+    /// (`State::encode()`, e.g. a node's `GET /v1/state/export`): decodes it, checks that the
+    /// bytes are the canonical encoding of what they decode to, and builds the book with
+    /// [`Book::from_state`].
+    pub fn from_encoded_state(scenario: Scenario, bytes: &[u8]) -> Result<Simulation, SimError> {
+        let state = infrafi_core::State::decode(bytes)
+            .map_err(|e| SimError::Book(format!("the state does not decode: {e}")))?;
+        if state.encode() != bytes {
+            return Err(SimError::Book(
+                "the state is not in its canonical encoding (it re-encodes differently)".into(),
+            ));
+        }
+        let book = Book::from_state(state, &scenario)?;
+        Ok(Simulation::from_book(scenario, book))
+    }
+
     /// Runs `paths` paths in the current rayon pool; `progress` counts finished paths.
     /// Outcomes come back in path order.
     pub fn run(

@@ -298,6 +298,9 @@ impl PathSim<'_> {
             }
             let step_down_bps = step_down.min(9_999.0) as u32;
             let class = model.book.classes[c];
+            if !self.chain.state.receipts.classes.contains_key(&class) {
+                continue; // A class the scenario models but the book (a node's) never listed.
+            }
             self.apply(
                 actors.admin,
                 Action::ApplyGenerationStepDown { class, step_down_bps: Bps(step_down_bps) },

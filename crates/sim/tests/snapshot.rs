@@ -45,3 +45,23 @@ fn a_state_with_a_class_the_scenario_does_not_model_is_refused() {
     let error = Book::from_state(simulation.book.state.clone(), &other).expect_err("refused");
     assert!(error.to_string().contains("gpu.a100"), "{error}");
 }
+
+#[test]
+fn an_encoded_state_is_decoded_checked_and_simulated_and_garbage_is_refused() {
+    let scenario = common::small_base(20, 2);
+    let original = Simulation::new(scenario.clone()).expect("book");
+    let bytes = original.book.state.encode();
+    let rebuilt = Simulation::from_encoded_state(scenario.clone(), &bytes).expect("decodes");
+    assert_eq!(rebuilt.book.loans.len(), original.book.loans.len());
+    assert_eq!(rebuilt.run(2, 3, None).expect("run"), original.run(2, 3, None).expect("run"));
+    let error = Simulation::from_encoded_state(scenario.clone(), &bytes[..bytes.len() / 2])
+        .err()
+        .expect("a truncated state is refused");
+    assert!(error.to_string().contains("does not decode"), "{error}");
+    let mut padded = bytes.clone();
+    padded.push(0);
+    let error = Simulation::from_encoded_state(scenario, &padded)
+        .err()
+        .expect("trailing bytes are refused");
+    assert!(error.to_string().contains("canonical"), "{error}");
+}

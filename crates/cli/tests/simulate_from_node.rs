@@ -1,0 +1,118 @@
+//! `infrafi simulate --from-node`: the risk simulation starts from a running devnet's state,
+//! read over `GET /v1/state/export`, and its starting book is the node's book.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use infrafi_api::client::Client;
+use serde_json::Value;
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
+
+struct Devnet {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A devnet on a free loopback port, its credit book bootstrapped (it listens only after),
+/// without the keeper so the state holds still while the test compares it.
+fn devnet(data_dir: &std::path::Path) -> Devnet {
+    let mut child = Command::new(BIN)
+        .args(["devnet", "--port", "0", "--no-keeper", "--block-time-ms", "200"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    let url = first.split_whitespace().last().unwrap().to_string();
+    std::thread::spawn(move || for _ in lines {});
+    Devnet { child, url }
+}
+
+fn get(client: &Client, path: &str) -> Value {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let answer = runtime.block_on(client.get(path)).unwrap();
+    assert_eq!(answer.status, 200, "{path}: {}", answer.body);
+    answer.body
+}
+
+#[test]
+fn a_simulation_from_a_running_devnet_starts_from_the_nodes_loans_and_senior_exposure() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = devnet(&dir.path().join("data"));
+    let client = Client::new(&net.url);
+
+    let export = get(&client, "/v1/state/export");
+    assert_eq!(export["encoding"], "postcard");
+    let status = get(&client, "/v1/status");
+    assert_eq!(export["height"], status["height"], "no block without the keeper or traffic");
+    assert_eq!(export["state_root"], status["state_root"]);
+    let loans = get(&client, "/v1/loans");
+    let open = loans["loans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|loan| matches!(loan["status"].as_str(), Some("active" | "defaulted")))
+        .count();
+    assert!(open >= 2, "the devnet's credit book has open loans: {loans}");
+    let vault = get(&client, "/v1/vault");
+    let senior: f64 =
+        vault["senior_principal"].as_str().unwrap().parse::<u128>().unwrap() as f64 / 1e18;
+    assert!(senior > 0.0);
+
+    let out = dir.path().join("out");
+    let output = Command::new(BIN)
+        .args(["simulate", "--scenario", "base", "--paths", "4", "--seed", "1", "--threads", "2"])
+        .args(["--from-node", &net.url])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "simulate failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains(&format!("the state of {} at height", net.url)), "{stdout}");
+
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["paths"], 4);
+    assert_eq!(summary["book"]["loans_active"].as_u64().unwrap() as usize, open);
+    let simulated = summary["book"]["senior_principal_usd"].as_f64().unwrap();
+    assert!((simulated - senior).abs() <= 1e-6 * senior, "{simulated} vs the node's {senior}");
+    assert!(summary["loan_months"].as_u64().unwrap() > 0, "the node's loans were simulated");
+}
+
+#[test]
+fn a_simulation_from_an_address_where_no_node_answers_fails_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: bind one, learn it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let output = Command::new(BIN)
+        .args(["simulate", "--paths", "1", "--from-node", &format!("http://127.0.0.1:{port}")])
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot read the state of the node"), "{stderr}");
+    assert!(!dir.path().join("summary.json").exists());
+}
