@@ -128,7 +128,7 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     tx(&borrower_key, &["mint-usdai", "--token", "USDC", "--amount", "20000"]);
 
     // A silo of the curator's own, funded and capped.
-    let opened = tx(&key("northwind"), &["open-silo", "--classes", "gpu.h100"]);
+    let opened = tx(&key("northwind"), &["open-silo", "--classes", "gpu.h100-sxm"]);
     let silo = event_id(&opened, "silo_opened", "silo_id");
     tx(&key("northwind"), &["deposit-first-loss", "--silo-id", &silo, "--amount", "50000"]);
     tx(&key("admin"), &["set-silo-senior-cap", "--silo-id", &silo, "--cap", "500000"]);
@@ -139,7 +139,7 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
         &[
             "issue-receipt",
             "--class",
-            "gpu.h100",
+            "gpu.h100-sxm",
             "--owner",
             &borrower,
             "--quantity",
