@@ -6,61 +6,17 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+mod support;
+
 use infrafi_api::client::Client;
 use serde_json::{Value, json};
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Output, Stdio},
-};
+use std::path::Path;
+use support::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
 const DAY: u64 = 86_400;
 
-struct Devnet {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn devnet(data_dir: &Path) -> Devnet {
-    let mut child = Command::new(BIN)
-        .args(["devnet", "--port", "0", "--block-time-ms", "100"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.contains("listening on"), "{first}");
-    let url = first.split_whitespace().last().unwrap().to_string();
-    // Keep draining the banner so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Devnet { child, url }
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("RUST_BACKTRACE", "0").output().unwrap()
-}
-
-fn cli_ok(args: &[&str]) -> String {
-    let output = cli(args);
-    assert!(
-        output.status.success(),
-        "infrafi {args:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+    support::devnet(data_dir, &["--block-time-ms", "100"])
 }
 
 /// The id field `field` of the first event of `kind` in a transaction receipt.

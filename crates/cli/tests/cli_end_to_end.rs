@@ -3,66 +3,20 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+mod support;
+
 use infrafi_api::client::Client;
 use infrafi_core::{Action, Amount, Asset, ids::USDC};
 use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
+use support::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
 const CHAIN: u64 = 31_337;
-
-struct Devnet {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn devnet(data_dir: &Path, extra: &[&str]) -> Devnet {
-    let mut child = Command::new(BIN)
-        .args(["devnet", "--port", "0"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.contains("listening on"), "{first}");
-    let url = first.split_whitespace().last().unwrap().to_string();
-    // Keep draining the banner so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Devnet { child, url }
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("RUST_BACKTRACE", "0").output().unwrap()
-}
-
-fn cli_ok(args: &[&str]) -> String {
-    let output = cli(args);
-    assert!(
-        output.status.success(),
-        "infrafi {args:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()

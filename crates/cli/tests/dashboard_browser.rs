@@ -7,42 +7,13 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
-use std::{
-    io::{BufRead, BufReader},
-    path::Path,
-    process::{Child, Command, Stdio},
-};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
-
-struct Devnet {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::{path::Path, process::Command};
+use support::*;
 
 fn devnet(data_dir: &Path) -> Devnet {
-    let mut child = Command::new(BIN)
-        .args(["devnet", "--port", "0", "--block-time-ms", "500"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.contains("listening on"), "{first}");
-    let url = first.split_whitespace().last().unwrap().to_string();
-    std::thread::spawn(move || for _ in lines {});
-    Devnet { child, url }
+    support::devnet(data_dir, &["--block-time-ms", "500"])
 }
 
 fn tool_available(tool: &str) -> bool {

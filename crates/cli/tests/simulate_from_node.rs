@@ -3,45 +3,17 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+mod support;
+
 use infrafi_api::client::Client;
 use serde_json::Value;
-use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, Stdio},
-};
-
-const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
-
-struct Devnet {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::process::Command;
+use support::*;
 
 /// A devnet on a free loopback port, its credit book bootstrapped (it listens only after),
 /// without the keeper so the state holds still while the test compares it.
 fn devnet(data_dir: &std::path::Path) -> Devnet {
-    let mut child = Command::new(BIN)
-        .args(["devnet", "--port", "0", "--no-keeper", "--block-time-ms", "200"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().unwrap().unwrap();
-    assert!(first.contains("listening on"), "{first}");
-    let url = first.split_whitespace().last().unwrap().to_string();
-    std::thread::spawn(move || for _ in lines {});
-    Devnet { child, url }
+    support::devnet(data_dir, &["--no-keeper", "--block-time-ms", "200"])
 }
 
 fn get(client: &Client, path: &str) -> Value {

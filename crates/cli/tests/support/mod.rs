@@ -1,0 +1,65 @@
+//! Shared by the CLI's end-to-end tests: a devnet child process on a free loopback port, and
+//! running the `infrafi` binary. Each test binary uses a different part of this module.
+#![allow(dead_code, unreachable_pub)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+};
+
+/// The `infrafi` binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
+
+/// A running devnet; killed when dropped.
+pub struct Devnet {
+    pub child: Child,
+    /// Its API base URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `infrafi devnet --port 0 --data-dir <data_dir> <extra>` and waits until it listens
+/// (the devnet prints `listening on <url>` once its bootstrap market is committed).
+pub fn devnet(data_dir: &Path, extra: &[&str]) -> Devnet {
+    let mut child = Command::new(BIN)
+        .args(["devnet", "--port", "0"])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    let url = first.split_whitespace().last().unwrap().to_string();
+    // Keep draining the banner so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Devnet { child, url }
+}
+
+/// Runs `infrafi <args>`.
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).env("RUST_BACKTRACE", "0").output().unwrap()
+}
+
+/// Runs `infrafi <args>`, requires success, and returns its standard output.
+pub fn cli_ok(args: &[&str]) -> String {
+    let output = cli(args);
+    assert!(
+        output.status.success(),
+        "infrafi {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
