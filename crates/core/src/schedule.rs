@@ -45,12 +45,14 @@ impl Installment {
     }
 }
 
-/// The fixed-point scale of the growth factor (1+x)^M: 10^36, so that 600 squarings and
-/// multiplications lose less than 10^-33 of the factor.
-const FACTOR_SCALE_DIGITS: u32 = 36;
+/// The growth factor (1+x)^M is kept in binary fixed point with this many fraction bits:
+/// every product of the exponentiation is then a shift rather than a 512-bit division (the
+/// schedule is computed at every payment, so this is the protocol's hottest arithmetic), and
+/// 600 squarings and multiplications lose less than 600·2^-128 (about 10^-36) of the factor.
+const FACTOR_FRACTION_BITS: usize = 128;
 
-fn factor_scale() -> U256 {
-    U256::from(10u8).pow(U256::from(FACTOR_SCALE_DIGITS))
+fn factor_one() -> U256 {
+    U256::from(1u8) << FACTOR_FRACTION_BITS
 }
 
 /// The period rate x = R·D in 18-decimal fixed point; exact.
@@ -58,22 +60,24 @@ pub fn period_rate_wad(rate: Rate, interval_secs: u64) -> Result<u128, Overflow>
     rate.0.checked_mul(u128::from(interval_secs)).ok_or(Overflow)
 }
 
-/// (1 + x)^periods scaled by 10^36, every product rounded down (exponentiation by squaring
-/// in 512 bits). Overflow when the factor exceeds 2^255.
+/// (1 + x)^periods with [`FACTOR_FRACTION_BITS`] fraction bits, every step rounded down (the
+/// base 1 + x included): exponentiation by squaring with 512-bit products. Overflow when the
+/// factor reaches 2^255.
 pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256, Overflow> {
-    let scale = factor_scale();
-    let scale_wide = U512::from(scale);
-    // 1 + x at scale 10^36: x is at scale 10^18.
-    let base = scale.checked_add(U256::from(period_rate_wad) * U256::from(WAD)).ok_or(Overflow)?;
+    let one = factor_one();
+    // x at 18 decimals to x at 2^-128: (x · 2^128) / 10^18, rounded down.
+    let fraction = (U256::from(period_rate_wad) << FACTOR_FRACTION_BITS) / U256::from(WAD);
+    let base = one.checked_add(fraction).ok_or(Overflow)?;
     let limit = U512::from(U256::MAX >> 1);
     let multiply = |a: U256, b: U256| -> Result<U256, Overflow> {
-        let product = U512::from(a) * U512::from(b) / scale_wide;
-        if product > limit {
+        let product: U512 = a.widening_mul(b);
+        let shifted = product >> FACTOR_FRACTION_BITS;
+        if shifted > limit {
             return Err(Overflow);
         }
-        Ok(U256::from(product))
+        Ok(U256::from(shifted))
     };
-    let mut result = scale;
+    let mut result = one;
     let mut square = base;
     let mut exponent = periods;
     while exponent > 0 {
@@ -121,15 +125,14 @@ pub fn installment(
 
 /// B·x / ((1+x)^M − 1), rounded up, from the exact B·x (not the rounded interest).
 fn amortized_principal(balance: Amount, x: u128, periods: u32) -> Result<Amount, Overflow> {
-    let scale = factor_scale();
     let factor = growth_factor_scaled(x, periods)?;
-    // factor > scale because x > 0 and periods >= 2.
-    let growth = factor.checked_sub(scale).ok_or(Overflow)?;
+    // factor > 1 because x > 0 and periods >= 2.
+    let growth = factor.checked_sub(factor_one()).ok_or(Overflow)?;
     if growth.is_zero() {
         return Err(Overflow);
     }
-    // B·x·10^36 / (growth·10^18): numerator below 2^(128+128+120), fits 512 bits.
-    let numerator = U512::from(balance.0) * U512::from(x) * U512::from(scale);
+    // B·x·2^128 / (growth·10^18): the numerator is below 2^(128+128+128), fits 512 bits.
+    let numerator = U512::from(U256::from(balance.0) * U256::from(x)) << FACTOR_FRACTION_BITS;
     let denominator = U512::from(growth) * U512::from(WAD);
     let (quotient, remainder) = numerator.div_rem(denominator);
     let quotient = if remainder.is_zero() { quotient } else { quotient + U512::from(1u8) };
@@ -197,14 +200,14 @@ mod tests {
 
     #[test]
     fn growth_factor_of_zero_rate_is_one() {
-        assert_eq!(growth_factor_scaled(0, 36), Ok(factor_scale()));
+        assert_eq!(growth_factor_scaled(0, 36), Ok(factor_one()));
     }
 
     #[test]
     fn growth_factor_matches_repeated_multiplication_for_small_exponents() {
-        // (1.5)^3 = 3.375 exactly.
-        let factor = growth_factor_scaled(WAD / 2, 3).map(|f| f / U256::from(10u64.pow(15)));
-        assert_eq!(factor, Ok(U256::from(3_375u64) * U256::from(10u64.pow(18))));
+        // (1.5)^3 = 3.375 exactly: every step is exact in binary.
+        let factor = growth_factor_scaled(WAD / 2, 3);
+        assert_eq!(factor, Ok(U256::from(27u8) << (FACTOR_FRACTION_BITS - 3)));
     }
 
     #[test]

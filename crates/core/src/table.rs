@@ -2,16 +2,29 @@
 //! transaction is rolled back exactly, and the keys a block touched can be listed.
 //!
 //! Guarantees: after `rollback` a table compares equal to its state at the last `commit`;
-//! iteration order is the key order (no hashing, so it is the same on every machine).
+//! iteration order is the key order, the same on every machine.
+//!
+//! A table keeps its values in a hash map for point reads and writes (one probe instead of a
+//! B-tree descent with a dozen key comparisons: the hottest paths, a transfer or a repayment,
+//! are made of such reads) and its keys in an ordered set for every iteration. The hash map is
+//! never iterated, so its order (fixed hasher or not) can never reach the state or its
+//! encoding.
 
 use crate::leaves::{self, LeafMode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::Hash;
 use std::ops::RangeBounds;
 use std::sync::{
     Mutex, PoisonError,
     atomic::{AtomicBool, Ordering},
 };
+
+/// The point-lookup index of a table. Never iterated (see the module documentation), so the
+/// determinism rule against hash maps does not apply; the fixed Fx hasher also keeps runs
+/// reproducible in cost, not only in result.
+#[allow(clippy::disallowed_types)]
+type Index<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// Something with a per-transaction undo log.
 pub trait Journaled {
@@ -28,56 +41,69 @@ pub trait Journaled {
 /// `&mut self` and [`Mutex::get_mut`], which never locks.
 #[derive(Debug)]
 pub struct Table<K, V> {
-    entries: BTreeMap<K, V>,
+    /// Every entry, for point reads and writes.
+    values: Index<K, V>,
+    /// Every key, in order: the only way entries are enumerated.
+    order: BTreeSet<K>,
     undo: Vec<(K, Option<V>)>,
     /// Keys written since the last `take_touched`, when change tracking is on.
     touched: Mutex<Option<BTreeSet<K>>>,
 }
 
-impl<K: Ord + Clone, V: Clone> Default for Table<K, V> {
+impl<K, V> Default for Table<K, V> {
     fn default() -> Self {
-        Table { entries: BTreeMap::new(), undo: Vec::new(), touched: Mutex::new(None) }
+        Table {
+            values: Index::default(),
+            order: BTreeSet::new(),
+            undo: Vec::new(),
+            touched: Mutex::new(None),
+        }
     }
 }
 
-impl<K: Ord + Clone, V: Clone> Clone for Table<K, V> {
+impl<K: Ord + Hash + Clone, V: Clone> Clone for Table<K, V> {
     fn clone(&self) -> Self {
         let touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner).clone();
         Table {
-            entries: self.entries.clone(),
+            values: self.values.clone(),
+            order: self.order.clone(),
             undo: self.undo.clone(),
             touched: Mutex::new(touched),
         }
     }
 }
 
-impl<K: Ord + Clone, V: Clone + PartialEq> PartialEq for Table<K, V> {
+impl<K: Ord + Hash, V: PartialEq> PartialEq for Table<K, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.entries == other.entries
+        self.order == other.order && self.values == other.values
     }
 }
 
-impl<K: Ord + Clone, V: Clone> Table<K, V> {
+impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
     /// The value at `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.entries.get(key)
+        self.values.get(key)
     }
 
     /// Whether `key` has a value.
     pub fn contains_key(&self, key: &K) -> bool {
-        self.entries.contains_key(key)
+        self.values.contains_key(key)
     }
 
     /// Sets `key` to `value`, recording the old value.
     pub fn insert(&mut self, key: K, value: V) {
-        let old = self.entries.insert(key.clone(), value);
+        let old = self.values.insert(key.clone(), value);
+        if old.is_none() {
+            self.order.insert(key.clone());
+        }
         self.undo.push((key, old));
     }
 
     /// Removes `key`, recording the old value; returns it.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        let old = self.entries.remove(key);
+        let old = self.values.remove(key);
         if let Some(value) = &old {
+            self.order.remove(key);
             self.undo.push((key.clone(), Some(value.clone())));
         }
         old
@@ -85,34 +111,46 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
 
     /// Applies `change` to the value at `key` (recording the old value); `None` if absent.
     pub fn update<R>(&mut self, key: &K, change: impl FnOnce(&mut V) -> R) -> Option<R> {
-        let value = self.entries.get_mut(key)?;
+        let value = self.values.get_mut(key)?;
         self.undo.push((key.clone(), Some(value.clone())));
         Some(change(value))
     }
 
+    /// The value of a key the ordered set lists: the two always hold the same keys.
+    fn value_of<'a>(values: &'a Index<K, V>, key: &K) -> &'a V {
+        values.get(key).expect("a table's ordered keys and its values hold the same keys")
+    }
+
     /// Entries in key order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator {
+        let values = &self.values;
+        self.order.iter().map(move |key| (key, Self::value_of(values, key)))
     }
 
     /// Entries whose keys fall in `range`, in key order.
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl DoubleEndedIterator<Item = (&K, &V)> {
-        self.entries.range(range)
+        let values = &self.values;
+        self.order.range(range).map(move |key| (key, Self::value_of(values, key)))
+    }
+
+    /// Keys in key order.
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
+        self.order.iter()
     }
 
     /// The first entry in key order.
     pub fn first(&self) -> Option<(&K, &V)> {
-        self.entries.first_key_value()
+        self.order.first().map(|key| (key, Self::value_of(&self.values, key)))
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.order.len()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.order.is_empty()
     }
 
     /// Starts recording the keys every committed write touches (for incremental commitments
@@ -133,8 +171,11 @@ impl<K: Ord + Clone, V: Clone> Table<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
+impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
     fn commit(&mut self) {
+        if self.undo.is_empty() {
+            return;
+        }
         match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
             Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
             None => self.undo.clear(),
@@ -144,29 +185,44 @@ impl<K: Ord + Clone, V: Clone> Journaled for Table<K, V> {
     fn rollback(&mut self) {
         while let Some((key, old)) = self.undo.pop() {
             match old {
-                Some(value) => self.entries.insert(key, value),
-                None => self.entries.remove(&key),
-            };
+                Some(value) => {
+                    if self.values.insert(key.clone(), value).is_none() {
+                        self.order.insert(key);
+                    }
+                }
+                None => {
+                    self.values.remove(&key);
+                    self.order.remove(&key);
+                }
+            }
         }
     }
 }
 
-impl<K: Serialize + Ord + Clone, V: Serialize> Serialize for Table<K, V> {
+/// A table's entries in key order, as ordinary serializers see a map.
+struct OrderedEntries<'a, K, V>(&'a Table<K, V>);
+
+impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize for OrderedEntries<'_, K, V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter())
+    }
+}
+
+impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize for Table<K, V> {
     /// Encodes as the map of entries, wrapped in a newtype that every ordinary serializer
     /// (postcard, JSON) sees through. Under the leaf walker it lists its entries instead, each
     /// key and value pre-encoded (all of them, or only the keys touched since the last walk).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match leaves::mode() {
             LeafMode::Encode => {
-                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &self.entries)
+                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &OrderedEntries(self))
             }
             LeafMode::All => {
                 let entries = leaves::with_encode_mode(|| {
                     // Enumerating every leaf is the baseline from which changes are tracked.
                     let mut touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner);
                     *touched = Some(BTreeSet::new());
-                    self.entries
-                        .iter()
+                    self.iter()
                         .map(|(key, value)| (leaves::encode(key), Some(leaves::encode(value))))
                         .collect::<Vec<_>>()
                 });
@@ -178,7 +234,7 @@ impl<K: Serialize + Ord + Clone, V: Serialize> Serialize for Table<K, V> {
                     let keys = touched.as_mut().map(std::mem::take).unwrap_or_default();
                     keys.into_iter()
                         .map(|key| {
-                            let value = self.entries.get(&key).map(leaves::encode);
+                            let value = self.values.get(&key).map(leaves::encode);
                             (leaves::encode(&key), value)
                         })
                         .collect::<Vec<_>>()
@@ -189,10 +245,15 @@ impl<K: Serialize + Ord + Clone, V: Serialize> Serialize for Table<K, V> {
     }
 }
 
-impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Deserialize<'de> for Table<K, V> {
+impl<'de, K: Deserialize<'de> + Ord + Hash + Clone, V: Deserialize<'de>> Deserialize<'de>
+    for Table<K, V>
+{
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = BTreeMap::<K, V>::deserialize(deserializer)?;
+        let order = entries.keys().cloned().collect();
         Ok(Table {
-            entries: BTreeMap::deserialize(deserializer)?,
+            values: entries.into_iter().collect(),
+            order,
             undo: Vec::new(),
             touched: Mutex::new(None),
         })
