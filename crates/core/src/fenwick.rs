@@ -67,6 +67,7 @@ pub struct Fenwick {
 }
 
 impl Journaled for Fenwick {
+    #[inline]
     fn commit(&mut self) {
         self.nodes.commit();
         self.capacity.commit();

@@ -62,6 +62,7 @@ pub struct GovernanceState {
 }
 
 impl Journaled for GovernanceState {
+    #[inline]
     fn commit(&mut self) {
         self.params.commit();
         self.roles.commit();

@@ -116,6 +116,7 @@ pub struct LedgerState {
 }
 
 impl Journaled for LedgerState {
+    #[inline]
     fn commit(&mut self) {
         self.holdings.commit();
         self.balances.commit();

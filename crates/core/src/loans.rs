@@ -328,6 +328,7 @@ pub struct LoansState {
 }
 
 impl Journaled for LoansState {
+    #[inline]
     fn commit(&mut self) {
         self.loans.commit();
         self.open.commit();
@@ -772,22 +773,25 @@ fn distribute(
     accrual: AccrualAfterPayment,
 ) -> Result<PaymentSplit, TxError> {
     let mut split = split_payment(loan, interest, principal)?;
-    let silo = silos::silo(state, loan.silo)?;
+    let (curator, curator_fee_bps) = match state.silos.silos.get(&loan.silo) {
+        Some(silo) => (silo.curator, silo.terms.curator_fee_bps),
+        None => return Err(SiloError::SiloNotFound.into()),
+    };
     let params = state.governance.params.get();
     split.performance_fee =
         split.senior_interest.mul_bps(params.performance_fee_bps, Rounding::Up)?;
     let after_fee =
         split.senior_interest.checked_sub(split.performance_fee.min(split.senior_interest))?;
     split.performance_fee = split.senior_interest.checked_sub(after_fee)?;
-    split.curator_fee = after_fee.mul_bps(silo.terms.curator_fee_bps, Rounding::Down)?;
+    split.curator_fee = after_fee.mul_bps(curator_fee_bps, Rounding::Down)?;
     let to_vault = after_fee.checked_sub(split.curator_fee)?.checked_add(split.senior_principal)?;
     let account = ProtocolAccount::Loan(loan.id);
     send(state, account, ProtocolAccount::FeeCollector, split.performance_fee)?;
-    if state.ledger.is_frozen(silo.curator) {
+    if state.ledger.is_frozen(curator) {
         // A frozen curator's fee stays in its silo's pool: its capital, never confiscated.
         silos::pool_transfer_in(state, loan.silo, account.into(), split.curator_fee)?;
     } else {
-        send(state, account, silo.curator, split.curator_fee)?;
+        send(state, account, curator, split.curator_fee)?;
     }
     send(state, account, ProtocolAccount::Vault, to_vault)?;
     let junior_cash = split.junior_interest.checked_add(split.junior_principal)?;
@@ -1040,7 +1044,7 @@ pub fn mark_collateral(state: &State, loan: &Loan) -> CollateralMark {
         }
         let value = receipts::value_for_ltv(state, receipt, now);
         mark.value = Amount(mark.value.0.saturating_add(value.0));
-        mark.all_eligible &= receipts::check_eligible(state, receipt, now).is_ok();
+        mark.all_eligible &= receipts::check_eligible_at_value(state, receipt, now, value).is_ok();
         if let Some(class) = state.receipts.classes.get(&receipt.class) {
             let expected = receipts::expected_recovery(class, value, receipt.description.quantity);
             recovery = Amount(recovery.0.saturating_add(expected.0));
@@ -1085,8 +1089,11 @@ fn remark(state: &mut State, loan: &mut Loan) -> Result<(), TxError> {
     let ltv = ltv_bps(loan.balance, collateral.value);
     loan.mark = Some(Mark { at: now, collateral_value: collateral.value, ltv_bps: ltv });
     if loan.status == LoanStatus::Active {
-        let terms = &silos::silo(state, loan.silo)?.terms;
-        let (initial, margin) = (terms.max_initial_ltv_bps.0, terms.margin_call_ltv_bps.0);
+        let Some(silo) = state.silos.silos.get(&loan.silo) else {
+            return Err(SiloError::SiloNotFound.into());
+        };
+        let (initial, margin) =
+            (silo.terms.max_initial_ltv_bps.0, silo.terms.margin_call_ltv_bps.0);
         match loan.margin_call {
             None if ltv > u128::from(margin) || !collateral.all_eligible => {
                 let reason = if collateral.all_eligible {

@@ -63,6 +63,7 @@ pub struct PointsState {
 }
 
 impl Journaled for PointsState {
+    #[inline]
     fn commit(&mut self) {
         self.globals.commit();
     }

@@ -206,6 +206,7 @@ pub struct QueueState {
 }
 
 impl Journaled for QueueState {
+    #[inline]
     fn commit(&mut self) {
         self.requests.commit();
         self.waiting.commit();

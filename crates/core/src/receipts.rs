@@ -268,6 +268,7 @@ pub struct ReceiptsState {
 }
 
 impl Journaled for ReceiptsState {
+    #[inline]
     fn commit(&mut self) {
         self.classes.commit();
         self.receipts.commit();
@@ -344,6 +345,17 @@ pub fn expected_recovery(class: &AssetClass, value: Amount, quantity: u32) -> Am
 /// a valuation younger than `max_valuation_age_secs`, an unexpired policy, and coverage of at
 /// least `min_insurance_coverage_bps` of the value. Checked in that order.
 pub fn check_eligible(state: &State, receipt: &Receipt, now: u64) -> Result<Amount, ReceiptError> {
+    let value = value_for_ltv(state, receipt, now);
+    check_eligible_at_value(state, receipt, now, value).map(|()| value)
+}
+
+/// [`check_eligible`] for a caller that already holds the receipt's value for LTV at `now`.
+pub(crate) fn check_eligible_at_value(
+    state: &State,
+    receipt: &Receipt,
+    now: u64,
+    value: Amount,
+) -> Result<(), ReceiptError> {
     let params = state.governance.params.get();
     match &receipt.valuation {
         Some(valuation) if now.saturating_sub(valuation.at) <= params.max_valuation_age_secs => {}
@@ -353,14 +365,13 @@ pub fn check_eligible(state: &State, receipt: &Receipt, now: u64) -> Result<Amou
         Some(policy) if now < policy.expires_at => policy,
         _ => return Err(ReceiptError::ReceiptInsuranceLapsed),
     };
-    let value = value_for_ltv(state, receipt, now);
     let required = value
         .mul_bps(params.min_insurance_coverage_bps, Rounding::Up)
         .map_err(|_| ReceiptError::ReceiptCoverageInsufficient)?;
     if policy.coverage < required {
         return Err(ReceiptError::ReceiptCoverageInsufficient);
     }
-    Ok(value)
+    Ok(())
 }
 
 /// The receipt `id`, or `receipt_not_found`.
@@ -638,7 +649,9 @@ pub fn post_valuation(
     value: Amount,
 ) -> Result<(), TxError> {
     require_role(state, Role::Appraiser, sender)?;
-    let mut receipt = receipt(state, id)?;
+    let Some(receipt) = state.receipts.receipts.get(&id) else {
+        return Err(ReceiptError::ReceiptNotFound.into());
+    };
     if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
         return Err(ReceiptError::ReceiptIsClosed.into());
     }
@@ -648,10 +661,15 @@ pub fn post_valuation(
     let Some(class) = state.receipts.classes.get(&receipt.class) else {
         unreachable!("a receipt names a registered class");
     };
-    let at = state.now();
-    let class_index_wad = class.value_index_wad;
-    receipt.valuation = Some(Valuation { appraiser: sender, value, at, class_index_wad });
-    state.receipts.receipts.insert(id, receipt);
+    let valuation = Valuation {
+        appraiser: sender,
+        value,
+        at: state.now(),
+        class_index_wad: class.value_index_wad,
+    };
+    // Written in place: appraisals come for every pledged receipt at every appraisal, and a
+    // receipt (with its description's strings) is the largest record after a loan.
+    state.receipts.receipts.update(&id, |receipt| receipt.valuation = Some(valuation));
     state.emit(Event::ValuationPosted { receipt_id: id, appraiser: sender, value });
     Ok(())
 }

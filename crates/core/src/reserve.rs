@@ -215,6 +215,7 @@ pub struct ReserveState {
 }
 
 impl Journaled for ReserveState {
+    #[inline]
     fn commit(&mut self) {
         self.stablecoins.commit();
         self.tbill.commit();

@@ -165,6 +165,7 @@ pub struct SilosState {
 }
 
 impl Journaled for SilosState {
+    #[inline]
     fn commit(&mut self) {
         self.silos.commit();
         self.borrower_exposure.commit();

@@ -57,6 +57,7 @@ pub struct State {
 }
 
 impl Journaled for State {
+    #[inline]
     fn commit(&mut self) {
         self.clock.commit();
         self.ledger.commit();

@@ -162,6 +162,14 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
         }
     }
 
+    /// Forgets a non-empty undo log, noting its keys as touched when tracking changes.
+    fn commit_writes(&mut self) {
+        match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
+            Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
+            None => self.undo.clear(),
+        }
+    }
+
     /// The keys touched by committed writes since the last call, in key order.
     pub fn take_touched(&mut self) -> Vec<K> {
         match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
@@ -172,13 +180,12 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
 }
 
 impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
+    // Inlined so that committing the many tables a transaction did not write costs a length
+    // test each, not a call each.
+    #[inline]
     fn commit(&mut self) {
-        if self.undo.is_empty() {
-            return;
-        }
-        match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
-            Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
-            None => self.undo.clear(),
+        if !self.undo.is_empty() {
+            self.commit_writes();
         }
     }
 
@@ -202,7 +209,9 @@ impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
 /// A table's entries in key order, as ordinary serializers see a map.
 struct OrderedEntries<'a, K, V>(&'a Table<K, V>);
 
-impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize for OrderedEntries<'_, K, V> {
+impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize
+    for OrderedEntries<'_, K, V>
+{
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.0.iter())
     }
@@ -312,12 +321,15 @@ impl<T: PartialEq> PartialEq for Slot<T> {
 }
 
 impl<T: Clone> Journaled for Slot<T> {
+    #[inline]
     fn commit(&mut self) {
-        if self.undo.take().is_some() {
+        if self.undo.is_some() {
+            self.undo = None;
             *self.touched.get_mut() = true;
         }
     }
 
+    #[inline]
     fn rollback(&mut self) {
         if let Some(old) = self.undo.take() {
             self.value = old;

@@ -342,7 +342,9 @@ fn finish(state: &mut State, result: Result<(), TxError>) -> Result<Vec<Event>, 
     match result {
         Ok(()) => {
             state.commit();
-            Ok(std::mem::take(&mut state.events))
+            // Copied out at their exact size: the state's buffer keeps its capacity, so the
+            // next transaction's events do not grow a fresh vector push by push.
+            Ok(state.events.drain(..).collect())
         }
         Err(error) => {
             state.rollback();

@@ -154,6 +154,7 @@ pub struct VaultState {
 }
 
 impl Journaled for VaultState {
+    #[inline]
     fn commit(&mut self) {
         self.globals.commit();
     }
