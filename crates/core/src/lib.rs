@@ -43,4 +43,4 @@ pub use ids::{
 pub use math::{Amount, Bps, Rate, Rounding, WAD};
 pub use params::{ParameterChange, Params, Role};
 pub use state::{Genesis, State};
-pub use tx::{Action, BlockContext, Transaction, apply, begin_block};
+pub use tx::{Action, BlockContext, Transaction, apply, apply_into, begin_block};

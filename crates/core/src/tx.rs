@@ -320,6 +320,19 @@ pub fn begin_block(state: &mut State, block: &BlockContext) -> Result<Vec<Event>
     finish(state, result)
 }
 
+fn finish(state: &mut State, result: Result<(), TxError>) -> Result<Vec<Event>, TxError> {
+    match result {
+        Ok(()) => {
+            state.commit();
+            Ok(std::mem::take(&mut state.events))
+        }
+        Err(error) => {
+            state.rollback();
+            Err(error)
+        }
+    }
+}
+
 fn advance_clock(state: &mut State, block: &BlockContext) -> Result<(), TxError> {
     let clock = *state.clock.get();
     if block.timestamp < clock.timestamp {
@@ -338,21 +351,6 @@ fn advance_clock(state: &mut State, block: &BlockContext) -> Result<(), TxError>
     Ok(())
 }
 
-fn finish(state: &mut State, result: Result<(), TxError>) -> Result<Vec<Event>, TxError> {
-    match result {
-        Ok(()) => {
-            state.commit();
-            // Copied out at their exact size: the state's buffer keeps its capacity, so the
-            // next transaction's events do not grow a fresh vector push by push.
-            Ok(state.events.drain(..).collect())
-        }
-        Err(error) => {
-            state.rollback();
-            Err(error)
-        }
-    }
-}
-
 /// Applies one transaction in `block`. On success returns its events (including the block's
 /// upkeep events if this is the block's first transaction); on rejection the state is exactly
 /// as before the call.
@@ -361,14 +359,41 @@ pub fn apply(
     block: &BlockContext,
     tx: &Transaction,
 ) -> Result<Vec<Event>, TxError> {
+    let mut events = Vec::new();
+    apply_into(state, block, tx, &mut events)?;
+    Ok(events)
+}
+
+/// [`apply`] for a caller that applies many transactions: the events replace the contents of
+/// `events` (on rejection it is left empty). The buffer is exchanged with the state's, not
+/// copied, so a caller that passes the same vector each time allocates nothing in the steady
+/// state.
+pub fn apply_into(
+    state: &mut State,
+    block: &BlockContext,
+    tx: &Transaction,
+    events: &mut Vec<Event>,
+) -> Result<(), TxError> {
     assert!(state.events.is_empty(), "events left over from an earlier transaction");
+    events.clear();
     let result = advance_clock(state, block).and_then(|()| execute(state, tx));
     let result = result.map(|()| {
         if tx.action.moves_share_price() {
             points::sample_share_price(state);
         }
     });
-    finish(state, result)
+    match result {
+        Ok(()) => {
+            state.commit();
+            // The state takes the caller's (cleared) buffer for the next transaction.
+            std::mem::swap(&mut state.events, events);
+            Ok(())
+        }
+        Err(error) => {
+            state.rollback();
+            Err(error)
+        }
+    }
 }
 
 /// Consumes `sender`'s nonce: checks that `nonce` is its next one and advances it, committed

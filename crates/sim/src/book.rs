@@ -238,7 +238,7 @@ pub fn build(scenario: &Scenario) -> Result<Book, SimError> {
             max_borrower_share_bps: Bps(10_000),
             curator_fee_bps: Bps(spec.curator_fee_bps),
         };
-        let events = chain.apply(curators[i], Action::OpenSilo { terms })?;
+        let events = chain.apply(curators[i], Action::OpenSilo { terms })?.to_vec();
         let id = events
             .iter()
             .find_map(|e| match e {
@@ -370,10 +370,17 @@ impl History<'_> {
             jurisdiction: "US-DE".into(),
             bailment_hash: B256::from(tagged(2, index as u64)),
         };
-        let events = self.chain.apply(
-            actors.custodian,
-            Action::IssueReceipt { class: self.classes[plan.class], owner: borrower, description },
-        )?;
+        let events = self
+            .chain
+            .apply(
+                actors.custodian,
+                Action::IssueReceipt {
+                    class: self.classes[plan.class],
+                    owner: borrower,
+                    description,
+                },
+            )?
+            .to_vec();
         let receipt_id = events
             .iter()
             .find_map(|e| match e {

@@ -7,8 +7,8 @@
 
 use crate::SimError;
 use infrafi_core::{
-    Action, Address, Amount, Asset, BlockContext, Event, State, Transaction, TxError, WAD, apply,
-    begin_block, ids::USDC,
+    Action, Address, Amount, Asset, BlockContext, Event, State, Transaction, TxError, WAD,
+    apply_into, begin_block, ids::USDC,
 };
 
 /// Who holds each protocol role in a simulated market.
@@ -86,13 +86,15 @@ pub struct Chain {
     pub next_external_id: u64,
     /// Transactions applied (accepted or not).
     pub transactions: u64,
+    /// The events of the last accepted transaction.
+    events: Vec<Event>,
 }
 
 impl Chain {
     /// A chain over `state`, whose next block is at `state.now()`.
     pub fn new(state: State, actors: Actors, next_external_id: u64) -> Chain {
         let block = BlockContext { height: state.height(), timestamp: state.now() };
-        Chain { state, block, actors, next_external_id, transactions: 0 }
+        Chain { state, block, actors, next_external_id, transactions: 0, events: Vec::new() }
     }
 
     /// The time of the current block.
@@ -115,19 +117,28 @@ impl Chain {
         Ok(())
     }
 
-    /// Applies `action` from `sender`; a rejection is returned as it is.
-    pub fn try_apply(&mut self, sender: Address, action: Action) -> Result<Vec<Event>, TxError> {
+    /// Applies `action` from `sender` and returns its events; a rejection is returned as it
+    /// is. The events live in a buffer the chain reuses (a path applies tens of thousands of
+    /// transactions, and most callers never look at the events).
+    pub fn try_apply(&mut self, sender: Address, action: Action) -> Result<&[Event], TxError> {
         self.transactions += 1;
-        apply(&mut self.state, &self.block, &Transaction { sender, action })
+        apply_into(
+            &mut self.state,
+            &self.block,
+            &Transaction { sender, action },
+            &mut self.events,
+        )?;
+        Ok(&self.events)
     }
 
     /// Applies `action` from `sender`; a rejection is a simulator error (the simulator only
     /// sends what the protocol should accept).
-    pub fn apply(&mut self, sender: Address, action: Action) -> Result<Vec<Event>, SimError> {
+    pub fn apply(&mut self, sender: Address, action: Action) -> Result<&[Event], SimError> {
         let name = action.name();
+        let at = self.block.timestamp;
         self.try_apply(sender, action).map_err(|error| SimError::Rejected {
             action: name,
-            at: self.block.timestamp,
+            at,
             error,
         })
     }

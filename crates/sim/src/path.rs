@@ -353,10 +353,12 @@ impl PathSim<'_> {
         let mut left = open;
         while left > 0 {
             let batch = left.min(loans::REMARK_BATCH_MAX as usize);
-            let events = self.apply(
-                keeper,
-                Action::RemarkLoans { first_loan_id: first, max_loans: batch as u32 },
-            )?;
+            let events = self
+                .apply(
+                    keeper,
+                    Action::RemarkLoans { first_loan_id: first, max_loans: batch as u32 },
+                )?
+                .to_vec();
             called.extend(events.iter().filter_map(event_loan));
             let last = events.iter().find_map(|e| match e {
                 Event::LoansRemarked { last, .. } => *last,
@@ -406,10 +408,12 @@ impl PathSim<'_> {
             if self.loans[i].cash >= cost_usd {
                 let lockbox = self.chain.actors.lockbox;
                 self.chain.fund_usdai(lockbox, cost)?;
-                let events = self.apply(
-                    lockbox,
-                    Action::PrepayLoan { loan_id: id, principal, max_amount: cost },
-                )?;
+                let events = self
+                    .apply(
+                        lockbox,
+                        Action::PrepayLoan { loan_id: id, principal, max_amount: cost },
+                    )?
+                    .to_vec();
                 self.loans[i].cash -= cost_usd;
                 let repaid = events.iter().any(|e| matches!(e, Event::LoanRepaid { .. }));
                 if repaid {
@@ -664,7 +668,7 @@ impl PathSim<'_> {
             let gross = unit * units * (1.0 - haircut) * (1.0 - discount);
             let report = self.sale_report(class, units, gross);
             self.chain.fund_usdai(agent, report.gross_proceeds)?;
-            let events = self.apply(agent, Action::ReportSale { receipt_id, report })?;
+            let events = self.apply(agent, Action::ReportSale { receipt_id, report })?.to_vec();
             self.out.sales += 1;
             for event in &events {
                 if let Event::LoanSettled { first_loss_cover, senior_loss, junior_loss, .. } = event
@@ -828,7 +832,7 @@ impl PathSim<'_> {
                 if shares < params.min_redeem_shares || active >= params.max_active_requests {
                     return Ok(());
                 }
-                let events = self.apply(address, Action::RequestRedeem { shares })?;
+                let events = self.apply(address, Action::RequestRedeem { shares })?.to_vec();
                 for event in events {
                     if let Event::RedemptionRequested { request_id, shares, .. } = event {
                         let shares_usd = amount_to_usd(shares);
@@ -879,7 +883,7 @@ impl PathSim<'_> {
         }
         let keeper = self.chain.actors.keeper;
         let events =
-            self.apply(keeper, Action::ServiceQueue { max_requests: ROUND_REQUESTS_MAX })?;
+            self.apply(keeper, Action::ServiceQueue { max_requests: ROUND_REQUESTS_MAX })?.to_vec();
         let mut claims = Vec::new();
         for event in &events {
             if let Event::RedemptionServed { request_id, fully_served: true, .. } = event
@@ -912,7 +916,7 @@ impl PathSim<'_> {
         &mut self,
         sender: infrafi_core::Address,
         action: Action,
-    ) -> Result<Vec<Event>, SimError> {
+    ) -> Result<&[Event], SimError> {
         self.chain.apply(sender, action)
     }
 
