@@ -47,19 +47,6 @@ pub fn mul_div(a: u128, b: u128, denominator: u128, rounding: Rounding) -> Resul
             _ => Ok(quotient),
         };
     }
-    // Second fast path, exact: with a = q·d + r (r < d), a·b/d = q·b + r·b/d, and r·b/d has
-    // the same remainder as a·b/d. It applies whenever q·b and r·b fit 128 bits, which covers
-    // an amount times an 18-decimal rate over WAD: two native divisions instead of a 256-bit
-    // one.
-    if let (Some(whole), Some(part)) =
-        ((a / denominator).checked_mul(b), (a % denominator).checked_mul(b))
-    {
-        let quotient = whole.checked_add(part / denominator).ok_or(Overflow)?;
-        return match rounding {
-            Rounding::Up if part % denominator != 0 => quotient.checked_add(1).ok_or(Overflow),
-            _ => Ok(quotient),
-        };
-    }
     let product = U256::from(a) * U256::from(b);
     let denominator = U256::from(denominator);
     let (quotient, remainder) = product.div_rem(denominator);
@@ -401,7 +388,7 @@ mod tests {
             ],
             up in proptest::bool::ANY
         ) {
-            // The sizes that take the split path (q·b and r·b below 2^128, a·b above).
+            // Amounts times rates: products on both sides of 2^128.
             let product = U256::from(a) * U256::from(b);
             let (quotient, remainder) = product.div_rem(U256::from(d));
             let expected = if up && !remainder.is_zero() { quotient + U256::from(1u8) } else { quotient };
