@@ -48,8 +48,9 @@ impl Installment {
 /// The growth factor (1+x)^M is kept in binary fixed point with this many fraction bits:
 /// every product of the exponentiation is then a shift rather than a 512-bit division (the
 /// schedule is computed at every payment, so this is the protocol's hottest arithmetic), and
-/// 600 squarings and multiplications lose less than 600·2^-128 (about 10^-36) of the factor.
-const FACTOR_FRACTION_BITS: usize = 128;
+/// 600 squarings and multiplications lose less than 600·2^-120 (about 5·10^-34) of the
+/// factor. 120 bits leave 8 bits of integer part within 256-bit products.
+const FACTOR_FRACTION_BITS: usize = 120;
 
 fn factor_one() -> U256 {
     U256::from(1u8) << FACTOR_FRACTION_BITS
@@ -65,11 +66,15 @@ pub fn period_rate_wad(rate: Rate, interval_secs: u64) -> Result<u128, Overflow>
 /// factor reaches 2^255.
 pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256, Overflow> {
     let one = factor_one();
-    // x at 18 decimals to x at 2^-128: (x · 2^128) / 10^18, rounded down.
+    // x at 18 decimals to x at 2^-120: (x · 2^120) / 10^18, rounded down.
     let fraction = (U256::from(period_rate_wad) << FACTOR_FRACTION_BITS) / U256::from(WAD);
     let base = one.checked_add(fraction).ok_or(Overflow)?;
     let limit = U512::from(U256::MAX >> 1);
     let multiply = |a: U256, b: U256| -> Result<U256, Overflow> {
+        // Factors below 2^8 (every real schedule) multiply within 256 bits.
+        if a.bit_len() + b.bit_len() <= 256 {
+            return Ok((a * b) >> FACTOR_FRACTION_BITS);
+        }
         let product: U512 = a.widening_mul(b);
         let shifted = product >> FACTOR_FRACTION_BITS;
         if shifted > limit {
@@ -131,7 +136,7 @@ fn amortized_principal(balance: Amount, x: u128, periods: u32) -> Result<Amount,
     if growth.is_zero() {
         return Err(Overflow);
     }
-    // B·x·2^128 / (growth·10^18): the numerator is below 2^(128+128+128), fits 512 bits.
+    // B·x·2^120 / (growth·10^18): the numerator is below 2^(128+128+120), fits 512 bits.
     let numerator = U512::from(U256::from(balance.0) * U256::from(x)) << FACTOR_FRACTION_BITS;
     let denominator = U512::from(growth) * U512::from(WAD);
     let (quotient, remainder) = numerator.div_rem(denominator);
