@@ -38,6 +38,11 @@ pub fn mul_div(a: u128, b: u128, denominator: u128, rounding: Rounding) -> Resul
     if denominator == 0 {
         return Err(Overflow);
     }
+    // a·d/d = a exactly: a ratio of two equal indices (a valuation's class index when no
+    // step-down came since) or a scale of one.
+    if b == denominator {
+        return Ok(a);
+    }
     // Fast path: most products of protocol amounts fit in 128 bits.
     if let Some(product) = a.checked_mul(b) {
         let quotient = product / denominator;
