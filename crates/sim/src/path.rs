@@ -81,6 +81,12 @@ pub struct PathOutcome {
     pub priority_fees_usd: f64,
     /// Wait-fees credited to the overtaken (patient) requests, USD.
     pub wait_fees_usd: f64,
+    /// Wait-fees the holders claimed, USD (the rest was still vesting, or its request still
+    /// unserved, at the horizon).
+    pub wait_fees_claimed_usd: f64,
+    /// Claims sent once a served request's wait-fees had vested (its first claim, at service,
+    /// could not take them all).
+    pub deferred_fee_claims: u32,
     /// Lowest USDai backing ratio seen (reserve value / supply).
     pub backing_min: f64,
     /// Loans defaulted.
@@ -877,7 +883,12 @@ impl PathSim<'_> {
             }
             HolderAction::Claim { holder, request } => {
                 let address = self.model.book.holders[holder as usize];
-                self.apply(address, Action::Claim { request_id: request })?;
+                let events = self.apply(address, Action::Claim { request_id: request })?;
+                for event in &events {
+                    if let Event::WaitFeesClaimed { amount, .. } = event {
+                        self.out.wait_fees_claimed_usd += amount_to_usd(*amount);
+                    }
+                }
                 self.chain.redeem_all_usdai(address)?;
             }
         }
@@ -994,6 +1005,7 @@ impl PathSim<'_> {
                     let vesting = self.chain.state.governance.params.get().fee_vesting_secs;
                     let day = self.day_of(now) + vesting.div_ceil(DAY) + 1;
                     self.push_holder_action(day as u32, HolderAction::Claim { holder, request });
+                    self.out.deferred_fee_claims += 1;
                 }
             }
         }

@@ -78,3 +78,25 @@ fn with_the_bid_model_off_every_path_clears_at_zero_although_the_queue_backs_up(
     let summary = simulation.summarize(&outcomes, 5);
     assert!(summary.notes.iter().any(|note| note.contains("do not bid")), "{:?}", summary.notes);
 }
+
+#[test]
+fn patient_holders_claim_the_wait_fees_still_vesting_at_service_once_they_have_vested() {
+    // Urgent holders keep arriving after the run, so plain requests are still being passed
+    // (and credited) shortly before their own service: their first claim cannot take it all.
+    let mut scenario = run_in_one_day(true);
+    scenario.holders.runs[0].days = 2;
+    scenario.holders.base_redemption_rate_annual = 0.2;
+    scenario.holders.bids.urgent_share = 0.5;
+    scenario.validate().expect("valid");
+    let simulation = Simulation::new(scenario).expect("book");
+    let outcomes = simulation.run(1, 5, None).expect("every deferred claim was accepted");
+    let outcome = &outcomes[0];
+    assert!(outcome.deferred_fee_claims > 0, "some wait-fees were still vesting at service");
+    assert!(outcome.wait_fees_claimed_usd > 0.0);
+    assert!(
+        outcome.wait_fees_claimed_usd <= outcome.wait_fees_usd,
+        "claimed {} of {} credited",
+        outcome.wait_fees_claimed_usd,
+        outcome.wait_fees_usd
+    );
+}
