@@ -68,6 +68,9 @@ pub struct PathOutcome {
     pub unserved_shares: f64,
     /// Shares requested over the path.
     pub requested_shares: f64,
+    /// Queue waits of the requests made in a run (bidding or not): days -> shares (sUSDai);
+    /// a subset of `waits`, and what bidders in a run are fairly compared with.
+    pub run_waits: BTreeMap<u32, f64>,
     /// Queue waits of the requests that bid: days -> shares (sUSDai); a subset of `waits`.
     pub bidder_waits: BTreeMap<u32, f64>,
     /// Priority bids placed.
@@ -110,6 +113,19 @@ impl PathOutcome {
     pub fn senior_loss_usd(&self) -> f64 {
         self.senior_loss_realised_usd + self.senior_impairment_usd
     }
+
+    /// Counts a request's wait until `now` (its full service, or the horizon) in the
+    /// histograms it belongs to.
+    fn record_wait(&mut self, request: &RequestSim, now: u64) {
+        let days = ((now - request.created_at) / DAY) as u32;
+        *self.waits.entry(days).or_insert(0.0) += request.shares;
+        if request.in_run {
+            *self.run_waits.entry(days).or_insert(0.0) += request.shares;
+        }
+        if request.bid {
+            *self.bidder_waits.entry(days).or_insert(0.0) += request.shares;
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +160,8 @@ struct RequestSim {
     holder: u32,
     created_at: u64,
     shares: f64,
+    /// Whether it was made in a run.
+    in_run: bool,
     /// Whether its holder bid for priority.
     bid: bool,
 }
@@ -277,6 +295,7 @@ impl PathSim<'_> {
                         holder: holder as u32,
                         created_at: request.created_at,
                         shares,
+                        in_run: false,
                         bid: request.bid_price_wad > 0,
                     },
                 );
@@ -874,6 +893,7 @@ impl PathSim<'_> {
                                 holder,
                                 created_at: self.chain.now(),
                                 shares: shares_usd,
+                                in_run,
                                 bid,
                             },
                         );
@@ -973,11 +993,7 @@ impl PathSim<'_> {
                 Event::QueueRoundServiced { record } => self.round_serviced(record),
                 Event::RedemptionServed { request_id, fully_served: true, .. } => {
                     let Some(request) = self.requests.remove(request_id) else { continue };
-                    let wait_days = ((now - request.created_at) / DAY) as u32;
-                    *self.out.waits.entry(wait_days).or_insert(0.0) += request.shares;
-                    if request.bid {
-                        *self.out.bidder_waits.entry(wait_days).or_insert(0.0) += request.shares;
-                    }
+                    self.out.record_wait(&request, now);
                     let owed = self
                         .chain
                         .state
@@ -1070,10 +1086,10 @@ impl PathSim<'_> {
         let (first, last) = (prices[0], prices[prices.len() - 1]);
         let years = f64::from(self.days) / 365.0;
         self.out.apy = (last / first).powf(1.0 / years) - 1.0;
+        let now = self.chain.now();
         for request in self.requests.values() {
             self.out.unserved_shares += request.shares;
-            let wait_days = ((self.chain.now() - request.created_at) / DAY) as u32;
-            *self.out.waits.entry(wait_days).or_insert(0.0) += request.shares;
+            self.out.record_wait(request, now);
         }
         self.out.transactions = self.chain.transactions;
         if self.out.backing_min.is_infinite() {

@@ -170,6 +170,8 @@ pub struct Summary {
     /// Days from request to full service, pooled over paths, weighted by shares (requests
     /// still waiting at the horizon count with their wait so far).
     pub queue_wait_days: Percentiles,
+    /// The same for the requests made in a run (bidding or not).
+    pub queue_wait_days_in_run: Percentiles,
     /// The same for the requests whose holders bid for priority (`[holders.bids]`).
     pub queue_wait_days_bidders: Percentiles,
     /// Share of the shares requested still unserved at the horizon, per path.
@@ -247,13 +249,17 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         })
         .collect();
     let mut waits: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut run_waits: BTreeMap<u32, f64> = BTreeMap::new();
     let mut bidder_waits: BTreeMap<u32, f64> = BTreeMap::new();
     for outcome in outcomes {
-        for (&days, &shares) in &outcome.waits {
-            *waits.entry(days).or_insert(0.0) += shares;
-        }
-        for (&days, &shares) in &outcome.bidder_waits {
-            *bidder_waits.entry(days).or_insert(0.0) += shares;
+        for (pooled, path) in [
+            (&mut waits, &outcome.waits),
+            (&mut run_waits, &outcome.run_waits),
+            (&mut bidder_waits, &outcome.bidder_waits),
+        ] {
+            for (&days, &shares) in path {
+                *pooled.entry(days).or_insert(0.0) += shares;
+            }
         }
     }
     let months = scenario.horizon_months;
@@ -298,6 +304,7 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         susdai_apy: Percentiles::of(&column(&|o| o.apy)),
         nav_drawdown_bps: Percentiles::of(&column(&|o| o.max_drawdown * 1e4)),
         queue_wait_days: Percentiles::of_weighted(&waits),
+        queue_wait_days_in_run: Percentiles::of_weighted(&run_waits),
         queue_wait_days_bidders: Percentiles::of_weighted(&bidder_waits),
         queue_unserved_share: Percentiles::of(&column(&|o| {
             if o.requested_shares > 0.0 { o.unserved_shares / o.requested_shares } else { 0.0 }
@@ -373,6 +380,7 @@ pub fn report(summary: &Summary) -> String {
     row("unserved at horizon", &summary.queue_unserved_share, &pct);
     row("default rate", &summary.default_rate, &pct);
     row("USDai backing (min)", &summary.usdai_backing_ratio, &|v| format!("{v:.4}"));
+    row("queue wait, in runs (days)", &summary.queue_wait_days_in_run, &|v| format!("{v:.0}"));
     row("queue wait, bidders (days)", &summary.queue_wait_days_bidders, &|v| format!("{v:.0}"));
     row("clearing price (USD)", &summary.clearing_price_usd, &|v| format!("{v:.4}"));
     row("wait-fees paid (USD)", &summary.wait_fees_usd, &usd);
