@@ -73,6 +73,10 @@ pub struct PathOutcome {
     pub run_waits: BTreeMap<u32, f64>,
     /// Queue waits of the requests that bid: days -> shares (sUSDai); a subset of `waits`.
     pub bidder_waits: BTreeMap<u32, f64>,
+    /// How many days sooner bidders were served than the plain requests made the same day:
+    /// per day with both, the plain requests' mean wait less the bidders' (share-weighted),
+    /// averaged over those days weighted by the bidders' shares. `None` without such a day.
+    pub bid_lead_days: Option<f64>,
     /// Priority bids placed.
     pub bids: u32,
     /// Urgent requests that did not bid because they expected no wait beyond the notice
@@ -112,19 +116,6 @@ impl PathOutcome {
     /// Senior loss: written off plus still impaired at the horizon, USD.
     pub fn senior_loss_usd(&self) -> f64 {
         self.senior_loss_realised_usd + self.senior_impairment_usd
-    }
-
-    /// Counts a request's wait until `now` (its full service, or the horizon) in the
-    /// histograms it belongs to.
-    fn record_wait(&mut self, request: &RequestSim, now: u64) {
-        let days = ((now - request.created_at) / DAY) as u32;
-        *self.waits.entry(days).or_insert(0.0) += request.shares;
-        if request.in_run {
-            *self.run_waits.entry(days).or_insert(0.0) += request.shares;
-        }
-        if request.bid {
-            *self.bidder_waits.entry(days).or_insert(0.0) += request.shares;
-        }
     }
 }
 
@@ -181,6 +172,9 @@ struct PathSim<'a> {
     loan_events: Vec<Vec<(u32, LoanEvent)>>,
     holder_actions: Vec<Vec<HolderAction>>,
     requests: BTreeMap<RequestId, RequestSim>,
+    /// By the day requests were made: shares and shares x wait of those that bid, then of
+    /// those that did not (for `bid_lead_days`).
+    waits_by_request_day: BTreeMap<u64, [f64; 4]>,
     redemption: RedemptionModel,
     /// USDai served by the round of each of the last `PACE_WINDOW_DAYS` days, by day modulo
     /// the window, with the day it is for (a slot from an older day counts as nothing).
@@ -227,6 +221,7 @@ pub fn run_path(model: &Model, seed: u64, path: u64) -> Result<PathOutcome, SimE
         loan_events: vec![Vec::new(); days as usize + 1],
         holder_actions: vec![Vec::new(); days as usize + 1],
         requests: BTreeMap::new(),
+        waits_by_request_day: BTreeMap::new(),
         redemption: RedemptionModel::default(),
         served_by_day: [(u32::MAX, 0.0); PACE_WINDOW_DAYS as usize],
         high_water_price: 0.0,
@@ -961,6 +956,26 @@ impl PathSim<'_> {
 
     /// Records a round: its clearing price and fees, and what it served (the pace bidders
     /// judge the queue by).
+    /// Counts a request's wait until `now` (its full service, or the horizon) in the
+    /// histograms it belongs to.
+    fn record_wait(&mut self, request: &RequestSim, now: u64) {
+        let days = ((now - request.created_at) / DAY) as u32;
+        let out = &mut self.out;
+        *out.waits.entry(days).or_insert(0.0) += request.shares;
+        if request.in_run {
+            *out.run_waits.entry(days).or_insert(0.0) += request.shares;
+        }
+        if request.bid {
+            *out.bidder_waits.entry(days).or_insert(0.0) += request.shares;
+        }
+        if self.model.scenario.holders.bids.is_on() {
+            let day = self.waits_by_request_day.entry(request.created_at / DAY).or_default();
+            let at = if request.bid { 0 } else { 2 };
+            day[at] += request.shares;
+            day[at + 1] += request.shares * f64::from(days);
+        }
+    }
+
     fn round_serviced(&mut self, record: &RoundRecord) {
         let day = self.day_of(record.at) as u32;
         self.served_by_day[(day % PACE_WINDOW_DAYS) as usize] =
@@ -993,7 +1008,7 @@ impl PathSim<'_> {
                 Event::QueueRoundServiced { record } => self.round_serviced(record),
                 Event::RedemptionServed { request_id, fully_served: true, .. } => {
                     let Some(request) = self.requests.remove(request_id) else { continue };
-                    self.out.record_wait(&request, now);
+                    self.record_wait(&request, now);
                     let owed = self
                         .chain
                         .state
@@ -1087,10 +1102,19 @@ impl PathSim<'_> {
         let years = f64::from(self.days) / 365.0;
         self.out.apy = (last / first).powf(1.0 / years) - 1.0;
         let now = self.chain.now();
-        for request in self.requests.values() {
+        for request in std::mem::take(&mut self.requests).into_values() {
             self.out.unserved_shares += request.shares;
-            self.out.record_wait(request, now);
+            self.record_wait(&request, now);
         }
+        let (mut lead, mut weight) = (0.0, 0.0);
+        for [bid_shares, bid_waits, plain_shares, plain_waits] in self.waits_by_request_day.values()
+        {
+            if *bid_shares > 0.0 && *plain_shares > 0.0 {
+                lead += bid_shares * (plain_waits / plain_shares - bid_waits / bid_shares);
+                weight += bid_shares;
+            }
+        }
+        self.out.bid_lead_days = (weight > 0.0).then(|| lead / weight);
         self.out.transactions = self.chain.transactions;
         if self.out.backing_min.is_infinite() {
             self.out.backing_min = 1.0;

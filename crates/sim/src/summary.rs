@@ -180,6 +180,9 @@ pub struct Summary {
     pub clearing_price_usd: Percentiles,
     /// Priority bids placed, mean per path.
     pub bids_mean: f64,
+    /// Days sooner bidders were served than the plain requests made the same day, over the
+    /// paths with such a day (see `PathOutcome::bid_lead_days`).
+    pub bid_lead_days: Percentiles,
     /// Wait-fees credited to overtaken requests per path, USD.
     pub wait_fees_usd: Percentiles,
     /// Lowest USDai backing ratio per path (reserve value / USDai supply).
@@ -311,6 +314,9 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         })),
         clearing_price_usd: Percentiles::of(&column(&|o| o.clearing_price_max)),
         bids_mean: mean(&|o| f64::from(o.bids)),
+        bid_lead_days: Percentiles::of(
+            &outcomes.iter().filter_map(|o| o.bid_lead_days).collect::<Vec<_>>(),
+        ),
         wait_fees_usd: Percentiles::of(&column(&|o| o.wait_fees_usd)),
         usdai_backing_ratio: Percentiles::of(&column(&|o| o.backing_min)),
         default_rate: Percentiles::of(&column(&|o| f64::from(o.defaults) / loans)),
@@ -382,6 +388,7 @@ pub fn report(summary: &Summary) -> String {
     row("USDai backing (min)", &summary.usdai_backing_ratio, &|v| format!("{v:.4}"));
     row("queue wait, in runs (days)", &summary.queue_wait_days_in_run, &|v| format!("{v:.0}"));
     row("queue wait, bidders (days)", &summary.queue_wait_days_bidders, &|v| format!("{v:.0}"));
+    row("bid lead, same day (days)", &summary.bid_lead_days, &|v| format!("{v:.1}"));
     row("clearing price (USD)", &summary.clearing_price_usd, &|v| format!("{v:.4}"));
     row("wait-fees paid (USD)", &summary.wait_fees_usd, &usd);
     let _ = writeln!(

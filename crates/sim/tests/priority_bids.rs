@@ -49,6 +49,8 @@ fn urgent_holders_in_a_run_clear_at_a_positive_price_and_are_served_before_plain
         let (bidders, plain) = (mean_wait(&outcome.bidder_waits), mean_wait(&plain_waits(outcome)));
         // Every request was made the same day, so a shorter mean wait is the bids' doing.
         assert!(bidders < plain, "path {path}: bidders waited {bidders} days, others {plain}");
+        let lead = outcome.bid_lead_days.expect("bidders and plain requests on the run's day");
+        assert!((lead - (plain - bidders)).abs() < 1e-6, "path {path}: lead {lead} days");
         assert!(outcome.priority_fees_usd > 0.0, "path {path}: jumpers paid for priority");
         assert!(
             outcome.wait_fees_usd > 0.0 && outcome.wait_fees_usd < outcome.priority_fees_usd,
@@ -71,6 +73,7 @@ fn with_the_bid_model_off_every_path_clears_at_zero_although_the_queue_backs_up(
         assert_eq!(outcome.clearing_price_max, 0.0, "path {path}");
         assert_eq!(outcome.wait_fees_usd, 0.0, "path {path}");
         assert!(outcome.bidder_waits.is_empty(), "path {path}");
+        assert_eq!(outcome.bid_lead_days, None, "path {path}");
         // The run outgrew the idle cash: some shares waited well past the notice period, so
         // bids would have had something to buy.
         assert!(outcome.waits.keys().any(|days| *days > 3 * notice_days), "path {path}");
