@@ -27,7 +27,7 @@ pub use path::PathOutcome;
 pub use scenario::{Scenario, ScenarioError};
 pub use summary::Summary;
 
-use holders::{BidPolicy, NoBids};
+use holders::{BidPolicy, UrgentBidders};
 use market::MarketModel;
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,9 +53,6 @@ pub enum SimError {
     /// An amount overflowed.
     #[error("an amount overflowed")]
     Overflow,
-    /// A model asked for something the core does not offer yet.
-    #[error("unsupported: {0}")]
-    Unsupported(&'static str),
     /// Writing the outputs failed.
     #[error("cannot write {path}: {message}")]
     Output {
@@ -106,18 +103,20 @@ impl Simulation {
         Ok(Simulation::from_book(scenario, book))
     }
 
-    /// Runs `paths` paths in the current rayon pool; `progress` counts finished paths.
-    /// Outcomes come back in path order.
+    /// Runs `paths` paths in the current rayon pool, holders bidding as the scenario's
+    /// `[holders.bids]` says; `progress` counts finished paths. Outcomes come back in path
+    /// order.
     pub fn run(
         &self,
         paths: u64,
         seed: u64,
         progress: Option<&AtomicU64>,
     ) -> Result<Vec<PathOutcome>, SimError> {
-        self.run_with_bids(paths, seed, progress, &NoBids)
+        let bids = UrgentBidders::new(&self.scenario.holders.bids);
+        self.run_with_bids(paths, seed, progress, &bids)
     }
 
-    /// [`Simulation::run`] with a bidding policy for the holders.
+    /// [`Simulation::run`] with another bidding policy for the holders.
     pub fn run_with_bids(
         &self,
         paths: u64,

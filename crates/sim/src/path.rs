@@ -16,15 +16,16 @@ use crate::{
     book::{Book, DAY},
     chain::Chain,
     convert::{amount_to_usd, apr_to_rate, bps, usd_to_amount, wad_to_f64},
-    holders::{BidContext, BidPolicy, HolderAction, HolderView, RedemptionModel},
+    holders::{BidContext, BidPolicy, HolderAction, HolderView, PACE_WINDOW_DAYS, RedemptionModel},
     market::{MONTH_YEARS, MarketModel, MarketState},
     rng::{Rng, Stream, inverse_normal_cdf},
     scenario::Scenario,
 };
 use infrafi_core::{
-    Action, Amount, Asset, Bps, Event, LoanId, RequestId, Rounding,
+    Action, Amount, Asset, Bps, Event, LoanId, ProtocolAccount, RequestId, Rounding,
     loans::{self, LoanStatus, SaleReport},
-    queue::ROUND_REQUESTS_MAX,
+    qev,
+    queue::{self, ROUND_REQUESTS_MAX, RoundRecord},
     receipts::ReceiptStatus,
     reserve, schedule, vault,
 };
@@ -67,8 +68,32 @@ pub struct PathOutcome {
     pub unserved_shares: f64,
     /// Shares requested over the path.
     pub requested_shares: f64,
-    /// Highest clearing price of a round, USD per share (0 until QEV).
+    /// Queue waits of the requests made in a run (bidding or not): days -> shares (sUSDai);
+    /// a subset of `waits`, and what bidders in a run are fairly compared with.
+    pub run_waits: BTreeMap<u32, f64>,
+    /// Queue waits of the requests that bid: days -> shares (sUSDai); a subset of `waits`.
+    pub bidder_waits: BTreeMap<u32, f64>,
+    /// How many days sooner bidders were served than the plain requests made the same day:
+    /// per day with both, the plain requests' mean wait less the bidders' (share-weighted),
+    /// averaged over those days weighted by the bidders' shares. `None` without such a day.
+    pub bid_lead_days: Option<f64>,
+    /// Priority bids placed.
+    pub bids: u32,
+    /// Urgent requests that did not bid because they expected no wait beyond the notice
+    /// period (priority was worth nothing to them).
+    pub urgent_without_bid: u32,
+    /// Highest clearing price of a round, USD per share.
     pub clearing_price_max: f64,
+    /// Priority fees the jumpers paid, USD.
+    pub priority_fees_usd: f64,
+    /// Wait-fees credited to the overtaken (patient) requests, USD.
+    pub wait_fees_usd: f64,
+    /// Wait-fees the holders claimed, USD (the rest was still vesting, or its request still
+    /// unserved, at the horizon).
+    pub wait_fees_claimed_usd: f64,
+    /// Claims sent once a served request's wait-fees had vested (its first claim, at service,
+    /// could not take them all).
+    pub deferred_fee_claims: u32,
     /// Lowest USDai backing ratio seen (reserve value / supply).
     pub backing_min: f64,
     /// Loans defaulted.
@@ -126,6 +151,10 @@ struct RequestSim {
     holder: u32,
     created_at: u64,
     shares: f64,
+    /// Whether it was made in a run.
+    in_run: bool,
+    /// Whether its holder bid for priority.
+    bid: bool,
 }
 
 struct PathSim<'a> {
@@ -136,13 +165,20 @@ struct PathSim<'a> {
     rng_credit: Rng,
     rng_holders: Rng,
     rng_liquidation: Rng,
+    rng_bids: Rng,
     loans: Vec<LoanSim>,
     /// Book loan index by loan id.
     loan_index: BTreeMap<LoanId, usize>,
     loan_events: Vec<Vec<(u32, LoanEvent)>>,
     holder_actions: Vec<Vec<HolderAction>>,
     requests: BTreeMap<RequestId, RequestSim>,
+    /// By the day requests were made: shares and shares x wait of those that bid, then of
+    /// those that did not (for `bid_lead_days`).
+    waits_by_request_day: BTreeMap<u64, [f64; 4]>,
     redemption: RedemptionModel,
+    /// USDai served by the round of each of the last `PACE_WINDOW_DAYS` days, by day modulo
+    /// the window, with the day it is for (a slot from an older day counts as nothing).
+    served_by_day: [(u32, f64); PACE_WINDOW_DAYS as usize],
     high_water_price: f64,
     out: PathOutcome,
     days: u32,
@@ -179,12 +215,15 @@ pub fn run_path(model: &Model, seed: u64, path: u64) -> Result<PathOutcome, SimE
         rng_credit: Rng::for_path(seed, path, Stream::Credit),
         rng_holders: Rng::for_path(seed, path, Stream::Holders),
         rng_liquidation: Rng::for_path(seed, path, Stream::Liquidation),
+        rng_bids: Rng::for_path(seed, path, Stream::Bids),
         loans,
         loan_index,
         loan_events: vec![Vec::new(); days as usize + 1],
         holder_actions: vec![Vec::new(); days as usize + 1],
         requests: BTreeMap::new(),
+        waits_by_request_day: BTreeMap::new(),
         redemption: RedemptionModel::default(),
+        served_by_day: [(u32::MAX, 0.0); PACE_WINDOW_DAYS as usize],
         high_water_price: 0.0,
         out: PathOutcome {
             silo_exhausted: vec![false; book.silos.len()],
@@ -247,7 +286,13 @@ impl PathSim<'_> {
                 let shares = amount_to_usd(request.shares_remaining);
                 self.requests.insert(
                     *id,
-                    RequestSim { holder: holder as u32, created_at: request.created_at, shares },
+                    RequestSim {
+                        holder: holder as u32,
+                        created_at: request.created_at,
+                        shares,
+                        in_run: false,
+                        bid: request.bid_price_wad > 0,
+                    },
                 );
                 self.out.requested_shares += shares;
             }
@@ -762,7 +807,11 @@ impl PathSim<'_> {
             let day = first_day + self.rng_holders.below(30) as u32;
             self.push_holder_action(
                 day,
-                HolderAction::RequestRedeem { holder, fraction: decision.fraction },
+                HolderAction::RequestRedeem {
+                    holder,
+                    fraction: decision.fraction,
+                    in_run: decision.in_run,
+                },
             );
         }
         for run in spec.runs.iter().filter(|run| run.month == k) {
@@ -772,7 +821,7 @@ impl PathSim<'_> {
                 let fraction = bps(run.share_bps);
                 self.push_holder_action(
                     day,
-                    HolderAction::RequestRedeem { holder, fraction: -fraction },
+                    HolderAction::RequestRedeem { holder, fraction: -fraction, in_run: true },
                 );
             }
         }
@@ -810,7 +859,7 @@ impl PathSim<'_> {
     /// unlocked; otherwise the fraction is of the unlocked shares.
     fn execute(&mut self, action: HolderAction) -> Result<(), SimError> {
         match action {
-            HolderAction::RequestRedeem { holder, fraction } => {
+            HolderAction::RequestRedeem { holder, fraction, in_run } => {
                 let address = self.model.book.holders[holder as usize];
                 let state = &self.chain.state;
                 let unlocked = state.ledger.balance(address, Asset::Susdai);
@@ -836,40 +885,113 @@ impl PathSim<'_> {
                 for event in events {
                     if let Event::RedemptionRequested { request_id, shares, .. } = event {
                         let shares_usd = amount_to_usd(shares);
+                        let bid = self.bid(address, request_id, shares, in_run)?;
                         self.requests.insert(
                             request_id,
-                            RequestSim { holder, created_at: self.chain.now(), shares: shares_usd },
+                            RequestSim {
+                                holder,
+                                created_at: self.chain.now(),
+                                shares: shares_usd,
+                                in_run,
+                                bid,
+                            },
                         );
                         self.out.requested_shares += shares_usd;
-                        let context = BidContext {
-                            request: request_id,
-                            shares,
-                            shares_ahead: self
-                                .chain
-                                .state
-                                .ledger
-                                .balance(infrafi_core::ProtocolAccount::QueueEscrow, Asset::Susdai),
-                            in_run: fraction < 0.0,
-                        };
-                        if self.model.bids.bid_price_wad(&context).is_some() {
-                            return Err(SimError::Unsupported(
-                                "priority bids need the QEV auction, which is not in the core yet",
-                            ));
-                        }
                     }
                 }
             }
             HolderAction::Claim { holder, request } => {
                 let address = self.model.book.holders[holder as usize];
-                self.apply(address, Action::Claim { request_id: request })?;
+                let events = self.apply(address, Action::Claim { request_id: request })?;
+                for event in &events {
+                    if let Event::WaitFeesClaimed { amount, .. } = event {
+                        self.out.wait_fees_claimed_usd += amount_to_usd(*amount);
+                    }
+                }
                 self.chain.redeem_all_usdai(address)?;
             }
         }
         Ok(())
     }
 
+    /// The holder of a fresh request bids for priority if the bid model makes it urgent and
+    /// priority is worth something to it: it funds the escrow with USDai and sends `set_bid`
+    /// (a rejection is an error of the run). Returns whether it bid.
+    fn bid(
+        &mut self,
+        owner: infrafi_core::Address,
+        request_id: RequestId,
+        shares: Amount,
+        in_run: bool,
+    ) -> Result<bool, SimError> {
+        let policy = self.model.bids;
+        if !policy.is_urgent(in_run, &mut self.rng_bids) {
+            return Ok(false);
+        }
+        let state = &self.chain.state;
+        let price_wad = vault::nav(state).redemption_price_wad();
+        let queued = state.ledger.balance(ProtocolAccount::QueueEscrow, Asset::Susdai);
+        let liquidity = queue::round_liquidity(state).map_err(|_| SimError::Overflow)?;
+        let today = self.day_of(self.chain.now()) as u32;
+        let served: f64 = self
+            .served_by_day
+            .iter()
+            .filter(|(day, _)| *day < today && today - *day <= PACE_WINDOW_DAYS)
+            .map(|(_, usd)| usd)
+            .sum();
+        let context = BidContext {
+            assets_ahead_usd: amount_to_usd(queued.saturating_sub(shares)) * wad_to_f64(price_wad),
+            liquidity_usd: amount_to_usd(liquidity),
+            // Early in a path fewer days have passed than the window holds.
+            served_per_day_usd: served / f64::from(today.clamp(1, PACE_WINDOW_DAYS)),
+            notice_days: state.governance.params.get().notice_period_secs as f64 / DAY as f64,
+            share_price_wad: price_wad,
+        };
+        let Some(price_wad) = policy.bid_price_wad(&context) else {
+            self.out.urgent_without_bid += 1;
+            return Ok(false);
+        };
+        let escrow = qev::escrow_for(price_wad, shares).map_err(|_| SimError::Overflow)?;
+        self.chain.fund_usdai(owner, escrow)?;
+        self.apply(owner, Action::SetBid { request_id, price_wad })?;
+        self.out.bids += 1;
+        Ok(true)
+    }
+
+    /// Records a round: its clearing price and fees, and what it served (the pace bidders
+    /// judge the queue by).
+    /// Counts a request's wait until `now` (its full service, or the horizon) in the
+    /// histograms it belongs to.
+    fn record_wait(&mut self, request: &RequestSim, now: u64) {
+        let days = ((now - request.created_at) / DAY) as u32;
+        let out = &mut self.out;
+        *out.waits.entry(days).or_insert(0.0) += request.shares;
+        if request.in_run {
+            *out.run_waits.entry(days).or_insert(0.0) += request.shares;
+        }
+        if request.bid {
+            *out.bidder_waits.entry(days).or_insert(0.0) += request.shares;
+        }
+        if self.model.scenario.holders.bids.is_on() {
+            let day = self.waits_by_request_day.entry(request.created_at / DAY).or_default();
+            let at = if request.bid { 0 } else { 2 };
+            day[at] += request.shares;
+            day[at + 1] += request.shares * f64::from(days);
+        }
+    }
+
+    fn round_serviced(&mut self, record: &RoundRecord) {
+        let day = self.day_of(record.at) as u32;
+        self.served_by_day[(day % PACE_WINDOW_DAYS) as usize] =
+            (day, amount_to_usd(record.served_assets));
+        self.out.clearing_price_max =
+            self.out.clearing_price_max.max(wad_to_f64(record.clearing_price_wad));
+        self.out.priority_fees_usd += amount_to_usd(record.bid_fees_paid);
+        self.out.wait_fees_usd += amount_to_usd(record.wait_fees_distributed);
+    }
+
     /// A keeper runs a servicing round when a request is (or becomes) eligible; served
-    /// requests are claimed at once.
+    /// requests are claimed at once, and claimed again for their wait-fees once those vested.
     fn queue_round(&mut self) -> Result<(), SimError> {
         let state = &self.chain.state;
         let now = self.chain.now();
@@ -886,26 +1008,41 @@ impl PathSim<'_> {
             self.apply(keeper, Action::ServiceQueue { max_requests: ROUND_REQUESTS_MAX })?.to_vec();
         let mut claims = Vec::new();
         for event in &events {
-            if let Event::RedemptionServed { request_id, fully_served: true, .. } = event
-                && let Some(request) = self.requests.remove(request_id)
-            {
-                let wait_days = ((now - request.created_at) / DAY) as u32;
-                *self.out.waits.entry(wait_days).or_insert(0.0) += request.shares;
-                let claimable = self
-                    .chain
-                    .state
-                    .queue
-                    .requests
-                    .get(request_id)
-                    .is_some_and(|r| !r.claimable.is_zero());
-                if claimable {
-                    claims
-                        .push(HolderAction::Claim { holder: request.holder, request: *request_id });
+            match event {
+                Event::QueueRoundServiced { record } => self.round_serviced(record),
+                Event::RedemptionServed { request_id, fully_served: true, .. } => {
+                    let Some(request) = self.requests.remove(request_id) else { continue };
+                    self.record_wait(&request, now);
+                    let owed = self
+                        .chain
+                        .state
+                        .queue
+                        .requests
+                        .get(request_id)
+                        .is_some_and(|r| !r.claimable.is_zero() || !r.escrow_refund.is_zero());
+                    if owed {
+                        claims.push((request.holder, *request_id));
+                    }
                 }
+                _ => {}
             }
         }
-        for claim in claims {
-            self.execute(claim)?;
+        let fees_paid = self.out.wait_fees_usd > 0.0;
+        for (holder, request) in claims {
+            self.execute(HolderAction::Claim { holder, request })?;
+            // Wait-fees vest over `fee_vesting_secs`: what this claim could not take yet is
+            // claimed once all of it has vested. No wait-fees paid in the path yet: none owed.
+            // A request with nothing left to pay is no longer stored.
+            if fees_paid && self.chain.state.queue.requests.contains_key(&request) {
+                let fees = qev::wait_fees_now(&self.chain.state, request)
+                    .map_err(|_| SimError::Overflow)?;
+                if fees.earned > fees.claimed {
+                    let vesting = self.chain.state.governance.params.get().fee_vesting_secs;
+                    let day = self.day_of(now) + vesting.div_ceil(DAY) + 1;
+                    self.push_holder_action(day as u32, HolderAction::Claim { holder, request });
+                    self.out.deferred_fee_claims += 1;
+                }
+            }
         }
         Ok(())
     }
@@ -968,11 +1105,20 @@ impl PathSim<'_> {
         let (first, last) = (prices[0], prices[prices.len() - 1]);
         let years = f64::from(self.days) / 365.0;
         self.out.apy = (last / first).powf(1.0 / years) - 1.0;
-        for request in self.requests.values() {
+        let now = self.chain.now();
+        for request in std::mem::take(&mut self.requests).into_values() {
             self.out.unserved_shares += request.shares;
-            let wait_days = ((self.chain.now() - request.created_at) / DAY) as u32;
-            *self.out.waits.entry(wait_days).or_insert(0.0) += request.shares;
+            self.record_wait(&request, now);
         }
+        let (mut lead, mut weight) = (0.0, 0.0);
+        for [bid_shares, bid_waits, plain_shares, plain_waits] in self.waits_by_request_day.values()
+        {
+            if *bid_shares > 0.0 && *plain_shares > 0.0 {
+                lead += bid_shares * (plain_waits / plain_shares - bid_waits / bid_shares);
+                weight += bid_shares;
+            }
+        }
+        self.out.bid_lead_days = (weight > 0.0).then(|| lead / weight);
         self.out.transactions = self.chain.transactions;
         if self.out.backing_min.is_infinite() {
             self.out.backing_min = 1.0;

@@ -39,6 +39,10 @@ pub enum Stream {
     Liquidation = 4,
     /// The synthetic book (shared by every path).
     Book = 5,
+    /// Which holders are urgent enough to bid for priority: its own stream, so turning bids
+    /// on or off leaves every other draw (redemption days, deposits) where it was and a
+    /// comparison of the two runs is on the same paths.
+    Bids = 6,
 }
 
 /// xoshiro256++.

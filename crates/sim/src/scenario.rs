@@ -300,6 +300,39 @@ pub struct HolderSpec {
     /// Scheduled runs.
     #[serde(default)]
     pub runs: Vec<RunSpec>,
+    /// Priority bids on the redemption queue (SPEC 11); absent: nobody bids.
+    #[serde(default)]
+    pub bids: BidSpec,
+}
+
+/// How holders bid for priority in the QEV auction (`[holders.bids]`). Each fresh request's
+/// holder is urgent with a probability (higher in a run); an urgent holder values each day it
+/// would wait beyond the notice period at `urgency_rate_annual / 365` of its redemption value
+/// and bids that, capped at `bid_max_bps` of the share price, per share. The defaults (the
+/// table absent) are all zero: nobody bids.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BidSpec {
+    /// Share of requests made outside a run whose holder is urgent.
+    #[serde(default)]
+    pub urgent_share: f64,
+    /// Share of requests made in a run (scheduled, APY or loss run) whose holder is urgent.
+    #[serde(default)]
+    pub urgent_share_in_run: f64,
+    /// What an urgent holder would pay per year of waiting, as a share of its redemption value
+    /// (0.25: a day is worth 0.25 / 365 of it).
+    #[serde(default)]
+    pub urgency_rate_annual: f64,
+    /// The highest bid, as a share of the redemption share price.
+    #[serde(default)]
+    pub bid_max_bps: u32,
+}
+
+impl BidSpec {
+    /// Whether any holder may bid.
+    pub fn is_on(&self) -> bool {
+        self.urgent_share > 0.0 || self.urgent_share_in_run > 0.0
+    }
 }
 
 /// A scheduled run: `share_bps` of all shares requested within `days` from `month`.
@@ -727,6 +760,25 @@ fn validate_holders(holders: &HolderSpec, horizon: u32) -> Result<(), (String, S
     check_non_negative("holders.loss_trigger_bps", holders.loss_trigger_bps)?;
     check_non_negative("holders.loss_run_sensitivity", holders.loss_run_sensitivity)?;
     check_range("holders.loss_run_share_max", holders.loss_run_share_max, 0.0, 1.0)?;
+    let bids = &holders.bids;
+    check_range("holders.bids.urgent_share", bids.urgent_share, 0.0, 1.0)?;
+    check_range("holders.bids.urgent_share_in_run", bids.urgent_share_in_run, 0.0, 1.0)?;
+    check_range("holders.bids.urgency_rate_annual", bids.urgency_rate_annual, 0.0, 10.0)?;
+    check_bps("holders.bids.bid_max_bps", bids.bid_max_bps, 10_000)?;
+    // Urgent holders who value nothing, or may bid nothing, would be a silent no-op: a
+    // scenario that sets the shares but forgets the pricing is a mistake worth naming.
+    if bids.is_on() && bids.urgency_rate_annual <= 0.0 {
+        return Err((
+            "holders.bids.urgency_rate_annual".into(),
+            "must be > 0 when an urgent share is set".into(),
+        ));
+    }
+    if bids.is_on() && bids.bid_max_bps == 0 {
+        return Err((
+            "holders.bids.bid_max_bps".into(),
+            "must be > 0 when an urgent share is set".into(),
+        ));
+    }
     for (i, run) in holders.runs.iter().enumerate() {
         check_bps(&format!("holders.runs[{i}].share_bps"), run.share_bps, 10_000)?;
         if !(1..=30).contains(&run.days) {

@@ -170,10 +170,21 @@ pub struct Summary {
     /// Days from request to full service, pooled over paths, weighted by shares (requests
     /// still waiting at the horizon count with their wait so far).
     pub queue_wait_days: Percentiles,
+    /// The same for the requests made in a run (bidding or not).
+    pub queue_wait_days_in_run: Percentiles,
+    /// The same for the requests whose holders bid for priority (`[holders.bids]`).
+    pub queue_wait_days_bidders: Percentiles,
     /// Share of the shares requested still unserved at the horizon, per path.
     pub queue_unserved_share: Percentiles,
-    /// Highest clearing price of a round per path, USD per share (0 until QEV is merged).
+    /// Highest clearing price of a round per path, USD per share.
     pub clearing_price_usd: Percentiles,
+    /// Priority bids placed, mean per path.
+    pub bids_mean: f64,
+    /// Days sooner bidders were served than the plain requests made the same day, over the
+    /// paths with such a day (see `PathOutcome::bid_lead_days`).
+    pub bid_lead_days: Percentiles,
+    /// Wait-fees credited to overtaken requests per path, USD.
+    pub wait_fees_usd: Percentiles,
     /// Lowest USDai backing ratio per path (reserve value / USDai supply).
     pub usdai_backing_ratio: Percentiles,
     /// Defaulted loans per path as a share of the loans active at the start.
@@ -241,9 +252,17 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         })
         .collect();
     let mut waits: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut run_waits: BTreeMap<u32, f64> = BTreeMap::new();
+    let mut bidder_waits: BTreeMap<u32, f64> = BTreeMap::new();
     for outcome in outcomes {
-        for (&days, &shares) in &outcome.waits {
-            *waits.entry(days).or_insert(0.0) += shares;
+        for (pooled, path) in [
+            (&mut waits, &outcome.waits),
+            (&mut run_waits, &outcome.run_waits),
+            (&mut bidder_waits, &outcome.bidder_waits),
+        ] {
+            for (&days, &shares) in path {
+                *pooled.entry(days).or_insert(0.0) += shares;
+            }
         }
     }
     let months = scenario.horizon_months;
@@ -266,6 +285,13 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         .collect();
     let loans = book.loans_active.max(1) as f64;
     let mean = |f: &dyn Fn(&PathOutcome) -> f64| outcomes.iter().map(f).sum::<f64>() / paths;
+    let mut notes = Vec::new();
+    if !scenario.holders.bids.is_on() {
+        notes.push(
+            "holders do not bid for priority ([holders.bids] is off): the clearing price is 0"
+                .to_string(),
+        );
+    }
     Summary {
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
@@ -273,16 +299,25 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         seed,
         horizon_months: months,
         senior_loss_usd: Percentiles::of(&losses),
-        senior_loss_bps: Percentiles::of(&losses.iter().map(|l| l / senior * 1e4).collect::<Vec<_>>()),
+        senior_loss_bps: Percentiles::of(
+            &losses.iter().map(|l| l / senior * 1e4).collect::<Vec<_>>(),
+        ),
         senior_loss_probability: losses.iter().filter(|l| **l > 0.0).count() as f64 / paths,
         first_loss_exhaustion,
         susdai_apy: Percentiles::of(&column(&|o| o.apy)),
         nav_drawdown_bps: Percentiles::of(&column(&|o| o.max_drawdown * 1e4)),
         queue_wait_days: Percentiles::of_weighted(&waits),
+        queue_wait_days_in_run: Percentiles::of_weighted(&run_waits),
+        queue_wait_days_bidders: Percentiles::of_weighted(&bidder_waits),
         queue_unserved_share: Percentiles::of(&column(&|o| {
             if o.requested_shares > 0.0 { o.unserved_shares / o.requested_shares } else { 0.0 }
         })),
         clearing_price_usd: Percentiles::of(&column(&|o| o.clearing_price_max)),
+        bids_mean: mean(&|o| f64::from(o.bids)),
+        bid_lead_days: Percentiles::of(
+            &outcomes.iter().filter_map(|o| o.bid_lead_days).collect::<Vec<_>>(),
+        ),
+        wait_fees_usd: Percentiles::of(&column(&|o| o.wait_fees_usd)),
         usdai_backing_ratio: Percentiles::of(&column(&|o| o.backing_min)),
         default_rate: Percentiles::of(&column(&|o| f64::from(o.defaults) / loans)),
         margin_calls_mean: mean(&|o| f64::from(o.margin_calls)),
@@ -292,9 +327,7 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         transactions: outcomes.iter().map(|o| o.transactions).sum(),
         nav_fan,
         book,
-        notes: vec![
-            "clearing price is 0: the QEV priority auction is not in the core yet; every request bids 0".into(),
-        ],
+        notes,
     }
 }
 
@@ -353,14 +386,20 @@ pub fn report(summary: &Summary) -> String {
     row("unserved at horizon", &summary.queue_unserved_share, &pct);
     row("default rate", &summary.default_rate, &pct);
     row("USDai backing (min)", &summary.usdai_backing_ratio, &|v| format!("{v:.4}"));
+    row("queue wait, in runs (days)", &summary.queue_wait_days_in_run, &|v| format!("{v:.0}"));
+    row("queue wait, bidders (days)", &summary.queue_wait_days_bidders, &|v| format!("{v:.0}"));
+    row("bid lead, same day (days)", &summary.bid_lead_days, &|v| format!("{v:.1}"));
     row("clearing price (USD)", &summary.clearing_price_usd, &|v| format!("{v:.4}"));
+    row("wait-fees paid (USD)", &summary.wait_fees_usd, &usd);
     let _ = writeln!(
         out,
-        "P(senior loss > 0) = {} | margin calls {:.1}, cures {:.1}, late payments {:.1} per path",
+        "P(senior loss > 0) = {} | margin calls {:.1}, cures {:.1}, late payments {:.1}, \
+         priority bids {:.1} per path",
         pct(summary.senior_loss_probability),
         summary.margin_calls_mean,
         summary.cures_mean,
-        summary.late_payments_mean
+        summary.late_payments_mean,
+        summary.bids_mean
     );
     let _ = write!(out, "first-loss exhaustion:");
     for silo in &summary.first_loss_exhaustion {

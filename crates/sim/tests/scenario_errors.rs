@@ -85,3 +85,27 @@ fn a_scenario_file_on_disk_loads_and_extends_a_built_in() {
     assert!(error.contains("field `horizon_months`"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_bad_bid_model_is_named_by_its_field() {
+    let text = "extends = \"base\"\n[holders.bids]\nurgent_shares = 0.1\n";
+    let error = error_of(text);
+    assert!(error.contains("holders.bids"), "{error}");
+    assert!(error.contains("unknown field `urgent_shares`"), "{error}");
+    let text = "extends = \"base\"\n[holders.bids]\nurgent_share_in_run = 1.5\n";
+    assert_eq!(field_of(text), "holders.bids.urgent_share_in_run");
+    assert!(error_of(text).contains("must be between 0 and 1, got 1.5"));
+    let text = "extends = \"base\"\n[holders.bids]\nbid_max_bps = \"lots\"\n";
+    assert_eq!(field_of(text), "holders.bids.bid_max_bps");
+    let text = "extends = \"base\"\n[holders.bids]\nbid_max_bps = 10001\n";
+    assert_eq!(field_of(text), "holders.bids.bid_max_bps");
+    // Urgent holders who value no time would never bid: a forgotten rate is named, not ignored.
+    let text = "extends = \"base\"\n[holders.bids]\nurgency_rate_annual = 0.0\n";
+    assert_eq!(field_of(text), "holders.bids.urgency_rate_annual");
+    assert!(error_of(text).contains("must be > 0 when an urgent share is set"));
+    // The same with both shares at 0 is the model switched off, and loads.
+    let text = "extends = \"base\"\n[holders.bids]\nurgent_share = 0.0\nurgent_share_in_run = 0.0\n\
+                urgency_rate_annual = 0.0\n";
+    let scenario = Scenario::from_toml("test.toml", text, None).expect("bids off loads");
+    assert!(!scenario.holders.bids.is_on());
+}
