@@ -902,8 +902,8 @@ impl PathSim<'_> {
             }
             HolderAction::Claim { holder, request } => {
                 let address = self.model.book.holders[holder as usize];
-                let events = self.apply(address, Action::Claim { request_id: request })?;
-                for event in &events {
+                let events = self.chain.apply(address, Action::Claim { request_id: request })?;
+                for event in events {
                     if let Event::WaitFeesClaimed { amount, .. } = event {
                         self.out.wait_fees_claimed_usd += amount_to_usd(*amount);
                     }
@@ -958,8 +958,6 @@ impl PathSim<'_> {
         Ok(true)
     }
 
-    /// Records a round: its clearing price and fees, and what it served (the pace bidders
-    /// judge the queue by).
     /// Counts a request's wait until `now` (its full service, or the horizon) in the
     /// histograms it belongs to.
     fn record_wait(&mut self, request: &RequestSim, now: u64) {
@@ -980,6 +978,8 @@ impl PathSim<'_> {
         }
     }
 
+    /// Records a round: its clearing price and fees, and what it served (the pace bidders
+    /// judge the queue by).
     fn round_serviced(&mut self, record: &RoundRecord) {
         let day = self.day_of(record.at) as u32;
         self.served_by_day[(day % PACE_WINDOW_DAYS) as usize] =
