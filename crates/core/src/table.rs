@@ -24,7 +24,17 @@ use std::sync::{
 /// determinism rule against hash maps does not apply; the fixed Fx hasher also keeps runs
 /// reproducible in cost, not only in result.
 #[allow(clippy::disallowed_types)]
-type Index<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+type Index<K, V> = std::collections::HashMap<K, Stored<V>, rustc_hash::FxBuildHasher>;
+
+/// A value with the write generation of its table in which it was last journaled: a value
+/// written again in the same transaction needs no second undo entry (the first one already
+/// restores it), which spares copying a large record (a loan is written several times by one
+/// repayment) into the log again and again.
+#[derive(Clone, Debug)]
+struct Stored<V> {
+    value: V,
+    generation: u64,
+}
 
 /// Something with a per-transaction undo log.
 pub trait Journaled {
@@ -45,7 +55,11 @@ pub struct Table<K, V> {
     values: Index<K, V>,
     /// Every key, in order: the only way entries are enumerated.
     order: BTreeSet<K>,
+    /// The value each key had before its first write in the current transaction.
     undo: Vec<(K, Option<V>)>,
+    /// Advances at every commit or rollback of writes: values stored with this generation were
+    /// journaled by the current transaction.
+    generation: u64,
     /// Keys written since the last `take_touched`, when change tracking is on.
     touched: Mutex<Option<BTreeSet<K>>>,
 }
@@ -56,6 +70,7 @@ impl<K, V> Default for Table<K, V> {
             values: Index::default(),
             order: BTreeSet::new(),
             undo: Vec::new(),
+            generation: 1,
             touched: Mutex::new(None),
         }
     }
@@ -68,6 +83,7 @@ impl<K: Ord + Hash + Clone, V: Clone> Clone for Table<K, V> {
             values: self.values.clone(),
             order: self.order.clone(),
             undo: self.undo.clone(),
+            generation: self.generation,
             touched: Mutex::new(touched),
         }
     }
@@ -75,14 +91,17 @@ impl<K: Ord + Hash + Clone, V: Clone> Clone for Table<K, V> {
 
 impl<K: Ord + Hash, V: PartialEq> PartialEq for Table<K, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.order == other.order && self.values == other.values
+        self.order == other.order
+            && self.values.iter().all(|(key, stored)| {
+                other.values.get(key).is_some_and(|theirs| theirs.value == stored.value)
+            })
     }
 }
 
 impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
     /// The value at `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.values.get(key)
+        self.values.get(key).map(|stored| &stored.value)
     }
 
     /// Whether `key` has a value.
@@ -92,33 +111,47 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
 
     /// Sets `key` to `value`, recording the old value.
     pub fn insert(&mut self, key: K, value: V) {
-        let old = self.values.insert(key.clone(), value);
-        if old.is_none() {
-            self.order.insert(key.clone());
+        let generation = self.generation;
+        match self.values.get_mut(&key) {
+            Some(stored) if stored.generation == generation => stored.value = value,
+            Some(stored) => {
+                let old = std::mem::replace(&mut stored.value, value);
+                stored.generation = generation;
+                self.undo.push((key, Some(old)));
+            }
+            None => {
+                self.values.insert(key.clone(), Stored { value, generation });
+                self.order.insert(key.clone());
+                // Absent now; if it was present when the transaction began, an earlier entry
+                // restores it after this one removes it.
+                self.undo.push((key, None));
+            }
         }
-        self.undo.push((key, old));
     }
 
     /// Removes `key`, recording the old value; returns it.
     pub fn remove(&mut self, key: &K) -> Option<V> {
-        let old = self.values.remove(key);
-        if let Some(value) = &old {
-            self.order.remove(key);
-            self.undo.push((key.clone(), Some(value.clone())));
+        let stored = self.values.remove(key)?;
+        self.order.remove(key);
+        if stored.generation != self.generation {
+            self.undo.push((key.clone(), Some(stored.value.clone())));
         }
-        old
+        Some(stored.value)
     }
 
     /// Applies `change` to the value at `key` (recording the old value); `None` if absent.
     pub fn update<R>(&mut self, key: &K, change: impl FnOnce(&mut V) -> R) -> Option<R> {
-        let value = self.values.get_mut(key)?;
-        self.undo.push((key.clone(), Some(value.clone())));
-        Some(change(value))
+        let stored = self.values.get_mut(key)?;
+        if stored.generation != self.generation {
+            self.undo.push((key.clone(), Some(stored.value.clone())));
+            stored.generation = self.generation;
+        }
+        Some(change(&mut stored.value))
     }
 
     /// The value of a key the ordered set lists: the two always hold the same keys.
     fn value_of<'a>(values: &'a Index<K, V>, key: &K) -> &'a V {
-        values.get(key).expect("a table's ordered keys and its values hold the same keys")
+        &values.get(key).expect("a table's ordered keys and its values hold the same keys").value
     }
 
     /// Entries in key order.
@@ -168,6 +201,7 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
             Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
             None => self.undo.clear(),
         }
+        self.generation += 1;
     }
 
     /// The keys touched by committed writes since the last call, in key order.
@@ -190,10 +224,16 @@ impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
     }
 
     fn rollback(&mut self) {
+        if self.undo.is_empty() {
+            return;
+        }
+        // Restored values keep the current generation, which is over once this returns.
+        let generation = self.generation;
         while let Some((key, old)) = self.undo.pop() {
             match old {
                 Some(value) => {
-                    if self.values.insert(key.clone(), value).is_none() {
+                    let stored = Stored { value, generation };
+                    if self.values.insert(key.clone(), stored).is_none() {
                         self.order.insert(key);
                     }
                 }
@@ -203,6 +243,7 @@ impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
                 }
             }
         }
+        self.generation += 1;
     }
 }
 
@@ -243,7 +284,7 @@ impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize for Tabl
                     let keys = touched.as_mut().map(std::mem::take).unwrap_or_default();
                     keys.into_iter()
                         .map(|key| {
-                            let value = self.values.get(&key).map(leaves::encode);
+                            let value = self.get(&key).map(leaves::encode);
                             (leaves::encode(&key), value)
                         })
                         .collect::<Vec<_>>()
@@ -261,9 +302,13 @@ impl<'de, K: Deserialize<'de> + Ord + Hash + Clone, V: Deserialize<'de>> Deseria
         let entries = BTreeMap::<K, V>::deserialize(deserializer)?;
         let order = entries.keys().cloned().collect();
         Ok(Table {
-            values: entries.into_iter().collect(),
+            values: entries
+                .into_iter()
+                .map(|(key, value)| (key, Stored { value, generation: 0 }))
+                .collect(),
             order,
             undo: Vec::new(),
+            generation: 1,
             touched: Mutex::new(None),
         })
     }
@@ -393,6 +438,35 @@ mod tests {
         assert!(table == before);
         assert_eq!(table.get(&1), Some(&10));
         assert_eq!(table.get(&3), None);
+    }
+
+    #[test]
+    fn a_value_written_many_times_in_one_transaction_is_journaled_once() {
+        let mut table: Table<u32, u32> = Table::default();
+        table.insert(1, 10);
+        table.insert(2, 20);
+        table.commit();
+        let before = table.clone();
+        table.insert(1, 11);
+        table.update(&1, |v| *v += 1);
+        table.insert(1, 13);
+        assert_eq!(table.undo.len(), 1, "one entry for three writes of key 1");
+        table.remove(&1);
+        table.insert(1, 14);
+        table.update(&2, |v| *v = 21);
+        table.remove(&2);
+        table.insert(3, 30);
+        table.remove(&3);
+        table.rollback();
+        assert!(table == before);
+        assert_eq!((table.get(&1), table.get(&2), table.get(&3)), (Some(&10), Some(&20), None));
+        // The next transaction journals again.
+        table.update(&1, |v| *v = 15);
+        table.commit();
+        table.update(&1, |v| *v = 16);
+        assert_eq!(table.undo.len(), 1);
+        table.rollback();
+        assert_eq!(table.get(&1), Some(&15));
     }
 
     #[test]
