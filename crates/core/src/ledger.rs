@@ -281,6 +281,50 @@ pub fn transfer(
     Ok(())
 }
 
+/// Moves `legs` from `from` to their recipients through the transit account `via` (a loan's
+/// account): the events show `from` paying the sum into `via` and `via` paying each leg, in
+/// order, as if each had been a [`transfer`]; the balances move straight from `from` to the
+/// recipients, so `via`, empty before, is never written (it would be empty again after). Zero
+/// legs are skipped. Checks the sender and every recipient (frozen, balance) before any write;
+/// a credit overflowing (beyond any supply) is the only failure after a write, and the caller's
+/// transaction is then rolled back.
+pub(crate) fn transfer_through(
+    state: &mut State,
+    asset: Asset,
+    from: impl Into<Account>,
+    via: impl Into<Account>,
+    legs: &[(Account, Amount)],
+) -> Result<(), TxError> {
+    let (from, via) = (from.into(), via.into());
+    debug_assert!(state.ledger.balance(via, asset).is_zero(), "a transit account is empty");
+    let mut total = Amount::ZERO;
+    for &(to, amount) in legs {
+        total = total.checked_add(amount)?;
+        if !amount.is_zero() {
+            check_not_frozen(state, to, asset, LedgerError::RecipientIsFrozen)?;
+        }
+    }
+    if total.is_zero() {
+        return Ok(());
+    }
+    check_not_frozen(state, from, asset, LedgerError::SenderIsFrozen)?;
+    let from_entry = Entry::read(state, from, asset);
+    let from_after = from_entry
+        .amount(asset)
+        .checked_sub(total)
+        .map_err(|_| LedgerError::BalanceInsufficient)?;
+    from_entry.write(state, from, asset, from_after);
+    state.emit(Event::Transferred { asset, from, to: via, amount: total });
+    for &(to, amount) in legs.iter().filter(|(_, amount)| !amount.is_zero()) {
+        // Read each recipient after the previous write: two legs may pay the same account.
+        let to_entry = Entry::read(state, to, asset);
+        let to_after = to_entry.amount(asset).checked_add(amount)?;
+        to_entry.write(state, to, asset, to_after);
+        state.emit(Event::Transferred { asset, from: via, to, amount });
+    }
+    Ok(())
+}
+
 /// Creates `amount` of `asset` in `to`'s balance.
 pub fn mint(
     state: &mut State,

@@ -768,13 +768,17 @@ enum AccrualAfterPayment {
     Reduce,
 }
 
-/// Pays `interest` and `principal`, already in the loan account, to the tranches: senior cash
-/// (less the performance and curator fees) to the vault, junior cash to the silo's pool.
+/// `payer` pays `interest`, `principal` and `exit_fee` through the loan's account: senior cash
+/// (less the performance and curator fees) to the vault, junior cash and the exit fee to the
+/// silo's pool.
+#[allow(clippy::too_many_arguments)]
 fn distribute(
     state: &mut State,
     loan: &mut Loan,
+    payer: Address,
     interest: Amount,
     principal: Amount,
+    exit_fee: Amount,
     accrual: AccrualAfterPayment,
 ) -> Result<PaymentSplit, TxError> {
     let mut split = split_payment(loan, interest, principal)?;
@@ -790,17 +794,23 @@ fn distribute(
     split.performance_fee = split.senior_interest.checked_sub(after_fee)?;
     split.curator_fee = after_fee.mul_bps(curator_fee_bps, Rounding::Down)?;
     let to_vault = after_fee.checked_sub(split.curator_fee)?.checked_add(split.senior_principal)?;
-    let account = ProtocolAccount::Loan(loan.id);
-    send(state, account, ProtocolAccount::FeeCollector, split.performance_fee)?;
-    if state.ledger.is_frozen(curator) {
-        // A frozen curator's fee stays in its silo's pool: its capital, never confiscated.
-        silos::pool_transfer_in(state, loan.silo, account.into(), split.curator_fee)?;
-    } else {
-        send(state, account, curator, split.curator_fee)?;
-    }
-    send(state, account, ProtocolAccount::Vault, to_vault)?;
+    let pool: Account = ProtocolAccount::SiloPool(loan.silo).into();
+    // A frozen curator's fee stays in its silo's pool: its capital, never confiscated.
+    let curator_fee_to = if state.ledger.is_frozen(curator) { pool } else { curator.into() };
     let junior_cash = split.junior_interest.checked_add(split.junior_principal)?;
-    silos::pool_transfer_in(state, loan.silo, account.into(), junior_cash)?;
+    let legs = [
+        (ProtocolAccount::FeeCollector.into(), split.performance_fee),
+        (curator_fee_to, split.curator_fee),
+        (ProtocolAccount::Vault.into(), to_vault),
+        (pool, junior_cash),
+        (pool, exit_fee),
+    ];
+    ledger::transfer_through(state, Asset::Usdai, payer, ProtocolAccount::Loan(loan.id), &legs)?;
+    let into_pool = legs
+        .iter()
+        .filter(|(to, _)| *to == pool)
+        .try_fold(Amount::ZERO, |sum, (_, amount)| sum.checked_add(*amount))?;
+    silos::pool_credited(state, loan.silo, into_pool)?;
     reduce_principal(state, loan, split.senior_principal, split.junior_principal)?;
     loan.interest_paid = loan.interest_paid.checked_add(interest)?;
     loan.principal_paid = loan.principal_paid.checked_add(principal)?;
@@ -898,10 +908,10 @@ pub fn repay_loan(
     if total > max_amount {
         return Err(LoanError::PaymentExceedsMaximum.into());
     }
-    send(state, sender, ProtocolAccount::Loan(id), total)?;
     let interest = due.interest.checked_add(due.grace_interest)?;
-    let split = distribute(state, &mut loan, interest, due.principal, AccrualAfterPayment::Reset)?;
-    silos::pool_transfer_in(state, loan.silo, ProtocolAccount::Loan(id).into(), due.exit_fee)?;
+    let accrual = AccrualAfterPayment::Reset;
+    let split =
+        distribute(state, &mut loan, sender, interest, due.principal, due.exit_fee, accrual)?;
     loan.periods_remaining -= due.installments;
     let moved = u64::from(due.installments).saturating_mul(loan.interval_secs);
     loan.next_due_at = loan.next_due_at.saturating_add(moved);
@@ -942,10 +952,8 @@ pub fn prepay_loan(
     if total > max_amount {
         return Err(LoanError::PaymentExceedsMaximum.into());
     }
-    send(state, sender, ProtocolAccount::Loan(id), total)?;
     let accrual = if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
-    let split = distribute(state, &mut loan, interest, principal, accrual)?;
-    silos::pool_transfer_in(state, loan.silo, ProtocolAccount::Loan(id).into(), exit_fee)?;
+    let split = distribute(state, &mut loan, sender, interest, principal, exit_fee, accrual)?;
     if is_final {
         loan.periods_remaining = 0;
     }

@@ -212,6 +212,15 @@ pub(crate) fn pool_transfer_in(
     }
     assert!(!matches!(from, Account::Protocol(ProtocolAccount::SiloPool(_))), "pool to pool");
     ledger::transfer(state, Asset::Usdai, from, ProtocolAccount::SiloPool(id), amount)?;
+    pool_credited(state, id, amount)
+}
+
+/// Records `amount` USDai already credited to silo `id`'s pool account (by a ledger transfer
+/// the caller made), keeping the silo's pool balance and impairment in step.
+pub(crate) fn pool_credited(state: &mut State, id: SiloId, amount: Amount) -> Result<(), TxError> {
+    if amount.is_zero() {
+        return Ok(());
+    }
     let pool_balance = update(state, id, |silo| {
         silo.pool_balance = silo.pool_balance.checked_add(amount)?;
         Ok::<Amount, TxError>(silo.pool_balance)
