@@ -136,8 +136,18 @@ fn amortized_principal(balance: Amount, x: u128, periods: u32) -> Result<Amount,
     if growth.is_zero() {
         return Err(Overflow);
     }
-    // B·x·2^120 / (growth·10^18): the numerator is below 2^(128+128+120), fits 512 bits.
-    let numerator = U512::from(U256::from(balance.0) * U256::from(x)) << FACTOR_FRACTION_BITS;
+    // B·x·2^120 / (growth·10^18), rounded up. Real loans (B below 2^82, that is 4.8 M USD of
+    // 18-decimal units, and x below 2^54) keep both sides within 256 bits, where the division
+    // is much cheaper; otherwise 512 bits hold them (the numerator is below 2^376).
+    let product = U256::from(balance.0) * U256::from(x);
+    if product.bit_len() + FACTOR_FRACTION_BITS <= 256 && growth.bit_len() + 60 <= 256 {
+        let numerator = product << FACTOR_FRACTION_BITS;
+        let denominator = growth * U256::from(WAD);
+        let (quotient, remainder) = numerator.div_rem(denominator);
+        let quotient = if remainder.is_zero() { quotient } else { quotient + U256::from(1u8) };
+        return u128::try_from(quotient).map(Amount).map_err(|_| Overflow);
+    }
+    let numerator = U512::from(product) << FACTOR_FRACTION_BITS;
     let denominator = U512::from(growth) * U512::from(WAD);
     let (quotient, remainder) = numerator.div_rem(denominator);
     let quotient = if remainder.is_zero() { quotient } else { quotient + U512::from(1u8) };
@@ -233,6 +243,23 @@ mod tests {
             assert!(row.payment.0.abs_diff(first) <= 4, "payments are level up to dust");
         }
         assert!(rows[35].closing_balance.is_zero());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn amortized_principal_in_256_bits_equals_the_512_bit_quotient(
+            balance in 1u128..(1u128 << 82), x in 1u128..(1u128 << 54), periods in 2u32..=600
+        ) {
+            let Ok(factor) = growth_factor_scaled(x, periods) else { return Ok(()) };
+            let growth = factor - factor_one();
+            let numerator =
+                U512::from(U256::from(balance) * U256::from(x)) << FACTOR_FRACTION_BITS;
+            let (quotient, remainder) =
+                numerator.div_rem(U512::from(growth) * U512::from(WAD));
+            let expected = quotient + U512::from(u8::from(!remainder.is_zero()));
+            let expected = u128::try_from(expected).map(Amount).map_err(|_| Overflow);
+            proptest::prop_assert_eq!(amortized_principal(Amount(balance), x, periods), expected);
+        }
     }
 
     #[test]
