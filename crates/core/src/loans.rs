@@ -1072,8 +1072,21 @@ pub fn mark_collateral(state: &State, loan: &Loan) -> CollateralMark {
 /// Sets the loan's uncovered senior principal, keeping its silo's sum, the impaired index and
 /// the silo's (and so the vault's) impairment in step.
 fn set_uncovered(state: &mut State, loan: &mut Loan, uncovered: Amount) -> Result<(), TxError> {
-    let key = (loan.silo, loan.id);
-    let impaired = loan.is_impaired();
+    let old = std::mem::replace(&mut loan.senior_uncovered, uncovered);
+    uncovered_changed(state, loan.silo, loan.id, loan.is_impaired(), old, uncovered)
+}
+
+/// The index, silo and vault side of a loan's uncovered principal going from `old` to `new`
+/// (the loan record itself already says `new`).
+fn uncovered_changed(
+    state: &mut State,
+    silo: SiloId,
+    id: LoanId,
+    impaired: bool,
+    old: Amount,
+    new: Amount,
+) -> Result<(), TxError> {
+    let key = (silo, id);
     if impaired != state.loans.impaired.contains_key(&key) {
         if impaired {
             state.loans.impaired.insert(key, ());
@@ -1081,33 +1094,40 @@ fn set_uncovered(state: &mut State, loan: &mut Loan, uncovered: Amount) -> Resul
             state.loans.impaired.remove(&key);
         }
     }
-    let old = loan.senior_uncovered;
-    if old != uncovered {
-        loan.senior_uncovered = uncovered;
-        silos::update(state, loan.silo, |silo| {
-            silo.senior_uncovered =
-                silo.senior_uncovered.checked_sub(old)?.checked_add(uncovered)?;
+    if old != new {
+        silos::update(state, silo, |silo| {
+            silo.senior_uncovered = silo.senior_uncovered.checked_sub(old)?.checked_add(new)?;
             Ok::<(), TxError>(())
         })?;
     }
-    silos::refresh(state, loan.silo)
+    silos::refresh(state, silo)
+}
+
+/// What a re-mark changes in a loan, worked out from the state before the record is written.
+struct Remark {
+    mark: Mark,
+    margin_call: Option<MarginCall>,
+    event: Option<Event>,
+    uncovered: Amount,
 }
 
 /// Re-marks one loan: its collateral value and LTV; opens a margin call above the silo's
 /// margin-call LTV or on ineligible collateral; cures one back under the initial limit with
 /// eligible collateral; recomputes the impairment of an impaired loan.
-fn remark(state: &mut State, loan: &mut Loan) -> Result<(), TxError> {
+fn plan_remark(state: &State, loan: &Loan) -> Result<Remark, TxError> {
     let now = state.now();
     let collateral = mark_collateral(state, loan);
     let ltv = ltv_bps(loan.balance, collateral.value);
-    loan.mark = Some(Mark { at: now, collateral_value: collateral.value, ltv_bps: ltv });
+    let mark = Mark { at: now, collateral_value: collateral.value, ltv_bps: ltv };
+    let mut margin_call = loan.margin_call;
+    let mut event = None;
     if loan.status == LoanStatus::Active {
         let Some(silo) = state.silos.silos.get(&loan.silo) else {
             return Err(SiloError::SiloNotFound.into());
         };
         let (initial, margin) =
             (silo.terms.max_initial_ltv_bps.0, silo.terms.margin_call_ltv_bps.0);
-        match loan.margin_call {
+        match margin_call {
             None if ltv > u128::from(margin) || !collateral.all_eligible => {
                 let reason = if collateral.all_eligible {
                     MarginCallReason::LtvAboveLimit
@@ -1116,22 +1136,36 @@ fn remark(state: &mut State, loan: &mut Loan) -> Result<(), TxError> {
                 };
                 let cure_period = state.governance.params.get().cure_period_secs;
                 let cure_deadline = now.saturating_add(cure_period);
-                loan.margin_call = Some(MarginCall { opened_at: now, cure_deadline, reason });
-                state.emit(Event::MarginCallOpened { loan_id: loan.id, cure_deadline, reason });
+                margin_call = Some(MarginCall { opened_at: now, cure_deadline, reason });
+                event = Some(Event::MarginCallOpened { loan_id: loan.id, cure_deadline, reason });
             }
             Some(_) if ltv <= u128::from(initial) && collateral.all_eligible => {
-                loan.margin_call = None;
-                state.emit(Event::MarginCallCured { loan_id: loan.id });
+                margin_call = None;
+                event = Some(Event::MarginCallCured { loan_id: loan.id });
             }
             _ => {}
         }
     }
-    let uncovered = if loan.is_impaired() {
+    // `Loan::is_impaired` with the new margin call.
+    let impaired = loan.status == LoanStatus::Defaulted
+        || (loan.status == LoanStatus::Active && margin_call.is_some());
+    let uncovered = if impaired {
         loan.senior.principal.saturating_sub(collateral.expected_recovery)
     } else {
         Amount::ZERO
     };
-    set_uncovered(state, loan, uncovered)
+    Ok(Remark { mark, margin_call, event, uncovered })
+}
+
+/// Re-marks `loan` (see [`plan_remark`]), a record the caller stores.
+fn remark(state: &mut State, loan: &mut Loan) -> Result<(), TxError> {
+    let plan = plan_remark(state, loan)?;
+    loan.mark = Some(plan.mark);
+    loan.margin_call = plan.margin_call;
+    if let Some(event) = plan.event {
+        state.emit(event);
+    }
+    set_uncovered(state, loan, plan.uncovered)
 }
 
 /// `remark_loans`: a keeper re-marks up to `max_loans` open loans from `first` on, in id order.
@@ -1142,11 +1176,24 @@ pub fn remark_loans(state: &mut State, first: LoanId, max_loans: u32) -> Result<
     let ids: Vec<LoanId> =
         state.loans.open.range(first..).take(max_loans as usize).map(|(id, _)| *id).collect();
     for &id in &ids {
-        let Some(mut loan) = state.loans.loans.get(&id).cloned() else {
+        let Some(loan) = state.loans.loans.get(&id) else {
             unreachable!("the open index names a missing loan");
         };
-        remark(state, &mut loan)?;
-        store(state, loan);
+        let plan = plan_remark(state, loan)?;
+        let (silo, old) = (loan.silo, loan.senior_uncovered);
+        // Written in place: a re-mark touches a few fields of a large record, every month,
+        // for every open loan.
+        let impaired = state.loans.loans.update(&id, |loan| {
+            loan.mark = Some(plan.mark);
+            loan.margin_call = plan.margin_call;
+            loan.senior_uncovered = plan.uncovered;
+            loan.is_impaired()
+        });
+        let Some(impaired) = impaired else { unreachable!("the loan was just read") };
+        if let Some(event) = plan.event {
+            state.emit(event);
+        }
+        uncovered_changed(state, silo, id, impaired, old, plan.uncovered)?;
     }
     let count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
     state.emit(Event::LoansRemarked { first, last: ids.last().copied(), count });

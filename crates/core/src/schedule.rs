@@ -69,6 +69,13 @@ pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256,
     // x at 18 decimals to x at 2^-120: (x · 2^120) / 10^18, rounded down.
     let fraction = (U256::from(period_rate_wad) << FACTOR_FRACTION_BITS) / U256::from(WAD);
     let base = one.checked_add(fraction).ok_or(Overflow)?;
+    // Every real schedule keeps the factor below 2^8 (a 128-bit fixed-point number): native
+    // 64-bit limbs then do each product, with the same rounding. Larger factors fall through.
+    if let Ok(narrow) = u128::try_from(base)
+        && let Some(factor) = narrow_power(narrow, periods)
+    {
+        return Ok(U256::from(factor));
+    }
     let limit = U512::from(U256::MAX >> 1);
     let multiply = |a: U256, b: U256| -> Result<U256, Overflow> {
         // Factors below 2^8 (every real schedule) multiply within 256 bits.
@@ -95,6 +102,44 @@ pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256,
         }
     }
     Ok(result)
+}
+
+/// `base^periods` in 2^-120 fixed point with every product rounded down, if every
+/// intermediate value stays below 2^128 (exponentiation by squaring, as the wide path).
+fn narrow_power(base: u128, periods: u32) -> Option<u128> {
+    let mut result = 1u128 << FACTOR_FRACTION_BITS;
+    let mut square = base;
+    let mut exponent = periods;
+    while exponent > 0 {
+        if exponent & 1 == 1 {
+            result = narrow_multiply(result, square)?;
+        }
+        exponent >>= 1;
+        if exponent > 0 {
+            square = narrow_multiply(square, square)?;
+        }
+    }
+    Some(result)
+}
+
+/// `a·b / 2^120`, rounded down, if it fits 128 bits: the 256-bit product from four 64-bit
+/// limb products.
+fn narrow_multiply(a: u128, b: u128) -> Option<u128> {
+    const LOW: u128 = u64::MAX as u128;
+    let (a_high, a_low) = (a >> 64, a & LOW);
+    let (b_high, b_low) = (b >> 64, b & LOW);
+    let low_low = a_low * b_low;
+    let (cross, cross_carry) = (a_low * b_high).overflowing_add(a_high * b_low);
+    let (low, low_carry) = low_low.overflowing_add(cross << 64);
+    let high = (a_high * b_high)
+        .checked_add(cross >> 64)?
+        .checked_add(u128::from(cross_carry) << 64)?
+        .checked_add(u128::from(low_carry))?;
+    // (high·2^128 + low) >> 120 fits 128 bits when high < 2^120.
+    if high >> FACTOR_FRACTION_BITS != 0 {
+        return None;
+    }
+    Some((high << (128 - FACTOR_FRACTION_BITS)) | (low >> FACTOR_FRACTION_BITS))
 }
 
 /// The payment due on `balance` with `periods_remaining` payments left (including this one).
@@ -226,6 +271,13 @@ mod tests {
     }
 
     #[test]
+    fn a_growth_factor_beyond_the_narrow_range_takes_the_wide_path() {
+        // (1 + 1)^10 = 1024 >= 2^8: the narrow products overflow, the wide ones are exact.
+        assert_eq!(narrow_power(factor_one().to::<u128>() * 2, 10), None);
+        assert_eq!(growth_factor_scaled(WAD, 10), Ok(U256::from(1024u32) << FACTOR_FRACTION_BITS));
+    }
+
+    #[test]
     fn the_last_payment_is_the_whole_balance() {
         let due = installment(InterestModel::Amortized, Amount(1_000), Rate(1), 10, 1);
         assert_eq!(due.map(|d| d.principal), Ok(Amount(1_000)));
@@ -246,6 +298,13 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn narrow_multiplication_equals_the_wide_product(a in 0u128..=u128::MAX, b in 0u128..=u128::MAX) {
+            let wide: U512 = U256::from(a).widening_mul(U256::from(b)) >> FACTOR_FRACTION_BITS;
+            let expected = u128::try_from(wide).ok();
+            proptest::prop_assert_eq!(narrow_multiply(a, b), expected);
+        }
+
         #[test]
         fn amortized_principal_in_256_bits_equals_the_512_bit_quotient(
             balance in 1u128..(1u128 << 82), x in 1u128..(1u128 << 54), periods in 2u32..=600
