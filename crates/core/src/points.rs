@@ -40,6 +40,12 @@ pub struct PointsGlobals {
     /// The redemption share price they advance at until the next sample (18-decimal).
     #[serde(with = "crate::math::u128_serde")]
     pub share_price_sample_wad: u128,
+    /// Whether a transaction since the sample could have moved the price. The new sample is
+    /// taken when next needed (the next block's accrual, or [`share_price_wad`]); nothing
+    /// changes the state in between, so it is the price at the end of that transaction, and
+    /// a block of many such transactions values the vault once instead of after each.
+    #[serde(default)]
+    pub share_price_stale: bool,
 }
 
 /// One account's points.
@@ -104,9 +110,37 @@ pub fn advance(state: &mut State) {
 
 /// Samples the redemption share price that the sUSDai accumulator advances at from now on.
 pub fn sample_share_price(state: &mut State) {
+    share_price_moved(state);
+    resolve_share_price(state);
+}
+
+/// Notes that a transaction could have moved the share price: the sample is stale.
+pub fn share_price_moved(state: &mut State) {
+    if !state.points.globals.get().share_price_stale {
+        state.points.globals.get_mut().share_price_stale = true;
+    }
+}
+
+/// Takes the sample if it is stale. Called before the clock moves, so that the price is the
+/// one at the end of the transaction that made it stale.
+pub fn resolve_share_price(state: &mut State) {
+    let globals = state.points.globals.get();
+    if !globals.share_price_stale {
+        return;
+    }
     let price = vault::nav(state).redemption_price_wad();
-    if state.points.globals.get().share_price_sample_wad != price {
-        state.points.globals.get_mut().share_price_sample_wad = price;
+    let globals = state.points.globals.get_mut();
+    globals.share_price_sample_wad = price;
+    globals.share_price_stale = false;
+}
+
+/// The share price the sUSDai accumulator advances at from now on (the sample, or the price
+/// now if the sample is stale).
+pub fn share_price_wad(state: &State) -> u128 {
+    let globals = state.points.globals.get();
+    match globals.share_price_stale {
+        true => vault::nav(state).redemption_price_wad(),
+        false => globals.share_price_sample_wad,
     }
 }
 

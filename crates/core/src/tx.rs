@@ -344,10 +344,13 @@ fn advance_clock(state: &mut State, block: &BlockContext) -> Result<(), TxError>
     if block.timestamp == clock.timestamp && block.height == clock.height {
         return Ok(());
     }
+    // The price in force since the last transaction that moved it, valued at that time.
+    points::resolve_share_price(state);
     *state.clock.get_mut() = Clock { height: block.height, timestamp: block.timestamp };
     points::advance(state);
     governance::apply_due_changes(state);
-    points::sample_share_price(state);
+    // Time accrues interest into NAV, and a parameter change may move the price.
+    points::share_price_moved(state);
     Ok(())
 }
 
@@ -379,7 +382,7 @@ pub fn apply_into(
     let result = advance_clock(state, block).and_then(|()| execute(state, tx));
     let result = result.map(|()| {
         if tx.action.moves_share_price() {
-            points::sample_share_price(state);
+            points::share_price_moved(state);
         }
     });
     match result {

@@ -10,7 +10,8 @@
 //! - every SPEC 14 invariant holds (`invariants::check`);
 //! - a rejected transaction left the state hash unchanged;
 //! - actions that `Action::moves_share_price` does not list did not move NAV within one
-//!   timestamp, and the points accumulator's price sample is the live redemption price;
+//!   timestamp, and the points accumulator's price (its sample, or the live price when the
+//!   sample is stale) is the live redemption price;
 //! - no value was created from nothing: what all holders could exit with (stablecoins at 1,
 //!   USDai, claimable USDai, pending payouts, and shares at the redemption price) never
 //!   exceeds what entered (genesis balances, gateway credits less confirmed payouts,
@@ -266,7 +267,7 @@ fn run_checked(steps: &[Step]) -> Result<usize, TestCaseError> {
         }
         let nav = vault::nav(&state);
         prop_assert_eq!(
-            state.points.globals.get().share_price_sample_wad,
+            infrafi_core::points::share_price_wad(&state),
             nav.redemption_price_wad(),
             "step {}: {:?} -> {:?} left points sampling a stale share price",
             index,
