@@ -89,6 +89,17 @@ pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256,
         }
         Ok(U256::from(shifted))
     };
+    power(one, base, periods, multiply)
+}
+
+/// `base^periods` by squaring, `one` being the unit of the fixed point and `multiply` its
+/// (rounded-down) product; the first failed product fails the power.
+fn power<T: Copy, E>(
+    one: T,
+    base: T,
+    periods: u32,
+    multiply: impl Fn(T, T) -> Result<T, E>,
+) -> Result<T, E> {
     let mut result = one;
     let mut square = base;
     let mut exponent = periods;
@@ -105,21 +116,10 @@ pub fn growth_factor_scaled(period_rate_wad: u128, periods: u32) -> Result<U256,
 }
 
 /// `base^periods` in 2^-120 fixed point with every product rounded down, if every
-/// intermediate value stays below 2^128 (exponentiation by squaring, as the wide path).
+/// intermediate value stays below 2^128 (the same steps as the wide path).
 fn narrow_power(base: u128, periods: u32) -> Option<u128> {
-    let mut result = 1u128 << FACTOR_FRACTION_BITS;
-    let mut square = base;
-    let mut exponent = periods;
-    while exponent > 0 {
-        if exponent & 1 == 1 {
-            result = narrow_multiply(result, square)?;
-        }
-        exponent >>= 1;
-        if exponent > 0 {
-            square = narrow_multiply(square, square)?;
-        }
-    }
-    Some(result)
+    let multiply = |a, b| narrow_multiply(a, b).ok_or(());
+    power(1u128 << FACTOR_FRACTION_BITS, base, periods, multiply).ok()
 }
 
 /// `a·b / 2^120`, rounded down, if it fits 128 bits: the 256-bit product from four 64-bit

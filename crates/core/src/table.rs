@@ -422,12 +422,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slot<T> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rollback_restores_inserts_updates_and_removes_in_reverse_order() {
-        let mut table: Table<u32, u32> = Table::default();
+    /// A table holding 1 -> 10 and 2 -> 20, committed.
+    fn committed_table() -> Table<u32, u32> {
+        let mut table = Table::default();
         table.insert(1, 10);
         table.insert(2, 20);
         table.commit();
+        table
+    }
+
+    #[test]
+    fn rollback_restores_inserts_updates_and_removes_in_reverse_order() {
+        let mut table = committed_table();
         let before = table.clone();
         table.insert(1, 11);
         table.insert(1, 12);
@@ -442,10 +448,7 @@ mod tests {
 
     #[test]
     fn a_value_written_many_times_in_one_transaction_is_journaled_once() {
-        let mut table: Table<u32, u32> = Table::default();
-        table.insert(1, 10);
-        table.insert(2, 20);
-        table.commit();
+        let mut table = committed_table();
         let before = table.clone();
         table.insert(1, 11);
         table.update(&1, |v| *v += 1);
