@@ -42,5 +42,5 @@ pub use ids::{
 };
 pub use math::{Amount, Bps, Rate, Rounding, WAD};
 pub use params::{ParameterChange, Params, Role};
-pub use state::{Genesis, State};
+pub use state::{Genesis, STATE_FORMAT, State};
 pub use tx::{Action, BlockContext, Transaction, apply, apply_into, begin_block};

@@ -28,6 +28,13 @@ pub struct Clock {
     pub timestamp: u64,
 }
 
+/// The version of the canonical state encoding. A stored state of another version does not
+/// decode into this build's types (postcard is not self-describing), so the node refuses it
+/// with a clear error instead. Bump it whenever a stored type's encoding changes.
+///
+/// 1: session 1. 2: `PointsGlobals::share_price_stale` (the lazy points sample).
+pub const STATE_FORMAT: u64 = 2;
+
 /// Everything the protocol knows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {

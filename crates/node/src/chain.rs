@@ -90,6 +90,17 @@ pub enum ChainError {
     /// Stored data does not decode or does not match its commitments.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The data directory was written with another state encoding.
+    #[error(
+        "the data directory holds state format {stored}, this build reads format {expected}: \
+         move the directory away to start a new chain, or run the build that wrote it"
+    )]
+    StateFormatMismatch {
+        /// The format in the store (1 for stores written before formats were recorded).
+        stored: u64,
+        /// `infrafi_core::STATE_FORMAT`.
+        expected: u64,
+    },
     /// A block was executed and neither committed nor aborted.
     #[error("a block is already executed and waiting for commit or abort")]
     BlockPending,
@@ -292,6 +303,7 @@ impl Chain {
             meta: vec![
                 ("chain_id".into(), chain_id.to_be_bytes().to_vec()),
                 ("genesis".into(), genesis_json),
+                ("state_format".into(), infrafi_core::STATE_FORMAT.to_be_bytes().to_vec()),
             ],
         })?;
         Ok(Chain::from_parts(store, chain_id, state, tree, header))
@@ -302,6 +314,14 @@ impl Chain {
             .ok_or_else(|| ChainError::Corrupt("no chain id".into()))?;
         if stored != chain_id {
             return Err(ChainError::ChainIdMismatch { stored, configured: chain_id });
+        }
+        // Stores from before formats were recorded hold format 1.
+        let format = u64_meta(store.meta("state_format")?, "state_format")?.unwrap_or(1);
+        if format != infrafi_core::STATE_FORMAT {
+            return Err(ChainError::StateFormatMismatch {
+                stored: format,
+                expected: infrafi_core::STATE_FORMAT,
+            });
         }
         let header_bytes =
             store.header(head)?.ok_or_else(|| ChainError::Corrupt(format!("no header {head}")))?;

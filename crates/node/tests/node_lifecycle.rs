@@ -135,3 +135,19 @@ fn a_validator_re_executes_a_block_and_rejects_a_wrong_state_root() {
     other.timestamp += 1;
     assert!(!replica.is_committed(&other).unwrap());
 }
+
+#[test]
+fn a_data_directory_of_another_state_format_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis(&SigningKey::from_seed("user"));
+    let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
+    node.shutdown();
+    drop(node);
+    // A directory written before formats were recorded, or by another format.
+    let store = Store::open(dir.path()).unwrap();
+    store.set_meta("state_format", &1u64.to_be_bytes()).unwrap();
+    drop(store);
+    let error = Node::start(config(dir.path()), None).err().unwrap().to_string();
+    assert!(error.contains("state format 1"), "{error}");
+    assert!(error.contains(&format!("reads format {}", infrafi_core::STATE_FORMAT)), "{error}");
+}

@@ -17,7 +17,7 @@ const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 const RECEIPTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("receipts");
 /// State leaves: leaf key to value.
 const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
-/// Metadata: `head`, `chain_id`, `genesis`.
+/// Metadata: `head`, `chain_id`, `genesis`, `state_format`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// A leaf as stored: key and value bytes.
@@ -134,6 +134,14 @@ impl Store {
         let read = self.db.begin_read()?;
         let table = read.open_table(META)?;
         Ok(table.get(key)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Sets a metadata value outside a block (an operator's repair, or a test).
+    pub fn set_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let write = self.db.begin_write()?;
+        write.open_table(META)?.insert(key, value)?;
+        write.commit()?;
+        Ok(())
     }
 
     /// Commits one block durably; it must follow the head.
