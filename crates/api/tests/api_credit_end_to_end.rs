@@ -16,10 +16,13 @@ use infrafi_core::{
     schedule::InterestModel,
     silos::SiloTerms,
 };
-use infrafi_node::{Node, NodeConfig};
+use infrafi_node::Node;
 use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
+
+mod support;
+use support::unix_now;
 
 const CHAIN: u64 = 4243;
 const DAY: u64 = 86_400;
@@ -38,12 +41,7 @@ struct Harness {
     _dir: tempfile::TempDir,
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
 async fn start() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
     let mut genesis = Genesis::with_admin(key("admin").address(), unix_now());
     for (role, name) in [
         (Role::Custodian, "custodian"),
@@ -56,17 +54,8 @@ async fn start() -> Harness {
     for name in ["depositor", "curator", "borrower", "old", "bidder"] {
         genesis.stablecoin_balances.push((key(name).address(), USDC, usd(2_000_000)));
     }
-    let mut config = NodeConfig::new(CHAIN, dir.path().to_path_buf());
-    config.block_time = Duration::from_millis(100);
-    config.devnet = true;
-    let node = Arc::new(Node::start(config, Some(&genesis)).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let server_node = node.clone();
-    tokio::spawn(async move {
-        infrafi_api::serve(server_node, listener, std::future::pending()).await.unwrap();
-    });
-    Harness { client: Client::new(&format!("http://{address}")), _node: node, _dir: dir }
+    let served = support::serve(CHAIN, &genesis).await;
+    Harness { client: served.client, _node: served.node, _dir: served.dir }
 }
 
 impl Harness {

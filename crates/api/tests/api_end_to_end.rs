@@ -7,10 +7,13 @@
 use alloy_primitives::{Address, B256, Bytes};
 use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::{Action, Amount, Asset, Genesis, RequestId, Role, ids::USDC};
-use infrafi_node::{Node, NodeConfig};
+use infrafi_node::Node;
 use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
+
+mod support;
+use support::unix_now;
 
 const CHAIN: u64 = 4242;
 
@@ -23,35 +26,14 @@ struct Harness {
     user: SigningKey,
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
-}
-
 async fn start() -> Harness {
-    let dir = tempfile::tempdir().unwrap();
     let admin = SigningKey::from_seed("api/admin");
     let attestor = SigningKey::from_seed("api/attestor");
     let user = SigningKey::from_seed("api/user");
     let mut genesis = Genesis::with_admin(admin.address(), unix_now());
     genesis.roles.push((Role::GatewayAttestor, attestor.address()));
-    let mut config = NodeConfig::new(CHAIN, dir.path().to_path_buf());
-    config.block_time = Duration::from_millis(100);
-    config.devnet = true;
-    let node = Arc::new(Node::start(config, Some(&genesis)).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let server_node = node.clone();
-    tokio::spawn(async move {
-        infrafi_api::serve(server_node, listener, std::future::pending()).await.unwrap();
-    });
-    Harness {
-        client: Client::new(&format!("http://{address}")),
-        node,
-        _dir: dir,
-        admin,
-        attestor,
-        user,
-    }
+    let served = support::serve(CHAIN, &genesis).await;
+    Harness { client: served.client, node: served.node, _dir: served.dir, admin, attestor, user }
 }
 
 impl Harness {

@@ -238,14 +238,11 @@ pub fn build(scenario: &Scenario) -> Result<Book, SimError> {
             max_borrower_share_bps: Bps(10_000),
             curator_fee_bps: Bps(spec.curator_fee_bps),
         };
-        let events = chain.apply(curators[i], Action::OpenSilo { terms })?.to_vec();
-        let id = events
-            .iter()
-            .find_map(|e| match e {
-                Event::SiloOpened { silo_id, .. } => Some(*silo_id),
-                _ => None,
-            })
-            .ok_or_else(|| SimError::Book("open_silo emitted no silo id".into()))?;
+        let events = chain.apply(curators[i], Action::OpenSilo { terms })?;
+        let id = emitted(events, "open_silo", |e| match e {
+            Event::SiloOpened { silo_id, .. } => Some(*silo_id),
+            _ => None,
+        })?;
         let cap = usd_to_amount(silo_senior[i] * 1.05 + 1.0);
         chain.apply(actors.admin, Action::SetSiloSeniorCap { silo_id: id, cap })?;
         chain.apply(
@@ -370,24 +367,14 @@ impl History<'_> {
             jurisdiction: "US-DE".into(),
             bailment_hash: B256::from(tagged(2, index as u64)),
         };
-        let events = self
-            .chain
-            .apply(
-                actors.custodian,
-                Action::IssueReceipt {
-                    class: self.classes[plan.class],
-                    owner: borrower,
-                    description,
-                },
-            )?
-            .to_vec();
-        let receipt_id = events
-            .iter()
-            .find_map(|e| match e {
-                Event::ReceiptIssued { receipt_id, .. } => Some(*receipt_id),
-                _ => None,
-            })
-            .ok_or_else(|| SimError::Book("issue_receipt emitted no receipt id".into()))?;
+        let events = self.chain.apply(
+            actors.custodian,
+            Action::IssueReceipt { class: self.classes[plan.class], owner: borrower, description },
+        )?;
+        let receipt_id = emitted(events, "issue_receipt", |e| match e {
+            Event::ReceiptIssued { receipt_id, .. } => Some(*receipt_id),
+            _ => None,
+        })?;
         let replacement = usd_to_amount(class_spec.new_price_usd * f64::from(plan.units));
         let horizon_end = START_TIMESTAMP + u64::from(scenario.horizon_months) * MONTH;
         self.chain.apply(
@@ -418,13 +405,10 @@ impl History<'_> {
         };
         let events =
             self.chain.apply(silo.curator, Action::ProposeLoan { silo_id: silo.id, terms })?;
-        let loan_id = events
-            .iter()
-            .find_map(|e| match e {
-                Event::LoanProposed { loan_id, .. } => Some(*loan_id),
-                _ => None,
-            })
-            .ok_or_else(|| SimError::Book("propose_loan emitted no loan id".into()))?;
+        let loan_id = emitted(events, "propose_loan", |e| match e {
+            Event::LoanProposed { loan_id, .. } => Some(*loan_id),
+            _ => None,
+        })?;
         self.chain.apply(borrower, Action::AcceptLoan { loan_id })?;
         // The borrower paid for the hardware: its USDai leaves as USDC.
         self.chain.redeem_all_usdai(borrower)?;
@@ -658,4 +642,13 @@ fn tagged(tag: u8, index: u64) -> [u8; 32] {
     bytes[1] = tag;
     bytes[24..].copy_from_slice(&index.to_be_bytes());
     bytes
+}
+
+/// The id an action's event carries (`id` picks it out), or a book error naming the action.
+fn emitted<T>(
+    events: &[Event],
+    action: &str,
+    id: impl FnMut(&Event) -> Option<T>,
+) -> Result<T, SimError> {
+    events.iter().find_map(id).ok_or_else(|| SimError::Book(format!("{action} emitted no id")))
 }
