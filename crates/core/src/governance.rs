@@ -2,7 +2,8 @@
 //!
 //! Guarantees: every privileged action checks its role first; a parameter change that reduces
 //! users' rights takes effect only after `governance_delay_secs`, and every change is an event;
-//! the last admin cannot be revoked (the protocol is never left ungovernable).
+//! the last admin cannot be revoked and no role goes to the zero address, so the protocol is
+//! never left ungovernable.
 
 use crate::{
     error::TxError,
@@ -40,6 +41,8 @@ result_codes! {
             "The guardian has paused this kind of action.";
         PendingChangesLimitReached = 211 => "pending_changes_limit_reached",
             "Too many parameter changes are waiting for the governance delay.";
+        RoleAccountMustNotBeZero = 212 => "role_account_must_not_be_zero",
+            "A role cannot be granted to the zero address, which no key controls.";
     }
 }
 
@@ -120,6 +123,10 @@ pub fn grant_role(
     account: Address,
 ) -> Result<(), TxError> {
     require_role(state, Role::Admin, sender)?;
+    // A role held by the zero address counts (for the last-admin rule) but nobody can use it.
+    if account == Address::ZERO {
+        return Err(GovernanceError::RoleAccountMustNotBeZero.into());
+    }
     if state.governance.has_role(role, account) {
         return Err(GovernanceError::RoleAlreadyGranted.into());
     }

@@ -41,6 +41,8 @@ result_codes! {
             "The asset is not supported by the protocol.";
         BlockHeightMustNotDecrease = 111 => "block_height_must_not_decrease",
             "The block height is lower than the state's height.";
+        RecipientMustNotBeZero = 112 => "recipient_must_not_be_zero",
+            "The recipient is the zero address, which no key controls.";
     }
 }
 
@@ -393,6 +395,10 @@ pub fn execute_transfer(
     }
     if to == sender {
         return Err(LedgerError::RecipientMustNotBeSender.into());
+    }
+    // Nobody holds the zero address's key: what is sent there is lost for good.
+    if to == Address::ZERO {
+        return Err(LedgerError::RecipientMustNotBeZero.into());
     }
     transfer(state, asset, sender, to, amount)
 }

@@ -876,6 +876,9 @@ fn transferable_request(
     if to == sender {
         return Err(LedgerError::RecipientMustNotBeSender.into());
     }
+    if to == Address::ZERO {
+        return Err(LedgerError::RecipientMustNotBeZero.into());
+    }
     if request.listing_price.is_some() {
         return Err(QevError::RequestIsListed.into());
     }
@@ -895,9 +898,9 @@ fn transferable_request(
 /// `transfer_request`: give one's request, with its place, bid, escrow, claims and wait-fees,
 /// to another address.
 ///
-/// Checks, in order: request exists, sender owns it, recipient is not the sender, it is not
-/// listed, no sealed bid is waiting, neither side is frozen, the recipient is below its active
-/// request limit.
+/// Checks, in order: request exists, sender owns it, recipient is not the sender nor the zero
+/// address, it is not listed, no sealed bid is waiting, neither side is frozen, the recipient
+/// is below its active request limit.
 pub fn transfer_request(
     state: &mut State,
     sender: Address,

@@ -13,6 +13,7 @@ use crate::{
     event::Event,
     governance::require_role,
     ids::{Address, AssetClassId, B256, LoanId, ReceiptId},
+    ledger::LedgerError,
     math::{Amount, BPS_DENOMINATOR, Bps, Rounding, SECONDS_PER_YEAR, WAD, mul_div},
     params::Role,
     result_codes,
@@ -531,6 +532,9 @@ pub fn transfer_receipt(
     }
     if to == sender {
         return Err(ReceiptError::RecipientMustNotBeOwner.into());
+    }
+    if to == Address::ZERO {
+        return Err(LedgerError::RecipientMustNotBeZero.into());
     }
     receipt.owner = to;
     state.receipts.receipts.insert(id, receipt);

@@ -145,6 +145,10 @@ impl State {
         if !genesis.roles.iter().any(|(role, _)| *role == Role::Admin) {
             return Err(GenesisError("at least one admin is required".into()));
         }
+        // As for `grant_role`: a role nobody's key controls would count without acting.
+        if genesis.roles.iter().any(|(_, address)| address.is_zero()) {
+            return Err(GenesisError("a role cannot be held by the zero address".into()));
+        }
         for &(role, address) in &genesis.roles {
             state.governance.roles.insert((role, address), ());
         }

@@ -94,6 +94,7 @@ rejection_cases! {
     a_transfer_to_oneself_is_rejected,
     an_unsupported_stablecoin_cannot_be_transferred,
     a_block_lower_than_the_state_height_is_rejected,
+    tokens_receipts_and_requests_cannot_be_sent_to_the_zero_address,
     every_privileged_action_rejects_every_address_without_its_role,
     granting_a_role_twice_is_rejected,
     revoking_a_role_not_held_is_rejected,
@@ -105,6 +106,7 @@ rejection_cases! {
     a_kyc_status_that_changes_nothing_is_rejected,
     paused_minting_and_staking_are_rejected,
     scheduling_beyond_the_pending_changes_limit_is_rejected,
+    an_admin_cannot_hand_a_role_to_the_zero_address_and_leave_no_usable_admin,
     unsupported_stablecoins_are_rejected_by_mint_redeem_gateway_and_oracle,
     adding_a_supported_stablecoin_again_is_rejected,
     minting_with_a_stale_or_missing_price_is_rejected,
@@ -377,6 +379,31 @@ fn a_transfer_to_oneself_is_rejected() -> TxError {
     )
 }
 
+fn tokens_receipts_and_requests_cannot_be_sent_to_the_zero_address() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    let code = reject(
+        &mut market,
+        ALICE,
+        Action::Transfer { asset: Asset::Usdai, to: Address::ZERO, amount: whole(1) },
+        LedgerError::RecipientMustNotBeZero,
+    );
+    reject(
+        &mut market,
+        ALICE,
+        Action::Transfer { asset: Asset::Stablecoin(USDC), to: Address::ZERO, amount: whole(1) },
+        code,
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt { receipt_id: receipt, to: Address::ZERO },
+        code,
+    );
+    let request_id = RequestId(market.state.queue.globals.get().next_request_id);
+    market.ok(ALICE, Action::RequestRedeem { shares: whole(1) });
+    reject(&mut market, ALICE, Action::TransferRequest { request_id, to: Address::ZERO }, code)
+}
+
 fn an_unsupported_stablecoin_cannot_be_transferred() -> TxError {
     let mut market = funded_market();
     reject(
@@ -554,6 +581,35 @@ fn the_last_admin_cannot_be_revoked() -> TxError {
     market.ok(ADMIN, Action::GrantRole { role: Role::Admin, account: BOB });
     market.ok(BOB, Action::RevokeRole { role: Role::Admin, account: ADMIN });
     reject(&mut market, BOB, Action::RevokeRole { role: Role::Admin, account: BOB }, code)
+}
+
+fn an_admin_cannot_hand_a_role_to_the_zero_address_and_leave_no_usable_admin() -> TxError {
+    // The attack: grant admin to 0x0 (a second "admin" for the last-admin rule), then revoke
+    // one's own, leaving a protocol nobody can govern.
+    let mut market = Market::new();
+    let code = reject(
+        &mut market,
+        ADMIN,
+        Action::GrantRole { role: Role::Admin, account: Address::ZERO },
+        GovernanceError::RoleAccountMustNotBeZero,
+    );
+    reject(
+        &mut market,
+        ADMIN,
+        Action::RevokeRole { role: Role::Admin, account: ADMIN },
+        GovernanceError::LastAdminCannotBeRevoked,
+    );
+    reject(
+        &mut market,
+        ADMIN,
+        Action::GrantRole { role: Role::Oracle, account: Address::ZERO },
+        code,
+    );
+    // Nor can a genesis start with one.
+    let mut genesis = common::genesis();
+    genesis.roles.push((Role::Admin, Address::ZERO));
+    assert!(infrafi_core::State::from_genesis(&genesis).is_err());
+    code
 }
 
 fn parameter_values_outside_their_range_are_rejected() -> TxError {
