@@ -493,6 +493,12 @@ mod tests {
     /// Runs the bootstrap on the core alone, with the keeper's upkeep after each time step,
     /// as the devnet does.
     fn market() -> State {
+        replay().0
+    }
+
+    /// The bootstrap replayed on the core: the state and the JSON of every bootstrap action.
+    fn replay() -> (State, String) {
+        let mut wire = String::new();
         let start = 1_750_000_000;
         let mut state = State::from_genesis(&genesis(start)).unwrap();
         let mut height = 0;
@@ -501,6 +507,7 @@ mod tests {
             height += 1;
             let block = BlockContext { height, timestamp: now };
             for (name, action) in bootstrap(stage, &state.clone()) {
+                wire.push_str(&format!("{name} {}\n", serde_json::to_string(&action).unwrap()));
                 let label = format!("stage {stage}: {} by {name}", action.name());
                 let tx = Transaction { sender: actor(name).address(), action };
                 apply(&mut state, &block, &tx).unwrap_or_else(|e| panic!("{label}: {e}"));
@@ -511,12 +518,43 @@ mod tests {
                 let block = BlockContext { height, timestamp: now };
                 infrafi_core::begin_block(&mut state, &block).unwrap();
                 for action in infrafi_node::keeper::due_actions(&state) {
+                    wire.push_str(&format!("keeper {}\n", serde_json::to_string(&action).unwrap()));
                     let tx = Transaction { sender: actor("keeper").address(), action };
                     let _ = apply(&mut state, &block, &tx);
                 }
             }
         }
-        state
+        (state, wire)
+    }
+
+    /// Golden: the devnet genesis and its bootstrap, replayed, end in pinned digests: the
+    /// JSON of every bootstrap action (its wire format), the state hash and the Merkle root of
+    /// the leaves (the node's state root). A change that moves them must bump
+    /// `infrafi_core::STATE_FORMAT` with the reason (see crates/core/tests/state_roots.rs).
+    #[test]
+    fn the_devnet_bootstrap_replays_to_the_golden_roots() {
+        let genesis_state = State::from_genesis(&genesis(1_750_000_000)).unwrap();
+        let (state, wire) = replay();
+        let root = |state: &State| {
+            let leaves: Vec<(Vec<u8>, Vec<u8>)> =
+                state.leaves().into_iter().map(|l| (l.key, l.value.unwrap())).collect();
+            infrafi_merkle::Tree::from_leaves(leaves.iter().map(|(k, v)| (k, v))).root()
+        };
+        let digests = [
+            root(&genesis_state).to_string(),
+            alloy_primitives::keccak256(wire.as_bytes()).to_string(),
+            state.state_hash().to_string(),
+            root(&state).to_string(),
+        ];
+        assert_eq!(
+            digests,
+            [
+                "0x256c5f7d93c9cd0793a7e41862aa19564539b3c5fc99d6f565ea4cd78e4db2f8",
+                "0x9f6599b0da1d0c2540d8ce628b2b24c74cde0530338b1936aadf7d0d47ac7af3",
+                "0x6a9ffa5441461609cfd5a22dbe074243fdfa37d8ec31638b4556488329e70573",
+                "0x336128821ca6bbed95cf2072e222d777ae176ea702c10fd71b8c534b63e17e5e",
+            ]
+        );
     }
 
     #[test]

@@ -400,4 +400,9 @@ fn a_long_busy_run_keeps_every_invariant() {
     assert!(qev.penalties_total > Amount::ZERO, "some sealed bids went unrevealed");
     assert!(run.market.loan().balance < whole(450), "the loan was repaid in part");
     assert!(qev.wait_fees_claimed_total > Amount::ZERO, "some wait-fees were claimed");
+    // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
+    assert_eq!(
+        run.market.state().state_hash().to_string(),
+        "0xccfe2e3f099fc88870444f79fbf5cd4265bd0dedb441cdb6146ff29f38a9e668"
+    );
 }

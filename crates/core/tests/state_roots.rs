@@ -1,0 +1,152 @@
+//! Golden state roots: fixed workloads replayed from a fixed seed end in pinned roots.
+//!
+//! Each workload pins three digests: the keccak of the JSON of every transaction it sent (the
+//! wire format of `Action`), the `state_hash` of the final state (its canonical encoding) and
+//! the Merkle root over its leaves (the node's `state_root`, which also pins every leaf path).
+//! A change that moves any of them changes what a stored chain replays to: it must bump
+//! `STATE_FORMAT` (and the pins below) with the reason, never pass unnoticed.
+
+mod common;
+
+use common::workload::{self, next_block, steps};
+use infrafi_core::{
+    Action, BlockContext, State, Transaction, apply,
+    ids::{B256, USDC},
+};
+use infrafi_testkit::{WorkloadKind, Xorshift, workload_market};
+use proptest::{
+    strategy::{Strategy, ValueTree},
+    test_runner::TestRunner,
+};
+
+/// The three digests of a finished workload.
+#[derive(Debug, PartialEq, Eq)]
+struct Roots {
+    transactions: B256,
+    state_hash: B256,
+    state_root: B256,
+}
+
+/// Accumulates the JSON of every transaction a workload sends.
+#[derive(Default)]
+struct Wire(Vec<u8>);
+
+impl Wire {
+    fn record(&mut self, block: &BlockContext, tx: &Transaction) {
+        let line = serde_json::to_string(tx).expect("a transaction is plain data");
+        self.0.extend(format!("{}:{} {line}\n", block.height, block.timestamp).bytes());
+    }
+
+    fn finish(self, state: &State) -> Roots {
+        let leaves: Vec<(Vec<u8>, Vec<u8>)> = state
+            .leaves()
+            .into_iter()
+            .map(|leaf| (leaf.key, leaf.value.expect("a full listing has every value")))
+            .collect();
+        let tree = infrafi_merkle::Tree::from_leaves(leaves.iter().map(|(k, v)| (k, v)));
+        Roots {
+            transactions: alloy_primitives::keccak256(&self.0),
+            state_hash: state.state_hash(),
+            state_root: tree.root(),
+        }
+    }
+}
+
+/// Checks `actual` against the pinned digests, printing the new pins when they differ.
+fn assert_roots(actual: &[Roots], expected: &[[&str; 3]]) {
+    let render = |roots: &Roots| {
+        [roots.transactions, roots.state_hash, roots.state_root].map(|digest| digest.to_string())
+    };
+    let actual: Vec<[String; 3]> = actual.iter().map(render).collect();
+    let expected: Vec<[String; 3]> = expected.iter().map(|pins| pins.map(str::to_string)).collect();
+    assert!(
+        actual == expected,
+        "the roots moved; now (transactions, state hash, state root):\n{actual:#?}"
+    );
+}
+
+/// The property tests' random workload (every action, valid and invalid, with credit) from
+/// proptest's deterministic seed: four sequences of 300 steps.
+fn random_workload_roots() -> Vec<Roots> {
+    let mut runner = TestRunner::deterministic();
+    (0..4)
+        .map(|_| {
+            let steps = steps(300..301).new_tree(&mut runner).expect("a workload").current();
+            let (mut state, mut block, _) = workload::start();
+            let mut wire = Wire::default();
+            for step in &steps {
+                block = next_block(block, step);
+                if step.upkeep_first {
+                    infrafi_core::begin_block(&mut state, &block).expect("time moves forward");
+                }
+                let tx = step.transaction(&state);
+                wire.record(&block, &tx);
+                let _ = apply(&mut state, &block, &tx);
+            }
+            wire.finish(&state)
+        })
+        .collect()
+}
+
+#[test]
+fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
+    assert_roots(
+        &random_workload_roots(),
+        &[
+            [
+                "0x1b53f469fef54df7ef091c31b82a35c88e83b712bae6d954a00a61a6887293c9",
+                "0x1cae0842bc9553548641ecb93a4f716eb5619d19a8d3630d9ef17046a9fc63af",
+                "0x7c228d28d1a1c3236f2e805ad464c533db255e017b3de67030fd7897cb1da730",
+            ],
+            [
+                "0x64ff873d99b78a2721afc5961329c2339b4ce3b7db4f647ed8b185fcb45326cb",
+                "0x072b4ad490c127f4fa1eb25b63eb893ec4d7ab73b8df6ff335c9c229454f1c7d",
+                "0x3512d3c53016c0a2ae641dac560a60a8eef5b1e6474668f8f13dab54ff62903a",
+            ],
+            [
+                "0x4ed785be8288ad74f0c67155d188fe9329c04f9bfc45ef6b6483283d5eef256b",
+                "0x7966683e4063750a5b65e9aa7e73b9b36d41b372fb656681e0a0e395fd9e835d",
+                "0xfd6b331318f03df89a2766603931053e653902c195a30f0f7306abd4939c27b1",
+            ],
+            [
+                "0x3bba0b592ce99b3191da70ff101cf44ccda34a69e748f556b2058cf4e18b0eec",
+                "0x6ab577a68760093867bcc09bceea492ff7a44e6c881c827cc63dd3a67f4f7236",
+                "0x9ad679c38327ad6a1b8ba8b0e63f51455ae771780382eea5e19b2499c5e1ccaa",
+            ],
+        ],
+    );
+}
+
+/// The benchmarks' workload: 64 funded users, 2,000 mixed transactions in blocks of 100.
+#[test]
+fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
+    let accounts = 64;
+    let mut driver = workload_market(accounts);
+    let mut rng = Xorshift::new(12);
+    let mut wire = Wire::default();
+    for index in 0..2_000 {
+        if index % 100 == 0 {
+            driver.advance(60);
+        }
+        let tx = WorkloadKind::Mixed.next_transaction(&mut rng, accounts);
+        wire.record(&driver.block, &tx);
+        let _ = driver.apply(tx.sender, tx.action);
+    }
+    // One more action of a shape the mix does not send, so a change to it shows here too.
+    let mint = Action::MintUsdai {
+        token: USDC,
+        amount: infrafi_core::Amount(7),
+        min_out: infrafi_core::Amount::ZERO,
+    };
+    let tx = Transaction { sender: infrafi_testkit::user_address(1), action: mint };
+    wire.record(&driver.block, &tx);
+    let _ = driver.apply(tx.sender, tx.action);
+    assert_roots(
+        &[wire.finish(&driver.state)],
+        &[[
+            "0x5cf39f734a0e5026329a94171a6ac412ebd697d73b3b6e0c0edc451574e151e7",
+            "0x3b4fb81104eaab6fea64d79051bebdeaa983d2dfaebc56e25f8253cfcd692b75",
+            "0xbd3289dbc60245e8b7b1b59c4b679990ddf93bdb40a60105d4d7eb99a132afce",
+        ]],
+    );
+}
