@@ -5,7 +5,7 @@
 //! and every call names its [`Rounding`]. The protocol's rule: what a user receives rounds
 //! down, what a user owes rounds up.
 
-use alloy_primitives::U256;
+use alloy_primitives::{U256, U512};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -57,6 +57,32 @@ pub fn mul_div(a: u128, b: u128, denominator: u128, rounding: Rounding) -> Resul
     let (quotient, remainder) = product.div_rem(denominator);
     let quotient = match rounding {
         Rounding::Up if !remainder.is_zero() => quotient + U256::from(1u8),
+        _ => quotient,
+    };
+    u128::try_from(quotient).map_err(|_| Overflow)
+}
+
+/// `a * b / denominator` with a 512-bit intermediate for a 256-bit `b` (a weight such as
+/// principal x rate summed over tranches) and the stated rounding.
+///
+/// Returns [`Overflow`] when the denominator is zero or the quotient exceeds `u128`.
+pub fn mul_div_wide(
+    a: u128,
+    b: U256,
+    denominator: U256,
+    rounding: Rounding,
+) -> Result<u128, Overflow> {
+    if denominator.is_zero() {
+        return Err(Overflow);
+    }
+    // Principal x rate weights of real loans fit 128 bits: the 256-bit path is much cheaper
+    // than a 512-bit division, and exact all the same.
+    if let (Ok(b), Ok(denominator)) = (u128::try_from(b), u128::try_from(denominator)) {
+        return mul_div(a, b, denominator, rounding);
+    }
+    let (quotient, remainder) = (U512::from(a) * U512::from(b)).div_rem(U512::from(denominator));
+    let quotient = match rounding {
+        Rounding::Up if !remainder.is_zero() => quotient + U512::from(1u8),
         _ => quotient,
     };
     u128::try_from(quotient).map_err(|_| Overflow)
@@ -334,6 +360,20 @@ mod tests {
         assert_eq!(mul_div(10, 1, 3, Rounding::Up), Ok(4));
         assert_eq!(mul_div(9, 1, 3, Rounding::Up), Ok(3));
         assert_eq!(mul_div(1, 1, 0, Rounding::Down), Err(Overflow));
+    }
+
+    #[test]
+    fn mul_div_wide_divides_a_256_bit_weight_in_the_stated_direction() {
+        let weight = U256::from(u128::MAX) * U256::from(3u8);
+        let denominator = U256::from(u128::MAX) * U256::from(2u8);
+        assert_eq!(mul_div_wide(10, weight, denominator, Rounding::Down), Ok(15));
+        assert_eq!(mul_div_wide(11, weight, denominator, Rounding::Down), Ok(16));
+        assert_eq!(mul_div_wide(11, weight, denominator, Rounding::Up), Ok(17));
+        // Within 128 bits it agrees with `mul_div`.
+        let narrow = mul_div(7, 10, 3, Rounding::Up);
+        assert_eq!(mul_div_wide(7, U256::from(10u8), U256::from(3u8), Rounding::Up), narrow);
+        assert_eq!(mul_div_wide(1, U256::MAX, U256::from(1u8), Rounding::Down), Err(Overflow));
+        assert_eq!(mul_div_wide(1, U256::from(1u8), U256::ZERO, Rounding::Down), Err(Overflow));
     }
 
     #[test]

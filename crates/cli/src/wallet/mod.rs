@@ -1,0 +1,25 @@
+//! The CLI wallet: keystores ([`keystore`], `infrafi wallet`), signing and submitting any action
+//! ([`tx`], with the typed actions in [`action`]), and reads ([`query`]).
+//!
+//! Amounts are typed as decimals of the token ("1250.5"), never as raw integers; a keystore is
+//! a JSON file `{address, private_key}` written with mode 0600 (a development wallet: the key
+//! is not encrypted).
+
+mod action;
+mod keystore;
+mod query;
+mod tx;
+
+pub(crate) use keystore::{WalletCommand, load_key, save_key, wallet};
+pub(crate) use query::{QueryArgs, query};
+pub(crate) use tx::{TxArgs, tx};
+
+use anyhow::Result;
+
+/// The node the CLI talks to unless told otherwise.
+pub(crate) const NODE_URL_DEFAULT: &str = "http://127.0.0.1:8545";
+
+/// A runtime for one request-and-answer exchange with the node.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}

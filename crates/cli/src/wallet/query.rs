@@ -1,0 +1,148 @@
+//! `infrafi query`: one read from the node's API, printed as JSON.
+
+use super::{NODE_URL_DEFAULT, runtime};
+use anyhow::{Result, bail};
+use infrafi_api::client::Client;
+use infrafi_core::{Address, ids::B256};
+
+/// `infrafi query`: reads.
+#[derive(clap::Args, Debug)]
+pub(crate) struct QueryArgs {
+    /// The node.
+    #[arg(long, default_value = NODE_URL_DEFAULT)]
+    pub(crate) node: String,
+    /// What to read.
+    #[command(subcommand)]
+    pub(crate) what: QueryCommand,
+}
+
+/// What `infrafi query` reads.
+#[derive(clap::Subcommand, Debug)]
+#[allow(missing_docs)]
+pub(crate) enum QueryCommand {
+    /// Height, state root, time.
+    Status,
+    /// An account.
+    Account { address: Address },
+    /// The USDai reserve.
+    Reserve,
+    /// The sUSDai vault.
+    Vault,
+    /// The redemption queue.
+    Queue,
+    /// One redemption request with its estimate.
+    Request { id: u64 },
+    /// Parameters.
+    Params,
+    /// The points leaderboard.
+    Leaderboard {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// A transaction.
+    Tx { hash: B256 },
+    /// A block (`latest` allowed).
+    Block { height: String },
+    /// A proof of a balance (pipe it to `infrafi verify-proof`).
+    ProveBalance { address: Address, asset: String },
+    /// A proof of a redemption request.
+    ProveRequest { id: u64 },
+    /// Servicing rounds with clearing prices.
+    Rounds {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Requests listed for sale.
+    Listings,
+    /// Curator silos.
+    Silos,
+    /// One silo.
+    Silo { id: u64 },
+    /// Loans, filtered.
+    Loans {
+        #[arg(long)]
+        silo: Option<u64>,
+        #[arg(long)]
+        borrower: Option<Address>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// One loan with its schedule.
+    Loan { id: u64 },
+    /// Receipts, filtered.
+    Receipts {
+        #[arg(long)]
+        owner: Option<Address>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// One receipt with insurance and valuation.
+    Receipt { id: u64 },
+    /// A proof of a loan.
+    ProveLoan { id: u64 },
+    /// A proof of a receipt.
+    ProveReceipt { id: u64 },
+    /// A proof of a silo.
+    ProveSilo { id: u64 },
+}
+
+/// `infrafi query`.
+pub(crate) fn query(args: QueryArgs) -> Result<()> {
+    use QueryCommand as Q;
+    let path = match &args.what {
+        Q::Status => "/v1/status".to_string(),
+        Q::Account { address } => format!("/v1/accounts/{address}"),
+        Q::Reserve => "/v1/reserve".into(),
+        Q::Vault => "/v1/vault".into(),
+        Q::Queue => "/v1/queue".into(),
+        Q::Request { id } => format!("/v1/queue/{id}"),
+        Q::Params => "/v1/params".into(),
+        Q::Leaderboard { limit } => format!("/v1/points/leaderboard?limit={limit}"),
+        Q::Tx { hash } => format!("/v1/tx/{hash}"),
+        Q::Block { height } => format!("/v1/blocks/{height}"),
+        Q::ProveBalance { address, asset } => format!("/v1/proofs/balances/{address}/{asset}"),
+        Q::ProveRequest { id } => format!("/v1/proofs/queue/{id}"),
+        Q::Rounds { limit } => format!("/v1/queue/rounds?limit={limit}"),
+        Q::Listings => "/v1/queue/listings".into(),
+        Q::Silos => "/v1/silos".into(),
+        Q::Silo { id } => format!("/v1/silos/{id}"),
+        Q::Loans { silo, borrower, status, limit } => {
+            let mut path = format!("/v1/loans?limit={limit}");
+            if let Some(silo) = silo {
+                path.push_str(&format!("&silo={silo}"));
+            }
+            if let Some(borrower) = borrower {
+                path.push_str(&format!("&borrower={borrower}"));
+            }
+            if let Some(status) = status {
+                path.push_str(&format!("&status={status}"));
+            }
+            path
+        }
+        Q::Loan { id } => format!("/v1/loans/{id}"),
+        Q::Receipts { owner, status, limit } => {
+            let mut path = format!("/v1/receipts?limit={limit}");
+            if let Some(owner) = owner {
+                path.push_str(&format!("&owner={owner}"));
+            }
+            if let Some(status) = status {
+                path.push_str(&format!("&status={status}"));
+            }
+            path
+        }
+        Q::Receipt { id } => format!("/v1/receipts/{id}"),
+        Q::ProveLoan { id } => format!("/v1/proofs/loans/{id}"),
+        Q::ProveReceipt { id } => format!("/v1/proofs/receipts/{id}"),
+        Q::ProveSilo { id } => format!("/v1/proofs/silos/{id}"),
+    };
+    let answer = runtime()?.block_on(Client::new(&args.node).get(&path))?;
+    println!("{}", serde_json::to_string_pretty(&answer.body)?);
+    if !answer.status.is_success() {
+        bail!("the node answered {}", answer.status);
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! `infrafi tx`: sign one action with a keystore's key, submit it, and wait for its receipt.
+
+use super::{NODE_URL_DEFAULT, action::ActionCommand, keystore::load_key, runtime};
+use anyhow::{Context, Result, bail};
+use infrafi_api::client::Client;
+use std::time::Duration;
+
+/// `infrafi tx`: sign and submit one action.
+#[derive(clap::Args, Debug)]
+pub(crate) struct TxArgs {
+    /// The signer's keystore.
+    #[arg(long)]
+    pub(crate) keystore: std::path::PathBuf,
+    /// The node.
+    #[arg(long, default_value = NODE_URL_DEFAULT)]
+    pub(crate) node: String,
+    /// Use this nonce instead of asking the node.
+    #[arg(long)]
+    pub(crate) nonce: Option<u64>,
+    /// Return once accepted, without waiting for the receipt.
+    #[arg(long)]
+    pub(crate) no_wait: bool,
+    /// The action.
+    #[command(subcommand)]
+    pub(crate) action: ActionCommand,
+}
+
+/// `infrafi tx`: prints the receipt; fails if the node refuses or rejects the transaction.
+pub(crate) fn tx(args: TxArgs) -> Result<()> {
+    let key = load_key(&args.keystore)?;
+    let action = args.action.action()?;
+    runtime()?.block_on(async {
+        let client = Client::new(&args.node);
+        let status = client.get("/v1/status").await?;
+        let chain_id = status.body["chain_id"].as_u64().context("the node has no chain id")?;
+        let nonce = match args.nonce {
+            Some(nonce) => nonce,
+            None => {
+                let account = client.get(&format!("/v1/accounts/{}", key.address())).await?;
+                account.body["next_nonce"].as_u64().context("the node gave no nonce")?
+            }
+        };
+        let signed = key.sign(chain_id, nonce, &action);
+        let answer = client.submit(&signed).await?;
+        if answer.status != 202 {
+            bail!("refused ({}): {}", answer.status, answer.body);
+        }
+        let hash = answer.body["tx_hash"].as_str().unwrap_or_default().to_string();
+        if args.no_wait {
+            println!("{}", answer.body);
+            return Ok(());
+        }
+        let receipt = wait_for_receipt(&client, &hash).await?;
+        println!("{}", serde_json::to_string_pretty(&receipt)?);
+        if receipt["status"] != "applied" {
+            bail!("rejected: {}", receipt["error"]);
+        }
+        Ok(())
+    })
+}
+
+async fn wait_for_receipt(client: &Client, hash: &str) -> Result<serde_json::Value> {
+    for _ in 0..600 {
+        let answer = client.get(&format!("/v1/tx/{hash}")).await?;
+        if answer.status == 200 && answer.body["status"] != "pending" {
+            return Ok(answer.body);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("transaction {hash} was not committed within 30 s")
+}

@@ -1,0 +1,337 @@
+//! Default and liquidation (SPEC 9.5): a loan past grace or cure is defaulted, its receipts
+//! foreclosed to a liquidation agent, each sale or insurance claim paid through the waterfall
+//! (fee, senior, junior, borrower), and the loan settled once every receipt is sold: the silo's
+//! pool covers the senior shortfall first, the vault takes only what is left.
+
+use super::{
+    Loan, LoanError, LoanStatus, active_loan, loan,
+    marks::{remark, set_uncovered},
+    reduce_principal, send, store,
+};
+use crate::{
+    error::TxError,
+    event::Event,
+    governance::require_role,
+    ids::{Address, LoanId, ProtocolAccount, ReceiptId},
+    ledger::LedgerError,
+    math::{Amount, Overflow, Rounding},
+    params::Role,
+    receipts::{self, ReceiptError, ReceiptStatus},
+    schedule,
+    silos::{self, SiloError},
+    state::State,
+    vault,
+};
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+/// `trigger_default`: anyone defaults a loan whose deadline plus grace, or cure window, has
+/// passed. Its receipts are foreclosed; interest stops accruing in NAV and what had accrued is
+/// reversed; each tranche's claim becomes its principal plus interest since the last paid
+/// deadline.
+pub fn trigger_default(state: &mut State, id: LoanId) -> Result<(), TxError> {
+    let mut loan = active_loan(state, id)?;
+    let now = state.now();
+    if !loan.is_default_due(now) {
+        return Err(LoanError::LoanIsNotInDefault.into());
+    }
+    let paid_through = loan.next_due_at.saturating_sub(loan.interval_secs);
+    let elapsed = now.saturating_sub(paid_through);
+    loan.senior.interest_due =
+        schedule::simple_interest(loan.senior.principal, loan.senior.rate, elapsed)?;
+    loan.junior.interest_due =
+        schedule::simple_interest(loan.junior.principal, loan.junior.rate, elapsed)?;
+    vault::update_senior_position(state, &mut loan.senior_accrual, true, U256::ZERO);
+    loan.status = LoanStatus::Defaulted;
+    loan.defaulted_at = Some(now);
+    loan.margin_call = None;
+    for &receipt_id in &loan.receipts {
+        receipts::set_status(state, receipt_id, ReceiptStatus::Foreclosed, Some(id), None);
+    }
+    remark(state, &mut loan)?;
+    let (senior_interest_due, junior_interest_due) =
+        (loan.senior.interest_due, loan.junior.interest_due);
+    store(state, loan);
+    state.emit(Event::LoanDefaulted { loan_id: id, senior_interest_due, junior_interest_due });
+    Ok(())
+}
+
+/// `foreclose_loan`: the silo's curator (or admin) hands a defaulted loan's receipts to a
+/// liquidation agent.
+pub fn foreclose_loan(
+    state: &mut State,
+    sender: Address,
+    id: LoanId,
+    agent: Address,
+) -> Result<(), TxError> {
+    let mut loan = loan(state, id)?;
+    if loan.status != LoanStatus::Defaulted {
+        return Err(LoanError::LoanIsNotDefaulted.into());
+    }
+    let curator = silos::silo(state, loan.silo)?.curator;
+    if sender != curator && !state.governance.has_role(Role::Admin, sender) {
+        return Err(SiloError::SenderIsNotSiloCurator.into());
+    }
+    if loan.liquidation_agent.is_some() {
+        return Err(LoanError::LoanAlreadyForeclosed.into());
+    }
+    if !state.governance.has_role(Role::LiquidationAgent, agent) {
+        return Err(LoanError::LiquidationAgentLacksRole.into());
+    }
+    for &receipt_id in &loan.receipts {
+        // A receipt an insurer already settled stays with the insurer.
+        let unsold = state
+            .receipts
+            .receipts
+            .get(&receipt_id)
+            .is_some_and(|receipt| receipt.status == ReceiptStatus::Foreclosed);
+        if unsold {
+            receipts::set_status(
+                state,
+                receipt_id,
+                ReceiptStatus::Foreclosed,
+                Some(id),
+                Some(agent),
+            );
+        }
+    }
+    loan.liquidation_agent = Some(agent);
+    store(state, loan);
+    state.emit(Event::LoanForeclosed { loan_id: id, liquidation_agent: agent });
+    Ok(())
+}
+
+/// A liquidation sale as the agent reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleReport {
+    /// What the buyer paid.
+    pub gross_proceeds: Amount,
+    /// The ITAD reseller's commission.
+    pub itad_commission: Amount,
+    /// Legal enforcement.
+    pub legal_costs: Amount,
+    /// De-racking, packing and shipping.
+    pub logistics_costs: Amount,
+    /// Certified data destruction.
+    pub data_destruction_costs: Amount,
+}
+
+impl SaleReport {
+    /// Every cost.
+    pub fn costs(&self) -> Result<Amount, Overflow> {
+        self.itad_commission
+            .checked_add(self.legal_costs)?
+            .checked_add(self.logistics_costs)?
+            .checked_add(self.data_destruction_costs)
+    }
+}
+
+fn foreclosed_receipt_loan(state: &State, receipt_id: ReceiptId) -> Result<Loan, TxError> {
+    let receipt = receipts::receipt(state, receipt_id)?;
+    let Some(loan_id) = receipt.loan.filter(|_| receipt.status == ReceiptStatus::Foreclosed) else {
+        return Err(LoanError::ReceiptIsNotForeclosed.into());
+    };
+    let loan = loan(state, loan_id)?;
+    if loan.status != LoanStatus::Defaulted {
+        return Err(LoanError::LoanIsNotDefaulted.into());
+    }
+    Ok(loan)
+}
+
+/// `report_sale`: the loan's liquidation agent reports a receipt's sale, pays the gross
+/// proceeds into the liquidation escrow, is reimbursed its costs, and the net proceeds go
+/// through the waterfall.
+pub fn report_sale(
+    state: &mut State,
+    sender: Address,
+    receipt_id: ReceiptId,
+    report: SaleReport,
+) -> Result<(), TxError> {
+    require_role(state, Role::LiquidationAgent, sender)?;
+    let mut loan = foreclosed_receipt_loan(state, receipt_id)?;
+    if loan.liquidation_agent != Some(sender) {
+        return Err(LoanError::SenderIsNotLoanLiquidationAgent.into());
+    }
+    let costs = report.costs()?;
+    if costs > report.gross_proceeds {
+        return Err(LoanError::SaleCostsExceedProceeds.into());
+    }
+    let escrow = ProtocolAccount::LiquidationEscrow;
+    send(state, sender, escrow, report.gross_proceeds)?;
+    send(state, escrow, sender, costs)?;
+    receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), None);
+    loan.recovery.gross = loan.recovery.gross.checked_add(report.gross_proceeds)?;
+    loan.recovery.costs = loan.recovery.costs.checked_add(costs)?;
+    state.emit(Event::SaleReported { receipt_id, loan_id: loan.id, report });
+    let net = report.gross_proceeds.checked_sub(costs)?;
+    waterfall(state, &mut loan, escrow, net)?;
+    settle_if_liquidated(state, loan)
+}
+
+/// `pay_insurance_claim`: the insurer of a foreclosed receipt's policy pays a claim (e.g. the
+/// hardware was destroyed) into the waterfall, in place of a sale; it takes the salvage.
+pub fn pay_insurance_claim(
+    state: &mut State,
+    sender: Address,
+    receipt_id: ReceiptId,
+    amount: Amount,
+) -> Result<(), TxError> {
+    require_role(state, Role::Insurer, sender)?;
+    let receipt = receipts::receipt(state, receipt_id)?;
+    let mut loan = foreclosed_receipt_loan(state, receipt_id)?;
+    let Some(policy) = receipt.policy else {
+        return Err(ReceiptError::ReceiptHasNoPolicy.into());
+    };
+    if policy.insurer != sender {
+        return Err(ReceiptError::SenderIsNotPolicyInsurer.into());
+    }
+    if amount.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    if amount > policy.coverage {
+        return Err(LoanError::InsuranceClaimExceedsCoverage.into());
+    }
+    send(state, sender, ProtocolAccount::InsuranceClaims, amount)?;
+    receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), Some(sender));
+    loan.recovery.gross = loan.recovery.gross.checked_add(amount)?;
+    state.emit(Event::InsuranceClaimPaid { receipt_id, loan_id: loan.id, insurer: sender, amount });
+    waterfall(state, &mut loan, ProtocolAccount::InsuranceClaims, amount)?;
+    settle_if_liquidated(state, loan)
+}
+
+/// One pass of the waterfall (SPEC 9.5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaterfallPass {
+    /// Net proceeds in.
+    pub net: Amount,
+    /// 1. Liquidation fee to the fee collector (rounded up).
+    pub liquidation_fee: Amount,
+    /// 2. Senior principal.
+    pub senior_principal: Amount,
+    /// 2. Senior interest.
+    pub senior_interest: Amount,
+    /// 3. Junior principal.
+    pub junior_principal: Amount,
+    /// 3. Junior interest.
+    pub junior_interest: Amount,
+    /// 4. The remainder, to the borrower.
+    pub borrower: Amount,
+}
+
+/// Distributes `net` from `source` in waterfall order; conserves value exactly.
+fn waterfall(
+    state: &mut State,
+    loan: &mut Loan,
+    source: ProtocolAccount,
+    net: Amount,
+) -> Result<WaterfallPass, TxError> {
+    let fee_bps = state.governance.params.get().liquidation_fee_bps;
+    let liquidation_fee = net.mul_bps(fee_bps, Rounding::Up)?.min(net);
+    let mut left = net.checked_sub(liquidation_fee)?;
+    let mut take = |claim: Amount| {
+        let paid = left.min(claim);
+        left = Amount(left.0 - paid.0);
+        paid
+    };
+    let senior_principal = take(loan.senior.principal);
+    let senior_interest = take(loan.senior.interest_due);
+    let junior_principal = take(loan.junior.principal);
+    let junior_interest = take(loan.junior.interest_due);
+    let borrower = take(Amount::MAX);
+    let pass = WaterfallPass {
+        net,
+        liquidation_fee,
+        senior_principal,
+        senior_interest,
+        junior_principal,
+        junior_interest,
+        borrower,
+    };
+    let parts = [liquidation_fee, senior_principal, senior_interest, junior_principal];
+    let total = parts
+        .iter()
+        .try_fold(junior_interest.checked_add(borrower)?, |sum, part| sum.checked_add(*part))?;
+    assert_eq!(total, net, "the waterfall must conserve value");
+    send(state, source, ProtocolAccount::FeeCollector, liquidation_fee)?;
+    send(state, source, ProtocolAccount::Vault, senior_principal.checked_add(senior_interest)?)?;
+    let junior_cash = junior_principal.checked_add(junior_interest)?;
+    silos::pool_transfer_in(state, loan.silo, source.into(), junior_cash)?;
+    if state.ledger.is_frozen(loan.borrower) {
+        send(state, source, ProtocolAccount::Loan(loan.id), borrower)?;
+        loan.surplus_held = loan.surplus_held.checked_add(borrower)?;
+    } else {
+        send(state, source, loan.borrower, borrower)?;
+    }
+    reduce_principal(state, loan, senior_principal, junior_principal)?;
+    loan.senior.interest_due = loan.senior.interest_due.checked_sub(senior_interest)?;
+    loan.junior.interest_due = loan.junior.interest_due.checked_sub(junior_interest)?;
+    let recovery = &mut loan.recovery;
+    recovery.liquidation_fees = recovery.liquidation_fees.checked_add(liquidation_fee)?;
+    recovery.to_senior =
+        recovery.to_senior.checked_add(senior_principal)?.checked_add(senior_interest)?;
+    recovery.to_junior = recovery.to_junior.checked_add(junior_cash)?;
+    recovery.to_borrower = recovery.to_borrower.checked_add(borrower)?;
+    state.emit(Event::WaterfallDistributed { loan_id: loan.id, pass });
+    Ok(pass)
+}
+
+/// Settles a defaulted loan once every receipt is sold: the silo's free pool covers what the
+/// senior tranche is still owed (principal, then interest), the rest of the senior principal is
+/// the vault's loss, the junior principal left is written off; impairment is released.
+fn settle_if_liquidated(state: &mut State, mut loan: Loan) -> Result<(), TxError> {
+    let unsold = loan.receipts.iter().any(|id| {
+        state.receipts.receipts.get(id).is_some_and(|r| r.status == ReceiptStatus::Foreclosed)
+    });
+    if unsold {
+        remark(state, &mut loan)?;
+        store(state, loan);
+        return Ok(());
+    }
+    let pool = silos::silo(state, loan.silo)?.pool_balance;
+    let owed = loan.senior.principal.checked_add(loan.senior.interest_due)?;
+    let cover = pool.min(owed);
+    let cover_principal = cover.min(loan.senior.principal);
+    silos::pool_transfer_out(state, loan.silo, ProtocolAccount::Vault.into(), cover)?;
+    reduce_principal(state, &mut loan, cover_principal, Amount::ZERO)?;
+    let senior_loss = loan.senior.principal;
+    let junior_loss = loan.junior.principal;
+    reduce_principal(state, &mut loan, senior_loss, junior_loss)?;
+    loan.senior.interest_due = Amount::ZERO;
+    loan.junior.interest_due = Amount::ZERO;
+    loan.recovery.first_loss_cover = cover;
+    loan.recovery.senior_loss = senior_loss;
+    loan.recovery.junior_loss = junior_loss;
+    loan.status = LoanStatus::Settled;
+    set_uncovered(state, &mut loan, Amount::ZERO)?;
+    silos::update(state, loan.silo, |silo| silo.loans_outstanding -= 1);
+    silos::record_loss(state, loan.silo, cover.checked_add(junior_loss)?)?;
+    silos::refresh(state, loan.silo)?;
+    state.loans.open.remove(&loan.id);
+    let id = loan.id;
+    store(state, loan);
+    state.emit(Event::LoanSettled {
+        loan_id: id,
+        first_loss_cover: cover,
+        senior_loss,
+        junior_loss,
+    });
+    Ok(())
+}
+
+/// `claim_loan_surplus`: a borrower unfrozen after its loan's liquidation takes the remainder
+/// the waterfall held for it.
+pub fn claim_surplus(state: &mut State, sender: Address, id: LoanId) -> Result<(), TxError> {
+    let mut loan = loan(state, id)?;
+    if sender != loan.borrower {
+        return Err(LoanError::SenderIsNotLoanBorrower.into());
+    }
+    let amount = loan.surplus_held;
+    if amount.is_zero() {
+        return Err(LoanError::LoanSurplusIsZero.into());
+    }
+    send(state, ProtocolAccount::Loan(id), sender, amount)?;
+    loan.surplus_held = Amount::ZERO;
+    store(state, loan);
+    state.emit(Event::LoanSurplusClaimed { loan_id: id, amount });
+    Ok(())
+}

@@ -1,0 +1,436 @@
+//! Loans (SPEC 9): a curator's proposal, the borrower's acceptance and origination, payments
+//! under both interest models, prepayment, LTV re-marks and margin calls, default, foreclosure,
+//! sale reports and insurance claims through the waterfall, and impairment.
+//!
+//! Guarantees (SPEC 14.4): senior + junior principal = balance; a repaid loan has balance 0 and
+//! has released its receipts; a receipt is pledged to at most one loan; every payment is split
+//! between the tranches and conserves value (interest by rate x principal share, principal pro
+//! rata); the vault's [`SeniorBook`](crate::vault::SeniorBook) is the exact sum of the loans'
+//! senior positions; a loan's cash passes through its `ProtocolAccount::Loan(id)` account, which
+//! is empty between transactions except for a surplus held for a frozen borrower.
+//!
+//! The module follows a loan's life, one file per phase: [`origination`] (terms, proposals,
+//! acceptance), [`payment`] (the split between tranches, repayment, prepayment, scheduled
+//! inflows), [`marks`] (collateral marks, margin calls, impairment) and [`liquidation`]
+//! (default, foreclosure, sales, insurance claims, the waterfall, settlement). This file holds
+//! the loan's types and the bookkeeping the phases share.
+
+mod liquidation;
+mod marks;
+mod origination;
+mod payment;
+
+pub use liquidation::{
+    SaleReport, WaterfallPass, claim_surplus, foreclose_loan, pay_insurance_claim, report_sale,
+    trigger_default,
+};
+pub use marks::{CollateralMark, mark_collateral, pledge_receipts, remark_loans};
+pub use origination::{accept_loan, blended_rate, cancel_proposal, ltv_bps, propose_loan};
+pub use payment::{
+    PaymentDue, PaymentSplit, payment_due, prepay_loan, repay_loan, scheduled_senior_repayments,
+    split_payment,
+};
+
+use crate::{
+    error::TxError,
+    ids::{Account, Address, Asset, LoanId, ReceiptId, SiloId},
+    ledger,
+    math::{Amount, Bps, Rate},
+    result_codes,
+    schedule::InterestModel,
+    silos,
+    state::State,
+    table::{Journaled, Slot, Table},
+    vault::SeniorAccrual,
+};
+use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
+
+result_codes! {
+    /// Rejections of loan actions.
+    pub enum LoanError {
+        LoanNotFound = 801 => "loan_not_found",
+            "No loan has this id.";
+        SenderIsNotLoanBorrower = 802 => "sender_is_not_loan_borrower",
+            "Only the loan's borrower may do this.";
+        LoanTermsInvalid = 803 => "loan_terms_invalid",
+            "Loan terms need a principal, 1 to 32 distinct receipts, 1 to 600 periods, an interval of at most a year, rates of at most 100% APR, fees below the principal and a future expiry.";
+        LoanProposalExpired = 804 => "loan_proposal_expired",
+            "The proposal's acceptance deadline has passed.";
+        LoanIsNotAProposal = 805 => "loan_is_not_a_proposal",
+            "The loan is not a proposal waiting for acceptance.";
+        LoanIsNotActive = 806 => "loan_is_not_active",
+            "The loan is not active.";
+        LoanLtvExceedsMax = 807 => "loan_ltv_exceeds_max",
+            "The principal is above the silo's maximum initial LTV of the eligible collateral value.";
+        ReceiptNotOwnedByBorrower = 808 => "receipt_not_owned_by_borrower",
+            "A pledged receipt must belong to the borrower.";
+        VaultMaxDeployedExceeded = 809 => "vault_max_deployed_exceeded",
+            "The senior tranche would take the vault's deployed capital above its maximum share of NAV.";
+        VaultLiquidityBufferWouldBeBreached = 810 => "vault_liquidity_buffer_would_be_breached",
+            "The senior tranche would leave the vault's idle USDai below its liquidity buffer.";
+        PaymentExceedsMaximum = 811 => "payment_exceeds_maximum",
+            "What is due is more than the sender's maximum.";
+        LoanDefaultIsPending = 812 => "loan_default_is_pending",
+            "The loan's grace period or cure window has lapsed; it can only be defaulted.";
+        LoanIsNotInDefault = 813 => "loan_is_not_in_default",
+            "Neither the loan's grace period nor a cure window has lapsed.";
+        LoanIsNotDefaulted = 814 => "loan_is_not_defaulted",
+            "The loan has not been defaulted.";
+        LiquidationAgentLacksRole = 815 => "liquidation_agent_lacks_role",
+            "The named liquidation agent does not hold the liquidation agent role.";
+        SenderIsNotLoanLiquidationAgent = 816 => "sender_is_not_loan_liquidation_agent",
+            "Only the liquidation agent the loan was foreclosed to may report its sales.";
+        LoanAlreadyForeclosed = 817 => "loan_already_foreclosed",
+            "The loan's receipts were already handed to a liquidation agent.";
+        ReceiptIsNotForeclosed = 818 => "receipt_is_not_foreclosed",
+            "The receipt is not foreclosed collateral of a defaulted loan.";
+        SaleCostsExceedProceeds = 819 => "sale_costs_exceed_proceeds",
+            "The reported costs add up to more than the gross proceeds.";
+        InsuranceClaimExceedsCoverage = 820 => "insurance_claim_exceeds_coverage",
+            "The claim is larger than the policy's coverage.";
+        PrepaymentExceedsBalance = 821 => "prepayment_exceeds_balance",
+            "The prepayment is larger than the outstanding balance.";
+        LoanPaymentsOverdue = 822 => "loan_payments_overdue",
+            "Missed payments must be repaid before a prepayment.";
+        LoanReceiptsLimitReached = 823 => "loan_receipts_limit_reached",
+            "A loan holds at most 32 distinct receipts.";
+        RemarkBatchOutOfRange = 824 => "remark_batch_out_of_range",
+            "A re-mark covers between 1 and 10,000 loans.";
+        SenderMayNotCancelProposal = 825 => "sender_may_not_cancel_proposal",
+            "Only the silo's curator or the borrower may cancel a proposal.";
+        LoanSurplusIsZero = 826 => "loan_surplus_is_zero",
+            "The loan holds no surplus for its borrower.";
+    }
+}
+
+/// The most receipts one loan may hold.
+pub const RECEIPTS_PER_LOAN_MAX: usize = 32;
+/// The most loans one keeper re-mark may cover.
+pub const REMARK_BATCH_MAX: u32 = 10_000;
+/// The highest annual rate of a tranche or of grace interest, in basis points (100%).
+pub const LOAN_APR_BPS_MAX: u32 = 10_000;
+
+/// One tranche as proposed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrancheTerms {
+    /// Principal it funds (zero for no tranche).
+    pub amount: Amount,
+    /// Its per-second rate.
+    pub rate: Rate,
+}
+
+/// What a curator proposes (SPEC 9.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoanTerms {
+    /// Who borrows.
+    pub borrower: Address,
+    /// The receipts pledged.
+    pub receipts: Vec<ReceiptId>,
+    /// Funded by the vault.
+    pub senior: TrancheTerms,
+    /// Funded by the silo's first-loss pool.
+    pub junior: TrancheTerms,
+    /// The interest model.
+    pub model: InterestModel,
+    /// Number of payments (default: `default_loan_periods`).
+    pub periods: Option<u32>,
+    /// Seconds between payments (default: `default_repayment_interval_secs`).
+    pub interval_secs: Option<u64>,
+    /// How long after a deadline a late payment is still accepted.
+    pub grace_period_secs: u64,
+    /// Per-second rate of grace interest on a late payment.
+    pub grace_rate: Rate,
+    /// Kept from the principal at origination.
+    pub origination_fee_bps: Bps,
+    /// Paid with the final payment, as a share of the original principal.
+    pub exit_fee_bps: Bps,
+    /// The last moment the borrower may accept.
+    pub expires_at: u64,
+}
+
+/// One tranche of a loan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tranche {
+    /// Principal funded at origination.
+    pub funded: Amount,
+    /// Principal outstanding.
+    pub principal: Amount,
+    /// Per-second rate.
+    pub rate: Rate,
+    /// After default: interest owed to the tranche in the waterfall, not yet recovered.
+    pub interest_due: Amount,
+}
+
+/// Where a loan stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoanStatus {
+    /// Proposed, waiting for the borrower.
+    Proposed,
+    /// Originated and performing (possibly in margin call).
+    Active,
+    /// Paid in full; receipts released.
+    Repaid,
+    /// Defaulted; its receipts are being liquidated.
+    Defaulted,
+    /// Every receipt sold or claimed; losses recognised.
+    Settled,
+    /// A proposal cancelled before acceptance.
+    Cancelled,
+}
+
+/// Why a cure window is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MarginCallReason {
+    /// LTV above the silo's margin-call limit.
+    LtvAboveLimit,
+    /// A receipt lost eligibility (insurance lapsed, coverage short, valuation stale).
+    CollateralIneligible,
+}
+
+/// An open cure window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarginCall {
+    /// When it opened.
+    pub opened_at: u64,
+    /// When it lapses: after this the loan may be defaulted.
+    pub cure_deadline: u64,
+    /// Why it opened.
+    pub reason: MarginCallReason,
+}
+
+/// The last re-mark.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// When.
+    pub at: u64,
+    /// Sum of the receipts' values for LTV.
+    pub collateral_value: Amount,
+    /// Balance / collateral value in basis points, rounded up (`u128::MAX` with no value).
+    #[serde(with = "crate::math::u128_serde")]
+    pub ltv_bps: u128,
+}
+
+/// What a liquidation has produced so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    /// Gross sale proceeds and insurance claims.
+    pub gross: Amount,
+    /// Liquidation costs reimbursed to the agent.
+    pub costs: Amount,
+    /// Liquidation fees to the fee collector.
+    pub liquidation_fees: Amount,
+    /// Paid to the senior tranche (principal and interest).
+    pub to_senior: Amount,
+    /// Paid to the junior tranche (principal and interest).
+    pub to_junior: Amount,
+    /// Paid (or held) for the borrower.
+    pub to_borrower: Amount,
+    /// Paid by the silo's free pool to the senior tranche at settlement.
+    pub first_loss_cover: Amount,
+    /// Senior principal written off at settlement: the vault's loss.
+    pub senior_loss: Amount,
+    /// Junior principal written off at settlement.
+    pub junior_loss: Amount,
+}
+
+/// A loan, from proposal to its end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Loan {
+    /// Its id.
+    pub id: LoanId,
+    /// Its silo.
+    pub silo: SiloId,
+    /// Its borrower.
+    pub borrower: Address,
+    /// Its collateral.
+    pub receipts: Vec<ReceiptId>,
+    /// Vault-funded tranche.
+    pub senior: Tranche,
+    /// Pool-funded tranche.
+    pub junior: Tranche,
+    /// Outstanding principal: senior + junior.
+    pub balance: Amount,
+    /// The blended rate R (principal-weighted, rounded up) that shapes the schedule.
+    pub rate: Rate,
+    /// The interest model.
+    pub model: InterestModel,
+    /// Payments in the schedule.
+    pub periods: u32,
+    /// Payments still to make, including the current one.
+    pub periods_remaining: u32,
+    /// Seconds between payments.
+    pub interval_secs: u64,
+    /// Grace after a deadline.
+    pub grace_period_secs: u64,
+    /// Grace interest rate.
+    pub grace_rate: Rate,
+    /// Kept at origination.
+    pub origination_fee: Amount,
+    /// Due with the final payment.
+    pub exit_fee: Amount,
+    /// Proposal acceptance deadline.
+    pub expires_at: u64,
+    /// Status.
+    pub status: LoanStatus,
+    /// When it was originated.
+    pub originated_at: u64,
+    /// The deadline of the next payment.
+    pub next_due_at: u64,
+    /// The open cure window, if any.
+    pub margin_call: Option<MarginCall>,
+    /// The last re-mark.
+    pub mark: Option<Mark>,
+    /// Its senior position in the vault's book.
+    pub senior_accrual: SeniorAccrual,
+    /// While impaired: senior principal its expected recovery would not cover.
+    pub senior_uncovered: Amount,
+    /// When it defaulted.
+    pub defaulted_at: Option<u64>,
+    /// Who liquidates it.
+    pub liquidation_agent: Option<Address>,
+    /// Its liquidation so far.
+    pub recovery: Recovery,
+    /// Surplus held in the loan account for a frozen borrower.
+    pub surplus_held: Amount,
+    /// Interest (including grace interest) paid so far.
+    pub interest_paid: Amount,
+    /// Principal repaid so far (excluding recoveries).
+    pub principal_paid: Amount,
+}
+
+impl Loan {
+    /// Whether it is in margin call or default: carried at principal minus impairment.
+    pub fn is_impaired(&self) -> bool {
+        self.status == LoanStatus::Defaulted
+            || (self.status == LoanStatus::Active && self.margin_call.is_some())
+    }
+
+    /// Whether it may be defaulted at `now`: its deadline plus grace, or its cure window, has
+    /// passed.
+    pub fn is_default_due(&self, now: u64) -> bool {
+        self.status == LoanStatus::Active
+            && (now > self.next_due_at.saturating_add(self.grace_period_secs)
+                || self.margin_call.is_some_and(|call| now > call.cure_deadline))
+    }
+
+    /// Deadlines strictly before `now` that are unpaid (0 when on time), at most the payments
+    /// remaining.
+    pub fn missed_periods(&self, now: u64) -> u32 {
+        if now <= self.next_due_at || self.interval_secs == 0 {
+            return 0;
+        }
+        let after_first = (now - self.next_due_at - 1) / self.interval_secs;
+        let missed = u32::try_from(after_first.saturating_add(1)).unwrap_or(u32::MAX);
+        missed.min(self.periods_remaining)
+    }
+
+    fn senior_interest_per_second_wad(&self) -> U256 {
+        U256::from(self.senior.principal.0) * U256::from(self.senior.rate.0)
+    }
+}
+
+/// Loans.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoansState {
+    /// Every loan and proposal.
+    pub loans: Table<LoanId, Loan>,
+    /// Loans active or defaulted: what keepers re-mark.
+    pub open: Table<LoanId, ()>,
+    /// Loans in margin call or default, by silo.
+    pub impaired: Table<(SiloId, LoanId), ()>,
+    /// The next loan id.
+    pub next_loan_id: Slot<u64>,
+}
+
+impl Journaled for LoansState {
+    #[inline]
+    fn commit(&mut self) {
+        self.loans.commit();
+        self.open.commit();
+        self.impaired.commit();
+        self.next_loan_id.commit();
+    }
+
+    fn rollback(&mut self) {
+        self.loans.rollback();
+        self.open.rollback();
+        self.impaired.rollback();
+        self.next_loan_id.rollback();
+    }
+}
+
+/// The loan `id`, or `loan_not_found`.
+pub fn loan(state: &State, id: LoanId) -> Result<Loan, TxError> {
+    state.loans.loans.get(&id).cloned().ok_or(LoanError::LoanNotFound.into())
+}
+
+fn active_loan(state: &State, id: LoanId) -> Result<Loan, TxError> {
+    let loan = loan(state, id)?;
+    if loan.status != LoanStatus::Active {
+        return Err(LoanError::LoanIsNotActive.into());
+    }
+    Ok(loan)
+}
+
+fn store(state: &mut State, loan: Loan) {
+    state.loans.loans.insert(loan.id, loan);
+}
+
+fn send(
+    state: &mut State,
+    from: impl Into<Account>,
+    to: impl Into<Account>,
+    amount: Amount,
+) -> Result<(), TxError> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    ledger::transfer(state, Asset::Usdai, from, to, amount)
+}
+
+fn change_exposure(
+    state: &mut State,
+    silo: SiloId,
+    borrower: Address,
+    amount: Amount,
+    increase: bool,
+) -> Result<(), TxError> {
+    if amount.is_zero() {
+        return Ok(());
+    }
+    let key = (silo, borrower);
+    let current = state.silos.borrower_exposure.get(&key).copied().unwrap_or(Amount::ZERO);
+    let after =
+        if increase { current.checked_add(amount)? } else { current.checked_sub(amount)? };
+    if after.is_zero() {
+        state.silos.borrower_exposure.remove(&key);
+    } else {
+        state.silos.borrower_exposure.insert(key, after);
+    }
+    Ok(())
+}
+
+/// Reduces the loan's tranche principals (and every aggregate that sums them) by what was
+/// repaid, recovered or written off.
+fn reduce_principal(
+    state: &mut State,
+    loan: &mut Loan,
+    senior: Amount,
+    junior: Amount,
+) -> Result<(), TxError> {
+    loan.senior.principal = loan.senior.principal.checked_sub(senior)?;
+    loan.junior.principal = loan.junior.principal.checked_sub(junior)?;
+    loan.balance = loan.balance.checked_sub(senior.checked_add(junior)?)?;
+    assert_eq!(loan.balance.0, loan.senior.principal.0 + loan.junior.principal.0);
+    let book = &mut state.vault.globals.get_mut().senior;
+    book.principal = book.principal.checked_sub(senior)?;
+    silos::update(state, loan.silo, |silo| {
+        silo.senior_outstanding = silo.senior_outstanding.checked_sub(senior)?;
+        silo.junior_outstanding = silo.junior_outstanding.checked_sub(junior)?;
+        Ok::<(), TxError>(())
+    })?;
+    change_exposure(state, loan.silo, loan.borrower, senior, false)
+}

@@ -1,0 +1,154 @@
+//! Tradable positions: a request can be transferred, listed at a USDai price, bought with its
+//! place and bid, and delisted.
+
+use super::{QevError, resolve_expired_sealed_bid};
+use crate::{
+    error::TxError,
+    event::Event,
+    ids::{Address, Asset, RequestId},
+    ledger::{self, LedgerError},
+    math::Amount,
+    queue::{self, QueueError, RedemptionRequest},
+    state::State,
+};
+
+/// Moves a request to a new owner with everything in it; the per-owner active counts follow.
+fn change_owner(
+    state: &mut State,
+    request: &mut RedemptionRequest,
+    to: Address,
+) -> Result<(), TxError> {
+    if request.is_active() {
+        let params = state.governance.params.get();
+        let active = state.queue.active_by_owner.get(&to).copied().unwrap_or(0);
+        if active >= params.max_active_requests {
+            return Err(QueueError::ActiveRequestsLimitReached.into());
+        }
+        queue::change_active_count(state, request.owner, false);
+        queue::change_active_count(state, to, true);
+    }
+    request.owner = to;
+    Ok(())
+}
+
+/// A request the sender owns, not listed, with no sealed bid waiting (an expired one is
+/// resolved first), going to a recipient that is neither the sender nor frozen.
+fn transferable_request(
+    state: &mut State,
+    sender: Address,
+    id: RequestId,
+    to: Address,
+) -> Result<RedemptionRequest, TxError> {
+    let mut request = queue::owned_request(state, sender, id)?;
+    if to == sender {
+        return Err(LedgerError::RecipientMustNotBeSender.into());
+    }
+    if to == Address::ZERO {
+        return Err(LedgerError::RecipientMustNotBeZero.into());
+    }
+    if request.listing_price.is_some() {
+        return Err(QevError::RequestIsListed.into());
+    }
+    resolve_expired_sealed_bid(state, &mut request)?;
+    if request.sealed_bid.is_some() {
+        return Err(QevError::SealedBidPending.into());
+    }
+    if state.ledger.is_frozen(sender) {
+        return Err(LedgerError::SenderIsFrozen.into());
+    }
+    if state.ledger.is_frozen(to) {
+        return Err(LedgerError::RecipientIsFrozen.into());
+    }
+    Ok(request)
+}
+
+/// `transfer_request`: give one's request, with its place, bid, escrow, claims and wait-fees,
+/// to another address.
+///
+/// Checks, in order: request exists, sender owns it, recipient is not the sender nor the zero
+/// address, it is not listed, no sealed bid is waiting, neither side is frozen, the recipient
+/// is below its active request limit.
+pub fn transfer_request(
+    state: &mut State,
+    sender: Address,
+    id: RequestId,
+    to: Address,
+) -> Result<(), TxError> {
+    let mut request = transferable_request(state, sender, id, to)?;
+    change_owner(state, &mut request, to)?;
+    state.queue.requests.insert(id, request);
+    state.emit(Event::RequestTransferred { request_id: id, from: sender, to });
+    Ok(())
+}
+
+/// `list_request`: offer one's request for sale at `price` USDai (listing again changes the
+/// price). While listed the seller cannot cancel, re-bid, transfer or claim it.
+///
+/// Checks, in order: price is not zero, request exists, sender owns it, no sealed bid is
+/// waiting (an expired one is resolved first), the sender is not frozen.
+pub fn list_request(
+    state: &mut State,
+    sender: Address,
+    id: RequestId,
+    price: Amount,
+) -> Result<(), TxError> {
+    if price.is_zero() {
+        return Err(LedgerError::AmountMustNotBeZero.into());
+    }
+    let mut request = queue::owned_request(state, sender, id)?;
+    resolve_expired_sealed_bid(state, &mut request)?;
+    if request.sealed_bid.is_some() {
+        return Err(QevError::SealedBidPending.into());
+    }
+    if state.ledger.is_frozen(sender) {
+        return Err(LedgerError::SenderIsFrozen.into());
+    }
+    request.listing_price = Some(price);
+    state.queue.requests.insert(id, request);
+    state.emit(Event::RequestListed { request_id: id, seller: sender, price });
+    Ok(())
+}
+
+/// `delist_request`: withdraw one's listing.
+///
+/// Checks, in order: request exists, sender owns it, it is listed.
+pub fn delist_request(state: &mut State, sender: Address, id: RequestId) -> Result<(), TxError> {
+    let mut request = queue::owned_request(state, sender, id)?;
+    if request.listing_price.take().is_none() {
+        return Err(QevError::RequestIsNotListed.into());
+    }
+    state.queue.requests.insert(id, request);
+    state.emit(Event::RequestDelisted { request_id: id });
+    Ok(())
+}
+
+/// `buy_request`: an atomic swap: the listing price in USDai from the buyer to the seller, the
+/// request (place, bid, escrow, claims, wait-fees) from the seller to the buyer.
+///
+/// Checks, in order: request exists, it is listed, the buyer is not the owner, the price is
+/// at most `max_price`, the buyer is below its active request limit, then the USDai transfer
+/// (balance, freezes).
+pub fn buy_request(
+    state: &mut State,
+    sender: Address,
+    id: RequestId,
+    max_price: Amount,
+) -> Result<(), TxError> {
+    let mut request = state.queue.requests.get(&id).cloned().ok_or(QueueError::RequestNotFound)?;
+    let Some(price) = request.listing_price else {
+        return Err(QevError::RequestIsNotListed.into());
+    };
+    let seller = request.owner;
+    if seller == sender {
+        return Err(QevError::BuyerMustNotBeOwner.into());
+    }
+    if price > max_price {
+        return Err(QevError::ListingPriceAboveMaximum.into());
+    }
+    change_owner(state, &mut request, sender)?;
+    ledger::transfer(state, Asset::Usdai, sender, seller, price)?;
+    request.listing_price = None;
+    state.queue.requests.insert(id, request);
+    state.emit(Event::RequestSold { request_id: id, seller, buyer: sender, price });
+    Ok(())
+}
