@@ -102,3 +102,23 @@ export function slotProof(path) {
 export function tableProof(path, keyHex) {
   return `/v1/proofs/leaves/${slotKey(path)}00${keyHex}`;
 }
+
+const historyCache = new Map();
+
+/**
+ * One history series (`/v1/history/{series}`) over the `days` before the node's latest sample,
+ * or null when the node records no history. Cached until the node records a new sample (the
+ * index `/v1/history` says when it last did), so a live refresh re-reads only the index.
+ */
+export async function history(series, days = 90) {
+  if (!(await serves('/v1/history/{series}'))) return null;
+  const index = await read('/v1/history');
+  if (index.latest_at === null) return { series, points: [] };
+  const key = `${series}/${days}`;
+  const cached = historyCache.get(key);
+  if (cached && cached.latestAt === index.latest_at) return cached.body;
+  const from = Math.max(0, index.latest_at - days * 86_400);
+  const body = await read(`/v1/history/${series}?from=${from}&to=${index.latest_at}`, '/v1/history/{series}');
+  historyCache.set(key, { latestAt: index.latest_at, body });
+  return body;
+}

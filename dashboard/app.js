@@ -4,50 +4,13 @@
 
 import { read } from './api.js';
 import * as pages from './pages.js';
-import { short, toFloat } from './format.js';
-
-const SECONDS_PER_YEAR = 31_536_000;
-const HISTORY_MAX = 2_000;
+import { short } from './format.js';
 
 const context = {
   height: null,
   timestamp: null,
   events: [],
-  history: [],
-  /** Keeps the sUSDai prices of a vault read, once per height. */
-  recordPrices(vault) {
-    const last = this.history[this.history.length - 1];
-    if (last && last.height >= vault.height) return;
-    this.history.push({
-      height: vault.height,
-      timestamp: this.timestamp,
-      deposit: toFloat(vault.deposit_price),
-      redemption: toFloat(vault.redemption_price),
-    });
-    if (this.history.length > HISTORY_MAX) this.history.shift();
-    try {
-      sessionStorage.setItem('infrafi.history', JSON.stringify(this.history));
-    } catch {
-      // Storage full or denied: the history lives in memory only.
-    }
-  },
-  /** The deposit price's annualised growth over the collected history, or null. */
-  realisedApy() {
-    const first = this.history.find((p) => p.timestamp !== null);
-    const last = this.history[this.history.length - 1];
-    if (!first || !last || last.timestamp === null) return null;
-    const seconds = last.timestamp - first.timestamp;
-    if (seconds < 3600 || first.deposit <= 0) return null;
-    return Math.pow(last.deposit / first.deposit, SECONDS_PER_YEAR / seconds) - 1;
-  },
 };
-
-try {
-  const saved = JSON.parse(sessionStorage.getItem('infrafi.history') ?? '[]');
-  if (Array.isArray(saved)) context.history = saved;
-} catch {
-  context.history = [];
-}
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);

@@ -2,7 +2,7 @@
 // its DOM off-screen (so a live refresh swaps the page in one step) and `after` draws the
 // charts once the node is in the document. Values from the API go into text nodes only.
 
-import { NotAvailable, NotFound, read, readOptional, slotProof, stateRoot, tableProof } from './api.js';
+import { NotAvailable, NotFound, history, read, readOptional, slotProof, stateRoot, tableProof } from './api.js';
 import * as fmt from './format.js';
 
 /** Builds an element: `h('div', {class: 'x'}, child, 'text', ...)`. */
@@ -111,7 +111,26 @@ function bar(fraction, { mark, label } = {}) {
   );
 }
 
-function lineChart(element, series, { labels, colors, yFormat, xLabel = 'block' }) {
+/**
+ * Joins history series (each `{points: [{timestamp, value}]}`) on their timestamps for a time
+ * chart: `[times, values of the first, values of the second, ...]`, null where one has no
+ * point. Values become floats through `toNumber` (for display only).
+ */
+function alignHistory(bodies, toNumber) {
+  const times = [...new Set(bodies.flatMap((b) => (b?.points ?? []).map((p) => p.timestamp)))].sort((a, b) => a - b);
+  return [times, ...bodies.map((b) => {
+    const byTime = new Map((b?.points ?? []).map((p) => [p.timestamp, toNumber(p.value)]));
+    return times.map((t) => byTime.get(t) ?? null);
+  })];
+}
+
+/** The last point of a history series, or null. */
+function lastPoint(body) {
+  const points = body?.points ?? [];
+  return points.length ? points[points.length - 1] : null;
+}
+
+function lineChart(element, series, { labels, colors, yFormat, xLabel = 'block', xTime = false }) {
   if (!window.uPlot || series[0].length < 1) return;
   const width = Math.max(260, element.clientWidth);
   const options = {
@@ -120,16 +139,19 @@ function lineChart(element, series, { labels, colors, yFormat, xLabel = 'block' 
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: false },
+      x: { time: xTime },
       // A flat series would get uPlot's default 0..2 range; keep a small band around the data.
       y: { range: (u, min, max) => { const pad = Math.max((max - min) * 0.1, Math.abs(max) * 1e-5, 1e-4); return [min - pad, max + pad]; } },
     },
     axes: [
-      // Blocks and rounds are whole numbers: no tick between two of them.
-      { label: xLabel, stroke: '#57606a', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
+      // Blocks and rounds are whole numbers: no tick between two of them. Time axes use
+      // uPlot's own calendar ticks.
+      xTime
+        ? { stroke: '#57606a' }
+        : { label: xLabel, stroke: '#57606a', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       { stroke: '#57606a', size: 84, values: (u, values) => values.map(yFormat) },
     ],
-    series: [{ label: xLabel }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 2, points: { show: series[0].length < 3 } }))],
+    series: [{ label: xLabel }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 2, spanGaps: true, points: { show: series[0].length < 3 } }))],
   };
   element.replaceChildren();
   new window.uPlot(options, series, element);
@@ -137,16 +159,28 @@ function lineChart(element, series, { labels, colors, yFormat, xLabel = 'block' 
 
 // ---- Overview ------------------------------------------------------------------------------
 
+/** The realised APY figure of a window, from the node's history. */
+async function apyFigure(body, days, fallbackHeight, proof) {
+  const last = lastPoint(body);
+  const label = `APY realised, ${days} days`;
+  if (!body) return figure(`apy_realised_${days}d`, label, '—', { height: fallbackHeight, proof, note: 'this node records no history' });
+  if (!last) return figure(`apy_realised_${days}d`, label, '—', { height: fallbackHeight, proof, note: `needs ${days} days of history` });
+  return figure(`apy_realised_${days}d`, label, fmt.bps(last.value), {
+    raw: last.value, height: last.height, proof, note: `deposit price growth, annualised, to ${fmt.time(last.timestamp)}`,
+  });
+}
+
 export async function overview(context) {
-  const [reserve, vault] = await Promise.all([read('/v1/reserve'), read('/v1/vault')]);
-  context.recordPrices(vault);
+  const [reserve, vault, depositPrices, redemptionPrices, apy7, apy30] = await Promise.all([
+    read('/v1/reserve'), read('/v1/vault'),
+    history('deposit_price'), history('redemption_price'), history('realised_apy_7d'), history('realised_apy_30d'),
+  ]);
   const supplyProof = tableProof('ledger.supply', '02');
   const tbillProof = slotProof('reserve.tbill');
   const vaultProof = slotProof('vault.globals');
   const r = reserve.height;
   const v = vault.height;
   const mixOfVault = vault.phase_mix;
-  const realised = context.realisedApy();
 
   const reserveFigures = h('div', { class: 'figures' },
     await figure('usdai_supply', 'USDai supply', fmt.amount(reserve.usdai_supply), { raw: reserve.usdai_supply, height: r, proof: supplyProof }),
@@ -158,7 +192,8 @@ export async function overview(context) {
     await figure('deposit_price', 'sUSDai deposit price', fmt.price(vault.deposit_price), { raw: vault.deposit_price, height: v, proof: vaultProof }),
     await figure('redemption_price', 'sUSDai redemption price', fmt.price(vault.redemption_price), { raw: vault.redemption_price, height: v, proof: vaultProof }),
     await figure('share_supply', 'sUSDai supply', fmt.amount(vault.share_supply), { raw: vault.share_supply, height: v, proof: vaultProof }),
-    await figure('apy_realised', 'APY realised', realised === null ? '—' : `${(realised * 100).toFixed(2)}%`, { height: v, proof: vaultProof, note: realised === null ? 'needs price history over time' : `over ${context.history.length} reads` }),
+    await apyFigure(apy7, 7, v, vaultProof),
+    await apyFigure(apy30, 30, v, vaultProof),
     await figure('apy_projected', 'APY projected', fmt.bps(mixOfVault.blended_apy_bps), { raw: String(mixOfVault.blended_apy_bps), height: v, proof: vaultProof, note: 'senior loan rates on deployed, T-bill on idle; before fees' }),
   );
   const navFigures = h('div', { class: 'figures' },
@@ -181,22 +216,30 @@ export async function overview(context) {
   const mix = h('div', { class: 'two' },
     h('div', {}, h('h3', {}, 'Deployed by silo'), grid(mixOfVault.by_silo, mixColumns('silo'), { id: 'by-silo', rowId: (d) => d.key })),
     h('div', {}, h('h3', {}, 'Deployed by asset class'), grid(mixOfVault.by_asset_class, mixColumns('asset class'), { id: 'by-class', rowId: (d) => d.key })));
-  const chart = h('div', { class: 'chart', id: 'price-chart' });
+  const chart = h('div', { class: 'chart', id: 'price-chart', 'data-points': depositPrices?.points.length ?? 0 });
+  const apyChart = h('div', { class: 'chart', id: 'apy-chart', 'data-points': (apy7?.points.length ?? 0) + (apy30?.points.length ?? 0) });
   const feed = h('ol', { class: 'feed', id: 'feed' }, context.events.slice(0, 12).map(eventItem));
   const node = h('div', { class: 'page' },
     h('h1', {}, 'Overview'),
     section('USDai and its reserve', reserveFigures),
     section('sUSDai vault', vaultFigures,
-      h('h3', {}, 'Share prices, collected by this page from the event stream'), chart),
+      h('h3', {}, 'Share prices over time (the node\'s history)'), chart,
+      h('h3', {}, 'Realised APY over 7 and 30 days'), apyChart),
     section('NAV: idle vs deployed (Genesis / Expansion mix)', navFigures, split, mix),
     section('Live events', feed.children.length ? feed : h('p', { class: 'empty', id: 'feed' }, 'Waiting for the next committed event…')),
   );
   const after = () => {
-    const points = context.history;
-    lineChart(chart, [points.map((p) => p.height), points.map((p) => p.deposit), points.map((p) => p.redemption)], {
+    lineChart(chart, alignHistory([depositPrices, redemptionPrices], fmt.toFloat), {
+      xTime: true,
       labels: ['deposit price', 'redemption price'],
       colors: ['#1f7a5a', '#b5542a'],
       yFormat: (y) => (y == null ? '' : y.toFixed(6)),
+    });
+    lineChart(apyChart, alignHistory([apy7, apy30], (bps) => Number(bps) / 100), {
+      xTime: true,
+      labels: ['7 days', '30 days'],
+      colors: ['#1f5f9a', '#8a5a9e'],
+      yFormat: (y) => (y == null ? '' : `${y.toFixed(2)}%`),
     });
   };
   return { node, after };
@@ -555,10 +598,11 @@ export async function receipts(context, id) {
 // ---- Queue ---------------------------------------------------------------------------------
 
 export async function queue(context) {
-  const [body, rounds, listings] = await Promise.all([
+  const [body, rounds, listings, lockedHistory, clearingHistory, clearingEmaHistory] = await Promise.all([
     read('/v1/queue?limit=1000'),
     readOptional('/v1/queue/rounds?limit=100', '/v1/queue/rounds'),
     readOptional('/v1/queue/listings?limit=1000', '/v1/queue/listings'),
+    history('queue_locked_shares'), history('clearing_price'), history('clearing_price_ema'),
   ]);
   const height = body.height;
   const proof = slotProof('queue.globals');
@@ -598,6 +642,8 @@ export async function queue(context) {
     levels.map(([bid, shares]) => h('div', { class: 'ltv-row', 'data-bid': bid },
       h('span', {}, `bid ${fmt.price(bid)}`), bar(Number((shares * 10000n) / deepest) / 10000), h('span', { class: 'num' }, fmt.amount(shares.toString())))));
   const roundChart = h('div', { class: 'chart', id: 'round-chart' });
+  const depthChart = h('div', { class: 'chart', id: 'depth-chart', 'data-points': lockedHistory?.points.length ?? 0 });
+  const clearingChart = h('div', { class: 'chart', id: 'clearing-chart', 'data-points': clearingHistory?.points.length ?? 0 });
   // Oldest first for the chart and the table's reading order.
   const roundRows = rounds ? [...rounds.rounds].reverse() : [];
   let roundsNode;
@@ -636,6 +682,9 @@ export async function queue(context) {
     h('h1', {}, 'Redemption queue'),
     section('Queue', figures),
     section('Depth by bid', depthNode),
+    section('Over time (the node\'s history)',
+      h('h3', {}, 'Shares waiting in the queue'), lockedHistory ? depthChart : unavailable('Queue history', '/v1/history/{series}'),
+      h('h3', {}, 'Clearing price and its average'), clearingHistory ? clearingChart : unavailable('Clearing price history', '/v1/history/{series}')),
     section('Clearing price per round', roundsNode),
     section('Positions listed for sale', listingsNode),
     section('Requests', await stamp(height, null), table(body.requests, [
@@ -643,6 +692,12 @@ export async function queue(context) {
       ['claimable', 'claimable'], ['status', 'status']], { id: 'requests', proof: (row) => `/v1/proofs/queue/${row.id}` })),
   );
   const after = () => {
+    lineChart(depthChart, alignHistory([lockedHistory], fmt.toFloat), {
+      xTime: true, labels: ['sUSDai locked'], colors: ['#0f6b55'], yFormat: (y) => (y == null ? '' : y.toLocaleString('en-US', { maximumFractionDigits: 0 })),
+    });
+    lineChart(clearingChart, alignHistory([clearingHistory, clearingEmaHistory], fmt.toFloat), {
+      xTime: true, labels: ['clearing price', 'average (EMA)'], colors: ['#1f5f9a', '#8a8f98'], yFormat: (y) => (y == null ? '' : y.toFixed(6)),
+    });
     if (roundRows.length === 0) return;
     lineChart(roundChart, [roundRows.map((row) => row.round), roundRows.map((row) => fmt.toFloat(row.clearing_price)), roundRows.map((row) => fmt.toFloat(row.clearing_price_ema))], {
       xLabel: 'round', labels: ['clearing price', 'average (EMA)'], colors: ['#1f5f9a', '#8a8f98'], yFormat: (y) => (y == null ? '' : y.toFixed(6)),

@@ -257,11 +257,50 @@ pub(crate) async fn loan(
         .loans
         .get(&id)
         .ok_or_else(|| ApiError::not_found("loan_not_found", format!("no loan {id}")))?;
+    Ok(Json(loan_detail(&snapshot.state, snapshot.header.height, loan)?))
+}
+
+/// A loan with its schedule while active, or the schedule it would run on if accepted now
+/// while proposed, in `state` (after block `height`).
+pub(crate) fn loan_detail(
+    state: &infrafi_core::State,
+    height: u64,
+    loan: &Loan,
+) -> Result<LoanDetailDto, ApiError> {
+    let now = state.now();
     let schedule = match loan.status {
-        LoanStatus::Active => Some(schedule_dto(loan, snapshot.state.now())?),
+        LoanStatus::Active => Some(schedule_dto(loan, now)?),
         _ => None,
     };
-    Ok(Json(LoanDetailDto { height: snapshot.header.height, loan: loan_dto(loan), schedule }))
+    let proposed_schedule = match loan.status {
+        LoanStatus::Proposed => Some(proposed_schedule(loan, now)?),
+        _ => None,
+    };
+    Ok(LoanDetailDto { height, loan: loan_dto(loan), schedule, proposed_schedule })
+}
+
+/// A proposal's payments if it were accepted at `now`: its principal (both tranches) over its
+/// periods at its blended rate, the first deadline one interval after `now`.
+fn proposed_schedule(loan: &Loan, now: u64) -> Result<Vec<ScheduledPaymentDto>, ApiError> {
+    let principal = loan.senior.funded.checked_add(loan.junior.funded).map_err(overflow)?;
+    let rows = schedule::schedule(
+        loan.model,
+        principal,
+        loan.rate,
+        loan.interval_secs,
+        loan.periods.max(1),
+    )
+    .map_err(overflow)?;
+    Ok(rows
+        .iter()
+        .map(|row| ScheduledPaymentDto {
+            due_at: now.saturating_add(u64::from(row.period).saturating_mul(loan.interval_secs)),
+            interest: amount(row.interest),
+            principal: amount(row.principal),
+            payment: amount(row.payment),
+            closing_balance: amount(row.closing_balance),
+        })
+        .collect())
 }
 
 pub(crate) fn receipt_dto(receipt: &Receipt) -> ReceiptDto {
@@ -371,8 +410,7 @@ pub(crate) async fn receipt(
 }
 
 /// The QEV estimate of request `id` with scheduled loan repayments and base yield as inflows.
-pub(crate) fn qev_estimate(snapshot: &Snapshot, id: RequestId) -> Result<QevEstimateDto, TxError> {
-    let state = &snapshot.state;
+pub(crate) fn qev_estimate(state: &infrafi_core::State, id: RequestId) -> Result<QevEstimateDto, TxError> {
     let mut inflows = estimate::base_yield_inflows(state, ESTIMATE_HORIZON_SECS)?;
     let from_base_yield = inflows.len();
     let until = state.now().saturating_add(ESTIMATE_HORIZON_SECS);
@@ -397,10 +435,7 @@ pub(crate) fn qev_estimate(snapshot: &Snapshot, id: RequestId) -> Result<QevEsti
 }
 
 /// A request's bids, listing and wait-fees.
-pub(crate) fn qev_position(
-    snapshot: &Snapshot,
-    request: &queue::RedemptionRequest,
-) -> QevPositionDto {
+pub(crate) fn qev_position(state: &infrafi_core::State, request: &queue::RedemptionRequest) -> QevPositionDto {
     QevPositionDto {
         bid_price: request.bid_price_wad.to_string(),
         bid_escrow: amount(request.bid_escrow),
@@ -411,7 +446,7 @@ pub(crate) fn qev_position(
             round: s.round,
         }),
         listing_price: request.listing_price.map(amount),
-        wait_fees: qev::wait_fees_now(&snapshot.state, request.id).ok().map(|w| WaitFeesDto {
+        wait_fees: qev::wait_fees_now(state, request.id).ok().map(|w| WaitFeesDto {
             earned: amount(w.earned),
             vested: amount(w.vested),
             claimed: amount(w.claimed),

@@ -3,10 +3,11 @@
 
 use alloy_primitives::{Address, B256, Bytes};
 use infrafi_core::Event;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Every 4xx and 5xx body.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// The stable snake_case code.
     pub code: String,
@@ -15,7 +16,7 @@ pub struct ErrorBody {
 }
 
 /// `POST /v1/tx`: a signed transaction.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TxRequest {
     /// The chain it was signed for.
@@ -33,19 +34,21 @@ pub struct TxRequest {
 }
 
 /// `POST /v1/tx` accepted.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TxAccepted {
     /// The transaction hash.
+    #[schemars(with = "crate::schema::Hash")]
     pub tx_hash: B256,
     /// Always `pending`.
     pub status: String,
 }
 
 /// One item of the `POST /v1/txs` answer: a hash or an error.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BatchItem {
     /// The hash, when accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::schema::Hash>")]
     pub tx_hash: Option<B256>,
     /// The error, when refused.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,7 +56,7 @@ pub struct BatchItem {
 }
 
 /// A transaction's receipt error.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TxErrorBody {
     /// The stable number.
     pub code: u16,
@@ -64,9 +67,10 @@ pub struct TxErrorBody {
 }
 
 /// `GET /v1/tx/{hash}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TxStatus {
     /// The hash.
+    #[schemars(with = "crate::schema::Hash")]
     pub tx_hash: B256,
     /// `pending`, `applied` or `rejected`.
     pub status: String,
@@ -78,6 +82,7 @@ pub struct TxStatus {
     pub index: Option<u32>,
     /// The sender.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::schema::Address>")]
     pub sender: Option<Address>,
     /// The nonce.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,11 +94,12 @@ pub struct TxStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<TxErrorBody>,
     /// Its events.
+    #[schemars(with = "Vec<crate::schema::Event>")]
     pub events: Vec<Event>,
 }
 
 /// A block header.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HeaderDto {
     /// The chain.
     pub chain_id: u64,
@@ -102,38 +108,46 @@ pub struct HeaderDto {
     /// Unix seconds.
     pub timestamp: u64,
     /// This block's hash.
+    #[schemars(with = "crate::schema::Hash")]
     pub hash: B256,
     /// The parent's hash.
+    #[schemars(with = "crate::schema::Hash")]
     pub parent_hash: B256,
     /// Root over transaction hashes.
+    #[schemars(with = "crate::schema::Hash")]
     pub transactions_root: B256,
     /// Root over receipt hashes.
+    #[schemars(with = "crate::schema::Hash")]
     pub receipts_root: B256,
     /// Root of the state after the block.
+    #[schemars(with = "crate::schema::Hash")]
     pub state_root: B256,
     /// Transactions in the block.
     pub transaction_count: u32,
 }
 
 /// `GET /v1/blocks/{height}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BlockDto {
     /// The header.
     pub header: HeaderDto,
     /// The transaction hashes in order.
+    #[schemars(with = "Vec<crate::schema::Hash>")]
     pub transactions: Vec<B256>,
 }
 
 /// `GET /v1/status`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StatusDto {
     /// The chain.
     pub chain_id: u64,
     /// The last committed height.
     pub height: u64,
     /// Its hash.
+    #[schemars(with = "crate::schema::Hash")]
     pub block_hash: B256,
     /// Its state root.
+    #[schemars(with = "crate::schema::Hash")]
     pub state_root: B256,
     /// Its timestamp (the protocol's time).
     pub timestamp: u64,
@@ -143,16 +157,25 @@ pub struct StatusDto {
     pub devnet: bool,
 }
 
+/// `GET /v1/health` while the block producer runs.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HealthDto {
+    /// Always `ok` (a stopped node answers 503 with an error body).
+    pub status: String,
+}
+
 /// `GET /v1/state/export`: the last committed state in its canonical encoding.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StateExportDto {
     /// The chain.
     pub chain_id: u64,
     /// The committed height the state is after.
     pub height: u64,
     /// That block's hash.
+    #[schemars(with = "crate::schema::Hash")]
     pub block_hash: B256,
     /// That block's state root: the Merkle root of the state's leaves, to check the export.
+    #[schemars(with = "crate::schema::Hash")]
     pub state_root: B256,
     /// That block's timestamp (the protocol's time).
     pub timestamp: u64,
@@ -161,11 +184,12 @@ pub struct StateExportDto {
     /// The length of the encoded state in bytes.
     pub state_bytes: usize,
     /// The encoded state, 0x-hex.
+    #[schemars(with = "crate::schema::HexBytes")]
     pub state: Bytes,
 }
 
 /// One balance.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BalanceDto {
     /// The asset (`USDC`, `USDai`, `sUSDai`, ...).
     pub asset: String,
@@ -174,11 +198,12 @@ pub struct BalanceDto {
 }
 
 /// `GET /v1/accounts/{address}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AccountDto {
     /// The height read.
     pub height: u64,
     /// The address.
+    #[schemars(with = "crate::schema::Address")]
     pub address: Address,
     /// The next nonce the state expects.
     pub nonce: u64,
@@ -199,7 +224,7 @@ pub struct AccountDto {
 }
 
 /// `GET /v1/reserve`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ReserveDto {
     /// The height read.
     pub height: u64,
@@ -220,7 +245,7 @@ pub struct ReserveDto {
 }
 
 /// A supported stablecoin.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct StablecoinDto {
     /// Its symbol.
     pub symbol: String,
@@ -231,7 +256,7 @@ pub struct StablecoinDto {
 }
 
 /// `GET /v1/vault`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct VaultDto {
     /// The height read.
     pub height: u64,
@@ -260,11 +285,12 @@ pub struct VaultDto {
 }
 
 /// A redemption request.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RequestDto {
     /// Its id.
     pub id: u64,
     /// Its owner.
+    #[schemars(with = "crate::schema::Address")]
     pub owner: Address,
     /// Shares locked at creation.
     pub shares_requested: String,
@@ -285,7 +311,7 @@ pub struct RequestDto {
 }
 
 /// `GET /v1/queue`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct QueueDto {
     /// The height read.
     pub height: u64,
@@ -302,7 +328,7 @@ pub struct QueueDto {
 }
 
 /// `GET /v1/queue/{id}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RequestDetailDto {
     /// The height read.
     pub height: u64,
@@ -318,7 +344,7 @@ pub struct RequestDetailDto {
 }
 
 /// When a request may be served.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct EstimateDto {
     /// Shares served before it, as the queue stands.
     pub shares_ahead: String,
@@ -332,18 +358,19 @@ pub struct EstimateDto {
 }
 
 /// One leaderboard row.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LeaderDto {
     /// The rank, from 1.
     pub rank: usize,
     /// The address.
+    #[schemars(with = "crate::schema::Address")]
     pub address: Address,
     /// Points (18 decimals).
     pub points: String,
 }
 
 /// `GET /v1/points/leaderboard`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LeaderboardDto {
     /// The height read.
     pub height: u64,
@@ -352,26 +379,31 @@ pub struct LeaderboardDto {
 }
 
 /// `GET /v1/proofs/...`: a Merkle proof of one state leaf against a block's state root.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ProofDto {
     /// The block whose state is proven.
     pub height: u64,
     /// Its hash.
+    #[schemars(with = "crate::schema::Hash")]
     pub block_hash: B256,
     /// Its state root.
+    #[schemars(with = "crate::schema::Hash")]
     pub state_root: B256,
     /// The leaf key.
+    #[schemars(with = "crate::schema::HexBytes")]
     pub key: Bytes,
     /// The leaf value (canonical encoding); `null` proves absence.
+    #[schemars(with = "Option<crate::schema::HexBytes>")]
     pub value: Option<Bytes>,
     /// The value decoded, for people.
     pub decoded: serde_json::Value,
     /// The proof.
+    #[schemars(with = "crate::schema::MerkleProof")]
     pub proof: infrafi_merkle::Proof,
 }
 
 /// `POST /v1/devnet/advance-time`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdvanceTimeRequest {
     /// Seconds to move forward.
@@ -379,7 +411,7 @@ pub struct AdvanceTimeRequest {
 }
 
 /// `POST /v1/devnet/advance-time` done.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct AdvanceTimeDto {
     /// The total offset from the wall clock.
     pub offset_secs: u64,
@@ -390,11 +422,12 @@ pub struct AdvanceTimeDto {
 }
 
 /// A silo (SPEC 10).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SiloDto {
     /// Its id.
     pub id: u64,
     /// Its curator.
+    #[schemars(with = "crate::schema::Address")]
     pub curator: Address,
     /// Asset classes it lends against.
     pub eligible_classes: Vec<String>,
@@ -429,7 +462,7 @@ pub struct SiloDto {
 }
 
 /// `GET /v1/silos`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SilosDto {
     /// The height read.
     pub height: u64,
@@ -438,7 +471,7 @@ pub struct SilosDto {
 }
 
 /// `GET /v1/silos/{id}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SiloDetailDto {
     /// The height read.
     pub height: u64,
@@ -451,7 +484,7 @@ pub struct SiloDetailDto {
 }
 
 /// One tranche of a loan.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TrancheDto {
     /// Funded at origination.
     pub funded: String,
@@ -462,13 +495,14 @@ pub struct TrancheDto {
 }
 
 /// A loan (SPEC 9).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LoanDto {
     /// Its id.
     pub id: u64,
     /// Its silo.
     pub silo: u64,
     /// Its borrower.
+    #[schemars(with = "crate::schema::Address")]
     pub borrower: Address,
     /// `proposed`, `active`, `repaid`, `defaulted`, `settled`, `cancelled`.
     pub status: String,
@@ -511,7 +545,7 @@ pub struct LoanDto {
 }
 
 /// A re-mark.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct MarkDto {
     /// When.
     pub at: u64,
@@ -522,7 +556,7 @@ pub struct MarkDto {
 }
 
 /// `GET /v1/loans`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LoansDto {
     /// The height read.
     pub height: u64,
@@ -533,7 +567,7 @@ pub struct LoansDto {
 }
 
 /// What a repayment now would cost.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PaymentDueDto {
     /// Payments it covers (1 on time, the missed count when late).
     pub installments: u32,
@@ -550,7 +584,7 @@ pub struct PaymentDueDto {
 }
 
 /// One remaining payment of an on-time borrower.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ScheduledPaymentDto {
     /// Its deadline.
     pub due_at: u64,
@@ -565,7 +599,7 @@ pub struct ScheduledPaymentDto {
 }
 
 /// A loan's schedule as it stands.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LoanScheduleDto {
     /// The next deadline.
     pub next_payment_due_at: u64,
@@ -582,7 +616,7 @@ pub struct LoanScheduleDto {
 }
 
 /// `GET /v1/loans/{id}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LoanDetailDto {
     /// The height read.
     pub height: u64,
@@ -590,16 +624,21 @@ pub struct LoanDetailDto {
     pub loan: LoanDto,
     /// Its schedule, while active.
     pub schedule: Option<LoanScheduleDto>,
+    /// While proposed: the payments it would make if accepted now (the first one interval
+    /// after the read).
+    pub proposed_schedule: Option<Vec<ScheduledPaymentDto>>,
 }
 
 /// A receipt's insurance.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct InsuranceDto {
     /// `insured`, `expired` or `uninsured`.
     pub status: String,
     /// The insurer.
+    #[schemars(with = "Option<crate::schema::Address>")]
     pub insurer: Option<Address>,
     /// The policy.
+    #[schemars(with = "Option<crate::schema::Hash>")]
     pub policy_id: Option<B256>,
     /// Coverage.
     pub coverage: Option<String>,
@@ -608,9 +647,10 @@ pub struct InsuranceDto {
 }
 
 /// A receipt's valuation.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ValuationDto {
     /// The appraiser.
+    #[schemars(with = "crate::schema::Address")]
     pub appraiser: Address,
     /// The appraised value.
     pub value: String,
@@ -621,15 +661,17 @@ pub struct ValuationDto {
 }
 
 /// A CALIBER receipt (SPEC 8).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ReceiptDto {
     /// Its id.
     pub id: u64,
     /// Its asset class.
     pub class: String,
     /// The issuing custodian.
+    #[schemars(with = "crate::schema::Address")]
     pub custodian: Address,
     /// Its owner.
+    #[schemars(with = "crate::schema::Address")]
     pub owner: Address,
     /// Units.
     pub quantity: u32,
@@ -646,7 +688,7 @@ pub struct ReceiptDto {
 }
 
 /// `GET /v1/receipts`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ReceiptsDto {
     /// The height read.
     pub height: u64,
@@ -657,7 +699,7 @@ pub struct ReceiptsDto {
 }
 
 /// `GET /v1/receipts/{id}`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ReceiptDetailDto {
     /// The height read.
     pub height: u64,
@@ -677,7 +719,7 @@ pub struct ReceiptDetailDto {
 
 /// The QEV estimate of a request (SPEC 11), from `estimate::estimate` with scheduled loan
 /// repayments and base yield as inflows.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct QevEstimateDto {
     /// Active requests ahead of it.
     pub position: u64,
@@ -704,7 +746,7 @@ pub struct QevEstimateDto {
 }
 
 /// A request's QEV side: bids, listing, wait-fees.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct QevPositionDto {
     /// Open bid per share (18 decimals).
     pub bid_price: String,
@@ -719,9 +761,10 @@ pub struct QevPositionDto {
 }
 
 /// A sealed bid.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct SealedBidDto {
     /// Its commitment.
+    #[schemars(with = "crate::schema::Hash")]
     pub commitment: B256,
     /// The deposit.
     pub deposit: String,
@@ -732,7 +775,7 @@ pub struct SealedBidDto {
 }
 
 /// Wait-fees of a request.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct WaitFeesDto {
     /// Earned.
     pub earned: String,
@@ -745,7 +788,7 @@ pub struct WaitFeesDto {
 }
 
 /// One servicing round.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RoundDto {
     /// Its number.
     pub round: u64,
@@ -776,7 +819,7 @@ pub struct RoundDto {
 }
 
 /// `GET /v1/queue/rounds`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct RoundsDto {
     /// The height read.
     pub height: u64,
@@ -789,7 +832,7 @@ pub struct RoundsDto {
 }
 
 /// One listed request.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ListingDto {
     /// The request.
     pub request: RequestDto,
@@ -800,7 +843,7 @@ pub struct ListingDto {
 }
 
 /// `GET /v1/queue/listings`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ListingsDto {
     /// The height read.
     pub height: u64,
@@ -809,7 +852,7 @@ pub struct ListingsDto {
 }
 
 /// Deployed senior principal by one key.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct DeployedDto {
     /// A silo id or an asset class.
     pub key: String,
@@ -818,7 +861,7 @@ pub struct DeployedDto {
 }
 
 /// The vault's phase mix: idle versus deployed.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseMixDto {
     /// Idle USDai (unallocated).
     pub idle: String,
@@ -833,4 +876,92 @@ pub struct PhaseMixDto {
     /// Gross APY (bps): senior rates weighted by senior principal, idle at the T-bill rate;
     /// before fees.
     pub blended_apy_bps: u128,
+}
+
+/// One series a node records.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HistorySeriesDto {
+    /// Its name: `GET /v1/history/{name}`.
+    pub name: String,
+    /// `usdai`, `susdai`, `price_wad`, `points`, `count` or `bps`.
+    pub unit: String,
+    /// What it is.
+    pub description: String,
+    /// Computed when read (the realised APYs) rather than stored.
+    pub derived: bool,
+}
+
+/// `GET /v1/history`: the series and the cadence they are sampled at.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryIndexDto {
+    /// Seconds of block time between samples.
+    pub interval_secs: u64,
+    /// The most points one read returns.
+    pub points_max: u64,
+    /// The latest sample's block timestamp.
+    pub latest_at: Option<u64>,
+    /// The latest sample's block height.
+    pub latest_height: Option<u64>,
+    /// Every series.
+    pub series: Vec<HistorySeriesDto>,
+}
+
+/// One point of a series.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryPointDto {
+    /// The block timestamp of the sample.
+    pub timestamp: u64,
+    /// Its block height.
+    pub height: u64,
+    /// The value: base units, an 18-decimal price, a count, or basis points (may be negative).
+    pub value: String,
+}
+
+/// `GET /v1/history/{series}`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HistoryDto {
+    /// The series.
+    pub series: String,
+    /// The range's start (unix seconds, inclusive).
+    pub from: u64,
+    /// The range's end (inclusive).
+    pub to: u64,
+    /// One point per this many seconds: the last sample in each step.
+    pub step_secs: u64,
+    /// Seconds of block time between samples.
+    pub interval_secs: u64,
+    /// The points, oldest first; steps without a sample are left out.
+    pub points: Vec<HistoryPointDto>,
+}
+
+/// `POST /v1/dry-run`: an action to preview, from `sender`. Nothing is signed.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DryRunRequest {
+    /// Who would send it.
+    pub sender: String,
+    /// The action, as in a transaction's payload (`{"type":"stake","assets":"...",...}`).
+    pub action: serde_json::Value,
+}
+
+/// `POST /v1/dry-run`: what the action would do if the next block ran it now.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DryRunDto {
+    /// The committed height it was applied on top of.
+    pub height: u64,
+    /// The time it was applied at.
+    pub timestamp: u64,
+    /// `applied` or `rejected`.
+    pub status: String,
+    /// Why it would be rejected.
+    pub error: Option<TxErrorBody>,
+    /// The events it would emit.
+    #[schemars(with = "Vec<crate::schema::Event>")]
+    pub events: Vec<Event>,
+    /// The sender's non-zero balances after it.
+    pub balances: Vec<BalanceDto>,
+    /// The redemption requests it names, as they would stand after it.
+    pub requests: Vec<RequestDetailDto>,
+    /// The loans it names, as they would stand after it.
+    pub loans: Vec<LoanDetailDto>,
 }

@@ -296,7 +296,7 @@ pub(crate) async fn export_state(
 
 pub(crate) async fn health(State(app): State<AppState>) -> Response {
     if app.node.is_running() {
-        (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))).into_response()
+        (StatusCode::OK, Json(HealthDto { status: "ok".into() })).into_response()
     } else {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
@@ -307,9 +307,20 @@ pub(crate) async fn health(State(app): State<AppState>) -> Response {
     }
 }
 
-fn assets_of(snapshot: &Snapshot) -> Vec<Asset> {
-    let mut assets: Vec<Asset> = snapshot
-        .state
+/// The non-zero balances of `address` in `state`.
+pub(crate) fn balances_of(state: &infrafi_core::State, address: Address) -> Vec<BalanceDto> {
+    assets_of(state)
+        .into_iter()
+        .filter_map(|asset| {
+            let amount = state.ledger.balance(address, asset);
+            (!amount.is_zero())
+                .then(|| BalanceDto { asset: asset.to_string(), amount: amount.0.to_string() })
+        })
+        .collect()
+}
+
+fn assets_of(state: &infrafi_core::State) -> Vec<Asset> {
+    let mut assets: Vec<Asset> = state
         .reserve
         .stablecoins
         .iter()
@@ -330,14 +341,7 @@ pub(crate) async fn account(
     let address = parse_address(&address)?;
     let snapshot = app.node.snapshot();
     let state = &snapshot.state;
-    let balances = assets_of(&snapshot)
-        .into_iter()
-        .filter_map(|asset| {
-            let amount = state.ledger.balance(address, asset);
-            (!amount.is_zero())
-                .then(|| BalanceDto { asset: asset.to_string(), amount: amount.0.to_string() })
-        })
-        .collect();
+    let balances = balances_of(state, address);
     let roles =
         Role::ALL.iter().filter(|r| state.governance.has_role(**r, address)).map(|r| role_name(*r));
     let redemption_requests = state
@@ -428,8 +432,8 @@ pub(crate) fn request_dto(request: &queue::RedemptionRequest) -> RequestDto {
     }
 }
 
-fn liquidity(snapshot: &Snapshot) -> Amount {
-    queue::round_liquidity(&snapshot.state).unwrap_or(Amount::ZERO)
+fn liquidity(state: &infrafi_core::State) -> Amount {
+    queue::round_liquidity(state).unwrap_or(Amount::ZERO)
 }
 
 pub(crate) async fn queue(
@@ -445,7 +449,7 @@ pub(crate) async fn queue(
         height: snapshot.header.height,
         rounds: globals.rounds,
         last_round_at: globals.last_round_at,
-        round_liquidity: liquidity(&snapshot).0.to_string(),
+        round_liquidity: liquidity(state).0.to_string(),
         locked_shares: state
             .ledger
             .balance(infrafi_core::ProtocolAccount::QueueEscrow, Asset::Susdai)
@@ -457,8 +461,7 @@ pub(crate) async fn queue(
 
 /// Shares ahead of `request` in service order: every eligible request before it, and, if it
 /// is still waiting, every request that becomes eligible no later than it.
-fn estimate(snapshot: &Snapshot, request: &queue::RedemptionRequest) -> EstimateDto {
-    let state = &snapshot.state;
+fn estimate(state: &infrafi_core::State, request: &queue::RedemptionRequest) -> EstimateDto {
     let mut ahead = Amount::ZERO;
     for ((_, id), _) in state.queue.eligible.iter() {
         if *id == request.id {
@@ -483,7 +486,7 @@ fn estimate(snapshot: &Snapshot, request: &queue::RedemptionRequest) -> Estimate
     let next_round =
         globals.last_round_at.map_or(state.now(), |last| last + interval).max(state.now());
     let next_round_at = next_round.max(request.eligible_at);
-    let liquidity = liquidity(snapshot);
+    let liquidity = liquidity(state);
     let nav = vault::nav(state);
     let needed = Amount(ahead.0.saturating_add(request.shares_remaining.0));
     let served_now = nav.assets_for_redemption(needed).is_ok_and(|assets| assets <= liquidity);
@@ -504,13 +507,22 @@ pub(crate) async fn queue_request(
     let request = snapshot.state.queue.requests.get(&id).ok_or_else(|| {
         ApiError::not_found("request_not_found", format!("no open redemption request {id}"))
     })?;
-    Ok(Json(RequestDetailDto {
-        height: snapshot.header.height,
+    Ok(Json(request_detail(&snapshot.state, snapshot.header.height, request)))
+}
+
+/// A request with its estimates and its QEV side, in `state` (after block `height`).
+pub(crate) fn request_detail(
+    state: &infrafi_core::State,
+    height: u64,
+    request: &queue::RedemptionRequest,
+) -> RequestDetailDto {
+    RequestDetailDto {
+        height,
         request: request_dto(request),
-        estimate: estimate(&snapshot, request),
-        qev_estimate: crate::credit::qev_estimate(&snapshot, id).ok(),
-        qev: crate::credit::qev_position(&snapshot, request),
-    }))
+        estimate: estimate(state, request),
+        qev_estimate: crate::credit::qev_estimate(state, request.id).ok(),
+        qev: crate::credit::qev_position(state, request),
+    }
 }
 
 pub(crate) async fn params(State(app): State<AppState>) -> Json<serde_json::Value> {

@@ -9,9 +9,12 @@
 pub mod client;
 mod credit;
 mod dashboard;
+pub mod dry_run;
 pub mod dto;
 mod handlers;
+pub mod history;
 pub mod openapi;
+mod schema;
 
 pub use handlers::STATE_EXPORT_BYTES_MAX;
 
@@ -149,6 +152,10 @@ pub fn router(node: Arc<Node>) -> Router {
             "/v1/txs",
             post(handlers::submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_BYTES_MAX)),
         )
+        .route(
+            "/v1/dry-run",
+            post(dry_run::dry_run).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
+        )
         .route("/v1/tx/{hash}", get(handlers::get_tx))
         .route("/v1/blocks/{height}", get(handlers::get_block))
         .route("/v1/status", get(handlers::status))
@@ -176,6 +183,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/proofs/receipts/{id}", get(credit::prove_receipt))
         .route("/v1/proofs/silos/{id}", get(credit::prove_silo))
         .route("/v1/proofs/leaves/{key}", get(handlers::prove_leaf))
+        .route("/v1/history", get(history::index))
+        .route("/v1/history/{series}", get(history::series))
         .route("/v1/events", get(handlers::events))
         .route(
             "/v1/devnet/advance-time",

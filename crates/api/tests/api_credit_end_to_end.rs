@@ -83,6 +83,14 @@ impl Harness {
         panic!("transaction {hash} was not committed");
     }
 
+    /// `POST /v1/dry-run` of `action` from `name`.
+    async fn dry_run(&self, name: &str, action: &Action) -> Value {
+        let body = json!({"sender": key(name).address(), "action": action});
+        let answer = self.client.post("/v1/dry-run", &body).await.unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        answer.body
+    }
+
     async fn advance(&self, seconds: u64) {
         let moved = self
             .client
@@ -170,11 +178,38 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         exit_fee_bps: Bps(50),
         expires_at: unix_now() + 7 * DAY,
     };
-    h.send_ok("curator", Action::ProposeLoan { silo_id, terms }).await;
+    // The curator previews the proposal: the loan it would create and the schedule it would
+    // run if accepted now, computed by the node; nothing is committed.
+    let propose = Action::ProposeLoan { silo_id, terms };
+    let preview = h.dry_run("curator", &propose).await;
+    assert_eq!(preview["status"], "applied", "{preview}");
+    let previewed = &preview["loans"][0];
+    assert_eq!(previewed["loan"]["status"], "proposed");
+    let rows = previewed["proposed_schedule"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let repaid: u128 = rows.iter().map(|r| number(&r["principal"])).sum();
+    assert_eq!(repaid, usd(360_000).0, "the schedule repays both tranches");
+    assert_eq!(number(&rows[2]["closing_balance"]), 0);
+    assert!(h.get("/v1/loans").await["loans"].as_array().unwrap().is_empty(), "not committed");
+    h.send_ok("curator", propose).await;
     let proposed = h.get("/v1/loans/0").await;
     assert_eq!(proposed["loan"]["status"], "proposed");
     assert!(proposed["schedule"].is_null());
-    h.send_ok("borrower", Action::AcceptLoan { loan_id: LoanId(0) }).await;
+    let committed_rows = proposed["proposed_schedule"].as_array().unwrap();
+    for (committed, previewed) in committed_rows.iter().zip(rows) {
+        assert_eq!(committed["payment"], previewed["payment"]);
+        assert_eq!(committed["interest"], previewed["interest"]);
+    }
+    // Only the borrower may accept: the preview says so with the node's code.
+    let accept = Action::AcceptLoan { loan_id: LoanId(0) };
+    let refused = h.dry_run("depositor", &accept).await;
+    assert_eq!(refused["status"], "rejected", "{refused}");
+    assert!(refused["error"]["code"].as_u64().unwrap() > 0);
+    assert!(refused["events"].as_array().unwrap().is_empty());
+    let accepted = h.dry_run("borrower", &accept).await;
+    assert_eq!(accepted["loans"][0]["loan"]["status"], "active", "{accepted}");
+    assert_eq!(accepted["loans"][0]["schedule"]["payments_remaining"], 3);
+    h.send_ok("borrower", accept).await;
 
     let loan = h.get("/v1/loans/0").await;
     assert_eq!(loan["loan"]["status"], "active", "{loan}");
@@ -211,8 +246,12 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         h.advance(advance_days * DAY).await;
         let before = h.get("/v1/loans/0").await;
         assert_eq!(before["schedule"]["payments_missed"], 0, "payment {payment}: {before}");
-        h.send_ok("borrower", Action::RepayLoan { loan_id: LoanId(0), max_amount: Amount::MAX })
-            .await;
+        let repay = Action::RepayLoan { loan_id: LoanId(0), max_amount: Amount::MAX };
+        let preview = h.dry_run("borrower", &repay).await;
+        assert_eq!(preview["status"], "applied", "{preview}");
+        let paid = preview["events"].as_array().unwrap().iter().any(|e| e["kind"] == "loan_payment_made");
+        assert!(paid, "{preview}");
+        h.send_ok("borrower", repay).await;
         let after = h.get("/v1/loans/0").await;
         if payment < 3 {
             assert_eq!(after["schedule"]["payments_remaining"], 3 - payment, "{after}");

@@ -59,6 +59,12 @@ impl Harness {
         panic!("transaction {hash} was not committed");
     }
 
+    /// `POST /v1/dry-run` of `action` from `key`'s address.
+    async fn dry_run(&self, key: &SigningKey, action: &Action) -> infrafi_api::client::Answer {
+        let body = json!({"sender": key.address(), "action": action});
+        self.client.post("/v1/dry-run", &body).await.unwrap()
+    }
+
     async fn send_ok(&self, key: &SigningKey, action: Action) -> Value {
         let receipt = self.send(key, action).await;
         assert_eq!(receipt["status"], "applied", "{receipt}");
@@ -90,9 +96,33 @@ async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() 
         Action::MintUsdai { token: USDC, amount: Amount::from_whole(1_000), min_out: Amount::ZERO };
     h.send_ok(&h.user, mint).await;
     let stake = Action::Stake { assets: Amount::from_whole(500), min_shares: Amount::ZERO };
-    h.send_ok(&h.user, stake).await;
-    let request =
-        h.send_ok(&h.user, Action::RequestRedeem { shares: Amount::from_whole(100) }).await;
+    // The preview is the node's own answer: the shares it shows are the shares staked (the
+    // price does not move in between: no loans, no yield), and it commits nothing.
+    let preview = h.dry_run(&h.user, &stake).await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    let previewed_shares = preview.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "staked")
+        .map(|e| e["shares"].clone())
+        .unwrap();
+    let sent_before = h.next_nonce(&h.user).await;
+    let staked = h.send_ok(&h.user, stake).await;
+    assert_eq!(h.next_nonce(&h.user).await, sent_before + 1, "the preview used no nonce");
+    let shares = staked["events"].as_array().unwrap().iter().find(|e| e["kind"] == "staked");
+    assert_eq!(shares.unwrap()["shares"], previewed_shares);
+    let request_redeem = Action::RequestRedeem { shares: Amount::from_whole(100) };
+    let preview = h.dry_run(&h.user, &request_redeem).await.body;
+    let estimate = &preview["requests"][0];
+    assert_eq!(estimate["request"]["status"], "waiting", "{preview}");
+    assert!(estimate["qev_estimate"]["next_round_at"].as_u64().unwrap() > 0, "{preview}");
+    assert!(h.client.get("/v1/queue/0").await.unwrap().status == 404, "nothing committed");
+    let too_much = Action::Stake { assets: Amount::from_whole(10_000), min_shares: Amount::ZERO };
+    let too_much = h.dry_run(&h.user, &too_much).await;
+    assert_eq!(too_much.body["status"], "rejected");
+    assert_eq!(too_much.body["error"]["name"], "balance_insufficient", "{}", too_much.body);
+    let request = h.send_ok(&h.user, request_redeem).await;
     assert_eq!(
         request["events"].as_array().unwrap().last().unwrap()["kind"],
         "redemption_requested"
@@ -192,6 +222,10 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
         c.get(&format!("/v1/proofs/balances/{}/bad-asset", h.user.address())).await.unwrap(),
     ));
     cases.push((404, "route_not_found", c.get("/v1/nothing").await.unwrap()));
+    let not_an_action = json!({"sender": h.user.address(), "action": {"type": "fly"}});
+    cases.push((400, "action_invalid", c.post("/v1/dry-run", &not_an_action).await.unwrap()));
+    let nobody = json!({"sender": "0x12", "action": {"type": "harvest_base_yield"}});
+    cases.push((400, "address_invalid", c.post("/v1/dry-run", &nobody).await.unwrap()));
     cases.push((
         400,
         "seconds_invalid",
@@ -267,7 +301,8 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
             .replace("{address}", &Address::ZERO.to_string())
             .replace("{asset}", "USDC")
             .replace("{id}", "0")
-            .replace("{key}", "0x00");
+            .replace("{key}", "0x00")
+            .replace("{series}", "deposit_price");
         if route.path == "/v1/events" {
             continue; // A stream: it would not end.
         }
@@ -325,4 +360,104 @@ async fn the_event_stream_sends_committed_events_filtered_by_kind_and_account() 
     assert!(received.contains(&user.to_string().to_lowercase()), "{received}");
     assert!(!received.contains(&h.admin.address().to_string().to_lowercase()), "{received}");
     h.node.shutdown();
+}
+
+/// The values of a history series as `(timestamp, value)`.
+async fn history(client: &Client, query: &str) -> Vec<(u64, i128)> {
+    let answer = client.get(&format!("/v1/history/{query}")).await.unwrap();
+    assert_eq!(answer.status, 200, "{query}: {}", answer.body);
+    answer.body["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["timestamp"].as_u64().unwrap(), p["value"].as_str().unwrap().parse().unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_is_sampled_per_interval_of_block_time_served_bounded_and_kept_across_a_restart() {
+    let admin = SigningKey::from_seed("api/admin");
+    let attestor = SigningKey::from_seed("api/attestor");
+    let user = SigningKey::from_seed("api/user");
+    let start = unix_now();
+    let mut genesis = Genesis::with_admin(admin.address(), start);
+    genesis.roles.push((Role::GatewayAttestor, attestor.address()));
+    let dir = tempfile::tempdir().unwrap();
+    let interval = |config: &mut infrafi_node::NodeConfig| config.history_interval_secs = 3_600;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, interval).await;
+    let h = Harness {
+        client: served.client.clone(),
+        node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+        admin,
+        attestor,
+        user: user.clone(),
+    };
+    let credit = Action::GatewayCredit {
+        account: user.address(),
+        token: USDC,
+        amount: Amount::from_whole(1_000),
+        external_id: B256::repeat_byte(1),
+    };
+    h.send_ok(&h.attestor, credit).await;
+    let mint =
+        Action::MintUsdai { token: USDC, amount: Amount::from_whole(1_000), min_out: Amount::ZERO };
+    h.send_ok(&user, mint).await;
+    h.send_ok(&user, Action::Stake { assets: Amount::from_whole(500), min_shares: Amount::ZERO })
+        .await;
+    // Forty days in daily steps, with a donation to the vault half way: the deposit price
+    // moves, so the realised APY is positive over both windows at the end.
+    for day in 0..40 {
+        let advanced =
+            h.client.post("/v1/devnet/advance-time", &json!({"seconds": 86_400})).await.unwrap();
+        assert_eq!(advanced.status, 200, "{}", advanced.body);
+        if day == 20 {
+            h.send_ok(&user, Action::DonateToVault { amount: Amount::from_whole(5) }).await;
+        }
+    }
+    // Forty days at one point an hour: 960 points, within the bound.
+    let everything = format!("?from={start}&step=3600");
+    let prices = history(&h.client, &format!("deposit_price{everything}")).await;
+    assert!(prices.len() >= 41, "one sample per day at least: {}", prices.len());
+    assert!(prices.windows(2).all(|w| w[0].0 / 3_600 < w[1].0 / 3_600), "one per interval");
+    let vault = h.client.get("/v1/vault").await.unwrap().body;
+    let latest = prices.last().unwrap().1;
+    assert!(latest > 10i128.pow(18), "the donation raised the price: {latest}");
+    assert!(vault["deposit_price"].as_str().unwrap().parse::<i128>().unwrap() >= latest);
+    let apy_7d = history(&h.client, &format!("realised_apy_7d{everything}")).await;
+    let apy_30d = history(&h.client, &format!("realised_apy_30d{everything}")).await;
+    assert!(!apy_30d.is_empty() && apy_30d.len() < apy_7d.len(), "30 days need more history");
+    assert!(apy_30d.last().unwrap().1 > 0, "{apy_30d:?}");
+    let index = h.client.get("/v1/history").await.unwrap().body;
+    assert_eq!(index["interval_secs"], 3_600);
+    assert!(index["series"].as_array().unwrap().iter().any(|s| s["name"] == "points_total"));
+
+    // A coarser step keeps the last sample of each step.
+    let weekly = history(&h.client, &format!("deposit_price?from={start}&step=604800")).await;
+    assert!(weekly.len() < prices.len() && weekly.last() == prices.last());
+
+    // Bounded, and bad input is a 4xx with its code.
+    let c = &h.client;
+    for (status, code, path) in [
+        (400, "history_range_too_large", "/v1/history/deposit_price?from=0&step=1"),
+        (400, "history_range_invalid", "/v1/history/deposit_price?from=10&to=5"),
+        (400, "step_invalid", "/v1/history/deposit_price?step=0"),
+        (400, "from_invalid", "/v1/history/deposit_price?from=yesterday"),
+        (400, "query_parameter_unknown", "/v1/history/deposit_price?limit=3"),
+        (404, "history_series_unknown", "/v1/history/gdp"),
+    ] {
+        let answer = c.get(path).await.unwrap();
+        assert_eq!(answer.status.as_u16(), status, "{path}: {}", answer.body);
+        assert_eq!(answer.body["code"], code, "{path}: {}", answer.body);
+    }
+
+    // A restart keeps every sample.
+    drop(h);
+    served.stop().await;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, interval).await;
+    let after = history(&served.client, &format!("deposit_price{everything}")).await;
+    assert_eq!(after[..prices.len()], prices[..], "the samples survive the restart");
+    let apy_after = history(&served.client, &format!("realised_apy_30d{everything}")).await;
+    assert_eq!(apy_after[..apy_30d.len()], apy_30d[..]);
+    served.stop().await;
 }

@@ -41,6 +41,9 @@ pub(crate) struct DevnetArgs {
     /// Do not run the built-in keeper.
     #[arg(long)]
     pub(crate) no_keeper: bool,
+    /// Seconds of block time between history samples (`GET /v1/history`).
+    #[arg(long, default_value_t = infrafi_node::history::HISTORY_INTERVAL_SECS_DEFAULT)]
+    pub(crate) history_interval_secs: u64,
 }
 
 /// The demo actors: name and the roles it holds at genesis.
@@ -460,6 +463,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     let mut config = NodeConfig::new(node_cmd::CHAIN_ID_DEFAULT, args.data_dir.clone());
     config.block_time = Duration::from_millis(args.block_time_ms.max(1));
     config.devnet = true;
+    config.history_interval_secs = args.history_interval_secs.max(1);
     config.keeper = (!args.no_keeper).then(|| actor("keeper"));
     let node = Arc::new(Node::start(config, Some(&genesis(unix_now()))).context("starting")?);
     if node.snapshot().header.height == 0 {

@@ -39,6 +39,9 @@ pub(crate) struct NodeArgs {
     /// Run the built-in keeper, signing with this keystore.
     #[arg(long)]
     pub(crate) keeper_keystore: Option<PathBuf>,
+    /// Seconds of block time between history samples (`GET /v1/history`).
+    #[arg(long, default_value_t = infrafi_node::history::HISTORY_INTERVAL_SECS_DEFAULT)]
+    pub(crate) history_interval_secs: u64,
 }
 
 /// `infrafi node`.
@@ -55,6 +58,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
     config.block_time = Duration::from_millis(args.block_time_ms.max(1));
     config.mempool_txs_max = args.mempool_txs_max;
     config.block_txs_max = args.block_txs_max;
+    config.history_interval_secs = args.history_interval_secs.max(1);
     if let Some(path) = &args.keeper_keystore {
         config.keeper = Some(crate::wallet::load_key(path)?);
     }

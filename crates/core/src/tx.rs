@@ -399,6 +399,29 @@ pub fn apply_into(
     }
 }
 
+/// A preview of `tx`: applies it as [`apply`] would, hands the state after it and its events
+/// to `inspect`, then undoes every write, whether the action succeeded or not. The state is
+/// exactly as before the call (its hash and its tracked changes too). The node's dry-run
+/// runs this on its own copy of the committed state, so previews are the state machine's own
+/// answers and never a second implementation.
+pub fn preview<R>(
+    state: &mut State,
+    block: &BlockContext,
+    tx: &Transaction,
+    inspect: impl FnOnce(&State, &[Event]) -> R,
+) -> Result<R, TxError> {
+    assert!(state.events.is_empty(), "events left over from an earlier transaction");
+    let result = advance_clock(state, block).and_then(|()| execute(state, tx));
+    let outcome = result.map(|()| {
+        if tx.action.moves_share_price() {
+            points::share_price_moved(state);
+        }
+        inspect(state, &state.events)
+    });
+    state.rollback();
+    outcome
+}
+
 /// Consumes `sender`'s nonce: checks that `nonce` is its next one and advances it, committed
 /// at once. The node calls this for every validly signed transaction it includes, before
 /// [`apply`], so a rejected transaction still uses up its nonce (SPEC 3).

@@ -19,7 +19,7 @@ use crate::block::{
     BlockBody, BlockHeader, Receipt, ReceiptError, decode, decode_json, encode, encode_json,
     indexed_root,
 };
-use crate::mempool::Mempool;
+use crate::{history, mempool::Mempool};
 use alloy_primitives::B256;
 use infrafi_core::{BlockContext, Genesis, State, Transaction, tx};
 use infrafi_merkle::Tree;
@@ -64,6 +64,8 @@ pub struct ExecutedBlock {
     pub receipts: Vec<Receipt>,
     /// The leaves it changed.
     leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The history sample taken of its state, when one is due.
+    history: Option<history::Sample>,
 }
 
 /// Why the chain cannot go on.
@@ -197,6 +199,8 @@ pub struct Chain {
     tree: Tree,
     committed: Arc<Snapshot>,
     executed: Option<B256>,
+    history_interval_secs: u64,
+    history_last_at: Option<u64>,
 }
 
 /// Runs `transactions` in a block at `context`: the block's upkeep first, then each
@@ -294,6 +298,7 @@ impl Chain {
         let body = BlockBody { transactions: Vec::new(), block_events: Vec::new() };
         let genesis_json =
             serde_json::to_vec(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
+        let sample = history::sample(&state, 0);
         store.commit(&CommitBatch {
             height: 0,
             header: encode(&header),
@@ -305,8 +310,11 @@ impl Chain {
                 ("genesis".into(), genesis_json),
                 ("state_format".into(), infrafi_core::STATE_FORMAT.to_be_bytes().to_vec()),
             ],
+            history: Some((sample.timestamp, sample.encode())),
         })?;
-        Ok(Chain::from_parts(store, chain_id, state, tree, header))
+        let mut chain = Chain::from_parts(store, chain_id, state, tree, header);
+        chain.history_last_at = Some(sample.timestamp);
+        Ok(chain)
     }
 
     fn reload(store: Arc<Store>, chain_id: u64, head: u64) -> Result<Chain, ChainError> {
@@ -337,7 +345,10 @@ impl Chain {
                 header.state_root
             )));
         }
-        Ok(Chain::from_parts(store, chain_id, state, tree, header))
+        let history_last_at = store.history_latest()?.map(|(timestamp, _)| timestamp);
+        let mut chain = Chain::from_parts(store, chain_id, state, tree, header);
+        chain.history_last_at = history_last_at;
+        Ok(chain)
     }
 
     fn from_parts(
@@ -353,7 +364,22 @@ impl Chain {
             state: state.clone(),
             tree: tree.clone(),
         });
-        Chain { chain_id, store, state, tree, committed, executed: None }
+        Chain {
+            chain_id,
+            store,
+            state,
+            tree,
+            committed,
+            executed: None,
+            history_interval_secs: history::HISTORY_INTERVAL_SECS_DEFAULT,
+            history_last_at: None,
+        }
+    }
+
+    /// Sets the cadence of history samples, in seconds of block time (see [`history`]).
+    pub fn set_history_interval(&mut self, seconds: u64) {
+        assert!(seconds > 0, "the history interval must be positive");
+        self.history_interval_secs = seconds;
     }
 
     /// The last committed block and state.
@@ -421,6 +447,12 @@ impl Chain {
         };
         let hash = header.hash();
         self.executed = Some(hash);
+        let history = history::is_due(
+            self.history_last_at,
+            proposal.timestamp,
+            self.history_interval_secs,
+        )
+        .then(|| history::sample(&self.state, proposal.height));
         let transactions =
             proposal.transactions.into_iter().map(|t| t.into_inner().signed).collect();
         Ok(ExecutedBlock {
@@ -429,6 +461,7 @@ impl Chain {
             body: BlockBody { transactions, block_events },
             receipts,
             leaves,
+            history,
         })
     }
 
@@ -498,12 +531,16 @@ impl Chain {
             receipts: block.receipts.iter().map(|r| (r.tx_hash.0, encode_json(r))).collect(),
             leaves: block.leaves,
             meta: Vec::new(),
+            history: block.history.as_ref().map(|sample| (sample.timestamp, sample.encode())),
         };
         if let Err(error) = self.store.commit(&batch) {
             self.abort();
             return Err(error.into());
         }
         self.executed = None;
+        if let Some(sample) = &block.history {
+            self.history_last_at = Some(sample.timestamp);
+        }
         self.committed = Arc::new(Snapshot {
             hash: block.hash,
             header: block.header,

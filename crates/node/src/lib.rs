@@ -9,6 +9,7 @@
 
 pub mod block;
 pub mod chain;
+pub mod history;
 pub mod keeper;
 pub mod mempool;
 
@@ -19,7 +20,7 @@ pub use chain::{
 pub use mempool::{AdmitError, Mempool};
 
 use alloy_primitives::{Address, B256};
-use infrafi_core::{Event, Genesis};
+use infrafi_core::{Action, BlockContext, Event, Genesis, State, Transaction, TxError};
 use infrafi_store::{Store, StoreError};
 use infrafi_tx::{CheckError, SignedTransaction, SigningKey, verify_batch};
 use serde::Serialize;
@@ -60,6 +61,8 @@ pub struct NodeConfig {
     pub keeper: Option<SigningKey>,
     /// Whether devnet-only controls (moving time forward) are allowed.
     pub devnet: bool,
+    /// The cadence of history samples, in seconds of block time.
+    pub history_interval_secs: u64,
 }
 
 impl NodeConfig {
@@ -73,6 +76,7 @@ impl NodeConfig {
             block_txs_max: BLOCK_TXS_MAX_DEFAULT,
             keeper: None,
             devnet: false,
+            history_interval_secs: history::HISTORY_INTERVAL_SECS_DEFAULT,
         }
     }
 }
@@ -152,6 +156,20 @@ struct Shared {
     time_offset_secs: AtomicU64,
     running: AtomicBool,
     wake: (Mutex<bool>, Condvar),
+    /// A private copy of the committed state that dry-runs execute on and roll back; cloned
+    /// again only when the head has moved (so at most once per block, and only if asked).
+    scratch: Mutex<Option<(u64, State)>>,
+}
+
+/// What a dry-run gives: the block it ran on top of, and the preview or the rejection.
+#[derive(Debug)]
+pub struct DryRun<R> {
+    /// The committed height the action was applied on top of.
+    pub height: u64,
+    /// The time it was applied at (that block's timestamp).
+    pub timestamp: u64,
+    /// What `inspect` made of the state after the action, or why the action is rejected.
+    pub outcome: Result<R, TxError>,
 }
 
 /// A running node. Dropping it stops the producer after the block in progress.
@@ -173,7 +191,8 @@ impl Node {
     /// producing blocks.
     pub fn start(config: NodeConfig, genesis: Option<&Genesis>) -> Result<Node, StartError> {
         let store = Arc::new(Store::open(&config.data_dir)?);
-        let chain = Chain::open(store.clone(), config.chain_id, genesis)?;
+        let mut chain = Chain::open(store.clone(), config.chain_id, genesis)?;
+        chain.set_history_interval(config.history_interval_secs);
         let snapshot = chain.committed();
         let (feed, _) = broadcast::channel(EVENT_FEED_BLOCKS_MAX);
         let (height, _) = watch::channel(snapshot.header.height);
@@ -194,6 +213,7 @@ impl Node {
             time_offset_secs: AtomicU64::new(time_offset_secs),
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),
+            scratch: Mutex::new(None),
         });
         let producer_shared = shared.clone();
         let producer = std::thread::Builder::new()
@@ -240,6 +260,35 @@ impl Node {
         Ok(lock(&self.shared.mempool).admit(sealed, committed_nonce)?)
     }
 
+    /// Applies `action` from `sender` to the committed state, as the next block would, hands the
+    /// state after it and its events to `inspect`, and undoes it (`infrafi_core::tx::preview`):
+    /// nothing is signed, submitted or committed, and no nonce is used. Dry-runs take turns
+    /// on one private copy of the state, so their cost is the action's, not a copy per call.
+    pub fn dry_run<R>(
+        &self,
+        sender: Address,
+        action: Action,
+        inspect: impl FnOnce(&State, &[Event]) -> R,
+    ) -> DryRun<R> {
+        let snapshot = self.snapshot();
+        let height = snapshot.header.height;
+        // A panic inside an earlier dry-run may have left the copy half-applied: start over.
+        let mut scratch = self.shared.scratch.lock().unwrap_or_else(|poisoned| {
+            self.shared.scratch.clear_poison();
+            let mut scratch = poisoned.into_inner();
+            *scratch = None;
+            scratch
+        });
+        if scratch.as_ref().is_none_or(|(at, _)| *at != height) {
+            *scratch = Some((height, snapshot.state.clone()));
+        }
+        let (_, state) = scratch.as_mut().expect("the scratch state was just set");
+        let block = BlockContext { height: height + 1, timestamp: snapshot.header.timestamp };
+        let transaction = Transaction { sender, action };
+        let outcome = infrafi_core::tx::preview(state, &block, &transaction, inspect);
+        DryRun { height, timestamp: block.timestamp, outcome }
+    }
+
     /// Whether `hash` waits in the mempool or is in the block being made.
     pub fn is_pending(&self, hash: &B256) -> bool {
         lock(&self.shared.mempool).contains(hash)
@@ -275,6 +324,36 @@ impl Node {
         let header = block::decode(&header).map_err(|e| corrupt(e.to_string()))?;
         let body = block::decode_json(&body).map_err(|e| corrupt(e.to_string()))?;
         Ok(Some((header, body)))
+    }
+
+    /// For each half-open range `[from, to)` of block timestamps, the last history sample in
+    /// it (one consistent read; see [`history`]).
+    pub fn history(&self, ranges: &[(u64, u64)]) -> Result<Vec<Option<history::Sample>>, StoreError> {
+        self.shared
+            .store
+            .history_last_in(ranges)?
+            .into_iter()
+            .map(|found| {
+                found
+                    .map(|(_, bytes)| {
+                        history::Sample::decode(&bytes)
+                            .map_err(|e| StoreError::Corrupt(format!("history sample: {e}")))
+                    })
+                    .transpose()
+            })
+            .collect()
+    }
+
+    /// The latest history sample.
+    pub fn history_latest(&self) -> Result<Option<history::Sample>, StoreError> {
+        self.shared
+            .store
+            .history_latest()?
+            .map(|(_, bytes)| {
+                history::Sample::decode(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("history sample: {e}")))
+            })
+            .transpose()
     }
 
     /// Subscribes to the events of every block committed from now on.

@@ -5,6 +5,10 @@
 //! head height). A block is committed by one redb write transaction with immediate
 //! durability: after a crash it is either all there (header, body, receipts, leaf changes,
 //! head) or not at all. The store deals in bytes; the node owns the encodings.
+//!
+//! History samples (figures of the committed state at a fixed cadence of block time, see
+//! `infrafi_node::history`) are written in the same transaction as the block they were read
+//! from, keyed by that block's timestamp, so a crash never leaves a sample without its block.
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -17,6 +21,8 @@ const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 const RECEIPTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("receipts");
 /// State leaves: leaf key to value.
 const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
+/// History samples by block timestamp.
+const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Metadata: `head`, `chain_id`, `genesis`, `state_format`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
@@ -87,7 +93,12 @@ pub struct CommitBatch {
     pub leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// Metadata written with the block (genesis only, in practice).
     pub meta: Vec<(String, Vec<u8>)>,
+    /// A history sample taken of the block's state, keyed by its timestamp.
+    pub history: Option<(u64, Vec<u8>)>,
 }
+
+/// A stored history sample: the block timestamp it was taken at and its encoding.
+pub type HistoryBytes = (u64, Vec<u8>);
 
 /// The store.
 #[derive(Debug)]
@@ -111,6 +122,7 @@ impl Store {
             write.open_table(RECEIPTS)?;
             write.open_table(LEAVES)?;
             write.open_table(META)?;
+            write.open_table(HISTORY)?;
         }
         write.commit()?;
         Ok(Store { db })
@@ -172,6 +184,9 @@ impl Store {
                 meta.insert(key.as_str(), value.as_slice())?;
             }
             meta.insert("head", batch.height.to_be_bytes().as_slice())?;
+            if let Some((timestamp, sample)) = &batch.history {
+                write.open_table(HISTORY)?.insert(*timestamp, sample.as_slice())?;
+            }
         }
         write.commit()?;
         Ok(())
@@ -196,6 +211,33 @@ impl Store {
         let read = self.db.begin_read()?;
         let table = read.open_table(RECEIPTS)?;
         Ok(table.get(hash)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The latest history sample, if any.
+    pub fn history_latest(&self) -> Result<Option<HistoryBytes>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(HISTORY)?;
+        Ok(table.last()?.map(|(t, v)| (t.value(), v.value().to_vec())))
+    }
+
+    /// For each half-open range `[from, to)` of block timestamps, the last sample in it: one
+    /// consistent read, one B-tree descent per range (so the cost is bounded by the number of
+    /// ranges, not by the samples they span).
+    pub fn history_last_in(
+        &self,
+        ranges: &[(u64, u64)],
+    ) -> Result<Vec<Option<HistoryBytes>>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(HISTORY)?;
+        let mut out = Vec::with_capacity(ranges.len());
+        for &(from, to) in ranges {
+            let last = match from < to {
+                true => table.range(from..to)?.next_back().transpose()?,
+                false => None,
+            };
+            out.push(last.map(|(t, v)| (t.value(), v.value().to_vec())));
+        }
+        Ok(out)
     }
 
     /// Every state leaf, in key order.
@@ -224,6 +266,7 @@ mod tests {
             receipts: vec![([height as u8; 32], vec![9])],
             leaves: vec![(b"a".to_vec(), Some(vec![height as u8])), (b"b".to_vec(), None)],
             meta: Vec::new(),
+            history: Some((1_000 + height * 10, vec![height as u8])),
         }
     }
 
@@ -241,6 +284,24 @@ mod tests {
         assert_eq!(store.header(1).unwrap(), Some(vec![1]));
         assert_eq!(store.receipt(&[1; 32]).unwrap(), Some(vec![9]));
         assert_eq!(store.leaves().unwrap(), vec![(b"a".to_vec(), vec![1])]);
+    }
+
+    #[test]
+    fn history_samples_are_committed_with_their_block_and_found_by_range() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for height in 0..5 {
+                store.commit(&batch(height)).unwrap();
+            }
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.history_latest().unwrap(), Some((1_040, vec![4])));
+        let found = store.history_last_in(&[(0, 1_000), (1_000, 1_025), (1_025, 2_000), (9, 9)]);
+        assert_eq!(
+            found.unwrap(),
+            vec![None, Some((1_020, vec![2])), Some((1_040, vec![4])), None]
+        );
     }
 
     #[test]

@@ -34,3 +34,51 @@ pub(crate) async fn serve(chain: u64, genesis: &Genesis) -> Served {
     });
     Served { client: Client::new(&format!("http://{address}")), node, dir }
 }
+
+/// A node serving from a directory that outlives it, so a test can stop and restart it.
+#[allow(dead_code)] // One suite restarts a node.
+pub(crate) struct Restartable {
+    pub(crate) client: Client,
+    pub(crate) node: Arc<Node>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+#[allow(dead_code)]
+impl Restartable {
+    /// Stops the server and the node and waits until the store is closed.
+    pub(crate) async fn stop(self) {
+        self.node.shutdown();
+        let _ = self.stop.send(());
+        self.server.await.unwrap();
+        drop(self.client);
+        assert_eq!(Arc::strong_count(&self.node), 1, "nothing else holds the node");
+    }
+}
+
+/// Starts (or restarts) the node whose store is in `dir`, with `configure` applied to its
+/// configuration, and serves it until [`Restartable::stop`].
+#[allow(dead_code)]
+pub(crate) async fn serve_in(
+    dir: &std::path::Path,
+    chain: u64,
+    genesis: &Genesis,
+    configure: impl FnOnce(&mut NodeConfig),
+) -> Restartable {
+    let mut config = NodeConfig::new(chain, dir.to_path_buf());
+    config.block_time = Duration::from_millis(100);
+    config.devnet = true;
+    configure(&mut config);
+    let node = Arc::new(Node::start(config, Some(genesis)).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server_node = node.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        infrafi_api::serve(server_node, listener, shutdown).await.unwrap();
+    });
+    Restartable { client: Client::new(&format!("http://{address}")), node, stop, server }
+}

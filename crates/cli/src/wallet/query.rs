@@ -88,6 +88,20 @@ pub(crate) enum QueryCommand {
     ProveReceipt { id: u64 },
     /// A proof of a silo.
     ProveSilo { id: u64 },
+    /// The history series the node records (no name), or one series over a range.
+    History {
+        /// A series (`deposit_price`, `realised_apy_30d`, ...); none lists them.
+        series: Option<String>,
+        /// Start, unix seconds (default: 30 days before `--to`).
+        #[arg(long)]
+        from: Option<u64>,
+        /// End, unix seconds (default: the head's time).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Seconds per point (default: the node's choice, at most 1,000 points).
+        #[arg(long)]
+        step: Option<u64>,
+    },
 }
 
 /// `infrafi query`.
@@ -138,6 +152,15 @@ pub(crate) fn query(args: QueryArgs) -> Result<()> {
         Q::ProveLoan { id } => format!("/v1/proofs/loans/{id}"),
         Q::ProveReceipt { id } => format!("/v1/proofs/receipts/{id}"),
         Q::ProveSilo { id } => format!("/v1/proofs/silos/{id}"),
+        Q::History { series: None, .. } => "/v1/history".into(),
+        Q::History { series: Some(series), from, to, step } => {
+            let range = [("from", from), ("to", to), ("step", step)]
+                .iter()
+                .filter_map(|(name, value)| value.map(|v| format!("{name}={v}")))
+                .collect::<Vec<_>>()
+                .join("&");
+            format!("/v1/history/{series}?{range}")
+        }
     };
     let answer = runtime()?.block_on(Client::new(&args.node).get(&path))?;
     println!("{}", serde_json::to_string_pretty(&answer.body)?);
