@@ -151,7 +151,7 @@ function lineChart(element, series, { labels, colors, yFormat, xLabel = 'block',
         : { label: xLabel, stroke: '#57606a', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       { stroke: '#57606a', size: 84, values: (u, values) => values.map(yFormat) },
     ],
-    series: [{ label: xLabel }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 2, spanGaps: true, points: { show: series[0].length < 3 } }))],
+    series: [{ label: xTime ? 'time' : xLabel }, ...labels.map((label, i) => ({ label, stroke: colors[i], width: 2, spanGaps: true, points: { show: series[0].length < 3 } }))],
   };
   element.replaceChildren();
   new window.uPlot(options, series, element);

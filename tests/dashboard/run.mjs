@@ -253,6 +253,26 @@ try {
         ['deployed_share', (v) => String(v.phase_mix.deployed_bps), fmt.bps],
         ['apy_projected', (v) => String(v.phase_mix.blended_apy_bps), fmt.bps],
       ]);
+      // The realised APYs are the last points of the node's history series, and the charts
+      // are drawn from that history (the devnet's bootstrap spans 68 days of block time).
+      for (const days of [7, 30]) {
+        let last = 'no attempt';
+        for (let attempt = 0; ; attempt++) {
+          const series = await api(`/v1/history/realised_apy_${days}d`);
+          const point = series.points[series.points.length - 1];
+          const shown = await page.$eval(`[data-figure="apy_realised_${days}d"]`, (f) => ({ raw: f.dataset.raw ?? null, text: f.querySelector('.value').textContent }));
+          last = `page ${JSON.stringify(shown)}, API ${JSON.stringify(point)}`;
+          if (point && shown.raw === point.value && shown.text === fmt.bps(point.value)) break;
+          check(attempt < 40, `realised APY ${days}d: ${last}`);
+          await sleep(150);
+        }
+        summary.figures_checked += 1;
+      }
+      for (const chart of ['price-chart', 'apy-chart']) {
+        const points = await page.$eval(`#${chart}`, (c) => Number(c.dataset.points));
+        check(points > 0, `${chart} has no points from the node's history`);
+        check(await page.$(`#${chart} canvas`), `${chart} is not drawn`);
+      }
     }
     if (name === 'queue') {
       await compareFigures(page, '/v1/queue?limit=1000', [
@@ -260,6 +280,10 @@ try {
         ['round_liquidity', 'round_liquidity', fmt.amount],
         ['locked_shares', 'locked_shares', fmt.amount],
       ]);
+      for (const chart of ['depth-chart', 'clearing-chart']) {
+        const points = await page.$eval(`#${chart}`, (c) => Number(c.dataset.points));
+        check(points > 0, `${chart} has no points from the node's history`);
+      }
       const queue = await api('/v1/queue?limit=1000');
       const rows = await page.$$eval('table[data-table="requests"] tbody tr', (all) => all.map((r) => r.dataset.row));
       check(rows.length === queue.requests.length, `queue rows ${rows.length} vs API ${queue.requests.length}`);

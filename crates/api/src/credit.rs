@@ -410,7 +410,10 @@ pub(crate) async fn receipt(
 }
 
 /// The QEV estimate of request `id` with scheduled loan repayments and base yield as inflows.
-pub(crate) fn qev_estimate(state: &infrafi_core::State, id: RequestId) -> Result<QevEstimateDto, TxError> {
+pub(crate) fn qev_estimate(
+    state: &infrafi_core::State,
+    id: RequestId,
+) -> Result<QevEstimateDto, TxError> {
     let mut inflows = estimate::base_yield_inflows(state, ESTIMATE_HORIZON_SECS)?;
     let from_base_yield = inflows.len();
     let until = state.now().saturating_add(ESTIMATE_HORIZON_SECS);
@@ -435,7 +438,10 @@ pub(crate) fn qev_estimate(state: &infrafi_core::State, id: RequestId) -> Result
 }
 
 /// A request's bids, listing and wait-fees.
-pub(crate) fn qev_position(state: &infrafi_core::State, request: &queue::RedemptionRequest) -> QevPositionDto {
+pub(crate) fn qev_position(
+    state: &infrafi_core::State,
+    request: &queue::RedemptionRequest,
+) -> QevPositionDto {
     QevPositionDto {
         bid_price: request.bid_price_wad.to_string(),
         bid_escrow: amount(request.bid_escrow),

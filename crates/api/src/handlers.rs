@@ -320,12 +320,8 @@ pub(crate) fn balances_of(state: &infrafi_core::State, address: Address) -> Vec<
 }
 
 fn assets_of(state: &infrafi_core::State) -> Vec<Asset> {
-    let mut assets: Vec<Asset> = state
-        .reserve
-        .stablecoins
-        .iter()
-        .map(|(symbol, _)| Asset::Stablecoin(*symbol))
-        .collect();
+    let mut assets: Vec<Asset> =
+        state.reserve.stablecoins.iter().map(|(symbol, _)| Asset::Stablecoin(*symbol)).collect();
     assets.extend([Asset::Usdai, Asset::Susdai]);
     assets
 }

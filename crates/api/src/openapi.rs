@@ -157,7 +157,9 @@ pub fn document() -> Value {
             json!({"name": q.name, "in": "query", "required": false, "schema": {"type": q.kind}})
         }));
         let success = match route.response {
-            Body::Json(schema) => json!({"description": "Success.", "content": content(schema(&mut generator))}),
+            Body::Json(schema) => {
+                json!({"description": "Success.", "content": content(schema(&mut generator))})
+            }
             Body::Media(media) => json!({"description": "Success.", "content": {media: {}}}),
         };
         let mut operation = json!({

@@ -249,7 +249,8 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         let repay = Action::RepayLoan { loan_id: LoanId(0), max_amount: Amount::MAX };
         let preview = h.dry_run("borrower", &repay).await;
         assert_eq!(preview["status"], "applied", "{preview}");
-        let paid = preview["events"].as_array().unwrap().iter().any(|e| e["kind"] == "loan_payment_made");
+        let paid =
+            preview["events"].as_array().unwrap().iter().any(|e| e["kind"] == "loan_payment_made");
         assert!(paid, "{preview}");
         h.send_ok("borrower", repay).await;
         let after = h.get("/v1/loans/0").await;

@@ -55,7 +55,42 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
     );
     tx(&key("kyc"), &["set-kyc", "--account", &me, "--verified", "true"]);
     tx(wallet, &["mint-usdai", "--token", "USDC", "--amount", "1250.5"]);
-    tx(wallet, &["stake", "--amount", "1000"]);
+    // A preview signs nothing and uses no nonce; the stake it previews then gives its shares.
+    let preview: Value = serde_json::from_str(&cli_ok(&[
+        "tx",
+        "--node",
+        node,
+        "--keystore",
+        wallet,
+        "--dry-run",
+        "stake",
+        "--amount",
+        "1000",
+    ]))
+    .unwrap();
+    assert_eq!(preview["status"], "applied", "{preview}");
+    let staked_shares = |events: &Value| -> u128 {
+        let staked = events.as_array().unwrap().iter().find(|e| e["kind"] == "staked").unwrap();
+        staked["shares"].as_str().unwrap().parse().unwrap()
+    };
+    let stake = tx(wallet, &["stake", "--amount", "1000"]);
+    // The devnet's loans accrue interest every second, so the price moves a little between
+    // the preview's block and the stake's: the same shares to within 0.01%.
+    let (previewed, staked) = (staked_shares(&preview["events"]), staked_shares(&stake["events"]));
+    assert!(previewed.abs_diff(staked) <= previewed / 10_000, "{previewed} vs {staked}");
+    let refused_preview = cli(&[
+        "tx",
+        "--node",
+        node,
+        "--keystore",
+        wallet,
+        "--dry-run",
+        "stake",
+        "--amount",
+        "99999",
+    ]);
+    assert!(!refused_preview.status.success());
+    assert!(String::from_utf8_lossy(&refused_preview.stderr).contains("balance_insufficient"));
     let request = tx(wallet, &["request-redeem", "--shares", "100"]);
     let id = request["events"]
         .as_array()
@@ -95,6 +130,14 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         account["balances"].as_array().unwrap().iter().find(|b| b["asset"] == "USDai").unwrap();
     assert!(usdai["amount"].as_str().unwrap().parse::<u128>().unwrap() >= 350 * 10u128.pow(18));
 
+    // The node's history: the devnet's bootstrap moved time by weeks, so prices were sampled.
+    let history: Value =
+        serde_json::from_str(&cli_ok(&["query", "--node", node, "history", "deposit_price"]))
+            .unwrap();
+    assert!(!history["points"].as_array().unwrap().is_empty(), "{history}");
+    let series: Value =
+        serde_json::from_str(&cli_ok(&["query", "--node", node, "history"])).unwrap();
+    assert!(series["series"].as_array().unwrap().len() >= 15, "{series}");
     let proof = cli_ok(&["query", "--node", node, "prove-balance", &me, "USDai"]);
     let proof_path = dir.path().join("proof.json");
     std::fs::write(&proof_path, &proof).unwrap();

@@ -2,14 +2,13 @@
 //! (its events, or its rejection) and leaves the state exactly as it was: its hash, and the
 //! changes the node will persist for the next block.
 
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
 mod common;
 
 use common::*;
 use infrafi_core::{
-    Action, Amount, Event, Transaction, apply,
-    ids::USDC,
-    ledger::LedgerError,
-    tx::preview,
+    Action, Amount, Event, Transaction, apply, ids::USDC, ledger::LedgerError, tx::preview,
 };
 
 #[test]

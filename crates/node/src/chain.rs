@@ -447,12 +447,9 @@ impl Chain {
         };
         let hash = header.hash();
         self.executed = Some(hash);
-        let history = history::is_due(
-            self.history_last_at,
-            proposal.timestamp,
-            self.history_interval_secs,
-        )
-        .then(|| history::sample(&self.state, proposal.height));
+        let history =
+            history::is_due(self.history_last_at, proposal.timestamp, self.history_interval_secs)
+                .then(|| history::sample(&self.state, proposal.height));
         let transactions =
             proposal.transactions.into_iter().map(|t| t.into_inner().signed).collect();
         Ok(ExecutedBlock {

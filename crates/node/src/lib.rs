@@ -328,7 +328,10 @@ impl Node {
 
     /// For each half-open range `[from, to)` of block timestamps, the last history sample in
     /// it (one consistent read; see [`history`]).
-    pub fn history(&self, ranges: &[(u64, u64)]) -> Result<Vec<Option<history::Sample>>, StoreError> {
+    pub fn history(
+        &self,
+        ranges: &[(u64, u64)],
+    ) -> Result<Vec<Option<history::Sample>>, StoreError> {
         self.shared
             .store
             .history_last_in(ranges)?

@@ -1,4 +1,5 @@
-//! `infrafi tx`: sign one action with a keystore's key, submit it, and wait for its receipt.
+//! `infrafi tx`: sign one action with a keystore's key, submit it, and wait for its receipt;
+//! or, with `--dry-run`, have the node preview it without signing anything.
 
 use super::{NODE_URL_DEFAULT, action::ActionCommand, keystore::load_key, runtime};
 use anyhow::{Context, Result, bail};
@@ -20,6 +21,10 @@ pub(crate) struct TxArgs {
     /// Return once accepted, without waiting for the receipt.
     #[arg(long)]
     pub(crate) no_wait: bool,
+    /// Preview only: the node applies the action to its committed state and rolls it back
+    /// (`POST /v1/dry-run`); nothing is signed or sent. Fails if the preview is a rejection.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
     /// The action.
     #[command(subcommand)]
     pub(crate) action: ActionCommand,
@@ -31,6 +36,18 @@ pub(crate) fn tx(args: TxArgs) -> Result<()> {
     let action = args.action.action()?;
     runtime()?.block_on(async {
         let client = Client::new(&args.node);
+        if args.dry_run {
+            let body = serde_json::json!({"sender": key.address(), "action": action});
+            let answer = client.post("/v1/dry-run", &body).await?;
+            println!("{}", serde_json::to_string_pretty(&answer.body)?);
+            if answer.status != 200 {
+                bail!("refused ({}): {}", answer.status, answer.body);
+            }
+            if answer.body["status"] != "applied" {
+                bail!("the node would reject it: {}", answer.body["error"]);
+            }
+            return Ok(());
+        }
         let status = client.get("/v1/status").await?;
         let chain_id = status.body["chain_id"].as_u64().context("the node has no chain id")?;
         let nonce = match args.nonce {
