@@ -398,7 +398,7 @@ fn write_keys(data_dir: &std::path::Path) -> Result<Vec<(String, Address, PathBu
     for (name, _) in ACTORS {
         let path = data_dir.join("keys").join(format!("{name}.json"));
         if !path.exists() {
-            wallet::save_key(&path, &actor(name))?;
+            wallet::save_devnet_key(&path, &actor(name))?;
         }
         written.push((name.to_string(), actor(name).address(), path));
     }

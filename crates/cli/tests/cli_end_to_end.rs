@@ -30,6 +30,18 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
     let node = net.url.as_str();
     let wallet = dir.path().join("me.json");
     let me = cli_ok(&["wallet", "new", "--keystore", wallet.to_str().unwrap()]).trim().to_string();
+    // An encrypted v3 keystore: it opens with its password only.
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&wallet).unwrap()).unwrap();
+    assert_eq!(
+        (file["version"].as_u64(), file["crypto"]["kdf"].as_str()),
+        (Some(3), Some("scrypt"))
+    );
+    let wrong = Command::new(BIN)
+        .args(["wallet", "address", "--keystore", wallet.to_str().unwrap()])
+        .env("INFRAFI_KEYSTORE_PASSWORD", "not the password")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"));
     let key = |name: &str| keys.join(format!("{name}.json")).display().to_string();
     let wallet = wallet.to_str().unwrap();
     let tx = |keystore: &str, action: &[&str]| {
@@ -244,7 +256,7 @@ fn tool_available(tool: &str) -> bool {
 }
 
 #[test]
-fn a_transaction_signed_by_viem_is_accepted_and_applied() {
+fn viem_signs_transactions_the_node_applies_and_ethers_shares_our_keystores() {
     if !tool_available("node") || !tool_available("npm") {
         eprintln!(
             "SKIPPED wallet compatibility: `node` and `npm` are needed (tests/wallet-compat)"
@@ -252,7 +264,7 @@ fn a_transaction_signed_by_viem_is_accepted_and_applied() {
         return;
     }
     let project = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/wallet-compat");
-    if !project.join("node_modules/viem").exists() {
+    if !project.join("node_modules/ethers").exists() {
         let install = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund"])
             .current_dir(&project)
@@ -282,4 +294,26 @@ fn a_transaction_signed_by_viem_is_accepted_and_applied() {
     let receipt: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(receipt["status"], "applied");
     assert_eq!(receipt["action"], "transfer");
+
+    // Keystores: ours opens in ethers, and ethers' opens in ours.
+    let ours = dir.path().join("ours.json");
+    let address = cli_ok(&["wallet", "new", "--keystore", ours.to_str().unwrap()]);
+    let keystore = |args: &[&str]| {
+        let output =
+            Command::new("node").arg("keystore.mjs").args(args).current_dir(&project).output();
+        let output = output.unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_lowercase()
+    };
+    let opened = keystore(&["open", ours.to_str().unwrap(), KEYSTORE_PASSWORD]);
+    assert_eq!(opened, address.trim().to_lowercase(), "ethers opens infrafi's keystore");
+    let theirs = dir.path().join("theirs.json");
+    let theirs_address = keystore(&[
+        "write",
+        theirs.to_str().unwrap(),
+        KEYSTORE_PASSWORD,
+        dave["private_key"].as_str().unwrap(),
+    ]);
+    let read = cli_ok(&["wallet", "address", "--keystore", theirs.to_str().unwrap()]);
+    assert_eq!(read.trim().to_lowercase(), theirs_address, "infrafi opens ethers' keystore");
 }

@@ -2,15 +2,14 @@
 //! ([`tx`], with the typed actions in [`action`]), and reads ([`query`]).
 //!
 //! Amounts are typed as decimals of the token ("1250.5"), never as raw integers; a keystore is
-//! a JSON file `{address, private_key}` written with mode 0600 (a development wallet: the key
-//! is not encrypted).
+//! an encrypted Web3 Secret Storage v3 file, or a plain devnet key file marked as such.
 
 mod action;
 mod keystore;
 mod query;
 mod tx;
 
-pub(crate) use keystore::{WalletCommand, load_key, save_key, wallet};
+pub(crate) use keystore::{WalletCommand, load_key, save_devnet_key, wallet};
 pub(crate) use query::{QueryArgs, query};
 pub(crate) use tx::{TxArgs, tx};
 

@@ -47,9 +47,17 @@ pub fn devnet(data_dir: &Path, extra: &[&str]) -> Devnet {
     Devnet { child, url }
 }
 
-/// Runs `infrafi <args>`.
+/// The password of the keystores the tests create (`INFRAFI_KEYSTORE_PASSWORD`).
+pub const KEYSTORE_PASSWORD: &str = "test keystore password";
+
+/// Runs `infrafi <args>`, with the tests' keystore password in its environment.
 pub fn cli(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).env("RUST_BACKTRACE", "0").output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .env("INFRAFI_KEYSTORE_PASSWORD", KEYSTORE_PASSWORD)
+        .output()
+        .unwrap()
 }
 
 /// Runs `infrafi <args>`, requires success, and returns its standard output.
