@@ -91,6 +91,11 @@ impl From<infrafi_node::SubmitError> for ApiError {
             SubmitError::Admit(AdmitError::MempoolFull { .. }) | SubmitError::NotRunning => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            SubmitError::Admit(AdmitError::SenderPendingLimitReached { .. }) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            SubmitError::Admit(AdmitError::SenderLacksStanding) => StatusCode::FORBIDDEN,
+            SubmitError::Admit(AdmitError::WouldBeRejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             SubmitError::Admit(_) => StatusCode::CONFLICT,
             SubmitError::Check(infrafi_tx::CheckError::SignatureInvalid)
             | SubmitError::Check(infrafi_tx::CheckError::SenderMismatch { .. }) => {

@@ -232,10 +232,19 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
         c.post("/v1/devnet/advance-time", &json!({"seconds": 0})).await.unwrap(),
     ));
 
+    // Admission (docs/security.md): upkeep needs standing; what would be rejected is refused
+    // with the state machine's code and uses no nonce; nonces come without gaps.
+    cases.push((403, "sender_lacks_standing", c.submit(&tx).await.unwrap()));
+    let harvest = h.admin.sign(CHAIN, 0, &Action::HarvestBaseYield {});
+    cases.push((422, "base_yield_surplus_is_zero", c.submit(&harvest).await.unwrap()));
+    let gapped = h.admin.sign(CHAIN, 1, &Action::ServiceQueue { max_requests: 1 });
+    cases.push((409, "nonce_too_high", c.submit(&gapped).await.unwrap()));
     // Replay: the same transaction again after it committed.
-    let accepted = c.submit(&tx).await.unwrap();
+    let grant = Action::GrantRole { role: Role::Oracle, account: h.user.address() };
+    let granted = h.admin.sign(CHAIN, 0, &grant);
+    let accepted = c.submit(&granted).await.unwrap();
     assert_eq!(accepted.status, 202, "{}", accepted.body);
-    let again = c.submit(&tx).await.unwrap();
+    let again = c.submit(&granted).await.unwrap();
     assert_eq!(again.status, 202, "re-submitting a waiting transaction is idempotent");
     let hash = accepted.body["tx_hash"].as_str().unwrap().to_string();
     for _ in 0..100 {
@@ -245,13 +254,18 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let receipt = c.get(&format!("/v1/tx/{hash}")).await.unwrap().body;
-    assert_eq!(receipt["status"], "rejected", "nothing to harvest: {receipt}");
-    assert_eq!(receipt["error"]["name"], "base_yield_surplus_is_zero");
-    cases.push((409, "nonce_too_low", c.submit(&tx).await.unwrap()));
-    let conflicting = h.user.sign(CHAIN, 5, &Action::HarvestBaseYield {});
-    c.submit(&conflicting).await.unwrap();
-    let twin = h.user.sign(CHAIN, 5, &Action::ServiceQueue { max_requests: 1 });
-    cases.push((409, "nonce_already_pending", c.submit(&twin).await.unwrap()));
+    assert_eq!(receipt["status"], "applied", "{receipt}");
+    cases.push((409, "nonce_too_low", c.submit(&granted).await.unwrap()));
+    // Two transactions with one nonce in one batch: the second finds the first waiting.
+    let revoke = Action::RevokeRole { role: Role::Oracle, account: h.user.address() };
+    let both = [h.admin.sign(CHAIN, 1, &revoke), h.admin.sign(CHAIN, 1, &grant)]
+        .iter()
+        .map(infrafi_api::client::tx_request)
+        .collect::<Vec<_>>();
+    let batch = c.post("/v1/txs", &both).await.unwrap();
+    assert_eq!(batch.status, 200, "{}", batch.body);
+    assert!(batch.body[0]["tx_hash"].is_string(), "{}", batch.body);
+    assert_eq!(batch.body[1]["error"]["code"], "nonce_already_pending", "{}", batch.body);
 
     for (status, code, answer) in cases {
         assert_eq!(answer.status.as_u16(), status, "{code}: {}", answer.body);

@@ -7,17 +7,19 @@
 //! committed [`Snapshot`], an `Arc` swapped after each durable commit, so reads never wait for
 //! a block and never see a half-applied one.
 
+pub mod admission;
 pub mod block;
 pub mod chain;
 pub mod history;
 pub mod keeper;
 pub mod mempool;
 
+pub use admission::AdmitError;
 pub use block::{BlockBody, BlockHeader, Receipt, ReceiptError};
 pub use chain::{
     BlockExecutor, Chain, ChainError, ExecutedBlock, Proposal, Snapshot, replay_from_genesis,
 };
-pub use mempool::{AdmitError, Mempool};
+pub use mempool::Mempool;
 
 use alloy_primitives::{Address, B256};
 use infrafi_core::{Action, BlockContext, Event, Genesis, State, Transaction, TxError};
@@ -146,6 +148,13 @@ pub struct BlockEvents {
     pub events: Vec<FeedEvent>,
 }
 
+impl Shared {
+    /// The timestamp a block made now would carry: the wall clock plus a devnet's offset.
+    fn block_time_now(&self) -> u64 {
+        unix_now() + self.time_offset_secs.load(Ordering::Acquire)
+    }
+}
+
 struct Shared {
     config: NodeConfig,
     store: Arc<Store>,
@@ -203,8 +212,9 @@ impl Node {
             true => snapshot.header.timestamp.saturating_sub(unix_now()),
             false => 0,
         };
+        let keeper = config.keeper.as_ref().map(SigningKey::address);
         let shared = Arc::new(Shared {
-            mempool: Mutex::new(Mempool::new(config.mempool_txs_max)),
+            mempool: Mutex::new(Mempool::new(config.mempool_txs_max, snapshot.clone(), keeper)),
             config,
             store,
             snapshot: RwLock::new(snapshot),
@@ -256,8 +266,8 @@ impl Node {
         if !self.is_running() {
             return Err(SubmitError::NotRunning);
         }
-        let committed_nonce = self.snapshot().state.ledger.nonce(sealed.sender);
-        Ok(lock(&self.shared.mempool).admit(sealed, committed_nonce)?)
+        let now = self.shared.block_time_now();
+        Ok(lock(&self.shared.mempool).admit(sealed, now)?)
     }
 
     /// Applies `action` from `sender` to the committed state, as the next block would, hands the
@@ -299,10 +309,14 @@ impl Node {
         lock(&self.shared.mempool).len()
     }
 
+    /// The mempool's capacity.
+    pub fn mempool_capacity(&self) -> usize {
+        lock(&self.shared.mempool).capacity()
+    }
+
     /// The next nonce `sender` should use, counting its waiting transactions.
     pub fn next_nonce(&self, sender: Address) -> u64 {
-        let committed = self.snapshot().state.ledger.nonce(sender);
-        lock(&self.shared.mempool).next_nonce(sender, committed)
+        lock(&self.shared.mempool).next_nonce(sender)
     }
 
     /// The receipt of a committed transaction.
@@ -438,7 +452,7 @@ fn produce(shared: Arc<Shared>, mut chain: Chain) {
 }
 
 fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
-    let timestamp = unix_now() + shared.time_offset_secs.load(Ordering::Acquire);
+    let timestamp = shared.block_time_now();
     let proposal = {
         let mut mempool = lock(&shared.mempool);
         chain.propose(&mut mempool, timestamp, shared.config.block_txs_max)
@@ -461,7 +475,7 @@ fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
     let height = snapshot.header.height;
     *shared.snapshot.write().unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
     // After the snapshot: a reader sees the transaction in flight, then its receipt.
-    lock(&shared.mempool).settle_in_flight();
+    lock(&shared.mempool).on_commit(snapshot.clone(), shared.block_time_now());
     shared.height.send_replace(height);
     // No subscriber is not an error.
     let _ = shared.feed.send(Arc::new(events));
@@ -501,8 +515,9 @@ fn block_events(executed: &ExecutedBlock) -> BlockEvents {
 fn run_keeper(shared: &Shared, keeper: &SigningKey, snapshot: &Snapshot) {
     let address = keeper.address();
     let committed = snapshot.state.ledger.nonce(address);
+    let now = shared.block_time_now();
     let mut mempool = lock(&shared.mempool);
-    let mut nonce = mempool.next_nonce(address, committed);
+    let mut nonce = mempool.next_nonce(address);
     if nonce != committed {
         return;
     }
@@ -511,7 +526,7 @@ fn run_keeper(shared: &Shared, keeper: &SigningKey, snapshot: &Snapshot) {
         let result = signed
             .verify(shared.config.chain_id)
             .map_err(SubmitError::from)
-            .and_then(|sealed| Ok(mempool.admit(sealed, committed)?));
+            .and_then(|sealed| Ok(mempool.admit(sealed, now)?));
         match result {
             Ok(_) => nonce += 1,
             Err(error) => {

@@ -1,101 +1,79 @@
-//! The bounded mempool: verified transactions waiting for a block, ordered per sender by nonce
-//! and across senders by arrival.
+//! The bounded mempool: transactions that passed admission ([`crate::admission`]), waiting
+//! for a block, ordered per sender by nonce and across senders by arrival.
 //!
-//! Admission takes the sender's committed nonce: a nonce below it is a replay
-//! (`nonce_too_low`), one too far above it would wait forever (`nonce_too_high`). A full pool
-//! refuses new transactions (`mempool_full`); nothing already admitted is evicted, so an
-//! acknowledged transaction is only dropped when its nonce is consumed by another one.
+//! The pool keeps a *pending state*: the committed state with every waiting and in-flight
+//! transaction applied, in arrival order, at the next block's time. That is the order blocks
+//! run them in (a sender's nonces arrive without gaps, so per-sender nonce order is arrival
+//! order), so a transaction admitted because it applies there almost always applies in its
+//! block. What can still differ is time (a price turns stale, a window closes between admission
+//! and the block); such a transaction is included and rejected like any other, after having
+//! passed admission. After each commit the pending state is rebuilt from the new committed
+//! state and the transactions still waiting.
+//!
+//! Nothing admitted is evicted: an acknowledged transaction leaves the pool by being included,
+//! or when its nonce is consumed by another one (a block from elsewhere).
 
+use crate::{
+    admission::{
+        AdmitError, KEEPER_RESERVED, NO_STANDING_SHARE_DIVISOR, Standing, is_upkeep, pending_max,
+        standing,
+    },
+    chain::Snapshot,
+};
 use alloy_primitives::{Address, B256};
+use infrafi_core::{BlockContext, State, Transaction, ledger::LedgerError, tx};
 use infrafi_tx::SealedTransaction;
 use std::{
     cmp::Reverse,
     collections::{BTreeMap, BinaryHeap, HashMap, HashSet},
+    sync::Arc,
 };
-
-/// The most transactions one sender may have waiting.
-pub const SENDER_PENDING_MAX: u64 = 256;
-
-/// Why the mempool refuses a transaction. Names are stable API codes.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AdmitError {
-    /// The pool holds its maximum.
-    #[error("the mempool is full ({capacity} transactions); retry later")]
-    MempoolFull {
-        /// The pool's capacity.
-        capacity: usize,
-    },
-    /// The nonce was already used (a replay or a stale transaction).
-    #[error("nonce {nonce} is already used; the sender's next nonce is {expected}")]
-    NonceTooLow {
-        /// The transaction's nonce.
-        nonce: u64,
-        /// The sender's next nonce.
-        expected: u64,
-    },
-    /// The nonce is too far ahead of the sender's next nonce.
-    #[error("nonce {nonce} is too far ahead of the sender's next nonce {expected}")]
-    NonceTooHigh {
-        /// The transaction's nonce.
-        nonce: u64,
-        /// The sender's next nonce.
-        expected: u64,
-    },
-    /// Another transaction with this sender and nonce is waiting.
-    #[error("another transaction with nonce {nonce} from this sender is already waiting")]
-    NonceAlreadyPending {
-        /// The nonce.
-        nonce: u64,
-    },
-}
-
-impl AdmitError {
-    /// The stable snake_case code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            AdmitError::MempoolFull { .. } => "mempool_full",
-            AdmitError::NonceTooLow { .. } => "nonce_too_low",
-            AdmitError::NonceTooHigh { .. } => "nonce_too_high",
-            AdmitError::NonceAlreadyPending { .. } => "nonce_already_pending",
-        }
-    }
-}
 
 struct Pending {
     sequence: u64,
     tx: SealedTransaction,
+    /// Whether it counts against the share of senders without standing.
+    without_standing: bool,
 }
 
 /// The pool.
 ///
 /// Transactions taken for a block stay known as *in flight* until the block is committed
-/// ([`Mempool::settle_in_flight`]), so that a client never sees an acknowledged transaction as
+/// ([`Mempool::on_commit`]), so that a client never sees an acknowledged transaction as
 /// unknown, and the next nonce of a sender counts its transactions in the block being made.
 pub struct Mempool {
     capacity: usize,
+    keeper: Option<Address>,
+    committed: Arc<Snapshot>,
+    pending_state: State,
     by_sender: HashMap<Address, BTreeMap<u64, Pending>>,
     by_hash: HashMap<B256, (Address, u64)>,
     next_sequence: u64,
     in_flight: HashSet<B256>,
-    in_flight_next_nonce: HashMap<Address, u64>,
+    in_flight_by_sender: HashMap<Address, u64>,
+    without_standing: usize,
 }
 
 impl Mempool {
-    /// An empty pool holding at most `capacity` transactions.
-    pub fn new(capacity: usize) -> Mempool {
+    /// An empty pool holding at most `capacity` transactions, over the committed `snapshot`.
+    /// `keeper` is the node's own keeper, if it runs one (it may use reserved slots).
+    pub fn new(capacity: usize, committed: Arc<Snapshot>, keeper: Option<Address>) -> Mempool {
         assert!(capacity > 0, "a mempool must hold at least one transaction");
         Mempool {
             capacity,
+            keeper,
+            pending_state: committed.state.clone(),
+            committed,
             by_sender: HashMap::new(),
             by_hash: HashMap::new(),
             next_sequence: 0,
             in_flight: HashSet::new(),
-            in_flight_next_nonce: HashMap::new(),
+            in_flight_by_sender: HashMap::new(),
+            without_standing: 0,
         }
     }
 
-    /// How many transactions wait.
+    /// How many transactions wait (not counting the block being made).
     pub fn len(&self) -> usize {
         self.by_hash.len()
     }
@@ -105,68 +83,143 @@ impl Mempool {
         self.by_hash.is_empty()
     }
 
+    /// The capacity (the node's keeper may use [`KEEPER_RESERVED`] more).
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Whether `hash` waits here or is in the block being made.
     pub fn contains(&self, hash: &B256) -> bool {
         self.by_hash.contains_key(hash) || self.in_flight.contains(hash)
     }
 
-    /// Forgets the transactions of the block just committed (their receipts are stored).
-    pub fn settle_in_flight(&mut self) {
-        self.in_flight.clear();
-        self.in_flight_next_nonce.clear();
+    /// The next nonce of `sender`, counting its waiting and in-flight transactions.
+    pub fn next_nonce(&self, sender: Address) -> u64 {
+        self.pending_state.ledger.nonce(sender)
     }
 
-    /// The sender's next nonce counting the block being made.
-    fn nonce_floor(&self, sender: Address, committed: u64) -> u64 {
-        self.in_flight_next_nonce.get(&sender).map_or(committed, |n| (*n).max(committed))
+    /// The state every waiting transaction is checked against (see the module doc).
+    pub fn pending_state(&self) -> &State {
+        &self.pending_state
     }
 
-    /// The nonce after the sender's last waiting transaction, if it has any in a row from
-    /// `committed`.
-    pub fn next_nonce(&self, sender: Address, committed: u64) -> u64 {
-        let committed = self.nonce_floor(sender, committed);
-        let mut next = committed;
-        if let Some(queue) = self.by_sender.get(&sender) {
-            for nonce in queue.range(committed..).map(|(n, _)| *n) {
-                if nonce != next {
-                    break;
-                }
-                next += 1;
-            }
+    /// The waiting transactions in arrival order (what a restart must find again).
+    pub fn waiting(&self) -> Vec<&SealedTransaction> {
+        let mut waiting: Vec<&Pending> = self.by_sender.values().flat_map(|q| q.values()).collect();
+        waiting.sort_by_key(|p| p.sequence);
+        waiting.into_iter().map(|p| &p.tx).collect()
+    }
+
+    /// The context a transaction admitted now is checked in: the pending state's block, or
+    /// the next one, at `now` (never before the pending state's time).
+    fn next_context(&self, now: u64) -> BlockContext {
+        let clock = *self.pending_state.clock.get();
+        BlockContext {
+            height: clock.height.max(self.committed.header.height + 1),
+            timestamp: clock.timestamp.max(now),
         }
-        next
     }
 
-    /// Admits `tx`, given its sender's committed next nonce. Re-admitting a waiting
+    fn sender_count(&self, sender: Address) -> u64 {
+        let waiting = self.by_sender.get(&sender).map_or(0, |q| q.len() as u64);
+        waiting + self.in_flight_by_sender.get(&sender).copied().unwrap_or(0)
+    }
+
+    /// Admits `tx` at wall time `now` (unix seconds, the time a block made now would carry),
+    /// checking the rules of [`crate::admission`] in their order. Re-admitting a waiting
     /// transaction is accepted and changes nothing.
-    pub fn admit(
-        &mut self,
-        tx: SealedTransaction,
-        committed_nonce: u64,
-    ) -> Result<B256, AdmitError> {
+    pub fn admit(&mut self, tx: SealedTransaction, now: u64) -> Result<B256, AdmitError> {
         let hash = tx.hash();
         if self.contains(&hash) {
             return Ok(hash);
         }
         let (sender, nonce) = (tx.sender, tx.signed.nonce);
-        let committed_nonce = self.nonce_floor(sender, committed_nonce);
-        if nonce < committed_nonce {
-            return Err(AdmitError::NonceTooLow { nonce, expected: committed_nonce });
+        let expected = self.next_nonce(sender);
+        if nonce < expected {
+            if nonce >= self.committed.state.ledger.nonce(sender) {
+                return Err(AdmitError::NonceAlreadyPending { nonce });
+            }
+            return Err(AdmitError::NonceTooLow { nonce, expected });
         }
-        if nonce >= committed_nonce.saturating_add(SENDER_PENDING_MAX) {
-            return Err(AdmitError::NonceTooHigh { nonce, expected: committed_nonce });
+        if nonce > expected {
+            return Err(AdmitError::NonceTooHigh { nonce, expected });
         }
-        if self.by_sender.get(&sender).is_some_and(|q| q.contains_key(&nonce)) {
-            return Err(AdmitError::NonceAlreadyPending { nonce });
+        let standing = standing(&self.committed.state, sender, self.keeper);
+        if !standing.is_some() && is_upkeep(&tx.action) {
+            return Err(AdmitError::SenderLacksStanding);
         }
-        if self.by_hash.len() >= self.capacity {
-            return Err(AdmitError::MempoolFull { capacity: self.capacity });
+        let limit = pending_max(standing);
+        if self.sender_count(sender) >= limit {
+            return Err(AdmitError::SenderPendingLimitReached { limit });
         }
+        let capacity = match standing {
+            Standing::Keeper => self.capacity + KEEPER_RESERVED,
+            _ => self.capacity,
+        };
+        if self.by_hash.len() >= capacity {
+            return Err(AdmitError::MempoolFull { capacity, which: "" });
+        }
+        let share = (self.capacity / NO_STANDING_SHARE_DIVISOR).max(1);
+        if !standing.is_some() && self.without_standing >= share {
+            return Err(AdmitError::MempoolFull {
+                capacity: share,
+                which: " held by senders without standing",
+            });
+        }
+        if nonce == u64::MAX {
+            return Err(AdmitError::WouldBeRejected(LedgerError::ArithmeticOverflow.into()));
+        }
+        let context = self.next_context(now);
+        let transaction = Transaction { sender, action: tx.action.clone() };
+        tx::apply(&mut self.pending_state, &context, &transaction)
+            .map_err(AdmitError::WouldBeRejected)?;
+        // The nonce is the expected one and below the maximum: this cannot fail.
+        tx::consume_nonce(&mut self.pending_state, sender, nonce)
+            .map_err(AdmitError::WouldBeRejected)?;
+        self.insert(tx, !standing.is_some());
+        Ok(hash)
+    }
+
+    fn insert(&mut self, tx: SealedTransaction, without_standing: bool) {
+        let (hash, sender, nonce) = (tx.hash(), tx.sender, tx.signed.nonce);
         let sequence = self.next_sequence;
         self.next_sequence += 1;
-        self.by_sender.entry(sender).or_default().insert(nonce, Pending { sequence, tx });
+        self.without_standing += usize::from(without_standing);
+        self.by_sender
+            .entry(sender)
+            .or_default()
+            .insert(nonce, Pending { sequence, tx, without_standing });
         self.by_hash.insert(hash, (sender, nonce));
-        Ok(hash)
+    }
+
+    /// Puts back transactions that were acknowledged before a restart, in their order,
+    /// without the admission checks they already passed: each goes on the pending state (if it
+    /// no longer applies it still waits, and its block will reject it). Replays of committed
+    /// nonces and transactions that would wait on a gap are dropped; returns how many were put
+    /// back.
+    pub fn restore(&mut self, txs: impl IntoIterator<Item = SealedTransaction>, now: u64) -> usize {
+        let context = self.next_context(now);
+        let mut restored = 0;
+        for tx in txs {
+            if self.contains(&tx.hash()) || tx.signed.nonce != self.next_nonce(tx.sender) {
+                continue;
+            }
+            let without_standing =
+                !standing(&self.committed.state, tx.sender, self.keeper).is_some();
+            if tx::consume_nonce(&mut self.pending_state, tx.sender, tx.signed.nonce).is_err() {
+                continue;
+            }
+            let transaction = Transaction { sender: tx.sender, action: tx.action.clone() };
+            let _ = tx::apply(&mut self.pending_state, &context, &transaction);
+            self.insert(tx, without_standing);
+            restored += 1;
+        }
+        restored
+    }
+
+    fn remove_pending(&mut self, pending: &Pending) {
+        self.by_hash.remove(&pending.tx.hash());
+        self.without_standing -= usize::from(pending.without_standing);
     }
 
     /// Takes up to `limit` transactions that can run in order: for each sender, a run of
@@ -178,14 +231,14 @@ impl Mempool {
         nonce_of: impl Fn(Address) -> u64,
     ) -> Vec<SealedTransaction> {
         let mut heads: BinaryHeap<Reverse<(u64, Address, u64)>> = BinaryHeap::new();
-        let mut stale: Vec<B256> = Vec::new();
+        let mut stale: Vec<Pending> = Vec::new();
         for (sender, queue) in &mut self.by_sender {
             let next = nonce_of(*sender);
             while let Some(entry) = queue.first_entry() {
                 if *entry.key() >= next {
                     break;
                 }
-                stale.push(entry.remove().tx.hash());
+                stale.push(entry.remove());
             }
             if let Some((nonce, pending)) = queue.first_key_value()
                 && *nonce == next
@@ -193,70 +246,157 @@ impl Mempool {
                 heads.push(Reverse((pending.sequence, *sender, *nonce)));
             }
         }
-        for hash in stale {
-            self.by_hash.remove(&hash);
+        for pending in &stale {
+            self.remove_pending(pending);
         }
         let mut out = Vec::new();
         while out.len() < limit {
             let Some(Reverse((_, sender, nonce))) = heads.pop() else { break };
             let Some(queue) = self.by_sender.get_mut(&sender) else { continue };
             let Some(pending) = queue.remove(&nonce) else { continue };
-            self.by_hash.remove(&pending.tx.hash());
-            self.in_flight.insert(pending.tx.hash());
-            let next_nonce = self.in_flight_next_nonce.entry(sender).or_default();
-            *next_nonce = (*next_nonce).max(nonce + 1);
             if let Some(next) = queue.get(&(nonce + 1)) {
                 heads.push(Reverse((next.sequence, sender, nonce + 1)));
             }
+            self.remove_pending(&pending);
+            self.in_flight.insert(pending.tx.hash());
+            *self.in_flight_by_sender.entry(sender).or_default() += 1;
             out.push(pending.tx);
         }
         self.by_sender.retain(|_, queue| !queue.is_empty());
         out
     }
+
+    /// Forgets the transactions of the block in progress without a new committed state (the
+    /// block failed and the node stops).
+    pub fn settle_in_flight(&mut self) {
+        self.in_flight.clear();
+        self.in_flight_by_sender.clear();
+    }
+
+    /// A block was committed: forgets its transactions (their receipts are stored), drops
+    /// waiting ones whose nonce it consumed, and rebuilds the pending state from `committed`
+    /// and the transactions still waiting, in arrival order, at `now`.
+    pub fn on_commit(&mut self, committed: Arc<Snapshot>, now: u64) {
+        self.settle_in_flight();
+        self.committed = committed;
+        let state = &self.committed.state;
+        let mut stale: Vec<Pending> = Vec::new();
+        for (sender, queue) in &mut self.by_sender {
+            let next = state.ledger.nonce(*sender);
+            while let Some(entry) = queue.first_entry() {
+                if *entry.key() >= next {
+                    break;
+                }
+                stale.push(entry.remove());
+            }
+        }
+        for pending in &stale {
+            self.remove_pending(pending);
+        }
+        self.by_sender.retain(|_, queue| !queue.is_empty());
+        self.pending_state = self.committed.state.clone();
+        let mut order: Vec<(u64, Address, u64)> = self
+            .by_sender
+            .iter()
+            .flat_map(|(sender, queue)| queue.iter().map(|(n, p)| (p.sequence, *sender, *n)))
+            .collect();
+        order.sort_unstable();
+        let context = self.next_context(now);
+        for (_, sender, nonce) in order {
+            let Some(pending) = self.by_sender.get(&sender).and_then(|q| q.get(&nonce)) else {
+                continue;
+            };
+            // A sender whose run has a gap (a block from elsewhere skipped one) is not applied
+            // past it; it waits for the gap like before.
+            if tx::consume_nonce(&mut self.pending_state, sender, nonce).is_ok() {
+                let transaction = Transaction { sender, action: pending.tx.action.clone() };
+                let _ = tx::apply(&mut self.pending_state, &context, &transaction);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests fail loudly by design.
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use infrafi_core::{Action, Amount, Asset};
+    use crate::admission::SENDER_PENDING_MAX;
+    use infrafi_core::{Action, Amount, Asset, Genesis, Role, ids::USDC};
     use infrafi_tx::SigningKey;
 
+    pub(crate) const NOW: u64 = 1_000;
+    const ADMIN: Address = Address::repeat_byte(0xad);
+
+    /// A snapshot of `genesis` for pool tests (the header and tree are not used).
+    pub(crate) fn snapshot_of(state: State) -> Arc<Snapshot> {
+        let header = crate::BlockHeader {
+            chain_id: 1,
+            height: state.clock.get().height,
+            timestamp: state.clock.get().timestamp,
+            parent_hash: B256::ZERO,
+            transactions_root: B256::ZERO,
+            receipts_root: B256::ZERO,
+            state_root: B256::ZERO,
+            transaction_count: 0,
+        };
+        Arc::new(Snapshot { hash: header.hash(), header, state, tree: Default::default() })
+    }
+
+    /// A market where each of `funded` holds 100 USDC and `admin` is the admin.
+    pub(crate) fn market(admin: Address, funded: &[Address]) -> Arc<Snapshot> {
+        let mut genesis = Genesis::with_admin(admin, NOW);
+        for address in funded {
+            genesis.stablecoin_balances.push((*address, USDC, Amount::from_whole(100)));
+        }
+        snapshot_of(State::from_genesis(&genesis).unwrap())
+    }
+
+    fn send(amount: u128) -> Action {
+        Action::Transfer {
+            asset: Asset::Stablecoin(USDC),
+            to: Address::repeat_byte(0xee),
+            amount: Amount(amount),
+        }
+    }
+
     fn tx(key: &SigningKey, nonce: u64) -> SealedTransaction {
-        let action = Action::Transfer { asset: Asset::Usdai, to: Address::ZERO, amount: Amount(1) };
-        key.sign(1, nonce, &action).verify(1).unwrap()
+        key.sign(1, nonce, &send(1)).verify(1).unwrap()
+    }
+
+    fn signed(key: &SigningKey, nonce: u64, action: &Action) -> SealedTransaction {
+        key.sign(1, nonce, action).verify(1).unwrap()
     }
 
     #[test]
     fn ready_transactions_come_out_in_nonce_order_per_sender_and_arrival_order_across() {
         let (a, b) = (SigningKey::from_seed("a"), SigningKey::from_seed("b"));
-        let mut pool = Mempool::new(100);
-        pool.admit(tx(&a, 1), 0).unwrap();
-        pool.admit(tx(&b, 0), 0).unwrap();
-        pool.admit(tx(&a, 0), 0).unwrap();
-        pool.admit(tx(&a, 3), 0).unwrap(); // Gap at 2: waits.
+        let mut pool = Mempool::new(100, market(ADMIN, &[a.address(), b.address()]), None);
+        pool.admit(tx(&a, 0), NOW).unwrap();
+        pool.admit(tx(&b, 0), NOW).unwrap();
+        pool.admit(tx(&a, 1), NOW).unwrap();
         let taken = pool.take_ready(10, |_| 0);
         let order: Vec<(Address, u64)> = taken.iter().map(|t| (t.sender, t.signed.nonce)).collect();
-        assert_eq!(order, vec![(b.address(), 0), (a.address(), 0), (a.address(), 1)]);
-        assert_eq!(pool.len(), 1);
+        assert_eq!(order, vec![(a.address(), 0), (b.address(), 0), (a.address(), 1)]);
+        assert!(pool.is_empty());
     }
 
     #[test]
-    fn replays_duplicates_and_overflow_are_refused_with_their_codes() {
+    fn replays_gaps_duplicates_and_overflow_are_refused_with_their_codes() {
         let a = SigningKey::from_seed("a");
-        let mut pool = Mempool::new(2);
-        assert_eq!(pool.admit(tx(&a, 0), 1).unwrap_err().code(), "nonce_too_low");
-        assert_eq!(
-            pool.admit(tx(&a, SENDER_PENDING_MAX + 1), 1).unwrap_err().code(),
-            "nonce_too_high"
-        );
-        let hash = pool.admit(tx(&a, 1), 1).unwrap();
-        assert_eq!(pool.admit(tx(&a, 1), 1).unwrap(), hash, "re-admission is idempotent");
-        let other = a.sign(1, 1, &Action::HarvestBaseYield {}).verify(1).unwrap();
-        assert_eq!(pool.admit(other, 1).unwrap_err().code(), "nonce_already_pending");
-        pool.admit(tx(&a, 2), 1).unwrap();
-        assert_eq!(pool.admit(tx(&a, 3), 1).unwrap_err().code(), "mempool_full");
-        assert_eq!(pool.next_nonce(a.address(), 1), 3);
+        let b = SigningKey::from_seed("b");
+        let mut pool = Mempool::new(2, market(ADMIN, &[a.address(), b.address()]), None);
+        let hash = pool.admit(tx(&a, 0), NOW).unwrap();
+        assert_eq!(pool.admit(tx(&a, 0), NOW).unwrap(), hash, "re-admission is idempotent");
+        let other = signed(&a, 0, &send(2));
+        assert_eq!(pool.admit(other, NOW).unwrap_err().code(), "nonce_already_pending");
+        assert_eq!(pool.admit(tx(&a, 2), NOW).unwrap_err().code(), "nonce_too_high");
+        pool.admit(tx(&a, 1), NOW).unwrap();
+        assert_eq!(pool.admit(tx(&b, 0), NOW).unwrap_err().code(), "mempool_full");
+        assert_eq!(pool.next_nonce(a.address()), 2);
+        pool.take_ready(10, |_| 0);
+        let committed = pool.pending_state().clone();
+        pool.on_commit(snapshot_of(committed), NOW);
+        assert_eq!(pool.admit(tx(&a, 0), NOW).unwrap_err().code(), "nonce_too_low");
     }
 
     #[test]
@@ -264,26 +404,125 @@ mod tests {
         // Regression: between `take_ready` and the commit, a transaction was neither pending
         // nor committed, so `GET /v1/tx` answered 404 and `next_nonce` went backwards.
         let a = SigningKey::from_seed("a");
-        let mut pool = Mempool::new(10);
-        let hash = pool.admit(tx(&a, 0), 0).unwrap();
+        let mut pool = Mempool::new(10, market(ADMIN, &[a.address()]), None);
+        let hash = pool.admit(tx(&a, 0), NOW).unwrap();
         assert_eq!(pool.take_ready(10, |_| 0).len(), 1);
         assert!(pool.contains(&hash));
-        assert_eq!(pool.next_nonce(a.address(), 0), 1);
-        assert_eq!(pool.admit(tx(&a, 0), 0).unwrap(), hash, "re-submission is idempotent");
-        let other = a.sign(1, 0, &Action::HarvestBaseYield {}).verify(1).unwrap();
-        assert_eq!(pool.admit(other, 0).unwrap_err().code(), "nonce_too_low");
-        pool.settle_in_flight();
+        assert_eq!(pool.next_nonce(a.address()), 1);
+        assert_eq!(pool.admit(tx(&a, 0), NOW).unwrap(), hash, "re-submission is idempotent");
+        let other = signed(&a, 0, &send(2));
+        assert_eq!(pool.admit(other, NOW).unwrap_err().code(), "nonce_already_pending");
+        pool.admit(tx(&a, 1), NOW).unwrap();
+        let committed = {
+            let mut state = pool.committed.state.clone();
+            let context = BlockContext { height: 1, timestamp: NOW };
+            tx::consume_nonce(&mut state, a.address(), 0).unwrap();
+            tx::apply(&mut state, &context, &Transaction { sender: a.address(), action: send(1) })
+                .unwrap();
+            state
+        };
+        pool.on_commit(snapshot_of(committed), NOW);
         assert!(!pool.contains(&hash));
+        assert_eq!(pool.len(), 1, "the next one still waits");
+        assert_eq!(pool.next_nonce(a.address()), 2);
+    }
+
+    #[test]
+    fn a_transaction_that_would_be_rejected_is_refused_with_the_state_machines_code() {
+        let a = SigningKey::from_seed("a");
+        let mut pool = Mempool::new(10, market(ADMIN, &[a.address()]), None);
+        let too_much = send(Amount::from_whole(101).0);
+        let refused = pool.admit(signed(&a, 0, &too_much), NOW).unwrap_err();
+        assert_eq!(refused.code(), "balance_insufficient");
+        assert_eq!(pool.next_nonce(a.address()), 0, "a refusal uses no nonce");
+        // Checked on the pending state: the second spend of the whole balance fails there.
+        let all = send(Amount::from_whole(100).0);
+        pool.admit(signed(&a, 0, &all), NOW).unwrap();
+        let again = pool.admit(signed(&a, 1, &all), NOW).unwrap_err();
+        assert_eq!(again.code(), "balance_insufficient");
+    }
+
+    #[test]
+    fn a_key_with_nothing_gets_no_upkeep_and_one_transaction_at_a_time() {
+        let admin = SigningKey::from_seed("admin");
+        let nobody = SigningKey::from_seed("nobody");
+        let snapshot = market(admin.address(), &[]);
+        let mut pool = Mempool::new(100, snapshot, None);
+        let remark = Action::RemarkLoans { first_loan_id: infrafi_core::LoanId(0), max_loans: 1 };
+        let refused = pool.admit(signed(&nobody, 0, &remark), NOW).unwrap_err();
+        assert_eq!(refused, AdmitError::SenderLacksStanding);
+        // The admin has a role: upkeep is fine, and more than one may wait.
+        pool.admit(signed(&admin, 0, &remark), NOW).unwrap();
+        pool.admit(signed(&admin, 1, &remark), NOW).unwrap();
+        let grant = Action::GrantRole { role: Role::Oracle, account: nobody.address() };
+        pool.admit(signed(&admin, 2, &grant), NOW).unwrap();
+        // Nobody may now post a price (its role is pending), but only one transaction waits.
+        let price = Action::PostPrice { token: USDC, price: infrafi_core::WAD };
+        pool.admit(signed(&nobody, 0, &price), NOW).unwrap();
+        let second = pool.admit(signed(&nobody, 1, &price), NOW).unwrap_err();
+        assert_eq!(second, AdmitError::SenderPendingLimitReached { limit: 1 });
+    }
+
+    #[test]
+    fn the_waiting_limit_grows_with_the_stake_and_the_keeper_has_reserved_slots() {
+        let rich = SigningKey::from_seed("rich");
+        let keeper = SigningKey::from_seed("keeper");
+        let mut pool = Mempool::new(
+            SENDER_PENDING_MAX as usize,
+            market(Address::repeat_byte(1), &[rich.address()]),
+            Some(keeper.address()),
+        );
+        // 100 USDC: the limit is capped at SENDER_PENDING_MAX.
+        for nonce in 0..SENDER_PENDING_MAX {
+            pool.admit(tx(&rich, nonce), NOW).unwrap();
+        }
+        let over = pool.admit(tx(&rich, SENDER_PENDING_MAX), NOW).unwrap_err();
+        assert_eq!(over, AdmitError::SenderPendingLimitReached { limit: SENDER_PENDING_MAX });
+        // The pool is full, but the node's keeper (no funds, no role) still gets its upkeep in.
+        let upkeep = Action::RemarkLoans { first_loan_id: infrafi_core::LoanId(0), max_loans: 1 };
+        pool.admit(signed(&keeper, 0, &upkeep), NOW).unwrap();
+        assert_eq!(pool.len(), SENDER_PENDING_MAX as usize + 1);
+    }
+
+    #[test]
+    fn senders_without_standing_share_only_part_of_the_pool() {
+        let admin = SigningKey::from_seed("admin");
+        let capacity = NO_STANDING_SHARE_DIVISOR * 2;
+        let mut pool = Mempool::new(capacity, market(admin.address(), &[]), None);
+        // The admin hands out roles; each grantee (no funds) then has one action it can take.
+        let grantees: Vec<SigningKey> =
+            (0..3).map(|i| SigningKey::from_seed(&format!("grantee {i}"))).collect();
+        for (nonce, grantee) in grantees.iter().enumerate() {
+            let grant = Action::GrantRole { role: Role::Oracle, account: grantee.address() };
+            pool.admit(signed(&admin, nonce as u64, &grant), NOW).unwrap();
+        }
+        let price = Action::PostPrice { token: USDC, price: infrafi_core::WAD };
+        pool.admit(signed(&grantees[0], 0, &price), NOW).unwrap();
+        pool.admit(signed(&grantees[1], 0, &price), NOW).unwrap();
+        let third = pool.admit(signed(&grantees[2], 0, &price), NOW).unwrap_err();
+        assert_eq!(third.code(), "mempool_full");
     }
 
     #[test]
     fn transactions_whose_nonce_was_consumed_are_dropped() {
         let a = SigningKey::from_seed("a");
-        let mut pool = Mempool::new(10);
-        pool.admit(tx(&a, 0), 0).unwrap();
-        pool.admit(tx(&a, 1), 0).unwrap();
+        let mut pool = Mempool::new(10, market(ADMIN, &[a.address()]), None);
+        pool.admit(tx(&a, 0), NOW).unwrap();
+        pool.admit(tx(&a, 1), NOW).unwrap();
         let taken = pool.take_ready(10, |_| 1);
         assert_eq!(taken.len(), 1);
         assert!(pool.is_empty());
+    }
+
+    #[test]
+    fn restored_transactions_wait_in_their_order_and_stale_ones_are_dropped() {
+        let a = SigningKey::from_seed("a");
+        let snapshot = market(ADMIN, &[a.address()]);
+        let mut pool = Mempool::new(10, snapshot.clone(), None);
+        let txs = vec![tx(&a, 0), tx(&a, 1), tx(&a, 3)];
+        assert_eq!(pool.restore(txs, NOW), 2, "the gapped one is dropped");
+        assert_eq!(pool.next_nonce(a.address()), 2);
+        let order: Vec<u64> = pool.waiting().iter().map(|t| t.signed.nonce).collect();
+        assert_eq!(order, vec![0, 1]);
     }
 }
