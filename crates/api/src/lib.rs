@@ -88,9 +88,9 @@ impl From<infrafi_node::SubmitError> for ApiError {
     fn from(error: infrafi_node::SubmitError) -> ApiError {
         use infrafi_node::{AdmitError, SubmitError};
         let status = match &error {
-            SubmitError::Admit(AdmitError::MempoolFull { .. }) | SubmitError::NotRunning => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            SubmitError::Admit(AdmitError::MempoolFull { .. })
+            | SubmitError::NotRunning
+            | SubmitError::NotDurable(_) => StatusCode::SERVICE_UNAVAILABLE,
             SubmitError::Admit(AdmitError::SenderPendingLimitReached { .. }) => {
                 StatusCode::TOO_MANY_REQUESTS
             }

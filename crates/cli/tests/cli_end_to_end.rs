@@ -162,9 +162,10 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
     assert!(!cli(&["verify-proof", "--proof", proof_path.to_str().unwrap()]).status.success());
 }
 
-/// Submits transfers from the devnet's stablecoin holders until `stop`, and returns the hashes
-/// the node acknowledged as committed (a receipt was read back).
-fn load_until(url: &str, stop: Instant) -> Vec<(String, u64)> {
+/// Submits transfers from the devnet's stablecoin holders until `stop`; returns the hashes
+/// whose receipt was read back (with their height) and those acknowledged (202) but still
+/// waiting when the load stopped.
+fn load_until(url: &str, stop: Instant) -> (Vec<(String, u64)>, Vec<String>) {
     // A client per runtime: a pooled connection is driven by the runtime that opened it.
     let client = &Client::new(url);
     let rt = runtime();
@@ -191,7 +192,7 @@ fn load_until(url: &str, stop: Instant) -> Vec<(String, u64)> {
                 };
                 let Ok(answer) = client.submit(&sender.sign(CHAIN, nonces[index], &action)).await
                 else {
-                    return committed;
+                    return (committed, pending);
                 };
                 if answer.status == 202 {
                     nonces[index] += 1;
@@ -206,13 +207,29 @@ fn load_until(url: &str, stop: Instant) -> Vec<(String, u64)> {
                         committed.push((hash, answer.body["height"].as_u64().unwrap()));
                     }
                     Ok(_) => still.push(hash),
-                    Err(_) => return committed,
+                    Err(_) => {
+                        still.push(hash);
+                        return (committed, still);
+                    }
                 }
             }
             pending = still;
         }
-        committed
+        (committed, pending)
     })
+}
+
+/// Polls `GET /v1/tx/{hash}` until the transaction is committed (or 10 s pass).
+async fn wait_committed(client: &Client, hash: &str) -> infrafi_api::client::Answer {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = client.get(&format!("/v1/tx/{hash}")).await.unwrap();
+        let waiting = answer.status == 200 && answer.body["status"] == "pending";
+        if !waiting || Instant::now() > deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[test]
@@ -220,18 +237,29 @@ fn a_node_killed_while_committing_under_load_keeps_every_acknowledged_transactio
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut acknowledged: Vec<(String, u64)> = Vec::new();
+    let mut waiting: Vec<String> = Vec::new();
+    let mut waiting_at_a_kill = 0;
     for round in 0..3u64 {
         let mut net = devnet(&data, &["--no-keeper", "--block-time-ms", "20"]);
         let client = Client::new(&net.url);
         let rt = runtime();
-        // Everything acknowledged before the last kill is still there.
+        // Everything committed before the last kill is still there, at its height.
         for (hash, height) in &acknowledged {
             let answer = rt.block_on(client.get(&format!("/v1/tx/{hash}"))).unwrap();
             assert_eq!(answer.status, 200, "lost {hash} after a crash: {}", answer.body);
             assert_eq!(answer.body["height"].as_u64(), Some(*height));
         }
+        // Everything acknowledged (202) but still waiting at the kill was kept, and commits.
+        for hash in waiting.drain(..) {
+            let answer = rt.block_on(wait_committed(&client, &hash));
+            assert_eq!(answer.status, 200, "lost acknowledged {hash}: {}", answer.body);
+            acknowledged.push((hash, answer.body["height"].as_u64().unwrap()));
+        }
         let load_for = Duration::from_millis(600 + 300 * round);
-        acknowledged.extend(load_until(&net.url, Instant::now() + load_for));
+        let (committed, still_waiting) = load_until(&net.url, Instant::now() + load_for);
+        acknowledged.extend(committed);
+        waiting_at_a_kill += still_waiting.len();
+        waiting = still_waiting;
         // SIGKILL: no shutdown path runs; blocks commit every 20 ms under load, so the kill
         // lands inside or between commits.
         net.child.kill().unwrap();
@@ -245,6 +273,14 @@ fn a_node_killed_while_committing_under_load_keeps_every_acknowledged_transactio
         let answer = rt.block_on(client.get(&format!("/v1/tx/{hash}"))).unwrap();
         assert_eq!(answer.status, 200, "lost {hash}");
     }
+    for hash in &waiting {
+        let answer = rt.block_on(wait_committed(&client, hash));
+        assert_eq!(answer.status, 200, "lost acknowledged {hash}: {}", answer.body);
+    }
+    eprintln!(
+        "{} committed before a kill, {waiting_at_a_kill} acknowledged and waiting at a kill",
+        acknowledged.len()
+    );
     drop(net);
     let replay: Value =
         serde_json::from_str(&cli_ok(&["replay", "--data-dir", data.to_str().unwrap()])).unwrap();

@@ -11,6 +11,7 @@ pub mod admission;
 pub mod block;
 pub mod chain;
 pub mod history;
+pub mod journal;
 pub mod keeper;
 pub mod mempool;
 
@@ -96,6 +97,10 @@ pub enum SubmitError {
     /// The node is stopping or has stopped after a fatal error.
     #[error("the node is not running")]
     NotRunning,
+    /// It was admitted but could not be stored durably, so it is not acknowledged (it may
+    /// still be included; look it up before sending it again).
+    #[error("the transaction could not be stored durably: {0}")]
+    NotDurable(String),
 }
 
 impl SubmitError {
@@ -105,6 +110,7 @@ impl SubmitError {
             SubmitError::Check(e) => e.code(),
             SubmitError::Admit(e) => e.code(),
             SubmitError::NotRunning => "node_not_running",
+            SubmitError::NotDurable(_) => "mempool_not_durable",
         }
     }
 }
@@ -168,6 +174,8 @@ struct Shared {
     /// A private copy of the committed state that dry-runs execute on and roll back; cloned
     /// again only when the head has moved (so at most once per block, and only if asked).
     scratch: Mutex<Option<(u64, State)>>,
+    /// Stores acknowledged transactions before the node answers (`journal`).
+    journal: journal::Journal,
 }
 
 /// What a dry-run gives: the block it ran on top of, and the preview or the rejection.
@@ -213,8 +221,13 @@ impl Node {
             false => 0,
         };
         let keeper = config.keeper.as_ref().map(SigningKey::address);
+        let mut mempool = Mempool::new(config.mempool_txs_max, snapshot.clone(), keeper);
+        let now = unix_now() + time_offset_secs;
+        restore_mempool(&store, &mut mempool, config.chain_id, now)?;
+        let journal = journal::Journal::start(store.clone()).map_err(StartError::Thread)?;
         let shared = Arc::new(Shared {
-            mempool: Mutex::new(Mempool::new(config.mempool_txs_max, snapshot.clone(), keeper)),
+            mempool: Mutex::new(mempool),
+            journal,
             config,
             store,
             snapshot: RwLock::new(snapshot),
@@ -256,18 +269,48 @@ impl Node {
 
     /// [`Node::submit`] for many transactions, their signatures checked across all cores.
     pub fn submit_batch(&self, txs: Vec<SignedTransaction>) -> Vec<Result<B256, SubmitError>> {
-        verify_batch(txs, self.shared.config.chain_id)
-            .into_iter()
-            .map(|checked| self.admit(checked?))
-            .collect()
+        let mut entries = Vec::new();
+        let mut results: Vec<Result<B256, SubmitError>> =
+            verify_batch(txs, self.shared.config.chain_id)
+                .into_iter()
+                .map(|checked| self.admit_only(checked?, &mut entries))
+                .collect();
+        if let Err(error) = self.shared.journal.persist(entries) {
+            for result in &mut results {
+                if result.is_ok() {
+                    *result = Err(SubmitError::NotDurable(error.clone()));
+                }
+            }
+        }
+        results
     }
 
+    /// Admits and stores durably: what a 202 promises (see `journal`).
     fn admit(&self, sealed: infrafi_tx::SealedTransaction) -> Result<B256, SubmitError> {
+        let mut entries = Vec::new();
+        let hash = self.admit_only(sealed, &mut entries)?;
+        self.shared.journal.persist(entries).map_err(SubmitError::NotDurable)?;
+        Ok(hash)
+    }
+
+    /// Admits to the pool and adds what must be stored before answering to `entries`.
+    fn admit_only(
+        &self,
+        sealed: infrafi_tx::SealedTransaction,
+        entries: &mut Vec<journal::JournalEntry>,
+    ) -> Result<B256, SubmitError> {
         if !self.is_running() {
             return Err(SubmitError::NotRunning);
         }
         let now = self.shared.block_time_now();
-        Ok(lock(&self.shared.mempool).admit(sealed, now)?)
+        let mut mempool = lock(&self.shared.mempool);
+        let hash = mempool.admit(sealed, now)?;
+        // Already in the block being made: its block stores it. Otherwise (new, or sent again
+        // while waiting) it is stored; the same entry twice is harmless.
+        if let Some((sequence, tx)) = mempool.arrival(&hash) {
+            entries.push(journal::encode_entry(hash, sequence, &tx.signed));
+        }
+        Ok(hash)
     }
 
     /// Applies `action` from `sender` to the committed state, as the next block would, hands the
@@ -415,6 +458,46 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Puts the acknowledged transactions stored before a restart back in the pool, in their
+/// order, and forgets those that were included meanwhile or can no longer be.
+fn restore_mempool(
+    store: &Store,
+    mempool: &mut Mempool,
+    chain_id: u64,
+    now: u64,
+) -> Result<(), StoreError> {
+    let mut forget: Vec<[u8; 32]> = Vec::new();
+    let mut waiting: Vec<(u64, SignedTransaction)> = Vec::new();
+    for (hash, bytes) in store.mempool_entries()? {
+        match journal::decode_entry(&bytes) {
+            Some(entry) if store.receipt(&hash)?.is_none() => waiting.push(entry),
+            // Included after all (a block committed between admission and this entry's write),
+            // or unreadable.
+            _ => forget.push(hash),
+        }
+    }
+    let stored = waiting.len();
+    let (sequences, txs): (Vec<u64>, Vec<SignedTransaction>) = waiting.into_iter().unzip();
+    let mut sealed = Vec::with_capacity(txs.len());
+    for (sequence, checked) in sequences.into_iter().zip(verify_batch(txs, chain_id)) {
+        match checked {
+            Ok(tx) => sealed.push((sequence, tx)),
+            Err(error) => tracing::warn!(%error, "a stored waiting transaction no longer verifies"),
+        }
+    }
+    let candidates: Vec<B256> = sealed.iter().map(|(_, tx)| tx.hash()).collect();
+    let restored: std::collections::HashSet<B256> =
+        mempool.restore(sealed, now).into_iter().collect();
+    forget.extend(candidates.iter().filter(|h| !restored.contains(*h)).map(|h| h.0));
+    if !forget.is_empty() {
+        store.mempool_remove(&forget)?;
+    }
+    if stored > 0 {
+        tracing::info!(stored, restored = restored.len(), "acknowledged transactions put back");
+    }
+    Ok(())
 }
 
 /// The producer loop: every `block_time` (or when woken), propose, execute and commit.

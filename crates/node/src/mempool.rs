@@ -181,9 +181,13 @@ impl Mempool {
     }
 
     fn insert(&mut self, tx: SealedTransaction, without_standing: bool) {
-        let (hash, sender, nonce) = (tx.hash(), tx.sender, tx.signed.nonce);
         let sequence = self.next_sequence;
-        self.next_sequence += 1;
+        self.insert_at(sequence, tx, without_standing);
+    }
+
+    fn insert_at(&mut self, sequence: u64, tx: SealedTransaction, without_standing: bool) {
+        let (hash, sender, nonce) = (tx.hash(), tx.sender, tx.signed.nonce);
+        self.next_sequence = self.next_sequence.max(sequence.saturating_add(1));
         self.without_standing += usize::from(without_standing);
         self.by_sender
             .entry(sender)
@@ -192,15 +196,28 @@ impl Mempool {
         self.by_hash.insert(hash, (sender, nonce));
     }
 
-    /// Puts back transactions that were acknowledged before a restart, in their order,
-    /// without the admission checks they already passed: each goes on the pending state (if it
-    /// no longer applies it still waits, and its block will reject it). Replays of committed
-    /// nonces and transactions that would wait on a gap are dropped; returns how many were put
-    /// back.
-    pub fn restore(&mut self, txs: impl IntoIterator<Item = SealedTransaction>, now: u64) -> usize {
+    /// A waiting transaction with its arrival sequence: the order the pending state applied
+    /// it in, which a restart must keep.
+    pub fn arrival(&self, hash: &B256) -> Option<(u64, &SealedTransaction)> {
+        let (sender, nonce) = self.by_hash.get(hash)?;
+        self.by_sender.get(sender)?.get(nonce).map(|p| (p.sequence, &p.tx))
+    }
+
+    /// Puts back transactions that were acknowledged before a restart, with their arrival
+    /// sequences, in that order and without the admission checks they already passed: each
+    /// goes on the pending state (if it no longer applies it still waits, and its block will
+    /// reject it). Replays of committed nonces and transactions that would wait on a gap are
+    /// left out; returns the hashes put back.
+    pub fn restore(
+        &mut self,
+        txs: impl IntoIterator<Item = (u64, SealedTransaction)>,
+        now: u64,
+    ) -> Vec<B256> {
+        let mut txs: Vec<(u64, SealedTransaction)> = txs.into_iter().collect();
+        txs.sort_by_key(|(sequence, _)| *sequence);
         let context = self.next_context(now);
-        let mut restored = 0;
-        for tx in txs {
+        let mut restored = Vec::new();
+        for (sequence, tx) in txs {
             if self.contains(&tx.hash()) || tx.signed.nonce != self.next_nonce(tx.sender) {
                 continue;
             }
@@ -211,8 +228,8 @@ impl Mempool {
             }
             let transaction = Transaction { sender: tx.sender, action: tx.action.clone() };
             let _ = tx::apply(&mut self.pending_state, &context, &transaction);
-            self.insert(tx, without_standing);
-            restored += 1;
+            restored.push(tx.hash());
+            self.insert_at(sequence, tx, without_standing);
         }
         restored
     }
@@ -519,10 +536,15 @@ pub(crate) mod tests {
         let a = SigningKey::from_seed("a");
         let snapshot = market(ADMIN, &[a.address()]);
         let mut pool = Mempool::new(10, snapshot.clone(), None);
-        let txs = vec![tx(&a, 0), tx(&a, 1), tx(&a, 3)];
-        assert_eq!(pool.restore(txs, NOW), 2, "the gapped one is dropped");
+        // Given out of order: they are put back in their arrival order.
+        let txs = vec![(41, tx(&a, 1)), (40, tx(&a, 0)), (42, tx(&a, 3))];
+        assert_eq!(pool.restore(txs, NOW).len(), 2, "the gapped one is left out");
         assert_eq!(pool.next_nonce(a.address()), 2);
         let order: Vec<u64> = pool.waiting().iter().map(|t| t.signed.nonce).collect();
         assert_eq!(order, vec![0, 1]);
+        assert_eq!(pool.arrival(&tx(&a, 1).hash()).map(|(s, _)| s), Some(41));
+        // New arrivals come after the restored ones.
+        let hash = pool.admit(tx(&a, 2), NOW).unwrap();
+        assert_eq!(pool.arrival(&hash).map(|(s, _)| s), Some(42));
     }
 }

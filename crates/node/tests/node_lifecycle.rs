@@ -151,3 +151,37 @@ fn a_data_directory_of_another_state_format_is_refused_with_a_clear_error() {
     assert!(error.contains("state format 1"), "{error}");
     assert!(error.contains(&format!("reads format {}", infrafi_core::STATE_FORMAT)), "{error}");
 }
+
+#[test]
+fn acknowledged_transactions_survive_a_restart_before_their_block_and_run_in_their_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let mint =
+        Action::MintUsdai { token: USDC, amount: Amount::from_whole(100), min_out: Amount::ZERO };
+    let stake = Action::Stake { assets: Amount::from_whole(100), min_shares: Amount::ZERO };
+    let hashes = {
+        // No block is made before the node stops: the transactions only wait.
+        let mut slow = config(dir.path());
+        slow.block_time = Duration::from_secs(3_600);
+        let node = Node::start(slow, Some(&genesis)).unwrap();
+        // The stake applies only after the mint: their order is part of what is kept.
+        let hashes = [
+            node.submit(user.sign(CHAIN, 0, &mint)).unwrap(),
+            node.submit(user.sign(CHAIN, 1, &stake)).unwrap(),
+        ];
+        node.shutdown();
+        assert_eq!(node.snapshot().header.height, 0);
+        hashes
+    };
+    let node = Node::start(config(dir.path()), None).unwrap();
+    assert_eq!(node.next_nonce(user.address()), 2, "they wait again after the restart");
+    for hash in hashes {
+        let receipt = wait_for_receipt(&node, hash);
+        assert!(receipt.error.is_none(), "{receipt:?}");
+    }
+    node.shutdown();
+    drop(node);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.mempool_entries().unwrap().is_empty(), "their blocks removed them");
+}

@@ -9,6 +9,11 @@
 //! History samples (figures of the committed state at a fixed cadence of block time, see
 //! `infrafi_node::history`) are written in the same transaction as the block they were read
 //! from, keyed by that block's timestamp, so a crash never leaves a sample without its block.
+//!
+//! The acknowledged mempool: a transaction the node answered 202 for is in the `mempool` table
+//! (written durably before the answer) until the block that includes it is committed; that
+//! block's own write transaction removes it, so after a crash a transaction is in exactly one
+//! of the two.
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -23,8 +28,13 @@ const RECEIPTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("receip
 const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
 /// History samples by block timestamp.
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
+/// Acknowledged transactions not yet in a block, by transaction hash (the node's encoding).
+const MEMPOOL: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("mempool");
 /// Metadata: `head`, `chain_id`, `genesis`, `state_format`.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+/// An acknowledged transaction as stored: its hash and the node's encoding of it.
+pub type MempoolEntry = ([u8; 32], Vec<u8>);
 
 /// A leaf as stored: key and value bytes.
 pub type LeafBytes = (Vec<u8>, Vec<u8>);
@@ -123,6 +133,7 @@ impl Store {
             write.open_table(LEAVES)?;
             write.open_table(META)?;
             write.open_table(HISTORY)?;
+            write.open_table(MEMPOOL)?;
         }
         write.commit()?;
         Ok(Store { db })
@@ -169,8 +180,11 @@ impl Store {
             write.open_table(HEADERS)?.insert(batch.height, batch.header.as_slice())?;
             write.open_table(BODIES)?.insert(batch.height, batch.body.as_slice())?;
             let mut receipts = write.open_table(RECEIPTS)?;
+            let mut mempool = write.open_table(MEMPOOL)?;
             for (hash, receipt) in &batch.receipts {
                 receipts.insert(hash, receipt.as_slice())?;
+                // Included: no longer waiting, in the same write as its receipt.
+                mempool.remove(hash)?;
             }
             let mut leaves = write.open_table(LEAVES)?;
             for (key, value) in &batch.leaves {
@@ -190,6 +204,46 @@ impl Store {
         }
         write.commit()?;
         Ok(())
+    }
+
+    /// Records acknowledged transactions (hash and encoding) durably, in one write.
+    pub fn mempool_insert(&self, entries: &[MempoolEntry]) -> Result<(), StoreError> {
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::Immediate)?;
+        {
+            let mut mempool = write.open_table(MEMPOOL)?;
+            for (hash, entry) in entries {
+                mempool.insert(hash, entry.as_slice())?;
+            }
+        }
+        write.commit()?;
+        Ok(())
+    }
+
+    /// Forgets acknowledged transactions that can no longer be included (their nonce was
+    /// used by another one, or they were found in a block after a crash).
+    pub fn mempool_remove(&self, hashes: &[[u8; 32]]) -> Result<(), StoreError> {
+        let write = self.db.begin_write()?;
+        {
+            let mut mempool = write.open_table(MEMPOOL)?;
+            for hash in hashes {
+                mempool.remove(hash)?;
+            }
+        }
+        write.commit()?;
+        Ok(())
+    }
+
+    /// Every acknowledged transaction not yet in a block, by hash.
+    pub fn mempool_entries(&self) -> Result<Vec<MempoolEntry>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(MEMPOOL)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (hash, value) = entry?;
+            out.push((*hash.value(), value.value().to_vec()));
+        }
+        Ok(out)
     }
 
     /// The encoded header at `height`.
@@ -302,6 +356,24 @@ mod tests {
             found.unwrap(),
             vec![None, Some((1_020, vec![2])), Some((1_040, vec![4])), None]
         );
+    }
+
+    #[test]
+    fn an_acknowledged_transaction_stays_until_the_block_that_includes_it() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.commit(&batch(0)).unwrap();
+            let waiting = vec![([1; 32], vec![7]), ([2; 32], vec![8])];
+            store.mempool_insert(&waiting).unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.mempool_entries().unwrap().len(), 2, "it survives a reopen");
+        // Block 1 includes transaction [1; 32] (its receipt): it leaves the table in that write.
+        store.commit(&batch(1)).unwrap();
+        assert_eq!(store.mempool_entries().unwrap(), vec![([2; 32], vec![8])]);
+        store.mempool_remove(&[[2; 32]]).unwrap();
+        assert!(store.mempool_entries().unwrap().is_empty());
     }
 
     #[test]
