@@ -1,31 +1,36 @@
 //! The block executor: propose, execute, commit.
 //!
-//! [`Chain`] owns the committed snapshot (what readers see) and a working copy of the state
-//! and its Merkle tree (the overlay a block executes on). The order of calls is
-//! `propose -> execute -> commit`, or `execute -> abort` when a block is not finalized:
-//! - [`Chain::propose`] picks ready transactions from the mempool and fixes the timestamp;
-//! - [`Chain::execute`] runs them on the working copy and returns the header with the
-//!   post-execution state root, the receipts and the changed leaves; nothing is durable or
+//! [`Chain`] owns the committed snapshot (what readers see) and the store. A block executes on
+//! a [`Parent`]: the committed snapshot, or a block executed before it and not yet committed.
+//! Execution never changes the parent: it works on a copy of the parent's state and Merkle
+//! tree, and the [`ExecutedBlock`] it returns carries the state after it (the overlay a
+//! consensus engine caches under the block's hash). The calls are:
+//! - [`Chain::propose`] picks ready transactions from the mempool and fixes the timestamp
+//!   (the single-node sequencer's proposal);
+//! - [`Chain::execute`] / [`Chain::execute_after`] run a proposal and return the header with
+//!   the post-execution state root, the receipts and the changed leaves; nothing is durable or
 //!   visible yet;
-//! - [`Chain::commit`] writes the block in one durable store transaction, then publishes the
-//!   working copy as the new committed snapshot;
-//! - [`Chain::abort`] drops an executed block by resetting the working copy to the snapshot.
+//! - [`Chain::execute_block`] re-executes a block made elsewhere and checks its header (a
+//!   validator's verification, a replay);
+//! - [`Chain::commit`] writes a block that follows the committed head in one durable store
+//!   transaction (with its finalization certificate, in validator mode), then publishes its
+//!   state as the new committed snapshot. A block that is not committed is simply dropped.
 //!
-//! A consensus engine drives the same calls: a proposer executes before proposing, a validator
-//! calls [`Chain::execute_block`] (re-execute and compare roots), and only a finalized block is
-//! committed. The single-node sequencer in `lib.rs` simply calls all three every tick.
+//! The single-node sequencer in `lib.rs` calls propose, execute and commit every tick; the
+//! validator mode (`replica.rs`) executes proposals and verifications on parents cached by hash
+//! and commits only finalized blocks.
 
 use crate::block::{
     BlockBody, BlockHeader, Receipt, ReceiptError, decode, decode_json, encode, encode_json,
     indexed_root,
 };
 use crate::{history, mempool::Mempool};
-use alloy_primitives::B256;
+use alloy_primitives::{Address, B256};
 use infrafi_core::{BlockContext, Genesis, State, Transaction, tx};
 use infrafi_merkle::Tree;
 use infrafi_store::{CommitBatch, Store, StoreError};
-use infrafi_tx::{SealedTransaction, verify_batch};
-use std::sync::Arc;
+use infrafi_tx::{SealedTransaction, SignedTransaction, verify_batch};
+use std::{collections::BTreeMap, sync::Arc};
 
 /// What readers see: a committed block and the state after it.
 #[derive(Debug)]
@@ -40,6 +45,27 @@ pub struct Snapshot {
     pub tree: Tree,
 }
 
+impl Snapshot {
+    /// This block as the parent of the next one.
+    pub fn as_parent(&self) -> Parent<'_> {
+        Parent { header: &self.header, hash: self.hash, state: &self.state, tree: &self.tree }
+    }
+}
+
+/// The block a new block executes on: its header and hash, and the state (with its tree)
+/// after it. Either the committed snapshot or an executed, uncommitted block.
+#[derive(Clone, Copy, Debug)]
+pub struct Parent<'a> {
+    /// The parent's header.
+    pub header: &'a BlockHeader,
+    /// Its hash.
+    pub hash: B256,
+    /// The state after it.
+    pub state: &'a State,
+    /// That state's Merkle tree.
+    pub tree: &'a Tree,
+}
+
 /// A block to execute: its place, its time and its transactions.
 #[derive(Debug)]
 pub struct Proposal {
@@ -51,7 +77,7 @@ pub struct Proposal {
     pub transactions: Vec<SealedTransaction>,
 }
 
-/// An executed block, not yet committed.
+/// An executed block, not yet committed, with the state after it.
 #[derive(Debug)]
 pub struct ExecutedBlock {
     /// Its header, with the post-execution state root.
@@ -64,11 +90,25 @@ pub struct ExecutedBlock {
     pub receipts: Vec<Receipt>,
     /// The leaves it changed.
     leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    /// The history sample taken of its state, when one is due.
-    history: Option<history::Sample>,
+    /// The state after it.
+    state: State,
+    /// That state's Merkle tree.
+    tree: Tree,
 }
 
-/// Why the chain cannot go on.
+impl ExecutedBlock {
+    /// This block as the parent of the next one (a block built on an uncommitted one).
+    pub fn as_parent(&self) -> Parent<'_> {
+        Parent { header: &self.header, hash: self.hash, state: &self.state, tree: &self.tree }
+    }
+
+    /// The state after the block.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+}
+
+/// Why the chain cannot go on, or why a block is refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ChainError {
@@ -103,21 +143,34 @@ pub enum ChainError {
         /// `infrafi_core::STATE_FORMAT`.
         expected: u64,
     },
-    /// A block was executed and neither committed nor aborted.
-    #[error("a block is already executed and waiting for commit or abort")]
-    BlockPending,
-    /// `commit` got a block that is not the one executed.
-    #[error("the block to commit is not the executed one")]
-    BlockNotExecuted,
-    /// A block to verify does not follow the head.
-    #[error("block {got} does not follow the head {head}")]
+    /// `commit` got a block whose parent is not the committed head.
+    #[error("block {height} builds on {parent}, not on the committed head {head}")]
+    ParentNotHead {
+        /// The block's height.
+        height: u64,
+        /// The block's parent.
+        parent: B256,
+        /// The committed head's hash.
+        head: B256,
+    },
+    /// A block to verify does not follow its parent.
+    #[error("block {got} does not follow its parent {head}")]
     HeightNotNext {
-        /// The head.
+        /// The parent's height.
         head: u64,
         /// The block.
         got: u64,
     },
-    /// A block to verify has a transaction that fails its stateless check.
+    /// A block to verify is older than its parent.
+    #[error("block time {timestamp} is before its parent's {parent}")]
+    TimestampBeforeParent {
+        /// The block's timestamp.
+        timestamp: u64,
+        /// The parent's.
+        parent: u64,
+    },
+    /// A block to verify has a transaction that fails its stateless check, or whose nonce is
+    /// not its sender's next one at its place in the block.
     #[error("transaction {index} of the block is invalid: {reason}")]
     TransactionInvalid {
         /// Its index.
@@ -135,55 +188,62 @@ pub enum ChainError {
     },
 }
 
-/// The seam a consensus engine drives (SPEC 16). Legal call orders: `propose` or
-/// `execute_block`, then exactly one of `commit` or `abort`; `is_committed` at any time.
+/// The seam a consensus engine drives (SPEC 16): blocks execute on a parent (the committed
+/// head or an executed, uncommitted block) into an [`ExecutedBlock`] that carries the state
+/// after it, and only a block that follows the committed head is committed.
 ///
 /// # Invariants
 /// - Nothing is durable or visible to readers before `commit` returns.
-/// - `execute_block` either returns a block whose header equals the given one, or leaves the
-///   working state as it was.
+/// - Executing never changes the parent or the committed snapshot.
+/// - `execute_block` returns a block whose header equals the given one, or an error.
 pub trait BlockExecutor {
-    /// A proposal of ready transactions at `timestamp`.
-    fn propose(&self, mempool: &mut Mempool, timestamp: u64, limit: usize) -> Proposal;
-    /// Executes a proposal (the proposer's path).
-    fn execute(&mut self, proposal: Proposal) -> Result<ExecutedBlock, ChainError>;
-    /// Re-executes a block from elsewhere and checks its header (the validator's path).
+    /// The committed head.
+    fn committed(&self) -> Arc<Snapshot>;
+    /// Executes a proposal on `parent` (the proposer's path).
+    fn execute_after(&self, parent: Parent<'_>, proposal: Proposal) -> ExecutedBlock;
+    /// Re-executes a block from elsewhere on `parent` and checks its header (the validator's
+    /// path).
     fn execute_block(
-        &mut self,
+        &self,
+        parent: Parent<'_>,
         header: &BlockHeader,
-        body: &BlockBody,
+        transactions: &[SignedTransaction],
     ) -> Result<ExecutedBlock, ChainError>;
-    /// Makes the executed block durable, then visible.
-    fn commit(&mut self, block: ExecutedBlock) -> Result<Arc<Snapshot>, ChainError>;
-    /// Drops the executed block.
-    fn abort(&mut self);
+    /// Makes a block that follows the committed head durable (with its finalization
+    /// certificate, if any), then visible.
+    fn commit(
+        &mut self,
+        block: ExecutedBlock,
+        certificate: Option<Vec<u8>>,
+    ) -> Result<Arc<Snapshot>, ChainError>;
     /// Whether a block is already committed (a redelivery).
     fn is_committed(&self, header: &BlockHeader) -> Result<bool, ChainError>;
 }
 
 impl BlockExecutor for Chain {
-    fn propose(&self, mempool: &mut Mempool, timestamp: u64, limit: usize) -> Proposal {
-        Chain::propose(self, mempool, timestamp, limit)
+    fn committed(&self) -> Arc<Snapshot> {
+        Chain::committed(self)
     }
 
-    fn execute(&mut self, proposal: Proposal) -> Result<ExecutedBlock, ChainError> {
-        Chain::execute(self, proposal)
+    fn execute_after(&self, parent: Parent<'_>, proposal: Proposal) -> ExecutedBlock {
+        Chain::execute_after(self, parent, proposal)
     }
 
     fn execute_block(
-        &mut self,
+        &self,
+        parent: Parent<'_>,
         header: &BlockHeader,
-        body: &BlockBody,
+        transactions: &[SignedTransaction],
     ) -> Result<ExecutedBlock, ChainError> {
-        Chain::execute_block(self, header, body)
+        Chain::execute_block(self, parent, header, transactions)
     }
 
-    fn commit(&mut self, block: ExecutedBlock) -> Result<Arc<Snapshot>, ChainError> {
-        Chain::commit(self, block)
-    }
-
-    fn abort(&mut self) {
-        Chain::abort(self)
+    fn commit(
+        &mut self,
+        block: ExecutedBlock,
+        certificate: Option<Vec<u8>>,
+    ) -> Result<Arc<Snapshot>, ChainError> {
+        Chain::commit(self, block, certificate)
     }
 
     fn is_committed(&self, header: &BlockHeader) -> Result<bool, ChainError> {
@@ -195,10 +255,7 @@ impl BlockExecutor for Chain {
 pub struct Chain {
     chain_id: u64,
     store: Arc<Store>,
-    state: State,
-    tree: Tree,
     committed: Arc<Snapshot>,
-    executed: Option<B256>,
     history_interval_secs: u64,
     history_last_at: Option<u64>,
 }
@@ -210,7 +267,8 @@ fn run_block(
     context: &BlockContext,
     transactions: &[SealedTransaction],
 ) -> (Vec<infrafi_core::Event>, Vec<Receipt>) {
-    // Time never goes backwards: the proposer clamps timestamps to the parent's.
+    // Time never goes backwards: the proposer clamps timestamps to the parent's, and a
+    // validator refuses a block older than its parent before executing it.
     let block_events = tx::begin_block(state, context).unwrap_or_default();
     let receipts = transactions
         .iter()
@@ -254,7 +312,9 @@ fn genesis_header(chain_id: u64, timestamp: u64, state_root: B256) -> BlockHeade
     }
 }
 
-fn tree_of(state: &State) -> (Tree, Vec<infrafi_store::LeafBytes>) {
+/// The Merkle tree of a state and its leaves; also the baseline of the state's change
+/// tracking (see `State::leaves`).
+pub fn tree_of(state: &State) -> (Tree, Vec<infrafi_store::LeafBytes>) {
     let leaves: Vec<infrafi_store::LeafBytes> = state
         .leaves()
         .into_iter()
@@ -271,6 +331,23 @@ fn u64_meta(bytes: Option<Vec<u8>>, name: &str) -> Result<Option<u64>, ChainErro
                 .map_err(|_| ChainError::Corrupt(format!("{name} is not 8 bytes")))
         })
         .transpose()
+}
+
+fn chain_meta(chain_id: u64, genesis: &Genesis) -> Result<Vec<(String, Vec<u8>)>, ChainError> {
+    let genesis_json =
+        serde_json::to_vec(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
+    Ok(vec![
+        ("chain_id".into(), chain_id.to_be_bytes().to_vec()),
+        ("genesis".into(), genesis_json),
+        ("state_format".into(), infrafi_core::STATE_FORMAT.to_be_bytes().to_vec()),
+    ])
+}
+
+/// The genesis block of a chain: its header and its state.
+pub fn genesis_block(chain_id: u64, genesis: &Genesis) -> Result<(BlockHeader, State), ChainError> {
+    let state = State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
+    let (tree, _) = tree_of(&state);
+    Ok((genesis_header(chain_id, genesis.timestamp, tree.root()), state))
 }
 
 impl Chain {
@@ -296,8 +373,6 @@ impl Chain {
         let (tree, leaves) = tree_of(&state);
         let header = genesis_header(chain_id, genesis.timestamp, tree.root());
         let body = BlockBody { transactions: Vec::new(), block_events: Vec::new() };
-        let genesis_json =
-            serde_json::to_vec(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
         let sample = history::sample(&state, 0);
         store.commit(&CommitBatch {
             height: 0,
@@ -305,12 +380,61 @@ impl Chain {
             body: encode_json(&body),
             receipts: Vec::new(),
             leaves: leaves.into_iter().map(|(k, v)| (k, Some(v))).collect(),
-            meta: vec![
-                ("chain_id".into(), chain_id.to_be_bytes().to_vec()),
-                ("genesis".into(), genesis_json),
-                ("state_format".into(), infrafi_core::STATE_FORMAT.to_be_bytes().to_vec()),
-            ],
+            meta: chain_meta(chain_id, genesis)?,
             history: Some((sample.timestamp, sample.encode())),
+            certificate: None,
+        })?;
+        let mut chain = Chain::from_parts(store, chain_id, state, tree, header);
+        chain.history_last_at = Some(sample.timestamp);
+        Ok(chain)
+    }
+
+    /// Starts an empty store from a state at a finalized block instead of from genesis (state
+    /// sync): the caller has checked `header` against a quorum's certificate; this checks the
+    /// state against `header.state_root`, then writes the header, the state's leaves and the
+    /// chain's metadata in one durable transaction. Blocks below `header.height` are not in the
+    /// store (they stay with the peers), so such a store cannot be replayed from genesis.
+    pub fn initialize_from_state(
+        store: Arc<Store>,
+        chain_id: u64,
+        genesis: &Genesis,
+        header: BlockHeader,
+        state: State,
+        certificate: Option<Vec<u8>>,
+    ) -> Result<Chain, ChainError> {
+        if store.head()?.is_some() {
+            return Err(ChainError::Corrupt(
+                "a state snapshot can only start an empty data directory".into(),
+            ));
+        }
+        if header.chain_id != chain_id {
+            return Err(ChainError::ChainIdMismatch {
+                stored: header.chain_id,
+                configured: chain_id,
+            });
+        }
+        let (tree, leaves) = tree_of(&state);
+        if tree.root() != header.state_root {
+            return Err(ChainError::Corrupt(format!(
+                "the state has root {}, block {} commits to {}",
+                tree.root(),
+                header.height,
+                header.state_root
+            )));
+        }
+        let body = BlockBody { transactions: Vec::new(), block_events: Vec::new() };
+        let mut meta = chain_meta(chain_id, genesis)?;
+        meta.push(("floor".into(), header.height.to_be_bytes().to_vec()));
+        let sample = history::sample(&state, header.height);
+        store.initialize_at(&CommitBatch {
+            height: header.height,
+            header: encode(&header),
+            body: encode_json(&body),
+            receipts: Vec::new(),
+            leaves: leaves.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+            meta,
+            history: Some((sample.timestamp, sample.encode())),
+            certificate,
         })?;
         let mut chain = Chain::from_parts(store, chain_id, state, tree, header);
         chain.history_last_at = Some(sample.timestamp);
@@ -358,19 +482,11 @@ impl Chain {
         tree: Tree,
         header: BlockHeader,
     ) -> Chain {
-        let committed = Arc::new(Snapshot {
-            hash: header.hash(),
-            header,
-            state: state.clone(),
-            tree: tree.clone(),
-        });
+        let committed = Arc::new(Snapshot { hash: header.hash(), header, state, tree });
         Chain {
             chain_id,
             store,
-            state,
-            tree,
             committed,
-            executed: None,
             history_interval_secs: history::HISTORY_INTERVAL_SECS_DEFAULT,
             history_last_at: None,
         }
@@ -404,10 +520,10 @@ impl Chain {
         serde_json::from_slice(&bytes).map_err(|e| ChainError::Corrupt(format!("genesis: {e}")))
     }
 
-    /// A proposal for the next block: at most `limit` ready transactions from `mempool`, at
-    /// `timestamp` (clamped so time never goes back).
+    /// A proposal for the block after the committed head: at most `limit` ready transactions
+    /// taken from `mempool`, at `timestamp` (clamped so time never goes back).
     pub fn propose(&self, mempool: &mut Mempool, timestamp: u64, limit: usize) -> Proposal {
-        let state = &self.state;
+        let state = &self.committed.state;
         let transactions = mempool.take_ready(limit, |sender| state.ledger.nonce(sender));
         Proposal {
             height: self.committed.header.height + 1,
@@ -416,50 +532,51 @@ impl Chain {
         }
     }
 
-    /// Executes a proposal on the working copy. Nothing is durable or visible until
+    /// Executes a proposal on the committed head. Nothing is durable or visible until
     /// [`Chain::commit`].
-    pub fn execute(&mut self, proposal: Proposal) -> Result<ExecutedBlock, ChainError> {
-        if self.executed.is_some() {
-            return Err(ChainError::BlockPending);
-        }
-        let parent = &self.committed.header;
-        assert_eq!(proposal.height, parent.height + 1, "a proposal must follow the head");
-        assert!(proposal.timestamp >= parent.timestamp, "block time must not go back");
+    pub fn execute(&self, proposal: Proposal) -> ExecutedBlock {
+        let committed = self.committed.clone();
+        self.execute_after(committed.as_parent(), proposal)
+    }
+
+    /// Executes a proposal on `parent`, on a copy of its state.
+    pub fn execute_after(&self, parent: Parent<'_>, proposal: Proposal) -> ExecutedBlock {
+        assert_eq!(proposal.height, parent.header.height + 1, "a proposal must follow its parent");
+        assert!(proposal.timestamp >= parent.header.timestamp, "block time must not go back");
+        let mut state = parent.state.clone();
+        let mut tree = parent.tree.clone();
         let context = BlockContext { height: proposal.height, timestamp: proposal.timestamp };
-        let (block_events, receipts) = run_block(&mut self.state, &context, &proposal.transactions);
+        let (block_events, receipts) = run_block(&mut state, &context, &proposal.transactions);
         if cfg!(debug_assertions)
-            && let Err(violation) = infrafi_core::invariants::check(&self.state)
+            && let Err(violation) = infrafi_core::invariants::check(&state)
         {
             panic!("invariant violated after block {}: {violation}", proposal.height);
         }
         let leaves: Vec<(Vec<u8>, Option<Vec<u8>>)> =
-            self.state.take_changed_leaves().into_iter().map(|l| (l.key, l.value)).collect();
-        self.tree.apply(leaves.iter().map(|(k, v)| (k, v.as_ref())));
+            state.take_changed_leaves().into_iter().map(|l| (l.key, l.value)).collect();
+        tree.apply(leaves.iter().map(|(k, v)| (k, v.as_ref())));
         let header = BlockHeader {
             chain_id: self.chain_id,
             height: proposal.height,
             timestamp: proposal.timestamp,
-            parent_hash: self.committed.hash,
+            parent_hash: parent.hash,
             transactions_root: indexed_root(proposal.transactions.iter().map(|t| t.hash())),
             receipts_root: indexed_root(receipts.iter().map(Receipt::hash)),
-            state_root: self.tree.root(),
+            state_root: tree.root(),
             transaction_count: proposal.transactions.len() as u32,
         };
         let hash = header.hash();
-        self.executed = Some(hash);
-        let history =
-            history::is_due(self.history_last_at, proposal.timestamp, self.history_interval_secs)
-                .then(|| history::sample(&self.state, proposal.height));
         let transactions =
             proposal.transactions.into_iter().map(|t| t.into_inner().signed).collect();
-        Ok(ExecutedBlock {
+        ExecutedBlock {
             header,
             hash,
             body: BlockBody { transactions, block_events },
             receipts,
             leaves,
-            history,
-        })
+            state,
+            tree,
+        }
     }
 
     /// Whether `header` is already committed here: a block redelivered at or below the head
@@ -476,31 +593,55 @@ impl Chain {
         }
     }
 
-    /// Re-executes a block made elsewhere (a validator's check): verifies its signatures in
-    /// parallel, executes it, and compares the header. On a mismatch the block is aborted.
+    /// Re-executes a block made elsewhere on `parent` (a validator's check, a replay): checks
+    /// its height and time against the parent, verifies its signatures in parallel, checks
+    /// that every transaction carries its sender's next nonce (a block that replays a used
+    /// nonce would overwrite that transaction's receipt), executes it and compares the header.
     pub fn execute_block(
-        &mut self,
+        &self,
+        parent: Parent<'_>,
         header: &BlockHeader,
-        body: &BlockBody,
+        transactions: &[SignedTransaction],
     ) -> Result<ExecutedBlock, ChainError> {
-        let head = self.committed.header.height;
+        let head = parent.header.height;
         if header.height != head + 1 {
             return Err(ChainError::HeightNotNext { head, got: header.height });
         }
-        let mut transactions = Vec::with_capacity(body.transactions.len());
+        if header.timestamp < parent.header.timestamp {
+            return Err(ChainError::TimestampBeforeParent {
+                timestamp: header.timestamp,
+                parent: parent.header.timestamp,
+            });
+        }
+        let mut verified = Vec::with_capacity(transactions.len());
         for (index, result) in
-            verify_batch(body.transactions.clone(), self.chain_id).into_iter().enumerate()
+            verify_batch(transactions.to_vec(), self.chain_id).into_iter().enumerate()
         {
-            transactions.push(
+            verified.push(
                 result
                     .map_err(|e| ChainError::TransactionInvalid { index, reason: e.to_string() })?,
             );
         }
+        let mut next_nonces: BTreeMap<Address, u64> = BTreeMap::new();
+        for (index, sealed) in verified.iter().enumerate() {
+            let next = next_nonces
+                .entry(sealed.sender)
+                .or_insert_with(|| parent.state.ledger.nonce(sealed.sender));
+            if sealed.signed.nonce != *next {
+                return Err(ChainError::TransactionInvalid {
+                    index,
+                    reason: format!(
+                        "nonce {} is not the sender's next nonce {next}",
+                        sealed.signed.nonce
+                    ),
+                });
+            }
+            *next += 1;
+        }
         let proposal =
-            Proposal { height: header.height, timestamp: header.timestamp, transactions };
-        let executed = self.execute(proposal)?;
+            Proposal { height: header.height, timestamp: header.timestamp, transactions: verified };
+        let executed = self.execute_after(parent, proposal);
         if executed.header != *header {
-            self.abort();
             return Err(ChainError::HeaderMismatch {
                 computed: Box::new(executed.header),
                 claimed: Box::new(header.clone()),
@@ -509,18 +650,28 @@ impl Chain {
         Ok(executed)
     }
 
-    /// Drops the executed block: the working copy goes back to the committed snapshot.
-    pub fn abort(&mut self) {
-        self.state = self.committed.state.clone();
-        self.tree = self.committed.tree.clone();
-        self.executed = None;
-    }
-
-    /// Makes the executed block durable, then visible; returns the new snapshot.
-    pub fn commit(&mut self, block: ExecutedBlock) -> Result<Arc<Snapshot>, ChainError> {
-        if self.executed != Some(block.hash) {
-            return Err(ChainError::BlockNotExecuted);
+    /// Makes a block that follows the committed head durable, with its finalization
+    /// certificate when there is one, then visible; returns the new snapshot.
+    pub fn commit(
+        &mut self,
+        block: ExecutedBlock,
+        certificate: Option<Vec<u8>>,
+    ) -> Result<Arc<Snapshot>, ChainError> {
+        if block.header.parent_hash != self.committed.hash {
+            return Err(ChainError::ParentNotHead {
+                height: block.header.height,
+                parent: block.header.parent_hash,
+                head: self.committed.hash,
+            });
         }
+        // The sample is taken of the committed state only (a block executed on a fork that is
+        // never committed leaves no sample), in the block's own write.
+        let history = history::is_due(
+            self.history_last_at,
+            block.header.timestamp,
+            self.history_interval_secs,
+        )
+        .then(|| history::sample(&block.state, block.header.height));
         let batch = CommitBatch {
             height: block.header.height,
             header: encode(&block.header),
@@ -528,21 +679,18 @@ impl Chain {
             receipts: block.receipts.iter().map(|r| (r.tx_hash.0, encode_json(r))).collect(),
             leaves: block.leaves,
             meta: Vec::new(),
-            history: block.history.as_ref().map(|sample| (sample.timestamp, sample.encode())),
+            history: history.as_ref().map(|sample| (sample.timestamp, sample.encode())),
+            certificate,
         };
-        if let Err(error) = self.store.commit(&batch) {
-            self.abort();
-            return Err(error.into());
-        }
-        self.executed = None;
-        if let Some(sample) = &block.history {
+        self.store.commit(&batch)?;
+        if let Some(sample) = &history {
             self.history_last_at = Some(sample.timestamp);
         }
         self.committed = Arc::new(Snapshot {
             hash: block.hash,
             header: block.header,
-            state: self.state.clone(),
-            tree: self.tree.clone(),
+            state: block.state,
+            tree: block.tree,
         });
         Ok(self.committed.clone())
     }
@@ -558,6 +706,12 @@ pub fn replay_from_genesis(store: &Store) -> Result<(u64, B256), ChainError> {
     let chain_id = u64_meta(store.meta("chain_id")?, "chain_id")?
         .ok_or_else(|| ChainError::Corrupt("no chain id".into()))?;
     let head = store.head()?.ok_or(ChainError::GenesisMissing)?;
+    if let Some(floor) = u64_meta(store.meta("floor")?, "floor")? {
+        return Err(ChainError::Corrupt(format!(
+            "this data directory started from a state snapshot at block {floor}: \
+             it holds no blocks before it to replay"
+        )));
+    }
     let memory = tempdir_store()?;
     let mut chain = Chain::initialize(memory.1, chain_id, &genesis)?;
     let stored_genesis: BlockHeader =
@@ -577,8 +731,9 @@ pub fn replay_from_genesis(store: &Store) -> Result<(u64, B256), ChainError> {
             &store.body(height)?.ok_or_else(|| ChainError::Corrupt(format!("no body {height}")))?,
         )
         .map_err(|e| ChainError::Corrupt(e.to_string()))?;
-        let executed = chain.execute_block(&header, &body)?;
-        chain.commit(executed)?;
+        let committed = chain.committed();
+        let executed = chain.execute_block(committed.as_parent(), &header, &body.transactions)?;
+        chain.commit(executed, None)?;
     }
     drop(memory.0);
     Ok((head, chain.committed.header.state_root))

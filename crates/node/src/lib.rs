@@ -1,11 +1,15 @@
-//! infrafi-node: the single-operator node: a bounded mempool, a block producer that drives
-//! the executor ([`chain::Chain`]: propose, execute, commit), a durable store, a Merkle state
-//! commitment, an event feed, and an optional built-in keeper.
+//! infrafi-node: a bounded mempool, the executor ([`chain::Chain`]: propose, execute, commit),
+//! a durable store, a Merkle state commitment, an event feed, and an optional built-in keeper,
+//! driven by one of two sequencers:
+//! - single node ([`Node::start`], the default): a block producer on its own OS thread
+//!   proposes, executes and commits a block every `block_time`;
+//! - validator ([`Node::start_replica`]): a consensus engine drives a [`Replica`] (propose and
+//!   verify on parents cached by hash, commit only finalized blocks); the engine lives in the
+//!   `infrafi-validator` crate, which holds every consensus type, so this crate knows none.
 //!
-//! Threads: the producer runs on its own OS thread (execution is CPU-bound and synchronous);
-//! API handlers call [`Node::submit`] (stateless check, then mempool admission) and read the
-//! committed [`Snapshot`], an `Arc` swapped after each durable commit, so reads never wait for
-//! a block and never see a half-applied one.
+//! Either way API handlers call [`Node::submit`] (stateless check, then mempool admission) and
+//! read the committed [`Snapshot`], an `Arc` swapped after each durable commit, so reads never
+//! wait for a block and never see a half-applied one.
 
 pub mod admission;
 pub mod block;
@@ -14,13 +18,19 @@ pub mod history;
 pub mod journal;
 pub mod keeper;
 pub mod mempool;
+mod replica;
 
 pub use admission::AdmitError;
 pub use block::{BlockBody, BlockHeader, Receipt, ReceiptError};
 pub use chain::{
-    BlockExecutor, Chain, ChainError, ExecutedBlock, Proposal, Snapshot, replay_from_genesis,
+    BlockExecutor, Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot, genesis_block,
+    replay_from_genesis,
 };
 pub use mempool::Mempool;
+pub use replica::{
+    CERTIFIED_PENDING_MAX, ConsensusStatus, Finalized, PENDING_BLOCKS_MAX, PeerStatus, Replica,
+    ReplicaError,
+};
 
 use alloy_primitives::{Address, B256};
 use infrafi_core::{Action, BlockContext, Event, Genesis, State, Transaction, TxError};
@@ -46,6 +56,9 @@ pub const MEMPOOL_TXS_MAX_DEFAULT: usize = 100_000;
 pub const BLOCK_TXS_MAX_DEFAULT: usize = 20_000;
 /// Committed blocks the event feed buffers for slow subscribers.
 pub const EVENT_FEED_BLOCKS_MAX: usize = 1_024;
+/// Validator mode: transactions admitted here and waiting to be forwarded to the other
+/// validators (so that whoever leads the next view can include them).
+pub const OUTBOX_TXS_MAX: usize = 100_000;
 
 /// How a node runs.
 #[derive(Clone, Debug)]
@@ -154,6 +167,16 @@ pub struct BlockEvents {
     pub events: Vec<FeedEvent>,
 }
 
+/// A committed block with its finalization certificate (validator mode): what proofs are
+/// served against, so a client can check the state root against the quorum's signatures.
+#[derive(Clone, Debug)]
+pub struct Certified {
+    /// The block and the state after it.
+    pub snapshot: Arc<Snapshot>,
+    /// The block's finalization certificate (the consensus adapter's encoding).
+    pub certificate: Vec<u8>,
+}
+
 impl Shared {
     /// The timestamp a block made now would carry: the wall clock plus a devnet's offset.
     fn block_time_now(&self) -> u64 {
@@ -176,6 +199,12 @@ struct Shared {
     scratch: Mutex<Option<(u64, State)>>,
     /// Stores acknowledged transactions before the node answers (`journal`).
     journal: journal::Journal,
+    /// Validator mode only: the engine's view of the network, for `/v1/status`.
+    consensus: RwLock<Option<ConsensusStatus>>,
+    /// Validator mode only: the newest committed block whose certificate is stored.
+    certified: RwLock<Option<Certified>>,
+    /// Validator mode only: transactions admitted here, waiting to be forwarded to peers.
+    outbox: Option<Mutex<Vec<SignedTransaction>>>,
 }
 
 /// What a dry-run gives: the block it ran on top of, and the preview or the rejection.
@@ -207,6 +236,33 @@ impl Node {
     /// Opens the data directory (initialising it from `genesis` if empty) and starts
     /// producing blocks.
     pub fn start(config: NodeConfig, genesis: Option<&Genesis>) -> Result<Node, StartError> {
+        let (shared, chain) = Node::open(config, genesis, false)?;
+        let producer_shared = shared.clone();
+        let producer = std::thread::Builder::new()
+            .name("infrafi-producer".into())
+            .spawn(move || produce(producer_shared, chain))
+            .map_err(StartError::Thread)?;
+        Ok(Node { shared, producer: Mutex::new(Some(producer)) })
+    }
+
+    /// Opens the data directory (initialising it from `genesis` if empty) for a consensus
+    /// engine to drive: no block is produced here; the engine proposes, verifies and commits
+    /// finalized blocks through the returned [`Replica`].
+    pub fn start_replica(
+        config: NodeConfig,
+        genesis: Option<&Genesis>,
+    ) -> Result<(Arc<Node>, Replica), StartError> {
+        let (shared, chain) = Node::open(config, genesis, true)?;
+        let node = Arc::new(Node { shared: shared.clone(), producer: Mutex::new(None) });
+        let replica = Replica::new(shared, chain)?;
+        Ok((node, replica))
+    }
+
+    fn open(
+        config: NodeConfig,
+        genesis: Option<&Genesis>,
+        replicated: bool,
+    ) -> Result<(Arc<Shared>, Chain), StartError> {
         let store = Arc::new(Store::open(&config.data_dir)?);
         let mut chain = Chain::open(store.clone(), config.chain_id, genesis)?;
         chain.set_history_interval(config.history_interval_secs);
@@ -237,13 +293,84 @@ impl Node {
             running: AtomicBool::new(true),
             wake: (Mutex::new(false), Condvar::new()),
             scratch: Mutex::new(None),
+            consensus: RwLock::new(None),
+            certified: RwLock::new(None),
+            outbox: replicated.then(|| Mutex::new(Vec::new())),
         });
-        let producer_shared = shared.clone();
-        let producer = std::thread::Builder::new()
-            .name("infrafi-producer".into())
-            .spawn(move || produce(producer_shared, chain))
-            .map_err(StartError::Thread)?;
-        Ok(Node { shared, producer: Mutex::new(Some(producer)) })
+        Ok((shared, chain))
+    }
+
+    /// Whether a consensus engine drives this node (validator mode).
+    pub fn is_replica(&self) -> bool {
+        self.shared.outbox.is_some()
+    }
+
+    /// Validator mode: the engine's view of the network.
+    pub fn consensus_status(&self) -> Option<ConsensusStatus> {
+        self.shared.consensus.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Validator mode: the newest committed block with a stored finalization certificate, and
+    /// the state after it.
+    pub fn certified(&self) -> Option<Certified> {
+        self.shared.certified.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The state proofs are served against, with its block's finalization certificate: in
+    /// validator mode the newest certified block (so a client checks the root against the
+    /// quorum's signatures), falling back to the head without a certificate while none is
+    /// stored; on a single node the committed head.
+    pub fn proof_snapshot(&self) -> (Arc<Snapshot>, Option<Vec<u8>>) {
+        match self.certified() {
+            Some(certified) => (certified.snapshot, Some(certified.certificate)),
+            None => (self.snapshot(), None),
+        }
+    }
+
+    /// The finalization certificate stored with the block at `height` (validator mode).
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.shared.store.certificate(height)
+    }
+
+    /// Validator mode: replaces or updates the engine's view of the network.
+    pub fn update_consensus_status(&self, update: impl FnOnce(&mut ConsensusStatus)) {
+        let mut status = self.shared.consensus.write().unwrap_or_else(PoisonError::into_inner);
+        update(status.get_or_insert_with(ConsensusStatus::default));
+    }
+
+    /// Validator mode: records one piece of fault evidence durably; returns its sequence number.
+    pub fn record_evidence(&self, evidence: &[u8]) -> Result<u64, StoreError> {
+        self.shared.store.append_evidence(evidence)
+    }
+
+    /// Evidence of faults recorded by the engine, from sequence number `from`, at most `limit`.
+    pub fn evidence(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        self.shared.store.evidence(from, limit)
+    }
+
+    /// Validator mode: takes the transactions admitted here since the last call, for the
+    /// engine to forward to the other validators.
+    pub fn take_outbox(&self) -> Vec<SignedTransaction> {
+        match &self.shared.outbox {
+            Some(outbox) => std::mem::take(&mut *lock(outbox)),
+            None => Vec::new(),
+        }
+    }
+
+    /// Validator mode: admits transactions forwarded by another validator, checked exactly as
+    /// a client's are (signatures across cores, then the mempool's admission rules), without
+    /// forwarding them again. They are not journaled here: the validator that acknowledged
+    /// them holds them durably. Returns how many were admitted.
+    pub fn submit_from_peer(&self, txs: Vec<SignedTransaction>) -> usize {
+        let mut unused = Vec::new();
+        verify_batch(txs, self.shared.config.chain_id)
+            .into_iter()
+            .filter(|checked| {
+                checked.as_ref().is_ok_and(|sealed| {
+                    self.admit_to_pool(sealed.clone(), &mut unused, false).is_ok()
+                })
+            })
+            .count()
     }
 
     /// The configuration.
@@ -273,7 +400,7 @@ impl Node {
         let mut results: Vec<Result<B256, SubmitError>> =
             verify_batch(txs, self.shared.config.chain_id)
                 .into_iter()
-                .map(|checked| self.admit_only(checked?, &mut entries))
+                .map(|checked| self.admit_to_pool(checked?, &mut entries, true))
                 .collect();
         if let Err(error) = self.shared.journal.persist(entries) {
             for result in &mut results {
@@ -288,16 +415,19 @@ impl Node {
     /// Admits and stores durably: what a 202 promises (see `journal`).
     fn admit(&self, sealed: infrafi_tx::SealedTransaction) -> Result<B256, SubmitError> {
         let mut entries = Vec::new();
-        let hash = self.admit_only(sealed, &mut entries)?;
+        let hash = self.admit_to_pool(sealed, &mut entries, true)?;
         self.shared.journal.persist(entries).map_err(SubmitError::NotDurable)?;
         Ok(hash)
     }
 
-    /// Admits to the pool and adds what must be stored before answering to `entries`.
-    fn admit_only(
+    /// Admits to the pool and adds what must be stored before answering to `entries`; in
+    /// validator mode a transaction newly waiting here is queued for the other validators when
+    /// `forward` is set.
+    fn admit_to_pool(
         &self,
         sealed: infrafi_tx::SealedTransaction,
         entries: &mut Vec<journal::JournalEntry>,
+        forward: bool,
     ) -> Result<B256, SubmitError> {
         if !self.is_running() {
             return Err(SubmitError::NotRunning);
@@ -309,6 +439,9 @@ impl Node {
         // while waiting) it is stored; the same entry twice is harmless.
         if let Some((sequence, tx)) = mempool.arrival(&hash) {
             entries.push(journal::encode_entry(hash, sequence, &tx.signed));
+            if forward && let Some(outbox) = &self.shared.outbox {
+                forward_to_peers(outbox, tx.signed.clone());
+            }
         }
         Ok(hash)
     }
@@ -454,6 +587,17 @@ impl Node {
     }
 }
 
+/// Queues a transaction for the other validators; a full outbox drops it with a warning (it
+/// stays in this validator's mempool, so it is still included when this validator leads).
+fn forward_to_peers(outbox: &Mutex<Vec<SignedTransaction>>, signed: SignedTransaction) {
+    let mut outbox = lock(outbox);
+    if outbox.len() >= OUTBOX_TXS_MAX {
+        tracing::warn!("the outbox to other validators is full; a transaction is not forwarded");
+        return;
+    }
+    outbox.push(signed);
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         self.shutdown();
@@ -540,21 +684,22 @@ fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
         let mut mempool = lock(&shared.mempool);
         chain.propose(&mut mempool, timestamp, shared.config.block_txs_max)
     };
-    let executed = match chain.execute(proposal) {
-        Ok(executed) => executed,
-        Err(error) => {
-            lock(&shared.mempool).settle_in_flight();
-            return Err(error);
-        }
-    };
+    let executed = chain.execute(proposal);
     let events = block_events(&executed);
-    let snapshot = match chain.commit(executed) {
+    let snapshot = match chain.commit(executed, None) {
         Ok(snapshot) => snapshot,
         Err(error) => {
             lock(&shared.mempool).settle_in_flight();
             return Err(error);
         }
     };
+    publish(shared, snapshot, events);
+    Ok(())
+}
+
+/// Makes a durably committed block visible: the snapshot, then the mempool, the height, the
+/// event feed and the keeper.
+fn publish(shared: &Shared, snapshot: Arc<Snapshot>, events: BlockEvents) {
     let height = snapshot.header.height;
     *shared.snapshot.write().unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
     // After the snapshot: a reader sees the transaction in flight, then its receipt.
@@ -565,7 +710,6 @@ fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
     if let Some(keeper) = &shared.config.keeper {
         run_keeper(shared, keeper, &snapshot);
     }
-    Ok(())
 }
 
 fn block_events(executed: &ExecutedBlock) -> BlockEvents {
@@ -606,12 +750,18 @@ fn run_keeper(shared: &Shared, keeper: &SigningKey, snapshot: &Snapshot) {
     }
     for action in keeper::due_actions(&snapshot.state) {
         let signed = keeper.sign(shared.config.chain_id, nonce, &action);
+        let forwarded = shared.outbox.as_ref().map(|_| signed.clone());
         let result = signed
             .verify(shared.config.chain_id)
             .map_err(SubmitError::from)
             .and_then(|sealed| Ok(mempool.admit(sealed, now)?));
         match result {
-            Ok(_) => nonce += 1,
+            Ok(_) => {
+                if let (Some(outbox), Some(signed)) = (&shared.outbox, forwarded) {
+                    forward_to_peers(outbox, signed);
+                }
+                nonce += 1;
+            }
             Err(error) => {
                 tracing::warn!(%error, action = action.name(), "keeper transaction refused");
                 return;

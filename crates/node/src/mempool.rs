@@ -283,6 +283,31 @@ impl Mempool {
         out
     }
 
+    /// Validator mode: up to `limit` transactions that can run in order after a parent block
+    /// whose state gives each sender's next nonce (`nonce_of`), chosen as [`Mempool::take_ready`]
+    /// chooses them, but left in the pool: a proposal may never be finalized, so a transaction
+    /// leaves the pool only when a finalized block consumes its nonce ([`Mempool::on_commit`]).
+    pub fn ready(&self, limit: usize, nonce_of: impl Fn(Address) -> u64) -> Vec<SealedTransaction> {
+        let mut heads: BinaryHeap<Reverse<(u64, Address, u64)>> = BinaryHeap::new();
+        for (sender, queue) in &self.by_sender {
+            let next = nonce_of(*sender);
+            if let Some(pending) = queue.get(&next) {
+                heads.push(Reverse((pending.sequence, *sender, next)));
+            }
+        }
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(Reverse((_, sender, nonce))) = heads.pop() else { break };
+            let Some(queue) = self.by_sender.get(&sender) else { continue };
+            let Some(pending) = queue.get(&nonce) else { continue };
+            if let Some(next) = queue.get(&(nonce + 1)) {
+                heads.push(Reverse((next.sequence, sender, nonce + 1)));
+            }
+            out.push(pending.tx.clone());
+        }
+        out
+    }
+
     /// Forgets the transactions of the block in progress without a new committed state (the
     /// block failed and the node stops).
     pub fn settle_in_flight(&mut self) {
@@ -546,5 +571,37 @@ pub(crate) mod tests {
         // New arrivals come after the restored ones.
         let hash = pool.admit(tx(&a, 2), NOW).unwrap();
         assert_eq!(pool.arrival(&hash).map(|(s, _)| s), Some(42));
+    }
+
+    #[test]
+    fn a_validator_proposes_without_removing_and_a_finalized_block_drops_what_it_consumed() {
+        let (a, b) = (SigningKey::from_seed("a"), SigningKey::from_seed("b"));
+        let mut pool = Mempool::new(100, market(ADMIN, &[a.address(), b.address()]), None);
+        pool.admit(tx(&a, 0), NOW).unwrap();
+        pool.admit(tx(&b, 0), NOW).unwrap();
+        pool.admit(tx(&a, 1), NOW).unwrap();
+        let ready = pool.ready(10, |_| 0);
+        let order: Vec<(Address, u64)> = ready.iter().map(|t| (t.sender, t.signed.nonce)).collect();
+        assert_eq!(order, vec![(a.address(), 0), (b.address(), 0), (a.address(), 1)]);
+        assert_eq!(pool.len(), 3, "a proposal leaves the pool as it was");
+        assert_eq!(pool.ready(2, |_| 0).len(), 2, "the limit holds");
+        // After a parent that consumed a's first nonce, the proposal starts at a's second.
+        let after_parent = pool.ready(10, |s| u64::from(s == a.address()));
+        let order: Vec<(Address, u64)> =
+            after_parent.iter().map(|t| (t.sender, t.signed.nonce)).collect();
+        assert_eq!(order, vec![(b.address(), 0), (a.address(), 1)]);
+        // A finalized block (made elsewhere) consumed a's nonce 0 only.
+        let committed = {
+            let mut state = pool.committed.state.clone();
+            let context = BlockContext { height: 1, timestamp: NOW };
+            tx::consume_nonce(&mut state, a.address(), 0).unwrap();
+            tx::apply(&mut state, &context, &Transaction { sender: a.address(), action: send(1) })
+                .unwrap();
+            state
+        };
+        pool.on_commit(snapshot_of(committed), NOW);
+        assert_eq!(pool.len(), 2, "a's nonce 0 is gone; b's 0 and a's 1 wait");
+        assert!(!pool.contains(&tx(&a, 0).hash()));
+        assert_eq!(pool.next_nonce(a.address()), 2);
     }
 }

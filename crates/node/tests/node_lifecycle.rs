@@ -119,18 +119,21 @@ fn a_validator_re_executes_a_block_and_rejects_a_wrong_state_root() {
     let store = std::sync::Arc::new(Store::open(replica_dir.path()).unwrap());
     let mut replica = infrafi_node::Chain::open(store, CHAIN, Some(&genesis)).unwrap();
     for (header, body) in &blocks {
+        let head = replica.committed();
         let mut forged = header.clone();
         forged.state_root = B256::repeat_byte(0xee);
-        let error = replica.execute_block(&forged, body).unwrap_err();
+        let error =
+            replica.execute_block(head.as_parent(), &forged, &body.transactions).unwrap_err();
         assert!(matches!(error, infrafi_node::ChainError::HeaderMismatch { .. }), "{error}");
-        let executed = replica.execute_block(header, body).unwrap();
-        replica.commit(executed).unwrap();
+        let executed = replica.execute_block(head.as_parent(), header, &body.transactions).unwrap();
+        replica.commit(executed, None).unwrap();
     }
     assert_eq!(replica.committed().header, blocks.last().unwrap().0);
     // A block at or below the committed height is not applied again.
     let (header, body) = &blocks[0];
     assert!(replica.is_committed(header).unwrap());
-    assert!(replica.execute_block(header, body).is_err());
+    let head = replica.committed();
+    assert!(replica.execute_block(head.as_parent(), header, &body.transactions).is_err());
     let mut other = header.clone();
     other.timestamp += 1;
     assert!(!replica.is_committed(&other).unwrap());

@@ -4,7 +4,8 @@
 //! state as leaves (see `infrafi_core::leaves`), and a little metadata (chain id, genesis,
 //! head height). A block is committed by one redb write transaction with immediate
 //! durability: after a crash it is either all there (header, body, receipts, leaf changes,
-//! head) or not at all. The store deals in bytes; the node owns the encodings.
+//! head, and in validator mode the block's finalization certificate) or not at all. The store
+//! deals in bytes; the node owns the encodings.
 //!
 //! History samples (figures of the committed state at a fixed cadence of block time, see
 //! `infrafi_node::history`) are written in the same transaction as the block they were read
@@ -30,8 +31,14 @@ const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Acknowledged transactions not yet in a block, by transaction hash (the node's encoding).
 const MEMPOOL: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("mempool");
-/// Metadata: `head`, `chain_id`, `genesis`, `state_format`.
+/// Metadata: `head`, `chain_id`, `genesis`, `state_format`, and `floor` for a store started
+/// from a state snapshot.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Validator mode: the finalization certificate of a block, by height (opaque bytes: the
+/// consensus adapter owns the encoding).
+const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certificates");
+/// Validator mode: evidence of faults (conflicting votes), in the order recorded.
+const EVIDENCE: TableDefinition<u64, &[u8]> = TableDefinition::new("evidence");
 
 /// An acknowledged transaction as stored: its hash and the node's encoding of it.
 pub type MempoolEntry = ([u8; 32], Vec<u8>);
@@ -56,6 +63,12 @@ pub enum StoreError {
         path: String,
         /// Why.
         source: std::io::Error,
+    },
+    /// A state snapshot can only start an empty store.
+    #[error("the store already holds blocks up to {head}")]
+    NotEmpty {
+        /// The stored head.
+        head: u64,
     },
     /// A commit is not the successor of the head.
     #[error("block {got} does not follow the head {head:?}")]
@@ -105,6 +118,8 @@ pub struct CommitBatch {
     pub meta: Vec<(String, Vec<u8>)>,
     /// A history sample taken of the block's state, keyed by its timestamp.
     pub history: Option<(u64, Vec<u8>)>,
+    /// The block's finalization certificate (validator mode), stored with it.
+    pub certificate: Option<Vec<u8>>,
 }
 
 /// A stored history sample: the block timestamp it was taken at and its encoding.
@@ -134,6 +149,8 @@ impl Store {
             write.open_table(META)?;
             write.open_table(HISTORY)?;
             write.open_table(MEMPOOL)?;
+            write.open_table(CERTIFICATES)?;
+            write.open_table(EVIDENCE)?;
         }
         write.commit()?;
         Ok(Store { db })
@@ -174,6 +191,19 @@ impl Store {
         if batch.height != expected {
             return Err(StoreError::HeightNotNext { head, got: batch.height });
         }
+        self.write_block(batch)
+    }
+
+    /// Starts an empty store at `batch.height` instead of at genesis (a validator starting
+    /// from a state snapshot): the batch carries every leaf of the state at that block.
+    pub fn initialize_at(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+        if let Some(head) = self.head()? {
+            return Err(StoreError::NotEmpty { head });
+        }
+        self.write_block(batch)
+    }
+
+    fn write_block(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         let mut write = self.db.begin_write()?;
         write.set_durability(Durability::Immediate)?;
         {
@@ -200,6 +230,9 @@ impl Store {
             meta.insert("head", batch.height.to_be_bytes().as_slice())?;
             if let Some((timestamp, sample)) = &batch.history {
                 write.open_table(HISTORY)?.insert(*timestamp, sample.as_slice())?;
+            }
+            if let Some(certificate) = &batch.certificate {
+                write.open_table(CERTIFICATES)?.insert(batch.height, certificate.as_slice())?;
             }
         }
         write.commit()?;
@@ -242,6 +275,65 @@ impl Store {
         for entry in table.iter()? {
             let (hash, value) = entry?;
             out.push((*hash.value(), value.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Stores the finalization certificate of a committed block that was committed without
+    /// one (it arrived later). Returns false, changing nothing, if one is already stored.
+    pub fn put_certificate(&self, height: u64, certificate: &[u8]) -> Result<bool, StoreError> {
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::Immediate)?;
+        let stored = {
+            let mut table = write.open_table(CERTIFICATES)?;
+            if table.get(height)?.is_some() {
+                false
+            } else {
+                table.insert(height, certificate)?;
+                true
+            }
+        };
+        write.commit()?;
+        Ok(stored)
+    }
+
+    /// The finalization certificate of the block at `height`, if one is stored.
+    pub fn certificate(&self, height: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(CERTIFICATES)?;
+        Ok(table.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    /// The highest height at or below `height` with a stored certificate.
+    pub fn certified_at_or_below(&self, height: u64) -> Result<Option<u64>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(CERTIFICATES)?;
+        let last = table.range(..=height)?.next_back().transpose()?;
+        Ok(last.map(|(key, _)| key.value()))
+    }
+
+    /// Appends one piece of evidence durably; returns its sequence number.
+    pub fn append_evidence(&self, evidence: &[u8]) -> Result<u64, StoreError> {
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::Immediate)?;
+        let sequence = {
+            let mut table = write.open_table(EVIDENCE)?;
+            let next = table.last()?.map_or(0, |(key, _)| key.value() + 1);
+            table.insert(next, evidence)?;
+            next
+        };
+        write.commit()?;
+        Ok(sequence)
+    }
+
+    /// Evidence from sequence number `from` on, at most `limit` pieces.
+    pub fn evidence(&self, from: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(EVIDENCE)?;
+        let mut out = Vec::new();
+        for entry in table.range(from..)?.take(limit) {
+            let (key, value) = entry?;
+            out.push((key.value(), value.value().to_vec()));
         }
         Ok(out)
     }
@@ -321,6 +413,7 @@ mod tests {
             leaves: vec![(b"a".to_vec(), Some(vec![height as u8])), (b"b".to_vec(), None)],
             meta: Vec::new(),
             history: Some((1_000 + height * 10, vec![height as u8])),
+            certificate: None,
         }
     }
 
@@ -385,5 +478,42 @@ mod tests {
             store.commit(&batch(2)),
             Err(StoreError::HeightNotNext { head: Some(0), got: 2 })
         ));
+    }
+
+    #[test]
+    fn a_certificate_is_stored_with_its_block_or_once_later() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.commit(&batch(0)).unwrap();
+        store.commit(&CommitBatch { certificate: Some(vec![7]), ..batch(1) }).unwrap();
+        store.commit(&batch(2)).unwrap();
+        assert_eq!(store.certificate(1).unwrap(), Some(vec![7]));
+        assert_eq!(store.certificate(2).unwrap(), None);
+        assert_eq!(store.certified_at_or_below(2).unwrap(), Some(1));
+        assert!(store.put_certificate(2, &[8]).unwrap());
+        assert!(!store.put_certificate(2, &[9]).unwrap(), "a stored certificate stays");
+        assert_eq!(store.certificate(2).unwrap(), Some(vec![8]));
+    }
+
+    #[test]
+    fn a_store_can_start_at_a_snapshot_height_only_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.initialize_at(&batch(40)).unwrap();
+        assert_eq!(store.head().unwrap(), Some(40));
+        assert!(matches!(store.initialize_at(&batch(41)), Err(StoreError::NotEmpty { head: 40 })));
+        store.commit(&batch(41)).unwrap();
+        assert_eq!(store.header(39).unwrap(), None);
+    }
+
+    #[test]
+    fn evidence_is_appended_in_order_and_read_in_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for piece in 0..5u8 {
+            assert_eq!(store.append_evidence(&[piece]).unwrap(), u64::from(piece));
+        }
+        assert_eq!(store.evidence(3, 10).unwrap(), vec![(3, vec![3]), (4, vec![4])]);
+        assert_eq!(store.evidence(0, 2).unwrap().len(), 2);
     }
 }

@@ -1,0 +1,159 @@
+//! Validator mode without a consensus engine: two replicas of one genesis driven by hand the
+//! way the engine drives them (propose, verify, finalize), forks included.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+use alloy_primitives::B256;
+use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
+use infrafi_node::{Finalized, Node, NodeConfig, Replica, ReplicaError};
+use infrafi_store::Store;
+use infrafi_tx::SigningKey;
+use std::sync::Arc;
+
+const CHAIN: u64 = 7;
+
+fn genesis(user: &SigningKey) -> Genesis {
+    let admin = SigningKey::from_seed("admin");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    let mut genesis = Genesis::with_admin(admin.address(), now.as_secs());
+    genesis.stablecoin_balances.push((user.address(), USDC, Amount::from_whole(1_000)));
+    genesis
+}
+
+fn start(dir: &std::path::Path, genesis: Option<&Genesis>) -> (Arc<Node>, Replica) {
+    Node::start_replica(NodeConfig::new(CHAIN, dir.to_path_buf()), genesis).unwrap()
+}
+
+fn mint(amount: u128) -> Action {
+    Action::MintUsdai { token: USDC, amount: Amount::from_whole(amount), min_out: Amount::ZERO }
+}
+
+#[test]
+fn replicas_verify_each_others_blocks_and_commit_only_what_is_finalized() {
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (node_a, mut a) = start(dir_a.path(), Some(&genesis));
+    let (node_b, mut b) = start(dir_b.path(), Some(&genesis));
+    assert!(node_a.is_replica());
+    let head = a.committed();
+    assert_eq!(head.hash, b.committed().hash, "one genesis, one genesis block");
+
+    // A transaction sent to A is queued for the others; B admits it under the same rules.
+    let hash = node_a.submit(user.sign(CHAIN, 0, &mint(10))).unwrap();
+    let forwarded = node_a.take_outbox();
+    assert_eq!(forwarded.len(), 1);
+    assert!(node_a.take_outbox().is_empty(), "taken once");
+    assert_eq!(node_b.submit_from_peer(forwarded), 1);
+    assert!(node_b.take_outbox().is_empty(), "a forwarded transaction is not sent on again");
+    assert!(node_b.is_pending(&hash));
+
+    // A leads: its block carries the state root after the transaction.
+    let (header, txs) = a.propose(head.hash, head.header.timestamp + 1, |_| true).unwrap();
+    assert_eq!(txs.len(), 1);
+    assert!(node_a.is_pending(&hash), "a proposal leaves the mempool as it was");
+    let mut forged = header.clone();
+    forged.state_root = B256::repeat_byte(0xee);
+    let refused = b.verify(&forged, &txs).unwrap_err();
+    assert!(matches!(refused, ReplicaError::Chain(_)), "{refused}");
+    b.verify(&header, &txs).unwrap();
+    // A competing block at the same height (a fork that will not be finalized).
+    let (fork, fork_txs) = b.propose(head.hash, head.header.timestamp + 5, |_| true).unwrap();
+    assert_ne!(fork.hash(), header.hash());
+    a.verify(&fork, &fork_txs).unwrap();
+    // B builds on A's block before it is final: the transaction is already in its parent.
+    let (next, next_txs) = b.propose(header.hash(), header.timestamp, |_| true).unwrap();
+    assert!(next_txs.is_empty());
+    assert_eq!(node_a.snapshot().header.height, 0, "nothing is visible before finality");
+
+    // Block 1 is finalized: committed with its certificate, the mempool forgets it.
+    for (node, replica) in [(&node_a, &mut a), (&node_b, &mut b)] {
+        let done = replica.finalize(&header, &txs, Some(vec![1, 2, 3])).unwrap();
+        assert!(matches!(done, Finalized::Committed(_)));
+        assert_eq!(node.snapshot().header, header);
+        assert!(node.receipt(&hash).unwrap().unwrap().error.is_none());
+        assert!(!node.is_pending(&hash));
+        assert_eq!(node.certificate(1).unwrap(), Some(vec![1, 2, 3]));
+        let (proved, certificate) = node.proof_snapshot();
+        assert_eq!((proved.header.height, certificate), (1, Some(vec![1, 2, 3])));
+        // Redelivered after a restart: acknowledged, not applied again.
+        let again = replica.finalize(&header, &txs, None).unwrap();
+        assert!(matches!(again, Finalized::AlreadyCommitted));
+        // The fork at height 1 can no longer be finalized.
+        let diverged = replica.finalize(&fork, &fork_txs, None).unwrap_err();
+        assert!(matches!(diverged, ReplicaError::Diverged { height: 1, .. }), "{diverged}");
+    }
+    assert_eq!(
+        node_a.snapshot().state.ledger.balance(user.address(), Asset::Usdai),
+        Amount::from_whole(10)
+    );
+
+    // A finalizes block 2 without having verified it (backfilled): it re-executes it. Its
+    // certificate arrives afterwards and is stored with it.
+    assert!(!a.is_executed(&next.hash()));
+    a.finalize(&next, &next_txs, None).unwrap();
+    assert_eq!(node_a.certificate(2).unwrap(), None);
+    a.record_certificate(next.hash(), vec![9]).unwrap();
+    assert_eq!(node_a.certificate(2).unwrap(), Some(vec![9]));
+    assert_eq!(node_a.certified().unwrap().snapshot.header, next);
+    // A finalized block whose header does not match its re-execution is a divergence.
+    let mut wrong = next.clone();
+    wrong.height = 3;
+    wrong.parent_hash = next.hash();
+    let diverged = a.finalize(&wrong, &[], None).unwrap_err();
+    assert!(matches!(diverged, ReplicaError::Diverged { height: 3, .. }), "{diverged}");
+
+    // A restarted replica finds its head and its certified block in its store.
+    let root = node_a.snapshot().header.state_root;
+    node_a.shutdown();
+    drop((node_a, a));
+    let (node_a, a) = start(dir_a.path(), None);
+    assert_eq!(a.committed().header, next);
+    assert_eq!(node_a.snapshot().header.state_root, root);
+    assert_eq!(node_a.certified().unwrap().certificate, vec![9]);
+}
+
+#[test]
+fn a_store_started_from_a_verified_state_goes_on_from_there_and_cannot_be_replayed() {
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let dir = tempfile::tempdir().unwrap();
+    let (node, mut replica) = start(dir.path(), Some(&genesis));
+    node.submit(user.sign(CHAIN, 0, &mint(3))).unwrap();
+    let head = replica.committed();
+    let (header, txs) = replica.propose(head.hash, head.header.timestamp, |_| true).unwrap();
+    replica.finalize(&header, &txs, Some(vec![4])).unwrap();
+    let snapshot = replica.committed();
+
+    let fresh = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(fresh.path()).unwrap());
+    // A state that is not the one the header commits to is refused.
+    let error = infrafi_node::Chain::initialize_from_state(
+        store.clone(),
+        CHAIN,
+        &genesis,
+        header.clone(),
+        head.state.clone(),
+        None,
+    )
+    .err()
+    .unwrap();
+    assert!(error.to_string().contains("commits to"), "{error}");
+    let chain = infrafi_node::Chain::initialize_from_state(
+        store.clone(),
+        CHAIN,
+        &genesis,
+        header.clone(),
+        snapshot.state.clone(),
+        Some(vec![4]),
+    )
+    .unwrap();
+    assert_eq!(chain.committed().header, header);
+    drop(chain);
+    let error = infrafi_node::replay_from_genesis(&store).unwrap_err();
+    assert!(error.to_string().contains("state snapshot"), "{error}");
+    drop(store);
+    let (node, _) = start(fresh.path(), None);
+    assert_eq!(node.snapshot().header.state_root, header.state_root);
+    assert_eq!(node.certified().unwrap().certificate, vec![4]);
+}
