@@ -54,6 +54,7 @@ pub struct Client {
 pub fn tx_request(tx: &SignedTransaction) -> TxRequest {
     TxRequest {
         chain_id: tx.chain_id,
+        signature_chain_id: Some(tx.signature_chain_id),
         sender: tx.sender.to_string(),
         nonce: tx.nonce,
         action: tx.action.clone(),

@@ -19,8 +19,13 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TxRequest {
-    /// The chain it was signed for.
+    /// The infrafi chain it is for (the signed message's `chain`).
     pub chain_id: u64,
+    /// The chain the signing wallet was on: the EIP-712 domain's `chainId`. Required: a
+    /// request without it was signed under domain version 1 and is refused
+    /// (`signing_scheme_retired`).
+    #[serde(default)]
+    pub signature_chain_id: Option<u64>,
     /// The signer.
     pub sender: String,
     /// The sender's nonce.
@@ -964,4 +969,47 @@ pub struct DryRunDto {
     pub requests: Vec<RequestDetailDto>,
     /// The loans it names, as they would stand after it.
     pub loans: Vec<LoanDetailDto>,
+}
+
+/// `POST /v1/typed-data`: what to sign for an action.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypedDataRequest {
+    /// Who signs.
+    pub sender: String,
+    /// The action, as in a transaction's payload.
+    pub action: serde_json::Value,
+    /// The chain the signing wallet is on (`eth_chainId`): the EIP-712 domain's `chainId`.
+    pub signature_chain_id: u64,
+    /// The nonce to use; by default the sender's next one, counting its waiting transactions.
+    #[serde(default)]
+    pub nonce: Option<u64>,
+}
+
+/// A transaction without its signature: add `signature` and `POST /v1/tx`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct UnsignedTxDto {
+    /// The infrafi chain.
+    pub chain_id: u64,
+    /// The signing wallet's chain.
+    pub signature_chain_id: u64,
+    /// The signer.
+    #[schemars(with = "crate::schema::Address")]
+    pub sender: Address,
+    /// Its nonce.
+    pub nonce: u64,
+    /// The action's name.
+    pub action: String,
+    /// The action's canonical JSON, exactly as to be signed.
+    pub payload: String,
+}
+
+/// `POST /v1/typed-data`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TypedDataDto {
+    /// The EIP-712 typed data, as `eth_signTypedData_v4` takes it: `{types, primaryType,
+    /// domain, message}`.
+    pub typed_data: serde_json::Value,
+    /// The transaction it signs.
+    pub transaction: UnsignedTxDto,
 }

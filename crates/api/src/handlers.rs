@@ -95,8 +95,21 @@ fn signed_of(request: TxRequest) -> Result<SignedTransaction, ApiError> {
     let signature: Bytes = request.signature.parse().map_err(|_| {
         ApiError::bad_request("signature_malformed", "the signature is not 0x-hex bytes")
     })?;
+    let signature_chain_id = request.signature_chain_id.ok_or_else(|| {
+        ApiError::bad_request(
+            "signing_scheme_retired",
+            format!(
+                "no signature_chain_id: transactions signed under EIP-712 domain version 1 are \
+                 no longer accepted; sign Transaction(uint64 chain,uint64 nonce,string action,\
+                 string payload) under {{name: \"infrafi\", version: \"{}\", chainId: your \
+                 wallet's chain}}; POST /v1/typed-data returns exactly what to sign",
+                infrafi_tx::DOMAIN_VERSION
+            ),
+        )
+    })?;
     Ok(SignedTransaction {
         chain_id: request.chain_id,
+        signature_chain_id,
         sender: parse_address(&request.sender)?,
         nonce: request.nonce,
         action: request.action,

@@ -15,6 +15,7 @@ mod handlers;
 pub mod history;
 pub mod openapi;
 mod schema;
+mod signing;
 
 pub use handlers::STATE_EXPORT_BYTES_MAX;
 
@@ -160,6 +161,10 @@ pub fn router(node: Arc<Node>) -> Router {
         .route(
             "/v1/dry-run",
             post(dry_run::dry_run).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
+        )
+        .route(
+            "/v1/typed-data",
+            post(signing::typed_data).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
         )
         .route("/v1/tx/{hash}", get(handlers::get_tx))
         .route("/v1/blocks/{height}", get(handlers::get_block))

@@ -88,6 +88,7 @@ routes! {
     post "/v1/tx" [] => json(TxAccepted) @ 202 <- TxRequest, "Submit one signed transaction (202).";
     post "/v1/txs" [] => json(Vec<BatchItem>) <- Vec<TxRequest>, "Submit a batch; signatures are checked in parallel.";
     post "/v1/dry-run" [] => json(DryRunDto) <- DryRunRequest, "Preview an action: apply it to the committed state and roll it back; events, balances, requests and loans after it, or the rejection.";
+    post "/v1/typed-data" [] => json(TypedDataDto) <- TypedDataRequest, "The EIP-712 typed data to sign for an action (for eth_signTypedData_v4) and the transaction to submit with the signature.";
     get "/v1/tx/{hash}" [] => json(TxStatus), "A transaction: pending, or its receipt.";
     get "/v1/blocks/{height}" [] => json(BlockDto), "A block header and its transaction hashes (`latest` allowed).";
     get "/v1/status" [] => json(StatusDto), "Height, block hash, state root, time.";

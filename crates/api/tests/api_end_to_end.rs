@@ -197,6 +197,9 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
     let other_chain =
         infrafi_api::client::tx_request(&h.user.sign(CHAIN + 1, 0, &Action::HarvestBaseYield {}));
     cases.push((400, "chain_id_mismatch", c.post("/v1/tx", &other_chain).await.unwrap()));
+    let mut version_one = request.clone();
+    version_one.signature_chain_id = None;
+    cases.push((400, "signing_scheme_retired", c.post("/v1/tx", &version_one).await.unwrap()));
     let mut bad_payload = request.clone();
     bad_payload.payload = "{\"type\":\"nope\"}".into();
     cases.push((400, "payload_invalid", c.post("/v1/tx", &bad_payload).await.unwrap()));

@@ -143,6 +143,18 @@ pub enum ChainError {
         /// `infrafi_core::STATE_FORMAT`.
         expected: u64,
     },
+    /// The data directory's blocks were signed under another EIP-712 domain version.
+    #[error(
+        "the data directory holds blocks signed under EIP-712 domain version {stored}, this \
+         build verifies version {expected}: their signatures cannot be checked again (replay, \
+         validators); move the directory away to start a new chain"
+    )]
+    SigningVersionMismatch {
+        /// The version in the store (1 for stores written before versions were recorded).
+        stored: String,
+        /// `infrafi_tx::DOMAIN_VERSION`.
+        expected: &'static str,
+    },
     /// `commit` got a block whose parent is not the committed head.
     #[error("block {height} builds on {parent}, not on the committed head {head}")]
     ParentNotHead {
@@ -340,6 +352,7 @@ fn chain_meta(chain_id: u64, genesis: &Genesis) -> Result<Vec<(String, Vec<u8>)>
         ("chain_id".into(), chain_id.to_be_bytes().to_vec()),
         ("genesis".into(), genesis_json),
         ("state_format".into(), infrafi_core::STATE_FORMAT.to_be_bytes().to_vec()),
+        ("signing_version".into(), infrafi_tx::DOMAIN_VERSION.as_bytes().to_vec()),
     ])
 }
 
@@ -453,6 +466,14 @@ impl Chain {
             return Err(ChainError::StateFormatMismatch {
                 stored: format,
                 expected: infrafi_core::STATE_FORMAT,
+            });
+        }
+        // Stores from before the signing version was recorded hold version-1 signatures.
+        let signing = store.meta("signing_version")?.unwrap_or_else(|| b"1".to_vec());
+        if signing != infrafi_tx::DOMAIN_VERSION.as_bytes() {
+            return Err(ChainError::SigningVersionMismatch {
+                stored: String::from_utf8_lossy(&signing).into_owned(),
+                expected: infrafi_tx::DOMAIN_VERSION,
             });
         }
         let header_bytes =

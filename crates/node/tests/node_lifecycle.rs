@@ -188,3 +188,18 @@ fn acknowledged_transactions_survive_a_restart_before_their_block_and_run_in_the
     let store = Store::open(dir.path()).unwrap();
     assert!(store.mempool_entries().unwrap().is_empty(), "their blocks removed them");
 }
+
+#[test]
+fn a_data_directory_of_blocks_signed_under_domain_version_1_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = genesis(&SigningKey::from_seed("user"));
+    let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
+    node.shutdown();
+    drop(node);
+    let store = Store::open(dir.path()).unwrap();
+    store.set_meta("signing_version", b"1").unwrap();
+    drop(store);
+    let error = Node::start(config(dir.path()), None).err().unwrap().to_string();
+    assert!(error.contains("signed under EIP-712 domain version 1"), "{error}");
+    assert!(error.contains(&format!("verifies version {}", infrafi_tx::DOMAIN_VERSION)), "{error}");
+}

@@ -1,10 +1,14 @@
 //! infrafi-tx: signed transactions as EIP-712 typed data, checked statelessly.
 //!
-//! A transaction is the typed struct `Transaction(uint64 nonce, string action, string payload)`
-//! under the domain `{name: "infrafi", version: "1", chainId}`. `payload` is the JSON of one
-//! [`Action`] (`{"type":"stake","assets":...}`) and `action` repeats its `type`, so a wallet's
-//! signing prompt shows what is signed in words. Any action the core's serde accepts goes
-//! through, with no per-action code here. See `docs/node.md` for why this shape.
+//! A transaction is the typed struct
+//! `Transaction(uint64 chain, uint64 nonce, string action, string payload)` under the domain
+//! `{name: "infrafi", version: "2", chainId: signature_chain_id}`. `chain` is the infrafi chain it
+//! is for (checked against the node's: no replay across infrafi chains); the domain's `chainId`
+//! is whatever chain the signing wallet is on (wallets refuse typed data whose domain chain
+//! differs from their active chain), carried beside the signature as `signature_chain_id`, as
+//! Hyperliquid does. `payload` is the JSON of one [`Action`] (`{"type":"stake","assets":...}`)
+//! and `action` repeats its `type`. See `docs/node.md` for why this shape and how signatures of
+//! domain version 1 are treated.
 //!
 //! [`SignedTransaction::verify`] is the stateless check (chain id, sizes, payload, signature);
 //! it yields a [`VerifiedTransaction`] sealed with its hash. Nonces are checked by the node
@@ -24,9 +28,11 @@ use std::borrow::Cow;
 /// The EIP-712 struct a wallet signs.
 pub mod eip712 {
     alloy_sol_types::sol! {
-        /// One infrafi transaction: the sender's nonce, the action's name and its JSON.
+        /// One infrafi transaction: the infrafi chain, the sender's nonce, the action's name
+        /// and its JSON.
         #[derive(Debug)]
         struct Transaction {
+            uint64 chain;
             uint64 nonce;
             string action;
             string payload;
@@ -36,8 +42,10 @@ pub mod eip712 {
 
 /// The EIP-712 domain name.
 pub const DOMAIN_NAME: &str = "infrafi";
-/// The EIP-712 domain version.
-pub const DOMAIN_VERSION: &str = "1";
+/// The EIP-712 domain version. Version 1 (until December 2026) signed
+/// `Transaction(uint64 nonce,string action,string payload)` with the infrafi chain id as the
+/// domain's `chainId`; its signatures are refused (`signing_scheme_retired`).
+pub const DOMAIN_VERSION: &str = "2";
 /// The largest action payload, in bytes of JSON.
 pub const PAYLOAD_BYTES_MAX: usize = 4_096;
 /// The largest action name, in bytes.
@@ -45,30 +53,83 @@ pub const ACTION_NAME_BYTES_MAX: usize = 64;
 /// A signature: `r` (32 bytes), `s` (32 bytes), `v` (1 byte: 0, 1, 27 or 28).
 pub const SIGNATURE_BYTES: usize = 65;
 
-/// The EIP-712 domain of the chain `chain_id`.
-pub fn domain(chain_id: u64) -> Eip712Domain {
+/// The EIP-712 domain for a wallet on chain `signature_chain_id`.
+pub fn domain(signature_chain_id: u64) -> Eip712Domain {
     Eip712Domain::new(
         Some(Cow::Borrowed(DOMAIN_NAME)),
         Some(Cow::Borrowed(DOMAIN_VERSION)),
-        Some(U256::from(chain_id)),
+        Some(U256::from(signature_chain_id)),
         None,
         None,
     )
 }
 
-/// The digest a wallet signs for `(nonce, action, payload)` on chain `chain_id`.
-pub fn signing_hash(chain_id: u64, nonce: u64, action: &str, payload: &str) -> B256 {
-    let typed =
-        eip712::Transaction { nonce, action: action.to_string(), payload: payload.to_string() };
-    typed.eip712_signing_hash(&domain(chain_id))
+/// The digest a wallet on chain `signature_chain_id` signs for `(nonce, action, payload)` on
+/// the infrafi chain `chain_id`.
+pub fn signing_hash(
+    chain_id: u64,
+    signature_chain_id: u64,
+    nonce: u64,
+    action: &str,
+    payload: &str,
+) -> B256 {
+    let typed = eip712::Transaction {
+        chain: chain_id,
+        nonce,
+        action: action.to_string(),
+        payload: payload.to_string(),
+    };
+    typed.eip712_signing_hash(&domain(signature_chain_id))
+}
+
+/// The typed data of a transaction as `eth_signTypedData_v4` takes it (and viem's
+/// `signTypedData`): `{types, primaryType, domain, message}`, integers as decimal strings. A
+/// node serves it (`POST /v1/typed-data`) so that a browser wallet signs exactly what the node
+/// verifies, with no copy of these types in JavaScript.
+pub fn typed_data(
+    chain_id: u64,
+    signature_chain_id: u64,
+    nonce: u64,
+    action: &str,
+    payload: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+            ],
+            "Transaction": [
+                {"name": "chain", "type": "uint64"},
+                {"name": "nonce", "type": "uint64"},
+                {"name": "action", "type": "string"},
+                {"name": "payload", "type": "string"},
+            ],
+        },
+        "primaryType": "Transaction",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": signature_chain_id.to_string(),
+        },
+        "message": {
+            "chain": chain_id.to_string(),
+            "nonce": nonce.to_string(),
+            "action": action,
+            "payload": payload,
+        },
+    })
 }
 
 /// A transaction as a client sends it and as a block stores it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedTransaction {
-    /// The chain it was signed for (part of the EIP-712 domain).
+    /// The infrafi chain it is for (the message's `chain`).
     pub chain_id: u64,
+    /// The chain the signing wallet was on (the EIP-712 domain's `chainId`).
+    pub signature_chain_id: u64,
     /// The address that signed it.
     pub sender: Address,
     /// The sender's nonce.
@@ -164,9 +225,15 @@ impl CheckError {
 }
 
 impl SignedTransaction {
-    /// The EIP-712 digest that was signed, for this transaction's own chain id.
+    /// The EIP-712 digest that was signed.
     pub fn signing_hash(&self) -> B256 {
-        signing_hash(self.chain_id, self.nonce, &self.action, &self.payload)
+        signing_hash(
+            self.chain_id,
+            self.signature_chain_id,
+            self.nonce,
+            &self.action,
+            &self.payload,
+        )
     }
 
     /// The transaction hash: `keccak256(sender || signing_hash)`. It names the content and the
@@ -328,23 +395,27 @@ impl SigningKey {
         out
     }
 
-    /// Signs `action` with `nonce` for chain `chain_id`.
+    /// Signs `action` with `nonce` for the infrafi chain `chain_id` (as a wallet on that same
+    /// chain id: the CLI's and the keeper's way).
     pub fn sign(&self, chain_id: u64, nonce: u64, action: &Action) -> SignedTransaction {
         let payload = serde_json::to_string(action).expect("an action always encodes to JSON");
-        self.sign_payload(chain_id, nonce, action.name(), payload)
+        self.sign_payload(chain_id, chain_id, nonce, action.name(), payload)
     }
 
-    /// Signs an action given as its name and JSON payload (which is not checked here).
+    /// Signs an action given as its name and JSON payload (which is not checked here), as a
+    /// wallet on chain `signature_chain_id`.
     pub fn sign_payload(
         &self,
         chain_id: u64,
+        signature_chain_id: u64,
         nonce: u64,
         action: &str,
         payload: String,
     ) -> SignedTransaction {
-        let digest = signing_hash(chain_id, nonce, action, &payload);
+        let digest = signing_hash(chain_id, signature_chain_id, nonce, action, &payload);
         SignedTransaction {
             chain_id,
+            signature_chain_id,
             sender: self.address,
             nonce,
             action: action.to_string(),
@@ -394,7 +465,42 @@ mod tests {
         use alloy_sol_types::SolStruct;
         assert_eq!(
             eip712::Transaction::eip712_encode_type(),
-            "Transaction(uint64 nonce,string action,string payload)"
+            "Transaction(uint64 chain,uint64 nonce,string action,string payload)"
+        );
+    }
+
+    #[test]
+    fn a_wallet_on_any_chain_signs_for_this_chain_and_the_signature_binds_both() {
+        let key = SigningKey::from_seed("alice");
+        let payload = serde_json::to_string(&transfer()).unwrap();
+        // A wallet on Ethereum mainnet (1) signs for infrafi chain CHAIN.
+        let signed = key.sign_payload(CHAIN, 1, 0, "transfer", payload.clone());
+        assert_eq!(signed.clone().verify(CHAIN).unwrap().sender, key.address());
+        // Relabelling the wallet's chain, or the infrafi chain, breaks the signature.
+        let mut relabelled = signed.clone();
+        relabelled.signature_chain_id = 137;
+        assert_eq!(relabelled.verify(CHAIN).unwrap_err().code(), "sender_mismatch");
+        let mut other_chain = signed.clone();
+        other_chain.chain_id = CHAIN + 1;
+        assert_eq!(other_chain.verify(CHAIN + 1).unwrap_err().code(), "sender_mismatch");
+        assert_eq!(signed.verify(CHAIN + 1).unwrap_err().code(), "chain_id_mismatch");
+    }
+
+    #[test]
+    fn the_served_typed_data_names_the_signed_struct_and_values() {
+        let typed = typed_data(CHAIN, 1, 7, "transfer", "{}");
+        assert_eq!(typed["domain"]["version"], DOMAIN_VERSION);
+        assert_eq!(typed["domain"]["chainId"], "1");
+        assert_eq!(typed["message"]["chain"], CHAIN.to_string());
+        let fields: Vec<String> = typed["types"]["Transaction"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {}", f["type"].as_str().unwrap(), f["name"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            format!("Transaction({})", fields.join(",")),
+            eip712::Transaction::eip712_encode_type()
         );
     }
 
