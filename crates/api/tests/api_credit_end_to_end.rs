@@ -9,6 +9,11 @@ use alloy_primitives::B256;
 use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::{
     Action, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, Role, SiloId, WAD,
+    action::{
+        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, IssueReceipt, ListRequest,
+        MintUsdai, OpenSilo, PostValuation, ProposeLoan, RepayLoan, RequestRedeem, ServiceQueue,
+        SetBid, SetSiloSeniorCap, Stake,
+    },
     ids::USDC,
     loans::{LoanTerms, TrancheTerms},
     math::{Bps, Rate},
@@ -103,12 +108,15 @@ impl Harness {
     async fn mint_and_stake(&self, name: &str, mint: u128, stake: u128) {
         self.send_ok(
             name,
-            Action::MintUsdai { token: USDC, amount: usd(mint), min_out: Amount::ZERO },
+            Action::MintUsdai(MintUsdai { token: USDC, amount: usd(mint), min_out: Amount::ZERO }),
         )
         .await;
         if stake > 0 {
-            self.send_ok(name, Action::Stake { assets: usd(stake), min_shares: Amount::ZERO })
-                .await;
+            self.send_ok(
+                name,
+                Action::Stake(Stake { assets: usd(stake), min_shares: Amount::ZERO }),
+            )
+            .await;
         }
     }
 }
@@ -139,12 +147,17 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
             condition_haircut_bps: Bps(1_000),
         },
     };
-    h.send_ok("admin", Action::AddAssetClass { class: h100(), terms }).await;
+    h.send_ok("admin", Action::AddAssetClass(AddAssetClass { class: h100(), terms })).await;
     let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
-    h.send_ok("curator", Action::OpenSilo { terms: silo_terms }).await;
+    h.send_ok("curator", Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
     let silo_id = SiloId(0);
-    h.send_ok("curator", Action::DepositFirstLoss { silo_id, amount: usd(100_000) }).await;
-    h.send_ok("admin", Action::SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }).await;
+    h.send_ok(
+        "curator",
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: usd(100_000) }),
+    )
+    .await;
+    h.send_ok("admin", Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }))
+        .await;
     let borrower = key("borrower").address();
     let description = ReceiptDescription {
         quantity: 24,
@@ -153,17 +166,24 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         jurisdiction: "US-NV".into(),
         bailment_hash: B256::repeat_byte(0x22),
     };
-    h.send_ok("custodian", Action::IssueReceipt { class: h100(), owner: borrower, description })
-        .await;
+    h.send_ok(
+        "custodian",
+        Action::IssueReceipt(IssueReceipt { class: h100(), owner: borrower, description }),
+    )
+    .await;
     let receipt_id = ReceiptId(0);
-    let policy = Action::AttachPolicy {
+    let policy = Action::AttachPolicy(AttachPolicy {
         receipt_id,
         policy_id: B256::repeat_byte(0x33),
         coverage: usd(600_000),
         expires_at: unix_now() + 2 * 365 * DAY,
-    };
+    });
     h.send_ok("insurer", policy).await;
-    h.send_ok("appraiser", Action::PostValuation { receipt_id, value: usd(600_000) }).await;
+    h.send_ok(
+        "appraiser",
+        Action::PostValuation(PostValuation { receipt_id, value: usd(600_000) }),
+    )
+    .await;
     let terms = LoanTerms {
         borrower,
         receipts: vec![receipt_id],
@@ -180,7 +200,7 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     };
     // The curator previews the proposal: the loan it would create and the schedule it would
     // run if accepted now, computed by the node; nothing is committed.
-    let propose = Action::ProposeLoan { silo_id, terms };
+    let propose = Action::ProposeLoan(ProposeLoan { silo_id, terms });
     let preview = h.dry_run("curator", &propose).await;
     assert_eq!(preview["status"], "applied", "{preview}");
     let previewed = &preview["loans"][0];
@@ -201,7 +221,7 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         assert_eq!(committed["interest"], previewed["interest"]);
     }
     // Only the borrower may accept: the preview says so with the node's code.
-    let accept = Action::AcceptLoan { loan_id: LoanId(0) };
+    let accept = Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) });
     let refused = h.dry_run("depositor", &accept).await;
     assert_eq!(refused["status"], "rejected", "{refused}");
     assert!(refused["error"]["code"].as_u64().unwrap() > 0);
@@ -246,7 +266,7 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         h.advance(advance_days * DAY).await;
         let before = h.get("/v1/loans/0").await;
         assert_eq!(before["schedule"]["payments_missed"], 0, "payment {payment}: {before}");
-        let repay = Action::RepayLoan { loan_id: LoanId(0), max_amount: Amount::MAX };
+        let repay = Action::RepayLoan(RepayLoan { loan_id: LoanId(0), max_amount: Amount::MAX });
         let preview = h.dry_run("borrower", &repay).await;
         assert_eq!(preview["status"], "applied", "{preview}");
         let paid =
@@ -288,17 +308,18 @@ async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
     let h = start().await;
     h.mint_and_stake("old", 200_000, 100_000).await;
     h.mint_and_stake("bidder", 200_000, 100_000).await;
-    h.send_ok("old", Action::RequestRedeem { shares: usd(50_000) }).await;
-    h.send_ok("bidder", Action::RequestRedeem { shares: usd(50_000) }).await;
+    h.send_ok("old", Action::RequestRedeem(RequestRedeem { shares: usd(50_000) })).await;
+    h.send_ok("bidder", Action::RequestRedeem(RequestRedeem { shares: usd(50_000) })).await;
     let (old, bidder) = (RequestId(0), RequestId(1));
-    h.send_ok("bidder", Action::SetBid { request_id: bidder, price_wad: WAD / 1_000 }).await;
+    h.send_ok("bidder", Action::SetBid(SetBid { request_id: bidder, price_wad: WAD / 1_000 }))
+        .await;
     let detail = h.get("/v1/queue/1").await;
     assert_eq!(detail["qev"]["bid_price"], (WAD / 1_000).to_string(), "{detail}");
     assert!(number(&detail["qev"]["bid_escrow"]) > 0);
     assert!(detail["qev_estimate"]["service_at"].is_u64(), "{detail}");
     h.advance(8 * DAY).await;
     // A round that serves one request: the bidder's, though it is younger.
-    h.send_ok("old", Action::ServiceQueue { max_requests: 1 }).await;
+    h.send_ok("old", Action::ServiceQueue(ServiceQueue { max_requests: 1 })).await;
     let served = h.get("/v1/queue/1").await;
     assert_eq!(served["request"]["status"], "served", "{served}");
     let waiting = h.get("/v1/queue/0").await;
@@ -310,7 +331,8 @@ async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
     assert_eq!(round["requests_served"], 1);
     assert_eq!(round["jumpers"], 1, "{round}");
     assert!(rounds["clearing_price_ema"].is_string());
-    h.send_ok("old", Action::ListRequest { request_id: old, price: usd(49_000) }).await;
+    h.send_ok("old", Action::ListRequest(ListRequest { request_id: old, price: usd(49_000) }))
+        .await;
     let listings = h.get("/v1/queue/listings").await;
     assert_eq!(listings["listings"][0]["request"]["id"], 0, "{listings}");
     assert_eq!(number(&listings["listings"][0]["price"]), usd(49_000).0);

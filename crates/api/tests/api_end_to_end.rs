@@ -6,6 +6,10 @@
 
 use alloy_primitives::{Address, B256, Bytes};
 use infrafi_api::{client::Client, dto::ProofDto};
+use infrafi_core::action::{
+    Claim, DonateToVault, GatewayCredit, GrantRole, HarvestBaseYield, MintUsdai, RequestRedeem,
+    RevokeRole, ServiceQueue, Stake,
+};
 use infrafi_core::{Action, Amount, Asset, Genesis, RequestId, Role, ids::USDC};
 use infrafi_node::Node;
 use infrafi_tx::SigningKey;
@@ -85,17 +89,20 @@ fn balance(account: &Value, asset: &str) -> u128 {
 async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() {
     let h = start().await;
     let user = h.user.address();
-    let credit = Action::GatewayCredit {
+    let credit = Action::GatewayCredit(GatewayCredit {
         account: user,
         token: USDC,
         amount: Amount::from_whole(1_000),
         external_id: B256::repeat_byte(1),
-    };
+    });
     h.send_ok(&h.attestor, credit).await;
-    let mint =
-        Action::MintUsdai { token: USDC, amount: Amount::from_whole(1_000), min_out: Amount::ZERO };
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(1_000),
+        min_out: Amount::ZERO,
+    });
     h.send_ok(&h.user, mint).await;
-    let stake = Action::Stake { assets: Amount::from_whole(500), min_shares: Amount::ZERO };
+    let stake = Action::Stake(Stake { assets: Amount::from_whole(500), min_shares: Amount::ZERO });
     // The preview is the node's own answer: the shares it shows are the shares staked (the
     // price does not move in between: no loans, no yield), and it commits nothing.
     let preview = h.dry_run(&h.user, &stake).await;
@@ -112,13 +119,14 @@ async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() 
     assert_eq!(h.next_nonce(&h.user).await, sent_before + 1, "the preview used no nonce");
     let shares = staked["events"].as_array().unwrap().iter().find(|e| e["kind"] == "staked");
     assert_eq!(shares.unwrap()["shares"], previewed_shares);
-    let request_redeem = Action::RequestRedeem { shares: Amount::from_whole(100) };
+    let request_redeem = Action::RequestRedeem(RequestRedeem { shares: Amount::from_whole(100) });
     let preview = h.dry_run(&h.user, &request_redeem).await.body;
     let estimate = &preview["requests"][0];
     assert_eq!(estimate["request"]["status"], "waiting", "{preview}");
     assert!(estimate["qev_estimate"]["next_round_at"].as_u64().unwrap() > 0, "{preview}");
     assert!(h.client.get("/v1/queue/0").await.unwrap().status == 404, "nothing committed");
-    let too_much = Action::Stake { assets: Amount::from_whole(10_000), min_shares: Amount::ZERO };
+    let too_much =
+        Action::Stake(Stake { assets: Amount::from_whole(10_000), min_shares: Amount::ZERO });
     let too_much = h.dry_run(&h.user, &too_much).await;
     assert_eq!(too_much.body["status"], "rejected");
     assert_eq!(too_much.body["error"]["name"], "balance_insufficient", "{}", too_much.body);
@@ -134,10 +142,10 @@ async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() 
     let advanced =
         h.client.post("/v1/devnet/advance-time", &json!({"seconds": 8 * 86_400})).await.unwrap();
     assert_eq!(advanced.status, 200, "{}", advanced.body);
-    h.send_ok(&h.admin, Action::ServiceQueue { max_requests: 10 }).await;
+    h.send_ok(&h.admin, Action::ServiceQueue(ServiceQueue { max_requests: 10 })).await;
     let served = h.client.get("/v1/queue/0").await.unwrap();
     assert_eq!(served.body["request"]["status"], "served", "{}", served.body);
-    h.send_ok(&h.user, Action::Claim { request_id: RequestId(0) }).await;
+    h.send_ok(&h.user, Action::Claim(Claim { request_id: RequestId(0) })).await;
 
     let account = h.client.get(&format!("/v1/accounts/{user}")).await.unwrap().body;
     assert_eq!(balance(&account, "USDai"), 600 * 10u128.pow(18));
@@ -174,7 +182,7 @@ async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() 
 async fn every_bad_input_is_a_4xx_with_its_code() {
     let h = start().await;
     let c = &h.client;
-    let tx = h.user.sign(CHAIN, 0, &Action::HarvestBaseYield {});
+    let tx = h.user.sign(CHAIN, 0, &Action::HarvestBaseYield(HarvestBaseYield {}));
     let request = infrafi_api::client::tx_request(&tx);
     let json_type = Some("application/json");
     let post_raw =
@@ -194,8 +202,11 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
     let mut wrong_signer = request.clone();
     wrong_signer.sender = Address::repeat_byte(5).to_string();
     cases.push((401, "sender_mismatch", c.post("/v1/tx", &wrong_signer).await.unwrap()));
-    let other_chain =
-        infrafi_api::client::tx_request(&h.user.sign(CHAIN + 1, 0, &Action::HarvestBaseYield {}));
+    let other_chain = infrafi_api::client::tx_request(&h.user.sign(
+        CHAIN + 1,
+        0,
+        &Action::HarvestBaseYield(HarvestBaseYield {}),
+    ));
     cases.push((400, "chain_id_mismatch", c.post("/v1/tx", &other_chain).await.unwrap()));
     let mut version_one = request.clone();
     version_one.signature_chain_id = None;
@@ -238,12 +249,12 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
     // Admission (docs/security.md): upkeep needs standing; what would be rejected is refused
     // with the state machine's code and uses no nonce; nonces come without gaps.
     cases.push((403, "sender_lacks_standing", c.submit(&tx).await.unwrap()));
-    let harvest = h.admin.sign(CHAIN, 0, &Action::HarvestBaseYield {});
+    let harvest = h.admin.sign(CHAIN, 0, &Action::HarvestBaseYield(HarvestBaseYield {}));
     cases.push((422, "base_yield_surplus_is_zero", c.submit(&harvest).await.unwrap()));
-    let gapped = h.admin.sign(CHAIN, 1, &Action::ServiceQueue { max_requests: 1 });
+    let gapped = h.admin.sign(CHAIN, 1, &Action::ServiceQueue(ServiceQueue { max_requests: 1 }));
     cases.push((409, "nonce_too_high", c.submit(&gapped).await.unwrap()));
     // Replay: the same transaction again after it committed.
-    let grant = Action::GrantRole { role: Role::Oracle, account: h.user.address() };
+    let grant = Action::GrantRole(GrantRole { role: Role::Oracle, account: h.user.address() });
     let granted = h.admin.sign(CHAIN, 0, &grant);
     let accepted = c.submit(&granted).await.unwrap();
     assert_eq!(accepted.status, 202, "{}", accepted.body);
@@ -260,7 +271,7 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
     assert_eq!(receipt["status"], "applied", "{receipt}");
     cases.push((409, "nonce_too_low", c.submit(&granted).await.unwrap()));
     // Two transactions with one nonce in one batch: the second finds the first waiting.
-    let revoke = Action::RevokeRole { role: Role::Oracle, account: h.user.address() };
+    let revoke = Action::RevokeRole(RevokeRole { role: Role::Oracle, account: h.user.address() });
     let both = [h.admin.sign(CHAIN, 1, &revoke), h.admin.sign(CHAIN, 1, &grant)]
         .iter()
         .map(infrafi_api::client::tx_request)
@@ -349,19 +360,19 @@ async fn the_event_stream_sends_committed_events_filtered_by_kind_and_account() 
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     // An event for someone else first: it must be filtered out.
-    let other = Action::GatewayCredit {
+    let other = Action::GatewayCredit(GatewayCredit {
         account: h.admin.address(),
         token: USDC,
         amount: Amount::from_whole(1),
         external_id: B256::repeat_byte(8),
-    };
+    });
     h.send_ok(&h.attestor, other).await;
-    let mine = Action::GatewayCredit {
+    let mine = Action::GatewayCredit(GatewayCredit {
         account: user,
         token: USDC,
         amount: Amount::from_whole(2),
         external_id: B256::repeat_byte(9),
-    };
+    });
     h.send_ok(&h.attestor, mine).await;
     let mut received = String::new();
     let mut buffer = [0u8; 4096];
@@ -410,18 +421,24 @@ async fn history_is_sampled_per_interval_of_block_time_served_bounded_and_kept_a
         attestor,
         user: user.clone(),
     };
-    let credit = Action::GatewayCredit {
+    let credit = Action::GatewayCredit(GatewayCredit {
         account: user.address(),
         token: USDC,
         amount: Amount::from_whole(1_000),
         external_id: B256::repeat_byte(1),
-    };
+    });
     h.send_ok(&h.attestor, credit).await;
-    let mint =
-        Action::MintUsdai { token: USDC, amount: Amount::from_whole(1_000), min_out: Amount::ZERO };
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(1_000),
+        min_out: Amount::ZERO,
+    });
     h.send_ok(&user, mint).await;
-    h.send_ok(&user, Action::Stake { assets: Amount::from_whole(500), min_shares: Amount::ZERO })
-        .await;
+    h.send_ok(
+        &user,
+        Action::Stake(Stake { assets: Amount::from_whole(500), min_shares: Amount::ZERO }),
+    )
+    .await;
     // Forty days in daily steps, with a donation to the vault half way: the deposit price
     // moves, so the realised APY is positive over both windows at the end.
     for day in 0..40 {
@@ -429,7 +446,11 @@ async fn history_is_sampled_per_interval_of_block_time_served_bounded_and_kept_a
             h.client.post("/v1/devnet/advance-time", &json!({"seconds": 86_400})).await.unwrap();
         assert_eq!(advanced.status, 200, "{}", advanced.body);
         if day == 20 {
-            h.send_ok(&user, Action::DonateToVault { amount: Amount::from_whole(5) }).await;
+            h.send_ok(
+                &user,
+                Action::DonateToVault(DonateToVault { amount: Amount::from_whole(5) }),
+            )
+            .await;
         }
     }
     // Forty days at one point an hour: 960 points, within the bound.

@@ -5,7 +5,10 @@ use crate::alloc_counter;
 use anyhow::{bail, ensure};
 use clap::{Args, Subcommand};
 use infrafi_core::{
-    Action, Amount, Asset, BlockContext, RequestId, State, Transaction, apply, ids::USDC,
+    Action, Amount, Asset, BlockContext, RequestId, State, Transaction,
+    action::{Claim, MintUsdai, RequestRedeem, ServiceQueue, Stake},
+    apply,
+    ids::USDC,
 };
 use infrafi_testkit::{
     Driver, WorkloadKind, Xorshift, funded_market, user_address, workload_market,
@@ -91,15 +94,15 @@ fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
     print_header();
     phase(&mut driver, "mint", users, |i| Transaction {
         sender: user_address(i),
-        action: Action::MintUsdai { token: USDC, amount: each, min_out: each },
+        action: Action::MintUsdai(MintUsdai { token: USDC, amount: each, min_out: each }),
     })?;
     phase(&mut driver, "stake", users, |i| Transaction {
         sender: user_address(i),
-        action: Action::Stake { assets: each, min_shares: each },
+        action: Action::Stake(Stake { assets: each, min_shares: each }),
     })?;
     phase(&mut driver, "request_redeem", users, |i| Transaction {
         sender: user_address(i),
-        action: Action::RequestRedeem { shares: each },
+        action: Action::RequestRedeem(RequestRedeem { shares: each }),
     })?;
     let notice = driver.state.governance.params.get().notice_period_secs;
     driver.advance(notice);
@@ -113,7 +116,7 @@ fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
         while !state.queue.eligible.is_empty() || !state.queue.waiting.is_empty() {
             let tx = Transaction {
                 sender: user_address(0),
-                action: Action::ServiceQueue { max_requests: batch },
+                action: Action::ServiceQueue(ServiceQueue { max_requests: batch }),
             };
             apply(&mut state, &block, &tx).map_err(|e| anyhow::anyhow!("service failed: {e}"))?;
             rounds += 1;
@@ -128,7 +131,7 @@ fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
     let mut driver = Driver { state, block: driver.block };
     phase(&mut driver, "claim", users, |i| Transaction {
         sender: user_address(i),
-        action: Action::Claim { request_id: RequestId(i) },
+        action: Action::Claim(Claim { request_id: RequestId(i) }),
     })?;
     verify_round_trip(&driver.state, users)?;
     println!("check: queue empty, every user holds exactly its {each} USD again");

@@ -7,6 +7,7 @@
 
 use anyhow::{Context, Result, bail};
 use infrafi_api::client::{Client, tx_request};
+use infrafi_core::action::Transfer;
 use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
 use infrafi_tx::{SignedTransaction, SigningKey};
 use std::{
@@ -107,7 +108,11 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
         .map(|i| {
             let sender = &senders[i % senders.len()];
             let to = senders[(i + 1) % senders.len()].address();
-            let action = Action::Transfer { asset: Asset::Stablecoin(USDC), to, amount: Amount(1) };
+            let action = Action::Transfer(Transfer {
+                asset: Asset::Stablecoin(USDC),
+                to,
+                amount: Amount(1),
+            });
             sender.sign(CHAIN, (i / senders.len()) as u64, &action)
         })
         .collect();

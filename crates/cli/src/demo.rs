@@ -4,8 +4,13 @@
 
 use anyhow::anyhow;
 use infrafi_core::{
-    Action, Address, Amount, Asset, Rate, RequestId, Role, State, ids::USDC, invariants, points,
-    queue, reserve, vault,
+    Action, Address, Amount, Asset, Rate, RequestId, Role, State,
+    action::{
+        Claim, HarvestBaseYield, MintUsdai, PostTbillRate, RedeemUsdai, RequestRedeem,
+        ServiceQueue, Stake,
+    },
+    ids::USDC,
+    invariants, points, queue, reserve, vault,
 };
 use infrafi_testkit::{Driver, funded_market, role_address, user_address};
 
@@ -63,18 +68,27 @@ pub(crate) fn run() -> anyhow::Result<()> {
 
     println!("infrafi demo: one depositor's journey (in memory, pure core)\n");
     println!("1. The oracle posts a 4.50% T-bill yield; alice and bob mint USDai from USDC.");
-    step(&mut driver, "oracle", oracle, Action::PostTbillRate { rate: Rate::from_apr_bps(450) })?;
+    step(
+        &mut driver,
+        "oracle",
+        oracle,
+        Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(450) }),
+    )?;
     step(
         &mut driver,
         "alice",
         alice,
-        Action::MintUsdai { token: USDC, amount: whole(100_000), min_out: whole(100_000) },
+        Action::MintUsdai(MintUsdai {
+            token: USDC,
+            amount: whole(100_000),
+            min_out: whole(100_000),
+        }),
     )?;
     step(
         &mut driver,
         "bob",
         bob,
-        Action::MintUsdai { token: USDC, amount: whole(50_000), min_out: whole(50_000) },
+        Action::MintUsdai(MintUsdai { token: USDC, amount: whole(50_000), min_out: whole(50_000) }),
     )?;
     let backing = reserve::backing(&driver.state);
     println!(
@@ -90,13 +104,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
         &mut driver,
         "alice",
         alice,
-        Action::Stake { assets: whole(100_000), min_shares: whole(99_000) },
+        Action::Stake(Stake { assets: whole(100_000), min_shares: whole(99_000) }),
     )?;
     step(
         &mut driver,
         "bob",
         bob,
-        Action::Stake { assets: whole(50_000), min_shares: whole(49_000) },
+        Action::Stake(Stake { assets: whole(50_000), min_shares: whole(49_000) }),
     )?;
     show_vault(&driver.state);
 
@@ -104,7 +118,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     driver.advance(30 * DAY_SECS);
     let backing = reserve::backing(&driver.state);
     println!("      reserve surplus: {} USDai of base yield", usd(backing.surplus));
-    step(&mut driver, "keeper", keeper, Action::HarvestBaseYield {})?;
+    step(&mut driver, "keeper", keeper, Action::HarvestBaseYield(HarvestBaseYield {}))?;
     show_vault(&driver.state);
     println!(
         "      (the yield vests into NAV over 8 hours, so nobody can stake just before a harvest)"
@@ -114,7 +128,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
 
     println!("\n4. Alice asks to redeem all her shares; they wait out the 7-day notice period.");
     let shares = driver.state.ledger.balance(alice, Asset::Susdai);
-    step(&mut driver, "alice", alice, Action::RequestRedeem { shares })?;
+    step(&mut driver, "alice", alice, Action::RequestRedeem(RequestRedeem { shares }))?;
     let request =
         driver.state.queue.requests.get(&RequestId(0)).cloned().ok_or(anyhow!("no request"))?;
     println!(
@@ -128,7 +142,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     println!(
         "\n5. A keeper runs a servicing round; alice claims her USDai and redeems it for USDC."
     );
-    step(&mut driver, "keeper", keeper, Action::ServiceQueue { max_requests: 100 })?;
+    step(&mut driver, "keeper", keeper, Action::ServiceQueue(ServiceQueue { max_requests: 100 }))?;
     let round = driver.state.queue.rounds.get(&0).cloned().ok_or(anyhow!("no round"))?;
     println!(
         "      round 0: {} sUSDai burned for {} USDai ({} request)",
@@ -136,13 +150,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
         usd(round.served_assets),
         round.requests_served
     );
-    step(&mut driver, "alice", alice, Action::Claim { request_id: RequestId(0) })?;
+    step(&mut driver, "alice", alice, Action::Claim(Claim { request_id: RequestId(0) }))?;
     let usdai = driver.state.ledger.balance(alice, Asset::Usdai);
     step(
         &mut driver,
         "alice",
         alice,
-        Action::RedeemUsdai { token: USDC, amount: usdai, min_out: Amount::ZERO },
+        Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: usdai, min_out: Amount::ZERO }),
     )?;
     show_balances(&driver.state, "alice", alice);
     show_balances(&driver.state, "bob", bob);

@@ -12,6 +12,11 @@ use anyhow::{Context, Result};
 use infrafi_core::{
     Action, Address, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, Role, SiloId,
     State, WAD,
+    action::{
+        AcceptLoan, AddAssetClass, AttachPolicy, CommitSealedBid, DepositFirstLoss, GatewayCredit,
+        IssueReceipt, MintUsdai, OpenSilo, PostPrice, PostValuation, ProposeLoan, RemarkLoans,
+        RepayLoan, RequestRedeem, SetBid, SetKyc, SetSiloSeniorCap, Stake,
+    },
     ids::{B256, USDC, USDT},
     loans::{LoanTerms, TrancheTerms},
     math::{Bps, Rate},
@@ -185,32 +190,37 @@ fn sealed_bid_salt() -> B256 {
 /// from the state's counters: the stage runs alone, in order.
 pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Action)> {
     let now = state.now();
-    let kyc = |name: &str| Action::SetKyc { account: actor(name).address(), verified: true };
-    let mint = |token, n| Action::MintUsdai { token, amount: whole(n), min_out: Amount::ZERO };
-    let stake = |n| Action::Stake { assets: whole(n), min_shares: Amount::ZERO };
-    let request = |n| Action::RequestRedeem { shares: whole(n) };
+    let kyc =
+        |name: &str| Action::SetKyc(SetKyc { account: actor(name).address(), verified: true });
+    let mint =
+        |token, n| Action::MintUsdai(MintUsdai { token, amount: whole(n), min_out: Amount::ZERO });
+    let stake = |n| Action::Stake(Stake { assets: whole(n), min_shares: Amount::ZERO });
+    let request = |n| Action::RequestRedeem(RequestRedeem { shares: whole(n) });
     let first_receipt = 0;
     let first_loan = 0;
     let first_silo = 0;
     let next_request = state.queue.globals.get().next_request_id;
     let mut txs: Vec<(&'static str, Action)> = vec![
-        ("oracle", Action::PostPrice { token: USDC, price: WAD }),
-        ("oracle", Action::PostPrice { token: USDT, price: WAD }),
+        ("oracle", Action::PostPrice(PostPrice { token: USDC, price: WAD })),
+        ("oracle", Action::PostPrice(PostPrice { token: USDT, price: WAD })),
     ];
     let curator_of = |name: &str| if name == "northwind" { first_silo } else { first_silo + 1 };
     let originate = |txs: &mut Vec<(&'static str, Action)>, index: usize, accept: bool| {
         let (curator, borrower, ..) = LOANS[index];
         let silo_id = SiloId(curator_of(curator));
         let terms = terms_for(index, borrower, now, first_receipt);
-        txs.push((curator, Action::ProposeLoan { silo_id, terms }));
+        txs.push((curator, Action::ProposeLoan(ProposeLoan { silo_id, terms })));
         if accept {
             let loan_id = LoanId(first_loan + index as u64);
-            txs.push((borrower, Action::AcceptLoan { loan_id }));
+            txs.push((borrower, Action::AcceptLoan(AcceptLoan { loan_id })));
         }
     };
     let repay = |txs: &mut Vec<(&'static str, Action)>, index: usize| {
         let loan_id = LoanId(first_loan + index as u64);
-        txs.push((LOANS[index].1, Action::RepayLoan { loan_id, max_amount: Amount::MAX }));
+        txs.push((
+            LOANS[index].1,
+            Action::RepayLoan(RepayLoan { loan_id, max_amount: Amount::MAX }),
+        ));
     };
     match stage {
         0 => {
@@ -222,12 +232,12 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             }
             txs.push((
                 "attestor",
-                Action::GatewayCredit {
+                Action::GatewayCredit(GatewayCredit {
                     account: actor("dave").address(),
                     token: USDC,
                     amount: whole(5_000),
                     external_id: B256::from(alloy_primitives::keccak256("devnet/deposit/1")),
-                },
+                }),
             ));
             txs.extend([
                 ("alice", mint(USDC, 2_500_000)),
@@ -260,7 +270,10 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                         condition_haircut_bps: Bps(1_000),
                     },
                 };
-                txs.push(("admin", Action::AddAssetClass { class: class(id), terms }));
+                txs.push((
+                    "admin",
+                    Action::AddAssetClass(AddAssetClass { class: class(id), terms }),
+                ));
             }
             let silo = |classes: &[&str], fee| SiloTerms {
                 eligible_classes: {
@@ -275,16 +288,22 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             };
             txs.push((
                 "northwind",
-                Action::OpenSilo { terms: silo(&["gpu.a100", "gpu.h100-sxm"], 1_000) },
+                Action::OpenSilo(OpenSilo { terms: silo(&["gpu.a100", "gpu.h100-sxm"], 1_000) }),
             ));
             txs.push((
                 "meridian",
-                Action::OpenSilo { terms: silo(&["gpu.h100-sxm", "gpu.h200"], 800) },
+                Action::OpenSilo(OpenSilo { terms: silo(&["gpu.h100-sxm", "gpu.h200"], 800) }),
             ));
             for (offset, name) in ["northwind", "meridian"].iter().enumerate() {
                 let silo_id = SiloId(first_silo + offset as u64);
-                txs.push((name, Action::DepositFirstLoss { silo_id, amount: whole(250_000) }));
-                txs.push(("admin", Action::SetSiloSeniorCap { silo_id, cap: whole(1_800_000) }));
+                txs.push((
+                    name,
+                    Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: whole(250_000) }),
+                ));
+                txs.push((
+                    "admin",
+                    Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: whole(1_800_000) }),
+                ));
             }
             for (index, &(class_id, quantity, custodian, owner, value)) in
                 RECEIPTS.iter().enumerate()
@@ -307,22 +326,25 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                 };
                 txs.push((
                     custodian,
-                    Action::IssueReceipt {
+                    Action::IssueReceipt(IssueReceipt {
                         class: class(class_id),
                         owner: actor(owner).address(),
                         description,
-                    },
+                    }),
                 ));
                 txs.push((
                     "insurer",
-                    Action::AttachPolicy {
+                    Action::AttachPolicy(AttachPolicy {
                         receipt_id,
                         policy_id: B256::from(alloy_primitives::keccak256(format!("{tag}/policy"))),
                         coverage: whole(value),
                         expires_at: now + 2 * 365 * DAY,
-                    },
+                    }),
                 ));
-                txs.push(("appraiser", Action::PostValuation { receipt_id, value: whole(value) }));
+                txs.push((
+                    "appraiser",
+                    Action::PostValuation(PostValuation { receipt_id, value: whole(value) }),
+                ));
             }
         }
         1 => {
@@ -332,7 +354,10 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             txs.push(("erin", request(60_000)));
             txs.push((
                 "erin",
-                Action::SetBid { request_id: RequestId(next_request), price_wad: WAD / 200 },
+                Action::SetBid(SetBid {
+                    request_id: RequestId(next_request),
+                    price_wad: WAD / 200,
+                }),
             ));
         }
         2 => {
@@ -345,14 +370,17 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             // The margin call: a lower appraisal of loan 3's largest receipt, then a re-mark.
             txs.push((
                 "appraiser",
-                Action::PostValuation {
+                Action::PostValuation(PostValuation {
                     receipt_id: ReceiptId(first_receipt + 7),
                     value: whole(240_000),
-                },
+                }),
             ));
             txs.push((
                 "alice",
-                Action::RemarkLoans { first_loan_id: LoanId(first_loan), max_loans: 100 },
+                Action::RemarkLoans(RemarkLoans {
+                    first_loan_id: LoanId(first_loan),
+                    max_loans: 100,
+                }),
             ));
             // Queued redemptions: an open bid and a sealed bid waiting.
             let (bob_request, carol_request) = (next_request, next_request + 1);
@@ -361,7 +389,7 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             txs.push(("alice", request(25_000)));
             txs.push((
                 "bob",
-                Action::SetBid { request_id: RequestId(bob_request), price_wad: WAD / 500 },
+                Action::SetBid(SetBid { request_id: RequestId(bob_request), price_wad: WAD / 500 }),
             ));
             let commitment = infrafi_core::qev::sealed_bid_commitment(
                 RequestId(carol_request),
@@ -370,11 +398,11 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             );
             txs.push((
                 "carol",
-                Action::CommitSealedBid {
+                Action::CommitSealedBid(CommitSealedBid {
                     request_id: RequestId(carol_request),
                     commitment,
                     deposit: whole(500),
-                },
+                }),
             ));
         }
     }
@@ -490,7 +518,9 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
 mod tests {
     use super::*;
     use infrafi_core::{
-        BlockContext, Transaction, apply,
+        BlockContext, Transaction,
+        action::TriggerDefault,
+        apply,
         loans::{LoanStatus, MarginCallReason},
     };
 
@@ -599,9 +629,9 @@ mod tests {
         let later = BlockContext { height: state.height() + 1, timestamp: state.now() + 10 * DAY };
         infrafi_core::begin_block(&mut state, &later).unwrap();
         let due = infrafi_node::keeper::due_actions(&state);
-        assert!(due.iter().any(|a| matches!(a, Action::RemarkLoans { .. })), "{due:?}");
+        assert!(due.iter().any(|a| matches!(a, Action::RemarkLoans(_))), "{due:?}");
         assert!(
-            due.contains(&Action::TriggerDefault { loan_id: LoanId(LATE_LOAN) }),
+            due.contains(&Action::TriggerDefault(TriggerDefault { loan_id: LoanId(LATE_LOAN) })),
             "the late loan is past grace: {due:?}"
         );
         for action in due {
@@ -612,8 +642,7 @@ mod tests {
         assert_eq!(late.status, LoanStatus::Defaulted);
         let due = infrafi_node::keeper::due_actions(&state);
         assert!(
-            !due.iter()
-                .any(|a| matches!(a, Action::RemarkLoans { .. } | Action::TriggerDefault { .. })),
+            !due.iter().any(|a| matches!(a, Action::RemarkLoans(_) | Action::TriggerDefault(_))),
             "the credit upkeep is done: {due:?}"
         );
     }

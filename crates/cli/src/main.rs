@@ -43,6 +43,8 @@ enum Command {
     Tx(wallet::TxArgs),
     /// Read from a node.
     Query(wallet::QueryArgs),
+    /// Compute a sealed bid's commitment (for `tx commit-sealed-bid`).
+    SealedBidCommitment(wallet::SealedBidCommitmentArgs),
     /// Check a state proof offline.
     VerifyProof(node_cmd::VerifyProofArgs),
     /// Re-execute a stopped node's blocks from genesis and compare state roots.
@@ -55,7 +57,10 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if !matches!(cli.command, Command::Demo | Command::Bench(_) | Command::Schedule(_)) {
+    if !matches!(
+        cli.command,
+        Command::Demo | Command::Bench(_) | Command::Schedule(_) | Command::SealedBidCommitment(_)
+    ) {
         tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
     }
     match cli.command {
@@ -67,6 +72,7 @@ fn main() -> anyhow::Result<()> {
         Command::Wallet(command) => wallet::wallet(command),
         Command::Tx(args) => wallet::tx(args),
         Command::Query(args) => wallet::query(args),
+        Command::SealedBidCommitment(args) => wallet::sealed_bid_commitment(args),
         Command::VerifyProof(args) => node_cmd::verify_proof(args),
         Command::Replay(args) => node_cmd::replay(args),
         Command::BenchNode(args) => bench_node::run(args),

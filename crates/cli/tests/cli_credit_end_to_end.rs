@@ -84,7 +84,7 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     tx(&borrower_key, &["mint-usdai", "--token", "USDC", "--amount", "20000"]);
 
     // A silo of the curator's own, funded and capped.
-    let opened = tx(&key("northwind"), &["open-silo", "--classes", "gpu.h100-sxm"]);
+    let opened = tx(&key("northwind"), &["open-silo", "--eligible-classes", "gpu.h100-sxm"]);
     let silo = event_id(&opened, "silo_opened", "silo_id");
     tx(&key("northwind"), &["deposit-first-loss", "--silo-id", &silo, "--amount", "50000"]);
     tx(&key("admin"), &["set-silo-senior-cap", "--silo-id", &silo, "--cap", "500000"]);
@@ -142,20 +142,20 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
             &borrower,
             "--receipts",
             &receipt,
-            "--senior",
+            "--senior-amount",
             "60000",
-            "--senior-apr-bps",
-            "1200",
-            "--junior",
+            "--senior-rate",
+            "12%",
+            "--junior-amount",
             "10000",
-            "--junior-apr-bps",
-            "1800",
+            "--junior-rate",
+            "1800bps",
             "--periods",
             "3",
             "--interval-secs",
             &(30 * DAY).to_string(),
-            "--grace-apr-bps",
-            "2400",
+            "--grace-rate",
+            "24%",
             "--origination-fee-bps",
             "100",
             "--exit-fee-bps",

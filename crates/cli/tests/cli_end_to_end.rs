@@ -6,6 +6,7 @@
 mod support;
 
 use infrafi_api::client::Client;
+use infrafi_core::action::Transfer;
 use infrafi_core::{Action, Amount, Asset, ids::USDC};
 use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
@@ -76,7 +77,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         wallet,
         "--dry-run",
         "stake",
-        "--amount",
+        "--assets",
         "1000",
     ]))
     .unwrap();
@@ -85,7 +86,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         let staked = events.as_array().unwrap().iter().find(|e| e["kind"] == "staked").unwrap();
         staked["shares"].as_str().unwrap().parse().unwrap()
     };
-    let stake = tx(wallet, &["stake", "--amount", "1000"]);
+    let stake = tx(wallet, &["stake", "--assets", "1000"]);
     // The devnet's loans accrue interest every second, so the price moves a little between
     // the preview's block and the stake's: the same shares to within 0.01%.
     let (previewed, staked) = (staked_shares(&preview["events"]), staked_shares(&stake["events"]));
@@ -98,7 +99,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         wallet,
         "--dry-run",
         "stake",
-        "--amount",
+        "--assets",
         "99999",
     ]);
     assert!(!refused_preview.status.success());
@@ -113,7 +114,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         .as_u64()
         .unwrap();
     // A rejected transaction fails the command with its code.
-    let refused = cli(&["tx", "--node", node, "--keystore", wallet, "stake", "--amount", "99999"]);
+    let refused = cli(&["tx", "--node", node, "--keystore", wallet, "stake", "--assets", "99999"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("balance_insufficient"));
 
@@ -135,7 +136,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         assert!(Instant::now() < deadline, "the keeper did not serve the request: {detail}");
         std::thread::sleep(Duration::from_millis(100));
     }
-    tx(wallet, &["claim", "--id", &id.to_string()]);
+    tx(wallet, &["claim", "--request-id", &id.to_string()]);
     let account: Value =
         serde_json::from_str(&cli_ok(&["query", "--node", node, "account", &me])).unwrap();
     let usdai =
@@ -185,11 +186,11 @@ fn load_until(url: &str, stop: Instant) -> (Vec<(String, u64)>, Vec<String>) {
         while Instant::now() < stop {
             for (index, sender) in senders.iter().enumerate() {
                 let to = senders[(index + 1) % senders.len()].address();
-                let action = Action::Transfer {
+                let action = Action::Transfer(Transfer {
                     asset: Asset::Stablecoin(USDC),
                     to,
                     amount: Amount(1 + round as u128),
-                };
+                });
                 let Ok(answer) = client.submit(&sender.sign(CHAIN, nonces[index], &action)).await
                 else {
                     return (committed, pending);

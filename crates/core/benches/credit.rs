@@ -10,7 +10,12 @@ mod credit_common;
 use credit_common::*;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use infrafi_core::{
-    Action, Address, Amount, LoanId, ReceiptId, ids::B256, loans::REMARK_BATCH_MAX,
+    Action, Address, Amount, LoanId, ReceiptId,
+    action::{
+        AcceptLoan, AttachPolicy, IssueReceipt, PostValuation, ProposeLoan, RemarkLoans, RepayLoan,
+    },
+    ids::B256,
+    loans::REMARK_BATCH_MAX,
 };
 use std::time::{Duration, Instant};
 
@@ -34,24 +39,32 @@ fn market_with_loans() -> Market {
         must(
             &mut market,
             CUSTODIAN,
-            Action::IssueReceipt { class, owner: BORROWER, description: description(1) },
+            Action::IssueReceipt(IssueReceipt {
+                class,
+                owner: BORROWER,
+                description: description(1),
+            }),
         );
-        let policy = Action::AttachPolicy {
+        let policy = Action::AttachPolicy(AttachPolicy {
             receipt_id: receipt,
             policy_id: B256::ZERO,
             coverage: usd(10_000),
             expires_at,
-        };
+        });
         must(&mut market, INSURER, policy);
         must(
             &mut market,
             APPRAISER,
-            Action::PostValuation { receipt_id: receipt, value: usd(10_000) },
+            Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(10_000) }),
         );
         let loan = LoanId(index as u64);
         let loan_terms = terms(&market, BORROWER, vec![receipt], usd(5_000), usd(500));
-        must(&mut market, CURATOR, Action::ProposeLoan { silo_id: silo, terms: loan_terms });
-        must(&mut market, BORROWER, Action::AcceptLoan { loan_id: loan });
+        must(
+            &mut market,
+            CURATOR,
+            Action::ProposeLoan(ProposeLoan { silo_id: silo, terms: loan_terms }),
+        );
+        must(&mut market, BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
     }
     assert_eq!(market.state.loans.open.len(), LOANS);
     market
@@ -72,7 +85,7 @@ fn repayments(c: &mut Criterion, base: &Market) {
                     done = 0;
                 }
                 let loan_id = LoanId(done % LOANS as u64);
-                let action = Action::RepayLoan { loan_id, max_amount: Amount::MAX };
+                let action = Action::RepayLoan(RepayLoan { loan_id, max_amount: Amount::MAX });
                 let start = Instant::now();
                 let result = market.apply(BORROWER, action);
                 elapsed += start.elapsed();
@@ -93,8 +106,10 @@ fn remark(c: &mut Criterion, base: &Market) {
         let mut market = Market { state: base.state.clone(), height: base.height };
         b.iter(|| {
             market.advance(60);
-            let action =
-                Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: REMARK_BATCH_MAX };
+            let action = Action::RemarkLoans(RemarkLoans {
+                first_loan_id: LoanId(0),
+                max_loans: REMARK_BATCH_MAX,
+            });
             market.apply(KEEPER, action).unwrap()
         })
     });

@@ -14,7 +14,11 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use infrafi_core::{
-    Action, Address, Amount, BlockContext, Event, State, Transaction, WAD, apply,
+    Action, Address, Amount, BlockContext, Event, State, Transaction, WAD,
+    action::{
+        CancelRedeem, Claim, DonateToVault, MintUsdai, RequestRedeem, ServiceQueue, SetBid, Stake,
+    },
+    apply,
     ids::{Account, Asset, ProtocolAccount, RequestId, USDC},
     table::Journaled,
 };
@@ -60,10 +64,13 @@ impl Queued {
     fn add_request(&mut self, bid_one_in: u64) {
         let user = user_address(self.rng.below(self.users));
         let id = self.next_id();
-        assert!(self.run(user, Action::RequestRedeem { shares: whole(1) }), "request");
+        assert!(
+            self.run(user, Action::RequestRedeem(RequestRedeem { shares: whole(1) })),
+            "request"
+        );
         if self.rng.below(bid_one_in) == 0 {
             let price_wad = (1 + u128::from(self.rng.below(100))) * WAD / 100;
-            assert!(self.run(user, Action::SetBid { request_id: id, price_wad }), "bid");
+            assert!(self.run(user, Action::SetBid(SetBid { request_id: id, price_wad })), "bid");
         }
     }
 }
@@ -82,21 +89,24 @@ fn queued(requests: u64) -> Queued {
     });
     let block = BlockContext { height: state.height() + 1, timestamp: state.now() + 1 };
     let mut queued = Queued { state, block, users, rng: Xorshift::new(7) };
-    let donor_mint =
-        Action::MintUsdai { token: USDC, amount: whole(1_000_000_000), min_out: Amount::ZERO };
+    let donor_mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: whole(1_000_000_000),
+        min_out: Amount::ZERO,
+    });
     assert!(queued.run(donor(), donor_mint));
     for index in 0..users {
         let user = user_address(index);
-        let mint = Action::MintUsdai {
+        let mint = Action::MintUsdai(MintUsdai {
             token: USDC,
             amount: whole(shares_each + 1_000),
             min_out: Amount::ZERO,
-        };
+        });
         assert!(queued.run(user, mint));
-        assert!(
-            queued
-                .run(user, Action::Stake { assets: whole(shares_each), min_shares: Amount::ZERO })
-        );
+        assert!(queued.run(
+            user,
+            Action::Stake(Stake { assets: whole(shares_each), min_shares: Amount::ZERO })
+        ));
     }
     lend_out_the_vault(&mut queued.state);
     for _ in 0..requests {
@@ -104,7 +114,7 @@ fn queued(requests: u64) -> Queued {
     }
     // Rounds with no liquidity move everything into the eligible order.
     while !queued.state.queue.waiting.is_empty() {
-        assert!(queued.run(donor(), Action::ServiceQueue { max_requests: 1 }));
+        assert!(queued.run(donor(), Action::ServiceQueue(ServiceQueue { max_requests: 1 })));
     }
     queued
 }
@@ -129,10 +139,10 @@ fn request(queued: &mut Queued, iterations: u64) -> Duration {
         let user = user_address(queued.rng.below(queued.users));
         let id = queued.next_id();
         let started = Instant::now();
-        let accepted = queued.run(user, Action::RequestRedeem { shares: whole(1) });
+        let accepted = queued.run(user, Action::RequestRedeem(RequestRedeem { shares: whole(1) }));
         timed += started.elapsed();
         assert!(black_box(accepted), "request");
-        assert!(queued.run(user, Action::CancelRedeem { request_id: id }), "cancel");
+        assert!(queued.run(user, Action::CancelRedeem(CancelRedeem { request_id: id })), "cancel");
     }
     timed
 }
@@ -150,7 +160,7 @@ fn bid(queued: &mut Queued, iterations: u64) -> Duration {
         let owner = request.owner;
         let price_wad = (request.bid_price_wad / (WAD / 100) + 1) % 100 * (WAD / 100);
         let started = Instant::now();
-        let accepted = queued.run(owner, Action::SetBid { request_id: id, price_wad });
+        let accepted = queued.run(owner, Action::SetBid(SetBid { request_id: id, price_wad }));
         timed += started.elapsed();
         assert!(black_box(accepted), "bid");
         done += 1;
@@ -164,12 +174,13 @@ fn round(queued: &mut Queued, iterations: u64) -> Duration {
         for _ in 0..ROUND_REQUESTS {
             queued.add_request(1);
         }
-        let donation =
-            Action::DonateToVault { amount: whole(u128::from(ROUND_REQUESTS) * 11 / 10) };
+        let donation = Action::DonateToVault(DonateToVault {
+            amount: whole(u128::from(ROUND_REQUESTS) * 11 / 10),
+        });
         assert!(queued.run(donor(), donation));
         let tx = Transaction {
             sender: donor(),
-            action: Action::ServiceQueue { max_requests: ROUND_REQUESTS },
+            action: Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS }),
         };
         let started = Instant::now();
         let events = apply(&mut queued.state, &queued.block, &tx);
@@ -180,7 +191,7 @@ fn round(queued: &mut Queued, iterations: u64) -> Duration {
             if let Event::RedemptionServed { request_id, fully_served: true, .. } = event {
                 let owner = queued.state.queue.requests.get(&request_id).map(|r| r.owner);
                 let owner = owner.expect("served request");
-                assert!(queued.run(owner, Action::Claim { request_id }), "claim");
+                assert!(queued.run(owner, Action::Claim(Claim { request_id })), "claim");
             }
         }
     }

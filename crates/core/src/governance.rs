@@ -6,6 +6,7 @@
 //! never left ungovernable.
 
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     ids::Address,
@@ -115,70 +116,102 @@ pub fn require_not_paused(state: &State, scope: PauseScope) -> Result<(), TxErro
     }
 }
 
-/// `grant_role`: admin gives `account` the `role`.
-pub fn grant_role(
-    state: &mut State,
-    sender: Address,
-    role: Role,
-    account: Address,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    // A role held by the zero address counts (for the last-admin rule) but nobody can use it.
-    if account == Address::ZERO {
-        return Err(GovernanceError::RoleAccountMustNotBeZero.into());
-    }
-    if state.governance.has_role(role, account) {
-        return Err(GovernanceError::RoleAlreadyGranted.into());
-    }
-    state.governance.roles.insert((role, account), ());
-    state.emit(Event::RoleGranted { role, account });
-    Ok(())
+/// Admin: grant a role.
+///
+/// Admin gives `account` the `role`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRole {
+    /// The role granted.
+    pub role: Role,
+    /// The address that receives it.
+    pub account: Address,
 }
 
-/// `revoke_role`: admin takes `role` from `account`.
-pub fn revoke_role(
-    state: &mut State,
-    sender: Address,
-    role: Role,
-    account: Address,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    if !state.governance.has_role(role, account) {
-        return Err(GovernanceError::RoleNotGranted.into());
-    }
-    if role == Role::Admin && state.governance.holders(Role::Admin).nth(1).is_none() {
-        return Err(GovernanceError::LastAdminCannotBeRevoked.into());
-    }
-    state.governance.roles.remove(&(role, account));
-    state.emit(Event::RoleRevoked { role, account });
-    Ok(())
-}
+impl ActionHandler for GrantRole {
+    const NAME: &'static str = "grant_role";
 
-/// `set_parameter`: admin changes one parameter, now or after the governance delay.
-pub fn set_parameter(
-    state: &mut State,
-    sender: Address,
-    change: ParameterChange,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    if !change.is_valid() {
-        return Err(GovernanceError::ParameterValueOutOfRange.into());
-    }
-    let params = state.governance.params.get();
-    if change.reduces_user_rights(params) && params.governance_delay_secs > 0 {
-        if state.governance.pending_changes.len() >= PENDING_CHANGES_MAX {
-            return Err(GovernanceError::PendingChangesLimitReached.into());
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { role, account } = *self;
+        require_role(state, Role::Admin, sender)?;
+        // A role held by the zero address counts (for the last-admin rule) but nobody can use it.
+        if account == Address::ZERO {
+            return Err(GovernanceError::RoleAccountMustNotBeZero.into());
         }
-        let effective_at = state.now().saturating_add(params.governance_delay_secs);
-        let sequence = *state.governance.next_change_sequence.get();
-        *state.governance.next_change_sequence.get_mut() = sequence + 1;
-        state.governance.pending_changes.insert((effective_at, sequence), change.clone());
-        state.emit(Event::ParameterChangeScheduled { change, effective_at });
-    } else {
-        change.apply_to(state.governance.params.get_mut());
-        state.emit(Event::ParameterChanged { change });
+        if state.governance.has_role(role, account) {
+            return Err(GovernanceError::RoleAlreadyGranted.into());
+        }
+        state.governance.roles.insert((role, account), ());
+        state.emit(Event::RoleGranted { role, account });
+        Ok(())
     }
-    Ok(())
+}
+
+/// Admin: revoke a role.
+///
+/// Admin takes `role` from `account`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeRole {
+    /// The role revoked.
+    pub role: Role,
+    /// The address that loses it.
+    pub account: Address,
+}
+
+impl ActionHandler for RevokeRole {
+    const NAME: &'static str = "revoke_role";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { role, account } = *self;
+        require_role(state, Role::Admin, sender)?;
+        if !state.governance.has_role(role, account) {
+            return Err(GovernanceError::RoleNotGranted.into());
+        }
+        if role == Role::Admin && state.governance.holders(Role::Admin).nth(1).is_none() {
+            return Err(GovernanceError::LastAdminCannotBeRevoked.into());
+        }
+        state.governance.roles.remove(&(role, account));
+        state.emit(Event::RoleRevoked { role, account });
+        Ok(())
+    }
+}
+
+/// Admin: change a parameter.
+///
+/// Admin changes one parameter, now or after the governance delay.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetParameter {
+    /// The parameter and its new value.
+    pub change: ParameterChange,
+}
+
+impl ActionHandler for SetParameter {
+    const NAME: &'static str = "set_parameter";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let change = &self.change;
+        require_role(state, Role::Admin, sender)?;
+        if !change.is_valid() {
+            return Err(GovernanceError::ParameterValueOutOfRange.into());
+        }
+        let params = state.governance.params.get();
+        if change.reduces_user_rights(params) && params.governance_delay_secs > 0 {
+            if state.governance.pending_changes.len() >= PENDING_CHANGES_MAX {
+                return Err(GovernanceError::PendingChangesLimitReached.into());
+            }
+            let effective_at = state.now().saturating_add(params.governance_delay_secs);
+            let sequence = *state.governance.next_change_sequence.get();
+            *state.governance.next_change_sequence.get_mut() = sequence + 1;
+            state.governance.pending_changes.insert((effective_at, sequence), change.clone());
+            state.emit(Event::ParameterChangeScheduled { change: change.clone(), effective_at });
+        } else {
+            change.apply_to(state.governance.params.get_mut());
+            state.emit(Event::ParameterChanged { change: change.clone() });
+        }
+        Ok(())
+    }
 }
 
 /// Applies every scheduled change whose time has come, oldest first (called as time advances).
@@ -194,59 +227,109 @@ pub fn apply_due_changes(state: &mut State) {
     }
 }
 
-/// `set_pause`: the guardian pauses or unpauses a scope.
-pub fn set_pause(
-    state: &mut State,
-    sender: Address,
-    scope: PauseScope,
-    paused: bool,
-) -> Result<(), TxError> {
-    require_role(state, Role::Guardian, sender)?;
-    if state.governance.pause.get().is_paused(scope) == paused {
-        return Err(GovernanceError::PauseStateUnchanged.into());
-    }
-    state.governance.pause.get_mut().set(scope, paused);
-    state.emit(Event::PauseChanged { scope, paused });
-    Ok(())
+/// Guardian: pause or unpause a scope.
+///
+/// The guardian pauses or unpauses a scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetPause {
+    /// What is paused or unpaused (minting, staking, borrowing).
+    pub scope: PauseScope,
+    /// Whether the scope is paused afterwards.
+    pub paused: bool,
 }
 
-/// `freeze`: compliance stops `account` sending or receiving USDai and sUSDai.
-pub fn freeze(state: &mut State, sender: Address, account: Address) -> Result<(), TxError> {
-    require_role(state, Role::Compliance, sender)?;
-    if state.ledger.frozen.contains_key(&account) {
-        return Err(GovernanceError::AccountAlreadyFrozen.into());
+impl ActionHandler for SetPause {
+    const NAME: &'static str = "set_pause";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { scope, paused } = *self;
+        require_role(state, Role::Guardian, sender)?;
+        if state.governance.pause.get().is_paused(scope) == paused {
+            return Err(GovernanceError::PauseStateUnchanged.into());
+        }
+        state.governance.pause.get_mut().set(scope, paused);
+        state.emit(Event::PauseChanged { scope, paused });
+        Ok(())
     }
-    state.ledger.frozen.insert(account, ());
-    state.emit(Event::AccountFrozen { account });
-    Ok(())
 }
 
-/// `unfreeze`: compliance lifts a freeze. Nothing was ever confiscated.
-pub fn unfreeze(state: &mut State, sender: Address, account: Address) -> Result<(), TxError> {
-    require_role(state, Role::Compliance, sender)?;
-    if state.ledger.frozen.remove(&account).is_none() {
-        return Err(GovernanceError::AccountNotFrozen.into());
-    }
-    state.emit(Event::AccountUnfrozen { account });
-    Ok(())
+/// Compliance: freeze an address.
+///
+/// Compliance stops `account` sending or receiving USDai and sUSDai.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Freeze {
+    /// The address frozen.
+    pub account: Address,
 }
 
-/// `set_kyc`: the KYC registrar marks `account` verified or not.
-pub fn set_kyc(
-    state: &mut State,
-    sender: Address,
-    account: Address,
-    verified: bool,
-) -> Result<(), TxError> {
-    require_role(state, Role::KycRegistrar, sender)?;
-    if state.ledger.kyc_verified.contains_key(&account) == verified {
-        return Err(GovernanceError::KycStatusUnchanged.into());
+impl ActionHandler for Freeze {
+    const NAME: &'static str = "freeze";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let account = self.account;
+        require_role(state, Role::Compliance, sender)?;
+        if state.ledger.frozen.contains_key(&account) {
+            return Err(GovernanceError::AccountAlreadyFrozen.into());
+        }
+        state.ledger.frozen.insert(account, ());
+        state.emit(Event::AccountFrozen { account });
+        Ok(())
     }
-    if verified {
-        state.ledger.kyc_verified.insert(account, ());
-    } else {
-        state.ledger.kyc_verified.remove(&account);
+}
+
+/// Compliance: unfreeze an address.
+///
+/// Compliance lifts a freeze. Nothing was ever confiscated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unfreeze {
+    /// The address unfrozen.
+    pub account: Address,
+}
+
+impl ActionHandler for Unfreeze {
+    const NAME: &'static str = "unfreeze";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let account = self.account;
+        require_role(state, Role::Compliance, sender)?;
+        if state.ledger.frozen.remove(&account).is_none() {
+            return Err(GovernanceError::AccountNotFrozen.into());
+        }
+        state.emit(Event::AccountUnfrozen { account });
+        Ok(())
     }
-    state.emit(Event::KycStatusChanged { account, verified });
-    Ok(())
+}
+
+/// KYC registrar: set an address's verification.
+///
+/// The KYC registrar marks `account` verified or not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetKyc {
+    /// The address whose verification is set.
+    pub account: Address,
+    /// Whether it is verified afterwards.
+    pub verified: bool,
+}
+
+impl ActionHandler for SetKyc {
+    const NAME: &'static str = "set_kyc";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { account, verified } = *self;
+        require_role(state, Role::KycRegistrar, sender)?;
+        if state.ledger.kyc_verified.contains_key(&account) == verified {
+            return Err(GovernanceError::KycStatusUnchanged.into());
+        }
+        if verified {
+            state.ledger.kyc_verified.insert(account, ());
+        } else {
+            state.ledger.kyc_verified.remove(&account);
+        }
+        state.emit(Event::KycStatusChanged { account, verified });
+        Ok(())
+    }
 }

@@ -385,8 +385,9 @@ mod tests {
     use super::*;
     use crate::{
         Amount, Asset, Genesis,
+        action::{Action, GatewayWithdraw, MintUsdai, Transfer},
         ids::{Address, USDC},
-        tx::{Action, BlockContext, Transaction, apply},
+        tx::{BlockContext, Transaction, apply},
     };
 
     fn genesis_state() -> (State, Address, Address) {
@@ -423,13 +424,13 @@ mod tests {
             state.leaves().into_iter().map(|l| (l.key, l.value.unwrap())).collect();
         assert!(state.take_changed_leaves().is_empty());
         let block = BlockContext { height: 1, timestamp: 1_010 };
-        let mint = Action::MintUsdai {
+        let mint = Action::MintUsdai(MintUsdai {
             token: USDC,
             amount: Amount::from_whole(100),
             min_out: Amount::ZERO,
-        };
+        });
         apply(&mut state, &block, &Transaction { sender: user, action: mint }).unwrap();
-        let bad = Action::Transfer { asset: Asset::Usdai, to: user, amount: Amount(1) };
+        let bad = Action::Transfer(Transfer { asset: Asset::Usdai, to: user, amount: Amount(1) });
         assert!(apply(&mut state, &block, &Transaction { sender: user, action: bad }).is_err());
         let changed = state.take_changed_leaves();
         assert!(!changed.is_empty());
@@ -452,11 +453,11 @@ mod tests {
         // Regression: `PayoutStatus` was internally tagged, which postcard cannot decode.
         let (mut state, _, user) = genesis_state();
         let block = BlockContext { height: 1, timestamp: 1_010 };
-        let withdraw = Action::GatewayWithdraw {
+        let withdraw = Action::GatewayWithdraw(GatewayWithdraw {
             token: USDC,
             amount: Amount::from_whole(5),
             destination: "0xabc".into(),
-        };
+        });
         apply(&mut state, &block, &Transaction { sender: user, action: withdraw }).unwrap();
         let rebuilt =
             State::from_leaves(state.leaves().into_iter().map(|l| (l.key, l.value.unwrap())))
@@ -466,11 +467,11 @@ mod tests {
 
     #[test]
     fn actions_with_amounts_above_two_to_the_64_round_trip_through_json() {
-        let action = Action::Transfer {
+        let action = Action::Transfer(Transfer {
             asset: Asset::Usdai,
             to: Address::repeat_byte(3),
             amount: Amount::from_whole(1_000_000),
-        };
+        });
         let json = serde_json::to_string(&action).unwrap();
         assert!(json.contains("\"amount\":\"1000000000000000000000000\""), "{json}");
         assert_eq!(serde_json::from_str::<Action>(&json).unwrap(), action);

@@ -6,6 +6,7 @@
 //! stored, so equal ledgers have equal encodings.
 
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     ids::{Account, Address, Asset},
@@ -375,30 +376,46 @@ pub fn burn(
     Ok(())
 }
 
+/// Send an asset to another user.
+///
 /// The `transfer` action: a user sends a transferable asset to another user.
-pub fn execute_transfer(
-    state: &mut State,
-    sender: Address,
-    asset: Asset,
-    to: Address,
-    amount: Amount,
-) -> Result<(), TxError> {
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    match asset {
-        Asset::Tbill => return Err(LedgerError::AssetIsNotTransferable.into()),
-        Asset::Stablecoin(symbol) if !state.reserve.stablecoins.contains_key(&symbol) => {
-            return Err(LedgerError::AssetIsNotSupported.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// The asset sent (USDai, sUSDai or a stablecoin; TBILL never moves by transfer).
+    pub asset: Asset,
+    /// The recipient.
+    pub to: Address,
+    /// How much, in base units (10^-18).
+    pub amount: Amount,
+}
+
+impl ActionHandler for Transfer {
+    const NAME: &'static str = "transfer";
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
         }
-        _ => {}
+        Ok(())
     }
-    if to == sender {
-        return Err(LedgerError::RecipientMustNotBeSender.into());
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { asset, to, amount } = *self;
+        match asset {
+            Asset::Tbill => return Err(LedgerError::AssetIsNotTransferable.into()),
+            Asset::Stablecoin(symbol) if !state.reserve.stablecoins.contains_key(&symbol) => {
+                return Err(LedgerError::AssetIsNotSupported.into());
+            }
+            _ => {}
+        }
+        if to == sender {
+            return Err(LedgerError::RecipientMustNotBeSender.into());
+        }
+        // Nobody holds the zero address's key: what is sent there is lost for good.
+        if to == Address::ZERO {
+            return Err(LedgerError::RecipientMustNotBeZero.into());
+        }
+        transfer(state, asset, sender, to, amount)
     }
-    // Nobody holds the zero address's key: what is sent there is lost for good.
-    if to == Address::ZERO {
-        return Err(LedgerError::RecipientMustNotBeZero.into());
-    }
-    transfer(state, asset, sender, to, amount)
 }

@@ -10,6 +10,7 @@
 //! and tradable positions, with [`estimate`] for service-time queries), [`points`], and credit:
 //! [`receipts`] (CALIBER), [`silos`] (FiLo curators), [`loans`], with the [`schedule`] calculator.
 
+pub mod action;
 pub mod error;
 pub mod estimate;
 pub mod event;
@@ -34,6 +35,7 @@ pub mod table;
 pub mod tx;
 pub mod vault;
 
+pub use action::{Action, ActionHandler};
 pub use error::TxError;
 pub use event::Event;
 pub use ids::{
@@ -43,4 +45,4 @@ pub use ids::{
 pub use math::{Amount, Bps, Rate, Rounding, WAD};
 pub use params::{ParameterChange, Params, Role};
 pub use state::{Genesis, STATE_FORMAT, State};
-pub use tx::{Action, BlockContext, Transaction, apply, apply_into, begin_block};
+pub use tx::{BlockContext, Transaction, apply, apply_into, begin_block};

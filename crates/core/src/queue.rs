@@ -12,6 +12,7 @@
 //! id, and the `wait_fee_index` tree pays every waiter with one update per round.
 
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     fenwick::{Fenwick, Sums},
@@ -266,55 +267,78 @@ pub(crate) fn store_request(state: &mut State, request: RedemptionRequest) {
     }
 }
 
-/// `request_redeem`: lock `shares` in a new request, eligible after the notice period.
-pub fn request_redeem(state: &mut State, sender: Address, shares: Amount) -> Result<(), TxError> {
-    if shares.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
+/// Lock shares in a redemption request.
+///
+/// Lock `shares` in a new request, eligible after the notice period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRedeem {
+    /// sUSDai shares locked in the request, in base units.
+    pub shares: Amount,
+}
+
+impl ActionHandler for RequestRedeem {
+    const NAME: &'static str = "request_redeem";
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.shares.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        Ok(())
     }
-    let params = state.governance.params.get();
-    // The minimum keeps the queue free of dust requests, but it must never lock a holder in:
-    // a holder may always ask to redeem everything it has, however small (a share unit priced
-    // far above 1, e.g. after a donation attack, would otherwise strand a whole position).
-    let whole_balance = state.ledger.balance(sender, Asset::Susdai);
-    if shares < params.min_redeem_shares && shares != whole_balance {
-        return Err(QueueError::SharesBelowMinimumRedeem.into());
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let shares = self.shares;
+        let params = state.governance.params.get();
+        // The minimum keeps the queue free of dust requests, but it must never lock a holder in:
+        // a holder may always ask to redeem everything it has, however small (a share unit priced
+        // far above 1, e.g. after a donation attack, would otherwise strand a whole position).
+        let whole_balance = state.ledger.balance(sender, Asset::Susdai);
+        if shares < params.min_redeem_shares && shares != whole_balance {
+            return Err(QueueError::SharesBelowMinimumRedeem.into());
+        }
+        let active = state.queue.active_by_owner.get(&sender).copied().unwrap_or(0);
+        if active >= params.max_active_requests {
+            return Err(QueueError::ActiveRequestsLimitReached.into());
+        }
+        let now = state.now();
+        let eligible_at = now.saturating_add(params.notice_period_secs);
+        ledger::transfer(state, Asset::Susdai, sender, ProtocolAccount::QueueEscrow, shares)?;
+        let globals = state.queue.globals.get_mut();
+        let id = RequestId(globals.next_request_id);
+        globals.next_request_id += 1;
+        let request = RedemptionRequest {
+            id,
+            owner: sender,
+            shares_requested: shares,
+            shares_remaining: shares,
+            created_at: now,
+            eligible_at,
+            bid_price_wad: 0,
+            claimable: Amount::ZERO,
+            claimed: Amount::ZERO,
+            is_eligible: false,
+            bid_escrow: Amount::ZERO,
+            escrow_refund: Amount::ZERO,
+            sealed_bid: None,
+            listing_price: None,
+            wait_fees: WaitFees::default(),
+        };
+        let index = request.fenwick_index();
+        state.queue.eligible_shares.grow_to(index);
+        state.queue.waiting_shares.grow_to(index);
+        state.queue.waiting_shares.add(index, Sums(shares.0, 1))?;
+        state.queue.requests.insert(id, request);
+        state.queue.waiting.insert((eligible_at, id), ());
+        change_active_count(state, sender, true);
+        state.emit(Event::RedemptionRequested {
+            request_id: id,
+            owner: sender,
+            shares,
+            eligible_at,
+        });
+        Ok(())
     }
-    let active = state.queue.active_by_owner.get(&sender).copied().unwrap_or(0);
-    if active >= params.max_active_requests {
-        return Err(QueueError::ActiveRequestsLimitReached.into());
-    }
-    let now = state.now();
-    let eligible_at = now.saturating_add(params.notice_period_secs);
-    ledger::transfer(state, Asset::Susdai, sender, ProtocolAccount::QueueEscrow, shares)?;
-    let globals = state.queue.globals.get_mut();
-    let id = RequestId(globals.next_request_id);
-    globals.next_request_id += 1;
-    let request = RedemptionRequest {
-        id,
-        owner: sender,
-        shares_requested: shares,
-        shares_remaining: shares,
-        created_at: now,
-        eligible_at,
-        bid_price_wad: 0,
-        claimable: Amount::ZERO,
-        claimed: Amount::ZERO,
-        is_eligible: false,
-        bid_escrow: Amount::ZERO,
-        escrow_refund: Amount::ZERO,
-        sealed_bid: None,
-        listing_price: None,
-        wait_fees: WaitFees::default(),
-    };
-    let index = request.fenwick_index();
-    state.queue.eligible_shares.grow_to(index);
-    state.queue.waiting_shares.grow_to(index);
-    state.queue.waiting_shares.add(index, Sums(shares.0, 1))?;
-    state.queue.requests.insert(id, request);
-    state.queue.waiting.insert((eligible_at, id), ());
-    change_active_count(state, sender, true);
-    state.emit(Event::RedemptionRequested { request_id: id, owner: sender, shares, eligible_at });
-    Ok(())
 }
 
 /// Takes an active request out of whichever index holds it, with its shares out of the
@@ -331,76 +355,114 @@ fn unindex_request(state: &mut State, request: &RedemptionRequest) {
     }
 }
 
-/// `cancel_redeem`: unlock an unserved request's remaining shares; no fee. Its bid escrow
+/// Cancel an unserved request.
+///
+/// Unlock an unserved request's remaining shares; no fee. Its bid escrow
 /// returns; wait-fees not yet vested are forfeited to the fee pool (vested ones stay
 /// claimable); a sealed bid still waiting returns in full before its reveal window opens and
 /// less the unrevealed penalty after.
 ///
 /// Checks, in order: request exists, sender owns it, it is unserved, it is not listed.
-pub fn cancel_redeem(state: &mut State, sender: Address, id: RequestId) -> Result<(), TxError> {
-    let mut request = owned_request(state, sender, id)?;
-    if !request.is_active() {
-        return Err(QueueError::RequestAlreadyServed.into());
-    }
-    if request.listing_price.is_some() {
-        return Err(QevError::RequestIsListed.into());
-    }
-    qev::resolve_expired_sealed_bid(state, &mut request)?;
-    let penalise_sealed_bid = qev::is_reveal_window_open(state);
-    qev::release_sealed_bid(state, &mut request, penalise_sealed_bid)?;
-    qev::settle_wait_fees(state, &mut request)?;
-    qev::forfeit_unvested_wait_fees(state, &mut request)?;
-    let shares = request.shares_remaining;
-    ledger::transfer(state, Asset::Susdai, ProtocolAccount::QueueEscrow, sender, shares)?;
-    let escrow = request.bid_escrow.checked_add(request.escrow_refund)?;
-    if !escrow.is_zero() {
-        ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, escrow)?;
-    }
-    unindex_request(state, &request);
-    change_active_count(state, sender, false);
-    request.shares_remaining = Amount::ZERO;
-    request.bid_price_wad = 0;
-    request.bid_escrow = Amount::ZERO;
-    request.escrow_refund = Amount::ZERO;
-    store_request(state, request);
-    state.emit(Event::RedemptionCancelled { request_id: id, shares });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelRedeem {
+    /// The request cancelled.
+    pub request_id: RequestId,
 }
 
-/// `claim`: the owner pulls everything the request owes it: served USDai, escrow released by
+impl ActionHandler for CancelRedeem {
+    const NAME: &'static str = "cancel_redeem";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.request_id;
+        let mut request = owned_request(state, sender, id)?;
+        if !request.is_active() {
+            return Err(QueueError::RequestAlreadyServed.into());
+        }
+        if request.listing_price.is_some() {
+            return Err(QevError::RequestIsListed.into());
+        }
+        qev::resolve_expired_sealed_bid(state, &mut request)?;
+        let penalise_sealed_bid = qev::is_reveal_window_open(state);
+        qev::release_sealed_bid(state, &mut request, penalise_sealed_bid)?;
+        qev::settle_wait_fees(state, &mut request)?;
+        qev::forfeit_unvested_wait_fees(state, &mut request)?;
+        let shares = request.shares_remaining;
+        ledger::transfer(state, Asset::Susdai, ProtocolAccount::QueueEscrow, sender, shares)?;
+        let escrow = request.bid_escrow.checked_add(request.escrow_refund)?;
+        if !escrow.is_zero() {
+            ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, escrow)?;
+        }
+        unindex_request(state, &request);
+        change_active_count(state, sender, false);
+        request.shares_remaining = Amount::ZERO;
+        request.bid_price_wad = 0;
+        request.bid_escrow = Amount::ZERO;
+        request.escrow_refund = Amount::ZERO;
+        store_request(state, request);
+        state.emit(Event::RedemptionCancelled { request_id: id, shares });
+        Ok(())
+    }
+}
+
+/// Claim what a request owes: served USDai, released escrow, vested wait-fees.
+///
+/// The owner pulls everything the request owes it: served USDai, escrow released by
 /// rounds, and vested wait-fees.
 ///
 /// Checks, in order: request exists, sender owns it, it is not listed, something is owed.
-pub fn claim(state: &mut State, sender: Address, id: RequestId) -> Result<(), TxError> {
-    let mut request = owned_request(state, sender, id)?;
-    if request.listing_price.is_some() {
-        return Err(QevError::RequestIsListed.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// The request claimed.
+    pub request_id: RequestId,
+}
+
+impl ActionHandler for Claim {
+    const NAME: &'static str = "claim";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.request_id;
+        let mut request = owned_request(state, sender, id)?;
+        if request.listing_price.is_some() {
+            return Err(QevError::RequestIsListed.into());
+        }
+        qev::resolve_expired_sealed_bid(state, &mut request)?;
+        qev::settle_wait_fees(state, &mut request)?;
+        let now = state.now();
+        let assets = request.claimable;
+        let refund = request.escrow_refund;
+        let fees = qev::claimable_wait_fees(&request.wait_fees, now)?;
+        if assets.is_zero() && refund.is_zero() && fees.is_zero() {
+            return Err(QueueError::NothingToClaim.into());
+        }
+        if !assets.is_zero() {
+            ledger::transfer(
+                state,
+                Asset::Usdai,
+                ProtocolAccount::RedemptionClaims,
+                sender,
+                assets,
+            )?;
+            request.claimable = Amount::ZERO;
+            request.claimed = request.claimed.checked_add(assets)?;
+            state.emit(Event::RedemptionClaimed { request_id: id, owner: sender, assets });
+        }
+        if !refund.is_zero() {
+            ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, refund)?;
+            request.escrow_refund = Amount::ZERO;
+            state.emit(Event::EscrowRefundClaimed {
+                request_id: id,
+                owner: sender,
+                amount: refund,
+            });
+        }
+        if !fees.is_zero() {
+            qev::pay_wait_fees(state, &mut request, sender, fees)?;
+        }
+        store_request(state, request);
+        Ok(())
     }
-    qev::resolve_expired_sealed_bid(state, &mut request)?;
-    qev::settle_wait_fees(state, &mut request)?;
-    let now = state.now();
-    let assets = request.claimable;
-    let refund = request.escrow_refund;
-    let fees = qev::claimable_wait_fees(&request.wait_fees, now)?;
-    if assets.is_zero() && refund.is_zero() && fees.is_zero() {
-        return Err(QueueError::NothingToClaim.into());
-    }
-    if !assets.is_zero() {
-        ledger::transfer(state, Asset::Usdai, ProtocolAccount::RedemptionClaims, sender, assets)?;
-        request.claimable = Amount::ZERO;
-        request.claimed = request.claimed.checked_add(assets)?;
-        state.emit(Event::RedemptionClaimed { request_id: id, owner: sender, assets });
-    }
-    if !refund.is_zero() {
-        ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, refund)?;
-        request.escrow_refund = Amount::ZERO;
-        state.emit(Event::EscrowRefundClaimed { request_id: id, owner: sender, amount: refund });
-    }
-    if !fees.is_zero() {
-        qev::pay_wait_fees(state, &mut request, sender, fees)?;
-    }
-    store_request(state, request);
-    Ok(())
 }
 
 /// Moves requests whose notice period has ended into the eligible index; each starts
@@ -530,71 +592,92 @@ fn sweep_orphaned_vault_assets(state: &mut State) -> Result<(), TxError> {
     Ok(())
 }
 
-/// `service_queue`: a keeper runs a servicing round over at most `max_requests` requests.
+/// Keeper: run a servicing round.
+///
+/// A keeper runs a servicing round over at most `max_requests` requests.
 ///
 /// The eligible requests are served in order (highest bid first, then oldest) at the
 /// redemption share price until the liquidity ends; then [`qev::settle_round`] charges the
 /// requests that jumped an older one the clearing price and credits the overtaken requests
 /// with the fees. Cost: O(k log n) for k served of n queued, plus O(log n) per activation.
-pub fn service_queue(state: &mut State, max_requests: u32) -> Result<(), TxError> {
-    if max_requests == 0 || max_requests > ROUND_REQUESTS_MAX {
-        return Err(QueueError::RoundRequestLimitOutOfRange.into());
-    }
-    let now = state.now();
-    if state.queue.globals.get().last_round_at.is_some() && now < next_round_earliest_at(state) {
-        return Err(QueueError::RoundIntervalNotElapsed.into());
-    }
-    activate_eligible(state)?;
-    let liquidity = round_liquidity(state)?;
-    let mut left = liquidity;
-    let mut served_shares = Amount::ZERO;
-    let mut served_assets = Amount::ZERO;
-    let mut served: Vec<ServedPart> = Vec::new();
-    while served.len() < max_requests as usize && !left.is_zero() {
-        let Some((part, assets)) = serve_next(state, left)? else { break };
-        left = left.checked_sub(assets)?;
-        served_shares = served_shares.checked_add(part.shares)?;
-        served_assets = served_assets.checked_add(assets)?;
-        let fully_served = part.fully_served;
-        served.push(part);
-        if !fully_served {
-            break; // Liquidity ran out on a partial fill.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceQueue {
+    /// The most requests the round may serve (at most `queue::ROUND_REQUESTS_MAX`).
+    pub max_requests: u32,
+}
+
+impl ActionHandler for ServiceQueue {
+    const NAME: &'static str = "service_queue";
+    // It burns shares and pays out the vault's USDai.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.max_requests == 0 || self.max_requests > ROUND_REQUESTS_MAX {
+            return Err(QueueError::RoundRequestLimitOutOfRange.into());
         }
+        Ok(())
     }
-    let round = state.queue.globals.get().rounds;
-    let fees = qev::settle_round(state, &served, round)?;
-    sweep_orphaned_vault_assets(state)?;
-    // A request whose last shares were worth less than one USDai unit (possible once a share
-    // unit is priced below 1, after a loss) was served for nothing and is owed nothing: forget
-    // it, as `claim` forgets a finished request. Stored, it could be neither claimed nor
-    // cancelled.
-    for part in served.iter().filter(|part| part.fully_served) {
-        if let Some(request) = state.queue.requests.get(&part.id).cloned() {
-            store_request(state, request);
+
+    fn execute(&self, state: &mut State, _sender: Address) -> Result<(), TxError> {
+        let max_requests = self.max_requests;
+        let now = state.now();
+        if state.queue.globals.get().last_round_at.is_some() && now < next_round_earliest_at(state)
+        {
+            return Err(QueueError::RoundIntervalNotElapsed.into());
         }
+        activate_eligible(state)?;
+        let liquidity = round_liquidity(state)?;
+        let mut left = liquidity;
+        let mut served_shares = Amount::ZERO;
+        let mut served_assets = Amount::ZERO;
+        let mut served: Vec<ServedPart> = Vec::new();
+        while served.len() < max_requests as usize && !left.is_zero() {
+            let Some((part, assets)) = serve_next(state, left)? else { break };
+            left = left.checked_sub(assets)?;
+            served_shares = served_shares.checked_add(part.shares)?;
+            served_assets = served_assets.checked_add(assets)?;
+            let fully_served = part.fully_served;
+            served.push(part);
+            if !fully_served {
+                break; // Liquidity ran out on a partial fill.
+            }
+        }
+        let round = state.queue.globals.get().rounds;
+        let fees = qev::settle_round(state, &served, round)?;
+        sweep_orphaned_vault_assets(state)?;
+        // A request whose last shares were worth less than one USDai unit (possible once a share
+        // unit is priced below 1, after a loss) was served for nothing and is owed nothing: forget
+        // it, as `claim` forgets a finished request. Stored, it could be neither claimed nor
+        // cancelled.
+        for part in served.iter().filter(|part| part.fully_served) {
+            if let Some(request) = state.queue.requests.get(&part.id).cloned() {
+                store_request(state, request);
+            }
+        }
+        let globals = state.queue.globals.get_mut();
+        globals.rounds += 1;
+        globals.last_round_at = Some(now);
+        let record = RoundRecord {
+            round,
+            at: now,
+            liquidity,
+            served_shares,
+            served_assets,
+            requests_served: served.len() as u32,
+            clearing_price_wad: fees.clearing_price_wad,
+            clearing_price_ema_wad: fees.clearing_price_ema_wad,
+            jumpers: fees.jumpers,
+            bid_fees_paid: fees.bid_fees_paid,
+            pool_carried_in: fees.pool_carried_in,
+            wait_fees_distributed: fees.wait_fees_distributed,
+            protocol_cut: fees.protocol_cut,
+            pool_carried_out: fees.pool_carried_out,
+            overtaken_shares: fees.overtaken_shares,
+            dust_swept: fees.dust_swept,
+        };
+        state.queue.rounds.insert(round, record.clone());
+        state.emit(Event::QueueRoundServiced { record });
+        Ok(())
     }
-    let globals = state.queue.globals.get_mut();
-    globals.rounds += 1;
-    globals.last_round_at = Some(now);
-    let record = RoundRecord {
-        round,
-        at: now,
-        liquidity,
-        served_shares,
-        served_assets,
-        requests_served: served.len() as u32,
-        clearing_price_wad: fees.clearing_price_wad,
-        clearing_price_ema_wad: fees.clearing_price_ema_wad,
-        jumpers: fees.jumpers,
-        bid_fees_paid: fees.bid_fees_paid,
-        pool_carried_in: fees.pool_carried_in,
-        wait_fees_distributed: fees.wait_fees_distributed,
-        protocol_cut: fees.protocol_cut,
-        pool_carried_out: fees.pool_carried_out,
-        overtaken_shares: fees.overtaken_shares,
-        dust_swept: fees.dust_swept,
-    };
-    state.queue.rounds.insert(round, record.clone());
-    state.emit(Event::QueueRoundServiced { record });
-    Ok(())
 }

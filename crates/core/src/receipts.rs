@@ -9,6 +9,7 @@
 //! quantity is amended loses its valuation until it is appraised again.
 
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     governance::require_role,
@@ -397,285 +398,416 @@ fn require_free(receipt: &Receipt) -> Result<(), TxError> {
     }
 }
 
-/// `add_asset_class`: admin registers a class with its depreciation and recovery models.
-pub fn add_asset_class(
-    state: &mut State,
-    sender: Address,
-    class: AssetClassId,
-    terms: AssetClassTerms,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    if state.receipts.classes.contains_key(&class) {
-        return Err(ReceiptError::AssetClassAlreadyExists.into());
-    }
-    if !terms.is_valid() {
-        return Err(ReceiptError::AssetClassTermsInvalid.into());
-    }
-    let entry = AssetClass { terms: terms.clone(), value_index_wad: WAD, step_downs: 0 };
-    state.receipts.classes.insert(class, entry);
-    state.emit(Event::AssetClassAdded { class, terms });
-    Ok(())
+/// Admin: register an asset class.
+///
+/// Admin registers a class with its depreciation and recovery models.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddAssetClass {
+    /// The class id (`gpu.h100-sxm`).
+    pub class: AssetClassId,
+    /// Its new price, depreciation model and recovery cost model.
+    pub terms: AssetClassTerms,
 }
 
-/// `apply_generation_step_down`: admin marks a class down when a new generation launches; the
+impl ActionHandler for AddAssetClass {
+    const NAME: &'static str = "add_asset_class";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { class, ref terms } = *self;
+        require_role(state, Role::Admin, sender)?;
+        if state.receipts.classes.contains_key(&class) {
+            return Err(ReceiptError::AssetClassAlreadyExists.into());
+        }
+        if !terms.is_valid() {
+            return Err(ReceiptError::AssetClassTermsInvalid.into());
+        }
+        let entry = AssetClass { terms: terms.clone(), value_index_wad: WAD, step_downs: 0 };
+        state.receipts.classes.insert(class, entry);
+        state.emit(Event::AssetClassAdded { class, terms: terms.clone() });
+        Ok(())
+    }
+}
+
+/// Admin: step a class down when a new generation launches.
+///
+/// Admin marks a class down when a new generation launches; the
 /// step applies to every valuation posted before it.
-pub fn apply_generation_step_down(
-    state: &mut State,
-    sender: Address,
-    class: AssetClassId,
-    step_down_bps: Bps,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    let Some(mut entry) = state.receipts.classes.get(&class).cloned() else {
-        return Err(ReceiptError::AssetClassNotFound.into());
-    };
-    if step_down_bps.0 == 0 || step_down_bps.0 >= 10_000 {
-        return Err(ReceiptError::StepDownOutOfRange.into());
-    }
-    let keep = u128::from(10_000 - step_down_bps.0);
-    entry.value_index_wad = mul_div(entry.value_index_wad, keep, BPS_DENOMINATOR, Rounding::Down)?;
-    entry.step_downs += 1;
-    let value_index_wad = entry.value_index_wad;
-    state.receipts.classes.insert(class, entry);
-    state.emit(Event::GenerationStepDownApplied { class, step_down_bps, value_index_wad });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyGenerationStepDown {
+    /// The class stepped down.
+    pub class: AssetClassId,
+    /// How much of its value index it loses, in basis points.
+    pub step_down_bps: Bps,
 }
 
-/// `issue_receipt`: a custodian issues a receipt for hardware it holds to `owner`.
-pub fn issue_receipt(
-    state: &mut State,
-    sender: Address,
-    class: AssetClassId,
-    owner: Address,
-    description: ReceiptDescription,
-) -> Result<(), TxError> {
-    require_role(state, Role::Custodian, sender)?;
-    if !state.receipts.classes.contains_key(&class) {
-        return Err(ReceiptError::AssetClassNotFound.into());
+impl ActionHandler for ApplyGenerationStepDown {
+    const NAME: &'static str = "apply_generation_step_down";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { class, step_down_bps } = *self;
+        require_role(state, Role::Admin, sender)?;
+        let Some(mut entry) = state.receipts.classes.get(&class).cloned() else {
+            return Err(ReceiptError::AssetClassNotFound.into());
+        };
+        if step_down_bps.0 == 0 || step_down_bps.0 >= 10_000 {
+            return Err(ReceiptError::StepDownOutOfRange.into());
+        }
+        let keep = u128::from(10_000 - step_down_bps.0);
+        entry.value_index_wad =
+            mul_div(entry.value_index_wad, keep, BPS_DENOMINATOR, Rounding::Down)?;
+        entry.step_downs += 1;
+        let value_index_wad = entry.value_index_wad;
+        state.receipts.classes.insert(class, entry);
+        state.emit(Event::GenerationStepDownApplied { class, step_down_bps, value_index_wad });
+        Ok(())
     }
-    description.check()?;
-    let id = ReceiptId(*state.receipts.next_receipt_id.get());
-    *state.receipts.next_receipt_id.get_mut() += 1;
-    let receipt = Receipt {
-        id,
-        class,
-        custodian: sender,
-        owner,
-        description,
-        policy: None,
-        valuation: None,
-        status: ReceiptStatus::Issued,
-        loan: None,
-        redemption_requested: false,
-        issued_at: state.now(),
-    };
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::ReceiptIssued { receipt_id: id, class, custodian: sender, owner });
-    Ok(())
 }
 
-/// `amend_receipt`: the issuing custodian corrects a receipt's description. A change of
+/// Custodian: issue a receipt to `owner`.
+///
+/// A custodian issues a receipt for hardware it holds to `owner`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueReceipt {
+    /// The hardware's asset class.
+    pub class: AssetClassId,
+    /// Who receives the receipt.
+    pub owner: Address,
+    /// Quantity, serials, facility, jurisdiction and bailment document.
+    pub description: ReceiptDescription,
+}
+
+impl ActionHandler for IssueReceipt {
+    const NAME: &'static str = "issue_receipt";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { class, owner, ref description } = *self;
+        require_role(state, Role::Custodian, sender)?;
+        if !state.receipts.classes.contains_key(&class) {
+            return Err(ReceiptError::AssetClassNotFound.into());
+        }
+        description.check()?;
+        let id = ReceiptId(*state.receipts.next_receipt_id.get());
+        *state.receipts.next_receipt_id.get_mut() += 1;
+        let receipt = Receipt {
+            id,
+            class,
+            custodian: sender,
+            owner,
+            description: description.clone(),
+            policy: None,
+            valuation: None,
+            status: ReceiptStatus::Issued,
+            loan: None,
+            redemption_requested: false,
+            issued_at: state.now(),
+        };
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::ReceiptIssued { receipt_id: id, class, custodian: sender, owner });
+        Ok(())
+    }
+}
+
+/// Issuing custodian: amend a receipt's description.
+///
+/// The issuing custodian corrects a receipt's description. A change of
 /// quantity drops the valuation (it no longer describes the same hardware).
-pub fn amend_receipt(
-    state: &mut State,
-    sender: Address,
-    id: ReceiptId,
-    description: ReceiptDescription,
-) -> Result<(), TxError> {
-    let mut receipt = issued_by(state, sender, id)?;
-    if matches!(
-        receipt.status,
-        ReceiptStatus::Foreclosed | ReceiptStatus::Sold | ReceiptStatus::Redeemed
-    ) {
-        return Err(ReceiptError::ReceiptIsClosed.into());
-    }
-    description.check()?;
-    if description.quantity != receipt.description.quantity {
-        receipt.valuation = None;
-    }
-    receipt.description = description;
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::ReceiptAmended { receipt_id: id });
-    Ok(())
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendReceipt {
+    /// The receipt amended.
+    pub receipt_id: ReceiptId,
+    /// Its new description.
+    pub description: ReceiptDescription,
 }
 
-/// `release_receipt`: the issuing custodian clears an issued receipt of any claim, ready to be
+impl ActionHandler for AmendReceipt {
+    const NAME: &'static str = "amend_receipt";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id: id, ref description } = *self;
+        let mut receipt = issued_by(state, sender, id)?;
+        if matches!(
+            receipt.status,
+            ReceiptStatus::Foreclosed | ReceiptStatus::Sold | ReceiptStatus::Redeemed
+        ) {
+            return Err(ReceiptError::ReceiptIsClosed.into());
+        }
+        description.check()?;
+        if description.quantity != receipt.description.quantity {
+            receipt.valuation = None;
+        }
+        receipt.description = description.clone();
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::ReceiptAmended { receipt_id: id });
+        Ok(())
+    }
+}
+
+/// Issuing custodian: release an issued receipt.
+///
+/// The issuing custodian clears an issued receipt of any claim, ready to be
 /// redeemed (a pledged receipt is released only by its loan's repayment).
-pub fn release_receipt(state: &mut State, sender: Address, id: ReceiptId) -> Result<(), TxError> {
-    let mut receipt = issued_by(state, sender, id)?;
-    if receipt.status == ReceiptStatus::Pledged {
-        return Err(ReceiptError::ReceiptIsPledged.into());
-    }
-    if receipt.status != ReceiptStatus::Issued {
-        return Err(ReceiptError::ReceiptIsNotIssued.into());
-    }
-    receipt.status = ReceiptStatus::Released;
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::ReceiptReleased { receipt_id: id });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseReceipt {
+    /// The receipt released.
+    pub receipt_id: ReceiptId,
 }
 
-/// `transfer_receipt`: the owner gives a free receipt to another address.
-pub fn transfer_receipt(
-    state: &mut State,
-    sender: Address,
-    id: ReceiptId,
-    to: Address,
-) -> Result<(), TxError> {
-    let mut receipt = receipt(state, id)?;
-    if receipt.owner != sender {
-        return Err(ReceiptError::SenderIsNotReceiptOwner.into());
+impl ActionHandler for ReleaseReceipt {
+    const NAME: &'static str = "release_receipt";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.receipt_id;
+        let mut receipt = issued_by(state, sender, id)?;
+        if receipt.status == ReceiptStatus::Pledged {
+            return Err(ReceiptError::ReceiptIsPledged.into());
+        }
+        if receipt.status != ReceiptStatus::Issued {
+            return Err(ReceiptError::ReceiptIsNotIssued.into());
+        }
+        receipt.status = ReceiptStatus::Released;
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::ReceiptReleased { receipt_id: id });
+        Ok(())
     }
-    require_free(&receipt)?;
-    if receipt.redemption_requested {
-        return Err(ReceiptError::ReceiptRedemptionAlreadyRequested.into());
-    }
-    if to == sender {
-        return Err(ReceiptError::RecipientMustNotBeOwner.into());
-    }
-    if to == Address::ZERO {
-        return Err(LedgerError::RecipientMustNotBeZero.into());
-    }
-    receipt.owner = to;
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::ReceiptTransferred { receipt_id: id, from: sender, to });
-    Ok(())
 }
 
-/// `request_receipt_redemption`: the owner asks the custodian for the hardware back (the
+/// Owner: transfer a free receipt.
+///
+/// The owner gives a free receipt to another address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferReceipt {
+    /// The receipt transferred.
+    pub receipt_id: ReceiptId,
+    /// Its new owner.
+    pub to: Address,
+}
+
+impl ActionHandler for TransferReceipt {
+    const NAME: &'static str = "transfer_receipt";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id: id, to } = *self;
+        let mut receipt = receipt(state, id)?;
+        if receipt.owner != sender {
+            return Err(ReceiptError::SenderIsNotReceiptOwner.into());
+        }
+        require_free(&receipt)?;
+        if receipt.redemption_requested {
+            return Err(ReceiptError::ReceiptRedemptionAlreadyRequested.into());
+        }
+        if to == sender {
+            return Err(ReceiptError::RecipientMustNotBeOwner.into());
+        }
+        if to == Address::ZERO {
+            return Err(LedgerError::RecipientMustNotBeZero.into());
+        }
+        receipt.owner = to;
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::ReceiptTransferred { receipt_id: id, from: sender, to });
+        Ok(())
+    }
+}
+
+/// Owner: ask for the hardware back.
+///
+/// The owner asks the custodian for the hardware back (the
 /// owner's half of `redeem_receipt`); the receipt can no longer be transferred or pledged.
-pub fn request_receipt_redemption(
-    state: &mut State,
-    sender: Address,
-    id: ReceiptId,
-) -> Result<(), TxError> {
-    let mut receipt = receipt(state, id)?;
-    if receipt.owner != sender {
-        return Err(ReceiptError::SenderIsNotReceiptOwner.into());
-    }
-    require_free(&receipt)?;
-    if receipt.status != ReceiptStatus::Released {
-        return Err(ReceiptError::ReceiptIsNotReleased.into());
-    }
-    if receipt.redemption_requested {
-        return Err(ReceiptError::ReceiptRedemptionAlreadyRequested.into());
-    }
-    receipt.redemption_requested = true;
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::ReceiptRedemptionRequested { receipt_id: id, owner: sender });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestReceiptRedemption {
+    /// The receipt whose hardware is asked back.
+    pub receipt_id: ReceiptId,
 }
 
-/// `redeem_receipt`: the issuing custodian hands the hardware back and burns the receipt (the
+impl ActionHandler for RequestReceiptRedemption {
+    const NAME: &'static str = "request_receipt_redemption";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.receipt_id;
+        let mut receipt = receipt(state, id)?;
+        if receipt.owner != sender {
+            return Err(ReceiptError::SenderIsNotReceiptOwner.into());
+        }
+        require_free(&receipt)?;
+        if receipt.status != ReceiptStatus::Released {
+            return Err(ReceiptError::ReceiptIsNotReleased.into());
+        }
+        if receipt.redemption_requested {
+            return Err(ReceiptError::ReceiptRedemptionAlreadyRequested.into());
+        }
+        receipt.redemption_requested = true;
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::ReceiptRedemptionRequested { receipt_id: id, owner: sender });
+        Ok(())
+    }
+}
+
+/// Issuing custodian: hand the hardware back and burn the receipt.
+///
+/// The issuing custodian hands the hardware back and burns the receipt (the
 /// custodian's half; the owner asked first).
-pub fn redeem_receipt(state: &mut State, sender: Address, id: ReceiptId) -> Result<(), TxError> {
-    let mut receipt = issued_by(state, sender, id)?;
-    if receipt.status != ReceiptStatus::Released {
-        return Err(ReceiptError::ReceiptIsNotReleased.into());
-    }
-    if !receipt.redemption_requested {
-        return Err(ReceiptError::ReceiptRedemptionNotRequested.into());
-    }
-    receipt.status = ReceiptStatus::Redeemed;
-    let owner = receipt.owner;
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::ReceiptRedeemed { receipt_id: id, owner });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemReceipt {
+    /// The receipt burned.
+    pub receipt_id: ReceiptId,
 }
 
-/// `attach_policy`: an insurer insures a receipt that has no unexpired policy.
-pub fn attach_policy(
-    state: &mut State,
-    sender: Address,
-    id: ReceiptId,
-    policy_id: B256,
-    coverage: Amount,
-    expires_at: u64,
-) -> Result<(), TxError> {
-    require_role(state, Role::Insurer, sender)?;
-    let mut receipt = receipt(state, id)?;
-    let now = state.now();
-    if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
-        return Err(ReceiptError::ReceiptIsClosed.into());
+impl ActionHandler for RedeemReceipt {
+    const NAME: &'static str = "redeem_receipt";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.receipt_id;
+        let mut receipt = issued_by(state, sender, id)?;
+        if receipt.status != ReceiptStatus::Released {
+            return Err(ReceiptError::ReceiptIsNotReleased.into());
+        }
+        if !receipt.redemption_requested {
+            return Err(ReceiptError::ReceiptRedemptionNotRequested.into());
+        }
+        receipt.status = ReceiptStatus::Redeemed;
+        let owner = receipt.owner;
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::ReceiptRedeemed { receipt_id: id, owner });
+        Ok(())
     }
-    if receipt.policy.as_ref().is_some_and(|policy| now < policy.expires_at) {
-        return Err(ReceiptError::ReceiptAlreadyInsured.into());
-    }
-    if coverage.is_zero() {
-        return Err(ReceiptError::CoverageMustNotBeZero.into());
-    }
-    if expires_at <= now {
-        return Err(ReceiptError::PolicyExpiryMustBeLater.into());
-    }
-    receipt.policy = Some(Policy { insurer: sender, policy_id, coverage, expires_at });
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::PolicyAttached { receipt_id: id, insurer: sender, coverage, expires_at });
-    Ok(())
 }
 
-/// `renew_policy`: the policy's insurer extends it, with a new coverage.
-pub fn renew_policy(
-    state: &mut State,
-    sender: Address,
-    id: ReceiptId,
-    coverage: Amount,
-    expires_at: u64,
-) -> Result<(), TxError> {
-    require_role(state, Role::Insurer, sender)?;
-    let mut receipt = receipt(state, id)?;
-    if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
-        return Err(ReceiptError::ReceiptIsClosed.into());
-    }
-    let Some(policy) = receipt.policy.as_mut() else {
-        return Err(ReceiptError::ReceiptHasNoPolicy.into());
-    };
-    if policy.insurer != sender {
-        return Err(ReceiptError::SenderIsNotPolicyInsurer.into());
-    }
-    if coverage.is_zero() {
-        return Err(ReceiptError::CoverageMustNotBeZero.into());
-    }
-    if expires_at <= state.now() || expires_at <= policy.expires_at {
-        return Err(ReceiptError::PolicyExpiryMustBeLater.into());
-    }
-    policy.coverage = coverage;
-    policy.expires_at = expires_at;
-    state.receipts.receipts.insert(id, receipt);
-    state.emit(Event::PolicyRenewed { receipt_id: id, coverage, expires_at });
-    Ok(())
+/// Insurer: attach a policy.
+///
+/// An insurer insures a receipt that has no unexpired policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachPolicy {
+    /// The receipt insured.
+    pub receipt_id: ReceiptId,
+    /// The insurer's policy id.
+    pub policy_id: B256,
+    /// The amount insured, in USDai base units.
+    pub coverage: Amount,
+    /// When the policy ends (unix seconds).
+    pub expires_at: u64,
 }
 
-/// `post_valuation`: an appraiser values a whole receipt.
-pub fn post_valuation(
-    state: &mut State,
-    sender: Address,
-    id: ReceiptId,
-    value: Amount,
-) -> Result<(), TxError> {
-    require_role(state, Role::Appraiser, sender)?;
-    let Some(receipt) = state.receipts.receipts.get(&id) else {
-        return Err(ReceiptError::ReceiptNotFound.into());
-    };
-    if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
-        return Err(ReceiptError::ReceiptIsClosed.into());
+impl ActionHandler for AttachPolicy {
+    const NAME: &'static str = "attach_policy";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id: id, policy_id, coverage, expires_at } = *self;
+        require_role(state, Role::Insurer, sender)?;
+        let mut receipt = receipt(state, id)?;
+        let now = state.now();
+        if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+            return Err(ReceiptError::ReceiptIsClosed.into());
+        }
+        if receipt.policy.as_ref().is_some_and(|policy| now < policy.expires_at) {
+            return Err(ReceiptError::ReceiptAlreadyInsured.into());
+        }
+        if coverage.is_zero() {
+            return Err(ReceiptError::CoverageMustNotBeZero.into());
+        }
+        if expires_at <= now {
+            return Err(ReceiptError::PolicyExpiryMustBeLater.into());
+        }
+        receipt.policy = Some(Policy { insurer: sender, policy_id, coverage, expires_at });
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::PolicyAttached { receipt_id: id, insurer: sender, coverage, expires_at });
+        Ok(())
     }
-    if value.is_zero() {
-        return Err(ReceiptError::ValuationMustNotBeZero.into());
+}
+
+/// The policy's insurer: renew it.
+///
+/// The policy's insurer extends it, with a new coverage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenewPolicy {
+    /// The receipt whose policy is renewed.
+    pub receipt_id: ReceiptId,
+    /// The new amount insured, in USDai base units.
+    pub coverage: Amount,
+    /// The new end (unix seconds).
+    pub expires_at: u64,
+}
+
+impl ActionHandler for RenewPolicy {
+    const NAME: &'static str = "renew_policy";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id: id, coverage, expires_at } = *self;
+        require_role(state, Role::Insurer, sender)?;
+        let mut receipt = receipt(state, id)?;
+        if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+            return Err(ReceiptError::ReceiptIsClosed.into());
+        }
+        let Some(policy) = receipt.policy.as_mut() else {
+            return Err(ReceiptError::ReceiptHasNoPolicy.into());
+        };
+        if policy.insurer != sender {
+            return Err(ReceiptError::SenderIsNotPolicyInsurer.into());
+        }
+        if coverage.is_zero() {
+            return Err(ReceiptError::CoverageMustNotBeZero.into());
+        }
+        if expires_at <= state.now() || expires_at <= policy.expires_at {
+            return Err(ReceiptError::PolicyExpiryMustBeLater.into());
+        }
+        policy.coverage = coverage;
+        policy.expires_at = expires_at;
+        state.receipts.receipts.insert(id, receipt);
+        state.emit(Event::PolicyRenewed { receipt_id: id, coverage, expires_at });
+        Ok(())
     }
-    let Some(class) = state.receipts.classes.get(&receipt.class) else {
-        unreachable!("a receipt names a registered class");
-    };
-    let valuation = Valuation {
-        appraiser: sender,
-        value,
-        at: state.now(),
-        class_index_wad: class.value_index_wad,
-    };
-    // Written in place: appraisals come for every pledged receipt at every appraisal, and a
-    // receipt (with its description's strings) is the largest record after a loan.
-    state.receipts.receipts.update(&id, |receipt| receipt.valuation = Some(valuation));
-    state.emit(Event::ValuationPosted { receipt_id: id, appraiser: sender, value });
-    Ok(())
+}
+
+/// Appraiser: value a receipt.
+///
+/// An appraiser values a whole receipt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostValuation {
+    /// The receipt valued.
+    pub receipt_id: ReceiptId,
+    /// Its appraised value, in USDai base units.
+    pub value: Amount,
+}
+
+impl ActionHandler for PostValuation {
+    const NAME: &'static str = "post_valuation";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id: id, value } = *self;
+        require_role(state, Role::Appraiser, sender)?;
+        let Some(receipt) = state.receipts.receipts.get(&id) else {
+            return Err(ReceiptError::ReceiptNotFound.into());
+        };
+        if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+            return Err(ReceiptError::ReceiptIsClosed.into());
+        }
+        if value.is_zero() {
+            return Err(ReceiptError::ValuationMustNotBeZero.into());
+        }
+        let Some(class) = state.receipts.classes.get(&receipt.class) else {
+            unreachable!("a receipt names a registered class");
+        };
+        let valuation = Valuation {
+            appraiser: sender,
+            value,
+            at: state.now(),
+            class_index_wad: class.value_index_wad,
+        };
+        // Written in place: appraisals come for every pledged receipt at every appraisal, and a
+        // receipt (with its description's strings) is the largest record after a loan.
+        state.receipts.receipts.update(&id, |receipt| receipt.valuation = Some(valuation));
+        state.emit(Event::ValuationPosted { receipt_id: id, appraiser: sender, value });
+        Ok(())
+    }
 }
 
 /// Moves receipt `id` to `status` (and its lien to `loan`, its owner to `owner` if given);

@@ -8,6 +8,7 @@
 //! pending, confirmed (burned) or rejected (returned): no path loses or duplicates value.
 
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     governance::{require_not_paused, require_role},
@@ -286,108 +287,180 @@ fn require_supported(state: &State, token: Symbol) -> Result<Stablecoin, TxError
         .ok_or(ReserveError::StablecoinNotSupported.into())
 }
 
-/// `add_stablecoin`: admin adds a stablecoin to the gateway; it mints once priced.
-pub fn add_stablecoin(state: &mut State, sender: Address, token: Symbol) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    if state.reserve.stablecoins.contains_key(&token) {
-        return Err(ReserveError::StablecoinAlreadySupported.into());
-    }
-    state.reserve.stablecoins.insert(token, Stablecoin::default());
-    state.emit(Event::StablecoinAdded { token });
-    Ok(())
+/// Admin: support a new stablecoin.
+///
+/// Admin adds a stablecoin to the gateway; it mints once priced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddStablecoin {
+    /// The stablecoin to support.
+    pub token: Symbol,
 }
 
-/// `post_price`: the oracle posts a stablecoin's USD price.
-pub fn post_price(
-    state: &mut State,
-    sender: Address,
-    token: Symbol,
-    price: u128,
-) -> Result<(), TxError> {
-    require_role(state, Role::Oracle, sender)?;
-    require_supported(state, token)?;
-    if price == 0 || price > PRICE_MAX {
-        return Err(ReserveError::PriceOutOfRange.into());
+impl ActionHandler for AddStablecoin {
+    const NAME: &'static str = "add_stablecoin";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let token = self.token;
+        require_role(state, Role::Admin, sender)?;
+        if state.reserve.stablecoins.contains_key(&token) {
+            return Err(ReserveError::StablecoinAlreadySupported.into());
+        }
+        state.reserve.stablecoins.insert(token, Stablecoin::default());
+        state.emit(Event::StablecoinAdded { token });
+        Ok(())
     }
-    let now = state.now();
-    state.reserve.stablecoins.insert(token, Stablecoin { price, price_posted_at: now });
-    state.emit(Event::PricePosted { token, price });
-    Ok(())
 }
 
-/// `post_tbill_rate`: the oracle sets the T-bill yield rate; the index compounds at this moment.
-pub fn post_tbill_rate(state: &mut State, sender: Address, rate: Rate) -> Result<(), TxError> {
-    require_role(state, Role::Oracle, sender)?;
-    let max_bps = state.governance.params.get().max_tbill_apr_bps;
-    let max_rate = u128::from(max_bps.0) * WAD / (BPS_DENOMINATOR * u128::from(SECONDS_PER_YEAR));
-    if rate.0 > max_rate {
-        return Err(ReserveError::TbillRateExceedsMax.into());
-    }
-    let now = state.now();
-    let index = state.reserve.tbill.get().at(now);
-    *state.reserve.tbill.get_mut() =
-        TbillIndex { index_at_update: index, rate_per_second: rate, updated_at: now };
-    state.emit(Event::TbillRatePosted { rate, index });
-    Ok(())
+/// Post a stablecoin price (18-decimal USD).
+///
+/// The oracle posts a stablecoin's USD price.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostPrice {
+    /// The stablecoin priced.
+    pub token: Symbol,
+    /// Its price in USD, 18-decimal fixed point (1.0 = 10^18).
+    #[serde(with = "crate::math::u128_serde")]
+    pub price: u128,
 }
 
-/// `gateway_credit`: the attestor credits an external deposit, once per external id.
-pub fn gateway_credit(
-    state: &mut State,
-    sender: Address,
-    account: Address,
-    token: Symbol,
-    amount: Amount,
-    external_id: B256,
-) -> Result<(), TxError> {
-    require_role(state, Role::GatewayAttestor, sender)?;
-    require_supported(state, token)?;
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
+impl ActionHandler for PostPrice {
+    const NAME: &'static str = "post_price";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { token, price } = *self;
+        require_role(state, Role::Oracle, sender)?;
+        require_supported(state, token)?;
+        if price == 0 || price > PRICE_MAX {
+            return Err(ReserveError::PriceOutOfRange.into());
+        }
+        let now = state.now();
+        state.reserve.stablecoins.insert(token, Stablecoin { price, price_posted_at: now });
+        state.emit(Event::PricePosted { token, price });
+        Ok(())
     }
-    if state.reserve.credited_external_ids.contains_key(&external_id) {
-        return Err(ReserveError::ExternalIdAlreadyCredited.into());
+}
+
+/// Post the T-bill per-second yield rate.
+///
+/// The oracle sets the T-bill yield rate; the index compounds at this moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostTbillRate {
+    /// The T-bill yield, per second, 18-decimal fixed point.
+    pub rate: Rate,
+}
+
+impl ActionHandler for PostTbillRate {
+    const NAME: &'static str = "post_tbill_rate";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let rate = self.rate;
+        require_role(state, Role::Oracle, sender)?;
+        let max_bps = state.governance.params.get().max_tbill_apr_bps;
+        let max_rate =
+            u128::from(max_bps.0) * WAD / (BPS_DENOMINATOR * u128::from(SECONDS_PER_YEAR));
+        if rate.0 > max_rate {
+            return Err(ReserveError::TbillRateExceedsMax.into());
+        }
+        let now = state.now();
+        let index = state.reserve.tbill.get().at(now);
+        *state.reserve.tbill.get_mut() =
+            TbillIndex { index_at_update: index, rate_per_second: rate, updated_at: now };
+        state.emit(Event::TbillRatePosted { rate, index });
+        Ok(())
     }
-    state.reserve.credited_external_ids.insert(external_id, ());
-    ledger::mint(state, Asset::Stablecoin(token), account, amount)?;
-    state.emit(Event::GatewayCredited { account, token, amount, external_id });
-    Ok(())
+}
+
+/// Attestor: credit an external deposit.
+///
+/// The attestor credits an external deposit, once per external id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayCredit {
+    /// The user credited.
+    pub account: Address,
+    /// The stablecoin deposited on the other chain.
+    pub token: Symbol,
+    /// How much, in base units.
+    pub amount: Amount,
+    /// The external transfer id: a second credit with the same id is refused.
+    pub external_id: B256,
+}
+
+impl ActionHandler for GatewayCredit {
+    const NAME: &'static str = "gateway_credit";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { account, token, amount, external_id } = *self;
+        require_role(state, Role::GatewayAttestor, sender)?;
+        require_supported(state, token)?;
+        if amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        if state.reserve.credited_external_ids.contains_key(&external_id) {
+            return Err(ReserveError::ExternalIdAlreadyCredited.into());
+        }
+        state.reserve.credited_external_ids.insert(external_id, ());
+        ledger::mint(state, Asset::Stablecoin(token), account, amount)?;
+        state.emit(Event::GatewayCredited { account, token, amount, external_id });
+        Ok(())
+    }
 }
 
 fn is_printable_ascii(text: &str, length_max: usize) -> bool {
     !text.is_empty() && text.len() <= length_max && text.bytes().all(|b| (0x20..0x7f).contains(&b))
 }
 
-/// `gateway_withdraw`: a user sends a stablecoin to another chain; it waits as a payout.
-pub fn gateway_withdraw(
-    state: &mut State,
-    sender: Address,
-    token: Symbol,
-    amount: Amount,
-    destination: &str,
-) -> Result<(), TxError> {
-    require_supported(state, token)?;
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
+/// User: withdraw a stablecoin to another chain.
+///
+/// A user sends a stablecoin to another chain; it waits as a payout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayWithdraw {
+    /// The stablecoin withdrawn.
+    pub token: Symbol,
+    /// How much, in base units.
+    pub amount: Amount,
+    /// Where the attestor pays it out (printable ASCII, bounded length).
+    pub destination: String,
+}
+
+impl ActionHandler for GatewayWithdraw {
+    const NAME: &'static str = "gateway_withdraw";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { token, amount, ref destination } = *self;
+        require_supported(state, token)?;
+        if amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        if !is_printable_ascii(destination, DESTINATION_LENGTH_MAX) {
+            return Err(ReserveError::DestinationInvalid.into());
+        }
+        ledger::transfer(
+            state,
+            Asset::Stablecoin(token),
+            sender,
+            ProtocolAccount::GatewayOut,
+            amount,
+        )?;
+        let id = PayoutId(*state.reserve.next_payout_id.get());
+        *state.reserve.next_payout_id.get_mut() += 1;
+        let payout = Payout {
+            id,
+            owner: sender,
+            token,
+            amount,
+            destination: destination.to_string(),
+            requested_at: state.now(),
+            status: PayoutStatus::Pending,
+        };
+        state.reserve.payouts.insert(id, payout);
+        state.emit(Event::PayoutRequested { payout_id: id, owner: sender, token, amount });
+        Ok(())
     }
-    if !is_printable_ascii(destination, DESTINATION_LENGTH_MAX) {
-        return Err(ReserveError::DestinationInvalid.into());
-    }
-    ledger::transfer(state, Asset::Stablecoin(token), sender, ProtocolAccount::GatewayOut, amount)?;
-    let id = PayoutId(*state.reserve.next_payout_id.get());
-    *state.reserve.next_payout_id.get_mut() += 1;
-    let payout = Payout {
-        id,
-        owner: sender,
-        token,
-        amount,
-        destination: destination.to_string(),
-        requested_at: state.now(),
-        status: PayoutStatus::Pending,
-    };
-    state.reserve.payouts.insert(id, payout);
-    state.emit(Event::PayoutRequested { payout_id: id, owner: sender, token, amount });
-    Ok(())
 }
 
 fn pending_payout(state: &State, payout_id: PayoutId) -> Result<Payout, TxError> {
@@ -398,192 +471,258 @@ fn pending_payout(state: &State, payout_id: PayoutId) -> Result<Payout, TxError>
     Ok(payout.clone())
 }
 
-/// `gateway_confirm`: the attestor confirms a payout was made; the stablecoin is burned here.
-pub fn gateway_confirm(
-    state: &mut State,
-    sender: Address,
-    payout_id: PayoutId,
-    external_id: B256,
-) -> Result<(), TxError> {
-    require_role(state, Role::GatewayAttestor, sender)?;
-    let mut payout = pending_payout(state, payout_id)?;
-    if state.reserve.confirmed_external_ids.contains_key(&external_id) {
-        return Err(ReserveError::ExternalIdAlreadyUsed.into());
-    }
-    ledger::burn(
-        state,
-        Asset::Stablecoin(payout.token),
-        ProtocolAccount::GatewayOut,
-        payout.amount,
-    )?;
-    state.reserve.confirmed_external_ids.insert(external_id, payout_id);
-    payout.status = PayoutStatus::Confirmed { external_id };
-    state.reserve.payouts.insert(payout_id, payout);
-    state.emit(Event::PayoutConfirmed { payout_id, external_id });
-    Ok(())
+/// Attestor: confirm a payout.
+///
+/// The attestor confirms a payout was made; the stablecoin is burned here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfirm {
+    /// The payout confirmed.
+    pub payout_id: PayoutId,
+    /// The id of the external payment that settled it.
+    pub external_id: B256,
 }
 
-/// `gateway_reject`: the attestor refuses a payout; the stablecoin returns to its owner.
-pub fn gateway_reject(
-    state: &mut State,
-    sender: Address,
-    payout_id: PayoutId,
-    reason: &str,
-) -> Result<(), TxError> {
-    require_role(state, Role::GatewayAttestor, sender)?;
-    let mut payout = pending_payout(state, payout_id)?;
-    if !is_printable_ascii(reason, REASON_LENGTH_MAX) {
-        return Err(ReserveError::ReasonInvalid.into());
+impl ActionHandler for GatewayConfirm {
+    const NAME: &'static str = "gateway_confirm";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { payout_id, external_id } = *self;
+        require_role(state, Role::GatewayAttestor, sender)?;
+        let mut payout = pending_payout(state, payout_id)?;
+        if state.reserve.confirmed_external_ids.contains_key(&external_id) {
+            return Err(ReserveError::ExternalIdAlreadyUsed.into());
+        }
+        ledger::burn(
+            state,
+            Asset::Stablecoin(payout.token),
+            ProtocolAccount::GatewayOut,
+            payout.amount,
+        )?;
+        state.reserve.confirmed_external_ids.insert(external_id, payout_id);
+        payout.status = PayoutStatus::Confirmed { external_id };
+        state.reserve.payouts.insert(payout_id, payout);
+        state.emit(Event::PayoutConfirmed { payout_id, external_id });
+        Ok(())
     }
-    let asset = Asset::Stablecoin(payout.token);
-    ledger::transfer(state, asset, ProtocolAccount::GatewayOut, payout.owner, payout.amount)?;
-    payout.status = PayoutStatus::Rejected { reason: reason.to_string() };
-    state.reserve.payouts.insert(payout_id, payout);
-    state.emit(Event::PayoutRejected { payout_id });
-    Ok(())
 }
 
-/// `mint_usdai`: a stablecoin in, USDai out (SPEC 5). Checks in order: amount, support, pause,
+/// Attestor: reject a payout.
+///
+/// The attestor refuses a payout; the stablecoin returns to its owner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayReject {
+    /// The payout rejected; its funds return to the user.
+    pub payout_id: PayoutId,
+    /// Why (printable ASCII, bounded length).
+    pub reason: String,
+}
+
+impl ActionHandler for GatewayReject {
+    const NAME: &'static str = "gateway_reject";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { payout_id, ref reason } = *self;
+        require_role(state, Role::GatewayAttestor, sender)?;
+        let mut payout = pending_payout(state, payout_id)?;
+        if !is_printable_ascii(reason, REASON_LENGTH_MAX) {
+            return Err(ReserveError::ReasonInvalid.into());
+        }
+        let asset = Asset::Stablecoin(payout.token);
+        ledger::transfer(state, asset, ProtocolAccount::GatewayOut, payout.owner, payout.amount)?;
+        payout.status = PayoutStatus::Rejected { reason: reason.to_string() };
+        state.reserve.payouts.insert(payout_id, payout);
+        state.emit(Event::PayoutRejected { payout_id });
+        Ok(())
+    }
+}
+
+/// Mint USDai from a stablecoin.
+///
+/// A stablecoin in, USDai out (SPEC 5). Checks in order: amount, support, pause,
 /// frozen, KYC, price age, peg, balance, output and slippage, cap.
-pub fn mint_usdai(
-    state: &mut State,
-    sender: Address,
-    token: Symbol,
-    amount: Amount,
-    min_out: Amount,
-) -> Result<(), TxError> {
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    let stablecoin = require_supported(state, token)?;
-    require_not_paused(state, PauseScope::Minting)?;
-    if state.ledger.is_frozen(sender) {
-        return Err(LedgerError::SenderIsFrozen.into());
-    }
-    let params = state.governance.params.get().clone();
-    if params.kyc_required && !state.ledger.kyc_verified.contains_key(&sender) {
-        return Err(ReserveError::SenderNotKycVerified.into());
-    }
-    let now = state.now();
-    if stablecoin.price == 0
-        || now.saturating_sub(stablecoin.price_posted_at) > params.max_price_age_secs
-    {
-        return Err(ReserveError::PriceIsStale.into());
-    }
-    let tolerance = Amount(WAD).mul_bps(params.depeg_tolerance_bps, Rounding::Down)?.0;
-    if stablecoin.price.abs_diff(WAD) > tolerance {
-        return Err(ReserveError::PriceOutsideDepegTolerance.into());
-    }
-    if state.ledger.balance(sender, Asset::Stablecoin(token)) < amount {
-        return Err(LedgerError::BalanceInsufficient.into());
-    }
-    // Value in, rounded down; then TBILL units bought, rounded down; then the USDai that those
-    // units back, rounded down. Each floor leaves the dust in the reserve, never with the user.
-    let value = amount.mul_wad(stablecoin.price, Rounding::Down)?;
-    let index = state.reserve.tbill.get().at(now);
-    let tbill_units = value.div_wad(index, Rounding::Down)?;
-    let gross = tbill_units.mul_wad(index, Rounding::Down)?;
-    let fee = gross.mul_bps(params.mint_fee_bps, Rounding::Up)?;
-    let out = gross.saturating_sub(fee);
-    if out.is_zero() || tbill_units.is_zero() {
-        return Err(ReserveError::OutputRoundsToZero.into());
-    }
-    if out < min_out {
-        return Err(ReserveError::OutputBelowMinimum.into());
-    }
-    if state.ledger.supply_of(Asset::Usdai).checked_add(gross)? > params.usdai_supply_cap {
-        return Err(ReserveError::SupplyCapExceeded.into());
-    }
-    let stable = Asset::Stablecoin(token);
-    ledger::transfer(state, stable, sender, ProtocolAccount::Reserve, amount)?;
-    // The stablecoin leaves the ledger to buy T-bills; TBILL stands for them in the reserve.
-    ledger::burn(state, stable, ProtocolAccount::Reserve, amount)?;
-    ledger::mint(state, Asset::Tbill, ProtocolAccount::Reserve, tbill_units)?;
-    ledger::mint(state, Asset::Usdai, sender, out)?;
-    if !fee.is_zero() {
-        ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, fee)?;
-    }
-    state.emit(Event::UsdaiMinted {
-        account: sender,
-        token,
-        amount_in: amount,
-        usdai_out: out,
-        fee,
-    });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintUsdai {
+    /// The stablecoin paid in.
+    pub token: Symbol,
+    /// How much of it, in base units.
+    pub amount: Amount,
+    /// The least USDai the sender accepts (slippage bound).
+    pub min_out: Amount,
 }
 
-/// `redeem_usdai`: USDai in, a stablecoin out at par minus the redeem fee (SPEC 5).
-pub fn redeem_usdai(
-    state: &mut State,
-    sender: Address,
-    token: Symbol,
-    amount: Amount,
-    min_out: Amount,
-) -> Result<(), TxError> {
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
+impl ActionHandler for MintUsdai {
+    const NAME: &'static str = "mint_usdai";
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        Ok(())
     }
-    require_supported(state, token)?;
-    if state.ledger.is_frozen(sender) {
-        return Err(LedgerError::SenderIsFrozen.into());
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { token, amount, min_out } = *self;
+        let stablecoin = require_supported(state, token)?;
+        require_not_paused(state, PauseScope::Minting)?;
+        if state.ledger.is_frozen(sender) {
+            return Err(LedgerError::SenderIsFrozen.into());
+        }
+        let params = state.governance.params.get().clone();
+        if params.kyc_required && !state.ledger.kyc_verified.contains_key(&sender) {
+            return Err(ReserveError::SenderNotKycVerified.into());
+        }
+        let now = state.now();
+        if stablecoin.price == 0
+            || now.saturating_sub(stablecoin.price_posted_at) > params.max_price_age_secs
+        {
+            return Err(ReserveError::PriceIsStale.into());
+        }
+        let tolerance = Amount(WAD).mul_bps(params.depeg_tolerance_bps, Rounding::Down)?.0;
+        if stablecoin.price.abs_diff(WAD) > tolerance {
+            return Err(ReserveError::PriceOutsideDepegTolerance.into());
+        }
+        if state.ledger.balance(sender, Asset::Stablecoin(token)) < amount {
+            return Err(LedgerError::BalanceInsufficient.into());
+        }
+        // Value in, rounded down; then TBILL units bought, rounded down; then the USDai that those
+        // units back, rounded down. Each floor leaves the dust in the reserve, never with the user.
+        let value = amount.mul_wad(stablecoin.price, Rounding::Down)?;
+        let index = state.reserve.tbill.get().at(now);
+        let tbill_units = value.div_wad(index, Rounding::Down)?;
+        let gross = tbill_units.mul_wad(index, Rounding::Down)?;
+        let fee = gross.mul_bps(params.mint_fee_bps, Rounding::Up)?;
+        let out = gross.saturating_sub(fee);
+        if out.is_zero() || tbill_units.is_zero() {
+            return Err(ReserveError::OutputRoundsToZero.into());
+        }
+        if out < min_out {
+            return Err(ReserveError::OutputBelowMinimum.into());
+        }
+        if state.ledger.supply_of(Asset::Usdai).checked_add(gross)? > params.usdai_supply_cap {
+            return Err(ReserveError::SupplyCapExceeded.into());
+        }
+        let stable = Asset::Stablecoin(token);
+        ledger::transfer(state, stable, sender, ProtocolAccount::Reserve, amount)?;
+        // The stablecoin leaves the ledger to buy T-bills; TBILL stands for them in the reserve.
+        ledger::burn(state, stable, ProtocolAccount::Reserve, amount)?;
+        ledger::mint(state, Asset::Tbill, ProtocolAccount::Reserve, tbill_units)?;
+        ledger::mint(state, Asset::Usdai, sender, out)?;
+        if !fee.is_zero() {
+            ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, fee)?;
+        }
+        state.emit(Event::UsdaiMinted {
+            account: sender,
+            token,
+            amount_in: amount,
+            usdai_out: out,
+            fee,
+        });
+        Ok(())
     }
-    if state.ledger.balance(sender, Asset::Usdai) < amount {
-        return Err(LedgerError::BalanceInsufficient.into());
-    }
-    let params = state.governance.params.get();
-    let fee = amount.mul_bps(params.redeem_fee_bps, Rounding::Up)?;
-    let net = amount.saturating_sub(fee);
-    let index = state.reserve.tbill.get().at(state.now());
-    // TBILL units drawn for the USDai burned, rounded down, and the payout those units are worth,
-    // rounded down: the reserve never loses more value than the supply it retires.
-    let tbill_units = net.div_wad(index, Rounding::Down)?;
-    let out = tbill_units.mul_wad(index, Rounding::Down)?;
-    if out.is_zero() || tbill_units.is_zero() {
-        return Err(ReserveError::OutputRoundsToZero.into());
-    }
-    if out < min_out {
-        return Err(ReserveError::OutputBelowMinimum.into());
-    }
-    if state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill) < tbill_units {
-        return Err(ReserveError::ReserveBackingInsufficient.into());
-    }
-    if !fee.is_zero() {
-        ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::FeeCollector, fee)?;
-    }
-    ledger::burn(state, Asset::Usdai, sender, net)?;
-    ledger::burn(state, Asset::Tbill, ProtocolAccount::Reserve, tbill_units)?;
-    ledger::mint(state, Asset::Stablecoin(token), Account::User(sender), out)?;
-    state.emit(Event::UsdaiRedeemed {
-        account: sender,
-        token,
-        usdai_in: amount,
-        amount_out: out,
-        fee,
-    });
-    Ok(())
 }
 
-/// `harvest_base_yield`: anyone mints the reserve's surplus as USDai into the vault, less the
+/// Redeem USDai for a stablecoin.
+///
+/// USDai in, a stablecoin out at par minus the redeem fee (SPEC 5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemUsdai {
+    /// The stablecoin paid out.
+    pub token: Symbol,
+    /// USDai burned, in base units.
+    pub amount: Amount,
+    /// The least stablecoin the sender accepts (slippage bound).
+    pub min_out: Amount,
+}
+
+impl ActionHandler for RedeemUsdai {
+    const NAME: &'static str = "redeem_usdai";
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        Ok(())
+    }
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { token, amount, min_out } = *self;
+        require_supported(state, token)?;
+        if state.ledger.is_frozen(sender) {
+            return Err(LedgerError::SenderIsFrozen.into());
+        }
+        if state.ledger.balance(sender, Asset::Usdai) < amount {
+            return Err(LedgerError::BalanceInsufficient.into());
+        }
+        let params = state.governance.params.get();
+        let fee = amount.mul_bps(params.redeem_fee_bps, Rounding::Up)?;
+        let net = amount.saturating_sub(fee);
+        let index = state.reserve.tbill.get().at(state.now());
+        // TBILL units drawn for the USDai burned, rounded down, and the payout those units are worth,
+        // rounded down: the reserve never loses more value than the supply it retires.
+        let tbill_units = net.div_wad(index, Rounding::Down)?;
+        let out = tbill_units.mul_wad(index, Rounding::Down)?;
+        if out.is_zero() || tbill_units.is_zero() {
+            return Err(ReserveError::OutputRoundsToZero.into());
+        }
+        if out < min_out {
+            return Err(ReserveError::OutputBelowMinimum.into());
+        }
+        if state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill) < tbill_units {
+            return Err(ReserveError::ReserveBackingInsufficient.into());
+        }
+        if !fee.is_zero() {
+            ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::FeeCollector, fee)?;
+        }
+        ledger::burn(state, Asset::Usdai, sender, net)?;
+        ledger::burn(state, Asset::Tbill, ProtocolAccount::Reserve, tbill_units)?;
+        ledger::mint(state, Asset::Stablecoin(token), Account::User(sender), out)?;
+        state.emit(Event::UsdaiRedeemed {
+            account: sender,
+            token,
+            usdai_in: amount,
+            amount_out: out,
+            fee,
+        });
+        Ok(())
+    }
+}
+
+/// Keeper: harvest the reserve's surplus into the vault.
+///
+/// Anyone mints the reserve's surplus as USDai into the vault, less the
 /// protocol's yield fee; it vests into NAV over `yield_vesting_secs`. While no sUSDai exists
 /// the surplus stays in the reserve (`vault::require_shares_outstanding` says why).
-pub fn harvest_base_yield(state: &mut State) -> Result<(), TxError> {
-    let surplus = backing(state).surplus;
-    if surplus.is_zero() {
-        return Err(ReserveError::BaseYieldSurplusIsZero.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HarvestBaseYield {}
+
+impl ActionHandler for HarvestBaseYield {
+    const NAME: &'static str = "harvest_base_yield";
+    // It mints the reserve surplus into the vault.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, _sender: Address) -> Result<(), TxError> {
+        let surplus = backing(state).surplus;
+        if surplus.is_zero() {
+            return Err(ReserveError::BaseYieldSurplusIsZero.into());
+        }
+        vault::require_shares_outstanding(state)?;
+        let fee = surplus.mul_bps(state.governance.params.get().yield_fee_bps, Rounding::Up)?;
+        let to_vault = surplus.saturating_sub(fee);
+        if !fee.is_zero() {
+            ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, fee)?;
+        }
+        if !to_vault.is_zero() {
+            ledger::mint(state, Asset::Usdai, ProtocolAccount::Vault, to_vault)?;
+            vault::start_vesting(state, to_vault)?;
+        }
+        state.emit(Event::BaseYieldHarvested { surplus, fee, to_vault });
+        Ok(())
     }
-    vault::require_shares_outstanding(state)?;
-    let fee = surplus.mul_bps(state.governance.params.get().yield_fee_bps, Rounding::Up)?;
-    let to_vault = surplus.saturating_sub(fee);
-    if !fee.is_zero() {
-        ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, fee)?;
-    }
-    if !to_vault.is_zero() {
-        ledger::mint(state, Asset::Usdai, ProtocolAccount::Vault, to_vault)?;
-        vault::start_vesting(state, to_vault)?;
-    }
-    state.emit(Event::BaseYieldHarvested { surplus, fee, to_vault });
-    Ok(())
 }
 
 #[cfg(test)]

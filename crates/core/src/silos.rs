@@ -10,6 +10,7 @@
 //! its impaired loans' expected recoveries leave uncovered, less its free pool.
 
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     governance::require_role,
@@ -288,80 +289,120 @@ pub(crate) fn record_loss(state: &mut State, id: SiloId, loss: Amount) -> Result
     })
 }
 
-/// `open_silo`: a curator opens a silo with its terms; admin sets its senior cap later.
-pub fn open_silo(state: &mut State, sender: Address, terms: SiloTerms) -> Result<(), TxError> {
-    require_role(state, Role::Curator, sender)?;
-    if !terms.is_valid(state) {
-        return Err(SiloError::SiloTermsInvalid.into());
-    }
-    let id = SiloId(*state.silos.next_silo_id.get());
-    *state.silos.next_silo_id.get_mut() += 1;
-    let silo = Silo {
-        id,
-        curator: sender,
-        terms,
-        senior_cap: Amount::ZERO,
-        frozen: false,
-        pool_balance: Amount::ZERO,
-        senior_outstanding: Amount::ZERO,
-        junior_outstanding: Amount::ZERO,
-        loans_outstanding: 0,
-        required_first_loss_bps: state.governance.params.get().min_first_loss_bps,
-        losses_absorbed: Amount::ZERO,
-        below_requirement_after_loss: false,
-        senior_uncovered: Amount::ZERO,
-        impairment: Amount::ZERO,
-    };
-    state.silos.silos.insert(id, silo);
-    state.emit(Event::SiloOpened { silo_id: id, curator: sender });
-    Ok(())
+/// Curator: open a silo.
+///
+/// A curator opens a silo with its terms; admin sets its senior cap later.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSilo {
+    /// The silo's eligible classes, LTV limits, concentration limit and curator fee.
+    pub terms: SiloTerms,
 }
 
-/// `deposit_first_loss`: the curator adds USDai to its silo's first-loss pool.
-pub fn deposit_first_loss(
-    state: &mut State,
-    sender: Address,
-    id: SiloId,
-    amount: Amount,
-) -> Result<(), TxError> {
-    curated_by(state, sender, id)?;
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
+impl ActionHandler for OpenSilo {
+    const NAME: &'static str = "open_silo";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let terms = &self.terms;
+        require_role(state, Role::Curator, sender)?;
+        if !terms.is_valid(state) {
+            return Err(SiloError::SiloTermsInvalid.into());
+        }
+        let id = SiloId(*state.silos.next_silo_id.get());
+        *state.silos.next_silo_id.get_mut() += 1;
+        let silo = Silo {
+            id,
+            curator: sender,
+            terms: terms.clone(),
+            senior_cap: Amount::ZERO,
+            frozen: false,
+            pool_balance: Amount::ZERO,
+            senior_outstanding: Amount::ZERO,
+            junior_outstanding: Amount::ZERO,
+            loans_outstanding: 0,
+            required_first_loss_bps: state.governance.params.get().min_first_loss_bps,
+            losses_absorbed: Amount::ZERO,
+            below_requirement_after_loss: false,
+            senior_uncovered: Amount::ZERO,
+            impairment: Amount::ZERO,
+        };
+        state.silos.silos.insert(id, silo);
+        state.emit(Event::SiloOpened { silo_id: id, curator: sender });
+        Ok(())
     }
-    pool_transfer_in(state, id, Account::User(sender), amount)?;
-    state.emit(Event::FirstLossDeposited { silo_id: id, amount });
-    Ok(())
 }
 
-/// `withdraw_first_loss`: the curator takes USDai out of its pool; while loans are outstanding,
+/// Curator: add first-loss capital.
+///
+/// The curator adds USDai to its silo's first-loss pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepositFirstLoss {
+    /// The silo.
+    pub silo_id: SiloId,
+    /// USDai added to its first-loss pool, in base units.
+    pub amount: Amount,
+}
+
+impl ActionHandler for DepositFirstLoss {
+    const NAME: &'static str = "deposit_first_loss";
+    // It the free pool absorbs an impaired silo's uncovered principal before the vault.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { silo_id: id, amount } = *self;
+        curated_by(state, sender, id)?;
+        if amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        pool_transfer_in(state, id, Account::User(sender), amount)?;
+        state.emit(Event::FirstLossDeposited { silo_id: id, amount });
+        Ok(())
+    }
+}
+
+/// Curator: withdraw first-loss capital.
+///
+/// The curator takes USDai out of its pool; while loans are outstanding,
 /// never while one is impaired and never below the requirement.
-pub fn withdraw_first_loss(
-    state: &mut State,
-    sender: Address,
-    id: SiloId,
-    amount: Amount,
-) -> Result<(), TxError> {
-    let silo = curated_by(state, sender, id)?;
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    if silo.pool_balance < amount {
-        return Err(SiloError::FirstLossPoolInsufficient.into());
-    }
-    if silo.loans_outstanding > 0 {
-        if !silo.senior_uncovered.is_zero() || has_impaired_loans(state, id) {
-            return Err(SiloError::SiloHasImpairedLoans.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawFirstLoss {
+    /// The silo.
+    pub silo_id: SiloId,
+    /// USDai taken from its first-loss pool, in base units.
+    pub amount: Amount,
+}
+
+impl ActionHandler for WithdrawFirstLoss {
+    const NAME: &'static str = "withdraw_first_loss";
+    // It the free pool absorbs an impaired silo's uncovered principal before the vault.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { silo_id: id, amount } = *self;
+        let silo = curated_by(state, sender, id)?;
+        if amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
         }
-        let bps = state.governance.params.get().min_first_loss_bps;
-        let after = silo.first_loss_capital().checked_sub(amount)?;
-        if after < silo.first_loss_requirement(bps) {
-            return Err(SiloError::FirstLossWouldFallBelowRequirement.into());
+        if silo.pool_balance < amount {
+            return Err(SiloError::FirstLossPoolInsufficient.into());
         }
-        update(state, id, |silo| silo.required_first_loss_bps = bps);
+        if silo.loans_outstanding > 0 {
+            if !silo.senior_uncovered.is_zero() || has_impaired_loans(state, id) {
+                return Err(SiloError::SiloHasImpairedLoans.into());
+            }
+            let bps = state.governance.params.get().min_first_loss_bps;
+            let after = silo.first_loss_capital().checked_sub(amount)?;
+            if after < silo.first_loss_requirement(bps) {
+                return Err(SiloError::FirstLossWouldFallBelowRequirement.into());
+            }
+            update(state, id, |silo| silo.required_first_loss_bps = bps);
+        }
+        pool_transfer_out(state, id, Account::User(sender), amount)?;
+        state.emit(Event::FirstLossWithdrawn { silo_id: id, amount });
+        Ok(())
     }
-    pool_transfer_out(state, id, Account::User(sender), amount)?;
-    state.emit(Event::FirstLossWithdrawn { silo_id: id, amount });
-    Ok(())
 }
 
 fn has_impaired_loans(state: &State, id: SiloId) -> bool {
@@ -373,56 +414,89 @@ fn has_impaired_loans(state: &State, id: SiloId) -> bool {
         .is_some()
 }
 
-/// `set_silo_senior_cap`: admin sets how much vault capital a silo may draw. Lowering it
+/// Admin: set a silo's senior cap.
+///
+/// Admin sets how much vault capital a silo may draw. Lowering it
 /// below the exposure stops new loans; it recalls nothing.
-pub fn set_senior_cap(
-    state: &mut State,
-    sender: Address,
-    id: SiloId,
-    cap: Amount,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    silo(state, id)?;
-    update(state, id, |silo| silo.senior_cap = cap);
-    state.emit(Event::SiloSeniorCapSet { silo_id: id, cap });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSiloSeniorCap {
+    /// The silo.
+    pub silo_id: SiloId,
+    /// The most vault capital it may draw, in USDai base units.
+    pub cap: Amount,
 }
 
-/// `set_silo_frozen`: admin freezes a silo (curator failure: no new loans; existing loans keep
+impl ActionHandler for SetSiloSeniorCap {
+    const NAME: &'static str = "set_silo_senior_cap";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { silo_id: id, cap } = *self;
+        require_role(state, Role::Admin, sender)?;
+        silo(state, id)?;
+        update(state, id, |silo| silo.senior_cap = cap);
+        state.emit(Event::SiloSeniorCapSet { silo_id: id, cap });
+        Ok(())
+    }
+}
+
+/// Admin: freeze or unfreeze a silo.
+///
+/// Admin freezes a silo (curator failure: no new loans; existing loans keep
 /// being serviced) or unfreezes it.
-pub fn set_frozen(
-    state: &mut State,
-    sender: Address,
-    id: SiloId,
-    frozen: bool,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    if silo(state, id)?.frozen == frozen {
-        return Err(SiloError::SiloFrozenStateUnchanged.into());
-    }
-    update(state, id, |silo| silo.frozen = frozen);
-    state.emit(Event::SiloFrozenChanged { silo_id: id, frozen });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetSiloFrozen {
+    /// The silo.
+    pub silo_id: SiloId,
+    /// Whether it is frozen afterwards.
+    pub frozen: bool,
 }
 
-/// `assign_successor_curator`: admin hands a frozen silo, its loans and its pool to another
+impl ActionHandler for SetSiloFrozen {
+    const NAME: &'static str = "set_silo_frozen";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { silo_id: id, frozen } = *self;
+        require_role(state, Role::Admin, sender)?;
+        if silo(state, id)?.frozen == frozen {
+            return Err(SiloError::SiloFrozenStateUnchanged.into());
+        }
+        update(state, id, |silo| silo.frozen = frozen);
+        state.emit(Event::SiloFrozenChanged { silo_id: id, frozen });
+        Ok(())
+    }
+}
+
+/// Admin: assign a frozen silo to a successor curator.
+///
+/// Admin hands a frozen silo, its loans and its pool to another
 /// curator.
-pub fn assign_successor_curator(
-    state: &mut State,
-    sender: Address,
-    id: SiloId,
-    successor: Address,
-) -> Result<(), TxError> {
-    require_role(state, Role::Admin, sender)?;
-    if !silo(state, id)?.frozen {
-        return Err(SiloError::SiloNotFrozen.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignSuccessorCurator {
+    /// The frozen silo.
+    pub silo_id: SiloId,
+    /// The curator who takes it over.
+    pub curator: Address,
+}
+
+impl ActionHandler for AssignSuccessorCurator {
+    const NAME: &'static str = "assign_successor_curator";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { silo_id: id, curator: successor } = *self;
+        require_role(state, Role::Admin, sender)?;
+        if !silo(state, id)?.frozen {
+            return Err(SiloError::SiloNotFrozen.into());
+        }
+        if !state.governance.has_role(Role::Curator, successor) {
+            return Err(SiloError::SuccessorLacksCuratorRole.into());
+        }
+        update(state, id, |silo| silo.curator = successor);
+        state.emit(Event::SiloCuratorAssigned { silo_id: id, curator: successor });
+        Ok(())
     }
-    if !state.governance.has_role(Role::Curator, successor) {
-        return Err(SiloError::SuccessorLacksCuratorRole.into());
-    }
-    update(state, id, |silo| silo.curator = successor);
-    state.emit(Event::SiloCuratorAssigned { silo_id: id, curator: successor });
-    Ok(())
 }
 
 /// Rejects a class the silo does not lend against.

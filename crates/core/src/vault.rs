@@ -9,6 +9,7 @@
 //! its aggregate (outstanding principal, accrued interest, impairment) and the vault reads it.
 
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     governance::require_not_paused,
@@ -290,61 +291,95 @@ impl Nav {
     }
 }
 
-/// `stake`: USDai in, sUSDai out at the deposit price; at least `min_shares`.
-pub fn stake(
-    state: &mut State,
-    sender: Address,
-    assets: Amount,
-    min_shares: Amount,
-) -> Result<(), TxError> {
-    if assets.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    require_not_paused(state, PauseScope::Staking)?;
-    if state.ledger.is_frozen(sender) {
-        return Err(LedgerError::SenderIsFrozen.into());
-    }
-    if state.ledger.balance(sender, Asset::Usdai) < assets {
-        return Err(LedgerError::BalanceInsufficient.into());
-    }
-    let shares = nav(state).shares_for_deposit(assets)?;
-    if shares.is_zero() {
-        return Err(VaultError::SharesRoundToZero.into());
-    }
-    if shares < min_shares {
-        return Err(VaultError::SharesBelowMinimum.into());
-    }
-    ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, assets)?;
-    ledger::mint(state, Asset::Susdai, sender, shares)?;
-    state.emit(Event::Staked { account: sender, assets, shares });
-    Ok(())
+/// Stake USDai for at least `min_shares` sUSDai.
+///
+/// USDai in, sUSDai out at the deposit price; at least `min_shares`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stake {
+    /// USDai paid in, in base units.
+    pub assets: Amount,
+    /// The fewest sUSDai shares the sender accepts (slippage bound).
+    pub min_shares: Amount,
 }
 
-/// `mint_shares`: exactly `shares` sUSDai out, USDai in at the deposit price; at most `max_assets`.
-pub fn mint_shares(
-    state: &mut State,
-    sender: Address,
-    shares: Amount,
-    max_assets: Amount,
-) -> Result<(), TxError> {
-    if shares.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
+impl ActionHandler for Stake {
+    const NAME: &'static str = "stake";
+    // It adds USDai and shares to the vault.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.assets.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        Ok(())
     }
-    require_not_paused(state, PauseScope::Staking)?;
-    if state.ledger.is_frozen(sender) {
-        return Err(LedgerError::SenderIsFrozen.into());
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { assets, min_shares } = *self;
+        require_not_paused(state, PauseScope::Staking)?;
+        if state.ledger.is_frozen(sender) {
+            return Err(LedgerError::SenderIsFrozen.into());
+        }
+        if state.ledger.balance(sender, Asset::Usdai) < assets {
+            return Err(LedgerError::BalanceInsufficient.into());
+        }
+        let shares = nav(state).shares_for_deposit(assets)?;
+        if shares.is_zero() {
+            return Err(VaultError::SharesRoundToZero.into());
+        }
+        if shares < min_shares {
+            return Err(VaultError::SharesBelowMinimum.into());
+        }
+        ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, assets)?;
+        ledger::mint(state, Asset::Susdai, sender, shares)?;
+        state.emit(Event::Staked { account: sender, assets, shares });
+        Ok(())
     }
-    let assets = nav(state).assets_for_mint(shares)?;
-    if assets > max_assets {
-        return Err(VaultError::AssetsAboveMaximum.into());
+}
+
+/// Mint exactly `shares` sUSDai for at most `max_assets` USDai.
+///
+/// Exactly `shares` sUSDai out, USDai in at the deposit price; at most `max_assets`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MintShares {
+    /// sUSDai shares minted, in base units.
+    pub shares: Amount,
+    /// The most USDai the sender pays for them (slippage bound).
+    pub max_assets: Amount,
+}
+
+impl ActionHandler for MintShares {
+    const NAME: &'static str = "mint_shares";
+    // It adds USDai and shares to the vault.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.shares.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        Ok(())
     }
-    if state.ledger.balance(sender, Asset::Usdai) < assets {
-        return Err(LedgerError::BalanceInsufficient.into());
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { shares, max_assets } = *self;
+        require_not_paused(state, PauseScope::Staking)?;
+        if state.ledger.is_frozen(sender) {
+            return Err(LedgerError::SenderIsFrozen.into());
+        }
+        let assets = nav(state).assets_for_mint(shares)?;
+        if assets > max_assets {
+            return Err(VaultError::AssetsAboveMaximum.into());
+        }
+        if state.ledger.balance(sender, Asset::Usdai) < assets {
+            return Err(LedgerError::BalanceInsufficient.into());
+        }
+        ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, assets)?;
+        ledger::mint(state, Asset::Susdai, sender, shares)?;
+        state.emit(Event::Staked { account: sender, assets, shares });
+        Ok(())
     }
-    ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, assets)?;
-    ledger::mint(state, Asset::Susdai, sender, shares)?;
-    state.emit(Event::Staked { account: sender, assets, shares });
-    Ok(())
 }
 
 /// Rejects when no sUSDai exists. USDai added to an empty vault would belong to no holder: the
@@ -358,14 +393,30 @@ pub fn require_shares_outstanding(state: &State) -> Result<(), TxError> {
     Ok(())
 }
 
-/// `donate_to_vault`: USDai given to every shareholder at once (it enters NAV immediately).
-pub fn donate(state: &mut State, sender: Address, amount: Amount) -> Result<(), TxError> {
-    if !amount.is_zero() {
-        require_shares_outstanding(state)?;
+/// Give USDai to all shareholders.
+///
+/// USDai given to every shareholder at once (it enters NAV immediately).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DonateToVault {
+    /// USDai given, in base units.
+    pub amount: Amount,
+}
+
+impl ActionHandler for DonateToVault {
+    const NAME: &'static str = "donate_to_vault";
+    // It adds USDai to the vault.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let amount = self.amount;
+        if !amount.is_zero() {
+            require_shares_outstanding(state)?;
+        }
+        ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, amount)?;
+        state.emit(Event::DonatedToVault { account: sender, amount });
+        Ok(())
     }
-    ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::Vault, amount)?;
-    state.emit(Event::DonatedToVault { account: sender, amount });
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,10 @@ mod credit_common;
 use credit_common::*;
 use infrafi_core::{
     Action, Amount,
+    action::{
+        ForecloseLoan, PledgeReceipts, PostValuation, RemarkLoans, ReportSale, TriggerDefault,
+        WithdrawFirstLoss,
+    },
     loans::{LoanStatus, SaleReport},
     math::{Bps, Rounding},
     vault::Nav,
@@ -44,14 +48,17 @@ fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_
     let loan =
         market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
     // The hardware's appraisal collapses before the default.
-    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: usd(800_000) });
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(800_000) }),
+    );
     let appraised_at = market.now();
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
     let before = market.nav();
     assert_prices_ordered(&before);
     assert!(before.senior_impairment.is_zero());
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     let at_default = market.nav();
     assert_prices_ordered(&at_default);
     // Expected: senior principal 800k less the expected recovery, less the free pool (50k left
@@ -77,13 +84,16 @@ fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_
 
     // Time passes: the model keeps depreciating, a re-mark deepens the impairment.
     market.advance(90 * DAY);
-    market.ok(KEEPER, Action::RemarkLoans { first_loan_id: loan, max_loans: 1 });
+    market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: loan, max_loans: 1 }));
     let remarked = market.nav();
     assert!(remarked.senior_impairment > impairment);
     assert_prices_ordered(&remarked);
 
     // Settlement: the sale proceeds and the pool's cover replace the impaired position.
-    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT });
+    market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+    );
     let report = SaleReport {
         gross_proceeds: usd(700_000),
         itad_commission: usd(210_000),
@@ -91,7 +101,7 @@ fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_
         logistics_costs: usd(8_000),
         data_destruction_costs: usd(2_000),
     };
-    market.ok(AGENT, Action::ReportSale { receipt_id: receipt, report });
+    market.ok(AGENT, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
     assert_eq!(market.loan(loan).status, LoanStatus::Settled);
     let settled = market.nav();
     assert!(settled.senior_impairment.is_zero(), "impairment is released on settlement");
@@ -122,8 +132,11 @@ fn a_margin_call_carries_impairment_until_the_borrower_cures() {
     let loan =
         market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
     let clean = market.nav();
-    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: usd(900_000) });
-    market.ok(KEEPER, Action::RemarkLoans { first_loan_id: loan, max_loans: 1 });
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(900_000) }),
+    );
+    market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: loan, max_loans: 1 }));
     assert!(market.loan(loan).margin_call.is_some());
     let called = market.nav();
     let uncovered = usd(800_000).checked_sub(expected_net_recovery(usd(900_000), 40)).unwrap();
@@ -133,11 +146,14 @@ fn a_margin_call_carries_impairment_until_the_borrower_cures() {
     // While a loan is impaired the curator cannot pull first-loss capital out.
     market.reject(
         CURATOR,
-        Action::WithdrawFirstLoss { silo_id: silo, amount: usd(1) },
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(1) }),
         infrafi_core::silos::SiloError::SiloHasImpairedLoans,
     );
     let extra = market.receipt(BORROWER, h100(), 40, usd(1_000_000));
-    market.ok(BORROWER, Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![extra] });
+    market.ok(
+        BORROWER,
+        Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids: vec![extra] }),
+    );
     assert!(market.loan(loan).margin_call.is_none());
     assert!(market.nav().senior_impairment.is_zero());
     assert_eq!(market.nav().conservative, clean.conservative);
@@ -150,11 +166,14 @@ fn a_larger_first_loss_pool_absorbs_impairment_before_the_vault() {
     let receipt = market.receipt(BORROWER, h100(), 40, usd(1_500_000));
     let loan =
         market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
-    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: usd(800_000) });
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(800_000) }),
+    );
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
     let before = market.nav().conservative;
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     assert!(!market.loan(loan).senior_uncovered.is_zero());
     assert!(market.nav().senior_impairment.is_zero(), "the pool covers the uncovered part");
     assert_eq!(market.nav().conservative, before);

@@ -7,6 +7,7 @@ mod credit_common;
 use credit_common::*;
 use infrafi_core::{
     Action, Address, Amount, LoanId, SiloId,
+    action::{ForecloseLoan, RemarkLoans, RepayLoan, ReportSale, TriggerDefault},
     loans::{LoanStatus, SaleReport},
 };
 use proptest::prelude::*;
@@ -101,30 +102,30 @@ proptest! {
                         if !skip_payments[index] && record.status == LoanStatus::Active
                             && record.next_due_at <= now + DAY && !record.is_default_due(now)
                         {
-                            act(&mut world, Some(silo), BORROWER, Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX });
+                            act(&mut world, Some(silo), BORROWER, Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: Amount::MAX }));
                         }
                     }
                 }
                 Step::Repay(index) => {
                     let (silo, loan) = world.loans[index];
-                    act(&mut world, Some(silo), BORROWER, Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX });
+                    act(&mut world, Some(silo), BORROWER, Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: Amount::MAX }));
                 }
                 Step::Default(index) => {
                     let (silo, loan) = world.loans[index];
-                    act(&mut world, Some(silo), KEEPER, Action::TriggerDefault { loan_id: loan });
+                    act(&mut world, Some(silo), KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
                     let curator = world.market.silo_state(silo).curator;
-                    act(&mut world, Some(silo), curator, Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT });
+                    act(&mut world, Some(silo), curator, Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }));
                 }
                 Step::Sell(index, gross_usd) => {
                     let (silo, loan) = world.loans[index];
                     let receipt_id = world.market.loan(loan).receipts[0];
                     let gross = usd(u128::from(gross_usd));
                     let report = SaleReport { gross_proceeds: gross, ..SaleReport::default() };
-                    act(&mut world, Some(silo), AGENT, Action::ReportSale { receipt_id, report });
+                    act(&mut world, Some(silo), AGENT, Action::ReportSale(ReportSale { receipt_id, report }));
                 }
                 Step::Remark => {
                     // A re-mark only recomputes impairment: it moves no pool at all.
-                    act(&mut world, None, KEEPER, Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 });
+                    act(&mut world, None, KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 }));
                 }
             }
         }
@@ -150,16 +151,16 @@ fn a_silos_loss_is_absorbed_by_its_own_pool_while_the_other_pools_stay_put() {
     let (silo, loan) = world.loans[0];
     world.market.advance(MONTH + 16 * DAY);
     let before = pools(&world);
-    act(&mut world, Some(silo), KEEPER, Action::TriggerDefault { loan_id: loan });
+    act(&mut world, Some(silo), KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     act(
         &mut world,
         Some(silo),
         CURATOR,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
     );
     let receipt_id = world.market.loan(loan).receipts[0];
     let report = SaleReport { gross_proceeds: usd(100_000), ..SaleReport::default() };
-    act(&mut world, Some(silo), AGENT, Action::ReportSale { receipt_id, report });
+    act(&mut world, Some(silo), AGENT, Action::ReportSale(ReportSale { receipt_id, report }));
     let record = world.market.loan(loan);
     assert_eq!(record.status, LoanStatus::Settled);
     assert!(!record.recovery.first_loss_cover.is_zero(), "the silo's own pool paid");

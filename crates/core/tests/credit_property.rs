@@ -8,6 +8,12 @@ mod credit_common;
 use credit_common::*;
 use infrafi_core::{
     Action, Address, Amount, LoanId, ReceiptId, RequestId, SiloId,
+    action::{
+        AcceptLoan, ApplyGenerationStepDown, AttachPolicy, Claim, ForecloseLoan, IssueReceipt,
+        OpenSilo, PayInsuranceClaim, PledgeReceipts, PostValuation, PrepayLoan, ProposeLoan,
+        RemarkLoans, RenewPolicy, RepayLoan, ReportSale, RequestRedeem, ServiceQueue, Stake,
+        TransferReceipt, TriggerDefault, WithdrawFirstLoss,
+    },
     ids::B256,
     loans::{LoanStatus, SaleReport},
     math::{Bps, Rounding},
@@ -197,16 +203,19 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
             let _ = value_k;
             (
                 CUSTODIAN,
-                Action::IssueReceipt {
+                Action::IssueReceipt(IssueReceipt {
                     class: h100(),
                     owner: ACTORS[owner],
                     description: description(units),
-                },
+                }),
             )
         }
         Op::Revalue { receipt, value_k } => (
             APPRAISER,
-            Action::PostValuation { receipt_id: receipt_id(market, receipt), value: k(value_k) },
+            Action::PostValuation(PostValuation {
+                receipt_id: receipt_id(market, receipt),
+                value: k(value_k),
+            }),
         ),
         Op::RenewPolicy { receipt } => {
             let id = receipt_id(market, receipt);
@@ -214,48 +223,55 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
             match insured {
                 Some(policy) if policy.expires_at > now => (
                     INSURER,
-                    Action::RenewPolicy {
+                    Action::RenewPolicy(RenewPolicy {
                         receipt_id: id,
                         coverage: k(5_000),
                         expires_at: policy.expires_at + 365 * DAY,
-                    },
+                    }),
                 ),
                 _ => (
                     INSURER,
-                    Action::AttachPolicy {
+                    Action::AttachPolicy(AttachPolicy {
                         receipt_id: id,
                         policy_id: B256::ZERO,
                         coverage: k(5_000),
                         expires_at: now + 365 * DAY,
-                    },
+                    }),
                 ),
             }
         }
-        Op::StepDown { bps } => {
-            (ADMIN, Action::ApplyGenerationStepDown { class: h100(), step_down_bps: Bps(bps) })
-        }
+        Op::StepDown { bps } => (
+            ADMIN,
+            Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+                class: h100(),
+                step_down_bps: Bps(bps),
+            }),
+        ),
         Op::TransferReceipt { receipt, to } => {
             let id = receipt_id(market, receipt);
             let owner =
                 market.state.receipts.receipts.get(&id).map(|r| r.owner).unwrap_or(BORROWER);
-            (owner, Action::TransferReceipt { receipt_id: id, to: ACTORS[to] })
+            (owner, Action::TransferReceipt(TransferReceipt { receipt_id: id, to: ACTORS[to] }))
         }
         Op::OpenSilo { curator, pool_k } => {
             let _ = pool_k;
             (
                 ACTORS[curator],
-                Action::OpenSilo {
+                Action::OpenSilo(OpenSilo {
                     terms: infrafi_core::silos::SiloTerms {
                         eligible_classes: vec![h100()],
                         ..Default::default()
                     },
-                },
+                }),
             )
         }
         Op::Withdraw { silo, amount_k } => {
             let id = silo_id(market, silo);
             let curator = market.state.silos.silos.get(&id).map(|s| s.curator).unwrap_or(CURATOR);
-            (curator, Action::WithdrawFirstLoss { silo_id: id, amount: k(amount_k) })
+            (
+                curator,
+                Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: id, amount: k(amount_k) }),
+            )
         }
         Op::Propose { silo, borrower, receipt, senior_k, junior_k, fixed } => {
             let id = silo_id(market, silo);
@@ -270,28 +286,28 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
             if fixed {
                 loan_terms.model = InterestModel::FixedPrincipal;
             }
-            (curator, Action::ProposeLoan { silo_id: id, terms: loan_terms })
+            (curator, Action::ProposeLoan(ProposeLoan { silo_id: id, terms: loan_terms }))
         }
         Op::Accept { loan } => {
             let id = loan_in(market, loan, LoanStatus::Proposed);
             let borrower =
                 market.state.loans.loans.get(&id).map(|l| l.borrower).unwrap_or(BORROWER);
-            (borrower, Action::AcceptLoan { loan_id: id })
+            (borrower, Action::AcceptLoan(AcceptLoan { loan_id: id }))
         }
         Op::Repay { loan } => (
             BORROWER,
-            Action::RepayLoan {
+            Action::RepayLoan(RepayLoan {
                 loan_id: loan_in(market, loan, LoanStatus::Active),
                 max_amount: Amount::MAX,
-            },
+            }),
         ),
         Op::Prepay { loan, amount_k } => (
             BORROWER_TWO,
-            Action::PrepayLoan {
+            Action::PrepayLoan(PrepayLoan {
                 loan_id: loan_in(market, loan, LoanStatus::Active),
                 principal: k(amount_k),
                 max_amount: Amount::MAX,
-            },
+            }),
         ),
         Op::Pledge { loan, receipt } => {
             let id = loan_id(market, loan);
@@ -299,21 +315,29 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
                 market.state.loans.loans.get(&id).map(|l| l.borrower).unwrap_or(BORROWER);
             (
                 borrower,
-                Action::PledgeReceipts {
+                Action::PledgeReceipts(PledgeReceipts {
                     loan_id: id,
                     receipt_ids: vec![receipt_id(market, receipt)],
-                },
+                }),
             )
         }
-        Op::Remark => (KEEPER, Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 }),
-        Op::Default { loan } => {
-            (KEEPER, Action::TriggerDefault { loan_id: loan_in(market, loan, LoanStatus::Active) })
+        Op::Remark => {
+            (KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 }))
         }
+        Op::Default { loan } => (
+            KEEPER,
+            Action::TriggerDefault(TriggerDefault {
+                loan_id: loan_in(market, loan, LoanStatus::Active),
+            }),
+        ),
         Op::Foreclose { loan } => {
             let id = loan_in(market, loan, LoanStatus::Defaulted);
             let silo = market.state.loans.loans.get(&id).map(|l| l.silo).unwrap_or(SiloId(0));
             let curator = market.state.silos.silos.get(&silo).map(|s| s.curator).unwrap_or(CURATOR);
-            (curator, Action::ForecloseLoan { loan_id: id, liquidation_agent: AGENT })
+            (
+                curator,
+                Action::ForecloseLoan(ForecloseLoan { loan_id: id, liquidation_agent: AGENT }),
+            )
         }
         Op::Sell { receipt, gross_k, costs_k } => {
             let report = SaleReport {
@@ -323,28 +347,28 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
             };
             (
                 AGENT,
-                Action::ReportSale {
+                Action::ReportSale(ReportSale {
                     receipt_id: receipt_in(market, receipt, ReceiptStatus::Foreclosed),
                     report,
-                },
+                }),
             )
         }
         Op::Claim { receipt, amount_k } => (
             INSURER,
-            Action::PayInsuranceClaim {
+            Action::PayInsuranceClaim(PayInsuranceClaim {
                 receipt_id: receipt_in(market, receipt, ReceiptStatus::Foreclosed),
                 amount: k(amount_k),
-            },
+            }),
         ),
         Op::Stake { amount_k } => {
-            (DEPOSITOR, Action::Stake { assets: k(amount_k), min_shares: Amount::ZERO })
+            (DEPOSITOR, Action::Stake(Stake { assets: k(amount_k), min_shares: Amount::ZERO }))
         }
         Op::RequestRedeem { amount_k } => {
-            (DEPOSITOR, Action::RequestRedeem { shares: k(amount_k) })
+            (DEPOSITOR, Action::RequestRedeem(RequestRedeem { shares: k(amount_k) }))
         }
-        Op::ServiceQueue => (KEEPER, Action::ServiceQueue { max_requests: 10 }),
+        Op::ServiceQueue => (KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 })),
         Op::ClaimRedemption { request } => {
-            (DEPOSITOR, Action::Claim { request_id: RequestId(request) })
+            (DEPOSITOR, Action::Claim(Claim { request_id: RequestId(request) }))
         }
     })
 }

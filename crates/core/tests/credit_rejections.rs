@@ -7,6 +7,14 @@ mod credit_common;
 use credit_common::*;
 use infrafi_core::{
     Action, Address, Amount, AssetClassId, LoanId, ReceiptId, SiloId, TxError,
+    action::{
+        AcceptLoan, AddAssetClass, AmendReceipt, ApplyGenerationStepDown, AssignSuccessorCurator,
+        AttachPolicy, CancelLoanProposal, ClaimLoanSurplus, DepositFirstLoss, ForecloseLoan,
+        GrantRole, IssueReceipt, OpenSilo, PayInsuranceClaim, PledgeReceipts, PostValuation,
+        PrepayLoan, ProposeLoan, RedeemReceipt, ReleaseReceipt, RemarkLoans, RenewPolicy,
+        RepayLoan, ReportSale, RequestReceiptRedemption, SetParameter, SetPause, SetSiloFrozen,
+        SetSiloSeniorCap, TransferReceipt, TriggerDefault, WithdrawFirstLoss,
+    },
     governance::GovernanceError,
     ids::B256,
     loans::{LoanError, SaleReport},
@@ -41,8 +49,10 @@ impl Checker {
 
 fn issue(market: &mut Market, owner: Address) -> ReceiptId {
     let id = ReceiptId(*market.state.receipts.next_receipt_id.get());
-    market
-        .ok(CUSTODIAN, Action::IssueReceipt { class: h100(), owner, description: description(4) });
+    market.ok(
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt { class: h100(), owner, description: description(4) }),
+    );
     id
 }
 
@@ -51,199 +61,244 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
     let mut c = Checker::new(10_000_000);
     let custodian_two = Address::repeat_byte(0x21);
     let insurer_two = Address::repeat_byte(0x22);
-    c.market.ok(ADMIN, Action::GrantRole { role: Role::Custodian, account: custodian_two });
-    c.market.ok(ADMIN, Action::GrantRole { role: Role::Insurer, account: insurer_two });
+    c.market
+        .ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Custodian, account: custodian_two }));
+    c.market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Insurer, account: insurer_two }));
     let b200 = AssetClassId::new("gpu.b200").unwrap();
     c.reject(
         STRANGER,
-        Action::AddAssetClass { class: b200, terms: h100_terms() },
+        Action::AddAssetClass(AddAssetClass { class: b200, terms: h100_terms() }),
         GovernanceError::SenderLacksRole,
     );
     c.reject(
         ADMIN,
-        Action::AddAssetClass { class: h100(), terms: h100_terms() },
+        Action::AddAssetClass(AddAssetClass { class: h100(), terms: h100_terms() }),
         ReceiptError::AssetClassAlreadyExists,
     );
     c.reject(
         CUSTODIAN,
-        Action::IssueReceipt { class: b200, owner: BORROWER, description: description(1) },
+        Action::IssueReceipt(IssueReceipt {
+            class: b200,
+            owner: BORROWER,
+            description: description(1),
+        }),
         ReceiptError::AssetClassNotFound,
     );
     let mut bad_terms = h100_terms();
     bad_terms.new_price_per_unit = Amount::ZERO;
     c.reject(
         ADMIN,
-        Action::AddAssetClass { class: b200, terms: bad_terms },
+        Action::AddAssetClass(AddAssetClass { class: b200, terms: bad_terms }),
         ReceiptError::AssetClassTermsInvalid,
     );
     c.reject(
         ADMIN,
-        Action::ApplyGenerationStepDown { class: h100(), step_down_bps: Bps(0) },
+        Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+            class: h100(),
+            step_down_bps: Bps(0),
+        }),
         ReceiptError::StepDownOutOfRange,
     );
     c.reject(
         APPRAISER,
-        Action::PostValuation { receipt_id: ReceiptId(99), value: usd(1) },
+        Action::PostValuation(PostValuation { receipt_id: ReceiptId(99), value: usd(1) }),
         ReceiptError::ReceiptNotFound,
     );
     c.reject(
         STRANGER,
-        Action::IssueReceipt { class: h100(), owner: BORROWER, description: description(1) },
+        Action::IssueReceipt(IssueReceipt {
+            class: h100(),
+            owner: BORROWER,
+            description: description(1),
+        }),
         GovernanceError::SenderLacksRole,
     );
     c.reject(
         CUSTODIAN,
-        Action::IssueReceipt { class: h100(), owner: BORROWER, description: description(0) },
+        Action::IssueReceipt(IssueReceipt {
+            class: h100(),
+            owner: BORROWER,
+            description: description(0),
+        }),
         ReceiptError::QuantityMustNotBeZero,
     );
     let mut no_facility = description(1);
     no_facility.facility = String::new();
     c.reject(
         CUSTODIAN,
-        Action::IssueReceipt { class: h100(), owner: BORROWER, description: no_facility },
+        Action::IssueReceipt(IssueReceipt {
+            class: h100(),
+            owner: BORROWER,
+            description: no_facility,
+        }),
         ReceiptError::TextFieldInvalid,
     );
     let bare = issue(&mut c.market, BORROWER);
     c.reject(
         custodian_two,
-        Action::AmendReceipt { receipt_id: bare, description: description(2) },
+        Action::AmendReceipt(AmendReceipt { receipt_id: bare, description: description(2) }),
         ReceiptError::SenderIsNotIssuingCustodian,
     );
     c.reject(
         STRANGER,
-        Action::TransferReceipt { receipt_id: bare, to: STRANGER },
+        Action::TransferReceipt(TransferReceipt { receipt_id: bare, to: STRANGER }),
         ReceiptError::SenderIsNotReceiptOwner,
     );
     c.reject(
         BORROWER,
-        Action::TransferReceipt { receipt_id: bare, to: BORROWER },
+        Action::TransferReceipt(TransferReceipt { receipt_id: bare, to: BORROWER }),
         ReceiptError::RecipientMustNotBeOwner,
     );
     c.reject(
         INSURER,
-        Action::RenewPolicy {
+        Action::RenewPolicy(RenewPolicy {
             receipt_id: bare,
             coverage: usd(1),
             expires_at: c.market.now() + DAY,
-        },
+        }),
         ReceiptError::ReceiptHasNoPolicy,
     );
     c.reject(
         INSURER,
-        Action::AttachPolicy {
+        Action::AttachPolicy(AttachPolicy {
             receipt_id: bare,
             policy_id: B256::ZERO,
             coverage: Amount::ZERO,
             expires_at: c.market.now() + DAY,
-        },
+        }),
         ReceiptError::CoverageMustNotBeZero,
     );
     c.reject(
         INSURER,
-        Action::AttachPolicy {
+        Action::AttachPolicy(AttachPolicy {
             receipt_id: bare,
             policy_id: B256::ZERO,
             coverage: usd(1),
             expires_at: c.market.now(),
-        },
+        }),
         ReceiptError::PolicyExpiryMustBeLater,
     );
     c.reject(
         APPRAISER,
-        Action::PostValuation { receipt_id: bare, value: Amount::ZERO },
+        Action::PostValuation(PostValuation { receipt_id: bare, value: Amount::ZERO }),
         ReceiptError::ValuationMustNotBeZero,
     );
     c.reject(
         BORROWER,
-        Action::RequestReceiptRedemption { receipt_id: bare },
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: bare }),
         ReceiptError::ReceiptIsNotReleased,
     );
     let insured = c.market.receipt(BORROWER, h100(), 4, usd(100_000));
     let expires_at = c.market.now() + 2 * 365 * DAY;
     c.reject(
         INSURER,
-        Action::AttachPolicy {
+        Action::AttachPolicy(AttachPolicy {
             receipt_id: insured,
             policy_id: B256::ZERO,
             coverage: usd(1),
             expires_at,
-        },
+        }),
         ReceiptError::ReceiptAlreadyInsured,
     );
     c.reject(
         insurer_two,
-        Action::RenewPolicy { receipt_id: insured, coverage: usd(1), expires_at: expires_at + 1 },
+        Action::RenewPolicy(RenewPolicy {
+            receipt_id: insured,
+            coverage: usd(1),
+            expires_at: expires_at + 1,
+        }),
         ReceiptError::SenderIsNotPolicyInsurer,
     );
     c.reject(
         INSURER,
-        Action::RenewPolicy { receipt_id: insured, coverage: usd(1), expires_at },
+        Action::RenewPolicy(RenewPolicy { receipt_id: insured, coverage: usd(1), expires_at }),
         ReceiptError::PolicyExpiryMustBeLater,
     );
-    c.market.ok(CUSTODIAN, Action::ReleaseReceipt { receipt_id: bare });
+    c.market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: bare }));
     c.reject(
         CUSTODIAN,
-        Action::ReleaseReceipt { receipt_id: bare },
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: bare }),
         ReceiptError::ReceiptIsNotIssued,
     );
     c.reject(
         CUSTODIAN,
-        Action::RedeemReceipt { receipt_id: bare },
+        Action::RedeemReceipt(RedeemReceipt { receipt_id: bare }),
         ReceiptError::ReceiptRedemptionNotRequested,
     );
-    c.market.ok(BORROWER, Action::RequestReceiptRedemption { receipt_id: bare });
+    c.market.ok(
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: bare }),
+    );
     c.reject(
         BORROWER,
-        Action::RequestReceiptRedemption { receipt_id: bare },
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: bare }),
         ReceiptError::ReceiptRedemptionAlreadyRequested,
     );
-    c.market.ok(CUSTODIAN, Action::RedeemReceipt { receipt_id: bare });
+    c.market.ok(CUSTODIAN, Action::RedeemReceipt(RedeemReceipt { receipt_id: bare }));
     c.reject(
         BORROWER,
-        Action::TransferReceipt { receipt_id: bare, to: STRANGER },
+        Action::TransferReceipt(TransferReceipt { receipt_id: bare, to: STRANGER }),
         ReceiptError::ReceiptIsClosed,
     );
 
     // Eligibility at origination: lapsed insurance, short coverage, stale valuation, pledged.
     let silo = c.market.silo(CURATOR, usd(500_000), usd(5_000_000));
     let uninsured = issue(&mut c.market, BORROWER);
-    c.market.ok(APPRAISER, Action::PostValuation { receipt_id: uninsured, value: usd(100_000) });
+    c.market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: uninsured, value: usd(100_000) }),
+    );
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![uninsured], usd(50_000), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, ReceiptError::ReceiptInsuranceLapsed);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptInsuranceLapsed,
+    );
     c.market.ok(
         INSURER,
-        Action::AttachPolicy {
+        Action::AttachPolicy(AttachPolicy {
             receipt_id: uninsured,
             policy_id: B256::ZERO,
             coverage: usd(90_000),
             expires_at,
-        },
+        }),
     );
     c.reject(
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         ReceiptError::ReceiptCoverageInsufficient,
     );
     let stale = c.market.receipt(BORROWER, h100(), 4, usd(100_000));
     c.market.advance(91 * DAY);
     let loan =
         c.market.propose(silo, terms(&c.market, BORROWER, vec![stale], usd(50_000), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, ReceiptError::ReceiptValuationStale);
-    c.market.ok(APPRAISER, Action::PostValuation { receipt_id: stale, value: usd(100_000) });
-    c.market.ok(BORROWER, Action::AcceptLoan { loan_id: loan });
     c.reject(
         BORROWER,
-        Action::TransferReceipt { receipt_id: stale, to: STRANGER },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptValuationStale,
+    );
+    c.market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: stale, value: usd(100_000) }),
+    );
+    c.market.ok(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
+    c.reject(
+        BORROWER,
+        Action::TransferReceipt(TransferReceipt { receipt_id: stale, to: STRANGER }),
         ReceiptError::ReceiptIsPledged,
     );
     let again =
         c.market.propose(silo, terms(&c.market, BORROWER, vec![stale], usd(10_000), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: again }, ReceiptError::ReceiptIsPledged);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: again }),
+        ReceiptError::ReceiptIsPledged,
+    );
     c.reject(
         CUSTODIAN,
-        Action::ReleaseReceipt { receipt_id: stale },
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: stale }),
         ReceiptError::ReceiptIsPledged,
     );
     c.assert_covered(ReceiptError::ALL.iter().map(|e| e.code()));
@@ -254,12 +309,12 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
     let mut c = Checker::new(10_000_000);
     c.reject(
         STRANGER,
-        Action::OpenSilo { terms: SiloTerms::default() },
+        Action::OpenSilo(OpenSilo { terms: SiloTerms::default() }),
         GovernanceError::SenderLacksRole,
     );
     c.reject(
         CURATOR,
-        Action::OpenSilo { terms: SiloTerms::default() },
+        Action::OpenSilo(OpenSilo { terms: SiloTerms::default() }),
         SiloError::SiloTermsInvalid,
     );
     let inverted = SiloTerms {
@@ -268,36 +323,39 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
         margin_call_ltv_bps: Bps(8_000),
         ..SiloTerms::default()
     };
-    c.reject(CURATOR, Action::OpenSilo { terms: inverted }, SiloError::SiloTermsInvalid);
+    c.reject(CURATOR, Action::OpenSilo(OpenSilo { terms: inverted }), SiloError::SiloTermsInvalid);
     c.reject(
         CURATOR,
-        Action::DepositFirstLoss { silo_id: SiloId(9), amount: usd(1) },
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id: SiloId(9), amount: usd(1) }),
         SiloError::SiloNotFound,
     );
     let silo = c.market.silo(CURATOR, usd(200_000), usd(1_000_000));
     c.reject(
         CURATOR_TWO,
-        Action::DepositFirstLoss { silo_id: silo, amount: usd(1) },
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id: silo, amount: usd(1) }),
         SiloError::SenderIsNotSiloCurator,
     );
     c.reject(
         CURATOR,
-        Action::WithdrawFirstLoss { silo_id: silo, amount: usd(200_001) },
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(200_001) }),
         SiloError::FirstLossPoolInsufficient,
     );
     c.reject(
         ADMIN,
-        Action::AssignSuccessorCurator { silo_id: silo, curator: CURATOR_TWO },
+        Action::AssignSuccessorCurator(AssignSuccessorCurator {
+            silo_id: silo,
+            curator: CURATOR_TWO,
+        }),
         SiloError::SiloNotFrozen,
     );
     c.reject(
         ADMIN,
-        Action::SetSiloFrozen { silo_id: silo, frozen: false },
+        Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: false }),
         SiloError::SiloFrozenStateUnchanged,
     );
     c.reject(
         CURATOR,
-        Action::SetSiloSeniorCap { silo_id: silo, cap: usd(1) },
+        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: silo, cap: usd(1) }),
         GovernanceError::SenderLacksRole,
     );
     let receipt = c.market.receipt(BORROWER, h100(), 100, usd(3_000_000));
@@ -305,23 +363,33 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_001), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, SiloError::SiloSeniorCapExceeded);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        SiloError::SiloSeniorCapExceeded,
+    );
     // First-loss: 10% of 1M senior needs 100k; the pool has 200k, withdraw leaves too little.
     let loan = c
         .market
         .originate(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO));
     c.reject(
         CURATOR,
-        Action::WithdrawFirstLoss { silo_id: silo, amount: usd(110_001) },
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(110_001) }),
         SiloError::FirstLossWouldFallBelowRequirement,
     );
-    c.market.ok(CURATOR, Action::WithdrawFirstLoss { silo_id: silo, amount: usd(110_000) });
+    c.market.ok(
+        CURATOR,
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(110_000) }),
+    );
     // A margin call locks the pool.
-    c.market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: usd(1_000_000) });
-    c.market.ok(KEEPER, Action::RemarkLoans { first_loan_id: loan, max_loans: 1 });
+    c.market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(1_000_000) }),
+    );
+    c.market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: loan, max_loans: 1 }));
     c.reject(
         CURATOR,
-        Action::WithdrawFirstLoss { silo_id: silo, amount: usd(1) },
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(1) }),
         SiloError::SiloHasImpairedLoans,
     );
     // Concentration: one borrower may take 10% of a 1M cap.
@@ -333,7 +401,7 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
         .propose(narrow, terms(&c.market, BORROWER_TWO, vec![other], usd(100_001), Amount::ZERO));
     c.reject(
         BORROWER_TWO,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::BorrowerConcentrationExceeded,
     );
     // A pool too small for the requirement of a new loan: 10% of 100k with a 5k pool.
@@ -343,14 +411,14 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
         .propose(thin, terms(&c.market, BORROWER_TWO, vec![other], usd(100_000), Amount::ZERO));
     c.reject(
         BORROWER_TWO,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::FirstLossBelowRequirement,
     );
     let loan =
         c.market.propose(thin, terms(&c.market, BORROWER_TWO, vec![other], usd(1), usd(5_001)));
     c.reject(
         BORROWER_TWO,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::FirstLossPoolInsufficient,
     );
     // Class eligibility.
@@ -358,29 +426,36 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
     let a100_silo = c.market.silo_with(CURATOR_TWO, usd(100_000), usd(1_000_000), a100_only);
     c.reject(
         CURATOR_TWO,
-        Action::ProposeLoan {
+        Action::ProposeLoan(ProposeLoan {
             silo_id: a100_silo,
             terms: terms(&c.market, BORROWER_TWO, vec![other], usd(10_000), Amount::ZERO),
-        },
+        }),
         SiloError::AssetClassNotEligibleInSilo,
     );
     // Freeze: no new proposals or acceptances; successor must be a curator.
-    c.market.ok(ADMIN, Action::SetSiloFrozen { silo_id: thin, frozen: true });
+    c.market.ok(ADMIN, Action::SetSiloFrozen(SetSiloFrozen { silo_id: thin, frozen: true }));
     c.reject(
         CURATOR_TWO,
-        Action::ProposeLoan {
+        Action::ProposeLoan(ProposeLoan {
             silo_id: thin,
             terms: terms(&c.market, BORROWER_TWO, vec![other], usd(1), Amount::ZERO),
-        },
+        }),
         SiloError::SiloIsFrozen,
     );
-    c.reject(BORROWER_TWO, Action::AcceptLoan { loan_id: loan }, SiloError::SiloIsFrozen);
+    c.reject(
+        BORROWER_TWO,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        SiloError::SiloIsFrozen,
+    );
     c.reject(
         ADMIN,
-        Action::AssignSuccessorCurator { silo_id: thin, curator: STRANGER },
+        Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id: thin, curator: STRANGER }),
         SiloError::SuccessorLacksCuratorRole,
     );
-    c.market.ok(ADMIN, Action::AssignSuccessorCurator { silo_id: thin, curator: CURATOR });
+    c.market.ok(
+        ADMIN,
+        Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id: thin, curator: CURATOR }),
+    );
     assert_eq!(c.market.silo_state(thin).curator, CURATOR);
     c.assert_covered(SiloError::ALL.iter().map(|e| e.code()));
 }
@@ -389,164 +464,225 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
 fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     let mut c = Checker::new(2_000_000);
     let agent_two = Address::repeat_byte(0x23);
-    c.market.ok(ADMIN, Action::GrantRole { role: Role::LiquidationAgent, account: agent_two });
+    c.market.ok(
+        ADMIN,
+        Action::GrantRole(GrantRole { role: Role::LiquidationAgent, account: agent_two }),
+    );
     let silo = c.market.silo(CURATOR, usd(1_000_000), usd(10_000_000));
     let receipt = c.market.receipt(BORROWER, h100(), 100, usd(3_000_000));
     let spare = c.market.receipt(BORROWER, h100(), 10, usd(300_000));
     let theirs = c.market.receipt(BORROWER_TWO, h100(), 10, usd(300_000));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: LoanId(7) }, LoanError::LoanNotFound);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: LoanId(7) }),
+        LoanError::LoanNotFound,
+    );
     let mut bad = terms(&c.market, BORROWER, vec![receipt], usd(100_000), Amount::ZERO);
     bad.periods = Some(0);
     c.reject(
         CURATOR,
-        Action::ProposeLoan { silo_id: silo, terms: bad },
+        Action::ProposeLoan(ProposeLoan { silo_id: silo, terms: bad }),
         LoanError::LoanTermsInvalid,
     );
     let mut bad = terms(&c.market, BORROWER, vec![receipt, receipt], usd(100_000), Amount::ZERO);
     bad.senior.rate = Rate::from_apr_bps(1_500);
     c.reject(
         CURATOR,
-        Action::ProposeLoan { silo_id: silo, terms: bad },
+        Action::ProposeLoan(ProposeLoan { silo_id: silo, terms: bad }),
         LoanError::LoanTermsInvalid,
     );
     c.reject(
         CURATOR_TWO,
-        Action::ProposeLoan {
+        Action::ProposeLoan(ProposeLoan {
             silo_id: silo,
             terms: terms(&c.market, BORROWER, vec![receipt], usd(1), Amount::ZERO),
-        },
+        }),
         SiloError::SenderIsNotSiloCurator,
     );
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![theirs], usd(100_000), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, LoanError::ReceiptNotOwnedByBorrower);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::ReceiptNotOwnedByBorrower,
+    );
     c.reject(
         STRANGER,
-        Action::CancelLoanProposal { loan_id: loan },
+        Action::CancelLoanProposal(CancelLoanProposal { loan_id: loan }),
         LoanError::SenderMayNotCancelProposal,
     );
-    c.market.ok(BORROWER, Action::CancelLoanProposal { loan_id: loan });
+    c.market.ok(BORROWER, Action::CancelLoanProposal(CancelLoanProposal { loan_id: loan }));
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(2_100_001), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, LoanError::LoanLtvExceedsMax);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::LoanLtvExceedsMax,
+    );
     // The vault holds 2M: at most 90% may be deployed.
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_900_000), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, LoanError::VaultMaxDeployedExceeded);
-    c.market
-        .ok(ADMIN, Action::SetParameter { change: ParameterChange::MaxDeployedBps(Bps(10_000)) });
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::VaultMaxDeployedExceeded,
+    );
+    c.market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MaxDeployedBps(Bps(10_000)) }),
+    );
     c.market.advance(3 * DAY);
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_950_000), Amount::ZERO));
     c.reject(
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::VaultLiquidityBufferWouldBeBreached,
     );
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO));
-    c.reject(STRANGER, Action::AcceptLoan { loan_id: loan }, LoanError::SenderIsNotLoanBorrower);
+    c.reject(
+        STRANGER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::SenderIsNotLoanBorrower,
+    );
     c.reject(
         BORROWER,
-        Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX },
+        Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: Amount::MAX }),
         LoanError::LoanIsNotActive,
     );
-    c.market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Borrowing, paused: true });
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, GovernanceError::ActionIsPaused);
-    c.market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Borrowing, paused: false });
+    c.market
+        .ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Borrowing, paused: true }));
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        GovernanceError::ActionIsPaused,
+    );
+    c.market
+        .ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Borrowing, paused: false }));
     c.market.advance(8 * DAY);
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, LoanError::LoanProposalExpired);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::LoanProposalExpired,
+    );
     let loan = c
         .market
         .originate(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan { loan_id: loan }, LoanError::LoanIsNotAProposal);
     c.reject(
         BORROWER,
-        Action::RepayLoan { loan_id: loan, max_amount: usd(1) },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::LoanIsNotAProposal,
+    );
+    c.reject(
+        BORROWER,
+        Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: usd(1) }),
         LoanError::PaymentExceedsMaximum,
     );
     c.reject(
         BORROWER,
-        Action::PrepayLoan { loan_id: loan, principal: usd(1_000_001), max_amount: Amount::MAX },
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: loan,
+            principal: usd(1_000_001),
+            max_amount: Amount::MAX,
+        }),
         LoanError::PrepaymentExceedsBalance,
     );
     c.reject(
         BORROWER,
-        Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![spare, spare] },
+        Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids: vec![spare, spare] }),
         LoanError::LoanReceiptsLimitReached,
     );
     c.reject(
         KEEPER,
-        Action::RemarkLoans { first_loan_id: loan, max_loans: 0 },
+        Action::RemarkLoans(RemarkLoans { first_loan_id: loan, max_loans: 0 }),
         LoanError::RemarkBatchOutOfRange,
     );
-    c.reject(KEEPER, Action::TriggerDefault { loan_id: loan }, LoanError::LoanIsNotInDefault);
+    c.reject(
+        KEEPER,
+        Action::TriggerDefault(TriggerDefault { loan_id: loan }),
+        LoanError::LoanIsNotInDefault,
+    );
     c.reject(
         CURATOR,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
         LoanError::LoanIsNotDefaulted,
     );
     c.reject(
         AGENT,
-        Action::ReportSale { receipt_id: receipt, report: SaleReport::default() },
+        Action::ReportSale(ReportSale { receipt_id: receipt, report: SaleReport::default() }),
         LoanError::ReceiptIsNotForeclosed,
     );
-    c.reject(BORROWER, Action::ClaimLoanSurplus { loan_id: loan }, LoanError::LoanSurplusIsZero);
+    c.reject(
+        BORROWER,
+        Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: loan }),
+        LoanError::LoanSurplusIsZero,
+    );
     // Late: no prepayment before the missed payment; past grace: default only.
     c.market.advance(MONTH + DAY);
     c.reject(
         BORROWER,
-        Action::PrepayLoan { loan_id: loan, principal: usd(1), max_amount: Amount::MAX },
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: loan,
+            principal: usd(1),
+            max_amount: Amount::MAX,
+        }),
         LoanError::LoanPaymentsOverdue,
     );
     c.market.advance(15 * DAY);
     c.reject(
         BORROWER,
-        Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX },
+        Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: Amount::MAX }),
         LoanError::LoanDefaultIsPending,
     );
-    c.market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    c.market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     c.reject(
         CURATOR,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: STRANGER },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: STRANGER }),
         LoanError::LiquidationAgentLacksRole,
     );
     c.reject(
         STRANGER,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
         SiloError::SenderIsNotSiloCurator,
     );
-    c.market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT });
+    c.market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+    );
     c.reject(
         CURATOR,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
         LoanError::LoanAlreadyForeclosed,
     );
     let report =
         SaleReport { gross_proceeds: usd(100), legal_costs: usd(101), ..SaleReport::default() };
     c.reject(
         agent_two,
-        Action::ReportSale { receipt_id: receipt, report },
+        Action::ReportSale(ReportSale { receipt_id: receipt, report }),
         LoanError::SenderIsNotLoanLiquidationAgent,
     );
     c.reject(
         STRANGER,
-        Action::ReportSale { receipt_id: receipt, report },
+        Action::ReportSale(ReportSale { receipt_id: receipt, report }),
         GovernanceError::SenderLacksRole,
     );
     c.reject(
         AGENT,
-        Action::ReportSale { receipt_id: receipt, report },
+        Action::ReportSale(ReportSale { receipt_id: receipt, report }),
         LoanError::SaleCostsExceedProceeds,
     );
     c.reject(
         INSURER,
-        Action::PayInsuranceClaim { receipt_id: receipt, amount: usd(3_000_001) },
+        Action::PayInsuranceClaim(PayInsuranceClaim {
+            receipt_id: receipt,
+            amount: usd(3_000_001),
+        }),
         LoanError::InsuranceClaimExceedsCoverage,
     );
     assert_eq!(

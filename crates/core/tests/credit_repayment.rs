@@ -7,6 +7,10 @@ mod credit_common;
 use credit_common::*;
 use infrafi_core::{
     Action, Amount, Event, LoanId, ProtocolAccount,
+    action::{
+        PledgeReceipts, PostValuation, PrepayLoan, RedeemReceipt, RemarkLoans, RepayLoan,
+        RequestReceiptRedemption, SetParameter, TriggerDefault,
+    },
     loans::{LoanError, LoanStatus, MarginCallReason},
     math::{Bps, Rate, Rounding},
     params::ParameterChange,
@@ -80,8 +84,8 @@ fn late_payments_of_one_two_and_three_periods_carry_grace_interest_at_every_boun
         assert_eq!(loan.missed_periods(now), if late == 0 { 0 } else { missed });
         let expected =
             if late == 0 { on_time } else { expected_late_total(&market, id, missed, now) };
-        let events =
-            market.ok(BORROWER, Action::RepayLoan { loan_id: id, max_amount: Amount::MAX });
+        let events = market
+            .ok(BORROWER, Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }));
         let due = events
             .iter()
             .find_map(|event| match event {
@@ -102,15 +106,19 @@ fn late_payments_of_one_two_and_three_periods_carry_grace_interest_at_every_boun
     market.set_time(first_deadline + GRACE + 1);
     market.reject(
         BORROWER,
-        Action::RepayLoan { loan_id: id, max_amount: Amount::MAX },
+        Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }),
         LoanError::LoanDefaultIsPending,
     );
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: id });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: id }));
     assert_eq!(market.loan(id).status, LoanStatus::Defaulted);
     // At deadline + grace exactly it is still payable and not yet in default.
     let mut market = fork(&base);
     market.set_time(first_deadline + GRACE);
-    market.reject(KEEPER, Action::TriggerDefault { loan_id: id }, LoanError::LoanIsNotInDefault);
+    market.reject(
+        KEEPER,
+        Action::TriggerDefault(TriggerDefault { loan_id: id }),
+        LoanError::LoanIsNotInDefault,
+    );
 }
 
 #[test]
@@ -120,7 +128,7 @@ fn a_payment_above_the_payers_maximum_is_rejected() {
     let max_amount = due.total().unwrap().checked_sub(Amount(1)).unwrap();
     market.reject(
         BORROWER,
-        Action::RepayLoan { loan_id: id, max_amount },
+        Action::RepayLoan(RepayLoan { loan_id: id, max_amount }),
         LoanError::PaymentExceedsMaximum,
     );
 }
@@ -141,7 +149,11 @@ fn prepayment_mid_life_lowers_total_interest() {
             let before = prepaid.usdai(BORROWER);
             prepaid.ok(
                 BORROWER,
-                Action::PrepayLoan { loan_id: id, principal: half, max_amount: Amount::MAX },
+                Action::PrepayLoan(PrepayLoan {
+                    loan_id: id,
+                    principal: half,
+                    max_amount: Amount::MAX,
+                }),
             );
             paid_prepaid = paid_prepaid
                 .checked_add(before.checked_sub(prepaid.usdai(BORROWER)).unwrap())
@@ -181,7 +193,8 @@ fn the_final_payment_charges_the_exit_fee_and_releases_the_receipts() {
     let pool_before = market.pool(silo);
     let due = infrafi_core::loans::payment_due(&market.loan(id), market.now()).unwrap();
     assert_eq!(due.exit_fee, usd(5_000), "0.5% of the original principal");
-    let events = market.ok(BORROWER, Action::RepayLoan { loan_id: id, max_amount: Amount::MAX });
+    let events =
+        market.ok(BORROWER, Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }));
     assert!(events.iter().any(|e| matches!(e, Event::LoanRepaid { loan_id } if *loan_id == id)));
     let loan = market.loan(id);
     assert_eq!(loan.status, LoanStatus::Repaid);
@@ -203,8 +216,11 @@ fn the_final_payment_charges_the_exit_fee_and_releases_the_receipts() {
         .unwrap();
     assert_eq!(pool_in, junior_cash.checked_add(usd(5_000)).unwrap());
     // The released receipt goes home: owner asks, custodian redeems.
-    market.ok(BORROWER, Action::RequestReceiptRedemption { receipt_id: receipt });
-    market.ok(CUSTODIAN, Action::RedeemReceipt { receipt_id: receipt });
+    market.ok(
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
+    );
+    market.ok(CUSTODIAN, Action::RedeemReceipt(RedeemReceipt { receipt_id: receipt }));
     assert_eq!(
         market.state.receipts.receipts.get(&receipt).unwrap().status,
         ReceiptStatus::Redeemed
@@ -219,7 +235,7 @@ fn prepaying_the_whole_balance_is_the_final_payment() {
     let before = market.usdai(BORROWER);
     market.ok(
         BORROWER,
-        Action::PrepayLoan { loan_id: id, principal: balance, max_amount: Amount::MAX },
+        Action::PrepayLoan(PrepayLoan { loan_id: id, principal: balance, max_amount: Amount::MAX }),
     );
     let paid = before.checked_sub(market.usdai(BORROWER)).unwrap();
     let rate = market.loan(id).rate;
@@ -233,8 +249,12 @@ fn prepaying_the_whole_balance_is_the_final_payment() {
 #[test]
 fn every_payment_is_split_by_rate_share_and_senior_cash_pays_the_fees() {
     let mut market = Market::new(20_000_000);
-    market
-        .ok(ADMIN, Action::SetParameter { change: ParameterChange::PerformanceFeeBps(Bps(1_000)) });
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter {
+            change: ParameterChange::PerformanceFeeBps(Bps(1_000)),
+        }),
+    );
     market.advance(3 * DAY); // the fee increase waits for the governance delay
     let silo_terms =
         infrafi_core::silos::SiloTerms { curator_fee_bps: Bps(500), ..Default::default() };
@@ -246,7 +266,8 @@ fn every_payment_is_split_by_rate_share_and_senior_cash_pays_the_fees() {
     let (vault, pool, fees, curator) =
         (market.vault_usdai(), market.pool(silo), market.fees(), market.usdai(CURATOR));
     let loan = market.loan(id);
-    let events = market.ok(BORROWER, Action::RepayLoan { loan_id: id, max_amount: Amount::MAX });
+    let events =
+        market.ok(BORROWER, Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }));
     let (due, split) = events
         .iter()
         .find_map(|e| match e {
@@ -299,21 +320,32 @@ fn a_margin_call_is_cured_by_prepaying_under_the_initial_limit() {
     let (mut market, id) = market_with_loan();
     let receipt = market.loan(id).receipts[0];
     // The appraisal halves: LTV 1M / 1M = 100% > 80% margin-call limit.
-    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: usd(1_000_000) });
-    market.ok(KEEPER, Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: 10 });
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(1_000_000) }),
+    );
+    market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 10 }));
     let call = market.loan(id).margin_call.unwrap();
     assert_eq!(call.reason, MarginCallReason::LtvAboveLimit);
     assert_eq!(call.cure_deadline, market.now() + 14 * DAY);
     // Prepaying down to 75% LTV is not enough (initial limit 70%)...
     market.ok(
         BORROWER,
-        Action::PrepayLoan { loan_id: id, principal: usd(250_000), max_amount: Amount::MAX },
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: id,
+            principal: usd(250_000),
+            max_amount: Amount::MAX,
+        }),
     );
     assert!(market.loan(id).margin_call.is_some());
     // ...prepaying to 70% cures.
     market.ok(
         BORROWER,
-        Action::PrepayLoan { loan_id: id, principal: usd(50_000), max_amount: Amount::MAX },
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: id,
+            principal: usd(50_000),
+            max_amount: Amount::MAX,
+        }),
     );
     assert!(market.loan(id).margin_call.is_none());
     assert!(market.nav().senior_impairment.is_zero());
@@ -323,11 +355,17 @@ fn a_margin_call_is_cured_by_prepaying_under_the_initial_limit() {
 fn a_margin_call_is_cured_by_pledging_more_receipts() {
     let (mut market, id) = market_with_loan();
     let receipt = market.loan(id).receipts[0];
-    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: usd(1_000_000) });
-    market.ok(KEEPER, Action::RemarkLoans { first_loan_id: id, max_loans: 1 });
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(1_000_000) }),
+    );
+    market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: id, max_loans: 1 }));
     assert!(market.loan(id).margin_call.is_some());
     let extra = market.receipt(BORROWER, h100(), 50, usd(500_000));
-    market.ok(BORROWER, Action::PledgeReceipts { loan_id: id, receipt_ids: vec![extra] });
+    market.ok(
+        BORROWER,
+        Action::PledgeReceipts(PledgeReceipts { loan_id: id, receipt_ids: vec![extra] }),
+    );
     // 1M / 1.5M = 66.7% <= 70%.
     assert!(market.loan(id).margin_call.is_none());
     assert_eq!(market.loan(id).receipts.len(), 2);
@@ -344,20 +382,27 @@ fn a_lapsed_insurance_policy_opens_a_cure_window_that_ends_in_default() {
         market.advance(MONTH);
         market.repay(id);
         let valuation_value = usd(2_000_000);
-        market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: valuation_value });
+        market.ok(
+            APPRAISER,
+            Action::PostValuation(PostValuation { receipt_id: receipt, value: valuation_value }),
+        );
     }
     market.set_time(expiry);
-    market.ok(KEEPER, Action::RemarkLoans { first_loan_id: id, max_loans: 1 });
+    market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: id, max_loans: 1 }));
     let call = market.loan(id).margin_call.unwrap();
     assert_eq!(call.reason, MarginCallReason::CollateralIneligible);
-    market.reject(KEEPER, Action::TriggerDefault { loan_id: id }, LoanError::LoanIsNotInDefault);
+    market.reject(
+        KEEPER,
+        Action::TriggerDefault(TriggerDefault { loan_id: id }),
+        LoanError::LoanIsNotInDefault,
+    );
     market.set_time(call.cure_deadline + 1);
     market.reject(
         BORROWER,
-        Action::PrepayLoan { loan_id: id, principal: usd(1), max_amount: Amount::MAX },
+        Action::PrepayLoan(PrepayLoan { loan_id: id, principal: usd(1), max_amount: Amount::MAX }),
         LoanError::LoanDefaultIsPending,
     );
-    market.ok(STRANGER, Action::TriggerDefault { loan_id: id });
+    market.ok(STRANGER, Action::TriggerDefault(TriggerDefault { loan_id: id }));
     assert_eq!(market.loan(id).status, LoanStatus::Defaulted);
     assert_eq!(
         market.state.receipts.receipts.get(&receipt).unwrap().status,

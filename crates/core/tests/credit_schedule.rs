@@ -7,6 +7,7 @@ mod credit_common;
 use credit_common::*;
 use infrafi_core::{
     Action, Amount,
+    action::RepayLoan,
     math::{Rate, WAD},
     schedule::{self, InterestModel, ScheduleRow},
 };
@@ -190,7 +191,7 @@ fn an_on_time_borrower_pays_exactly_the_printed_schedule() {
         );
         market.reject(
             BORROWER,
-            Action::RepayLoan { loan_id: id, max_amount: Amount::MAX },
+            Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }),
             infrafi_core::loans::LoanError::LoanIsNotActive,
         );
     }

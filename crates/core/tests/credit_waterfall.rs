@@ -8,6 +8,10 @@ mod credit_common;
 use credit_common::*;
 use infrafi_core::{
     Action, Amount, Event, LoanId, ProtocolAccount, ReceiptId, SiloId,
+    action::{
+        ClaimLoanSurplus, ForecloseLoan, Freeze, PayInsuranceClaim, ReportSale, TriggerDefault,
+        Unfreeze,
+    },
     loans::{LoanError, LoanStatus, SaleReport, WaterfallPass},
     math::{Bps, Rounding},
     receipts::ReceiptStatus,
@@ -31,8 +35,11 @@ fn defaulted(extra_pool: Amount) -> Defaulted {
         market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
-    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
+    market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+    );
     Defaulted { market, silo, loan, receipt }
 }
 
@@ -84,7 +91,8 @@ fn sell_and_account(case: &mut Defaulted, gross: Amount) -> (WaterfallPass, Bala
     let before = balances(&case.market, case.silo);
     let loan = case.market.loan(case.loan);
     let report = sale(gross);
-    let events = case.market.ok(AGENT, Action::ReportSale { receipt_id: case.receipt, report });
+    let events =
+        case.market.ok(AGENT, Action::ReportSale(ReportSale { receipt_id: case.receipt, report }));
     let after = balances(&case.market, case.silo);
     let pass = pass_of(&events);
     let costs = report.costs().unwrap();
@@ -234,17 +242,28 @@ fn an_insurance_claim_is_paid_through_the_same_waterfall() {
     );
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
-    market.ok(STRANGER, Action::TriggerDefault { loan_id: loan });
-    market.ok(ADMIN, Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT });
+    market.ok(STRANGER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
+    market.ok(
+        ADMIN,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+    );
     market.reject(
         INSURER,
-        Action::PayInsuranceClaim { receipt_id: destroyed, amount: usd(1_000_001) },
+        Action::PayInsuranceClaim(PayInsuranceClaim {
+            receipt_id: destroyed,
+            amount: usd(1_000_001),
+        }),
         LoanError::InsuranceClaimExceedsCoverage,
     );
     let fees = market.fees();
     let vault = market.vault_usdai();
-    let events = market
-        .ok(INSURER, Action::PayInsuranceClaim { receipt_id: destroyed, amount: usd(700_000) });
+    let events = market.ok(
+        INSURER,
+        Action::PayInsuranceClaim(PayInsuranceClaim {
+            receipt_id: destroyed,
+            amount: usd(700_000),
+        }),
+    );
     let pass = pass_of(&events);
     assert_eq!(pass.net, usd(700_000));
     assert_eq!(pass.liquidation_fee, usd(14_000));
@@ -254,8 +273,8 @@ fn an_insurance_claim_is_paid_through_the_same_waterfall() {
     assert_eq!(market.loan(loan).status, LoanStatus::Defaulted, "one receipt is still unsold");
     let claimed = market.state.receipts.receipts.get(&destroyed).unwrap().clone();
     assert_eq!((claimed.status, claimed.owner), (ReceiptStatus::Sold, INSURER));
-    let events =
-        market.ok(AGENT, Action::ReportSale { receipt_id: sold, report: sale(usd(600_000)) });
+    let events = market
+        .ok(AGENT, Action::ReportSale(ReportSale { receipt_id: sold, report: sale(usd(600_000)) }));
     let pass = pass_of(&events);
     assert_eq!(pass.senior_principal, usd(800_000 - 686_000));
     assert_eq!(market.loan(loan).status, LoanStatus::Settled);
@@ -265,22 +284,24 @@ fn an_insurance_claim_is_paid_through_the_same_waterfall() {
 #[test]
 fn a_frozen_borrowers_remainder_is_held_until_it_is_unfrozen() {
     let mut case = defaulted(usd(50_000));
-    case.market.ok(COMPLIANCE, Action::Freeze { account: BORROWER });
+    case.market.ok(COMPLIANCE, Action::Freeze(Freeze { account: BORROWER }));
     let (pass, _, _) = {
         let report = sale(usd(2_000_000));
-        let events = case.market.ok(AGENT, Action::ReportSale { receipt_id: case.receipt, report });
+        let events = case
+            .market
+            .ok(AGENT, Action::ReportSale(ReportSale { receipt_id: case.receipt, report }));
         (pass_of(&events), (), ())
     };
     assert!(!pass.borrower.is_zero());
     assert_eq!(case.market.loan(case.loan).surplus_held, pass.borrower);
     assert_eq!(case.market.usdai(ProtocolAccount::Loan(case.loan)), pass.borrower);
-    case.market.ok(COMPLIANCE, Action::Unfreeze { account: BORROWER });
+    case.market.ok(COMPLIANCE, Action::Unfreeze(Unfreeze { account: BORROWER }));
     let before = case.market.usdai(BORROWER);
-    case.market.ok(BORROWER, Action::ClaimLoanSurplus { loan_id: case.loan });
+    case.market.ok(BORROWER, Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: case.loan }));
     assert_eq!(case.market.usdai(BORROWER).checked_sub(before).unwrap(), pass.borrower);
     case.market.reject(
         BORROWER,
-        Action::ClaimLoanSurplus { loan_id: case.loan },
+        Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: case.loan }),
         LoanError::LoanSurplusIsZero,
     );
 }
@@ -297,9 +318,18 @@ fn a_claim_paid_before_foreclosure_leaves_the_settled_receipt_with_the_insurer()
     );
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
-    market.ok(INSURER, Action::PayInsuranceClaim { receipt_id: destroyed, amount: usd(500_000) });
-    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: AGENT });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
+    market.ok(
+        INSURER,
+        Action::PayInsuranceClaim(PayInsuranceClaim {
+            receipt_id: destroyed,
+            amount: usd(500_000),
+        }),
+    );
+    market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+    );
     let claimed = market.state.receipts.receipts.get(&destroyed).unwrap().clone();
     assert_eq!((claimed.status, claimed.owner), (ReceiptStatus::Sold, INSURER));
     let foreclosed = market.state.receipts.receipts.get(&kept).unwrap().clone();

@@ -25,6 +25,7 @@ mod common;
 use common::*;
 use infrafi_core::{
     Action, Amount, TxError,
+    action::{Claim, DonateToVault, GatewayCredit, RequestRedeem, ServiceQueue, Stake},
     queue::QueueError,
     vault::{VIRTUAL_ASSETS, VIRTUAL_SHARES, VaultError},
 };
@@ -49,13 +50,16 @@ fn attack(donation: Amount, deposit: Amount) -> Option<Outcome> {
     for (who, amount, id) in [(ATTACKER, plus(donation, Amount(1)), 1), (VICTIM, deposit, 2)] {
         let external_id = infrafi_core::ids::B256::repeat_byte(id);
         let token = infrafi_core::ids::USDC;
-        market.ok(ATTESTOR, Action::GatewayCredit { account: who, token, amount, external_id });
+        market.ok(
+            ATTESTOR,
+            Action::GatewayCredit(GatewayCredit { account: who, token, amount, external_id }),
+        );
         market.mint(who, amount);
     }
     market.stake(ATTACKER, Amount(1));
     assert_eq!(market.susdai(ATTACKER), Amount(1), "the first unit buys one share unit");
-    market.ok(ATTACKER, Action::DonateToVault { amount: donation });
-    let stake = Action::Stake { assets: deposit, min_shares: Amount::ZERO };
+    market.ok(ATTACKER, Action::DonateToVault(DonateToVault { amount: donation }));
+    let stake = Action::Stake(Stake { assets: deposit, min_shares: Amount::ZERO });
     match market.try_apply(VICTIM, stake) {
         Ok(_) => {}
         Err(error) => {
@@ -71,23 +75,25 @@ fn attack(donation: Amount, deposit: Amount) -> Option<Outcome> {
         // whole balance only.
         market.rejected(
             VICTIM,
-            Action::RequestRedeem { shares: Amount(victim_shares.0 - 1) },
+            Action::RequestRedeem(RequestRedeem { shares: Amount(victim_shares.0 - 1) }),
             QueueError::SharesBelowMinimumRedeem,
         );
     }
     // Both leave with their whole balances, below the minimum, without governance stepping in.
-    let victim_request =
-        Market::request_id(&market.ok(VICTIM, Action::RequestRedeem { shares: victim_shares }));
-    let attacker_request =
-        Market::request_id(&market.ok(ATTACKER, Action::RequestRedeem { shares: Amount(1) }));
+    let victim_request = Market::request_id(
+        &market.ok(VICTIM, Action::RequestRedeem(RequestRedeem { shares: victim_shares })),
+    );
+    let attacker_request = Market::request_id(
+        &market.ok(ATTACKER, Action::RequestRedeem(RequestRedeem { shares: Amount(1) })),
+    );
     market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
-    market.ok(VICTIM, Action::Claim { request_id: victim_request });
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
+    market.ok(VICTIM, Action::Claim(Claim { request_id: victim_request }));
     assert_eq!(market.susdai(VICTIM), Amount::ZERO);
     // The attacker's unit may be worth less than one USDai unit after rounding: then there is
     // nothing to claim and it has redeemed nothing.
     let attacker_redeemed =
-        match market.try_apply(ATTACKER, Action::Claim { request_id: attacker_request }) {
+        match market.try_apply(ATTACKER, Action::Claim(Claim { request_id: attacker_request })) {
             Ok(_) => market.usdai(ATTACKER),
             Err(_) => Amount::ZERO,
         };

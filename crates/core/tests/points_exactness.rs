@@ -32,8 +32,8 @@ use common::{
     workload::{self, ACTORS, Step, next_block, steps},
 };
 use infrafi_core::{
-    Account, Asset, BlockContext, Event, State, WAD, apply, begin_block, points,
-    points::ACCUMULATOR_SCALE, vault,
+    Account, Asset, BlockContext, Event, State, WAD, action::DonateToVault, apply, begin_block,
+    points, points::ACCUMULATOR_SCALE, vault,
 };
 use proptest::prelude::*;
 
@@ -183,7 +183,7 @@ fn susdai_points_keep_accruing_when_a_share_unit_is_worth_a_fortune() {
     market.mint(DAVE, whole(1_001));
     market.mint(ALICE, whole(1_000_000));
     market.stake(DAVE, infrafi_core::Amount(1));
-    market.ok(DAVE, Action::DonateToVault { amount: whole(1_000) });
+    market.ok(DAVE, Action::DonateToVault(DonateToVault { amount: whole(1_000) }));
     market.stake(ALICE, whole(1_000_000));
     let shares = market.susdai(ALICE).0;
     let price = vault::nav(&market.state).redemption_price_wad();

@@ -8,7 +8,12 @@ mod common;
 
 use common::*;
 use infrafi_core::{
-    Action, Amount, Event, Transaction, apply, ids::USDC, ledger::LedgerError, tx::preview,
+    Action, Amount, Event, Transaction,
+    action::{Stake, Transfer},
+    apply,
+    ids::USDC,
+    ledger::LedgerError,
+    tx::preview,
 };
 
 #[test]
@@ -19,7 +24,7 @@ fn a_preview_returns_the_events_apply_would_and_leaves_the_state_unchanged() {
     let block = market.block;
     let stake = Transaction {
         sender: ALICE,
-        action: Action::Stake { assets: whole(400), min_shares: Amount::ZERO },
+        action: Action::Stake(Stake { assets: whole(400), min_shares: Amount::ZERO }),
     };
     let before = market.state.state_hash();
     // The baseline of change tracking, as the node starts it.
@@ -46,11 +51,11 @@ fn a_rejected_preview_returns_the_rejection_and_leaves_the_state_unchanged() {
     let before = market.state.state_hash();
     let transfer = Transaction {
         sender: BORROWER,
-        action: Action::Transfer {
+        action: Action::Transfer(Transfer {
             asset: infrafi_core::Asset::Stablecoin(USDC),
             to: ALICE,
             amount: whole(1),
-        },
+        }),
     };
     let result = preview(&mut market.state, &block, &transfer, |_, _| ());
     let expected = apply(&mut market.state.clone(), &block, &transfer).unwrap_err();

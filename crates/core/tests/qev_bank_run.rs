@@ -13,6 +13,7 @@ mod support;
 
 use infrafi_core::{
     Action, Amount, Bps, Event, Rate, WAD,
+    action::{Claim, RepayLoan, Transfer},
     ids::RequestId,
     loans::{self, LoanStatus, LoanTerms, TrancheTerms},
     math::{Rounding, mul_div},
@@ -78,14 +79,17 @@ fn a_forty_percent_run_drains_over_the_months_from_repayments_alone() {
             assert_eq!((due.installments, due.grace_interest), (1, Amount::ZERO), "on time");
             market.ok(
                 user_address(REVENUE),
-                Action::Transfer {
+                Action::Transfer(Transfer {
                     asset: infrafi_core::Asset::Usdai,
                     to: support::borrower(),
                     amount: due.interest,
-                },
+                }),
             );
             let total = due.total().expect("fits");
-            market.ok(support::borrower(), Action::RepayLoan { loan_id, max_amount: total });
+            market.ok(
+                support::borrower(),
+                Action::RepayLoan(RepayLoan { loan_id, max_amount: total }),
+            );
             served_by_month.push(served_shares);
             payment_days.push(day);
             payments.push(total);
@@ -137,7 +141,7 @@ fn a_forty_percent_run_drains_over_the_months_from_repayments_alone() {
     assert!(market.state().queue.eligible.is_empty() && market.state().queue.waiting.is_empty());
     for (user, id) in (0..LEAVERS).zip(ids) {
         let before = market.usdai(user);
-        market.ok(user_address(user), Action::Claim { request_id: id });
+        market.ok(user_address(user), Action::Claim(Claim { request_id: id }));
         let paid = market.usdai(user).checked_sub(before).expect("paid");
         assert!(paid >= whole(STAKE), "holder {user} got {paid} for {STAKE} shares");
     }

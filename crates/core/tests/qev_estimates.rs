@@ -5,6 +5,7 @@ mod support;
 
 use infrafi_core::{
     Action, Amount, Rate, TxError, WAD,
+    action::PostTbillRate,
     estimate::{self, INFLOWS_MAX},
     ids::RequestId,
     qev::QevError,
@@ -92,7 +93,10 @@ fn waiting_requests_count_the_older_waiting_ones_ahead() {
 #[test]
 fn base_yield_projected_from_the_tbill_rate_feeds_the_estimate() {
     let mut market = Market::new(4, 100, 100, |_| {});
-    market.ok(support::ORACLE, Action::PostTbillRate { rate: Rate::from_apr_bps(500) });
+    market.ok(
+        support::ORACLE,
+        Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(500) }),
+    );
     market.originate_loan(whole(400));
     let id = market.request(0, whole(100));
     let inflows = estimate::base_yield_inflows(market.state(), 365 * DAY).expect("inflows");

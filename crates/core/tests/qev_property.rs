@@ -11,6 +11,11 @@ mod support;
 
 use infrafi_core::{
     Action, Amount, Event, WAD,
+    action::{
+        BuyRequest, CancelRedeem, Claim, CommitSealedBid, DelistRequest, DonateToVault,
+        ListRequest, PrepayLoan, RequestRedeem, RevealSealedBid, ServiceQueue, SetBid,
+        TransferRequest,
+    },
     ids::{B256, RequestId},
     math::{Rounding, mul_div},
     queue::RoundRecord,
@@ -154,17 +159,21 @@ impl Run {
             Op::Request { user, shares, dust } => {
                 // Whole shares plus odd units, so divisions leave dust.
                 let shares = Amount(whole(shares).0 + dust * 1_000_003);
-                self.send(user_address(user), Action::RequestRedeem { shares });
+                self.send(user_address(user), Action::RequestRedeem(RequestRedeem { shares }));
             }
             Op::Cancel { pick, stranger } => {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let sender = if stranger { (owner + 1) % HOLDERS } else { owner };
-                    self.send(user_address(sender), Action::CancelRedeem { request_id: id });
+                    self.send(
+                        user_address(sender),
+                        Action::CancelRedeem(CancelRedeem { request_id: id }),
+                    );
                 }
             }
             Op::Bid { pick, price_cents } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    let action = Action::SetBid { request_id: id, price_wad: cents(price_cents) };
+                    let action =
+                        Action::SetBid(SetBid { request_id: id, price_wad: cents(price_cents) });
                     self.send(user_address(owner), action);
                 }
             }
@@ -172,11 +181,11 @@ impl Run {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let price = cents(price_cents);
                     let commitment = Market::commitment(id, price, salt(id));
-                    let action = Action::CommitSealedBid {
+                    let action = Action::CommitSealedBid(CommitSealedBid {
                         request_id: id,
                         commitment,
                         deposit: whole(deposit),
-                    };
+                    });
                     if self.send(user_address(owner), action) {
                         self.sealed.insert(id, price);
                     }
@@ -186,41 +195,58 @@ impl Run {
                 if let Some((id, owner)) = action_of(self, pick) {
                     let price = self.sealed.get(&id).copied().unwrap_or(0);
                     let salt = if honest { salt(id) } else { B256::repeat_byte(1) };
-                    let action = Action::RevealSealedBid { request_id: id, price_wad: price, salt };
+                    let action = Action::RevealSealedBid(RevealSealedBid {
+                        request_id: id,
+                        price_wad: price,
+                        salt,
+                    });
                     let accepted = self.send(user_address(owner), action);
                     assert!(honest || !accepted, "a dishonest reveal was accepted");
                 }
             }
             Op::Transfer { pick, to } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    let action = Action::TransferRequest { request_id: id, to: user_address(to) };
+                    let action = Action::TransferRequest(TransferRequest {
+                        request_id: id,
+                        to: user_address(to),
+                    });
                     self.send(user_address(owner), action);
                 }
             }
             Op::List { pick, price } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    let action = Action::ListRequest { request_id: id, price: whole(price) };
+                    let action =
+                        Action::ListRequest(ListRequest { request_id: id, price: whole(price) });
                     self.send(user_address(owner), action);
                 }
             }
             Op::Delist { pick } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    self.send(user_address(owner), Action::DelistRequest { request_id: id });
+                    self.send(
+                        user_address(owner),
+                        Action::DelistRequest(DelistRequest { request_id: id }),
+                    );
                 }
             }
             Op::Buy { pick, buyer, max_price } => {
                 if let Some((id, _)) = action_of(self, pick) {
-                    let action = Action::BuyRequest { request_id: id, max_price: whole(max_price) };
+                    let action = Action::BuyRequest(BuyRequest {
+                        request_id: id,
+                        max_price: whole(max_price),
+                    });
                     self.send(user_address(buyer), action);
                 }
             }
             Op::Claim { pick } => {
                 if let Some((id, owner)) = action_of(self, pick) {
-                    self.send(user_address(owner), Action::Claim { request_id: id });
+                    self.send(user_address(owner), Action::Claim(Claim { request_id: id }));
                 }
             }
             Op::Donate { amount } => {
-                self.send(user_address(DONOR), Action::DonateToVault { amount: whole(amount) });
+                self.send(
+                    user_address(DONOR),
+                    Action::DonateToVault(DonateToVault { amount: whole(amount) }),
+                );
             }
             Op::Repay { hundredths } => {
                 // What is left of the loan, at most the amount; nothing once it is repaid. The
@@ -229,7 +255,11 @@ impl Run {
                 let principal = amount.min(self.market.loan().balance);
                 if !principal.is_zero() {
                     let loan_id = self.market.loan_id();
-                    let action = Action::PrepayLoan { loan_id, principal, max_amount: principal };
+                    let action = Action::PrepayLoan(PrepayLoan {
+                        loan_id,
+                        principal,
+                        max_amount: principal,
+                    });
                     self.send(support::BORROWER, action);
                 }
             }
@@ -243,7 +273,9 @@ impl Run {
         let bids: BTreeMap<RequestId, u128> =
             state.queue.requests.iter().map(|(id, r)| (*id, r.bid_price_wad)).collect();
         let keeper = user_address(DONOR);
-        let Ok(events) = self.market.apply(keeper, Action::ServiceQueue { max_requests }) else {
+        let Ok(events) =
+            self.market.apply(keeper, Action::ServiceQueue(ServiceQueue { max_requests }))
+        else {
             return;
         };
         self.rounds += 1;

@@ -8,6 +8,10 @@ mod support;
 
 use infrafi_core::{
     Action, Amount, TxError,
+    action::{
+        BuyRequest, CancelRedeem, CommitSealedBid, DelistRequest, ListRequest, MintUsdai,
+        RequestRedeem, RevealSealedBid, ServiceQueue, SetBid, Stake,
+    },
     estimate::{self, ESTIMATE_BIDDERS_MAX, INFLOWS_MAX},
     ids::{B256, RequestId},
     qev::QevError,
@@ -29,11 +33,14 @@ fn market() -> (Market, RequestId) {
 
 fn commit(market: &mut Market, id: RequestId, price: u128, deposit: Amount) {
     let commitment = Market::commitment(id, price, B256::ZERO);
-    market.ok(user_address(A), Action::CommitSealedBid { request_id: id, commitment, deposit });
+    market.ok(
+        user_address(A),
+        Action::CommitSealedBid(CommitSealedBid { request_id: id, commitment, deposit }),
+    );
 }
 
 fn reveal(id: RequestId, price: u128, salt: B256) -> Action {
-    Action::RevealSealedBid { request_id: id, price_wad: price, salt }
+    Action::RevealSealedBid(RevealSealedBid { request_id: id, price_wad: price, salt })
 }
 
 fn story(code: QevError) -> TxError {
@@ -41,19 +48,28 @@ fn story(code: QevError) -> TxError {
     let a = user_address(A);
     match code {
         QevError::RequestIsListed => {
-            market.ok(a, Action::ListRequest { request_id: id, price: whole(1) });
-            market.err(a, Action::CancelRedeem { request_id: id })
+            market.ok(a, Action::ListRequest(ListRequest { request_id: id, price: whole(1) }));
+            market.err(a, Action::CancelRedeem(CancelRedeem { request_id: id }))
         }
-        QevError::RequestIsNotListed => market.err(a, Action::DelistRequest { request_id: id }),
+        QevError::RequestIsNotListed => {
+            market.err(a, Action::DelistRequest(DelistRequest { request_id: id }))
+        }
         QevError::SealedBidPending => {
             commit(&mut market, id, cents(1), whole(1));
-            market.err(a, Action::SetBid { request_id: id, price_wad: cents(1) })
+            market.err(a, Action::SetBid(SetBid { request_id: id, price_wad: cents(1) }))
         }
         QevError::SealedBidNotFound => market.err(a, reveal(id, 0, B256::ZERO)),
         QevError::OpenBidMustBeZero => {
             market.bid(A, id, cents(1));
             let commitment = Market::commitment(id, cents(2), B256::ZERO);
-            market.err(a, Action::CommitSealedBid { request_id: id, commitment, deposit: whole(2) })
+            market.err(
+                a,
+                Action::CommitSealedBid(CommitSealedBid {
+                    request_id: id,
+                    commitment,
+                    deposit: whole(2),
+                }),
+            )
         }
         QevError::RevealWindowNotOpen => {
             commit(&mut market, id, cents(1), whole(1));
@@ -75,14 +91,19 @@ fn story(code: QevError) -> TxError {
             market.advance(86_400 - 60);
             market.err(a, reveal(id, cents(2), B256::ZERO))
         }
-        QevError::BidUnchanged => market.err(a, Action::SetBid { request_id: id, price_wad: 0 }),
+        QevError::BidUnchanged => {
+            market.err(a, Action::SetBid(SetBid { request_id: id, price_wad: 0 }))
+        }
         QevError::ListingPriceAboveMaximum => {
-            market.ok(a, Action::ListRequest { request_id: id, price: whole(2) });
-            market.err(user_address(B), Action::BuyRequest { request_id: id, max_price: whole(1) })
+            market.ok(a, Action::ListRequest(ListRequest { request_id: id, price: whole(2) }));
+            market.err(
+                user_address(B),
+                Action::BuyRequest(BuyRequest { request_id: id, max_price: whole(1) }),
+            )
         }
         QevError::BuyerMustNotBeOwner => {
-            market.ok(a, Action::ListRequest { request_id: id, price: whole(2) });
-            market.err(a, Action::BuyRequest { request_id: id, max_price: whole(2) })
+            market.ok(a, Action::ListRequest(ListRequest { request_id: id, price: whole(2) }));
+            market.err(a, Action::BuyRequest(BuyRequest { request_id: id, max_price: whole(2) }))
         }
         QevError::InflowsTooMany => {
             let inflows = vec![(0u64, Amount(1)); INFLOWS_MAX + 1];
@@ -104,28 +125,34 @@ fn bidders_too_many() -> TxError {
     let mut driver = Driver::new(state);
     for user in 0..users {
         let sender = user_address(user);
-        let mint = Action::MintUsdai {
+        let mint = Action::MintUsdai(MintUsdai {
             token: infrafi_core::ids::USDC,
             amount: whole(2_000),
             min_out: Amount::ZERO,
-        };
+        });
         driver.apply(sender, mint).expect("mint");
         driver
-            .apply(sender, Action::Stake { assets: whole(1_001), min_shares: Amount::ZERO })
+            .apply(sender, Action::Stake(Stake { assets: whole(1_001), min_shares: Amount::ZERO }))
             .expect("stake");
     }
     let mut next = 0u64;
     // One more than the limit after the round serves one of them.
     for n in 0..ESTIMATE_BIDDERS_MAX as u64 + 2 {
         let sender = user_address(n % users);
-        driver.apply(sender, Action::RequestRedeem { shares: whole(1) }).expect("request");
         driver
-            .apply(sender, Action::SetBid { request_id: RequestId(next), price_wad: 1 })
+            .apply(sender, Action::RequestRedeem(RequestRedeem { shares: whole(1) }))
+            .expect("request");
+        driver
+            .apply(sender, Action::SetBid(SetBid { request_id: RequestId(next), price_wad: 1 }))
             .expect("bid");
         next += 1;
     }
-    driver.apply(user_address(0), Action::RequestRedeem { shares: whole(1) }).expect("request");
-    driver.apply(user_address(0), Action::ServiceQueue { max_requests: 1 }).expect("round");
+    driver
+        .apply(user_address(0), Action::RequestRedeem(RequestRedeem { shares: whole(1) }))
+        .expect("request");
+    driver
+        .apply(user_address(0), Action::ServiceQueue(ServiceQueue { max_requests: 1 }))
+        .expect("round");
     estimate::estimate(&driver.state, RequestId(next), &[]).expect_err("too many bidders")
 }
 

@@ -8,6 +8,7 @@ mod support;
 
 use infrafi_core::{
     Action, Amount, TxError,
+    action::{Claim, ServiceQueue, SetBid},
     ids::{ProtocolAccount, RequestId},
     ledger::LedgerError,
     qev::{self, QevError},
@@ -79,7 +80,7 @@ fn one_bidder_jumps_two_waiters_and_pays_the_second_highest_price() {
     assert_eq!(market.request_of(b).bid_escrow, whole(1), "B's escrow waits for its turn");
     // C pulls its 100 USDai and its 4 USDai of unused escrow.
     let before = market.usdai(C);
-    market.ok(user_address(C), Action::Claim { request_id: c });
+    market.ok(user_address(C), Action::Claim(Claim { request_id: c }));
     assert_eq!(market.usdai(C).checked_sub(before), Ok(whole(104)));
     assert!(market.state().queue.requests.get(&c).is_none(), "a finished request is forgotten");
 }
@@ -146,7 +147,8 @@ fn a_bid_above_what_the_bidder_can_escrow_is_rejected() {
     let mut market = Market::new(2, 100, 3, |_| {});
     let id = market.request(A, whole(100));
     // 5 cents on 100 shares needs 5 USDai of escrow; A holds 3.
-    let error = market.err(user_address(A), Action::SetBid { request_id: id, price_wad: cents(5) });
+    let error =
+        market.err(user_address(A), Action::SetBid(SetBid { request_id: id, price_wad: cents(5) }));
     assert_eq!(error, TxError::Ledger(LedgerError::BalanceInsufficient));
     market.bid(A, id, cents(3));
     assert_eq!(market.usdai(A), Amount::ZERO);
@@ -163,9 +165,9 @@ fn raising_lowering_and_withdrawing_a_bid_moves_escrow_and_priority() {
     assert_eq!(market.usdai(B), whole(95));
     market.bid(B, b, cents(2));
     assert_eq!(market.usdai(B), whole(98));
-    let same = Action::SetBid { request_id: b, price_wad: cents(2) };
+    let same = Action::SetBid(SetBid { request_id: b, price_wad: cents(2) });
     assert_eq!(market.err(user_address(B), same), TxError::Qev(QevError::BidUnchanged));
-    let not_owner = Action::SetBid { request_id: b, price_wad: cents(3) };
+    let not_owner = Action::SetBid(SetBid { request_id: b, price_wad: cents(3) });
     assert_eq!(
         market.err(user_address(A), not_owner),
         TxError::Queue(QueueError::SenderIsNotRequestOwner)
@@ -199,7 +201,8 @@ fn each_round_publishes_its_clearing_price_and_a_moving_average() {
 fn the_next_round_must_wait_the_round_interval() {
     let (mut market, _) = three_requests(0);
     market.round();
-    let error = market.err(user_address(A), Action::ServiceQueue { max_requests: 10 });
+    let error =
+        market.err(user_address(A), Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     assert_eq!(error, TxError::Queue(QueueError::RoundIntervalNotElapsed));
     market.advance(86_400);
     market.round();

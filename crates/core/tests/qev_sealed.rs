@@ -9,6 +9,9 @@ mod support;
 use alloy_sol_types::SolValue;
 use infrafi_core::{
     Action, Amount, TxError,
+    action::{
+        CancelRedeem, Claim, CommitSealedBid, ListRequest, RevealSealedBid, SetBid, TransferRequest,
+    },
     ids::{B256, RequestId},
     qev::{self, QevError},
 };
@@ -40,11 +43,14 @@ fn after_first_round() -> (Market, [RequestId; 3]) {
 
 fn commit(market: &mut Market, user: u64, id: RequestId, price: u128, deposit: Amount) {
     let commitment = Market::commitment(id, price, salt(7));
-    market.ok(user_address(user), Action::CommitSealedBid { request_id: id, commitment, deposit });
+    market.ok(
+        user_address(user),
+        Action::CommitSealedBid(CommitSealedBid { request_id: id, commitment, deposit }),
+    );
 }
 
 fn reveal(id: RequestId, price: u128, salt: B256) -> Action {
-    Action::RevealSealedBid { request_id: id, price_wad: price, salt }
+    Action::RevealSealedBid(RevealSealedBid { request_id: id, price_wad: price, salt })
 }
 
 #[test]
@@ -93,7 +99,7 @@ fn a_late_reveal_is_rejected_and_the_unrevealed_bid_forfeits_its_penalty_to_the_
     let late = market.err(user_address(C), reveal(c, cents(5), salt(7)));
     assert_eq!(late, TxError::Qev(QevError::SealedBidExpired));
     // C's claim resolves the expired bid: 10% of 10 USDai to the pool, 9 back to C.
-    market.ok(user_address(C), Action::Claim { request_id: c });
+    market.ok(user_address(C), Action::Claim(Claim { request_id: c }));
     assert_eq!(market.usdai(C), whole(99));
     assert_eq!(market.state().queue.qev.get().pool_undistributed, whole(1));
     assert_eq!(market.state().queue.qev.get().penalties_total, whole(1));
@@ -116,7 +122,7 @@ fn a_revealed_bid_above_its_deposit_is_rejected() {
     let commitment = Market::commitment(c, cents(20), salt(7));
     market.ok(
         user_address(C),
-        Action::CommitSealedBid { request_id: c, commitment, deposit: whole(10) },
+        Action::CommitSealedBid(CommitSealedBid { request_id: c, commitment, deposit: whole(10) }),
     );
     market.advance(23 * HOUR);
     let error = market.err(user_address(C), reveal(c, cents(20), salt(7)));
@@ -128,22 +134,24 @@ fn a_pending_sealed_bid_blocks_other_bids_and_trades_but_not_cancellation() {
     let (mut market, [a, b, c]) = after_first_round();
     market.bid(A, a, cents(1));
     let commitment = Market::commitment(a, cents(2), salt(7));
-    let over_open = Action::CommitSealedBid { request_id: a, commitment, deposit: whole(5) };
+    let over_open =
+        Action::CommitSealedBid(CommitSealedBid { request_id: a, commitment, deposit: whole(5) });
     assert_eq!(market.err(user_address(A), over_open), TxError::Qev(QevError::OpenBidMustBeZero));
     commit(&mut market, C, c, cents(5), whole(10));
     let commitment = Market::commitment(c, cents(6), salt(7));
-    let again = Action::CommitSealedBid { request_id: c, commitment, deposit: whole(5) };
+    let again =
+        Action::CommitSealedBid(CommitSealedBid { request_id: c, commitment, deposit: whole(5) });
     assert_eq!(market.err(user_address(C), again), TxError::Qev(QevError::SealedBidPending));
-    let open = Action::SetBid { request_id: c, price_wad: cents(1) };
+    let open = Action::SetBid(SetBid { request_id: c, price_wad: cents(1) });
     assert_eq!(market.err(user_address(C), open), TxError::Qev(QevError::SealedBidPending));
-    let give = Action::TransferRequest { request_id: c, to: user_address(B) };
+    let give = Action::TransferRequest(TransferRequest { request_id: c, to: user_address(B) });
     assert_eq!(market.err(user_address(C), give), TxError::Qev(QevError::SealedBidPending));
-    let list = Action::ListRequest { request_id: c, price: whole(1) };
+    let list = Action::ListRequest(ListRequest { request_id: c, price: whole(1) });
     assert_eq!(market.err(user_address(C), list), TxError::Qev(QevError::SealedBidPending));
     let none = market.err(user_address(B), reveal(b, 0, salt(7)));
     assert_eq!(none, TxError::Qev(QevError::SealedBidNotFound));
     // Cancelled before its reveal window opens, a sealed bid returns in full.
-    market.ok(user_address(C), Action::CancelRedeem { request_id: c });
+    market.ok(user_address(C), Action::CancelRedeem(CancelRedeem { request_id: c }));
     assert_eq!(market.usdai(C), whole(100));
 }
 
@@ -152,7 +160,7 @@ fn a_sealed_bid_cancelled_inside_the_reveal_window_pays_the_penalty() {
     let (mut market, [_, _, c]) = after_first_round();
     commit(&mut market, C, c, cents(5), whole(10));
     market.advance(23 * HOUR);
-    market.ok(user_address(C), Action::CancelRedeem { request_id: c });
+    market.ok(user_address(C), Action::CancelRedeem(CancelRedeem { request_id: c }));
     assert_eq!(market.usdai(C), whole(99));
     assert_eq!(market.state().queue.qev.get().pool_undistributed, whole(1));
 }

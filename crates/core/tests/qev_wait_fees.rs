@@ -6,6 +6,7 @@ mod support;
 
 use infrafi_core::{
     Action, Amount, TxError,
+    action::{CancelRedeem, Claim},
     ids::{ProtocolAccount, RequestId},
     qev,
     queue::QueueError,
@@ -38,7 +39,7 @@ fn overtaken(b_shares: u128) -> (Market, [RequestId; 3]) {
 
 fn claim(market: &mut Market, user: u64, id: RequestId) -> Amount {
     let before = market.usdai(user);
-    market.ok(user_address(user), Action::Claim { request_id: id });
+    market.ok(user_address(user), Action::Claim(Claim { request_id: id }));
     market.usdai(user).checked_sub(before).expect("a claim pays")
 }
 
@@ -48,7 +49,7 @@ fn wait_fees_vest_linearly_over_seven_days_and_add_up_exactly() {
     let credit = Amount(450_000_000_000_000_000);
     let status = qev::wait_fees_now(market.state(), a).expect("fees");
     assert_eq!((status.earned, status.vested), (credit, Amount::ZERO));
-    let nothing = market.err(user_address(A), Action::Claim { request_id: a });
+    let nothing = market.err(user_address(A), Action::Claim(Claim { request_id: a }));
     assert_eq!(nothing, TxError::Queue(QueueError::NothingToClaim));
     market.advance(DAY);
     // One day of seven: 0.45 / 7, rounded down.
@@ -109,7 +110,7 @@ fn wait_fees_of_several_rounds_vest_from_their_credit_weighted_mean_time() {
 fn a_cancelled_request_keeps_its_vested_wait_fees_and_returns_the_rest_to_the_pool() {
     let (mut market, [a, b, _]) = overtaken(100);
     market.advance(DAY * 7 / 2);
-    market.ok(user_address(A), Action::CancelRedeem { request_id: a });
+    market.ok(user_address(A), Action::CancelRedeem(CancelRedeem { request_id: a }));
     let pool = market.state().queue.qev.get().pool_undistributed;
     assert_eq!(pool, Amount(225_000_000_000_000_000), "half of 0.45 had not vested");
     assert_eq!(claim(&mut market, A, a), Amount(225_000_000_000_000_000));

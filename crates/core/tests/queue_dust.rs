@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use infrafi_core::action::{Claim, RequestRedeem, ServiceQueue, SetParameter};
 use infrafi_core::{Action, Amount, Event, ParameterChange, queue::QueueError};
 
 #[test]
@@ -28,11 +29,18 @@ fn a_request_whose_shares_are_worth_less_than_a_unit_is_served_for_nothing_and_d
     market.revalue_and_remark(receipt, whole(250));
     assert_eq!(market.nav().senior_impairment, whole(600));
     assert_eq!(market.nav().conservative, whole(400));
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MinRedeemShares(Amount(1)) });
-    let dust = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: Amount(1) }));
-    let real = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(10) }));
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MinRedeemShares(Amount(1)) }),
+    );
+    let dust = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: Amount(1) })),
+    );
+    let real = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(10) })),
+    );
     market.advance(7 * DAY);
-    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let events = market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     assert!(events.contains(&Event::RedemptionServed {
         request_id: dust,
         shares: Amount(1),
@@ -40,11 +48,11 @@ fn a_request_whose_shares_are_worth_less_than_a_unit_is_served_for_nothing_and_d
         fully_served: true,
     }));
     assert!(market.state.queue.requests.get(&dust).is_none());
-    market.rejected(ALICE, Action::Claim { request_id: dust }, QueueError::RequestNotFound);
+    market.rejected(ALICE, Action::Claim(Claim { request_id: dust }), QueueError::RequestNotFound);
     // The dust did not block the request behind it: 10 shares at 0.4 pay
     // floor(10e18 * (400e18 + V) / (1,000e18 - 1 + V)) = 4,000,000,000,006,000,000 units
     // (0.4, plus the virtual pair's pull towards 1.0: 10e18 * V * 0.6 / 1,000e18 = 6,000,000).
-    market.ok(ALICE, Action::Claim { request_id: real });
+    market.ok(ALICE, Action::Claim(Claim { request_id: real }));
     let paid =
         floor_mul_div(10 * ONE.0, 400 * ONE.0 + 1_000_000_000, 1_000 * ONE.0 - 1 + 1_000_000_000);
     assert_eq!(paid, 4_000_000_000_006_000_000);

@@ -13,7 +13,20 @@ mod common;
 use common::*;
 use infrafi_core::{
     Action, Address, Amount, Asset, AssetClassId, BlockContext, Bps, LoanId, ParameterChange, Rate,
-    ReceiptId, Role, SiloId, Symbol, Transaction, TxError, WAD, begin_block,
+    ReceiptId, Role, SiloId, Symbol, Transaction, TxError, WAD,
+    action::{
+        AcceptLoan, AddAssetClass, AddStablecoin, AmendReceipt, ApplyGenerationStepDown,
+        AssignSuccessorCurator, AttachPolicy, CancelLoanProposal, CancelRedeem, Claim,
+        ClaimLoanSurplus, DepositFirstLoss, DonateToVault, ForecloseLoan, Freeze, GatewayConfirm,
+        GatewayCredit, GatewayReject, GatewayWithdraw, GrantRole, HarvestBaseYield, IssueReceipt,
+        MintShares, MintUsdai, OpenSilo, PayInsuranceClaim, PledgeReceipts, PostPrice,
+        PostTbillRate, PostValuation, PrepayLoan, ProposeLoan, RedeemReceipt, RedeemUsdai,
+        ReleaseReceipt, RemarkLoans, RenewPolicy, RepayLoan, ReportSale, RequestReceiptRedemption,
+        RequestRedeem, RevokeRole, ServiceQueue, SetKyc, SetParameter, SetPause, SetSiloFrozen,
+        SetSiloSeniorCap, Stake, Transfer, TransferReceipt, TransferRequest, TriggerDefault,
+        Unfreeze, WithdrawFirstLoss,
+    },
+    begin_block,
     governance::{GovernanceError, PENDING_CHANGES_MAX},
     ids::{B256, PayoutId, RequestId, USDC, USDT},
     ledger::LedgerError,
@@ -63,7 +76,7 @@ fn funded_market() -> Market {
 }
 
 fn mint(token: Symbol, amount: Amount) -> Action {
-    Action::MintUsdai { token, amount, min_out: Amount::ZERO }
+    Action::MintUsdai(MintUsdai { token, amount, min_out: Amount::ZERO })
 }
 
 macro_rules! rejection_cases {
@@ -221,25 +234,29 @@ fn zero_amounts_are_rejected_by_every_action_that_moves_value() -> TxError {
     let mut market = funded_market();
     let zero = Amount::ZERO;
     let actions = [
-        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: zero },
-        Action::Transfer { asset: Asset::Tbill, to: BOB, amount: zero },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: zero }),
+        Action::Transfer(Transfer { asset: Asset::Tbill, to: BOB, amount: zero }),
         mint(USDC, zero),
-        Action::RedeemUsdai { token: USDC, amount: zero, min_out: zero },
-        Action::Stake { assets: zero, min_shares: zero },
-        Action::MintShares { shares: zero, max_assets: whole(1) },
-        Action::DonateToVault { amount: zero },
-        Action::RequestRedeem { shares: zero },
-        Action::GatewayWithdraw { token: USDC, amount: zero, destination: "0xdest".into() },
+        Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: zero, min_out: zero }),
+        Action::Stake(Stake { assets: zero, min_shares: zero }),
+        Action::MintShares(MintShares { shares: zero, max_assets: whole(1) }),
+        Action::DonateToVault(DonateToVault { amount: zero }),
+        Action::RequestRedeem(RequestRedeem { shares: zero }),
+        Action::GatewayWithdraw(GatewayWithdraw {
+            token: USDC,
+            amount: zero,
+            destination: "0xdest".into(),
+        }),
     ];
     for action in actions {
         reject(&mut market, ALICE, action, LedgerError::AmountMustNotBeZero);
     }
-    let credit = Action::GatewayCredit {
+    let credit = Action::GatewayCredit(GatewayCredit {
         account: ALICE,
         token: USDC,
         amount: zero,
         external_id: B256::repeat_byte(1),
-    };
+    });
     reject(&mut market, ATTESTOR, credit, LedgerError::AmountMustNotBeZero)
 }
 
@@ -248,34 +265,41 @@ fn spending_more_than_the_balance_is_rejected_by_every_action_that_spends() -> T
     // Alice: 1,000 USDai, 500 sUSDai, 998,500 USDC, 1,000,000 USDT.
     let over_usdai = plus(whole(1_000), Amount(1));
     let actions = [
-        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: over_usdai },
-        Action::Transfer { asset: Asset::Susdai, to: BOB, amount: plus(whole(500), Amount(1)) },
-        Action::Transfer {
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: over_usdai }),
+        Action::Transfer(Transfer {
+            asset: Asset::Susdai,
+            to: BOB,
+            amount: plus(whole(500), Amount(1)),
+        }),
+        Action::Transfer(Transfer {
             asset: Asset::Stablecoin(USDT),
             to: BOB,
             amount: plus(whole(USER_STABLECOIN_WHOLE), Amount(1)),
-        },
+        }),
         mint(USDT, plus(whole(USER_STABLECOIN_WHOLE), Amount(1))),
-        Action::RedeemUsdai { token: USDC, amount: over_usdai, min_out: Amount::ZERO },
-        Action::Stake { assets: over_usdai, min_shares: Amount::ZERO },
-        Action::MintShares { shares: over_usdai, max_assets: Amount::MAX },
-        Action::DonateToVault { amount: over_usdai },
-        Action::RequestRedeem { shares: plus(whole(500), Amount(1)) },
-        Action::GatewayWithdraw {
+        Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: over_usdai, min_out: Amount::ZERO }),
+        Action::Stake(Stake { assets: over_usdai, min_shares: Amount::ZERO }),
+        Action::MintShares(MintShares { shares: over_usdai, max_assets: Amount::MAX }),
+        Action::DonateToVault(DonateToVault { amount: over_usdai }),
+        Action::RequestRedeem(RequestRedeem { shares: plus(whole(500), Amount(1)) }),
+        Action::GatewayWithdraw(GatewayWithdraw {
             token: USDT,
             amount: plus(whole(USER_STABLECOIN_WHOLE), Amount(1)),
             destination: "0xdest".into(),
-        },
+        }),
     ];
     for action in actions {
         reject(&mut market, ALICE, action, LedgerError::BalanceInsufficient);
     }
     // The exact balance is fine.
-    market.ok(ALICE, Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1_000) });
+    market.ok(
+        ALICE,
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1_000) }),
+    );
     reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: Amount(1) },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: Amount(1) }),
         LedgerError::BalanceInsufficient,
     )
 }
@@ -283,22 +307,22 @@ fn spending_more_than_the_balance_is_rejected_by_every_action_that_spends() -> T
 fn a_credit_that_would_overflow_a_balance_is_rejected_as_arithmetic_overflow() -> TxError {
     let mut market = Market::new();
     // Alice already holds 1,000,000 USDC; u128::MAX more does not fit.
-    let credit = Action::GatewayCredit {
+    let credit = Action::GatewayCredit(GatewayCredit {
         account: ALICE,
         token: USDC,
         amount: Amount::MAX,
         external_id: B256::repeat_byte(9),
-    };
+    });
     let code = reject(&mut market, ATTESTOR, credit, LedgerError::ArithmeticOverflow);
     // The id was not spent by the rejected credit: it can still credit a sane amount.
     market.ok(
         ATTESTOR,
-        Action::GatewayCredit {
+        Action::GatewayCredit(GatewayCredit {
             account: ALICE,
             token: USDC,
             amount: whole(1),
             external_id: B256::repeat_byte(9),
-        },
+        }),
     );
     code
 }
@@ -318,44 +342,46 @@ fn a_block_earlier_than_the_state_time_is_rejected() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) }),
         LedgerError::BlockTimeMustNotDecrease,
     )
 }
 
 fn a_frozen_sender_cannot_send_usdai_or_susdai() -> TxError {
     let mut market = funded_market();
-    market.ok(COMPLIANCE, Action::Freeze { account: ALICE });
+    market.ok(COMPLIANCE, Action::Freeze(Freeze { account: ALICE }));
     for asset in [Asset::Usdai, Asset::Susdai] {
         reject(
             &mut market,
             ALICE,
-            Action::Transfer { asset, to: BOB, amount: whole(1) },
+            Action::Transfer(Transfer { asset, to: BOB, amount: whole(1) }),
             LedgerError::SenderIsFrozen,
         );
     }
     reject(
         &mut market,
         ALICE,
-        Action::RequestRedeem { shares: whole(1) },
+        Action::RequestRedeem(RequestRedeem { shares: whole(1) }),
         LedgerError::SenderIsFrozen,
     )
 }
 
 fn a_frozen_recipient_cannot_receive_usdai_or_susdai() -> TxError {
     let mut market = funded_market();
-    market.ok(COMPLIANCE, Action::Freeze { account: BOB });
+    market.ok(COMPLIANCE, Action::Freeze(Freeze { account: BOB }));
     for asset in [Asset::Usdai, Asset::Susdai] {
         reject(
             &mut market,
             ALICE,
-            Action::Transfer { asset, to: BOB, amount: whole(1) },
+            Action::Transfer(Transfer { asset, to: BOB, amount: whole(1) }),
             LedgerError::RecipientIsFrozen,
         );
     }
     // Stablecoins are not covered by a freeze.
-    market
-        .ok(ALICE, Action::Transfer { asset: Asset::Stablecoin(USDC), to: BOB, amount: whole(1) });
+    market.ok(
+        ALICE,
+        Action::Transfer(Transfer { asset: Asset::Stablecoin(USDC), to: BOB, amount: whole(1) }),
+    );
     LedgerError::RecipientIsFrozen.into()
 }
 
@@ -364,7 +390,7 @@ fn tbill_cannot_be_transferred_between_users() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Tbill, to: BOB, amount: whole(1) },
+        Action::Transfer(Transfer { asset: Asset::Tbill, to: BOB, amount: whole(1) }),
         LedgerError::AssetIsNotTransferable,
     )
 }
@@ -374,7 +400,7 @@ fn a_transfer_to_oneself_is_rejected() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Usdai, to: ALICE, amount: whole(1) },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: ALICE, amount: whole(1) }),
         LedgerError::RecipientMustNotBeSender,
     )
 }
@@ -384,24 +410,33 @@ fn tokens_receipts_and_requests_cannot_be_sent_to_the_zero_address() -> TxError 
     let code = reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Usdai, to: Address::ZERO, amount: whole(1) },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: Address::ZERO, amount: whole(1) }),
         LedgerError::RecipientMustNotBeZero,
     );
     reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Stablecoin(USDC), to: Address::ZERO, amount: whole(1) },
+        Action::Transfer(Transfer {
+            asset: Asset::Stablecoin(USDC),
+            to: Address::ZERO,
+            amount: whole(1),
+        }),
         code,
     );
     reject(
         &mut market,
         BORROWER,
-        Action::TransferReceipt { receipt_id: receipt, to: Address::ZERO },
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: Address::ZERO }),
         code,
     );
     let request_id = RequestId(market.state.queue.globals.get().next_request_id);
-    market.ok(ALICE, Action::RequestRedeem { shares: whole(1) });
-    reject(&mut market, ALICE, Action::TransferRequest { request_id, to: Address::ZERO }, code)
+    market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1) }));
+    reject(
+        &mut market,
+        ALICE,
+        Action::TransferRequest(TransferRequest { request_id, to: Address::ZERO }),
+        code,
+    )
 }
 
 fn an_unsupported_stablecoin_cannot_be_transferred() -> TxError {
@@ -409,7 +444,7 @@ fn an_unsupported_stablecoin_cannot_be_transferred() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Stablecoin(DAI), to: BOB, amount: whole(1) },
+        Action::Transfer(Transfer { asset: Asset::Stablecoin(DAI), to: BOB, amount: whole(1) }),
         LedgerError::AssetIsNotSupported,
     )
 }
@@ -433,13 +468,16 @@ fn a_block_lower_than_the_state_height_is_rejected() -> TxError {
     let code = reject(
         &mut market,
         ALICE,
-        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) }),
         LedgerError::BlockHeightMustNotDecrease,
     );
     // Several transactions share a block: its own height is fine, and so is the next one.
     for height in [lower.height + 1, lower.height + 2] {
         market.block = BlockContext { height, timestamp: market.now() };
-        market.ok(ALICE, Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) });
+        market.ok(
+            ALICE,
+            Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) }),
+        );
     }
     code
 }
@@ -452,67 +490,98 @@ fn every_privileged_action_rejects_every_address_without_its_role() -> TxError {
     // A pending payout, so confirm and reject are otherwise valid.
     market.ok(
         ALICE,
-        Action::GatewayWithdraw { token: USDC, amount: whole(1), destination: "0xdest".into() },
+        Action::GatewayWithdraw(GatewayWithdraw {
+            token: USDC,
+            amount: whole(1),
+            destination: "0xdest".into(),
+        }),
     );
-    market.ok(COMPLIANCE, Action::Freeze { account: DAVE });
+    market.ok(COMPLIANCE, Action::Freeze(Freeze { account: DAVE }));
     // Credit objects, so that each credit role's action is otherwise valid.
     let silo = market.open_silo(whole(1_000), whole(10_000));
     let receipt = market.issue_receipt(BORROWER, 1, whole(30_000));
     let bare = ReceiptId(*market.state.receipts.next_receipt_id.get());
     let description = gpu_receipt(1);
-    market.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner: BORROWER, description });
+    market.ok(
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt { class: GPU, owner: BORROWER, description }),
+    );
     let expires_at = market.now() + 365 * DAY;
     let policy_id = B256::repeat_byte(0x71);
     let gpu_silo = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
     let privileged: Vec<(Role, Action)> = vec![
-        (Role::Admin, Action::GrantRole { role: Role::Curator, account: BOB }),
-        (Role::Admin, Action::RevokeRole { role: Role::Oracle, account: ORACLE }),
-        (Role::Admin, Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(10)) }),
-        (Role::Admin, Action::AddStablecoin { token: DAI }),
-        (Role::Guardian, Action::SetPause { scope: PauseScope::Minting, paused: true }),
-        (Role::Compliance, Action::Freeze { account: CAROL }),
-        (Role::Compliance, Action::Unfreeze { account: DAVE }),
-        (Role::KycRegistrar, Action::SetKyc { account: CAROL, verified: true }),
-        (Role::Oracle, Action::PostPrice { token: USDC, price: WAD }),
-        (Role::Oracle, Action::PostTbillRate { rate: Rate::from_apr_bps(400) }),
+        (Role::Admin, Action::GrantRole(GrantRole { role: Role::Curator, account: BOB })),
+        (Role::Admin, Action::RevokeRole(RevokeRole { role: Role::Oracle, account: ORACLE })),
+        (
+            Role::Admin,
+            Action::SetParameter(SetParameter { change: ParameterChange::MintFeeBps(Bps(10)) }),
+        ),
+        (Role::Admin, Action::AddStablecoin(AddStablecoin { token: DAI })),
+        (Role::Guardian, Action::SetPause(SetPause { scope: PauseScope::Minting, paused: true })),
+        (Role::Compliance, Action::Freeze(Freeze { account: CAROL })),
+        (Role::Compliance, Action::Unfreeze(Unfreeze { account: DAVE })),
+        (Role::KycRegistrar, Action::SetKyc(SetKyc { account: CAROL, verified: true })),
+        (Role::Oracle, Action::PostPrice(PostPrice { token: USDC, price: WAD })),
+        (Role::Oracle, Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(400) })),
         (
             Role::GatewayAttestor,
-            Action::GatewayCredit {
+            Action::GatewayCredit(GatewayCredit {
                 account: BOB,
                 token: USDC,
                 amount: whole(1),
                 external_id: B256::repeat_byte(7),
-            },
+            }),
         ),
         (
             Role::GatewayAttestor,
-            Action::GatewayConfirm { payout_id: PayoutId(0), external_id: B256::repeat_byte(8) },
+            Action::GatewayConfirm(GatewayConfirm {
+                payout_id: PayoutId(0),
+                external_id: B256::repeat_byte(8),
+            }),
         ),
         (
             Role::GatewayAttestor,
-            Action::GatewayReject { payout_id: PayoutId(0), reason: "no".into() },
+            Action::GatewayReject(GatewayReject { payout_id: PayoutId(0), reason: "no".into() }),
         ),
-        (Role::Admin, Action::AddAssetClass { class: B200, terms: gpu_terms() }),
-        (Role::Admin, Action::ApplyGenerationStepDown { class: GPU, step_down_bps: Bps(100) }),
-        (Role::Admin, Action::SetSiloSeniorCap { silo_id: silo, cap: whole(1) }),
-        (Role::Admin, Action::SetSiloFrozen { silo_id: silo, frozen: true }),
+        (Role::Admin, Action::AddAssetClass(AddAssetClass { class: B200, terms: gpu_terms() })),
+        (
+            Role::Admin,
+            Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+                class: GPU,
+                step_down_bps: Bps(100),
+            }),
+        ),
+        (Role::Admin, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: silo, cap: whole(1) })),
+        (Role::Admin, Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: true })),
         (
             Role::Custodian,
-            Action::IssueReceipt { class: GPU, owner: BORROWER, description: gpu_receipt(2) },
+            Action::IssueReceipt(IssueReceipt {
+                class: GPU,
+                owner: BORROWER,
+                description: gpu_receipt(2),
+            }),
         ),
-        (Role::Custodian, Action::ReleaseReceipt { receipt_id: bare }),
-        (Role::Appraiser, Action::PostValuation { receipt_id: receipt, value: whole(1) }),
+        (Role::Custodian, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: bare })),
+        (
+            Role::Appraiser,
+            Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(1) }),
+        ),
         (
             Role::Insurer,
-            Action::AttachPolicy { receipt_id: bare, policy_id, coverage: ONE, expires_at },
+            Action::AttachPolicy(AttachPolicy {
+                receipt_id: bare,
+                policy_id,
+                coverage: ONE,
+                expires_at,
+            }),
         ),
-        (Role::Curator, Action::OpenSilo { terms: gpu_silo }),
+        (Role::Curator, Action::OpenSilo(OpenSilo { terms: gpu_silo })),
         (
             Role::Curator,
-            Action::ProposeLoan {
+            Action::ProposeLoan(ProposeLoan {
                 silo_id: silo,
                 terms: senior_loan(receipt, whole(1_000), 0, market.now()),
-            },
+            }),
         ),
     ];
     let everyone: Vec<Address> = ROLE_HOLDERS
@@ -540,11 +609,11 @@ fn every_privileged_action_rejects_every_address_without_its_role() -> TxError {
         copy.ok(holder, action);
     }
     // A revoked holder loses the power at once.
-    market.ok(ADMIN, Action::RevokeRole { role: Role::Oracle, account: ORACLE });
+    market.ok(ADMIN, Action::RevokeRole(RevokeRole { role: Role::Oracle, account: ORACLE }));
     reject(
         &mut market,
         ORACLE,
-        Action::PostPrice { token: USDC, price: WAD },
+        Action::PostPrice(PostPrice { token: USDC, price: WAD }),
         GovernanceError::SenderLacksRole,
     )
 }
@@ -554,7 +623,7 @@ fn granting_a_role_twice_is_rejected() -> TxError {
     reject(
         &mut market,
         ADMIN,
-        Action::GrantRole { role: Role::Oracle, account: ORACLE },
+        Action::GrantRole(GrantRole { role: Role::Oracle, account: ORACLE }),
         GovernanceError::RoleAlreadyGranted,
     )
 }
@@ -564,7 +633,7 @@ fn revoking_a_role_not_held_is_rejected() -> TxError {
     reject(
         &mut market,
         ADMIN,
-        Action::RevokeRole { role: Role::Oracle, account: ALICE },
+        Action::RevokeRole(RevokeRole { role: Role::Oracle, account: ALICE }),
         GovernanceError::RoleNotGranted,
     )
 }
@@ -574,13 +643,18 @@ fn the_last_admin_cannot_be_revoked() -> TxError {
     let code = reject(
         &mut market,
         ADMIN,
-        Action::RevokeRole { role: Role::Admin, account: ADMIN },
+        Action::RevokeRole(RevokeRole { role: Role::Admin, account: ADMIN }),
         GovernanceError::LastAdminCannotBeRevoked,
     );
     // With a second admin, either may go.
-    market.ok(ADMIN, Action::GrantRole { role: Role::Admin, account: BOB });
-    market.ok(BOB, Action::RevokeRole { role: Role::Admin, account: ADMIN });
-    reject(&mut market, BOB, Action::RevokeRole { role: Role::Admin, account: BOB }, code)
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Admin, account: BOB }));
+    market.ok(BOB, Action::RevokeRole(RevokeRole { role: Role::Admin, account: ADMIN }));
+    reject(
+        &mut market,
+        BOB,
+        Action::RevokeRole(RevokeRole { role: Role::Admin, account: BOB }),
+        code,
+    )
 }
 
 fn an_admin_cannot_hand_a_role_to_the_zero_address_and_leave_no_usable_admin() -> TxError {
@@ -590,19 +664,19 @@ fn an_admin_cannot_hand_a_role_to_the_zero_address_and_leave_no_usable_admin() -
     let code = reject(
         &mut market,
         ADMIN,
-        Action::GrantRole { role: Role::Admin, account: Address::ZERO },
+        Action::GrantRole(GrantRole { role: Role::Admin, account: Address::ZERO }),
         GovernanceError::RoleAccountMustNotBeZero,
     );
     reject(
         &mut market,
         ADMIN,
-        Action::RevokeRole { role: Role::Admin, account: ADMIN },
+        Action::RevokeRole(RevokeRole { role: Role::Admin, account: ADMIN }),
         GovernanceError::LastAdminCannotBeRevoked,
     );
     reject(
         &mut market,
         ADMIN,
-        Action::GrantRole { role: Role::Oracle, account: Address::ZERO },
+        Action::GrantRole(GrantRole { role: Role::Oracle, account: Address::ZERO }),
         code,
     );
     // Nor can a genesis start with one.
@@ -630,23 +704,29 @@ fn parameter_values_outside_their_range_are_rejected() -> TxError {
         reject(
             &mut market,
             ADMIN,
-            Action::SetParameter { change },
+            Action::SetParameter(SetParameter { change }),
             GovernanceError::ParameterValueOutOfRange,
         );
     }
     // The edges themselves are valid.
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(10_000)) });
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MaxActiveRequests(1_000) });
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MintFeeBps(Bps(10_000)) }),
+    );
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MaxActiveRequests(1_000) }),
+    );
     GovernanceError::ParameterValueOutOfRange.into()
 }
 
 fn freezing_a_frozen_account_is_rejected() -> TxError {
     let mut market = Market::new();
-    market.ok(COMPLIANCE, Action::Freeze { account: BOB });
+    market.ok(COMPLIANCE, Action::Freeze(Freeze { account: BOB }));
     reject(
         &mut market,
         COMPLIANCE,
-        Action::Freeze { account: BOB },
+        Action::Freeze(Freeze { account: BOB }),
         GovernanceError::AccountAlreadyFrozen,
     )
 }
@@ -656,7 +736,7 @@ fn unfreezing_an_account_not_frozen_is_rejected() -> TxError {
     reject(
         &mut market,
         COMPLIANCE,
-        Action::Unfreeze { account: BOB },
+        Action::Unfreeze(Unfreeze { account: BOB }),
         GovernanceError::AccountNotFrozen,
     )
 }
@@ -666,14 +746,14 @@ fn a_pause_that_changes_nothing_is_rejected() -> TxError {
     reject(
         &mut market,
         GUARDIAN,
-        Action::SetPause { scope: PauseScope::Staking, paused: false },
+        Action::SetPause(SetPause { scope: PauseScope::Staking, paused: false }),
         GovernanceError::PauseStateUnchanged,
     );
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Staking, paused: true });
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Staking, paused: true }));
     reject(
         &mut market,
         GUARDIAN,
-        Action::SetPause { scope: PauseScope::Staking, paused: true },
+        Action::SetPause(SetPause { scope: PauseScope::Staking, paused: true }),
         GovernanceError::PauseStateUnchanged,
     )
 }
@@ -683,33 +763,33 @@ fn a_kyc_status_that_changes_nothing_is_rejected() -> TxError {
     reject(
         &mut market,
         REGISTRAR,
-        Action::SetKyc { account: BOB, verified: false },
+        Action::SetKyc(SetKyc { account: BOB, verified: false }),
         GovernanceError::KycStatusUnchanged,
     );
-    market.ok(REGISTRAR, Action::SetKyc { account: BOB, verified: true });
+    market.ok(REGISTRAR, Action::SetKyc(SetKyc { account: BOB, verified: true }));
     reject(
         &mut market,
         REGISTRAR,
-        Action::SetKyc { account: BOB, verified: true },
+        Action::SetKyc(SetKyc { account: BOB, verified: true }),
         GovernanceError::KycStatusUnchanged,
     )
 }
 
 fn paused_minting_and_staking_are_rejected() -> TxError {
     let mut market = funded_market();
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Minting, paused: true });
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Staking, paused: true });
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Minting, paused: true }));
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Staking, paused: true }));
     reject(&mut market, ALICE, mint(USDC, whole(1)), GovernanceError::ActionIsPaused);
     reject(
         &mut market,
         ALICE,
-        Action::Stake { assets: whole(1), min_shares: Amount::ZERO },
+        Action::Stake(Stake { assets: whole(1), min_shares: Amount::ZERO }),
         GovernanceError::ActionIsPaused,
     );
     reject(
         &mut market,
         ALICE,
-        Action::MintShares { shares: whole(1), max_assets: whole(2) },
+        Action::MintShares(MintShares { shares: whole(1), max_assets: whole(2) }),
         GovernanceError::ActionIsPaused,
     )
 }
@@ -718,17 +798,23 @@ fn scheduling_beyond_the_pending_changes_limit_is_rejected() -> TxError {
     let mut market = Market::new();
     // Each increase of the mint fee reduces users' rights and waits: 256 fill the schedule.
     for bps in 1..=PENDING_CHANGES_MAX as u32 {
-        market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(bps)) });
+        market.ok(
+            ADMIN,
+            Action::SetParameter(SetParameter { change: ParameterChange::MintFeeBps(Bps(bps)) }),
+        );
     }
     assert_eq!(market.state.governance.pending_changes.len(), PENDING_CHANGES_MAX);
     let code = reject(
         &mut market,
         ADMIN,
-        Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(1_000)) },
+        Action::SetParameter(SetParameter { change: ParameterChange::MintFeeBps(Bps(1_000)) }),
         GovernanceError::PendingChangesLimitReached,
     );
     // A change that favours users does not wait, so it is never blocked by the limit.
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MaxPriceAgeSecs(HOUR) });
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MaxPriceAgeSecs(HOUR) }),
+    );
     code
 }
 
@@ -742,27 +828,36 @@ fn unsupported_stablecoins_are_rejected_by_mint_redeem_gateway_and_oracle() -> T
     reject(
         &mut market,
         ALICE,
-        Action::RedeemUsdai { token: DAI, amount: whole(1), min_out: Amount::ZERO },
+        Action::RedeemUsdai(RedeemUsdai { token: DAI, amount: whole(1), min_out: Amount::ZERO }),
         unsupported,
     );
     reject(
         &mut market,
         ALICE,
-        Action::GatewayWithdraw { token: DAI, amount: whole(1), destination: "0xdest".into() },
+        Action::GatewayWithdraw(GatewayWithdraw {
+            token: DAI,
+            amount: whole(1),
+            destination: "0xdest".into(),
+        }),
         unsupported,
     );
     reject(
         &mut market,
         ATTESTOR,
-        Action::GatewayCredit {
+        Action::GatewayCredit(GatewayCredit {
             account: ALICE,
             token: DAI,
             amount: whole(1),
             external_id: B256::repeat_byte(1),
-        },
+        }),
         unsupported,
     );
-    reject(&mut market, ORACLE, Action::PostPrice { token: DAI, price: WAD }, unsupported)
+    reject(
+        &mut market,
+        ORACLE,
+        Action::PostPrice(PostPrice { token: DAI, price: WAD }),
+        unsupported,
+    )
 }
 
 fn adding_a_supported_stablecoin_again_is_rejected() -> TxError {
@@ -770,7 +865,7 @@ fn adding_a_supported_stablecoin_again_is_rejected() -> TxError {
     reject(
         &mut market,
         ADMIN,
-        Action::AddStablecoin { token: USDT },
+        Action::AddStablecoin(AddStablecoin { token: USDT }),
         ReserveError::StablecoinAlreadySupported,
     )
 }
@@ -784,18 +879,18 @@ fn minting_with_a_stale_or_missing_price_is_rejected() -> TxError {
     reject(&mut market, ALICE, mint(USDC, whole(1)), ReserveError::PriceIsStale);
     // A newly added stablecoin has no price until the oracle posts one.
     market.refresh_prices();
-    market.ok(ADMIN, Action::AddStablecoin { token: DAI });
+    market.ok(ADMIN, Action::AddStablecoin(AddStablecoin { token: DAI }));
     market.ok(
         ATTESTOR,
-        Action::GatewayCredit {
+        Action::GatewayCredit(GatewayCredit {
             account: ALICE,
             token: DAI,
             amount: whole(5),
             external_id: B256::repeat_byte(1),
-        },
+        }),
     );
     let code = reject(&mut market, ALICE, mint(DAI, whole(1)), ReserveError::PriceIsStale);
-    market.ok(ORACLE, Action::PostPrice { token: DAI, price: WAD });
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: DAI, price: WAD }));
     market.ok(ALICE, mint(DAI, whole(1)));
     code
 }
@@ -803,9 +898,11 @@ fn minting_with_a_stale_or_missing_price_is_rejected() -> TxError {
 fn minting_from_a_stablecoin_off_peg_is_rejected() -> TxError {
     let mut market = Market::new();
     // 50 bps tolerance: 1.005 mints, 1.005000000000000001 does not.
-    market.ok(ORACLE, Action::PostPrice { token: USDC, price: 1_005_000_000_000_000_000 });
+    market
+        .ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 1_005_000_000_000_000_000 }));
     market.mint(ALICE, whole(1));
-    market.ok(ORACLE, Action::PostPrice { token: USDC, price: 1_005_000_000_000_000_001 });
+    market
+        .ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 1_005_000_000_000_000_001 }));
     reject(&mut market, ALICE, mint(USDC, whole(1)), ReserveError::PriceOutsideDepegTolerance)
 }
 
@@ -814,14 +911,14 @@ fn prices_of_zero_or_above_two_are_rejected() -> TxError {
     reject(
         &mut market,
         ORACLE,
-        Action::PostPrice { token: USDC, price: 0 },
+        Action::PostPrice(PostPrice { token: USDC, price: 0 }),
         ReserveError::PriceOutOfRange,
     );
-    market.ok(ORACLE, Action::PostPrice { token: USDC, price: PRICE_MAX });
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: PRICE_MAX }));
     reject(
         &mut market,
         ORACLE,
-        Action::PostPrice { token: USDC, price: PRICE_MAX + 1 },
+        Action::PostPrice(PostPrice { token: USDC, price: PRICE_MAX + 1 }),
         ReserveError::PriceOutOfRange,
     )
 }
@@ -847,11 +944,14 @@ fn minting_beyond_the_supply_cap_is_rejected() -> TxError {
 fn minting_without_kyc_when_it_is_required_is_rejected() -> TxError {
     let mut market = Market::with_params(|p| p.kyc_required = true);
     let code = reject(&mut market, ALICE, mint(USDC, whole(1)), ReserveError::SenderNotKycVerified);
-    market.ok(REGISTRAR, Action::SetKyc { account: ALICE, verified: true });
+    market.ok(REGISTRAR, Action::SetKyc(SetKyc { account: ALICE, verified: true }));
     market.mint(ALICE, whole(1));
     // KYC gates minting only: an unverified holder may still receive and redeem USDai.
-    market.ok(ALICE, Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) });
-    market.ok(BOB, Action::RedeemUsdai { token: USDC, amount: whole(1), min_out: whole(1) });
+    market.ok(ALICE, Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: whole(1) }));
+    market.ok(
+        BOB,
+        Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: whole(1), min_out: whole(1) }),
+    );
     code
 }
 
@@ -865,19 +965,31 @@ fn mint_and_redeem_below_the_minimum_output_are_rejected() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::MintUsdai { token: USDC, amount: whole(100), min_out: plus(out, Amount(1)) },
+        Action::MintUsdai(MintUsdai {
+            token: USDC,
+            amount: whole(100),
+            min_out: plus(out, Amount(1)),
+        }),
         ReserveError::OutputBelowMinimum,
     );
-    market.ok(ALICE, Action::MintUsdai { token: USDC, amount: whole(100), min_out: out });
+    market
+        .ok(ALICE, Action::MintUsdai(MintUsdai { token: USDC, amount: whole(100), min_out: out }));
     // Redeeming 10 USDai with a 0.1% fee pays 9.99 USDC.
     let paid = Amount(9_990_000_000_000_000_000);
     reject(
         &mut market,
         ALICE,
-        Action::RedeemUsdai { token: USDT, amount: whole(10), min_out: plus(paid, Amount(1)) },
+        Action::RedeemUsdai(RedeemUsdai {
+            token: USDT,
+            amount: whole(10),
+            min_out: plus(paid, Amount(1)),
+        }),
         ReserveError::OutputBelowMinimum,
     );
-    market.ok(ALICE, Action::RedeemUsdai { token: USDT, amount: whole(10), min_out: paid });
+    market.ok(
+        ALICE,
+        Action::RedeemUsdai(RedeemUsdai { token: USDT, amount: whole(10), min_out: paid }),
+    );
     ReserveError::OutputBelowMinimum.into()
 }
 
@@ -887,7 +999,7 @@ fn mint_and_redeem_that_round_to_nothing_are_rejected() -> TxError {
     let mut market = Market::from_genesis(&genesis);
     market.mint(ALICE, whole(10));
     // 1 unit of USDC at 0.999: value floor(0.999) = 0.
-    market.ok(ORACLE, Action::PostPrice { token: USDC, price: 999_000_000_000_000_000 });
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 999_000_000_000_000_000 }));
     reject(&mut market, ALICE, mint(USDC, Amount(1)), ReserveError::OutputRoundsToZero);
     // After a day of yield the index is above 1: 1 unit of USDai buys floor(1 / index) = 0
     // TBILL.
@@ -895,18 +1007,20 @@ fn mint_and_redeem_that_round_to_nothing_are_rejected() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::RedeemUsdai { token: USDT, amount: Amount(1), min_out: Amount::ZERO },
+        Action::RedeemUsdai(RedeemUsdai { token: USDT, amount: Amount(1), min_out: Amount::ZERO }),
         ReserveError::OutputRoundsToZero,
     )
 }
 
 fn a_replayed_gateway_external_id_is_rejected() -> TxError {
     let mut market = Market::new();
-    let credit = |account| Action::GatewayCredit {
-        account,
-        token: USDC,
-        amount: whole(5),
-        external_id: B256::repeat_byte(0x42),
+    let credit = |account| {
+        Action::GatewayCredit(GatewayCredit {
+            account,
+            token: USDC,
+            amount: whole(5),
+            external_id: B256::repeat_byte(0x42),
+        })
     };
     market.ok(ATTESTOR, credit(ALICE));
     // Neither to the same account nor to another: the id is spent.
@@ -919,13 +1033,16 @@ fn confirming_or_rejecting_an_unknown_payout_is_rejected() -> TxError {
     reject(
         &mut market,
         ATTESTOR,
-        Action::GatewayConfirm { payout_id: PayoutId(0), external_id: B256::repeat_byte(1) },
+        Action::GatewayConfirm(GatewayConfirm {
+            payout_id: PayoutId(0),
+            external_id: B256::repeat_byte(1),
+        }),
         ReserveError::PayoutNotFound,
     );
     reject(
         &mut market,
         ATTESTOR,
-        Action::GatewayReject { payout_id: PayoutId(3), reason: "no".into() },
+        Action::GatewayReject(GatewayReject { payout_id: PayoutId(3), reason: "no".into() }),
         ReserveError::PayoutNotFound,
     )
 }
@@ -935,25 +1052,35 @@ fn confirming_or_rejecting_a_settled_payout_is_rejected() -> TxError {
     for _ in 0..2 {
         market.ok(
             ALICE,
-            Action::GatewayWithdraw { token: USDC, amount: whole(1), destination: "0xdest".into() },
+            Action::GatewayWithdraw(GatewayWithdraw {
+                token: USDC,
+                amount: whole(1),
+                destination: "0xdest".into(),
+            }),
         );
     }
     market.ok(
         ATTESTOR,
-        Action::GatewayConfirm { payout_id: PayoutId(0), external_id: B256::repeat_byte(1) },
+        Action::GatewayConfirm(GatewayConfirm {
+            payout_id: PayoutId(0),
+            external_id: B256::repeat_byte(1),
+        }),
     );
-    market.ok(ATTESTOR, Action::GatewayReject { payout_id: PayoutId(1), reason: "no".into() });
+    market.ok(
+        ATTESTOR,
+        Action::GatewayReject(GatewayReject { payout_id: PayoutId(1), reason: "no".into() }),
+    );
     for payout_id in [PayoutId(0), PayoutId(1)] {
         reject(
             &mut market,
             ATTESTOR,
-            Action::GatewayConfirm { payout_id, external_id: B256::repeat_byte(2) },
+            Action::GatewayConfirm(GatewayConfirm { payout_id, external_id: B256::repeat_byte(2) }),
             ReserveError::PayoutNotPending,
         );
         reject(
             &mut market,
             ATTESTOR,
-            Action::GatewayReject { payout_id, reason: "again".into() },
+            Action::GatewayReject(GatewayReject { payout_id, reason: "again".into() }),
             ReserveError::PayoutNotPending,
         );
     }
@@ -972,17 +1099,17 @@ fn invalid_payout_destinations_are_rejected() -> TxError {
         reject(
             &mut market,
             ALICE,
-            Action::GatewayWithdraw { token: USDC, amount: whole(1), destination },
+            Action::GatewayWithdraw(GatewayWithdraw { token: USDC, amount: whole(1), destination }),
             ReserveError::DestinationInvalid,
         );
     }
     market.ok(
         ALICE,
-        Action::GatewayWithdraw {
+        Action::GatewayWithdraw(GatewayWithdraw {
             token: USDC,
             amount: whole(1),
             destination: "x".repeat(DESTINATION_LENGTH_MAX),
-        },
+        }),
     );
     ReserveError::DestinationInvalid.into()
 }
@@ -992,11 +1119,11 @@ fn a_tbill_rate_above_the_maximum_is_rejected() -> TxError {
     // The default maximum is 20% APR: floor(2,000 * 1e18 / 315,360,000,000) = 6,341,958,396.
     let max = Rate::from_apr_bps(2_000);
     assert_eq!(max, Rate(6_341_958_396));
-    market.ok(ORACLE, Action::PostTbillRate { rate: max });
+    market.ok(ORACLE, Action::PostTbillRate(PostTbillRate { rate: max }));
     reject(
         &mut market,
         ORACLE,
-        Action::PostTbillRate { rate: Rate(max.0 + 1) },
+        Action::PostTbillRate(PostTbillRate { rate: Rate(max.0 + 1) }),
         ReserveError::TbillRateExceedsMax,
     )
 }
@@ -1006,7 +1133,12 @@ fn harvesting_with_no_surplus_is_rejected() -> TxError {
     market.mint(ALICE, whole(1_000));
     // No T-bill yield: the reserve is worth exactly the supply.
     market.advance(30 * DAY);
-    reject(&mut market, KEEPER, Action::HarvestBaseYield {}, ReserveError::BaseYieldSurplusIsZero)
+    reject(
+        &mut market,
+        KEEPER,
+        Action::HarvestBaseYield(HarvestBaseYield {}),
+        ReserveError::BaseYieldSurplusIsZero,
+    )
 }
 
 fn confirming_two_payouts_with_one_external_id_is_rejected() -> TxError {
@@ -1014,15 +1146,22 @@ fn confirming_two_payouts_with_one_external_id_is_rejected() -> TxError {
     for _ in 0..2 {
         market.ok(
             ALICE,
-            Action::GatewayWithdraw { token: USDC, amount: whole(1), destination: "0xdest".into() },
+            Action::GatewayWithdraw(GatewayWithdraw {
+                token: USDC,
+                amount: whole(1),
+                destination: "0xdest".into(),
+            }),
         );
     }
     let paid = B256::repeat_byte(5);
-    market.ok(ATTESTOR, Action::GatewayConfirm { payout_id: PayoutId(0), external_id: paid });
+    market.ok(
+        ATTESTOR,
+        Action::GatewayConfirm(GatewayConfirm { payout_id: PayoutId(0), external_id: paid }),
+    );
     reject(
         &mut market,
         ATTESTOR,
-        Action::GatewayConfirm { payout_id: PayoutId(1), external_id: paid },
+        Action::GatewayConfirm(GatewayConfirm { payout_id: PayoutId(1), external_id: paid }),
         ReserveError::ExternalIdAlreadyUsed,
     )
 }
@@ -1031,19 +1170,26 @@ fn invalid_rejection_reasons_are_rejected() -> TxError {
     let mut market = Market::new();
     market.ok(
         ALICE,
-        Action::GatewayWithdraw { token: USDC, amount: whole(1), destination: "0xdest".into() },
+        Action::GatewayWithdraw(GatewayWithdraw {
+            token: USDC,
+            amount: whole(1),
+            destination: "0xdest".into(),
+        }),
     );
     for reason in [String::new(), "r".repeat(REASON_LENGTH_MAX + 1), "tab\there".into()] {
         reject(
             &mut market,
             ATTESTOR,
-            Action::GatewayReject { payout_id: PayoutId(0), reason },
+            Action::GatewayReject(GatewayReject { payout_id: PayoutId(0), reason }),
             ReserveError::ReasonInvalid,
         );
     }
     market.ok(
         ATTESTOR,
-        Action::GatewayReject { payout_id: PayoutId(0), reason: "r".repeat(REASON_LENGTH_MAX) },
+        Action::GatewayReject(GatewayReject {
+            payout_id: PayoutId(0),
+            reason: "r".repeat(REASON_LENGTH_MAX),
+        }),
     );
     ReserveError::ReasonInvalid.into()
 }
@@ -1055,11 +1201,11 @@ fn a_stake_too_small_to_buy_a_share_is_rejected() -> TxError {
     let mut market = funded_market();
     // A donation lifts the price above 1: 1 unit of USDai buys floor(1 * (500e18 + V) /
     // (600e18 + V)) = 0 share units.
-    market.ok(ALICE, Action::DonateToVault { amount: whole(100) });
+    market.ok(ALICE, Action::DonateToVault(DonateToVault { amount: whole(100) }));
     reject(
         &mut market,
         ALICE,
-        Action::Stake { assets: Amount(1), min_shares: Amount::ZERO },
+        Action::Stake(Stake { assets: Amount(1), min_shares: Amount::ZERO }),
         VaultError::SharesRoundToZero,
     )
 }
@@ -1070,10 +1216,10 @@ fn a_stake_below_the_minimum_shares_is_rejected() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::Stake { assets: whole(10), min_shares: plus(whole(10), Amount(1)) },
+        Action::Stake(Stake { assets: whole(10), min_shares: plus(whole(10), Amount(1)) }),
         VaultError::SharesBelowMinimum,
     );
-    market.ok(ALICE, Action::Stake { assets: whole(10), min_shares: whole(10) });
+    market.ok(ALICE, Action::Stake(Stake { assets: whole(10), min_shares: whole(10) }));
     VaultError::SharesBelowMinimum.into()
 }
 
@@ -1082,10 +1228,13 @@ fn mint_shares_above_the_maximum_assets_is_rejected() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::MintShares { shares: whole(10), max_assets: minus(whole(10), Amount(1)) },
+        Action::MintShares(MintShares {
+            shares: whole(10),
+            max_assets: minus(whole(10), Amount(1)),
+        }),
         VaultError::AssetsAboveMaximum,
     );
-    market.ok(ALICE, Action::MintShares { shares: whole(10), max_assets: whole(10) });
+    market.ok(ALICE, Action::MintShares(MintShares { shares: whole(10), max_assets: whole(10) }));
     VaultError::AssetsAboveMaximum.into()
 }
 
@@ -1096,13 +1245,17 @@ fn harvesting_or_donating_into_a_vault_with_no_shares_is_rejected() -> TxError {
     market.mint(ALICE, whole(1_000_000));
     market.advance(30 * DAY);
     // A month of yield and nobody staked: it stays in the reserve, owned by no one yet.
-    let code =
-        reject(&mut market, KEEPER, Action::HarvestBaseYield {}, VaultError::VaultHasNoShares);
-    reject(&mut market, ALICE, Action::DonateToVault { amount: whole(1) }, code);
+    let code = reject(
+        &mut market,
+        KEEPER,
+        Action::HarvestBaseYield(HarvestBaseYield {}),
+        VaultError::VaultHasNoShares,
+    );
+    reject(&mut market, ALICE, Action::DonateToVault(DonateToVault { amount: whole(1) }), code);
     // With one holder there is someone to receive it.
     market.stake(ALICE, whole(1));
-    market.ok(KEEPER, Action::HarvestBaseYield {});
-    market.ok(ALICE, Action::DonateToVault { amount: whole(1) });
+    market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
+    market.ok(ALICE, Action::DonateToVault(DonateToVault { amount: whole(1) }));
     code
 }
 
@@ -1114,10 +1267,10 @@ fn a_request_below_the_minimum_redeem_is_rejected() -> TxError {
     let code = reject(
         &mut market,
         ALICE,
-        Action::RequestRedeem { shares: minus(whole(1), Amount(1)) },
+        Action::RequestRedeem(RequestRedeem { shares: minus(whole(1), Amount(1)) }),
         QueueError::SharesBelowMinimumRedeem,
     );
-    market.ok(ALICE, Action::RequestRedeem { shares: whole(1) });
+    market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1) }));
     code
 }
 
@@ -1127,30 +1280,32 @@ fn a_request_beyond_the_active_requests_limit_is_rejected() -> TxError {
     market.stake(ALICE, whole(10));
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(1) })));
+        ids.push(Market::request_id(
+            &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1) })),
+        ));
     }
     let code = reject(
         &mut market,
         ALICE,
-        Action::RequestRedeem { shares: whole(1) },
+        Action::RequestRedeem(RequestRedeem { shares: whole(1) }),
         QueueError::ActiveRequestsLimitReached,
     );
     // Served requests stop counting: after a round serves these three, Alice may ask again.
     market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     for id in &ids {
-        market.ok(ALICE, Action::Claim { request_id: *id });
+        market.ok(ALICE, Action::Claim(Claim { request_id: *id }));
     }
     let mut again = Vec::new();
     for _ in 0..3 {
         again.push(Market::request_id(
-            &market.ok(ALICE, Action::RequestRedeem { shares: whole(1) }),
+            &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1) })),
         ));
     }
-    reject(&mut market, ALICE, Action::RequestRedeem { shares: whole(1) }, code);
+    reject(&mut market, ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1) }), code);
     // So do cancelled ones.
-    market.ok(ALICE, Action::CancelRedeem { request_id: again[0] });
-    market.ok(ALICE, Action::RequestRedeem { shares: whole(1) });
+    market.ok(ALICE, Action::CancelRedeem(CancelRedeem { request_id: again[0] }));
+    market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1) }));
     code
 }
 
@@ -1159,65 +1314,73 @@ fn cancelling_or_claiming_an_unknown_request_is_rejected() -> TxError {
     reject(
         &mut market,
         ALICE,
-        Action::CancelRedeem { request_id: RequestId(0) },
+        Action::CancelRedeem(CancelRedeem { request_id: RequestId(0) }),
         QueueError::RequestNotFound,
     );
     reject(
         &mut market,
         ALICE,
-        Action::Claim { request_id: RequestId(7) },
+        Action::Claim(Claim { request_id: RequestId(7) }),
         QueueError::RequestNotFound,
     )
 }
 
 fn only_the_owner_may_cancel_or_claim_a_request() -> TxError {
     let mut market = funded_market();
-    let request_id =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(5) }));
+    let request_id = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(5) })),
+    );
     reject(
         &mut market,
         BOB,
-        Action::CancelRedeem { request_id },
+        Action::CancelRedeem(CancelRedeem { request_id }),
         QueueError::SenderIsNotRequestOwner,
     );
     market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
-    reject(&mut market, BOB, Action::Claim { request_id }, QueueError::SenderIsNotRequestOwner)
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
+    reject(
+        &mut market,
+        BOB,
+        Action::Claim(Claim { request_id }),
+        QueueError::SenderIsNotRequestOwner,
+    )
 }
 
 fn cancelling_a_fully_served_request_is_rejected() -> TxError {
     let mut market = funded_market();
-    let request_id =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(5) }));
+    let request_id = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(5) })),
+    );
     market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     reject(
         &mut market,
         ALICE,
-        Action::CancelRedeem { request_id },
+        Action::CancelRedeem(CancelRedeem { request_id }),
         QueueError::RequestAlreadyServed,
     )
 }
 
 fn claiming_with_nothing_served_is_rejected() -> TxError {
     let mut market = funded_market();
-    let request_id =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(5) }));
-    reject(&mut market, ALICE, Action::Claim { request_id }, QueueError::NothingToClaim)
+    let request_id = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(5) })),
+    );
+    reject(&mut market, ALICE, Action::Claim(Claim { request_id }), QueueError::NothingToClaim)
 }
 
 fn a_round_before_the_round_interval_is_rejected() -> TxError {
     let mut market = funded_market();
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 1 });
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 1 }));
     market.advance(DAY - 1);
     let code = reject(
         &mut market,
         BOB,
-        Action::ServiceQueue { max_requests: 1 },
+        Action::ServiceQueue(ServiceQueue { max_requests: 1 }),
         QueueError::RoundIntervalNotElapsed,
     );
     market.advance(1);
-    market.ok(BOB, Action::ServiceQueue { max_requests: 1 });
+    market.ok(BOB, Action::ServiceQueue(ServiceQueue { max_requests: 1 }));
     code
 }
 
@@ -1226,16 +1389,16 @@ fn a_round_limit_of_zero_or_above_the_maximum_is_rejected() -> TxError {
     reject(
         &mut market,
         KEEPER,
-        Action::ServiceQueue { max_requests: 0 },
+        Action::ServiceQueue(ServiceQueue { max_requests: 0 }),
         QueueError::RoundRequestLimitOutOfRange,
     );
     reject(
         &mut market,
         KEEPER,
-        Action::ServiceQueue { max_requests: ROUND_REQUESTS_MAX + 1 },
+        Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX + 1 }),
         QueueError::RoundRequestLimitOutOfRange,
     );
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: ROUND_REQUESTS_MAX });
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }));
     QueueError::RoundRequestLimitOutOfRange.into()
 }
 
@@ -1266,7 +1429,7 @@ fn credit_market() -> (Market, SiloId, ReceiptId) {
 fn propose(market: &mut Market, silo: SiloId, terms: impl FnOnce(u64) -> LoanTerms) -> LoanId {
     let loan_id = LoanId(*market.state.loans.next_loan_id.get());
     let terms = terms(market.now());
-    market.ok(CURATOR, Action::ProposeLoan { silo_id: silo, terms });
+    market.ok(CURATOR, Action::ProposeLoan(ProposeLoan { silo_id: silo, terms }));
     loan_id
 }
 
@@ -1283,9 +1446,12 @@ fn market_with_loan() -> (Market, SiloId, ReceiptId, LoanId) {
 fn market_with_foreclosed_loan() -> (Market, ReceiptId, LoanId) {
     let (mut market, _, receipt, loan) = market_with_loan();
     market.advance(30 * DAY + 15 * DAY + 1);
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     let agent = LIQUIDATION_AGENT;
-    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent });
+    market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: agent }),
+    );
     (market, receipt, loan)
 }
 
@@ -1294,19 +1460,26 @@ fn asset_classes_are_registered_once_with_sane_terms_and_stepped_down_within_ran
     let code = reject(
         &mut market,
         ADMIN,
-        Action::AddAssetClass { class: GPU, terms: gpu_terms() },
+        Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() }),
         ReceiptError::AssetClassAlreadyExists,
     );
     reject(
         &mut market,
         CUSTODIAN,
-        Action::IssueReceipt { class: B200, owner: BORROWER, description: gpu_receipt(1) },
+        Action::IssueReceipt(IssueReceipt {
+            class: B200,
+            owner: BORROWER,
+            description: gpu_receipt(1),
+        }),
         ReceiptError::AssetClassNotFound,
     );
     reject(
         &mut market,
         ADMIN,
-        Action::ApplyGenerationStepDown { class: B200, step_down_bps: Bps(100) },
+        Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+            class: B200,
+            step_down_bps: Bps(100),
+        }),
         ReceiptError::AssetClassNotFound,
     );
     let mut free = gpu_terms();
@@ -1317,7 +1490,7 @@ fn asset_classes_are_registered_once_with_sane_terms_and_stepped_down_within_ran
         reject(
             &mut market,
             ADMIN,
-            Action::AddAssetClass { class: B200, terms },
+            Action::AddAssetClass(AddAssetClass { class: B200, terms }),
             ReceiptError::AssetClassTermsInvalid,
         );
     }
@@ -1325,11 +1498,17 @@ fn asset_classes_are_registered_once_with_sane_terms_and_stepped_down_within_ran
         reject(
             &mut market,
             ADMIN,
-            Action::ApplyGenerationStepDown { class: GPU, step_down_bps },
+            Action::ApplyGenerationStepDown(ApplyGenerationStepDown { class: GPU, step_down_bps }),
             ReceiptError::StepDownOutOfRange,
         );
     }
-    market.ok(ADMIN, Action::ApplyGenerationStepDown { class: GPU, step_down_bps: Bps(9_999) });
+    market.ok(
+        ADMIN,
+        Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+            class: GPU,
+            step_down_bps: Bps(9_999),
+        }),
+    );
     code
 }
 
@@ -1339,46 +1518,46 @@ fn a_receipt_must_exist_and_only_its_custodian_or_owner_may_act_on_it() -> TxErr
     let code = reject(
         &mut market,
         APPRAISER,
-        Action::PostValuation { receipt_id: missing, value: whole(1) },
+        Action::PostValuation(PostValuation { receipt_id: missing, value: whole(1) }),
         ReceiptError::ReceiptNotFound,
     );
     reject(
         &mut market,
         BORROWER,
-        Action::TransferReceipt { receipt_id: missing, to: ALICE },
+        Action::TransferReceipt(TransferReceipt { receipt_id: missing, to: ALICE }),
         ReceiptError::ReceiptNotFound,
     );
     reject(
         &mut market,
         CUSTODIAN,
-        Action::ReleaseReceipt { receipt_id: missing },
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: missing }),
         ReceiptError::ReceiptNotFound,
     );
     // A second custodian may neither amend nor release the first one's receipt.
-    market.ok(ADMIN, Action::GrantRole { role: Role::Custodian, account: DAVE });
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Custodian, account: DAVE }));
     reject(
         &mut market,
         DAVE,
-        Action::AmendReceipt { receipt_id: receipt, description: gpu_receipt(10) },
+        Action::AmendReceipt(AmendReceipt { receipt_id: receipt, description: gpu_receipt(10) }),
         ReceiptError::SenderIsNotIssuingCustodian,
     );
     reject(
         &mut market,
         DAVE,
-        Action::ReleaseReceipt { receipt_id: receipt },
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }),
         ReceiptError::SenderIsNotIssuingCustodian,
     );
     // Only the owner transfers it or asks for the hardware back.
     reject(
         &mut market,
         ALICE,
-        Action::TransferReceipt { receipt_id: receipt, to: ALICE },
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: ALICE }),
         ReceiptError::SenderIsNotReceiptOwner,
     );
     reject(
         &mut market,
         ALICE,
-        Action::RequestReceiptRedemption { receipt_id: receipt },
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
         ReceiptError::SenderIsNotReceiptOwner,
     );
     code
@@ -1389,54 +1568,57 @@ fn a_pledged_or_closed_receipt_cannot_be_transferred_released_or_redeemed() -> T
     let code = reject(
         &mut market,
         BORROWER,
-        Action::TransferReceipt { receipt_id: receipt, to: ALICE },
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: ALICE }),
         ReceiptError::ReceiptIsPledged,
     );
     reject(
         &mut market,
         CUSTODIAN,
-        Action::ReleaseReceipt { receipt_id: receipt },
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }),
         ReceiptError::ReceiptIsPledged,
     );
     reject(
         &mut market,
         BORROWER,
-        Action::RequestReceiptRedemption { receipt_id: receipt },
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
         ReceiptError::ReceiptIsPledged,
     );
     // A redeemed receipt is closed for good.
     let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
-    market.ok(CUSTODIAN, Action::ReleaseReceipt { receipt_id: spare });
-    market.ok(BORROWER, Action::RequestReceiptRedemption { receipt_id: spare });
-    market.ok(CUSTODIAN, Action::RedeemReceipt { receipt_id: spare });
+    market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: spare }));
+    market.ok(
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: spare }),
+    );
+    market.ok(CUSTODIAN, Action::RedeemReceipt(RedeemReceipt { receipt_id: spare }));
     reject(
         &mut market,
         BORROWER,
-        Action::TransferReceipt { receipt_id: spare, to: ALICE },
+        Action::TransferReceipt(TransferReceipt { receipt_id: spare, to: ALICE }),
         ReceiptError::ReceiptIsClosed,
     );
     reject(
         &mut market,
         CUSTODIAN,
-        Action::AmendReceipt { receipt_id: spare, description: gpu_receipt(1) },
+        Action::AmendReceipt(AmendReceipt { receipt_id: spare, description: gpu_receipt(1) }),
         ReceiptError::ReceiptIsClosed,
     );
     reject(
         &mut market,
         APPRAISER,
-        Action::PostValuation { receipt_id: spare, value: whole(1) },
+        Action::PostValuation(PostValuation { receipt_id: spare, value: whole(1) }),
         ReceiptError::ReceiptIsClosed,
     );
     let expires_at = market.now() + DAY;
     reject(
         &mut market,
         INSURER,
-        Action::AttachPolicy {
+        Action::AttachPolicy(AttachPolicy {
             receipt_id: spare,
             policy_id: B256::ZERO,
             coverage: ONE,
             expires_at,
-        },
+        }),
         ReceiptError::ReceiptIsClosed,
     );
     code
@@ -1447,7 +1629,11 @@ fn a_receipt_stands_for_at_least_one_unit_and_has_printable_text() -> TxError {
     let code = reject(
         &mut market,
         CUSTODIAN,
-        Action::IssueReceipt { class: GPU, owner: BORROWER, description: gpu_receipt(0) },
+        Action::IssueReceipt(IssueReceipt {
+            class: GPU,
+            owner: BORROWER,
+            description: gpu_receipt(0),
+        }),
         ReceiptError::QuantityMustNotBeZero,
     );
     let long = "x".repeat(65);
@@ -1458,7 +1644,7 @@ fn a_receipt_stands_for_at_least_one_unit_and_has_printable_text() -> TxError {
         reject(
             &mut market,
             CUSTODIAN,
-            Action::AmendReceipt { receipt_id: receipt, description },
+            Action::AmendReceipt(AmendReceipt { receipt_id: receipt, description }),
             ReceiptError::TextFieldInvalid,
         );
     }
@@ -1472,23 +1658,31 @@ fn policies_attach_once_and_renew_by_their_insurer_later_and_with_coverage() -> 
     let code = reject(
         &mut market,
         INSURER,
-        Action::AttachPolicy { receipt_id: receipt, policy_id, coverage: ONE, expires_at: later },
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: receipt,
+            policy_id,
+            coverage: ONE,
+            expires_at: later,
+        }),
         ReceiptError::ReceiptAlreadyInsured,
     );
     let bare = ReceiptId(*market.state.receipts.next_receipt_id.get());
     let description = gpu_receipt(1);
-    market.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner: BORROWER, description });
+    market.ok(
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt { class: GPU, owner: BORROWER, description }),
+    );
     reject(
         &mut market,
         INSURER,
-        Action::RenewPolicy { receipt_id: bare, coverage: ONE, expires_at: later },
+        Action::RenewPolicy(RenewPolicy { receipt_id: bare, coverage: ONE, expires_at: later }),
         ReceiptError::ReceiptHasNoPolicy,
     );
-    market.ok(ADMIN, Action::GrantRole { role: Role::Insurer, account: DAVE });
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Insurer, account: DAVE }));
     reject(
         &mut market,
         DAVE,
-        Action::RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: later },
+        Action::RenewPolicy(RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: later }),
         ReceiptError::SenderIsNotPolicyInsurer,
     );
     // The policy `issue_receipt` attached runs for two years: a renewal must go beyond it, a
@@ -1497,32 +1691,50 @@ fn policies_attach_once_and_renew_by_their_insurer_later_and_with_coverage() -> 
     reject(
         &mut market,
         INSURER,
-        Action::RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: current },
+        Action::RenewPolicy(RenewPolicy {
+            receipt_id: receipt,
+            coverage: ONE,
+            expires_at: current,
+        }),
         ReceiptError::PolicyExpiryMustBeLater,
     );
     let now = market.now();
     reject(
         &mut market,
         INSURER,
-        Action::AttachPolicy { receipt_id: bare, policy_id, coverage: ONE, expires_at: now },
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: bare,
+            policy_id,
+            coverage: ONE,
+            expires_at: now,
+        }),
         ReceiptError::PolicyExpiryMustBeLater,
     );
     let zero = Amount::ZERO;
     reject(
         &mut market,
         INSURER,
-        Action::AttachPolicy { receipt_id: bare, policy_id, coverage: zero, expires_at: later },
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: bare,
+            policy_id,
+            coverage: zero,
+            expires_at: later,
+        }),
         ReceiptError::CoverageMustNotBeZero,
     );
     reject(
         &mut market,
         INSURER,
-        Action::RenewPolicy { receipt_id: receipt, coverage: zero, expires_at: later },
+        Action::RenewPolicy(RenewPolicy { receipt_id: receipt, coverage: zero, expires_at: later }),
         ReceiptError::CoverageMustNotBeZero,
     );
     market.ok(
         INSURER,
-        Action::RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: current + 1 },
+        Action::RenewPolicy(RenewPolicy {
+            receipt_id: receipt,
+            coverage: ONE,
+            expires_at: current + 1,
+        }),
     );
     code
 }
@@ -1532,7 +1744,7 @@ fn a_valuation_must_not_be_zero() -> TxError {
     reject(
         &mut market,
         APPRAISER,
-        Action::PostValuation { receipt_id: receipt, value: Amount::ZERO },
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: Amount::ZERO }),
         ReceiptError::ValuationMustNotBeZero,
     )
 }
@@ -1542,44 +1754,47 @@ fn a_receipt_is_redeemed_only_once_released_and_asked_for_once() -> TxError {
     let code = reject(
         &mut market,
         BORROWER,
-        Action::RequestReceiptRedemption { receipt_id: receipt },
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
         ReceiptError::ReceiptIsNotReleased,
     );
     reject(
         &mut market,
         CUSTODIAN,
-        Action::RedeemReceipt { receipt_id: receipt },
+        Action::RedeemReceipt(RedeemReceipt { receipt_id: receipt }),
         ReceiptError::ReceiptIsNotReleased,
     );
-    market.ok(CUSTODIAN, Action::ReleaseReceipt { receipt_id: receipt });
+    market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }));
     reject(
         &mut market,
         CUSTODIAN,
-        Action::RedeemReceipt { receipt_id: receipt },
+        Action::RedeemReceipt(RedeemReceipt { receipt_id: receipt }),
         ReceiptError::ReceiptRedemptionNotRequested,
     );
-    market.ok(BORROWER, Action::RequestReceiptRedemption { receipt_id: receipt });
+    market.ok(
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
+    );
     reject(
         &mut market,
         BORROWER,
-        Action::RequestReceiptRedemption { receipt_id: receipt },
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
         ReceiptError::ReceiptRedemptionAlreadyRequested,
     );
     // Once asked for, the hardware is on its way back: no transfer, no pledge.
     reject(
         &mut market,
         BORROWER,
-        Action::TransferReceipt { receipt_id: receipt, to: ALICE },
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: ALICE }),
         ReceiptError::ReceiptRedemptionAlreadyRequested,
     );
     let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
     reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         ReceiptError::ReceiptRedemptionAlreadyRequested,
     );
-    market.ok(CUSTODIAN, Action::RedeemReceipt { receipt_id: receipt });
+    market.ok(CUSTODIAN, Action::RedeemReceipt(RedeemReceipt { receipt_id: receipt }));
     code
 }
 
@@ -1588,7 +1803,7 @@ fn a_receipt_cannot_be_transferred_to_its_owner() -> TxError {
     reject(
         &mut market,
         BORROWER,
-        Action::TransferReceipt { receipt_id: receipt, to: BORROWER },
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: BORROWER }),
         ReceiptError::RecipientMustNotBeOwner,
     )
 }
@@ -1598,14 +1813,20 @@ fn only_insured_sufficiently_covered_and_freshly_valued_receipts_are_collateral(
     // Issued and appraised at 300,000, not insured.
     let receipt = ReceiptId(*market.state.receipts.next_receipt_id.get());
     let description = gpu_receipt(10);
-    market.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner: BORROWER, description });
-    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: whole(300_000) });
+    market.ok(
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt { class: GPU, owner: BORROWER, description }),
+    );
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(300_000) }),
+    );
     let terms = |now| senior_loan(receipt, whole(100_000), 1_200, now);
     let loan = propose(&mut market, silo, terms);
     let code = reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         ReceiptError::ReceiptInsuranceLapsed,
     );
     // Insured for one unit less than its value (the default minimum is 100% of it).
@@ -1614,18 +1835,27 @@ fn only_insured_sufficiently_covered_and_freshly_valued_receipts_are_collateral(
     let policy_id = B256::ZERO;
     market.ok(
         INSURER,
-        Action::AttachPolicy { receipt_id: receipt, policy_id, coverage: short, expires_at },
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: receipt,
+            policy_id,
+            coverage: short,
+            expires_at,
+        }),
     );
     reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         ReceiptError::ReceiptCoverageInsufficient,
     );
     let coverage = whole(300_000);
     market.ok(
         INSURER,
-        Action::RenewPolicy { receipt_id: receipt, coverage, expires_at: expires_at + 1 },
+        Action::RenewPolicy(RenewPolicy {
+            receipt_id: receipt,
+            coverage,
+            expires_at: expires_at + 1,
+        }),
     );
     // A valuation older than 90 days no longer counts.
     market.advance(90 * DAY + 1);
@@ -1633,21 +1863,24 @@ fn only_insured_sufficiently_covered_and_freshly_valued_receipts_are_collateral(
     reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         ReceiptError::ReceiptValuationStale,
     );
-    market.ok(APPRAISER, Action::PostValuation { receipt_id: receipt, value: whole(300_000) });
-    market.ok(BORROWER, Action::AcceptLoan { loan_id: loan });
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(300_000) }),
+    );
+    market.ok(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
     code
 }
 
 fn only_an_issued_receipt_is_released_by_its_custodian() -> TxError {
     let (mut market, _, receipt) = credit_market();
-    market.ok(CUSTODIAN, Action::ReleaseReceipt { receipt_id: receipt });
+    market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }));
     reject(
         &mut market,
         CUSTODIAN,
-        Action::ReleaseReceipt { receipt_id: receipt },
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }),
         ReceiptError::ReceiptIsNotIssued,
     )
 }
@@ -1659,27 +1892,27 @@ fn a_silo_must_exist_and_only_its_curator_may_run_it() -> TxError {
     let code = reject(
         &mut market,
         CURATOR,
-        Action::DepositFirstLoss { silo_id: missing, amount: ONE },
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id: missing, amount: ONE }),
         SiloError::SiloNotFound,
     );
     reject(
         &mut market,
         ADMIN,
-        Action::SetSiloSeniorCap { silo_id: missing, cap: ONE },
+        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: missing, cap: ONE }),
         SiloError::SiloNotFound,
     );
     reject(
         &mut market,
         CURATOR,
-        Action::ProposeLoan { silo_id: missing, terms: terms.clone() },
+        Action::ProposeLoan(ProposeLoan { silo_id: missing, terms: terms.clone() }),
         SiloError::SiloNotFound,
     );
     // Another curator may not run this silo.
-    market.ok(ADMIN, Action::GrantRole { role: Role::Curator, account: DAVE });
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Curator, account: DAVE }));
     for action in [
-        Action::DepositFirstLoss { silo_id: silo, amount: ONE },
-        Action::WithdrawFirstLoss { silo_id: silo, amount: ONE },
-        Action::ProposeLoan { silo_id: silo, terms },
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id: silo, amount: ONE }),
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: ONE }),
+        Action::ProposeLoan(ProposeLoan { silo_id: silo, terms }),
     ] {
         reject(&mut market, DAVE, action, SiloError::SenderIsNotSiloCurator);
     }
@@ -1699,10 +1932,17 @@ fn silo_terms_need_registered_classes_ordered_limits_and_a_bounded_fee() -> TxEr
         SiloTerms { curator_fee_bps: Bps(5_001), ..gpu.clone() },
     ];
     for terms in invalid {
-        reject(&mut market, CURATOR, Action::OpenSilo { terms }, SiloError::SiloTermsInvalid);
+        reject(
+            &mut market,
+            CURATOR,
+            Action::OpenSilo(OpenSilo { terms }),
+            SiloError::SiloTermsInvalid,
+        );
     }
-    market
-        .ok(CURATOR, Action::OpenSilo { terms: SiloTerms { curator_fee_bps: Bps(5_000), ..gpu } });
+    market.ok(
+        CURATOR,
+        Action::OpenSilo(OpenSilo { terms: SiloTerms { curator_fee_bps: Bps(5_000), ..gpu } }),
+    );
     SiloError::SiloTermsInvalid.into()
 }
 
@@ -1710,16 +1950,21 @@ fn a_frozen_silo_makes_no_loans() -> TxError {
     let (mut market, silo, receipt) = credit_market();
     let terms = senior_loan(receipt, whole(1_000), 0, market.now());
     let loan = propose(&mut market, silo, |_| terms.clone());
-    market.ok(ADMIN, Action::SetSiloFrozen { silo_id: silo, frozen: true });
+    market.ok(ADMIN, Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: true }));
     let code = reject(
         &mut market,
         CURATOR,
-        Action::ProposeLoan { silo_id: silo, terms },
+        Action::ProposeLoan(ProposeLoan { silo_id: silo, terms }),
         SiloError::SiloIsFrozen,
     );
-    reject(&mut market, BORROWER, Action::AcceptLoan { loan_id: loan }, SiloError::SiloIsFrozen);
-    market.ok(ADMIN, Action::SetSiloFrozen { silo_id: silo, frozen: false });
-    market.ok(BORROWER, Action::AcceptLoan { loan_id: loan });
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        SiloError::SiloIsFrozen,
+    );
+    market.ok(ADMIN, Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: false }));
+    market.ok(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
     code
 }
 
@@ -1728,7 +1973,7 @@ fn only_a_frozen_silo_is_assigned_a_successor() -> TxError {
     reject(
         &mut market,
         ADMIN,
-        Action::AssignSuccessorCurator { silo_id: silo, curator: CURATOR },
+        Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id: silo, curator: CURATOR }),
         SiloError::SiloNotFrozen,
     )
 }
@@ -1740,7 +1985,10 @@ fn first_loss_capital_leaves_only_above_its_requirement_and_never_while_a_loan_i
     reject(
         &mut market,
         CURATOR,
-        Action::WithdrawFirstLoss { silo_id: silo, amount: plus(whole(100_000), Amount(1)) },
+        Action::WithdrawFirstLoss(WithdrawFirstLoss {
+            silo_id: silo,
+            amount: plus(whole(100_000), Amount(1)),
+        }),
         SiloError::FirstLossPoolInsufficient,
     );
     // 200,000 of senior exposure requires 10% = 20,000 of first-loss capital.
@@ -1748,17 +1996,23 @@ fn first_loss_capital_leaves_only_above_its_requirement_and_never_while_a_loan_i
     let code = reject(
         &mut market,
         CURATOR,
-        Action::WithdrawFirstLoss { silo_id: silo, amount: plus(whole(80_000), Amount(1)) },
+        Action::WithdrawFirstLoss(WithdrawFirstLoss {
+            silo_id: silo,
+            amount: plus(whole(80_000), Amount(1)),
+        }),
         SiloError::FirstLossWouldFallBelowRequirement,
     );
-    market.ok(CURATOR, Action::WithdrawFirstLoss { silo_id: silo, amount: whole(80_000) });
+    market.ok(
+        CURATOR,
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: whole(80_000) }),
+    );
     // The appraisal falls to 200,000 (LTV 100%) and a re-mark opens a margin call: the pool is
     // locked while the loan is impaired.
     market.revalue_and_remark(receipt, whole(200_000));
     reject(
         &mut market,
         CURATOR,
-        Action::WithdrawFirstLoss { silo_id: silo, amount: ONE },
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: ONE }),
         SiloError::SiloHasImpairedLoans,
     );
     code
@@ -1766,13 +2020,16 @@ fn first_loss_capital_leaves_only_above_its_requirement_and_never_while_a_loan_i
 
 fn loans_stay_within_the_silo_cap_the_borrower_concentration_and_the_silo_classes() -> TxError {
     let (mut market, silo, receipt) = credit_market();
-    market.ok(ADMIN, Action::SetSiloSeniorCap { silo_id: silo, cap: whole(50_000) });
+    market.ok(
+        ADMIN,
+        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: silo, cap: whole(50_000) }),
+    );
     let above_cap = plus(whole(50_000), Amount(1));
     let loan = propose(&mut market, silo, |now| senior_loan(receipt, above_cap, 0, now));
     let code = reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::SiloSeniorCapExceeded,
     );
     // A silo where one borrower may take 10% of its 1,000,000 cap: 100,000.
@@ -1782,26 +2039,29 @@ fn loans_stay_within_the_silo_cap_the_borrower_concentration_and_the_silo_classe
         max_borrower_share_bps: Bps(1_000),
         ..SiloTerms::default()
     };
-    market.ok(CURATOR, Action::OpenSilo { terms });
-    market.ok(ADMIN, Action::SetSiloSeniorCap { silo_id: narrow, cap: whole(1_000_000) });
+    market.ok(CURATOR, Action::OpenSilo(OpenSilo { terms }));
+    market.ok(
+        ADMIN,
+        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: narrow, cap: whole(1_000_000) }),
+    );
     let above_share = plus(whole(100_000), Amount(1));
     let loan = propose(&mut market, narrow, |now| senior_loan(receipt, above_share, 0, now));
     reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::BorrowerConcentrationExceeded,
     );
     // A silo lending only against another class.
-    market.ok(ADMIN, Action::AddAssetClass { class: B200, terms: gpu_terms() });
+    market.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: B200, terms: gpu_terms() }));
     let other = SiloId(*market.state.silos.next_silo_id.get());
     let terms = SiloTerms { eligible_classes: vec![B200], ..SiloTerms::default() };
-    market.ok(CURATOR, Action::OpenSilo { terms });
+    market.ok(CURATOR, Action::OpenSilo(OpenSilo { terms }));
     let terms = senior_loan(receipt, whole(1_000), 0, market.now());
     reject(
         &mut market,
         CURATOR,
-        Action::ProposeLoan { silo_id: other, terms },
+        Action::ProposeLoan(ProposeLoan { silo_id: other, terms }),
         SiloError::AssetClassNotEligibleInSilo,
     );
     code
@@ -1812,24 +2072,27 @@ fn a_successor_must_be_a_curator_and_a_freeze_must_change_something() -> TxError
     reject(
         &mut market,
         ADMIN,
-        Action::SetSiloFrozen { silo_id: silo, frozen: false },
+        Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: false }),
         SiloError::SiloFrozenStateUnchanged,
     );
-    market.ok(ADMIN, Action::SetSiloFrozen { silo_id: silo, frozen: true });
+    market.ok(ADMIN, Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: true }));
     reject(
         &mut market,
         ADMIN,
-        Action::SetSiloFrozen { silo_id: silo, frozen: true },
+        Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: true }),
         SiloError::SiloFrozenStateUnchanged,
     );
     let code = reject(
         &mut market,
         ADMIN,
-        Action::AssignSuccessorCurator { silo_id: silo, curator: DAVE },
+        Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id: silo, curator: DAVE }),
         SiloError::SuccessorLacksCuratorRole,
     );
-    market.ok(ADMIN, Action::GrantRole { role: Role::Curator, account: DAVE });
-    market.ok(ADMIN, Action::AssignSuccessorCurator { silo_id: silo, curator: DAVE });
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Curator, account: DAVE }));
+    market.ok(
+        ADMIN,
+        Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id: silo, curator: DAVE }),
+    );
     code
 }
 
@@ -1842,7 +2105,7 @@ fn a_loan_needs_first_loss_capital_for_its_senior_exposure() -> TxError {
     let code = reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::FirstLossBelowRequirement,
     );
     market.originate(thin, senior_loan(receipt, whole(50_000), 0, market.now()));
@@ -1855,40 +2118,40 @@ fn a_loan_must_exist_and_only_its_borrower_may_accept_pledge_or_claim() -> TxErr
     let code = reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: missing },
+        Action::AcceptLoan(AcceptLoan { loan_id: missing }),
         LoanError::LoanNotFound,
     );
     reject(
         &mut market,
         ALICE,
-        Action::RepayLoan { loan_id: missing, max_amount: Amount::MAX },
+        Action::RepayLoan(RepayLoan { loan_id: missing, max_amount: Amount::MAX }),
         LoanError::LoanNotFound,
     );
     reject(
         &mut market,
         KEEPER,
-        Action::TriggerDefault { loan_id: missing },
+        Action::TriggerDefault(TriggerDefault { loan_id: missing }),
         LoanError::LoanNotFound,
     );
     let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
     reject(
         &mut market,
         ALICE,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::SenderIsNotLoanBorrower,
     );
-    market.ok(BORROWER, Action::AcceptLoan { loan_id: loan });
+    market.ok(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
     let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
     reject(
         &mut market,
         ALICE,
-        Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] },
+        Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] }),
         LoanError::SenderIsNotLoanBorrower,
     );
     reject(
         &mut market,
         ALICE,
-        Action::ClaimLoanSurplus { loan_id: loan },
+        Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: loan }),
         LoanError::SenderIsNotLoanBorrower,
     );
     code
@@ -1920,11 +2183,11 @@ fn loan_terms_need_a_principal_receipts_periods_and_bounded_rates_fees_and_expir
         reject(
             &mut market,
             CURATOR,
-            Action::ProposeLoan { silo_id: silo, terms },
+            Action::ProposeLoan(ProposeLoan { silo_id: silo, terms }),
             LoanError::LoanTermsInvalid,
         );
     }
-    market.ok(CURATOR, Action::ProposeLoan { silo_id: silo, terms: valid });
+    market.ok(CURATOR, Action::ProposeLoan(ProposeLoan { silo_id: silo, terms: valid }));
     LoanError::LoanTermsInvalid.into()
 }
 
@@ -1936,20 +2199,20 @@ fn a_proposal_is_accepted_once_and_before_it_expires() -> TxError {
     let code = reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::LoanProposalExpired,
     );
     let loan = market.originate(silo, senior_loan(receipt, whole(1_000), 0, market.now()));
     reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::LoanIsNotAProposal,
     );
     reject(
         &mut market,
         CURATOR,
-        Action::CancelLoanProposal { loan_id: loan },
+        Action::CancelLoanProposal(CancelLoanProposal { loan_id: loan }),
         LoanError::LoanIsNotAProposal,
     );
     code
@@ -1959,10 +2222,20 @@ fn a_loan_that_is_not_active_is_neither_paid_nor_defaulted() -> TxError {
     let (mut market, silo, receipt) = credit_market();
     let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
     let actions = [
-        (ALICE, Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX }),
-        (ALICE, Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX }),
-        (BORROWER, Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![receipt] }),
-        (KEEPER, Action::TriggerDefault { loan_id: loan }),
+        (ALICE, Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: Amount::MAX })),
+        (
+            ALICE,
+            Action::PrepayLoan(PrepayLoan {
+                loan_id: loan,
+                principal: ONE,
+                max_amount: Amount::MAX,
+            }),
+        ),
+        (
+            BORROWER,
+            Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids: vec![receipt] }),
+        ),
+        (KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan })),
     ];
     for (sender, action) in actions {
         reject(&mut market, sender, action, LoanError::LoanIsNotActive);
@@ -1979,7 +2252,7 @@ fn origination_keeps_the_initial_ltv_and_pledges_only_the_borrowers_receipts() -
     let code = reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::LoanLtvExceedsMax,
     );
     // Carol's receipt cannot secure the borrower's loan.
@@ -1988,7 +2261,7 @@ fn origination_keeps_the_initial_ltv_and_pledges_only_the_borrowers_receipts() -
     reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::ReceiptNotOwnedByBorrower,
     );
     market.originate(silo, senior_loan(receipt, whole(210_000), 0, market.now()));
@@ -2005,20 +2278,20 @@ fn origination_keeps_the_vaults_deployment_limit_and_liquidity_buffer() -> TxErr
     let code = reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::VaultMaxDeployedExceeded,
     );
     // With all of NAV deployable (a change that waits out the governance delay), the 5%
     // buffer still keeps 50,000 idle: 950,000 is the most the vault lends.
     let change = ParameterChange::MaxDeployedBps(Bps(10_000));
-    market.ok(ADMIN, Action::SetParameter { change });
+    market.ok(ADMIN, Action::SetParameter(SetParameter { change }));
     market.advance(2 * DAY);
     let above = plus(whole(950_000), Amount(1));
     let loan = propose(&mut market, silo, |now| senior_loan(big, above, 0, now));
     reject(
         &mut market,
         BORROWER,
-        Action::AcceptLoan { loan_id: loan },
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::VaultLiquidityBufferWouldBeBreached,
     );
     market.originate(silo, senior_loan(big, whole(950_000), 0, market.now()));
@@ -2033,17 +2306,21 @@ fn a_payment_above_the_senders_maximum_is_rejected() -> TxError {
     let code = reject(
         &mut market,
         BORROWER,
-        Action::RepayLoan { loan_id: loan, max_amount: minus(due, Amount(1)) },
+        Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: minus(due, Amount(1)) }),
         LoanError::PaymentExceedsMaximum,
     );
     // A prepayment at origination owes no interest yet: the principal is the whole cost.
     reject(
         &mut market,
         BORROWER,
-        Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: minus(ONE, Amount(1)) },
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: loan,
+            principal: ONE,
+            max_amount: minus(ONE, Amount(1)),
+        }),
         LoanError::PaymentExceedsMaximum,
     );
-    market.ok(BORROWER, Action::RepayLoan { loan_id: loan, max_amount: due });
+    market.ok(BORROWER, Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: due }));
     code
 }
 
@@ -2052,7 +2329,7 @@ fn a_loan_past_its_grace_period_can_only_be_defaulted() -> TxError {
     reject(
         &mut market,
         KEEPER,
-        Action::TriggerDefault { loan_id: loan },
+        Action::TriggerDefault(TriggerDefault { loan_id: loan }),
         LoanError::LoanIsNotInDefault,
     );
     // The first deadline is 30 days out and grace lasts 15 more.
@@ -2060,20 +2337,20 @@ fn a_loan_past_its_grace_period_can_only_be_defaulted() -> TxError {
     reject(
         &mut market,
         KEEPER,
-        Action::TriggerDefault { loan_id: loan },
+        Action::TriggerDefault(TriggerDefault { loan_id: loan }),
         LoanError::LoanIsNotInDefault,
     );
     market.advance(1);
     let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
     let actions = [
-        Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX },
-        Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX },
-        Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] },
+        Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: Amount::MAX }),
+        Action::PrepayLoan(PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX }),
+        Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] }),
     ];
     for action in actions {
         reject(&mut market, BORROWER, action, LoanError::LoanDefaultIsPending);
     }
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     LoanError::LoanDefaultIsPending.into()
 }
 
@@ -2083,37 +2360,40 @@ fn foreclosure_hands_a_defaulted_loan_to_one_liquidation_agent() -> TxError {
     let code = reject(
         &mut market,
         CURATOR,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: agent }),
         LoanError::LoanIsNotDefaulted,
     );
     market.advance(30 * DAY + 15 * DAY + 1);
-    market.ok(KEEPER, Action::TriggerDefault { loan_id: loan });
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     reject(
         &mut market,
         CURATOR,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: ALICE },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: ALICE }),
         LoanError::LiquidationAgentLacksRole,
     );
     reject(
         &mut market,
         ALICE,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: agent }),
         SiloError::SenderIsNotSiloCurator,
     );
-    market.ok(CURATOR, Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent });
+    market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: agent }),
+    );
     reject(
         &mut market,
         ADMIN,
-        Action::ForecloseLoan { loan_id: loan, liquidation_agent: agent },
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: agent }),
         LoanError::LoanAlreadyForeclosed,
     );
     // Another liquidation agent may not report this loan's sales.
-    market.ok(ADMIN, Action::GrantRole { role: Role::LiquidationAgent, account: DAVE });
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::LiquidationAgent, account: DAVE }));
     let report = SaleReport { gross_proceeds: whole(1_000), ..SaleReport::default() };
     reject(
         &mut market,
         DAVE,
-        Action::ReportSale { receipt_id: receipt, report },
+        Action::ReportSale(ReportSale { receipt_id: receipt, report }),
         LoanError::SenderIsNotLoanLiquidationAgent,
     );
     code
@@ -2125,13 +2405,13 @@ fn sales_and_insurance_claims_need_a_foreclosed_receipt_and_amounts_within_bound
     let code = reject(
         &mut market,
         LIQUIDATION_AGENT,
-        Action::ReportSale { receipt_id: receipt, report },
+        Action::ReportSale(ReportSale { receipt_id: receipt, report }),
         LoanError::ReceiptIsNotForeclosed,
     );
     reject(
         &mut market,
         INSURER,
-        Action::PayInsuranceClaim { receipt_id: receipt, amount: ONE },
+        Action::PayInsuranceClaim(PayInsuranceClaim { receipt_id: receipt, amount: ONE }),
         LoanError::ReceiptIsNotForeclosed,
     );
     let (mut market, receipt, _) = market_with_foreclosed_loan();
@@ -2140,20 +2420,23 @@ fn sales_and_insurance_claims_need_a_foreclosed_receipt_and_amounts_within_bound
     reject(
         &mut market,
         LIQUIDATION_AGENT,
-        Action::ReportSale { receipt_id: receipt, report },
+        Action::ReportSale(ReportSale { receipt_id: receipt, report }),
         LoanError::SaleCostsExceedProceeds,
     );
     // The policy covers 300,000.
     reject(
         &mut market,
         INSURER,
-        Action::PayInsuranceClaim { receipt_id: receipt, amount: Amount::ZERO },
+        Action::PayInsuranceClaim(PayInsuranceClaim { receipt_id: receipt, amount: Amount::ZERO }),
         LedgerError::AmountMustNotBeZero,
     );
     reject(
         &mut market,
         INSURER,
-        Action::PayInsuranceClaim { receipt_id: receipt, amount: plus(whole(300_000), Amount(1)) },
+        Action::PayInsuranceClaim(PayInsuranceClaim {
+            receipt_id: receipt,
+            amount: plus(whole(300_000), Amount(1)),
+        }),
         LoanError::InsuranceClaimExceedsCoverage,
     );
     code
@@ -2164,24 +2447,29 @@ fn a_prepayment_is_at_most_the_balance_and_waits_for_missed_payments() -> TxErro
     let code = reject(
         &mut market,
         BORROWER,
-        Action::PrepayLoan {
+        Action::PrepayLoan(PrepayLoan {
             loan_id: loan,
             principal: plus(whole(100_000), Amount(1)),
             max_amount: Amount::MAX,
-        },
+        }),
         LoanError::PrepaymentExceedsBalance,
     );
     reject(
         &mut market,
         BORROWER,
-        Action::PrepayLoan { loan_id: loan, principal: Amount::ZERO, max_amount: Amount::MAX },
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: loan,
+            principal: Amount::ZERO,
+            max_amount: Amount::MAX,
+        }),
         LedgerError::AmountMustNotBeZero,
     );
     // A second past the first deadline (inside grace): the missed payment comes first.
     market.advance(30 * DAY + 1);
-    let prepay = Action::PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX };
+    let prepay =
+        Action::PrepayLoan(PrepayLoan { loan_id: loan, principal: ONE, max_amount: Amount::MAX });
     reject(&mut market, BORROWER, prepay.clone(), LoanError::LoanPaymentsOverdue);
-    market.ok(BORROWER, Action::RepayLoan { loan_id: loan, max_amount: Amount::MAX });
+    market.ok(BORROWER, Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: Amount::MAX }));
     market.ok(BORROWER, prepay);
     code
 }
@@ -2193,11 +2481,14 @@ fn a_loan_pledges_each_receipt_once() -> TxError {
         reject(
             &mut market,
             BORROWER,
-            Action::PledgeReceipts { loan_id: loan, receipt_ids },
+            Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids }),
             LoanError::LoanReceiptsLimitReached,
         );
     }
-    market.ok(BORROWER, Action::PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] });
+    market.ok(
+        BORROWER,
+        Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids: vec![spare] }),
+    );
     LoanError::LoanReceiptsLimitReached.into()
 }
 
@@ -2207,12 +2498,14 @@ fn a_remark_covers_one_to_ten_thousand_loans() -> TxError {
         reject(
             &mut market,
             KEEPER,
-            Action::RemarkLoans { first_loan_id: LoanId(0), max_loans },
+            Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans }),
             LoanError::RemarkBatchOutOfRange,
         );
     }
-    market
-        .ok(KEEPER, Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: REMARK_BATCH_MAX });
+    market.ok(
+        KEEPER,
+        Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: REMARK_BATCH_MAX }),
+    );
     LoanError::RemarkBatchOutOfRange.into()
 }
 
@@ -2222,10 +2515,10 @@ fn only_the_curator_or_the_borrower_may_cancel_a_proposal() -> TxError {
     let code = reject(
         &mut market,
         ALICE,
-        Action::CancelLoanProposal { loan_id: loan },
+        Action::CancelLoanProposal(CancelLoanProposal { loan_id: loan }),
         LoanError::SenderMayNotCancelProposal,
     );
-    market.ok(BORROWER, Action::CancelLoanProposal { loan_id: loan });
+    market.ok(BORROWER, Action::CancelLoanProposal(CancelLoanProposal { loan_id: loan }));
     code
 }
 
@@ -2234,32 +2527,32 @@ fn a_surplus_is_claimed_once_and_only_when_there_is_one() -> TxError {
     reject(
         &mut market,
         BORROWER,
-        Action::ClaimLoanSurplus { loan_id: loan },
+        Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: loan }),
         LoanError::LoanSurplusIsZero,
     );
     // The borrower is frozen when its hardware sells for more than the loan owes: the
     // waterfall holds the remainder for it until it is unfrozen.
-    market.ok(COMPLIANCE, Action::Freeze { account: BORROWER });
+    market.ok(COMPLIANCE, Action::Freeze(Freeze { account: BORROWER }));
     market.refresh_prices();
     let gross_proceeds = whole(300_000);
     market.mint(BOB, gross_proceeds);
     let to = LIQUIDATION_AGENT;
-    market.ok(BOB, Action::Transfer { asset: Asset::Usdai, to, amount: gross_proceeds });
+    market.ok(BOB, Action::Transfer(Transfer { asset: Asset::Usdai, to, amount: gross_proceeds }));
     let report = SaleReport { gross_proceeds, ..SaleReport::default() };
-    market.ok(LIQUIDATION_AGENT, Action::ReportSale { receipt_id: receipt, report });
+    market.ok(LIQUIDATION_AGENT, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
     assert!(!market.loan(loan).surplus_held.is_zero());
     reject(
         &mut market,
         BORROWER,
-        Action::ClaimLoanSurplus { loan_id: loan },
+        Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: loan }),
         LedgerError::RecipientIsFrozen,
     );
-    market.ok(COMPLIANCE, Action::Unfreeze { account: BORROWER });
-    market.ok(BORROWER, Action::ClaimLoanSurplus { loan_id: loan });
+    market.ok(COMPLIANCE, Action::Unfreeze(Unfreeze { account: BORROWER }));
+    market.ok(BORROWER, Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: loan }));
     reject(
         &mut market,
         BORROWER,
-        Action::ClaimLoanSurplus { loan_id: loan },
+        Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: loan }),
         LoanError::LoanSurplusIsZero,
     )
 }
@@ -2335,12 +2628,12 @@ fn mint_checks_run_in_their_documented_order() {
         p.kyc_required = true;
         p.usdai_supply_cap = whole(10);
     });
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Minting, paused: true });
-    market.ok(COMPLIANCE, Action::Freeze { account: KEEPER });
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Minting, paused: true }));
+    market.ok(COMPLIANCE, Action::Freeze(Freeze { account: KEEPER }));
     market.advance(DAY + 1);
     let tx = |token: Symbol, amount: Amount, min_out: Amount| Transaction {
         sender: KEEPER,
-        action: Action::MintUsdai { token, amount, min_out },
+        action: Action::MintUsdai(MintUsdai { token, amount, min_out }),
     };
     assert_rejected(
         &mut market,
@@ -2357,31 +2650,31 @@ fn mint_checks_run_in_their_documented_order() {
         tx(USDC, whole(100), whole(1_000)),
         GovernanceError::ActionIsPaused.into(),
     );
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Minting, paused: false });
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Minting, paused: false }));
     assert_rejected(
         &mut market,
         tx(USDC, whole(100), whole(1_000)),
         LedgerError::SenderIsFrozen.into(),
     );
-    market.ok(COMPLIANCE, Action::Unfreeze { account: KEEPER });
+    market.ok(COMPLIANCE, Action::Unfreeze(Unfreeze { account: KEEPER }));
     assert_rejected(
         &mut market,
         tx(USDC, whole(100), whole(1_000)),
         ReserveError::SenderNotKycVerified.into(),
     );
-    market.ok(REGISTRAR, Action::SetKyc { account: KEEPER, verified: true });
+    market.ok(REGISTRAR, Action::SetKyc(SetKyc { account: KEEPER, verified: true }));
     assert_rejected(
         &mut market,
         tx(USDC, whole(100), whole(1_000)),
         ReserveError::PriceIsStale.into(),
     );
-    market.ok(ORACLE, Action::PostPrice { token: USDC, price: 980_000_000_000_000_000 });
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 980_000_000_000_000_000 }));
     assert_rejected(
         &mut market,
         tx(USDC, whole(100), whole(1_000)),
         ReserveError::PriceOutsideDepegTolerance.into(),
     );
-    market.ok(ORACLE, Action::PostPrice { token: USDC, price: WAD });
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: WAD }));
     assert_rejected(
         &mut market,
         tx(USDC, whole(100), whole(1_000)),
@@ -2389,12 +2682,12 @@ fn mint_checks_run_in_their_documented_order() {
     );
     market.ok(
         ATTESTOR,
-        Action::GatewayCredit {
+        Action::GatewayCredit(GatewayCredit {
             account: KEEPER,
             token: USDC,
             amount: whole(100),
             external_id: B256::ZERO,
-        },
+        }),
     );
     assert_rejected(
         &mut market,
@@ -2407,6 +2700,12 @@ fn mint_checks_run_in_their_documented_order() {
         ReserveError::SupplyCapExceeded.into(),
     );
     // Raising a cap favours users: it applies at once.
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::UsdaiSupplyCap(whole(100)) });
-    market.ok(KEEPER, Action::MintUsdai { token: USDC, amount: whole(100), min_out: whole(100) });
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::UsdaiSupplyCap(whole(100)) }),
+    );
+    market.ok(
+        KEEPER,
+        Action::MintUsdai(MintUsdai { token: USDC, amount: whole(100), min_out: whole(100) }),
+    );
 }

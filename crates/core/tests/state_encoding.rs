@@ -10,6 +10,7 @@ mod common;
 use common::*;
 use infrafi_core::{
     Action, Bps, ParameterChange, State,
+    action::{GatewayConfirm, GatewayReject, GatewayWithdraw, SetParameter},
     ids::{B256, PayoutId, USDC},
 };
 
@@ -19,12 +20,25 @@ fn a_state_with_payouts_and_pending_changes_decodes_to_the_same_hash() {
     for _ in 0..3 {
         market.ok(
             ALICE,
-            Action::GatewayWithdraw { token: USDC, amount: whole(1), destination: "0xdest".into() },
+            Action::GatewayWithdraw(GatewayWithdraw {
+                token: USDC,
+                amount: whole(1),
+                destination: "0xdest".into(),
+            }),
         );
     }
-    market.ok(ATTESTOR, Action::GatewayConfirm { payout_id: PayoutId(0), external_id: B256::ZERO });
-    market.ok(ATTESTOR, Action::GatewayReject { payout_id: PayoutId(1), reason: "no".into() });
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(25)) });
+    market.ok(
+        ATTESTOR,
+        Action::GatewayConfirm(GatewayConfirm { payout_id: PayoutId(0), external_id: B256::ZERO }),
+    );
+    market.ok(
+        ATTESTOR,
+        Action::GatewayReject(GatewayReject { payout_id: PayoutId(1), reason: "no".into() }),
+    );
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MintFeeBps(Bps(25)) }),
+    );
     assert_eq!(market.state.governance.pending_changes.len(), 1);
     let bytes = market.state.encode();
     let decoded = State::decode(&bytes).expect("the canonical encoding decodes");

@@ -10,7 +10,9 @@ mod common;
 
 use common::workload::{self, next_block, steps};
 use infrafi_core::{
-    Action, BlockContext, State, Transaction, apply,
+    Action, BlockContext, State, Transaction,
+    action::MintUsdai,
+    apply,
     ids::{B256, USDC},
 };
 use infrafi_testkit::{WorkloadKind, Xorshift, workload_market};
@@ -133,11 +135,11 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         let _ = driver.apply(tx.sender, tx.action);
     }
     // One more action of a shape the mix does not send, so a change to it shows here too.
-    let mint = Action::MintUsdai {
+    let mint = Action::MintUsdai(MintUsdai {
         token: USDC,
         amount: infrafi_core::Amount(7),
         min_out: infrafi_core::Amount::ZERO,
-    };
+    });
     let tx = Transaction { sender: infrafi_testkit::user_address(1), action: mint };
     wire.record(&driver.block, &tx);
     let _ = driver.apply(tx.sender, tx.action);

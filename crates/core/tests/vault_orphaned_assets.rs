@@ -8,27 +8,29 @@
 mod common;
 
 use common::*;
+use infrafi_core::action::{Claim, HarvestBaseYield, PostTbillRate, RequestRedeem, ServiceQueue};
 use infrafi_core::{Action, Amount, Event, ProtocolAccount, Rate};
 
 #[test]
 fn the_round_that_burns_the_last_share_sweeps_the_vault_to_the_fee_collector() {
     let mut market = Market::new();
-    market.ok(ORACLE, Action::PostTbillRate { rate: Rate::from_apr_bps(500) });
+    market.ok(ORACLE, Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(500) }));
     market.mint(ALICE, whole(1_000));
     market.stake(ALICE, whole(1_000));
     market.advance(30 * DAY);
     market.refresh_prices();
-    market.ok(KEEPER, Action::HarvestBaseYield {});
+    market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
     let harvested = market.nav().unvested;
     assert!(!harvested.is_zero(), "the harvest vests over 8 hours");
     let shares = market.susdai(ALICE);
-    let request = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares }));
+    let request =
+        Market::request_id(&market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares })));
     market.advance(7 * DAY);
     // The 7-day wait outlasts the 8-hour vesting: Alice is paid the vested yield too. What is
     // left after her round is rounding dust (each conversion rounds in the vault's favour).
     let fees_before = market.usdai(ProtocolAccount::FeeCollector);
     let left_before_round = market.vault_usdai();
-    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let events = market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     let served: Amount = events
         .iter()
         .filter_map(|e| match e {
@@ -46,7 +48,7 @@ fn the_round_that_burns_the_last_share_sweeps_the_vault_to_the_fee_collector() {
             )
         );
     }
-    market.ok(ALICE, Action::Claim { request_id: request });
+    market.ok(ALICE, Action::Claim(Claim { request_id: request }));
 
     // The next depositor starts from a clean vault: one USDai buys one sUSDai again.
     market.refresh_prices();
@@ -59,20 +61,21 @@ fn the_round_that_burns_the_last_share_sweeps_the_vault_to_the_fee_collector() {
 #[test]
 fn yield_still_vesting_when_the_last_holder_leaves_goes_to_the_fee_collector() {
     let mut market = Market::with_params(|params| params.notice_period_secs = 0);
-    market.ok(ORACLE, Action::PostTbillRate { rate: Rate::from_apr_bps(500) });
+    market.ok(ORACLE, Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(500) }));
     market.mint(ALICE, whole(1_000));
     market.stake(ALICE, whole(1_000));
     market.advance(30 * DAY);
     market.refresh_prices();
     let shares = market.susdai(ALICE);
-    let request = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares }));
+    let request =
+        Market::request_id(&market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares })));
     // Harvest and round in the same block: the yield has not vested at all, so Alice is paid
     // her 1,000 (the unvested yield is outside NAV) and the whole harvest is orphaned.
-    market.ok(KEEPER, Action::HarvestBaseYield {});
+    market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
     let unvested = market.nav().unvested;
     assert!(!unvested.is_zero());
     let fees_before = market.usdai(ProtocolAccount::FeeCollector);
-    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let events = market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     let swept = events.iter().find_map(|e| match e {
         Event::OrphanedVaultAssetsSwept { amount } => Some(*amount),
         _ => None,
@@ -82,7 +85,7 @@ fn yield_still_vesting_when_the_last_holder_leaves_goes_to_the_fee_collector() {
     assert_eq!(market.usdai(ProtocolAccount::FeeCollector).0, fees_before.0 + swept.0);
     assert_eq!(market.vault_usdai(), Amount::ZERO);
     assert_eq!(market.nav().unvested, Amount::ZERO, "the vesting schedule is cleared");
-    market.ok(ALICE, Action::Claim { request_id: request });
+    market.ok(ALICE, Action::Claim(Claim { request_id: request }));
     market.mint(BOB, whole(500));
     let deposit = market.usdai(BOB); // 500 less the mint's rounding at the grown T-bill index.
     market.stake(BOB, deposit);

@@ -10,6 +10,12 @@ use common::*;
 use infrafi_core::{
     Action, Amount, Asset, Bps, Event, LoanId, ParameterChange, ProtocolAccount, Rate, TxError,
     WAD,
+    action::{
+        AcceptLoan, CancelRedeem, Claim, DonateToVault, Freeze, GatewayConfirm, GatewayCredit,
+        GatewayReject, GatewayWithdraw, HarvestBaseYield, MintShares, MintUsdai, PostPrice,
+        PostTbillRate, PrepayLoan, ProposeLoan, RedeemUsdai, RequestRedeem, ServiceQueue,
+        SetParameter, SetPause, Stake, Transfer, Unfreeze,
+    },
     governance::GovernanceError,
     ids::{B256, PayoutId, USDC, USDT},
     ledger::LedgerError,
@@ -40,8 +46,10 @@ fn minting_with_a_fee_gives_the_amount_less_the_fee_rounded_up_to_the_collector(
     let mut market = Market::with_params(|p| p.mint_fee_bps = Bps(30));
     // 1,000 USDC at price 1.0 and index 1.0: value = 1,000e18, TBILL bought = 1,000e18,
     // gross = 1,000e18; fee = ceil(1,000e18 * 30 / 10,000) = 3e18; out = 997e18.
-    let events = market
-        .ok(ALICE, Action::MintUsdai { token: USDC, amount: whole(1_000), min_out: whole(997) });
+    let events = market.ok(
+        ALICE,
+        Action::MintUsdai(MintUsdai { token: USDC, amount: whole(1_000), min_out: whole(997) }),
+    );
     assert!(events.contains(&Event::UsdaiMinted {
         account: ALICE,
         token: USDC,
@@ -59,7 +67,8 @@ fn minting_with_a_fee_gives_the_amount_less_the_fee_rounded_up_to_the_collector(
     // 30/10,000 of it = 3,000,000,000,000,000.003 units, rounded UP to 3,000,000,000,000,001;
     // out = 1,000,000,000,000,000,001 - 3,000,000,000,000,001 = 997,000,000,000,000,000.
     let amount = Amount(WAD + 1);
-    let events = market.ok(ALICE, Action::MintUsdai { token: USDC, amount, min_out: Amount::ZERO });
+    let events = market
+        .ok(ALICE, Action::MintUsdai(MintUsdai { token: USDC, amount, min_out: Amount::ZERO }));
     assert!(events.contains(&Event::UsdaiMinted {
         account: ALICE,
         token: USDC,
@@ -73,19 +82,22 @@ fn minting_with_a_fee_gives_the_amount_less_the_fee_rounded_up_to_the_collector(
 fn minting_from_a_stablecoin_off_par_gives_its_dollar_value_rounded_down() {
     let mut market = Market::new();
     // USDT at 0.996 is 40 bps off peg, inside the default 50 bps tolerance.
-    market.ok(ORACLE, Action::PostPrice { token: USDT, price: 996_000_000_000_000_000 });
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDT, price: 996_000_000_000_000_000 }));
     // 1,000.000000000000000001 USDT * 0.996 = 996.000000000000000000996 -> floor
     // 996,000,000,000,000,000,000 units; no fee.
     let amount = Amount(1_000 * WAD + 1);
-    market.ok(BOB, Action::MintUsdai { token: USDT, amount, min_out: whole(996) });
+    market.ok(BOB, Action::MintUsdai(MintUsdai { token: USDT, amount, min_out: whole(996) }));
     assert_eq!(market.usdai(BOB), whole(996));
     // 50 bps off peg is the edge that still mints; 50.1 bps does not.
-    market.ok(ORACLE, Action::PostPrice { token: USDT, price: 995_000_000_000_000_000 });
-    market.ok(BOB, Action::MintUsdai { token: USDT, amount: whole(1), min_out: Amount::ZERO });
-    market.ok(ORACLE, Action::PostPrice { token: USDT, price: 994_999_999_999_999_999 });
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDT, price: 995_000_000_000_000_000 }));
+    market.ok(
+        BOB,
+        Action::MintUsdai(MintUsdai { token: USDT, amount: whole(1), min_out: Amount::ZERO }),
+    );
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDT, price: 994_999_999_999_999_999 }));
     market.rejected(
         BOB,
-        Action::MintUsdai { token: USDT, amount: whole(1), min_out: Amount::ZERO },
+        Action::MintUsdai(MintUsdai { token: USDT, amount: whole(1), min_out: Amount::ZERO }),
         ReserveError::PriceOutsideDepegTolerance,
     );
 }
@@ -96,8 +108,10 @@ fn redeeming_with_a_fee_pays_par_less_the_fee_and_burns_the_rest() {
     market.mint(ALICE, whole(1_000));
     // Redeem 400 USDai: fee = ceil(400e18 * 50 / 10,000) = 2e18 (to the collector, still
     // USDai); net burned = 398e18; TBILL drawn = 398e18 at index 1.0; out = 398 USDT.
-    let events = market
-        .ok(ALICE, Action::RedeemUsdai { token: USDT, amount: whole(400), min_out: whole(398) });
+    let events = market.ok(
+        ALICE,
+        Action::RedeemUsdai(RedeemUsdai { token: USDT, amount: whole(400), min_out: whole(398) }),
+    );
     assert!(events.contains(&Event::UsdaiRedeemed {
         account: ALICE,
         token: USDT,
@@ -126,8 +140,10 @@ fn redeeming_after_yield_leaves_the_rounding_dust_in_the_reserve() {
     // Paid = floor(99,631,499,931,828,563,059 * 1.003698630136288) = 99,999,999,999,999,999,999:
     // one unit below par, and that unit stays in the reserve.
     let tbill_before = market.balance(ProtocolAccount::Reserve, Asset::Tbill);
-    market
-        .ok(ALICE, Action::RedeemUsdai { token: USDC, amount: whole(100), min_out: Amount::ZERO });
+    market.ok(
+        ALICE,
+        Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: whole(100), min_out: Amount::ZERO }),
+    );
     assert_eq!(
         market.stable(ALICE, USDC),
         plus(whole(USER_STABLECOIN_WHOLE - 1_000), Amount(99_999_999_999_999_999_999))
@@ -173,7 +189,7 @@ fn harvest_after_thirty_days_at_four_and_a_half_percent_mints_the_exact_surplus(
     assert_eq!(market.state.reserve.tbill.get().at(market.now()), INDEX_AFTER_30_DAYS);
     let backing = reserve::backing(&market.state);
     assert_eq!(backing.surplus, SURPLUS_AFTER_30_DAYS);
-    let events = market.ok(KEEPER, Action::HarvestBaseYield {});
+    let events = market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
     assert!(events.contains(&Event::BaseYieldHarvested {
         surplus: SURPLUS_AFTER_30_DAYS,
         fee: Amount::ZERO,
@@ -185,18 +201,25 @@ fn harvest_after_thirty_days_at_four_and_a_half_percent_mints_the_exact_surplus(
         plus(whole(1_000_000), SURPLUS_AFTER_30_DAYS)
     );
     // Nothing is left to harvest in the same second: the reserve is exactly at the supply.
-    market.rejected(KEEPER, Action::HarvestBaseYield {}, ReserveError::BaseYieldSurplusIsZero);
+    market.rejected(
+        KEEPER,
+        Action::HarvestBaseYield(HarvestBaseYield {}),
+        ReserveError::BaseYieldSurplusIsZero,
+    );
 }
 
 #[test]
 fn harvest_with_a_yield_fee_sends_the_fee_rounded_up_to_the_collector() {
     let mut market = market_with_a_year_of_tbill_yield_ahead();
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::YieldFeeBps(Bps(1_000)) });
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::YieldFeeBps(Bps(1_000)) }),
+    );
     // A fee increase waits for the 2-day governance delay; harvest after 30 days anyway.
     market.advance(30 * DAY);
     // fee = ceil(3,698,630,136,288,000,000,000 * 1,000 / 10,000) = 369,863,013,628,800,000,000
     // (exact, no remainder); to the vault: 3,328,767,122,659,200,000,000.
-    let events = market.ok(KEEPER, Action::HarvestBaseYield {});
+    let events = market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
     assert!(events.contains(&Event::BaseYieldHarvested {
         surplus: SURPLUS_AFTER_30_DAYS,
         fee: Amount(369_863_013_628_800_000_000),
@@ -209,7 +232,7 @@ fn harvest_with_a_yield_fee_sends_the_fee_rounded_up_to_the_collector() {
 fn harvested_yield_vests_linearly_over_eight_hours() {
     let mut market = market_with_a_year_of_tbill_yield_ahead();
     market.advance(30 * DAY);
-    market.ok(KEEPER, Action::HarvestBaseYield {});
+    market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
     // At the harvest all of it is unvested: NAV is still the 100,000 staked.
     assert_eq!(market.nav().optimistic, whole(100_000));
     assert_eq!(market.nav().unvested, SURPLUS_AFTER_30_DAYS);
@@ -235,9 +258,12 @@ fn harvested_yield_vests_linearly_over_eight_hours() {
 fn staking_after_vested_yield_buys_shares_at_a_price_above_one() {
     let mut market = market_with_a_year_of_tbill_yield_ahead();
     // A transfer, not a mint: the reserve (and so the surplus) stays Alice's 1,000,000.
-    market.ok(ALICE, Action::Transfer { asset: Asset::Usdai, to: BOB, amount: whole(10_000) });
+    market.ok(
+        ALICE,
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: whole(10_000) }),
+    );
     market.advance(30 * DAY);
-    market.ok(KEEPER, Action::HarvestBaseYield {});
+    market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
     market.advance(8 * HOUR);
     market.begin_block();
     // NAV = 103,698.630136288 USDai over 100,000 sUSDai.
@@ -268,8 +294,11 @@ fn mint_shares_charges_the_deposit_price_rounded_up() {
     market.mint(ALICE, whole(1_000));
     market.mint(BOB, whole(1_000));
     market.stake(ALICE, whole(300));
-    market.ok(CAROL, Action::MintUsdai { token: USDC, amount: whole(10), min_out: Amount::ZERO });
-    market.ok(CAROL, Action::DonateToVault { amount: whole(10) });
+    market.ok(
+        CAROL,
+        Action::MintUsdai(MintUsdai { token: USDC, amount: whole(10), min_out: Amount::ZERO }),
+    );
+    market.ok(CAROL, Action::DonateToVault(DonateToVault { amount: whole(10) }));
     // NAV 310e18 over 300e18 shares. 1 share costs ceil(1e18 * (310e18 + V) / (300e18 + V)):
     // 310/300 = 1.0333...e18, less the virtual pair's pull 1e18 * V * 10e18 / (300e18)^2
     // = 111,111.1 units: ceil(1,033,333,333,333,222,222.2) = 1,033,333,333,333,222,223.
@@ -277,10 +306,10 @@ fn mint_shares_charges_the_deposit_price_rounded_up() {
     assert_eq!(cost, 1_033_333_333_333_222_223);
     market.rejected(
         BOB,
-        Action::MintShares { shares: ONE, max_assets: Amount(cost - 1) },
+        Action::MintShares(MintShares { shares: ONE, max_assets: Amount(cost - 1) }),
         infrafi_core::vault::VaultError::AssetsAboveMaximum,
     );
-    market.ok(BOB, Action::MintShares { shares: ONE, max_assets: Amount(cost) });
+    market.ok(BOB, Action::MintShares(MintShares { shares: ONE, max_assets: Amount(cost) }));
     assert_eq!(market.usdai(BOB), Amount(1_000 * WAD - cost));
     assert_eq!(market.susdai(BOB), ONE);
 }
@@ -351,17 +380,18 @@ fn redemption_price_falls_below_deposit_price_with_accrued_interest_and_impairme
     // = 9,391.390400799140463309. He does not take out interest that was never paid.
     let expected = floor_mul_div(shares.0, 104_000 * WAD + V, supply + shares.0 + V);
     assert_eq!(expected, 9_391_390_400_799_140_463_309);
-    let events = market.ok(BOB, Action::RequestRedeem { shares });
+    let events = market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares }));
     let request_id = Market::request_id(&events);
     market.advance(7 * DAY);
     // A week later the loan is a week late (inside its 15 days of grace) and still in margin
     // call (its cure window runs 14 days): more interest accrued, but conservative NAV ignores
     // it and the impairment is unchanged, so the payout is the same.
-    let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
+    let record =
+        round_record(&market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 })));
     assert!(market.nav().senior_accrued_interest > Amount(accrued));
     assert_eq!(market.nav().senior_impairment, whole(6_000));
     assert_eq!(record.served_assets, Amount(expected));
-    market.ok(BOB, Action::Claim { request_id });
+    market.ok(BOB, Action::Claim(Claim { request_id }));
     assert_eq!(market.usdai(BOB), Amount(expected));
 }
 
@@ -373,7 +403,7 @@ fn a_request_waits_the_notice_period_then_is_served_and_claimed() {
     let mut market = Market::new();
     market.mint(ALICE, whole(1_000));
     market.stake(ALICE, whole(1_000));
-    let events = market.ok(ALICE, Action::RequestRedeem { shares: whole(400) });
+    let events = market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(400) }));
     let request_id = Market::request_id(&events);
     let created_at = market.now();
     assert!(events.contains(&Event::RedemptionRequested {
@@ -387,14 +417,15 @@ fn a_request_waits_the_notice_period_then_is_served_and_claimed() {
     assert_eq!(market.nav().share_supply, whole(1_000));
     // Six days in, a round serves nothing: the request is still in its notice period.
     market.advance(6 * DAY);
-    let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
+    let record =
+        round_record(&market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 })));
     assert_eq!((record.requests_served, record.served_shares), (0, Amount::ZERO));
-    market.rejected(ALICE, Action::Claim { request_id }, QueueError::NothingToClaim);
+    market.rejected(ALICE, Action::Claim(Claim { request_id }), QueueError::NothingToClaim);
     // One second before the next round may run.
     market.advance(DAY - 1);
     market.rejected(
         KEEPER,
-        Action::ServiceQueue { max_requests: 10 },
+        Action::ServiceQueue(ServiceQueue { max_requests: 10 }),
         QueueError::RoundIntervalNotElapsed,
     );
     // At created_at + 7 days the notice period has ended and a day has passed since the last
@@ -402,7 +433,7 @@ fn a_request_waits_the_notice_period_then_is_served_and_claimed() {
     // Liquidity = 1,000 idle - 5% of the 600 unqueued shares' value = 1,000 - 30 = 970.
     market.advance(1);
     assert_eq!(market.now(), created_at + 7 * DAY);
-    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let events = market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     let record = round_record(&events);
     assert_eq!(record.liquidity, whole(970));
     assert_eq!((record.served_shares, record.served_assets), (whole(400), whole(400)));
@@ -414,12 +445,16 @@ fn a_request_waits_the_notice_period_then_is_served_and_claimed() {
     }));
     assert_eq!(market.nav().share_supply, whole(600));
     assert_eq!(market.usdai(ProtocolAccount::RedemptionClaims), whole(400));
-    market.rejected(ALICE, Action::CancelRedeem { request_id }, QueueError::RequestAlreadyServed);
-    market.rejected(BOB, Action::Claim { request_id }, QueueError::SenderIsNotRequestOwner);
-    market.ok(ALICE, Action::Claim { request_id });
+    market.rejected(
+        ALICE,
+        Action::CancelRedeem(CancelRedeem { request_id }),
+        QueueError::RequestAlreadyServed,
+    );
+    market.rejected(BOB, Action::Claim(Claim { request_id }), QueueError::SenderIsNotRequestOwner);
+    market.ok(ALICE, Action::Claim(Claim { request_id }));
     assert_eq!(market.usdai(ALICE), whole(400));
     assert!(market.state.queue.requests.get(&request_id).is_none());
-    market.rejected(ALICE, Action::Claim { request_id }, QueueError::RequestNotFound);
+    market.rejected(ALICE, Action::Claim(Claim { request_id }), QueueError::RequestNotFound);
 }
 
 #[test]
@@ -437,15 +472,17 @@ fn a_round_fills_the_first_request_partially_when_liquidity_is_short_and_keeps_f
     let receipt = market.issue_receipt(BORROWER, 1, whole(3_000));
     let loan = market.originate(silo, senior_loan(receipt, whole(1_500), 0, market.now()));
     assert_eq!((market.vault_usdai(), market.nav().conservative), (whole(500), whole(2_000)));
-    let alice_request =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(1_000) }));
-    let bob_request =
-        Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(200) }));
+    let alice_request = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1_000) })),
+    );
+    let bob_request = Market::request_id(
+        &market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(200) })),
+    );
     market.advance(7 * DAY);
     // Unqueued shares: 2,000 - 1,200 = 800, worth ceil(2,000 * 800 / 2,000) = 800; buffer =
     // 5% = 40; liquidity = 500 - 40 = 460. Alice, first in line, wants 1,000 and gets 460
     // shares for 460 USDai; Bob, behind her, gets nothing this round.
-    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let events = market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     let record = round_record(&events);
     assert_eq!(record.liquidity, whole(460));
     assert_eq!((record.requests_served, record.served_assets), (1, whole(460)));
@@ -455,7 +492,7 @@ fn a_round_fills_the_first_request_partially_when_liquidity_is_short_and_keeps_f
         assets: whole(460),
         fully_served: false,
     }));
-    market.ok(ALICE, Action::Claim { request_id: alice_request });
+    market.ok(ALICE, Action::Claim(Claim { request_id: alice_request }));
     assert_eq!(market.usdai(ALICE), whole(460));
     let alice = market.state.queue.requests.get(&alice_request).cloned().expect("still active");
     assert_eq!(alice.shares_remaining, whole(540));
@@ -465,19 +502,24 @@ fn a_round_fills_the_first_request_partially_when_liquidity_is_short_and_keeps_f
     // remaining 540 in full, then 60 of Bob's 200.
     market.ok(
         BORROWER,
-        Action::PrepayLoan { loan_id: loan, principal: whole(600), max_amount: whole(600) },
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: loan,
+            principal: whole(600),
+            max_amount: whole(600),
+        }),
     );
     assert_eq!((market.vault_usdai(), market.loan(loan).balance), (whole(640), whole(900)));
     market.advance(DAY);
-    let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
+    let record =
+        round_record(&market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 })));
     assert_eq!(record.liquidity, whole(600));
     assert_eq!((record.requests_served, record.served_shares), (2, whole(600)));
     let bob = market.state.queue.requests.get(&bob_request).cloned().expect("still active");
     assert_eq!((bob.shares_remaining, bob.claimable), (whole(140), whole(60)));
     // Bob cancels the rest: 140 shares come back, the 60 USDai stay claimable.
-    market.ok(BOB, Action::CancelRedeem { request_id: bob_request });
+    market.ok(BOB, Action::CancelRedeem(CancelRedeem { request_id: bob_request }));
     assert_eq!(market.susdai(BOB), whole(800 + 140));
-    market.ok(BOB, Action::Claim { request_id: bob_request });
+    market.ok(BOB, Action::Claim(Claim { request_id: bob_request }));
     assert_eq!(market.usdai(BOB), whole(60));
 }
 
@@ -488,12 +530,13 @@ fn the_liquidity_buffer_covers_only_the_value_of_unqueued_shares() {
     market.stake(ALICE, whole(1_000));
     market.mint(BOB, whole(3_000));
     market.stake(BOB, whole(3_000));
-    market.ok(ALICE, Action::RequestRedeem { shares: whole(1_000) });
+    market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(1_000) }));
     market.advance(7 * DAY);
     // Unqueued: Bob's 3,000 shares worth 3,000; buffer 5% = 150; liquidity 4,000 - 150.
     market.begin_block();
     assert_eq!(round_liquidity(&market.state), Ok(whole(3_850)));
-    let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
+    let record =
+        round_record(&market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 })));
     assert_eq!((record.liquidity, record.served_assets), (whole(3_850), whole(1_000)));
 
     // The vault lends as much as it may, interest-free so that the price stays exactly 1: 90%
@@ -504,16 +547,22 @@ fn the_liquidity_buffer_covers_only_the_value_of_unqueued_shares() {
     let receipt = market.issue_receipt(BORROWER, 1, whole(6_000));
     let too_much = senior_loan(receipt, plus(whole(2_700), Amount(1)), 0, market.now());
     let loan_id = LoanId(*market.state.loans.next_loan_id.get());
-    market.ok(CURATOR, Action::ProposeLoan { silo_id: silo, terms: too_much });
-    market.rejected(BORROWER, Action::AcceptLoan { loan_id }, LoanError::VaultMaxDeployedExceeded);
+    market.ok(CURATOR, Action::ProposeLoan(ProposeLoan { silo_id: silo, terms: too_much }));
+    market.rejected(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id }),
+        LoanError::VaultMaxDeployedExceeded,
+    );
     market.originate(silo, senior_loan(receipt, whole(2_700), 0, market.now()));
     assert_eq!((market.vault_usdai(), market.nav().conservative), (whole(300), whole(3_000)));
     // Bob queues 1,000 of his 3,000 shares: the other 2,000 are worth 2,000, so the buffer is
     // 5% of 2,000 = 100 and the round's liquidity is 300 - 100 = 200 (a buffer on all 3,000
     // shares would have left only 150). Bob's request is served 200 shares for 200 USDai.
-    let first = Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(1_000) }));
+    let first = Market::request_id(
+        &market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(1_000) })),
+    );
     market.advance(7 * DAY);
-    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let events = market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     let record = round_record(&events);
     assert_eq!((record.liquidity, record.served_assets), (whole(200), whole(200)));
     assert!(events.contains(&Event::RedemptionServed {
@@ -526,11 +575,12 @@ fn the_liquidity_buffer_covers_only_the_value_of_unqueued_shares() {
     // When every share is queued nothing is left to protect: the buffer is 0 and the whole
     // 100 idle USDai is paid out (100 shares at price 1: conservative NAV 100 + 2,700 = 2,800
     // over 2,800 shares).
-    market.ok(BOB, Action::CancelRedeem { request_id: first });
+    market.ok(BOB, Action::CancelRedeem(CancelRedeem { request_id: first }));
     assert_eq!(market.susdai(BOB), whole(2_800));
-    market.ok(BOB, Action::RequestRedeem { shares: whole(2_800) });
+    market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(2_800) }));
     market.advance(7 * DAY);
-    let record = round_record(&market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 }));
+    let record =
+        round_record(&market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 })));
     assert_eq!((record.liquidity, record.served_assets), (whole(100), whole(100)));
     assert_eq!(market.vault_usdai(), Amount::ZERO);
 }
@@ -540,18 +590,24 @@ fn a_notice_period_change_never_lengthens_an_existing_request() {
     let mut market = Market::new();
     market.mint(ALICE, whole(100));
     market.stake(ALICE, whole(100));
-    let request_id =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(10) }));
+    let request_id = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(10) })),
+    );
     let created_at = market.now();
     // A longer notice period reduces users' rights: it waits 2 days, then applies.
-    market.ok(ADMIN, Action::SetParameter { change: ParameterChange::NoticePeriodSecs(30 * DAY) });
+    market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::NoticePeriodSecs(30 * DAY) }),
+    );
     market.advance(2 * DAY);
     market.begin_block();
     assert_eq!(market.state.governance.params.get().notice_period_secs, 30 * DAY);
-    let later = Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(10) }));
+    let later = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(10) })),
+    );
     market.advance(5 * DAY);
     assert_eq!(market.now(), created_at + 7 * DAY);
-    let events = market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
+    let events = market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
     let record = round_record(&events);
     assert_eq!((record.requests_served, record.served_shares), (1, whole(10)));
     let request = market.state.queue.requests.get(&request_id).cloned().expect("claimable");
@@ -572,7 +628,7 @@ fn points_after_a_week_count_usdai_five_times_and_unlocked_susdai_twice_at_the_r
     market.mint(BOB, whole(1_000));
     market.stake(BOB, whole(1_000));
     market.mint(CAROL, whole(100));
-    market.ok(CAROL, Action::DonateToVault { amount: whole(100) });
+    market.ok(CAROL, Action::DonateToVault(DonateToVault { amount: whole(100) }));
     // Redemption price = floor(1e18 * (1,100e18 + V) / (1,000e18 + V)): 1.1e18 less the
     // virtual pair's pull, 1e18 * V * (1,100e18 - 1,000e18) / (1,000e18 * (1,000e18 + V)),
     // just under 100,000 units: floor(1,099,999,999,999,900,000.0...) = 1,099,999,999,999,900,000.
@@ -595,7 +651,7 @@ fn points_after_a_week_count_usdai_five_times_and_unlocked_susdai_twice_at_the_r
     assert_eq!(points::points_of(&market.state, CAROL), 0);
 
     // Locked shares earn nothing: Bob queues 500 of his 1,000; next week he earns on 500.
-    market.ok(BOB, Action::RequestRedeem { shares: whole(500) });
+    market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(500) }));
     let bob_before = points::points_of(&market.state, BOB);
     market.advance(7 * DAY);
     market.begin_block();
@@ -616,28 +672,32 @@ fn gateway_credit_withdraw_confirm_and_reject_neither_lose_nor_duplicate_value()
     let deposit = B256::repeat_byte(0x01);
     market.ok(
         ATTESTOR,
-        Action::GatewayCredit {
+        Action::GatewayCredit(GatewayCredit {
             account: ALICE,
             token: USDC,
             amount: whole(500),
             external_id: deposit,
-        },
+        }),
     );
     assert_eq!(market.stable(ALICE, USDC), whole(USER_STABLECOIN_WHOLE + 500));
     market.rejected(
         ATTESTOR,
-        Action::GatewayCredit {
+        Action::GatewayCredit(GatewayCredit {
             account: BOB,
             token: USDC,
             amount: whole(500),
             external_id: deposit,
-        },
+        }),
         ReserveError::ExternalIdAlreadyCredited,
     );
     // Withdraw 200: debited into a pending payout held by the gateway's out account.
     market.ok(
         ALICE,
-        Action::GatewayWithdraw { token: USDC, amount: whole(200), destination: "0xdest".into() },
+        Action::GatewayWithdraw(GatewayWithdraw {
+            token: USDC,
+            amount: whole(200),
+            destination: "0xdest".into(),
+        }),
     );
     assert_eq!(market.stable(ALICE, USDC), whole(USER_STABLECOIN_WHOLE + 300));
     assert_eq!(market.stable(ProtocolAccount::GatewayOut, USDC), whole(200));
@@ -645,29 +705,42 @@ fn gateway_credit_withdraw_confirm_and_reject_neither_lose_nor_duplicate_value()
     assert_eq!(payout.status, PayoutStatus::Pending);
     // Confirmed: burned here, it exists on the other chain now.
     let paid = B256::repeat_byte(0x02);
-    market.ok(ATTESTOR, Action::GatewayConfirm { payout_id: PayoutId(0), external_id: paid });
+    market.ok(
+        ATTESTOR,
+        Action::GatewayConfirm(GatewayConfirm { payout_id: PayoutId(0), external_id: paid }),
+    );
     assert_eq!(market.stable(ProtocolAccount::GatewayOut, USDC), Amount::ZERO);
     assert_eq!(market.state.ledger.supply_of(usdc), plus(supply_at_genesis, whole(500 - 200)));
     // Withdraw 100 and have it rejected: it comes back in full.
     market.ok(
         ALICE,
-        Action::GatewayWithdraw { token: USDC, amount: whole(100), destination: "0xdest".into() },
+        Action::GatewayWithdraw(GatewayWithdraw {
+            token: USDC,
+            amount: whole(100),
+            destination: "0xdest".into(),
+        }),
     );
     market.rejected(
         ATTESTOR,
-        Action::GatewayConfirm { payout_id: PayoutId(1), external_id: paid },
+        Action::GatewayConfirm(GatewayConfirm { payout_id: PayoutId(1), external_id: paid }),
         ReserveError::ExternalIdAlreadyUsed,
     );
     market.ok(
         ATTESTOR,
-        Action::GatewayReject { payout_id: PayoutId(1), reason: "bad address".into() },
+        Action::GatewayReject(GatewayReject {
+            payout_id: PayoutId(1),
+            reason: "bad address".into(),
+        }),
     );
     assert_eq!(market.stable(ALICE, USDC), whole(USER_STABLECOIN_WHOLE + 300));
     assert_eq!(market.state.ledger.supply_of(usdc), plus(supply_at_genesis, whole(300)));
     for payout_id in [PayoutId(0), PayoutId(1)] {
         market.rejected(
             ATTESTOR,
-            Action::GatewayConfirm { payout_id, external_id: B256::repeat_byte(0x03) },
+            Action::GatewayConfirm(GatewayConfirm {
+                payout_id,
+                external_id: B256::repeat_byte(0x03),
+            }),
             ReserveError::PayoutNotPending,
         );
     }
@@ -680,8 +753,10 @@ fn gateway_credit_withdraw_confirm_and_reject_neither_lose_nor_duplicate_value()
 fn a_fee_increase_waits_for_the_governance_delay_and_a_decrease_applies_at_once() {
     let mut market = Market::new();
     let scheduled_at = market.now();
-    let events =
-        market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(100)) });
+    let events = market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MintFeeBps(Bps(100)) }),
+    );
     assert!(events.contains(&Event::ParameterChangeScheduled {
         change: ParameterChange::MintFeeBps(Bps(100)),
         effective_at: scheduled_at + 2 * DAY,
@@ -699,8 +774,10 @@ fn a_fee_increase_waits_for_the_governance_delay_and_a_decrease_applies_at_once(
     );
     assert_eq!(market.usdai(BOB), whole(99));
     // A decrease favours users: it applies in the same transaction.
-    let events =
-        market.ok(ADMIN, Action::SetParameter { change: ParameterChange::MintFeeBps(Bps(10)) });
+    let events = market.ok(
+        ADMIN,
+        Action::SetParameter(SetParameter { change: ParameterChange::MintFeeBps(Bps(10)) }),
+    );
     assert!(
         events.contains(&Event::ParameterChanged { change: ParameterChange::MintFeeBps(Bps(10)) })
     );
@@ -714,34 +791,41 @@ fn a_guardian_pause_blocks_minting_and_staking_but_never_redeeming_claiming_or_c
     let mut market = Market::new();
     market.mint(ALICE, whole(1_000));
     market.stake(ALICE, whole(500));
-    let served =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
-    let waiting =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
+    let served = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(100) })),
+    );
+    let waiting = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(100) })),
+    );
     market.advance(7 * DAY);
-    market.ok(ALICE, Action::CancelRedeem { request_id: waiting });
-    let waiting =
-        Market::request_id(&market.ok(ALICE, Action::RequestRedeem { shares: whole(100) }));
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Minting, paused: true });
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Staking, paused: true });
+    market.ok(ALICE, Action::CancelRedeem(CancelRedeem { request_id: waiting }));
+    let waiting = Market::request_id(
+        &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(100) })),
+    );
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Minting, paused: true }));
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Staking, paused: true }));
     let paused = TxError::from(GovernanceError::ActionIsPaused);
     market.rejected(
         ALICE,
-        Action::MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO },
+        Action::MintUsdai(MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO }),
         paused,
     );
-    market.rejected(ALICE, Action::Stake { assets: ONE, min_shares: Amount::ZERO }, paused);
-    market.rejected(ALICE, Action::MintShares { shares: ONE, max_assets: whole(2) }, paused);
+    market.rejected(ALICE, Action::Stake(Stake { assets: ONE, min_shares: Amount::ZERO }), paused);
+    market.rejected(
+        ALICE,
+        Action::MintShares(MintShares { shares: ONE, max_assets: whole(2) }),
+        paused,
+    );
     // What is owed still flows.
-    market.ok(ALICE, Action::RedeemUsdai { token: USDC, amount: ONE, min_out: ONE });
-    market.ok(ALICE, Action::Claim { request_id: served });
-    market.ok(ALICE, Action::CancelRedeem { request_id: waiting });
-    market.ok(ALICE, Action::RequestRedeem { shares: whole(100) });
-    market.ok(ALICE, Action::Transfer { asset: Asset::Susdai, to: BOB, amount: ONE });
+    market.ok(ALICE, Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: ONE, min_out: ONE }));
+    market.ok(ALICE, Action::Claim(Claim { request_id: served }));
+    market.ok(ALICE, Action::CancelRedeem(CancelRedeem { request_id: waiting }));
+    market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(100) }));
+    market.ok(ALICE, Action::Transfer(Transfer { asset: Asset::Susdai, to: BOB, amount: ONE }));
     market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
-    market.ok(GUARDIAN, Action::SetPause { scope: PauseScope::Minting, paused: false });
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
+    market.ok(GUARDIAN, Action::SetPause(SetPause { scope: PauseScope::Minting, paused: false }));
     market.refresh_prices();
     market.mint(ALICE, ONE);
 }
@@ -752,50 +836,58 @@ fn a_freeze_blocks_sending_and_receiving_usdai_and_susdai_until_lifted() {
     market.mint(ALICE, whole(100));
     market.mint(BOB, whole(100));
     market.stake(BOB, whole(50));
-    let request_id =
-        Market::request_id(&market.ok(BOB, Action::RequestRedeem { shares: whole(10) }));
-    market.ok(COMPLIANCE, Action::Freeze { account: BOB });
+    let request_id = Market::request_id(
+        &market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(10) })),
+    );
+    market.ok(COMPLIANCE, Action::Freeze(Freeze { account: BOB }));
     let sender_frozen = TxError::from(LedgerError::SenderIsFrozen);
     let recipient_frozen = TxError::from(LedgerError::RecipientIsFrozen);
     market.rejected(
         ALICE,
-        Action::Transfer { asset: Asset::Usdai, to: BOB, amount: ONE },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: BOB, amount: ONE }),
         recipient_frozen,
     );
     market.rejected(
         BOB,
-        Action::Transfer { asset: Asset::Usdai, to: ALICE, amount: ONE },
+        Action::Transfer(Transfer { asset: Asset::Usdai, to: ALICE, amount: ONE }),
         sender_frozen,
     );
     market.rejected(
         BOB,
-        Action::Transfer { asset: Asset::Susdai, to: ALICE, amount: ONE },
+        Action::Transfer(Transfer { asset: Asset::Susdai, to: ALICE, amount: ONE }),
         sender_frozen,
     );
     market.rejected(
         BOB,
-        Action::MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO },
+        Action::MintUsdai(MintUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO }),
         sender_frozen,
     );
     market.rejected(
         BOB,
-        Action::RedeemUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO },
+        Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: ONE, min_out: Amount::ZERO }),
         sender_frozen,
     );
-    market.rejected(BOB, Action::Stake { assets: ONE, min_shares: Amount::ZERO }, sender_frozen);
-    market.rejected(BOB, Action::DonateToVault { amount: ONE }, sender_frozen);
-    market.rejected(BOB, Action::RequestRedeem { shares: whole(10) }, sender_frozen);
-    market.rejected(BOB, Action::CancelRedeem { request_id }, recipient_frozen);
+    market.rejected(
+        BOB,
+        Action::Stake(Stake { assets: ONE, min_shares: Amount::ZERO }),
+        sender_frozen,
+    );
+    market.rejected(BOB, Action::DonateToVault(DonateToVault { amount: ONE }), sender_frozen);
+    market.rejected(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(10) }), sender_frozen);
+    market.rejected(BOB, Action::CancelRedeem(CancelRedeem { request_id }), recipient_frozen);
     // Stablecoins are not USDai or sUSDai: Bob can still move them.
-    market.ok(BOB, Action::Transfer { asset: Asset::Stablecoin(USDC), to: ALICE, amount: ONE });
+    market.ok(
+        BOB,
+        Action::Transfer(Transfer { asset: Asset::Stablecoin(USDC), to: ALICE, amount: ONE }),
+    );
     // His request is still served (nothing is confiscated), but he cannot claim while frozen.
     market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue { max_requests: 10 });
-    market.rejected(BOB, Action::Claim { request_id }, recipient_frozen);
-    market.ok(COMPLIANCE, Action::Unfreeze { account: BOB });
-    market.ok(BOB, Action::Claim { request_id });
+    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: 10 }));
+    market.rejected(BOB, Action::Claim(Claim { request_id }), recipient_frozen);
+    market.ok(COMPLIANCE, Action::Unfreeze(Unfreeze { account: BOB }));
+    market.ok(BOB, Action::Claim(Claim { request_id }));
     assert_eq!(market.usdai(BOB), whole(50 + 10));
-    market.ok(BOB, Action::Transfer { asset: Asset::Usdai, to: ALICE, amount: ONE });
+    market.ok(BOB, Action::Transfer(Transfer { asset: Asset::Usdai, to: ALICE, amount: ONE }));
 }
 
 #[test]
@@ -805,12 +897,12 @@ fn the_tbill_index_compounds_at_each_rate_update() {
     // 10% APR: floor(1,000 * 1e18 / 315,360,000,000) = 3,170,979,198 per second.
     let rate = Rate::from_apr_bps(1_000);
     assert_eq!(rate, Rate(3_170_979_198));
-    market.ok(ORACLE, Action::PostTbillRate { rate });
+    market.ok(ORACLE, Action::PostTbillRate(PostTbillRate { rate }));
     market.advance(100 * DAY);
     // After 100 days (8,640,000 s): index = 1e18 + 3,170,979,198 * 8,640,000
     // = 1,027,397,260,270,720,000.
     let first = 1_027_397_260_270_720_000u128;
-    let events = market.ok(ORACLE, Action::PostTbillRate { rate });
+    let events = market.ok(ORACLE, Action::PostTbillRate(PostTbillRate { rate }));
     assert!(events.contains(&Event::TbillRatePosted { rate, index: first }));
     // 100 more days compound on the new base: accrued = floor(first * 27,397,260,270,720,000
     // / 1e18) = floor(28,147,870,141,061,572.6...) = 28,147,870,141,061,572; index

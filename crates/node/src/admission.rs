@@ -28,6 +28,7 @@
 //! Nothing admitted is evicted: a 202 is a promise (docs/node.md).
 
 use alloy_primitives::Address;
+use infrafi_core::action::HarvestBaseYield;
 use infrafi_core::{Action, Asset, Role, State, TxError, WAD};
 
 /// The smallest stake (whole units of USDai, sUSDai or a supported stablecoin) that gives a
@@ -99,10 +100,10 @@ pub fn pending_max(standing: Standing) -> u64 {
 pub fn is_upkeep(action: &Action) -> bool {
     matches!(
         action,
-        Action::HarvestBaseYield {}
-            | Action::ServiceQueue { .. }
-            | Action::RemarkLoans { .. }
-            | Action::TriggerDefault { .. }
+        Action::HarvestBaseYield(HarvestBaseYield {})
+            | Action::ServiceQueue(_)
+            | Action::RemarkLoans(_)
+            | Action::TriggerDefault(_)
     )
 }
 

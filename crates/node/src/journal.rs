@@ -112,11 +112,13 @@ fn write_loop(store: &Store, receiver: &mpsc::Receiver<Request>) {
 mod tests {
     use super::*;
     use infrafi_core::Action;
+    use infrafi_core::action::HarvestBaseYield;
     use infrafi_tx::SigningKey;
 
     #[test]
     fn an_entry_round_trips_with_its_arrival_sequence() {
-        let tx = SigningKey::from_seed("a").sign(1, 3, &Action::HarvestBaseYield {});
+        let tx =
+            SigningKey::from_seed("a").sign(1, 3, &Action::HarvestBaseYield(HarvestBaseYield {}));
         let (hash, bytes) = encode_entry(tx.hash(), 77, &tx);
         assert_eq!(hash, tx.hash().0);
         assert_eq!(decode_entry(&bytes), Some((77, tx)));

@@ -4,7 +4,10 @@
 //! submits them like any other transaction, so a keeper run by anyone else does the same.
 
 use infrafi_core::{
-    Action, Amount, Asset, LoanId, ProtocolAccount, State, WAD, loans::LoanStatus, queue, reserve,
+    Action, Amount, Asset, LoanId, ProtocolAccount, State, WAD,
+    action::{HarvestBaseYield, RemarkLoans, ServiceQueue, TriggerDefault},
+    loans::LoanStatus,
+    queue, reserve,
 };
 
 /// The smallest surplus worth a harvest (one USDai): smaller ones wait to grow.
@@ -26,10 +29,10 @@ pub const DEFAULTS_PER_BLOCK_MAX: usize = 16;
 pub fn due_actions(state: &State) -> Vec<Action> {
     let mut due = Vec::new();
     if reserve::backing(state).surplus >= HARVEST_SURPLUS_MIN {
-        due.push(Action::HarvestBaseYield {});
+        due.push(Action::HarvestBaseYield(HarvestBaseYield {}));
     }
     if round_is_due(state) {
-        due.push(Action::ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER });
+        due.push(Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER }));
     }
     due.extend(remarks_due(state));
     due.extend(defaults_due(state));
@@ -55,7 +58,10 @@ fn remarks_due(state: &State) -> Vec<Action> {
                 })
         });
         let Some((index, first_loan_id)) = stale else { break };
-        batches.push(Action::RemarkLoans { first_loan_id, max_loans: REMARK_BATCH_LOANS });
+        batches.push(Action::RemarkLoans(RemarkLoans {
+            first_loan_id,
+            max_loans: REMARK_BATCH_LOANS,
+        }));
         covered = index + REMARK_BATCH_LOANS as usize;
     }
     batches
@@ -71,7 +77,7 @@ fn defaults_due(state: &State) -> Vec<Action> {
         .filter_map(|(id, ())| state.loans.loans.get(id))
         .filter(|loan| loan.is_default_due(now))
         .take(DEFAULTS_PER_BLOCK_MAX)
-        .map(|loan| Action::TriggerDefault { loan_id: LoanId(loan.id.0) })
+        .map(|loan| Action::TriggerDefault(TriggerDefault { loan_id: LoanId(loan.id.0) }))
         .collect()
 }
 
@@ -98,7 +104,11 @@ fn round_is_due(state: &State) -> bool {
 mod tests {
     use super::*;
     use infrafi_core::{
-        Address, BlockContext, Genesis, Transaction, ids::USDC, math::Rate, tx::apply,
+        Address, BlockContext, Genesis, Transaction,
+        action::{HarvestBaseYield, MintUsdai, RequestRedeem, ServiceQueue, Stake},
+        ids::USDC,
+        math::Rate,
+        tx::apply,
     };
 
     #[test]
@@ -116,18 +126,22 @@ mod tests {
         run(
             &mut state,
             &block,
-            Action::MintUsdai {
+            Action::MintUsdai(MintUsdai {
                 token: USDC,
                 amount: Amount::from_whole(100_000),
                 min_out: Amount::ZERO,
-            },
+            }),
         );
         run(
             &mut state,
             &block,
-            Action::Stake { assets: Amount::from_whole(50_000), min_shares: Amount::ZERO },
+            Action::Stake(Stake { assets: Amount::from_whole(50_000), min_shares: Amount::ZERO }),
         );
-        run(&mut state, &block, Action::RequestRedeem { shares: Amount::from_whole(10) });
+        run(
+            &mut state,
+            &block,
+            Action::RequestRedeem(RequestRedeem { shares: Amount::from_whole(10) }),
+        );
         assert!(due_actions(&state).is_empty(), "no yield yet, and the request waits");
         let later = BlockContext { height: 2, timestamp: 1_000 + 8 * 86_400 };
         infrafi_core::begin_block(&mut state, &later).unwrap();
@@ -135,8 +149,8 @@ mod tests {
         assert_eq!(
             due,
             vec![
-                Action::HarvestBaseYield {},
-                Action::ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER }
+                Action::HarvestBaseYield(HarvestBaseYield {}),
+                Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER })
             ]
         );
         for action in due {

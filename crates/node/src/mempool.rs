@@ -363,7 +363,11 @@ impl Mempool {
 pub(crate) mod tests {
     use super::*;
     use crate::admission::SENDER_PENDING_MAX;
-    use infrafi_core::{Action, Amount, Asset, Genesis, Role, ids::USDC};
+    use infrafi_core::{
+        Action, Amount, Asset, Genesis, Role,
+        action::{GrantRole, PostPrice, RemarkLoans, Transfer},
+        ids::USDC,
+    };
     use infrafi_tx::SigningKey;
 
     pub(crate) const NOW: u64 = 1_000;
@@ -394,11 +398,11 @@ pub(crate) mod tests {
     }
 
     fn send(amount: u128) -> Action {
-        Action::Transfer {
+        Action::Transfer(Transfer {
             asset: Asset::Stablecoin(USDC),
             to: Address::repeat_byte(0xee),
             amount: Amount(amount),
-        }
+        })
     }
 
     fn tx(key: &SigningKey, nonce: u64) -> SealedTransaction {
@@ -490,16 +494,19 @@ pub(crate) mod tests {
         let nobody = SigningKey::from_seed("nobody");
         let snapshot = market(admin.address(), &[]);
         let mut pool = Mempool::new(100, snapshot, None);
-        let remark = Action::RemarkLoans { first_loan_id: infrafi_core::LoanId(0), max_loans: 1 };
+        let remark = Action::RemarkLoans(RemarkLoans {
+            first_loan_id: infrafi_core::LoanId(0),
+            max_loans: 1,
+        });
         let refused = pool.admit(signed(&nobody, 0, &remark), NOW).unwrap_err();
         assert_eq!(refused, AdmitError::SenderLacksStanding);
         // The admin has a role: upkeep is fine, and more than one may wait.
         pool.admit(signed(&admin, 0, &remark), NOW).unwrap();
         pool.admit(signed(&admin, 1, &remark), NOW).unwrap();
-        let grant = Action::GrantRole { role: Role::Oracle, account: nobody.address() };
+        let grant = Action::GrantRole(GrantRole { role: Role::Oracle, account: nobody.address() });
         pool.admit(signed(&admin, 2, &grant), NOW).unwrap();
         // Nobody may now post a price (its role is pending), but only one transaction waits.
-        let price = Action::PostPrice { token: USDC, price: infrafi_core::WAD };
+        let price = Action::PostPrice(PostPrice { token: USDC, price: infrafi_core::WAD });
         pool.admit(signed(&nobody, 0, &price), NOW).unwrap();
         let second = pool.admit(signed(&nobody, 1, &price), NOW).unwrap_err();
         assert_eq!(second, AdmitError::SenderPendingLimitReached { limit: 1 });
@@ -521,7 +528,10 @@ pub(crate) mod tests {
         let over = pool.admit(tx(&rich, SENDER_PENDING_MAX), NOW).unwrap_err();
         assert_eq!(over, AdmitError::SenderPendingLimitReached { limit: SENDER_PENDING_MAX });
         // The pool is full, but the node's keeper (no funds, no role) still gets its upkeep in.
-        let upkeep = Action::RemarkLoans { first_loan_id: infrafi_core::LoanId(0), max_loans: 1 };
+        let upkeep = Action::RemarkLoans(RemarkLoans {
+            first_loan_id: infrafi_core::LoanId(0),
+            max_loans: 1,
+        });
         pool.admit(signed(&keeper, 0, &upkeep), NOW).unwrap();
         assert_eq!(pool.len(), SENDER_PENDING_MAX as usize + 1);
     }
@@ -535,10 +545,11 @@ pub(crate) mod tests {
         let grantees: Vec<SigningKey> =
             (0..3).map(|i| SigningKey::from_seed(&format!("grantee {i}"))).collect();
         for (nonce, grantee) in grantees.iter().enumerate() {
-            let grant = Action::GrantRole { role: Role::Oracle, account: grantee.address() };
+            let grant =
+                Action::GrantRole(GrantRole { role: Role::Oracle, account: grantee.address() });
             pool.admit(signed(&admin, nonce as u64, &grant), NOW).unwrap();
         }
-        let price = Action::PostPrice { token: USDC, price: infrafi_core::WAD };
+        let price = Action::PostPrice(PostPrice { token: USDC, price: infrafi_core::WAD });
         pool.admit(signed(&grantees[0], 0, &price), NOW).unwrap();
         pool.admit(signed(&grantees[1], 0, &price), NOW).unwrap();
         let third = pool.admit(signed(&grantees[2], 0, &price), NOW).unwrap_err();

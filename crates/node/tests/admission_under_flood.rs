@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use alloy_primitives::{Address, B256};
+use infrafi_core::action::{HarvestBaseYield, RemarkLoans, ServiceQueue, Transfer};
 use infrafi_core::{Action, Amount, Asset, Genesis, LoanId, ids::USDC};
 use infrafi_node::{Node, NodeConfig};
 use infrafi_tx::SigningKey;
@@ -27,13 +28,17 @@ fn wait_for_receipt(node: &Node, hash: B256) -> infrafi_node::Receipt {
 
 /// Every free transaction a key with nothing can sign.
 fn free_spam(key: &SigningKey, honest: Address) -> Vec<infrafi_tx::SignedTransaction> {
-    let pay = Action::Transfer { asset: Asset::Stablecoin(USDC), to: honest, amount: Amount(1) };
-    let remark = Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: 500 };
+    let pay = Action::Transfer(Transfer {
+        asset: Asset::Stablecoin(USDC),
+        to: honest,
+        amount: Amount(1),
+    });
+    let remark = Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 500 });
     let mut txs = vec![
         key.sign(CHAIN, 0, &pay),
         key.sign(CHAIN, 0, &remark),
-        key.sign(CHAIN, 0, &Action::HarvestBaseYield {}),
-        key.sign(CHAIN, 0, &Action::ServiceQueue { max_requests: 1 }),
+        key.sign(CHAIN, 0, &Action::HarvestBaseYield(HarvestBaseYield {})),
+        key.sign(CHAIN, 0, &Action::ServiceQueue(ServiceQueue { max_requests: 1 })),
     ];
     // The original attack: nonces 1..255, never 0.
     txs.extend((1..=16).map(|nonce| key.sign(CHAIN, nonce, &pay)));
@@ -73,11 +78,11 @@ fn a_flood_from_keys_with_nothing_leaves_no_trace_and_honest_transactions_commit
         })
     };
     // The honest user pays during the flood; each payment is in the block after it is sent.
-    let pay = Action::Transfer {
+    let pay = Action::Transfer(Transfer {
         asset: Asset::Stablecoin(USDC),
         to: admin.address(),
         amount: Amount::from_whole(1),
-    };
+    });
     for nonce in 0..5 {
         let sent_at = node.snapshot().header.height;
         let hash = node.submit(honest.sign(CHAIN, nonce, &pay)).unwrap();

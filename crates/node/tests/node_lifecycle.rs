@@ -3,7 +3,11 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use alloy_primitives::B256;
-use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
+use infrafi_core::{
+    Action, Amount, Asset, Genesis,
+    action::{MintUsdai, Stake},
+    ids::USDC,
+};
 use infrafi_node::{Node, NodeConfig, replay_from_genesis};
 use infrafi_store::Store;
 use infrafi_tx::SigningKey;
@@ -41,15 +45,20 @@ fn committed_transactions_survive_a_restart_and_replay_to_the_same_root() {
     let dir = tempfile::tempdir().unwrap();
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
-    let mint =
-        Action::MintUsdai { token: USDC, amount: Amount::from_whole(100), min_out: Amount::ZERO };
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(100),
+        min_out: Amount::ZERO,
+    });
     let (root, height) = {
         let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
         let first = node.submit(user.sign(CHAIN, 0, &mint)).unwrap();
         // A transaction that would be rejected is refused at admission: it uses no nonce and
         // nothing of it is stored (docs/security.md).
-        let too_much =
-            Action::Stake { assets: Amount::from_whole(1_000_000), min_shares: Amount::ZERO };
+        let too_much = Action::Stake(Stake {
+            assets: Amount::from_whole(1_000_000),
+            min_shares: Amount::ZERO,
+        });
         let refused = node.submit(user.sign(CHAIN, 1, &too_much)).unwrap_err();
         assert_eq!(refused.code(), "balance_insufficient");
         let minted = wait_for_receipt(&node, first);
@@ -107,8 +116,11 @@ fn a_validator_re_executes_a_block_and_rejects_a_wrong_state_root() {
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
     let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
-    let mint =
-        Action::MintUsdai { token: USDC, amount: Amount::from_whole(5), min_out: Amount::ZERO };
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(5),
+        min_out: Amount::ZERO,
+    });
     let hash = node.submit(user.sign(CHAIN, 0, &mint)).unwrap();
     let height = wait_for_receipt(&node, hash).height;
     node.shutdown();
@@ -160,9 +172,12 @@ fn acknowledged_transactions_survive_a_restart_before_their_block_and_run_in_the
     let dir = tempfile::tempdir().unwrap();
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
-    let mint =
-        Action::MintUsdai { token: USDC, amount: Amount::from_whole(100), min_out: Amount::ZERO };
-    let stake = Action::Stake { assets: Amount::from_whole(100), min_shares: Amount::ZERO };
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(100),
+        min_out: Amount::ZERO,
+    });
+    let stake = Action::Stake(Stake { assets: Amount::from_whole(100), min_shares: Amount::ZERO });
     let hashes = {
         // No block is made before the node stops: the transactions only wait.
         let mut slow = config(dir.path());

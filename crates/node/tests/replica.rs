@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use alloy_primitives::B256;
-use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
+use infrafi_core::{Action, Amount, Asset, Genesis, action::MintUsdai, ids::USDC};
 use infrafi_node::{Finalized, Node, NodeConfig, Replica, ReplicaError};
 use infrafi_store::Store;
 use infrafi_tx::SigningKey;
@@ -25,7 +25,11 @@ fn start(dir: &std::path::Path, genesis: Option<&Genesis>) -> (Arc<Node>, Replic
 }
 
 fn mint(amount: u128) -> Action {
-    Action::MintUsdai { token: USDC, amount: Amount::from_whole(amount), min_out: Amount::ZERO }
+    Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(amount),
+        min_out: Amount::ZERO,
+    })
 }
 
 #[test]

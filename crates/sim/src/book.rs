@@ -20,6 +20,11 @@ use crate::{
 use infrafi_core::{
     Action, Address, Amount, Asset, AssetClassId, Bps, Event, Genesis, LoanId, Rate, ReceiptId,
     Role, SiloId, State, WAD,
+    action::{
+        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, GrantRole, HarvestBaseYield,
+        IssueReceipt, MintUsdai, OpenSilo, PostTbillRate, PostValuation, ProposeLoan, RepayLoan,
+        RequestRedeem, SetKyc, SetSiloSeniorCap, Stake,
+    },
     ids::{B256, USDC},
     loans::{LoanStatus, LoanTerms, TrancheTerms},
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
@@ -225,7 +230,7 @@ pub fn build(scenario: &Scenario) -> Result<Book, SimError> {
                 condition_haircut_bps: Bps(spec.recovery.condition_haircut_bps),
             },
         };
-        chain.apply(actors.admin, Action::AddAssetClass { class: id, terms })?;
+        chain.apply(actors.admin, Action::AddAssetClass(AddAssetClass { class: id, terms }))?;
     }
     let mut silos = Vec::new();
     for (i, spec) in scenario.silos.iter().enumerate() {
@@ -238,19 +243,27 @@ pub fn build(scenario: &Scenario) -> Result<Book, SimError> {
             max_borrower_share_bps: Bps(10_000),
             curator_fee_bps: Bps(spec.curator_fee_bps),
         };
-        let events = chain.apply(curators[i], Action::OpenSilo { terms })?;
+        let events = chain.apply(curators[i], Action::OpenSilo(OpenSilo { terms }))?;
         let id = emitted(events, "open_silo", |e| match e {
             Event::SiloOpened { silo_id, .. } => Some(*silo_id),
             _ => None,
         })?;
         let cap = usd_to_amount(silo_senior[i] * 1.05 + 1.0);
-        chain.apply(actors.admin, Action::SetSiloSeniorCap { silo_id: id, cap })?;
+        chain
+            .apply(actors.admin, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: id, cap }))?;
         chain.apply(
             curators[i],
-            Action::MintUsdai { token: USDC, amount: first_loss[i], min_out: Amount::ZERO },
+            Action::MintUsdai(MintUsdai {
+                token: USDC,
+                amount: first_loss[i],
+                min_out: Amount::ZERO,
+            }),
         )?;
         let amount = chain.state.ledger.balance(curators[i], Asset::Usdai);
-        chain.apply(curators[i], Action::DepositFirstLoss { silo_id: id, amount })?;
+        chain.apply(
+            curators[i],
+            Action::DepositFirstLoss(DepositFirstLoss { silo_id: id, amount }),
+        )?;
         silos.push(BookSilo { id, name: spec.name.clone(), curator: curators[i] });
     }
     let mut builder = History {
@@ -275,7 +288,7 @@ pub fn build(scenario: &Scenario) -> Result<Book, SimError> {
                 .mul_bps(Bps(share_bps), infrafi_core::Rounding::Down)
                 .unwrap_or(Amount::ZERO);
             if shares >= chain.state.governance.params.get().min_redeem_shares {
-                chain.apply(holder, Action::RequestRedeem { shares })?;
+                chain.apply(holder, Action::RequestRedeem(RequestRedeem { shares }))?;
             }
         }
     }
@@ -327,8 +340,8 @@ impl History<'_> {
     fn month_upkeep(&mut self) -> Result<(), SimError> {
         let actors = self.chain.actors.clone();
         let rate = apr_to_rate(f64::from(self.scenario.tbill.initial_apr_bps) / 1e4);
-        self.chain.apply(actors.oracle, Action::PostTbillRate { rate })?;
-        let _ = self.chain.try_apply(actors.keeper, Action::HarvestBaseYield {});
+        self.chain.apply(actors.oracle, Action::PostTbillRate(PostTbillRate { rate }))?;
+        let _ = self.chain.try_apply(actors.keeper, Action::HarvestBaseYield(HarvestBaseYield {}));
         let now = self.chain.now();
         let state = self.market.initial_state();
         for loan in &self.loans {
@@ -344,8 +357,10 @@ impl History<'_> {
                 .is_some_and(|l| l.status == LoanStatus::Active);
             if active {
                 for &receipt_id in &loan.receipts {
-                    self.chain
-                        .apply(actors.appraiser, Action::PostValuation { receipt_id, value })?;
+                    self.chain.apply(
+                        actors.appraiser,
+                        Action::PostValuation(PostValuation { receipt_id, value }),
+                    )?;
                 }
             }
         }
@@ -369,7 +384,11 @@ impl History<'_> {
         };
         let events = self.chain.apply(
             actors.custodian,
-            Action::IssueReceipt { class: self.classes[plan.class], owner: borrower, description },
+            Action::IssueReceipt(IssueReceipt {
+                class: self.classes[plan.class],
+                owner: borrower,
+                description,
+            }),
         )?;
         let receipt_id = emitted(events, "issue_receipt", |e| match e {
             Event::ReceiptIssued { receipt_id, .. } => Some(*receipt_id),
@@ -379,15 +398,17 @@ impl History<'_> {
         let horizon_end = START_TIMESTAMP + u64::from(scenario.horizon_months) * MONTH;
         self.chain.apply(
             actors.insurer,
-            Action::AttachPolicy {
+            Action::AttachPolicy(AttachPolicy {
                 receipt_id,
                 policy_id: B256::from(tagged(3, index as u64)),
                 coverage: replacement,
                 expires_at: horizon_end + 365 * DAY,
-            },
+            }),
         )?;
-        self.chain
-            .apply(actors.appraiser, Action::PostValuation { receipt_id, value: replacement })?;
+        self.chain.apply(
+            actors.appraiser,
+            Action::PostValuation(PostValuation { receipt_id, value: replacement }),
+        )?;
         self.top_up_vault(plan.senior)?;
         let terms = LoanTerms {
             borrower,
@@ -403,13 +424,14 @@ impl History<'_> {
             exit_fee_bps: Bps(book.exit_fee_bps),
             expires_at: now + DAY,
         };
-        let events =
-            self.chain.apply(silo.curator, Action::ProposeLoan { silo_id: silo.id, terms })?;
+        let events = self
+            .chain
+            .apply(silo.curator, Action::ProposeLoan(ProposeLoan { silo_id: silo.id, terms }))?;
         let loan_id = emitted(events, "propose_loan", |e| match e {
             Event::LoanProposed { loan_id, .. } => Some(*loan_id),
             _ => None,
         })?;
-        self.chain.apply(borrower, Action::AcceptLoan { loan_id })?;
+        self.chain.apply(borrower, Action::AcceptLoan(AcceptLoan { loan_id }))?;
         // The borrower paid for the hardware: its USDai leaves as USDC.
         self.chain.redeem_all_usdai(borrower)?;
         self.loans.push(BookLoan {
@@ -439,7 +461,7 @@ impl History<'_> {
         self.next_depositor += 1;
         let assets = usd_to_amount(missing + 1.0);
         self.chain.fund_usdai(holder, assets)?;
-        self.chain.apply(holder, Action::Stake { assets, min_shares: Amount::ZERO })?;
+        self.chain.apply(holder, Action::Stake(Stake { assets, min_shares: Amount::ZERO }))?;
         Ok(())
     }
 
@@ -463,7 +485,7 @@ impl History<'_> {
         let lockbox = self.chain.actors.lockbox;
         self.chain.fund_usdai(lockbox, total)?;
         for (loan_id, max_amount) in due {
-            self.chain.apply(lockbox, Action::RepayLoan { loan_id, max_amount })?;
+            self.chain.apply(lockbox, Action::RepayLoan(RepayLoan { loan_id, max_amount }))?;
         }
         Ok(())
     }
@@ -502,7 +524,7 @@ impl Book {
             if let Some(holder) = chain.state.governance.holders(role).next() {
                 return Ok(holder);
             }
-            chain.apply(admin, Action::GrantRole { role, account: fallback })?;
+            chain.apply(admin, Action::GrantRole(GrantRole { role, account: fallback }))?;
             Ok(fallback)
         };
         let actors = Actors {
@@ -581,7 +603,10 @@ impl Book {
                 Some(holder) => holder,
                 None => {
                     let account = standard.admin;
-                    chain.apply(admin, Action::GrantRole { role: Role::KycRegistrar, account })?;
+                    chain.apply(
+                        admin,
+                        Action::GrantRole(GrantRole { role: Role::KycRegistrar, account }),
+                    )?;
                     account
                 }
             };
@@ -606,7 +631,7 @@ impl Book {
             accounts.dedup();
             for account in accounts {
                 if !chain.state.ledger.kyc_verified.contains_key(&account) {
-                    chain.apply(registrar, Action::SetKyc { account, verified: true })?;
+                    chain.apply(registrar, Action::SetKyc(SetKyc { account, verified: true }))?;
                 }
             }
             chain.state

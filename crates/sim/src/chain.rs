@@ -8,7 +8,9 @@
 use crate::SimError;
 use infrafi_core::{
     Action, Address, Amount, Asset, BlockContext, Event, State, Transaction, TxError, WAD,
-    apply_into, begin_block, ids::USDC,
+    action::{GatewayCredit, MintUsdai, PostPrice, RedeemUsdai},
+    apply_into, begin_block,
+    ids::USDC,
 };
 
 /// Who holds each protocol role in a simulated market.
@@ -150,7 +152,7 @@ impl Chain {
             self.state.reserve.stablecoins.get(&USDC).map_or(0, |coin| coin.price_posted_at);
         if self.now().saturating_sub(posted) > max_age / 2 {
             let oracle = self.actors.oracle;
-            self.apply(oracle, Action::PostPrice { token: USDC, price: WAD })?;
+            self.apply(oracle, Action::PostPrice(PostPrice { token: USDC, price: WAD }))?;
         }
         Ok(())
     }
@@ -170,11 +172,16 @@ impl Chain {
         let attestor = self.actors.attestor;
         self.apply(
             attestor,
-            Action::GatewayCredit { account, token: USDC, amount: missing, external_id },
+            Action::GatewayCredit(GatewayCredit {
+                account,
+                token: USDC,
+                amount: missing,
+                external_id,
+            }),
         )?;
         self.apply(
             account,
-            Action::MintUsdai { token: USDC, amount: missing, min_out: Amount::ZERO },
+            Action::MintUsdai(MintUsdai { token: USDC, amount: missing, min_out: Amount::ZERO }),
         )?;
         debug_assert!(self.state.ledger.balance(account, Asset::Usdai) >= amount);
         Ok(())
@@ -188,7 +195,11 @@ impl Chain {
         }
         self.apply(
             account,
-            Action::RedeemUsdai { token: USDC, amount: balance, min_out: Amount::ZERO },
+            Action::RedeemUsdai(RedeemUsdai {
+                token: USDC,
+                amount: balance,
+                min_out: Amount::ZERO,
+            }),
         )?;
         Ok(())
     }

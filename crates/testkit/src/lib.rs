@@ -2,7 +2,9 @@
 //! drive it. Addresses derive from an index, so two runs build byte-identical states.
 
 use infrafi_core::{
-    Action, Address, Amount, BlockContext, Genesis, Role, State, Transaction, TxError, apply,
+    Action, Address, Amount, BlockContext, Genesis, Role, State, Transaction, TxError,
+    action::{MintUsdai, RequestRedeem, Stake, Transfer},
+    apply,
     ids::USDC,
 };
 
@@ -108,10 +110,13 @@ pub fn workload_market(accounts: u64) -> Driver {
     let mut driver = Driver::new(state);
     for index in 0..accounts {
         let user = user_address(index);
-        let mint =
-            Action::MintUsdai { token: USDC, amount: WORKLOAD_MINT_EACH, min_out: Amount::ZERO };
+        let mint = Action::MintUsdai(MintUsdai {
+            token: USDC,
+            amount: WORKLOAD_MINT_EACH,
+            min_out: Amount::ZERO,
+        });
         driver.apply(user, mint).expect("workload mint succeeds");
-        let stake = Action::Stake { assets: WORKLOAD_STAKE_EACH, min_shares: Amount::ZERO };
+        let stake = Action::Stake(Stake { assets: WORKLOAD_STAKE_EACH, min_shares: Amount::ZERO });
         driver.apply(user, stake).expect("workload stake succeeds");
     }
     driver.advance(1);
@@ -173,14 +178,14 @@ impl WorkloadKind {
                 if to == sender {
                     to = user_address(accounts); // A fresh address: still a valid transfer.
                 }
-                Action::Transfer { asset: infrafi_core::Asset::Usdai, to, amount: one }
+                Action::Transfer(Transfer { asset: infrafi_core::Asset::Usdai, to, amount: one })
             }
             WorkloadKind::Mint => {
-                Action::MintUsdai { token: USDC, amount: one, min_out: Amount::ZERO }
+                Action::MintUsdai(MintUsdai { token: USDC, amount: one, min_out: Amount::ZERO })
             }
-            WorkloadKind::Stake => Action::Stake { assets: one, min_shares: Amount::ZERO },
+            WorkloadKind::Stake => Action::Stake(Stake { assets: one, min_shares: Amount::ZERO }),
             WorkloadKind::RequestRedeem | WorkloadKind::Mixed => {
-                Action::RequestRedeem { shares: one }
+                Action::RequestRedeem(RequestRedeem { shares: one })
             }
         };
         Transaction { sender, action }

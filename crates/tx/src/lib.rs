@@ -429,12 +429,17 @@ impl SigningKey {
 #[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {
     use super::*;
+    use infrafi_core::action::Transfer;
     use infrafi_core::{Amount, Asset};
 
     const CHAIN: u64 = 31_337;
 
     fn transfer() -> Action {
-        Action::Transfer { asset: Asset::Usdai, to: Address::repeat_byte(9), amount: Amount(5) }
+        Action::Transfer(Transfer {
+            asset: Asset::Usdai,
+            to: Address::repeat_byte(9),
+            amount: Amount(5),
+        })
     }
 
     #[test]

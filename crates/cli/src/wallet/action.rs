@@ -1,14 +1,28 @@
-//! One action, typed for people: `infrafi tx <action> --flag value`. Amounts are decimals of
-//! the token, rates basis points; `raw` takes any action's JSON.
+//! One action, typed for people: `infrafi tx <action> --flag value`.
+//!
+//! The naming rule, with no exceptions: the subcommand is the action's wire name in kebab-case
+//! (`mint-usdai` for `mint_usdai`), and each flag is one of the action's fields in kebab-case
+//! (`--min-out` for `min_out`). A field that is itself a set of arguments (a loan's `terms`, a
+//! receipt's `description`, a sale's `report`) is flattened into its own fields' flags; where
+//! two nested fields share a name (a loan's senior and junior tranche terms) each flag is
+//! prefixed by its parent field (`--senior-amount`, `--junior-rate`). The command is built from
+//! the action's struct with the same field names (`Stake { assets, min_shares }`), so a flag
+//! that drifted from its field would not compile; a test checks that every action has its
+//! subcommand.
+//!
+//! Values are typed for people: amounts and prices are decimals of the token (`1250.5`), rates
+//! are annual (`4.5%` or `450bps`), basis points are integers, ids are numbers. `raw` takes any
+//! action's JSON.
 
 use anyhow::{Context, Result};
 use infrafi_core::{
     Action, Address, Amount, Asset, AssetClassId, LoanId, ReceiptId, RequestId, Role, SiloId,
     Symbol,
+    action::*,
     ids::{B256, PayoutId},
     loans::{LoanTerms, SaleReport, TrancheTerms},
-    math::{Bps, Rate},
-    params::PauseScope,
+    math::{Bps, Rate, parse_decimal_units},
+    params::{ParameterChange, PauseScope},
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
     schedule::InterestModel,
     silos::SiloTerms,
@@ -22,22 +36,102 @@ fn amount_or_max(text: &str) -> Result<Amount, String> {
     if text == "max" { Ok(Amount::MAX) } else { amount(text) }
 }
 
+/// A price in 18-decimal fixed point, typed as a decimal (`0.9998`).
+fn price(text: &str) -> Result<u128, String> {
+    amount(text).map(|a| a.0)
+}
+
+/// An annual rate: `4.5%` or `450bps`, at most two decimals of a percent.
+fn rate(text: &str) -> Result<Rate, String> {
+    let bps = if let Some(bps) = text.strip_suffix("bps") {
+        bps.parse::<u32>().map_err(|e| format!("`{text}`: {e}"))?
+    } else if let Some(percent) = text.strip_suffix('%') {
+        let units = parse_decimal_units(percent).map_err(|e| format!("`{text}`: {e}"))?;
+        // 1% is 100 bps: a basis point is 10^16 units of an 18-decimal percent.
+        let scale = 10u128.pow(16);
+        if units % scale != 0 {
+            return Err(format!("`{text}`: a rate has at most two decimals of a percent"));
+        }
+        u32::try_from(units / scale).map_err(|_| format!("`{text}` is too large"))?
+    } else {
+        return Err(format!("`{text}` is not an annual rate (4.5% or 450bps)"));
+    };
+    Ok(Rate::from_apr_bps(bps))
+}
+
+fn bps(text: &str) -> Result<Bps, String> {
+    text.parse::<u32>().map(Bps).map_err(|e| format!("`{text}`: {e} (basis points: 250)"))
+}
+
 fn class_id(text: &str) -> Result<AssetClassId, String> {
     AssetClassId::new(text).ok_or_else(|| format!("`{text}` is not an asset class id (gpu.h100)"))
 }
 
-fn model(text: &str) -> Result<InterestModel, String> {
+/// A value given as its JSON string (`amortized`, `admin`, `minting`).
+fn json_string<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
     serde_json::from_value(serde_json::Value::String(text.to_string()))
-        .map_err(|_| format!("`{text}` is not an interest model (amortized, fixed_principal)"))
+        .map_err(|_| format!("`{text}` is not {what}"))
 }
 
-fn ids(list: &[u64]) -> Vec<ReceiptId> {
-    list.iter().map(|id| ReceiptId(*id)).collect()
+fn model(text: &str) -> Result<InterestModel, String> {
+    json_string(text, "an interest model (amortized, fixed_principal)")
+}
+
+fn role(text: &str) -> Result<Role, String> {
+    json_string(text, "a role (admin, oracle, gateway_attestor, ...)")
+}
+
+fn scope(text: &str) -> Result<PauseScope, String> {
+    json_string(text, "a pause scope (minting, staking, borrowing)")
+}
+
+fn change(text: &str) -> Result<ParameterChange, String> {
+    serde_json::from_str(text).map_err(|e| {
+        format!(
+            "`{text}`: {e} (a parameter change: {{\"parameter\":\"mint_fee_bps\",\"value\":10}})"
+        )
+    })
+}
+
+fn symbol(text: &str) -> Result<Symbol, String> {
+    Symbol::new(text).ok_or_else(|| format!("`{text}` is not a symbol (USDC, USDT, ...)"))
+}
+
+fn asset(text: &str) -> Result<Asset, String> {
+    match text {
+        "USDai" | "usdai" => Ok(Asset::Usdai),
+        "sUSDai" | "susdai" => Ok(Asset::Susdai),
+        other => symbol(other).map(Asset::Stablecoin),
+    }
+}
+
+fn id(text: &str) -> Result<u64, String> {
+    text.parse::<u64>().map_err(|e| format!("`{text}`: {e} (ids are numbers)"))
+}
+
+fn loan_id(text: &str) -> Result<LoanId, String> {
+    id(text).map(LoanId)
+}
+
+fn receipt_id(text: &str) -> Result<ReceiptId, String> {
+    id(text).map(ReceiptId)
+}
+
+fn request_id(text: &str) -> Result<RequestId, String> {
+    id(text).map(RequestId)
+}
+
+fn silo_id(text: &str) -> Result<SiloId, String> {
+    id(text).map(SiloId)
+}
+
+fn payout_id(text: &str) -> Result<PayoutId, String> {
+    id(text).map(PayoutId)
 }
 
 /// A receipt's description, as flags.
 #[derive(clap::Args, Debug)]
-pub(crate) struct DescriptionArgs {
+pub(crate) struct ReceiptDescriptionArgs {
     /// Units of hardware.
     #[arg(long)]
     quantity: u32,
@@ -55,39 +149,40 @@ pub(crate) struct DescriptionArgs {
     bailment_hash: B256,
 }
 
-impl DescriptionArgs {
-    fn description(self) -> ReceiptDescription {
-        ReceiptDescription {
-            quantity: self.quantity,
-            serials_hash: self.serials_hash,
-            facility: self.facility,
-            jurisdiction: self.jurisdiction,
-            bailment_hash: self.bailment_hash,
-        }
+impl From<ReceiptDescriptionArgs> for ReceiptDescription {
+    fn from(args: ReceiptDescriptionArgs) -> ReceiptDescription {
+        let ReceiptDescriptionArgs {
+            quantity,
+            serials_hash,
+            facility,
+            jurisdiction,
+            bailment_hash,
+        } = args;
+        ReceiptDescription { quantity, serials_hash, facility, jurisdiction, bailment_hash }
     }
 }
 
-/// Loan terms, as flags. Amounts in USDai decimals, rates as APR basis points.
+/// Loan terms, as flags; the two tranches' flags carry their field's name (`--senior-amount`).
 #[derive(clap::Args, Debug)]
 pub(crate) struct LoanTermsArgs {
     /// The borrower.
     #[arg(long)]
     borrower: Address,
     /// Receipt ids (comma-separated).
-    #[arg(long, value_delimiter = ',', required = true)]
-    receipts: Vec<u64>,
+    #[arg(long, value_delimiter = ',', value_parser = receipt_id, required = true)]
+    receipts: Vec<ReceiptId>,
     /// Senior (vault-funded) principal.
     #[arg(long, value_parser = amount)]
-    senior: Amount,
-    /// Senior APR (bps).
-    #[arg(long)]
-    senior_apr_bps: u32,
+    senior_amount: Amount,
+    /// Senior annual rate (`12%`).
+    #[arg(long, value_parser = rate)]
+    senior_rate: Rate,
     /// Junior (first-loss pool) principal.
     #[arg(long, value_parser = amount, default_value = "0")]
-    junior: Amount,
-    /// Junior APR (bps).
-    #[arg(long, default_value_t = 0)]
-    junior_apr_bps: u32,
+    junior_amount: Amount,
+    /// Junior annual rate.
+    #[arg(long, value_parser = rate, default_value = "0bps")]
+    junior_rate: Rate,
     /// `amortized` or `fixed_principal`.
     #[arg(long, value_parser = model, default_value = "amortized")]
     model: InterestModel,
@@ -100,739 +195,610 @@ pub(crate) struct LoanTermsArgs {
     /// Grace after a deadline, seconds.
     #[arg(long, default_value_t = 15 * 86_400)]
     grace_period_secs: u64,
-    /// Grace interest APR (bps).
-    #[arg(long, default_value_t = 0)]
-    grace_apr_bps: u32,
+    /// Grace interest, annual.
+    #[arg(long, value_parser = rate, default_value = "0bps")]
+    grace_rate: Rate,
     /// Origination fee (bps).
-    #[arg(long, default_value_t = 0)]
-    origination_fee_bps: u32,
+    #[arg(long, value_parser = bps, default_value = "0")]
+    origination_fee_bps: Bps,
     /// Exit fee (bps).
-    #[arg(long, default_value_t = 0)]
-    exit_fee_bps: u32,
+    #[arg(long, value_parser = bps, default_value = "0")]
+    exit_fee_bps: Bps,
     /// Acceptance deadline (unix seconds).
     #[arg(long)]
     expires_at: u64,
 }
 
-impl LoanTermsArgs {
-    fn terms(self) -> LoanTerms {
+impl From<LoanTermsArgs> for LoanTerms {
+    fn from(args: LoanTermsArgs) -> LoanTerms {
+        let LoanTermsArgs {
+            borrower,
+            receipts,
+            senior_amount,
+            senior_rate,
+            junior_amount,
+            junior_rate,
+            model,
+            periods,
+            interval_secs,
+            grace_period_secs,
+            grace_rate,
+            origination_fee_bps,
+            exit_fee_bps,
+            expires_at,
+        } = args;
         LoanTerms {
-            borrower: self.borrower,
-            receipts: ids(&self.receipts),
-            senior: TrancheTerms {
-                amount: self.senior,
-                rate: Rate::from_apr_bps(self.senior_apr_bps),
-            },
-            junior: TrancheTerms {
-                amount: self.junior,
-                rate: Rate::from_apr_bps(self.junior_apr_bps),
-            },
-            model: self.model,
-            periods: self.periods,
-            interval_secs: self.interval_secs,
-            grace_period_secs: self.grace_period_secs,
-            grace_rate: Rate::from_apr_bps(self.grace_apr_bps),
-            origination_fee_bps: Bps(self.origination_fee_bps),
-            exit_fee_bps: Bps(self.exit_fee_bps),
-            expires_at: self.expires_at,
+            borrower,
+            receipts,
+            senior: TrancheTerms { amount: senior_amount, rate: senior_rate },
+            junior: TrancheTerms { amount: junior_amount, rate: junior_rate },
+            model,
+            periods,
+            interval_secs,
+            grace_period_secs,
+            grace_rate,
+            origination_fee_bps,
+            exit_fee_bps,
+            expires_at,
         }
     }
 }
 
-fn price(text: &str) -> Result<u128, String> {
-    amount(text).map(|a| a.0)
+/// An asset class's terms, as flags (its recovery cost model's flags included).
+#[derive(clap::Args, Debug)]
+pub(crate) struct AssetClassTermsArgs {
+    /// The price of one new unit.
+    #[arg(long, value_parser = amount)]
+    new_price_per_unit: Amount,
+    /// Depreciation per year (bps).
+    #[arg(long, value_parser = bps)]
+    annual_depreciation_bps: Bps,
+    /// The floor, as a share of the new price (bps).
+    #[arg(long, value_parser = bps)]
+    floor_bps: Bps,
+    /// The recovery cost model.
+    #[command(flatten)]
+    recovery: RecoveryCostModelArgs,
 }
 
-fn symbol(text: &str) -> Result<Symbol, String> {
-    Symbol::new(text).ok_or_else(|| format!("`{text}` is not a symbol (USDC, USDT, ...)"))
-}
-
-fn asset(text: &str) -> Result<Asset, String> {
-    match text {
-        "USDai" | "usdai" => Ok(Asset::Usdai),
-        "sUSDai" | "susdai" => Ok(Asset::Susdai),
-        other => symbol(other).map(Asset::Stablecoin),
+impl From<AssetClassTermsArgs> for AssetClassTerms {
+    fn from(args: AssetClassTermsArgs) -> AssetClassTerms {
+        let AssetClassTermsArgs {
+            new_price_per_unit,
+            annual_depreciation_bps,
+            floor_bps,
+            recovery,
+        } = args;
+        let recovery = recovery.into();
+        AssetClassTerms { new_price_per_unit, annual_depreciation_bps, floor_bps, recovery }
     }
 }
 
-fn role(text: &str) -> Result<Role, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_string()))
-        .map_err(|_| format!("`{text}` is not a role (admin, oracle, gateway_attestor, ...)"))
+/// A recovery cost model, as flags.
+#[derive(clap::Args, Debug)]
+pub(crate) struct RecoveryCostModelArgs {
+    /// The ITAD commission on gross proceeds (bps).
+    #[arg(long, value_parser = bps, default_value = "3000")]
+    itad_commission_bps: Bps,
+    /// Legal enforcement per unit.
+    #[arg(long, value_parser = amount, default_value = "0")]
+    legal_cost_per_unit: Amount,
+    /// Logistics per unit.
+    #[arg(long, value_parser = amount, default_value = "0")]
+    logistics_cost_per_unit: Amount,
+    /// Certified data destruction per unit.
+    #[arg(long, value_parser = amount, default_value = "0")]
+    data_destruction_cost_per_unit: Amount,
+    /// The condition haircut (bps).
+    #[arg(long, value_parser = bps, default_value = "0")]
+    condition_haircut_bps: Bps,
 }
 
-fn scope(text: &str) -> Result<PauseScope, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_string()))
-        .map_err(|_| format!("`{text}` is not a pause scope (minting, staking, borrowing)"))
+impl From<RecoveryCostModelArgs> for RecoveryCostModel {
+    fn from(args: RecoveryCostModelArgs) -> RecoveryCostModel {
+        let RecoveryCostModelArgs {
+            itad_commission_bps,
+            legal_cost_per_unit,
+            logistics_cost_per_unit,
+            data_destruction_cost_per_unit,
+            condition_haircut_bps,
+        } = args;
+        RecoveryCostModel {
+            itad_commission_bps,
+            legal_cost_per_unit,
+            logistics_cost_per_unit,
+            data_destruction_cost_per_unit,
+            condition_haircut_bps,
+        }
+    }
 }
 
-/// One action, typed for people. `raw` takes any action's JSON, including those added later.
-#[derive(clap::Subcommand, Debug)]
-#[allow(missing_docs)]
-pub(crate) enum ActionCommand {
-    /// Send an asset to another user.
+/// A silo's terms, as flags.
+#[derive(clap::Args, Debug)]
+pub(crate) struct SiloTermsArgs {
+    /// Eligible classes (comma-separated).
+    #[arg(long, value_delimiter = ',', value_parser = class_id, required = true)]
+    eligible_classes: Vec<AssetClassId>,
+    /// The highest LTV at origination (bps).
+    #[arg(long, value_parser = bps, default_value = "7000")]
+    max_initial_ltv_bps: Bps,
+    /// The LTV above which a loan is in margin call (bps).
+    #[arg(long, value_parser = bps, default_value = "8000")]
+    margin_call_ltv_bps: Bps,
+    /// The largest share of the silo one borrower may take (bps).
+    #[arg(long, value_parser = bps, default_value = "10000")]
+    max_borrower_share_bps: Bps,
+    /// The curator's share of senior interest (bps).
+    #[arg(long, value_parser = bps, default_value = "0")]
+    curator_fee_bps: Bps,
+}
+
+impl From<SiloTermsArgs> for SiloTerms {
+    fn from(args: SiloTermsArgs) -> SiloTerms {
+        let SiloTermsArgs {
+            mut eligible_classes,
+            max_initial_ltv_bps,
+            margin_call_ltv_bps,
+            max_borrower_share_bps,
+            curator_fee_bps,
+        } = args;
+        // The protocol wants them sorted and distinct; people may type them in any order.
+        eligible_classes.sort();
+        eligible_classes.dedup();
+        SiloTerms {
+            eligible_classes,
+            max_initial_ltv_bps,
+            margin_call_ltv_bps,
+            max_borrower_share_bps,
+            curator_fee_bps,
+        }
+    }
+}
+
+/// A liquidation sale, as flags.
+#[derive(clap::Args, Debug)]
+pub(crate) struct SaleReportArgs {
+    /// What the buyer paid.
+    #[arg(long, value_parser = amount)]
+    gross_proceeds: Amount,
+    /// The ITAD's commission.
+    #[arg(long, value_parser = amount, default_value = "0")]
+    itad_commission: Amount,
+    /// Legal enforcement.
+    #[arg(long, value_parser = amount, default_value = "0")]
+    legal_costs: Amount,
+    /// De-racking, packing, shipping.
+    #[arg(long, value_parser = amount, default_value = "0")]
+    logistics_costs: Amount,
+    /// Certified data destruction.
+    #[arg(long, value_parser = amount, default_value = "0")]
+    data_destruction_costs: Amount,
+}
+
+impl From<SaleReportArgs> for SaleReport {
+    fn from(args: SaleReportArgs) -> SaleReport {
+        let SaleReportArgs {
+            gross_proceeds,
+            itad_commission,
+            legal_costs,
+            logistics_costs,
+            data_destruction_costs,
+        } = args;
+        SaleReport {
+            gross_proceeds,
+            itad_commission,
+            legal_costs,
+            logistics_costs,
+            data_destruction_costs,
+        }
+    }
+}
+
+/// Declares [`ActionCommand`] and its conversion from one list: each variant is an action's
+/// struct name, each field one of its fields, converted into the field's type with `into` (the
+/// identity, or a flattened argument set's `From`).
+macro_rules! action_commands {
+    ($($(#[$doc:meta])* $action:ident { $($(#[$arg:meta])* $field:ident: $type:ty,)* })*) => {
+        /// One action, typed for people. `raw` takes any action's JSON.
+        #[derive(clap::Subcommand, Debug)]
+        #[allow(missing_docs)] // The variants are documented; their fields are the action's.
+        pub(crate) enum ActionCommand {
+            $($(#[$doc])* $action { $($(#[$arg])* $field: $type,)* },)*
+            /// Any action as JSON (`{"type":"stake",...}`): every action the node knows.
+            Raw {
+                #[arg(long)]
+                json: String,
+            },
+        }
+
+        impl ActionCommand {
+            /// The action.
+            #[allow(clippy::useless_conversion)] // Most fields already have their type.
+            pub(crate) fn action(self) -> Result<Action> {
+                Ok(match self {
+                    $(ActionCommand::$action { $($field,)* } => {
+                        Action::$action($action { $($field: $field.into(),)* })
+                    })*
+                    ActionCommand::Raw { json } => {
+                        serde_json::from_str(&json).context("the action JSON")?
+                    }
+                })
+            }
+        }
+    };
+}
+
+action_commands! {
+    /// Send an asset (`USDai`, `sUSDai`, a stablecoin) to another user.
     Transfer {
-        #[arg(long, value_parser = asset)]
-        asset: Asset,
-        #[arg(long)]
-        to: Address,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-    },
-    /// Mint USDai from a stablecoin.
-    MintUsdai {
-        #[arg(long, value_parser = symbol)]
-        token: Symbol,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        min_out: Amount,
-    },
-    /// Redeem USDai for a stablecoin.
-    RedeemUsdai {
-        #[arg(long, value_parser = symbol)]
-        token: Symbol,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        min_out: Amount,
-    },
-    /// Stake USDai for sUSDai.
-    Stake {
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        min_shares: Amount,
-    },
-    /// Mint exact sUSDai shares.
-    MintShares {
-        #[arg(long, value_parser = amount)]
-        shares: Amount,
-        #[arg(long, value_parser = amount)]
-        max_assets: Amount,
-    },
-    /// Give USDai to all shareholders.
-    Donate {
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-    },
-    /// Lock sUSDai in a redemption request.
-    RequestRedeem {
-        #[arg(long, value_parser = amount)]
-        shares: Amount,
-    },
-    /// Cancel a redemption request.
-    CancelRedeem {
-        #[arg(long)]
-        id: u64,
-    },
-    /// Claim served USDai.
-    Claim {
-        #[arg(long)]
-        id: u64,
-    },
-    /// Keeper: run a servicing round.
-    ServiceQueue {
-        #[arg(long, default_value_t = 1_000)]
-        max_requests: u32,
-    },
-    /// Keeper: harvest base yield.
-    HarvestBaseYield,
-    /// Attestor: credit an external deposit.
-    GatewayCredit {
-        #[arg(long)]
-        account: Address,
-        #[arg(long, value_parser = symbol)]
-        token: Symbol,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-        #[arg(long)]
-        external_id: B256,
-    },
-    /// Withdraw a stablecoin to another chain.
-    GatewayWithdraw {
-        #[arg(long, value_parser = symbol)]
-        token: Symbol,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-        #[arg(long)]
-        destination: String,
-    },
-    /// Attestor: confirm a payout.
-    GatewayConfirm {
-        #[arg(long)]
-        payout_id: u64,
-        #[arg(long)]
-        external_id: B256,
-    },
-    /// Attestor: reject a payout.
-    GatewayReject {
-        #[arg(long)]
-        payout_id: u64,
-        #[arg(long)]
-        reason: String,
-    },
+        #[arg(long, value_parser = asset)] asset: Asset,
+        #[arg(long)] to: Address,
+        #[arg(long, value_parser = amount)] amount: Amount,
+    }
     /// Admin: grant a role.
     GrantRole {
-        #[arg(long, value_parser = role)]
-        role: Role,
-        #[arg(long)]
-        account: Address,
-    },
+        #[arg(long, value_parser = role)] role: Role,
+        #[arg(long)] account: Address,
+    }
     /// Admin: revoke a role.
     RevokeRole {
-        #[arg(long, value_parser = role)]
-        role: Role,
-        #[arg(long)]
-        account: Address,
-    },
-    /// Admin: change a parameter, as JSON (`{"parameter":"mint_fee_bps","value":10}`).
+        #[arg(long, value_parser = role)] role: Role,
+        #[arg(long)] account: Address,
+    }
+    /// Admin: change a parameter (`--change '{"parameter":"mint_fee_bps","value":10}'`).
     SetParameter {
-        #[arg(long)]
-        json: String,
-    },
-    /// Admin: support a new stablecoin.
-    AddStablecoin {
-        #[arg(long, value_parser = symbol)]
-        token: Symbol,
-    },
-    /// Guardian: pause or unpause.
+        #[arg(long, value_parser = change)] change: ParameterChange,
+    }
+    /// Guardian: pause or unpause a scope.
     SetPause {
-        #[arg(long, value_parser = scope)]
-        scope: PauseScope,
-        #[arg(long, action = clap::ArgAction::Set)]
-        paused: bool,
-    },
+        #[arg(long, value_parser = scope)] scope: PauseScope,
+        #[arg(long, action = clap::ArgAction::Set)] paused: bool,
+    }
     /// Compliance: freeze an address.
     Freeze {
-        #[arg(long)]
-        account: Address,
-    },
+        #[arg(long)] account: Address,
+    }
     /// Compliance: unfreeze an address.
     Unfreeze {
-        #[arg(long)]
-        account: Address,
-    },
-    /// KYC registrar: set verification.
+        #[arg(long)] account: Address,
+    }
+    /// KYC registrar: set an address's verification.
     SetKyc {
-        #[arg(long)]
-        account: Address,
-        #[arg(long, action = clap::ArgAction::Set)]
-        verified: bool,
-    },
-    /// Oracle: post a stablecoin price in USD ("0.9998").
+        #[arg(long)] account: Address,
+        #[arg(long, action = clap::ArgAction::Set)] verified: bool,
+    }
+    /// Admin: support a new stablecoin.
+    AddStablecoin {
+        #[arg(long, value_parser = symbol)] token: Symbol,
+    }
+    /// Oracle: post a stablecoin's price in USD (`0.9998`).
     PostPrice {
-        #[arg(long, value_parser = symbol)]
-        token: Symbol,
-        #[arg(long, value_parser = price)]
-        price: u128,
-    },
-    /// Oracle: post the T-bill yield as an APR in basis points.
+        #[arg(long, value_parser = symbol)] token: Symbol,
+        #[arg(long, value_parser = price)] price: u128,
+    }
+    /// Oracle: post the T-bill yield, annual (`4.5%`).
     PostTbillRate {
-        #[arg(long)]
-        apr_bps: u32,
-    },
-    // Receipts (SPEC 8).
+        #[arg(long, value_parser = rate)] rate: Rate,
+    }
+    /// Attestor: credit an external deposit.
+    GatewayCredit {
+        #[arg(long)] account: Address,
+        #[arg(long, value_parser = symbol)] token: Symbol,
+        #[arg(long, value_parser = amount)] amount: Amount,
+        #[arg(long)] external_id: B256,
+    }
+    /// Withdraw a stablecoin to another chain.
+    GatewayWithdraw {
+        #[arg(long, value_parser = symbol)] token: Symbol,
+        #[arg(long, value_parser = amount)] amount: Amount,
+        #[arg(long)] destination: String,
+    }
+    /// Attestor: confirm a payout.
+    GatewayConfirm {
+        #[arg(long, value_parser = payout_id)] payout_id: PayoutId,
+        #[arg(long)] external_id: B256,
+    }
+    /// Attestor: reject a payout.
+    GatewayReject {
+        #[arg(long, value_parser = payout_id)] payout_id: PayoutId,
+        #[arg(long)] reason: String,
+    }
+    /// Mint USDai from a stablecoin.
+    MintUsdai {
+        #[arg(long, value_parser = symbol)] token: Symbol,
+        #[arg(long, value_parser = amount)] amount: Amount,
+        #[arg(long, value_parser = amount, default_value = "0")] min_out: Amount,
+    }
+    /// Redeem USDai for a stablecoin.
+    RedeemUsdai {
+        #[arg(long, value_parser = symbol)] token: Symbol,
+        #[arg(long, value_parser = amount)] amount: Amount,
+        #[arg(long, value_parser = amount, default_value = "0")] min_out: Amount,
+    }
+    /// Keeper: harvest the reserve's surplus into the vault.
+    HarvestBaseYield {}
+    /// Stake USDai for sUSDai.
+    Stake {
+        #[arg(long, value_parser = amount)] assets: Amount,
+        #[arg(long, value_parser = amount, default_value = "0")] min_shares: Amount,
+    }
+    /// Mint exactly `--shares` sUSDai for at most `--max-assets` USDai.
+    MintShares {
+        #[arg(long, value_parser = amount)] shares: Amount,
+        #[arg(long, value_parser = amount)] max_assets: Amount,
+    }
+    /// Give USDai to all shareholders.
+    DonateToVault {
+        #[arg(long, value_parser = amount)] amount: Amount,
+    }
+    /// Lock sUSDai in a redemption request.
+    RequestRedeem {
+        #[arg(long, value_parser = amount)] shares: Amount,
+    }
+    /// Cancel an unserved redemption request.
+    CancelRedeem {
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+    }
+    /// Keeper: run a servicing round.
+    ServiceQueue {
+        #[arg(long, default_value_t = 1_000)] max_requests: u32,
+    }
+    /// Claim what a request owes: served USDai, released escrow, vested wait-fees.
+    Claim {
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+    }
     /// Admin: register an asset class.
     AddAssetClass {
-        #[arg(long, value_parser = class_id)]
-        class: AssetClassId,
-        #[arg(long, value_parser = amount)]
-        new_price_per_unit: Amount,
-        #[arg(long)]
-        annual_depreciation_bps: u32,
-        #[arg(long)]
-        floor_bps: u32,
-        #[arg(long, default_value_t = 3_000)]
-        itad_commission_bps: u32,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        legal_cost_per_unit: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        logistics_cost_per_unit: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        data_destruction_cost_per_unit: Amount,
-        #[arg(long, default_value_t = 0)]
-        condition_haircut_bps: u32,
-    },
-    /// Admin: step a class down for a new generation.
+        #[arg(long, value_parser = class_id)] class: AssetClassId,
+        #[command(flatten)] terms: AssetClassTermsArgs,
+    }
+    /// Admin: step a class down when a new generation launches.
     ApplyGenerationStepDown {
-        #[arg(long, value_parser = class_id)]
-        class: AssetClassId,
-        #[arg(long)]
-        step_down_bps: u32,
-    },
+        #[arg(long, value_parser = class_id)] class: AssetClassId,
+        #[arg(long, value_parser = bps)] step_down_bps: Bps,
+    }
     /// Custodian: issue a receipt.
     IssueReceipt {
-        #[arg(long, value_parser = class_id)]
-        class: AssetClassId,
-        #[arg(long)]
-        owner: Address,
-        #[command(flatten)]
-        description: DescriptionArgs,
-    },
+        #[arg(long, value_parser = class_id)] class: AssetClassId,
+        #[arg(long)] owner: Address,
+        #[command(flatten)] description: ReceiptDescriptionArgs,
+    }
     /// Issuing custodian: amend a receipt's description.
     AmendReceipt {
-        #[arg(long)]
-        receipt_id: u64,
-        #[command(flatten)]
-        description: DescriptionArgs,
-    },
-    /// Issuing custodian: release a receipt.
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[command(flatten)] description: ReceiptDescriptionArgs,
+    }
+    /// Issuing custodian: release an issued receipt.
     ReleaseReceipt {
-        #[arg(long)]
-        receipt_id: u64,
-    },
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+    }
     /// Owner: transfer a free receipt.
     TransferReceipt {
-        #[arg(long)]
-        receipt_id: u64,
-        #[arg(long)]
-        to: Address,
-    },
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long)] to: Address,
+    }
     /// Owner: ask for the hardware back.
     RequestReceiptRedemption {
-        #[arg(long)]
-        receipt_id: u64,
-    },
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+    }
     /// Issuing custodian: hand the hardware back and burn the receipt.
     RedeemReceipt {
-        #[arg(long)]
-        receipt_id: u64,
-    },
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+    }
     /// Insurer: attach a policy.
     AttachPolicy {
-        #[arg(long)]
-        receipt_id: u64,
-        #[arg(long)]
-        policy_id: B256,
-        #[arg(long, value_parser = amount)]
-        coverage: Amount,
-        #[arg(long)]
-        expires_at: u64,
-    },
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long)] policy_id: B256,
+        #[arg(long, value_parser = amount)] coverage: Amount,
+        #[arg(long)] expires_at: u64,
+    }
     /// The policy's insurer: renew it.
     RenewPolicy {
-        #[arg(long)]
-        receipt_id: u64,
-        #[arg(long, value_parser = amount)]
-        coverage: Amount,
-        #[arg(long)]
-        expires_at: u64,
-    },
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long, value_parser = amount)] coverage: Amount,
+        #[arg(long)] expires_at: u64,
+    }
     /// Appraiser: value a receipt.
     PostValuation {
-        #[arg(long)]
-        receipt_id: u64,
-        #[arg(long, value_parser = amount)]
-        value: Amount,
-    },
-    // Silos (SPEC 10).
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long, value_parser = amount)] value: Amount,
+    }
     /// Curator: open a silo.
     OpenSilo {
-        /// Eligible classes (comma-separated).
-        #[arg(long, value_delimiter = ',', value_parser = class_id, required = true)]
-        classes: Vec<AssetClassId>,
-        #[arg(long, default_value_t = 7_000)]
-        max_initial_ltv_bps: u32,
-        #[arg(long, default_value_t = 8_000)]
-        margin_call_ltv_bps: u32,
-        #[arg(long, default_value_t = 10_000)]
-        max_borrower_share_bps: u32,
-        #[arg(long, default_value_t = 0)]
-        curator_fee_bps: u32,
-    },
+        #[command(flatten)] terms: SiloTermsArgs,
+    }
     /// Curator: add first-loss capital.
     DepositFirstLoss {
-        #[arg(long)]
-        silo_id: u64,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-    },
+        #[arg(long, value_parser = silo_id)] silo_id: SiloId,
+        #[arg(long, value_parser = amount)] amount: Amount,
+    }
     /// Curator: withdraw first-loss capital.
     WithdrawFirstLoss {
-        #[arg(long)]
-        silo_id: u64,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-    },
+        #[arg(long, value_parser = silo_id)] silo_id: SiloId,
+        #[arg(long, value_parser = amount)] amount: Amount,
+    }
     /// Admin: set a silo's senior cap.
     SetSiloSeniorCap {
-        #[arg(long)]
-        silo_id: u64,
-        #[arg(long, value_parser = amount)]
-        cap: Amount,
-    },
+        #[arg(long, value_parser = silo_id)] silo_id: SiloId,
+        #[arg(long, value_parser = amount)] cap: Amount,
+    }
     /// Admin: freeze or unfreeze a silo.
     SetSiloFrozen {
-        #[arg(long)]
-        silo_id: u64,
-        #[arg(long, action = clap::ArgAction::Set)]
-        frozen: bool,
-    },
+        #[arg(long, value_parser = silo_id)] silo_id: SiloId,
+        #[arg(long, action = clap::ArgAction::Set)] frozen: bool,
+    }
     /// Admin: assign a frozen silo to a successor curator.
     AssignSuccessorCurator {
-        #[arg(long)]
-        silo_id: u64,
-        #[arg(long)]
-        curator: Address,
-    },
-    // Loans (SPEC 9).
-    /// Curator: propose a loan.
+        #[arg(long, value_parser = silo_id)] silo_id: SiloId,
+        #[arg(long)] curator: Address,
+    }
+    /// Curator: propose a loan in its silo.
     ProposeLoan {
-        #[arg(long)]
-        silo_id: u64,
-        #[command(flatten)]
-        terms: LoanTermsArgs,
-    },
+        #[arg(long, value_parser = silo_id)] silo_id: SiloId,
+        #[command(flatten)] terms: LoanTermsArgs,
+    }
     /// Curator or borrower: cancel a proposal.
     CancelLoanProposal {
-        #[arg(long)]
-        loan_id: u64,
-    },
-    /// Borrower: accept a proposal.
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+    }
+    /// Borrower: accept a proposal (originates the loan).
     AcceptLoan {
-        #[arg(long)]
-        loan_id: u64,
-    },
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+    }
     /// Anyone: pay what is due (at most `--max-amount`, `max` by default).
     RepayLoan {
-        #[arg(long)]
-        loan_id: u64,
-        #[arg(long, value_parser = amount_or_max, default_value = "max")]
-        max_amount: Amount,
-    },
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+        #[arg(long, value_parser = amount_or_max, default_value = "max")] max_amount: Amount,
+    }
     /// Anyone: prepay principal.
     PrepayLoan {
-        #[arg(long)]
-        loan_id: u64,
-        #[arg(long, value_parser = amount)]
-        principal: Amount,
-        #[arg(long, value_parser = amount_or_max, default_value = "max")]
-        max_amount: Amount,
-    },
-    /// Borrower: pledge more receipts.
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+        #[arg(long, value_parser = amount)] principal: Amount,
+        #[arg(long, value_parser = amount_or_max, default_value = "max")] max_amount: Amount,
+    }
+    /// Borrower: pledge more receipts (comma-separated ids).
     PledgeReceipts {
-        #[arg(long)]
-        loan_id: u64,
-        #[arg(long, value_delimiter = ',', required = true)]
-        receipts: Vec<u64>,
-    },
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+        #[arg(long, value_delimiter = ',', value_parser = receipt_id, required = true)]
+        receipt_ids: Vec<ReceiptId>,
+    }
     /// Keeper: re-mark open loans.
     RemarkLoans {
-        #[arg(long, default_value_t = 0)]
-        first_loan_id: u64,
-        #[arg(long, default_value_t = 500)]
-        max_loans: u32,
-    },
-    /// Anyone: default a loan past grace or cure.
+        #[arg(long, value_parser = loan_id, default_value = "0")] first_loan_id: LoanId,
+        #[arg(long, default_value_t = 500)] max_loans: u32,
+    }
+    /// Anyone: default a loan past its grace period or cure window.
     TriggerDefault {
-        #[arg(long)]
-        loan_id: u64,
-    },
-    /// Curator or admin: hand a defaulted loan to a liquidation agent.
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+    }
+    /// Curator or admin: hand a defaulted loan's receipts to a liquidation agent.
     ForecloseLoan {
-        #[arg(long)]
-        loan_id: u64,
-        #[arg(long)]
-        liquidation_agent: Address,
-    },
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+        #[arg(long)] liquidation_agent: Address,
+    }
     /// Liquidation agent: report a receipt's sale.
     ReportSale {
-        #[arg(long)]
-        receipt_id: u64,
-        #[arg(long, value_parser = amount)]
-        gross_proceeds: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        itad_commission: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        legal_costs: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        logistics_costs: Amount,
-        #[arg(long, value_parser = amount, default_value = "0")]
-        data_destruction_costs: Amount,
-    },
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[command(flatten)] report: SaleReportArgs,
+    }
     /// Insurer: pay a claim on a foreclosed receipt.
     PayInsuranceClaim {
-        #[arg(long)]
-        receipt_id: u64,
-        #[arg(long, value_parser = amount)]
-        amount: Amount,
-    },
-    /// Borrower: claim a held liquidation surplus.
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long, value_parser = amount)] amount: Amount,
+    }
+    /// Borrower: claim a liquidation surplus held while it was frozen.
     ClaimLoanSurplus {
-        #[arg(long)]
-        loan_id: u64,
-    },
-    // QEV (SPEC 11).
-    /// Set the open bid per share in USDai ("0.002"); 0 withdraws it.
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+    }
+    /// Set the open bid per share in USDai (`0.002`); 0 withdraws it.
     SetBid {
-        #[arg(long)]
-        request_id: u64,
-        #[arg(long, value_parser = price)]
-        price: u128,
-    },
-    /// Commit a sealed bid: the commitment is computed here from price and salt.
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+        #[arg(long, value_parser = price)] price_wad: u128,
+    }
+    /// Commit a sealed bid (`infrafi sealed-bid-commitment` computes the commitment).
     CommitSealedBid {
-        #[arg(long)]
-        request_id: u64,
-        #[arg(long, value_parser = price)]
-        price: u128,
-        #[arg(long)]
-        salt: B256,
-        #[arg(long, value_parser = amount)]
-        deposit: Amount,
-    },
-    /// Reveal a sealed bid.
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+        #[arg(long)] commitment: B256,
+        #[arg(long, value_parser = amount)] deposit: Amount,
+    }
+    /// Reveal a sealed bid in the reveal window.
     RevealSealedBid {
-        #[arg(long)]
-        request_id: u64,
-        #[arg(long, value_parser = price)]
-        price: u128,
-        #[arg(long)]
-        salt: B256,
-    },
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+        #[arg(long, value_parser = price)] price_wad: u128,
+        #[arg(long)] salt: B256,
+    }
     /// Give one's request to another address.
     TransferRequest {
-        #[arg(long)]
-        request_id: u64,
-        #[arg(long)]
-        to: Address,
-    },
-    /// List one's request for sale.
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+        #[arg(long)] to: Address,
+    }
+    /// List one's request for sale at a USDai price for the whole position.
     ListRequest {
-        #[arg(long)]
-        request_id: u64,
-        #[arg(long, value_parser = amount)]
-        price: Amount,
-    },
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+        #[arg(long, value_parser = amount)] price: Amount,
+    }
     /// Withdraw one's listing.
     DelistRequest {
-        #[arg(long)]
-        request_id: u64,
-    },
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+    }
     /// Buy a listed request.
     BuyRequest {
-        #[arg(long)]
-        request_id: u64,
-        #[arg(long, value_parser = amount)]
-        max_price: Amount,
-    },
-    /// Any action as JSON (`{"type":"stake",...}`): every action the node knows.
-    Raw {
-        #[arg(long)]
-        json: String,
-    },
+        #[arg(long, value_parser = request_id)] request_id: RequestId,
+        #[arg(long, value_parser = amount)] max_price: Amount,
+    }
 }
 
-impl ActionCommand {
-    /// The action.
-    pub(crate) fn action(self) -> Result<Action> {
-        use ActionCommand as C;
-        Ok(match self {
-            C::Transfer { asset, to, amount } => Action::Transfer { asset, to, amount },
-            C::MintUsdai { token, amount, min_out } => Action::MintUsdai { token, amount, min_out },
-            C::RedeemUsdai { token, amount, min_out } => {
-                Action::RedeemUsdai { token, amount, min_out }
-            }
-            C::Stake { amount, min_shares } => Action::Stake { assets: amount, min_shares },
-            C::MintShares { shares, max_assets } => Action::MintShares { shares, max_assets },
-            C::Donate { amount } => Action::DonateToVault { amount },
-            C::RequestRedeem { shares } => Action::RequestRedeem { shares },
-            C::CancelRedeem { id } => Action::CancelRedeem { request_id: RequestId(id) },
-            C::Claim { id } => Action::Claim { request_id: RequestId(id) },
-            C::ServiceQueue { max_requests } => Action::ServiceQueue { max_requests },
-            C::HarvestBaseYield => Action::HarvestBaseYield {},
-            C::GatewayCredit { account, token, amount, external_id } => {
-                Action::GatewayCredit { account, token, amount, external_id }
-            }
-            C::GatewayWithdraw { token, amount, destination } => {
-                Action::GatewayWithdraw { token, amount, destination }
-            }
-            C::GatewayConfirm { payout_id, external_id } => {
-                Action::GatewayConfirm { payout_id: PayoutId(payout_id), external_id }
-            }
-            C::GatewayReject { payout_id, reason } => {
-                Action::GatewayReject { payout_id: PayoutId(payout_id), reason }
-            }
-            C::GrantRole { role, account } => Action::GrantRole { role, account },
-            C::RevokeRole { role, account } => Action::RevokeRole { role, account },
-            C::SetParameter { json } => {
-                Action::SetParameter { change: serde_json::from_str(&json).context("parameter")? }
-            }
-            C::AddStablecoin { token } => Action::AddStablecoin { token },
-            C::SetPause { scope, paused } => Action::SetPause { scope, paused },
-            C::Freeze { account } => Action::Freeze { account },
-            C::Unfreeze { account } => Action::Unfreeze { account },
-            C::SetKyc { account, verified } => Action::SetKyc { account, verified },
-            C::PostPrice { token, price } => Action::PostPrice { token, price },
-            C::PostTbillRate { apr_bps } => {
-                Action::PostTbillRate { rate: Rate::from_apr_bps(apr_bps) }
-            }
-            C::AddAssetClass {
-                class,
-                new_price_per_unit,
-                annual_depreciation_bps,
-                floor_bps,
-                itad_commission_bps,
-                legal_cost_per_unit,
-                logistics_cost_per_unit,
-                data_destruction_cost_per_unit,
-                condition_haircut_bps,
-            } => Action::AddAssetClass {
-                class,
-                terms: AssetClassTerms {
-                    new_price_per_unit,
-                    annual_depreciation_bps: Bps(annual_depreciation_bps),
-                    floor_bps: Bps(floor_bps),
-                    recovery: RecoveryCostModel {
-                        itad_commission_bps: Bps(itad_commission_bps),
-                        legal_cost_per_unit,
-                        logistics_cost_per_unit,
-                        data_destruction_cost_per_unit,
-                        condition_haircut_bps: Bps(condition_haircut_bps),
-                    },
-                },
-            },
-            C::ApplyGenerationStepDown { class, step_down_bps } => {
-                Action::ApplyGenerationStepDown { class, step_down_bps: Bps(step_down_bps) }
-            }
-            C::IssueReceipt { class, owner, description } => {
-                Action::IssueReceipt { class, owner, description: description.description() }
-            }
-            C::AmendReceipt { receipt_id, description } => Action::AmendReceipt {
-                receipt_id: ReceiptId(receipt_id),
-                description: description.description(),
-            },
-            C::ReleaseReceipt { receipt_id } => {
-                Action::ReleaseReceipt { receipt_id: ReceiptId(receipt_id) }
-            }
-            C::TransferReceipt { receipt_id, to } => {
-                Action::TransferReceipt { receipt_id: ReceiptId(receipt_id), to }
-            }
-            C::RequestReceiptRedemption { receipt_id } => {
-                Action::RequestReceiptRedemption { receipt_id: ReceiptId(receipt_id) }
-            }
-            C::RedeemReceipt { receipt_id } => {
-                Action::RedeemReceipt { receipt_id: ReceiptId(receipt_id) }
-            }
-            C::AttachPolicy { receipt_id, policy_id, coverage, expires_at } => {
-                Action::AttachPolicy {
-                    receipt_id: ReceiptId(receipt_id),
-                    policy_id,
-                    coverage,
-                    expires_at,
-                }
-            }
-            C::RenewPolicy { receipt_id, coverage, expires_at } => {
-                Action::RenewPolicy { receipt_id: ReceiptId(receipt_id), coverage, expires_at }
-            }
-            C::PostValuation { receipt_id, value } => {
-                Action::PostValuation { receipt_id: ReceiptId(receipt_id), value }
-            }
-            C::OpenSilo {
-                mut classes,
-                max_initial_ltv_bps,
-                margin_call_ltv_bps,
-                max_borrower_share_bps,
-                curator_fee_bps,
-            } => {
-                classes.sort();
-                Action::OpenSilo {
-                    terms: SiloTerms {
-                        eligible_classes: classes,
-                        max_initial_ltv_bps: Bps(max_initial_ltv_bps),
-                        margin_call_ltv_bps: Bps(margin_call_ltv_bps),
-                        max_borrower_share_bps: Bps(max_borrower_share_bps),
-                        curator_fee_bps: Bps(curator_fee_bps),
-                    },
-                }
-            }
-            C::DepositFirstLoss { silo_id, amount } => {
-                Action::DepositFirstLoss { silo_id: SiloId(silo_id), amount }
-            }
-            C::WithdrawFirstLoss { silo_id, amount } => {
-                Action::WithdrawFirstLoss { silo_id: SiloId(silo_id), amount }
-            }
-            C::SetSiloSeniorCap { silo_id, cap } => {
-                Action::SetSiloSeniorCap { silo_id: SiloId(silo_id), cap }
-            }
-            C::SetSiloFrozen { silo_id, frozen } => {
-                Action::SetSiloFrozen { silo_id: SiloId(silo_id), frozen }
-            }
-            C::AssignSuccessorCurator { silo_id, curator } => {
-                Action::AssignSuccessorCurator { silo_id: SiloId(silo_id), curator }
-            }
-            C::ProposeLoan { silo_id, terms } => {
-                Action::ProposeLoan { silo_id: SiloId(silo_id), terms: terms.terms() }
-            }
-            C::CancelLoanProposal { loan_id } => {
-                Action::CancelLoanProposal { loan_id: LoanId(loan_id) }
-            }
-            C::AcceptLoan { loan_id } => Action::AcceptLoan { loan_id: LoanId(loan_id) },
-            C::RepayLoan { loan_id, max_amount } => {
-                Action::RepayLoan { loan_id: LoanId(loan_id), max_amount }
-            }
-            C::PrepayLoan { loan_id, principal, max_amount } => {
-                Action::PrepayLoan { loan_id: LoanId(loan_id), principal, max_amount }
-            }
-            C::PledgeReceipts { loan_id, receipts } => {
-                Action::PledgeReceipts { loan_id: LoanId(loan_id), receipt_ids: ids(&receipts) }
-            }
-            C::RemarkLoans { first_loan_id, max_loans } => {
-                Action::RemarkLoans { first_loan_id: LoanId(first_loan_id), max_loans }
-            }
-            C::TriggerDefault { loan_id } => Action::TriggerDefault { loan_id: LoanId(loan_id) },
-            C::ForecloseLoan { loan_id, liquidation_agent } => {
-                Action::ForecloseLoan { loan_id: LoanId(loan_id), liquidation_agent }
-            }
-            C::ReportSale {
-                receipt_id,
-                gross_proceeds,
-                itad_commission,
-                legal_costs,
-                logistics_costs,
-                data_destruction_costs,
-            } => Action::ReportSale {
-                receipt_id: ReceiptId(receipt_id),
-                report: SaleReport {
-                    gross_proceeds,
-                    itad_commission,
-                    legal_costs,
-                    logistics_costs,
-                    data_destruction_costs,
-                },
-            },
-            C::PayInsuranceClaim { receipt_id, amount } => {
-                Action::PayInsuranceClaim { receipt_id: ReceiptId(receipt_id), amount }
-            }
-            C::ClaimLoanSurplus { loan_id } => {
-                Action::ClaimLoanSurplus { loan_id: LoanId(loan_id) }
-            }
-            C::SetBid { request_id, price } => {
-                Action::SetBid { request_id: RequestId(request_id), price_wad: price }
-            }
-            C::CommitSealedBid { request_id, price, salt, deposit } => {
-                let request_id = RequestId(request_id);
-                let commitment = infrafi_core::qev::sealed_bid_commitment(request_id, price, salt);
-                Action::CommitSealedBid { request_id, commitment, deposit }
-            }
-            C::RevealSealedBid { request_id, price, salt } => Action::RevealSealedBid {
-                request_id: RequestId(request_id),
-                price_wad: price,
-                salt,
-            },
-            C::TransferRequest { request_id, to } => {
-                Action::TransferRequest { request_id: RequestId(request_id), to }
-            }
-            C::ListRequest { request_id, price } => {
-                Action::ListRequest { request_id: RequestId(request_id), price }
-            }
-            C::DelistRequest { request_id } => {
-                Action::DelistRequest { request_id: RequestId(request_id) }
-            }
-            C::BuyRequest { request_id, max_price } => {
-                Action::BuyRequest { request_id: RequestId(request_id), max_price }
-            }
-            C::Raw { json } => serde_json::from_str(&json).context("the action JSON")?,
-        })
+/// `infrafi sealed-bid-commitment`: the commitment a sealed bid reveals against.
+#[derive(clap::Args, Debug)]
+pub(crate) struct SealedBidCommitmentArgs {
+    /// The request bid on.
+    #[arg(long, value_parser = request_id)]
+    request_id: RequestId,
+    /// The bid in USDai per share (`0.002`).
+    #[arg(long, value_parser = price)]
+    price_wad: u128,
+    /// A secret salt, 32 bytes of hex.
+    #[arg(long)]
+    salt: B256,
+}
+
+/// Prints `keccak256(abi.encode(request_id, price_wad, salt))`.
+pub(crate) fn sealed_bid_commitment(args: SealedBidCommitmentArgs) -> Result<()> {
+    let commitment =
+        infrafi_core::qev::sealed_bid_commitment(args.request_id, args.price_wad, args.salt);
+    println!("{commitment}");
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser, Subcommand};
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        action: ActionCommand,
+    }
+
+    fn parse(args: &[&str]) -> Action {
+        let cli = Cli::try_parse_from(std::iter::once("tx").chain(args.iter().copied())).unwrap();
+        cli.action.action().unwrap()
+    }
+
+    #[test]
+    fn every_action_has_its_subcommand_named_after_it() {
+        let command = ActionCommand::augment_subcommands(clap::Command::new("tx"));
+        let mut names: Vec<String> =
+            command.get_subcommands().map(|c| c.get_name().to_string()).collect();
+        names.retain(|name| name != "raw");
+        let expected: Vec<String> = Action::NAMES.iter().map(|n| n.replace('_', "-")).collect();
+        assert_eq!(names, expected);
+        assert!(
+            Cli::command().try_get_matches_from(["tx", "stake"]).is_err(),
+            "assets is required"
+        );
+    }
+
+    #[test]
+    fn flags_are_the_action_fields_and_values_are_typed_for_people() {
+        let stake = parse(&["stake", "--assets", "1250.5"]);
+        let json = serde_json::to_value(&stake).unwrap();
+        assert_eq!(json["assets"], "1250500000000000000000");
+        assert_eq!(json["min_shares"], "0");
+        let posted = parse(&["post-tbill-rate", "--rate", "4.5%"]);
+        assert_eq!(posted, parse(&["post-tbill-rate", "--rate", "450bps"]));
+        assert_eq!(posted, Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(450) }));
+        assert!(rate("4.555%").is_err(), "a rate has at most two decimals of a percent");
+        assert!(rate("4.5").is_err(), "a rate says its unit");
+        assert_eq!(
+            parse(&["pledge-receipts", "--loan-id", "3", "--receipt-ids", "1,2"]),
+            Action::PledgeReceipts(PledgeReceipts {
+                loan_id: LoanId(3),
+                receipt_ids: vec![ReceiptId(1), ReceiptId(2)]
+            })
+        );
+        assert_eq!(parse(&["harvest-base-yield"]), Action::HarvestBaseYield(HarvestBaseYield {}));
     }
 }

@@ -9,6 +9,7 @@ mod keystore;
 mod query;
 mod tx;
 
+pub(crate) use action::{SealedBidCommitmentArgs, sealed_bid_commitment};
 pub(crate) use keystore::{WalletCommand, load_key, save_devnet_key, wallet};
 pub(crate) use query::{QueryArgs, query};
 pub(crate) use tx::{TxArgs, tx};

@@ -9,6 +9,7 @@ use super::{
     reduce_principal, send, store,
 };
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     governance::require_role,
@@ -25,80 +26,107 @@ use crate::{
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
 
-/// `trigger_default`: anyone defaults a loan whose deadline plus grace, or cure window, has
+/// Anyone: default a loan past its grace period or cure window.
+///
+/// Anyone defaults a loan whose deadline plus grace, or cure window, has
 /// passed. Its receipts are foreclosed; interest stops accruing in NAV and what had accrued is
 /// reversed; each tranche's claim becomes its principal plus interest since the last paid
 /// deadline.
-pub fn trigger_default(state: &mut State, id: LoanId) -> Result<(), TxError> {
-    let mut loan = active_loan(state, id)?;
-    let now = state.now();
-    if !loan.is_default_due(now) {
-        return Err(LoanError::LoanIsNotInDefault.into());
-    }
-    let paid_through = loan.next_due_at.saturating_sub(loan.interval_secs);
-    let elapsed = now.saturating_sub(paid_through);
-    loan.senior.interest_due =
-        schedule::simple_interest(loan.senior.principal, loan.senior.rate, elapsed)?;
-    loan.junior.interest_due =
-        schedule::simple_interest(loan.junior.principal, loan.junior.rate, elapsed)?;
-    vault::update_senior_position(state, &mut loan.senior_accrual, true, U256::ZERO);
-    loan.status = LoanStatus::Defaulted;
-    loan.defaulted_at = Some(now);
-    loan.margin_call = None;
-    for &receipt_id in &loan.receipts {
-        receipts::set_status(state, receipt_id, ReceiptStatus::Foreclosed, Some(id), None);
-    }
-    remark(state, &mut loan)?;
-    let (senior_interest_due, junior_interest_due) =
-        (loan.senior.interest_due, loan.junior.interest_due);
-    store(state, loan);
-    state.emit(Event::LoanDefaulted { loan_id: id, senior_interest_due, junior_interest_due });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerDefault {
+    /// The loan defaulted.
+    pub loan_id: LoanId,
 }
 
-/// `foreclose_loan`: the silo's curator (or admin) hands a defaulted loan's receipts to a
-/// liquidation agent.
-pub fn foreclose_loan(
-    state: &mut State,
-    sender: Address,
-    id: LoanId,
-    agent: Address,
-) -> Result<(), TxError> {
-    let mut loan = loan(state, id)?;
-    if loan.status != LoanStatus::Defaulted {
-        return Err(LoanError::LoanIsNotDefaulted.into());
-    }
-    let curator = silos::silo(state, loan.silo)?.curator;
-    if sender != curator && !state.governance.has_role(Role::Admin, sender) {
-        return Err(SiloError::SenderIsNotSiloCurator.into());
-    }
-    if loan.liquidation_agent.is_some() {
-        return Err(LoanError::LoanAlreadyForeclosed.into());
-    }
-    if !state.governance.has_role(Role::LiquidationAgent, agent) {
-        return Err(LoanError::LiquidationAgentLacksRole.into());
-    }
-    for &receipt_id in &loan.receipts {
-        // A receipt an insurer already settled stays with the insurer.
-        let unsold = state
-            .receipts
-            .receipts
-            .get(&receipt_id)
-            .is_some_and(|receipt| receipt.status == ReceiptStatus::Foreclosed);
-        if unsold {
-            receipts::set_status(
-                state,
-                receipt_id,
-                ReceiptStatus::Foreclosed,
-                Some(id),
-                Some(agent),
-            );
+impl ActionHandler for TriggerDefault {
+    const NAME: &'static str = "trigger_default";
+    // It recomputes impairment.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, _sender: Address) -> Result<(), TxError> {
+        let id = self.loan_id;
+        let mut loan = active_loan(state, id)?;
+        let now = state.now();
+        if !loan.is_default_due(now) {
+            return Err(LoanError::LoanIsNotInDefault.into());
         }
+        let paid_through = loan.next_due_at.saturating_sub(loan.interval_secs);
+        let elapsed = now.saturating_sub(paid_through);
+        loan.senior.interest_due =
+            schedule::simple_interest(loan.senior.principal, loan.senior.rate, elapsed)?;
+        loan.junior.interest_due =
+            schedule::simple_interest(loan.junior.principal, loan.junior.rate, elapsed)?;
+        vault::update_senior_position(state, &mut loan.senior_accrual, true, U256::ZERO);
+        loan.status = LoanStatus::Defaulted;
+        loan.defaulted_at = Some(now);
+        loan.margin_call = None;
+        for &receipt_id in &loan.receipts {
+            receipts::set_status(state, receipt_id, ReceiptStatus::Foreclosed, Some(id), None);
+        }
+        remark(state, &mut loan)?;
+        let (senior_interest_due, junior_interest_due) =
+            (loan.senior.interest_due, loan.junior.interest_due);
+        store(state, loan);
+        state.emit(Event::LoanDefaulted { loan_id: id, senior_interest_due, junior_interest_due });
+        Ok(())
     }
-    loan.liquidation_agent = Some(agent);
-    store(state, loan);
-    state.emit(Event::LoanForeclosed { loan_id: id, liquidation_agent: agent });
-    Ok(())
+}
+
+/// Curator or admin: hand a defaulted loan's receipts to a liquidation agent.
+///
+/// The silo's curator (or admin) hands a defaulted loan's receipts to a
+/// liquidation agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecloseLoan {
+    /// The defaulted loan.
+    pub loan_id: LoanId,
+    /// Who takes its receipts and sells the hardware.
+    pub liquidation_agent: Address,
+}
+
+impl ActionHandler for ForecloseLoan {
+    const NAME: &'static str = "foreclose_loan";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { loan_id: id, liquidation_agent: agent } = *self;
+        let mut loan = loan(state, id)?;
+        if loan.status != LoanStatus::Defaulted {
+            return Err(LoanError::LoanIsNotDefaulted.into());
+        }
+        let curator = silos::silo(state, loan.silo)?.curator;
+        if sender != curator && !state.governance.has_role(Role::Admin, sender) {
+            return Err(SiloError::SenderIsNotSiloCurator.into());
+        }
+        if loan.liquidation_agent.is_some() {
+            return Err(LoanError::LoanAlreadyForeclosed.into());
+        }
+        if !state.governance.has_role(Role::LiquidationAgent, agent) {
+            return Err(LoanError::LiquidationAgentLacksRole.into());
+        }
+        for &receipt_id in &loan.receipts {
+            // A receipt an insurer already settled stays with the insurer.
+            let unsold = state
+                .receipts
+                .receipts
+                .get(&receipt_id)
+                .is_some_and(|receipt| receipt.status == ReceiptStatus::Foreclosed);
+            if unsold {
+                receipts::set_status(
+                    state,
+                    receipt_id,
+                    ReceiptStatus::Foreclosed,
+                    Some(id),
+                    Some(agent),
+                );
+            }
+        }
+        loan.liquidation_agent = Some(agent);
+        store(state, loan);
+        state.emit(Event::LoanForeclosed { loan_id: id, liquidation_agent: agent });
+        Ok(())
+    }
 }
 
 /// A liquidation sale as the agent reports it.
@@ -138,65 +166,96 @@ fn foreclosed_receipt_loan(state: &State, receipt_id: ReceiptId) -> Result<Loan,
     Ok(loan)
 }
 
-/// `report_sale`: the loan's liquidation agent reports a receipt's sale, pays the gross
+/// Liquidation agent: report a receipt's sale and pay its proceeds.
+///
+/// The loan's liquidation agent reports a receipt's sale, pays the gross
 /// proceeds into the liquidation escrow, is reimbursed its costs, and the net proceeds go
 /// through the waterfall.
-pub fn report_sale(
-    state: &mut State,
-    sender: Address,
-    receipt_id: ReceiptId,
-    report: SaleReport,
-) -> Result<(), TxError> {
-    require_role(state, Role::LiquidationAgent, sender)?;
-    let mut loan = foreclosed_receipt_loan(state, receipt_id)?;
-    if loan.liquidation_agent != Some(sender) {
-        return Err(LoanError::SenderIsNotLoanLiquidationAgent.into());
-    }
-    let costs = report.costs()?;
-    if costs > report.gross_proceeds {
-        return Err(LoanError::SaleCostsExceedProceeds.into());
-    }
-    let escrow = ProtocolAccount::LiquidationEscrow;
-    send(state, sender, escrow, report.gross_proceeds)?;
-    send(state, escrow, sender, costs)?;
-    receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), None);
-    loan.recovery.gross = loan.recovery.gross.checked_add(report.gross_proceeds)?;
-    loan.recovery.costs = loan.recovery.costs.checked_add(costs)?;
-    state.emit(Event::SaleReported { receipt_id, loan_id: loan.id, report });
-    let net = report.gross_proceeds.checked_sub(costs)?;
-    waterfall(state, &mut loan, escrow, net)?;
-    settle_if_liquidated(state, loan)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSale {
+    /// The foreclosed receipt sold.
+    pub receipt_id: ReceiptId,
+    /// Gross proceeds and the costs of the sale.
+    pub report: SaleReport,
 }
 
-/// `pay_insurance_claim`: the insurer of a foreclosed receipt's policy pays a claim (e.g. the
+impl ActionHandler for ReportSale {
+    const NAME: &'static str = "report_sale";
+    // It pays the waterfall into the vault and, at settlement, writes off senior principal.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id, report } = *self;
+        require_role(state, Role::LiquidationAgent, sender)?;
+        let mut loan = foreclosed_receipt_loan(state, receipt_id)?;
+        if loan.liquidation_agent != Some(sender) {
+            return Err(LoanError::SenderIsNotLoanLiquidationAgent.into());
+        }
+        let costs = report.costs()?;
+        if costs > report.gross_proceeds {
+            return Err(LoanError::SaleCostsExceedProceeds.into());
+        }
+        let escrow = ProtocolAccount::LiquidationEscrow;
+        send(state, sender, escrow, report.gross_proceeds)?;
+        send(state, escrow, sender, costs)?;
+        receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), None);
+        loan.recovery.gross = loan.recovery.gross.checked_add(report.gross_proceeds)?;
+        loan.recovery.costs = loan.recovery.costs.checked_add(costs)?;
+        state.emit(Event::SaleReported { receipt_id, loan_id: loan.id, report });
+        let net = report.gross_proceeds.checked_sub(costs)?;
+        waterfall(state, &mut loan, escrow, net)?;
+        settle_if_liquidated(state, loan)
+    }
+}
+
+/// Insurer: pay a claim on a foreclosed receipt.
+///
+/// The insurer of a foreclosed receipt's policy pays a claim (e.g. the
 /// hardware was destroyed) into the waterfall, in place of a sale; it takes the salvage.
-pub fn pay_insurance_claim(
-    state: &mut State,
-    sender: Address,
-    receipt_id: ReceiptId,
-    amount: Amount,
-) -> Result<(), TxError> {
-    require_role(state, Role::Insurer, sender)?;
-    let receipt = receipts::receipt(state, receipt_id)?;
-    let mut loan = foreclosed_receipt_loan(state, receipt_id)?;
-    let Some(policy) = receipt.policy else {
-        return Err(ReceiptError::ReceiptHasNoPolicy.into());
-    };
-    if policy.insurer != sender {
-        return Err(ReceiptError::SenderIsNotPolicyInsurer.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayInsuranceClaim {
+    /// The foreclosed receipt claimed on.
+    pub receipt_id: ReceiptId,
+    /// The claim paid, in USDai base units.
+    pub amount: Amount,
+}
+
+impl ActionHandler for PayInsuranceClaim {
+    const NAME: &'static str = "pay_insurance_claim";
+    // It pays the waterfall into the vault and, at settlement, writes off senior principal.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id, amount } = *self;
+        require_role(state, Role::Insurer, sender)?;
+        let receipt = receipts::receipt(state, receipt_id)?;
+        let mut loan = foreclosed_receipt_loan(state, receipt_id)?;
+        let Some(policy) = receipt.policy else {
+            return Err(ReceiptError::ReceiptHasNoPolicy.into());
+        };
+        if policy.insurer != sender {
+            return Err(ReceiptError::SenderIsNotPolicyInsurer.into());
+        }
+        if amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        if amount > policy.coverage {
+            return Err(LoanError::InsuranceClaimExceedsCoverage.into());
+        }
+        send(state, sender, ProtocolAccount::InsuranceClaims, amount)?;
+        receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), Some(sender));
+        loan.recovery.gross = loan.recovery.gross.checked_add(amount)?;
+        state.emit(Event::InsuranceClaimPaid {
+            receipt_id,
+            loan_id: loan.id,
+            insurer: sender,
+            amount,
+        });
+        waterfall(state, &mut loan, ProtocolAccount::InsuranceClaims, amount)?;
+        settle_if_liquidated(state, loan)
     }
-    if amount.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    if amount > policy.coverage {
-        return Err(LoanError::InsuranceClaimExceedsCoverage.into());
-    }
-    send(state, sender, ProtocolAccount::InsuranceClaims, amount)?;
-    receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), Some(sender));
-    loan.recovery.gross = loan.recovery.gross.checked_add(amount)?;
-    state.emit(Event::InsuranceClaimPaid { receipt_id, loan_id: loan.id, insurer: sender, amount });
-    waterfall(state, &mut loan, ProtocolAccount::InsuranceClaims, amount)?;
-    settle_if_liquidated(state, loan)
 }
 
 /// One pass of the waterfall (SPEC 9.5).
@@ -318,20 +377,34 @@ fn settle_if_liquidated(state: &mut State, mut loan: Loan) -> Result<(), TxError
     Ok(())
 }
 
-/// `claim_loan_surplus`: a borrower unfrozen after its loan's liquidation takes the remainder
+/// Borrower: claim a liquidation surplus held while it was frozen.
+///
+/// A borrower unfrozen after its loan's liquidation takes the remainder
 /// the waterfall held for it.
-pub fn claim_surplus(state: &mut State, sender: Address, id: LoanId) -> Result<(), TxError> {
-    let mut loan = loan(state, id)?;
-    if sender != loan.borrower {
-        return Err(LoanError::SenderIsNotLoanBorrower.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimLoanSurplus {
+    /// The settled loan.
+    pub loan_id: LoanId,
+}
+
+impl ActionHandler for ClaimLoanSurplus {
+    const NAME: &'static str = "claim_loan_surplus";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.loan_id;
+        let mut loan = loan(state, id)?;
+        if sender != loan.borrower {
+            return Err(LoanError::SenderIsNotLoanBorrower.into());
+        }
+        let amount = loan.surplus_held;
+        if amount.is_zero() {
+            return Err(LoanError::LoanSurplusIsZero.into());
+        }
+        send(state, ProtocolAccount::Loan(id), sender, amount)?;
+        loan.surplus_held = Amount::ZERO;
+        store(state, loan);
+        state.emit(Event::LoanSurplusClaimed { loan_id: id, amount });
+        Ok(())
     }
-    let amount = loan.surplus_held;
-    if amount.is_zero() {
-        return Err(LoanError::LoanSurplusIsZero.into());
-    }
-    send(state, ProtocolAccount::Loan(id), sender, amount)?;
-    loan.surplus_held = Amount::ZERO;
-    store(state, loan);
-    state.emit(Event::LoanSurplusClaimed { loan_id: id, amount });
-    Ok(())
 }

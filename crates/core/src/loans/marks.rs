@@ -10,6 +10,7 @@ use super::{
     store,
 };
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     ids::{Address, LoanId, ReceiptId, SiloId},
@@ -18,40 +19,54 @@ use crate::{
     silos::{self, SiloError},
     state::State,
 };
+use serde::{Deserialize, Serialize};
 
-/// `pledge_receipts`: the borrower adds collateral to an active loan (to cure a margin call).
-pub fn pledge_receipts(
-    state: &mut State,
-    sender: Address,
-    id: LoanId,
-    receipt_ids: &[ReceiptId],
-) -> Result<(), TxError> {
-    let mut loan = active_loan(state, id)?;
-    if sender != loan.borrower {
-        return Err(LoanError::SenderIsNotLoanBorrower.into());
+/// Borrower: pledge more receipts.
+///
+/// The borrower adds collateral to an active loan (to cure a margin call).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PledgeReceipts {
+    /// The loan.
+    pub loan_id: LoanId,
+    /// The receipts added to its collateral.
+    pub receipt_ids: Vec<ReceiptId>,
+}
+
+impl ActionHandler for PledgeReceipts {
+    const NAME: &'static str = "pledge_receipts";
+    // It recomputes impairment.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { loan_id: id, ref receipt_ids } = *self;
+        let mut loan = active_loan(state, id)?;
+        if sender != loan.borrower {
+            return Err(LoanError::SenderIsNotLoanBorrower.into());
+        }
+        if loan.is_default_due(state.now()) {
+            return Err(LoanError::LoanDefaultIsPending.into());
+        }
+        let mut all = loan.receipts.clone();
+        all.extend_from_slice(receipt_ids);
+        all.sort_unstable();
+        let distinct = all.windows(2).all(|pair| pair[0] != pair[1]);
+        if receipt_ids.is_empty() || all.len() > RECEIPTS_PER_LOAN_MAX || !distinct {
+            return Err(LoanError::LoanReceiptsLimitReached.into());
+        }
+        let silo = silos::silo(state, loan.silo)?;
+        for &receipt_id in receipt_ids {
+            check_pledgeable(state, &silo, sender, receipt_id)?;
+        }
+        for &receipt_id in receipt_ids {
+            receipts::set_status(state, receipt_id, ReceiptStatus::Pledged, Some(id), None);
+            loan.receipts.push(receipt_id);
+        }
+        remark(state, &mut loan)?;
+        store(state, loan);
+        state.emit(Event::ReceiptsPledged { loan_id: id, receipt_ids: receipt_ids.to_vec() });
+        Ok(())
     }
-    if loan.is_default_due(state.now()) {
-        return Err(LoanError::LoanDefaultIsPending.into());
-    }
-    let mut all = loan.receipts.clone();
-    all.extend_from_slice(receipt_ids);
-    all.sort_unstable();
-    let distinct = all.windows(2).all(|pair| pair[0] != pair[1]);
-    if receipt_ids.is_empty() || all.len() > RECEIPTS_PER_LOAN_MAX || !distinct {
-        return Err(LoanError::LoanReceiptsLimitReached.into());
-    }
-    let silo = silos::silo(state, loan.silo)?;
-    for &receipt_id in receipt_ids {
-        check_pledgeable(state, &silo, sender, receipt_id)?;
-    }
-    for &receipt_id in receipt_ids {
-        receipts::set_status(state, receipt_id, ReceiptStatus::Pledged, Some(id), None);
-        loan.receipts.push(receipt_id);
-    }
-    remark(state, &mut loan)?;
-    store(state, loan);
-    state.emit(Event::ReceiptsPledged { loan_id: id, receipt_ids: receipt_ids.to_vec() });
-    Ok(())
 }
 
 /// The collateral of a loan at `now`.
@@ -194,34 +209,56 @@ pub(super) fn remark(state: &mut State, loan: &mut Loan) -> Result<(), TxError> 
     set_uncovered(state, loan, plan.uncovered)
 }
 
-/// `remark_loans`: a keeper re-marks up to `max_loans` open loans from `first` on, in id order.
-pub fn remark_loans(state: &mut State, first: LoanId, max_loans: u32) -> Result<(), TxError> {
-    if max_loans == 0 || max_loans > REMARK_BATCH_MAX {
-        return Err(LoanError::RemarkBatchOutOfRange.into());
-    }
-    let ids: Vec<LoanId> =
-        state.loans.open.range(first..).take(max_loans as usize).map(|(id, _)| *id).collect();
-    for &id in &ids {
-        let Some(loan) = state.loans.loans.get(&id) else {
-            unreachable!("the open index names a missing loan");
-        };
-        let plan = plan_remark(state, loan)?;
-        let (silo, old) = (loan.silo, loan.senior_uncovered);
-        // Written in place: a re-mark touches a few fields of a large record, every month,
-        // for every open loan.
-        let impaired = state.loans.loans.update(&id, |loan| {
-            loan.mark = Some(plan.mark);
-            loan.margin_call = plan.margin_call;
-            loan.senior_uncovered = plan.uncovered;
-            loan.is_impaired()
-        });
-        let Some(impaired) = impaired else { unreachable!("the loan was just read") };
-        if let Some(event) = plan.event {
-            state.emit(event);
+/// Keeper: re-mark up to `max_loans` open loans from `first_loan_id` on.
+///
+/// A keeper re-marks up to `max_loans` open loans from `first` on, in id order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemarkLoans {
+    /// The first loan id considered.
+    pub first_loan_id: LoanId,
+    /// The most open loans re-marked (at most `loans::REMARK_BATCH_MAX`).
+    pub max_loans: u32,
+}
+
+impl ActionHandler for RemarkLoans {
+    const NAME: &'static str = "remark_loans";
+    // It recomputes impairment.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.max_loans == 0 || self.max_loans > REMARK_BATCH_MAX {
+            return Err(LoanError::RemarkBatchOutOfRange.into());
         }
-        uncovered_changed(state, silo, id, impaired, old, plan.uncovered)?;
+        Ok(())
     }
-    let count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
-    state.emit(Event::LoansRemarked { first, last: ids.last().copied(), count });
-    Ok(())
+
+    fn execute(&self, state: &mut State, _sender: Address) -> Result<(), TxError> {
+        let Self { first_loan_id: first, max_loans } = *self;
+        let ids: Vec<LoanId> =
+            state.loans.open.range(first..).take(max_loans as usize).map(|(id, _)| *id).collect();
+        for &id in &ids {
+            let Some(loan) = state.loans.loans.get(&id) else {
+                unreachable!("the open index names a missing loan");
+            };
+            let plan = plan_remark(state, loan)?;
+            let (silo, old) = (loan.silo, loan.senior_uncovered);
+            // Written in place: a re-mark touches a few fields of a large record, every month,
+            // for every open loan.
+            let impaired = state.loans.loans.update(&id, |loan| {
+                loan.mark = Some(plan.mark);
+                loan.margin_call = plan.margin_call;
+                loan.senior_uncovered = plan.uncovered;
+                loan.is_impaired()
+            });
+            let Some(impaired) = impaired else { unreachable!("the loan was just read") };
+            if let Some(event) = plan.event {
+                state.emit(event);
+            }
+            uncovered_changed(state, silo, id, impaired, old, plan.uncovered)?;
+        }
+        let count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+        state.emit(Event::LoansRemarked { first, last: ids.last().copied(), count });
+        Ok(())
+    }
 }

@@ -21,13 +21,13 @@ mod origination;
 mod payment;
 
 pub use liquidation::{
-    SaleReport, WaterfallPass, claim_surplus, foreclose_loan, pay_insurance_claim, report_sale,
-    trigger_default,
+    ClaimLoanSurplus, ForecloseLoan, PayInsuranceClaim, ReportSale, SaleReport, TriggerDefault,
+    WaterfallPass,
 };
-pub use marks::{CollateralMark, mark_collateral, pledge_receipts, remark_loans};
-pub use origination::{accept_loan, blended_rate, cancel_proposal, ltv_bps, propose_loan};
+pub use marks::{CollateralMark, PledgeReceipts, RemarkLoans, mark_collateral};
+pub use origination::{AcceptLoan, CancelLoanProposal, ProposeLoan, blended_rate, ltv_bps};
 pub use payment::{
-    PaymentDue, PaymentSplit, payment_due, prepay_loan, repay_loan, scheduled_senior_repayments,
+    PaymentDue, PaymentSplit, PrepayLoan, RepayLoan, payment_due, scheduled_senior_repayments,
     split_payment,
 };
 

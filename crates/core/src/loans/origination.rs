@@ -8,6 +8,7 @@ use super::{
     Recovery, Tranche, TrancheTerms, change_exposure, loan, send, store,
 };
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     governance::{require_not_paused, require_role},
@@ -21,6 +22,7 @@ use crate::{
     vault::{self, SeniorAccrual},
 };
 use alloy_primitives::U256;
+use serde::{Deserialize, Serialize};
 
 /// The blended rate: (senior x its rate + junior x its rate) / principal, rounded up.
 pub fn blended_rate(senior: TrancheTerms, junior: TrancheTerms) -> Result<Rate, Overflow> {
@@ -64,87 +66,117 @@ fn check_terms(state: &State, terms: &LoanTerms) -> Result<(u32, u64, Amount), T
     Ok((periods, interval, principal))
 }
 
-/// `propose_loan`: a silo's curator proposes terms to a borrower.
-pub fn propose_loan(
-    state: &mut State,
-    sender: Address,
-    silo_id: SiloId,
-    terms: LoanTerms,
-) -> Result<(), TxError> {
-    require_role(state, Role::Curator, sender)?;
-    let silo = silos::silo(state, silo_id)?;
-    if silo.curator != sender {
-        return Err(SiloError::SenderIsNotSiloCurator.into());
-    }
-    if silo.frozen {
-        return Err(SiloError::SiloIsFrozen.into());
-    }
-    let (periods, interval_secs, principal) = check_terms(state, &terms)?;
-    for &id in &terms.receipts {
-        let receipt = receipts::receipt(state, id)?;
-        silos::require_class_eligible(&silo, receipt.class)?;
-    }
-    let id = LoanId(*state.loans.next_loan_id.get());
-    *state.loans.next_loan_id.get_mut() += 1;
-    let loan = Loan {
-        id,
-        silo: silo_id,
-        borrower: terms.borrower,
-        receipts: terms.receipts.clone(),
-        senior: Tranche {
-            funded: terms.senior.amount,
-            rate: terms.senior.rate,
-            ..Tranche::default()
-        },
-        junior: Tranche {
-            funded: terms.junior.amount,
-            rate: terms.junior.rate,
-            ..Tranche::default()
-        },
-        balance: Amount::ZERO,
-        rate: blended_rate(terms.senior, terms.junior)?,
-        model: terms.model,
-        periods,
-        periods_remaining: periods,
-        interval_secs,
-        grace_period_secs: terms.grace_period_secs,
-        grace_rate: terms.grace_rate,
-        origination_fee: principal.mul_bps(terms.origination_fee_bps, Rounding::Up)?,
-        exit_fee: principal.mul_bps(terms.exit_fee_bps, Rounding::Up)?,
-        expires_at: terms.expires_at,
-        status: LoanStatus::Proposed,
-        originated_at: 0,
-        next_due_at: 0,
-        margin_call: None,
-        mark: None,
-        senior_accrual: SeniorAccrual::default(),
-        senior_uncovered: Amount::ZERO,
-        defaulted_at: None,
-        liquidation_agent: None,
-        recovery: Recovery::default(),
-        surplus_held: Amount::ZERO,
-        interest_paid: Amount::ZERO,
-        principal_paid: Amount::ZERO,
-    };
-    store(state, loan);
-    state.emit(Event::LoanProposed { loan_id: id, silo_id, borrower: terms.borrower, principal });
-    Ok(())
+/// Curator: propose a loan in its silo.
+///
+/// A silo's curator proposes terms to a borrower.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposeLoan {
+    /// The curator's silo.
+    pub silo_id: SiloId,
+    /// The terms offered to the borrower.
+    pub terms: LoanTerms,
 }
 
-/// `cancel_loan_proposal`: the curator withdraws, or the borrower declines, a proposal.
-pub fn cancel_proposal(state: &mut State, sender: Address, id: LoanId) -> Result<(), TxError> {
-    let mut loan = loan(state, id)?;
-    if loan.status != LoanStatus::Proposed {
-        return Err(LoanError::LoanIsNotAProposal.into());
+impl ActionHandler for ProposeLoan {
+    const NAME: &'static str = "propose_loan";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { silo_id, ref terms } = *self;
+        require_role(state, Role::Curator, sender)?;
+        let silo = silos::silo(state, silo_id)?;
+        if silo.curator != sender {
+            return Err(SiloError::SenderIsNotSiloCurator.into());
+        }
+        if silo.frozen {
+            return Err(SiloError::SiloIsFrozen.into());
+        }
+        let (periods, interval_secs, principal) = check_terms(state, terms)?;
+        for &id in &terms.receipts {
+            let receipt = receipts::receipt(state, id)?;
+            silos::require_class_eligible(&silo, receipt.class)?;
+        }
+        let id = LoanId(*state.loans.next_loan_id.get());
+        *state.loans.next_loan_id.get_mut() += 1;
+        let loan = Loan {
+            id,
+            silo: silo_id,
+            borrower: terms.borrower,
+            receipts: terms.receipts.clone(),
+            senior: Tranche {
+                funded: terms.senior.amount,
+                rate: terms.senior.rate,
+                ..Tranche::default()
+            },
+            junior: Tranche {
+                funded: terms.junior.amount,
+                rate: terms.junior.rate,
+                ..Tranche::default()
+            },
+            balance: Amount::ZERO,
+            rate: blended_rate(terms.senior, terms.junior)?,
+            model: terms.model,
+            periods,
+            periods_remaining: periods,
+            interval_secs,
+            grace_period_secs: terms.grace_period_secs,
+            grace_rate: terms.grace_rate,
+            origination_fee: principal.mul_bps(terms.origination_fee_bps, Rounding::Up)?,
+            exit_fee: principal.mul_bps(terms.exit_fee_bps, Rounding::Up)?,
+            expires_at: terms.expires_at,
+            status: LoanStatus::Proposed,
+            originated_at: 0,
+            next_due_at: 0,
+            margin_call: None,
+            mark: None,
+            senior_accrual: SeniorAccrual::default(),
+            senior_uncovered: Amount::ZERO,
+            defaulted_at: None,
+            liquidation_agent: None,
+            recovery: Recovery::default(),
+            surplus_held: Amount::ZERO,
+            interest_paid: Amount::ZERO,
+            principal_paid: Amount::ZERO,
+        };
+        store(state, loan);
+        state.emit(Event::LoanProposed {
+            loan_id: id,
+            silo_id,
+            borrower: terms.borrower,
+            principal,
+        });
+        Ok(())
     }
-    let curator = silos::silo(state, loan.silo)?.curator;
-    if sender != loan.borrower && sender != curator {
-        return Err(LoanError::SenderMayNotCancelProposal.into());
+}
+
+/// Curator or borrower: cancel a proposal.
+///
+/// The curator withdraws, or the borrower declines, a proposal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CancelLoanProposal {
+    /// The proposal cancelled.
+    pub loan_id: LoanId,
+}
+
+impl ActionHandler for CancelLoanProposal {
+    const NAME: &'static str = "cancel_loan_proposal";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.loan_id;
+        let mut loan = loan(state, id)?;
+        if loan.status != LoanStatus::Proposed {
+            return Err(LoanError::LoanIsNotAProposal.into());
+        }
+        let curator = silos::silo(state, loan.silo)?.curator;
+        if sender != loan.borrower && sender != curator {
+            return Err(LoanError::SenderMayNotCancelProposal.into());
+        }
+        loan.status = LoanStatus::Cancelled;
+        store(state, loan);
+        state.emit(Event::LoanProposalCancelled { loan_id: id });
+        Ok(())
     }
-    loan.status = LoanStatus::Cancelled;
-    store(state, loan);
-    state.emit(Event::LoanProposalCancelled { loan_id: id });
-    Ok(())
 }
 
 /// Checks that `id` can be pledged by `borrower` in `silo` now; returns its value for LTV.
@@ -178,72 +210,94 @@ pub fn ltv_bps(balance: Amount, value: Amount) -> u128 {
     balance.mul_div(BPS_DENOMINATOR, value.0, Rounding::Up).map(|a| a.0).unwrap_or(u128::MAX)
 }
 
-/// `accept_loan`: the borrower accepts a proposal and the loan is originated. Checks in order:
+/// Borrower: accept a proposal (originates the loan).
+///
+/// The borrower accepts a proposal and the loan is originated. Checks in order:
 /// proposal, borrower, expiry, pause, silo frozen, each receipt (owner, state, class,
 /// eligibility), LTV, silo senior cap, borrower concentration, first-loss pool and requirement,
 /// vault deployment limit and liquidity buffer.
-pub fn accept_loan(state: &mut State, sender: Address, id: LoanId) -> Result<(), TxError> {
-    let mut loan = loan(state, id)?;
-    if loan.status != LoanStatus::Proposed {
-        return Err(LoanError::LoanIsNotAProposal.into());
-    }
-    if sender != loan.borrower {
-        return Err(LoanError::SenderIsNotLoanBorrower.into());
-    }
-    let now = state.now();
-    if now > loan.expires_at {
-        return Err(LoanError::LoanProposalExpired.into());
-    }
-    require_not_paused(state, PauseScope::Borrowing)?;
-    let silo = silos::silo(state, loan.silo)?;
-    if silo.frozen {
-        return Err(SiloError::SiloIsFrozen.into());
-    }
-    let mut collateral = Amount::ZERO;
-    for &receipt_id in &loan.receipts {
-        collateral = collateral.checked_add(check_pledgeable(state, &silo, sender, receipt_id)?)?;
-    }
-    let (senior, junior) = (loan.senior.funded, loan.junior.funded);
-    let principal = senior.checked_add(junior)?;
-    let ltv = ltv_bps(principal, collateral);
-    if ltv > u128::from(silo.terms.max_initial_ltv_bps.0) {
-        return Err(LoanError::LoanLtvExceedsMax.into());
-    }
-    check_silo_room(state, &silo, sender, senior, junior, loan.origination_fee)?;
-    check_vault_room(state, senior)?;
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptLoan {
+    /// The proposal accepted.
+    pub loan_id: LoanId,
+}
 
-    let account = ProtocolAccount::Loan(id);
-    send(state, ProtocolAccount::Vault, account, senior)?;
-    silos::pool_transfer_out(state, loan.silo, account.into(), junior)?;
-    send(state, account, sender, principal.checked_sub(loan.origination_fee)?)?;
-    silos::pool_transfer_in(state, loan.silo, account.into(), loan.origination_fee)?;
-    for &receipt_id in &loan.receipts {
-        receipts::set_status(state, receipt_id, ReceiptStatus::Pledged, Some(id), None);
+impl ActionHandler for AcceptLoan {
+    const NAME: &'static str = "accept_loan";
+    // It moves the silo's free pool (junior tranche out, origination fee in).
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.loan_id;
+        let mut loan = loan(state, id)?;
+        if loan.status != LoanStatus::Proposed {
+            return Err(LoanError::LoanIsNotAProposal.into());
+        }
+        if sender != loan.borrower {
+            return Err(LoanError::SenderIsNotLoanBorrower.into());
+        }
+        let now = state.now();
+        if now > loan.expires_at {
+            return Err(LoanError::LoanProposalExpired.into());
+        }
+        require_not_paused(state, PauseScope::Borrowing)?;
+        let silo = silos::silo(state, loan.silo)?;
+        if silo.frozen {
+            return Err(SiloError::SiloIsFrozen.into());
+        }
+        let mut collateral = Amount::ZERO;
+        for &receipt_id in &loan.receipts {
+            collateral =
+                collateral.checked_add(check_pledgeable(state, &silo, sender, receipt_id)?)?;
+        }
+        let (senior, junior) = (loan.senior.funded, loan.junior.funded);
+        let principal = senior.checked_add(junior)?;
+        let ltv = ltv_bps(principal, collateral);
+        if ltv > u128::from(silo.terms.max_initial_ltv_bps.0) {
+            return Err(LoanError::LoanLtvExceedsMax.into());
+        }
+        check_silo_room(state, &silo, sender, senior, junior, loan.origination_fee)?;
+        check_vault_room(state, senior)?;
+
+        let account = ProtocolAccount::Loan(id);
+        send(state, ProtocolAccount::Vault, account, senior)?;
+        silos::pool_transfer_out(state, loan.silo, account.into(), junior)?;
+        send(state, account, sender, principal.checked_sub(loan.origination_fee)?)?;
+        silos::pool_transfer_in(state, loan.silo, account.into(), loan.origination_fee)?;
+        for &receipt_id in &loan.receipts {
+            receipts::set_status(state, receipt_id, ReceiptStatus::Pledged, Some(id), None);
+        }
+        loan.status = LoanStatus::Active;
+        loan.senior.principal = senior;
+        loan.junior.principal = junior;
+        loan.balance = principal;
+        loan.originated_at = now;
+        loan.next_due_at = now.saturating_add(loan.interval_secs);
+        loan.mark = Some(Mark { at: now, collateral_value: collateral, ltv_bps: ltv });
+        let rate = loan.senior_interest_per_second_wad();
+        vault::update_senior_position(state, &mut loan.senior_accrual, false, rate);
+        let book = &mut state.vault.globals.get_mut().senior;
+        book.principal = book.principal.checked_add(senior)?;
+        let bps = state.governance.params.get().min_first_loss_bps;
+        silos::update(state, loan.silo, |silo| {
+            silo.senior_outstanding = silo.senior_outstanding.checked_add(senior)?;
+            silo.junior_outstanding = silo.junior_outstanding.checked_add(junior)?;
+            silo.loans_outstanding += 1;
+            silo.required_first_loss_bps = bps;
+            Ok::<(), TxError>(())
+        })?;
+        change_exposure(state, loan.silo, sender, senior, true)?;
+        state.loans.open.insert(id, ());
+        store(state, loan);
+        state.emit(Event::LoanOriginated {
+            loan_id: id,
+            senior,
+            junior,
+            collateral_value: collateral,
+        });
+        Ok(())
     }
-    loan.status = LoanStatus::Active;
-    loan.senior.principal = senior;
-    loan.junior.principal = junior;
-    loan.balance = principal;
-    loan.originated_at = now;
-    loan.next_due_at = now.saturating_add(loan.interval_secs);
-    loan.mark = Some(Mark { at: now, collateral_value: collateral, ltv_bps: ltv });
-    let rate = loan.senior_interest_per_second_wad();
-    vault::update_senior_position(state, &mut loan.senior_accrual, false, rate);
-    let book = &mut state.vault.globals.get_mut().senior;
-    book.principal = book.principal.checked_add(senior)?;
-    let bps = state.governance.params.get().min_first_loss_bps;
-    silos::update(state, loan.silo, |silo| {
-        silo.senior_outstanding = silo.senior_outstanding.checked_add(senior)?;
-        silo.junior_outstanding = silo.junior_outstanding.checked_add(junior)?;
-        silo.loans_outstanding += 1;
-        silo.required_first_loss_bps = bps;
-        Ok::<(), TxError>(())
-    })?;
-    change_exposure(state, loan.silo, sender, senior, true)?;
-    state.loans.open.insert(id, ());
-    store(state, loan);
-    state.emit(Event::LoanOriginated { loan_id: id, senior, junior, collateral_value: collateral });
-    Ok(())
 }
 
 fn check_silo_room(

@@ -9,6 +9,7 @@ use super::{
     reduce_principal, store,
 };
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     ids::{Account, Address, Asset, LoanId, ProtocolAccount},
@@ -203,84 +204,112 @@ pub fn payment_due(loan: &Loan, now: u64) -> Result<PaymentDue, Overflow> {
     Ok(due)
 }
 
-/// `repay_loan`: anyone pays what is due on a loan (at most `max_amount`). On time: the
+/// Anyone: pay what is due, at most `max_amount`.
+///
+/// Anyone pays what is due on a loan (at most `max_amount`). On time: the
 /// current payment, and the deadline moves one interval; late but within grace: the missed
 /// payments plus grace interest, and the deadline moves by the missed count; the final payment
 /// adds the exit fee and releases the receipts.
-pub fn repay_loan(
-    state: &mut State,
-    sender: Address,
-    id: LoanId,
-    max_amount: Amount,
-) -> Result<(), TxError> {
-    let mut loan = active_loan(state, id)?;
-    let now = state.now();
-    if loan.is_default_due(now) {
-        return Err(LoanError::LoanDefaultIsPending.into());
-    }
-    let due = payment_due(&loan, now)?;
-    let total = due.total()?;
-    if total > max_amount {
-        return Err(LoanError::PaymentExceedsMaximum.into());
-    }
-    let interest = due.interest.checked_add(due.grace_interest)?;
-    let accrual = AccrualAfterPayment::Reset;
-    let split =
-        distribute(state, &mut loan, sender, interest, due.principal, due.exit_fee, accrual)?;
-    loan.periods_remaining -= due.installments;
-    let moved = u64::from(due.installments).saturating_mul(loan.interval_secs);
-    loan.next_due_at = loan.next_due_at.saturating_add(moved);
-    state.emit(Event::LoanPaymentMade { loan_id: id, payer: sender, due, split });
-    finish_payment(state, loan)
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepayLoan {
+    /// The loan paid.
+    pub loan_id: LoanId,
+    /// The most USDai the sender pays (slippage bound).
+    pub max_amount: Amount,
 }
 
-/// `prepay_loan`: anyone repays `principal` ahead of schedule, with interest on it since the
+impl ActionHandler for RepayLoan {
+    const NAME: &'static str = "repay_loan";
+    // It pays senior interest into the vault; a cure releases impairment.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { loan_id: id, max_amount } = *self;
+        let mut loan = active_loan(state, id)?;
+        let now = state.now();
+        if loan.is_default_due(now) {
+            return Err(LoanError::LoanDefaultIsPending.into());
+        }
+        let due = payment_due(&loan, now)?;
+        let total = due.total()?;
+        if total > max_amount {
+            return Err(LoanError::PaymentExceedsMaximum.into());
+        }
+        let interest = due.interest.checked_add(due.grace_interest)?;
+        let accrual = AccrualAfterPayment::Reset;
+        let split =
+            distribute(state, &mut loan, sender, interest, due.principal, due.exit_fee, accrual)?;
+        loan.periods_remaining -= due.installments;
+        let moved = u64::from(due.installments).saturating_mul(loan.interval_secs);
+        loan.next_due_at = loan.next_due_at.saturating_add(moved);
+        state.emit(Event::LoanPaymentMade { loan_id: id, payer: sender, due, split });
+        finish_payment(state, loan)
+    }
+}
+
+/// Anyone: prepay `principal` (with interest on it for the current period).
+///
+/// Anyone repays `principal` ahead of schedule, with interest on it since the
 /// current period began (rounded up); the remaining payments are recomputed on the lower
 /// balance. Prepaying the whole balance is the final payment.
-pub fn prepay_loan(
-    state: &mut State,
-    sender: Address,
-    id: LoanId,
-    principal: Amount,
-    max_amount: Amount,
-) -> Result<(), TxError> {
-    let mut loan = active_loan(state, id)?;
-    let now = state.now();
-    if loan.is_default_due(now) {
-        return Err(LoanError::LoanDefaultIsPending.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrepayLoan {
+    /// The loan prepaid.
+    pub loan_id: LoanId,
+    /// Principal repaid ahead of schedule, in USDai base units.
+    pub principal: Amount,
+    /// The most USDai the sender pays, interest included (slippage bound).
+    pub max_amount: Amount,
+}
+
+impl ActionHandler for PrepayLoan {
+    const NAME: &'static str = "prepay_loan";
+    // It pays senior interest into the vault; a cure releases impairment.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { loan_id: id, principal, max_amount } = *self;
+        let mut loan = active_loan(state, id)?;
+        let now = state.now();
+        if loan.is_default_due(now) {
+            return Err(LoanError::LoanDefaultIsPending.into());
+        }
+        if loan.missed_periods(now) > 0 {
+            return Err(LoanError::LoanPaymentsOverdue.into());
+        }
+        if principal.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        if principal > loan.balance {
+            return Err(LoanError::PrepaymentExceedsBalance.into());
+        }
+        let period_start = loan.next_due_at.saturating_sub(loan.interval_secs);
+        let interest =
+            schedule::simple_interest(principal, loan.rate, now.saturating_sub(period_start))?;
+        let is_final = principal == loan.balance;
+        let exit_fee = if is_final { loan.exit_fee } else { Amount::ZERO };
+        let total = principal.checked_add(interest)?.checked_add(exit_fee)?;
+        if total > max_amount {
+            return Err(LoanError::PaymentExceedsMaximum.into());
+        }
+        let accrual =
+            if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
+        let split = distribute(state, &mut loan, sender, interest, principal, exit_fee, accrual)?;
+        if is_final {
+            loan.periods_remaining = 0;
+        }
+        state.emit(Event::LoanPrepaid {
+            loan_id: id,
+            payer: sender,
+            principal,
+            interest,
+            exit_fee,
+            split,
+        });
+        finish_payment(state, loan)
     }
-    if loan.missed_periods(now) > 0 {
-        return Err(LoanError::LoanPaymentsOverdue.into());
-    }
-    if principal.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    if principal > loan.balance {
-        return Err(LoanError::PrepaymentExceedsBalance.into());
-    }
-    let period_start = loan.next_due_at.saturating_sub(loan.interval_secs);
-    let interest =
-        schedule::simple_interest(principal, loan.rate, now.saturating_sub(period_start))?;
-    let is_final = principal == loan.balance;
-    let exit_fee = if is_final { loan.exit_fee } else { Amount::ZERO };
-    let total = principal.checked_add(interest)?.checked_add(exit_fee)?;
-    if total > max_amount {
-        return Err(LoanError::PaymentExceedsMaximum.into());
-    }
-    let accrual = if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
-    let split = distribute(state, &mut loan, sender, interest, principal, exit_fee, accrual)?;
-    if is_final {
-        loan.periods_remaining = 0;
-    }
-    state.emit(Event::LoanPrepaid {
-        loan_id: id,
-        payer: sender,
-        principal,
-        interest,
-        exit_fee,
-        split,
-    });
-    finish_payment(state, loan)
 }
 
 /// After a payment: close a repaid loan, or let a loan in margin call cure.

@@ -4,6 +4,7 @@
 
 use super::{QevError, SealedBid};
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     ids::{Address, Asset, B256, ProtocolAccount, RequestId},
@@ -13,6 +14,7 @@ use crate::{
     state::State,
 };
 use alloy_primitives::keccak256;
+use serde::{Deserialize, Serialize};
 
 /// The escrow a bid of `price_wad` per share needs for `shares`: rounded up (the bidder owes it).
 pub fn escrow_for(price_wad: u128, shares: Amount) -> Result<Amount, TxError> {
@@ -48,39 +50,51 @@ fn biddable_request(
     Ok(request)
 }
 
-/// `set_bid`: attach, raise, lower or withdraw (price 0) the open bid on one's own request.
+/// Attach, raise, lower or withdraw (0) the open priority bid per share on one's request.
+///
+/// Attach, raise, lower or withdraw (price 0) the open bid on one's own request.
 /// The escrow moves to `bid x remaining shares` (rounded up): the difference is taken from or
 /// returned to the sender's USDai.
 ///
 /// Checks, in order: request exists, sender owns it, it is unserved, it is not listed, no
 /// sealed bid is waiting, the bid changes, the escrow fits, the sender's balance covers it.
-pub fn set_bid(
-    state: &mut State,
-    sender: Address,
-    id: RequestId,
-    price_wad: u128,
-) -> Result<(), TxError> {
-    let mut request = biddable_request(state, sender, id)?;
-    if request.sealed_bid.is_some() {
-        return Err(QevError::SealedBidPending.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetBid {
+    /// The sender's request.
+    pub request_id: RequestId,
+    /// The bid in USDai per share, 18-decimal fixed point; 0 withdraws it.
+    #[serde(with = "crate::math::u128_serde")]
+    pub price_wad: u128,
+}
+
+impl ActionHandler for SetBid {
+    const NAME: &'static str = "set_bid";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { request_id: id, price_wad } = *self;
+        let mut request = biddable_request(state, sender, id)?;
+        if request.sealed_bid.is_some() {
+            return Err(QevError::SealedBidPending.into());
+        }
+        if request.bid_price_wad == price_wad {
+            return Err(QevError::BidUnchanged.into());
+        }
+        let escrow = escrow_for(price_wad, request.shares_remaining)?;
+        let old = request.bid_escrow;
+        if escrow > old {
+            let more = escrow.checked_sub(old)?;
+            ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::BidEscrow, more)?;
+        } else if escrow < old {
+            let less = old.checked_sub(escrow)?;
+            ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, less)?;
+        }
+        request.bid_escrow = escrow;
+        rekey(state, &mut request, price_wad);
+        state.queue.requests.insert(id, request);
+        state.emit(Event::BidSet { request_id: id, price_wad, escrow });
+        Ok(())
     }
-    if request.bid_price_wad == price_wad {
-        return Err(QevError::BidUnchanged.into());
-    }
-    let escrow = escrow_for(price_wad, request.shares_remaining)?;
-    let old = request.bid_escrow;
-    if escrow > old {
-        let more = escrow.checked_sub(old)?;
-        ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::BidEscrow, more)?;
-    } else if escrow < old {
-        let less = old.checked_sub(escrow)?;
-        ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, less)?;
-    }
-    request.bid_escrow = escrow;
-    rekey(state, &mut request, price_wad);
-    state.queue.requests.insert(id, request);
-    state.emit(Event::BidSet { request_id: id, price_wad, escrow });
-    Ok(())
 }
 
 /// The commitment a sealed bid reveals against:
@@ -103,84 +117,113 @@ pub fn is_reveal_window_open(state: &State) -> bool {
     state.now().saturating_add(window) >= queue::next_round_earliest_at(state)
 }
 
-/// `commit_sealed_bid`: commit to a hidden bid on one's own request with a USDai deposit. The
+/// Commit a sealed bid with a USDai deposit (see `qev::sealed_bid_commitment`).
+///
+/// Commit to a hidden bid on one's own request with a USDai deposit. The
 /// bid is for the next round; until revealed it counts as 0.
 ///
 /// Checks, in order: deposit is not zero, request exists, sender owns it, it is unserved, it
 /// is not listed, no sealed bid is waiting, its open bid is zero, the sender's balance covers
 /// the deposit.
-pub fn commit_sealed_bid(
-    state: &mut State,
-    sender: Address,
-    id: RequestId,
-    commitment: B256,
-    deposit: Amount,
-) -> Result<(), TxError> {
-    if deposit.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    let mut request = biddable_request(state, sender, id)?;
-    if request.sealed_bid.is_some() {
-        return Err(QevError::SealedBidPending.into());
-    }
-    if request.bid_price_wad != 0 {
-        return Err(QevError::OpenBidMustBeZero.into());
-    }
-    ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::BidEscrow, deposit)?;
-    let round = state.queue.globals.get().rounds;
-    let sealed = SealedBid { commitment, deposit, committed_at: state.now(), round };
-    request.sealed_bid = Some(Box::new(sealed));
-    state.queue.requests.insert(id, request);
-    state.emit(Event::SealedBidCommitted { request_id: id, commitment, deposit, round });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitSealedBid {
+    /// The sender's request.
+    pub request_id: RequestId,
+    /// The commitment (`qev::sealed_bid_commitment`).
+    pub commitment: B256,
+    /// USDai escrowed with it, in base units.
+    pub deposit: Amount,
 }
 
-/// `reveal_sealed_bid`: open a sealed bid in the reveal window. It becomes the request's open
+impl ActionHandler for CommitSealedBid {
+    const NAME: &'static str = "commit_sealed_bid";
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.deposit.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        Ok(())
+    }
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { request_id: id, commitment, deposit } = *self;
+        let mut request = biddable_request(state, sender, id)?;
+        if request.sealed_bid.is_some() {
+            return Err(QevError::SealedBidPending.into());
+        }
+        if request.bid_price_wad != 0 {
+            return Err(QevError::OpenBidMustBeZero.into());
+        }
+        ledger::transfer(state, Asset::Usdai, sender, ProtocolAccount::BidEscrow, deposit)?;
+        let round = state.queue.globals.get().rounds;
+        let sealed = SealedBid { commitment, deposit, committed_at: state.now(), round };
+        request.sealed_bid = Some(Box::new(sealed));
+        state.queue.requests.insert(id, request);
+        state.emit(Event::SealedBidCommitted { request_id: id, commitment, deposit, round });
+        Ok(())
+    }
+}
+
+/// Reveal a sealed bid in the reveal window.
+///
+/// Open a sealed bid in the reveal window. It becomes the request's open
 /// bid; its escrow comes out of the deposit and the rest returns to the sender.
 ///
 /// Checks, in order: request exists, sender owns it, it is unserved, it is not listed, a
 /// sealed bid is waiting, its round has not run (late), the reveal window is open (early),
 /// price and salt match the commitment, the escrow fits in the deposit.
-pub fn reveal_sealed_bid(
-    state: &mut State,
-    sender: Address,
-    id: RequestId,
-    price_wad: u128,
-    salt: B256,
-) -> Result<(), TxError> {
-    let mut request = queue::owned_request(state, sender, id)?;
-    if !request.is_active() {
-        return Err(QueueError::RequestAlreadyServed.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevealSealedBid {
+    /// The sender's request.
+    pub request_id: RequestId,
+    /// The committed bid in USDai per share, 18-decimal fixed point.
+    #[serde(with = "crate::math::u128_serde")]
+    pub price_wad: u128,
+    /// The committed salt.
+    pub salt: B256,
+}
+
+impl ActionHandler for RevealSealedBid {
+    const NAME: &'static str = "reveal_sealed_bid";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { request_id: id, price_wad, salt } = *self;
+        let mut request = queue::owned_request(state, sender, id)?;
+        if !request.is_active() {
+            return Err(QueueError::RequestAlreadyServed.into());
+        }
+        if request.listing_price.is_some() {
+            return Err(QevError::RequestIsListed.into());
+        }
+        let Some(sealed) = request.sealed_bid.clone() else {
+            return Err(QevError::SealedBidNotFound.into());
+        };
+        if sealed.round < state.queue.globals.get().rounds {
+            return Err(QevError::SealedBidExpired.into());
+        }
+        if !is_reveal_window_open(state) {
+            return Err(QevError::RevealWindowNotOpen.into());
+        }
+        if sealed_bid_commitment(id, price_wad, salt) != sealed.commitment {
+            return Err(QevError::CommitmentMismatch.into());
+        }
+        let escrow = escrow_for(price_wad, request.shares_remaining)?;
+        if escrow > sealed.deposit {
+            return Err(QevError::BidExceedsDeposit.into());
+        }
+        let returned = sealed.deposit.checked_sub(escrow)?;
+        if !returned.is_zero() {
+            ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, returned)?;
+        }
+        request.sealed_bid = None;
+        request.bid_escrow = escrow;
+        rekey(state, &mut request, price_wad);
+        state.queue.requests.insert(id, request);
+        state.emit(Event::SealedBidRevealed { request_id: id, price_wad, escrow, returned });
+        Ok(())
     }
-    if request.listing_price.is_some() {
-        return Err(QevError::RequestIsListed.into());
-    }
-    let Some(sealed) = request.sealed_bid.clone() else {
-        return Err(QevError::SealedBidNotFound.into());
-    };
-    if sealed.round < state.queue.globals.get().rounds {
-        return Err(QevError::SealedBidExpired.into());
-    }
-    if !is_reveal_window_open(state) {
-        return Err(QevError::RevealWindowNotOpen.into());
-    }
-    if sealed_bid_commitment(id, price_wad, salt) != sealed.commitment {
-        return Err(QevError::CommitmentMismatch.into());
-    }
-    let escrow = escrow_for(price_wad, request.shares_remaining)?;
-    if escrow > sealed.deposit {
-        return Err(QevError::BidExceedsDeposit.into());
-    }
-    let returned = sealed.deposit.checked_sub(escrow)?;
-    if !returned.is_zero() {
-        ledger::transfer(state, Asset::Usdai, ProtocolAccount::BidEscrow, sender, returned)?;
-    }
-    request.sealed_bid = None;
-    request.bid_escrow = escrow;
-    rekey(state, &mut request, price_wad);
-    state.queue.requests.insert(id, request);
-    state.emit(Event::SealedBidRevealed { request_id: id, price_wad, escrow, returned });
-    Ok(())
 }
 
 /// Ends a request's sealed bid, if any: with `penalise`, `unrevealed_penalty_bps` of the

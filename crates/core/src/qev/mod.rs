@@ -32,13 +32,13 @@ mod rounds;
 mod wait_fees;
 
 pub use bids::{
-    commit_sealed_bid, escrow_for, is_reveal_window_open, reveal_sealed_bid, sealed_bid_commitment,
-    set_bid,
+    CommitSealedBid, RevealSealedBid, SetBid, escrow_for, is_reveal_window_open,
+    sealed_bid_commitment,
 };
 pub(crate) use bids::{
     release_sealed_bid, resolve_expired_sealed_bid, resolve_sealed_bid_in_round,
 };
-pub use positions::{buy_request, delist_request, list_request, transfer_request};
+pub use positions::{BuyRequest, DelistRequest, ListRequest, TransferRequest};
 pub use rounds::next_clearing_price_ema;
 pub(crate) use rounds::settle_round;
 pub use wait_fees::{

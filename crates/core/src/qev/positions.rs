@@ -3,6 +3,7 @@
 
 use super::{QevError, resolve_expired_sealed_bid};
 use crate::{
+    action::ActionHandler,
     error::TxError,
     event::Event,
     ids::{Address, Asset, RequestId},
@@ -11,6 +12,7 @@ use crate::{
     queue::{self, QueueError, RedemptionRequest},
     state::State,
 };
+use serde::{Deserialize, Serialize};
 
 /// Moves a request to a new owner with everything in it; the per-owner active counts follow.
 fn change_owner(
@@ -62,93 +64,145 @@ fn transferable_request(
     Ok(request)
 }
 
-/// `transfer_request`: give one's request, with its place, bid, escrow, claims and wait-fees,
+/// Give one's request to another address.
+///
+/// Give one's request, with its place, bid, escrow, claims and wait-fees,
 /// to another address.
 ///
 /// Checks, in order: request exists, sender owns it, recipient is not the sender nor the zero
 /// address, it is not listed, no sealed bid is waiting, neither side is frozen, the recipient
 /// is below its active request limit.
-pub fn transfer_request(
-    state: &mut State,
-    sender: Address,
-    id: RequestId,
-    to: Address,
-) -> Result<(), TxError> {
-    let mut request = transferable_request(state, sender, id, to)?;
-    change_owner(state, &mut request, to)?;
-    state.queue.requests.insert(id, request);
-    state.emit(Event::RequestTransferred { request_id: id, from: sender, to });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The sender's request.
+    pub request_id: RequestId,
+    /// Its new owner.
+    pub to: Address,
 }
 
-/// `list_request`: offer one's request for sale at `price` USDai (listing again changes the
+impl ActionHandler for TransferRequest {
+    const NAME: &'static str = "transfer_request";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { request_id: id, to } = *self;
+        let mut request = transferable_request(state, sender, id, to)?;
+        change_owner(state, &mut request, to)?;
+        state.queue.requests.insert(id, request);
+        state.emit(Event::RequestTransferred { request_id: id, from: sender, to });
+        Ok(())
+    }
+}
+
+/// List one's request for sale at a USDai price.
+///
+/// Offer one's request for sale at `price` USDai (listing again changes the
 /// price). While listed the seller cannot cancel, re-bid, transfer or claim it.
 ///
 /// Checks, in order: price is not zero, request exists, sender owns it, no sealed bid is
 /// waiting (an expired one is resolved first), the sender is not frozen.
-pub fn list_request(
-    state: &mut State,
-    sender: Address,
-    id: RequestId,
-    price: Amount,
-) -> Result<(), TxError> {
-    if price.is_zero() {
-        return Err(LedgerError::AmountMustNotBeZero.into());
-    }
-    let mut request = queue::owned_request(state, sender, id)?;
-    resolve_expired_sealed_bid(state, &mut request)?;
-    if request.sealed_bid.is_some() {
-        return Err(QevError::SealedBidPending.into());
-    }
-    if state.ledger.is_frozen(sender) {
-        return Err(LedgerError::SenderIsFrozen.into());
-    }
-    request.listing_price = Some(price);
-    state.queue.requests.insert(id, request);
-    state.emit(Event::RequestListed { request_id: id, seller: sender, price });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRequest {
+    /// The sender's request.
+    pub request_id: RequestId,
+    /// The asking price for the whole position, in USDai base units.
+    pub price: Amount,
 }
 
-/// `delist_request`: withdraw one's listing.
+impl ActionHandler for ListRequest {
+    const NAME: &'static str = "list_request";
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.price.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        Ok(())
+    }
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { request_id: id, price } = *self;
+        let mut request = queue::owned_request(state, sender, id)?;
+        resolve_expired_sealed_bid(state, &mut request)?;
+        if request.sealed_bid.is_some() {
+            return Err(QevError::SealedBidPending.into());
+        }
+        if state.ledger.is_frozen(sender) {
+            return Err(LedgerError::SenderIsFrozen.into());
+        }
+        request.listing_price = Some(price);
+        state.queue.requests.insert(id, request);
+        state.emit(Event::RequestListed { request_id: id, seller: sender, price });
+        Ok(())
+    }
+}
+
+/// Withdraw one's listing.
+///
+/// Withdraw one's listing.
 ///
 /// Checks, in order: request exists, sender owns it, it is listed.
-pub fn delist_request(state: &mut State, sender: Address, id: RequestId) -> Result<(), TxError> {
-    let mut request = queue::owned_request(state, sender, id)?;
-    if request.listing_price.take().is_none() {
-        return Err(QevError::RequestIsNotListed.into());
-    }
-    state.queue.requests.insert(id, request);
-    state.emit(Event::RequestDelisted { request_id: id });
-    Ok(())
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelistRequest {
+    /// The sender's listed request.
+    pub request_id: RequestId,
 }
 
-/// `buy_request`: an atomic swap: the listing price in USDai from the buyer to the seller, the
+impl ActionHandler for DelistRequest {
+    const NAME: &'static str = "delist_request";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let id = self.request_id;
+        let mut request = queue::owned_request(state, sender, id)?;
+        if request.listing_price.take().is_none() {
+            return Err(QevError::RequestIsNotListed.into());
+        }
+        state.queue.requests.insert(id, request);
+        state.emit(Event::RequestDelisted { request_id: id });
+        Ok(())
+    }
+}
+
+/// Buy a listed request for at most `max_price` USDai.
+///
+/// An atomic swap: the listing price in USDai from the buyer to the seller, the
 /// request (place, bid, escrow, claims, wait-fees) from the seller to the buyer.
 ///
 /// Checks, in order: request exists, it is listed, the buyer is not the owner, the price is
 /// at most `max_price`, the buyer is below its active request limit, then the USDai transfer
 /// (balance, freezes).
-pub fn buy_request(
-    state: &mut State,
-    sender: Address,
-    id: RequestId,
-    max_price: Amount,
-) -> Result<(), TxError> {
-    let mut request = state.queue.requests.get(&id).cloned().ok_or(QueueError::RequestNotFound)?;
-    let Some(price) = request.listing_price else {
-        return Err(QevError::RequestIsNotListed.into());
-    };
-    let seller = request.owner;
-    if seller == sender {
-        return Err(QevError::BuyerMustNotBeOwner.into());
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuyRequest {
+    /// The listed request bought.
+    pub request_id: RequestId,
+    /// The most USDai the buyer pays (slippage bound).
+    pub max_price: Amount,
+}
+
+impl ActionHandler for BuyRequest {
+    const NAME: &'static str = "buy_request";
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { request_id: id, max_price } = *self;
+        let mut request =
+            state.queue.requests.get(&id).cloned().ok_or(QueueError::RequestNotFound)?;
+        let Some(price) = request.listing_price else {
+            return Err(QevError::RequestIsNotListed.into());
+        };
+        let seller = request.owner;
+        if seller == sender {
+            return Err(QevError::BuyerMustNotBeOwner.into());
+        }
+        if price > max_price {
+            return Err(QevError::ListingPriceAboveMaximum.into());
+        }
+        change_owner(state, &mut request, sender)?;
+        ledger::transfer(state, Asset::Usdai, sender, seller, price)?;
+        request.listing_price = None;
+        state.queue.requests.insert(id, request);
+        state.emit(Event::RequestSold { request_id: id, seller, buyer: sender, price });
+        Ok(())
     }
-    if price > max_price {
-        return Err(QevError::ListingPriceAboveMaximum.into());
-    }
-    change_owner(state, &mut request, sender)?;
-    ledger::transfer(state, Asset::Usdai, sender, seller, price)?;
-    request.listing_price = None;
-    state.queue.requests.insert(id, request);
-    state.emit(Event::RequestSold { request_id: id, seller, buyer: sender, price });
-    Ok(())
 }

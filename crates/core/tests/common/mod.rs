@@ -11,7 +11,20 @@
 use infrafi_core::{
     Account, Action, Address, Amount, Asset, AssetClassId, BlockContext, Bps, Event, Genesis,
     LoanId, ProtocolAccount, Rate, ReceiptId, Role, SiloId, State, Symbol, Transaction, TxError,
-    WAD, apply, begin_block,
+    WAD,
+    action::{
+        AcceptLoan, AddAssetClass, AddStablecoin, AmendReceipt, ApplyGenerationStepDown,
+        AssignSuccessorCurator, AttachPolicy, CancelLoanProposal, CancelRedeem, Claim,
+        ClaimLoanSurplus, DepositFirstLoss, DonateToVault, ForecloseLoan, Freeze, GatewayConfirm,
+        GatewayCredit, GatewayReject, GatewayWithdraw, GrantRole, HarvestBaseYield, IssueReceipt,
+        MintShares, MintUsdai, OpenSilo, PayInsuranceClaim, PledgeReceipts, PostPrice,
+        PostTbillRate, PostValuation, PrepayLoan, ProposeLoan, RedeemReceipt, RedeemUsdai,
+        ReleaseReceipt, RemarkLoans, RenewPolicy, RepayLoan, ReportSale, RequestReceiptRedemption,
+        RequestRedeem, RevokeRole, ServiceQueue, SetKyc, SetParameter, SetPause, SetSiloFrozen,
+        SetSiloSeniorCap, Stake, Transfer, TransferReceipt, TriggerDefault, Unfreeze,
+        WithdrawFirstLoss,
+    },
+    apply, begin_block,
     ids::{B256, USDC, USDT},
     invariants,
     loans::{Loan, LoanTerms, TrancheTerms},
@@ -283,17 +296,20 @@ impl Market {
     /// above 80%, no concentration limit, no curator fee).
     pub fn open_silo(&mut self, first_loss: Amount, senior_cap: Amount) -> SiloId {
         if !self.state.receipts.classes.contains_key(&GPU) {
-            self.ok(ADMIN, Action::AddAssetClass { class: GPU, terms: gpu_terms() });
+            self.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() }));
         }
         let silo_id = SiloId(*self.state.silos.next_silo_id.get());
         let terms = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
-        self.ok(CURATOR, Action::OpenSilo { terms });
+        self.ok(CURATOR, Action::OpenSilo(OpenSilo { terms }));
         if !first_loss.is_zero() {
             self.refresh_prices();
             self.mint(CURATOR, first_loss);
-            self.ok(CURATOR, Action::DepositFirstLoss { silo_id, amount: first_loss });
+            self.ok(
+                CURATOR,
+                Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: first_loss }),
+            );
         }
-        self.ok(ADMIN, Action::SetSiloSeniorCap { silo_id, cap: senior_cap });
+        self.ok(ADMIN, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: senior_cap }));
         silo_id
     }
 
@@ -302,17 +318,17 @@ impl Market {
     pub fn issue_receipt(&mut self, owner: Address, units: u32, appraisal: Amount) -> ReceiptId {
         let receipt_id = ReceiptId(*self.state.receipts.next_receipt_id.get());
         let description = gpu_receipt(units);
-        self.ok(CUSTODIAN, Action::IssueReceipt { class: GPU, owner, description });
+        self.ok(CUSTODIAN, Action::IssueReceipt(IssueReceipt { class: GPU, owner, description }));
         self.ok(
             INSURER,
-            Action::AttachPolicy {
+            Action::AttachPolicy(AttachPolicy {
                 receipt_id,
                 policy_id: B256::repeat_byte(0x70),
                 coverage: appraisal,
                 expires_at: self.now() + 2 * 365 * DAY,
-            },
+            }),
         );
-        self.ok(APPRAISER, Action::PostValuation { receipt_id, value: appraisal });
+        self.ok(APPRAISER, Action::PostValuation(PostValuation { receipt_id, value: appraisal }));
         receipt_id
     }
 
@@ -320,15 +336,18 @@ impl Market {
     pub fn originate(&mut self, silo_id: SiloId, terms: LoanTerms) -> LoanId {
         let loan_id = LoanId(*self.state.loans.next_loan_id.get());
         let borrower = terms.borrower;
-        self.ok(CURATOR, Action::ProposeLoan { silo_id, terms });
-        self.ok(borrower, Action::AcceptLoan { loan_id });
+        self.ok(CURATOR, Action::ProposeLoan(ProposeLoan { silo_id, terms }));
+        self.ok(borrower, Action::AcceptLoan(AcceptLoan { loan_id }));
         loan_id
     }
 
     /// The appraiser values `receipt_id` at `value`, and a keeper re-marks every open loan.
     pub fn revalue_and_remark(&mut self, receipt_id: ReceiptId, value: Amount) -> Vec<Event> {
-        self.ok(APPRAISER, Action::PostValuation { receipt_id, value });
-        self.ok(KEEPER, Action::RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 })
+        self.ok(APPRAISER, Action::PostValuation(PostValuation { receipt_id, value }));
+        self.ok(
+            KEEPER,
+            Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 }),
+        )
     }
 
     /// The loan `loan_id`.
@@ -348,18 +367,18 @@ impl Market {
 
     /// Mints `amount` USDai for `who` from USDC with no slippage limit.
     pub fn mint(&mut self, who: Address, amount: Amount) -> Vec<Event> {
-        self.ok(who, Action::MintUsdai { token: USDC, amount, min_out: Amount::ZERO })
+        self.ok(who, Action::MintUsdai(MintUsdai { token: USDC, amount, min_out: Amount::ZERO }))
     }
 
     /// Stakes `assets` USDai for `who` with no slippage limit.
     pub fn stake(&mut self, who: Address, assets: Amount) -> Vec<Event> {
-        self.ok(who, Action::Stake { assets, min_shares: Amount::ZERO })
+        self.ok(who, Action::Stake(Stake { assets, min_shares: Amount::ZERO }))
     }
 
     /// The oracle posts 1.0 for every default stablecoin (prices go stale after a day).
     pub fn refresh_prices(&mut self) {
         for token in [USDC, USDT] {
-            self.ok(ORACLE, Action::PostPrice { token, price: WAD });
+            self.ok(ORACLE, Action::PostPrice(PostPrice { token, price: WAD }));
         }
     }
 
@@ -591,18 +610,18 @@ pub mod workload {
     pub fn setup() -> Vec<Transaction> {
         let mint = |sender: Address, whole_tokens: u128| Transaction {
             sender,
-            action: Action::MintUsdai {
+            action: Action::MintUsdai(MintUsdai {
                 token: USDC,
                 amount: whole(whole_tokens),
                 min_out: Amount::ZERO,
-            },
+            }),
         };
         let mut setup = Vec::new();
         for actor in ACTORS {
             setup.push(mint(actor, 200_000));
             setup.push(Transaction {
                 sender: actor,
-                action: Action::Stake { assets: whole(100_000), min_shares: Amount::ZERO },
+                action: Action::Stake(Stake { assets: whole(100_000), min_shares: Amount::ZERO }),
             });
         }
         // Only what their roles need: every USDai in existence earns T-bill yield for the vault
@@ -622,16 +641,25 @@ pub mod workload {
         setup.extend([
             Transaction {
                 sender: OPS,
-                action: Action::AddAssetClass { class: GPU, terms: gpu_class_terms() },
+                action: Action::AddAssetClass(AddAssetClass {
+                    class: GPU,
+                    terms: gpu_class_terms(),
+                }),
             },
-            Transaction { sender: CURATOR, action: Action::OpenSilo { terms } },
+            Transaction { sender: CURATOR, action: Action::OpenSilo(OpenSilo { terms }) },
             Transaction {
                 sender: CURATOR,
-                action: Action::DepositFirstLoss { silo_id, amount: whole(100_000) },
+                action: Action::DepositFirstLoss(DepositFirstLoss {
+                    silo_id,
+                    amount: whole(100_000),
+                }),
             },
             Transaction {
                 sender: OPS,
-                action: Action::SetSiloSeniorCap { silo_id, cap: whole(5_000_000) },
+                action: Action::SetSiloSeniorCap(SetSiloSeniorCap {
+                    silo_id,
+                    cap: whole(5_000_000),
+                }),
             },
         ]);
         let owners = [BORROWER, BORROWER, BORROWER, BORROWER_TWO, BORROWER_TWO, BORROWER_TWO];
@@ -643,20 +671,23 @@ pub mod workload {
             setup.extend([
                 Transaction {
                     sender: CUSTODIAN,
-                    action: Action::IssueReceipt { class: GPU, owner, description },
+                    action: Action::IssueReceipt(IssueReceipt { class: GPU, owner, description }),
                 },
                 Transaction {
                     sender: INSURER,
-                    action: Action::AttachPolicy {
+                    action: Action::AttachPolicy(AttachPolicy {
                         receipt_id,
                         policy_id: B256::repeat_byte(0x90),
                         coverage: bps_of(new_value, 12_000),
                         expires_at: GENESIS_TIME + 730 * DAY,
-                    },
+                    }),
                 },
                 Transaction {
                     sender: APPRAISER,
-                    action: Action::PostValuation { receipt_id, value: bps_of(new_value, 9_000) },
+                    action: Action::PostValuation(PostValuation {
+                        receipt_id,
+                        value: bps_of(new_value, 9_000),
+                    }),
                 },
             ]);
         }
@@ -678,10 +709,13 @@ pub mod workload {
                 loan_terms_at(GENESIS_TIME, whole(senior), borrower, ReceiptId(receipt), terms);
             terms.junior.amount = whole(junior);
             setup.extend([
-                Transaction { sender: CURATOR, action: Action::ProposeLoan { silo_id, terms } },
+                Transaction {
+                    sender: CURATOR,
+                    action: Action::ProposeLoan(ProposeLoan { silo_id, terms }),
+                },
                 Transaction {
                     sender: borrower,
-                    action: Action::AcceptLoan { loan_id: LoanId(loan as u64) },
+                    action: Action::AcceptLoan(AcceptLoan { loan_id: LoanId(loan as u64) }),
                 },
             ]);
         }
@@ -1031,14 +1065,14 @@ pub mod workload {
                         3 => Asset::Tbill,
                         _ => Asset::Stablecoin(DAI),
                     };
-                    Action::Transfer {
+                    Action::Transfer(Transfer {
                         asset,
                         to: actor(to),
                         amount: amount.resolve(balance(asset)),
-                    }
+                    })
                 }
                 Op::GrantRole { role: r, account } => {
-                    Action::GrantRole { role: role(r), account: actor(account) }
+                    Action::GrantRole(GrantRole { role: role(r), account: actor(account) })
                 }
                 Op::RevokeRole { role: r, account } => {
                     // A quarter of the time a role the account holds (so revocations happen).
@@ -1052,19 +1086,21 @@ pub mod workload {
                         Some(role) if r % 4 == 0 => role,
                         _ => role(r),
                     };
-                    Action::RevokeRole { role, account }
+                    Action::RevokeRole(RevokeRole { role, account })
                 }
                 Op::SetParameter { which, value } => {
-                    Action::SetParameter { change: parameter_change(which, value) }
+                    Action::SetParameter(SetParameter { change: parameter_change(which, value) })
                 }
-                Op::AddStablecoin { token: t } => Action::AddStablecoin { token: token(t) },
+                Op::AddStablecoin { token: t } => {
+                    Action::AddStablecoin(AddStablecoin { token: token(t) })
+                }
                 Op::SetPause { scope, paused } => {
                     let scope = match scope % 3 {
                         0 => PauseScope::Minting,
                         1 => PauseScope::Staking,
                         _ => PauseScope::Borrowing,
                     };
-                    Action::SetPause { scope, paused }
+                    Action::SetPause(SetPause { scope, paused })
                 }
                 // A frozen borrower cannot pay, and the waterfall holds its liquidation
                 // surplus until it is unfrozen: half of the freezes hit a borrower, one with a
@@ -1079,9 +1115,9 @@ pub mod workload {
                         .collect();
                     let borrower = chosen(&defaulted, account / 4)
                         .unwrap_or(BORROWERS[usize::from(account / 4) % 2]);
-                    Action::Freeze { account: borrower }
+                    Action::Freeze(Freeze { account: borrower })
                 }
-                Op::Freeze { account } => Action::Freeze { account: participant(account) },
+                Op::Freeze { account } => Action::Freeze(Freeze { account: participant(account) }),
                 Op::Unfreeze { account } => {
                     // Usually a frozen account, but a frozen borrower mostly once a liquidation
                     // surplus is held for it: until then it stays frozen, cannot pay, and its
@@ -1108,74 +1144,87 @@ pub mod workload {
                         Some(who) if account % 4 != 0 => who,
                         _ => participant(account),
                     };
-                    Action::Unfreeze { account }
+                    Action::Unfreeze(Unfreeze { account })
                 }
                 Op::SetKyc { account, verified } => {
-                    Action::SetKyc { account: actor(account), verified }
+                    Action::SetKyc(SetKyc { account: actor(account), verified })
                 }
-                Op::PostPrice { token: t, price_bps } => Action::PostPrice {
+                Op::PostPrice { token: t, price_bps } => Action::PostPrice(PostPrice {
                     token: token(t),
                     price: WAD / 10_000 * u128::from(price_bps),
-                },
-                Op::PostTbillRate { apr_bps } => {
-                    Action::PostTbillRate { rate: Rate::from_apr_bps(u32::from(apr_bps)) }
-                }
+                }),
+                Op::PostTbillRate { apr_bps } => Action::PostTbillRate(PostTbillRate {
+                    rate: Rate::from_apr_bps(u32::from(apr_bps)),
+                }),
                 Op::GatewayCredit { account, token: t, amount, external_id } => {
-                    Action::GatewayCredit {
+                    Action::GatewayCredit(GatewayCredit {
                         account: actor(account),
                         token: token(t),
                         amount: amount.resolve(whole(100_000)),
                         external_id: B256::repeat_byte(external_id % 32),
-                    }
+                    })
                 }
                 Op::GatewayWithdraw { token: t, amount, destination_is_valid } => {
-                    Action::GatewayWithdraw {
+                    Action::GatewayWithdraw(GatewayWithdraw {
                         token: token(t),
                         amount: amount.resolve(balance(Asset::Stablecoin(token(t)))),
                         destination: if destination_is_valid { "0xdest".into() } else { "".into() },
-                    }
+                    })
                 }
-                Op::GatewayConfirm { payout, external_id } => Action::GatewayConfirm {
-                    payout_id: payout_id(state, payout),
-                    external_id: B256::repeat_byte(external_id % 32),
-                },
-                Op::GatewayReject { payout, reason_is_valid } => Action::GatewayReject {
-                    payout_id: payout_id(state, payout),
-                    reason: if reason_is_valid { "refused".into() } else { "\n".into() },
-                },
+                Op::GatewayConfirm { payout, external_id } => {
+                    Action::GatewayConfirm(GatewayConfirm {
+                        payout_id: payout_id(state, payout),
+                        external_id: B256::repeat_byte(external_id % 32),
+                    })
+                }
+                Op::GatewayReject { payout, reason_is_valid } => {
+                    Action::GatewayReject(GatewayReject {
+                        payout_id: payout_id(state, payout),
+                        reason: if reason_is_valid { "refused".into() } else { "\n".into() },
+                    })
+                }
                 Op::MintUsdai { token: t, amount, min_out } => {
                     let amount = amount.resolve(balance(Asset::Stablecoin(token(t))));
-                    Action::MintUsdai { token: token(t), amount, min_out: min_out.minimum(amount) }
-                }
-                Op::RedeemUsdai { token: t, amount, min_out } => {
-                    let amount = amount.resolve(balance(Asset::Usdai));
-                    Action::RedeemUsdai {
+                    Action::MintUsdai(MintUsdai {
                         token: token(t),
                         amount,
                         min_out: min_out.minimum(amount),
-                    }
+                    })
                 }
-                Op::HarvestBaseYield => Action::HarvestBaseYield {},
+                Op::RedeemUsdai { token: t, amount, min_out } => {
+                    let amount = amount.resolve(balance(Asset::Usdai));
+                    Action::RedeemUsdai(RedeemUsdai {
+                        token: token(t),
+                        amount,
+                        min_out: min_out.minimum(amount),
+                    })
+                }
+                Op::HarvestBaseYield => Action::HarvestBaseYield(HarvestBaseYield {}),
                 Op::Stake { assets, min_shares } => {
                     let assets = assets.resolve(balance(Asset::Usdai));
-                    Action::Stake { assets, min_shares: min_shares.minimum(assets) }
+                    Action::Stake(Stake { assets, min_shares: min_shares.minimum(assets) })
                 }
                 Op::MintShares { shares, max_assets } => {
                     let shares = shares.resolve(balance(Asset::Usdai));
-                    Action::MintShares { shares, max_assets: max_assets.maximum(shares) }
+                    Action::MintShares(MintShares {
+                        shares,
+                        max_assets: max_assets.maximum(shares),
+                    })
                 }
-                Op::DonateToVault { amount } => {
-                    Action::DonateToVault { amount: amount.resolve(balance(Asset::Usdai)) }
+                Op::DonateToVault { amount } => Action::DonateToVault(DonateToVault {
+                    amount: amount.resolve(balance(Asset::Usdai)),
+                }),
+                Op::RequestRedeem { shares } => Action::RequestRedeem(RequestRedeem {
+                    shares: shares.resolve(balance(Asset::Susdai)),
+                }),
+                Op::CancelRedeem { request } => Action::CancelRedeem(CancelRedeem {
+                    request_id: request_id(state, sender, request),
+                }),
+                Op::ServiceQueue { max_requests } => {
+                    Action::ServiceQueue(ServiceQueue { max_requests })
                 }
-                Op::RequestRedeem { shares } => {
-                    Action::RequestRedeem { shares: shares.resolve(balance(Asset::Susdai)) }
-                }
-                Op::CancelRedeem { request } => {
-                    Action::CancelRedeem { request_id: request_id(state, sender, request) }
-                }
-                Op::ServiceQueue { max_requests } => Action::ServiceQueue { max_requests },
                 Op::Claim { request } => {
-                    Action::Claim { request_id: request_id(state, sender, request) }
+                    Action::Claim(Claim { request_id: request_id(state, sender, request) })
                 }
                 _ => unreachable!("credit ops are resolved by `credit_transaction`"),
             };
@@ -1198,12 +1247,18 @@ pub mod workload {
                         terms.new_price_per_unit = Amount::ZERO;
                     }
                     let class = CLASSES[usize::from(class) % 3];
-                    (OPS, Action::AddAssetClass { class, terms })
+                    (OPS, Action::AddAssetClass(AddAssetClass { class, terms }))
                 }
                 Op::ApplyGenerationStepDown { class, step_down_bps } => {
                     let class = CLASSES[usize::from(class) % CLASSES.len()];
                     let step_down_bps = Bps(u32::from(step_down_bps));
-                    (OPS, Action::ApplyGenerationStepDown { class, step_down_bps })
+                    (
+                        OPS,
+                        Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+                            class,
+                            step_down_bps,
+                        }),
+                    )
                 }
                 Op::IssueReceipt { class, owner, units, text_is_valid } => {
                     let mut description = gpu_receipt(units);
@@ -1212,7 +1267,7 @@ pub mod workload {
                     }
                     let class = CLASSES[usize::from(class) % CLASSES.len()];
                     let owner = BORROWERS[usize::from(owner) % BORROWERS.len()];
-                    (CUSTODIAN, Action::IssueReceipt { class, owner, description })
+                    (CUSTODIAN, Action::IssueReceipt(IssueReceipt { class, owner, description }))
                 }
                 Op::AmendReceipt { receipt, units, text_is_valid } => {
                     let receipt_id = receipt_id(state, receipt, |r| !is_closed(r));
@@ -1224,44 +1279,56 @@ pub mod workload {
                         description.jurisdiction = "\n".into();
                     }
                     let custodian = found.map_or(CUSTODIAN, |r| r.custodian);
-                    (custodian, Action::AmendReceipt { receipt_id, description })
+                    (custodian, Action::AmendReceipt(AmendReceipt { receipt_id, description }))
                 }
                 Op::ReleaseReceipt { receipt } => {
                     let receipt_id =
                         receipt_id(state, receipt, |r| r.status == ReceiptStatus::Issued);
-                    (custodian_of(state, receipt_id), Action::ReleaseReceipt { receipt_id })
+                    (
+                        custodian_of(state, receipt_id),
+                        Action::ReleaseReceipt(ReleaseReceipt { receipt_id }),
+                    )
                 }
                 Op::TransferReceipt { receipt, to } => {
                     let receipt_id = receipt_id(state, receipt, |r| {
                         r.status.is_free() && !r.redemption_requested
                     });
                     let to = BORROWERS[usize::from(to) % BORROWERS.len()];
-                    (owner_of(state, receipt_id), Action::TransferReceipt { receipt_id, to })
+                    (
+                        owner_of(state, receipt_id),
+                        Action::TransferReceipt(TransferReceipt { receipt_id, to }),
+                    )
                 }
                 Op::RequestReceiptRedemption { receipt } => {
                     let receipt_id = receipt_id(state, receipt, |r| {
                         r.status == ReceiptStatus::Released && !r.redemption_requested
                     });
                     let owner = owner_of(state, receipt_id);
-                    (owner, Action::RequestReceiptRedemption { receipt_id })
+                    (
+                        owner,
+                        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id }),
+                    )
                 }
                 Op::RedeemReceipt { receipt } => {
                     let receipt_id = receipt_id(state, receipt, |r| {
                         r.status == ReceiptStatus::Released && r.redemption_requested
                     });
-                    (custodian_of(state, receipt_id), Action::RedeemReceipt { receipt_id })
+                    (
+                        custodian_of(state, receipt_id),
+                        Action::RedeemReceipt(RedeemReceipt { receipt_id }),
+                    )
                 }
                 Op::AttachPolicy { receipt, coverage_bps, term } => {
                     let receipt_id = receipt_id(state, receipt, |r| {
                         !is_closed(r) && r.policy.as_ref().is_none_or(|p| p.expires_at <= now)
                     });
                     let coverage = bps_of(reference_value(state, receipt_id), coverage_bps);
-                    let action = Action::AttachPolicy {
+                    let action = Action::AttachPolicy(AttachPolicy {
                         receipt_id,
                         policy_id: B256::repeat_byte(0x90),
                         coverage,
                         expires_at: now + policy_term(term),
-                    };
+                    });
                     (INSURER, action)
                 }
                 Op::RenewPolicy { receipt, coverage_bps, term } => {
@@ -1273,7 +1340,7 @@ pub mod workload {
                     let expiry = policy.as_ref().map_or(now, |p| p.expires_at.max(now));
                     let coverage = bps_of(reference_value(state, receipt_id), coverage_bps);
                     let expires_at = expiry + policy_term(term);
-                    (insurer, Action::RenewPolicy { receipt_id, coverage, expires_at })
+                    (insurer, Action::RenewPolicy(RenewPolicy { receipt_id, coverage, expires_at }))
                 }
                 Op::PostValuation { receipt, value_bps } => {
                     // A fall in value usually hits collateral; other appraisals usually value
@@ -1287,7 +1354,7 @@ pub mod workload {
                         })
                     };
                     let value = bps_of(reference_value(state, receipt_id), value_bps);
-                    (APPRAISER, Action::PostValuation { receipt_id, value })
+                    (APPRAISER, Action::PostValuation(PostValuation { receipt_id, value }))
                 }
                 Op::OpenSilo { classes, narrow, curator_fee, valid } => {
                     let mut eligible_classes = match classes % 3 {
@@ -1306,7 +1373,7 @@ pub mod workload {
                     if !valid {
                         terms.max_initial_ltv_bps = Bps(9_000);
                     }
-                    (CURATOR, Action::OpenSilo { terms })
+                    (CURATOR, Action::OpenSilo(OpenSilo { terms }))
                 }
                 Op::DepositFirstLoss { silo, amount } => {
                     let silo_id = silo_id(state, silo);
@@ -1316,7 +1383,7 @@ pub mod workload {
                         Size::AllPlusOne => Amount(held.0.saturating_add(1)),
                         size => size.resolve(whole(50_000)),
                     };
-                    (curator, Action::DepositFirstLoss { silo_id, amount })
+                    (curator, Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount }))
                 }
                 Op::WithdrawFirstLoss { silo, amount } => {
                     let silo_id = silo_id(state, silo);
@@ -1328,12 +1395,15 @@ pub mod workload {
                         Size::AllPlusOne => Amount(pool.0.saturating_add(1)),
                         size => size.resolve(Amount(pool.0 / 4)),
                     };
-                    (curator_of(state, silo_id), Action::WithdrawFirstLoss { silo_id, amount })
+                    (
+                        curator_of(state, silo_id),
+                        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id, amount }),
+                    )
                 }
                 Op::SetSiloSeniorCap { silo, cap_bps } => {
                     let silo_id = silo_id(state, silo);
                     let cap = bps_of(whole(10_000_000), cap_bps);
-                    (OPS, Action::SetSiloSeniorCap { silo_id, cap })
+                    (OPS, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap }))
                 }
                 Op::SetSiloFrozen { silo, change } => {
                     // A frozen silo is usually unfrozen; an active one is frozen only now and
@@ -1341,7 +1411,7 @@ pub mod workload {
                     // spend most of their time lending.
                     let silo_id = silo_id(state, silo);
                     let frozen = change % 5 == 0;
-                    (OPS, Action::SetSiloFrozen { silo_id, frozen })
+                    (OPS, Action::SetSiloFrozen(SetSiloFrozen { silo_id, frozen }))
                 }
                 Op::AssignSuccessorCurator { silo, successor } => {
                     let curator = [CURATOR, RIVAL, BORROWER][usize::from(successor) % 3];
@@ -1357,7 +1427,10 @@ pub mod workload {
                         Some(id) if silo % 4 != 0 => id,
                         _ => silo_id(state, silo),
                     };
-                    (OPS, Action::AssignSuccessorCurator { silo_id, curator })
+                    (
+                        OPS,
+                        Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id, curator }),
+                    )
                 }
                 Op::ProposeLoan { silo, borrower, receipt, terms } => {
                     let silo_id = silo_id(state, silo);
@@ -1379,7 +1452,10 @@ pub mod workload {
                         _ => owner,
                     };
                     let terms = loan_terms(state, borrower, receipt_id, terms);
-                    (curator_of(state, silo_id), Action::ProposeLoan { silo_id, terms })
+                    (
+                        curator_of(state, silo_id),
+                        Action::ProposeLoan(ProposeLoan { silo_id, terms }),
+                    )
                 }
                 Op::CancelLoanProposal { loan, by_curator } => {
                     let loan_id = loan_id(state, loan, |l| l.status == LoanStatus::Proposed);
@@ -1388,7 +1464,7 @@ pub mod workload {
                     } else {
                         borrower_of(state, loan_id)
                     };
-                    (sender, Action::CancelLoanProposal { loan_id })
+                    (sender, Action::CancelLoanProposal(CancelLoanProposal { loan_id }))
                 }
                 Op::AcceptLoan { loan } => {
                     let loan_id =
@@ -1401,7 +1477,7 @@ pub mod workload {
                                     })
                                 })
                         });
-                    (borrower_of(state, loan_id), Action::AcceptLoan { loan_id })
+                    (borrower_of(state, loan_id), Action::AcceptLoan(AcceptLoan { loan_id }))
                 }
                 Op::RepayLoan { loan, max_amount } => {
                     // Usually a payment that is due within a week or late but in grace.
@@ -1418,7 +1494,10 @@ pub mod workload {
                         .and_then(|due| due.total().ok())
                         .unwrap_or(Amount::ZERO);
                     let max_amount = max_amount.maximum(due);
-                    (borrower_of(state, loan_id), Action::RepayLoan { loan_id, max_amount })
+                    (
+                        borrower_of(state, loan_id),
+                        Action::RepayLoan(RepayLoan { loan_id, max_amount }),
+                    )
                 }
                 Op::PrepayLoan { loan, principal, max_amount } => {
                     let loan_id = loan_id(state, loan, |l| l.status == LoanStatus::Active);
@@ -1429,7 +1508,7 @@ pub mod workload {
                         Limit::Impossible => Amount::ZERO,
                         _ => Amount::MAX,
                     };
-                    let action = Action::PrepayLoan { loan_id, principal, max_amount };
+                    let action = Action::PrepayLoan(PrepayLoan { loan_id, principal, max_amount });
                     (borrower_of(state, loan_id), action)
                 }
                 Op::PledgeReceipts { loan, receipt, twice } => {
@@ -1439,16 +1518,19 @@ pub mod workload {
                         receipt_id(state, receipt, |r| r.owner == borrower && pledgeable(state, r));
                     let receipt_ids =
                         if twice { vec![receipt_id, receipt_id] } else { vec![receipt_id] };
-                    (borrower, Action::PledgeReceipts { loan_id, receipt_ids })
+                    (borrower, Action::PledgeReceipts(PledgeReceipts { loan_id, receipt_ids }))
                 }
                 Op::RemarkLoans { first, max_loans } => {
                     let next = *state.loans.next_loan_id.get();
                     let first_loan_id = LoanId(u64::from(first) % (next + 1));
-                    (participant(self.sender), Action::RemarkLoans { first_loan_id, max_loans })
+                    (
+                        participant(self.sender),
+                        Action::RemarkLoans(RemarkLoans { first_loan_id, max_loans }),
+                    )
                 }
                 Op::TriggerDefault { loan } => {
                     let loan_id = loan_id(state, loan, |l| l.is_default_due(now));
-                    (participant(self.sender), Action::TriggerDefault { loan_id })
+                    (participant(self.sender), Action::TriggerDefault(TriggerDefault { loan_id }))
                 }
                 Op::ForecloseLoan { loan, agent } => {
                     let loan_id = loan_id(state, loan, |l| {
@@ -1460,7 +1542,7 @@ pub mod workload {
                         _ => BORROWER,
                     };
                     let curator = curator_of(state, silo_of(state, loan_id));
-                    (curator, Action::ForecloseLoan { loan_id, liquidation_agent })
+                    (curator, Action::ForecloseLoan(ForecloseLoan { loan_id, liquidation_agent }))
                 }
                 Op::ReportSale { receipt, gross_bps, costs_bps } => {
                     let receipt_id = receipt_id(state, receipt, |r| {
@@ -1500,7 +1582,7 @@ pub mod workload {
                         logistics_costs: Amount(u128::from(costs_bps % 7)),
                         ..SaleReport::default()
                     };
-                    (agent, Action::ReportSale { receipt_id, report })
+                    (agent, Action::ReportSale(ReportSale { receipt_id, report }))
                 }
                 Op::PayInsuranceClaim { receipt, amount_bps } => {
                     let receipt_id =
@@ -1510,11 +1592,14 @@ pub mod workload {
                     let insurer = policy.as_ref().map_or(INSURER, |p| p.insurer);
                     let coverage = policy.map_or(whole(1_000), |p| p.coverage);
                     let amount = bps_of(coverage, amount_bps);
-                    (insurer, Action::PayInsuranceClaim { receipt_id, amount })
+                    (insurer, Action::PayInsuranceClaim(PayInsuranceClaim { receipt_id, amount }))
                 }
                 Op::ClaimLoanSurplus { loan } => {
                     let loan_id = loan_id(state, loan, |l| !l.surplus_held.is_zero());
-                    (borrower_of(state, loan_id), Action::ClaimLoanSurplus { loan_id })
+                    (
+                        borrower_of(state, loan_id),
+                        Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id }),
+                    )
                 }
                 _ => return None,
             };

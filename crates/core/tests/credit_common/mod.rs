@@ -4,7 +4,12 @@
 
 use infrafi_core::{
     Account, Action, Address, Amount, AssetClassId, BlockContext, Event, Genesis, LoanId,
-    ProtocolAccount, ReceiptId, SiloId, State, Transaction, TxError, apply,
+    ProtocolAccount, ReceiptId, SiloId, State, Transaction, TxError,
+    action::{
+        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, IssueReceipt, MintUsdai,
+        OpenSilo, PostValuation, ProposeLoan, RepayLoan, SetSiloSeniorCap, Stake,
+    },
+    apply,
     ids::{Asset, B256, USDC},
     invariants,
     loans::{Loan, LoanTerms, TrancheTerms},
@@ -102,13 +107,16 @@ impl Market {
         for who in [CURATOR, CURATOR_TWO, AGENT, BORROWER, BORROWER_TWO, DEPOSITOR, INSURER] {
             market.mint(who, usd(100_000_000));
         }
-        market.ok(ADMIN, Action::AddAssetClass { class: h100(), terms: h100_terms() });
+        market
+            .ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: h100(), terms: h100_terms() }));
         let mut a100_terms = h100_terms();
         a100_terms.new_price_per_unit = usd(10_000);
-        market.ok(ADMIN, Action::AddAssetClass { class: a100(), terms: a100_terms });
+        market.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: a100(), terms: a100_terms }));
         if vault_usd > 0 {
-            market
-                .ok(DEPOSITOR, Action::Stake { assets: usd(vault_usd), min_shares: Amount::ZERO });
+            market.ok(
+                DEPOSITOR,
+                Action::Stake(Stake { assets: usd(vault_usd), min_shares: Amount::ZERO }),
+            );
         }
         market
     }
@@ -176,7 +184,7 @@ impl Market {
     }
 
     pub fn mint(&mut self, who: Address, amount: Amount) {
-        self.ok(who, Action::MintUsdai { token: USDC, amount, min_out: Amount::ZERO });
+        self.ok(who, Action::MintUsdai(MintUsdai { token: USDC, amount, min_out: Amount::ZERO }));
     }
 
     pub fn usdai(&self, account: impl Into<Account>) -> Amount {
@@ -210,19 +218,19 @@ impl Market {
         let id = ReceiptId(*self.state.receipts.next_receipt_id.get());
         self.ok(
             CUSTODIAN,
-            Action::IssueReceipt { class, owner, description: description(quantity) },
+            Action::IssueReceipt(IssueReceipt { class, owner, description: description(quantity) }),
         );
         let expires_at = self.now() + 2 * 365 * DAY;
         self.ok(
             INSURER,
-            Action::AttachPolicy {
+            Action::AttachPolicy(AttachPolicy {
                 receipt_id: id,
                 policy_id: B256::repeat_byte(0x55),
                 coverage: value,
                 expires_at,
-            },
+            }),
         );
-        self.ok(APPRAISER, Action::PostValuation { receipt_id: id, value });
+        self.ok(APPRAISER, Action::PostValuation(PostValuation { receipt_id: id, value }));
         id
     }
 
@@ -245,11 +253,14 @@ impl Market {
             terms.eligible_classes = classes;
         }
         let id = SiloId(*self.state.silos.next_silo_id.get());
-        self.ok(curator, Action::OpenSilo { terms });
+        self.ok(curator, Action::OpenSilo(OpenSilo { terms }));
         if !first_loss.is_zero() {
-            self.ok(curator, Action::DepositFirstLoss { silo_id: id, amount: first_loss });
+            self.ok(
+                curator,
+                Action::DepositFirstLoss(DepositFirstLoss { silo_id: id, amount: first_loss }),
+            );
         }
-        self.ok(ADMIN, Action::SetSiloSeniorCap { silo_id: id, cap: senior_cap });
+        self.ok(ADMIN, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: id, cap: senior_cap }));
         id
     }
 
@@ -260,14 +271,14 @@ impl Market {
     /// Proposes `terms` in `silo` (as its curator) and has the borrower accept.
     pub fn originate(&mut self, silo: SiloId, terms: LoanTerms) -> LoanId {
         let id = self.propose(silo, terms.clone());
-        self.ok(terms.borrower, Action::AcceptLoan { loan_id: id });
+        self.ok(terms.borrower, Action::AcceptLoan(AcceptLoan { loan_id: id }));
         id
     }
 
     pub fn propose(&mut self, silo: SiloId, terms: LoanTerms) -> LoanId {
         let id = self.next_loan_id();
         let curator = self.silo_state(silo).curator;
-        self.ok(curator, Action::ProposeLoan { silo_id: silo, terms });
+        self.ok(curator, Action::ProposeLoan(ProposeLoan { silo_id: silo, terms }));
         id
     }
 
@@ -283,7 +294,7 @@ impl Market {
     pub fn repay(&mut self, id: LoanId) -> Amount {
         let payer = self.loan(id).borrower;
         let before = self.usdai(payer);
-        self.ok(payer, Action::RepayLoan { loan_id: id, max_amount: Amount::MAX });
+        self.ok(payer, Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }));
         before.checked_sub(self.usdai(payer)).unwrap()
     }
 }

@@ -18,6 +18,7 @@ pub(crate) use common::{BORROWER, COMPLIANCE, ORACLE};
 
 use infrafi_core::{
     Action, Address, Amount, Bps, Event, LoanId, Params, Rate, State, TxError, WAD,
+    action::{MintUsdai, PrepayLoan, RequestRedeem, ServiceQueue, SetBid, Stake},
     ids::{Account, Asset, B256, ProtocolAccount, ReceiptId, RequestId, USDC},
     loans::{Loan, LoanTerms, TrancheTerms},
     math::Rounding,
@@ -83,12 +84,17 @@ impl Market {
         let mut market = Market { inner: common::Market::from_genesis(&genesis), loan: None };
         for index in 0..users {
             let user = user_address(index);
-            let action =
-                Action::MintUsdai { token: USDC, amount: whole(mint), min_out: whole(mint) };
+            let action = Action::MintUsdai(MintUsdai {
+                token: USDC,
+                amount: whole(mint),
+                min_out: whole(mint),
+            });
             market.ok(user, action);
             if stake_each > 0 {
-                let stake =
-                    Action::Stake { assets: whole(stake_each), min_shares: whole(stake_each) };
+                let stake = Action::Stake(Stake {
+                    assets: whole(stake_each),
+                    min_shares: whole(stake_each),
+                });
                 market.ok(user, stake);
             }
         }
@@ -135,7 +141,7 @@ impl Market {
 
     /// User `user` requests redemption of `shares`; returns the request id.
     pub(crate) fn request(&mut self, user: u64, shares: Amount) -> RequestId {
-        let events = self.ok(user_address(user), Action::RequestRedeem { shares });
+        let events = self.ok(user_address(user), Action::RequestRedeem(RequestRedeem { shares }));
         events
             .iter()
             .find_map(|event| match event {
@@ -147,12 +153,13 @@ impl Market {
 
     /// User `user` sets the bid on `id`.
     pub(crate) fn bid(&mut self, user: u64, id: RequestId, price_wad: u128) -> Vec<Event> {
-        self.ok(user_address(user), Action::SetBid { request_id: id, price_wad })
+        self.ok(user_address(user), Action::SetBid(SetBid { request_id: id, price_wad }))
     }
 
     /// A keeper runs a round; returns its record and events.
     pub(crate) fn round(&mut self) -> (RoundRecord, Vec<Event>) {
-        let events = self.ok(user_address(9_998), Action::ServiceQueue { max_requests: 1_000 });
+        let events = self
+            .ok(user_address(9_998), Action::ServiceQueue(ServiceQueue { max_requests: 1_000 }));
         let record = events
             .iter()
             .find_map(|event| match event {
@@ -250,8 +257,10 @@ impl Market {
     pub(crate) fn prepay_loan(&mut self, principal: Amount) -> Vec<Event> {
         let loan_id = self.loan_id();
         let idle = self.protocol_usdai(ProtocolAccount::Vault);
-        let events =
-            self.ok(BORROWER, Action::PrepayLoan { loan_id, principal, max_amount: principal });
+        let events = self.ok(
+            BORROWER,
+            Action::PrepayLoan(PrepayLoan { loan_id, principal, max_amount: principal }),
+        );
         let arrived = self.protocol_usdai(ProtocolAccount::Vault).checked_sub(idle);
         assert_eq!(arrived, Ok(principal), "a prepayment brings back exactly its principal");
         events

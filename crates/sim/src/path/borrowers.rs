@@ -13,6 +13,7 @@ use crate::{
 };
 use infrafi_core::{
     Action, Amount, Event, Rounding,
+    action::{ForecloseLoan, PrepayLoan, RepayLoan, ReportSale, TriggerDefault},
     loans::{self, LoanStatus, SaleReport},
     receipts::ReceiptStatus,
     schedule,
@@ -79,7 +80,7 @@ impl PathSim<'_> {
                 let events = self
                     .apply(
                         lockbox,
-                        Action::PrepayLoan { loan_id: id, principal, max_amount: cost },
+                        Action::PrepayLoan(PrepayLoan { loan_id: id, principal, max_amount: cost }),
                     )?
                     .to_vec();
                 self.loans[i].cash -= cost_usd;
@@ -254,7 +255,8 @@ impl PathSim<'_> {
                 self.loans[i].cash += amount_to_usd(max_amount);
                 continue;
             }
-            let events = self.apply(lockbox, Action::RepayLoan { loan_id, max_amount })?;
+            let events =
+                self.apply(lockbox, Action::RepayLoan(RepayLoan { loan_id, max_amount }))?;
             self.loans[i].level_payment = events.iter().find_map(|event| match event {
                 Event::LoanPaymentMade { due, .. }
                     if due.installments == 1
@@ -286,11 +288,14 @@ impl PathSim<'_> {
             return Ok(());
         }
         let actors = self.chain.actors.clone();
-        self.apply(actors.keeper, Action::TriggerDefault { loan_id: id })?;
+        self.apply(actors.keeper, Action::TriggerDefault(TriggerDefault { loan_id: id }))?;
         let curator = self.model.book.silos[self.model.book.loans[i].silo].curator;
         self.apply(
             curator,
-            Action::ForecloseLoan { loan_id: id, liquidation_agent: actors.liquidation_agent },
+            Action::ForecloseLoan(ForecloseLoan {
+                loan_id: id,
+                liquidation_agent: actors.liquidation_agent,
+            }),
         )?;
         self.loans[i].status = Borrower::Defaulted;
         self.out.defaults += 1;
@@ -316,7 +321,10 @@ impl PathSim<'_> {
         let agent = self.chain.actors.liquidation_agent;
         if loan.liquidation_agent.is_none() {
             let curator = model.book.silos[book_loan.silo].curator;
-            self.apply(curator, Action::ForecloseLoan { loan_id: id, liquidation_agent: agent })?;
+            self.apply(
+                curator,
+                Action::ForecloseLoan(ForecloseLoan { loan_id: id, liquidation_agent: agent }),
+            )?;
         }
         let class = &model.scenario.classes[book_loan.class];
         let month = self.market.month;
@@ -338,7 +346,8 @@ impl PathSim<'_> {
             let gross = unit * units * (1.0 - haircut) * (1.0 - discount);
             let report = self.sale_report(class, units, gross);
             self.chain.fund_usdai(agent, report.gross_proceeds)?;
-            let events = self.apply(agent, Action::ReportSale { receipt_id, report })?.to_vec();
+            let events =
+                self.apply(agent, Action::ReportSale(ReportSale { receipt_id, report }))?.to_vec();
             self.out.sales += 1;
             for event in &events {
                 if let Event::LoanSettled { first_loss_cover, senior_loss, junior_loss, .. } = event

@@ -11,7 +11,9 @@ use crate::{
     market::MONTH_YEARS,
 };
 use infrafi_core::{
-    Action, Amount, Asset, Bps, Event, ProtocolAccount, RequestId, Rounding, qev,
+    Action, Amount, Asset, Bps, Event, ProtocolAccount, RequestId, Rounding,
+    action::{Claim, RequestRedeem, ServiceQueue, SetBid, Stake},
+    qev,
     queue::{self, ROUND_REQUESTS_MAX, RoundRecord},
     vault,
 };
@@ -77,7 +79,7 @@ impl PathSim<'_> {
                 self.model.book.holders[self.rng_holders.below(u64::from(holders)) as usize];
             if !assets.is_zero() {
                 self.chain.fund_usdai(holder, assets)?;
-                self.apply(holder, Action::Stake { assets, min_shares: Amount::ZERO })?;
+                self.apply(holder, Action::Stake(Stake { assets, min_shares: Amount::ZERO }))?;
             }
         }
         Ok(())
@@ -124,7 +126,8 @@ impl PathSim<'_> {
                 if shares < params.min_redeem_shares || active >= params.max_active_requests {
                     return Ok(());
                 }
-                let events = self.apply(address, Action::RequestRedeem { shares })?.to_vec();
+                let events =
+                    self.apply(address, Action::RequestRedeem(RequestRedeem { shares }))?.to_vec();
                 for event in events {
                     if let Event::RedemptionRequested { request_id, shares, .. } = event {
                         let shares_usd = amount_to_usd(shares);
@@ -145,7 +148,8 @@ impl PathSim<'_> {
             }
             HolderAction::Claim { holder, request } => {
                 let address = self.model.book.holders[holder as usize];
-                let events = self.chain.apply(address, Action::Claim { request_id: request })?;
+                let events =
+                    self.chain.apply(address, Action::Claim(Claim { request_id: request }))?;
                 for event in events {
                     if let Event::WaitFeesClaimed { amount, .. } = event {
                         self.out.wait_fees_claimed_usd += amount_to_usd(*amount);
@@ -196,7 +200,7 @@ impl PathSim<'_> {
         };
         let escrow = qev::escrow_for(price_wad, shares).map_err(|_| SimError::Overflow)?;
         self.chain.fund_usdai(owner, escrow)?;
-        self.apply(owner, Action::SetBid { request_id, price_wad })?;
+        self.apply(owner, Action::SetBid(SetBid { request_id, price_wad }))?;
         self.out.bids += 1;
         Ok(true)
     }
@@ -247,8 +251,9 @@ impl PathSim<'_> {
             return Ok(());
         }
         let keeper = self.chain.actors.keeper;
-        let events =
-            self.apply(keeper, Action::ServiceQueue { max_requests: ROUND_REQUESTS_MAX })?.to_vec();
+        let events = self
+            .apply(keeper, Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }))?
+            .to_vec();
         let mut claims = Vec::new();
         for event in &events {
             match event {

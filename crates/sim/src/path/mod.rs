@@ -27,6 +27,9 @@ use crate::{
 };
 use infrafi_core::{
     Action, Amount, Asset, Bps, Event, LoanId, RequestId,
+    action::{
+        ApplyGenerationStepDown, HarvestBaseYield, PostTbillRate, PostValuation, RemarkLoans,
+    },
     loans::{self, LoanStatus},
     receipts::ReceiptStatus,
     reserve, vault,
@@ -299,11 +302,11 @@ impl PathSim<'_> {
         self.sample_month();
         let actors = self.chain.actors.clone();
         let rate = apr_to_rate(self.market.tbill_apr);
-        self.apply(actors.oracle, Action::PostTbillRate { rate })?;
+        self.apply(actors.oracle, Action::PostTbillRate(PostTbillRate { rate }))?;
         if !reserve::backing(&self.chain.state).surplus.is_zero()
             && !self.chain.state.ledger.supply_of(Asset::Susdai).is_zero()
         {
-            self.apply(actors.keeper, Action::HarvestBaseYield {})?;
+            self.apply(actors.keeper, Action::HarvestBaseYield(HarvestBaseYield {}))?;
         }
         for (c, log_step) in self.market.launches.clone() {
             let resale_keep = (model.market.classes[c].elasticity * log_step).exp();
@@ -318,7 +321,10 @@ impl PathSim<'_> {
             }
             self.apply(
                 actors.admin,
-                Action::ApplyGenerationStepDown { class, step_down_bps: Bps(step_down_bps) },
+                Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+                    class,
+                    step_down_bps: Bps(step_down_bps),
+                }),
             )?;
         }
         self.appraise(k)?;
@@ -349,7 +355,10 @@ impl PathSim<'_> {
                     }
                     let units = f64::from(receipt.description.quantity);
                     let value = usd_to_amount(unit * units).max(Amount(1));
-                    self.apply(appraiser, Action::PostValuation { receipt_id, value })?;
+                    self.apply(
+                        appraiser,
+                        Action::PostValuation(PostValuation { receipt_id, value }),
+                    )?;
                 }
             }
         }
@@ -371,7 +380,10 @@ impl PathSim<'_> {
             let events = self
                 .apply(
                     keeper,
-                    Action::RemarkLoans { first_loan_id: first, max_loans: batch as u32 },
+                    Action::RemarkLoans(RemarkLoans {
+                        first_loan_id: first,
+                        max_loans: batch as u32,
+                    }),
                 )?
                 .to_vec();
             called.extend(events.iter().filter_map(event_loan));
