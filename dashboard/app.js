@@ -1,10 +1,11 @@
-// The dashboard's shell: hash routing, the event stream, and live refresh. A page is re-read
+// The dashboard's and wallet app's shell: hash routing, the event stream, and live refresh. A page is re-read
 // when a committed event arrives (`/v1/events`, server-sent) and when the head moves, and is
 // swapped in one step, so figures follow the chain without a reload.
 
 import { read } from './api.js';
 import * as pages from './pages.js';
 import { short } from './format.js';
+import * as wallet from './wallet.js';
 
 const context = {
   height: null,
@@ -21,6 +22,7 @@ function route() {
     case 'receipts': return ['receipts', () => pages.receipts(context, id)];
     case 'queue': return ['queue', () => pages.queue(context)];
     case 'points': return ['points', () => pages.points(context)];
+    case 'wallet': return ['wallet', () => wallet.page()];
     default: return ['overview', () => pages.overview(context)];
   }
 }
@@ -43,7 +45,8 @@ async function render() {
     try {
       const { node, after } = await load();
       const scroll = window.scrollY;
-      main.replaceChildren(node);
+      // The wallet page is one element for its life (forms keep what was typed): not swapped.
+      if (main.firstChild !== node) main.replaceChildren(node);
       main.dataset.page = name;
       main.dataset.height = String(context.height);
       window.scrollTo(0, scroll);

@@ -73,3 +73,16 @@ export function duration(seconds) {
   if (m > 0) return `${m}m ${s - m * 60}s`;
   return `${s}s`;
 }
+
+/**
+ * A decimal a user typed (`"1,250.5"`) → base units (`"1250500000000000000000"`), exactly:
+ * digits only, at most 18 decimals, no sign or exponent. Throws an Error naming `label`.
+ */
+export function parseAmount(text, label = 'amount') {
+  const clean = String(text).trim().replaceAll(',', '').replaceAll('_', '');
+  const match = /^(\d+)(?:\.(\d*))?$/.exec(clean);
+  if (!match) throw new Error(`${label} must be a decimal number such as 1250.5`);
+  const fraction = match[2] ?? '';
+  if (fraction.length > 18) throw new Error(`${label} has more than 18 decimals`);
+  return (BigInt(match[1]) * WAD + BigInt(fraction.padEnd(18, '0') || '0')).toString();
+}

@@ -1,6 +1,6 @@
-//! The transparency dashboard (`dashboard/` at the repository root), compiled into the binary
-//! with `include_bytes!`: the node serves it at `/` with no files on disk and no network at run
-//! time. The pages are plain ES modules that read the same public API as any client; the
+//! The transparency dashboard and the wallet app (`dashboard/`, `#/wallet`), compiled into the
+//! binary with `include_bytes!`: the node serves them at `/` with no files on disk and no network
+//! at run time. The pages are plain ES modules that read the same public API as any client; the
 //! chart library (uPlot) is vendored in `dashboard/vendor/` by `dashboard/vendor.mjs`.
 
 use crate::ApiError;
@@ -35,6 +35,7 @@ assets! {
     "api.js" => "text/javascript; charset=utf-8",
     "format.js" => "text/javascript; charset=utf-8",
     "pages.js" => "text/javascript; charset=utf-8",
+    "wallet.js" => "text/javascript; charset=utf-8",
     "favicon.svg" => "image/svg+xml",
     "vendor/uPlot.iife.min.js" => "text/javascript; charset=utf-8",
     "vendor/uPlot.min.css" => "text/css; charset=utf-8",

@@ -16,18 +16,10 @@ fn devnet(data_dir: &Path) -> Devnet {
     support::devnet(data_dir, &["--block-time-ms", "500"])
 }
 
-fn tool_available(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn the_dashboard_shows_the_api_figures_and_live_updates_in_headless_chromium() {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let missing: Vec<&str> = [("node", "node"), ("npm", "npm"), ("chromium", chromium.as_str())]
-        .into_iter()
-        .filter(|(_, tool)| !tool_available(tool))
-        .map(|(name, _)| name)
-        .collect();
+    let missing = browser_tools_missing(&chromium);
     if !missing.is_empty() {
         eprintln!(
             "SKIPPED dashboard browser test: {missing:?} not found (install Debian's `chromium` \
@@ -37,14 +29,7 @@ fn the_dashboard_shows_the_api_figures_and_live_updates_in_headless_chromium() {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let project = root.join("tests/dashboard");
-    if !project.join("node_modules/playwright-core").exists() {
-        let install = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&project)
-            .output()
-            .unwrap();
-        assert!(install.status.success(), "npm ci: {}", String::from_utf8_lossy(&install.stderr));
-    }
+    npm_ci(&project, "playwright-core");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let net = devnet(&data);

@@ -71,3 +71,28 @@ pub fn cli_ok(args: &[&str]) -> String {
     );
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// The browser tests' tools that are missing (node, npm, Chromium), by name; `chromium` is the
+/// browser's path.
+pub fn browser_tools_missing(chromium: &str) -> Vec<&'static str> {
+    let available =
+        |tool: &str| Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success());
+    [("node", "node"), ("npm", "npm"), ("chromium", chromium)]
+        .into_iter()
+        .filter(|(_, tool)| !available(tool))
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Installs the npm project at `project` (`npm ci`) unless `marker` is already installed.
+pub fn npm_ci(project: &Path, marker: &str) {
+    if project.join("node_modules").join(marker).exists() {
+        return;
+    }
+    let install = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(project)
+        .output()
+        .unwrap();
+    assert!(install.status.success(), "npm ci: {}", String::from_utf8_lossy(&install.stderr));
+}

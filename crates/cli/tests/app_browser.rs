@@ -1,0 +1,62 @@
+//! The wallet app in a real browser: a devnet on loopback, headless Chromium driven by
+//! Playwright (`tests/app/run.mjs`), and a test wallet injected as an EIP-1193 provider that
+//! signs with viem's local account outside the page. A depositor goes through mint, stake,
+//! request, bid, round and claim in the page with every balance shown equal to the API's; a
+//! borrower repays a due loan; a refused action shows the node's code; a declined signature
+//! sends nothing. Screenshots land in `test-output/app/`. Skipped, with a printed reason, only
+//! when node, npm or chromium is missing (`.ci/run` installs chromium first).
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+mod support;
+
+use std::{path::Path, process::Command};
+use support::*;
+
+#[test]
+fn a_depositor_and_a_borrower_act_from_a_browser_wallet_and_see_the_api_figures() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let missing = browser_tools_missing(&chromium);
+    if !missing.is_empty() {
+        eprintln!(
+            "SKIPPED wallet app browser test: {missing:?} not found (install Debian's `chromium` \
+             and Node.js; .ci/run does)"
+        );
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let project = root.join("tests/app");
+    npm_ci(&project, "viem");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let net = devnet(&data, &["--block-time-ms", "500"]);
+    let output = Command::new("node")
+        .arg("run.mjs")
+        .arg(&net.url)
+        .arg(root.join("test-output/app"))
+        .arg(data.join("keys"))
+        .env("CHROMIUM", &chromium)
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "wallet app browser test failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["ok"], true);
+    let steps: Vec<&str> =
+        summary["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for step in ["connect", "mint", "stake", "request", "bid", "round", "claim"] {
+        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+    }
+    assert!(steps.contains(&"borrower repays a due loan"), "{steps:?}");
+    assert_eq!(summary["rejected_code"], "balance_insufficient");
+    assert!(summary["balances_checked"].as_u64().unwrap() >= 20, "{summary}");
+    assert!(summary["signatures"].as_u64().unwrap() >= 7, "{summary}");
+    for screenshot in summary["screenshots"].as_array().unwrap() {
+        assert!(Path::new(screenshot.as_str().unwrap()).exists(), "{screenshot}");
+    }
+}

@@ -1,0 +1,500 @@
+// The wallet app (`#/wallet`): a user acts from their own browser wallet. It connects an injected
+// EIP-1193 provider (`window.ethereum`: MetaMask, Rabby, Frame), shows the address's roles,
+// balances, requests, loans, silos and points, and signs each action with
+// `eth_signTypedData_v4`. Nothing protocol-specific is computed here:
+// - what to sign comes from the node (`POST /v1/typed-data`), so the page holds no EIP-712 type;
+// - every preview is the node's dry run (`POST /v1/dry-run`) on the committed state;
+// - a submitted transaction shows pending, then committed with its receipt when the event
+//   stream names it (`/v1/events?account=`), or the node's error with its code.
+// No private key ever touches the page: the wallet signs, the page only forwards the signature.
+//
+// The page is one element kept across live refreshes, so what a user types into a form
+// survives a new block; only the read-only panels are rebuilt.
+
+import { read } from './api.js';
+import * as fmt from './format.js';
+import { cell, h } from './pages.js';
+
+const CHAIN_NAMES = { 1: 'Ethereum', 10: 'OP Mainnet', 137: 'Polygon', 8453: 'Base', 42161: 'Arbitrum One', 11155111: 'Sepolia' };
+/** How many of an account's requests, loans and silos the page reads (each is one request). */
+const ROWS_MAX = 25;
+/** How often a pending transaction is looked up if its events have not named it. */
+const POLL_MS = 1500;
+/** How many submitted transactions the activity list keeps. */
+const ACTIVITY_MAX = 20;
+
+const wallet = {
+  address: null,
+  walletChainId: null,
+  infrafiChainId: null,
+  stream: null,
+  pending: new Map(),
+};
+
+let root = null;
+const panels = {};
+
+// ---- Talking to the node -----------------------------------------------------------------
+
+/** POST `path` with a JSON body; resolves `{ok, status, body}` (the body of an error too). */
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  });
+  let parsed = null;
+  try {
+    parsed = await response.json();
+  } catch {
+    parsed = null;
+  }
+  return { ok: response.ok, status: response.status, body: parsed };
+}
+
+/** A node error body (`{code, message}`) or a receipt's (`{code, name, message}`) in words. */
+function errorText(error) {
+  if (!error) return 'unknown error';
+  const code = error.name ? `${error.name}, code ${error.code}` : error.code;
+  return `${error.message} (${code})`;
+}
+
+// ---- Reading what a user types -----------------------------------------------------------
+
+/** Field kinds: how a form's text becomes the action's JSON value. */
+const KINDS = {
+  amount: (text, label) => fmt.parseAmount(text, label),
+  id: (text, label) => {
+    if (!/^\d+$/.test(text)) throw new Error(`${label} must be a whole number`);
+    return Number(text);
+  },
+  ids: (text, label) => text.split(',').map((t) => t.trim()).filter(Boolean).map((t) => KINDS.id(t, label)),
+  text: (text, label) => {
+    if (!text) throw new Error(`${label} is required`);
+    return text;
+  },
+  json: (text, label) => {
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new Error(`${label} is not JSON: ${error.message}`);
+    }
+  },
+};
+
+/**
+ * The forms: each builds one action from its fields. `kind` says how a field is read;
+ * `initial` is its starting text; `for` groups forms by who uses them.
+ */
+const FORMS = [
+  { type: 'mint_usdai', title: 'Mint USDai', for: 'depositor', note: 'From a credited stablecoin at its oracle price, less the mint fee; the preview shows the USDai out.',
+    fields: [['token', 'Stablecoin', 'text', 'USDC'], ['amount', 'Amount', 'amount'], ['min_out', 'Minimum USDai out', 'amount', '0']] },
+  { type: 'stake', title: 'Stake USDai for sUSDai', for: 'depositor', note: 'At the deposit price; the preview shows the shares.',
+    fields: [['assets', 'USDai', 'amount'], ['min_shares', 'Minimum shares', 'amount', '0']] },
+  { type: 'request_redeem', title: 'Request redemption', for: 'depositor', note: 'The preview shows the queue position, the service-date estimate and the bid that would be served in the next round.',
+    fields: [['shares', 'sUSDai shares', 'amount']] },
+  { type: 'set_bid', title: 'Open bid for priority', for: 'depositor', note: 'Per share, in USDai; 0 withdraws the bid. The escrow is the price times the shares.',
+    fields: [['request_id', 'Request', 'id'], ['price_wad', 'Bid per share (USDai)', 'amount']] },
+  { type: 'cancel_redeem', title: 'Cancel a request', for: 'depositor', fields: [['request_id', 'Request', 'id']] },
+  { type: 'claim', title: 'Claim', for: 'depositor', note: 'Served USDai, released escrow and vested wait-fees.', fields: [['request_id', 'Request', 'id']] },
+  { type: 'list_request', title: 'List a request for sale', for: 'depositor', fields: [['request_id', 'Request', 'id'], ['price', 'Price (USDai)', 'amount']] },
+  { type: 'delist_request', title: 'Delist a request', for: 'depositor', fields: [['request_id', 'Request', 'id']] },
+  { type: 'buy_request', title: 'Buy a listed request', for: 'depositor', fields: [['request_id', 'Request', 'id'], ['max_price', 'Most you pay (USDai)', 'amount']] },
+  { type: 'repay_loan', title: 'Repay what is due', for: 'borrower', note: 'Pays the installments due now (with grace interest when late), at most the amount you set.',
+    fields: [['loan_id', 'Loan', 'id'], ['max_amount', 'Most you pay (USDai)', 'amount']] },
+  { type: 'prepay_loan', title: 'Prepay principal', for: 'borrower',
+    fields: [['loan_id', 'Loan', 'id'], ['principal', 'Principal (USDai)', 'amount'], ['max_amount', 'Most you pay (USDai)', 'amount']] },
+  { type: 'pledge_receipts', title: 'Pledge receipts (margin call)', for: 'borrower', fields: [['loan_id', 'Loan', 'id'], ['receipt_ids', 'Receipts (comma-separated ids)', 'ids']] },
+  { type: 'deposit_first_loss', title: 'Deposit first-loss capital', for: 'curator', fields: [['silo_id', 'Silo', 'id'], ['amount', 'USDai', 'amount']] },
+  { type: 'withdraw_first_loss', title: 'Withdraw first-loss capital', for: 'curator', fields: [['silo_id', 'Silo', 'id'], ['amount', 'USDai', 'amount']] },
+  { type: 'transfer', title: 'Send', for: 'anyone', note: 'Asset as the node names it: {"stablecoin":"USDC"}, "usdai" or "susdai".',
+    fields: [['asset', 'Asset (JSON)', 'json', '"usdai"'], ['to', 'To (address)', 'text'], ['amount', 'Amount', 'amount']] },
+  { type: null, title: 'Any action (JSON)', for: 'anyone', note: 'Any action the node accepts, as its JSON (the CLI\'s `tx raw`): propose a loan, sealed bids, role actions.',
+    fields: [['action', 'Action JSON', 'json', '{"type":"harvest_base_yield"}']] },
+];
+
+/** The action a form describes, or throws with the field at fault. */
+function actionOf(spec, form) {
+  if (spec.type === null) return KINDS.json(form.elements.action.value.trim(), 'Action JSON');
+  const action = { type: spec.type };
+  for (const [name, label, kind] of spec.fields) {
+    action[name] = KINDS[kind](form.elements[name].value.trim(), label);
+  }
+  return action;
+}
+
+// ---- Signing and submitting --------------------------------------------------------------
+
+function provider() {
+  return window.ethereum ?? null;
+}
+
+/** Signs `action` in the wallet and submits it; the activity list follows it to its receipt. */
+async function signAndSubmit(action, out) {
+  if (!wallet.address) throw new Error('Connect a wallet first.');
+  const entry = activity(action.type ?? 'action');
+  const typed = await post('/v1/typed-data', { sender: wallet.address, action, signature_chain_id: wallet.walletChainId });
+  if (!typed.ok) return settle(entry, 'refused', `Refused before signing: ${errorText(typed.body)}`, typed.body?.code);
+  let signature;
+  try {
+    entry.set('signing', 'Waiting for your wallet to sign…');
+    signature = await provider().request({
+      method: 'eth_signTypedData_v4',
+      params: [wallet.address, JSON.stringify(typed.body.typed_data)],
+    });
+  } catch (error) {
+    const declined = error?.code === 4001;
+    return settle(entry, 'declined', declined ? 'You declined to sign in your wallet; nothing was sent.' : `The wallet did not sign: ${error?.message ?? error}`);
+  }
+  const submitted = await post('/v1/tx', { ...typed.body.transaction, signature });
+  if (!submitted.ok) {
+    settle(entry, 'refused', `The node refused it: ${errorText(submitted.body)}`, submitted.body?.code);
+    out.replaceChildren(h('p', { class: 'error', 'data-error': submitted.body?.code ?? '' }, errorText(submitted.body)));
+    return;
+  }
+  const hash = submitted.body.tx_hash;
+  entry.hash(hash);
+  entry.set('pending', `Pending: nonce ${typed.body.transaction.nonce}, waiting for a block…`);
+  wallet.pending.set(hash, entry);
+  poll(hash);
+}
+
+/** Looks the transaction up until it is committed (the event stream usually says so first). */
+async function poll(hash) {
+  const entry = wallet.pending.get(hash);
+  if (!entry) return;
+  try {
+    const status = await read(`/v1/tx/${hash}`, '/v1/tx/{hash}');
+    if (status.status !== 'pending') return committed(hash, status);
+  } catch {
+    // Looked up again below.
+  }
+  setTimeout(() => poll(hash), POLL_MS);
+}
+
+/** Shows a committed transaction's receipt and refreshes the panels. */
+function committed(hash, status) {
+  const entry = wallet.pending.get(hash);
+  if (!entry) return;
+  wallet.pending.delete(hash);
+  if (status.status === 'applied') {
+    const events = (status.events ?? []).map((e) => e.kind).join(', ') || 'no events';
+    entry.set('applied', `Committed in block #${status.height}: ${events}.`);
+    entry.events(status.events ?? []);
+  } else {
+    entry.set('rejected', `Rejected in block #${status.height}: ${errorText(status.error)}`, status.error?.name);
+  }
+  refresh();
+}
+
+function settle(entry, state, text, code) {
+  entry.set(state, text, code);
+}
+
+/** A new line in the activity list, with setters for its state. */
+function activity(name) {
+  const status = h('span', { class: 'state' }, 'preparing');
+  const text = h('span', { class: 'text' }, '');
+  const link = h('span', { class: 'hash' });
+  const details = h('ul', { class: 'events' });
+  const item = h('li', { 'data-action': name, 'data-status': 'preparing' }, h('strong', {}, name.replaceAll('_', ' ')), ' ', status, ' ', link, ' ', text, details);
+  panels.activity.prepend(item);
+  while (panels.activity.children.length > ACTIVITY_MAX) panels.activity.lastChild.remove();
+  return {
+    set(state, message, code) {
+      item.dataset.status = state;
+      if (code) item.dataset.code = code;
+      status.textContent = state;
+      text.textContent = message;
+    },
+    hash(hash) {
+      item.dataset.tx = hash;
+      link.replaceChildren(h('a', { href: `/v1/tx/${hash}`, target: '_blank', rel: 'noopener', title: hash }, fmt.short(hash)));
+    },
+    events(events) {
+      details.replaceChildren(...events.map(eventLine));
+    },
+  };
+}
+
+function eventLine(event) {
+  const fields = Object.entries(event).filter(([k]) => k !== 'kind').map(([k, v]) => `${k.replaceAll('_', ' ')} ${cell(k, v)}`);
+  return h('li', { 'data-kind': event.kind }, h('span', { class: 'kind' }, event.kind.replaceAll('_', ' ')), ' ', fields.join(' · '));
+}
+
+/** The node's dry run of `action`, shown in `out`. */
+async function preview(action, out) {
+  if (!wallet.address) throw new Error('Connect a wallet first.');
+  const result = await post('/v1/dry-run', { sender: wallet.address, action });
+  if (!result.ok) {
+    out.replaceChildren(h('p', { class: 'error', 'data-error': result.body?.code ?? '' }, errorText(result.body)));
+    return;
+  }
+  const run = result.body;
+  const parts = [];
+  if (run.status === 'rejected') {
+    parts.push(h('p', { class: 'error', 'data-error': run.error?.name ?? '' }, `Would be rejected: ${errorText(run.error)}`));
+  } else {
+    parts.push(h('p', { class: 'ok' }, `Would apply on block #${run.height}:`));
+    parts.push(h('ul', { class: 'events' }, run.events.map(eventLine)));
+    for (const detail of run.requests) {
+      const estimate = detail.qev_estimate;
+      if (!estimate) continue;
+      parts.push(h('p', { 'data-preview': 'request' },
+        `Request #${detail.request.id}: position ${estimate.position}, ${fmt.amount(estimate.assets_ahead)} USDai ahead; `,
+        estimate.service_at ? `served about ${fmt.time(estimate.service_at)}` : 'waits for new liquidity',
+        estimate.bid_to_serve_next_round ? `; a bid of ${fmt.price(estimate.bid_to_serve_next_round)} per share serves it in the next round (${fmt.time(estimate.next_round_at)})` : ''));
+    }
+    for (const detail of run.loans) {
+      const due = detail.schedule?.payment_due_now;
+      parts.push(h('p', { 'data-preview': 'loan' }, `Loan #${detail.loan.id}: ${detail.loan.status}, balance ${fmt.amount(detail.loan.balance)}`,
+        due ? `, due now ${fmt.amount(due.total)}` : ''));
+    }
+  }
+  out.replaceChildren(...parts);
+}
+
+// ---- The page ----------------------------------------------------------------------------
+
+function formFor(spec) {
+  const out = h('div', { class: 'result', 'aria-live': 'polite' });
+  const form = h('form', { class: 'action', 'data-form': spec.type ?? 'raw', 'data-for': spec.for },
+    h('h3', {}, spec.title),
+    spec.note ? h('p', { class: 'note' }, spec.note) : null,
+    spec.fields.map(([name, label, kind, initial]) => h('label', {}, h('span', {}, label),
+      kind === 'json' && name === 'action'
+        ? h('textarea', { name, rows: 3, spellcheck: 'false' }, initial ?? '')
+        : h('input', { name, value: initial ?? '', inputmode: kind === 'amount' || kind === 'id' ? 'decimal' : null, autocomplete: 'off', spellcheck: 'false' }))),
+    h('div', { class: 'buttons' },
+      h('button', { type: 'button', 'data-do': 'preview' }, 'Preview'),
+      h('button', { type: 'submit', 'data-do': 'submit' }, 'Sign and submit')),
+    out);
+  const run = async (what) => {
+    try {
+      const action = actionOf(spec, form);
+      if (what === 'preview') await preview(action, out);
+      else await signAndSubmit(action, out);
+    } catch (error) {
+      out.replaceChildren(h('p', { class: 'error', 'data-error': 'input' }, error.message));
+    }
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    run('submit');
+  });
+  form.querySelector('[data-do="preview"]').addEventListener('click', () => run('preview'));
+  return form;
+}
+
+function build() {
+  panels.connection = h('div', { id: 'wallet-connection' });
+  panels.account = h('div', { id: 'wallet-account' });
+  panels.requests = h('div', { id: 'wallet-requests' });
+  panels.loans = h('div', { id: 'wallet-loans' });
+  panels.silos = h('div', { id: 'wallet-silos' });
+  panels.activity = h('ol', { id: 'wallet-activity', class: 'activity' });
+  const group = (who, title) => h('section', { class: 'panel forms', 'data-group': who }, h('h2', {}, title),
+    h('div', { class: 'form-grid' }, FORMS.filter((f) => f.for === who).map(formFor)));
+  root = h('div', { class: 'wallet' },
+    h('section', { class: 'panel' }, h('h2', {}, 'Your wallet'), panels.connection, panels.account),
+    h('section', { class: 'panel' }, h('h2', {}, 'Activity'),
+      h('p', { class: 'note' }, 'What you signed here, from pending to its receipt.'), panels.activity),
+    h('section', { class: 'panel' }, h('h2', {}, 'Your redemption requests'), panels.requests),
+    group('depositor', 'Deposit, stake, redeem'),
+    h('section', { class: 'panel' }, h('h2', {}, 'Your loans'), panels.loans),
+    group('borrower', 'Borrower'),
+    h('section', { class: 'panel' }, h('h2', {}, 'Your silos'), panels.silos),
+    group('curator', 'Curator'),
+    group('anyone', 'Other actions'));
+  const eth = provider();
+  if (eth?.on) {
+    eth.on('accountsChanged', (accounts) => connected(accounts, wallet.walletChainId));
+    eth.on('chainChanged', (chainId) => connected(wallet.address ? [wallet.address] : [], chainId));
+  }
+}
+
+async function connect() {
+  const eth = provider();
+  const accounts = await eth.request({ method: 'eth_requestAccounts' });
+  const chainId = await eth.request({ method: 'eth_chainId' });
+  await connected(accounts, chainId);
+}
+
+async function connected(accounts, chainId) {
+  wallet.address = accounts?.[0] ?? null;
+  wallet.walletChainId = chainId === null || chainId === undefined ? null : Number(BigInt(chainId));
+  if (wallet.stream) wallet.stream.close();
+  wallet.stream = null;
+  if (wallet.address) {
+    // Committed events naming this address: a pending transaction is settled by its own.
+    wallet.stream = new EventSource(`/v1/events?account=${wallet.address}`);
+    wallet.stream.addEventListener('event', (message) => {
+      const feedEvent = JSON.parse(message.data);
+      if (feedEvent.tx_hash && wallet.pending.has(feedEvent.tx_hash)) {
+        read(`/v1/tx/${feedEvent.tx_hash}`, '/v1/tx/{hash}').then((status) => committed(feedEvent.tx_hash, status)).catch(() => {});
+      }
+    });
+  }
+  await refresh();
+}
+
+function connectionPanel() {
+  const eth = provider();
+  if (!eth) {
+    return h('p', { 'data-wallet': 'none' }, 'No browser wallet found. Install MetaMask, Rabby or Frame (or open this page in a wallet\'s browser) to act from your own address; everything else on this site reads without one.');
+  }
+  if (!wallet.address) {
+    const button = h('button', { type: 'button', id: 'connect' }, 'Connect wallet');
+    button.addEventListener('click', () => connect().catch((error) => {
+      panels.connection.append(h('p', { class: 'error' }, `The wallet did not connect: ${error?.message ?? error}`));
+    }));
+    return h('div', { 'data-wallet': 'disconnected' }, button, h('p', { class: 'note' }, 'Your keys stay in your wallet: this page asks it to sign each action and never sees a private key.'));
+  }
+  const chainName = CHAIN_NAMES[wallet.walletChainId] ? `${CHAIN_NAMES[wallet.walletChainId]}, ` : '';
+  return h('div', { 'data-wallet': 'connected', 'data-address': wallet.address },
+    h('p', {}, 'Connected: ', h('code', { id: 'wallet-address' }, wallet.address)),
+    h('p', { class: 'note', id: 'wallet-chain', 'data-wallet-chain': wallet.walletChainId, 'data-infrafi-chain': wallet.infrafiChainId },
+      `Your wallet is on chain ${wallet.walletChainId} (${chainName}not infrafi). You do not need to switch: `,
+      `each signature names infrafi chain ${wallet.infrafiChainId} in its message and your wallet's chain in its domain, `,
+      'so it is valid on this infrafi chain only, whichever chain your wallet shows.'));
+}
+
+function figureRow(id, label, raw, shown) {
+  return h('div', { class: 'figure', 'data-figure': id, 'data-raw': raw ?? null }, h('div', { class: 'label' }, label), h('div', { class: 'value' }, shown));
+}
+
+async function accountPanel(account) {
+  const balances = account.balances.length === 0
+    ? h('p', { class: 'empty' }, 'No balances yet.')
+    : h('table', { 'data-table': 'wallet-balances' }, h('thead', {}, h('tr', {}, h('th', {}, 'Asset'), h('th', {}, 'Balance'))),
+      h('tbody', {}, account.balances.map((b) => h('tr', { 'data-row': b.asset }, h('td', {}, b.asset), h('td', { 'data-key': 'amount', 'data-raw': b.amount }, fmt.amount(b.amount, 6))))));
+  return h('div', { 'data-height': account.height },
+    h('div', { class: 'figures' },
+      figureRow('roles', 'Roles', account.roles.join(','), account.roles.length ? account.roles.map((r) => r.replaceAll('_', ' ')).join(', ') : 'none'),
+      figureRow('kyc', 'KYC', String(account.kyc_verified), account.kyc_verified ? 'verified' : 'not verified'),
+      figureRow('frozen', 'Frozen', String(account.frozen), account.frozen ? 'yes: only compliance can unfreeze' : 'no'),
+      figureRow('points', 'Points', account.points, fmt.amount(account.points)),
+      figureRow('nonce', 'Next nonce', String(account.next_nonce), String(account.next_nonce))),
+    balances,
+    h('p', { class: 'note' }, `Read at block #${account.height}.`));
+}
+
+async function requestsPanel(account) {
+  const ids = account.redemption_requests.slice(0, ROWS_MAX);
+  if (ids.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-requests' }, 'No open requests.');
+  const details = await Promise.all(ids.map((id) => read(`/v1/queue/${id}`, '/v1/queue/{id}')));
+  const rows = details.map(({ request, qev_estimate: estimate, qev }) => h('tr', { 'data-row': request.id },
+    h('td', { 'data-key': 'id' }, `#${request.id}`),
+    h('td', { 'data-key': 'status' }, request.status),
+    h('td', { 'data-key': 'shares_remaining', 'data-raw': request.shares_remaining }, fmt.amount(request.shares_remaining)),
+    h('td', { 'data-key': 'claimable', 'data-raw': request.claimable }, fmt.amount(request.claimable)),
+    h('td', { 'data-key': 'position' }, estimate ? String(estimate.position) : '—'),
+    h('td', { 'data-key': 'service_at' }, estimate?.service_at ? fmt.time(estimate.service_at) : estimate ? 'needs new liquidity' : '—'),
+    h('td', { 'data-key': 'bid_price', 'data-raw': qev.bid_price }, fmt.price(qev.bid_price)),
+    h('td', { 'data-key': 'bid_to_serve_next_round' }, estimate?.bid_to_serve_next_round ? fmt.price(estimate.bid_to_serve_next_round) : '—'),
+    h('td', { 'data-key': 'listing_price' }, qev.listing_price ? fmt.amount(qev.listing_price) : '—'),
+    h('td', {}, useButton('request_id', request.id))));
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': 'wallet-requests' },
+    h('thead', {}, h('tr', {}, ['Request', 'Status', 'Shares left', 'Claimable USDai', 'Position', 'Served about', 'Your bid', 'Bid for next round', 'Listed at', ''].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows)));
+}
+
+/** A button that puts `value` into every form's `field` (request, loan or silo id). */
+function useButton(field, value) {
+  const button = h('button', { type: 'button', class: 'use', 'data-use': `${field}:${value}` }, 'use');
+  button.addEventListener('click', () => {
+    for (const input of root.querySelectorAll(`input[name="${field}"]`)) input.value = String(value);
+  });
+  return button;
+}
+
+async function loansPanel() {
+  const page = await read(`/v1/loans?borrower=${wallet.address}&limit=${ROWS_MAX}`, '/v1/loans');
+  const open = page.loans.filter((loan) => loan.status !== 'repaid' && loan.status !== 'cancelled');
+  if (open.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-loans' }, 'No loans as borrower.');
+  const details = await Promise.all(open.map((loan) => read(`/v1/loans/${loan.id}`, '/v1/loans/{id}')));
+  const rows = details.map(({ loan, schedule }) => {
+    const due = schedule?.payment_due_now;
+    return h('tr', { 'data-row': loan.id },
+      h('td', { 'data-key': 'id' }, h('a', { href: `#/loans/${loan.id}` }, `#${loan.id}`)),
+      h('td', { 'data-key': 'status' }, loan.status, loan.margin_call ? ' · margin call' : ''),
+      h('td', { 'data-key': 'balance', 'data-raw': loan.balance }, fmt.amount(loan.balance)),
+      h('td', { 'data-key': 'next_due_at' }, schedule ? fmt.time(schedule.next_payment_due_at) : '—'),
+      h('td', { 'data-key': 'due_now', 'data-raw': due?.total ?? null }, due ? fmt.amount(due.total) : '—'),
+      h('td', { 'data-key': 'grace_interest' }, due && due.grace_interest !== '0' ? fmt.amount(due.grace_interest) : '—'),
+      h('td', { 'data-key': 'payments_remaining' }, schedule ? String(schedule.payments_remaining) : '—'),
+      h('td', {}, useButton('loan_id', loan.id)));
+  });
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': 'wallet-loans' },
+    h('thead', {}, h('tr', {}, ['Loan', 'Status', 'Balance', 'Next due', 'Due now', 'Grace interest', 'Payments left', ''].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows)));
+}
+
+async function silosPanel(account) {
+  if (!account.roles.includes('curator')) return h('p', { class: 'empty', 'data-table': 'wallet-silos' }, 'Not a curator.');
+  const page = await read(`/v1/silos?limit=100`, '/v1/silos');
+  const mine = page.silos.filter((silo) => silo.curator.toLowerCase() === wallet.address.toLowerCase()).slice(0, ROWS_MAX);
+  if (mine.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-silos' }, 'No silos yet.');
+  const rows = mine.map((silo) => h('tr', { 'data-row': silo.id },
+    h('td', { 'data-key': 'id' }, `#${silo.id}`),
+    h('td', { 'data-key': 'first_loss_capital', 'data-raw': silo.first_loss_capital }, fmt.amount(silo.first_loss_capital)),
+    h('td', { 'data-key': 'first_loss_requirement', 'data-raw': silo.first_loss_requirement }, fmt.amount(silo.first_loss_requirement)),
+    h('td', { 'data-key': 'senior_outstanding' }, fmt.amount(silo.senior_outstanding)),
+    h('td', { 'data-key': 'loans_outstanding' }, String(silo.loans_outstanding)),
+    h('td', { 'data-key': 'frozen' }, silo.frozen ? 'frozen' : 'open'),
+    h('td', {}, useButton('silo_id', silo.id))));
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': 'wallet-silos' },
+    h('thead', {}, h('tr', {}, ['Silo', 'First-loss', 'Required', 'Senior out', 'Loans', 'State', ''].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows)));
+}
+
+let refreshing = null;
+
+/** Re-reads the read-only panels (forms and activity are kept). */
+async function refresh() {
+  if (refreshing) return refreshing;
+  refreshing = (async () => {
+    try {
+      if (wallet.infrafiChainId === null) wallet.infrafiChainId = (await read('/v1/status')).chain_id;
+      panels.connection.replaceChildren(connectionPanel());
+      if (!wallet.address) {
+        for (const name of ['account', 'requests', 'loans', 'silos']) panels[name].replaceChildren();
+        return;
+      }
+      const account = await read(`/v1/accounts/${wallet.address}`, '/v1/accounts/{address}');
+      const [accountNode, requests, loans, silos] = await Promise.all([
+        accountPanel(account), requestsPanel(account), loansPanel(), silosPanel(account),
+      ]);
+      panels.account.replaceChildren(accountNode);
+      panels.requests.replaceChildren(requests);
+      panels.loans.replaceChildren(loans);
+      panels.silos.replaceChildren(silos);
+      root.dataset.height = String(account.height);
+    } catch (error) {
+      panels.account.replaceChildren(h('p', { class: 'error' }, `The node did not answer: ${error.message}`));
+    }
+  })();
+  try {
+    await refreshing;
+  } finally {
+    refreshing = null;
+  }
+}
+
+/** The page (one element for the page's life: forms keep what was typed). */
+export async function page() {
+  if (!root) {
+    build();
+    const eth = provider();
+    if (eth) {
+      // A wallet that already trusts this site answers without a prompt.
+      const accounts = await eth.request({ method: 'eth_accounts' }).catch(() => []);
+      if (accounts?.length) {
+        await connected(accounts, await eth.request({ method: 'eth_chainId' }));
+        return { node: root };
+      }
+    }
+  }
+  await refresh();
+  return { node: root };
+}
