@@ -3,13 +3,13 @@
 //! boundary as `handlers`: values parsed by hand, one committed snapshot per read, DTOs out.
 
 use crate::{
-    ApiError, AppState,
+    ApiError, ApiPath, AppState,
     dto::*,
     handlers::{PAGE_MAX, limit, parse_address, parse_u64, proof, query, request_dto},
 };
 use axum::{
     Json,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
 };
 use infrafi_core::{
     Amount, LoanId, ReceiptId, RequestId, SiloId, TxError, estimate,
@@ -96,7 +96,7 @@ pub(crate) async fn silos(
 
 pub(crate) async fn silo(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<SiloDetailDto>, ApiError> {
     let id = silo_id(&id)?;
     let snapshot = app.node.snapshot();
@@ -247,7 +247,7 @@ fn schedule_dto(loan: &Loan, now: u64) -> Result<LoanScheduleDto, ApiError> {
 
 pub(crate) async fn loan(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<LoanDetailDto>, ApiError> {
     let id = loan_id(&id)?;
     let snapshot = app.node.snapshot();
@@ -361,7 +361,7 @@ pub(crate) async fn receipts(
 
 pub(crate) async fn receipt(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ReceiptDetailDto>, ApiError> {
     let id = receipt_id(&id)?;
     let snapshot = app.node.snapshot();
@@ -593,7 +593,7 @@ pub(crate) fn phase_mix(snapshot: &Snapshot) -> PhaseMixDto {
 
 pub(crate) async fn prove_loan(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = loan_id(&id)?;
     let snapshot = app.node.snapshot();
@@ -605,7 +605,7 @@ pub(crate) async fn prove_loan(
 
 pub(crate) async fn prove_receipt(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = receipt_id(&id)?;
     let snapshot = app.node.snapshot();
@@ -618,7 +618,7 @@ pub(crate) async fn prove_receipt(
 
 pub(crate) async fn prove_silo(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = silo_id(&id)?;
     let snapshot = app.node.snapshot();

@@ -3,9 +3,8 @@
 //! at run time. The pages are plain ES modules that read the same public API as any client; the
 //! chart library (uPlot) is vendored in `dashboard/vendor/` by `dashboard/vendor.mjs`.
 
-use crate::ApiError;
+use crate::{ApiError, ApiPath};
 use axum::{
-    extract::Path,
     http::header,
     response::{IntoResponse, Response},
 };
@@ -64,7 +63,7 @@ pub(crate) async fn index() -> Response {
 }
 
 /// `GET /dashboard/{*file}`: one of its files.
-pub(crate) async fn file(Path(file): Path<String>) -> Result<Response, ApiError> {
+pub(crate) async fn file(ApiPath(file): ApiPath<String>) -> Result<Response, ApiError> {
     ASSETS.iter().find(|a| a.path == file).map(respond).ok_or_else(|| {
         ApiError::not_found("asset_not_found", format!("the dashboard has no file `{file}`"))
     })

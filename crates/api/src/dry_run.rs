@@ -49,10 +49,17 @@ pub(crate) async fn dry_run(
     let action_json = request.action;
     let action: Action = serde_json::from_value(action_json.clone())
         .map_err(|e| ApiError::bad_request("action_invalid", format!("not an action: {e}")))?;
+    // Bounded: each dry-run holds a blocking thread while it waits for the one state copy.
+    let place = app.dry_runs.clone().try_acquire_owned().map_err(|_| ApiError {
+        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        code: "dry_runs_busy".into(),
+        message: "The node is running as many dry-runs as it allows; retry shortly.".into(),
+    })?;
     let node = app.node.clone();
     // Applying an action is CPU work (a round may touch a thousand requests): off the
     // async workers, like signature checks.
     let run = tokio::task::spawn_blocking(move || {
+        let _place = place;
         node.dry_run(sender, action, |state, events: &[Event]| {
             let height = state.clock.get().height;
             let event_json = serde_json::to_value(events).unwrap_or_default();

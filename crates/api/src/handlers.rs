@@ -1,11 +1,11 @@
 //! The endpoints. Each parses its own path and query values into domain values (so every bad
 //! input has its own code), reads one committed snapshot, and answers with a DTO.
 
-use crate::{ApiError, ApiJson, AppState, dto::*};
+use crate::{ApiError, ApiJson, ApiPath, AppState, dto::*};
 use alloy_primitives::{Address, B256, Bytes};
 use axum::{
     Json,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::StatusCode,
     response::{
         IntoResponse, Response,
@@ -185,7 +185,7 @@ pub(crate) async fn submit_batch(
 
 pub(crate) async fn get_tx(
     State(app): State<AppState>,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> Result<Json<TxStatus>, ApiError> {
     let hash = parse_hash(&hash)?;
     // Pending first: a transaction leaves the pending set only after its receipt is stored.
@@ -239,7 +239,7 @@ fn header_dto(header: &infrafi_node::BlockHeader) -> HeaderDto {
 
 pub(crate) async fn get_block(
     State(app): State<AppState>,
-    Path(height): Path<String>,
+    ApiPath(height): ApiPath<String>,
 ) -> Result<Json<BlockDto>, ApiError> {
     let height = if height == "latest" {
         app.node.snapshot().header.height
@@ -345,7 +345,7 @@ fn role_name(role: Role) -> String {
 
 pub(crate) async fn account(
     State(app): State<AppState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
 ) -> Result<Json<AccountDto>, ApiError> {
     let address = parse_address(&address)?;
     let snapshot = app.node.snapshot();
@@ -509,7 +509,7 @@ fn estimate(state: &infrafi_core::State, request: &queue::RedemptionRequest) -> 
 
 pub(crate) async fn queue_request(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<RequestDetailDto>, ApiError> {
     let id = RequestId(parse_u64(&id, "request_id")?);
     let snapshot = app.node.snapshot();
@@ -591,7 +591,7 @@ pub(crate) fn proof(
 
 pub(crate) async fn prove_balance(
     State(app): State<AppState>,
-    Path((address, asset)): Path<(String, String)>,
+    ApiPath((address, asset)): ApiPath<(String, String)>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let address = parse_address(&address)?;
     let asset = parse_asset(&asset)?;
@@ -628,7 +628,7 @@ pub(crate) async fn prove_balance(
 
 pub(crate) async fn prove_nonce(
     State(app): State<AppState>,
-    Path(address): Path<String>,
+    ApiPath(address): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let address = parse_address(&address)?;
     let snapshot = app.node.snapshot();
@@ -640,7 +640,7 @@ pub(crate) async fn prove_nonce(
 
 pub(crate) async fn prove_queue_request(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = RequestId(parse_u64(&id, "request_id")?);
     let snapshot = app.node.snapshot();
@@ -655,7 +655,7 @@ pub(crate) async fn prove_queue_request(
 
 pub(crate) async fn prove_leaf(
     State(app): State<AppState>,
-    Path(key): Path<String>,
+    ApiPath(key): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let key: Bytes = key
         .parse()
@@ -703,6 +703,7 @@ fn mentions(json: &serde_json::Value, address: &str) -> bool {
 
 pub(crate) async fn events(
     State(app): State<AppState>,
+    crate::serve::PeerIp(ip): crate::serve::PeerIp,
     RawQuery(raw): RawQuery,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let query = query(raw, &["kind", "account"])?;
@@ -711,15 +712,24 @@ pub(crate) async fn events(
         .map(|k| k.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
         .unwrap_or_default();
     let account = query.get("account").map(|a| parse_address(a)).transpose()?;
+    // A stream holds a connection and a feed subscription for as long as the client wants:
+    // capped in total and per address. Its place is freed when the stream is dropped.
+    let permit = app.event_streams.try_acquire(ip).ok_or_else(|| ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: "event_streams_full".into(),
+        message: "The node serves as many event streams as it allows (in total or to your \
+                  address); retry later."
+            .into(),
+    })?;
     let receiver = app.node.subscribe();
     let stream = stream::unfold(
-        (receiver, std::collections::VecDeque::<SseEvent>::new()),
-        move |(mut receiver, mut ready)| {
+        (receiver, std::collections::VecDeque::<SseEvent>::new(), permit),
+        move |(mut receiver, mut ready, permit)| {
             let kinds = kinds.clone();
             async move {
                 loop {
                     if let Some(event) = ready.pop_front() {
-                        return Some((Ok(event), (receiver, ready)));
+                        return Some((Ok(event), (receiver, ready, permit)));
                     }
                     match receiver.recv().await {
                         Ok(block) => {
@@ -774,4 +784,12 @@ pub(crate) async fn advance_time(
 
 pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("route_not_found", "no such endpoint; see /openapi.json")
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed".into(),
+        message: "this endpoint does not take that method; see /openapi.json".into(),
+    }
 }

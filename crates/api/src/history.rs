@@ -4,13 +4,13 @@
 //! does not grow with the samples a range spans. See `infrafi_node::history`.
 
 use crate::{
-    ApiError, AppState,
+    ApiError, ApiPath, AppState,
     dto::{HistoryDto, HistoryIndexDto, HistoryPointDto, HistorySeriesDto},
     handlers::{parse_u64, query},
 };
 use axum::{
     Json,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
 };
 use infrafi_node::history::{self, REALISED_APY, SERIES, Sample};
 
@@ -44,7 +44,7 @@ pub(crate) async fn index(State(app): State<AppState>) -> Result<Json<HistoryInd
 /// The points of one series: the last sample of each `step`-long bucket of `[from, to]`.
 pub(crate) async fn series(
     State(app): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<HistoryDto>, ApiError> {
     let series = history::series(&name).ok_or_else(|| {

@@ -15,17 +15,19 @@ mod handlers;
 pub mod history;
 pub mod openapi;
 mod schema;
+pub mod serve;
 mod signing;
 
 pub use handlers::STATE_EXPORT_BYTES_MAX;
+pub use serve::ServeConfig;
 
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, FromRequest, Request},
-    http::StatusCode,
+    extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request},
+    http::{StatusCode, request::Parts},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
 use infrafi_node::Node;
 use serde::de::DeserializeOwned;
@@ -43,6 +45,10 @@ pub const BATCH_TXS_MAX: usize = 10_000;
 pub struct AppState {
     /// The node.
     pub node: Arc<Node>,
+    /// Open event streams, in total and per IP address.
+    pub(crate) event_streams: Arc<serve::Quota>,
+    /// Places for dry-runs running or waiting ([`ServeConfig::dry_runs_max`]).
+    pub(crate) dry_runs: Arc<tokio::sync::Semaphore>,
 }
 
 /// An API error: an HTTP status and a stable code with a sentence.
@@ -116,11 +122,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        // The media type exactly (`application/json`, any case, parameters allowed), not a
+        // prefix: `application/jsonx` is not JSON.
         let is_json = request
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
+            .and_then(|v| v.parse::<mime::Mime>().ok())
+            .is_some_and(|m| {
+                m.type_() == mime::APPLICATION && m.subtype() == mime::JSON && m.suffix().is_none()
+            });
         if !is_json {
             return Err(ApiError {
                 status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -149,18 +160,136 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// The router of every endpoint.
+/// A path parameter, percent-decoded; a parameter that does not decode (`%ff` is not UTF-8)
+/// is a 400 `path_invalid` like every other bad input.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| ApiError::bad_request("path_invalid", rejection.body_text()))
+    }
+}
+
+/// Limits `route` to `per_second` requests per second per IP address (a burst of twice that),
+/// answering `429 rate_limited` beyond it; 0 leaves it unlimited.
+fn rate_limited(route: MethodRouter<AppState>, per_second: u32) -> MethodRouter<AppState> {
+    use tower_governor::{GovernorLayer, governor::GovernorConfigBuilder};
+    if per_second == 0 {
+        return route;
+    }
+    let period = std::time::Duration::from_secs(1) / per_second;
+    let Some(config) = GovernorConfigBuilder::default()
+        .period(period)
+        .burst_size(per_second.saturating_mul(2))
+        .finish()
+    else {
+        return route;
+    };
+    let config = Arc::new(config);
+    let limiter = config.limiter().clone();
+    // Forget addresses that have been quiet for a while, so the table stays small.
+    std::thread::Builder::new()
+        .name("infrafi-rate-limits".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(60));
+                limiter.retain_recent();
+                if Arc::strong_count(&limiter) == 1 {
+                    break;
+                }
+            }
+        })
+        .ok();
+    route.layer(GovernorLayer::new(config).error_handler(|error| {
+        let message = match error {
+            tower_governor::GovernorError::TooManyRequests { wait_time, .. } => {
+                format!("Too many submissions from your address; retry in {wait_time} s.")
+            }
+            other => return ApiError::internal(other).into_response(),
+        };
+        ApiError { status: StatusCode::TOO_MANY_REQUESTS, code: "rate_limited".into(), message }
+            .into_response()
+    }))
+}
+
+/// Gives every error answer of the router the `{code, message}` JSON shape: answers made by
+/// axum or tower layers themselves (a timeout, a rejection written as text) get a code from
+/// their status and their text as the message. Answers already in JSON pass untouched.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4_096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_string();
+    let code = match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::NOT_FOUND => "route_not_found",
+        StatusCode::BAD_REQUEST => "request_invalid",
+        status if status.is_server_error() => "internal_error",
+        _ => "request_refused",
+    };
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("The request was refused.").to_string()
+    } else {
+        text
+    };
+    let mut shaped = ApiError { status, code: code.into(), message }.into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            shaped.headers_mut().insert(name, value.clone());
+        }
+    }
+    shaped
+}
+
+/// The router of every endpoint, with the default limits ([`ServeConfig::default`]).
 pub fn router(node: Arc<Node>) -> Router {
-    let state = AppState { node };
+    router_with(node, &ServeConfig::default())
+}
+
+/// The router of every endpoint, with `config`'s per-request limits.
+pub fn router_with(node: Arc<Node>, config: &ServeConfig) -> Router {
+    let event_streams =
+        serve::Quota::new(config.event_streams_max, config.event_streams_per_ip_max);
+    let dry_runs = Arc::new(tokio::sync::Semaphore::new(config.dry_runs_max));
+    let state = AppState { node, event_streams, dry_runs };
+    let submissions = config.submissions_per_ip_per_second;
     Router::new()
-        .route("/v1/tx", post(handlers::submit_tx).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)))
+        .route(
+            "/v1/tx",
+            rate_limited(
+                post(handlers::submit_tx).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
+                submissions,
+            ),
+        )
         .route(
             "/v1/txs",
-            post(handlers::submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_BYTES_MAX)),
+            rate_limited(
+                post(handlers::submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_BYTES_MAX)),
+                config.batches_per_ip_per_second,
+            ),
         )
         .route(
             "/v1/dry-run",
-            post(dry_run::dry_run).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
+            rate_limited(
+                post(dry_run::dry_run).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),
+                submissions,
+            ),
         )
         .route(
             "/v1/typed-data",
@@ -204,14 +333,31 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/", get(dashboard::index))
         .route("/dashboard/{*file}", get(dashboard::file))
         .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(json_errors))
         .with_state(state)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listener` with the default limits until `shutdown` resolves.
 pub async fn serve(
     node: Arc<Node>,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(node)).with_graceful_shutdown(shutdown).await
+    serve_with(node, listener, &ServeConfig::default(), shutdown).await
+}
+
+/// Serves the API on `listener` with `config`'s limits until `shutdown` resolves
+/// ([`serve::serve_router`]).
+pub async fn serve_with(
+    node: Arc<Node>,
+    listener: tokio::net::TcpListener,
+    config: &ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve::serve_router(router_with(node, config), listener, config, shutdown).await
 }

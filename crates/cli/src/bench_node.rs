@@ -76,6 +76,9 @@ fn start_node(
         .arg(&genesis_path)
         .args(["--block-time-ms", &args.block_time_ms.to_string()])
         .args(["--mempool-txs-max", &(args.txs + 1_000).to_string()])
+        // One client at full speed: the per-address limits of a public node would measure
+        // themselves, not the node.
+        .args(["--submissions-per-ip-per-second", "0", "--batches-per-ip-per-second", "0"])
         .stdout(Stdio::piped())
         .spawn()
         .context("spawning the node")?;

@@ -49,6 +49,8 @@ pub(crate) struct DevnetArgs {
     /// Seconds of block time between history samples (`GET /v1/history`).
     #[arg(long, default_value_t = infrafi_node::history::HISTORY_INTERVAL_SECS_DEFAULT)]
     pub(crate) history_interval_secs: u64,
+    #[command(flatten)]
+    pub(crate) limits: node_cmd::ServeLimits,
 }
 
 /// The demo actors: name and the roles it holds at genesis.
@@ -498,7 +500,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         run_bootstrap(&node)?;
     }
     let data_dir = args.data_dir.display().to_string();
-    node_cmd::serve(node, &args.host, args.port, move |address| {
+    node_cmd::serve(node, &args.host, args.port, &args.limits.config(), move |address| {
         println!("infrafi devnet listening on http://{address}");
         println!("chain id {}, data in {data_dir}", node_cmd::CHAIN_ID_DEFAULT);
         for (name, address, path) in &keys {

@@ -42,6 +42,57 @@ pub(crate) struct NodeArgs {
     /// Seconds of block time between history samples (`GET /v1/history`).
     #[arg(long, default_value_t = infrafi_node::history::HISTORY_INTERVAL_SECS_DEFAULT)]
     pub(crate) history_interval_secs: u64,
+    #[command(flatten)]
+    pub(crate) limits: ServeLimits,
+}
+
+/// The API server's limits (docs/security.md, "Connections and slow clients").
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ServeLimits {
+    /// Open connections at most; more are answered `503 connections_full` and closed.
+    #[arg(long, default_value_t = infrafi_api::serve::CONNECTIONS_MAX_DEFAULT)]
+    pub(crate) connections_max: usize,
+    /// Open connections from one IP address at most.
+    #[arg(long, default_value_t = infrafi_api::serve::CONNECTIONS_PER_IP_MAX_DEFAULT)]
+    pub(crate) connections_per_ip_max: usize,
+    /// Open event streams (`/v1/events`) at most.
+    #[arg(long, default_value_t = infrafi_api::serve::EVENT_STREAMS_MAX_DEFAULT)]
+    pub(crate) event_streams_max: usize,
+    /// Open event streams from one IP address at most.
+    #[arg(long, default_value_t = infrafi_api::serve::EVENT_STREAMS_PER_IP_MAX_DEFAULT)]
+    pub(crate) event_streams_per_ip_max: usize,
+    /// Seconds a client has to send a request's headers (also closes idle connections).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) header_read_timeout_secs: u64,
+    /// Seconds a request has to be read and answered.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) request_timeout_secs: u64,
+    /// `POST /v1/tx` and `/v1/dry-run` requests per second from one IP address (0: no limit).
+    #[arg(long, default_value_t = infrafi_api::serve::SUBMISSIONS_PER_IP_PER_SECOND_DEFAULT)]
+    pub(crate) submissions_per_ip_per_second: u32,
+    /// `POST /v1/txs` batches per second from one IP address (0: no limit).
+    #[arg(long, default_value_t = infrafi_api::serve::BATCHES_PER_IP_PER_SECOND_DEFAULT)]
+    pub(crate) batches_per_ip_per_second: u32,
+    /// Dry-runs running or waiting at once; more are answered `503 dry_runs_busy`.
+    #[arg(long, default_value_t = infrafi_api::serve::DRY_RUNS_MAX_DEFAULT)]
+    pub(crate) dry_runs_max: usize,
+}
+
+impl ServeLimits {
+    /// The server configuration these flags give.
+    pub(crate) fn config(&self) -> infrafi_api::ServeConfig {
+        infrafi_api::ServeConfig {
+            connections_max: self.connections_max.max(1),
+            connections_per_ip_max: self.connections_per_ip_max.max(1),
+            event_streams_max: self.event_streams_max,
+            event_streams_per_ip_max: self.event_streams_per_ip_max,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            request_timeout: Duration::from_secs(self.request_timeout_secs.max(1)),
+            submissions_per_ip_per_second: self.submissions_per_ip_per_second,
+            batches_per_ip_per_second: self.batches_per_ip_per_second,
+            dry_runs_max: self.dry_runs_max,
+        }
+    }
 }
 
 /// `infrafi node`.
@@ -63,7 +114,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
         config.keeper = Some(crate::wallet::load_key(path)?);
     }
     let node = Arc::new(Node::start(config, genesis.as_ref()).context("starting the node")?);
-    serve(node, &args.host, args.port, |address| {
+    serve(node, &args.host, args.port, &args.limits.config(), |address| {
         println!("infrafi node listening on http://{address}");
     })
 }
@@ -73,6 +124,7 @@ pub(crate) fn serve(
     node: Arc<Node>,
     host: &str,
     port: u16,
+    limits: &infrafi_api::ServeConfig,
     on_listen: impl FnOnce(SocketAddr),
 ) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -98,7 +150,7 @@ pub(crate) fn serve(
                 _ = terminated => {}
             }
         };
-        infrafi_api::serve(node.clone(), listener, shutdown).await?;
+        infrafi_api::serve_with(node.clone(), listener, limits, shutdown).await?;
         anyhow::Ok(())
     })?;
     node.shutdown();

@@ -12,6 +12,7 @@ use std::{sync::Arc, time::Duration};
 pub(crate) struct Served {
     pub(crate) client: Client,
     pub(crate) node: Arc<Node>,
+    #[allow(dead_code)] // Held for its lifetime; some suites read it.
     pub(crate) dir: tempfile::TempDir,
 }
 
@@ -20,7 +21,17 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 /// Starts chain `chain` from `genesis` and serves it.
+#[allow(dead_code)] // Not every suite uses every way to serve.
 pub(crate) async fn serve(chain: u64, genesis: &Genesis) -> Served {
+    serve_limited(chain, genesis, infrafi_api::ServeConfig::default()).await
+}
+
+/// Starts chain `chain` from `genesis` and serves it with `limits`.
+pub(crate) async fn serve_limited(
+    chain: u64,
+    genesis: &Genesis,
+    limits: infrafi_api::ServeConfig,
+) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let mut config = NodeConfig::new(chain, dir.path().to_path_buf());
     config.block_time = Duration::from_millis(100);
@@ -30,7 +41,9 @@ pub(crate) async fn serve(chain: u64, genesis: &Genesis) -> Served {
     let address = listener.local_addr().unwrap();
     let server_node = node.clone();
     tokio::spawn(async move {
-        infrafi_api::serve(server_node, listener, std::future::pending()).await.unwrap();
+        infrafi_api::serve_with(server_node, listener, &limits, std::future::pending())
+            .await
+            .unwrap();
     });
     Served { client: Client::new(&format!("http://{address}")), node, dir }
 }
