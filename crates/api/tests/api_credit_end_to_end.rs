@@ -15,6 +15,7 @@ use infrafi_core::{
         SetBid, SetSiloSeniorCap, Stake,
     },
     ids::USDC,
+    queue::ROUND_REQUESTS_MAX,
     loans::{LoanTerms, TrancheTerms},
     math::{Bps, Rate},
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
@@ -317,23 +318,34 @@ async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
     assert_eq!(detail["qev"]["bid_price"], (WAD / 1_000).to_string(), "{detail}");
     assert!(number(&detail["qev"]["bid_escrow"]) > 0);
     assert!(detail["qev_estimate"]["service_at"].is_u64(), "{detail}");
-    h.advance(8 * DAY).await;
-    // A round that serves one request: the bidder's, though it is younger.
-    h.send_ok("old", Action::ServiceQueue(ServiceQueue { max_requests: 1 })).await;
-    let served = h.get("/v1/queue/1").await;
-    assert_eq!(served["request"]["status"], "served", "{served}");
-    let waiting = h.get("/v1/queue/0").await;
-    assert_eq!(waiting["request"]["status"], "eligible", "{waiting}");
-    assert_eq!(waiting["qev_estimate"]["position"], 0, "{waiting}");
-    let rounds = h.get("/v1/queue/rounds").await;
-    assert_eq!(rounds["rounds_total"], 1);
-    let round = &rounds["rounds"][0];
-    assert_eq!(round["requests_served"], 1);
-    assert_eq!(round["jumpers"], 1, "{round}");
-    assert!(rounds["clearing_price_ema"].is_string());
     h.send_ok("old", Action::ListRequest(ListRequest { request_id: old, price: usd(49_000) }))
         .await;
     let listings = h.get("/v1/queue/listings").await;
     assert_eq!(listings["listings"][0]["request"]["id"], 0, "{listings}");
     assert_eq!(number(&listings["listings"][0]["price"]), usd(49_000).0);
+    h.advance(8 * DAY).await;
+    // The liquidity covers both: a round cut to one request is refused with the node's code
+    // (it would make the bidder pay for jumping a request the liquidity covers).
+    let cut = Action::ServiceQueue(ServiceQueue { max_requests: 1 });
+    let refused = h.dry_run("old", &cut).await;
+    assert_eq!(refused["status"], "rejected", "{refused}");
+    assert_eq!(refused["error"]["code"], 509, "{refused}");
+    // The whole round serves the bidder first, though it is younger, then the older request;
+    // nobody was left unserved, so nobody jumped and nobody pays.
+    let round = Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX });
+    let applied = h.send_ok("old", round).await;
+    let served: Vec<u64> = applied["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["kind"] == "redemption_served")
+        .map(|event| event["request_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(served, vec![bidder.0, old.0], "{applied}");
+    let rounds = h.get("/v1/queue/rounds").await;
+    assert_eq!(rounds["rounds_total"], 1);
+    let round = &rounds["rounds"][0];
+    assert_eq!(round["requests_served"], 2);
+    assert_eq!(round["jumpers"], 0, "{round}");
+    assert!(rounds["clearing_price_ema"].is_string());
 }

@@ -2,13 +2,14 @@
 //! updated (and journaled) after every transaction exactly as the node applies it.
 
 use crate::alloc_counter;
-use anyhow::{bail, ensure};
+use anyhow::ensure;
 use clap::{Args, Subcommand};
 use infrafi_core::{
     Action, Amount, Asset, BlockContext, RequestId, State, Transaction,
     action::{Claim, MintUsdai, RequestRedeem, ServiceQueue, Stake},
     apply,
     ids::USDC,
+    queue::ROUND_REQUESTS_MAX,
 };
 use infrafi_testkit::{
     Driver, WorkloadKind, Xorshift, funded_market, user_address, workload_market,
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 
 #[derive(Subcommand)]
 pub(crate) enum BenchCommand {
-    /// Every user mints, stakes, requests, is serviced in batches of K, and claims.
+    /// Every user mints, stakes, requests, is serviced in rounds at the protocol's bound, and
+    /// claims.
     Lifecycle(LifecycleArgs),
     /// Each transaction type applied to a market of many funded accounts.
     Apply(ApplyArgs),
@@ -28,9 +30,6 @@ pub(crate) struct LifecycleArgs {
     /// Number of users.
     #[arg(long, default_value_t = 10_000)]
     users: u64,
-    /// Batch sizes K for the servicing phase, each on a fresh copy of the state.
-    #[arg(long, value_delimiter = ',', default_value = "1,10,100,1000")]
-    batches: Vec<u32>,
 }
 
 #[derive(Args)]
@@ -106,28 +105,23 @@ fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
     })?;
     let notice = driver.state.governance.params.get().notice_period_secs;
     driver.advance(notice);
-    let queued = driver.state;
-    let mut last = None;
-    for &batch in &args.batches {
-        let mut state = queued.clone();
-        let block = driver.block;
-        let started = Instant::now();
-        let mut rounds = 0u64;
-        while !state.queue.eligible.is_empty() || !state.queue.waiting.is_empty() {
-            let tx = Transaction {
-                sender: user_address(0),
-                action: Action::ServiceQueue(ServiceQueue { max_requests: batch }),
-            };
-            apply(&mut state, &block, &tx).map_err(|e| anyhow::anyhow!("service failed: {e}"))?;
-            rounds += 1;
-            ensure!(rounds <= users + 1, "the queue stopped draining at K={batch}");
-        }
-        let elapsed = started.elapsed();
-        print_row(&format!("service K={batch} (req)"), users, elapsed);
-        println!("{:<22} {rounds:>10} rounds", "");
-        last = Some(state);
+    let mut state = driver.state;
+    let block = driver.block;
+    let started = Instant::now();
+    let mut rounds = 0u64;
+    // A round serves everything the liquidity covers up to the protocol's bound, and one that
+    // stops at the bound lets the next run at once: ceil(users / bound) rounds.
+    while !state.queue.eligible.is_empty() || !state.queue.waiting.is_empty() {
+        let tx = Transaction {
+            sender: user_address(0),
+            action: Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }),
+        };
+        apply(&mut state, &block, &tx).map_err(|e| anyhow::anyhow!("service failed: {e}"))?;
+        rounds += 1;
+        ensure!(rounds <= users + 1, "the queue stopped draining");
     }
-    let Some(state) = last else { bail!("--batches must name at least one K") };
+    print_row("service (req)", users, started.elapsed());
+    println!("{:<22} {rounds:>10} rounds of at most {ROUND_REQUESTS_MAX}", "");
     let mut driver = Driver { state, block: driver.block };
     phase(&mut driver, "claim", users, |i| Transaction {
         sender: user_address(i),

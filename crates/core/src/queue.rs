@@ -46,6 +46,8 @@ result_codes! {
             "The previous servicing round was less than the round interval ago.";
         RoundRequestLimitOutOfRange = 508 => "round_request_limit_out_of_range",
             "A round serves between 1 and the protocol's maximum number of requests.";
+        RoundRequestLimitCutsRoundShort = 509 => "round_request_limit_cuts_round_short",
+            "The round would stop at the sender's request limit while liquidity and eligible requests remain; a round serves all it can, up to the protocol's maximum.";
     }
 }
 
@@ -167,6 +169,16 @@ pub struct RoundRecord {
     pub overtaken_shares: Amount,
     /// Whole units of sub-unit wait-fee dust swept from the pool to the protocol.
     pub dust_swept: Amount,
+}
+
+impl RoundRecord {
+    /// Whether the round stopped at the protocol's bound ([`ROUND_REQUESTS_MAX`] requests) with
+    /// liquidity left, so the next round may run at once. (It may then find that the rest of
+    /// the liquidity buys no share, or that the order had ended at the bound: it is recorded
+    /// as a round and the interval applies after it.)
+    pub fn stopped_at_bound(&self) -> bool {
+        self.requests_served >= ROUND_REQUESTS_MAX && self.served_assets < self.liquidity
+    }
 }
 
 /// Queue-wide counters.
@@ -511,12 +523,31 @@ pub fn round_liquidity(state: &State) -> Result<Amount, TxError> {
 }
 
 /// The earliest time the next servicing round may run: the last round's time plus the round
-/// interval, or 0 before the first round (the first round may run at any time).
+/// interval, or 0 before the first round (the first round may run at any time). A round that
+/// stopped at the protocol's bound ([`ROUND_REQUESTS_MAX`]) with liquidity left
+/// ([`RoundRecord::stopped_at_bound`]) did not end the day's servicing: the next round may run
+/// at once.
 pub fn next_round_earliest_at(state: &State) -> u64 {
-    match state.queue.globals.get().last_round_at {
-        Some(last) => last.saturating_add(state.governance.params.get().round_interval_secs),
-        None => 0,
+    let globals = state.queue.globals.get();
+    let Some(last) = globals.last_round_at else { return 0 };
+    let continues = globals
+        .rounds
+        .checked_sub(1)
+        .and_then(|round| state.queue.rounds.get(&round))
+        .is_some_and(RoundRecord::stopped_at_bound);
+    if continues {
+        return last;
     }
+    last.saturating_add(state.governance.params.get().round_interval_secs)
+}
+
+/// Whether the eligible order holds a request that `left` buys at least one share of: the
+/// round could go on.
+fn round_could_serve_more(state: &State, left: Amount) -> Result<bool, TxError> {
+    if left.is_zero() || state.queue.eligible.first().is_none() {
+        return Ok(false);
+    }
+    Ok(!vault::nav(state).shares_for_redemption_assets(left)?.is_zero())
 }
 
 /// Serves the first request of the eligible order from what is `left`; returns what it served,
@@ -594,12 +625,22 @@ fn sweep_orphaned_vault_assets(state: &mut State) -> Result<(), TxError> {
 
 /// Keeper: run a servicing round.
 ///
-/// A keeper runs a servicing round over at most `max_requests` requests.
+/// A keeper runs a servicing round; `max_requests` is the most the sender lets it serve.
 ///
 /// The eligible requests are served in order (highest bid first, then oldest) at the
-/// redemption share price until the liquidity ends; then [`qev::settle_round`] charges the
-/// requests that jumped an older one the clearing price and credits the overtaken requests
-/// with the fees. Cost: O(k log n) for k served of n queued, plus O(log n) per activation.
+/// redemption share price until the liquidity ends, the order ends, or [`ROUND_REQUESTS_MAX`]
+/// are served; then [`qev::settle_round`] charges the requests that jumped an older one the
+/// clearing price and credits the overtaken requests with the fees. Cost: O(k log n) for k
+/// served of n queued, plus O(log n) per activation.
+///
+/// The sender cannot cut a round short: a round that would stop at `max_requests` (below the
+/// protocol's bound) while liquidity and eligible requests remain is rejected
+/// (`round_request_limit_cuts_round_short`) and changes nothing. A truncated round would
+/// restart the interval, so every holder behind the cut would wait another day, and it would
+/// price the requests the cut left unserved as if the liquidity had run out, charging the
+/// served bidders a clearing price that their old, overtaken neighbours collect as wait-fees.
+/// The protocol's own bound is the round's capacity: a round that stops there with liquidity
+/// left lets the next run at once ([`next_round_earliest_at`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceQueue {
@@ -642,6 +683,12 @@ impl ActionHandler for ServiceQueue {
             if !fully_served {
                 break; // Liquidity ran out on a partial fill.
             }
+        }
+        if served.len() == max_requests as usize
+            && max_requests < ROUND_REQUESTS_MAX
+            && round_could_serve_more(state, left)?
+        {
+            return Err(QueueError::RoundRequestLimitCutsRoundShort.into());
         }
         let round = state.queue.globals.get().rounds;
         let fees = qev::settle_round(state, &served, round)?;

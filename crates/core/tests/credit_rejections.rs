@@ -6,13 +6,13 @@ mod credit_common;
 
 use credit_common::*;
 use infrafi_core::{
-    Action, Address, Amount, AssetClassId, LoanId, ReceiptId, SiloId, TxError,
+    Action, Address, Amount, AssetClassId, LoanId, ReceiptId, RequestId, SiloId, TxError,
     action::{
         AcceptLoan, AddAssetClass, AmendReceipt, ApplyGenerationStepDown, AssignSuccessorCurator,
-        AttachPolicy, CancelLoanProposal, ClaimLoanSurplus, DepositFirstLoss, ForecloseLoan,
+        AttachPolicy, CancelLoanProposal, CancelRedeem, ClaimLoanSurplus, DepositFirstLoss, ForecloseLoan,
         GrantRole, IssueReceipt, OpenSilo, PayInsuranceClaim, PledgeReceipts, PostValuation,
         PrepayLoan, ProposeLoan, RedeemReceipt, ReleaseReceipt, RemarkLoans, RenewPolicy,
-        RepayLoan, ReportSale, RequestReceiptRedemption, SetParameter, SetPause, SetSiloFrozen,
+        RepayLoan, ReportSale, RequestReceiptRedemption, RequestRedeem, SetParameter, SetPause, SetSiloFrozen,
         SetSiloSeniorCap, TransferReceipt, TriggerDefault, WithdrawFirstLoss,
     },
     governance::GovernanceError,
@@ -543,6 +543,14 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         LoanError::VaultLiquidityBufferWouldBeBreached,
     );
+    // With 500,000 shares in the queue (waiting out their notice), the idle USDai they are owed
+    // is not the vault's to lend: a loan leaving less than that idle is refused.
+    c.market.ok(DEPOSITOR, Action::RequestRedeem(RequestRedeem { shares: usd(500_000) }));
+    let loan = c
+        .market
+        .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_500_001), Amount::ZERO));
+    c.reject(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }), LoanError::VaultLiquidityOwedToQueue);
+    c.market.ok(DEPOSITOR, Action::CancelRedeem(CancelRedeem { request_id: RequestId(0) }));
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO));

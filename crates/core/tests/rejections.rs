@@ -149,6 +149,7 @@ rejection_cases! {
     claiming_with_nothing_served_is_rejected,
     a_round_before_the_round_interval_is_rejected,
     a_round_limit_of_zero_or_above_the_maximum_is_rejected,
+    a_round_limit_that_would_cut_the_round_short_is_rejected,
     asset_classes_are_registered_once_with_sane_terms_and_stepped_down_within_range,
     a_receipt_must_exist_and_only_its_custodian_or_owner_may_act_on_it,
     a_pledged_or_closed_receipt_cannot_be_transferred_released_or_redeemed,
@@ -182,6 +183,7 @@ rejection_cases! {
     a_remark_covers_one_to_ten_thousand_loans,
     only_the_curator_or_the_borrower_may_cancel_a_proposal,
     a_surplus_is_claimed_once_and_only_when_there_is_one,
+    origination_leaves_idle_what_the_redemption_queue_is_owed,
 }
 
 /// Codes no transaction can produce through `apply`, each with the reason.
@@ -1402,6 +1404,25 @@ fn a_round_limit_of_zero_or_above_the_maximum_is_rejected() -> TxError {
     QueueError::RoundRequestLimitOutOfRange.into()
 }
 
+fn a_round_limit_that_would_cut_the_round_short_is_rejected() -> TxError {
+    let mut market = funded_market();
+    for _ in 0..3 {
+        market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(5) }));
+    }
+    market.advance(7 * DAY);
+    // The idle USDai covers all three: a limit of two would leave one eligible request and
+    // liquidity behind.
+    let code = reject(
+        &mut market,
+        BOB,
+        Action::ServiceQueue(ServiceQueue { max_requests: 2 }),
+        QueueError::RoundRequestLimitCutsRoundShort,
+    );
+    // A limit that covers the round is no cut.
+    market.ok(BOB, Action::ServiceQueue(ServiceQueue { max_requests: 3 }));
+    code
+}
+
 // ---------------------------------------------------------------------------------------------
 // Credit (6xx receipts, 7xx silos, 8xx loans). Every loan here is real: a custodian-issued,
 // insured and appraised receipt, a silo with first-loss capital, a curator's proposal and the
@@ -2555,6 +2576,30 @@ fn a_surplus_is_claimed_once_and_only_when_there_is_one() -> TxError {
         Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id: loan }),
         LoanError::LoanSurplusIsZero,
     )
+}
+
+fn origination_leaves_idle_what_the_redemption_queue_is_owed() -> TxError {
+    let (mut market, silo, _) = credit_market();
+    let big = market.issue_receipt(BORROWER, 100, whole(3_000_000));
+    // Alice queues 300,000 of her 1,000,000 shares (price 1): they are owed 300,000, and the
+    // 5% buffer on the 700,000 left is 35,000, so 665,000 is the most the vault lends.
+    market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(300_000) }));
+    let loan = propose(&mut market, silo, |now| senior_loan(big, whole(700_001), 0, now));
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::VaultLiquidityOwedToQueue,
+    );
+    let loan = propose(&mut market, silo, |now| senior_loan(big, whole(665_001), 0, now));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::VaultLiquidityBufferWouldBeBreached,
+    );
+    market.originate(silo, senior_loan(big, whole(665_000), 0, market.now()));
+    code
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,8 +12,9 @@ use infrafi_core::{
 
 /// The smallest surplus worth a harvest (one USDai): smaller ones wait to grow.
 pub const HARVEST_SURPLUS_MIN: Amount = Amount(WAD);
-/// Requests one keeper round serves at most.
-pub const ROUND_REQUESTS_KEEPER: u32 = 1_000;
+/// Requests one keeper round serves at most: the protocol's own bound. A smaller limit would
+/// be rejected whenever it cut the round short (`round_request_limit_cuts_round_short`).
+pub const ROUND_REQUESTS_KEEPER: u32 = queue::ROUND_REQUESTS_MAX;
 
 /// How old a loan's mark may grow before the keeper re-marks it.
 pub const REMARK_INTERVAL_SECS: u64 = 86_400;
@@ -81,13 +82,14 @@ fn defaults_due(state: &State) -> Vec<Action> {
         .collect()
 }
 
-/// A round is due when the round interval has passed, some request is (or becomes) eligible,
-/// and there is liquidity to serve it.
+/// A round is due when the round interval has passed (or the last round stopped at the
+/// protocol's bound with liquidity left), some request is (or becomes) eligible, and there is
+/// liquidity to serve it.
 fn round_is_due(state: &State) -> bool {
     let now = state.now();
-    let globals = state.queue.globals.get();
-    let interval = state.governance.params.get().round_interval_secs;
-    if globals.last_round_at.is_some_and(|last| now < last.saturating_add(interval)) {
+    if state.queue.globals.get().last_round_at.is_some()
+        && now < queue::next_round_earliest_at(state)
+    {
         return false;
     }
     let has_eligible = !state.queue.eligible.is_empty()

@@ -101,6 +101,8 @@ result_codes! {
             "Only the silo's curator or the borrower may cancel a proposal.";
         LoanSurplusIsZero = 826 => "loan_surplus_is_zero",
             "The loan holds no surplus for its borrower.";
+        VaultLiquidityOwedToQueue = 827 => "vault_liquidity_owed_to_queue",
+            "The senior tranche would take idle USDai that the redemption queue's requests are owed at the redemption price.";
     }
 }
 

@@ -12,7 +12,7 @@ use crate::{
     error::TxError,
     event::Event,
     governance::{require_not_paused, require_role},
-    ids::{Address, LoanId, ProtocolAccount, ReceiptId, SiloId},
+    ids::{Address, Asset, LoanId, ProtocolAccount, ReceiptId, SiloId},
     math::{Amount, BPS_DENOMINATOR, Overflow, Rate, Rounding, mul_div_wide},
     params::{LOAN_PERIODS_MAX, PauseScope, REPAYMENT_INTERVAL_SECS_MAX, Role},
     receipts::{self, ReceiptError, ReceiptStatus},
@@ -215,7 +215,7 @@ pub fn ltv_bps(balance: Amount, value: Amount) -> u128 {
 /// The borrower accepts a proposal and the loan is originated. Checks in order:
 /// proposal, borrower, expiry, pause, silo frozen, each receipt (owner, state, class,
 /// eligibility), LTV, silo senior cap, borrower concentration, first-loss pool and requirement,
-/// vault deployment limit and liquidity buffer.
+/// vault deployment limit, what the redemption queue is owed, and the liquidity buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptLoan {
@@ -332,6 +332,12 @@ fn check_silo_room(
     Ok(())
 }
 
+/// The vault may lend out only what its holders have not asked for: after origination the idle
+/// USDai must still cover every queued request (waiting or eligible) at the redemption price,
+/// rounded up, plus the liquidity buffer on the shares not in the queue (the buffer a round
+/// keeps, `queue::round_liquidity`). Otherwise a curator and borrower could take the liquidity
+/// that repayments and deposits brought for the queue, and holders who asked first would wait
+/// on a loan's amortization instead.
 fn check_vault_room(state: &State, senior: Amount) -> Result<(), TxError> {
     if senior.is_zero() {
         return Ok(());
@@ -342,8 +348,24 @@ fn check_vault_room(state: &State, senior: Amount) -> Result<(), TxError> {
     if deployed_after > nav.conservative.mul_bps(params.max_deployed_bps, Rounding::Down)? {
         return Err(LoanError::VaultMaxDeployedExceeded.into());
     }
-    let buffer = nav.conservative.mul_bps(params.liquidity_buffer_bps, Rounding::Up)?;
-    if nav.unallocated < senior || nav.unallocated.checked_sub(senior)? < buffer {
+    let locked = state.ledger.balance(ProtocolAccount::QueueEscrow, Asset::Susdai);
+    let (owed_to_queue, unlocked_value) = if nav.share_supply.is_zero() {
+        (Amount::ZERO, nav.conservative)
+    } else {
+        let unlocked = nav.share_supply.checked_sub(locked)?;
+        (
+            nav.conservative.mul_div(locked.0, nav.share_supply.0, Rounding::Up)?,
+            nav.conservative.mul_div(unlocked.0, nav.share_supply.0, Rounding::Up)?,
+        )
+    };
+    let Ok(idle_after) = nav.unallocated.checked_sub(senior) else {
+        return Err(LoanError::VaultLiquidityBufferWouldBeBreached.into());
+    };
+    if idle_after < owed_to_queue {
+        return Err(LoanError::VaultLiquidityOwedToQueue.into());
+    }
+    let buffer = unlocked_value.mul_bps(params.liquidity_buffer_bps, Rounding::Up)?;
+    if idle_after.checked_sub(owed_to_queue)? < buffer {
         return Err(LoanError::VaultLiquidityBufferWouldBeBreached.into());
     }
     Ok(())

@@ -1,0 +1,14 @@
+//! The attack suite (issue 11): one module per attack class, one named test per attack. Each
+//! test states the attack in its doc comment, runs it through ordinary transactions (every
+//! SPEC 14 invariant checked after each one, a rejection leaving the state hash unchanged),
+//! and asserts that the attacker gains nothing and that nobody else loses, or loses at most
+//! rounding units. `docs/security.md` lists each attack, the rule that stops it and its test.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod origination;
+mod rounds;
