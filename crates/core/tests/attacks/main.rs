@@ -7,8 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-#[path = "../common/mod.rs"]
-mod common;
+use support::common;
 
 mod origination;
 mod rounds;

@@ -11,7 +11,7 @@
 #![allow(dead_code)] // Each test file uses its own subset.
 
 #[path = "../common/mod.rs"]
-mod common;
+pub(crate) mod common;
 
 #[allow(unused_imports)] // Each test file uses its own subset.
 pub(crate) use common::{BORROWER, COMPLIANCE, ORACLE};
