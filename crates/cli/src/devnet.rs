@@ -586,7 +586,7 @@ mod tests {
             digests,
             [
                 "0x256c5f7d93c9cd0793a7e41862aa19564539b3c5fc99d6f565ea4cd78e4db2f8",
-                "0x9f6599b0da1d0c2540d8ce628b2b24c74cde0530338b1936aadf7d0d47ac7af3",
+                "0x9c1388e6ba4716f8cbb6b8cd1d89fcad75882a6baccc3b4769d19c9569edf512",
                 "0x6a9ffa5441461609cfd5a22dbe074243fdfa37d8ec31638b4556488329e70573",
                 "0x336128821ca6bbed95cf2072e222d777ae176ea702c10fd71b8c534b63e17e5e",
             ]

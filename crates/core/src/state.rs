@@ -32,8 +32,10 @@ pub struct Clock {
 /// decode into this build's types (postcard is not self-describing), so the node refuses it
 /// with a clear error instead. Bump it whenever a stored type's encoding changes.
 ///
-/// 1: session 1. 2: `PointsGlobals::share_price_stale` (the lazy points sample).
-pub const STATE_FORMAT: u64 = 2;
+/// 1: session 1. 2: `PointsGlobals::share_price_stale` (the lazy points sample). 3: the same
+/// encoding, but a servicing round can no longer be cut short by its sender's limit (issue 11),
+/// so a stored chain holding such a round would replay to another state.
+pub const STATE_FORMAT: u64 = 3;
 
 /// Everything the protocol knows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

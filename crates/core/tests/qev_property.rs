@@ -440,6 +440,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0xccfe2e3f099fc88870444f79fbf5cd4265bd0dedb441cdb6146ff29f38a9e668"
+        "0x793ba9b378fca362555b227afe70cb042f2120763ac942a60846b2167fd96bed"
     );
 }

@@ -15,6 +15,7 @@ use infrafi_core::{
     estimate::{self, ESTIMATE_BIDDERS_MAX, INFLOWS_MAX},
     ids::{B256, RequestId},
     qev::QevError,
+    queue::ROUND_REQUESTS_MAX,
 };
 use infrafi_testkit::{Driver, funded_market, user_address};
 use support::{Market, cents, whole};
@@ -115,9 +116,11 @@ fn story(code: QevError) -> TxError {
 }
 
 /// One more bidder than an estimate walks, ahead of a request without a bid. Built without
-/// the per-transaction invariant checks, which would make it slow.
+/// the per-transaction invariant checks, which would make it slow. The round that makes them
+/// eligible serves all it can up to the protocol's bound (the liquidity covers everyone), so
+/// the bound's worth of bidders more is queued.
 fn bidders_too_many() -> TxError {
-    let users = 11u64;
+    let users = 21u64;
     let state = funded_market(users, whole(2_000), |genesis| {
         genesis.params.notice_period_secs = 0;
         genesis.params.max_active_requests = 1_000;
@@ -136,8 +139,8 @@ fn bidders_too_many() -> TxError {
             .expect("stake");
     }
     let mut next = 0u64;
-    // One more than the limit after the round serves one of them.
-    for n in 0..ESTIMATE_BIDDERS_MAX as u64 + 2 {
+    // One more than the limit after the round serves the bound's worth of them.
+    for n in 0..ESTIMATE_BIDDERS_MAX as u64 + u64::from(ROUND_REQUESTS_MAX) + 1 {
         let sender = user_address(n % users);
         driver
             .apply(sender, Action::RequestRedeem(RequestRedeem { shares: whole(1) }))
@@ -151,7 +154,7 @@ fn bidders_too_many() -> TxError {
         .apply(user_address(0), Action::RequestRedeem(RequestRedeem { shares: whole(1) }))
         .expect("request");
     driver
-        .apply(user_address(0), Action::ServiceQueue(ServiceQueue { max_requests: 1 }))
+        .apply(user_address(0), Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }))
         .expect("round");
     estimate::estimate(&driver.state, RequestId(next), &[]).expect_err("too many bidders")
 }

@@ -106,9 +106,9 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
                 "0x3512d3c53016c0a2ae641dac560a60a8eef5b1e6474668f8f13dab54ff62903a",
             ],
             [
-                "0x4ed785be8288ad74f0c67155d188fe9329c04f9bfc45ef6b6483283d5eef256b",
-                "0x7966683e4063750a5b65e9aa7e73b9b36d41b372fb656681e0a0e395fd9e835d",
-                "0xfd6b331318f03df89a2766603931053e653902c195a30f0f7306abd4939c27b1",
+                "0x6115c1a44f378da2bda9787308e04106edf6687380e89c11a93f4e9a475e2595",
+                "0x1679efbbc77dd0c5922cc63a479c1b7637c63b2d201747ae906bcbd969918789",
+                "0x03b6f5432148d7ef3d870ad9fe1174801fc39069e803721ee3810725a3622b31",
             ],
             [
                 "0x3bba0b592ce99b3191da70ff101cf44ccda34a69e748f556b2058cf4e18b0eec",
