@@ -9,11 +9,12 @@ use infrafi_core::{
     Action, Address, Amount, AssetClassId, LoanId, ReceiptId, RequestId, SiloId, TxError,
     action::{
         AcceptLoan, AddAssetClass, AmendReceipt, ApplyGenerationStepDown, AssignSuccessorCurator,
-        AttachPolicy, CancelLoanProposal, CancelRedeem, ClaimLoanSurplus, DepositFirstLoss, ForecloseLoan,
-        GrantRole, IssueReceipt, OpenSilo, PayInsuranceClaim, PledgeReceipts, PostValuation,
-        PrepayLoan, ProposeLoan, RedeemReceipt, ReleaseReceipt, RemarkLoans, RenewPolicy,
-        RepayLoan, ReportSale, RequestReceiptRedemption, RequestRedeem, SetParameter, SetPause, SetSiloFrozen,
-        SetSiloSeniorCap, TransferReceipt, TriggerDefault, WithdrawFirstLoss,
+        AttachPolicy, CancelLoanProposal, CancelRedeem, ClaimLoanSurplus, DepositFirstLoss,
+        ForecloseLoan, GrantRole, IssueReceipt, OpenSilo, PayInsuranceClaim, PledgeReceipts,
+        PostValuation, PrepayLoan, ProposeLoan, RedeemReceipt, ReleaseReceipt, RemarkLoans,
+        RenewPolicy, RepayLoan, ReportSale, RequestReceiptRedemption, RequestRedeem, SetParameter,
+        SetPause, SetSiloFrozen, SetSiloSeniorCap, TransferReceipt, TriggerDefault,
+        WithdrawFirstLoss,
     },
     governance::GovernanceError,
     ids::B256,
@@ -549,7 +550,11 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     let loan = c
         .market
         .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_500_001), Amount::ZERO));
-    c.reject(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }), LoanError::VaultLiquidityOwedToQueue);
+    c.reject(
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::VaultLiquidityOwedToQueue,
+    );
     c.market.ok(DEPOSITOR, Action::CancelRedeem(CancelRedeem { request_id: RequestId(0) }));
     let loan = c
         .market

@@ -154,7 +154,10 @@ fn bidders_too_many() -> TxError {
         .apply(user_address(0), Action::RequestRedeem(RequestRedeem { shares: whole(1) }))
         .expect("request");
     driver
-        .apply(user_address(0), Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }))
+        .apply(
+            user_address(0),
+            Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }),
+        )
         .expect("round");
     estimate::estimate(&driver.state, RequestId(next), &[]).expect_err("too many bidders")
 }

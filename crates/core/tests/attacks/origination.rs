@@ -31,8 +31,9 @@ fn a_loan_cannot_take_the_liquidity_that_queued_holders_are_owed() {
     let alice = Market::request_id(
         &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(250_000) })),
     );
-    let bob =
-        Market::request_id(&market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(150_000) })));
+    let bob = Market::request_id(
+        &market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(150_000) })),
+    );
     let silo = market.open_silo(whole(100_000), whole(1_000_000));
     let receipt = market.issue_receipt(BORROWER, 100, whole(3_000_000));
     let propose = |market: &mut Market, senior| {

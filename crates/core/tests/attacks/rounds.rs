@@ -44,7 +44,9 @@ fn queue_with_bidders(liquidity: u128) -> (Market, [RequestId; 3]) {
 }
 
 fn service(market: &mut Market, sender: u64, max_requests: u32) -> Result<(), TxError> {
-    market.apply(user_address(sender), Action::ServiceQueue(ServiceQueue { max_requests })).map(|_| ())
+    market
+        .apply(user_address(sender), Action::ServiceQueue(ServiceQueue { max_requests }))
+        .map(|_| ())
 }
 
 /// What every request and fee account holds: who was served, what each owes or is owed.
