@@ -158,15 +158,28 @@ pub struct StatusDto {
     pub timestamp: u64,
     /// Transactions waiting.
     pub mempool_size: usize,
+    /// The most transactions that can wait (beyond it, `mempool_full`).
+    pub mempool_capacity: usize,
     /// Whether devnet controls are on.
     pub devnet: bool,
 }
 
-/// `GET /v1/health` while the block producer runs.
+/// `GET /v1/health`: `200` with status `ok` and no problems, or `503` with status `degraded`,
+/// the first problem's code and every problem's sentence (the `{code, message}` shape of every
+/// error), and the problems one by one.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HealthDto {
-    /// Always `ok` (a stopped node answers 503 with an error body).
+    /// `ok` or `degraded`.
     pub status: String,
+    /// When degraded: the most serious problem's code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// When degraded: every problem's sentence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// What keeps the node from being healthy, the most serious first (`node_failed`,
+    /// `node_not_running`, `producer_stalled`, `mempool_saturated`).
+    pub problems: Vec<ErrorBody>,
 }
 
 /// `GET /v1/state/export`: the last committed state in its canonical encoding.

@@ -266,6 +266,7 @@ pub(crate) async fn status(State(app): State<AppState>) -> Json<StatusDto> {
         state_root: snapshot.header.state_root,
         timestamp: snapshot.header.timestamp,
         mempool_size: app.node.mempool_len(),
+        mempool_capacity: app.node.mempool_capacity(),
         devnet: app.node.config().devnet,
     })
 }
@@ -308,16 +309,22 @@ pub(crate) async fn export_state(
 }
 
 pub(crate) async fn health(State(app): State<AppState>) -> Response {
-    if app.node.is_running() {
-        (StatusCode::OK, Json(HealthDto { status: "ok".into() })).into_response()
-    } else {
-        ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "node_not_running".into(),
-            message: "The block producer has stopped.".into(),
-        }
-        .into_response()
-    }
+    let problems = app.node.health();
+    let Some(first) = problems.first() else {
+        let healthy =
+            HealthDto { status: "ok".into(), code: None, message: None, problems: vec![] };
+        return (StatusCode::OK, Json(healthy)).into_response();
+    };
+    let degraded = HealthDto {
+        status: "degraded".into(),
+        code: Some(first.code().into()),
+        message: Some(problems.iter().map(|p| p.message()).collect::<Vec<_>>().join(" ")),
+        problems: problems
+            .iter()
+            .map(|p| ErrorBody { code: p.code().into(), message: p.message() })
+            .collect(),
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(degraded)).into_response()
 }
 
 /// The non-zero balances of `address` in `state`.

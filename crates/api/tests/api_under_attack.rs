@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use infrafi_api::ServeConfig;
-use infrafi_core::Genesis;
+use infrafi_core::{Action, Amount, Asset, Genesis, action::Transfer, ids::USDC};
 use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -306,4 +306,51 @@ async fn submissions_beyond_the_rate_limit_get_a_json_429_and_dry_runs_are_bound
         "dry_runs_busy",
     );
     served.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_degrades_and_says_why_when_the_mempool_is_saturated_and_when_the_node_stops() {
+    let payer = SigningKey::from_seed("attack/payer");
+    let mut genesis =
+        Genesis::with_admin(SigningKey::from_seed("attack/admin").address(), unix_now());
+    genesis.stablecoin_balances = vec![(payer.address(), USDC, Amount::from_whole(1_000))];
+    // A pool of ten and blocks a minute apart: what is admitted waits.
+    let served = support::serve_configured(CHAIN, &genesis, ServeConfig::default(), |config| {
+        config.mempool_txs_max = 10;
+        config.block_time = Duration::from_secs(60);
+    })
+    .await;
+    let address = served.client.base().trim_start_matches("http://").to_string();
+    let healthy = get(&address, "/v1/health").await;
+    assert_eq!(healthy.status, 200, "{healthy:?}");
+    assert_eq!(healthy.body, json!({"status": "ok", "problems": []}));
+    let to = SigningKey::from_seed("attack/payee").address();
+    for nonce in 0..9 {
+        let action =
+            Action::Transfer(Transfer { asset: Asset::Stablecoin(USDC), to, amount: Amount(1) });
+        let answer = served.client.submit(&payer.sign(CHAIN, nonce, &action)).await.unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+    }
+    let status = get(&address, "/v1/status").await;
+    assert_eq!(
+        (status.body["mempool_size"].as_u64(), status.body["mempool_capacity"].as_u64()),
+        (Some(9), Some(10))
+    );
+    let started = Instant::now();
+    let saturated = get(&address, "/v1/health").await;
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_error(&saturated, 503, "mempool_saturated");
+    assert_eq!(saturated.body["status"], "degraded");
+    assert!(saturated.body["message"].as_str().unwrap().contains("9 of 10"), "{saturated:?}");
+    // Stopped: the most serious problem comes first, the saturation is still listed.
+    served.node.shutdown();
+    let stopped = get(&address, "/v1/health").await;
+    assert_error(&stopped, 503, "node_not_running");
+    let codes: Vec<&str> = stopped.body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["node_not_running", "mempool_saturated"]);
 }

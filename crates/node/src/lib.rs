@@ -14,6 +14,7 @@
 pub mod admission;
 pub mod block;
 pub mod chain;
+pub mod health;
 pub mod history;
 pub mod journal;
 pub mod keeper;
@@ -193,6 +194,10 @@ struct Shared {
     height: watch::Sender<u64>,
     time_offset_secs: AtomicU64,
     running: AtomicBool,
+    /// When the last block was committed (the start, before the first): for health.
+    last_commit: Mutex<Instant>,
+    /// Why the node stopped, after a fatal error (a failed commit): for health.
+    fatal_error: Mutex<Option<String>>,
     wake: (Mutex<bool>, Condvar),
     /// A private copy of the committed state that dry-runs execute on and roll back; cloned
     /// again only when the head has moved (so at most once per block, and only if asked).
@@ -291,6 +296,8 @@ impl Node {
             height,
             time_offset_secs: AtomicU64::new(time_offset_secs),
             running: AtomicBool::new(true),
+            last_commit: Mutex::new(Instant::now()),
+            fatal_error: Mutex::new(None),
             wake: (Mutex::new(false), Condvar::new()),
             scratch: Mutex::new(None),
             consensus: RwLock::new(None),
@@ -386,6 +393,23 @@ impl Node {
     /// Whether the producer is running.
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// What keeps the node from being healthy, the most serious first; empty when healthy
+    /// (see [`health`]).
+    pub fn health(&self) -> Vec<health::HealthProblem> {
+        let (waiting, capacity) = {
+            let mempool = lock(&self.shared.mempool);
+            (mempool.len(), mempool.capacity())
+        };
+        health::assess(&health::Observed {
+            running: self.is_running(),
+            fatal_error: lock(&self.shared.fatal_error).clone(),
+            since_commit: lock(&self.shared.last_commit).elapsed(),
+            block_time: self.shared.config.block_time,
+            waiting,
+            capacity,
+        })
     }
 
     /// Checks a transaction and admits it to the mempool; returns its hash.
@@ -672,6 +696,7 @@ fn produce(shared: Arc<Shared>, mut chain: Chain) {
             // A block that cannot be committed stops the node: continuing would acknowledge
             // transactions that may not be durable.
             tracing::error!(%error, "block production failed; the node stops");
+            *lock(&shared.fatal_error) = Some(format!("block production failed: {error}"));
             shared.running.store(false, Ordering::Release);
             break;
         }
@@ -702,6 +727,7 @@ fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
 fn publish(shared: &Shared, snapshot: Arc<Snapshot>, events: BlockEvents) {
     let height = snapshot.header.height;
     *shared.snapshot.write().unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
+    *lock(&shared.last_commit) = Instant::now();
     // After the snapshot: a reader sees the transaction in flight, then its receipt.
     lock(&shared.mempool).on_commit(snapshot.clone(), shared.block_time_now());
     shared.height.send_replace(height);

@@ -320,6 +320,7 @@ impl Replica {
     /// Stops the node after a fatal error: submissions are refused and health turns 503.
     pub fn halt(&self, reason: &str) {
         tracing::error!(reason, "the validator stops");
+        *lock(&self.shared.fatal_error) = Some(reason.to_string());
         self.shared.running.store(false, Ordering::Release);
     }
 }

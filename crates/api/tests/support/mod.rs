@@ -27,15 +27,28 @@ pub(crate) async fn serve(chain: u64, genesis: &Genesis) -> Served {
 }
 
 /// Starts chain `chain` from `genesis` and serves it with `limits`.
+#[allow(dead_code)]
 pub(crate) async fn serve_limited(
     chain: u64,
     genesis: &Genesis,
     limits: infrafi_api::ServeConfig,
 ) -> Served {
+    serve_configured(chain, genesis, limits, |_| {}).await
+}
+
+/// Starts chain `chain` from `genesis` with `configure` applied to the node's configuration,
+/// and serves it with `limits`.
+pub(crate) async fn serve_configured(
+    chain: u64,
+    genesis: &Genesis,
+    limits: infrafi_api::ServeConfig,
+    configure: impl FnOnce(&mut NodeConfig),
+) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let mut config = NodeConfig::new(chain, dir.path().to_path_buf());
     config.block_time = Duration::from_millis(100);
     config.devnet = true;
+    configure(&mut config);
     let node = Arc::new(Node::start(config, Some(genesis)).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
