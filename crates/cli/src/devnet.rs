@@ -587,8 +587,8 @@ mod tests {
             [
                 "0x256c5f7d93c9cd0793a7e41862aa19564539b3c5fc99d6f565ea4cd78e4db2f8",
                 "0x9c1388e6ba4716f8cbb6b8cd1d89fcad75882a6baccc3b4769d19c9569edf512",
-                "0x6a9ffa5441461609cfd5a22dbe074243fdfa37d8ec31638b4556488329e70573",
-                "0x336128821ca6bbed95cf2072e222d777ae176ea702c10fd71b8c534b63e17e5e",
+                "0x4ae8b92aa7ae6e02cb7d336e5d3fffa7b2778b983cc47e2c92cb3c4068f29194",
+                "0xbafcfc0dee14cacebb6f9e006cad8ae3b6f8342d8d32a2c3ef836e80082fe861",
             ]
         );
     }

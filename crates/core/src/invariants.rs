@@ -84,12 +84,18 @@ fn check_loans(state: &State) -> Result<(), String> {
             return Err(format!("loan {id}: {:?} with a balance", loan.status));
         }
         let expected_rate = if loan.status == LoanStatus::Active {
-            U256::from(loan.senior.principal.0) * U256::from(loan.senior.rate.0)
+            crate::vault::senior_net_rate_wad(
+                loan.senior.principal,
+                loan.senior.rate.0,
+                loan.senior_accrual.net_share_e8,
+            )
         } else {
             U256::ZERO
         };
         if loan.senior_accrual.interest_per_second_wad != expected_rate {
-            return Err(format!("loan {id}: senior accrual rate is not principal x rate"));
+            return Err(format!(
+                "loan {id}: senior accrual rate is not principal x rate x net share"
+            ));
         }
         if open {
             senior_principal =

@@ -34,8 +34,9 @@ pub struct Clock {
 ///
 /// 1: session 1. 2: `PointsGlobals::share_price_stale` (the lazy points sample). 3: the same
 /// encoding, but a servicing round can no longer be cut short by its sender's limit (issue 11),
-/// so a stored chain holding such a round would replay to another state.
-pub const STATE_FORMAT: u64 = 3;
+/// so a stored chain holding such a round would replay to another state. 4:
+/// `SeniorAccrual::net_share_e8` (senior interest accrues net of fees, issue 11).
+pub const STATE_FORMAT: u64 = 4;
 
 /// Everything the protocol knows.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

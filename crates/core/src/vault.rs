@@ -86,15 +86,42 @@ impl SeniorBook {
     }
 }
 
+/// All of the senior interest, in the units of [`SeniorAccrual::net_share_e8`].
+pub const NET_SHARE_ONE_E8: u32 = 100_000_000;
+
 /// One loan's senior position in the [`SeniorBook`], in the same exact units.
+///
+/// It accrues only what the vault will receive: senior interest net of the performance fee
+/// and the silo's curator fee (SPEC 6: the fee is taken "before it reaches NAV"). Accrued
+/// gross, optimistic NAV would count interest the vault never gets, so a depositor would pay
+/// for it and the deposit price would fall at every payment (issue 11).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeniorAccrual {
     /// Interest accrued up to `checkpoint_at` since the last payment, times 10^18.
     pub accrued_wad: U256,
-    /// Senior principal x senior per-second rate; zero once the loan stops accruing.
+    /// Senior principal x senior per-second rate x `net_share_e8` / 10^8, rounded down; zero
+    /// once the loan stops accruing.
     pub interest_per_second_wad: U256,
     /// When `accrued_wad` was computed.
     pub checkpoint_at: u64,
+    /// The share of senior interest that reaches the vault, in units of 10^-8:
+    /// `(10^4 - performance_fee_bps) x (10^4 - curator_fee_bps)` when the rate was last set
+    /// (origination and every payment); a fee changed in between counts from the next payment.
+    pub net_share_e8: u32,
+}
+
+/// Senior principal x per-second rate x `net_share_e8` / 10^8, rounded down (NAV never counts
+/// interest the vault will not receive).
+pub fn senior_net_rate_wad(principal: Amount, rate: u128, net_share_e8: u32) -> U256 {
+    U256::from(principal.0) * U256::from(rate) * U256::from(net_share_e8)
+        / U256::from(NET_SHARE_ONE_E8)
+}
+
+/// The share of senior interest that reaches the vault after a performance fee and a curator
+/// fee, in units of 10^-8.
+pub fn net_share_e8(performance_fee_bps: u32, curator_fee_bps: u32) -> u32 {
+    let keep = |bps: u32| 10_000u32.saturating_sub(bps);
+    keep(performance_fee_bps) * keep(curator_fee_bps)
 }
 
 impl SeniorAccrual {

@@ -431,9 +431,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0xc25cca940e19800f9e118372711529510f95625be84d7a4a914947643775a0a9",
-            "0x9f75d669f0e3cfff921523b6b4b4763fd1323fb75548ad83e1bc069620e0d23c",
-            "0x4202b77ba8c527cfd5acaf4ea923e898981656064cf81843a3571439b2ce82d8",
+            "0xc6647dc9226bdc3febd48c94462006ff7642582ad122d581f860599ac0ff049b",
+            "0xabd7d9e25dc81508cbc72241c6480737197d0be8bd86403eea44fecc0356a6bc",
+            "0x28d26a6095be7014257bf654cf228fcab1d1bd905ed1b1ad319f9f4b0809bba0",
         ]
     );
 }

@@ -440,6 +440,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0x793ba9b378fca362555b227afe70cb042f2120763ac942a60846b2167fd96bed"
+        "0x72a959a6767c4fcef06d1f65be41d28b862a0b6bc87ac462548c48c4f1b019cf"
     );
 }

@@ -97,23 +97,23 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[
             [
                 "0x1b53f469fef54df7ef091c31b82a35c88e83b712bae6d954a00a61a6887293c9",
-                "0x1cae0842bc9553548641ecb93a4f716eb5619d19a8d3630d9ef17046a9fc63af",
-                "0x7c228d28d1a1c3236f2e805ad464c533db255e017b3de67030fd7897cb1da730",
+                "0xc9c6de48879bc4ab5143dd982c4bf906a5cf5b410eed6ca127661b11046a8d38",
+                "0x5cbc0fb6264df3317e29496c50432c4337adde76b6249e8f5695bb224491057c",
             ],
             [
                 "0x64ff873d99b78a2721afc5961329c2339b4ce3b7db4f647ed8b185fcb45326cb",
-                "0x072b4ad490c127f4fa1eb25b63eb893ec4d7ab73b8df6ff335c9c229454f1c7d",
-                "0x3512d3c53016c0a2ae641dac560a60a8eef5b1e6474668f8f13dab54ff62903a",
+                "0x44ccf1491a9eefaeee95fcd0a9af55f082a011a66b4a76e98ce415f56b445560",
+                "0x0639d6a513a454b8e4dd3f141f13094fb164fa76191682ca0ecc8924b8a091fb",
             ],
             [
                 "0x6115c1a44f378da2bda9787308e04106edf6687380e89c11a93f4e9a475e2595",
-                "0x1679efbbc77dd0c5922cc63a479c1b7637c63b2d201747ae906bcbd969918789",
-                "0x03b6f5432148d7ef3d870ad9fe1174801fc39069e803721ee3810725a3622b31",
+                "0x440cb070de4e90c6a64c3fc261ab5f6b8140e1187a236c42a6ddbb056d4b9315",
+                "0xe13abe182554b5b7e56dc4d6512c086fec772a53785bfc2988c3ca1fd8cfc314",
             ],
             [
                 "0x3bba0b592ce99b3191da70ff101cf44ccda34a69e748f556b2058cf4e18b0eec",
-                "0x6ab577a68760093867bcc09bceea492ff7a44e6c881c827cc63dd3a67f4f7236",
-                "0x9ad679c38327ad6a1b8ba8b0e63f51455ae771780382eea5e19b2499c5e1ccaa",
+                "0x0c65b7378f46af2563a7ce521710daa928d132d9c8221628434287546244359f",
+                "0x6ce2179ae3bd9cc3f7d817904a13d357031829616cc34be6d1bf6a5d9dad1b99",
             ],
         ],
     );

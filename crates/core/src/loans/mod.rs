@@ -41,7 +41,7 @@ use crate::{
     silos,
     state::State,
     table::{Journaled, Slot, Table},
-    vault::SeniorAccrual,
+    vault::{self, SeniorAccrual},
 };
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
@@ -329,8 +329,20 @@ impl Loan {
         missed.min(self.periods_remaining)
     }
 
-    fn senior_interest_per_second_wad(&self) -> U256 {
-        U256::from(self.senior.principal.0) * U256::from(self.senior.rate.0)
+    /// Sets the share of senior interest that reaches the vault from the fees in force (the
+    /// performance fee and its silo's curator fee) and returns the senior position's rate:
+    /// principal x rate x that share, rounded down (see [`vault::SeniorAccrual`]).
+    fn senior_interest_per_second_wad(&mut self, state: &State) -> U256 {
+        let curator_fee_bps =
+            state.silos.silos.get(&self.silo).map_or(0, |silo| silo.terms.curator_fee_bps.0);
+        let performance_fee_bps = state.governance.params.get().performance_fee_bps.0;
+        self.senior_accrual.net_share_e8 =
+            vault::net_share_e8(performance_fee_bps, curator_fee_bps);
+        vault::senior_net_rate_wad(
+            self.senior.principal,
+            self.senior.rate.0,
+            self.senior_accrual.net_share_e8,
+        )
     }
 }
 

@@ -275,7 +275,7 @@ impl ActionHandler for AcceptLoan {
         loan.originated_at = now;
         loan.next_due_at = now.saturating_add(loan.interval_secs);
         loan.mark = Some(Mark { at: now, collateral_value: collateral, ltv_bps: ltv });
-        let rate = loan.senior_interest_per_second_wad();
+        let rate = loan.senior_interest_per_second_wad(state);
         vault::update_senior_position(state, &mut loan.senior_accrual, false, rate);
         let book = &mut state.vault.globals.get_mut().senior;
         book.principal = book.principal.checked_add(senior)?;

@@ -130,14 +130,16 @@ fn distribute(
     reduce_principal(state, loan, split.senior_principal, split.junior_principal)?;
     loan.interest_paid = loan.interest_paid.checked_add(interest)?;
     loan.principal_paid = loan.principal_paid.checked_add(principal)?;
-    let rate = loan.senior_interest_per_second_wad();
+    let rate = loan.senior_interest_per_second_wad(state);
     match accrual {
         AccrualAfterPayment::Reset => {
             vault::update_senior_position(state, &mut loan.senior_accrual, true, rate);
         }
         AccrualAfterPayment::Reduce => {
             vault::update_senior_position(state, &mut loan.senior_accrual, false, rate);
-            let paid_wad = U256::from(split.senior_interest.0) * U256::from(WAD);
+            // The position accrued net of fees: what the vault received of this interest.
+            let net_paid = after_fee.checked_sub(split.curator_fee)?;
+            let paid_wad = U256::from(net_paid.0) * U256::from(WAD);
             let reduction = paid_wad.min(loan.senior_accrual.accrued_wad);
             loan.senior_accrual.accrued_wad -= reduction;
             let book = &mut state.vault.globals.get_mut().senior;

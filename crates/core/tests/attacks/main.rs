@@ -9,5 +9,6 @@ mod support;
 
 use support::common;
 
+mod deposit_price;
 mod origination;
 mod rounds;
