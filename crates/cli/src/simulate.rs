@@ -2,9 +2,9 @@
 
 use anyhow::Context;
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use infrafi_sim::{Scenario, Simulation, charts, summary};
 use std::{
-    io::{IsTerminal, Write},
     path::PathBuf,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::{Duration, Instant},
@@ -119,13 +119,9 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     let pool = pool.build().context("cannot start the worker threads")?;
     let done = AtomicU64::new(0);
-    let finished = AtomicBool::new(false);
     let started = Instant::now();
-    let outcomes = std::thread::scope(|scope| {
-        scope.spawn(|| progress(&done, &finished, args.paths, started));
-        let result = pool.install(|| simulation.run(args.paths, args.seed, Some(&done)));
-        finished.store(true, Ordering::Relaxed);
-        result
+    let outcomes = with_progress(&done, args.paths, "simulating", || {
+        pool.install(|| simulation.run(args.paths, args.seed, Some(&done)))
     })?;
     let run_time = started.elapsed();
     let summary = simulation.summarize(&outcomes, args.seed);
@@ -149,33 +145,36 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A progress line on stderr, redrawn in place on a terminal and every 10% otherwise.
-fn progress(done: &AtomicU64, finished: &AtomicBool, total: u64, started: Instant) {
-    let terminal = std::io::stderr().is_terminal();
-    let mut last_decile = 0;
-    loop {
-        let finished_now = finished.load(Ordering::Relaxed);
-        let count = done.load(Ordering::Relaxed);
-        let elapsed = started.elapsed().as_secs_f64();
-        let rate = count as f64 / elapsed.max(1e-9);
-        let eta = if count > 0 { (total - count) as f64 / rate } else { f64::NAN };
-        let line = format!(
-            "paths {count}/{total} ({:.0}%), {rate:.1} paths/s, eta {eta:.0} s",
-            count as f64 / total as f64 * 100.0
-        );
-        let mut stderr = std::io::stderr();
-        if terminal {
-            let _ = write!(stderr, "\r{line}   ");
-        } else if count * 10 / total > last_decile || finished_now {
-            last_decile = count * 10 / total;
-            let _ = writeln!(stderr, "{line}");
-        }
-        if finished_now {
-            if terminal {
-                let _ = writeln!(stderr);
+/// Runs `work` while a progress bar on stderr follows `done` up to `total` paths (indicatif:
+/// drawn in place on a terminal, hidden when stderr is not one, so logs stay clean). The rate
+/// and the time left appear once the first paths are done.
+pub(crate) fn with_progress<T: Send>(
+    done: &AtomicU64,
+    total: u64,
+    label: &str,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    let bar = ProgressBar::new(total).with_message(label.to_string());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} paths, {per_sec}, {elapsed} elapsed, about {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let finished = AtomicBool::new(false);
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !finished.load(Ordering::Relaxed) {
+                bar.set_position(done.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
             }
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        });
+        let result = work();
+        finished.store(true, Ordering::Relaxed);
+        result
+    });
+    bar.set_position(done.load(Ordering::Relaxed));
+    bar.finish_and_clear();
+    result
 }

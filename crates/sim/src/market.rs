@@ -211,6 +211,19 @@ impl MarketModel {
         }
     }
 
+    /// A path's market at month 0: the starting levels, with month 0's common default factor
+    /// drawn from `rng` like every later month's (a factor fixed at 0 would make the first
+    /// month's defaults both rarer and independent).
+    pub fn start_path(&self, rng: &mut Rng) -> MarketState {
+        let mut state = self.initial_state();
+        state.factor = rng.normal() + self.factor_shift(0);
+        state
+    }
+
+    fn factor_shift(&self, k: u32) -> f64 {
+        self.shocks.iter().filter(|s| s.shifts_factor_at(k)).map(|s| s.default_factor_shift).sum()
+    }
+
     /// Extra liquidation haircut in force at month `k`.
     pub fn recovery_haircut(&self, k: u32) -> f64 {
         self.shocks.iter().filter(|s| s.is_started(k)).map(|s| s.recovery_haircut).sum()
@@ -259,13 +272,7 @@ impl MarketModel {
             + self.tbill_reversion * (self.tbill_long_run - state.tbill_apr) * dt
             + self.tbill_volatility * dt.sqrt() * rng.normal();
         state.tbill_apr = rate.clamp(0.0, TBILL_APR_MAX);
-        let shift: f64 = self
-            .shocks
-            .iter()
-            .filter(|s| s.shifts_factor_at(k))
-            .map(|s| s.default_factor_shift)
-            .sum();
-        state.factor = rng.normal() + shift;
+        state.factor = rng.normal() + self.factor_shift(k);
     }
 
     /// The rental index of class `c` (1.0 at the start).

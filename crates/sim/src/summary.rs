@@ -123,6 +123,17 @@ pub struct SiloExhaustion {
     pub first_loss_used_usd: Percentiles,
 }
 
+/// Why loans defaulted, mean count per path.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DefaultCauses {
+    /// The borrower walked away (the default model's draw) while its cash could pay.
+    pub walked_away: f64,
+    /// The borrower's cash could not pay what was due by the end of the grace period.
+    pub unpaid: f64,
+    /// A margin call's cure window lapsed.
+    pub margin_call: f64,
+}
+
 /// The NAV fan at one month: percentiles of the share price relative to the start.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FanPoint {
@@ -189,6 +200,19 @@ pub struct Summary {
     pub usdai_backing_ratio: Percentiles,
     /// Defaulted loans per path as a share of the loans active at the start.
     pub default_rate: Percentiles,
+    /// Defaults per loan-year of exposure, per path (an annual default rate, comparable with
+    /// the one-year default rates lenders report).
+    pub default_rate_annual: Percentiles,
+    /// Why loans defaulted: mean per path.
+    pub defaults_by_cause: DefaultCauses,
+    /// Per path with a sale: net sale proceeds (each capped at the principal at default) over
+    /// the principal at default of the loans sold.
+    pub recovery_rate: Percentiles,
+    /// The same pooled over all paths' sales.
+    pub recovery_rate_pooled: f64,
+    /// Per path: principal lost at the sales of defaulted loans (principal at default less net
+    /// proceeds) per year, over the average principal outstanding (a charge-off rate).
+    pub loss_rate_annual: Percentiles,
     /// Mean margin calls per path.
     pub margin_calls_mean: f64,
     /// Mean cures per path.
@@ -320,6 +344,37 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         wait_fees_usd: Percentiles::of(&column(&|o| o.wait_fees_usd)),
         usdai_backing_ratio: Percentiles::of(&column(&|o| o.backing_min)),
         default_rate: Percentiles::of(&column(&|o| f64::from(o.defaults) / loans)),
+        default_rate_annual: Percentiles::of(&column(&|o| {
+            if o.loan_months > 0 {
+                f64::from(o.defaults) * 12.0 / o.loan_months as f64
+            } else {
+                0.0
+            }
+        })),
+        defaults_by_cause: DefaultCauses {
+            walked_away: mean(&|o| f64::from(o.defaults_walked_away)),
+            unpaid: mean(&|o| f64::from(o.defaults_unpaid)),
+            margin_call: mean(&|o| f64::from(o.defaults_margin_call)),
+        },
+        recovery_rate: Percentiles::of(
+            &outcomes
+                .iter()
+                .filter(|o| o.settled_exposure_usd > 0.0)
+                .map(|o| o.recovered_usd / o.settled_exposure_usd)
+                .collect::<Vec<_>>(),
+        ),
+        recovery_rate_pooled: {
+            let exposure: f64 = outcomes.iter().map(|o| o.settled_exposure_usd).sum();
+            let recovered: f64 = outcomes.iter().map(|o| o.recovered_usd).sum();
+            if exposure > 0.0 { recovered / exposure } else { 0.0 }
+        },
+        loss_rate_annual: Percentiles::of(&column(&|o| {
+            if o.principal_months_usd > 0.0 {
+                (o.settled_exposure_usd - o.recovered_usd) * 12.0 / o.principal_months_usd
+            } else {
+                0.0
+            }
+        })),
         margin_calls_mean: mean(&|o| f64::from(o.margin_calls)),
         cures_mean: mean(&|o| f64::from(o.cures)),
         late_payments_mean: mean(&|o| f64::from(o.late_payments)),
@@ -385,6 +440,9 @@ pub fn report(summary: &Summary) -> String {
     row("queue wait (days)", &summary.queue_wait_days, &|v| format!("{v:.0}"));
     row("unserved at horizon", &summary.queue_unserved_share, &pct);
     row("default rate", &summary.default_rate, &pct);
+    row("default rate, annual", &summary.default_rate_annual, &pct);
+    row("recovery rate", &summary.recovery_rate, &pct);
+    row("loss rate, annual", &summary.loss_rate_annual, &pct);
     row("USDai backing (min)", &summary.usdai_backing_ratio, &|v| format!("{v:.4}"));
     row("queue wait, in runs (days)", &summary.queue_wait_days_in_run, &|v| format!("{v:.0}"));
     row("queue wait, bidders (days)", &summary.queue_wait_days_bidders, &|v| format!("{v:.0}"));
@@ -400,6 +458,15 @@ pub fn report(summary: &Summary) -> String {
         summary.cures_mean,
         summary.late_payments_mean,
         summary.bids_mean
+    );
+    let causes = &summary.defaults_by_cause;
+    let _ = writeln!(
+        out,
+        "defaults per path: {:.1} walked away, {:.1} unpaid, {:.1} margin call | pooled recovery {}",
+        causes.walked_away,
+        causes.unpaid,
+        causes.margin_call,
+        pct(summary.recovery_rate_pooled)
     );
     let _ = write!(out, "first-loss exhaustion:");
     for silo in &summary.first_loss_exhaustion {

@@ -36,6 +36,8 @@ pub(super) struct LoanSim {
     /// units (level payments), so the simulator need not recompute the schedule (the core
     /// does, and charges the exact amount; the lockbox is funded with a small margin).
     pub(super) level_payment: Option<Amount>,
+    /// Principal outstanding when the loan defaulted, USD (0 before a default in the path).
+    pub(super) exposure_at_default_usd: f64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,6 +299,15 @@ impl PathSim<'_> {
                 liquidation_agent: actors.liquidation_agent,
             }),
         )?;
+        match self.loans[i].status {
+            Borrower::WalkedAway => self.out.defaults_walked_away += 1,
+            Borrower::Late => self.out.defaults_unpaid += 1,
+            _ => self.out.defaults_margin_call += 1,
+        }
+        let exposure =
+            self.chain.state.loans.loans.get(&id).map_or(0.0, |l| amount_to_usd(l.balance));
+        self.loans[i].exposure_at_default_usd = exposure;
+        self.out.default_exposure_usd += exposure;
         self.loans[i].status = Borrower::Defaulted;
         self.out.defaults += 1;
         let month = day / 30;
@@ -335,6 +346,7 @@ impl PathSim<'_> {
         .min(1.0);
         let discount = bps(model.scenario.liquidation.fire_sale_discount_bps);
         let receipts: Vec<_> = book_loan.receipts.clone();
+        let mut net_proceeds = 0.0;
         for receipt_id in receipts {
             let Some(receipt) = self.chain.state.receipts.receipts.get(&receipt_id) else {
                 continue;
@@ -345,6 +357,8 @@ impl PathSim<'_> {
             let units = f64::from(receipt.description.quantity);
             let gross = unit * units * (1.0 - haircut) * (1.0 - discount);
             let report = self.sale_report(class, units, gross);
+            net_proceeds += amount_to_usd(report.gross_proceeds)
+                - amount_to_usd(report.costs().unwrap_or(Amount::MAX));
             self.chain.fund_usdai(agent, report.gross_proceeds)?;
             let events =
                 self.apply(agent, Action::ReportSale(ReportSale { receipt_id, report }))?.to_vec();
@@ -357,6 +371,12 @@ impl PathSim<'_> {
             }
         }
         self.chain.redeem_all_usdai(agent)?;
+        let exposure = self.loans[i].exposure_at_default_usd;
+        if exposure > 0.0 {
+            // Defaulted in this path: what the sale recovered of the principal at default.
+            self.out.settled_exposure_usd += exposure;
+            self.out.recovered_usd += net_proceeds.clamp(0.0, exposure);
+        }
         self.loans[i].status = Borrower::Done;
         Ok(())
     }

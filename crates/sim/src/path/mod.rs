@@ -109,6 +109,21 @@ pub struct PathOutcome {
     pub backing_min: f64,
     /// Loans defaulted.
     pub defaults: u32,
+    /// Of which: the borrower walked away (the default model's draw) while it could pay.
+    pub defaults_walked_away: u32,
+    /// Of which: the borrower's cash could not pay what was due by the end of the grace period.
+    pub defaults_unpaid: u32,
+    /// Of which: a margin call's cure window lapsed.
+    pub defaults_margin_call: u32,
+    /// Principal outstanding at default, summed over the loans that defaulted, USD.
+    pub default_exposure_usd: f64,
+    /// Principal at default of the defaulted loans whose hardware was sold in the path, USD.
+    pub settled_exposure_usd: f64,
+    /// Net sale proceeds (gross less costs) of those loans, each capped at its principal at
+    /// default, USD: `recovered / settled_exposure` is the recovery rate.
+    pub recovered_usd: f64,
+    /// Principal outstanding of the open loans summed over the month boundaries, USD-months.
+    pub principal_months_usd: f64,
     /// Margin calls opened.
     pub margin_calls: u32,
     /// Margin calls cured by a prepayment.
@@ -178,13 +193,14 @@ pub fn run_path(model: &Model, seed: u64, path: u64) -> Result<PathOutcome, SimE
             Some(loan) if loan.status == LoanStatus::Defaulted => (Borrower::Defaulted, 0.0),
             _ => (Borrower::Done, 0.0),
         };
-        loans.push(LoanSim { status, cash, level_payment: None });
+        loans.push(LoanSim { status, cash, level_payment: None, exposure_at_default_usd: 0.0 });
     }
+    let mut rng_market = Rng::for_path(seed, path, Stream::Market);
     let mut sim = PathSim {
         model,
         chain,
-        market: model.market.initial_state(),
-        rng_market: Rng::for_path(seed, path, Stream::Market),
+        market: model.market.start_path(&mut rng_market),
+        rng_market,
         rng_credit: Rng::for_path(seed, path, Stream::Credit),
         rng_holders: Rng::for_path(seed, path, Stream::Holders),
         rng_liquidation: Rng::for_path(seed, path, Stream::Liquidation),
@@ -448,6 +464,14 @@ impl PathSim<'_> {
                 .filter(|l| matches!(l.status, Borrower::Performing | Borrower::Late))
                 .count();
             self.out.loan_months += active as u64;
+            let loans = &self.chain.state.loans;
+            let principal: f64 = loans
+                .open
+                .iter()
+                .filter_map(|(id, _)| loans.loans.get(id))
+                .map(|loan| amount_to_usd(loan.balance))
+                .sum();
+            self.out.principal_months_usd += principal;
         }
     }
 
