@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use infrafi_sim::{Scenario, Simulation, charts, summary};
+use infrafi_sim::{Scenario, Simulation, charts, stress, summary};
 use std::{
     path::PathBuf,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
@@ -14,7 +14,8 @@ use std::{
 #[derive(Args, Debug)]
 pub(crate) struct SimulateArgs {
     /// A built-in scenario (base, gpu-price-crash, new-generation-shock, default-cluster,
-    /// bank-run, rates-up, cuda-moat-erosion, export-controls) or a scenario TOML file.
+    /// bank-run, rates-up, cuda-moat-erosion, export-controls, backtest-h100) or a scenario
+    /// TOML file.
     #[arg(long, default_value = "base")]
     pub(crate) scenario: String,
     /// Number of Monte Carlo paths.
@@ -34,6 +35,16 @@ pub(crate) struct SimulateArgs {
     /// behaviour models (docs/simulator.md).
     #[arg(long, value_name = "URL")]
     pub(crate) from_node: Option<String>,
+    /// Instead of one run: vary each calibrated parameter to its low and its high value, one
+    /// at a time, `--paths` paths each with the same seed; print the table and write
+    /// sensitivity.json and tornado charts of the senior loss p99 and the APY p50.
+    #[arg(long, conflicts_with = "from_node")]
+    pub(crate) sensitivity: bool,
+    /// Instead of one run: search the smallest rent shock, resale shock and default
+    /// correlation at which the senior loss p99 exceeds 0, each with its 95% confidence
+    /// interval; print them and write break_even.json.
+    #[arg(long, conflicts_with = "from_node")]
+    pub(crate) break_even: bool,
 }
 
 /// What a node's export was checked against before the simulation starts.
@@ -98,6 +109,16 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let scenario = Scenario::load(&args.scenario)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
+    if args.sensitivity || args.break_even {
+        let pool = worker_pool(args.threads)?;
+        if args.sensitivity {
+            run_sensitivity(&args, &scenario, &pool)?;
+        }
+        if args.break_even {
+            run_break_even(&args, scenario, &pool)?;
+        }
+        return Ok(());
+    }
     let started = Instant::now();
     let simulation = match &args.from_node {
         None => Simulation::new(scenario)?,
@@ -113,14 +134,10 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
         }
     };
     let book_time = started.elapsed();
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(threads) = args.threads {
-        pool = pool.num_threads(threads);
-    }
-    let pool = pool.build().context("cannot start the worker threads")?;
+    let pool = worker_pool(args.threads)?;
     let done = AtomicU64::new(0);
     let started = Instant::now();
-    let outcomes = with_progress(&done, args.paths, "simulating", || {
+    let outcomes = with_progress(&done, Some(args.paths), "simulating", || {
         pool.install(|| simulation.run(args.paths, args.seed, Some(&done)))
     })?;
     let run_time = started.elapsed();
@@ -145,22 +162,163 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `work` while a progress bar on stderr follows `done` up to `total` paths (indicatif:
-/// drawn in place on a terminal, hidden when stderr is not one, so logs stay clean). The rate
-/// and the time left appear once the first paths are done.
+fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(threads) = threads {
+        pool = pool.num_threads(threads);
+    }
+    pool.build().context("cannot start the worker threads")
+}
+
+/// `--sensitivity`: the tornado table, sensitivity.json and two tornado charts.
+fn run_sensitivity(
+    args: &SimulateArgs,
+    scenario: &Scenario,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<()> {
+    let knobs = stress::knobs().len() as u64;
+    let done = AtomicU64::new(0);
+    let started = Instant::now();
+    let result = with_progress(&done, Some((1 + 2 * knobs) * args.paths), "sensitivity", || {
+        pool.install(|| stress::sensitivity(scenario, args.paths, args.seed, Some(&done)))
+    })?;
+    let path = args.out.join("sensitivity.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let pct = |v: f64| format!("{:.2}%", v * 100.0);
+    println!(
+        "sensitivity of {} ({} paths per variant, seed {}): senior loss p99 (bps) and APY p50",
+        result.scenario, result.paths, result.seed
+    );
+    println!(
+        "{:<28}{:>14}{:>14}{:>12}{:>12}  range",
+        "parameter", "loss p99 low", "loss p99 high", "APY low", "APY high"
+    );
+    println!(
+        "{:<28}{:>14.1}{:>14.1}{:>12}{:>12}  the scenario as it is",
+        "(base)",
+        result.base.senior_loss_p99_bps,
+        result.base.senior_loss_p99_bps,
+        pct(result.base.apy_p50),
+        pct(result.base.apy_p50)
+    );
+    for row in &result.rows {
+        println!(
+            "{:<28}{:>14.1}{:>14.1}{:>12}{:>12}  {}",
+            row.name,
+            row.low.senior_loss_p99_bps,
+            row.high.senior_loss_p99_bps,
+            pct(row.low.apy_p50),
+            pct(row.high.apy_p50),
+            row.range
+        );
+    }
+    let bars = |f: &dyn Fn(&stress::Figures) -> f64| -> Vec<charts::TornadoBar> {
+        result
+            .rows
+            .iter()
+            .map(|row| charts::TornadoBar {
+                label: row.name.clone(),
+                low: f(&row.low),
+                high: f(&row.high),
+            })
+            .collect()
+    };
+    let mut written = charts::write_tornado(
+        &args.out,
+        "tornado_senior_loss",
+        &format!("senior loss p99, {} (blue: low value, orange: high)", result.scenario),
+        "senior loss p99, bps of senior principal",
+        &bars(&|f| f.senior_loss_p99_bps),
+        result.base.senior_loss_p99_bps,
+    )?;
+    let mut apy_bars = bars(&|f| f.apy_p50 * 100.0);
+    apy_bars.sort_by(|a, b| (b.high - b.low).abs().total_cmp(&(a.high - a.low).abs()));
+    written.extend(charts::write_tornado(
+        &args.out,
+        "tornado_apy",
+        &format!("sUSDai APY p50, {} (blue: low value, orange: high)", result.scenario),
+        "APY p50, percent",
+        &apy_bars,
+        result.base.apy_p50 * 100.0,
+    )?);
+    println!(
+        "took {:.1} s; wrote {}: sensitivity.json, {}",
+        started.elapsed().as_secs_f64(),
+        args.out.display(),
+        written.join(", ")
+    );
+    Ok(())
+}
+
+/// `--break-even`: one figure per shock class with its interval, and break_even.json.
+fn run_break_even(
+    args: &SimulateArgs,
+    scenario: Scenario,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<()> {
+    let simulation = Simulation::new(scenario)?;
+    let done = AtomicU64::new(0);
+    let started = Instant::now();
+    let result = with_progress(&done, None, "break-even search", || {
+        pool.install(|| stress::break_evens(&simulation, args.paths, args.seed, Some(&done)))
+    })?;
+    let path = args.out.join("break_even.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!(
+        "break-even of {} ({} paths, seed {}): the smallest shock at which senior loss p99 > 0 \
+         (scenario as it is: p99 {:.1} bps)",
+        result.scenario, result.paths, result.seed, result.base_senior_loss_bps.p99
+    );
+    let show =
+        |v: Option<f64>| v.map_or_else(|| "beyond the range".to_string(), |v| format!("{v:.3}"));
+    for class in &result.classes {
+        let check = class.check_at_estimate.map_or_else(String::new, |(predicted, found)| {
+            format!(" | at the estimate {found} paths lost (search predicted {predicted})")
+        });
+        println!(
+            "  {:<20} {} (95% CI {} to {}) | P(loss) at the largest shock {:.1}% | {} paths run{}\n      {}",
+            format!("{:?}", class.class),
+            show(class.estimate),
+            show(class.interval_low),
+            show(class.interval_high),
+            class.loss_probability_at_max * 100.0,
+            class.evaluations.iter().map(|(_, n)| n).sum::<u64>(),
+            check,
+            class.unit
+        );
+    }
+    println!(
+        "took {:.1} s ({} paths run); wrote {}",
+        started.elapsed().as_secs_f64(),
+        done.load(Ordering::Relaxed),
+        path.display()
+    );
+    Ok(())
+}
+
+/// Runs `work` while a progress bar on stderr follows `done` up to `total` paths, or a counter
+/// when the total is not known in advance (indicatif: drawn in place on a terminal, hidden
+/// when stderr is not one, so logs stay clean).
 pub(crate) fn with_progress<T: Send>(
     done: &AtomicU64,
-    total: u64,
+    total: Option<u64>,
     label: &str,
     work: impl FnOnce() -> T + Send,
 ) -> T {
-    let bar = ProgressBar::new(total).with_message(label.to_string());
-    bar.set_style(
-        ProgressStyle::with_template(
+    let (bar, template) = match total {
+        Some(total) => (
+            ProgressBar::new(total),
             "{msg} [{bar:30}] {pos}/{len} paths, {per_sec}, {elapsed} elapsed, about {eta} left",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> "),
+        ),
+        None => (ProgressBar::new_spinner(), "{msg} {spinner} {pos} paths, {per_sec}, {elapsed}"),
+    };
+    let bar = bar.with_message(label.to_string());
+    bar.set_style(
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
     );
     let finished = AtomicBool::new(false);
     let result = std::thread::scope(|scope| {

@@ -261,3 +261,97 @@ where
     }))?;
     Ok(())
 }
+
+/// One bar of a tornado: a parameter and the figure at its low and high value.
+pub struct TornadoBar {
+    /// The parameter.
+    pub label: String,
+    /// The figure with the parameter's low value.
+    pub low: f64,
+    /// The figure with its high value.
+    pub high: f64,
+}
+
+/// Writes a tornado chart as `<name>.png` and `<name>.svg` into `dir`: one horizontal bar per
+/// parameter from its low to its high figure (in the order given, first on top), around the
+/// scenario's own figure `base`.
+pub fn write_tornado(
+    dir: &Path,
+    name: &str,
+    caption: &str,
+    x_desc: &str,
+    bars: &[TornadoBar],
+    base: f64,
+) -> Result<Vec<String>, SimError> {
+    register_fonts();
+    let png_path = dir.join(format!("{name}.png"));
+    let svg_path = dir.join(format!("{name}.svg"));
+    let fail = |path: &Path, error: Box<dyn std::error::Error>| SimError::Output {
+        path: path.display().to_string(),
+        message: error.to_string(),
+    };
+    {
+        let area = BitMapBackend::new(&png_path, (WIDTH, HEIGHT)).into_drawing_area();
+        tornado(&area, caption, x_desc, bars, base).map_err(|e| fail(&png_path, e))?;
+        area.present().map_err(|e| fail(&png_path, Box::new(e)))?;
+    }
+    {
+        let area = SVGBackend::new(&svg_path, (WIDTH, HEIGHT)).into_drawing_area();
+        tornado(&area, caption, x_desc, bars, base).map_err(|e| fail(&svg_path, e))?;
+        area.present().map_err(|e| fail(&svg_path, Box::new(e)))?;
+    }
+    Ok(vec![format!("{name}.png"), format!("{name}.svg")])
+}
+
+fn tornado<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    caption: &str,
+    x_desc: &str,
+    bars: &[TornadoBar],
+    base: f64,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE)?;
+    let values = bars.iter().flat_map(|b| [b.low, b.high]).chain([base]);
+    let (min, max) =
+        values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let pad = ((max - min) * 0.05).max(1e-9);
+    // Bar i (from the top) is centred on y = n - i, so the labels sit on whole numbers.
+    let n = bars.len().max(1);
+    let rows = n as f64;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(190)
+        .build_cartesian_2d((min - pad)..(max + pad), 0.5..rows + 0.5)?;
+    let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .x_desc(x_desc)
+        .y_labels(n)
+        .y_label_formatter(&|y| {
+            let whole = y.round();
+            let index = rows - whole;
+            if (y - whole).abs() < 1e-6 && index >= 0.0 && (index as usize) < labels.len() {
+                labels[index as usize].clone()
+            } else {
+                String::new()
+            }
+        })
+        .label_style(("sans-serif", 13))
+        .draw()?;
+    chart.draw_series(bars.iter().enumerate().flat_map(|(i, bar)| {
+        let centre = rows - i as f64;
+        let (bottom, top) = (centre - 0.35, centre + 0.35);
+        [
+            Rectangle::new([(base, bottom), (bar.low, top)], BLUE.mix(0.8).filled()),
+            Rectangle::new([(base, bottom), (bar.high, top)], ORANGE.mix(0.8).filled()),
+        ]
+    }))?;
+    chart.draw_series(LineSeries::new([(base, 0.5), (base, rows + 0.5)], BLACK.stroke_width(2)))?;
+    Ok(())
+}

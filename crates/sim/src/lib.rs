@@ -15,11 +15,13 @@ pub mod book;
 pub mod chain;
 pub mod charts;
 pub mod convert;
+pub mod data;
 pub mod holders;
 pub mod market;
 pub mod path;
 pub mod rng;
 pub mod scenario;
+pub mod stress;
 pub mod summary;
 
 pub use book::Book;
@@ -129,6 +131,33 @@ impl Simulation {
         (0..paths)
             .into_par_iter()
             .map(|index| {
+                let outcome = path::run_path(&model, seed, index);
+                if let Some(counter) = progress {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+                outcome
+            })
+            .collect()
+    }
+
+    /// Runs the paths with the given indices (their outcomes are those of the same indices
+    /// in a full run), in the order given.
+    pub fn run_paths(
+        &self,
+        indices: &[u64],
+        seed: u64,
+        progress: Option<&AtomicU64>,
+    ) -> Result<Vec<PathOutcome>, SimError> {
+        let bids = UrgentBidders::new(&self.scenario.holders.bids);
+        let model = path::Model {
+            scenario: &self.scenario,
+            market: &self.market,
+            book: &self.book,
+            bids: &bids,
+        };
+        indices
+            .par_iter()
+            .map(|&index| {
                 let outcome = path::run_path(&model, seed, index);
                 if let Some(counter) = progress {
                     counter.fetch_add(1, Ordering::Relaxed);

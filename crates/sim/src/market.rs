@@ -13,6 +13,9 @@
 //!   max(floor, 1 - depreciation x a))`, with `S_c` the resale shocks.
 //! - T-bill APR: Vasicek, `r += kappa (theta - r) dt + sigma sqrt(dt) z`, kept in [0, 20%].
 //! - Common default factor of month k: `Z_k ~ N(0, 1)` plus the active shocks' shift.
+//! - A backtest (`[market.observed]`) replaces the random walk of the listed classes and the
+//!   Vasicek rate by observed monthly series ([`crate::data`]): those move deterministically,
+//!   with no random launch; the borrowers' defaults stay random.
 
 use crate::{
     rng::Rng,
@@ -141,6 +144,10 @@ pub struct MarketModel {
     tbill_long_run: f64,
     tbill_reversion: f64,
     tbill_volatility: f64,
+    /// Per class: the observed log rental index by month (a backtest), or `None`.
+    observed_rental_log: Vec<Option<Vec<f64>>>,
+    /// The observed T-bill APR by month (a backtest), or `None`.
+    observed_tbill_apr: Option<Vec<f64>>,
 }
 
 fn class_mask(scenario: &Scenario, names: &[String]) -> Vec<bool> {
@@ -188,6 +195,26 @@ impl MarketModel {
             })
             .collect();
         let tbill = &scenario.tbill;
+        let mut observed_rental_log = vec![None; n];
+        let mut observed_tbill_apr = None;
+        if let Some(observed) = &scenario.market.observed {
+            let start = crate::data::Month::parse(&observed.start).expect("validated: a month");
+            let path = |name: &str| {
+                let series = crate::data::series(name).expect("validated: a built-in series");
+                crate::data::monthly_path(&series, start, scenario.horizon_months)
+                    .expect("validated: the series covers the horizon")
+            };
+            for (class, name) in &observed.rentals {
+                let c = scenario.class_index(class).expect("validated: a known class");
+                let levels = path(name);
+                observed_rental_log[c] =
+                    Some(levels.iter().map(|v| (v / levels[0]).ln()).collect());
+            }
+            observed_tbill_apr = observed
+                .tbill
+                .as_deref()
+                .map(|name| path(name).iter().map(|p| p / 100.0).collect());
+        }
         MarketModel {
             classes: scenario.classes.iter().map(ClassModel::new).collect(),
             cholesky,
@@ -197,6 +224,8 @@ impl MarketModel {
             tbill_long_run: f64::from(tbill.long_run_apr_bps) / 1e4,
             tbill_reversion: tbill.reversion_per_year,
             tbill_volatility: tbill.volatility_bps_per_sqrt_year / 1e4,
+            observed_rental_log,
+            observed_tbill_apr,
         }
     }
 
@@ -205,7 +234,7 @@ impl MarketModel {
         MarketState {
             month: 0,
             rental_log: vec![0.0; self.classes.len()],
-            tbill_apr: self.tbill_initial,
+            tbill_apr: self.observed_tbill_apr.as_ref().map_or(self.tbill_initial, |path| path[0]),
             factor: 0.0,
             launches: Vec::new(),
         }
@@ -254,6 +283,11 @@ impl MarketModel {
         let independent: Vec<f64> = (0..n).map(|_| rng.normal()).collect();
         for c in 0..n {
             let class = &self.classes[c];
+            if let Some(path) = &self.observed_rental_log[c] {
+                // Replayed: the series already holds every launch and move of the market.
+                state.rental_log[c] = observed_at(path, k);
+                continue;
+            }
             let correlated: f64 = (0..=c).map(|j| self.cholesky[c][j] * independent[j]).sum();
             state.rental_log[c] += class.drift_per_month + class.volatility_per_month * correlated;
             if rng.chance(class.launch_probability) {
@@ -262,7 +296,7 @@ impl MarketModel {
             }
         }
         for &(month, c, step) in &self.scheduled_launches {
-            if month == k {
+            if month == k && self.observed_rental_log[c].is_none() {
                 state.rental_log[c] += step;
                 state.launches.push((c, step));
             }
@@ -271,7 +305,10 @@ impl MarketModel {
         let rate = state.tbill_apr
             + self.tbill_reversion * (self.tbill_long_run - state.tbill_apr) * dt
             + self.tbill_volatility * dt.sqrt() * rng.normal();
-        state.tbill_apr = rate.clamp(0.0, TBILL_APR_MAX);
+        state.tbill_apr = match &self.observed_tbill_apr {
+            Some(path) => observed_at(path, k),
+            None => rate.clamp(0.0, TBILL_APR_MAX),
+        };
         state.factor = rng.normal() + self.factor_shift(k);
     }
 
@@ -299,6 +336,11 @@ impl MarketModel {
         let share = (self.resale_index(state, c) * class.age_factor(age_years)).min(1.0);
         class.new_price_usd * share
     }
+}
+
+/// Month `k` of an observed path (its last value past its end).
+fn observed_at(path: &[f64], k: u32) -> f64 {
+    path.get(k as usize).or(path.last()).copied().unwrap_or_default()
 }
 
 /// One path's market at a month.
@@ -358,6 +400,74 @@ mod tests {
         assert!((correlation - 0.6).abs() < 0.01, "correlation {correlation}");
         let expected_variance = model.classes[0].volatility_per_month.powi(2);
         assert!((sum_xx / months as f64 / expected_variance - 1.0).abs() < 0.02);
+    }
+
+    #[test]
+    fn the_vasicek_rate_has_the_theoretical_mean_and_variance_after_three_years() {
+        // Far from the [0, 20%] bounds, so the clamp never acts. The model steps the Euler
+        // scheme; its exact moments after n steps are mean theta + (r0 - theta) b^n and
+        // variance sigma^2 dt (1 - b^2n) / (1 - b^2), b = 1 - kappa dt, which approach the
+        // continuous-time Vasicek moments theta + (r0 - theta) e^-kappa t and
+        // sigma^2 (1 - e^-2 kappa t) / (2 kappa) as dt -> 0 (here within 5 bp and 4%).
+        let mut scenario = crate::scenario::Scenario::load("base").expect("base");
+        scenario.tbill.initial_apr_bps = 900;
+        scenario.tbill.long_run_apr_bps = 600;
+        scenario.tbill.reversion_per_year = 0.8;
+        scenario.tbill.volatility_bps_per_sqrt_year = 100.0;
+        let model = MarketModel::new(&scenario);
+        let (paths, months) = (20_000, 36);
+        let mut rng = Rng::new(5);
+        let finals: Vec<f64> = (0..paths)
+            .map(|_| {
+                let mut state = model.initial_state();
+                for _ in 0..months {
+                    model.step(&mut state, &mut rng);
+                }
+                state.tbill_apr
+            })
+            .collect();
+        let mean = finals.iter().sum::<f64>() / paths as f64;
+        let variance = finals.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (paths - 1) as f64;
+        let (r0, theta, kappa, sigma) = (0.09, 0.06, 0.8, 0.01);
+        let t = f64::from(months) * MONTH_YEARS;
+        let theory_mean = theta + (r0 - theta) * (-kappa * t).exp();
+        let theory_variance = sigma * sigma * (1.0 - (-2.0 * kappa * t).exp()) / (2.0 * kappa);
+        let b = 1.0 - kappa * MONTH_YEARS;
+        let euler_mean = theta + (r0 - theta) * b.powi(months as i32);
+        let euler_variance =
+            sigma * sigma * MONTH_YEARS * (1.0 - b.powi(2 * months as i32)) / (1.0 - b * b);
+        let mean_error = (theory_variance / paths as f64).sqrt();
+        assert!((mean - euler_mean).abs() < 4.0 * mean_error, "mean {mean} vs {euler_mean}");
+        assert!((euler_mean - theory_mean).abs() < 5e-4, "discretisation of the mean");
+        let variance_error = euler_variance * (2.0 / (paths - 1) as f64).sqrt();
+        assert!(
+            (variance - euler_variance).abs() < 4.0 * variance_error,
+            "variance {variance} vs {euler_variance}"
+        );
+        assert!((euler_variance / theory_variance - 1.0).abs() < 0.04, "discretisation");
+    }
+
+    #[test]
+    fn a_backtest_replays_the_observed_rents_and_rates_whatever_the_random_draws() {
+        let scenario = crate::scenario::Scenario::load("backtest-h100").expect("loads");
+        let model = MarketModel::new(&scenario);
+        let h100 = scenario.class_index("gpu.h100-sxm").expect("the H100 class");
+        let rents = crate::data::series("h100_rental_anchors").expect("series");
+        let rates = crate::data::series("tbill_3m_anchors").expect("series");
+        let start = crate::data::Month::parse("2023-03").expect("month");
+        for seed in [1, 2] {
+            let mut rng = Rng::new(seed);
+            let mut state = model.start_path(&mut rng);
+            for k in 1..=scenario.horizon_months {
+                model.step(&mut state, &mut rng);
+                let month = start.plus(k);
+                let expected = rents.at(month).expect("covered") / 4.70;
+                let index = model.rental_index(&state, h100);
+                assert!((index - expected).abs() < 1e-9, "{month}: index {index}, {expected}");
+                let rate = rates.at(month).expect("covered") / 100.0;
+                assert!((state.tbill_apr - rate).abs() < 1e-12, "{month}");
+            }
+        }
     }
 
     #[test]

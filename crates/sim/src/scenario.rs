@@ -8,10 +8,13 @@
 
 use infrafi_core::{AssetClassId, params::Params, schedule::InterestModel};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 /// The scenarios shipped with the simulator, by name.
-pub const BUILT_IN: [(&str, &str); 8] = [
+pub const BUILT_IN: [(&str, &str); 9] = [
     ("base", include_str!("../scenarios/base.toml")),
     ("gpu-price-crash", include_str!("../scenarios/gpu-price-crash.toml")),
     ("new-generation-shock", include_str!("../scenarios/new-generation-shock.toml")),
@@ -20,6 +23,7 @@ pub const BUILT_IN: [(&str, &str); 8] = [
     ("rates-up", include_str!("../scenarios/rates-up.toml")),
     ("cuda-moat-erosion", include_str!("../scenarios/cuda-moat-erosion.toml")),
     ("export-controls", include_str!("../scenarios/export-controls.toml")),
+    ("backtest-h100", include_str!("../scenarios/backtest-h100.toml")),
 ];
 
 /// The longest horizon a scenario may ask for (50 years of months).
@@ -106,6 +110,54 @@ pub struct Scenario {
     /// Protocol parameters that differ from the defaults.
     #[serde(default)]
     pub protocol: ProtocolSpec,
+    /// Where every parameter's value comes from (docs/simulator.md, calibration).
+    #[serde(default)]
+    pub calibration: Calibration,
+}
+
+/// The calibration of a scenario: for each parameter, its public source and how the value was
+/// derived, or an explicit `assumption` label. A key is a parameter's path as the scenario
+/// reads it (`borrowers.opex_share_bps`); an element of `classes` or `silos` is named by its
+/// id or name (`classes[gpu.h100-sxm].rental_usd_per_hour`), `[*]` stands for every element,
+/// and a key naming a table covers every parameter in it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// The calibration's version (reported in `summary.json`).
+    #[serde(default)]
+    pub version: String,
+    /// Parameter path -> its source.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, ParameterSource>,
+}
+
+/// Where one parameter's value comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParameterSource {
+    /// How the value is known.
+    pub basis: Basis,
+    /// The public source (publication, index or dataset, with its date); for an assumption,
+    /// what it rests on.
+    #[serde(default)]
+    pub source: String,
+    /// How the value follows from the source.
+    #[serde(default)]
+    pub derivation: String,
+}
+
+/// How a parameter's value is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// A published figure, used as published.
+    Sourced,
+    /// Computed from published figures or series (the derivation says how).
+    Derived,
+    /// Fitted so that the model reproduces a published statistic (the derivation says which).
+    Fitted,
+    /// No public source: a judgement, whose effect `infrafi simulate --sensitivity` shows.
+    Assumption,
 }
 
 /// An asset class (SPEC 8) and its rental market.
@@ -178,6 +230,26 @@ pub struct MarketSpec {
     /// Deterministic shocks.
     #[serde(default)]
     pub shocks: Vec<ShockSpec>,
+    /// A replay of observed series instead of the random market (a backtest).
+    #[serde(default)]
+    pub observed: Option<ObservedSpec>,
+}
+
+/// Observed series replayed month by month (`crates/sim/data/`, see [`crate::data`]): the
+/// rental index of each listed class and, if named, the T-bill rate follow the series from
+/// `start`, with no random move and no random launch; the other classes keep their models.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObservedSpec {
+    /// The calendar month of model month 0 (`YYYY-MM`).
+    pub start: String,
+    /// Class id -> built-in rental series (USD per unit-hour); the class's
+    /// `rental_usd_per_hour` must be the series' value at `start`.
+    #[serde(default)]
+    pub rentals: BTreeMap<String, String>,
+    /// A built-in series of the T-bill rate in percent, replacing the Vasicek model.
+    #[serde(default)]
+    pub tbill: Option<String>,
 }
 
 /// A scheduled new-generation launch.
@@ -538,6 +610,8 @@ impl Scenario {
             validate_class(i, class, &self.classes)?;
         }
         self.validate_market()?;
+        self.validate_observed()?;
+        self.validate_calibration()?;
         validate_tbill(&self.tbill)?;
         validate_borrowers(&self.borrowers)?;
         validate_holders(&self.holders, self.horizon_months)?;
@@ -609,6 +683,75 @@ impl Scenario {
             )?;
         }
         Ok(())
+    }
+
+    fn validate_observed(&self) -> Result<(), (String, String)> {
+        let Some(observed) = &self.market.observed else { return Ok(()) };
+        let start = crate::data::Month::parse(&observed.start)
+            .map_err(|e| ("market.observed.start".to_string(), e))?;
+        for (class, name) in &observed.rentals {
+            let field = format!("market.observed.rentals.{class}");
+            let Some(c) = self.class_index(class) else {
+                return Err((field, format!("names unknown class `{class}`")));
+            };
+            let series = crate::data::series(name).map_err(|e| (field.clone(), e))?;
+            let path = crate::data::monthly_path(&series, start, self.horizon_months)
+                .map_err(|e| (field.clone(), e))?;
+            if path.iter().any(|v| *v <= 0.0) {
+                return Err((field, "a rental series must be positive".into()));
+            }
+            let level = self.classes[c].rental_usd_per_hour;
+            if (level - path[0]).abs() > 1e-9 * path[0] {
+                return Err((
+                    format!("classes[{c}].rental_usd_per_hour"),
+                    format!("must be the observed level at {start}: {} (got {level})", path[0]),
+                ));
+            }
+        }
+        if let Some(name) = &observed.tbill {
+            let field = "market.observed.tbill".to_string();
+            let series = crate::data::series(name).map_err(|e| (field.clone(), e))?;
+            let path = crate::data::monthly_path(&series, start, self.horizon_months)
+                .map_err(|e| (field.clone(), e))?;
+            if path.iter().any(|v| !(0.0..=TBILL_PERCENT_MAX).contains(v)) {
+                return Err((field, format!("rates must be 0 to {TBILL_PERCENT_MAX} percent")));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_calibration(&self) -> Result<(), (String, String)> {
+        for (key, source) in &self.calibration.parameters {
+            let field = format!("calibration.parameters.\"{key}\"");
+            if source.basis != Basis::Assumption && source.source.trim().is_empty() {
+                return Err((
+                    field,
+                    "a sourced, derived or fitted value must name its source".into(),
+                ));
+            }
+            if source.basis == Basis::Assumption && source.source.trim().is_empty() {
+                return Err((field, "an assumption must say what it rests on (source)".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The parameters no calibration entry covers (see [`Calibration`]); empty when every
+    /// parameter has a source or an assumption label.
+    pub fn uncalibrated_parameters(&self) -> Vec<String> {
+        let mut value = toml::Value::try_from(self).expect("a scenario serializes to TOML");
+        if let toml::Value::Table(table) = &mut value {
+            for key in ["name", "description", "calibration"] {
+                table.remove(key);
+            }
+        }
+        let mut leaves = Vec::new();
+        collect_leaves(&value, &mut Vec::new(), &mut leaves);
+        leaves
+            .into_iter()
+            .filter(|segments| !self.calibration.covers(segments))
+            .map(|segments| segments.join("."))
+            .collect()
     }
 
     fn check_classes(&self, field: &str, classes: &[String]) -> Result<(), (String, String)> {
@@ -713,6 +856,70 @@ fn validate_class(i: usize, class: &ClassSpec, all: &[ClassSpec]) -> Result<(), 
     check_bps(&field("launch_rental_step_down_bps"), class.launch_rental_step_down_bps, 9_999)?;
     check_range(&field("book_weight"), class.book_weight, 0.0, 1e9)?;
     Ok(())
+}
+
+/// The highest observed T-bill rate a series may hold, percent (the model's cap).
+const TBILL_PERCENT_MAX: f64 = 20.0;
+
+/// Collects the paths of the parameters under `value`: one segment per key, an element of an
+/// array of tables named by its id, its name or its index (`classes[gpu.h100-sxm]`).
+fn collect_leaves(value: &toml::Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (key, value) in table {
+                prefix.push(key.clone());
+                collect_leaves(value, prefix, out);
+                prefix.pop();
+            }
+        }
+        toml::Value::Array(items) if items.is_empty() => {} // Nothing to calibrate.
+        toml::Value::Array(items) if items.iter().all(toml::Value::is_table) => {
+            let Some(last) = prefix.pop() else { return };
+            for (i, item) in items.iter().enumerate() {
+                let label = ["id", "name"]
+                    .iter()
+                    .find_map(|k| item.get(k).and_then(toml::Value::as_str))
+                    .filter(|label| !label.is_empty())
+                    .map_or_else(|| i.to_string(), str::to_string);
+                prefix.push(format!("{last}[{label}]"));
+                let mut item = item.clone();
+                if let toml::Value::Table(table) = &mut item {
+                    // The element's label is its identity, not a parameter.
+                    table.remove("id");
+                    table.remove("name");
+                }
+                collect_leaves(&item, prefix, out);
+                prefix.pop();
+            }
+            prefix.push(last);
+        }
+        _ => out.push(prefix.clone()),
+    }
+}
+
+impl Calibration {
+    /// Whether an entry covers the parameter at `segments`: the exact path, the path with
+    /// elements replaced by `[*]`, or a prefix of either at a segment boundary (an array's
+    /// own key covering all its elements).
+    fn covers(&self, segments: &[String]) -> bool {
+        let wildcard: Vec<String> = segments
+            .iter()
+            .map(|s| match s.find('[') {
+                Some(open) => format!("{}[*]", &s[..open]),
+                None => s.clone(),
+            })
+            .collect();
+        (1..=segments.len()).any(|n| {
+            // The array itself (`silos`) covers its elements too.
+            let mut array = wildcard[..n].to_vec();
+            if let Some(open) = array[n - 1].find('[') {
+                array[n - 1].truncate(open);
+            }
+            self.parameters.contains_key(&segments[..n].join("."))
+                || self.parameters.contains_key(&wildcard[..n].join("."))
+                || self.parameters.contains_key(&array.join("."))
+        })
+    }
 }
 
 fn validate_tbill(tbill: &TbillSpec) -> Result<(), (String, String)> {
@@ -924,6 +1131,27 @@ mod tests {
             assert_eq!(scenario.name, name);
             assert!(scenario.horizon_months >= 36, "{name} runs at least 36 months");
         }
+    }
+
+    #[test]
+    fn every_parameter_of_every_built_in_scenario_has_a_source_or_an_assumption_label() {
+        for (name, _) in BUILT_IN {
+            let scenario = Scenario::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!scenario.calibration.version.is_empty(), "{name}: calibration version");
+            let missing = scenario.uncalibrated_parameters();
+            assert!(missing.is_empty(), "{name}: no calibration entry for {missing:?}");
+        }
+    }
+
+    #[test]
+    fn a_parameter_without_a_calibration_entry_is_reported() {
+        let text = "extends = \"base\"\nname = \"x\"\n[[market.shocks]]\nname = \"new\"\nstart_month = 1\nrental_change_bps = -100\n";
+        let scenario = Scenario::from_toml("x", text, None).expect("loads");
+        let missing = scenario.uncalibrated_parameters();
+        assert!(
+            missing.contains(&"market.shocks[new].rental_change_bps".to_string()),
+            "{missing:?}"
+        );
     }
 
     #[test]

@@ -151,6 +151,29 @@ pub struct FanPoint {
     pub p95: f64,
 }
 
+/// One month of the run, across paths (month by month: what a backtest reports).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MonthRow {
+    /// Month (0 = the start).
+    pub month: u32,
+    /// The calendar month, in a backtest (`[market.observed]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
+    /// Median rental index of each class (scenario order; 1 at the start): in a backtest, the
+    /// observed path of the replayed classes.
+    pub rental_index_p50: Vec<f64>,
+    /// Median T-bill APR posted.
+    pub tbill_apr_p50: f64,
+    /// Share price relative to the start.
+    pub share_price: Percentiles,
+    /// Senior loss so far (written off plus impaired), USD.
+    pub senior_loss_usd: Percentiles,
+    /// First-loss capital consumed so far, all silos, USD.
+    pub first_loss_used_usd: Percentiles,
+    /// Loans defaulted so far, mean per path.
+    pub defaults_mean: f64,
+}
+
 /// Everything `summary.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Summary {
@@ -158,6 +181,10 @@ pub struct Summary {
     pub scenario: String,
     /// Its description.
     pub description: String,
+    /// The scenario's calibration version (`[calibration] version`).
+    pub calibration_version: String,
+    /// Where each parameter's value comes from (`[calibration.parameters]`).
+    pub calibration: BTreeMap<String, crate::scenario::ParameterSource>,
     /// Paths run.
     pub paths: u64,
     /// The run's seed.
@@ -225,6 +252,8 @@ pub struct Summary {
     pub transactions: u64,
     /// NAV fan: share price relative to the start, by month.
     pub nav_fan: Vec<FanPoint>,
+    /// Month by month: market, share price, senior loss, first-loss used, defaults.
+    pub months: Vec<MonthRow>,
     /// Caveats of this run.
     pub notes: Vec<String>,
 }
@@ -309,6 +338,30 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         .collect();
     let loans = book.loans_active.max(1) as f64;
     let mean = |f: &dyn Fn(&PathOutcome) -> f64| outcomes.iter().map(f).sum::<f64>() / paths;
+    let start_month = scenario
+        .market
+        .observed
+        .as_ref()
+        .and_then(|observed| crate::data::Month::parse(&observed.start).ok());
+    let median = |values: Vec<f64>| {
+        let mut values = values;
+        values.sort_by(f64::total_cmp);
+        rank(&values, 0.5)
+    };
+    let months_table = (0..=months as usize)
+        .map(|m| MonthRow {
+            month: m as u32,
+            calendar: start_month.map(|start| start.plus(m as u32).to_string()),
+            rental_index_p50: (0..scenario.classes.len())
+                .map(|c| median(column(&|o| o.rental_index_monthly[m][c])))
+                .collect(),
+            tbill_apr_p50: median(column(&|o| o.tbill_monthly[m])),
+            share_price: Percentiles::of(&column(&|o| o.price_monthly[m] / o.price_monthly[0])),
+            senior_loss_usd: Percentiles::of(&column(&|o| o.senior_loss_monthly[m])),
+            first_loss_used_usd: Percentiles::of(&column(&|o| o.first_loss_used_monthly[m])),
+            defaults_mean: mean(&|o| f64::from(o.defaults_monthly[m])),
+        })
+        .collect();
     let mut notes = Vec::new();
     if !scenario.holders.bids.is_on() {
         notes.push(
@@ -319,6 +372,8 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
     Summary {
         scenario: scenario.name.clone(),
         description: scenario.description.clone(),
+        calibration_version: scenario.calibration.version.clone(),
+        calibration: scenario.calibration.parameters.clone(),
         paths: outcomes.len() as u64,
         seed,
         horizon_months: months,
@@ -381,6 +436,7 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         loan_months: outcomes.iter().map(|o| o.loan_months).sum(),
         transactions: outcomes.iter().map(|o| o.transactions).sum(),
         nav_fan,
+        months: months_table,
         book,
         notes,
     }
@@ -473,6 +529,45 @@ pub fn report(summary: &Summary) -> String {
         let _ = write!(out, "  {} {}", silo.name, pct(silo.probability));
     }
     let _ = writeln!(out);
+    if summary.months.first().is_some_and(|m| m.calendar.is_some()) {
+        let _ = writeln!(
+            out,
+            "month by month (backtest): rent index and T-bill as replayed; p50 / p99 across paths"
+        );
+        let _ = writeln!(
+            out,
+            "{:<9}{:>7}{:>8}{:>16}{:>22}{:>22}{:>10}",
+            "month", "rent", "T-bill", "share price", "senior loss", "first-loss used", "defaults"
+        );
+        for m in &summary.months {
+            let rent = m.rental_index_p50.first().copied().unwrap_or(1.0);
+            let _ = writeln!(
+                out,
+                "{:<9}{:>7.3}{:>8}{:>16}{:>22}{:>22}{:>10.1}",
+                m.calendar.as_deref().unwrap_or_default(),
+                rent,
+                pct(m.tbill_apr_p50),
+                format!("{:.4} / {:.4}", m.share_price.p50, m.share_price.p1),
+                format!("{} / {}", usd(m.senior_loss_usd.p50), usd(m.senior_loss_usd.p99)),
+                format!("{} / {}", usd(m.first_loss_used_usd.p50), usd(m.first_loss_used_usd.p99)),
+                m.defaults_mean
+            );
+        }
+    }
+    if !summary.calibration_version.is_empty() {
+        let assumptions = summary
+            .calibration
+            .values()
+            .filter(|s| s.basis == crate::scenario::Basis::Assumption)
+            .count();
+        let _ = writeln!(
+            out,
+            "calibration {}: {} parameter entries, {} of them assumptions (docs/simulator.md)",
+            summary.calibration_version,
+            summary.calibration.len(),
+            assumptions
+        );
+    }
     for note in &summary.notes {
         let _ = writeln!(out, "note: {note}");
     }

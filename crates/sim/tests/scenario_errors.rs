@@ -31,7 +31,7 @@ fn an_unknown_key_is_named_with_its_table() {
 #[test]
 fn a_negative_volatility_is_named_by_its_path() {
     let text =
-        BASE.replacen("rental_volatility_annual = 0.25", "rental_volatility_annual = -0.2", 1);
+        BASE.replacen("rental_volatility_annual = 0.45", "rental_volatility_annual = -0.2", 1);
     assert_eq!(field_of(&text), "classes[0].rental_volatility_annual");
     assert!(error_of(&text).contains("must be >= 0, got -0.2"));
     let text = "extends = \"base\"\n[tbill]\nvolatility_bps_per_sqrt_year = -5.0\n";
@@ -108,4 +108,27 @@ fn a_bad_bid_model_is_named_by_its_field() {
                 urgency_rate_annual = 0.0\n";
     let scenario = Scenario::from_toml("test.toml", text, None).expect("bids off loads");
     assert!(!scenario.holders.bids.is_on());
+}
+
+#[test]
+fn a_calibration_entry_without_a_source_or_with_an_unknown_basis_is_refused() {
+    let text = "extends = \"base\"\n[calibration.parameters.\"book.loans\"]\nbasis = \"sourced\"\n";
+    assert_eq!(field_of(text), "calibration.parameters.\"book.loans\"");
+    assert!(error_of(text).contains("must name its source"));
+    let text = "extends = \"base\"\n[calibration.parameters.\"book.loans\"]\nbasis = \"guess\"\nsource = \"x\"\n";
+    assert!(error_of(text).contains("unknown variant `guess`"), "{}", error_of(text));
+}
+
+#[test]
+fn an_observed_series_must_exist_cover_the_horizon_and_start_at_the_class_level() {
+    let unknown = "extends = \"backtest-h100\"\n[market.observed]\nstart = \"2023-03\"\nrentals = { \"gpu.h100-sxm\" = \"nope\" }\n";
+    assert_eq!(field_of(unknown), "market.observed.rentals.gpu.h100-sxm");
+    assert!(error_of(unknown).contains("no series `nope`"));
+    let late = "extends = \"backtest-h100\"\n[market.observed]\nstart = \"2024-10\"\nrentals = { \"gpu.h100-sxm\" = \"h100_rental_anchors\" }\n";
+    assert!(error_of(late).contains("no value for 2026-07"), "{}", error_of(late));
+    let level = "extends = \"backtest-h100\"\nhorizon_months = 12\n[market.observed]\nstart = \"2024-10\"\nrentals = { \"gpu.h100-sxm\" = \"h100_rental_anchors\" }\n";
+    assert_eq!(field_of(level), "classes[0].rental_usd_per_hour");
+    assert!(error_of(level).contains("must be the observed level at 2024-10: 2.99"));
+    let month = "extends = \"backtest-h100\"\n[market.observed]\nstart = \"March 2023\"\n";
+    assert!(error_of(month).contains("is not a month"));
 }

@@ -9,7 +9,7 @@ use crate::{
     convert::{amount_to_usd, bps, usd_to_amount},
     market::MONTH_YEARS,
     rng::inverse_normal_cdf,
-    scenario::ClassSpec,
+    scenario::{BorrowerSpec, ClassSpec},
 };
 use infrafi_core::{
     Action, Amount, Event, Rounding,
@@ -131,17 +131,12 @@ impl PathSim<'_> {
     /// Whether the borrower walks away this period (one-factor model on the coverage ratio).
     pub(super) fn walks_away(&mut self, dscr: f64) -> bool {
         let borrowers = &self.model.scenario.borrowers;
-        let pd_annual = (borrowers.pd_annual_at_reference
-            * (borrowers.pd_dscr_slope * (borrowers.reference_dscr - dscr)).exp())
-        .min(borrowers.pd_annual_max);
-        if pd_annual.is_nan() || pd_annual <= 0.0 {
+        let pd = monthly_default_probability(borrowers, dscr);
+        if pd <= 0.0 {
             return false;
         }
-        let pd_month = 1.0 - (1.0 - pd_annual).powf(MONTH_YEARS);
-        let rho = borrowers.default_correlation;
-        let latent =
-            rho.sqrt() * self.market.factor + (1.0 - rho).sqrt() * self.rng_credit.normal();
-        latent < inverse_normal_cdf(pd_month)
+        let own = self.rng_credit.normal();
+        defaults_one_factor(pd, borrowers.default_correlation, self.market.factor, own)
     }
 
     pub(super) fn on_due(
@@ -435,5 +430,121 @@ impl PathSim<'_> {
         if pool_empty && (!cover.is_zero() || !senior_loss.is_zero()) {
             self.out.silo_exhausted[silo] = true;
         }
+    }
+}
+
+/// A borrower's probability of walking away in one month at coverage `dscr`:
+/// `pd_annual = min(pd_max, pd_ref x exp(slope x (DSCR_ref - DSCR)))`, converted to a month
+/// (`1 - (1 - pd_annual)^(30/365)`); 0 when the annual figure is not positive.
+pub(crate) fn monthly_default_probability(borrowers: &BorrowerSpec, dscr: f64) -> f64 {
+    let pd_annual = (borrowers.pd_annual_at_reference
+        * (borrowers.pd_dscr_slope * (borrowers.reference_dscr - dscr)).exp())
+    .min(borrowers.pd_annual_max);
+    if pd_annual.is_nan() || pd_annual <= 0.0 {
+        return 0.0;
+    }
+    1.0 - (1.0 - pd_annual).powf(MONTH_YEARS)
+}
+
+/// The one-factor (Vasicek) default draw: the borrower defaults when its latent
+/// `sqrt(rho) Z + sqrt(1 - rho) e` is below `Phi^-1(pd)`, `Z` the month's common factor and `e`
+/// its own standard normal draw; unconditionally it defaults with probability `pd`.
+pub(crate) fn defaults_one_factor(pd: f64, rho: f64, factor: f64, own: f64) -> bool {
+    rho.sqrt() * factor + (1.0 - rho).sqrt() * own < inverse_normal_cdf(pd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    /// The standard normal CDF (Abramowitz-Stegun 7.1.26 on erf, error below 1.5e-7).
+    fn normal_cdf(x: f64) -> f64 {
+        let z = x.abs() / std::f64::consts::SQRT_2;
+        let t = 1.0 / (1.0 + 0.327_591_1 * z);
+        let poly = t
+            * (0.254_829_592
+                + t * (-0.284_496_736
+                    + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+        let erf = 1.0 - poly * (-z * z).exp();
+        if x >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
+    }
+
+    #[test]
+    fn independent_defaults_at_a_constant_probability_match_the_binomial_mean_and_variance() {
+        // 400 portfolios of 500 borrowers over 36 months, rho = 0: a borrower defaults at
+        // most once, with probability q = 1 - (1 - p)^36; the count is Binomial(500, q).
+        let (p, months, borrowers, portfolios) = (0.004, 36, 500, 400);
+        let mut rng = Rng::new(3);
+        let counts: Vec<f64> = (0..portfolios)
+            .map(|_| {
+                let mut alive = vec![true; borrowers];
+                for _ in 0..months {
+                    let factor = rng.normal();
+                    for alive in alive.iter_mut().filter(|a| **a) {
+                        if defaults_one_factor(p, 0.0, factor, rng.normal()) {
+                            *alive = false;
+                        }
+                    }
+                }
+                alive.iter().filter(|a| !**a).count() as f64
+            })
+            .collect();
+        let q = 1.0 - (1.0 - p).powi(months);
+        let (expected_mean, expected_variance) =
+            (borrowers as f64 * q, borrowers as f64 * q * (1.0 - q));
+        let mean = counts.iter().sum::<f64>() / portfolios as f64;
+        let variance =
+            counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (portfolios - 1) as f64;
+        // Standard errors: sqrt(var / n) for the mean, var sqrt(2 / (n - 1)) for the variance.
+        let mean_error = (expected_variance / portfolios as f64).sqrt();
+        assert!((mean - expected_mean).abs() < 4.0 * mean_error, "mean {mean} vs {expected_mean}");
+        let variance_error = expected_variance * (2.0 / (portfolios - 1) as f64).sqrt();
+        assert!(
+            (variance - expected_variance).abs() < 4.0 * variance_error,
+            "variance {variance} vs {expected_variance}"
+        );
+    }
+
+    #[test]
+    fn one_factor_default_clustering_matches_the_vasicek_large_portfolio_distribution() {
+        // Each month a large portfolio's default fraction L is drawn; Vasicek's limit gives
+        // P(L <= x) = Phi((sqrt(1 - rho) Phi^-1(x) - Phi^-1(p)) / sqrt(rho)). The empirical CDF
+        // over the months must stay within the Dvoretzky-Kiefer-Wolfowitz band (alpha = 0.001)
+        // plus the finite portfolio's own noise.
+        let (p, rho, borrowers, months) = (0.02, 0.2, 4_000, 1_000);
+        let mut rng = Rng::new(11);
+        let mut fractions: Vec<f64> = (0..months)
+            .map(|_| {
+                let factor = rng.normal();
+                let defaults = (0..borrowers)
+                    .filter(|_| defaults_one_factor(p, rho, factor, rng.normal()))
+                    .count();
+                defaults as f64 / borrowers as f64
+            })
+            .collect();
+        fractions.sort_by(f64::total_cmp);
+        let band = ((2.0f64 / 0.001).ln() / (2.0 * months as f64)).sqrt() + 0.02;
+        for x in [0.005, 0.01, 0.02, 0.04, 0.08, 0.15] {
+            let empirical = fractions.iter().filter(|f| **f <= x).count() as f64 / months as f64;
+            let theory = normal_cdf(
+                ((1.0 - rho).sqrt() * inverse_normal_cdf(x) - inverse_normal_cdf(p)) / rho.sqrt(),
+            );
+            assert!((empirical - theory).abs() < band, "x {x}: {empirical} vs {theory}");
+        }
+        let mean = fractions.iter().sum::<f64>() / months as f64;
+        assert!((mean - p).abs() < 0.004, "the mean default fraction {mean} is p");
+    }
+
+    #[test]
+    fn the_default_probability_rises_as_coverage_falls_and_is_capped() {
+        let scenario = crate::scenario::Scenario::load("base").expect("base");
+        let b = &scenario.borrowers;
+        let at = |dscr| monthly_default_probability(b, dscr);
+        let reference = 1.0 - (1.0 - b.pd_annual_at_reference).powf(MONTH_YEARS);
+        assert!((at(b.reference_dscr) - reference).abs() < 1e-15);
+        assert!(at(0.8) > at(1.2) && at(1.2) > at(2.0));
+        let cap = 1.0 - (1.0 - b.pd_annual_max).powf(MONTH_YEARS);
+        assert!((at(-100.0) - cap).abs() < 1e-12);
     }
 }

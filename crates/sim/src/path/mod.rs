@@ -61,6 +61,16 @@ pub struct PathOutcome {
     pub price_monthly: Vec<f64>,
     /// Conservative NAV at each month boundary, USD.
     pub nav_monthly: Vec<f64>,
+    /// By month (0..=horizon): senior loss so far (written off plus impaired), USD.
+    pub senior_loss_monthly: Vec<f64>,
+    /// By month (0..=horizon): first-loss capital consumed so far, all silos, USD.
+    pub first_loss_used_monthly: Vec<f64>,
+    /// By month (0..=horizon): loans defaulted so far.
+    pub defaults_monthly: Vec<u32>,
+    /// By month (0..=horizon): the rental index of each class (1 at the start).
+    pub rental_index_monthly: Vec<Vec<f64>>,
+    /// By month (0..=horizon): the T-bill APR posted.
+    pub tbill_monthly: Vec<f64>,
     /// Senior principal written off at settlements, USD.
     pub senior_loss_realised_usd: f64,
     /// Senior impairment still carried at the horizon, USD.
@@ -303,6 +313,9 @@ impl PathSim<'_> {
         }
         let end = self.start() + u64::from(self.days) * DAY;
         self.chain.at(end)?;
+        // The market of the horizon's month, for the last row of the monthly series (no
+        // transaction follows, so nothing else depends on it).
+        self.model.market.step(&mut self.market, &mut self.rng_market);
         self.sample_month();
         self.finish();
         Ok(())
@@ -457,6 +470,16 @@ impl PathSim<'_> {
         let nav = vault::nav(state);
         self.out.price_monthly.push(wad_to_f64(nav.redemption_price_wad()));
         self.out.nav_monthly.push(amount_to_usd(nav.conservative));
+        self.out
+            .senior_loss_monthly
+            .push(self.out.senior_loss_realised_usd + amount_to_usd(nav.senior_impairment));
+        self.out.first_loss_used_monthly.push(self.out.silo_first_loss_used_usd.iter().sum());
+        self.out.defaults_monthly.push(self.out.defaults);
+        let market = &self.model.market;
+        self.out.rental_index_monthly.push(
+            (0..market.classes.len()).map(|c| market.rental_index(&self.market, c)).collect(),
+        );
+        self.out.tbill_monthly.push(self.market.tbill_apr);
         if self.out.price_monthly.len() <= self.model.scenario.horizon_months as usize {
             let active = self
                 .loans
