@@ -160,20 +160,26 @@ mod tests {
     #[test]
     fn months_between_anchors_are_interpolated_log_linearly_and_nothing_is_extrapolated() {
         let series = parse("s", "month,v\n2024-01,4.0\n2024-03,1.0\n").expect("parses");
-        let path = monthly_path(&series, Month::parse("2024-01").unwrap(), 2).expect("covered");
+        let path =
+            monthly_path(&series, Month::parse("2024-01").expect("month"), 2).expect("covered");
         assert_eq!(path[0], 4.0);
         assert!((path[1] - 2.0).abs() < 1e-12, "the geometric midpoint, got {}", path[1]);
         assert_eq!(path[2], 1.0);
-        let error = monthly_path(&series, Month::parse("2024-02").unwrap(), 2).unwrap_err();
+        let error = monthly_path(&series, Month::parse("2024-02").expect("month"), 2)
+            .expect_err("past the end");
         assert!(error.contains("no value for 2024-04"), "{error}");
-        assert!(monthly_path(&series, Month::parse("2023-12").unwrap(), 0).is_err());
+        assert!(monthly_path(&series, Month::parse("2023-12").expect("month"), 0).is_err());
     }
 
     #[test]
     fn bad_rows_are_refused_with_their_line() {
-        assert!(parse("s", "m,v\n2024-13,1\n").unwrap_err().contains("line 2"));
-        assert!(parse("s", "m,v\n2024-02,1\n2024-01,2\n").unwrap_err().contains("does not follow"));
-        assert!(parse("s", "m,v\n2024-01,x\n").unwrap_err().contains("not a number"));
-        assert_eq!(Month::parse("2026-06").unwrap().to_string(), "2026-06");
+        assert!(parse("s", "m,v\n2024-13,1\n").expect_err("month 13").contains("line 2"));
+        assert!(
+            parse("s", "m,v\n2024-02,1\n2024-01,2\n")
+                .expect_err("out of order")
+                .contains("does not follow")
+        );
+        assert!(parse("s", "m,v\n2024-01,x\n").expect_err("not a number").contains("not a number"));
+        assert_eq!(Month::parse("2026-06").expect("month").to_string(), "2026-06");
     }
 }

@@ -433,9 +433,9 @@ mod tests {
         let theory_mean = theta + (r0 - theta) * (-kappa * t).exp();
         let theory_variance = sigma * sigma * (1.0 - (-2.0 * kappa * t).exp()) / (2.0 * kappa);
         let b = 1.0 - kappa * MONTH_YEARS;
-        let euler_mean = theta + (r0 - theta) * b.powi(months as i32);
+        let euler_mean = theta + (r0 - theta) * b.powi(months);
         let euler_variance =
-            sigma * sigma * MONTH_YEARS * (1.0 - b.powi(2 * months as i32)) / (1.0 - b * b);
+            sigma * sigma * MONTH_YEARS * (1.0 - b.powi(2 * months)) / (1.0 - b * b);
         let mean_error = (theory_variance / paths as f64).sqrt();
         assert!((mean - euler_mean).abs() < 4.0 * mean_error, "mean {mean} vs {euler_mean}");
         assert!((euler_mean - theory_mean).abs() < 5e-4, "discretisation of the mean");

@@ -400,12 +400,15 @@ struct Bracket {
     broken: u32,
 }
 
+/// Runs the paths a bracket does not decide at a level and records what they showed.
+type Evaluate<'a> = dyn FnMut(u32, &mut [Bracket]) -> Result<(), SimError> + 'a;
+
 /// The smallest level at which the rank-`rank` path threshold is reached, by bisection over
 /// the grid; `None` when fewer than `rank` paths break at the top level.
 fn level_of_rank(
     rank: u64,
     brackets: &mut [Bracket],
-    evaluate: &mut dyn FnMut(u32, &mut [Bracket]) -> Result<(), SimError>,
+    evaluate: &mut Evaluate<'_>,
 ) -> Result<Option<u32>, SimError> {
     let broken_at = |level: u32, brackets: &[Bracket]| {
         brackets.iter().filter(|b| b.broken <= level).count() as u64
