@@ -1,8 +1,8 @@
 // Signs an infrafi transaction with viem's signTypedData (what MetaMask and every wallet
 // library do) as a wallet on Ethereum mainnet (chain 1), and submits it to a node; exits 0 once
-// the node has applied it. The typed data is written out here from the documented scheme
-// (docs/node.md) and must equal what the node serves at POST /v1/typed-data, which is what the
-// browser app signs: the CLI, this script and the app sign the same struct.
+// the node has applied it. The action's EIP-712 struct is written out here from the documented
+// scheme (docs/node.md) and must equal what the node serves at POST /v1/typed-data, which is
+// what the browser app signs: the CLI, this script and the app sign the same struct.
 //
 // usage: node sign-and-submit.mjs <node-url> <private-key> <recipient>
 import { privateKeyToAccount } from "viem/accounts";
@@ -40,28 +40,37 @@ if (JSON.stringify(JSON.parse(payload)).toLowerCase() !== JSON.stringify(actionJ
   process.exit(1);
 }
 
-// The documented struct, written out here, must be the one the node serves.
+// The documented struct, written out here, must be the one the node serves: the action's own
+// struct (docs/node.md), so a wallet shows "Transfer: asset, to, amount".
 const typed = {
-  domain: { name: "infrafi", version: "2", chainId: walletChainId },
+  domain: { name: "infrafi", version: "3", chainId: walletChainId },
   types: {
-    Transaction: [
+    Transfer: [
       { name: "chain", type: "uint64" },
       { name: "nonce", type: "uint64" },
-      { name: "action", type: "string" },
-      { name: "payload", type: "string" },
+      { name: "asset", type: "string" },
+      { name: "to", type: "address" },
+      { name: "amount", type: "uint256" },
     ],
   },
-  primaryType: "Transaction",
-  message: { chain: BigInt(chainId), nonce: BigInt(nonce), action, payload },
+  primaryType: "Transfer",
+  message: {
+    chain: BigInt(chainId),
+    nonce: BigInt(nonce),
+    asset: JSON.stringify(actionJson.asset),
+    to: recipient,
+    amount: BigInt(actionJson.amount),
+  },
 };
 
+const m = served.typed_data.message;
 const normalised = {
   domain: { ...served.typed_data.domain, chainId: Number(served.typed_data.domain.chainId) },
-  types: { Transaction: served.typed_data.types.Transaction },
+  types: { Transfer: served.typed_data.types.Transfer },
   primaryType: served.typed_data.primaryType,
-  message: { ...served.typed_data.message, chain: BigInt(served.typed_data.message.chain), nonce: BigInt(served.typed_data.message.nonce) },
+  message: { chain: BigInt(m.chain), nonce: BigInt(m.nonce), asset: m.asset, to: m.to.toLowerCase(), amount: BigInt(m.amount) },
 };
-if (!isDeepStrictEqual(normalised, typed)) {
+if (!isDeepStrictEqual(normalised, { ...typed, message: { ...typed.message, to: recipient.toLowerCase() } })) {
   console.error("the node's typed data differs", JSON.stringify(served), payload);
   process.exit(1);
 }

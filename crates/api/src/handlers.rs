@@ -100,9 +100,9 @@ fn signed_of(request: TxRequest) -> Result<SignedTransaction, ApiError> {
             "signing_scheme_retired",
             format!(
                 "no signature_chain_id: transactions signed under EIP-712 domain version 1 are \
-                 no longer accepted; sign Transaction(uint64 chain,uint64 nonce,string action,\
-                 string payload) under {{name: \"infrafi\", version: \"{}\", chainId: your \
-                 wallet's chain}}; POST /v1/typed-data returns exactly what to sign",
+                 no longer accepted; sign the action's own struct under {{name: \"infrafi\", \
+                 version: \"{}\", chainId: your wallet's chain}}; POST /v1/typed-data returns \
+                 exactly what to sign",
                 infrafi_tx::DOMAIN_VERSION
             ),
         )

@@ -1,5 +1,5 @@
-//! `POST /v1/typed-data`: the exact EIP-712 typed data a wallet signs for an action, and the
-//! transaction to submit with its signature. A browser wallet (`eth_signTypedData_v4`) then signs
+//! `POST /v1/typed-data`: the exact EIP-712 typed data a wallet signs for an action (the
+//! action's own struct, `infrafi_tx::typed`), and the transaction to submit with its signature. A browser wallet (`eth_signTypedData_v4`) then signs
 //! what the node verifies, with no copy of the types in JavaScript, and the payload is the
 //! node's canonical JSON of the action (it is decoded first, so an invalid action is refused
 //! before anyone signs it).
@@ -24,13 +24,7 @@ pub(crate) async fn typed_data(
     let nonce = request.nonce.unwrap_or_else(|| app.node.next_nonce(sender));
     let name = action.name();
     Ok(Json(TypedDataDto {
-        typed_data: infrafi_tx::typed_data(
-            chain_id,
-            request.signature_chain_id,
-            nonce,
-            name,
-            &payload,
-        ),
+        typed_data: infrafi_tx::typed_data(chain_id, request.signature_chain_id, nonce, &action),
         transaction: UnsignedTxDto {
             chain_id,
             signature_chain_id: request.signature_chain_id,

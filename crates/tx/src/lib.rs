@@ -1,21 +1,23 @@
 //! infrafi-tx: signed transactions as EIP-712 typed data, checked statelessly.
 //!
-//! A transaction is the typed struct
-//! `Transaction(uint64 chain, uint64 nonce, string action, string payload)` under the domain
-//! `{name: "infrafi", version: "2", chainId: signature_chain_id}`. `chain` is the infrafi chain it
-//! is for (checked against the node's: no replay across infrafi chains); the domain's `chainId`
-//! is whatever chain the signing wallet is on (wallets refuse typed data whose domain chain
-//! differs from their active chain), carried beside the signature as `signature_chain_id`, as
-//! Hyperliquid does. `payload` is the JSON of one [`Action`] (`{"type":"stake","assets":...}`)
-//! and `action` repeats its `type`. See `docs/node.md` for why this shape and how signatures of
-//! domain version 1 are treated.
+//! Each action is signed as its own EIP-712 struct ([`typed`]):
+//! `Stake(uint64 chain,uint64 nonce,uint256 assets,uint256 min_shares)` under the domain
+//! `{name: "infrafi", version: "3", chainId: signature_chain_id}`, so a wallet shows "Stake:
+//! assets ..., min shares ...". `chain` is the infrafi chain it is for (checked against the
+//! node's: no replay across infrafi chains); the domain's `chainId` is whatever chain the
+//! signing wallet is on (wallets refuse typed data whose domain chain differs from their active
+//! chain), carried beside the signature as `signature_chain_id`, as Hyperliquid does. A
+//! transaction carries the action as `payload` (its JSON, `{"type":"stake","assets":...}`) and
+//! `action` repeats its `type`; the digest is of the decoded action, so the JSON's spelling
+//! does not matter. See `docs/node.md` for why this shape and how signatures of domain versions
+//! 1 and 2 are treated.
 //!
 //! [`SignedTransaction::verify`] is the stateless check (chain id, sizes, payload, signature);
 //! it yields a [`VerifiedTransaction`] sealed with its hash. Nonces are checked by the node
 //! against the state.
 
 use alloy_primitives::{Address, B256, Sealed, U256, keccak256};
-use alloy_sol_types::{Eip712Domain, SolStruct};
+use alloy_sol_types::Eip712Domain;
 use infrafi_core::Action;
 use rayon::prelude::*;
 use secp256k1::{
@@ -25,27 +27,16 @@ use secp256k1::{
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-/// The EIP-712 struct a wallet signs.
-pub mod eip712 {
-    alloy_sol_types::sol! {
-        /// One infrafi transaction: the infrafi chain, the sender's nonce, the action's name
-        /// and its JSON.
-        #[derive(Debug)]
-        struct Transaction {
-            uint64 chain;
-            uint64 nonce;
-            string action;
-            string payload;
-        }
-    }
-}
+pub mod typed;
 
 /// The EIP-712 domain name.
 pub const DOMAIN_NAME: &str = "infrafi";
-/// The EIP-712 domain version. Version 1 (until December 2026) signed
-/// `Transaction(uint64 nonce,string action,string payload)` with the infrafi chain id as the
-/// domain's `chainId`; its signatures are refused (`signing_scheme_retired`).
-pub const DOMAIN_VERSION: &str = "2";
+/// The EIP-712 domain version. Version 1 signed `Transaction(uint64 nonce,string action,string
+/// payload)` with the infrafi chain id as the domain's `chainId` (its requests are refused as
+/// `signing_scheme_retired`); version 2 signed `Transaction(uint64 chain,uint64 nonce,string
+/// action,string payload)`; version 3 signs one struct per action ([`typed`]). Signatures of
+/// older versions recover another address (`sender_mismatch`).
+pub const DOMAIN_VERSION: &str = "3";
 /// The largest action payload, in bytes of JSON.
 pub const PAYLOAD_BYTES_MAX: usize = 4_096;
 /// The largest action name, in bytes.
@@ -64,22 +55,10 @@ pub fn domain(signature_chain_id: u64) -> Eip712Domain {
     )
 }
 
-/// The digest a wallet on chain `signature_chain_id` signs for `(nonce, action, payload)` on
-/// the infrafi chain `chain_id`.
-pub fn signing_hash(
-    chain_id: u64,
-    signature_chain_id: u64,
-    nonce: u64,
-    action: &str,
-    payload: &str,
-) -> B256 {
-    let typed = eip712::Transaction {
-        chain: chain_id,
-        nonce,
-        action: action.to_string(),
-        payload: payload.to_string(),
-    };
-    typed.eip712_signing_hash(&domain(signature_chain_id))
+/// The digest a wallet on chain `signature_chain_id` signs for `action` with `nonce` on the
+/// infrafi chain `chain_id`.
+pub fn signing_hash(chain_id: u64, signature_chain_id: u64, nonce: u64, action: &Action) -> B256 {
+    typed::action_signing_hash(chain_id, signature_chain_id, nonce, action)
 }
 
 /// The typed data of a transaction as `eth_signTypedData_v4` takes it (and viem's
@@ -90,36 +69,9 @@ pub fn typed_data(
     chain_id: u64,
     signature_chain_id: u64,
     nonce: u64,
-    action: &str,
-    payload: &str,
+    action: &Action,
 ) -> serde_json::Value {
-    serde_json::json!({
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-            ],
-            "Transaction": [
-                {"name": "chain", "type": "uint64"},
-                {"name": "nonce", "type": "uint64"},
-                {"name": "action", "type": "string"},
-                {"name": "payload", "type": "string"},
-            ],
-        },
-        "primaryType": "Transaction",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": signature_chain_id.to_string(),
-        },
-        "message": {
-            "chain": chain_id.to_string(),
-            "nonce": nonce.to_string(),
-            "action": action,
-            "payload": payload,
-        },
-    })
+    typed::action_typed_data(chain_id, signature_chain_id, nonce, action)
 }
 
 /// A transaction as a client sends it and as a block stores it.
@@ -225,23 +177,27 @@ impl CheckError {
 }
 
 impl SignedTransaction {
-    /// The EIP-712 digest that was signed.
+    /// The EIP-712 digest that was signed: that of the decoded payload. A payload that does not
+    /// decode has no typed data; its digest here is `keccak256(payload)`, which names it in logs
+    /// and can never verify ([`SignedTransaction::verify`] refuses it as `payload_invalid`
+    /// before any signature check).
     pub fn signing_hash(&self) -> B256 {
-        signing_hash(
-            self.chain_id,
-            self.signature_chain_id,
-            self.nonce,
-            &self.action,
-            &self.payload,
-        )
+        match serde_json::from_str::<Action>(&self.payload) {
+            Ok(action) => signing_hash(self.chain_id, self.signature_chain_id, self.nonce, &action),
+            Err(_) => keccak256(self.payload.as_bytes()),
+        }
     }
 
     /// The transaction hash: `keccak256(sender || signing_hash)`. It names the content and the
     /// signer, not the signature bytes, so a re-signed copy has the same hash.
     pub fn hash(&self) -> B256 {
+        self.hash_of(self.signing_hash())
+    }
+
+    fn hash_of(&self, signing_hash: B256) -> B256 {
         let mut bytes = [0u8; 52];
         bytes[..20].copy_from_slice(self.sender.as_slice());
-        bytes[20..].copy_from_slice(self.signing_hash().as_slice());
+        bytes[20..].copy_from_slice(signing_hash.as_slice());
         keccak256(bytes)
     }
 
@@ -266,12 +222,12 @@ impl SignedTransaction {
                 actual: action.name().to_string(),
             });
         }
-        let digest = self.signing_hash();
+        let digest = signing_hash(self.chain_id, self.signature_chain_id, self.nonce, &action);
         let recovered = recover(&self.signature, digest)?;
         if recovered != self.sender {
             return Err(CheckError::SenderMismatch { sender: self.sender, recovered });
         }
-        let hash = self.hash();
+        let hash = self.hash_of(digest);
         let sender = self.sender;
         Ok(Sealed::new_unchecked(VerifiedTransaction { signed: self, sender, action }, hash))
     }
@@ -412,7 +368,10 @@ impl SigningKey {
         action: &str,
         payload: String,
     ) -> SignedTransaction {
-        let digest = signing_hash(chain_id, signature_chain_id, nonce, action, &payload);
+        let digest = match serde_json::from_str::<Action>(&payload) {
+            Ok(decoded) => signing_hash(chain_id, signature_chain_id, nonce, &decoded),
+            Err(_) => keccak256(payload.as_bytes()),
+        };
         SignedTransaction {
             chain_id,
             signature_chain_id,
@@ -466,15 +425,6 @@ mod tests {
     }
 
     #[test]
-    fn the_eip712_type_string_is_the_documented_one() {
-        use alloy_sol_types::SolStruct;
-        assert_eq!(
-            eip712::Transaction::eip712_encode_type(),
-            "Transaction(uint64 chain,uint64 nonce,string action,string payload)"
-        );
-    }
-
-    #[test]
     fn a_wallet_on_any_chain_signs_for_this_chain_and_the_signature_binds_both() {
         let key = SigningKey::from_seed("alice");
         let payload = serde_json::to_string(&transfer()).unwrap();
@@ -493,20 +443,28 @@ mod tests {
 
     #[test]
     fn the_served_typed_data_names_the_signed_struct_and_values() {
-        let typed = typed_data(CHAIN, 1, 7, "transfer", "{}");
+        let typed = typed_data(CHAIN, 1, 7, &transfer());
+        assert_eq!(typed["primaryType"], "Transfer");
         assert_eq!(typed["domain"]["version"], DOMAIN_VERSION);
         assert_eq!(typed["domain"]["chainId"], "1");
         assert_eq!(typed["message"]["chain"], CHAIN.to_string());
-        let fields: Vec<String> = typed["types"]["Transaction"]
+        assert_eq!(typed["message"]["nonce"], "7");
+        assert_eq!(typed["message"]["amount"], "5");
+        let fields: Vec<String> = typed["types"]["Transfer"]
             .as_array()
             .unwrap()
             .iter()
             .map(|f| format!("{} {}", f["type"].as_str().unwrap(), f["name"].as_str().unwrap()))
             .collect();
         assert_eq!(
-            format!("Transaction({})", fields.join(",")),
-            eip712::Transaction::eip712_encode_type()
+            format!("Transfer({})", fields.join(",")),
+            "Transfer(uint64 chain,uint64 nonce,string asset,address to,uint256 amount)"
         );
+        // What is served is what is verified: a signature over it recovers the signer.
+        let key = SigningKey::from_seed("alice");
+        let signed =
+            key.sign_payload(CHAIN, 1, 7, "transfer", serde_json::to_string(&transfer()).unwrap());
+        assert_eq!(signed.signing_hash(), signing_hash(CHAIN, 1, 7, &transfer()));
     }
 
     #[test]
