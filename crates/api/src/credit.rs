@@ -14,12 +14,12 @@ use axum::{
 use infrafi_core::{
     Amount, LoanId, ReceiptId, RequestId, SiloId, TxError, estimate,
     leaves::{encode_value, table_leaf_key},
-    loans::{self, Loan, LoanStatus},
+    loans::{self, Loan, LoanStatus, LoansState},
     math::{BPS_DENOMINATOR, SECONDS_PER_DAY, SECONDS_PER_YEAR, WAD},
     qev, queue,
-    receipts::{self, Receipt, ReceiptStatus},
+    receipts::{self, Receipt, ReceiptStatus, ReceiptsState},
     schedule,
-    silos::Silo,
+    silos::{Silo, SilosState},
     vault,
 };
 use infrafi_node::Snapshot;
@@ -597,9 +597,9 @@ pub(crate) async fn prove_loan(
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = loan_id(&id)?;
     let snapshot = app.node.snapshot();
-    let key = table_leaf_key("loans.loans", &id);
+    let key = table_leaf_key(LoansState::PATHS.loans, &id);
     let loan = snapshot.state.loans.loans.get(&id);
-    let decoded = serde_json::json!({"table": "loans.loans", "loan": loan.map(loan_dto)});
+    let decoded = serde_json::json!({"table": LoansState::PATHS.loans, "loan": loan.map(loan_dto)});
     Ok(proof(&snapshot, key, loan.map(encode_value), decoded))
 }
 
@@ -609,10 +609,9 @@ pub(crate) async fn prove_receipt(
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = receipt_id(&id)?;
     let snapshot = app.node.snapshot();
-    let key = table_leaf_key("receipts.receipts", &id);
+    let key = table_leaf_key(ReceiptsState::PATHS.receipts, &id);
     let receipt = snapshot.state.receipts.receipts.get(&id);
-    let decoded =
-        serde_json::json!({"table": "receipts.receipts", "receipt": receipt.map(receipt_dto)});
+    let decoded = serde_json::json!({"table": ReceiptsState::PATHS.receipts, "receipt": receipt.map(receipt_dto)});
     Ok(proof(&snapshot, key, receipt.map(encode_value), decoded))
 }
 
@@ -622,10 +621,10 @@ pub(crate) async fn prove_silo(
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = silo_id(&id)?;
     let snapshot = app.node.snapshot();
-    let key = table_leaf_key("silos.silos", &id);
+    let key = table_leaf_key(SilosState::PATHS.silos, &id);
     let silo = snapshot.state.silos.silos.get(&id);
     let decoded = serde_json::json!({
-        "table": "silos.silos",
+        "table": SilosState::PATHS.silos,
         "silo": silo.map(|s| silo_dto(&snapshot, s)),
     });
     Ok(proof(&snapshot, key, silo.map(encode_value), decoded))

@@ -16,7 +16,10 @@ use futures_util::stream::{self, Stream};
 use infrafi_core::{
     Account, Amount, Asset, RequestId, Role, Symbol,
     leaves::{encode_value, table_leaf_key},
-    points, queue, reserve, vault,
+    ledger::LedgerState,
+    points,
+    queue::{self, QueueState},
+    reserve, vault,
 };
 use infrafi_node::{FeedEvent, Snapshot};
 use infrafi_tx::SignedTransaction;
@@ -607,10 +610,10 @@ pub(crate) async fn prove_balance(
     // A user's USDai and sUSDai live in one holding record (with its points); every other
     // balance is its own leaf. The proof covers the leaf that holds the balance.
     if matches!(asset, Asset::Usdai | Asset::Susdai) {
-        let key = table_leaf_key("ledger.holdings", &address);
+        let key = table_leaf_key(LedgerState::PATHS.holdings, &address);
         let holding = snapshot.state.ledger.holdings.get(&address);
         let decoded = serde_json::json!({
-            "table": "ledger.holdings",
+            "table": LedgerState::PATHS.holdings,
             "account": address,
             "asset": asset.to_string(),
             "amount": amount.0.to_string(),
@@ -622,10 +625,10 @@ pub(crate) async fn prove_balance(
         return Ok(proof(&snapshot, key, holding.map(encode_value), decoded));
     }
     let entry = (Account::User(address), asset);
-    let key = table_leaf_key("ledger.balances", &entry);
+    let key = table_leaf_key(LedgerState::PATHS.balances, &entry);
     let stored = snapshot.state.ledger.balances.get(&entry).copied();
     let decoded = serde_json::json!({
-        "table": "ledger.balances",
+        "table": LedgerState::PATHS.balances,
         "account": address,
         "asset": asset.to_string(),
         "amount": amount.0.to_string(),
@@ -639,9 +642,9 @@ pub(crate) async fn prove_nonce(
 ) -> Result<Json<ProofDto>, ApiError> {
     let address = parse_address(&address)?;
     let snapshot = app.node.snapshot();
-    let key = table_leaf_key("ledger.nonces", &address);
+    let key = table_leaf_key(LedgerState::PATHS.nonces, &address);
     let nonce = snapshot.state.ledger.nonces.get(&address).copied();
-    let decoded = serde_json::json!({"table": "ledger.nonces", "account": address, "nonce": nonce.unwrap_or(0)});
+    let decoded = serde_json::json!({"table": LedgerState::PATHS.nonces, "account": address, "nonce": nonce.unwrap_or(0)});
     Ok(proof(&snapshot, key, nonce.map(|n| encode_value(&n)), decoded))
 }
 
@@ -651,10 +654,10 @@ pub(crate) async fn prove_queue_request(
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = RequestId(parse_u64(&id, "request_id")?);
     let snapshot = app.node.snapshot();
-    let key = table_leaf_key("queue.requests", &id);
+    let key = table_leaf_key(QueueState::PATHS.requests, &id);
     let request = snapshot.state.queue.requests.get(&id);
     let decoded = serde_json::json!({
-        "table": "queue.requests",
+        "table": QueueState::PATHS.requests,
         "request": request.map(request_dto),
     });
     Ok(proof(&snapshot, key, request.map(encode_value), decoded))

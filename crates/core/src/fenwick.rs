@@ -16,7 +16,7 @@
 
 use crate::{
     math::Overflow,
-    table::{Journaled, Slot, Table},
+    table::{Journaled, Slot, Table, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -57,25 +57,14 @@ fn lowbit(index: u64) -> u64 {
     index & index.wrapping_neg()
 }
 
-/// A sparse, journaled Fenwick tree of [`Sums`] over indices `1..=capacity`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Fenwick {
-    /// Non-zero nodes by 1-based index.
-    pub nodes: Table<u64, Sums>,
-    /// The number of indices covered: 0 (empty) or a power of two.
-    pub capacity: Slot<u64>,
-}
-
-impl Journaled for Fenwick {
-    #[inline]
-    fn commit(&mut self) {
-        self.nodes.commit();
-        self.capacity.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.nodes.rollback();
-        self.capacity.rollback();
+component! {
+    /// A sparse, journaled Fenwick tree of [`Sums`] over indices `1..=capacity`.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct Fenwick {
+        /// Non-zero nodes by 1-based index.
+        pub nodes: Table<u64, Sums>,
+        /// The number of indices covered: 0 (empty) or a power of two.
+        pub capacity: Slot<u64>,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
     params::{ParameterChange, Params, PauseFlags, PauseScope, Role},
     result_codes,
     state::State,
-    table::{Journaled, Slot, Table},
+    table::{Slot, Table, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,37 +50,20 @@ result_codes! {
 /// The most parameter changes that may wait for their delay at once.
 pub const PENDING_CHANGES_MAX: usize = 256;
 
-/// Roles, parameters, scheduled changes and pause flags.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct GovernanceState {
-    /// The parameters in force.
-    pub params: Slot<Params>,
-    /// Who holds which role.
-    pub roles: Table<(Role, Address), ()>,
-    /// Changes waiting for the governance delay, by (effective time, sequence number).
-    pub pending_changes: Table<(u64, u64), ParameterChange>,
-    /// The next sequence number for a scheduled change.
-    pub next_change_sequence: Slot<u64>,
-    /// What is paused.
-    pub pause: Slot<PauseFlags>,
-}
-
-impl Journaled for GovernanceState {
-    #[inline]
-    fn commit(&mut self) {
-        self.params.commit();
-        self.roles.commit();
-        self.pending_changes.commit();
-        self.next_change_sequence.commit();
-        self.pause.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.params.rollback();
-        self.roles.rollback();
-        self.pending_changes.rollback();
-        self.next_change_sequence.rollback();
-        self.pause.rollback();
+component! {
+    /// Roles, parameters, scheduled changes and pause flags.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct GovernanceState at "governance" paths GovernancePaths {
+        /// The parameters in force.
+        pub params: Slot<Params>,
+        /// Who holds which role.
+        pub roles: Table<(Role, Address), ()>,
+        /// Changes waiting for the governance delay, by (effective time, sequence number).
+        pub pending_changes: Table<(u64, u64), ParameterChange>,
+        /// The next sequence number for a scheduled change.
+        pub next_change_sequence: Slot<u64>,
+        /// What is paused.
+        pub pause: Slot<PauseFlags>,
     }
 }
 

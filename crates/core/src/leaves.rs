@@ -6,66 +6,28 @@
 //! entry, a zero byte and the postcard encoding of the entry's key. A leaf value is the
 //! postcard encoding of the entry's value (or of the slot's value).
 //!
-//! The walk is generic: it goes through serde, so a component that adds a [`Table`] or a
-//! [`Slot`] to the [`State`] gets its leaves without any code here. Every state field must be
-//! a table, a slot, or a struct of them (checked by [`State::leaf_schema`]): a plain field
-//! would not report its changes.
+//! The walk is explicit: each component's declaration ([`component!`]) visits its tables and
+//! slots in declaration order, so a component that adds a [`Table`] or a [`Slot`] gets its
+//! leaves without any code here, and a field that is neither does not compile. Listing the
+//! leaves takes `&self` and changes nothing; taking the leaves changed since the last time
+//! takes `&mut self`.
 //!
 //! [`Table`]: crate::table::Table
 //! [`Slot`]: crate::table::Slot
+//! [`component!`]: crate::table::component
 
-use crate::state::State;
-use serde::{
-    Serialize, Serializer,
-    ser::{self, Impossible},
+use crate::{
+    state::State,
+    table::{Component, LeafVisitor, LeafVisitorMut, Slot, Table},
 };
-use std::{cell::Cell, collections::BTreeMap, fmt};
+use serde::Serialize;
+use std::{collections::BTreeMap, fmt, hash::Hash};
 
-/// The newtype name a [`crate::table::Table`] serializes under.
-pub const TABLE_MARKER: &str = "infrafi::Table";
-/// The newtype name a [`crate::table::Slot`] serializes under.
-pub const SLOT_MARKER: &str = "infrafi::Slot";
 /// The byte between a table's path and an entry's key in a leaf key.
 pub const KEY_SEPARATOR: u8 = 0;
 
-/// How tables and slots serialize at the moment (per thread).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum LeafMode {
-    /// Ordinary encoding (postcard, JSON): the walker is not running.
-    Encode,
-    /// The walker lists every leaf and resets change tracking.
-    All,
-    /// The walker lists the leaves touched since the last walk.
-    Changed,
-}
-
-thread_local! {
-    static MODE: Cell<LeafMode> = const { Cell::new(LeafMode::Encode) };
-}
-
-pub(crate) fn mode() -> LeafMode {
-    MODE.with(Cell::get)
-}
-
-/// Runs `f` with the thread's mode set to `mode`, restoring the previous mode afterwards.
-fn with_mode<R>(mode: LeafMode, f: impl FnOnce() -> R) -> R {
-    struct Restore(LeafMode);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            MODE.with(|cell| cell.set(self.0));
-        }
-    }
-    let _restore = Restore(MODE.with(|cell| cell.replace(mode)));
-    f()
-}
-
-/// Runs `f` with ordinary encoding (for the keys and values inside a leaf).
-pub(crate) fn with_encode_mode<R>(f: impl FnOnce() -> R) -> R {
-    with_mode(LeafMode::Encode, f)
-}
-
 /// The canonical (postcard) encoding of a key or value.
-pub(crate) fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     postcard::to_stdvec(value).expect("leaf encoding cannot fail: every type is plain data")
 }
 
@@ -91,13 +53,13 @@ pub enum LeafKind {
 pub fn table_leaf_key<K: Serialize + ?Sized>(path: &str, key: &K) -> Vec<u8> {
     let mut out = path.as_bytes().to_vec();
     out.push(KEY_SEPARATOR);
-    out.extend(with_encode_mode(|| encode(key)));
+    out.extend(encode(key));
     out
 }
 
 /// The leaf value of `value`: its canonical encoding (for proofs of a known object).
 pub fn encode_value<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    with_encode_mode(|| encode(value))
+    encode(value)
 }
 
 /// The leaf key of the slot at `path` (e.g. `queue.globals`).
@@ -125,208 +87,113 @@ impl fmt::Display for LeafError {
 
 impl std::error::Error for LeafError {}
 
-impl ser::Error for LeafError {
-    fn custom<T: fmt::Display>(message: T) -> Self {
-        LeafError(message.to_string())
-    }
-}
-
-/// What a walk collects.
+/// Lists every leaf.
 #[derive(Default)]
-struct Walk {
-    leaves: Vec<Leaf>,
-    schema: Vec<(String, LeafKind)>,
-}
+struct AllLeaves(Vec<Leaf>);
 
-/// Serializes one struct level: its fields are tables, slots or nested structs.
-struct Walker<'a> {
-    path: String,
-    walk: &'a mut Walk,
-}
-
-impl Walker<'_> {
-    fn child(&mut self, field: &str) -> Walker<'_> {
-        let path =
-            if self.path.is_empty() { field.to_string() } else { format!("{}.{field}", self.path) };
-        Walker { path, walk: self.walk }
+impl LeafVisitor for AllLeaves {
+    fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
+    where
+        K: Serialize + Ord + Hash + Clone,
+        V: Serialize + Clone,
+    {
+        self.0.extend(table.iter().map(|(key, value)| Leaf {
+            key: table_leaf_key(path, key),
+            value: Some(encode(value)),
+        }));
     }
 
-    fn not_a_leaf(&self) -> LeafError {
-        LeafError(format!(
-            "the state field `{}` is neither a Table, a Slot nor a struct of them",
-            self.path
-        ))
+    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &Slot<T>) {
+        self.0.push(Leaf { key: slot_leaf_key(path), value: Some(encode(slot.get())) });
     }
 }
 
-/// Re-reads a pre-encoded payload that a table or slot handed to the walker.
-fn reread<T: Serialize + ?Sized, P: serde::de::DeserializeOwned>(
-    value: &T,
-) -> Result<P, LeafError> {
-    let bytes = with_encode_mode(|| encode(value));
-    postcard::from_bytes(&bytes).map_err(|e| LeafError(format!("payload: {e}")))
-}
+/// Lists every table's and slot's path.
+#[derive(Default)]
+struct Schema(Vec<(String, LeafKind)>);
 
-macro_rules! not_a_leaf {
-    ($($method:ident($($arg:ty),*);)*) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<(), LeafError> { Err(self.not_a_leaf()) })*
-    };
-}
-
-impl<'a> Serializer for Walker<'a> {
-    type Ok = ();
-    type Error = LeafError;
-    type SerializeSeq = Impossible<(), LeafError>;
-    type SerializeTuple = Impossible<(), LeafError>;
-    type SerializeTupleStruct = Impossible<(), LeafError>;
-    type SerializeTupleVariant = Impossible<(), LeafError>;
-    type SerializeMap = Impossible<(), LeafError>;
-    type SerializeStruct = Self;
-    type SerializeStructVariant = Impossible<(), LeafError>;
-
-    not_a_leaf! {
-        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32);
-        serialize_i64(i64); serialize_u8(u8); serialize_u16(u16); serialize_u32(u32);
-        serialize_u64(u64); serialize_f32(f32); serialize_f64(f64); serialize_char(char);
-        serialize_str(&str); serialize_bytes(&[u8]); serialize_none(); serialize_unit();
-        serialize_unit_struct(&'static str);
-        serialize_unit_variant(&'static str, u32, &'static str);
+impl LeafVisitor for Schema {
+    fn table<K, V>(&mut self, path: &str, _: &Table<K, V>)
+    where
+        K: Serialize + Ord + Hash + Clone,
+        V: Serialize + Clone,
+    {
+        self.0.push((path.to_string(), LeafKind::Table));
     }
 
-    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), LeafError> {
-        Err(self.not_a_leaf())
+    fn slot<T: Serialize + Clone>(&mut self, path: &str, _: &Slot<T>) {
+        self.0.push((path.to_string(), LeafKind::Slot));
     }
+}
 
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), LeafError> {
-        match name {
-            TABLE_MARKER => {
-                let entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = reread(value)?;
-                self.walk.schema.push((self.path.clone(), LeafKind::Table));
-                for (key, value) in entries {
-                    let mut leaf_key = self.path.as_bytes().to_vec();
-                    leaf_key.push(KEY_SEPARATOR);
-                    leaf_key.extend(key);
-                    self.walk.leaves.push(Leaf { key: leaf_key, value });
-                }
-                Ok(())
-            }
-            SLOT_MARKER => {
-                let value: Option<Vec<u8>> = reread(value)?;
-                self.walk.schema.push((self.path.clone(), LeafKind::Slot));
-                if let Some(value) = value {
-                    self.walk
-                        .leaves
-                        .push(Leaf { key: slot_leaf_key(&self.path), value: Some(value) });
-                }
-                Ok(())
-            }
-            _ => Err(self.not_a_leaf()),
+/// Takes the leaves touched by committed writes since the last time.
+#[derive(Default)]
+struct ChangedLeaves(Vec<Leaf>);
+
+impl LeafVisitorMut for ChangedLeaves {
+    fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
+    where
+        K: Serialize + Ord + Hash + Clone,
+        V: Serialize + Clone,
+    {
+        for key in table.take_touched() {
+            let value = table.get(&key).map(encode);
+            self.0.push(Leaf { key: table_leaf_key(path, &key), value });
         }
     }
 
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), LeafError> {
-        Err(self.not_a_leaf())
-    }
-
-    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, LeafError> {
-        Err(self.not_a_leaf())
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, LeafError> {
-        Err(self.not_a_leaf())
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, LeafError> {
-        Err(self.not_a_leaf())
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, LeafError> {
-        Err(self.not_a_leaf())
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, LeafError> {
-        Err(self.not_a_leaf())
-    }
-
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self, LeafError> {
-        Ok(self)
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, LeafError> {
-        Err(self.not_a_leaf())
+    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &mut Slot<T>) {
+        if slot.take_touched() {
+            self.0.push(Leaf { key: slot_leaf_key(path), value: Some(encode(slot.get())) });
+        }
     }
 }
 
-impl ser::SerializeStruct for Walker<'_> {
-    type Ok = ();
-    type Error = LeafError;
+/// Starts change tracking from now on.
+struct TrackChanges;
 
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        name: &'static str,
-        value: &T,
-    ) -> Result<(), LeafError> {
-        value.serialize(self.child(name))
+impl LeafVisitorMut for TrackChanges {
+    fn table<K, V>(&mut self, _: &str, table: &mut Table<K, V>)
+    where
+        K: Serialize + Ord + Hash + Clone,
+        V: Serialize + Clone,
+    {
+        table.track_changes();
     }
 
-    fn end(self) -> Result<(), LeafError> {
-        Ok(())
+    fn slot<T: Serialize + Clone>(&mut self, _: &str, slot: &mut Slot<T>) {
+        slot.take_touched();
     }
-}
-
-fn walk(state: &State, mode: LeafMode) -> Result<Walk, LeafError> {
-    let mut walk = Walk::default();
-    with_mode(mode, || state.serialize(Walker { path: String::new(), walk: &mut walk }))?;
-    Ok(walk)
 }
 
 impl State {
-    /// Every leaf of the state, in schema order and key order within a table. This is also the
-    /// baseline of change tracking: afterwards [`State::take_changed_leaves`] reports what
-    /// committed transactions changed since this call.
+    /// Every leaf of the state, in schema order and key order within a table. Changes nothing.
     pub fn leaves(&self) -> Vec<Leaf> {
-        walk(self, LeafMode::All).expect("the state schema is checked by leaf_schema").leaves
+        let mut leaves = AllLeaves::default();
+        self.visit("", &mut leaves);
+        leaves.0
     }
 
-    /// The leaves touched by committed writes since the last call (or since [`State::leaves`]);
-    /// a removed table entry is a leaf with no value. Change tracking must have been started
-    /// by [`State::leaves`]; before that, tables report nothing.
-    pub fn take_changed_leaves(&self) -> Vec<Leaf> {
-        walk(self, LeafMode::Changed).expect("the state schema is checked by leaf_schema").leaves
+    /// Starts change tracking: afterwards [`State::take_changed_leaves`] reports what committed
+    /// transactions changed since this call. The node calls it with the leaves it commits to.
+    pub fn track_changes(&mut self) {
+        self.visit_mut("", &mut TrackChanges);
     }
 
-    /// The paths of every table and slot, in encoding order. Errors if a state field is
-    /// neither a table, a slot nor a struct of them.
-    pub fn leaf_schema() -> Result<Vec<(String, LeafKind)>, LeafError> {
-        // A default state has every table and slot; walking it in `Changed` mode lists the
-        // schema without encoding any entry.
-        Ok(walk(&State::default(), LeafMode::Changed)?.schema)
+    /// The leaves touched by committed writes since the last call (or since
+    /// [`State::track_changes`]); a removed table entry is a leaf with no value. Before change
+    /// tracking starts, tables report nothing.
+    pub fn take_changed_leaves(&mut self) -> Vec<Leaf> {
+        let mut changed = ChangedLeaves::default();
+        self.visit_mut("", &mut changed);
+        changed.0
+    }
+
+    /// The paths of every table and slot, in encoding order.
+    pub fn leaf_schema() -> Vec<(String, LeafKind)> {
+        let mut schema = Schema::default();
+        State::default().visit("", &mut schema);
+        schema.0
     }
 
     /// Rebuilds a state from all of its leaves (as listed by [`State::leaves`], in any order).
@@ -337,7 +204,7 @@ impl State {
     pub fn from_leaves(
         leaves: impl IntoIterator<Item = (Vec<u8>, Vec<u8>)>,
     ) -> Result<State, LeafError> {
-        let schema = State::leaf_schema()?;
+        let schema = State::leaf_schema();
         let mut slots: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
         let mut tables: BTreeMap<Vec<u8>, (usize, Vec<u8>)> = BTreeMap::new();
         for (key, value) in leaves {
@@ -387,6 +254,7 @@ mod tests {
         Amount, Asset, Genesis,
         action::{Action, GatewayWithdraw, MintUsdai, Transfer},
         ids::{Address, USDC},
+        ledger::LedgerState,
         tx::{BlockContext, Transaction, apply},
     };
 
@@ -400,7 +268,7 @@ mod tests {
 
     #[test]
     fn every_state_field_is_a_table_or_a_slot() {
-        let schema = State::leaf_schema().unwrap();
+        let schema = State::leaf_schema();
         assert!(
             schema.iter().any(|(path, kind)| path == "ledger.balances" && *kind == LeafKind::Table)
         );
@@ -422,6 +290,7 @@ mod tests {
         let (mut state, _, user) = genesis_state();
         let mut leaves: BTreeMap<Vec<u8>, Vec<u8>> =
             state.leaves().into_iter().map(|l| (l.key, l.value.unwrap())).collect();
+        state.track_changes();
         assert!(state.take_changed_leaves().is_empty());
         let block = BlockContext { height: 1, timestamp: 1_010 };
         let mint = Action::MintUsdai(MintUsdai {
@@ -443,7 +312,7 @@ mod tests {
         let expected: BTreeMap<Vec<u8>, Vec<u8>> =
             state.leaves().into_iter().map(|l| (l.key, l.value.unwrap())).collect();
         assert_eq!(leaves, expected);
-        let key = table_leaf_key("ledger.holdings", &user);
+        let key = table_leaf_key(LedgerState::PATHS.holdings, &user);
         assert!(leaves.contains_key(&key), "the user's USDai holding is a leaf");
         assert!(state.take_changed_leaves().is_empty());
     }

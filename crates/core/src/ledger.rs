@@ -13,7 +13,7 @@ use crate::{
     math::Amount,
     points, result_codes,
     state::State,
-    table::{Journaled, Table},
+    table::{Table, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -101,41 +101,22 @@ impl Holding {
     }
 }
 
-/// Balances and supplies.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LedgerState {
-    /// Users' USDai and sUSDai balances and points (every user that ever held either).
-    pub holdings: Table<Address, Holding>,
-    /// Every other non-zero balance: protocol accounts, stablecoins, TBILL.
-    pub balances: Table<(Account, Asset), Amount>,
-    /// Issued and burned per asset.
-    pub supply: Table<Asset, Supply>,
-    /// Addresses frozen by compliance (SPEC 4).
-    pub frozen: Table<Address, ()>,
-    /// Addresses verified by the KYC registrar.
-    pub kyc_verified: Table<Address, ()>,
-    /// Each address's next transaction nonce (absent means 0).
-    pub nonces: Table<Address, u64>,
-}
-
-impl Journaled for LedgerState {
-    #[inline]
-    fn commit(&mut self) {
-        self.holdings.commit();
-        self.balances.commit();
-        self.supply.commit();
-        self.frozen.commit();
-        self.kyc_verified.commit();
-        self.nonces.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.holdings.rollback();
-        self.balances.rollback();
-        self.supply.rollback();
-        self.frozen.rollback();
-        self.kyc_verified.rollback();
-        self.nonces.rollback();
+component! {
+    /// Balances and supplies.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct LedgerState at "ledger" paths LedgerPaths {
+        /// Users' USDai and sUSDai balances and points (every user that ever held either).
+        pub holdings: Table<Address, Holding>,
+        /// Every other non-zero balance: protocol accounts, stablecoins, TBILL.
+        pub balances: Table<(Account, Asset), Amount>,
+        /// Issued and burned per asset.
+        pub supply: Table<Asset, Supply>,
+        /// Addresses frozen by compliance (SPEC 4).
+        pub frozen: Table<Address, ()>,
+        /// Addresses verified by the KYC registrar.
+        pub kyc_verified: Table<Address, ()>,
+        /// Each address's next transaction nonce (absent means 0).
+        pub nonces: Table<Address, u64>,
     }
 }
 

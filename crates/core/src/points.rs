@@ -13,7 +13,7 @@ use crate::{
     ledger::Holding,
     math::{Amount, Rounding, SECONDS_PER_DAY, WAD, mul_div},
     state::State,
-    table::{Journaled, Slot},
+    table::{Slot, component},
     vault,
 };
 use alloy_primitives::U256;
@@ -61,21 +61,12 @@ pub struct PointsAccount {
     pub susdai_snapshot: U256,
 }
 
-/// Points state: the accumulators. Each user's points live in its `ledger::Holding`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct PointsState {
-    /// Accumulators.
-    pub globals: Slot<PointsGlobals>,
-}
-
-impl Journaled for PointsState {
-    #[inline]
-    fn commit(&mut self) {
-        self.globals.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.globals.rollback();
+component! {
+    /// Points state: the accumulators. Each user's points live in its `ledger::Holding`.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct PointsState at "points" paths PointsPaths {
+        /// Accumulators.
+        pub globals: Slot<PointsGlobals>,
     }
 }
 

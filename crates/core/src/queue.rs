@@ -22,7 +22,7 @@ use crate::{
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
-    table::{Journaled, Slot, Table},
+    table::{Slot, Table, component},
     vault,
 };
 use serde::{Deserialize, Serialize};
@@ -192,58 +192,31 @@ pub struct QueueGlobals {
     pub rounds: u64,
 }
 
-/// The queue.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueueState {
-    /// Every request not yet fully served and claimed.
-    pub requests: Table<RequestId, RedemptionRequest>,
-    /// Requests in their notice period, by (eligible time, id).
-    pub waiting: Table<(u64, RequestId), ()>,
-    /// Eligible requests in service order, by `priority_key`.
-    pub eligible: Table<(u128, RequestId), ()>,
-    /// Unserved requests per owner.
-    pub active_by_owner: Table<Address, u32>,
-    /// Every round, by number.
-    pub rounds: Table<u64, RoundRecord>,
-    /// Counters.
-    pub globals: Slot<QueueGlobals>,
-    /// Shares and count of eligible unserved requests, by request id.
-    pub eligible_shares: Fenwick,
-    /// Shares and count of requests in their notice period, by request id.
-    pub waiting_shares: Fenwick,
-    /// The wait-fee index: per round with overtaken requests, (fee per share, fee per share x
-    /// time) at the newest jumper; a request's accrued index is the sum at larger ids.
-    pub wait_fee_index: Fenwick,
-    /// The auction's pool and totals.
-    pub qev: Slot<QevGlobals>,
-}
-
-impl Journaled for QueueState {
-    #[inline]
-    fn commit(&mut self) {
-        self.requests.commit();
-        self.waiting.commit();
-        self.eligible.commit();
-        self.active_by_owner.commit();
-        self.rounds.commit();
-        self.globals.commit();
-        self.eligible_shares.commit();
-        self.waiting_shares.commit();
-        self.wait_fee_index.commit();
-        self.qev.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.requests.rollback();
-        self.waiting.rollback();
-        self.eligible.rollback();
-        self.active_by_owner.rollback();
-        self.rounds.rollback();
-        self.globals.rollback();
-        self.eligible_shares.rollback();
-        self.waiting_shares.rollback();
-        self.wait_fee_index.rollback();
-        self.qev.rollback();
+component! {
+    /// The queue.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct QueueState at "queue" paths QueuePaths {
+        /// Every request not yet fully served and claimed.
+        pub requests: Table<RequestId, RedemptionRequest>,
+        /// Requests in their notice period, by (eligible time, id).
+        pub waiting: Table<(u64, RequestId), ()>,
+        /// Eligible requests in service order, by `priority_key`.
+        pub eligible: Table<(u128, RequestId), ()>,
+        /// Unserved requests per owner.
+        pub active_by_owner: Table<Address, u32>,
+        /// Every round, by number.
+        pub rounds: Table<u64, RoundRecord>,
+        /// Counters.
+        pub globals: Slot<QueueGlobals>,
+        /// Shares and count of eligible unserved requests, by request id.
+        pub eligible_shares: Fenwick,
+        /// Shares and count of requests in their notice period, by request id.
+        pub waiting_shares: Fenwick,
+        /// The wait-fee index: per round with overtaken requests, (fee per share, fee per share x
+        /// time) at the newest jumper; a request's accrued index is the sum at larger ids.
+        pub wait_fee_index: Fenwick,
+        /// The auction's pool and totals.
+        pub qev: Slot<QevGlobals>,
     }
 }
 

@@ -19,7 +19,7 @@ use crate::{
     params::Role,
     result_codes,
     state::State,
-    table::{Journaled, Slot, Table},
+    table::{Slot, Table, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -258,29 +258,16 @@ pub struct Receipt {
     pub issued_at: u64,
 }
 
-/// Receipts and asset classes.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReceiptsState {
-    /// The asset-class registry.
-    pub classes: Table<AssetClassId, AssetClass>,
-    /// Every receipt ever issued.
-    pub receipts: Table<ReceiptId, Receipt>,
-    /// The next receipt id.
-    pub next_receipt_id: Slot<u64>,
-}
-
-impl Journaled for ReceiptsState {
-    #[inline]
-    fn commit(&mut self) {
-        self.classes.commit();
-        self.receipts.commit();
-        self.next_receipt_id.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.classes.rollback();
-        self.receipts.rollback();
-        self.next_receipt_id.rollback();
+component! {
+    /// Receipts and asset classes.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct ReceiptsState at "receipts" paths ReceiptsPaths {
+        /// The asset-class registry.
+        pub classes: Table<AssetClassId, AssetClass>,
+        /// Every receipt ever issued.
+        pub receipts: Table<ReceiptId, Receipt>,
+        /// The next receipt id.
+        pub next_receipt_id: Slot<u64>,
     }
 }
 

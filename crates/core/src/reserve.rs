@@ -18,7 +18,7 @@ use crate::{
     params::{PauseScope, Role},
     result_codes,
     state::State,
-    table::{Journaled, Slot, Table},
+    table::{Slot, Table, component},
     vault,
 };
 use alloy_primitives::U256;
@@ -198,41 +198,22 @@ pub struct Payout {
     pub status: PayoutStatus,
 }
 
-/// The reserve, prices and the gateway.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReserveState {
-    /// Supported stablecoins and their prices.
-    pub stablecoins: Table<Symbol, Stablecoin>,
-    /// The T-bill index.
-    pub tbill: Slot<TbillIndex>,
-    /// External transfer ids already credited.
-    pub credited_external_ids: Table<B256, ()>,
-    /// External transfer ids that confirmed a payout.
-    pub confirmed_external_ids: Table<B256, PayoutId>,
-    /// Every payout.
-    pub payouts: Table<PayoutId, Payout>,
-    /// The next payout id.
-    pub next_payout_id: Slot<u64>,
-}
-
-impl Journaled for ReserveState {
-    #[inline]
-    fn commit(&mut self) {
-        self.stablecoins.commit();
-        self.tbill.commit();
-        self.credited_external_ids.commit();
-        self.confirmed_external_ids.commit();
-        self.payouts.commit();
-        self.next_payout_id.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.stablecoins.rollback();
-        self.tbill.rollback();
-        self.credited_external_ids.rollback();
-        self.confirmed_external_ids.rollback();
-        self.payouts.rollback();
-        self.next_payout_id.rollback();
+component! {
+    /// The reserve, prices and the gateway.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct ReserveState at "reserve" paths ReservePaths {
+        /// Supported stablecoins and their prices.
+        pub stablecoins: Table<Symbol, Stablecoin>,
+        /// The T-bill index.
+        pub tbill: Slot<TbillIndex>,
+        /// External transfer ids already credited.
+        pub credited_external_ids: Table<B256, ()>,
+        /// External transfer ids that confirmed a payout.
+        pub confirmed_external_ids: Table<B256, PayoutId>,
+        /// Every payout.
+        pub payouts: Table<PayoutId, Payout>,
+        /// The next payout id.
+        pub next_payout_id: Slot<u64>,
     }
 }
 

@@ -20,7 +20,7 @@ use crate::{
     params::Role,
     result_codes,
     state::State,
-    table::{Journaled, Slot, Table},
+    table::{Slot, Table, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -154,29 +154,16 @@ impl Silo {
     }
 }
 
-/// Silos.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SilosState {
-    /// Every silo.
-    pub silos: Table<SiloId, Silo>,
-    /// Senior principal outstanding per (silo, borrower), for the concentration limit.
-    pub borrower_exposure: Table<(SiloId, Address), Amount>,
-    /// The next silo id.
-    pub next_silo_id: Slot<u64>,
-}
-
-impl Journaled for SilosState {
-    #[inline]
-    fn commit(&mut self) {
-        self.silos.commit();
-        self.borrower_exposure.commit();
-        self.next_silo_id.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.silos.rollback();
-        self.borrower_exposure.rollback();
-        self.next_silo_id.rollback();
+component! {
+    /// Silos.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct SilosState at "silos" paths SilosPaths {
+        /// Every silo.
+        pub silos: Table<SiloId, Silo>,
+        /// Senior principal outstanding per (silo, borrower), for the concentration limit.
+        pub borrower_exposure: Table<(SiloId, Address), Amount>,
+        /// The next silo id.
+        pub next_silo_id: Slot<u64>,
     }
 }
 

@@ -13,7 +13,7 @@ use crate::{
     receipts::ReceiptsState,
     reserve::{ReserveState, Stablecoin, TbillIndex},
     silos::SilosState,
-    table::{Journaled, Slot},
+    table::{Journaled, Slot, component},
     vault::VaultState,
 };
 use alloy_primitives::{B256, keccak256};
@@ -38,61 +38,35 @@ pub struct Clock {
 /// `SeniorAccrual::net_share_e8` (senior interest accrues net of fees, issue 11).
 pub const STATE_FORMAT: u64 = 4;
 
-/// Everything the protocol knows.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct State {
-    /// Height and time.
-    pub clock: Slot<Clock>,
-    /// Balances, supplies, freezes, KYC, nonces.
-    pub ledger: LedgerState,
-    /// Roles, parameters, pauses.
-    pub governance: GovernanceState,
-    /// USDai reserve, prices, gateway.
-    pub reserve: ReserveState,
-    /// The sUSDai vault.
-    pub vault: VaultState,
-    /// The redemption queue.
-    pub queue: QueueState,
-    /// Points.
-    pub points: PointsState,
-    /// CALIBER receipts and asset classes.
-    pub receipts: ReceiptsState,
-    /// Curator silos.
-    pub silos: SilosState,
-    /// Loans.
-    pub loans: LoansState,
-    /// Events of the transaction being executed (not part of the state).
-    #[serde(skip)]
-    pub(crate) events: Vec<Event>,
-}
-
-impl Journaled for State {
-    #[inline]
-    fn commit(&mut self) {
-        self.clock.commit();
-        self.ledger.commit();
-        self.governance.commit();
-        self.reserve.commit();
-        self.vault.commit();
-        self.queue.commit();
-        self.points.commit();
-        self.receipts.commit();
-        self.silos.commit();
-        self.loans.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.clock.rollback();
-        self.ledger.rollback();
-        self.governance.rollback();
-        self.reserve.rollback();
-        self.vault.rollback();
-        self.queue.rollback();
-        self.points.rollback();
-        self.receipts.rollback();
-        self.silos.rollback();
-        self.loans.rollback();
-        self.events.clear();
+component! {
+    /// Everything the protocol knows.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct State {
+        /// Height and time.
+        pub clock: Slot<Clock>,
+        /// Balances, supplies, freezes, KYC, nonces.
+        pub ledger: LedgerState,
+        /// Roles, parameters, pauses.
+        pub governance: GovernanceState,
+        /// USDai reserve, prices, gateway.
+        pub reserve: ReserveState,
+        /// The sUSDai vault.
+        pub vault: VaultState,
+        /// The redemption queue.
+        pub queue: QueueState,
+        /// Points.
+        pub points: PointsState,
+        /// CALIBER receipts and asset classes.
+        pub receipts: ReceiptsState,
+        /// Curator silos.
+        pub silos: SilosState,
+        /// Loans.
+        pub loans: LoansState,
+        ; transient:
+        /// Events of the transaction being executed (not part of the state; `rollback` leaves
+        /// them to the caller, which drops them with the transaction).
+        #[serde(skip)]
+        pub(crate) events: Vec<Event>,
     }
 }
 

@@ -2,7 +2,14 @@
 //! transaction is rolled back exactly, and the keys a block touched can be listed.
 //!
 //! Guarantees: after `rollback` a table compares equal to its state at the last `commit`;
-//! iteration order is the key order, the same on every machine.
+//! iteration order is the key order, the same on every machine. Reading a table or slot (its
+//! entries, its encoding, its leaves) takes `&self` and changes nothing; only writes, `commit`,
+//! `rollback` and taking the touched keys take `&mut self`. No interior mutability.
+//!
+//! A component's state is declared once with [`component!`]: the struct, its `commit` and
+//! `rollback` over every field, its leaf visit ([`Component`]) and, for a top-level component,
+//! the leaf path of each field as a constant. A field left out of `rollback` or a leaf path
+//! typed by hand cannot happen.
 //!
 //! A table keeps its values in a hash map for point reads and writes (one probe instead of a
 //! B-tree descent with a dozen key comparisons: the hottest paths, a transfer or a repayment,
@@ -10,15 +17,10 @@
 //! never iterated, so its order (fixed hasher or not) can never reach the state or its
 //! encoding.
 
-use crate::leaves::{self, LeafMode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 use std::ops::RangeBounds;
-use std::sync::{
-    Mutex, PoisonError,
-    atomic::{AtomicBool, Ordering},
-};
 
 /// The point-lookup index of a table. Never iterated (see the module documentation), so the
 /// determinism rule against hash maps does not apply; the fixed Fx hasher also keeps runs
@@ -45,10 +47,6 @@ pub trait Journaled {
 }
 
 /// An ordered map whose writes can be undone until committed.
-///
-/// The touched-key set sits behind a mutex so that the leaf walker ([`crate::leaves`]), which
-/// sees the state through `&self` (serde), can take it. Every other access goes through
-/// `&mut self` and [`Mutex::get_mut`], which never locks.
 #[derive(Debug)]
 pub struct Table<K, V> {
     /// Every entry, for point reads and writes.
@@ -61,7 +59,7 @@ pub struct Table<K, V> {
     /// journaled by the current transaction.
     generation: u64,
     /// Keys written since the last `take_touched`, when change tracking is on.
-    touched: Mutex<Option<BTreeSet<K>>>,
+    touched: Option<BTreeSet<K>>,
 }
 
 impl<K, V> Default for Table<K, V> {
@@ -71,20 +69,19 @@ impl<K, V> Default for Table<K, V> {
             order: BTreeSet::new(),
             undo: Vec::new(),
             generation: 1,
-            touched: Mutex::new(None),
+            touched: None,
         }
     }
 }
 
 impl<K: Ord + Hash + Clone, V: Clone> Clone for Table<K, V> {
     fn clone(&self) -> Self {
-        let touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner).clone();
         Table {
             values: self.values.clone(),
             order: self.order.clone(),
             undo: self.undo.clone(),
             generation: self.generation,
-            touched: Mutex::new(touched),
+            touched: self.touched.clone(),
         }
     }
 }
@@ -187,17 +184,15 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
     }
 
     /// Starts recording the keys every committed write touches (for incremental commitments
-    /// and persistence). Off by default: tests and benchmarks do not pay for it.
+    /// and persistence), from now on: keys touched before are forgotten. Off by default: tests
+    /// and benchmarks do not pay for it.
     pub fn track_changes(&mut self) {
-        let touched = self.touched.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if touched.is_none() {
-            *touched = Some(BTreeSet::new());
-        }
+        self.touched = Some(BTreeSet::new());
     }
 
     /// Forgets a non-empty undo log, noting its keys as touched when tracking changes.
     fn commit_writes(&mut self) {
-        match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
+        match &mut self.touched {
             Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
             None => self.undo.clear(),
         }
@@ -206,7 +201,7 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
 
     /// The keys touched by committed writes since the last call, in key order.
     pub fn take_touched(&mut self) -> Vec<K> {
-        match self.touched.get_mut().unwrap_or_else(PoisonError::into_inner) {
+        match &mut self.touched {
             Some(touched) => std::mem::take(touched).into_iter().collect(),
             None => Vec::new(),
         }
@@ -247,51 +242,10 @@ impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
     }
 }
 
-/// A table's entries in key order, as ordinary serializers see a map.
-struct OrderedEntries<'a, K, V>(&'a Table<K, V>);
-
-impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize
-    for OrderedEntries<'_, K, V>
-{
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter())
-    }
-}
-
 impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize for Table<K, V> {
-    /// Encodes as the map of entries, wrapped in a newtype that every ordinary serializer
-    /// (postcard, JSON) sees through. Under the leaf walker it lists its entries instead, each
-    /// key and value pre-encoded (all of them, or only the keys touched since the last walk).
+    /// Encodes as the map of entries in key order.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match leaves::mode() {
-            LeafMode::Encode => {
-                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &OrderedEntries(self))
-            }
-            LeafMode::All => {
-                let entries = leaves::with_encode_mode(|| {
-                    // Enumerating every leaf is the baseline from which changes are tracked.
-                    let mut touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner);
-                    *touched = Some(BTreeSet::new());
-                    self.iter()
-                        .map(|(key, value)| (leaves::encode(key), Some(leaves::encode(value))))
-                        .collect::<Vec<_>>()
-                });
-                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &entries)
-            }
-            LeafMode::Changed => {
-                let entries = leaves::with_encode_mode(|| {
-                    let mut touched = self.touched.lock().unwrap_or_else(PoisonError::into_inner);
-                    let keys = touched.as_mut().map(std::mem::take).unwrap_or_default();
-                    keys.into_iter()
-                        .map(|key| {
-                            let value = self.get(&key).map(leaves::encode);
-                            (leaves::encode(&key), value)
-                        })
-                        .collect::<Vec<_>>()
-                });
-                serializer.serialize_newtype_struct(leaves::TABLE_MARKER, &entries)
-            }
-        }
+        serializer.collect_map(self.iter())
     }
 }
 
@@ -309,35 +263,24 @@ impl<'de, K: Deserialize<'de> + Ord + Hash + Clone, V: Deserialize<'de>> Deseria
             order,
             undo: Vec::new(),
             generation: 1,
-            touched: Mutex::new(None),
+            touched: None,
         })
     }
 }
 
 /// A single journaled value (a component's globals).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Slot<T> {
     value: T,
     undo: Option<T>,
-    /// Whether a committed write touched the value since the last `take_touched` (atomic so
-    /// that the leaf walker, which sees `&self`, can take it).
-    touched: AtomicBool,
-}
-
-impl<T: Clone> Clone for Slot<T> {
-    fn clone(&self) -> Self {
-        Slot {
-            value: self.value.clone(),
-            undo: self.undo.clone(),
-            touched: AtomicBool::new(self.touched.load(Ordering::Relaxed)),
-        }
-    }
+    /// Whether a committed write touched the value since the last `take_touched`.
+    touched: bool,
 }
 
 impl<T: Clone> Slot<T> {
     /// A slot holding `value`.
     pub fn new(value: T) -> Slot<T> {
-        Slot { value, undo: None, touched: AtomicBool::new(false) }
+        Slot { value, undo: None, touched: false }
     }
 
     /// The value.
@@ -355,7 +298,7 @@ impl<T: Clone> Slot<T> {
 
     /// Whether a committed write touched this slot since the last call; clears the flag.
     pub fn take_touched(&mut self) -> bool {
-        std::mem::take(self.touched.get_mut())
+        std::mem::take(&mut self.touched)
     }
 }
 
@@ -370,7 +313,7 @@ impl<T: Clone> Journaled for Slot<T> {
     fn commit(&mut self) {
         if self.undo.is_some() {
             self.undo = None;
-            *self.touched.get_mut() = true;
+            self.touched = true;
         }
     }
 
@@ -383,40 +326,164 @@ impl<T: Clone> Journaled for Slot<T> {
 }
 
 impl<T: Serialize> Serialize for Slot<T> {
-    /// Encodes as the value, wrapped in a newtype ordinary serializers see through. Under the
-    /// leaf walker it gives its pre-encoded value (always, or only if touched since the last
-    /// walk).
+    /// Encodes as the value.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match leaves::mode() {
-            LeafMode::Encode => {
-                serializer.serialize_newtype_struct(leaves::SLOT_MARKER, &self.value)
-            }
-            LeafMode::All => {
-                self.touched.store(false, Ordering::Relaxed);
-                let value = leaves::with_encode_mode(|| Some(leaves::encode(&self.value)));
-                serializer.serialize_newtype_struct(leaves::SLOT_MARKER, &value)
-            }
-            LeafMode::Changed => {
-                let value = if self.touched.swap(false, Ordering::Relaxed) {
-                    leaves::with_encode_mode(|| Some(leaves::encode(&self.value)))
-                } else {
-                    None
-                };
-                serializer.serialize_newtype_struct(leaves::SLOT_MARKER, &value)
-            }
-        }
+        self.value.serialize(serializer)
     }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slot<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Slot {
-            value: T::deserialize(deserializer)?,
-            undo: None,
-            touched: AtomicBool::new(false),
-        })
+        Ok(Slot { value: T::deserialize(deserializer)?, undo: None, touched: false })
     }
 }
+
+/// A part of the state made of tables and slots: a [`Table`], a [`Slot`], or a struct of them
+/// declared with [`component!`]. Its leaves are visited in declaration order, which is also
+/// the order of its canonical encoding.
+pub trait Component: Journaled {
+    /// Hands each table and slot to `visitor` with its leaf path under `path`.
+    fn visit<T: LeafVisitor>(&self, path: &str, visitor: &mut T);
+    /// The same, with each table and slot writable (to take or reset its touched keys).
+    fn visit_mut<T: LeafVisitorMut>(&mut self, path: &str, visitor: &mut T);
+}
+
+/// What sees every table and slot of a component, read-only.
+pub trait LeafVisitor {
+    /// The table at `path`.
+    fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
+    where
+        K: Serialize + Ord + Hash + Clone,
+        V: Serialize + Clone;
+    /// The slot at `path`.
+    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &Slot<T>);
+}
+
+/// What sees every table and slot of a component, writable.
+pub trait LeafVisitorMut {
+    /// The table at `path`.
+    fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
+    where
+        K: Serialize + Ord + Hash + Clone,
+        V: Serialize + Clone;
+    /// The slot at `path`.
+    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &mut Slot<T>);
+}
+
+/// The leaf path of `field` inside the component at `parent` (`ledger` and `holdings` give
+/// `ledger.holdings`; the state itself is at the empty path).
+pub fn child_path(parent: &str, field: &str) -> String {
+    if parent.is_empty() { field.to_string() } else { format!("{parent}.{field}") }
+}
+
+impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Component for Table<K, V> {
+    fn visit<T: LeafVisitor>(&self, path: &str, visitor: &mut T) {
+        visitor.table(path, self);
+    }
+
+    fn visit_mut<T: LeafVisitorMut>(&mut self, path: &str, visitor: &mut T) {
+        visitor.table(path, self);
+    }
+}
+
+impl<S: Serialize + Clone> Component for Slot<S> {
+    fn visit<T: LeafVisitor>(&self, path: &str, visitor: &mut T) {
+        visitor.slot(path, self);
+    }
+
+    fn visit_mut<T: LeafVisitorMut>(&mut self, path: &str, visitor: &mut T) {
+        visitor.slot(path, self);
+    }
+}
+
+/// Declares a component's state once: the struct (with the attributes and derives written on
+/// it), [`Journaled`] committing and rolling back every field, and [`Component`] visiting every
+/// field's leaves in declaration order. Every field must be a [`Table`], a [`Slot`] or another
+/// component, or the declaration does not compile.
+///
+/// `at "ledger" paths LedgerPaths` declares a top-level component's leaf path and a struct of
+/// its fields' leaf paths, `LedgerState::PATHS.holdings == "ledger.holdings"`: the API and
+/// proofs name leaves through these, never through literals. Fields after `; transient:` are
+/// ordinary fields outside the state's leaves and journal (the events of the transaction being
+/// executed).
+macro_rules! component {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident at $path:literal paths $paths:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $type:ty,)+
+        }
+    ) => {
+        $crate::table::component! {
+            $(#[$meta])*
+            $vis struct $name {
+                $($(#[$field_meta])* $field_vis $field: $type,)+
+            }
+        }
+
+        #[doc = concat!("The leaf paths of [`", stringify!($name), "`]'s fields.")]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub struct $paths {
+            $(
+                #[doc = concat!("`", $path, ".", stringify!($field), "`")]
+                pub $field: &'static str,
+            )+
+        }
+
+        impl $name {
+            /// The component's leaf path: the state's field that holds it.
+            pub const PATH: &'static str = $path;
+            /// Its fields' leaf paths.
+            pub const PATHS: $paths = $paths {
+                $($field: concat!($path, ".", stringify!($field)),)+
+            };
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $type:ty,)+
+            $(; transient: $($(#[$extra_meta:meta])* $extra_vis:vis $extra:ident: $extra_type:ty,)+)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $type,)+
+            $($($(#[$extra_meta])* $extra_vis $extra: $extra_type,)+)?
+        }
+
+        impl $crate::table::Journaled for $name {
+            #[inline]
+            fn commit(&mut self) {
+                $($crate::table::Journaled::commit(&mut self.$field);)+
+            }
+
+            fn rollback(&mut self) {
+                $($crate::table::Journaled::rollback(&mut self.$field);)+
+            }
+        }
+
+        impl $crate::table::Component for $name {
+            fn visit<T: $crate::table::LeafVisitor>(&self, path: &str, visitor: &mut T) {
+                $(
+                    let field_path = $crate::table::child_path(path, stringify!($field));
+                    $crate::table::Component::visit(&self.$field, &field_path, visitor);
+                )+
+            }
+
+            fn visit_mut<T: $crate::table::LeafVisitorMut>(
+                &mut self,
+                path: &str,
+                visitor: &mut T,
+            ) {
+                $(
+                    let field_path = $crate::table::child_path(path, stringify!($field));
+                    $crate::table::Component::visit_mut(&mut self.$field, &field_path, visitor);
+                )+
+            }
+        }
+    };
+}
+pub(crate) use component;
 
 #[cfg(test)]
 mod tests {

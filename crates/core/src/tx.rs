@@ -52,6 +52,7 @@ fn finish(state: &mut State, result: Result<(), TxError>) -> Result<Vec<Event>, 
         }
         Err(error) => {
             state.rollback();
+            state.events.clear();
             Err(error)
         }
     }
@@ -112,6 +113,7 @@ pub fn apply_into(
         }
         Err(error) => {
             state.rollback();
+            state.events.clear();
             Err(error)
         }
     }
@@ -131,6 +133,7 @@ pub fn preview<R>(
     assert!(state.events.is_empty(), "events left over from an earlier transaction");
     let outcome = run(state, block, tx).map(|()| inspect(state, &state.events));
     state.rollback();
+    state.events.clear();
     outcome
 }
 

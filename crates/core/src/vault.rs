@@ -19,7 +19,7 @@ use crate::{
     params::PauseScope,
     result_codes,
     state::State,
-    table::{Journaled, Slot},
+    table::{Slot, component},
 };
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
@@ -174,21 +174,12 @@ pub struct VaultGlobals {
     pub senior: SeniorBook,
 }
 
-/// The vault.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct VaultState {
-    /// Globals.
-    pub globals: Slot<VaultGlobals>,
-}
-
-impl Journaled for VaultState {
-    #[inline]
-    fn commit(&mut self) {
-        self.globals.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.globals.rollback();
+component! {
+    /// The vault.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct VaultState at "vault" paths VaultPaths {
+        /// Globals.
+        pub globals: Slot<VaultGlobals>,
     }
 }
 

@@ -28,7 +28,7 @@ fn a_preview_returns_the_events_apply_would_and_leaves_the_state_unchanged() {
     };
     let before = market.state.state_hash();
     // The baseline of change tracking, as the node starts it.
-    let _ = market.state.leaves();
+    market.state.track_changes();
     let (events, shares_after) = preview(&mut market.state, &block, &stake, |state, events| {
         (events.to_vec(), state.ledger.balance(ALICE, infrafi_core::Asset::Susdai))
     })

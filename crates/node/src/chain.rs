@@ -325,8 +325,9 @@ fn genesis_header(chain_id: u64, timestamp: u64, state_root: B256) -> BlockHeade
 }
 
 /// The Merkle tree of a state and its leaves; also the baseline of the state's change
-/// tracking (see `State::leaves`).
-pub fn tree_of(state: &State) -> (Tree, Vec<infrafi_store::LeafBytes>) {
+/// tracking (see `State::track_changes`).
+pub fn tree_of(state: &mut State) -> (Tree, Vec<infrafi_store::LeafBytes>) {
+    state.track_changes();
     let leaves: Vec<infrafi_store::LeafBytes> = state
         .leaves()
         .into_iter()
@@ -358,8 +359,8 @@ fn chain_meta(chain_id: u64, genesis: &Genesis) -> Result<Vec<(String, Vec<u8>)>
 
 /// The genesis block of a chain: its header and its state.
 pub fn genesis_block(chain_id: u64, genesis: &Genesis) -> Result<(BlockHeader, State), ChainError> {
-    let state = State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
-    let (tree, _) = tree_of(&state);
+    let mut state = State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
+    let (tree, _) = tree_of(&mut state);
     Ok((genesis_header(chain_id, genesis.timestamp, tree.root()), state))
 }
 
@@ -382,8 +383,9 @@ impl Chain {
         chain_id: u64,
         genesis: &Genesis,
     ) -> Result<Chain, ChainError> {
-        let state = State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
-        let (tree, leaves) = tree_of(&state);
+        let mut state =
+            State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
+        let (tree, leaves) = tree_of(&mut state);
         let header = genesis_header(chain_id, genesis.timestamp, tree.root());
         let body = BlockBody { transactions: Vec::new(), block_events: Vec::new() };
         let sample = history::sample(&state, 0);
@@ -412,7 +414,7 @@ impl Chain {
         chain_id: u64,
         genesis: &Genesis,
         header: BlockHeader,
-        state: State,
+        mut state: State,
         certificate: Option<Vec<u8>>,
     ) -> Result<Chain, ChainError> {
         if store.head()?.is_some() {
@@ -426,7 +428,7 @@ impl Chain {
                 configured: chain_id,
             });
         }
-        let (tree, leaves) = tree_of(&state);
+        let (tree, leaves) = tree_of(&mut state);
         if tree.root() != header.state_root {
             return Err(ChainError::Corrupt(format!(
                 "the state has root {}, block {} commits to {}",
@@ -480,9 +482,9 @@ impl Chain {
             store.header(head)?.ok_or_else(|| ChainError::Corrupt(format!("no header {head}")))?;
         let header: BlockHeader =
             decode(&header_bytes).map_err(|e| ChainError::Corrupt(format!("header: {e}")))?;
-        let state =
+        let mut state =
             State::from_leaves(store.leaves()?).map_err(|e| ChainError::Corrupt(e.to_string()))?;
-        let (tree, _) = tree_of(&state);
+        let (tree, _) = tree_of(&mut state);
         if tree.root() != header.state_root {
             return Err(ChainError::Corrupt(format!(
                 "the stored state has root {}, block {head} commits to {}",

@@ -100,7 +100,7 @@ fn a_proof_of_a_balance_verifies_against_the_committed_state_root() {
     let node = Node::start(config(dir.path()), Some(&genesis(&user))).unwrap();
     let snapshot = node.snapshot();
     let key = infrafi_core::leaves::table_leaf_key(
-        "ledger.balances",
+        infrafi_core::ledger::LedgerState::PATHS.balances,
         &(infrafi_core::Account::User(user.address()), Asset::Stablecoin(USDC)),
     );
     let value = infrafi_core::leaves::encode_value(&Amount::from_whole(1_000));

@@ -40,7 +40,7 @@ use crate::{
     schedule::InterestModel,
     silos,
     state::State,
-    table::{Journaled, Slot, Table},
+    table::{Slot, Table, component},
     vault::{self, SeniorAccrual},
 };
 use alloy_primitives::U256;
@@ -346,33 +346,18 @@ impl Loan {
     }
 }
 
-/// Loans.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct LoansState {
-    /// Every loan and proposal.
-    pub loans: Table<LoanId, Loan>,
-    /// Loans active or defaulted: what keepers re-mark.
-    pub open: Table<LoanId, ()>,
-    /// Loans in margin call or default, by silo.
-    pub impaired: Table<(SiloId, LoanId), ()>,
-    /// The next loan id.
-    pub next_loan_id: Slot<u64>,
-}
-
-impl Journaled for LoansState {
-    #[inline]
-    fn commit(&mut self) {
-        self.loans.commit();
-        self.open.commit();
-        self.impaired.commit();
-        self.next_loan_id.commit();
-    }
-
-    fn rollback(&mut self) {
-        self.loans.rollback();
-        self.open.rollback();
-        self.impaired.rollback();
-        self.next_loan_id.rollback();
+component! {
+    /// Loans.
+    #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+    pub struct LoansState at "loans" paths LoansPaths {
+        /// Every loan and proposal.
+        pub loans: Table<LoanId, Loan>,
+        /// Loans active or defaulted: what keepers re-mark.
+        pub open: Table<LoanId, ()>,
+        /// Loans in margin call or default, by silo.
+        pub impaired: Table<(SiloId, LoanId), ()>,
+        /// The next loan id.
+        pub next_loan_id: Slot<u64>,
     }
 }
 
