@@ -10,8 +10,8 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 2, in encoding order.
-const SCHEMA_AT_FORMAT_2: &[&str] = &[
+/// Every table and slot of the state at format 4, in encoding order.
+const SCHEMA_AT_FORMAT_4: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -57,8 +57,8 @@ const SCHEMA_AT_FORMAT_2: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 2.
-const GENESIS_HASH_AT_FORMAT_2: &str =
+/// The hash of the canonical encoding of [`pinned_state`] at format 4.
+const GENESIS_HASH_AT_FORMAT_4: &str =
     "0x6b6bba0d84fd16d1d1bbe9f2829569bb69ffc80db92c4ff95aa58f33977b121a";
 
 fn pinned_state() -> State {
@@ -73,7 +73,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 2, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 4, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -81,8 +81,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_2, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_2);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_4, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_4);
 }
 
 #[test]
