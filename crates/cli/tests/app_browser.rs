@@ -10,7 +10,7 @@
 
 mod support;
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 use support::*;
 
 #[test]
@@ -30,23 +30,14 @@ fn a_depositor_and_a_borrower_act_from_a_browser_wallet_and_see_the_api_figures(
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let net = devnet(&data, &["--block-time-ms", "500"]);
-    let output = Command::new("node")
-        .arg("run.mjs")
-        .arg(&net.url)
-        .arg(root.join("test-output/app"))
-        .arg(data.join("keys"))
-        .env("CHROMIUM", &chromium)
-        .current_dir(&project)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "wallet app browser test failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
+    let output_dir = root.join("test-output/app");
+    let keys = data.join("keys");
+    let summary = run_browser_script(
+        &project,
+        &chromium,
+        &[net.url.as_ref(), output_dir.as_ref(), keys.as_ref()],
+        "wallet app browser test",
     );
-    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(summary["ok"], true);
     let steps: Vec<&str> =
         summary["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     for step in ["connect", "mint", "stake", "request", "bid", "round", "claim"] {

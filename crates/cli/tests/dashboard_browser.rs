@@ -9,7 +9,7 @@
 
 mod support;
 
-use std::{path::Path, process::Command};
+use std::path::Path;
 use support::*;
 
 fn devnet(data_dir: &Path) -> Devnet {
@@ -34,24 +34,13 @@ fn the_dashboard_shows_the_api_figures_and_live_updates_in_headless_chromium() {
     let data = dir.path().join("data");
     let net = devnet(&data);
     let output_dir = root.join("test-output/dashboard");
-    let output = Command::new("node")
-        .arg("run.mjs")
-        .arg(&net.url)
-        .arg(&output_dir)
-        .arg(BIN)
-        .arg(data.join("keys"))
-        .env("CHROMIUM", &chromium)
-        .current_dir(&project)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "dashboard browser test failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
+    let keys = data.join("keys");
+    let summary = run_browser_script(
+        &project,
+        &chromium,
+        &[net.url.as_ref(), output_dir.as_ref(), BIN.as_ref(), keys.as_ref()],
+        "dashboard browser test",
     );
-    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
-    assert_eq!(summary["ok"], true);
     assert_eq!(summary["pages"].as_array().unwrap().len(), 6);
     assert!(summary["figures_checked"].as_u64().unwrap() >= 13, "{summary}");
     for screenshot in summary["screenshots"].as_array().unwrap() {

@@ -84,6 +84,32 @@ pub fn browser_tools_missing(chromium: &str) -> Vec<&'static str> {
         .collect()
 }
 
+/// Runs a browser test's Playwright script (`run.mjs` in `project`) with `args` and Chromium at
+/// `chromium`, asserts it succeeded and reported `ok`, and returns the summary it printed.
+pub fn run_browser_script(
+    project: &Path,
+    chromium: &str,
+    args: &[&std::ffi::OsStr],
+    what: &str,
+) -> serde_json::Value {
+    let output = Command::new("node")
+        .arg("run.mjs")
+        .args(args)
+        .env("CHROMIUM", chromium)
+        .current_dir(project)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{what} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["ok"], true);
+    summary
+}
+
 /// Installs the npm project at `project` (`npm ci`) unless `marker` is already installed.
 pub fn npm_ci(project: &Path, marker: &str) {
     if project.join("node_modules").join(marker).exists() {
