@@ -770,14 +770,16 @@ pub(crate) async fn advance_time(
         return Err(ApiError::bad_request("seconds_invalid", "seconds must be 1 to 10 years"));
     }
     let mut watch = app.node.watch_height();
-    let before = *watch.borrow_and_update();
     let offset_secs = app
         .node
         .advance_time(request.seconds)
         .ok_or_else(|| ApiError::not_found("devnet_only", "time can only be moved on a devnet"))?;
-    // Answer once a block carries the new time.
+    // Answer once a block carries the new time. Waiting for the next height is not enough: a
+    // block the producer began before the offset moved commits with the old time, and two
+    // calls answered by it would fold two advances into one block.
+    let target = app.node.block_time_now();
     let wait = async {
-        while *watch.borrow_and_update() <= before {
+        while app.node.snapshot().header.timestamp < target {
             if watch.changed().await.is_err() {
                 break;
             }

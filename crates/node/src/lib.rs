@@ -390,6 +390,11 @@ impl Node {
         self.shared.snapshot.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
+    /// The timestamp a block made now would carry: the wall clock plus a devnet's offset.
+    pub fn block_time_now(&self) -> u64 {
+        self.shared.block_time_now()
+    }
+
     /// Whether the producer is running.
     pub fn is_running(&self) -> bool {
         self.shared.running.load(Ordering::Acquire)
