@@ -177,8 +177,9 @@ pub struct HealthDto {
     /// When degraded: every problem's sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// What keeps the node from being healthy, the most serious first (`node_failed`,
-    /// `node_not_running`, `producer_stalled`, `mempool_saturated`).
+    /// What keeps the node from being healthy, the most serious first
+    /// (`invariant_violated`, `node_failed`, `node_not_running`, `producer_stalled`,
+    /// `mempool_saturated`).
     pub problems: Vec<ErrorBody>,
 }
 

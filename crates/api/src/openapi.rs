@@ -92,7 +92,7 @@ routes! {
     get "/v1/tx/{hash}" [] => json(TxStatus), "A transaction: pending, or its receipt.";
     get "/v1/blocks/{height}" [] => json(BlockDto), "A block header and its transaction hashes (`latest` allowed).";
     get "/v1/status" [] => json(StatusDto), "Height, block hash, state root, time.";
-    get "/v1/health" [] => json(HealthDto), "200 when healthy; 503 with the problems when degraded (stopped, stalled, mempool saturated).";
+    get "/v1/health" [] => json(HealthDto), "200 when healthy; 503 with the problems when degraded (an invariant broken, stopped, stalled, mempool saturated).";
     get "/v1/state/export" [] => json(StateExportDto), "The last committed state: `State::encode()` (postcard, 0x-hex) with its height and state root.";
     get "/v1/accounts/{address}" [] => json(AccountDto), "Balances, nonce, points, roles, requests.";
     get "/v1/reserve" [] => json(ReserveDto), "USDai backing and stablecoin prices.";

@@ -499,3 +499,65 @@ async fn history_is_sampled_per_interval_of_block_time_served_bounded_and_kept_a
     assert_eq!(apy_after[..apy_30d.len()], apy_30d[..]);
     served.stop().await;
 }
+
+/// Invariants in production (docs/security.md): a data directory whose state breaks a SPEC 14
+/// invariant (USDai in a holder's balance that no reserve backs, as a bug in an earlier build or
+/// a state snapshot from a dishonest quorum could leave) starts, but the first block after it
+/// breaks `usdai_backed_by_reserve`: that block is never committed, production halts,
+/// submissions are refused, and `/v1/health` answers 503 naming the invariant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_that_breaks_an_invariant_is_not_committed_and_health_names_the_invariant() {
+    let admin = SigningKey::from_seed("api/admin");
+    let user = SigningKey::from_seed("api/user");
+    let genesis = Genesis::with_admin(admin.address(), unix_now());
+    let dir = tempfile::tempdir().unwrap();
+    let height = 5;
+    {
+        let mut state = infrafi_core::State::from_genesis(&genesis).unwrap();
+        infrafi_core::ledger::mint(&mut state, Asset::Usdai, user.address(), Amount::from_whole(7))
+            .unwrap();
+        infrafi_core::table::Journaled::commit(&mut state);
+        let (tree, _) = infrafi_node::chain::tree_of(&mut state);
+        let (genesis_header, _) = infrafi_node::genesis_block(CHAIN, &genesis).unwrap();
+        let header = infrafi_node::BlockHeader {
+            height,
+            parent_hash: B256::repeat_byte(9),
+            state_root: tree.root(),
+            ..genesis_header
+        };
+        let store = Arc::new(infrafi_store::Store::open(dir.path()).unwrap());
+        infrafi_node::Chain::initialize_from_state(store, CHAIN, &genesis, header, state, None)
+            .unwrap();
+    }
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while served.node.is_running() {
+        assert!(std::time::Instant::now() < deadline, "the producer did not halt");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let health = served.client.get("/v1/health").await.unwrap();
+    assert_eq!(health.status, 503, "{}", health.body);
+    assert_eq!(health.body["code"], "invariant_violated", "{}", health.body);
+    let message = health.body["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "Block {} would break invariant usdai_backed_by_reserve",
+            height + 1
+        )),
+        "{message}"
+    );
+    assert_eq!(served.node.snapshot().header.height, height, "the block was not committed");
+    let status = served.client.get("/v1/status").await.unwrap();
+    assert_eq!(status.body["height"], height, "{}", status.body);
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(1),
+        min_out: Amount::ZERO,
+    });
+    let refused = served.client.submit(&user.sign(CHAIN, 0, &mint)).await.unwrap();
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.body["code"], "node_not_running", "{}", refused.body);
+    served.stop().await;
+    let store = infrafi_store::Store::open(dir.path()).unwrap();
+    assert_eq!(store.head().unwrap(), Some(height), "nothing after the violation is stored");
+}

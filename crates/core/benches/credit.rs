@@ -1,5 +1,7 @@
-//! Credit benchmarks: repayments per second with 10,000 active loans, and a keeper's full
-//! re-mark of 10,000 loans (criterion reports the time per loan as element throughput).
+//! Credit benchmarks: repayments per second with 10,000 active loans, a keeper's full re-mark
+//! of 10,000 loans (criterion reports the time per loan as element throughput), and the block
+//! invariants the node checks after every block (`invariants::check_block`, which walks the
+//! open loans) with 10,000 open.
 #![allow(missing_docs, clippy::unwrap_used)]
 // A benchmark measures wall time; the ban on clocks is for state transitions.
 #![allow(clippy::disallowed_methods)]
@@ -116,10 +118,19 @@ fn remark(c: &mut Criterion, base: &Market) {
     group.finish();
 }
 
+fn block_invariants(c: &mut Criterion, base: &Market) {
+    let mut group = c.benchmark_group("credit");
+    group.bench_function("block_invariants_with_10000_open_loans", |b| {
+        b.iter(|| infrafi_core::invariants::check_block(std::hint::black_box(&base.state)))
+    });
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let base = market_with_loans();
     repayments(c, &base);
     remark(c, &base);
+    block_invariants(c, &base);
 }
 
 criterion_group! {

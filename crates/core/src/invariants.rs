@@ -1,5 +1,11 @@
-//! The SPEC 14 invariants as one checkable function. Tests call [`check`] after every
-//! transaction; it walks the whole state, so it is not on the node's hot path.
+//! The SPEC 14 invariants as checkable functions.
+//!
+//! - [`check`] walks the whole state: tests call it after every transaction; it is not on the
+//!   node's hot path.
+//! - [`check_block`] is the cheap subset the node checks after every block in every build
+//!   (release included): each part reads aggregates, indexes of open loans and silos, or tree
+//!   roots, never every holder or request. A block after which one fails is never committed
+//!   and halts block production (docs/security.md, "Invariants in production").
 
 use crate::{
     event::Event,
@@ -16,17 +22,222 @@ use crate::{
 use alloy_primitives::U256;
 use std::collections::BTreeMap;
 
-/// Returns the first invariant that does not hold, in words.
-pub fn check(state: &State) -> Result<(), String> {
-    check_ledger(state)?;
+/// An invariant the node checks after every block, in every build ([`check_block`]). The
+/// names are stable: `/v1/health` reports a violated one by [`BlockInvariant::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BlockInvariant {
+    /// SPEC 14.2: the reserve's value covers the USDai supply.
+    UsdaiBackedByReserve,
+    /// SPEC 14.3: shares outstanding imply NAV; conservative NAV <= optimistic NAV; the
+    /// redemption price <= the deposit price.
+    VaultPricesOrdered,
+    /// SPEC 14.4: each open loan's tranches sum to its balance, and the vault's senior book
+    /// (principal, accrual rate, accrued interest) is the exact sum of the open loans'
+    /// senior positions.
+    SeniorBookEqualsLoans,
+    /// SPEC 14.5: each silo's pool book equals its ledger balance, and its outstanding senior
+    /// and junior books equal its open loans'.
+    SiloBooksMatchLoansAndPools,
+    /// SPEC 14.6: the queue escrow holds exactly the shares the active requests lock.
+    QueueEscrowMatchesRequests,
+    /// SPEC 14.6: the QEV fee pool holds its lifetime inflows less its outflows.
+    FeePoolMatchesFlows,
+    /// Transit accounts (insurance claims, liquidation escrow) are empty between transactions.
+    TransitAccountsEmpty,
+}
+
+impl BlockInvariant {
+    /// Every block invariant, in the order [`check_block`] checks them.
+    pub const ALL: [BlockInvariant; 7] = [
+        BlockInvariant::UsdaiBackedByReserve,
+        BlockInvariant::VaultPricesOrdered,
+        BlockInvariant::SeniorBookEqualsLoans,
+        BlockInvariant::SiloBooksMatchLoansAndPools,
+        BlockInvariant::QueueEscrowMatchesRequests,
+        BlockInvariant::FeePoolMatchesFlows,
+        BlockInvariant::TransitAccountsEmpty,
+    ];
+
+    /// The stable snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockInvariant::UsdaiBackedByReserve => "usdai_backed_by_reserve",
+            BlockInvariant::VaultPricesOrdered => "vault_prices_ordered",
+            BlockInvariant::SeniorBookEqualsLoans => "senior_book_equals_loans",
+            BlockInvariant::SiloBooksMatchLoansAndPools => "silo_books_match_loans_and_pools",
+            BlockInvariant::QueueEscrowMatchesRequests => "queue_escrow_matches_requests",
+            BlockInvariant::FeePoolMatchesFlows => "fee_pool_matches_flows",
+            BlockInvariant::TransitAccountsEmpty => "transit_accounts_empty",
+        }
+    }
+}
+
+/// A block invariant that does not hold, and how.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Which invariant.
+    pub invariant: BlockInvariant,
+    /// What was found, in words.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.invariant.name(), self.detail)
+    }
+}
+
+/// Checks the cheap invariants ([`BlockInvariant::ALL`]); returns the first that fails.
+///
+/// Cost: O(open loans + silos + reserve and pool reads), independent of the number of
+/// holders and requests, so the node runs it after every block in release builds.
+pub fn check_block(state: &State) -> Result<(), Violation> {
+    let fail = |invariant, detail: String| Err(Violation { invariant, detail });
     if !reserve::is_fully_backed(state) {
         let backing = reserve::backing(state);
+        return fail(
+            BlockInvariant::UsdaiBackedByReserve,
+            format!(
+                "reserve value {} is below USDai supply {}",
+                backing.reserve_value, backing.usdai_supply
+            ),
+        );
+    }
+    if let Err(detail) = check_vault(state) {
+        return fail(BlockInvariant::VaultPricesOrdered, detail);
+    }
+    let sums = match open_loan_sums(state) {
+        Ok(sums) => sums,
+        Err(detail) => return fail(BlockInvariant::SeniorBookEqualsLoans, detail),
+    };
+    if let Err(detail) = check_senior_book(state, &sums) {
+        return fail(BlockInvariant::SeniorBookEqualsLoans, detail);
+    }
+    if let Err(detail) = check_silo_books(state, &sums) {
+        return fail(BlockInvariant::SiloBooksMatchLoansAndPools, detail);
+    }
+    let locked =
+        state.queue.eligible_shares.total().0.checked_add(state.queue.waiting_shares.total().0);
+    let escrow = state.ledger.balance(ProtocolAccount::QueueEscrow, Asset::Susdai);
+    if locked != Some(escrow.0) {
+        return fail(
+            BlockInvariant::QueueEscrowMatchesRequests,
+            format!("the queue escrow holds {escrow} shares but active requests lock {locked:?}"),
+        );
+    }
+    if let Err(detail) = check_fee_pool_flows(state) {
+        return fail(BlockInvariant::FeePoolMatchesFlows, detail);
+    }
+    for account in [ProtocolAccount::InsuranceClaims, ProtocolAccount::LiquidationEscrow] {
+        let held = usdai(state, account);
+        if !held.is_zero() {
+            return fail(
+                BlockInvariant::TransitAccountsEmpty,
+                format!("{account:?} holds {held} USDai between transactions"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Sums over the open loans (active or defaulted), from the open index.
+#[derive(Default)]
+struct OpenLoanSums {
+    senior_principal: Amount,
+    rate: U256,
+    accrued: U256,
+    by_silo: BTreeMap<SiloId, (Amount, Amount)>,
+}
+
+fn open_loan_sums(state: &State) -> Result<OpenLoanSums, String> {
+    let now = state.now();
+    let mut sums = OpenLoanSums::default();
+    for (&id, ()) in state.loans.open.iter() {
+        let Some(loan) = state.loans.loans.get(&id) else {
+            return Err(format!("open loan {id} does not exist"));
+        };
+        if !matches!(loan.status, LoanStatus::Active | LoanStatus::Defaulted) {
+            return Err(format!("loan {id} is indexed open but is {:?}", loan.status));
+        }
+        let tranches = loan.senior.principal.checked_add(loan.junior.principal);
+        if tranches != Ok(loan.balance) {
+            return Err(format!("loan {id}: tranche principals do not sum to its balance"));
+        }
+        sums.senior_principal =
+            sums.senior_principal.checked_add(loan.senior.principal).map_err(|_| "overflow")?;
+        sums.rate += loan.senior_accrual.interest_per_second_wad;
+        sums.accrued += loan.senior_accrual.accrued_wad_at(now);
+        let silo = sums.by_silo.entry(loan.silo).or_default();
+        silo.0 = silo.0.checked_add(loan.senior.principal).map_err(|_| "overflow")?;
+        silo.1 = silo.1.checked_add(loan.junior.principal).map_err(|_| "overflow")?;
+    }
+    Ok(sums)
+}
+
+/// The vault's senior book is the exact sum of the open loans' positions (a closed loan's
+/// position is zero: the full check verifies that loan by loan).
+fn check_senior_book(state: &State, sums: &OpenLoanSums) -> Result<(), String> {
+    let book = &state.vault.globals.get().senior;
+    if book.principal != sums.senior_principal {
         return Err(format!(
-            "reserve value {} is below USDai supply {}",
-            backing.reserve_value, backing.usdai_supply
+            "senior book principal {} but open loans hold {}",
+            book.principal, sums.senior_principal
         ));
     }
-    check_vault(state)?;
+    if book.interest_per_second_wad != sums.rate {
+        return Err("the senior book's accrual rate is not the sum of the open loans'".into());
+    }
+    if book.accrued_wad_at(state.now()) != sums.accrued {
+        return Err("the senior book's accrued interest is not the sum of the open loans'".into());
+    }
+    Ok(())
+}
+
+/// Each silo's pool book equals its ledger balance; its outstanding books equal its loans'.
+fn check_silo_books(state: &State, sums: &OpenLoanSums) -> Result<(), String> {
+    for (&id, silo) in state.silos.silos.iter() {
+        let pool = usdai(state, ProtocolAccount::SiloPool(id));
+        if silo.pool_balance != pool {
+            return Err(format!(
+                "silo {id}: pool book {} but its ledger balance is {pool}",
+                silo.pool_balance
+            ));
+        }
+        let loans = sums.by_silo.get(&id).copied().unwrap_or_default();
+        if (silo.senior_outstanding, silo.junior_outstanding) != loans {
+            return Err(format!(
+                "silo {id}: books senior {} and junior {} but its open loans sum to {} and {}",
+                silo.senior_outstanding, silo.junior_outstanding, loans.0, loans.1
+            ));
+        }
+    }
+    if let Some(id) = sums.by_silo.keys().find(|id| !state.silos.silos.contains_key(id)) {
+        return Err(format!("open loans in unknown silo {id}"));
+    }
+    Ok(())
+}
+
+/// The fee pool holds its lifetime inflows (bid fees, penalties) less its outflows (protocol
+/// cut, swept dust, claimed wait-fees).
+fn check_fee_pool_flows(state: &State) -> Result<(), String> {
+    let globals = state.queue.qev.get();
+    let pool = usdai(state, ProtocolAccount::QevFeePool);
+    let inflow = U256::from(globals.bid_fees_paid_total.0) + U256::from(globals.penalties_total.0);
+    let outflow = U256::from(globals.protocol_cut_total.0)
+        + U256::from(globals.dust_swept_total.0)
+        + U256::from(globals.wait_fees_claimed_total.0);
+    if inflow < outflow || U256::from(pool.0) != inflow - outflow {
+        return Err(format!("fee pool {pool} does not match its lifetime inflows and outflows"));
+    }
+    Ok(())
+}
+
+/// Returns the first invariant that does not hold, in words.
+/// The cheap block invariants ([`check_block`]) are part of it, so every test that checks the
+/// invariants also shows they hold wherever the full set does.
+pub fn check(state: &State) -> Result<(), String> {
+    check_block(state).map_err(|violation| violation.to_string())?;
+    check_ledger(state)?;
     check_queue(state)?;
     check_loans(state)?;
     check_silos(state)?;
@@ -426,13 +637,6 @@ fn check_qev(state: &State) -> Result<(), String> {
             "fee pool holds {pool} but owes {} (scaled by 10^18, with dust and undistributed)",
             expected
         ));
-    }
-    let inflow = U256::from(globals.bid_fees_paid_total.0) + U256::from(globals.penalties_total.0);
-    let outflow = U256::from(globals.protocol_cut_total.0)
-        + U256::from(globals.dust_swept_total.0)
-        + U256::from(globals.wait_fees_claimed_total.0);
-    if inflow < outflow || U256::from(pool.0) != inflow - outflow {
-        return Err(format!("fee pool {pool} does not match its lifetime inflows and outflows"));
     }
     for record in state.queue.rounds.iter().map(|(_, r)| r) {
         let paid = U256::from(record.bid_fees_paid.0) + U256::from(record.pool_carried_in.0);

@@ -16,6 +16,11 @@
 //!   transaction (with its finalization certificate, in validator mode), then publishes its
 //!   state as the new committed snapshot. A block that is not committed is simply dropped.
 //!
+//! Every executed block is checked against the cheap SPEC 14 invariants
+//! (`infrafi_core::invariants::check_block`) in every build, and against the full set in debug
+//! builds: a block after which one fails is never committed ([`ChainError::InvariantViolated`]),
+//! and a validator refuses to verify it.
+//!
 //! The single-node sequencer in `lib.rs` calls propose, execute and commit every tick; the
 //! validator mode (`replica.rs`) executes proposals and verifications on parents cached by hash
 //! and commits only finalized blocks.
@@ -90,6 +95,8 @@ pub struct ExecutedBlock {
     pub receipts: Vec<Receipt>,
     /// The leaves it changed.
     leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The invariant the state after it breaks, if any: such a block is never committed.
+    violation: Option<BrokenInvariant>,
     /// The state after it.
     state: State,
     /// That state's Merkle tree.
@@ -105,6 +112,46 @@ impl ExecutedBlock {
     /// The state after the block.
     pub fn state(&self) -> &State {
         &self.state
+    }
+
+    /// `Err(InvariantViolated)` when the state after the block breaks an invariant.
+    pub fn check_invariants(&self) -> Result<(), ChainError> {
+        match &self.violation {
+            None => Ok(()),
+            Some(broken) => Err(ChainError::InvariantViolated(broken.clone())),
+        }
+    }
+}
+
+/// An invariant the state after a block breaks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenInvariant {
+    /// The block's height.
+    pub height: u64,
+    /// The invariant's stable name (`infrafi_core::invariants::BlockInvariant::name`, or
+    /// `spec_14` for the full set checked in debug builds).
+    pub invariant: String,
+    /// What was found.
+    pub detail: String,
+}
+
+impl BrokenInvariant {
+    /// The first invariant `state` (after block `height`) breaks: the cheap set in every
+    /// build, then the full SPEC 14 set in debug builds (tests and debug devnets).
+    fn find(state: &State, height: u64) -> Option<BrokenInvariant> {
+        if let Err(violation) = infrafi_core::invariants::check_block(state) {
+            return Some(BrokenInvariant {
+                height,
+                invariant: violation.invariant.name().into(),
+                detail: violation.detail,
+            });
+        }
+        if cfg!(debug_assertions)
+            && let Err(detail) = infrafi_core::invariants::check(state)
+        {
+            return Some(BrokenInvariant { height, invariant: "spec_14".into(), detail });
+        }
+        None
     }
 }
 
@@ -132,6 +179,12 @@ pub enum ChainError {
     /// Stored data does not decode or does not match its commitments.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// The state after the block breaks an invariant: the block is not committed.
+    #[error(
+        "block {} would break invariant {}: {}; it is not committed",
+        .0.height, .0.invariant, .0.detail
+    )]
+    InvariantViolated(BrokenInvariant),
     /// The data directory was written with another state encoding.
     #[error(
         "the data directory holds state format {stored}, this build reads format {expected}: \
@@ -570,10 +623,14 @@ impl Chain {
         let mut tree = parent.tree.clone();
         let context = BlockContext { height: proposal.height, timestamp: proposal.timestamp };
         let (block_events, receipts) = run_block(&mut state, &context, &proposal.transactions);
-        if cfg!(debug_assertions)
-            && let Err(violation) = infrafi_core::invariants::check(&state)
-        {
-            panic!("invariant violated after block {}: {violation}", proposal.height);
+        let violation = BrokenInvariant::find(&state, proposal.height);
+        if let Some(broken) = &violation {
+            tracing::error!(
+                height = broken.height,
+                invariant = %broken.invariant,
+                detail = %broken.detail,
+                "an executed block breaks an invariant"
+            );
         }
         let leaves: Vec<(Vec<u8>, Option<Vec<u8>>)> =
             state.take_changed_leaves().into_iter().map(|l| (l.key, l.value)).collect();
@@ -597,6 +654,7 @@ impl Chain {
             body: BlockBody { transactions, block_events },
             receipts,
             leaves,
+            violation,
             state,
             tree,
         }
@@ -670,16 +728,19 @@ impl Chain {
                 claimed: Box::new(header.clone()),
             });
         }
+        executed.check_invariants()?;
         Ok(executed)
     }
 
     /// Makes a block that follows the committed head durable, with its finalization
-    /// certificate when there is one, then visible; returns the new snapshot.
+    /// certificate when there is one, then visible; returns the new snapshot. A block whose
+    /// state breaks an invariant is refused (`InvariantViolated`) and nothing is written.
     pub fn commit(
         &mut self,
         block: ExecutedBlock,
         certificate: Option<Vec<u8>>,
     ) -> Result<Arc<Snapshot>, ChainError> {
+        block.check_invariants()?;
         if block.header.parent_hash != self.committed.hash {
             return Err(ChainError::ParentNotHead {
                 height: block.header.height,

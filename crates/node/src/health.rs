@@ -2,15 +2,17 @@
 //! progress says so instead of answering `ok`. The rules are a pure function of what the node
 //! observes ([`assess`]), so they are tested without stalling a real producer.
 //!
-//! - **Stopped**: the producer (or the validator) stopped after a fatal error, such as a block
-//!   that could not be committed (`node_failed`, with the error), or on shutdown
-//!   (`node_not_running`).
+//! - **Stopped**: the producer (or the validator) stopped after a fatal error: a block that
+//!   breaks a SPEC 14 invariant (`invariant_violated`, naming it; the block was not
+//!   committed), a block that could not be committed (`node_failed`, with the error), or on
+//!   shutdown (`node_not_running`).
 //! - **Stalled**: no block committed for [`STALL_BLOCK_TIMES`] block times (at least
 //!   [`STALL_SECS_MIN`] seconds): a single node commits a block every tick, even an empty one,
 //!   so silence means the producer is stuck (or, for a validator, consensus is).
 //! - **Saturated**: the mempool holds [`SATURATED_PERCENT`]% of its capacity or more; new
 //!   senders are about to be refused with `mempool_full`.
 
+use crate::chain::BrokenInvariant;
 use std::time::Duration;
 
 /// Block times without a commit after which the producer counts as stalled.
@@ -29,6 +31,8 @@ pub enum HealthProblem {
         /// The error, as logged.
         error: String,
     },
+    /// A block broke an invariant: it was not committed and production halted.
+    InvariantViolated(BrokenInvariant),
     /// The node was stopped (shut down or halted).
     NotRunning,
     /// No block was committed for this long.
@@ -50,6 +54,7 @@ impl HealthProblem {
     pub fn code(&self) -> &'static str {
         match self {
             HealthProblem::Failed { .. } => "node_failed",
+            HealthProblem::InvariantViolated(_) => "invariant_violated",
             HealthProblem::NotRunning => "node_not_running",
             HealthProblem::ProducerStalled { .. } => "producer_stalled",
             HealthProblem::MempoolSaturated { .. } => "mempool_saturated",
@@ -62,6 +67,11 @@ impl HealthProblem {
             HealthProblem::Failed { error } => {
                 format!("The node stopped after a fatal error: {error}")
             }
+            HealthProblem::InvariantViolated(broken) => format!(
+                "Block {} would break invariant {} ({}); it was not committed and block \
+                 production is halted.",
+                broken.height, broken.invariant, broken.detail
+            ),
             HealthProblem::NotRunning => "The block producer has stopped.".into(),
             HealthProblem::ProducerStalled { since } => {
                 format!("No block has been committed for {} s.", since.as_secs())
@@ -81,6 +91,8 @@ pub struct Observed {
     pub running: bool,
     /// Why it stopped, after a fatal error.
     pub fatal_error: Option<String>,
+    /// The invariant a block broke, when that stopped it.
+    pub broken_invariant: Option<BrokenInvariant>,
     /// Time since the last commit (or since the start, before the first).
     pub since_commit: Duration,
     /// The configured block time.
@@ -100,9 +112,10 @@ pub fn stall_after(block_time: Duration) -> Duration {
 pub fn assess(observed: &Observed) -> Vec<HealthProblem> {
     let mut problems = Vec::new();
     if !observed.running {
-        problems.push(match &observed.fatal_error {
-            Some(error) => HealthProblem::Failed { error: error.clone() },
-            None => HealthProblem::NotRunning,
+        problems.push(match (&observed.broken_invariant, &observed.fatal_error) {
+            (Some(broken), _) => HealthProblem::InvariantViolated(broken.clone()),
+            (None, Some(error)) => HealthProblem::Failed { error: error.clone() },
+            (None, None) => HealthProblem::NotRunning,
         });
     } else if observed.since_commit >= stall_after(observed.block_time) {
         problems.push(HealthProblem::ProducerStalled { since: observed.since_commit });
@@ -126,6 +139,7 @@ mod tests {
         Observed {
             running: true,
             fatal_error: None,
+            broken_invariant: None,
             since_commit: Duration::from_millis(500),
             block_time: Duration::from_secs(1),
             waiting: 10,
@@ -152,6 +166,27 @@ mod tests {
         assert!(problems[0].message().contains("disk full"));
         let stopped = Observed { running: false, ..healthy() };
         assert_eq!(assess(&stopped), vec![HealthProblem::NotRunning]);
+    }
+
+    #[test]
+    fn a_broken_invariant_is_reported_by_its_name_ahead_of_the_error_it_caused() {
+        let broken = BrokenInvariant {
+            height: 7,
+            invariant: "usdai_backed_by_reserve".into(),
+            detail: "reserve value 1 is below USDai supply 2".into(),
+        };
+        let halted = Observed {
+            running: false,
+            fatal_error: Some("block production failed".into()),
+            broken_invariant: Some(broken.clone()),
+            ..healthy()
+        };
+        let problems = assess(&halted);
+        assert_eq!(problems, vec![HealthProblem::InvariantViolated(broken)]);
+        assert_eq!(problems[0].code(), "invariant_violated");
+        assert!(
+            problems[0].message().contains("Block 7 would break invariant usdai_backed_by_reserve")
+        );
     }
 
     #[test]

@@ -24,8 +24,8 @@ mod replica;
 pub use admission::AdmitError;
 pub use block::{BlockBody, BlockHeader, Receipt, ReceiptError};
 pub use chain::{
-    BlockExecutor, Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot, genesis_block,
-    replay_from_genesis,
+    BlockExecutor, BrokenInvariant, Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot,
+    genesis_block, replay_from_genesis,
 };
 pub use mempool::Mempool;
 pub use replica::{
@@ -198,6 +198,8 @@ struct Shared {
     last_commit: Mutex<Instant>,
     /// Why the node stopped, after a fatal error (a failed commit): for health.
     fatal_error: Mutex<Option<String>>,
+    /// The invariant a block broke, when that halted production: for health.
+    broken_invariant: Mutex<Option<BrokenInvariant>>,
     wake: (Mutex<bool>, Condvar),
     /// A private copy of the committed state that dry-runs execute on and roll back; cloned
     /// again only when the head has moved (so at most once per block, and only if asked).
@@ -298,6 +300,7 @@ impl Node {
             running: AtomicBool::new(true),
             last_commit: Mutex::new(Instant::now()),
             fatal_error: Mutex::new(None),
+            broken_invariant: Mutex::new(None),
             wake: (Mutex::new(false), Condvar::new()),
             scratch: Mutex::new(None),
             consensus: RwLock::new(None),
@@ -410,6 +413,7 @@ impl Node {
         health::assess(&health::Observed {
             running: self.is_running(),
             fatal_error: lock(&self.shared.fatal_error).clone(),
+            broken_invariant: lock(&self.shared.broken_invariant).clone(),
             since_commit: lock(&self.shared.last_commit).elapsed(),
             block_time: self.shared.config.block_time,
             waiting,
@@ -699,8 +703,12 @@ fn produce(shared: Arc<Shared>, mut chain: Chain) {
         next_tick = (next_tick + block_time).max(Instant::now());
         if let Err(error) = produce_block(&shared, &mut chain) {
             // A block that cannot be committed stops the node: continuing would acknowledge
-            // transactions that may not be durable.
+            // transactions that may not be durable. A block that breaks an invariant stops it
+            // too: the next block would build on a state the protocol's books disown.
             tracing::error!(%error, "block production failed; the node stops");
+            if let ChainError::InvariantViolated(broken) = &error {
+                *lock(&shared.broken_invariant) = Some(broken.clone());
+            }
             *lock(&shared.fatal_error) = Some(format!("block production failed: {error}"));
             shared.running.store(false, Ordering::Release);
             break;

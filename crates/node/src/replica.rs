@@ -247,13 +247,23 @@ impl Replica {
             Some(block) => block,
             None => self.chain.execute_block(committed.as_parent(), header, transactions).map_err(
                 |error| match error {
-                    ChainError::Store(_) => ReplicaError::Chain(error),
+                    ChainError::Store(_) | ChainError::InvariantViolated(_) => {
+                        ReplicaError::Chain(error)
+                    }
                     other => {
                         ReplicaError::Diverged { height: header.height, detail: other.to_string() }
                     }
                 },
             )?,
         };
+        if let Err(error) = block.check_invariants() {
+            // A quorum finalized a block that breaks an invariant here: never commit it; the
+            // engine halts the node, and health names the invariant.
+            if let ChainError::InvariantViolated(broken) = &error {
+                *lock(&self.shared.broken_invariant) = Some(broken.clone());
+            }
+            return Err(error.into());
+        }
         let events = block_events(&block);
         let snapshot = self.chain.commit(block, certificate.clone())?;
         let height = snapshot.header.height;
