@@ -33,7 +33,7 @@ fn must(market: &mut Market, sender: Address, action: Action) {
 /// A market with `LOANS` active loans of $5,500 (5,000 senior, 500 junior) in one silo.
 fn market_with_loans() -> Market {
     let mut market = Market::new(60_000_000);
-    let silo = market.silo(CURATOR, usd(10_000_000), usd(1_000_000_000));
+    let silo = market.open_silo_of(CURATOR, whole(10_000_000), whole(1_000_000_000));
     let expires_at = market.now() + 3 * 365 * DAY;
     for index in 0..LOANS {
         let receipt = ReceiptId(*market.state.receipts.next_receipt_id.get());
@@ -44,23 +44,23 @@ fn market_with_loans() -> Market {
             Action::IssueReceipt(IssueReceipt {
                 class,
                 owner: BORROWER,
-                description: description(1),
+                description: gpu_receipt(1),
             }),
         );
         let policy = Action::AttachPolicy(AttachPolicy {
             receipt_id: receipt,
             policy_id: B256::ZERO,
-            coverage: usd(10_000),
+            coverage: whole(10_000),
             expires_at,
         });
         must(&mut market, INSURER, policy);
         must(
             &mut market,
             APPRAISER,
-            Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(10_000) }),
+            Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(10_000) }),
         );
         let loan = LoanId(index as u64);
-        let loan_terms = terms(&market, BORROWER, vec![receipt], usd(5_000), usd(500));
+        let loan_terms = terms(&market, BORROWER, vec![receipt], whole(5_000), whole(500));
         must(
             &mut market,
             CURATOR,
@@ -77,13 +77,13 @@ fn repayments(c: &mut Criterion, base: &Market) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("repay_loan_with_10000_active_loans", |b| {
         b.iter_custom(|iters| {
-            let mut market = Market { state: base.state.clone(), height: base.height };
+            let mut market = base.clone();
             let mut elapsed = Duration::ZERO;
             let mut done = 0u64;
             for _ in 0..iters {
                 // 35 on-time payments per loan keep every loan active; then start afresh.
                 if done == 35 * LOANS as u64 {
-                    market = Market { state: base.state.clone(), height: base.height };
+                    market = base.clone();
                     done = 0;
                 }
                 let loan_id = LoanId(done % LOANS as u64);
@@ -105,7 +105,7 @@ fn remark(c: &mut Criterion, base: &Market) {
     group.throughput(Throughput::Elements(LOANS as u64));
     group.sample_size(10);
     group.bench_function("remark_10000_loans", |b| {
-        let mut market = Market { state: base.state.clone(), height: base.height };
+        let mut market = base.clone();
         b.iter(|| {
             market.advance(60);
             let action = Action::RemarkLoans(RemarkLoans {

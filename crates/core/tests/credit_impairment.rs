@@ -22,7 +22,7 @@ use infrafi_core::{
 fn expected_net_recovery(value: Amount, units: u128) -> Amount {
     let gross = value.mul_bps(Bps(9_000), Rounding::Down).unwrap();
     let commission = gross.mul_bps(Bps(3_000), Rounding::Up).unwrap();
-    let fixed = usd(350 * units);
+    let fixed = whole(350 * units);
     let net = gross.checked_sub(commission).unwrap().checked_sub(fixed).unwrap();
     net.checked_sub(net.mul_bps(Bps(200), Rounding::Up).unwrap()).unwrap()
 }
@@ -30,7 +30,7 @@ fn expected_net_recovery(value: Amount, units: u128) -> Amount {
 /// The depreciation model by hand: straight-line 20% a year of the $30,000 new price per unit
 /// since the appraisal (rounded up), never below the appraisal's own value.
 fn depreciated(appraisal: Amount, units: u128, elapsed_secs: u64) -> Amount {
-    let per_year = usd(30_000 * units).mul_bps(Bps(2_000), Rounding::Up).unwrap();
+    let per_year = whole(30_000 * units).mul_bps(Bps(2_000), Rounding::Up).unwrap();
     let decline = per_year.mul_div(u128::from(elapsed_secs), 365 * 86_400, Rounding::Up).unwrap();
     appraisal.checked_sub(decline).unwrap()
 }
@@ -43,14 +43,14 @@ fn assert_prices_ordered(nav: &Nav) {
 #[test]
 fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_at_settlement() {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(250_000), usd(10_000_000));
-    let receipt = market.receipt(BORROWER, h100(), 40, usd(1_500_000));
-    let loan =
-        market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
+    let silo = market.open_silo_of(CURATOR, whole(250_000), whole(10_000_000));
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 40, whole(1_500_000));
+    let loan = market
+        .originate(silo, terms(&market, BORROWER, vec![receipt], whole(800_000), whole(200_000)));
     // The hardware's appraisal collapses before the default.
     market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(800_000) }),
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(800_000) }),
     );
     let appraised_at = market.now();
     let deadline = market.loan(loan).next_due_at;
@@ -64,9 +64,9 @@ fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_
     // Expected: senior principal 800k less the expected recovery, less the free pool (50k left
     // after the junior tranche, plus the 10k origination fee).
     let pool = market.pool(silo);
-    assert_eq!(pool, usd(60_000));
-    let value = depreciated(usd(800_000), 40, market.now() - appraised_at);
-    let uncovered = usd(800_000).checked_sub(expected_net_recovery(value, 40)).unwrap();
+    assert_eq!(pool, whole(60_000));
+    let value = depreciated(whole(800_000), 40, market.now() - appraised_at);
+    let uncovered = whole(800_000).checked_sub(expected_net_recovery(value, 40)).unwrap();
     let impairment = uncovered.checked_sub(pool).unwrap();
     assert_eq!(market.loan(loan).senior_uncovered, uncovered);
     assert_eq!(at_default.senior_impairment, impairment);
@@ -92,16 +92,19 @@ fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_
     // Settlement: the sale proceeds and the pool's cover replace the impaired position.
     market.ok(
         CURATOR,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
     );
     let report = SaleReport {
-        gross_proceeds: usd(700_000),
-        itad_commission: usd(210_000),
-        legal_costs: usd(4_000),
-        logistics_costs: usd(8_000),
-        data_destruction_costs: usd(2_000),
+        gross_proceeds: whole(700_000),
+        itad_commission: whole(210_000),
+        legal_costs: whole(4_000),
+        logistics_costs: whole(8_000),
+        data_destruction_costs: whole(2_000),
     };
-    market.ok(AGENT, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
+    market.ok(LIQUIDATION_AGENT, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
     assert_eq!(market.loan(loan).status, LoanStatus::Settled);
     let settled = market.nav();
     assert!(settled.senior_impairment.is_zero(), "impairment is released on settlement");
@@ -117,7 +120,7 @@ fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_
             .unwrap()
             .checked_add(recovery.to_senior.checked_add(recovery.first_loss_cover).unwrap())
             .unwrap()
-            .checked_sub(usd(800_000).checked_sub(recovery.senior_loss).unwrap())
+            .checked_sub(whole(800_000).checked_sub(recovery.senior_loss).unwrap())
             .unwrap()
     );
     assert!(settled.conservative >= remarked.conservative, "NAV recovers at settlement");
@@ -127,29 +130,29 @@ fn conservative_nav_drops_at_default_by_exactly_the_uncovered_part_and_recovers_
 #[test]
 fn a_margin_call_carries_impairment_until_the_borrower_cures() {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(200_000), usd(10_000_000));
-    let receipt = market.receipt(BORROWER, h100(), 40, usd(1_500_000));
-    let loan =
-        market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
+    let silo = market.open_silo_of(CURATOR, whole(200_000), whole(10_000_000));
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 40, whole(1_500_000));
+    let loan = market
+        .originate(silo, terms(&market, BORROWER, vec![receipt], whole(800_000), whole(200_000)));
     let clean = market.nav();
     market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(900_000) }),
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(900_000) }),
     );
     market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: loan, max_loans: 1 }));
     assert!(market.loan(loan).margin_call.is_some());
     let called = market.nav();
-    let uncovered = usd(800_000).checked_sub(expected_net_recovery(usd(900_000), 40)).unwrap();
+    let uncovered = whole(800_000).checked_sub(expected_net_recovery(whole(900_000), 40)).unwrap();
     let impairment = uncovered.checked_sub(market.pool(silo)).unwrap();
     assert_eq!(called.senior_impairment, impairment);
     assert_eq!(clean.conservative.checked_sub(called.conservative).unwrap(), impairment);
     // While a loan is impaired the curator cannot pull first-loss capital out.
     market.reject(
         CURATOR,
-        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(1) }),
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: whole(1) }),
         infrafi_core::silos::SiloError::SiloHasImpairedLoans,
     );
-    let extra = market.receipt(BORROWER, h100(), 40, usd(1_000_000));
+    let extra = market.issue_receipt_of_class(BORROWER, h100(), 40, whole(1_000_000));
     market.ok(
         BORROWER,
         Action::PledgeReceipts(PledgeReceipts { loan_id: loan, receipt_ids: vec![extra] }),
@@ -162,13 +165,13 @@ fn a_margin_call_carries_impairment_until_the_borrower_cures() {
 #[test]
 fn a_larger_first_loss_pool_absorbs_impairment_before_the_vault() {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(1_500_000), usd(10_000_000));
-    let receipt = market.receipt(BORROWER, h100(), 40, usd(1_500_000));
-    let loan =
-        market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
+    let silo = market.open_silo_of(CURATOR, whole(1_500_000), whole(10_000_000));
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 40, whole(1_500_000));
+    let loan = market
+        .originate(silo, terms(&market, BORROWER, vec![receipt], whole(800_000), whole(200_000)));
     market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(800_000) }),
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(800_000) }),
     );
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);

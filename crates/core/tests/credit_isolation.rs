@@ -27,14 +27,14 @@ fn world() -> World {
     let mut silos = Vec::new();
     let mut loans = Vec::new();
     for (index, curator) in curators.iter().enumerate() {
-        let pool = usd(300_000 + 100_000 * index as u128);
-        let silo = market.silo(*curator, pool, usd(10_000_000));
+        let pool = whole(300_000 + 100_000 * index as u128);
+        let silo = market.open_silo_of(*curator, pool, whole(10_000_000));
         silos.push(silo);
         for _ in 0..LOANS_PER_SILO {
-            let receipt = market.receipt(BORROWER, h100(), 30, usd(900_000));
+            let receipt = market.issue_receipt_of_class(BORROWER, h100(), 30, whole(900_000));
             let loan = market.originate(
                 silo,
-                terms(&market, BORROWER, vec![receipt], usd(400_000), usd(50_000)),
+                terms(&market, BORROWER, vec![receipt], whole(400_000), whole(50_000)),
             );
             loans.push((silo, loan));
         }
@@ -113,15 +113,15 @@ proptest! {
                 Step::Default(index) => {
                     let (silo, loan) = world.loans[index];
                     act(&mut world, Some(silo), KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
-                    let curator = world.market.silo_state(silo).curator;
-                    act(&mut world, Some(silo), curator, Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }));
+                    let curator = world.market.silo(silo).curator;
+                    act(&mut world, Some(silo), curator, Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: LIQUIDATION_AGENT }));
                 }
                 Step::Sell(index, gross_usd) => {
                     let (silo, loan) = world.loans[index];
                     let receipt_id = world.market.loan(loan).receipts[0];
-                    let gross = usd(u128::from(gross_usd));
+                    let gross = whole(u128::from(gross_usd));
                     let report = SaleReport { gross_proceeds: gross, ..SaleReport::default() };
-                    act(&mut world, Some(silo), AGENT, Action::ReportSale(ReportSale { receipt_id, report }));
+                    act(&mut world, Some(silo), LIQUIDATION_AGENT, Action::ReportSale(ReportSale { receipt_id, report }));
                 }
                 Step::Remark => {
                     // A re-mark only recomputes impairment: it moves no pool at all.
@@ -140,7 +140,7 @@ proptest! {
                     recovery.first_loss_cover.0 + recovery.junior_loss.0
                 })
                 .sum();
-            prop_assert_eq!(world.market.silo_state(*silo).losses_absorbed.0, own_losses);
+            prop_assert_eq!(world.market.silo(*silo).losses_absorbed.0, own_losses);
         }
     }
 }
@@ -156,11 +156,19 @@ fn a_silos_loss_is_absorbed_by_its_own_pool_while_the_other_pools_stay_put() {
         &mut world,
         Some(silo),
         CURATOR,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
     );
     let receipt_id = world.market.loan(loan).receipts[0];
-    let report = SaleReport { gross_proceeds: usd(100_000), ..SaleReport::default() };
-    act(&mut world, Some(silo), AGENT, Action::ReportSale(ReportSale { receipt_id, report }));
+    let report = SaleReport { gross_proceeds: whole(100_000), ..SaleReport::default() };
+    act(
+        &mut world,
+        Some(silo),
+        LIQUIDATION_AGENT,
+        Action::ReportSale(ReportSale { receipt_id, report }),
+    );
     let record = world.market.loan(loan);
     assert_eq!(record.status, LoanStatus::Settled);
     assert!(!record.recovery.first_loss_cover.is_zero(), "the silo's own pool paid");

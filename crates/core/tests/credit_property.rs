@@ -23,7 +23,7 @@ use infrafi_core::{
 use proptest::prelude::*;
 
 const ACTORS: [Address; 8] =
-    [BORROWER, BORROWER_TWO, CURATOR, CURATOR_TWO, AGENT, INSURER, DEPOSITOR, KEEPER];
+    [BORROWER, BORROWER_TWO, CURATOR, CURATOR_TWO, LIQUIDATION_AGENT, INSURER, DEPOSITOR, KEEPER];
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -135,7 +135,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn k(thousands: u64) -> Amount {
-    usd(u128::from(thousands) * 1_000)
+    whole(u128::from(thousands) * 1_000)
 }
 
 fn receipt_id(market: &Market, index: usize) -> ReceiptId {
@@ -206,7 +206,7 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
                 Action::IssueReceipt(IssueReceipt {
                     class: h100(),
                     owner: ACTORS[owner],
-                    description: description(units),
+                    description: gpu_receipt(units),
                 }),
             )
         }
@@ -336,7 +336,10 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
             let curator = market.state.silos.silos.get(&silo).map(|s| s.curator).unwrap_or(CURATOR);
             (
                 curator,
-                Action::ForecloseLoan(ForecloseLoan { loan_id: id, liquidation_agent: AGENT }),
+                Action::ForecloseLoan(ForecloseLoan {
+                    loan_id: id,
+                    liquidation_agent: LIQUIDATION_AGENT,
+                }),
             )
         }
         Op::Sell { receipt, gross_k, costs_k } => {
@@ -346,7 +349,7 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
                 ..SaleReport::default()
             };
             (
-                AGENT,
+                LIQUIDATION_AGENT,
                 Action::ReportSale(ReportSale {
                     receipt_id: receipt_in(market, receipt, ReceiptStatus::Foreclosed),
                     report,
@@ -376,7 +379,7 @@ fn transaction(market: &Market, op: &Op) -> Option<(Address, Action)> {
 /// Runs `ops` on the credit market, checking after each; returns the final state.
 fn run(ops: &[Op]) -> Result<Market, TestCaseError> {
     let mut market = Market::new(5_000_000);
-    market.silo(CURATOR, k(500), k(4_000));
+    market.open_silo_of(CURATOR, k(500), k(4_000));
     for op in ops {
         if let Op::Advance(secs) = op {
             market.advance(*secs);
@@ -387,11 +390,11 @@ fn run(ops: &[Op]) -> Result<Market, TestCaseError> {
         }
         // Receipts issued here get a policy and a valuation in the same step.
         if let Op::IssueReceipt { owner, units, value_k } = op {
-            market.receipt(ACTORS[*owner], h100(), *units, k(*value_k));
+            market.issue_receipt_of_class(ACTORS[*owner], h100(), *units, k(*value_k));
             continue;
         }
         if let Op::OpenSilo { curator, pool_k } = op {
-            market.silo(ACTORS[*curator], k(*pool_k), k(3_000));
+            market.open_silo_of(ACTORS[*curator], k(*pool_k), k(3_000));
             continue;
         }
         let Some((sender, action)) = transaction(&market, op) else { continue };
@@ -431,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0xc6647dc9226bdc3febd48c94462006ff7642582ad122d581f860599ac0ff049b",
-            "0xabd7d9e25dc81508cbc72241c6480737197d0be8bd86403eea44fecc0356a6bc",
-            "0x28d26a6095be7014257bf654cf228fcab1d1bd905ed1b1ad319f9f4b0809bba0",
+            "0x86cf0f40805a5f58ea4adf19d34f33b05463868113ec60d6c78209043a043e4b",
+            "0x9056e43543f7f473a527b8be100658687297e85117b0567b65c4fa18bd747423",
+            "0xd13d53e9ba4948d1f96fe55ea1cf471519cce45b93eed1396223caf477f0176e",
         ]
     );
 }

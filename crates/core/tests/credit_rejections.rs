@@ -52,7 +52,7 @@ fn issue(market: &mut Market, owner: Address) -> ReceiptId {
     let id = ReceiptId(*market.state.receipts.next_receipt_id.get());
     market.ok(
         CUSTODIAN,
-        Action::IssueReceipt(IssueReceipt { class: h100(), owner, description: description(4) }),
+        Action::IssueReceipt(IssueReceipt { class: h100(), owner, description: gpu_receipt(4) }),
     );
     id
 }
@@ -81,7 +81,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::IssueReceipt(IssueReceipt {
             class: b200,
             owner: BORROWER,
-            description: description(1),
+            description: gpu_receipt(1),
         }),
         ReceiptError::AssetClassNotFound,
     );
@@ -102,7 +102,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
     );
     c.reject(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: ReceiptId(99), value: usd(1) }),
+        Action::PostValuation(PostValuation { receipt_id: ReceiptId(99), value: whole(1) }),
         ReceiptError::ReceiptNotFound,
     );
     c.reject(
@@ -110,7 +110,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::IssueReceipt(IssueReceipt {
             class: h100(),
             owner: BORROWER,
-            description: description(1),
+            description: gpu_receipt(1),
         }),
         GovernanceError::SenderLacksRole,
     );
@@ -119,11 +119,11 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::IssueReceipt(IssueReceipt {
             class: h100(),
             owner: BORROWER,
-            description: description(0),
+            description: gpu_receipt(0),
         }),
         ReceiptError::QuantityMustNotBeZero,
     );
-    let mut no_facility = description(1);
+    let mut no_facility = gpu_receipt(1);
     no_facility.facility = String::new();
     c.reject(
         CUSTODIAN,
@@ -137,7 +137,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
     let bare = issue(&mut c.market, BORROWER);
     c.reject(
         custodian_two,
-        Action::AmendReceipt(AmendReceipt { receipt_id: bare, description: description(2) }),
+        Action::AmendReceipt(AmendReceipt { receipt_id: bare, description: gpu_receipt(2) }),
         ReceiptError::SenderIsNotIssuingCustodian,
     );
     c.reject(
@@ -154,7 +154,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         INSURER,
         Action::RenewPolicy(RenewPolicy {
             receipt_id: bare,
-            coverage: usd(1),
+            coverage: whole(1),
             expires_at: c.market.now() + DAY,
         }),
         ReceiptError::ReceiptHasNoPolicy,
@@ -174,7 +174,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::AttachPolicy(AttachPolicy {
             receipt_id: bare,
             policy_id: B256::ZERO,
-            coverage: usd(1),
+            coverage: whole(1),
             expires_at: c.market.now(),
         }),
         ReceiptError::PolicyExpiryMustBeLater,
@@ -189,14 +189,14 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: bare }),
         ReceiptError::ReceiptIsNotReleased,
     );
-    let insured = c.market.receipt(BORROWER, h100(), 4, usd(100_000));
+    let insured = c.market.issue_receipt_of_class(BORROWER, h100(), 4, whole(100_000));
     let expires_at = c.market.now() + 2 * 365 * DAY;
     c.reject(
         INSURER,
         Action::AttachPolicy(AttachPolicy {
             receipt_id: insured,
             policy_id: B256::ZERO,
-            coverage: usd(1),
+            coverage: whole(1),
             expires_at,
         }),
         ReceiptError::ReceiptAlreadyInsured,
@@ -205,14 +205,14 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         insurer_two,
         Action::RenewPolicy(RenewPolicy {
             receipt_id: insured,
-            coverage: usd(1),
+            coverage: whole(1),
             expires_at: expires_at + 1,
         }),
         ReceiptError::SenderIsNotPolicyInsurer,
     );
     c.reject(
         INSURER,
-        Action::RenewPolicy(RenewPolicy { receipt_id: insured, coverage: usd(1), expires_at }),
+        Action::RenewPolicy(RenewPolicy { receipt_id: insured, coverage: whole(1), expires_at }),
         ReceiptError::PolicyExpiryMustBeLater,
     );
     c.market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: bare }));
@@ -243,15 +243,15 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
     );
 
     // Eligibility at origination: lapsed insurance, short coverage, stale valuation, pledged.
-    let silo = c.market.silo(CURATOR, usd(500_000), usd(5_000_000));
+    let silo = c.market.open_silo_of(CURATOR, whole(500_000), whole(5_000_000));
     let uninsured = issue(&mut c.market, BORROWER);
     c.market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: uninsured, value: usd(100_000) }),
+        Action::PostValuation(PostValuation { receipt_id: uninsured, value: whole(100_000) }),
     );
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![uninsured], usd(50_000), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![uninsured], whole(50_000), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -262,7 +262,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::AttachPolicy(AttachPolicy {
             receipt_id: uninsured,
             policy_id: B256::ZERO,
-            coverage: usd(90_000),
+            coverage: whole(90_000),
             expires_at,
         }),
     );
@@ -271,10 +271,11 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         ReceiptError::ReceiptCoverageInsufficient,
     );
-    let stale = c.market.receipt(BORROWER, h100(), 4, usd(100_000));
+    let stale = c.market.issue_receipt_of_class(BORROWER, h100(), 4, whole(100_000));
     c.market.advance(91 * DAY);
-    let loan =
-        c.market.propose(silo, terms(&c.market, BORROWER, vec![stale], usd(50_000), Amount::ZERO));
+    let loan = c
+        .market
+        .propose(silo, terms(&c.market, BORROWER, vec![stale], whole(50_000), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -282,7 +283,7 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
     );
     c.market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: stale, value: usd(100_000) }),
+        Action::PostValuation(PostValuation { receipt_id: stale, value: whole(100_000) }),
     );
     c.market.ok(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
     c.reject(
@@ -290,8 +291,9 @@ fn every_receipt_rejection_returns_its_code_and_changes_nothing() {
         Action::TransferReceipt(TransferReceipt { receipt_id: stale, to: STRANGER }),
         ReceiptError::ReceiptIsPledged,
     );
-    let again =
-        c.market.propose(silo, terms(&c.market, BORROWER, vec![stale], usd(10_000), Amount::ZERO));
+    let again = c
+        .market
+        .propose(silo, terms(&c.market, BORROWER, vec![stale], whole(10_000), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: again }),
@@ -327,18 +329,18 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
     c.reject(CURATOR, Action::OpenSilo(OpenSilo { terms: inverted }), SiloError::SiloTermsInvalid);
     c.reject(
         CURATOR,
-        Action::DepositFirstLoss(DepositFirstLoss { silo_id: SiloId(9), amount: usd(1) }),
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id: SiloId(9), amount: whole(1) }),
         SiloError::SiloNotFound,
     );
-    let silo = c.market.silo(CURATOR, usd(200_000), usd(1_000_000));
+    let silo = c.market.open_silo_of(CURATOR, whole(200_000), whole(1_000_000));
     c.reject(
         CURATOR_TWO,
-        Action::DepositFirstLoss(DepositFirstLoss { silo_id: silo, amount: usd(1) }),
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id: silo, amount: whole(1) }),
         SiloError::SenderIsNotSiloCurator,
     );
     c.reject(
         CURATOR,
-        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(200_001) }),
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: whole(200_001) }),
         SiloError::FirstLossPoolInsufficient,
     );
     c.reject(
@@ -356,14 +358,14 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
     );
     c.reject(
         CURATOR,
-        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: silo, cap: usd(1) }),
+        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: silo, cap: whole(1) }),
         GovernanceError::SenderLacksRole,
     );
-    let receipt = c.market.receipt(BORROWER, h100(), 100, usd(3_000_000));
+    let receipt = c.market.issue_receipt_of_class(BORROWER, h100(), 100, whole(3_000_000));
     // Senior cap: 1M.
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_001), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![receipt], whole(1_000_001), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -372,51 +374,51 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
     // First-loss: 10% of 1M senior needs 100k; the pool has 200k, withdraw leaves too little.
     let loan = c
         .market
-        .originate(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO));
+        .originate(silo, terms(&c.market, BORROWER, vec![receipt], whole(1_000_000), Amount::ZERO));
     c.reject(
         CURATOR,
-        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(110_001) }),
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: whole(110_001) }),
         SiloError::FirstLossWouldFallBelowRequirement,
     );
     c.market.ok(
         CURATOR,
-        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(110_000) }),
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: whole(110_000) }),
     );
     // A margin call locks the pool.
     c.market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(1_000_000) }),
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(1_000_000) }),
     );
     c.market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: loan, max_loans: 1 }));
     c.reject(
         CURATOR,
-        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: usd(1) }),
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: whole(1) }),
         SiloError::SiloHasImpairedLoans,
     );
     // Concentration: one borrower may take 10% of a 1M cap.
     let narrow = SiloTerms { max_borrower_share_bps: Bps(1_000), ..SiloTerms::default() };
-    let narrow = c.market.silo_with(CURATOR_TWO, usd(100_000), usd(1_000_000), narrow);
-    let other = c.market.receipt(BORROWER_TWO, h100(), 100, usd(3_000_000));
+    let narrow = c.market.open_silo_of_with(CURATOR_TWO, whole(100_000), whole(1_000_000), narrow);
+    let other = c.market.issue_receipt_of_class(BORROWER_TWO, h100(), 100, whole(3_000_000));
     let loan = c
         .market
-        .propose(narrow, terms(&c.market, BORROWER_TWO, vec![other], usd(100_001), Amount::ZERO));
+        .propose(narrow, terms(&c.market, BORROWER_TWO, vec![other], whole(100_001), Amount::ZERO));
     c.reject(
         BORROWER_TWO,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::BorrowerConcentrationExceeded,
     );
     // A pool too small for the requirement of a new loan: 10% of 100k with a 5k pool.
-    let thin = c.market.silo(CURATOR_TWO, usd(5_000), usd(1_000_000));
+    let thin = c.market.open_silo_of(CURATOR_TWO, whole(5_000), whole(1_000_000));
     let loan = c
         .market
-        .propose(thin, terms(&c.market, BORROWER_TWO, vec![other], usd(100_000), Amount::ZERO));
+        .propose(thin, terms(&c.market, BORROWER_TWO, vec![other], whole(100_000), Amount::ZERO));
     c.reject(
         BORROWER_TWO,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
         SiloError::FirstLossBelowRequirement,
     );
     let loan =
-        c.market.propose(thin, terms(&c.market, BORROWER_TWO, vec![other], usd(1), usd(5_001)));
+        c.market.propose(thin, terms(&c.market, BORROWER_TWO, vec![other], whole(1), whole(5_001)));
     c.reject(
         BORROWER_TWO,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -424,12 +426,13 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
     );
     // Class eligibility.
     let a100_only = SiloTerms { eligible_classes: vec![a100()], ..SiloTerms::default() };
-    let a100_silo = c.market.silo_with(CURATOR_TWO, usd(100_000), usd(1_000_000), a100_only);
+    let a100_silo =
+        c.market.open_silo_of_with(CURATOR_TWO, whole(100_000), whole(1_000_000), a100_only);
     c.reject(
         CURATOR_TWO,
         Action::ProposeLoan(ProposeLoan {
             silo_id: a100_silo,
-            terms: terms(&c.market, BORROWER_TWO, vec![other], usd(10_000), Amount::ZERO),
+            terms: terms(&c.market, BORROWER_TWO, vec![other], whole(10_000), Amount::ZERO),
         }),
         SiloError::AssetClassNotEligibleInSilo,
     );
@@ -439,7 +442,7 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
         CURATOR_TWO,
         Action::ProposeLoan(ProposeLoan {
             silo_id: thin,
-            terms: terms(&c.market, BORROWER_TWO, vec![other], usd(1), Amount::ZERO),
+            terms: terms(&c.market, BORROWER_TWO, vec![other], whole(1), Amount::ZERO),
         }),
         SiloError::SiloIsFrozen,
     );
@@ -457,7 +460,7 @@ fn every_silo_rejection_returns_its_code_and_changes_nothing() {
         ADMIN,
         Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id: thin, curator: CURATOR }),
     );
-    assert_eq!(c.market.silo_state(thin).curator, CURATOR);
+    assert_eq!(c.market.silo(thin).curator, CURATOR);
     c.assert_covered(SiloError::ALL.iter().map(|e| e.code()));
 }
 
@@ -469,23 +472,23 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
         ADMIN,
         Action::GrantRole(GrantRole { role: Role::LiquidationAgent, account: agent_two }),
     );
-    let silo = c.market.silo(CURATOR, usd(1_000_000), usd(10_000_000));
-    let receipt = c.market.receipt(BORROWER, h100(), 100, usd(3_000_000));
-    let spare = c.market.receipt(BORROWER, h100(), 10, usd(300_000));
-    let theirs = c.market.receipt(BORROWER_TWO, h100(), 10, usd(300_000));
+    let silo = c.market.open_silo_of(CURATOR, whole(1_000_000), whole(10_000_000));
+    let receipt = c.market.issue_receipt_of_class(BORROWER, h100(), 100, whole(3_000_000));
+    let spare = c.market.issue_receipt_of_class(BORROWER, h100(), 10, whole(300_000));
+    let theirs = c.market.issue_receipt_of_class(BORROWER_TWO, h100(), 10, whole(300_000));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: LoanId(7) }),
         LoanError::LoanNotFound,
     );
-    let mut bad = terms(&c.market, BORROWER, vec![receipt], usd(100_000), Amount::ZERO);
+    let mut bad = terms(&c.market, BORROWER, vec![receipt], whole(100_000), Amount::ZERO);
     bad.periods = Some(0);
     c.reject(
         CURATOR,
         Action::ProposeLoan(ProposeLoan { silo_id: silo, terms: bad }),
         LoanError::LoanTermsInvalid,
     );
-    let mut bad = terms(&c.market, BORROWER, vec![receipt, receipt], usd(100_000), Amount::ZERO);
+    let mut bad = terms(&c.market, BORROWER, vec![receipt, receipt], whole(100_000), Amount::ZERO);
     bad.senior.rate = Rate::from_apr_bps(1_500);
     c.reject(
         CURATOR,
@@ -496,13 +499,13 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
         CURATOR_TWO,
         Action::ProposeLoan(ProposeLoan {
             silo_id: silo,
-            terms: terms(&c.market, BORROWER, vec![receipt], usd(1), Amount::ZERO),
+            terms: terms(&c.market, BORROWER, vec![receipt], whole(1), Amount::ZERO),
         }),
         SiloError::SenderIsNotSiloCurator,
     );
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![theirs], usd(100_000), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![theirs], whole(100_000), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -516,7 +519,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     c.market.ok(BORROWER, Action::CancelLoanProposal(CancelLoanProposal { loan_id: loan }));
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(2_100_001), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![receipt], whole(2_100_001), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -525,7 +528,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     // The vault holds 2M: at most 90% may be deployed.
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_900_000), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![receipt], whole(1_900_000), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -538,7 +541,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     c.market.advance(3 * DAY);
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_950_000), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![receipt], whole(1_950_000), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -546,10 +549,10 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     );
     // With 500,000 shares in the queue (waiting out their notice), the idle USDai they are owed
     // is not the vault's to lend: a loan leaving less than that idle is refused.
-    c.market.ok(DEPOSITOR, Action::RequestRedeem(RequestRedeem { shares: usd(500_000) }));
+    c.market.ok(DEPOSITOR, Action::RequestRedeem(RequestRedeem { shares: whole(500_000) }));
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_500_001), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![receipt], whole(1_500_001), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -558,7 +561,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     c.market.ok(DEPOSITOR, Action::CancelRedeem(CancelRedeem { request_id: RequestId(0) }));
     let loan = c
         .market
-        .propose(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO));
+        .propose(silo, terms(&c.market, BORROWER, vec![receipt], whole(1_000_000), Amount::ZERO));
     c.reject(
         STRANGER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -586,7 +589,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     );
     let loan = c
         .market
-        .originate(silo, terms(&c.market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO));
+        .originate(silo, terms(&c.market, BORROWER, vec![receipt], whole(1_000_000), Amount::ZERO));
     c.reject(
         BORROWER,
         Action::AcceptLoan(AcceptLoan { loan_id: loan }),
@@ -594,14 +597,14 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     );
     c.reject(
         BORROWER,
-        Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: usd(1) }),
+        Action::RepayLoan(RepayLoan { loan_id: loan, max_amount: whole(1) }),
         LoanError::PaymentExceedsMaximum,
     );
     c.reject(
         BORROWER,
         Action::PrepayLoan(PrepayLoan {
             loan_id: loan,
-            principal: usd(1_000_001),
+            principal: whole(1_000_001),
             max_amount: Amount::MAX,
         }),
         LoanError::PrepaymentExceedsBalance,
@@ -623,11 +626,14 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     );
     c.reject(
         CURATOR,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
         LoanError::LoanIsNotDefaulted,
     );
     c.reject(
-        AGENT,
+        LIQUIDATION_AGENT,
         Action::ReportSale(ReportSale { receipt_id: receipt, report: SaleReport::default() }),
         LoanError::ReceiptIsNotForeclosed,
     );
@@ -642,7 +648,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
         BORROWER,
         Action::PrepayLoan(PrepayLoan {
             loan_id: loan,
-            principal: usd(1),
+            principal: whole(1),
             max_amount: Amount::MAX,
         }),
         LoanError::LoanPaymentsOverdue,
@@ -661,20 +667,29 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
     );
     c.reject(
         STRANGER,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
         SiloError::SenderIsNotSiloCurator,
     );
     c.market.ok(
         CURATOR,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
     );
     c.reject(
         CURATOR,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
         LoanError::LoanAlreadyForeclosed,
     );
     let report =
-        SaleReport { gross_proceeds: usd(100), legal_costs: usd(101), ..SaleReport::default() };
+        SaleReport { gross_proceeds: whole(100), legal_costs: whole(101), ..SaleReport::default() };
     c.reject(
         agent_two,
         Action::ReportSale(ReportSale { receipt_id: receipt, report }),
@@ -686,7 +701,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
         GovernanceError::SenderLacksRole,
     );
     c.reject(
-        AGENT,
+        LIQUIDATION_AGENT,
         Action::ReportSale(ReportSale { receipt_id: receipt, report }),
         LoanError::SaleCostsExceedProceeds,
     );
@@ -694,7 +709,7 @@ fn every_loan_rejection_returns_its_code_and_changes_nothing() {
         INSURER,
         Action::PayInsuranceClaim(PayInsuranceClaim {
             receipt_id: receipt,
-            amount: usd(3_000_001),
+            amount: whole(3_000_001),
         }),
         LoanError::InsuranceClaimExceedsCoverage,
     );

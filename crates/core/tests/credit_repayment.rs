@@ -23,16 +23,16 @@ const GRACE: u64 = 100 * DAY;
 /// A market with one originated loan of $1M (800k senior, 200k junior) and 100 days of grace.
 fn market_with_loan() -> (Market, LoanId) {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(2_000_000), usd(10_000_000));
-    let receipt = market.receipt(BORROWER, h100(), 100, usd(2_000_000));
-    let mut loan_terms = terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000));
+    let silo = market.open_silo_of(CURATOR, whole(2_000_000), whole(10_000_000));
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 100, whole(2_000_000));
+    let mut loan_terms = terms(&market, BORROWER, vec![receipt], whole(800_000), whole(200_000));
     loan_terms.grace_period_secs = GRACE;
     let id = market.originate(silo, loan_terms);
     (market, id)
 }
 
 fn fork(market: &Market) -> Market {
-    Market { state: market.state.clone(), height: market.height }
+    market.clone()
 }
 
 /// What `missed` late payments cost at `now`, computed from the calculator independently of
@@ -168,8 +168,8 @@ fn prepayment_mid_life_lowers_total_interest() {
     let (steady_loan, prepaid_loan) = (steady.loan(id), prepaid.loan(id));
     assert_eq!(steady_loan.status, LoanStatus::Repaid);
     assert_eq!(prepaid_loan.status, LoanStatus::Repaid);
-    assert_eq!(steady_loan.principal_paid, usd(1_000_000));
-    assert_eq!(prepaid_loan.principal_paid, usd(1_000_000));
+    assert_eq!(steady_loan.principal_paid, whole(1_000_000));
+    assert_eq!(prepaid_loan.principal_paid, whole(1_000_000));
     assert!(prepaid_loan.interest_paid < steady_loan.interest_paid);
     assert!(paid_prepaid < paid_steady);
     // Prepayment recasts the schedule: the payments after it are smaller.
@@ -192,7 +192,7 @@ fn the_final_payment_charges_the_exit_fee_and_releases_the_receipts() {
     market.advance(MONTH);
     let pool_before = market.pool(silo);
     let due = infrafi_core::loans::payment_due(&market.loan(id), market.now()).unwrap();
-    assert_eq!(due.exit_fee, usd(5_000), "0.5% of the original principal");
+    assert_eq!(due.exit_fee, whole(5_000), "0.5% of the original principal");
     let events =
         market.ok(BORROWER, Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }));
     assert!(events.iter().any(|e| matches!(e, Event::LoanRepaid { loan_id } if *loan_id == id)));
@@ -214,7 +214,7 @@ fn the_final_payment_charges_the_exit_fee_and_releases_the_receipts() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(pool_in, junior_cash.checked_add(usd(5_000)).unwrap());
+    assert_eq!(pool_in, junior_cash.checked_add(whole(5_000)).unwrap());
     // The released receipt goes home: owner asks, custodian redeems.
     market.ok(
         BORROWER,
@@ -240,7 +240,7 @@ fn prepaying_the_whole_balance_is_the_final_payment() {
     let paid = before.checked_sub(market.usdai(BORROWER)).unwrap();
     let rate = market.loan(id).rate;
     let interest = schedule::simple_interest(balance, rate, 10 * DAY).unwrap();
-    assert_eq!(paid, balance.checked_add(interest).unwrap().checked_add(usd(5_000)).unwrap());
+    assert_eq!(paid, balance.checked_add(interest).unwrap().checked_add(whole(5_000)).unwrap());
     assert_eq!(market.loan(id).status, LoanStatus::Repaid);
     let nav = market.nav();
     assert!(nav.senior_principal.is_zero() && nav.senior_accrued_interest.is_zero());
@@ -258,9 +258,9 @@ fn every_payment_is_split_by_rate_share_and_senior_cash_pays_the_fees() {
     market.advance(3 * DAY); // the fee increase waits for the governance delay
     let silo_terms =
         infrafi_core::silos::SiloTerms { curator_fee_bps: Bps(500), ..Default::default() };
-    let silo = market.silo_with(CURATOR, usd(2_000_000), usd(10_000_000), silo_terms);
-    let receipt = market.receipt(BORROWER, h100(), 100, usd(2_000_000));
-    let loan_terms = terms(&market, BORROWER, vec![receipt], usd(750_000), usd(250_000));
+    let silo = market.open_silo_of_with(CURATOR, whole(2_000_000), whole(10_000_000), silo_terms);
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 100, whole(2_000_000));
+    let loan_terms = terms(&market, BORROWER, vec![receipt], whole(750_000), whole(250_000));
     let id = market.originate(silo, loan_terms);
     market.advance(MONTH);
     let (vault, pool, fees, curator) =
@@ -322,7 +322,7 @@ fn a_margin_call_is_cured_by_prepaying_under_the_initial_limit() {
     // The appraisal halves: LTV 1M / 1M = 100% > 80% margin-call limit.
     market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(1_000_000) }),
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(1_000_000) }),
     );
     market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 10 }));
     let call = market.loan(id).margin_call.unwrap();
@@ -333,7 +333,7 @@ fn a_margin_call_is_cured_by_prepaying_under_the_initial_limit() {
         BORROWER,
         Action::PrepayLoan(PrepayLoan {
             loan_id: id,
-            principal: usd(250_000),
+            principal: whole(250_000),
             max_amount: Amount::MAX,
         }),
     );
@@ -343,7 +343,7 @@ fn a_margin_call_is_cured_by_prepaying_under_the_initial_limit() {
         BORROWER,
         Action::PrepayLoan(PrepayLoan {
             loan_id: id,
-            principal: usd(50_000),
+            principal: whole(50_000),
             max_amount: Amount::MAX,
         }),
     );
@@ -357,11 +357,11 @@ fn a_margin_call_is_cured_by_pledging_more_receipts() {
     let receipt = market.loan(id).receipts[0];
     market.ok(
         APPRAISER,
-        Action::PostValuation(PostValuation { receipt_id: receipt, value: usd(1_000_000) }),
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(1_000_000) }),
     );
     market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: id, max_loans: 1 }));
     assert!(market.loan(id).margin_call.is_some());
-    let extra = market.receipt(BORROWER, h100(), 50, usd(500_000));
+    let extra = market.issue_receipt_of_class(BORROWER, h100(), 50, whole(500_000));
     market.ok(
         BORROWER,
         Action::PledgeReceipts(PledgeReceipts { loan_id: id, receipt_ids: vec![extra] }),
@@ -381,7 +381,7 @@ fn a_lapsed_insurance_policy_opens_a_cure_window_that_ends_in_default() {
     while market.now() + MONTH < expiry {
         market.advance(MONTH);
         market.repay(id);
-        let valuation_value = usd(2_000_000);
+        let valuation_value = whole(2_000_000);
         market.ok(
             APPRAISER,
             Action::PostValuation(PostValuation { receipt_id: receipt, value: valuation_value }),
@@ -399,7 +399,11 @@ fn a_lapsed_insurance_policy_opens_a_cure_window_that_ends_in_default() {
     market.set_time(call.cure_deadline + 1);
     market.reject(
         BORROWER,
-        Action::PrepayLoan(PrepayLoan { loan_id: id, principal: usd(1), max_amount: Amount::MAX }),
+        Action::PrepayLoan(PrepayLoan {
+            loan_id: id,
+            principal: whole(1),
+            max_amount: Amount::MAX,
+        }),
         LoanError::LoanDefaultIsPending,
     );
     market.ok(STRANGER, Action::TriggerDefault(TriggerDefault { loan_id: id }));
@@ -413,9 +417,9 @@ fn a_lapsed_insurance_policy_opens_a_cure_window_that_ends_in_default() {
 #[test]
 fn fixed_principal_loans_repay_equal_principal_each_period() {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(2_000_000), usd(10_000_000));
-    let receipt = market.receipt(BORROWER, h100(), 100, usd(2_000_000));
-    let mut loan_terms = terms(&market, BORROWER, vec![receipt], usd(900_000), usd(300_000));
+    let silo = market.open_silo_of(CURATOR, whole(2_000_000), whole(10_000_000));
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 100, whole(2_000_000));
+    let mut loan_terms = terms(&market, BORROWER, vec![receipt], whole(900_000), whole(300_000));
     loan_terms.model = InterestModel::FixedPrincipal;
     loan_terms.periods = Some(12);
     let id = market.originate(silo, loan_terms);
@@ -425,7 +429,7 @@ fn fixed_principal_loans_repay_equal_principal_each_period() {
         let principal_before = market.loan(id).principal_paid;
         payments.push(market.repay(id));
         let principal = market.loan(id).principal_paid.checked_sub(principal_before).unwrap();
-        assert_eq!(principal, usd(100_000));
+        assert_eq!(principal, whole(100_000));
     }
     assert!(payments[..11].windows(2).all(|pair| pair[1] < pair[0]), "payments fall");
     assert_eq!(market.loan(id).status, LoanStatus::Repaid);

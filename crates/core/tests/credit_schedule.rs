@@ -83,7 +83,8 @@ fn check_against_reference(
     interval_secs: u64,
 ) {
     let rate = Rate::from_apr_bps(apr_bps);
-    let rows = schedule::schedule(model, usd(principal_usd), rate, interval_secs, periods).unwrap();
+    let rows =
+        schedule::schedule(model, whole(principal_usd), rate, interval_secs, periods).unwrap();
     let exact = reference(model, principal_usd, rate, interval_secs, periods);
     assert_eq!(rows.len(), exact.len());
     for (row, exact) in rows.iter().zip(&exact) {
@@ -141,8 +142,8 @@ fn fixed_principal_schedules_match_the_exact_rational_reference_within_a_nano_do
 #[test]
 fn a_zero_rate_amortized_schedule_repays_equal_principal_without_interest() {
     let rows =
-        schedule::schedule(InterestModel::Amortized, usd(1_200), Rate(0), MONTH, 12).unwrap();
-    assert!(rows.iter().all(|row| row.interest.is_zero() && row.principal == usd(100)));
+        schedule::schedule(InterestModel::Amortized, whole(1_200), Rate(0), MONTH, 12).unwrap();
+    assert!(rows.iter().all(|row| row.interest.is_zero() && row.principal == whole(100)));
 }
 
 proptest::proptest! {
@@ -166,9 +167,10 @@ proptest::proptest! {
 fn an_on_time_borrower_pays_exactly_the_printed_schedule() {
     for model in [InterestModel::Amortized, InterestModel::FixedPrincipal] {
         let mut market = Market::new(10_000_000);
-        let silo = market.silo(CURATOR, usd(1_000_000), usd(5_000_000));
-        let receipt = market.receipt(BORROWER, h100(), 64, usd(2_000_000));
-        let mut loan_terms = terms(&market, BORROWER, vec![receipt], usd(1_000_000), Amount::ZERO);
+        let silo = market.open_silo_of(CURATOR, whole(1_000_000), whole(5_000_000));
+        let receipt = market.issue_receipt_of_class(BORROWER, h100(), 64, whole(2_000_000));
+        let mut loan_terms =
+            terms(&market, BORROWER, vec![receipt], whole(1_000_000), Amount::ZERO);
         loan_terms.model = model;
         loan_terms.periods = Some(12);
         loan_terms.exit_fee_bps = infrafi_core::math::Bps(0);
@@ -176,7 +178,7 @@ fn an_on_time_borrower_pays_exactly_the_printed_schedule() {
         let rate = market.loan(id).rate;
         assert_eq!(rate, Rate::from_apr_bps(1_500), "a single tranche's rate is the loan's rate");
         let rows: Vec<ScheduleRow> =
-            schedule::schedule(model, usd(1_000_000), rate, MONTH, 12).unwrap();
+            schedule::schedule(model, whole(1_000_000), rate, MONTH, 12).unwrap();
         for row in &rows {
             market.advance(MONTH - DAY);
             let paid = market.repay(id);

@@ -10,9 +10,9 @@ use infrafi_core::{Amount, ProtocolAccount, loans};
 #[test]
 fn scheduled_senior_repayments_match_what_the_vault_receives_from_an_on_time_borrower() {
     let mut market = Market::new(10_000_000);
-    let silo = market.silo(CURATOR, usd(500_000), usd(5_000_000));
-    let receipt = market.receipt(BORROWER, h100(), 100, usd(2_500_000));
-    let mut loan_terms = terms(&market, BORROWER, vec![receipt], usd(1_000_000), usd(200_000));
+    let silo = market.open_silo_of(CURATOR, whole(500_000), whole(5_000_000));
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 100, whole(2_500_000));
+    let mut loan_terms = terms(&market, BORROWER, vec![receipt], whole(1_000_000), whole(200_000));
     loan_terms.periods = Some(6);
     let loan = market.originate(silo, loan_terms);
     let planned = loans::scheduled_senior_repayments(&market.state, u64::MAX, 1_000).unwrap();
@@ -32,7 +32,7 @@ fn scheduled_senior_repayments_match_what_the_vault_receives_from_an_on_time_bor
         assert_eq!(received, cash, "payment due at {due_at}");
         principal_in_cash = principal_in_cash.checked_add(cash).unwrap();
     }
-    assert!(principal_in_cash > usd(1_000_000), "senior principal comes back with interest");
+    assert!(principal_in_cash > whole(1_000_000), "senior principal comes back with interest");
     let after = loans::scheduled_senior_repayments(&market.state, u64::MAX, 1_000).unwrap();
     assert!(after.is_empty(), "a repaid loan schedules nothing");
 }

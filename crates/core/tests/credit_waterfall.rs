@@ -29,16 +29,23 @@ struct Defaulted {
 /// one second after its grace period and foreclosed to the agent.
 fn defaulted(extra_pool: Amount) -> Defaulted {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(200_000).checked_add(extra_pool).unwrap(), usd(10_000_000));
-    let receipt = market.receipt(BORROWER, h100(), 100, usd(2_000_000));
-    let loan =
-        market.originate(silo, terms(&market, BORROWER, vec![receipt], usd(800_000), usd(200_000)));
+    let silo = market.open_silo_of(
+        CURATOR,
+        whole(200_000).checked_add(extra_pool).unwrap(),
+        whole(10_000_000),
+    );
+    let receipt = market.issue_receipt_of_class(BORROWER, h100(), 100, whole(2_000_000));
+    let loan = market
+        .originate(silo, terms(&market, BORROWER, vec![receipt], whole(800_000), whole(200_000)));
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
     market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     market.ok(
         CURATOR,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
     );
     Defaulted { market, silo, loan, receipt }
 }
@@ -57,7 +64,7 @@ fn balances(market: &Market, silo: SiloId) -> Balances {
         pool: market.pool(silo),
         fees: market.fees(),
         borrower: market.usdai(BORROWER),
-        agent: market.usdai(AGENT),
+        agent: market.usdai(LIQUIDATION_AGENT),
     }
 }
 
@@ -65,9 +72,9 @@ fn sale(gross: Amount) -> SaleReport {
     SaleReport {
         gross_proceeds: gross,
         itad_commission: gross.mul_bps(Bps(3_000), Rounding::Up).unwrap(),
-        legal_costs: usd(1_000),
-        logistics_costs: usd(2_000),
-        data_destruction_costs: usd(500),
+        legal_costs: whole(1_000),
+        logistics_costs: whole(2_000),
+        data_destruction_costs: whole(500),
     }
 }
 
@@ -91,8 +98,9 @@ fn sell_and_account(case: &mut Defaulted, gross: Amount) -> (WaterfallPass, Bala
     let before = balances(&case.market, case.silo);
     let loan = case.market.loan(case.loan);
     let report = sale(gross);
-    let events =
-        case.market.ok(AGENT, Action::ReportSale(ReportSale { receipt_id: case.receipt, report }));
+    let events = case
+        .market
+        .ok(LIQUIDATION_AGENT, Action::ReportSale(ReportSale { receipt_id: case.receipt, report }));
     let after = balances(&case.market, case.silo);
     let pass = pass_of(&events);
     let costs = report.costs().unwrap();
@@ -137,12 +145,12 @@ fn sell_and_account(case: &mut Defaulted, gross: Amount) -> (WaterfallPass, Bala
 
 #[test]
 fn proceeds_that_cover_everything_pay_every_tranche_and_the_remainder_to_the_borrower() {
-    let mut case = defaulted(usd(50_000));
+    let mut case = defaulted(whole(50_000));
     let loan = case.market.loan(case.loan);
-    let (pass, before, after) = sell_and_account(&mut case, usd(2_000_000));
-    assert_eq!(pass.senior_principal, usd(800_000));
+    let (pass, before, after) = sell_and_account(&mut case, whole(2_000_000));
+    assert_eq!(pass.senior_principal, whole(800_000));
     assert_eq!(pass.senior_interest, loan.senior.interest_due);
-    assert_eq!(pass.junior_principal, usd(200_000));
+    assert_eq!(pass.junior_principal, whole(200_000));
     assert_eq!(pass.junior_interest, loan.junior.interest_due);
     assert!(!pass.borrower.is_zero());
     let vault_in = pass.senior_principal.checked_add(pass.senior_interest).unwrap();
@@ -152,33 +160,33 @@ fn proceeds_that_cover_everything_pay_every_tranche_and_the_remainder_to_the_bor
     let settled = case.market.loan(case.loan).recovery;
     assert!(settled.senior_loss.is_zero() && settled.junior_loss.is_zero());
     assert!(settled.first_loss_cover.is_zero());
-    assert_eq!(case.market.silo_state(case.silo).losses_absorbed, Amount::ZERO);
+    assert_eq!(case.market.silo(case.silo).losses_absorbed, Amount::ZERO);
 }
 
 #[test]
 fn proceeds_that_wipe_out_only_the_junior_tranche_leave_the_senior_whole() {
-    let mut case = defaulted(usd(50_000));
+    let mut case = defaulted(whole(50_000));
     let loan = case.market.loan(case.loan);
     // Net after costs and fee: enough for the senior claim and 50k of junior principal.
-    let (pass, _, _) = sell_and_account(&mut case, usd(1_270_000));
-    assert_eq!(pass.senior_principal, usd(800_000));
+    let (pass, _, _) = sell_and_account(&mut case, whole(1_270_000));
+    assert_eq!(pass.senior_principal, whole(800_000));
     assert_eq!(pass.senior_interest, loan.senior.interest_due);
-    assert!(!pass.junior_principal.is_zero() && pass.junior_principal < usd(200_000));
+    assert!(!pass.junior_principal.is_zero() && pass.junior_principal < whole(200_000));
     assert!(pass.borrower.is_zero());
     let settled = case.market.loan(case.loan).recovery;
     assert!(settled.senior_loss.is_zero());
     assert!(settled.first_loss_cover.is_zero(), "the senior was whole: the pool pays nothing");
-    assert_eq!(settled.junior_loss, usd(200_000).checked_sub(pass.junior_principal).unwrap());
-    assert_eq!(case.market.silo_state(case.silo).losses_absorbed, settled.junior_loss);
+    assert_eq!(settled.junior_loss, whole(200_000).checked_sub(pass.junior_principal).unwrap());
+    assert_eq!(case.market.silo(case.silo).losses_absorbed, settled.junior_loss);
 }
 
 #[test]
 fn a_senior_shortfall_is_paid_by_the_silos_first_loss_pool_before_the_vault() {
-    let mut case = defaulted(usd(1_000_000));
+    let mut case = defaulted(whole(1_000_000));
     let loan = case.market.loan(case.loan);
     let senior_owed = loan.senior.principal.checked_add(loan.senior.interest_due).unwrap();
     let nav_before = case.market.nav().conservative;
-    let (pass, before, after) = sell_and_account(&mut case, usd(800_000));
+    let (pass, before, after) = sell_and_account(&mut case, whole(800_000));
     let shortfall = senior_owed
         .checked_sub(pass.senior_principal)
         .unwrap()
@@ -188,14 +196,14 @@ fn a_senior_shortfall_is_paid_by_the_silos_first_loss_pool_before_the_vault() {
     let settled = case.market.loan(case.loan).recovery;
     assert_eq!(settled.first_loss_cover, shortfall);
     assert!(settled.senior_loss.is_zero(), "the pool covered the whole senior claim");
-    assert_eq!(settled.junior_loss, usd(200_000));
+    assert_eq!(settled.junior_loss, whole(200_000));
     // The pool paid the shortfall to the vault; the vault got all it was owed.
     assert_eq!(before.pool.checked_sub(after.pool).unwrap(), shortfall);
     assert_eq!(after.vault.checked_sub(before.vault).unwrap(), senior_owed);
     assert!(case.market.nav().conservative > nav_before);
     assert_eq!(
-        case.market.silo_state(case.silo).losses_absorbed,
-        shortfall.checked_add(usd(200_000)).unwrap()
+        case.market.silo(case.silo).losses_absorbed,
+        shortfall.checked_add(whole(200_000)).unwrap()
     );
 }
 
@@ -203,14 +211,14 @@ fn a_senior_shortfall_is_paid_by_the_silos_first_loss_pool_before_the_vault() {
 fn a_loss_beyond_the_first_loss_pool_reaches_the_vault() {
     let mut case = defaulted(Amount::ZERO);
     let pool = case.market.pool(case.silo);
-    assert_eq!(pool, usd(10_000), "only the origination fee is left in the pool");
+    assert_eq!(pool, whole(10_000), "only the origination fee is left in the pool");
     let nav_before = case.market.nav();
-    let (pass, _, after) = sell_and_account(&mut case, usd(500_000));
+    let (pass, _, after) = sell_and_account(&mut case, whole(500_000));
     let settled = case.market.loan(case.loan).recovery;
     assert_eq!(settled.first_loss_cover, pool);
     assert!(after.pool.is_zero(), "the pool is exhausted");
     let senior_loss =
-        usd(800_000).checked_sub(pass.senior_principal).unwrap().checked_sub(pool).unwrap();
+        whole(800_000).checked_sub(pass.senior_principal).unwrap().checked_sub(pool).unwrap();
     assert_eq!(settled.senior_loss, senior_loss);
     let nav_after = case.market.nav();
     assert!(nav_after.senior_principal.is_zero());
@@ -225,33 +233,36 @@ fn a_loss_beyond_the_first_loss_pool_reaches_the_vault() {
         nav_after.unallocated
     );
     assert_eq!(
-        case.market.silo_state(case.silo).losses_absorbed,
-        pool.checked_add(usd(200_000)).unwrap()
+        case.market.silo(case.silo).losses_absorbed,
+        pool.checked_add(whole(200_000)).unwrap()
     );
 }
 
 #[test]
 fn an_insurance_claim_is_paid_through_the_same_waterfall() {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(300_000), usd(10_000_000));
-    let sold = market.receipt(BORROWER, h100(), 50, usd(1_000_000));
-    let destroyed = market.receipt(BORROWER, h100(), 50, usd(1_000_000));
+    let silo = market.open_silo_of(CURATOR, whole(300_000), whole(10_000_000));
+    let sold = market.issue_receipt_of_class(BORROWER, h100(), 50, whole(1_000_000));
+    let destroyed = market.issue_receipt_of_class(BORROWER, h100(), 50, whole(1_000_000));
     let loan = market.originate(
         silo,
-        terms(&market, BORROWER, vec![sold, destroyed], usd(800_000), usd(200_000)),
+        terms(&market, BORROWER, vec![sold, destroyed], whole(800_000), whole(200_000)),
     );
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
     market.ok(STRANGER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
     market.ok(
         ADMIN,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
     );
     market.reject(
         INSURER,
         Action::PayInsuranceClaim(PayInsuranceClaim {
             receipt_id: destroyed,
-            amount: usd(1_000_001),
+            amount: whole(1_000_001),
         }),
         LoanError::InsuranceClaimExceedsCoverage,
     );
@@ -261,35 +272,38 @@ fn an_insurance_claim_is_paid_through_the_same_waterfall() {
         INSURER,
         Action::PayInsuranceClaim(PayInsuranceClaim {
             receipt_id: destroyed,
-            amount: usd(700_000),
+            amount: whole(700_000),
         }),
     );
     let pass = pass_of(&events);
-    assert_eq!(pass.net, usd(700_000));
-    assert_eq!(pass.liquidation_fee, usd(14_000));
-    assert_eq!(pass.senior_principal, usd(686_000));
-    assert_eq!(market.fees().checked_sub(fees).unwrap(), usd(14_000));
-    assert_eq!(market.vault_usdai().checked_sub(vault).unwrap(), usd(686_000));
+    assert_eq!(pass.net, whole(700_000));
+    assert_eq!(pass.liquidation_fee, whole(14_000));
+    assert_eq!(pass.senior_principal, whole(686_000));
+    assert_eq!(market.fees().checked_sub(fees).unwrap(), whole(14_000));
+    assert_eq!(market.vault_usdai().checked_sub(vault).unwrap(), whole(686_000));
     assert_eq!(market.loan(loan).status, LoanStatus::Defaulted, "one receipt is still unsold");
     let claimed = market.state.receipts.receipts.get(&destroyed).unwrap().clone();
     assert_eq!((claimed.status, claimed.owner), (ReceiptStatus::Sold, INSURER));
-    let events = market
-        .ok(AGENT, Action::ReportSale(ReportSale { receipt_id: sold, report: sale(usd(600_000)) }));
+    let events = market.ok(
+        LIQUIDATION_AGENT,
+        Action::ReportSale(ReportSale { receipt_id: sold, report: sale(whole(600_000)) }),
+    );
     let pass = pass_of(&events);
-    assert_eq!(pass.senior_principal, usd(800_000 - 686_000));
+    assert_eq!(pass.senior_principal, whole(800_000 - 686_000));
     assert_eq!(market.loan(loan).status, LoanStatus::Settled);
     assert!(market.usdai(ProtocolAccount::InsuranceClaims).is_zero());
 }
 
 #[test]
 fn a_frozen_borrowers_remainder_is_held_until_it_is_unfrozen() {
-    let mut case = defaulted(usd(50_000));
+    let mut case = defaulted(whole(50_000));
     case.market.ok(COMPLIANCE, Action::Freeze(Freeze { account: BORROWER }));
     let (pass, _, _) = {
-        let report = sale(usd(2_000_000));
-        let events = case
-            .market
-            .ok(AGENT, Action::ReportSale(ReportSale { receipt_id: case.receipt, report }));
+        let report = sale(whole(2_000_000));
+        let events = case.market.ok(
+            LIQUIDATION_AGENT,
+            Action::ReportSale(ReportSale { receipt_id: case.receipt, report }),
+        );
         (pass_of(&events), (), ())
     };
     assert!(!pass.borrower.is_zero());
@@ -309,12 +323,12 @@ fn a_frozen_borrowers_remainder_is_held_until_it_is_unfrozen() {
 #[test]
 fn a_claim_paid_before_foreclosure_leaves_the_settled_receipt_with_the_insurer() {
     let mut market = Market::new(20_000_000);
-    let silo = market.silo(CURATOR, usd(300_000), usd(10_000_000));
-    let kept = market.receipt(BORROWER, h100(), 50, usd(1_000_000));
-    let destroyed = market.receipt(BORROWER, h100(), 50, usd(1_000_000));
+    let silo = market.open_silo_of(CURATOR, whole(300_000), whole(10_000_000));
+    let kept = market.issue_receipt_of_class(BORROWER, h100(), 50, whole(1_000_000));
+    let destroyed = market.issue_receipt_of_class(BORROWER, h100(), 50, whole(1_000_000));
     let loan = market.originate(
         silo,
-        terms(&market, BORROWER, vec![kept, destroyed], usd(800_000), usd(200_000)),
+        terms(&market, BORROWER, vec![kept, destroyed], whole(800_000), whole(200_000)),
     );
     let deadline = market.loan(loan).next_due_at;
     market.set_time(deadline + 15 * DAY + 1);
@@ -323,15 +337,21 @@ fn a_claim_paid_before_foreclosure_leaves_the_settled_receipt_with_the_insurer()
         INSURER,
         Action::PayInsuranceClaim(PayInsuranceClaim {
             receipt_id: destroyed,
-            amount: usd(500_000),
+            amount: whole(500_000),
         }),
     );
     market.ok(
         CURATOR,
-        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: AGENT }),
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
     );
     let claimed = market.state.receipts.receipts.get(&destroyed).unwrap().clone();
     assert_eq!((claimed.status, claimed.owner), (ReceiptStatus::Sold, INSURER));
     let foreclosed = market.state.receipts.receipts.get(&kept).unwrap().clone();
-    assert_eq!((foreclosed.status, foreclosed.owner), (ReceiptStatus::Foreclosed, AGENT));
+    assert_eq!(
+        (foreclosed.status, foreclosed.owner),
+        (ReceiptStatus::Foreclosed, LIQUIDATION_AGENT)
+    );
 }

@@ -20,15 +20,13 @@
 //! so the victim leaves without anyone's help (the tests check that its below-minimum request
 //! is accepted, and that a below-minimum *part* of a balance is still refused).
 
-mod common;
-
-use common::*;
 use infrafi_core::{
     Action, Amount, TxError,
     action::{Claim, DonateToVault, GatewayCredit, RequestRedeem, ServiceQueue, Stake},
     queue::QueueError,
     vault::{VIRTUAL_ASSETS, VIRTUAL_SHARES, VaultError},
 };
+use infrafi_testkit::market::*;
 use proptest::prelude::*;
 
 const ATTACKER: infrafi_core::Address = DAVE;

@@ -24,17 +24,13 @@
 //! balances (below 10^27 units, a billion tokens) is about 2 units per settlement plus 1-3
 //! units per block.
 
-mod common;
-
 use alloy_primitives::U256;
-use common::{
-    DAY,
-    workload::{self, ACTORS, Step, next_block, steps},
-};
 use infrafi_core::{
     Account, Asset, BlockContext, Event, State, WAD, action::DonateToVault, apply, begin_block,
     points, points::ACCUMULATOR_SCALE, vault,
 };
+use infrafi_testkit::market::DAY;
+use infrafi_testkit::workload::{self, ACTORS, Step, next_block, steps};
 use proptest::prelude::*;
 
 /// The reference's view of one holder.
@@ -177,8 +173,8 @@ proptest! {
 /// sUSDai points stopped for good. It is 256 bits wide now.
 #[test]
 fn susdai_points_keep_accruing_when_a_share_unit_is_worth_a_fortune() {
-    use common::{ALICE, DAVE, Market, whole};
     use infrafi_core::Action;
+    use infrafi_testkit::market::{ALICE, DAVE, Market, whole};
     let mut market = Market::new();
     market.mint(DAVE, whole(1_001));
     market.mint(ALICE, whole(1_000_000));

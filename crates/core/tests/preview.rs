@@ -4,9 +4,6 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
-mod common;
-
-use common::*;
 use infrafi_core::{
     Action, Amount, Event, Transaction,
     action::{Stake, Transfer},
@@ -15,6 +12,7 @@ use infrafi_core::{
     ledger::LedgerError,
     tx::preview,
 };
+use infrafi_testkit::market::*;
 
 #[test]
 fn a_preview_returns_the_events_apply_would_and_leaves_the_state_unchanged() {

@@ -24,13 +24,7 @@
 //! after every step, and the canonical encoding decodes to a state with the same hash that
 //! goes on to behave the same.
 
-mod common;
-
 use alloy_primitives::U256;
-use common::{
-    workload::{self, ACTORS, Step, next_block, steps},
-    *,
-};
 use infrafi_core::{
     Account, Action, Address, Amount, Asset, Event, ProtocolAccount, State,
     action::HarvestBaseYield,
@@ -38,6 +32,8 @@ use infrafi_core::{
     reserve::PayoutStatus,
     vault::{self, Nav, VIRTUAL_ASSETS},
 };
+use infrafi_testkit::market::*;
+use infrafi_testkit::workload::{self, ACTORS, Step, next_block, steps};
 use proptest::prelude::*;
 
 /// Values are summed in 256 bits: a gateway may credit up to `u128::MAX` of a stablecoin.

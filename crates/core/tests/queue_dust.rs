@@ -5,11 +5,9 @@
 //! ever, and broke the queue invariant that finished requests are not kept. The round now drops
 //! such a request, as `claim` drops one it has paid out.
 
-mod common;
-
-use common::*;
 use infrafi_core::action::{Claim, RequestRedeem, ServiceQueue, SetParameter};
 use infrafi_core::{Action, Amount, Event, ParameterChange, queue::QueueError};
+use infrafi_testkit::market::*;
 
 #[test]
 fn a_request_whose_shares_are_worth_less_than_a_unit_is_served_for_nothing_and_dropped() {

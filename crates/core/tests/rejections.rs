@@ -11,9 +11,6 @@
 // The harness (not the state machine) keeps per-thread state: see `produced`.
 #![allow(clippy::disallowed_macros)]
 
-mod common;
-
-use common::*;
 use infrafi_core::{
     Action, Address, Amount, Asset, AssetClassId, BlockContext, Bps, LoanId, ParameterChange, Rate,
     ReceiptId, Role, SiloId, Symbol, Transaction, TxError, WAD,
@@ -42,6 +39,7 @@ use infrafi_core::{
     silos::{SiloError, SiloTerms},
     vault::VaultError,
 };
+use infrafi_testkit::market::*;
 use std::collections::BTreeSet;
 
 /// A stablecoin nobody supports.
@@ -693,7 +691,7 @@ fn an_admin_cannot_hand_a_role_to_the_zero_address_and_leave_no_usable_admin() -
         code,
     );
     // Nor can a genesis start with one.
-    let mut genesis = common::genesis();
+    let mut genesis = genesis();
     genesis.roles.push((Role::Admin, Address::ZERO));
     assert!(infrafi_core::State::from_genesis(&genesis).is_err());
     code

@@ -5,14 +5,12 @@
 //! forms chosen by the format: JSON keeps its tagged shape, binary formats use the plain enum
 //! (`params::serde_by_format`). Found by the determinism property in `properties.rs`.
 
-mod common;
-
-use common::*;
 use infrafi_core::{
     Action, Bps, ParameterChange, State,
     action::{GatewayConfirm, GatewayReject, GatewayWithdraw, SetParameter},
     ids::{B256, PayoutId, USDC},
 };
+use infrafi_testkit::market::*;
 
 #[test]
 fn a_state_with_payouts_and_pending_changes_decodes_to_the_same_hash() {

@@ -5,11 +5,9 @@
 //! not earned. The round that burns the last share now sends whatever USDai the vault still
 //! holds to the fee collector and clears the vesting schedule.
 
-mod common;
-
-use common::*;
 use infrafi_core::action::{Claim, HarvestBaseYield, PostTbillRate, RequestRedeem, ServiceQueue};
 use infrafi_core::{Action, Amount, Event, ProtocolAccount, Rate};
+use infrafi_testkit::market::*;
 
 #[test]
 fn the_round_that_burns_the_last_share_sweeps_the_vault_to_the_fee_collector() {

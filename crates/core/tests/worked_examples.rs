@@ -3,10 +3,7 @@
 //! 10^9). Every transaction goes through the `Market` fixture, which checks the SPEC 14
 //! invariants after each one and that rejections leave the state hash unchanged.
 
-mod common;
-
 use alloy_primitives::U256;
-use common::*;
 use infrafi_core::{
     Action, Amount, Asset, Bps, Event, LoanId, ParameterChange, ProtocolAccount, Rate, TxError,
     WAD,
@@ -25,6 +22,7 @@ use infrafi_core::{
     queue::{QueueError, round_liquidity},
     reserve::{self, PayoutStatus, ReserveError},
 };
+use infrafi_testkit::market::*;
 
 const V: u128 = 1_000_000_000;
 

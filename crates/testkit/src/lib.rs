@@ -1,5 +1,16 @@
-//! Deterministic fixtures over infrafi-core: a market with N funded users, and the helpers that
-//! drive it. Addresses derive from an index, so two runs build byte-identical states.
+//! Deterministic fixtures and workloads over infrafi-core, shared by the tests, benchmarks and
+//! the CLI's demo and bench: [`market`] is the one market fixture (role holders, time
+//! constants, a [`market::Market`] that checks every invariant after every transaction);
+//! [`workload`] (feature `workload`) the random workload of the property tests; this module
+//! the benchmarks' market of N funded users, a [`Driver`] and the `apply` benchmark's
+//! transaction mix. Addresses derive from fixed tables or an index and the generators are
+//! seeded, so two runs build byte-identical states.
+
+pub mod market;
+#[cfg(feature = "workload")]
+pub mod workload;
+
+pub use market::{GENESIS_TIME, ROLE_HOLDERS, role_address, user_address};
 
 use infrafi_core::{
     Action, Address, Amount, BlockContext, Genesis, Role, State, Transaction, TxError,
@@ -8,30 +19,11 @@ use infrafi_core::{
     ids::USDC,
 };
 
-/// Genesis time of every fixture (2026-01-01T00:00:00Z).
-pub const GENESIS_TIMESTAMP: u64 = 1_767_225_600;
-
-/// The address of user number `index` (never one of the role holders below).
-pub fn user_address(index: u64) -> Address {
-    let mut bytes = [0u8; 20];
-    bytes[0] = 0x10;
-    bytes[12..].copy_from_slice(&index.to_be_bytes());
-    Address::from(bytes)
-}
-
-/// The address holding `role` in fixtures.
-pub fn role_address(role: Role) -> Address {
-    let mut bytes = [0u8; 20];
-    bytes[0] = 0xaa;
-    bytes[19] = role as u8 + 1;
-    Address::from(bytes)
-}
-
 /// A market with every role held by its fixture address and `users` users, each holding
 /// `usdc_each` USDC. Parameters are the defaults with `adjust` applied.
 pub fn funded_market(users: u64, usdc_each: Amount, adjust: impl FnOnce(&mut Genesis)) -> State {
-    let mut genesis = Genesis::with_admin(role_address(Role::Admin), GENESIS_TIMESTAMP);
-    genesis.roles = Role::ALL.iter().map(|&role| (role, role_address(role))).collect();
+    let mut genesis = Genesis::with_admin(role_address(Role::Admin), GENESIS_TIME);
+    genesis.roles = ROLE_HOLDERS.to_vec();
     genesis.stablecoin_balances = (0..users).map(|i| (user_address(i), USDC, usdc_each)).collect();
     adjust(&mut genesis);
     State::from_genesis(&genesis).expect("fixture genesis is valid")

@@ -1,150 +1,129 @@
-//! A credit market for tests: roles, funded accounts, a GPU class, and helpers that apply
-//! transactions and check every SPEC 14 invariant after each one.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+//! The credit tests' market: the one market fixture (`infrafi_testkit::market`) with a second
+//! curator, two borrowers and a depositor funded with USDai, the H100 and A100 classes
+//! registered, and every transaction in a block of its own (so a test reads the state between
+//! transactions exactly as the chain would). After each accepted transaction every SPEC 14
+//! invariant and silo isolation are checked; a rejection must leave the state unchanged.
+#![allow(dead_code, unused_imports, unreachable_pub, missing_docs)] // Each test uses a subset.
 
 use infrafi_core::{
-    Account, Action, Address, Amount, AssetClassId, BlockContext, Event, Genesis, LoanId,
-    ProtocolAccount, ReceiptId, SiloId, State, Transaction, TxError,
-    action::{
-        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, IssueReceipt, MintUsdai,
-        OpenSilo, PostValuation, ProposeLoan, RepayLoan, SetSiloSeniorCap, Stake,
-    },
-    apply,
-    ids::{Asset, B256, USDC},
+    Action, Address, Amount, AssetClassId, Event, LoanId, ReceiptId, SiloId, TxError,
+    action::{AddAssetClass, DepositFirstLoss, OpenSilo, SetSiloSeniorCap, Stake},
+    ids::USDC,
     invariants,
-    loans::{Loan, LoanTerms, TrancheTerms},
+    loans::{LoanTerms, TrancheTerms},
     math::{Bps, Rate},
     params::Role,
-    receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    receipts::{AssetClassTerms, RecoveryCostModel},
     schedule::InterestModel,
-    silos::{Silo, SiloTerms},
-    vault,
+    silos::SiloTerms,
 };
+pub use infrafi_testkit::market::{
+    ADMIN, APPRAISER, BORROWER, BORROWER_TWO, COMPLIANCE, CURATOR, CURATOR_TWO, CUSTODIAN, DAY,
+    DEPOSITOR, GENESIS_TIME, GUARDIAN, INSURER, KEEPER, LIQUIDATION_AGENT, MONTH, STRANGER,
+    gpu_receipt, whole,
+};
+use std::ops::{Deref, DerefMut};
 
-pub const GENESIS_TIME: u64 = 1_700_000_000;
-pub const DAY: u64 = 86_400;
-pub const MONTH: u64 = 30 * DAY;
-
-pub const ADMIN: Address = Address::repeat_byte(0x01);
-pub const CUSTODIAN: Address = Address::repeat_byte(0x02);
-pub const APPRAISER: Address = Address::repeat_byte(0x03);
-pub const INSURER: Address = Address::repeat_byte(0x04);
-pub const CURATOR: Address = Address::repeat_byte(0x05);
-pub const CURATOR_TWO: Address = Address::repeat_byte(0x06);
-pub const AGENT: Address = Address::repeat_byte(0x07);
-pub const BORROWER: Address = Address::repeat_byte(0x08);
-pub const BORROWER_TWO: Address = Address::repeat_byte(0x09);
-pub const DEPOSITOR: Address = Address::repeat_byte(0x0a);
-pub const KEEPER: Address = Address::repeat_byte(0x0b);
-pub const GUARDIAN: Address = Address::repeat_byte(0x0c);
-pub const STRANGER: Address = Address::repeat_byte(0x0d);
-pub const COMPLIANCE: Address = Address::repeat_byte(0x0e);
-
-pub fn usd(whole: u128) -> Amount {
-    Amount::from_whole(whole)
-}
+/// The parties the credit market funds with USDC at genesis and USDai after it.
+const FUNDED: [Address; 7] =
+    [CURATOR, CURATOR_TWO, LIQUIDATION_AGENT, BORROWER, BORROWER_TWO, DEPOSITOR, INSURER];
 
 pub fn h100() -> AssetClassId {
-    AssetClassId::new("gpu.h100-sxm").unwrap()
+    AssetClassId::new("gpu.h100-sxm").expect("valid class name")
 }
 
 pub fn a100() -> AssetClassId {
-    AssetClassId::new("gpu.a100").unwrap()
+    AssetClassId::new("gpu.a100").expect("valid class name")
 }
 
 /// H100 SXM: $30,000 new, 20%/year, floor 10%, default recovery model (30% ITAD), plus $100
 /// legal, $200 logistics and $50 data destruction per unit, 10% condition haircut.
 pub fn h100_terms() -> AssetClassTerms {
     AssetClassTerms {
-        new_price_per_unit: usd(30_000),
+        new_price_per_unit: whole(30_000),
         annual_depreciation_bps: Bps(2_000),
         floor_bps: Bps(1_000),
         recovery: RecoveryCostModel {
             itad_commission_bps: Bps(3_000),
-            legal_cost_per_unit: usd(100),
-            logistics_cost_per_unit: usd(200),
-            data_destruction_cost_per_unit: usd(50),
+            legal_cost_per_unit: whole(100),
+            logistics_cost_per_unit: whole(200),
+            data_destruction_cost_per_unit: whole(50),
             condition_haircut_bps: Bps(1_000),
         },
     }
 }
 
-pub fn description(quantity: u32) -> ReceiptDescription {
-    ReceiptDescription {
-        quantity,
-        serials_hash: B256::repeat_byte(0x33),
-        facility: "Reno NV DC-2".into(),
-        jurisdiction: "US-NV".into(),
-        bailment_hash: B256::repeat_byte(0x44),
+/// The fixture's market with the credit tests' block rule: see the module doc.
+#[derive(Clone)]
+pub struct Market {
+    inner: infrafi_testkit::market::Market,
+}
+
+impl Deref for Market {
+    type Target = infrafi_testkit::market::Market;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
     }
 }
 
-pub struct Market {
-    pub state: State,
-    pub height: u64,
+impl DerefMut for Market {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
 }
 
 impl Market {
-    /// Roles granted, USDC balances for every participant, the H100 and A100 classes, and a
-    /// vault with `vault_usd` staked by the depositor.
+    /// The fixture's genesis with [`CURATOR_TWO`] as a second curator and 1,000,000,000 USDC
+    /// for each funded party, who mint 100,000,000 USDai; the H100 and A100 classes; a vault
+    /// with `vault_usd` staked by the depositor.
     pub fn new(vault_usd: u128) -> Market {
-        let mut genesis = Genesis::with_admin(ADMIN, GENESIS_TIME);
-        genesis.roles.extend([
-            (Role::Custodian, CUSTODIAN),
-            (Role::Appraiser, APPRAISER),
-            (Role::Insurer, INSURER),
-            (Role::Curator, CURATOR),
-            (Role::Curator, CURATOR_TWO),
-            (Role::LiquidationAgent, AGENT),
-            (Role::Guardian, GUARDIAN),
-            (Role::Compliance, COMPLIANCE),
-        ]);
-        for who in [CURATOR, CURATOR_TWO, AGENT, BORROWER, BORROWER_TWO, DEPOSITOR, INSURER] {
-            genesis.stablecoin_balances.push((who, USDC, usd(1_000_000_000)));
+        let mut genesis = infrafi_testkit::market::genesis();
+        genesis.roles.push((Role::Curator, CURATOR_TWO));
+        genesis.stablecoin_balances.retain(|(holder, _, _)| !FUNDED.contains(holder));
+        for party in FUNDED {
+            genesis.stablecoin_balances.push((party, USDC, whole(1_000_000_000)));
         }
-        let state = State::from_genesis(&genesis).unwrap();
-        let mut market = Market { state, height: 0 };
-        for who in [CURATOR, CURATOR_TWO, AGENT, BORROWER, BORROWER_TWO, DEPOSITOR, INSURER] {
-            market.mint(who, usd(100_000_000));
+        let inner = infrafi_testkit::market::Market::from_genesis(&genesis);
+        let mut market = Market { inner };
+        for party in FUNDED {
+            market.mint(party, whole(100_000_000));
         }
         market
             .ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: h100(), terms: h100_terms() }));
         let mut a100_terms = h100_terms();
-        a100_terms.new_price_per_unit = usd(10_000);
+        a100_terms.new_price_per_unit = whole(10_000);
         market.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: a100(), terms: a100_terms }));
         if vault_usd > 0 {
             market.ok(
                 DEPOSITOR,
-                Action::Stake(Stake { assets: usd(vault_usd), min_shares: Amount::ZERO }),
+                Action::Stake(Stake { assets: whole(vault_usd), min_shares: Amount::ZERO }),
             );
         }
         market
     }
 
-    pub fn now(&self) -> u64 {
-        self.state.now()
-    }
-
+    /// Moves the clock `secs` later in a new block and runs its upkeep.
     pub fn advance(&mut self, secs: u64) {
-        let now = self.now() + secs;
-        self.set_time(now);
+        self.inner.advance(secs);
+        self.inner.begin_block();
     }
 
+    /// Moves the clock to `timestamp` (not earlier than now) in a new block.
     pub fn set_time(&mut self, timestamp: u64) {
-        assert!(timestamp >= self.now());
-        self.height += 1;
-        let block = BlockContext { height: self.height, timestamp };
-        infrafi_core::begin_block(&mut self.state, &block).unwrap();
+        let secs = timestamp.checked_sub(self.now()).expect("time only moves forward");
+        self.advance(secs);
     }
 
-    /// Applies a transaction in a new block at the current time.
+    /// Applies a transaction in a new block at the current time (a rejection leaves the state
+    /// exactly as it was, and the invariants hold either way).
     pub fn apply(&mut self, sender: Address, action: Action) -> Result<Vec<Event>, TxError> {
-        self.height += 1;
-        let block = BlockContext { height: self.height, timestamp: self.now() };
-        apply(&mut self.state, &block, &Transaction { sender, action })
+        self.inner.advance(0);
+        self.inner.try_apply(sender, action)
     }
 
-    /// Applies a transaction that must succeed, then checks every invariant.
+    /// Applies a transaction that must succeed, then checks every invariant and isolation.
+    #[track_caller]
     pub fn ok(&mut self, sender: Address, action: Action) -> Vec<Event> {
         let name = action.name();
         let events = match self.apply(sender, action) {
@@ -164,83 +143,49 @@ impl Market {
         }
     }
 
-    /// Applies a transaction that must be rejected with `expected`, leaving the state
-    /// byte-for-byte as it was.
+    /// Applies a transaction that must be rejected with `expected` in the block of the previous
+    /// transaction (so the clock does not move), leaving the state byte-for-byte as it was.
+    #[track_caller]
     pub fn reject(&mut self, sender: Address, action: Action, expected: impl Into<TxError>) {
-        let expected = expected.into();
-        let before = self.state.state_hash();
-        let name = action.name();
-        let height = self.height;
-        // Apply in the block of the previous transaction so the clock does not move.
-        let block = BlockContext { height, timestamp: self.now() };
-        match apply(&mut self.state, &block, &Transaction { sender, action }) {
-            Ok(_) => panic!("{name} should have been rejected with {expected}"),
-            Err(error) => {
-                assert_eq!(error, expected, "{name} was rejected with {error}, not {expected}");
-                assert_eq!(error.code(), expected.code());
-            }
-        }
-        assert_eq!(self.state.state_hash(), before, "{name}'s rejection changed the state");
+        self.inner.rejected(sender, action, expected);
     }
 
+    /// The silo's curator proposes `terms` and the borrower accepts (the fixture's, here so
+    /// that `market.originate(silo, terms(&market, ..))` borrows `market` in two phases).
+    pub fn originate(&mut self, silo_id: SiloId, terms: LoanTerms) -> LoanId {
+        self.inner.originate(silo_id, terms)
+    }
+
+    /// The silo's curator proposes `terms` (the fixture's, borrowing as `originate` does).
+    pub fn propose(&mut self, silo_id: SiloId, terms: LoanTerms) -> LoanId {
+        self.inner.propose(silo_id, terms)
+    }
+
+    /// Mints `amount` USDai for `who` from USDC with no slippage limit.
     pub fn mint(&mut self, who: Address, amount: Amount) {
-        self.ok(who, Action::MintUsdai(MintUsdai { token: USDC, amount, min_out: Amount::ZERO }));
-    }
-
-    pub fn usdai(&self, account: impl Into<Account>) -> Amount {
-        self.state.ledger.balance(account.into(), Asset::Usdai)
-    }
-
-    pub fn vault_usdai(&self) -> Amount {
-        self.usdai(ProtocolAccount::Vault)
-    }
-
-    pub fn pool(&self, silo: SiloId) -> Amount {
-        self.usdai(ProtocolAccount::SiloPool(silo))
-    }
-
-    pub fn fees(&self) -> Amount {
-        self.usdai(ProtocolAccount::FeeCollector)
-    }
-
-    pub fn nav(&self) -> vault::Nav {
-        vault::nav(&self.state)
-    }
-
-    /// Issues, insures (coverage = value, for two years) and appraises a receipt.
-    pub fn receipt(
-        &mut self,
-        owner: Address,
-        class: AssetClassId,
-        quantity: u32,
-        value: Amount,
-    ) -> ReceiptId {
-        let id = ReceiptId(*self.state.receipts.next_receipt_id.get());
         self.ok(
-            CUSTODIAN,
-            Action::IssueReceipt(IssueReceipt { class, owner, description: description(quantity) }),
-        );
-        let expires_at = self.now() + 2 * 365 * DAY;
-        self.ok(
-            INSURER,
-            Action::AttachPolicy(AttachPolicy {
-                receipt_id: id,
-                policy_id: B256::repeat_byte(0x55),
-                coverage: value,
-                expires_at,
+            who,
+            Action::MintUsdai(infrafi_core::action::MintUsdai {
+                token: USDC,
+                amount,
+                min_out: Amount::ZERO,
             }),
         );
-        self.ok(APPRAISER, Action::PostValuation(PostValuation { receipt_id: id, value }));
-        id
     }
 
-    /// Opens a silo for `curator` lending against H100 and A100, posts `first_loss`, and has
-    /// admin set `senior_cap`.
-    pub fn silo(&mut self, curator: Address, first_loss: Amount, senior_cap: Amount) -> SiloId {
-        self.silo_with(curator, first_loss, senior_cap, SiloTerms::default())
+    /// Opens a silo for `curator` lending against H100 and A100, posts `first_loss` from the
+    /// curator's USDai, and has admin set `senior_cap`.
+    pub fn open_silo_of(
+        &mut self,
+        curator: Address,
+        first_loss: Amount,
+        senior_cap: Amount,
+    ) -> SiloId {
+        self.open_silo_of_with(curator, first_loss, senior_cap, SiloTerms::default())
     }
 
-    pub fn silo_with(
+    /// [`Market::open_silo_of`] with `terms` (H100 and A100 when it names no class).
+    pub fn open_silo_of_with(
         &mut self,
         curator: Address,
         first_loss: Amount,
@@ -262,40 +207,6 @@ impl Market {
         }
         self.ok(ADMIN, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id: id, cap: senior_cap }));
         id
-    }
-
-    pub fn next_loan_id(&self) -> LoanId {
-        LoanId(*self.state.loans.next_loan_id.get())
-    }
-
-    /// Proposes `terms` in `silo` (as its curator) and has the borrower accept.
-    pub fn originate(&mut self, silo: SiloId, terms: LoanTerms) -> LoanId {
-        let id = self.propose(silo, terms.clone());
-        self.ok(terms.borrower, Action::AcceptLoan(AcceptLoan { loan_id: id }));
-        id
-    }
-
-    pub fn propose(&mut self, silo: SiloId, terms: LoanTerms) -> LoanId {
-        let id = self.next_loan_id();
-        let curator = self.silo_state(silo).curator;
-        self.ok(curator, Action::ProposeLoan(ProposeLoan { silo_id: silo, terms }));
-        id
-    }
-
-    pub fn loan(&self, id: LoanId) -> Loan {
-        self.state.loans.loans.get(&id).cloned().unwrap()
-    }
-
-    pub fn silo_state(&self, id: SiloId) -> Silo {
-        self.state.silos.silos.get(&id).cloned().unwrap()
-    }
-
-    /// Pays what is due now and returns the amount paid.
-    pub fn repay(&mut self, id: LoanId) -> Amount {
-        let payer = self.loan(id).borrower;
-        let before = self.usdai(payer);
-        self.ok(payer, Action::RepayLoan(RepayLoan { loan_id: id, max_amount: Amount::MAX }));
-        before.checked_sub(self.usdai(payer)).unwrap()
     }
 }
 

@@ -3,15 +3,15 @@
 //! an `apply` that checks every SPEC 14 invariant after each transaction and that a rejected
 //! one leaves the state hash unchanged.
 //!
-//! It is a thin layer over the shared fixture of the integration tests (`tests/common`): the
+//! It is a thin layer over the one market fixture (`infrafi_testkit::market`): the
 //! same role holders, the same credit helpers (a silo with first-loss capital, an insured and
 //! appraised receipt, a loan proposed by the curator and accepted by [`BORROWER`]), every step
 //! an ordinary transaction through `apply`. What it adds is users by index
 //! ([`user_address`]), the QEV actions, and loans sized for queue tests.
 #![allow(dead_code)] // Each test file uses its own subset.
 
-#[path = "../common/mod.rs"]
-pub(crate) mod common;
+/// The one market fixture (the attack suite reaches it through here).
+pub(crate) use infrafi_testkit::market as common;
 
 #[allow(unused_imports)] // Each test file uses its own subset.
 pub(crate) use common::{BORROWER, COMPLIANCE, ORACLE};
@@ -26,7 +26,7 @@ use infrafi_core::{
     queue::{RedemptionRequest, RoundRecord},
     schedule::InterestModel,
 };
-use infrafi_testkit::{GENESIS_TIMESTAMP, user_address};
+use infrafi_testkit::market::user_address;
 
 /// One whole token.
 pub(crate) const fn whole(units: u128) -> Amount {
@@ -63,8 +63,7 @@ impl Market {
     /// at a share price of 1.0; default parameters except no notice period, no liquidity
     /// buffer (so a round's liquidity is exactly the idle USDai) and no cap on the share of
     /// the vault lent out (the tests lend up to all of it), then `adjust`. The role holders,
-    /// the curator's USDC and the genesis stablecoins are the shared fixture's; the clock
-    /// starts at the test kit's genesis time.
+    /// the curator's USDC, the genesis stablecoins and the genesis time are the fixture's.
     pub(crate) fn new(
         users: u64,
         stake_each: u128,
@@ -73,7 +72,6 @@ impl Market {
     ) -> Market {
         let mint = stake_each + usdai_each;
         let mut genesis = common::genesis();
-        genesis.timestamp = GENESIS_TIMESTAMP;
         genesis.params.notice_period_secs = 0;
         genesis.params.liquidity_buffer_bps = Bps(0);
         genesis.params.max_deployed_bps = Bps(10_000);
