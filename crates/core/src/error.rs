@@ -57,6 +57,10 @@ macro_rules! result_codes {
     };
 }
 
+/// Codes that were published once and retired: `(number, why)`. Their numbers stay taken so
+/// a client that learnt them never misreads a new code (none so far).
+pub const RESERVED_CODES: &[(u16, &str)] = &[];
+
 /// Why a transaction was rejected: the component's code. The state is unchanged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -125,6 +129,38 @@ impl TxError {
             TxError::Loans(e) => e.message(),
             TxError::Qev(e) => e.message(),
         }
+    }
+
+    /// The code families in order: each component's name and its hundred (`Ledger` owns
+    /// 101..=199, `Governance` 201..=299, ...). Within a family codes are numbered from `N01`
+    /// without gaps, in declaration order; a retired code keeps its number in
+    /// [`RESERVED_CODES`] and is never reused.
+    pub const FAMILIES: [(&'static str, u16); 9] = [
+        ("ledger", 100),
+        ("governance", 200),
+        ("reserve", 300),
+        ("vault", 400),
+        ("queue", 500),
+        ("receipts", 600),
+        ("silos", 700),
+        ("loans", 800),
+        ("qev", 900),
+    ];
+
+    /// The family (an entry of [`TxError::FAMILIES`]) this code belongs to.
+    pub fn family(self) -> (&'static str, u16) {
+        let index = match self {
+            TxError::Ledger(_) => 0,
+            TxError::Governance(_) => 1,
+            TxError::Reserve(_) => 2,
+            TxError::Vault(_) => 3,
+            TxError::Queue(_) => 4,
+            TxError::Receipts(_) => 5,
+            TxError::Silos(_) => 6,
+            TxError::Loans(_) => 7,
+            TxError::Qev(_) => 8,
+        };
+        TxError::FAMILIES[index]
     }
 
     /// Every code of every component, for documentation and exhaustive tests.
@@ -198,5 +234,33 @@ mod tests {
             assert!(error.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
             assert!(error.message().ends_with('.'), "{} message is not a sentence", error.name());
         }
+    }
+
+    #[test]
+    fn every_family_is_numbered_from_its_hundred_without_gaps_except_reserved_codes() {
+        let reserved: BTreeSet<u16> = RESERVED_CODES.iter().map(|&(code, _)| code).collect();
+        for &(code, why) in RESERVED_CODES {
+            assert!(why.len() > 20, "reserved code {code} needs the reason it was retired");
+        }
+        let all = TxError::all();
+        for (family, hundred) in TxError::FAMILIES {
+            let codes: Vec<u16> =
+                all.iter().filter(|e| e.family().0 == family).map(|e| e.code()).collect();
+            assert!(!codes.is_empty(), "{family} declares no code");
+            let mut expected = hundred + 1;
+            for code in codes {
+                while reserved.contains(&expected) {
+                    expected += 1;
+                }
+                assert_eq!(code, expected, "{family}: code {code} where {expected} comes next");
+                assert!(code < hundred + 100, "{family} overflows its hundred with {code}");
+                expected += 1;
+            }
+        }
+        // Every family appears once, in order, and covers every code.
+        let families: Vec<&str> = TxError::FAMILIES.iter().map(|(name, _)| *name).collect();
+        let mut seen: Vec<&str> = all.iter().map(|e| e.family().0).collect();
+        seen.dedup();
+        assert_eq!(seen, families);
     }
 }

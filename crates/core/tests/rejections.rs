@@ -6,7 +6,9 @@
 //! each code is either returned by a case here (it runs them all and collects what they
 //! returned, so a case cannot claim a code it does not produce), listed in `UNREACHABLE`
 //! with the reason no transaction can reach it, or delegated in `PROVEN_ELSEWHERE` to the test
-//! file whose own table proves it (the QEV codes, 9xx, by `qev_result_codes.rs`).
+//! file whose own table proves it (the QEV codes, 9xx, by `qev_result_codes.rs`; the nonce
+//! code 109 by the node's replica test, since `apply` takes no nonce). Numbering without gaps
+//! within each family is checked beside the codes (`error.rs`).
 
 // The harness (not the state machine) keeps per-thread state: see `produced`.
 #![allow(clippy::disallowed_macros)]
@@ -196,17 +198,11 @@ rejection_cases! {
 }
 
 /// Codes no transaction can produce through `apply`, each with the reason.
-const UNREACHABLE: &[(TxError, &str)] = &[
-    (
-        TxError::Ledger(LedgerError::NonceMismatch),
-        "nonces are checked by the node before a transaction reaches `apply`, which has no nonce",
-    ),
-    (
-        TxError::Reserve(ReserveError::ReserveBackingInsufficient),
-        "SPEC 14.2 (checked after every transaction here) keeps reserve value >= USDai supply \
+const UNREACHABLE: &[(TxError, &str)] = &[(
+    TxError::Reserve(ReserveError::ReserveBackingInsufficient),
+    "SPEC 14.2 (checked after every transaction here) keeps reserve value >= USDai supply \
          >= any balance, so the TBILL drawn for a redemption, floor(net / index), is always held",
-    ),
-];
+)];
 
 /// A family of codes whose cases live in another test binary, which has its own table.
 struct ProvenElsewhere {
@@ -226,17 +222,31 @@ struct ProvenElsewhere {
 /// `qev_result_codes.rs` over `QevError::ALL`, against the QEV test market (requests, bids,
 /// rounds, sealed bids); the table below checks that the delegation covers exactly that
 /// family and that the other table still exists and walks all of it.
-const PROVEN_ELSEWHERE: &[ProvenElsewhere] = &[ProvenElsewhere {
-    codes: || QevError::ALL.iter().map(|&code| TxError::Qev(code)).collect(),
-    file: "qev_result_codes.rs",
-    source: include_str!("qev_result_codes.rs"),
-    table: &[
-        "fn every_qev_result_code_has_a_story_in_declaration_order()",
-        "QevError::ALL.iter().map(|&code| story(code)).collect()",
-        "QevError::ALL.iter().map(|&code| TxError::Qev(code)).collect()",
-        "assert_eq!(produced, expected);",
-    ],
-}];
+const PROVEN_ELSEWHERE: &[ProvenElsewhere] = &[
+    ProvenElsewhere {
+        codes: || QevError::ALL.iter().map(|&code| TxError::Qev(code)).collect(),
+        file: "qev_result_codes.rs",
+        source: include_str!("qev_result_codes.rs"),
+        table: &[
+            "fn every_qev_result_code_has_a_story_in_declaration_order()",
+            "QevError::ALL.iter().map(|&code| story(code)).collect()",
+            "QevError::ALL.iter().map(|&code| TxError::Qev(code)).collect()",
+            "assert_eq!(produced, expected);",
+        ],
+    },
+    // `apply` takes no nonce: the node consumes it first (`tx::consume_nonce`). A block whose
+    // transaction replays a used nonce reaches it through a validator's re-execution, which
+    // refuses the block with this code: the node's replica test sends one.
+    ProvenElsewhere {
+        codes: || vec![TxError::Ledger(LedgerError::NonceMismatch)],
+        file: "../../node/tests/replica.rs",
+        source: include_str!("../../node/tests/replica.rs"),
+        table: &[
+            "ReplicaError::Chain(ChainError::TransactionRefused { index: 0, error }) => {",
+            "assert_eq!((error.code(), error.name()), (109, \"nonce_mismatch\"));",
+        ],
+    },
+];
 
 // ---------------------------------------------------------------------------------------------
 // Ledger (1xx).

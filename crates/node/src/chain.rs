@@ -234,14 +234,24 @@ pub enum ChainError {
         /// The parent's.
         parent: u64,
     },
-    /// A block to verify has a transaction that fails its stateless check, or whose nonce is
-    /// not its sender's next one at its place in the block.
+    /// A block to verify has a transaction whose signature, chain or payload fails its check.
     #[error("transaction {index} of the block is invalid: {reason}")]
     TransactionInvalid {
         /// Its index.
         index: usize,
         /// Why.
         reason: String,
+    },
+    /// A block to verify has a transaction the state machine would refuse before running it:
+    /// its nonce is not its sender's next one at its place in the block (`nonce_mismatch`,
+    /// 109, the code `tx::consume_nonce` returns). Executing it would overwrite the receipt
+    /// of the transaction that used the nonce, so the whole block is refused.
+    #[error("transaction {index} of the block is refused: {error}")]
+    TransactionRefused {
+        /// Its index.
+        index: usize,
+        /// The state machine's result code.
+        error: infrafi_core::TxError,
     },
     /// Re-execution gives another header than the block's.
     #[error("re-execution gives header {computed:?}, the block has {claimed:?}")]
@@ -709,13 +719,8 @@ impl Chain {
                 .entry(sealed.sender)
                 .or_insert_with(|| parent.state.ledger.nonce(sealed.sender));
             if sealed.signed.nonce != *next {
-                return Err(ChainError::TransactionInvalid {
-                    index,
-                    reason: format!(
-                        "nonce {} is not the sender's next nonce {next}",
-                        sealed.signed.nonce
-                    ),
-                });
+                let error = infrafi_core::ledger::LedgerError::NonceMismatch.into();
+                return Err(ChainError::TransactionRefused { index, error });
             }
             *next += 1;
         }

@@ -5,7 +5,7 @@
 
 use alloy_primitives::B256;
 use infrafi_core::{Action, Amount, Asset, Genesis, action::MintUsdai, ids::USDC};
-use infrafi_node::{Finalized, Node, NodeConfig, Replica, ReplicaError};
+use infrafi_node::{ChainError, Finalized, Node, NodeConfig, Replica, ReplicaError};
 use infrafi_store::Store;
 use infrafi_tx::SigningKey;
 use std::sync::Arc;
@@ -91,6 +91,17 @@ fn replicas_verify_each_others_blocks_and_commit_only_what_is_finalized() {
         node_a.snapshot().state.ledger.balance(user.address(), Asset::Usdai),
         Amount::from_whole(10)
     );
+
+    // A block that replays the committed transaction (its nonce 0 again) is refused before
+    // anything runs, with the state machine's nonce_mismatch (109).
+    let mut replay = next.clone();
+    replay.timestamp += 1;
+    match b.verify(&replay, &txs).unwrap_err() {
+        ReplicaError::Chain(ChainError::TransactionRefused { index: 0, error }) => {
+            assert_eq!((error.code(), error.name()), (109, "nonce_mismatch"));
+        }
+        other => panic!("a replayed nonce must be refused with nonce_mismatch: {other}"),
+    }
 
     // A finalizes block 2 without having verified it (backfilled): it re-executes it. Its
     // certificate arrives afterwards and is stored with it.
