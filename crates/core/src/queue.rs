@@ -128,8 +128,9 @@ pub fn fenwick_index(id: RequestId) -> u64 {
     id.0 + 1
 }
 
-/// One servicing round, as published.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One servicing round, as published: what the queue served, then the prices and fees its QEV
+/// settlement ([`qev::settle_round`]) wrote into the same record.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundRecord {
     /// Its number, from 0.
     pub round: u64,
@@ -663,8 +664,16 @@ impl ActionHandler for ServiceQueue {
         {
             return Err(QueueError::RoundRequestLimitCutsRoundShort.into());
         }
-        let round = state.queue.globals.get().rounds;
-        let fees = qev::settle_round(state, &served, round)?;
+        let mut record = RoundRecord {
+            round: state.queue.globals.get().rounds,
+            at: now,
+            liquidity,
+            served_shares,
+            served_assets,
+            requests_served: served.len() as u32,
+            ..RoundRecord::default()
+        };
+        qev::settle_round(state, &served, &mut record)?;
         sweep_orphaned_vault_assets(state)?;
         // A request whose last shares were worth less than one USDai unit (possible once a share
         // unit is priced below 1, after a loss) was served for nothing and is owed nothing: forget
@@ -678,25 +687,7 @@ impl ActionHandler for ServiceQueue {
         let globals = state.queue.globals.get_mut();
         globals.rounds += 1;
         globals.last_round_at = Some(now);
-        let record = RoundRecord {
-            round,
-            at: now,
-            liquidity,
-            served_shares,
-            served_assets,
-            requests_served: served.len() as u32,
-            clearing_price_wad: fees.clearing_price_wad,
-            clearing_price_ema_wad: fees.clearing_price_ema_wad,
-            jumpers: fees.jumpers,
-            bid_fees_paid: fees.bid_fees_paid,
-            pool_carried_in: fees.pool_carried_in,
-            wait_fees_distributed: fees.wait_fees_distributed,
-            protocol_cut: fees.protocol_cut,
-            pool_carried_out: fees.pool_carried_out,
-            overtaken_shares: fees.overtaken_shares,
-            dust_swept: fees.dust_swept,
-        };
-        state.queue.rounds.insert(round, record.clone());
+        state.queue.rounds.insert(record.round, record.clone());
         state.emit(Event::QueueRoundServiced { record });
         Ok(())
     }

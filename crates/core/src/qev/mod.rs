@@ -171,28 +171,3 @@ pub struct ServedPart {
     /// Whether it is now fully served.
     pub fully_served: bool,
 }
-
-/// A round's prices and fees (copied into its `RoundRecord`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RoundFees {
-    /// The highest bid left unserved (0 if none).
-    pub clearing_price_wad: u128,
-    /// The moving average after this round.
-    pub clearing_price_ema_wad: u128,
-    /// Served requests that jumped an older unserved one.
-    pub jumpers: u32,
-    /// Fees they paid.
-    pub bid_fees_paid: Amount,
-    /// Pool USDai carried in.
-    pub pool_carried_in: Amount,
-    /// Credited to the overtaken.
-    pub wait_fees_distributed: Amount,
-    /// To the protocol.
-    pub protocol_cut: Amount,
-    /// Carried forward.
-    pub pool_carried_out: Amount,
-    /// Shares of the overtaken.
-    pub overtaken_shares: Amount,
-    /// Dust swept to the protocol.
-    pub dust_swept: Amount,
-}

@@ -3,7 +3,7 @@
 //! at their own), the rest of their escrow is released, and the fees less the protocol cut go
 //! to the overtaken requests through one wait-fee index update.
 
-use super::{CLEARING_PRICE_EMA_WEIGHT_BPS, RoundFees, ServedPart, WAIT_FEE_SCALE, escrow_for};
+use super::{CLEARING_PRICE_EMA_WEIGHT_BPS, ServedPart, WAIT_FEE_SCALE, escrow_for};
 use crate::{
     error::TxError,
     event::Event,
@@ -11,7 +11,7 @@ use crate::{
     ids::{Asset, ProtocolAccount, RequestId},
     ledger,
     math::{Amount, BPS_DENOMINATOR, Bps, Rounding, mul_div},
-    queue,
+    queue::{self, RoundRecord},
     state::State,
 };
 use alloy_primitives::U256;
@@ -98,15 +98,17 @@ fn charge_served(
 /// than its own, capped at its bid. Overtaken: the unserved eligible requests older than the
 /// newest jumper; they share `fees - ceil(fees x qev_protocol_cut_bps) + pool carried in`, pro
 /// rata to their shares, through one update of the wait-fee index at the newest jumper.
+///
+/// Fills the round's prices and fees in `record` (whose serving fields are already set).
 pub(crate) fn settle_round(
     state: &mut State,
     served: &[ServedPart],
-    round: u64,
-) -> Result<RoundFees, TxError> {
+    record: &mut RoundRecord,
+) -> Result<(), TxError> {
     let oldest_unserved =
         state.queue.eligible_shares.first_nonzero().map(|index| RequestId(index - 1));
     let clearing_price_wad = highest_unserved_bid(state, None);
-    let mut fees = RoundFees { clearing_price_wad, ..RoundFees::default() };
+    record.clearing_price_wad = clearing_price_wad;
     let mut newest_jumper: Option<RequestId> = None;
     for part in served {
         let jumped = oldest_unserved.is_some_and(|oldest| oldest < part.id);
@@ -119,32 +121,32 @@ pub(crate) fn settle_round(
             }
         };
         if jumped {
-            fees.jumpers += 1;
+            record.jumpers += 1;
             newest_jumper = newest_jumper.max(Some(part.id));
         }
         let fee = charge_served(state, part, price)?;
-        fees.bid_fees_paid = fees.bid_fees_paid.checked_add(fee)?;
+        record.bid_fees_paid = record.bid_fees_paid.checked_add(fee)?;
     }
-    distribute(state, &mut fees, newest_jumper)?;
+    distribute(state, record, newest_jumper)?;
     let qev = state.queue.qev.get_mut();
     qev.clearing_price_ema_wad =
-        next_clearing_price_ema(qev.clearing_price_ema_wad, clearing_price_wad, round == 0);
-    fees.clearing_price_ema_wad = qev.clearing_price_ema_wad;
-    Ok(fees)
+        next_clearing_price_ema(qev.clearing_price_ema_wad, clearing_price_wad, record.round == 0);
+    record.clearing_price_ema_wad = qev.clearing_price_ema_wad;
+    Ok(())
 }
 
 /// Shares the round's fees among the overtaken (see [`settle_round`]) and sweeps whole units
 /// of dust to the protocol.
 fn distribute(
     state: &mut State,
-    fees: &mut RoundFees,
+    record: &mut RoundRecord,
     newest_jumper: Option<RequestId>,
 ) -> Result<(), TxError> {
     let now = state.now();
     let cut_bps: Bps = state.governance.params.get().qev_protocol_cut_bps;
     let carried_in = state.queue.qev.get().pool_undistributed;
-    let cut = fees.bid_fees_paid.mul_bps(cut_bps, Rounding::Up)?.min(fees.bid_fees_paid);
-    let available = fees.bid_fees_paid.checked_sub(cut)?.checked_add(carried_in)?;
+    let cut = record.bid_fees_paid.mul_bps(cut_bps, Rounding::Up)?.min(record.bid_fees_paid);
+    let available = record.bid_fees_paid.checked_sub(cut)?.checked_add(carried_in)?;
     let overtaken = match newest_jumper {
         // Indices 1..=id are the ids below the newest jumper.
         Some(jumper) => state.queue.eligible_shares.prefix(jumper.0).0,
@@ -166,7 +168,7 @@ fn distribute(
         qev.fee_time_origin.get_or_insert(now);
     }
     let carried_out = if distributed.is_zero() { available } else { Amount::ZERO };
-    let inflow = fees.bid_fees_paid.checked_add(carried_in)?;
+    let inflow = record.bid_fees_paid.checked_add(carried_in)?;
     let protocol_cut = inflow.checked_sub(distributed)?.checked_sub(carried_out)?;
     assert!(protocol_cut >= cut, "the protocol cut lost its share");
     if !protocol_cut.is_zero() {
@@ -181,15 +183,15 @@ fn distribute(
     let dust_swept = sweep_dust(state)?;
     let qev = state.queue.qev.get_mut();
     qev.pool_undistributed = carried_out;
-    qev.bid_fees_paid_total = qev.bid_fees_paid_total.checked_add(fees.bid_fees_paid)?;
+    qev.bid_fees_paid_total = qev.bid_fees_paid_total.checked_add(record.bid_fees_paid)?;
     qev.wait_fees_distributed_total = qev.wait_fees_distributed_total.checked_add(distributed)?;
     qev.protocol_cut_total = qev.protocol_cut_total.checked_add(protocol_cut)?;
-    fees.pool_carried_in = carried_in;
-    fees.wait_fees_distributed = distributed;
-    fees.protocol_cut = protocol_cut;
-    fees.pool_carried_out = carried_out;
-    fees.overtaken_shares = Amount(overtaken);
-    fees.dust_swept = dust_swept;
+    record.pool_carried_in = carried_in;
+    record.wait_fees_distributed = distributed;
+    record.protocol_cut = protocol_cut;
+    record.pool_carried_out = carried_out;
+    record.overtaken_shares = Amount(overtaken);
+    record.dust_swept = dust_swept;
     Ok(())
 }
 
