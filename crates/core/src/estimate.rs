@@ -3,10 +3,10 @@
 //! that would get it served in the next round. Pure queries: nothing here changes state.
 //!
 //! **Projected liquidity** at time `t` is the round liquidity now plus every scheduled inflow
-//! at or before `t` ([`projected_liquidity`]). Inflows are a list of `(timestamp, USDai)`:
-//! the credit component's scheduled repayments of senior principal and interest go there once
-//! it lands; today callers pass [`base_yield_inflows`], the base yield projected from the
-//! T-bill rate (plus yield already harvested and still vesting). Inflows are assumed to reach
+//! at or before `t` ([`projected_liquidity`]). Inflows are a list of `(timestamp, USDai)`: the
+//! API passes the loans' scheduled senior repayments (`loans::scheduled_senior_repayments`)
+//! and [`base_yield_inflows`], the base yield projected from the T-bill rate (plus yield
+//! already harvested and still vesting). Inflows are assumed to reach
 //! the queue whole: the liquidity buffer is not re-applied to them (it grows only with the
 //! value of unqueued shares), and requests or bids that arrive later are not foreseen.
 //!

@@ -32,7 +32,7 @@ pub struct Clock {
 /// decode into this build's types (postcard is not self-describing), so the node refuses it
 /// with a clear error instead. Bump it whenever a stored type's encoding changes.
 ///
-/// 1: session 1. 2: `PointsGlobals::share_price_stale` (the lazy points sample). 3: the same
+/// 1: the first encoding. 2: `PointsGlobals::share_price_stale` (the lazy points sample). 3: the same
 /// encoding, but a servicing round can no longer be cut short by its sender's limit (issue 11),
 /// so a stored chain holding such a round would replay to another state. 4:
 /// `SeniorAccrual::net_share_e8` (senior interest accrues net of fees, issue 11).
