@@ -6,14 +6,15 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+mod support;
+
 use alloy_primitives::{Address, B256};
 use infrafi_core::action::{HarvestBaseYield, RemarkLoans, ServiceQueue, Transfer};
-use infrafi_core::{Action, Amount, Asset, Genesis, LoanId, ids::USDC};
+use infrafi_core::{Action, Amount, Asset, LoanId, ids::USDC};
 use infrafi_node::{Node, NodeConfig};
 use infrafi_tx::SigningKey;
 use std::time::{Duration, Instant};
-
-const CHAIN: u64 = 18;
+use support::{CHAIN, genesis};
 
 fn wait_for_receipt(node: &Node, hash: B256) -> infrafi_node::Receipt {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -49,12 +50,10 @@ fn free_spam(key: &SigningKey, honest: Address) -> Vec<infrafi_tx::SignedTransac
 fn a_flood_from_keys_with_nothing_leaves_no_trace_and_honest_transactions_commit_in_the_next_block()
 {
     let dir = tempfile::tempdir().unwrap();
-    let admin = SigningKey::from_seed("flood/admin");
+    let admin = SigningKey::from_seed("admin");
     let honest = SigningKey::from_seed("flood/honest");
     let keeper = SigningKey::from_seed("flood/keeper");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let mut genesis = Genesis::with_admin(admin.address(), now.as_secs());
-    genesis.stablecoin_balances.push((honest.address(), USDC, Amount::from_whole(1_000)));
+    let genesis = genesis(&honest);
     let mut config = NodeConfig::new(CHAIN, dir.path().to_path_buf());
     config.block_time = Duration::from_millis(100);
     config.mempool_txs_max = 1_000;

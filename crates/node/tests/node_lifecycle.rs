@@ -2,9 +2,11 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+mod support;
+
 use alloy_primitives::B256;
 use infrafi_core::{
-    Action, Amount, Asset, Genesis,
+    Action, Amount, Asset,
     action::{MintUsdai, Stake},
     ids::USDC,
 };
@@ -12,16 +14,7 @@ use infrafi_node::{Node, NodeConfig, replay_from_genesis};
 use infrafi_store::Store;
 use infrafi_tx::SigningKey;
 use std::time::{Duration, Instant};
-
-const CHAIN: u64 = 7;
-
-fn genesis(user: &SigningKey) -> Genesis {
-    let admin = SigningKey::from_seed("admin");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let mut genesis = Genesis::with_admin(admin.address(), now.as_secs());
-    genesis.stablecoin_balances.push((user.address(), USDC, Amount::from_whole(1_000)));
-    genesis
-}
+use support::{CHAIN, genesis};
 
 fn config(dir: &std::path::Path) -> NodeConfig {
     let mut config = NodeConfig::new(CHAIN, dir.to_path_buf());

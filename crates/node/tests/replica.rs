@@ -3,22 +3,15 @@
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
+mod support;
+
 use alloy_primitives::B256;
 use infrafi_core::{Action, Amount, Asset, Genesis, action::MintUsdai, ids::USDC};
 use infrafi_node::{ChainError, Finalized, Node, NodeConfig, Replica, ReplicaError};
 use infrafi_store::Store;
 use infrafi_tx::SigningKey;
 use std::sync::Arc;
-
-const CHAIN: u64 = 7;
-
-fn genesis(user: &SigningKey) -> Genesis {
-    let admin = SigningKey::from_seed("admin");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    let mut genesis = Genesis::with_admin(admin.address(), now.as_secs());
-    genesis.stablecoin_balances.push((user.address(), USDC, Amount::from_whole(1_000)));
-    genesis
-}
+use support::{CHAIN, genesis};
 
 fn start(dir: &std::path::Path, genesis: Option<&Genesis>) -> (Arc<Node>, Replica) {
     Node::start_replica(NodeConfig::new(CHAIN, dir.to_path_buf()), genesis).unwrap()

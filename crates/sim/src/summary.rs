@@ -209,9 +209,9 @@ pub struct Summary {
     /// still waiting at the horizon count with their wait so far).
     pub queue_wait_days: Percentiles,
     /// The same for the requests made in a run (bidding or not).
-    pub queue_wait_days_in_run: Percentiles,
+    pub run_queue_wait_days: Percentiles,
     /// The same for the requests whose holders bid for priority (`[holders.bids]`).
-    pub queue_wait_days_bidders: Percentiles,
+    pub bidder_queue_wait_days: Percentiles,
     /// Share of the shares requested still unserved at the horizon, per path.
     pub queue_unserved_share: Percentiles,
     /// Highest clearing price of a round per path, USD per share.
@@ -386,8 +386,8 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         susdai_apy: Percentiles::of(&column(&|o| o.apy)),
         nav_drawdown_bps: Percentiles::of(&column(&|o| o.max_drawdown * 1e4)),
         queue_wait_days: Percentiles::of_weighted(&waits),
-        queue_wait_days_in_run: Percentiles::of_weighted(&run_waits),
-        queue_wait_days_bidders: Percentiles::of_weighted(&bidder_waits),
+        run_queue_wait_days: Percentiles::of_weighted(&run_waits),
+        bidder_queue_wait_days: Percentiles::of_weighted(&bidder_waits),
         queue_unserved_share: Percentiles::of(&column(&|o| {
             if o.requested_shares > 0.0 { o.unserved_shares / o.requested_shares } else { 0.0 }
         })),
@@ -500,8 +500,8 @@ pub fn report(summary: &Summary) -> String {
     row("recovery rate", &summary.recovery_rate, &pct);
     row("loss rate, annual", &summary.loss_rate_annual, &pct);
     row("USDai backing (min)", &summary.usdai_backing_ratio, &|v| format!("{v:.4}"));
-    row("queue wait, in runs (days)", &summary.queue_wait_days_in_run, &|v| format!("{v:.0}"));
-    row("queue wait, bidders (days)", &summary.queue_wait_days_bidders, &|v| format!("{v:.0}"));
+    row("queue wait, in runs (days)", &summary.run_queue_wait_days, &|v| format!("{v:.0}"));
+    row("queue wait, bidders (days)", &summary.bidder_queue_wait_days, &|v| format!("{v:.0}"));
     row("bid lead, same day (days)", &summary.bid_lead_days, &|v| format!("{v:.1}"));
     row("clearing price (USD)", &summary.clearing_price_usd, &|v| format!("{v:.4}"));
     row("wait-fees paid (USD)", &summary.wait_fees_usd, &usd);

@@ -59,7 +59,7 @@ fn urgent_holders_in_a_run_clear_at_a_positive_price_and_are_served_before_plain
     }
     let summary = simulation.summarize(&outcomes, 5);
     assert!(summary.clearing_price_usd.p50 > 0.0);
-    assert!(summary.queue_wait_days_bidders.mean < summary.queue_wait_days_in_run.mean);
+    assert!(summary.bidder_queue_wait_days.mean < summary.run_queue_wait_days.mean);
     assert!(summary.notes.is_empty(), "no note says bids are off: {:?}", summary.notes);
 }
 
