@@ -86,3 +86,16 @@ export function parseAmount(text, label = 'amount') {
   if (fraction.length > 18) throw new Error(`${label} has more than 18 decimals`);
   return (BigInt(match[1]) * WAD + BigInt(fraction.padEnd(18, '0') || '0')).toString();
 }
+
+/** A u64 as postcard encodes it (a LEB128 varint), in hex: the key bytes of a table leaf. */
+export function postcardU64(value) {
+  let n = BigInt(value);
+  let hex = '';
+  do {
+    let byte = Number(n & 0x7fn);
+    n >>= 7n;
+    if (n > 0n) byte |= 0x80;
+    hex += byte.toString(16).padStart(2, '0');
+  } while (n > 0n);
+  return hex;
+}

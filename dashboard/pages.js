@@ -170,9 +170,47 @@ async function apyFigure(body, days, fallbackHeight, proof) {
   });
 }
 
+/**
+ * The backing figures: the attested ratio (the custodian's market value over the supply) is
+ * the headline when an attestation exists; the ledger's own ratio (TBILL x index) beside it.
+ */
+async function reserveBackingFigures(reserve, height, proof) {
+  const attested = reserve.attested;
+  const attestationProof = attested ? tableProof('reserve.attestations', fmt.postcardU64(attested.attestation.id)) : proof;
+  const ledger = await figure('ledger_backing', 'Backing (ledger)', fmt.ratio(reserve.reserve_value, reserve.usdai_supply), { raw: reserve.ledger_backing_bps ?? null, height, proof, note: 'TBILL × index over supply: the protocol\'s own record' });
+  if (!attested) {
+    return [
+      await figure('backing_ratio', 'Backing ratio', 'not attested', { raw: null, height, proof, note: reserve.attestation_required ? 'no attestation yet: minting waits for one' : 'no reserve attestation posted' }),
+      ledger,
+    ];
+  }
+  const stale = attested.is_stale ? ' · STALE: minting refused' : '';
+  return [
+    await figure('backing_ratio', 'Backing ratio (attested)', attested.backing_bps === null ? '—' : fmt.bps(attested.backing_bps), { raw: attested.backing_bps, height, proof: attestationProof, note: `attested market value over supply${stale}` }),
+    ledger,
+    await figure('attested_value', 'Attested reserve value', fmt.amount(attested.attestation.market_value), { raw: attested.attestation.market_value, height, proof: attestationProof, note: `par ${fmt.amount(attested.attestation.par_amount)}, as of ${fmt.time(attested.attestation.as_of)}` }),
+    await figure('attestation_age', 'Attestation age', fmt.duration(attested.age_secs), { raw: String(attested.age_secs), height, proof: attestationProof, note: `stale after ${fmt.duration(reserve.attestation_max_age_secs)}${stale}` }),
+    await figure('mint_headroom', 'Mint headroom', fmt.amount(attested.mint_headroom), { raw: attested.mint_headroom, height, proof: attestationProof, note: `attested + ${fmt.bps(reserve.attestation_tolerance_bps)} tolerance, less supply` }),
+  ];
+}
+
+/** The attestation history (newest first), or a note when this node does not serve it. */
+function attestationTable(body) {
+  if (!body) return unavailable('Reserve attestations', '/v1/reserve/attestations');
+  return grid(body.attestations, [
+    ['id', 'id', (a) => a.id, (a) => `#${a.id}`],
+    ['as_of', 'as of', (a) => a.as_of, (a) => fmt.time(a.as_of)],
+    ['market_value', 'market value', (a) => a.market_value, (a) => fmt.amount(a.market_value)],
+    ['par_amount', 'par', (a) => a.par_amount, (a) => fmt.amount(a.par_amount)],
+    ['custodian', 'custodian', (a) => a.custodian, (a) => fmt.short(a.custodian)],
+    ['document_hash', 'document', (a) => a.document_hash, (a) => fmt.short(a.document_hash)],
+    ['posted_at', 'posted', (a) => a.posted_at, (a) => fmt.time(a.posted_at)],
+  ], { id: 'attestations' });
+}
+
 export async function overview(context) {
-  const [reserve, vault, depositPrices, redemptionPrices, apy7, apy30] = await Promise.all([
-    read('/v1/reserve'), read('/v1/vault'),
+  const [reserve, attestations, vault, depositPrices, redemptionPrices, apy7, apy30] = await Promise.all([
+    read('/v1/reserve'), readOptional('/v1/reserve/attestations?limit=20'), read('/v1/vault'),
     history('deposit_price'), history('redemption_price'), history('realised_apy_7d'), history('realised_apy_30d'),
   ]);
   const supplyProof = tableProof('ledger.supply', '02');
@@ -185,7 +223,7 @@ export async function overview(context) {
   const reserveFigures = h('div', { class: 'figures' },
     await figure('usdai_supply', 'USDai supply', fmt.amount(reserve.usdai_supply), { raw: reserve.usdai_supply, height: r, proof: supplyProof }),
     await figure('reserve_value', 'Reserve value (USD)', fmt.amount(reserve.reserve_value), { raw: reserve.reserve_value, height: r, proof: tbillProof, note: `${fmt.amount(reserve.tbill_units)} TBILL × ${fmt.price(reserve.tbill_index)}` }),
-    await figure('backing_ratio', 'Backing ratio', fmt.ratio(reserve.reserve_value, reserve.usdai_supply), { raw: null, height: r, proof: tbillProof }),
+    ...(await reserveBackingFigures(reserve, r, tbillProof)),
     await figure('tbill_rate', 'T-bill rate', fmt.bps(reserve.tbill_apr_bps ?? '0'), { raw: reserve.tbill_apr_bps, height: r, proof: tbillProof }),
   );
   const vaultFigures = h('div', { class: 'figures' },
@@ -221,7 +259,9 @@ export async function overview(context) {
   const feed = h('ol', { class: 'feed', id: 'feed' }, context.events.slice(0, 12).map(eventItem));
   const node = h('div', { class: 'page' },
     h('h1', {}, 'Overview'),
-    section('USDai and its reserve', reserveFigures),
+    section('USDai and its reserve', reserveFigures,
+      h('h3', {}, 'Reserve attestations (the custodian\'s signed statements, newest first)'),
+      attestationTable(attestations)),
     section('sUSDai vault', vaultFigures,
       h('h3', {}, 'Share prices over time (the node\'s history)'), chart,
       h('h3', {}, 'Realised APY over 7 and 30 days'), apyChart),

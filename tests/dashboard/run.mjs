@@ -93,12 +93,14 @@ async function compareFigures(page, path, fields) {
     const byId = Object.fromEntries(shown.map((f) => [f.id, f]));
     const heights = fields.map(([id]) => byId[id]?.height);
     if (heights.every((h) => h === answer.height)) {
-      for (const [id, field, format] of fields) {
+      for (const [id, field, format, textOf] of fields) {
         const figure = byId[id];
         check(figure, `figure ${id} is missing`);
         const expected = typeof field === 'function' ? field(answer) : answer[field];
         if (figure.raw !== null) check(figure.raw === String(expected), `${id}: page ${figure.raw}, API ${expected} at #${answer.height}`);
-        check(figure.text === format(expected), `${id}: page shows "${figure.text}", API gives "${format(expected)}"`);
+        // A fourth entry formats the figure's text from the whole answer (a ratio of two fields).
+        const text = textOf ? textOf(answer) : format(expected);
+        check(figure.text === text, `${id}: page shows "${figure.text}", API gives "${text}"`);
         summary.figures_checked += 1;
       }
       return answer.height;
@@ -239,9 +241,18 @@ try {
       await compareFigures(page, '/v1/reserve', [
         ['usdai_supply', 'usdai_supply', fmt.amount],
         ['reserve_value', 'reserve_value', fmt.amount],
-        ['backing_ratio', (r) => fmt.ratio(r.reserve_value, r.usdai_supply), (x) => x],
+        ['backing_ratio', (r) => r.attested.backing_bps, fmt.bps],
+        ['ledger_backing', (r) => r.ledger_backing_bps, () => null, (r) => fmt.ratio(r.reserve_value, r.usdai_supply)],
+        ['attested_value', (r) => r.attested.attestation.market_value, fmt.amount],
+        ['attestation_age', (r) => String(r.attested.age_secs), fmt.duration],
+        ['mint_headroom', (r) => r.attested.mint_headroom, fmt.amount],
         ['tbill_rate', 'tbill_apr_bps', fmt.bps],
       ]);
+      // The attestation history: one row per attestation, newest first, ids as the API's.
+      const history = await api('/v1/reserve/attestations?limit=20');
+      const rows = await page.$$eval('[data-table="attestations"] tbody tr', (all) => all.map((row) => row.dataset.row));
+      check(rows.length > 0 && rows.join() === history.attestations.map((a) => String(a.id)).join(), `attestation rows: page ${rows}, API ${history.attestations.map((a) => a.id)}`);
+      summary.figures_checked += 1;
       await compareFigures(page, '/v1/vault', [
         ['deposit_price', 'deposit_price', fmt.price],
         ['redemption_price', 'redemption_price', fmt.price],

@@ -257,10 +257,69 @@ pub struct ReserveDto {
     pub reserve_value: String,
     /// USDai outstanding.
     pub usdai_supply: String,
-    /// Harvestable surplus.
+    /// Harvestable surplus by the ledger (TBILL x index - supply).
     pub surplus: String,
+    /// The ledger's backing: reserve value / supply in basis points (none with no supply).
+    pub ledger_backing_bps: Option<String>,
+    /// Whether issuing USDai needs a fresh attestation covering it.
+    pub attestation_required: bool,
+    /// The oldest attestation USDai may be issued against, in seconds.
+    pub attestation_max_age_secs: u64,
+    /// How far above the attested value minting may go, in basis points.
+    pub attestation_tolerance_bps: u32,
+    /// The newest attestation and the backing it shows (none before the first).
+    pub attested: Option<AttestedBackingDto>,
     /// Supported stablecoins.
     pub stablecoins: Vec<StablecoinDto>,
+}
+
+/// The backing as the newest reserve attestation shows it.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AttestedBackingDto {
+    /// The attestation.
+    pub attestation: ReserveAttestationDto,
+    /// Attested value / USDai supply in basis points, rounded down (none with no supply).
+    pub backing_bps: Option<String>,
+    /// Seconds from its as-of time to the head.
+    pub age_secs: u64,
+    /// Older than the maximum age: no USDai is issued against it.
+    pub is_stale: bool,
+    /// Attested value plus the tolerance: the most the supply may reach by minting.
+    pub issuance_bound: String,
+    /// What a mint may still add now (0 when stale).
+    pub mint_headroom: String,
+    /// What a harvest would mint now, bounded by the attested surplus when required.
+    pub harvestable: String,
+}
+
+/// A reserve custodian's attestation.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ReserveAttestationDto {
+    /// Its number, from 0 in posting order.
+    pub id: u64,
+    /// The custodian who signed it.
+    pub custodian: String,
+    /// Face value of the T-bills held (18 decimals).
+    pub par_amount: String,
+    /// Their market value at `as_of` (18 decimals).
+    pub market_value: String,
+    /// When the holdings were measured.
+    pub as_of: u64,
+    /// The keccak-256 of the statement it summarises.
+    pub document_hash: String,
+    /// When it was posted.
+    pub posted_at: u64,
+}
+
+/// `GET /v1/reserve/attestations`: newest first.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ReserveAttestationsDto {
+    /// The height read.
+    pub height: u64,
+    /// How many attestations exist.
+    pub total: u64,
+    /// The page, newest first.
+    pub attestations: Vec<ReserveAttestationDto>,
 }
 
 /// A supported stablecoin.

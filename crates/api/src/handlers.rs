@@ -387,17 +387,36 @@ pub(crate) async fn account(
 
 pub(crate) async fn reserve(State(app): State<AppState>) -> Json<ReserveDto> {
     let snapshot = app.node.snapshot();
-    let backing = reserve::backing(&snapshot.state);
+    let state = &snapshot.state;
+    let backing = reserve::backing(state);
+    let params = state.governance.params.get();
+    let attested = reserve::attested_backing(state).and_then(|attested| {
+        let attestation = state.reserve.attestations.get(&attested.attestation_id)?;
+        Some(AttestedBackingDto {
+            attestation: attestation_dto(attestation),
+            backing_bps: attested.backing_bps.map(|bps| bps.to_string()),
+            age_secs: attested.age_secs,
+            is_stale: attested.is_stale,
+            issuance_bound: attested.issuance_bound.0.to_string(),
+            mint_headroom: attested.mint_headroom.0.to_string(),
+            harvestable: reserve::harvestable(state).unwrap_or(Amount::ZERO).0.to_string(),
+        })
+    });
     Json(ReserveDto {
         height: snapshot.header.height,
         tbill_units: backing.tbill_units.0.to_string(),
         tbill_index: backing.tbill_index.to_string(),
-        tbill_apr_bps: snapshot.state.reserve.tbill.get().rate_per_second.to_apr_bps().to_string(),
+        tbill_apr_bps: state.reserve.tbill.get().rate_per_second.to_apr_bps().to_string(),
         reserve_value: backing.reserve_value.0.to_string(),
         usdai_supply: backing.usdai_supply.0.to_string(),
         surplus: backing.surplus.0.to_string(),
-        stablecoins: snapshot
-            .state
+        ledger_backing_bps: reserve::ratio_bps(backing.reserve_value, backing.usdai_supply)
+            .map(|bps| bps.to_string()),
+        attestation_required: params.reserve_attestation_required,
+        attestation_max_age_secs: params.reserve_attestation_max_age_secs,
+        attestation_tolerance_bps: params.reserve_attestation_tolerance_bps.0,
+        attested,
+        stablecoins: state
             .reserve
             .stablecoins
             .iter()
@@ -408,6 +427,39 @@ pub(crate) async fn reserve(State(app): State<AppState>) -> Json<ReserveDto> {
             })
             .collect(),
     })
+}
+
+fn attestation_dto(attestation: &reserve::ReserveAttestation) -> ReserveAttestationDto {
+    ReserveAttestationDto {
+        id: attestation.id,
+        custodian: attestation.custodian.to_string(),
+        par_amount: attestation.par_amount.0.to_string(),
+        market_value: attestation.market_value.0.to_string(),
+        as_of: attestation.as_of,
+        document_hash: attestation.document_hash.to_string(),
+        posted_at: attestation.posted_at,
+    }
+}
+
+/// `GET /v1/reserve/attestations?limit=N`: the history, newest first.
+pub(crate) async fn reserve_attestations(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ReserveAttestationsDto>, ApiError> {
+    let query = query(raw, &["limit"])?;
+    let limit = limit(&query)?;
+    let snapshot = app.node.snapshot();
+    let attestations = &snapshot.state.reserve.attestations;
+    Ok(Json(ReserveAttestationsDto {
+        height: snapshot.header.height,
+        total: attestations.len() as u64,
+        attestations: attestations
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|(_, a)| attestation_dto(a))
+            .collect(),
+    }))
 }
 
 pub(crate) async fn vault(State(app): State<AppState>) -> Json<VaultDto> {

@@ -7,8 +7,8 @@
 use alloy_primitives::{Address, B256, Bytes};
 use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::action::{
-    Claim, DonateToVault, GatewayCredit, GrantRole, HarvestBaseYield, MintUsdai, RequestRedeem,
-    RevokeRole, ServiceQueue, Stake,
+    Claim, DonateToVault, GatewayCredit, GrantRole, HarvestBaseYield, MintUsdai,
+    PostReserveAttestation, RedeemUsdai, RequestRedeem, RevokeRole, ServiceQueue, Stake,
 };
 use infrafi_core::{Action, Amount, Asset, Genesis, RequestId, Role, ids::USDC};
 use infrafi_node::Node;
@@ -560,4 +560,96 @@ async fn a_block_that_breaks_an_invariant_is_not_committed_and_health_names_the_
     served.stop().await;
     let store = infrafi_store::Store::open(dir.path()).unwrap();
     assert_eq!(store.head().unwrap(), Some(height), "nothing after the violation is stored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minting_follows_the_custodians_attestation_and_its_history_survives_a_restart() {
+    let admin = SigningKey::from_seed("api/admin");
+    let attestor = SigningKey::from_seed("api/attestor");
+    let custodian = SigningKey::from_seed("api/reserve-custodian");
+    let user = SigningKey::from_seed("api/user");
+    let mut genesis = Genesis::with_admin(admin.address(), unix_now());
+    genesis.roles.push((Role::GatewayAttestor, attestor.address()));
+    genesis.roles.push((Role::ReserveCustodian, custodian.address()));
+    genesis.params.reserve_attestation_required = true;
+    // Prices stay fresh over the test's time jump: only the attestation goes stale.
+    genesis.params.max_price_age_secs = 30 * 86_400;
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
+    let h = Harness {
+        client: served.client.clone(),
+        node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+        admin,
+        attestor,
+        user: user.clone(),
+    };
+    let credit = Action::GatewayCredit(GatewayCredit {
+        account: user.address(),
+        token: USDC,
+        amount: Amount::from_whole(2_000),
+        external_id: B256::repeat_byte(1),
+    });
+    h.send_ok(&h.attestor, credit).await;
+    let mint = |whole| {
+        Action::MintUsdai(MintUsdai {
+            token: USDC,
+            amount: Amount::from_whole(whole),
+            min_out: Amount::ZERO,
+        })
+    };
+    let refused = |answer: infrafi_api::client::Answer| answer.body["error"]["name"].clone();
+    // No attestation: the mint is refused with its code; the reserve says so.
+    assert_eq!(refused(h.dry_run(&user, &mint(1)).await), "reserve_attestation_is_stale");
+    let reserve = h.client.get("/v1/reserve").await.unwrap().body;
+    assert_eq!(reserve["attestation_required"], true);
+    assert!(reserve["attested"].is_null(), "{reserve}");
+
+    let now = h.client.get("/v1/status").await.unwrap().body["timestamp"].as_u64().unwrap();
+    let attest = Action::PostReserveAttestation(PostReserveAttestation {
+        par_amount: Amount::from_whole(1_005),
+        market_value: Amount::from_whole(1_000),
+        as_of: now,
+        document_hash: B256::repeat_byte(0xd0),
+    });
+    h.send_ok(&custodian, attest).await;
+    h.send_ok(&user, mint(1_000)).await;
+    // 1,000 attested + 1%: 10 more fit, 11 do not.
+    assert_eq!(refused(h.dry_run(&user, &mint(11)).await), "mint_exceeds_attested_reserves");
+    let reserve = h.client.get("/v1/reserve").await.unwrap().body;
+    assert_eq!(reserve["attested"]["backing_bps"], "10000", "{reserve}");
+    assert_eq!(reserve["ledger_backing_bps"], "10000", "{reserve}");
+    assert_eq!(reserve["attested"]["mint_headroom"], Amount::from_whole(10).0.to_string());
+    assert_eq!(reserve["attested"]["attestation"]["custodian"], custodian.address().to_string());
+
+    // Eight days on, the attestation is stale: mints are refused, redemptions are not.
+    let advanced =
+        h.client.post("/v1/devnet/advance-time", &json!({"seconds": 8 * 86_400})).await.unwrap();
+    assert_eq!(advanced.status, 200, "{}", advanced.body);
+    assert_eq!(refused(h.dry_run(&user, &mint(1)).await), "reserve_attestation_is_stale");
+    let redeem = Action::RedeemUsdai(RedeemUsdai {
+        token: USDC,
+        amount: Amount::from_whole(100),
+        min_out: Amount::ZERO,
+    });
+    h.send_ok(&user, redeem).await;
+    let reserve = h.client.get("/v1/reserve").await.unwrap().body;
+    assert_eq!(reserve["attested"]["is_stale"], true, "{reserve}");
+    assert!(reserve["attested"]["age_secs"].as_u64().unwrap() >= 8 * 86_400);
+    assert_eq!(reserve["attested"]["backing_bps"], "11111", "1,000 over 900: {reserve}");
+    let bad = h.client.get("/v1/reserve/attestations?limit=0").await.unwrap();
+    assert_eq!(bad.status.as_u16(), 400, "{}", bad.body);
+    assert_eq!(bad.body["code"], "limit_invalid");
+    let history = h.client.get("/v1/reserve/attestations").await.unwrap().body;
+    assert_eq!(history["total"], 1, "{history}");
+
+    // A restart keeps the attestation and everything it decides.
+    drop(h);
+    served.stop().await;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
+    let after = served.client.get("/v1/reserve/attestations").await.unwrap().body;
+    assert_eq!(after["attestations"], history["attestations"]);
+    let reserve = served.client.get("/v1/reserve").await.unwrap().body;
+    assert_eq!(reserve["attested"]["is_stale"], true, "{reserve}");
+    served.stop().await;
 }

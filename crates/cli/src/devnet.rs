@@ -14,8 +14,9 @@ use infrafi_core::{
     State, WAD,
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, CommitSealedBid, DepositFirstLoss, GatewayCredit,
-        IssueReceipt, MintUsdai, OpenSilo, PostPrice, PostValuation, ProposeLoan, RemarkLoans,
-        RepayLoan, RequestRedeem, SetBid, SetKyc, SetSiloSeniorCap, Stake,
+        IssueReceipt, MintUsdai, OpenSilo, PostPrice, PostReserveAttestation, PostValuation,
+        ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem, SetBid, SetKyc, SetSiloSeniorCap,
+        Stake,
     },
     ids::{B256, USDC, USDT},
     loans::{LoanTerms, TrancheTerms},
@@ -61,6 +62,7 @@ pub(crate) const ACTORS: &[(&str, &[Role])] = &[
     ("attestor", &[Role::GatewayAttestor]),
     ("kyc", &[Role::KycRegistrar]),
     ("oracle", &[Role::Oracle]),
+    ("treasury", &[Role::ReserveCustodian]),
     ("keeper", &[]),
     ("alice", &[]),
     ("bob", &[]),
@@ -97,6 +99,8 @@ const DAY: u64 = 86_400;
 pub(crate) fn genesis(timestamp: u64) -> Genesis {
     let mut genesis = Genesis::with_admin(actor("admin").address(), timestamp);
     genesis.params.kyc_required = true;
+    // USDai is issued only against the reserve custodian's fresh attestations (issue 16).
+    genesis.params.reserve_attestation_required = true;
     genesis.roles = ACTORS
         .iter()
         .flat_map(|(name, roles)| roles.iter().map(move |role| (*role, actor(name).address())))
@@ -158,6 +162,30 @@ const LOANS: &[DemoLoan] = &[
     ("meridian", "op_boreal", &[11], 120_000, 30_000, None),
 ];
 
+/// The USDai the first stage mints (whole USD): the reserve the treasury attests before it.
+const STAGE_ZERO_MINTS_WHOLE: u128 = 5_700_000;
+
+/// The treasury's attestation of the reserve at `now`: before the first mints, the reserve
+/// the demo's deposits will buy; later, what the T-bills are worth (the ledger's own figure,
+/// as an honest custodian's statement would show). Par is 0.5% above the market value, as for
+/// bills bought at a discount.
+fn reserve_attestation(stage: usize, state: &State) -> Action {
+    let market_value = if stage == 0 {
+        whole(STAGE_ZERO_MINTS_WHOLE)
+    } else {
+        infrafi_core::reserve::backing(state).reserve_value
+    };
+    let par_amount = Amount(market_value.0 + market_value.0 / 200);
+    Action::PostReserveAttestation(PostReserveAttestation {
+        par_amount,
+        market_value,
+        as_of: state.now(),
+        document_hash: B256::from(alloy_primitives::keccak256(format!(
+            "devnet/reserve-statement/{stage}"
+        ))),
+    })
+}
+
 /// Days moved forward after each bootstrap stage: loans age, rounds run, one loan falls late.
 pub(crate) const STAGE_ADVANCE_DAYS: &[u64] = &[29, 29, 10];
 /// The loan left late (its first payment missed, still within grace).
@@ -205,6 +233,7 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
     let mut txs: Vec<(&'static str, Action)> = vec![
         ("oracle", Action::PostPrice(PostPrice { token: USDC, price: WAD })),
         ("oracle", Action::PostPrice(PostPrice { token: USDT, price: WAD })),
+        ("treasury", reserve_attestation(stage, state)),
     ];
     let curator_of = |name: &str| if name == "northwind" { first_silo } else { first_silo + 1 };
     let originate = |txs: &mut Vec<(&'static str, Action)>, index: usize, accept: bool| {
@@ -510,6 +539,10 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             "credit book: loan {LATE_LOAN} is late, loan {MARGIN_CALL_LOAN} is in margin call; see /v1/loans"
         );
         println!(
+            "reserve: attested at the last bootstrap stage; after {} days it is stale and mints are refused (reserve_attestation_is_stale), redemptions are not",
+            infrafi_core::Params::default().reserve_attestation_max_age_secs / DAY
+        );
+        println!(
             "move time: curl -X POST http://{address}/v1/devnet/advance-time -H 'content-type: application/json' -d '{{\"seconds\":86400}}'"
         );
     })
@@ -585,10 +618,10 @@ mod tests {
         assert_eq!(
             digests,
             [
-                "0x256c5f7d93c9cd0793a7e41862aa19564539b3c5fc99d6f565ea4cd78e4db2f8",
-                "0x9c1388e6ba4716f8cbb6b8cd1d89fcad75882a6baccc3b4769d19c9569edf512",
-                "0x4ae8b92aa7ae6e02cb7d336e5d3fffa7b2778b983cc47e2c92cb3c4068f29194",
-                "0xbafcfc0dee14cacebb6f9e006cad8ae3b6f8342d8d32a2c3ef836e80082fe861",
+                "0xadec871ac4f070048f8d4b8c83dfc3c0de077770250d0deda6f455dc233473de",
+                "0x4988068ae25cfad747447c9bbf5a239dac062c594073d97d3506ff9970010e92",
+                "0x6a4cb2eef8cbed5422ac5a60be42b0e38fce11e1ef9a83f8de18560971050d65",
+                "0x6c95c9fbc5b9e42431925ed06b006aa6de53008a87b146d45db075d556a930a2",
             ]
         );
     }
@@ -623,6 +656,64 @@ mod tests {
         assert!(requests.iter().any(|r| r.is_active() && r.bid_price_wad > 0), "an open bid");
         assert!(requests.iter().any(|r| r.sealed_bid.is_some()), "a sealed bid");
         assert!(state.queue.globals.get().rounds > 0, "rounds have run");
+        let attested = infrafi_core::reserve::attested_backing(&state).unwrap();
+        assert!(!attested.is_stale, "the last stage attested the reserve: {attested:?}");
+        assert!(state.reserve.attestations.len() > 1, "an attestation history");
+    }
+
+    #[test]
+    fn the_devnet_reserve_attestation_goes_stale_after_its_maximum_age_and_stops_mints_only() {
+        use infrafi_core::{
+            TxError,
+            action::RedeemUsdai,
+            reserve::{ReserveError, attested_backing},
+        };
+        let mut state = market();
+        let max_age = state.governance.params.get().reserve_attestation_max_age_secs;
+        let later =
+            BlockContext { height: state.height() + 1, timestamp: state.now() + max_age + 1 };
+        infrafi_core::begin_block(&mut state, &later).unwrap();
+        let oracle = actor("oracle").address();
+        for token in [USDC, USDT] {
+            let tx = Transaction {
+                sender: oracle,
+                action: Action::PostPrice(PostPrice { token, price: WAD }),
+            };
+            apply(&mut state, &later, &tx).unwrap();
+        }
+        assert!(attested_backing(&state).unwrap().is_stale);
+        let mint = Transaction {
+            sender: actor("dave").address(),
+            action: Action::MintUsdai(MintUsdai {
+                token: USDC,
+                amount: whole(1),
+                min_out: Amount::ZERO,
+            }),
+        };
+        let kyc = Transaction {
+            sender: actor("kyc").address(),
+            action: Action::SetKyc(SetKyc { account: actor("dave").address(), verified: true }),
+        };
+        apply(&mut state, &later, &kyc).unwrap();
+        assert_eq!(
+            apply(&mut state, &later, &mint).err(),
+            Some(TxError::from(ReserveError::ReserveAttestationIsStale))
+        );
+        let redeem = Transaction {
+            sender: actor("alice").address(),
+            action: Action::RedeemUsdai(RedeemUsdai {
+                token: USDC,
+                amount: whole(1),
+                min_out: Amount::ZERO,
+            }),
+        };
+        apply(&mut state, &later, &redeem).unwrap();
+        assert!(
+            !infrafi_node::keeper::due_actions(&state)
+                .iter()
+                .any(|action| matches!(action, Action::HarvestBaseYield(_))),
+            "the keeper does not send a harvest that a stale attestation refuses"
+        );
     }
 
     #[test]

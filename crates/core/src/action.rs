@@ -123,7 +123,8 @@ actions! {
     governance: GrantRole, RevokeRole, SetParameter, SetPause, Freeze, Unfreeze, SetKyc;
     /// SPEC 5: the oracle, the gateway attestor and USDai.
     reserve: AddStablecoin, PostPrice, PostTbillRate, GatewayCredit, GatewayWithdraw,
-        GatewayConfirm, GatewayReject, MintUsdai, RedeemUsdai, HarvestBaseYield;
+        GatewayConfirm, GatewayReject, MintUsdai, RedeemUsdai, HarvestBaseYield,
+        PostReserveAttestation;
     /// SPEC 6.
     vault: Stake, MintShares, DonateToVault;
     /// SPEC 6, 11.

@@ -55,6 +55,15 @@ pub enum Event {
         #[serde(with = "crate::math::u128_serde")]
         index: u128,
     },
+    /// The reserve custodian attested the T-bills behind USDai.
+    ReserveAttested {
+        attestation_id: u64,
+        custodian: Address,
+        par_amount: Amount,
+        market_value: Amount,
+        as_of: u64,
+        document_hash: B256,
+    },
     /// The gateway credited an external deposit.
     GatewayCredited { account: Address, token: Symbol, amount: Amount, external_id: B256 },
     /// A user asked for a payout to another chain.

@@ -238,11 +238,65 @@ fn check_fee_pool_flows(state: &State) -> Result<(), String> {
 pub fn check(state: &State) -> Result<(), String> {
     check_block(state).map_err(|violation| violation.to_string())?;
     check_ledger(state)?;
+    check_attestations(state)?;
     check_queue(state)?;
     check_loans(state)?;
     check_silos(state)?;
     check_qev(state)?;
     check_queue_trees(state)?;
+    Ok(())
+}
+
+/// Reserve attestations (issue 16): numbered densely from 0, each as of no later than it was
+/// posted and posted no later than now, and as-of times strictly increasing.
+fn check_attestations(state: &State) -> Result<(), String> {
+    let attestations = &state.reserve.attestations;
+    if *state.reserve.next_attestation_id.get() != attestations.len() as u64 {
+        return Err("attestation ids are not dense".into());
+    }
+    let mut previous_as_of = None;
+    for (index, (&id, attestation)) in attestations.iter().enumerate() {
+        if id != index as u64 || attestation.id != id {
+            return Err(format!("attestation {id} is stored under another id"));
+        }
+        if attestation.as_of > attestation.posted_at || attestation.posted_at > state.now() {
+            return Err(format!("attestation {id} is as of or posted in the future"));
+        }
+        if previous_as_of.is_some_and(|previous| attestation.as_of <= previous) {
+            return Err(format!("attestation {id} is not newer than the one before"));
+        }
+        previous_as_of = Some(attestation.as_of);
+    }
+    Ok(())
+}
+
+/// Issue 16 (the part a transaction's events show): while attestations are required, a
+/// transaction that issued USDai left the supply within the fresh attested bound (the attested
+/// value plus its tolerance). A later, lower attestation may show the supply above it (that is
+/// the alarm the attestation raises); what this checks is that nothing was issued past it.
+pub fn check_attested_issuance(state: &State, events: &[Event]) -> Result<(), String> {
+    if !state.governance.params.get().reserve_attestation_required {
+        return Ok(());
+    }
+    let issued = events.iter().any(|event| {
+        matches!(event, Event::Minted { asset: Asset::Usdai, amount, .. } if !amount.is_zero())
+    });
+    if !issued {
+        return Ok(());
+    }
+    let Some(backing) = reserve::attested_backing(state) else {
+        return Err("USDai was issued with no reserve attestation".into());
+    };
+    if backing.is_stale {
+        return Err(format!("USDai was issued against a stale attestation ({backing:?})"));
+    }
+    let supply = state.ledger.supply_of(Asset::Usdai);
+    if supply > backing.issuance_bound {
+        return Err(format!(
+            "USDai supply {supply} was issued past the attested bound {}",
+            backing.issuance_bound
+        ));
+    }
     Ok(())
 }
 

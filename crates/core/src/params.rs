@@ -29,6 +29,13 @@ pub struct Params {
     pub yield_vesting_secs: u64,
     /// The highest T-bill yield rate the oracle may post, as an APR.
     pub max_tbill_apr_bps: Bps,
+    /// Whether issuing USDai (mint, harvest) needs a fresh reserve attestation covering it.
+    pub reserve_attestation_required: bool,
+    /// The oldest reserve attestation (from its as-of time) that USDai may be issued against.
+    pub reserve_attestation_max_age_secs: u64,
+    /// How far above the attested value the supply may be minted, for the deposits that
+    /// arrived since the attestation's as-of time.
+    pub reserve_attestation_tolerance_bps: Bps,
     // The vault (SPEC 6, 7).
     /// The protocol's share of realised loan interest, before it reaches NAV.
     pub performance_fee_bps: Bps,
@@ -90,6 +97,9 @@ impl Default for Params {
             yield_fee_bps: Bps(0),
             yield_vesting_secs: 8 * 3_600,
             max_tbill_apr_bps: Bps(2_000),
+            reserve_attestation_required: false,
+            reserve_attestation_max_age_secs: 7 * 86_400,
+            reserve_attestation_tolerance_bps: Bps(100),
             performance_fee_bps: Bps(0),
             liquidity_buffer_bps: Bps(500),
             max_deployed_bps: Bps(9_000),
@@ -223,6 +233,9 @@ parameter_changes! {
     DefaultLoanPeriods(u32),
     DefaultRepaymentIntervalSecs(u64),
     LiquidationFeeBps(Bps),
+    ReserveAttestationRequired(bool),
+    ReserveAttestationMaxAgeSecs(u64),
+    ReserveAttestationToleranceBps(Bps),
 }
 
 serde_by_format!(ParameterChange, human: ParameterChangeTagged, binary: ParameterChangeIndexed);
@@ -254,20 +267,23 @@ impl ParameterChange {
             | C::UnrevealedPenaltyBps(b)
             | C::QevProtocolCutBps(b)
             | C::MinFirstLossBps(b)
-            | C::LiquidationFeeBps(b) => b.is_fraction(),
+            | C::LiquidationFeeBps(b)
+            | C::ReserveAttestationToleranceBps(b) => b.is_fraction(),
             // Coverage above the value is allowed (over-insurance), up to 10x.
             C::MinInsuranceCoverageBps(b) => b.0 <= 100_000,
             C::MaxValuationAgeSecs(s) | C::CurePeriodSecs(s) => (1..=DURATION_SECS_MAX).contains(s),
             C::DefaultLoanPeriods(n) => (1..=LOAN_PERIODS_MAX).contains(n),
             C::DefaultRepaymentIntervalSecs(s) => (1..=REPAYMENT_INTERVAL_SECS_MAX).contains(s),
-            C::MaxPriceAgeSecs(s) => (1..=DURATION_SECS_MAX).contains(s),
+            C::MaxPriceAgeSecs(s) | C::ReserveAttestationMaxAgeSecs(s) => {
+                (1..=DURATION_SECS_MAX).contains(s)
+            }
             C::YieldVestingSecs(s)
             | C::NoticePeriodSecs(s)
             | C::RoundIntervalSecs(s)
             | C::RevealWindowSecs(s)
             | C::FeeVestingSecs(s)
             | C::GovernanceDelaySecs(s) => *s <= DURATION_SECS_MAX,
-            C::UsdaiSupplyCap(_) | C::KycRequired(_) => true,
+            C::UsdaiSupplyCap(_) | C::KycRequired(_) | C::ReserveAttestationRequired(_) => true,
             C::MinRedeemShares(a) => !a.is_zero(),
             C::MaxActiveRequests(n) => (1..=ACTIVE_REQUESTS_MAX).contains(n),
             C::UsdaiPointsMultiplier(m) | C::SusdaiPointsMultiplier(m) => {
@@ -313,6 +329,10 @@ impl ParameterChange {
             // Defaults only fill in terms of new proposals, which a borrower may refuse.
             C::DefaultLoanPeriods(_) | C::DefaultRepaymentIntervalSecs(_) => false,
             C::LiquidationFeeBps(b) => *b > current.liquidation_fee_bps,
+            // Like a lower supply cap: fewer mints are accepted.
+            C::ReserveAttestationRequired(r) => *r && !current.reserve_attestation_required,
+            C::ReserveAttestationMaxAgeSecs(s) => *s < current.reserve_attestation_max_age_secs,
+            C::ReserveAttestationToleranceBps(b) => *b < current.reserve_attestation_tolerance_bps,
         }
     }
 
@@ -350,6 +370,9 @@ impl ParameterChange {
             C::DefaultLoanPeriods(v) => params.default_loan_periods = v,
             C::DefaultRepaymentIntervalSecs(v) => params.default_repayment_interval_secs = v,
             C::LiquidationFeeBps(v) => params.liquidation_fee_bps = v,
+            C::ReserveAttestationRequired(v) => params.reserve_attestation_required = v,
+            C::ReserveAttestationMaxAgeSecs(v) => params.reserve_attestation_max_age_secs = v,
+            C::ReserveAttestationToleranceBps(v) => params.reserve_attestation_tolerance_bps = v,
         }
     }
 }
@@ -380,11 +403,13 @@ pub enum Role {
     Curator,
     /// Takes foreclosed receipts and reports sales.
     LiquidationAgent,
+    /// Attests the T-bill holdings behind USDai (par, market value, as-of time, document).
+    ReserveCustodian,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 11] = [
+    pub const ALL: [Role; 12] = [
         Role::Admin,
         Role::Guardian,
         Role::Compliance,
@@ -396,6 +421,7 @@ impl Role {
         Role::Insurer,
         Role::Curator,
         Role::LiquidationAgent,
+        Role::ReserveCustodian,
     ];
 }
 

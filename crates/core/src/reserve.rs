@@ -6,6 +6,14 @@
 //! redeeming removes the floor of TBILL units for the USDai burned, and a harvest mints the
 //! floor of the surplus. A gateway credit happens once per external id; a payout is either
 //! pending, confirmed (burned) or rejected (returned): no path loses or duplicates value.
+//!
+//! Attested reserves (issue 16): the TBILL the ledger mints is the protocol's own record; the
+//! reserve custodian's signed attestations (par, market value, as-of time, document hash) are
+//! the outside fact. While `reserve_attestation_required` is on, no USDai is issued (mint or
+//! harvest) unless the newest attestation is younger than `reserve_attestation_max_age_secs`
+//! and the supply after the issue stays within the attested market value plus
+//! `reserve_attestation_tolerance_bps` (a harvest: within the attested value, no tolerance).
+//! Redemptions never look at attestations: what is owed to holders is always paid.
 
 use crate::{
     action::ActionHandler,
@@ -14,7 +22,7 @@ use crate::{
     governance::{require_not_paused, require_role},
     ids::{Account, Address, Asset, B256, PayoutId, ProtocolAccount, Symbol},
     ledger::{self, LedgerError},
-    math::{Amount, BPS_DENOMINATOR, Rate, Rounding, SECONDS_PER_YEAR, WAD, mul_div},
+    math::{Amount, BPS_DENOMINATOR, Bps, Rate, Rounding, SECONDS_PER_YEAR, WAD, mul_div},
     params::{PauseScope, Role},
     result_codes,
     state::State,
@@ -63,6 +71,18 @@ result_codes! {
             "This external transfer id already confirmed another payout.";
         ReasonInvalid = 318 => "reason_invalid",
             "The rejection reason must be 1 to 256 printable ASCII characters.";
+        ReserveAttestationIsStale = 319 => "reserve_attestation_is_stale",
+            "The newest reserve attestation is missing or older than the maximum attestation age: USDai is issued again after a fresh one.";
+        MintExceedsAttestedReserves = 320 => "mint_exceeds_attested_reserves",
+            "The USDai supply after this would exceed the attested reserve value plus its tolerance.";
+        AttestationDocumentHashMustNotBeZero = 321 => "attestation_document_hash_must_not_be_zero",
+            "A reserve attestation must name the hash of its document.";
+        AttestationAsOfIsInTheFuture = 322 => "attestation_as_of_is_in_the_future",
+            "A reserve attestation cannot be as of a time after the current block.";
+        AttestationIsNotNewer = 323 => "attestation_is_not_newer",
+            "A reserve attestation must be as of a later time than the newest one.";
+        AttestedSurplusIsZero = 324 => "attested_surplus_is_zero",
+            "The attested reserve value does not exceed the USDai supply: there is no attested surplus to harvest.";
     }
 }
 
@@ -198,6 +218,27 @@ pub struct Payout {
     pub status: PayoutStatus,
 }
 
+/// A reserve custodian's signed statement of the T-bills behind USDai: the transaction that
+/// posts it is signed by the custodian (EIP-712), and the document it hashes is the custodian's
+/// statement or the auditor's report that anyone holding it can check against the hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveAttestation {
+    /// Its number, in posting order from 0.
+    pub id: u64,
+    /// The reserve custodian who signed it.
+    pub custodian: Address,
+    /// Face value of the T-bills held, in USD (18 decimals).
+    pub par_amount: Amount,
+    /// Their market value at `as_of`, in USD (18 decimals): the figure backing is measured by.
+    pub market_value: Amount,
+    /// The time the holdings were measured (unix seconds), at most the posting block's time.
+    pub as_of: u64,
+    /// The keccak-256 of the statement or report it summarises.
+    pub document_hash: B256,
+    /// When it was posted (the block's time).
+    pub posted_at: u64,
+}
+
 component! {
     /// The reserve, prices and the gateway.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -214,6 +255,10 @@ component! {
         pub payouts: Table<PayoutId, Payout>,
         /// The next payout id.
         pub next_payout_id: Slot<u64>,
+        /// Every reserve attestation, by id (the history; the last is the newest).
+        pub attestations: Table<u64, ReserveAttestation>,
+        /// The next attestation id.
+        pub next_attestation_id: Slot<u64>,
     }
 }
 
@@ -257,6 +302,105 @@ pub fn is_fully_backed(state: &State) -> bool {
     let usdai_supply = state.ledger.supply_of(Asset::Usdai);
     U256::from(tbill_units.0) * U256::from(tbill_index)
         >= U256::from(usdai_supply.0) * U256::from(WAD)
+}
+
+/// The backing as the custodian attests it, beside the ledger's own figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestedBacking {
+    /// The newest attestation's id.
+    pub attestation_id: u64,
+    /// Its attested market value.
+    pub attested_value: Amount,
+    /// Its as-of time.
+    pub as_of: u64,
+    /// Seconds from its as-of time to the state's time.
+    pub age_secs: u64,
+    /// Whether it is older than `reserve_attestation_max_age_secs`.
+    pub is_stale: bool,
+    /// Attested value / USDai supply in basis points, rounded down (`None` with no supply).
+    pub backing_bps: Option<u128>,
+    /// The most the supply may reach by minting: attested value plus the tolerance, rounded
+    /// down.
+    pub issuance_bound: Amount,
+    /// What a mint may still add now (0 when stale or at the bound).
+    pub mint_headroom: Amount,
+}
+
+/// The newest reserve attestation, if any.
+pub fn latest_attestation(state: &State) -> Option<&ReserveAttestation> {
+    state.reserve.attestations.iter().next_back().map(|(_, attestation)| attestation)
+}
+
+/// `value` / `supply` in basis points, rounded down; `None` when nothing is issued.
+pub fn ratio_bps(value: Amount, supply: Amount) -> Option<u128> {
+    if supply.is_zero() {
+        return None;
+    }
+    let ratio = U256::from(value.0) * U256::from(BPS_DENOMINATOR) / U256::from(supply.0);
+    Some(u128::try_from(ratio).unwrap_or(u128::MAX))
+}
+
+/// The attested backing at the state's time, if any attestation was posted.
+pub fn attested_backing(state: &State) -> Option<AttestedBacking> {
+    let attestation = latest_attestation(state)?;
+    let params = state.governance.params.get();
+    let supply = state.ledger.supply_of(Asset::Usdai);
+    let age_secs = state.now().saturating_sub(attestation.as_of);
+    let is_stale = age_secs > params.reserve_attestation_max_age_secs;
+    let issuance_bound =
+        issuance_bound(attestation.market_value, params.reserve_attestation_tolerance_bps);
+    Some(AttestedBacking {
+        attestation_id: attestation.id,
+        attested_value: attestation.market_value,
+        as_of: attestation.as_of,
+        age_secs,
+        is_stale,
+        backing_bps: ratio_bps(attestation.market_value, supply),
+        issuance_bound,
+        mint_headroom: if is_stale { Amount::ZERO } else { issuance_bound.saturating_sub(supply) },
+    })
+}
+
+/// Attested value plus `tolerance_bps` of it, rounded down (less room to mint, never more).
+fn issuance_bound(attested_value: Amount, tolerance_bps: Bps) -> Amount {
+    let extra = attested_value.mul_bps(tolerance_bps, Rounding::Down).unwrap_or(Amount::MAX);
+    attested_value.checked_add(extra).unwrap_or(Amount::MAX)
+}
+
+/// The newest attestation when it is fresh enough to issue against.
+///
+/// # Errors
+/// `reserve_attestation_is_stale` when there is none or it is too old.
+fn require_fresh_attestation(state: &State) -> Result<ReserveAttestation, TxError> {
+    let max_age_secs = state.governance.params.get().reserve_attestation_max_age_secs;
+    match latest_attestation(state) {
+        Some(attestation) if state.now().saturating_sub(attestation.as_of) <= max_age_secs => {
+            Ok(attestation.clone())
+        }
+        _ => Err(ReserveError::ReserveAttestationIsStale.into()),
+    }
+}
+
+/// What a harvest would mint now: the ledger's surplus, and while attestations are required,
+/// no more than the attested value's surplus over the supply.
+///
+/// # Errors
+/// `base_yield_surplus_is_zero`, `reserve_attestation_is_stale`, `attested_surplus_is_zero`.
+pub fn harvestable(state: &State) -> Result<Amount, TxError> {
+    let surplus = backing(state).surplus;
+    if surplus.is_zero() {
+        return Err(ReserveError::BaseYieldSurplusIsZero.into());
+    }
+    if !state.governance.params.get().reserve_attestation_required {
+        return Ok(surplus);
+    }
+    let attestation = require_fresh_attestation(state)?;
+    let attested_surplus =
+        attestation.market_value.saturating_sub(state.ledger.supply_of(Asset::Usdai));
+    if attested_surplus.is_zero() {
+        return Err(ReserveError::AttestedSurplusIsZero.into());
+    }
+    Ok(surplus.min(attested_surplus))
 }
 
 fn require_supported(state: &State, token: Symbol) -> Result<Stablecoin, TxError> {
@@ -519,10 +663,72 @@ impl ActionHandler for GatewayReject {
     }
 }
 
+/// Reserve custodian: attest the T-bill holdings behind USDai.
+///
+/// Checks in order: role, document hash, as-of not in the future, as-of later than the newest
+/// attestation's (a custodian cannot replay an older, better statement over a newer one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostReserveAttestation {
+    /// Face value of the T-bills held, in USD.
+    pub par_amount: Amount,
+    /// Their market value at `as_of`, in USD.
+    pub market_value: Amount,
+    /// When the holdings were measured (unix seconds).
+    pub as_of: u64,
+    /// The keccak-256 of the statement or report.
+    pub document_hash: B256,
+}
+
+impl ActionHandler for PostReserveAttestation {
+    const NAME: &'static str = "post_reserve_attestation";
+
+    fn check_stateless(&self) -> Result<(), TxError> {
+        if self.document_hash.is_zero() {
+            return Err(ReserveError::AttestationDocumentHashMustNotBeZero.into());
+        }
+        Ok(())
+    }
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { par_amount, market_value, as_of, document_hash } = *self;
+        require_role(state, Role::ReserveCustodian, sender)?;
+        let now = state.now();
+        if as_of > now {
+            return Err(ReserveError::AttestationAsOfIsInTheFuture.into());
+        }
+        if latest_attestation(state).is_some_and(|newest| as_of <= newest.as_of) {
+            return Err(ReserveError::AttestationIsNotNewer.into());
+        }
+        let id = *state.reserve.next_attestation_id.get();
+        *state.reserve.next_attestation_id.get_mut() += 1;
+        let attestation = ReserveAttestation {
+            id,
+            custodian: sender,
+            par_amount,
+            market_value,
+            as_of,
+            document_hash,
+            posted_at: now,
+        };
+        state.reserve.attestations.insert(id, attestation);
+        state.emit(Event::ReserveAttested {
+            attestation_id: id,
+            custodian: sender,
+            par_amount,
+            market_value,
+            as_of,
+            document_hash,
+        });
+        Ok(())
+    }
+}
+
 /// Mint USDai from a stablecoin.
 ///
 /// A stablecoin in, USDai out (SPEC 5). Checks in order: amount, support, pause,
-/// frozen, KYC, price age, peg, balance, output and slippage, cap.
+/// frozen, KYC, price age, peg, balance, output and slippage, cap, and (while attestations are
+/// required) the attestation's age and the attested bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MintUsdai {
@@ -582,8 +788,17 @@ impl ActionHandler for MintUsdai {
         if out < min_out {
             return Err(ReserveError::OutputBelowMinimum.into());
         }
-        if state.ledger.supply_of(Asset::Usdai).checked_add(gross)? > params.usdai_supply_cap {
+        let supply_after = state.ledger.supply_of(Asset::Usdai).checked_add(gross)?;
+        if supply_after > params.usdai_supply_cap {
             return Err(ReserveError::SupplyCapExceeded.into());
+        }
+        if params.reserve_attestation_required {
+            let attestation = require_fresh_attestation(state)?;
+            let bound =
+                issuance_bound(attestation.market_value, params.reserve_attestation_tolerance_bps);
+            if supply_after > bound {
+                return Err(ReserveError::MintExceedsAttestedReserves.into());
+            }
         }
         let stable = Asset::Stablecoin(token);
         ledger::transfer(state, stable, sender, ProtocolAccount::Reserve, amount)?;
@@ -676,7 +891,9 @@ impl ActionHandler for RedeemUsdai {
 ///
 /// Anyone mints the reserve's surplus as USDai into the vault, less the
 /// protocol's yield fee; it vests into NAV over `yield_vesting_secs`. While no sUSDai exists
-/// the surplus stays in the reserve (`vault::require_shares_outstanding` says why).
+/// the surplus stays in the reserve (`vault::require_shares_outstanding` says why). While
+/// attestations are required, only the surplus the custodian attests is minted
+/// ([`harvestable`]): yield the ledger counts but nobody outside has seen is not issued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HarvestBaseYield {}
@@ -687,10 +904,7 @@ impl ActionHandler for HarvestBaseYield {
     const MOVES_SHARE_PRICE: bool = true;
 
     fn execute(&self, state: &mut State, _sender: Address) -> Result<(), TxError> {
-        let surplus = backing(state).surplus;
-        if surplus.is_zero() {
-            return Err(ReserveError::BaseYieldSurplusIsZero.into());
-        }
+        let surplus = harvestable(state)?;
         vault::require_shares_outstanding(state)?;
         let fee = surplus.mul_bps(state.governance.params.get().yield_fee_bps, Rounding::Up)?;
         let to_vault = surplus.saturating_sub(fee);

@@ -35,8 +35,10 @@ pub struct Clock {
 /// 1: the first encoding. 2: `PointsGlobals::share_price_stale` (the lazy points sample). 3: the same
 /// encoding, but a servicing round can no longer be cut short by its sender's limit (issue 11),
 /// so a stored chain holding such a round would replay to another state. 4:
-/// `SeniorAccrual::net_share_e8` (senior interest accrues net of fees, issue 11).
-pub const STATE_FORMAT: u64 = 4;
+/// `SeniorAccrual::net_share_e8` (senior interest accrues net of fees, issue 11). 5: reserve
+/// attestations (`ReserveState::attestations` and `next_attestation_id`, three
+/// `reserve_attestation_*` parameters, the `reserve_custodian` role; issue 16).
+pub const STATE_FORMAT: u64 = 5;
 
 component! {
     /// Everything the protocol knows.

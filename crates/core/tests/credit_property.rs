@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0x86cf0f40805a5f58ea4adf19d34f33b05463868113ec60d6c78209043a043e4b",
-            "0x9056e43543f7f473a527b8be100658687297e85117b0567b65c4fa18bd747423",
-            "0xd13d53e9ba4948d1f96fe55ea1cf471519cce45b93eed1396223caf477f0176e",
+            "0xc96b92b0ef36fbb59f23441ed74ede1d8051e61a7c91d061b464eaea6dfa9c69",
+            "0xc4dc6c9a1b0105a19f3ccb288ed6654b56aa90efe83fa70e59dce93292b351f3",
+            "0x9093c776f7997436024568620834d4037ac355b989574f174da713028e16de01",
         ]
     );
 }

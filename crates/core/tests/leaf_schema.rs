@@ -10,8 +10,8 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 4, in encoding order.
-const SCHEMA_AT_FORMAT_4: &[&str] = &[
+/// Every table and slot of the state at format 5, in encoding order.
+const SCHEMA_AT_FORMAT_5: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -30,6 +30,8 @@ const SCHEMA_AT_FORMAT_4: &[&str] = &[
     "table reserve.confirmed_external_ids",
     "table reserve.payouts",
     "slot reserve.next_payout_id",
+    "table reserve.attestations",
+    "slot reserve.next_attestation_id",
     "slot vault.globals",
     "table queue.requests",
     "table queue.waiting",
@@ -57,9 +59,9 @@ const SCHEMA_AT_FORMAT_4: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 4.
-const GENESIS_HASH_AT_FORMAT_4: &str =
-    "0x6b6bba0d84fd16d1d1bbe9f2829569bb69ffc80db92c4ff95aa58f33977b121a";
+/// The hash of the canonical encoding of [`pinned_state`] at format 5.
+const GENESIS_HASH_AT_FORMAT_5: &str =
+    "0x58249726ea942d91be5771fdd125884f2f625c9a32134e8ac4fe8aafe3fe8e34";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -73,7 +75,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 4, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 5, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -81,8 +83,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_4, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_4);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_5, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_5);
 }
 
 #[test]
@@ -98,6 +100,8 @@ fn every_component_path_constant_names_a_table_or_slot_of_the_schema() {
     constants.push(receipts.receipts);
     let silos = SilosState::PATHS;
     constants.extend([silos.silos, silos.borrower_exposure, silos.next_silo_id]);
+    let reserve = ReserveState::PATHS;
+    constants.extend([reserve.attestations, reserve.next_attestation_id]);
     let queue = QueueState::PATHS;
     constants.extend([queue.requests, queue.waiting, queue.eligible, queue.globals, queue.qev]);
     for constant in &constants {

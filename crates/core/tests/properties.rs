@@ -7,7 +7,9 @@
 //! insurers settle defaults, so share prices below 1 and partial fills occur. After every
 //! transaction:
 //!
-//! - every SPEC 14 invariant holds (`invariants::check`);
+//! - every SPEC 14 invariant holds (`invariants::check`), and a transaction that issued USDai
+//!   while attestations are required stayed within a fresh attested bound
+//!   (`invariants::check_attested_issuance`);
 //! - a rejected transaction left the state hash unchanged;
 //! - actions that `Action::moves_share_price` does not list did not move NAV within one
 //!   timestamp, and the points accumulator's price (its sample, or the live price when the
@@ -238,6 +240,9 @@ fn run_checked(steps: &[Step]) -> Result<usize, TestCaseError> {
             }
             Ok(events) => {
                 accepted += 1;
+                if let Err(broken) = invariants::check_attested_issuance(&state, events) {
+                    return Err(TestCaseError::fail(format!("step {index}: {tx:?}: {broken}")));
+                }
                 flows.record(&state, events);
                 let same_instant = state.now() == time_before;
                 let nav_after = vault::nav(&state);

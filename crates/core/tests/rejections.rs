@@ -22,11 +22,11 @@ use infrafi_core::{
         ClaimLoanSurplus, DepositFirstLoss, DonateToVault, ForecloseLoan, Freeze, GatewayConfirm,
         GatewayCredit, GatewayReject, GatewayWithdraw, GrantRole, HarvestBaseYield, IssueReceipt,
         MintShares, MintUsdai, OpenSilo, PayInsuranceClaim, PledgeReceipts, PostPrice,
-        PostTbillRate, PostValuation, PrepayLoan, ProposeLoan, RedeemReceipt, RedeemUsdai,
-        ReleaseReceipt, RemarkLoans, RenewPolicy, RepayLoan, ReportSale, RequestReceiptRedemption,
-        RequestRedeem, RevokeRole, ServiceQueue, SetKyc, SetParameter, SetPause, SetSiloFrozen,
-        SetSiloSeniorCap, Stake, Transfer, TransferReceipt, TransferRequest, TriggerDefault,
-        Unfreeze, WithdrawFirstLoss,
+        PostReserveAttestation, PostTbillRate, PostValuation, PrepayLoan, ProposeLoan,
+        RedeemReceipt, RedeemUsdai, ReleaseReceipt, RemarkLoans, RenewPolicy, RepayLoan,
+        ReportSale, RequestReceiptRedemption, RequestRedeem, RevokeRole, ServiceQueue, SetKyc,
+        SetParameter, SetPause, SetSiloFrozen, SetSiloSeniorCap, Stake, Transfer, TransferReceipt,
+        TransferRequest, TriggerDefault, Unfreeze, WithdrawFirstLoss,
     },
     begin_block,
     governance::{GovernanceError, PENDING_CHANGES_MAX},
@@ -148,6 +148,7 @@ rejection_cases! {
     harvesting_with_no_surplus_is_rejected,
     confirming_two_payouts_with_one_external_id_is_rejected,
     invalid_rejection_reasons_are_rejected,
+    issuing_usdai_needs_a_fresh_attestation_that_covers_it,
     a_stake_too_small_to_buy_a_share_is_rejected,
     a_stake_below_the_minimum_shares_is_rejected,
     mint_shares_above_the_maximum_assets_is_rejected,
@@ -544,6 +545,15 @@ fn every_privileged_action_rejects_every_address_without_its_role() -> TxError {
         (Role::KycRegistrar, Action::SetKyc(SetKyc { account: CAROL, verified: true })),
         (Role::Oracle, Action::PostPrice(PostPrice { token: USDC, price: WAD })),
         (Role::Oracle, Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(400) })),
+        (
+            Role::ReserveCustodian,
+            Action::PostReserveAttestation(PostReserveAttestation {
+                par_amount: whole(1_000),
+                market_value: whole(990),
+                as_of: market.now(),
+                document_hash: B256::repeat_byte(0x5a),
+            }),
+        ),
         (
             Role::GatewayAttestor,
             Action::GatewayCredit(GatewayCredit {
@@ -1160,6 +1170,87 @@ fn harvesting_with_no_surplus_is_rejected() -> TxError {
         Action::HarvestBaseYield(HarvestBaseYield {}),
         ReserveError::BaseYieldSurplusIsZero,
     )
+}
+
+fn attest(market: &mut Market, market_value: Amount, as_of: u64) {
+    market.ok(
+        RESERVE_CUSTODIAN,
+        Action::PostReserveAttestation(PostReserveAttestation {
+            par_amount: market_value,
+            market_value,
+            as_of,
+            document_hash: B256::repeat_byte(0x5a),
+        }),
+    );
+}
+
+fn issuing_usdai_needs_a_fresh_attestation_that_covers_it() -> TxError {
+    // Attestations required, 7 days old at most, 1% tolerance; 1% T-bill yield for a surplus.
+    let mut market = Market::with_params(|p| p.reserve_attestation_required = true);
+    market.ok(ORACLE, Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(100) }));
+    // No attestation yet: nothing is issued.
+    reject(&mut market, ALICE, mint(USDC, whole(1)), ReserveError::ReserveAttestationIsStale);
+    // The statement must name its document, be as of the past, and be newer than the last.
+    let post = |as_of, document_hash| {
+        Action::PostReserveAttestation(PostReserveAttestation {
+            par_amount: whole(1_000),
+            market_value: whole(1_000),
+            as_of,
+            document_hash,
+        })
+    };
+    let now = market.now();
+    reject(
+        &mut market,
+        RESERVE_CUSTODIAN,
+        post(now, B256::ZERO),
+        ReserveError::AttestationDocumentHashMustNotBeZero,
+    );
+    reject(
+        &mut market,
+        RESERVE_CUSTODIAN,
+        post(now + 1, B256::repeat_byte(1)),
+        ReserveError::AttestationAsOfIsInTheFuture,
+    );
+    attest(&mut market, whole(1_000), now);
+    for as_of in [now, now - 1] {
+        reject(
+            &mut market,
+            RESERVE_CUSTODIAN,
+            post(as_of, B256::repeat_byte(2)),
+            ReserveError::AttestationIsNotNewer,
+        );
+    }
+    // 1,000 attested + 1% = 1,010: exactly that much mints, one unit more does not.
+    market.mint(ALICE, whole(1_000));
+    reject(
+        &mut market,
+        BOB,
+        mint(USDC, plus(whole(10), Amount(1))),
+        ReserveError::MintExceedsAttestedReserves,
+    );
+    market.mint(BOB, whole(10));
+    market.stake(ALICE, whole(500));
+    // The ledger has a surplus after a month of yield, but the attested value is below the
+    // supply: no attested surplus to harvest.
+    market.advance(3 * DAY);
+    market.refresh_prices();
+    assert!(!infrafi_core::reserve::backing(&market.state).surplus.is_zero());
+    let harvest = Action::HarvestBaseYield(HarvestBaseYield {});
+    let code = reject(&mut market, KEEPER, harvest.clone(), ReserveError::AttestedSurplusIsZero);
+    // Past the maximum age, neither mint nor harvest; redemptions are never held back.
+    market.advance(4 * DAY + 1);
+    market.refresh_prices();
+    reject(&mut market, ALICE, mint(USDC, whole(1)), ReserveError::ReserveAttestationIsStale);
+    reject(&mut market, KEEPER, harvest.clone(), ReserveError::ReserveAttestationIsStale);
+    market.ok(
+        BOB,
+        Action::RedeemUsdai(RedeemUsdai { token: USDC, amount: whole(10), min_out: whole(9) }),
+    );
+    let now = market.now();
+    attest(&mut market, whole(1_020), now);
+    market.ok(KEEPER, harvest);
+    code
 }
 
 fn confirming_two_payouts_with_one_external_id_is_rejected() -> TxError {

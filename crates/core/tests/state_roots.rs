@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0x1b53f469fef54df7ef091c31b82a35c88e83b712bae6d954a00a61a6887293c9",
-                "0xc9c6de48879bc4ab5143dd982c4bf906a5cf5b410eed6ca127661b11046a8d38",
-                "0x5cbc0fb6264df3317e29496c50432c4337adde76b6249e8f5695bb224491057c",
+                "0xecc845c300195463dd57bcfeb6ddf8df0cd5eb81d6ef7debf78e61ee717e8b3c",
+                "0x946b1a1e912ef409595a18ac13e8c101dd53d627e100b418d20400f2ac6394c8",
+                "0x14034da75155d2c6b48a4b0626be199526975ca869fd09800ae704851236d36a",
             ],
             [
-                "0x64ff873d99b78a2721afc5961329c2339b4ce3b7db4f647ed8b185fcb45326cb",
-                "0x44ccf1491a9eefaeee95fcd0a9af55f082a011a66b4a76e98ce415f56b445560",
-                "0x0639d6a513a454b8e4dd3f141f13094fb164fa76191682ca0ecc8924b8a091fb",
+                "0x8f08bbcc5417f9220cde2844a83fa49644197151f5a72691f9828b2e4bb9d102",
+                "0xb07a653e08077f84d413be7a262c6e316bb4b548fa83b0353ac412f43c0bb93e",
+                "0xe9b31ea63a19ca9d73c70b64c262f860a17926749551d82d4ec71535f52e19ec",
             ],
             [
-                "0x6115c1a44f378da2bda9787308e04106edf6687380e89c11a93f4e9a475e2595",
-                "0x440cb070de4e90c6a64c3fc261ab5f6b8140e1187a236c42a6ddbb056d4b9315",
-                "0xe13abe182554b5b7e56dc4d6512c086fec772a53785bfc2988c3ca1fd8cfc314",
+                "0xae04ef19bd1de9dcef43e98afb4da3a228bf222be994cdc64437f35eb8b69f79",
+                "0xda1c82c2affeb854c24be873473d07de4d2cbdb16878d65100f0c3e9a5d9af4f",
+                "0x30ca7aab74e686d2a5c9cbc5c9ed9a862e50f5a5cc95e7b59b69ef7784feaf0f",
             ],
             [
-                "0x3bba0b592ce99b3191da70ff101cf44ccda34a69e748f556b2058cf4e18b0eec",
-                "0x0c65b7378f46af2563a7ce521710daa928d132d9c8221628434287546244359f",
-                "0x6ce2179ae3bd9cc3f7d817904a13d357031829616cc34be6d1bf6a5d9dad1b99",
+                "0x59e04232968d2731ab11ba0961106997bb7501ba1d6a72f021f1b9e7b1c73ddf",
+                "0x8beacba372d6a9e54f289d24aeebcb61a46daca340e8d885661cce6d2d7b2767",
+                "0x493f610775685993f9dcd8073081d207e6c4460ee2a182729326852d3a4050b5",
             ],
         ],
     );
@@ -150,8 +150,8 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0xd582d657d88a78f3c728f1af302f01d2331119ef60d1b869470a60806acd4b25",
-            "0xaa9595288a94dd9b00e515d376203c79c78e91859baba540db917fe16bda0635",
+            "0x3a731abd7a8a5036c3054dfbbc8ebfccb49899a402b430bf42c7e2fc073f2f23",
+            "0xb586f7ef0c618ec2ee923e534d0385b63516d70fd1c95e618ed96b770212f055",
         ]],
     );
 }

@@ -29,7 +29,9 @@ pub const DEFAULTS_PER_BLOCK_MAX: usize = 16;
 /// fresh mark may open a margin call or cure one), then default triggers.
 pub fn due_actions(state: &State) -> Vec<Action> {
     let mut due = Vec::new();
-    if reserve::backing(state).surplus >= HARVEST_SURPLUS_MIN {
+    // What a harvest would mint (bounded by the attested surplus while attestations are
+    // required), so a stale or short attestation does not make the keeper send rejections.
+    if reserve::harvestable(state).is_ok_and(|surplus| surplus >= HARVEST_SURPLUS_MIN) {
         due.push(Action::HarvestBaseYield(HarvestBaseYield {}));
     }
     if round_is_due(state) {

@@ -18,12 +18,12 @@ use crate::{
     scenario::Scenario,
 };
 use infrafi_core::{
-    Action, Address, Amount, Asset, AssetClassId, Bps, Event, Genesis, LoanId, Rate, ReceiptId,
-    Role, SiloId, State, WAD,
+    Action, Address, Amount, Asset, AssetClassId, Bps, Event, Genesis, LoanId, ParameterChange,
+    Rate, ReceiptId, Role, SiloId, State, WAD,
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, GrantRole, HarvestBaseYield,
         IssueReceipt, MintUsdai, OpenSilo, PostTbillRate, PostValuation, ProposeLoan, RepayLoan,
-        RequestRedeem, SetKyc, SetSiloSeniorCap, Stake,
+        RequestRedeem, SetKyc, SetParameter, SetSiloSeniorCap, Stake,
     },
     ids::{B256, USDC},
     loans::{LoanStatus, LoanTerms, TrancheTerms},
@@ -634,6 +634,19 @@ impl Book {
                     chain.apply(registrar, Action::SetKyc(SetKyc { account, verified: true }))?;
                 }
             }
+            chain.state
+        } else {
+            state
+        };
+        // A state that issues USDai only against the reserve custodian's attestations (a
+        // devnet's does): the simulator models credit with an honest custodian, whose
+        // attestations always cover what the gateway's deposits buy, so the rule never binds;
+        // the admin turns it off with a real transaction (loosening takes effect at once)
+        // rather than the simulator inventing reserve statements.
+        let state = if state.governance.params.get().reserve_attestation_required {
+            let mut chain = Chain::new(state, standard.clone(), 0);
+            let change = ParameterChange::ReserveAttestationRequired(false);
+            chain.apply(admin, Action::SetParameter(SetParameter { change }))?;
             chain.state
         } else {
             state

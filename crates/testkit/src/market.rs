@@ -61,6 +61,8 @@ pub const INSURER: Address = Address::repeat_byte(0xaa);
 pub const CURATOR: Address = Address::repeat_byte(0xab);
 /// Takes foreclosed receipts and reports their sales.
 pub const LIQUIDATION_AGENT: Address = Address::repeat_byte(0xac);
+/// Attests the T-bills behind USDai (issue 16).
+pub const RESERVE_CUSTODIAN: Address = Address::repeat_byte(0xae);
 
 /// Users, each funded at genesis with `USER_STABLECOIN_WHOLE` USDC and as much USDT.
 pub const ALICE: Address = Address::repeat_byte(0x11);
@@ -78,7 +80,7 @@ pub const USERS: [Address; 4] = [ALICE, BOB, CAROL, DAVE];
 pub const USER_STABLECOIN_WHOLE: u128 = 1_000_000;
 
 /// Every (role, holder) pair of the default market.
-pub const ROLE_HOLDERS: [(Role, Address); 11] = [
+pub const ROLE_HOLDERS: [(Role, Address); 12] = [
     (Role::Admin, ADMIN),
     (Role::Oracle, ORACLE),
     (Role::GatewayAttestor, ATTESTOR),
@@ -90,6 +92,7 @@ pub const ROLE_HOLDERS: [(Role, Address); 11] = [
     (Role::Insurer, INSURER),
     (Role::Curator, CURATOR),
     (Role::LiquidationAgent, LIQUIDATION_AGENT),
+    (Role::ReserveCustodian, RESERVE_CUSTODIAN),
 ];
 
 /// A second curator (holds the curator role in the credit fixture), for isolation between silos.
@@ -252,6 +255,11 @@ impl Market {
         }
         if let Err(broken) = invariants::check(&self.state) {
             panic!("invariant broken after {tx:?} -> {result:?}: {broken}");
+        }
+        if let Ok(events) = &result
+            && let Err(broken) = invariants::check_attested_issuance(&self.state, events)
+        {
+            panic!("invariant broken after {tx:?}: {broken}");
         }
         result
     }

@@ -234,6 +234,7 @@ actions! {
     MintUsdai { token, amount, min_out };
     RedeemUsdai { token, amount, min_out };
     HarvestBaseYield {};
+    PostReserveAttestation { par_amount, market_value, as_of, document_hash };
     Stake { assets, min_shares };
     MintShares { shares, max_assets };
     DonateToVault { amount };

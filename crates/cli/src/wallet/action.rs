@@ -517,6 +517,14 @@ action_commands! {
     }
     /// Keeper: harvest the reserve's surplus into the vault.
     HarvestBaseYield {}
+    /// Reserve custodian: attest the T-bills behind USDai (USD amounts, unix as-of time, the
+    /// keccak-256 of the statement).
+    PostReserveAttestation {
+        #[arg(long, value_parser = amount)] par_amount: Amount,
+        #[arg(long, value_parser = amount)] market_value: Amount,
+        #[arg(long)] as_of: u64,
+        #[arg(long)] document_hash: B256,
+    }
     /// Stake USDai for sUSDai.
     Stake {
         #[arg(long, value_parser = amount)] assets: Amount,
@@ -800,5 +808,25 @@ mod tests {
             })
         );
         assert_eq!(parse(&["harvest-base-yield"]), Action::HarvestBaseYield(HarvestBaseYield {}));
+        let document_hash = B256::repeat_byte(0xd0);
+        assert_eq!(
+            parse(&[
+                "post-reserve-attestation",
+                "--par-amount",
+                "1005000",
+                "--market-value",
+                "1000000.5",
+                "--as-of",
+                "1767225600",
+                "--document-hash",
+                &document_hash.to_string(),
+            ]),
+            Action::PostReserveAttestation(PostReserveAttestation {
+                par_amount: Amount::from_whole(1_005_000),
+                market_value: Amount(Amount::from_whole(1_000_000).0 + infrafi_core::WAD / 2),
+                as_of: 1_767_225_600,
+                document_hash,
+            })
+        );
     }
 }

@@ -24,8 +24,13 @@ pub(crate) enum QueryCommand {
     Status,
     /// An account.
     Account { address: Address },
-    /// The USDai reserve.
+    /// The USDai reserve: ledger and attested backing, the newest attestation and its age.
     Reserve,
+    /// The reserve custodian's attestations, newest first.
+    ReserveAttestations {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// The sUSDai vault.
     Vault,
     /// The redemption queue.
@@ -111,6 +116,7 @@ pub(crate) fn query(args: QueryArgs) -> Result<()> {
         Q::Status => "/v1/status".to_string(),
         Q::Account { address } => format!("/v1/accounts/{address}"),
         Q::Reserve => "/v1/reserve".into(),
+        Q::ReserveAttestations { limit } => format!("/v1/reserve/attestations?limit={limit}"),
         Q::Vault => "/v1/vault".into(),
         Q::Queue => "/v1/queue".into(),
         Q::Request { id } => format!("/v1/queue/{id}"),

@@ -107,6 +107,7 @@ pub fn genesis() -> Genesis {
         (Role::Oracle, FEEDS),
         (Role::GatewayAttestor, FEEDS),
         (Role::KycRegistrar, FEEDS),
+        (Role::ReserveCustodian, FEEDS),
         (Role::Custodian, CUSTODIAN),
         (Role::Appraiser, APPRAISER),
         (Role::Insurer, INSURER),

@@ -159,6 +159,22 @@ impl Step {
                 })
             }
             Op::HarvestBaseYield => Action::HarvestBaseYield(HarvestBaseYield {}),
+            Op::PostReserveAttestation { value_bps, age_secs, document_is_valid } => {
+                let reserve_value = infrafi_core::reserve::backing(state).reserve_value;
+                let market_value = bps_of(reserve_value, value_bps);
+                let as_of = match age_secs {
+                    Some(age) => state.now().saturating_sub(u64::from(age)),
+                    None => state.now() + 1,
+                };
+                let document_hash =
+                    if document_is_valid { B256::repeat_byte(0x5e) } else { B256::ZERO };
+                Action::PostReserveAttestation(PostReserveAttestation {
+                    par_amount: bps_of(market_value, 10_050),
+                    market_value,
+                    as_of,
+                    document_hash,
+                })
+            }
             Op::Stake { assets, min_shares } => {
                 let assets = assets.resolve(balance(Asset::Usdai));
                 Action::Stake(Stake { assets, min_shares: min_shares.minimum(assets) })

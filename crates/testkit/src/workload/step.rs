@@ -70,63 +70,233 @@ impl Limit {
 #[derive(Clone, Debug)]
 #[allow(missing_docs)]
 pub enum Op {
-    Transfer { asset: u8, to: u8, amount: Size },
-    GrantRole { role: u8, account: u8 },
-    RevokeRole { role: u8, account: u8 },
-    SetParameter { which: u8, value: u64 },
-    AddStablecoin { token: u8 },
-    SetPause { scope: u8, paused: bool },
-    Freeze { account: u8 },
-    Unfreeze { account: u8 },
-    SetKyc { account: u8, verified: bool },
-    PostPrice { token: u8, price_bps: u16 },
-    PostTbillRate { apr_bps: u16 },
-    GatewayCredit { account: u8, token: u8, amount: Size, external_id: u8 },
-    GatewayWithdraw { token: u8, amount: Size, destination_is_valid: bool },
-    GatewayConfirm { payout: u8, external_id: u8 },
-    GatewayReject { payout: u8, reason_is_valid: bool },
-    MintUsdai { token: u8, amount: Size, min_out: Limit },
-    RedeemUsdai { token: u8, amount: Size, min_out: Limit },
+    Transfer {
+        asset: u8,
+        to: u8,
+        amount: Size,
+    },
+    GrantRole {
+        role: u8,
+        account: u8,
+    },
+    RevokeRole {
+        role: u8,
+        account: u8,
+    },
+    SetParameter {
+        which: u8,
+        value: u64,
+    },
+    AddStablecoin {
+        token: u8,
+    },
+    SetPause {
+        scope: u8,
+        paused: bool,
+    },
+    Freeze {
+        account: u8,
+    },
+    Unfreeze {
+        account: u8,
+    },
+    SetKyc {
+        account: u8,
+        verified: bool,
+    },
+    PostPrice {
+        token: u8,
+        price_bps: u16,
+    },
+    PostTbillRate {
+        apr_bps: u16,
+    },
+    GatewayCredit {
+        account: u8,
+        token: u8,
+        amount: Size,
+        external_id: u8,
+    },
+    GatewayWithdraw {
+        token: u8,
+        amount: Size,
+        destination_is_valid: bool,
+    },
+    GatewayConfirm {
+        payout: u8,
+        external_id: u8,
+    },
+    GatewayReject {
+        payout: u8,
+        reason_is_valid: bool,
+    },
+    MintUsdai {
+        token: u8,
+        amount: Size,
+        min_out: Limit,
+    },
+    RedeemUsdai {
+        token: u8,
+        amount: Size,
+        min_out: Limit,
+    },
     HarvestBaseYield,
-    Stake { assets: Size, min_shares: Limit },
-    MintShares { shares: Size, max_assets: Limit },
-    DonateToVault { amount: Size },
-    RequestRedeem { shares: Size },
-    CancelRedeem { request: u8 },
-    ServiceQueue { max_requests: u32 },
-    Claim { request: u8 },
+    /// The reserve custodian attests `value_bps` of the ledger's reserve value, as of
+    /// `age_secs` before the block (`None`: one second after it, refused), with a zero
+    /// document hash now and then (refused).
+    PostReserveAttestation {
+        value_bps: u16,
+        age_secs: Option<u32>,
+        document_is_valid: bool,
+    },
+    Stake {
+        assets: Size,
+        min_shares: Limit,
+    },
+    MintShares {
+        shares: Size,
+        max_assets: Limit,
+    },
+    DonateToVault {
+        amount: Size,
+    },
+    RequestRedeem {
+        shares: Size,
+    },
+    CancelRedeem {
+        request: u8,
+    },
+    ServiceQueue {
+        max_requests: u32,
+    },
+    Claim {
+        request: u8,
+    },
     // Receipts (SPEC 8).
-    AddAssetClass { class: u8, valid: bool },
-    ApplyGenerationStepDown { class: u8, step_down_bps: u16 },
-    IssueReceipt { class: u8, owner: u8, units: u32, text_is_valid: bool },
-    AmendReceipt { receipt: u8, units: Option<u32>, text_is_valid: bool },
-    ReleaseReceipt { receipt: u8 },
-    TransferReceipt { receipt: u8, to: u8 },
-    RequestReceiptRedemption { receipt: u8 },
-    RedeemReceipt { receipt: u8 },
-    AttachPolicy { receipt: u8, coverage_bps: u16, term: u8 },
-    RenewPolicy { receipt: u8, coverage_bps: u16, term: u8 },
-    PostValuation { receipt: u8, value_bps: u16 },
+    AddAssetClass {
+        class: u8,
+        valid: bool,
+    },
+    ApplyGenerationStepDown {
+        class: u8,
+        step_down_bps: u16,
+    },
+    IssueReceipt {
+        class: u8,
+        owner: u8,
+        units: u32,
+        text_is_valid: bool,
+    },
+    AmendReceipt {
+        receipt: u8,
+        units: Option<u32>,
+        text_is_valid: bool,
+    },
+    ReleaseReceipt {
+        receipt: u8,
+    },
+    TransferReceipt {
+        receipt: u8,
+        to: u8,
+    },
+    RequestReceiptRedemption {
+        receipt: u8,
+    },
+    RedeemReceipt {
+        receipt: u8,
+    },
+    AttachPolicy {
+        receipt: u8,
+        coverage_bps: u16,
+        term: u8,
+    },
+    RenewPolicy {
+        receipt: u8,
+        coverage_bps: u16,
+        term: u8,
+    },
+    PostValuation {
+        receipt: u8,
+        value_bps: u16,
+    },
     // Silos (SPEC 10).
-    OpenSilo { classes: u8, narrow: bool, curator_fee: bool, valid: bool },
-    DepositFirstLoss { silo: u8, amount: Size },
-    WithdrawFirstLoss { silo: u8, amount: Size },
-    SetSiloSeniorCap { silo: u8, cap_bps: u16 },
-    SetSiloFrozen { silo: u8, change: u8 },
-    AssignSuccessorCurator { silo: u8, successor: u8 },
+    OpenSilo {
+        classes: u8,
+        narrow: bool,
+        curator_fee: bool,
+        valid: bool,
+    },
+    DepositFirstLoss {
+        silo: u8,
+        amount: Size,
+    },
+    WithdrawFirstLoss {
+        silo: u8,
+        amount: Size,
+    },
+    SetSiloSeniorCap {
+        silo: u8,
+        cap_bps: u16,
+    },
+    SetSiloFrozen {
+        silo: u8,
+        change: u8,
+    },
+    AssignSuccessorCurator {
+        silo: u8,
+        successor: u8,
+    },
     // Loans (SPEC 9).
-    ProposeLoan { silo: u8, borrower: u8, receipt: u8, terms: Terms },
-    CancelLoanProposal { loan: u8, by_curator: bool },
-    AcceptLoan { loan: u8 },
-    RepayLoan { loan: u8, max_amount: Limit },
-    PrepayLoan { loan: u8, principal: Size, max_amount: Limit },
-    PledgeReceipts { loan: u8, receipt: u8, twice: bool },
-    RemarkLoans { first: u8, max_loans: u32 },
-    TriggerDefault { loan: u8 },
-    ForecloseLoan { loan: u8, agent: u8 },
-    ReportSale { receipt: u8, gross_bps: u16, costs_bps: u16 },
-    PayInsuranceClaim { receipt: u8, amount_bps: u16 },
-    ClaimLoanSurplus { loan: u8 },
+    ProposeLoan {
+        silo: u8,
+        borrower: u8,
+        receipt: u8,
+        terms: Terms,
+    },
+    CancelLoanProposal {
+        loan: u8,
+        by_curator: bool,
+    },
+    AcceptLoan {
+        loan: u8,
+    },
+    RepayLoan {
+        loan: u8,
+        max_amount: Limit,
+    },
+    PrepayLoan {
+        loan: u8,
+        principal: Size,
+        max_amount: Limit,
+    },
+    PledgeReceipts {
+        loan: u8,
+        receipt: u8,
+        twice: bool,
+    },
+    RemarkLoans {
+        first: u8,
+        max_loans: u32,
+    },
+    TriggerDefault {
+        loan: u8,
+    },
+    ForecloseLoan {
+        loan: u8,
+        agent: u8,
+    },
+    ReportSale {
+        receipt: u8,
+        gross_bps: u16,
+        costs_bps: u16,
+    },
+    PayInsuranceClaim {
+        receipt: u8,
+        amount_bps: u16,
+    },
+    ClaimLoanSurplus {
+        loan: u8,
+    },
 }
 
 impl Op {
@@ -235,7 +405,7 @@ pub fn parameter_change(which: u8, value: u64) -> ParameterChange {
     let credit_durations = [7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY, 180 * DAY, HOUR, 0];
     let credit_duration = credit_durations[(value % credit_durations.len() as u64) as usize];
     let caps = [10_000_000, 100_000_000, 1_000_000_000, 1_000_000, 0];
-    match which % 30 {
+    match which % 33 {
         0 => C::MintFeeBps(small_bps),
         1 => C::RedeemFeeBps(small_bps),
         2 => C::DepegToleranceBps(small_bps),
@@ -270,7 +440,11 @@ pub fn parameter_change(which: u8, value: u64) -> ParameterChange {
         26 => C::MinFirstLossBps(bps),
         27 => C::DefaultLoanPeriods((value % 700) as u32),
         28 => C::DefaultRepaymentIntervalSecs(credit_duration),
-        _ => C::LiquidationFeeBps(small_bps),
+        29 => C::LiquidationFeeBps(small_bps),
+        // Reserve attestations (issue 16): the rule on and off, its age and tolerance.
+        30 => C::ReserveAttestationRequired(value.is_multiple_of(2)),
+        31 => C::ReserveAttestationMaxAgeSecs(duration),
+        _ => C::ReserveAttestationToleranceBps(small_bps),
     }
 }
 

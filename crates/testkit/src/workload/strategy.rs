@@ -75,6 +75,17 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         4 => (token(), size(), limit())
             .prop_map(|(token, amount, min_out)| Op::RedeemUsdai { token, amount, min_out }),
         3 => Just(Op::HarvestBaseYield),
+        // Mostly an honest attestation of the reserve, as of now or a little before (a second
+        // one in the same block is as of the same time: refused); now and then a shortfall, a
+        // surplus, a future time or a zero document hash.
+        3 => (
+            prop_oneof![6 => Just(10_000u16), 2 => 9_000u16..10_000, 2 => 10_000u16..11_000],
+            prop_oneof![6 => Just(Some(0u32)), 3 => (1u32..3_600).prop_map(Some), 1 => Just(None)],
+            prop::bool::weighted(0.95),
+        )
+            .prop_map(|(value_bps, age_secs, document_is_valid)| {
+                Op::PostReserveAttestation { value_bps, age_secs, document_is_valid }
+            }),
         12 => (size(), limit()).prop_map(|(assets, min_shares)| Op::Stake { assets, min_shares }),
         3 => (size(), limit())
             .prop_map(|(shares, max_assets)| Op::MintShares { shares, max_assets }),
