@@ -23,6 +23,7 @@ use infrafi_core::{
     silos::SiloTerms,
 };
 use infrafi_node::Node;
+use infrafi_testkit::market::DAY;
 use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
@@ -31,7 +32,6 @@ mod support;
 use support::unix_now;
 
 const CHAIN: u64 = 4243;
-const DAY: u64 = 86_400;
 
 fn key(name: &str) -> SigningKey {
     SigningKey::from_seed(&format!("api-credit/{name}"))

@@ -9,11 +9,10 @@
 mod support;
 
 use infrafi_api::client::Client;
+use infrafi_testkit::market::DAY;
 use serde_json::{Value, json};
 use std::path::Path;
 use support::*;
-
-const DAY: u64 = 86_400;
 
 fn devnet(data_dir: &Path) -> Devnet {
     support::devnet(data_dir, &["--block-time-ms", "100"])

@@ -20,13 +20,13 @@ use infrafi_core::{
     schedule::InterestModel,
     vault,
 };
+use infrafi_testkit::market::DAY;
 use infrafi_testkit::user_address;
 use support::{Market, cents, whole};
 
 const HOLDERS: u64 = 25;
 const LEAVERS: u64 = 10; // 40% of the shares.
 const REVENUE: u64 = 24; // Pays the borrower's interest out of its business.
-const DAY: u64 = 86_400;
 const STAKE: u128 = 10_000;
 
 #[test]

@@ -10,9 +10,8 @@ use infrafi_core::{
     ids::RequestId,
     qev::QevError,
 };
+use infrafi_testkit::market::DAY;
 use support::{Market, cents, whole};
-
-const DAY: u64 = 86_400;
 
 /// A, B, D bid 0 and C bids 5 cents, 100 shares each; a round at T0 with no liquidity made
 /// them all eligible. The order is C, A, B, D.

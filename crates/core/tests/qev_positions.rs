@@ -15,6 +15,7 @@ use infrafi_core::{
     qev::{self, QevError},
     queue::QueueError,
 };
+use infrafi_testkit::market::DAY;
 use infrafi_testkit::user_address;
 use support::{Market, cents, whole};
 
@@ -22,7 +23,6 @@ const A: u64 = 0;
 const B: u64 = 1;
 const C: u64 = 2;
 const D: u64 = 3;
-const DAY: u64 = 86_400;
 const CREDIT: Amount = Amount(450_000_000_000_000_000);
 
 /// A and B (1 cent) were overtaken by C (5 cents) at T and earned 0.45 USDai each.

@@ -15,14 +15,13 @@ use infrafi_core::{
     ids::{B256, RequestId},
     qev::{self, QevError},
 };
+use infrafi_testkit::market::{DAY, HOUR};
 use infrafi_testkit::user_address;
 use support::{Market, cents, fees_charged, served, whole};
 
 const A: u64 = 0;
 const B: u64 = 1;
 const C: u64 = 2;
-const HOUR: u64 = 3_600;
-const DAY: u64 = 86_400;
 
 fn salt(byte: u8) -> B256 {
     B256::repeat_byte(byte)

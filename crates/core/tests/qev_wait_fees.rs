@@ -11,6 +11,7 @@ use infrafi_core::{
     qev,
     queue::QueueError,
 };
+use infrafi_testkit::market::DAY;
 use infrafi_testkit::user_address;
 use support::{Market, cents, whole};
 
@@ -18,7 +19,6 @@ const A: u64 = 0;
 const B: u64 = 1;
 const C: u64 = 2;
 const D: u64 = 3;
-const DAY: u64 = 86_400;
 
 /// A (100 shares, no bid) and B (`b_shares`, 1 cent) are overtaken by C (100 shares, 5 cents),
 /// served alone by a round at T with 100 USDai of liquidity.

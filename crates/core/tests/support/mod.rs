@@ -26,6 +26,7 @@ use infrafi_core::{
     queue::{RedemptionRequest, RoundRecord},
     schedule::InterestModel,
 };
+use infrafi_testkit::market::DAY;
 use infrafi_testkit::market::user_address;
 
 /// One whole token.
@@ -42,9 +43,6 @@ pub(crate) const fn cents(hundredths: u128) -> u128 {
 pub(crate) fn borrower() -> Address {
     BORROWER
 }
-
-/// Seconds in a day.
-const DAY: u64 = 86_400;
 
 /// How long a [`Market::originate_loan`] loan runs: one payment a year after origination,
 /// longer than any test here, so it can be prepaid at any time (a prepayment waits for no
