@@ -385,10 +385,13 @@ pub(crate) async fn account(
     }))
 }
 
-pub(crate) async fn reserve(State(app): State<AppState>) -> Json<ReserveDto> {
+pub(crate) async fn reserve(State(app): State<AppState>) -> Result<Json<ReserveDto>, ApiError> {
     let snapshot = app.node.snapshot();
     let state = &snapshot.state;
-    let backing = reserve::backing(state);
+    // Unreachable on a running node (the block invariants halt it first); never a clamped
+    // figure.
+    let backing = reserve::backing(state)
+        .map_err(|_| ApiError::internal("the reserve's value overflows 128 bits"))?;
     let params = state.governance.params.get();
     let attested = reserve::attested_backing(state).and_then(|attested| {
         let attestation = state.reserve.attestations.get(&attested.attestation_id)?;
@@ -402,7 +405,7 @@ pub(crate) async fn reserve(State(app): State<AppState>) -> Json<ReserveDto> {
             harvestable: reserve::harvestable(state).unwrap_or(Amount::ZERO).0.to_string(),
         })
     });
-    Json(ReserveDto {
+    Ok(Json(ReserveDto {
         height: snapshot.header.height,
         tbill_units: backing.tbill_units.0.to_string(),
         tbill_index: backing.tbill_index.to_string(),
@@ -426,7 +429,7 @@ pub(crate) async fn reserve(State(app): State<AppState>) -> Json<ReserveDto> {
                 price_posted_at: coin.price_posted_at,
             })
             .collect(),
-    })
+    }))
 }
 
 fn attestation_dto(attestation: &reserve::ReserveAttestation) -> ReserveAttestationDto {

@@ -90,7 +90,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
         bob,
         Action::MintUsdai(MintUsdai { token: USDC, amount: whole(50_000), min_out: whole(50_000) }),
     )?;
-    let backing = reserve::backing(&driver.state);
+    let backing = reserve::backing(&driver.state)
+        .map_err(|_| anyhow!("the reserve's value overflows 128 bits"))?;
     println!(
         "      reserve: {} USD of T-bills back {} USDai",
         usd(backing.reserve_value),
@@ -116,7 +117,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
 
     println!("\n3. Thirty days pass; a keeper harvests the reserve's surplus into the vault.");
     driver.advance(30 * DAY_SECS);
-    let backing = reserve::backing(&driver.state);
+    let backing = reserve::backing(&driver.state)
+        .map_err(|_| anyhow!("the reserve's value overflows 128 bits"))?;
     println!("      reserve surplus: {} USDai of base yield", usd(backing.surplus));
     step(&mut driver, "keeper", keeper, Action::HarvestBaseYield(HarvestBaseYield {}))?;
     show_vault(&driver.state);

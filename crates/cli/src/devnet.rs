@@ -173,7 +173,7 @@ fn reserve_attestation(stage: usize, state: &State) -> Action {
     let market_value = if stage == 0 {
         whole(STAGE_ZERO_MINTS_WHOLE)
     } else {
-        infrafi_core::reserve::backing(state).reserve_value
+        infrafi_core::reserve::backing(state).map_or(Amount::ZERO, |backing| backing.reserve_value)
     };
     let par_amount = Amount(market_value.0 + market_value.0 / 200);
     Action::PostReserveAttestation(PostReserveAttestation {

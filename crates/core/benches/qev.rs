@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the QEV queue with 10,000, 100,000 and 1,000,000 requests queued
 //! (10% of them with a bid): the cost of a request, of a bid change, and of a servicing round
-//! that serves 1,000 requests (and activates the 1,000 that replaced the last round's). The
+//! that serves about 1,000 requests, all its liquidity covers (and activates the 1,000 that replaced the last round's). The
 //! claim to check: from 10k to 1M the cost grows like log n, not like n.
 //!
 //! Each measured operation leaves the queue the size it found it: a request is cancelled
@@ -20,6 +20,7 @@ use infrafi_core::{
     },
     apply,
     ids::{Account, Asset, ProtocolAccount, RequestId, USDC},
+    queue::ROUND_REQUESTS_MAX,
     table::Journaled,
 };
 use infrafi_testkit::{Xorshift, funded_market, user_address};
@@ -33,7 +34,7 @@ const REQUESTS_PER_USER: u64 = 1_000;
 /// Shares held beyond the initial queue, across all users: the measured rounds burn 1,000 per
 /// iteration and criterion may run a few thousand iterations.
 const SPARE_SHARES: u64 = 5_000_000;
-/// Requests a measured round serves.
+/// Requests a measured round serves (about: the round serves what the liquidity covers).
 const ROUND_REQUESTS: u32 = 1_000;
 
 fn whole(units: u128) -> Amount {
@@ -174,13 +175,14 @@ fn round(queued: &mut Queued, iterations: u64) -> Duration {
         for _ in 0..ROUND_REQUESTS {
             queued.add_request(1);
         }
-        let donation = Action::DonateToVault(DonateToVault {
-            amount: whole(u128::from(ROUND_REQUESTS) * 11 / 10),
-        });
+        // Liquidity for about `ROUND_REQUESTS` one-share requests: a round serves everything
+        // the liquidity covers (a smaller limit would be refused as cutting it short).
+        let donation =
+            Action::DonateToVault(DonateToVault { amount: whole(u128::from(ROUND_REQUESTS)) });
         assert!(queued.run(donor(), donation));
         let tx = Transaction {
             sender: donor(),
-            action: Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS }),
+            action: Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }),
         };
         let started = Instant::now();
         let events = apply(&mut queued.state, &queued.block, &tx);

@@ -111,7 +111,7 @@ pub fn base_yield_inflows(state: &State, horizon_secs: u64) -> Result<Vec<(u64, 
     if !unvested.is_zero() {
         inflows.push((vault_globals.vesting_end, unvested));
     }
-    let backing = reserve::backing(state);
+    let backing = reserve::backing(state)?;
     let surplus = after_fee(backing.surplus)?;
     if !surplus.is_zero() {
         inflows.push((now.saturating_add(vesting), surplus));

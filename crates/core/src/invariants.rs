@@ -93,15 +93,23 @@ impl std::fmt::Display for Violation {
 /// holders and requests, so the node runs it after every block in release builds.
 pub fn check_block(state: &State) -> Result<(), Violation> {
     let fail = |invariant, detail: String| Err(Violation { invariant, detail });
-    if !reserve::is_fully_backed(state) {
-        let backing = reserve::backing(state);
-        return fail(
-            BlockInvariant::UsdaiBackedByReserve,
-            format!(
-                "reserve value {} is below USDai supply {}",
-                backing.reserve_value, backing.usdai_supply
-            ),
-        );
+    match (reserve::is_fully_backed(state), reserve::backing(state)) {
+        (Ok(true), _) => {}
+        (Ok(false), Ok(backing)) => {
+            return fail(
+                BlockInvariant::UsdaiBackedByReserve,
+                format!(
+                    "reserve value {} is below USDai supply {}",
+                    backing.reserve_value, backing.usdai_supply
+                ),
+            );
+        }
+        (Err(_), _) | (_, Err(_)) => {
+            return fail(
+                BlockInvariant::UsdaiBackedByReserve,
+                "the T-bill index or the reserve's value overflows 128 bits".into(),
+            );
+        }
     }
     if let Err(detail) = check_vault(state) {
         return fail(BlockInvariant::VaultPricesOrdered, detail);

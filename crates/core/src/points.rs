@@ -7,6 +7,14 @@
 //! one unit of rounding per settlement (always down), and O(1) per change. The sUSDai
 //! accumulator advances at the redemption share price sampled at the end of the previous
 //! transaction that could move it, so an interval is valued at the price in force during it.
+//!
+//! Overflow: points are a tally, not money, and they **saturate** at the largest count rather
+//! than fail. Settling points runs inside every USDai and sUSDai balance change, so an overflow
+//! code there would freeze a holder's money over a reward counter: the protocol's first duty
+//! is that money moves. The saturation is out of reach with the parameter bounds (a multiplier
+//! of at most `POINTS_MULTIPLIER_MAX` = 1,000 fills the USDai accumulator in about 900,000
+//! years; a holder's points overflow only above 10^12 USDai held for a millennium) and pinned
+//! by `points_saturate_at_the_largest_count_and_never_wrap`.
 
 use crate::{
     ids::Address,
@@ -196,4 +204,30 @@ pub fn leaderboard(state: &State, limit: usize) -> Vec<(Address, u128)> {
     all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     all.truncate(limit.min(LEADERBOARD_PAGE_MAX));
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn points_saturate_at_the_largest_count_and_never_wrap() {
+        // The largest multiplier for the longest time a u64 clock allows.
+        let growth = accumulator_growth(crate::params::POINTS_MULTIPLIER_MAX, u64::MAX);
+        assert_eq!(growth, u128::MAX);
+        assert_eq!(accrued(Amount(u128::MAX), u128::MAX, 0), u128::MAX);
+        assert_eq!(accrued_wide(Amount(u128::MAX), U256::MAX, U256::ZERO), u128::MAX);
+        let globals = PointsGlobals {
+            usdai_accumulator: u128::MAX,
+            susdai_accumulator: U256::MAX,
+            ..PointsGlobals::default()
+        };
+        let mut holding = Holding { usdai: Amount(u128::MAX), ..Holding::default() };
+        holding.points.settled = u128::MAX - 1;
+        settle_holding(&globals, &mut holding);
+        assert_eq!(holding.points.settled, u128::MAX);
+        // Honest figures are exact: one whole USDai held a day at multiplier 5.
+        let day = accumulator_growth(5, SECONDS_PER_DAY);
+        assert_eq!(accrued(Amount(WAD), day, 0), 5 * WAD);
+    }
 }

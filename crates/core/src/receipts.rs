@@ -275,7 +275,19 @@ component! {
 /// `max(floor, appraisal x step-downs since it - straight-line decline since it)`, where the
 /// decline is `quantity x new price x annual depreciation x years elapsed` (rounded up) and
 /// the floor is `quantity x new price x floor x all step-downs` (rounded down).
+///
+/// No step turns an overflow into a higher value: each fallback below lowers it, which
+/// favours the protocol (a lower collateral value lends less and, in impairment, expects less
+/// recovery, so conservative NAV falls sooner). Pinned by
+/// `a_model_whose_arithmetic_overflows_never_values_a_receipt_higher`.
 pub fn model_value(class: &AssetClass, valuation: &Valuation, quantity: u32, now: u64) -> Amount {
+    let Some(new_value) = class.terms.new_price_per_unit.0.checked_mul(u128::from(quantity)) else {
+        // Hardware whose replacement cost does not fit 128 bits cannot be modelled: it is
+        // valued at nothing rather than at a truncated cost whose decline would be too small.
+        return Amount::ZERO;
+    };
+    // Overflow here means the class index rose more than 2^128-fold: the appraisal itself is
+    // the lower (and usable) figure.
     let index_ratio_value = mul_div(
         valuation.value.0,
         class.value_index_wad,
@@ -283,8 +295,10 @@ pub fn model_value(class: &AssetClass, valuation: &Valuation, quantity: u32, now
         Rounding::Down,
     )
     .unwrap_or(valuation.value.0);
-    let new_value = class.terms.new_price_per_unit.0.saturating_mul(u128::from(quantity));
+    // A valuation is never dated after the state's time; zero elapsed if it were.
     let elapsed = u128::from(now.saturating_sub(valuation.at));
+    // A decline that overflows is the whole value (down to the floor); a floor that overflows
+    // is no floor: both lower the value.
     let decline_per_year = mul_div(
         new_value,
         u128::from(class.terms.annual_depreciation_bps.0),
@@ -320,6 +334,10 @@ pub fn expected_recovery(class: &AssetClass, value: Amount, quantity: u32) -> Am
     let gross =
         value.mul_bps(Bps(10_000 - model.condition_haircut_bps.0.min(10_000)), Rounding::Down);
     let gross = gross.unwrap_or(Amount::ZERO);
+    // The haircut keeps at most the whole value, so `gross` cannot overflow; every fallback
+    // below lowers the expected recovery, which favours the protocol (impairment comes sooner
+    // and conservative NAV is lower): a commission that overflows takes everything, and fixed
+    // costs saturate upward.
     let commission = gross.mul_bps(model.itad_commission_bps, Rounding::Up).unwrap_or(gross);
     let per_unit = model
         .legal_cost_per_unit
@@ -816,4 +834,54 @@ pub(crate) fn set_status(
     });
     let Some(owner) = updated else { unreachable!("status change of a missing receipt") };
     state.emit(Event::ReceiptStatusChanged { receipt_id: id, status, loan, owner });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(new_price_per_unit: u128, value_index_wad: u128) -> AssetClass {
+        AssetClass {
+            terms: AssetClassTerms {
+                new_price_per_unit: Amount(new_price_per_unit),
+                annual_depreciation_bps: Bps(2_000),
+                floor_bps: Bps(1_000),
+                recovery: RecoveryCostModel::default(),
+            },
+            value_index_wad,
+            step_downs: 0,
+        }
+    }
+
+    fn appraisal(value: u128) -> Valuation {
+        Valuation { appraiser: Address::ZERO, value: Amount(value), at: 0, class_index_wad: WAD }
+    }
+
+    #[test]
+    fn a_model_whose_arithmetic_overflows_never_values_a_receipt_higher() {
+        let year = SECONDS_PER_YEAR;
+        // An honest model: 8 units at 25,000 a year on, 20% a year decline.
+        let honest = model_value(&class(25_000, WAD), &appraisal(180_000), 8, year);
+        assert_eq!(honest, Amount(140_000));
+        // Replacement cost beyond 128 bits: valued at nothing (it used to saturate the cost and
+        // under-state the decline).
+        let priceless = model_value(&class(u128::MAX / 2, WAD), &appraisal(180_000), 8, year);
+        assert_eq!(priceless, Amount::ZERO);
+        // A class index more than 2^128-fold up: the appraisal less the decline, not more.
+        let soaring = model_value(&class(25_000, u128::MAX), &appraisal(u128::MAX / 2), 8, year);
+        assert_eq!(soaring, Amount(u128::MAX / 2 - 40_000));
+        // A decline beyond the value takes it down to the floor (10% x 8 x 25,000)...
+        let ancient = model_value(&class(25_000, WAD), &appraisal(180_000), 8, u64::MAX);
+        assert_eq!(ancient, Amount(20_000));
+        // ...and so does one that overflows (the floor is 10% of the replacement cost).
+        let new_value = u128::MAX / 16 * 8;
+        let overflowing =
+            model_value(&class(u128::MAX / 16, WAD), &appraisal(180_000), 8, u64::MAX);
+        assert_eq!(overflowing, Amount(new_value / 10));
+        // Fixed costs that overflow take the whole recovery.
+        let mut costly = class(25_000, WAD);
+        costly.terms.recovery.legal_cost_per_unit = Amount(u128::MAX);
+        costly.terms.recovery.logistics_cost_per_unit = Amount(u128::MAX);
+        assert_eq!(expected_recovery(&costly, Amount(180_000), 8), Amount::ZERO);
+    }
 }

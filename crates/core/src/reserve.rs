@@ -22,7 +22,9 @@ use crate::{
     governance::{require_not_paused, require_role},
     ids::{Account, Address, Asset, B256, PayoutId, ProtocolAccount, Symbol},
     ledger::{self, LedgerError},
-    math::{Amount, BPS_DENOMINATOR, Bps, Rate, Rounding, SECONDS_PER_YEAR, WAD, mul_div},
+    math::{
+        Amount, BPS_DENOMINATOR, Bps, Overflow, Rate, Rounding, SECONDS_PER_YEAR, WAD, mul_div,
+    },
     params::{PauseScope, Role},
     result_codes,
     state::State,
@@ -123,12 +125,16 @@ impl Default for TbillIndex {
 }
 
 impl TbillIndex {
-    /// The index at `now`, rounded down (the reserve never claims more than it has).
-    pub fn at(&self, now: u64) -> u128 {
+    /// The index at `now`, rounded down (the reserve never claims more than it has), or
+    /// [`Overflow`] when it no longer fits. Never a clamped value: an index clamped to its
+    /// last update (the old `unwrap_or(0)` on the accrual) or to the maximum would misprice
+    /// mints, redemptions and harvests, in opposite directions.
+    pub fn at(&self, now: u64) -> Result<u128, Overflow> {
+        // Time never goes back (the clock refuses it), so this is zero only at the update.
         let elapsed = u128::from(now.saturating_sub(self.updated_at));
-        let growth = self.rate_per_second.0.saturating_mul(elapsed);
-        let accrued = mul_div(self.index_at_update, growth, WAD, Rounding::Down).unwrap_or(0);
-        self.index_at_update.saturating_add(accrued)
+        let growth = self.rate_per_second.0.checked_mul(elapsed).ok_or(Overflow)?;
+        let accrued = mul_div(self.index_at_update, growth, WAD, Rounding::Down)?;
+        self.index_at_update.checked_add(accrued).ok_or(Overflow)
     }
 }
 
@@ -278,30 +284,39 @@ pub struct Backing {
     pub surplus: Amount,
 }
 
-/// The reserve's backing at the state's time.
-pub fn backing(state: &State) -> Backing {
-    let tbill_units = state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill);
-    let tbill_index = state.reserve.tbill.get().at(state.now());
-    let usdai_supply = state.ledger.supply_of(Asset::Usdai);
-    let exact_value = U256::from(tbill_units.0) * U256::from(tbill_index);
-    let exact_supply = U256::from(usdai_supply.0) * U256::from(WAD);
-    let to_amount = |v: U256| Amount(u128::try_from(v / U256::from(WAD)).unwrap_or(u128::MAX));
-    Backing {
-        tbill_units,
-        tbill_index,
-        reserve_value: to_amount(exact_value),
-        usdai_supply,
-        surplus: to_amount(exact_value.saturating_sub(exact_supply)),
-    }
+/// The highest per-second T-bill rate (18-decimal) an APR cap of `max_apr_bps` allows.
+pub fn tbill_rate_max(max_apr_bps: Bps) -> u128 {
+    u128::from(max_apr_bps.0) * WAD / (BPS_DENOMINATOR * u128::from(SECONDS_PER_YEAR))
 }
 
-/// Whether the reserve's exact value covers the USDai supply (SPEC 14.2).
-pub fn is_fully_backed(state: &State) -> bool {
+/// The reserve's backing at the state's time, or [`Overflow`] when the T-bill index or the
+/// reserve's value no longer fits 128 bits (never a clamped figure).
+pub fn backing(state: &State) -> Result<Backing, Overflow> {
     let tbill_units = state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill);
-    let tbill_index = state.reserve.tbill.get().at(state.now());
+    let tbill_index = state.reserve.tbill.get().at(state.now())?;
     let usdai_supply = state.ledger.supply_of(Asset::Usdai);
-    U256::from(tbill_units.0) * U256::from(tbill_index)
-        >= U256::from(usdai_supply.0) * U256::from(WAD)
+    // Two 128-bit factors: the products are exact in 256 bits.
+    let exact_value = U256::from(tbill_units.0) * U256::from(tbill_index);
+    let exact_supply = U256::from(usdai_supply.0) * U256::from(WAD);
+    let to_amount = |v: U256| u128::try_from(v / U256::from(WAD)).map(Amount).map_err(|_| Overflow);
+    Ok(Backing {
+        tbill_units,
+        tbill_index,
+        reserve_value: to_amount(exact_value)?,
+        usdai_supply,
+        // No surplus when the reserve is short: a floor at zero by definition, not a clamp.
+        surplus: to_amount(exact_value.saturating_sub(exact_supply))?,
+    })
+}
+
+/// Whether the reserve's exact value covers the USDai supply (SPEC 14.2), or [`Overflow`]
+/// when the T-bill index no longer fits.
+pub fn is_fully_backed(state: &State) -> Result<bool, Overflow> {
+    let tbill_units = state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill);
+    let tbill_index = state.reserve.tbill.get().at(state.now())?;
+    let usdai_supply = state.ledger.supply_of(Asset::Usdai);
+    Ok(U256::from(tbill_units.0) * U256::from(tbill_index)
+        >= U256::from(usdai_supply.0) * U256::from(WAD))
 }
 
 /// The backing as the custodian attests it, beside the ledger's own figure.
@@ -387,7 +402,7 @@ fn require_fresh_attestation(state: &State) -> Result<ReserveAttestation, TxErro
 /// # Errors
 /// `base_yield_surplus_is_zero`, `reserve_attestation_is_stale`, `attested_surplus_is_zero`.
 pub fn harvestable(state: &State) -> Result<Amount, TxError> {
-    let surplus = backing(state).surplus;
+    let surplus = backing(state)?.surplus;
     if surplus.is_zero() {
         return Err(ReserveError::BaseYieldSurplusIsZero.into());
     }
@@ -483,14 +498,11 @@ impl ActionHandler for PostTbillRate {
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
         let rate = self.rate;
         require_role(state, Role::Oracle, sender)?;
-        let max_bps = state.governance.params.get().max_tbill_apr_bps;
-        let max_rate =
-            u128::from(max_bps.0) * WAD / (BPS_DENOMINATOR * u128::from(SECONDS_PER_YEAR));
-        if rate.0 > max_rate {
+        if rate.0 > tbill_rate_max(state.governance.params.get().max_tbill_apr_bps) {
             return Err(ReserveError::TbillRateExceedsMax.into());
         }
         let now = state.now();
-        let index = state.reserve.tbill.get().at(now);
+        let index = state.reserve.tbill.get().at(now)?;
         *state.reserve.tbill.get_mut() =
             TbillIndex { index_at_update: index, rate_per_second: rate, updated_at: now };
         state.emit(Event::TbillRatePosted { rate, index });
@@ -777,7 +789,7 @@ impl ActionHandler for MintUsdai {
         // Value in, rounded down; then TBILL units bought, rounded down; then the USDai that those
         // units back, rounded down. Each floor leaves the dust in the reserve, never with the user.
         let value = amount.mul_wad(stablecoin.price, Rounding::Down)?;
-        let index = state.reserve.tbill.get().at(now);
+        let index = state.reserve.tbill.get().at(now)?;
         let tbill_units = value.div_wad(index, Rounding::Down)?;
         let gross = tbill_units.mul_wad(index, Rounding::Down)?;
         let fee = gross.mul_bps(params.mint_fee_bps, Rounding::Up)?;
@@ -856,7 +868,7 @@ impl ActionHandler for RedeemUsdai {
         let params = state.governance.params.get();
         let fee = amount.mul_bps(params.redeem_fee_bps, Rounding::Up)?;
         let net = amount.saturating_sub(fee);
-        let index = state.reserve.tbill.get().at(state.now());
+        let index = state.reserve.tbill.get().at(state.now())?;
         // TBILL units drawn for the USDai burned, rounded down, and the payout those units are worth,
         // rounded down: the reserve never loses more value than the supply it retires.
         let tbill_units = net.div_wad(index, Rounding::Down)?;
@@ -923,6 +935,25 @@ impl ActionHandler for HarvestBaseYield {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tbill_index_that_no_longer_fits_is_an_overflow_not_a_clamp() {
+        let index = TbillIndex {
+            index_at_update: u128::MAX / 2,
+            rate_per_second: Rate(WAD),
+            updated_at: 0,
+        };
+        assert_eq!(index.at(0), Ok(u128::MAX / 2));
+        // Three seconds at 100% a second: the old code dropped the accrual (`unwrap_or(0)`)
+        // and read the index of the last update, under-valuing the reserve.
+        assert_eq!(index.at(3), Err(Overflow));
+        let mut genesis = crate::Genesis::with_admin(Address::repeat_byte(1), 0);
+        genesis.tbill_rate = Rate(tbill_rate_max(genesis.params.max_tbill_apr_bps) + 1);
+        assert!(crate::State::from_genesis(&genesis).is_err(), "the cap holds at genesis too");
+        genesis.tbill_rate.0 -= 1;
+        let state = crate::State::from_genesis(&genesis).expect("at the cap");
+        assert!(backing(&state).is_ok());
+    }
 
     #[test]
     fn payout_statuses_round_trip_through_the_binary_encoding() {

@@ -150,6 +150,8 @@ impl Silo {
 
     /// `bps` of the senior exposure, rounded up.
     pub fn first_loss_requirement(&self, bps: Bps) -> Amount {
+        // An overflowing requirement is the largest one: no withdrawal or loan passes it, which
+        // favours the protocol (first-loss capital stays in place).
         self.senior_outstanding.mul_bps(bps, Rounding::Up).unwrap_or(Amount::MAX)
     }
 }

@@ -138,6 +138,10 @@ impl State {
             let stablecoin = Stablecoin { price, price_posted_at: genesis.timestamp };
             state.reserve.stablecoins.insert(symbol, stablecoin);
         }
+        // As for `post_tbill_rate`: the cap keeps the index's arithmetic in range.
+        if genesis.tbill_rate.0 > crate::reserve::tbill_rate_max(genesis.params.max_tbill_apr_bps) {
+            return Err(GenesisError("the T-bill rate is above max_tbill_apr_bps".into()));
+        }
         *state.reserve.tbill.get_mut() = TbillIndex {
             index_at_update: WAD,
             rate_per_second: genesis.tbill_rate,

@@ -66,8 +66,12 @@ pub struct SeniorBook {
 }
 
 impl SeniorBook {
-    /// Interest accrued and unpaid at `now`, times 10^18 (exact).
+    /// Interest accrued and unpaid at `now`, times 10^18 (exact below 2^256).
     pub fn accrued_wad_at(&self, now: u64) -> U256 {
+        // Saturates upward, and that favours the vault: accrued senior interest counts only in
+        // optimistic NAV, which prices deposits, so an overflow (beyond any real book) would make
+        // deposits dearer and never pay anyone more; conservative NAV, which prices redemptions,
+        // leaves it out. Pinned by `an_overflowing_senior_accrual_saturates_only_the_deposit_price`.
         let elapsed = U256::from(now.saturating_sub(self.checkpoint_at));
         self.accrued_at_checkpoint_wad
             .saturating_add(self.interest_per_second_wad.saturating_mul(elapsed))
@@ -75,6 +79,10 @@ impl SeniorBook {
 
     /// Interest accrued and unpaid at `now`, rounded down.
     pub fn accrued_at(&self, now: u64) -> Amount {
+        // Saturates upward, and that favours the vault: accrued senior interest counts only in
+        // optimistic NAV, which prices deposits, so an overflow (beyond any real book) would make
+        // deposits dearer and never pay anyone more; conservative NAV, which prices redemptions,
+        // leaves it out. Pinned by `an_overflowing_senior_accrual_saturates_only_the_deposit_price`.
         let units = self.accrued_wad_at(now) / U256::from(WAD);
         Amount(u128::try_from(units).unwrap_or(u128::MAX))
     }
@@ -120,13 +128,16 @@ pub fn senior_net_rate_wad(principal: Amount, rate: u128, net_share_e8: u32) -> 
 /// The share of senior interest that reaches the vault after a performance fee and a curator
 /// fee, in units of 10^-8.
 pub fn net_share_e8(performance_fee_bps: u32, curator_fee_bps: u32) -> u32 {
+    // Fees are validated to at most 10,000 bps; a larger one keeps nothing (the vault accrues
+    // less, so the deposit price is lower: the floor favours no one at the vault's expense).
     let keep = |bps: u32| 10_000u32.saturating_sub(bps);
     keep(performance_fee_bps) * keep(curator_fee_bps)
 }
 
 impl SeniorAccrual {
-    /// Interest accrued at `now`, times 10^18 (exact).
+    /// Interest accrued at `now`, times 10^18 (exact below 2^256).
     pub fn accrued_wad_at(&self, now: u64) -> U256 {
+        // Saturates upward for the reason given at `SeniorBook::accrued_wad_at`.
         let elapsed = U256::from(now.saturating_sub(self.checkpoint_at));
         self.accrued_wad.saturating_add(self.interest_per_second_wad.saturating_mul(elapsed))
     }
@@ -157,6 +168,7 @@ pub(crate) fn update_senior_position(
         .interest_per_second_wad
         .checked_sub(position.interest_per_second_wad)
         .unwrap_or_else(|| unreachable!("the senior book's rate sum is below a position's"))
+        // Upward, for the reason given at `SeniorBook::accrued_wad_at`.
         .saturating_add(interest_per_second_wad);
     position.interest_per_second_wad = interest_per_second_wad;
 }
@@ -190,6 +202,9 @@ pub fn unvested(globals: &VaultGlobals, now: u64) -> Amount {
     }
     let remaining = u128::from(globals.vesting_end - now);
     let duration = u128::from(globals.vesting_end - globals.vesting_start);
+    // Cannot fail (remaining <= duration, so the result is at most the amount, and the
+    // product is exact in 256 bits); were it to, counting all of it unvested keeps NAV low,
+    // which favours the vault over a redeemer.
     globals
         .vesting_amount
         .mul_div(remaining, duration, Rounding::Up)
@@ -242,9 +257,13 @@ pub fn nav(state: &State) -> Nav {
     let globals = state.vault.globals.get();
     let balance = state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai);
     let unvested = unvested(globals, now);
+    // Unvested yield is part of the balance: the floor at zero is definitional.
     let unallocated = balance.saturating_sub(unvested);
     let senior = &globals.senior;
     let accrued = senior.accrued_at(now);
+    // The idle USDai and the principal lent are disjoint parts of the USDai supply, a u128, so
+    // their sum fits; only the accrued interest can saturate optimistic NAV, and upward (see
+    // `SeniorBook::accrued_wad_at`). Impairment never exceeds principal (SPEC 9.6).
     Nav {
         unallocated,
         unvested,
@@ -298,14 +317,19 @@ impl Nav {
         )?)
     }
 
-    /// The price of one share in a deposit, 18-decimal fixed point, rounded up.
+    /// The price of one share in a deposit, 18-decimal fixed point, rounded up. A view:
+    /// saturates at the largest price (a price above 3.4 x 10^20 USDai a share); a stake
+    /// prices through `shares_for_deposit`, which returns the overflow code instead.
     pub fn deposit_price_wad(&self) -> u128 {
         self.assets_for_mint(Amount(WAD)).map(|a| a.0).unwrap_or(u128::MAX)
     }
 
-    /// The price of one share in a redemption, 18-decimal fixed point, rounded down.
+    /// The price of one share in a redemption, 18-decimal fixed point, rounded down. A view:
+    /// saturates at the largest price, like [`Nav::deposit_price_wad`] (it used to read 0, an
+    /// overflow turned into a price crash); redemptions price through
+    /// `assets_for_redemption`, which returns the overflow code.
     pub fn redemption_price_wad(&self) -> u128 {
-        self.assets_for_redemption(Amount(WAD)).map(|a| a.0).unwrap_or(0)
+        self.assets_for_redemption(Amount(WAD)).map(|a| a.0).unwrap_or(u128::MAX)
     }
 }
 
@@ -453,6 +477,35 @@ mod tests {
             conservative: Amount(conservative),
             share_supply: Amount(share_supply),
         }
+    }
+
+    #[test]
+    fn an_overflowing_senior_accrual_saturates_only_the_deposit_price() {
+        let book = SeniorBook {
+            principal: Amount(1_000),
+            interest_per_second_wad: U256::MAX / U256::from(2),
+            ..SeniorBook::default()
+        };
+        assert_eq!(book.accrued_wad_at(3), U256::MAX, "saturates upward, never wraps to 0");
+        assert_eq!(book.accrued_at(3), Amount(u128::MAX));
+        let mut state = State::default();
+        state.vault.globals.get_mut().senior = book;
+        *state.clock.get_mut() = crate::state::Clock { height: 1, timestamp: 3 };
+        let nav = super::nav(&state);
+        assert_eq!(nav.optimistic, Amount(u128::MAX), "deposits become dearer");
+        assert_eq!(nav.conservative, Amount(1_000), "redemptions are priced without it");
+        assert_eq!(nav.share_supply, Amount::ZERO);
+        assert!(nav.redemption_price_wad() <= nav.deposit_price_wad());
+    }
+
+    #[test]
+    fn a_price_view_that_overflows_reads_the_largest_price_not_zero() {
+        // One share unit (plus the virtual ones) against the largest NAV: the price per whole
+        // share does not fit 128 bits.
+        let huge = nav(u128::MAX - VIRTUAL_ASSETS, u128::MAX - VIRTUAL_ASSETS, 1);
+        assert_eq!(huge.assets_for_redemption(Amount(WAD)), Err(crate::math::Overflow.into()));
+        assert_eq!(huge.redemption_price_wad(), u128::MAX);
+        assert_eq!(huge.deposit_price_wad(), u128::MAX);
     }
 
     #[test]

@@ -56,7 +56,7 @@ fn the_backing_ratio_is_the_attested_value_over_the_supply_beside_the_ledgers_ow
     assert_eq!(backing.mint_headroom, whole(210));
     assert_eq!(backing.age_secs, 0);
     assert!(!backing.is_stale);
-    let ledger = reserve::backing(&market.state);
+    let ledger = reserve::backing(&market.state).expect("the reserve fits 128 bits");
     assert_eq!(reserve::ratio_bps(ledger.reserve_value, ledger.usdai_supply), Some(10_000));
     // A day later the attestation is a day old; at 7 days and one second it is stale.
     market.advance(DAY);
@@ -169,7 +169,7 @@ fn attack_a_keeper_cannot_harvest_yield_the_custodian_has_not_attested() {
     market.stake(ALICE, whole(1_000));
     market.advance(365 * DAY / 12);
     market.refresh_prices();
-    let ledger_surplus = reserve::backing(&market.state).surplus;
+    let ledger_surplus = reserve::backing(&market.state).expect("fits").surplus;
     assert!(ledger_surplus > whole(4), "{ledger_surplus}");
     let now = market.now();
     market.ok(RESERVE_CUSTODIAN, attestation(whole(1_002), now));

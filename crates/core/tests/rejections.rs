@@ -1235,7 +1235,7 @@ fn issuing_usdai_needs_a_fresh_attestation_that_covers_it() -> TxError {
     // supply: no attested surplus to harvest.
     market.advance(3 * DAY);
     market.refresh_prices();
-    assert!(!infrafi_core::reserve::backing(&market.state).surplus.is_zero());
+    assert!(!infrafi_core::reserve::backing(&market.state).expect("fits").surplus.is_zero());
     let harvest = Action::HarvestBaseYield(HarvestBaseYield {});
     let code = reject(&mut market, KEEPER, harvest.clone(), ReserveError::AttestedSurplusIsZero);
     // Past the maximum age, neither mint nor harvest; redemptions are never held back.

@@ -127,7 +127,9 @@ pub fn is_due(last_sample_at: Option<u64>, timestamp: u64, interval_secs: u64) -
 /// Reads every stored series off `state` (after the block at `height`).
 pub fn sample(state: &State, height: u64) -> Sample {
     let nav = vault::nav(state);
-    let backing = reserve::backing(state);
+    // A reserve whose value no longer fits 128 bits is not sampled (the node's block
+    // invariants halt it before such a block commits); never a clamped figure.
+    let backing = reserve::backing(state).ok();
     let queue = &state.queue;
     let mut values = BTreeMap::new();
     let mut put = |name: &str, value: u128| {
@@ -141,8 +143,10 @@ pub fn sample(state: &State, height: u64) -> Sample {
     put("nav_idle", nav.unallocated.0);
     put("nav_deployed", nav.senior_principal.0);
     put("share_supply", nav.share_supply.0);
-    put("usdai_supply", backing.usdai_supply.0);
-    put("reserve_value", backing.reserve_value.0);
+    if let Some(backing) = &backing {
+        put("usdai_supply", backing.usdai_supply.0);
+        put("reserve_value", backing.reserve_value.0);
+    }
     put("queue_locked_shares", state.ledger.balance(ProtocolAccount::QueueEscrow, Asset::Susdai).0);
     put("queue_requests", (queue.eligible.len() + queue.waiting.len()) as u128);
     put("rounds", u128::from(queue.globals.get().rounds));

@@ -61,7 +61,7 @@ fn closed_form_apy(simulation: &Simulation) -> f64 {
     let start_value = value;
     let supply = convert::amount_to_usd(state.ledger.supply_of(Asset::Usdai));
     let units = state.ledger.balance(ProtocolAccount::Reserve, Asset::Tbill);
-    let index = state.reserve.tbill.get().at(book.start);
+    let index = state.reserve.tbill.get().at(book.start).expect("the index fits 128 bits");
     let reserve = convert::amount_to_usd(units) * (index as f64 / WAD as f64);
     let mut harvest = reserve - supply;
     let mut supply = supply;

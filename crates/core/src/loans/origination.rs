@@ -207,6 +207,7 @@ pub fn ltv_bps(balance: Amount, value: Amount) -> u128 {
     if balance.is_zero() {
         return 0;
     }
+    // An LTV that overflows is the highest: the loan fails every LTV limit (favours the vault).
     balance.mul_div(BPS_DENOMINATOR, value.0, Rounding::Up).map(|a| a.0).unwrap_or(u128::MAX)
 }
 

@@ -10,23 +10,28 @@ use crate::{
     fenwick::Sums,
     ids::{Asset, ProtocolAccount, RequestId},
     ledger,
-    math::{Amount, BPS_DENOMINATOR, Bps, Rounding, mul_div},
+    math::{Amount, BPS_DENOMINATOR, Bps, Overflow, Rounding, mul_div},
     queue::{self, RoundRecord},
     state::State,
 };
 use alloy_primitives::U256;
 
 /// The moving average after a round at `price_wad`: `weight x price + (1 - weight) x average`,
-/// rounded down (a statistic, not money); the first round starts it at its price.
-pub fn next_clearing_price_ema(average_wad: u128, price_wad: u128, is_first: bool) -> u128 {
+/// each part rounded down (a statistic, not money); the first round starts it at its price.
+/// A weighted mean of two 128-bit values fits 128 bits, so [`Overflow`] cannot happen; it is
+/// returned rather than clamped all the same (the round then fails with its code).
+pub fn next_clearing_price_ema(
+    average_wad: u128,
+    price_wad: u128,
+    is_first: bool,
+) -> Result<u128, Overflow> {
     if is_first {
-        return price_wad;
+        return Ok(price_wad);
     }
     let weight = u128::from(CLEARING_PRICE_EMA_WEIGHT_BPS);
-    let new = mul_div(price_wad, weight, BPS_DENOMINATOR, Rounding::Down).unwrap_or(u128::MAX);
-    let old = mul_div(average_wad, BPS_DENOMINATOR - weight, BPS_DENOMINATOR, Rounding::Down)
-        .unwrap_or(u128::MAX);
-    new.saturating_add(old)
+    let new = mul_div(price_wad, weight, BPS_DENOMINATOR, Rounding::Down)?;
+    let old = mul_div(average_wad, BPS_DENOMINATOR - weight, BPS_DENOMINATOR, Rounding::Down)?;
+    new.checked_add(old).ok_or(Overflow)
 }
 
 /// The highest bid among the eligible requests left unserved, other than `except`.
@@ -130,7 +135,7 @@ pub(crate) fn settle_round(
     distribute(state, record, newest_jumper)?;
     let qev = state.queue.qev.get_mut();
     qev.clearing_price_ema_wad =
-        next_clearing_price_ema(qev.clearing_price_ema_wad, clearing_price_wad, record.round == 0);
+        next_clearing_price_ema(qev.clearing_price_ema_wad, clearing_price_wad, record.round == 0)?;
     record.clearing_price_ema_wad = qev.clearing_price_ema_wad;
     Ok(())
 }

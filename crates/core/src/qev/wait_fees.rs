@@ -79,6 +79,8 @@ fn credit_wait_fees(
         let weighted =
             U256::from(old_unvested.0) * old_left + U256::from(new_unvested.0) * new_left;
         let (left, remainder) = weighted.div_rem(U256::from(unvested.0));
+        // A weighted mean of two u64 durations fits u64: the fallback is unreachable (and would
+        // only vest later, never pay sooner). Times, not amounts.
         let left = u64::try_from(left).unwrap_or(u64::MAX);
         let left = if remainder.is_zero() { left } else { left.saturating_add(1) };
         now.saturating_add(left.max(1))
@@ -112,6 +114,8 @@ fn unsettled_wait_fees(
     // The credit-weighted mean time of the rounds settled together, rounded up (later).
     let origin = state.queue.qev.get().fee_time_origin.unwrap_or(now);
     let mean_offset = mul_div(time_weight, 1, per_share, Rounding::Up)?;
+    // The mean of the rounds' times lies between the origin and now; `min(now)` bounds the
+    // rounding up (a time, not an amount).
     let offset = u64::try_from(mean_offset).unwrap_or(u64::MAX);
     Ok((Amount(credit), remainder, origin.saturating_add(offset).min(now), index))
 }

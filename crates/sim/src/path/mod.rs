@@ -332,7 +332,7 @@ impl PathSim<'_> {
         let actors = self.chain.actors.clone();
         let rate = apr_to_rate(self.market.tbill_apr);
         self.apply(actors.oracle, Action::PostTbillRate(PostTbillRate { rate }))?;
-        if !reserve::backing(&self.chain.state).surplus.is_zero()
+        if reserve::backing(&self.chain.state).is_ok_and(|backing| !backing.surplus.is_zero())
             && !self.chain.state.ledger.supply_of(Asset::Susdai).is_zero()
         {
             self.apply(actors.keeper, Action::HarvestBaseYield(HarvestBaseYield {}))?;
@@ -450,8 +450,9 @@ impl PathSim<'_> {
     }
 
     fn sample_price(&mut self) {
-        let backing = reserve::backing(&self.chain.state);
-        if !backing.usdai_supply.is_zero() {
+        if let Ok(backing) = reserve::backing(&self.chain.state)
+            && !backing.usdai_supply.is_zero()
+        {
             let ratio = amount_to_usd(backing.reserve_value) / amount_to_usd(backing.usdai_supply);
             self.out.backing_min = self.out.backing_min.min(ratio);
         }

@@ -160,7 +160,9 @@ impl Step {
             }
             Op::HarvestBaseYield => Action::HarvestBaseYield(HarvestBaseYield {}),
             Op::PostReserveAttestation { value_bps, age_secs, document_is_valid } => {
-                let reserve_value = infrafi_core::reserve::backing(state).reserve_value;
+                // A reserve beyond 128 bits (never in a workload) would attest nothing.
+                let reserve_value = infrafi_core::reserve::backing(state)
+                    .map_or(Amount::ZERO, |backing| backing.reserve_value);
                 let market_value = bps_of(reserve_value, value_bps);
                 let as_of = match age_secs {
                     Some(age) => state.now().saturating_sub(u64::from(age)),
