@@ -1,4 +1,12 @@
 //! The whole protocol state, its genesis, its journal and its canonical hash.
+//!
+//! Guarantees: [`State`] is every component's state and nothing else (no cache, no interior
+//! mutability), declared once with `table::component!`, so commit and rollback cover every
+//! field. Its canonical encoding is postcard over the components in declaration order, maps
+//! in key order; [`State::state_hash`] is its keccak-256, so equal states hash equally on every
+//! machine. [`STATE_FORMAT`] names the encoding: a node refuses a stored state of another
+//! format instead of misreading it. A genesis is checked before it becomes a state
+//! ([`State::from_genesis`]).
 
 use crate::{
     event::Event,

@@ -1,9 +1,10 @@
 //! Transactions and the one entry point: [`apply`].
 //!
-//! A transaction is `(sender, action)`; signatures, nonces and chain ids are checked by the node
-//! before it reaches here. `apply` runs the action against the state inside a journal: on
-//! success the writes stand and the events are returned; on rejection every write is undone,
-//! so the state is exactly as it was.
+//! A transaction is `(sender, action)`; the node checks its signature and chain id before it
+//! reaches here, and consumes the sender's nonce with [`consume_nonce`] (committed at once, so
+//! a rejected action still uses its nonce) before calling [`apply`]. `apply` runs the action
+//! against the state inside a journal: on success the writes stand and the events are
+//! returned; on rejection every write is undone, so the state is exactly as it was.
 
 use crate::{
     action::Action,

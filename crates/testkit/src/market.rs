@@ -101,6 +101,10 @@ pub const CURATOR_TWO: Address = Address::repeat_byte(0xad);
 pub const BORROWER_TWO: Address = Address::repeat_byte(0xb1);
 /// Deposits into the vault in the credit fixture.
 pub const DEPOSITOR: Address = Address::repeat_byte(0xd1);
+/// A second holder of a credit role (custodian, appraiser, insurer, curator, liquidation
+/// agent) where a test grants it one, so that acting on another holder's receipt, policy,
+/// silo or liquidation is tried.
+pub const RIVAL: Address = Address::repeat_byte(0xc3);
 /// Holds no role and no money: whoever acts without the right.
 pub const STRANGER: Address = Address::repeat_byte(0xd2);
 

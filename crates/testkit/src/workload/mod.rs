@@ -44,12 +44,8 @@ pub const FEEDS: Address = Address::repeat_byte(0xc2);
 /// money) and four users.
 pub const ACTORS: [Address; 6] = [OPS, FEEDS, ALICE, BOB, CAROL, DAVE];
 
-/// A second borrower.
-pub const BORROWER_TWO: Address = Address::repeat_byte(0xb1);
-/// A second holder of every credit role (custodian, appraiser, insurer, curator and
-/// liquidation agent), so that acting on another holder's receipt, policy, silo or
-/// liquidation is tried too.
-pub const RIVAL: Address = Address::repeat_byte(0xc3);
+// BORROWER_TWO and RIVAL (the second holder of every credit role, so that acting on another
+// holder's receipt, policy, silo or liquidation is tried too) are the fixture's.
 /// The credit parties: the role holders of SPEC 8-10 and two borrowers. They are outside
 /// the actors whose value the properties follow: a borrower's USDai is what it owes, and a
 /// silo's pool is its curator's capital at risk. What they pay into the actors' accounts,
