@@ -955,6 +955,35 @@ mod tests {
         assert!(backing(&state).is_ok());
     }
 
+    /// `reserve_backing_insufficient` (310) guards a redemption against a reserve that holds
+    /// less TBILL than it must pay out. No transaction reaches it while SPEC 14.2 holds (the
+    /// reserve is worth at least the USDai supply), so this test breaks the invariant from
+    /// inside the crate: USDai minted with no TBILL behind it. The redemption is refused with
+    /// the code, not an underflow, and changes nothing.
+    #[test]
+    fn a_redemption_the_reserve_cannot_back_is_refused_with_its_code() {
+        use crate::{
+            ids::USDC,
+            table::Journaled,
+            tx::{BlockContext, Transaction, apply},
+        };
+        let user = Address::repeat_byte(2);
+        let genesis = crate::Genesis::with_admin(Address::repeat_byte(1), 0);
+        let mut state = crate::State::from_genesis(&genesis).expect("a valid genesis");
+        ledger::mint(&mut state, Asset::Usdai, user, Amount::from_whole(100)).expect("mints");
+        state.commit();
+        state.events.clear();
+        let before = state.state_hash();
+        let redeem =
+            RedeemUsdai { token: USDC, amount: Amount::from_whole(100), min_out: Amount::ZERO };
+        let tx = Transaction { sender: user, action: redeem.into() };
+        let block = BlockContext { height: 0, timestamp: 0 };
+        let refused = apply(&mut state, &block, &tx).expect_err("nothing backs the payout");
+        assert_eq!(refused, ReserveError::ReserveBackingInsufficient.into());
+        assert_eq!(refused.code(), 310);
+        assert_eq!(state.state_hash(), before);
+    }
+
     #[test]
     fn payout_statuses_round_trip_through_the_binary_encoding() {
         // Regression: the internally tagged derive could be written to postcard but not read
