@@ -46,6 +46,7 @@ pub(crate) fn silo_dto(snapshot: &Snapshot, silo: &Silo) -> SiloDto {
     SiloDto {
         id: silo.id.0,
         curator: silo.curator,
+        capital_owner: infrafi_core::silos::capital_owner(&snapshot.state, silo),
         eligible_classes: silo.terms.eligible_classes.iter().map(ToString::to_string).collect(),
         max_initial_ltv_bps: silo.terms.max_initial_ltv_bps.0,
         margin_call_ltv_bps: silo.terms.margin_call_ltv_bps.0,

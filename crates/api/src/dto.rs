@@ -507,6 +507,10 @@ pub struct SiloDto {
     /// Its curator.
     #[schemars(with = "crate::schema::Address")]
     pub curator: Address,
+    /// Who owns its first-loss capital: the curator, or the predecessor who posted it when a
+    /// successor services the silo (only the owner may deposit or withdraw it).
+    #[schemars(with = "crate::schema::Address")]
+    pub capital_owner: Address,
     /// Asset classes it lends against.
     pub eligible_classes: Vec<String>,
     /// Largest LTV at origination (bps).

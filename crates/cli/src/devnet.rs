@@ -620,7 +620,7 @@ mod tests {
             [
                 "0xadec871ac4f070048f8d4b8c83dfc3c0de077770250d0deda6f455dc233473de",
                 "0x4988068ae25cfad747447c9bbf5a239dac062c594073d97d3506ff9970010e92",
-                "0x6a4cb2eef8cbed5422ac5a60be42b0e38fce11e1ef9a83f8de18560971050d65",
+                "0x89ab2d1e4492eb5429e7dac720de03e8324d8d019138794aa1444ef3321826e1",
                 "0x6c95c9fbc5b9e42431925ed06b006aa6de53008a87b146d45db075d556a930a2",
             ]
         );

@@ -8,6 +8,14 @@
 //! capital (free pool + junior principal funded) stays at least `min_first_loss_bps` of the
 //! senior exposure except after a recognised loss; a silo's impairment is the senior principal
 //! its impaired loans' expected recoveries leave uncovered, less its free pool.
+//!
+//! Succession (SPEC 10, issue 11 item 4): first-loss capital stays with whoever posted it. A
+//! successor assigned to a frozen silo services its loans (and earns the curator fee), but the
+//! pool keeps absorbing the losses of those loans for its owner, its junior repayments return
+//! to it, and only its owner ([`capital_owner`]) may add to or withdraw it: what is left once
+//! the loans close goes back to the original curator. The successor posts its own capital in
+//! its own silo for new loans: a silo cannot be unfrozen for a successor while another's
+//! capital or loans remain in it.
 
 use crate::{
     action::ActionHandler,
@@ -55,6 +63,10 @@ result_codes! {
             "The silo is already in the requested frozen state.";
         FirstLossBelowRequirement = 714 => "first_loss_below_requirement",
             "The silo's first-loss capital would be below its requirement after this loan.";
+        SenderIsNotCapitalOwner = 715 => "sender_is_not_capital_owner",
+            "Only whoever posted the silo's first-loss capital may add to it or withdraw it; a successor curator posts its own capital in its own silo.";
+        SiloCapitalBelongsToPredecessor = 716 => "silo_capital_belongs_to_predecessor",
+            "The silo cannot be unfrozen while a predecessor's first-loss capital or loans remain in it: the successor lends from its own silo.";
     }
 }
 
@@ -164,6 +176,9 @@ component! {
         pub silos: Table<SiloId, Silo>,
         /// Senior principal outstanding per (silo, borrower), for the concentration limit.
         pub borrower_exposure: Table<(SiloId, Address), Amount>,
+        /// Who owns a silo's first-loss capital when that is not its curator: the curator who
+        /// posted it, kept when a successor is assigned ([`capital_owner`]).
+        pub capital_owners: Table<SiloId, Address>,
         /// The next silo id.
         pub next_silo_id: Slot<u64>,
     }
@@ -174,12 +189,23 @@ pub fn silo(state: &State, id: SiloId) -> Result<Silo, TxError> {
     state.silos.silos.get(&id).cloned().ok_or(SiloError::SiloNotFound.into())
 }
 
-fn curated_by(state: &State, sender: Address, id: SiloId) -> Result<Silo, TxError> {
+/// Who owns silo `id`'s first-loss capital: the curator who posted it, which is the silo's
+/// curator unless a successor was assigned.
+pub fn capital_owner(state: &State, silo: &Silo) -> Address {
+    state.silos.capital_owners.get(&silo.id).copied().unwrap_or(silo.curator)
+}
+
+/// The silo `id` if `sender` owns its first-loss capital, else `sender_is_not_capital_owner`
+/// (`sender_is_not_silo_curator` for a sender with no part in the silo, as before succession).
+fn capital_owned_by(state: &State, sender: Address, id: SiloId) -> Result<Silo, TxError> {
     let silo = silo(state, id)?;
-    if silo.curator != sender {
-        return Err(SiloError::SenderIsNotSiloCurator.into());
+    if capital_owner(state, &silo) == sender {
+        return Ok(silo);
     }
-    Ok(silo)
+    match silo.curator == sender {
+        true => Err(SiloError::SenderIsNotCapitalOwner.into()),
+        false => Err(SiloError::SenderIsNotSiloCurator.into()),
+    }
 }
 
 /// Applies `change` to silo `id`; the silo exists (checked by every caller).
@@ -340,7 +366,7 @@ impl ActionHandler for DepositFirstLoss {
 
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
         let Self { silo_id: id, amount } = *self;
-        curated_by(state, sender, id)?;
+        capital_owned_by(state, sender, id)?;
         if amount.is_zero() {
             return Err(LedgerError::AmountMustNotBeZero.into());
         }
@@ -370,7 +396,7 @@ impl ActionHandler for WithdrawFirstLoss {
 
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
         let Self { silo_id: id, amount } = *self;
-        let silo = curated_by(state, sender, id)?;
+        let silo = capital_owned_by(state, sender, id)?;
         if amount.is_zero() {
             return Err(LedgerError::AmountMustNotBeZero.into());
         }
@@ -448,8 +474,18 @@ impl ActionHandler for SetSiloFrozen {
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
         let Self { silo_id: id, frozen } = *self;
         require_role(state, Role::Admin, sender)?;
-        if silo(state, id)?.frozen == frozen {
+        let silo = silo(state, id)?;
+        if silo.frozen == frozen {
             return Err(SiloError::SiloFrozenStateUnchanged.into());
+        }
+        if !frozen && capital_owner(state, &silo) != silo.curator {
+            // Unfrozen, the successor would lend on the predecessor's capital. Once that is
+            // all back with its owner and no loan is left, the successor's own capital starts
+            // from nothing.
+            if !silo.pool_balance.is_zero() || silo.loans_outstanding > 0 {
+                return Err(SiloError::SiloCapitalBelongsToPredecessor.into());
+            }
+            state.silos.capital_owners.remove(&id);
         }
         update(state, id, |silo| silo.frozen = frozen);
         state.emit(Event::SiloFrozenChanged { silo_id: id, frozen });
@@ -459,8 +495,8 @@ impl ActionHandler for SetSiloFrozen {
 
 /// Admin: assign a frozen silo to a successor curator.
 ///
-/// Admin hands a frozen silo, its loans and its pool to another
-/// curator.
+/// Admin hands a frozen silo's loans to another curator to service; the first-loss pool stays
+/// its poster's (it absorbs those loans' losses and returns to its owner when they close).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssignSuccessorCurator {
@@ -476,11 +512,20 @@ impl ActionHandler for AssignSuccessorCurator {
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
         let Self { silo_id: id, curator: successor } = *self;
         require_role(state, Role::Admin, sender)?;
-        if !silo(state, id)?.frozen {
+        let silo = silo(state, id)?;
+        if !silo.frozen {
             return Err(SiloError::SiloNotFrozen.into());
         }
         if !state.governance.has_role(Role::Curator, successor) {
             return Err(SiloError::SuccessorLacksCuratorRole.into());
+        }
+        let owner = capital_owner(state, &silo);
+        match owner == successor {
+            // Handed back to the capital's owner: it curates its own capital again.
+            true => {
+                state.silos.capital_owners.remove(&id);
+            }
+            false => state.silos.capital_owners.insert(id, owner),
         }
         update(state, id, |silo| silo.curator = successor);
         state.emit(Event::SiloCuratorAssigned { silo_id: id, curator: successor });

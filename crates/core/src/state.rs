@@ -45,8 +45,9 @@ pub struct Clock {
 /// so a stored chain holding such a round would replay to another state. 4:
 /// `SeniorAccrual::net_share_e8` (senior interest accrues net of fees, issue 11). 5: reserve
 /// attestations (`ReserveState::attestations` and `next_attestation_id`, three
-/// `reserve_attestation_*` parameters, the `reserve_custodian` role; issue 16).
-pub const STATE_FORMAT: u64 = 5;
+/// `reserve_attestation_*` parameters, the `reserve_custodian` role; issue 16). 6: the table
+/// `silos.capital_owners` (first-loss capital stays with whoever posted it, issue 11).
+pub const STATE_FORMAT: u64 = 6;
 
 component! {
     /// Everything the protocol knows.

@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0xc96b92b0ef36fbb59f23441ed74ede1d8051e61a7c91d061b464eaea6dfa9c69",
-            "0xc4dc6c9a1b0105a19f3ccb288ed6654b56aa90efe83fa70e59dce93292b351f3",
-            "0x9093c776f7997436024568620834d4037ac355b989574f174da713028e16de01",
+            "0xcfcbef1a23c15cfbb3b213501a08bb71bbaaa69cdd8eb3ee5206c6bf858e0469",
+            "0xf22af8430a1f0467a98daa03b33cb36710bee3800e3404e4250abec2940a4c13",
+            "0xc0d8e6e01f5a712cc768173676c9757d9cf25d89f6025ded6a05a4cdfd8f85e4",
         ]
     );
 }

@@ -10,8 +10,8 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 5, in encoding order.
-const SCHEMA_AT_FORMAT_5: &[&str] = &[
+/// Every table and slot of the state at format 6, in encoding order.
+const SCHEMA_AT_FORMAT_6: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -52,6 +52,7 @@ const SCHEMA_AT_FORMAT_5: &[&str] = &[
     "slot receipts.next_receipt_id",
     "table silos.silos",
     "table silos.borrower_exposure",
+    "table silos.capital_owners",
     "slot silos.next_silo_id",
     "table loans.loans",
     "table loans.open",
@@ -59,9 +60,9 @@ const SCHEMA_AT_FORMAT_5: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 5.
-const GENESIS_HASH_AT_FORMAT_5: &str =
-    "0x58249726ea942d91be5771fdd125884f2f625c9a32134e8ac4fe8aafe3fe8e34";
+/// The hash of the canonical encoding of [`pinned_state`] at format 6.
+const GENESIS_HASH_AT_FORMAT_6: &str =
+    "0xf0a34f5ebdc1a98e1a589125b403f88ba27faa1f53bd90c9ebba935265a0a7d2";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -75,7 +76,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 5, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 6, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -83,8 +84,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_5, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_5);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_6, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_6);
 }
 
 #[test]
@@ -99,7 +100,12 @@ fn every_component_path_constant_names_a_table_or_slot_of_the_schema() {
     let receipts = ReceiptsState::PATHS;
     constants.push(receipts.receipts);
     let silos = SilosState::PATHS;
-    constants.extend([silos.silos, silos.borrower_exposure, silos.next_silo_id]);
+    constants.extend([
+        silos.silos,
+        silos.borrower_exposure,
+        silos.capital_owners,
+        silos.next_silo_id,
+    ]);
     let reserve = ReserveState::PATHS;
     constants.extend([reserve.attestations, reserve.next_attestation_id]);
     let queue = QueueState::PATHS;

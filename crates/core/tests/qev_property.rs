@@ -440,6 +440,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0x819cf0031873e897118288fedab87d2d1ef41ec6c0f3ccd37720a1b53adefb76"
+        "0xfe0c8203197be95006e6e1e7be3146ab758baaa615036bbd6680e4f09e705506"
     );
 }

@@ -181,6 +181,8 @@ rejection_cases! {
     loans_stay_within_the_silo_cap_the_borrower_concentration_and_the_silo_classes,
     a_successor_must_be_a_curator_and_a_freeze_must_change_something,
     a_loan_needs_first_loss_capital_for_its_senior_exposure,
+    a_successor_curator_cannot_move_the_original_curators_capital,
+    a_silo_cannot_be_unfrozen_for_a_successor_while_the_original_capital_remains,
     a_loan_must_exist_and_only_its_borrower_may_accept_pledge_or_claim,
     loan_terms_need_a_principal_receipts_periods_and_bounded_rates_fees_and_expiry,
     a_proposal_is_accepted_once_and_before_it_expires,
@@ -2253,6 +2255,46 @@ fn a_loan_needs_first_loss_capital_for_its_senior_exposure() -> TxError {
     );
     market.originate(thin, senior_loan(receipt, whole(50_000), 0, market.now()));
     code
+}
+
+/// A frozen silo with loans and the original curator's capital, handed to DAVE.
+fn succeeded_silo() -> (Market, SiloId) {
+    let (mut market, silo, receipt) = credit_market();
+    market.originate(silo, senior_loan(receipt, whole(100_000), 0, market.now()));
+    market.ok(ADMIN, Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: true }));
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Curator, account: DAVE }));
+    market.ok(
+        ADMIN,
+        Action::AssignSuccessorCurator(AssignSuccessorCurator { silo_id: silo, curator: DAVE }),
+    );
+    (market, silo)
+}
+
+fn a_successor_curator_cannot_move_the_original_curators_capital() -> TxError {
+    let (mut market, silo) = succeeded_silo();
+    let code = reject(
+        &mut market,
+        DAVE,
+        Action::WithdrawFirstLoss(WithdrawFirstLoss { silo_id: silo, amount: whole(1) }),
+        SiloError::SenderIsNotCapitalOwner,
+    );
+    reject(
+        &mut market,
+        DAVE,
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id: silo, amount: whole(1) }),
+        SiloError::SenderIsNotCapitalOwner,
+    );
+    code
+}
+
+fn a_silo_cannot_be_unfrozen_for_a_successor_while_the_original_capital_remains() -> TxError {
+    let (mut market, silo) = succeeded_silo();
+    reject(
+        &mut market,
+        ADMIN,
+        Action::SetSiloFrozen(SetSiloFrozen { silo_id: silo, frozen: false }),
+        SiloError::SiloCapitalBelongsToPredecessor,
+    )
 }
 
 fn a_loan_must_exist_and_only_its_borrower_may_accept_pledge_or_claim() -> TxError {

@@ -100,22 +100,22 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[
             [
                 "0xecc845c300195463dd57bcfeb6ddf8df0cd5eb81d6ef7debf78e61ee717e8b3c",
-                "0x946b1a1e912ef409595a18ac13e8c101dd53d627e100b418d20400f2ac6394c8",
+                "0x47cefb2bb5b61afcd4945c419a4598e7bacaf0b054bbaf4b5b95dc68675e8702",
                 "0x14034da75155d2c6b48a4b0626be199526975ca869fd09800ae704851236d36a",
             ],
             [
                 "0x8f08bbcc5417f9220cde2844a83fa49644197151f5a72691f9828b2e4bb9d102",
-                "0xb07a653e08077f84d413be7a262c6e316bb4b548fa83b0353ac412f43c0bb93e",
+                "0xd07c43457707ce82db9917ed8a0aec11ae7227a14d2091baf54be6c8f4291120",
                 "0xe9b31ea63a19ca9d73c70b64c262f860a17926749551d82d4ec71535f52e19ec",
             ],
             [
                 "0xae04ef19bd1de9dcef43e98afb4da3a228bf222be994cdc64437f35eb8b69f79",
-                "0xda1c82c2affeb854c24be873473d07de4d2cbdb16878d65100f0c3e9a5d9af4f",
+                "0xbbbb35133f0e4d43ec49e9e66a6c1ce22e61cf6db24b0a1cbbbec49af9a2e869",
                 "0x30ca7aab74e686d2a5c9cbc5c9ed9a862e50f5a5cc95e7b59b69ef7784feaf0f",
             ],
             [
                 "0x59e04232968d2731ab11ba0961106997bb7501ba1d6a72f021f1b9e7b1c73ddf",
-                "0x8beacba372d6a9e54f289d24aeebcb61a46daca340e8d885661cce6d2d7b2767",
+                "0xc226fb8bbe878d5cc7b8d55083451d40b4e01988744138533a8f7799aa963687",
                 "0x493f610775685993f9dcd8073081d207e6c4460ee2a182729326852d3a4050b5",
             ],
         ],
@@ -150,7 +150,7 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0x3a731abd7a8a5036c3054dfbbc8ebfccb49899a402b430bf42c7e2fc073f2f23",
+            "0xb707bd70da675fae0f4685c98700659e2d902a6ea45c7e4bf07ddafff6b23d90",
             "0xb586f7ef0c618ec2ee923e534d0385b63516d70fd1c95e618ed96b770212f055",
         ]],
     );

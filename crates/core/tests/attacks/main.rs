@@ -12,3 +12,4 @@ use support::common;
 mod deposit_price;
 mod origination;
 mod rounds;
+mod succession;
