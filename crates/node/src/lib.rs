@@ -181,7 +181,9 @@ pub struct Certified {
 impl Shared {
     /// The timestamp a block made now would carry: the wall clock plus a devnet's offset.
     fn block_time_now(&self) -> u64 {
-        unix_now() + self.time_offset_secs.load(Ordering::Acquire)
+        let clock = self.clock.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let now = clock.map_or_else(unix_now, |clock| clock());
+        now + self.time_offset_secs.load(Ordering::Acquire)
     }
 }
 
@@ -212,7 +214,12 @@ struct Shared {
     certified: RwLock<Option<Certified>>,
     /// Validator mode only: transactions admitted here, waiting to be forwarded to peers.
     outbox: Option<Mutex<Vec<SignedTransaction>>>,
+    /// The clock block time is read from, if not the wall clock (see [`Node::set_clock`]).
+    clock: RwLock<Option<BlockClock>>,
 }
+
+/// A clock giving unix seconds: what a validator's consensus runtime says the time is.
+pub type BlockClock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// What a dry-run gives: the block it ran on top of, and the preview or the rejection.
 #[derive(Debug)]
@@ -306,8 +313,16 @@ impl Node {
             consensus: RwLock::new(None),
             certified: RwLock::new(None),
             outbox: replicated.then(|| Mutex::new(Vec::new())),
+            clock: RwLock::new(None),
         });
         Ok((shared, chain))
+    }
+
+    /// Validator mode: reads block time from `clock` (the consensus runtime's, so that
+    /// admission checks a transaction at the time the engine's blocks carry; in a simulation
+    /// that is virtual time) instead of the wall clock.
+    pub fn set_clock(&self, clock: BlockClock) {
+        *self.shared.clock.write().unwrap_or_else(PoisonError::into_inner) = Some(clock);
     }
 
     /// Whether a consensus engine drives this node (validator mode).
