@@ -138,12 +138,16 @@ mod tests {
     use super::*;
     use alloy_primitives::B256;
     use commonware_codec::{Decode, Encode};
-    use infrafi_core::{Action, Amount, Asset};
+    use infrafi_core::{Action, Amount, Asset, action::Transfer};
     use infrafi_tx::SigningKey;
 
     fn block() -> Block {
         let key = SigningKey::from_seed("a");
-        let action = Action::Transfer { asset: Asset::Usdai, to: key.address(), amount: Amount(1) };
+        let action = Action::Transfer(Transfer {
+            asset: Asset::Usdai,
+            to: key.address(),
+            amount: Amount(1),
+        });
         let header = BlockHeader {
             chain_id: 1,
             height: 3,

@@ -167,3 +167,34 @@ fn a_validator_proposing_a_wrong_state_root_is_refused_and_the_chain_goes_on() {
         }
     });
 }
+
+/// Runs 4 validators on `seed` with link latency, jitter and loss drawn from the seed, submits
+/// mints to a validator drawn from the seed, and returns the header hashes up to `height`.
+fn seeded_run(seed: u64, height: u64) -> Vec<alloy_primitives::B256> {
+    runner(seed).start(|context| async move {
+        let latency = 5 + seed % 60;
+        let jitter = seed % 20;
+        let success = 1.0 - (seed % 4) as f64 * 0.05;
+        let mut network = Network::new(&context, 4).await;
+        network.link_all(link(latency, jitter, success)).await;
+        for i in 0..4 {
+            network.start(&context, i).await;
+        }
+        network.wait_for_height(&context, &[0, 1, 2, 3], 2, MINUTE).await;
+        let hashes = submit_mints(&network, (seed % 4) as usize, 0);
+        network.wait_for_height(&context, &[0, 1, 2, 3], height, 2 * MINUTE).await;
+        network.assert_same_chain(&[0, 1, 2, 3], height);
+        for hash in &hashes {
+            assert!(network.validator(0).node.receipt(hash).unwrap().is_some(), "seed {seed}");
+        }
+        (0..=height).map(|h| network.block_hash(0, h).unwrap()).collect()
+    })
+}
+
+#[test]
+fn over_many_seeds_the_validators_agree_and_a_seed_replays_to_the_same_chain() {
+    for seed in 10..16 {
+        seeded_run(seed, 6);
+    }
+    assert_eq!(seeded_run(21, 6), seeded_run(21, 6), "one seed, one chain");
+}

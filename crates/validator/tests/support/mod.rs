@@ -10,7 +10,7 @@ use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_p2p::simulated::{self, Link, Oracle};
 use commonware_runtime::{Clock as _, Handle, Quota, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, Probability, ordered::Set};
-use infrafi_core::{Action, Amount, Genesis, ids::USDC};
+use infrafi_core::{Action, Amount, Genesis, action::MintUsdai, ids::USDC};
 use infrafi_node::{BlockHeader, Node, NodeConfig, Replica};
 use infrafi_tx::{SignedTransaction, SigningKey};
 use infrafi_validator::{
@@ -59,8 +59,11 @@ pub fn genesis() -> Genesis {
 
 /// A mint of `whole` USDai by `user` with `nonce`.
 pub fn mint(user_index: usize, nonce: u64, whole: u128) -> SignedTransaction {
-    let action =
-        Action::MintUsdai { token: USDC, amount: Amount::from_whole(whole), min_out: Amount::ZERO };
+    let action = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(whole),
+        min_out: Amount::ZERO,
+    });
     user(user_index).sign(CHAIN, nonce, &action)
 }
 
