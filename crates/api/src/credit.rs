@@ -5,7 +5,7 @@
 use crate::{
     ApiError, ApiPath, AppState,
     dto::*,
-    handlers::{PAGE_MAX, limit, parse_address, parse_u64, proof, query, request_dto},
+    handlers::{self, PAGE_MAX, limit, parse_address, parse_u64, proof, query, request_dto},
 };
 use axum::{
     Json,
@@ -597,7 +597,7 @@ pub(crate) async fn prove_loan(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = loan_id(&id)?;
-    let snapshot = app.node.snapshot();
+    let snapshot = handlers::proven(&app);
     let key = table_leaf_key(LoansState::PATHS.loans, &id);
     let loan = snapshot.state.loans.loans.get(&id);
     let decoded = serde_json::json!({"table": LoansState::PATHS.loans, "loan": loan.map(loan_dto)});
@@ -609,7 +609,7 @@ pub(crate) async fn prove_receipt(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = receipt_id(&id)?;
-    let snapshot = app.node.snapshot();
+    let snapshot = handlers::proven(&app);
     let key = table_leaf_key(ReceiptsState::PATHS.receipts, &id);
     let receipt = snapshot.state.receipts.receipts.get(&id);
     let decoded = serde_json::json!({"table": ReceiptsState::PATHS.receipts, "receipt": receipt.map(receipt_dto)});
@@ -621,7 +621,7 @@ pub(crate) async fn prove_silo(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = silo_id(&id)?;
-    let snapshot = app.node.snapshot();
+    let snapshot = handlers::proven(&app);
     let key = table_leaf_key(SilosState::PATHS.silos, &id);
     let silo = snapshot.state.silos.silos.get(&id);
     let decoded = serde_json::json!({

@@ -271,6 +271,64 @@ pub(crate) async fn status(State(app): State<AppState>) -> Json<StatusDto> {
         mempool_size: app.node.mempool_len(),
         mempool_capacity: app.node.mempool_capacity(),
         devnet: app.node.config().devnet,
+        mode: if app.node.is_replica() { "validator" } else { "single" }.into(),
+        finalized_height: snapshot.header.height,
+        consensus: app.node.consensus_status().map(ConsensusDto::from),
+    })
+}
+
+/// The largest page of `GET /v1/evidence`.
+pub const EVIDENCE_PAGE_MAX: usize = 100;
+
+pub(crate) async fn evidence(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<EvidenceDto>, ApiError> {
+    let query = query(raw, &["from", "limit"])?;
+    let from = match query.get("from") {
+        Some(from) => parse_u64(from, "from")?,
+        None => 0,
+    };
+    let limit = limit(&query)?.min(EVIDENCE_PAGE_MAX);
+    let pieces = app.node.evidence(from, limit).map_err(ApiError::internal)?;
+    let next = (pieces.len() == limit).then(|| pieces.last().map_or(from, |(s, _)| s + 1));
+    let evidence = pieces
+        .into_iter()
+        .map(|(sequence, bytes)| {
+            let mut value: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(ApiError::internal)?;
+            value["sequence"] = sequence.into();
+            Ok(value)
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(EvidenceDto { evidence, next }))
+}
+
+/// The block a proof is against and its certificate (see `Node::proof_snapshot`); reads go
+/// through it as through the snapshot.
+pub(crate) struct Proven {
+    snapshot: Arc<Snapshot>,
+    certificate: Option<Vec<u8>>,
+}
+
+impl std::ops::Deref for Proven {
+    type Target = Snapshot;
+
+    fn deref(&self) -> &Snapshot {
+        &self.snapshot
+    }
+}
+
+/// The state proofs are served against.
+pub(crate) fn proven(app: &AppState) -> Proven {
+    let (snapshot, certificate) = app.node.proof_snapshot();
+    Proven { snapshot, certificate }
+}
+
+fn certificate_dto(snapshot: &Snapshot, certificate: Option<&Vec<u8>>) -> Option<CertificateDto> {
+    certificate.map(|finalization| CertificateDto {
+        header: header_dto(&snapshot.header),
+        finalization: Bytes::from(finalization.clone()),
     })
 }
 
@@ -281,7 +339,9 @@ pub const STATE_EXPORT_BYTES_MAX: usize = 32 * 1024 * 1024;
 pub(crate) async fn export_state(
     State(app): State<AppState>,
 ) -> Result<Json<StateExportDto>, ApiError> {
-    let snapshot = app.node.snapshot();
+    // A validator exports its newest certified state, so the export can be checked against
+    // the quorum's certificate (this is how a new validator starts from a snapshot).
+    let (snapshot, certificate) = app.node.proof_snapshot();
     // Encoding the whole state is CPU work proportional to its size: off the async workers.
     let encoded = tokio::task::spawn_blocking({
         let snapshot = snapshot.clone();
@@ -308,6 +368,7 @@ pub(crate) async fn export_state(
         encoding: "postcard".into(),
         state_bytes: encoded.len(),
         state: Bytes::from(encoded),
+        certificate: certificate_dto(&snapshot, certificate.as_ref()),
     }))
 }
 
@@ -637,7 +698,7 @@ pub(crate) async fn leaderboard(
 }
 
 pub(crate) fn proof(
-    snapshot: &Snapshot,
+    snapshot: &Proven,
     key: Vec<u8>,
     value: Option<Vec<u8>>,
     decoded: serde_json::Value,
@@ -651,6 +712,7 @@ pub(crate) fn proof(
         value: value.map(Into::into),
         decoded,
         proof,
+        certificate: certificate_dto(snapshot, snapshot.certificate.as_ref()),
     })
 }
 
@@ -660,7 +722,7 @@ pub(crate) async fn prove_balance(
 ) -> Result<Json<ProofDto>, ApiError> {
     let address = parse_address(&address)?;
     let asset = parse_asset(&asset)?;
-    let snapshot = app.node.snapshot();
+    let snapshot = proven(&app);
     let amount = snapshot.state.ledger.balance(address, asset);
     // A user's USDai and sUSDai live in one holding record (with its points); every other
     // balance is its own leaf. The proof covers the leaf that holds the balance.
@@ -696,7 +758,7 @@ pub(crate) async fn prove_nonce(
     ApiPath(address): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let address = parse_address(&address)?;
-    let snapshot = app.node.snapshot();
+    let snapshot = proven(&app);
     let key = table_leaf_key(LedgerState::PATHS.nonces, &address);
     let nonce = snapshot.state.ledger.nonces.get(&address).copied();
     let decoded = serde_json::json!({"table": LedgerState::PATHS.nonces, "account": address, "nonce": nonce.unwrap_or(0)});
@@ -708,7 +770,7 @@ pub(crate) async fn prove_queue_request(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ProofDto>, ApiError> {
     let id = RequestId(parse_u64(&id, "request_id")?);
-    let snapshot = app.node.snapshot();
+    let snapshot = proven(&app);
     let key = table_leaf_key(QueueState::PATHS.requests, &id);
     let request = snapshot.state.queue.requests.get(&id);
     let decoded = serde_json::json!({
@@ -725,7 +787,7 @@ pub(crate) async fn prove_leaf(
     let key: Bytes = key
         .parse()
         .map_err(|_| ApiError::bad_request("leaf_key_invalid", "the leaf key is not 0x-hex"))?;
-    let snapshot = app.node.snapshot();
+    let snapshot = proven(&app);
     let proof = snapshot.tree.prove(&key);
     Ok(Json(ProofDto {
         height: snapshot.header.height,
@@ -737,6 +799,7 @@ pub(crate) async fn prove_leaf(
             "note": "the generic route proves the value hash only: see proof.leaf"
         }),
         proof,
+        certificate: certificate_dto(&snapshot, snapshot.certificate.as_ref()),
     }))
 }
 

@@ -18,7 +18,7 @@ mod schema;
 pub mod serve;
 mod signing;
 
-pub use handlers::STATE_EXPORT_BYTES_MAX;
+pub use handlers::{EVIDENCE_PAGE_MAX, STATE_EXPORT_BYTES_MAX};
 pub use serve::ServeConfig;
 
 use axum::{
@@ -326,6 +326,7 @@ pub fn router_with(node: Arc<Node>, config: &ServeConfig) -> Router {
         .route("/v1/history", get(history::index))
         .route("/v1/history/{series}", get(history::series))
         .route("/v1/events", get(handlers::events))
+        .route("/v1/evidence", get(handlers::evidence))
         .route(
             "/v1/devnet/advance-time",
             post(handlers::advance_time).layer(DefaultBodyLimit::max(TX_BODY_BYTES_MAX)),

@@ -91,9 +91,9 @@ routes! {
     post "/v1/typed-data" [] => json(TypedDataDto) <- TypedDataRequest, "The EIP-712 typed data to sign for an action (for eth_signTypedData_v4) and the transaction to submit with the signature.";
     get "/v1/tx/{hash}" [] => json(TxStatus), "A transaction: pending, or its receipt.";
     get "/v1/blocks/{height}" [] => json(BlockDto), "A block header and its transaction hashes (`latest` allowed).";
-    get "/v1/status" [] => json(StatusDto), "Height, block hash, state root, time.";
+    get "/v1/status" [] => json(StatusDto), "Height, block hash, state root, time; mode, finalized height, and for a validator its index and the peers it sees.";
     get "/v1/health" [] => json(HealthDto), "200 when healthy; 503 with the problems when degraded (an invariant broken, stopped, stalled, mempool saturated).";
-    get "/v1/state/export" [] => json(StateExportDto), "The last committed state: `State::encode()` (postcard, 0x-hex) with its height and state root.";
+    get "/v1/state/export" [] => json(StateExportDto), "The last committed state (a validator: the newest certified one, with its header and certificate): `State::encode()` (postcard, 0x-hex) with its height and state root.";
     get "/v1/accounts/{address}" [] => json(AccountDto), "Balances, nonce, points, roles, requests.";
     get "/v1/reserve" [] => json(ReserveDto), "USDai backing (the ledger's and the newest attestation's, with its age), issuance headroom and stablecoin prices.";
     get "/v1/reserve/attestations" [limit: integer] => json(ReserveAttestationsDto), "The reserve custodian's attestations, newest first.";
@@ -110,7 +110,7 @@ routes! {
     get "/v1/receipts/{id}" [] => json(ReceiptDetailDto), "One receipt: insurance, valuation, value for LTV now, eligibility.";
     get "/v1/params" [] => json(Value), "Parameters, pauses and scheduled changes.";
     get "/v1/points/leaderboard" [limit: integer] => json(LeaderboardDto), "Accounts with the most points.";
-    get "/v1/proofs/balances/{address}/{asset}" [] => json(ProofDto), "Merkle proof of a balance.";
+    get "/v1/proofs/balances/{address}/{asset}" [] => json(ProofDto), "Merkle proof of a balance (a validator adds the block's finalization certificate).";
     get "/v1/proofs/nonces/{address}" [] => json(ProofDto), "Merkle proof of a nonce.";
     get "/v1/proofs/queue/{id}" [] => json(ProofDto), "Merkle proof of a redemption request.";
     get "/v1/proofs/loans/{id}" [] => json(ProofDto), "Merkle proof of a loan.";
@@ -120,6 +120,7 @@ routes! {
     get "/v1/history" [] => json(HistoryIndexDto), "The history series this node records and their cadence.";
     get "/v1/history/{series}" [from: integer, to: integer, step: integer] => json(HistoryDto), "One history series over a range (unix seconds; at most 1,000 points, the last sample of each step).";
     get "/v1/events" [kind: string, account: string] => media("text/event-stream"), "Server-sent events of committed blocks, filtered by event kinds (comma-separated) and an account.";
+    get "/v1/evidence" [from: integer, limit: integer] => json(EvidenceDto), "Validator mode: faults the consensus engine proved (conflicting votes), oldest first.";
     post "/v1/devnet/advance-time" [] => json(AdvanceTimeDto) <- AdvanceTimeRequest, "Devnet only: move block time forward.";
     get "/openapi.json" [] => json(Value), "This document.";
     get "/" [] => media("text/html"), "The transparency dashboard and app (docs/dashboard.md).";

@@ -448,11 +448,11 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
     txs
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn write_keys(data_dir: &std::path::Path) -> Result<Vec<(String, Address, PathBuf)>> {
+pub(crate) fn write_keys(data_dir: &std::path::Path) -> Result<Vec<(String, Address, PathBuf)>> {
     let mut written = Vec::new();
     for (name, _) in ACTORS {
         let path = data_dir.join("keys").join(format!("{name}.json"));

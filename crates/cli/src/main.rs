@@ -8,6 +8,7 @@ mod devnet;
 mod node_cmd;
 mod schedule;
 mod simulate;
+mod validator_cmd;
 mod wallet;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +37,11 @@ enum Command {
     Node(node_cmd::NodeArgs),
     /// Run a devnet: a node with a demo market, keys and a keeper.
     Devnet(devnet::DevnetArgs),
+    /// Run one validator of a validator network (docs/validators.md).
+    Validator(validator_cmd::ValidatorArgs),
+    /// Make and run a local validator network.
+    #[command(subcommand)]
+    Testnet(validator_cmd::TestnetCommand),
     /// Manage keystores.
     #[command(subcommand)]
     Wallet(wallet::WalletCommand),
@@ -69,6 +75,8 @@ fn main() -> anyhow::Result<()> {
         Command::Schedule(args) => schedule::run(args),
         Command::Node(args) => node_cmd::run(args),
         Command::Devnet(args) => devnet::run(args),
+        Command::Validator(args) => validator_cmd::run_validator(args),
+        Command::Testnet(command) => validator_cmd::testnet(command),
         Command::Wallet(command) => wallet::wallet(command),
         Command::Tx(args) => wallet::tx(args),
         Command::Query(args) => wallet::query(args),

@@ -134,27 +134,30 @@ pub(crate) fn serve(
             .with_context(|| format!("binding {host}:{port}"))?;
         on_listen(listener.local_addr()?);
         std::io::stdout().flush()?;
-        let shutdown = async {
-            let mut terminate =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let terminated = async {
-                match terminate.as_mut() {
-                    Some(signal) => {
-                        signal.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminated => {}
-            }
-        };
+        let shutdown = shutdown_signal();
         infrafi_api::serve_with(node.clone(), listener, limits, shutdown).await?;
         anyhow::Ok(())
     })?;
     node.shutdown();
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub(crate) async fn shutdown_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminated = async {
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
 }
 
 /// `infrafi replay`: re-execute a stopped node's blocks from genesis and compare roots.
@@ -200,6 +203,11 @@ pub(crate) struct VerifyProofArgs {
     /// Also fetch the block header from this node and check its state root.
     #[arg(long)]
     pub(crate) node: Option<String>,
+    /// Check the proof's block against its finalization certificate and this validator set
+    /// (`validators.json`), offline: the state root is then the quorum's, not the answering
+    /// node's.
+    #[arg(long)]
+    pub(crate) validators: Option<PathBuf>,
 }
 
 /// `infrafi verify-proof`.
@@ -220,6 +228,10 @@ pub(crate) fn verify_proof(args: VerifyProofArgs) -> Result<()> {
             bail!("block {} has state root {header_root}, not {root}", proof.height);
         }
     }
+    let quorum = match &args.validators {
+        Some(path) => Some(check_certificate(&proof, root, path)?),
+        None => None,
+    };
     let value = proof.value.as_ref().map(|v| v.to_vec());
     proof
         .proof
@@ -227,5 +239,41 @@ pub(crate) fn verify_proof(args: VerifyProofArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("invalid proof: {e}"))?;
     let claim = if value.is_some() { "has the value" } else { "is absent" };
     println!("valid: leaf {} {claim} under state root {root} (block {})", proof.key, proof.height);
+    if let Some(checked) = quorum {
+        println!(
+            "finalized: block {} is signed by validators {:?} ({} of {}, view {})",
+            proof.height,
+            checked.signers,
+            checked.signers.len(),
+            checked.validators,
+            checked.view
+        );
+    }
     Ok(())
+}
+
+/// Checks that the proof's state root is the one in the header its certificate finalizes.
+fn check_certificate(
+    proof: &ProofDto,
+    root: alloy_primitives::B256,
+    validators: &std::path::Path,
+) -> Result<infrafi_validator::CheckedCertificate> {
+    let set = infrafi_validator::config::read_validator_set(validators)?;
+    let certificate = proof
+        .certificate
+        .as_ref()
+        .context("the proof carries no finalization certificate (ask a validator's API)")?;
+    let header = certificate.header.to_header();
+    let hash = header.hash();
+    if header.state_root != root || header.height != proof.height || hash != proof.block_hash {
+        bail!("the certificate's header is not the block the proof is against");
+    }
+    if header.chain_id != set.chain_id {
+        bail!(
+            "the proof is of chain {}, the validator set of chain {}",
+            header.chain_id,
+            set.chain_id
+        );
+    }
+    Ok(set.check(hash, &certificate.finalization)?)
 }

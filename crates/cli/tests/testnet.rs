@@ -1,0 +1,217 @@
+//! The validator network on real sockets: `infrafi testnet run` starts four validator processes
+//! on loopback (authenticated TCP between them, an API each). A transaction sent to one is
+//! finalized and readable from another; one validator killed with SIGKILL under load does not
+//! stop the others; restarted, it catches up to the same chain; no acknowledged transaction is
+//! lost; a balance proof from a validator verifies offline against the quorum's certificate.
+
+#![allow(clippy::unwrap_used)] // Tests fail loudly by design.
+
+mod support;
+
+use serde_json::Value;
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+use support::{BIN, cli, cli_ok};
+
+/// A running `infrafi testnet run`; stopped (and its validators with it) when dropped.
+struct Testnet {
+    child: Child,
+    pids: Vec<u32>,
+    apis: Vec<String>,
+    /// Validators restarted by the test itself.
+    restarted: Vec<Child>,
+}
+
+impl Drop for Testnet {
+    fn drop(&mut self) {
+        signal("-KILL", self.child.id());
+        for pid in &self.pids {
+            signal("-KILL", *pid);
+        }
+        let _ = self.child.wait();
+        for child in &mut self.restarted {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn signal(which: &str, pid: u32) {
+    let _ = Command::new("kill").arg(which).arg(pid.to_string()).status();
+}
+
+/// Starts `infrafi testnet run` in `out` and reads the validators' pids and APIs it prints.
+fn testnet_run(out: &Path) -> Testnet {
+    let mut child = Command::new(BIN)
+        .args(["testnet", "run", "--validators", "4", "--base-port", "0", "--block-time-ms", "300"])
+        .arg("--out")
+        .arg(out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut pids, mut apis) = (Vec::new(), Vec::new());
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if line.contains("running; Ctrl-C stops them") {
+            break;
+        }
+        // `v<i> pid <pid>  api <url>  log <path>`
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() >= 5 && words[1] == "pid" {
+            pids.push(words[2].parse().unwrap());
+            apis.push(words[4].to_string());
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    assert_eq!(apis.len(), 4, "the testnet printed four validators");
+    Testnet { child, pids, apis, restarted: Vec::new() }
+}
+
+fn status(api: &str) -> Option<Value> {
+    let output = cli(&["query", "--node", api, "status"]);
+    output.status.success().then(|| serde_json::from_slice(&output.stdout).unwrap())
+}
+
+fn height(api: &str) -> u64 {
+    status(api).map_or(0, |s| s["finalized_height"].as_u64().unwrap())
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn block(api: &str, height: u64) -> Value {
+    serde_json::from_str(&cli_ok(&["query", "--node", api, "block", &height.to_string()])).unwrap()
+}
+
+fn receipt(api: &str, hash: &str) -> Option<Value> {
+    let output = cli(&["query", "--node", api, "tx", hash]);
+    let answer: Value = serde_json::from_slice(&output.stdout).ok()?;
+    (answer["status"] == "applied" || answer["status"] == "rejected").then_some(answer)
+}
+
+/// Sends a KYC approval of a fresh account from the devnet's KYC officer to `api` without
+/// waiting; returns the transaction hash once the validator acknowledged it.
+fn send_kyc(api: &str, keys: &Path, index: u32) -> String {
+    let account = format!("0x{:040x}", 0x1000 + index);
+    let keystore = keys.join("kyc.json");
+    let answer: Value = serde_json::from_str(&cli_ok(&[
+        "tx",
+        "--node",
+        api,
+        "--keystore",
+        keystore.to_str().unwrap(),
+        "--no-wait",
+        "set-kyc",
+        "--account",
+        &account,
+        "--verified",
+        "true",
+    ]))
+    .unwrap();
+    answer["tx_hash"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let keys = out.join("keys");
+    let mut testnet = testnet_run(&out);
+    let apis = testnet.apis.clone();
+    wait_until("all four to finalize blocks", Duration::from_secs(60), || {
+        apis.iter().all(|api| height(api) >= 2)
+    });
+    let v3 = status(&apis[3]).unwrap();
+    assert_eq!(v3["mode"], "validator", "{v3}");
+    assert_eq!(v3["consensus"]["validator_index"], 3, "{v3}");
+    assert_eq!(v3["consensus"]["peers"].as_array().unwrap().len(), 3, "{v3}");
+
+    // Sent to validator 0, finalized and readable from validator 3.
+    let first = send_kyc(&apis[0], &keys, 0);
+    wait_until("the transaction on validator 3", Duration::from_secs(30), || {
+        receipt(&apis[3], &first).is_some()
+    });
+    assert_eq!(receipt(&apis[3], &first).unwrap()["status"], "applied");
+
+    // Under load (transactions to validator 1), validator 2 is killed without warning.
+    let mut acknowledged = vec![first];
+    for index in 1..=10 {
+        acknowledged.push(send_kyc(&apis[1], &keys, index));
+    }
+    signal("-KILL", testnet.pids[2]);
+    let killed_at = height(&apis[0]);
+    for index in 11..=20 {
+        acknowledged.push(send_kyc(&apis[1], &keys, index));
+    }
+    wait_until("the other three to go on", Duration::from_secs(60), || {
+        [0, 1, 3].iter().all(|i| height(&apis[*i]) >= killed_at + 5)
+    });
+
+    // Restarted from its store, it catches up to the same chain.
+    let config = out.join("v2").join("config.toml");
+    let restarted = Command::new(BIN)
+        .args(["validator", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    testnet.pids[2] = restarted.id();
+    testnet.restarted.push(restarted);
+    let target = height(&apis[0]);
+    wait_until("validator 2 to catch up", Duration::from_secs(90), || height(&apis[2]) >= target);
+    for height in [killed_at, target] {
+        let (a, b) = (block(&apis[0], height), block(&apis[2], height));
+        assert_eq!(a["header"], b["header"], "validators 0 and 2 differ at {height}");
+    }
+    // No acknowledged transaction is lost, on the restarted validator either.
+    for hash in &acknowledged {
+        wait_until("every acknowledged transaction", Duration::from_secs(60), || {
+            receipt(&apis[2], hash).is_some()
+        });
+        assert_eq!(receipt(&apis[3], hash).unwrap()["status"], "applied");
+    }
+
+    // A balance proof from a validator verifies offline against the quorum's signatures.
+    let admin =
+        cli_ok(&["wallet", "address", "--keystore", keys.join("alice.json").to_str().unwrap()]);
+    let proof = cli_ok(&["query", "--node", &apis[3], "prove-balance", admin.trim(), "USDC"]);
+    let proof_path = dir.path().join("proof.json");
+    std::fs::write(&proof_path, &proof).unwrap();
+    let validators = out.join("validators.json");
+    let verdict = cli_ok(&[
+        "verify-proof",
+        "--proof",
+        proof_path.to_str().unwrap(),
+        "--validators",
+        validators.to_str().unwrap(),
+    ]);
+    assert!(verdict.contains("finalized: block"), "{verdict}");
+    let mut forged: Value = serde_json::from_str(&proof).unwrap();
+    forged["certificate"]["finalization"] = Value::String("0x00".into());
+    std::fs::write(&proof_path, forged.to_string()).unwrap();
+    let refused = cli(&[
+        "verify-proof",
+        "--proof",
+        proof_path.to_str().unwrap(),
+        "--validators",
+        validators.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success(), "a forged certificate must not verify");
+
+    // Ctrl-C stops the testnet's validators.
+    signal("-INT", testnet.child.id());
+    let stopped = testnet.child.wait().unwrap();
+    assert!(stopped.success(), "{stopped:?}");
+}
