@@ -281,6 +281,8 @@ pub(crate) fn run_validator(args: ValidatorArgs) -> Result<()> {
     };
     let mut node_config = NodeConfig::new(config.chain_id, node_dir);
     node_config.block_txs_max = config.block_txs_max;
+    // Health reports a stall after ten block times without a finalized block.
+    node_config.block_time = config.limits().block_time;
     if let Some(path) = &config.keeper_keystore {
         node_config.keeper = Some(wallet::load_key(path)?);
     }
