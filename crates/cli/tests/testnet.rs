@@ -143,6 +143,11 @@ fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
         receipt(&apis[3], &first).is_some()
     });
     assert_eq!(receipt(&apis[3], &first).unwrap()["status"], "applied");
+    // Validator 1 takes the next ones: it asks its own view for the sender's next nonce, so it
+    // must hold the first one's block too (validators commit a finalized block one by one).
+    wait_until("the transaction on validator 1", Duration::from_secs(30), || {
+        receipt(&apis[1], &first).is_some()
+    });
 
     // Under load (transactions to validator 1), validator 2 is killed without warning.
     let mut acknowledged = vec![first];
@@ -177,10 +182,12 @@ fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
     }
     // No acknowledged transaction is lost, on the restarted validator either.
     for hash in &acknowledged {
-        wait_until("every acknowledged transaction", Duration::from_secs(60), || {
-            receipt(&apis[2], hash).is_some()
-        });
-        assert_eq!(receipt(&apis[3], hash).unwrap()["status"], "applied");
+        for api in [&apis[2], &apis[3]] {
+            wait_until("every acknowledged transaction", Duration::from_secs(60), || {
+                receipt(api, hash).is_some()
+            });
+            assert_eq!(receipt(api, hash).unwrap()["status"], "applied", "{hash} on {api}");
+        }
     }
 
     // A balance proof from a validator verifies offline against the quorum's signatures.
