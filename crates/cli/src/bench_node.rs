@@ -4,6 +4,13 @@
 //!
 //! Commit times are observed from outside, as a client would: a watcher polls `/v1/status`
 //! and fetches each new block's transaction hashes, so latency includes the block time.
+//!
+//! With `--validators N` the same signed transactions then go to a network of N validator
+//! processes on loopback (`infrafi validator`, one folder each as `testnet init` writes them):
+//! each sender's transactions go to one validator (sender i to validator i mod N, so its
+//! nonces arrive in order), the others receive them by forwarding, and commit times are those
+//! of finalized blocks on validator 0. The report puts the two side by side and says where a
+//! validator's time goes (block interval, views per block).
 
 use anyhow::{Context, Result, bail};
 use infrafi_api::client::{Client, tx_request};
@@ -44,9 +51,32 @@ pub(crate) struct BenchNodeArgs {
     /// Seconds of the read phase.
     #[arg(long, default_value_t = 5)]
     pub(crate) reads_secs: u64,
+    /// Also run the same load against this many validator processes on loopback (0: the
+    /// single node only).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) validators: u32,
 }
 
 struct ChildGuard(Child);
+
+fn bench_genesis(senders: &[SigningKey]) -> Result<Genesis> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
+    let mut genesis = Genesis::with_admin(SigningKey::from_seed("bench/admin").address(), now);
+    genesis.stablecoin_balances =
+        senders.iter().map(|k| (k.address(), USDC, Amount::from_whole(1_000_000))).collect();
+    Ok(genesis)
+}
+
+/// Reads a child's first line of standard output (the address it listens on) and keeps
+/// draining the rest, so a later line never meets a closed pipe.
+fn listening_url(child: &mut Child) -> Result<String> {
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut reader = std::io::BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    Ok(line.split_whitespace().last().context("no address printed")?.to_string())
+}
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
@@ -62,10 +92,7 @@ fn start_node(
     let dir = std::env::temp_dir().join(format!("infrafi-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
-    let mut genesis = Genesis::with_admin(SigningKey::from_seed("bench/admin").address(), now);
-    genesis.stablecoin_balances =
-        senders.iter().map(|k| (k.address(), USDC, Amount::from_whole(1_000_000))).collect();
+    let genesis = bench_genesis(senders)?;
     let genesis_path = dir.join("genesis.json");
     std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
     let mut child = Command::new(std::env::current_exe()?)
@@ -82,12 +109,45 @@ fn start_node(
         .stdout(Stdio::piped())
         .spawn()
         .context("spawning the node")?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let guard = ChildGuard(child);
-    let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line)?;
-    let url = line.split_whitespace().last().context("the node printed no address")?.to_string();
-    Ok((guard, url, dir))
+    let url = listening_url(&mut child)?;
+    Ok((ChildGuard(child), url, dir))
+}
+
+/// Starts `args.validators` validator processes sharing the bench genesis; returns them, their
+/// API URLs (validator i's at index i) and the folder to remove afterwards.
+fn start_validators(
+    args: &BenchNodeArgs,
+    senders: &[SigningKey],
+) -> Result<(Vec<ChildGuard>, Vec<String>, std::path::PathBuf)> {
+    let dir = std::env::temp_dir().join(format!("infrafi-bench-net-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let testnet = crate::validator_cmd::TestnetArgs {
+        validators: args.validators,
+        out: dir.clone(),
+        base_port: 0,
+        chain_id: CHAIN,
+        block_time_ms: args.block_time_ms,
+    };
+    crate::validator_cmd::init_with(&testnet, &bench_genesis(senders)?, false)?;
+    let mut guards = Vec::new();
+    let mut urls = Vec::new();
+    for index in 0..args.validators {
+        let folder = dir.join(format!("v{index}"));
+        let log = std::fs::File::create(folder.join("validator.log"))?;
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("validator")
+            .arg("--config")
+            .arg(folder.join("config.toml"))
+            .args(["--mempool-txs-max", &(args.txs + 1_000).to_string()])
+            .args(["--submissions-per-ip-per-second", "0", "--batches-per-ip-per-second", "0"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("spawning validator {index}"))?;
+        urls.push(listening_url(&mut child)?);
+        guards.push(ChildGuard(child));
+    }
+    Ok((guards, urls, dir))
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -105,8 +165,7 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
     }
     let senders: Vec<SigningKey> =
         (0..args.senders).map(|i| SigningKey::from_seed(&format!("bench/sender/{i}"))).collect();
-    let (_child, url, dir) = start_node(&args, &senders)?;
-    eprintln!("node at {url}; signing {} transactions", args.txs);
+    eprintln!("signing {} transactions", args.txs);
     let signed: Vec<SignedTransaction> = (0..args.txs)
         .map(|i| {
             let sender = &senders[i % senders.len()];
@@ -121,20 +180,50 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
         .collect();
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let report = runtime.block_on(load(&args, &url, signed, &senders))?;
+    let single = {
+        let (_child, url, dir) = start_node(&args, &senders)?;
+        eprintln!("single node at {url}");
+        let report = runtime.block_on(load(&args, &[url], signed.clone(), &senders))?;
+        let _ = std::fs::remove_dir_all(dir);
+        report
+    };
+    if args.validators == 0 {
+        println!("{}", serde_json::to_string_pretty(&single)?);
+        return Ok(());
+    }
+    let (children, urls, dir) = start_validators(&args, &senders)?;
+    eprintln!("{} validators at {}", urls.len(), urls.join(" "));
+    let network = runtime.block_on(load(&args, &urls, signed, &senders));
+    drop(children);
     let _ = std::fs::remove_dir_all(dir);
+    let report = serde_json::json!({ "single_node": single, "validators": network? });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 
+/// The consensus view and committed height a node reports (0 and its height on a single node).
+async fn view_and_height(client: &Client) -> (u64, u64) {
+    let Ok(status) = client.get("/v1/status").await else { return (0, 0) };
+    let view = status.body["consensus"]["view"].as_u64().unwrap_or(0);
+    (view, status.body["height"].as_u64().unwrap_or(0))
+}
+
+/// Pushes `signed` at the nodes at `urls` (transaction i's sender to node (i mod senders) mod
+/// nodes) and watches commits on the first.
 async fn load(
     args: &BenchNodeArgs,
-    url: &str,
+    urls: &[String],
     signed: Vec<SignedTransaction>,
     senders: &[SigningKey],
 ) -> Result<serde_json::Value> {
-    let client = Client::new(url);
+    let clients: Vec<Client> = urls.iter().map(|url| Client::new(url)).collect();
+    let client = clients[0].clone();
     let total = signed.len();
+    // Validators: wait until the network finalizes, so its start-up is not measured.
+    while view_and_height(&client).await.1 == 0 && urls.len() > 1 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (view_before, height_before) = view_and_height(&client).await;
     let committed: Arc<Mutex<HashMap<alloy_primitives::B256, Instant>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
@@ -160,8 +249,21 @@ async fn load(
             }
         })
     };
-    let requests: Vec<Vec<SignedTransaction>> =
-        signed.chunks(args.batch).map(<[SignedTransaction]>::to_vec).collect();
+    // One request per batch and target node, the transactions in their order.
+    let mut requests: Vec<(usize, Vec<SignedTransaction>)> = Vec::new();
+    let indexed: Vec<(usize, SignedTransaction)> = signed.into_iter().enumerate().collect();
+    for chunk in indexed.chunks(args.batch) {
+        for target in 0..clients.len() {
+            let batch: Vec<SignedTransaction> = chunk
+                .iter()
+                .filter(|(i, _)| (i % senders.len()) % clients.len() == target)
+                .map(|(_, tx)| tx.clone())
+                .collect();
+            if !batch.is_empty() {
+                requests.push((target, batch));
+            }
+        }
+    }
     let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
     let refused = Arc::new(AtomicU64::new(0));
@@ -169,13 +271,14 @@ async fn load(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.concurrency {
-        let (client, requests, next, refused, submitted) =
-            (client.clone(), requests.clone(), next.clone(), refused.clone(), submitted.clone());
+        let (clients, requests, next, refused, submitted) =
+            (clients.clone(), requests.clone(), next.clone(), refused.clone(), submitted.clone());
         tasks.push(tokio::spawn(async move {
             let mut local = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some(batch) = requests.get(index) else { break };
+                let Some((target, batch)) = requests.get(index) else { break };
+                let client = &clients[*target];
                 let at = Instant::now();
                 let ok = if batch.len() == 1 {
                     client.submit(&batch[0]).await.is_ok_and(|a| a.status == 202)
@@ -218,8 +321,16 @@ async fn load(
     latencies.sort();
     let last_commit = accepted.iter().filter_map(|(h, _)| committed.get(h)).max().copied();
     let commit_secs = last_commit.map_or(f64::NAN, |c| c.duration_since(started).as_secs_f64());
+    let (view_after, height_after) = view_and_height(&client).await;
+    let blocks = height_after.saturating_sub(height_before);
+    let run_secs = started.elapsed().as_secs_f64();
     let reads = read_phase(args, &client, senders).await;
     Ok(serde_json::json!({
+        "nodes": clients.len(),
+        "blocks": blocks,
+        "txs_per_block": if blocks == 0 { 0.0 } else { (latencies.len() as f64 / blocks as f64).round() },
+        "block_interval_ms": if blocks == 0 { 0.0 } else { (run_secs * 1000.0 / blocks as f64).round() },
+        "views_per_block": if blocks == 0 || view_after == 0 { 0.0 } else { ((view_after - view_before) as f64 / blocks as f64 * 100.0).round() / 100.0 },
         "transactions": total,
         "accepted": accepted.len(),
         "refused": refused.load(Ordering::Relaxed),

@@ -37,6 +37,11 @@ pub(crate) struct ValidatorArgs {
     /// against its block's finalization certificate and the validator set before it is used.
     #[arg(long)]
     pub(crate) state_sync_from: Option<String>,
+    /// The mempool's capacity.
+    #[arg(long, default_value_t = infrafi_node::MEMPOOL_TXS_MAX_DEFAULT)]
+    pub(crate) mempool_txs_max: usize,
+    #[command(flatten)]
+    pub(crate) limits: node_cmd::ServeLimits,
 }
 
 /// `infrafi testnet`.
@@ -79,8 +84,18 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// `infrafi testnet init`: returns the validator set written.
+/// `infrafi testnet init` with the devnet's genesis: returns the validator set written.
 pub(crate) fn init(args: &TestnetArgs) -> Result<ValidatorSet> {
+    init_with(args, &devnet::genesis(devnet::unix_now()), true)
+}
+
+/// Writes a testnet folder whose validators share `genesis` (validator 0 runs the devnet's
+/// keeper if `keeper`); returns the validator set.
+pub(crate) fn init_with(
+    args: &TestnetArgs,
+    genesis: &Genesis,
+    keeper: bool,
+) -> Result<ValidatorSet> {
     if args.validators == 0 {
         bail!("a testnet needs at least one validator (four to tolerate a fault)");
     }
@@ -113,7 +128,7 @@ pub(crate) fn init(args: &TestnetArgs) -> Result<ValidatorSet> {
             .collect(),
     };
     write_json(&args.out.join("validators.json"), &set)?;
-    write_json(&args.out.join("genesis.json"), &devnet::genesis(devnet::unix_now()))?;
+    write_json(&args.out.join("genesis.json"), genesis)?;
     devnet::write_keys(&args.out)?;
     for (index, (key, (api, p2p))) in keys.iter().zip(&ports).enumerate() {
         let folder = args.out.join(format!("v{index}"));
@@ -132,7 +147,7 @@ pub(crate) fn init(args: &TestnetArgs) -> Result<ValidatorSet> {
             block_txs_max: infrafi_node::BLOCK_TXS_MAX_DEFAULT,
             block_bytes_max: infrafi_validator::BLOCK_BYTES_MAX_DEFAULT,
             // One validator runs the upkeep keeper; anyone may, it is permissionless.
-            keeper_keystore: (index == 0).then(|| PathBuf::from("../keys/keeper.json")),
+            keeper_keystore: (keeper && index == 0).then(|| PathBuf::from("../keys/keeper.json")),
         };
         std::fs::write(folder.join("config.toml"), toml::to_string(&config)?)?;
     }
@@ -281,6 +296,7 @@ pub(crate) fn run_validator(args: ValidatorArgs) -> Result<()> {
     };
     let mut node_config = NodeConfig::new(config.chain_id, node_dir);
     node_config.block_txs_max = config.block_txs_max;
+    node_config.mempool_txs_max = args.mempool_txs_max;
     // Health reports a stall after ten block times without a finalized block.
     node_config.block_time = config.limits().block_time;
     if let Some(path) = &config.keeper_keystore {
@@ -305,7 +321,7 @@ pub(crate) fn run_validator(args: ValidatorArgs) -> Result<()> {
         node.clone(),
         &config.api.ip().to_string(),
         config.api.port(),
-        &infrafi_api::ServeConfig::default(),
+        &args.limits.config(),
         |address| {
             println!("infrafi validator {index} listening on http://{address}");
         },
