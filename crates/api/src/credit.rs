@@ -169,6 +169,25 @@ pub(crate) fn loan_dto(loan: &Loan) -> LoanDto {
         defaulted_at: loan.defaulted_at,
         interest_paid: amount(loan.interest_paid),
         principal_paid: amount(loan.principal_paid),
+        breached: loan.is_breached(),
+        breach: loan.breach.map(|breach| {
+            serde_json::json!({
+                "opened_at": breach.opened_at,
+                "cure_deadline": breach.cure_deadline,
+                "reason": text(breach.reason),
+            })
+        }),
+        debt_service_reserve: DebtServiceReserveDto {
+            periods: loan.covenants.debt_service_reserve_periods,
+            required: amount(loan.reserve.required),
+            balance: amount(loan.reserve.balance),
+            drawn_total: amount(loan.reserve.drawn_total),
+        },
+        report_interval_secs: loan.covenants.report_interval_secs,
+        last_report: loan.last_report.map(|report| {
+            serde_json::json!({"at": report.at, "document_hash": report.document_hash.to_string()})
+        }),
+        report_due_at: loans::report_due_at(loan),
     }
 }
 

@@ -730,6 +730,34 @@ pub struct LoanDto {
     pub interest_paid: String,
     /// Principal repaid so far.
     pub principal_paid: String,
+    /// Whether it is breached (issue 16): its debt-service reserve is below the requirement
+    /// or its borrower's report is overdue; `breach` holds the cure window.
+    pub breached: bool,
+    /// The open breach, if any: `{opened_at, cure_deadline, reason}` (`reserve_below_requirement`
+    /// or `report_overdue`).
+    pub breach: Option<serde_json::Value>,
+    /// Its debt-service reserve.
+    pub debt_service_reserve: DebtServiceReserveDto,
+    /// Seconds between the borrower's reports (0: none required).
+    pub report_interval_secs: u64,
+    /// The borrower's latest report: `{at, document_hash}`.
+    pub last_report: Option<serde_json::Value>,
+    /// When the next report is due (none when reports are not required or the loan is not
+    /// active).
+    pub report_due_at: Option<u64>,
+}
+
+/// A loan's debt-service reserve (issue 16).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DebtServiceReserveDto {
+    /// Payments it holds by covenant.
+    pub periods: u32,
+    /// What it must hold.
+    pub required: String,
+    /// What it holds.
+    pub balance: String,
+    /// Paid out of it for missed payments, ever.
+    pub drawn_total: String,
 }
 
 /// A re-mark.

@@ -10,9 +10,9 @@ use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::{
     Action, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, Role, SiloId, WAD,
     action::{
-        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, IssueReceipt, ListRequest,
-        MintUsdai, OpenSilo, PostValuation, ProposeLoan, RepayLoan, RequestRedeem, ServiceQueue,
-        SetBid, SetSiloSeniorCap, Stake,
+        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, FundDebtServiceReserve,
+        IssueReceipt, ListRequest, MintUsdai, OpenSilo, PostValuation, ProposeLoan, RepayLoan,
+        RequestRedeem, ServiceQueue, SetBid, SetLoanCovenants, SetSiloSeniorCap, Stake,
     },
     ids::USDC,
     loans::{LoanTerms, TrancheTerms},
@@ -348,4 +348,151 @@ async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
     assert_eq!(round["requests_served"], 2);
     assert_eq!(round["jumpers"], 0, "{round}");
     assert!(rounds["clearing_price_ema"].is_string());
+}
+
+/// Issue 16, item 3: the silo's covenants give the loan a debt-service reserve of one
+/// payment; when the borrower misses it, the node's keeper pays it out of the reserve (the
+/// loan is not late), the loan is breached until the borrower refills the reserve, and the
+/// breach and the reserve survive a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_restart() {
+    let mut genesis = Genesis::with_admin(key("admin").address(), unix_now());
+    for (role, name) in [
+        (Role::Custodian, "custodian"),
+        (Role::Appraiser, "appraiser"),
+        (Role::Insurer, "insurer"),
+        (Role::Curator, "curator"),
+    ] {
+        genesis.roles.push((role, key(name).address()));
+    }
+    for name in ["depositor", "curator", "borrower"] {
+        genesis.stablecoin_balances.push((key(name).address(), USDC, usd(2_000_000)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let with_keeper = |config: &mut infrafi_node::NodeConfig| config.keeper = Some(key("keeper"));
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    h.mint_and_stake("depositor", 1_000_000, 1_000_000).await;
+    h.mint_and_stake("curator", 200_000, 0).await;
+    h.mint_and_stake("borrower", 100_000, 0).await;
+    let class = AssetClassTerms {
+        new_price_per_unit: usd(30_000),
+        annual_depreciation_bps: Bps(0),
+        floor_bps: Bps(0),
+        recovery: RecoveryCostModel::default(),
+    };
+    h.send_ok("admin", Action::AddAssetClass(AddAssetClass { class: h100(), terms: class })).await;
+    let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
+    h.send_ok("curator", Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
+    let silo_id = SiloId(0);
+    h.send_ok(
+        "curator",
+        Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: usd(100_000) }),
+    )
+    .await;
+    h.send_ok("admin", Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }))
+        .await;
+    h.send_ok(
+        "curator",
+        Action::SetLoanCovenants(SetLoanCovenants {
+            silo_id,
+            debt_service_reserve_periods: 1,
+            report_interval_secs: 90 * DAY,
+        }),
+    )
+    .await;
+    let borrower = key("borrower").address();
+    let description = ReceiptDescription {
+        quantity: 24,
+        serials_hash: B256::repeat_byte(0x11),
+        facility: "Reno NV DC-2".into(),
+        jurisdiction: "US-NV".into(),
+        bailment_hash: B256::repeat_byte(0x22),
+    };
+    h.send_ok(
+        "custodian",
+        Action::IssueReceipt(IssueReceipt { class: h100(), owner: borrower, description }),
+    )
+    .await;
+    let receipt_id = ReceiptId(0);
+    let policy = Action::AttachPolicy(AttachPolicy {
+        receipt_id,
+        policy_id: B256::repeat_byte(0x33),
+        coverage: usd(600_000),
+        expires_at: unix_now() + 2 * 365 * DAY,
+    });
+    h.send_ok("insurer", policy).await;
+    h.send_ok(
+        "appraiser",
+        Action::PostValuation(PostValuation { receipt_id, value: usd(600_000) }),
+    )
+    .await;
+    let terms = LoanTerms {
+        borrower,
+        receipts: vec![receipt_id],
+        senior: TrancheTerms { amount: usd(300_000), rate: Rate::from_apr_bps(0) },
+        junior: TrancheTerms::default(),
+        model: InterestModel::FixedPrincipal,
+        periods: Some(3),
+        interval_secs: Some(30 * DAY),
+        grace_period_secs: 15 * DAY,
+        grace_rate: Rate::from_apr_bps(0),
+        origination_fee_bps: Bps(0),
+        exit_fee_bps: Bps(0),
+        expires_at: unix_now() + 7 * DAY,
+    };
+    h.send_ok("curator", Action::ProposeLoan(ProposeLoan { silo_id, terms })).await;
+    h.send_ok("borrower", Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) })).await;
+    let loan = h.get("/v1/loans/0").await;
+    let reserve = &loan["loan"]["debt_service_reserve"];
+    assert_eq!(number(&reserve["required"]), usd(100_000).0, "one payment of 100,000: {loan}");
+    assert_eq!(reserve["balance"], reserve["required"]);
+    assert_eq!(loan["loan"]["breached"], false);
+    assert_eq!(loan["loan"]["report_interval_secs"], 90 * DAY);
+
+    // The borrower misses its first payment: the keeper draws the reserve.
+    h.advance(30 * DAY + 60).await;
+    let mut drawn = Value::Null;
+    for _ in 0..500 {
+        let loan = h.get("/v1/loans/0").await;
+        if number(&loan["loan"]["debt_service_reserve"]["drawn_total"]) > 0 {
+            drawn = loan;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!drawn.is_null(), "the keeper drew the reserve");
+    assert_eq!(drawn["schedule"]["payments_missed"], 0, "not late: {drawn}");
+    assert_eq!(drawn["loan"]["periods_remaining"], 2);
+    assert_eq!(drawn["loan"]["breached"], true);
+    assert_eq!(drawn["loan"]["breach"]["reason"], "reserve_below_requirement");
+    assert_eq!(number(&drawn["loan"]["debt_service_reserve"]["balance"]), 0);
+
+    // A restart keeps the breach and the reserve.
+    drop(h);
+    served.stop().await;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let after = h.get("/v1/loans/0").await;
+    assert_eq!(after["loan"]["breach"], drawn["loan"]["breach"]);
+    assert_eq!(after["loan"]["debt_service_reserve"], drawn["loan"]["debt_service_reserve"]);
+    // The borrower refills it: cured.
+    let refill = Action::FundDebtServiceReserve(FundDebtServiceReserve {
+        loan_id: LoanId(0),
+        amount: usd(100_000),
+    });
+    h.send_ok("borrower", refill).await;
+    let cured = h.get("/v1/loans/0").await;
+    assert_eq!(cured["loan"]["breached"], false, "{cured}");
+    assert!(cured["loan"]["breach"].is_null());
+    drop(h);
+    served.stop().await;
 }

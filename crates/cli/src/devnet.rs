@@ -620,8 +620,8 @@ mod tests {
             [
                 "0xadec871ac4f070048f8d4b8c83dfc3c0de077770250d0deda6f455dc233473de",
                 "0x4988068ae25cfad747447c9bbf5a239dac062c594073d97d3506ff9970010e92",
-                "0x89ab2d1e4492eb5429e7dac720de03e8324d8d019138794aa1444ef3321826e1",
-                "0x6c95c9fbc5b9e42431925ed06b006aa6de53008a87b146d45db075d556a930a2",
+                "0xc85ee0384caf05f519c7979a8efa24c14724352bdac9bcb7910aa3a77cde49ba",
+                "0x2e5f6308cbcf4e9b9b3eb9f99c1c3af5fe3a63792f99602ba96a06188d6c40fe",
             ]
         );
     }

@@ -139,7 +139,8 @@ actions! {
     /// SPEC 9.
     loans: ProposeLoan, CancelLoanProposal, AcceptLoan, RepayLoan, PrepayLoan, PledgeReceipts,
         RemarkLoans, TriggerDefault, ForecloseLoan, ReportSale, PayInsuranceClaim,
-        ClaimLoanSurplus;
+        ClaimLoanSurplus, SetLoanCovenants, FundDebtServiceReserve, DrawDebtServiceReserve,
+        PostBorrowerReport;
     /// SPEC 11.
     qev: SetBid, CommitSealedBid, RevealSealedBid, TransferRequest, ListRequest, DelistRequest,
         BuyRequest;

@@ -6,7 +6,10 @@ use crate::{
         Account, Address, Asset, AssetClassId, B256, LoanId, PayoutId, ReceiptId, RequestId,
         SiloId, Symbol,
     },
-    loans::{MarginCallReason, PaymentDue, PaymentSplit, SaleReport, WaterfallPass},
+    loans::{
+        BreachReason, LoanCovenants, MarginCallReason, PaymentDue, PaymentSplit, SaleReport,
+        WaterfallPass,
+    },
     math::{Amount, Bps, Rate},
     params::{ParameterChange, PauseScope, Role},
     queue::RoundRecord,
@@ -180,6 +183,18 @@ pub enum Event {
     MarginCallOpened { loan_id: LoanId, cure_deadline: u64, reason: MarginCallReason },
     /// A loan cured its margin call.
     MarginCallCured { loan_id: LoanId },
+    /// A curator set the covenants of its silo's new loans (issue 16).
+    LoanCovenantsSet { silo_id: SiloId, covenants: LoanCovenants },
+    /// USDai went into a loan's debt-service reserve (at origination, or a refill).
+    DebtServiceReserveFunded { loan_id: LoanId, payer: Address, amount: Amount, balance: Amount },
+    /// A loan's missed payments were paid out of its debt-service reserve.
+    DebtServiceReserveDrawn { loan_id: LoanId, amount: Amount, balance: Amount },
+    /// A borrower posted its periodic report.
+    BorrowerReportPosted { loan_id: LoanId, document_hash: B256 },
+    /// A loan became breached: its reserve is short or its report overdue; a cure window opened.
+    LoanBreached { loan_id: LoanId, cure_deadline: u64, reason: BreachReason },
+    /// A breached loan was cured.
+    LoanBreachCured { loan_id: LoanId },
     /// A keeper re-marked a batch of loans.
     LoansRemarked { first: LoanId, last: Option<LoanId>, count: u32 },
     /// A loan defaulted.

@@ -236,6 +236,9 @@ pub enum ProtocolAccount {
     /// USDai of the QEV fee pool: wait-fees owed to overtaken requests, fees waiting to be
     /// distributed, and sub-unit dust.
     QevFeePool,
+    /// One loan's debt-service reserve (issue 16): the borrower's payments held for missed
+    /// payments; emptied when the loan is repaid or defaulted.
+    DebtServiceReserve(LoanId),
 }
 
 /// A ledger account: a user's address or a protocol account.

@@ -356,6 +356,22 @@ fn check_loans(state: &State) -> Result<(), String> {
         if !open && !loan.balance.is_zero() {
             return Err(format!("loan {id}: {:?} with a balance", loan.status));
         }
+        // Issue 16: the reserve's book is its account's balance, within its requirement; only
+        // an active loan holds one or is breached.
+        let reserve_account = usdai(state, ProtocolAccount::DebtServiceReserve(id));
+        if reserve_account != loan.reserve.balance {
+            return Err(format!(
+                "loan {id}: reserve book {} but its account holds {reserve_account}",
+                loan.reserve.balance
+            ));
+        }
+        let active = loan.status == LoanStatus::Active;
+        if !active && (!loan.reserve.balance.is_zero() || loan.breach.is_some()) {
+            return Err(format!("loan {id}: {:?} with a reserve or a breach", loan.status));
+        }
+        if loan.reserve.balance > loan.reserve.required {
+            return Err(format!("loan {id}: reserve above its requirement"));
+        }
         let expected_rate = if loan.status == LoanStatus::Active {
             crate::vault::senior_net_rate_wad(
                 loan.senior.principal,

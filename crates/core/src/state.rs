@@ -46,8 +46,10 @@ pub struct Clock {
 /// `SeniorAccrual::net_share_e8` (senior interest accrues net of fees, issue 11). 5: reserve
 /// attestations (`ReserveState::attestations` and `next_attestation_id`, three
 /// `reserve_attestation_*` parameters, the `reserve_custodian` role; issue 16). 6: the table
-/// `silos.capital_owners` (first-loss capital stays with whoever posted it, issue 11).
-pub const STATE_FORMAT: u64 = 6;
+/// `silos.capital_owners` (first-loss capital stays with whoever posted it, issue 11). 7:
+/// borrower covenants (`loans.covenants`; a loan's covenants, debt-service reserve, last report
+/// and breach; `ProtocolAccount::DebtServiceReserve`; issue 16).
+pub const STATE_FORMAT: u64 = 7;
 
 component! {
     /// Everything the protocol knows.

@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0xcfcbef1a23c15cfbb3b213501a08bb71bbaaa69cdd8eb3ee5206c6bf858e0469",
-            "0xf22af8430a1f0467a98daa03b33cb36710bee3800e3404e4250abec2940a4c13",
-            "0xc0d8e6e01f5a712cc768173676c9757d9cf25d89f6025ded6a05a4cdfd8f85e4",
+            "0x3c2223b02cbced9d1d704009f6ab2abc4a051f2e838918ceca6c5f730ddb620a",
+            "0x965005a9b81942f6cede8d17b56746aa48d3fc50982130dcf64a923f6f7b861f",
+            "0x1908f494069869f875e882326b3d27a81d7dcf802d6e82543ed1d047ae186026",
         ]
     );
 }

@@ -10,8 +10,8 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 6, in encoding order.
-const SCHEMA_AT_FORMAT_6: &[&str] = &[
+/// Every table and slot of the state at format 7, in encoding order.
+const SCHEMA_AT_FORMAT_7: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -57,12 +57,13 @@ const SCHEMA_AT_FORMAT_6: &[&str] = &[
     "table loans.loans",
     "table loans.open",
     "table loans.impaired",
+    "table loans.covenants",
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 6.
-const GENESIS_HASH_AT_FORMAT_6: &str =
-    "0xf0a34f5ebdc1a98e1a589125b403f88ba27faa1f53bd90c9ebba935265a0a7d2";
+/// The hash of the canonical encoding of [`pinned_state`] at format 7.
+const GENESIS_HASH_AT_FORMAT_7: &str =
+    "0xa138883d1c67c1651f6983837d077d4f63449477a5629721a4bb653b22506fbc";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -76,7 +77,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 6, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 7, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -84,8 +85,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_6, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_6);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_7, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_7);
 }
 
 #[test]
@@ -96,7 +97,8 @@ fn every_component_path_constant_names_a_table_or_slot_of_the_schema() {
     constants.extend([ledger.holdings, ledger.balances, ledger.supply, ledger.frozen]);
     constants.extend([ledger.kyc_verified, ledger.nonces]);
     let loans = LoansState::PATHS;
-    constants.extend([loans.loans, loans.open, loans.impaired, loans.next_loan_id]);
+    constants.extend([loans.loans, loans.open, loans.impaired, loans.covenants]);
+    constants.push(loans.next_loan_id);
     let receipts = ReceiptsState::PATHS;
     constants.push(receipts.receipts);
     let silos = SilosState::PATHS;

@@ -164,7 +164,8 @@ fn sender_gain_allowed(action: &Action, state: &State, events: &[Event]) -> Opti
         | Action::RemarkLoans(_)
         | Action::TriggerDefault(_)
         | Action::ReportSale(_)
-        | Action::PayInsuranceClaim(_) => None,
+        | Action::PayInsuranceClaim(_)
+        | Action::DrawDebtServiceReserve(_) => None,
         Action::HarvestBaseYield(HarvestBaseYield {})
             if state.governance.params.get().yield_vesting_secs == 0 =>
         {

@@ -440,6 +440,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0xfe0c8203197be95006e6e1e7be3146ab758baaa615036bbd6680e4f09e705506"
+        "0x17959d46cedf131ed34f90ac71f0ad79ee3de09028b2f0b6e4f915cd1e69e7bd"
     );
 }

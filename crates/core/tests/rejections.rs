@@ -20,14 +20,15 @@ use infrafi_core::{
     action::{
         AcceptLoan, AddAssetClass, AddStablecoin, AmendReceipt, ApplyGenerationStepDown,
         AssignSuccessorCurator, AttachPolicy, CancelLoanProposal, CancelRedeem, Claim,
-        ClaimLoanSurplus, DepositFirstLoss, DonateToVault, ForecloseLoan, Freeze, GatewayConfirm,
-        GatewayCredit, GatewayReject, GatewayWithdraw, GrantRole, HarvestBaseYield, IssueReceipt,
-        MintShares, MintUsdai, OpenSilo, PayInsuranceClaim, PledgeReceipts, PostPrice,
+        ClaimLoanSurplus, DepositFirstLoss, DonateToVault, DrawDebtServiceReserve, ForecloseLoan,
+        Freeze, FundDebtServiceReserve, GatewayConfirm, GatewayCredit, GatewayReject,
+        GatewayWithdraw, GrantRole, HarvestBaseYield, IssueReceipt, MintShares, MintUsdai,
+        OpenSilo, PayInsuranceClaim, PledgeReceipts, PostBorrowerReport, PostPrice,
         PostReserveAttestation, PostTbillRate, PostValuation, PrepayLoan, ProposeLoan,
         RedeemReceipt, RedeemUsdai, ReleaseReceipt, RemarkLoans, RenewPolicy, RepayLoan,
         ReportSale, RequestReceiptRedemption, RequestRedeem, RevokeRole, ServiceQueue, SetKyc,
-        SetParameter, SetPause, SetSiloFrozen, SetSiloSeniorCap, Stake, Transfer, TransferReceipt,
-        TransferRequest, TriggerDefault, Unfreeze, WithdrawFirstLoss,
+        SetLoanCovenants, SetParameter, SetPause, SetSiloFrozen, SetSiloSeniorCap, Stake, Transfer,
+        TransferReceipt, TransferRequest, TriggerDefault, Unfreeze, WithdrawFirstLoss,
     },
     begin_block,
     governance::{GovernanceError, PENDING_CHANGES_MAX},
@@ -199,6 +200,7 @@ rejection_cases! {
     only_the_curator_or_the_borrower_may_cancel_a_proposal,
     a_surplus_is_claimed_once_and_only_when_there_is_one,
     origination_leaves_idle_what_the_redemption_queue_is_owed,
+    debt_service_reserves_and_reports_follow_their_covenants,
 }
 
 /// Codes no test can produce, each with the reason (none: a code nothing can reach is either
@@ -2763,6 +2765,55 @@ fn origination_leaves_idle_what_the_redemption_queue_is_owed() -> TxError {
         LoanError::VaultLiquidityBufferWouldBeBreached,
     );
     market.originate(silo, senior_loan(big, whole(665_000), 0, market.now()));
+    code
+}
+
+fn debt_service_reserves_and_reports_follow_their_covenants() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let set = |periods, interval| {
+        Action::SetLoanCovenants(SetLoanCovenants {
+            silo_id: silo,
+            debt_service_reserve_periods: periods,
+            report_interval_secs: interval,
+        })
+    };
+    let code = reject(&mut market, CURATOR, set(13, 0), LoanError::LoanCovenantsInvalid);
+    reject(&mut market, CURATOR, set(3, DAY - 1), LoanError::LoanCovenantsInvalid);
+    reject(&mut market, ALICE, set(3, 90 * DAY), GovernanceError::SenderLacksRole);
+    // Twelve reserve payments of an interest-free 100,000 over 12 months take every unit of
+    // the proceeds but none more: with a 1% fee they cannot be funded.
+    market.ok(CURATOR, set(12, 90 * DAY));
+    let loan = propose(&mut market, silo, |now| {
+        let mut terms = senior_loan(receipt, whole(100_000), 0, now);
+        terms.origination_fee_bps = Bps(100);
+        terms
+    });
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        LoanError::DebtServiceReserveExceedsProceeds,
+    );
+    market.ok(BORROWER, Action::CancelLoanProposal(CancelLoanProposal { loan_id: loan }));
+    market.ok(CURATOR, set(2, 90 * DAY));
+    let loan = market.originate(silo, senior_loan(receipt, whole(120_000), 0, market.now()));
+    let fund =
+        |amount| Action::FundDebtServiceReserve(FundDebtServiceReserve { loan_id: loan, amount });
+    reject(&mut market, BORROWER, fund(whole(1)), LoanError::ReserveFundingExceedsRequirement);
+    let draw = Action::DrawDebtServiceReserve(DrawDebtServiceReserve { loan_id: loan });
+    reject(&mut market, KEEPER, draw.clone(), LoanError::NoPaymentIsMissed);
+    // Three payments of 10,000 missed, 20,000 held: the reserve cannot pay them all, and a
+    // default is then allowed; with one missed, it pays and default waits.
+    market.advance(30 * DAY + 15 * DAY + 1);
+    let trigger = Action::TriggerDefault(TriggerDefault { loan_id: loan });
+    reject(&mut market, KEEPER, trigger, LoanError::MissedPaymentIsCoveredByReserve);
+    market.advance(45 * DAY);
+    reject(&mut market, KEEPER, draw, LoanError::DebtServiceReserveInsufficient);
+    let report = |document_hash| {
+        Action::PostBorrowerReport(PostBorrowerReport { loan_id: loan, document_hash })
+    };
+    reject(&mut market, BORROWER, report(B256::ZERO), LoanError::ReportDocumentHashMustNotBeZero);
+    reject(&mut market, ALICE, report(B256::repeat_byte(1)), LoanError::SenderIsNotLoanBorrower);
     code
 }
 

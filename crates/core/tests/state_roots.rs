@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0xecc845c300195463dd57bcfeb6ddf8df0cd5eb81d6ef7debf78e61ee717e8b3c",
-                "0x47cefb2bb5b61afcd4945c419a4598e7bacaf0b054bbaf4b5b95dc68675e8702",
-                "0x14034da75155d2c6b48a4b0626be199526975ca869fd09800ae704851236d36a",
+                "0xf4f5296890ac6830e32095f6d0750b4232951249073cf477e49dbaf97466ae7d",
+                "0x2c9501ce34a3a0bfbf1aadf662f6688d7b71ef0d9428b1113c666e7cc0c039c5",
+                "0xcaa45dcf3d8ffaeca08f692852c46b7a5e00321e5acb8700caad9f9795ce8e57",
             ],
             [
-                "0x8f08bbcc5417f9220cde2844a83fa49644197151f5a72691f9828b2e4bb9d102",
-                "0xd07c43457707ce82db9917ed8a0aec11ae7227a14d2091baf54be6c8f4291120",
-                "0xe9b31ea63a19ca9d73c70b64c262f860a17926749551d82d4ec71535f52e19ec",
+                "0xe5ec477fb846ee9b586110c9069bae1213f5c29d1d073349097037f7b98bca72",
+                "0x04e9953f9f09e43efa93b6af29ec2340b496f4b8e177acc8c1d145f36e0c9935",
+                "0xf3e1ca70435a66146c55a0fb7deb7e144a3a86ade830cbdb18510bff5f239c00",
             ],
             [
-                "0xae04ef19bd1de9dcef43e98afb4da3a228bf222be994cdc64437f35eb8b69f79",
-                "0xbbbb35133f0e4d43ec49e9e66a6c1ce22e61cf6db24b0a1cbbbec49af9a2e869",
-                "0x30ca7aab74e686d2a5c9cbc5c9ed9a862e50f5a5cc95e7b59b69ef7784feaf0f",
+                "0xeea1fabfbbbc1f94783c4cf34e48c53a29a168adac55bf6e6736ebcaefbd646f",
+                "0x347c23180c2562cd42254e6ec059feb00057ad0886268f38cc57c2963ab7ecdb",
+                "0xeb4240bdbe08fae773d8ce1733a50618aef234ce34ab5a94146ccf2e7ef87f00",
             ],
             [
-                "0x59e04232968d2731ab11ba0961106997bb7501ba1d6a72f021f1b9e7b1c73ddf",
-                "0xc226fb8bbe878d5cc7b8d55083451d40b4e01988744138533a8f7799aa963687",
-                "0x493f610775685993f9dcd8073081d207e6c4460ee2a182729326852d3a4050b5",
+                "0x3c7b9193388ab05f599a4e19576315a1ff5685affc538b21cbfd7e703b2fb4cb",
+                "0xae2a746c1bd7789cd2387bb2ea43b5f3b398b6c1d1ab3bff1616c12e37dd887a",
+                "0xd18b55b430604c1f09893dfb76c4c9d2737b13b7d55f83f8c6303d2766ce7d0d",
             ],
         ],
     );
@@ -150,7 +150,7 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0xb707bd70da675fae0f4685c98700659e2d902a6ea45c7e4bf07ddafff6b23d90",
+            "0x9ab1b9bfca39b53b48200c3bdc4444e80ad6e08369b9c677e9fcad2f933b0d2f",
             "0xb586f7ef0c618ec2ee923e534d0385b63516d70fd1c95e618ed96b770212f055",
         ]],
     );

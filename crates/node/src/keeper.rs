@@ -5,8 +5,8 @@
 
 use infrafi_core::{
     Action, Amount, Asset, LoanId, ProtocolAccount, State, WAD,
-    action::{HarvestBaseYield, RemarkLoans, ServiceQueue, TriggerDefault},
-    loans::LoanStatus,
+    action::{DrawDebtServiceReserve, HarvestBaseYield, RemarkLoans, ServiceQueue, TriggerDefault},
+    loans::{self, Loan, LoanStatus},
     queue, reserve,
 };
 
@@ -26,7 +26,8 @@ pub const REMARK_BATCHES_PER_BLOCK_MAX: usize = 4;
 pub const DEFAULTS_PER_BLOCK_MAX: usize = 16;
 
 /// The upkeep actions due now, in the order to submit them: harvest, round, re-marks (a
-/// fresh mark may open a margin call or cure one), then default triggers.
+/// fresh mark may open a margin call or cure one), debt-service reserve draws (a missed
+/// payment draws on the borrower's reserve first), then default triggers.
 pub fn due_actions(state: &State) -> Vec<Action> {
     let mut due = Vec::new();
     // What a harvest would mint (bounded by the attested surplus while attestations are
@@ -38,6 +39,7 @@ pub fn due_actions(state: &State) -> Vec<Action> {
         due.push(Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER }));
     }
     due.extend(remarks_due(state));
+    due.extend(draws_due(state));
     due.extend(defaults_due(state));
     due
 }
@@ -70,7 +72,34 @@ fn remarks_due(state: &State) -> Vec<Action> {
     batches
 }
 
-/// `trigger_default` for active loans past their grace period or cure window.
+/// Whether `loan`'s missed payments can be paid out of its debt-service reserve now.
+fn reserve_covers_missed(loan: &Loan, now: u64) -> bool {
+    loan.status == LoanStatus::Active
+        && loan.missed_periods(now) > 0
+        && !loan.is_cure_lapsed(now)
+        && !loan.reserve.balance.is_zero()
+        && loans::payment_due(loan, now)
+            .ok()
+            .and_then(|due| due.total().ok())
+            .is_some_and(|total| total <= loan.reserve.balance)
+}
+
+/// `draw_debt_service_reserve` for loans whose reserve covers their missed payments.
+fn draws_due(state: &State) -> Vec<Action> {
+    let now = state.now();
+    state
+        .loans
+        .open
+        .iter()
+        .filter_map(|(id, ())| state.loans.loans.get(id))
+        .filter(|loan| reserve_covers_missed(loan, now))
+        .take(DEFAULTS_PER_BLOCK_MAX)
+        .map(|loan| Action::DrawDebtServiceReserve(DrawDebtServiceReserve { loan_id: loan.id }))
+        .collect()
+}
+
+/// `trigger_default` for active loans past their grace period or cure window (not those whose
+/// reserve pays instead).
 fn defaults_due(state: &State) -> Vec<Action> {
     let now = state.now();
     state
@@ -78,7 +107,7 @@ fn defaults_due(state: &State) -> Vec<Action> {
         .open
         .iter()
         .filter_map(|(id, ())| state.loans.loans.get(id))
-        .filter(|loan| loan.is_default_due(now))
+        .filter(|loan| loan.is_default_due(now) && !reserve_covers_missed(loan, now))
         .take(DEFAULTS_PER_BLOCK_MAX)
         .map(|loan| Action::TriggerDefault(TriggerDefault { loan_id: LoanId(loan.id.0) }))
         .collect()

@@ -271,6 +271,10 @@ actions! {
     ReportSale { receipt_id, report };
     PayInsuranceClaim { receipt_id, amount };
     ClaimLoanSurplus { loan_id };
+    SetLoanCovenants { silo_id, debt_service_reserve_periods, report_interval_secs };
+    FundDebtServiceReserve { loan_id, amount };
+    DrawDebtServiceReserve { loan_id };
+    PostBorrowerReport { loan_id, document_hash };
     SetBid { request_id, price_wad };
     CommitSealedBid { request_id, commitment, deposit };
     RevealSealedBid { request_id, price_wad, salt };

@@ -698,6 +698,26 @@ action_commands! {
     ClaimLoanSurplus {
         #[arg(long, value_parser = loan_id)] loan_id: LoanId,
     }
+    /// Curator: the covenants of the silo's new loans (reserve in payments, report interval).
+    SetLoanCovenants {
+        #[arg(long, value_parser = silo_id)] silo_id: SiloId,
+        #[arg(long, default_value = "0")] debt_service_reserve_periods: u32,
+        #[arg(long, default_value = "0")] report_interval_secs: u64,
+    }
+    /// Refill a loan's debt-service reserve (USDai), up to its requirement.
+    FundDebtServiceReserve {
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+        #[arg(long, value_parser = amount)] amount: Amount,
+    }
+    /// Pay a loan's missed payments out of its debt-service reserve.
+    DrawDebtServiceReserve {
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+    }
+    /// Borrower: post the keccak-256 of the operator's periodic financial report.
+    PostBorrowerReport {
+        #[arg(long, value_parser = loan_id)] loan_id: LoanId,
+        #[arg(long)] document_hash: B256,
+    }
     /// Set the open bid per share in USDai (`0.002`); 0 withdraws it.
     SetBid {
         #[arg(long, value_parser = request_id)] request_id: RequestId,

@@ -6,6 +6,7 @@
 use super::{
     Loan, LoanError, LoanStatus, active_loan, loan,
     marks::{remark, set_uncovered},
+    payment::payment_due,
     reduce_principal, send, store,
 };
 use crate::{
@@ -51,6 +52,14 @@ impl ActionHandler for TriggerDefault {
         if !loan.is_default_due(now) {
             return Err(LoanError::LoanIsNotInDefault.into());
         }
+        // A missed payment draws on the reserve first: a lapsed grace period alone does not
+        // default a loan whose reserve covers what is due.
+        if !loan.is_cure_lapsed(now)
+            && !loan.reserve.balance.is_zero()
+            && payment_due(&loan, now)?.total()? <= loan.reserve.balance
+        {
+            return Err(LoanError::MissedPaymentIsCoveredByReserve.into());
+        }
         let paid_through = loan.next_due_at.saturating_sub(loan.interval_secs);
         let elapsed = now.saturating_sub(paid_through);
         loan.senior.interest_due =
@@ -64,11 +73,20 @@ impl ActionHandler for TriggerDefault {
         for &receipt_id in &loan.receipts {
             receipts::set_status(state, receipt_id, ReceiptStatus::Foreclosed, Some(id), None);
         }
+        loan.breach = None;
         remark(state, &mut loan)?;
         let (senior_interest_due, junior_interest_due) =
             (loan.senior.interest_due, loan.junior.interest_due);
-        store(state, loan);
         state.emit(Event::LoanDefaulted { loan_id: id, senior_interest_due, junior_interest_due });
+        // The debt-service reserve is the first recovery, through the waterfall.
+        let reserve = loan.reserve.balance;
+        if !reserve.is_zero() {
+            loan.reserve.balance = Amount::ZERO;
+            loan.recovery.gross = loan.recovery.gross.checked_add(reserve)?;
+            waterfall(state, &mut loan, ProtocolAccount::DebtServiceReserve(id), reserve)?;
+            remark(state, &mut loan)?;
+        }
+        store(state, loan);
         Ok(())
     }
 }

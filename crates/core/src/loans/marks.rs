@@ -5,7 +5,7 @@
 
 use super::{
     Loan, LoanError, LoanStatus, MarginCall, MarginCallReason, Mark, RECEIPTS_PER_LOAN_MAX,
-    REMARK_BATCH_MAX, active_loan,
+    REMARK_BATCH_MAX, active_loan, covenants,
     origination::{check_pledgeable, ltv_bps},
     store,
 };
@@ -242,6 +242,8 @@ impl ActionHandler for RemarkLoans {
                 unreachable!("the open index names a missing loan");
             };
             let plan = plan_remark(state, loan)?;
+            // The periodic pass also finds overdue borrower reports (issue 16).
+            let (breach, breach_event) = covenants::plan_breach(state, loan);
             let (silo, old) = (loan.silo, loan.senior_uncovered);
             // Written in place: a re-mark touches a few fields of a large record, every month,
             // for every open loan.
@@ -249,10 +251,14 @@ impl ActionHandler for RemarkLoans {
                 loan.mark = Some(plan.mark);
                 loan.margin_call = plan.margin_call;
                 loan.senior_uncovered = plan.uncovered;
+                loan.breach = breach;
                 loan.is_impaired()
             });
             let Some(impaired) = impaired else { unreachable!("the loan was just read") };
             if let Some(event) = plan.event {
+                state.emit(event);
+            }
+            if let Some(event) = breach_event {
                 state.emit(event);
             }
             uncovered_changed(state, silo, id, impaired, old, plan.uncovered)?;

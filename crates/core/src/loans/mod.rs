@@ -15,11 +15,18 @@
 //! (default, foreclosure, sales, insurance claims, the waterfall, settlement). This file holds
 //! the loan's types and the bookkeeping the phases share.
 
+mod covenants;
 mod liquidation;
 mod marks;
 mod origination;
 mod payment;
 
+pub use covenants::{
+    BorrowerReport, Breach, BreachReason, DebtServiceReserve, DrawDebtServiceReserve,
+    FundDebtServiceReserve, LoanCovenants, PostBorrowerReport, REPORT_INTERVAL_SECS_MAX,
+    REPORT_INTERVAL_SECS_MIN, RESERVE_GRACE_MARGIN_SECS, RESERVE_PERIODS_MAX, SetLoanCovenants,
+    breach_reason, report_due_at,
+};
 pub use liquidation::{
     ClaimLoanSurplus, ForecloseLoan, PayInsuranceClaim, ReportSale, SaleReport, TriggerDefault,
     WaterfallPass,
@@ -103,6 +110,20 @@ result_codes! {
             "The loan holds no surplus for its borrower.";
         VaultLiquidityOwedToQueue = 827 => "vault_liquidity_owed_to_queue",
             "The senior tranche would take idle USDai that the redemption queue's requests are owed at the redemption price.";
+        LoanCovenantsInvalid = 828 => "loan_covenants_invalid",
+            "A debt-service reserve holds at most 12 payments, and a report interval is 0 or from a day to a year.";
+        DebtServiceReserveExceedsProceeds = 829 => "debt_service_reserve_exceeds_proceeds",
+            "The loan's proceeds after the origination fee cannot fund its debt-service reserve.";
+        ReserveFundingExceedsRequirement = 830 => "reserve_funding_exceeds_requirement",
+            "The debt-service reserve would hold more than its requirement.";
+        NoPaymentIsMissed = 831 => "no_payment_is_missed",
+            "The loan has no missed payment for its reserve to pay.";
+        DebtServiceReserveInsufficient = 832 => "debt_service_reserve_insufficient",
+            "The debt-service reserve holds less than the missed payments due.";
+        MissedPaymentIsCoveredByReserve = 833 => "missed_payment_is_covered_by_reserve",
+            "The loan's debt-service reserve covers its missed payments: draw on it instead of defaulting.";
+        ReportDocumentHashMustNotBeZero = 834 => "report_document_hash_must_not_be_zero",
+            "A borrower report must name the hash of its document.";
     }
 }
 
@@ -301,6 +322,14 @@ pub struct Loan {
     pub interest_paid: Amount,
     /// Principal repaid so far (excluding recoveries).
     pub principal_paid: Amount,
+    /// The covenants it was originated under (its silo's at acceptance).
+    pub covenants: LoanCovenants,
+    /// Its debt-service reserve.
+    pub reserve: DebtServiceReserve,
+    /// The borrower's latest periodic report.
+    pub last_report: Option<BorrowerReport>,
+    /// While breached: the open cure window.
+    pub breach: Option<Breach>,
 }
 
 impl Loan {
@@ -315,7 +344,19 @@ impl Loan {
     pub fn is_default_due(&self, now: u64) -> bool {
         self.status == LoanStatus::Active
             && (now > self.next_due_at.saturating_add(self.grace_period_secs)
-                || self.margin_call.is_some_and(|call| now > call.cure_deadline))
+                || self.is_cure_lapsed(now))
+    }
+
+    /// Whether a cure window (a margin call or a breach) has lapsed uncured at `now`.
+    pub fn is_cure_lapsed(&self, now: u64) -> bool {
+        self.status == LoanStatus::Active
+            && (self.margin_call.is_some_and(|call| now > call.cure_deadline)
+                || self.breach.is_some_and(|breach| now > breach.cure_deadline))
+    }
+
+    /// Whether it is breached (issue 16): its reserve is short or its report overdue.
+    pub fn is_breached(&self) -> bool {
+        self.status == LoanStatus::Active && self.breach.is_some()
     }
 
     /// Deadlines strictly before `now` that are unpaid (0 when on time), at most the payments
@@ -356,6 +397,8 @@ component! {
         pub open: Table<LoanId, ()>,
         /// Loans in margin call or default, by silo.
         pub impaired: Table<(SiloId, LoanId), ()>,
+        /// The covenants each silo's new loans carry (issue 16); none set: no covenants.
+        pub covenants: Table<SiloId, LoanCovenants>,
         /// The next loan id.
         pub next_loan_id: Slot<u64>,
     }

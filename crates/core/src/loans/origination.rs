@@ -5,7 +5,9 @@
 
 use super::{
     LOAN_APR_BPS_MAX, Loan, LoanError, LoanStatus, LoanTerms, Mark, RECEIPTS_PER_LOAN_MAX,
-    Recovery, Tranche, TrancheTerms, change_exposure, loan, send, store,
+    Recovery, Tranche, TrancheTerms, change_exposure, covenants,
+    covenants::{DebtServiceReserve, LoanCovenants},
+    loan, send, store,
 };
 use crate::{
     action::ActionHandler,
@@ -137,6 +139,10 @@ impl ActionHandler for ProposeLoan {
             surplus_held: Amount::ZERO,
             interest_paid: Amount::ZERO,
             principal_paid: Amount::ZERO,
+            covenants: LoanCovenants::default(),
+            reserve: DebtServiceReserve::default(),
+            last_report: None,
+            breach: None,
         };
         store(state, loan);
         state.emit(Event::LoanProposed {
@@ -261,10 +267,20 @@ impl ActionHandler for AcceptLoan {
         check_silo_room(state, &silo, sender, senior, junior, loan.origination_fee)?;
         check_vault_room(state, senior)?;
 
+        // The covenants in force now; the reserve is funded from the proceeds.
+        loan.covenants = state.loans.covenants.get(&loan.silo).copied().unwrap_or_default();
+        let required = covenants::reserve_requirement(&loan, principal)?;
+        let proceeds = principal.checked_sub(loan.origination_fee)?;
+        if required > proceeds {
+            return Err(LoanError::DebtServiceReserveExceedsProceeds.into());
+        }
+        loan.reserve = DebtServiceReserve { required, balance: required, ..Default::default() };
+
         let account = ProtocolAccount::Loan(id);
         send(state, ProtocolAccount::Vault, account, senior)?;
         silos::pool_transfer_out(state, loan.silo, account.into(), junior)?;
-        send(state, account, sender, principal.checked_sub(loan.origination_fee)?)?;
+        send(state, account, sender, proceeds.checked_sub(required)?)?;
+        send(state, account, ProtocolAccount::DebtServiceReserve(id), required)?;
         silos::pool_transfer_in(state, loan.silo, account.into(), loan.origination_fee)?;
         for &receipt_id in &loan.receipts {
             receipts::set_status(state, receipt_id, ReceiptStatus::Pledged, Some(id), None);
@@ -297,6 +313,14 @@ impl ActionHandler for AcceptLoan {
             junior,
             collateral_value: collateral,
         });
+        if !required.is_zero() {
+            state.emit(Event::DebtServiceReserveFunded {
+                loan_id: id,
+                payer: sender,
+                amount: required,
+                balance: required,
+            });
+        }
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! the QEV estimate plans with. Every payment conserves value exactly.
 
 use super::{
-    Loan, LoanError, LoanStatus, active_loan,
+    Loan, LoanError, LoanStatus, active_loan, covenants,
     marks::{remark, set_uncovered},
     reduce_principal, store,
 };
@@ -91,7 +91,7 @@ enum AccrualAfterPayment {
 fn distribute(
     state: &mut State,
     loan: &mut Loan,
-    payer: Address,
+    payer: Account,
     interest: Amount,
     principal: Amount,
     exit_fee: Amount,
@@ -228,7 +228,7 @@ impl ActionHandler for RepayLoan {
 
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
         let Self { loan_id: id, max_amount } = *self;
-        let mut loan = active_loan(state, id)?;
+        let loan = active_loan(state, id)?;
         let now = state.now();
         if loan.is_default_due(now) {
             return Err(LoanError::LoanDefaultIsPending.into());
@@ -238,16 +238,32 @@ impl ActionHandler for RepayLoan {
         if total > max_amount {
             return Err(LoanError::PaymentExceedsMaximum.into());
         }
-        let interest = due.interest.checked_add(due.grace_interest)?;
-        let accrual = AccrualAfterPayment::Reset;
-        let split =
-            distribute(state, &mut loan, sender, interest, due.principal, due.exit_fee, accrual)?;
-        loan.periods_remaining -= due.installments;
-        let moved = u64::from(due.installments).saturating_mul(loan.interval_secs);
-        loan.next_due_at = loan.next_due_at.saturating_add(moved);
-        state.emit(Event::LoanPaymentMade { loan_id: id, payer: sender, due, split });
-        finish_payment(state, loan)
+        pay_due(state, loan, sender.into(), due)
     }
+}
+
+/// `payer` (the sender, or the loan's debt-service reserve) pays `due`: the deadline moves by
+/// the installments paid, and the final payment closes the loan.
+pub(super) fn pay_due(
+    state: &mut State,
+    mut loan: Loan,
+    payer: Account,
+    due: PaymentDue,
+) -> Result<(), TxError> {
+    let interest = due.interest.checked_add(due.grace_interest)?;
+    let accrual = AccrualAfterPayment::Reset;
+    let split =
+        distribute(state, &mut loan, payer, interest, due.principal, due.exit_fee, accrual)?;
+    loan.periods_remaining -= due.installments;
+    let moved = u64::from(due.installments).saturating_mul(loan.interval_secs);
+    loan.next_due_at = loan.next_due_at.saturating_add(moved);
+    // A draw from the reserve is the borrower's money paying.
+    let shown_payer = match payer {
+        Account::User(address) => address,
+        Account::Protocol(_) => loan.borrower,
+    };
+    state.emit(Event::LoanPaymentMade { loan_id: loan.id, payer: shown_payer, due, split });
+    finish_payment(state, loan)
 }
 
 /// Anyone: prepay `principal` (with interest on it for the current period).
@@ -298,7 +314,8 @@ impl ActionHandler for PrepayLoan {
         }
         let accrual =
             if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
-        let split = distribute(state, &mut loan, sender, interest, principal, exit_fee, accrual)?;
+        let split =
+            distribute(state, &mut loan, sender.into(), interest, principal, exit_fee, accrual)?;
         if is_final {
             loan.periods_remaining = 0;
         }
@@ -323,6 +340,7 @@ fn finish_payment(state: &mut State, mut loan: Loan) -> Result<(), TxError> {
     if loan.margin_call.is_some() {
         remark(state, &mut loan)?;
     }
+    covenants::refresh_breach(state, &mut loan);
     store(state, loan);
     Ok(())
 }
@@ -331,6 +349,7 @@ fn close_repaid(state: &mut State, mut loan: Loan) -> Result<(), TxError> {
     for &receipt_id in &loan.receipts {
         receipts::set_status(state, receipt_id, ReceiptStatus::Released, None, None);
     }
+    covenants::release_reserve(state, &mut loan)?;
     loan.status = LoanStatus::Repaid;
     loan.margin_call = None;
     vault::update_senior_position(state, &mut loan.senior_accrual, true, U256::ZERO);

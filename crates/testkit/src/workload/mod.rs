@@ -209,6 +209,16 @@ pub fn setup() -> Vec<Transaction> {
             sender: OPS,
             action: Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: whole(5_000_000) }),
         },
+        // The silo's loans hold a debt-service reserve of one payment (issue 16), so the
+        // workload's missed payments draw on reserves and borrowers refill them.
+        Transaction {
+            sender: CURATOR,
+            action: Action::SetLoanCovenants(SetLoanCovenants {
+                silo_id,
+                debt_service_reserve_periods: 1,
+                report_interval_secs: 0,
+            }),
+        },
     ]);
     let owners = [BORROWER, BORROWER, BORROWER, BORROWER_TWO, BORROWER_TWO, BORROWER_TWO];
     let units = [10, 20, 40, 10, 20, 40];

@@ -552,6 +552,46 @@ impl Step {
                     Action::ClaimLoanSurplus(ClaimLoanSurplus { loan_id }),
                 )
             }
+            Op::SetLoanCovenants { silo, periods, interval } => {
+                let silo_id = silo_id(state, silo);
+                let intervals = [0, 30 * DAY, 90 * DAY, 90 * DAY, DAY - 1];
+                let report_interval_secs = intervals[usize::from(interval) % intervals.len()];
+                let action = Action::SetLoanCovenants(SetLoanCovenants {
+                    silo_id,
+                    debt_service_reserve_periods: u32::from(periods),
+                    report_interval_secs,
+                });
+                (curator_of(state, silo_id), action)
+            }
+            Op::FundDebtServiceReserve { loan, amount } => {
+                let loan_id = loan_id(state, loan, |l| {
+                    l.status == LoanStatus::Active && l.reserve.balance < l.reserve.required
+                });
+                let lacking =
+                    state.loans.loans.get(&loan_id).map_or(Amount::ZERO, |l| {
+                        l.reserve.required.saturating_sub(l.reserve.balance)
+                    });
+                let amount = amount.resolve(lacking);
+                let action =
+                    Action::FundDebtServiceReserve(FundDebtServiceReserve { loan_id, amount });
+                (borrower_of(state, loan_id), action)
+            }
+            Op::DrawDebtServiceReserve { loan } => {
+                let loan_id = loan_id(state, loan, |l| {
+                    l.status == LoanStatus::Active
+                        && l.missed_periods(now) > 0
+                        && !l.reserve.balance.is_zero()
+                });
+                let action = Action::DrawDebtServiceReserve(DrawDebtServiceReserve { loan_id });
+                (participant(self.sender), action)
+            }
+            Op::PostBorrowerReport { loan, valid } => {
+                let loan_id = loan_id(state, loan, |l| l.status == LoanStatus::Active);
+                let document_hash = if valid { B256::repeat_byte(0x4e) } else { B256::ZERO };
+                let action =
+                    Action::PostBorrowerReport(PostBorrowerReport { loan_id, document_hash });
+                (borrower_of(state, loan_id), action)
+            }
             _ => return None,
         };
         Some(Transaction { sender: self.party(proper), action })

@@ -297,6 +297,23 @@ pub enum Op {
     ClaimLoanSurplus {
         loan: u8,
     },
+    // Borrower covenants (issue 16).
+    SetLoanCovenants {
+        silo: u8,
+        periods: u8,
+        interval: u8,
+    },
+    FundDebtServiceReserve {
+        loan: u8,
+        amount: Size,
+    },
+    DrawDebtServiceReserve {
+        loan: u8,
+    },
+    PostBorrowerReport {
+        loan: u8,
+        valid: bool,
+    },
 }
 
 impl Op {
@@ -333,6 +350,10 @@ impl Op {
                 | Op::ReportSale { .. }
                 | Op::PayInsuranceClaim { .. }
                 | Op::ClaimLoanSurplus { .. }
+                | Op::SetLoanCovenants { .. }
+                | Op::FundDebtServiceReserve { .. }
+                | Op::DrawDebtServiceReserve { .. }
+                | Op::PostBorrowerReport { .. }
         )
     }
 }

@@ -226,6 +226,14 @@ pub(super) fn loan_op() -> impl Strategy<Value = Op> {
         4 => (loan(), bps(1, (8, 1..10_001), (1, 10_001..12_000)))
             .prop_map(|(receipt, amount_bps)| Op::PayInsuranceClaim { receipt, amount_bps }),
         8 => loan().prop_map(|loan| Op::ClaimLoanSurplus { loan }),
+        // Covenants: mostly valid (0-3 payments of reserve, a 30- or 90-day report), now and
+        // then out of range; refills, draws and reports aimed at the loans that need them.
+        4 => (any::<u8>(), prop_oneof![9 => 1u8..4, 1 => 12u8..14], any::<u8>())
+            .prop_map(|(silo, periods, interval)| Op::SetLoanCovenants { silo, periods, interval }),
+        8 => (loan(), size()).prop_map(|(loan, amount)| Op::FundDebtServiceReserve { loan, amount }),
+        10 => loan().prop_map(|loan| Op::DrawDebtServiceReserve { loan }),
+        4 => (loan(), prop::bool::weighted(0.95))
+            .prop_map(|(loan, valid)| Op::PostBorrowerReport { loan, valid }),
     ]
 }
 
@@ -245,7 +253,8 @@ pub(super) fn step_for(op: Op) -> impl Strategy<Value = Step> {
         | Op::PostTbillRate { .. }
         | Op::GatewayCredit { .. }
         | Op::GatewayConfirm { .. }
-        | Op::GatewayReject { .. } => Some(1u8),
+        | Op::GatewayReject { .. }
+        | Op::PostReserveAttestation { .. } => Some(1u8),
         _ => None,
     };
     let credit = op.is_credit();
