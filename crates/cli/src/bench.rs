@@ -23,6 +23,9 @@ pub(crate) enum BenchCommand {
     Lifecycle(LifecycleArgs),
     /// Each transaction type applied to a market of many funded accounts.
     Apply(ApplyArgs),
+    /// The node under attack (issue 18): flood, SIGKILLs, soak and decoder fuzzing against a
+    /// devnet child process; prints the figures (docs/security.md, "The campaign").
+    Campaign(crate::campaign::CampaignArgs),
 }
 
 #[derive(Args)]
@@ -46,6 +49,7 @@ pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Lifecycle(args) => lifecycle(&args),
         BenchCommand::Apply(args) => apply_throughput(&args),
+        BenchCommand::Campaign(args) => crate::campaign::run(args),
     }
 }
 

@@ -3,6 +3,7 @@
 mod alloc_counter;
 mod bench;
 mod bench_node;
+mod campaign;
 mod demo;
 mod devnet;
 mod node_cmd;

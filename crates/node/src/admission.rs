@@ -177,6 +177,33 @@ impl AdmitError {
     }
 }
 
+/// Every free transaction a key that holds nothing can sign, the flood of issue 18: a transfer
+/// it cannot pay (to `payee`), each permissionless upkeep action, and the original attack's
+/// gapped nonces (1..=16, never 0). Admission must refuse all of it; the flood test and
+/// `infrafi bench campaign` send it.
+pub fn free_spam(
+    key: &infrafi_tx::SigningKey,
+    chain_id: u64,
+    payee: Address,
+) -> Vec<infrafi_tx::SignedTransaction> {
+    use infrafi_core::action::{RemarkLoans, ServiceQueue, Transfer};
+    let pay = Action::Transfer(Transfer {
+        asset: Asset::Stablecoin(infrafi_core::ids::USDC),
+        to: payee,
+        amount: infrafi_core::Amount(1),
+    });
+    let remark =
+        Action::RemarkLoans(RemarkLoans { first_loan_id: infrafi_core::LoanId(0), max_loans: 500 });
+    let mut txs = vec![
+        key.sign(chain_id, 0, &pay),
+        key.sign(chain_id, 0, &remark),
+        key.sign(chain_id, 0, &Action::HarvestBaseYield(HarvestBaseYield {})),
+        key.sign(chain_id, 0, &Action::ServiceQueue(ServiceQueue { max_requests: 1 })),
+    ];
+    txs.extend((1..=16).map(|nonce| key.sign(chain_id, nonce, &pay)));
+    txs
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {

@@ -9,8 +9,9 @@
 mod support;
 
 use alloy_primitives::{Address, B256};
-use infrafi_core::action::{HarvestBaseYield, RemarkLoans, ServiceQueue, Transfer};
-use infrafi_core::{Action, Amount, Asset, LoanId, ids::USDC};
+use infrafi_core::action::Transfer;
+use infrafi_core::{Action, Amount, Asset, ids::USDC};
+use infrafi_node::admission::free_spam;
 use infrafi_node::{Node, NodeConfig};
 use infrafi_tx::SigningKey;
 use std::time::{Duration, Instant};
@@ -25,25 +26,6 @@ fn wait_for_receipt(node: &Node, hash: B256) -> infrafi_node::Receipt {
         assert!(Instant::now() < deadline, "transaction {hash} was not committed");
         std::thread::sleep(Duration::from_millis(5));
     }
-}
-
-/// Every free transaction a key with nothing can sign.
-fn free_spam(key: &SigningKey, honest: Address) -> Vec<infrafi_tx::SignedTransaction> {
-    let pay = Action::Transfer(Transfer {
-        asset: Asset::Stablecoin(USDC),
-        to: honest,
-        amount: Amount(1),
-    });
-    let remark = Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 500 });
-    let mut txs = vec![
-        key.sign(CHAIN, 0, &pay),
-        key.sign(CHAIN, 0, &remark),
-        key.sign(CHAIN, 0, &Action::HarvestBaseYield(HarvestBaseYield {})),
-        key.sign(CHAIN, 0, &Action::ServiceQueue(ServiceQueue { max_requests: 1 })),
-    ];
-    // The original attack: nonces 1..255, never 0.
-    txs.extend((1..=16).map(|nonce| key.sign(CHAIN, nonce, &pay)));
-    txs
 }
 
 #[test]
@@ -63,7 +45,8 @@ fn a_flood_from_keys_with_nothing_leaves_no_trace_and_honest_transactions_commit
 
     let attackers: Vec<SigningKey> =
         (0..200).map(|i| SigningKey::from_seed(&format!("flood/attacker/{i}"))).collect();
-    let flood: Vec<_> = attackers.iter().flat_map(|k| free_spam(k, honest.address())).collect();
+    let flood: Vec<_> =
+        attackers.iter().flat_map(|k| free_spam(k, CHAIN, honest.address())).collect();
     let flood_size = flood.len();
     let flooder = {
         let node = node.clone();
