@@ -36,21 +36,10 @@ pub fn a100() -> AssetClassId {
     AssetClassId::new("gpu.a100").expect("valid class name")
 }
 
-/// H100 SXM: $30,000 new, 20%/year, floor 10%, default recovery model (30% ITAD), plus $100
-/// legal, $200 logistics and $50 data destruction per unit, 10% condition haircut.
+/// H100 SXM: the random workload's GPU class ($30,000 new, 20%/year, floor 10%, 30% ITAD, $350
+/// of fixed costs a unit, 10% condition haircut), declared once in the testkit.
 pub fn h100_terms() -> AssetClassTerms {
-    AssetClassTerms {
-        new_price_per_unit: whole(30_000),
-        annual_depreciation_bps: Bps(2_000),
-        floor_bps: Bps(1_000),
-        recovery: RecoveryCostModel {
-            itad_commission_bps: Bps(3_000),
-            legal_cost_per_unit: whole(100),
-            logistics_cost_per_unit: whole(200),
-            data_destruction_cost_per_unit: whole(50),
-            condition_haircut_bps: Bps(1_000),
-        },
-    }
+    infrafi_testkit::workload::gpu_class_terms()
 }
 
 /// The fixture's market with the credit tests' block rule: see the module doc.
