@@ -4,6 +4,10 @@
 // to appear without a reload, and saves a screenshot of every page.
 //
 // Usage: node run.mjs <node url> <output dir> <infrafi binary> <devnet keys dir>
+//        node run.mjs <node url> <output dir> <infrafi binary> <devnet keys dir> after-restart <latest_at>
+// The second form runs after the node was killed and started again on its data directory:
+// every history chart must be drawn with the node's points, including those sampled before
+// the restart (at or before `latest_at`, the last sample's time read before the kill).
 // Prints one JSON summary line; exits non-zero on the first failed check.
 
 import { chromium } from 'playwright-core';
@@ -13,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as fmt from '../../dashboard/format.js';
 
-const [url, outputDir, binary, keysDir] = process.argv.slice(2);
+const [url, outputDir, binary, keysDir, mode, beforeRestartLatestAt] = process.argv.slice(2);
 if (!url || !outputDir || !binary || !keysDir) {
   console.error('usage: node run.mjs <node url> <output dir> <infrafi binary> <keys dir>');
   process.exit(2);
@@ -225,6 +229,66 @@ async function expectReceipts() {
 
 const openapi = await api('/openapi.json');
 const served = (path) => Boolean(openapi.paths[path]?.get);
+
+/**
+ * After a restart: each chart's point count equals the node's series over the window the page
+ * reads (90 days before the latest sample), and that window holds points sampled before the
+ * restart. The page re-reads when the node records a new sample, so retry until both agree.
+ */
+async function chartsAfterRestart(page) {
+  const CHARTS = {
+    overview: { 'price-chart': ['deposit_price'], 'apy-chart': ['realised_apy_7d', 'realised_apy_30d'] },
+    queue: { 'depth-chart': ['queue_locked_shares'], 'clearing-chart': ['clearing_price'] },
+  };
+  const before = Number(beforeRestartLatestAt);
+  const charts = {};
+  for (const [name, ofPage] of Object.entries(CHARTS)) {
+    await open(page, name);
+    for (const [chart, series] of Object.entries(ofPage)) {
+      let last = 'no attempt';
+      for (let attempt = 0; ; attempt++) {
+        const index = await api('/v1/history');
+        const from = Math.max(0, index.latest_at - 90 * 86_400);
+        const bodies = await Promise.all(series.map((s) => api(`/v1/history/${s}?from=${from}&to=${index.latest_at}`)));
+        const expected = bodies.reduce((sum, b) => sum + b.points.length, 0);
+        const recordedBefore = bodies.reduce((sum, b) => sum + b.points.filter((p) => p.timestamp <= before).length, 0);
+        const shown = await page.$eval(`#${chart}`, (c) => Number(c.dataset.points)).catch(() => -1);
+        const drawn = Boolean(await page.$(`#${chart} canvas`));
+        last = `${chart}: page ${shown} points (drawn ${drawn}), API ${expected} (${recordedBefore} sampled before the restart)`;
+        if (shown === expected && drawn && recordedBefore > 0) {
+          charts[chart] = { points: shown, sampled_before_restart: recordedBefore };
+          break;
+        }
+        check(attempt < 60, last);
+        await sleep(250);
+      }
+    }
+    const file = join(outputDir, `${name}-after-restart.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    summary.screenshots.push(file);
+  }
+  return charts;
+}
+
+if (mode === 'after-restart') {
+  check(Number.isFinite(Number(beforeRestartLatestAt)), 'after-restart needs the latest sample time read before the restart');
+  try {
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('main[data-page="overview"]', { timeout: 20000 });
+    const charts = await chartsAfterRestart(page);
+    check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
+    console.log(JSON.stringify({ ok: true, charts, screenshots: summary.screenshots }));
+  } catch (error) {
+    console.log(JSON.stringify({ ok: false, error: error.message, console: consoleErrors, ...summary }));
+    process.exitCode = 1;
+  } finally {
+    await context.close();
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+  process.exit();
+}
 
 try {
   const page = await context.newPage();

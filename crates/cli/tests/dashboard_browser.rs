@@ -2,6 +2,8 @@
 //! Playwright (`tests/dashboard/run.mjs`). Every page opens, its figures equal the API's at
 //! the block they name, a transaction submitted with the CLI appears without a reload, and a
 //! screenshot of each page at a laptop and a phone width lands in `test-output/dashboard/`.
+//! Then the node is killed and started again on its data directory: the history charts are
+//! drawn with the points it sampled before the restart.
 //! Skipped, with a printed reason, only when node, npm or chromium is missing (`.ci/run`
 //! installs chromium first).
 
@@ -47,4 +49,44 @@ fn the_dashboard_shows_the_api_figures_and_live_updates_in_headless_chromium() {
         assert!(Path::new(screenshot.as_str().unwrap()).exists(), "{screenshot}");
     }
     assert!(summary["live"]["tx_hash"].is_string());
+
+    // History survives a restart: SIGKILL (no shutdown path runs), start on the same data
+    // directory, and the series read back over the same range are the ones served before.
+    let index: serde_json::Value =
+        serde_json::from_str(&cli_ok(&["query", "--node", &net.url, "history"])).unwrap();
+    let latest = index["latest_at"].as_u64().unwrap();
+    let (from, latest_at) = (latest.saturating_sub(90 * 86_400).to_string(), latest.to_string());
+    let read_before_restart = |url: &str| -> Vec<serde_json::Value> {
+        ["deposit_price", "queue_locked_shares", "clearing_price"]
+            .iter()
+            .map(|series| {
+                let range = ["--from", &from, "--to", &latest_at];
+                let args = [&["query", "--node", url, "history", series][..], &range].concat();
+                let answer: serde_json::Value = serde_json::from_str(&cli_ok(&args)).unwrap();
+                answer["points"].clone()
+            })
+            .collect()
+    };
+    let before = read_before_restart(&net.url);
+    assert!(before.iter().all(|points| !points.as_array().unwrap().is_empty()), "{before:?}");
+    drop(net);
+    let net = devnet(&data);
+    assert_eq!(read_before_restart(&net.url), before, "history read back after the restart");
+    let after = run_browser_script(
+        &project,
+        &chromium,
+        &[
+            net.url.as_ref(),
+            output_dir.as_ref(),
+            BIN.as_ref(),
+            keys.as_ref(),
+            "after-restart".as_ref(),
+            latest_at.as_ref(),
+        ],
+        "dashboard browser test after a restart",
+    );
+    for chart in ["price-chart", "apy-chart", "depth-chart", "clearing-chart"] {
+        let sampled_before = after["charts"][chart]["sampled_before_restart"].as_u64();
+        assert!(sampled_before.is_some_and(|n| n > 0), "{chart}: {after}");
+    }
 }
