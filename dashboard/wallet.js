@@ -8,12 +8,19 @@
 //   stream names it (`/v1/events?account=`), or the node's error with its code.
 // No private key ever touches the page: the wallet signs, the page only forwards the signature.
 //
+// Two inputs are prepared here rather than by the node, because they are the user's own:
+// a sealed bid's salt (random, kept in this browser's storage, never sent before the reveal)
+// and its commitment (keccak-256 by viem over the ABI encoding the node checks), and the
+// annual rates a curator types, turned into per-second rates exactly as `Rate::from_apr_bps`
+// does (the node's preview then shows the loan's APR and schedule back).
+//
 // The page is one element kept across live refreshes, so what a user types into a form
 // survives a new block; only the read-only panels are rebuilt.
 
 import { read } from './api.js';
 import * as fmt from './format.js';
 import { cell, h } from './pages.js';
+import { bytesToHex, encodeAbiParameters, keccak256 } from './vendor/viem.mjs';
 
 const CHAIN_NAMES = { 1: 'Ethereum', 10: 'OP Mainnet', 137: 'Polygon', 8453: 'Base', 42161: 'Arbitrum One', 11155111: 'Sepolia' };
 /** How many of an account's requests, loans and silos the page reads (each is one request). */
@@ -22,6 +29,14 @@ const ROWS_MAX = 25;
 const POLL_MS = 1500;
 /** How many submitted transactions the activity list keeps. */
 const ACTIVITY_MAX = 20;
+/** How many free receipts the curator's table lists (one read). */
+const RECEIPTS_MAX = 100;
+/** How many listed requests the listings table shows (one read). */
+const LISTINGS_MAX = 100;
+/** Where sealed bids' salts are kept: this site's local storage, in this browser only. */
+const SEALED_STORAGE_KEY = 'infrafi.sealed-bids';
+/** Seconds in a year, as the protocol counts them for rates (SPEC 2). */
+const SECONDS_PER_YEAR = 31_536_000n;
 
 const wallet = {
   address: null,
@@ -29,6 +44,7 @@ const wallet = {
   infrafiChainId: null,
   stream: null,
   pending: new Map(),
+  params: null,
 };
 
 let root = null;
@@ -80,7 +96,89 @@ const KINDS = {
       throw new Error(`${label} is not JSON: ${error.message}`);
     }
   },
+  bytes32: (text, label) => {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(text)) throw new Error(`${label} must be 0x and 64 hex digits`);
+    return text.toLowerCase();
+  },
+  address: (text, label) => {
+    if (!/^0x[0-9a-fA-F]{40}$/.test(text)) throw new Error(`${label} must be an address (0x and 40 hex digits)`);
+    return text;
+  },
+  /** An annual rate in percent (`12`, `12.5%`, at most two decimals) → its basis points. */
+  apr: (text, label) => {
+    const match = /^(\d+)(?:\.(\d{1,2}))?%?$/.exec(text.replaceAll(' ', ''));
+    if (!match) throw new Error(`${label} must be an annual percentage such as 12 or 12.5 (at most two decimals)`);
+    return Number(match[1]) * 100 + Number((match[2] ?? '').padEnd(2, '0'));
+  },
+  bps: (text, label) => {
+    if (!/^\d+$/.test(text)) throw new Error(`${label} must be whole basis points (100 = 1%)`);
+    return Number(text);
+  },
+  days: (text, label) => {
+    if (!/^\d+$/.test(text)) throw new Error(`${label} must be a whole number of days`);
+    return Number(text) * 86_400;
+  },
+  model: (text, label) => {
+    if (text !== 'amortized' && text !== 'fixed_principal') throw new Error(`${label} is amortized or fixed_principal`);
+    return text;
+  },
 };
+
+/**
+ * The per-second rate of an annual rate in basis points, rounded down: the node's
+ * `Rate::from_apr_bps` (apr_bps x 10^18 / (10^4 x 31,536,000)), as its JSON string.
+ */
+export function rateFromAprBps(aprBps) {
+  return ((BigInt(aprBps) * fmt.WAD) / (10_000n * SECONDS_PER_YEAR)).toString();
+}
+
+/**
+ * A sealed bid's commitment, as the node checks it on reveal (`qev::sealed_bid_commitment`):
+ * `keccak256(abi.encode(uint64 request_id, uint256 price_wad, bytes32 salt))`, by viem.
+ */
+export function sealedBidCommitment(requestId, priceWad, salt) {
+  return keccak256(encodeAbiParameters(
+    [{ type: 'uint64' }, { type: 'uint256' }, { type: 'bytes32' }],
+    [BigInt(requestId), BigInt(priceWad), salt],
+  ));
+}
+
+/** 32 random bytes from the browser's cryptographic generator, as 0x hex. */
+function newSalt() {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+// ---- Sealed bids kept in this browser -----------------------------------------------------
+
+/** Every sealed bid this browser keeps, by `chain:address:request`. */
+function sealedStore() {
+  try {
+    return JSON.parse(localStorage.getItem(SEALED_STORAGE_KEY) ?? '{}') ?? {};
+  } catch {
+    return {};
+  }
+}
+
+function sealedKey(requestId) {
+  return `${wallet.infrafiChainId}:${wallet.address.toLowerCase()}:${requestId}`;
+}
+
+/** Keeps (or, with `null`, forgets) the sealed bid of a request of the connected account. */
+function keepSealed(requestId, record) {
+  const all = sealedStore();
+  if (record === null) delete all[sealedKey(requestId)];
+  else all[sealedKey(requestId)] = record;
+  localStorage.setItem(SEALED_STORAGE_KEY, JSON.stringify(all));
+}
+
+/** The connected account's sealed bids kept here, by request id. */
+function keptSealedBids() {
+  const prefix = sealedKey('');
+  return Object.entries(sealedStore())
+    .filter(([key]) => key.startsWith(prefix))
+    .map(([key, record]) => ({ ...record, request_id: Number(key.slice(prefix.length)) }))
+    .sort((a, b) => a.request_id - b.request_id);
+}
 
 /**
  * The forms: each builds one action from its fields. `kind` says how a field is read;
@@ -95,6 +193,11 @@ const FORMS = [
     fields: [['shares', 'sUSDai shares', 'amount']] },
   { type: 'set_bid', title: 'Open bid for priority', for: 'depositor', note: 'Per share, in USDai; 0 withdraws the bid. The escrow is the price times the shares.',
     fields: [['request_id', 'Request', 'id'], ['price_wad', 'Bid per share (USDai)', 'amount']] },
+  { type: 'commit_sealed_bid', title: 'Sealed bid for priority', for: 'depositor', build: sealedBidAction,
+    note: 'Your bid stays hidden until you reveal it in the reveal window before the next round: the node only sees its commitment and your deposit (which must cover the bid times your shares; a larger deposit hides more).',
+    fields: [['request_id', 'Request', 'id'], ['price_wad', 'Bid per share (USDai), hidden', 'amount'], ['deposit', 'Deposit (USDai), public', 'amount']] },
+  { type: 'reveal_sealed_bid', title: 'Reveal a sealed bid (salt kept elsewhere)', for: 'depositor', note: 'For a salt you wrote down; bids kept in this browser are revealed from the list above.',
+    fields: [['request_id', 'Request', 'id'], ['price_wad', 'Bid per share (USDai)', 'amount'], ['salt', 'Salt', 'bytes32']] },
   { type: 'cancel_redeem', title: 'Cancel a request', for: 'depositor', fields: [['request_id', 'Request', 'id']] },
   { type: 'claim', title: 'Claim', for: 'depositor', note: 'Served USDai, released escrow and vested wait-fees.', fields: [['request_id', 'Request', 'id']] },
   { type: 'list_request', title: 'List a request for sale', for: 'depositor', fields: [['request_id', 'Request', 'id'], ['price', 'Price (USDai)', 'amount']] },
@@ -107,20 +210,83 @@ const FORMS = [
   { type: 'pledge_receipts', title: 'Pledge receipts (margin call)', for: 'borrower', fields: [['loan_id', 'Loan', 'id'], ['receipt_ids', 'Receipts (comma-separated ids)', 'ids']] },
   { type: 'deposit_first_loss', title: 'Deposit first-loss capital', for: 'curator', fields: [['silo_id', 'Silo', 'id'], ['amount', 'USDai', 'amount']] },
   { type: 'withdraw_first_loss', title: 'Withdraw first-loss capital', for: 'curator', fields: [['silo_id', 'Silo', 'id'], ['amount', 'USDai', 'amount']] },
+  { type: 'propose_loan', title: 'Propose a loan', for: 'curator', build: proposeLoanAction, wide: true,
+    note: 'Choose receipts in the table above (the borrower is their owner). The preview is the node\'s: the loan as proposed and the schedule it would run on if the borrower accepted now.',
+    fields: [['silo_id', 'Silo', 'id'], ['borrower', 'Borrower (address)', 'address'], ['receipts', 'Receipts (comma-separated ids)', 'ids'],
+      ['senior_amount', 'Senior principal (USDai, from the vault)', 'amount'], ['senior_apr', 'Senior APR (%)', 'apr', '12'],
+      ['junior_amount', 'Junior principal (USDai, your first-loss pool)', 'amount', '0'], ['junior_apr', 'Junior APR (%)', 'apr', '18'],
+      ['model', 'Payments (amortized or fixed_principal)', 'model', 'amortized'], ['periods', 'Number of payments', 'id', '24'],
+      ['interval_secs', 'Days between payments', 'days', '30'], ['grace_period_secs', 'Grace period (days)', 'days', '15'],
+      ['grace_apr', 'Grace interest APR (%)', 'apr', '24'], ['origination_fee_bps', 'Origination fee (bps)', 'bps', '100'],
+      ['exit_fee_bps', 'Exit fee (bps)', 'bps', '50'], ['expires_in', 'Borrower may accept for (days)', 'days', '14']] },
   { type: 'transfer', title: 'Send', for: 'anyone', note: 'Asset as the node names it: {"stablecoin":"USDC"}, "usdai" or "susdai".',
     fields: [['asset', 'Asset (JSON)', 'json', '"usdai"'], ['to', 'To (address)', 'text'], ['amount', 'Amount', 'amount']] },
   { type: null, title: 'Any action (JSON)', for: 'anyone', note: 'Any action the node accepts, as its JSON (the CLI\'s `tx raw`): propose a loan, sealed bids, role actions.',
     fields: [['action', 'Action JSON', 'json', '{"type":"harvest_base_yield"}']] },
 ];
 
-/** The action a form describes, or throws with the field at fault. */
-function actionOf(spec, form) {
-  if (spec.type === null) return KINDS.json(form.elements.action.value.trim(), 'Action JSON');
-  const action = { type: spec.type };
+/** The form's fields read by their kinds, or throws with the field at fault. */
+function fieldsOf(spec, form) {
+  const values = {};
   for (const [name, label, kind] of spec.fields) {
-    action[name] = KINDS[kind](form.elements[name].value.trim(), label);
+    values[name] = KINDS[kind](form.elements[name].value.trim(), label);
   }
-  return action;
+  return values;
+}
+
+/**
+ * What a form asks to sign: `{action}`, with `kept` for a sealed bid (the salt to keep before
+ * signing). `purpose` is `preview` or `submit`. Throws with the field at fault.
+ */
+async function actionOf(spec, form, purpose) {
+  if (spec.type === null) return { action: KINDS.json(form.elements.action.value.trim(), 'Action JSON') };
+  const values = fieldsOf(spec, form);
+  if (spec.build) return spec.build(values, purpose);
+  return { action: { type: spec.type, ...values } };
+}
+
+/**
+ * A sealed bid: a fresh salt for each submission (a preview uses a throwaway one), the
+ * commitment over it, and the record to keep in this browser before the wallet signs.
+ */
+function sealedBidAction({ request_id: requestId, price_wad: priceWad, deposit }, purpose) {
+  if (purpose === 'submit') {
+    const kept = keptSealedBids().find((b) => b.request_id === requestId);
+    if (kept && kept.state === 'committed') {
+      throw new Error(`This browser keeps a sealed bid for request #${requestId} already: reveal or forget it first (a new one would replace its salt).`);
+    }
+  }
+  const salt = newSalt();
+  const commitment = sealedBidCommitment(requestId, priceWad, salt);
+  return {
+    action: { type: 'commit_sealed_bid', request_id: requestId, commitment, deposit },
+    kept: { price_wad: priceWad, salt, commitment, deposit, state: 'signing', saved_at: Math.floor(Date.now() / 1000) },
+  };
+}
+
+/** A loan proposal from the form: rates as the node's per-second rates, expiry from the head's time. */
+async function proposeLoanAction(v) {
+  const status = await read('/v1/status');
+  return {
+    action: {
+      type: 'propose_loan',
+      silo_id: v.silo_id,
+      terms: {
+        borrower: v.borrower,
+        receipts: v.receipts,
+        senior: { amount: v.senior_amount, rate: rateFromAprBps(v.senior_apr) },
+        junior: { amount: v.junior_amount, rate: rateFromAprBps(v.junior_apr) },
+        model: v.model,
+        periods: v.periods,
+        interval_secs: v.interval_secs,
+        grace_period_secs: v.grace_period_secs,
+        grace_rate: rateFromAprBps(v.grace_apr),
+        origination_fee_bps: v.origination_fee_bps,
+        exit_fee_bps: v.exit_fee_bps,
+        expires_at: status.timestamp + v.expires_in,
+      },
+    },
+  };
 }
 
 // ---- Signing and submitting --------------------------------------------------------------
@@ -129,10 +295,13 @@ function provider() {
   return window.ethereum ?? null;
 }
 
-/** Signs `action` in the wallet and submits it; the activity list follows it to its receipt. */
-async function signAndSubmit(action, out) {
+/**
+ * Signs `action` in the wallet and submits it; the activity list follows it to its receipt.
+ * `onFinal(status)` runs once it is settled: `applied`, `rejected`, `refused` or `declined`.
+ */
+async function signAndSubmit(action, out, onFinal = null) {
   if (!wallet.address) throw new Error('Connect a wallet first.');
-  const entry = activity(action.type ?? 'action');
+  const entry = activity(action.type ?? 'action', onFinal);
   const typed = await post('/v1/typed-data', { sender: wallet.address, action, signature_chain_id: wallet.walletChainId });
   if (!typed.ok) return settle(entry, 'refused', `Refused before signing: ${errorText(typed.body)}`, typed.body?.code);
   let signature;
@@ -191,8 +360,10 @@ function settle(entry, state, text, code) {
   entry.set(state, text, code);
 }
 
+const FINAL_STATES = ['applied', 'rejected', 'refused', 'declined'];
+
 /** A new line in the activity list, with setters for its state. */
-function activity(name) {
+function activity(name, onFinal = null) {
   const status = h('span', { class: 'state' }, 'preparing');
   const text = h('span', { class: 'text' }, '');
   const link = h('span', { class: 'hash' });
@@ -206,6 +377,11 @@ function activity(name) {
       if (code) item.dataset.code = code;
       status.textContent = state;
       text.textContent = message;
+      if (onFinal && FINAL_STATES.includes(state)) {
+        const callback = onFinal;
+        onFinal = null;
+        callback(state);
+      }
     },
     hash(hash) {
       item.dataset.tx = hash;
@@ -248,19 +424,38 @@ async function preview(action, out) {
     for (const detail of run.loans) {
       const due = detail.schedule?.payment_due_now;
       parts.push(h('p', { 'data-preview': 'loan' }, `Loan #${detail.loan.id}: ${detail.loan.status}, balance ${fmt.amount(detail.loan.balance)}`,
+        detail.loan.status === 'proposed' ? `, senior ${fmt.bps(detail.loan.senior.apr_bps)} and junior ${fmt.bps(detail.loan.junior.apr_bps)} a year` : '',
         due ? `, due now ${fmt.amount(due.total)}` : ''));
+      if (detail.proposed_schedule) parts.push(scheduleTable(detail.proposed_schedule));
     }
   }
   out.replaceChildren(...parts);
+}
+
+/** A proposed loan's payments as the node previewed them. */
+function scheduleTable(rows) {
+  const total = rows.reduce((sum, row) => sum + BigInt(row.payment), 0n);
+  return h('div', { class: 'scroll schedule-preview' },
+    h('p', { class: 'note' }, `${rows.length} payments, ${fmt.amount(total.toString())} USDai in all, if accepted now:`),
+    h('table', { 'data-preview': 'schedule' },
+      h('thead', {}, h('tr', {}, ['#', 'Due', 'Payment', 'Interest', 'Principal', 'Balance after'].map((t) => h('th', {}, t)))),
+      h('tbody', {}, rows.map((row, i) => h('tr', { 'data-row': i + 1 },
+        h('td', {}, String(i + 1)),
+        h('td', { 'data-key': 'due_at', 'data-raw': row.due_at }, fmt.date(row.due_at)),
+        h('td', { 'data-key': 'payment', 'data-raw': row.payment }, fmt.amount(row.payment)),
+        h('td', { 'data-key': 'interest', 'data-raw': row.interest }, fmt.amount(row.interest)),
+        h('td', { 'data-key': 'principal', 'data-raw': row.principal }, fmt.amount(row.principal)),
+        h('td', { 'data-key': 'closing_balance', 'data-raw': row.closing_balance }, fmt.amount(row.closing_balance)))))));
 }
 
 // ---- The page ----------------------------------------------------------------------------
 
 function formFor(spec) {
   const out = h('div', { class: 'result', 'aria-live': 'polite' });
-  const form = h('form', { class: 'action', 'data-form': spec.type ?? 'raw', 'data-for': spec.for },
+  const form = h('form', { class: spec.wide ? 'action wide' : 'action', 'data-form': spec.type ?? 'raw', 'data-for': spec.for },
     h('h3', {}, spec.title),
     spec.note ? h('p', { class: 'note' }, spec.note) : null,
+    spec.type === 'commit_sealed_bid' ? sealedWarning() : null,
     spec.fields.map(([name, label, kind, initial]) => h('label', {}, h('span', {}, label),
       kind === 'json' && name === 'action'
         ? h('textarea', { name, rows: 3, spellcheck: 'false' }, initial ?? '')
@@ -271,9 +466,17 @@ function formFor(spec) {
     out);
   const run = async (what) => {
     try {
-      const action = actionOf(spec, form);
-      if (what === 'preview') await preview(action, out);
-      else await signAndSubmit(action, out);
+      const { action, kept } = await actionOf(spec, form, what);
+      if (what === 'preview') return await preview(action, out);
+      if (!kept) return await signAndSubmit(action, out);
+      // Kept before the wallet signs: a page closed after submitting must not lose the salt.
+      keepSealed(action.request_id, kept);
+      refreshSealed();
+      await signAndSubmit(action, out, (final) => {
+        if (final === 'applied') keepSealed(action.request_id, { ...kept, state: 'committed' });
+        else keepSealed(action.request_id, null);
+        refreshSealed();
+      });
     } catch (error) {
       out.replaceChildren(h('p', { class: 'error', 'data-error': 'input' }, error.message));
     }
@@ -292,6 +495,9 @@ function build() {
   panels.requests = h('div', { id: 'wallet-requests' });
   panels.loans = h('div', { id: 'wallet-loans' });
   panels.silos = h('div', { id: 'wallet-silos' });
+  panels.sealed = h('div', { id: 'wallet-sealed' });
+  panels.listings = h('div', { id: 'wallet-listings' });
+  panels.freeReceipts = h('div', { id: 'wallet-receipts' });
   panels.activity = h('ol', { id: 'wallet-activity', class: 'activity' });
   const group = (who, title) => h('section', { class: 'panel forms', 'data-group': who }, h('h2', {}, title),
     h('div', { class: 'form-grid' }, FORMS.filter((f) => f.for === who).map(formFor)));
@@ -300,10 +506,17 @@ function build() {
     h('section', { class: 'panel' }, h('h2', {}, 'Activity'),
       h('p', { class: 'note' }, 'What you signed here, from pending to its receipt.'), panels.activity),
     h('section', { class: 'panel' }, h('h2', {}, 'Your redemption requests'), panels.requests),
+    h('section', { class: 'panel' }, h('h2', {}, 'Your sealed bids (kept in this browser)'), sealedWarning(), panels.sealed),
+    h('section', { class: 'panel' }, h('h2', {}, 'Queue positions for sale'),
+      h('p', { class: 'note' }, 'Buying a listed request makes it yours: its place in the queue, its shares and what they are served. You pay the asking price in USDai to the seller.'),
+      panels.listings),
     group('depositor', 'Deposit, stake, redeem'),
     h('section', { class: 'panel' }, h('h2', {}, 'Your loans'), panels.loans),
     group('borrower', 'Borrower'),
     h('section', { class: 'panel' }, h('h2', {}, 'Your silos'), panels.silos),
+    h('section', { class: 'panel' }, h('h2', {}, 'Receipts free to pledge'),
+      h('p', { class: 'note' }, 'Issued or released receipts, with the node\'s value for LTV. Choosing receipts fills the proposal below: their ids and their owner as the borrower.'),
+      panels.freeReceipts),
     group('curator', 'Curator'),
     group('anyone', 'Other actions'));
   const eth = provider();
@@ -368,7 +581,7 @@ async function accountPanel(account) {
     ? h('p', { class: 'empty' }, 'No balances yet.')
     : h('table', { 'data-table': 'wallet-balances' }, h('thead', {}, h('tr', {}, h('th', {}, 'Asset'), h('th', {}, 'Balance'))),
       h('tbody', {}, account.balances.map((b) => h('tr', { 'data-row': b.asset }, h('td', {}, b.asset), h('td', { 'data-key': 'amount', 'data-raw': b.amount }, fmt.amount(b.amount, 6))))));
-  return h('div', { 'data-height': account.height },
+  return h('div', { 'data-height': account.height, 'data-address': account.address },
     h('div', { class: 'figures' },
       figureRow('roles', 'Roles', account.roles.join(','), account.roles.length ? account.roles.map((r) => r.replaceAll('_', ' ')).join(', ') : 'none'),
       figureRow('kyc', 'KYC', String(account.kyc_verified), account.kyc_verified ? 'verified' : 'not verified'),
@@ -448,6 +661,138 @@ async function silosPanel(account) {
     h('tbody', {}, rows)));
 }
 
+/**
+ * A table row's result area, kept across the rebuilds a new block causes (so a preview or a
+ * refusal shown under a row stays), by `key`.
+ */
+const rowOutputs = new Map();
+function rowOutput(key) {
+  if (!rowOutputs.has(key)) rowOutputs.set(key, h('div', { class: 'result', 'aria-live': 'polite' }));
+  return rowOutputs.get(key);
+}
+
+/** The warning beside sealed bids: the salt is only in this browser. */
+function sealedWarning() {
+  return h('p', { class: 'warning', 'data-warning': 'sealed-salt' },
+    h('strong', {}, 'Your salt is kept only in this browser. '),
+    'It is what proves your hidden bid when you reveal it, and it is never sent to the node before then. ',
+    'Clearing this site\'s data, a private window, another browser or another device loses it; without it you cannot reveal, ',
+    'and an unrevealed bid forfeits ', h('span', { 'data-penalty': '' }, wallet.params ? fmt.bps(wallet.params.unrevealed_penalty_bps) : 'part'),
+    ' of its deposit when its round runs. Copy the salt below somewhere safe; a salt kept elsewhere is revealed with the form "Reveal a sealed bid".');
+}
+
+/** The connected account's sealed bids kept here, each with what the node holds for it. */
+async function sealedPanel() {
+  const kept = keptSealedBids();
+  if (kept.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-sealed' }, 'No sealed bids kept in this browser.');
+  const details = await Promise.all(kept.map((bid) => read(`/v1/queue/${bid.request_id}`, '/v1/queue/{id}').catch(() => null)));
+  const rows = kept.map((bid, i) => {
+    const onNode = details[i]?.qev.sealed_bid ?? null;
+    const committed = onNode !== null && onNode.commitment.toLowerCase() === bid.commitment.toLowerCase();
+    const state = committed ? (onNode.reveal_window_open ? 'open' : 'waiting') : bid.state === 'signing' ? 'unsent' : 'gone';
+    const words = {
+      open: 'committed; the reveal window is open',
+      waiting: committed ? `committed; reveal from ${fmt.time(onNode.reveal_window_opens_at)}` : '',
+      unsent: 'not on the node yet: waiting for the signature or the block',
+      gone: 'no longer on the node (revealed, expired or cancelled)',
+    }[state];
+    const out = rowOutput(`sealed:${bid.request_id}`);
+    const reveal = h('button', { type: 'button', 'data-do': 'reveal', disabled: !committed }, 'Reveal');
+    reveal.addEventListener('click', () => {
+      const action = { type: 'reveal_sealed_bid', request_id: bid.request_id, price_wad: bid.price_wad, salt: bid.salt };
+      signAndSubmit(action, out, (final) => {
+        if (final === 'applied') keepSealed(bid.request_id, null);
+        refreshSealed();
+      }).catch((error) => out.replaceChildren(h('p', { class: 'error', 'data-error': 'input' }, error.message)));
+    });
+    const forget = h('button', { type: 'button', 'data-do': 'forget' }, 'Forget');
+    forget.addEventListener('click', () => {
+      const sure = state === 'gone' || window.confirm(`Forget the salt of request #${bid.request_id}? Without it this bid cannot be revealed.`);
+      if (!sure) return;
+      keepSealed(bid.request_id, null);
+      refreshSealed();
+    });
+    return h('tr', { 'data-row': bid.request_id, 'data-state': state },
+      h('td', { 'data-key': 'id' }, `#${bid.request_id}`),
+      h('td', { 'data-key': 'price_wad', 'data-raw': bid.price_wad }, fmt.price(bid.price_wad)),
+      h('td', { 'data-key': 'deposit', 'data-raw': bid.deposit }, fmt.amount(bid.deposit)),
+      h('td', { 'data-key': 'commitment', 'data-raw': bid.commitment, title: bid.commitment }, fmt.short(bid.commitment)),
+      h('td', { 'data-key': 'state' }, words),
+      h('td', { 'data-key': 'salt' }, h('details', {}, h('summary', {}, 'show salt'), h('code', { 'data-raw': bid.salt }, bid.salt))),
+      h('td', {}, h('div', { class: 'buttons' }, reveal, forget), out));
+  });
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': 'wallet-sealed' },
+    h('thead', {}, h('tr', {}, ['Request', 'Hidden bid per share', 'Deposit', 'Commitment', 'State', 'Salt', ''].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows)));
+}
+
+function refreshSealed() {
+  if (!wallet.address) return;
+  sealedPanel().then((node) => panels.sealed.replaceChildren(node)).catch(() => {});
+}
+
+/** Requests listed for sale, each with a preview and a buy button (at its asking price). */
+async function listingsPanel() {
+  let page;
+  try {
+    page = await read(`/v1/queue/listings?limit=${LISTINGS_MAX}`, '/v1/queue/listings');
+  } catch (error) {
+    return h('p', { class: 'empty', 'data-table': 'wallet-listings' }, `Listings are not available from this node (${error.message}).`);
+  }
+  if (page.listings.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-listings' }, 'No requests are listed for sale.');
+  const rows = page.listings.map(({ request, price, value_now: valueNow }) => {
+    const mine = request.owner.toLowerCase() === wallet.address.toLowerCase();
+    const out = rowOutput(`listing:${request.id}`);
+    const action = { type: 'buy_request', request_id: request.id, max_price: price };
+    const previewButton = h('button', { type: 'button', 'data-do': 'preview' }, 'Preview');
+    previewButton.addEventListener('click', () => preview(action, out).catch((error) => out.replaceChildren(h('p', { class: 'error' }, error.message))));
+    const buy = h('button', { type: 'button', 'data-do': 'buy', disabled: mine }, mine ? 'yours' : 'Buy');
+    buy.addEventListener('click', () => signAndSubmit(action, out).catch((error) => out.replaceChildren(h('p', { class: 'error' }, error.message))));
+    return h('tr', { 'data-row': request.id },
+      h('td', { 'data-key': 'id' }, `#${request.id}`),
+      h('td', { 'data-key': 'owner', title: request.owner }, mine ? 'you' : fmt.short(request.owner)),
+      h('td', { 'data-key': 'shares_remaining', 'data-raw': request.shares_remaining }, fmt.amount(request.shares_remaining)),
+      h('td', { 'data-key': 'value_now', 'data-raw': valueNow }, fmt.amount(valueNow)),
+      h('td', { 'data-key': 'price', 'data-raw': price }, fmt.amount(price)),
+      h('td', { 'data-key': 'eligible_at' }, fmt.time(request.eligible_at)),
+      h('td', {}, h('div', { class: 'buttons' }, previewButton, buy), out));
+  });
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': 'wallet-listings' },
+    h('thead', {}, h('tr', {}, ['Request', 'Seller', 'Shares', 'Worth now (USDai)', 'Asking (USDai)', 'Eligible', ''].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows)));
+}
+
+/** A curator's choice of collateral: free receipts with the node's value for LTV. */
+async function freeReceiptsPanel(account) {
+  if (!account.roles.includes('curator')) return h('p', { class: 'empty', 'data-table': 'wallet-receipts' }, 'Not a curator.');
+  const pages = await Promise.all(['issued', 'released'].map((status) => read(`/v1/receipts?status=${status}&limit=${RECEIPTS_MAX}`, '/v1/receipts')));
+  const free = pages.flatMap((p) => p.receipts).sort((a, b) => a.id - b.id).slice(0, ROWS_MAX);
+  if (free.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-receipts' }, 'No receipt is free to pledge.');
+  const details = await Promise.all(free.map((r) => read(`/v1/receipts/${r.id}`, '/v1/receipts/{id}')));
+  const choose = () => {
+    const chosen = [...root.querySelectorAll('table[data-table="wallet-receipts"] input[type="checkbox"]:checked')];
+    const form = root.querySelector('form[data-form="propose_loan"]');
+    form.elements.receipts.value = chosen.map((c) => c.value).join(',');
+    const owners = [...new Set(chosen.map((c) => c.dataset.owner))];
+    if (owners.length === 1) form.elements.borrower.value = owners[0];
+  };
+  const rows = details.map(({ receipt, value_for_ltv: value, eligible, ineligible_reason: reason }) => {
+    const box = h('input', { type: 'checkbox', value: String(receipt.id), 'data-owner': receipt.owner, 'aria-label': `receipt ${receipt.id}` });
+    box.addEventListener('change', choose);
+    return h('tr', { 'data-row': receipt.id },
+      h('td', {}, box),
+      h('td', { 'data-key': 'id' }, h('a', { href: `#/receipts/${receipt.id}` }, `#${receipt.id}`)),
+      h('td', { 'data-key': 'class' }, receipt.class),
+      h('td', { 'data-key': 'quantity' }, String(receipt.quantity)),
+      h('td', { 'data-key': 'owner', title: receipt.owner }, fmt.short(receipt.owner)),
+      h('td', { 'data-key': 'value_for_ltv', 'data-raw': value }, fmt.amount(value)),
+      h('td', { 'data-key': 'eligible' }, eligible ? 'yes' : `no: ${reason ?? 'ineligible'}`));
+  });
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': 'wallet-receipts' },
+    h('thead', {}, h('tr', {}, ['', 'Receipt', 'Class', 'Units', 'Owner', 'Value for LTV', 'Eligible'].map((t) => h('th', {}, t)))),
+    h('tbody', {}, rows)));
+}
+
 let refreshing = null;
 
 /** Re-reads the read-only panels (forms and activity are kept). */
@@ -456,19 +801,30 @@ async function refresh() {
   refreshing = (async () => {
     try {
       if (wallet.infrafiChainId === null) wallet.infrafiChainId = (await read('/v1/status')).chain_id;
+      if (wallet.params === null) {
+        wallet.params = (await read('/v1/params')).params;
+        for (const span of root.querySelectorAll('[data-penalty]')) span.textContent = fmt.bps(wallet.params.unrevealed_penalty_bps);
+      }
       panels.connection.replaceChildren(connectionPanel());
       if (!wallet.address) {
-        for (const name of ['account', 'requests', 'loans', 'silos']) panels[name].replaceChildren();
+        for (const name of ['account', 'requests', 'loans', 'silos', 'sealed', 'listings', 'freeReceipts']) panels[name].replaceChildren();
         return;
       }
       const account = await read(`/v1/accounts/${wallet.address}`, '/v1/accounts/{address}');
-      const [accountNode, requests, loans, silos] = await Promise.all([
-        accountPanel(account), requestsPanel(account), loansPanel(), silosPanel(account),
+      const [accountNode, requests, loans, silos, sealed, listings, freeReceipts] = await Promise.all([
+        accountPanel(account), requestsPanel(account), loansPanel(), silosPanel(account), sealedPanel(),
+        listingsPanel(), freeReceiptsPanel(account),
       ]);
       panels.account.replaceChildren(accountNode);
       panels.requests.replaceChildren(requests);
       panels.loans.replaceChildren(loans);
       panels.silos.replaceChildren(silos);
+      panels.sealed.replaceChildren(sealed);
+      panels.listings.replaceChildren(listings);
+      // Keep a curator's ticked receipts across a new block (the table is rebuilt).
+      const ticked = new Set([...panels.freeReceipts.querySelectorAll('input[type="checkbox"]:checked')].map((c) => c.value));
+      panels.freeReceipts.replaceChildren(freeReceipts);
+      for (const box of panels.freeReceipts.querySelectorAll('input[type="checkbox"]')) box.checked = ticked.has(box.value);
       root.dataset.height = String(account.height);
     } catch (error) {
       panels.account.replaceChildren(h('p', { class: 'error' }, `The node did not answer: ${error.message}`));

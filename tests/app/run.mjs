@@ -6,12 +6,18 @@
 //
 // A depositor goes through mint -> stake -> request -> bid -> round -> claim in the page and
 // each balance the page shows equals the API's; a borrower repays a due loan; an action the
-// node rejects shows the node's code; a declined signature sends nothing.
+// node rejects shows the node's code; a declined signature sends nothing. The depositor also
+// commits a sealed bid (the page computes the commitment with viem's keccak-256 and keeps the
+// salt in the browser's storage under a visible warning) and reveals it in the reveal window,
+// then lists the request; a second depositor buys it from the listings table; a curator
+// proposes a loan from receipts ticked in a table, with the schedule the node's dry run
+// previews.
 //
 // Usage: node run.mjs <node url> <output dir> <devnet keys dir>
 // Prints one JSON summary line; exits non-zero on the first failed check.
 
 import { chromium } from 'playwright-core';
+import { encodeAbiParameters, keccak256 } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -327,6 +333,156 @@ try {
     check(result.status === 'declined', `declined: ${result.text}`);
     const after = await api(`/v1/accounts/${wallet.account.address}`);
     check(after.next_nonce === before.next_nonce, 'no transaction was sent');
+  });
+
+  /** Points the test wallet at another devnet key and tells the page, as a wallet does. */
+  async function switchTo(name) {
+    wallet.account = account(name);
+    await page.evaluate((address) => window.ethereum.__emit('accountsChanged', [address]), wallet.account.address);
+    await page.waitForFunction((address) => document.querySelector('#wallet-account [data-address]')?.dataset.address.toLowerCase() === address.toLowerCase(), wallet.account.address, { timeout: 15000 });
+    await checkBalances(`switched to ${name}`);
+  }
+
+  /** The sealed bids the page keeps in the browser's local storage, by key. */
+  const keptSealedBids = async () => JSON.parse(await page.evaluate(() => localStorage.getItem('infrafi.sealed-bids') ?? '{}'));
+
+  let sealedRequest = null;
+  await step('sealed bid committed and revealed in the window', async () => {
+    const before = await api(`/v1/accounts/${wallet.account.address}`);
+    const requested = await submit('request_redeem', { shares: '50' });
+    check(requested.status === 'applied', `request: ${requested.text}`);
+    const after = await api(`/v1/accounts/${wallet.account.address}`);
+    sealedRequest = after.redemption_requests.find((id) => !before.redemption_requests.includes(id));
+    check(sealedRequest !== undefined, 'a new request');
+    // The warning says where the salt is kept and what an unrevealed bid costs.
+    const { params } = await api('/v1/params');
+    const warning = await page.$eval('form[data-form="commit_sealed_bid"] [data-warning="sealed-salt"]', (e) => ({ text: e.textContent, visible: e.offsetHeight > 0 }));
+    check(warning.visible && warning.text.includes('only in this browser') && warning.text.includes(fmt.bps(params.unrevealed_penalty_bps)), `warning: ${warning.text}`);
+    const price = fmt.parseAmount('0.002');
+    const committed = await submit('commit_sealed_bid', { request_id: sealedRequest, price_wad: '0.002', deposit: '1' });
+    check(committed.status === 'applied', `commit: ${committed.text}`);
+    // The salt is in the browser's storage; the commitment over it, computed here with viem,
+    // is what the page sent and what the node holds.
+    const chain = (await api('/v1/status')).chain_id;
+    const kept = (await keptSealedBids())[`${chain}:${wallet.account.address.toLowerCase()}:${sealedRequest}`];
+    check(kept && kept.state === 'committed' && kept.price_wad === price && /^0x[0-9a-f]{64}$/.test(kept.salt), `kept: ${JSON.stringify(kept)}`);
+    const commitment = keccak256(encodeAbiParameters([{ type: 'uint64' }, { type: 'uint256' }, { type: 'bytes32' }], [BigInt(sealedRequest), BigInt(price), kept.salt]));
+    let detail = await api(`/v1/queue/${sealedRequest}`);
+    check(detail.qev.sealed_bid?.commitment === commitment && kept.commitment === commitment, `commitment: node ${detail.qev.sealed_bid?.commitment}, page ${kept.commitment}, viem ${commitment}`);
+    check(detail.qev.bid_price === '0', 'the bid stays hidden until revealed');
+    summary.sealed_commitment = commitment;
+    await page.waitForSelector(`table[data-table="wallet-sealed"] tr[data-row="${sealedRequest}"]`, { timeout: 15000 });
+    await screenshot('wallet-sealed-committed');
+    // Into the reveal window: it opens reveal_window_secs before the next round may run.
+    if (!detail.qev.sealed_bid.reveal_window_open) {
+      const status = await api('/v1/status');
+      await api('/v1/devnet/advance-time', { seconds: detail.qev.sealed_bid.reveal_window_opens_at - status.timestamp + 1 });
+      for (let attempt = 0; !detail.qev.sealed_bid?.reveal_window_open; attempt++) {
+        check(attempt < 60 && detail.qev.sealed_bid, `the reveal window did not open: ${JSON.stringify(detail.qev)}`);
+        await sleep(250);
+        detail = await api(`/v1/queue/${sealedRequest}`);
+      }
+    }
+    await page.waitForSelector(`table[data-table="wallet-sealed"] tr[data-row="${sealedRequest}"][data-state="open"]`, { timeout: 15000 });
+    const beforeReveal = await api(`/v1/accounts/${wallet.account.address}`);
+    const count = await page.$$eval('#wallet-activity > li', (all) => all.length);
+    await page.click(`table[data-table="wallet-sealed"] tr[data-row="${sealedRequest}"] button[data-do="reveal"]`);
+    await page.waitForFunction((n) => {
+      const items = document.querySelectorAll('#wallet-activity > li');
+      return items.length > n && ['applied', 'rejected', 'refused', 'declined'].includes(items[0].dataset.status);
+    }, count, { timeout: 30000 });
+    const revealed = await page.$eval('#wallet-activity > li', (li) => ({ status: li.dataset.status, text: li.textContent }));
+    check(revealed.status === 'applied', `reveal: ${revealed.text}`);
+    detail = await api(`/v1/queue/${sealedRequest}`);
+    check(detail.qev.bid_price === price && detail.qev.sealed_bid === null, `revealed bid: ${JSON.stringify(detail.qev)}`);
+    const afterReveal = await checkBalances('after reveal');
+    check(balance(afterReveal, 'USDai') > balance(beforeReveal, 'USDai'), 'the deposit less the escrow came back');
+    const left = (await keptSealedBids())[`${chain}:${wallet.account.address.toLowerCase()}:${sealedRequest}`];
+    check(left === undefined, 'the salt is forgotten once revealed');
+  });
+
+  await step('listing bought from the table', async () => {
+    const listed = await submit('list_request', { request_id: sealedRequest, price: '40' });
+    check(listed.status === 'applied', `list: ${listed.text}`);
+    const seller = wallet.account.address;
+    await switchTo('bob');
+    const row = `table[data-table="wallet-listings"] tr[data-row="${sealedRequest}"]`;
+    await page.waitForSelector(row, { timeout: 15000 });
+    const { listings } = await api('/v1/queue/listings?limit=100');
+    const listing = listings.find((l) => l.request.id === sealedRequest);
+    const shownPrice = await page.$eval(`${row} [data-key="price"]`, (e) => e.dataset.raw);
+    check(listing && shownPrice === listing.price && listing.price === fmt.parseAmount('40'), `listing price: page ${shownPrice}, API ${listing?.price}`);
+    await page.click(`${row} button[data-do="preview"]`);
+    await page.waitForSelector(`${row} .result .ok`, { timeout: 15000 });
+    const before = await checkBalances('buyer before');
+    const count = await page.$$eval('#wallet-activity > li', (all) => all.length);
+    await page.click(`${row} button[data-do="buy"]`);
+    await page.waitForFunction((n) => {
+      const items = document.querySelectorAll('#wallet-activity > li');
+      return items.length > n && ['applied', 'rejected', 'refused', 'declined'].includes(items[0].dataset.status);
+    }, count, { timeout: 30000 });
+    const bought = await page.$eval('#wallet-activity > li', (li) => ({ status: li.dataset.status, text: li.textContent }));
+    check(bought.status === 'applied', `buy: ${bought.text}`);
+    const detail = await api(`/v1/queue/${sealedRequest}`);
+    check(detail.request.owner.toLowerCase() === wallet.account.address.toLowerCase() && detail.qev.listing_price === null, `bought request: ${JSON.stringify(detail.request)} from ${seller}`);
+    const after = await checkBalances('buyer after');
+    check(balance(before, 'USDai') - balance(after, 'USDai') === 40n * fmt.WAD, 'the buyer paid the asking price');
+    await page.waitForSelector(`table[data-table="wallet-requests"] tr[data-row="${sealedRequest}"]`, { timeout: 15000 });
+  });
+
+  await step('curator proposes a loan from chosen receipts', async () => {
+    await switchTo('northwind');
+    const { silos } = await api('/v1/silos?limit=100');
+    const silo = silos.find((s) => s.curator.toLowerCase() === wallet.account.address.toLowerCase() && !s.frozen);
+    check(silo, 'northwind curates a silo');
+    await page.waitForSelector('table[data-table="wallet-receipts"] tbody tr', { timeout: 20000 });
+    // A free receipt the silo may lend against, with its value for LTV.
+    const rows = await page.$$eval('table[data-table="wallet-receipts"] tbody tr', (all) => all.map((r) => ({
+      id: Number(r.dataset.row), class: r.querySelector('[data-key="class"]').textContent,
+      owner: r.querySelector('input').dataset.owner, value: r.querySelector('[data-key="value_for_ltv"]').dataset.raw,
+      eligible: r.querySelector('[data-key="eligible"]').textContent === 'yes',
+    })));
+    const chosen = rows.find((r) => r.eligible && silo.eligible_classes.includes(r.class) && BigInt(r.value) > 0n);
+    check(chosen, `a free receipt of ${silo.eligible_classes}: ${JSON.stringify(rows)}`);
+    const receipt = await api(`/v1/receipts/${chosen.id}`);
+    check(receipt.value_for_ltv === chosen.value && ['issued', 'released'].includes(receipt.receipt.status), `receipt ${chosen.id}: ${JSON.stringify(receipt.receipt)}`);
+    await page.check(`table[data-table="wallet-receipts"] tr[data-row="${chosen.id}"] input[type="checkbox"]`);
+    const filled = await page.$eval('form[data-form="propose_loan"]', (f) => [f.elements.receipts.value, f.elements.borrower.value]);
+    check(filled[0] === String(chosen.id) && filled[1].toLowerCase() === receipt.receipt.owner.toLowerCase(), `the form took the receipt and its owner: ${filled}`);
+    // A third of the collateral's value as senior, a twentieth as junior.
+    const senior = (BigInt(chosen.value) / 3n / fmt.WAD).toString();
+    const junior = (BigInt(chosen.value) / 20n / fmt.WAD).toString();
+    await fill('propose_loan', { silo_id: silo.id, senior_amount: senior, senior_apr: '12', junior_amount: junior, junior_apr: '18', periods: '24' });
+    const dryRun = page.waitForRequest((r) => r.url().endsWith('/v1/dry-run'));
+    await page.click('form[data-form="propose_loan"] button[data-do="preview"]');
+    const sent = (await dryRun).postDataJSON();
+    await page.waitForSelector('form[data-form="propose_loan"] table[data-preview="schedule"] tbody tr', { timeout: 15000 });
+    const previewRows = await page.$$eval('form[data-form="propose_loan"] table[data-preview="schedule"] tbody tr', (all) => all.map((r) => ({
+      payment: r.querySelector('[data-key="payment"]').dataset.raw, closing_balance: r.querySelector('[data-key="closing_balance"]').dataset.raw,
+    })));
+    // The schedule shown is the node's: the same dry run through the API gives the same payments.
+    const node = await api('/v1/dry-run', sent);
+    check(node.status === 'applied', `dry run: ${JSON.stringify(node.error)}`);
+    const proposed = node.loans.find((l) => l.loan.status === 'proposed');
+    // 12% and 18% become the per-second rates the node's Rate::from_apr_bps gives (rounded
+    // down, so they read back as 11.99% and 17.99%): the rates of the devnet's own loans,
+    // proposed at from_apr_bps(1200) and (1800).
+    const devnetLoan = (await api('/v1/loans/0')).loan;
+    check(proposed && proposed.loan.senior.apr_bps === devnetLoan.senior.apr_bps && proposed.loan.junior.apr_bps === devnetLoan.junior.apr_bps, `proposed rates: ${JSON.stringify(proposed?.loan)} vs the devnet's ${JSON.stringify(devnetLoan)}`);
+    check(sent.action.terms.senior.rate === ((1200n * fmt.WAD) / (10_000n * 31_536_000n)).toString(), `senior rate sent: ${sent.action.terms.senior.rate}`);
+    const expected = proposed.proposed_schedule.map((p) => ({ payment: p.payment, closing_balance: p.closing_balance }));
+    check(previewRows.length === 24 && JSON.stringify(previewRows) === JSON.stringify(expected), `preview rows ${previewRows.length}: ${JSON.stringify(previewRows.slice(0, 2))} vs ${JSON.stringify(expected.slice(0, 2))}`);
+    await screenshot('wallet-curator-preview');
+    const result = await submit('propose_loan', {});
+    check(result.status === 'applied', `propose: ${result.text}`);
+    const receiptOfTx = await api(`/v1/tx/${result.tx}`);
+    const event = receiptOfTx.events.find((e) => e.kind === 'loan_proposed');
+    check(event, `loan_proposed in ${JSON.stringify(receiptOfTx.events)}`);
+    const loan = await api(`/v1/loans/${event.loan_id}`);
+    check(loan.loan.status === 'proposed' && JSON.stringify(loan.loan.receipts) === JSON.stringify([chosen.id]), `loan: ${JSON.stringify(loan.loan)}`);
+    check(loan.loan.borrower.toLowerCase() === receipt.receipt.owner.toLowerCase(), 'the receipt owner borrows');
+    check(JSON.stringify(loan.proposed_schedule.map((p) => p.payment)) === JSON.stringify(expected.map((p) => p.payment)), 'the proposal runs on the previewed payments');
+    summary.proposed_loan = event.loan_id;
   });
 
   await step('borrower repays a due loan', async () => {

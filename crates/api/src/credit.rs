@@ -470,6 +470,9 @@ pub(crate) fn qev_position(
             deposit: amount(s.deposit),
             committed_at: s.committed_at,
             round: s.round,
+            reveal_window_opens_at: queue::next_round_earliest_at(state)
+                .saturating_sub(state.governance.params.get().reveal_window_secs),
+            reveal_window_open: qev::is_reveal_window_open(state),
         }),
         listing_price: request.listing_price.map(amount),
         wait_fees: qev::wait_fees_now(state, request.id).ok().map(|w| WaitFeesDto {

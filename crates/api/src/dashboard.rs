@@ -1,7 +1,8 @@
 //! The transparency dashboard and the wallet app (`dashboard/`, `#/wallet`), compiled into the
 //! binary with `include_bytes!`: the node serves them at `/` with no files on disk and no network
 //! at run time. The pages are plain ES modules that read the same public API as any client; the
-//! chart library (uPlot) is vendored in `dashboard/vendor/` by `dashboard/vendor.mjs`.
+//! chart library (uPlot) and viem's keccak-256 and ABI encoder (the wallet's sealed-bid
+//! commitments) are vendored in `dashboard/vendor/` by `dashboard/vendor.mjs`.
 
 use crate::{ApiError, ApiPath};
 use axum::{
@@ -39,6 +40,8 @@ assets! {
     "vendor/uPlot.iife.min.js" => "text/javascript; charset=utf-8",
     "vendor/uPlot.min.css" => "text/css; charset=utf-8",
     "vendor/uPlot.LICENSE" => "text/plain; charset=utf-8",
+    "vendor/viem.mjs" => "text/javascript; charset=utf-8",
+    "vendor/viem.LICENSE" => "text/plain; charset=utf-8",
 }
 
 fn respond(asset: &Asset) -> Response {

@@ -988,6 +988,11 @@ pub struct SealedBidDto {
     pub committed_at: u64,
     /// The round it is for.
     pub round: u64,
+    /// When the reveal window opens: `reveal_window_secs` before the next round may run (it
+    /// stays open until that round runs; a bid not revealed by then is resolved as unrevealed).
+    pub reveal_window_opens_at: u64,
+    /// Whether it may be revealed now.
+    pub reveal_window_open: bool,
 }
 
 /// Wait-fees of a request.

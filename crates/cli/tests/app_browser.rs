@@ -3,7 +3,11 @@
 //! signs with viem's local account outside the page. A depositor goes through mint, stake,
 //! request, bid, round and claim in the page with every balance shown equal to the API's; a
 //! borrower repays a due loan; a refused action shows the node's code; a declined signature
-//! sends nothing. Screenshots land in `test-output/app/`. Skipped, with a printed reason, only
+//! sends nothing. The depositor commits a sealed bid (commitment by viem's keccak in the page,
+//! salt kept in the browser under a warning) and reveals it in the window, then lists the
+//! request; another depositor buys it from the listings table; a curator proposes a loan from
+//! receipts ticked in a table, with the node's previewed schedule. Screenshots land in
+//! `test-output/app/`. Skipped, with a printed reason, only
 //! when node, npm or chromium is missing (`.ci/run` installs chromium first).
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
@@ -43,7 +47,16 @@ fn a_depositor_and_a_borrower_act_from_a_browser_wallet_and_see_the_api_figures(
     for step in ["connect", "mint", "stake", "request", "bid", "round", "claim"] {
         assert!(steps.contains(&step), "{step} missing from {steps:?}");
     }
-    assert!(steps.contains(&"borrower repays a due loan"), "{steps:?}");
+    for step in [
+        "sealed bid committed and revealed in the window",
+        "listing bought from the table",
+        "curator proposes a loan from chosen receipts",
+        "borrower repays a due loan",
+    ] {
+        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+    }
+    assert!(summary["sealed_commitment"].as_str().is_some_and(|c| c.len() == 66), "{summary}");
+    assert!(summary["proposed_loan"].is_u64(), "{summary}");
     assert_eq!(summary["rejected_code"], "balance_insufficient");
     assert!(summary["balances_checked"].as_u64().unwrap() >= 20, "{summary}");
     assert!(summary["signatures"].as_u64().unwrap() >= 7, "{summary}");
