@@ -138,7 +138,7 @@ actions! {
         AssignSuccessorCurator;
     /// SPEC 9.
     loans: ProposeLoan, CancelLoanProposal, AcceptLoan, RepayLoan, PrepayLoan, PledgeReceipts,
-        RemarkLoans, TriggerDefault, ForecloseLoan, ReportSale, PayInsuranceClaim,
+        RemarkLoans, TriggerDefault, ForecloseLoan, ReportSale, PayInsuranceClaim, PayCasualtyClaim,
         ClaimLoanSurplus, SetLoanCovenants, FundDebtServiceReserve, DrawDebtServiceReserve,
         PostBorrowerReport;
     /// SPEC 11.

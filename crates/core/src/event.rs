@@ -205,6 +205,9 @@ pub enum Event {
     SaleReported { receipt_id: ReceiptId, loan_id: LoanId, report: SaleReport },
     /// An insurer paid a claim.
     InsuranceClaimPaid { receipt_id: ReceiptId, loan_id: LoanId, insurer: Address, amount: Amount },
+    /// An insurer paid a casualty claim on a receipt of an active loan: the claim prepaid the
+    /// loan (its `LoanPrepaid` event shows the split) and the receipt went to the insurer.
+    CasualtyClaimPaid { receipt_id: ReceiptId, loan_id: LoanId, insurer: Address, amount: Amount },
     /// Recovered cash went through the waterfall.
     WaterfallDistributed { loan_id: LoanId, pass: WaterfallPass },
     /// A liquidated loan was settled and its losses recognised.

@@ -358,8 +358,10 @@ proptest! {
 /// appraised, proposal, acceptance, default, foreclosure, sale, and for the surplus claim a
 /// borrower frozen during its liquidation and unfrozen after) takes longer than the 24
 /// workloads of 200 steps that sufficed before credit. The counts required of served
-/// requests, partial fills and steps below par are four times those required of that smaller
-/// sample, as the sample is four times larger.
+/// requests and steps below par are four times those required of that smaller sample, as the
+/// sample is four times larger; partial fills, rarer, are required 8 times (the seed gave 12
+/// until the generator also drew casualty claims, which take turns from the queue's actions,
+/// and then 10): a floor that says the path is exercised, not a pin.
 #[test]
 fn the_workload_generator_accepts_and_rejects_every_kind_of_action() {
     use proptest::{strategy::ValueTree, test_runner::TestRunner};
@@ -418,7 +420,7 @@ fn the_workload_generator_accepts_and_rejects_every_kind_of_action() {
     assert!(never_accepted.is_empty(), "never accepted: {never_accepted:?}");
     assert!(never_rejected.is_empty(), "never rejected: {never_rejected:?}");
     assert!(served >= 40, "only {served} requests were served");
-    assert!(partial >= 12, "only {partial} partial fills");
+    assert!(partial >= 8, "only {partial} partial fills");
     assert!(below_par >= 40, "the share price was below 1 in only {below_par} steps");
     let all = infrafi_core::TxError::all();
     let missing: Vec<&str> = all

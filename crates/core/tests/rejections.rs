@@ -23,8 +23,8 @@ use infrafi_core::{
         ClaimLoanSurplus, DepositFirstLoss, DonateToVault, DrawDebtServiceReserve, ForecloseLoan,
         Freeze, FundDebtServiceReserve, GatewayConfirm, GatewayCredit, GatewayReject,
         GatewayWithdraw, GrantRole, HarvestBaseYield, IssueReceipt, MintShares, MintUsdai,
-        OpenSilo, PayInsuranceClaim, PledgeReceipts, PostBorrowerReport, PostPrice,
-        PostReserveAttestation, PostTbillRate, PostValuation, PrepayLoan, ProposeLoan,
+        OpenSilo, PayCasualtyClaim, PayInsuranceClaim, PledgeReceipts, PostBorrowerReport,
+        PostPrice, PostReserveAttestation, PostTbillRate, PostValuation, PrepayLoan, ProposeLoan,
         RedeemReceipt, RedeemUsdai, ReleaseReceipt, RemarkLoans, RenewPolicy, RepayLoan,
         ReportSale, RequestReceiptRedemption, RequestRedeem, RevokeRole, ServiceQueue, SetKyc,
         SetLoanCovenants, SetParameter, SetPause, SetSiloFrozen, SetSiloSeniorCap, Stake, Transfer,
@@ -201,6 +201,7 @@ rejection_cases! {
     a_surplus_is_claimed_once_and_only_when_there_is_one,
     origination_leaves_idle_what_the_redemption_queue_is_owed,
     debt_service_reserves_and_reports_follow_their_covenants,
+    a_casualty_claim_pays_only_on_a_receipt_of_an_active_loan,
 }
 
 /// Codes no test can produce, each with the reason (none: a code nothing can reach is either
@@ -2815,6 +2816,17 @@ fn debt_service_reserves_and_reports_follow_their_covenants() -> TxError {
     reject(&mut market, BORROWER, report(B256::ZERO), LoanError::ReportDocumentHashMustNotBeZero);
     reject(&mut market, ALICE, report(B256::repeat_byte(1)), LoanError::SenderIsNotLoanBorrower);
     code
+}
+
+fn a_casualty_claim_pays_only_on_a_receipt_of_an_active_loan() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    // Not pledged: the receipt is the borrower's own, with nothing for a claim to prepay.
+    reject(
+        &mut market,
+        INSURER,
+        Action::PayCasualtyClaim(PayCasualtyClaim { receipt_id: receipt }),
+        LoanError::ReceiptIsNotPledgedToActiveLoan,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0xf4f5296890ac6830e32095f6d0750b4232951249073cf477e49dbaf97466ae7d",
-                "0x2c9501ce34a3a0bfbf1aadf662f6688d7b71ef0d9428b1113c666e7cc0c039c5",
-                "0xcaa45dcf3d8ffaeca08f692852c46b7a5e00321e5acb8700caad9f9795ce8e57",
+                "0xc673628103cb4865c973d62cdac49dc3d7711b908fcc6815ccdf4192a7a08f29",
+                "0x58d5f32b92af28e46e9284e37c0e2575d9438c867baaf59cc6f66e0bf996cbf4",
+                "0xf521a723c40c36e71da0a772a9623895b3d3d6eb76cb00a101cd9664b98bc721",
             ],
             [
-                "0xe5ec477fb846ee9b586110c9069bae1213f5c29d1d073349097037f7b98bca72",
-                "0x04e9953f9f09e43efa93b6af29ec2340b496f4b8e177acc8c1d145f36e0c9935",
-                "0xf3e1ca70435a66146c55a0fb7deb7e144a3a86ade830cbdb18510bff5f239c00",
+                "0xb5c082fe93d91b3da94a733b891614a99d1f6c7ec9ed37c8040bd88eb211fb17",
+                "0x18cacff7dc63986c43216ba4ebefcd6f7cd7cfd1f7fd4a6634e51e9101123581",
+                "0x7e4f27f416d48ad23f5b447124be1b5667db5cb62769b964015660d1f116e933",
             ],
             [
-                "0xeea1fabfbbbc1f94783c4cf34e48c53a29a168adac55bf6e6736ebcaefbd646f",
-                "0x347c23180c2562cd42254e6ec059feb00057ad0886268f38cc57c2963ab7ecdb",
-                "0xeb4240bdbe08fae773d8ce1733a50618aef234ce34ab5a94146ccf2e7ef87f00",
+                "0x829d0542a4c1faab4d21c5985f36b2514e3afb3c4c1b0f734a5f1f92600d7593",
+                "0x8a65ecc56f5058a9f727778fb9ce9ecb5d4000a6dec0310a4796ebb92ce25cf5",
+                "0xec0fb94572995c1ea5f376cf9b6c717599ab475ca1f27d8a035a24f4642cf8d4",
             ],
             [
-                "0x3c7b9193388ab05f599a4e19576315a1ff5685affc538b21cbfd7e703b2fb4cb",
-                "0xae2a746c1bd7789cd2387bb2ea43b5f3b398b6c1d1ab3bff1616c12e37dd887a",
-                "0xd18b55b430604c1f09893dfb76c4c9d2737b13b7d55f83f8c6303d2766ce7d0d",
+                "0xfcd501992bf7462c31a4f44b1e2da971fa2fc042f0a85db565e5ca642a86d85c",
+                "0x72253a7d4dbb09b5cd885f3fc1e7f4bc7b1fb7e9a30136cac58c12f281c3e527",
+                "0x9fc5b7620094c1b861b6e7d72a844b5fd93eec2763125e79d6aa632d72b5993e",
             ],
         ],
     );

@@ -270,6 +270,7 @@ actions! {
     ForecloseLoan { loan_id, liquidation_agent };
     ReportSale { receipt_id, report };
     PayInsuranceClaim { receipt_id, amount };
+    PayCasualtyClaim { receipt_id };
     ClaimLoanSurplus { loan_id };
     SetLoanCovenants { silo_id, debt_service_reserve_periods, report_interval_secs };
     FundDebtServiceReserve { loan_id, amount };

@@ -694,6 +694,12 @@ action_commands! {
         #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
         #[arg(long, value_parser = amount)] amount: Amount,
     }
+    /// Insurer: pay a casualty claim (hardware destroyed or stolen) on a receipt of an active
+    /// loan: the coverage prepays the loan, up to its payoff, and the receipt goes to the
+    /// insurer.
+    PayCasualtyClaim {
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+    }
     /// Borrower: claim a liquidation surplus held while it was frozen.
     ClaimLoanSurplus {
         #[arg(long, value_parser = loan_id)] loan_id: LoanId,

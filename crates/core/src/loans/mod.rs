@@ -34,8 +34,8 @@ pub use liquidation::{
 pub use marks::{CollateralMark, PledgeReceipts, RemarkLoans, mark_collateral};
 pub use origination::{AcceptLoan, CancelLoanProposal, ProposeLoan, blended_rate, ltv_bps};
 pub use payment::{
-    PaymentDue, PaymentSplit, PrepayLoan, RepayLoan, payment_due, scheduled_senior_repayments,
-    split_payment,
+    PayCasualtyClaim, PaymentDue, PaymentSplit, PrepayLoan, RepayLoan, payment_due,
+    scheduled_senior_repayments, split_payment,
 };
 
 use crate::{
@@ -124,6 +124,8 @@ result_codes! {
             "The loan's debt-service reserve covers its missed payments: draw on it instead of defaulting.";
         ReportDocumentHashMustNotBeZero = 834 => "report_document_hash_must_not_be_zero",
             "A borrower report must name the hash of its document.";
+        ReceiptIsNotPledgedToActiveLoan = 835 => "receipt_is_not_pledged_to_active_loan",
+            "A casualty claim pays on a receipt pledged to an active loan; after a default the claim goes through the foreclosure (pay_insurance_claim).";
     }
 }
 

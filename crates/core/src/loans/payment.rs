@@ -1,7 +1,8 @@
 //! Payments (SPEC 9.2, 9.3): what is due on time or late, the split of each payment between
 //! the tranches (interest by rate x principal share, principal pro rata, dust to the vault),
-//! prepayment, the final payment that releases the receipts, and the scheduled senior inflows
-//! the QEV estimate plans with. Every payment conserves value exactly.
+//! prepayment, the final payment that releases the receipts, a casualty claim paid as a
+//! prepayment, and the scheduled senior inflows the QEV estimate plans with. Every payment
+//! conserves value exactly.
 
 use super::{
     Loan, LoanError, LoanStatus, active_loan, covenants,
@@ -12,10 +13,12 @@ use crate::{
     action::ActionHandler,
     error::TxError,
     event::Event,
-    ids::{Account, Address, Asset, LoanId, ProtocolAccount},
+    governance::require_role,
+    ids::{Account, Address, Asset, LoanId, ProtocolAccount, ReceiptId},
     ledger::{self, LedgerError},
     math::{Amount, Bps, Overflow, Rounding, WAD, mul_div_wide},
-    receipts::{self, ReceiptStatus},
+    params::Role,
+    receipts::{self, ReceiptError, ReceiptStatus},
     schedule,
     silos::{self, SiloError},
     state::State,
@@ -329,6 +332,113 @@ impl ActionHandler for PrepayLoan {
         });
         finish_payment(state, loan)
     }
+}
+
+/// Insurer: pay a casualty claim on a receipt of an active loan.
+///
+/// The hardware behind a pledged receipt was destroyed or stolen while its loan is active: the
+/// insurer pays the claim as a prepayment of the loan (the principal pro rata to the tranches
+/// with this period's interest on it, through the same split as any payment, so senior cash
+/// reaches the vault at once), and the receipt goes to the insurer (the salvage), without
+/// waiting for a default. The claim is the policy's coverage, up to what retires the loan:
+/// an insurer cannot take the receipt for less. The loan goes on with its other receipts
+/// (re-marked at once); a claim that retires it releases them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayCasualtyClaim {
+    /// The receipt whose hardware was lost.
+    pub receipt_id: ReceiptId,
+}
+
+impl ActionHandler for PayCasualtyClaim {
+    const NAME: &'static str = "pay_casualty_claim";
+    // It pays senior principal and interest into the vault and moves the loan's mark.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let receipt_id = self.receipt_id;
+        require_role(state, Role::Insurer, sender)?;
+        let receipt = receipts::receipt(state, receipt_id)?;
+        let Some(policy) = receipt.policy else {
+            return Err(ReceiptError::ReceiptHasNoPolicy.into());
+        };
+        if policy.insurer != sender {
+            return Err(ReceiptError::SenderIsNotPolicyInsurer.into());
+        }
+        let now = state.now();
+        if policy.expires_at < now {
+            return Err(ReceiptError::ReceiptInsuranceLapsed.into());
+        }
+        let loan_id = match (receipt.status, receipt.loan) {
+            (ReceiptStatus::Pledged, Some(loan_id)) => loan_id,
+            _ => return Err(LoanError::ReceiptIsNotPledgedToActiveLoan.into()),
+        };
+        let mut loan = active_loan(state, loan_id)?;
+        if loan.is_default_due(now) {
+            return Err(LoanError::LoanDefaultIsPending.into());
+        }
+        if loan.missed_periods(now) > 0 {
+            return Err(LoanError::LoanPaymentsOverdue.into());
+        }
+        let (principal, interest, exit_fee) = casualty_payment(&loan, policy.coverage, now)?;
+        if principal.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        let is_final = principal == loan.balance;
+        loan.receipts.retain(|id| *id != receipt_id);
+        receipts::set_status(state, receipt_id, ReceiptStatus::Sold, None, Some(sender));
+        let accrual =
+            if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
+        let split =
+            distribute(state, &mut loan, sender.into(), interest, principal, exit_fee, accrual)?;
+        if is_final {
+            loan.periods_remaining = 0;
+        }
+        let amount = principal.checked_add(interest)?.checked_add(exit_fee)?;
+        state.emit(Event::LoanPrepaid {
+            loan_id,
+            payer: sender,
+            principal,
+            interest,
+            exit_fee,
+            split,
+        });
+        state.emit(Event::CasualtyClaimPaid { receipt_id, loan_id, insurer: sender, amount });
+        if !is_final {
+            // The lost hardware no longer backs the loan: its LTV and impairment move now.
+            remark(state, &mut loan)?;
+        }
+        finish_payment(state, loan)
+    }
+}
+
+/// What a casualty claim of `coverage` pays on `loan` at `now`: `(principal, interest, exit
+/// fee)`. The whole payoff (balance, this period's interest on it, the exit fee) if the coverage
+/// reaches it; otherwise the most principal whose principal plus interest the coverage pays
+/// (the loan stays open, so no exit fee), found by bisection over the monotone cost.
+fn casualty_payment(
+    loan: &Loan,
+    coverage: Amount,
+    now: u64,
+) -> Result<(Amount, Amount, Amount), TxError> {
+    let period_start = loan.next_due_at.saturating_sub(loan.interval_secs);
+    let elapsed = now.saturating_sub(period_start);
+    let interest_on = |principal: Amount| schedule::simple_interest(principal, loan.rate, elapsed);
+    let balance = loan.balance;
+    let full_interest = interest_on(balance)?;
+    let payoff = balance.checked_add(full_interest)?.checked_add(loan.exit_fee)?;
+    if coverage >= payoff {
+        return Ok((balance, full_interest, loan.exit_fee));
+    }
+    // Below the payoff the loan stays open: at most the balance less one unit.
+    let (mut low, mut high) = (0u128, coverage.min(balance).0.min(balance.0.saturating_sub(1)));
+    while low < high {
+        let mid = high - (high - low) / 2;
+        let cost = Amount(mid).checked_add(interest_on(Amount(mid))?)?;
+        if cost <= coverage { low = mid } else { high = mid - 1 }
+    }
+    let principal = Amount(low);
+    Ok((principal, interest_on(principal)?, Amount::ZERO))
 }
 
 /// After a payment: close a repaid loan, or let a loan in margin call cure.

@@ -9,6 +9,7 @@ mod support;
 
 use support::common;
 
+mod casualty;
 mod deposit_price;
 mod origination;
 mod rounds;

@@ -545,6 +545,16 @@ impl Step {
                 let amount = bps_of(coverage, amount_bps);
                 (insurer, Action::PayInsuranceClaim(PayInsuranceClaim { receipt_id, amount }))
             }
+            Op::PayCasualtyClaim { receipt } => {
+                let receipt_id = receipt_id(state, receipt, |r| r.status == ReceiptStatus::Pledged);
+                let insurer = state
+                    .receipts
+                    .receipts
+                    .get(&receipt_id)
+                    .and_then(|r| r.policy.as_ref().map(|p| p.insurer))
+                    .unwrap_or(INSURER);
+                (insurer, Action::PayCasualtyClaim(PayCasualtyClaim { receipt_id }))
+            }
             Op::ClaimLoanSurplus { loan } => {
                 let loan_id = loan_id(state, loan, |l| !l.surplus_held.is_zero());
                 (

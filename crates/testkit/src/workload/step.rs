@@ -294,6 +294,9 @@ pub enum Op {
         receipt: u8,
         amount_bps: u16,
     },
+    PayCasualtyClaim {
+        receipt: u8,
+    },
     ClaimLoanSurplus {
         loan: u8,
     },
@@ -349,6 +352,7 @@ impl Op {
                 | Op::ForecloseLoan { .. }
                 | Op::ReportSale { .. }
                 | Op::PayInsuranceClaim { .. }
+                | Op::PayCasualtyClaim { .. }
                 | Op::ClaimLoanSurplus { .. }
                 | Op::SetLoanCovenants { .. }
                 | Op::FundDebtServiceReserve { .. }

@@ -225,6 +225,7 @@ pub(super) fn loan_op() -> impl Strategy<Value = Op> {
         }),
         4 => (loan(), bps(1, (8, 1..10_001), (1, 10_001..12_000)))
             .prop_map(|(receipt, amount_bps)| Op::PayInsuranceClaim { receipt, amount_bps }),
+        2 => loan().prop_map(|receipt| Op::PayCasualtyClaim { receipt }),
         8 => loan().prop_map(|loan| Op::ClaimLoanSurplus { loan }),
         // Covenants: mostly valid (0-3 payments of reserve, a 30- or 90-day report), now and
         // then out of range; refills, draws and reports aimed at the loans that need them.
