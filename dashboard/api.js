@@ -1,3 +1,4 @@
+// @ts-check
 // Reads from the node's public API. Which endpoints this node serves is read once from its
 // own route table (`/openapi.json`), so a page for an object the node does not serve yet
 // shows "not available from this node" without a failing request; a 404 `route_not_found`
@@ -39,8 +40,23 @@ export async function serves(template) {
 }
 
 /**
+ * @template {string} P
+ * @overload
+ * @param {P & import('./api-types').Documented<P>} path
+ * @returns {Promise<import('./api-types').GetAnswer<P>>}
+ */
+/**
+ * @template {string} T
+ * @overload
+ * @param {string} path
+ * @param {T & import('./api-types').Documented<T>} template
+ * @returns {Promise<import('./api-types').GetAnswer<T>>}
+ */
+/**
  * GET `path` as JSON, if the node lists `template` (the path itself when it has no
  * parameters); throws NotAvailable, NotFound or Error.
+ * @param {string} path
+ * @param {string} [template]
  */
 export async function read(path, template = path) {
   if (!(await serves(template))) throw new NotAvailable(template);

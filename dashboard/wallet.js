@@ -1,3 +1,4 @@
+// @ts-check
 // The wallet app (`#/wallet`): a user acts from their own browser wallet. It connects an injected
 // EIP-1193 provider (`window.ethereum`: MetaMask, Rabby, Frame), shows the address's roles,
 // balances, requests, loans, silos and points, and signs each action with
@@ -38,6 +39,14 @@ const SEALED_STORAGE_KEY = 'infrafi.sealed-bids';
 /** Seconds in a year, as the protocol counts them for rates (SPEC 2). */
 const SECONDS_PER_YEAR = 31_536_000n;
 
+/**
+ * The connected wallet and what the page keeps about it.
+ * @type {{
+ *   address: string | null, walletChainId: number | null, infrafiChainId: number | null,
+ *   stream: EventSource | null, pending: Map<string, ReturnType<typeof activity>>,
+ *   params: {unrevealed_penalty_bps: number} | null,
+ * }}
+ */
 const wallet = {
   address: null,
   walletChainId: null,
@@ -47,12 +56,19 @@ const wallet = {
   params: null,
 };
 
-let root = null;
+/** @type {HTMLElement} */
+let root;
 const panels = {};
 
 // ---- Talking to the node -----------------------------------------------------------------
 
-/** POST `path` with a JSON body; resolves `{ok, status, body}` (the body of an error too). */
+/**
+ * POST `path` with a JSON body; resolves `{ok, status, body}` (the body of an error too).
+ * @template {string} P
+ * @param {P & import('./api-types').Documented<P>} path
+ * @param {import('./api-types').PostBody<P>} body
+ * @returns {Promise<import('./api-types').Posted<P>>}
+ */
 async function post(path, body) {
   const response = await fetch(path, {
     method: 'POST',
@@ -159,8 +175,14 @@ function sealedStore() {
   }
 }
 
+/** The connected address; the forms and tables that need it exist only once connected. */
+function connectedAddress() {
+  if (!wallet.address) throw new Error('Connect a wallet first.');
+  return wallet.address;
+}
+
 function sealedKey(requestId) {
-  return `${wallet.infrafiChainId}:${wallet.address.toLowerCase()}:${requestId}`;
+  return `${wallet.infrafiChainId}:${connectedAddress().toLowerCase()}:${requestId}`;
 }
 
 /** Keeps (or, with `null`, forgets) the sealed bid of a request of the connected account. */
@@ -298,16 +320,21 @@ function provider() {
 /**
  * Signs `action` in the wallet and submits it; the activity list follows it to its receipt.
  * `onFinal(status)` runs once it is settled: `applied`, `rejected`, `refused` or `declined`.
+ * @param {any} action
+ * @param {HTMLElement} out
+ * @param {((state: string) => void) | null} [onFinal]
  */
 async function signAndSubmit(action, out, onFinal = null) {
-  if (!wallet.address) throw new Error('Connect a wallet first.');
+  const sender = connectedAddress();
+  const eth = provider();
+  if (!eth || wallet.walletChainId === null) throw new Error('The wallet did not say which chain it is on; connect it again.');
   const entry = activity(action.type ?? 'action', onFinal);
-  const typed = await post('/v1/typed-data', { sender: wallet.address, action, signature_chain_id: wallet.walletChainId });
+  const typed = await post('/v1/typed-data', { sender, action, signature_chain_id: wallet.walletChainId });
   if (!typed.ok) return settle(entry, 'refused', `Refused before signing: ${errorText(typed.body)}`, typed.body?.code);
   let signature;
   try {
     entry.set('signing', 'Waiting for your wallet to sign…');
-    signature = await provider().request({
+    signature = await eth.request({
       method: 'eth_signTypedData_v4',
       params: [wallet.address, JSON.stringify(typed.body.typed_data)],
     });
@@ -362,7 +389,11 @@ function settle(entry, state, text, code) {
 
 const FINAL_STATES = ['applied', 'rejected', 'refused', 'declined'];
 
-/** A new line in the activity list, with setters for its state. */
+/**
+ * A new line in the activity list, with setters for its state.
+ * @param {string} name
+ * @param {((state: string) => void) | null} [onFinal]
+ */
 function activity(name, onFinal = null) {
   const status = h('span', { class: 'state' }, 'preparing');
   const text = h('span', { class: 'text' }, '');
@@ -528,6 +559,7 @@ function build() {
 
 async function connect() {
   const eth = provider();
+  if (!eth) throw new Error('No browser wallet found.');
   const accounts = await eth.request({ method: 'eth_requestAccounts' });
   const chainId = await eth.request({ method: 'eth_chainId' });
   await connected(accounts, chainId);
@@ -616,7 +648,7 @@ async function requestsPanel(account) {
 function useButton(field, value) {
   const button = h('button', { type: 'button', class: 'use', 'data-use': `${field}:${value}` }, 'use');
   button.addEventListener('click', () => {
-    for (const input of root.querySelectorAll(`input[name="${field}"]`)) input.value = String(value);
+    for (const input of root.querySelectorAll(`input[name="${field}"]`)) /** @type {HTMLInputElement} */ (input).value = String(value);
   });
   return button;
 }
@@ -646,7 +678,8 @@ async function loansPanel() {
 async function silosPanel(account) {
   if (!account.roles.includes('curator')) return h('p', { class: 'empty', 'data-table': 'wallet-silos' }, 'Not a curator.');
   const page = await read(`/v1/silos?limit=100`, '/v1/silos');
-  const mine = page.silos.filter((silo) => silo.curator.toLowerCase() === wallet.address.toLowerCase()).slice(0, ROWS_MAX);
+  const me = connectedAddress().toLowerCase();
+  const mine = page.silos.filter((silo) => silo.curator.toLowerCase() === me).slice(0, ROWS_MAX);
   if (mine.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-silos' }, 'No silos yet.');
   const rows = mine.map((silo) => h('tr', { 'data-row': silo.id },
     h('td', { 'data-key': 'id' }, `#${silo.id}`),
@@ -741,7 +774,7 @@ async function listingsPanel() {
   }
   if (page.listings.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-listings' }, 'No requests are listed for sale.');
   const rows = page.listings.map(({ request, price, value_now: valueNow }) => {
-    const mine = request.owner.toLowerCase() === wallet.address.toLowerCase();
+    const mine = request.owner.toLowerCase() === connectedAddress().toLowerCase();
     const out = rowOutput(`listing:${request.id}`);
     const action = { type: 'buy_request', request_id: request.id, max_price: price };
     const previewButton = h('button', { type: 'button', 'data-do': 'preview' }, 'Preview');
@@ -770,11 +803,11 @@ async function freeReceiptsPanel(account) {
   if (free.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-receipts' }, 'No receipt is free to pledge.');
   const details = await Promise.all(free.map((r) => read(`/v1/receipts/${r.id}`, '/v1/receipts/{id}')));
   const choose = () => {
-    const chosen = [...root.querySelectorAll('table[data-table="wallet-receipts"] input[type="checkbox"]:checked')];
-    const form = root.querySelector('form[data-form="propose_loan"]');
-    form.elements.receipts.value = chosen.map((c) => c.value).join(',');
+    const chosen = [.../** @type {NodeListOf<HTMLInputElement>} */ (root.querySelectorAll('table[data-table="wallet-receipts"] input[type="checkbox"]:checked'))];
+    const form = /** @type {HTMLFormElement} */ (root.querySelector('form[data-form="propose_loan"]'));
+    /** @type {HTMLInputElement} */ (form.elements.namedItem('receipts')).value = chosen.map((c) => c.value).join(',');
     const owners = [...new Set(chosen.map((c) => c.dataset.owner))];
-    if (owners.length === 1) form.elements.borrower.value = owners[0];
+    if (owners.length === 1) /** @type {HTMLInputElement} */ (form.elements.namedItem('borrower')).value = owners[0] ?? '';
   };
   const rows = details.map(({ receipt, value_for_ltv: value, eligible, ineligible_reason: reason }) => {
     const box = h('input', { type: 'checkbox', value: String(receipt.id), 'data-owner': receipt.owner, 'aria-label': `receipt ${receipt.id}` });
@@ -802,7 +835,9 @@ async function refresh() {
     try {
       if (wallet.infrafiChainId === null) wallet.infrafiChainId = (await read('/v1/status')).chain_id;
       if (wallet.params === null) {
-        wallet.params = (await read('/v1/params')).params;
+        // `/v1/params` is documented as free-form JSON: the governance parameters as the core
+        // serialises them.
+        wallet.params = /** @type {{params: {unrevealed_penalty_bps: number}}} */ (await read('/v1/params')).params;
         for (const span of root.querySelectorAll('[data-penalty]')) span.textContent = fmt.bps(wallet.params.unrevealed_penalty_bps);
       }
       panels.connection.replaceChildren(connectionPanel());

@@ -147,6 +147,16 @@ pub fn document() -> Value {
         })
         .for_serialize()
         .into_generator();
+    // Request bodies are described as the node reads them (a field with a default, such as
+    // `nonce` of `POST /v1/typed-data`, is optional), inline so that the serialize-side
+    // definitions of a shared type are not overwritten.
+    let mut requests = SchemaSettings::draft2020_12()
+        .with(|settings| {
+            settings.inline_subschemas = true;
+            settings.meta_schema = None;
+        })
+        .for_deserialize()
+        .into_generator();
     let error = content(generator.subschema_for::<ErrorBody>());
     let mut paths = serde_json::Map::new();
     for route in ROUTES {
@@ -176,7 +186,7 @@ pub fn document() -> Value {
         });
         if let Some(request) = route.request {
             operation["requestBody"] =
-                json!({"required": true, "content": content(request(&mut generator))});
+                json!({"required": true, "content": content(request(&mut requests))});
         }
         let entry = paths.entry(route.path.to_string()).or_insert_with(|| json!({}));
         entry[route.method] = operation;
@@ -230,5 +240,17 @@ mod tests {
             let success = &operation["responses"][route.status.to_string()]["content"];
             assert!(success.is_object(), "{} {}", route.method, route.path);
         }
+    }
+
+    #[test]
+    fn a_request_field_with_a_default_is_optional_in_its_schema() {
+        let document = document();
+        let body = &document["paths"]["/v1/typed-data"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"];
+        let required: Vec<&str> =
+            body["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        assert!(required.contains(&"sender") && required.contains(&"signature_chain_id"));
+        assert!(!required.contains(&"nonce"), "{required:?}");
+        assert!(body["properties"]["nonce"].is_object(), "{body}");
     }
 }

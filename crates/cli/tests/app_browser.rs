@@ -7,7 +7,9 @@
 //! salt kept in the browser under a warning) and reveals it in the window, then lists the
 //! request; another depositor buys it from the listings table; a curator proposes a loan from
 //! receipts ticked in a table, with the node's previewed schedule. Screenshots land in
-//! `test-output/app/`. Skipped, with a printed reason, only
+//! `test-output/app/`. Then `tests/app/typecheck.mjs` generates a TypeScript client from the
+//! same node's `/openapi.json` with openapi-typescript and type-checks the app's API calls
+//! against it (with a probe that must fail, so the check is known to bite). Skipped, with a printed reason, only
 //! when node, npm or chromium is missing (`.ci/run` installs chromium first).
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
@@ -30,7 +32,7 @@ fn a_depositor_and_a_borrower_act_from_a_browser_wallet_and_see_the_api_figures(
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let project = root.join("tests/app");
-    npm_ci(&project, "viem");
+    npm_ci(&project, "openapi-typescript");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let net = devnet(&data, &["--block-time-ms", "500"]);
@@ -63,4 +65,31 @@ fn a_depositor_and_a_borrower_act_from_a_browser_wallet_and_see_the_api_figures(
     for screenshot in summary["screenshots"].as_array().unwrap() {
         assert!(Path::new(screenshot.as_str().unwrap()).exists(), "{screenshot}");
     }
+
+    // The typed API: a client generated from this node's /openapi.json, the app checked against it.
+    let output = std::process::Command::new("node")
+        .arg("typecheck.mjs")
+        .args([net.url.as_ref(), output_dir.as_os_str()])
+        .current_dir(&project)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the wallet app does not type-check against the generated client: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let typecheck: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(typecheck["ok"], true, "{typecheck}");
+    assert_eq!(typecheck["app_diagnostics"].as_array().unwrap().len(), 0, "{typecheck}");
+    assert_eq!(typecheck["probe_bites"], true, "{typecheck}");
+    assert!(typecheck["paths"].as_u64().unwrap() >= 30, "{typecheck}");
+    assert!(output_dir.join("openapi.d.ts").exists());
+    eprintln!(
+        "typecheck: {} paths, client of {} lines generated in {} ms, app checked in {} ms",
+        typecheck["paths"],
+        typecheck["client_lines"],
+        typecheck["generated_ms"],
+        typecheck["check_ms"]
+    );
 }
