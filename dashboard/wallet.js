@@ -84,10 +84,11 @@ async function post(path, body) {
   return { ok: response.ok, status: response.status, body: parsed };
 }
 
-/** A node error body (`{code, message}`) or a receipt's (`{code, name, message}`) in words. */
+/** A node error body or a receipt's error in words: `code` is the snake_case name, and a
+ * transaction's result code also carries its `number`. */
 function errorText(error) {
   if (!error) return 'unknown error';
-  const code = error.name ? `${error.name}, code ${error.code}` : error.code;
+  const code = error.number != null ? `${error.code}, number ${error.number}` : error.code;
   return `${error.message} (${code})`;
 }
 
@@ -378,7 +379,7 @@ function committed(hash, status) {
     entry.set('applied', `Committed in block #${status.height}: ${events}.`);
     entry.events(status.events ?? []);
   } else {
-    entry.set('rejected', `Rejected in block #${status.height}: ${errorText(status.error)}`, status.error?.name);
+    entry.set('rejected', `Rejected in block #${status.height}: ${errorText(status.error)}`, status.error?.code);
   }
   refresh();
 }
@@ -440,7 +441,7 @@ async function preview(action, out) {
   const run = result.body;
   const parts = [];
   if (run.status === 'rejected') {
-    parts.push(h('p', { class: 'error', 'data-error': run.error?.name ?? '' }, `Would be rejected: ${errorText(run.error)}`));
+    parts.push(h('p', { class: 'error', 'data-error': run.error?.code ?? '' }, `Would be rejected: ${errorText(run.error)}`));
   } else {
     parts.push(h('p', { class: 'ok' }, `Would apply on block #${run.height}:`));
     parts.push(h('ul', { class: 'events' }, run.events.map(eventLine)));

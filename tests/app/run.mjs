@@ -319,10 +319,11 @@ try {
     const dry = await api('/v1/dry-run', { sender: wallet.account.address, action: { type: 'stake', assets: fmt.parseAmount(tooMuch), min_shares: '0' } });
     check(dry.status === 'rejected', 'the dry run rejects staking more than the balance');
     const result = await submit('stake', { assets: tooMuch, min_shares: '0' });
-    check(result.status === 'refused' && result.code === dry.error.name, `refused with ${result.code}, node says ${dry.error.name}: ${result.text}`);
-    check(result.text.includes(dry.error.name), 'the code is shown in words');
+    check(typeof dry.error.code === 'string' && Number.isInteger(dry.error.number), `a dry run's error is {code: name, number}: ${JSON.stringify(dry.error)}`);
+    check(result.status === 'refused' && result.code === dry.error.code, `refused with ${result.code}, node says ${dry.error.code}: ${result.text}`);
+    check(result.text.includes(dry.error.code) && result.text.includes(`number ${dry.error.number}`), `the code is shown in words with its number: ${result.text}`);
     const shown = await page.$eval('form[data-form="stake"] .result [data-error]', (e) => e.dataset.error);
-    check(shown === dry.error.name, `form shows ${shown}`);
+    check(shown === dry.error.code, `form shows ${shown}`);
     summary.rejected_code = result.code;
   });
 

@@ -103,8 +103,8 @@ pub(crate) async fn dry_run(
         Err(error) => {
             answer.status = "rejected".into();
             answer.error = Some(TxErrorBody {
-                code: error.code(),
-                name: error.name().to_string(),
+                code: error.name().to_string(),
+                number: error.code(),
                 message: error.message().to_string(),
             });
         }

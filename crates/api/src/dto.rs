@@ -6,13 +6,28 @@ use infrafi_core::Event;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// Every 4xx and 5xx body.
+/// Every 4xx and 5xx body. `code` is always the stable snake_case name; when the error is a
+/// transaction's result code (a submission the state machine would reject), `number` carries
+/// its stable number, as in a receipt's error ([`TxErrorBody`]).
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// The stable snake_case code.
     pub code: String,
+    /// The result code's stable number, when `code` is a transaction result code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u16>,
     /// A sentence.
     pub message: String,
+}
+
+impl ErrorBody {
+    /// The body for `code`: `number` is filled when `code` names a transaction result code
+    /// (names are unique across result codes and the API's own codes).
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ErrorBody {
+        let code = code.into();
+        let number = infrafi_core::TxError::by_name(&code).map(infrafi_core::TxError::code);
+        ErrorBody { code, number, message: message.into() }
+    }
 }
 
 /// `POST /v1/tx`: a signed transaction.
@@ -60,13 +75,13 @@ pub struct BatchItem {
     pub error: Option<ErrorBody>,
 }
 
-/// A transaction's receipt error.
+/// A transaction's receipt error (and a dry-run's): the same meanings as [`ErrorBody`].
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct TxErrorBody {
-    /// The stable number.
-    pub code: u16,
-    /// The stable name.
-    pub name: String,
+    /// The stable snake_case code.
+    pub code: String,
+    /// Its stable number.
+    pub number: u16,
     /// A sentence.
     pub message: String,
 }

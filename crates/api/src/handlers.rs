@@ -155,7 +155,7 @@ pub(crate) async fn submit_batch(
             }
             Err(e) => items.push(Some(BatchItem {
                 tx_hash: None,
-                error: Some(ErrorBody { code: e.code, message: e.message }),
+                error: Some(ErrorBody::new(e.code, e.message)),
             })),
         }
     }
@@ -171,14 +171,11 @@ pub(crate) async fn submit_batch(
                 Some(Ok(hash)) => BatchItem { tx_hash: Some(hash), error: None },
                 Some(Err(e)) => BatchItem {
                     tx_hash: None,
-                    error: Some(ErrorBody { code: e.code().into(), message: e.to_string() }),
+                    error: Some(ErrorBody::new(e.code(), e.to_string())),
                 },
                 None => BatchItem {
                     tx_hash: None,
-                    error: Some(ErrorBody {
-                        code: "internal_error".into(),
-                        message: String::new(),
-                    }),
+                    error: Some(ErrorBody::new("internal_error", String::new())),
                 },
             })
         })
@@ -217,7 +214,7 @@ pub(crate) async fn get_tx(
             action: Some(receipt.action),
             error: receipt.error.map(|e| TxErrorBody {
                 code: e.code,
-                name: e.name,
+                number: e.number,
                 message: e.message,
             }),
             events: receipt.events,
@@ -383,10 +380,7 @@ pub(crate) async fn health(State(app): State<AppState>) -> Response {
         status: "degraded".into(),
         code: Some(first.code().into()),
         message: Some(problems.iter().map(|p| p.message()).collect::<Vec<_>>().join(" ")),
-        problems: problems
-            .iter()
-            .map(|p| ErrorBody { code: p.code().into(), message: p.message() })
-            .collect(),
+        problems: problems.iter().map(|p| ErrorBody::new(p.code(), p.message())).collect(),
     };
     (StatusCode::SERVICE_UNAVAILABLE, Json(degraded)).into_response()
 }

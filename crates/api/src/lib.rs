@@ -86,7 +86,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = dto::ErrorBody { code: self.code, message: self.message };
+        let body = dto::ErrorBody::new(self.code, self.message);
         (self.status, Json(body)).into_response()
     }
 }

@@ -232,9 +232,10 @@ async fn refuse(mut stream: TcpStream) {
     .await;
 }
 
-/// `{"code": ..., "message": ...}`.
+/// `{"code": ..., "message": ...}`: the [`crate::dto::ErrorBody`] every answer carries.
 pub(crate) fn error_json(code: &str, message: &str) -> String {
-    serde_json::json!({ "code": code, "message": message }).to_string()
+    serde_json::to_string(&crate::dto::ErrorBody::new(code, message))
+        .unwrap_or_else(|_| String::from("{}"))
 }
 
 /// The code and sentence of an answer hyper writes itself, by status.

@@ -225,7 +225,8 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     let accept = Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) });
     let refused = h.dry_run("depositor", &accept).await;
     assert_eq!(refused["status"], "rejected", "{refused}");
-    assert!(refused["error"]["code"].as_u64().unwrap() > 0);
+    assert_eq!(refused["error"]["code"], "sender_is_not_loan_borrower", "{refused}");
+    assert_eq!(refused["error"]["number"], 802, "{refused}");
     assert!(refused["events"].as_array().unwrap().is_empty());
     let accepted = h.dry_run("borrower", &accept).await;
     assert_eq!(accepted["loans"][0]["loan"]["status"], "active", "{accepted}");
@@ -329,7 +330,8 @@ async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
     let cut = Action::ServiceQueue(ServiceQueue { max_requests: 1 });
     let refused = h.dry_run("old", &cut).await;
     assert_eq!(refused["status"], "rejected", "{refused}");
-    assert_eq!(refused["error"]["code"], 509, "{refused}");
+    assert_eq!(refused["error"]["code"], "round_request_limit_cuts_round_short", "{refused}");
+    assert_eq!(refused["error"]["number"], 509, "{refused}");
     // The whole round serves the bidder first, though it is younger, then the older request;
     // nobody was left unserved, so nobody jumped and nobody pays.
     let round = Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX });

@@ -129,7 +129,8 @@ async fn a_depositor_goes_from_gateway_credit_to_claim_and_proves_its_balance() 
         Action::Stake(Stake { assets: Amount::from_whole(10_000), min_shares: Amount::ZERO });
     let too_much = h.dry_run(&h.user, &too_much).await;
     assert_eq!(too_much.body["status"], "rejected");
-    assert_eq!(too_much.body["error"]["name"], "balance_insufficient", "{}", too_much.body);
+    assert_eq!(too_much.body["error"]["code"], "balance_insufficient", "{}", too_much.body);
+    assert_eq!(too_much.body["error"]["number"], 102, "{}", too_much.body);
     let request = h.send_ok(&h.user, request_redeem).await;
     assert_eq!(
         request["events"].as_array().unwrap().last().unwrap()["kind"],
@@ -285,7 +286,11 @@ async fn every_bad_input_is_a_4xx_with_its_code() {
         assert_eq!(answer.status.as_u16(), status, "{code}: {}", answer.body);
         assert_eq!(answer.body["code"], code, "{}", answer.body);
         assert!(answer.body["message"].as_str().is_some_and(|m| !m.is_empty()));
+        // `code` is always the name; a transaction's result code carries its number beside it.
+        let number = infrafi_core::TxError::by_name(code).map(|e| serde_json::json!(e.code()));
+        assert_eq!(answer.body.get("number"), number.as_ref(), "{}", answer.body);
     }
+    assert!(batch.body[1]["error"].get("number").is_none(), "{}", batch.body);
     let _ = Bytes::new();
     h.node.shutdown();
 }
@@ -598,7 +603,7 @@ async fn minting_follows_the_custodians_attestation_and_its_history_survives_a_r
             min_out: Amount::ZERO,
         })
     };
-    let refused = |answer: infrafi_api::client::Answer| answer.body["error"]["name"].clone();
+    let refused = |answer: infrafi_api::client::Answer| answer.body["error"]["code"].clone();
     // No attestation: the mint is refused with its code; the reserve says so.
     assert_eq!(refused(h.dry_run(&user, &mint(1)).await), "reserve_attestation_is_stale");
     let reserve = h.client.get("/v1/reserve").await.unwrap().body;

@@ -488,7 +488,7 @@ fn submit_and_wait(node: &Node, txs: Vec<(&'static str, Action)>) -> Result<()> 
         if let Some(receipt) = node.receipt(&hash)?
             && let Some(error) = receipt.error
         {
-            tracing::warn!(name, action, code = error.name, "bootstrap transaction rejected");
+            tracing::warn!(name, action, code = error.code, "bootstrap transaction rejected");
         }
     }
     Ok(())

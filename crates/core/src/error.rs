@@ -2,7 +2,9 @@
 //!
 //! Each component declares its own enum with [`result_codes!`] in its own range of numbers;
 //! [`TxError`] unites them. A code, once published, never changes number or meaning: clients
-//! (API, CLI, wallets) branch on the number or the snake_case name.
+//! (API, CLI, wallets) branch on the number or the snake_case name. On the wire a code is
+//! always `{"code": "<snake_case name>", "number": <n>, "message": "..."}`: `code` is the name
+//! everywhere (as in every other API error body), `number` the stable number.
 
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -163,6 +165,11 @@ impl TxError {
         TxError::FAMILIES[index]
     }
 
+    /// The code named `name` (names are unique across components), if any.
+    pub fn by_name(name: &str) -> Option<TxError> {
+        TxError::all().into_iter().find(|error| error.name() == name)
+    }
+
     /// Every code of every component, for documentation and exhaustive tests.
     pub fn all() -> Vec<TxError> {
         let mut all: Vec<TxError> = Vec::new();
@@ -188,12 +195,12 @@ impl fmt::Display for TxError {
 impl std::error::Error for TxError {}
 
 impl Serialize for TxError {
-    /// `{ "code": 101, "name": "amount_must_not_be_zero", "message": "..." }`.
+    /// `{ "code": "amount_must_not_be_zero", "number": 101, "message": "..." }`.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut out = serializer.serialize_struct("TxError", 3)?;
-        out.serialize_field("code", &self.code())?;
-        out.serialize_field("name", self.name())?;
+        out.serialize_field("code", self.name())?;
+        out.serialize_field("number", &self.code())?;
         out.serialize_field("message", self.message())?;
         out.end()
     }
@@ -231,9 +238,25 @@ mod tests {
         assert_eq!(codes.len(), all.len(), "duplicate result code number");
         assert_eq!(names.len(), all.len(), "duplicate result code name");
         for error in all {
+            assert_eq!(TxError::by_name(error.name()), Some(error));
             assert!(error.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
             assert!(error.message().ends_with('.'), "{} message is not a sentence", error.name());
         }
+    }
+
+    #[test]
+    fn a_code_serializes_as_its_name_with_its_number_beside_it() {
+        let error = TxError::Ledger(crate::ledger::LedgerError::ALL[0]);
+        let json = serde_json::to_value(error).expect("a code serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "code": error.name(),
+                "number": error.code(),
+                "message": error.message(),
+            })
+        );
+        assert_eq!(TxError::by_name("no_such_code"), None);
     }
 
     #[test]

@@ -48,8 +48,11 @@ pub struct Clock {
 /// `reserve_attestation_*` parameters, the `reserve_custodian` role; issue 16). 6: the table
 /// `silos.capital_owners` (first-loss capital stays with whoever posted it, issue 11). 7:
 /// borrower covenants (`loans.covenants`; a loan's covenants, debt-service reserve, last report
-/// and breach; `ProtocolAccount::DebtServiceReserve`; issue 16).
-pub const STATE_FORMAT: u64 = 7;
+/// and breach; `ProtocolAccount::DebtServiceReserve`; issue 16). 8: the same state encoding, but
+/// a receipt's error is `{code: <snake_case name>, number, message}` (it was `{code: <number>,
+/// name, message}`; issue 12: `code` means the name everywhere), which moves every stored
+/// rejected receipt and its block's receipts root.
+pub const STATE_FORMAT: u64 = 8;
 
 component! {
     /// Everything the protocol knows.

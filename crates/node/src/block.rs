@@ -43,13 +43,16 @@ pub struct BlockBody {
     pub block_events: Vec<Event>,
 }
 
-/// A rejection as recorded in a receipt (self-describing, so old receipts stay readable).
+/// A rejection as recorded in a receipt: the result code's wire shape (`code` the snake_case
+/// name, `number` its stable number, as `TxError` serializes), so it reads without this
+/// build's code table. Receipts of `STATE_FORMAT` 7 and before carried `code` = the number and
+/// `name` beside it; such a data directory is refused by its format.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptError {
+    /// The stable snake_case name.
+    pub code: String,
     /// The stable number.
-    pub code: u16,
-    /// The stable name.
-    pub name: String,
+    pub number: u16,
     /// A sentence.
     pub message: String,
 }
@@ -57,8 +60,8 @@ pub struct ReceiptError {
 impl From<TxError> for ReceiptError {
     fn from(error: TxError) -> ReceiptError {
         ReceiptError {
-            code: error.code(),
-            name: error.name().to_string(),
+            code: error.name().to_string(),
+            number: error.code(),
             message: error.message().to_string(),
         }
     }

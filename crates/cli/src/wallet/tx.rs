@@ -41,10 +41,10 @@ pub(crate) fn tx(args: TxArgs) -> Result<()> {
             let answer = client.post("/v1/dry-run", &body).await?;
             println!("{}", serde_json::to_string_pretty(&answer.body)?);
             if answer.status != 200 {
-                bail!("refused ({}): {}", answer.status, answer.body);
+                bail!("refused ({}): {}", answer.status, error_text(&answer.body));
             }
             if answer.body["status"] != "applied" {
-                bail!("the node would reject it: {}", answer.body["error"]);
+                bail!("the node would reject it: {}", error_text(&answer.body["error"]));
             }
             return Ok(());
         }
@@ -60,7 +60,7 @@ pub(crate) fn tx(args: TxArgs) -> Result<()> {
         let signed = key.sign(chain_id, nonce, &action);
         let answer = client.submit(&signed).await?;
         if answer.status != 202 {
-            bail!("refused ({}): {}", answer.status, answer.body);
+            bail!("refused ({}): {}", answer.status, error_text(&answer.body));
         }
         let hash = answer.body["tx_hash"].as_str().unwrap_or_default().to_string();
         if args.no_wait {
@@ -70,10 +70,22 @@ pub(crate) fn tx(args: TxArgs) -> Result<()> {
         let receipt = wait_for_receipt(&client, &hash).await?;
         println!("{}", serde_json::to_string_pretty(&receipt)?);
         if receipt["status"] != "applied" {
-            bail!("rejected: {}", receipt["error"]);
+            bail!("rejected: {}", error_text(&receipt["error"]));
         }
         Ok(())
     })
+}
+
+/// An error body in words: `code` (the snake_case name), its `number` when it is a result
+/// code, and the sentence; anything else as its JSON.
+pub(crate) fn error_text(error: &serde_json::Value) -> String {
+    let (Some(code), Some(message)) = (error["code"].as_str(), error["message"].as_str()) else {
+        return error.to_string();
+    };
+    match error["number"].as_u64() {
+        Some(number) => format!("{code} (number {number}): {message}"),
+        None => format!("{code}: {message}"),
+    }
 }
 
 async fn wait_for_receipt(client: &Client, hash: &str) -> Result<serde_json::Value> {
@@ -85,4 +97,20 @@ async fn wait_for_receipt(client: &Client, hash: &str) -> Result<serde_json::Val
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("transaction {hash} was not committed within 30 s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+    use serde_json::json;
+
+    #[test]
+    fn an_error_reads_as_its_code_then_its_number_then_its_sentence() {
+        let receipt =
+            json!({"code": "balance_insufficient", "number": 102, "message": "Too little."});
+        assert_eq!(error_text(&receipt), "balance_insufficient (number 102): Too little.");
+        let api = json!({"code": "mempool_full", "message": "Full."});
+        assert_eq!(error_text(&api), "mempool_full: Full.");
+        assert_eq!(error_text(&json!("odd")), "\"odd\"");
+    }
 }
