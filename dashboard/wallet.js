@@ -225,7 +225,8 @@ const FORMS = [
   { type: 'claim', title: 'Claim', for: 'depositor', note: 'Served USDai, released escrow and vested wait-fees.', fields: [['request_id', 'Request', 'id']] },
   { type: 'list_request', title: 'List a request for sale', for: 'depositor', fields: [['request_id', 'Request', 'id'], ['price', 'Price (USDai)', 'amount']] },
   { type: 'delist_request', title: 'Delist a request', for: 'depositor', fields: [['request_id', 'Request', 'id']] },
-  { type: 'buy_request', title: 'Buy a listed request', for: 'depositor', fields: [['request_id', 'Request', 'id'], ['max_price', 'Most you pay (USDai)', 'amount']] },
+  { type: 'buy_request', title: 'Buy a listed request', for: 'depositor', note: 'The purchase is refused if the seller re-prices above your maximum or empties the request below the least it must be worth (its shares at the redemption price, USDai owed or escrowed, unclaimed wait-fees).',
+    fields: [['request_id', 'Request', 'id'], ['max_price', 'Most you pay (USDai)', 'amount'], ['min_value', 'Least it must be worth (USDai)', 'amount']] },
   { type: 'repay_loan', title: 'Repay what is due', for: 'borrower', note: 'Pays the installments due now (with grace interest when late), at most the amount you set.',
     fields: [['loan_id', 'Loan', 'id'], ['max_amount', 'Most you pay (USDai)', 'amount']] },
   { type: 'prepay_loan', title: 'Prepay principal', for: 'borrower',
@@ -774,10 +775,11 @@ async function listingsPanel() {
     return h('p', { class: 'empty', 'data-table': 'wallet-listings' }, `Listings are not available from this node (${error.message}).`);
   }
   if (page.listings.length === 0) return h('p', { class: 'empty', 'data-table': 'wallet-listings' }, 'No requests are listed for sale.');
-  const rows = page.listings.map(({ request, price, value_now: valueNow }) => {
+  const rows = page.listings.map(({ request, price, value_now: valueNow, position_value: positionValue }) => {
     const mine = request.owner.toLowerCase() === connectedAddress().toLowerCase();
     const out = rowOutput(`listing:${request.id}`);
-    const action = { type: 'buy_request', request_id: request.id, max_price: price };
+    // Bounded by what the table shows: the asking price and what the request holds now.
+    const action = { type: 'buy_request', request_id: request.id, max_price: price, min_value: positionValue };
     const previewButton = h('button', { type: 'button', 'data-do': 'preview' }, 'Preview');
     previewButton.addEventListener('click', () => preview(action, out).catch((error) => out.replaceChildren(h('p', { class: 'error' }, error.message))));
     const buy = h('button', { type: 'button', 'data-do': 'buy', disabled: mine }, mine ? 'yours' : 'Buy');

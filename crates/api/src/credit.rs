@@ -475,6 +475,7 @@ pub(crate) fn qev_position(
             reveal_window_open: qev::is_reveal_window_open(state),
         }),
         listing_price: request.listing_price.map(amount),
+        position_value: qev::position_value(state, request).ok().map(amount),
         wait_fees: qev::wait_fees_now(state, request.id).ok().map(|w| WaitFeesDto {
             earned: amount(w.earned),
             vested: amount(w.vested),
@@ -544,6 +545,7 @@ pub(crate) async fn listings(
             request: request_dto(r),
             price: amount(price),
             value_now: amount(nav.assets_for_redemption(r.shares_remaining).unwrap_or_default()),
+            position_value: amount(qev::position_value(&snapshot.state, r).unwrap_or_default()),
         })
         .collect();
     Ok(Json(ListingsDto { height: snapshot.header.height, listings }))

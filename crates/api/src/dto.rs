@@ -987,6 +987,9 @@ pub struct QevPositionDto {
     pub sealed_bid: Option<SealedBidDto>,
     /// Listed for sale at this USDai price.
     pub listing_price: Option<String>,
+    /// What the request is worth to its holder now (a buyer's `min_value` bound): unserved
+    /// shares at the redemption price, USDai owed or escrowed, unclaimed wait-fees.
+    pub position_value: Option<String>,
     /// Wait-fees earned, vested, claimed, claimable.
     pub wait_fees: Option<WaitFeesDto>,
 }
@@ -1076,6 +1079,10 @@ pub struct ListingDto {
     pub price: String,
     /// Its remaining shares' value at the redemption price now.
     pub value_now: String,
+    /// What the buyer would get now (`qev::position_value`: the shares at the redemption price
+    /// plus the USDai the request is owed or escrows and its unclaimed wait-fees): the
+    /// `min_value` of a purchase at this state.
+    pub position_value: String,
 }
 
 /// `GET /v1/queue/listings`.

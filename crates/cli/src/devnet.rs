@@ -620,8 +620,8 @@ mod tests {
             [
                 "0xadec871ac4f070048f8d4b8c83dfc3c0de077770250d0deda6f455dc233473de",
                 "0x4988068ae25cfad747447c9bbf5a239dac062c594073d97d3506ff9970010e92",
-                "0xc85ee0384caf05f519c7979a8efa24c14724352bdac9bcb7910aa3a77cde49ba",
-                "0x2e5f6308cbcf4e9b9b3eb9f99c1c3af5fe3a63792f99602ba96a06188d6c40fe",
+                "0x88f371a8d3914f42c3b52256e0e3c84ed081005357f3db2fd01f0c440004fdd7",
+                "0x7a35e5ca05330fb5aded2e49e3e7bc3ac7b5d19bd7ed968d4867d07191391360",
             ]
         );
     }

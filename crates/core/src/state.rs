@@ -51,8 +51,11 @@ pub struct Clock {
 /// and breach; `ProtocolAccount::DebtServiceReserve`; issue 16). 8: the same state encoding, but
 /// a receipt's error is `{code: <snake_case name>, number, message}` (it was `{code: <number>,
 /// name, message}`; issue 12: `code` means the name everywhere), which moves every stored
-/// rejected receipt and its block's receipts root.
-pub const STATE_FORMAT: u64 = 8;
+/// rejected receipt and its block's receipts root. 9: the same state encoding
+/// (`MarginCallReason::PaymentMissed` appended), but a re-mark after a missed deadline opens a
+/// margin call and optimistic NAV counts vesting yield (issue 11), so a stored chain replays to
+/// another state.
+pub const STATE_FORMAT: u64 = 9;
 
 component! {
     /// Everything the protocol knows.

@@ -243,7 +243,10 @@ pub struct Nav {
     pub senior_accrued_interest: Amount,
     /// Senior impairment.
     pub senior_impairment: Amount,
-    /// unallocated + principal + accrued interest: prices deposits.
+    /// unallocated + unvested + principal + accrued interest: prices deposits. Unvested
+    /// yield is the vault's already (only its release to leavers waits), so a newcomer pays for
+    /// it: left out, anyone could stake while a harvest vests and take a share of yield earned
+    /// before it came.
     pub optimistic: Amount,
     /// unallocated + principal - impairment: prices redemptions.
     pub conservative: Amount,
@@ -261,8 +264,8 @@ pub fn nav(state: &State) -> Nav {
     let unallocated = balance.saturating_sub(unvested);
     let senior = &globals.senior;
     let accrued = senior.accrued_at(now);
-    // The idle USDai and the principal lent are disjoint parts of the USDai supply, a u128, so
-    // their sum fits; only the accrued interest can saturate optimistic NAV, and upward (see
+    // The vault's USDai (idle and unvested) and the principal lent are disjoint parts of the
+    // USDai supply, a u128, so their sum fits; only the accrued interest can saturate optimistic NAV, and upward (see
     // `SeniorBook::accrued_wad_at`). Impairment never exceeds principal (SPEC 9.6).
     Nav {
         unallocated,
@@ -270,9 +273,7 @@ pub fn nav(state: &State) -> Nav {
         senior_principal: senior.principal,
         senior_accrued_interest: accrued,
         senior_impairment: senior.impairment,
-        optimistic: Amount(
-            unallocated.0.saturating_add(senior.principal.0).saturating_add(accrued.0),
-        ),
+        optimistic: Amount(balance.0.saturating_add(senior.principal.0).saturating_add(accrued.0)),
         conservative: Amount(
             unallocated.0.saturating_add(senior.principal.0.saturating_sub(senior.impairment.0)),
         ),

@@ -135,14 +135,23 @@ impl Flows {
 
 /// Actions that must leave both NAVs and the share supply exactly as they were when they run
 /// in the same second as the previous transaction: every action `moves_share_price` leaves
-/// out, and a harvest while yield vests (it adds USDai and as much unvested yield).
-fn leaves_nav_unchanged(action: &Action, state: &State) -> bool {
-    match action {
-        Action::HarvestBaseYield(HarvestBaseYield {}) => {
-            state.governance.params.get().yield_vesting_secs > 0
-        }
-        _ => !action.moves_share_price(),
+/// out. (A harvest while yield vests leaves conservative NAV and the supply as they were and
+/// raises optimistic NAV by exactly what it minted into the vault: checked on its own.)
+fn leaves_nav_unchanged(action: &Action) -> bool {
+    !action.moves_share_price()
+}
+
+/// A harvest while yield vests: what it minted into the vault (its event's `to_vault`).
+fn vesting_harvest(action: &Action, state: &State, events: &[Event]) -> Option<Amount> {
+    if !matches!(action, Action::HarvestBaseYield(_))
+        || state.governance.params.get().yield_vesting_secs == 0
+    {
+        return None;
     }
+    events.iter().find_map(|event| match event {
+        Event::BaseYieldHarvested { to_vault, .. } => Some(*to_vault),
+        _ => None,
+    })
 }
 
 /// How much richer an action may make its own sender at one instant: nothing, except minting
@@ -247,11 +256,26 @@ fn run_checked(steps: &[Step]) -> Result<usize, TestCaseError> {
                 flows.record(&state, events);
                 let same_instant = state.now() == time_before;
                 let nav_after = vault::nav(&state);
-                if same_instant && leaves_nav_unchanged(&tx.action, &state) {
+                if same_instant && leaves_nav_unchanged(&tx.action) {
                     prop_assert_eq!(
                         (nav_after.optimistic, nav_after.conservative, nav_after.share_supply),
                         (nav_before.optimistic, nav_before.conservative, nav_before.share_supply),
                         "step {}: {:?} moved NAV",
+                        index,
+                        tx
+                    );
+                }
+                if same_instant && let Some(minted) = vesting_harvest(&tx.action, &state, events) {
+                    // Vesting yield is in the deposit price at once, in the redemption price
+                    // only as it vests.
+                    prop_assert_eq!(
+                        (nav_after.optimistic, nav_after.conservative, nav_after.share_supply),
+                        (
+                            nav_before.optimistic.checked_add(minted).expect("fits"),
+                            nav_before.conservative,
+                            nav_before.share_supply
+                        ),
+                        "step {}: {:?} moved NAV by other than the harvest",
                         index,
                         tx
                     );

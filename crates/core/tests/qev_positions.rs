@@ -99,17 +99,29 @@ fn a_listed_request_is_bought_atomically_with_everything_in_it() {
     ] {
         assert_eq!(market.err(user_address(A), blocked), TxError::Qev(QevError::RequestIsListed));
     }
-    let too_dear = Action::BuyRequest(BuyRequest { request_id: a, max_price: whole(49) });
+    let too_dear = Action::BuyRequest(BuyRequest {
+        request_id: a,
+        max_price: whole(49),
+        min_value: Amount::ZERO,
+    });
     assert_eq!(
         market.err(user_address(D), too_dear),
         TxError::Qev(QevError::ListingPriceAboveMaximum)
     );
-    let own = Action::BuyRequest(BuyRequest { request_id: a, max_price: whole(50) });
+    let own = Action::BuyRequest(BuyRequest {
+        request_id: a,
+        max_price: whole(50),
+        min_value: Amount::ZERO,
+    });
     assert_eq!(market.err(user_address(A), own), TxError::Qev(QevError::BuyerMustNotBeOwner));
     let (seller_before, buyer_before) = (market.usdai(A), market.usdai(D));
     market.ok(
         user_address(D),
-        Action::BuyRequest(BuyRequest { request_id: a, max_price: whole(50) }),
+        Action::BuyRequest(BuyRequest {
+            request_id: a,
+            max_price: whole(50),
+            min_value: Amount::ZERO,
+        }),
     );
     assert_eq!(market.usdai(A).checked_sub(seller_before), Ok(whole(50)));
     assert_eq!(buyer_before.checked_sub(market.usdai(D)), Ok(whole(50)));
@@ -117,7 +129,11 @@ fn a_listed_request_is_bought_atomically_with_everything_in_it() {
     assert_eq!((request.owner, request.listing_price), (user_address(D), None));
     assert_eq!((active(&market, A), active(&market, D)), (0, 1));
     assert_eq!(qev::wait_fees_now(market.state(), a).expect("fees").earned, CREDIT);
-    let gone = Action::BuyRequest(BuyRequest { request_id: a, max_price: whole(50) });
+    let gone = Action::BuyRequest(BuyRequest {
+        request_id: a,
+        max_price: whole(50),
+        min_value: Amount::ZERO,
+    });
     assert_eq!(market.err(user_address(B), gone), TxError::Qev(QevError::RequestIsNotListed));
     // The buyer may cancel what it bought; vested wait-fees stay claimable, the rest returns
     // to the pool.
@@ -152,7 +168,11 @@ fn a_served_request_can_be_sold_for_what_it_is_owed() {
         .ok(user_address(C), Action::ListRequest(ListRequest { request_id: c, price: whole(100) }));
     market.ok(
         user_address(D),
-        Action::BuyRequest(BuyRequest { request_id: c, max_price: whole(100) }),
+        Action::BuyRequest(BuyRequest {
+            request_id: c,
+            max_price: whole(100),
+            min_value: Amount::ZERO,
+        }),
     );
     assert_eq!(active(&market, D), 0, "a served request is not an active one");
     assert_eq!(claim(&mut market, D, c), whole(104), "100 served plus 4 of unused escrow");
@@ -169,7 +189,11 @@ fn limits_and_freezes_apply_to_the_new_owner() {
         TxError::Queue(QueueError::ActiveRequestsLimitReached)
     );
     market.ok(user_address(A), Action::ListRequest(ListRequest { request_id: a, price: whole(1) }));
-    let buy = Action::BuyRequest(BuyRequest { request_id: a, max_price: whole(1) });
+    let buy = Action::BuyRequest(BuyRequest {
+        request_id: a,
+        max_price: whole(1),
+        min_value: Amount::ZERO,
+    });
     assert_eq!(
         market.err(user_address(D), buy),
         TxError::Queue(QueueError::ActiveRequestsLimitReached)

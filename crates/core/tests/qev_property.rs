@@ -233,6 +233,7 @@ impl Run {
                     let action = Action::BuyRequest(BuyRequest {
                         request_id: id,
                         max_price: whole(max_price),
+                        min_value: Amount::ZERO,
                     });
                     self.send(user_address(buyer), action);
                 }

@@ -14,7 +14,7 @@ use infrafi_core::{
     },
     estimate::{self, ESTIMATE_BIDDERS_MAX, INFLOWS_MAX},
     ids::{B256, RequestId},
-    qev::QevError,
+    qev::{self, QevError},
     queue::ROUND_REQUESTS_MAX,
 };
 use infrafi_testkit::{Driver, funded_market, user_address};
@@ -99,12 +99,33 @@ fn story(code: QevError) -> TxError {
             market.ok(a, Action::ListRequest(ListRequest { request_id: id, price: whole(2) }));
             market.err(
                 user_address(B),
-                Action::BuyRequest(BuyRequest { request_id: id, max_price: whole(1) }),
+                Action::BuyRequest(BuyRequest {
+                    request_id: id,
+                    max_price: whole(1),
+                    min_value: Amount::ZERO,
+                }),
+            )
+        }
+        QevError::PositionValueBelowMinimum => {
+            // The request holds its shares (worth 1.0 each): one unit more is refused.
+            market.ok(a, Action::ListRequest(ListRequest { request_id: id, price: whole(2) }));
+            let worth = qev::position_value(market.state(), &market.request_of(id)).expect("value");
+            let min_value = worth.checked_add(Amount(1)).expect("fits");
+            market.err(
+                user_address(B),
+                Action::BuyRequest(BuyRequest { request_id: id, max_price: whole(2), min_value }),
             )
         }
         QevError::BuyerMustNotBeOwner => {
             market.ok(a, Action::ListRequest(ListRequest { request_id: id, price: whole(2) }));
-            market.err(a, Action::BuyRequest(BuyRequest { request_id: id, max_price: whole(2) }))
+            market.err(
+                a,
+                Action::BuyRequest(BuyRequest {
+                    request_id: id,
+                    max_price: whole(2),
+                    min_value: Amount::ZERO,
+                }),
+            )
         }
         QevError::InflowsTooMany => {
             let inflows = vec![(0u64, Amount(1)); INFLOWS_MAX + 1];
@@ -168,5 +189,5 @@ fn every_qev_result_code_has_a_story_in_declaration_order() {
     let expected: Vec<TxError> = QevError::ALL.iter().map(|&code| TxError::Qev(code)).collect();
     assert_eq!(produced, expected);
     let numbers: Vec<u16> = QevError::ALL.iter().map(|code| code.code()).collect();
-    assert_eq!(numbers, (901..=914).collect::<Vec<u16>>(), "numbered without gaps");
+    assert_eq!(numbers, (901..=915).collect::<Vec<u16>>(), "numbered without gaps");
 }

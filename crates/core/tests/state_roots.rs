@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0xc673628103cb4865c973d62cdac49dc3d7711b908fcc6815ccdf4192a7a08f29",
-                "0x58d5f32b92af28e46e9284e37c0e2575d9438c867baaf59cc6f66e0bf996cbf4",
-                "0xf521a723c40c36e71da0a772a9623895b3d3d6eb76cb00a101cd9664b98bc721",
+                "0x04180e5d74885f0d3ace96f276a01480e69f9a3588c53762a5f382ba46b6c8ba",
+                "0x9386000a25c8870cc3b965b13d2d24764e4b06d2d9345634343c170f6a5c5483",
+                "0x3ca007c72b81715cf535bc5733f0244f48f07762950f546ccbf52e5f0af15b95",
             ],
             [
                 "0xb5c082fe93d91b3da94a733b891614a99d1f6c7ec9ed37c8040bd88eb211fb17",
-                "0x18cacff7dc63986c43216ba4ebefcd6f7cd7cfd1f7fd4a6634e51e9101123581",
-                "0x7e4f27f416d48ad23f5b447124be1b5667db5cb62769b964015660d1f116e933",
+                "0x0b0b9723754d2be337c621a36d24d0f6c2f639e03a71345ed9ebbb0e30190bc8",
+                "0x3f9c7e9844001427555c5ccdf6ae652f698765d344d61933a9b0fe0c06108be0",
             ],
             [
                 "0x829d0542a4c1faab4d21c5985f36b2514e3afb3c4c1b0f734a5f1f92600d7593",
-                "0x8a65ecc56f5058a9f727778fb9ce9ecb5d4000a6dec0310a4796ebb92ce25cf5",
-                "0xec0fb94572995c1ea5f376cf9b6c717599ab475ca1f27d8a035a24f4642cf8d4",
+                "0xa3bc8a49fb0aaa1f40d0e0ce241c7c08b5bf627385acd88ecc0d19360788f977",
+                "0xa39eddff3b68e8661ae2dc24488a10946b78b213339e2ce5ffc585caf56eece0",
             ],
             [
-                "0xfcd501992bf7462c31a4f44b1e2da971fa2fc042f0a85db565e5ca642a86d85c",
-                "0x72253a7d4dbb09b5cd885f3fc1e7f4bc7b1fb7e9a30136cac58c12f281c3e527",
-                "0x9fc5b7620094c1b861b6e7d72a844b5fd93eec2763125e79d6aa632d72b5993e",
+                "0xfbf0d353d3a0e39bf380ce460f0774539af08ebc56e46480f35417622f83a3ea",
+                "0x0f796e1cd694e597957e7c3f29d5b0509238cd03f8abc887ae51c9f15ab88c77",
+                "0x747081d8e2d53ffbdbe6f43fca11c05d871120db58321a94322d5bf68545985f",
             ],
         ],
     );

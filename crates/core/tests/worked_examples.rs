@@ -231,16 +231,21 @@ fn harvested_yield_vests_linearly_over_eight_hours() {
     let mut market = market_with_a_year_of_tbill_yield_ahead();
     market.advance(30 * DAY);
     market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
-    // At the harvest all of it is unvested: NAV is still the 100,000 staked.
-    assert_eq!(market.nav().optimistic, whole(100_000));
+    // At the harvest all of it is unvested: conservative NAV (redemptions) is still the
+    // 100,000 staked; optimistic NAV (deposits) counts the harvest at once, so a newcomer pays
+    // for yield earned before it came.
+    let with_harvest = plus(whole(100_000), SURPLUS_AFTER_30_DAYS);
+    assert_eq!(market.nav().conservative, whole(100_000));
+    assert_eq!(market.nav().optimistic, with_harvest);
     assert_eq!(market.nav().unvested, SURPLUS_AFTER_30_DAYS);
     // Half-way (4 of 8 hours): unvested = ceil(3,698,630,136,288,000,000,000 * 4h / 8h)
-    // = 1,849,315,068,144,000,000,000; NAV = 100,000e18 + the other half
+    // = 1,849,315,068,144,000,000,000; conservative NAV = 100,000e18 + the other half
     // = 101,849,315,068,144,000,000,000.
     market.advance(4 * HOUR);
     market.begin_block();
     assert_eq!(market.nav().unvested, Amount(1_849_315_068_144_000_000_000));
-    assert_eq!(market.nav().optimistic, Amount(101_849_315_068_144_000_000_000));
+    assert_eq!(market.nav().conservative, Amount(101_849_315_068_144_000_000_000));
+    assert_eq!(market.nav().optimistic, with_harvest);
     // One second before the end: unvested = ceil(S / 28,800) = ceil(128,424,657,509,999,999.99)
     // = 128,424,657,510,000,000 (S = 3,698,630,136,288,000,000,000).
     market.advance(4 * HOUR - 1);
@@ -249,7 +254,8 @@ fn harvested_yield_vests_linearly_over_eight_hours() {
     market.advance(1);
     market.begin_block();
     assert_eq!(market.nav().unvested, Amount::ZERO);
-    assert_eq!(market.nav().optimistic, plus(whole(100_000), SURPLUS_AFTER_30_DAYS));
+    assert_eq!(market.nav().optimistic, with_harvest);
+    assert_eq!(market.nav().conservative, with_harvest);
 }
 
 #[test]

@@ -282,7 +282,7 @@ actions! {
     TransferRequest { request_id, to };
     ListRequest { request_id, price };
     DelistRequest { request_id };
-    BuyRequest { request_id, max_price };
+    BuyRequest { request_id, max_price, min_value };
 }
 
 fn entries(fields: &[(&str, String)]) -> Value {

@@ -755,10 +755,11 @@ action_commands! {
     DelistRequest {
         #[arg(long, value_parser = request_id)] request_id: RequestId,
     }
-    /// Buy a listed request.
+    /// Buy a listed request (at most `--max-price`, worth at least `--min-value`).
     BuyRequest {
         #[arg(long, value_parser = request_id)] request_id: RequestId,
         #[arg(long, value_parser = amount)] max_price: Amount,
+        #[arg(long, value_parser = amount)] min_value: Amount,
     }
 }
 

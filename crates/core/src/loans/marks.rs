@@ -153,8 +153,9 @@ struct Remark {
 }
 
 /// Re-marks one loan: its collateral value and LTV; opens a margin call above the silo's
-/// margin-call LTV or on ineligible collateral; cures one back under the initial limit with
-/// eligible collateral; recomputes the impairment of an impaired loan.
+/// margin-call LTV or on ineligible collateral, or for a payment past its deadline; cures one
+/// back under the initial limit with eligible collateral (a missed-payment call: once nothing
+/// is overdue); recomputes the impairment of an impaired loan.
 fn plan_remark(state: &State, loan: &Loan) -> Result<Remark, TxError> {
     let now = state.now();
     let collateral = mark_collateral(state, loan);
@@ -168,6 +169,14 @@ fn plan_remark(state: &State, loan: &Loan) -> Result<Remark, TxError> {
         };
         let (initial, margin) =
             (silo.terms.max_initial_ltv_bps.0, silo.terms.margin_call_ltv_bps.0);
+        let overdue = loan.missed_periods(now) > 0;
+        if margin_call.is_some_and(|call| call.reason == MarginCallReason::PaymentMissed)
+            && !overdue
+        {
+            // Paid: the missed-payment window closes; the collateral is judged afresh below.
+            margin_call = None;
+            event = Some(Event::MarginCallCured { loan_id: loan.id });
+        }
         match margin_call {
             None if ltv > u128::from(margin) || !collateral.all_eligible => {
                 let reason = if collateral.all_eligible {
@@ -180,11 +189,23 @@ fn plan_remark(state: &State, loan: &Loan) -> Result<Remark, TxError> {
                 margin_call = Some(MarginCall { opened_at: now, cure_deadline, reason });
                 event = Some(Event::MarginCallOpened { loan_id: loan.id, cure_deadline, reason });
             }
-            Some(_) if ltv <= u128::from(initial) && collateral.all_eligible => {
+            Some(call)
+                if call.reason != MarginCallReason::PaymentMissed
+                    && ltv <= u128::from(initial)
+                    && collateral.all_eligible =>
+            {
                 margin_call = None;
                 event = Some(Event::MarginCallCured { loan_id: loan.id });
             }
             _ => {}
+        }
+        if margin_call.is_none() && overdue {
+            // Overdue and no other window open (or one just cured): the grace period is the
+            // window, the default rule, not the cure period.
+            let cure_deadline = loan.next_due_at.saturating_add(loan.grace_period_secs);
+            let reason = MarginCallReason::PaymentMissed;
+            margin_call = Some(MarginCall { opened_at: now, cure_deadline, reason });
+            event = Some(Event::MarginCallOpened { loan_id: loan.id, cure_deadline, reason });
         }
     }
     // `Loan::is_impaired` with the new margin call.

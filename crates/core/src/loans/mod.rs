@@ -213,6 +213,12 @@ pub enum MarginCallReason {
     LtvAboveLimit,
     /// A receipt lost eligibility (insurance lapsed, coverage short, valuation stale).
     CollateralIneligible,
+    /// A payment is past its deadline: the loan is carried impaired from the first re-mark
+    /// after the deadline (not only from the default, a grace period later), so a holder who
+    /// sees the missed payment cannot leave through the queue at a price that ignores the
+    /// likely loss. Paying what is due cures it; its window is the grace period (the
+    /// default rule), so it never lapses on its own.
+    PaymentMissed,
 }
 
 /// An open cure window.
@@ -352,8 +358,9 @@ impl Loan {
     /// Whether a cure window (a margin call or a breach) has lapsed uncured at `now`.
     pub fn is_cure_lapsed(&self, now: u64) -> bool {
         self.status == LoanStatus::Active
-            && (self.margin_call.is_some_and(|call| now > call.cure_deadline)
-                || self.breach.is_some_and(|breach| now > breach.cure_deadline))
+            && (self.margin_call.is_some_and(|call| {
+                call.reason != MarginCallReason::PaymentMissed && now > call.cure_deadline
+            }) || self.breach.is_some_and(|breach| now > breach.cure_deadline))
     }
 
     /// Whether it is breached (issue 16): its reserve is short or its report overdue.

@@ -38,7 +38,7 @@ pub use bids::{
 pub(crate) use bids::{
     release_sealed_bid, resolve_expired_sealed_bid, resolve_sealed_bid_in_round,
 };
-pub use positions::{BuyRequest, DelistRequest, ListRequest, TransferRequest};
+pub use positions::{BuyRequest, DelistRequest, ListRequest, TransferRequest, position_value};
 pub use rounds::next_clearing_price_ema;
 pub(crate) use rounds::settle_round;
 pub use wait_fees::{
@@ -85,6 +85,8 @@ result_codes! {
             "An estimate takes at most the maximum number of scheduled inflows.";
         BiddersTooMany = 914 => "bidders_too_many",
             "Too many bidders ahead of the request to estimate in one query.";
+        PositionValueBelowMinimum = 915 => "position_value_below_minimum",
+            "The request is worth less than the buyer's minimum: its shares at the redemption price, the USDai it is owed or escrows, and its wait-fees.";
     }
 }
 

@@ -1,7 +1,12 @@
 //! Tradable positions: a request can be transferred, listed at a USDai price, bought with its
 //! place and bid, and delisted.
+//!
+//! A buyer is protected against the seller changing the listing before the purchase executes:
+//! the price is bounded by `max_price`, and what the request holds by `min_value` (a seller
+//! could otherwise delist, claim what the request is owed or lower its bid to take back the
+//! escrow, and list it again at the same price).
 
-use super::{QevError, resolve_expired_sealed_bid};
+use super::{QevError, resolve_expired_sealed_bid, wait_fees_now};
 use crate::{
     action::ActionHandler,
     error::TxError,
@@ -11,6 +16,7 @@ use crate::{
     math::Amount,
     queue::{self, QueueError, RedemptionRequest},
     state::State,
+    vault,
 };
 use serde::{Deserialize, Serialize};
 
@@ -164,14 +170,30 @@ impl ActionHandler for DelistRequest {
     }
 }
 
-/// Buy a listed request for at most `max_price` USDai.
+/// What a request is worth to whoever holds it now, in USDai base units: its unserved shares
+/// at the redemption share price (rounded down), the USDai it is owed (served, or released
+/// from escrow), its bid escrow, and its wait-fees earned and not yet claimed (vested or not;
+/// credits not yet settled included). A sealed bid's deposit is left out: it is resolved,
+/// and returned less any penalty, before a request can be listed.
+pub fn position_value(state: &State, request: &RedemptionRequest) -> Result<Amount, TxError> {
+    let shares = vault::nav(state).assets_for_redemption(request.shares_remaining)?;
+    let fees = wait_fees_now(state, request.id)?;
+    let unclaimed_fees = fees.earned.checked_sub(fees.claimed)?;
+    Ok(shares
+        .checked_add(request.claimable)?
+        .checked_add(request.bid_escrow)?
+        .checked_add(request.escrow_refund)?
+        .checked_add(unclaimed_fees)?)
+}
+
+/// Buy a listed request for at most `max_price` USDai if it is worth at least `min_value`.
 ///
 /// An atomic swap: the listing price in USDai from the buyer to the seller, the
 /// request (place, bid, escrow, claims, wait-fees) from the seller to the buyer.
 ///
 /// Checks, in order: request exists, it is listed, the buyer is not the owner, the price is
-/// at most `max_price`, the buyer is below its active request limit, then the USDai transfer
-/// (balance, freezes).
+/// at most `max_price`, the request is worth at least `min_value` ([`position_value`]), the
+/// buyer is below its active request limit, then the USDai transfer (balance, freezes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BuyRequest {
@@ -179,13 +201,18 @@ pub struct BuyRequest {
     pub request_id: RequestId,
     /// The most USDai the buyer pays (slippage bound).
     pub max_price: Amount,
+    /// The least the request must be worth when bought, in USDai base units
+    /// ([`position_value`]): a bound against a seller who delists, empties the request
+    /// (claims what it is owed, takes back its bid escrow) and lists it again at the same price
+    /// before the purchase executes. 0 accepts whatever the request holds.
+    pub min_value: Amount,
 }
 
 impl ActionHandler for BuyRequest {
     const NAME: &'static str = "buy_request";
 
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
-        let Self { request_id: id, max_price } = *self;
+        let Self { request_id: id, max_price, min_value } = *self;
         let mut request =
             state.queue.requests.get(&id).cloned().ok_or(QueueError::RequestNotFound)?;
         let Some(price) = request.listing_price else {
@@ -197,6 +224,9 @@ impl ActionHandler for BuyRequest {
         }
         if price > max_price {
             return Err(QevError::ListingPriceAboveMaximum.into());
+        }
+        if position_value(state, &request)? < min_value {
+            return Err(QevError::PositionValueBelowMinimum.into());
         }
         change_owner(state, &mut request, sender)?;
         ledger::transfer(state, Asset::Usdai, sender, seller, price)?;

@@ -9,8 +9,18 @@ mod support;
 
 use support::common;
 
+mod adversary;
 mod casualty;
 mod deposit_price;
+mod donation;
+mod flood;
+mod known_default;
+mod listings;
 mod origination;
+mod queue_head;
 mod rounds;
+mod sealed_bids;
+mod self_lending;
+mod stake_timing;
 mod succession;
+mod wait_fees;

@@ -1,0 +1,120 @@
+//! A curator lending to itself (issue 9).
+//!
+//! A curator proposes the loans of its silo and the borrower accepts them. A curator that is
+//! also the borrower (or controls it) decides both sides, and would like to borrow more of the
+//! vault's USDai than its silo's published terms allow, then walk away. Every limit is checked
+//! at acceptance against the silo and the vault, whoever the borrower is: the initial LTV on
+//! the appraiser's value (not the curator's), the senior cap the admin set, one borrower's
+//! share of that cap, the first-loss capital the senior tranche requires. And when such a loan
+//! defaults, the shortfall of the sale falls on the curator's own first-loss capital before the
+//! vault.
+
+use crate::common::{
+    ADMIN, ALICE, BOB, CURATOR, DAY, GPU, KEEPER, LIQUIDATION_AGENT, Market, gpu_terms,
+    senior_loan, whole,
+};
+use infrafi_core::{
+    Action, Amount, Asset, Bps, LoanId, TxError,
+    action::{
+        AcceptLoan, AddAssetClass, CancelLoanProposal, DepositFirstLoss, ForecloseLoan, OpenSilo,
+        ProposeLoan, ReportSale, SetSiloSeniorCap, Transfer, TriggerDefault,
+    },
+    ids::{ReceiptId, SiloId},
+    loans::{LoanError, LoanStatus, LoanTerms, SaleReport},
+    math::Rounding,
+    silos::{SiloError, SiloTerms},
+};
+
+/// The curator proposes `senior` to itself against `receipt` and accepts; the first rejection.
+fn lend_to_itself(
+    market: &mut Market,
+    silo_id: SiloId,
+    receipt: ReceiptId,
+    senior: u128,
+) -> Result<LoanId, TxError> {
+    let terms =
+        LoanTerms { borrower: CURATOR, ..senior_loan(receipt, whole(senior), 1_000, market.now()) };
+    let loan_id = market.next_loan_id();
+    market.try_apply(CURATOR, Action::ProposeLoan(ProposeLoan { silo_id, terms }))?;
+    market.try_apply(CURATOR, Action::AcceptLoan(AcceptLoan { loan_id }))?;
+    Ok(loan_id)
+}
+
+/// Attack: the curator opens a silo (initial LTV 70%, one borrower at most half of the cap),
+/// posts 12,000 of first-loss capital, and the admin caps it at 250,000. Against its own GPUs,
+/// appraised at 200,000, it tries to lend itself 150,000 (LTV 75%), then 130,000 (above half
+/// the cap), then 125,000 with too little first-loss capital (12,500 needed): each is refused
+/// with its code and changes nothing. With 500 more of its own capital, 125,000 is allowed.
+/// The curator then stops paying: the loan defaults, the hardware sells for 180,000 less the
+/// 30% commission, short of the principal and interest, and the curator's pool pays the
+/// shortfall: the vault gets back every unit of its principal.
+#[test]
+fn a_curator_lending_to_itself_is_held_to_every_limit_and_bears_the_first_loss() {
+    let mut market = Market::new();
+    market.mint(ALICE, whole(1_000_000));
+    market.stake(ALICE, whole(1_000_000));
+    // The silo is opened as a curator would: its own terms, its own capital.
+    market.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() }));
+    let silo_id = SiloId(*market.state.silos.next_silo_id.get());
+    let terms = SiloTerms {
+        eligible_classes: vec![GPU],
+        max_borrower_share_bps: Bps(5_000),
+        ..SiloTerms::default()
+    };
+    market.ok(CURATOR, Action::OpenSilo(OpenSilo { terms }));
+    market.refresh_prices();
+    market.mint(CURATOR, whole(12_500));
+    market
+        .ok(CURATOR, Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: whole(12_000) }));
+    market.ok(ADMIN, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: whole(250_000) }));
+    let receipt = market.issue_receipt(CURATOR, 7, whole(200_000));
+    for (senior, refusal) in [
+        (150_000, TxError::from(LoanError::LoanLtvExceedsMax)),
+        (130_000, SiloError::BorrowerConcentrationExceeded.into()),
+        (125_000, SiloError::FirstLossBelowRequirement.into()),
+    ] {
+        let result = lend_to_itself(&mut market, silo_id, receipt, senior);
+        assert_eq!(result.err(), Some(refusal), "a loan of {senior} to itself");
+        // A refused acceptance leaves only the proposal, which the curator cancels.
+        let proposal = LoanId(market.next_loan_id().0 - 1);
+        let proposed = market.state.loans.loans.get(&proposal).map(|loan| loan.status);
+        if proposed == Some(LoanStatus::Proposed) {
+            let cancel = CancelLoanProposal { loan_id: proposal };
+            market.ok(CURATOR, Action::CancelLoanProposal(cancel));
+        }
+    }
+    assert_eq!(market.senior().principal, Amount::ZERO, "nothing was lent");
+    market.ok(CURATOR, Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: whole(500) }));
+    let loan = lend_to_itself(&mut market, silo_id, receipt, 125_000).expect("within every limit");
+    // It never pays: after the deadline and the grace period the keeper defaults the loan.
+    let deadline = market.loan(loan).next_due_at;
+    market.advance(deadline + 15 * DAY + 1 - market.now());
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
+    market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan {
+            loan_id: loan,
+            liquidation_agent: LIQUIDATION_AGENT,
+        }),
+    );
+    let gross = whole(180_000);
+    let proceeds = Transfer { asset: Asset::Usdai, to: LIQUIDATION_AGENT, amount: gross };
+    market.refresh_prices();
+    market.mint(BOB, gross);
+    market.ok(BOB, Action::Transfer(proceeds));
+    let vault_before = market.vault_usdai();
+    let report = SaleReport {
+        gross_proceeds: gross,
+        itad_commission: gross.mul_bps(Bps(3_000), Rounding::Up).expect("fits"),
+        legal_costs: Amount::ZERO,
+        logistics_costs: Amount::ZERO,
+        data_destruction_costs: Amount::ZERO,
+    };
+    market.ok(LIQUIDATION_AGENT, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
+    assert_eq!(market.loan(loan).status, LoanStatus::Settled);
+    let back = market.vault_usdai().checked_sub(vault_before).expect("the vault gained");
+    assert!(back >= whole(125_000), "the vault got its principal back: {back:?}");
+    assert!(market.silo(silo_id).losses_absorbed > Amount::ZERO, "the curator's pool paid");
+    assert_eq!(market.senior().principal, Amount::ZERO);
+    assert!(market.nav().conservative >= whole(1_000_000), "Alice lost nothing");
+}
