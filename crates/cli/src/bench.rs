@@ -1,5 +1,6 @@
 //! `infrafi bench`: throughput of the state machine, single thread, all in memory, the state
-//! updated (and journaled) after every transaction exactly as the node applies it.
+//! updated (and journaled) after every transaction exactly as the node applies it; and what
+//! verifying a signed transaction costs (`bench verify`).
 
 use crate::alloc_counter;
 use anyhow::ensure;
@@ -14,7 +15,11 @@ use infrafi_core::{
 use infrafi_testkit::{
     Driver, WorkloadKind, Xorshift, funded_market, user_address, workload_market,
 };
-use std::time::{Duration, Instant};
+use infrafi_tx::{DOMAIN_VERSION, SigningKey, recover, samples::sample_actions, signing_hash};
+use std::{
+    hint::black_box,
+    time::{Duration, Instant},
+};
 
 #[derive(Subcommand)]
 pub(crate) enum BenchCommand {
@@ -23,6 +28,11 @@ pub(crate) enum BenchCommand {
     Lifecycle(LifecycleArgs),
     /// Each transaction type applied to a market of many funded accounts.
     Apply(ApplyArgs),
+    /// What verifying a signature costs with one EIP-712 struct per action: the digest (the
+    /// action's typed data built from its struct and hashed by alloy-dyn-abi), secp256k1
+    /// recovery, the whole stateless check of a signed transaction, and a batch on all cores
+    /// (the measures of `cargo bench -p infrafi-tx --bench verify`).
+    Verify(VerifyArgs),
     /// The node under attack (issue 18): flood, SIGKILLs, soak and decoder fuzzing against a
     /// devnet child process; prints the figures (docs/security.md, "The campaign").
     Campaign(crate::campaign::CampaignArgs),
@@ -45,10 +55,18 @@ pub(crate) struct ApplyArgs {
     transactions: u64,
 }
 
+#[derive(Args)]
+pub(crate) struct VerifyArgs {
+    /// Signatures verified per measure.
+    #[arg(long, default_value_t = 10_000)]
+    transactions: u64,
+}
+
 pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Lifecycle(args) => lifecycle(&args),
         BenchCommand::Apply(args) => apply_throughput(&args),
+        BenchCommand::Verify(args) => verify_cost(&args),
         BenchCommand::Campaign(args) => crate::campaign::run(args),
     }
 }
@@ -194,5 +212,54 @@ fn apply_throughput(args: &ApplyArgs) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// The infrafi chain of the verification benchmark; the wallet signs on chain 1.
+const VERIFY_CHAIN: u64 = 31_337;
+
+fn verify_cost(args: &VerifyArgs) -> anyhow::Result<()> {
+    ensure!(args.transactions > 0, "--transactions must be at least 1");
+    let key = SigningKey::from_seed("bench/verify");
+    println!(
+        "verify: {} signatures per measure, one EIP-712 struct per action (domain version \
+         {DOMAIN_VERSION}), {} threads for the batch",
+        args.transactions,
+        rayon::current_num_threads()
+    );
+    print_header();
+    for (name, action) in sample_actions() {
+        let started = Instant::now();
+        for nonce in 0..args.transactions {
+            black_box(signing_hash(VERIFY_CHAIN, 1, nonce, black_box(&action)));
+        }
+        print_row(&format!("digest {name}"), args.transactions, started.elapsed());
+        let sign_all = || -> Vec<_> {
+            (0..args.transactions).map(|nonce| key.sign(VERIFY_CHAIN, nonce, &action)).collect()
+        };
+        let signed = sign_all();
+        let started = Instant::now();
+        for tx in signed {
+            ensure!(tx.verify(VERIFY_CHAIN).is_ok(), "a {name} signature did not verify");
+        }
+        print_row(&format!("verify {name}"), args.transactions, started.elapsed());
+        let signed = sign_all();
+        let started = Instant::now();
+        let verified = infrafi_tx::verify_batch(signed, VERIFY_CHAIN);
+        let elapsed = started.elapsed();
+        ensure!(
+            verified.iter().all(Result::is_ok),
+            "a {name} signature in the batch did not verify"
+        );
+        print_row(&format!("batch {name}"), args.transactions, elapsed);
+    }
+    let (_, stake) = &sample_actions()[0];
+    let digest = signing_hash(VERIFY_CHAIN, 1, 0, stake);
+    let signature = key.sign_digest(digest);
+    let started = Instant::now();
+    for _ in 0..args.transactions {
+        black_box(recover(black_box(&signature), digest))?;
+    }
+    print_row("recover", args.transactions, started.elapsed());
     Ok(())
 }

@@ -282,3 +282,22 @@ fn viem_signs_transactions_the_node_applies_and_ethers_shares_our_keystores() {
     let read = cli_ok(&["wallet", "address", "--keystore", theirs.to_str().unwrap()]);
     assert_eq!(read.trim().to_lowercase(), theirs_address, "infrafi opens ethers' keystore");
 }
+
+/// `infrafi bench verify` measures every representative action (digest, whole check, batch)
+/// and recovery, and fails if any signature does not verify; what is asserted is the rows, not
+/// the figures.
+#[test]
+fn the_verify_bench_checks_every_signature_it_times() {
+    let output = cli_ok(&["bench", "verify", "--transactions", "20"]);
+    for row in [
+        "digest stake",
+        "verify stake",
+        "batch stake",
+        "digest transfer",
+        "verify propose_loan",
+        "batch propose_loan",
+        "recover",
+    ] {
+        assert!(output.lines().any(|line| line.starts_with(row)), "{row} missing:\n{output}");
+    }
+}

@@ -27,6 +27,7 @@ use secp256k1::{
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+pub mod samples;
 pub mod typed;
 
 /// The EIP-712 domain name.
