@@ -445,8 +445,17 @@ try {
     })));
     const chosen = rows.find((r) => r.eligible && silo.eligible_classes.includes(r.class) && BigInt(r.value) > 0n);
     check(chosen, `a free receipt of ${silo.eligible_classes}: ${JSON.stringify(rows)}`);
-    const receipt = await api(`/v1/receipts/${chosen.id}`);
-    check(receipt.value_for_ltv === chosen.value && ['issued', 'released'].includes(receipt.receipt.status), `receipt ${chosen.id}: ${JSON.stringify(receipt.receipt)}`);
+    // The value for LTV depreciates with block time: the page's figure equals the node's once
+    // both are read at the same block (the page re-reads every block), so wait for that.
+    let receipt;
+    for (let attempt = 0; ; attempt++) {
+      receipt = await api(`/v1/receipts/${chosen.id}`);
+      const shown = await page.$eval(`table[data-table="wallet-receipts"] tr[data-row="${chosen.id}"] [data-key="value_for_ltv"]`, (e) => e.dataset.raw);
+      if (shown === receipt.value_for_ltv) break;
+      check(attempt < 60, `receipt ${chosen.id}: the page shows value ${shown}, the node ${receipt.value_for_ltv}`);
+      await sleep(200);
+    }
+    check(['issued', 'released'].includes(receipt.receipt.status), `receipt ${chosen.id}: ${JSON.stringify(receipt.receipt)}`);
     await page.check(`table[data-table="wallet-receipts"] tr[data-row="${chosen.id}"] input[type="checkbox"]`);
     const filled = await page.$eval('form[data-form="propose_loan"]', (f) => [f.elements.receipts.value, f.elements.borrower.value]);
     check(filled[0] === String(chosen.id) && filled[1].toLowerCase() === receipt.receipt.owner.toLowerCase(), `the form took the receipt and its owner: ${filled}`);
