@@ -445,8 +445,8 @@ pub struct ReserveAttestationsDto {
 pub struct StablecoinDto {
     /// Its symbol.
     pub symbol: String,
-    /// USD price (18 decimals).
-    pub price: String,
+    /// USD price, 18-decimal fixed point (1.0 = 10^18).
+    pub price_wad: String,
     /// When posted.
     pub price_posted_at: u64,
 }

@@ -480,7 +480,7 @@ pub(crate) async fn reserve(State(app): State<AppState>) -> Result<Json<ReserveD
             .iter()
             .map(|(symbol, coin)| StablecoinDto {
                 symbol: symbol.to_string(),
-                price: coin.price.to_string(),
+                price_wad: coin.price_wad.to_string(),
                 price_posted_at: coin.price_posted_at,
             })
             .collect(),

@@ -231,8 +231,8 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
     let first_silo = 0;
     let next_request = state.queue.globals.get().next_request_id;
     let mut txs: Vec<(&'static str, Action)> = vec![
-        ("oracle", Action::PostPrice(PostPrice { token: USDC, price: WAD })),
-        ("oracle", Action::PostPrice(PostPrice { token: USDT, price: WAD })),
+        ("oracle", Action::PostPrice(PostPrice { token: USDC, price_wad: WAD })),
+        ("oracle", Action::PostPrice(PostPrice { token: USDT, price_wad: WAD })),
         ("treasury", reserve_attestation(stage, state)),
     ];
     let curator_of = |name: &str| if name == "northwind" { first_silo } else { first_silo + 1 };
@@ -619,7 +619,7 @@ mod tests {
             digests,
             [
                 "0xadec871ac4f070048f8d4b8c83dfc3c0de077770250d0deda6f455dc233473de",
-                "0x4988068ae25cfad747447c9bbf5a239dac062c594073d97d3506ff9970010e92",
+                "0x05b62b7218151fefa8b95300c41e04906f3a395d0fc77f006b6f1559c842f2cb",
                 "0x88f371a8d3914f42c3b52256e0e3c84ed081005357f3db2fd01f0c440004fdd7",
                 "0x7a35e5ca05330fb5aded2e49e3e7bc3ac7b5d19bd7ed968d4867d07191391360",
             ]
@@ -677,7 +677,7 @@ mod tests {
         for token in [USDC, USDT] {
             let tx = Transaction {
                 sender: oracle,
-                action: Action::PostPrice(PostPrice { token, price: WAD }),
+                action: Action::PostPrice(PostPrice { token, price_wad: WAD }),
             };
             apply(&mut state, &later, &tx).unwrap();
         }

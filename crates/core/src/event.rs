@@ -50,7 +50,7 @@ pub enum Event {
     PricePosted {
         token: Symbol,
         #[serde(with = "crate::math::u128_serde")]
-        price: u128,
+        price_wad: u128,
     },
     /// The oracle posted the T-bill rate; `index` is the compounded index at that moment.
     TbillRatePosted {

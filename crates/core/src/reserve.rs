@@ -98,9 +98,9 @@ pub const PRICE_MAX: u128 = 2 * WAD;
 /// A supported external stablecoin and its latest oracle price.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stablecoin {
-    /// The price in USD, 18-decimal fixed point; 0 until the oracle posts.
+    /// The price in USD, 18-decimal fixed point (1.0 = 10^18); 0 until the oracle posts.
     #[serde(with = "crate::math::u128_serde")]
-    pub price: u128,
+    pub price_wad: u128,
     /// When the price was posted.
     pub price_posted_at: u64,
 }
@@ -462,22 +462,22 @@ pub struct PostPrice {
     pub token: Symbol,
     /// Its price in USD, 18-decimal fixed point (1.0 = 10^18).
     #[serde(with = "crate::math::u128_serde")]
-    pub price: u128,
+    pub price_wad: u128,
 }
 
 impl ActionHandler for PostPrice {
     const NAME: &'static str = "post_price";
 
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
-        let Self { token, price } = *self;
+        let Self { token, price_wad } = *self;
         require_role(state, Role::Oracle, sender)?;
         require_supported(state, token)?;
-        if price == 0 || price > PRICE_MAX {
+        if price_wad == 0 || price_wad > PRICE_MAX {
             return Err(ReserveError::PriceOutOfRange.into());
         }
         let now = state.now();
-        state.reserve.stablecoins.insert(token, Stablecoin { price, price_posted_at: now });
-        state.emit(Event::PricePosted { token, price });
+        state.reserve.stablecoins.insert(token, Stablecoin { price_wad, price_posted_at: now });
+        state.emit(Event::PricePosted { token, price_wad });
         Ok(())
     }
 }
@@ -774,13 +774,13 @@ impl ActionHandler for MintUsdai {
             return Err(ReserveError::SenderNotKycVerified.into());
         }
         let now = state.now();
-        if stablecoin.price == 0
+        if stablecoin.price_wad == 0
             || now.saturating_sub(stablecoin.price_posted_at) > params.max_price_age_secs
         {
             return Err(ReserveError::PriceIsStale.into());
         }
         let tolerance = Amount(WAD).mul_bps(params.depeg_tolerance_bps, Rounding::Down)?.0;
-        if stablecoin.price.abs_diff(WAD) > tolerance {
+        if stablecoin.price_wad.abs_diff(WAD) > tolerance {
             return Err(ReserveError::PriceOutsideDepegTolerance.into());
         }
         if state.ledger.balance(sender, Asset::Stablecoin(token)) < amount {
@@ -788,7 +788,7 @@ impl ActionHandler for MintUsdai {
         }
         // Value in, rounded down; then TBILL units bought, rounded down; then the USDai that those
         // units back, rounded down. Each floor leaves the dust in the reserve, never with the user.
-        let value = amount.mul_wad(stablecoin.price, Rounding::Down)?;
+        let value = amount.mul_wad(stablecoin.price_wad, Rounding::Down)?;
         let index = state.reserve.tbill.get().at(now)?;
         let tbill_units = value.div_wad(index, Rounding::Down)?;
         let gross = tbill_units.mul_wad(index, Rounding::Down)?;

@@ -54,8 +54,10 @@ pub struct Clock {
 /// rejected receipt and its block's receipts root. 9: the same state encoding
 /// (`MarginCallReason::PaymentMissed` appended), but a re-mark after a missed deadline opens a
 /// margin call and optimistic NAV counts vesting yield (issue 11), so a stored chain replays to
-/// another state.
-pub const STATE_FORMAT: u64 = 9;
+/// another state. 10: the same state encoding, but `post_price`'s field and the
+/// `price_posted` event's are `price_wad` (were `price`; issue 12: a price says its unit), so a
+/// stored block or receipt holding them no longer decodes (actions refuse unknown fields).
+pub const STATE_FORMAT: u64 = 10;
 
 component! {
     /// Everything the protocol knows.
@@ -98,7 +100,8 @@ pub struct Genesis {
     pub params: Params,
     /// Role holders.
     pub roles: Vec<(Role, Address)>,
-    /// Supported stablecoins with their opening prices (posted at genesis time).
+    /// Supported stablecoins with their opening prices in USD, 18-decimal fixed point (posted at
+    /// genesis time).
     pub stablecoins: Vec<(Symbol, u128)>,
     /// The opening T-bill yield rate.
     pub tbill_rate: Rate,
@@ -148,11 +151,11 @@ impl State {
         for &(role, address) in &genesis.roles {
             state.governance.roles.insert((role, address), ());
         }
-        for &(symbol, price) in &genesis.stablecoins {
-            if price == 0 || price > crate::reserve::PRICE_MAX {
+        for &(symbol, price_wad) in &genesis.stablecoins {
+            if price_wad == 0 || price_wad > crate::reserve::PRICE_MAX {
                 return Err(GenesisError(format!("price of {symbol} out of range")));
             }
-            let stablecoin = Stablecoin { price, price_posted_at: genesis.timestamp };
+            let stablecoin = Stablecoin { price_wad, price_posted_at: genesis.timestamp };
             state.reserve.stablecoins.insert(symbol, stablecoin);
         }
         // As for `post_tbill_rate`: the cap keeps the index's arithmetic in range.

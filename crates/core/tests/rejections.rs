@@ -560,7 +560,7 @@ fn every_privileged_action_rejects_every_address_without_its_role() -> TxError {
         (Role::Compliance, Action::Freeze(Freeze { account: CAROL })),
         (Role::Compliance, Action::Unfreeze(Unfreeze { account: DAVE })),
         (Role::KycRegistrar, Action::SetKyc(SetKyc { account: CAROL, verified: true })),
-        (Role::Oracle, Action::PostPrice(PostPrice { token: USDC, price: WAD })),
+        (Role::Oracle, Action::PostPrice(PostPrice { token: USDC, price_wad: WAD })),
         (Role::Oracle, Action::PostTbillRate(PostTbillRate { rate: Rate::from_apr_bps(400) })),
         (
             Role::ReserveCustodian,
@@ -661,7 +661,7 @@ fn every_privileged_action_rejects_every_address_without_its_role() -> TxError {
     reject(
         &mut market,
         ORACLE,
-        Action::PostPrice(PostPrice { token: USDC, price: WAD }),
+        Action::PostPrice(PostPrice { token: USDC, price_wad: WAD }),
         GovernanceError::SenderLacksRole,
     )
 }
@@ -903,7 +903,7 @@ fn unsupported_stablecoins_are_rejected_by_mint_redeem_gateway_and_oracle() -> T
     reject(
         &mut market,
         ORACLE,
-        Action::PostPrice(PostPrice { token: DAI, price: WAD }),
+        Action::PostPrice(PostPrice { token: DAI, price_wad: WAD }),
         unsupported,
     )
 }
@@ -938,7 +938,7 @@ fn minting_with_a_stale_or_missing_price_is_rejected() -> TxError {
         }),
     );
     let code = reject(&mut market, ALICE, mint(DAI, whole(1)), ReserveError::PriceIsStale);
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: DAI, price: WAD }));
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: DAI, price_wad: WAD }));
     market.ok(ALICE, mint(DAI, whole(1)));
     code
 }
@@ -946,11 +946,15 @@ fn minting_with_a_stale_or_missing_price_is_rejected() -> TxError {
 fn minting_from_a_stablecoin_off_peg_is_rejected() -> TxError {
     let mut market = Market::new();
     // 50 bps tolerance: 1.005 mints, 1.005000000000000001 does not.
-    market
-        .ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 1_005_000_000_000_000_000 }));
+    market.ok(
+        ORACLE,
+        Action::PostPrice(PostPrice { token: USDC, price_wad: 1_005_000_000_000_000_000 }),
+    );
     market.mint(ALICE, whole(1));
-    market
-        .ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 1_005_000_000_000_000_001 }));
+    market.ok(
+        ORACLE,
+        Action::PostPrice(PostPrice { token: USDC, price_wad: 1_005_000_000_000_000_001 }),
+    );
     reject(&mut market, ALICE, mint(USDC, whole(1)), ReserveError::PriceOutsideDepegTolerance)
 }
 
@@ -959,14 +963,14 @@ fn prices_of_zero_or_above_two_are_rejected() -> TxError {
     reject(
         &mut market,
         ORACLE,
-        Action::PostPrice(PostPrice { token: USDC, price: 0 }),
+        Action::PostPrice(PostPrice { token: USDC, price_wad: 0 }),
         ReserveError::PriceOutOfRange,
     );
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: PRICE_MAX }));
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price_wad: PRICE_MAX }));
     reject(
         &mut market,
         ORACLE,
-        Action::PostPrice(PostPrice { token: USDC, price: PRICE_MAX + 1 }),
+        Action::PostPrice(PostPrice { token: USDC, price_wad: PRICE_MAX + 1 }),
         ReserveError::PriceOutOfRange,
     )
 }
@@ -1047,7 +1051,10 @@ fn mint_and_redeem_that_round_to_nothing_are_rejected() -> TxError {
     let mut market = Market::from_genesis(&genesis);
     market.mint(ALICE, whole(10));
     // 1 unit of USDC at 0.999: value floor(0.999) = 0.
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 999_000_000_000_000_000 }));
+    market.ok(
+        ORACLE,
+        Action::PostPrice(PostPrice { token: USDC, price_wad: 999_000_000_000_000_000 }),
+    );
     reject(&mut market, ALICE, mint(USDC, Amount(1)), ReserveError::OutputRoundsToZero);
     // After a day of yield the index is above 1: 1 unit of USDai buys floor(1 / index) = 0
     // TBILL.
@@ -2940,13 +2947,16 @@ fn mint_checks_run_in_their_documented_order() {
         tx(USDC, whole(100), whole(1_000)),
         ReserveError::PriceIsStale.into(),
     );
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: 980_000_000_000_000_000 }));
+    market.ok(
+        ORACLE,
+        Action::PostPrice(PostPrice { token: USDC, price_wad: 980_000_000_000_000_000 }),
+    );
     assert_rejected(
         &mut market,
         tx(USDC, whole(100), whole(1_000)),
         ReserveError::PriceOutsideDepegTolerance.into(),
     );
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price: WAD }));
+    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDC, price_wad: WAD }));
     assert_rejected(
         &mut market,
         tx(USDC, whole(100), whole(1_000)),

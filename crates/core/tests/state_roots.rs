@@ -99,22 +99,22 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0x04180e5d74885f0d3ace96f276a01480e69f9a3588c53762a5f382ba46b6c8ba",
+                "0x50011a3982dc6b502b009866c64b8dec89fcff04bd68ff2c6030a72101cec3c1",
                 "0x9386000a25c8870cc3b965b13d2d24764e4b06d2d9345634343c170f6a5c5483",
                 "0x3ca007c72b81715cf535bc5733f0244f48f07762950f546ccbf52e5f0af15b95",
             ],
             [
-                "0xb5c082fe93d91b3da94a733b891614a99d1f6c7ec9ed37c8040bd88eb211fb17",
+                "0xfaf91a14652e2abb68469f269616c654c660222cdf95f21497658bec4a9476c4",
                 "0x0b0b9723754d2be337c621a36d24d0f6c2f639e03a71345ed9ebbb0e30190bc8",
                 "0x3f9c7e9844001427555c5ccdf6ae652f698765d344d61933a9b0fe0c06108be0",
             ],
             [
-                "0x829d0542a4c1faab4d21c5985f36b2514e3afb3c4c1b0f734a5f1f92600d7593",
+                "0x3be5f6c04772af6c93e352f29fb946d239413640df034590302652c12b502b4b",
                 "0xa3bc8a49fb0aaa1f40d0e0ce241c7c08b5bf627385acd88ecc0d19360788f977",
                 "0xa39eddff3b68e8661ae2dc24488a10946b78b213339e2ce5ffc585caf56eece0",
             ],
             [
-                "0xfbf0d353d3a0e39bf380ce460f0774539af08ebc56e46480f35417622f83a3ea",
+                "0x9df2e69fff3eefefca7ac6ac3fb7f7d050e33ed94c221aedeb9ddcf3f14aa3d0",
                 "0x0f796e1cd694e597957e7c3f29d5b0509238cd03f8abc887ae51c9f15ab88c77",
                 "0x747081d8e2d53ffbdbe6f43fca11c05d871120db58321a94322d5bf68545985f",
             ],

@@ -80,19 +80,28 @@ fn minting_with_a_fee_gives_the_amount_less_the_fee_rounded_up_to_the_collector(
 fn minting_from_a_stablecoin_off_par_gives_its_dollar_value_rounded_down() {
     let mut market = Market::new();
     // USDT at 0.996 is 40 bps off peg, inside the default 50 bps tolerance.
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDT, price: 996_000_000_000_000_000 }));
+    market.ok(
+        ORACLE,
+        Action::PostPrice(PostPrice { token: USDT, price_wad: 996_000_000_000_000_000 }),
+    );
     // 1,000.000000000000000001 USDT * 0.996 = 996.000000000000000000996 -> floor
     // 996,000,000,000,000,000,000 units; no fee.
     let amount = Amount(1_000 * WAD + 1);
     market.ok(BOB, Action::MintUsdai(MintUsdai { token: USDT, amount, min_out: whole(996) }));
     assert_eq!(market.usdai(BOB), whole(996));
     // 50 bps off peg is the edge that still mints; 50.1 bps does not.
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDT, price: 995_000_000_000_000_000 }));
+    market.ok(
+        ORACLE,
+        Action::PostPrice(PostPrice { token: USDT, price_wad: 995_000_000_000_000_000 }),
+    );
     market.ok(
         BOB,
         Action::MintUsdai(MintUsdai { token: USDT, amount: whole(1), min_out: Amount::ZERO }),
     );
-    market.ok(ORACLE, Action::PostPrice(PostPrice { token: USDT, price: 994_999_999_999_999_999 }));
+    market.ok(
+        ORACLE,
+        Action::PostPrice(PostPrice { token: USDT, price_wad: 994_999_999_999_999_999 }),
+    );
     market.rejected(
         BOB,
         Action::MintUsdai(MintUsdai { token: USDT, amount: whole(1), min_out: Amount::ZERO }),

@@ -506,7 +506,7 @@ pub(crate) mod tests {
         let grant = Action::GrantRole(GrantRole { role: Role::Oracle, account: nobody.address() });
         pool.admit(signed(&admin, 2, &grant), NOW).unwrap();
         // Nobody may now post a price (its role is pending), but only one transaction waits.
-        let price = Action::PostPrice(PostPrice { token: USDC, price: infrafi_core::WAD });
+        let price = Action::PostPrice(PostPrice { token: USDC, price_wad: infrafi_core::WAD });
         pool.admit(signed(&nobody, 0, &price), NOW).unwrap();
         let second = pool.admit(signed(&nobody, 1, &price), NOW).unwrap_err();
         assert_eq!(second, AdmitError::SenderPendingLimitReached { limit: 1 });
@@ -549,7 +549,7 @@ pub(crate) mod tests {
                 Action::GrantRole(GrantRole { role: Role::Oracle, account: grantee.address() });
             pool.admit(signed(&admin, nonce as u64, &grant), NOW).unwrap();
         }
-        let price = Action::PostPrice(PostPrice { token: USDC, price: infrafi_core::WAD });
+        let price = Action::PostPrice(PostPrice { token: USDC, price_wad: infrafi_core::WAD });
         pool.admit(signed(&grantees[0], 0, &price), NOW).unwrap();
         pool.admit(signed(&grantees[1], 0, &price), NOW).unwrap();
         let third = pool.admit(signed(&grantees[2], 0, &price), NOW).unwrap_err();

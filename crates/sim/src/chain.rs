@@ -152,7 +152,7 @@ impl Chain {
             self.state.reserve.stablecoins.get(&USDC).map_or(0, |coin| coin.price_posted_at);
         if self.now().saturating_sub(posted) > max_age / 2 {
             let oracle = self.actors.oracle;
-            self.apply(oracle, Action::PostPrice(PostPrice { token: USDC, price: WAD }))?;
+            self.apply(oracle, Action::PostPrice(PostPrice { token: USDC, price_wad: WAD }))?;
         }
         Ok(())
     }

@@ -453,7 +453,7 @@ impl Market {
     /// The oracle posts 1.0 for every default stablecoin (prices go stale after a day).
     pub fn refresh_prices(&mut self) {
         for token in [USDC, USDT] {
-            self.ok(ORACLE, Action::PostPrice(PostPrice { token, price: WAD }));
+            self.ok(ORACLE, Action::PostPrice(PostPrice { token, price_wad: WAD }));
         }
     }
 

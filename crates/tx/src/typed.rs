@@ -225,7 +225,7 @@ actions! {
     Unfreeze { account };
     SetKyc { account, verified };
     AddStablecoin { token };
-    PostPrice { token, price };
+    PostPrice { token, price_wad };
     PostTbillRate { rate };
     GatewayCredit { account, token, amount, external_id };
     GatewayWithdraw { token, amount, destination };

@@ -474,7 +474,7 @@ action_commands! {
     /// Oracle: post a stablecoin's price in USD (`0.9998`).
     PostPrice {
         #[arg(long, value_parser = symbol)] token: Symbol,
-        #[arg(long, value_parser = price)] price: u128,
+        #[arg(long, value_parser = price)] price_wad: u128,
     }
     /// Oracle: post the T-bill yield, annual (`4.5%`).
     PostTbillRate {

@@ -114,7 +114,7 @@ impl Step {
             }
             Op::PostPrice { token: t, price_bps } => Action::PostPrice(PostPrice {
                 token: token(t),
-                price: WAD / 10_000 * u128::from(price_bps),
+                price_wad: WAD / 10_000 * u128::from(price_bps),
             }),
             Op::PostTbillRate { apr_bps } => Action::PostTbillRate(PostTbillRate {
                 rate: Rate::from_apr_bps(u32::from(apr_bps)),
