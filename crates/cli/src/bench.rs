@@ -13,7 +13,9 @@ use infrafi_core::{
     queue::ROUND_REQUESTS_MAX,
 };
 use infrafi_testkit::{
-    Driver, WorkloadKind, Xorshift, funded_market, user_address, workload_market,
+    Driver, WorkloadKind, Xorshift, funded_market,
+    queued::{QueuedMarket, requests_served},
+    user_address, workload_market,
 };
 use infrafi_tx::{DOMAIN_VERSION, SigningKey, recover, samples::sample_actions, signing_hash};
 use std::{
@@ -26,6 +28,9 @@ pub(crate) enum BenchCommand {
     /// Every user mints, stakes, requests, is serviced in rounds at the protocol's bound, and
     /// claims.
     Lifecycle(LifecycleArgs),
+    /// Servicing rounds of a given size against a queue held at a steady size (about one
+    /// request in ten bidding): the cost of a served request as the round grows.
+    Rounds(RoundsArgs),
     /// Each transaction type applied to a market of many funded accounts.
     Apply(ApplyArgs),
     /// What verifying a signature costs with one EIP-712 struct per action: the digest (the
@@ -43,6 +48,19 @@ pub(crate) struct LifecycleArgs {
     /// Number of users.
     #[arg(long, default_value_t = 10_000)]
     users: u64,
+}
+
+#[derive(Args)]
+pub(crate) struct RoundsArgs {
+    /// Requests kept queued and eligible (each round's served ones are replaced).
+    #[arg(long, default_value_t = 100_000)]
+    queued: u64,
+    /// Requests per round: the round sizes measured, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [1u32, 100, 1_000])]
+    round_requests: Vec<u32>,
+    /// Requests served per round size (rounds = served / size, at least one).
+    #[arg(long, default_value_t = 100_000)]
+    served: u64,
 }
 
 #[derive(Args)]
@@ -65,6 +83,7 @@ pub(crate) struct VerifyArgs {
 pub(crate) fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Lifecycle(args) => lifecycle(&args),
+        BenchCommand::Rounds(args) => rounds(&args),
         BenchCommand::Apply(args) => apply_throughput(&args),
         BenchCommand::Verify(args) => verify_cost(&args),
         BenchCommand::Campaign(args) => crate::campaign::run(args),
@@ -151,6 +170,60 @@ fn lifecycle(args: &LifecycleArgs) -> anyhow::Result<()> {
     })?;
     verify_round_trip(&driver.state, users)?;
     println!("check: queue empty, every user holds exactly its {each} USD again");
+    println!("state hash: {}", driver.state.state_hash());
+    Ok(())
+}
+
+/// One request in this many bids, in the initial queue and among each round's new requests.
+const ROUNDS_BID_ONE_IN: u64 = 10;
+
+fn rounds(args: &RoundsArgs) -> anyhow::Result<()> {
+    ensure!(args.queued > 0, "--queued must be at least 1");
+    ensure!(args.served > 0, "--served must be at least 1");
+    for &size in &args.round_requests {
+        ensure!(
+            (1..=ROUND_REQUESTS_MAX).contains(&size),
+            "--round-requests must be between 1 and {ROUND_REQUESTS_MAX}"
+        );
+    }
+    println!(
+        "rounds: {} requests queued (1 in {ROUNDS_BID_ONE_IN} bidding), about {} served per \
+         round size, single thread, in memory; only the servicing transactions are timed",
+        args.queued, args.served
+    );
+    println!(
+        "{:<14} {:>8} {:>10} {:>10} {:>14} {:>10} {:>12}",
+        "round size", "rounds", "served", "seconds", "requests/s", "µs/req", "µs/round"
+    );
+    let mut hashes = Vec::new();
+    for &size in &args.round_requests {
+        let mut market = QueuedMarket::new(args.queued, ROUNDS_BID_ONE_IN);
+        let rounds = args.served.div_ceil(u64::from(size)).max(1);
+        let mut served = 0u64;
+        let mut timed = Duration::ZERO;
+        for _ in 0..rounds {
+            let tx = market.prepare_round(size, ROUNDS_BID_ONE_IN);
+            let started = Instant::now();
+            let events = apply(&mut market.state, &market.block, &tx)
+                .map_err(|e| anyhow::anyhow!("round failed: {e}"))?;
+            timed += started.elapsed();
+            served += u64::from(requests_served(&events));
+            market.claim_served(&events);
+        }
+        let seconds = timed.as_secs_f64();
+        println!(
+            "{size:<14} {rounds:>8} {served:>10} {seconds:>10.4} {:>14.0} {:>10.3} {:>12.1}",
+            served as f64 / seconds.max(1e-12),
+            seconds * 1e6 / served.max(1) as f64,
+            seconds * 1e6 / rounds as f64,
+        );
+        hashes.push((size, market.state.state_hash()));
+    }
+    // The same workload ends in the same state on every build: a change that makes rounds
+    // cheaper must leave these unchanged.
+    for (size, hash) in hashes {
+        println!("state hash after rounds of {size}: {hash}");
+    }
     Ok(())
 }
 
