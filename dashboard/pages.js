@@ -190,6 +190,7 @@ async function reserveBackingFigures(reserve, height, proof) {
     ledger,
     await figure('attested_value', 'Attested reserve value', fmt.amount(attested.attestation.market_value), { raw: attested.attestation.market_value, height, proof: attestationProof, note: `par ${fmt.amount(attested.attestation.par_amount)}, as of ${fmt.time(attested.attestation.as_of)}` }),
     await figure('attestation_age', 'Attestation age', fmt.duration(attested.age_secs), { raw: String(attested.age_secs), height, proof: attestationProof, note: `stale after ${fmt.duration(reserve.attestation_max_age_secs)}${stale}` }),
+    await figure('attestor', 'Attested by', fmt.short(attested.attestation.custodian), { raw: attested.attestation.custodian, height, proof: attestationProof, note: `reserve custodian; statement ${fmt.short(attested.attestation.document_hash)}, posted ${fmt.time(attested.attestation.posted_at)}` }),
     await figure('mint_headroom', 'Mint headroom', fmt.amount(attested.mint_headroom), { raw: attested.mint_headroom, height, proof: attestationProof, note: `attested + ${fmt.bps(reserve.attestation_tolerance_bps)} tolerance, less supply` }),
   ];
 }
@@ -350,12 +351,35 @@ function loanClasses(loan, receiptsById) {
   return classes.length ? classes.join(', ') : '—';
 }
 
-/** Status with its flags: a margin call, a missed deadline. */
+/** Status with its flags: a margin call, a breached covenant, a missed deadline. */
 function loanStatus(loan, now) {
   const flags = [];
   if (loan.margin_call) flags.push(h('span', { class: 'badge warn', 'data-flag': 'margin_call', title: `${loan.margin_call.reason}; cure by ${fmt.time(loan.margin_call.cure_deadline)}` }, 'margin call'));
+  if (loan.breach) flags.push(h('span', { class: 'badge late', 'data-flag': 'breached', title: `${loan.breach.reason.replaceAll('_', ' ')}; cure by ${fmt.time(loan.breach.cure_deadline)}` }, 'breached'));
   if (loan.status === 'active' && now !== null && loan.next_due_at < now) flags.push(h('span', { class: 'badge late', 'data-flag': 'late' }, 'late'));
   return h('span', { class: 'status' }, h('span', { class: `badge ${loan.status}` }, loan.status), flags);
+}
+
+/** A loan's debt-service reserve as the share of its requirement held ('—' when none is required). */
+export function reserveShare(loan) {
+  const reserve = loan.debt_service_reserve;
+  if (BigInt(reserve.required) === 0n) return '—';
+  return fmt.ratio(reserve.balance, reserve.required);
+}
+
+/**
+ * A loan's debt-service reserve against its requirement: a bar with the requirement marked,
+ * labelled by the share held (`wide`: by the amounts held and required).
+ */
+function reserveBar(loan, { wide = false } = {}) {
+  const reserve = loan.debt_service_reserve;
+  const required = BigInt(reserve.required);
+  const amounts = `${fmt.amount(reserve.balance)} of ${fmt.amount(reserve.required)} required`;
+  if (required === 0n) return h('span', { class: 'muted' }, reserveShare(loan));
+  const held = Number((BigInt(reserve.balance) * 10000n) / required) / 10000;
+  return h('div', { class: wide ? 'ltv-cell reserve-cell' : 'ltv-cell', title: amounts },
+    h('span', { class: 'ltv-text' }, wide ? amounts : reserveShare(loan)),
+    limitBar(Math.min(held, 1.25) / 1.25, [[1 / 1.25, 'requirement']], amounts, { floor: true }));
 }
 
 function facts(entries) {
@@ -401,6 +425,7 @@ export async function loans(context) {
     ['apr_bps', 'rate', (l) => l.apr_bps, (l) => fmt.bps(l.apr_bps)],
     ['next_due_at', 'next payment', (l) => (l.status === 'active' ? l.next_due_at : null), (l) => (l.status === 'active' ? fmt.time(l.next_due_at) : '—')],
     ['ltv_bps', 'LTV vs limits', (l) => l.mark?.ltv_bps ?? null, (l) => ltvBar(l, siloById.get(l.silo))],
+    ['debt_service_reserve', 'reserve held', (l) => l.debt_service_reserve.balance, (l) => reserveBar(l)],
     ['status', 'status', (l) => l.status, (l) => loanStatus(l, now)],
   ];
   const outstanding = rows.filter((l) => l.status === 'active' || l.status === 'defaulted');
@@ -410,11 +435,13 @@ export async function loans(context) {
     await figure('loans_count', 'Loans', String(rows.length), { raw: String(rows.length), height }),
     await figure('loans_outstanding_balance', 'Outstanding balance', fmt.amount(total((l) => l.balance)), { raw: total((l) => l.balance), height, note: `${outstanding.length} active or defaulted` }),
     await figure('loans_margin_calls', 'In margin call', String(rows.filter((l) => l.margin_call).length), { raw: String(rows.filter((l) => l.margin_call).length), height }),
+    await figure('loans_breached', 'Breached', String(rows.filter((l) => l.breached).length), { raw: String(rows.filter((l) => l.breached).length), height, note: 'reserve below its requirement or report overdue' }),
+    await figure('loans_reserves', 'Debt-service reserves', fmt.amount(total((l) => l.debt_service_reserve.balance)), { raw: total((l) => l.debt_service_reserve.balance), height, note: 'held for borrowers\' missed payments' }),
   );
   node.append(
     section('Book', figures),
     section('Every loan', await stamp(height, null), grid(rows, columns, { id: 'loans', cards: true }),
-      h('p', { class: 'legend' }, 'LTV bar: the marks are the silo\'s maximum initial LTV and its margin-call LTV; the scale ends at 1.25 × the margin-call LTV.')),
+      h('p', { class: 'legend' }, 'LTV bar: the marks are the silo\'s maximum initial LTV and its margin-call LTV; the scale ends at 1.25 × the margin-call LTV. Reserve held: the debt-service reserve as a share of what the silo\'s covenants required when the loan was accepted; below the mark the loan is breached.')),
   );
   return { node };
 }
@@ -454,6 +481,8 @@ export async function loan(context, id) {
       ['originated_at', 'originated', l.originated_at],
       ['grace_period_secs', 'grace period', l.grace_period_secs, fmt.duration(l.grace_period_secs)],
     ])));
+
+  node.append(section('Covenants: debt-service reserve and reports', await stamp(height, proof), covenantFacts(l)));
 
   // Tranche split.
   const senior = BigInt(l.senior.funded);
@@ -501,6 +530,25 @@ export async function loan(context, id) {
   }
   node.append(section('Collateral receipts', receiptGrid(receiptBodies, 'loan-receipts')));
   return { node };
+}
+
+/** A loan's covenant state: its reserve against the requirement, the breach, the reports. */
+function covenantFacts(l) {
+  const reserve = l.debt_service_reserve;
+  const breach = l.breach;
+  return h('div', {},
+    h('div', { class: 'ltv-row wide' }, h('span', {}, 'reserve vs requirement'), reserveBar(l, { wide: true })),
+    facts([
+      ['breached', 'breached', String(l.breached), breach ? `yes: ${breach.reason.replaceAll('_', ' ')}, since ${fmt.time(breach.opened_at)}` : 'no'],
+      ['breach_cure_deadline', 'cure by', breach?.cure_deadline ?? null, breach ? `${fmt.time(breach.cure_deadline)} (uncured, the loan may be defaulted then)` : '—'],
+      ['reserve_periods', 'reserve covenant', reserve.periods, reserve.periods === 0 ? 'none' : `${reserve.periods} payment${reserve.periods === 1 ? '' : 's'} and their grace interest`],
+      ['reserve_required', 'reserve required', reserve.required, fmt.amount(reserve.required)],
+      ['reserve_balance', 'reserve held', reserve.balance, fmt.amount(reserve.balance)],
+      ['reserve_drawn_total', 'drawn for missed payments', reserve.drawn_total, fmt.amount(reserve.drawn_total)],
+      ['report_interval_secs', 'reports', l.report_interval_secs, l.report_interval_secs === 0 ? 'not required' : `every ${fmt.duration(l.report_interval_secs)}`],
+      ['last_report', 'last report', l.last_report?.at ?? null, l.last_report ? `${fmt.time(l.last_report.at)} · ${fmt.short(l.last_report.document_hash)}` : '—'],
+      ['report_due_at', 'next report due', l.report_due_at, l.report_due_at === null ? '—' : fmt.time(l.report_due_at)],
+    ]));
 }
 
 // ---- Silos ---------------------------------------------------------------------------------

@@ -155,6 +155,11 @@ async function compareTable(page, table, expect, stampSelector) {
 }
 
 const principalOf = (l) => (BigInt(l.senior.funded) + BigInt(l.junior.funded)).toString();
+/** A loan's debt-service reserve as the loans table shows it: the share of its requirement held, or '—'. */
+const reserveTextOf = (l) => {
+  const r = l.debt_service_reserve;
+  return BigInt(r.required) === 0n ? '—' : fmt.ratio(r.balance, r.required);
+};
 
 async function expectLoans() {
   const [body, receipts] = await Promise.all([api('/v1/loans?limit=1000'), api('/v1/receipts?limit=1000')]);
@@ -174,6 +179,7 @@ async function expectLoans() {
         apr_bps: [l.apr_bps, fmt.bps(l.apr_bps)],
         next_due_at: [l.status === 'active' ? l.next_due_at : null, l.status === 'active' ? fmt.time(l.next_due_at) : '—'],
         ltv_bps: [l.mark?.ltv_bps ?? null, undefined],
+        debt_service_reserve: [l.debt_service_reserve.balance, reserveTextOf(l)],
         status: [l.status, undefined],
       },
     })),
@@ -310,6 +316,7 @@ try {
         ['attested_value', (r) => r.attested.attestation.market_value, fmt.amount],
         ['attestation_age', (r) => String(r.attested.age_secs), fmt.duration],
         ['mint_headroom', (r) => r.attested.mint_headroom, fmt.amount],
+        ['attestor', (r) => r.attested.attestation.custodian, fmt.short],
         ['tbill_rate', 'tbill_apr_bps', fmt.bps],
       ]);
       // The attestation history: one row per attestation, newest first, ids as the API's.
@@ -371,6 +378,17 @@ try {
       check(flagged === book.loans.filter((l) => l.margin_call).length, `margin-call flags ${flagged}`);
       const bars = await page.$$eval('table[data-table="loans"] td[data-key="ltv_bps"] .bar', (all) => all.length);
       check(bars === book.loans.filter((l) => l.mark).length, `LTV bars ${bars}`);
+      // Covenants: the devnet has a loan whose reserve paid a missed payment and is breached.
+      await compareFigures(page, '/v1/loans?limit=1000', [
+        ['loans_breached', (b) => String(b.loans.filter((l) => l.breached).length), (x) => x],
+        ['loans_reserves', (b) => b.loans.filter((l) => l.status === 'active' || l.status === 'defaulted').reduce((sum, l) => sum + BigInt(l.debt_service_reserve.balance), 0n).toString(), fmt.amount],
+      ]);
+      const breached = book.loans.filter((l) => l.breached);
+      check(breached.some((l) => BigInt(l.debt_service_reserve.drawn_total) > 0n), 'the devnet book has a loan whose reserve was drawn');
+      const breachFlags = await page.$$eval('table[data-table="loans"] [data-flag="breached"]', (all) => all.length);
+      check(breachFlags === breached.length, `breach flags ${breachFlags} vs API ${breached.length}`);
+      const reserveBars = await page.$$eval('table[data-table="loans"] td[data-key="debt_service_reserve"] .bar', (all) => all.length);
+      check(reserveBars === book.loans.filter((l) => BigInt(l.debt_service_reserve.required) > 0n).length, `reserve bars ${reserveBars}`);
       // One loan page: the first active loan with a schedule.
       const chosen = book.loans.find((l) => l.status === 'active') ?? book.loans[0];
       await page.evaluate((hash) => { location.hash = hash; }, `#/loans/${chosen.id}`);
@@ -409,6 +427,37 @@ try {
       }
       const pledged = await page.$$eval('table[data-table="loan-receipts"] tbody tr', (all) => all.map((r) => Number(r.dataset.row)));
       check(JSON.stringify(pledged) === JSON.stringify(chosen.receipts), `loan ${chosen.id} receipts ${pledged} vs ${chosen.receipts}`);
+      // The breached loan's page: its covenant facts are the API's.
+      const drawn = breached.find((l) => BigInt(l.debt_service_reserve.drawn_total) > 0n);
+      await page.evaluate((hash) => { location.hash = hash; }, `#/loans/${drawn.id}`);
+      // The loans list and a loan's page share the route name: wait for this loan's heading.
+      await page.waitForFunction((id) => document.querySelector('main h1')?.textContent === `Loan ${id}` && document.querySelector('dd[data-key="reserve_drawn_total"]'), drawn.id, { timeout: 15000 });
+      for (let attempt = 0; ; attempt++) {
+        const d = (await api(`/v1/loans/${drawn.id}`)).loan;
+        const shown = await page.$$eval('dl.facts dd[data-key]', (all) => Object.fromEntries(all.map((dd) => [dd.dataset.key, { raw: dd.dataset.raw ?? null, text: dd.textContent }])));
+        const expected = {
+          breached: [String(d.breached), d.breach ? `yes: ${d.breach.reason.replaceAll('_', ' ')}, since ${fmt.time(d.breach.opened_at)}` : 'no'],
+          breach_cure_deadline: [d.breach ? String(d.breach.cure_deadline) : null, undefined],
+          reserve_periods: [String(d.debt_service_reserve.periods), undefined],
+          reserve_required: [d.debt_service_reserve.required, fmt.amount(d.debt_service_reserve.required)],
+          reserve_balance: [d.debt_service_reserve.balance, fmt.amount(d.debt_service_reserve.balance)],
+          reserve_drawn_total: [d.debt_service_reserve.drawn_total, fmt.amount(d.debt_service_reserve.drawn_total)],
+          report_interval_secs: [String(d.report_interval_secs), `every ${fmt.duration(d.report_interval_secs)}`],
+          report_due_at: [d.report_due_at === null ? null : String(d.report_due_at), d.report_due_at === null ? '—' : fmt.time(d.report_due_at)],
+        };
+        const problems = Object.entries(expected).flatMap(([key, [raw, text]]) => {
+          const got = shown[key];
+          if (!got) return [`${key} missing`];
+          return [
+            got.raw === raw ? null : `${key}: raw ${got.raw} vs ${raw}`,
+            text === undefined || got.text === text ? null : `${key}: "${got.text}" vs "${text}"`,
+          ].filter(Boolean);
+        });
+        if (problems.length === 0) { summary.figures_checked += Object.keys(expected).length; break; }
+        check(attempt < 60, `loan ${drawn.id} covenants: ${problems.join('; ')}`);
+        await sleep(200);
+      }
+      check(drawn.breach?.reason === 'reserve_below_requirement', `loan ${drawn.id} breach: ${JSON.stringify(drawn.breach)}`);
       await open(page, 'loans');
     }
     if (name === 'silos') {

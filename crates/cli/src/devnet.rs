@@ -14,9 +14,9 @@ use infrafi_core::{
     State, WAD,
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, CommitSealedBid, DepositFirstLoss, GatewayCredit,
-        IssueReceipt, MintUsdai, OpenSilo, PostPrice, PostReserveAttestation, PostValuation,
-        ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem, SetBid, SetKyc, SetSiloSeniorCap,
-        Stake,
+        IssueReceipt, MintUsdai, OpenSilo, PostBorrowerReport, PostPrice, PostReserveAttestation,
+        PostValuation, ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem, SetBid, SetKyc,
+        SetLoanCovenants, SetSiloSeniorCap, Stake,
     },
     ids::{B256, USDC, USDT},
     loans::{LoanTerms, TrancheTerms},
@@ -192,6 +192,13 @@ pub(crate) const STAGE_ADVANCE_DAYS: &[u64] = &[29, 29, 10];
 pub(crate) const LATE_LOAN: u64 = 2;
 /// The loan put in margin call (a lower appraisal, then a re-mark).
 pub(crate) const MARGIN_CALL_LOAN: u64 = 3;
+/// The loan whose missed payment its debt-service reserve paid: meridian's silo requires a
+/// reserve of one payment, the borrower skips its second payment, the keeper draws the
+/// reserve, and the loan is breached (its reserve below the requirement) until refilled.
+pub(crate) const RESERVE_DRAWN_LOAN: u64 = 1;
+/// Meridian's covenants for its silo's loans: a reserve of one payment, a report a quarter.
+const MERIDIAN_RESERVE_PERIODS: u32 = 1;
+const MERIDIAN_REPORT_INTERVAL_SECS: u64 = 90 * DAY;
 
 fn terms_for(index: usize, borrower: &str, now: u64, first_receipt: u64) -> LoanTerms {
     let (_, _, receipts, senior, junior, _) = LOANS[index];
@@ -325,6 +332,14 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                 "meridian",
                 Action::OpenSilo(OpenSilo { terms: silo(&["gpu.h100-sxm", "gpu.h200"], 800) }),
             ));
+            txs.push((
+                "meridian",
+                Action::SetLoanCovenants(SetLoanCovenants {
+                    silo_id: SiloId(first_silo + 1),
+                    debt_service_reserve_periods: MERIDIAN_RESERVE_PERIODS,
+                    report_interval_secs: MERIDIAN_REPORT_INTERVAL_SECS,
+                }),
+            ));
             for (offset, name) in ["northwind", "meridian"].iter().enumerate() {
                 let silo_id = SiloId(first_silo + offset as u64);
                 txs.push((
@@ -393,9 +408,9 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
         }
         2 => {
             repay(&mut txs, 0);
-            repay(&mut txs, 1);
             repay(&mut txs, 3);
-            // Loan 2 is not repaid: it falls late.
+            // Loan 2 is not repaid: it falls late. Loan 1 misses its second payment: its
+            // debt-service reserve pays it when the keeper draws it after the deadline.
         }
         _ => {
             // The margin call: a lower appraisal of loan 3's largest receipt, then a re-mark.
@@ -411,6 +426,16 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                 Action::RemarkLoans(RemarkLoans {
                     first_loan_id: LoanId(first_loan),
                     max_loans: 100,
+                }),
+            ));
+            // The margin-called loan's borrower posts its quarterly report (meridian's covenant).
+            txs.push((
+                LOANS[MARGIN_CALL_LOAN as usize].1,
+                Action::PostBorrowerReport(PostBorrowerReport {
+                    loan_id: LoanId(first_loan + MARGIN_CALL_LOAN),
+                    document_hash: B256::from(alloy_primitives::keccak256(
+                        "devnet/borrower-report/op_delta/q1",
+                    )),
                 }),
             ));
             // Queued redemptions: an open bid and a sealed bid waiting.
@@ -536,7 +561,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             println!("  {name:<10} {address}  {}", path.display());
         }
         println!(
-            "credit book: loan {LATE_LOAN} is late, loan {MARGIN_CALL_LOAN} is in margin call; see /v1/loans"
+            "credit book: loan {LATE_LOAN} is late, loan {MARGIN_CALL_LOAN} is in margin call, loan {RESERVE_DRAWN_LOAN}'s debt-service reserve paid its missed payment (breached until refilled); see /v1/loans"
         );
         println!(
             "reserve: attested at the last bootstrap stage; after {} days it is stale and mints are refused (reserve_attestation_is_stale), redemptions are not",
@@ -619,9 +644,9 @@ mod tests {
             digests,
             [
                 "0xadec871ac4f070048f8d4b8c83dfc3c0de077770250d0deda6f455dc233473de",
-                "0x05b62b7218151fefa8b95300c41e04906f3a395d0fc77f006b6f1559c842f2cb",
-                "0x88f371a8d3914f42c3b52256e0e3c84ed081005357f3db2fd01f0c440004fdd7",
-                "0x7a35e5ca05330fb5aded2e49e3e7bc3ac7b5d19bd7ed968d4867d07191391360",
+                "0xfd5fb792e1303835264b29f3f188e422b329ef3c8aa953e91480cba91ea279b5",
+                "0xec8c7199da698e8e6acc80e2c4589b424d8055470fc4d7efdb87c1b5276729b4",
+                "0xc3f8798cb97ffdd11f06b306ebd8f19d4137c855e1a4d86ed2f0334f022d8296",
             ]
         );
     }
@@ -651,6 +676,18 @@ mod tests {
             Some(MarginCallReason::LtvAboveLimit),
             "{called:?}"
         );
+        let drawn = loan(RESERVE_DRAWN_LOAN);
+        assert_eq!(drawn.status, LoanStatus::Active);
+        assert_eq!(drawn.missed_periods(now), 0, "the reserve paid the missed payment");
+        assert!(!drawn.reserve.drawn_total.is_zero(), "{:?}", drawn.reserve);
+        assert!(drawn.reserve.balance < drawn.reserve.required, "{:?}", drawn.reserve);
+        assert_eq!(
+            drawn.breach.map(|b| b.reason),
+            Some(infrafi_core::loans::BreachReason::ReserveBelowRequirement),
+            "{drawn:?}"
+        );
+        assert!(called.last_report.is_some(), "the margin-called borrower reported");
+        assert!(!called.reserve.balance.is_zero(), "meridian's loans hold a reserve");
         assert!(state.loans.loans.iter().any(|(_, l)| l.status == LoanStatus::Proposed));
         let requests: Vec<_> = state.queue.requests.iter().map(|(_, r)| r).collect();
         assert!(requests.iter().any(|r| r.is_active() && r.bid_price_wad > 0), "an open bid");

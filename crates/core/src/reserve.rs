@@ -347,6 +347,13 @@ pub fn latest_attestation(state: &State) -> Option<&ReserveAttestation> {
 }
 
 /// `value` / `supply` in basis points, rounded down; `None` when nothing is issued.
+///
+/// A ratio above `u128::MAX` basis points (a value more than about 3.4 x 10^34 times the
+/// supply) is shown as `u128::MAX`: the figure is for display only (`backing_bps`,
+/// `ledger_backing_bps`), no rule reads it, and the shown ratio is then below the true one,
+/// never above (the backing is understated, not overstated). Returning an overflow error
+/// instead would hide a reserve that is merely very large. Pinned by
+/// `tests::a_ratio_beyond_the_largest_number_is_shown_below_the_truth_and_decides_nothing`.
 pub fn ratio_bps(value: Amount, supply: Amount) -> Option<u128> {
     if supply.is_zero() {
         return None;
@@ -377,6 +384,14 @@ pub fn attested_backing(state: &State) -> Option<AttestedBacking> {
 }
 
 /// Attested value plus `tolerance_bps` of it, rounded down (less room to mint, never more).
+///
+/// A true bound above `Amount::MAX` is returned as `Amount::MAX`. This decides every mint
+/// exactly as the true bound would: the bound is only compared with a supply after a mint,
+/// which the ledger keeps at most `Amount::MAX` (its additions are checked), so both admit
+/// every supply; and the headroom shown (bound - supply) is then below the true headroom,
+/// never above. Saturating never lets more USDai be issued than the attestation covers, and
+/// returning the overflow code instead would refuse mints that the attestation does cover.
+/// Pinned by `tests::an_issuance_bound_beyond_the_largest_amount_decides_mints_as_the_true_bound`.
 fn issuance_bound(attested_value: Amount, tolerance_bps: Bps) -> Amount {
     let extra = attested_value.mul_bps(tolerance_bps, Rounding::Down).unwrap_or(Amount::MAX);
     attested_value.checked_add(extra).unwrap_or(Amount::MAX)
@@ -982,6 +997,35 @@ mod tests {
         assert_eq!(refused, ReserveError::ReserveBackingInsufficient.into());
         assert_eq!(refused.code(), 310);
         assert_eq!(state.state_hash(), before);
+    }
+
+    #[test]
+    fn an_issuance_bound_beyond_the_largest_amount_decides_mints_as_the_true_bound() {
+        // In range: value + 1% of it, rounded down.
+        assert_eq!(issuance_bound(Amount(1_001), Bps(100)), Amount(1_011));
+        // The true bound of the largest attestation with a 1% tolerance is 1.01 x MAX: every
+        // supply the ledger can hold (at most MAX) is within it, and within MAX too.
+        let bound = issuance_bound(Amount::MAX, Bps(100));
+        assert_eq!(bound, Amount::MAX);
+        for supply in [Amount::ZERO, Amount(u128::MAX / 2), Amount::MAX] {
+            assert!(supply <= bound, "a supply the true bound admits is admitted");
+        }
+        // The headroom shown is the saturated one: below the true 1.01 x MAX - supply.
+        let supply = Amount(u128::MAX / 2);
+        let true_headroom = U256::from(u128::MAX) * U256::from(10_100u32) / U256::from(10_000u32)
+            - U256::from(supply.0);
+        assert!(U256::from(bound.saturating_sub(supply).0) < true_headroom);
+        // A tolerance so large its product overflows saturates the same way.
+        assert_eq!(issuance_bound(Amount(u128::MAX / 3), Bps(u32::MAX)), Amount::MAX);
+    }
+
+    #[test]
+    fn a_ratio_beyond_the_largest_number_is_shown_below_the_truth_and_decides_nothing() {
+        assert_eq!(ratio_bps(Amount(1_005), Amount(1_000)), Some(10_050));
+        assert_eq!(ratio_bps(Amount(999), Amount(1_000)), Some(9_990), "rounded down");
+        assert_eq!(ratio_bps(Amount(5), Amount::ZERO), None, "nothing issued");
+        // MAX / 1 = MAX x 10,000 bps, beyond u128: shown as u128::MAX, below the truth.
+        assert_eq!(ratio_bps(Amount::MAX, Amount(1)), Some(u128::MAX));
     }
 
     #[test]
