@@ -354,8 +354,8 @@ function loanClasses(loan, receiptsById) {
 /** Status with its flags: a margin call, a breached covenant, a missed deadline. */
 function loanStatus(loan, now) {
   const flags = [];
-  if (loan.margin_call) flags.push(h('span', { class: 'badge warn', 'data-flag': 'margin_call', title: `${loan.margin_call.reason}; cure by ${fmt.time(loan.margin_call.cure_deadline)}` }, 'margin call'));
-  if (loan.breach) flags.push(h('span', { class: 'badge late', 'data-flag': 'breached', title: `${loan.breach.reason.replaceAll('_', ' ')}; cure by ${fmt.time(loan.breach.cure_deadline)}` }, 'breached'));
+  if (loan.margin_call) flags.push(h('span', { class: 'badge warn', 'data-flag': 'margin_call', title: `${loan.margin_call.reason}; cure by ${fmt.time(loan.margin_call.cure_deadline_at)}` }, 'margin call'));
+  if (loan.breach) flags.push(h('span', { class: 'badge late', 'data-flag': 'breached', title: `${loan.breach.reason.replaceAll('_', ' ')}; cure by ${fmt.time(loan.breach.cure_deadline_at)}` }, 'breached'));
   if (loan.status === 'active' && now !== null && loan.next_due_at < now) flags.push(h('span', { class: 'badge late', 'data-flag': 'late' }, 'late'));
   return h('span', { class: 'status' }, h('span', { class: `badge ${loan.status}` }, loan.status), flags);
 }
@@ -472,7 +472,7 @@ export async function loan(context, id) {
     await figure('loan_rate', 'Rate (APR)', fmt.bps(l.apr_bps), { raw: String(l.apr_bps), height, proof, note: `${l.model.replaceAll('_', ' ')}, ${l.periods} payments every ${fmt.duration(l.interval_secs)}` }),
     await figure('loan_ltv', 'LTV', l.mark ? fmt.bps(l.mark.ltv_bps) : '—', { raw: l.mark?.ltv_bps ?? null, height, proof, note: l.mark ? `collateral ${fmt.amount(l.mark.collateral_value)} marked ${fmt.time(l.mark.at)}` : 'not marked' }),
     await figure('loan_next_due', 'Next payment', l.status === 'active' ? fmt.time(l.next_due_at) : '—', { raw: l.status === 'active' ? String(l.next_due_at) : null, height, proof }),
-    await figure('loan_status', 'Status', l.status, { raw: l.status, height, proof, note: l.margin_call ? `margin call (${l.margin_call.reason}) until ${fmt.time(l.margin_call.cure_deadline)}` : l.defaulted_at ? `defaulted ${fmt.time(l.defaulted_at)}` : null }),
+    await figure('loan_status', 'Status', l.status, { raw: l.status, height, proof, note: l.margin_call ? `margin call (${l.margin_call.reason}) until ${fmt.time(l.margin_call.cure_deadline_at)}` : l.defaulted_at ? `defaulted ${fmt.time(l.defaulted_at)}` : null }),
   );
   node.append(section('Loan', figures, h('div', { class: 'ltv-row wide' }, h('span', {}, `LTV vs silo ${silo.id} limits`), ltvBar(l, silo)),
     facts([
@@ -540,7 +540,7 @@ function covenantFacts(l) {
     h('div', { class: 'ltv-row wide' }, h('span', {}, 'reserve vs requirement'), reserveBar(l, { wide: true })),
     facts([
       ['breached', 'breached', String(l.breached), breach ? `yes: ${breach.reason.replaceAll('_', ' ')}, since ${fmt.time(breach.opened_at)}` : 'no'],
-      ['breach_cure_deadline', 'cure by', breach?.cure_deadline ?? null, breach ? `${fmt.time(breach.cure_deadline)} (uncured, the loan may be defaulted then)` : '—'],
+      ['breach_cure_deadline', 'cure by', breach?.cure_deadline_at ?? null, breach ? `${fmt.time(breach.cure_deadline_at)} (uncured, the loan may be defaulted then)` : '—'],
       ['reserve_periods', 'reserve covenant', reserve.periods, reserve.periods === 0 ? 'none' : `${reserve.periods} payment${reserve.periods === 1 ? '' : 's'} and their grace interest`],
       ['reserve_required', 'reserve required', reserve.required, fmt.amount(reserve.required)],
       ['reserve_balance', 'reserve held', reserve.balance, fmt.amount(reserve.balance)],

@@ -437,7 +437,7 @@ try {
         const shown = await page.$$eval('dl.facts dd[data-key]', (all) => Object.fromEntries(all.map((dd) => [dd.dataset.key, { raw: dd.dataset.raw ?? null, text: dd.textContent }])));
         const expected = {
           breached: [String(d.breached), d.breach ? `yes: ${d.breach.reason.replaceAll('_', ' ')}, since ${fmt.time(d.breach.opened_at)}` : 'no'],
-          breach_cure_deadline: [d.breach ? String(d.breach.cure_deadline) : null, undefined],
+          breach_cure_deadline: [d.breach ? String(d.breach.cure_deadline_at) : null, undefined],
           reserve_periods: [String(d.debt_service_reserve.periods), undefined],
           reserve_required: [d.debt_service_reserve.required, fmt.amount(d.debt_service_reserve.required)],
           reserve_balance: [d.debt_service_reserve.balance, fmt.amount(d.debt_service_reserve.balance)],

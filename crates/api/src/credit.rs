@@ -157,7 +157,7 @@ pub(crate) fn loan_dto(loan: &Loan) -> LoanDto {
         margin_call: loan.margin_call.map(|call| {
             serde_json::json!({
                 "opened_at": call.opened_at,
-                "cure_deadline": call.cure_deadline,
+                "cure_deadline_at": call.cure_deadline_at,
                 "reason": text(call.reason),
             })
         }),
@@ -173,7 +173,7 @@ pub(crate) fn loan_dto(loan: &Loan) -> LoanDto {
         breach: loan.breach.map(|breach| {
             serde_json::json!({
                 "opened_at": breach.opened_at,
-                "cure_deadline": breach.cure_deadline,
+                "cure_deadline_at": breach.cure_deadline_at,
                 "reason": text(breach.reason),
             })
         }),

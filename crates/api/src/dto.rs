@@ -735,7 +735,7 @@ pub struct LoanDto {
     pub next_due_at: u64,
     /// The proposal's acceptance deadline.
     pub expires_at: u64,
-    /// The open margin call, if any: `{opened_at, cure_deadline, reason}`.
+    /// The open margin call, if any: `{opened_at, cure_deadline_at, reason}`.
     pub margin_call: Option<serde_json::Value>,
     /// The last re-mark: collateral value and LTV.
     pub mark: Option<MarkDto>,
@@ -748,7 +748,7 @@ pub struct LoanDto {
     /// Whether it is breached (issue 16): its debt-service reserve is below the requirement
     /// or its borrower's report is overdue; `breach` holds the cure window.
     pub breached: bool,
-    /// The open breach, if any: `{opened_at, cure_deadline, reason}` (`reserve_below_requirement`
+    /// The open breach, if any: `{opened_at, cure_deadline_at, reason}` (`reserve_below_requirement`
     /// or `report_overdue`).
     pub breach: Option<serde_json::Value>,
     /// Its debt-service reserve.

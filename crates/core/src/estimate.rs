@@ -109,7 +109,7 @@ pub fn base_yield_inflows(state: &State, horizon_secs: u64) -> Result<Vec<(u64, 
     let vault_globals = state.vault.globals.get();
     let unvested = vault::unvested(vault_globals, now);
     if !unvested.is_zero() {
-        inflows.push((vault_globals.vesting_end, unvested));
+        inflows.push((vault_globals.vesting_ends_at, unvested));
     }
     let backing = reserve::backing(state)?;
     let surplus = after_fee(backing.surplus)?;

@@ -180,7 +180,7 @@ pub enum Event {
     /// A borrower pledged more receipts.
     ReceiptsPledged { loan_id: LoanId, receipt_ids: Vec<ReceiptId> },
     /// A re-mark opened a cure window.
-    MarginCallOpened { loan_id: LoanId, cure_deadline: u64, reason: MarginCallReason },
+    MarginCallOpened { loan_id: LoanId, cure_deadline_at: u64, reason: MarginCallReason },
     /// A loan cured its margin call.
     MarginCallCured { loan_id: LoanId },
     /// A curator set the covenants of its silo's new loans (issue 16).
@@ -192,7 +192,7 @@ pub enum Event {
     /// A borrower posted its periodic report.
     BorrowerReportPosted { loan_id: LoanId, document_hash: B256 },
     /// A loan became breached: its reserve is short or its report overdue; a cure window opened.
-    LoanBreached { loan_id: LoanId, cure_deadline: u64, reason: BreachReason },
+    LoanBreached { loan_id: LoanId, cure_deadline_at: u64, reason: BreachReason },
     /// A breached loan was cured.
     LoanBreachCured { loan_id: LoanId },
     /// A keeper re-marked a batch of loans.

@@ -684,10 +684,10 @@ fn check_qev(state: &State) -> Result<(), String> {
         let fees = &request.wait_fees;
         let vested =
             qev::vested_wait_fees(fees, now).map_err(|_| format!("request {id} vesting"))?;
-        if fees.claimed > vested || vested > fees.credited || fees.vested_at_from > fees.credited {
+        if fees.claimed > vested || vested > fees.credited || fees.vested_at_start > fees.credited {
             return Err(format!("request {id} wait-fees claimed/vested/credited out of order"));
         }
-        if fees.vesting_from > fees.vesting_until {
+        if fees.vesting_started_at > fees.vesting_ends_at {
             return Err(format!("request {id} vests backwards"));
         }
         let unclaimed = fees.credited.0 - fees.claimed.0;

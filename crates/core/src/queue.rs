@@ -636,7 +636,7 @@ fn sweep_orphaned_vault_assets(state: &mut State) -> Result<(), TxError> {
     )?;
     let globals = state.vault.globals.get_mut();
     globals.vesting_amount = Amount::ZERO;
-    globals.vesting_end = globals.vesting_start;
+    globals.vesting_ends_at = globals.vesting_started_at;
     state.emit(Event::OrphanedVaultAssetsSwept { amount: orphaned });
     Ok(())
 }

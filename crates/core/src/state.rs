@@ -56,8 +56,14 @@ pub struct Clock {
 /// margin call and optimistic NAV counts vesting yield (issue 11), so a stored chain replays to
 /// another state. 10: the same state encoding, but `post_price`'s field and the
 /// `price_posted` event's are `price_wad` (were `price`; issue 12: a price says its unit), so a
-/// stored block or receipt holding them no longer decodes (actions refuse unknown fields).
-pub const STATE_FORMAT: u64 = 10;
+/// stored block or receipt holding them no longer decodes (actions refuse unknown fields). 11:
+/// the same state encoding (postcard does not name fields), but times say their unit last
+/// (issue 12): `margin_call_opened`'s and `loan_breached`'s `cure_deadline` are
+/// `cure_deadline_at`, so a stored receipt holding them no longer decodes; the state's
+/// `cure_deadline`, the vault's `vesting_start`/`vesting_end`, a request's wait-fee
+/// `vesting_from`/`vesting_until`/`vested_at_from` and the auction's `fee_time_origin` were
+/// renamed with them.
+pub const STATE_FORMAT: u64 = 11;
 
 component! {
     /// Everything the protocol knows.

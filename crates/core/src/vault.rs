@@ -176,12 +176,12 @@ pub(crate) fn update_senior_position(
 /// The vault's own state (its USDai and shares live in the ledger).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VaultGlobals {
-    /// Harvested yield vesting into NAV: the amount that was unvested at `vesting_start`.
+    /// Harvested yield vesting into NAV: the amount that was unvested at `vesting_started_at`.
     pub vesting_amount: Amount,
     /// When the current vesting began.
-    pub vesting_start: u64,
+    pub vesting_started_at: u64,
     /// When it ends.
-    pub vesting_end: u64,
+    pub vesting_ends_at: u64,
     /// All senior positions.
     pub senior: SeniorBook,
 }
@@ -197,11 +197,11 @@ component! {
 
 /// Yield harvested but not yet vested at `now`, rounded up (kept out of NAV until earned).
 pub fn unvested(globals: &VaultGlobals, now: u64) -> Amount {
-    if now >= globals.vesting_end || globals.vesting_amount.is_zero() {
+    if now >= globals.vesting_ends_at || globals.vesting_amount.is_zero() {
         return Amount::ZERO;
     }
-    let remaining = u128::from(globals.vesting_end - now);
-    let duration = u128::from(globals.vesting_end - globals.vesting_start);
+    let remaining = u128::from(globals.vesting_ends_at - now);
+    let duration = u128::from(globals.vesting_ends_at - globals.vesting_started_at);
     // Cannot fail (remaining <= duration, so the result is at most the amount, and the
     // product is exact in 256 bits); were it to, counting all of it unvested keeps NAV low,
     // which favours the vault over a redeemer.
@@ -220,13 +220,13 @@ pub fn start_vesting(state: &mut State, amount: Amount) -> Result<(), TxError> {
     let still_unvested = unvested(globals, now);
     if duration == 0 {
         globals.vesting_amount = Amount::ZERO;
-        globals.vesting_start = now;
-        globals.vesting_end = now;
+        globals.vesting_started_at = now;
+        globals.vesting_ends_at = now;
         return Ok(());
     }
     globals.vesting_amount = still_unvested.checked_add(amount)?;
-    globals.vesting_start = now;
-    globals.vesting_end = now.saturating_add(duration);
+    globals.vesting_started_at = now;
+    globals.vesting_ends_at = now.saturating_add(duration);
     Ok(())
 }
 

@@ -327,7 +327,7 @@ fn a_margin_call_is_cured_by_prepaying_under_the_initial_limit() {
     market.ok(KEEPER, Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 10 }));
     let call = market.loan(id).margin_call.unwrap();
     assert_eq!(call.reason, MarginCallReason::LtvAboveLimit);
-    assert_eq!(call.cure_deadline, market.now() + 14 * DAY);
+    assert_eq!(call.cure_deadline_at, market.now() + 14 * DAY);
     // Prepaying down to 75% LTV is not enough (initial limit 70%)...
     market.ok(
         BORROWER,
@@ -396,7 +396,7 @@ fn a_lapsed_insurance_policy_opens_a_cure_window_that_ends_in_default() {
         Action::TriggerDefault(TriggerDefault { loan_id: id }),
         LoanError::LoanIsNotInDefault,
     );
-    market.set_time(call.cure_deadline + 1);
+    market.set_time(call.cure_deadline_at + 1);
     market.reject(
         BORROWER,
         Action::PrepayLoan(PrepayLoan {

@@ -98,11 +98,11 @@ fn an_uncured_breach_allows_default_before_grace_ends_and_the_reserve_is_the_fir
     let (mut market, _, loan) = covenanted_loan();
     market.advance(MONTH_SECS + 1);
     market.ok(KEEPER, draw(loan));
-    let cure_deadline = market.loan(loan).breach.expect("breached").cure_deadline;
+    let cure_deadline_at = market.loan(loan).breach.expect("breached").cure_deadline_at;
     // Not yet: the cure window is open and the next payment is not even due.
     let trigger = Action::TriggerDefault(TriggerDefault { loan_id: loan });
     market.rejected(KEEPER, trigger.clone(), LoanError::LoanIsNotInDefault);
-    market.advance(cure_deadline + 1 - market.now());
+    market.advance(cure_deadline_at + 1 - market.now());
     assert!(market.now() < market.loan(loan).next_due_at, "before the next deadline");
     let vault_before = market.vault_usdai();
     market.ok(KEEPER, trigger);

@@ -10,10 +10,10 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 10, in encoding order (formats 8 to 10 changed
+/// Every table and slot of the state at format 11, in encoding order (formats 8 to 11 changed
 /// the receipts' error shape, replay semantics and transaction JSON, not the state: the schema
 /// and hash are those of format 7).
-const SCHEMA_AT_FORMAT_10: &[&str] = &[
+const SCHEMA_AT_FORMAT_11: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -63,8 +63,8 @@ const SCHEMA_AT_FORMAT_10: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 10 (unchanged from 7).
-const GENESIS_HASH_AT_FORMAT_10: &str =
+/// The hash of the canonical encoding of [`pinned_state`] at format 11 (unchanged from 7).
+const GENESIS_HASH_AT_FORMAT_11: &str =
     "0xa138883d1c67c1651f6983837d077d4f63449477a5629721a4bb653b22506fbc";
 
 fn pinned_state() -> State {
@@ -79,7 +79,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 10, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 11, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -87,8 +87,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_10, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_10);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_11, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_11);
 }
 
 #[test]

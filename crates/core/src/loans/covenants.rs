@@ -97,7 +97,7 @@ pub struct Breach {
     /// When it opened.
     pub opened_at: u64,
     /// After this, uncured, the loan may be defaulted.
-    pub cure_deadline: u64,
+    pub cure_deadline_at: u64,
     /// Why it opened (the first reason found; both may hold).
     pub reason: BreachReason,
 }
@@ -141,9 +141,9 @@ pub(super) fn plan_breach(state: &State, loan: &Loan) -> (Option<Breach>, Option
     match (loan.breach, breach_reason(loan, now)) {
         (None, Some(reason)) => {
             let cure_period = state.governance.params.get().cure_period_secs;
-            let cure_deadline = now.saturating_add(cure_period);
-            let breach = Breach { opened_at: now, cure_deadline, reason };
-            (Some(breach), Some(Event::LoanBreached { loan_id: loan.id, cure_deadline, reason }))
+            let cure_deadline_at = now.saturating_add(cure_period);
+            let breach = Breach { opened_at: now, cure_deadline_at, reason };
+            (Some(breach), Some(Event::LoanBreached { loan_id: loan.id, cure_deadline_at, reason }))
         }
         (Some(_), None) => (None, Some(Event::LoanBreachCured { loan_id: loan.id })),
         (open, _) => (open, None),

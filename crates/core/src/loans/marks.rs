@@ -185,9 +185,10 @@ fn plan_remark(state: &State, loan: &Loan) -> Result<Remark, TxError> {
                     MarginCallReason::CollateralIneligible
                 };
                 let cure_period = state.governance.params.get().cure_period_secs;
-                let cure_deadline = now.saturating_add(cure_period);
-                margin_call = Some(MarginCall { opened_at: now, cure_deadline, reason });
-                event = Some(Event::MarginCallOpened { loan_id: loan.id, cure_deadline, reason });
+                let cure_deadline_at = now.saturating_add(cure_period);
+                margin_call = Some(MarginCall { opened_at: now, cure_deadline_at, reason });
+                event =
+                    Some(Event::MarginCallOpened { loan_id: loan.id, cure_deadline_at, reason });
             }
             Some(call)
                 if call.reason != MarginCallReason::PaymentMissed
@@ -202,10 +203,10 @@ fn plan_remark(state: &State, loan: &Loan) -> Result<Remark, TxError> {
         if margin_call.is_none() && overdue {
             // Overdue and no other window open (or one just cured): the grace period is the
             // window, the default rule, not the cure period.
-            let cure_deadline = loan.next_due_at.saturating_add(loan.grace_period_secs);
+            let cure_deadline_at = loan.next_due_at.saturating_add(loan.grace_period_secs);
             let reason = MarginCallReason::PaymentMissed;
-            margin_call = Some(MarginCall { opened_at: now, cure_deadline, reason });
-            event = Some(Event::MarginCallOpened { loan_id: loan.id, cure_deadline, reason });
+            margin_call = Some(MarginCall { opened_at: now, cure_deadline_at, reason });
+            event = Some(Event::MarginCallOpened { loan_id: loan.id, cure_deadline_at, reason });
         }
     }
     // `Loan::is_impaired` with the new margin call.

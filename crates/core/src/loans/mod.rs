@@ -227,7 +227,7 @@ pub struct MarginCall {
     /// When it opened.
     pub opened_at: u64,
     /// When it lapses: after this the loan may be defaulted.
-    pub cure_deadline: u64,
+    pub cure_deadline_at: u64,
     /// Why it opened.
     pub reason: MarginCallReason,
 }
@@ -359,8 +359,8 @@ impl Loan {
     pub fn is_cure_lapsed(&self, now: u64) -> bool {
         self.status == LoanStatus::Active
             && (self.margin_call.is_some_and(|call| {
-                call.reason != MarginCallReason::PaymentMissed && now > call.cure_deadline
-            }) || self.breach.is_some_and(|breach| now > breach.cure_deadline))
+                call.reason != MarginCallReason::PaymentMissed && now > call.cure_deadline_at
+            }) || self.breach.is_some_and(|breach| now > breach.cure_deadline_at))
     }
 
     /// Whether it is breached (issue 16): its reserve is short or its report overdue.

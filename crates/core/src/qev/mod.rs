@@ -113,8 +113,8 @@ pub struct SealedBid {
 
 /// A request's wait-fees: credits settled from the wait-fee index and their vesting.
 ///
-/// Vesting: at `vesting_from`, `vested_at_from` had vested; the rest of `credited` vests
-/// linearly until `vesting_until`. `claimed <= vested <= credited` at all times.
+/// Vesting: at `vesting_started_at`, `vested_at_start` had vested; the rest of `credited` vests
+/// linearly until `vesting_ends_at`. `claimed <= vested <= credited` at all times.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaitFees {
     /// The wait-fee index at the last settlement (see [`wait_fee_index_at`]).
@@ -123,12 +123,12 @@ pub struct WaitFees {
     pub credited: Amount,
     /// Claimed so far.
     pub claimed: Amount,
-    /// Vested at `vesting_from`.
-    pub vested_at_from: Amount,
+    /// Vested at `vesting_started_at`.
+    pub vested_at_start: Amount,
     /// When the current schedule starts.
-    pub vesting_from: u64,
+    pub vesting_started_at: u64,
     /// When everything credited has vested.
-    pub vesting_until: u64,
+    pub vesting_ends_at: u64,
 }
 
 /// The auction's pool and lifetime totals.
@@ -146,7 +146,7 @@ pub struct QevGlobals {
     pub clearing_price_ema_wad: u128,
     /// The time the wait-fee index measures its time weights from (its first distribution),
     /// which keeps `fee x time` small.
-    pub fee_time_origin: Option<u64>,
+    pub fee_time_origin_at: Option<u64>,
     /// Priority fees paid by jumpers, ever.
     pub bid_fees_paid_total: Amount,
     /// Unrevealed sealed-bid penalties, ever.

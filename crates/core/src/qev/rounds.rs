@@ -170,7 +170,7 @@ fn distribute(
         let qev = state.queue.qev.get_mut();
         qev.pool_dust_scaled =
             qev.pool_dust_scaled.checked_add(pad).ok_or(crate::math::Overflow)?;
-        qev.fee_time_origin.get_or_insert(now);
+        qev.fee_time_origin_at.get_or_insert(now);
     }
     let carried_out = if distributed.is_zero() { available } else { Amount::ZERO };
     let inflow = record.bid_fees_paid.checked_add(carried_in)?;
@@ -216,7 +216,7 @@ fn share_out(
     if per_share == 0 {
         return Ok(None);
     }
-    let origin = state.queue.qev.get().fee_time_origin.unwrap_or(now);
+    let origin = state.queue.qev.get().fee_time_origin_at.unwrap_or(now);
     let Some(time_weight) = per_share.checked_mul(u128::from(now.saturating_sub(origin))) else {
         return Ok(None);
     };

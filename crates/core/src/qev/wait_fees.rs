@@ -28,17 +28,17 @@ pub fn wait_fee_index_at(state: &State, id: RequestId) -> Sums {
 
 /// What has vested of `fees` at `now`, rounded down.
 pub fn vested_wait_fees(fees: &WaitFees, now: u64) -> Result<Amount, TxError> {
-    let unvested_at_from = fees.credited.checked_sub(fees.vested_at_from)?;
-    if unvested_at_from.is_zero() || now >= fees.vesting_until {
+    let unvested_at_from = fees.credited.checked_sub(fees.vested_at_start)?;
+    if unvested_at_from.is_zero() || now >= fees.vesting_ends_at {
         return Ok(fees.credited);
     }
-    if now <= fees.vesting_from {
-        return Ok(fees.vested_at_from);
+    if now <= fees.vesting_started_at {
+        return Ok(fees.vested_at_start);
     }
-    let elapsed = u128::from(now - fees.vesting_from);
-    let duration = u128::from(fees.vesting_until - fees.vesting_from);
+    let elapsed = u128::from(now - fees.vesting_started_at);
+    let duration = u128::from(fees.vesting_ends_at - fees.vesting_started_at);
     let vested = unvested_at_from.mul_div(elapsed, duration, Rounding::Down)?;
-    Ok(fees.vested_at_from.checked_add(vested)?)
+    Ok(fees.vested_at_start.checked_add(vested)?)
 }
 
 /// What the owner may claim now: vested minus claimed.
@@ -74,7 +74,7 @@ fn credit_wait_fees(
         now
     } else {
         // Unvested-weighted remaining time, in 256 bits; each remaining time is positive.
-        let old_left = U256::from(fees.vesting_until.saturating_sub(now));
+        let old_left = U256::from(fees.vesting_ends_at.saturating_sub(now));
         let new_left = U256::from(new_until.saturating_sub(now));
         let weighted =
             U256::from(old_unvested.0) * old_left + U256::from(new_unvested.0) * new_left;
@@ -86,9 +86,9 @@ fn credit_wait_fees(
         now.saturating_add(left.max(1))
     };
     fees.credited = fees.credited.checked_add(amount)?;
-    fees.vested_at_from = vested_now.checked_add(new_vested)?;
-    fees.vesting_from = now;
-    fees.vesting_until = until;
+    fees.vested_at_start = vested_now.checked_add(new_vested)?;
+    fees.vesting_started_at = now;
+    fees.vesting_ends_at = until;
     Ok(())
 }
 
@@ -112,7 +112,7 @@ fn unsettled_wait_fees(
     let (credit, remainder) =
         mul_div_remainder(request.shares_remaining.0, per_share, WAIT_FEE_SCALE)?;
     // The credit-weighted mean time of the rounds settled together, rounded up (later).
-    let origin = state.queue.qev.get().fee_time_origin.unwrap_or(now);
+    let origin = state.queue.qev.get().fee_time_origin_at.unwrap_or(now);
     let mean_offset = mul_div(time_weight, 1, per_share, Rounding::Up)?;
     // The mean of the rounds' times lies between the origin and now; `min(now)` bounds the
     // rounding up (a time, not an amount).
@@ -190,9 +190,9 @@ pub(crate) fn forfeit_unvested_wait_fees(
     }
     let fees = &mut request.wait_fees;
     fees.credited = vested;
-    fees.vested_at_from = vested;
-    fees.vesting_from = now;
-    fees.vesting_until = now;
+    fees.vested_at_start = vested;
+    fees.vesting_started_at = now;
+    fees.vesting_ends_at = now;
     let qev = state.queue.qev.get_mut();
     qev.pool_undistributed = qev.pool_undistributed.checked_add(unvested)?;
     qev.forfeits_total = qev.forfeits_total.checked_add(unvested)?;

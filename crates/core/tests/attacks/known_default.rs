@@ -56,7 +56,7 @@ fn a_holder_who_sees_a_missed_payment_cannot_leave_before_the_loss_reaches_the_p
     remark(&mut market);
     let call = market.loan(loan).margin_call.expect("the missed payment opened a window");
     assert_eq!(call.reason, MarginCallReason::PaymentMissed);
-    assert_eq!(call.cure_deadline, deadline + 15 * DAY, "the grace period is the window");
+    assert_eq!(call.cure_deadline_at, deadline + 15 * DAY, "the grace period is the window");
     let impairment = market.nav().senior_impairment;
     assert!(impairment > Amount::ZERO, "the likely loss reaches the redemption price now");
 

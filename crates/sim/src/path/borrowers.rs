@@ -57,7 +57,7 @@ impl PathSim<'_> {
         let now = self.chain.now();
         let Some(loan) = self.chain.state.loans.loans.get(&id) else { return Ok(()) };
         let Some(call) = loan.margin_call else { return Ok(()) };
-        let cure_day = self.day_after(call.cure_deadline);
+        let cure_day = self.day_after(call.cure_deadline_at);
         let silo =
             self.chain.state.silos.silos.get(&loan.silo).map(|s| s.terms.max_initial_ltv_bps);
         let (Some(initial), Some(mark)) = (silo, loan.mark) else { return Ok(()) };
