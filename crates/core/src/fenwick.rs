@@ -197,63 +197,6 @@ impl Fenwick {
     }
 }
 
-/// Changes to a [`Fenwick`] tree gathered over many requests (a round's activations and
-/// serves) and written once per node: `k` changes write each node on their paths once, where
-/// `k` separate updates write `k x log(capacity)` nodes (contiguous indices share almost every
-/// node above the leaves). The tree ends exactly as the updates one by one would leave it.
-#[derive(Debug, Default)]
-pub struct FenwickBatch {
-    /// `(index, added, subtracted)` in the order they were recorded.
-    changes: Vec<(u64, Sums, Sums)>,
-}
-
-impl FenwickBatch {
-    /// Records `delta` added at `index`.
-    pub fn add(&mut self, index: u64, delta: Sums) {
-        self.changes.push((index, delta, Sums::ZERO));
-    }
-
-    /// Records `delta` subtracted at `index`.
-    pub fn sub(&mut self, index: u64, delta: Sums) {
-        self.changes.push((index, Sums::ZERO, delta));
-    }
-
-    /// Writes the recorded changes into `tree`, each node once: the changes are merged by
-    /// index, then pushed up the tree from the lowest node, each node's pending change merged
-    /// into its parent's. Panics, as [`Fenwick::sub`] does, if a node would go negative (a
-    /// bookkeeping bug); [`Overflow`] if one would exceed `u128` (the caller's transaction is
-    /// then rolled back). Empties the batch.
-    pub fn write_to(&mut self, tree: &mut Fenwick) -> Result<(), Overflow> {
-        let capacity = tree.capacity();
-        let mut pending: std::collections::BTreeMap<u64, (Sums, Sums)> =
-            std::collections::BTreeMap::new();
-        for (index, added, subtracted) in self.changes.drain(..) {
-            assert!(index >= 1 && index <= capacity, "fenwick index {index} out of 1..={capacity}");
-            let entry = pending.entry(index).or_default();
-            entry.0 = entry.0.checked_add(added)?;
-            entry.1 = entry.1.checked_add(subtracted)?;
-        }
-        while let Some((node, (added, subtracted))) = pending.pop_first() {
-            if added == subtracted {
-                // Nothing changes here, nor above through this path.
-                continue;
-            }
-            let value = tree.node(node).checked_add(added)?;
-            let Ok(value) = value.checked_sub(subtracted) else {
-                panic!("fenwick node {node} would go negative")
-            };
-            tree.set_node(node, value);
-            let parent = node + lowbit(node);
-            if parent <= capacity {
-                let entry = pending.entry(parent).or_default();
-                entry.0 = entry.0.checked_add(added)?;
-                entry.1 = entry.1.checked_add(subtracted)?;
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,38 +260,6 @@ mod tests {
             let firsts: Vec<(u64, u128)> = tree.nodes.iter().filter(|(_, s)| s.0 > 0).map(|(k, s)| (*k, s.0)).collect();
             let rebuilt_firsts: Vec<(u64, u128)> = rebuilt.nodes.iter().map(|(k, s)| (*k, s.0)).collect();
             prop_assert_eq!(firsts, rebuilt_firsts);
-        }
-
-        #[test]
-        fn a_batch_leaves_the_tree_the_updates_one_by_one_leave(
-            start in proptest::collection::vec((1u64..64, 1u128..1_000), 0..40),
-            changes in proptest::collection::vec((1u64..64, 0u128..1_000, any::<bool>()), 0..80),
-        ) {
-            let mut one_by_one = Fenwick::default();
-            one_by_one.grow_to(64);
-            let mut plain = [0u128; 65];
-            for (index, value) in start {
-                one_by_one.add(index, Sums(value, 1)).expect("fits");
-                plain[index as usize] += value;
-            }
-            one_by_one.commit();
-            let mut batched = one_by_one.clone();
-            let mut batch = FenwickBatch::default();
-            for (index, value, is_add) in changes {
-                let value = if is_add { value } else { value.min(plain[index as usize]) };
-                if is_add {
-                    one_by_one.add(index, Sums(value, 1)).expect("fits");
-                    batch.add(index, Sums(value, 1));
-                    plain[index as usize] += value;
-                } else {
-                    one_by_one.sub(index, Sums(value, 0));
-                    batch.sub(index, Sums(value, 0));
-                    plain[index as usize] -= value;
-                }
-            }
-            batch.write_to(&mut batched).expect("fits");
-            prop_assert!(batched == one_by_one, "the same nodes, zero nodes absent in both");
-            prop_assert!(batch.changes.is_empty());
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::{
     action::ActionHandler,
     error::TxError,
     event::Event,
-    ids::{Account, Address, Asset, ProtocolAccount},
+    ids::{Account, Address, Asset},
     math::Amount,
     points, result_codes,
     state::State,
@@ -355,132 +355,6 @@ pub fn burn(
     from_entry.write(state, from, asset, from_after);
     state.emit(Event::Burned { asset, from, amount });
     Ok(())
-}
-
-/// Movements among a few protocol accounts repeated many times in one transaction (a round's
-/// burns from the queue escrow and payouts from the vault): each is checked and announced as
-/// its event when it happens, exactly as [`transfer`] and [`burn`] would, but the balances and
-/// supplies are kept here and written once, by [`Postings::write`]. The ledger ends exactly as
-/// the movements one by one would leave it.
-///
-/// While postings are open, nothing else may move the accounts or supplies they hold: read
-/// them through [`Postings::balance`] and [`Postings::supply_of`]. Protocol accounts only (a
-/// user's balance also settles points on every change).
-#[derive(Debug, Default)]
-pub(crate) struct Postings {
-    /// Balances read and changed so far (a handful: a linear search beats hashing).
-    balances: Vec<((ProtocolAccount, Asset), Amount)>,
-    /// Supplies read and changed so far.
-    supplies: Vec<(Asset, Supply)>,
-}
-
-impl Postings {
-    fn balance_mut(
-        &mut self,
-        state: &State,
-        account: ProtocolAccount,
-        asset: Asset,
-    ) -> &mut Amount {
-        let position = match self.balances.iter().position(|(key, _)| *key == (account, asset)) {
-            Some(position) => position,
-            None => {
-                self.balances.push(((account, asset), state.ledger.balance(account, asset)));
-                self.balances.len() - 1
-            }
-        };
-        &mut self.balances[position].1
-    }
-
-    fn supply_mut(&mut self, state: &State, asset: Asset) -> &mut Supply {
-        let position = match self.supplies.iter().position(|(key, _)| *key == asset) {
-            Some(position) => position,
-            None => {
-                let supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
-                self.supplies.push((asset, supply));
-                self.supplies.len() - 1
-            }
-        };
-        &mut self.supplies[position].1
-    }
-
-    /// The balance of `account` in `asset` with the postings so far.
-    pub(crate) fn balance(&self, state: &State, account: ProtocolAccount, asset: Asset) -> Amount {
-        match self.balances.iter().find(|(key, _)| *key == (account, asset)) {
-            Some((_, amount)) => *amount,
-            None => state.ledger.balance(account, asset),
-        }
-    }
-
-    /// What exists of `asset` with the postings so far.
-    pub(crate) fn supply_of(&self, state: &State, asset: Asset) -> Amount {
-        match self.supplies.iter().find(|(key, _)| *key == asset) {
-            Some((_, supply)) => supply.outstanding(),
-            None => state.ledger.supply_of(asset),
-        }
-    }
-
-    /// [`transfer`] between protocol accounts, posted here.
-    pub(crate) fn transfer(
-        &mut self,
-        state: &mut State,
-        asset: Asset,
-        from: ProtocolAccount,
-        to: ProtocolAccount,
-        amount: Amount,
-    ) -> Result<(), TxError> {
-        if amount.is_zero() {
-            return Err(LedgerError::AmountMustNotBeZero.into());
-        }
-        // Protocol accounts are never frozen.
-        if from == to {
-            return match self.balance(state, from, asset) >= amount {
-                true => Ok(()),
-                false => Err(LedgerError::BalanceInsufficient.into()),
-            };
-        }
-        let from_after = self
-            .balance(state, from, asset)
-            .checked_sub(amount)
-            .map_err(|_| LedgerError::BalanceInsufficient)?;
-        let to_after = self.balance(state, to, asset).checked_add(amount)?;
-        *self.balance_mut(state, from, asset) = from_after;
-        *self.balance_mut(state, to, asset) = to_after;
-        state.emit(Event::Transferred { asset, from: from.into(), to: to.into(), amount });
-        Ok(())
-    }
-
-    /// [`burn`] from a protocol account, posted here.
-    pub(crate) fn burn(
-        &mut self,
-        state: &mut State,
-        asset: Asset,
-        from: ProtocolAccount,
-        amount: Amount,
-    ) -> Result<(), TxError> {
-        if amount.is_zero() {
-            return Err(LedgerError::AmountMustNotBeZero.into());
-        }
-        let from_after = self
-            .balance(state, from, asset)
-            .checked_sub(amount)
-            .map_err(|_| LedgerError::BalanceInsufficient)?;
-        let supply = self.supply_mut(state, asset);
-        supply.burned = supply.burned.checked_add(amount)?;
-        assert!(supply.burned <= supply.issued, "burned more {asset} than was issued");
-        *self.balance_mut(state, from, asset) = from_after;
-        state.emit(Event::Burned { asset, from: from.into(), amount });
-        Ok(())
-    }
-
-    /// Writes the balances and supplies once; the postings are closed.
-    pub(crate) fn write(self, state: &mut State) {
-        for ((account, asset), amount) in self.balances {
-            state.ledger.set_balance(account.into(), asset, amount);
-        }
-        for (asset, supply) in self.supplies {
-            state.ledger.supply.insert(asset, supply);
-        }
-    }
 }
 
 /// Send an asset to another user.

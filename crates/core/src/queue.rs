@@ -15,7 +15,7 @@ use crate::{
     action::ActionHandler,
     error::TxError,
     event::Event,
-    fenwick::{Fenwick, FenwickBatch, Sums},
+    fenwick::{Fenwick, Sums},
     ids::{Address, Asset, ProtocolAccount, RequestId},
     ledger::{self, LedgerError},
     math::{Amount, Rounding},
@@ -451,50 +451,9 @@ impl ActionHandler for Claim {
     }
 }
 
-/// What a round changes once per request and writes once per round: the eligible and waiting
-/// share trees (each node on the activated and served requests' paths written once, by
-/// [`FenwickBatch`]) and the queue escrow's, vault's and claims' balances and the share supply
-/// ([`ledger::Postings`]: every burn and payout still checked and announced as it happens).
-/// The state after [`RoundWrites::write`] is exactly the state the updates one by one would
-/// leave; nothing in a round reads the trees or those balances before it.
-struct RoundWrites {
-    eligible_shares: FenwickBatch,
-    waiting_shares: FenwickBatch,
-    postings: ledger::Postings,
-    /// NAV when serving began; each request's price replaces its balance and supply with the
-    /// postings' (nothing else NAV rests on moves while a round serves).
-    nav_at_start: vault::Nav,
-}
-
-impl RoundWrites {
-    fn new(state: &State) -> RoundWrites {
-        RoundWrites {
-            eligible_shares: FenwickBatch::default(),
-            waiting_shares: FenwickBatch::default(),
-            postings: ledger::Postings::default(),
-            nav_at_start: vault::nav(state),
-        }
-    }
-
-    /// NAV now: what [`vault::nav`] would read had the postings been written.
-    fn nav(&self, state: &State) -> vault::Nav {
-        self.nav_at_start.with_balance_and_supply(
-            self.postings.balance(state, ProtocolAccount::Vault, Asset::Usdai),
-            self.postings.supply_of(state, Asset::Susdai),
-        )
-    }
-
-    fn write(mut self, state: &mut State) -> Result<(), TxError> {
-        self.postings.write(state);
-        self.waiting_shares.write_to(&mut state.queue.waiting_shares)?;
-        self.eligible_shares.write_to(&mut state.queue.eligible_shares)?;
-        Ok(())
-    }
-}
-
 /// Moves requests whose notice period has ended into the eligible index; each starts
 /// accruing wait-fees from the index as it stands now.
-fn activate_eligible(state: &mut State, writes: &mut RoundWrites) {
+fn activate_eligible(state: &mut State) -> Result<(), TxError> {
     let now = state.now();
     let due: Vec<(u64, RequestId)> = state
         .queue
@@ -510,13 +469,14 @@ fn activate_eligible(state: &mut State, writes: &mut RoundWrites) {
         };
         let index = request.fenwick_index();
         let sums = Sums(request.shares_remaining.0, 1);
-        writes.waiting_shares.sub(index, sums);
-        writes.eligible_shares.add(index, sums);
+        state.queue.waiting_shares.sub(index, sums);
+        state.queue.eligible_shares.add(index, sums)?;
         request.is_eligible = true;
         request.wait_fees.index_snapshot = qev::wait_fee_index_at(state, request.id);
         state.queue.eligible.insert(request.priority_key(), ());
         state.queue.requests.insert(key.1, request);
     }
+    Ok(())
 }
 
 /// The liquidity a round may pay out now: unallocated vault USDai above the buffer. The buffer
@@ -566,16 +526,12 @@ fn round_could_serve_more(state: &State, left: Amount) -> Result<bool, TxError> 
 
 /// Serves the first request of the eligible order from what is `left`; returns what it served,
 /// or `None` when the order is empty or the liquidity buys no share.
-fn serve_next(
-    state: &mut State,
-    writes: &mut RoundWrites,
-    left: Amount,
-) -> Result<Option<(ServedPart, Amount)>, TxError> {
+fn serve_next(state: &mut State, left: Amount) -> Result<Option<(ServedPart, Amount)>, TxError> {
     let Some((&key, _)) = state.queue.eligible.first() else { return Ok(None) };
     let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
         unreachable!("eligible index names a missing request");
     };
-    let nav = writes.nav(state);
+    let nav = vault::nav(state);
     let full_assets = nav.assets_for_redemption(request.shares_remaining)?;
     let (shares, assets) = if full_assets <= left {
         (request.shares_remaining, full_assets)
@@ -590,9 +546,9 @@ fn serve_next(
     // The request's shares change: resolve its sealed bid and settle its wait-fees first.
     qev::resolve_sealed_bid_in_round(state, &mut request)?;
     qev::settle_wait_fees(state, &mut request)?;
-    writes.postings.burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
+    ledger::burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
     if !assets.is_zero() {
-        writes.postings.transfer(
+        ledger::transfer(
             state,
             Asset::Usdai,
             ProtocolAccount::Vault,
@@ -604,7 +560,7 @@ fn serve_next(
     request.claimable = request.claimable.checked_add(assets)?;
     let fully_served = !request.is_active();
     let count = u128::from(fully_served);
-    writes.eligible_shares.sub(request.fenwick_index(), Sums(shares.0, count));
+    state.queue.eligible_shares.sub(request.fenwick_index(), Sums(shares.0, count));
     if fully_served {
         state.queue.eligible.remove(&key);
         change_active_count(state, request.owner, false);
@@ -685,15 +641,14 @@ impl ActionHandler for ServiceQueue {
         {
             return Err(QueueError::RoundIntervalNotElapsed.into());
         }
-        let mut writes = RoundWrites::new(state);
-        activate_eligible(state, &mut writes);
+        activate_eligible(state)?;
         let liquidity = round_liquidity(state)?;
         let mut left = liquidity;
         let mut served_shares = Amount::ZERO;
         let mut served_assets = Amount::ZERO;
         let mut served: Vec<ServedPart> = Vec::new();
         while served.len() < max_requests as usize && !left.is_zero() {
-            let Some((part, assets)) = serve_next(state, &mut writes, left)? else { break };
+            let Some((part, assets)) = serve_next(state, left)? else { break };
             left = left.checked_sub(assets)?;
             served_shares = served_shares.checked_add(part.shares)?;
             served_assets = served_assets.checked_add(assets)?;
@@ -703,7 +658,6 @@ impl ActionHandler for ServiceQueue {
                 break; // Liquidity ran out on a partial fill.
             }
         }
-        writes.write(state)?;
         if served.len() == max_requests as usize
             && max_requests < ROUND_REQUESTS_MAX
             && round_could_serve_more(state, left)?
@@ -726,8 +680,8 @@ impl ActionHandler for ServiceQueue {
         // it, as `claim` forgets a finished request. Stored, it could be neither claimed nor
         // cancelled.
         for part in served.iter().filter(|part| part.fully_served) {
-            if state.queue.requests.get(&part.id).is_some_and(RedemptionRequest::is_finished) {
-                state.queue.requests.remove(&part.id);
+            if let Some(request) = state.queue.requests.get(&part.id).cloned() {
+                store_request(state, request);
             }
         }
         let globals = state.queue.globals.get_mut();

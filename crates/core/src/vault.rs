@@ -258,53 +258,30 @@ pub struct Nav {
 pub fn nav(state: &State) -> Nav {
     let now = state.now();
     let globals = state.vault.globals.get();
+    let balance = state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai);
+    let unvested = unvested(globals, now);
+    // Unvested yield is part of the balance: the floor at zero is definitional.
+    let unallocated = balance.saturating_sub(unvested);
     let senior = &globals.senior;
-    let parts = Nav {
-        unallocated: Amount::ZERO,
-        unvested: unvested(globals, now),
+    let accrued = senior.accrued_at(now);
+    // The vault's USDai (idle and unvested) and the principal lent are disjoint parts of the
+    // USDai supply, a u128, so their sum fits; only the accrued interest can saturate optimistic NAV, and upward (see
+    // `SeniorBook::accrued_wad_at`). Impairment never exceeds principal (SPEC 9.6).
+    Nav {
+        unallocated,
+        unvested,
         senior_principal: senior.principal,
-        senior_accrued_interest: senior.accrued_at(now),
+        senior_accrued_interest: accrued,
         senior_impairment: senior.impairment,
-        optimistic: Amount::ZERO,
-        conservative: Amount::ZERO,
-        share_supply: Amount::ZERO,
-    };
-    parts.with_balance_and_supply(
-        state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai),
-        state.ledger.supply_of(Asset::Susdai),
-    )
+        optimistic: Amount(balance.0.saturating_add(senior.principal.0).saturating_add(accrued.0)),
+        conservative: Amount(
+            unallocated.0.saturating_add(senior.principal.0.saturating_sub(senior.impairment.0)),
+        ),
+        share_supply: state.ledger.supply_of(Asset::Susdai),
+    }
 }
 
 impl Nav {
-    /// This NAV with the vault's USDai `balance` and the share supply replaced, everything else
-    /// it rests on (vesting, the senior book) kept: [`nav`] is this applied to the state's
-    /// values, and a round that pays out and burns computes each request's price from its own
-    /// running totals with it, without writing the ledger after every request.
-    pub(crate) fn with_balance_and_supply(self, balance: Amount, share_supply: Amount) -> Nav {
-        // Unvested yield is part of the balance: the floor at zero is definitional.
-        let unallocated = balance.saturating_sub(self.unvested);
-        // The vault's USDai (idle and unvested) and the principal lent are disjoint parts of the
-        // USDai supply, a u128, so their sum fits; only the accrued interest can saturate
-        // optimistic NAV, and upward (see `SeniorBook::accrued_wad_at`). Impairment never
-        // exceeds principal (SPEC 9.6).
-        Nav {
-            unallocated,
-            optimistic: Amount(
-                balance
-                    .0
-                    .saturating_add(self.senior_principal.0)
-                    .saturating_add(self.senior_accrued_interest.0),
-            ),
-            conservative: Amount(
-                unallocated.0.saturating_add(
-                    self.senior_principal.0.saturating_sub(self.senior_impairment.0),
-                ),
-            ),
-            share_supply,
-            ..self
-        }
-    }
-
     /// Shares a deposit of `assets` buys, rounded down.
     pub fn shares_for_deposit(&self, assets: Amount) -> Result<Amount, TxError> {
         Ok(assets.mul_div(
