@@ -4,7 +4,7 @@
 //! submits them like any other transaction, so a keeper run by anyone else does the same.
 
 use infrafi_core::{
-    Action, Amount, Asset, LoanId, ProtocolAccount, State, WAD,
+    Action, Amount, Asset, ProtocolAccount, State, WAD,
     action::{DrawDebtServiceReserve, HarvestBaseYield, RemarkLoans, ServiceQueue, TriggerDefault},
     loans::{self, Loan, LoanStatus},
     queue, reserve,
@@ -84,14 +84,15 @@ fn reserve_covers_missed(loan: &Loan, now: u64) -> bool {
             .is_some_and(|total| total <= loan.reserve.balance)
 }
 
+/// The open loans, in id order: the scan both reserve draws and defaults walk.
+fn open_loans(state: &State) -> impl Iterator<Item = &loans::Loan> {
+    state.loans.open.iter().filter_map(|(id, ())| state.loans.loans.get(id))
+}
+
 /// `draw_debt_service_reserve` for loans whose reserve covers their missed payments.
 fn draws_due(state: &State) -> Vec<Action> {
     let now = state.now();
-    state
-        .loans
-        .open
-        .iter()
-        .filter_map(|(id, ())| state.loans.loans.get(id))
+    open_loans(state)
         .filter(|loan| reserve_covers_missed(loan, now))
         .take(DEFAULTS_PER_BLOCK_MAX)
         .map(|loan| Action::DrawDebtServiceReserve(DrawDebtServiceReserve { loan_id: loan.id }))
@@ -102,14 +103,10 @@ fn draws_due(state: &State) -> Vec<Action> {
 /// reserve pays instead).
 fn defaults_due(state: &State) -> Vec<Action> {
     let now = state.now();
-    state
-        .loans
-        .open
-        .iter()
-        .filter_map(|(id, ())| state.loans.loans.get(id))
+    open_loans(state)
         .filter(|loan| loan.is_default_due(now) && !reserve_covers_missed(loan, now))
         .take(DEFAULTS_PER_BLOCK_MAX)
-        .map(|loan| Action::TriggerDefault(TriggerDefault { loan_id: LoanId(loan.id.0) }))
+        .map(|loan| Action::TriggerDefault(TriggerDefault { loan_id: loan.id }))
         .collect()
 }
 
