@@ -315,23 +315,39 @@ impl ActionHandler for PrepayLoan {
         if total > max_amount {
             return Err(LoanError::PaymentExceedsMaximum.into());
         }
-        let accrual =
-            if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
-        let split =
-            distribute(state, &mut loan, sender.into(), interest, principal, exit_fee, accrual)?;
-        if is_final {
-            loan.periods_remaining = 0;
-        }
-        state.emit(Event::LoanPrepaid {
-            loan_id: id,
-            payer: sender,
-            principal,
-            interest,
-            exit_fee,
-            split,
-        });
+        prepay(state, &mut loan, sender, principal, interest, exit_fee)?;
         finish_payment(state, loan)
     }
+}
+
+/// The steps every prepayment shares (an early repayment and a casualty claim): `principal`
+/// with `interest` on it and `exit_fee` go through the ordinary split; the senior accrual is
+/// reduced by what was prepaid, or reset when the balance is paid off (then no period
+/// remains). Emits `LoanPrepaid`; returns whether the loan was paid off. The caller finishes
+/// the payment.
+fn prepay(
+    state: &mut State,
+    loan: &mut Loan,
+    payer: Address,
+    principal: Amount,
+    interest: Amount,
+    exit_fee: Amount,
+) -> Result<bool, TxError> {
+    let is_final = principal == loan.balance;
+    let accrual = if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
+    let split = distribute(state, loan, payer.into(), interest, principal, exit_fee, accrual)?;
+    if is_final {
+        loan.periods_remaining = 0;
+    }
+    state.emit(Event::LoanPrepaid {
+        loan_id: loan.id,
+        payer,
+        principal,
+        interest,
+        exit_fee,
+        split,
+    });
+    Ok(is_final)
 }
 
 /// Insurer: pay a casualty claim on a receipt of an active loan.
@@ -384,25 +400,10 @@ impl ActionHandler for PayCasualtyClaim {
         if principal.is_zero() {
             return Err(LedgerError::AmountMustNotBeZero.into());
         }
-        let is_final = principal == loan.balance;
         loan.receipts.retain(|id| *id != receipt_id);
         receipts::set_status(state, receipt_id, ReceiptStatus::Sold, None, Some(sender));
-        let accrual =
-            if is_final { AccrualAfterPayment::Reset } else { AccrualAfterPayment::Reduce };
-        let split =
-            distribute(state, &mut loan, sender.into(), interest, principal, exit_fee, accrual)?;
-        if is_final {
-            loan.periods_remaining = 0;
-        }
+        let is_final = prepay(state, &mut loan, sender, principal, interest, exit_fee)?;
         let amount = principal.checked_add(interest)?.checked_add(exit_fee)?;
-        state.emit(Event::LoanPrepaid {
-            loan_id,
-            payer: sender,
-            principal,
-            interest,
-            exit_fee,
-            split,
-        });
         state.emit(Event::CasualtyClaimPaid { receipt_id, loan_id, insurer: sender, amount });
         if !is_final {
             // The lost hardware no longer backs the loan: its LTV and impairment move now.
