@@ -1,6 +1,6 @@
 //! Credit rejections reached through actions the code table does not use, in the credit
 //! tests' market (depreciating H100 and A100 classes, two curators, two borrowers). Every code
-//! is proven, once, by `tests/rejections.rs` (in code order, with a test that none is missing);
+//! is proven, once, by `tests/rejections/` (in code order, with a test that none is missing);
 //! the cases here are the (action, code) pairs that table does not send, each leaving the
 //! state unchanged.
 #![allow(clippy::unwrap_used)]

@@ -1,7 +1,7 @@
 //! Every QEV result code, in declaration order, with the smallest story that produces it: the
 //! table fails if a code is added, removed or reordered without a story here.
 //!
-//! `rejections.rs` delegates the 9xx codes to this table (`PROVEN_ELSEWHERE`) and checks that
+//! `rejections/main.rs` delegates the 9xx codes to this table (`PROVEN_ELSEWHERE`) and checks that
 //! its table test below is still here and still walks `QevError::ALL`.
 
 mod support;

@@ -1,0 +1,435 @@
+//! Receipt codes (6xx): asset classes, receipts, policies, valuations and redemptions.
+
+use super::*;
+
+pub(crate) fn asset_classes_are_registered_once_with_sane_terms_and_stepped_down_within_range()
+-> TxError {
+    let (mut market, _, _) = credit_market();
+    let code = reject(
+        &mut market,
+        ADMIN,
+        Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() }),
+        ReceiptError::AssetClassAlreadyExists,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt {
+            class: B200,
+            owner: BORROWER,
+            description: gpu_receipt(1),
+        }),
+        ReceiptError::AssetClassNotFound,
+    );
+    reject(
+        &mut market,
+        ADMIN,
+        Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+            class: B200,
+            step_down_bps: Bps(100),
+        }),
+        ReceiptError::AssetClassNotFound,
+    );
+    let mut free = gpu_terms();
+    free.new_price_per_unit = Amount::ZERO;
+    let mut above_new = gpu_terms();
+    above_new.floor_bps = Bps(10_001);
+    for terms in [free, above_new] {
+        reject(
+            &mut market,
+            ADMIN,
+            Action::AddAssetClass(AddAssetClass { class: B200, terms }),
+            ReceiptError::AssetClassTermsInvalid,
+        );
+    }
+    for step_down_bps in [Bps(0), Bps(10_000)] {
+        reject(
+            &mut market,
+            ADMIN,
+            Action::ApplyGenerationStepDown(ApplyGenerationStepDown { class: GPU, step_down_bps }),
+            ReceiptError::StepDownOutOfRange,
+        );
+    }
+    market.ok(
+        ADMIN,
+        Action::ApplyGenerationStepDown(ApplyGenerationStepDown {
+            class: GPU,
+            step_down_bps: Bps(9_999),
+        }),
+    );
+    code
+}
+
+pub(crate) fn a_receipt_must_exist_and_only_its_custodian_or_owner_may_act_on_it() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    let missing = ReceiptId(99);
+    let code = reject(
+        &mut market,
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: missing, value: whole(1) }),
+        ReceiptError::ReceiptNotFound,
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt(TransferReceipt { receipt_id: missing, to: ALICE }),
+        ReceiptError::ReceiptNotFound,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: missing }),
+        ReceiptError::ReceiptNotFound,
+    );
+    // A second custodian may neither amend nor release the first one's receipt.
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Custodian, account: DAVE }));
+    reject(
+        &mut market,
+        DAVE,
+        Action::AmendReceipt(AmendReceipt { receipt_id: receipt, description: gpu_receipt(10) }),
+        ReceiptError::SenderIsNotIssuingCustodian,
+    );
+    reject(
+        &mut market,
+        DAVE,
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }),
+        ReceiptError::SenderIsNotIssuingCustodian,
+    );
+    // Only the owner transfers it or asks for the hardware back.
+    reject(
+        &mut market,
+        ALICE,
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: ALICE }),
+        ReceiptError::SenderIsNotReceiptOwner,
+    );
+    reject(
+        &mut market,
+        ALICE,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
+        ReceiptError::SenderIsNotReceiptOwner,
+    );
+    code
+}
+
+pub(crate) fn a_pledged_or_closed_receipt_cannot_be_transferred_released_or_redeemed() -> TxError {
+    let (mut market, _, receipt, _) = market_with_loan();
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: ALICE }),
+        ReceiptError::ReceiptIsPledged,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }),
+        ReceiptError::ReceiptIsPledged,
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
+        ReceiptError::ReceiptIsPledged,
+    );
+    // A redeemed receipt is closed for good.
+    let spare = market.issue_receipt(BORROWER, 1, whole(30_000));
+    market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: spare }));
+    market.ok(
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: spare }),
+    );
+    market.ok(CUSTODIAN, Action::RedeemReceipt(RedeemReceipt { receipt_id: spare }));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt(TransferReceipt { receipt_id: spare, to: ALICE }),
+        ReceiptError::ReceiptIsClosed,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::AmendReceipt(AmendReceipt { receipt_id: spare, description: gpu_receipt(1) }),
+        ReceiptError::ReceiptIsClosed,
+    );
+    reject(
+        &mut market,
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: spare, value: whole(1) }),
+        ReceiptError::ReceiptIsClosed,
+    );
+    let expires_at = market.now() + DAY;
+    reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: spare,
+            policy_id: B256::ZERO,
+            coverage: ONE,
+            expires_at,
+        }),
+        ReceiptError::ReceiptIsClosed,
+    );
+    code
+}
+
+pub(crate) fn a_receipt_stands_for_at_least_one_unit_and_has_printable_text() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    let code = reject(
+        &mut market,
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt {
+            class: GPU,
+            owner: BORROWER,
+            description: gpu_receipt(0),
+        }),
+        ReceiptError::QuantityMustNotBeZero,
+    );
+    let long = "x".repeat(65);
+    for (facility, jurisdiction) in [("", "US-NV"), ("Reno", "US\nNV"), (long.as_str(), "US-NV")] {
+        let mut description = gpu_receipt(10);
+        description.facility = facility.into();
+        description.jurisdiction = jurisdiction.into();
+        reject(
+            &mut market,
+            CUSTODIAN,
+            Action::AmendReceipt(AmendReceipt { receipt_id: receipt, description }),
+            ReceiptError::TextFieldInvalid,
+        );
+    }
+    code
+}
+
+pub(crate) fn policies_attach_once_and_renew_by_their_insurer_later_and_with_coverage() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    let later = market.now() + 3 * 365 * DAY;
+    let policy_id = B256::ZERO;
+    let code = reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: receipt,
+            policy_id,
+            coverage: ONE,
+            expires_at: later,
+        }),
+        ReceiptError::ReceiptAlreadyInsured,
+    );
+    let bare = ReceiptId(*market.state.receipts.next_receipt_id.get());
+    let description = gpu_receipt(1);
+    market.ok(
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt { class: GPU, owner: BORROWER, description }),
+    );
+    reject(
+        &mut market,
+        INSURER,
+        Action::RenewPolicy(RenewPolicy { receipt_id: bare, coverage: ONE, expires_at: later }),
+        ReceiptError::ReceiptHasNoPolicy,
+    );
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Insurer, account: DAVE }));
+    reject(
+        &mut market,
+        DAVE,
+        Action::RenewPolicy(RenewPolicy { receipt_id: receipt, coverage: ONE, expires_at: later }),
+        ReceiptError::SenderIsNotPolicyInsurer,
+    );
+    // The policy `issue_receipt` attached runs for two years: a renewal must go beyond it, a
+    // new policy beyond now.
+    let current = market.now() + 2 * 365 * DAY;
+    reject(
+        &mut market,
+        INSURER,
+        Action::RenewPolicy(RenewPolicy {
+            receipt_id: receipt,
+            coverage: ONE,
+            expires_at: current,
+        }),
+        ReceiptError::PolicyExpiryMustBeLater,
+    );
+    let now = market.now();
+    reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: bare,
+            policy_id,
+            coverage: ONE,
+            expires_at: now,
+        }),
+        ReceiptError::PolicyExpiryMustBeLater,
+    );
+    let zero = Amount::ZERO;
+    reject(
+        &mut market,
+        INSURER,
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: bare,
+            policy_id,
+            coverage: zero,
+            expires_at: later,
+        }),
+        ReceiptError::CoverageMustNotBeZero,
+    );
+    reject(
+        &mut market,
+        INSURER,
+        Action::RenewPolicy(RenewPolicy { receipt_id: receipt, coverage: zero, expires_at: later }),
+        ReceiptError::CoverageMustNotBeZero,
+    );
+    market.ok(
+        INSURER,
+        Action::RenewPolicy(RenewPolicy {
+            receipt_id: receipt,
+            coverage: ONE,
+            expires_at: current + 1,
+        }),
+    );
+    code
+}
+
+pub(crate) fn a_valuation_must_not_be_zero() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    reject(
+        &mut market,
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: Amount::ZERO }),
+        ReceiptError::ValuationMustNotBeZero,
+    )
+}
+
+pub(crate) fn a_receipt_is_redeemed_only_once_released_and_asked_for_once() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
+        ReceiptError::ReceiptIsNotReleased,
+    );
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::RedeemReceipt(RedeemReceipt { receipt_id: receipt }),
+        ReceiptError::ReceiptIsNotReleased,
+    );
+    market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }));
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::RedeemReceipt(RedeemReceipt { receipt_id: receipt }),
+        ReceiptError::ReceiptRedemptionNotRequested,
+    );
+    market.ok(
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::RequestReceiptRedemption(RequestReceiptRedemption { receipt_id: receipt }),
+        ReceiptError::ReceiptRedemptionAlreadyRequested,
+    );
+    // Once asked for, the hardware is on its way back: no transfer, no pledge.
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: ALICE }),
+        ReceiptError::ReceiptRedemptionAlreadyRequested,
+    );
+    let loan = propose(&mut market, silo, |now| senior_loan(receipt, whole(1_000), 0, now));
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptRedemptionAlreadyRequested,
+    );
+    market.ok(CUSTODIAN, Action::RedeemReceipt(RedeemReceipt { receipt_id: receipt }));
+    code
+}
+
+pub(crate) fn a_receipt_cannot_be_transferred_to_its_owner() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    reject(
+        &mut market,
+        BORROWER,
+        Action::TransferReceipt(TransferReceipt { receipt_id: receipt, to: BORROWER }),
+        ReceiptError::RecipientMustNotBeOwner,
+    )
+}
+
+pub(crate) fn only_insured_sufficiently_covered_and_freshly_valued_receipts_are_collateral()
+-> TxError {
+    let (mut market, silo, _) = credit_market();
+    // Issued and appraised at 300,000, not insured.
+    let receipt = ReceiptId(*market.state.receipts.next_receipt_id.get());
+    let description = gpu_receipt(10);
+    market.ok(
+        CUSTODIAN,
+        Action::IssueReceipt(IssueReceipt { class: GPU, owner: BORROWER, description }),
+    );
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(300_000) }),
+    );
+    let terms = |now| senior_loan(receipt, whole(100_000), 1_200, now);
+    let loan = propose(&mut market, silo, terms);
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptInsuranceLapsed,
+    );
+    // Insured for one unit less than its value (the default minimum is 100% of it).
+    let expires_at = market.now() + 365 * DAY;
+    let short = minus(whole(300_000), Amount(1));
+    let policy_id = B256::ZERO;
+    market.ok(
+        INSURER,
+        Action::AttachPolicy(AttachPolicy {
+            receipt_id: receipt,
+            policy_id,
+            coverage: short,
+            expires_at,
+        }),
+    );
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptCoverageInsufficient,
+    );
+    let coverage = whole(300_000);
+    market.ok(
+        INSURER,
+        Action::RenewPolicy(RenewPolicy {
+            receipt_id: receipt,
+            coverage,
+            expires_at: expires_at + 1,
+        }),
+    );
+    // A valuation older than 90 days no longer counts.
+    market.advance(90 * DAY + 1);
+    let loan = propose(&mut market, silo, terms);
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptValuationStale,
+    );
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(300_000) }),
+    );
+    market.ok(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
+    code
+}
+
+pub(crate) fn only_an_issued_receipt_is_released_by_its_custodian() -> TxError {
+    let (mut market, _, receipt) = credit_market();
+    market.ok(CUSTODIAN, Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }));
+    reject(
+        &mut market,
+        CUSTODIAN,
+        Action::ReleaseReceipt(ReleaseReceipt { receipt_id: receipt }),
+        ReceiptError::ReceiptIsNotIssued,
+    )
+}
