@@ -44,9 +44,12 @@ pub fn due_actions(state: &State) -> Vec<Action> {
     due
 }
 
-/// `remark_loans` batches covering every active loan whose mark is missing or older than
-/// [`REMARK_INTERVAL_SECS`]: each batch starts at the first such loan not yet covered and
-/// takes the next [`REMARK_BATCH_LOANS`] open loans.
+/// `remark_loans` batches covering every open loan (active, or defaulted and not yet settled)
+/// whose mark is missing or older than [`REMARK_INTERVAL_SECS`]: each batch starts at the first
+/// such loan not yet covered and takes the next [`REMARK_BATCH_LOANS`] open loans. Defaulted
+/// loans are re-marked too: their impairment is the senior principal the expected recovery of
+/// the collateral still held would not cover, so it must follow the collateral's depreciation
+/// until the sale settles (SPEC 9.6), or conservative NAV would carry stale collateral value.
 fn remarks_due(state: &State) -> Vec<Action> {
     let now = state.now();
     let mut batches = Vec::new();
@@ -56,7 +59,7 @@ fn remarks_due(state: &State) -> Vec<Action> {
         let stale = open.by_ref().find(|(index, id)| {
             *index >= covered
                 && state.loans.loans.get(id).is_some_and(|loan| {
-                    loan.status == LoanStatus::Active
+                    matches!(loan.status, LoanStatus::Active | LoanStatus::Defaulted)
                         && loan
                             .mark
                             .is_none_or(|m| m.at.saturating_add(REMARK_INTERVAL_SECS) <= now)
@@ -187,5 +190,79 @@ mod tests {
             run(&mut state, &later, action);
         }
         assert!(due_actions(&state).is_empty(), "the upkeep is done");
+    }
+
+    /// A defaulted loan's receipts lose value while they wait for a buyer: the keeper keeps
+    /// re-marking the loan every day until the sale settles, so its impairment (the senior
+    /// principal the expected recovery would not cover) follows the depreciation into
+    /// conservative NAV. Once settled, the loan is no longer open and nothing is due for it.
+    #[test]
+    fn the_keeper_keeps_re_marking_defaulted_collateral_until_the_sale_settles() {
+        use infrafi_core::{
+            action::{AddAssetClass, ForecloseLoan, ReportSale, Transfer},
+            loans::SaleReport,
+            math::Bps,
+            receipts::AssetClassTerms,
+        };
+        use infrafi_testkit::market::*;
+
+        let mut market = Market::new();
+        // GPUs that lose their whole new price in a year: a month costs about 8% of it.
+        let terms = AssetClassTerms { annual_depreciation_bps: Bps(10_000), ..gpu_terms() };
+        market.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: GPU, terms }));
+        market.mint(ALICE, whole(1_000_000));
+        market.stake(ALICE, whole(1_000_000));
+        let silo = market.open_silo(whole(60_000), whole(1_000_000));
+        let receipt = market.issue_receipt(BORROWER, 29, whole(870_000));
+        let loan_id =
+            market.originate(silo, senior_loan(receipt, whole(600_000), 1_000, market.now()));
+        let loan = market.loan(loan_id);
+        market.advance(loan.next_due_at + loan.grace_period_secs + 1 - market.now());
+        let keep = |market: &mut Market| {
+            market.begin_block();
+            let due = due_actions(&market.state);
+            for action in due.clone() {
+                market.ok(KEEPER, action);
+            }
+            due
+        };
+        keep(&mut market);
+        assert_eq!(market.loan(loan_id).status, LoanStatus::Defaulted, "the keeper defaulted it");
+        let mut uncovered = market.loan(loan_id).senior_uncovered;
+        let at_default = market.nav().senior_impairment;
+        for _ in 0..30 {
+            market.advance(REMARK_INTERVAL_SECS);
+            let due = keep(&mut market);
+            assert!(
+                due.iter().any(|action| matches!(action, Action::RemarkLoans(_))),
+                "a defaulted loan's day-old mark is due again: {due:?}"
+            );
+            let loan = market.loan(loan_id);
+            assert_eq!(loan.mark.map(|mark| mark.at), Some(market.now()));
+            assert!(loan.senior_uncovered > uncovered, "the impairment follows depreciation");
+            uncovered = loan.senior_uncovered;
+        }
+        let impairment = market.nav().senior_impairment;
+        assert!(
+            impairment > at_default,
+            "a month of depreciation reached conservative NAV: {at_default:?} -> {impairment:?}"
+        );
+
+        let agent = LIQUIDATION_AGENT;
+        market.ok(
+            CURATOR,
+            Action::ForecloseLoan(ForecloseLoan { loan_id, liquidation_agent: agent }),
+        );
+        let proceeds = Transfer { asset: Asset::Usdai, to: agent, amount: whole(500_000) };
+        market.refresh_prices();
+        market.mint(BOB, whole(500_000));
+        market.ok(BOB, Action::Transfer(proceeds));
+        let report = SaleReport { gross_proceeds: whole(500_000), ..SaleReport::default() };
+        market.ok(agent, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
+        assert_eq!(market.loan(loan_id).status, LoanStatus::Settled);
+        assert_eq!(market.nav().senior_impairment, Amount::ZERO, "released on settlement");
+        market.advance(REMARK_INTERVAL_SECS);
+        market.begin_block();
+        assert!(due_actions(&market.state).is_empty(), "a settled loan is not re-marked");
     }
 }
