@@ -8,7 +8,7 @@
 use alloy_primitives::B256;
 use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::{
-    Action, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, Role, SiloId, WAD,
+    Action, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, SiloId, WAD,
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, FundDebtServiceReserve,
         IssueReceipt, ListRequest, MintUsdai, OpenSilo, PostValuation, ProposeLoan, RepayLoan,
@@ -24,21 +24,31 @@ use infrafi_core::{
 };
 use infrafi_node::Node;
 use infrafi_testkit::market::DAY;
-use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
 
 mod support;
-use support::unix_now;
+use support::{Party, unix_now};
 
 const CHAIN: u64 = 4243;
 
-fn key(name: &str) -> SigningKey {
-    SigningKey::from_seed(&format!("api-credit/{name}"))
-}
-
 fn usd(n: u128) -> Amount {
     Amount::from_whole(n)
+}
+
+/// The credit book's genesis: the custodian, appraiser, insurer and curator hold their roles,
+/// and each of `funded` holds 2,000,000 USDC.
+fn credit_genesis(funded: &[Party]) -> Genesis {
+    let mut genesis = support::genesis_granting(&[
+        Party::Custodian,
+        Party::Appraiser,
+        Party::Insurer,
+        Party::Curator,
+    ]);
+    for party in funded {
+        genesis.stablecoin_balances.push((party.address(), USDC, usd(2_000_000)));
+    }
+    genesis
 }
 
 struct Harness {
@@ -48,18 +58,13 @@ struct Harness {
 }
 
 async fn start() -> Harness {
-    let mut genesis = Genesis::with_admin(key("admin").address(), unix_now());
-    for (role, name) in [
-        (Role::Custodian, "custodian"),
-        (Role::Appraiser, "appraiser"),
-        (Role::Insurer, "insurer"),
-        (Role::Curator, "curator"),
-    ] {
-        genesis.roles.push((role, key(name).address()));
-    }
-    for name in ["depositor", "curator", "borrower", "old", "bidder"] {
-        genesis.stablecoin_balances.push((key(name).address(), USDC, usd(2_000_000)));
-    }
+    let genesis = credit_genesis(&[
+        Party::Depositor,
+        Party::Curator,
+        Party::Borrower,
+        Party::Holder,
+        Party::Bidder,
+    ]);
     let served = support::serve(CHAIN, &genesis).await;
     Harness { client: served.client, _node: served.node, _dir: served.dir }
 }
@@ -71,8 +76,8 @@ impl Harness {
         answer.body
     }
 
-    async fn send_ok(&self, name: &str, action: Action) -> Value {
-        let key = key(name);
+    async fn send_ok(&self, party: Party, action: Action) -> Value {
+        let key = party.key();
         let account = self.get(&format!("/v1/accounts/{}", key.address())).await;
         let nonce = account["next_nonce"].as_u64().unwrap();
         let answer = self.client.submit(&key.sign(CHAIN, nonce, &action)).await.unwrap();
@@ -81,7 +86,7 @@ impl Harness {
         for _ in 0..300 {
             let status = self.get(&format!("/v1/tx/{hash}")).await;
             if status["status"] != "pending" {
-                assert_eq!(status["status"], "applied", "{} by {name}: {status}", action.name());
+                assert_eq!(status["status"], "applied", "{} by {party:?}: {status}", action.name());
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -89,9 +94,9 @@ impl Harness {
         panic!("transaction {hash} was not committed");
     }
 
-    /// `POST /v1/dry-run` of `action` from `name`.
-    async fn dry_run(&self, name: &str, action: &Action) -> Value {
-        let body = json!({"sender": key(name).address(), "action": action});
+    /// `POST /v1/dry-run` of `action` from `party`.
+    async fn dry_run(&self, party: Party, action: &Action) -> Value {
+        let body = json!({"sender": party.address(), "action": action});
         let answer = self.client.post("/v1/dry-run", &body).await.unwrap();
         assert_eq!(answer.status, 200, "{}", answer.body);
         answer.body
@@ -106,15 +111,15 @@ impl Harness {
         assert_eq!(moved.status, 200, "{}", moved.body);
     }
 
-    async fn mint_and_stake(&self, name: &str, mint: u128, stake: u128) {
+    async fn mint_and_stake(&self, party: Party, mint: u128, stake: u128) {
         self.send_ok(
-            name,
+            party,
             Action::MintUsdai(MintUsdai { token: USDC, amount: usd(mint), min_out: Amount::ZERO }),
         )
         .await;
         if stake > 0 {
             self.send_ok(
-                name,
+                party,
                 Action::Stake(Stake { assets: usd(stake), min_shares: Amount::ZERO }),
             )
             .await;
@@ -133,9 +138,9 @@ fn number(value: &Value) -> u128 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     let h = start().await;
-    h.mint_and_stake("depositor", 1_000_000, 1_000_000).await;
-    h.mint_and_stake("curator", 200_000, 0).await;
-    h.mint_and_stake("borrower", 100_000, 0).await;
+    h.mint_and_stake(Party::Depositor, 1_000_000, 1_000_000).await;
+    h.mint_and_stake(Party::Curator, 200_000, 0).await;
+    h.mint_and_stake(Party::Borrower, 100_000, 0).await;
     let terms = AssetClassTerms {
         new_price_per_unit: usd(30_000),
         annual_depreciation_bps: Bps(2_000),
@@ -148,18 +153,21 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
             condition_haircut_bps: Bps(1_000),
         },
     };
-    h.send_ok("admin", Action::AddAssetClass(AddAssetClass { class: h100(), terms })).await;
+    h.send_ok(Party::Admin, Action::AddAssetClass(AddAssetClass { class: h100(), terms })).await;
     let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
-    h.send_ok("curator", Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
+    h.send_ok(Party::Curator, Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
     let silo_id = SiloId(0);
     h.send_ok(
-        "curator",
+        Party::Curator,
         Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: usd(100_000) }),
     )
     .await;
-    h.send_ok("admin", Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }))
-        .await;
-    let borrower = key("borrower").address();
+    h.send_ok(
+        Party::Admin,
+        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }),
+    )
+    .await;
+    let borrower = Party::Borrower.address();
     let description = ReceiptDescription {
         quantity: 24,
         serials_hash: B256::repeat_byte(0x11),
@@ -168,7 +176,7 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         bailment_hash: B256::repeat_byte(0x22),
     };
     h.send_ok(
-        "custodian",
+        Party::Custodian,
         Action::IssueReceipt(IssueReceipt { class: h100(), owner: borrower, description }),
     )
     .await;
@@ -179,9 +187,9 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         coverage: usd(600_000),
         expires_at: unix_now() + 2 * 365 * DAY,
     });
-    h.send_ok("insurer", policy).await;
+    h.send_ok(Party::Insurer, policy).await;
     h.send_ok(
-        "appraiser",
+        Party::Appraiser,
         Action::PostValuation(PostValuation { receipt_id, value: usd(600_000) }),
     )
     .await;
@@ -202,7 +210,7 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     // The curator previews the proposal: the loan it would create and the schedule it would
     // run if accepted now, computed by the node; nothing is committed.
     let propose = Action::ProposeLoan(ProposeLoan { silo_id, terms });
-    let preview = h.dry_run("curator", &propose).await;
+    let preview = h.dry_run(Party::Curator, &propose).await;
     assert_eq!(preview["status"], "applied", "{preview}");
     let previewed = &preview["loans"][0];
     assert_eq!(previewed["loan"]["status"], "proposed");
@@ -212,7 +220,7 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     assert_eq!(repaid, usd(360_000).0, "the schedule repays both tranches");
     assert_eq!(number(&rows[2]["closing_balance"]), 0);
     assert!(h.get("/v1/loans").await["loans"].as_array().unwrap().is_empty(), "not committed");
-    h.send_ok("curator", propose).await;
+    h.send_ok(Party::Curator, propose).await;
     let proposed = h.get("/v1/loans/0").await;
     assert_eq!(proposed["loan"]["status"], "proposed");
     assert!(proposed["schedule"].is_null());
@@ -223,15 +231,15 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     }
     // Only the borrower may accept: the preview says so with the node's code.
     let accept = Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) });
-    let refused = h.dry_run("depositor", &accept).await;
+    let refused = h.dry_run(Party::Depositor, &accept).await;
     assert_eq!(refused["status"], "rejected", "{refused}");
     assert_eq!(refused["error"]["code"], "sender_is_not_loan_borrower", "{refused}");
     assert_eq!(refused["error"]["number"], 802, "{refused}");
     assert!(refused["events"].as_array().unwrap().is_empty());
-    let accepted = h.dry_run("borrower", &accept).await;
+    let accepted = h.dry_run(Party::Borrower, &accept).await;
     assert_eq!(accepted["loans"][0]["loan"]["status"], "active", "{accepted}");
     assert_eq!(accepted["loans"][0]["schedule"]["payments_remaining"], 3);
-    h.send_ok("borrower", accept).await;
+    h.send_ok(Party::Borrower, accept).await;
 
     let loan = h.get("/v1/loans/0").await;
     assert_eq!(loan["loan"]["status"], "active", "{loan}");
@@ -269,12 +277,12 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
         let before = h.get("/v1/loans/0").await;
         assert_eq!(before["schedule"]["payments_missed"], 0, "payment {payment}: {before}");
         let repay = Action::RepayLoan(RepayLoan { loan_id: LoanId(0), max_amount: Amount::MAX });
-        let preview = h.dry_run("borrower", &repay).await;
+        let preview = h.dry_run(Party::Borrower, &repay).await;
         assert_eq!(preview["status"], "applied", "{preview}");
         let paid =
             preview["events"].as_array().unwrap().iter().any(|e| e["kind"] == "loan_payment_made");
         assert!(paid, "{preview}");
-        h.send_ok("borrower", repay).await;
+        h.send_ok(Party::Borrower, repay).await;
         let after = h.get("/v1/loans/0").await;
         if payment < 3 {
             assert_eq!(after["schedule"]["payments_remaining"], 3 - payment, "{after}");
@@ -308,19 +316,22 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
     let h = start().await;
-    h.mint_and_stake("old", 200_000, 100_000).await;
-    h.mint_and_stake("bidder", 200_000, 100_000).await;
-    h.send_ok("old", Action::RequestRedeem(RequestRedeem { shares: usd(50_000) })).await;
-    h.send_ok("bidder", Action::RequestRedeem(RequestRedeem { shares: usd(50_000) })).await;
+    h.mint_and_stake(Party::Holder, 200_000, 100_000).await;
+    h.mint_and_stake(Party::Bidder, 200_000, 100_000).await;
+    h.send_ok(Party::Holder, Action::RequestRedeem(RequestRedeem { shares: usd(50_000) })).await;
+    h.send_ok(Party::Bidder, Action::RequestRedeem(RequestRedeem { shares: usd(50_000) })).await;
     let (old, bidder) = (RequestId(0), RequestId(1));
-    h.send_ok("bidder", Action::SetBid(SetBid { request_id: bidder, price_wad: WAD / 1_000 }))
+    h.send_ok(Party::Bidder, Action::SetBid(SetBid { request_id: bidder, price_wad: WAD / 1_000 }))
         .await;
     let detail = h.get("/v1/queue/1").await;
     assert_eq!(detail["qev"]["bid_price"], (WAD / 1_000).to_string(), "{detail}");
     assert!(number(&detail["qev"]["bid_escrow"]) > 0);
     assert!(detail["qev_estimate"]["service_at"].is_u64(), "{detail}");
-    h.send_ok("old", Action::ListRequest(ListRequest { request_id: old, price: usd(49_000) }))
-        .await;
+    h.send_ok(
+        Party::Holder,
+        Action::ListRequest(ListRequest { request_id: old, price: usd(49_000) }),
+    )
+    .await;
     let listings = h.get("/v1/queue/listings").await;
     assert_eq!(listings["listings"][0]["request"]["id"], 0, "{listings}");
     assert_eq!(number(&listings["listings"][0]["price"]), usd(49_000).0);
@@ -328,14 +339,14 @@ async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
     // The liquidity covers both: a round cut to one request is refused with the node's code
     // (it would make the bidder pay for jumping a request the liquidity covers).
     let cut = Action::ServiceQueue(ServiceQueue { max_requests: 1 });
-    let refused = h.dry_run("old", &cut).await;
+    let refused = h.dry_run(Party::Holder, &cut).await;
     assert_eq!(refused["status"], "rejected", "{refused}");
     assert_eq!(refused["error"]["code"], "round_request_limit_cuts_round_short", "{refused}");
     assert_eq!(refused["error"]["number"], 509, "{refused}");
     // The whole round serves the bidder first, though it is younger, then the older request;
     // nobody was left unserved, so nobody jumped and nobody pays.
     let round = Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX });
-    let applied = h.send_ok("old", round).await;
+    let applied = h.send_ok(Party::Holder, round).await;
     let served: Vec<u64> = applied["events"]
         .as_array()
         .unwrap()
@@ -358,48 +369,42 @@ async fn a_holder_with_an_open_bid_is_served_ahead_of_an_older_request() {
 /// breach and the reserve survive a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_restart() {
-    let mut genesis = Genesis::with_admin(key("admin").address(), unix_now());
-    for (role, name) in [
-        (Role::Custodian, "custodian"),
-        (Role::Appraiser, "appraiser"),
-        (Role::Insurer, "insurer"),
-        (Role::Curator, "curator"),
-    ] {
-        genesis.roles.push((role, key(name).address()));
-    }
-    for name in ["depositor", "curator", "borrower"] {
-        genesis.stablecoin_balances.push((key(name).address(), USDC, usd(2_000_000)));
-    }
+    let genesis = credit_genesis(&[Party::Depositor, Party::Curator, Party::Borrower]);
     let dir = tempfile::tempdir().unwrap();
-    let with_keeper = |config: &mut infrafi_node::NodeConfig| config.keeper = Some(key("keeper"));
+    let with_keeper =
+        |config: &mut infrafi_node::NodeConfig| config.keeper = Some(Party::Keeper.key());
     let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
     let h = Harness {
         client: served.client.clone(),
         _node: served.node.clone(),
         _dir: tempfile::tempdir().unwrap(),
     };
-    h.mint_and_stake("depositor", 1_000_000, 1_000_000).await;
-    h.mint_and_stake("curator", 200_000, 0).await;
-    h.mint_and_stake("borrower", 100_000, 0).await;
+    h.mint_and_stake(Party::Depositor, 1_000_000, 1_000_000).await;
+    h.mint_and_stake(Party::Curator, 200_000, 0).await;
+    h.mint_and_stake(Party::Borrower, 100_000, 0).await;
     let class = AssetClassTerms {
         new_price_per_unit: usd(30_000),
         annual_depreciation_bps: Bps(0),
         floor_bps: Bps(0),
         recovery: RecoveryCostModel::default(),
     };
-    h.send_ok("admin", Action::AddAssetClass(AddAssetClass { class: h100(), terms: class })).await;
+    h.send_ok(Party::Admin, Action::AddAssetClass(AddAssetClass { class: h100(), terms: class }))
+        .await;
     let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
-    h.send_ok("curator", Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
+    h.send_ok(Party::Curator, Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
     let silo_id = SiloId(0);
     h.send_ok(
-        "curator",
+        Party::Curator,
         Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: usd(100_000) }),
     )
     .await;
-    h.send_ok("admin", Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }))
-        .await;
     h.send_ok(
-        "curator",
+        Party::Admin,
+        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }),
+    )
+    .await;
+    h.send_ok(
+        Party::Curator,
         Action::SetLoanCovenants(SetLoanCovenants {
             silo_id,
             debt_service_reserve_periods: 1,
@@ -407,7 +412,7 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
         }),
     )
     .await;
-    let borrower = key("borrower").address();
+    let borrower = Party::Borrower.address();
     let description = ReceiptDescription {
         quantity: 24,
         serials_hash: B256::repeat_byte(0x11),
@@ -416,7 +421,7 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
         bailment_hash: B256::repeat_byte(0x22),
     };
     h.send_ok(
-        "custodian",
+        Party::Custodian,
         Action::IssueReceipt(IssueReceipt { class: h100(), owner: borrower, description }),
     )
     .await;
@@ -427,9 +432,9 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
         coverage: usd(600_000),
         expires_at: unix_now() + 2 * 365 * DAY,
     });
-    h.send_ok("insurer", policy).await;
+    h.send_ok(Party::Insurer, policy).await;
     h.send_ok(
-        "appraiser",
+        Party::Appraiser,
         Action::PostValuation(PostValuation { receipt_id, value: usd(600_000) }),
     )
     .await;
@@ -447,8 +452,8 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
         exit_fee_bps: Bps(0),
         expires_at: unix_now() + 7 * DAY,
     };
-    h.send_ok("curator", Action::ProposeLoan(ProposeLoan { silo_id, terms })).await;
-    h.send_ok("borrower", Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) })).await;
+    h.send_ok(Party::Curator, Action::ProposeLoan(ProposeLoan { silo_id, terms })).await;
+    h.send_ok(Party::Borrower, Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) })).await;
     let loan = h.get("/v1/loans/0").await;
     let reserve = &loan["loan"]["debt_service_reserve"];
     assert_eq!(number(&reserve["required"]), usd(100_000).0, "one payment of 100,000: {loan}");
@@ -491,7 +496,7 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
         loan_id: LoanId(0),
         amount: usd(100_000),
     });
-    h.send_ok("borrower", refill).await;
+    h.send_ok(Party::Borrower, refill).await;
     let cured = h.get("/v1/loans/0").await;
     assert_eq!(cured["loan"]["breached"], false, "{cured}");
     assert!(cured["loan"]["breach"].is_null());

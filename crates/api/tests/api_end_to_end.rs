@@ -10,14 +10,14 @@ use infrafi_core::action::{
     Claim, DonateToVault, GatewayCredit, GrantRole, HarvestBaseYield, MintUsdai,
     PostReserveAttestation, RedeemUsdai, RequestRedeem, RevokeRole, ServiceQueue, Stake,
 };
-use infrafi_core::{Action, Amount, Asset, Genesis, RequestId, Role, ids::USDC};
+use infrafi_core::{Action, Amount, Asset, RequestId, Role, ids::USDC};
 use infrafi_node::Node;
 use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::{sync::Arc, time::Duration};
 
 mod support;
-use support::unix_now;
+use support::Party;
 
 const CHAIN: u64 = 4242;
 
@@ -31,11 +31,10 @@ struct Harness {
 }
 
 async fn start() -> Harness {
-    let admin = SigningKey::from_seed("api/admin");
-    let attestor = SigningKey::from_seed("api/attestor");
-    let user = SigningKey::from_seed("api/user");
-    let mut genesis = Genesis::with_admin(admin.address(), unix_now());
-    genesis.roles.push((Role::GatewayAttestor, attestor.address()));
+    let admin = Party::Admin.key();
+    let attestor = Party::Attestor.key();
+    let user = Party::User.key();
+    let genesis = support::genesis_granting(&[Party::Attestor]);
     let served = support::serve(CHAIN, &genesis).await;
     Harness { client: served.client, node: served.node, _dir: served.dir, admin, attestor, user }
 }
@@ -409,12 +408,11 @@ async fn history(client: &Client, query: &str) -> Vec<(u64, i128)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_is_sampled_per_interval_of_block_time_served_bounded_and_kept_across_a_restart() {
-    let admin = SigningKey::from_seed("api/admin");
-    let attestor = SigningKey::from_seed("api/attestor");
-    let user = SigningKey::from_seed("api/user");
-    let start = unix_now();
-    let mut genesis = Genesis::with_admin(admin.address(), start);
-    genesis.roles.push((Role::GatewayAttestor, attestor.address()));
+    let admin = Party::Admin.key();
+    let attestor = Party::Attestor.key();
+    let user = Party::User.key();
+    let genesis = support::genesis_granting(&[Party::Attestor]);
+    let start = genesis.timestamp;
     let dir = tempfile::tempdir().unwrap();
     let interval = |config: &mut infrafi_node::NodeConfig| config.history_interval_secs = 3_600;
     let served = support::serve_in(dir.path(), CHAIN, &genesis, interval).await;
@@ -512,9 +510,8 @@ async fn history_is_sampled_per_interval_of_block_time_served_bounded_and_kept_a
 /// submissions are refused, and `/v1/health` answers 503 naming the invariant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_block_that_breaks_an_invariant_is_not_committed_and_health_names_the_invariant() {
-    let admin = SigningKey::from_seed("api/admin");
-    let user = SigningKey::from_seed("api/user");
-    let genesis = Genesis::with_admin(admin.address(), unix_now());
+    let user = Party::User.key();
+    let genesis = support::genesis_granting(&[]);
     let dir = tempfile::tempdir().unwrap();
     let height = 5;
     {
@@ -569,13 +566,11 @@ async fn a_block_that_breaks_an_invariant_is_not_committed_and_health_names_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minting_follows_the_custodians_attestation_and_its_history_survives_a_restart() {
-    let admin = SigningKey::from_seed("api/admin");
-    let attestor = SigningKey::from_seed("api/attestor");
-    let custodian = SigningKey::from_seed("api/reserve-custodian");
-    let user = SigningKey::from_seed("api/user");
-    let mut genesis = Genesis::with_admin(admin.address(), unix_now());
-    genesis.roles.push((Role::GatewayAttestor, attestor.address()));
-    genesis.roles.push((Role::ReserveCustodian, custodian.address()));
+    let admin = Party::Admin.key();
+    let attestor = Party::Attestor.key();
+    let custodian = Party::ReserveCustodian.key();
+    let user = Party::User.key();
+    let mut genesis = support::genesis_granting(&[Party::Attestor, Party::ReserveCustodian]);
     genesis.params.reserve_attestation_required = true;
     // Prices stay fresh over the test's time jump: only the attestation goes stale.
     genesis.params.max_price_age_secs = 30 * 86_400;

@@ -8,8 +8,7 @@
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use infrafi_api::ServeConfig;
-use infrafi_core::{Action, Amount, Asset, Genesis, action::Transfer, ids::USDC};
-use infrafi_tx::SigningKey;
+use infrafi_core::{Action, Amount, Asset, action::Transfer, ids::USDC};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::{
@@ -18,16 +17,13 @@ use tokio::{
 };
 
 mod support;
-use support::unix_now;
+use support::Party;
 
 const CHAIN: u64 = 4343;
 
 /// A served node with `limits`; returns it and its `host:port`.
 async fn start(limits: ServeConfig) -> (support::Served, String) {
-    let admin = SigningKey::from_seed("attack/admin");
-    let served =
-        support::serve_limited(CHAIN, &Genesis::with_admin(admin.address(), unix_now()), limits)
-            .await;
+    let served = support::serve_limited(CHAIN, &support::genesis_granting(&[]), limits).await;
     let address = served.client.base().trim_start_matches("http://").to_string();
     (served, address)
 }
@@ -298,8 +294,8 @@ async fn submissions_beyond_the_rate_limit_get_a_json_429_and_dry_runs_are_bound
     // No place for a dry-run: refused at once instead of holding a blocking thread.
     let limits = ServeConfig { dry_runs_max: 0, ..ServeConfig::default() };
     let (served, address) = start(limits).await;
-    let admin = SigningKey::from_seed("attack/admin").address();
-    let body = json!({"sender": admin, "action": {"type": "harvest_base_yield"}}).to_string();
+    let body = json!({"sender": Party::Admin.address(), "action": {"type": "harvest_base_yield"}})
+        .to_string();
     assert_error(
         &post(&address, "/v1/dry-run", "application/json", &body).await,
         503,
@@ -310,9 +306,8 @@ async fn submissions_beyond_the_rate_limit_get_a_json_429_and_dry_runs_are_bound
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_degrades_and_says_why_when_the_mempool_is_saturated_and_when_the_node_stops() {
-    let payer = SigningKey::from_seed("attack/payer");
-    let mut genesis =
-        Genesis::with_admin(SigningKey::from_seed("attack/admin").address(), unix_now());
+    let payer = Party::User.key();
+    let mut genesis = support::genesis_granting(&[]);
     genesis.stablecoin_balances = vec![(payer.address(), USDC, Amount::from_whole(1_000))];
     // A pool of ten and blocks a minute apart: what is admitted waits.
     let served = support::serve_configured(CHAIN, &genesis, ServeConfig::default(), |config| {
@@ -324,7 +319,7 @@ async fn health_degrades_and_says_why_when_the_mempool_is_saturated_and_when_the
     let healthy = get(&address, "/v1/health").await;
     assert_eq!(healthy.status, 200, "{healthy:?}");
     assert_eq!(healthy.body, json!({"status": "ok", "problems": []}));
-    let to = SigningKey::from_seed("attack/payee").address();
+    let to = Party::Payee.address();
     for nonce in 0..9 {
         let action =
             Action::Transfer(Transfer { asset: Asset::Stablecoin(USDC), to, amount: Amount(1) });

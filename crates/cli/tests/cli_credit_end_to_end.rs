@@ -42,7 +42,7 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     let net = devnet(&dir.path().join("data"));
     let node = net.url.as_str();
     let keys = dir.path().join("data/keys");
-    let key = |name: &str| keys.join(format!("{name}.json")).display().to_string();
+    let key = |actor: Actor| actor.keystore(&keys);
     let borrower_keystore = dir.path().join("borrower.json");
     let borrower = cli_ok(&["wallet", "new", "--keystore", borrower_keystore.to_str().unwrap()])
         .trim()
@@ -64,10 +64,10 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     let now = query(&["status"])["timestamp"].as_u64().unwrap();
 
     // The borrower: verified, with USDai to pay interest from.
-    tx(&key("kyc"), &["set-kyc", "--account", &borrower, "--verified", "true"]);
+    tx(&key(Actor::KycRegistrar), &["set-kyc", "--account", &borrower, "--verified", "true"]);
     let deposit = format!("0x{}", "cd".repeat(32));
     tx(
-        &key("attestor"),
+        &key(Actor::Attestor),
         &[
             "gateway-credit",
             "--account",
@@ -83,14 +83,14 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     tx(&borrower_key, &["mint-usdai", "--token", "USDC", "--amount", "20000"]);
 
     // A silo of the curator's own, funded and capped.
-    let opened = tx(&key("northwind"), &["open-silo", "--eligible-classes", "gpu.h100-sxm"]);
+    let opened = tx(&key(Actor::Curator), &["open-silo", "--eligible-classes", "gpu.h100-sxm"]);
     let silo = event_id(&opened, "silo_opened", "silo_id");
-    tx(&key("northwind"), &["deposit-first-loss", "--silo-id", &silo, "--amount", "50000"]);
-    tx(&key("admin"), &["set-silo-senior-cap", "--silo-id", &silo, "--cap", "500000"]);
+    tx(&key(Actor::Curator), &["deposit-first-loss", "--silo-id", &silo, "--amount", "50000"]);
+    tx(&key(Actor::Admin), &["set-silo-senior-cap", "--silo-id", &silo, "--cap", "500000"]);
 
     // The receipt: issued by a custodian to the borrower, insured, appraised.
     let issued = tx(
-        &key("vault_reno"),
+        &key(Actor::Custodian),
         &[
             "issue-receipt",
             "--class",
@@ -111,7 +111,7 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     );
     let receipt = event_id(&issued, "receipt_issued", "receipt_id");
     tx(
-        &key("insurer"),
+        &key(Actor::Insurer),
         &[
             "attach-policy",
             "--receipt-id",
@@ -124,7 +124,7 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
             &(now + 2 * 365 * DAY).to_string(),
         ],
     );
-    tx(&key("appraiser"), &["post-valuation", "--receipt-id", &receipt, "--value", "200000"]);
+    tx(&key(Actor::Appraiser), &["post-valuation", "--receipt-id", &receipt, "--value", "200000"]);
     let insured = query(&["receipt", &receipt]);
     assert_eq!(insured["receipt"]["status"], "issued", "{insured}");
     assert_eq!(insured["insurance"]["status"], "insured", "{insured}");
@@ -132,7 +132,7 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
 
     // Three monthly payments, proposed by the curator, accepted by the borrower.
     let proposed = tx(
-        &key("northwind"),
+        &key(Actor::Curator),
         &[
             "propose-loan",
             "--silo-id",

@@ -7,7 +7,6 @@
 mod support;
 
 use infrafi_api::client::Client;
-use infrafi_tx::SigningKey;
 use serde_json::{Value, json};
 use std::{
     path::Path,
@@ -40,7 +39,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong password"));
-    let key = |name: &str| keys.join(format!("{name}.json")).display().to_string();
+    let key = |actor: Actor| actor.keystore(&keys);
     let wallet = wallet.to_str().unwrap();
     let tx = |keystore: &str, action: &[&str]| {
         let mut args = vec!["tx", "--node", node, "--keystore", keystore];
@@ -50,7 +49,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
         receipt
     };
     tx(
-        &key("attestor"),
+        &key(Actor::Attestor),
         &[
             "gateway-credit",
             "--account",
@@ -63,7 +62,7 @@ fn a_depositor_walks_through_the_protocol_with_the_cli_and_proves_its_balance() 
             &format!("0x{}", "ab".repeat(32)),
         ],
     );
-    tx(&key("kyc"), &["set-kyc", "--account", &me, "--verified", "true"]);
+    tx(&key(Actor::KycRegistrar), &["set-kyc", "--account", &me, "--verified", "true"]);
     tx(wallet, &["mint-usdai", "--token", "USDC", "--amount", "1250.5"]);
     // A preview signs nothing and uses no nonce; the stake it previews then gives its shares.
     let preview: Value = serde_json::from_str(&cli_ok(&[
@@ -240,10 +239,10 @@ fn viem_signs_transactions_the_node_applies_and_ethers_shares_our_keystores() {
     let dir = tempfile::tempdir().unwrap();
     let net = devnet(&dir.path().join("data"), &["--block-time-ms", "100", "--no-keeper"]);
     let dave: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("data/keys/dave.json")).unwrap(),
+        &std::fs::read_to_string(Actor::Dave.keystore(&dir.path().join("data/keys"))).unwrap(),
     )
     .unwrap();
-    let alice = SigningKey::from_seed("infrafi-devnet/alice").address().to_string();
+    let alice = Actor::Alice.address().to_string();
     let output = Command::new("node")
         .arg("sign-and-submit.mjs")
         .args([net.url.as_str(), dave["private_key"].as_str().unwrap(), &alice])

@@ -15,7 +15,7 @@ use std::{
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
-use support::{BIN, cli, cli_ok};
+use support::{Actor, BIN, cli, cli_ok};
 
 /// A running `infrafi testnet run`; stopped (and its validators with it) when dropped.
 struct Testnet {
@@ -104,13 +104,13 @@ fn receipt(api: &str, hash: &str) -> Option<Value> {
 /// waiting; returns the transaction hash once the validator acknowledged it.
 fn send_kyc(api: &str, keys: &Path, index: u32) -> String {
     let account = format!("0x{:040x}", 0x1000 + index);
-    let keystore = keys.join("kyc.json");
+    let keystore = Actor::KycRegistrar.keystore(keys);
     let answer: Value = serde_json::from_str(&cli_ok(&[
         "tx",
         "--node",
         api,
         "--keystore",
-        keystore.to_str().unwrap(),
+        &keystore,
         "--no-wait",
         "set-kyc",
         "--account",
@@ -191,8 +191,7 @@ fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
     }
 
     // A balance proof from a validator verifies offline against the quorum's signatures.
-    let admin =
-        cli_ok(&["wallet", "address", "--keystore", keys.join("alice.json").to_str().unwrap()]);
+    let admin = cli_ok(&["wallet", "address", "--keystore", &Actor::Alice.keystore(&keys)]);
     let proof = cli_ok(&["query", "--node", &apis[3], "prove-balance", admin.trim(), "USDC"]);
     let proof_path = dir.path().join("proof.json");
     std::fs::write(&proof_path, &proof).unwrap();

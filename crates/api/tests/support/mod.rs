@@ -1,12 +1,99 @@
-//! What both API end-to-end suites start: a devnet node on a scratch directory with 100 ms
-//! blocks, and the API serving it on a loopback port.
+//! What the API end-to-end suites share: one table of signing keys by role ([`Party`]), a
+//! genesis granting those roles, and a devnet node on a scratch directory with 100 ms blocks
+//! served by the API on a loopback port.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
 use infrafi_api::client::Client;
-use infrafi_core::Genesis;
+use infrafi_core::{Address, Genesis, Role};
 use infrafi_node::{Node, NodeConfig};
+use infrafi_tx::SigningKey;
 use std::{sync::Arc, time::Duration};
+
+/// Who signs in the API suites: a holder of a role, or a party that holds none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // Each suite uses its own part of the table.
+pub(crate) enum Party {
+    Admin,
+    Attestor,
+    ReserveCustodian,
+    Custodian,
+    Appraiser,
+    Insurer,
+    Curator,
+    /// The node's keeper key (`NodeConfig::keeper`).
+    Keeper,
+    /// Deposits into the vault.
+    Depositor,
+    Borrower,
+    /// Holds a redemption request and lists it for sale.
+    Holder,
+    /// Bids to move a request up the queue.
+    Bidder,
+    /// A user of the reserve and the vault.
+    User,
+    /// Receives payments.
+    Payee,
+}
+
+/// The one key table of the API suites: each party's seed name (its key is
+/// `SigningKey::from_seed("api/<name>")`, so a party is the same key in every suite) and the
+/// role a genesis from [`genesis_granting`] gives it.
+const PARTIES: [(Party, &str, Option<Role>); 14] = [
+    (Party::Admin, "admin", Some(Role::Admin)),
+    (Party::Attestor, "attestor", Some(Role::GatewayAttestor)),
+    (Party::ReserveCustodian, "reserve-custodian", Some(Role::ReserveCustodian)),
+    (Party::Custodian, "custodian", Some(Role::Custodian)),
+    (Party::Appraiser, "appraiser", Some(Role::Appraiser)),
+    (Party::Insurer, "insurer", Some(Role::Insurer)),
+    (Party::Curator, "curator", Some(Role::Curator)),
+    (Party::Keeper, "keeper", None),
+    (Party::Depositor, "depositor", None),
+    (Party::Borrower, "borrower", None),
+    (Party::Holder, "holder", None),
+    (Party::Bidder, "bidder", None),
+    (Party::User, "user", None),
+    (Party::Payee, "payee", None),
+];
+
+#[allow(dead_code)]
+impl Party {
+    fn entry(self) -> &'static (Party, &'static str, Option<Role>) {
+        PARTIES.iter().find(|(party, _, _)| *party == self).unwrap()
+    }
+
+    /// The party's name in the table (and in its key's seed).
+    pub(crate) fn name(self) -> &'static str {
+        self.entry().1
+    }
+
+    /// The role [`genesis_granting`] gives the party, if any.
+    pub(crate) fn role(self) -> Option<Role> {
+        self.entry().2
+    }
+
+    pub(crate) fn key(self) -> SigningKey {
+        SigningKey::from_seed(&format!("api/{}", self.name()))
+    }
+
+    pub(crate) fn address(self) -> Address {
+        self.key().address()
+    }
+}
+
+/// A genesis at the current time whose admin is [`Party::Admin`] and in which each of `parties`
+/// holds its role from the table.
+#[allow(dead_code)]
+pub(crate) fn genesis_granting(parties: &[Party]) -> Genesis {
+    let mut genesis = Genesis::with_admin(Party::Admin.address(), unix_now());
+    for party in parties {
+        let role = party.role().unwrap_or_else(|| panic!("{party:?} holds no role"));
+        if role != Role::Admin {
+            genesis.roles.push((role, party.address()));
+        }
+    }
+    genesis
+}
 
 /// A node and the API in front of it; the directory lives as long as the node.
 pub(crate) struct Served {

@@ -1,12 +1,70 @@
-//! Shared by the CLI's end-to-end tests: a devnet child process on a free loopback port, and
-//! running the `infrafi` binary. Each test binary uses a different part of this module.
+//! Shared by the CLI's end-to-end tests: the devnet's signers by role ([`Actor`]), a devnet
+//! child process on a free loopback port, and running the `infrafi` binary. Each test binary
+//! uses a different part of this module.
 #![allow(dead_code, unreachable_pub)]
 
+use infrafi_core::Address;
+use infrafi_tx::SigningKey;
 use std::{
     io::{BufRead, BufReader},
     path::Path,
     process::{Child, Command, Output, Stdio},
 };
+
+/// Who signs in the CLI suites: the devnet's demo actors by the role they hold there
+/// (crates/cli/src/devnet.rs `ACTORS`), so no suite spells an actor's name itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// Admin.
+    Admin,
+    /// Gateway attestor: credits deposits.
+    Attestor,
+    /// KYC registrar.
+    KycRegistrar,
+    /// Curator of the first silo.
+    Curator,
+    /// Custodian: issues hardware receipts.
+    Custodian,
+    Appraiser,
+    Insurer,
+    /// Liquidation agent.
+    Liquidator,
+    /// Users with USDC and no role.
+    Alice,
+    Dave,
+}
+
+/// The one key table of the CLI suites: each actor's devnet name. `infrafi devnet` writes its
+/// keystore to `<data>/keys/<name>.json` (`infrafi testnet` to `<out>/keys/<name>.json`); its
+/// key is `SigningKey::from_seed("infrafi-devnet/<name>")`.
+const ACTORS: [(Actor, &str); 10] = [
+    (Actor::Admin, "admin"),
+    (Actor::Attestor, "attestor"),
+    (Actor::KycRegistrar, "kyc"),
+    (Actor::Curator, "northwind"),
+    (Actor::Custodian, "vault_reno"),
+    (Actor::Appraiser, "appraiser"),
+    (Actor::Insurer, "insurer"),
+    (Actor::Liquidator, "liquidator"),
+    (Actor::Alice, "alice"),
+    (Actor::Dave, "dave"),
+];
+
+impl Actor {
+    /// The actor's name in the devnet.
+    pub fn name(self) -> &'static str {
+        ACTORS.iter().find(|(actor, _)| *actor == self).unwrap().1
+    }
+
+    /// The actor's keystore among the `keys` a devnet or testnet wrote, as a CLI argument.
+    pub fn keystore(self, keys: &Path) -> String {
+        keys.join(format!("{}.json", self.name())).display().to_string()
+    }
+
+    pub fn address(self) -> Address {
+        SigningKey::from_seed(&format!("infrafi-devnet/{}", self.name())).address()
+    }
+}
 
 /// The `infrafi` binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_infrafi");
