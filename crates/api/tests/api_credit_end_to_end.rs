@@ -125,6 +125,50 @@ impl Harness {
             .await;
         }
     }
+
+    /// The credit book a loan is proposed from: the depositor stakes 1,000,000; the admin
+    /// registers the H100 class with `class`; the curator opens a silo of it with 100,000 of
+    /// first-loss capital under a 1,000,000 senior cap; the custodian issues the borrower a
+    /// 24-unit receipt, insured for 600,000 and valued at 600,000. Returns the silo and the
+    /// receipt.
+    async fn open_book(&self, class: AssetClassTerms) -> (SiloId, ReceiptId) {
+        self.mint_and_stake(Party::Depositor, 1_000_000, 1_000_000).await;
+        self.mint_and_stake(Party::Curator, 200_000, 0).await;
+        self.mint_and_stake(Party::Borrower, 100_000, 0).await;
+        self.send_ok(
+            Party::Admin,
+            Action::AddAssetClass(AddAssetClass { class: h100(), terms: class }),
+        )
+        .await;
+        let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
+        self.send_ok(Party::Curator, Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
+        let silo_id = SiloId(0);
+        let first_loss = DepositFirstLoss { silo_id, amount: usd(100_000) };
+        self.send_ok(Party::Curator, Action::DepositFirstLoss(first_loss)).await;
+        let cap = SetSiloSeniorCap { silo_id, cap: usd(1_000_000) };
+        self.send_ok(Party::Admin, Action::SetSiloSeniorCap(cap)).await;
+        let description = ReceiptDescription {
+            quantity: 24,
+            serials_hash: B256::repeat_byte(0x11),
+            facility: "Reno NV DC-2".into(),
+            jurisdiction: "US-NV".into(),
+            bailment_hash: B256::repeat_byte(0x22),
+        };
+        let owner = Party::Borrower.address();
+        let issue = IssueReceipt { class: h100(), owner, description };
+        self.send_ok(Party::Custodian, Action::IssueReceipt(issue)).await;
+        let receipt_id = ReceiptId(0);
+        let policy = AttachPolicy {
+            receipt_id,
+            policy_id: B256::repeat_byte(0x33),
+            coverage: usd(600_000),
+            expires_at: unix_now() + 2 * 365 * DAY,
+        };
+        self.send_ok(Party::Insurer, Action::AttachPolicy(policy)).await;
+        let valuation = PostValuation { receipt_id, value: usd(600_000) };
+        self.send_ok(Party::Appraiser, Action::PostValuation(valuation)).await;
+        (silo_id, receipt_id)
+    }
 }
 
 fn h100() -> AssetClassId {
@@ -138,10 +182,7 @@ fn number(value: &Value) -> u128 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     let h = start().await;
-    h.mint_and_stake(Party::Depositor, 1_000_000, 1_000_000).await;
-    h.mint_and_stake(Party::Curator, 200_000, 0).await;
-    h.mint_and_stake(Party::Borrower, 100_000, 0).await;
-    let terms = AssetClassTerms {
+    let class = AssetClassTerms {
         new_price_per_unit: usd(30_000),
         annual_depreciation_bps: Bps(2_000),
         floor_bps: Bps(1_000),
@@ -153,46 +194,8 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
             condition_haircut_bps: Bps(1_000),
         },
     };
-    h.send_ok(Party::Admin, Action::AddAssetClass(AddAssetClass { class: h100(), terms })).await;
-    let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
-    h.send_ok(Party::Curator, Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
-    let silo_id = SiloId(0);
-    h.send_ok(
-        Party::Curator,
-        Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: usd(100_000) }),
-    )
-    .await;
-    h.send_ok(
-        Party::Admin,
-        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }),
-    )
-    .await;
+    let (silo_id, receipt_id) = h.open_book(class).await;
     let borrower = Party::Borrower.address();
-    let description = ReceiptDescription {
-        quantity: 24,
-        serials_hash: B256::repeat_byte(0x11),
-        facility: "Reno NV DC-2".into(),
-        jurisdiction: "US-NV".into(),
-        bailment_hash: B256::repeat_byte(0x22),
-    };
-    h.send_ok(
-        Party::Custodian,
-        Action::IssueReceipt(IssueReceipt { class: h100(), owner: borrower, description }),
-    )
-    .await;
-    let receipt_id = ReceiptId(0);
-    let policy = Action::AttachPolicy(AttachPolicy {
-        receipt_id,
-        policy_id: B256::repeat_byte(0x33),
-        coverage: usd(600_000),
-        expires_at: unix_now() + 2 * 365 * DAY,
-    });
-    h.send_ok(Party::Insurer, policy).await;
-    h.send_ok(
-        Party::Appraiser,
-        Action::PostValuation(PostValuation { receipt_id, value: usd(600_000) }),
-    )
-    .await;
     let terms = LoanTerms {
         borrower,
         receipts: vec![receipt_id],
@@ -379,30 +382,13 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
         _node: served.node.clone(),
         _dir: tempfile::tempdir().unwrap(),
     };
-    h.mint_and_stake(Party::Depositor, 1_000_000, 1_000_000).await;
-    h.mint_and_stake(Party::Curator, 200_000, 0).await;
-    h.mint_and_stake(Party::Borrower, 100_000, 0).await;
     let class = AssetClassTerms {
         new_price_per_unit: usd(30_000),
         annual_depreciation_bps: Bps(0),
         floor_bps: Bps(0),
         recovery: RecoveryCostModel::default(),
     };
-    h.send_ok(Party::Admin, Action::AddAssetClass(AddAssetClass { class: h100(), terms: class }))
-        .await;
-    let silo_terms = SiloTerms { eligible_classes: vec![h100()], ..SiloTerms::default() };
-    h.send_ok(Party::Curator, Action::OpenSilo(OpenSilo { terms: silo_terms })).await;
-    let silo_id = SiloId(0);
-    h.send_ok(
-        Party::Curator,
-        Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: usd(100_000) }),
-    )
-    .await;
-    h.send_ok(
-        Party::Admin,
-        Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: usd(1_000_000) }),
-    )
-    .await;
+    let (silo_id, receipt_id) = h.open_book(class).await;
     h.send_ok(
         Party::Curator,
         Action::SetLoanCovenants(SetLoanCovenants {
@@ -413,31 +399,6 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
     )
     .await;
     let borrower = Party::Borrower.address();
-    let description = ReceiptDescription {
-        quantity: 24,
-        serials_hash: B256::repeat_byte(0x11),
-        facility: "Reno NV DC-2".into(),
-        jurisdiction: "US-NV".into(),
-        bailment_hash: B256::repeat_byte(0x22),
-    };
-    h.send_ok(
-        Party::Custodian,
-        Action::IssueReceipt(IssueReceipt { class: h100(), owner: borrower, description }),
-    )
-    .await;
-    let receipt_id = ReceiptId(0);
-    let policy = Action::AttachPolicy(AttachPolicy {
-        receipt_id,
-        policy_id: B256::repeat_byte(0x33),
-        coverage: usd(600_000),
-        expires_at: unix_now() + 2 * 365 * DAY,
-    });
-    h.send_ok(Party::Insurer, policy).await;
-    h.send_ok(
-        Party::Appraiser,
-        Action::PostValuation(PostValuation { receipt_id, value: usd(600_000) }),
-    )
-    .await;
     let terms = LoanTerms {
         borrower,
         receipts: vec![receipt_id],
