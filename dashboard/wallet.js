@@ -44,7 +44,7 @@ const SECONDS_PER_YEAR = 31_536_000n;
  * @type {{
  *   address: string | null, walletChainId: number | null, infrafiChainId: number | null,
  *   stream: EventSource | null, pending: Map<string, ReturnType<typeof activity>>,
- *   params: {unrevealed_penalty_bps: number} | null,
+ *   params: import('./api-types').GetAnswer<'/v1/params'>['params'] | null,
  * }}
  */
 const wallet = {
@@ -838,9 +838,7 @@ async function refresh() {
     try {
       if (wallet.infrafiChainId === null) wallet.infrafiChainId = (await read('/v1/status')).chain_id;
       if (wallet.params === null) {
-        // `/v1/params` is documented as free-form JSON: the governance parameters as the core
-        // serialises them.
-        wallet.params = /** @type {{params: {unrevealed_penalty_bps: number}}} */ (await read('/v1/params')).params;
+        wallet.params = (await read('/v1/params')).params;
         for (const span of root.querySelectorAll('[data-penalty]')) span.textContent = fmt.bps(wallet.params.unrevealed_penalty_bps);
       }
       panels.connection.replaceChildren(connectionPanel());

@@ -565,6 +565,29 @@ pub struct LeaderDto {
     pub points: String,
 }
 
+/// `GET /v1/params`: the governance parameters in force, the pauses and the changes waiting
+/// out the governance delay. The core's own types, as the state holds them.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ParamsDto {
+    /// The height read.
+    pub height: u64,
+    /// Every protocol parameter in force.
+    pub params: infrafi_core::params::Params,
+    /// Which scopes the guardian has paused.
+    pub pause: infrafi_core::params::PauseFlags,
+    /// Changes that reduce users' rights, in the order they take effect.
+    pub pending_changes: Vec<PendingChangeDto>,
+}
+
+/// A parameter change waiting out the governance delay.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PendingChangeDto {
+    /// When it takes effect (unix seconds of block time).
+    pub effective_at: u64,
+    /// The change.
+    pub change: infrafi_core::params::ParameterChange,
+}
+
 /// `GET /v1/points/leaderboard`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct LeaderboardDto {

@@ -654,22 +654,23 @@ pub(crate) fn request_detail(
     }
 }
 
-pub(crate) async fn params(State(app): State<AppState>) -> Json<serde_json::Value> {
+pub(crate) async fn params(State(app): State<AppState>) -> Json<ParamsDto> {
     let snapshot = app.node.snapshot();
     let governance = &snapshot.state.governance;
-    let pending: Vec<serde_json::Value> = governance
+    let pending_changes = governance
         .pending_changes
         .iter()
-        .map(|((effective_at, _), change)| {
-            serde_json::json!({"effective_at": effective_at, "change": change})
+        .map(|((effective_at, _), change)| PendingChangeDto {
+            effective_at: *effective_at,
+            change: change.clone(),
         })
         .collect();
-    Json(serde_json::json!({
-        "height": snapshot.header.height,
-        "params": governance.params.get(),
-        "pause": governance.pause.get(),
-        "pending_changes": pending,
-    }))
+    Json(ParamsDto {
+        height: snapshot.header.height,
+        params: governance.params.get().clone(),
+        pause: *governance.pause.get(),
+        pending_changes,
+    })
 }
 
 pub(crate) async fn leaderboard(

@@ -108,7 +108,7 @@ routes! {
     get "/v1/loans/{id}" [] => json(LoanDetailDto), "One loan with its schedule: payment due now, remaining payments; a proposal's schedule if accepted now.";
     get "/v1/receipts" [owner: string, class: string, status: string, loan: integer, after: integer, limit: integer] => json(ReceiptsDto), "Hardware receipts, filtered, by id.";
     get "/v1/receipts/{id}" [] => json(ReceiptDetailDto), "One receipt: insurance, valuation, value for LTV now, eligibility.";
-    get "/v1/params" [] => json(Value), "Parameters, pauses and scheduled changes.";
+    get "/v1/params" [] => json(ParamsDto), "Parameters, pauses and scheduled changes.";
     get "/v1/points/leaderboard" [limit: integer] => json(LeaderboardDto), "Accounts with the most points.";
     get "/v1/proofs/balances/{address}/{asset}" [] => json(ProofDto), "Merkle proof of a balance (a validator adds the block's finalization certificate).";
     get "/v1/proofs/nonces/{address}" [] => json(ProofDto), "Merkle proof of a nonce.";
@@ -252,5 +252,64 @@ mod tests {
         assert!(required.contains(&"sender") && required.contains(&"signature_chain_id"));
         assert!(!required.contains(&"nonce"), "{required:?}");
         assert!(body["properties"]["nonce"].is_object(), "{body}");
+    }
+
+    /// The JSON type a schema (a `$ref` followed into `document`) gives its values.
+    fn schema_type<'a>(document: &'a Value, schema: &'a Value) -> &'a str {
+        match schema["$ref"].as_str() {
+            Some(target) => {
+                let name = target.strip_prefix("#/components/schemas/").unwrap();
+                schema_type(document, &document["components"]["schemas"][name])
+            }
+            None => schema["type"].as_str().unwrap(),
+        }
+    }
+
+    /// The JSON type of `value`, as a schema names it.
+    fn value_type(value: &Value) -> &'static str {
+        match value {
+            Value::String(_) => "string",
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "integer",
+            other => panic!("a parameter is never {other}"),
+        }
+    }
+
+    #[test]
+    fn the_params_schema_describes_every_parameter_and_every_change_of_one() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let answer = &schemas["ParamsDto"];
+        assert_eq!(answer["properties"]["params"]["$ref"], "#/components/schemas/Params");
+        let schema = &schemas["Params"];
+        let served = serde_json::to_value(infrafi_core::Params::default()).unwrap();
+        let served = served.as_object().unwrap();
+        let required: Vec<&str> =
+            schema["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        assert_eq!(required.len(), served.len(), "{required:?}");
+        assert_eq!(schema["properties"].as_object().unwrap().len(), served.len());
+        let changes = schemas["ParameterChange"]["oneOf"].as_array().unwrap();
+        assert_eq!(changes.len(), served.len());
+        for (name, value) in served {
+            let property = &schema["properties"][name];
+            assert!(required.contains(&name.as_str()), "{name}");
+            assert!(property["description"].is_string(), "{name} has no description");
+            assert_eq!(schema_type(&document, property), value_type(value), "{name}");
+            // Every parameter has its change, and the schema of that change's value is the
+            // parameter's: the JSON an admin sends for it is the JSON the params route serves.
+            let change: infrafi_core::ParameterChange =
+                serde_json::from_value(json!({"parameter": name, "value": value})).unwrap();
+            assert_eq!(serde_json::to_value(&change).unwrap()["parameter"], *name);
+            let branch = changes
+                .iter()
+                .find(|branch| branch["properties"]["parameter"]["const"] == *name)
+                .unwrap_or_else(|| panic!("no change of {name} in the schema"));
+            assert_eq!(schema_type(&document, &branch["properties"]["value"]), value_type(value));
+        }
+        let pause = serde_json::to_value(infrafi_core::params::PauseFlags::default()).unwrap();
+        for (name, value) in pause.as_object().unwrap() {
+            let property = &schemas["PauseFlags"]["properties"][name];
+            assert_eq!(schema_type(&document, property), value_type(value), "{name}");
+        }
     }
 }

@@ -134,6 +134,21 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
+/// As JSON carries it: a string of base units (what [`u128_serde`] writes).
+impl schemars::JsonSchema for Amount {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Amount".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{1,39}$",
+            "description": "An amount in base units (10^-18), a string of digits.",
+        })
+    }
+}
+
 /// Serde for every `u128` the protocol publishes (amounts, prices, indices, rates): a `u128`
 /// in binary formats (postcard), a string of digits in human-readable ones (JSON), which also
 /// accept a plain integer. Use with `#[serde(with = "crate::math::u128_serde")]`.
@@ -315,7 +330,18 @@ pub fn parse_decimal_units(text: &str) -> Result<u128, ParseAmountError> {
 
 /// Basis points: 1/10,000. Used for fees and ratios in parameters.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(transparent)]
 pub struct Bps(pub u32);

@@ -8,7 +8,7 @@ use crate::math::{Amount, Bps, WAD};
 use serde::{Deserialize, Serialize};
 
 /// Every protocol parameter, with the spec's defaults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Params {
     // USDai and the reserve (SPEC 5).
     /// Fee on minting USDai, taken from the USDai minted.
@@ -167,10 +167,24 @@ macro_rules! parameter_changes {
         #[allow(missing_docs)] // Each variant sets the `Params` field of the same name.
         pub enum ParameterChange { $($variant($value)),+ }
 
-        /// JSON form: `{"parameter": "mint_fee_bps", "value": 30}`.
-        #[derive(Serialize, Deserialize)]
+        /// One admin change of one parameter, in JSON: `{"parameter": "mint_fee_bps", "value":
+        /// 30}`, `parameter` naming the `Params` field and `value` its new value.
+        #[derive(Serialize, Deserialize, schemars::JsonSchema)]
         #[serde(tag = "parameter", content = "value", rename_all = "snake_case")]
+        #[schemars(rename = "ParameterChange")]
+        #[allow(missing_docs)]
         enum ParameterChangeTagged { $($variant($value)),+ }
+
+        /// JSON's schema: the tagged form's.
+        impl schemars::JsonSchema for ParameterChange {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                <ParameterChangeTagged as schemars::JsonSchema>::schema_name()
+            }
+
+            fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                <ParameterChangeTagged as schemars::JsonSchema>::json_schema(generator)
+            }
+        }
 
         /// Binary form (the state's canonical encoding): variant index, then value.
         #[derive(Serialize, Deserialize)]
@@ -438,7 +452,9 @@ pub enum PauseScope {
 }
 
 /// Which scopes are paused.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct PauseFlags {
     /// New USDai minting is paused.
     pub minting: bool,
