@@ -195,6 +195,21 @@ async function reserveBackingFigures(reserve, height, proof) {
   ];
 }
 
+/** The gateway's per-hour limits: what may still be minted and redeemed now. */
+async function rateLimitFigures(reserve, height) {
+  const limits = reserve.rate_limits;
+  if (!limits) return [];
+  const proof = slotProof('reserve.flows');
+  const one = (id, label, limit, verb) => figure(id, label, limit.room === null ? 'no limit' : fmt.amount(limit.room), {
+    raw: limit.room, height, proof,
+    note: limit.room === null ? `no per-hour ${verb} limit` : `of ${fmt.amount(limit.limit_per_hour)} an hour; ${fmt.amount(limit.used)} ${verb}ed in the last hour, draining`,
+  });
+  return [
+    await one('mint_room', 'Mint room now', limits.mint, 'mint'),
+    await one('redeem_room', 'Redeem room now', limits.redeem, 'redeem'),
+  ];
+}
+
 /** The attestation history (newest first), or a note when this node does not serve it. */
 function attestationTable(body) {
   if (!body) return unavailable('Reserve attestations', '/v1/reserve/attestations');
@@ -226,6 +241,7 @@ export async function overview(context) {
     await figure('reserve_value', 'Reserve value (USD)', fmt.amount(reserve.reserve_value), { raw: reserve.reserve_value, height: r, proof: tbillProof, note: `${fmt.amount(reserve.tbill_units)} TBILL × ${fmt.price(reserve.tbill_index)}` }),
     ...(await reserveBackingFigures(reserve, r, tbillProof)),
     await figure('tbill_rate', 'T-bill rate', fmt.bps(reserve.tbill_apr_bps ?? '0'), { raw: reserve.tbill_apr_bps, height: r, proof: tbillProof }),
+    ...(await rateLimitFigures(reserve, r)),
   );
   const vaultFigures = h('div', { class: 'figures' },
     await figure('deposit_price', 'sUSDai deposit price', fmt.price(vault.deposit_price), { raw: vault.deposit_price, height: v, proof: vaultProof }),

@@ -318,6 +318,8 @@ try {
         ['mint_headroom', (r) => r.attested.mint_headroom, fmt.amount],
         ['attestor', (r) => r.attested.attestation.custodian, fmt.short],
         ['tbill_rate', 'tbill_apr_bps', fmt.bps],
+        ['mint_room', (r) => r.rate_limits.mint.room, (x) => (x === null ? 'no limit' : fmt.amount(x))],
+        ['redeem_room', (r) => r.rate_limits.redeem.room, (x) => (x === null ? 'no limit' : fmt.amount(x))],
       ]);
       // The attestation history: one row per attestation, newest first, ids as the API's.
       const history = await api('/v1/reserve/attestations?limit=20');

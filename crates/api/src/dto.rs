@@ -358,6 +358,18 @@ pub struct AccountDto {
     pub roles: Vec<String>,
     /// Open redemption requests.
     pub redemption_requests: Vec<u64>,
+    /// What this account may mint and redeem through the gateway now: the least of the
+    /// gateway's per-hour room and the account's share of it (issue 16).
+    pub gateway_room: GatewayRoomDto,
+}
+
+/// What one account may pass through the gateway now.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct GatewayRoomDto {
+    /// USDai it may add by minting, fee included (null: no limit).
+    pub mint: Option<String>,
+    /// USDai it may retire by redeeming, fee included (null: no limit).
+    pub redeem: Option<String>,
 }
 
 /// `GET /v1/reserve`.
@@ -387,8 +399,32 @@ pub struct ReserveDto {
     pub attestation_tolerance_bps: u32,
     /// The newest attestation and the backing it shows (none before the first).
     pub attested: Option<AttestedBackingDto>,
+    /// Mints and redemptions against their per-hour limits (issue 16).
+    pub rate_limits: RateLimitsDto,
     /// Supported stablecoins.
     pub stablecoins: Vec<StablecoinDto>,
+}
+
+/// The gateway's per-hour limits, each measured over a sliding hour.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RateLimitsDto {
+    /// USDai added to the supply by mints, fees included.
+    pub mint: RateLimitDto,
+    /// USDai retired by redemptions, fees included.
+    pub redeem: RateLimitDto,
+    /// The share of each limit one account may use per hour (10000: all of it).
+    pub account_share_bps: u32,
+}
+
+/// One direction's per-hour limit and what it leaves now.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RateLimitDto {
+    /// The most that may pass per hour ("0": no limit).
+    pub limit_per_hour: String,
+    /// What is counted against it now (it drains at the limit's pace).
+    pub used: String,
+    /// What may pass now (null: no limit).
+    pub room: Option<String>,
 }
 
 /// The backing as the newest reserve attestation shows it.

@@ -437,6 +437,12 @@ pub(crate) async fn account(
         kyc_verified: state.ledger.kyc_verified.contains_key(&address),
         roles: roles.collect(),
         redemption_requests,
+        gateway_room: GatewayRoomDto {
+            mint: reserve::gateway_room(state, address, reserve::GatewayFlow::Mint)
+                .map(|room| room.0.to_string()),
+            redeem: reserve::gateway_room(state, address, reserve::GatewayFlow::Redeem)
+                .map(|room| room.0.to_string()),
+        },
     }))
 }
 
@@ -474,6 +480,25 @@ pub(crate) async fn reserve(State(app): State<AppState>) -> Result<Json<ReserveD
         attestation_max_age_secs: params.reserve_attestation_max_age_secs,
         attestation_tolerance_bps: params.reserve_attestation_tolerance_bps.0,
         attested,
+        rate_limits: {
+            let flows = state.reserve.flows.get();
+            let now = state.now();
+            let limit = |window: &reserve::FlowWindow, limit_per_hour: Amount| RateLimitDto {
+                limit_per_hour: limit_per_hour.0.to_string(),
+                // Nothing is counted while there is no limit.
+                used: window
+                    .room(limit_per_hour, now)
+                    .map_or(Amount::ZERO, |_| window.used_at(limit_per_hour, now))
+                    .0
+                    .to_string(),
+                room: window.room(limit_per_hour, now).map(|room| room.0.to_string()),
+            };
+            RateLimitsDto {
+                mint: limit(&flows.minted, params.mint_limit_per_hour),
+                redeem: limit(&flows.redeemed, params.redeem_limit_per_hour),
+                account_share_bps: params.rate_limit_account_share_bps.0,
+            }
+        },
         stablecoins: state
             .reserve
             .stablecoins

@@ -101,6 +101,12 @@ pub(crate) fn genesis(timestamp: u64) -> Genesis {
     genesis.params.kyc_required = true;
     // USDai is issued only against the reserve custodian's fresh attestations (issue 16).
     genesis.params.reserve_attestation_required = true;
+    // The gateway's per-hour limits (issue 16): the bootstrap's 5.7 million of mints fit in
+    // the first hour; a run on USDai passes at 2 million an hour.
+    genesis.params.mint_limit_per_hour = whole(10_000_000);
+    genesis.params.redeem_limit_per_hour = whole(2_000_000);
+    // One account takes at most half of each: alice's 2.5 million leaves room for everyone.
+    genesis.params.rate_limit_account_share_bps = Bps(5_000);
     genesis.roles = ACTORS
         .iter()
         .flat_map(|(name, roles)| roles.iter().map(move |role| (*role, actor(name).address())))
@@ -643,10 +649,10 @@ mod tests {
         assert_eq!(
             digests,
             [
-                "0xadec871ac4f070048f8d4b8c83dfc3c0de077770250d0deda6f455dc233473de",
+                "0xde2bae5643f8d4991ad808de244355684cdae4b8152b9c37b14e90d1bb7c7a81",
                 "0xfd5fb792e1303835264b29f3f188e422b329ef3c8aa953e91480cba91ea279b5",
-                "0xec8c7199da698e8e6acc80e2c4589b424d8055470fc4d7efdb87c1b5276729b4",
-                "0xc3f8798cb97ffdd11f06b306ebd8f19d4137c855e1a4d86ed2f0334f022d8296",
+                "0xab49517096f8a87be34391ed8a7eb4c7e490fc9fa85a1b05d1cd47d5e3e28326",
+                "0xc2d0f7205d53f28cbc8e2994e817c7b206e6dcc03cca031bae8336ce35c6a32e",
             ]
         );
     }

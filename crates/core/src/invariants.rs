@@ -247,11 +247,28 @@ pub fn check(state: &State) -> Result<(), String> {
     check_block(state).map_err(|violation| violation.to_string())?;
     check_ledger(state)?;
     check_attestations(state)?;
+    check_gateway_flows(state)?;
     check_queue(state)?;
     check_loans(state)?;
     check_silos(state)?;
     check_qev(state)?;
     check_queue_trees(state)?;
+    Ok(())
+}
+
+/// The gateway's rate-limit windows (issue 16) were last counted no later than now.
+fn check_gateway_flows(state: &State) -> Result<(), String> {
+    let flows = state.reserve.flows.get();
+    for (name, window) in [("mint", flows.minted), ("redeem", flows.redeemed)] {
+        if window.updated_at > state.now() {
+            return Err(format!("the {name} rate-limit window was counted in the future"));
+        }
+    }
+    for (account, flows) in state.reserve.account_flows.iter() {
+        if flows.minted.updated_at.max(flows.redeemed.updated_at) > state.now() {
+            return Err(format!("{account}'s rate-limit window was counted in the future"));
+        }
+    }
     Ok(())
 }
 

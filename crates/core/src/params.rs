@@ -36,6 +36,15 @@ pub struct Params {
     /// How far above the attested value the supply may be minted, for the deposits that
     /// arrived since the attestation's as-of time.
     pub reserve_attestation_tolerance_bps: Bps,
+    /// The most USDai that minting may add to the supply per hour (fee included), measured
+    /// over a sliding hour; zero means no limit.
+    pub mint_limit_per_hour: Amount,
+    /// The most USDai that redemptions may retire per hour (fee included), measured over a
+    /// sliding hour; zero means no limit.
+    pub redeem_limit_per_hour: Amount,
+    /// The share of each per-hour limit one account may use in an hour: a large holder (or an
+    /// attacker cycling mints and redemptions) cannot take the whole room from everyone else.
+    pub rate_limit_account_share_bps: Bps,
     // The vault (SPEC 6, 7).
     /// The protocol's share of realised loan interest, before it reaches NAV.
     pub performance_fee_bps: Bps,
@@ -100,6 +109,9 @@ impl Default for Params {
             reserve_attestation_required: false,
             reserve_attestation_max_age_secs: 7 * 86_400,
             reserve_attestation_tolerance_bps: Bps(100),
+            mint_limit_per_hour: Amount::ZERO,
+            redeem_limit_per_hour: Amount::ZERO,
+            rate_limit_account_share_bps: Bps(10_000),
             performance_fee_bps: Bps(0),
             liquidity_buffer_bps: Bps(500),
             max_deployed_bps: Bps(9_000),
@@ -250,6 +262,9 @@ parameter_changes! {
     ReserveAttestationRequired(bool),
     ReserveAttestationMaxAgeSecs(u64),
     ReserveAttestationToleranceBps(Bps),
+    MintLimitPerHour(Amount),
+    RedeemLimitPerHour(Amount),
+    RateLimitAccountShareBps(Bps),
 }
 
 serde_by_format!(ParameterChange, human: ParameterChangeTagged, binary: ParameterChangeIndexed);
@@ -285,6 +300,8 @@ impl ParameterChange {
             | C::ReserveAttestationToleranceBps(b) => b.is_fraction(),
             // Coverage above the value is allowed (over-insurance), up to 10x.
             C::MinInsuranceCoverageBps(b) => b.0 <= 100_000,
+            // A share of zero would refuse every mint and redemption under a limit.
+            C::RateLimitAccountShareBps(b) => b.is_fraction() && b.0 > 0,
             C::MaxValuationAgeSecs(s) | C::CurePeriodSecs(s) => (1..=DURATION_SECS_MAX).contains(s),
             C::DefaultLoanPeriods(n) => (1..=LOAN_PERIODS_MAX).contains(n),
             C::DefaultRepaymentIntervalSecs(s) => (1..=REPAYMENT_INTERVAL_SECS_MAX).contains(s),
@@ -297,7 +314,11 @@ impl ParameterChange {
             | C::RevealWindowSecs(s)
             | C::FeeVestingSecs(s)
             | C::GovernanceDelaySecs(s) => *s <= DURATION_SECS_MAX,
-            C::UsdaiSupplyCap(_) | C::KycRequired(_) | C::ReserveAttestationRequired(_) => true,
+            C::UsdaiSupplyCap(_)
+            | C::KycRequired(_)
+            | C::ReserveAttestationRequired(_)
+            | C::MintLimitPerHour(_)
+            | C::RedeemLimitPerHour(_) => true,
             C::MinRedeemShares(a) => !a.is_zero(),
             C::MaxActiveRequests(n) => (1..=ACTIVE_REQUESTS_MAX).contains(n),
             C::UsdaiPointsMultiplier(m) | C::SusdaiPointsMultiplier(m) => {
@@ -347,6 +368,10 @@ impl ParameterChange {
             C::ReserveAttestationRequired(r) => *r && !current.reserve_attestation_required,
             C::ReserveAttestationMaxAgeSecs(s) => *s < current.reserve_attestation_max_age_secs,
             C::ReserveAttestationToleranceBps(b) => *b < current.reserve_attestation_tolerance_bps,
+            // A tighter limit (or one where there was none) holds mints or redemptions back.
+            C::MintLimitPerHour(a) => is_tighter_limit(*a, current.mint_limit_per_hour),
+            C::RedeemLimitPerHour(a) => is_tighter_limit(*a, current.redeem_limit_per_hour),
+            C::RateLimitAccountShareBps(b) => *b < current.rate_limit_account_share_bps,
         }
     }
 
@@ -387,8 +412,16 @@ impl ParameterChange {
             C::ReserveAttestationRequired(v) => params.reserve_attestation_required = v,
             C::ReserveAttestationMaxAgeSecs(v) => params.reserve_attestation_max_age_secs = v,
             C::ReserveAttestationToleranceBps(v) => params.reserve_attestation_tolerance_bps = v,
+            C::MintLimitPerHour(v) => params.mint_limit_per_hour = v,
+            C::RedeemLimitPerHour(v) => params.redeem_limit_per_hour = v,
+            C::RateLimitAccountShareBps(v) => params.rate_limit_account_share_bps = v,
         }
     }
+}
+
+/// Whether per-hour limit `new` lets less through than `current` (zero is no limit).
+fn is_tighter_limit(new: Amount, current: Amount) -> bool {
+    !new.is_zero() && (current.is_zero() || new < current)
 }
 
 /// A privileged role (SPEC 4). Borrowers and keepers are anyone and need none.

@@ -63,7 +63,10 @@ pub struct Clock {
 /// `cure_deadline`, the vault's `vesting_start`/`vesting_end`, a request's wait-fee
 /// `vesting_from`/`vesting_until`/`vested_at_from` and the auction's `fee_time_origin` were
 /// renamed with them.
-pub const STATE_FORMAT: u64 = 11;
+/// 12: gateway rate limits (the slot `reserve.flows`, the table `reserve.account_flows`, the
+/// parameters `mint_limit_per_hour`, `redeem_limit_per_hour` and
+/// `rate_limit_account_share_bps`; issue 16).
+pub const STATE_FORMAT: u64 = 12;
 
 component! {
     /// Everything the protocol knows.

@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0x3c2223b02cbced9d1d704009f6ab2abc4a051f2e838918ceca6c5f730ddb620a",
-            "0x965005a9b81942f6cede8d17b56746aa48d3fc50982130dcf64a923f6f7b861f",
-            "0x1908f494069869f875e882326b3d27a81d7dcf802d6e82543ed1d047ae186026",
+            "0x4f9cb608e333b9bfe56cc9fb28ca2fa4017a302d9f753839e4b1ff64e7454bfd",
+            "0x336128c0870e8535dfa2dfd522f82a5a2e26e65fc933691440132d20fa62159a",
+            "0xaf726989aca4cde0ab20ae528d7df40910f61e91af862bfc4abbe3f213b48007",
         ]
     );
 }

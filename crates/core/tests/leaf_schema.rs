@@ -10,10 +10,10 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 11, in encoding order (formats 8 to 11 changed
-/// the receipts' error shape, replay semantics and transaction JSON, not the state: the schema
-/// and hash are those of format 7).
-const SCHEMA_AT_FORMAT_11: &[&str] = &[
+/// Every table and slot of the state at format 12, in encoding order (formats 8 to 11 changed
+/// the receipts' error shape, replay semantics and transaction JSON, not the state; 12 added
+/// `reserve.flows`, `reserve.account_flows` and three parameters).
+const SCHEMA_AT_FORMAT_12: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -34,6 +34,8 @@ const SCHEMA_AT_FORMAT_11: &[&str] = &[
     "slot reserve.next_payout_id",
     "table reserve.attestations",
     "slot reserve.next_attestation_id",
+    "slot reserve.flows",
+    "table reserve.account_flows",
     "slot vault.globals",
     "table queue.requests",
     "table queue.waiting",
@@ -63,9 +65,9 @@ const SCHEMA_AT_FORMAT_11: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 11 (unchanged from 7).
-const GENESIS_HASH_AT_FORMAT_11: &str =
-    "0xa138883d1c67c1651f6983837d077d4f63449477a5629721a4bb653b22506fbc";
+/// The hash of the canonical encoding of [`pinned_state`] at format 12.
+const GENESIS_HASH_AT_FORMAT_12: &str =
+    "0xcb073e057f30fe37a3a9f08cb90581ea2a042022b4d48579de5a4e41fd6f9fef";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -79,7 +81,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 11, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 12, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -87,8 +89,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_11, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_11);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_12, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_12);
 }
 
 #[test]
@@ -111,7 +113,7 @@ fn every_component_path_constant_names_a_table_or_slot_of_the_schema() {
         silos.next_silo_id,
     ]);
     let reserve = ReserveState::PATHS;
-    constants.extend([reserve.attestations, reserve.next_attestation_id]);
+    constants.extend([reserve.attestations, reserve.next_attestation_id, reserve.flows]);
     let queue = QueueState::PATHS;
     constants.extend([queue.requests, queue.waiting, queue.eligible, queue.globals, queue.qev]);
     for constant in &constants {

@@ -441,6 +441,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0x17959d46cedf131ed34f90ac71f0ad79ee3de09028b2f0b6e4f915cd1e69e7bd"
+        "0x6134935bf83d83b291d2d7d03cb6776cb8e7afe08cb4a11a759766bc096b6b25"
     );
 }

@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0x50011a3982dc6b502b009866c64b8dec89fcff04bd68ff2c6030a72101cec3c1",
-                "0x9386000a25c8870cc3b965b13d2d24764e4b06d2d9345634343c170f6a5c5483",
-                "0x3ca007c72b81715cf535bc5733f0244f48f07762950f546ccbf52e5f0af15b95",
+                "0x27c5b0bdfb73fe3f3aa94eb6a6a7875886bb4fde28c01f09b7db068cd2f39aeb",
+                "0xc935dd95d3ce7648bd77287ecb753ca1e3c0b4fea35c67b7fa23229d196961e1",
+                "0x40753fc506da095343e85f94ba8cab3b2a543f7bccfc0f464b0ea2a3c2be53e6",
             ],
             [
-                "0xfaf91a14652e2abb68469f269616c654c660222cdf95f21497658bec4a9476c4",
-                "0x0b0b9723754d2be337c621a36d24d0f6c2f639e03a71345ed9ebbb0e30190bc8",
-                "0x3f9c7e9844001427555c5ccdf6ae652f698765d344d61933a9b0fe0c06108be0",
+                "0xabc851ec98b6be25134524d1213100f77a8c408159d76ccd5eefa72c38be9670",
+                "0x4d16e86c813072a9d178e45cf36b47f99f23b5ddbb2685c779a6a05504813457",
+                "0x71180f05ddb921122da770736011c0206c2582b428afc1423d73012b767828de",
             ],
             [
-                "0x3be5f6c04772af6c93e352f29fb946d239413640df034590302652c12b502b4b",
-                "0xa3bc8a49fb0aaa1f40d0e0ce241c7c08b5bf627385acd88ecc0d19360788f977",
-                "0xa39eddff3b68e8661ae2dc24488a10946b78b213339e2ce5ffc585caf56eece0",
+                "0xa8d578a65112ed2ba34e7f7985d5b53585f05474e6b7a80830df054a18fd9903",
+                "0x78d8eb5461f6f1a867088cb75b895dbcfa87a12248164dff1f0d6da001b33172",
+                "0x4bf3b9e290e4bb2b037be1df624ac788b7eb9c2bbeb41dbed2073c6ce0baa0cf",
             ],
             [
-                "0x9df2e69fff3eefefca7ac6ac3fb7f7d050e33ed94c221aedeb9ddcf3f14aa3d0",
-                "0x0f796e1cd694e597957e7c3f29d5b0509238cd03f8abc887ae51c9f15ab88c77",
-                "0x747081d8e2d53ffbdbe6f43fca11c05d871120db58321a94322d5bf68545985f",
+                "0xdac11466384435a6bf3682bd6bf422515383a23bf9540b833218d26b12279f0c",
+                "0x97ab9dda3be774ae6658caaab9e6e9a01fec8fe2cd50f36362a1cfb2603c1de9",
+                "0x511df87fd2aa18180fa5745543dcad2ef9729fe274bcba5852ba2ce0f5f654ae",
             ],
         ],
     );
@@ -150,8 +150,8 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0x9ab1b9bfca39b53b48200c3bdc4444e80ad6e08369b9c677e9fcad2f933b0d2f",
-            "0xb586f7ef0c618ec2ee923e534d0385b63516d70fd1c95e618ed96b770212f055",
+            "0x0d2c08c28cd8b3bb9439c0ce7f4f8dce5060f00530442b3909f83fbcc8784164",
+            "0xadd9c38bc5c040a41b959ed78a3dfbe07630a6c498d7b09a62fcddf216acdcd3",
         ]],
     );
 }

@@ -156,6 +156,8 @@ rejection_cases! {
     confirming_two_payouts_with_one_external_id_is_rejected,
     invalid_rejection_reasons_are_rejected,
     issuing_usdai_needs_a_fresh_attestation_that_covers_it,
+    minting_or_redeeming_beyond_the_hourly_limit_is_rejected,
+    using_more_than_an_accounts_share_of_the_hourly_limit_is_rejected,
     a_stake_too_small_to_buy_a_share_is_rejected,
     a_stake_below_the_minimum_shares_is_rejected,
     mint_shares_above_the_maximum_assets_is_rejected,

@@ -557,3 +557,36 @@ fn mint_checks_run_in_their_documented_order() {
         Action::MintUsdai(MintUsdai { token: USDC, amount: whole(100), min_out: whole(100) }),
     );
 }
+
+pub(crate) fn minting_or_redeeming_beyond_the_hourly_limit_is_rejected() -> TxError {
+    // 1,000 USDai an hour in, 500 out (issue 16).
+    let mut market = Market::with_params(|p| {
+        p.mint_limit_per_hour = whole(1_000);
+        p.redeem_limit_per_hour = whole(500);
+    });
+    market.mint(ALICE, whole(1_000));
+    reject(&mut market, BOB, mint(USDC, Amount(1)), ReserveError::MintRateLimitExceeded);
+    let redeem =
+        |amount| Action::RedeemUsdai(RedeemUsdai { token: USDC, amount, min_out: Amount::ZERO });
+    market.ok(ALICE, redeem(whole(500)));
+    reject(&mut market, ALICE, redeem(Amount(1)), ReserveError::RedeemRateLimitExceeded)
+}
+
+pub(crate) fn using_more_than_an_accounts_share_of_the_hourly_limit_is_rejected() -> TxError {
+    // A quarter of 1,000 USDai an hour each way per account (issue 16).
+    let mut market = Market::with_params(|p| {
+        p.mint_limit_per_hour = whole(1_000);
+        p.redeem_limit_per_hour = whole(1_000);
+        p.rate_limit_account_share_bps = Bps(2_500);
+    });
+    market.mint(ALICE, whole(250));
+    reject(&mut market, ALICE, mint(USDC, whole(1)), ReserveError::MintAccountRateLimitExceeded);
+    // An hour later Alice's share is free again: she holds 500, and may redeem 250 of it.
+    market.advance(HOUR);
+    market.refresh_prices();
+    market.mint(ALICE, whole(250));
+    let redeem =
+        |amount| Action::RedeemUsdai(RedeemUsdai { token: USDC, amount, min_out: Amount::ZERO });
+    market.ok(ALICE, redeem(whole(200)));
+    reject(&mut market, ALICE, redeem(whole(51)), ReserveError::RedeemAccountRateLimitExceeded)
+}

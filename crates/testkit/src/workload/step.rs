@@ -430,7 +430,10 @@ pub fn parameter_change(which: u8, value: u64) -> ParameterChange {
     let credit_durations = [7 * DAY, 14 * DAY, 30 * DAY, 90 * DAY, 180 * DAY, HOUR, 0];
     let credit_duration = credit_durations[(value % credit_durations.len() as u64) as usize];
     let caps = [10_000_000, 100_000_000, 1_000_000_000, 1_000_000, 0];
-    match which % 33 {
+    // Per-hour gateway limits: none, tight, ordinary, loose.
+    let limits = [0, 1_000, 100_000, 10_000_000];
+    let limit = whole(limits[(value % limits.len() as u64) as usize]);
+    match which % 36 {
         0 => C::MintFeeBps(small_bps),
         1 => C::RedeemFeeBps(small_bps),
         2 => C::DepegToleranceBps(small_bps),
@@ -469,7 +472,12 @@ pub fn parameter_change(which: u8, value: u64) -> ParameterChange {
         // Reserve attestations (issue 16): the rule on and off, its age and tolerance.
         30 => C::ReserveAttestationRequired(value.is_multiple_of(2)),
         31 => C::ReserveAttestationMaxAgeSecs(duration),
-        _ => C::ReserveAttestationToleranceBps(small_bps),
+        32 => C::ReserveAttestationToleranceBps(small_bps),
+        // Rate limits (issue 16): mints and redemptions per hour.
+        33 => C::MintLimitPerHour(limit),
+        34 => C::RedeemLimitPerHour(limit),
+        // One account's share of each limit: a quarter, or all of it.
+        _ => C::RateLimitAccountShareBps(Bps(if value.is_multiple_of(2) { 2_500 } else { 10_000 })),
     }
 }
 
