@@ -50,6 +50,9 @@ pub(crate) struct DevnetArgs {
     /// Seconds of block time between history samples (`GET /v1/history`).
     #[arg(long, default_value_t = infrafi_node::history::HISTORY_INTERVAL_SECS_DEFAULT)]
     pub(crate) history_interval_secs: u64,
+    /// Mebibytes of store pages kept in memory (the store's page cache; docs/node.md).
+    #[arg(long, default_value_t = infrafi_store::CACHE_BYTES_DEFAULT / node_cmd::MIB)]
+    pub(crate) store_cache_mib: usize,
     #[command(flatten)]
     pub(crate) limits: node_cmd::ServeLimits,
 }
@@ -554,6 +557,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     config.block_time = Duration::from_millis(args.block_time_ms.max(1));
     config.devnet = true;
     config.history_interval_secs = args.history_interval_secs.max(1);
+    config.store_cache_bytes = args.store_cache_mib.saturating_mul(node_cmd::MIB);
     config.keeper = (!args.no_keeper).then(|| actor("keeper"));
     let node = Arc::new(Node::start(config, Some(&genesis(unix_now()))).context("starting")?);
     if node.snapshot().header.height == 0 {

@@ -42,6 +42,9 @@ pub(crate) struct NodeArgs {
     /// Seconds of block time between history samples (`GET /v1/history`).
     #[arg(long, default_value_t = infrafi_node::history::HISTORY_INTERVAL_SECS_DEFAULT)]
     pub(crate) history_interval_secs: u64,
+    /// Mebibytes of store pages kept in memory (the store's page cache; docs/node.md).
+    #[arg(long, default_value_t = infrafi_store::CACHE_BYTES_DEFAULT / MIB)]
+    pub(crate) store_cache_mib: usize,
     #[command(flatten)]
     pub(crate) limits: ServeLimits,
 }
@@ -95,6 +98,9 @@ impl ServeLimits {
     }
 }
 
+/// Bytes in a mebibyte.
+pub(crate) const MIB: usize = 1024 * 1024;
+
 /// `infrafi node`.
 pub(crate) fn run(args: NodeArgs) -> Result<()> {
     let genesis = match &args.genesis {
@@ -110,6 +116,7 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
     config.mempool_txs_max = args.mempool_txs_max;
     config.block_txs_max = args.block_txs_max;
     config.history_interval_secs = args.history_interval_secs.max(1);
+    config.store_cache_bytes = args.store_cache_mib.saturating_mul(MIB);
     if let Some(path) = &args.keeper_keystore {
         config.keeper = Some(crate::wallet::load_key(path)?);
     }

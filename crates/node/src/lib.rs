@@ -80,6 +80,8 @@ pub struct NodeConfig {
     pub devnet: bool,
     /// The cadence of history samples, in seconds of block time.
     pub history_interval_secs: u64,
+    /// The most bytes of store pages kept in memory (the store's page cache).
+    pub store_cache_bytes: usize,
 }
 
 impl NodeConfig {
@@ -94,6 +96,7 @@ impl NodeConfig {
             keeper: None,
             devnet: false,
             history_interval_secs: history::HISTORY_INTERVAL_SECS_DEFAULT,
+            store_cache_bytes: infrafi_store::CACHE_BYTES_DEFAULT,
         }
     }
 }
@@ -277,7 +280,7 @@ impl Node {
         genesis: Option<&Genesis>,
         replicated: bool,
     ) -> Result<(Arc<Shared>, Chain), StartError> {
-        let store = Arc::new(Store::open(&config.data_dir)?);
+        let store = Arc::new(Store::open_with_cache(&config.data_dir, config.store_cache_bytes)?);
         let mut chain = Chain::open(store.clone(), config.chain_id, genesis)?;
         chain.set_history_interval(config.history_interval_secs);
         let snapshot = chain.committed();
