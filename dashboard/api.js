@@ -75,10 +75,28 @@ export async function read(path, template = path) {
   return body;
 }
 
-/** GET `path`, or `null` when the node does not serve it. */
+/**
+ * @template {string} P
+ * @overload
+ * @param {P & import('./api-types').Documented<P>} path
+ * @returns {Promise<import('./api-types').GetAnswer<P> | null>}
+ */
+/**
+ * @template {string} T
+ * @overload
+ * @param {string} path
+ * @param {T & import('./api-types').Documented<T>} template
+ * @returns {Promise<import('./api-types').GetAnswer<T> | null>}
+ */
+/**
+ * GET `path`, or `null` when the node does not serve it (`read`'s types).
+ * @param {string} path
+ * @param {string} [template]
+ */
 export async function readOptional(path, template = path) {
   try {
-    return await read(path, template);
+    // The overloads above type the call; `template` is checked there.
+    return await read(path, /** @type {any} */ (template));
   } catch (error) {
     if (error instanceof NotAvailable) return null;
     throw error;

@@ -1,3 +1,5 @@
+// @ts-check
+// @ts-check
 // The dashboard's and wallet app's shell: hash routing, the event stream, and live refresh. A page is re-read
 // when a committed event arrives (`/v1/events`, server-sent) and when the head moves, and is
 // swapped in one step, so figures follow the chain without a reload.
@@ -7,12 +9,28 @@ import * as pages from './pages.js';
 import { short } from './format.js';
 import * as wallet from './wallet.js';
 
+/**
+ * An element the page's HTML has (`index.html`): a missing one is a broken page, said at once.
+ * @param {string} id
+ * @returns {HTMLElement}
+ */
+function byId(id) {
+  const element = document.getElementById(id);
+  if (!element) throw new Error(`the page has no #${id}`);
+  return element;
+}
+
+/** @type {import('./pages.js').Context} */
 const context = {
   height: null,
   timestamp: null,
   events: [],
 };
 
+/**
+ * The page the location's hash names, and how to build it.
+ * @returns {[string, () => Promise<import('./pages.js').Page>]}
+ */
 function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const [name = 'overview', id] = parts;
@@ -39,9 +57,10 @@ async function render() {
   rendering = (async () => {
     const [name, load] = route();
     for (const link of document.querySelectorAll('#nav a')) {
+      if (!(link instanceof HTMLElement)) continue;
       link.classList.toggle('active', link.dataset.page === name);
     }
-    const main = document.getElementById('page');
+    const main = byId('page');
     try {
       const { node, after } = await load();
       const scroll = window.scrollY;
@@ -68,7 +87,7 @@ async function refreshHead() {
   const moved = status.height !== context.height;
   context.height = status.height;
   context.timestamp = status.timestamp;
-  const text = document.getElementById('head-text');
+  const text = byId('head-text');
   text.replaceChildren(
     pages.h('a', { href: `/v1/blocks/${status.height}`, target: '_blank', rel: 'noopener', title: status.state_root },
       `block #${status.height} · root ${short(status.state_root)}`),
@@ -76,8 +95,9 @@ async function refreshHead() {
   return moved;
 }
 
+/** @param {string} state */
 function setLive(state) {
-  const live = document.getElementById('live');
+  const live = byId('live');
   live.dataset.state = state;
   live.textContent = state;
 }
@@ -93,7 +113,7 @@ function listen() {
     const feed = document.getElementById('feed');
     if (feed?.tagName === 'OL') {
       feed.prepend(pages.eventItem(feedEvent));
-      while (feed.children.length > 12) feed.lastChild.remove();
+      while (feed.children.length > 12) feed.lastElementChild?.remove();
     }
     scheduleRefresh();
   });

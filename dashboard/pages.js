@@ -1,3 +1,4 @@
+// @ts-check
 // The pages. Each is `async (context) => ({ node, after })`: it reads what it shows, builds
 // its DOM off-screen (so a live refresh swaps the page in one step) and `after` draws the
 // charts once the node is in the document. Values from the API go into text nodes only.
@@ -5,21 +6,59 @@
 import { NotAvailable, NotFound, history, read, readOptional, slotProof, stateRoot, tableProof } from './api.js';
 import * as fmt from './format.js';
 
-/** Builds an element: `h('div', {class: 'x'}, child, 'text', ...)`. */
+/**
+ * What a page shows: its DOM, built off-screen, and what to draw once it is in the document.
+ * @typedef {{node: HTMLElement, after?: () => void}} Page
+ */
+/**
+ * One committed event as `/v1/events` streams it (server-sent, so not in `/openapi.json`).
+ * @typedef {{height: number, tx_hash?: string | null, event?: {kind: string} | null}} FeedEvent
+ */
+/**
+ * What every page reads from the shell: the head it follows and the latest events.
+ * @typedef {{height: number | null, timestamp: number | null, events: FeedEvent[]}} Context
+ */
+/**
+ * What `h` takes as children: nodes, text (numbers and flags shown as text; null, undefined and
+ * false skipped), and arrays of them.
+ * @typedef {Node | string | number | bigint | boolean | null | undefined | readonly any[]} Child
+ */
+/**
+ * A column of `grid`: `[key, label, raw(row), show(row)]`. `raw` is the API value the cell
+ * stands for (its `data-raw`); `show` what is displayed (default: `cell(key, raw)`).
+ * @template R
+ * @typedef {[string, string, (row: R) => unknown, ((row: R) => Child)?]} Column
+ */
+/** @typedef {import('./api-types').GetAnswer<'/v1/loans'>['loans'][number]} Loan */
+/** @typedef {import('./api-types').GetAnswer<'/v1/silos'>['silos'][number]} Silo */
+/** @typedef {import('./api-types').GetAnswer<'/v1/receipts/{id}'>} ReceiptDetail */
+
+/**
+ * Builds an element: `h('div', {class: 'x'}, child, 'text', ...)`. An attribute that is
+ * undefined, null or false is left out; true sets it empty.
+ * @param {string} tag
+ * @param {Record<string, string | number | boolean | null | undefined>} [attributes]
+ * @param {...Child} children
+ * @returns {HTMLElement}
+ */
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [key, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
     element.setAttribute(key, value === true ? '' : String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return element;
 }
 
-/** "read at block #h · root 0x…  proof": where a figure comes from. */
+/**
+ * "read at block #h · root 0x…  proof": where a figure comes from.
+ * @param {number | null | undefined} height
+ * @param {string | null} [proof]
+ */
 async function stamp(height, proof) {
   const root = await stateRoot(height);
   return h(
@@ -31,8 +70,17 @@ async function stamp(height, proof) {
   );
 }
 
-/** One figure: a label, the formatted value, and its stamp. */
-async function figure(id, label, value, { raw, height, proof, note } = {}) {
+/**
+ * One figure: a label, the formatted value, and its stamp.
+ * @param {string} id its `data-figure`
+ * @param {string} label
+ * @param {Child} value as shown
+ * @param {{
+ *   height: number | null | undefined, raw?: string | number | null, proof?: string | null,
+ *   note?: string | null,
+ * }} where the API value shown (`data-raw`), the block it was read at, its proof and a note
+ */
+async function figure(id, label, value, { raw, height, proof, note }) {
   return h(
     'div',
     { class: 'figure', 'data-figure': id, 'data-raw': raw ?? null },
@@ -43,10 +91,18 @@ async function figure(id, label, value, { raw, height, proof, note } = {}) {
   );
 }
 
+/**
+ * @param {string} title
+ * @param {...Child} children
+ */
 function section(title, ...children) {
   return h('section', { class: 'panel' }, h('h2', {}, title), ...children);
 }
 
+/**
+ * @param {string} what
+ * @param {string} path
+ */
 function unavailable(what, path) {
   return h(
     'div',
@@ -58,7 +114,12 @@ function unavailable(what, path) {
   );
 }
 
-/** Formats a field of an answer whose shape this page does not know, by its name. */
+/**
+ * Formats a field of an answer whose shape this page does not know, by its name.
+ * @param {string} key
+ * @param {unknown} value
+ * @returns {string}
+ */
 export function cell(key, value) {
   if (value === null || value === undefined) return '—';
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
@@ -76,7 +137,14 @@ export function cell(key, value) {
   return text;
 }
 
-/** A table of `rows` with `columns` ([key, label] pairs; the ones present are shown). */
+/**
+ * A table of `rows` with `columns` ([key, label] pairs; the ones present are shown).
+ * @template {Record<string, any>} R
+ * @param {R[]} rows
+ * @param {[string, string][]} columns
+ * @param {{id?: string, link?: (row: R) => string, proof?: (row: R) => string}} [options]
+ *   the table's `data-table`, a link on each row's first cell, a proof link per row
+ */
 function table(rows, columns, { link, proof, id = 'rows' } = {}) {
   const present = columns.filter(([key]) => rows.some((row) => key in row));
   const shown = present.length > 0
@@ -100,7 +168,11 @@ function table(rows, columns, { link, proof, id = 'rows' } = {}) {
   return h('div', { class: 'scroll' }, h('table', { 'data-table': id }, h('thead', {}, head), h('tbody', {}, body)));
 }
 
-/** A bar of `value` against `limit` (0..1), with an optional marker at `mark`. */
+/**
+ * A bar of `fraction` (0..1), with an optional marker at `mark`.
+ * @param {number} fraction
+ * @param {{mark?: number, label?: string}} [options]
+ */
 function bar(fraction, { mark, label } = {}) {
   const width = Math.max(0, Math.min(1, fraction)) * 100;
   return h(
@@ -224,6 +296,10 @@ function attestationTable(body) {
   ], { id: 'attestations' });
 }
 
+/**
+ * @param {Context} context
+ * @returns {Promise<Page>}
+ */
 export async function overview(context) {
   const [reserve, attestations, vault, depositPrices, redemptionPrices, apy7, apy30] = await Promise.all([
     read('/v1/reserve'), readOptional('/v1/reserve/attestations?limit=20'), read('/v1/vault'),
@@ -263,6 +339,10 @@ export async function overview(context) {
     idleShare > 0 ? h('span', { class: 'idle', style: `flex-grow:${idleShare}` }, `idle ${(idleShare * 100).toFixed(1)}%`) : null,
     idleShare < 1 ? h('span', { class: 'deployed', style: `flex-grow:${1 - idleShare}` }, `deployed ${((1 - idleShare) * 100).toFixed(1)}%`) : null,
   );
+  /**
+   * @param {string} label
+   * @returns {Column<{key: string, senior_principal: string}>[]}
+   */
   const mixColumns = (label) => [
     ['key', label, (d) => d.key, (d) => (label === 'silo' ? `silo ${d.key}` : d.key)],
     ['senior_principal', 'senior principal', (d) => d.senior_principal, (d) => fmt.amount(d.senior_principal)],
@@ -302,6 +382,7 @@ export async function overview(context) {
   return { node, after };
 }
 
+/** @param {FeedEvent} feedEvent */
 export function eventItem(feedEvent) {
   const kind = feedEvent.event?.kind ?? 'event';
   return h(
@@ -320,8 +401,14 @@ export function eventItem(feedEvent) {
 /**
  * A table with explicit columns: `[key, label, raw(row), show(row)]`. Each cell carries
  * `data-key` and `data-raw` (the API value it shows) so the browser test can compare both.
+ * @template R
+ * @param {readonly R[]} rows
+ * @param {Column<R>[]} columns
+ * @param {{id: string, rowId?: (row: R) => string | number, cards?: boolean}} options the
+ *   table's `data-table`, each row's `data-row` (default: its `id`), and whether a narrow
+ *   screen shows each row as a card (labelled cells) instead of a wide row
  */
-function grid(rows, columns, { id, rowId = (row) => row.id, cards = false } = {}) {
+function grid(rows, columns, { id, rowId = (row) => /** @type {any} */ (row).id, cards = false }) {
   if (rows.length === 0) return h('p', { class: 'empty', 'data-table': id }, 'None yet.');
   const head = h('tr', {}, columns.map(([, label]) => h('th', {}, label)));
   const body = rows.map((row) => h('tr', { 'data-row': rowId(row) },
@@ -333,7 +420,13 @@ function grid(rows, columns, { id, rowId = (row) => row.id, cards = false } = {}
   return h('div', { class: 'scroll' }, h('table', { 'data-table': id, class: cards ? 'cards' : null }, h('thead', {}, head), h('tbody', {}, body)));
 }
 
-/** A bar of `fraction` (0..1) with markers at `marks` ([fraction, title] pairs). */
+/**
+ * A bar of `fraction` (0..1) with markers at `marks` ([fraction, title] pairs).
+ * @param {number} fraction
+ * @param {[number, string][]} marks
+ * @param {string} label
+ * @param {{floor?: boolean}} [options] whether the first mark is a floor to stay above
+ */
 function limitBar(fraction, marks, label, { floor = false } = {}) {
   const width = Math.max(0, Math.min(1, fraction)) * 100;
   // A limit is a ceiling (LTV, cap), or with `floor` a minimum to stay above (first-loss).
@@ -344,7 +437,11 @@ function limitBar(fraction, marks, label, { floor = false } = {}) {
     marks.map(([at, title]) => h('i', { class: 'mark', style: `left:${Math.min(1, at) * 100}%`, title })));
 }
 
-/** A loan's LTV bar against its silo: the scale ends at 1.25 x the margin-call LTV. */
+/**
+ * A loan's LTV bar against its silo: the scale ends at 1.25 x the margin-call LTV.
+ * @param {Loan} loan
+ * @param {Silo | undefined} silo
+ */
 function ltvBar(loan, silo) {
   if (!loan.mark) return h('span', { class: 'muted' }, 'not marked');
   const ltv = Number(loan.mark.ltv_bps);
@@ -356,18 +453,29 @@ function ltvBar(loan, silo) {
       `LTV ${fmt.bps(ltv)}; max initial ${fmt.bps(silo.max_initial_ltv_bps)}, margin call ${fmt.bps(silo.margin_call_ltv_bps)}`));
 }
 
-/** Principal lent at origination: both tranches as funded. */
+/**
+ * Principal lent at origination: both tranches as funded.
+ * @param {Loan} loan
+ */
 export function loanPrincipal(loan) {
   return (BigInt(loan.senior.funded) + BigInt(loan.junior.funded)).toString();
 }
 
-/** The asset classes of a loan's collateral, from the receipts it pledges. */
+/**
+ * The asset classes of a loan's collateral, from the receipts it pledges.
+ * @param {Loan} loan
+ * @param {Map<number, {class: string}>} receiptsById
+ */
 function loanClasses(loan, receiptsById) {
   const classes = [...new Set(loan.receipts.map((id) => receiptsById.get(id)?.class).filter(Boolean))];
   return classes.length ? classes.join(', ') : '—';
 }
 
-/** Status with its flags: a margin call, a breached covenant, a missed deadline. */
+/**
+ * Status with its flags: a margin call, a breached covenant, a missed deadline.
+ * @param {Loan} loan
+ * @param {number | null} now
+ */
 function loanStatus(loan, now) {
   const flags = [];
   if (loan.margin_call) flags.push(h('span', { class: 'badge warn', 'data-flag': 'margin_call', title: `${loan.margin_call.reason}; cure by ${fmt.time(loan.margin_call.cure_deadline_at)}` }, 'margin call'));
@@ -376,7 +484,10 @@ function loanStatus(loan, now) {
   return h('span', { class: 'status' }, h('span', { class: `badge ${loan.status}` }, loan.status), flags);
 }
 
-/** A loan's debt-service reserve as the share of its requirement held ('—' when none is required). */
+/**
+ * A loan's debt-service reserve as the share of its requirement held ('—' when none is required).
+ * @param {Loan} loan
+ */
 export function reserveShare(loan) {
   const reserve = loan.debt_service_reserve;
   if (BigInt(reserve.required) === 0n) return '—';
@@ -386,6 +497,10 @@ export function reserveShare(loan) {
 /**
  * A loan's debt-service reserve against its requirement: a bar with the requirement marked,
  * labelled by the share held (`wide`: by the amounts held and required).
+ */
+/**
+ * @param {Loan} loan
+ * @param {{wide?: boolean}} [options]
  */
 function reserveBar(loan, { wide = false } = {}) {
   const reserve = loan.debt_service_reserve;
@@ -398,6 +513,10 @@ function reserveBar(loan, { wide = false } = {}) {
     limitBar(Math.min(held, 1.25) / 1.25, [[1 / 1.25, 'requirement']], amounts, { floor: true }));
 }
 
+/**
+ * A definition list of `[key, label, raw, shown]` (shown: default `cell(key, raw)`).
+ * @param {[string, string, unknown, Child?][]} entries
+ */
 function facts(entries) {
   return h('dl', { class: 'facts' }, entries.flatMap(([key, label, raw, shown]) =>
     [h('dt', {}, label), h('dd', { 'data-key': key, 'data-raw': raw === null || raw === undefined ? null : String(raw) }, shown ?? cell(key, raw))]));
@@ -418,6 +537,10 @@ async function creditBook() {
   };
 }
 
+/**
+ * @param {Context} context
+ * @returns {Promise<Page>}
+ */
 export async function loans(context) {
   const node = h('div', { class: 'page' }, h('h1', {}, 'Loans'));
   let book;
@@ -431,6 +554,7 @@ export async function loans(context) {
   const { siloById, receiptById } = book;
   const rows = book.loans.loans;
   const now = context.timestamp;
+  /** @type {Column<Loan>[]} */
   const columns = [
     ['id', 'loan', (l) => l.id, (l) => [h('a', { href: `#/loans/${l.id}` }, `#${l.id}`), ' ', h('a', { class: 'proof small', href: `/v1/proofs/loans/${l.id}`, target: '_blank', rel: 'noopener' }, 'proof')]],
     ['silo', 'silo', (l) => l.silo, (l) => `silo ${l.silo}`],
@@ -462,6 +586,11 @@ export async function loans(context) {
   return { node };
 }
 
+/**
+ * @param {Context} context
+ * @param {string} id
+ * @returns {Promise<Page>}
+ */
 export async function loan(context, id) {
   const node = h('div', { class: 'page' }, h('h1', {}, `Loan ${id}`), h('p', {}, h('a', { href: '#/loans' }, '← all loans')));
   let body;
@@ -548,7 +677,10 @@ export async function loan(context, id) {
   return { node };
 }
 
-/** A loan's covenant state: its reserve against the requirement, the breach, the reports. */
+/**
+ * A loan's covenant state: its reserve against the requirement, the breach, the reports.
+ * @param {Loan} l
+ */
 function covenantFacts(l) {
   const reserve = l.debt_service_reserve;
   const breach = l.breach;
@@ -569,6 +701,10 @@ function covenantFacts(l) {
 
 // ---- Silos ---------------------------------------------------------------------------------
 
+/**
+ * @param {Context} context
+ * @returns {Promise<Page>}
+ */
 export async function silos(context) {
   const node = h('div', { class: 'page' }, h('h1', {}, 'Silos'));
   let body;
@@ -603,6 +739,7 @@ export async function silos(context) {
           h('span', { class: 'num' }, `${fmt.amount(silo.senior_outstanding)} / ${fmt.amount(silo.senior_cap)}`))),
     ));
   }
+  /** @type {Column<Silo>[]} */
   const columns = [
     ['id', 'silo', (s) => s.id, (s) => [`silo ${s.id} `, h('a', { class: 'proof small', href: `/v1/proofs/silos/${s.id}`, target: '_blank', rel: 'noopener' }, 'proof')]],
     ['curator', 'curator', (s) => s.curator, (s) => fmt.short(s.curator)],
@@ -622,10 +759,15 @@ export async function silos(context) {
 
 // ---- Receipts ------------------------------------------------------------------------------
 
-/** Receipts with their details (`/v1/receipts/{id}` answers), one row each. */
+/**
+ * Receipts with their details (`/v1/receipts/{id}` answers), one row each.
+ * @param {ReceiptDetail[]} details
+ * @param {string} id
+ */
 function receiptGrid(details, id) {
   const rows = details.map((d) => ({ ...d.receipt, detail: d }));
-  return grid(rows, [
+  /** @type {Column<(typeof rows)[number]>[]} */
+  const columns = [
     ['id', 'receipt', (r) => r.id, (r) => [h('a', { href: `#/receipts/${r.id}` }, `#${r.id}`), ' ', h('a', { class: 'proof small', href: `/v1/proofs/receipts/${r.id}`, target: '_blank', rel: 'noopener' }, 'proof')]],
     ['class', 'class', (r) => r.class],
     ['custodian', 'custodian', (r) => r.custodian, (r) => fmt.short(r.custodian)],
@@ -638,9 +780,15 @@ function receiptGrid(details, id) {
     ['value_for_ltv', 'value for LTV', (r) => r.detail.value_for_ltv, (r) => fmt.amount(r.detail.value_for_ltv)],
     ['loan', 'loan', (r) => r.loan, (r) => (r.loan === null ? '—' : h('a', { href: `#/loans/${r.loan}` }, `#${r.loan}`))],
     ['status', 'status', (r) => r.status],
-  ].filter(([key]) => !(id === 'loan-receipts' && key === 'loan')), { id, cards: true });
+  ];
+  return grid(rows, columns.filter(([key]) => !(id === 'loan-receipts' && key === 'loan')), { id, cards: true });
 }
 
+/**
+ * @param {Context} context
+ * @param {string | undefined} id
+ * @returns {Promise<Page>}
+ */
 export async function receipts(context, id) {
   const node = h('div', { class: 'page' }, h('h1', {}, id === undefined ? 'Receipts' : `Receipt ${id}`));
   if (id !== undefined) {
@@ -701,6 +849,10 @@ export async function receipts(context, id) {
 
 // ---- Queue ---------------------------------------------------------------------------------
 
+/**
+ * @param {Context} context
+ * @returns {Promise<Page>}
+ */
 export async function queue(context) {
   const [body, rounds, listings, lockedHistory, clearingHistory, clearingEmaHistory] = await Promise.all([
     read('/v1/queue?limit=1000'),
@@ -812,6 +964,10 @@ export async function queue(context) {
 
 // ---- Points --------------------------------------------------------------------------------
 
+/**
+ * @param {Context} context
+ * @returns {Promise<Page>}
+ */
 export async function points(context) {
   const body = await read('/v1/points/leaderboard?limit=100');
   const node = h('div', { class: 'page' }, h('h1', {}, 'Points'),

@@ -518,7 +518,7 @@ function formFor(spec) {
     event.preventDefault();
     run('submit');
   });
-  form.querySelector('[data-do="preview"]').addEventListener('click', () => run('preview'));
+  /** @type {HTMLElement} */ (form.querySelector('[data-do="preview"]')).addEventListener('click', () => run('preview'));
   return form;
 }
 

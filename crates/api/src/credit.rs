@@ -154,12 +154,10 @@ pub(crate) fn loan_dto(loan: &Loan) -> LoanDto {
         originated_at: loan.originated_at,
         next_due_at: loan.next_due_at,
         expires_at: loan.expires_at,
-        margin_call: loan.margin_call.map(|call| {
-            serde_json::json!({
-                "opened_at": call.opened_at,
-                "cure_deadline_at": call.cure_deadline_at,
-                "reason": text(call.reason),
-            })
+        margin_call: loan.margin_call.map(|call| CureWindowDto {
+            opened_at: call.opened_at,
+            cure_deadline_at: call.cure_deadline_at,
+            reason: text(call.reason),
         }),
         mark: loan.mark.map(|mark| MarkDto {
             at: mark.at,
@@ -170,12 +168,10 @@ pub(crate) fn loan_dto(loan: &Loan) -> LoanDto {
         interest_paid: amount(loan.interest_paid),
         principal_paid: amount(loan.principal_paid),
         breached: loan.is_breached(),
-        breach: loan.breach.map(|breach| {
-            serde_json::json!({
-                "opened_at": breach.opened_at,
-                "cure_deadline_at": breach.cure_deadline_at,
-                "reason": text(breach.reason),
-            })
+        breach: loan.breach.map(|breach| CureWindowDto {
+            opened_at: breach.opened_at,
+            cure_deadline_at: breach.cure_deadline_at,
+            reason: text(breach.reason),
         }),
         debt_service_reserve: DebtServiceReserveDto {
             periods: loan.covenants.debt_service_reserve_periods,
@@ -184,8 +180,9 @@ pub(crate) fn loan_dto(loan: &Loan) -> LoanDto {
             drawn_total: amount(loan.reserve.drawn_total),
         },
         report_interval_secs: loan.covenants.report_interval_secs,
-        last_report: loan.last_report.map(|report| {
-            serde_json::json!({"at": report.at, "document_hash": report.document_hash.to_string()})
+        last_report: loan.last_report.map(|report| BorrowerReportDto {
+            at: report.at,
+            document_hash: report.document_hash.to_string(),
         }),
         report_due_at: loans::report_due_at(loan),
     }

@@ -794,8 +794,8 @@ pub struct LoanDto {
     pub next_due_at: u64,
     /// The proposal's acceptance deadline.
     pub expires_at: u64,
-    /// The open margin call, if any: `{opened_at, cure_deadline_at, reason}`.
-    pub margin_call: Option<serde_json::Value>,
+    /// The open margin call, if any.
+    pub margin_call: Option<CureWindowDto>,
     /// The last re-mark: collateral value and LTV.
     pub mark: Option<MarkDto>,
     /// When it defaulted.
@@ -807,18 +807,39 @@ pub struct LoanDto {
     /// Whether it is breached (issue 16): its debt-service reserve is below the requirement
     /// or its borrower's report is overdue; `breach` holds the cure window.
     pub breached: bool,
-    /// The open breach, if any: `{opened_at, cure_deadline_at, reason}` (`reserve_below_requirement`
-    /// or `report_overdue`).
-    pub breach: Option<serde_json::Value>,
+    /// The open breach, if any (`reason`: `reserve_below_requirement` or `report_overdue`).
+    pub breach: Option<CureWindowDto>,
     /// Its debt-service reserve.
     pub debt_service_reserve: DebtServiceReserveDto,
     /// Seconds between the borrower's reports (0: none required).
     pub report_interval_secs: u64,
-    /// The borrower's latest report: `{at, document_hash}`.
-    pub last_report: Option<serde_json::Value>,
+    /// The borrower's latest report.
+    pub last_report: Option<BorrowerReportDto>,
     /// When the next report is due (none when reports are not required or the loan is not
     /// active).
     pub report_due_at: Option<u64>,
+}
+
+/// An open margin call or breach: why, since when, and until when the borrower may cure it.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct CureWindowDto {
+    /// When it opened (unix seconds).
+    pub opened_at: u64,
+    /// When the cure window ends (unix seconds): uncured, the loan may be defaulted then.
+    pub cure_deadline_at: u64,
+    /// Why, in snake_case (`ltv_above_limit`, `collateral_ineligible`,
+    /// `payment_missed`; for a breach `reserve_below_requirement`, `report_overdue`).
+    pub reason: String,
+}
+
+/// A borrower's report (issue 16).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct BorrowerReportDto {
+    /// When it was posted (unix seconds).
+    pub at: u64,
+    /// The hash of the report document.
+    #[schemars(with = "crate::schema::Hash")]
+    pub document_hash: String,
 }
 
 /// A loan's debt-service reserve (issue 16).

@@ -9,7 +9,7 @@
 //! receipts ticked in a table, with the node's previewed schedule. Screenshots land in
 //! `test-output/app/`. Then `tests/app/typecheck.mjs` generates a TypeScript client from the
 //! same node's `/openapi.json` with openapi-typescript and type-checks the app's API calls
-//! against it (with a probe that must fail, so the check is known to bite). Skipped, with a printed reason, only
+//! against it (the wallet app, the pages and the shell; a probe must fail, so the check is known to bite). Skipped, with a printed reason, only
 //! when node, npm or chromium is missing (`.ci/run` installs chromium first).
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
