@@ -198,3 +198,90 @@ fn over_many_seeds_the_validators_agree_and_a_seed_replays_to_the_same_chain() {
     }
     assert_eq!(seeded_run(21, 6), seeded_run(21, 6), "one seed, one chain");
 }
+
+#[test]
+fn a_validator_that_double_votes_is_caught_its_evidence_is_served_and_the_chain_goes_on() {
+    use commonware_codec::DecodeExt as _;
+    use commonware_consensus::simplex::types::{Attributable as _, ConflictingNotarize};
+    use infrafi_validator::{Evidence, block::Digest, driver::PEER_ACTIVE_VIEWS};
+
+    let (dirs, public_key, height) = runner(6).start(|context| async move {
+        let mut network = Network::new(&context, 4).await;
+        network.link_all(link(20, 5, 1.0)).await;
+        for i in 0..3 {
+            network.start(&context, i).await;
+        }
+        // Validator 3 signs two different blocks in every view it votes in.
+        network.start_double_voter(&context, 3).await;
+        let hashes = submit_mints(&network, 0, 0);
+        network.wait_for_height(&context, &[0, 1, 2], 8, 3 * MINUTE).await;
+        // The three honest validators hold a quorum: one chain, every transaction in it.
+        network.assert_same_chain(&[0, 1, 2], 8);
+        for hash in &hashes {
+            assert!(network.validator(2).node.receipt(hash).unwrap().is_some());
+        }
+        // Each honest validator recorded the fault against validator 3 and no other.
+        let set = support::validator_set(&network.keys);
+        let verifier = set.verifier().unwrap();
+        let mut checked = 0;
+        for i in 0..3 {
+            let node = &network.validator(i).node;
+            let recorded = node.evidence(0, 100).unwrap();
+            assert!(!recorded.is_empty(), "validator {i} recorded no evidence");
+            for (_, bytes) in recorded {
+                let evidence: Evidence = serde_json::from_slice(&bytes).unwrap();
+                assert_eq!(evidence.validator_index, 3, "{evidence:?}");
+                assert_eq!(evidence.public_key, format!("{}", network.key(3)));
+                // The two signed votes travel with it: anyone holding the validator set checks
+                // them (here: the notarizes, which the double-voter signs first in a view).
+                if evidence.kind == "conflicting_notarize" {
+                    let votes =
+                        alloy_primitives::hex::decode(evidence.votes.trim_start_matches("0x"))
+                            .unwrap();
+                    let fault =
+                        ConflictingNotarize::<support::TestScheme, Digest>::decode(votes).unwrap();
+                    assert_eq!(fault.signer().get(), 3);
+                    let mut rng = commonware_utils::sys_rng();
+                    let strategy = commonware_parallel::Sequential;
+                    assert!(fault.verify(&mut rng, &verifier, &strategy));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 0, "no conflicting notarize was recorded");
+        // Blocked, its votes no longer reach validator 0, which soon lists it as inactive.
+        context.sleep(Duration::from_secs(PEER_ACTIVE_VIEWS * 3)).await;
+        let status = network.validator(0).node.consensus_status().unwrap();
+        let peer = status.peers.iter().find(|peer| peer.index == 3).unwrap();
+        assert!(!peer.active, "{peer:?}");
+        let height = network.height(0);
+        let public_key = format!("{}", network.key(3));
+        let dirs = std::mem::take(&mut network.dirs);
+        (dirs, public_key, height)
+    });
+    assert!(height >= 8);
+
+    // After a restart, validator 0's API serves the evidence from its store.
+    let (node, _replica) = support::reopen(&dirs, 0);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(infrafi_api::serve(node, listener, std::future::pending()));
+        let client = infrafi_api::client::Client::new(&url);
+        let answer = client.get("/v1/evidence").await.unwrap();
+        assert_eq!(answer.status, 200, "{answer:?}");
+        let evidence = answer.body["evidence"].as_array().unwrap();
+        assert!(!evidence.is_empty(), "{}", answer.body);
+        for (sequence, piece) in evidence.iter().enumerate() {
+            assert_eq!(piece["sequence"], sequence as u64);
+            assert_eq!(piece["validator_index"], 3);
+            assert_eq!(piece["public_key"], public_key.as_str());
+            assert!(
+                ["conflicting_notarize", "conflicting_finalize", "nullify_finalize"]
+                    .contains(&piece["kind"].as_str().unwrap()),
+                "{piece}"
+            );
+        }
+    });
+}

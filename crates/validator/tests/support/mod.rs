@@ -8,7 +8,7 @@ use alloy_primitives::B256;
 use commonware_consensus::simplex::scheme::ed25519;
 use commonware_cryptography::{Signer as _, ed25519::PrivateKey};
 use commonware_p2p::simulated::{self, Link, Oracle};
-use commonware_runtime::{Clock as _, Handle, Quota, Supervisor as _, deterministic};
+use commonware_runtime::{Clock as _, Handle, Quota, Spawner as _, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, Probability, ordered::Set};
 use infrafi_core::{Action, Amount, Genesis, action::MintUsdai, ids::USDC};
 use infrafi_node::{BlockHeader, Node, NodeConfig, Replica};
@@ -307,6 +307,67 @@ impl Network {
     pub fn block_hash(&self, index: usize, height: u64) -> Option<B256> {
         self.validator(index).node.block(height).unwrap().map(|(header, _)| header.hash())
     }
+}
+
+/// The payload a double-voter signs beside the real proposal: a block nobody proposed.
+pub const CONFLICTING_PAYLOAD: u8 = 0xee;
+
+impl Network {
+    /// Runs validator `index` as a Byzantine double-voter instead of an honest engine: for every
+    /// notarize or finalize vote it receives, it signs two votes for the same view with its own
+    /// key, one for a block nobody proposed and one for the real proposal, and sends both to
+    /// everyone. The vote channel is all it joins; it never proposes.
+    pub async fn start_double_voter(&mut self, context: &deterministic::Context, index: usize) {
+        use commonware_codec::{DecodeExt as _, Encode as _};
+        use commonware_consensus::simplex::types::{Finalize, Notarize, Proposal, Vote};
+        use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+
+        let control = self.oracle.control(self.key(index));
+        let (mut sender, mut receiver) = control.register(channel::VOTES, QUOTA).await.unwrap();
+        let scheme = ed25519::Scheme::signer(
+            &infrafi_validator::namespace(CHAIN),
+            self.participants.clone(),
+            self.keys[index].clone(),
+        )
+        .unwrap();
+        let conflicting =
+            infrafi_validator::block::digest_of(B256::repeat_byte(CONFLICTING_PAYLOAD));
+        context.child("double_voter").spawn(move |_| async move {
+            while let Ok((_, message)) = receiver.recv().await {
+                let Ok(vote) = Vote::<Scheme, infrafi_validator::block::Digest>::decode(message)
+                else {
+                    continue;
+                };
+                let votes = match vote {
+                    Vote::Notarize(seen) => {
+                        let other = Proposal::new(seen.round(), seen.proposal.parent, conflicting);
+                        [
+                            Vote::Notarize(Notarize::sign(&scheme, other).unwrap()),
+                            Vote::Notarize(Notarize::sign(&scheme, seen.proposal).unwrap()),
+                        ]
+                    }
+                    Vote::Finalize(seen) => {
+                        let other = Proposal::new(seen.round(), seen.proposal.parent, conflicting);
+                        [
+                            Vote::Finalize(Finalize::sign(&scheme, other).unwrap()),
+                            Vote::Finalize(Finalize::sign(&scheme, seen.proposal).unwrap()),
+                        ]
+                    }
+                    Vote::Nullify(_) => continue,
+                };
+                for vote in votes {
+                    sender.send(Recipients::All, vote.encode(), true);
+                }
+            }
+        });
+    }
+}
+
+/// Opens validator `index`'s store again after its network stopped (as its operator would
+/// after a restart), with its node, outside any consensus engine.
+pub fn reopen(dirs: &[tempfile::TempDir], index: usize) -> (Arc<Node>, Replica) {
+    let config = NodeConfig::new(CHAIN, dirs[index].path().join("node"));
+    open_replica(config, &genesis())
 }
 
 /// Opens a replica, retrying while a crashed instance still holds the store open.
