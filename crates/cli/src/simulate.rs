@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use infrafi_sim::{Scenario, Simulation, charts, stress, summary};
+use infrafi_sim::{PathOutcome, Scenario, Simulation, charts, report::Report, stress, summary};
 use std::{
     path::PathBuf,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
@@ -24,7 +24,7 @@ pub(crate) struct SimulateArgs {
     /// Seed of the run (each path's streams derive from it and the path index).
     #[arg(long, default_value_t = 1)]
     pub(crate) seed: u64,
-    /// Directory for summary.json and the charts (created if missing).
+    /// Directory for summary.json, report.md and the charts (created if missing).
     #[arg(long)]
     pub(crate) out: PathBuf,
     /// Worker threads (default: one per core). Results do not depend on it.
@@ -35,14 +35,15 @@ pub(crate) struct SimulateArgs {
     /// behaviour models (docs/simulator.md).
     #[arg(long, value_name = "URL")]
     pub(crate) from_node: Option<String>,
-    /// Instead of one run: vary each calibrated parameter to its low and its high value, one
-    /// at a time, `--paths` paths each with the same seed; print the table and write
-    /// sensitivity.json and tornado charts of the senior loss p99 and the APY p50.
+    /// After the run: vary each calibrated parameter to its low and its high value, one at a
+    /// time, `--paths` paths each with the same seed; print the table and write
+    /// sensitivity.json, tornado charts of the senior loss p99 and the APY p50, and the
+    /// tornado in report.md.
     #[arg(long, conflicts_with = "from_node")]
     pub(crate) sensitivity: bool,
-    /// Instead of one run: search the smallest rent shock, resale shock and default
-    /// correlation at which the senior loss p99 exceeds 0, each with its 95% confidence
-    /// interval; print them and write break_even.json.
+    /// After the run: search the smallest rent shock, resale shock and default correlation at
+    /// which the senior loss p99 exceeds 0, each with its 95% confidence interval; print them
+    /// and write break_even.json and the figures in report.md.
     #[arg(long, conflicts_with = "from_node")]
     pub(crate) break_even: bool,
 }
@@ -109,16 +110,6 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let scenario = Scenario::load(&args.scenario)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
-    if args.sensitivity || args.break_even {
-        let pool = worker_pool(args.threads)?;
-        if args.sensitivity {
-            run_sensitivity(&args, &scenario, &pool)?;
-        }
-        if args.break_even {
-            run_break_even(&args, scenario, &pool)?;
-        }
-        return Ok(());
-    }
     let started = Instant::now();
     let simulation = match &args.from_node {
         None => Simulation::new(scenario)?,
@@ -146,7 +137,19 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let summary_path = args.out.join("summary.json");
     std::fs::write(&summary_path, json + "\n")
         .with_context(|| format!("cannot write {}", summary_path.display()))?;
-    let written = charts::write_all(&args.out, &summary, &outcomes)?;
+    let mut chart_files = charts::write_all(&args.out, &summary, &outcomes)?;
+    let command = command_line(&args);
+    let mut report = Report {
+        summary: &summary,
+        scenario: &simulation.scenario,
+        command: &command,
+        charts: &[],
+        sensitivity: None,
+        break_evens: None,
+    };
+    // Written now and again after the stress runs, so a long run stopped midway keeps the
+    // report of what it finished.
+    write_report(&args, &Report { charts: &chart_files, ..report })?;
     print!("{}", summary::report(&summary));
     let seconds = run_time.as_secs_f64().max(1e-9);
     println!(
@@ -158,8 +161,53 @@ pub(crate) fn run(args: SimulateArgs) -> anyhow::Result<()> {
         summary.transactions as f64 / seconds,
         book_time.as_secs_f64()
     );
-    println!("wrote {}: summary.json, {}", args.out.display(), written.join(", "));
+    println!("wrote {}: summary.json, report.md, {}", args.out.display(), chart_files.join(", "));
+    let sensitivity = if args.sensitivity {
+        Some(run_sensitivity(&args, &simulation.scenario, &summary, &pool, &mut chart_files)?)
+    } else {
+        None
+    };
+    let break_evens = if args.break_even {
+        Some(run_break_even(&args, &simulation, &outcomes, &summary, &pool)?)
+    } else {
+        None
+    };
+    if sensitivity.is_some() || break_evens.is_some() {
+        report.sensitivity = sensitivity.as_ref();
+        report.break_evens = break_evens.as_ref();
+        write_report(&args, &Report { charts: &chart_files, ..report })?;
+        println!("wrote {}", args.out.join("report.md").display());
+    }
     Ok(())
+}
+
+/// The command that reproduces the run (the thread count aside: results do not depend on it).
+fn command_line(args: &SimulateArgs) -> String {
+    let mut command = format!(
+        "infrafi simulate --scenario {} --paths {} --seed {} --out {}",
+        args.scenario,
+        args.paths,
+        args.seed,
+        args.out.display()
+    );
+    if let Some(url) = &args.from_node {
+        command.push_str(" --from-node ");
+        command.push_str(url);
+    }
+    if args.sensitivity {
+        command.push_str(" --sensitivity");
+    }
+    if args.break_even {
+        command.push_str(" --break-even");
+    }
+    command
+}
+
+/// Writes `report.md` into the output directory.
+fn write_report(args: &SimulateArgs, report: &Report<'_>) -> anyhow::Result<()> {
+    let path = args.out.join("report.md");
+    std::fs::write(&path, infrafi_sim::report::markdown(report))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
@@ -174,13 +222,18 @@ fn worker_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
 fn run_sensitivity(
     args: &SimulateArgs,
     scenario: &Scenario,
+    summary: &summary::Summary,
     pool: &rayon::ThreadPool,
-) -> anyhow::Result<()> {
+    charts_written: &mut Vec<String>,
+) -> anyhow::Result<stress::Sensitivity> {
     let knobs = stress::knobs().len() as u64;
     let done = AtomicU64::new(0);
     let started = Instant::now();
-    let result = with_progress(&done, Some((1 + 2 * knobs) * args.paths), "sensitivity", || {
-        pool.install(|| stress::sensitivity(scenario, args.paths, args.seed, Some(&done)))
+    let base = stress::Figures::of(summary);
+    let result = with_progress(&done, Some(2 * knobs * args.paths), "sensitivity", || {
+        pool.install(|| {
+            stress::sensitivity_around(scenario, base, args.paths, args.seed, Some(&done))
+        })
     })?;
     let path = args.out.join("sensitivity.json");
     std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")
@@ -248,20 +301,22 @@ fn run_sensitivity(
         args.out.display(),
         written.join(", ")
     );
-    Ok(())
+    charts_written.extend(written);
+    Ok(result)
 }
 
 /// `--break-even`: one figure per shock class with its interval, and break_even.json.
 fn run_break_even(
     args: &SimulateArgs,
-    scenario: Scenario,
+    simulation: &Simulation,
+    outcomes: &[PathOutcome],
+    summary: &summary::Summary,
     pool: &rayon::ThreadPool,
-) -> anyhow::Result<()> {
-    let simulation = Simulation::new(scenario)?;
+) -> anyhow::Result<stress::BreakEvens> {
     let done = AtomicU64::new(0);
     let started = Instant::now();
     let result = with_progress(&done, None, "break-even search", || {
-        pool.install(|| stress::break_evens(&simulation, args.paths, args.seed, Some(&done)))
+        pool.install(|| stress::break_evens_from(simulation, outcomes, summary, Some(&done)))
     })?;
     let path = args.out.join("break_even.json");
     std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")
@@ -295,7 +350,7 @@ fn run_break_even(
         done.load(Ordering::Relaxed),
         path.display()
     );
-    Ok(())
+    Ok(result)
 }
 
 /// Runs `work` while a progress bar on stderr follows `done` up to `total` paths, or a counter

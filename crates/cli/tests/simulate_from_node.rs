@@ -1,5 +1,7 @@
 //! `infrafi simulate --from-node`: the risk simulation starts from a running devnet's state,
-//! read over `GET /v1/state/export`, and its starting book is the node's book.
+//! read over `GET /v1/state/export`, and its starting book is the node's book. And (kept in
+//! this test binary, not a new one: each links the whole CLI) a run with `--sensitivity
+//! --break-even` writes its report.md beside summary.json with the stress results in it.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
@@ -70,6 +72,70 @@ fn a_simulation_from_a_running_devnet_starts_from_the_nodes_loans_and_senior_exp
     let simulated = summary["book"]["senior_principal_usd"].as_f64().unwrap();
     assert!((simulated - senior).abs() <= 1e-6 * senior, "{simulated} vs the node's {senior}");
     assert!(summary["loan_months"].as_u64().unwrap() > 0, "the node's loans were simulated");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains(&format!("--from-node {}", net.url)), "{report}");
+    assert!(!report.contains("## What breaks it"), "no stress run, no stress section");
+}
+
+#[test]
+fn a_run_with_sensitivity_and_break_even_writes_one_report_with_the_stress_results() {
+    let dir = tempfile::tempdir().unwrap();
+    // The base scenario, shrunk so the 1 + 32 runs of the tornado stay short in a debug build.
+    let scenario = dir.path().join("small.toml");
+    std::fs::write(
+        &scenario,
+        "extends = \"base\"\nname = \"small-base\"\nhorizon_months = 6\n\
+         [book]\nloans = 12\n[holders]\ncount = 2\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = Command::new(BIN)
+        .args(["simulate", "--paths", "2", "--seed", "3", "--threads", "2"])
+        .arg("--scenario")
+        .arg(&scenario)
+        .args(["--sensitivity", "--break-even", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "simulate failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for file in [
+        "summary.json",
+        "sensitivity.json",
+        "break_even.json",
+        "nav_fan.png",
+        "tornado_senior_loss.png",
+        "tornado_apy.svg",
+    ] {
+        assert!(out.join(file).is_file(), "{file} written: {stdout}");
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.starts_with("# Risk report: small-base"), "{report}");
+    assert!(report.contains("--paths 2 --seed 3"), "the command that reproduces it");
+    assert!(report.contains("--sensitivity --break-even"));
+    assert!(report.contains("## What moves it") && report.contains("## What breaks it"));
+    assert!(report.contains("![tornado senior loss](tornado_senior_loss.png)"));
+    assert!(report.contains("![nav fan](nav_fan.png)"));
+    // The figures are the JSON files' own.
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let sensitivity: Value =
+        serde_json::from_slice(&std::fs::read(out.join("sensitivity.json")).unwrap()).unwrap();
+    assert_eq!(sensitivity["base"]["apy_p50"], summary["susdai_apy"]["p50"]);
+    let tornado_lines = report
+        .lines()
+        .skip_while(|l| !l.starts_with("## What moves it"))
+        .take_while(|l| !l.starts_with("## What breaks it"))
+        .filter(|l| l.starts_with('|'))
+        .count();
+    let knobs = sensitivity["rows"].as_array().unwrap().len();
+    assert_eq!(tornado_lines, knobs + 2, "a header, a rule and one row per parameter");
+    let headline = summary["headline"].as_array().unwrap();
+    assert!(headline.iter().any(|e| e["name"] == "senior loss p99"), "{headline:?}");
 }
 
 #[test]

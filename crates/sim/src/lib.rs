@@ -19,6 +19,7 @@ pub mod data;
 pub mod holders;
 pub mod market;
 pub mod path;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod stress;

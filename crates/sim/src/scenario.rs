@@ -739,6 +739,29 @@ impl Scenario {
     /// The parameters no calibration entry covers (see [`Calibration`]); empty when every
     /// parameter has a source or an assumption label.
     pub fn uncalibrated_parameters(&self) -> Vec<String> {
+        self.parameter_leaves()
+            .into_iter()
+            .filter(|(segments, _)| self.calibration.entry_for(segments).is_none())
+            .map(|(segments, _)| segments.join("."))
+            .collect()
+    }
+
+    /// The values each calibration entry stands for, by entry key: every parameter it covers
+    /// (the most specific entry of a parameter wins), as `(path, value)` with the value as the
+    /// scenario file writes it. What a report prints beside each source.
+    pub fn calibrated_values(&self) -> BTreeMap<String, Vec<(String, String)>> {
+        let mut values: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for (segments, value) in self.parameter_leaves() {
+            if let Some(key) = self.calibration.entry_for(&segments) {
+                values.entry(key).or_default().push((segments.join("."), value.to_string()));
+            }
+        }
+        values
+    }
+
+    /// Every parameter of the scenario (its path's segments and its value), name, description
+    /// and calibration aside.
+    fn parameter_leaves(&self) -> Vec<(Vec<String>, toml::Value)> {
         let mut value = toml::Value::try_from(self).expect("a scenario serializes to TOML");
         if let toml::Value::Table(table) = &mut value {
             for key in ["name", "description", "calibration"] {
@@ -748,10 +771,6 @@ impl Scenario {
         let mut leaves = Vec::new();
         collect_leaves(&value, &mut Vec::new(), &mut leaves);
         leaves
-            .into_iter()
-            .filter(|segments| !self.calibration.covers(segments))
-            .map(|segments| segments.join("."))
-            .collect()
     }
 
     fn check_classes(&self, field: &str, classes: &[String]) -> Result<(), (String, String)> {
@@ -863,7 +882,11 @@ const TBILL_PERCENT_MAX: f64 = 20.0;
 
 /// Collects the paths of the parameters under `value`: one segment per key, an element of an
 /// array of tables named by its id, its name or its index (`classes[gpu.h100-sxm]`).
-fn collect_leaves(value: &toml::Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+fn collect_leaves(
+    value: &toml::Value,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<(Vec<String>, toml::Value)>,
+) {
     match value {
         toml::Value::Table(table) => {
             for (key, value) in table {
@@ -893,15 +916,16 @@ fn collect_leaves(value: &toml::Value, prefix: &mut Vec<String>, out: &mut Vec<V
             }
             prefix.push(last);
         }
-        _ => out.push(prefix.clone()),
+        leaf => out.push((prefix.clone(), leaf.clone())),
     }
 }
 
 impl Calibration {
-    /// Whether an entry covers the parameter at `segments`: the exact path, the path with
-    /// elements replaced by `[*]`, or a prefix of either at a segment boundary (an array's
-    /// own key covering all its elements).
-    fn covers(&self, segments: &[String]) -> bool {
+    /// The key of the most specific entry covering the parameter at `segments`: the exact
+    /// path, the path with elements replaced by `[*]`, or a prefix of either at a segment
+    /// boundary (an array's own key covering all its elements); the longest match wins, and at
+    /// equal length the exact element before `[*]` before the whole array.
+    fn entry_for(&self, segments: &[String]) -> Option<String> {
         let wildcard: Vec<String> = segments
             .iter()
             .map(|s| match s.find('[') {
@@ -909,15 +933,15 @@ impl Calibration {
                 None => s.clone(),
             })
             .collect();
-        (1..=segments.len()).any(|n| {
+        (1..=segments.len()).rev().find_map(|n| {
             // The array itself (`silos`) covers its elements too.
             let mut array = wildcard[..n].to_vec();
             if let Some(open) = array[n - 1].find('[') {
                 array[n - 1].truncate(open);
             }
-            self.parameters.contains_key(&segments[..n].join("."))
-                || self.parameters.contains_key(&wildcard[..n].join("."))
-                || self.parameters.contains_key(&array.join("."))
+            [segments[..n].join("."), wildcard[..n].join("."), array.join(".")]
+                .into_iter()
+                .find(|key| self.parameters.contains_key(key))
         })
     }
 }

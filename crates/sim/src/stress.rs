@@ -21,7 +21,7 @@
 use crate::{
     PathOutcome, SimError, Simulation,
     scenario::{Scenario, ShockSpec},
-    summary::Percentiles,
+    summary::{Percentiles, Summary},
 };
 use serde::Serialize;
 use std::sync::atomic::AtomicU64;
@@ -221,13 +221,30 @@ pub struct Sensitivity {
     pub rows: Vec<SensitivityRow>,
 }
 
-fn figures(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -> Figures {
-    let summary = simulation.summarize(outcomes, seed);
-    Figures {
-        senior_loss_p99_bps: summary.senior_loss_bps.p99,
-        senior_loss_probability: summary.senior_loss_probability,
-        apy_p50: summary.susdai_apy.p50,
+impl Figures {
+    /// The tornado's figures of a run's summary.
+    pub fn of(summary: &Summary) -> Figures {
+        Figures {
+            senior_loss_p99_bps: summary.senior_loss_bps.p99,
+            senior_loss_probability: summary.senior_loss_probability,
+            apy_p50: summary.susdai_apy.p50,
+        }
     }
+}
+
+/// Runs one variant of a scenario: its figures.
+fn run_variant(
+    scenario: Scenario,
+    paths: u64,
+    seed: u64,
+    progress: Option<&AtomicU64>,
+) -> Result<Figures, SimError> {
+    scenario.validate().map_err(|(field, message)| {
+        SimError::Book(format!("a sensitivity variant is invalid: {field}: {message}"))
+    })?;
+    let simulation = Simulation::new(scenario)?;
+    let outcomes = simulation.run(paths, seed, progress)?;
+    Ok(Figures::of(&simulation.summarize(&outcomes, seed)))
 }
 
 /// Runs the scenario and each knob's low and high variant, `paths` paths each; `progress`
@@ -238,15 +255,20 @@ pub fn sensitivity(
     seed: u64,
     progress: Option<&AtomicU64>,
 ) -> Result<Sensitivity, SimError> {
-    let run = |scenario: Scenario| -> Result<Figures, SimError> {
-        scenario.validate().map_err(|(field, message)| {
-            SimError::Book(format!("a sensitivity variant is invalid: {field}: {message}"))
-        })?;
-        let simulation = Simulation::new(scenario)?;
-        let outcomes = simulation.run(paths, seed, progress)?;
-        Ok(figures(&simulation, &outcomes, seed))
-    };
-    let base = run(scenario.clone())?;
+    let base = run_variant(scenario.clone(), paths, seed, progress)?;
+    sensitivity_around(scenario, base, paths, seed, progress)
+}
+
+/// [`sensitivity`] around the figures `base` of a run of `scenario` as it is, `paths` paths
+/// with `seed`, already made (`2 x knobs x paths` paths in all).
+pub fn sensitivity_around(
+    scenario: &Scenario,
+    base: Figures,
+    paths: u64,
+    seed: u64,
+    progress: Option<&AtomicU64>,
+) -> Result<Sensitivity, SimError> {
+    let run = |scenario: Scenario| run_variant(scenario, paths, seed, progress);
     let mut rows = Vec::new();
     for knob in knobs() {
         let variant = |high: bool| {
@@ -526,15 +548,26 @@ pub fn break_evens(
 ) -> Result<BreakEvens, SimError> {
     let outcomes = simulation.run(paths, seed, progress)?;
     let summary = simulation.summarize(&outcomes, seed);
+    break_evens_from(simulation, &outcomes, &summary, progress)
+}
+
+/// [`break_evens`] from a run of the scenario as it is already made: its outcomes (in path
+/// order) and their summary.
+pub fn break_evens_from(
+    simulation: &Simulation,
+    outcomes: &[PathOutcome],
+    summary: &Summary,
+    progress: Option<&AtomicU64>,
+) -> Result<BreakEvens, SimError> {
     let classes = ShockClass::ALL
         .into_iter()
-        .map(|class| break_even(simulation, class, &outcomes, seed, progress))
+        .map(|class| break_even(simulation, class, outcomes, summary.seed, progress))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(BreakEvens {
         scenario: simulation.scenario.name.clone(),
-        paths,
-        seed,
-        base_senior_loss_bps: summary.senior_loss_bps,
+        paths: outcomes.len() as u64,
+        seed: summary.seed,
+        base_senior_loss_bps: summary.senior_loss_bps.clone(),
         classes,
     })
 }

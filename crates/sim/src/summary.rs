@@ -82,6 +82,114 @@ impl Percentiles {
     }
 }
 
+/// A headline figure with its 95% confidence interval. The interval is the sampling error of
+/// the paths only (how far another seed could move the figure); the uncertainty of the model's
+/// parameters is what `--sensitivity` shows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Estimate {
+    /// What the figure is.
+    pub name: String,
+    /// Its unit (`bps` of the senior principal at the start, `share`, ...).
+    pub unit: String,
+    /// The estimate (the same figure the percentile tables show).
+    pub value: f64,
+    /// Lower bound of the 95% interval.
+    pub low: f64,
+    /// Upper bound.
+    pub high: f64,
+    /// How the interval was computed.
+    pub method: String,
+}
+
+/// 1.96: the two-sided 95% normal quantile.
+const Z95: f64 = 1.96;
+
+impl Estimate {
+    /// The nearest-rank `q`-quantile of `values` with the distribution-free interval of a
+    /// quantile: the order statistics at ranks `n q -/+ 1.96 sqrt(n q (1 - q))` (the same rule
+    /// as the break-even interval). At few paths the interval widens to the extremes.
+    pub fn quantile(name: &str, unit: &str, values: &[f64], q: f64) -> Estimate {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len() as f64;
+        let spread = Z95 * (n * q * (1.0 - q)).sqrt();
+        let at_rank = |r: f64| {
+            if sorted.is_empty() {
+                return 0.0;
+            }
+            sorted[(r.clamp(1.0, n) as usize) - 1]
+        };
+        Estimate {
+            name: name.to_string(),
+            unit: unit.to_string(),
+            value: rank(&sorted, q),
+            low: at_rank((n * q - spread).floor()),
+            high: at_rank((n * q + spread).ceil() + 1.0),
+            method: "order statistics (distribution-free)".to_string(),
+        }
+    }
+
+    /// The mean of `values` with the normal interval `mean -/+ 1.96 s / sqrt(n)`.
+    pub fn mean(name: &str, unit: &str, values: &[f64]) -> Estimate {
+        let n = values.len() as f64;
+        let mean = if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / n };
+        let variance = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        let half = Z95 * (variance / n.max(1.0)).sqrt();
+        Estimate {
+            name: name.to_string(),
+            unit: unit.to_string(),
+            value: mean,
+            low: mean - half,
+            high: mean + half,
+            method: "mean, normal approximation".to_string(),
+        }
+    }
+
+    /// The share `hits / n` with the Wilson score interval (sound at 0 and at small `n`).
+    pub fn proportion(name: &str, hits: u64, n: u64) -> Estimate {
+        let (k, n) = (hits as f64, (n as f64).max(1.0));
+        let share = k / n;
+        let z2 = Z95 * Z95;
+        let centre = (share + z2 / (2.0 * n)) / (1.0 + z2 / n);
+        let half = Z95 / (1.0 + z2 / n) * (share * (1.0 - share) / n + z2 / (4.0 * n * n)).sqrt();
+        Estimate {
+            name: name.to_string(),
+            unit: "share".to_string(),
+            value: share,
+            low: (centre - half).max(0.0),
+            high: (centre + half).min(1.0),
+            method: "Wilson score".to_string(),
+        }
+    }
+
+    /// The pooled ratio `sum y / sum x` over paths `(x, y)` with the delta-method interval of
+    /// a ratio estimator.
+    pub fn ratio(name: &str, pairs: &[(f64, f64)]) -> Estimate {
+        let n = pairs.len() as f64;
+        let (sum_x, sum_y) = pairs.iter().fold((0.0, 0.0), |(x, y), p| (x + p.0, y + p.1));
+        let ratio = if sum_x > 0.0 { sum_y / sum_x } else { 0.0 };
+        let half = if pairs.len() > 1 && sum_x > 0.0 {
+            let mean_x = sum_x / n;
+            let residual = pairs.iter().map(|(x, y)| (y - ratio * x).powi(2)).sum::<f64>();
+            Z95 * (residual / (n * (n - 1.0))).sqrt() / mean_x
+        } else {
+            0.0
+        };
+        Estimate {
+            name: name.to_string(),
+            unit: "share".to_string(),
+            value: ratio,
+            low: ratio - half,
+            high: ratio + half,
+            method: "pooled ratio, delta method".to_string(),
+        }
+    }
+}
+
 /// The starting book.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BookSummary {
@@ -193,6 +301,8 @@ pub struct Summary {
     pub horizon_months: u32,
     /// The starting book.
     pub book: BookSummary,
+    /// The headline figures with their 95% confidence intervals (the report's first table).
+    pub headline: Vec<Estimate>,
     /// Senior loss (written off + impaired at the horizon), USD.
     pub senior_loss_usd: Percentiles,
     /// Senior loss in basis points of the senior principal at the start.
@@ -362,6 +472,7 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
             defaults_mean: mean(&|o| f64::from(o.defaults_monthly[m])),
         })
         .collect();
+    let headline = headline(&book, outcomes, &losses);
     let mut notes = Vec::new();
     if !scenario.holders.bids.is_on() {
         notes.push(
@@ -438,8 +549,68 @@ pub fn summarize(simulation: &Simulation, outcomes: &[PathOutcome], seed: u64) -
         nav_fan,
         months: months_table,
         book,
+        headline,
         notes,
     }
+}
+
+/// The headline figures with their intervals: the senior tranche's loss, the holders' yield,
+/// and the calibration statistics (default, recovery and loss rates).
+fn headline(book: &BookSummary, outcomes: &[PathOutcome], losses: &[f64]) -> Vec<Estimate> {
+    let senior = book.senior_principal_usd.max(1e-9);
+    let loss_bps: Vec<f64> = losses.iter().map(|l| l / senior * 1e4).collect();
+    let column = |f: &dyn Fn(&PathOutcome) -> f64| -> Vec<f64> { outcomes.iter().map(f).collect() };
+    let n = outcomes.len() as u64;
+    let mut figures = vec![
+        Estimate::quantile("senior loss p99", "bps", &loss_bps, 0.99),
+        Estimate::mean("senior loss, mean", "bps", &loss_bps),
+        Estimate::proportion(
+            "P(senior loss > 0)",
+            losses.iter().filter(|l| **l > 0.0).count() as u64,
+            n,
+        ),
+        Estimate::quantile("sUSDai APY p50", "share", &column(&|o| o.apy), 0.50),
+        Estimate::quantile("sUSDai APY p5", "share", &column(&|o| o.apy), 0.05),
+        Estimate::quantile("NAV drawdown p99", "bps", &column(&|o| o.max_drawdown * 1e4), 0.99),
+        Estimate::mean(
+            "annual default rate, mean",
+            "share",
+            &column(&|o| {
+                if o.loan_months > 0 {
+                    f64::from(o.defaults) * 12.0 / o.loan_months as f64
+                } else {
+                    0.0
+                }
+            }),
+        ),
+        Estimate::ratio(
+            "recovery rate, pooled",
+            &outcomes
+                .iter()
+                .filter(|o| o.settled_exposure_usd > 0.0)
+                .map(|o| (o.settled_exposure_usd, o.recovered_usd))
+                .collect::<Vec<_>>(),
+        ),
+        Estimate::mean(
+            "annual loss rate, mean",
+            "share",
+            &column(&|o| {
+                if o.principal_months_usd > 0.0 {
+                    (o.settled_exposure_usd - o.recovered_usd) * 12.0 / o.principal_months_usd
+                } else {
+                    0.0
+                }
+            }),
+        ),
+    ];
+    for (s, silo) in book.silos.iter().enumerate() {
+        figures.push(Estimate::proportion(
+            &format!("first-loss exhausted: {}", silo.name),
+            outcomes.iter().filter(|o| o.silo_exhausted[s]).count() as u64,
+            n,
+        ));
+    }
+    figures
 }
 
 fn pct(value: f64) -> String {
@@ -572,4 +743,45 @@ pub fn report(summary: &Summary) -> String {
         let _ = writeln!(out, "note: {note}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quantiles_interval_is_the_order_statistics_around_its_rank() {
+        let values: Vec<f64> = (1..=1_000).rev().map(f64::from).collect();
+        let p99 = Estimate::quantile("x", "bps", &values, 0.99);
+        // Rank 990; spread 1.96 sqrt(1000 x 0.99 x 0.01) = 6.17: ranks 983 and 998.
+        assert_eq!((p99.value, p99.low, p99.high), (990.0, 983.0, 998.0));
+        let few = Estimate::quantile("x", "bps", &[3.0, 1.0, 2.0], 0.5);
+        assert_eq!((few.value, few.low, few.high), (2.0, 1.0, 3.0), "widens to the extremes");
+    }
+
+    #[test]
+    fn a_shares_interval_is_wilsons_and_stays_inside_zero_and_one() {
+        let none = Estimate::proportion("x", 0, 100);
+        assert_eq!(none.value, 0.0);
+        assert!(none.low.abs() < 1e-12, "{none:?}");
+        // Wilson's upper bound at 0 of n is z^2 / (n + z^2).
+        assert!((none.high - 1.96f64.powi(2) / (100.0 + 1.96f64.powi(2))).abs() < 1e-12);
+        let half = Estimate::proportion("x", 50, 100);
+        assert!((half.low - 0.4038).abs() < 1e-4 && (half.high - 0.5962).abs() < 1e-4);
+        let all = Estimate::proportion("x", 7, 7);
+        assert_eq!(all.high, 1.0);
+    }
+
+    #[test]
+    fn a_means_interval_is_the_normal_one_and_a_fixed_ratio_has_none() {
+        let mean = Estimate::mean("x", "share", &[1.0, 2.0, 3.0, 4.0]);
+        // s = sqrt(5/3); half-width 1.96 s / 2.
+        let half = 1.96 * (5.0f64 / 3.0).sqrt() / 2.0;
+        assert_eq!(mean.value, 2.5);
+        assert!((mean.high - 2.5 - half).abs() < 1e-12 && (2.5 - mean.low - half).abs() < 1e-12);
+        let ratio = Estimate::ratio("x", &[(1.0, 0.5), (4.0, 2.0), (2.0, 1.0)]);
+        assert_eq!((ratio.value, ratio.low, ratio.high), (0.5, 0.5, 0.5));
+        let spread = Estimate::ratio("x", &[(1.0, 1.0), (1.0, 0.0)]);
+        assert!(spread.low < 0.5 && spread.high > 0.5);
+    }
 }
