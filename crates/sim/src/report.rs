@@ -326,7 +326,7 @@ fn break_even(out: &mut String, break_evens: &BreakEvens) {
 }
 
 fn months(out: &mut String, summary: &Summary) {
-    if !summary.months.first().is_some_and(|m| m.calendar.is_some()) {
+    if summary.months.first().is_none_or(|m| m.calendar.is_none()) {
         return;
     }
     let _ = writeln!(out, "## Month by month\n");
@@ -418,7 +418,7 @@ mod tests {
 
     #[test]
     fn a_calibration_row_shows_one_value_when_all_agree_and_each_element_when_not() {
-        let same = [("classes[a].x".to_string(), "0.45".to_string()); 3];
+        let same: Vec<(String, String)> = vec![("classes[a].x".to_string(), "0.45".to_string()); 3];
         assert_eq!(values_cell("classes[*].x", &same), "0.45 (each of 3)");
         let one = [("borrowers.opex_share_bps".to_string(), "4000".to_string())];
         assert_eq!(values_cell("borrowers.opex_share_bps", &one), "4000");
