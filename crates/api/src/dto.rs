@@ -202,6 +202,94 @@ pub struct StatusDto {
     /// Validator mode: this validator's place in the set and the peers it sees.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consensus: Option<ConsensusDto>,
+    /// Where the node's time went since it started (wall-clock microseconds, summed):
+    /// admission and block production, phase by phase. `infrafi bench-node` reads it before
+    /// and after a load.
+    pub timings: TimingsDto,
+}
+
+/// `GET /v1/status`: where the node's time went since it started.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TimingsDto {
+    /// Admission, summed over every transaction checked (requests run in parallel, so the
+    /// sums can exceed the time elapsed).
+    pub admission: AdmissionTimingsDto,
+    /// Block production, summed over every block made or committed.
+    pub blocks: BlockTimingsDto,
+}
+
+/// Admission's time, summed since start.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AdmissionTimingsDto {
+    /// Transactions checked (admitted or not).
+    pub transactions: u64,
+    /// The stateless check: payload, typed-data digest, signature recovery (each
+    /// transaction's own, also in a batch checked across all cores).
+    pub verify_micros: u64,
+    /// The mempool's rules and the pending state, waiting for the mempool's lock included.
+    pub pool_micros: u64,
+    /// Storing admitted transactions durably before answering.
+    pub journal_micros: u64,
+}
+
+/// Block production's time, summed since start.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct BlockTimingsDto {
+    /// Blocks.
+    pub blocks: u64,
+    /// Transactions in them.
+    pub transactions: u64,
+    /// Taking the ready transactions from the mempool.
+    pub propose_micros: u64,
+    /// Validator: checking the signatures of a block from elsewhere not checked at admission.
+    pub verify_micros: u64,
+    /// How many signatures that was (a transaction admitted here is not checked again).
+    pub signatures_checked: u64,
+    /// Copying the parent's state and Merkle tree.
+    pub copy_micros: u64,
+    /// Running the upkeep and the transactions.
+    pub execute_micros: u64,
+    /// Checking the invariants.
+    pub invariants_micros: u64,
+    /// Updating the Merkle tree and computing the state root.
+    pub state_root_micros: u64,
+    /// The transactions and receipts roots and the header.
+    pub header_micros: u64,
+    /// Encoding the block and writing it durably.
+    pub commit_micros: u64,
+    /// Rebuilding the mempool's pending state on the new head.
+    pub mempool_micros: u64,
+    /// Publishing the snapshot, the event feed and the keeper's upkeep.
+    pub publish_micros: u64,
+}
+
+impl From<infrafi_node::Timings> for TimingsDto {
+    fn from(timings: infrafi_node::Timings) -> TimingsDto {
+        let (admission, blocks) = (timings.admission, timings.blocks);
+        TimingsDto {
+            admission: AdmissionTimingsDto {
+                transactions: admission.transactions,
+                verify_micros: admission.verify_micros,
+                pool_micros: admission.pool_micros,
+                journal_micros: admission.journal_micros,
+            },
+            blocks: BlockTimingsDto {
+                blocks: blocks.blocks,
+                transactions: blocks.transactions,
+                propose_micros: blocks.propose_micros,
+                verify_micros: blocks.verify_micros,
+                signatures_checked: blocks.signatures_checked,
+                copy_micros: blocks.copy_micros,
+                execute_micros: blocks.execute_micros,
+                invariants_micros: blocks.invariants_micros,
+                state_root_micros: blocks.state_root_micros,
+                header_micros: blocks.header_micros,
+                commit_micros: blocks.commit_micros,
+                mempool_micros: blocks.mempool_micros,
+                publish_micros: blocks.publish_micros,
+            },
+        }
+    }
 }
 
 /// Validator mode: the consensus engine's view of the network.

@@ -91,7 +91,7 @@ routes! {
     post "/v1/typed-data" [] => json(TypedDataDto) <- TypedDataRequest, "The EIP-712 typed data to sign for an action (for eth_signTypedData_v4) and the transaction to submit with the signature.";
     get "/v1/tx/{hash}" [] => json(TxStatus), "A transaction: pending, or its receipt.";
     get "/v1/blocks/{height}" [] => json(BlockDto), "A block header and its transaction hashes (`latest` allowed).";
-    get "/v1/status" [] => json(StatusDto), "Height, block hash, state root, time; mode, finalized height, and for a validator its index and the peers it sees.";
+    get "/v1/status" [] => json(StatusDto), "Height, block hash, state root, time; mode, finalized height, and for a validator its index and the peers it sees; where the node's time went since start (admission and block production, phase by phase).";
     get "/v1/health" [] => json(HealthDto), "200 when healthy; 503 with the problems when degraded (an invariant broken, stopped, stalled, mempool saturated).";
     get "/v1/state/export" [] => json(StateExportDto), "The last committed state (a validator: the newest certified one, with its header and certificate): `State::encode()` (postcard, 0x-hex) with its height and state root.";
     get "/v1/accounts/{address}" [] => json(AccountDto), "Balances, nonce, points, roles, requests.";

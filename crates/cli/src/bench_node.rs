@@ -4,6 +4,9 @@
 //!
 //! Commit times are observed from outside, as a client would: a watcher polls `/v1/status`
 //! and fetches each new block's transaction hashes, so latency includes the block time.
+//! `node_time` says where the node's own time went during the load (its `/v1/status`
+//! timings, read before and after): milliseconds per block for each phase of block
+//! production and microseconds per transaction for each step of admission.
 //!
 //! With `--validators N` the same signed transactions then go to a network of N validator
 //! processes on loopback (`infrafi validator`, one folder each as `testnet init` writes them):
@@ -224,6 +227,7 @@ async fn load(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (view_before, height_before) = view_and_height(&client).await;
+    let timings_before = timings(&client).await;
     let committed: Arc<Mutex<HashMap<alloy_primitives::B256, Instant>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
     let watcher = {
@@ -249,8 +253,11 @@ async fn load(
             }
         })
     };
-    // One request per batch and target node, the transactions in their order.
-    let mut requests: Vec<(usize, Vec<SignedTransaction>)> = Vec::new();
+    // One request per batch and target node, the transactions in their order, with their
+    // hashes computed here, before the clock starts (a hash costs a typed-data digest, which
+    // would otherwise take the 2 cores from the node while it is measured).
+    let mut requests: Vec<(usize, Vec<SignedTransaction>, Vec<alloy_primitives::B256>)> =
+        Vec::new();
     let indexed: Vec<(usize, SignedTransaction)> = signed.into_iter().enumerate().collect();
     for chunk in indexed.chunks(args.batch) {
         for target in 0..clients.len() {
@@ -260,7 +267,8 @@ async fn load(
                 .map(|(_, tx)| tx.clone())
                 .collect();
             if !batch.is_empty() {
-                requests.push((target, batch));
+                let hashes = batch.iter().map(SignedTransaction::hash).collect();
+                requests.push((target, batch, hashes));
             }
         }
     }
@@ -277,7 +285,7 @@ async fn load(
             let mut local = Vec::new();
             loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some((target, batch)) = requests.get(index) else { break };
+                let Some((target, batch, hashes)) = requests.get(index) else { break };
                 let client = &clients[*target];
                 let at = Instant::now();
                 let ok = if batch.len() == 1 {
@@ -287,7 +295,7 @@ async fn load(
                     client.post("/v1/txs", &body).await.is_ok_and(|a| a.status == 200)
                 };
                 if ok {
-                    local.extend(batch.iter().map(|tx| (tx.hash(), at)));
+                    local.extend(hashes.iter().map(|hash| (*hash, at)));
                 } else {
                     refused.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 }
@@ -322,6 +330,7 @@ async fn load(
     let last_commit = accepted.iter().filter_map(|(h, _)| committed.get(h)).max().copied();
     let commit_secs = last_commit.map_or(f64::NAN, |c| c.duration_since(started).as_secs_f64());
     let (view_after, height_after) = view_and_height(&client).await;
+    let timings_after = timings(&client).await;
     let blocks = height_after.saturating_sub(height_before);
     let run_secs = started.elapsed().as_secs_f64();
     let reads = read_phase(args, &client, senders).await;
@@ -343,7 +352,76 @@ async fn load(
         "latency_p50_ms": percentile(&latencies, 0.50).as_millis(),
         "latency_p99_ms": percentile(&latencies, 0.99).as_millis(),
         "reads_per_sec": reads.round(),
+        "node_time": node_time(&timings_before, &timings_after),
     }))
+}
+
+/// The node's own timings (`/v1/status`'s `timings`).
+async fn timings(client: &Client) -> serde_json::Value {
+    match client.get("/v1/status").await {
+        Ok(status) => status.body["timings"].clone(),
+        Err(_) => serde_json::Value::Null,
+    }
+}
+
+/// Block production phases, in the order a block goes through them.
+const BLOCK_PHASES: [&str; 10] = [
+    "propose",
+    "verify",
+    "copy",
+    "execute",
+    "invariants",
+    "state_root",
+    "header",
+    "commit",
+    "mempool",
+    "publish",
+];
+/// Admission steps, in order.
+const ADMISSION_STEPS: [&str; 3] = ["verify", "pool", "journal"];
+
+/// What the node spent between two readings of its timings: milliseconds per block for each
+/// phase of block production (and its share of the block's time), microseconds per
+/// transaction for each admission step (summed across threads).
+fn node_time(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    let delta = |section: &str, key: &str| {
+        let read = |v: &serde_json::Value| v[section][key].as_u64().unwrap_or(0);
+        read(after).saturating_sub(read(before))
+    };
+    let blocks = delta("blocks", "blocks");
+    let block_txs = delta("blocks", "transactions");
+    let per_block: Vec<(&str, f64)> = BLOCK_PHASES
+        .iter()
+        .map(|phase| {
+            let micros = delta("blocks", &format!("{phase}_micros")) as f64;
+            (*phase, if blocks == 0 { 0.0 } else { micros / blocks as f64 / 1_000.0 })
+        })
+        .collect();
+    let total_ms: f64 = per_block.iter().map(|(_, ms)| ms).sum();
+    let round = |x: f64, places: i32| (x * 10f64.powi(places)).round() / 10f64.powi(places);
+    let mut ms_per_block = serde_json::Map::new();
+    let mut share_percent = serde_json::Map::new();
+    for (phase, ms) in &per_block {
+        ms_per_block.insert((*phase).into(), round(*ms, 3).into());
+        let share = if total_ms > 0.0 { ms / total_ms * 100.0 } else { 0.0 };
+        share_percent.insert((*phase).into(), round(share, 1).into());
+    }
+    ms_per_block.insert("total".into(), round(total_ms, 3).into());
+    let admitted = delta("admission", "transactions");
+    let mut micros_per_tx = serde_json::Map::new();
+    for step in ADMISSION_STEPS {
+        let micros = delta("admission", &format!("{step}_micros")) as f64;
+        let per_tx = if admitted == 0 { 0.0 } else { micros / admitted as f64 };
+        micros_per_tx.insert(step.into(), round(per_tx, 2).into());
+    }
+    serde_json::json!({
+        "blocks": blocks,
+        "transactions_per_block": if blocks == 0 { 0.0 } else { round(block_txs as f64 / blocks as f64, 1) },
+        "block_ms": ms_per_block,
+        "block_share_percent": share_percent,
+        "admission_transactions": admitted,
+        "admission_micros_per_tx": micros_per_tx,
+    })
 }
 
 async fn read_phase(args: &BenchNodeArgs, client: &Client, senders: &[SigningKey]) -> f64 {

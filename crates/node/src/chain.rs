@@ -35,7 +35,11 @@ use infrafi_core::{BlockContext, Genesis, State, Transaction, tx};
 use infrafi_merkle::Tree;
 use infrafi_store::{CommitBatch, Store, StoreError};
 use infrafi_tx::{SealedTransaction, SignedTransaction, verify_batch};
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 /// What readers see: a committed block and the state after it.
 #[derive(Debug)]
@@ -101,9 +105,36 @@ pub struct ExecutedBlock {
     state: State,
     /// That state's Merkle tree.
     tree: Tree,
+    /// Where its execution's time went.
+    timings: ExecutionTimings,
+}
+
+/// Where a block's execution spent its (wall-clock) time: for operators and benchmarks, never
+/// part of the block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExecutionTimings {
+    /// A block from elsewhere: checking the signatures not already checked at admission here.
+    pub verify: Duration,
+    /// How many signatures that was.
+    pub signatures_checked: u64,
+    /// Copying the parent's state and Merkle tree (the block runs on a copy).
+    pub copy: Duration,
+    /// Running the block's upkeep and its transactions.
+    pub transactions: Duration,
+    /// Checking the state after it against the invariants.
+    pub invariants: Duration,
+    /// Collecting the changed leaves, updating the Merkle tree and computing the state root.
+    pub state_root: Duration,
+    /// The transactions and receipts roots and the header's hash.
+    pub header: Duration,
 }
 
 impl ExecutedBlock {
+    /// Where its execution's time went.
+    pub fn timings(&self) -> ExecutionTimings {
+        self.timings
+    }
+
     /// This block as the parent of the next one (a block built on an uncommitted one).
     pub fn as_parent(&self) -> Parent<'_> {
         Parent { header: &self.header, hash: self.hash, state: &self.state, tree: &self.tree }
@@ -629,11 +660,15 @@ impl Chain {
     pub fn execute_after(&self, parent: Parent<'_>, proposal: Proposal) -> ExecutedBlock {
         assert_eq!(proposal.height, parent.header.height + 1, "a proposal must follow its parent");
         assert!(proposal.timestamp >= parent.header.timestamp, "block time must not go back");
+        let started = Instant::now();
         let mut state = parent.state.clone();
         let mut tree = parent.tree.clone();
+        let copied = Instant::now();
         let context = BlockContext { height: proposal.height, timestamp: proposal.timestamp };
         let (block_events, receipts) = run_block(&mut state, &context, &proposal.transactions);
+        let ran = Instant::now();
         let violation = BrokenInvariant::find(&state, proposal.height);
+        let checked = Instant::now();
         if let Some(broken) = &violation {
             tracing::error!(
                 height = broken.height,
@@ -645,6 +680,8 @@ impl Chain {
         let leaves: Vec<(Vec<u8>, Option<Vec<u8>>)> =
             state.take_changed_leaves().into_iter().map(|l| (l.key, l.value)).collect();
         tree.apply(leaves.iter().map(|(k, v)| (k, v.as_ref())));
+        let state_root = tree.root();
+        let rooted = Instant::now();
         let header = BlockHeader {
             chain_id: self.chain_id,
             height: proposal.height,
@@ -652,10 +689,19 @@ impl Chain {
             parent_hash: parent.hash,
             transactions_root: indexed_root(proposal.transactions.iter().map(|t| t.hash())),
             receipts_root: indexed_root(receipts.iter().map(Receipt::hash)),
-            state_root: tree.root(),
+            state_root,
             transaction_count: proposal.transactions.len() as u32,
         };
         let hash = header.hash();
+        let timings = ExecutionTimings {
+            verify: Duration::ZERO,
+            signatures_checked: 0,
+            copy: copied - started,
+            transactions: ran - copied,
+            invariants: checked - ran,
+            state_root: rooted - checked,
+            header: rooted.elapsed(),
+        };
         let transactions =
             proposal.transactions.into_iter().map(|t| t.into_inner().signed).collect();
         ExecutedBlock {
@@ -667,6 +713,7 @@ impl Chain {
             violation,
             state,
             tree,
+            timings,
         }
     }
 
@@ -694,6 +741,21 @@ impl Chain {
         header: &BlockHeader,
         transactions: &[SignedTransaction],
     ) -> Result<ExecutedBlock, ChainError> {
+        self.execute_block_with(parent, header, transactions, |_| None)
+    }
+
+    /// [`Chain::execute_block`] reusing earlier checks: `checked_before` gives a transaction
+    /// already verified here (at admission, for a validator: its mempool), whose signature is
+    /// then not recovered again. It must only ever return a transaction equal to the one asked
+    /// about, verified for this chain: verification depends on nothing else, so the block
+    /// executes exactly as if every signature were checked now.
+    pub fn execute_block_with(
+        &self,
+        parent: Parent<'_>,
+        header: &BlockHeader,
+        transactions: &[SignedTransaction],
+        checked_before: impl Fn(&SignedTransaction) -> Option<SealedTransaction>,
+    ) -> Result<ExecutedBlock, ChainError> {
         let head = parent.header.height;
         if header.height != head + 1 {
             return Err(ChainError::HeightNotNext { head, got: header.height });
@@ -704,15 +766,31 @@ impl Chain {
                 parent: parent.header.timestamp,
             });
         }
+        let verifying = Instant::now();
+        let known: Vec<Option<SealedTransaction>> = transactions
+            .iter()
+            .map(|tx| checked_before(tx).filter(|sealed| sealed.signed == *tx))
+            .collect();
+        let unknown: Vec<SignedTransaction> = transactions
+            .iter()
+            .zip(&known)
+            .filter(|(_, known)| known.is_none())
+            .map(|(tx, _)| tx.clone())
+            .collect();
+        let signatures_checked = unknown.len() as u64;
+        let mut checked_now = verify_batch(unknown, self.chain_id).into_iter();
         let mut verified = Vec::with_capacity(transactions.len());
-        for (index, result) in
-            verify_batch(transactions.to_vec(), self.chain_id).into_iter().enumerate()
-        {
+        for (index, known) in known.into_iter().enumerate() {
+            let result = match known {
+                Some(sealed) => Ok(sealed),
+                None => checked_now.next().expect("one check per transaction not known"),
+            };
             verified.push(
                 result
                     .map_err(|e| ChainError::TransactionInvalid { index, reason: e.to_string() })?,
             );
         }
+        let verify = verifying.elapsed();
         let mut next_nonces: BTreeMap<Address, u64> = BTreeMap::new();
         for (index, sealed) in verified.iter().enumerate() {
             let next = next_nonces
@@ -726,7 +804,9 @@ impl Chain {
         }
         let proposal =
             Proposal { height: header.height, timestamp: header.timestamp, transactions: verified };
-        let executed = self.execute_after(parent, proposal);
+        let mut executed = self.execute_after(parent, proposal);
+        executed.timings.verify = verify;
+        executed.timings.signatures_checked = signatures_checked;
         if executed.header != *header {
             return Err(ChainError::HeaderMismatch {
                 computed: Box::new(executed.header),

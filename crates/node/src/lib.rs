@@ -20,6 +20,7 @@ pub mod journal;
 pub mod keeper;
 pub mod mempool;
 mod replica;
+pub mod timings;
 
 pub use admission::AdmitError;
 pub use block::{BlockBody, BlockHeader, Receipt, ReceiptError};
@@ -32,11 +33,13 @@ pub use replica::{
     CERTIFIED_PENDING_MAX, ConsensusStatus, Finalized, PENDING_BLOCKS_MAX, PeerStatus, Replica,
     ReplicaError,
 };
+pub use timings::{AdmissionTimings, BlockTimings, Timings};
 
 use alloy_primitives::{Address, B256};
 use infrafi_core::{Action, BlockContext, Event, Genesis, State, Transaction, TxError};
 use infrafi_store::{Store, StoreError};
-use infrafi_tx::{CheckError, SignedTransaction, SigningKey, verify_batch};
+use infrafi_tx::{CheckError, SealedTransaction, SignedTransaction, SigningKey, verify_batch};
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 use std::{
     path::PathBuf,
@@ -219,6 +222,8 @@ struct Shared {
     outbox: Option<Mutex<Vec<SignedTransaction>>>,
     /// The clock block time is read from, if not the wall clock (see [`Node::set_clock`]).
     clock: RwLock<Option<BlockClock>>,
+    /// Where admission's and block production's time went since start (see [`timings`]).
+    timings: Mutex<Timings>,
 }
 
 /// A clock giving unix seconds: what a validator's consensus runtime says the time is.
@@ -317,6 +322,7 @@ impl Node {
             certified: RwLock::new(None),
             outbox: replicated.then(|| Mutex::new(Vec::new())),
             clock: RwLock::new(None),
+            timings: Mutex::new(Timings::default()),
         });
         Ok((shared, chain))
     }
@@ -391,7 +397,7 @@ impl Node {
     /// them holds them durably. Returns how many were admitted.
     pub fn submit_from_peer(&self, txs: Vec<SignedTransaction>) -> usize {
         let mut unused = Vec::new();
-        verify_batch(txs, self.shared.config.chain_id)
+        self.verify_all(txs)
             .into_iter()
             .filter(|checked| {
                 checked.as_ref().is_ok_and(|sealed| {
@@ -441,19 +447,21 @@ impl Node {
 
     /// Checks a transaction and admits it to the mempool; returns its hash.
     pub fn submit(&self, tx: SignedTransaction) -> Result<B256, SubmitError> {
-        let sealed = tx.verify(self.shared.config.chain_id)?;
-        self.admit(sealed)
+        let started = Instant::now();
+        let checked = tx.verify(self.shared.config.chain_id);
+        self.record_verified(1, started.elapsed());
+        self.admit(checked?)
     }
 
     /// [`Node::submit`] for many transactions, their signatures checked across all cores.
     pub fn submit_batch(&self, txs: Vec<SignedTransaction>) -> Vec<Result<B256, SubmitError>> {
         let mut entries = Vec::new();
-        let mut results: Vec<Result<B256, SubmitError>> =
-            verify_batch(txs, self.shared.config.chain_id)
-                .into_iter()
-                .map(|checked| self.admit_to_pool(checked?, &mut entries, true))
-                .collect();
-        if let Err(error) = self.shared.journal.persist(entries) {
+        let checked = self.verify_all(txs);
+        let mut results: Vec<Result<B256, SubmitError>> = checked
+            .into_iter()
+            .map(|checked| self.admit_to_pool(checked?, &mut entries, true))
+            .collect();
+        if let Err(error) = self.persist(entries) {
             for result in &mut results {
                 if result.is_ok() {
                     *result = Err(SubmitError::NotDurable(error.clone()));
@@ -467,8 +475,51 @@ impl Node {
     fn admit(&self, sealed: infrafi_tx::SealedTransaction) -> Result<B256, SubmitError> {
         let mut entries = Vec::new();
         let hash = self.admit_to_pool(sealed, &mut entries, true)?;
-        self.shared.journal.persist(entries).map_err(SubmitError::NotDurable)?;
+        self.persist(entries).map_err(SubmitError::NotDurable)?;
         Ok(hash)
+    }
+
+    /// Stores admitted transactions durably (`journal`), timed.
+    fn persist(&self, entries: Vec<journal::JournalEntry>) -> Result<(), String> {
+        let started = Instant::now();
+        let stored = self.shared.journal.persist(entries);
+        let spent = timings::micros(started.elapsed());
+        let mut timings = lock(&self.shared.timings);
+        timings.admission.journal_micros = timings.admission.journal_micros.saturating_add(spent);
+        stored
+    }
+
+    /// Checks `txs` across all cores (as `verify_batch` does), recording the checks' time:
+    /// each transaction's own, summed, not the batch's wall time, which would also count the
+    /// wait behind other requests' batches for the same cores.
+    fn verify_all(
+        &self,
+        txs: Vec<SignedTransaction>,
+    ) -> Vec<Result<SealedTransaction, CheckError>> {
+        let chain_id = self.shared.config.chain_id;
+        let timed: Vec<(Result<SealedTransaction, CheckError>, Duration)> = txs
+            .into_par_iter()
+            .map(|tx| {
+                let started = Instant::now();
+                let checked = tx.verify(chain_id);
+                (checked, started.elapsed())
+            })
+            .collect();
+        let spent = timed.iter().map(|(_, spent)| *spent).sum();
+        self.record_verified(timed.len() as u64, spent);
+        timed.into_iter().map(|(checked, _)| checked).collect()
+    }
+
+    fn record_verified(&self, transactions: u64, spent: Duration) {
+        let mut timings = lock(&self.shared.timings);
+        let admission = &mut timings.admission;
+        admission.transactions = admission.transactions.saturating_add(transactions);
+        admission.verify_micros = admission.verify_micros.saturating_add(timings::micros(spent));
+    }
+
+    /// Where admission's and block production's time went since the node started.
+    pub fn timings(&self) -> Timings {
+        *lock(&self.shared.timings)
     }
 
     /// Admits to the pool and adds what must be stored before answering to `entries`; in
@@ -484,8 +535,15 @@ impl Node {
             return Err(SubmitError::NotRunning);
         }
         let now = self.shared.block_time_now();
+        let started = Instant::now();
         let mut mempool = lock(&self.shared.mempool);
-        let hash = mempool.admit(sealed, now)?;
+        let admitted = mempool.admit(sealed, now);
+        let spent = timings::micros(started.elapsed());
+        {
+            let mut timings = lock(&self.shared.timings);
+            timings.admission.pool_micros = timings.admission.pool_micros.saturating_add(spent);
+        }
+        let hash = admitted?;
         // Already in the block being made: its block stores it. Otherwise (new, or sent again
         // while waiting) it is stored; the same entry twice is harmless.
         if let Some((sequence, tx)) = mempool.arrival(&hash) {
@@ -736,12 +794,16 @@ fn produce(shared: Arc<Shared>, mut chain: Chain) {
 
 fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
     let timestamp = shared.block_time_now();
+    let started = Instant::now();
     let proposal = {
         let mut mempool = lock(&shared.mempool);
         chain.propose(&mut mempool, timestamp, shared.config.block_txs_max)
     };
+    let proposed = started.elapsed();
     let executed = chain.execute(proposal);
     let events = block_events(&executed);
+    let execution = executed.timings();
+    let committing = Instant::now();
     let snapshot = match chain.commit(executed, None) {
         Ok(snapshot) => snapshot,
         Err(error) => {
@@ -749,24 +811,51 @@ fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), ChainError> {
             return Err(error);
         }
     };
+    record_block(shared, &snapshot, proposed, &execution, committing.elapsed());
     publish(shared, snapshot, events);
     Ok(())
+}
+
+/// Adds a committed block's propose, execution and commit times to the node's timings.
+fn record_block(
+    shared: &Shared,
+    snapshot: &Snapshot,
+    propose: Duration,
+    execution: &chain::ExecutionTimings,
+    commit: Duration,
+) {
+    let mut timings = lock(&shared.timings);
+    let blocks = &mut timings.blocks;
+    blocks.blocks = blocks.blocks.saturating_add(1);
+    blocks.transactions =
+        blocks.transactions.saturating_add(u64::from(snapshot.header.transaction_count));
+    blocks.propose_micros = blocks.propose_micros.saturating_add(timings::micros(propose));
+    blocks.add_execution(execution);
+    blocks.commit_micros = blocks.commit_micros.saturating_add(timings::micros(commit));
 }
 
 /// Makes a durably committed block visible: the snapshot, then the mempool, the height, the
 /// event feed and the keeper.
 fn publish(shared: &Shared, snapshot: Arc<Snapshot>, events: BlockEvents) {
+    let started = Instant::now();
     let height = snapshot.header.height;
     *shared.snapshot.write().unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
     *lock(&shared.last_commit) = Instant::now();
     // After the snapshot: a reader sees the transaction in flight, then its receipt.
+    let rebuilding = Instant::now();
     lock(&shared.mempool).on_commit(snapshot.clone(), shared.block_time_now());
+    let rebuilt = rebuilding.elapsed();
     shared.height.send_replace(height);
     // No subscriber is not an error.
     let _ = shared.feed.send(Arc::new(events));
     if let Some(keeper) = &shared.config.keeper {
         run_keeper(shared, keeper, &snapshot);
     }
+    let rest = started.elapsed().saturating_sub(rebuilt);
+    let mut timings = lock(&shared.timings);
+    let blocks = &mut timings.blocks;
+    blocks.mempool_micros = blocks.mempool_micros.saturating_add(timings::micros(rebuilt));
+    blocks.publish_micros = blocks.publish_micros.saturating_add(timings::micros(rest));
 }
 
 fn block_events(executed: &ExecutedBlock) -> BlockEvents {

@@ -22,7 +22,7 @@ use crate::{
 };
 use alloy_primitives::{Address, B256};
 use infrafi_core::{BlockContext, State, Transaction, ledger::LedgerError, tx};
-use infrafi_tx::SealedTransaction;
+use infrafi_tx::{SealedTransaction, SignedTransaction};
 use std::{
     cmp::Reverse,
     collections::{BTreeMap, BinaryHeap, HashMap, HashSet},
@@ -194,6 +194,13 @@ impl Mempool {
             .or_default()
             .insert(nonce, Pending { sequence, tx, without_standing });
         self.by_hash.insert(hash, (sender, nonce));
+    }
+
+    /// The waiting transaction equal to `signed` in every field, as it was verified at
+    /// admission: a block that carries it need not recover its signature again.
+    pub fn checked(&self, signed: &SignedTransaction) -> Option<SealedTransaction> {
+        let pending = self.by_sender.get(&signed.sender)?.get(&signed.nonce)?;
+        (pending.tx.signed == *signed).then(|| pending.tx.clone())
     }
 
     /// A waiting transaction with its arrival sequence: the order the pending state applied

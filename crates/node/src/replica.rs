@@ -20,14 +20,15 @@ use crate::{
     block::BlockHeader,
     block_events,
     chain::{Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot},
-    lock, publish,
+    lock, publish, record_block,
 };
 use alloy_primitives::B256;
-use infrafi_tx::SignedTransaction;
+use infrafi_tx::{SealedTransaction, SignedTransaction};
 use serde::Serialize;
 use std::{
     collections::{BTreeMap, HashMap},
     sync::{Arc, PoisonError, atomic::Ordering},
+    time::{Duration, Instant},
 };
 
 /// The most executed, unfinalized blocks kept (forks at the tip and blocks verified ahead of
@@ -158,6 +159,12 @@ impl Replica {
         self.pending.get(&hash).map(ExecutedBlock::as_parent)
     }
 
+    /// A transaction this node verified when it admitted it (it waits in the mempool, equal
+    /// in every field): its signature is not recovered again when a block carries it.
+    fn checked_at_admission(&self, tx: &SignedTransaction) -> Option<SealedTransaction> {
+        lock(&self.shared.mempool).checked(tx)
+    }
+
     fn insert_pending(&mut self, block: ExecutedBlock) {
         while self.pending.len() >= PENDING_BLOCKS_MAX {
             let lowest = self.pending.iter().min_by_key(|(_, b)| b.header.height).map(|(h, _)| *h);
@@ -213,7 +220,9 @@ impl Replica {
         let parent = self
             .parent(header.parent_hash, &committed)
             .ok_or(ReplicaError::ParentUnknown { parent: header.parent_hash })?;
-        let block = self.chain.execute_block(parent, header, transactions)?;
+        let block = self
+            .chain
+            .execute_block_with(parent, header, transactions, |tx| self.checked_at_admission(tx))?;
         self.insert_pending(block);
         Ok(())
     }
@@ -245,16 +254,19 @@ impl Replica {
         }
         let block = match self.pending.remove(&hash) {
             Some(block) => block,
-            None => self.chain.execute_block(committed.as_parent(), header, transactions).map_err(
-                |error| match error {
+            None => self
+                .chain
+                .execute_block_with(committed.as_parent(), header, transactions, |tx| {
+                    self.checked_at_admission(tx)
+                })
+                .map_err(|error| match error {
                     ChainError::Store(_) | ChainError::InvariantViolated(_) => {
                         ReplicaError::Chain(error)
                     }
                     other => {
                         ReplicaError::Diverged { height: header.height, detail: other.to_string() }
                     }
-                },
-            )?,
+                })?,
         };
         if let Err(error) = block.check_invariants() {
             // A quorum finalized a block that breaks an invariant here: never commit it; the
@@ -265,7 +277,10 @@ impl Replica {
             return Err(error.into());
         }
         let events = block_events(&block);
+        let execution = block.timings();
+        let committing = Instant::now();
         let snapshot = self.chain.commit(block, certificate.clone())?;
+        record_block(&self.shared, &snapshot, Duration::ZERO, &execution, committing.elapsed());
         let height = snapshot.header.height;
         if let Some(certificate) = certificate {
             self.set_certified(snapshot.clone(), certificate);
