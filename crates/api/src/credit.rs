@@ -293,7 +293,29 @@ pub(crate) fn loan_detail(
         LoanStatus::Proposed => Some(proposed_schedule(loan, now)?),
         _ => None,
     };
-    Ok(LoanDetailDto { height, loan: loan_dto(loan), schedule, proposed_schedule })
+    let held_sales = loan
+        .receipts
+        .iter()
+        .filter_map(|id| state.loans.held_sales.get(id).map(|held| (id, held)))
+        .map(|(id, held)| HeldSaleDto {
+            receipt_id: id.0,
+            agent: held.agent,
+            held_at: held.held_at,
+            gross_proceeds: amount(held.report.gross_proceeds),
+            itad_commission: amount(held.report.itad_commission),
+            legal_costs: amount(held.report.legal_costs),
+            logistics_costs: amount(held.report.logistics_costs),
+            data_destruction_costs: amount(held.report.data_destruction_costs),
+        })
+        .collect();
+    Ok(LoanDetailDto {
+        height,
+        loan: loan_dto(loan),
+        schedule,
+        proposed_schedule,
+        liquidation_agent: loan.liquidation_agent,
+        held_sales,
+    })
 }
 
 /// A proposal's payments if it were accepted at `now`: its principal (both tranches) over its

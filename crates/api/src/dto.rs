@@ -1026,6 +1026,34 @@ pub struct LoanDetailDto {
     /// While proposed: the payments it would make if accepted now (the first one interval
     /// after the read).
     pub proposed_schedule: Option<Vec<ScheduledPaymentDto>>,
+    /// Who holds its foreclosed receipts to sell them, once foreclosed.
+    #[schemars(with = "Option<crate::schema::Address>")]
+    pub liquidation_agent: Option<Address>,
+    /// Sale reports of its receipts held for the admin's decision (issue 11): a cost above the
+    /// class's recovery cost model (`decide_held_sale` approves or rejects one).
+    pub held_sales: Vec<HeldSaleDto>,
+}
+
+/// A sale report held for the admin's decision.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HeldSaleDto {
+    /// The receipt sold.
+    pub receipt_id: u64,
+    /// The liquidation agent who reported it.
+    #[schemars(with = "crate::schema::Address")]
+    pub agent: Address,
+    /// When it was held.
+    pub held_at: u64,
+    /// What the buyer paid, as reported (held in escrow).
+    pub gross_proceeds: String,
+    /// The ITAD commission reported.
+    pub itad_commission: String,
+    /// Legal costs reported.
+    pub legal_costs: String,
+    /// Logistics costs reported.
+    pub logistics_costs: String,
+    /// Data destruction costs reported.
+    pub data_destruction_costs: String,
 }
 
 /// A receipt's insurance.

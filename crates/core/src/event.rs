@@ -269,4 +269,11 @@ pub enum Event {
     RequestSold { request_id: RequestId, seller: Address, buyer: Address, price: Amount },
     /// A round burned the last share; the USDai left in the vault went to the fee collector.
     OrphanedVaultAssetsSwept { amount: Amount },
+    /// A sale report with a cost above the recovery cost model's bound (`bounds`: the most
+    /// each cost may be) is held for the admin; its gross proceeds wait in the held-sales
+    /// account.
+    SaleHeld { receipt_id: ReceiptId, loan_id: LoanId, report: SaleReport, bounds: SaleReport },
+    /// The admin decided a held sale report: approved, it executes (a `SaleReported` follows);
+    /// rejected, its gross proceeds went back to the agent.
+    HeldSaleDecided { receipt_id: ReceiptId, loan_id: LoanId, approved: bool },
 }

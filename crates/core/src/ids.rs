@@ -239,6 +239,9 @@ pub enum ProtocolAccount {
     /// One loan's debt-service reserve (issue 16): the borrower's payments held for missed
     /// payments; emptied when the loan is repaid or defaulted.
     DebtServiceReserve(LoanId),
+    /// The gross proceeds of sale reports held for the admin's decision (issue 11): paid back
+    /// to the agent if rejected, through the waterfall if approved.
+    HeldSales,
 }
 
 /// A ledger account: a user's address or a protocol account.

@@ -435,6 +435,28 @@ fn check_loans(state: &State) -> Result<(), String> {
             return Err(format!("{account:?} holds USDai between transactions"));
         }
     }
+    // Held sale reports (issue 11): their gross proceeds are exactly the held-sales account,
+    // each on a foreclosed receipt of a defaulted loan.
+    let mut held_gross = Amount::ZERO;
+    for (receipt_id, held) in state.loans.held_sales.iter() {
+        held_gross = held_gross
+            .checked_add(held.report.gross_proceeds)
+            .map_err(|_| "held sale proceeds overflow".to_string())?;
+        let foreclosed = state.receipts.receipts.get(receipt_id).is_some_and(|receipt| {
+            receipt.status == ReceiptStatus::Foreclosed && receipt.loan == Some(held.loan_id)
+        });
+        let defaulted = state
+            .loans
+            .loans
+            .get(&held.loan_id)
+            .is_some_and(|loan| loan.status == LoanStatus::Defaulted);
+        if !foreclosed || !defaulted {
+            return Err(format!("held sale of receipt {receipt_id} is not on a foreclosure"));
+        }
+    }
+    if usdai(state, ProtocolAccount::HeldSales) != held_gross {
+        return Err(format!("held-sales account does not hold the held gross {held_gross}"));
+    }
     for (&(account, _), _) in state.ledger.balances.iter() {
         if let Account::Protocol(ProtocolAccount::Loan(id)) = account
             && !state.loans.loans.contains_key(&id)

@@ -65,8 +65,11 @@ pub struct Clock {
 /// renamed with them.
 /// 12: gateway rate limits (the slot `reserve.flows`, the table `reserve.account_flows`, the
 /// parameters `mint_limit_per_hour`, `redeem_limit_per_hour` and
-/// `rate_limit_account_share_bps`; issue 16).
-pub const STATE_FORMAT: u64 = 12;
+/// `rate_limit_account_share_bps`; issue 16). 13: held sale reports (the table
+/// `loans.held_sales`, `ProtocolAccount::HeldSales`, the `sale_held` and `held_sale_decided`
+/// events; issue 11): a sale report with a cost above the recovery cost model waits for the
+/// admin.
+pub const STATE_FORMAT: u64 = 13;
 
 component! {
     /// Everything the protocol knows.

@@ -10,10 +10,10 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 12, in encoding order (formats 8 to 11 changed
+/// Every table and slot of the state at format 13, in encoding order (formats 8 to 11 changed
 /// the receipts' error shape, replay semantics and transaction JSON, not the state; 12 added
-/// `reserve.flows`, `reserve.account_flows` and three parameters).
-const SCHEMA_AT_FORMAT_12: &[&str] = &[
+/// `reserve.flows`, `reserve.account_flows` and three parameters; 13 `loans.held_sales`).
+const SCHEMA_AT_FORMAT_13: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -62,11 +62,12 @@ const SCHEMA_AT_FORMAT_12: &[&str] = &[
     "table loans.open",
     "table loans.impaired",
     "table loans.covenants",
+    "table loans.held_sales",
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 12.
-const GENESIS_HASH_AT_FORMAT_12: &str =
+/// The hash of the canonical encoding of [`pinned_state`] at format 13.
+const GENESIS_HASH_AT_FORMAT_13: &str =
     "0xcb073e057f30fe37a3a9f08cb90581ea2a042022b4d48579de5a4e41fd6f9fef";
 
 fn pinned_state() -> State {
@@ -81,7 +82,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 12, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 13, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -89,8 +90,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_12, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_12);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_13, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_13);
 }
 
 #[test]
@@ -101,7 +102,7 @@ fn every_component_path_constant_names_a_table_or_slot_of_the_schema() {
     constants.extend([ledger.holdings, ledger.balances, ledger.supply, ledger.frozen]);
     constants.extend([ledger.kyc_verified, ledger.nonces]);
     let loans = LoansState::PATHS;
-    constants.extend([loans.loans, loans.open, loans.impaired, loans.covenants]);
+    constants.extend([loans.loans, loans.open, loans.impaired, loans.covenants, loans.held_sales]);
     constants.push(loans.next_loan_id);
     let receipts = ReceiptsState::PATHS;
     constants.push(receipts.receipts);

@@ -173,6 +173,7 @@ fn sender_gain_allowed(action: &Action, state: &State, events: &[Event]) -> Opti
         | Action::RemarkLoans(_)
         | Action::TriggerDefault(_)
         | Action::ReportSale(_)
+        | Action::DecideHeldSale(_)
         | Action::PayInsuranceClaim(_)
         | Action::DrawDebtServiceReserve(_) => None,
         Action::HarvestBaseYield(HarvestBaseYield {})

@@ -269,6 +269,7 @@ actions! {
     TriggerDefault { loan_id };
     ForecloseLoan { loan_id, liquidation_agent };
     ReportSale { receipt_id, report };
+    DecideHeldSale { receipt_id, approve };
     PayInsuranceClaim { receipt_id, amount };
     PayCasualtyClaim { receipt_id };
     ClaimLoanSurplus { loan_id };

@@ -684,10 +684,17 @@ action_commands! {
         #[arg(long, value_parser = loan_id)] loan_id: LoanId,
         #[arg(long)] liquidation_agent: Address,
     }
-    /// Liquidation agent: report a receipt's sale.
+    /// Liquidation agent: report a receipt's sale (held for the admin when a cost is above the
+    /// class's recovery cost model).
     ReportSale {
         #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
         #[command(flatten)] report: SaleReportArgs,
+    }
+    /// Admin: approve (`--approve true`: it executes as reported) or reject (`--approve false`:
+    /// the gross goes back to the agent) a sale report held for costs above the cost model.
+    DecideHeldSale {
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long, action = clap::ArgAction::Set)] approve: bool,
     }
     /// Insurer: pay a claim on a foreclosed receipt.
     PayInsuranceClaim {

@@ -2,6 +2,11 @@
 //! foreclosed to a liquidation agent, each sale or insurance claim paid through the waterfall
 //! (fee, senior, junior, borrower), and the loan settled once every receipt is sold: the silo's
 //! pool covers the senior shortfall first, the vault takes only what is left.
+//!
+//! A liquidation is accountable (issue 11): each cost of a sale report is checked against the
+//! asset class's recovery cost model ([`sale_cost_bounds`]); a report above any bound does not
+//! execute but is held, its gross proceeds escrowed, until the admin approves or rejects it
+//! ([`DecideHeldSale`]), so an agent cannot pay itself padded costs out of the waterfall.
 
 use super::{
     Loan, LoanError, LoanStatus, active_loan, loan,
@@ -18,7 +23,7 @@ use crate::{
     ledger::LedgerError,
     math::{Amount, Overflow, Rounding},
     params::Role,
-    receipts::{self, ReceiptError, ReceiptStatus},
+    receipts::{self, ReceiptError, ReceiptStatus, RecoveryCostModel},
     schedule,
     silos::{self, SiloError},
     state::State,
@@ -170,9 +175,57 @@ impl SaleReport {
             .checked_add(self.logistics_costs)?
             .checked_add(self.data_destruction_costs)
     }
+
+    /// Whether each of its costs is at most the same cost of `bounds`.
+    pub fn costs_within(&self, bounds: &SaleReport) -> bool {
+        self.itad_commission <= bounds.itad_commission
+            && self.legal_costs <= bounds.legal_costs
+            && self.logistics_costs <= bounds.logistics_costs
+            && self.data_destruction_costs <= bounds.data_destruction_costs
+    }
 }
 
+/// The most each cost of a sale of `quantity` units for `gross` may be under a class's
+/// recovery cost model (SPEC 9.5), as a report: the ITAD commission at the model's share of
+/// the gross (rounded up), each fixed cost at the model's cost per unit times the units. A
+/// report whose costs are all within these executes; one above any is held for the admin.
+pub fn sale_cost_bounds(
+    model: &RecoveryCostModel,
+    gross: Amount,
+    quantity: u32,
+) -> Result<SaleReport, Overflow> {
+    let units = u128::from(quantity);
+    let per_unit = |cost: Amount| cost.0.checked_mul(units).map(Amount).ok_or(Overflow);
+    Ok(SaleReport {
+        gross_proceeds: gross,
+        itad_commission: gross.mul_bps(model.itad_commission_bps, Rounding::Up)?,
+        legal_costs: per_unit(model.legal_cost_per_unit)?,
+        logistics_costs: per_unit(model.logistics_cost_per_unit)?,
+        data_destruction_costs: per_unit(model.data_destruction_cost_per_unit)?,
+    })
+}
+
+/// A sale report held for the admin's decision (issue 11): a cost above the recovery cost
+/// model's bound. Its gross proceeds wait in `ProtocolAccount::HeldSales`; the receipt stays
+/// foreclosed, and nobody but the admin acts on it until the decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSale {
+    /// The defaulted loan the receipt secured.
+    pub loan_id: LoanId,
+    /// The liquidation agent who reported it: reimbursed its costs if the admin approves,
+    /// paid its gross back if the admin rejects.
+    pub agent: Address,
+    /// The report as made.
+    pub report: SaleReport,
+    /// When it was held (unix seconds).
+    pub held_at: u64,
+}
+
+/// The loan of a foreclosed receipt whose sale is not held, or why not.
 fn foreclosed_receipt_loan(state: &State, receipt_id: ReceiptId) -> Result<Loan, TxError> {
+    if state.loans.held_sales.contains_key(&receipt_id) {
+        return Err(LoanError::ReceiptSaleIsHeld.into());
+    }
     let receipt = receipts::receipt(state, receipt_id)?;
     let Some(loan_id) = receipt.loan.filter(|_| receipt.status == ReceiptStatus::Foreclosed) else {
         return Err(LoanError::ReceiptIsNotForeclosed.into());
@@ -188,7 +241,8 @@ fn foreclosed_receipt_loan(state: &State, receipt_id: ReceiptId) -> Result<Loan,
 ///
 /// The loan's liquidation agent reports a receipt's sale, pays the gross
 /// proceeds into the liquidation escrow, is reimbursed its costs, and the net proceeds go
-/// through the waterfall.
+/// through the waterfall. A report with a cost above the recovery cost model's bound is held
+/// instead: the gross waits for the admin's decision, nothing is reimbursed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReportSale {
@@ -206,7 +260,7 @@ impl ActionHandler for ReportSale {
     fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
         let Self { receipt_id, report } = *self;
         require_role(state, Role::LiquidationAgent, sender)?;
-        let mut loan = foreclosed_receipt_loan(state, receipt_id)?;
+        let loan = foreclosed_receipt_loan(state, receipt_id)?;
         if loan.liquidation_agent != Some(sender) {
             return Err(LoanError::SenderIsNotLoanLiquidationAgent.into());
         }
@@ -214,16 +268,83 @@ impl ActionHandler for ReportSale {
         if costs > report.gross_proceeds {
             return Err(LoanError::SaleCostsExceedProceeds.into());
         }
+        let receipt = receipts::receipt(state, receipt_id)?;
+        let Some(class) = state.receipts.classes.get(&receipt.class) else {
+            return Err(ReceiptError::AssetClassNotFound.into());
+        };
+        let quantity = receipt.description.quantity;
+        let bounds = sale_cost_bounds(&class.terms.recovery, report.gross_proceeds, quantity)?;
+        if !report.costs_within(&bounds) {
+            send(state, sender, ProtocolAccount::HeldSales, report.gross_proceeds)?;
+            let held = HeldSale { loan_id: loan.id, agent: sender, report, held_at: state.now() };
+            state.loans.held_sales.insert(receipt_id, held);
+            state.emit(Event::SaleHeld { receipt_id, loan_id: loan.id, report, bounds });
+            return Ok(());
+        }
+        send(state, sender, ProtocolAccount::LiquidationEscrow, report.gross_proceeds)?;
+        execute_sale(state, loan, receipt_id, sender, report)
+    }
+}
+
+/// Pays a sale whose gross proceeds are in the liquidation escrow: `agent`'s costs back to it,
+/// the receipt sold, the net through the waterfall, the loan settled once nothing is left to
+/// sell.
+fn execute_sale(
+    state: &mut State,
+    mut loan: Loan,
+    receipt_id: ReceiptId,
+    agent: Address,
+    report: SaleReport,
+) -> Result<(), TxError> {
+    let escrow = ProtocolAccount::LiquidationEscrow;
+    let costs = report.costs()?;
+    send(state, escrow, agent, costs)?;
+    receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), None);
+    loan.recovery.gross = loan.recovery.gross.checked_add(report.gross_proceeds)?;
+    loan.recovery.costs = loan.recovery.costs.checked_add(costs)?;
+    state.emit(Event::SaleReported { receipt_id, loan_id: loan.id, report });
+    let net = report.gross_proceeds.checked_sub(costs)?;
+    waterfall(state, &mut loan, escrow, net)?;
+    settle_if_liquidated(state, loan)
+}
+
+/// Admin: approve or reject a sale report held for costs above the recovery cost model.
+///
+/// Approved, the held report executes as reported (the agent who made it is reimbursed its
+/// costs, the net goes through the waterfall); rejected, its gross proceeds go back to that
+/// agent and the receipt waits for a report within the model's bounds, or another the admin
+/// approves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideHeldSale {
+    /// The receipt whose sale report is held.
+    pub receipt_id: ReceiptId,
+    /// Whether the admin approves the report.
+    pub approve: bool,
+}
+
+impl ActionHandler for DecideHeldSale {
+    const NAME: &'static str = "decide_held_sale";
+    // Approved, it pays the waterfall into the vault and may settle the loan.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let Self { receipt_id, approve } = *self;
+        require_role(state, Role::Admin, sender)?;
+        let Some(held) = state.loans.held_sales.get(&receipt_id).copied() else {
+            return Err(LoanError::ReceiptSaleIsNotHeld.into());
+        };
+        state.loans.held_sales.remove(&receipt_id);
+        let HeldSale { loan_id, agent, report, .. } = held;
+        state.emit(Event::HeldSaleDecided { receipt_id, loan_id, approved: approve });
+        if !approve {
+            return send(state, ProtocolAccount::HeldSales, agent, report.gross_proceeds);
+        }
+        // While held, nothing else could sell, claim or settle the receipt.
+        let loan = foreclosed_receipt_loan(state, receipt_id)?;
         let escrow = ProtocolAccount::LiquidationEscrow;
-        send(state, sender, escrow, report.gross_proceeds)?;
-        send(state, escrow, sender, costs)?;
-        receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), None);
-        loan.recovery.gross = loan.recovery.gross.checked_add(report.gross_proceeds)?;
-        loan.recovery.costs = loan.recovery.costs.checked_add(costs)?;
-        state.emit(Event::SaleReported { receipt_id, loan_id: loan.id, report });
-        let net = report.gross_proceeds.checked_sub(costs)?;
-        waterfall(state, &mut loan, escrow, net)?;
-        settle_if_liquidated(state, loan)
+        send(state, ProtocolAccount::HeldSales, escrow, report.gross_proceeds)?;
+        execute_sale(state, loan, receipt_id, agent, report)
     }
 }
 

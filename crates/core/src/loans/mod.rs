@@ -28,8 +28,8 @@ pub use covenants::{
     breach_reason, report_due_at,
 };
 pub use liquidation::{
-    ClaimLoanSurplus, ForecloseLoan, PayInsuranceClaim, ReportSale, SaleReport, TriggerDefault,
-    WaterfallPass,
+    ClaimLoanSurplus, DecideHeldSale, ForecloseLoan, HeldSale, PayInsuranceClaim, ReportSale,
+    SaleReport, TriggerDefault, WaterfallPass, sale_cost_bounds,
 };
 pub use marks::{CollateralMark, PledgeReceipts, RemarkLoans, mark_collateral};
 pub use origination::{AcceptLoan, CancelLoanProposal, ProposeLoan, blended_rate, ltv_bps};
@@ -126,6 +126,10 @@ result_codes! {
             "A borrower report must name the hash of its document.";
         ReceiptIsNotPledgedToActiveLoan = 835 => "receipt_is_not_pledged_to_active_loan",
             "A casualty claim pays on a receipt pledged to an active loan; after a default the claim goes through the foreclosure (pay_insurance_claim).";
+        ReceiptSaleIsHeld = 836 => "receipt_sale_is_held",
+            "A sale report of this receipt is held for the admin's decision: its costs are above the recovery cost model's bounds.";
+        ReceiptSaleIsNotHeld = 837 => "receipt_sale_is_not_held",
+            "No sale report of this receipt is held for the admin's decision.";
     }
 }
 
@@ -408,6 +412,9 @@ component! {
         pub impaired: Table<(SiloId, LoanId), ()>,
         /// The covenants each silo's new loans carry (issue 16); none set: no covenants.
         pub covenants: Table<SiloId, LoanCovenants>,
+        /// Sale reports held for the admin's decision, by receipt (issue 11): a cost above the
+        /// recovery cost model's bound. Their gross proceeds wait in `ProtocolAccount::HeldSales`.
+        pub held_sales: Table<ReceiptId, HeldSale>,
         /// The next loan id.
         pub next_loan_id: Slot<u64>,
     }

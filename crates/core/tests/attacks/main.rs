@@ -15,6 +15,7 @@ mod deposit_price;
 mod donation;
 mod flood;
 mod known_default;
+mod liquidation;
 mod listings;
 mod origination;
 mod queue_head;

@@ -533,3 +533,47 @@ pub(crate) fn a_casualty_claim_pays_only_on_a_receipt_of_an_active_loan() -> TxE
         LoanError::ReceiptIsNotPledgedToActiveLoan,
     )
 }
+
+pub(crate) fn a_sale_held_for_the_admin_blocks_its_receipt_until_decided() -> TxError {
+    let (mut market, receipt, _) = market_with_foreclosed_loan();
+    market.refresh_prices();
+    let gross_proceeds = whole(1_000);
+    market.mint(BOB, gross_proceeds);
+    let to = LIQUIDATION_AGENT;
+    market.ok(BOB, Action::Transfer(Transfer { asset: Asset::Usdai, to, amount: gross_proceeds }));
+    // A commission of the whole gross: above every class's ITAD share, so the report is held.
+    let padded =
+        SaleReport { gross_proceeds, itad_commission: gross_proceeds, ..SaleReport::default() };
+    let held = ReportSale { receipt_id: receipt, report: padded };
+    market.ok(LIQUIDATION_AGENT, Action::ReportSale(held));
+    let code = reject(
+        &mut market,
+        LIQUIDATION_AGENT,
+        Action::ReportSale(ReportSale { receipt_id: receipt, report: padded }),
+        LoanError::ReceiptSaleIsHeld,
+    );
+    reject(
+        &mut market,
+        INSURER,
+        Action::PayInsuranceClaim(PayInsuranceClaim { receipt_id: receipt, amount: ONE }),
+        LoanError::ReceiptSaleIsHeld,
+    );
+    // Only the admin decides.
+    reject(
+        &mut market,
+        LIQUIDATION_AGENT,
+        Action::DecideHeldSale(DecideHeldSale { receipt_id: receipt, approve: true }),
+        GovernanceError::SenderLacksRole,
+    );
+    code
+}
+
+pub(crate) fn only_a_held_sale_can_be_decided() -> TxError {
+    let (mut market, receipt, _) = market_with_foreclosed_loan();
+    reject(
+        &mut market,
+        ADMIN,
+        Action::DecideHeldSale(DecideHeldSale { receipt_id: receipt, approve: false }),
+        LoanError::ReceiptSaleIsNotHeld,
+    )
+}

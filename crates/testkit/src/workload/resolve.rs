@@ -555,6 +555,11 @@ impl Step {
                     .unwrap_or(INSURER);
                 (insurer, Action::PayCasualtyClaim(PayCasualtyClaim { receipt_id }))
             }
+            Op::DecideHeldSale { receipt, approve } => {
+                let receipt_id =
+                    receipt_id(state, receipt, |r| state.loans.held_sales.contains_key(&r.id));
+                (OPS, Action::DecideHeldSale(DecideHeldSale { receipt_id, approve }))
+            }
             Op::ClaimLoanSurplus { loan } => {
                 let loan_id = loan_id(state, loan, |l| !l.surplus_held.is_zero());
                 (

@@ -297,6 +297,10 @@ pub enum Op {
     PayCasualtyClaim {
         receipt: u8,
     },
+    DecideHeldSale {
+        receipt: u8,
+        approve: bool,
+    },
     ClaimLoanSurplus {
         loan: u8,
     },
@@ -353,6 +357,7 @@ impl Op {
                 | Op::ReportSale { .. }
                 | Op::PayInsuranceClaim { .. }
                 | Op::PayCasualtyClaim { .. }
+                | Op::DecideHeldSale { .. }
                 | Op::ClaimLoanSurplus { .. }
                 | Op::SetLoanCovenants { .. }
                 | Op::FundDebtServiceReserve { .. }

@@ -198,9 +198,10 @@ pub(super) fn loan_op() -> impl Strategy<Value = Op> {
     let proposal = (any::<u8>(), any::<u8>(), any::<u8>(), terms);
     let remark_batch = prop_oneof![1 => Just(0u32), 8 => 1u32..50, 1 => Just(10_001u32)];
     // Gross proceeds up to twice what the tranches are owed (above it, a surplus for the
-    // borrower); costs mostly below a third of the proceeds, now and then above them.
+    // borrower); costs mostly below a third of the proceeds, now and then above them. A
+    // commission above the class's 30% is held for the admin (`decide_held_sale`).
     let gross_bps = prop_oneof![1 => Just(0u16), 6 => 1u16..20_000];
-    let costs_bps = prop_oneof![9 => 0u16..3_500, 1 => 10_001u16..12_000];
+    let costs_bps = prop_oneof![6 => 0u16..3_000, 3 => 3_000u16..4_500, 1 => 10_001u16..12_000];
     let sale = (loan(), gross_bps, costs_bps);
     prop_oneof![
         20 => proposal.prop_map(|(silo, borrower, receipt, terms)| {
@@ -226,6 +227,8 @@ pub(super) fn loan_op() -> impl Strategy<Value = Op> {
         4 => (loan(), bps(1, (8, 1..10_001), (1, 10_001..12_000)))
             .prop_map(|(receipt, amount_bps)| Op::PayInsuranceClaim { receipt, amount_bps }),
         2 => loan().prop_map(|receipt| Op::PayCasualtyClaim { receipt }),
+        8 => (loan(), prop::bool::weighted(0.7))
+            .prop_map(|(receipt, approve)| Op::DecideHeldSale { receipt, approve }),
         8 => loan().prop_map(|loan| Op::ClaimLoanSurplus { loan }),
         // Covenants: mostly valid (0-3 payments of reserve, a 30- or 90-day report), now and
         // then out of range; refills, draws and reports aimed at the loans that need them.
