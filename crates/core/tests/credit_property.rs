@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0x4f9cb608e333b9bfe56cc9fb28ca2fa4017a302d9f753839e4b1ff64e7454bfd",
-            "0x336128c0870e8535dfa2dfd522f82a5a2e26e65fc933691440132d20fa62159a",
-            "0xaf726989aca4cde0ab20ae528d7df40910f61e91af862bfc4abbe3f213b48007",
+            "0x9d6ebdd78c3cf00d464240cefaeb68028741e226fec674ad0209e956ec0a1120",
+            "0xc584e0de733c29743515e2acb797eba5d40121fcd6081df790b809324d87c04f",
+            "0xf496d599927d1d0bc995d58f0126c1da2999e59c0520434d5666fe9e1cb08d93",
         ]
     );
 }

@@ -68,7 +68,7 @@ const SCHEMA_AT_FORMAT_13: &[&str] = &[
 
 /// The hash of the canonical encoding of [`pinned_state`] at format 13.
 const GENESIS_HASH_AT_FORMAT_13: &str =
-    "0xcb073e057f30fe37a3a9f08cb90581ea2a042022b4d48579de5a4e41fd6f9fef";
+    "0x5ca4682db15f5540cfc0299732f26f09b60eac61079917f5436df2357232c4b6";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);

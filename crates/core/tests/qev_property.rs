@@ -441,6 +441,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0x6134935bf83d83b291d2d7d03cb6776cb8e7afe08cb4a11a759766bc096b6b25"
+        "0xc5fd8989eef25305381efc5d9bf7a76fb96d88d58b2e7e2774ff752afe5ea775"
     );
 }

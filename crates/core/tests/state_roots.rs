@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0x27c5b0bdfb73fe3f3aa94eb6a6a7875886bb4fde28c01f09b7db068cd2f39aeb",
-                "0xc935dd95d3ce7648bd77287ecb753ca1e3c0b4fea35c67b7fa23229d196961e1",
-                "0x40753fc506da095343e85f94ba8cab3b2a543f7bccfc0f464b0ea2a3c2be53e6",
+                "0xaad46e0e6c511a5ca5f81fd825e9fa912d7692dae0227a4e912779ce28c6cd8c",
+                "0xe873ae7b29343d4d3b960e0df3699c0917235b3c0f0e6fadf8ea9c89266ce73c",
+                "0x81f8c7f1232b31ca046dfa23869240c1471a612afb99a7e016266da44a4c009f",
             ],
             [
-                "0xabc851ec98b6be25134524d1213100f77a8c408159d76ccd5eefa72c38be9670",
-                "0x4d16e86c813072a9d178e45cf36b47f99f23b5ddbb2685c779a6a05504813457",
-                "0x71180f05ddb921122da770736011c0206c2582b428afc1423d73012b767828de",
+                "0x093f1df47cfb6b8b591c0e037e79e4bcc6381398312ff2f3d4b2bd4df5ee24d1",
+                "0x0c30a8eb37c4923f06e921134122d78c7f9fdc50a4b67c46e9f47a89267416d1",
+                "0xca76f17b0a884bc91cc526f9ccc432b89445decd651a1359136e7191248486b6",
             ],
             [
-                "0xa8d578a65112ed2ba34e7f7985d5b53585f05474e6b7a80830df054a18fd9903",
-                "0x78d8eb5461f6f1a867088cb75b895dbcfa87a12248164dff1f0d6da001b33172",
-                "0x4bf3b9e290e4bb2b037be1df624ac788b7eb9c2bbeb41dbed2073c6ce0baa0cf",
+                "0x1db876af9f9d1c7546bb1ff7de256da764bcbd6febf8245ec8b5fcd0df00de3a",
+                "0x8afee1b650aec118e1a7fb5a0a4a90ba1b0cefec50a99500093aaf27b9689f86",
+                "0x4cdd8dbda9aec185b27b8f49ec39d2419e3a83cb65c5b0a0410298094e1bbefb",
             ],
             [
-                "0xdac11466384435a6bf3682bd6bf422515383a23bf9540b833218d26b12279f0c",
-                "0x97ab9dda3be774ae6658caaab9e6e9a01fec8fe2cd50f36362a1cfb2603c1de9",
-                "0x511df87fd2aa18180fa5745543dcad2ef9729fe274bcba5852ba2ce0f5f654ae",
+                "0xf8453c18277a17930b1101428e75e6385c2a55c19ad76e24647a4332aaf05e57",
+                "0x73886e56c3b0190c9e3588dca85f0a4b41ef516eeac9154a15f31869b9793d29",
+                "0xf48f1478e14bff50f1a6968d3c4c0985a6ba4cc2c3b3e84a913e783c52ac055b",
             ],
         ],
     );
@@ -150,7 +150,7 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0x0d2c08c28cd8b3bb9439c0ce7f4f8dce5060f00530442b3909f83fbcc8784164",
+            "0x4ec744391f09bc544a89f30e3a2d299f4caf7c51be3352325f78bb1fe48d0eeb",
             "0xadd9c38bc5c040a41b959ed78a3dfbe07630a6c498d7b09a62fcddf216acdcd3",
         ]],
     );
