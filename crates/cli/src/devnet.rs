@@ -655,7 +655,7 @@ mod tests {
             [
                 "0xde2bae5643f8d4991ad808de244355684cdae4b8152b9c37b14e90d1bb7c7a81",
                 "0xfd5fb792e1303835264b29f3f188e422b329ef3c8aa953e91480cba91ea279b5",
-                "0xab49517096f8a87be34391ed8a7eb4c7e490fc9fa85a1b05d1cd47d5e3e28326",
+                "0x53517c9cb2056a271a7b8c9a17a3f358a88c7f406c610f9464c632e6ec5922af",
                 "0xc2d0f7205d53f28cbc8e2994e817c7b206e6dcc03cca031bae8336ce35c6a32e",
             ]
         );
