@@ -296,13 +296,30 @@ function attestationTable(body) {
   ], { id: 'attestations' });
 }
 
+/** The deposit queue (head first): deposits waiting for room to mint, and what the head can do. */
+function depositQueueTable(body) {
+  if (!body) return unavailable('Deposit queue', '/v1/reserve/deposit-queue');
+  const head = body.head === null ? 'empty' : body.head;
+  const escrow = body.escrow.map((e) => `${fmt.amount(e.amount)} ${e.asset}`).join(', ') || 'nothing';
+  return h('div', {},
+    h('p', { id: 'deposit-queue-summary', 'data-length': body.length, 'data-head': head },
+      `${body.length} waiting; head: ${head}; escrowed: ${escrow}; room to mint now: ${fmt.amount(body.issuance_room)}`),
+    grid(body.deposits, [
+      ['id', 'id', (d) => d.id, (d) => `#${d.id}`],
+      ['owner', 'depositor', (d) => d.owner, (d) => fmt.short(d.owner)],
+      ['amount', 'waiting', (d) => d.amount, (d) => `${fmt.amount(d.amount)} ${d.token}`],
+      ['deposited', 'deposited', (d) => d.deposited, (d) => fmt.amount(d.deposited)],
+      ['queued_at', 'queued', (d) => d.queued_at, (d) => fmt.time(d.queued_at)],
+    ], { id: 'deposit-queue' }));
+}
+
 /**
  * @param {Context} context
  * @returns {Promise<Page>}
  */
 export async function overview(context) {
-  const [reserve, attestations, vault, depositPrices, redemptionPrices, apy7, apy30] = await Promise.all([
-    read('/v1/reserve'), readOptional('/v1/reserve/attestations?limit=20'), read('/v1/vault'),
+  const [reserve, attestations, depositQueue, vault, depositPrices, redemptionPrices, apy7, apy30] = await Promise.all([
+    read('/v1/reserve'), readOptional('/v1/reserve/attestations?limit=20'), readOptional('/v1/reserve/deposit-queue?limit=20'), read('/v1/vault'),
     history('deposit_price'), history('redemption_price'), history('realised_apy_7d'), history('realised_apy_30d'),
   ]);
   const supplyProof = tableProof('ledger.supply', '02');
@@ -358,7 +375,9 @@ export async function overview(context) {
     h('h1', {}, 'Overview'),
     section('USDai and its reserve', reserveFigures,
       h('h3', {}, 'Reserve attestations (the custodian\'s signed statements, newest first)'),
-      attestationTable(attestations)),
+      attestationTable(attestations),
+      h('h3', {}, 'Deposit queue (deposits waiting for room to mint, first in first out)'),
+      depositQueueTable(depositQueue)),
     section('sUSDai vault', vaultFigures,
       h('h3', {}, 'Share prices over time (the node\'s history)'), chart,
       h('h3', {}, 'Realised APY over 7 and 30 days'), apyChart),

@@ -325,6 +325,12 @@ try {
       const history = await api('/v1/reserve/attestations?limit=20');
       const rows = await page.$$eval('[data-table="attestations"] tbody tr', (all) => all.map((row) => row.dataset.row));
       check(rows.length > 0 && rows.join() === history.attestations.map((a) => String(a.id)).join(), `attestation rows: page ${rows}, API ${history.attestations.map((a) => a.id)}`);
+      // The deposit queue: one row per waiting deposit, head first, and the head's state.
+      const queued = await api('/v1/reserve/deposit-queue?limit=20');
+      const queueRows = await page.$$eval('[data-table="deposit-queue"] tbody tr', (all) => all.map((row) => row.dataset.row));
+      check(queueRows.join() === queued.deposits.map((d) => String(d.id)).join(), `deposit queue rows: page ${queueRows}, API ${queued.deposits.map((d) => d.id)}`);
+      const summary = await page.$eval('#deposit-queue-summary', (p) => [p.dataset.length, p.dataset.head]);
+      check(summary[0] === String(queued.length) && summary[1] === (queued.head ?? 'empty'), `deposit queue summary: page ${summary}, API ${queued.length} ${queued.head}`);
       summary.figures_checked += 1;
       await compareFigures(page, '/v1/vault', [
         ['deposit_price', 'deposit_price', fmt.price],

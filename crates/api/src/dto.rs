@@ -449,6 +449,8 @@ pub struct AccountDto {
     /// What this account may mint and redeem through the gateway now: the least of the
     /// gateway's per-hour room and the account's share of it (issue 16).
     pub gateway_room: GatewayRoomDto,
+    /// Its queued deposits' ids (issue 16).
+    pub queued_deposits: Vec<u64>,
 }
 
 /// What one account may pass through the gateway now.
@@ -562,6 +564,43 @@ pub struct ReserveAttestationsDto {
     pub total: u64,
     /// The page, newest first.
     pub attestations: Vec<ReserveAttestationDto>,
+}
+
+/// `GET /v1/reserve/deposit-queue`: deposits waiting for room to mint, head first (issue 16).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DepositQueueDto {
+    /// The height read.
+    pub height: u64,
+    /// How many deposits wait.
+    pub length: u64,
+    /// What the head can do now: `mint` (room for all or part of it), `return` (its depositor
+    /// is frozen or unverified, or it would mint nothing), `wait`, or null when empty.
+    pub head: Option<String>,
+    /// USDai the head would add to the supply now (fee included; null unless `mint`).
+    pub head_fill_gross: Option<String>,
+    /// The room to mint now: supply cap and attested bound, before rate limits.
+    pub issuance_room: String,
+    /// Stablecoin escrowed, per stablecoin with any queued.
+    pub escrow: Vec<BalanceDto>,
+    /// The page, head first.
+    pub deposits: Vec<QueuedDepositDto>,
+}
+
+/// A deposit waiting in the deposit queue.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct QueuedDepositDto {
+    /// Its id (queue order).
+    pub id: u64,
+    /// The depositor.
+    pub owner: String,
+    /// The stablecoin.
+    pub token: String,
+    /// Stablecoin still waiting (18 decimals).
+    pub amount: String,
+    /// Stablecoin deposited when queued.
+    pub deposited: String,
+    /// When it was queued.
+    pub queued_at: u64,
 }
 
 /// A supported stablecoin.

@@ -438,6 +438,14 @@ pub(crate) async fn account(
         kyc_verified: state.ledger.kyc_verified.contains_key(&address),
         roles: roles.collect(),
         redemption_requests,
+        queued_deposits: state
+            .reserve
+            .queued_deposits
+            .iter()
+            .filter(|(_, d)| d.owner == address)
+            .map(|(id, _)| *id)
+            .take(PAGE_MAX)
+            .collect(),
         gateway_room: GatewayRoomDto {
             mint: reserve::gateway_room(state, address, reserve::GatewayFlow::Mint)
                 .map(|room| room.0.to_string()),
@@ -542,6 +550,56 @@ pub(crate) async fn reserve_attestations(
             .rev()
             .take(limit)
             .map(|(_, a)| attestation_dto(a))
+            .collect(),
+    }))
+}
+
+/// `GET /v1/reserve/deposit-queue?limit=N`: the queued deposits, head first.
+pub(crate) async fn deposit_queue(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<DepositQueueDto>, ApiError> {
+    let query = query(raw, &["limit"])?;
+    let limit = limit(&query)?;
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let queue = &state.reserve.queued_deposits;
+    let head = reserve::head_fill(state)
+        .map_err(|_| ApiError::internal("the head deposit's quote overflows"))?;
+    let (head, head_fill_gross) = match head {
+        None => (None, None),
+        Some((_, _, reserve::HeadFill::Mint { gross, .. })) => {
+            (Some("mint".to_string()), Some(gross.0.to_string()))
+        }
+        Some((_, _, reserve::HeadFill::Return)) => (Some("return".to_string()), None),
+        Some((_, _, reserve::HeadFill::Wait)) => (Some("wait".to_string()), None),
+    };
+    let mut escrow = Vec::new();
+    for token in state.reserve.stablecoins.keys() {
+        let amount = reserve::queued_escrow(state, *token)
+            .map_err(|_| ApiError::internal("the queued escrow overflows"))?;
+        if !amount.is_zero() {
+            escrow.push(BalanceDto { asset: token.to_string(), amount: amount.0.to_string() });
+        }
+    }
+    Ok(Json(DepositQueueDto {
+        height: snapshot.header.height,
+        length: queue.len() as u64,
+        head,
+        head_fill_gross,
+        issuance_room: reserve::issuance_room(state).0.to_string(),
+        escrow,
+        deposits: queue
+            .iter()
+            .take(limit)
+            .map(|(id, d)| QueuedDepositDto {
+                id: *id,
+                owner: d.owner.to_string(),
+                token: d.token.to_string(),
+                amount: d.amount.0.to_string(),
+                deposited: d.deposited.0.to_string(),
+                queued_at: d.queued_at,
+            })
             .collect(),
     }))
 }

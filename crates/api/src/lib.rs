@@ -303,6 +303,7 @@ pub fn router_with(node: Arc<Node>, config: &ServeConfig) -> Router {
         .route("/v1/accounts/{address}", get(handlers::account))
         .route("/v1/reserve", get(handlers::reserve))
         .route("/v1/reserve/attestations", get(handlers::reserve_attestations))
+        .route("/v1/reserve/deposit-queue", get(handlers::deposit_queue))
         .route("/v1/vault", get(handlers::vault))
         .route("/v1/queue", get(handlers::queue))
         .route("/v1/queue/rounds", get(credit::rounds))

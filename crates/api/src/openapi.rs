@@ -97,6 +97,7 @@ routes! {
     get "/v1/accounts/{address}" [] => json(AccountDto), "Balances, nonce, points, roles, requests.";
     get "/v1/reserve" [] => json(ReserveDto), "USDai backing (the ledger's and the newest attestation's, with its age), issuance headroom and stablecoin prices.";
     get "/v1/reserve/attestations" [limit: integer] => json(ReserveAttestationsDto), "The reserve custodian's attestations, newest first.";
+    get "/v1/reserve/deposit-queue" [limit: integer] => json(DepositQueueDto), "Deposits waiting for room to mint, head first, with the escrow per stablecoin and what the head can do now.";
     get "/v1/vault" [] => json(VaultDto), "sUSDai NAV in both views, share prices, phase mix and blended APY.";
     get "/v1/queue" [limit: integer] => json(QueueDto), "The redemption queue.";
     get "/v1/queue/rounds" [limit: integer] => json(RoundsDto), "Servicing rounds, newest first, with clearing price and its EMA.";

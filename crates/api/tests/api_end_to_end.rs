@@ -8,7 +8,8 @@ use alloy_primitives::{Address, B256, Bytes};
 use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::action::{
     Claim, DonateToVault, GatewayCredit, GrantRole, HarvestBaseYield, MintUsdai,
-    PostReserveAttestation, RedeemUsdai, RequestRedeem, RevokeRole, ServiceQueue, Stake,
+    PostReserveAttestation, QueueDeposit, RedeemUsdai, RequestRedeem, RevokeRole, ServiceQueue,
+    SetParameter, Stake,
 };
 use infrafi_core::{Action, Amount, Asset, RequestId, Role, ids::USDC};
 use infrafi_node::Node;
@@ -651,5 +652,94 @@ async fn minting_follows_the_custodians_attestation_and_its_history_survives_a_r
     assert_eq!(after["attestations"], history["attestations"]);
     let reserve = served.client.get("/v1/reserve").await.unwrap().body;
     assert_eq!(reserve["attested"]["is_stale"], true, "{reserve}");
+    served.stop().await;
+}
+
+/// Issue 16 item 2: a deposit the full cap refuses is queued through the API, survives a
+/// restart in escrow, and the node's keeper mints it once the cap rises; meanwhile a direct
+/// mint cannot take its place.
+#[tokio::test]
+async fn a_queued_deposit_survives_a_restart_and_the_keeper_fills_it_when_room_appears() {
+    let admin = Party::Admin.key();
+    let attestor = Party::Attestor.key();
+    let user = Party::User.key();
+    let keeper = Party::Keeper.key();
+    let mut genesis = support::genesis_granting(&[Party::Attestor]);
+    genesis.params.usdai_supply_cap = Amount::from_whole(1_000);
+    let dir = tempfile::tempdir().unwrap();
+    let with_keeper = |config: &mut infrafi_node::NodeConfig| config.keeper = Some(keeper.clone());
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
+    let h = Harness {
+        client: served.client.clone(),
+        node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+        admin: admin.clone(),
+        attestor,
+        user: user.clone(),
+    };
+    let credit = Action::GatewayCredit(GatewayCredit {
+        account: user.address(),
+        token: USDC,
+        amount: Amount::from_whole(2_000),
+        external_id: B256::repeat_byte(1),
+    });
+    h.send_ok(&h.attestor, credit).await;
+    let mint = |whole| {
+        Action::MintUsdai(MintUsdai {
+            token: USDC,
+            amount: Amount::from_whole(whole),
+            min_out: Amount::ZERO,
+        })
+    };
+    let refused = |answer: infrafi_api::client::Answer| answer.body["error"]["code"].clone();
+    h.send_ok(&user, mint(1_000)).await;
+    assert_eq!(refused(h.dry_run(&user, &mint(500)).await), "supply_cap_exceeded");
+    let queue = Action::QueueDeposit(QueueDeposit { token: USDC, amount: Amount::from_whole(500) });
+    h.send_ok(&user, queue).await;
+    // Waiting: escrowed, visible, and a direct mint may not pass it.
+    let queued = h.client.get("/v1/reserve/deposit-queue").await.unwrap().body;
+    assert_eq!(queued["length"], 1, "{queued}");
+    assert_eq!(queued["head"], "wait", "{queued}");
+    assert_eq!(queued["escrow"][0]["amount"], Amount::from_whole(500).0.to_string());
+    assert_eq!(queued["deposits"][0]["owner"], user.address().to_string());
+    let account = h.client.get(&format!("/v1/accounts/{}", user.address())).await.unwrap().body;
+    assert_eq!(account["queued_deposits"], json!([0]), "{account}");
+    // The user still holds 500 USDC; a direct mint is refused for the queue before the cap is
+    // even looked at.
+    assert_eq!(refused(h.dry_run(&user, &mint(1)).await), "deposit_queue_is_not_empty");
+    let bad = h.client.get("/v1/reserve/deposit-queue?limit=0").await.unwrap();
+    assert_eq!(bad.status.as_u16(), 400, "{}", bad.body);
+
+    // A restart keeps the deposit in escrow.
+    drop(h);
+    served.stop().await;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
+    let after = served.client.get("/v1/reserve/deposit-queue").await.unwrap().body;
+    assert_eq!(after["deposits"], queued["deposits"]);
+    let h = Harness {
+        client: served.client.clone(),
+        node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+        admin: admin.clone(),
+        attestor: Party::Attestor.key(),
+        user: user.clone(),
+    };
+    // The cap rises (at once: loosening); the keeper fills the queue in a following block.
+    let raise = infrafi_core::ParameterChange::UsdaiSupplyCap(Amount::from_whole(2_000));
+    h.send_ok(&admin, Action::SetParameter(SetParameter { change: raise })).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let queued = h.client.get("/v1/reserve/deposit-queue").await.unwrap().body;
+        if queued["length"] == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the keeper did not fill: {queued}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let account = h.client.get(&format!("/v1/accounts/{}", user.address())).await.unwrap().body;
+    let usdai = account["balances"].as_array().unwrap().iter().find(|b| b["asset"] == "USDai");
+    assert_eq!(usdai.unwrap()["amount"], Amount::from_whole(1_500).0.to_string(), "{account}");
+    assert_eq!(account["queued_deposits"], json!([]), "{account}");
+    drop(h);
     served.stop().await;
 }

@@ -653,10 +653,10 @@ mod tests {
         assert_eq!(
             digests,
             [
-                "0xde2bae5643f8d4991ad808de244355684cdae4b8152b9c37b14e90d1bb7c7a81",
+                "0x305e9070f5fb5a692671436fc9a3f4f22f024953496fc29102c9de854fb6de79",
                 "0xfd5fb792e1303835264b29f3f188e422b329ef3c8aa953e91480cba91ea279b5",
-                "0x53517c9cb2056a271a7b8c9a17a3f358a88c7f406c610f9464c632e6ec5922af",
-                "0xc2d0f7205d53f28cbc8e2994e817c7b206e6dcc03cca031bae8336ce35c6a32e",
+                "0x67f898385a92945f8f66b65a198693a644b46d851babbf1703e44da2f6b94637",
+                "0xe0050bcb3b0a7d609bfd601e6842bffebfd9e9e6f8f47560e20acf59933d7aa7",
             ]
         );
     }

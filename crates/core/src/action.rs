@@ -145,6 +145,8 @@ actions! {
     /// SPEC 11.
     qev: SetBid, CommitSealedBid, RevealSealedBid, TransferRequest, ListRequest, DelistRequest,
         BuyRequest;
+    /// Issue 16: queued deposits (after every older action, so their wire numbers stay).
+    reserve: QueueDeposit, CancelQueuedDeposit, FillQueuedDeposits;
 }
 
 #[cfg(test)]

@@ -276,4 +276,19 @@ pub enum Event {
     /// The admin decided a held sale report: approved, it executes (a `SaleReported` follows);
     /// rejected, its gross proceeds went back to the agent.
     HeldSaleDecided { receipt_id: ReceiptId, loan_id: LoanId, approved: bool },
+    /// A deposit was queued: its stablecoin is escrowed until there is room to mint (issue 16).
+    DepositQueued { deposit_id: u64, owner: Address, token: Symbol, amount: Amount },
+    /// A queued deposit was minted (`remaining` waits on at the head).
+    QueuedDepositFilled {
+        deposit_id: u64,
+        owner: Address,
+        amount_in: Amount,
+        usdai_out: Amount,
+        remaining: Amount,
+    },
+    /// A queued deposit was cancelled by its depositor and its escrow returned.
+    QueuedDepositCancelled { deposit_id: u64, owner: Address, token: Symbol, amount: Amount },
+    /// A queued deposit's escrow was returned unfilled (depositor frozen or unverified, or a
+    /// remainder that would mint nothing).
+    QueuedDepositReturned { deposit_id: u64, owner: Address, token: Symbol, amount: Amount },
 }

@@ -242,6 +242,8 @@ pub enum ProtocolAccount {
     /// The gross proceeds of sale reports held for the admin's decision (issue 11): paid back
     /// to the agent if rejected, through the waterfall if approved.
     HeldSales,
+    /// Stablecoins of deposits waiting in the deposit queue for room to mint (issue 16).
+    DepositQueue,
 }
 
 /// A ledger account: a user's address or a protocol account.

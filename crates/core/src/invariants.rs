@@ -264,9 +264,46 @@ fn check_gateway_flows(state: &State) -> Result<(), String> {
             return Err(format!("the {name} rate-limit window was counted in the future"));
         }
     }
+    check_deposit_queue(state)?;
     for (account, flows) in state.reserve.account_flows.iter() {
         if flows.minted.updated_at.max(flows.redeemed.updated_at) > state.now() {
             return Err(format!("{account}'s rate-limit window was counted in the future"));
+        }
+    }
+    Ok(())
+}
+
+/// Queued deposits (issue 16): ids below the next id, each at least one unit and queued no
+/// later than now, at most the per-owner bound each, and the escrow of each stablecoin equal to
+/// the sum of its remainders.
+fn check_deposit_queue(state: &State) -> Result<(), String> {
+    use crate::reserve::{QUEUED_DEPOSITS_MAX, QUEUED_DEPOSITS_PER_OWNER_MAX, queued_escrow};
+    let queue = &state.reserve.queued_deposits;
+    let next = *state.reserve.next_queued_deposit_id.get();
+    if queue.len() > QUEUED_DEPOSITS_MAX {
+        return Err("the deposit queue holds more than its bound".into());
+    }
+    let mut per_owner = std::collections::BTreeMap::new();
+    for (id, deposit) in queue.iter() {
+        if *id >= next || deposit.amount.is_zero() || deposit.amount > deposit.deposited {
+            return Err(format!("queued deposit {id} is malformed: {deposit:?}"));
+        }
+        if deposit.queued_at > state.now() {
+            return Err(format!("queued deposit {id} was queued in the future"));
+        }
+        let count = per_owner.entry(deposit.owner).or_insert(0usize);
+        *count += 1;
+        if *count > QUEUED_DEPOSITS_PER_OWNER_MAX {
+            return Err(format!("{} has too many queued deposits", deposit.owner));
+        }
+    }
+    for token in state.reserve.stablecoins.keys() {
+        let escrow = queued_escrow(state, *token).map_err(|e| e.to_string())?;
+        let held = state.ledger.balance(ProtocolAccount::DepositQueue, Asset::Stablecoin(*token));
+        if escrow != held {
+            return Err(format!(
+                "the deposit queue holds {held:?} {token:?} for {escrow:?} queued"
+            ));
         }
     }
     Ok(())

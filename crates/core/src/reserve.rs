@@ -39,6 +39,13 @@ use crate::{
     vault,
 };
 use alloy_primitives::U256;
+pub use deposit_queue::{
+    CancelQueuedDeposit, FILL_BATCH_MAX, FillQueuedDeposits, HeadFill, QUEUED_DEPOSIT_MIN,
+    QUEUED_DEPOSITS_MAX, QUEUED_DEPOSITS_PER_OWNER_MAX, QueueDeposit, QueuedDeposit, head_fill,
+    queued_escrow,
+};
+
+mod deposit_queue;
 use serde::{Deserialize, Serialize};
 
 result_codes! {
@@ -100,6 +107,22 @@ result_codes! {
             "Minting this much would exceed this account's share of the USDai that may be minted per hour: mint less, or later.";
         RedeemAccountRateLimitExceeded = 328 => "redeem_account_rate_limit_exceeded",
             "Redeeming this much would exceed this account's share of the USDai that may be redeemed per hour: redeem less, or later.";
+        DepositQueueIsNotEmpty = 329 => "deposit_queue_is_not_empty",
+            "Deposits are waiting in the deposit queue: a direct mint would take their room; queue the deposit instead.";
+        QueuedDepositBelowMinimum = 330 => "queued_deposit_below_minimum",
+            "A queued deposit must be at least the minimum queued deposit.";
+        DepositQueueIsFull = 331 => "deposit_queue_is_full",
+            "The deposit queue holds as many deposits as it may: wait for it to fill.";
+        QueuedDepositsPerOwnerExceeded = 332 => "queued_deposits_per_owner_exceeded",
+            "This account already has as many queued deposits as one account may.";
+        QueuedDepositNotFound = 333 => "queued_deposit_not_found",
+            "No queued deposit has this id.";
+        SenderIsNotDepositOwner = 334 => "sender_is_not_deposit_owner",
+            "Only the depositor may cancel its queued deposit.";
+        QueuedDepositsCannotFillNow = 335 => "queued_deposits_cannot_fill_now",
+            "No queued deposit can be filled now: there is no room to mint, or the head deposit's price is stale or minting is paused.";
+        FillBatchOutOfRange = 336 => "fill_batch_out_of_range",
+            "The number of queued deposits to fill must be between 1 and the batch maximum.";
     }
 }
 
@@ -446,6 +469,10 @@ component! {
         /// Each account's mints and redemptions counted against its share of the limits
         /// (only while a share below the whole limit applies).
         pub account_flows: Table<Address, GatewayFlows>,
+        /// Deposits waiting for room to mint, first in first out by id (issue 16).
+        pub queued_deposits: Table<u64, QueuedDeposit>,
+        /// The next queued deposit id.
+        pub next_queued_deposit_id: Slot<u64>,
     }
 }
 
@@ -965,70 +992,150 @@ impl ActionHandler for MintUsdai {
         if state.ledger.is_frozen(sender) {
             return Err(LedgerError::SenderIsFrozen.into());
         }
-        let params = state.governance.params.get().clone();
-        if params.kyc_required && !state.ledger.kyc_verified.contains_key(&sender) {
+        if state.governance.params.get().kyc_required
+            && !state.ledger.kyc_verified.contains_key(&sender)
+        {
             return Err(ReserveError::SenderNotKycVerified.into());
         }
-        let now = state.now();
-        if stablecoin.price_wad == 0
-            || now.saturating_sub(stablecoin.price_posted_at) > params.max_price_age_secs
-        {
-            return Err(ReserveError::PriceIsStale.into());
-        }
-        let tolerance = Amount(WAD).mul_bps(params.depeg_tolerance_bps, Rounding::Down)?.0;
-        if stablecoin.price_wad.abs_diff(WAD) > tolerance {
-            return Err(ReserveError::PriceOutsideDepegTolerance.into());
-        }
+        require_mint_price(state, &stablecoin)?;
         if state.ledger.balance(sender, Asset::Stablecoin(token)) < amount {
             return Err(LedgerError::BalanceInsufficient.into());
         }
-        // Value in, rounded down; then TBILL units bought, rounded down; then the USDai that those
-        // units back, rounded down. Each floor leaves the dust in the reserve, never with the user.
-        let value = amount.mul_wad(stablecoin.price_wad, Rounding::Down)?;
-        let index = state.reserve.tbill.get().at(now)?;
-        let tbill_units = value.div_wad(index, Rounding::Down)?;
-        let gross = tbill_units.mul_wad(index, Rounding::Down)?;
-        let fee = gross.mul_bps(params.mint_fee_bps, Rounding::Up)?;
-        let out = gross.saturating_sub(fee);
-        if out.is_zero() || tbill_units.is_zero() {
+        // Queued deposits go first (issue 16): a direct mint would take the room they wait for.
+        if !state.reserve.queued_deposits.is_empty() {
+            return Err(ReserveError::DepositQueueIsNotEmpty.into());
+        }
+        let quote = quote_mint(state, &stablecoin, amount)?;
+        if quote.rounds_to_zero() {
             return Err(ReserveError::OutputRoundsToZero.into());
         }
-        if out < min_out {
+        if quote.out < min_out {
             return Err(ReserveError::OutputBelowMinimum.into());
         }
-        let supply_after = state.ledger.supply_of(Asset::Usdai).checked_add(gross)?;
-        if supply_after > params.usdai_supply_cap {
-            return Err(ReserveError::SupplyCapExceeded.into());
-        }
-        if params.reserve_attestation_required {
-            let attestation = require_fresh_attestation(state)?;
-            let bound =
-                issuance_bound(attestation.market_value, params.reserve_attestation_tolerance_bps);
-            if supply_after > bound {
-                return Err(ReserveError::MintExceedsAttestedReserves.into());
-            }
-        }
+        require_issuance_room(state, quote.gross)?;
         // The last check: the USDai added (fee included) within the per-hour limit and the
         // sender's share of it.
-        count_gateway_flow(state, sender, GatewayFlow::Mint, gross)?;
-        let stable = Asset::Stablecoin(token);
-        ledger::transfer(state, stable, sender, ProtocolAccount::Reserve, amount)?;
-        // The stablecoin leaves the ledger to buy T-bills; TBILL stands for them in the reserve.
-        ledger::burn(state, stable, ProtocolAccount::Reserve, amount)?;
-        ledger::mint(state, Asset::Tbill, ProtocolAccount::Reserve, tbill_units)?;
-        ledger::mint(state, Asset::Usdai, sender, out)?;
-        if !fee.is_zero() {
-            ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, fee)?;
-        }
-        state.emit(Event::UsdaiMinted {
-            account: sender,
-            token,
-            amount_in: amount,
-            usdai_out: out,
-            fee,
-        });
+        count_gateway_flow(state, sender, GatewayFlow::Mint, quote.gross)?;
+        settle_mint(state, Account::User(sender), sender, token, amount, quote)?;
         Ok(())
     }
+}
+
+/// A mint of a stablecoin amount, quoted at the oracle price and the T-bill index now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MintQuote {
+    /// TBILL units bought.
+    pub(crate) tbill_units: Amount,
+    /// USDai added to the supply (what the units back), fee included.
+    pub(crate) gross: Amount,
+    /// The mint fee, minted to the fee collector.
+    pub(crate) fee: Amount,
+    /// USDai to the depositor.
+    pub(crate) out: Amount,
+}
+
+impl MintQuote {
+    /// Whether the mint would issue nothing.
+    pub(crate) fn rounds_to_zero(&self) -> bool {
+        self.out.is_zero() || self.tbill_units.is_zero()
+    }
+}
+
+/// Quotes a mint of `amount` of `stablecoin`: value in, rounded down; then TBILL units bought,
+/// rounded down; then the USDai those units back, rounded down. Each floor leaves the dust in
+/// the reserve, never with the user; the fee rounds up.
+pub(crate) fn quote_mint(
+    state: &State,
+    stablecoin: &Stablecoin,
+    amount: Amount,
+) -> Result<MintQuote, TxError> {
+    let value = amount.mul_wad(stablecoin.price_wad, Rounding::Down)?;
+    let index = state.reserve.tbill.get().at(state.now())?;
+    let tbill_units = value.div_wad(index, Rounding::Down)?;
+    let gross = tbill_units.mul_wad(index, Rounding::Down)?;
+    let fee = gross.mul_bps(state.governance.params.get().mint_fee_bps, Rounding::Up)?;
+    Ok(MintQuote { tbill_units, gross, fee, out: gross.saturating_sub(fee) })
+}
+
+/// A stablecoin is minted against only at a fresh price within the depeg tolerance.
+pub(crate) fn require_mint_price(state: &State, stablecoin: &Stablecoin) -> Result<(), TxError> {
+    let params = state.governance.params.get();
+    if stablecoin.price_wad == 0
+        || state.now().saturating_sub(stablecoin.price_posted_at) > params.max_price_age_secs
+    {
+        return Err(ReserveError::PriceIsStale.into());
+    }
+    let tolerance = Amount(WAD).mul_bps(params.depeg_tolerance_bps, Rounding::Down)?.0;
+    if stablecoin.price_wad.abs_diff(WAD) > tolerance {
+        return Err(ReserveError::PriceOutsideDepegTolerance.into());
+    }
+    Ok(())
+}
+
+/// `gross` more USDai stays within the supply cap and, while attestations are required, the
+/// fresh attested bound.
+pub(crate) fn require_issuance_room(state: &State, gross: Amount) -> Result<(), TxError> {
+    let params = state.governance.params.get();
+    let supply_after = state.ledger.supply_of(Asset::Usdai).checked_add(gross)?;
+    if supply_after > params.usdai_supply_cap {
+        return Err(ReserveError::SupplyCapExceeded.into());
+    }
+    if params.reserve_attestation_required {
+        let attestation = require_fresh_attestation(state)?;
+        let bound =
+            issuance_bound(attestation.market_value, params.reserve_attestation_tolerance_bps);
+        if supply_after > bound {
+            return Err(ReserveError::MintExceedsAttestedReserves.into());
+        }
+    }
+    Ok(())
+}
+
+/// The USDai that may still be issued now: the supply cap's room and, while attestations are
+/// required, the fresh attested bound's (zero while the attestation is stale).
+pub fn issuance_room(state: &State) -> Amount {
+    let params = state.governance.params.get();
+    let supply = state.ledger.supply_of(Asset::Usdai);
+    let mut room = params.usdai_supply_cap.saturating_sub(supply);
+    if params.reserve_attestation_required {
+        room = match require_fresh_attestation(state) {
+            Ok(attestation) => room.min(
+                issuance_bound(attestation.market_value, params.reserve_attestation_tolerance_bps)
+                    .saturating_sub(supply),
+            ),
+            Err(_) => Amount::ZERO,
+        };
+    }
+    room
+}
+
+/// Settles a quoted mint: `amount` of `token` from `payer` into the reserve (it leaves the
+/// ledger to buy T-bills; TBILL stands for them), the USDai to `owner`, the fee to the fee
+/// collector.
+pub(crate) fn settle_mint(
+    state: &mut State,
+    payer: Account,
+    owner: Address,
+    token: Symbol,
+    amount: Amount,
+    quote: MintQuote,
+) -> Result<(), TxError> {
+    let stable = Asset::Stablecoin(token);
+    ledger::transfer(state, stable, payer, ProtocolAccount::Reserve, amount)?;
+    ledger::burn(state, stable, ProtocolAccount::Reserve, amount)?;
+    ledger::mint(state, Asset::Tbill, ProtocolAccount::Reserve, quote.tbill_units)?;
+    ledger::mint(state, Asset::Usdai, owner, quote.out)?;
+    if !quote.fee.is_zero() {
+        ledger::mint(state, Asset::Usdai, ProtocolAccount::FeeCollector, quote.fee)?;
+    }
+    state.emit(Event::UsdaiMinted {
+        account: owner,
+        token,
+        amount_in: amount,
+        usdai_out: quote.out,
+        fee: quote.fee,
+    });
+    Ok(())
 }
 
 /// Redeem USDai for a stablecoin.

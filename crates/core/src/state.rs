@@ -69,7 +69,9 @@ pub struct Clock {
 /// `loans.held_sales`, `ProtocolAccount::HeldSales`, the `sale_held` and `held_sale_decided`
 /// events; issue 11): a sale report with a cost above the recovery cost model waits for the
 /// admin.
-pub const STATE_FORMAT: u64 = 13;
+/// 14: queued deposits (the table `reserve.queued_deposits`, the slot
+/// `reserve.next_queued_deposit_id`, `ProtocolAccount::DepositQueue`; issue 16).
+pub const STATE_FORMAT: u64 = 14;
 
 component! {
     /// Everything the protocol knows.

@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0x9d6ebdd78c3cf00d464240cefaeb68028741e226fec674ad0209e956ec0a1120",
-            "0xc584e0de733c29743515e2acb797eba5d40121fcd6081df790b809324d87c04f",
-            "0xf496d599927d1d0bc995d58f0126c1da2999e59c0520434d5666fe9e1cb08d93",
+            "0xd4c7b86f707db562d8f6400bb45c39e0c6106ee5a1604992c227e2cdde0d5007",
+            "0x16fa88555bb52bdd9941e4d86940fc090128828178ed39ee1220fed6a8e80360",
+            "0x5bcb5c02a7b6a32d139f2497bb93ff8e22aa29d252ad42593548964902093f79",
         ]
     );
 }

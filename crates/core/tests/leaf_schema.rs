@@ -10,10 +10,11 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 13, in encoding order (formats 8 to 11 changed
+/// Every table and slot of the state at format 14, in encoding order (formats 8 to 11 changed
 /// the receipts' error shape, replay semantics and transaction JSON, not the state; 12 added
-/// `reserve.flows`, `reserve.account_flows` and three parameters; 13 `loans.held_sales`).
-const SCHEMA_AT_FORMAT_13: &[&str] = &[
+/// `reserve.flows`, `reserve.account_flows` and three parameters; 13 `loans.held_sales`; 14 `reserve.queued_deposits` and
+/// `reserve.next_queued_deposit_id`).
+const SCHEMA_AT_FORMAT_14: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -36,6 +37,8 @@ const SCHEMA_AT_FORMAT_13: &[&str] = &[
     "slot reserve.next_attestation_id",
     "slot reserve.flows",
     "table reserve.account_flows",
+    "table reserve.queued_deposits",
+    "slot reserve.next_queued_deposit_id",
     "slot vault.globals",
     "table queue.requests",
     "table queue.waiting",
@@ -66,9 +69,9 @@ const SCHEMA_AT_FORMAT_13: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 13.
-const GENESIS_HASH_AT_FORMAT_13: &str =
-    "0x5ca4682db15f5540cfc0299732f26f09b60eac61079917f5436df2357232c4b6";
+/// The hash of the canonical encoding of [`pinned_state`] at format 14.
+const GENESIS_HASH_AT_FORMAT_14: &str =
+    "0x4de6ac3ca5ed419edba9a2fc92a6c65ccee043e777e6d516401d8531bbe05145";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -82,7 +85,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 13, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 14, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -90,8 +93,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_13, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_13);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_14, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_14);
 }
 
 #[test]

@@ -65,6 +65,12 @@ fn exit_value(state: &State, nav: &Nav, who: Address) -> Value {
             total += value(payout.amount);
         }
     }
+    // A queued deposit's escrow is still its depositor's (issue 16).
+    for (_, deposit) in state.reserve.queued_deposits.iter() {
+        if deposit.owner == who {
+            total += value(deposit.amount);
+        }
+    }
     total + value(nav.assets_for_redemption(shares).expect("share value fits"))
 }
 
@@ -181,7 +187,8 @@ fn sender_gain_allowed(action: &Action, state: &State, events: &[Event]) -> Opti
         {
             None
         }
-        Action::MintUsdai(_) => Some(
+        // A fill mints for the depositors as their own mints would (issue 16).
+        Action::MintUsdai(_) | Action::FillQueuedDeposits(_) => Some(
             events
                 .iter()
                 .map(|event| match event {

@@ -441,6 +441,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0xc5fd8989eef25305381efc5d9bf7a76fb96d88d58b2e7e2774ff752afe5ea775"
+        "0xe99dcb86ec5d8f68259eb3d044a8f835baf2f77d1caa17fb5d120ec7567b1f6d"
     );
 }

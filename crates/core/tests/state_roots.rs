@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0xaad46e0e6c511a5ca5f81fd825e9fa912d7692dae0227a4e912779ce28c6cd8c",
-                "0xe873ae7b29343d4d3b960e0df3699c0917235b3c0f0e6fadf8ea9c89266ce73c",
-                "0x81f8c7f1232b31ca046dfa23869240c1471a612afb99a7e016266da44a4c009f",
+                "0xfdbe9570ff63651056df1790da8982539fd2426e7ece07b33c8df7e6ade01755",
+                "0x977027d846b5f5f2d5f704d1f59386b2a7c8a6c73c3f3731cb5d5c15632f40e9",
+                "0xfcb2db39fa85b4a86bc6c0e21d23ee91d21ed650bbdea6f923d79b62d9652471",
             ],
             [
-                "0x093f1df47cfb6b8b591c0e037e79e4bcc6381398312ff2f3d4b2bd4df5ee24d1",
-                "0x0c30a8eb37c4923f06e921134122d78c7f9fdc50a4b67c46e9f47a89267416d1",
-                "0xca76f17b0a884bc91cc526f9ccc432b89445decd651a1359136e7191248486b6",
+                "0x5fe23226430b9b08b6978f29e9c7ac0a15e8bcaefd409ce4fe3c7ac166e7e8ce",
+                "0xcb0d69ad7c2a46173569a0891b4082843344f7fec1e4be7ea371b1a0003cc942",
+                "0x9d61c082855168b5289a0dadc43557f49d1f6332edfd24d5781511b3b4b40fa9",
             ],
             [
-                "0x1db876af9f9d1c7546bb1ff7de256da764bcbd6febf8245ec8b5fcd0df00de3a",
-                "0x8afee1b650aec118e1a7fb5a0a4a90ba1b0cefec50a99500093aaf27b9689f86",
-                "0x4cdd8dbda9aec185b27b8f49ec39d2419e3a83cb65c5b0a0410298094e1bbefb",
+                "0xee8710cd11be20ea1b0cf5d62d119941a33b2a4d25d1ebf46fc553b956835075",
+                "0xaaf937eeac32721e774bd69924949dfdb52732952bdc07ec562da4ef2bdc3804",
+                "0xfb5f48eae4af35dd05ddf56afa38f65d5aa8481f99b6515fcc9d88254d84ed33",
             ],
             [
-                "0xf8453c18277a17930b1101428e75e6385c2a55c19ad76e24647a4332aaf05e57",
-                "0x73886e56c3b0190c9e3588dca85f0a4b41ef516eeac9154a15f31869b9793d29",
-                "0xf48f1478e14bff50f1a6968d3c4c0985a6ba4cc2c3b3e84a913e783c52ac055b",
+                "0x0ad17835efbdda23f0263d3719d74273580eed96e179fc55827de39575d596fc",
+                "0x17e297d3343bf2660481af5ff085ebbe15c0c094b0df11cfdde0577259faebdc",
+                "0x5704e7db4c6590e09ae92db99467fa86e69fb5b0ea946495f5c306595160d115",
             ],
         ],
     );
@@ -150,8 +150,8 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0x4ec744391f09bc544a89f30e3a2d299f4caf7c51be3352325f78bb1fe48d0eeb",
-            "0xadd9c38bc5c040a41b959ed78a3dfbe07630a6c498d7b09a62fcddf216acdcd3",
+            "0x15e5f7fbadc642a38cc3f35600715cf65bf93c660796dcf86f6d7767020e7321",
+            "0x41eb8d54576bd3de1812ca60ce08566a9d00ec983a536e6353326de8eb1c6882",
         ]],
     );
 }

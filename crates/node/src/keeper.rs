@@ -5,7 +5,10 @@
 
 use infrafi_core::{
     Action, Amount, Asset, ProtocolAccount, State, WAD,
-    action::{DrawDebtServiceReserve, HarvestBaseYield, RemarkLoans, ServiceQueue, TriggerDefault},
+    action::{
+        DrawDebtServiceReserve, FillQueuedDeposits, HarvestBaseYield, RemarkLoans, ServiceQueue,
+        TriggerDefault,
+    },
     loans::{self, Loan, LoanStatus},
     queue, reserve,
 };
@@ -25,9 +28,9 @@ pub const REMARK_BATCHES_PER_BLOCK_MAX: usize = 4;
 /// `trigger_default` transactions submitted per block at most.
 pub const DEFAULTS_PER_BLOCK_MAX: usize = 16;
 
-/// The upkeep actions due now, in the order to submit them: harvest, round, re-marks (a
-/// fresh mark may open a margin call or cure one), debt-service reserve draws (a missed
-/// payment draws on the borrower's reserve first), then default triggers.
+/// The upkeep actions due now, in the order to submit them: harvest, round, queued deposits,
+/// re-marks (a fresh mark may open a margin call or cure one), debt-service reserve draws (a
+/// missed payment draws on the borrower's reserve first), then default triggers.
 pub fn due_actions(state: &State) -> Vec<Action> {
     let mut due = Vec::new();
     // What a harvest would mint (bounded by the attested surplus while attestations are
@@ -37,6 +40,14 @@ pub fn due_actions(state: &State) -> Vec<Action> {
     }
     if round_is_due(state) {
         due.push(Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_KEEPER }));
+    }
+    // Queued deposits (issue 16) fill, or go back, as soon as their head can.
+    if reserve::head_fill(state)
+        .is_ok_and(|head| head.is_some_and(|(_, _, fill)| fill != reserve::HeadFill::Wait))
+    {
+        due.push(Action::FillQueuedDeposits(FillQueuedDeposits {
+            max_deposits: reserve::FILL_BATCH_MAX,
+        }));
     }
     due.extend(remarks_due(state));
     due.extend(draws_due(state));

@@ -284,6 +284,9 @@ actions! {
     ListRequest { request_id, price };
     DelistRequest { request_id };
     BuyRequest { request_id, max_price, min_value };
+    QueueDeposit { token, amount };
+    CancelQueuedDeposit { deposit_id };
+    FillQueuedDeposits { max_deposits };
 }
 
 fn entries(fields: &[(&str, String)]) -> Value {

@@ -768,6 +768,19 @@ action_commands! {
         #[arg(long, value_parser = amount)] max_price: Amount,
         #[arg(long, value_parser = amount)] min_value: Amount,
     }
+    /// Queue a deposit: escrow a stablecoin until there is room to mint USDai for it.
+    QueueDeposit {
+        #[arg(long, value_parser = symbol)] token: Symbol,
+        #[arg(long, value_parser = amount)] amount: Amount,
+    }
+    /// Cancel a queued deposit: its remaining escrow comes back.
+    CancelQueuedDeposit {
+        #[arg(long)] deposit_id: u64,
+    }
+    /// Keeper: mint queued deposits from the head while there is room.
+    FillQueuedDeposits {
+        #[arg(long, default_value_t = 64)] max_deposits: u32,
+    }
 }
 
 /// `infrafi sealed-bid-commitment`: the commitment a sealed bid reveals against.

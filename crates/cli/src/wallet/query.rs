@@ -31,6 +31,11 @@ pub(crate) enum QueryCommand {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Deposits waiting for room to mint, head first, and what the head can do now.
+    DepositQueue {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// The sUSDai vault.
     Vault,
     /// The redemption queue.
@@ -117,6 +122,7 @@ pub(crate) fn query(args: QueryArgs) -> Result<()> {
         Q::Account { address } => format!("/v1/accounts/{address}"),
         Q::Reserve => "/v1/reserve".into(),
         Q::ReserveAttestations { limit } => format!("/v1/reserve/attestations?limit={limit}"),
+        Q::DepositQueue { limit } => format!("/v1/reserve/deposit-queue?limit={limit}"),
         Q::Vault => "/v1/vault".into(),
         Q::Queue => "/v1/queue".into(),
         Q::Request { id } => format!("/v1/queue/{id}"),

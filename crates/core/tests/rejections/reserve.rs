@@ -590,3 +590,28 @@ pub(crate) fn using_more_than_an_accounts_share_of_the_hourly_limit_is_rejected(
     market.ok(ALICE, redeem(whole(200)));
     reject(&mut market, ALICE, redeem(whole(51)), ReserveError::RedeemAccountRateLimitExceeded)
 }
+
+pub(crate) fn queued_deposits_are_rejected_out_of_bounds_out_of_turn_and_by_others() -> TxError {
+    // A full cap of 1,000 USDai (issue 16: queued deposits).
+    let mut market = Market::with_params(|p| p.usdai_supply_cap = whole(1_000));
+    market.mint(ALICE, whole(1_000));
+    let queue = |amount| Action::QueueDeposit(QueueDeposit { token: USDC, amount });
+    let fill = |max_deposits| Action::FillQueuedDeposits(FillQueuedDeposits { max_deposits });
+    let minimum = infrafi_core::reserve::QUEUED_DEPOSIT_MIN;
+    reject(
+        &mut market,
+        BOB,
+        queue(minus(minimum, Amount(1))),
+        ReserveError::QueuedDepositBelowMinimum,
+    );
+    for _ in 0..infrafi_core::reserve::QUEUED_DEPOSITS_PER_OWNER_MAX {
+        market.ok(BOB, queue(minimum));
+    }
+    reject(&mut market, BOB, queue(minimum), ReserveError::QueuedDepositsPerOwnerExceeded);
+    reject(&mut market, CAROL, mint(USDC, whole(1)), ReserveError::DepositQueueIsNotEmpty);
+    reject(&mut market, KEEPER, fill(0), ReserveError::FillBatchOutOfRange);
+    reject(&mut market, KEEPER, fill(1), ReserveError::QueuedDepositsCannotFillNow);
+    let cancel = |deposit_id| Action::CancelQueuedDeposit(CancelQueuedDeposit { deposit_id });
+    reject(&mut market, CAROL, cancel(0), ReserveError::SenderIsNotDepositOwner);
+    reject(&mut market, BOB, cancel(99), ReserveError::QueuedDepositNotFound)
+}

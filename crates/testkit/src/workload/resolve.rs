@@ -159,6 +159,18 @@ impl Step {
                 })
             }
             Op::HarvestBaseYield => Action::HarvestBaseYield(HarvestBaseYield {}),
+            Op::QueueDeposit { token: t, amount } => Action::QueueDeposit(QueueDeposit {
+                token: token(t),
+                amount: amount.resolve(balance(Asset::Stablecoin(token(t)))),
+            }),
+            Op::CancelQueuedDeposit { deposit } => {
+                Action::CancelQueuedDeposit(CancelQueuedDeposit {
+                    deposit_id: queued_deposit_id(state, sender, deposit),
+                })
+            }
+            Op::FillQueuedDeposits { max_deposits } => {
+                Action::FillQueuedDeposits(FillQueuedDeposits { max_deposits })
+            }
             Op::PostReserveAttestation { value_bps, age_secs, document_is_valid } => {
                 // A reserve beyond 128 bits (never in a workload) would attest nothing.
                 let reserve_value = infrafi_core::reserve::backing(state)

@@ -141,6 +141,20 @@ pub enum Op {
         min_out: Limit,
     },
     HarvestBaseYield,
+    /// Queue a deposit (issue 16): a share of the stablecoin balance, now and then below the
+    /// minimum.
+    QueueDeposit {
+        token: u8,
+        amount: Size,
+    },
+    /// Cancel one of the sender's queued deposits (now and then another's or none).
+    CancelQueuedDeposit {
+        deposit: u8,
+    },
+    /// Fill queued deposits (now and then a batch out of range).
+    FillQueuedDeposits {
+        max_deposits: u32,
+    },
     /// The reserve custodian attests `value_bps` of the ledger's reserve value, as of
     /// `age_secs` before the block (`None`: one second after it, refused), with a zero
     /// document hash now and then (refused).
@@ -499,6 +513,21 @@ pub(super) fn request_id(state: &State, sender: Address, pick: u8) -> RequestId 
         _ => None,
     };
     chosen.unwrap_or(RequestId(u64::from(pick) + 1_000))
+}
+
+/// A queued deposit id: mostly one of the sender's, sometimes anyone's, sometimes none.
+pub(super) fn queued_deposit_id(state: &State, sender: Address, pick: u8) -> u64 {
+    let queue = &state.reserve.queued_deposits;
+    let own: Vec<u64> =
+        queue.iter().filter(|(_, d)| d.owner == sender).map(|(id, _)| *id).collect();
+    let all: Vec<u64> = queue.keys().copied().collect();
+    let from = |ids: &[u64]| ids.get(usize::from(pick) % ids.len().max(1)).copied();
+    let chosen = match pick % 8 {
+        0..=4 => from(&own),
+        5 | 6 => from(&all),
+        _ => None,
+    };
+    chosen.unwrap_or(*state.reserve.next_queued_deposit_id.get() + u64::from(pick))
 }
 
 /// A payout id: usually a pending one, sometimes any, sometimes unknown.

@@ -75,6 +75,10 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         4 => (token(), size(), limit())
             .prop_map(|(token, amount, min_out)| Op::RedeemUsdai { token, amount, min_out }),
         3 => Just(Op::HarvestBaseYield),
+        1 => (token(), size()).prop_map(|(token, amount)| Op::QueueDeposit { token, amount }),
+        1 => any::<u8>().prop_map(|deposit| Op::CancelQueuedDeposit { deposit }),
+        3 => prop_oneof![9 => 1u32..65, 1 => Just(0u32), 1 => Just(65u32)]
+            .prop_map(|max_deposits| Op::FillQueuedDeposits { max_deposits }),
         // Mostly an honest attestation of the reserve, as of now or a little before (a second
         // one in the same block is as of the same time: refused); now and then a shortfall, a
         // surplus, a future time or a zero document hash.
