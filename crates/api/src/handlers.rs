@@ -271,7 +271,7 @@ pub(crate) async fn status(State(app): State<AppState>) -> Json<StatusDto> {
         mode: if app.node.is_replica() { "validator" } else { "single" }.into(),
         finalized_height: snapshot.header.height,
         consensus: app.node.consensus_status().map(ConsensusDto::from),
-        timings: app.node.timings().into(),
+        timings: app.node.timings(),
     })
 }
 

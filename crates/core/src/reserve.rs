@@ -641,6 +641,21 @@ pub fn harvestable(state: &State) -> Result<Amount, TxError> {
     Ok(surplus.min(attested_surplus))
 }
 
+/// Whether `account` may have USDai minted to it: not frozen, and verified when KYC is
+/// required. One rule for a direct mint, a queued deposit and its fill, so a queued deposit
+/// cannot mint to an account the direct mint would refuse.
+fn require_may_mint(state: &State, account: Address) -> Result<(), TxError> {
+    if state.ledger.is_frozen(account) {
+        return Err(LedgerError::SenderIsFrozen.into());
+    }
+    if state.governance.params.get().kyc_required
+        && !state.ledger.kyc_verified.contains_key(&account)
+    {
+        return Err(ReserveError::SenderNotKycVerified.into());
+    }
+    Ok(())
+}
+
 fn require_supported(state: &State, token: Symbol) -> Result<Stablecoin, TxError> {
     state
         .reserve
@@ -989,14 +1004,7 @@ impl ActionHandler for MintUsdai {
         let Self { token, amount, min_out } = *self;
         let stablecoin = require_supported(state, token)?;
         require_not_paused(state, PauseScope::Minting)?;
-        if state.ledger.is_frozen(sender) {
-            return Err(LedgerError::SenderIsFrozen.into());
-        }
-        if state.governance.params.get().kyc_required
-            && !state.ledger.kyc_verified.contains_key(&sender)
-        {
-            return Err(ReserveError::SenderNotKycVerified.into());
-        }
+        require_may_mint(state, sender)?;
         require_mint_price(state, &stablecoin)?;
         if state.ledger.balance(sender, Asset::Stablecoin(token)) < amount {
             return Err(LedgerError::BalanceInsufficient.into());

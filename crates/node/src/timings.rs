@@ -3,17 +3,18 @@
 //! a validator's check of the signatures it had not seen, copying the parent, running the transactions, the invariants, the state root, the header,
 //! the durable commit, rebuilding the mempool's pending state, publishing).
 //!
-//! Wall-clock microseconds, for operators (`GET /v1/status`) and `infrafi bench-node`, which
+//! Wall-clock microseconds, for operators (`GET /v1/status` serves these structs as they are) and `infrafi bench-node`, which
 //! reads them before and after a load to say what a block's time is made of. Nothing here
 //! feeds the protocol: two nodes with different timings commit the same blocks.
 
 use crate::chain::ExecutionTimings;
-use serde::Serialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Admission, summed over every transaction checked since start. Requests are handled in
 /// parallel, so these are summed across threads and can exceed the time elapsed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AdmissionTimings {
     /// Transactions checked (admitted or not).
     pub transactions: u64,
@@ -29,7 +30,7 @@ pub struct AdmissionTimings {
 
 /// Block production, summed over every block made (single node) or committed (validator)
 /// since start.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BlockTimings {
     /// Blocks.
     pub blocks: u64,
@@ -62,7 +63,7 @@ pub struct BlockTimings {
 }
 
 /// Everything the node measures about its own time.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Timings {
     /// Admission.
     pub admission: AdmissionTimings,

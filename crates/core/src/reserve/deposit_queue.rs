@@ -86,11 +86,7 @@ pub fn head_fill(state: &State) -> Result<Option<(u64, QueuedDeposit, HeadFill)>
 }
 
 fn fill_of(state: &State, deposit: &QueuedDeposit) -> Result<HeadFill, TxError> {
-    let params = state.governance.params.get();
-    let owner = deposit.owner;
-    if state.ledger.is_frozen(owner)
-        || (params.kyc_required && !state.ledger.kyc_verified.contains_key(&owner))
-    {
+    if super::require_may_mint(state, deposit.owner).is_err() {
         return Ok(HeadFill::Return);
     }
     let Some(stablecoin) = state.reserve.stablecoins.get(&deposit.token) else {
@@ -105,7 +101,7 @@ fn fill_of(state: &State, deposit: &QueuedDeposit) -> Result<HeadFill, TxError> 
     if whole.rounds_to_zero() {
         return Ok(HeadFill::Return);
     }
-    let room = gateway_room(state, owner, GatewayFlow::Mint)
+    let room = gateway_room(state, deposit.owner, GatewayFlow::Mint)
         .map_or(issuance_room(state), |gateway| gateway.min(issuance_room(state)));
     if whole.gross <= room {
         return Ok(HeadFill::Mint { amount: deposit.amount, gross: whole.gross });
@@ -158,14 +154,7 @@ impl ActionHandler for QueueDeposit {
         let Self { token, amount } = *self;
         super::require_supported(state, token)?;
         require_not_paused(state, PauseScope::Minting)?;
-        if state.ledger.is_frozen(sender) {
-            return Err(LedgerError::SenderIsFrozen.into());
-        }
-        if state.governance.params.get().kyc_required
-            && !state.ledger.kyc_verified.contains_key(&sender)
-        {
-            return Err(ReserveError::SenderNotKycVerified.into());
-        }
+        super::require_may_mint(state, sender)?;
         if state.ledger.balance(sender, Asset::Stablecoin(token)) < amount {
             return Err(LedgerError::BalanceInsufficient.into());
         }
