@@ -7,6 +7,7 @@
 //! backtest, the tornado and the break-even figures. Markdown, so it reads as text, renders on
 //! any code host, and converts to HTML or PDF with any Markdown tool.
 
+use crate::summary::{pct, usd};
 use crate::{
     scenario::{Basis, Scenario},
     stress::{BreakEvens, Sensitivity},
@@ -36,20 +37,6 @@ const VALUES_LISTED_MAX: usize = 4;
 /// A table cell: no line breaks, `|` escaped.
 fn cell(text: &str) -> String {
     text.replace('\n', " ").replace('|', "\\|")
-}
-
-fn pct(value: f64) -> String {
-    format!("{:.2}%", value * 100.0)
-}
-
-fn usd(value: f64) -> String {
-    if value.abs() >= 1e6 {
-        format!("${:.2}M", value / 1e6)
-    } else if value.abs() >= 1e3 {
-        format!("${:.1}k", value / 1e3)
-    } else {
-        format!("${value:.0}")
-    }
 }
 
 /// An estimate's figure in its unit.

@@ -613,11 +613,13 @@ fn headline(book: &BookSummary, outcomes: &[PathOutcome], losses: &[f64]) -> Vec
     figures
 }
 
-fn pct(value: f64) -> String {
+/// A share as a percentage with two decimals (the text summary's and the report's).
+pub(crate) fn pct(value: f64) -> String {
     format!("{:.2}%", value * 100.0)
 }
 
-fn usd(value: f64) -> String {
+/// Dollars shortened to millions or thousands (the text summary's and the report's).
+pub(crate) fn usd(value: f64) -> String {
     if value.abs() >= 1e6 {
         format!("${:.2}M", value / 1e6)
     } else if value.abs() >= 1e3 {
