@@ -11,15 +11,18 @@ use infrafi_core::{
     LoanId, ProtocolAccount, Rate, ReceiptId, Role, SiloId, State, Symbol, Transaction, TxError,
     WAD,
     action::{
-        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, IssueReceipt, MintUsdai,
-        OpenSilo, PostPrice, PostValuation, ProposeLoan, RemarkLoans, RepayLoan, SetSiloSeniorCap,
-        Stake,
+        AcceptLoan, AddAssetClass, AttachPolicy, Claim, DepositFirstLoss, ForecloseLoan,
+        IssueReceipt, MintUsdai, OpenSilo, PostPrice, PostValuation, ProposeLoan, RemarkLoans,
+        RepayLoan, ReportSale, RequestRedeem, ServiceQueue, SetSiloSeniorCap, Stake, Transfer,
+        TriggerDefault,
     },
     apply, begin_block,
     ids::{B256, USDC, USDT},
     invariants,
-    loans::{Loan, LoanTerms, TrancheTerms},
+    loans::{Loan, LoanTerms, SaleReport, TrancheTerms},
+    math::Rounding,
     params::Params,
+    queue::ROUND_REQUESTS_MAX,
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
     schedule::InterestModel,
     silos::{Silo, SiloTerms},
@@ -226,6 +229,12 @@ impl Market {
         Market::from_genesis(&genesis)
     }
 
+    /// A builder of the default market for a test that states only what differs from it
+    /// (parameters, the T-bill rate, who has staked or minted what, the curator's silo).
+    pub fn builder() -> MarketBuilder {
+        MarketBuilder { genesis: genesis(), holders: Vec::new() }
+    }
+
     /// A market at `genesis`.
     pub fn from_genesis(genesis: &Genesis) -> Market {
         let state = State::from_genesis(genesis).expect("the test genesis is valid");
@@ -329,11 +338,23 @@ impl Market {
     /// and a senior cap of `senior_cap`; default silo terms (initial LTV 70%, margin call
     /// above 80%, no concentration limit, no curator fee).
     pub fn open_silo(&mut self, first_loss: Amount, senior_cap: Amount) -> SiloId {
+        self.open_silo_with(first_loss, senior_cap, |_| {})
+    }
+
+    /// [`Market::open_silo`] with the silo's terms changed by `edit` (they start from the
+    /// defaults lending against [`GPU`]).
+    pub fn open_silo_with(
+        &mut self,
+        first_loss: Amount,
+        senior_cap: Amount,
+        edit: impl FnOnce(&mut SiloTerms),
+    ) -> SiloId {
         if !self.state.receipts.classes.contains_key(&GPU) {
             self.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() }));
         }
         let silo_id = SiloId(*self.state.silos.next_silo_id.get());
-        let terms = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
+        let mut terms = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
+        edit(&mut terms);
         self.ok(CURATOR, Action::OpenSilo(OpenSilo { terms }));
         if !first_loss.is_zero() {
             self.refresh_prices();
@@ -390,13 +411,75 @@ impl Market {
         loan_id
     }
 
-    /// The appraiser values `receipt_id` at `value`, and a keeper re-marks every open loan.
-    pub fn revalue_and_remark(&mut self, receipt_id: ReceiptId, value: Amount) -> Vec<Event> {
-        self.ok(APPRAISER, Action::PostValuation(PostValuation { receipt_id, value }));
+    /// A new receipt for `loan.units` GPUs of [`BORROWER`]'s, insured and appraised at
+    /// `loan.appraisal`, and a senior-only loan against it ([`senior_loan`]) originated in
+    /// `silo_id`. Returns the loan and the receipt.
+    pub fn lend(&mut self, silo_id: SiloId, loan: GpuLoan) -> (LoanId, ReceiptId) {
+        let receipt_id = self.issue_receipt(BORROWER, loan.units, loan.appraisal);
+        let terms = senior_loan(receipt_id, loan.senior, loan.apr_bps, self.now());
+        (self.originate(silo_id, terms), receipt_id)
+    }
+
+    /// Moves the clock one second past `loan_id`'s next deadline and grace period, and a
+    /// keeper defaults the loan.
+    pub fn default_after_grace(&mut self, loan_id: LoanId) -> Vec<Event> {
+        let loan = self.loan(loan_id);
+        let default_at = loan.next_due_at + loan.grace_period_secs + 1;
+        self.advance(default_at.checked_sub(self.now()).expect("the loan is not overdue yet"));
+        self.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id }))
+    }
+
+    /// The curator of the defaulted loan's silo forecloses it to `agent`.
+    pub fn foreclose(&mut self, loan_id: LoanId, agent: Address) -> Vec<Event> {
+        let curator = self.silo(self.loan(loan_id).silo).curator;
+        self.ok(curator, Action::ForecloseLoan(ForecloseLoan { loan_id, liquidation_agent: agent }))
+    }
+
+    /// A buyer of foreclosed hardware pays `gross` USDai (minted from its USDC) to `agent`.
+    pub fn buyer_pays(&mut self, buyer: Address, agent: Address, gross: Amount) {
+        self.refresh_prices();
+        self.mint(buyer, gross);
+        self.ok(
+            buyer,
+            Action::Transfer(Transfer { asset: Asset::Usdai, to: agent, amount: gross }),
+        );
+    }
+
+    /// `agent` reports the sale of `receipt_id`.
+    pub fn report_sale(
+        &mut self,
+        agent: Address,
+        receipt_id: ReceiptId,
+        report: SaleReport,
+    ) -> Vec<Event> {
+        self.ok(agent, Action::ReportSale(ReportSale { receipt_id, report }))
+    }
+
+    /// A keeper re-marks every open loan.
+    pub fn remark_loans(&mut self) -> Vec<Event> {
         self.ok(
             KEEPER,
             Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 }),
         )
+    }
+
+    /// `who` asks to redeem its whole sUSDai balance; after the notice period a keeper's round
+    /// serves the queue and `who` claims. Returns the USDai it was paid.
+    pub fn leave(&mut self, who: Address) -> Amount {
+        let shares = self.susdai(who);
+        let request_id =
+            Market::request_id(&self.ok(who, Action::RequestRedeem(RequestRedeem { shares })));
+        self.advance(self.state.governance.params.get().notice_period_secs);
+        self.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }));
+        let before = self.usdai(who);
+        self.ok(who, Action::Claim(Claim { request_id }));
+        self.usdai(who).checked_sub(before).expect("a claim only pays")
+    }
+
+    /// The appraiser values `receipt_id` at `value`, and a keeper re-marks every open loan.
+    pub fn revalue_and_remark(&mut self, receipt_id: ReceiptId, value: Amount) -> Vec<Event> {
+        self.ok(APPRAISER, Action::PostValuation(PostValuation { receipt_id, value }));
+        self.remark_loans()
     }
 
     /// The silo's curator proposes `terms` in `silo_id`; returns the proposed loan's id.
@@ -467,6 +550,94 @@ impl Market {
                 _ => None,
             })
             .expect("a redemption was requested")
+    }
+}
+
+/// A senior-only loan against a new receipt of [`GPU`]s: [`Market::lend`].
+#[derive(Clone, Copy, Debug)]
+pub struct GpuLoan {
+    /// GPUs on the receipt.
+    pub units: u32,
+    /// What the appraiser values the receipt at, and its insurance cover.
+    pub appraisal: Amount,
+    /// The senior principal lent.
+    pub senior: Amount,
+    /// The senior rate, in basis points a year.
+    pub apr_bps: u32,
+}
+
+/// The report of a sale for `gross` that the fixture class's cost model allows exactly: the
+/// 30% ITAD commission (rounded up) and no other cost.
+pub fn model_sale(gross: Amount) -> SaleReport {
+    let commission_bps = gpu_terms().recovery.itad_commission_bps;
+    SaleReport {
+        gross_proceeds: gross,
+        itad_commission: gross.mul_bps(commission_bps, Rounding::Up).expect("a test's gross fits"),
+        ..SaleReport::default()
+    }
+}
+
+/// Builds the default market step by step: see [`Market::builder`]. Holders mint and stake in
+/// the order given, after genesis.
+#[must_use]
+pub struct MarketBuilder {
+    genesis: Genesis,
+    /// Who mints how much USDai, and whether it stakes it.
+    holders: Vec<(Address, Amount, bool)>,
+}
+
+impl MarketBuilder {
+    /// Changes the genesis parameters.
+    pub fn params(mut self, edit: impl FnOnce(&mut Params)) -> MarketBuilder {
+        edit(&mut self.genesis.params);
+        self
+    }
+
+    /// The reserve's T-bill rate at genesis, in basis points a year.
+    pub fn tbill_apr_bps(mut self, apr_bps: u32) -> MarketBuilder {
+        self.genesis.tbill_rate = Rate::from_apr_bps(apr_bps);
+        self
+    }
+
+    /// `who` mints `amount` USDai from its USDC and stakes all of it.
+    pub fn staked(mut self, who: Address, amount: Amount) -> MarketBuilder {
+        self.holders.push((who, amount, true));
+        self
+    }
+
+    /// `who` mints `amount` USDai from its USDC and keeps it.
+    pub fn holding(mut self, who: Address, amount: Amount) -> MarketBuilder {
+        self.holders.push((who, amount, false));
+        self
+    }
+
+    /// The market, every holder minted and staked.
+    pub fn build(self) -> Market {
+        let mut market = Market::from_genesis(&self.genesis);
+        for (who, amount, stake) in self.holders {
+            market.mint(who, amount);
+            if stake {
+                market.stake(who, amount);
+            }
+        }
+        market
+    }
+
+    /// The market with the curator's silo open: [`Market::open_silo`].
+    pub fn with_silo(self, first_loss: Amount, senior_cap: Amount) -> (Market, SiloId) {
+        self.with_silo_terms(first_loss, senior_cap, |_| {})
+    }
+
+    /// The market with the curator's silo open on edited terms: [`Market::open_silo_with`].
+    pub fn with_silo_terms(
+        self,
+        first_loss: Amount,
+        senior_cap: Amount,
+        edit: impl FnOnce(&mut SiloTerms),
+    ) -> (Market, SiloId) {
+        let mut market = self.build();
+        let silo_id = market.open_silo_with(first_loss, senior_cap, edit);
+        (market, silo_id)
     }
 }
 

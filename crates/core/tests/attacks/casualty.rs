@@ -28,15 +28,15 @@ fn claim(receipt_id: ReceiptId) -> Action {
 /// only the policy's insurer can claim, only on a receipt of an active loan.
 #[test]
 fn a_casualty_on_an_active_loan_is_paid_as_a_prepayment_and_retires_the_receipt() {
-    let mut market = Market::new();
-    market.mint(ALICE, whole(1_000_000));
-    market.stake(ALICE, whole(850_000));
     let insurer_float = whole(150_000);
+    let (mut market, silo) = Market::builder()
+        .staked(ALICE, whole(850_000))
+        .holding(ALICE, insurer_float)
+        .with_silo(whole(100_000), whole(1_000_000));
     market.ok(
         ALICE,
         Action::Transfer(Transfer { asset: Asset::Usdai, to: INSURER, amount: insurer_float }),
     );
-    let silo = market.open_silo(whole(100_000), whole(1_000_000));
     let small = market.issue_receipt(BORROWER, 2, whole(50_000));
     let large = market.issue_receipt(BORROWER, 10, whole(300_000));
     let mut terms = senior_loan(small, whole(120_000), 1_000, market.now());

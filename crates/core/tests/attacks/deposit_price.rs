@@ -5,37 +5,21 @@
 //! the deposit price fell at every payment, when the fees left. Now each senior position
 //! accrues net of both fees, so an on-time payment moves the deposit price by rounding only.
 
-use crate::common::{
-    ADMIN, ALICE, BORROWER, CURATOR, DAY, GPU, Market, gpu_terms, senior_loan, whole,
-};
-use infrafi_core::{
-    Action, Amount, Bps, LoanId, ProtocolAccount, SiloId,
-    action::{AddAssetClass, DepositFirstLoss, OpenSilo, RepayLoan, SetSiloSeniorCap},
-    silos::SiloTerms,
-};
+use crate::common::{ALICE, BORROWER, CURATOR, DAY, GpuLoan, Market, whole};
+use infrafi_core::{Action, Amount, Bps, LoanId, ProtocolAccount, action::RepayLoan};
 
 /// A 10% performance fee, a silo whose curator takes 20% of senior interest, and a 500,000
 /// USDai loan at 12% from a vault of 1,000,000 (monthly payments).
 fn market_with_fees() -> (Market, LoanId) {
-    let mut market = Market::with_params(|params| params.performance_fee_bps = Bps(1_000));
-    market.mint(ALICE, whole(1_000_000));
-    market.stake(ALICE, whole(1_000_000));
-    market.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() }));
-    let silo_id = SiloId(*market.state.silos.next_silo_id.get());
-    let terms = SiloTerms {
-        eligible_classes: vec![GPU],
-        curator_fee_bps: Bps(2_000),
-        ..SiloTerms::default()
-    };
-    market.ok(CURATOR, Action::OpenSilo(OpenSilo { terms }));
-    market.refresh_prices();
-    market.mint(CURATOR, whole(100_000));
-    let deposit = DepositFirstLoss { silo_id, amount: whole(100_000) };
-    market.ok(CURATOR, Action::DepositFirstLoss(deposit));
-    let cap = SetSiloSeniorCap { silo_id, cap: whole(1_000_000) };
-    market.ok(ADMIN, Action::SetSiloSeniorCap(cap));
-    let receipt = market.issue_receipt(BORROWER, 50, whole(1_500_000));
-    let loan = market.originate(silo_id, senior_loan(receipt, whole(500_000), 1_200, market.now()));
+    let (mut market, silo) = Market::builder()
+        .params(|params| params.performance_fee_bps = Bps(1_000))
+        .staked(ALICE, whole(1_000_000))
+        .with_silo_terms(whole(100_000), whole(1_000_000), |terms| {
+            terms.curator_fee_bps = Bps(2_000);
+        });
+    let loan =
+        GpuLoan { units: 50, appraisal: whole(1_500_000), senior: whole(500_000), apr_bps: 1_200 };
+    let (loan, _) = market.lend(silo, loan);
     (market, loan)
 }
 

@@ -9,31 +9,15 @@
 //! q = (NAV + V') / (supply + V), a billionth of the donation, and the attacker loses nearly all
 //! of it.
 
-use crate::common::{ALICE, BOB, DAVE, DAY, KEEPER, Market, plus, whole};
+use crate::common::{ALICE, BOB, DAVE, Market, plus, whole};
 use infrafi_core::{
     Action, Amount,
-    action::{Claim, DonateToVault, RequestRedeem, ServiceQueue},
-    queue::ROUND_REQUESTS_MAX,
+    action::DonateToVault,
     vault::{VIRTUAL_ASSETS, VIRTUAL_SHARES},
 };
 
 const ATTACKER: infrafi_core::Address = DAVE;
 const VICTIM: infrafi_core::Address = BOB;
-
-/// `who` requests its whole sUSDai balance; after the notice period a keeper's round serves
-/// the queue and `who` claims. Returns what it was paid.
-fn leave(market: &mut Market, who: infrafi_core::Address) -> Amount {
-    let shares = market.susdai(who);
-    let id = Market::request_id(&market.ok(who, Action::RequestRedeem(RequestRedeem { shares })));
-    market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }));
-    let before = market.usdai(who);
-    match market.try_apply(who, Action::Claim(Claim { request_id: id })) {
-        Ok(_) => market.usdai(who).checked_sub(before).expect("a claim pays"),
-        // Shares worth less than a unit are served for nothing and dropped.
-        Err(_) => Amount::ZERO,
-    }
-}
 
 /// Attack: Alice, the vault's only real holder, has left through the queue; the attacker holds
 /// the last share unit. It donates 900,000 USDai, then the victim stakes 100,000. Both leave.
@@ -41,14 +25,13 @@ fn leave(market: &mut Market, who: infrafi_core::Address) -> Amount {
 /// back a billionth of its donation and loses the rest, far more than the victim lost.
 #[test]
 fn a_donation_into_a_nearly_drained_vault_takes_almost_nothing_from_the_next_depositor() {
-    let mut market = Market::new();
-    for (who, amount) in [(ALICE, whole(1_000)), (ATTACKER, plus(whole(900_000), Amount(1)))] {
-        market.mint(who, amount);
-    }
-    market.mint(VICTIM, whole(100_000));
-    market.stake(ALICE, whole(1_000));
-    market.stake(ATTACKER, Amount(1));
-    assert_eq!(leave(&mut market, ALICE), whole(1_000), "Alice leaves with what she put in");
+    let mut market = Market::builder()
+        .staked(ALICE, whole(1_000))
+        .staked(ATTACKER, Amount(1))
+        .holding(ATTACKER, whole(900_000))
+        .holding(VICTIM, whole(100_000))
+        .build();
+    assert_eq!(market.leave(ALICE), whole(1_000), "Alice leaves with what she put in");
     let nav = market.nav();
     assert_eq!(nav.share_supply, Amount(1), "the vault is drained to the attacker's unit");
     let attacker_in = plus(whole(900_000), Amount(1));
@@ -58,10 +41,10 @@ fn a_donation_into_a_nearly_drained_vault_takes_almost_nothing_from_the_next_dep
     let q = (nav.conservative.0 + VIRTUAL_ASSETS).div_ceil(nav.share_supply.0 + VIRTUAL_SHARES);
     assert!(q > 800_000_000_000_000 && q < 1_000_000_000_000_000, "about 0.0009 USDai: {q}");
     market.stake(VICTIM, whole(100_000));
-    let victim_out = leave(&mut market, VICTIM);
+    let victim_out = market.leave(VICTIM);
     let victim_loss = whole(100_000).checked_sub(victim_out).expect("no gain").0;
     assert!(victim_loss <= q + 1, "the victim lost {victim_loss}, at most one share unit {q}");
-    let attacker_out = leave(&mut market, ATTACKER);
+    let attacker_out = market.leave(ATTACKER);
     let attacker_loss = attacker_in.checked_sub(attacker_out).expect("the attacker gains nothing");
     // Its unit owns 1 / (1 + V) of the donation: it loses all but a billionth of it.
     assert!(attacker_loss.0 > whole(899_998).0, "the attacker lost {attacker_loss:?}");

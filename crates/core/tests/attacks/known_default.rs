@@ -8,21 +8,16 @@
 //! (`payment_missed`) at the next re-mark (the keeper re-marks daily), so the loan is carried
 //! impaired from then on: the early leaver takes the same loss per share as everyone else.
 
-use crate::common::{ALICE, APPRAISER, BORROWER, DAVE, DAY, KEEPER, Market, senior_loan, whole};
+use crate::common::{ALICE, APPRAISER, DAVE, DAY, GpuLoan, KEEPER, Market, whole};
 use infrafi_core::{
-    Action, Amount, LoanId,
-    action::{Claim, PostValuation, RemarkLoans, RequestRedeem, ServiceQueue, TriggerDefault},
+    Action, Amount,
+    action::{Claim, PostValuation, RequestRedeem, ServiceQueue},
     loans::{LoanStatus, MarginCallReason},
     queue::ROUND_REQUESTS_MAX,
 };
 
 const ATTACKER: infrafi_core::Address = DAVE;
 const HOLDER: infrafi_core::Address = ALICE;
-
-fn remark(market: &mut Market) {
-    let remark = RemarkLoans { first_loan_id: LoanId(0), max_loans: 100 };
-    market.ok(KEEPER, Action::RemarkLoans(remark));
-}
 
 /// Attack: 600,000 is lent against GPUs appraised at 860,000, later re-appraised at 760,000
 /// (LTV 79%: below the 80% margin-call limit, no impairment while it pays). The payment is
@@ -32,19 +27,19 @@ fn remark(market: &mut Market) {
 /// the loan defaults the holder who stayed has lost no more per share than the attacker did.
 #[test]
 fn a_holder_who_sees_a_missed_payment_cannot_leave_before_the_loss_reaches_the_price() {
-    let mut market = Market::new();
-    for (who, amount) in [(HOLDER, whole(700_000)), (ATTACKER, whole(300_000))] {
-        market.mint(who, amount);
-        market.stake(who, amount);
-    }
-    let silo = market.open_silo(whole(60_000), whole(1_000_000));
-    let receipt = market.issue_receipt(BORROWER, 29, whole(860_000));
-    let loan = market.originate(silo, senior_loan(receipt, whole(600_000), 1_000, market.now()));
+    let (mut market, silo) = Market::builder()
+        .staked(HOLDER, whole(700_000))
+        .staked(ATTACKER, whole(300_000))
+        .with_silo(whole(60_000), whole(1_000_000));
+    let (loan, receipt) = market.lend(
+        silo,
+        GpuLoan { units: 29, appraisal: whole(860_000), senior: whole(600_000), apr_bps: 1_000 },
+    );
     let deadline = market.loan(loan).next_due_at;
     market.advance(deadline - DAY - market.now());
     let valuation = PostValuation { receipt_id: receipt, value: whole(760_000) };
     market.ok(APPRAISER, Action::PostValuation(valuation));
-    remark(&mut market);
+    market.remark_loans();
     assert_eq!(market.loan(loan).margin_call, None, "LTV 79%: no margin call while it pays");
     assert_eq!(market.nav().senior_impairment, Amount::ZERO);
 
@@ -53,7 +48,7 @@ fn a_holder_who_sees_a_missed_payment_cannot_leave_before_the_loss_reaches_the_p
     let shares = market.susdai(ATTACKER);
     let request =
         Market::request_id(&market.ok(ATTACKER, Action::RequestRedeem(RequestRedeem { shares })));
-    remark(&mut market);
+    market.remark_loans();
     let call = market.loan(loan).margin_call.expect("the missed payment opened a window");
     assert_eq!(call.reason, MarginCallReason::PaymentMissed);
     assert_eq!(call.cure_deadline_at, deadline + 15 * DAY, "the grace period is the window");
@@ -68,8 +63,7 @@ fn a_holder_who_sees_a_missed_payment_cannot_leave_before_the_loss_reaches_the_p
     assert!(paid < whole(300_000), "the attacker took its share of the loss: {paid:?}");
 
     // The grace period ends unpaid: the loan defaults.
-    market.advance(deadline + 15 * DAY + 1 - market.now());
-    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
+    market.default_after_grace(loan);
     assert_eq!(market.loan(loan).status, LoanStatus::Defaulted);
     let nav = market.nav();
     let holder_value = nav.assets_for_redemption(market.susdai(HOLDER)).expect("value");

@@ -11,14 +11,11 @@
 //! it (the gross goes back to the agent, who must report again).
 
 use crate::common::{
-    ADMIN, ALICE, BOB, BORROWER, CURATOR, INSURER, KEEPER, LIQUIDATION_AGENT, Market, senior_loan,
-    whole,
+    ADMIN, ALICE, BOB, BORROWER, GpuLoan, INSURER, LIQUIDATION_AGENT, Market, model_sale, whole,
 };
 use infrafi_core::{
-    Action, Amount, Asset, Event, LoanId, ProtocolAccount,
-    action::{
-        DecideHeldSale, ForecloseLoan, PayInsuranceClaim, ReportSale, Transfer, TriggerDefault,
-    },
+    Action, Amount, Event, LoanId, ProtocolAccount,
+    action::{DecideHeldSale, PayInsuranceClaim, ReportSale},
     ids::ReceiptId,
     loans::{LoanError, LoanStatus, SaleReport},
     receipts::ReceiptStatus,
@@ -32,35 +29,26 @@ const GROSS: u128 = 500_000;
 /// commission, no fixed costs), defaulted and foreclosed to the agent, who holds the buyer's
 /// 500,000.
 fn foreclosed_and_sold() -> (Market, LoanId, ReceiptId) {
-    let mut market = Market::new();
-    market.mint(ALICE, whole(1_000_000));
-    market.stake(ALICE, whole(1_000_000));
-    let silo = market.open_silo(whole(60_000), whole(1_000_000));
-    let receipt = market.issue_receipt(BORROWER, 29, whole(870_000));
-    let loan = market.originate(silo, senior_loan(receipt, whole(600_000), 1_000, market.now()));
-    let due = market.loan(loan);
-    market.advance(due.next_due_at + due.grace_period_secs + 1 - market.now());
-    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
-    let foreclose = ForecloseLoan { loan_id: loan, liquidation_agent: AGENT };
-    market.ok(CURATOR, Action::ForecloseLoan(foreclose));
-    market.refresh_prices();
-    market.mint(BOB, whole(GROSS));
-    let proceeds = Transfer { asset: Asset::Usdai, to: AGENT, amount: whole(GROSS) };
-    market.ok(BOB, Action::Transfer(proceeds));
+    let (mut market, silo) = Market::builder()
+        .staked(ALICE, whole(1_000_000))
+        .with_silo(whole(60_000), whole(1_000_000));
+    let (loan, receipt) = market.lend(
+        silo,
+        GpuLoan { units: 29, appraisal: whole(870_000), senior: whole(600_000), apr_bps: 1_000 },
+    );
+    market.default_after_grace(loan);
+    market.foreclose(loan, AGENT);
+    market.buyer_pays(BOB, AGENT, whole(GROSS));
     (market, loan, receipt)
 }
 
-/// The honest report: the whole gross and the model's 30% commission.
+/// The honest report: the whole gross and the model's 30% commission (150,000).
 fn honest() -> SaleReport {
-    SaleReport {
-        gross_proceeds: whole(GROSS),
-        itad_commission: whole(150_000),
-        ..SaleReport::default()
-    }
+    model_sale(whole(GROSS))
 }
 
 fn report(market: &mut Market, receipt_id: ReceiptId, report: SaleReport) -> Vec<Event> {
-    market.ok(AGENT, Action::ReportSale(ReportSale { receipt_id, report }))
+    market.report_sale(AGENT, receipt_id, report)
 }
 
 /// What every party holds: the agent, the vault, the curator's pool, the fee collector, the

@@ -23,18 +23,16 @@ use infrafi_core::{
 /// pays both holders in full.
 #[test]
 fn a_loan_cannot_take_the_liquidity_that_queued_holders_are_owed() {
-    let mut market = Market::new();
-    for holder in [ALICE, BOB] {
-        market.mint(holder, whole(500_000));
-        market.stake(holder, whole(500_000));
-    }
+    let (mut market, silo) = Market::builder()
+        .staked(ALICE, whole(500_000))
+        .staked(BOB, whole(500_000))
+        .with_silo(whole(100_000), whole(1_000_000));
     let alice = Market::request_id(
         &market.ok(ALICE, Action::RequestRedeem(RequestRedeem { shares: whole(250_000) })),
     );
     let bob = Market::request_id(
         &market.ok(BOB, Action::RequestRedeem(RequestRedeem { shares: whole(150_000) })),
     );
-    let silo = market.open_silo(whole(100_000), whole(1_000_000));
     let receipt = market.issue_receipt(BORROWER, 100, whole(3_000_000));
     let propose = |market: &mut Market, senior| {
         let loan_id = LoanId(*market.state.loans.next_loan_id.get());

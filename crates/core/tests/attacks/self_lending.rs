@@ -10,19 +10,14 @@
 //! vault.
 
 use crate::common::{
-    ADMIN, ALICE, BOB, CURATOR, DAY, GPU, KEEPER, LIQUIDATION_AGENT, Market, gpu_terms,
-    senior_loan, whole,
+    ALICE, BOB, CURATOR, LIQUIDATION_AGENT, Market, model_sale, senior_loan, whole,
 };
 use infrafi_core::{
-    Action, Amount, Asset, Bps, LoanId, TxError,
-    action::{
-        AcceptLoan, AddAssetClass, CancelLoanProposal, DepositFirstLoss, ForecloseLoan, OpenSilo,
-        ProposeLoan, ReportSale, SetSiloSeniorCap, Transfer, TriggerDefault,
-    },
+    Action, Amount, Bps, LoanId, TxError,
+    action::{AcceptLoan, CancelLoanProposal, DepositFirstLoss, ProposeLoan},
     ids::{ReceiptId, SiloId},
-    loans::{LoanError, LoanStatus, LoanTerms, SaleReport},
-    math::Rounding,
-    silos::{SiloError, SiloTerms},
+    loans::{LoanError, LoanStatus, LoanTerms},
+    silos::SiloError,
 };
 
 /// The curator proposes `senior` to itself against `receipt` and accepts; the first rejection.
@@ -50,23 +45,13 @@ fn lend_to_itself(
 /// shortfall: the vault gets back every unit of its principal.
 #[test]
 fn a_curator_lending_to_itself_is_held_to_every_limit_and_bears_the_first_loss() {
-    let mut market = Market::new();
-    market.mint(ALICE, whole(1_000_000));
-    market.stake(ALICE, whole(1_000_000));
-    // The silo is opened as a curator would: its own terms, its own capital.
-    market.ok(ADMIN, Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() }));
-    let silo_id = SiloId(*market.state.silos.next_silo_id.get());
-    let terms = SiloTerms {
-        eligible_classes: vec![GPU],
-        max_borrower_share_bps: Bps(5_000),
-        ..SiloTerms::default()
-    };
-    market.ok(CURATOR, Action::OpenSilo(OpenSilo { terms }));
-    market.refresh_prices();
-    market.mint(CURATOR, whole(12_500));
-    market
-        .ok(CURATOR, Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: whole(12_000) }));
-    market.ok(ADMIN, Action::SetSiloSeniorCap(SetSiloSeniorCap { silo_id, cap: whole(250_000) }));
+    // The silo is opened as a curator would: its own terms, its own capital (and 500 more).
+    let (mut market, silo_id) = Market::builder()
+        .staked(ALICE, whole(1_000_000))
+        .holding(CURATOR, whole(500))
+        .with_silo_terms(whole(12_000), whole(250_000), |terms| {
+            terms.max_borrower_share_bps = Bps(5_000);
+        });
     let receipt = market.issue_receipt(CURATOR, 7, whole(200_000));
     for (senior, refusal) in [
         (150_000, TxError::from(LoanError::LoanLtvExceedsMax)),
@@ -87,30 +72,12 @@ fn a_curator_lending_to_itself_is_held_to_every_limit_and_bears_the_first_loss()
     market.ok(CURATOR, Action::DepositFirstLoss(DepositFirstLoss { silo_id, amount: whole(500) }));
     let loan = lend_to_itself(&mut market, silo_id, receipt, 125_000).expect("within every limit");
     // It never pays: after the deadline and the grace period the keeper defaults the loan.
-    let deadline = market.loan(loan).next_due_at;
-    market.advance(deadline + 15 * DAY + 1 - market.now());
-    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
-    market.ok(
-        CURATOR,
-        Action::ForecloseLoan(ForecloseLoan {
-            loan_id: loan,
-            liquidation_agent: LIQUIDATION_AGENT,
-        }),
-    );
+    market.default_after_grace(loan);
+    market.foreclose(loan, LIQUIDATION_AGENT);
     let gross = whole(180_000);
-    let proceeds = Transfer { asset: Asset::Usdai, to: LIQUIDATION_AGENT, amount: gross };
-    market.refresh_prices();
-    market.mint(BOB, gross);
-    market.ok(BOB, Action::Transfer(proceeds));
+    market.buyer_pays(BOB, LIQUIDATION_AGENT, gross);
     let vault_before = market.vault_usdai();
-    let report = SaleReport {
-        gross_proceeds: gross,
-        itad_commission: gross.mul_bps(Bps(3_000), Rounding::Up).expect("fits"),
-        legal_costs: Amount::ZERO,
-        logistics_costs: Amount::ZERO,
-        data_destruction_costs: Amount::ZERO,
-    };
-    market.ok(LIQUIDATION_AGENT, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
+    market.report_sale(LIQUIDATION_AGENT, receipt, model_sale(gross));
     assert_eq!(market.loan(loan).status, LoanStatus::Settled);
     let back = market.vault_usdai().checked_sub(vault_before).expect("the vault gained");
     assert!(back >= whole(125_000), "the vault got its principal back: {back:?}");

@@ -9,27 +9,10 @@
 //! price the attacker pays, and what it can take out is what it paid plus what accrues while
 //! it is in (nothing here: it leaves as soon as the notice allows and no payment falls due).
 
-use crate::common::{ALICE, BORROWER, DAVE, DAY, KEEPER, Market, genesis, senior_loan, whole};
-use infrafi_core::{
-    Action, Amount, Rate,
-    action::{Claim, HarvestBaseYield, RequestRedeem, ServiceQueue},
-    queue::ROUND_REQUESTS_MAX,
-};
+use crate::common::{ALICE, DAVE, DAY, GpuLoan, KEEPER, Market, whole};
+use infrafi_core::{Action, action::HarvestBaseYield};
 
 const ATTACKER: infrafi_core::Address = DAVE;
-
-/// The attacker requests its whole balance now; after the notice a keeper's round serves it
-/// and it claims. Returns what it was paid.
-fn leave(market: &mut Market) -> Amount {
-    let shares = market.susdai(ATTACKER);
-    let id =
-        Market::request_id(&market.ok(ATTACKER, Action::RequestRedeem(RequestRedeem { shares })));
-    market.advance(7 * DAY);
-    market.ok(KEEPER, Action::ServiceQueue(ServiceQueue { max_requests: ROUND_REQUESTS_MAX }));
-    let before = market.usdai(ATTACKER);
-    market.ok(ATTACKER, Action::Claim(Claim { request_id: id }));
-    market.usdai(ATTACKER).checked_sub(before).expect("a claim pays")
-}
 
 /// Attack: a loan of 500,000 at 12% pays monthly. In the block of the payment, just before
 /// it, the attacker stakes 100,000; the borrower pays a month of interest into the vault; the
@@ -39,12 +22,13 @@ fn leave(market: &mut Market) -> Amount {
 /// not there for.
 #[test]
 fn staking_just_before_a_repayment_takes_none_of_the_interest_it_pays() {
-    let mut market = Market::new();
-    market.mint(ALICE, whole(1_000_000));
-    market.stake(ALICE, whole(1_000_000));
-    let silo = market.open_silo(whole(100_000), whole(1_000_000));
-    let receipt = market.issue_receipt(BORROWER, 40, whole(1_000_000));
-    let loan = market.originate(silo, senior_loan(receipt, whole(500_000), 1_200, market.now()));
+    let (mut market, silo) = Market::builder()
+        .staked(ALICE, whole(1_000_000))
+        .with_silo(whole(100_000), whole(1_000_000));
+    let (loan, _) = market.lend(
+        silo,
+        GpuLoan { units: 40, appraisal: whole(1_000_000), senior: whole(500_000), apr_bps: 1_200 },
+    );
     market.advance(market.loan(loan).next_due_at - market.now());
     market.refresh_prices();
     market.mint(ATTACKER, whole(100_000));
@@ -53,7 +37,7 @@ fn staking_just_before_a_repayment_takes_none_of_the_interest_it_pays() {
     assert!(interest_paid > whole(45_000), "a month of interest and principal was paid");
     let worth = market.nav().assets_for_redemption(market.susdai(ATTACKER)).expect("value");
     assert!(worth.0 <= whole(100_000).0 + 3, "right after the payment: {worth:?}");
-    let paid = leave(&mut market);
+    let paid = market.leave(ATTACKER);
     assert!(paid.0 <= whole(100_000).0 + 3, "the attacker took out {paid:?} for 100,000");
 }
 
@@ -65,11 +49,7 @@ fn staking_just_before_a_repayment_takes_none_of_the_interest_it_pays() {
 /// yield went about 9% to the attacker: some 336 USDai taken from Alice.)
 #[test]
 fn staking_while_a_harvest_vests_takes_none_of_the_yield_earned_before() {
-    let mut genesis = genesis();
-    genesis.tbill_rate = Rate::from_apr_bps(450);
-    let mut market = Market::from_genesis(&genesis);
-    market.mint(ALICE, whole(1_000_000));
-    market.stake(ALICE, whole(1_000_000));
+    let mut market = Market::builder().tbill_apr_bps(450).staked(ALICE, whole(1_000_000)).build();
     market.advance(30 * DAY);
     market.ok(KEEPER, Action::HarvestBaseYield(HarvestBaseYield {}));
     assert!(market.nav().unvested > whole(3_000), "the month's yield is vesting");
@@ -78,7 +58,7 @@ fn staking_while_a_harvest_vests_takes_none_of_the_yield_earned_before() {
     // What the mint gave (less than 100,000 if the reserve charges a mint fee).
     let staked = market.usdai(ATTACKER);
     market.stake(ATTACKER, staked);
-    let paid = leave(&mut market);
+    let paid = market.leave(ATTACKER);
     assert!(paid.0 <= staked.0 + 3, "the attacker took out {paid:?} for {staked:?}");
     assert!(paid.0 + 3 >= staked.0, "and lost nothing either: {paid:?}");
 }

@@ -10,17 +10,16 @@
 //! the loans close goes back to its owner. The successor posts its own capital.
 
 use crate::common::{
-    ADMIN, ALICE, BOB, BORROWER, CURATOR, CURATOR_TWO, DAY, KEEPER, LIQUIDATION_AGENT, Market,
-    senior_loan, whole,
+    ADMIN, ALICE, BOB, CURATOR, CURATOR_TWO, DAY, GpuLoan, LIQUIDATION_AGENT, Market, model_sale,
+    whole,
 };
 use infrafi_core::{
-    Action, Amount, Asset, Bps, Role,
+    Action, Asset, Role,
     action::{
-        AssignSuccessorCurator, DepositFirstLoss, ForecloseLoan, GrantRole, ReportSale,
-        SetSiloFrozen, Transfer, TriggerDefault, WithdrawFirstLoss,
+        AssignSuccessorCurator, DepositFirstLoss, GrantRole, SetSiloFrozen, Transfer,
+        WithdrawFirstLoss,
     },
-    loans::{LoanStatus, SaleReport},
-    math::Rounding,
+    loans::LoanStatus,
     silos::{self, SiloError},
 };
 
@@ -35,20 +34,17 @@ use infrafi_core::{
 /// with plus its own capital in the pool.
 #[test]
 fn a_successor_curator_cannot_take_the_original_curators_first_loss_capital() {
-    let mut market = Market::new();
-    market.mint(ALICE, whole(1_000_000));
-    market.stake(ALICE, whole(950_000));
-    market.mint(BOB, whole(100_000));
-    let silo = market.open_silo(whole(100_000), whole(1_000_000));
-    let healthy_receipt = market.issue_receipt(BORROWER, 10, whole(300_000));
-    let failing_receipt = market.issue_receipt(BORROWER, 10, whole(300_000));
-    let healthy =
-        market.originate(silo, senior_loan(healthy_receipt, whole(120_000), 1_000, market.now()));
-    let failing =
-        market.originate(silo, senior_loan(failing_receipt, whole(120_000), 1_000, market.now()));
+    let own_capital = whole(50_000);
+    let (mut market, silo) = Market::builder()
+        .staked(ALICE, whole(950_000))
+        .holding(ALICE, own_capital)
+        .with_silo(whole(100_000), whole(1_000_000));
+    let loan =
+        GpuLoan { units: 10, appraisal: whole(300_000), senior: whole(120_000), apr_bps: 1_000 };
+    let (healthy, _) = market.lend(silo, loan);
+    let (failing, failing_receipt) = market.lend(silo, loan);
     // The successor holds the curator role and some USDai of its own.
     market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Curator, account: CURATOR_TWO }));
-    let own_capital = whole(50_000);
     market.ok(
         ALICE,
         Action::Transfer(Transfer { asset: Asset::Usdai, to: CURATOR_TWO, amount: own_capital }),
@@ -86,33 +82,14 @@ fn a_successor_curator_cannot_take_the_original_curators_first_loss_capital() {
     // forecloses it; the sale's shortfall is taken from the original curator's capital.
     market.advance(30 * DAY);
     market.repay(healthy);
-    let deadline = market.loan(failing).next_due_at;
-    market.advance(deadline + 15 * DAY + 1 - market.now());
-    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: failing }));
-    market.ok(
-        CURATOR_TWO,
-        Action::ForecloseLoan(ForecloseLoan {
-            loan_id: failing,
-            liquidation_agent: LIQUIDATION_AGENT,
-        }),
-    );
+    market.default_after_grace(failing);
+    market.foreclose(failing, LIQUIDATION_AGENT); // by the silo's curator: the successor
     // The agent sold the hardware off-chain and pays the proceeds in (its costs come back to it).
-    let proceeds = Transfer { asset: Asset::Usdai, to: LIQUIDATION_AGENT, amount: whole(100_000) };
-    market.ok(BOB, Action::Transfer(proceeds));
+    let gross = whole(100_000);
+    market.buyer_pays(BOB, LIQUIDATION_AGENT, gross);
     let pool_before_sale = market.pool(silo);
     let vault_before_sale = market.vault_usdai();
-    let gross = whole(100_000);
-    let report = SaleReport {
-        gross_proceeds: gross,
-        itad_commission: gross.mul_bps(Bps(3_000), Rounding::Up).expect("fits"),
-        legal_costs: Amount::ZERO,
-        logistics_costs: Amount::ZERO,
-        data_destruction_costs: Amount::ZERO,
-    };
-    market.ok(
-        LIQUIDATION_AGENT,
-        Action::ReportSale(ReportSale { receipt_id: failing_receipt, report }),
-    );
+    market.report_sale(LIQUIDATION_AGENT, failing_receipt, model_sale(gross));
     assert_eq!(market.loan(failing).status, LoanStatus::Settled);
     let loss = market.silo(silo).losses_absorbed;
     assert!(loss > whole(40_000), "the sale left a shortfall: {loss}");
