@@ -21,6 +21,14 @@
 //! A limit delays, it never confiscates: what did not pass this hour passes later. One account
 //! may use at most `rate_limit_account_share_bps` of each limit per hour, so a large holder, or
 //! an attacker cycling mints and redemptions, cannot take the whole room from everyone else.
+//!
+//! This file holds the codes, the state, prices, the T-bill index, mint, redeem and harvest;
+//! `rate_limits`, `attestations`, `gateway` and `deposit_queue` hold those parts.
+
+mod attestations;
+mod deposit_queue;
+mod gateway;
+mod rate_limits;
 
 use crate::{
     action::ActionHandler,
@@ -32,20 +40,32 @@ use crate::{
     math::{
         Amount, BPS_DENOMINATOR, Bps, Overflow, Rate, Rounding, SECONDS_PER_YEAR, WAD, mul_div,
     },
-    params::{Params, PauseScope, Role},
+    params::{PauseScope, Role},
     result_codes,
     state::State,
     table::{Slot, Table, component},
     vault,
 };
 use alloy_primitives::U256;
+pub use attestations::{
+    AttestedBacking, PostReserveAttestation, ReserveAttestation, attested_backing,
+    latest_attestation, ratio_bps,
+};
+use attestations::{issuance_bound, require_fresh_attestation};
 pub use deposit_queue::{
     CancelQueuedDeposit, FILL_BATCH_MAX, FillQueuedDeposits, HeadFill, QUEUED_DEPOSIT_MIN,
     QUEUED_DEPOSITS_MAX, QUEUED_DEPOSITS_PER_OWNER_MAX, QueueDeposit, QueuedDeposit, head_fill,
     queued_escrow,
 };
-
-mod deposit_queue;
+pub use gateway::{
+    DESTINATION_LENGTH_MAX, GatewayConfirm, GatewayCredit, GatewayReject, GatewayWithdraw, Payout,
+    PayoutStatus, REASON_LENGTH_MAX,
+};
+use rate_limits::count_gateway_flow;
+pub use rate_limits::{
+    FlowWindow, GatewayFlow, GatewayFlows, RATE_LIMIT_PERIOD_SECS, account_rate_limit_per_hour,
+    gateway_room, rate_limit_per_hour,
+};
 use serde::{Deserialize, Serialize};
 
 result_codes! {
@@ -126,10 +146,6 @@ result_codes! {
     }
 }
 
-/// The longest gateway payout destination, in bytes.
-pub const DESTINATION_LENGTH_MAX: usize = 128;
-/// The longest payout rejection reason, in bytes.
-pub const REASON_LENGTH_MAX: usize = 256;
 /// The highest stablecoin price the oracle may post (2.0).
 pub const PRICE_MAX: u128 = 2 * WAD;
 
@@ -174,274 +190,6 @@ impl TbillIndex {
         let accrued = mul_div(self.index_at_update, growth, WAD, Rounding::Down)?;
         self.index_at_update.checked_add(accrued).ok_or(Overflow)
     }
-}
-
-/// Where a gateway payout stands. In JSON: `{"status": "confirmed", "external_id": "0x.."}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PayoutStatus {
-    /// Debited from the user, waiting for the attestor.
-    Pending,
-    /// Paid out on the other chain; the stablecoin was burned here.
-    Confirmed {
-        /// The external transfer that paid it.
-        external_id: B256,
-    },
-    /// Refused; the stablecoin went back to the owner.
-    Rejected {
-        /// Why.
-        reason: String,
-    },
-}
-
-/// The serde mirrors of [`PayoutStatus`]: postcard cannot read the tagged JSON shape back, so
-/// the state's binary encoding uses the plain enum (see `params::serde_by_format`).
-mod payout_status_forms {
-    use super::{B256, PayoutStatus};
-    use serde::{Deserialize, Serialize};
-
-    /// JSON form, tagged by `status`.
-    #[derive(Serialize, Deserialize)]
-    #[serde(rename_all = "snake_case", tag = "status")]
-    pub(super) enum Tagged {
-        Pending,
-        Confirmed { external_id: B256 },
-        Rejected { reason: String },
-    }
-
-    /// Binary form: variant index, then fields.
-    #[derive(Serialize, Deserialize)]
-    pub(super) enum Indexed {
-        Pending,
-        Confirmed { external_id: B256 },
-        Rejected { reason: String },
-    }
-
-    macro_rules! convert {
-        ($from:ty => $to:ty, $from_path:ident => $to_path:ident) => {
-            impl From<$from> for $to {
-                fn from(status: $from) -> $to {
-                    match status {
-                        $from_path::Pending => $to_path::Pending,
-                        $from_path::Confirmed { external_id } => {
-                            $to_path::Confirmed { external_id }
-                        }
-                        $from_path::Rejected { reason } => $to_path::Rejected { reason },
-                    }
-                }
-            }
-        };
-    }
-    convert!(PayoutStatus => Tagged, PayoutStatus => Tagged);
-    convert!(Tagged => PayoutStatus, Tagged => PayoutStatus);
-    convert!(PayoutStatus => Indexed, PayoutStatus => Indexed);
-    convert!(Indexed => PayoutStatus, Indexed => PayoutStatus);
-}
-
-crate::params::serde_by_format!(
-    PayoutStatus,
-    human: payout_status_forms::Tagged,
-    binary: payout_status_forms::Indexed
-);
-
-/// A withdrawal to another chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Payout {
-    /// Its id.
-    pub id: PayoutId,
-    /// Who withdrew.
-    pub owner: Address,
-    /// Which stablecoin.
-    pub token: Symbol,
-    /// How much.
-    pub amount: Amount,
-    /// Where to (an address on the other chain).
-    pub destination: String,
-    /// When it was requested.
-    pub requested_at: u64,
-    /// Its status.
-    pub status: PayoutStatus,
-}
-
-/// The seconds a rate limit is measured over: limits are amounts per hour.
-pub const RATE_LIMIT_PERIOD_SECS: u64 = 3_600;
-
-/// One direction's use of its per-hour limit, as a leaky bucket: what passed is counted, and
-/// the count drains at the limit's pace (the full limit per hour), so at any moment the USDai
-/// that passed over the last hour is at most the limit, with no burst at an hour's edge.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlowWindow {
-    /// USDai counted against the limit at `updated_at`.
-    pub used: Amount,
-    /// When `used` was last counted.
-    pub updated_at: u64,
-}
-
-impl FlowWindow {
-    /// What is still counted at `now` against `limit_per_hour`: `used` less what drained
-    /// since `updated_at`. The drain rounds down (the room returns no faster than the limit).
-    pub fn used_at(&self, limit_per_hour: Amount, now: u64) -> Amount {
-        let elapsed = u128::from(now.saturating_sub(self.updated_at));
-        let period = u128::from(RATE_LIMIT_PERIOD_SECS);
-        match limit_per_hour.mul_div(elapsed, period, Rounding::Down) {
-            Ok(drained) => self.used.saturating_sub(drained),
-            // A drain beyond the largest amount exceeds any count: all of it has drained
-            // (exact, not a clamp).
-            Err(Overflow) => Amount::ZERO,
-        }
-    }
-
-    /// What may still pass at `now` (`None`: the limit is zero, no limit).
-    pub fn room(&self, limit_per_hour: Amount, now: u64) -> Option<Amount> {
-        (!limit_per_hour.is_zero())
-            .then(|| limit_per_hour.saturating_sub(self.used_at(limit_per_hour, now)))
-    }
-
-    /// Counts `amount` passing at `now`, or refuses with `exceeded` and changes nothing. With
-    /// no limit nothing is counted.
-    fn count(
-        &mut self,
-        limit_per_hour: Amount,
-        amount: Amount,
-        now: u64,
-        exceeded: ReserveError,
-    ) -> Result<(), TxError> {
-        if limit_per_hour.is_zero() {
-            return Ok(());
-        }
-        let used = self.used_at(limit_per_hour, now).checked_add(amount)?;
-        if used > limit_per_hour {
-            return Err(exceeded.into());
-        }
-        *self = FlowWindow { used, updated_at: now };
-        Ok(())
-    }
-}
-
-/// The gateway's flows against their per-hour limits (the whole gateway's, or one account's).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GatewayFlows {
-    /// USDai added to the supply by mints (fees included).
-    pub minted: FlowWindow,
-    /// USDai retired by redemptions (fees included).
-    pub redeemed: FlowWindow,
-}
-
-/// Which way USDai passes the gateway.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GatewayFlow {
-    /// Stablecoin in, USDai minted.
-    Mint,
-    /// USDai burned, stablecoin out.
-    Redeem,
-}
-
-impl GatewayFlows {
-    /// The window counting `flow`.
-    pub fn window(&self, flow: GatewayFlow) -> &FlowWindow {
-        match flow {
-            GatewayFlow::Mint => &self.minted,
-            GatewayFlow::Redeem => &self.redeemed,
-        }
-    }
-
-    fn window_mut(&mut self, flow: GatewayFlow) -> &mut FlowWindow {
-        match flow {
-            GatewayFlow::Mint => &mut self.minted,
-            GatewayFlow::Redeem => &mut self.redeemed,
-        }
-    }
-}
-
-/// The per-hour limit of `flow` (zero: no limit).
-pub fn rate_limit_per_hour(params: &Params, flow: GatewayFlow) -> Amount {
-    match flow {
-        GatewayFlow::Mint => params.mint_limit_per_hour,
-        GatewayFlow::Redeem => params.redeem_limit_per_hour,
-    }
-}
-
-/// One account's per-hour limit of `flow`: its share of the gateway's limit, rounded down but
-/// at least one base unit (a limit of zero would mean none), or `None` when the gateway has no
-/// limit or an account may use all of it.
-pub fn account_rate_limit_per_hour(params: &Params, flow: GatewayFlow) -> Option<Amount> {
-    let limit = rate_limit_per_hour(params, flow);
-    let share = params.rate_limit_account_share_bps;
-    if limit.is_zero() || share >= Bps::ONE {
-        return None;
-    }
-    // A share of a limit is at most the limit: the product cannot overflow past it.
-    let part = limit.mul_bps(share, Rounding::Down).unwrap_or(limit);
-    Some(part.max(Amount(1)))
-}
-
-/// What `account` may pass of `flow` at `now`: the least of the gateway's room and the
-/// account's own (`None`: no limit applies).
-pub fn gateway_room(state: &State, account: Address, flow: GatewayFlow) -> Option<Amount> {
-    let params = state.governance.params.get();
-    let now = state.now();
-    let whole =
-        state.reserve.flows.get().window(flow).room(rate_limit_per_hour(params, flow), now)?;
-    let own = account_rate_limit_per_hour(params, flow).map(|limit| {
-        let mine = state.reserve.account_flows.get(&account).copied().unwrap_or_default();
-        mine.window(flow).room(limit, now).unwrap_or(limit)
-    });
-    Some(own.map_or(whole, |own| own.min(whole)))
-}
-
-/// Counts `amount` of USDai passing the gateway as `flow` for `account` against the per-hour
-/// limit and the account's share of it, or refuses with the limit it would exceed and changes
-/// nothing. With no limit nothing is counted.
-fn count_gateway_flow(
-    state: &mut State,
-    account: Address,
-    flow: GatewayFlow,
-    amount: Amount,
-) -> Result<(), TxError> {
-    let params = state.governance.params.get();
-    let limit = rate_limit_per_hour(params, flow);
-    if limit.is_zero() {
-        return Ok(());
-    }
-    let account_limit = account_rate_limit_per_hour(params, flow);
-    let now = state.now();
-    let (exceeded, account_exceeded) = match flow {
-        GatewayFlow::Mint => {
-            (ReserveError::MintRateLimitExceeded, ReserveError::MintAccountRateLimitExceeded)
-        }
-        GatewayFlow::Redeem => {
-            (ReserveError::RedeemRateLimitExceeded, ReserveError::RedeemAccountRateLimitExceeded)
-        }
-    };
-    let mut flows = *state.reserve.flows.get();
-    flows.window_mut(flow).count(limit, amount, now, exceeded)?;
-    if let Some(account_limit) = account_limit {
-        let mut mine = state.reserve.account_flows.get(&account).copied().unwrap_or_default();
-        mine.window_mut(flow).count(account_limit, amount, now, account_exceeded)?;
-        state.reserve.account_flows.insert(account, mine);
-    }
-    *state.reserve.flows.get_mut() = flows;
-    Ok(())
-}
-
-/// A reserve custodian's signed statement of the T-bills behind USDai: the transaction that
-/// posts it is signed by the custodian (EIP-712), and the document it hashes is the custodian's
-/// statement or the auditor's report that anyone holding it can check against the hash.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReserveAttestation {
-    /// Its number, in posting order from 0.
-    pub id: u64,
-    /// The reserve custodian who signed it.
-    pub custodian: Address,
-    /// Face value of the T-bills held, in USD (18 decimals).
-    pub par_amount: Amount,
-    /// Their market value at `as_of`, in USD (18 decimals): the figure backing is measured by.
-    pub market_value: Amount,
-    /// The time the holdings were measured (unix seconds), at most the posting block's time.
-    pub as_of: u64,
-    /// The keccak-256 of the statement or report it summarises.
-    pub document_hash: B256,
-    /// When it was posted (the block's time).
-    pub posted_at: u64,
 }
 
 component! {
@@ -525,98 +273,6 @@ pub fn is_fully_backed(state: &State) -> Result<bool, Overflow> {
     let usdai_supply = state.ledger.supply_of(Asset::Usdai);
     Ok(U256::from(tbill_units.0) * U256::from(tbill_index)
         >= U256::from(usdai_supply.0) * U256::from(WAD))
-}
-
-/// The backing as the custodian attests it, beside the ledger's own figure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AttestedBacking {
-    /// The newest attestation's id.
-    pub attestation_id: u64,
-    /// Its attested market value.
-    pub attested_value: Amount,
-    /// Its as-of time.
-    pub as_of: u64,
-    /// Seconds from its as-of time to the state's time.
-    pub age_secs: u64,
-    /// Whether it is older than `reserve_attestation_max_age_secs`.
-    pub is_stale: bool,
-    /// Attested value / USDai supply in basis points, rounded down (`None` with no supply).
-    pub backing_bps: Option<u128>,
-    /// The most the supply may reach by minting: attested value plus the tolerance, rounded
-    /// down.
-    pub issuance_bound: Amount,
-    /// What a mint may still add now (0 when stale or at the bound).
-    pub mint_headroom: Amount,
-}
-
-/// The newest reserve attestation, if any.
-pub fn latest_attestation(state: &State) -> Option<&ReserveAttestation> {
-    state.reserve.attestations.iter().next_back().map(|(_, attestation)| attestation)
-}
-
-/// `value` / `supply` in basis points, rounded down; `None` when nothing is issued.
-///
-/// A ratio above `u128::MAX` basis points (a value more than about 3.4 x 10^34 times the
-/// supply) is shown as `u128::MAX`: the figure is for display only (`backing_bps`,
-/// `ledger_backing_bps`), no rule reads it, and the shown ratio is then below the true one,
-/// never above (the backing is understated, not overstated). Returning an overflow error
-/// instead would hide a reserve that is merely very large. Pinned by
-/// `tests::a_ratio_beyond_the_largest_number_is_shown_below_the_truth_and_decides_nothing`.
-pub fn ratio_bps(value: Amount, supply: Amount) -> Option<u128> {
-    if supply.is_zero() {
-        return None;
-    }
-    let ratio = U256::from(value.0) * U256::from(BPS_DENOMINATOR) / U256::from(supply.0);
-    Some(u128::try_from(ratio).unwrap_or(u128::MAX))
-}
-
-/// The attested backing at the state's time, if any attestation was posted.
-pub fn attested_backing(state: &State) -> Option<AttestedBacking> {
-    let attestation = latest_attestation(state)?;
-    let params = state.governance.params.get();
-    let supply = state.ledger.supply_of(Asset::Usdai);
-    let age_secs = state.now().saturating_sub(attestation.as_of);
-    let is_stale = age_secs > params.reserve_attestation_max_age_secs;
-    let issuance_bound =
-        issuance_bound(attestation.market_value, params.reserve_attestation_tolerance_bps);
-    Some(AttestedBacking {
-        attestation_id: attestation.id,
-        attested_value: attestation.market_value,
-        as_of: attestation.as_of,
-        age_secs,
-        is_stale,
-        backing_bps: ratio_bps(attestation.market_value, supply),
-        issuance_bound,
-        mint_headroom: if is_stale { Amount::ZERO } else { issuance_bound.saturating_sub(supply) },
-    })
-}
-
-/// Attested value plus `tolerance_bps` of it, rounded down (less room to mint, never more).
-///
-/// A true bound above `Amount::MAX` is returned as `Amount::MAX`. This decides every mint
-/// exactly as the true bound would: the bound is only compared with a supply after a mint,
-/// which the ledger keeps at most `Amount::MAX` (its additions are checked), so both admit
-/// every supply; and the headroom shown (bound - supply) is then below the true headroom,
-/// never above. Saturating never lets more USDai be issued than the attestation covers, and
-/// returning the overflow code instead would refuse mints that the attestation does cover.
-/// Pinned by `tests::an_issuance_bound_beyond_the_largest_amount_decides_mints_as_the_true_bound`.
-fn issuance_bound(attested_value: Amount, tolerance_bps: Bps) -> Amount {
-    let extra = attested_value.mul_bps(tolerance_bps, Rounding::Down).unwrap_or(Amount::MAX);
-    attested_value.checked_add(extra).unwrap_or(Amount::MAX)
-}
-
-/// The newest attestation when it is fresh enough to issue against.
-///
-/// # Errors
-/// `reserve_attestation_is_stale` when there is none or it is too old.
-fn require_fresh_attestation(state: &State) -> Result<ReserveAttestation, TxError> {
-    let max_age_secs = state.governance.params.get().reserve_attestation_max_age_secs;
-    match latest_attestation(state) {
-        Some(attestation) if state.now().saturating_sub(attestation.as_of) <= max_age_secs => {
-            Ok(attestation.clone())
-        }
-        _ => Err(ReserveError::ReserveAttestationIsStale.into()),
-    }
 }
 
 /// What a harvest would mint now: the ledger's surplus, and while attestations are required,
@@ -744,232 +400,6 @@ impl ActionHandler for PostTbillRate {
         *state.reserve.tbill.get_mut() =
             TbillIndex { index_at_update: index, rate_per_second: rate, updated_at: now };
         state.emit(Event::TbillRatePosted { rate, index });
-        Ok(())
-    }
-}
-
-/// Attestor: credit an external deposit.
-///
-/// The attestor credits an external deposit, once per external id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayCredit {
-    /// The user credited.
-    pub account: Address,
-    /// The stablecoin deposited on the other chain.
-    pub token: Symbol,
-    /// How much, in base units.
-    pub amount: Amount,
-    /// The external transfer id: a second credit with the same id is refused.
-    pub external_id: B256,
-}
-
-impl ActionHandler for GatewayCredit {
-    const NAME: &'static str = "gateway_credit";
-
-    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
-        let Self { account, token, amount, external_id } = *self;
-        require_role(state, Role::GatewayAttestor, sender)?;
-        require_supported(state, token)?;
-        if amount.is_zero() {
-            return Err(LedgerError::AmountMustNotBeZero.into());
-        }
-        if state.reserve.credited_external_ids.contains_key(&external_id) {
-            return Err(ReserveError::ExternalIdAlreadyCredited.into());
-        }
-        state.reserve.credited_external_ids.insert(external_id, ());
-        ledger::mint(state, Asset::Stablecoin(token), account, amount)?;
-        state.emit(Event::GatewayCredited { account, token, amount, external_id });
-        Ok(())
-    }
-}
-
-fn is_printable_ascii(text: &str, length_max: usize) -> bool {
-    !text.is_empty() && text.len() <= length_max && text.bytes().all(|b| (0x20..0x7f).contains(&b))
-}
-
-/// User: withdraw a stablecoin to another chain.
-///
-/// A user sends a stablecoin to another chain; it waits as a payout.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayWithdraw {
-    /// The stablecoin withdrawn.
-    pub token: Symbol,
-    /// How much, in base units.
-    pub amount: Amount,
-    /// Where the attestor pays it out (printable ASCII, bounded length).
-    pub destination: String,
-}
-
-impl ActionHandler for GatewayWithdraw {
-    const NAME: &'static str = "gateway_withdraw";
-
-    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
-        let Self { token, amount, ref destination } = *self;
-        require_supported(state, token)?;
-        if amount.is_zero() {
-            return Err(LedgerError::AmountMustNotBeZero.into());
-        }
-        if !is_printable_ascii(destination, DESTINATION_LENGTH_MAX) {
-            return Err(ReserveError::DestinationInvalid.into());
-        }
-        ledger::transfer(
-            state,
-            Asset::Stablecoin(token),
-            sender,
-            ProtocolAccount::GatewayOut,
-            amount,
-        )?;
-        let id = PayoutId(*state.reserve.next_payout_id.get());
-        *state.reserve.next_payout_id.get_mut() += 1;
-        let payout = Payout {
-            id,
-            owner: sender,
-            token,
-            amount,
-            destination: destination.to_string(),
-            requested_at: state.now(),
-            status: PayoutStatus::Pending,
-        };
-        state.reserve.payouts.insert(id, payout);
-        state.emit(Event::PayoutRequested { payout_id: id, owner: sender, token, amount });
-        Ok(())
-    }
-}
-
-fn pending_payout(state: &State, payout_id: PayoutId) -> Result<Payout, TxError> {
-    let payout = state.reserve.payouts.get(&payout_id).ok_or(ReserveError::PayoutNotFound)?;
-    if payout.status != PayoutStatus::Pending {
-        return Err(ReserveError::PayoutNotPending.into());
-    }
-    Ok(payout.clone())
-}
-
-/// Attestor: confirm a payout.
-///
-/// The attestor confirms a payout was made; the stablecoin is burned here.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayConfirm {
-    /// The payout confirmed.
-    pub payout_id: PayoutId,
-    /// The id of the external payment that settled it.
-    pub external_id: B256,
-}
-
-impl ActionHandler for GatewayConfirm {
-    const NAME: &'static str = "gateway_confirm";
-
-    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
-        let Self { payout_id, external_id } = *self;
-        require_role(state, Role::GatewayAttestor, sender)?;
-        let mut payout = pending_payout(state, payout_id)?;
-        if state.reserve.confirmed_external_ids.contains_key(&external_id) {
-            return Err(ReserveError::ExternalIdAlreadyUsed.into());
-        }
-        ledger::burn(
-            state,
-            Asset::Stablecoin(payout.token),
-            ProtocolAccount::GatewayOut,
-            payout.amount,
-        )?;
-        state.reserve.confirmed_external_ids.insert(external_id, payout_id);
-        payout.status = PayoutStatus::Confirmed { external_id };
-        state.reserve.payouts.insert(payout_id, payout);
-        state.emit(Event::PayoutConfirmed { payout_id, external_id });
-        Ok(())
-    }
-}
-
-/// Attestor: reject a payout.
-///
-/// The attestor refuses a payout; the stablecoin returns to its owner.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GatewayReject {
-    /// The payout rejected; its funds return to the user.
-    pub payout_id: PayoutId,
-    /// Why (printable ASCII, bounded length).
-    pub reason: String,
-}
-
-impl ActionHandler for GatewayReject {
-    const NAME: &'static str = "gateway_reject";
-
-    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
-        let Self { payout_id, ref reason } = *self;
-        require_role(state, Role::GatewayAttestor, sender)?;
-        let mut payout = pending_payout(state, payout_id)?;
-        if !is_printable_ascii(reason, REASON_LENGTH_MAX) {
-            return Err(ReserveError::ReasonInvalid.into());
-        }
-        let asset = Asset::Stablecoin(payout.token);
-        ledger::transfer(state, asset, ProtocolAccount::GatewayOut, payout.owner, payout.amount)?;
-        payout.status = PayoutStatus::Rejected { reason: reason.to_string() };
-        state.reserve.payouts.insert(payout_id, payout);
-        state.emit(Event::PayoutRejected { payout_id });
-        Ok(())
-    }
-}
-
-/// Reserve custodian: attest the T-bill holdings behind USDai.
-///
-/// Checks in order: role, document hash, as-of not in the future, as-of later than the newest
-/// attestation's (a custodian cannot replay an older, better statement over a newer one).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PostReserveAttestation {
-    /// Face value of the T-bills held, in USD.
-    pub par_amount: Amount,
-    /// Their market value at `as_of`, in USD.
-    pub market_value: Amount,
-    /// When the holdings were measured (unix seconds).
-    pub as_of: u64,
-    /// The keccak-256 of the statement or report.
-    pub document_hash: B256,
-}
-
-impl ActionHandler for PostReserveAttestation {
-    const NAME: &'static str = "post_reserve_attestation";
-
-    fn check_stateless(&self) -> Result<(), TxError> {
-        if self.document_hash.is_zero() {
-            return Err(ReserveError::AttestationDocumentHashMustNotBeZero.into());
-        }
-        Ok(())
-    }
-
-    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
-        let Self { par_amount, market_value, as_of, document_hash } = *self;
-        require_role(state, Role::ReserveCustodian, sender)?;
-        let now = state.now();
-        if as_of > now {
-            return Err(ReserveError::AttestationAsOfIsInTheFuture.into());
-        }
-        if latest_attestation(state).is_some_and(|newest| as_of <= newest.as_of) {
-            return Err(ReserveError::AttestationIsNotNewer.into());
-        }
-        let id = *state.reserve.next_attestation_id.get();
-        *state.reserve.next_attestation_id.get_mut() += 1;
-        let attestation = ReserveAttestation {
-            id,
-            custodian: sender,
-            par_amount,
-            market_value,
-            as_of,
-            document_hash,
-            posted_at: now,
-        };
-        state.reserve.attestations.insert(id, attestation);
-        state.emit(Event::ReserveAttested {
-            attestation_id: id,
-            custodian: sender,
-            par_amount,
-            market_value,
-            as_of,
-            document_hash,
-        });
         Ok(())
     }
 }
@@ -1299,49 +729,5 @@ mod tests {
         assert_eq!(refused, ReserveError::ReserveBackingInsufficient.into());
         assert_eq!(refused.code(), 310);
         assert_eq!(state.state_hash(), before);
-    }
-
-    #[test]
-    fn an_issuance_bound_beyond_the_largest_amount_decides_mints_as_the_true_bound() {
-        // In range: value + 1% of it, rounded down.
-        assert_eq!(issuance_bound(Amount(1_001), Bps(100)), Amount(1_011));
-        // The true bound of the largest attestation with a 1% tolerance is 1.01 x MAX: every
-        // supply the ledger can hold (at most MAX) is within it, and within MAX too.
-        let bound = issuance_bound(Amount::MAX, Bps(100));
-        assert_eq!(bound, Amount::MAX);
-        for supply in [Amount::ZERO, Amount(u128::MAX / 2), Amount::MAX] {
-            assert!(supply <= bound, "a supply the true bound admits is admitted");
-        }
-        // The headroom shown is the saturated one: below the true 1.01 x MAX - supply.
-        let supply = Amount(u128::MAX / 2);
-        let true_headroom = U256::from(u128::MAX) * U256::from(10_100u32) / U256::from(10_000u32)
-            - U256::from(supply.0);
-        assert!(U256::from(bound.saturating_sub(supply).0) < true_headroom);
-        // A tolerance so large its product overflows saturates the same way.
-        assert_eq!(issuance_bound(Amount(u128::MAX / 3), Bps(u32::MAX)), Amount::MAX);
-    }
-
-    #[test]
-    fn a_ratio_beyond_the_largest_number_is_shown_below_the_truth_and_decides_nothing() {
-        assert_eq!(ratio_bps(Amount(1_005), Amount(1_000)), Some(10_050));
-        assert_eq!(ratio_bps(Amount(999), Amount(1_000)), Some(9_990), "rounded down");
-        assert_eq!(ratio_bps(Amount(5), Amount::ZERO), None, "nothing issued");
-        // MAX / 1 = MAX x 10,000 bps, beyond u128: shown as u128::MAX, below the truth.
-        assert_eq!(ratio_bps(Amount::MAX, Amount(1)), Some(u128::MAX));
-    }
-
-    #[test]
-    fn payout_statuses_round_trip_through_the_binary_encoding() {
-        // Regression: the internally tagged derive could be written to postcard but not read
-        // back, so `State::decode` failed as soon as any payout existed.
-        let statuses = [
-            PayoutStatus::Pending,
-            PayoutStatus::Confirmed { external_id: B256::repeat_byte(7) },
-            PayoutStatus::Rejected { reason: "bad address".into() },
-        ];
-        for status in statuses {
-            let bytes = postcard::to_stdvec(&status).expect("encodes");
-            assert_eq!(postcard::from_bytes::<PayoutStatus>(&bytes), Ok(status));
-        }
     }
 }
