@@ -1,0 +1,383 @@
+//! Wire types of the credit book: silos and tranches, loans with their schedules, cure windows,
+//! reports and marks, held sales, and CALIBER receipts with their insurance and valuations.
+
+use alloy_primitives::{Address, B256};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A silo (SPEC 10).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SiloDto {
+    /// Its id.
+    pub id: u64,
+    /// Its curator.
+    #[schemars(with = "crate::schema::Address")]
+    pub curator: Address,
+    /// Who owns its first-loss capital: the curator, or the predecessor who posted it when a
+    /// successor services the silo (only the owner may deposit or withdraw it).
+    #[schemars(with = "crate::schema::Address")]
+    pub capital_owner: Address,
+    /// Asset classes it lends against.
+    pub eligible_classes: Vec<String>,
+    /// Largest LTV at origination (bps).
+    pub max_initial_ltv_bps: u32,
+    /// LTV that opens a margin call (bps).
+    pub margin_call_ltv_bps: u32,
+    /// Largest share of the silo's senior exposure one borrower may hold (bps).
+    pub max_borrower_share_bps: u32,
+    /// Curator's cut of senior interest (bps).
+    pub curator_fee_bps: u32,
+    /// Senior exposure cap set by admin.
+    pub senior_cap: String,
+    /// Frozen: no new loans.
+    pub frozen: bool,
+    /// Free first-loss pool.
+    pub pool_balance: String,
+    /// Senior principal outstanding.
+    pub senior_outstanding: String,
+    /// Junior principal outstanding.
+    pub junior_outstanding: String,
+    /// First-loss capital: pool plus junior funded.
+    pub first_loss_capital: String,
+    /// First-loss capital required by the current senior exposure.
+    pub first_loss_requirement: String,
+    /// Loans outstanding.
+    pub loans_outstanding: u32,
+    /// Losses absorbed so far.
+    pub losses_absorbed: String,
+    /// Its part of the vault's impairment.
+    pub impairment: String,
+}
+
+/// `GET /v1/silos`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SilosDto {
+    /// The height read.
+    pub height: u64,
+    /// The silos, by id.
+    pub silos: Vec<SiloDto>,
+}
+
+/// `GET /v1/silos/{id}`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct SiloDetailDto {
+    /// The height read.
+    pub height: u64,
+    /// The silo.
+    pub silo: SiloDto,
+    /// Its open (active or defaulted) loans.
+    pub open_loans: Vec<u64>,
+    /// Its loans in margin call or default.
+    pub impaired_loans: Vec<u64>,
+}
+
+/// One tranche of a loan.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct TrancheDto {
+    /// Funded at origination.
+    pub funded: String,
+    /// Outstanding.
+    pub principal: String,
+    /// APR in bps (rounded down).
+    pub apr_bps: u128,
+}
+
+/// A loan (SPEC 9).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct LoanDto {
+    /// Its id.
+    pub id: u64,
+    /// Its silo.
+    pub silo: u64,
+    /// Its borrower.
+    #[schemars(with = "crate::schema::Address")]
+    pub borrower: Address,
+    /// `proposed`, `active`, `repaid`, `defaulted`, `settled`, `cancelled`.
+    pub status: String,
+    /// Its collateral.
+    pub receipts: Vec<u64>,
+    /// Vault-funded tranche.
+    pub senior: TrancheDto,
+    /// Pool-funded tranche.
+    pub junior: TrancheDto,
+    /// Outstanding principal.
+    pub balance: String,
+    /// Blended APR (bps).
+    pub apr_bps: u128,
+    /// `amortized` or `fixed_principal`.
+    pub model: String,
+    /// Payments in the schedule.
+    pub periods: u32,
+    /// Payments still to make, the current one included.
+    pub periods_remaining: u32,
+    /// Seconds between payments.
+    pub interval_secs: u64,
+    /// Grace after a deadline.
+    pub grace_period_secs: u64,
+    /// When it was originated (0 for a proposal).
+    pub originated_at: u64,
+    /// The next payment's deadline.
+    pub next_due_at: u64,
+    /// The proposal's acceptance deadline.
+    pub expires_at: u64,
+    /// The open margin call, if any.
+    pub margin_call: Option<CureWindowDto>,
+    /// The last re-mark: collateral value and LTV.
+    pub mark: Option<MarkDto>,
+    /// When it defaulted.
+    pub defaulted_at: Option<u64>,
+    /// Interest paid so far.
+    pub interest_paid: String,
+    /// Principal repaid so far.
+    pub principal_paid: String,
+    /// Whether it is breached (issue 16): its debt-service reserve is below the requirement
+    /// or its borrower's report is overdue; `breach` holds the cure window.
+    pub breached: bool,
+    /// The open breach, if any (`reason`: `reserve_below_requirement` or `report_overdue`).
+    pub breach: Option<CureWindowDto>,
+    /// Its debt-service reserve.
+    pub debt_service_reserve: DebtServiceReserveDto,
+    /// Seconds between the borrower's reports (0: none required).
+    pub report_interval_secs: u64,
+    /// The borrower's latest report.
+    pub last_report: Option<BorrowerReportDto>,
+    /// When the next report is due (none when reports are not required or the loan is not
+    /// active).
+    pub report_due_at: Option<u64>,
+}
+
+/// An open margin call or breach: why, since when, and until when the borrower may cure it.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct CureWindowDto {
+    /// When it opened (unix seconds).
+    pub opened_at: u64,
+    /// When the cure window ends (unix seconds): uncured, the loan may be defaulted then.
+    pub cure_deadline_at: u64,
+    /// Why, in snake_case (`ltv_above_limit`, `collateral_ineligible`,
+    /// `payment_missed`; for a breach `reserve_below_requirement`, `report_overdue`).
+    pub reason: String,
+}
+
+/// A borrower's report (issue 16).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct BorrowerReportDto {
+    /// When it was posted (unix seconds).
+    pub at: u64,
+    /// The hash of the report document.
+    #[schemars(with = "crate::schema::Hash")]
+    pub document_hash: String,
+}
+
+/// A loan's debt-service reserve (issue 16).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct DebtServiceReserveDto {
+    /// Payments it holds by covenant.
+    pub periods: u32,
+    /// What it must hold.
+    pub required: String,
+    /// What it holds.
+    pub balance: String,
+    /// Paid out of it for missed payments, ever.
+    pub drawn_total: String,
+}
+
+/// A re-mark.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct MarkDto {
+    /// When.
+    pub at: u64,
+    /// Collateral value for LTV.
+    pub collateral_value: String,
+    /// Balance / value (bps, rounded up).
+    pub ltv_bps: String,
+}
+
+/// `GET /v1/loans`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct LoansDto {
+    /// The height read.
+    pub height: u64,
+    /// Matching loans, by id, from `after` on.
+    pub loans: Vec<LoanDto>,
+    /// The id to pass as `after` for the next page, if there may be one.
+    pub next_after: Option<u64>,
+}
+
+/// What a repayment now would cost.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PaymentDueDto {
+    /// Payments it covers (1 on time, the missed count when late).
+    pub installments: u32,
+    /// Scheduled interest.
+    pub interest: String,
+    /// Scheduled principal.
+    pub principal: String,
+    /// Grace interest on late payments.
+    pub grace_interest: String,
+    /// The exit fee, with the final payment.
+    pub exit_fee: String,
+    /// Everything due.
+    pub total: String,
+}
+
+/// One remaining payment of an on-time borrower.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ScheduledPaymentDto {
+    /// Its deadline.
+    pub due_at: u64,
+    /// Interest.
+    pub interest: String,
+    /// Principal.
+    pub principal: String,
+    /// Interest plus principal.
+    pub payment: String,
+    /// Balance after it.
+    pub closing_balance: String,
+}
+
+/// A loan's schedule as it stands.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct LoanScheduleDto {
+    /// The next deadline.
+    pub next_payment_due_at: u64,
+    /// What `repay_loan` would charge now.
+    pub payment_due_now: PaymentDueDto,
+    /// Payments still to make.
+    pub payments_remaining: u32,
+    /// Deadlines already missed.
+    pub payments_missed: u32,
+    /// Whether `trigger_default` would succeed now.
+    pub default_due: bool,
+    /// The remaining on-time schedule.
+    pub remaining: Vec<ScheduledPaymentDto>,
+}
+
+/// `GET /v1/loans/{id}`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct LoanDetailDto {
+    /// The height read.
+    pub height: u64,
+    /// The loan.
+    pub loan: LoanDto,
+    /// Its schedule, while active.
+    pub schedule: Option<LoanScheduleDto>,
+    /// While proposed: the payments it would make if accepted now (the first one interval
+    /// after the read).
+    pub proposed_schedule: Option<Vec<ScheduledPaymentDto>>,
+    /// Who holds its foreclosed receipts to sell them, once foreclosed.
+    #[schemars(with = "Option<crate::schema::Address>")]
+    pub liquidation_agent: Option<Address>,
+    /// Sale reports of its receipts held for the admin's decision (issue 11): a cost above the
+    /// class's recovery cost model (`decide_held_sale` approves or rejects one).
+    pub held_sales: Vec<HeldSaleDto>,
+}
+
+/// A sale report held for the admin's decision.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct HeldSaleDto {
+    /// The receipt sold.
+    pub receipt_id: u64,
+    /// The liquidation agent who reported it.
+    #[schemars(with = "crate::schema::Address")]
+    pub agent: Address,
+    /// When it was held.
+    pub held_at: u64,
+    /// What the buyer paid, as reported (held in escrow).
+    pub gross_proceeds: String,
+    /// The ITAD commission reported.
+    pub itad_commission: String,
+    /// Legal costs reported.
+    pub legal_costs: String,
+    /// Logistics costs reported.
+    pub logistics_costs: String,
+    /// Data destruction costs reported.
+    pub data_destruction_costs: String,
+}
+
+/// A receipt's insurance.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct InsuranceDto {
+    /// `insured`, `expired` or `uninsured`.
+    pub status: String,
+    /// The insurer.
+    #[schemars(with = "Option<crate::schema::Address>")]
+    pub insurer: Option<Address>,
+    /// The policy.
+    #[schemars(with = "Option<crate::schema::Hash>")]
+    pub policy_id: Option<B256>,
+    /// Coverage.
+    pub coverage: Option<String>,
+    /// Expiry.
+    pub expires_at: Option<u64>,
+}
+
+/// A receipt's valuation.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ValuationDto {
+    /// The appraiser.
+    #[schemars(with = "crate::schema::Address")]
+    pub appraiser: Address,
+    /// The appraised value.
+    pub value: String,
+    /// When.
+    pub at: u64,
+    /// The depreciation model's value now.
+    pub model_value_now: String,
+}
+
+/// A CALIBER receipt (SPEC 8).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ReceiptDto {
+    /// Its id.
+    pub id: u64,
+    /// Its asset class.
+    pub class: String,
+    /// The issuing custodian.
+    #[schemars(with = "crate::schema::Address")]
+    pub custodian: Address,
+    /// Its owner.
+    #[schemars(with = "crate::schema::Address")]
+    pub owner: Address,
+    /// Units.
+    pub quantity: u32,
+    /// Facility.
+    pub facility: String,
+    /// Jurisdiction.
+    pub jurisdiction: String,
+    /// `issued`, `pledged`, `released`, `foreclosed`, `sold`, `redeemed`.
+    pub status: String,
+    /// The loan it secures.
+    pub loan: Option<u64>,
+    /// When issued.
+    pub issued_at: u64,
+}
+
+/// `GET /v1/receipts`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ReceiptsDto {
+    /// The height read.
+    pub height: u64,
+    /// Matching receipts, by id, from `after` on.
+    pub receipts: Vec<ReceiptDto>,
+    /// The id to pass as `after` for the next page, if there may be one.
+    pub next_after: Option<u64>,
+}
+
+/// `GET /v1/receipts/{id}`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ReceiptDetailDto {
+    /// The height read.
+    pub height: u64,
+    /// The receipt.
+    pub receipt: ReceiptDto,
+    /// Its insurance.
+    pub insurance: InsuranceDto,
+    /// Its latest valuation.
+    pub valuation: Option<ValuationDto>,
+    /// The value used for LTV now: the lesser of appraisal and model.
+    pub value_for_ltv: String,
+    /// Whether it is eligible collateral now.
+    pub eligible: bool,
+    /// Why not, as a stable code.
+    pub ineligible_reason: Option<String>,
+}
