@@ -21,20 +21,30 @@
 //! builds: a block after which one fails is never committed ([`ChainError::InvariantViolated`]),
 //! and a validator refuses to verify it.
 //!
-//! The single-node sequencer in `lib.rs` calls propose, execute and commit every tick; the
+//! The single-node sequencer (`producer.rs`) calls propose, execute and commit every tick; the
 //! validator mode (`replica.rs`) executes proposals and verifications on parents cached by hash
 //! and commits only finalized blocks.
+//!
+//! `error`, `genesis` and `replay` hold the chain's errors and broken invariants, the genesis
+//! block and the store's metadata, and the audit replay.
+
+mod error;
+mod genesis;
+mod replay;
 
 use crate::block::{
-    BlockBody, BlockHeader, Receipt, ReceiptError, decode, decode_json, encode, encode_json,
-    indexed_root,
+    BlockBody, BlockHeader, Receipt, ReceiptError, decode, encode, encode_json, indexed_root,
 };
 use crate::{history, mempool::Mempool};
 use alloy_primitives::{Address, B256};
+pub use error::{BrokenInvariant, ChainError};
+use genesis::{chain_meta, genesis_header, u64_meta};
+pub use genesis::{genesis_block, tree_of};
 use infrafi_core::{BlockContext, Genesis, State, Transaction, tx};
 use infrafi_merkle::Tree;
-use infrafi_store::{CommitBatch, Store, StoreError};
+use infrafi_store::{CommitBatch, Store};
 use infrafi_tx::{SealedTransaction, SignedTransaction, verify_batch};
+pub use replay::replay_from_genesis;
 use std::{
     collections::BTreeMap,
     sync::Arc,
@@ -154,146 +164,6 @@ impl ExecutedBlock {
     }
 }
 
-/// An invariant the state after a block breaks.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BrokenInvariant {
-    /// The block's height.
-    pub height: u64,
-    /// The invariant's stable name (`infrafi_core::invariants::BlockInvariant::name`, or
-    /// `spec_14` for the full set checked in debug builds).
-    pub invariant: String,
-    /// What was found.
-    pub detail: String,
-}
-
-impl BrokenInvariant {
-    /// The first invariant `state` (after block `height`) breaks: the cheap set in every
-    /// build, then the full SPEC 14 set in debug builds (tests and debug devnets).
-    fn find(state: &State, height: u64) -> Option<BrokenInvariant> {
-        if let Err(violation) = infrafi_core::invariants::check_block(state) {
-            return Some(BrokenInvariant {
-                height,
-                invariant: violation.invariant.name().into(),
-                detail: violation.detail,
-            });
-        }
-        if cfg!(debug_assertions)
-            && let Err(detail) = infrafi_core::invariants::check(state)
-        {
-            return Some(BrokenInvariant { height, invariant: "spec_14".into(), detail });
-        }
-        None
-    }
-}
-
-/// Why the chain cannot go on, or why a block is refused.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ChainError {
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The store is empty and no genesis was given.
-    #[error("the data directory is empty and no genesis was given")]
-    GenesisMissing,
-    /// The genesis is unusable.
-    #[error("{0}")]
-    Genesis(String),
-    /// The data directory belongs to another chain.
-    #[error("the data directory holds chain {stored}, not chain {configured}")]
-    ChainIdMismatch {
-        /// The chain in the store.
-        stored: u64,
-        /// The configured chain.
-        configured: u64,
-    },
-    /// Stored data does not decode or does not match its commitments.
-    #[error("corrupt data: {0}")]
-    Corrupt(String),
-    /// The state after the block breaks an invariant: the block is not committed.
-    #[error(
-        "block {} would break invariant {}: {}; it is not committed",
-        .0.height, .0.invariant, .0.detail
-    )]
-    InvariantViolated(BrokenInvariant),
-    /// The data directory was written with another state encoding.
-    #[error(
-        "the data directory holds state format {stored}, this build reads format {expected}: \
-         move the directory away to start a new chain, or run the build that wrote it"
-    )]
-    StateFormatMismatch {
-        /// The format in the store (1 for stores written before formats were recorded).
-        stored: u64,
-        /// `infrafi_core::STATE_FORMAT`.
-        expected: u64,
-    },
-    /// The data directory's blocks were signed under another EIP-712 domain version.
-    #[error(
-        "the data directory holds blocks signed under EIP-712 domain version {stored}, this \
-         build verifies version {expected}: their signatures cannot be checked again (replay, \
-         validators); move the directory away to start a new chain"
-    )]
-    SigningVersionMismatch {
-        /// The version in the store (1 for stores written before versions were recorded).
-        stored: String,
-        /// `infrafi_tx::DOMAIN_VERSION`.
-        expected: &'static str,
-    },
-    /// `commit` got a block whose parent is not the committed head.
-    #[error("block {height} builds on {parent}, not on the committed head {head}")]
-    ParentNotHead {
-        /// The block's height.
-        height: u64,
-        /// The block's parent.
-        parent: B256,
-        /// The committed head's hash.
-        head: B256,
-    },
-    /// A block to verify does not follow its parent.
-    #[error("block {got} does not follow its parent {head}")]
-    HeightNotNext {
-        /// The parent's height.
-        head: u64,
-        /// The block.
-        got: u64,
-    },
-    /// A block to verify is older than its parent.
-    #[error("block time {timestamp} is before its parent's {parent}")]
-    TimestampBeforeParent {
-        /// The block's timestamp.
-        timestamp: u64,
-        /// The parent's.
-        parent: u64,
-    },
-    /// A block to verify has a transaction whose signature, chain or payload fails its check.
-    #[error("transaction {index} of the block is invalid: {reason}")]
-    TransactionInvalid {
-        /// Its index.
-        index: usize,
-        /// Why.
-        reason: String,
-    },
-    /// A block to verify has a transaction the state machine would refuse before running it:
-    /// its nonce is not its sender's next one at its place in the block (`nonce_mismatch`,
-    /// 109, the code `tx::consume_nonce` returns). Executing it would overwrite the receipt
-    /// of the transaction that used the nonce, so the whole block is refused.
-    #[error("transaction {index} of the block is refused: {error}")]
-    TransactionRefused {
-        /// Its index.
-        index: usize,
-        /// The state machine's result code.
-        error: infrafi_core::TxError,
-    },
-    /// Re-execution gives another header than the block's.
-    #[error("re-execution gives header {computed:?}, the block has {claimed:?}")]
-    HeaderMismatch {
-        /// The recomputed header.
-        computed: Box<BlockHeader>,
-        /// The block's header.
-        claimed: Box<BlockHeader>,
-    },
-}
-
 /// The seam a consensus engine drives (SPEC 16): blocks execute on a parent (the committed
 /// head or an executed, uncommitted block) into an [`ExecutedBlock`] that carries the state
 /// after it, and only a block that follows the committed head is committed.
@@ -403,59 +273,6 @@ fn run_block(
         })
         .collect();
     (block_events, receipts)
-}
-
-fn genesis_header(chain_id: u64, timestamp: u64, state_root: B256) -> BlockHeader {
-    BlockHeader {
-        chain_id,
-        height: 0,
-        timestamp,
-        parent_hash: B256::ZERO,
-        transactions_root: indexed_root([]),
-        receipts_root: indexed_root([]),
-        state_root,
-        transaction_count: 0,
-    }
-}
-
-/// The Merkle tree of a state and its leaves; also the baseline of the state's change
-/// tracking (see `State::track_changes`).
-pub fn tree_of(state: &mut State) -> (Tree, Vec<infrafi_store::LeafBytes>) {
-    state.track_changes();
-    let leaves: Vec<infrafi_store::LeafBytes> = state
-        .leaves()
-        .into_iter()
-        .filter_map(|leaf| leaf.value.map(|value| (leaf.key, value)))
-        .collect();
-    (Tree::from_leaves(leaves.iter().map(|(k, v)| (k, v))), leaves)
-}
-
-fn u64_meta(bytes: Option<Vec<u8>>, name: &str) -> Result<Option<u64>, ChainError> {
-    bytes
-        .map(|b| {
-            <[u8; 8]>::try_from(b.as_slice())
-                .map(u64::from_be_bytes)
-                .map_err(|_| ChainError::Corrupt(format!("{name} is not 8 bytes")))
-        })
-        .transpose()
-}
-
-fn chain_meta(chain_id: u64, genesis: &Genesis) -> Result<Vec<(String, Vec<u8>)>, ChainError> {
-    let genesis_json =
-        serde_json::to_vec(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
-    Ok(vec![
-        ("chain_id".into(), chain_id.to_be_bytes().to_vec()),
-        ("genesis".into(), genesis_json),
-        ("state_format".into(), infrafi_core::STATE_FORMAT.to_be_bytes().to_vec()),
-        ("signing_version".into(), infrafi_tx::DOMAIN_VERSION.as_bytes().to_vec()),
-    ])
-}
-
-/// The genesis block of a chain: its header and its state.
-pub fn genesis_block(chain_id: u64, genesis: &Genesis) -> Result<(BlockHeader, State), ChainError> {
-    let mut state = State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
-    let (tree, _) = tree_of(&mut state);
-    Ok((genesis_header(chain_id, genesis.timestamp, tree.root()), state))
 }
 
 impl Chain {
@@ -862,79 +679,5 @@ impl Chain {
             tree: block.tree,
         });
         Ok(self.committed.clone())
-    }
-}
-
-/// Replays every stored block from the stored genesis on a fresh in-memory state, checking
-/// each header; returns the last block's state root. Used to audit a data directory.
-pub fn replay_from_genesis(store: &Store) -> Result<(u64, B256), ChainError> {
-    let genesis_bytes =
-        store.meta("genesis")?.ok_or_else(|| ChainError::Corrupt("no genesis".into()))?;
-    let genesis: Genesis = serde_json::from_slice(&genesis_bytes)
-        .map_err(|e| ChainError::Corrupt(format!("genesis: {e}")))?;
-    let chain_id = u64_meta(store.meta("chain_id")?, "chain_id")?
-        .ok_or_else(|| ChainError::Corrupt("no chain id".into()))?;
-    let head = store.head()?.ok_or(ChainError::GenesisMissing)?;
-    if let Some(floor) = u64_meta(store.meta("floor")?, "floor")? {
-        return Err(ChainError::Corrupt(format!(
-            "this data directory started from a state snapshot at block {floor}: \
-             it holds no blocks before it to replay"
-        )));
-    }
-    let memory = tempdir_store()?;
-    let mut chain = Chain::initialize(memory.1, chain_id, &genesis)?;
-    let stored_genesis: BlockHeader =
-        decode(&store.header(0)?.ok_or_else(|| ChainError::Corrupt("no genesis header".into()))?)
-            .map_err(|e| ChainError::Corrupt(e.to_string()))?;
-    if stored_genesis != chain.committed.header {
-        return Err(ChainError::Corrupt("the genesis header does not match the genesis".into()));
-    }
-    for height in 1..=head {
-        let header: BlockHeader = decode(
-            &store
-                .header(height)?
-                .ok_or_else(|| ChainError::Corrupt(format!("no header {height}")))?,
-        )
-        .map_err(|e| ChainError::Corrupt(e.to_string()))?;
-        let body: BlockBody = decode_json(
-            &store.body(height)?.ok_or_else(|| ChainError::Corrupt(format!("no body {height}")))?,
-        )
-        .map_err(|e| ChainError::Corrupt(e.to_string()))?;
-        let committed = chain.committed();
-        let executed = chain.execute_block(committed.as_parent(), &header, &body.transactions)?;
-        chain.commit(executed, None)?;
-    }
-    drop(memory.0);
-    Ok((head, chain.committed.header.state_root))
-}
-
-/// A throwaway store for replays.
-fn tempdir_store() -> Result<(TempDir, Arc<Store>), ChainError> {
-    let dir = TempDir::new()?;
-    let store = Arc::new(Store::open(&dir.0)?);
-    Ok((dir, store))
-}
-
-/// A directory removed on drop (replays only; avoids a dependency for one use).
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new() -> Result<TempDir, ChainError> {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "infrafi-replay-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| ChainError::Corrupt(format!("temporary directory: {e}")))?;
-        Ok(TempDir(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
