@@ -267,7 +267,11 @@ async function reserveBackingFigures(reserve, height, proof) {
   ];
 }
 
-/** The gateway's per-hour limits: what may still be minted and redeemed now. */
+/**
+ * The gateway's per-hour limits: what may still be minted and redeemed now.
+ * @param {import('./api-types').GetAnswer<'/v1/reserve'>} reserve
+ * @param {number} height
+ */
 async function rateLimitFigures(reserve, height) {
   const limits = reserve.rate_limits;
   if (!limits) return [];
@@ -282,7 +286,10 @@ async function rateLimitFigures(reserve, height) {
   ];
 }
 
-/** The attestation history (newest first), or a note when this node does not serve it. */
+/**
+ * The attestation history (newest first), or a note when this node does not serve it.
+ * @param {import('./api-types').GetAnswer<'/v1/reserve/attestations'> | null} body
+ */
 function attestationTable(body) {
   if (!body) return unavailable('Reserve attestations', '/v1/reserve/attestations');
   return grid(body.attestations, [
@@ -296,7 +303,10 @@ function attestationTable(body) {
   ], { id: 'attestations' });
 }
 
-/** The deposit queue (head first): deposits waiting for room to mint, and what the head can do. */
+/**
+ * The deposit queue (head first): deposits waiting for room to mint, and what the head can do.
+ * @param {import('./api-types').GetAnswer<'/v1/reserve/deposit-queue'> | null} body
+ */
 function depositQueueTable(body) {
   if (!body) return unavailable('Deposit queue', '/v1/reserve/deposit-queue');
   const head = body.head === null ? 'empty' : body.head;
@@ -779,6 +789,17 @@ export async function silos(context) {
 // ---- Receipts ------------------------------------------------------------------------------
 
 /**
+ * What a receipt's presence badge explains on hover: the class's limit and the newest
+ * attestation's age.
+ * @param {ReceiptDetail['presence']} p
+ */
+function presenceTitle(p) {
+  if (p.limit_secs === 0) return 'its class is not monitored';
+  const seen = p.attestation ? `${p.attestation.units_seen} units seen ${fmt.time(p.attestation.as_of)}` : 'never attested';
+  return `limit ${Math.round(p.limit_secs / 86400)} days; ${seen}`;
+}
+
+/**
  * Receipts with their details (`/v1/receipts/{id}` answers), one row each.
  * @param {ReceiptDetail[]} details
  * @param {string} id
@@ -794,6 +815,7 @@ function receiptGrid(details, id) {
     ['quantity', 'units', (r) => r.quantity],
     ['insurance', 'insurance', (r) => r.detail.insurance.status, (r) => h('span', { class: `badge ${r.detail.insurance.status}` }, r.detail.insurance.status)],
     ['insurance_expires_at', 'insured until', (r) => r.detail.insurance.expires_at, (r) => fmt.date(r.detail.insurance.expires_at)],
+    ['presence', 'hardware seen', (r) => r.detail.presence.status, (r) => h('span', { class: `badge ${r.detail.presence.status}`, title: presenceTitle(r.detail.presence) }, r.detail.presence.status)],
     ['valuation', 'appraisal', (r) => r.detail.valuation?.value ?? null, (r) => fmt.amount(r.detail.valuation?.value)],
     ['model_value_now', 'model now', (r) => r.detail.valuation?.model_value_now ?? null, (r) => fmt.amount(r.detail.valuation?.model_value_now)],
     ['value_for_ltv', 'value for LTV', (r) => r.detail.value_for_ltv, (r) => fmt.amount(r.detail.value_for_ltv)],
@@ -842,6 +864,19 @@ export async function receipts(context, id) {
       ['insurer', 'insurer', ins.insurer, ins.insurer ?? '—'],
       ['coverage', 'coverage', ins.coverage, fmt.amount(ins.coverage)],
       ['expires_at', 'expires', ins.expires_at],
+    ])));
+    const p = body.presence;
+    const seen = p.attestation;
+    node.append(section('Hardware presence', await stamp(height, proof), facts([
+      ['presence_status', 'status', p.status, h('span', { class: `badge ${p.status}` }, p.status)],
+      ['presence_limit_secs', 'limit', p.limit_secs, p.limit_secs === 0 ? 'not monitored' : `${Math.round(p.limit_secs / 86400)} days`],
+      ['presence_pending', 'scheduled limit', p.pending_limit_secs, p.pending_limit_secs === null ? '—' : `${Math.round(p.pending_limit_secs / 86400)} days from ${fmt.time(p.pending_effective_at)}`],
+      ['monitor', 'monitor', seen?.monitor ?? null, seen ? seen.monitor : '—'],
+      ['units_seen', 'units seen', seen?.units_seen ?? null, seen ? `${seen.units_seen} of ${r.quantity}${seen.all_present ? '' : ' (not all present)'}` : '—'],
+      ['seen_at', 'seen at', seen?.facility ?? null, seen ? seen.facility : '—'],
+      ['uptime_bps', 'uptime', seen?.uptime_bps ?? null, seen ? `${(seen.uptime_bps / 100).toFixed(2)}%` : '—'],
+      ['as_of', 'as of', seen?.as_of ?? null, seen ? fmt.time(seen.as_of) : '—'],
+      ['stale_at', 'stale at', p.stale_at, p.stale_at === null ? '—' : fmt.time(p.stale_at)],
     ])));
     const ratio = v && BigInt(v.value) > 0n ? Number((BigInt(v.model_value_now) * 10000n) / BigInt(v.value)) / 10000 : null;
     node.append(section('Valuation vs the depreciation model', await stamp(height, proof), v ? h('div', {},

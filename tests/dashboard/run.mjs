@@ -223,6 +223,7 @@ async function expectReceipts() {
         facility: [d.receipt.facility, d.receipt.facility],
         insurance: [d.insurance.status, d.insurance.status],
         insurance_expires_at: [d.insurance.expires_at, fmt.date(d.insurance.expires_at)],
+        presence: [d.presence.status, d.presence.status],
         valuation: [d.valuation?.value ?? null, fmt.amount(d.valuation?.value)],
         model_value_now: [d.valuation?.model_value_now ?? null, fmt.amount(d.valuation?.model_value_now)],
         value_for_ltv: [d.value_for_ltv, fmt.amount(d.value_for_ltv)],

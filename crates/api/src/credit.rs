@@ -17,7 +17,7 @@ use infrafi_core::{
     loans::{self, Loan, LoanStatus, LoansState},
     math::{BPS_DENOMINATOR, SECONDS_PER_DAY, SECONDS_PER_YEAR, WAD},
     qev, queue,
-    receipts::{self, Receipt, ReceiptStatus, ReceiptsState},
+    receipts::{self, Receipt, ReceiptError, ReceiptStatus, ReceiptsState, presence},
     schedule,
     silos::{Silo, SilosState},
     vault,
@@ -437,6 +437,7 @@ pub(crate) async fn receipt(
             .unwrap_or_default(),
     });
     let eligibility = receipts::check_eligible(state, receipt, now);
+    let presence = presence_dto(state, receipt, now);
     Ok(Json(ReceiptDetailDto {
         height: snapshot.header.height,
         receipt: receipt_dto(receipt),
@@ -445,7 +446,40 @@ pub(crate) async fn receipt(
         value_for_ltv: amount(receipts::value_for_ltv(state, receipt, now)),
         eligible: eligibility.is_ok(),
         ineligible_reason: eligibility.err().map(|e| TxError::from(e).name().to_string()),
+        presence,
     }))
+}
+
+/// A receipt's hardware presence at `now` (issue 16).
+fn presence_dto(state: &infrafi_core::State, receipt: &Receipt, now: u64) -> PresenceDto {
+    let rule = state.receipts.classes.get(&receipt.class).map(|class| class.presence);
+    let limit_secs = presence::limit_for(state, receipt, now);
+    let pending = rule.and_then(|rule| rule.pending).filter(|p| now < p.effective_at);
+    let newest = state.receipts.presence.get(&receipt.id);
+    let status = match presence::check_present(state, receipt, now) {
+        Ok(()) if limit_secs == 0 => "unmonitored",
+        Ok(()) => "present",
+        Err(ReceiptError::ReceiptHardwareNotPresent) => "not_present",
+        Err(_) => "stale",
+    };
+    PresenceDto {
+        status: status.into(),
+        limit_secs,
+        pending_limit_secs: pending.map(|p| p.max_age_secs),
+        pending_effective_at: pending.map(|p| p.effective_at),
+        attestation: newest.map(|a| PresenceAttestationDto {
+            monitor: a.monitor,
+            units_seen: a.units_seen,
+            serials_hash: a.serials_hash,
+            facility: a.facility.clone(),
+            uptime_bps: a.uptime_bps.0,
+            as_of: a.as_of,
+            posted_at: a.posted_at,
+            all_present: a.saw_all_of(receipt),
+        }),
+        age_secs: newest.map(|a| now.saturating_sub(a.as_of)),
+        stale_at: presence::stale_at(state, receipt, now),
+    }
 }
 
 /// The QEV estimate of request `id` with scheduled loan repayments and base yield as inflows.

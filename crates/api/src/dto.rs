@@ -17,9 +17,9 @@ pub use chain::{
 };
 pub use credit::{
     BorrowerReportDto, CureWindowDto, DebtServiceReserveDto, HeldSaleDto, InsuranceDto,
-    LoanDetailDto, LoanDto, LoanScheduleDto, LoansDto, MarkDto, PaymentDueDto, ReceiptDetailDto,
-    ReceiptDto, ReceiptsDto, ScheduledPaymentDto, SiloDetailDto, SiloDto, SilosDto, TrancheDto,
-    ValuationDto,
+    LoanDetailDto, LoanDto, LoanScheduleDto, LoansDto, MarkDto, PaymentDueDto,
+    PresenceAttestationDto, PresenceDto, ReceiptDetailDto, ReceiptDto, ReceiptsDto,
+    ScheduledPaymentDto, SiloDetailDto, SiloDto, SilosDto, TrancheDto, ValuationDto,
 };
 pub use history::{HistoryDto, HistoryIndexDto, HistoryPointDto, HistorySeriesDto};
 use infrafi_core::Event;

@@ -11,8 +11,9 @@ use infrafi_core::{
     Action, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, SiloId, WAD,
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, FundDebtServiceReserve,
-        IssueReceipt, ListRequest, MintUsdai, OpenSilo, PostValuation, ProposeLoan, RepayLoan,
-        RequestRedeem, ServiceQueue, SetBid, SetLoanCovenants, SetSiloSeniorCap, Stake,
+        IssueReceipt, ListRequest, MintUsdai, OpenSilo, PostPresenceAttestation, PostValuation,
+        ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem, ServiceQueue, SetBid, SetLoanCovenants,
+        SetPresenceLimit, SetSiloSeniorCap, Stake,
     },
     ids::USDC,
     loans::{LoanTerms, TrancheTerms},
@@ -461,6 +462,116 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
     let cured = h.get("/v1/loans/0").await;
     assert_eq!(cured["loan"]["breached"], false, "{cured}");
     assert!(cured["loan"]["breach"].is_null());
+    drop(h);
+    served.stop().await;
+}
+
+/// Hardware presence (issue 16) through the API: the admin monitors the H100 class with a
+/// one-hour limit; the monitor attests the borrower's receipt and the loan is originated; the
+/// monitor then lapses: the node's keeper re-marks the loan a day later and opens the cure
+/// window (collateral ineligible, `receipt_presence_stale`); the attestation and the window
+/// survive a restart; a fresh attestation and a re-mark cure it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lapsed_monitor_opens_the_cure_window_and_the_attestation_survives_a_restart() {
+    let mut genesis = credit_genesis(&[Party::Depositor, Party::Curator, Party::Borrower]);
+    genesis.roles.push((infrafi_core::Role::Monitor, Party::Monitor.address()));
+    genesis.params.governance_delay_secs = 0;
+    let dir = tempfile::tempdir().unwrap();
+    let with_keeper =
+        |config: &mut infrafi_node::NodeConfig| config.keeper = Some(Party::Keeper.key());
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let class = AssetClassTerms {
+        new_price_per_unit: usd(30_000),
+        annual_depreciation_bps: Bps(0),
+        floor_bps: Bps(0),
+        recovery: RecoveryCostModel::default(),
+    };
+    let (silo_id, receipt_id) = h.open_book(class).await;
+    let limit = SetPresenceLimit { class: h100(), max_age_secs: 3_600 };
+    h.send_ok(Party::Admin, Action::SetPresenceLimit(limit)).await;
+    let unattested = h.get("/v1/receipts/0").await;
+    assert_eq!(unattested["presence"]["status"], "stale", "{unattested}");
+    assert_eq!(unattested["ineligible_reason"], "receipt_presence_stale");
+    let attest = |as_of: u64| {
+        Action::PostPresenceAttestation(PostPresenceAttestation {
+            receipt_id,
+            units_seen: 24,
+            serials_hash: B256::repeat_byte(0x11),
+            facility: "Reno NV DC-2".into(),
+            uptime_bps: Bps(9_900),
+            as_of,
+        })
+    };
+    let now = h.get("/v1/status").await["timestamp"].as_u64().unwrap();
+    h.send_ok(Party::Monitor, attest(now)).await;
+    let present = h.get("/v1/receipts/0").await;
+    assert_eq!(present["presence"]["status"], "present", "{present}");
+    assert_eq!(present["presence"]["limit_secs"], 3_600);
+    assert_eq!(present["presence"]["attestation"]["units_seen"], 24);
+    assert_eq!(present["presence"]["attestation"]["all_present"], true);
+    assert_eq!(present["presence"]["stale_at"], now + 3_600);
+    assert_eq!(present["eligible"], true);
+    let borrower = Party::Borrower.address();
+    let terms = LoanTerms {
+        borrower,
+        receipts: vec![receipt_id],
+        senior: TrancheTerms { amount: usd(300_000), rate: Rate::from_apr_bps(0) },
+        junior: TrancheTerms::default(),
+        model: InterestModel::FixedPrincipal,
+        periods: Some(3),
+        interval_secs: Some(30 * DAY),
+        grace_period_secs: 15 * DAY,
+        grace_rate: Rate::from_apr_bps(0),
+        origination_fee_bps: Bps(0),
+        exit_fee_bps: Bps(0),
+        expires_at: unix_now() + 7 * DAY,
+    };
+    h.send_ok(Party::Curator, Action::ProposeLoan(ProposeLoan { silo_id, terms })).await;
+    h.send_ok(Party::Borrower, Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) })).await;
+
+    // The monitor lapses; a day later the keeper's periodic re-mark finds the receipt stale.
+    h.advance(DAY + 60).await;
+    let mut called = Value::Null;
+    for _ in 0..500 {
+        let loan = h.get("/v1/loans/0").await;
+        if !loan["loan"]["margin_call"].is_null() {
+            called = loan;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!called.is_null(), "the keeper opened the cure window");
+    assert_eq!(called["loan"]["margin_call"]["reason"], "collateral_ineligible", "{called}");
+    let stale = h.get("/v1/receipts/0").await;
+    assert_eq!(stale["presence"]["status"], "stale");
+
+    // A restart keeps the attestation and the window.
+    drop(h);
+    served.stop().await;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let after = h.get("/v1/receipts/0").await;
+    assert_eq!(after["presence"]["attestation"], stale["presence"]["attestation"]);
+    let loan = h.get("/v1/loans/0").await;
+    assert_eq!(loan["loan"]["margin_call"], called["loan"]["margin_call"]);
+
+    // Seen again: a re-mark cures the loan.
+    let now = h.get("/v1/status").await["timestamp"].as_u64().unwrap();
+    h.send_ok(Party::Monitor, attest(now)).await;
+    let remark = RemarkLoans { first_loan_id: LoanId(0), max_loans: 1 };
+    h.send_ok(Party::Depositor, Action::RemarkLoans(remark)).await;
+    let cured = h.get("/v1/loans/0").await;
+    assert!(cured["loan"]["margin_call"].is_null(), "{cured}");
+    assert_eq!(h.get("/v1/receipts/0").await["presence"]["status"], "present");
     drop(h);
     served.stop().await;
 }

@@ -14,9 +14,9 @@ use infrafi_core::{
     State, WAD,
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, CommitSealedBid, DepositFirstLoss, GatewayCredit,
-        IssueReceipt, MintUsdai, OpenSilo, PostBorrowerReport, PostPrice, PostReserveAttestation,
-        PostValuation, ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem, SetBid, SetKyc,
-        SetLoanCovenants, SetSiloSeniorCap, Stake,
+        IssueReceipt, MintUsdai, OpenSilo, PostBorrowerReport, PostPresenceAttestation, PostPrice,
+        PostReserveAttestation, PostValuation, ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem,
+        SetBid, SetKyc, SetLoanCovenants, SetPresenceLimit, SetSiloSeniorCap, Stake,
     },
     ids::{B256, USDC, USDT},
     loans::{LoanTerms, TrancheTerms},
@@ -81,6 +81,7 @@ pub(crate) const ACTORS: &[(&str, &[Role])] = &[
     ("appraiser", &[Role::Appraiser]),
     ("insurer", &[Role::Insurer]),
     ("liquidator", &[Role::LiquidationAgent]),
+    ("monitor", &[Role::Monitor]),
     ("op_atlas", &[]),
     ("op_boreal", &[]),
     ("op_cirrus", &[]),
@@ -205,6 +206,16 @@ pub(crate) const MARGIN_CALL_LOAN: u64 = 3;
 /// reserve of one payment, the borrower skips its second payment, the keeper draws the
 /// reserve, and the loan is breached (its reserve below the requirement) until refilled.
 pub(crate) const RESERVE_DRAWN_LOAN: u64 = 1;
+/// Hardware presence (issue 16): the H200 class is monitored; a receipt's newest attestation
+/// may be 30 days old (longer than any bootstrap step, so the keeper's re-marks between stages
+/// find the pledged receipts present).
+pub(crate) const PRESENCE_CLASS: &str = "gpu.h200";
+const PRESENCE_LIMIT_SECS: u64 = 30 * DAY;
+/// The receipt whose monitor lapsed: attested in the first two stages only, it is stale by the
+/// last, so the loan proposed against it cannot be accepted (`receipt_presence_stale`).
+pub(crate) const PRESENCE_LAPSED_RECEIPT: u64 = 11;
+/// The last stage the lapsed receipt's monitor attested in.
+const PRESENCE_LAPSED_AFTER_STAGE: usize = 1;
 /// Meridian's covenants for its silo's loans: a reserve of one payment, a report a quarter.
 const MERIDIAN_RESERVE_PERIODS: u32 = 1;
 const MERIDIAN_REPORT_INTERVAL_SECS: u64 = 90 * DAY;
@@ -251,6 +262,11 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
         ("oracle", Action::PostPrice(PostPrice { token: USDT, price_wad: WAD })),
         ("treasury", reserve_attestation(stage, state)),
     ];
+    // The monitor's round of the H200 racks (from stage 1: the receipts exist from stage 0's
+    // end), before any loan of the stage is originated.
+    if stage > 0 {
+        txs.extend(presence_attestations(stage, state));
+    }
     let curator_of = |name: &str| if name == "northwind" { first_silo } else { first_silo + 1 };
     let originate = |txs: &mut Vec<(&'static str, Action)>, index: usize, accept: bool| {
         let (curator, borrower, ..) = LOANS[index];
@@ -401,6 +417,14 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                     Action::PostValuation(PostValuation { receipt_id, value: whole(value) }),
                 ));
             }
+            // Monitoring starts after the governance delay; the first round comes with it.
+            txs.push((
+                "admin",
+                Action::SetPresenceLimit(SetPresenceLimit {
+                    class: class(PRESENCE_CLASS),
+                    max_age_secs: PRESENCE_LIMIT_SECS,
+                }),
+            ));
         }
         1 => {
             repay(&mut txs, 0);
@@ -480,6 +504,34 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
         }
     }
     txs
+}
+
+/// The monitor's attestations of `stage`: every unit of each H200 receipt seen at its
+/// facility now, except the lapsed receipt after [`PRESENCE_LAPSED_AFTER_STAGE`].
+fn presence_attestations(stage: usize, state: &State) -> Vec<(&'static str, Action)> {
+    let now = state.now();
+    let monitored = class(PRESENCE_CLASS);
+    state
+        .receipts
+        .receipts
+        .iter()
+        .filter(|(id, receipt)| {
+            receipt.class == monitored
+                && (id.0 != PRESENCE_LAPSED_RECEIPT || stage <= PRESENCE_LAPSED_AFTER_STAGE)
+        })
+        .map(|(id, receipt)| {
+            let description = &receipt.description;
+            let action = Action::PostPresenceAttestation(PostPresenceAttestation {
+                receipt_id: *id,
+                units_seen: description.quantity,
+                serials_hash: description.serials_hash,
+                facility: description.facility.clone(),
+                uptime_bps: Bps(9_900 - 100 * (id.0 % 3) as u32),
+                as_of: now,
+            });
+            ("monitor", action)
+        })
+        .collect()
 }
 
 pub(crate) fn unix_now() -> u64 {
@@ -574,6 +626,9 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
             "credit book: loan {LATE_LOAN} is late, loan {MARGIN_CALL_LOAN} is in margin call, loan {RESERVE_DRAWN_LOAN}'s debt-service reserve paid its missed payment (breached until refilled); see /v1/loans"
         );
         println!(
+            "hardware presence: {PRESENCE_CLASS} is monitored (30 days); receipt {PRESENCE_LAPSED_RECEIPT}'s monitor lapsed, so the loan proposed against it cannot be accepted (receipt_presence_stale); see /v1/receipts/{PRESENCE_LAPSED_RECEIPT}"
+        );
+        println!(
             "reserve: attested at the last bootstrap stage; after {} days it is stale and mints are refused (reserve_attestation_is_stale), redemptions are not",
             infrafi_core::Params::default().reserve_attestation_max_age_secs / DAY
         );
@@ -653,10 +708,10 @@ mod tests {
         assert_eq!(
             digests,
             [
-                "0x305e9070f5fb5a692671436fc9a3f4f22f024953496fc29102c9de854fb6de79",
-                "0xfd5fb792e1303835264b29f3f188e422b329ef3c8aa953e91480cba91ea279b5",
-                "0x67f898385a92945f8f66b65a198693a644b46d851babbf1703e44da2f6b94637",
-                "0xe0050bcb3b0a7d609bfd601e6842bffebfd9e9e6f8f47560e20acf59933d7aa7",
+                "0xfed8fc76d3ead75609f072929b2eecd41437e3aa8bc5a7f7a611165b0869bd0b",
+                "0xcad0573b3fd7470fbeaaa05adf0aa317627a4a804f31cc97e00e0873f2a2ea96",
+                "0x83d1bca4990709f1363f4747b5381dbeb2145db05b26fd4e8b722d4d62c32255",
+                "0x2e4ec5b5496a148fea2ded546e78457bcff387c6a8c5f3dc3f8583e1ff9c99c6",
             ]
         );
     }
@@ -706,6 +761,25 @@ mod tests {
         let attested = infrafi_core::reserve::attested_backing(&state).unwrap();
         assert!(!attested.is_stale, "the last stage attested the reserve: {attested:?}");
         assert!(state.reserve.attestations.len() > 1, "an attestation history");
+        // Hardware presence: every pledged H200 receipt is present, the lapsed one is stale.
+        let check = |id: u64| {
+            let receipt = state.receipts.receipts.get(&ReceiptId(id)).unwrap();
+            infrafi_core::receipts::check_eligible(&state, receipt, now).map(|_| ())
+        };
+        let monitored = class(PRESENCE_CLASS);
+        let pledged_h200: Vec<u64> = receipts
+            .iter()
+            .filter(|r| r.class == monitored && r.loan.is_some())
+            .map(|r| r.id.0)
+            .collect();
+        assert!(pledged_h200.len() >= 3, "{pledged_h200:?}");
+        for id in pledged_h200 {
+            assert_eq!(check(id), Ok(()), "receipt {id} is present");
+        }
+        assert_eq!(
+            check(PRESENCE_LAPSED_RECEIPT),
+            Err(infrafi_core::receipts::ReceiptError::ReceiptPresenceStale)
+        );
     }
 
     #[test]

@@ -147,6 +147,8 @@ actions! {
         BuyRequest;
     /// Issue 16: queued deposits (after every older action, so their wire numbers stay).
     reserve: QueueDeposit, CancelQueuedDeposit, FillQueuedDeposits;
+    /// Issue 16: hardware presence.
+    receipts: PostPresenceAttestation, SetPresenceLimit;
 }
 
 #[cfg(test)]

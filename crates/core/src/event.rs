@@ -291,4 +291,17 @@ pub enum Event {
     /// A queued deposit's escrow was returned unfilled (depositor frozen or unverified, or a
     /// remainder that would mint nothing).
     QueuedDepositReturned { deposit_id: u64, owner: Address, token: Symbol, amount: Amount },
+    /// A monitor attested what it saw of a receipt's hardware (issue 16); `all_present`: it saw
+    /// every unit, the receipt's serial list, at its facility.
+    PresenceAttested {
+        receipt_id: ReceiptId,
+        monitor: Address,
+        units_seen: u32,
+        serials_hash: B256,
+        uptime_bps: Bps,
+        as_of: u64,
+        all_present: bool,
+    },
+    /// Admin set a class's presence limit (0: not monitored), in force from `effective_at`.
+    PresenceLimitSet { class: AssetClassId, max_age_secs: u64, effective_at: u64 },
 }

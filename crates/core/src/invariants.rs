@@ -255,6 +255,7 @@ pub fn check(state: &State) -> Result<(), String> {
     check_block(state).map_err(|violation| violation.to_string())?;
     check_ledger(state)?;
     check_attestations(state)?;
+    crate::receipts::presence::check_invariants(state)?;
     check_gateway_flows(state)?;
     check_queue(state)?;
     check_loans(state)?;

@@ -452,11 +452,13 @@ pub enum Role {
     LiquidationAgent,
     /// Attests the T-bill holdings behind USDai (par, market value, as-of time, document).
     ReserveCustodian,
+    /// Attests the presence of receipts' hardware (units and serials seen, facility, uptime).
+    Monitor,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 13] = [
         Role::Admin,
         Role::Guardian,
         Role::Compliance,
@@ -469,6 +471,7 @@ impl Role {
         Role::Curator,
         Role::LiquidationAgent,
         Role::ReserveCustodian,
+        Role::Monitor,
     ];
 }
 

@@ -37,6 +37,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) use valuation::check_eligible_at_value;
 pub use valuation::{PostValuation, check_eligible, expected_recovery, model_value, value_for_ltv};
 
+pub mod presence;
+pub use presence::{PostPresenceAttestation, SetPresenceLimit};
+
 result_codes! {
     /// Rejections of asset-class, receipt, insurance and valuation actions.
     pub enum ReceiptError {
@@ -90,6 +93,20 @@ result_codes! {
             "The receipt has no valuation younger than the maximum valuation age.";
         ReceiptIsNotIssued = 625 => "receipt_is_not_issued",
             "Only a receipt in the issued state can be released by its custodian.";
+        ReceiptPresenceStale = 626 => "receipt_presence_stale",
+            "The receipt's class requires a hardware presence attestation younger than its limit, and the receipt has none.";
+        ReceiptHardwareNotPresent = 627 => "receipt_hardware_not_present",
+            "The receipt's newest presence attestation did not see all of its units (count, serial list or facility differ).";
+        PresenceAsOfIsInTheFuture = 628 => "presence_as_of_is_in_the_future",
+            "A presence attestation cannot be as of a time after the current block.";
+        PresenceAttestationIsNotNewer = 629 => "presence_attestation_is_not_newer",
+            "A presence attestation must be as of a later time than the receipt's newest one.";
+        MonitorMustNotBeReceiptOwner = 630 => "monitor_must_not_be_receipt_owner",
+            "A monitor cannot attest the presence of hardware it owns or borrows against.";
+        PresenceReportInvalid = 631 => "presence_report_invalid",
+            "A presence attestation reports an uptime of at most 100% and a facility of 1 to 64 printable ASCII characters.";
+        PresenceLimitOutOfRange = 632 => "presence_limit_out_of_range",
+            "A class's presence limit is 0 (not monitored) or 1 hour to 365 days.";
     }
 }
 
@@ -159,6 +176,9 @@ pub struct AssetClass {
     pub value_index_wad: u128,
     /// How many step-downs were applied.
     pub step_downs: u32,
+    /// Hardware presence (issue 16): how old a receipt's newest presence attestation may be for
+    /// it to stay eligible, and a tighter limit waiting for the governance delay.
+    pub presence: presence::PresenceLimit,
 }
 
 /// An insurance policy on a receipt.
@@ -282,6 +302,8 @@ component! {
         pub receipts: Table<ReceiptId, Receipt>,
         /// The next receipt id.
         pub next_receipt_id: Slot<u64>,
+        /// Each monitored receipt's newest hardware presence attestation (issue 16).
+        pub presence: Table<ReceiptId, presence::PresenceAttestation>,
     }
 }
 
@@ -314,7 +336,12 @@ impl ActionHandler for AddAssetClass {
         if !terms.is_valid() {
             return Err(ReceiptError::AssetClassTermsInvalid.into());
         }
-        let entry = AssetClass { terms: terms.clone(), value_index_wad: WAD, step_downs: 0 };
+        let entry = AssetClass {
+            terms: terms.clone(),
+            value_index_wad: WAD,
+            step_downs: 0,
+            presence: presence::PresenceLimit::default(),
+        };
         state.receipts.classes.insert(class, entry);
         state.emit(Event::AssetClassAdded { class, terms: terms.clone() });
         Ok(())

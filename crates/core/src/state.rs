@@ -71,7 +71,9 @@ pub struct Clock {
 /// admin.
 /// 14: queued deposits (the table `reserve.queued_deposits`, the slot
 /// `reserve.next_queued_deposit_id`, `ProtocolAccount::DepositQueue`; issue 16).
-pub const STATE_FORMAT: u64 = 14;
+/// 15: hardware presence (the table `receipts.presence`, `AssetClass::presence`,
+/// `Role::Monitor`; issue 16).
+pub const STATE_FORMAT: u64 = 15;
 
 component! {
     /// Everything the protocol knows.

@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0xd4c7b86f707db562d8f6400bb45c39e0c6106ee5a1604992c227e2cdde0d5007",
-            "0x16fa88555bb52bdd9941e4d86940fc090128828178ed39ee1220fed6a8e80360",
-            "0x5bcb5c02a7b6a32d139f2497bb93ff8e22aa29d252ad42593548964902093f79",
+            "0x94f9e54f21d1737e854362fa155e1e6419fd3171c212b0cc564080c7071e127c",
+            "0xfdd2780988d07729b5cb3dd7f26e5012bf8e39310937332acc4ff36e685f0409",
+            "0x2cf92145abc016eb0cf73ba82a952bfdc05cafa7eae47bab04a8c7e745b280f6",
         ]
     );
 }

@@ -10,11 +10,11 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 14, in encoding order (formats 8 to 11 changed
+/// Every table and slot of the state at format 15, in encoding order (formats 8 to 11 changed
 /// the receipts' error shape, replay semantics and transaction JSON, not the state; 12 added
 /// `reserve.flows`, `reserve.account_flows` and three parameters; 13 `loans.held_sales`; 14 `reserve.queued_deposits` and
-/// `reserve.next_queued_deposit_id`).
-const SCHEMA_AT_FORMAT_14: &[&str] = &[
+/// `reserve.next_queued_deposit_id`; 15 `receipts.presence`).
+const SCHEMA_AT_FORMAT_15: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -57,6 +57,7 @@ const SCHEMA_AT_FORMAT_14: &[&str] = &[
     "table receipts.classes",
     "table receipts.receipts",
     "slot receipts.next_receipt_id",
+    "table receipts.presence",
     "table silos.silos",
     "table silos.borrower_exposure",
     "table silos.capital_owners",
@@ -69,9 +70,9 @@ const SCHEMA_AT_FORMAT_14: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 14.
-const GENESIS_HASH_AT_FORMAT_14: &str =
-    "0x4de6ac3ca5ed419edba9a2fc92a6c65ccee043e777e6d516401d8531bbe05145";
+/// The hash of the canonical encoding of [`pinned_state`] at format 15.
+const GENESIS_HASH_AT_FORMAT_15: &str =
+    "0xbd7cb3d627e934c6900bd7d77f62af1bf678755f16f45dfa508538d9d3ad26d2";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -85,7 +86,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 14, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 15, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -93,8 +94,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_14, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_14);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_15, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_15);
 }
 
 #[test]
@@ -108,7 +109,7 @@ fn every_component_path_constant_names_a_table_or_slot_of_the_schema() {
     constants.extend([loans.loans, loans.open, loans.impaired, loans.covenants, loans.held_sales]);
     constants.push(loans.next_loan_id);
     let receipts = ReceiptsState::PATHS;
-    constants.push(receipts.receipts);
+    constants.extend([receipts.receipts, receipts.presence]);
     let silos = SilosState::PATHS;
     constants.extend([
         silos.silos,

@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0xfdbe9570ff63651056df1790da8982539fd2426e7ece07b33c8df7e6ade01755",
-                "0x977027d846b5f5f2d5f704d1f59386b2a7c8a6c73c3f3731cb5d5c15632f40e9",
-                "0xfcb2db39fa85b4a86bc6c0e21d23ee91d21ed650bbdea6f923d79b62d9652471",
+                "0x9eb00e17a734876ce7207e113d48e99682bc5a8c039d5404f2da5c117099d86c",
+                "0xf8c55846cd134700921b3c1b203479eff799009ec47c382504d300d7e0d00e96",
+                "0xbe2c967c64f5654be3ef9ab28bcd7287c854355d539a030247affe503253c45f",
             ],
             [
-                "0x5fe23226430b9b08b6978f29e9c7ac0a15e8bcaefd409ce4fe3c7ac166e7e8ce",
-                "0xcb0d69ad7c2a46173569a0891b4082843344f7fec1e4be7ea371b1a0003cc942",
-                "0x9d61c082855168b5289a0dadc43557f49d1f6332edfd24d5781511b3b4b40fa9",
+                "0xa058918ad76dee9c3767a415a13f8376653e50fd023f052fad89e67cfeaece4e",
+                "0x2b487d15af5c7d1a8035d1c971effb338ede00f4d6fb234ef9879cc331ec5505",
+                "0xb745a6dc56c7abb6c3b7c7b35e912423fa6efb6fd7ca26810a37370c5657850a",
             ],
             [
-                "0xee8710cd11be20ea1b0cf5d62d119941a33b2a4d25d1ebf46fc553b956835075",
-                "0xaaf937eeac32721e774bd69924949dfdb52732952bdc07ec562da4ef2bdc3804",
-                "0xfb5f48eae4af35dd05ddf56afa38f65d5aa8481f99b6515fcc9d88254d84ed33",
+                "0x839ab2ad87b3c185bb578c3f4b7866243ea8747a9c43d84fd0eb22810be11423",
+                "0x3877c8f178be43054f1b77c84dace26f7da25b0eec5c179fb2c7f967741d2dd0",
+                "0xc2e930f7283166671bca9f310bbd640eb0d471f73ddc8f15f6d36d120bac2bc9",
             ],
             [
-                "0x0ad17835efbdda23f0263d3719d74273580eed96e179fc55827de39575d596fc",
-                "0x17e297d3343bf2660481af5ff085ebbe15c0c094b0df11cfdde0577259faebdc",
-                "0x5704e7db4c6590e09ae92db99467fa86e69fb5b0ea946495f5c306595160d115",
+                "0x780d5dd0ddf8acc7625e092efed6a5076c86fe9edc80883025033176633791ba",
+                "0x71bbb33455d0d4f51458f15b5c8d30b9fb8c069f80ffffc7e7f2629a189ee1c2",
+                "0xac373b267489814bb2b3d98e67182c2ec3aa8872f48697a7afc996dd64b95b9f",
             ],
         ],
     );
@@ -150,8 +150,8 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0x15e5f7fbadc642a38cc3f35600715cf65bf93c660796dcf86f6d7767020e7321",
-            "0x41eb8d54576bd3de1812ca60ce08566a9d00ec983a536e6353326de8eb1c6882",
+            "0x95abec8e49c374a9df405a7d775d0d6a23d049cc09c483f1195f80e9053765fd",
+            "0xeba90a17779223bac6ec6a057836397fbde415b86d2e87b04e294b16d73367b9",
         ]],
     );
 }

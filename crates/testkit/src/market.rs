@@ -66,6 +66,8 @@ pub const CURATOR: Address = Address::repeat_byte(0xab);
 pub const LIQUIDATION_AGENT: Address = Address::repeat_byte(0xac);
 /// Attests the T-bills behind USDai (issue 16).
 pub const RESERVE_CUSTODIAN: Address = Address::repeat_byte(0xae);
+/// Attests the presence of receipts' hardware (issue 16).
+pub const MONITOR: Address = Address::repeat_byte(0xaf);
 
 /// Users, each funded at genesis with `USER_STABLECOIN_WHOLE` USDC and as much USDT.
 pub const ALICE: Address = Address::repeat_byte(0x11);
@@ -83,7 +85,7 @@ pub const USERS: [Address; 4] = [ALICE, BOB, CAROL, DAVE];
 pub const USER_STABLECOIN_WHOLE: u128 = 1_000_000;
 
 /// Every (role, holder) pair of the default market.
-pub const ROLE_HOLDERS: [(Role, Address); 12] = [
+pub const ROLE_HOLDERS: [(Role, Address); 13] = [
     (Role::Admin, ADMIN),
     (Role::Oracle, ORACLE),
     (Role::GatewayAttestor, ATTESTOR),
@@ -96,6 +98,7 @@ pub const ROLE_HOLDERS: [(Role, Address); 12] = [
     (Role::Curator, CURATOR),
     (Role::LiquidationAgent, LIQUIDATION_AGENT),
     (Role::ReserveCustodian, RESERVE_CUSTODIAN),
+    (Role::Monitor, MONITOR),
 ];
 
 /// A second curator (holds the curator role in the credit fixture), for isolation between silos.

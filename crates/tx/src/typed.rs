@@ -287,6 +287,8 @@ actions! {
     QueueDeposit { token, amount };
     CancelQueuedDeposit { deposit_id };
     FillQueuedDeposits { max_deposits };
+    PostPresenceAttestation { receipt_id, units_seen, serials_hash, facility, uptime_bps, as_of };
+    SetPresenceLimit { class, max_age_secs };
 }
 
 fn entries(fields: &[(&str, String)]) -> Value {

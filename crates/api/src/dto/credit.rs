@@ -380,4 +380,50 @@ pub struct ReceiptDetailDto {
     pub eligible: bool,
     /// Why not, as a stable code.
     pub ineligible_reason: Option<String>,
+    /// Its hardware presence (issue 16).
+    pub presence: PresenceDto,
+}
+
+/// A receipt's hardware presence (issue 16): its class's rule and its newest attestation.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PresenceDto {
+    /// `unmonitored` (its class has no limit), `present` (a fresh attestation saw every unit),
+    /// `not_present` (the newest saw fewer units, other serials or another facility) or `stale`
+    /// (none younger than the limit).
+    pub status: String,
+    /// How old the newest attestation may be, in seconds; 0: not monitored.
+    pub limit_secs: u64,
+    /// A tighter limit scheduled for the class (waiting for the governance delay).
+    pub pending_limit_secs: Option<u64>,
+    /// When it takes effect.
+    pub pending_effective_at: Option<u64>,
+    /// The newest attestation.
+    pub attestation: Option<PresenceAttestationDto>,
+    /// Its age now, in seconds (from its as-of time).
+    pub age_secs: Option<u64>,
+    /// When it goes stale under the limit in force.
+    pub stale_at: Option<u64>,
+}
+
+/// What a monitor saw of a receipt's hardware.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PresenceAttestationDto {
+    /// The monitor.
+    #[schemars(with = "crate::schema::Address")]
+    pub monitor: Address,
+    /// Units seen.
+    pub units_seen: u32,
+    /// The keccak-256 of the serial numbers read.
+    #[schemars(with = "crate::schema::Hash")]
+    pub serials_hash: B256,
+    /// Where.
+    pub facility: String,
+    /// Uptime since the monitor's previous attestation, in basis points.
+    pub uptime_bps: u32,
+    /// When the hardware was seen.
+    pub as_of: u64,
+    /// When the attestation was posted.
+    pub posted_at: u64,
+    /// Whether it saw every unit, the receipt's serial list, at its facility.
+    pub all_present: bool,
 }

@@ -21,6 +21,8 @@ pub(crate) enum Party {
     Appraiser,
     Insurer,
     Curator,
+    /// Attests the presence of receipts' hardware.
+    Monitor,
     /// The node's keeper key (`NodeConfig::keeper`).
     Keeper,
     /// Deposits into the vault.
@@ -39,7 +41,7 @@ pub(crate) enum Party {
 /// The one key table of the API suites: each party's seed name (its key is
 /// `SigningKey::from_seed("api/<name>")`, so a party is the same key in every suite) and the
 /// role a genesis from [`genesis_granting`] gives it.
-const PARTIES: [(Party, &str, Option<Role>); 14] = [
+const PARTIES: [(Party, &str, Option<Role>); 15] = [
     (Party::Admin, "admin", Some(Role::Admin)),
     (Party::Attestor, "attestor", Some(Role::GatewayAttestor)),
     (Party::ReserveCustodian, "reserve-custodian", Some(Role::ReserveCustodian)),
@@ -47,6 +49,7 @@ const PARTIES: [(Party, &str, Option<Role>); 14] = [
     (Party::Appraiser, "appraiser", Some(Role::Appraiser)),
     (Party::Insurer, "insurer", Some(Role::Insurer)),
     (Party::Curator, "curator", Some(Role::Curator)),
+    (Party::Monitor, "monitor", Some(Role::Monitor)),
     (Party::Keeper, "keeper", None),
     (Party::Depositor, "depositor", None),
     (Party::Borrower, "borrower", None),

@@ -424,6 +424,22 @@ action_commands! {
     FillQueuedDeposits {
         #[arg(long, default_value_t = 64)] max_deposits: u32,
     }
+    /// Monitor: attest what it saw of a receipt's hardware (units, serial-list hash, facility,
+    /// uptime since its previous attestation, as of when).
+    PostPresenceAttestation {
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long)] units_seen: u32,
+        #[arg(long)] serials_hash: B256,
+        #[arg(long)] facility: String,
+        #[arg(long, value_parser = bps)] uptime_bps: Bps,
+        #[arg(long)] as_of: u64,
+    }
+    /// Admin: how old a class's receipts' newest presence attestation may be (0: not
+    /// monitored; tightening waits the governance delay).
+    SetPresenceLimit {
+        #[arg(long, value_parser = class_id)] class: AssetClassId,
+        #[arg(long)] max_age_secs: u64,
+    }
 }
 
 /// `infrafi sealed-bid-commitment`: the commitment a sealed bid reveals against.

@@ -93,8 +93,10 @@ pub fn expected_recovery(class: &AssetClass, value: Amount, quantity: u32) -> Am
 }
 
 /// Whether `receipt` is eligible collateral at `now` (SPEC 8), returning its value for LTV:
-/// a valuation younger than `max_valuation_age_secs`, an unexpired policy, and coverage of at
-/// least `min_insurance_coverage_bps` of the value. Checked in that order.
+/// a valuation younger than `max_valuation_age_secs`, an unexpired policy, coverage of at
+/// least `min_insurance_coverage_bps` of the value, and, for a monitored class, a fresh
+/// presence attestation that saw all its units ([`super::presence::check_present`]). Checked
+/// in that order.
 pub fn check_eligible(state: &State, receipt: &Receipt, now: u64) -> Result<Amount, ReceiptError> {
     let value = value_for_ltv(state, receipt, now);
     check_eligible_at_value(state, receipt, now, value).map(|()| value)
@@ -122,7 +124,7 @@ pub(crate) fn check_eligible_at_value(
     if policy.coverage < required {
         return Err(ReceiptError::ReceiptCoverageInsufficient);
     }
-    Ok(())
+    super::presence::check_present(state, receipt, now)
 }
 
 /// Appraiser: value a receipt.
@@ -184,6 +186,7 @@ mod tests {
             },
             value_index_wad,
             step_downs: 0,
+            presence: crate::receipts::presence::PresenceLimit::default(),
         }
     }
 

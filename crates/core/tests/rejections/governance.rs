@@ -93,6 +93,18 @@ pub(crate) fn every_privileged_action_rejects_every_address_without_its_role() -
             Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(1) }),
         ),
         (
+            Role::Monitor,
+            Action::PostPresenceAttestation(PostPresenceAttestation {
+                receipt_id: receipt,
+                units_seen: 1,
+                serials_hash: B256::repeat_byte(0x5e),
+                facility: "Reno NV DC-2".into(),
+                uptime_bps: Bps(10_000),
+                as_of: market.now(),
+            }),
+        ),
+        (Role::Admin, Action::SetPresenceLimit(SetPresenceLimit { class: GPU, max_age_secs: 0 })),
+        (
             Role::Insurer,
             Action::AttachPolicy(AttachPolicy {
                 receipt_id: bare,

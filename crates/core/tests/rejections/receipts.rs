@@ -433,3 +433,57 @@ pub(crate) fn only_an_issued_receipt_is_released_by_its_custodian() -> TxError {
         ReceiptError::ReceiptIsNotIssued,
     )
 }
+
+/// A presence report of a [`gpu_receipt`] of 10 GPUs, every unit seen, as of `as_of`.
+fn presence(receipt_id: ReceiptId, units_seen: u32, as_of: u64) -> Action {
+    let description = gpu_receipt(10);
+    Action::PostPresenceAttestation(PostPresenceAttestation {
+        receipt_id,
+        units_seen,
+        serials_hash: description.serials_hash,
+        facility: description.facility,
+        uptime_bps: Bps(10_000),
+        as_of,
+    })
+}
+
+pub(crate) fn monitored_receipts_need_a_fresh_complete_presence_attestation_posted_in_order()
+-> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    let limit =
+        |max_age_secs| Action::SetPresenceLimit(SetPresenceLimit { class: GPU, max_age_secs });
+    market.ok(ADMIN, limit(7 * DAY));
+    market.advance(2 * DAY);
+    let terms = |now| senior_loan(receipt, whole(120_000), 0, now);
+    let loan = propose(&mut market, silo, terms);
+    let accept = Action::AcceptLoan(AcceptLoan { loan_id: loan });
+    let code = reject(&mut market, BORROWER, accept.clone(), ReceiptError::ReceiptPresenceStale);
+    market.ok(MONITOR, presence(receipt, 9, market.now()));
+    reject(&mut market, BORROWER, accept.clone(), ReceiptError::ReceiptHardwareNotPresent);
+    let now = market.now();
+    reject(
+        &mut market,
+        MONITOR,
+        presence(receipt, 10, now + 1),
+        ReceiptError::PresenceAsOfIsInTheFuture,
+    );
+    reject(
+        &mut market,
+        MONITOR,
+        presence(receipt, 10, now),
+        ReceiptError::PresenceAttestationIsNotNewer,
+    );
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::Monitor, account: BORROWER }));
+    market.advance(1);
+    let own = presence(receipt, 10, market.now());
+    reject(&mut market, BORROWER, own, ReceiptError::MonitorMustNotBeReceiptOwner);
+    let mut overstated = presence(receipt, 10, market.now());
+    if let Action::PostPresenceAttestation(report) = &mut overstated {
+        report.uptime_bps = Bps(10_001);
+    }
+    reject(&mut market, MONITOR, overstated, ReceiptError::PresenceReportInvalid);
+    reject(&mut market, ADMIN, limit(60), ReceiptError::PresenceLimitOutOfRange);
+    market.ok(MONITOR, presence(receipt, 10, market.now()));
+    market.ok(BORROWER, accept);
+    code
+}

@@ -109,6 +109,8 @@ pub fn genesis() -> Genesis {
         (Role::Insurer, INSURER),
         (Role::Curator, CURATOR),
         (Role::LiquidationAgent, LIQUIDATION_AGENT),
+        (Role::Monitor, APPRAISER),
+        (Role::Monitor, BORROWER_TWO),
     ];
     for role in
         [Role::Custodian, Role::Appraiser, Role::Insurer, Role::Curator, Role::LiquidationAgent]

@@ -619,6 +619,51 @@ impl Step {
                     Action::PostBorrowerReport(PostBorrowerReport { loan_id, document_hash });
                 (borrower_of(state, loan_id), action)
             }
+            Op::PostPresenceAttestation { receipt, report } => {
+                let receipt_id = receipt_id(state, receipt, |r| !is_closed(r));
+                let found = state.receipts.receipts.get(&receipt_id);
+                let newest = state.receipts.presence.get(&receipt_id).map(|a| a.as_of);
+                let (quantity, serials_hash, facility) = found.map_or_else(
+                    || (1, B256::ZERO, "Hillsboro OR".to_string()),
+                    |r| {
+                        let d = &r.description;
+                        (d.quantity, d.serials_hash, d.facility.clone())
+                    },
+                );
+                let (units_seen, as_of) = match report % 8 {
+                    5 => (quantity.saturating_sub(1), now),
+                    6 => (quantity, newest.unwrap_or(now)),
+                    7 => (quantity, now + 1),
+                    _ => (quantity, now),
+                };
+                let uptime_bps = if report % 8 == 4 { Bps(10_001) } else { Bps(9_900) };
+                let action = Action::PostPresenceAttestation(PostPresenceAttestation {
+                    receipt_id,
+                    units_seen,
+                    serials_hash,
+                    facility,
+                    uptime_bps,
+                    as_of,
+                });
+                // Now and then the receipt's owner attests its own hardware (BORROWER_TWO
+                // holds the monitor role too).
+                let owner = found.map(|r| r.owner);
+                let monitor = match owner {
+                    Some(owner) if report >= 240 => owner,
+                    _ => APPRAISER,
+                };
+                (monitor, action)
+            }
+            Op::SetPresenceLimit { class, limit } => {
+                let class = CLASSES[usize::from(class) % 3];
+                let max_age_secs = match limit % 4 {
+                    0 => 0,
+                    1 => 30 * DAY,
+                    2 => 7 * DAY,
+                    _ => 60,
+                };
+                (OPS, Action::SetPresenceLimit(SetPresenceLimit { class, max_age_secs }))
+            }
             _ => return None,
         };
         Some(Transaction { sender: self.party(proper), action })

@@ -335,6 +335,19 @@ pub enum Op {
         loan: u8,
         valid: bool,
     },
+    // Hardware presence (issue 16).
+    /// `report % 8`: 0-3 honest (every unit, now), 4 an uptime above 100%, 5 a unit short,
+    /// 6 a replay of the newest as-of time, 7 dated in the future; from 240 on the receipt's
+    /// owner sends it.
+    PostPresenceAttestation {
+        receipt: u8,
+        report: u8,
+    },
+    /// `limit % 4`: 0 off, 1 thirty days, 2 seven days, 3 a minute (out of range).
+    SetPresenceLimit {
+        class: u8,
+        limit: u8,
+    },
 }
 
 impl Op {
@@ -377,6 +390,8 @@ impl Op {
                 | Op::FundDebtServiceReserve { .. }
                 | Op::DrawDebtServiceReserve { .. }
                 | Op::PostBorrowerReport { .. }
+                | Op::PostPresenceAttestation { .. }
+                | Op::SetPresenceLimit { .. }
         )
     }
 }

@@ -158,6 +158,11 @@ pub(super) fn receipt_op() -> impl Strategy<Value = Op> {
         // Mostly drift around the current value; a quarter of them a fall to 2-40% of it.
         14 => (receipt(), bps(1, (8, 8_500..11_500), (3, 200..4_000)))
             .prop_map(|(receipt, value_bps)| Op::PostValuation { receipt, value_bps }),
+        // Monitors attest often; admin rarely changes a class's limit, usually off.
+        10 => (receipt(), any::<u8>())
+            .prop_map(|(receipt, report)| Op::PostPresenceAttestation { receipt, report }),
+        2 => (0u8..3, prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)])
+            .prop_map(|(class, limit)| Op::SetPresenceLimit { class, limit }),
     ]
 }
 
