@@ -23,7 +23,7 @@ use infrafi_core::{
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, GrantRole, HarvestBaseYield,
         IssueReceipt, MintUsdai, OpenSilo, PostTbillRate, PostValuation, ProposeLoan, RepayLoan,
-        RequestRedeem, SetKyc, SetParameter, SetSiloSeniorCap, Stake,
+        RequestRedeem, SetKyc, SetParameter, SetPresenceLimit, SetSiloSeniorCap, Stake,
     },
     ids::{B256, USDC},
     loans::{LoanStatus, LoanTerms, TrancheTerms},
@@ -650,6 +650,29 @@ impl Book {
             chain.state
         } else {
             state
+        };
+        // Monitored asset classes (issue 16, hardware presence): the simulator models the
+        // hardware as present (its losses come from defaults and resale, not missing racks), so
+        // the admin stops monitoring each class with a real transaction (loosening is
+        // immediate) rather than the simulator inventing a monitor's attestations.
+        let monitored: Vec<_> = state
+            .receipts
+            .classes
+            .iter()
+            .filter(|(_, class)| {
+                class.presence.max_age_secs != 0 || class.presence.pending.is_some()
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        let state = if monitored.is_empty() {
+            state
+        } else {
+            let mut chain = Chain::new(state, standard.clone(), 0);
+            for class in monitored {
+                let off = SetPresenceLimit { class, max_age_secs: 0 };
+                chain.apply(admin, Action::SetPresenceLimit(off))?;
+            }
+            chain.state
         };
         // Gateway ids the simulator mints carry its tag; continue after the last one used.
         let next_external_id = state
