@@ -314,6 +314,7 @@ pub(crate) fn loan_detail(
         schedule,
         proposed_schedule,
         liquidation_agent: loan.liquidation_agent,
+        sale_deadline_at: loan.sale_deadline_at,
         held_sales,
     })
 }
@@ -361,7 +362,7 @@ fn parse_receipt_status(text: &str) -> Result<ReceiptStatus, ApiError> {
     serde_json::from_value(serde_json::Value::String(text.to_string())).map_err(|_| {
         ApiError::bad_request(
             "status_invalid",
-            format!("`{text}` is not a receipt status (issued, pledged, released, foreclosed, sold, redeemed)"),
+            format!("`{text}` is not a receipt status (issued, pledged, released, foreclosed, sold, redeemed, written_off)"),
         )
     })
 }

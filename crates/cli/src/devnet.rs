@@ -710,8 +710,8 @@ mod tests {
             [
                 "0xfed8fc76d3ead75609f072929b2eecd41437e3aa8bc5a7f7a611165b0869bd0b",
                 "0xcad0573b3fd7470fbeaaa05adf0aa317627a4a804f31cc97e00e0873f2a2ea96",
-                "0x83d1bca4990709f1363f4747b5381dbeb2145db05b26fd4e8b722d4d62c32255",
-                "0x2e4ec5b5496a148fea2ded546e78457bcff387c6a8c5f3dc3f8583e1ff9c99c6",
+                "0xf72e4c375a434b392f659a0f991a73c944a848290d3a172d43b97e8590e4d63d",
+                "0x4106d989d0f0f5b52a67969f5bed0f428651a1b40b25165944353c319056e67b",
             ]
         );
     }

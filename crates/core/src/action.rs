@@ -138,7 +138,8 @@ actions! {
         AssignSuccessorCurator;
     /// SPEC 9.
     loans: ProposeLoan, CancelLoanProposal, AcceptLoan, RepayLoan, PrepayLoan, PledgeReceipts,
-        RemarkLoans, TriggerDefault, ForecloseLoan, ReportSale, DecideHeldSale, PayInsuranceClaim,
+        RemarkLoans, TriggerDefault, ForecloseLoan, ReportSale, DecideHeldSale, WriteOffReceipt,
+        PayInsuranceClaim,
         PayCasualtyClaim,
         ClaimLoanSurplus, SetLoanCovenants, FundDebtServiceReserve, DrawDebtServiceReserve,
         PostBorrowerReport;

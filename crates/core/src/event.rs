@@ -199,8 +199,9 @@ pub enum Event {
     LoansRemarked { first: LoanId, last: Option<LoanId>, count: u32 },
     /// A loan defaulted.
     LoanDefaulted { loan_id: LoanId, senior_interest_due: Amount, junior_interest_due: Amount },
-    /// A defaulted loan's receipts went to a liquidation agent.
-    LoanForeclosed { loan_id: LoanId, liquidation_agent: Address },
+    /// A defaulted loan's unsold receipts went to a liquidation agent, who alone may sell them
+    /// until `sale_deadline_at`.
+    LoanForeclosed { loan_id: LoanId, liquidation_agent: Address, sale_deadline_at: u64 },
     /// A liquidation agent reported a sale.
     SaleReported { receipt_id: ReceiptId, loan_id: LoanId, report: SaleReport },
     /// An insurer paid a claim.
@@ -276,6 +277,9 @@ pub enum Event {
     /// The admin decided a held sale report: approved, it executes (a `SaleReported` follows);
     /// rejected, its gross proceeds went back to the agent.
     HeldSaleDecided { receipt_id: ReceiptId, loan_id: LoanId, approved: bool },
+    /// After its loan's sale deadline the admin wrote off a foreclosed receipt nobody sold:
+    /// it recovers nothing, and the loan settles once nothing is left to sell.
+    ReceiptWrittenOff { receipt_id: ReceiptId, loan_id: LoanId },
     /// A deposit was queued: its stablecoin is escrowed until there is room to mint (issue 16).
     DepositQueued { deposit_id: u64, owner: Address, token: Symbol, amount: Amount },
     /// A queued deposit was minted (`remaining` waits on at the head).

@@ -224,6 +224,9 @@ pub enum ReceiptStatus {
     Sold,
     /// Burned: the hardware went back to its owner.
     Redeemed,
+    /// Foreclosed, unsold by its loan's sale deadline, and written off by the admin: it
+    /// recovered nothing (issue 11).
+    WrittenOff,
 }
 
 impl ReceiptStatus {

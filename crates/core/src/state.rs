@@ -73,7 +73,11 @@ pub struct Clock {
 /// `reserve.next_queued_deposit_id`, `ProtocolAccount::DepositQueue`; issue 16).
 /// 15: hardware presence (the table `receipts.presence`, `AssetClass::presence`,
 /// `Role::Monitor`; issue 16).
-pub const STATE_FORMAT: u64 = 15;
+/// 16: the sale deadline (`Loan::sale_deadline_at`, the `loan_foreclosed` event's
+/// `sale_deadline_at`), `ReceiptStatus::WrittenOff` and the `receipt_written_off` event
+/// (issue 11): a liquidation agent is replaced after its deadline, a receipt nobody sold is
+/// written off.
+pub const STATE_FORMAT: u64 = 16;
 
 component! {
     /// Everything the protocol knows.

@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0x94f9e54f21d1737e854362fa155e1e6419fd3171c212b0cc564080c7071e127c",
-            "0xfdd2780988d07729b5cb3dd7f26e5012bf8e39310937332acc4ff36e685f0409",
-            "0x2cf92145abc016eb0cf73ba82a952bfdc05cafa7eae47bab04a8c7e745b280f6",
+            "0xee8600920636dde9228a4582128d55d8b07e777f6eb91eb1452da364b0807e18",
+            "0x765e182982babd84809bd7308a0a0f08b0ed564934f6ba9380d6d823d4e8c691",
+            "0x20b65ae3e80f3bdae123958afa8a8e8404bf84a7a1e2d2cb681d35201c0935ca",
         ]
     );
 }

@@ -10,11 +10,12 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 15, in encoding order (formats 8 to 11 changed
+/// Every table and slot of the state at format 16, in encoding order (formats 8 to 11 changed
 /// the receipts' error shape, replay semantics and transaction JSON, not the state; 12 added
 /// `reserve.flows`, `reserve.account_flows` and three parameters; 13 `loans.held_sales`; 14 `reserve.queued_deposits` and
-/// `reserve.next_queued_deposit_id`; 15 `receipts.presence`).
-const SCHEMA_AT_FORMAT_15: &[&str] = &[
+/// `reserve.next_queued_deposit_id`; 15 `receipts.presence`; 16 no leaf: a loan's
+/// `sale_deadline_at` and the receipts' `WrittenOff` status change existing leaves).
+const SCHEMA_AT_FORMAT_16: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -70,8 +71,8 @@ const SCHEMA_AT_FORMAT_15: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 15.
-const GENESIS_HASH_AT_FORMAT_15: &str =
+/// The hash of the canonical encoding of [`pinned_state`] at format 16.
+const GENESIS_HASH_AT_FORMAT_16: &str =
     "0xbd7cb3d627e934c6900bd7d77f62af1bf678755f16f45dfa508538d9d3ad26d2";
 
 fn pinned_state() -> State {
@@ -86,7 +87,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 15, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 16, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -94,8 +95,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_15, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_15);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_16, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_16);
 }
 
 #[test]

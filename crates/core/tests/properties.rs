@@ -180,6 +180,7 @@ fn sender_gain_allowed(action: &Action, state: &State, events: &[Event]) -> Opti
         | Action::TriggerDefault(_)
         | Action::ReportSale(_)
         | Action::DecideHeldSale(_)
+        | Action::WriteOffReceipt(_)
         | Action::PayInsuranceClaim(_)
         | Action::DrawDebtServiceReserve(_) => None,
         Action::HarvestBaseYield(HarvestBaseYield {})

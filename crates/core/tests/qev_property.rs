@@ -441,6 +441,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0xe8f8f8c90bec4def88a0af6098a124182b1f4eb882e457ce6f3c4082c9ed3183"
+        "0x976cb2afd665cd993b5b41af9293943e8c562f20dc8557ba9bab99aa52042f12"
     );
 }

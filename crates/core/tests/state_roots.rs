@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0x9eb00e17a734876ce7207e113d48e99682bc5a8c039d5404f2da5c117099d86c",
-                "0xf8c55846cd134700921b3c1b203479eff799009ec47c382504d300d7e0d00e96",
-                "0xbe2c967c64f5654be3ef9ab28bcd7287c854355d539a030247affe503253c45f",
+                "0x82f9594a742258ac6b4c0c547c07d31853ef09f7c38a40b717c3f2f4d7e5875b",
+                "0x1a2c96ec99045f4b8a4dc45bb8163ddf849c862bf31857a501ab4ee3a73acd16",
+                "0x6beb700e806669e3f90b0c8af529605d48e0a92c6f62fd6fdc441fb68b68bafd",
             ],
             [
-                "0xa058918ad76dee9c3767a415a13f8376653e50fd023f052fad89e67cfeaece4e",
-                "0x2b487d15af5c7d1a8035d1c971effb338ede00f4d6fb234ef9879cc331ec5505",
-                "0xb745a6dc56c7abb6c3b7c7b35e912423fa6efb6fd7ca26810a37370c5657850a",
+                "0x85cb3215de6d931385f93e7c812bdf3ada480e993a15a91c3b194cac00db6503",
+                "0x36b44e7e8164dc3090cf170cbb061289631e09c54ef4df7bf689ce38c8926102",
+                "0x30c22e525ee815e84e71fe4c762caf54f5222d576d8c185981ea871e9088b9c4",
             ],
             [
-                "0x839ab2ad87b3c185bb578c3f4b7866243ea8747a9c43d84fd0eb22810be11423",
-                "0x3877c8f178be43054f1b77c84dace26f7da25b0eec5c179fb2c7f967741d2dd0",
-                "0xc2e930f7283166671bca9f310bbd640eb0d471f73ddc8f15f6d36d120bac2bc9",
+                "0x74e12ef3aa6748cc92043c6fc20a24f820df2833f539d0b5e159adcba2fef9ad",
+                "0xbd11a8ac62411ec99851f87900b63f2a5de8c64257ba0de19697196e20823a7c",
+                "0x466becdbe32415069c4aa7c97fc18dc0bda9127fc8e36965bb88afa8d1c763be",
             ],
             [
-                "0x780d5dd0ddf8acc7625e092efed6a5076c86fe9edc80883025033176633791ba",
-                "0x71bbb33455d0d4f51458f15b5c8d30b9fb8c069f80ffffc7e7f2629a189ee1c2",
-                "0xac373b267489814bb2b3d98e67182c2ec3aa8872f48697a7afc996dd64b95b9f",
+                "0x2900ab292d4001626215f0767c74347f67f794c811880a73ef3ce259f17d54c5",
+                "0x1e419438a632984579d06570f26841c7a012fbb4b30a52bb3c79cf805492cce6",
+                "0x15cce9833e9df06534c668736e45e726ba24fb64dc85030fbffe4e232e7d5880",
             ],
         ],
     );

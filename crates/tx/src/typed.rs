@@ -270,6 +270,7 @@ actions! {
     ForecloseLoan { loan_id, liquidation_agent };
     ReportSale { receipt_id, report };
     DecideHeldSale { receipt_id, approve };
+    WriteOffReceipt { receipt_id };
     PayInsuranceClaim { receipt_id, amount };
     PayCasualtyClaim { receipt_id };
     ClaimLoanSurplus { loan_id };

@@ -339,6 +339,11 @@ action_commands! {
         #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
         #[arg(long, action = clap::ArgAction::Set)] approve: bool,
     }
+    /// Admin: write off a foreclosed receipt nobody sold by its loan's sale deadline (it
+    /// recovers nothing; the loan settles once nothing is left to sell).
+    WriteOffReceipt {
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+    }
     /// Insurer: pay a claim on a foreclosed receipt.
     PayInsuranceClaim {
         #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,

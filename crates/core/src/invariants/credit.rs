@@ -40,6 +40,11 @@ pub(super) fn check_loans(state: &State) -> Result<(), String> {
         if !open && !loan.balance.is_zero() {
             return Err(format!("loan {id}: {:?} with a balance", loan.status));
         }
+        // Issue 11: a foreclosed loan's agent sells until a deadline, and only such a loan has
+        // an agent.
+        if loan.liquidation_agent.is_some() != loan.sale_deadline_at.is_some() {
+            return Err(format!("loan {id}: a liquidation agent without a sale deadline or back"));
+        }
         // Issue 16: the reserve's book is its account's balance, within its requirement; only
         // an active loan holds one or is breached.
         let reserve_account = usdai(state, ProtocolAccount::DebtServiceReserve(id));
@@ -153,7 +158,10 @@ pub(super) fn check_loan_receipts(
             LoanStatus::Active => held_here && receipt.status == ReceiptStatus::Pledged,
             LoanStatus::Defaulted => {
                 receipt.loan == Some(id)
-                    && matches!(receipt.status, ReceiptStatus::Foreclosed | ReceiptStatus::Sold)
+                    && matches!(
+                        receipt.status,
+                        ReceiptStatus::Foreclosed | ReceiptStatus::Sold | ReceiptStatus::WrittenOff
+                    )
             }
             LoanStatus::Repaid => receipt.loan != Some(id),
             LoanStatus::Settled => !held_here && receipt.loan == Some(id),

@@ -7,6 +7,10 @@
 //! asset class's recovery cost model ([`sale_cost_bounds`]); a report above any bound does not
 //! execute but is held, its gross proceeds escrowed, until the admin approves or rejects it
 //! ([`DecideHeldSale`]), so an agent cannot pay itself padded costs out of the waterfall.
+//! An agent has [`SALE_PERIOD_SECS`] to sell: after its loan's sale deadline the curator or
+//! admin may hand the unsold receipts to another agent ([`ForecloseLoan`] again), and the
+//! admin may write off a receipt nobody can sell ([`WriteOffReceipt`]), so neither an agent
+//! sitting on the receipts nor a receipt with nothing to recover holds a loan open for ever.
 
 use super::{
     Loan, LoanError, LoanStatus, active_loan, loan,
@@ -96,10 +100,17 @@ impl ActionHandler for TriggerDefault {
     }
 }
 
+/// How long a liquidation agent alone may sell a foreclosed loan's receipts: 90 days from
+/// each hand-over. The hardware is sold, or the agent replaced, or the receipt written off.
+pub const SALE_PERIOD_SECS: u64 = 90 * 86_400;
+
 /// Curator or admin: hand a defaulted loan's receipts to a liquidation agent.
 ///
-/// The silo's curator (or admin) hands a defaulted loan's receipts to a
-/// liquidation agent.
+/// The silo's curator (or admin) hands a defaulted loan's unsold receipts to a liquidation
+/// agent, who alone may sell them for [`SALE_PERIOD_SECS`]. Once that sale deadline has
+/// passed, the curator or admin may hand what is still unsold to another agent (a new
+/// deadline); the agent replaced can no longer report. A report held for the admin keeps
+/// the agent who made it (reimbursed if approved, repaid its gross if rejected).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForecloseLoan {
@@ -122,7 +133,8 @@ impl ActionHandler for ForecloseLoan {
         if sender != curator && !state.governance.has_role(Role::Admin, sender) {
             return Err(SiloError::SenderIsNotSiloCurator.into());
         }
-        if loan.liquidation_agent.is_some() {
+        let now = state.now();
+        if loan.sale_deadline_at.is_some_and(|deadline| now < deadline) {
             return Err(LoanError::LoanAlreadyForeclosed.into());
         }
         if !state.governance.has_role(Role::LiquidationAgent, agent) {
@@ -145,9 +157,15 @@ impl ActionHandler for ForecloseLoan {
                 );
             }
         }
+        let sale_deadline_at = now.checked_add(SALE_PERIOD_SECS).ok_or(Overflow)?;
         loan.liquidation_agent = Some(agent);
+        loan.sale_deadline_at = Some(sale_deadline_at);
         store(state, loan);
-        state.emit(Event::LoanForeclosed { loan_id: id, liquidation_agent: agent });
+        state.emit(Event::LoanForeclosed {
+            loan_id: id,
+            liquidation_agent: agent,
+            sale_deadline_at,
+        });
         Ok(())
     }
 }
@@ -345,6 +363,38 @@ impl ActionHandler for DecideHeldSale {
         let escrow = ProtocolAccount::LiquidationEscrow;
         send(state, ProtocolAccount::HeldSales, escrow, report.gross_proceeds)?;
         execute_sale(state, loan, receipt_id, agent, report)
+    }
+}
+
+/// Admin: write off a foreclosed receipt nobody sold by its loan's sale deadline.
+///
+/// For hardware that cannot be recovered (lost, seized, worthless): once the loan's sale
+/// deadline has passed, the admin writes the receipt off. It recovers nothing; when nothing
+/// else is left to sell the loan settles as after a sale (the curator's pool covers the senior
+/// tranche first, the vault takes the rest, impairment is released). Refused before the
+/// deadline (or before any foreclosure) and while a sale report of the receipt is held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteOffReceipt {
+    /// The foreclosed receipt written off.
+    pub receipt_id: ReceiptId,
+}
+
+impl ActionHandler for WriteOffReceipt {
+    const NAME: &'static str = "write_off_receipt";
+    // Settling the loan writes off senior principal and releases impairment.
+    const MOVES_SHARE_PRICE: bool = true;
+
+    fn execute(&self, state: &mut State, sender: Address) -> Result<(), TxError> {
+        let receipt_id = self.receipt_id;
+        require_role(state, Role::Admin, sender)?;
+        let loan = foreclosed_receipt_loan(state, receipt_id)?;
+        if loan.sale_deadline_at.is_none_or(|deadline| state.now() < deadline) {
+            return Err(LoanError::SaleDeadlineNotPassed.into());
+        }
+        receipts::set_status(state, receipt_id, ReceiptStatus::WrittenOff, Some(loan.id), None);
+        state.emit(Event::ReceiptWrittenOff { receipt_id, loan_id: loan.id });
+        settle_if_liquidated(state, loan)
     }
 }
 

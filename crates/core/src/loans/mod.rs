@@ -29,7 +29,7 @@ pub use covenants::{
 };
 pub use liquidation::{
     ClaimLoanSurplus, DecideHeldSale, ForecloseLoan, HeldSale, PayInsuranceClaim, ReportSale,
-    SaleReport, TriggerDefault, WaterfallPass, sale_cost_bounds,
+    SALE_PERIOD_SECS, SaleReport, TriggerDefault, WaterfallPass, WriteOffReceipt, sale_cost_bounds,
 };
 pub use marks::{CollateralMark, PledgeReceipts, RemarkLoans, mark_collateral};
 pub use origination::{AcceptLoan, CancelLoanProposal, ProposeLoan, blended_rate, ltv_bps};
@@ -89,7 +89,7 @@ result_codes! {
         SenderIsNotLoanLiquidationAgent = 816 => "sender_is_not_loan_liquidation_agent",
             "Only the liquidation agent the loan was foreclosed to may report its sales.";
         LoanAlreadyForeclosed = 817 => "loan_already_foreclosed",
-            "The loan's receipts were already handed to a liquidation agent.";
+            "The loan's receipts were already handed to a liquidation agent; another may take them only after its sale deadline passes.";
         ReceiptIsNotForeclosed = 818 => "receipt_is_not_foreclosed",
             "The receipt is not foreclosed collateral of a defaulted loan.";
         SaleCostsExceedProceeds = 819 => "sale_costs_exceed_proceeds",
@@ -130,6 +130,8 @@ result_codes! {
             "A sale report of this receipt is held for the admin's decision: its costs are above the recovery cost model's bounds.";
         ReceiptSaleIsNotHeld = 837 => "receipt_sale_is_not_held",
             "No sale report of this receipt is held for the admin's decision.";
+        SaleDeadlineNotPassed = 838 => "sale_deadline_not_passed",
+            "A foreclosed receipt may be written off only after its loan's sale deadline has passed.";
     }
 }
 
@@ -326,6 +328,10 @@ pub struct Loan {
     pub defaulted_at: Option<u64>,
     /// Who liquidates it.
     pub liquidation_agent: Option<Address>,
+    /// Until when that agent alone may sell its receipts (issue 11): set at each hand-over to
+    /// an agent, [`SALE_PERIOD_SECS`] later. After it another agent may take the unsold
+    /// receipts and the admin may write them off.
+    pub sale_deadline_at: Option<u64>,
     /// Its liquidation so far.
     pub recovery: Recovery,
     /// Surplus held in the loan account for a frozen borrower.

@@ -135,6 +135,7 @@ impl ActionHandler for ProposeLoan {
             senior_uncovered: Amount::ZERO,
             defaulted_at: None,
             liquidation_agent: None,
+            sale_deadline_at: None,
             recovery: Recovery::default(),
             surplus_held: Amount::ZERO,
             interest_paid: Amount::ZERO,

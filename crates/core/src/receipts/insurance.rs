@@ -38,7 +38,10 @@ impl ActionHandler for AttachPolicy {
         require_role(state, Role::Insurer, sender)?;
         let mut receipt = receipt(state, id)?;
         let now = state.now();
-        if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+        if matches!(
+            receipt.status,
+            ReceiptStatus::Sold | ReceiptStatus::Redeemed | ReceiptStatus::WrittenOff
+        ) {
             return Err(ReceiptError::ReceiptIsClosed.into());
         }
         if receipt.policy.as_ref().is_some_and(|policy| now < policy.expires_at) {
@@ -78,7 +81,10 @@ impl ActionHandler for RenewPolicy {
         let Self { receipt_id: id, coverage, expires_at } = *self;
         require_role(state, Role::Insurer, sender)?;
         let mut receipt = receipt(state, id)?;
-        if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+        if matches!(
+            receipt.status,
+            ReceiptStatus::Sold | ReceiptStatus::Redeemed | ReceiptStatus::WrittenOff
+        ) {
             return Err(ReceiptError::ReceiptIsClosed.into());
         }
         let Some(policy) = receipt.policy.as_mut() else {

@@ -99,7 +99,10 @@ impl ActionHandler for AmendReceipt {
         let mut receipt = issued_by(state, sender, id)?;
         if matches!(
             receipt.status,
-            ReceiptStatus::Foreclosed | ReceiptStatus::Sold | ReceiptStatus::Redeemed
+            ReceiptStatus::Foreclosed
+                | ReceiptStatus::Sold
+                | ReceiptStatus::Redeemed
+                | ReceiptStatus::WrittenOff
         ) {
             return Err(ReceiptError::ReceiptIsClosed.into());
         }

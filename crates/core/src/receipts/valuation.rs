@@ -148,7 +148,10 @@ impl ActionHandler for PostValuation {
         let Some(receipt) = state.receipts.receipts.get(&id) else {
             return Err(ReceiptError::ReceiptNotFound.into());
         };
-        if matches!(receipt.status, ReceiptStatus::Sold | ReceiptStatus::Redeemed) {
+        if matches!(
+            receipt.status,
+            ReceiptStatus::Sold | ReceiptStatus::Redeemed | ReceiptStatus::WrittenOff
+        ) {
             return Err(ReceiptError::ReceiptIsClosed.into());
         }
         if value.is_zero() {

@@ -8,16 +8,24 @@
 //! class's recovery cost model (the model's ITAD share of the reported gross, each fixed cost
 //! per unit); a report above any bound does not execute: its gross waits in
 //! `ProtocolAccount::HeldSales` until the admin approves it (costs that were real) or rejects
-//! it (the gross goes back to the agent, who must report again).
+//! it (the gross goes back to the agent, who must report again). An agent has 90 days to sell
+//! (`loans::SALE_PERIOD_SECS`): after its sale deadline the curator or admin may hand the
+//! unsold receipts to another agent, and the admin may write off a receipt nobody can sell,
+//! which settles the loan.
 
 use crate::common::{
-    ADMIN, ALICE, BOB, BORROWER, GpuLoan, INSURER, LIQUIDATION_AGENT, Market, model_sale, whole,
+    ADMIN, ALICE, BOB, BORROWER, CURATOR, GpuLoan, INSURER, LIQUIDATION_AGENT, Market, RIVAL,
+    minus, model_sale, plus, whole,
 };
 use infrafi_core::{
-    Action, Amount, Event, LoanId, ProtocolAccount,
-    action::{DecideHeldSale, PayInsuranceClaim, ReportSale},
+    Action, Amount, Asset, Event, LoanId, ProtocolAccount, Role,
+    action::{
+        DecideHeldSale, ForecloseLoan, GrantRole, PayInsuranceClaim, ReportSale, Transfer,
+        WriteOffReceipt,
+    },
+    governance::GovernanceError,
     ids::ReceiptId,
-    loans::{LoanError, LoanStatus, SaleReport},
+    loans::{LoanError, LoanStatus, SALE_PERIOD_SECS, SaleReport},
     receipts::ReceiptStatus,
 };
 
@@ -169,4 +177,108 @@ fn a_held_sale_the_admin_approves_executes_as_reported() {
         Action::DecideHeldSale(DecideHeldSale { receipt_id: receipt, approve: true }),
         LoanError::ReceiptSaleIsNotHeld,
     );
+}
+
+/// Attack: the agent the curator chose takes the receipts and never sells (it may be paid by
+/// the borrower to wait, or simply gone): the loan stays defaulted, its impairment in the
+/// price, the vault's principal locked. Before the sale deadline nobody may take the receipts
+/// from it (the curator's hand-over is refused: an agent has its 90 days); once the deadline
+/// has passed the curator hands them to another agent, the old one can no longer report, and
+/// the new one sells: the vault and the pool end exactly where the first agent's honest sale
+/// would have left them.
+#[test]
+fn a_liquidation_agent_who_sits_on_the_receipts_is_replaced_after_the_sale_deadline() {
+    let (mut market, loan, receipt) = foreclosed_and_sold();
+    let mut straight = market.clone();
+    report(&mut straight, receipt, honest());
+    let deadline = market.loan(loan).sale_deadline_at.expect("a foreclosed loan has a deadline");
+    assert_eq!(deadline, market.now() + SALE_PERIOD_SECS);
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::LiquidationAgent, account: RIVAL }));
+    let hand_over = ForecloseLoan { loan_id: loan, liquidation_agent: RIVAL };
+    market.advance(deadline - 1 - market.now());
+    market.rejected(CURATOR, Action::ForecloseLoan(hand_over), LoanError::LoanAlreadyForeclosed);
+
+    market.advance(1);
+    let events = market.ok(CURATOR, Action::ForecloseLoan(hand_over));
+    assert!(events.contains(&Event::LoanForeclosed {
+        loan_id: loan,
+        liquidation_agent: RIVAL,
+        sale_deadline_at: market.now() + SALE_PERIOD_SECS,
+    }));
+    let owner = market.state.receipts.receipts.get(&receipt).map(|r| r.owner);
+    assert_eq!(owner, Some(RIVAL), "the unsold receipt went to the new agent");
+    market.rejected(
+        AGENT,
+        Action::ReportSale(ReportSale { receipt_id: receipt, report: honest() }),
+        LoanError::SenderIsNotLoanLiquidationAgent,
+    );
+    // The new agent sells (the old one hands the buyer's money over off-chain here).
+    let proceeds = Transfer { asset: Asset::Usdai, to: RIVAL, amount: whole(GROSS) };
+    market.ok(AGENT, Action::Transfer(proceeds));
+    market.report_sale(RIVAL, receipt, honest());
+    assert_eq!(market.loan(loan).status, LoanStatus::Settled);
+    let silo = market.loan(loan).silo;
+    assert_eq!(market.vault_usdai(), straight.vault_usdai(), "the vault got the same");
+    assert_eq!(market.pool(silo), straight.pool(silo), "the pool paid the same");
+    assert_eq!(market.loan(loan).recovery, straight.loan(loan).recovery);
+}
+
+/// Attack: nobody moves a defaulted loan on, to keep a loss out of the redemption price
+/// for ever or the vault's principal locked: the curator never forecloses, then the agent the
+/// admin picks never sells. The admin forecloses in the curator's place; the write-off that
+/// ends the liquidation is the admin's alone (the curator is refused) and only after the
+/// sale deadline (refused the second before, and while a sale report of the receipt is held).
+/// Written off, the receipt recovers nothing and the loan settles through the waterfall's
+/// end: the curator's pool covers the senior tranche first, the vault loses only the rest,
+/// and no impairment is left in the price.
+#[test]
+fn nobody_can_stall_a_liquidation_forever() {
+    let (mut market, silo) = Market::builder()
+        .staked(ALICE, whole(1_000_000))
+        .with_silo(whole(60_000), whole(1_000_000));
+    let (loan, receipt) = market.lend(
+        silo,
+        GpuLoan { units: 29, appraisal: whole(870_000), senior: whole(600_000), apr_bps: 1_000 },
+    );
+    market.default_after_grace(loan);
+    let write_off = Action::WriteOffReceipt(WriteOffReceipt { receipt_id: receipt });
+    // Never foreclosed: no deadline has started, nothing to write off yet.
+    market.rejected(ADMIN, write_off.clone(), LoanError::SaleDeadlineNotPassed);
+    let foreclose = ForecloseLoan { loan_id: loan, liquidation_agent: AGENT };
+    market.ok(ADMIN, Action::ForecloseLoan(foreclose));
+    let deadline = market.loan(loan).sale_deadline_at.expect("a deadline");
+    market.advance(deadline - 1 - market.now());
+    market.rejected(ADMIN, write_off.clone(), LoanError::SaleDeadlineNotPassed);
+    market.advance(1);
+    market.rejected(CURATOR, write_off.clone(), GovernanceError::SenderLacksRole);
+    // A held report blocks the write-off until the admin decides it.
+    market.buyer_pays(BOB, AGENT, whole(1_000));
+    let padded = SaleReport { legal_costs: whole(1), ..model_sale(whole(1_000)) };
+    market.report_sale(AGENT, receipt, padded);
+    market.rejected(ADMIN, write_off.clone(), LoanError::ReceiptSaleIsHeld);
+    let reject = DecideHeldSale { receipt_id: receipt, approve: false };
+    market.ok(ADMIN, Action::DecideHeldSale(reject));
+
+    // The hardware is gone: the appraiser marks it at one unit and the keeper re-marks, so the
+    // loss is in the redemption price before the write-off settles it.
+    market.revalue_and_remark(receipt, Amount(1));
+    assert!(market.nav().senior_impairment > Amount::ZERO);
+    let conservative = market.nav().conservative;
+    let owed = market.loan(loan).senior.principal;
+    let pool = market.pool(silo);
+    let vault = market.vault_usdai();
+    let events = market.ok(ADMIN, write_off.clone());
+    assert!(events.contains(&Event::ReceiptWrittenOff { receipt_id: receipt, loan_id: loan }));
+    let status = market.state.receipts.receipts.get(&receipt).map(|r| r.status);
+    assert_eq!(status, Some(ReceiptStatus::WrittenOff));
+    let settled = market.loan(loan);
+    assert_eq!(settled.status, LoanStatus::Settled);
+    assert_eq!(settled.recovery.first_loss_cover, pool, "the pool paid first, all of it");
+    assert_eq!(market.pool(silo), Amount::ZERO);
+    assert_eq!(market.vault_usdai(), plus(vault, pool), "the vault received the pool");
+    assert_eq!(settled.recovery.senior_loss, minus(owed, pool), "the vault lost only the rest");
+    assert_eq!(market.nav().senior_impairment, Amount::ZERO, "no impairment is left");
+    assert_eq!(market.nav().conservative, conservative, "the loss was already in the price");
+    assert_eq!(market.senior().principal, Amount::ZERO);
+    market.rejected(ADMIN, write_off, LoanError::ReceiptIsNotForeclosed);
 }

@@ -577,3 +577,21 @@ pub(crate) fn only_a_held_sale_can_be_decided() -> TxError {
         LoanError::ReceiptSaleIsNotHeld,
     )
 }
+
+pub(crate) fn a_write_off_waits_for_the_sale_deadline_and_the_admin() -> TxError {
+    let (mut market, receipt, loan) = market_with_foreclosed_loan();
+    let write_off = Action::WriteOffReceipt(WriteOffReceipt { receipt_id: receipt });
+    let code = reject(&mut market, ADMIN, write_off.clone(), LoanError::SaleDeadlineNotPassed);
+    let deadline = market.loan(loan).sale_deadline_at.expect("foreclosed: a deadline");
+    market.advance(deadline - market.now());
+    reject(&mut market, CURATOR, write_off.clone(), GovernanceError::SenderLacksRole);
+    reject(
+        &mut market,
+        ADMIN,
+        Action::WriteOffReceipt(WriteOffReceipt { receipt_id: ReceiptId(99) }),
+        ReceiptError::ReceiptNotFound,
+    );
+    market.ok(ADMIN, write_off.clone());
+    reject(&mut market, ADMIN, write_off, LoanError::ReceiptIsNotForeclosed);
+    code
+}

@@ -35,7 +35,7 @@ use infrafi_core::{
         RepayLoan, ReportSale, RequestReceiptRedemption, RequestRedeem, RevokeRole, ServiceQueue,
         SetKyc, SetLoanCovenants, SetParameter, SetPause, SetPresenceLimit, SetSiloFrozen,
         SetSiloSeniorCap, Stake, Transfer, TransferReceipt, TransferRequest, TriggerDefault,
-        Unfreeze, WithdrawFirstLoss,
+        Unfreeze, WithdrawFirstLoss, WriteOffReceipt,
     },
     begin_block,
     governance::{GovernanceError, PENDING_CHANGES_MAX},
@@ -215,6 +215,7 @@ rejection_cases! {
     a_casualty_claim_pays_only_on_a_receipt_of_an_active_loan,
     a_sale_held_for_the_admin_blocks_its_receipt_until_decided,
     only_a_held_sale_can_be_decided,
+    a_write_off_waits_for_the_sale_deadline_and_the_admin,
 }
 
 /// Codes no test can produce, each with the reason (none: a code nothing can reach is either

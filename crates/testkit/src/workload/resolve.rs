@@ -498,8 +498,10 @@ impl Step {
                 (participant(self.sender), Action::TriggerDefault(TriggerDefault { loan_id }))
             }
             Op::ForecloseLoan { loan, agent } => {
+                // Not yet foreclosed, or past its agent's sale deadline (a hand-over).
                 let loan_id = loan_id(state, loan, |l| {
-                    l.status == LoanStatus::Defaulted && l.liquidation_agent.is_none()
+                    l.status == LoanStatus::Defaulted
+                        && l.sale_deadline_at.is_none_or(|deadline| now >= deadline)
                 });
                 let liquidation_agent = match agent % 8 {
                     0..=5 => LIQUIDATION_AGENT,
@@ -571,6 +573,16 @@ impl Step {
                 let receipt_id =
                     receipt_id(state, receipt, |r| state.loans.held_sales.contains_key(&r.id));
                 (OPS, Action::DecideHeldSale(DecideHeldSale { receipt_id, approve }))
+            }
+            Op::WriteOffReceipt { receipt } => {
+                // Mostly a foreclosed receipt whose loan's sale deadline has passed.
+                let receipt_id = receipt_id(state, receipt, |r| {
+                    r.status == ReceiptStatus::Foreclosed
+                        && r.loan.and_then(|id| state.loans.loans.get(&id)).is_some_and(|l| {
+                            l.sale_deadline_at.is_some_and(|deadline| now >= deadline)
+                        })
+                });
+                (OPS, Action::WriteOffReceipt(WriteOffReceipt { receipt_id }))
             }
             Op::ClaimLoanSurplus { loan } => {
                 let loan_id = loan_id(state, loan, |l| !l.surplus_held.is_zero());

@@ -315,6 +315,9 @@ pub enum Op {
         receipt: u8,
         approve: bool,
     },
+    WriteOffReceipt {
+        receipt: u8,
+    },
     ClaimLoanSurplus {
         loan: u8,
     },
@@ -385,6 +388,7 @@ impl Op {
                 | Op::PayInsuranceClaim { .. }
                 | Op::PayCasualtyClaim { .. }
                 | Op::DecideHeldSale { .. }
+                | Op::WriteOffReceipt { .. }
                 | Op::ClaimLoanSurplus { .. }
                 | Op::SetLoanCovenants { .. }
                 | Op::FundDebtServiceReserve { .. }

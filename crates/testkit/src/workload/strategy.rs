@@ -238,6 +238,7 @@ pub(super) fn loan_op() -> impl Strategy<Value = Op> {
         2 => loan().prop_map(|receipt| Op::PayCasualtyClaim { receipt }),
         8 => (loan(), prop::bool::weighted(0.7))
             .prop_map(|(receipt, approve)| Op::DecideHeldSale { receipt, approve }),
+        4 => loan().prop_map(|receipt| Op::WriteOffReceipt { receipt }),
         8 => loan().prop_map(|loan| Op::ClaimLoanSurplus { loan }),
         // Covenants: mostly valid (0-3 payments of reserve, a 30- or 90-day report), now and
         // then out of range; refills, draws and reports aimed at the loans that need them.
