@@ -394,7 +394,9 @@ proptest! {
 /// requests and steps below par are four times those required of that smaller sample, as the
 /// sample is four times larger; partial fills, rarer, are required 8 times (the seed gave 12
 /// until the generator also drew casualty claims, which take turns from the queue's actions,
-/// and then 10): a floor that says the path is exercised, not a pin.
+/// and then 10), and steps below par 30 (the seed gave 31 once the generator also drew
+/// presence attestations and write-offs, which take turns from the credit ops that impair
+/// loans): a floor that says the path is exercised, not a pin.
 #[test]
 fn the_workload_generator_accepts_and_rejects_every_kind_of_action() {
     use proptest::{strategy::ValueTree, test_runner::TestRunner};
@@ -454,7 +456,7 @@ fn the_workload_generator_accepts_and_rejects_every_kind_of_action() {
     assert!(never_rejected.is_empty(), "never rejected: {never_rejected:?}");
     assert!(served >= 40, "only {served} requests were served");
     assert!(partial >= 8, "only {partial} partial fills");
-    assert!(below_par >= 40, "the share price was below 1 in only {below_par} steps");
+    assert!(below_par >= 30, "the share price was below 1 in only {below_par} steps");
     let all = infrafi_core::TxError::all();
     let missing: Vec<&str> = all
         .iter()
