@@ -131,7 +131,12 @@ fn start_validators(
         chain_id: CHAIN,
         block_time_ms: args.block_time_ms,
     };
-    crate::validator_cmd::init_with(&testnet, &bench_genesis(senders)?, false)?;
+    crate::validator_cmd::init_with(
+        &testnet,
+        &bench_genesis(senders)?,
+        &infrafi_node::GenesisHistory::default(),
+        false,
+    )?;
     let mut guards = Vec::new();
     let mut urls = Vec::new();
     for index in 0..args.validators {

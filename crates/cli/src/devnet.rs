@@ -534,6 +534,107 @@ fn presence_attestations(stage: usize, state: &State) -> Vec<(&'static str, Acti
         .collect()
 }
 
+/// One action of the demo market's making on the core alone (see [`demo_market`]).
+pub(crate) struct DemoStep {
+    /// The block it ran in (1, 2, ..).
+    pub(crate) block: u64,
+    /// When.
+    pub(crate) timestamp: u64,
+    /// Which demo actor sent it.
+    pub(crate) actor: &'static str,
+    /// What it did.
+    pub(crate) action: Action,
+    /// Whether the core accepted it (a keeper action can find nothing left to do).
+    pub(crate) accepted: bool,
+}
+
+/// Seconds of history the demo market has: its bootstrap stages and the time between them.
+pub(crate) fn demo_market_secs() -> u64 {
+    STAGE_ADVANCE_DAYS.iter().sum::<u64>() * DAY
+}
+
+/// The devnet's demo market made on the core alone, deterministically, from the devnet's
+/// genesis at `start`: each bootstrap stage's actions at its time (as the devnet's node submits
+/// them), and after each time step the keeper's upkeep (as the devnet's built-in keeper sends
+/// it), in blocks numbered 1, 2, .. Ends at `start + demo_market_secs()`.
+pub(crate) fn demo_market(start: u64) -> Result<(State, Vec<DemoStep>)> {
+    use infrafi_core::{BlockContext, Transaction, apply};
+    let mut state = State::from_genesis(&genesis(start)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut steps = Vec::new();
+    let mut block = 0;
+    let mut now = start;
+    let next = |block: &mut u64| {
+        *block += 1;
+        *block
+    };
+    for stage in 0..=STAGE_ADVANCE_DAYS.len() {
+        let context = BlockContext { height: next(&mut block), timestamp: now };
+        for (actor, action) in bootstrap(stage, &state.clone()) {
+            let tx = Transaction { sender: devnet_address(actor), action: action.clone() };
+            apply(&mut state, &context, &tx).map_err(|e| {
+                anyhow::anyhow!("demo stage {stage}: {} by {actor} rejected: {e}", action.name())
+            })?;
+            steps.push(DemoStep {
+                block: context.height,
+                timestamp: now,
+                actor,
+                action,
+                accepted: true,
+            });
+        }
+        if let Some(days) = STAGE_ADVANCE_DAYS.get(stage) {
+            now += days * DAY;
+            let context = BlockContext { height: next(&mut block), timestamp: now };
+            infrafi_core::begin_block(&mut state, &context).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for action in infrafi_node::keeper::due_actions(&state) {
+                let tx = Transaction { sender: devnet_address("keeper"), action: action.clone() };
+                let accepted = apply(&mut state, &context, &tx).is_ok();
+                steps.push(DemoStep {
+                    block: context.height,
+                    timestamp: now,
+                    actor: "keeper",
+                    action,
+                    accepted,
+                });
+            }
+        }
+    }
+    Ok((state, steps))
+}
+
+fn devnet_address(name: &str) -> Address {
+    actor(name).address()
+}
+
+/// The devnet's demo market as a genesis history ending at `genesis_time` (see
+/// [`demo_market`]; the keeper's rejected attempts are left out); the genesis it applies to is
+/// [`genesis`]`(genesis_time - demo_market_secs())`. Returns that genesis and the history, with
+/// the state root it gives.
+pub(crate) fn demo_genesis(genesis_time: u64) -> Result<(Genesis, infrafi_node::GenesisHistory)> {
+    let start = genesis_time
+        .checked_sub(demo_market_secs())
+        .context("the genesis time is before the demo market's history")?;
+    let (_, steps) = demo_market(start)?;
+    let mut history = infrafi_node::GenesisHistory {
+        state_root: None,
+        actions: steps
+            .into_iter()
+            .filter(|step| step.accepted)
+            .map(|step| infrafi_node::HistoryAction {
+                block: step.block,
+                timestamp: step.timestamp,
+                sender: devnet_address(step.actor),
+                action: step.action,
+            })
+            .collect(),
+    };
+    let genesis = genesis(start);
+    let mut state = history.genesis_state(&genesis)?;
+    let (tree, _) = infrafi_node::chain::tree_of(&mut state);
+    history.state_root = Some(tree.root());
+    Ok((genesis, history))
+}
+
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
@@ -657,31 +758,14 @@ mod tests {
 
     /// The bootstrap replayed on the core: the state and the JSON of every bootstrap action.
     fn replay() -> (State, String) {
+        let (state, steps) = demo_market(1_750_000_000).unwrap();
         let mut wire = String::new();
-        let start = 1_750_000_000;
-        let mut state = State::from_genesis(&genesis(start)).unwrap();
-        let mut height = 0;
-        let mut now = start;
-        for stage in 0..=STAGE_ADVANCE_DAYS.len() {
-            height += 1;
-            let block = BlockContext { height, timestamp: now };
-            for (name, action) in bootstrap(stage, &state.clone()) {
-                wire.push_str(&format!("{name} {}\n", serde_json::to_string(&action).unwrap()));
-                let label = format!("stage {stage}: {} by {name}", action.name());
-                let tx = Transaction { sender: actor(name).address(), action };
-                apply(&mut state, &block, &tx).unwrap_or_else(|e| panic!("{label}: {e}"));
-            }
-            if let Some(days) = STAGE_ADVANCE_DAYS.get(stage) {
-                now += days * DAY;
-                height += 1;
-                let block = BlockContext { height, timestamp: now };
-                infrafi_core::begin_block(&mut state, &block).unwrap();
-                for action in infrafi_node::keeper::due_actions(&state) {
-                    wire.push_str(&format!("keeper {}\n", serde_json::to_string(&action).unwrap()));
-                    let tx = Transaction { sender: actor("keeper").address(), action };
-                    let _ = apply(&mut state, &block, &tx);
-                }
-            }
+        for step in steps {
+            wire.push_str(&format!(
+                "{} {}\n",
+                step.actor,
+                serde_json::to_string(&step.action).unwrap()
+            ));
         }
         (state, wire)
     }
@@ -714,6 +798,50 @@ mod tests {
                 "0x4106d989d0f0f5b52a67969f5bed0f428651a1b40b25165944353c319056e67b",
             ]
         );
+    }
+
+    /// The testnet's genesis (`infrafi testnet init`) carries the devnet's market: its history
+    /// is the devnet bootstrap and keeper upkeep, action for action, in the same blocks at the
+    /// same times, before the chain's first block; the state it gives differs from the devnet
+    /// replay's only in the clock's block height (0: the chain's genesis block), and its root is
+    /// the one the history records.
+    #[test]
+    fn the_demo_genesis_history_is_the_devnet_market_before_block_one() {
+        let start = 1_750_000_000;
+        let genesis_time = start + demo_market_secs();
+        let (testnet_genesis, history) = demo_genesis(genesis_time).unwrap();
+        assert_eq!(testnet_genesis.timestamp, start);
+        let mut state = history.genesis_state(&testnet_genesis).unwrap();
+        assert_eq!((state.height(), state.now()), (0, genesis_time));
+        let (devnet, steps) = demo_market(start).unwrap();
+        let devnet_actions: Vec<_> = steps
+            .iter()
+            .filter(|step| step.accepted)
+            .map(|step| {
+                (step.block, step.timestamp, actor(step.actor).address(), step.action.clone())
+            })
+            .collect();
+        let history_actions: Vec<_> = history
+            .actions
+            .iter()
+            .map(|entry| (entry.block, entry.timestamp, entry.sender, entry.action.clone()))
+            .collect();
+        assert!(!history_actions.is_empty());
+        assert_eq!(history_actions, devnet_actions);
+        let leaves = |state: &State| -> std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+            state.leaves().into_iter().map(|leaf| (leaf.key, leaf.value)).collect()
+        };
+        let (ours, theirs) = (leaves(&state), leaves(&devnet));
+        let keys: std::collections::BTreeSet<&Vec<u8>> = ours.keys().chain(theirs.keys()).collect();
+        let differing: Vec<String> = keys
+            .into_iter()
+            .filter(|key| ours.get(*key) != theirs.get(*key))
+            .map(|key| String::from_utf8_lossy(key).into_owned())
+            .collect();
+        assert_eq!(differing, ["clock"]);
+        let (tree, _) = infrafi_node::chain::tree_of(&mut state);
+        assert_eq!(history.state_root, Some(tree.root()));
+        assert!(demo_genesis(demo_market_secs() - 1).is_err(), "a genesis before 1970");
     }
 
     #[test]

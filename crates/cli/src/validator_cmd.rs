@@ -9,7 +9,7 @@ use crate::{devnet, node_cmd, wallet};
 use anyhow::{Context, Result, bail};
 use infrafi_api::{client::Client, dto::StateExportDto};
 use infrafi_core::{Genesis, State};
-use infrafi_node::{BlockHeader, Chain, Node, NodeConfig};
+use infrafi_node::{BlockHeader, Chain, GenesisHistory, Node, NodeConfig};
 use infrafi_validator::{
     Limits, Start, ValidatorConfig, ValidatorEntry, ValidatorSet,
     config::{generate_keys, public_key_hex, read_validator_set, write_key},
@@ -84,16 +84,22 @@ fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
         .with_context(|| format!("writing {}", path.display()))
 }
 
-/// `infrafi testnet init` with the devnet's genesis: returns the validator set written.
+/// `infrafi testnet init` with the devnet's genesis and demo market: the market's history
+/// (the devnet's bootstrap and keeper upkeep) ends at the testnet's genesis time, now.
 pub(crate) fn init(args: &TestnetArgs) -> Result<ValidatorSet> {
-    init_with(args, &devnet::genesis(devnet::unix_now()), true)
+    let (genesis, history) = devnet::demo_genesis(devnet::unix_now())?;
+    init_with(args, &genesis, &history, true)
 }
 
-/// Writes a testnet folder whose validators share `genesis` (validator 0 runs the devnet's
-/// keeper if `keeper`); returns the validator set.
+/// The name of a testnet folder's genesis history file.
+const GENESIS_HISTORY_FILE: &str = "genesis-history.json";
+
+/// Writes a testnet folder whose validators share `genesis` and its `history` (none if empty;
+/// validator 0 runs the devnet's keeper if `keeper`); returns the validator set.
 pub(crate) fn init_with(
     args: &TestnetArgs,
     genesis: &Genesis,
+    history: &GenesisHistory,
     keeper: bool,
 ) -> Result<ValidatorSet> {
     if args.validators == 0 {
@@ -129,6 +135,9 @@ pub(crate) fn init_with(
     };
     write_json(&args.out.join("validators.json"), &set)?;
     write_json(&args.out.join("genesis.json"), genesis)?;
+    if !history.is_empty() {
+        write_json(&args.out.join(GENESIS_HISTORY_FILE), history)?;
+    }
     devnet::write_keys(&args.out)?;
     for (index, (key, (api, p2p))) in keys.iter().zip(&ports).enumerate() {
         let folder = args.out.join(format!("v{index}"));
@@ -140,6 +149,8 @@ pub(crate) fn init_with(
             key: "consensus.key".into(),
             data_dir: "data".into(),
             genesis: "../genesis.json".into(),
+            genesis_history: (!history.is_empty())
+                .then(|| Path::new("..").join(GENESIS_HISTORY_FILE)),
             validators: "../validators.json".into(),
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, *p2p)),
             api: SocketAddr::from((Ipv4Addr::LOCALHOST, *api)),
@@ -217,10 +228,10 @@ fn run_testnet(args: &TestnetArgs) -> Result<()> {
     Ok(())
 }
 
-fn read_genesis(path: &Path) -> Result<Genesis> {
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).context("parsing the genesis")
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
 /// Starts an empty data directory from a peer's certified state: checks the certificate
@@ -263,10 +274,16 @@ fn state_sync(
     Ok(set.decode(&certificate.finalization)?)
 }
 
-/// Where consensus starts for a node directory: genesis, or the snapshot it was started from.
-fn start_of(node_dir: &Path, set: &ValidatorSet, genesis_header: BlockHeader) -> Result<Start> {
+/// Where consensus starts for an initialised node directory: its genesis block, or the
+/// snapshot it was started from.
+fn start_of(node_dir: &Path, set: &ValidatorSet) -> Result<Start> {
     let store = infrafi_store::Store::open(node_dir)?;
-    let Some(floor) = store.meta("floor")? else { return Ok(Start::Genesis(genesis_header)) };
+    let Some(floor) = store.meta("floor")? else {
+        let header = store.header(0)?.context("the data directory has no genesis block")?;
+        let header: BlockHeader =
+            infrafi_node::block::decode(&header).context("decoding the genesis header")?;
+        return Ok(Start::Genesis(header));
+    };
     let height = u64::from_be_bytes(floor.as_slice().try_into().context("floor is 8 bytes")?);
     let certificate =
         store.certificate(height)?.context("the snapshot's certificate is missing")?;
@@ -277,7 +294,7 @@ fn start_of(node_dir: &Path, set: &ValidatorSet, genesis_header: BlockHeader) ->
 pub(crate) fn run_validator(args: ValidatorArgs) -> Result<()> {
     let config = ValidatorConfig::load(&args.config)?;
     let (key, set) = config.identity()?;
-    let genesis = read_genesis(&config.genesis)?;
+    let genesis: Genesis = read_json(&config.genesis)?;
     let node_dir = config.data_dir.join("node");
     let empty = !node_dir.join(infrafi_store::DATABASE_FILE).exists();
     let floor = match (&args.state_sync_from, empty) {
@@ -288,11 +305,20 @@ pub(crate) fn run_validator(args: ValidatorArgs) -> Result<()> {
         ),
         (None, _) => None,
     };
-    let (genesis_header, _) = infrafi_node::genesis_block(config.chain_id, &genesis)?;
+    if empty && floor.is_none() {
+        // The genesis block, after the genesis's history if it has one: the same state and
+        // root on every validator holding the same two files.
+        let history: GenesisHistory = match &config.genesis_history {
+            Some(path) => read_json(path)?,
+            None => GenesisHistory::default(),
+        };
+        let store = Arc::new(infrafi_store::Store::open(&node_dir)?);
+        Chain::initialize_with_history(store, config.chain_id, &genesis, &history)
+            .context("writing the genesis block")?;
+    }
     let start = match floor {
         Some(finalization) => Start::Floor(Box::new(finalization)),
-        None if empty => Start::Genesis(genesis_header),
-        None => start_of(&node_dir, &set, genesis_header)?,
+        None => start_of(&node_dir, &set)?,
     };
     let mut node_config = NodeConfig::new(config.chain_id, node_dir);
     node_config.block_txs_max = config.block_txs_max;

@@ -1,6 +1,7 @@
 //! The validator network on real sockets: `infrafi testnet run` starts four validator processes
-//! on loopback (authenticated TCP between them, an API each). A transaction sent to one is
-//! finalized and readable from another; one validator killed with SIGKILL under load does not
+//! on loopback (authenticated TCP between them, an API each). All four start from the same
+//! genesis block, which carries the devnet's demo market; a transaction sent to one is
+//! finalized and readable from another, against that market too; one validator killed with SIGKILL under load does not
 //! stop the others; restarted, it catches up to the same chain; no acknowledged transaction is
 //! lost; a balance proof from a validator verifies offline against the quorum's certificate.
 
@@ -122,6 +123,66 @@ fn send_kyc(api: &str, keys: &Path, index: u32) -> String {
     answer["tx_hash"].as_str().unwrap().to_string()
 }
 
+/// Sends `args` as a transaction signed by `actor` to `api` without waiting; returns its hash.
+fn send(api: &str, keys: &Path, actor: Actor, args: &[&str]) -> String {
+    let keystore = actor.keystore(keys);
+    let mut command = vec!["tx", "--node", api, "--keystore", &keystore, "--no-wait"];
+    command.extend_from_slice(args);
+    let answer: Value = serde_json::from_str(&cli_ok(&command)).unwrap();
+    answer["tx_hash"].as_str().unwrap().to_string()
+}
+
+fn query(api: &str, what: &[&str]) -> Value {
+    let mut command = vec!["query", "--node", api];
+    command.extend_from_slice(what);
+    serde_json::from_str(&cli_ok(&command)).unwrap()
+}
+
+/// Every validator starts from the same genesis block, whose state root is the one the genesis
+/// history records; validator 3 serves the devnet's demo market (silos, receipts, loans of
+/// every kind, the vault and its queue) and finalizes a transaction against it sent to
+/// validator 0: alice pays what the late loan owes.
+fn the_demo_market_is_the_shared_genesis(apis: &[String], out: &Path) {
+    let history: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("genesis-history.json")).unwrap())
+            .unwrap();
+    let genesis = block(&apis[0], 0)["header"].clone();
+    assert_eq!(genesis["state_root"], history["state_root"], "{genesis}");
+    for api in &apis[1..] {
+        assert_eq!(block(api, 0)["header"], genesis, "the genesis block on {api}");
+    }
+    let v3 = &apis[3];
+    let silos = query(v3, &["silos"]);
+    assert_eq!(silos["silos"].as_array().map(Vec::len), Some(2), "{silos}");
+    let receipts = query(v3, &["receipts"]);
+    assert!(receipts["receipts"].as_array().unwrap().len() >= 14, "{receipts}");
+    let loans = query(v3, &["loans"]);
+    let loans = loans["loans"].as_array().unwrap();
+    assert!(loans.iter().filter(|loan| loan["status"] == "active").count() >= 5, "{loans:?}");
+    assert!(loans.iter().any(|loan| loan["status"] == "proposed"), "{loans:?}");
+    assert!(loans.iter().any(|loan| !loan["margin_call"].is_null()), "a margin call: {loans:?}");
+    let vault = query(v3, &["vault"]);
+    assert_ne!(vault["share_supply"], "0", "{vault}");
+    let queue = query(v3, &["queue"]);
+    assert!(queue["rounds"].as_u64().unwrap() > 0, "{queue}");
+    assert!(!queue["requests"].as_array().unwrap().is_empty(), "{queue}");
+
+    // The late loan: a payment missed before genesis, within grace. Alice (anyone may) pays
+    // what it owes through validator 0; validator 3 finalizes it.
+    let late_loan = "2";
+    let late = query(v3, &["loan", late_loan]);
+    assert!(late["schedule"]["payments_missed"].as_u64().unwrap() >= 1, "{late}");
+    let paid =
+        send(&apis[0], &out.join("keys"), Actor::Alice, &["repay-loan", "--loan-id", late_loan]);
+    wait_until("the payment on validator 3", Duration::from_secs(60), || {
+        receipt(v3, &paid).is_some()
+    });
+    assert_eq!(receipt(v3, &paid).unwrap()["status"], "applied", "{paid}");
+    let after = query(v3, &["loan", late_loan]);
+    assert_eq!(after["schedule"]["payments_missed"], 0, "{after}");
+    assert_ne!(after["loan"]["interest_paid"], late["loan"]["interest_paid"], "{after}");
+}
+
 #[test]
 fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
     let dir = tempfile::tempdir().unwrap();
@@ -136,6 +197,7 @@ fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
     assert_eq!(v3["mode"], "validator", "{v3}");
     assert_eq!(v3["consensus"]["validator_index"], 3, "{v3}");
     assert_eq!(v3["consensus"]["peers"].as_array().unwrap().len(), 3, "{v3}");
+    the_demo_market_is_the_shared_genesis(&apis, &out);
 
     // Sent to validator 0, finalized and readable from validator 3.
     let first = send_kyc(&apis[0], &keys, 0);

@@ -35,11 +35,11 @@ mod replay;
 use crate::block::{
     BlockBody, BlockHeader, Receipt, ReceiptError, decode, encode, encode_json, indexed_root,
 };
-use crate::{history, mempool::Mempool};
+use crate::{genesis_history::GenesisHistory, history, mempool::Mempool};
 use alloy_primitives::{Address, B256};
 pub use error::{BrokenInvariant, ChainError};
-use genesis::{chain_meta, genesis_header, u64_meta};
-pub use genesis::{genesis_block, tree_of};
+use genesis::{chain_meta, genesis_header, genesis_state, u64_meta};
+pub use genesis::{genesis_block, genesis_block_with_history, tree_of};
 use infrafi_core::{BlockContext, Genesis, State, Transaction, tx};
 use infrafi_merkle::Tree;
 use infrafi_store::{CommitBatch, Store};
@@ -294,10 +294,23 @@ impl Chain {
         chain_id: u64,
         genesis: &Genesis,
     ) -> Result<Chain, ChainError> {
-        let mut state =
-            State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
-        let (tree, leaves) = tree_of(&mut state);
-        let header = genesis_header(chain_id, genesis.timestamp, tree.root());
+        Chain::initialize_with_history(store, chain_id, genesis, &GenesisHistory::default())
+    }
+
+    /// Initialises an empty store from `genesis` and its `history` (see [`GenesisHistory`]):
+    /// the genesis block commits to the state after the history, at the last action's time, and
+    /// the history is kept beside the genesis so the store can still be replayed from it.
+    pub fn initialize_with_history(
+        store: Arc<Store>,
+        chain_id: u64,
+        genesis: &Genesis,
+        genesis_history: &GenesisHistory,
+    ) -> Result<Chain, ChainError> {
+        if store.head()?.is_some() {
+            return Err(ChainError::Corrupt("the data directory already holds a chain".into()));
+        }
+        let (state, tree, leaves) = genesis_state(genesis, genesis_history)?;
+        let header = genesis_header(chain_id, state.now(), tree.root());
         let body = BlockBody { transactions: Vec::new(), block_events: Vec::new() };
         let sample = history::sample(&state, 0);
         store.commit(&CommitBatch {
@@ -306,7 +319,15 @@ impl Chain {
             body: encode_json(&body),
             receipts: Vec::new(),
             leaves: leaves.into_iter().map(|(k, v)| (k, Some(v))).collect(),
-            meta: chain_meta(chain_id, genesis)?,
+            meta: {
+                let mut meta = chain_meta(chain_id, genesis)?;
+                if !genesis_history.is_empty() {
+                    let json = serde_json::to_vec(genesis_history)
+                        .map_err(|e| ChainError::Genesis(e.to_string()))?;
+                    meta.push(("genesis_history".into(), json));
+                }
+                meta
+            },
             history: Some((sample.timestamp, sample.encode())),
             certificate: None,
         })?;

@@ -16,6 +16,7 @@
 pub mod admission;
 pub mod block;
 pub mod chain;
+pub mod genesis_history;
 pub mod health;
 pub mod history;
 pub mod journal;
@@ -30,8 +31,9 @@ use alloy_primitives::{Address, B256};
 pub use block::{BlockBody, BlockHeader, Receipt, ReceiptError};
 pub use chain::{
     BlockExecutor, BrokenInvariant, Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot,
-    genesis_block, replay_from_genesis,
+    genesis_block, genesis_block_with_history, replay_from_genesis,
 };
+pub use genesis_history::{GenesisHistory, HistoryAction};
 use infrafi_core::{Action, BlockContext, Event, Genesis, State, Transaction, TxError};
 use infrafi_store::{Store, StoreError};
 use infrafi_tx::{CheckError, SealedTransaction, SignedTransaction, SigningKey, verify_batch};

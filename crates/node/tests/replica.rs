@@ -7,7 +7,10 @@ mod support;
 
 use alloy_primitives::B256;
 use infrafi_core::{Action, Amount, Asset, Genesis, action::MintUsdai, ids::USDC};
-use infrafi_node::{ChainError, Finalized, Node, NodeConfig, Replica, ReplicaError};
+use infrafi_node::{
+    Chain, ChainError, Finalized, GenesisHistory, HistoryAction, Node, NodeConfig, Replica,
+    ReplicaError,
+};
 use infrafi_store::Store;
 use infrafi_tx::SigningKey;
 use std::sync::Arc;
@@ -218,4 +221,60 @@ fn a_validator_checks_a_signature_once_at_admission_and_not_again_when_a_block_c
         matches!(refused, ReplicaError::Chain(ChainError::TransactionInvalid { index: 0, .. })),
         "{refused}"
     );
+}
+
+/// A genesis with a history (the testnet's demo market is one): every replica that holds the
+/// same genesis and history writes the same genesis block, at the history's last time, with the
+/// state after it; the chain goes on from there, and its store replays from the genesis and
+/// the history it keeps. A history whose recorded root another build would not reach is
+/// refused before anything is written.
+#[test]
+fn replicas_of_a_genesis_with_a_history_start_at_one_genesis_block_and_replay_from_it() {
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let minted_at = genesis.timestamp + 3_600;
+    let history = GenesisHistory {
+        state_root: None,
+        actions: vec![HistoryAction {
+            block: 1,
+            timestamp: minted_at,
+            sender: user.address(),
+            action: mint(5),
+        }],
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut headers = Vec::new();
+    for dir in [&dir_a, &dir_b] {
+        let store = Arc::new(Store::open(dir.path()).unwrap());
+        let chain = Chain::initialize_with_history(store, CHAIN, &genesis, &history).unwrap();
+        headers.push(chain.committed().header.clone());
+    }
+    assert_eq!(headers[0], headers[1], "one genesis and history, one genesis block");
+    assert_eq!((headers[0].height, headers[0].timestamp), (0, minted_at));
+    let (expected, _) =
+        infrafi_node::genesis_block_with_history(CHAIN, &genesis, &history).unwrap();
+    assert_eq!(headers[0], expected);
+    assert_ne!(headers[0], infrafi_node::genesis_block(CHAIN, &genesis).unwrap().0);
+
+    let (node, mut replica) = start(dir_a.path(), None);
+    let usdai = |node: &Node| node.snapshot().state.ledger.balance(user.address(), Asset::Usdai);
+    assert_eq!(usdai(&node), Amount::from_whole(5));
+    assert_eq!(node.next_nonce(user.address()), 0, "a history consumes no nonce");
+    node.submit(user.sign(CHAIN, 0, &mint(3))).unwrap();
+    let head = replica.committed();
+    let (header, txs) = replica.propose(head.hash, minted_at + 1, |_| true).unwrap();
+    replica.finalize(&header, &txs, None).unwrap();
+    assert_eq!(usdai(&node), Amount::from_whole(8));
+    node.shutdown();
+    drop((node, replica));
+    let store = Store::open(dir_a.path()).unwrap();
+    assert_eq!(infrafi_node::replay_from_genesis(&store).unwrap(), (1, header.state_root));
+
+    let wrong = GenesisHistory { state_root: Some(B256::repeat_byte(0xee)), ..history };
+    let fresh = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(fresh.path()).unwrap());
+    let error =
+        Chain::initialize_with_history(store.clone(), CHAIN, &genesis, &wrong).err().unwrap();
+    assert!(error.to_string().contains("the history expects"), "{error}");
+    assert_eq!(store.head().unwrap(), None, "nothing written");
 }

@@ -6,6 +6,7 @@
 //! key = "consensus.key"            # hex of the ed25519 private key; keep it private
 //! data_dir = "data"                # the node's store and the engine's journals
 //! genesis = "../genesis.json"
+//! genesis_history = "../genesis-history.json"   # optional: actions before block 1
 //! validators = "../validators.json"
 //! listen = "0.0.0.0:9000"          # consensus network (TCP)
 //! api = "127.0.0.1:8545"           # HTTP API
@@ -45,6 +46,10 @@ pub struct ValidatorConfig {
     pub data_dir: PathBuf,
     /// The genesis file.
     pub genesis: PathBuf,
+    /// The genesis's history (`infrafi_node::GenesisHistory`): actions applied to the genesis
+    /// state before the first block; every validator must hold the identical file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub genesis_history: Option<PathBuf>,
     /// The validator set file.
     pub validators: PathBuf,
     /// The consensus network's listening address.
@@ -166,10 +171,11 @@ impl ValidatorConfig {
                 *file = folder.join(&*file);
             }
         }
-        if let Some(keeper) = &mut config.keeper_keystore
-            && keeper.is_relative()
+        for file in [&mut config.keeper_keystore, &mut config.genesis_history].into_iter().flatten()
         {
-            *keeper = folder.join(&*keeper);
+            if file.is_relative() {
+                *file = folder.join(&*file);
+            }
         }
         Ok(config)
     }

@@ -1,8 +1,9 @@
 //! The genesis block (header and state), the Merkle tree of a state, and the chain's metadata
-//! in the store (chain id, genesis, state format, signing version).
+//! in the store (chain id, genesis and its history, state format, signing version).
 
 use super::ChainError;
 use crate::block::{BlockHeader, indexed_root};
+use crate::genesis_history::GenesisHistory;
 use alloy_primitives::B256;
 use infrafi_core::{Genesis, State};
 use infrafi_merkle::Tree;
@@ -58,7 +59,38 @@ pub(super) fn chain_meta(
 
 /// The genesis block of a chain: its header and its state.
 pub fn genesis_block(chain_id: u64, genesis: &Genesis) -> Result<(BlockHeader, State), ChainError> {
-    let mut state = State::from_genesis(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
-    let (tree, _) = tree_of(&mut state);
-    Ok((genesis_header(chain_id, genesis.timestamp, tree.root()), state))
+    genesis_block_with_history(chain_id, genesis, &GenesisHistory::default())
+}
+
+/// The genesis block of a chain whose genesis has a history (see [`GenesisHistory`]).
+pub fn genesis_block_with_history(
+    chain_id: u64,
+    genesis: &Genesis,
+    history: &GenesisHistory,
+) -> Result<(BlockHeader, State), ChainError> {
+    let (state, tree, _) = genesis_state(genesis, history)?;
+    Ok((genesis_header(chain_id, state.now(), tree.root()), state))
+}
+
+/// The state after `genesis` and its history, its tree and leaves, checked against the root the
+/// history expects.
+pub(super) fn genesis_state(
+    genesis: &Genesis,
+    history: &GenesisHistory,
+) -> Result<(State, Tree, Vec<infrafi_store::LeafBytes>), ChainError> {
+    let mut state =
+        history.genesis_state(genesis).map_err(|e| ChainError::Genesis(e.to_string()))?;
+    let (tree, leaves) = tree_of(&mut state);
+    if let Some(expected) = history.state_root
+        && expected != tree.root()
+    {
+        return Err(ChainError::Genesis(format!(
+            "the genesis and its history give state root {}, the history expects {expected}: \
+             this build executes them differently (state format {}) or the files are not the \
+             other validators'",
+            tree.root(),
+            infrafi_core::STATE_FORMAT
+        )));
+    }
+    Ok((state, tree, leaves))
 }

@@ -1,8 +1,9 @@
-//! Auditing a data directory: every stored block replayed from the stored genesis on a fresh
-//! throwaway store, each header checked.
+//! Auditing a data directory: every stored block replayed from the stored genesis (and its
+//! history) on a fresh throwaway store, each header checked.
 
 use super::{Chain, ChainError, u64_meta};
 use crate::block::{BlockBody, BlockHeader, decode, decode_json};
+use crate::genesis_history::GenesisHistory;
 use alloy_primitives::B256;
 use infrafi_core::Genesis;
 use infrafi_store::Store;
@@ -24,8 +25,13 @@ pub fn replay_from_genesis(store: &Store) -> Result<(u64, B256), ChainError> {
              it holds no blocks before it to replay"
         )));
     }
+    let history: GenesisHistory = match store.meta("genesis_history")? {
+        Some(json) => serde_json::from_slice(&json)
+            .map_err(|e| ChainError::Corrupt(format!("genesis history: {e}")))?,
+        None => GenesisHistory::default(),
+    };
     let memory = tempdir_store()?;
-    let mut chain = Chain::initialize(memory.1, chain_id, &genesis)?;
+    let mut chain = Chain::initialize_with_history(memory.1, chain_id, &genesis, &history)?;
     let stored_genesis: BlockHeader =
         decode(&store.header(0)?.ok_or_else(|| ChainError::Corrupt("no genesis header".into()))?)
             .map_err(|e| ChainError::Corrupt(e.to_string()))?;
