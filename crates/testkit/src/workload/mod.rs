@@ -5,6 +5,7 @@
 //! sender's requests", "a loan whose payment is due", "a receipt the borrower could pledge"),
 //! deterministically, so the same steps applied to the same state give the same transactions.
 
+mod pick;
 mod resolve;
 mod step;
 mod strategy;
@@ -34,7 +35,7 @@ use infrafi_core::{
     receipts::{self, Receipt, ReceiptStatus},
     reserve::PayoutStatus,
 };
-use resolve::{bps_of, loan_terms_at};
+use pick::{bps_of, loan_terms_at};
 
 /// Holds admin, guardian and compliance.
 pub const OPS: Address = Address::repeat_byte(0xc1);
