@@ -132,6 +132,27 @@ impl Harness {
     /// first-loss capital under a 1,000,000 senior cap; the custodian issues the borrower a
     /// 24-unit receipt, insured for 600,000 and valued at 600,000. Returns the silo and the
     /// receipt.
+    /// Loan 0: the curator proposes 300,000 senior at 0% in three monthly principal payments
+    /// (15 days of grace) against `receipt_id`, and the borrower accepts.
+    async fn lend_interest_free(&self, silo_id: SiloId, receipt_id: ReceiptId) {
+        let terms = LoanTerms {
+            borrower: Party::Borrower.address(),
+            receipts: vec![receipt_id],
+            senior: TrancheTerms { amount: usd(300_000), rate: Rate::from_apr_bps(0) },
+            junior: TrancheTerms::default(),
+            model: InterestModel::FixedPrincipal,
+            periods: Some(3),
+            interval_secs: Some(30 * DAY),
+            grace_period_secs: 15 * DAY,
+            grace_rate: Rate::from_apr_bps(0),
+            origination_fee_bps: Bps(0),
+            exit_fee_bps: Bps(0),
+            expires_at: unix_now() + 7 * DAY,
+        };
+        self.send_ok(Party::Curator, Action::ProposeLoan(ProposeLoan { silo_id, terms })).await;
+        self.send_ok(Party::Borrower, Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) })).await;
+    }
+
     async fn open_book(&self, class: AssetClassTerms) -> (SiloId, ReceiptId) {
         self.mint_and_stake(Party::Depositor, 1_000_000, 1_000_000).await;
         self.mint_and_stake(Party::Curator, 200_000, 0).await;
@@ -399,23 +420,7 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
         }),
     )
     .await;
-    let borrower = Party::Borrower.address();
-    let terms = LoanTerms {
-        borrower,
-        receipts: vec![receipt_id],
-        senior: TrancheTerms { amount: usd(300_000), rate: Rate::from_apr_bps(0) },
-        junior: TrancheTerms::default(),
-        model: InterestModel::FixedPrincipal,
-        periods: Some(3),
-        interval_secs: Some(30 * DAY),
-        grace_period_secs: 15 * DAY,
-        grace_rate: Rate::from_apr_bps(0),
-        origination_fee_bps: Bps(0),
-        exit_fee_bps: Bps(0),
-        expires_at: unix_now() + 7 * DAY,
-    };
-    h.send_ok(Party::Curator, Action::ProposeLoan(ProposeLoan { silo_id, terms })).await;
-    h.send_ok(Party::Borrower, Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) })).await;
+    h.lend_interest_free(silo_id, receipt_id).await;
     let loan = h.get("/v1/loans/0").await;
     let reserve = &loan["loan"]["debt_service_reserve"];
     assert_eq!(number(&reserve["required"]), usd(100_000).0, "one payment of 100,000: {loan}");
@@ -516,23 +521,7 @@ async fn a_lapsed_monitor_opens_the_cure_window_and_the_attestation_survives_a_r
     assert_eq!(present["presence"]["attestation"]["all_present"], true);
     assert_eq!(present["presence"]["stale_at"], now + 3_600);
     assert_eq!(present["eligible"], true);
-    let borrower = Party::Borrower.address();
-    let terms = LoanTerms {
-        borrower,
-        receipts: vec![receipt_id],
-        senior: TrancheTerms { amount: usd(300_000), rate: Rate::from_apr_bps(0) },
-        junior: TrancheTerms::default(),
-        model: InterestModel::FixedPrincipal,
-        periods: Some(3),
-        interval_secs: Some(30 * DAY),
-        grace_period_secs: 15 * DAY,
-        grace_rate: Rate::from_apr_bps(0),
-        origination_fee_bps: Bps(0),
-        exit_fee_bps: Bps(0),
-        expires_at: unix_now() + 7 * DAY,
-    };
-    h.send_ok(Party::Curator, Action::ProposeLoan(ProposeLoan { silo_id, terms })).await;
-    h.send_ok(Party::Borrower, Action::AcceptLoan(AcceptLoan { loan_id: LoanId(0) })).await;
+    h.lend_interest_free(silo_id, receipt_id).await;
 
     // The monitor lapses; a day later the keeper's periodic re-mark finds the receipt stale.
     h.advance(DAY + 60).await;

@@ -41,6 +41,27 @@ async fn start() -> Harness {
 }
 
 impl Harness {
+    /// A harness over a node the test serves itself (from a directory it keeps, to restart the
+    /// node), with the user credited 2,000 USDC at the gateway.
+    async fn credited(client: &Client, node: &Arc<Node>) -> Harness {
+        let h = Harness {
+            client: client.clone(),
+            node: node.clone(),
+            _dir: tempfile::tempdir().unwrap(),
+            admin: Party::Admin.key(),
+            attestor: Party::Attestor.key(),
+            user: Party::User.key(),
+        };
+        let credit = Action::GatewayCredit(GatewayCredit {
+            account: h.user.address(),
+            token: USDC,
+            amount: Amount::from_whole(2_000),
+            external_id: B256::repeat_byte(1),
+        });
+        h.send_ok(&h.attestor, credit).await;
+        h
+    }
+
     async fn next_nonce(&self, key: &SigningKey) -> u64 {
         let answer = self.client.get(&format!("/v1/accounts/{}", key.address())).await.unwrap();
         answer.body["next_nonce"].as_u64().unwrap()
@@ -74,6 +95,20 @@ impl Harness {
         assert_eq!(receipt["status"], "applied", "{receipt}");
         receipt
     }
+}
+
+/// A mint of `whole` USDC's worth of USDai.
+fn mint(whole: u128) -> Action {
+    Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(whole),
+        min_out: Amount::ZERO,
+    })
+}
+
+/// The code a refused dry run answers with.
+fn refused(answer: infrafi_api::client::Answer) -> Value {
+    answer.body["error"]["code"].clone()
 }
 
 fn balance(account: &Value, asset: &str) -> u128 {
@@ -567,8 +602,6 @@ async fn a_block_that_breaks_an_invariant_is_not_committed_and_health_names_the_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn minting_follows_the_custodians_attestation_and_its_history_survives_a_restart() {
-    let admin = Party::Admin.key();
-    let attestor = Party::Attestor.key();
     let custodian = Party::ReserveCustodian.key();
     let user = Party::User.key();
     let mut genesis = support::genesis_granting(&[Party::Attestor, Party::ReserveCustodian]);
@@ -577,29 +610,7 @@ async fn minting_follows_the_custodians_attestation_and_its_history_survives_a_r
     genesis.params.max_price_age_secs = 30 * 86_400;
     let dir = tempfile::tempdir().unwrap();
     let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
-    let h = Harness {
-        client: served.client.clone(),
-        node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-        admin,
-        attestor,
-        user: user.clone(),
-    };
-    let credit = Action::GatewayCredit(GatewayCredit {
-        account: user.address(),
-        token: USDC,
-        amount: Amount::from_whole(2_000),
-        external_id: B256::repeat_byte(1),
-    });
-    h.send_ok(&h.attestor, credit).await;
-    let mint = |whole| {
-        Action::MintUsdai(MintUsdai {
-            token: USDC,
-            amount: Amount::from_whole(whole),
-            min_out: Amount::ZERO,
-        })
-    };
-    let refused = |answer: infrafi_api::client::Answer| answer.body["error"]["code"].clone();
+    let h = Harness::credited(&served.client, &served.node).await;
     // No attestation: the mint is refused with its code; the reserve says so.
     assert_eq!(refused(h.dry_run(&user, &mint(1)).await), "reserve_attestation_is_stale");
     let reserve = h.client.get("/v1/reserve").await.unwrap().body;
@@ -661,7 +672,6 @@ async fn minting_follows_the_custodians_attestation_and_its_history_survives_a_r
 #[tokio::test]
 async fn a_queued_deposit_survives_a_restart_and_the_keeper_fills_it_when_room_appears() {
     let admin = Party::Admin.key();
-    let attestor = Party::Attestor.key();
     let user = Party::User.key();
     let keeper = Party::Keeper.key();
     let mut genesis = support::genesis_granting(&[Party::Attestor]);
@@ -669,29 +679,7 @@ async fn a_queued_deposit_survives_a_restart_and_the_keeper_fills_it_when_room_a
     let dir = tempfile::tempdir().unwrap();
     let with_keeper = |config: &mut infrafi_node::NodeConfig| config.keeper = Some(keeper.clone());
     let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
-    let h = Harness {
-        client: served.client.clone(),
-        node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-        admin: admin.clone(),
-        attestor,
-        user: user.clone(),
-    };
-    let credit = Action::GatewayCredit(GatewayCredit {
-        account: user.address(),
-        token: USDC,
-        amount: Amount::from_whole(2_000),
-        external_id: B256::repeat_byte(1),
-    });
-    h.send_ok(&h.attestor, credit).await;
-    let mint = |whole| {
-        Action::MintUsdai(MintUsdai {
-            token: USDC,
-            amount: Amount::from_whole(whole),
-            min_out: Amount::ZERO,
-        })
-    };
-    let refused = |answer: infrafi_api::client::Answer| answer.body["error"]["code"].clone();
+    let h = Harness::credited(&served.client, &served.node).await;
     h.send_ok(&user, mint(1_000)).await;
     assert_eq!(refused(h.dry_run(&user, &mint(500)).await), "supply_cap_exceeded");
     let queue = Action::QueueDeposit(QueueDeposit { token: USDC, amount: Amount::from_whole(500) });
