@@ -4,6 +4,9 @@
 //! finalized and readable from another, against that market too; one validator killed with SIGKILL under load does not
 //! stop the others; restarted, it catches up to the same chain; no acknowledged transaction is
 //! lost; a balance proof from a validator verifies offline against the quorum's certificate.
+//! A validator whose data is lost rejoins from a peer's certified state
+//! (`infrafi validator --state-sync-from`): it reaches the network's head with the same state
+//! root and then votes in the quorum.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
@@ -14,9 +17,15 @@ use std::{
     io::{BufRead, BufReader},
     path::Path,
     process::{Child, Command, Stdio},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 use support::{Actor, BIN, cli, cli_ok};
+
+/// The tests of this file start four validator processes each: one testnet at a time, so that
+/// two do not share the machine's cores (every wait below is for a state, never a time, but a
+/// starved testnet would only be slower).
+static ONE_TESTNET_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// A running `infrafi testnet run`; stopped (and its validators with it) when dropped.
 struct Testnet {
@@ -185,6 +194,7 @@ fn the_demo_market_is_the_shared_genesis(apis: &[String], out: &Path) {
 
 #[test]
 fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
+    let _one = ONE_TESTNET_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("net");
     let keys = out.join("keys");
@@ -282,4 +292,158 @@ fn four_validator_processes_finalize_survive_a_sigkill_and_catch_up() {
     signal("-INT", testnet.child.id());
     let stopped = testnet.child.wait().unwrap();
     assert!(stopped.success(), "{stopped:?}");
+}
+
+/// The newest consensus view `api`'s validator has seen activity in.
+fn view(api: &str) -> u64 {
+    status(api).map_or(0, |s| s["consensus"]["view"].as_u64().unwrap())
+}
+
+/// Starts `infrafi validator --config <config> <extra>` and returns it with the lines it
+/// printed up to and including the one saying its API listens (the rest are drained).
+fn start_validator(config: &Path, extra: &[&str]) -> (Child, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .args(["validator", "--config"])
+        .arg(config)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let listening = line.contains("listening on");
+        printed.push(line);
+        if listening {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    assert!(printed.last().is_some_and(|l| l.contains("listening on")), "{printed:?}");
+    (child, printed)
+}
+
+/// The block height and consensus view `--state-sync-from` started from, read from its line
+/// `started from the state at block <height> (<hash>), finalized in view <view> by validators
+/// [..]`.
+fn state_sync_start(printed: &[String]) -> (u64, u64) {
+    let line = printed
+        .iter()
+        .find(|line| line.starts_with("started from the state at block"))
+        .unwrap_or_else(|| panic!("no state sync line in {printed:?}"));
+    let number_after = |word: &str| -> u64 {
+        let rest = &line[line.find(word).unwrap() + word.len()..];
+        rest.split(|c: char| !c.is_ascii_digit()).find(|s| !s.is_empty()).unwrap().parse().unwrap()
+    };
+    (number_after(" at block "), number_after(" in view "))
+}
+
+/// The signers and view of the certificate `verify-proof --validators` checked, from its line
+/// `finalized: block <h> is signed by validators [a, b, c] (3 of 4, view <v>)`.
+fn proof_signers(verdict: &str) -> (Vec<u32>, u64) {
+    let line = verdict.lines().find(|line| line.starts_with("finalized: block")).unwrap();
+    let list = &line[line.find('[').unwrap() + 1..line.find(']').unwrap()];
+    let signers = list.split(", ").filter(|s| !s.is_empty()).map(|s| s.parse().unwrap()).collect();
+    let view = line[line.find(", view ").unwrap() + 7..].trim_end_matches(')').parse().unwrap();
+    (signers, view)
+}
+
+/// A validator that lost its data (its store and its consensus journal) rejoins from a peer's
+/// certified state with `infrafi validator --state-sync-from`: the snapshot it starts from is
+/// finalized in a later view than any it voted in before it stopped (so it cannot vote twice in
+/// a view), it holds no block below the snapshot, reaches the network's head with the same
+/// headers and state roots, and then votes: with another validator killed, the network (3 of 4
+/// needed) finalizes only with its signatures, and a transaction sent to it is finalized by all.
+#[test]
+fn a_validator_that_lost_its_data_rejoins_from_a_peers_certified_state_and_votes() {
+    let _one = ONE_TESTNET_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("net");
+    let keys = out.join("keys");
+    let mut testnet = testnet_run(&out);
+    let apis = testnet.apis.clone();
+    wait_until("all four to finalize blocks", Duration::from_secs(120), || {
+        apis.iter().all(|api| height(api) >= 2)
+    });
+
+    // Validator 3 stops for good and loses everything it stored.
+    signal("-KILL", testnet.pids[3]);
+    let killed_at = height(&apis[0]);
+    // Validator 3 entered a view only after a quorum (two of the others at least) voted in the
+    // one before; so it voted in no view past the others' newest plus one.
+    let last_vote_bound = [0, 1, 2].iter().map(|i| view(&apis[*i])).max().unwrap() + 1;
+    std::fs::remove_dir_all(out.join("v3").join("data")).unwrap();
+    // The others go on past it (3 of 4 is a quorum), so their newest certified state is
+    // finalized in a later view than any validator 3 voted in.
+    wait_until(
+        "the others to finalize past validator 3's last vote",
+        Duration::from_secs(120),
+        || {
+            [0, 1, 2].iter().all(|i| height(&apis[*i]) >= killed_at + 5)
+                && view(&apis[0]) >= last_vote_bound + 5
+        },
+    );
+
+    // It restarts empty from validator 0's certified state.
+    let config = out.join("v3").join("config.toml");
+    let (synced, printed) = start_validator(&config, &["--state-sync-from", &apis[0]]);
+    testnet.pids[3] = synced.id();
+    testnet.restarted.push(synced);
+    let (floor, floor_view) = state_sync_start(&printed);
+    assert!(floor_view > last_vote_bound, "snapshot view {floor_view} vs {last_vote_bound}");
+    assert!(floor > killed_at, "snapshot at block {floor}, validator 3 stopped at {killed_at}");
+    // Its store starts at the snapshot: no block below it, nothing replayed from genesis.
+    assert!(!cli(&["query", "--node", &apis[3], "block", "1"]).status.success());
+    assert_eq!(block(&apis[3], floor)["header"], block(&apis[0], floor)["header"]);
+
+    // It reaches the network's head, which moved on after the snapshot, with the same headers
+    // (and so state roots).
+    wait_until("the network to go on after the snapshot", Duration::from_secs(120), || {
+        height(&apis[0]) >= floor + 3
+    });
+    let head = height(&apis[0]);
+    wait_until("validator 3 to reach the head", Duration::from_secs(120), || {
+        height(&apis[3]) >= head
+    });
+    for at in [floor + 1, head] {
+        let (a, b) = (block(&apis[0], at), block(&apis[3], at));
+        assert_eq!(a["header"], b["header"], "validators 0 and 3 differ at {at}");
+    }
+
+    // It votes: with validator 2 killed, nothing is finalized without validator 3's signature.
+    signal("-KILL", testnet.pids[2]);
+    let alone_at = height(&apis[0]);
+    let after_bound = [0, 1, 3].iter().map(|i| view(&apis[*i])).max().unwrap() + 1;
+    // A transaction sent to the synced validator (its nonce read from the synced state) is
+    // finalized on the others.
+    let sent = send_kyc(&apis[3], &keys, 100);
+    wait_until("the network to finalize without validator 2", Duration::from_secs(120), || {
+        [0, 1, 3].iter().all(|i| height(&apis[*i]) >= alone_at + 5)
+            && receipt(&apis[0], &sent).is_some()
+    });
+    assert_eq!(receipt(&apis[0], &sent).unwrap()["status"], "applied", "{sent}");
+    let now = height(&apis[3]);
+    assert_eq!(block(&apis[0], now)["header"], block(&apis[3], now)["header"]);
+    // A proof from validator 3 verifies against the quorum's certificate, which validator 3
+    // signed (once the certified block is from after validator 2 stopped).
+    let alice = cli_ok(&["wallet", "address", "--keystore", &Actor::Alice.keystore(&keys)]);
+    let proof_path = dir.path().join("proof.json");
+    let validators = out.join("validators.json");
+    let mut verdict = String::new();
+    wait_until("a certificate from after validator 2 stopped", Duration::from_secs(120), || {
+        let proof = cli_ok(&["query", "--node", &apis[3], "prove-balance", alice.trim(), "USDC"]);
+        std::fs::write(&proof_path, &proof).unwrap();
+        verdict = cli_ok(&[
+            "verify-proof",
+            "--proof",
+            proof_path.to_str().unwrap(),
+            "--validators",
+            validators.to_str().unwrap(),
+        ]);
+        proof_signers(&verdict).1 > after_bound
+    });
+    let (signers, _) = proof_signers(&verdict);
+    assert!(signers.contains(&3) && !signers.contains(&2), "{verdict}");
 }
