@@ -607,12 +607,38 @@ export async function loans(context) {
     await figure('loans_breached', 'Breached', String(rows.filter((l) => l.breached).length), { raw: String(rows.filter((l) => l.breached).length), height, note: 'reserve below its requirement or report overdue' }),
     await figure('loans_reserves', 'Debt-service reserves', fmt.amount(total((l) => l.debt_service_reserve.balance)), { raw: total((l) => l.debt_service_reserve.balance), height, note: 'held for borrowers\' missed payments' }),
   );
+  const recoveries = await readOptional('/v1/recoveries');
   node.append(
     section('Book', figures),
+    section('Recoveries by asset class', recoveries ? await stamp(recoveries.height, null) : null, recoveryTable(recoveries)),
     section('Every loan', await stamp(height, null), grid(rows, columns, { id: 'loans', cards: true }),
       h('p', { class: 'legend' }, 'LTV bar: the marks are the silo\'s maximum initial LTV and its margin-call LTV; the scale ends at 1.25 × the margin-call LTV. Reserve held: the debt-service reserve as a share of what the silo\'s covenants required when the loan was accepted; below the mark the loan is breached.')),
   );
   return { node };
+}
+
+/**
+ * The recovery rate per asset class over every defaulted loan (issue 16's recovery ledger), or
+ * a note when this node does not serve it.
+ * @param {import('./api-types').GetAnswer<'/v1/recoveries'> | null} body
+ */
+function recoveryTable(body) {
+  if (!body) return unavailable('Recoveries', '/v1/recoveries');
+  const rate = (/** @type {number | null} */ bps) => (bps === null ? '—' : fmt.bps(bps));
+  return h('div', {},
+    grid(body.classes, [
+      ['class', 'class', (c) => c.class],
+      ['loans', 'defaulted loans', (c) => c.loans, (c) => `${c.loans} (${c.settled} settled)`],
+      ['exposure_at_default', 'exposure at default', (c) => c.exposure_at_default, (c) => fmt.amount(c.exposure_at_default)],
+      ['gross', 'gross recoveries', (c) => c.gross, (c) => fmt.amount(c.gross)],
+      ['costs', 'costs', (c) => c.costs, (c) => fmt.amount(c.costs)],
+      ['insurance_paid', 'insurance paid', (c) => c.insurance_paid, (c) => fmt.amount(c.insurance_paid)],
+      ['deficiency', 'written off', (c) => c.deficiency, (c) => fmt.amount(c.deficiency)],
+      ['receipts_written_off', 'receipts unsold', (c) => c.receipts_written_off, (c) => String(c.receipts_written_off)],
+      ['recovery_rate_bps', 'recovery rate', (c) => c.recovery_rate_bps, (c) => rate(c.recovery_rate_bps)],
+      ['settled_recovery_rate_bps', 'settled only', (c) => c.settled_recovery_rate_bps, (c) => rate(c.settled_recovery_rate_bps)],
+    ], { id: 'recoveries', rowId: (c) => c.class }),
+    h('p', { class: 'legend' }, 'Recovery rate: net recoveries (gross less the agents\' costs, insurance included) over what the loans owed when they defaulted. Receipts unsold: written off after the sale deadline (they recovered nothing; an insured floor on one is owed in full). A loan counts under the class of the largest share of its collateral.'));
 }
 
 /**
@@ -701,6 +727,22 @@ export async function loan(context, id) {
       ], { id: 'schedule', rowId: (p) => p.due_at })));
   } else {
     node.append(section('Schedule', h('p', { class: 'empty' }, `No schedule: the loan is ${l.status}.`)));
+  }
+  const r = body.recovery;
+  if (r) {
+    node.append(section('Recovery ledger', await stamp(height, proof), facts([
+      ['exposure_at_default', 'owed at default', r.exposure_at_default, fmt.amount(r.exposure_at_default)],
+      ['gross', 'gross recoveries', r.gross, fmt.amount(r.gross)],
+      ['costs', 'costs', r.costs, `${fmt.amount(r.costs)} (ITAD ${fmt.amount(r.itad_commission)}, legal ${fmt.amount(r.legal_costs)}, logistics ${fmt.amount(r.logistics_costs)}, data destruction ${fmt.amount(r.data_destruction_costs)})`],
+      ['net', 'net recoveries', r.net, fmt.amount(r.net)],
+      ['insurance_paid', 'insurance paid', r.insurance_paid, fmt.amount(r.insurance_paid)],
+      ['residual_owed', 'residual claims owed', r.residual_owed, fmt.amount(r.residual_owed)],
+      ['insurance_unpaid', 'insurance written off unpaid', r.insurance_unpaid, fmt.amount(r.insurance_unpaid)],
+      ['to_senior', 'to senior / junior / borrower', r.to_senior, `${fmt.amount(r.to_senior)} / ${fmt.amount(r.to_junior)} / ${fmt.amount(r.to_borrower)}`],
+      ['receipts_written_off', 'receipts written off unsold', r.receipts_written_off, String(r.receipts_written_off)],
+      ['deficiency', 'written off', r.deficiency, `${fmt.amount(r.deficiency)} (senior ${fmt.amount(r.senior_loss)}, junior ${fmt.amount(r.junior_loss)}; first-loss cover ${fmt.amount(r.first_loss_cover)})`],
+      ['recovery_rate_bps', 'recovery rate', r.recovery_rate_bps, r.recovery_rate_bps === null ? '—' : `${fmt.bps(r.recovery_rate_bps)}${r.settled ? '' : ' so far'}`],
+    ])));
   }
   node.append(section('Collateral receipts', receiptGrid(receiptBodies, 'loan-receipts')));
   return { node };

@@ -15,7 +15,7 @@ use infrafi_core::{
     Amount, LoanId, ReceiptId, RequestId, SiloId, TxError, estimate,
     leaves::{encode_value, table_leaf_key},
     loans::{self, Loan, LoanStatus, LoansState},
-    math::{BPS_DENOMINATOR, SECONDS_PER_DAY, SECONDS_PER_YEAR, WAD},
+    math::{BPS_DENOMINATOR, Overflow, Rounding, SECONDS_PER_DAY, SECONDS_PER_YEAR, WAD, mul_div},
     qev, queue,
     receipts::{self, Receipt, ReceiptError, ReceiptStatus, ReceiptsState, presence},
     schedule,
@@ -316,7 +316,145 @@ pub(crate) fn loan_detail(
         liquidation_agent: loan.liquidation_agent,
         sale_deadline_at: loan.sale_deadline_at,
         held_sales,
+        recovery: recovery_dto(loan).map_err(overflow)?,
+        residual_claims: loan
+            .receipts
+            .iter()
+            .filter_map(|id| state.loans.residual_claims.get(id).map(|claim| (id, claim)))
+            .map(|(id, claim)| ResidualClaimDto {
+                receipt_id: id.0,
+                insurer: claim.insurer,
+                floor_value: amount(claim.floor_value),
+                net_proceeds: amount(claim.net_proceeds),
+                amount: amount(claim.amount),
+                booked_at: claim.booked_at,
+                overdue_at: claim.booked_at.saturating_add(loans::RESIDUAL_CLAIM_PERIOD_SECS),
+            })
+            .collect(),
     })
+}
+
+/// `part` over `whole` in basis points, rounded down; none when `whole` is zero.
+fn rate_bps(part: Amount, whole: Amount) -> Option<u64> {
+    (!whole.is_zero())
+        .then(|| mul_div(part.0, BPS_DENOMINATOR, whole.0, Rounding::Down).ok())
+        .flatten()
+        .and_then(|bps| u64::try_from(bps).ok())
+}
+
+/// A defaulted or settled loan's recovery ledger; none for other loans (or a settled loan
+/// that was repaid: it never defaulted).
+fn recovery_dto(loan: &Loan) -> Result<Option<RecoveryDto>, Overflow> {
+    if loan.defaulted_at.is_none() {
+        return Ok(None);
+    }
+    let r = &loan.recovery;
+    let net = r.gross.checked_sub(r.costs)?;
+    let deficiency = r.senior_loss.checked_add(r.junior_loss)?;
+    Ok(Some(RecoveryDto {
+        exposure_at_default: amount(r.exposure_at_default),
+        gross: amount(r.gross),
+        costs: amount(r.costs),
+        itad_commission: amount(r.itad_commission),
+        legal_costs: amount(r.legal_costs),
+        logistics_costs: amount(r.logistics_costs),
+        data_destruction_costs: amount(r.data_destruction_costs),
+        net: amount(net),
+        liquidation_fees: amount(r.liquidation_fees),
+        to_senior: amount(r.to_senior),
+        to_junior: amount(r.to_junior),
+        to_borrower: amount(r.to_borrower),
+        insurance_paid: amount(r.insurance_paid),
+        residual_owed: amount(r.residual_owed),
+        insurance_unpaid: amount(r.insurance_unpaid),
+        first_loss_cover: amount(r.first_loss_cover),
+        senior_loss: amount(r.senior_loss),
+        junior_loss: amount(r.junior_loss),
+        deficiency: amount(deficiency),
+        recovery_rate_bps: rate_bps(net, r.exposure_at_default),
+        receipts_written_off: r.receipts_written_off,
+        settled: loan.status == LoanStatus::Settled,
+    }))
+}
+
+/// The class a defaulted loan's recoveries count under: the class of the largest share of its
+/// receipts' latest appraisals (ties: the first in class order).
+fn dominant_class(state: &infrafi_core::State, loan: &Loan) -> Option<String> {
+    let mut by_class: BTreeMap<String, u128> = BTreeMap::new();
+    for id in &loan.receipts {
+        let Some(receipt) = state.receipts.receipts.get(id) else { continue };
+        let value = receipt.valuation.as_ref().map_or(0, |v| v.value.0);
+        let entry = by_class.entry(receipt.class.to_string()).or_insert(0);
+        *entry = entry.saturating_add(value);
+    }
+    let largest = by_class.values().copied().max()?;
+    by_class.into_iter().find(|(_, value)| *value == largest).map(|(class, _)| class)
+}
+
+/// `GET /v1/recoveries`: the recovery rate per asset class over every defaulted loan.
+pub(crate) async fn recoveries(
+    State(app): State<AppState>,
+) -> Result<Json<RecoveriesDto>, ApiError> {
+    #[derive(Default)]
+    struct Sums {
+        loans: u64,
+        settled: u64,
+        exposure: Amount,
+        gross: Amount,
+        costs: Amount,
+        insurance_paid: Amount,
+        deficiency: Amount,
+        receipts_written_off: u64,
+        settled_exposure: Amount,
+        settled_net: Amount,
+    }
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let mut classes: BTreeMap<String, Sums> = BTreeMap::new();
+    for (_, loan) in state.loans.loans.iter() {
+        if loan.defaulted_at.is_none() {
+            continue;
+        }
+        let Some(class) = dominant_class(state, loan) else { continue };
+        let r = &loan.recovery;
+        let sums = classes.entry(class).or_default();
+        let add = |a: Amount, b: Amount| a.checked_add(b).map_err(overflow);
+        sums.loans += 1;
+        sums.exposure = add(sums.exposure, r.exposure_at_default)?;
+        sums.gross = add(sums.gross, r.gross)?;
+        sums.costs = add(sums.costs, r.costs)?;
+        sums.insurance_paid = add(sums.insurance_paid, r.insurance_paid)?;
+        sums.deficiency = add(add(sums.deficiency, r.senior_loss)?, r.junior_loss)?;
+        sums.receipts_written_off =
+            sums.receipts_written_off.saturating_add(r.receipts_written_off);
+        if loan.status == LoanStatus::Settled {
+            sums.settled += 1;
+            sums.settled_exposure = add(sums.settled_exposure, r.exposure_at_default)?;
+            let net = r.gross.checked_sub(r.costs).map_err(overflow)?;
+            sums.settled_net = add(sums.settled_net, net)?;
+        }
+    }
+    let classes = classes
+        .into_iter()
+        .map(|(class, s)| {
+            let net = s.gross.checked_sub(s.costs).map_err(overflow)?;
+            Ok(ClassRecoveryDto {
+                class,
+                loans: s.loans,
+                settled: s.settled,
+                exposure_at_default: amount(s.exposure),
+                gross: amount(s.gross),
+                costs: amount(s.costs),
+                net: amount(net),
+                insurance_paid: amount(s.insurance_paid),
+                deficiency: amount(s.deficiency),
+                receipts_written_off: s.receipts_written_off,
+                recovery_rate_bps: rate_bps(net, s.exposure),
+                settled_recovery_rate_bps: rate_bps(s.settled_net, s.settled_exposure),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(RecoveriesDto { height: snapshot.header.height, classes }))
 }
 
 /// A proposal's payments if it were accepted at `now`: its principal (both tranches) over its
@@ -419,6 +557,7 @@ pub(crate) async fn receipt(
             policy_id: None,
             coverage: None,
             expires_at: None,
+            floor_value: None,
         },
         Some(policy) => InsuranceDto {
             status: if now < policy.expires_at { "insured" } else { "expired" }.into(),
@@ -426,6 +565,7 @@ pub(crate) async fn receipt(
             policy_id: Some(policy.policy_id),
             coverage: Some(amount(policy.coverage)),
             expires_at: Some(policy.expires_at),
+            floor_value: Some(amount(policy.floor_value)),
         },
     };
     let class = state.receipts.classes.get(&receipt.class);

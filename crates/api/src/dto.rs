@@ -16,10 +16,11 @@ pub use chain::{
     StateExportDto, StatusDto,
 };
 pub use credit::{
-    BorrowerReportDto, CureWindowDto, DebtServiceReserveDto, HeldSaleDto, InsuranceDto,
-    LoanDetailDto, LoanDto, LoanScheduleDto, LoansDto, MarkDto, PaymentDueDto,
-    PresenceAttestationDto, PresenceDto, ReceiptDetailDto, ReceiptDto, ReceiptsDto,
-    ScheduledPaymentDto, SiloDetailDto, SiloDto, SilosDto, TrancheDto, ValuationDto,
+    BorrowerReportDto, ClassRecoveryDto, CureWindowDto, DebtServiceReserveDto, HeldSaleDto,
+    InsuranceDto, LoanDetailDto, LoanDto, LoanScheduleDto, LoansDto, MarkDto, PaymentDueDto,
+    PresenceAttestationDto, PresenceDto, ReceiptDetailDto, ReceiptDto, ReceiptsDto, RecoveriesDto,
+    RecoveryDto, ResidualClaimDto, ScheduledPaymentDto, SiloDetailDto, SiloDto, SilosDto,
+    TrancheDto, ValuationDto,
 };
 pub use history::{HistoryDto, HistoryIndexDto, HistoryPointDto, HistorySeriesDto};
 use infrafi_core::Event;

@@ -315,6 +315,7 @@ pub fn router_with(node: Arc<Node>, config: &ServeConfig) -> Router {
         .route("/v1/loans/{id}", get(credit::loan))
         .route("/v1/receipts", get(credit::receipts))
         .route("/v1/receipts/{id}", get(credit::receipt))
+        .route("/v1/recoveries", get(credit::recoveries))
         .route("/v1/params", get(handlers::params))
         .route("/v1/points/leaderboard", get(handlers::leaderboard))
         .route("/v1/proofs/balances/{address}/{asset}", get(handlers::prove_balance))

@@ -150,6 +150,9 @@ actions! {
     reserve: QueueDeposit, CancelQueuedDeposit, FillQueuedDeposits;
     /// Issue 16: hardware presence.
     receipts: PostPresenceAttestation, SetPresenceLimit;
+    /// Issue 16: residual-value insurance.
+    receipts: SetResidualFloor;
+    loans: PayResidualClaim, WriteOffResidualClaim;
 }
 
 #[cfg(test)]

@@ -308,4 +308,25 @@ pub enum Event {
     },
     /// Admin set a class's presence limit (0: not monitored), in force from `effective_at`.
     PresenceLimitSet { class: AssetClassId, max_age_secs: u64, effective_at: u64 },
+    /// A policy's insurer set its residual-value floor (issue 16).
+    ResidualFloorSet { receipt_id: ReceiptId, insurer: Address, floor_value: Amount },
+    /// A liquidation sale left the insured floor above the net proceeds: the insurer owes
+    /// `amount` = `floor_value - net_proceeds`.
+    ResidualClaimBooked {
+        receipt_id: ReceiptId,
+        loan_id: LoanId,
+        insurer: Address,
+        floor_value: Amount,
+        net_proceeds: Amount,
+        amount: Amount,
+    },
+    /// The insurer paid a residual-value claim into the waterfall.
+    ResidualClaimPaid { receipt_id: ReceiptId, loan_id: LoanId, insurer: Address, amount: Amount },
+    /// The admin wrote off a residual-value claim its insurer did not pay in time.
+    ResidualClaimWrittenOff {
+        receipt_id: ReceiptId,
+        loan_id: LoanId,
+        insurer: Address,
+        amount: Amount,
+    },
 }

@@ -256,6 +256,7 @@ pub fn check(state: &State) -> Result<(), String> {
     check_ledger(state)?;
     check_attestations(state)?;
     crate::receipts::presence::check_invariants(state)?;
+    crate::loans::residual::check_invariants(state)?;
     check_gateway_flows(state)?;
     check_queue(state)?;
     check_loans(state)?;

@@ -38,7 +38,9 @@ pub(crate) use valuation::check_eligible_at_value;
 pub use valuation::{PostValuation, check_eligible, expected_recovery, model_value, value_for_ltv};
 
 pub mod presence;
+pub mod residual;
 pub use presence::{PostPresenceAttestation, SetPresenceLimit};
+pub use residual::SetResidualFloor;
 
 result_codes! {
     /// Rejections of asset-class, receipt, insurance and valuation actions.
@@ -107,6 +109,14 @@ result_codes! {
             "A presence attestation reports an uptime of at most 100% and a facility of 1 to 64 printable ASCII characters.";
         PresenceLimitOutOfRange = 632 => "presence_limit_out_of_range",
             "A class's presence limit is 0 (not monitored) or 1 hour to 365 days.";
+        ResidualFloorExceedsCoverage = 633 => "residual_floor_exceeds_coverage",
+            "A policy's residual-value floor is at most its coverage.";
+        ResidualFloorCannotBeLoweredWhilePledged = 634 => "residual_floor_cannot_be_lowered_while_pledged",
+            "The residual-value floor of a pledged receipt's policy may be raised, not lowered: lenders rely on it.";
+        ResidualClaimNotFound = 635 => "residual_claim_not_found",
+            "No residual-value claim is open on this receipt.";
+        ResidualClaimIsNotOverdue = 636 => "residual_claim_is_not_overdue",
+            "A residual-value claim is written off only after its insurer's payment period.";
     }
 }
 
@@ -192,6 +202,9 @@ pub struct Policy {
     pub coverage: Amount,
     /// When it lapses (unix seconds); it covers while `now < expires_at`.
     pub expires_at: u64,
+    /// Residual-value insurance (issue 16): after a liquidation sale of the receipt, the insurer
+    /// owes this floor minus the sale's net proceeds, through the waterfall; zero: none.
+    pub floor_value: Amount,
 }
 
 /// An appraisal of a whole receipt (all its units).

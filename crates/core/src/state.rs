@@ -77,7 +77,9 @@ pub struct Clock {
 /// `sale_deadline_at`), `ReceiptStatus::WrittenOff` and the `receipt_written_off` event
 /// (issue 11): a liquidation agent is replaced after its deadline, a receipt nobody sold is
 /// written off.
-pub const STATE_FORMAT: u64 = 16;
+/// 17: residual-value insurance and the recovery ledger (`Policy::floor_value`, the table
+/// `loans.residual_claims`, `Recovery`'s costs by kind, insurance and exposure; issue 16).
+pub const STATE_FORMAT: u64 = 17;
 
 component! {
     /// Everything the protocol knows.

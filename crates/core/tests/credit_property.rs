@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0xee8600920636dde9228a4582128d55d8b07e777f6eb91eb1452da364b0807e18",
-            "0x765e182982babd84809bd7308a0a0f08b0ed564934f6ba9380d6d823d4e8c691",
-            "0x20b65ae3e80f3bdae123958afa8a8e8404bf84a7a1e2d2cb681d35201c0935ca",
+            "0xf84ec84e820261ecc5853d21ddc4a8f3669ca6d2a35f2489624a46a75324e76c",
+            "0xc390880c0a2753eefbf1f041a21a3de6d5e3012db6ba4596146f99b39449f4ca",
+            "0x4c43409fd7ad586b324f0814e8e97806cac0bb9eade3a8da94af4d1a50146f20",
         ]
     );
 }

@@ -10,12 +10,13 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 16, in encoding order (formats 8 to 11 changed
+/// Every table and slot of the state at format 17, in encoding order (formats 8 to 11 changed
 /// the receipts' error shape, replay semantics and transaction JSON, not the state; 12 added
 /// `reserve.flows`, `reserve.account_flows` and three parameters; 13 `loans.held_sales`; 14 `reserve.queued_deposits` and
 /// `reserve.next_queued_deposit_id`; 15 `receipts.presence`; 16 no leaf: a loan's
-/// `sale_deadline_at` and the receipts' `WrittenOff` status change existing leaves).
-const SCHEMA_AT_FORMAT_16: &[&str] = &[
+/// `sale_deadline_at` and the receipts' `WrittenOff` status change existing leaves; 17
+/// `loans.residual_claims`).
+const SCHEMA_AT_FORMAT_17: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -68,12 +69,13 @@ const SCHEMA_AT_FORMAT_16: &[&str] = &[
     "table loans.impaired",
     "table loans.covenants",
     "table loans.held_sales",
+    "table loans.residual_claims",
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 16.
-const GENESIS_HASH_AT_FORMAT_16: &str =
-    "0xbd7cb3d627e934c6900bd7d77f62af1bf678755f16f45dfa508538d9d3ad26d2";
+/// The hash of the canonical encoding of [`pinned_state`] at format 17.
+const GENESIS_HASH_AT_FORMAT_17: &str =
+    "0xf3062e0c94e78acd1a8e76eeeec1c5fec3d7142706f010b0d6cfa0ac0e8a7302";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -87,7 +89,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 16, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 17, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -95,8 +97,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_16, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_16);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_17, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_17);
 }
 
 #[test]
@@ -108,6 +110,7 @@ fn every_component_path_constant_names_a_table_or_slot_of_the_schema() {
     constants.extend([ledger.kyc_verified, ledger.nonces]);
     let loans = LoansState::PATHS;
     constants.extend([loans.loans, loans.open, loans.impaired, loans.covenants, loans.held_sales]);
+    constants.push(loans.residual_claims);
     constants.push(loans.next_loan_id);
     let receipts = ReceiptsState::PATHS;
     constants.extend([receipts.receipts, receipts.presence]);

@@ -165,8 +165,8 @@ fn vesting_harvest(action: &Action, state: &State, events: &[Event]) -> Option<A
 /// others: a keeper holding shares gains the rounding of the requests it serves, an attestor
 /// may credit itself, a borrower receives the principal it now owes or the surplus of its
 /// liquidation, a curator takes back its first-loss capital, and anyone may send an action that
-/// releases impairment (a payment that cures a margin call, a re-mark, a default, a sale or
-/// claim that settles), which lifts every share, its sender's included, by more than the sender
+/// releases impairment (a payment that cures a margin call, a re-mark, a default, a sale,
+/// claim or write-off that settles), which lifts every share, its sender's included, by more than the sender
 /// paid). A deposit into a pool can release impairment too, but never more than the deposit.
 fn sender_gain_allowed(action: &Action, state: &State, events: &[Event]) -> Option<u128> {
     match action {
@@ -182,6 +182,8 @@ fn sender_gain_allowed(action: &Action, state: &State, events: &[Event]) -> Opti
         | Action::DecideHeldSale(_)
         | Action::WriteOffReceipt(_)
         | Action::PayInsuranceClaim(_)
+        | Action::PayResidualClaim(_)
+        | Action::WriteOffResidualClaim(_)
         | Action::DrawDebtServiceReserve(_) => None,
         Action::HarvestBaseYield(HarvestBaseYield {})
             if state.governance.params.get().yield_vesting_secs == 0 =>

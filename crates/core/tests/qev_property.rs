@@ -441,6 +441,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0x976cb2afd665cd993b5b41af9293943e8c562f20dc8557ba9bab99aa52042f12"
+        "0x698e7556b0faa687805b787ad29017f6fb2c10ec5db1c75c627915e7c2fc473e"
     );
 }

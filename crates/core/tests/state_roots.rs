@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0x82f9594a742258ac6b4c0c547c07d31853ef09f7c38a40b717c3f2f4d7e5875b",
-                "0x1a2c96ec99045f4b8a4dc45bb8163ddf849c862bf31857a501ab4ee3a73acd16",
-                "0x6beb700e806669e3f90b0c8af529605d48e0a92c6f62fd6fdc441fb68b68bafd",
+                "0x281048a185c9afeedce3e616f4dab792825cf5dce4307f191b3d513f8641bd09",
+                "0x382d909d39741b495ec330cedfd6860c82d25d528d0bd120d98a34ff68abe038",
+                "0xdf1b025af0c1f50067dd352ba453e784c5114ed537a3005437dbfe0541be7d7d",
             ],
             [
-                "0x85cb3215de6d931385f93e7c812bdf3ada480e993a15a91c3b194cac00db6503",
-                "0x36b44e7e8164dc3090cf170cbb061289631e09c54ef4df7bf689ce38c8926102",
-                "0x30c22e525ee815e84e71fe4c762caf54f5222d576d8c185981ea871e9088b9c4",
+                "0x17bbaa61f8c207a61175c77e6e46f098b2a66e8939833cdae261063fe36aa1b9",
+                "0x022716bf670d32e5a15a1ae3ab859c51085948353aa562c84e42d72d379ee2ae",
+                "0xad583a5183f2c169af1b81367d63ddea8e692a89bffd1f696009be62b935d79a",
             ],
             [
-                "0x74e12ef3aa6748cc92043c6fc20a24f820df2833f539d0b5e159adcba2fef9ad",
-                "0xbd11a8ac62411ec99851f87900b63f2a5de8c64257ba0de19697196e20823a7c",
-                "0x466becdbe32415069c4aa7c97fc18dc0bda9127fc8e36965bb88afa8d1c763be",
+                "0xdbb60d29817e2f2b0bcaeafe73fab46853ff602e73359571a4f6d44c3aea2f28",
+                "0x5c3efde65d8f9a375e9df264a90e9e8c6c1e2899af344665a61f425bfbe0fcf1",
+                "0xd58bc64fb6d67a3e8352ca147a932e00f0af4819db8c96aade1b23b7fec70bee",
             ],
             [
-                "0x2900ab292d4001626215f0767c74347f67f794c811880a73ef3ce259f17d54c5",
-                "0x1e419438a632984579d06570f26841c7a012fbb4b30a52bb3c79cf805492cce6",
-                "0x15cce9833e9df06534c668736e45e726ba24fb64dc85030fbffe4e232e7d5880",
+                "0x14aad6fff6e99857d41d5a82b9eae9d3b3a763fe2c781706d5a4a26c8db01461",
+                "0x4feb0e79114584105dc6a8d065c9660f362fd6e203108f723de824cccb7b31b1",
+                "0x0d2d261cdd267d1bf6182240f7e3add54fc42d3bee54abf7f614329a93c9cbb3",
             ],
         ],
     );
@@ -150,7 +150,7 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0x95abec8e49c374a9df405a7d775d0d6a23d049cc09c483f1195f80e9053765fd",
+            "0xf4fb167cb22913ee42160e002d6f59e1519e37756a07fdb948e077c16d656e79",
             "0xeba90a17779223bac6ec6a057836397fbde415b86d2e87b04e294b16d73367b9",
         ]],
     );

@@ -290,6 +290,9 @@ actions! {
     FillQueuedDeposits { max_deposits };
     PostPresenceAttestation { receipt_id, units_seen, serials_hash, facility, uptime_bps, as_of };
     SetPresenceLimit { class, max_age_secs };
+    SetResidualFloor { receipt_id, floor_value };
+    PayResidualClaim { receipt_id };
+    WriteOffResidualClaim { receipt_id };
 }
 
 fn entries(fields: &[(&str, String)]) -> Value {

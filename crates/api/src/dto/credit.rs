@@ -273,12 +273,130 @@ pub struct LoanDetailDto {
     /// Sale reports of its receipts held for the admin's decision (issue 11): a cost above the
     /// class's recovery cost model (`decide_held_sale` approves or rejects one).
     pub held_sales: Vec<HeldSaleDto>,
+    /// Its recovery ledger, once defaulted (issue 16).
+    pub recovery: Option<RecoveryDto>,
+    /// Residual-value claims on its sold or written-off receipts not yet paid or written off.
+    pub residual_claims: Vec<ResidualClaimDto>,
+}
+
+/// A defaulted loan's recovery ledger (issue 16): what was owed at default, what the
+/// liquidation brought in and cost by kind, where it went, what insurance paid or failed to,
+/// and what was lost.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RecoveryDto {
+    /// Principal plus interest due when it defaulted.
+    pub exposure_at_default: String,
+    /// Gross recoveries: sale proceeds, insurance claims, residual-value payments and the
+    /// debt-service reserve.
+    pub gross: String,
+    /// Costs reimbursed to the liquidation agent (their sum).
+    pub costs: String,
+    /// The ITAD commission.
+    pub itad_commission: String,
+    /// Legal enforcement.
+    pub legal_costs: String,
+    /// De-racking, packing and shipping.
+    pub logistics_costs: String,
+    /// Certified data destruction.
+    pub data_destruction_costs: String,
+    /// Net recoveries: gross less costs.
+    pub net: String,
+    /// Liquidation fees to the fee collector.
+    pub liquidation_fees: String,
+    /// Paid to the senior tranche.
+    pub to_senior: String,
+    /// Paid to the junior tranche.
+    pub to_junior: String,
+    /// Paid or held for the borrower.
+    pub to_borrower: String,
+    /// Insurance paid after default (claims on foreclosed receipts, residual-value claims).
+    pub insurance_paid: String,
+    /// Residual-value claims booked, not yet paid.
+    pub residual_owed: String,
+    /// Residual-value claims written off unpaid.
+    pub insurance_unpaid: String,
+    /// The silo's free pool's cover of the senior tranche at settlement.
+    pub first_loss_cover: String,
+    /// Senior principal written off (the vault's loss).
+    pub senior_loss: String,
+    /// Junior principal written off.
+    pub junior_loss: String,
+    /// The deficiency: principal written off, senior plus junior.
+    pub deficiency: String,
+    /// Net recoveries over the exposure at default, basis points (rounded down); none before
+    /// the exposure is known.
+    pub recovery_rate_bps: Option<u64>,
+    /// Receipts written off unsold after the sale deadline (each recovered nothing; an insured
+    /// floor on one is owed in full).
+    pub receipts_written_off: u64,
+    /// Whether the liquidation is over (every receipt sold, every claim closed).
+    pub settled: bool,
+}
+
+/// A residual-value claim an insurer owes after a sale below the insured floor (or a
+/// write-off: the whole floor).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ResidualClaimDto {
+    /// The receipt sold or written off.
+    pub receipt_id: u64,
+    /// The insurer.
+    #[schemars(with = "crate::schema::Address")]
+    pub insurer: Address,
+    /// The insured floor.
+    pub floor_value: String,
+    /// The sale's net proceeds (zero for a write-off).
+    pub net_proceeds: String,
+    /// What is owed: floor less net proceeds.
+    pub amount: String,
+    /// When it was booked.
+    pub booked_at: u64,
+    /// When the admin may write it off if unpaid.
+    pub overdue_at: u64,
+}
+
+/// `GET /v1/recoveries`: the recovery rate per asset class over every defaulted loan.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RecoveriesDto {
+    /// The height read.
+    pub height: u64,
+    /// One row per class that has defaulted loans, by class.
+    pub classes: Vec<ClassRecoveryDto>,
+}
+
+/// The recoveries of the defaulted loans whose collateral is mostly of one class (each loan
+/// counts under the class of the largest share of its receipts' latest appraisals).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct ClassRecoveryDto {
+    /// The asset class.
+    pub class: String,
+    /// Defaulted loans counted (settled or still liquidating).
+    pub loans: u64,
+    /// Of them, settled.
+    pub settled: u64,
+    /// Their exposure at default.
+    pub exposure_at_default: String,
+    /// Gross recoveries.
+    pub gross: String,
+    /// Costs.
+    pub costs: String,
+    /// Net recoveries.
+    pub net: String,
+    /// Insurance paid.
+    pub insurance_paid: String,
+    /// Principal written off.
+    pub deficiency: String,
+    /// Receipts written off unsold (they recovered nothing).
+    pub receipts_written_off: u64,
+    /// Net over exposure at default, basis points (rounded down); none with no exposure.
+    pub recovery_rate_bps: Option<u64>,
+    /// The same over settled loans only (final figures).
+    pub settled_recovery_rate_bps: Option<u64>,
 }
 
 /// A sale report held for the admin's decision.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct HeldSaleDto {
-    /// The receipt sold.
+    /// The receipt sold or written off.
     pub receipt_id: u64,
     /// The liquidation agent who reported it.
     #[schemars(with = "crate::schema::Address")]
@@ -312,6 +430,8 @@ pub struct InsuranceDto {
     pub coverage: Option<String>,
     /// Expiry.
     pub expires_at: Option<u64>,
+    /// The residual-value floor insured (issue 16); zero: none.
+    pub floor_value: Option<String>,
 }
 
 /// A receipt's valuation.

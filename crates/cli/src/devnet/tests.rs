@@ -53,8 +53,8 @@ fn the_devnet_bootstrap_replays_to_the_golden_roots() {
         [
             "0xfed8fc76d3ead75609f072929b2eecd41437e3aa8bc5a7f7a611165b0869bd0b",
             "0xcad0573b3fd7470fbeaaa05adf0aa317627a4a804f31cc97e00e0873f2a2ea96",
-            "0xf72e4c375a434b392f659a0f991a73c944a848290d3a172d43b97e8590e4d63d",
-            "0x4106d989d0f0f5b52a67969f5bed0f428651a1b40b25165944353c319056e67b",
+            "0x359453c887ef86bbc16a303a96bbc84f2b3b3edd8f6b5419d539e1355a549047",
+            "0x0bf0ecbbf2b23cedd974164ecd919a2d767e16f491feefbf4d0bc3cfa8f24341",
         ]
     );
 }

@@ -445,6 +445,20 @@ action_commands! {
         #[arg(long, value_parser = class_id)] class: AssetClassId,
         #[arg(long)] max_age_secs: u64,
     }
+    /// The policy's insurer: insure a residual-value floor (after a liquidation sale it owes the
+    /// floor minus the net proceeds).
+    SetResidualFloor {
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+        #[arg(long, value_parser = amount)] floor_value: Amount,
+    }
+    /// The claim's insurer: pay a residual-value claim into the waterfall.
+    PayResidualClaim {
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+    }
+    /// Admin: write off a residual-value claim unpaid after its payment period.
+    WriteOffResidualClaim {
+        #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
+    }
 }
 
 /// `infrafi sealed-bid-commitment`: the commitment a sealed bid reveals against.

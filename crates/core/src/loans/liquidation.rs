@@ -16,7 +16,7 @@ use super::{
     Loan, LoanError, LoanStatus, active_loan, loan,
     marks::{remark, set_uncovered},
     payment::payment_due,
-    reduce_principal, send, store,
+    reduce_principal, residual, send, store,
 };
 use crate::{
     action::ActionHandler,
@@ -86,6 +86,8 @@ impl ActionHandler for TriggerDefault {
         remark(state, &mut loan)?;
         let (senior_interest_due, junior_interest_due) =
             (loan.senior.interest_due, loan.junior.interest_due);
+        loan.recovery.exposure_at_default =
+            loan.balance.checked_add(senior_interest_due)?.checked_add(junior_interest_due)?;
         state.emit(Event::LoanDefaulted { loan_id: id, senior_interest_due, junior_interest_due });
         // The debt-service reserve is the first recovery, through the waterfall.
         let reserve = loan.reserve.balance;
@@ -318,11 +320,19 @@ fn execute_sale(
     let costs = report.costs()?;
     send(state, escrow, agent, costs)?;
     receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), None);
-    loan.recovery.gross = loan.recovery.gross.checked_add(report.gross_proceeds)?;
-    loan.recovery.costs = loan.recovery.costs.checked_add(costs)?;
+    let recovery = &mut loan.recovery;
+    recovery.gross = recovery.gross.checked_add(report.gross_proceeds)?;
+    recovery.costs = recovery.costs.checked_add(costs)?;
+    recovery.itad_commission = recovery.itad_commission.checked_add(report.itad_commission)?;
+    recovery.legal_costs = recovery.legal_costs.checked_add(report.legal_costs)?;
+    recovery.logistics_costs = recovery.logistics_costs.checked_add(report.logistics_costs)?;
+    recovery.data_destruction_costs =
+        recovery.data_destruction_costs.checked_add(report.data_destruction_costs)?;
     state.emit(Event::SaleReported { receipt_id, loan_id: loan.id, report });
     let net = report.gross_proceeds.checked_sub(costs)?;
     waterfall(state, &mut loan, escrow, net)?;
+    // Residual-value insurance (issue 16): the insurer owes what its floor exceeds the net.
+    residual::book_claim(state, &mut loan, receipt_id, net)?;
     settle_if_liquidated(state, loan)
 }
 
@@ -373,6 +383,8 @@ impl ActionHandler for DecideHeldSale {
 /// else is left to sell the loan settles as after a sale (the curator's pool covers the senior
 /// tranche first, the vault takes the rest, impairment is released). Refused before the
 /// deadline (or before any foreclosure) and while a sale report of the receipt is held.
+/// Its policy's residual-value floor, if any, is owed in full (issue 16): the loan then waits
+/// for that claim as after a sale below the floor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WriteOffReceipt {
@@ -392,8 +404,13 @@ impl ActionHandler for WriteOffReceipt {
         if loan.sale_deadline_at.is_none_or(|deadline| state.now() < deadline) {
             return Err(LoanError::SaleDeadlineNotPassed.into());
         }
+        let mut loan = loan;
         receipts::set_status(state, receipt_id, ReceiptStatus::WrittenOff, Some(loan.id), None);
         state.emit(Event::ReceiptWrittenOff { receipt_id, loan_id: loan.id });
+        // The recovery ledger counts it; it recovered nothing, so an insured floor is owed in
+        // full (issue 16): the floor insures what the lenders recover, not a sale price.
+        loan.recovery.receipts_written_off = loan.recovery.receipts_written_off.saturating_add(1);
+        residual::book_claim(state, &mut loan, receipt_id, Amount::ZERO)?;
         settle_if_liquidated(state, loan)
     }
 }
@@ -436,6 +453,7 @@ impl ActionHandler for PayInsuranceClaim {
         send(state, sender, ProtocolAccount::InsuranceClaims, amount)?;
         receipts::set_status(state, receipt_id, ReceiptStatus::Sold, Some(loan.id), Some(sender));
         loan.recovery.gross = loan.recovery.gross.checked_add(amount)?;
+        loan.recovery.insurance_paid = loan.recovery.insurance_paid.checked_add(amount)?;
         state.emit(Event::InsuranceClaimPaid {
             receipt_id,
             loan_id: loan.id,
@@ -467,7 +485,7 @@ pub struct WaterfallPass {
 }
 
 /// Distributes `net` from `source` in waterfall order; conserves value exactly.
-fn waterfall(
+pub(super) fn waterfall(
     state: &mut State,
     loan: &mut Loan,
     source: ProtocolAccount,
@@ -523,14 +541,15 @@ fn waterfall(
     Ok(pass)
 }
 
-/// Settles a defaulted loan once every receipt is sold: the silo's free pool covers what the
-/// senior tranche is still owed (principal, then interest), the rest of the senior principal is
-/// the vault's loss, the junior principal left is written off; impairment is released.
-fn settle_if_liquidated(state: &mut State, mut loan: Loan) -> Result<(), TxError> {
+/// Settles a defaulted loan once every receipt is sold and every residual-value claim paid or
+/// written off: the silo's free pool covers what the senior tranche is still owed (principal,
+/// then interest), the rest of the senior principal is the vault's loss, the junior principal
+/// left is written off; impairment is released.
+pub(super) fn settle_if_liquidated(state: &mut State, mut loan: Loan) -> Result<(), TxError> {
     let unsold = loan.receipts.iter().any(|id| {
         state.receipts.receipts.get(id).is_some_and(|r| r.status == ReceiptStatus::Foreclosed)
     });
-    if unsold {
+    if unsold || residual::has_open_claims(state, &loan) {
         remark(state, &mut loan)?;
         store(state, loan);
         return Ok(());

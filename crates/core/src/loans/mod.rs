@@ -20,6 +20,7 @@ mod liquidation;
 mod marks;
 mod origination;
 mod payment;
+pub mod residual;
 
 pub use covenants::{
     BorrowerReport, Breach, BreachReason, DebtServiceReserve, DrawDebtServiceReserve,
@@ -36,6 +37,9 @@ pub use origination::{AcceptLoan, CancelLoanProposal, ProposeLoan, blended_rate,
 pub use payment::{
     PayCasualtyClaim, PaymentDue, PaymentSplit, PrepayLoan, RepayLoan, payment_due,
     scheduled_senior_repayments, split_payment,
+};
+pub use residual::{
+    PayResidualClaim, RESIDUAL_CLAIM_PERIOD_SECS, ResidualClaim, WriteOffResidualClaim,
 };
 
 use crate::{
@@ -271,6 +275,28 @@ pub struct Recovery {
     pub senior_loss: Amount,
     /// Junior principal written off at settlement.
     pub junior_loss: Amount,
+    /// What the tranches were owed when the loan defaulted: principal plus interest due
+    /// (issue 16's recovery ledger measures recoveries against it).
+    pub exposure_at_default: Amount,
+    /// The agents' costs by kind (their sum is `costs`): ITAD commission.
+    pub itad_commission: Amount,
+    /// Legal enforcement.
+    pub legal_costs: Amount,
+    /// De-racking, packing and shipping.
+    pub logistics_costs: Amount,
+    /// Certified data destruction.
+    pub data_destruction_costs: Amount,
+    /// Insurance paid into the waterfall after default: claims on foreclosed receipts and
+    /// residual-value claims (part of `gross`).
+    pub insurance_paid: Amount,
+    /// Residual-value claims booked and not yet paid or written off.
+    pub residual_owed: Amount,
+    /// Residual-value claims the insurer did not pay in time, written off.
+    pub insurance_unpaid: Amount,
+    /// Receipts written off unsold after the sale deadline (issue 11): each recovered nothing
+    /// (no gross, no cost), and an insured floor on one is owed in full (a residual-value claim
+    /// against net proceeds of zero).
+    pub receipts_written_off: u64,
 }
 
 /// A loan, from proposal to its end.
@@ -421,6 +447,9 @@ component! {
         /// Sale reports held for the admin's decision, by receipt (issue 11): a cost above the
         /// recovery cost model's bound. Their gross proceeds wait in `ProtocolAccount::HeldSales`.
         pub held_sales: Table<ReceiptId, HeldSale>,
+        /// Residual-value claims booked after a sale and not yet paid or written off, by
+        /// receipt (issue 16).
+        pub residual_claims: Table<ReceiptId, ResidualClaim>,
         /// The next loan id.
         pub next_loan_id: Slot<u64>,
     }

@@ -53,7 +53,9 @@ impl ActionHandler for AttachPolicy {
         if expires_at <= now {
             return Err(ReceiptError::PolicyExpiryMustBeLater.into());
         }
-        receipt.policy = Some(Policy { insurer: sender, policy_id, coverage, expires_at });
+        let floor_value = Amount::ZERO;
+        receipt.policy =
+            Some(Policy { insurer: sender, policy_id, coverage, expires_at, floor_value });
         state.receipts.receipts.insert(id, receipt);
         state.emit(Event::PolicyAttached { receipt_id: id, insurer: sender, coverage, expires_at });
         Ok(())
@@ -98,6 +100,10 @@ impl ActionHandler for RenewPolicy {
         }
         if expires_at <= state.now() || expires_at <= policy.expires_at {
             return Err(ReceiptError::PolicyExpiryMustBeLater.into());
+        }
+        // A renewal cannot cut the cover below the residual floor lenders rely on.
+        if coverage < policy.floor_value {
+            return Err(ReceiptError::ResidualFloorExceedsCoverage.into());
         }
         policy.coverage = coverage;
         policy.expires_at = expires_at;

@@ -106,6 +106,10 @@ pub(crate) fn every_privileged_action_rejects_every_address_without_its_role() -
         (Role::Admin, Action::SetPresenceLimit(SetPresenceLimit { class: GPU, max_age_secs: 0 })),
         (
             Role::Insurer,
+            Action::SetResidualFloor(SetResidualFloor { receipt_id: receipt, floor_value: ONE }),
+        ),
+        (
+            Role::Insurer,
             Action::AttachPolicy(AttachPolicy {
                 receipt_id: bare,
                 policy_id,

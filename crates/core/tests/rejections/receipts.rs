@@ -487,3 +487,43 @@ pub(crate) fn monitored_receipts_need_a_fresh_complete_presence_attestation_post
     market.ok(BORROWER, accept);
     code
 }
+
+pub(crate) fn residual_floors_stay_within_coverage_and_claims_close_by_payment_or_after_the_period()
+-> TxError {
+    let (mut market, _, receipt, loan) = market_with_loan();
+    let floor = |floor_value| {
+        Action::SetResidualFloor(SetResidualFloor { receipt_id: receipt, floor_value })
+    };
+    // The policy covers 300,000.
+    let code = reject(
+        &mut market,
+        INSURER,
+        floor(plus(whole(300_000), Amount(1))),
+        ReceiptError::ResidualFloorExceedsCoverage,
+    );
+    market.ok(INSURER, floor(whole(200_000)));
+    reject(
+        &mut market,
+        INSURER,
+        floor(whole(199_999)),
+        ReceiptError::ResidualFloorCannotBeLoweredWhilePledged,
+    );
+    let pay = Action::PayResidualClaim(PayResidualClaim { receipt_id: receipt });
+    reject(&mut market, INSURER, pay.clone(), ReceiptError::ResidualClaimNotFound);
+    market.advance(30 * DAY + 15 * DAY + 1);
+    market.ok(KEEPER, Action::TriggerDefault(TriggerDefault { loan_id: loan }));
+    let agent = LIQUIDATION_AGENT;
+    market.ok(
+        CURATOR,
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent: agent }),
+    );
+    let buyer_money = Transfer { asset: Asset::Usdai, to: agent, amount: whole(10_000) };
+    market.ok(BORROWER, Action::Transfer(buyer_money));
+    let report = SaleReport { gross_proceeds: whole(10_000), ..SaleReport::default() };
+    market.ok(agent, Action::ReportSale(ReportSale { receipt_id: receipt, report }));
+    let write_off = Action::WriteOffResidualClaim(WriteOffResidualClaim { receipt_id: receipt });
+    reject(&mut market, ADMIN, write_off.clone(), ReceiptError::ResidualClaimIsNotOverdue);
+    market.advance(30 * DAY);
+    market.ok(ADMIN, write_off);
+    code
+}

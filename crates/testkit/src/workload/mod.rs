@@ -166,7 +166,7 @@ pub fn gpu_class_terms() -> AssetClassTerms {
 /// USDai their roles need, admin registers the GPU class, the curator opens silo 0 (GPUs,
 /// default terms) with 100,000 of first-loss capital, admin caps its senior exposure at
 /// 5,000,000, and each borrower gets three receipts (10, 20 and 40 GPUs), insured for two years
-/// for 120% of their new price and appraised at 90% of it.
+/// for 120% of their new price (with a residual floor of half of it) and appraised at 90% of it.
 pub fn setup() -> Vec<Transaction> {
     let mint = |sender: Address, whole_tokens: u128| Transaction {
         sender,
@@ -191,7 +191,7 @@ pub fn setup() -> Vec<Transaction> {
         (CURATOR, 1_000_000),
         (RIVAL, 500_000),
         (LIQUIDATION_AGENT, 2_000_000),
-        (INSURER, 1_000_000),
+        (INSURER, 2_000_000),
         (BORROWER, 1_000_000),
         (BORROWER_TWO, 1_000_000),
     ];
@@ -248,6 +248,14 @@ pub fn setup() -> Vec<Transaction> {
                 action: Action::PostValuation(PostValuation {
                     receipt_id,
                     value: bps_of(new_value, 9_000),
+                }),
+            },
+            // Residual-value cover (issue 16): a floor of half the new price.
+            Transaction {
+                sender: INSURER,
+                action: Action::SetResidualFloor(SetResidualFloor {
+                    receipt_id,
+                    floor_value: bps_of(new_value, 5_000),
                 }),
             },
         ]);

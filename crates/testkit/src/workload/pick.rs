@@ -39,6 +39,15 @@ pub(super) fn receipt_id(state: &State, pick: u8, fits: impl Fn(&Receipt) -> boo
     chosen.unwrap_or(ReceiptId(1_000 + u64::from(pick)))
 }
 
+/// A receipt with an open residual-value claim, usually; otherwise any receipt.
+pub(super) fn claimed_receipt(state: &State, pick: u8) -> ReceiptId {
+    let claimed: Vec<ReceiptId> = state.loans.residual_claims.iter().map(|(id, _)| *id).collect();
+    match chosen(&claimed, pick / 4) {
+        Some(id) if !pick.is_multiple_of(4) => id,
+        _ => receipt_id(state, pick, |_| false),
+    }
+}
+
 /// A loan: usually one that `fits`, sometimes any, now and then one that does not exist.
 pub(super) fn loan_id(state: &State, pick: u8, fits: impl Fn(&Loan) -> bool) -> LoanId {
     let loans = &state.loans.loans;

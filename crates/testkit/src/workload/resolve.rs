@@ -677,6 +677,29 @@ impl Step {
                 };
                 (OPS, Action::SetPresenceLimit(SetPresenceLimit { class, max_age_secs }))
             }
+            Op::SetResidualFloor { receipt, floor_bps } => {
+                // Usually collateral: a floor matters once its loan defaults.
+                let receipt_id = receipt_id(state, receipt, |r| {
+                    r.status == ReceiptStatus::Pledged
+                        && r.policy.as_ref().is_some_and(|p| now < p.expires_at)
+                });
+                let policy =
+                    state.receipts.receipts.get(&receipt_id).and_then(|r| r.policy.clone());
+                let insurer = policy.as_ref().map_or(INSURER, |p| p.insurer);
+                let coverage = policy.map_or(Amount::ZERO, |p| p.coverage);
+                let floor_value = bps_of(coverage, floor_bps);
+                (insurer, Action::SetResidualFloor(SetResidualFloor { receipt_id, floor_value }))
+            }
+            Op::PayResidualClaim { receipt } => {
+                let receipt_id = claimed_receipt(state, receipt);
+                let insurer =
+                    state.loans.residual_claims.get(&receipt_id).map_or(INSURER, |c| c.insurer);
+                (insurer, Action::PayResidualClaim(PayResidualClaim { receipt_id }))
+            }
+            Op::WriteOffResidualClaim { receipt } => {
+                let receipt_id = claimed_receipt(state, receipt);
+                (OPS, Action::WriteOffResidualClaim(WriteOffResidualClaim { receipt_id }))
+            }
             _ => return None,
         };
         Some(Transaction { sender: self.party(proper), action })

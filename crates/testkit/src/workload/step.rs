@@ -351,6 +351,18 @@ pub enum Op {
         class: u8,
         limit: u8,
     },
+    // Residual-value insurance (issue 16).
+    /// A floor of `floor_bps` of the policy's coverage (above 10,000: more than the coverage).
+    SetResidualFloor {
+        receipt: u8,
+        floor_bps: u16,
+    },
+    PayResidualClaim {
+        receipt: u8,
+    },
+    WriteOffResidualClaim {
+        receipt: u8,
+    },
 }
 
 impl Op {
@@ -396,6 +408,9 @@ impl Op {
                 | Op::PostBorrowerReport { .. }
                 | Op::PostPresenceAttestation { .. }
                 | Op::SetPresenceLimit { .. }
+                | Op::SetResidualFloor { .. }
+                | Op::PayResidualClaim { .. }
+                | Op::WriteOffResidualClaim { .. }
         )
     }
 }

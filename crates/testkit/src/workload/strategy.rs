@@ -248,6 +248,12 @@ pub(super) fn loan_op() -> impl Strategy<Value = Op> {
         10 => loan().prop_map(|loan| Op::DrawDebtServiceReserve { loan }),
         4 => (loan(), prop::bool::weighted(0.95))
             .prop_map(|(loan, valid)| Op::PostBorrowerReport { loan, valid }),
+        // Residual-value insurance: floors on insured receipts (now and then above the cover),
+        // claims paid by their insurer or written off by the admin.
+        10 => (any::<u8>(), bps(1, (8, 2_000..9_000), (1, 10_001..12_000)))
+            .prop_map(|(receipt, floor_bps)| Op::SetResidualFloor { receipt, floor_bps }),
+        3 => loan().prop_map(|receipt| Op::PayResidualClaim { receipt }),
+        6 => loan().prop_map(|receipt| Op::WriteOffResidualClaim { receipt }),
     ]
 }
 
