@@ -1,7 +1,8 @@
 //! Credit and QEV through the API on loopback (port 0), against a real node: a borrower
 //! through a whole loan (propose, accept, every payment, receipts released) checked through
 //! the reads and a proof against the block's state root; and a holder whose open bid gets it
-//! served ahead of an older request.
+//! served ahead of an older request; a liquidation below an insured residual-value floor, the
+//! insurer's payment and the recovery ledger per loan and per class, across a restart.
 
 #![allow(clippy::unwrap_used)] // Tests fail loudly by design.
 
@@ -10,13 +11,14 @@ use infrafi_api::{client::Client, dto::ProofDto};
 use infrafi_core::{
     Action, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, SiloId, WAD,
     action::{
-        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, FundDebtServiceReserve,
-        IssueReceipt, ListRequest, MintUsdai, OpenSilo, PostPresenceAttestation, PostValuation,
-        ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem, ServiceQueue, SetBid, SetLoanCovenants,
-        SetPresenceLimit, SetSiloSeniorCap, Stake,
+        AcceptLoan, AddAssetClass, AttachPolicy, DepositFirstLoss, ForecloseLoan,
+        FundDebtServiceReserve, IssueReceipt, ListRequest, MintUsdai, OpenSilo, PayResidualClaim,
+        PostPresenceAttestation, PostValuation, ProposeLoan, RemarkLoans, RepayLoan, ReportSale,
+        RequestRedeem, ServiceQueue, SetBid, SetLoanCovenants, SetPresenceLimit, SetResidualFloor,
+        SetSiloSeniorCap, Stake, TriggerDefault,
     },
     ids::USDC,
-    loans::{LoanTerms, TrancheTerms},
+    loans::{LoanTerms, RESIDUAL_CLAIM_PERIOD_SECS, SaleReport, TrancheTerms},
     math::{Bps, Rate},
     queue::ROUND_REQUESTS_MAX,
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
@@ -561,6 +563,166 @@ async fn a_lapsed_monitor_opens_the_cure_window_and_the_attestation_survives_a_r
     let cured = h.get("/v1/loans/0").await;
     assert!(cured["loan"]["margin_call"].is_null(), "{cured}");
     assert_eq!(h.get("/v1/receipts/0").await["presence"]["status"], "present");
+    drop(h);
+    served.stop().await;
+}
+
+/// Residual-value insurance and the recovery ledger (issue 16 item 6) through the API: the
+/// insurer insures a 250,000 floor on the borrower's receipt (24 H100s, covered for 600,000);
+/// the 300,000 interest-free loan defaults after grace and is foreclosed to the liquidation
+/// agent, who sells the receipt for 100,000 gross: ITAD 30% (30,000), legal 2,400, logistics
+/// 4,800, data destruction 1,200 (the class's per-unit costs x 24), so 61,600 net. The insurer
+/// owes 250,000 - 61,600 = 188,400 and the loan waits for it; paid, the waterfall takes the 2%
+/// liquidation fee on each pass (1,232 + 3,768) and the senior tranche gets 245,000, the
+/// curator's pool covers the last 55,000 and the loan settles with nothing written off. Net
+/// recoveries 250,000 over 300,000 owed at default: 8,333 bps, for the loan and for its class,
+/// the same after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_below_the_floor_is_paid_by_the_insurer_and_the_recovery_rate_survives_a_restart() {
+    let mut genesis = credit_genesis(&[
+        Party::Depositor,
+        Party::Curator,
+        Party::Borrower,
+        Party::Insurer,
+        Party::LiquidationAgent,
+    ]);
+    genesis.roles.push((infrafi_core::Role::LiquidationAgent, Party::LiquidationAgent.address()));
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let class = AssetClassTerms {
+        new_price_per_unit: usd(30_000),
+        annual_depreciation_bps: Bps(0),
+        floor_bps: Bps(0),
+        recovery: RecoveryCostModel {
+            legal_cost_per_unit: usd(100),
+            logistics_cost_per_unit: usd(200),
+            data_destruction_cost_per_unit: usd(50),
+            ..RecoveryCostModel::default()
+        },
+    };
+    let (silo_id, receipt_id) = h.open_book(class).await;
+    h.mint_and_stake(Party::Insurer, 500_000, 0).await;
+    h.mint_and_stake(Party::LiquidationAgent, 200_000, 0).await;
+    let floor = SetResidualFloor { receipt_id, floor_value: usd(250_000) };
+    h.send_ok(Party::Insurer, Action::SetResidualFloor(floor)).await;
+    let receipt = h.get("/v1/receipts/0").await;
+    assert_eq!(number(&receipt["insurance"]["floor_value"]), usd(250_000).0, "{receipt}");
+    h.lend_interest_free(silo_id, receipt_id).await;
+    assert!(h.get("/v1/loans/0").await["recovery"].is_null(), "no ledger before a default");
+    assert_eq!(h.get("/v1/recoveries").await["classes"], json!([]));
+
+    // The first payment is missed; past its 15 days of grace anyone defaults the loan.
+    h.advance(45 * DAY + 60).await;
+    let loan_id = LoanId(0);
+    h.send_ok(Party::Depositor, Action::TriggerDefault(TriggerDefault { loan_id })).await;
+    let foreclose = ForecloseLoan { loan_id, liquidation_agent: Party::LiquidationAgent.address() };
+    h.send_ok(Party::Curator, Action::ForecloseLoan(foreclose)).await;
+    let report = SaleReport {
+        gross_proceeds: usd(100_000),
+        itad_commission: usd(30_000),
+        legal_costs: usd(2_400),
+        logistics_costs: usd(4_800),
+        data_destruction_costs: usd(1_200),
+    };
+    let sale = ReportSale { receipt_id, report };
+    let sold = h.send_ok(Party::LiquidationAgent, Action::ReportSale(sale)).await;
+    let booked =
+        sold["events"].as_array().unwrap().iter().find(|e| e["kind"] == "residual_claim_booked");
+    assert_eq!(booked.map(|e| number(&e["amount"])), Some(usd(188_400).0), "{sold}");
+
+    // The sale alone: the insurer owes the floor less the net, and the loan waits for it.
+    let waiting = h.get("/v1/loans/0").await;
+    assert_eq!(waiting["loan"]["status"], "defaulted", "{waiting}");
+    let claims = waiting["residual_claims"].as_array().unwrap();
+    assert_eq!(claims.len(), 1, "{waiting}");
+    let claim = &claims[0];
+    assert_eq!(claim["receipt_id"], 0);
+    assert_eq!(claim["insurer"], json!(Party::Insurer.address()));
+    assert_eq!(number(&claim["floor_value"]), usd(250_000).0);
+    assert_eq!(number(&claim["net_proceeds"]), usd(61_600).0);
+    assert_eq!(number(&claim["amount"]), usd(188_400).0);
+    let claim_booked_at = claim["booked_at"].as_u64().unwrap();
+    assert_eq!(claim["overdue_at"].as_u64().unwrap(), claim_booked_at + RESIDUAL_CLAIM_PERIOD_SECS);
+    let recovery = &waiting["recovery"];
+    assert_eq!(number(&recovery["exposure_at_default"]), usd(300_000).0, "{recovery}");
+    assert_eq!(number(&recovery["gross"]), usd(100_000).0);
+    assert_eq!(number(&recovery["costs"]), usd(38_400).0);
+    assert_eq!(number(&recovery["itad_commission"]), usd(30_000).0);
+    assert_eq!(number(&recovery["legal_costs"]), usd(2_400).0);
+    assert_eq!(number(&recovery["logistics_costs"]), usd(4_800).0);
+    assert_eq!(number(&recovery["data_destruction_costs"]), usd(1_200).0);
+    assert_eq!(number(&recovery["net"]), usd(61_600).0);
+    assert_eq!(number(&recovery["residual_owed"]), usd(188_400).0);
+    assert_eq!(recovery["recovery_rate_bps"], 2_053, "61,600 of 300,000 so far");
+    assert_eq!(recovery["settled"], false);
+    let class_row = |body: &Value| body["classes"].as_array().unwrap().clone();
+    let liquidating = class_row(&h.get("/v1/recoveries").await);
+    assert_eq!(liquidating.len(), 1);
+    assert_eq!(liquidating[0]["class"], "gpu.h100");
+    assert_eq!(
+        (liquidating[0]["loans"].clone(), liquidating[0]["settled"].clone()),
+        (json!(1), json!(0))
+    );
+    assert!(liquidating[0]["settled_recovery_rate_bps"].is_null(), "nothing settled yet");
+
+    // The insurer pays: the waterfall makes the senior tranche whole with the pool's cover.
+    let insurer = format!("/v1/accounts/{}", Party::Insurer.address());
+    let usdai = |account: &Value| {
+        let balances = account["balances"].as_array().unwrap();
+        balances.iter().find(|b| b["asset"] == "USDai").map_or(0, |b| number(&b["amount"]))
+    };
+    let insurer_before = usdai(&h.get(&insurer).await);
+    let pay = PayResidualClaim { receipt_id };
+    h.send_ok(Party::Insurer, Action::PayResidualClaim(pay)).await;
+    assert_eq!(insurer_before - usdai(&h.get(&insurer).await), usd(188_400).0);
+    let settled = h.get("/v1/loans/0").await;
+    assert_eq!(settled["loan"]["status"], "settled", "{settled}");
+    assert_eq!(settled["residual_claims"], json!([]));
+    let recovery = &settled["recovery"];
+    assert_eq!(number(&recovery["gross"]), usd(288_400).0, "{recovery}");
+    assert_eq!(number(&recovery["net"]), usd(250_000).0);
+    assert_eq!(number(&recovery["insurance_paid"]), usd(188_400).0);
+    assert_eq!(number(&recovery["residual_owed"]), 0);
+    assert_eq!(number(&recovery["liquidation_fees"]), usd(5_000).0);
+    assert_eq!(number(&recovery["to_senior"]), usd(245_000).0);
+    assert_eq!(number(&recovery["first_loss_cover"]), usd(55_000).0);
+    assert_eq!(number(&recovery["deficiency"]), 0);
+    assert_eq!(recovery["receipts_written_off"], 0);
+    assert_eq!(recovery["recovery_rate_bps"], 8_333);
+    assert_eq!(recovery["settled"], true);
+    let expected = json!({
+        "class": "gpu.h100",
+        "loans": 1,
+        "settled": 1,
+        "exposure_at_default": usd(300_000).0.to_string(),
+        "gross": usd(288_400).0.to_string(),
+        "costs": usd(38_400).0.to_string(),
+        "net": usd(250_000).0.to_string(),
+        "insurance_paid": usd(188_400).0.to_string(),
+        "deficiency": "0",
+        "receipts_written_off": 0,
+        "recovery_rate_bps": 8_333,
+        "settled_recovery_rate_bps": 8_333,
+    });
+    assert_eq!(class_row(&h.get("/v1/recoveries").await), vec![expected.clone()]);
+
+    // A restart keeps the ledger and the rate per class.
+    drop(h);
+    served.stop().await;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    assert_eq!(class_row(&h.get("/v1/recoveries").await), vec![expected]);
+    let after = h.get("/v1/loans/0").await;
+    assert_eq!(after["recovery"], settled["recovery"]);
     drop(h);
     served.stop().await;
 }

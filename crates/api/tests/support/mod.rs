@@ -23,6 +23,8 @@ pub(crate) enum Party {
     Curator,
     /// Attests the presence of receipts' hardware.
     Monitor,
+    /// Sells foreclosed receipts.
+    LiquidationAgent,
     /// The node's keeper key (`NodeConfig::keeper`).
     Keeper,
     /// Deposits into the vault.
@@ -41,7 +43,7 @@ pub(crate) enum Party {
 /// The one key table of the API suites: each party's seed name (its key is
 /// `SigningKey::from_seed("api/<name>")`, so a party is the same key in every suite) and the
 /// role a genesis from [`genesis_granting`] gives it.
-const PARTIES: [(Party, &str, Option<Role>); 15] = [
+const PARTIES: [(Party, &str, Option<Role>); 16] = [
     (Party::Admin, "admin", Some(Role::Admin)),
     (Party::Attestor, "attestor", Some(Role::GatewayAttestor)),
     (Party::ReserveCustodian, "reserve-custodian", Some(Role::ReserveCustodian)),
@@ -50,6 +52,7 @@ const PARTIES: [(Party, &str, Option<Role>); 15] = [
     (Party::Insurer, "insurer", Some(Role::Insurer)),
     (Party::Curator, "curator", Some(Role::Curator)),
     (Party::Monitor, "monitor", Some(Role::Monitor)),
+    (Party::LiquidationAgent, "liquidation-agent", Some(Role::LiquidationAgent)),
     (Party::Keeper, "keeper", None),
     (Party::Depositor, "depositor", None),
     (Party::Borrower, "borrower", None),
