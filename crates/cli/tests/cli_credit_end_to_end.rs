@@ -224,8 +224,9 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
 /// A liquidation nobody finishes, with the CLI (issue 11 item 5): the devnet's late loan
 /// (loan 2, northwind's silo) is defaulted once its grace is over, northwind forecloses it to
 /// the liquidation agent, who never sells. The loan shows its sale deadline; the admin's
-/// write-off is refused before it (`sale_deadline_not_passed`); 90 days on, the admin writes
-/// off each receipt and the loan settles.
+/// write-off is refused before it (`sale_deadline_not_passed`); 90 days on, the curator may
+/// neither write off nor hand over (`sender_may_not_hand_over_after_sale_deadline`), the admin
+/// writes off each receipt and the loan settles.
 #[test]
 fn a_liquidation_nobody_finishes_is_written_off_by_the_admin_after_its_sale_deadline() {
     let dir = tempfile::tempdir().unwrap();
@@ -283,6 +284,14 @@ fn a_liquidation_nobody_finishes_is_written_off_by_the_admin_after_its_sale_dead
     advance(90 * DAY);
     let by_curator = tx(Actor::Curator, &["write-off-receipt", "--receipt-id", &receipts[0]]);
     assert!(!by_curator.status.success(), "only the admin writes off");
+    // Nor may the curator restart the clock by handing the receipts to another agent.
+    let hand_over =
+        tx(Actor::Curator, &["foreclose-loan", "--loan-id", loan, "--liquidation-agent", &agent]);
+    assert!(!hand_over.status.success(), "only the admin hands over after the deadline");
+    let refusal = String::from_utf8_lossy(&hand_over.stderr);
+    assert!(refusal.contains("sender_may_not_hand_over_after_sale_deadline"), "{refusal}");
+    assert!(refusal.contains("839"), "{refusal}");
+    assert_eq!(query(&["loan", loan])["sale_deadline_at"].as_u64(), Some(deadline));
     for receipt in &receipts {
         let written_off = tx(Actor::Admin, &["write-off-receipt", "--receipt-id", receipt]);
         assert!(written_off.status.success(), "{}", String::from_utf8_lossy(&written_off.stderr));

@@ -267,8 +267,8 @@ pub struct LoanDetailDto {
     /// Who holds its foreclosed receipts to sell them, once foreclosed.
     #[schemars(with = "Option<crate::schema::Address>")]
     pub liquidation_agent: Option<Address>,
-    /// Until when that agent alone may sell them (unix seconds): after it the curator or admin
-    /// may hand them to another agent and the admin may write off what is unsold.
+    /// Until when that agent alone may sell them (unix seconds): after it the admin alone may
+    /// hand them to another agent or write off what is unsold.
     pub sale_deadline_at: Option<u64>,
     /// Sale reports of its receipts held for the admin's decision (issue 11): a cost above the
     /// class's recovery cost model (`decide_held_sale` approves or rejects one).

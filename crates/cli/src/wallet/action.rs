@@ -322,7 +322,8 @@ action_commands! {
     TriggerDefault {
         #[arg(long, value_parser = loan_id)] loan_id: LoanId,
     }
-    /// Curator or admin: hand a defaulted loan's receipts to a liquidation agent.
+    /// Curator or admin: hand a defaulted loan's receipts to a liquidation agent (after its
+    /// sale deadline, the admin alone).
     ForecloseLoan {
         #[arg(long, value_parser = loan_id)] loan_id: LoanId,
         #[arg(long)] liquidation_agent: Address,

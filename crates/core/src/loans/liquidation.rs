@@ -7,10 +7,11 @@
 //! asset class's recovery cost model ([`sale_cost_bounds`]); a report above any bound does not
 //! execute but is held, its gross proceeds escrowed, until the admin approves or rejects it
 //! ([`DecideHeldSale`]), so an agent cannot pay itself padded costs out of the waterfall.
-//! An agent has [`SALE_PERIOD_SECS`] to sell: after its loan's sale deadline the curator or
-//! admin may hand the unsold receipts to another agent ([`ForecloseLoan`] again), and the
-//! admin may write off a receipt nobody can sell ([`WriteOffReceipt`]), so neither an agent
-//! sitting on the receipts nor a receipt with nothing to recover holds a loan open for ever.
+//! An agent has [`SALE_PERIOD_SECS`] to sell: after its loan's sale deadline the admin alone
+//! may hand the unsold receipts to another agent ([`ForecloseLoan`] again) or write off a
+//! receipt nobody can sell ([`WriteOffReceipt`]), so neither an agent sitting on the receipts,
+//! nor a curator handing them over at every deadline, nor a receipt with nothing to recover
+//! holds a loan open for ever.
 
 use super::{
     Loan, LoanError, LoanStatus, active_loan, loan,
@@ -106,13 +107,16 @@ impl ActionHandler for TriggerDefault {
 /// each hand-over. The hardware is sold, or the agent replaced, or the receipt written off.
 pub const SALE_PERIOD_SECS: u64 = 90 * 86_400;
 
-/// Curator or admin: hand a defaulted loan's receipts to a liquidation agent.
+/// Curator or admin: hand a defaulted loan's receipts to a liquidation agent (after its sale
+/// deadline, the admin alone).
 ///
 /// The silo's curator (or admin) hands a defaulted loan's unsold receipts to a liquidation
 /// agent, who alone may sell them for [`SALE_PERIOD_SECS`]. Once that sale deadline has
-/// passed, the curator or admin may hand what is still unsold to another agent (a new
-/// deadline); the agent replaced can no longer report. A report held for the admin keeps
-/// the agent who made it (reimbursed if approved, repaid its gross if rejected).
+/// passed, only the admin may hand what is still unsold to another agent (a new deadline) or
+/// write it off ([`WriteOffReceipt`]): were the curator allowed to, it could hand over at
+/// every deadline and the write-off would never run. The agent replaced can no longer report.
+/// A report held for the admin keeps the agent who made it (reimbursed if approved, repaid its
+/// gross if rejected).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForecloseLoan {
@@ -136,8 +140,16 @@ impl ActionHandler for ForecloseLoan {
             return Err(SiloError::SenderIsNotSiloCurator.into());
         }
         let now = state.now();
-        if loan.sale_deadline_at.is_some_and(|deadline| now < deadline) {
-            return Err(LoanError::LoanAlreadyForeclosed.into());
+        if let Some(deadline) = loan.sale_deadline_at {
+            if now < deadline {
+                return Err(LoanError::LoanAlreadyForeclosed.into());
+            }
+            // A hand-over starts a new deadline, and the write-off waits for the current one:
+            // a curator handing over at every deadline would keep it from ever running. Once a
+            // deadline has passed, the next step (another agent or a write-off) is the admin's.
+            if !state.governance.has_role(Role::Admin, sender) {
+                return Err(LoanError::SenderMayNotHandOverAfterSaleDeadline.into());
+            }
         }
         if !state.governance.has_role(Role::LiquidationAgent, agent) {
             return Err(LoanError::LiquidationAgentLacksRole.into());

@@ -136,6 +136,8 @@ result_codes! {
             "No sale report of this receipt is held for the admin's decision.";
         SaleDeadlineNotPassed = 838 => "sale_deadline_not_passed",
             "A foreclosed receipt may be written off only after its loan's sale deadline has passed.";
+        SenderMayNotHandOverAfterSaleDeadline = 839 => "sender_may_not_hand_over_after_sale_deadline",
+            "Once the loan's sale deadline has passed, only the admin may hand its receipts to another liquidation agent (or write them off).";
     }
 }
 
@@ -355,8 +357,8 @@ pub struct Loan {
     /// Who liquidates it.
     pub liquidation_agent: Option<Address>,
     /// Until when that agent alone may sell its receipts (issue 11): set at each hand-over to
-    /// an agent, [`SALE_PERIOD_SECS`] later. After it another agent may take the unsold
-    /// receipts and the admin may write them off.
+    /// an agent, [`SALE_PERIOD_SECS`] later. After it the admin alone may hand the unsold
+    /// receipts to another agent or write them off.
     pub sale_deadline_at: Option<u64>,
     /// Its liquidation so far.
     pub recovery: Recovery,

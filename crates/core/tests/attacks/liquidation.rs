@@ -9,9 +9,8 @@
 //! per unit); a report above any bound does not execute: its gross waits in
 //! `ProtocolAccount::HeldSales` until the admin approves it (costs that were real) or rejects
 //! it (the gross goes back to the agent, who must report again). An agent has 90 days to sell
-//! (`loans::SALE_PERIOD_SECS`): after its sale deadline the curator or admin may hand the
-//! unsold receipts to another agent, and the admin may write off a receipt nobody can sell,
-//! which settles the loan.
+//! (`loans::SALE_PERIOD_SECS`): after its sale deadline the admin alone may hand the unsold
+//! receipts to another agent or write off a receipt nobody can sell, which settles the loan.
 
 use crate::common::{
     ADMIN, ALICE, BOB, BORROWER, CURATOR, GpuLoan, INSURER, LIQUIDATION_AGENT, Market, RIVAL,
@@ -20,8 +19,8 @@ use crate::common::{
 use infrafi_core::{
     Action, Amount, Asset, Event, LoanId, ProtocolAccount, Role,
     action::{
-        DecideHeldSale, ForecloseLoan, GrantRole, PayInsuranceClaim, ReportSale, Transfer,
-        WriteOffReceipt,
+        DecideHeldSale, ForecloseLoan, GrantRole, PayInsuranceClaim, ReportSale, RevokeRole,
+        Transfer, WriteOffReceipt,
     },
     governance::GovernanceError,
     ids::ReceiptId,
@@ -182,8 +181,8 @@ fn a_held_sale_the_admin_approves_executes_as_reported() {
 /// Attack: the agent the curator chose takes the receipts and never sells (it may be paid by
 /// the borrower to wait, or simply gone): the loan stays defaulted, its impairment in the
 /// price, the vault's principal locked. Before the sale deadline nobody may take the receipts
-/// from it (the curator's hand-over is refused: an agent has its 90 days); once the deadline
-/// has passed the curator hands them to another agent, the old one can no longer report, and
+/// from it (the admin's hand-over is refused: an agent has its 90 days); once the deadline
+/// has passed the admin hands them to another agent, the old one can no longer report, and
 /// the new one sells: the vault and the pool end exactly where the first agent's honest sale
 /// would have left them.
 #[test]
@@ -196,10 +195,10 @@ fn a_liquidation_agent_who_sits_on_the_receipts_is_replaced_after_the_sale_deadl
     market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::LiquidationAgent, account: RIVAL }));
     let hand_over = ForecloseLoan { loan_id: loan, liquidation_agent: RIVAL };
     market.advance(deadline - 1 - market.now());
-    market.rejected(CURATOR, Action::ForecloseLoan(hand_over), LoanError::LoanAlreadyForeclosed);
+    market.rejected(ADMIN, Action::ForecloseLoan(hand_over), LoanError::LoanAlreadyForeclosed);
 
     market.advance(1);
-    let events = market.ok(CURATOR, Action::ForecloseLoan(hand_over));
+    let events = market.ok(ADMIN, Action::ForecloseLoan(hand_over));
     assert!(events.contains(&Event::LoanForeclosed {
         loan_id: loan,
         liquidation_agent: RIVAL,
@@ -281,4 +280,70 @@ fn nobody_can_stall_a_liquidation_forever() {
     assert_eq!(market.nav().conservative, conservative, "the loss was already in the price");
     assert_eq!(market.senior().principal, Amount::ZERO);
     market.rejected(ADMIN, write_off, LoanError::ReceiptIsNotForeclosed);
+}
+
+/// Attack: the curator keeps its first-loss capital out of a loss by never letting the
+/// liquidation end. Its agent sits on the receipts; at each sale deadline the curator hands
+/// them to another agent in the first block after it, which (were it allowed) would set a
+/// new deadline before the admin's write-off could run, and so on for ever. Once a deadline
+/// has passed only the admin may hand over: the curator's hand-over is refused and the
+/// admin's write-off runs at the deadline. The admin's own hand-over (a new agent, a new 90
+/// days) is its choice; after that deadline the curator is refused again and the admin writes
+/// off. Nor can the agent block the write-off with a report held for the admin (836): the
+/// admin revokes its role and rejects the report. The curator gains nothing: its pool covers
+/// the senior shortfall at the first deadline.
+#[test]
+fn a_curator_who_hands_over_at_every_deadline_cannot_stop_the_write_off() {
+    let (mut market, silo) = Market::builder()
+        .staked(ALICE, whole(1_000_000))
+        .with_silo(whole(60_000), whole(1_000_000));
+    let (loan, receipt) = market.lend(
+        silo,
+        GpuLoan { units: 29, appraisal: whole(870_000), senior: whole(600_000), apr_bps: 1_000 },
+    );
+    market.default_after_grace(loan);
+    market.ok(ADMIN, Action::GrantRole(GrantRole { role: Role::LiquidationAgent, account: RIVAL }));
+    market.foreclose(loan, AGENT);
+    let write_off = Action::WriteOffReceipt(WriteOffReceipt { receipt_id: receipt });
+    let to = |liquidation_agent| {
+        Action::ForecloseLoan(ForecloseLoan { loan_id: loan, liquidation_agent })
+    };
+
+    // The first deadline: the curator's hand-over in the first block after it is refused.
+    let deadline = market.loan(loan).sale_deadline_at.expect("a deadline");
+    market.advance(deadline - market.now());
+    market.rejected(CURATOR, to(RIVAL), LoanError::SenderMayNotHandOverAfterSaleDeadline);
+    assert_eq!(market.loan(loan).sale_deadline_at, Some(deadline), "the clock did not move");
+    assert_eq!(market.loan(loan).liquidation_agent, Some(AGENT));
+
+    // The admin may give another agent 90 days instead; at their end the curator is refused
+    // again, and the admin writes the receipt off.
+    let at_first_deadline = market.clone();
+    market.ok(ADMIN, to(RIVAL));
+    let second = market.loan(loan).sale_deadline_at.expect("a new deadline");
+    assert_eq!(second, market.now() + SALE_PERIOD_SECS);
+    market.advance(second - market.now());
+    market.rejected(CURATOR, to(AGENT), LoanError::SenderMayNotHandOverAfterSaleDeadline);
+    market.ok(ADMIN, write_off.clone());
+    assert_eq!(market.loan(loan).status, LoanStatus::Settled);
+
+    // Or at the first deadline. An agent who keeps a report held to block it (836) loses its
+    // role and the report is rejected; the loan settles, the pool covering the senior first.
+    let mut market = at_first_deadline;
+    market.buyer_pays(BOB, AGENT, whole(1_000));
+    let padded = SaleReport { legal_costs: whole(1), ..model_sale(whole(1_000)) };
+    market.report_sale(AGENT, receipt, padded);
+    market.rejected(ADMIN, write_off.clone(), LoanError::ReceiptSaleIsHeld);
+    let revoke = RevokeRole { role: Role::LiquidationAgent, account: AGENT };
+    market.ok(ADMIN, Action::RevokeRole(revoke));
+    market
+        .ok(ADMIN, Action::DecideHeldSale(DecideHeldSale { receipt_id: receipt, approve: false }));
+    let again = ReportSale { receipt_id: receipt, report: padded };
+    market.rejected(AGENT, Action::ReportSale(again), GovernanceError::SenderLacksRole);
+    let pool = market.pool(silo);
+    market.ok(ADMIN, write_off);
+    let settled = market.loan(loan);
+    assert_eq!(settled.status, LoanStatus::Settled);
+    assert_eq!(settled.recovery.first_loss_cover, pool, "the curator's pool paid first");
+    assert_eq!(market.pool(silo), Amount::ZERO);
 }

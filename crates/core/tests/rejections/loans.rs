@@ -595,3 +595,21 @@ pub(crate) fn a_write_off_waits_for_the_sale_deadline_and_the_admin() -> TxError
     reject(&mut market, ADMIN, write_off, LoanError::ReceiptIsNotForeclosed);
     code
 }
+
+pub(crate) fn after_a_sale_deadline_only_the_admin_hands_the_receipts_over() -> TxError {
+    let (mut market, _, loan) = market_with_foreclosed_loan();
+    let deadline = market.loan(loan).sale_deadline_at.expect("foreclosed: a deadline");
+    market.advance(deadline - market.now());
+    let hand_over = Action::ForecloseLoan(ForecloseLoan {
+        loan_id: loan,
+        liquidation_agent: LIQUIDATION_AGENT,
+    });
+    let code = reject(
+        &mut market,
+        CURATOR,
+        hand_over.clone(),
+        LoanError::SenderMayNotHandOverAfterSaleDeadline,
+    );
+    market.ok(ADMIN, hand_over);
+    code
+}

@@ -217,6 +217,7 @@ rejection_cases! {
     a_sale_held_for_the_admin_blocks_its_receipt_until_decided,
     only_a_held_sale_can_be_decided,
     a_write_off_waits_for_the_sale_deadline_and_the_admin,
+    after_a_sale_deadline_only_the_admin_hands_the_receipts_over,
 }
 
 /// Codes no test can produce, each with the reason (none: a code nothing can reach is either

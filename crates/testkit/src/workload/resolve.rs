@@ -509,8 +509,16 @@ impl Step {
                     6 => RIVAL,
                     _ => BORROWER,
                 };
-                let curator = curator_of(state, silo_of(state, loan_id));
-                (curator, Action::ForecloseLoan(ForecloseLoan { loan_id, liquidation_agent }))
+                // A hand-over after a sale deadline is the admin's; the curator tries now and
+                // then (refused).
+                let handed_over =
+                    state.loans.loans.get(&loan_id).is_some_and(|l| l.sale_deadline_at.is_some());
+                let sender = if handed_over && agent / 8 % 4 != 0 {
+                    OPS
+                } else {
+                    curator_of(state, silo_of(state, loan_id))
+                };
+                (sender, Action::ForecloseLoan(ForecloseLoan { loan_id, liquidation_agent }))
             }
             Op::ReportSale { receipt, gross_bps, costs_bps } => {
                 let receipt_id = receipt_id(state, receipt, |r| {
