@@ -186,6 +186,31 @@ async function expectLoans() {
   };
 }
 
+/** The recoveries table (issue 16): one row per asset class with defaulted loans. */
+async function expectRecoveries() {
+  const body = await api('/v1/recoveries');
+  const rate = (bps) => (bps === null ? '—' : fmt.bps(bps));
+  const money = (c, key) => [c[key], fmt.amount(c[key])];
+  return {
+    height: body.height,
+    rows: body.classes.map((c) => ({
+      id: c.class,
+      cells: {
+        class: [c.class, c.class],
+        loans: [c.loans, `${c.loans} (${c.settled} settled)`],
+        exposure_at_default: money(c, 'exposure_at_default'),
+        gross: money(c, 'gross'),
+        costs: money(c, 'costs'),
+        insurance_paid: money(c, 'insurance_paid'),
+        deficiency: money(c, 'deficiency'),
+        receipts_written_off: [c.receipts_written_off, String(c.receipts_written_off)],
+        recovery_rate_bps: [c.recovery_rate_bps, rate(c.recovery_rate_bps)],
+        settled_recovery_rate_bps: [c.settled_recovery_rate_bps, rate(c.settled_recovery_rate_bps)],
+      },
+    })),
+  };
+}
+
 async function expectSilos() {
   const body = await api('/v1/silos?limit=1000');
   const money = (s, key) => [s[key], fmt.amount(s[key])];
@@ -381,6 +406,10 @@ try {
     }
     if (name === 'loans') {
       await compareTable(page, 'loans', expectLoans, 'section.panel:has(table[data-table="loans"]) .stamp');
+      // Recoveries per class (issue 16): the devnet liquidated a loan below its insured floor.
+      await compareTable(page, 'recoveries', expectRecoveries, 'section.panel:has(table[data-table="recoveries"]) .stamp');
+      const recoveries = await api('/v1/recoveries');
+      check(recoveries.classes.some((c) => c.settled > 0 && BigInt(c.insurance_paid) > 0n), `the devnet has a settled liquidation the insurer paid: ${JSON.stringify(recoveries.classes)}`);
       const book = await api('/v1/loans?limit=1000');
       check(book.loans.some((l) => l.margin_call), 'the devnet book has a loan in margin call');
       const flagged = await page.$$eval('table[data-table="loans"] [data-flag="margin_call"]', (all) => all.length);
@@ -467,6 +496,33 @@ try {
         await sleep(200);
       }
       check(drawn.breach?.reason === 'reserve_below_requirement', `loan ${drawn.id} breach: ${JSON.stringify(drawn.breach)}`);
+      // The liquidated loan's page: its recovery ledger is the API's.
+      const liquidated = book.loans.find((l) => l.status === 'settled');
+      check(liquidated, 'the devnet book has a settled (liquidated) loan');
+      await page.evaluate((hash) => { location.hash = hash; }, `#/loans/${liquidated.id}`);
+      await page.waitForFunction((id) => document.querySelector('main h1')?.textContent === `Loan ${id}` && document.querySelector('dd[data-key="recovery_rate_bps"]'), liquidated.id, { timeout: 15000 });
+      {
+        const r = (await api(`/v1/loans/${liquidated.id}`)).recovery;
+        check(r && BigInt(r.insurance_paid) > 0n && r.settled, `loan ${liquidated.id} recovery: ${JSON.stringify(r)}`);
+        const shown = await page.$$eval('dl.facts dd[data-key]', (all) => Object.fromEntries(all.map((dd) => [dd.dataset.key, { raw: dd.dataset.raw ?? null, text: dd.textContent }])));
+        const expected = {
+          exposure_at_default: [r.exposure_at_default, fmt.amount(r.exposure_at_default)],
+          gross: [r.gross, fmt.amount(r.gross)],
+          costs: [r.costs, `${fmt.amount(r.costs)} (ITAD ${fmt.amount(r.itad_commission)}, legal ${fmt.amount(r.legal_costs)}, logistics ${fmt.amount(r.logistics_costs)}, data destruction ${fmt.amount(r.data_destruction_costs)})`],
+          net: [r.net, fmt.amount(r.net)],
+          insurance_paid: [r.insurance_paid, fmt.amount(r.insurance_paid)],
+          residual_owed: [r.residual_owed, fmt.amount(r.residual_owed)],
+          receipts_written_off: [String(r.receipts_written_off), String(r.receipts_written_off)],
+          recovery_rate_bps: [String(r.recovery_rate_bps), fmt.bps(r.recovery_rate_bps)],
+        };
+        const problems = Object.entries(expected).flatMap(([key, [raw, text]]) => {
+          const got = shown[key];
+          if (!got) return [`${key} missing`];
+          return [got.raw === raw ? null : `${key}: raw ${got.raw} vs ${raw}`, got.text === text ? null : `${key}: "${got.text}" vs "${text}"`].filter(Boolean);
+        });
+        check(problems.length === 0, `loan ${liquidated.id} recovery ledger: ${problems.join('; ')}`);
+        summary.figures_checked += Object.keys(expected).length;
+      }
       await open(page, 'loans');
     }
     if (name === 'silos') {

@@ -13,13 +13,14 @@ use infrafi_core::{
     Action, Address, Amount, AssetClassId, Genesis, LoanId, ReceiptId, RequestId, Role, SiloId,
     State, WAD,
     action::{
-        AcceptLoan, AddAssetClass, AttachPolicy, CommitSealedBid, DepositFirstLoss, GatewayCredit,
-        IssueReceipt, MintUsdai, OpenSilo, PostBorrowerReport, PostPresenceAttestation, PostPrice,
-        PostReserveAttestation, PostValuation, ProposeLoan, RemarkLoans, RepayLoan, RequestRedeem,
-        SetBid, SetKyc, SetLoanCovenants, SetPresenceLimit, SetSiloSeniorCap, Stake,
+        AcceptLoan, AddAssetClass, AttachPolicy, CommitSealedBid, DepositFirstLoss, ForecloseLoan,
+        GatewayCredit, IssueReceipt, MintUsdai, OpenSilo, PayResidualClaim, PostBorrowerReport,
+        PostPresenceAttestation, PostPrice, PostReserveAttestation, PostValuation, ProposeLoan,
+        RemarkLoans, RepayLoan, ReportSale, RequestRedeem, SetBid, SetKyc, SetLoanCovenants,
+        SetPresenceLimit, SetResidualFloor, SetSiloSeniorCap, Stake, TriggerDefault,
     },
     ids::{B256, USDC, USDT},
-    loans::{LoanTerms, TrancheTerms},
+    loans::{LoanStatus, LoanTerms, TrancheTerms},
     math::{Bps, Rate},
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
     schedule::InterestModel,
@@ -128,6 +129,9 @@ pub(crate) fn genesis(timestamp: u64) -> Genesis {
         (actor("op_boreal").address(), USDC, whole(150_000)),
         (actor("op_cirrus").address(), USDC, whole(150_000)),
         (actor("op_delta").address(), USDC, whole(150_000)),
+        // The insurer pays residual-value claims, the liquidation agent's buyers pay it.
+        (actor("insurer").address(), USDC, whole(150_000)),
+        (actor("liquidator").address(), USDC, whole(150_000)),
     ];
     genesis
 }
@@ -156,6 +160,7 @@ const RECEIPTS: &[(&str, u32, &str, &str, u128)] = &[
     ("gpu.h200", 8, "vault_dallas", "op_boreal", 260_000),
     ("gpu.a100", 16, "vault_dallas", "op_cirrus", 130_000),
     ("gpu.h100-sxm", 8, "vault_dallas", "op_delta", 200_000),
+    ("gpu.a100", 24, "vault_reno", "op_cirrus", 200_000),
 ];
 
 /// The demo loans: silo curator, borrower, receipts (indexes into [`RECEIPTS`]), senior and
@@ -169,11 +174,12 @@ const LOANS: &[DemoLoan] = &[
     ("northwind", "op_cirrus", &[3, 4], 500_000, 90_000, Some(1)),
     ("meridian", "op_delta", &[7, 8], 420_000, 70_000, Some(1)),
     ("northwind", "op_atlas", &[9, 10], 250_000, 50_000, Some(2)),
+    ("northwind", "op_cirrus", &[14], 120_000, 20_000, Some(2)),
     ("meridian", "op_boreal", &[11], 120_000, 30_000, None),
 ];
 
 /// The USDai the first stage mints (whole USD): the reserve the treasury attests before it.
-const STAGE_ZERO_MINTS_WHOLE: u128 = 5_700_000;
+const STAGE_ZERO_MINTS_WHOLE: u128 = 5_900_000;
 
 /// The treasury's attestation of the reserve at `now`: before the first mints, the reserve
 /// the demo's deposits will buy; later, what the T-bills are worth (the ledger's own figure,
@@ -214,6 +220,17 @@ const PRESENCE_LIMIT_SECS: u64 = 30 * DAY;
 /// The receipt whose monitor lapsed: attested in the first two stages only, it is stale by the
 /// last, so the loan proposed against it cannot be accepted (`receipt_presence_stale`).
 pub(crate) const PRESENCE_LAPSED_RECEIPT: u64 = 11;
+/// Residual-value insurance (issue 16): the loan liquidated below its receipt's insured
+/// floor. Originated in stage 2 with weekly payments and two days of grace, it pays nothing,
+/// the keeper defaults it after the last time step, and in the last stage northwind forecloses
+/// it, the liquidation agent sells the receipt for [`LIQUIDATED_SALE_GROSS_WHOLE`] and the
+/// insurer pays the floor less the net; the loan settles and `/v1/recoveries` has its row.
+pub(crate) const LIQUIDATED_LOAN: u64 = 5;
+/// The liquidated loan's receipt and its insured floor (whole USD; covered for 200,000).
+pub(crate) const LIQUIDATED_RECEIPT: u64 = 14;
+const LIQUIDATED_FLOOR_WHOLE: u128 = 120_000;
+/// What the liquidation agent's buyer paid for the receipt's 24 A100s (whole USD).
+const LIQUIDATED_SALE_GROSS_WHOLE: u128 = 90_000;
 /// The last stage the lapsed receipt's monitor attested in.
 const PRESENCE_LAPSED_AFTER_STAGE: usize = 1;
 /// Meridian's covenants for its silo's loans: a reserve of one payment, a report a quarter.
@@ -222,15 +239,21 @@ const MERIDIAN_REPORT_INTERVAL_SECS: u64 = 90 * DAY;
 
 fn terms_for(index: usize, borrower: &str, now: u64, first_receipt: u64) -> LoanTerms {
     let (_, _, receipts, senior, junior, _) = LOANS[index];
+    // The liquidated loan: weekly payments, two days of grace, so it defaults in the demo.
+    let (periods, interval_secs, grace_period_secs) = if index as u64 == LIQUIDATED_LOAN {
+        (12, 7 * DAY, 2 * DAY)
+    } else {
+        (24, 30 * DAY, 15 * DAY)
+    };
     LoanTerms {
         borrower: actor(borrower).address(),
         receipts: receipts.iter().map(|r| ReceiptId(first_receipt + r)).collect(),
         senior: TrancheTerms { amount: whole(senior), rate: Rate::from_apr_bps(1_200) },
         junior: TrancheTerms { amount: whole(junior), rate: Rate::from_apr_bps(1_800) },
         model: InterestModel::Amortized,
-        periods: Some(24),
-        interval_secs: Some(30 * DAY),
-        grace_period_secs: 15 * DAY,
+        periods: Some(periods),
+        interval_secs: Some(interval_secs),
+        grace_period_secs,
         grace_rate: Rate::from_apr_bps(2_400),
         origination_fee_bps: Bps(100),
         exit_fee_bps: Bps(50),
@@ -287,7 +310,9 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
     };
     match stage {
         0 => {
-            for name in ["alice", "bob", "carol", "erin", "northwind", "meridian"] {
+            for name in
+                ["alice", "bob", "carol", "erin", "northwind", "meridian", "insurer", "liquidator"]
+            {
                 txs.push(("kyc", kyc(name)));
             }
             for name in ["op_atlas", "op_boreal", "op_cirrus", "op_delta"] {
@@ -317,7 +342,8 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             for name in ["northwind", "meridian"] {
                 txs.push((name, mint(USDC, 500_000)));
             }
-            for name in ["op_atlas", "op_boreal", "op_cirrus", "op_delta"] {
+            for name in ["op_atlas", "op_boreal", "op_cirrus", "op_delta", "insurer", "liquidator"]
+            {
                 txs.push((name, mint(USDC, 100_000)));
             }
             for &(id, price, depreciation) in CLASSES {
@@ -417,6 +443,14 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                     Action::PostValuation(PostValuation { receipt_id, value: whole(value) }),
                 ));
             }
+            // The insurer insures a residual-value floor on the liquidated loan's receipt.
+            txs.push((
+                "insurer",
+                Action::SetResidualFloor(SetResidualFloor {
+                    receipt_id: ReceiptId(first_receipt + LIQUIDATED_RECEIPT),
+                    floor_value: whole(LIQUIDATED_FLOOR_WHOLE),
+                }),
+            ));
             // Monitoring starts after the governance delay; the first round comes with it.
             txs.push((
                 "admin",
@@ -444,6 +478,15 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             repay(&mut txs, 3);
             // Loan 2 is not repaid: it falls late. Loan 1 misses its second payment: its
             // debt-service reserve pays it when the keeper draws it after the deadline.
+            // Northwind adds first-loss capital for the junior tranche of the loan it will
+            // have to liquidate.
+            txs.push((
+                "northwind",
+                Action::DepositFirstLoss(DepositFirstLoss {
+                    silo_id: SiloId(first_silo),
+                    amount: whole(100_000),
+                }),
+            ));
         }
         _ => {
             // The margin call: a lower appraisal of loan 3's largest receipt, then a re-mark.
@@ -471,6 +514,7 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                     )),
                 }),
             ));
+            txs.extend(liquidation_below_the_floor(state, first_loan, first_receipt));
             // Queued redemptions: an open bid and a sealed bid waiting.
             let (bob_request, carol_request) = (next_request, next_request + 1);
             txs.push(("bob", request(50_000)));
@@ -503,6 +547,37 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
             _ => {}
         }
     }
+    txs
+}
+
+/// The last stage's liquidation of [`LIQUIDATED_LOAN`]: defaulted (by the keeper after the
+/// time step; by northwind here if the keeper has not yet), foreclosed to the liquidation
+/// agent, its receipt sold within the class's cost model, the residual claim paid.
+fn liquidation_below_the_floor(
+    state: &State,
+    first_loan: u64,
+    first_receipt: u64,
+) -> Vec<(&'static str, Action)> {
+    let loan_id = LoanId(first_loan + LIQUIDATED_LOAN);
+    let receipt_id = ReceiptId(first_receipt + LIQUIDATED_RECEIPT);
+    let mut txs = Vec::new();
+    let active =
+        state.loans.loans.get(&loan_id).is_some_and(|loan| loan.status == LoanStatus::Active);
+    if active {
+        txs.push(("northwind", Action::TriggerDefault(TriggerDefault { loan_id })));
+    }
+    let liquidation_agent = actor("liquidator").address();
+    txs.push(("northwind", Action::ForecloseLoan(ForecloseLoan { loan_id, liquidation_agent })));
+    // The agent reports the costs the class's recovery cost model allows (issue 11).
+    let (class_id, quantity, ..) = RECEIPTS[LIQUIDATED_RECEIPT as usize];
+    let gross = whole(LIQUIDATED_SALE_GROSS_WHOLE);
+    let Some(report) = state.receipts.classes.get(&class(class_id)).and_then(|c| {
+        infrafi_core::loans::sale_cost_bounds(&c.terms.recovery, gross, quantity).ok()
+    }) else {
+        unreachable!("stage 0 registered {class_id}")
+    };
+    txs.push(("liquidator", Action::ReportSale(ReportSale { receipt_id, report })));
+    txs.push(("insurer", Action::PayResidualClaim(PayResidualClaim { receipt_id })));
     txs
 }
 
@@ -682,8 +757,10 @@ fn submit_and_wait(node: &Node, txs: Vec<(&'static str, Action)>) -> Result<()> 
 }
 
 /// The first start: the demo market's history, stage by stage, with time moved forward
-/// between stages so loans age, pay and fall late as a real book would.
-fn run_bootstrap(node: &Node) -> Result<()> {
+/// between stages so loans age, pay and fall late as a real book would. With a keeper, each
+/// stage waits until the keeper has defaulted every loan due (the next stage liquidates one);
+/// without one, the stage defaults it itself ([`liquidation_below_the_floor`]).
+fn run_bootstrap(node: &Node, with_keeper: bool) -> Result<()> {
     for stage in 0..=STAGE_ADVANCE_DAYS.len() {
         let state = node.snapshot().state.clone();
         submit_and_wait(node, bootstrap(stage, &state))?;
@@ -694,6 +771,17 @@ fn run_bootstrap(node: &Node) -> Result<()> {
             while node.snapshot().header.timestamp < before + days * DAY {
                 if std::time::Instant::now() > deadline {
                     anyhow::bail!("time did not move forward");
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let defaults_due = |node: &Node| {
+                infrafi_node::keeper::due_actions(&node.snapshot().state)
+                    .iter()
+                    .any(|action| matches!(action, Action::TriggerDefault(_)))
+            };
+            while with_keeper && defaults_due(node) {
+                if std::time::Instant::now() > deadline || !node.is_running() {
+                    anyhow::bail!("the keeper did not default the loans due");
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -714,7 +802,7 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
     config.keeper = (!args.no_keeper).then(|| actor("keeper"));
     let node = Arc::new(Node::start(config, Some(&genesis(unix_now()))).context("starting")?);
     if node.snapshot().header.height == 0 {
-        run_bootstrap(&node)?;
+        run_bootstrap(&node, !args.no_keeper)?;
     }
     let data_dir = args.data_dir.display().to_string();
     node_cmd::serve(node, &args.host, args.port, &args.limits.config(), move |address| {
@@ -725,6 +813,9 @@ pub(crate) fn run(args: DevnetArgs) -> Result<()> {
         }
         println!(
             "credit book: loan {LATE_LOAN} is late, loan {MARGIN_CALL_LOAN} is in margin call, loan {RESERVE_DRAWN_LOAN}'s debt-service reserve paid its missed payment (breached until refilled); see /v1/loans"
+        );
+        println!(
+            "residual-value insurance: loan {LIQUIDATED_LOAN} was liquidated below its receipt {LIQUIDATED_RECEIPT}'s insured floor and the insurer paid the difference; see /v1/loans/{LIQUIDATED_LOAN} (recovery) and /v1/recoveries"
         );
         println!(
             "hardware presence: {PRESENCE_CLASS} is monitored (30 days); receipt {PRESENCE_LAPSED_RECEIPT}'s monitor lapsed, so the loan proposed against it cannot be accepted (receipt_presence_stale); see /v1/receipts/{PRESENCE_LAPSED_RECEIPT}"

@@ -51,10 +51,10 @@ fn the_devnet_bootstrap_replays_to_the_golden_roots() {
     assert_eq!(
         digests,
         [
-            "0xfed8fc76d3ead75609f072929b2eecd41437e3aa8bc5a7f7a611165b0869bd0b",
-            "0xcad0573b3fd7470fbeaaa05adf0aa317627a4a804f31cc97e00e0873f2a2ea96",
-            "0x359453c887ef86bbc16a303a96bbc84f2b3b3edd8f6b5419d539e1355a549047",
-            "0x0bf0ecbbf2b23cedd974164ecd919a2d767e16f491feefbf4d0bc3cfa8f24341",
+            "0x21c347d47ec23f8efc8d49e9728dcf6986131831452d2162372f3f7092c194a4",
+            "0x9fdc9736218ffb18990a98d19d10769f2e2dfdb2a4c1b50d4ed95907bf95709a",
+            "0x761f8d6e3abb9a9cc9966eea3f8f89c30a1fd17e24d7dc642b01f6f3d86ae7ae",
+            "0x08c80e50a6e0fe2c7633e4d4c1a0dab401715b13e3f8fac428789ea8d057d08d",
         ]
     );
 }
@@ -165,6 +165,24 @@ fn the_devnet_market_has_the_credit_book_the_demo_needs() {
         check(PRESENCE_LAPSED_RECEIPT),
         Err(infrafi_core::receipts::ReceiptError::ReceiptPresenceStale)
     );
+    // Residual-value insurance: the liquidated loan sold its receipt below the insured floor and
+    // the insurer paid the difference; the loan settled (issue 16).
+    let liquidated = loan(LIQUIDATED_LOAN);
+    assert_eq!(liquidated.status, LoanStatus::Settled, "{liquidated:?}");
+    assert_eq!(liquidated.receipts, vec![ReceiptId(LIQUIDATED_RECEIPT)]);
+    let recovery = liquidated.recovery;
+    let net = recovery.gross.checked_sub(recovery.costs).unwrap();
+    assert_eq!(net, whole(LIQUIDATED_FLOOR_WHOLE), "the floor is the net recovery: {recovery:?}");
+    let sale_net = whole(LIQUIDATED_SALE_GROSS_WHOLE).checked_sub(recovery.costs).unwrap();
+    assert_eq!(
+        recovery.insurance_paid,
+        whole(LIQUIDATED_FLOOR_WHOLE).checked_sub(sale_net).unwrap()
+    );
+    assert_eq!(recovery.costs, whole(27_000 + 24 * (100 + 200 + 50)), "the class's cost model");
+    assert!(net < recovery.exposure_at_default, "a loss: {recovery:?}");
+    assert!(recovery.senior_loss.is_zero(), "the senior tranche was paid: {recovery:?}");
+    assert!(!recovery.junior_loss.is_zero(), "the junior tranche took the loss: {recovery:?}");
+    assert!(state.loans.residual_claims.is_empty(), "the claim was paid");
 }
 
 #[test]
