@@ -32,6 +32,7 @@ import * as fmt from './format.js';
 /** @typedef {import('./api-types').GetAnswer<'/v1/loans'>['loans'][number]} Loan */
 /** @typedef {import('./api-types').GetAnswer<'/v1/silos'>['silos'][number]} Silo */
 /** @typedef {import('./api-types').GetAnswer<'/v1/receipts/{id}'>} ReceiptDetail */
+/** @typedef {import('./api-types').GetAnswer<'/v1/loans/{id}'>} LoanDetail */
 
 /**
  * Builds an element: `h('div', {class: 'x'}, child, 'text', ...)`. An attribute that is
@@ -682,6 +683,9 @@ export async function loan(context, id) {
       ['grace_period_secs', 'grace period', l.grace_period_secs, fmt.duration(l.grace_period_secs)],
     ])));
 
+  if (l.status === 'defaulted' || body.liquidation_agent !== null) {
+    node.append(section('Liquidation', await stamp(height, proof), liquidationFacts(body, context.timestamp)));
+  }
   node.append(section('Covenants: debt-service reserve and reports', await stamp(height, proof), covenantFacts(l)));
 
   // Tranche split.
@@ -746,6 +750,49 @@ export async function loan(context, id) {
   }
   node.append(section('Collateral receipts', receiptGrid(receiptBodies, 'loan-receipts')));
   return { node };
+}
+
+/**
+ * Who may act next on a liquidation (issue 11): until the sale deadline its liquidation agent
+ * alone sells; after it the admin alone hands the unsold receipts to another agent or writes
+ * them off (the curator's hand-over is refused then). Before any foreclosure the curator (or
+ * the admin) hands the receipts to an agent.
+ * @param {LoanDetail} body
+ * @param {number | null} now the chain's time
+ */
+function liquidationNext(body, now) {
+  const deadline = body.sale_deadline_at;
+  if (body.loan.status !== 'defaulted') return { who: null, text: `nobody: the loan is ${body.loan.status}` };
+  if (deadline === null || deadline === undefined) return { who: 'curator', text: 'the curator (or the admin) hands the receipts to a liquidation agent' };
+  if (now !== null && now >= deadline) return { who: 'admin', text: 'the admin alone: hand the unsold receipts to another agent, or write them off' };
+  return { who: 'liquidation_agent', text: `the liquidation agent alone sells until ${fmt.time(deadline)}; then the admin may hand over or write off` };
+}
+
+/**
+ * A loan's liquidation: its agent, the sale deadline, who may act next, held sale reports.
+ * @param {LoanDetail} body
+ * @param {number | null} now
+ */
+function liquidationFacts(body, now) {
+  const l = body.loan;
+  const deadline = body.sale_deadline_at ?? null;
+  const passed = deadline !== null && now !== null && now >= deadline;
+  const next = liquidationNext(body, now);
+  return facts([
+    ['defaulted_at', 'defaulted', l.defaulted_at ?? null],
+    ['liquidation_agent', 'liquidation agent', body.liquidation_agent, body.liquidation_agent ?? 'none yet: not foreclosed'],
+    ['sale_deadline_at', 'sale deadline', deadline, deadline === null ? '—' : `${fmt.time(deadline)}${passed ? ' (passed)' : ''}`],
+    ['liquidation_next', 'who may act next', next.who, next.text],
+    ['held_sales', 'sale reports held for the admin', body.held_sales.length, body.held_sales.length === 0 ? 'none' : body.held_sales.map((s) => `receipt #${s.receipt_id}: ${fmt.amount(s.gross_proceeds)} gross`).join('; ')],
+  ]);
+}
+
+/**
+ * A receipt status in words (`written_off` reads "written off").
+ * @param {string} status
+ */
+function statusWords(status) {
+  return status.replaceAll('_', ' ');
 }
 
 /**
@@ -862,7 +909,7 @@ function receiptGrid(details, id) {
     ['model_value_now', 'model now', (r) => r.detail.valuation?.model_value_now ?? null, (r) => fmt.amount(r.detail.valuation?.model_value_now)],
     ['value_for_ltv', 'value for LTV', (r) => r.detail.value_for_ltv, (r) => fmt.amount(r.detail.value_for_ltv)],
     ['loan', 'loan', (r) => r.loan, (r) => (r.loan === null ? '—' : h('a', { href: `#/loans/${r.loan}` }, `#${r.loan}`))],
-    ['status', 'status', (r) => r.status],
+    ['status', 'status', (r) => r.status, (r) => statusWords(r.status)],
   ];
   return grid(rows, columns.filter(([key]) => !(id === 'loan-receipts' && key === 'loan')), { id, cards: true });
 }
@@ -896,7 +943,7 @@ export async function receipts(context, id) {
       ['owner', 'owner', r.owner, r.owner],
       ['facility', 'facility', r.facility, `${r.facility} (${r.jurisdiction})`],
       ['quantity', 'units', r.quantity],
-      ['status', 'status', r.status],
+      ['status', 'status', r.status, statusWords(r.status)],
       ['loan', 'loan', r.loan, r.loan === null ? '—' : h('a', { href: `#/loans/${r.loan}` }, `loan ${r.loan}`)],
       ['issued_at', 'issued', r.issued_at],
       ['eligible', 'eligible collateral', body.eligible, body.eligible ? 'yes' : `no (${body.ineligible_reason})`],

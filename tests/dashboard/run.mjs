@@ -7,12 +7,13 @@
 //        node run.mjs <node url> <output dir> <infrafi binary> <devnet keys dir> after-restart <latest_at>
 // The second form runs after the node was killed and started again on its data directory:
 // every history chart must be drawn with the node's points, including those sampled before
-// the restart (at or before `latest_at`, the last sample's time read before the kill).
+// the restart (at or before `latest_at`, the last sample's time read before the kill); then a
+// liquidation on a loan page (it moves the devnet's clock, so it runs last).
 // Prints one JSON summary line; exits non-zero on the first failed check.
 
 import { chromium } from 'playwright-core';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as fmt from '../../dashboard/format.js';
@@ -253,7 +254,7 @@ async function expectReceipts() {
         model_value_now: [d.valuation?.model_value_now ?? null, fmt.amount(d.valuation?.model_value_now)],
         value_for_ltv: [d.value_for_ltv, fmt.amount(d.value_for_ltv)],
         loan: [d.receipt.loan, d.receipt.loan === null ? '—' : `#${d.receipt.loan}`],
-        status: [d.receipt.status, d.receipt.status],
+        status: [d.receipt.status, d.receipt.status.replaceAll('_', ' ')],
       },
     })),
   };
@@ -302,6 +303,99 @@ async function chartsAfterRestart(page) {
   return charts;
 }
 
+/**
+ * A liquidation on the loan page (issue 11), run last because it moves the devnet's clock:
+ * the devnet's late loan in northwind's silo is defaulted and foreclosed to the liquidator with
+ * the CLI 30 days on; its page shows the agent, the sale deadline and who may act next (the
+ * agent alone) as the API says. 90 days on, the curator's hand-over is refused
+ * (`sender_may_not_hand_over_after_sale_deadline`), the page names the admin, the admin writes
+ * a receipt off and the loan's receipt grid reads "written off".
+ */
+async function liquidation(page) {
+  const key = (name) => join(keysDir, `${name}.json`);
+  const addressOf = (name) => JSON.parse(readFileSync(key(name), 'utf8')).address.toLowerCase();
+  const tx = (name, args) => {
+    try {
+      return { ok: true, out: execFileSync(binary, ['tx', '--node', url, '--keystore', key(name), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+    } catch (error) {
+      return { ok: false, out: `${error.stdout ?? ''}${error.stderr ?? ''}` };
+    }
+  };
+  const advance = async (seconds) => {
+    const response = await fetch(url + '/v1/devnet/advance-time', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ seconds }) });
+    check(response.ok, `advance-time answered ${response.status}`);
+  };
+  const curator = addressOf('northwind');
+  const silos = (await api('/v1/silos?limit=1000')).silos;
+  const now = (await api('/v1/status')).timestamp;
+  const late = (await api('/v1/loans?limit=1000')).loans.find((l) => l.status === 'active' && l.next_due_at < now
+    && silos.find((s) => s.id === l.silo)?.curator.toLowerCase() === curator);
+  check(late, 'the devnet has a late loan in northwind\'s silo');
+  await advance(30 * 86_400);
+  tx('alice', ['trigger-default', '--loan-id', String(late.id)]); // the keeper may send it first
+  for (let attempt = 0; (await api(`/v1/loans/${late.id}`)).loan.status !== 'defaulted'; attempt++) {
+    check(attempt < 200, `loan ${late.id} was never defaulted`);
+    await sleep(100);
+  }
+  const agent = addressOf('liquidator');
+  const handOver = ['foreclose-loan', '--loan-id', String(late.id), '--liquidation-agent', agent];
+  const foreclosed = tx('northwind', handOver);
+  check(foreclosed.ok, `foreclosure: ${foreclosed.out}`);
+  const shown = { foreclosed: await liquidationFacts(page, late.id, 'liquidation_agent') };
+  await advance(90 * 86_400);
+  const refused = tx('northwind', handOver);
+  check(!refused.ok && refused.out.includes('sender_may_not_hand_over_after_sale_deadline'), `the curator's hand-over after the deadline: ${refused.out}`);
+  shown.deadline_passed = await liquidationFacts(page, late.id, 'admin');
+  const receiptId = late.receipts[0];
+  const written = tx('admin', ['write-off-receipt', '--receipt-id', String(receiptId)]);
+  check(written.ok, `write-off: ${written.out}`);
+  await page.evaluate((hash) => { location.hash = hash; }, `#/receipts/${receiptId}`);
+  const cell = `dd[data-key="status"][data-raw="written_off"]`;
+  await page.waitForSelector(cell, { timeout: 15000 });
+  const text = await page.$eval(cell, (dd) => dd.textContent);
+  check(text === 'written off', `a written-off receipt's status reads "${text}"`);
+  return { loan: late.id, receipt: receiptId, ...shown };
+}
+
+/**
+ * Opens loan `id`'s page and compares its liquidation facts with one API read at the height
+ * the section names (retrying while they are a block apart); `who` is who may act next.
+ */
+async function liquidationFacts(page, id, who) {
+  await open(page, 'loans');
+  await page.evaluate((hash) => { location.hash = hash; }, `#/loans/${id}`);
+  await page.waitForFunction((loan) => document.querySelector('main h1')?.textContent === `Loan ${loan}` && document.querySelector('dd[data-key="liquidation_next"]'), id, { timeout: 15000 });
+  let last = 'no attempt';
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const d = await api(`/v1/loans/${id}`);
+    const facts = await page.evaluate(() => ({
+      height: Number(document.querySelector('section.panel:has(dd[data-key="liquidation_next"]) .stamp')?.dataset.height),
+      ...Object.fromEntries([...document.querySelectorAll('dd[data-key]')].map((dd) => [dd.dataset.key, [dd.dataset.raw ?? null, dd.textContent]])),
+    }));
+    const deadline = d.sale_deadline_at;
+    const passed = who === 'admin';
+    const expected = {
+      liquidation_agent: [d.liquidation_agent, d.liquidation_agent],
+      sale_deadline_at: [String(deadline), `${fmt.time(deadline)}${passed ? ' (passed)' : ''}`],
+      defaulted_at: [String(d.loan.defaulted_at), undefined],
+    };
+    const problems = [];
+    if (facts.height !== d.height) problems.push(`page at #${facts.height}, API at #${d.height}`);
+    for (const [k, [raw, text]] of Object.entries(expected)) {
+      if (facts[k]?.[0] !== raw) problems.push(`${k}: raw ${facts[k]?.[0]} vs ${raw}`);
+      if (text !== undefined && facts[k]?.[1] !== text) problems.push(`${k}: "${facts[k]?.[1]}" vs "${text}"`);
+    }
+    if (facts.liquidation_next?.[0] !== who) problems.push(`who acts next: ${facts.liquidation_next?.[0]} vs ${who}`);
+    if (problems.length === 0) {
+      summary.figures_checked += 4;
+      return { height: d.height, sale_deadline_at: deadline, next: facts.liquidation_next[1] };
+    }
+    last = problems.join('; ');
+    await sleep(200);
+  }
+  throw new Error(`loan ${id}'s liquidation never matched the API: ${last}`);
+}
+
 if (mode === 'after-restart') {
   check(Number.isFinite(Number(beforeRestartLatestAt)), 'after-restart needs the latest sample time read before the restart');
   try {
@@ -310,8 +404,9 @@ if (mode === 'after-restart') {
     await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
     await page.waitForSelector('main[data-page="overview"]', { timeout: 20000 });
     const charts = await chartsAfterRestart(page);
+    const liquidated = await liquidation(page);
     check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
-    console.log(JSON.stringify({ ok: true, charts, screenshots: summary.screenshots }));
+    console.log(JSON.stringify({ ok: true, charts, liquidation: liquidated, screenshots: summary.screenshots }));
   } catch (error) {
     console.log(JSON.stringify({ ok: false, error: error.message, console: consoleErrors, ...summary }));
     process.exitCode = 1;

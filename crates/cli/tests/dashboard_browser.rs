@@ -3,7 +3,9 @@
 //! the block they name, a transaction submitted with the CLI appears without a reload, and a
 //! screenshot of each page at a laptop and a phone width lands in `test-output/dashboard/`.
 //! Then the node is killed and started again on its data directory: the history charts are
-//! drawn with the points it sampled before the restart.
+//! drawn with the points it sampled before the restart; last, a late loan is defaulted and
+//! foreclosed with the CLI and its page shows the liquidation (agent, sale deadline, who may
+//! act next) as the API does, before and after the deadline.
 //! Skipped, with a printed reason, only when node, npm or chromium is missing (`.ci/run`
 //! installs chromium first).
 
@@ -89,4 +91,13 @@ fn the_dashboard_shows_the_api_figures_and_live_updates_in_headless_chromium() {
         let sampled_before = after["charts"][chart]["sampled_before_restart"].as_u64();
         assert!(sampled_before.is_some_and(|n| n > 0), "{chart}: {after}");
     }
+    // Last (it moves the devnet's clock): a liquidation on the loan page, foreclosed, then past
+    // its sale deadline (the curator's hand-over refused), a receipt written off.
+    let liquidation = &after["liquidation"];
+    assert!(liquidation["loan"].is_u64(), "{after}");
+    assert_eq!(
+        liquidation["deadline_passed"]["sale_deadline_at"],
+        liquidation["foreclosed"]["sale_deadline_at"],
+        "the curator's refused hand-over did not move the deadline: {after}"
+    );
 }
