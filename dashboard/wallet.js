@@ -19,8 +19,8 @@
 // survives a new block; only the read-only panels are rebuilt.
 
 import { read } from './api.js';
+import { cell, h } from './dom.js';
 import * as fmt from './format.js';
-import { cell, h } from './pages.js';
 import { bytesToHex, encodeAbiParameters, keccak256 } from './vendor/viem.mjs';
 
 const CHAIN_NAMES = { 1: 'Ethereum', 10: 'OP Mainnet', 137: 'Polygon', 8453: 'Base', 42161: 'Arbitrum One', 11155111: 'Sepolia' };

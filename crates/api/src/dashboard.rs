@@ -34,6 +34,7 @@ assets! {
     "app.js" => "text/javascript; charset=utf-8",
     "api.js" => "text/javascript; charset=utf-8",
     "format.js" => "text/javascript; charset=utf-8",
+    "dom.js" => "text/javascript; charset=utf-8",
     "pages.js" => "text/javascript; charset=utf-8",
     "wallet.js" => "text/javascript; charset=utf-8",
     "favicon.svg" => "image/svg+xml",
