@@ -316,6 +316,10 @@ function limitBar(fraction, marks, label, { floor = false } = {}) {
  */
 function ltvBar(loan, silo) {
   if (!loan.mark) return h('span', { class: 'muted' }, 'not marked');
+  // A closed loan keeps its last mark (after a liquidation sale: no collateral left), which
+  // no longer measures anything; a mark without collateral value has no finite LTV.
+  if (!isOpen(loan)) return h('span', { class: 'muted', title: `last marked ${fmt.time(loan.mark.at)}` }, `${loan.status}`);
+  if (!hasFiniteLtv(loan.mark)) return h('span', { class: 'muted' }, 'no collateral value');
   const ltv = Number(loan.mark.ltv_bps);
   if (!silo) return h('span', {}, fmt.bps(ltv));
   const scale = silo.margin_call_ltv_bps * 1.25;
@@ -323,6 +327,33 @@ function ltvBar(loan, silo) {
     h('span', { class: 'ltv-text' }, fmt.bps(ltv)),
     limitBar(ltv / scale, [[silo.max_initial_ltv_bps / scale, `max initial ${fmt.bps(silo.max_initial_ltv_bps)}`], [silo.margin_call_ltv_bps / scale, `margin call ${fmt.bps(silo.margin_call_ltv_bps)}`]],
       `LTV ${fmt.bps(ltv)}; max initial ${fmt.bps(silo.max_initial_ltv_bps)}, margin call ${fmt.bps(silo.margin_call_ltv_bps)}`));
+}
+
+/**
+ * Whether a loan is still open (active, or defaulted and liquidating).
+ * @param {{status: string}} loan
+ */
+function isOpen(loan) {
+  return loan.status === 'active' || loan.status === 'defaulted';
+}
+
+/** The core marks a loan whose collateral is worth nothing at `u128::MAX` (no finite LTV). */
+const LTV_WITHOUT_VALUE = '340282366920938463463374607431768211455';
+
+/**
+ * Whether a mark has a finite LTV.
+ * @param {{ltv_bps: string}} mark
+ */
+function hasFiniteLtv(mark) {
+  return mark.ltv_bps !== LTV_WITHOUT_VALUE;
+}
+
+/**
+ * A loan's LTV in words: its last mark's, '—' when not marked, closed or without collateral value.
+ * @param {Loan} loan
+ */
+function ltvText(loan) {
+  return loan.mark && isOpen(loan) && hasFiniteLtv(loan.mark) ? fmt.bps(loan.mark.ltv_bps) : '—';
 }
 
 /**
@@ -513,7 +544,7 @@ export async function loan(context, id) {
     await figure('loan_principal', 'Principal', fmt.amount(principal), { raw: principal, height, proof, note: 'senior + junior funded' }),
     await figure('loan_balance', 'Balance', fmt.amount(l.balance), { raw: l.balance, height, proof }),
     await figure('loan_rate', 'Rate (APR)', fmt.bps(l.apr_bps), { raw: String(l.apr_bps), height, proof, note: `${l.model.replaceAll('_', ' ')}, ${l.periods} payments every ${fmt.duration(l.interval_secs)}` }),
-    await figure('loan_ltv', 'LTV', l.mark ? fmt.bps(l.mark.ltv_bps) : '—', { raw: l.mark?.ltv_bps ?? null, height, proof, note: l.mark ? `collateral ${fmt.amount(l.mark.collateral_value)} marked ${fmt.time(l.mark.at)}` : 'not marked' }),
+    await figure('loan_ltv', 'LTV', ltvText(l), { raw: l.mark?.ltv_bps ?? null, height, proof, note: l.mark ? `collateral ${fmt.amount(l.mark.collateral_value)} marked ${fmt.time(l.mark.at)}${isOpen(l) ? '' : ` (${l.status})`}` : 'not marked' }),
     await figure('loan_next_due', 'Next payment', l.status === 'active' ? fmt.time(l.next_due_at) : '—', { raw: l.status === 'active' ? String(l.next_due_at) : null, height, proof }),
     await figure('loan_status', 'Status', l.status, { raw: l.status, height, proof, note: l.margin_call ? `margin call (${l.margin_call.reason}) until ${fmt.time(l.margin_call.cure_deadline_at)}` : l.defaulted_at ? `defaulted ${fmt.time(l.defaulted_at)}` : null }),
   );

@@ -26,7 +26,7 @@ if (!url || !outputDir || !binary || !keysDir) {
 mkdirSync(outputDir, { recursive: true });
 
 const PAGES = ['overview', 'loans', 'silos', 'receipts', 'queue', 'points'];
-const VIEWPORTS = { laptop: { width: 1366, height: 900 }, phone: { width: 390, height: 844 } };
+const VIEWPORTS = { laptop: { width: 1366, height: 768 }, phone: { width: 390, height: 844 } };
 
 function check(condition, message) {
   if (!condition) throw new Error(`check failed: ${message}`);
@@ -510,7 +510,9 @@ try {
       const flagged = await page.$$eval('table[data-table="loans"] [data-flag="margin_call"]', (all) => all.length);
       check(flagged === book.loans.filter((l) => l.margin_call).length, `margin-call flags ${flagged}`);
       const bars = await page.$$eval('table[data-table="loans"] td[data-key="ltv_bps"] .bar', (all) => all.length);
-      check(bars === book.loans.filter((l) => l.mark).length, `LTV bars ${bars}`);
+      // A bar for each open loan with a finite mark (a closed loan's last mark is not drawn).
+      const barred = book.loans.filter((l) => l.mark && (l.status === 'active' || l.status === 'defaulted') && l.mark.ltv_bps !== '340282366920938463463374607431768211455');
+      check(bars === barred.length, `LTV bars ${bars} vs ${barred.length}`);
       // Covenants: the devnet has a loan whose reserve paid a missed payment and is breached.
       await compareFigures(page, '/v1/loans?limit=1000', [
         ['loans_breached', (b) => String(b.loans.filter((l) => l.breached).length), (x) => x],
@@ -672,6 +674,14 @@ try {
       await sleep(400); // the resize re-render and the charts
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       check(overflow <= 0, `${name} at ${width} width scrolls sideways by ${overflow}px`);
+      // On a laptop the loans and recoveries tables fit their panels: no scrolling inside either.
+      if (name === 'loans' && width === 'laptop') {
+        const inner = await page.$eval('table[data-table="loans"]', (t) => t.parentElement.scrollWidth - t.parentElement.clientWidth);
+        const widths = await page.$$eval('table[data-table="loans"] thead th', (all) => all.map((th) => `${th.textContent}:${Math.round(th.getBoundingClientRect().width)}`).join(' '));
+        check(inner <= 0, `the loans table at ${viewport.width}x${viewport.height} scrolls sideways by ${inner}px (${widths})`);
+        const recoveriesInner = await page.$eval('table[data-table="recoveries"]', (t) => t.parentElement.scrollWidth - t.parentElement.clientWidth);
+        check(recoveriesInner <= 0, `the recoveries table at ${viewport.width}x${viewport.height} scrolls sideways by ${recoveriesInner}px`);
+      }
       const file = join(outputDir, `${name}-${width}.png`);
       await page.screenshot({ path: file, fullPage: true });
       summary.screenshots.push(file);
