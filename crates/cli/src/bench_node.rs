@@ -2,6 +2,11 @@
 //! over HTTP from this process (the load generator), and reports committed transactions per
 //! second, submit-to-commit latency percentiles and API reads per second.
 //!
+//! A transaction counts as accepted only when the node acknowledged it (a batch answers item by
+//! item); the others are counted by the code they were refused with (`refused_by_code`). The
+//! node refuses a nonce that would wait on a gap, so a sender's transactions travel in one
+//! lane, in nonce order, each request sent when the previous one of its lane was answered.
+//!
 //! Commit times are observed from outside, as a client would: a watcher polls `/v1/status`
 //! and fetches each new block's transaction hashes, so latency includes the block time.
 //! `node_time` says where the node's own time went during the load (its `/v1/status`
@@ -21,12 +26,12 @@ use infrafi_core::action::Transfer;
 use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
 use infrafi_tx::{SignedTransaction, SigningKey};
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     io::BufRead,
     process::{Child, Command, Stdio},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -42,7 +47,8 @@ pub(crate) struct BenchNodeArgs {
     /// Distinct senders.
     #[arg(long, default_value_t = 2_000)]
     pub(crate) senders: usize,
-    /// Concurrent HTTP requests.
+    /// Concurrent lanes of HTTP requests (at most one per sender): a lane carries its senders'
+    /// transactions one request after another, so their nonces arrive in order.
     #[arg(long, default_value_t = 64)]
     pub(crate) concurrency: usize,
     /// Transactions per request: 1 posts to `/v1/tx`, more to `/v1/txs`.
@@ -258,54 +264,38 @@ async fn load(
             }
         })
     };
-    // One request per batch and target node, the transactions in their order, with their
-    // hashes computed here, before the clock starts (a hash costs a typed-data digest, which
-    // would otherwise take the 2 cores from the node while it is measured).
-    let mut requests: Vec<(usize, Vec<SignedTransaction>, Vec<alloy_primitives::B256>)> =
-        Vec::new();
-    let indexed: Vec<(usize, SignedTransaction)> = signed.into_iter().enumerate().collect();
-    for chunk in indexed.chunks(args.batch) {
-        for target in 0..clients.len() {
-            let batch: Vec<SignedTransaction> = chunk
-                .iter()
-                .filter(|(i, _)| (i % senders.len()) % clients.len() == target)
-                .map(|(_, tx)| tx.clone())
-                .collect();
-            if !batch.is_empty() {
-                let hashes = batch.iter().map(SignedTransaction::hash).collect();
-                requests.push((target, batch, hashes));
-            }
-        }
-    }
-    let requests = Arc::new(requests);
-    let next = Arc::new(AtomicUsize::new(0));
-    let refused = Arc::new(AtomicU64::new(0));
+    // The requests, with their hashes computed here, before the clock starts (a hash costs a
+    // typed-data digest, which would otherwise take the 2 cores from the node while it is
+    // measured).
+    let lanes = Arc::new(plan(signed, senders.len(), clients.len(), args.concurrency, args.batch));
+    let refused: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let submitted: Arc<Mutex<Vec<(alloy_primitives::B256, Instant)>>> = Arc::default();
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (clients, requests, next, refused, submitted) =
-            (clients.clone(), requests.clone(), next.clone(), refused.clone(), submitted.clone());
+    for lane in 0..lanes.len() {
+        let (clients, lanes, refused, submitted) =
+            (clients.clone(), lanes.clone(), refused.clone(), submitted.clone());
         tasks.push(tokio::spawn(async move {
             let mut local = Vec::new();
-            loop {
-                let index = next.fetch_add(1, Ordering::Relaxed);
-                let Some((target, batch, hashes)) = requests.get(index) else { break };
-                let client = &clients[*target];
+            let mut refusals: BTreeMap<String, u64> = BTreeMap::new();
+            // One after another: a sender's next nonce is sent only once its previous one was
+            // answered (admission refuses a nonce that would wait on a gap).
+            for request in &lanes[lane] {
+                let client = &clients[request.target];
                 let at = Instant::now();
-                let ok = if batch.len() == 1 {
-                    client.submit(&batch[0]).await.is_ok_and(|a| a.status == 202)
-                } else {
-                    let body: Vec<_> = batch.iter().map(tx_request).collect();
-                    client.post("/v1/txs", &body).await.is_ok_and(|a| a.status == 200)
-                };
-                if ok {
-                    local.extend(hashes.iter().map(|hash| (*hash, at)));
-                } else {
-                    refused.fetch_add(batch.len() as u64, Ordering::Relaxed);
+                let outcomes = submit(client, &request.batch).await;
+                for (hash, outcome) in request.hashes.iter().zip(outcomes) {
+                    match outcome {
+                        Ok(()) => local.push((*hash, at)),
+                        Err(code) => *refusals.entry(code).or_default() += 1,
+                    }
                 }
             }
             submitted.lock().unwrap_or_else(|e| e.into_inner()).extend(local);
+            let mut refused = refused.lock().unwrap_or_else(|e| e.into_inner());
+            for (code, count) in refusals {
+                *refused.entry(code).or_default() += count;
+            }
         }));
     }
     for task in tasks {
@@ -327,6 +317,7 @@ async fn load(
     done.store(true, Ordering::Release);
     watcher.await?;
     let committed = committed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let refused = refused.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let mut latencies: Vec<Duration> = accepted
         .iter()
         .filter_map(|(hash, at)| committed.get(hash).map(|c| c.saturating_duration_since(*at)))
@@ -347,7 +338,8 @@ async fn load(
         "views_per_block": if blocks == 0 || view_after == 0 { 0.0 } else { ((view_after - view_before) as f64 / blocks as f64 * 100.0).round() / 100.0 },
         "transactions": total,
         "accepted": accepted.len(),
-        "refused": refused.load(Ordering::Relaxed),
+        "refused": refused.values().sum::<u64>(),
+        "refused_by_code": refused,
         "committed": latencies.len(),
         "concurrency": args.concurrency,
         "batch": args.batch,
@@ -359,6 +351,81 @@ async fn load(
         "reads_per_sec": reads.round(),
         "node_time": node_time(&timings_before, &timings_after),
     }))
+}
+
+/// One HTTP request of the load: the node it goes to, its transactions and their hashes.
+struct Request {
+    target: usize,
+    batch: Vec<SignedTransaction>,
+    hashes: Vec<alloy_primitives::B256>,
+}
+
+/// Splits `signed` (transaction i from sender i mod `senders`, so a sender's nonces rise with i)
+/// into at most `concurrency` lanes that are sent concurrently, each a list of requests sent one
+/// after another: every transaction of a sender travels in one lane, in nonce order, so no
+/// nonce ever reaches its node before the one below it. A sender's transactions go to node
+/// (sender mod `nodes`) in requests of at most `batch`.
+fn plan(
+    signed: Vec<SignedTransaction>,
+    senders: usize,
+    nodes: usize,
+    concurrency: usize,
+    batch: usize,
+) -> Vec<Vec<Request>> {
+    let lane_count = concurrency.min(senders).max(1);
+    // Per lane and node, the transactions in order.
+    let mut queues: Vec<Vec<Vec<SignedTransaction>>> = vec![vec![Vec::new(); nodes]; lane_count];
+    for (i, tx) in signed.into_iter().enumerate() {
+        let sender = i % senders;
+        queues[sender % lane_count][sender % nodes].push(tx);
+    }
+    queues
+        .into_iter()
+        .map(|per_node| {
+            let mut requests = Vec::new();
+            for (target, txs) in per_node.into_iter().enumerate() {
+                for chunk in txs.chunks(batch) {
+                    let hashes = chunk.iter().map(SignedTransaction::hash).collect();
+                    requests.push(Request { target, batch: chunk.to_vec(), hashes });
+                }
+            }
+            requests
+        })
+        .filter(|requests: &Vec<Request>| !requests.is_empty())
+        .collect()
+}
+
+/// Submits `batch` (one to `/v1/tx`, more to `/v1/txs`): for each transaction, accepted or the
+/// code it was refused with (a batch answers 200 with one item per transaction, each accepted
+/// or refused on its own).
+async fn submit(client: &Client, batch: &[SignedTransaction]) -> Vec<Result<(), String>> {
+    let code_of = |body: &serde_json::Value| body["code"].as_str().unwrap_or("unknown").to_string();
+    if let [tx] = batch {
+        return vec![match client.submit(tx).await {
+            Ok(answer) if answer.status == 202 => Ok(()),
+            Ok(answer) => Err(code_of(&answer.body)),
+            Err(_) => Err("request_failed".into()),
+        }];
+    }
+    let body: Vec<_> = batch.iter().map(tx_request).collect();
+    match client.post("/v1/txs", &body).await {
+        Ok(answer) if answer.status == 200 => batch_outcomes(&answer.body, batch.len()),
+        Ok(answer) => vec![Err(code_of(&answer.body)); batch.len()],
+        Err(_) => vec![Err("request_failed".into()); batch.len()],
+    }
+}
+
+/// The outcome of each of `count` transactions from a `/v1/txs` answer: accepted when its item
+/// carries a hash, otherwise its error's code.
+fn batch_outcomes(body: &serde_json::Value, count: usize) -> Vec<Result<(), String>> {
+    let items = body.as_array().map(Vec::as_slice).unwrap_or_default();
+    (0..count)
+        .map(|i| match items.get(i) {
+            Some(item) if item["tx_hash"].is_string() => Ok(()),
+            Some(item) => Err(item["error"]["code"].as_str().unwrap_or("unknown").to_string()),
+            None => Err("no_item".into()),
+        })
+        .collect()
 }
 
 /// The node's own timings (`/v1/status`'s `timings`).
@@ -453,4 +520,67 @@ async fn read_phase(args: &BenchNodeArgs, client: &Client, senders: &[SigningKey
         let _ = task.await;
     }
     count.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sender_s_transactions_travel_in_one_lane_in_nonce_order_to_one_node() {
+        let (senders, nodes, concurrency, batch) = (7, 3, 4, 5);
+        let keys: Vec<SigningKey> =
+            (0..senders).map(|i| SigningKey::from_seed(&format!("plan/{i}"))).collect();
+        let signed: Vec<SignedTransaction> = (0..100)
+            .map(|i| {
+                let action = Action::Transfer(Transfer {
+                    asset: Asset::Stablecoin(USDC),
+                    to: keys[0].address(),
+                    amount: Amount(1),
+                });
+                keys[i % senders].sign(CHAIN, (i / senders) as u64, &action)
+            })
+            .collect();
+        let lanes = plan(signed, senders, nodes, concurrency, batch);
+        assert_eq!(lanes.len(), concurrency);
+        let mut lane_of = HashMap::new();
+        let mut next_nonce = HashMap::new();
+        let mut count = 0;
+        for (lane, requests) in lanes.iter().enumerate() {
+            for request in requests {
+                assert!(!request.batch.is_empty() && request.batch.len() <= batch);
+                assert_eq!(
+                    request.hashes,
+                    request.batch.iter().map(|t| t.hash()).collect::<Vec<_>>()
+                );
+                for tx in &request.batch {
+                    let sender = keys.iter().position(|k| k.address() == tx.sender).unwrap();
+                    assert_eq!(request.target, sender % nodes, "a sender has one node");
+                    assert_eq!(
+                        *lane_of.entry(sender).or_insert(lane),
+                        lane,
+                        "a sender has one lane"
+                    );
+                    let next = next_nonce.entry(sender).or_insert(0);
+                    assert_eq!(tx.nonce, *next, "nonces in order within the lane");
+                    *next += 1;
+                    count += 1;
+                }
+            }
+        }
+        assert_eq!(count, 100, "every transaction is sent once");
+    }
+
+    #[test]
+    fn a_batch_item_refused_by_the_node_is_not_counted_as_accepted() {
+        let body = serde_json::json!([
+            { "tx_hash": format!("{:#x}", alloy_primitives::B256::repeat_byte(1)) },
+            { "error": { "code": "nonce_too_high", "number": 2, "message": "a gap" } },
+        ]);
+        assert_eq!(
+            batch_outcomes(&body, 3),
+            vec![Ok(()), Err("nonce_too_high".to_string()), Err("no_item".to_string())]
+        );
+    }
 }

@@ -215,6 +215,33 @@ fn a_short_campaign_floods_kills_and_soaks_a_devnet_and_loses_nothing() {
     assert_eq!(replay["matches"], true, "{replay}");
 }
 
+/// `infrafi bench-node` counts as accepted only what the node acknowledged and sends each
+/// sender's nonces in order (the node refuses a nonce that would wait on a gap): with several
+/// transactions per sender in flight across concurrent batches, every one is accepted and
+/// committed. It waits for the commits, so nothing here depends on timing.
+#[test]
+fn bench_node_commits_every_transaction_when_each_sender_has_several_in_flight() {
+    let output = cli_ok(&[
+        "bench-node",
+        "--txs",
+        "600",
+        "--senders",
+        "20",
+        "--batch",
+        "25",
+        "--concurrency",
+        "8",
+        "--block-time-ms",
+        "50",
+        "--reads-secs",
+        "0",
+    ]);
+    let report: Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(report["refused"], 0, "{report}");
+    assert_eq!(report["accepted"], 600, "{report}");
+    assert_eq!(report["committed"], 600, "{report}");
+}
+
 fn tool_available(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
 }
