@@ -3,9 +3,11 @@
 //! second, submit-to-commit latency percentiles and API reads per second.
 //!
 //! A transaction counts as accepted only when the node acknowledged it (a batch answers item by
-//! item); the others are counted by the code they were refused with (`refused_by_code`). The
-//! node refuses a nonce that would wait on a gap, so a sender's transactions travel in one
-//! lane, in nonce order, each request sent when the previous one of its lane was answered.
+//! item); the others are counted by the code they were refused with (`refused_by_code`;
+//! `no_answer` when the request timed out). Committed counts every transaction sent that a
+//! block carries (one whose request timed out may still have been admitted). The node refuses
+//! a nonce that would wait on a gap, so a sender's transactions travel in one lane, in nonce
+//! order, each request sent when the previous one of its lane was answered.
 //!
 //! Commit times are observed from outside, as a client would: a watcher polls `/v1/status`
 //! and fetches each new block's transaction hashes, so latency includes the block time.
@@ -20,6 +22,7 @@
 //! of finalized blocks on validator 0. The report puts the two side by side and says where a
 //! validator's time goes (block interval, views per block).
 
+use alloy_primitives::{Address, keccak256};
 use anyhow::{Context, Result, bail};
 use infrafi_api::client::{Client, tx_request};
 use infrafi_core::action::Transfer;
@@ -60,6 +63,10 @@ pub(crate) struct BenchNodeArgs {
     /// Seconds of the read phase.
     #[arg(long, default_value_t = 5)]
     pub(crate) reads_secs: u64,
+    /// Funded accounts in the genesis besides the senders (the state's size: each holds one
+    /// USDC and sends nothing); the report gives the node's memory after the load.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) accounts: usize,
     /// Also run the same load against this many validator processes on loopback (0: the
     /// single node only).
     #[arg(long, default_value_t = 0)]
@@ -68,12 +75,29 @@ pub(crate) struct BenchNodeArgs {
 
 struct ChildGuard(Child);
 
-fn bench_genesis(senders: &[SigningKey]) -> Result<Genesis> {
+fn bench_genesis(senders: &[SigningKey], accounts: usize) -> Result<Genesis> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let mut genesis = Genesis::with_admin(SigningKey::from_seed("bench/admin").address(), now);
     genesis.stablecoin_balances =
         senders.iter().map(|k| (k.address(), USDC, Amount::from_whole(1_000_000))).collect();
+    // Addresses spread over the key space as real ones are (a hash each), no keys needed.
+    genesis.stablecoin_balances.extend((0..accounts as u64).map(|i| {
+        let address = Address::from_word(keccak256(i.to_be_bytes()));
+        (address, USDC, Amount::from_whole(1))
+    }));
     Ok(genesis)
+}
+
+/// The resident and peak memory of process `pid` in KiB (`/proc`, Linux), when readable.
+fn memory_kib(pid: u32) -> (Option<u64>, Option<u64>) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(name))
+            .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Reads a child's first line of standard output (the address it listens on) and keeps
@@ -101,7 +125,7 @@ fn start_node(
     let dir = std::env::temp_dir().join(format!("infrafi-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let genesis = bench_genesis(senders)?;
+    let genesis = bench_genesis(senders, args.accounts)?;
     let genesis_path = dir.join("genesis.json");
     std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
     let mut child = Command::new(std::env::current_exe()?)
@@ -139,7 +163,7 @@ fn start_validators(
     };
     crate::validator_cmd::init_with(
         &testnet,
-        &bench_genesis(senders)?,
+        &bench_genesis(senders, args.accounts)?,
         &infrafi_node::GenesisHistory::default(),
         false,
     )?;
@@ -195,9 +219,14 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let single = {
-        let (_child, url, dir) = start_node(&args, &senders)?;
-        eprintln!("single node at {url}");
-        let report = runtime.block_on(load(&args, &[url], signed.clone(), &senders))?;
+        let starting = Instant::now();
+        let (child, url, dir) = start_node(&args, &senders)?;
+        let startup_secs = starting.elapsed().as_secs_f64();
+        eprintln!("single node at {url} after {startup_secs:.1} s");
+        let mut report =
+            runtime.block_on(load(&args, &[url], signed.clone(), &senders, child.0.id()))?;
+        report["startup_secs"] = ((startup_secs * 10.0).round() / 10.0).into();
+        drop(child);
         let _ = std::fs::remove_dir_all(dir);
         report
     };
@@ -207,7 +236,8 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
     }
     let (children, urls, dir) = start_validators(&args, &senders)?;
     eprintln!("{} validators at {}", urls.len(), urls.join(" "));
-    let network = runtime.block_on(load(&args, &urls, signed, &senders));
+    let first = children[0].0.id();
+    let network = runtime.block_on(load(&args, &urls, signed, &senders, first));
     drop(children);
     let _ = std::fs::remove_dir_all(dir);
     let report = serde_json::json!({ "single_node": single, "validators": network? });
@@ -223,12 +253,14 @@ async fn view_and_height(client: &Client) -> (u64, u64) {
 }
 
 /// Pushes `signed` at the nodes at `urls` (transaction i's sender to node (i mod senders) mod
-/// nodes) and watches commits on the first.
+/// nodes) and watches commits on the first; `pid` is the first node's process, whose memory is
+/// reported.
 async fn load(
     args: &BenchNodeArgs,
     urls: &[String],
     signed: Vec<SignedTransaction>,
     senders: &[SigningKey],
+    pid: u32,
 ) -> Result<serde_json::Value> {
     let clients: Vec<Client> = urls.iter().map(|url| Client::new(url)).collect();
     let client = clients[0].clone();
@@ -241,9 +273,13 @@ async fn load(
     let timings_before = timings(&client).await;
     let committed: Arc<Mutex<HashMap<alloy_primitives::B256, Instant>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
+    // The height up to which the watcher has read the blocks.
+    let watched = Arc::new(AtomicU64::new(0));
     let watcher = {
-        let (client, committed, done) = (client.clone(), committed.clone(), done.clone());
+        let (client, committed, done, watched) =
+            (client.clone(), committed.clone(), done.clone(), watched.clone());
         let mut height = client.get("/v1/status").await?.body["height"].as_u64().unwrap_or(0);
+        watched.store(height, Ordering::Release);
         tokio::spawn(async move {
             while !done.load(Ordering::Acquire) {
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -260,6 +296,7 @@ async fn load(
                         committed.insert(hash, now);
                     }
                     height += 1;
+                    watched.store(height, Ordering::Release);
                 }
             }
         })
@@ -269,12 +306,13 @@ async fn load(
     // measured).
     let lanes = Arc::new(plan(signed, senders.len(), clients.len(), args.concurrency, args.batch));
     let refused: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
-    let submitted: Arc<Mutex<Vec<(alloy_primitives::B256, Instant)>>> = Arc::default();
+    // Every transaction sent, with when it was sent and whether the node acknowledged it.
+    let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let started = Instant::now();
     let mut tasks = Vec::new();
     for lane in 0..lanes.len() {
-        let (clients, lanes, refused, submitted) =
-            (clients.clone(), lanes.clone(), refused.clone(), submitted.clone());
+        let (clients, lanes, refused, sent) =
+            (clients.clone(), lanes.clone(), refused.clone(), sent.clone());
         tasks.push(tokio::spawn(async move {
             let mut local = Vec::new();
             let mut refusals: BTreeMap<String, u64> = BTreeMap::new();
@@ -285,13 +323,18 @@ async fn load(
                 let at = Instant::now();
                 let outcomes = submit(client, &request.batch).await;
                 for (hash, outcome) in request.hashes.iter().zip(outcomes) {
-                    match outcome {
-                        Ok(()) => local.push((*hash, at)),
-                        Err(code) => *refusals.entry(code).or_default() += 1,
+                    if let Err(code) = &outcome {
+                        *refusals.entry(code.clone()).or_default() += 1;
                     }
+                    local.push(Sent {
+                        hash: *hash,
+                        at,
+                        acknowledged: outcome.is_ok(),
+                        target: request.target,
+                    });
                 }
             }
-            submitted.lock().unwrap_or_else(|e| e.into_inner()).extend(local);
+            sent.lock().unwrap_or_else(|e| e.into_inner()).extend(local);
             let mut refused = refused.lock().unwrap_or_else(|e| e.into_inner());
             for (code, count) in refusals {
                 *refused.entry(code).or_default() += count;
@@ -302,33 +345,66 @@ async fn load(
         task.await?;
     }
     let submit_secs = started.elapsed().as_secs_f64();
+    let sent = sent.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let accepted = sent.iter().filter(|sent| sent.acknowledged).count();
+    // Wait until every acknowledged transaction is committed, then until none of the others is
+    // still waiting in a pool: a request that got no answer in time (or whose retry found its
+    // own first attempt admitted) may still have been admitted, and then it commits.
     let deadline = Instant::now() + Duration::from_secs(120);
-    let accepted = submitted.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    loop {
-        let count = {
-            let committed = committed.lock().unwrap_or_else(|e| e.into_inner());
-            accepted.iter().filter(|(h, _)| committed.contains_key(h)).count()
-        };
-        if count == accepted.len() || Instant::now() > deadline {
-            break;
+    let is_committed = |hash: &alloy_primitives::B256| {
+        committed.lock().unwrap_or_else(|e| e.into_inner()).contains_key(hash)
+    };
+    while sent.iter().any(|sent| sent.acknowledged && !is_committed(&sent.hash))
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut unresolved: Vec<(alloy_primitives::B256, usize)> = sent
+        .iter()
+        .filter(|sent| !sent.acknowledged && !is_committed(&sent.hash))
+        .map(|sent| (sent.hash, sent.target))
+        .collect();
+    while !unresolved.is_empty() && Instant::now() < deadline {
+        let mut waiting = Vec::new();
+        for (hash, target) in unresolved {
+            if is_committed(&hash) {
+                continue;
+            }
+            // Asked of the node it was sent to: the one whose pool would hold it.
+            match clients[target].get(&format!("/v1/tx/{hash}")).await {
+                Ok(answer) if answer.status == 200 && answer.body["status"] == "pending" => {
+                    waiting.push((hash, target))
+                }
+                // Committed (the watcher will see its block) or never admitted.
+                _ => {}
+            }
         }
+        unresolved = waiting;
+        if !unresolved.is_empty() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The blocks up to the head now: a transaction found committed above is in one of them.
+    let head = view_and_height(&client).await.1;
+    while watched.load(Ordering::Acquire) < head && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     done.store(true, Ordering::Release);
     watcher.await?;
     let committed = committed.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let refused = refused.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let mut latencies: Vec<Duration> = accepted
+    let mut latencies: Vec<Duration> = sent
         .iter()
-        .filter_map(|(hash, at)| committed.get(hash).map(|c| c.saturating_duration_since(*at)))
+        .filter_map(|sent| committed.get(&sent.hash).map(|c| c.saturating_duration_since(sent.at)))
         .collect();
     latencies.sort();
-    let last_commit = accepted.iter().filter_map(|(h, _)| committed.get(h)).max().copied();
+    let last_commit = sent.iter().filter_map(|sent| committed.get(&sent.hash)).max().copied();
     let commit_secs = last_commit.map_or(f64::NAN, |c| c.duration_since(started).as_secs_f64());
     let (view_after, height_after) = view_and_height(&client).await;
     let timings_after = timings(&client).await;
     let blocks = height_after.saturating_sub(height_before);
     let run_secs = started.elapsed().as_secs_f64();
+    let (rss_kib, peak_rss_kib) = memory_kib(pid);
     let reads = read_phase(args, &client, senders).await;
     Ok(serde_json::json!({
         "nodes": clients.len(),
@@ -337,20 +413,36 @@ async fn load(
         "block_interval_ms": if blocks == 0 { 0.0 } else { (run_secs * 1000.0 / blocks as f64).round() },
         "views_per_block": if blocks == 0 || view_after == 0 { 0.0 } else { ((view_after - view_before) as f64 / blocks as f64 * 100.0).round() / 100.0 },
         "transactions": total,
-        "accepted": accepted.len(),
+        "accepted": accepted,
         "refused": refused.values().sum::<u64>(),
         "refused_by_code": refused,
         "committed": latencies.len(),
         "concurrency": args.concurrency,
         "batch": args.batch,
         "block_time_ms": args.block_time_ms,
-        "submit_tx_per_sec": (accepted.len() as f64 / submit_secs).round(),
+        "submit_tx_per_sec": (accepted as f64 / submit_secs).round(),
         "committed_tx_per_sec": (latencies.len() as f64 / commit_secs).round(),
         "latency_p50_ms": percentile(&latencies, 0.50).as_millis(),
         "latency_p99_ms": percentile(&latencies, 0.99).as_millis(),
         "reads_per_sec": reads.round(),
+        "genesis_accounts": senders.len() + args.accounts,
+        "node_rss_kib": rss_kib,
+        "node_peak_rss_kib": peak_rss_kib,
         "node_time": node_time(&timings_before, &timings_after),
     }))
+}
+
+/// The code a transaction counts under when its request got no answer (after the client's
+/// retries): the node may still have admitted it, and it then counts as committed when it is.
+const NO_ANSWER: &str = "no_answer";
+
+/// A transaction sent: when, whether the node acknowledged it, and to which node.
+#[derive(Clone)]
+struct Sent {
+    hash: alloy_primitives::B256,
+    at: Instant,
+    acknowledged: bool,
+    target: usize,
 }
 
 /// One HTTP request of the load: the node it goes to, its transactions and their hashes.
@@ -404,14 +496,14 @@ async fn submit(client: &Client, batch: &[SignedTransaction]) -> Vec<Result<(), 
         return vec![match client.submit(tx).await {
             Ok(answer) if answer.status == 202 => Ok(()),
             Ok(answer) => Err(code_of(&answer.body)),
-            Err(_) => Err("request_failed".into()),
+            Err(_) => Err(NO_ANSWER.into()),
         }];
     }
     let body: Vec<_> = batch.iter().map(tx_request).collect();
     match client.post("/v1/txs", &body).await {
         Ok(answer) if answer.status == 200 => batch_outcomes(&answer.body, batch.len()),
         Ok(answer) => vec![Err(code_of(&answer.body)); batch.len()],
-        Err(_) => vec![Err("request_failed".into()); batch.len()],
+        Err(_) => vec![Err(NO_ANSWER.into()); batch.len()],
     }
 }
 
