@@ -234,7 +234,11 @@ fn criterion_benches(c: &mut Criterion, credit: &Chain, proposal: LoanId, queued
         let tx = accept_tx(proposal);
         b.iter_batched(
             || credit.clone(),
-            |mut chain| measured_accept(&mut chain, &tx).unwrap(),
+            |mut chain| {
+                measured_accept(&mut chain, &tx).unwrap();
+                // Returned, so criterion drops the state after the timing.
+                chain
+            },
             BatchSize::PerIteration,
         )
     });
@@ -256,7 +260,11 @@ fn criterion_benches(c: &mut Criterion, credit: &Chain, proposal: LoanId, queued
     group.bench_function("report_sale_settling_with_10000_loans", |b| {
         b.iter_batched(
             || foreclosed.clone(),
-            |mut chain| measured_settle(&mut chain, &sale).unwrap(),
+            |mut chain| {
+                measured_settle(&mut chain, &sale).unwrap();
+                // Returned, so criterion drops the state after the timing.
+                chain
+            },
             BatchSize::PerIteration,
         )
     });
@@ -269,7 +277,11 @@ fn criterion_benches(c: &mut Criterion, credit: &Chain, proposal: LoanId, queued
         let tx = round_tx();
         b.iter_batched(
             || queued.clone(),
-            |mut chain| measured_round(&mut chain, &tx).unwrap(),
+            |mut chain| {
+                measured_round(&mut chain, &tx).unwrap();
+                // Returned, so criterion drops the state after the timing.
+                chain
+            },
             BatchSize::PerIteration,
         )
     });
