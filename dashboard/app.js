@@ -5,6 +5,7 @@
 // swapped in one step, so figures follow the chain without a reload.
 
 import { read } from './api.js';
+import * as credit from './credit.js';
 import * as pages from './pages.js';
 import { short } from './format.js';
 import * as wallet from './wallet.js';
@@ -35,9 +36,9 @@ function route() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').filter(Boolean);
   const [name = 'overview', id] = parts;
   switch (name) {
-    case 'loans': return id === undefined ? ['loans', () => pages.loans(context)] : ['loans', () => pages.loan(context, id)];
-    case 'silos': return ['silos', () => pages.silos(context)];
-    case 'receipts': return ['receipts', () => pages.receipts(context, id)];
+    case 'loans': return id === undefined ? ['loans', () => credit.loans(context)] : ['loans', () => credit.loan(context, id)];
+    case 'silos': return ['silos', () => credit.silos(context)];
+    case 'receipts': return ['receipts', () => credit.receipts(context, id)];
     case 'queue': return ['queue', () => pages.queue(context)];
     case 'points': return ['points', () => pages.points(context)];
     case 'wallet': return ['wallet', () => wallet.page()];

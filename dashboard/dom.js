@@ -10,6 +10,12 @@ import * as fmt from './format.js';
  * false skipped), and arrays of them.
  * @typedef {Node | string | number | bigint | boolean | null | undefined | readonly any[]} Child
  */
+/**
+ * A column of `grid`: `[key, label, raw(row), show(row)]`. `raw` is the API value the cell
+ * stands for (its `data-raw`); `show` what is displayed (default: `cell(key, raw)`).
+ * @template R
+ * @typedef {[string, string, (row: R) => unknown, ((row: R) => Child)?]} Column
+ */
 
 /**
  * Builds an element: `h('div', {class: 'x'}, child, 'text', ...)`. An attribute that is
@@ -168,4 +174,52 @@ export function lineChart(element, series, { labels, colors, yFormat, xLabel = '
   };
   element.replaceChildren();
   new window.uPlot(options, series, element);
+}
+
+/**
+ * A table with explicit columns: `[key, label, raw(row), show(row)]`. Each cell carries
+ * `data-key` and `data-raw` (the API value it shows) so the browser test can compare both.
+ * @template R
+ * @param {readonly R[]} rows
+ * @param {Column<R>[]} columns
+ * @param {{id: string, rowId?: (row: R) => string | number, cards?: boolean}} options the
+ *   table's `data-table`, each row's `data-row` (default: its `id`), and whether a narrow
+ *   screen shows each row as a card (labelled cells) instead of a wide row
+ */
+export function grid(rows, columns, { id, rowId = (row) => /** @type {any} */ (row).id, cards = false }) {
+  if (rows.length === 0) return h('p', { class: 'empty', 'data-table': id }, 'None yet.');
+  const head = h('tr', {}, columns.map(([, label]) => h('th', {}, label)));
+  const body = rows.map((row) => h('tr', { 'data-row': rowId(row) },
+    columns.map(([key, label, raw, show]) => {
+      const value = raw(row);
+      const shown = show ? show(row) : cell(key, value);
+      return h('td', { 'data-key': key, 'data-label': label, 'data-raw': value === null || value === undefined ? null : String(value), title: typeof value === 'string' && value.startsWith('0x') ? value : null }, shown);
+    })));
+  return h('div', { class: 'scroll' }, h('table', { 'data-table': id, class: cards ? 'cards' : null }, h('thead', {}, head), h('tbody', {}, body)));
+}
+
+/**
+ * A bar of `fraction` (0..1) with markers at `marks` ([fraction, title] pairs).
+ * @param {number} fraction
+ * @param {[number, string][]} marks
+ * @param {string} label
+ * @param {{floor?: boolean}} [options] whether the first mark is a floor to stay above
+ */
+export function limitBar(fraction, marks, label, { floor = false } = {}) {
+  const width = Math.max(0, Math.min(1, fraction)) * 100;
+  // A limit is a ceiling (LTV, cap), or with `floor` a minimum to stay above (first-loss).
+  const over = marks.length > 0 && (floor ? fraction < marks[0][0] : fraction > marks[marks.length - 1][0]);
+  const warn = !floor && marks.length > 0 && fraction > marks[0][0];
+  return h('div', { class: 'bar', title: label },
+    h('span', { class: over ? 'fill over' : warn ? 'fill warn' : 'fill', style: `width:${width}%` }),
+    marks.map(([at, title]) => h('i', { class: 'mark', style: `left:${Math.min(1, at) * 100}%`, title })));
+}
+
+/**
+ * A definition list of `[key, label, raw, shown]` (shown: default `cell(key, raw)`).
+ * @param {[string, string, unknown, Child?][]} entries
+ */
+export function facts(entries) {
+  return h('dl', { class: 'facts' }, entries.flatMap(([key, label, raw, shown]) =>
+    [h('dt', {}, label), h('dd', { 'data-key': key, 'data-raw': raw === null || raw === undefined ? null : String(raw) }, shown ?? cell(key, raw))]));
 }

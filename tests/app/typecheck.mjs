@@ -1,6 +1,7 @@
 // The typed API, checked (issue 15 item 5): generates a TypeScript client from the node's
 // `/openapi.json` with openapi-typescript, then runs TypeScript's checker over the app and the
-// dashboard (`dashboard/api.js`, `dom.js`, `wallet.js`, `pages.js`, `app.js`: plain JS with `// @ts-check` and JSDoc types;
+// dashboard (`dashboard/api.js`, `dom.js`, `wallet-actions.js`, `wallet.js`, `pages.js`, `credit.js`, `app.js`: plain JS
+// with `// @ts-check` and JSDoc types;
 // `dashboard/api-types.d.ts` maps a route to the generated request and response types), so
 // every API call the app makes, the fields it reads from each answer and the bodies it posts
 // must agree with the node's schemas. A probe that reads a field no answer has, reads a route
@@ -26,7 +27,7 @@ if (!url || !outputDir) {
 mkdirSync(outputDir, { recursive: true });
 const dashboard = join(dirname(fileURLToPath(import.meta.url)), '../../dashboard');
 /** The modules that are type-checked: every one that reads the API (each starts with `// @ts-check`). */
-const CHECKED = ['api.js', 'dom.js', 'wallet.js', 'pages.js', 'app.js'];
+const CHECKED = ['api.js', 'dom.js', 'wallet-actions.js', 'wallet.js', 'pages.js', 'credit.js', 'app.js'];
 
 /** What the checker is told: the browser's library, strict null checks, JS checked per file. */
 const OPTIONS = {
