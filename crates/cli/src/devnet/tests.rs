@@ -3,8 +3,8 @@
 
 use super::*;
 use infrafi_core::{
-    BlockContext, Transaction,
-    action::TriggerDefault,
+    BlockContext, LoanId, ReceiptId, Transaction, WAD,
+    action::{MintUsdai, PostPrice, SetKyc, TriggerDefault},
     apply,
     loans::{LoanStatus, MarginCallReason},
 };
