@@ -483,6 +483,7 @@ function receiptGrid(details, id) {
     ['presence', 'hardware seen', (r) => r.detail.presence.status, (r) => h('span', { class: `badge ${r.detail.presence.status}`, title: presenceTitle(r.detail.presence) }, r.detail.presence.status)],
     ['valuation', 'appraisal', (r) => r.detail.valuation?.value ?? null, (r) => fmt.amount(r.detail.valuation?.value)],
     ['model_value_now', 'model now', (r) => r.detail.valuation?.model_value_now ?? null, (r) => fmt.amount(r.detail.valuation?.model_value_now)],
+    ['income_value', 'income value', (r) => r.detail.income_value ?? null, (r) => fmt.amount(r.detail.income_value)],
     ['value_for_ltv', 'value for LTV', (r) => r.detail.value_for_ltv, (r) => fmt.amount(r.detail.value_for_ltv)],
     ['loan', 'loan', (r) => r.loan, (r) => (r.loan === null ? '—' : h('a', { href: `#/loans/${r.loan}` }, `#${r.loan}`))],
     ['status', 'status', (r) => r.status, (r) => statusWords(r.status)],
@@ -548,7 +549,8 @@ export async function receipts(context, id) {
       h('div', { class: 'figures' },
         await figure('receipt_appraisal', 'Appraisal', fmt.amount(v.value), { raw: v.value, height, proof, note: `by ${fmt.short(v.appraiser)}, ${fmt.time(v.at)}` }),
         await figure('receipt_model', 'Depreciation model now', fmt.amount(v.model_value_now), { raw: v.model_value_now, height, proof, note: ratio === null ? null : `${(ratio * 100).toFixed(1)}% of the appraisal` }),
-        await figure('receipt_value_for_ltv', 'Value for LTV', fmt.amount(body.value_for_ltv), { raw: body.value_for_ltv, height, proof, note: 'the lesser of the two' })),
+        await figure('receipt_income_value', 'Income value (rental index)', fmt.amount(body.income_value), { raw: body.income_value ?? null, height, proof, note: body.income_value === null ? 'its class has no income terms' : `the rent its ${r.quantity} units can still earn, discounted` }),
+        await figure('receipt_value_for_ltv', 'Value for LTV', fmt.amount(body.value_for_ltv), { raw: body.value_for_ltv, height, proof, note: body.income_value === null ? 'the lesser of the two' : 'the least of the three' })),
       ratio === null ? null : h('div', { class: 'ltv-row wide' }, h('span', {}, 'model / appraisal'), limitBar(ratio, [[1, 'appraisal']], `${(ratio * 100).toFixed(1)}%`))) : h('p', { class: 'empty' }, 'Not appraised yet.')));
     return { node };
   }
@@ -562,6 +564,33 @@ export async function receipts(context, id) {
   }
   const details = await Promise.all(list.receipts.map((r) => read(`/v1/receipts/${r.id}`, '/v1/receipts/{id}')));
   node.append(section('Every receipt', await stamp(list.height, null), receiptGrid(details, 'receipts'),
-    h('p', { class: 'legend' }, 'Appraisal: the latest valuation; model now: that valuation depreciated by its class\'s model to this block; value for LTV: the lesser.')));
+    h('p', { class: 'legend' }, 'Appraisal: the latest valuation; model now: that valuation depreciated by its class\'s model to this block; income value: the rent its units can still earn at its class\'s rental index, discounted (classes with income terms); value for LTV: the least of them.')));
+  const classes = await readOptional('/v1/asset-classes?limit=100', '/v1/asset-classes');
+  if (classes === null) node.append(section('Asset classes', unavailable('Asset classes', '/v1/asset-classes')));
+  else node.append(section('Asset classes and rental indices', await stamp(classes.height, null), classGrid(classes.classes)));
   return { node };
+}
+
+/** @typedef {import('./api-types').GetAnswer<'/v1/asset-classes'>['classes'][number]} AssetClass */
+
+/**
+ * Asset classes with their rental index and income terms (issue 16).
+ * @param {AssetClass[]} classes
+ */
+function classGrid(classes) {
+  /** @param {string | null | undefined} wad a USD amount per unit-hour */
+  const rent = (wad) => (wad === null || wad === undefined ? '—' : `$${fmt.amount(wad)}/h`);
+  /** @type {Column<AssetClass>[]} */
+  const columns = [
+    ['class', 'class', (c) => c.class],
+    ['new_price_per_unit', 'new price', (c) => c.new_price_per_unit, (c) => fmt.amount(c.new_price_per_unit)],
+    ['annual_depreciation_bps', 'depreciation / yr', (c) => c.annual_depreciation_bps, (c) => fmt.bps(c.annual_depreciation_bps)],
+    ['rent_per_unit_hour', 'rental index', (c) => c.rental_index?.rent_per_unit_hour ?? null, (c) => rent(c.rental_index?.rent_per_unit_hour)],
+    ['index_fresh', 'index', (c) => c.rental_index ? String(c.rental_index.fresh) : null, (c) => (c.rental_index ? h('span', { class: `badge ${c.rental_index.fresh ? 'insured' : 'expired'}`, title: `posted ${fmt.time(c.rental_index.posted_at)}` }, c.rental_index.fresh ? 'fresh' : 'stale') : '—')],
+    ['window', 'today\'s bounds', (c) => c.rental_index?.window_low ?? null, (c) => (c.rental_index?.window_low ? `${rent(c.rental_index.window_low)} – ${rent(c.rental_index.window_high)}` : '—')],
+    ['income_terms', 'income terms', (c) => c.income_terms ? c.income_terms.utilisation_bps : null, (c) => (c.income_terms ? `${fmt.bps(c.income_terms.utilisation_bps)} used, ${fmt.bps(c.income_terms.opex_share_bps)} opex, ${fmt.bps(c.income_terms.discount_rate_bps_per_year)}/yr` : 'none')],
+    ['economic_life_ends_at', 'life ends', (c) => c.income_terms?.economic_life_ends_at ?? null, (c) => fmt.date(c.income_terms?.economic_life_ends_at)],
+    ['income_value_per_unit', 'income value / unit', (c) => c.income_value_per_unit ?? null, (c) => fmt.amount(c.income_value_per_unit)],
+  ];
+  return grid(classes, columns, { id: 'asset-classes', rowId: (c) => c.class, cards: true });
 }

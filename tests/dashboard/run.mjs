@@ -235,6 +235,26 @@ async function expectSilos() {
   };
 }
 
+async function expectClasses() {
+  const body = await api('/v1/asset-classes?limit=100');
+  const rent = (wad) => (wad === null || wad === undefined ? '—' : `$${fmt.amount(wad)}/h`);
+  return {
+    height: body.height,
+    rows: body.classes.map((c) => ({
+      id: c.class,
+      cells: {
+        class: [c.class, c.class],
+        new_price_per_unit: [c.new_price_per_unit, fmt.amount(c.new_price_per_unit)],
+        rent_per_unit_hour: [c.rental_index?.rent_per_unit_hour ?? null, rent(c.rental_index?.rent_per_unit_hour)],
+        index_fresh: [c.rental_index ? String(c.rental_index.fresh) : null, c.rental_index ? (c.rental_index.fresh ? 'fresh' : 'stale') : '—'],
+        window: [c.rental_index?.window_low ?? null, c.rental_index?.window_low ? `${rent(c.rental_index.window_low)} – ${rent(c.rental_index.window_high)}` : '—'],
+        economic_life_ends_at: [c.income_terms?.economic_life_ends_at ?? null, fmt.date(c.income_terms?.economic_life_ends_at)],
+        income_value_per_unit: [c.income_value_per_unit ?? null, fmt.amount(c.income_value_per_unit)],
+      },
+    })),
+  };
+}
+
 async function expectReceipts() {
   const body = await api('/v1/receipts?limit=1000');
   const details = await Promise.all(body.receipts.map((r) => api(`/v1/receipts/${r.id}`)));
@@ -252,6 +272,7 @@ async function expectReceipts() {
         presence: [d.presence.status, d.presence.status],
         valuation: [d.valuation?.value ?? null, fmt.amount(d.valuation?.value)],
         model_value_now: [d.valuation?.model_value_now ?? null, fmt.amount(d.valuation?.model_value_now)],
+        income_value: [d.income_value ?? null, fmt.amount(d.income_value)],
         value_for_ltv: [d.value_for_ltv, fmt.amount(d.value_for_ltv)],
         loan: [d.receipt.loan, d.receipt.loan === null ? '—' : `#${d.receipt.loan}`],
         status: [d.receipt.status, d.receipt.status.replaceAll('_', ' ')],
@@ -627,6 +648,9 @@ try {
     }
     if (name === 'receipts') {
       await compareTable(page, 'receipts', expectReceipts, 'section.panel:has(table[data-table="receipts"]) .stamp');
+      await compareTable(page, 'asset-classes', expectClasses, 'section.panel:has(table[data-table="asset-classes"]) .stamp');
+      const h100 = (await api('/v1/asset-classes?limit=100')).classes.find((c) => c.class === 'gpu.h100-sxm');
+      check(h100?.rental_index && h100.income_terms && h100.income_value_per_unit, `the devnet's H100 class has a rental index and income terms: ${JSON.stringify(h100)}`);
     }
     if (name === 'points') {
       const board = await api('/v1/points/leaderboard?limit=100');

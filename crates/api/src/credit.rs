@@ -18,7 +18,7 @@ use infrafi_core::{
     math::{BPS_DENOMINATOR, Overflow, Rounding, SECONDS_PER_DAY, SECONDS_PER_YEAR, WAD, mul_div},
     qev, queue,
     receipts::{self, Receipt, ReceiptError, ReceiptStatus, ReceiptsState, presence},
-    schedule,
+    rental_index, schedule,
     silos::{Silo, SilosState},
     vault,
 };
@@ -537,6 +537,81 @@ pub(crate) async fn receipts(
     Ok(Json(ReceiptsDto { height: snapshot.header.height, receipts, next_after }))
 }
 
+/// `GET /v1/asset-classes?after=&limit=`: the classes with their rental-index marks.
+pub(crate) async fn asset_classes(
+    State(app): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<AssetClassesDto>, ApiError> {
+    let query = query(raw, &["after", "limit"])?;
+    let limit = limit(&query)?;
+    let snapshot = app.node.snapshot();
+    let state = &snapshot.state;
+    let classes: Vec<AssetClassDto> = state
+        .receipts
+        .classes
+        .iter()
+        .filter(|(id, _)| query.get("after").is_none_or(|after| id.to_string() > *after))
+        .take(limit)
+        .map(|(&id, class)| asset_class_dto(state, id, class))
+        .collect();
+    let next_after = (classes.len() == limit).then(|| classes.last().map(|c| c.class.clone()));
+    Ok(Json(AssetClassesDto {
+        height: snapshot.header.height,
+        classes,
+        next_after: next_after.flatten(),
+    }))
+}
+
+fn asset_class_dto(
+    state: &infrafi_core::State,
+    id: infrafi_core::AssetClassId,
+    class: &receipts::AssetClass,
+) -> AssetClassDto {
+    let now = state.now();
+    let terms = state.receipts.income_terms.get(&id);
+    let index = state.receipts.rental_indices.get(&id);
+    let rental_index = index.map(|index| {
+        // Today's window: the one a post now would belong to.
+        let (reference, opened_at) = index.window_at(now);
+        let (low, high) = rental_index::post_bounds(state, &id, now);
+        RentalIndexDto {
+            rent_per_unit_hour: amount(index.rent_per_unit_hour),
+            oracle: index.oracle,
+            posted_at: index.posted_at,
+            age_secs: now.saturating_sub(index.posted_at),
+            fresh: terms.is_none_or(|t| index.is_fresh(t, now)),
+            window_reference: amount(reference),
+            window_opened_at: opened_at,
+            window_low: terms.map(|_| amount(low)),
+            window_high: terms.map(|_| amount(high)),
+        }
+    });
+    let income_value_per_unit = match (terms, index) {
+        (Some(terms), Some(index)) => {
+            Some(amount(rental_index::income_value_per_unit(terms, index, now)))
+        }
+        _ => None,
+    };
+    AssetClassDto {
+        class: id.to_string(),
+        new_price_per_unit: amount(class.terms.new_price_per_unit),
+        annual_depreciation_bps: class.terms.annual_depreciation_bps.0,
+        floor_bps: class.terms.floor_bps.0,
+        value_index_wad: class.value_index_wad.to_string(),
+        step_downs: class.step_downs,
+        income_terms: terms.map(|t| IncomeTermsDto {
+            utilisation_bps: t.utilisation_bps.0,
+            opex_share_bps: t.opex_share_bps.0,
+            discount_rate_bps_per_year: t.discount_rate_bps_per_year.0,
+            economic_life_ends_at: t.economic_life_ends_at,
+            index_max_age_secs: t.index_max_age_secs,
+            index_max_move_bps: t.index_max_move_bps.0,
+        }),
+        rental_index,
+        income_value_per_unit,
+    }
+}
+
 pub(crate) async fn receipt(
     State(app): State<AppState>,
     ApiPath(id): ApiPath<String>,
@@ -585,6 +660,7 @@ pub(crate) async fn receipt(
         insurance,
         valuation,
         value_for_ltv: amount(receipts::value_for_ltv(state, receipt, now)),
+        income_value: rental_index::income_value(state, receipt, now).map(amount),
         eligible: eligibility.is_ok(),
         ineligible_reason: eligibility.err().map(|e| TxError::from(e).name().to_string()),
         presence,

@@ -16,11 +16,12 @@ pub use chain::{
     StateExportDto, StatusDto,
 };
 pub use credit::{
-    BorrowerReportDto, ClassRecoveryDto, CureWindowDto, DebtServiceReserveDto, HeldSaleDto,
-    InsuranceDto, LoanDetailDto, LoanDto, LoanScheduleDto, LoansDto, MarkDto, PaymentDueDto,
-    PresenceAttestationDto, PresenceDto, ReceiptDetailDto, ReceiptDto, ReceiptsDto, RecoveriesDto,
-    RecoveryDto, ResidualClaimDto, ScheduledPaymentDto, SiloDetailDto, SiloDto, SilosDto,
-    TrancheDto, ValuationDto,
+    AssetClassDto, AssetClassesDto, BorrowerReportDto, ClassRecoveryDto, CureWindowDto,
+    DebtServiceReserveDto, HeldSaleDto, IncomeTermsDto, InsuranceDto, LoanDetailDto, LoanDto,
+    LoanScheduleDto, LoansDto, MarkDto, PaymentDueDto, PresenceAttestationDto, PresenceDto,
+    ReceiptDetailDto, ReceiptDto, ReceiptsDto, RecoveriesDto, RecoveryDto, RentalIndexDto,
+    ResidualClaimDto, ScheduledPaymentDto, SiloDetailDto, SiloDto, SilosDto, TrancheDto,
+    ValuationDto,
 };
 pub use history::{HistoryDto, HistoryIndexDto, HistoryPointDto, HistorySeriesDto};
 use infrafi_core::Event;

@@ -313,6 +313,7 @@ pub fn router_with(node: Arc<Node>, config: &ServeConfig) -> Router {
         .route("/v1/silos/{id}", get(credit::silo))
         .route("/v1/loans", get(credit::loans))
         .route("/v1/loans/{id}", get(credit::loan))
+        .route("/v1/asset-classes", get(credit::asset_classes))
         .route("/v1/receipts", get(credit::receipts))
         .route("/v1/receipts/{id}", get(credit::receipt))
         .route("/v1/recoveries", get(credit::recoveries))

@@ -107,8 +107,9 @@ routes! {
     get "/v1/silos/{id}" [] => json(SiloDetailDto), "One silo with its open and impaired loans.";
     get "/v1/loans" [silo: integer, borrower: string, status: string, after: integer, limit: integer] => json(LoansDto), "Loans, filtered, by id.";
     get "/v1/loans/{id}" [] => json(LoanDetailDto), "One loan with its schedule: payment due now, remaining payments; a proposal's schedule if accepted now.";
+    get "/v1/asset-classes" [after: string, limit: integer] => json(AssetClassesDto), "Asset classes: depreciation model, income terms, rental index (fresh, move window) and one unit's income value now.";
     get "/v1/receipts" [owner: string, class: string, status: string, loan: integer, after: integer, limit: integer] => json(ReceiptsDto), "Hardware receipts, filtered, by id.";
-    get "/v1/receipts/{id}" [] => json(ReceiptDetailDto), "One receipt: insurance, valuation, value for LTV now, eligibility, hardware presence.";
+    get "/v1/receipts/{id}" [] => json(ReceiptDetailDto), "One receipt: insurance, valuation, income value and value for LTV now, eligibility, hardware presence.";
     get "/v1/recoveries" [] => json(RecoveriesDto), "The recovery rate per asset class over every defaulted loan (issue 16's recovery ledger).";
     get "/v1/params" [] => json(ParamsDto), "Parameters, pauses and scheduled changes.";
     get "/v1/points/leaderboard" [limit: integer] => json(LeaderboardDto), "Accounts with the most points.";

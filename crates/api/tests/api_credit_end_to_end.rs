@@ -726,3 +726,126 @@ async fn a_sale_below_the_floor_is_paid_by_the_insurer_and_the_recovery_rate_sur
     drop(h);
     served.stop().await;
 }
+
+/// Rental-index marks (issue 16 item 5) through the API: admin sets the H100 class's income
+/// terms, the oracle posts $2.00 an hour, and the 24-GPU receipt appraised at 600,000 is worth
+/// 24 x $18,252.13 for LTV; a loan the appraisal alone would allow is refused; the index and
+/// terms survive a restart; when the index goes stale the receipt is ineligible and a re-mark
+/// opens a `collateral_ineligible` margin call, which a fresh post cures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rental_index_bounds_a_receipt_survives_a_restart_and_its_staleness_calls_the_loan() {
+    use infrafi_core::{
+        Role,
+        action::{GrantRole, PostRentalIndex, RemarkLoans, SetIncomeTerms},
+        rental_index::{IncomeTerms, MONTH_SECS},
+    };
+    use infrafi_testkit::market::{INCOME_VALUE_PER_UNIT_AT_TWO_DOLLARS, RENT_TWO_DOLLARS};
+    let genesis = credit_genesis(&[Party::Depositor, Party::Curator, Party::Borrower]);
+    let dir = tempfile::tempdir().unwrap();
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let class = AssetClassTerms {
+        new_price_per_unit: usd(30_000),
+        annual_depreciation_bps: Bps(0),
+        floor_bps: Bps(0),
+        recovery: RecoveryCostModel::default(),
+    };
+    let (silo_id, receipt_id) = h.open_book(class).await;
+    let admin = Party::Admin.address();
+    h.send_ok(Party::Admin, Action::GrantRole(GrantRole { role: Role::Oracle, account: admin }))
+        .await;
+    // 36 whole months and a half left: no month boundary is crossed by the 8 days below.
+    let now = h.get("/v1/status").await["timestamp"].as_u64().unwrap();
+    let terms = IncomeTerms {
+        utilisation_bps: Bps(7_000),
+        opex_share_bps: Bps(4_000),
+        discount_rate_bps_per_year: Bps(1_200),
+        economic_life_ends_at: now + 36 * MONTH_SECS + 15 * DAY,
+        index_max_age_secs: 7 * DAY,
+        index_max_move_bps: Bps(2_500),
+    };
+    h.send_ok(Party::Admin, Action::SetIncomeTerms(SetIncomeTerms { class: h100(), terms })).await;
+    let post = Action::PostRentalIndex(PostRentalIndex {
+        class: h100(),
+        rent_per_unit_hour: RENT_TWO_DOLLARS,
+    });
+    h.send_ok(Party::Admin, post.clone()).await;
+    let income = INCOME_VALUE_PER_UNIT_AT_TWO_DOLLARS.0 * 24;
+    let receipt = h.get("/v1/receipts/0").await;
+    assert_eq!(number(&receipt["income_value"]), income, "{receipt}");
+    assert_eq!(receipt["value_for_ltv"], receipt["income_value"], "below the 600,000 appraisal");
+    assert_eq!(receipt["eligible"], true);
+    let classes = h.get("/v1/asset-classes").await;
+    let h100_class = &classes["classes"][0];
+    assert_eq!(h100_class["class"], "gpu.h100");
+    assert_eq!(
+        number(&h100_class["income_value_per_unit"]),
+        INCOME_VALUE_PER_UNIT_AT_TWO_DOLLARS.0
+    );
+    assert_eq!(number(&h100_class["rental_index"]["rent_per_unit_hour"]), RENT_TWO_DOLLARS.0);
+    assert_eq!(number(&h100_class["rental_index"]["window_low"]), RENT_TWO_DOLLARS.0 / 4 * 3);
+    assert_eq!(h100_class["rental_index"]["fresh"], true);
+    assert_eq!(h100_class["income_terms"]["utilisation_bps"], 7_000);
+
+    // 70% of the appraisal would lend 420,000; the index supports 70% of 438,051.21.
+    let terms_of = |senior: u128| LoanTerms {
+        borrower: Party::Borrower.address(),
+        receipts: vec![receipt_id],
+        senior: TrancheTerms { amount: usd(senior), rate: Rate::from_apr_bps(0) },
+        junior: TrancheTerms::default(),
+        model: InterestModel::FixedPrincipal,
+        periods: Some(12),
+        interval_secs: Some(30 * DAY),
+        grace_period_secs: 15 * DAY,
+        grace_rate: Rate::from_apr_bps(0),
+        origination_fee_bps: Bps(0),
+        exit_fee_bps: Bps(0),
+        expires_at: unix_now() + 30 * DAY,
+    };
+    let propose = |senior| Action::ProposeLoan(ProposeLoan { silo_id, terms: terms_of(senior) });
+    h.send_ok(Party::Curator, propose(400_000)).await;
+    let accept = |id| Action::AcceptLoan(AcceptLoan { loan_id: LoanId(id) });
+    let refused = h.dry_run(Party::Borrower, &accept(0)).await;
+    assert_eq!(refused["error"]["code"], "loan_ltv_exceeds_max", "{refused}");
+    h.send_ok(Party::Curator, propose(300_000)).await;
+    h.send_ok(Party::Borrower, accept(1)).await;
+
+    // A restart keeps the terms and the index.
+    drop(h);
+    served.stop().await;
+    let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
+    let h = Harness {
+        client: served.client.clone(),
+        _node: served.node.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let after = h.get("/v1/asset-classes").await;
+    for field in ["rent_per_unit_hour", "posted_at", "oracle"] {
+        let (now, then) = (&after["classes"][0]["rental_index"], &h100_class["rental_index"]);
+        assert_eq!(now[field], then[field], "{field}: {now} vs {then}");
+    }
+    assert_eq!(after["classes"][0]["income_terms"], h100_class["income_terms"]);
+
+    // Eight days without a post: the index is stale, the receipt ineligible, and a re-mark
+    // opens a margin call.
+    h.advance(8 * DAY).await;
+    let stale = h.get("/v1/receipts/0").await;
+    assert_eq!(stale["eligible"], false, "{stale}");
+    assert_eq!(stale["ineligible_reason"], "receipt_rental_index_stale");
+    assert_eq!(h.get("/v1/asset-classes").await["classes"][0]["rental_index"]["fresh"], false);
+    let remark = Action::RemarkLoans(RemarkLoans { first_loan_id: LoanId(0), max_loans: 10 });
+    h.send_ok(Party::Depositor, remark.clone()).await;
+    let called = h.get("/v1/loans/1").await;
+    assert_eq!(called["loan"]["margin_call"]["reason"], "collateral_ineligible", "{called}");
+    // A fresh post and a re-mark cure it.
+    h.send_ok(Party::Admin, post).await;
+    h.send_ok(Party::Depositor, remark).await;
+    let cured = h.get("/v1/loans/1").await;
+    assert!(cured["loan"]["margin_call"].is_null(), "{cured}");
+    drop(h);
+    served.stop().await;
+}

@@ -173,7 +173,9 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     let mine = query(&["loans", "--borrower", &borrower, "--status", "active"]);
     assert_eq!(mine["loans"].as_array().unwrap().len(), 1, "{mine}");
 
-    // Each payment a day before its deadline.
+    // Each payment a day before its deadline. The oracle posts the month's H100 rental index
+    // (the devnet values the class by it, and an index counts for 35 days: without the posts
+    // the receipt would become ineligible and the keeper would call the loan).
     let client = Client::new(node);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     for (payment, days) in [(1, 29), (2, 30), (3, 30)] {
@@ -181,6 +183,17 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
             .block_on(client.post("/v1/devnet/advance-time", &json!({"seconds": days * DAY})))
             .unwrap();
         assert_eq!(moved.status, 200, "{}", moved.body);
+        let index =
+            ["post-rental-index", "--class", "gpu.h100-sxm", "--rent-per-unit-hour", "2.10"];
+        tx(&key(Actor::Oracle), &index);
+        let classes = query(&["asset-classes"]);
+        let h100 = classes["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|class| class["class"] == "gpu.h100-sxm")
+            .unwrap();
+        assert_eq!(h100["rental_index"]["fresh"], true, "payment {payment}: {h100}");
         let due = query(&["loan", &loan]);
         assert_eq!(due["schedule"]["payments_missed"], 0, "payment {payment}: {due}");
         tx(&borrower_key, &["repay-loan", "--loan-id", &loan]);

@@ -153,6 +153,8 @@ actions! {
     /// Issue 16: residual-value insurance.
     receipts: SetResidualFloor;
     loans: PayResidualClaim, WriteOffResidualClaim;
+    /// Issue 16: rental-index marks.
+    rental_index: SetIncomeTerms, PostRentalIndex;
 }
 
 #[cfg(test)]

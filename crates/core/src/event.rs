@@ -14,6 +14,7 @@ use crate::{
     params::{ParameterChange, PauseScope, Role},
     queue::RoundRecord,
     receipts::{AssetClassTerms, ReceiptStatus},
+    rental_index::IncomeTerms,
 };
 use serde::{Deserialize, Serialize};
 
@@ -329,4 +330,9 @@ pub enum Event {
         insurer: Address,
         amount: Amount,
     },
+    /// Admin set a class's income terms (issue 16).
+    IncomeTermsSet { class: AssetClassId, terms: IncomeTerms },
+    /// The oracle posted a class's rental index, USD per unit-hour; `window_reference` is the
+    /// value the current move window's posts are bounded against.
+    RentalIndexPosted { class: AssetClassId, rent_per_unit_hour: Amount, window_reference: Amount },
 }

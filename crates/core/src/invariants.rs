@@ -263,6 +263,7 @@ pub fn check(state: &State) -> Result<(), String> {
     check_silos(state)?;
     check_qev(state)?;
     check_queue_trees(state)?;
+    crate::rental_index::check_invariants(state)?;
     Ok(())
 }
 

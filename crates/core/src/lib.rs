@@ -8,7 +8,7 @@
 //! state, actions, result codes and invariants side by side: [`ledger`], [`governance`],
 //! [`reserve`] (USDai), [`vault`] (sUSDai), [`queue`], [`qev`] (the queue's auction, wait-fees
 //! and tradable positions, with [`estimate`] for service-time queries), [`points`], and credit:
-//! [`receipts`] (CALIBER), [`silos`] (FiLo curators), [`loans`], with the [`schedule`] calculator.
+//! [`receipts`] (CALIBER, with [`rental_index`] marks), [`silos`] (FiLo curators), [`loans`], with the [`schedule`] calculator.
 
 pub mod action;
 pub mod error;
@@ -27,6 +27,7 @@ pub mod points;
 pub mod qev;
 pub mod queue;
 pub mod receipts;
+pub mod rental_index;
 pub mod reserve;
 pub mod schedule;
 pub mod silos;

@@ -4,7 +4,8 @@
 //!
 //! Guarantees: only the issuing custodian amends, releases or redeems a receipt; a pledged,
 //! foreclosed or sold receipt can be neither transferred nor redeemed; the value used for LTV
-//! is the lesser of the latest appraisal and the class's depreciation model applied since it,
+//! is the lesser of the latest appraisal, the class's depreciation model applied since it and
+//! (with income terms) the income value of the class's rental index ([`crate::rental_index`]),
 //! computed in integers and rounded down (collateral is never overstated); a receipt whose
 //! quantity is amended loses its valuation until it is appraised again.
 //!
@@ -23,6 +24,7 @@ use crate::{
     ids::{Address, AssetClassId, B256, LoanId, ReceiptId},
     math::{Amount, BPS_DENOMINATOR, Bps, Rounding, WAD, mul_div},
     params::Role,
+    rental_index::{IncomeTerms, RentalIndex},
     result_codes,
     state::State,
     table::{Slot, Table, component},
@@ -117,6 +119,14 @@ result_codes! {
             "No residual-value claim is open on this receipt.";
         ResidualClaimIsNotOverdue = 636 => "residual_claim_is_not_overdue",
             "A residual-value claim is written off only after its insurer's payment period.";
+        RentalIndexOutOfRange = 637 => "rental_index_out_of_range",
+            "A rental index is above zero and at most 10,000 USD per unit-hour.";
+        RentalIndexMoveExceedsMax = 638 => "rental_index_move_exceeds_max",
+            "The post moves the rental index further from the day's reference than the class's income terms allow.";
+        IncomeTermsInvalid = 639 => "income_terms_invalid",
+            "Income terms need shares and a discount rate of at most 100%, a life ending within 15 years, an index age of 1 s to 90 days and a move bound of 1 to 10,000 basis points.";
+        ReceiptRentalIndexStale = 640 => "receipt_rental_index_stale",
+            "The receipt's class has income terms but no rental index younger than their maximum age.";
     }
 }
 
@@ -320,6 +330,10 @@ component! {
         pub next_receipt_id: Slot<u64>,
         /// Each monitored receipt's newest hardware presence attestation (issue 16).
         pub presence: Table<ReceiptId, presence::PresenceAttestation>,
+        /// Per class: how its rental index becomes an income value (issue 16).
+        pub income_terms: Table<AssetClassId, IncomeTerms>,
+        /// Per class: its rental index as last posted (issue 16).
+        pub rental_indices: Table<AssetClassId, RentalIndex>,
     }
 }
 

@@ -79,7 +79,9 @@ pub struct Clock {
 /// written off.
 /// 17: residual-value insurance and the recovery ledger (`Policy::floor_value`, the table
 /// `loans.residual_claims`, `Recovery`'s costs by kind, insurance and exposure; issue 16).
-pub const STATE_FORMAT: u64 = 17;
+/// 18: rental-index marks (the tables `receipts.income_terms` and `receipts.rental_indices`,
+/// the `income_terms_set` and `rental_index_posted` events; issue 16).
+pub const STATE_FORMAT: u64 = 18;
 
 component! {
     /// Everything the protocol knows.

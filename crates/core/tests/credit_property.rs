@@ -434,9 +434,9 @@ fn credit_workloads_at_a_fixed_seed_end_in_the_golden_state_hashes() {
     assert_eq!(
         hashes,
         [
-            "0xf84ec84e820261ecc5853d21ddc4a8f3669ca6d2a35f2489624a46a75324e76c",
-            "0xc390880c0a2753eefbf1f041a21a3de6d5e3012db6ba4596146f99b39449f4ca",
-            "0x4c43409fd7ad586b324f0814e8e97806cac0bb9eade3a8da94af4d1a50146f20",
+            "0xea2fd7fd21243e76e74bac1609175dbdd8fb77e7d9faf2da2203b4b4ca0b892e",
+            "0x001b739f67a5e548254754eb7ff6715dc1545e71ab1e3eeec9cfffc2bc5aa787",
+            "0x082320dfb7cb8226e2f47458c4066fa2b41920cf90233f3021a61999a87e4155",
         ]
     );
 }

@@ -10,13 +10,14 @@ use infrafi_core::{
     receipts::ReceiptsState, reserve::ReserveState, silos::SilosState, vault::VaultState,
 };
 
-/// Every table and slot of the state at format 17, in encoding order (formats 8 to 11 changed
+/// Every table and slot of the state at format 18, in encoding order (formats 8 to 11 changed
 /// the receipts' error shape, replay semantics and transaction JSON, not the state; 12 added
 /// `reserve.flows`, `reserve.account_flows` and three parameters; 13 `loans.held_sales`; 14 `reserve.queued_deposits` and
 /// `reserve.next_queued_deposit_id`; 15 `receipts.presence`; 16 no leaf: a loan's
 /// `sale_deadline_at` and the receipts' `WrittenOff` status change existing leaves; 17
-/// `loans.residual_claims`).
-const SCHEMA_AT_FORMAT_17: &[&str] = &[
+/// `loans.residual_claims`; 18
+/// `receipts.income_terms` and `receipts.rental_indices`).
+const SCHEMA_AT_FORMAT_18: &[&str] = &[
     "slot clock",
     "table ledger.holdings",
     "table ledger.balances",
@@ -60,6 +61,8 @@ const SCHEMA_AT_FORMAT_17: &[&str] = &[
     "table receipts.receipts",
     "slot receipts.next_receipt_id",
     "table receipts.presence",
+    "table receipts.income_terms",
+    "table receipts.rental_indices",
     "table silos.silos",
     "table silos.borrower_exposure",
     "table silos.capital_owners",
@@ -73,9 +76,9 @@ const SCHEMA_AT_FORMAT_17: &[&str] = &[
     "slot loans.next_loan_id",
 ];
 
-/// The hash of the canonical encoding of [`pinned_state`] at format 17.
-const GENESIS_HASH_AT_FORMAT_17: &str =
-    "0xf3062e0c94e78acd1a8e76eeeec1c5fec3d7142706f010b0d6cfa0ac0e8a7302";
+/// The hash of the canonical encoding of [`pinned_state`] at format 18.
+const GENESIS_HASH_AT_FORMAT_18: &str =
+    "0x8111ba14124983b27260ca3d8baf61c79c81b8ab610e671d25b2bebad06829e8";
 
 fn pinned_state() -> State {
     let mut genesis = Genesis::with_admin(Address::repeat_byte(1), 1_000);
@@ -89,7 +92,7 @@ fn pinned_state() -> State {
 
 #[test]
 fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
-    assert_eq!(STATE_FORMAT, 17, "a new state format pins its schema and hash here");
+    assert_eq!(STATE_FORMAT, 18, "a new state format pins its schema and hash here");
     let schema: Vec<String> = State::leaf_schema()
         .into_iter()
         .map(|(path, kind)| match kind {
@@ -97,8 +100,8 @@ fn the_leaf_schema_and_a_golden_state_hash_are_those_of_the_state_format() {
             LeafKind::Slot => format!("slot {path}"),
         })
         .collect();
-    assert_eq!(schema, SCHEMA_AT_FORMAT_17, "{schema:#?}");
-    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_17);
+    assert_eq!(schema, SCHEMA_AT_FORMAT_18, "{schema:#?}");
+    assert_eq!(pinned_state().state_hash().to_string(), GENESIS_HASH_AT_FORMAT_18);
 }
 
 #[test]

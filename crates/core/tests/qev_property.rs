@@ -441,6 +441,6 @@ fn a_long_busy_run_keeps_every_invariant() {
     // Golden: the run ends in this state (tests/state_roots.rs says why roots are pinned).
     assert_eq!(
         run.market.state().state_hash().to_string(),
-        "0x698e7556b0faa687805b787ad29017f6fb2c10ec5db1c75c627915e7c2fc473e"
+        "0x0d4ad50e091dc9db7286ab059821c979a37c3fe0bd462eb2fe60206a557a05ee"
     );
 }

@@ -99,24 +99,24 @@ fn the_random_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &random_workload_roots(),
         &[
             [
-                "0x281048a185c9afeedce3e616f4dab792825cf5dce4307f191b3d513f8641bd09",
-                "0x382d909d39741b495ec330cedfd6860c82d25d528d0bd120d98a34ff68abe038",
-                "0xdf1b025af0c1f50067dd352ba453e784c5114ed537a3005437dbfe0541be7d7d",
+                "0x7cafdfb799e485a5a1fb1ddf398f7dc5c8e9d09b63c851d334e3be9df3dbfad6",
+                "0xdd7055d624fd61afed9f1a45eb717b2ba6716834edc12c71ddfbbc5abd5eedef",
+                "0x22d1f0c7fdc5102f4954624cb5c99218655d0c57bb5ff94d642a964c41332326",
             ],
             [
-                "0x17bbaa61f8c207a61175c77e6e46f098b2a66e8939833cdae261063fe36aa1b9",
-                "0x022716bf670d32e5a15a1ae3ab859c51085948353aa562c84e42d72d379ee2ae",
-                "0xad583a5183f2c169af1b81367d63ddea8e692a89bffd1f696009be62b935d79a",
+                "0x417409b5ff2bbe2d24d684628e8a07c1db6d77ab55c6f287b5a9b792173c0fd5",
+                "0xb6a67e86101dd616d58df9dd0244ba402d688b32839b01a01291cf6622c8360b",
+                "0x2a30220fea75dc876d65fc529e4bf132fd747c97cab2f838e1ca6d8fa6353714",
             ],
             [
-                "0xdbb60d29817e2f2b0bcaeafe73fab46853ff602e73359571a4f6d44c3aea2f28",
-                "0x5c3efde65d8f9a375e9df264a90e9e8c6c1e2899af344665a61f425bfbe0fcf1",
-                "0xd58bc64fb6d67a3e8352ca147a932e00f0af4819db8c96aade1b23b7fec70bee",
+                "0x979c5ab0586c2e62c2ea21e9f900ee5e47e3dd2341218ec54010201546adfa49",
+                "0x55ff160868f661fc4c086989e35b1643981cef4944cbeb6e189ffa4e74c7b87f",
+                "0x130461c120dec1050ef9efe4f1d133a1ed156df11364b662808dfd703374cd6a",
             ],
             [
-                "0x14aad6fff6e99857d41d5a82b9eae9d3b3a763fe2c781706d5a4a26c8db01461",
-                "0x4feb0e79114584105dc6a8d065c9660f362fd6e203108f723de824cccb7b31b1",
-                "0x0d2d261cdd267d1bf6182240f7e3add54fc42d3bee54abf7f614329a93c9cbb3",
+                "0x76e772b80a4e5a7efe2f3251623056ba3e2cbae0a2b4f40f6e25eb7797b8a3eb",
+                "0xf93c83613242ae83fff22114ad59fb57f94a26cc27e8cce91a03583e87ad1e5c",
+                "0xde6ccb850ebb693e5daaed00dadc84fec08abd7fb9a451ace9d83501c40e9565",
             ],
         ],
     );
@@ -150,7 +150,7 @@ fn the_apply_benchmark_workload_at_a_fixed_seed_ends_in_the_golden_roots() {
         &[wire.finish(&driver.state)],
         &[[
             "0xfc1d44a7ded5126ffc72168afb618d8e689730b3e1ec6096ca7f410b27cca325",
-            "0xf4fb167cb22913ee42160e002d6f59e1519e37756a07fdb948e077c16d656e79",
+            "0xbbbda5cff4a706a2838ad9364b7f4a177d2bcd799e824aa91ce8c5f5f314756c",
             "0xeba90a17779223bac6ec6a057836397fbde415b86d2e87b04e294b16d73367b9",
         ]],
     );

@@ -24,6 +24,7 @@ use infrafi_core::{
     params::Params,
     queue::ROUND_REQUESTS_MAX,
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    rental_index::IncomeTerms,
     schedule::InterestModel,
     silos::{Silo, SiloTerms},
     vault::{self, Nav, SeniorBook},
@@ -150,6 +151,27 @@ pub fn gpu_terms() -> AssetClassTerms {
         recovery: RecoveryCostModel::default(),
     }
 }
+
+/// The GPU class's income terms of the worked example (docs/valuation.md), set at `now`: 70%
+/// utilisation, 40% operating costs, 12% a year, 36 months of life left, an index good for 7
+/// days that a day's posts move by at most 25%. At $2.00 an hour a unit's income value is
+/// $18,252.13 (`RENT_TWO_DOLLARS`).
+pub fn gpu_income_terms(now: u64) -> IncomeTerms {
+    IncomeTerms {
+        utilisation_bps: Bps(7_000),
+        opex_share_bps: Bps(4_000),
+        discount_rate_bps_per_year: Bps(1_200),
+        economic_life_ends_at: now + 36 * MONTH,
+        index_max_age_secs: 7 * DAY,
+        index_max_move_bps: Bps(2_500),
+    }
+}
+
+/// $2.00 a unit-hour: the worked example's rental index.
+pub const RENT_TWO_DOLLARS: Amount = Amount(2 * WAD);
+
+/// A unit's income value at [`RENT_TWO_DOLLARS`] under [`gpu_income_terms`] set now.
+pub const INCOME_VALUE_PER_UNIT_AT_TWO_DOLLARS: Amount = Amount(18_252_133_832_145_831_272_524);
 
 /// The description of a receipt for `units` GPUs.
 pub fn gpu_receipt(units: u32) -> ReceiptDescription {

@@ -26,6 +26,7 @@ use infrafi_core::{
     loans::{LoanTerms, SaleReport, TrancheTerms},
     params::PauseScope,
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    rental_index::IncomeTerms,
     schedule::InterestModel,
     silos::SiloTerms,
 };
@@ -172,6 +173,8 @@ nested! {
     ReceiptDescription { quantity, serials_hash, facility, jurisdiction, bailment_hash };
     SaleReport { gross_proceeds, itad_commission, legal_costs, logistics_costs,
         data_destruction_costs };
+    IncomeTerms { utilisation_bps, opex_share_bps, discount_rate_bps_per_year,
+        economic_life_ends_at, index_max_age_secs, index_max_move_bps };
 }
 
 /// One action as an EIP-712 message: its struct's name, the types it uses, and its fields
@@ -293,6 +296,8 @@ actions! {
     SetResidualFloor { receipt_id, floor_value };
     PayResidualClaim { receipt_id };
     WriteOffResidualClaim { receipt_id };
+    SetIncomeTerms { class, terms };
+    PostRentalIndex { class, rent_per_unit_hour };
 }
 
 fn entries(fields: &[(&str, String)]) -> Value {

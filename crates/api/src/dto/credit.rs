@@ -475,6 +475,82 @@ pub struct ReceiptDto {
     pub issued_at: u64,
 }
 
+/// How a class's rental index becomes an income value (issue 16).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct IncomeTermsDto {
+    /// The share of hours a unit earns rent.
+    pub utilisation_bps: u32,
+    /// Operating costs as a share of the rent.
+    pub opex_share_bps: u32,
+    /// The annual discount rate.
+    pub discount_rate_bps_per_year: u32,
+    /// When the class stops earning rent (unix seconds).
+    pub economic_life_ends_at: u64,
+    /// The oldest index that still values the class's receipts.
+    pub index_max_age_secs: u64,
+    /// The most a day's posts may move the index.
+    pub index_max_move_bps: u32,
+}
+
+/// A class's rental index as last posted (issue 16).
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RentalIndexDto {
+    /// USD per unit-hour, in 18-decimal base units.
+    pub rent_per_unit_hour: String,
+    /// The oracle that posted it.
+    #[schemars(with = "crate::schema::Address")]
+    pub oracle: Address,
+    /// When it was posted.
+    pub posted_at: u64,
+    /// Seconds since.
+    pub age_secs: u64,
+    /// Whether it still values the class's receipts (always true without income terms).
+    pub fresh: bool,
+    /// The reference of the move window a post now belongs to (the index itself once the
+    /// last window is over).
+    pub window_reference: String,
+    /// When that window opened (now, once the last one is over).
+    pub window_opened_at: u64,
+    /// The lowest index a post may set now (with income terms).
+    pub window_low: Option<String>,
+    /// The highest index a post may set now (with income terms).
+    pub window_high: Option<String>,
+}
+
+/// An asset class (SPEC 8) with its depreciation model and its rental-index marks.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AssetClassDto {
+    /// Its id (`gpu.h100-sxm`).
+    pub class: String,
+    /// The price of one new unit.
+    pub new_price_per_unit: String,
+    /// Straight-line decline per year, as a share of the new price.
+    pub annual_depreciation_bps: u32,
+    /// The floor, as a share of the new price.
+    pub floor_bps: u32,
+    /// The product of the generation step-downs so far, 18-decimal.
+    pub value_index_wad: String,
+    /// How many step-downs were applied.
+    pub step_downs: u32,
+    /// Its income terms; null when its receipts are not bounded by an income value.
+    pub income_terms: Option<IncomeTermsDto>,
+    /// Its rental index; null before the oracle's first post.
+    pub rental_index: Option<RentalIndexDto>,
+    /// One unit's income value now (terms and index both set).
+    pub income_value_per_unit: Option<String>,
+}
+
+/// `GET /v1/asset-classes`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct AssetClassesDto {
+    /// The height read.
+    pub height: u64,
+    /// The classes, by id, after `after`.
+    pub classes: Vec<AssetClassDto>,
+    /// The id to pass as `after` for the next page, if there may be one.
+    pub next_after: Option<String>,
+}
+
 /// `GET /v1/receipts`.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 pub struct ReceiptsDto {
@@ -497,8 +573,12 @@ pub struct ReceiptDetailDto {
     pub insurance: InsuranceDto,
     /// Its latest valuation.
     pub valuation: Option<ValuationDto>,
-    /// The value used for LTV now: the lesser of appraisal and model.
+    /// The value used for LTV now: the lesser of appraisal, model and (when its class has
+    /// income terms) income value.
     pub value_for_ltv: String,
+    /// The income value of its class's rental index now (issue 16): the present value of the
+    /// rent its units can still earn; null when the class has no income terms.
+    pub income_value: Option<String>,
     /// Whether it is eligible collateral now.
     pub eligible: bool,
     /// Why not, as a stable code.

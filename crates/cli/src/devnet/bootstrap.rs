@@ -15,14 +15,16 @@ use infrafi_core::{
     action::{
         AcceptLoan, AddAssetClass, AttachPolicy, CommitSealedBid, DepositFirstLoss, ForecloseLoan,
         GatewayCredit, IssueReceipt, MintUsdai, OpenSilo, PayResidualClaim, PostBorrowerReport,
-        PostPresenceAttestation, PostPrice, PostReserveAttestation, PostValuation, ProposeLoan,
-        RemarkLoans, RepayLoan, ReportSale, RequestRedeem, SetBid, SetKyc, SetLoanCovenants,
-        SetPresenceLimit, SetResidualFloor, SetSiloSeniorCap, Stake, TriggerDefault,
+        PostPresenceAttestation, PostPrice, PostRentalIndex, PostReserveAttestation, PostValuation,
+        ProposeLoan, RemarkLoans, RepayLoan, ReportSale, RequestRedeem, SetBid, SetIncomeTerms,
+        SetKyc, SetLoanCovenants, SetPresenceLimit, SetResidualFloor, SetSiloSeniorCap, Stake,
+        TriggerDefault,
     },
     ids::{B256, USDC, USDT},
     loans::{LoanStatus, LoanTerms, TrancheTerms},
     math::{Bps, Rate},
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    rental_index::IncomeTerms,
     schedule::InterestModel,
     silos::SiloTerms,
 };
@@ -45,6 +47,33 @@ fn reserve_attestation(stage: usize, state: &State) -> Action {
         document_hash: B256::from(alloy_primitives::keccak256(format!(
             "devnet/reserve-statement/{stage}"
         ))),
+    })
+}
+
+/// The H100 rental index the oracle posts at each bootstrap stage, in cents per GPU-hour: the
+/// rent falls from $2.40 to $2.10 over the demo's two months, so by the last stage the income
+/// value bounds the H100 receipts below their appraisals (docs/valuation.md).
+pub(crate) const H100_RENT_CENTS_BY_STAGE: &[u128] = &[240, 230, 220, 210];
+
+/// The H100 class's income terms, set at `now` in the first stage: 70% utilisation, 40%
+/// operating costs, 12% a year, four years of life left; the oracle posts about monthly, so an
+/// index counts for 35 days; a day's posts move it at most 25%.
+pub(crate) fn h100_income_terms(now: u64) -> IncomeTerms {
+    IncomeTerms {
+        utilisation_bps: Bps(7_000),
+        opex_share_bps: Bps(4_000),
+        discount_rate_bps_per_year: Bps(1_200),
+        economic_life_ends_at: now + 4 * 365 * DAY,
+        index_max_age_secs: 35 * DAY,
+        index_max_move_bps: Bps(2_500),
+    }
+}
+
+fn h100_rental_index(stage: usize) -> Action {
+    let cents = H100_RENT_CENTS_BY_STAGE[stage.min(H100_RENT_CENTS_BY_STAGE.len() - 1)];
+    Action::PostRentalIndex(PostRentalIndex {
+        class: class("gpu.h100-sxm"),
+        rent_per_unit_hour: Amount(cents * WAD / 100),
     })
 }
 
@@ -97,9 +126,10 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
         ("treasury", reserve_attestation(stage, state)),
     ];
     // The monitor's round of the H200 racks (from stage 1: the receipts exist from stage 0's
-    // end), before any loan of the stage is originated.
+    // end), and the oracle's H100 rental index, before any loan of the stage is originated.
     if stage > 0 {
         txs.extend(presence_attestations(stage, state));
+        txs.push(("oracle", h100_rental_index(stage)));
     }
     let curator_of = |name: &str| if name == "northwind" { first_silo } else { first_silo + 1 };
     let originate = |txs: &mut Vec<(&'static str, Action)>, index: usize, accept: bool| {
@@ -175,6 +205,13 @@ pub(crate) fn bootstrap(stage: usize, state: &State) -> Vec<(&'static str, Actio
                     Action::AddAssetClass(AddAssetClass { class: class(id), terms }),
                 ));
             }
+            // The H100 class is also valued by its rental index (issue 16).
+            let terms = h100_income_terms(now);
+            txs.push((
+                "admin",
+                Action::SetIncomeTerms(SetIncomeTerms { class: class("gpu.h100-sxm"), terms }),
+            ));
+            txs.push(("oracle", h100_rental_index(stage)));
             let silo = |classes: &[&str], fee| SiloTerms {
                 eligible_classes: {
                     let mut c: Vec<AssetClassId> = classes.iter().map(|c| class(c)).collect();

@@ -52,9 +52,9 @@ fn the_devnet_bootstrap_replays_to_the_golden_roots() {
         digests,
         [
             "0x21c347d47ec23f8efc8d49e9728dcf6986131831452d2162372f3f7092c194a4",
-            "0x9fdc9736218ffb18990a98d19d10769f2e2dfdb2a4c1b50d4ed95907bf95709a",
-            "0x761f8d6e3abb9a9cc9966eea3f8f89c30a1fd17e24d7dc642b01f6f3d86ae7ae",
-            "0x08c80e50a6e0fe2c7633e4d4c1a0dab401715b13e3f8fac428789ea8d057d08d",
+            "0xb78c88ed5dd40a74f6195901f717aa55aee1a7efa19c78231c40255eaeaa7394",
+            "0x91f7aa0acd84f5bd0380529a75a93a8ab18290e6cc25ff9bd2c818db476ad84f",
+            "0xb6f11ee1f918a1f4e627d4a711cc4d5a17cad131c1c51a1013deb2bb376c4932",
         ]
     );
 }

@@ -22,7 +22,8 @@ mod values;
 
 use anyhow::{Context, Result};
 pub(crate) use args::{
-    AssetClassTermsArgs, LoanTermsArgs, ReceiptDescriptionArgs, SaleReportArgs, SiloTermsArgs,
+    AssetClassTermsArgs, IncomeTermsArgs, LoanTermsArgs, ReceiptDescriptionArgs, SaleReportArgs,
+    SiloTermsArgs,
 };
 use infrafi_core::{
     Action, Address, Amount, Asset, AssetClassId, LoanId, ReceiptId, RequestId, Role, SiloId,
@@ -460,6 +461,16 @@ action_commands! {
     WriteOffResidualClaim {
         #[arg(long, value_parser = receipt_id)] receipt_id: ReceiptId,
     }
+    /// Admin: set how a class's rental index bounds its receipts' value (the income value).
+    SetIncomeTerms {
+        #[arg(long, value_parser = class_id)] class: AssetClassId,
+        #[command(flatten)] terms: IncomeTermsArgs,
+    }
+    /// Oracle: post a class's rental index in USD per unit-hour (`2.15`).
+    PostRentalIndex {
+        #[arg(long, value_parser = class_id)] class: AssetClassId,
+        #[arg(long, value_parser = amount)] rent_per_unit_hour: Amount,
+    }
 }
 
 /// `infrafi sealed-bid-commitment`: the commitment a sealed bid reveals against.
@@ -554,5 +565,45 @@ mod tests {
                 document_hash,
             })
         );
+    }
+
+    #[test]
+    fn rental_index_actions_take_dollars_an_hour_and_default_their_index_rules() {
+        let class = AssetClassId::new("gpu.h100-sxm").unwrap();
+        assert_eq!(
+            parse(&[
+                "post-rental-index",
+                "--class",
+                "gpu.h100-sxm",
+                "--rent-per-unit-hour",
+                "2.15"
+            ]),
+            Action::PostRentalIndex(PostRentalIndex {
+                class,
+                rent_per_unit_hour: Amount(215 * infrafi_core::WAD / 100),
+            })
+        );
+        let set = parse(&[
+            "set-income-terms",
+            "--class",
+            "gpu.h100-sxm",
+            "--utilisation-bps",
+            "7000",
+            "--opex-share-bps",
+            "4000",
+            "--discount-rate-bps-per-year",
+            "1200",
+            "--economic-life-ends-at",
+            "1900000000",
+        ]);
+        let terms = infrafi_core::rental_index::IncomeTerms {
+            utilisation_bps: Bps(7_000),
+            opex_share_bps: Bps(4_000),
+            discount_rate_bps_per_year: Bps(1_200),
+            economic_life_ends_at: 1_900_000_000,
+            index_max_age_secs: 7 * 86_400,
+            index_max_move_bps: Bps(2_500),
+        };
+        assert_eq!(set, Action::SetIncomeTerms(SetIncomeTerms { class, terms }));
     }
 }

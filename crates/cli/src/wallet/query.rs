@@ -81,6 +81,11 @@ pub(crate) enum QueryCommand {
     },
     /// One loan with its schedule.
     Loan { id: u64 },
+    /// Asset classes with their depreciation model, income terms, rental index and income value.
+    AssetClasses {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
     /// Receipts, filtered.
     Receipts {
         #[arg(long)]
@@ -161,6 +166,7 @@ pub(crate) fn query(args: QueryArgs) -> Result<()> {
             path
         }
         Q::Receipt { id } => format!("/v1/receipts/{id}"),
+        Q::AssetClasses { limit } => format!("/v1/asset-classes?limit={limit}"),
         Q::ProveLoan { id } => format!("/v1/proofs/loans/{id}"),
         Q::ProveReceipt { id } => format!("/v1/proofs/receipts/{id}"),
         Q::ProveSilo { id } => format!("/v1/proofs/silos/{id}"),

@@ -29,6 +29,8 @@ pub enum Actor {
     Insurer,
     /// Liquidation agent.
     Liquidator,
+    /// Price oracle: also posts the rental indices.
+    Oracle,
     /// Users with USDC and no role.
     Alice,
     Dave,
@@ -37,7 +39,7 @@ pub enum Actor {
 /// The one key table of the CLI suites: each actor's devnet name. `infrafi devnet` writes its
 /// keystore to `<data>/keys/<name>.json` (`infrafi testnet` to `<out>/keys/<name>.json`); its
 /// key is `SigningKey::from_seed("infrafi-devnet/<name>")`.
-const ACTORS: [(Actor, &str); 10] = [
+const ACTORS: [(Actor, &str); 11] = [
     (Actor::Admin, "admin"),
     (Actor::Attestor, "attestor"),
     (Actor::KycRegistrar, "kyc"),
@@ -46,6 +48,7 @@ const ACTORS: [(Actor, &str); 10] = [
     (Actor::Appraiser, "appraiser"),
     (Actor::Insurer, "insurer"),
     (Actor::Liquidator, "liquidator"),
+    (Actor::Oracle, "oracle"),
     (Actor::Alice, "alice"),
     (Actor::Dave, "dave"),
 ];

@@ -1,5 +1,6 @@
 //! A receipt's value: the class's depreciation model since the latest appraisal, the value
-//! used for LTV (the lesser of the two, rounded down), the recovery the cost model expects, the
+//! used for LTV (the lesser of the two and, with income terms, the income value of the class's
+//! rental index; rounded down), the recovery the cost model expects, the
 //! eligibility checks a loan relies on, and the appraiser's `post_valuation`.
 
 use super::{AssetClass, Receipt, ReceiptError, ReceiptStatus, Valuation};
@@ -11,6 +12,7 @@ use crate::{
     ids::{Address, ReceiptId},
     math::{Amount, BPS_DENOMINATOR, Bps, Rounding, SECONDS_PER_YEAR, WAD, mul_div},
     params::Role,
+    rental_index,
     state::State,
 };
 use serde::{Deserialize, Serialize};
@@ -59,15 +61,21 @@ pub fn model_value(class: &AssetClass, valuation: &Valuation, quantity: u32, now
     Amount(index_ratio_value.saturating_sub(decline).max(floor))
 }
 
-/// The value used for LTV at `now`: the lesser of the latest appraisal and the model since it;
-/// zero without a valuation or a class.
+/// The value used for LTV at `now`: the lesser of the latest appraisal, the model since it and,
+/// when the class has income terms, the income value of its rental index
+/// ([`rental_index::income_value`]); zero without a valuation or a class.
 pub fn value_for_ltv(state: &State, receipt: &Receipt, now: u64) -> Amount {
     let (Some(valuation), Some(class)) =
         (&receipt.valuation, state.receipts.classes.get(&receipt.class))
     else {
         return Amount::ZERO;
     };
-    valuation.value.min(model_value(class, valuation, receipt.description.quantity, now))
+    let marked =
+        valuation.value.min(model_value(class, valuation, receipt.description.quantity, now));
+    match rental_index::income_value(state, receipt, now) {
+        Some(income) => marked.min(income),
+        None => marked,
+    }
 }
 
 /// The net recovery the cost model expects from liquidating a receipt worth `value`, rounded
@@ -94,9 +102,10 @@ pub fn expected_recovery(class: &AssetClass, value: Amount, quantity: u32) -> Am
 
 /// Whether `receipt` is eligible collateral at `now` (SPEC 8), returning its value for LTV:
 /// a valuation younger than `max_valuation_age_secs`, an unexpired policy, coverage of at
-/// least `min_insurance_coverage_bps` of the value, and, for a monitored class, a fresh
-/// presence attestation that saw all its units ([`super::presence::check_present`]). Checked
-/// in that order.
+/// least `min_insurance_coverage_bps` of the value, for a monitored class a fresh presence
+/// attestation that saw all its units ([`super::presence::check_present`]), and for a class
+/// with income terms a fresh rental index ([`rental_index::check_index_fresh`]). Checked in
+/// that order.
 pub fn check_eligible(state: &State, receipt: &Receipt, now: u64) -> Result<Amount, ReceiptError> {
     let value = value_for_ltv(state, receipt, now);
     check_eligible_at_value(state, receipt, now, value).map(|()| value)
@@ -124,7 +133,8 @@ pub(crate) fn check_eligible_at_value(
     if policy.coverage < required {
         return Err(ReceiptError::ReceiptCoverageInsufficient);
     }
-    super::presence::check_present(state, receipt, now)
+    super::presence::check_present(state, receipt, now)?;
+    rental_index::check_index_fresh(state, receipt, now)
 }
 
 /// Appraiser: value a receipt.

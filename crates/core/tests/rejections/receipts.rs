@@ -527,3 +527,110 @@ pub(crate) fn residual_floors_stay_within_coverage_and_claims_close_by_payment_o
     market.ok(ADMIN, write_off);
     code
 }
+
+fn income_terms(class: AssetClassId, terms: IncomeTerms) -> Action {
+    Action::SetIncomeTerms(SetIncomeTerms { class, terms })
+}
+
+fn rental_index(class: AssetClassId, rent_per_unit_hour: Amount) -> Action {
+    Action::PostRentalIndex(PostRentalIndex { class, rent_per_unit_hour })
+}
+
+pub(crate) fn rental_indices_are_in_range_and_move_within_the_days_bound() -> TxError {
+    let (mut market, _, _) = credit_market();
+    let code = reject(
+        &mut market,
+        ORACLE,
+        rental_index(GPU, Amount::ZERO),
+        ReceiptError::RentalIndexOutOfRange,
+    );
+    reject(
+        &mut market,
+        ORACLE,
+        rental_index(GPU, Amount(RENT_PER_UNIT_HOUR_MAX.0 + 1)),
+        ReceiptError::RentalIndexOutOfRange,
+    );
+    reject(
+        &mut market,
+        ORACLE,
+        rental_index(B200, RENT_TWO_DOLLARS),
+        ReceiptError::AssetClassNotFound,
+    );
+    reject(
+        &mut market,
+        STRANGER,
+        rental_index(GPU, RENT_TWO_DOLLARS),
+        GovernanceError::SenderLacksRole,
+    );
+    market.ok(ADMIN, income_terms(GPU, gpu_income_terms(market.now())));
+    market.ok(ORACLE, rental_index(GPU, RENT_TWO_DOLLARS));
+    // 25% of $2.00 is $0.50: $2.51 is one cent too far, and so is $1.49.
+    for rent in [Amount(251 * WAD / 100), Amount(149 * WAD / 100)] {
+        reject(
+            &mut market,
+            ORACLE,
+            rental_index(GPU, rent),
+            ReceiptError::RentalIndexMoveExceedsMax,
+        );
+    }
+    code
+}
+
+pub(crate) fn income_terms_are_bounded() -> TxError {
+    let (mut market, _, _) = credit_market();
+    let now = market.now();
+    let mut over_full = gpu_income_terms(now);
+    over_full.utilisation_bps = Bps(10_001);
+    let code =
+        reject(&mut market, ADMIN, income_terms(GPU, over_full), ReceiptError::IncomeTermsInvalid);
+    let mut ended = gpu_income_terms(now);
+    ended.economic_life_ends_at = now;
+    reject(&mut market, ADMIN, income_terms(GPU, ended), ReceiptError::IncomeTermsInvalid);
+    let mut unbounded = gpu_income_terms(now);
+    unbounded.index_max_move_bps = Bps(0);
+    reject(&mut market, ADMIN, income_terms(GPU, unbounded), ReceiptError::IncomeTermsInvalid);
+    reject(
+        &mut market,
+        ADMIN,
+        income_terms(B200, gpu_income_terms(now)),
+        ReceiptError::AssetClassNotFound,
+    );
+    reject(
+        &mut market,
+        ORACLE,
+        income_terms(GPU, gpu_income_terms(now)),
+        GovernanceError::SenderLacksRole,
+    );
+    code
+}
+
+pub(crate) fn a_receipt_of_a_class_with_income_terms_needs_a_fresh_rental_index() -> TxError {
+    let (mut market, silo, receipt) = credit_market();
+    market.ok(ADMIN, income_terms(GPU, gpu_income_terms(market.now())));
+    // No index yet: nothing supports a mark.
+    let terms = |now| senior_loan(receipt, whole(100_000), 1_200, now);
+    let loan = propose(&mut market, silo, terms);
+    let code = reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptRentalIndexStale,
+    );
+    market.ok(ORACLE, rental_index(GPU, RENT_TWO_DOLLARS));
+    // Posted more than 7 days ago: stale again.
+    market.advance(7 * DAY + 1);
+    market.ok(
+        APPRAISER,
+        Action::PostValuation(PostValuation { receipt_id: receipt, value: whole(300_000) }),
+    );
+    let loan = propose(&mut market, silo, terms);
+    reject(
+        &mut market,
+        BORROWER,
+        Action::AcceptLoan(AcceptLoan { loan_id: loan }),
+        ReceiptError::ReceiptRentalIndexStale,
+    );
+    market.ok(ORACLE, rental_index(GPU, RENT_TWO_DOLLARS));
+    market.ok(BORROWER, Action::AcceptLoan(AcceptLoan { loan_id: loan }));
+    code
+}

@@ -23,6 +23,7 @@ use infrafi_core::{
     invariants,
     loans::{Loan, LoanTerms, TrancheTerms},
     receipts::{AssetClassTerms, RecoveryCostModel},
+    rental_index::IncomeTerms,
     schedule::InterestModel,
     silos::SiloTerms,
     vault,
@@ -158,6 +159,24 @@ pub fn gpu_class_terms() -> AssetClassTerms {
             data_destruction_cost_per_unit: whole(50),
             condition_haircut_bps: Bps(1_000),
         },
+    }
+}
+
+/// The rental index a class starts from in the workload: $2.50 a unit-hour, which with
+/// [`income_terms`] values a new GPU near its appraisal (about $28,700 over four years).
+pub const RENT_PER_UNIT_HOUR: Amount = Amount(5 * WAD / 2);
+
+/// The workload's income terms set at `now`: 70% utilisation, 40% operating costs, 12% a year,
+/// four years of life left, an index good for 90 days (the oracle posts about once every six
+/// weeks of workload time), moves of 25% a day.
+pub fn income_terms(now: u64) -> IncomeTerms {
+    IncomeTerms {
+        utilisation_bps: Bps(7_000),
+        opex_share_bps: Bps(4_000),
+        discount_rate_bps_per_year: Bps(1_200),
+        economic_life_ends_at: now + 4 * 365 * DAY,
+        index_max_age_secs: 90 * DAY,
+        index_max_move_bps: Bps(2_500),
     }
 }
 

@@ -337,6 +337,25 @@ impl Step {
                 let value = bps_of(reference_value(state, receipt_id), value_bps);
                 (APPRAISER, Action::PostValuation(PostValuation { receipt_id, value }))
             }
+            Op::SetIncomeTerms { class, valid } => {
+                let class = CLASSES[usize::from(class) % CLASSES.len()];
+                let mut terms = income_terms(now);
+                if !valid {
+                    terms.utilisation_bps = Bps(10_001);
+                }
+                (OPS, Action::SetIncomeTerms(SetIncomeTerms { class, terms }))
+            }
+            Op::PostRentalIndex { class, move_bps } => {
+                let class = CLASSES[usize::from(class) % CLASSES.len()];
+                // Moves from the current index ($2.50 an hour when there is none yet).
+                let current = state
+                    .receipts
+                    .rental_indices
+                    .get(&class)
+                    .map_or(RENT_PER_UNIT_HOUR, |index| index.rent_per_unit_hour);
+                let rent_per_unit_hour = bps_of(current, move_bps);
+                (FEEDS, Action::PostRentalIndex(PostRentalIndex { class, rent_per_unit_hour }))
+            }
             Op::OpenSilo { classes, narrow, curator_fee, valid } => {
                 let mut eligible_classes = match classes % 3 {
                     0 => vec![GPU],

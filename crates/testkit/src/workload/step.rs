@@ -233,6 +233,14 @@ pub enum Op {
         receipt: u8,
         value_bps: u16,
     },
+    SetIncomeTerms {
+        class: u8,
+        valid: bool,
+    },
+    PostRentalIndex {
+        class: u8,
+        move_bps: u16,
+    },
     // Silos (SPEC 10).
     OpenSilo {
         classes: u8,
@@ -381,6 +389,8 @@ impl Op {
                 | Op::AttachPolicy { .. }
                 | Op::RenewPolicy { .. }
                 | Op::PostValuation { .. }
+                | Op::SetIncomeTerms { .. }
+                | Op::PostRentalIndex { .. }
                 | Op::OpenSilo { .. }
                 | Op::DepositFirstLoss { .. }
                 | Op::WithdrawFirstLoss { .. }

@@ -106,7 +106,7 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
 /// proposed, accepted, paid, marked down, defaulted and liquidated), with invalid arguments
 /// mixed in.
 pub(super) fn credit_op() -> impl Strategy<Value = Op> {
-    prop_oneof![51 => receipt_op(), 10 => silo_op(), 121 => loan_op()]
+    prop_oneof![59 => receipt_op(), 10 => silo_op(), 121 => loan_op()]
 }
 
 /// Mostly `on`, now and then any of `0..below`.
@@ -163,6 +163,12 @@ pub(super) fn receipt_op() -> impl Strategy<Value = Op> {
             .prop_map(|(receipt, report)| Op::PostPresenceAttestation { receipt, report }),
         2 => (0u8..3, prop_oneof![2 => Just(0u8), 2 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8)])
             .prop_map(|(class, limit)| Op::SetPresenceLimit { class, limit }),
+        // Income terms now and then (a few invalid); index posts mostly within the day's bound
+        // (25%), now and then a jump past it or a zero.
+        2 => (usually(0, 4), prop::bool::weighted(0.6))
+            .prop_map(|(class, valid)| Op::SetIncomeTerms { class, valid }),
+        8 => (usually(0, 4), bps(1, (12, 8_000..12_000), (2, 12_600..30_000)))
+            .prop_map(|(class, move_bps)| Op::PostRentalIndex { class, move_bps }),
     ]
 }
 

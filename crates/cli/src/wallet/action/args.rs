@@ -9,6 +9,7 @@ use infrafi_core::{
     loans::{LoanTerms, SaleReport, TrancheTerms},
     math::{Bps, Rate},
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
+    rental_index::IncomeTerms,
     schedule::InterestModel,
     silos::SiloTerms,
 };
@@ -155,6 +156,50 @@ impl From<AssetClassTermsArgs> for AssetClassTerms {
         } = args;
         let recovery = recovery.into();
         AssetClassTerms { new_price_per_unit, annual_depreciation_bps, floor_bps, recovery }
+    }
+}
+
+/// A class's income terms, as flags.
+#[derive(clap::Args, Debug)]
+pub(crate) struct IncomeTermsArgs {
+    /// The share of hours a unit earns rent (bps).
+    #[arg(long, value_parser = bps)]
+    utilisation_bps: Bps,
+    /// Operating costs as a share of the rent (bps).
+    #[arg(long, value_parser = bps)]
+    opex_share_bps: Bps,
+    /// The annual discount rate (bps).
+    #[arg(long, value_parser = bps)]
+    discount_rate_bps_per_year: Bps,
+    /// When the class stops earning rent (unix seconds).
+    #[arg(long)]
+    economic_life_ends_at: u64,
+    /// The oldest index that still values the class's receipts.
+    #[arg(long, default_value_t = 7 * 86_400)]
+    index_max_age_secs: u64,
+    /// The most a day's posts may move the index (bps).
+    #[arg(long, value_parser = bps, default_value = "2500")]
+    index_max_move_bps: Bps,
+}
+
+impl From<IncomeTermsArgs> for IncomeTerms {
+    fn from(args: IncomeTermsArgs) -> IncomeTerms {
+        let IncomeTermsArgs {
+            utilisation_bps,
+            opex_share_bps,
+            discount_rate_bps_per_year,
+            economic_life_ends_at,
+            index_max_age_secs,
+            index_max_move_bps,
+        } = args;
+        IncomeTerms {
+            utilisation_bps,
+            opex_share_bps,
+            discount_rate_bps_per_year,
+            economic_life_ends_at,
+            index_max_age_secs,
+            index_max_move_bps,
+        }
     }
 }
 
