@@ -232,6 +232,8 @@ pub fn build(scenario: &Scenario) -> Result<Book, SimError> {
         };
         chain.apply(actors.admin, Action::AddAssetClass(AddAssetClass { class: id, terms }))?;
     }
+    // Rental-index marks: the chain values receipts by the same rule as a node.
+    crate::valuation::set_terms(&mut chain, scenario, &classes)?;
     let mut silos = Vec::new();
     for (i, spec) in scenario.silos.iter().enumerate() {
         let mut eligible: Vec<AssetClassId> = spec.classes.iter().map(|c| class_id(c)).collect();
@@ -344,6 +346,12 @@ impl History<'_> {
         let _ = self.chain.try_apply(actors.keeper, Action::HarvestBaseYield(HarvestBaseYield {}));
         let now = self.chain.now();
         let state = self.market.initial_state();
+        // The rents of the book's history are the start's (the market moves from the start).
+        for (c, &class) in self.classes.iter().enumerate() {
+            let rent =
+                self.market.classes[c].rental_usd_per_hour * self.market.rental_index(&state, c);
+            crate::valuation::post_index(&mut self.chain, class, rent)?;
+        }
         for loan in &self.loans {
             let age = (now - loan.hardware_new_at) as f64 / (365.0 * DAY as f64);
             let unit = self.market.resale_usd_per_unit(&state, loan.class, age);
@@ -409,12 +417,15 @@ impl History<'_> {
             actors.appraiser,
             Action::PostValuation(PostValuation { receipt_id, value: replacement }),
         )?;
-        self.top_up_vault(plan.senior)?;
+        // Lent against the chain's own value for LTV (with income terms it may be below the
+        // replacement cost): a plan above the silo's initial limit is scaled down to fit.
+        let (senior, junior) = self.fit_to_value(plan, receipt_id)?;
+        self.top_up_vault(senior)?;
         let terms = LoanTerms {
             borrower,
             receipts: vec![receipt_id],
-            senior: TrancheTerms { amount: plan.senior, rate: plan.senior_rate },
-            junior: TrancheTerms { amount: plan.junior, rate: plan.junior_rate },
+            senior: TrancheTerms { amount: senior, rate: plan.senior_rate },
+            junior: TrancheTerms { amount: junior, rate: plan.junior_rate },
             model: book.model,
             periods: Some(book.term_months),
             interval_secs: Some(MONTH),
@@ -445,6 +456,42 @@ impl History<'_> {
             utilization: utilization_of(scenario, loan_id),
         });
         Ok(())
+    }
+
+    /// The plan's tranches, scaled down (pro rata, rounded down) when their sum is above the
+    /// silo's initial LTV limit of the receipt's value for LTV on the chain.
+    fn fit_to_value(
+        &self,
+        plan: &PlannedLoan,
+        receipt_id: ReceiptId,
+    ) -> Result<(Amount, Amount), SimError> {
+        let state = &self.chain.state;
+        let Some(receipt) = state.receipts.receipts.get(&receipt_id) else {
+            return Err(SimError::Book(format!("receipt {receipt_id} was not issued")));
+        };
+        let value = infrafi_core::receipts::value_for_ltv(state, receipt, self.chain.now());
+        let silo_id = self.silos[plan.silo].id;
+        let limit_bps = state
+            .silos
+            .silos
+            .get(&silo_id)
+            .map_or(0, |silo| silo.terms.max_initial_ltv_bps.0.saturating_sub(1));
+        let room = value.mul_bps(Bps(limit_bps), infrafi_core::Rounding::Down).unwrap_or(value);
+        let principal = plan.senior.checked_add(plan.junior).map_err(|_| SimError::Overflow)?;
+        if principal <= room {
+            return Ok((plan.senior, plan.junior));
+        }
+        let scale = |tranche: Amount| {
+            infrafi_core::math::mul_div(
+                tranche.0,
+                room.0,
+                principal.0,
+                infrafi_core::Rounding::Down,
+            )
+            .map(Amount)
+            .map_err(|_| SimError::Overflow)
+        };
+        Ok((scale(plan.senior)?, scale(plan.junior)?))
     }
 
     /// Holders deposit (in turn) until lending `senior` keeps the vault's deployed share at

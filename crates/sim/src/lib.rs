@@ -24,6 +24,7 @@ pub mod rng;
 pub mod scenario;
 pub mod stress;
 pub mod summary;
+pub mod valuation;
 
 pub use book::Book;
 pub use path::PathOutcome;

@@ -17,6 +17,7 @@ mod validate;
 
 pub use book::{
     BidSpec, BookSpec, BorrowerSpec, HolderSpec, LiquidationSpec, ProtocolSpec, RunSpec, SiloSpec,
+    ValuationSpec,
 };
 use calibration::collect_leaves;
 pub use calibration::{Basis, Calibration, ParameterSource};
@@ -31,7 +32,7 @@ use std::{
 };
 use validate::{
     TBILL_PERCENT_MAX, check_bps, check_range, validate_book, validate_borrowers, validate_class,
-    validate_holders, validate_liquidation, validate_tbill,
+    validate_holders, validate_liquidation, validate_tbill, validate_valuation,
 };
 
 /// The scenarios shipped with the simulator, by name.
@@ -131,6 +132,11 @@ pub struct Scenario {
     /// Protocol parameters that differ from the defaults.
     #[serde(default)]
     pub protocol: ProtocolSpec,
+    /// Rental-index marks (issue 16): with it, admin sets every class's income terms and the
+    /// oracle posts each class's rental index monthly, so receipts are valued on the chain by
+    /// the same rule as on a node (the lesser of appraisal, model and income value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valuation: Option<ValuationSpec>,
     /// Where every parameter's value comes from (docs/simulator.md, calibration).
     #[serde(default)]
     pub calibration: Calibration,
@@ -195,6 +201,9 @@ impl Scenario {
         validate_holders(&self.holders, self.horizon_months)?;
         validate_liquidation(&self.liquidation)?;
         validate_book(&self.book)?;
+        if let Some(valuation) = &self.valuation {
+            validate_valuation(valuation, self.horizon_months)?;
+        }
         if self.silos.is_empty() {
             return fail("silos".into(), "at least one silo is required".into());
         }

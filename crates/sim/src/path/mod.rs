@@ -332,6 +332,12 @@ impl PathSim<'_> {
         let actors = self.chain.actors.clone();
         let rate = apr_to_rate(self.market.tbill_apr);
         self.apply(actors.oracle, Action::PostTbillRate(PostTbillRate { rate }))?;
+        // The oracle posts each class's modelled rent: the chain's marks follow the index.
+        for (c, class) in model.market.classes.iter().enumerate() {
+            let Some(&id) = model.book.classes.get(c) else { continue };
+            let rent = class.rental_usd_per_hour * model.market.rental_index(&self.market, c);
+            crate::valuation::post_index(&mut self.chain, id, rent)?;
+        }
         if reserve::backing(&self.chain.state).is_ok_and(|backing| !backing.surplus.is_zero())
             && !self.chain.state.ledger.supply_of(Asset::Susdai).is_zero()
         {

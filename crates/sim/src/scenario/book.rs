@@ -248,3 +248,17 @@ impl ProtocolSpec {
         params
     }
 }
+
+/// How the chain values receipts by their class's rental index (issue 16; docs/valuation.md).
+/// Utilisation is the middle of the borrowers' range and the operating-cost share the
+/// borrowers' (`borrowers.*`): the protocol's view of a unit's income is the model's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValuationSpec {
+    /// The annual rate the income value discounts future rent at.
+    pub discount_rate_bps_per_year: u32,
+    /// Months from the start of the paths until every class stops earning rent.
+    pub economic_life_months: u32,
+    /// The oldest index that still values receipts, in days (the oracle posts monthly).
+    pub index_max_age_days: u32,
+}

@@ -3,7 +3,7 @@
 
 use super::{
     BOOK_LOANS_MAX, BookSpec, BorrowerSpec, ClassSpec, HOLDERS_MAX, HolderSpec, LiquidationSpec,
-    TbillSpec,
+    TbillSpec, ValuationSpec,
 };
 use infrafi_core::AssetClassId;
 
@@ -80,6 +80,30 @@ pub(super) fn validate_class(
 
 /// The highest observed T-bill rate a series may hold, percent (the model's cap).
 pub(super) const TBILL_PERCENT_MAX: f64 = 20.0;
+
+pub(super) fn validate_valuation(
+    valuation: &ValuationSpec,
+    horizon_months: u32,
+) -> Result<(), (String, String)> {
+    check_bps(
+        "valuation.discount_rate_bps_per_year",
+        valuation.discount_rate_bps_per_year,
+        10_000,
+    )?;
+    // The terms are set before the book's oldest loan and must outlive the paths (15 years at
+    // most from then: the protocol's bound).
+    if valuation.economic_life_months <= horizon_months || valuation.economic_life_months > 150 {
+        return Err((
+            "valuation.economic_life_months".into(),
+            "must be beyond the horizon and at most 150 months".into(),
+        ));
+    }
+    // The oracle posts every 30 days: a shorter age would leave receipts stale between posts.
+    if !(30..=90).contains(&valuation.index_max_age_days) {
+        return Err(("valuation.index_max_age_days".into(), "must be 30 to 90 days".into()));
+    }
+    Ok(())
+}
 
 pub(super) fn validate_tbill(tbill: &TbillSpec) -> Result<(), (String, String)> {
     check_bps("tbill.initial_apr_bps", tbill.initial_apr_bps, 2_000)?;
