@@ -60,6 +60,28 @@ struct Harness {
     _dir: tempfile::TempDir,
 }
 
+impl Harness {
+    /// A harness over a node served from a directory the test keeps (to restart it).
+    fn over(served: &support::Restartable) -> Harness {
+        Harness {
+            client: served.client.clone(),
+            _node: served.node.clone(),
+            _dir: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
+/// A class whose value does not move with time: 30,000 per unit new, no depreciation, no
+/// floor, the default recovery costs.
+fn flat_class() -> AssetClassTerms {
+    AssetClassTerms {
+        new_price_per_unit: usd(30_000),
+        annual_depreciation_bps: Bps(0),
+        floor_bps: Bps(0),
+        recovery: RecoveryCostModel::default(),
+    }
+}
+
 async fn start() -> Harness {
     let genesis = credit_genesis(&[
         Party::Depositor,
@@ -401,17 +423,8 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
     let with_keeper =
         |config: &mut infrafi_node::NodeConfig| config.keeper = Some(Party::Keeper.key());
     let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let class = AssetClassTerms {
-        new_price_per_unit: usd(30_000),
-        annual_depreciation_bps: Bps(0),
-        floor_bps: Bps(0),
-        recovery: RecoveryCostModel::default(),
-    };
+    let h = Harness::over(&served);
+    let class = flat_class();
     let (silo_id, receipt_id) = h.open_book(class).await;
     h.send_ok(
         Party::Curator,
@@ -452,11 +465,7 @@ async fn a_missed_payment_is_paid_from_the_reserve_and_the_breach_survives_a_res
     drop(h);
     served.stop().await;
     let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let h = Harness::over(&served);
     let after = h.get("/v1/loans/0").await;
     assert_eq!(after["loan"]["breach"], drawn["loan"]["breach"]);
     assert_eq!(after["loan"]["debt_service_reserve"], drawn["loan"]["debt_service_reserve"]);
@@ -487,17 +496,8 @@ async fn a_lapsed_monitor_opens_the_cure_window_and_the_attestation_survives_a_r
     let with_keeper =
         |config: &mut infrafi_node::NodeConfig| config.keeper = Some(Party::Keeper.key());
     let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let class = AssetClassTerms {
-        new_price_per_unit: usd(30_000),
-        annual_depreciation_bps: Bps(0),
-        floor_bps: Bps(0),
-        recovery: RecoveryCostModel::default(),
-    };
+    let h = Harness::over(&served);
+    let class = flat_class();
     let (silo_id, receipt_id) = h.open_book(class).await;
     let limit = SetPresenceLimit { class: h100(), max_age_secs: 3_600 };
     h.send_ok(Party::Admin, Action::SetPresenceLimit(limit)).await;
@@ -545,11 +545,7 @@ async fn a_lapsed_monitor_opens_the_cure_window_and_the_attestation_survives_a_r
     drop(h);
     served.stop().await;
     let served = support::serve_in(dir.path(), CHAIN, &genesis, with_keeper).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let h = Harness::over(&served);
     let after = h.get("/v1/receipts/0").await;
     assert_eq!(after["presence"]["attestation"], stale["presence"]["attestation"]);
     let loan = h.get("/v1/loans/0").await;
@@ -589,11 +585,7 @@ async fn a_sale_below_the_floor_is_paid_by_the_insurer_and_the_recovery_rate_sur
     genesis.roles.push((infrafi_core::Role::LiquidationAgent, Party::LiquidationAgent.address()));
     let dir = tempfile::tempdir().unwrap();
     let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let h = Harness::over(&served);
     let class = AssetClassTerms {
         new_price_per_unit: usd(30_000),
         annual_depreciation_bps: Bps(0),
@@ -715,11 +707,7 @@ async fn a_sale_below_the_floor_is_paid_by_the_insurer_and_the_recovery_rate_sur
     drop(h);
     served.stop().await;
     let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let h = Harness::over(&served);
     assert_eq!(class_row(&h.get("/v1/recoveries").await), vec![expected]);
     let after = h.get("/v1/loans/0").await;
     assert_eq!(after["recovery"], settled["recovery"]);
@@ -743,17 +731,8 @@ async fn a_rental_index_bounds_a_receipt_survives_a_restart_and_its_staleness_ca
     let genesis = credit_genesis(&[Party::Depositor, Party::Curator, Party::Borrower]);
     let dir = tempfile::tempdir().unwrap();
     let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let class = AssetClassTerms {
-        new_price_per_unit: usd(30_000),
-        annual_depreciation_bps: Bps(0),
-        floor_bps: Bps(0),
-        recovery: RecoveryCostModel::default(),
-    };
+    let h = Harness::over(&served);
+    let class = flat_class();
     let (silo_id, receipt_id) = h.open_book(class).await;
     let admin = Party::Admin.address();
     h.send_ok(Party::Admin, Action::GrantRole(GrantRole { role: Role::Oracle, account: admin }))
@@ -818,11 +797,7 @@ async fn a_rental_index_bounds_a_receipt_survives_a_restart_and_its_staleness_ca
     drop(h);
     served.stop().await;
     let served = support::serve_in(dir.path(), CHAIN, &genesis, |_| {}).await;
-    let h = Harness {
-        client: served.client.clone(),
-        _node: served.node.clone(),
-        _dir: tempfile::tempdir().unwrap(),
-    };
+    let h = Harness::over(&served);
     let after = h.get("/v1/asset-classes").await;
     for field in ["rent_per_unit_hour", "posted_at", "oracle"] {
         let (now, then) = (&after["classes"][0]["rental_index"], &h100_class["rental_index"]);
