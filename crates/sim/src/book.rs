@@ -15,7 +15,7 @@ use crate::{
     convert::{amount_to_usd, apr_to_rate, bps, usd_to_amount},
     market::MarketModel,
     rng::{Rng, Stream},
-    scenario::Scenario,
+    scenario::{ClassSpec, Scenario},
 };
 use infrafi_core::{
     Action, Address, Amount, Asset, AssetClassId, Bps, Event, Genesis, LoanId, ParameterChange,
@@ -30,6 +30,24 @@ use infrafi_core::{
     receipts::{AssetClassTerms, ReceiptDescription, RecoveryCostModel},
     silos::SiloTerms,
 };
+
+/// A scenario class's terms as its operator registers them on the chain.
+pub fn class_terms(spec: &ClassSpec) -> AssetClassTerms {
+    AssetClassTerms {
+        new_price_per_unit: usd_to_amount(spec.new_price_usd),
+        annual_depreciation_bps: Bps(spec.annual_depreciation_bps),
+        floor_bps: Bps(spec.floor_bps),
+        recovery: RecoveryCostModel {
+            itad_commission_bps: Bps(spec.recovery.itad_commission_bps),
+            legal_cost_per_unit: usd_to_amount(spec.recovery.legal_cost_per_unit_usd),
+            logistics_cost_per_unit: usd_to_amount(spec.recovery.logistics_cost_per_unit_usd),
+            data_destruction_cost_per_unit: usd_to_amount(
+                spec.recovery.data_destruction_cost_per_unit_usd,
+            ),
+            condition_haircut_bps: Bps(spec.recovery.condition_haircut_bps),
+        },
+    }
+}
 
 /// The start of every synthetic book: 2027-01-01T00:00:00Z.
 pub const START_TIMESTAMP: u64 = 1_798_761_600;
@@ -216,20 +234,7 @@ pub fn build(scenario: &Scenario) -> Result<Book, SimError> {
 
     let classes: Vec<AssetClassId> = scenario.classes.iter().map(|c| class_id(&c.id)).collect();
     for (spec, &id) in scenario.classes.iter().zip(&classes) {
-        let terms = AssetClassTerms {
-            new_price_per_unit: usd_to_amount(spec.new_price_usd),
-            annual_depreciation_bps: Bps(spec.annual_depreciation_bps),
-            floor_bps: Bps(spec.floor_bps),
-            recovery: RecoveryCostModel {
-                itad_commission_bps: Bps(spec.recovery.itad_commission_bps),
-                legal_cost_per_unit: usd_to_amount(spec.recovery.legal_cost_per_unit_usd),
-                logistics_cost_per_unit: usd_to_amount(spec.recovery.logistics_cost_per_unit_usd),
-                data_destruction_cost_per_unit: usd_to_amount(
-                    spec.recovery.data_destruction_cost_per_unit_usd,
-                ),
-                condition_haircut_bps: Bps(spec.recovery.condition_haircut_bps),
-            },
-        };
+        let terms = class_terms(spec);
         chain.apply(actors.admin, Action::AddAssetClass(AddAssetClass { class: id, terms }))?;
     }
     // Rental-index marks: the chain values receipts by the same rule as a node.

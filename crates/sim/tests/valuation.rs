@@ -8,37 +8,18 @@
 mod common;
 
 use infrafi_core::{
-    Action, AssetClassId, Bps, Genesis, Role, State,
+    Action, AssetClassId, Genesis, Role, State,
     action::{AddAssetClass, IssueReceipt, PostRentalIndex, PostValuation, SetIncomeTerms},
-    receipts::{self, AssetClassTerms, ReceiptStatus, RecoveryCostModel},
+    receipts::{self, ReceiptStatus},
 };
 use infrafi_sim::{
     Simulation,
-    book::START_TIMESTAMP,
+    book::{self, START_TIMESTAMP},
     chain::{Actors, Chain},
     convert::usd_to_amount,
     scenario::{Scenario, ShockSpec},
     valuation,
 };
-
-/// The class as an operator would register it from the scenario's figures.
-fn class_terms(scenario: &Scenario, c: usize) -> AssetClassTerms {
-    let spec = &scenario.classes[c];
-    AssetClassTerms {
-        new_price_per_unit: usd_to_amount(spec.new_price_usd),
-        annual_depreciation_bps: Bps(spec.annual_depreciation_bps),
-        floor_bps: Bps(spec.floor_bps),
-        recovery: RecoveryCostModel {
-            itad_commission_bps: Bps(spec.recovery.itad_commission_bps),
-            legal_cost_per_unit: usd_to_amount(spec.recovery.legal_cost_per_unit_usd),
-            logistics_cost_per_unit: usd_to_amount(spec.recovery.logistics_cost_per_unit_usd),
-            data_destruction_cost_per_unit: usd_to_amount(
-                spec.recovery.data_destruction_cost_per_unit_usd,
-            ),
-            condition_haircut_bps: Bps(spec.recovery.condition_haircut_bps),
-        },
-    }
-}
 
 #[test]
 fn the_sims_value_for_a_receipt_equals_the_chains_for_the_same_inputs() {
@@ -77,7 +58,7 @@ fn the_sims_value_for_a_receipt_equals_the_chains_for_the_same_inputs() {
         }
         let mut chain = Chain::new(State::from_genesis(&genesis).expect("genesis"), actors, 1);
         let (admin, class) = (chain.actors.admin, receipt.class);
-        let add = AddAssetClass { class, terms: class_terms(&scenario, c) };
+        let add = AddAssetClass { class, terms: book::class_terms(&scenario.classes[c]) };
         chain.apply(admin, Action::AddAssetClass(add)).expect("class");
         chain.apply(admin, Action::SetIncomeTerms(SetIncomeTerms { class, terms })).expect("terms");
         let description = receipt.description.clone();
