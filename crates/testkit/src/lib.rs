@@ -95,11 +95,31 @@ pub const WORKLOAD_MINT_EACH: Amount = Amount::from_whole(50_000);
 pub const WORKLOAD_STAKE_EACH: Amount = Amount::from_whole(20_000);
 
 /// A market of `accounts` users, each holding USDC, USDai and sUSDai, ready for the `apply`
-/// benchmarks. Round interval 0 and no fees, so any transaction type can repeat.
+/// benchmarks. Round interval 0 and no fees, so any transaction type can repeat. The USDai
+/// supply cap is raised, when the default is too low, to what every user's USDC can mint
+/// ([`workload_supply_cap`]): a million accounts mint 50 billion in the set-up alone.
 pub fn workload_market(accounts: u64) -> Driver {
+    workload_market_with(accounts, |_| {})
+}
+
+/// The USDai supply cap of the `apply` workload of `accounts` users under parameters whose cap
+/// is `cap`: `cap`, or all the USDC the users hold (each can mint all of it) when that is more.
+/// Up to 100,000 users the default cap is kept, so their states (and the golden state roots
+/// taken over them) do not change.
+pub fn workload_supply_cap(accounts: u64, cap: Amount) -> Amount {
+    let minted_at_most = WORKLOAD_USDC_EACH.0.saturating_mul(u128::from(accounts));
+    cap.max(Amount(minted_at_most))
+}
+
+/// [`workload_market`] from a genesis edited by `adjust` first (before the supply cap is
+/// raised to [`workload_supply_cap`]).
+fn workload_market_with(accounts: u64, adjust: impl FnOnce(&mut Genesis)) -> Driver {
     let state = funded_market(accounts, WORKLOAD_USDC_EACH, |genesis| {
         genesis.params.round_interval_secs = 0;
         genesis.params.max_active_requests = 1_000;
+        adjust(genesis);
+        let cap = &mut genesis.params.usdai_supply_cap;
+        *cap = workload_supply_cap(accounts, *cap);
     });
     let mut driver = Driver::new(state);
     for index in 0..accounts {
@@ -183,5 +203,41 @@ impl WorkloadKind {
             }
         };
         Transaction { sender, action }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workload_supply_cap_covers_every_users_mint_and_keeps_the_default_for_small_markets() {
+        let default_cap = infrafi_core::Params::default().usdai_supply_cap;
+        assert_eq!(workload_supply_cap(10_000, default_cap), default_cap);
+        assert_eq!(workload_supply_cap(100_000, default_cap), default_cap);
+        let million = workload_supply_cap(1_000_000, default_cap);
+        assert_eq!(million, Amount::from_whole(100_000_000_000));
+        assert!(million.0 >= WORKLOAD_MINT_EACH.0 * 1_000_000);
+    }
+
+    #[test]
+    fn the_workload_market_sets_up_when_its_users_mint_more_than_the_cap_it_was_given() {
+        // The million-account case at a size debug runs at once: a cap of 60,000 USDai is
+        // below the 3 users' 150,000 of set-up mints, as 10 billion is below a million users'.
+        let low_cap = |genesis: &mut Genesis| {
+            genesis.params.usdai_supply_cap = Amount::from_whole(60_000);
+        };
+        let driver = workload_market_with(3, low_cap);
+        let supply = driver.state.ledger.supply_of(infrafi_core::Asset::Usdai);
+        assert_eq!(supply, Amount::from_whole(150_000));
+        assert_eq!(
+            driver.state.governance.params.get().usdai_supply_cap,
+            Amount::from_whole(300_000)
+        );
+        for index in 0..3 {
+            let user = user_address(index);
+            let usdai = driver.state.ledger.balance(user, infrafi_core::Asset::Usdai);
+            assert_eq!(usdai, Amount::from_whole(30_000), "minted 50,000 and staked 20,000");
+        }
     }
 }
