@@ -15,6 +15,16 @@
 //! timings, read before and after): milliseconds per block for each phase of block
 //! production and microseconds per transaction for each step of admission.
 //!
+//! At scale (`--accounts N --queued Q --loans L`) the genesis also holds N funded accounts and,
+//! built by a genesis history the node runs before its first block (the testkit's
+//! [`ScaleMarket`]: ordinary transactions, deterministic), Q redemption requests waiting in the
+//! queue and L active loans. Besides the load's figures the report then says how long the
+//! node took to restart on its data directory (the state rebuilt from its leaves), how long
+//! the API took to generate Merkle proofs (`--proofs`, each verified here), the latency of a
+//! few reads sampled while the transactions were being submitted, and, from difference runs
+//! (idle nodes restarted on a genesis with and without each part), the resident memory per
+//! account, per queued request and per loan.
+//!
 //! With `--validators N` the same signed transactions then go to a network of N validator
 //! processes on loopback (`infrafi validator`, one folder each as `testnet init` writes them):
 //! each sender's transactions go to one validator (sender i to validator i mod N, so its
@@ -26,11 +36,14 @@ use alloy_primitives::{Address, keccak256};
 use anyhow::{Context, Result, bail};
 use infrafi_api::client::{Client, tx_request};
 use infrafi_core::action::Transfer;
-use infrafi_core::{Action, Amount, Asset, Genesis, ids::USDC};
+use infrafi_core::{Action, Amount, Asset, Genesis, WAD, ids::USDC};
+use infrafi_node::{GenesisHistory, HistoryAction};
+use infrafi_testkit::scale::ScaleMarket;
 use infrafi_tx::{SignedTransaction, SigningKey};
 use std::{
     collections::{BTreeMap, HashMap},
     io::BufRead,
+    path::PathBuf,
     process::{Child, Command, Stdio},
     sync::{
         Arc, Mutex,
@@ -67,6 +80,16 @@ pub(crate) struct BenchNodeArgs {
     /// USDC and sends nothing); the report gives the node's memory after the load.
     #[arg(long, default_value_t = 0)]
     pub(crate) accounts: usize,
+    /// Redemption requests waiting in the queue at genesis (one share each, 50 per owner).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) queued: u64,
+    /// Active loans at genesis (each its own borrower, receipt and senior tranche).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) loans: u64,
+    /// Merkle proofs to request from the API after the load (balances of genesis accounts,
+    /// queued requests and loans in turn), each timed and verified.
+    #[arg(long, default_value_t = 1_000)]
+    pub(crate) proofs: usize,
     /// Also run the same load against this many validator processes on loopback (0: the
     /// single node only).
     #[arg(long, default_value_t = 0)]
@@ -75,17 +98,35 @@ pub(crate) struct BenchNodeArgs {
 
 struct ChildGuard(Child);
 
-fn bench_genesis(senders: &[SigningKey], accounts: usize) -> Result<Genesis> {
+/// Genesis account `index` of `--accounts`: addresses spread over the key space as real ones
+/// are (a hash each), no keys needed.
+fn genesis_account(index: u64) -> Address {
+    Address::from_word(keccak256(index.to_be_bytes()))
+}
+
+/// The bench's genesis: the senders, `accounts` more funded accounts and `scale`'s market,
+/// whose requests and loans its history makes before the first block.
+fn bench_genesis(
+    senders: &[SigningKey],
+    accounts: usize,
+    scale: ScaleMarket,
+) -> Result<(Genesis, GenesisHistory)> {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs();
     let mut genesis = Genesis::with_admin(SigningKey::from_seed("bench/admin").address(), now);
     genesis.stablecoin_balances =
         senders.iter().map(|k| (k.address(), USDC, Amount::from_whole(1_000_000))).collect();
-    // Addresses spread over the key space as real ones are (a hash each), no keys needed.
-    genesis.stablecoin_balances.extend((0..accounts as u64).map(|i| {
-        let address = Address::from_word(keccak256(i.to_be_bytes()));
-        (address, USDC, Amount::from_whole(1))
-    }));
-    Ok(genesis)
+    genesis
+        .stablecoin_balances
+        .extend((0..accounts as u64).map(|i| (genesis_account(i), USDC, Amount::from_whole(1))));
+    scale.fund(&mut genesis);
+    let actions = scale.actions(now).into_iter();
+    let history = GenesisHistory {
+        state_root: None,
+        actions: actions
+            .map(|(sender, action)| HistoryAction { block: 1, timestamp: now, sender, action })
+            .collect(),
+    };
+    Ok((genesis, history))
 }
 
 /// The resident and peak memory of process `pid` in KiB (`/proc`, Linux), when readable.
@@ -118,22 +159,47 @@ impl Drop for ChildGuard {
     }
 }
 
+/// A node process of the bench and the folder holding its genesis files and data directory.
+struct NodeProcess {
+    child: ChildGuard,
+    url: String,
+    dir: PathBuf,
+}
+
+/// Writes the genesis (and its history, when it has one) into a fresh folder `name` and starts
+/// a node on it; returns it once it listens, and the seconds that took (the genesis state
+/// built, the history run, the genesis block written).
 fn start_node(
     args: &BenchNodeArgs,
-    senders: &[SigningKey],
-) -> Result<(ChildGuard, String, std::path::PathBuf)> {
-    let dir = std::env::temp_dir().join(format!("infrafi-bench-{}", std::process::id()));
+    name: &str,
+    (genesis, history): &(Genesis, GenesisHistory),
+) -> Result<(NodeProcess, f64)> {
+    let dir = std::env::temp_dir().join(format!("infrafi-bench-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let genesis = bench_genesis(senders, args.accounts)?;
-    let genesis_path = dir.join("genesis.json");
-    std::fs::write(&genesis_path, serde_json::to_vec(&genesis)?)?;
-    let mut child = Command::new(std::env::current_exe()?)
+    std::fs::write(dir.join("genesis.json"), serde_json::to_vec(genesis)?)?;
+    if !history.is_empty() {
+        std::fs::write(dir.join("genesis-history.json"), serde_json::to_vec(history)?)?;
+    }
+    spawn_node(args, dir)
+}
+
+/// Starts a node on the folder `dir` that [`start_node`] prepared (its data directory is
+/// created from the genesis files when empty, reopened otherwise); returns it once it listens
+/// and the seconds that took.
+fn spawn_node(args: &BenchNodeArgs, dir: PathBuf) -> Result<(NodeProcess, f64)> {
+    let starting = Instant::now();
+    let mut command = Command::new(std::env::current_exe()?);
+    command
         .args(["node", "--port", "0", "--chain-id", &CHAIN.to_string()])
         .arg("--data-dir")
         .arg(dir.join("data"))
         .arg("--genesis")
-        .arg(&genesis_path)
+        .arg(dir.join("genesis.json"));
+    if dir.join("genesis-history.json").exists() {
+        command.arg("--genesis-history").arg(dir.join("genesis-history.json"));
+    }
+    let mut child = command
         .args(["--block-time-ms", &args.block_time_ms.to_string()])
         .args(["--mempool-txs-max", &(args.txs + 1_000).to_string()])
         // One client at full speed: the per-address limits of a public node would measure
@@ -143,7 +209,39 @@ fn start_node(
         .spawn()
         .context("spawning the node")?;
     let url = listening_url(&mut child)?;
-    Ok((ChildGuard(child), url, dir))
+    let secs = starting.elapsed().as_secs_f64();
+    Ok((NodeProcess { child: ChildGuard(child), url, dir }, secs))
+}
+
+impl NodeProcess {
+    /// Stops the node as an operator would (SIGTERM: it finishes the block in progress and
+    /// closes its store) and waits for it to exit; kills it if it has not after a minute.
+    fn stop(mut self) -> Result<PathBuf> {
+        let pid = self.child.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.child.0.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                bail!("the node did not stop within a minute of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(std::mem::take(&mut self.dir))
+    }
+
+    /// Stops the node and starts it again on the same data directory: the state is rebuilt
+    /// from the leaves it stored. Returns the new process and the seconds it took to listen.
+    fn restart(self, args: &BenchNodeArgs) -> Result<(NodeProcess, f64)> {
+        let dir = self.stop()?;
+        spawn_node(args, dir)
+    }
+
+    /// Stops the node and removes its folder.
+    fn remove(self) -> Result<()> {
+        let dir = self.stop()?;
+        let _ = std::fs::remove_dir_all(dir);
+        Ok(())
+    }
 }
 
 /// Starts `args.validators` validator processes sharing the bench genesis; returns them, their
@@ -161,12 +259,8 @@ fn start_validators(
         chain_id: CHAIN,
         block_time_ms: args.block_time_ms,
     };
-    crate::validator_cmd::init_with(
-        &testnet,
-        &bench_genesis(senders, args.accounts)?,
-        &infrafi_node::GenesisHistory::default(),
-        false,
-    )?;
+    let (genesis, history) = bench_genesis(senders, args.accounts, scale_of(args))?;
+    crate::validator_cmd::init_with(&testnet, &genesis, &history, false)?;
     let mut guards = Vec::new();
     let mut urls = Vec::new();
     for index in 0..args.validators {
@@ -196,6 +290,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
+/// The scale market `args` asks for.
+fn scale_of(args: &BenchNodeArgs) -> ScaleMarket {
+    ScaleMarket { queued: args.queued, loans: args.loans }
+}
+
 /// `infrafi bench-node`.
 pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
     if args.txs == 0 || args.senders == 0 || args.batch == 0 || args.concurrency == 0 {
@@ -219,15 +318,33 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let single = {
-        let starting = Instant::now();
-        let (child, url, dir) = start_node(&args, &senders)?;
-        let startup_secs = starting.elapsed().as_secs_f64();
-        eprintln!("single node at {url} after {startup_secs:.1} s");
-        let mut report =
-            runtime.block_on(load(&args, &[url], signed.clone(), &senders, child.0.id()))?;
-        report["startup_secs"] = ((startup_secs * 10.0).round() / 10.0).into();
-        drop(child);
-        let _ = std::fs::remove_dir_all(dir);
+        let genesis = bench_genesis(&senders, args.accounts, scale_of(&args))?;
+        eprintln!("genesis: {} history actions", genesis.1.actions.len());
+        let (node, startup_secs) = start_node(&args, "single", &genesis)?;
+        drop(genesis);
+        eprintln!("single node at {} after {startup_secs:.1} s", node.url);
+        let client = Client::new(&node.url);
+        let scale_check = runtime.block_on(scale_check(&client, &args));
+        let mut report = runtime.block_on(load(
+            &args,
+            &[node.url.clone()],
+            signed.clone(),
+            &senders,
+            node.child.0.id(),
+        ))?;
+        report["startup_secs"] = round_to(startup_secs, 1).into();
+        report["scale"] = scale_check;
+        report["proofs"] = runtime.block_on(proofs(&client, &args, &senders))?;
+        let (node, restart_secs) = node.restart(&args)?;
+        eprintln!("restarted after {restart_secs:.1} s");
+        let client = Client::new(&node.url);
+        let (rss_kib, _) = runtime.block_on(idle_rss(&client, node.child.0.id()))?;
+        report["restart_secs"] = round_to(restart_secs, 2).into();
+        report["node_rss_after_restart_kib"] = rss_kib.into();
+        node.remove()?;
+        if args.accounts > 0 || args.queued > 0 || args.loans > 0 {
+            report["memory"] = memory_runs(&args, &senders, &runtime)?;
+        }
         report
     };
     if args.validators == 0 {
@@ -243,6 +360,188 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
     let report = serde_json::json!({ "single_node": single, "validators": network? });
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+fn round_to(x: f64, places: i32) -> f64 {
+    (x * 10f64.powi(places)).round() / 10f64.powi(places)
+}
+
+/// What the node says its genesis holds of the scale market: requests queued (one share
+/// each: the shares locked in the queue) and loans open in the scale market's silo, so the
+/// report shows the state it measured.
+async fn scale_check(client: &Client, args: &BenchNodeArgs) -> serde_json::Value {
+    let amount = |value: &serde_json::Value| value.as_str().and_then(|s| s.parse::<u128>().ok());
+    let queue = client.get("/v1/queue?limit=1").await.ok();
+    let locked = queue.as_ref().and_then(|answer| amount(&answer.body["locked_shares"]));
+    let loans = match args.loans {
+        0 => Some(0),
+        _ => {
+            let silo = client.get("/v1/silos/0").await.ok();
+            silo.as_ref().and_then(|answer| Some(answer.body["open_loans"].as_array()?.len()))
+        }
+    };
+    serde_json::json!({
+        "genesis_accounts": args.senders + args.accounts,
+        "queued_requests": locked.map(|shares| shares / WAD),
+        "active_loans": loans,
+    })
+}
+
+/// Waits until the node has produced two blocks after it started listening (so its memory is
+/// that of a running node, not of one still opening), then reads its resident memory in KiB
+/// (and the peak).
+async fn idle_rss(client: &Client, pid: u32) -> Result<(Option<u64>, Option<u64>)> {
+    let first = view_and_height(client).await.1;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while view_and_height(client).await.1 < first + 2 {
+        if Instant::now() > deadline {
+            bail!("the node produced no block for two minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(memory_kib(pid))
+}
+
+/// One difference run: an idle node on a genesis with `accounts` more accounts and `scale`'s
+/// market, restarted once (so its state is rebuilt from leaves, as after any restart, and no
+/// garbage of building the genesis is counted); its resident memory in KiB.
+fn rss_of(
+    args: &BenchNodeArgs,
+    senders: &[SigningKey],
+    runtime: &tokio::runtime::Runtime,
+    (name, accounts, scale): (&str, usize, ScaleMarket),
+) -> Result<u64> {
+    let genesis = bench_genesis(senders, accounts, scale)?;
+    let (node, _) = start_node(args, name, &genesis)?;
+    drop(genesis);
+    let (node, _) = node.restart(args)?;
+    let (rss, _) = runtime.block_on(idle_rss(&Client::new(&node.url), node.child.0.id()))?;
+    node.remove()?;
+    rss.context("the node's memory is not readable (/proc)")
+}
+
+/// Resident memory per account, per queued request and per loan: idle nodes restarted on the
+/// senders-only genesis and on it plus each part alone (`rss_of`), the difference divided by
+/// the part's count.
+fn memory_runs(
+    args: &BenchNodeArgs,
+    senders: &[SigningKey],
+    runtime: &tokio::runtime::Runtime,
+) -> Result<serde_json::Value> {
+    let none = ScaleMarket { queued: 0, loans: 0 };
+    let base = rss_of(args, senders, runtime, ("base", 0, none))?;
+    let mut report = serde_json::json!({ "base_rss_kib": base });
+    let parts = [
+        ("accounts", args.accounts as u64, (args.accounts, none)),
+        ("queued", args.queued, (0, ScaleMarket { queued: args.queued, loans: 0 })),
+        ("loans", args.loans, (0, ScaleMarket { queued: 0, loans: args.loans })),
+    ];
+    for (name, count, (accounts, scale)) in parts {
+        if count == 0 {
+            continue;
+        }
+        eprintln!("memory: a node with {count} {name} only");
+        let rss = rss_of(args, senders, runtime, (name, accounts, scale))?;
+        report[format!("{name}_rss_kib")] = rss.into();
+        report[format!("bytes_per_{}", singular(name))] = bytes_per(base, rss, count).into();
+    }
+    Ok(report)
+}
+
+/// The name of one of a difference run's parts.
+fn singular(part: &str) -> &str {
+    match part {
+        "accounts" => "account",
+        "queued" => "queued_request",
+        _ => "loan",
+    }
+}
+
+/// Bytes of resident memory per unit: what `count` units added to a base of `base_kib`
+/// (rounded to the byte; a run that measured less than its base gives 0).
+fn bytes_per(base_kib: u64, with_kib: u64, count: u64) -> u64 {
+    if count == 0 {
+        return 0;
+    }
+    let added = with_kib.saturating_sub(base_kib).saturating_mul(1024);
+    (added + count / 2) / count
+}
+
+/// Requests `args.proofs` Merkle proofs one after another, in turn of a genesis account's
+/// USDC balance, a queued request and a loan (the kinds the genesis holds), times each request
+/// and verifies each proof against the state root it names. Percentiles per kind.
+async fn proofs(
+    client: &Client,
+    args: &BenchNodeArgs,
+    senders: &[SigningKey],
+) -> Result<serde_json::Value> {
+    let mut kinds: Vec<&str> = vec!["balance"];
+    if args.queued > 0 {
+        kinds.push("queue");
+    }
+    if args.loans > 0 {
+        kinds.push("loan");
+    }
+    let mut times: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
+    let mut verified = 0;
+    for index in 0..args.proofs {
+        let kind = kinds[index % kinds.len()];
+        let path = proof_path(kind, spread(index as u64 / kinds.len() as u64), args, senders);
+        let started = Instant::now();
+        let answer = client.get(&path).await.with_context(|| format!("GET {path}"))?;
+        let elapsed = started.elapsed();
+        if answer.status != 200 {
+            bail!("GET {path} answered {}: {}", answer.status, answer.body);
+        }
+        let proof: infrafi_api::dto::ProofDto =
+            serde_json::from_value(answer.body).context("reading a proof")?;
+        let value = proof.value.as_ref().map(|v| v.to_vec());
+        proof
+            .proof
+            .verify_leaf(proof.state_root, &proof.key, value.as_deref())
+            .map_err(|e| anyhow::anyhow!("GET {path} gave an invalid proof: {e}"))?;
+        verified += 1;
+        times.entry(kind).or_default().push(elapsed);
+    }
+    let mut report = serde_json::json!({ "requested": args.proofs, "verified": verified });
+    for (kind, mut durations) in times {
+        report[kind] = percentiles(&mut durations);
+    }
+    Ok(report)
+}
+
+/// A spread of indices: the `n`th of a sequence that visits keys far apart (a large odd
+/// multiplier), so proofs do not walk neighbouring leaves.
+fn spread(n: u64) -> u64 {
+    n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The proof endpoint of the `index`th key (modulo the count) of `kind`.
+fn proof_path(kind: &str, index: u64, args: &BenchNodeArgs, senders: &[SigningKey]) -> String {
+    match kind {
+        "queue" => format!("/v1/proofs/queue/{}", index % args.queued),
+        "loan" => format!("/v1/proofs/loans/{}", index % args.loans),
+        _ if args.accounts > 0 => {
+            let account = genesis_account(index % args.accounts as u64);
+            format!("/v1/proofs/balances/{account}/USDC")
+        }
+        _ => {
+            let sender = senders[(index % senders.len() as u64) as usize].address();
+            format!("/v1/proofs/balances/{sender}/USDC")
+        }
+    }
+}
+
+/// Count, p50, p99 and the largest of `durations`, in milliseconds.
+fn percentiles(durations: &mut [Duration]) -> serde_json::Value {
+    durations.sort();
+    let ms = |d: Duration| round_to(d.as_secs_f64() * 1_000.0, 2);
+    serde_json::json!({
+        "count": durations.len(),
+        "p50_ms": ms(percentile(durations, 0.50)),
+        "p99_ms": ms(percentile(durations, 0.99)),
+        "max_ms": ms(durations.last().copied().unwrap_or_default()),
+    })
 }
 
 /// The consensus view and committed height a node reports (0 and its height on a single node).
@@ -308,6 +607,9 @@ async fn load(
     let refused: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     // Every transaction sent, with when it was sent and whether the node acknowledged it.
     let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
+    let submitting = Arc::new(AtomicBool::new(true));
+    let sampler =
+        tokio::spawn(sample_reads(client.clone(), read_paths(args, senders), submitting.clone()));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for lane in 0..lanes.len() {
@@ -345,6 +647,8 @@ async fn load(
         task.await?;
     }
     let submit_secs = started.elapsed().as_secs_f64();
+    submitting.store(false, Ordering::Release);
+    let reads_under_load = sampler.await?;
     let sent = sent.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let accepted = sent.iter().filter(|sent| sent.acknowledged).count();
     // Wait until every acknowledged transaction is committed, then until none of the others is
@@ -425,6 +729,7 @@ async fn load(
         "latency_p50_ms": percentile(&latencies, 0.50).as_millis(),
         "latency_p99_ms": percentile(&latencies, 0.99).as_millis(),
         "reads_per_sec": reads.round(),
+        "get_latency_under_load": reads_under_load,
         "genesis_accounts": senders.len() + args.accounts,
         "node_rss_kib": rss_kib,
         "node_peak_rss_kib": peak_rss_kib,
@@ -588,6 +893,67 @@ fn node_time(before: &serde_json::Value, after: &serde_json::Value) -> serde_jso
     })
 }
 
+/// The reads sampled under load: the node's status, an account, the vault and, when the
+/// genesis holds them, a queued request (with its service estimate) and a loan (with its
+/// schedule). Each as (name, the paths it cycles through).
+fn read_paths(args: &BenchNodeArgs, senders: &[SigningKey]) -> Vec<(&'static str, Vec<String>)> {
+    let keys = 64u64;
+    let mut paths = vec![
+        ("status", vec!["/v1/status".to_string()]),
+        (
+            "account",
+            (0..keys)
+                .map(|i| match args.accounts {
+                    0 => senders[(spread(i) % senders.len() as u64) as usize].address(),
+                    n => genesis_account(spread(i) % n as u64),
+                })
+                .map(|address| format!("/v1/accounts/{address}"))
+                .collect(),
+        ),
+        ("vault", vec!["/v1/vault".to_string()]),
+    ];
+    if args.queued > 0 {
+        let ids = (0..keys).map(|i| format!("/v1/queue/{}", spread(i) % args.queued));
+        paths.push(("queue_request", ids.collect()));
+    }
+    if args.loans > 0 {
+        let ids = (0..keys).map(|i| format!("/v1/loans/{}", spread(i) % args.loans));
+        paths.push(("loan", ids.collect()));
+    }
+    paths
+}
+
+/// Reads `paths` one after another, each kind in turn, while `running` holds (a client
+/// reading the API while others submit), and at least once each; reports each kind's latency
+/// percentiles and the reads that did not answer 200.
+async fn sample_reads(
+    client: Client,
+    paths: Vec<(&'static str, Vec<String>)>,
+    running: Arc<AtomicBool>,
+) -> serde_json::Value {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); paths.len()];
+    let mut failed = 0u64;
+    let mut turn = 0usize;
+    while running.load(Ordering::Acquire) || turn < paths.len() {
+        let kind = turn % paths.len();
+        let (_, list) = &paths[kind];
+        let path = &list[(turn / paths.len()) % list.len()];
+        let started = Instant::now();
+        match client.get(path).await {
+            Ok(answer) if answer.status == 200 => times[kind].push(started.elapsed()),
+            _ => failed += 1,
+        }
+        turn += 1;
+        // A reader among many, not a flood: the load is the submissions.
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut report = serde_json::json!({ "failed": failed });
+    for ((name, _), mut durations) in paths.iter().zip(times) {
+        report[*name] = percentiles(&mut durations);
+    }
+    report
+}
+
 async fn read_phase(args: &BenchNodeArgs, client: &Client, senders: &[SigningKey]) -> f64 {
     let addresses: Arc<Vec<String>> =
         Arc::new(senders.iter().map(|k| format!("/v1/accounts/{}", k.address())).collect());
@@ -662,6 +1028,77 @@ mod tests {
             }
         }
         assert_eq!(count, 100, "every transaction is sent once");
+    }
+
+    #[test]
+    fn memory_per_unit_is_the_difference_over_the_base_divided_by_the_count_rounded() {
+        // 1,000 accounts added 1,100 KiB: 1,126,400 bytes, 1,126.4 each.
+        assert_eq!(bytes_per(400_000, 401_100, 1_000), 1_126);
+        // 3 loans added 1 KiB: 341.33 bytes each.
+        assert_eq!(bytes_per(10, 11, 3), 341);
+        assert_eq!(bytes_per(10, 11, 2), 512);
+        // A run below its base (the allocator kept less) adds nothing rather than wrapping.
+        assert_eq!(bytes_per(500, 400, 10), 0);
+        assert_eq!(bytes_per(500, 900, 0), 0);
+    }
+
+    #[test]
+    fn percentiles_are_read_from_the_sorted_durations_in_milliseconds() {
+        let mut durations: Vec<Duration> =
+            (1..=100).rev().map(|ms| Duration::from_micros(ms * 1_000 + 250)).collect();
+        let report = percentiles(&mut durations);
+        assert_eq!(report["count"], 100);
+        // Index round(99 * 0.5) = 50 (the 51st smallest), round(99 * 0.99) = 98.
+        assert_eq!(report["p50_ms"], 51.25);
+        assert_eq!(report["p99_ms"], 99.25);
+        assert_eq!(report["max_ms"], 100.25);
+        let empty = percentiles(&mut []);
+        assert_eq!((empty["count"].as_u64(), empty["p99_ms"].as_f64()), (Some(0), Some(0.0)));
+    }
+
+    #[test]
+    fn proofs_and_reads_visit_every_kind_the_genesis_holds_and_keys_within_it() {
+        let keys: Vec<SigningKey> =
+            (0..3).map(|i| SigningKey::from_seed(&format!("k/{i}"))).collect();
+        let mut args = BenchNodeArgs {
+            txs: 1,
+            senders: 3,
+            concurrency: 1,
+            batch: 1,
+            block_time_ms: 50,
+            reads_secs: 0,
+            accounts: 0,
+            queued: 0,
+            loans: 0,
+            proofs: 10,
+            validators: 0,
+        };
+        let sender = keys[(spread(5) % 3) as usize].address();
+        assert_eq!(
+            proof_path("balance", spread(5), &args, &keys),
+            format!("/v1/proofs/balances/{sender}/USDC")
+        );
+        let kinds: Vec<&str> = read_paths(&args, &keys).iter().map(|(name, _)| *name).collect();
+        assert_eq!(kinds, ["status", "account", "vault"]);
+        (args.accounts, args.queued, args.loans) = (1_000, 70, 7);
+        let account = genesis_account(spread(5) % 1_000);
+        assert_eq!(
+            proof_path("balance", spread(5), &args, &keys),
+            format!("/v1/proofs/balances/{account}/USDC")
+        );
+        assert_eq!(proof_path("queue", 75, &args, &keys), "/v1/proofs/queue/5");
+        assert_eq!(proof_path("loan", 15, &args, &keys), "/v1/proofs/loans/1");
+        let paths = read_paths(&args, &keys);
+        let kinds: Vec<&str> = paths.iter().map(|(name, _)| *name).collect();
+        assert_eq!(kinds, ["status", "account", "vault", "queue_request", "loan"]);
+        for path in &paths[3].1 {
+            let id: u64 = path.strip_prefix("/v1/queue/").unwrap().parse().unwrap();
+            assert!(id < 70, "{path}");
+        }
+        for path in &paths[4].1 {
+            let id: u64 = path.strip_prefix("/v1/loans/").unwrap().parse().unwrap();
+            assert!(id < 7, "{path}");
+        }
     }
 
     #[test]

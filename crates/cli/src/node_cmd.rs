@@ -21,6 +21,10 @@ pub(crate) struct NodeArgs {
     /// A genesis JSON file (needed only when the data directory is empty).
     #[arg(long)]
     pub(crate) genesis: Option<PathBuf>,
+    /// A genesis history JSON file: actions applied to the genesis state before the first
+    /// block (as a validator's `genesis_history`; read only when the data directory is empty).
+    #[arg(long, requires = "genesis")]
+    pub(crate) genesis_history: Option<PathBuf>,
     /// The address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) host: String,
@@ -111,6 +115,9 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
         }
         None => None,
     };
+    if let (Some(genesis), Some(path)) = (&genesis, &args.genesis_history) {
+        initialize_with_history(&args, genesis, path)?;
+    }
     let mut config = NodeConfig::new(args.chain_id, args.data_dir.clone());
     config.block_time = Duration::from_millis(args.block_time_ms.max(1));
     config.mempool_txs_max = args.mempool_txs_max;
@@ -124,6 +131,27 @@ pub(crate) fn run(args: NodeArgs) -> Result<()> {
     serve(node, &args.host, args.port, &args.limits.config(), |address| {
         println!("infrafi node listening on http://{address}");
     })
+}
+
+/// Writes the genesis block after `genesis`'s history (the file at `path`) into an empty data
+/// directory, as a validator does; a directory that already holds a chain is left as it is.
+fn initialize_with_history(
+    args: &NodeArgs,
+    genesis: &Genesis,
+    path: &std::path::Path,
+) -> Result<()> {
+    if args.data_dir.join(infrafi_store::DATABASE_FILE).exists() {
+        return Ok(());
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let history: infrafi_node::GenesisHistory =
+        serde_json::from_str(&text).context("parsing the genesis history")?;
+    std::fs::create_dir_all(&args.data_dir)?;
+    let store = Arc::new(infrafi_store::Store::open(&args.data_dir)?);
+    infrafi_node::Chain::initialize_with_history(store, args.chain_id, genesis, &history)
+        .context("writing the genesis block")?;
+    Ok(())
 }
 
 /// Serves `node` until Ctrl-C or SIGTERM; `on_listen` runs once the port is bound.

@@ -242,6 +242,65 @@ fn bench_node_commits_every_transaction_when_each_sender_has_several_in_flight()
     assert_eq!(report["committed"], 600, "{report}");
 }
 
+/// `infrafi bench-node` at scale, small: the node says its genesis holds the accounts, queued
+/// requests and active loans asked for (built by a genesis history), every transaction
+/// commits, the node restarts on its data directory, every proof requested verifies, each
+/// read was sampled under the load and the difference runs read each node's memory. It waits
+/// for states (commits, heights, answers), never for times.
+#[test]
+fn bench_node_at_scale_builds_its_market_in_the_genesis_and_reports_restart_proofs_reads_and_memory()
+ {
+    let output = cli_ok(&[
+        "bench-node",
+        "--txs",
+        "300",
+        "--senders",
+        "15",
+        "--batch",
+        "20",
+        "--concurrency",
+        "4",
+        "--block-time-ms",
+        "50",
+        "--reads-secs",
+        "0",
+        "--accounts",
+        "500",
+        "--queued",
+        "120",
+        "--loans",
+        "6",
+        "--proofs",
+        "60",
+    ]);
+    let report: Value = serde_json::from_str(&output).unwrap();
+    assert_eq!(report["committed"], 300, "{report}");
+    let scale = &report["scale"];
+    assert_eq!(
+        (&scale["genesis_accounts"], &scale["queued_requests"], &scale["active_loans"]),
+        (&Value::from(515), &Value::from(120), &Value::from(6)),
+        "{report}"
+    );
+    assert_eq!(report["proofs"]["verified"], 60, "{report}");
+    for kind in ["balance", "queue", "loan"] {
+        assert_eq!(report["proofs"][kind]["count"], 20, "{kind}: {report}");
+    }
+    let reads = &report["get_latency_under_load"];
+    assert_eq!(reads["failed"], 0, "{report}");
+    for kind in ["status", "account", "vault", "queue_request", "loan"] {
+        assert!(reads[kind]["count"].as_u64().unwrap() >= 1, "{kind}: {report}");
+        assert!(reads[kind]["p50_ms"].as_f64().unwrap() <= reads[kind]["p99_ms"].as_f64().unwrap());
+    }
+    assert!(report["restart_secs"].is_f64(), "{report}");
+    assert!(report["node_rss_after_restart_kib"].as_u64().unwrap() > 0, "{report}");
+    for run in ["base_rss_kib", "accounts_rss_kib", "queued_rss_kib", "loans_rss_kib"] {
+        assert!(report["memory"][run].as_u64().unwrap() > 0, "{run}: {report}");
+    }
+    for unit in ["bytes_per_account", "bytes_per_queued_request", "bytes_per_loan"] {
+        assert!(report["memory"][unit].is_u64(), "{unit}: {report}");
+    }
+}
+
 fn tool_available(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
 }

@@ -3,12 +3,14 @@
 //! constants, a [`market::Market`] that checks every invariant after every transaction);
 //! [`workload`] (feature `workload`) the random workload of the property tests; this module
 //! the benchmarks' market of N funded users, a [`Driver`] and the `apply` benchmark's
-//! transaction mix; [`queued`] a queue held at a steady size for measuring servicing rounds.
+//! transaction mix; [`queued`] a queue held at a steady size for measuring servicing rounds;
+//! [`scale`] queued requests and active loans at a node's scale, as actions for a genesis.
 //! Addresses derive from fixed tables or an index and the generators are
 //! seeded, so two runs build byte-identical states.
 
 pub mod market;
 pub mod queued;
+pub mod scale;
 #[cfg(feature = "workload")]
 pub mod workload;
 
