@@ -327,7 +327,7 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
         let scale_check = runtime.block_on(scale_check(&client, &args));
         let mut report = runtime.block_on(load(
             &args,
-            &[node.url.clone()],
+            std::slice::from_ref(&node.url),
             signed.clone(),
             &senders,
             node.child.0.id(),
