@@ -182,6 +182,7 @@ impl ScaleMarket {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {
     use super::*;
     use crate::market::GENESIS_TIME;
