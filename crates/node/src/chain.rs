@@ -36,7 +36,7 @@ use crate::block::{
     BlockBody, BlockHeader, Receipt, ReceiptError, decode, encode, encode_json, indexed_root,
 };
 use crate::{genesis_history::GenesisHistory, history, mempool::Mempool};
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, keccak256};
 pub use error::{BrokenInvariant, ChainError};
 use genesis::{chain_meta, genesis_header, genesis_state, u64_meta};
 pub use genesis::{genesis_block, genesis_block_with_history, tree_of};
@@ -107,6 +107,8 @@ pub struct ExecutedBlock {
     pub body: BlockBody,
     /// A receipt per transaction.
     pub receipts: Vec<Receipt>,
+    /// Each receipt's stored encoding, as hashed into the receipts root (encoded once).
+    receipt_bytes: Vec<Vec<u8>>,
     /// The leaves it changed.
     leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     /// The invariant the state after it breaks, if any: such a block is never committed.
@@ -520,13 +522,16 @@ impl Chain {
         tree.apply(leaves.iter().map(|(k, v)| (k, v.as_ref())));
         let state_root = tree.root();
         let rooted = Instant::now();
+        // A receipt's hash is that of its stored encoding: encode once, keep the bytes for the
+        // commit.
+        let receipt_bytes: Vec<Vec<u8>> = receipts.iter().map(encode_json).collect();
         let header = BlockHeader {
             chain_id: self.chain_id,
             height: proposal.height,
             timestamp: proposal.timestamp,
             parent_hash: parent.hash,
             transactions_root: indexed_root(proposal.transactions.iter().map(|t| t.hash())),
-            receipts_root: indexed_root(receipts.iter().map(Receipt::hash)),
+            receipts_root: indexed_root(receipt_bytes.iter().map(keccak256)),
             state_root,
             transaction_count: proposal.transactions.len() as u32,
         };
@@ -547,6 +552,7 @@ impl Chain {
             hash,
             body: BlockBody { transactions, block_events },
             receipts,
+            receipt_bytes,
             leaves,
             violation,
             state,
@@ -683,7 +689,12 @@ impl Chain {
             height: block.header.height,
             header: encode(&block.header),
             body: encode_json(&block.body),
-            receipts: block.receipts.iter().map(|r| (r.tx_hash.0, encode_json(r))).collect(),
+            receipts: block
+                .receipts
+                .iter()
+                .zip(block.receipt_bytes)
+                .map(|(receipt, bytes)| (receipt.tx_hash.0, bytes))
+                .collect(),
             leaves: block.leaves,
             meta: Vec::new(),
             history: history.as_ref().map(|sample| (sample.timestamp, sample.encode())),

@@ -1,22 +1,31 @@
 //! The acknowledged mempool on disk: a 202 means the transaction is stored.
 //!
-//! [`crate::Node::submit`] answers only once the admitted transaction is in the store's
-//! `mempool` table, written with immediate durability; the block that includes it removes it in
-//! its own write, so after a crash each acknowledged transaction is either waiting there or in a
-//! block, never lost. Writes are grouped: one thread takes every transaction admitted while the
-//! previous write was syncing and stores them in one durable write (group commit), so the cost
-//! of an fsync is shared by everyone waiting on it.
+//! [`crate::Node::submit`] answers only once the admitted transaction is in the journal
+//! ([`infrafi_store::Journal`], a database file of its own beside the block store), written with
+//! immediate durability. After the block that includes it is committed the node forgets it
+//! there ([`Journal::forget`]), so after a crash each acknowledged transaction is waiting in the
+//! journal or in a block, never lost (in both if the crash fell between the block's write and the
+//! forgetting: the restart forgets it then, finding its receipt). Writes are grouped: one thread
+//! takes every transaction admitted (and every hash to forget) while the previous write was
+//! syncing and stores them in one durable write (group commit), so the cost of an fsync is
+//! shared by everyone waiting on it. The journal has its own file because redb has one writer
+//! per database: in the block store, a block's write waited for the admission's and the other
+//! way round.
 //!
 //! An entry is the transaction's arrival sequence (8 bytes, big-endian: the order the pending
 //! state applied it in, which a restart keeps) followed by the signed transaction's JSON.
 
 use alloy_primitives::B256;
-use infrafi_store::{Store, StoreError};
+use infrafi_store::StoreError;
 use infrafi_tx::SignedTransaction;
-use std::sync::{Arc, mpsc};
+use std::{collections::HashSet, sync::mpsc};
 
 /// The most transactions one durable write takes.
 pub const JOURNAL_BATCH_MAX: usize = 8_192;
+
+/// How many hashes forgotten before their entry arrived the writer remembers (in two
+/// generations of this many), so that such an entry is not stored after all.
+const FORGOTTEN_EARLY_MAX: usize = 65_536;
 
 /// An acknowledged transaction as stored.
 pub use infrafi_store::MempoolEntry as JournalEntry;
@@ -35,21 +44,24 @@ pub fn decode_entry(bytes: &[u8]) -> Option<(u64, SignedTransaction)> {
     Some((u64::from_be_bytes(*sequence), tx))
 }
 
-struct Request {
-    entries: Vec<JournalEntry>,
-    reply: mpsc::SyncSender<Result<(), String>>,
+enum Message {
+    /// Store these and answer once they are durable.
+    Persist { entries: Vec<JournalEntry>, reply: mpsc::SyncSender<Result<(), String>> },
+    /// These are in a committed block: forget them.
+    Forget(Vec<[u8; 32]>),
 }
 
 /// The writer: a thread that stores acknowledged transactions in grouped durable writes.
-/// Dropping the journal ends the thread and waits for it, so the store is closed after.
+/// Dropping the journal ends the thread after its last write and waits for it, so the file is
+/// closed after.
 pub(crate) struct Journal {
-    requests: Option<mpsc::Sender<Request>>,
+    messages: Option<mpsc::Sender<Message>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Journal {
     fn drop(&mut self) {
-        self.requests.take();
+        self.messages.take();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
         }
@@ -57,13 +69,13 @@ impl Drop for Journal {
 }
 
 impl Journal {
-    /// Starts the writer over `store`.
-    pub(crate) fn start(store: Arc<Store>) -> std::io::Result<Journal> {
-        let (requests, receiver) = mpsc::channel::<Request>();
+    /// Starts the writer over `journal`.
+    pub(crate) fn start(journal: infrafi_store::Journal) -> std::io::Result<Journal> {
+        let (messages, receiver) = mpsc::channel::<Message>();
         let writer = std::thread::Builder::new()
             .name("infrafi-mempool-journal".into())
-            .spawn(move || write_loop(&store, &receiver))?;
-        Ok(Journal { requests: Some(requests), writer: Some(writer) })
+            .spawn(move || write_loop(&journal, &receiver))?;
+        Ok(Journal { messages: Some(messages), writer: Some(writer) })
     }
 
     /// Stores `entries` durably; returns once they are on disk (or why not).
@@ -72,37 +84,79 @@ impl Journal {
             return Ok(());
         }
         let (reply, answer) = mpsc::sync_channel(1);
-        self.requests
+        self.messages
             .as_ref()
             .ok_or_else(|| "the mempool journal has stopped".to_string())?
-            .send(Request { entries, reply })
+            .send(Message::Persist { entries, reply })
             .map_err(|_| "the mempool journal has stopped".to_string())?;
         answer.recv().map_err(|_| "the mempool journal has stopped".to_string())?
     }
+
+    /// Forgets `hashes`, transactions of a committed block, in the next write; returns at once
+    /// (until that write they are found in a block after a crash, and forgotten then).
+    pub(crate) fn forget(&self, hashes: Vec<[u8; 32]>) {
+        if let (false, Some(messages)) = (hashes.is_empty(), &self.messages) {
+            // A stopped writer forgets nothing: the restart does.
+            let _ = messages.send(Message::Forget(hashes));
+        }
+    }
 }
 
-fn write_loop(store: &Store, receiver: &mpsc::Receiver<Request>) {
+/// Hashes forgotten that had no entry yet: a block took the transaction while its entry was on
+/// its way to the writer (admission pools a transaction before storing it). Two generations
+/// bound the memory; a hash aged out only costs an entry the restart forgets.
+#[derive(Default)]
+struct ForgottenEarly {
+    recent: HashSet<[u8; 32]>,
+    older: HashSet<[u8; 32]>,
+}
+
+impl ForgottenEarly {
+    fn remember(&mut self, hashes: Vec<[u8; 32]>) {
+        for hash in hashes {
+            if self.recent.len() >= FORGOTTEN_EARLY_MAX {
+                self.older = std::mem::take(&mut self.recent);
+            }
+            self.recent.insert(hash);
+        }
+    }
+
+    /// Whether `hash` was forgotten before its entry came (then it is forgotten for good).
+    fn take(&mut self, hash: &[u8; 32]) -> bool {
+        self.recent.remove(hash) || self.older.remove(hash)
+    }
+}
+
+fn write_loop(journal: &infrafi_store::Journal, receiver: &mpsc::Receiver<Message>) {
+    let mut forgotten_early = ForgottenEarly::default();
     while let Ok(first) = receiver.recv() {
-        let mut group = vec![first];
-        let mut count = group[0].entries.len();
-        while count < JOURNAL_BATCH_MAX {
-            match receiver.try_recv() {
-                Ok(request) => {
-                    count += request.entries.len();
-                    group.push(request);
+        let mut replies = Vec::new();
+        let mut entries: Vec<JournalEntry> = Vec::new();
+        let mut forget: Vec<[u8; 32]> = Vec::new();
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                Message::Persist { entries: more, reply } => {
+                    entries.extend(more);
+                    replies.push(reply);
                 }
-                Err(_) => break,
+                Message::Forget(hashes) => forget.extend(hashes),
+            }
+            if entries.len() < JOURNAL_BATCH_MAX {
+                next = receiver.try_recv().ok();
             }
         }
-        let entries: Vec<JournalEntry> =
-            group.iter().flat_map(|r| r.entries.iter().cloned()).collect();
-        let result = store.mempool_insert(&entries).map_err(|e: StoreError| e.to_string());
-        if let Err(error) = &result {
-            tracing::error!(%error, "storing acknowledged transactions failed");
+        // Already in a block: stored there (the answer is still "durable").
+        entries.retain(|(hash, _)| !forgotten_early.take(hash));
+        let result = journal.write(&entries, &forget).map_err(|e: StoreError| e.to_string());
+        match &result {
+            Ok(absent) => forgotten_early.remember(absent.clone()),
+            Err(error) => tracing::error!(%error, "storing acknowledged transactions failed"),
         }
-        for request in group {
+        let answer = result.map(|_| ());
+        for reply in replies {
             // A submitter that gave up is not an error.
-            let _ = request.reply.send(result.clone());
+            let _ = reply.send(answer.clone());
         }
     }
 }
@@ -114,6 +168,7 @@ mod tests {
     use infrafi_core::Action;
     use infrafi_core::action::HarvestBaseYield;
     use infrafi_tx::SigningKey;
+    use std::sync::Arc;
 
     #[test]
     fn an_entry_round_trips_with_its_arrival_sequence() {
@@ -125,11 +180,15 @@ mod tests {
         assert_eq!(decode_entry(&bytes[..5]), None);
     }
 
+    fn entries_in(dir: &std::path::Path) -> Vec<JournalEntry> {
+        infrafi_store::Journal::open(dir).unwrap().entries().unwrap()
+    }
+
     #[test]
     fn concurrent_submitters_share_durable_writes_and_all_land() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(Store::open(dir.path()).unwrap());
-        let journal = Arc::new(Journal::start(store.clone()).unwrap());
+        let store = infrafi_store::Journal::open(dir.path()).unwrap();
+        let journal = Arc::new(Journal::start(store).unwrap());
         let threads: Vec<_> = (0..8u8)
             .map(|i| {
                 let journal = journal.clone();
@@ -145,6 +204,22 @@ mod tests {
         for thread in threads {
             thread.join().unwrap();
         }
-        assert_eq!(store.mempool_entries().unwrap().len(), 200);
+        drop(Arc::into_inner(journal).unwrap());
+        assert_eq!(entries_in(dir.path()).len(), 200);
+    }
+
+    #[test]
+    fn a_transaction_a_block_took_before_its_entry_was_written_is_not_left_in_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::start(infrafi_store::Journal::open(dir.path()).unwrap()).unwrap();
+        let (early, late, waiting) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        journal.persist(vec![(late, vec![2])]).unwrap();
+        // `early`'s block committed while its entry was on its way; `late`'s after it was stored.
+        journal.forget(vec![early, late]);
+        // Answered once written, so the forgetting (sent before) is written too.
+        journal.persist(vec![(waiting, vec![3])]).unwrap();
+        journal.persist(vec![(early, vec![1])]).unwrap();
+        drop(journal);
+        assert_eq!(entries_in(dir.path()), vec![(waiting, vec![3])]);
     }
 }

@@ -38,7 +38,7 @@ use infrafi_core::{Action, BlockContext, Event, Genesis, State, Transaction, TxE
 use infrafi_store::{Store, StoreError};
 use infrafi_tx::{CheckError, SealedTransaction, SignedTransaction, SigningKey, verify_batch};
 pub use mempool::Mempool;
-use producer::{block_events, produce, publish, record_block};
+use producer::{block_events, included, produce, publish, record_block};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 pub use replica::{
     CERTIFIED_PENDING_MAX, ConsensusStatus, Finalized, PENDING_BLOCKS_MAX, PeerStatus, Replica,
@@ -306,8 +306,9 @@ impl Node {
         let keeper = config.keeper.as_ref().map(SigningKey::address);
         let mut mempool = Mempool::new(config.mempool_txs_max, snapshot.clone(), keeper);
         let now = unix_now() + time_offset_secs;
-        restore_mempool(&store, &mut mempool, config.chain_id, now)?;
-        let journal = journal::Journal::start(store.clone()).map_err(StartError::Thread)?;
+        let stored = infrafi_store::Journal::open(&config.data_dir)?;
+        restore_mempool(&store, &stored, &mut mempool, config.chain_id, now)?;
+        let journal = journal::Journal::start(stored).map_err(StartError::Thread)?;
         let shared = Arc::new(Shared {
             mempool: Mutex::new(mempool),
             journal,
@@ -402,14 +403,8 @@ impl Node {
     /// them holds them durably. Returns how many were admitted.
     pub fn submit_from_peer(&self, txs: Vec<SignedTransaction>) -> usize {
         let mut unused = Vec::new();
-        self.verify_all(txs)
-            .into_iter()
-            .filter(|checked| {
-                checked.as_ref().is_ok_and(|sealed| {
-                    self.admit_to_pool(sealed.clone(), &mut unused, false).is_ok()
-                })
-            })
-            .count()
+        let checked = self.verify_all(txs);
+        self.admit_all(checked, &mut unused, false).iter().filter(|result| result.is_ok()).count()
     }
 
     /// The configuration.
@@ -462,10 +457,7 @@ impl Node {
     pub fn submit_batch(&self, txs: Vec<SignedTransaction>) -> Vec<Result<B256, SubmitError>> {
         let mut entries = Vec::new();
         let checked = self.verify_all(txs);
-        let mut results: Vec<Result<B256, SubmitError>> = checked
-            .into_iter()
-            .map(|checked| self.admit_to_pool(checked?, &mut entries, true))
-            .collect();
+        let mut results = self.admit_all(checked, &mut entries, true);
         if let Err(error) = self.persist(entries) {
             for result in &mut results {
                 if result.is_ok() {
@@ -479,7 +471,7 @@ impl Node {
     /// Admits and stores durably: what a 202 promises (see `journal`).
     fn admit(&self, sealed: infrafi_tx::SealedTransaction) -> Result<B256, SubmitError> {
         let mut entries = Vec::new();
-        let hash = self.admit_to_pool(sealed, &mut entries, true)?;
+        let hash = self.admit_all(vec![Ok(sealed)], &mut entries, true).remove(0)?;
         self.persist(entries).map_err(SubmitError::NotDurable)?;
         Ok(hash)
     }
@@ -527,37 +519,43 @@ impl Node {
         *lock(&self.shared.timings)
     }
 
-    /// Admits to the pool and adds what must be stored before answering to `entries`; in
+    /// Admits checked transactions to the pool in their order, under one hold of its lock (a
+    /// batch does not queue for the lock once per transaction, behind the block producer and
+    /// other batches), and adds what must be stored before answering to `entries`; in
     /// validator mode a transaction newly waiting here is queued for the other validators when
     /// `forward` is set.
-    fn admit_to_pool(
+    fn admit_all(
         &self,
-        sealed: infrafi_tx::SealedTransaction,
+        checked: Vec<Result<SealedTransaction, CheckError>>,
         entries: &mut Vec<journal::JournalEntry>,
         forward: bool,
-    ) -> Result<B256, SubmitError> {
+    ) -> Vec<Result<B256, SubmitError>> {
         if !self.is_running() {
-            return Err(SubmitError::NotRunning);
+            return checked.into_iter().map(|_| Err(SubmitError::NotRunning)).collect();
         }
         let now = self.shared.block_time_now();
         let started = Instant::now();
         let mut mempool = lock(&self.shared.mempool);
-        let admitted = mempool.admit(sealed, now);
+        let results = checked
+            .into_iter()
+            .map(|checked| {
+                let hash = mempool.admit(checked?, now)?;
+                // Already in the block being made: its block stores it. Otherwise (new, or sent
+                // again while waiting) it is stored; the same entry twice is harmless.
+                if let Some((sequence, tx)) = mempool.arrival(&hash) {
+                    entries.push(journal::encode_entry(hash, sequence, &tx.signed));
+                    if forward && let Some(outbox) = &self.shared.outbox {
+                        forward_to_peers(outbox, tx.signed.clone());
+                    }
+                }
+                Ok(hash)
+            })
+            .collect();
+        drop(mempool);
         let spent = timings::micros(started.elapsed());
-        {
-            let mut timings = lock(&self.shared.timings);
-            timings.admission.pool_micros = timings.admission.pool_micros.saturating_add(spent);
-        }
-        let hash = admitted?;
-        // Already in the block being made: its block stores it. Otherwise (new, or sent again
-        // while waiting) it is stored; the same entry twice is harmless.
-        if let Some((sequence, tx)) = mempool.arrival(&hash) {
-            entries.push(journal::encode_entry(hash, sequence, &tx.signed));
-            if forward && let Some(outbox) = &self.shared.outbox {
-                forward_to_peers(outbox, tx.signed.clone());
-            }
-        }
-        Ok(hash)
+        let mut timings = lock(&self.shared.timings);
+        timings.admission.pool_micros = timings.admission.pool_micros.saturating_add(spent);
+        results
     }
 
     /// Applies `action` from `sender` to the committed state, as the next block would, hands the
@@ -719,16 +717,25 @@ impl Drop for Node {
 }
 
 /// Puts the acknowledged transactions stored before a restart back in the pool, in their
-/// order, and forgets those that were included meanwhile or can no longer be.
+/// order, and forgets those that were included meanwhile or can no longer be. Those a node from
+/// before the journal had a file of its own left in the block store move to the journal first.
 fn restore_mempool(
     store: &Store,
+    journal_file: &infrafi_store::Journal,
     mempool: &mut Mempool,
     chain_id: u64,
     now: u64,
 ) -> Result<(), StoreError> {
+    let legacy = store.mempool_entries()?;
+    if !legacy.is_empty() {
+        // Written before removed: a crash in between finds them in both, and moves them again.
+        journal_file.write(&legacy, &[])?;
+        store.mempool_remove(&legacy.iter().map(|(hash, _)| *hash).collect::<Vec<_>>())?;
+        tracing::info!(moved = legacy.len(), "acknowledged transactions moved to the journal");
+    }
     let mut forget: Vec<[u8; 32]> = Vec::new();
     let mut waiting: Vec<(u64, SignedTransaction)> = Vec::new();
-    for (hash, bytes) in store.mempool_entries()? {
+    for (hash, bytes) in journal_file.entries()? {
         match journal::decode_entry(&bytes) {
             Some(entry) if store.receipt(&hash)?.is_none() => waiting.push(entry),
             // Included after all (a block committed between admission and this entry's write),
@@ -750,7 +757,7 @@ fn restore_mempool(
         mempool.restore(sealed, now).into_iter().collect();
     forget.extend(candidates.iter().filter(|h| !restored.contains(*h)).map(|h| h.0));
     if !forget.is_empty() {
-        store.mempool_remove(&forget)?;
+        journal_file.write(&[], &forget)?;
     }
     if stored > 0 {
         tracing::info!(stored, restored = restored.len(), "acknowledged transactions put back");

@@ -63,6 +63,7 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
     let executed = chain.execute(proposal);
     let events = block_events(&executed);
     let execution = executed.timings();
+    let included = included(&executed);
     let committing = Instant::now();
     let snapshot = match chain.commit(executed, None) {
         Ok(snapshot) => snapshot,
@@ -71,9 +72,15 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
             return Err(error);
         }
     };
+    shared.journal.forget(included);
     record_block(shared, &snapshot, proposed, &execution, committing.elapsed());
     publish(shared, snapshot, events);
     Ok(())
+}
+
+/// The hashes of a block's transactions: once it is committed, the journal forgets them.
+pub(super) fn included(executed: &ExecutedBlock) -> Vec<[u8; 32]> {
+    executed.receipts.iter().map(|receipt| receipt.tx_hash.0).collect()
 }
 
 /// Adds a committed block's propose, execution and commit times to the node's timings.

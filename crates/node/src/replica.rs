@@ -20,7 +20,7 @@ use crate::{
     block::BlockHeader,
     block_events,
     chain::{Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot},
-    lock, publish, record_block,
+    included, lock, publish, record_block,
 };
 use alloy_primitives::B256;
 use infrafi_tx::{SealedTransaction, SignedTransaction};
@@ -278,8 +278,10 @@ impl Replica {
         }
         let events = block_events(&block);
         let execution = block.timings();
+        let included = included(&block);
         let committing = Instant::now();
         let snapshot = self.chain.commit(block, certificate.clone())?;
+        self.shared.journal.forget(included);
         record_block(&self.shared, &snapshot, Duration::ZERO, &execution, committing.elapsed());
         let height = snapshot.header.height;
         if let Some(certificate) = certificate {

@@ -11,7 +11,7 @@ use infrafi_core::{
     ids::USDC,
 };
 use infrafi_node::{Node, NodeConfig, replay_from_genesis};
-use infrafi_store::Store;
+use infrafi_store::{Journal, Store};
 use infrafi_tx::SigningKey;
 use std::time::{Duration, Instant};
 use support::{CHAIN, genesis};
@@ -193,8 +193,69 @@ fn acknowledged_transactions_survive_a_restart_before_their_block_and_run_in_the
     }
     node.shutdown();
     drop(node);
-    let store = Store::open(dir.path()).unwrap();
-    assert!(store.mempool_entries().unwrap().is_empty(), "their blocks removed them");
+    let journal = Journal::open(dir.path()).unwrap();
+    assert!(journal.entries().unwrap().is_empty(), "forgotten once their blocks committed");
+}
+
+#[test]
+fn a_transaction_found_in_a_block_and_in_the_journal_after_a_crash_is_forgotten_not_run_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(100),
+        min_out: Amount::ZERO,
+    });
+    let signed = user.sign(CHAIN, 0, &mint);
+    let hash = {
+        let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
+        let hash = node.submit(signed.clone()).unwrap();
+        assert!(wait_for_receipt(&node, hash).error.is_none());
+        node.shutdown();
+        hash
+    };
+    // A crash between the block's write and the journal's forgetting leaves it in both.
+    let entry = infrafi_node::journal::encode_entry(hash, 0, &signed);
+    Journal::open(dir.path()).unwrap().write(&[entry], &[]).unwrap();
+    let node = Node::start(config(dir.path()), None).unwrap();
+    assert!(!node.is_pending(&hash), "a transaction in a block does not wait again");
+    assert_eq!(node.next_nonce(user.address()), 1);
+    assert_eq!(
+        node.snapshot().state.ledger.balance(user.address(), Asset::Usdai),
+        Amount::from_whole(100),
+        "minted once"
+    );
+    node.shutdown();
+    drop(node);
+    assert!(Journal::open(dir.path()).unwrap().entries().unwrap().is_empty());
+}
+
+#[test]
+fn acknowledged_transactions_an_older_node_left_in_the_block_store_move_to_the_journal_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(100),
+        min_out: Amount::ZERO,
+    });
+    let signed = user.sign(CHAIN, 0, &mint);
+    {
+        let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
+        node.shutdown();
+    }
+    // Before the journal had a file of its own, the block store's `mempool` table held them.
+    let hash = signed.hash();
+    let entry = infrafi_node::journal::encode_entry(hash, 0, &signed);
+    Store::open(dir.path()).unwrap().mempool_insert(&[entry]).unwrap();
+    let node = Node::start(config(dir.path()), None).unwrap();
+    assert!(wait_for_receipt(&node, hash).error.is_none());
+    node.shutdown();
+    drop(node);
+    assert!(Store::open(dir.path()).unwrap().mempool_entries().unwrap().is_empty());
+    assert!(Journal::open(dir.path()).unwrap().entries().unwrap().is_empty());
 }
 
 #[test]

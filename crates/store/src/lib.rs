@@ -11,10 +11,15 @@
 //! `infrafi_node::history`) are written in the same transaction as the block they were read
 //! from, keyed by that block's timestamp, so a crash never leaves a sample without its block.
 //!
-//! The acknowledged mempool: a transaction the node answered 202 for is in the `mempool` table
-//! (written durably before the answer) until the block that includes it is committed; that
-//! block's own write transaction removes it, so after a crash a transaction is in exactly one
-//! of the two.
+//! The acknowledged mempool ([`Journal`]): a transaction the node answered 202 for is in the
+//! `mempool` table of a database file of its own, `mempool.redb` (written durably before the
+//! answer), until the block that includes it is committed; the node then forgets it there. A
+//! file of its own because redb has one writer per database: in the block store, a block's
+//! write and the admission's writes waited for each other. After a crash an acknowledged
+//! transaction is in a block or in the journal (or, if the crash came between the block's write
+//! and the journal's forgetting, in both: the node then forgets it at start, finding its
+//! receipt). Stores written before the journal had its own file kept the table in the block
+//! store ([`Store::mempool_entries`]); the node moves what it finds there at start.
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -227,11 +232,8 @@ impl Store {
             write.open_table(HEADERS)?.insert(batch.height, batch.header.as_slice())?;
             write.open_table(BODIES)?.insert(batch.height, batch.body.as_slice())?;
             let mut receipts = write.open_table(RECEIPTS)?;
-            let mut mempool = write.open_table(MEMPOOL)?;
             for (hash, receipt) in &batch.receipts {
                 receipts.insert(hash, receipt.as_slice())?;
-                // Included: no longer waiting, in the same write as its receipt.
-                mempool.remove(hash)?;
             }
             let mut leaves = write.open_table(LEAVES)?;
             for (key, value) in &batch.leaves {
@@ -256,7 +258,8 @@ impl Store {
         Ok(())
     }
 
-    /// Records acknowledged transactions (hash and encoding) durably, in one write.
+    /// Records acknowledged transactions in the block store's `mempool` table durably, as nodes
+    /// did before the [`Journal`] had a file of its own (a test builds such a store with it).
     pub fn mempool_insert(&self, entries: &[MempoolEntry]) -> Result<(), StoreError> {
         let mut write = self.db.begin_write()?;
         write.set_durability(Durability::Immediate)?;
@@ -270,8 +273,8 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets acknowledged transactions that can no longer be included (their nonce was
-    /// used by another one, or they were found in a block after a crash).
+    /// Forgets acknowledged transactions stored in the block store by a node from before the
+    /// [`Journal`] had a file of its own (the node has moved them there).
     pub fn mempool_remove(&self, hashes: &[[u8; 32]]) -> Result<(), StoreError> {
         let write = self.db.begin_write()?;
         {
@@ -284,16 +287,10 @@ impl Store {
         Ok(())
     }
 
-    /// Every acknowledged transaction not yet in a block, by hash.
+    /// The acknowledged transactions a node from before the [`Journal`] had a file of its own
+    /// left in the block store's `mempool` table, by hash.
     pub fn mempool_entries(&self) -> Result<Vec<MempoolEntry>, StoreError> {
-        let read = self.db.begin_read()?;
-        let table = read.open_table(MEMPOOL)?;
-        let mut out = Vec::new();
-        for entry in table.iter()? {
-            let (hash, value) = entry?;
-            out.push((*hash.value(), value.value().to_vec()));
-        }
-        Ok(out)
+        mempool_entries(&self.db)
     }
 
     /// Stores the finalization certificate of a committed block that was committed without
@@ -416,6 +413,77 @@ impl Store {
     }
 }
 
+fn mempool_entries(db: &Database) -> Result<Vec<MempoolEntry>, StoreError> {
+    let read = db.begin_read()?;
+    let table = read.open_table(MEMPOOL)?;
+    let mut out = Vec::new();
+    for entry in table.iter()? {
+        let (hash, value) = entry?;
+        out.push((*hash.value(), value.value().to_vec()));
+    }
+    Ok(out)
+}
+
+/// The file name of the acknowledged-mempool journal inside the data directory.
+pub const JOURNAL_FILE: &str = "mempool.redb";
+
+/// The page cache of the journal: it holds only what waits for a block.
+const JOURNAL_CACHE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Acknowledged transactions not yet in a block, by hash, in `mempool.redb` beside the block
+/// store (see the crate doc): its writes never wait for a block's, nor a block's for them.
+#[derive(Debug)]
+pub struct Journal {
+    db: Database,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal in `directory`.
+    pub fn open(directory: &Path) -> Result<Journal, StoreError> {
+        std::fs::create_dir_all(directory).map_err(|source| StoreError::Directory {
+            path: directory.display().to_string(),
+            source,
+        })?;
+        let db = Database::builder()
+            .set_cache_size(JOURNAL_CACHE_BYTES)
+            .create(directory.join(JOURNAL_FILE))?;
+        let write = db.begin_write()?;
+        write.open_table(MEMPOOL)?;
+        write.commit()?;
+        Ok(Journal { db })
+    }
+
+    /// In one durable write, records `entries` (hash and the node's encoding) and forgets
+    /// `forget`; returns the hashes of `forget` that were not stored.
+    pub fn write(
+        &self,
+        entries: &[MempoolEntry],
+        forget: &[[u8; 32]],
+    ) -> Result<Vec<[u8; 32]>, StoreError> {
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::Immediate)?;
+        let mut absent = Vec::new();
+        {
+            let mut mempool = write.open_table(MEMPOOL)?;
+            for (hash, entry) in entries {
+                mempool.insert(hash, entry.as_slice())?;
+            }
+            for hash in forget {
+                if mempool.remove(hash)?.is_none() {
+                    absent.push(*hash);
+                }
+            }
+        }
+        write.commit()?;
+        Ok(absent)
+    }
+
+    /// Every acknowledged transaction not yet forgotten, by hash.
+    pub fn entries(&self) -> Result<Vec<MempoolEntry>, StoreError> {
+        mempool_entries(&self.db)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {
@@ -491,21 +559,26 @@ mod tests {
     }
 
     #[test]
-    fn an_acknowledged_transaction_stays_until_the_block_that_includes_it() {
+    fn an_acknowledged_transaction_stays_in_the_journal_until_it_is_forgotten() {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
             store.commit(&batch(0)).unwrap();
+            let journal = Journal::open(dir.path()).unwrap();
             let waiting = vec![([1; 32], vec![7]), ([2; 32], vec![8])];
-            store.mempool_insert(&waiting).unwrap();
+            assert!(journal.write(&waiting, &[]).unwrap().is_empty());
         }
         let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.mempool_entries().unwrap().len(), 2, "it survives a reopen");
-        // Block 1 includes transaction [1; 32] (its receipt): it leaves the table in that write.
+        let journal = Journal::open(dir.path()).unwrap();
+        assert_eq!(journal.entries().unwrap().len(), 2, "it survives a reopen");
+        // Block 1 includes transaction [1; 32]: the block's write leaves the journal alone (no
+        // write waits for the other's), the node forgets it after.
         store.commit(&batch(1)).unwrap();
-        assert_eq!(store.mempool_entries().unwrap(), vec![([2; 32], vec![8])]);
-        store.mempool_remove(&[[2; 32]]).unwrap();
-        assert!(store.mempool_entries().unwrap().is_empty());
+        assert_eq!(journal.entries().unwrap().len(), 2);
+        let absent = journal.write(&[([3; 32], vec![9])], &[[1; 32], [4; 32]]).unwrap();
+        assert_eq!(absent, vec![[4; 32]], "forgetting what is not there says so");
+        assert_eq!(journal.entries().unwrap(), vec![([2; 32], vec![8]), ([3; 32], vec![9])]);
+        assert!(store.mempool_entries().unwrap().is_empty(), "nothing in the block store");
     }
 
     #[test]
