@@ -18,10 +18,10 @@
 
 use crate::{
     state::State,
-    table::{Component, LeafVisitor, LeafVisitorMut, Slot, Table},
+    table::{Component, LeafKey, LeafValue, LeafVisitor, LeafVisitorMut, Slot, Table},
 };
-use serde::Serialize;
-use std::{collections::BTreeMap, fmt, hash::Hash};
+use serde::{Serialize, de::DeserializeOwned};
+use std::{collections::BTreeMap, fmt};
 
 /// The byte between a table's path and an entry's key in a leaf key.
 pub const KEY_SEPARATOR: u8 = 0;
@@ -29,6 +29,11 @@ pub const KEY_SEPARATOR: u8 = 0;
 /// The canonical (postcard) encoding of a key or value.
 fn encode<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     postcard::to_stdvec(value).expect("leaf encoding cannot fail: every type is plain data")
+}
+
+/// Decodes a leaf's entry key or value under `path`.
+fn decode<T: DeserializeOwned>(path: &str, bytes: &[u8]) -> Result<T, LeafError> {
+    postcard::from_bytes(bytes).map_err(|e| LeafError(format!("a leaf of `{path}`: {e}")))
 }
 
 /// One leaf, or its deletion.
@@ -94,8 +99,8 @@ struct AllLeaves(Vec<Leaf>);
 impl LeafVisitor for AllLeaves {
     fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
     where
-        K: Serialize + Ord + Hash + Clone,
-        V: Serialize + Clone,
+        K: LeafKey,
+        V: LeafValue,
     {
         self.0.extend(table.iter().map(|(key, value)| Leaf {
             key: table_leaf_key(path, key),
@@ -103,7 +108,7 @@ impl LeafVisitor for AllLeaves {
         }));
     }
 
-    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &Slot<T>) {
+    fn slot<T: LeafValue>(&mut self, path: &str, slot: &Slot<T>) {
         self.0.push(Leaf { key: slot_leaf_key(path), value: Some(encode(slot.get())) });
     }
 }
@@ -115,36 +120,145 @@ struct Schema(Vec<(String, LeafKind)>);
 impl LeafVisitor for Schema {
     fn table<K, V>(&mut self, path: &str, _: &Table<K, V>)
     where
-        K: Serialize + Ord + Hash + Clone,
-        V: Serialize + Clone,
+        K: LeafKey,
+        V: LeafValue,
     {
         self.0.push((path.to_string(), LeafKind::Table));
     }
 
-    fn slot<T: Serialize + Clone>(&mut self, path: &str, _: &Slot<T>) {
+    fn slot<T: LeafValue>(&mut self, path: &str, _: &Slot<T>) {
         self.0.push((path.to_string(), LeafKind::Slot));
     }
 }
 
-/// Takes the leaves touched by committed writes since the last time.
-#[derive(Default)]
-struct ChangedLeaves(Vec<Leaf>);
+/// Takes the leaves touched by committed writes since the last time (their keys only, with
+/// `values` off).
+struct ChangedLeaves {
+    leaves: Vec<Leaf>,
+    values: bool,
+}
 
 impl LeafVisitorMut for ChangedLeaves {
     fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
     where
-        K: Serialize + Ord + Hash + Clone,
-        V: Serialize + Clone,
+        K: LeafKey,
+        V: LeafValue,
     {
         for key in table.take_touched() {
-            let value = table.get(&key).map(encode);
-            self.0.push(Leaf { key: table_leaf_key(path, &key), value });
+            let value = if self.values { table.get(&key).map(encode) } else { None };
+            self.leaves.push(Leaf { key: table_leaf_key(path, &key), value });
         }
     }
 
-    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &mut Slot<T>) {
+    fn slot<T: LeafValue>(&mut self, path: &str, slot: &mut Slot<T>) {
         if slot.take_touched() {
-            self.0.push(Leaf { key: slot_leaf_key(path), value: Some(encode(slot.get())) });
+            let value = self.values.then(|| encode(slot.get()));
+            self.leaves.push(Leaf { key: slot_leaf_key(path), value });
+        }
+    }
+}
+
+/// Leaves grouped by the path of their table or slot: for each, the entry key (none for a
+/// slot) and what goes with it.
+type ByPath<'a, T> = BTreeMap<&'a [u8], Vec<(Option<&'a [u8]>, T)>>;
+
+/// The first path of `remaining` as an error: a leaf under a path the state does not have.
+fn unknown_path<T>(remaining: &ByPath<'_, T>) -> Result<(), LeafError> {
+    match remaining.keys().next() {
+        None => Ok(()),
+        Some(path) => {
+            Err(LeafError(format!("leaf under unknown path `{}`", String::from_utf8_lossy(path))))
+        }
+    }
+}
+
+/// Writes leaves into their tables and slots, outside any transaction.
+struct WriteLeaves<'a> {
+    by_path: ByPath<'a, Option<&'a [u8]>>,
+    error: Option<LeafError>,
+}
+
+impl WriteLeaves<'_> {
+    fn fail(&mut self, error: LeafError) {
+        self.error.get_or_insert(error);
+    }
+}
+
+impl LeafVisitorMut for WriteLeaves<'_> {
+    fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
+    where
+        K: LeafKey,
+        V: LeafValue,
+    {
+        let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
+        for (key, value) in entries {
+            let Some(key) = key else {
+                return self.fail(LeafError(format!("a leaf of table `{path}` without a key")));
+            };
+            let written = decode::<K>(path, key).and_then(|key| {
+                let value = value.map(|value| decode::<V>(path, value)).transpose()?;
+                table.overwrite(key, value);
+                Ok(())
+            });
+            if let Err(error) = written {
+                return self.fail(error);
+            }
+        }
+    }
+
+    fn slot<T: LeafValue>(&mut self, path: &str, slot: &mut Slot<T>) {
+        let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
+        for (key, value) in entries {
+            let (None, Some(value)) = (key, value) else {
+                return self.fail(LeafError(format!("slot `{path}` given an entry or no value")));
+            };
+            match decode::<T>(path, value) {
+                Ok(value) => slot.overwrite(value),
+                Err(error) => return self.fail(error),
+            }
+        }
+    }
+}
+
+/// Reads the values of leaves by key: `values[index]` for the leaf at `index`.
+struct ReadLeaves<'a> {
+    by_path: ByPath<'a, usize>,
+    values: Vec<Option<Vec<u8>>>,
+    error: Option<LeafError>,
+}
+
+impl LeafVisitor for ReadLeaves<'_> {
+    fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
+    where
+        K: LeafKey,
+        V: LeafValue,
+    {
+        let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
+        for (key, index) in entries {
+            let Some(key) = key else {
+                self.error
+                    .get_or_insert(LeafError(format!("a key of table `{path}` with no entry")));
+                return;
+            };
+            match decode::<K>(path, key) {
+                Ok(key) => self.values[index] = table.get(&key).map(encode),
+                Err(error) => {
+                    self.error.get_or_insert(error);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn slot<T: LeafValue>(&mut self, path: &str, slot: &Slot<T>) {
+        let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
+        for (key, index) in entries {
+            if key.is_some() {
+                self.error
+                    .get_or_insert(LeafError(format!("a key of slot `{path}` with an entry")));
+                return;
+            }
+            self.values[index] = Some(encode(slot.get()));
         }
     }
 }
@@ -155,13 +269,13 @@ struct TrackChanges;
 impl LeafVisitorMut for TrackChanges {
     fn table<K, V>(&mut self, _: &str, table: &mut Table<K, V>)
     where
-        K: Serialize + Ord + Hash + Clone,
-        V: Serialize + Clone,
+        K: LeafKey,
+        V: LeafValue,
     {
         table.track_changes();
     }
 
-    fn slot<T: Serialize + Clone>(&mut self, _: &str, slot: &mut Slot<T>) {
+    fn slot<T: LeafValue>(&mut self, _: &str, slot: &mut Slot<T>) {
         slot.take_touched();
     }
 }
@@ -184,9 +298,63 @@ impl State {
     /// [`State::track_changes`]); a removed table entry is a leaf with no value. Before change
     /// tracking starts, tables report nothing.
     pub fn take_changed_leaves(&mut self) -> Vec<Leaf> {
-        let mut changed = ChangedLeaves::default();
+        let mut changed = ChangedLeaves { leaves: Vec::new(), values: true };
         self.visit_mut("", &mut changed);
-        changed.0
+        changed.leaves
+    }
+
+    /// The keys of [`State::take_changed_leaves`], without encoding the values: what a copy
+    /// of the state that only needs to know where it differs takes.
+    pub fn take_changed_leaf_keys(&mut self) -> Vec<Vec<u8>> {
+        let mut changed = ChangedLeaves { leaves: Vec::new(), values: false };
+        self.visit_mut("", &mut changed);
+        changed.leaves.into_iter().map(|leaf| leaf.key).collect()
+    }
+
+    /// Writes `leaves` (a leaf key with its value, or `None` for a removed table entry, as
+    /// [`State::take_changed_leaves`] gives them) into this state, outside any transaction:
+    /// no undo entry, nothing reported as touched. A copy of the state before a block, given
+    /// the leaves the block changed, becomes the state after it (the leaves are the whole
+    /// state: [`State::from_leaves`]) at a cost that follows the block, not the state.
+    ///
+    /// Must be called between transactions. On an error (a leaf under a path the state does
+    /// not have, or bytes that do not decode) the state is partly written and must be dropped.
+    pub fn apply_leaves<'a>(
+        &mut self,
+        leaves: impl IntoIterator<Item = (&'a [u8], Option<&'a [u8]>)>,
+    ) -> Result<(), LeafError> {
+        let mut by_path: ByPath<'a, Option<&'a [u8]>> = BTreeMap::new();
+        for (key, value) in leaves {
+            let (path, entry) = split_leaf_key(key);
+            by_path.entry(path).or_default().push((entry, value));
+        }
+        let mut write = WriteLeaves { by_path, error: None };
+        self.visit_mut("", &mut write);
+        match write.error {
+            Some(error) => Err(error),
+            None => unknown_path(&write.by_path),
+        }
+    }
+
+    /// The value of each leaf key in this state (`None`: no such table entry), in the order
+    /// given. Changes nothing.
+    pub fn leaf_values<'a>(
+        &self,
+        keys: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Vec<Option<Vec<u8>>>, LeafError> {
+        let mut by_path: ByPath<'a, usize> = BTreeMap::new();
+        let mut count = 0;
+        for (index, key) in keys.into_iter().enumerate() {
+            let (path, entry) = split_leaf_key(key);
+            by_path.entry(path).or_default().push((entry, index));
+            count = index + 1;
+        }
+        let mut read = ReadLeaves { by_path, values: vec![None; count], error: None };
+        self.visit("", &mut read);
+        match read.error {
+            Some(error) => Err(error),
+            None => unknown_path(&read.by_path).map(|()| read.values),
+        }
     }
 
     /// The paths of every table and slot, in encoding order.
@@ -315,6 +483,78 @@ mod tests {
         let key = table_leaf_key(LedgerState::PATHS.holdings, &user);
         assert!(leaves.contains_key(&key), "the user's USDai holding is a leaf");
         assert!(state.take_changed_leaves().is_empty());
+    }
+
+    #[test]
+    fn a_copy_given_the_leaves_a_block_changed_becomes_the_state_after_the_block() {
+        let (mut state, _, user) = genesis_state();
+        state.track_changes();
+        let mut copy = state.clone();
+        let block = BlockContext { height: 1, timestamp: 1_010 };
+        // Minting the whole USDC balance removes its table entry.
+        let mint = Action::MintUsdai(MintUsdai {
+            token: USDC,
+            amount: Amount::from_whole(500),
+            min_out: Amount::ZERO,
+        });
+        apply(&mut state, &block, &Transaction { sender: user, action: mint }).unwrap();
+        let send = |amount| {
+            let to = Address::repeat_byte(3);
+            Action::Transfer(Transfer {
+                asset: Asset::Usdai,
+                to,
+                amount: Amount::from_whole(amount),
+            })
+        };
+        apply(&mut state, &block, &Transaction { sender: user, action: send(7) }).unwrap();
+        let refused = Transaction { sender: user, action: send(1_000) };
+        assert!(apply(&mut state, &block, &refused).is_err());
+        let changed = state.take_changed_leaves();
+        assert!(changed.iter().any(|leaf| leaf.value.is_none()), "a removed entry is a leaf");
+        assert!(copy != state);
+        copy.apply_leaves(changed.iter().map(|l| (l.key.as_slice(), l.value.as_deref()))).unwrap();
+        assert!(copy == state);
+        assert_eq!(copy.state_hash(), state.state_hash());
+        assert!(copy.take_changed_leaves().is_empty(), "written outside any transaction");
+        // The copy goes on exactly like the original: same writes, same leaves.
+        let next = BlockContext { height: 2, timestamp: 1_020 };
+        for state in [&mut state, &mut copy] {
+            apply(state, &next, &Transaction { sender: user, action: send(2) }).unwrap();
+        }
+        assert_eq!(copy.take_changed_leaves(), state.take_changed_leaves());
+        assert_eq!(copy.state_hash(), state.state_hash());
+    }
+
+    #[test]
+    fn leaf_values_are_what_the_leaves_list_and_none_for_a_missing_entry() {
+        let (mut state, _, _) = genesis_state();
+        let leaves = state.leaves();
+        let missing = table_leaf_key(LedgerState::PATHS.holdings, &Address::repeat_byte(9));
+        let keys: Vec<&[u8]> =
+            leaves.iter().map(|l| l.key.as_slice()).chain([missing.as_slice()]).collect();
+        let mut expected: Vec<Option<Vec<u8>>> = leaves.iter().map(|l| l.value.clone()).collect();
+        expected.push(None);
+        assert_eq!(state.leaf_values(keys.iter().copied()).unwrap(), expected);
+        state.track_changes();
+        assert_eq!(state.take_changed_leaf_keys(), Vec::<Vec<u8>>::new());
+    }
+
+    #[test]
+    fn a_leaf_under_an_unknown_path_or_that_does_not_decode_is_refused() {
+        let (state, _, _) = genesis_state();
+        let unknown = b"ledger.nowhere\0\x01".as_slice();
+        assert!(state.clone().apply_leaves([(unknown, Some(b"\x01".as_slice()))]).is_err());
+        assert!(state.leaf_values([unknown]).is_err());
+        let balance = state
+            .leaves()
+            .into_iter()
+            .find(|l| split_leaf_key(&l.key).0 == LedgerState::PATHS.balances.as_bytes())
+            .unwrap();
+        let empty = Some(b"".as_slice());
+        assert!(state.clone().apply_leaves([(balance.key.as_slice(), empty)]).is_err());
+        let clock = slot_leaf_key("clock");
+        assert!(state.clone().apply_leaves([(clock.as_slice(), None)]).is_err());
+        assert!(state.clone().apply_leaves([(clock.as_slice(), empty)]).is_err());
     }
 
     #[test]

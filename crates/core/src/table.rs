@@ -17,7 +17,7 @@
 //! never iterated, so its order (fixed hasher or not) can never reach the state or its
 //! encoding.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 use std::ops::RangeBounds;
@@ -199,6 +199,27 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
         self.generation += 1;
     }
 
+    /// Sets (`Some`) or removes (`None`) `key` outside any transaction: no undo entry, not
+    /// reported as touched. Only for bringing a copy of a state to the version of another one
+    /// whose changed leaves it is given ([`crate::State::apply_leaves`]), so it must be called
+    /// between transactions.
+    pub(crate) fn overwrite(&mut self, key: K, value: Option<V>) {
+        assert!(self.undo.is_empty(), "a table is overwritten only between transactions");
+        match value {
+            // Generation 0 is never the current one: the next transaction journals it.
+            Some(value) => {
+                if self.values.insert(key.clone(), Stored { value, generation: 0 }).is_none() {
+                    self.order.insert(key);
+                }
+            }
+            None => {
+                if self.values.remove(&key).is_some() {
+                    self.order.remove(&key);
+                }
+            }
+        }
+    }
+
     /// The keys touched by committed writes since the last call, in key order.
     pub fn take_touched(&mut self) -> Vec<K> {
         match &mut self.touched {
@@ -296,6 +317,12 @@ impl<T: Clone> Slot<T> {
         &mut self.value
     }
 
+    /// Replaces the value outside any transaction (see [`Table::overwrite`]).
+    pub(crate) fn overwrite(&mut self, value: T) {
+        assert!(self.undo.is_none(), "a slot is overwritten only between transactions");
+        self.value = value;
+    }
+
     /// Whether a committed write touched this slot since the last call; clears the flag.
     pub fn take_touched(&mut self) -> bool {
         std::mem::take(&mut self.touched)
@@ -338,6 +365,15 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Slot<T> {
     }
 }
 
+/// What a table's key must be to have leaves: encoded in a leaf key, decoded from one.
+pub trait LeafKey: Serialize + DeserializeOwned + Ord + Hash + Clone {}
+impl<K: Serialize + DeserializeOwned + Ord + Hash + Clone> LeafKey for K {}
+
+/// What a table's value or a slot's must be to have leaves: encoded in a leaf value, decoded
+/// from one.
+pub trait LeafValue: Serialize + DeserializeOwned + Clone {}
+impl<V: Serialize + DeserializeOwned + Clone> LeafValue for V {}
+
 /// A part of the state made of tables and slots: a [`Table`], a [`Slot`], or a struct of them
 /// declared with [`component!`]. Its leaves are visited in declaration order, which is also
 /// the order of its canonical encoding.
@@ -353,10 +389,10 @@ pub trait LeafVisitor {
     /// The table at `path`.
     fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
     where
-        K: Serialize + Ord + Hash + Clone,
-        V: Serialize + Clone;
+        K: LeafKey,
+        V: LeafValue;
     /// The slot at `path`.
-    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &Slot<T>);
+    fn slot<T: LeafValue>(&mut self, path: &str, slot: &Slot<T>);
 }
 
 /// What sees every table and slot of a component, writable.
@@ -364,10 +400,10 @@ pub trait LeafVisitorMut {
     /// The table at `path`.
     fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
     where
-        K: Serialize + Ord + Hash + Clone,
-        V: Serialize + Clone;
+        K: LeafKey,
+        V: LeafValue;
     /// The slot at `path`.
-    fn slot<T: Serialize + Clone>(&mut self, path: &str, slot: &mut Slot<T>);
+    fn slot<T: LeafValue>(&mut self, path: &str, slot: &mut Slot<T>);
 }
 
 /// The leaf path of `field` inside the component at `parent` (`ledger` and `holdings` give
@@ -376,7 +412,7 @@ pub fn child_path(parent: &str, field: &str) -> String {
     if parent.is_empty() { field.to_string() } else { format!("{parent}.{field}") }
 }
 
-impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Component for Table<K, V> {
+impl<K: LeafKey, V: LeafValue> Component for Table<K, V> {
     fn visit<T: LeafVisitor>(&self, path: &str, visitor: &mut T) {
         visitor.table(path, self);
     }
@@ -386,7 +422,7 @@ impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Component for Tabl
     }
 }
 
-impl<S: Serialize + Clone> Component for Slot<S> {
+impl<S: LeafValue> Component for Slot<S> {
     fn visit<T: LeafVisitor>(&self, path: &str, visitor: &mut T) {
         visitor.slot(path, self);
     }

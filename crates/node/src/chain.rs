@@ -47,9 +47,12 @@ use infrafi_tx::{SealedTransaction, SignedTransaction, verify_batch};
 pub use replay::replay_from_genesis;
 use std::{
     collections::BTreeMap,
-    sync::Arc,
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
+
+/// A leaf a block changed: its key and its new value, or `None` when removed.
+pub type ChangedLeaf = (Vec<u8>, Option<Vec<u8>>);
 
 /// What readers see: a committed block and the state after it.
 #[derive(Debug)]
@@ -62,12 +65,23 @@ pub struct Snapshot {
     pub state: State,
     /// The Merkle tree of that state (`tree.root() == header.state_root`).
     pub tree: Tree,
+    /// The leaves the block changed (leaf key, new value or `None` when removed), when known:
+    /// given them, a copy of the parent's state becomes this one at the block's cost
+    /// (`State::apply_leaves`). `None` for a state loaded or built whole (genesis, a restart,
+    /// a state sync).
+    pub changed_leaves: Option<Vec<ChangedLeaf>>,
 }
 
 impl Snapshot {
     /// This block as the parent of the next one.
     pub fn as_parent(&self) -> Parent<'_> {
-        Parent { header: &self.header, hash: self.hash, state: &self.state, tree: &self.tree }
+        Parent {
+            header: &self.header,
+            hash: self.hash,
+            state: &self.state,
+            tree: &self.tree,
+            changed_leaves: self.changed_leaves.as_deref(),
+        }
     }
 }
 
@@ -83,6 +97,8 @@ pub struct Parent<'a> {
     pub state: &'a State,
     /// That state's Merkle tree.
     pub tree: &'a Tree,
+    /// The leaves the parent block changed, when known (see [`Snapshot::changed_leaves`]).
+    pub changed_leaves: Option<&'a [ChangedLeaf]>,
 }
 
 /// A block to execute: its place, its time and its transactions.
@@ -110,7 +126,7 @@ pub struct ExecutedBlock {
     /// Each receipt's stored encoding, as hashed into the receipts root (encoded once).
     receipt_bytes: Vec<Vec<u8>>,
     /// The leaves it changed.
-    leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    leaves: Vec<ChangedLeaf>,
     /// The invariant the state after it breaks, if any: such a block is never committed.
     violation: Option<BrokenInvariant>,
     /// The state after it.
@@ -129,8 +145,11 @@ pub struct ExecutionTimings {
     pub verify: Duration,
     /// How many signatures that was.
     pub signatures_checked: u64,
-    /// Copying the parent's state and Merkle tree (the block runs on a copy).
+    /// Getting a state equal to the parent's for the block to change: the state one block
+    /// behind brought forward by the leaves changed since, or a whole copy (`state_copied`).
     pub copy: Duration,
+    /// Whether the parent's state was copied whole (no state one block behind was free).
+    pub state_copied: bool,
     /// Running the block's upkeep and its transactions.
     pub transactions: Duration,
     /// Checking the state after it against the invariants.
@@ -149,7 +168,13 @@ impl ExecutedBlock {
 
     /// This block as the parent of the next one (a block built on an uncommitted one).
     pub fn as_parent(&self) -> Parent<'_> {
-        Parent { header: &self.header, hash: self.hash, state: &self.state, tree: &self.tree }
+        Parent {
+            header: &self.header,
+            hash: self.hash,
+            state: &self.state,
+            tree: &self.tree,
+            changed_leaves: Some(&self.leaves),
+        }
     }
 
     /// The state after the block.
@@ -230,10 +255,21 @@ impl BlockExecutor for Chain {
 }
 
 /// The executor over one chain.
+///
+/// A block runs on a state of its own, never on one a reader may hold. Rather than copy the
+/// parent's state whole (a cost that grows with the state), the chain keeps the snapshot
+/// before the committed head (`previous`); once no reader holds it any more, it becomes the
+/// next block's state, brought to the parent by the leaves changed since (`State::apply_leaves`:
+/// the committed head's, and an unfinalized parent's on top when the block follows one). A
+/// whole copy remains the fallback: a reader still holds the snapshot, a block on a deeper or
+/// competing fork, the first block after a start. Debug builds check that the state so made
+/// equals the parent's.
 pub struct Chain {
     chain_id: u64,
     store: Arc<Store>,
     committed: Arc<Snapshot>,
+    /// The snapshot committed before `committed` (see above).
+    previous: Mutex<Option<Arc<Snapshot>>>,
     history_interval_secs: u64,
     history_last_at: Option<u64>,
 }
@@ -439,11 +475,13 @@ impl Chain {
         tree: Tree,
         header: BlockHeader,
     ) -> Chain {
-        let committed = Arc::new(Snapshot { hash: header.hash(), header, state, tree });
+        let committed =
+            Arc::new(Snapshot { hash: header.hash(), header, state, tree, changed_leaves: None });
         Chain {
             chain_id,
             store,
             committed,
+            previous: Mutex::new(None),
             history_interval_secs: history::HISTORY_INTERVAL_SECS_DEFAULT,
             history_last_at: None,
         }
@@ -496,12 +534,54 @@ impl Chain {
         self.execute_after(committed.as_parent(), proposal)
     }
 
-    /// Executes a proposal on `parent`, on a copy of its state.
+    /// A state equal to `parent`'s that a block may change (see [`Chain`]), and whether it is
+    /// a whole copy.
+    fn working_state(&self, parent: Parent<'_>) -> (State, bool) {
+        match self.bring_previous_forward(parent) {
+            Some(state) => {
+                #[cfg(debug_assertions)]
+                assert!(
+                    state == *parent.state,
+                    "the state brought forward to block {} differs from it",
+                    parent.header.height
+                );
+                (state, false)
+            }
+            None => (parent.state.clone(), true),
+        }
+    }
+
+    /// The snapshot before the committed head, if no reader holds it, brought to `parent` (the
+    /// committed head, or an executed block right after it) by the leaves changed since.
+    fn bring_previous_forward(&self, parent: Parent<'_>) -> Option<State> {
+        let committed = &self.committed;
+        let head_changes = committed.changed_leaves.as_deref()?;
+        let changes: &[&[ChangedLeaf]] = if parent.hash == committed.hash {
+            &[head_changes]
+        } else if parent.header.parent_hash == committed.hash {
+            &[head_changes, parent.changed_leaves?]
+        } else {
+            return None;
+        };
+        let previous = self.previous.lock().unwrap_or_else(PoisonError::into_inner).take()?;
+        if previous.hash != committed.header.parent_hash {
+            return None;
+        }
+        let mut state = Arc::try_unwrap(previous).ok()?.state;
+        for leaves in changes {
+            state
+                .apply_leaves(leaves.iter().map(|(key, value)| (key.as_slice(), value.as_deref())))
+                .ok()?;
+        }
+        Some(state)
+    }
+
+    /// Executes a proposal on `parent`, on a state of its own equal to the parent's.
     pub fn execute_after(&self, parent: Parent<'_>, proposal: Proposal) -> ExecutedBlock {
         assert_eq!(proposal.height, parent.header.height + 1, "a proposal must follow its parent");
         assert!(proposal.timestamp >= parent.header.timestamp, "block time must not go back");
         let started = Instant::now();
-        let mut state = parent.state.clone();
+        let (mut state, state_copied) = self.working_state(parent);
         let mut tree = parent.tree.clone();
         let copied = Instant::now();
         let context = BlockContext { height: proposal.height, timestamp: proposal.timestamp };
@@ -517,7 +597,7 @@ impl Chain {
                 "an executed block breaks an invariant"
             );
         }
-        let leaves: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+        let leaves: Vec<ChangedLeaf> =
             state.take_changed_leaves().into_iter().map(|l| (l.key, l.value)).collect();
         tree.apply(leaves.iter().map(|(k, v)| (k, v.as_ref())));
         let state_root = tree.root();
@@ -540,6 +620,7 @@ impl Chain {
             verify: Duration::ZERO,
             signatures_checked: 0,
             copy: copied - started,
+            state_copied,
             transactions: ran - copied,
             invariants: checked - ran,
             state_root: rooted - checked,
@@ -685,7 +766,7 @@ impl Chain {
             self.history_interval_secs,
         )
         .then(|| history::sample(&block.state, block.header.height));
-        let batch = CommitBatch {
+        let mut batch = CommitBatch {
             height: block.header.height,
             header: encode(&block.header),
             body: encode_json(&block.body),
@@ -704,12 +785,15 @@ impl Chain {
         if let Some(sample) = &history {
             self.history_last_at = Some(sample.timestamp);
         }
-        self.committed = Arc::new(Snapshot {
+        let head = Arc::new(Snapshot {
             hash: block.hash,
             header: block.header,
             state: block.state,
             tree: block.tree,
+            changed_leaves: Some(std::mem::take(&mut batch.leaves)),
         });
+        let previous = std::mem::replace(&mut self.committed, head);
+        *self.previous.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(previous);
         Ok(self.committed.clone())
     }
 }

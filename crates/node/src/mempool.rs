@@ -7,8 +7,13 @@
 //! order), so a transaction admitted because it applies there almost always applies in its
 //! block. What can still differ is time (a price turns stale, a window closes between admission
 //! and the block); such a transaction is included and rejected like any other, after having
-//! passed admission. After each commit the pending state is rebuilt from the new committed
-//! state and the transactions still waiting.
+//! passed admission. After each commit the pending state is the new committed state with the
+//! transactions still waiting applied again: brought there without copying the state, by
+//! overwriting the leaves the block changed and those the waiting transactions had written
+//! with the new committed values (`State::apply_leaves`), so its cost follows the block and
+//! the pool, not the state; copied whole only when the block's changes are unknown or it does
+//! not follow the previous committed block (a restart, a gap). Debug builds check every such
+//! shortcut against a whole rebuild.
 //!
 //! Nothing admitted is evicted: an acknowledged transaction leaves the pool by being included,
 //! or when its nonce is consumed by another one (a block from elsewhere).
@@ -52,6 +57,7 @@ pub struct Mempool {
     in_flight: HashSet<B256>,
     in_flight_by_sender: HashMap<Address, u64>,
     without_standing: usize,
+    rebuilds: u64,
 }
 
 impl Mempool {
@@ -62,7 +68,7 @@ impl Mempool {
         Mempool {
             capacity,
             keeper,
-            pending_state: committed.state.clone(),
+            pending_state: whole_copy(&committed.state),
             committed,
             by_sender: HashMap::new(),
             by_hash: HashMap::new(),
@@ -70,7 +76,14 @@ impl Mempool {
             in_flight: HashSet::new(),
             in_flight_by_sender: HashMap::new(),
             without_standing: 0,
+            rebuilds: 0,
         }
+    }
+
+    /// How many times the pending state was copied whole from a committed state since the pool
+    /// was made (see the module doc): once at the start, then only after a restart or a gap.
+    pub fn rebuilds(&self) -> u64 {
+        self.rebuilds
     }
 
     /// How many transactions wait (not counting the block being made).
@@ -113,7 +126,12 @@ impl Mempool {
     /// The context a transaction admitted now is checked in: the pending state's block, or
     /// the next one, at `now` (never before the pending state's time).
     fn next_context(&self, now: u64) -> BlockContext {
-        let clock = *self.pending_state.clock.get();
+        self.context_after(&self.pending_state, now)
+    }
+
+    /// The context of the block after `state` (the pending state, or one being rebuilt).
+    fn context_after(&self, state: &State, now: u64) -> BlockContext {
+        let clock = *state.clock.get();
         BlockContext {
             height: clock.height.max(self.committed.header.height + 1),
             timestamp: clock.timestamp.max(now),
@@ -323,11 +341,11 @@ impl Mempool {
     }
 
     /// A block was committed: forgets its transactions (their receipts are stored), drops
-    /// waiting ones whose nonce it consumed, and rebuilds the pending state from `committed`
-    /// and the transactions still waiting, in arrival order, at `now`.
+    /// waiting ones whose nonce it consumed, and brings the pending state to `committed` with
+    /// the transactions still waiting applied again, in arrival order, at `now`.
     pub fn on_commit(&mut self, committed: Arc<Snapshot>, now: u64) {
         self.settle_in_flight();
-        self.committed = committed;
+        let previous = std::mem::replace(&mut self.committed, committed);
         let state = &self.committed.state;
         let mut stale: Vec<Pending> = Vec::new();
         for (sender, queue) in &mut self.by_sender {
@@ -343,26 +361,81 @@ impl Mempool {
             self.remove_pending(pending);
         }
         self.by_sender.retain(|_, queue| !queue.is_empty());
-        self.pending_state = self.committed.state.clone();
+        if !self.bring_pending_forward(&previous) {
+            self.pending_state = whole_copy(&self.committed.state);
+            self.rebuilds += 1;
+        }
+        let mut pending_state = std::mem::take(&mut self.pending_state);
+        self.apply_waiting(&mut pending_state, now);
+        self.pending_state = pending_state;
+        #[cfg(debug_assertions)]
+        {
+            let mut rebuilt = whole_copy(&self.committed.state);
+            self.apply_waiting(&mut rebuilt, now);
+            assert!(
+                rebuilt == self.pending_state,
+                "the pending state brought forward to block {} differs from a rebuild",
+                self.committed.header.height
+            );
+        }
+    }
+
+    /// Makes the pending state (`previous` with the waiting transactions applied, which wrote
+    /// exactly the leaves it reports as changed) equal to the new committed state, without
+    /// copying it: every leaf the block changed takes the block's value, every other leaf the
+    /// waiting transactions wrote takes the committed value (the block left it as in
+    /// `previous`), and the rest already agrees. False when that cannot be done (the block's
+    /// changes are unknown or it does not follow `previous`): the caller copies the state.
+    fn bring_pending_forward(&mut self, previous: &Snapshot) -> bool {
+        let committed = &self.committed;
+        let Some(block_leaves) = &committed.changed_leaves else { return false };
+        if committed.header.parent_hash != previous.hash {
+            return false;
+        }
+        let written = self.pending_state.take_changed_leaf_keys();
+        let in_block: HashSet<&[u8]> = block_leaves.iter().map(|(key, _)| key.as_slice()).collect();
+        let others: Vec<&[u8]> =
+            written.iter().map(Vec::as_slice).filter(|key| !in_block.contains(key)).collect();
+        let Ok(values) = committed.state.leaf_values(others.iter().copied()) else {
+            return false;
+        };
+        let leaves = block_leaves
+            .iter()
+            .map(|(key, value)| (key.as_slice(), value.as_deref()))
+            .chain(others.iter().copied().zip(values.iter().map(Option::as_deref)));
+        self.pending_state.apply_leaves(leaves).is_ok()
+    }
+
+    /// Applies the waiting transactions to `state` (the committed state) in arrival order, in
+    /// the block after it at `now`.
+    fn apply_waiting(&self, state: &mut State, now: u64) {
         let mut order: Vec<(u64, Address, u64)> = self
             .by_sender
             .iter()
             .flat_map(|(sender, queue)| queue.iter().map(|(n, p)| (p.sequence, *sender, *n)))
             .collect();
         order.sort_unstable();
-        let context = self.next_context(now);
+        let context = self.context_after(state, now);
         for (_, sender, nonce) in order {
             let Some(pending) = self.by_sender.get(&sender).and_then(|q| q.get(&nonce)) else {
                 continue;
             };
             // A sender whose run has a gap (a block from elsewhere skipped one) is not applied
             // past it; it waits for the gap like before.
-            if tx::consume_nonce(&mut self.pending_state, sender, nonce).is_ok() {
+            if tx::consume_nonce(state, sender, nonce).is_ok() {
                 let transaction = Transaction { sender, action: pending.tx.action.clone() };
-                let _ = tx::apply(&mut self.pending_state, &context, &transaction);
+                let _ = tx::apply(state, &context, &transaction);
             }
         }
     }
+}
+
+/// A whole copy of a committed state to apply waiting transactions to, reporting the leaves
+/// they write from now on (what [`Mempool::on_commit`] brings forward).
+fn whole_copy(committed: &State) -> State {
+    let mut state = committed.clone();
+    state.track_changes();
+    state
 }
 
 #[cfg(test)]
@@ -392,7 +465,8 @@ pub(crate) mod tests {
             state_root: B256::ZERO,
             transaction_count: 0,
         };
-        Arc::new(Snapshot { hash: header.hash(), header, state, tree: Default::default() })
+        let tree = Default::default();
+        Arc::new(Snapshot { hash: header.hash(), header, state, tree, changed_leaves: None })
     }
 
     /// A market where each of `funded` holds 100 USDC and `admin` is the admin.
@@ -418,6 +492,123 @@ pub(crate) mod tests {
 
     fn signed(key: &SigningKey, nonce: u64, action: &Action) -> SealedTransaction {
         key.sign(1, nonce, action).verify(1).unwrap()
+    }
+
+    /// The block after `parent` carrying `txs` at `timestamp`, committed as a chain commits
+    /// one: its snapshot knows the leaves it changed.
+    fn block_after(parent: &Snapshot, txs: &[SealedTransaction], timestamp: u64) -> Arc<Snapshot> {
+        let mut state = parent.state.clone();
+        state.track_changes();
+        let context = BlockContext { height: parent.header.height + 1, timestamp };
+        let _ = tx::begin_block(&mut state, &context);
+        for sealed in txs {
+            if tx::consume_nonce(&mut state, sealed.sender, sealed.signed.nonce).is_ok() {
+                let transaction =
+                    Transaction { sender: sealed.sender, action: sealed.action.clone() };
+                let _ = tx::apply(&mut state, &context, &transaction);
+            }
+        }
+        let changed = state.take_changed_leaves().into_iter().map(|l| (l.key, l.value)).collect();
+        let header = crate::BlockHeader {
+            chain_id: 1,
+            height: context.height,
+            timestamp,
+            parent_hash: parent.hash,
+            transactions_root: B256::ZERO,
+            receipts_root: B256::ZERO,
+            state_root: B256::ZERO,
+            transaction_count: txs.len() as u32,
+        };
+        let tree = Default::default();
+        Arc::new(Snapshot {
+            hash: header.hash(),
+            header,
+            state,
+            tree,
+            changed_leaves: Some(changed),
+        })
+    }
+
+    /// The pending state rebuilt whole, as the pool did before it brought it forward: the
+    /// committed state with the waiting transactions applied in arrival order at `now`.
+    fn rebuilt(pool: &Mempool, now: u64) -> State {
+        let mut state = pool.committed.state.clone();
+        let clock = *state.clock.get();
+        let context = BlockContext {
+            height: clock.height.max(pool.committed.header.height + 1),
+            timestamp: clock.timestamp.max(now),
+        };
+        for waiting in pool.waiting() {
+            if tx::consume_nonce(&mut state, waiting.sender, waiting.signed.nonce).is_ok() {
+                let transaction =
+                    Transaction { sender: waiting.sender, action: waiting.action.clone() };
+                let _ = tx::apply(&mut state, &context, &transaction);
+            }
+        }
+        state
+    }
+
+    #[test]
+    fn the_pending_state_follows_each_block_without_a_copy_and_equals_a_rebuild() {
+        let keys: Vec<SigningKey> =
+            ["a", "b", "c", "d", "e"].iter().map(|seed| SigningKey::from_seed(seed)).collect();
+        let [a, b, c, d, e] = &keys[..] else { unreachable!() };
+        let funded: Vec<Address> = keys.iter().map(SigningKey::address).collect();
+        let genesis = market(ADMIN, &funded);
+        let mut pool = Mempool::new(100, genesis.clone(), None);
+        assert_eq!(pool.rebuilds(), 0);
+        for tx in [tx(a, 0), tx(a, 1), tx(b, 0)] {
+            pool.admit(tx, NOW).unwrap();
+        }
+        // A block carries exactly what the pool had applied and took; c's transaction arrives
+        // while it is being made.
+        let taken = pool.take_ready(10, |_| 0);
+        pool.admit(tx(c, 0), NOW + 1).unwrap();
+        let block_1 = block_after(&genesis, &taken, NOW + 5);
+        pool.on_commit(block_1.clone(), NOW + 5);
+        assert_eq!(pool.rebuilds(), 0, "brought forward, not copied");
+        assert!(*pool.pending_state() == rebuilt(&pool, NOW + 5));
+        assert_eq!(pool.len(), 1);
+
+        // A block the pool did not predict, made elsewhere: a sender it never saw (a peer's or
+        // a keeper's transaction), another transaction with c's waiting nonce (c's is dropped),
+        // a refused one that still uses its nonce, and a's next one the pool never had.
+        pool.admit(tx(b, 1), NOW + 6).unwrap();
+        pool.admit(tx(a, 2), NOW + 6).unwrap();
+        let unpredicted = vec![
+            signed(d, 0, &send(Amount::from_whole(60).0)),
+            signed(c, 0, &send(Amount::from_whole(100).0)),
+            signed(e, 0, &send(Amount::from_whole(1_000).0)),
+        ];
+        let block_2 = block_after(&block_1, &unpredicted, NOW + 20);
+        pool.on_commit(block_2.clone(), NOW + 21);
+        assert_eq!(pool.rebuilds(), 0);
+        assert!(*pool.pending_state() == rebuilt(&pool, NOW + 21));
+        assert!(!pool.contains(&tx(c, 0).hash()), "its nonce was used by the block");
+        assert_eq!(
+            (pool.len(), pool.next_nonce(c.address()), pool.next_nonce(e.address())),
+            (2, 1, 1)
+        );
+        assert_eq!(pool.next_nonce(a.address()), 3);
+
+        // The pool misses a block (a gap): it copies the new head whole.
+        let block_3 = block_after(&block_2, &[tx(b, 1)], NOW + 30);
+        let block_4 = block_after(&block_3, &[tx(a, 2)], NOW + 40);
+        pool.on_commit(block_4.clone(), NOW + 40);
+        assert_eq!(pool.rebuilds(), 1);
+        assert!(*pool.pending_state() == rebuilt(&pool, NOW + 40));
+        assert!(pool.is_empty());
+        // And again for a head whose changes are unknown (loaded whole).
+        pool.admit(tx(d, 1), NOW + 41).unwrap();
+        pool.on_commit(snapshot_of(block_4.state.clone()), NOW + 42);
+        assert_eq!(pool.rebuilds(), 2);
+        assert!(*pool.pending_state() == rebuilt(&pool, NOW + 42));
+        // From there it goes on without copies.
+        let block_5 = block_after(&pool.committed.clone(), &[], NOW + 50);
+        pool.on_commit(block_5, NOW + 50);
+        assert_eq!(pool.rebuilds(), 2);
+        assert!(*pool.pending_state() == rebuilt(&pool, NOW + 50));
+        assert_eq!(pool.next_nonce(d.address()), 2);
     }
 
     #[test]

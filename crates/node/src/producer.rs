@@ -110,7 +110,11 @@ pub(super) fn publish(shared: &Shared, snapshot: Arc<Snapshot>, events: BlockEve
     *lock(&shared.last_commit) = Instant::now();
     // After the snapshot: a reader sees the transaction in flight, then its receipt.
     let rebuilding = Instant::now();
-    lock(&shared.mempool).on_commit(snapshot.clone(), shared.block_time_now());
+    let mempool_rebuilds = {
+        let mut mempool = lock(&shared.mempool);
+        mempool.on_commit(snapshot.clone(), shared.block_time_now());
+        mempool.rebuilds()
+    };
     let rebuilt = rebuilding.elapsed();
     shared.height.send_replace(height);
     // No subscriber is not an error.
@@ -122,6 +126,7 @@ pub(super) fn publish(shared: &Shared, snapshot: Arc<Snapshot>, events: BlockEve
     let mut timings = lock(&shared.timings);
     let blocks = &mut timings.blocks;
     blocks.mempool_micros = blocks.mempool_micros.saturating_add(timings::micros(rebuilt));
+    blocks.mempool_rebuilds = mempool_rebuilds;
     blocks.publish_micros = blocks.publish_micros.saturating_add(timings::micros(rest));
 }
 

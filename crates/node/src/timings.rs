@@ -43,8 +43,12 @@ pub struct BlockTimings {
     pub verify_micros: u64,
     /// How many signatures that was: a transaction admitted here is never checked again.
     pub signatures_checked: u64,
-    /// Copying the parent's state and Merkle tree.
+    /// Getting the state a block runs on: the state one block behind brought forward by the
+    /// leaves changed since, or a whole copy of the parent's.
     pub copy_micros: u64,
+    /// How many blocks ran on a whole copy of the parent's state (the first after a start; a
+    /// reader still held the state one block behind; a block on a deeper fork).
+    pub state_copies: u64,
     /// Running the block's upkeep and its transactions.
     pub execute_micros: u64,
     /// Checking the invariants after the block.
@@ -55,9 +59,13 @@ pub struct BlockTimings {
     pub header_micros: u64,
     /// Encoding the block and its receipts and writing them durably.
     pub commit_micros: u64,
-    /// Rebuilding the mempool's pending state on the new head (a copy of the state and every
-    /// waiting transaction applied again).
+    /// Bringing the mempool's pending state to the new head (the leaves the block and the
+    /// waiting transactions changed overwritten with the head's, or a whole copy) and applying
+    /// every waiting transaction again.
     pub mempool_micros: u64,
+    /// How many times the pending state was copied whole since the start (the start itself; a
+    /// block whose changes were unknown or that did not follow the previous head).
+    pub mempool_rebuilds: u64,
     /// Publishing: the new snapshot, the event feed and the keeper's upkeep.
     pub publish_micros: u64,
 }
@@ -83,6 +91,7 @@ impl BlockTimings {
         self.signatures_checked =
             self.signatures_checked.saturating_add(execution.signatures_checked);
         self.copy_micros = self.copy_micros.saturating_add(micros(execution.copy));
+        self.state_copies = self.state_copies.saturating_add(u64::from(execution.state_copied));
         self.execute_micros = self.execute_micros.saturating_add(micros(execution.transactions));
         self.invariants_micros =
             self.invariants_micros.saturating_add(micros(execution.invariants));

@@ -10,10 +10,13 @@ use infrafi_core::{
     action::{MintUsdai, Stake},
     ids::USDC,
 };
-use infrafi_node::{Node, NodeConfig, replay_from_genesis};
+use infrafi_node::{Chain, Node, NodeConfig, Proposal, Snapshot, replay_from_genesis};
 use infrafi_store::{Journal, Store};
-use infrafi_tx::SigningKey;
-use std::time::{Duration, Instant};
+use infrafi_tx::{SealedTransaction, SigningKey};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use support::{CHAIN, genesis};
 
 fn config(dir: &std::path::Path) -> NodeConfig {
@@ -271,4 +274,132 @@ fn a_data_directory_of_blocks_signed_under_domain_version_1_is_refused_with_a_cl
     let error = Node::start(config(dir.path()), None).err().unwrap().to_string();
     assert!(error.contains("signed under EIP-712 domain version 1"), "{error}");
     assert!(error.contains(&format!("verifies version {}", infrafi_tx::DOMAIN_VERSION)), "{error}");
+}
+
+/// A chain of `genesis` in `dir`, driven by hand.
+fn open_chain(dir: &std::path::Path, genesis: &infrafi_core::Genesis) -> Chain {
+    Chain::open(Arc::new(Store::open(dir).unwrap()), CHAIN, Some(genesis)).unwrap()
+}
+
+/// `user` mints `amount` USDai with `nonce`, verified.
+fn minted(user: &SigningKey, nonce: u64, amount: u128) -> SealedTransaction {
+    let mint = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(amount),
+        min_out: Amount::ZERO,
+    });
+    user.sign(CHAIN, nonce, &mint).verify(CHAIN).unwrap()
+}
+
+/// The block after `parent`, `seconds` later, carrying `transactions`.
+fn proposal_after(
+    parent: &Snapshot,
+    seconds: u64,
+    transactions: Vec<SealedTransaction>,
+) -> Proposal {
+    Proposal {
+        height: parent.header.height + 1,
+        timestamp: parent.header.timestamp + seconds,
+        transactions,
+    }
+}
+
+#[test]
+fn a_block_runs_on_the_state_one_block_behind_unless_a_reader_holds_it_with_the_same_roots() {
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let (dir, copying_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut chain = open_chain(dir.path(), &genesis);
+    // Every snapshot of this one stays held by a reader, so every block copies its parent.
+    let mut copying = open_chain(copying_dir.path(), &genesis);
+    let mut held = vec![copying.committed()];
+    let mut reader: Option<(Arc<Snapshot>, B256)> = None;
+    let mut copied = Vec::new();
+    for nonce in 0..6u64 {
+        if nonce == 2 {
+            let snapshot = chain.committed();
+            let hash = snapshot.state.state_hash();
+            reader = Some((snapshot, hash));
+        }
+        if nonce == 4 {
+            let (snapshot, hash) = reader.take().unwrap();
+            assert_eq!(snapshot.state.state_hash(), hash, "a reader's state never changes");
+        }
+        let tx = minted(&user, nonce, 1 + u128::from(nonce));
+        let block = chain.execute(proposal_after(&chain.committed(), 10, vec![tx.clone()]));
+        let other = copying.execute(proposal_after(&copying.committed(), 10, vec![tx]));
+        assert!(other.timings().state_copied);
+        assert_eq!(block.header, other.header, "block {} is the same either way", nonce + 1);
+        copied.push(block.timings().state_copied);
+        chain.commit(block, None).unwrap();
+        held.push(copying.commit(other, None).unwrap());
+    }
+    // The first block after the start has no state one block behind; block 4's was held by
+    // the reader (block 2's snapshot).
+    assert_eq!(copied, [true, false, false, true, false, false]);
+    let usdai = chain.committed().state.ledger.balance(user.address(), Asset::Usdai);
+    assert_eq!(usdai, Amount::from_whole(21));
+}
+
+#[test]
+fn a_block_on_an_unfinalized_parent_reuses_the_state_behind_and_a_fork_leaves_the_head_alone() {
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let (dir, copying_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut chain = open_chain(dir.path(), &genesis);
+    let mut copying = open_chain(copying_dir.path(), &genesis);
+    let mut held = vec![copying.committed()];
+    for replica in [&mut chain, &mut copying] {
+        let block =
+            replica.execute(proposal_after(&replica.committed(), 10, vec![minted(&user, 0, 1)]));
+        replica.commit(block, None).unwrap();
+    }
+    held.push(copying.committed());
+    let head = chain.committed();
+    let head_hash = head.state.state_hash();
+    // Block 2 on the head takes the state behind; block 3 on block 2 (not final) and a
+    // competing block 2 then copy their parents.
+    let two = proposal_after(&head, 10, vec![minted(&user, 1, 2)]);
+    let block_2 = chain.execute_after(head.as_parent(), two);
+    let three = |parent: &infrafi_node::ExecutedBlock| Proposal {
+        height: parent.header.height + 1,
+        timestamp: parent.header.timestamp + 10,
+        transactions: vec![minted(&user, 2, 3)],
+    };
+    let block_3 = chain.execute_after(block_2.as_parent(), three(&block_2));
+    let fork =
+        chain.execute_after(head.as_parent(), proposal_after(&head, 11, vec![minted(&user, 1, 9)]));
+    let copied: Vec<bool> =
+        [&block_2, &block_3, &fork].iter().map(|b| b.timings().state_copied).collect();
+    assert_eq!(copied, [false, true, true]);
+    assert_ne!(fork.header, block_2.header);
+    assert_eq!(head.state.state_hash(), head_hash, "executing never changes the head");
+    // Block 2 is finalized; block 4 on block 3 (still not final) takes the state behind,
+    // brought forward by block 2's leaves and then block 3's.
+    let block_4_on = |parent: &infrafi_node::ExecutedBlock| Proposal {
+        height: parent.header.height + 1,
+        timestamp: parent.header.timestamp + 10,
+        transactions: vec![minted(&user, 3, 4)],
+    };
+    let (header_2, header_3) = (block_2.header.clone(), block_3.header.clone());
+    chain.commit(block_2, None).unwrap();
+    assert!(chain.commit(fork, None).is_err(), "the fork no longer follows the head");
+    assert_eq!(head.state.state_hash(), head_hash);
+    drop(head);
+    let block_4 = chain.execute_after(block_3.as_parent(), block_4_on(&block_3));
+    assert!(!block_4.timings().state_copied);
+    // The same blocks made by copying every parent.
+    let copy_2 =
+        copying.execute(proposal_after(&copying.committed(), 10, vec![minted(&user, 1, 2)]));
+    let copy_3 = copying.execute_after(copy_2.as_parent(), three(&copy_2));
+    let copy_4 = copying.execute_after(copy_3.as_parent(), block_4_on(&copy_3));
+    assert_eq!(
+        (&copy_2.header, &copy_3.header, &copy_4.header),
+        (&header_2, &header_3, &block_4.header)
+    );
+    for block in [block_3, block_4] {
+        chain.commit(block, None).unwrap();
+    }
+    let usdai = chain.committed().state.ledger.balance(user.address(), Asset::Usdai);
+    assert_eq!(usdai, Amount::from_whole(10));
 }

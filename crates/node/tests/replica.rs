@@ -223,6 +223,61 @@ fn a_validator_checks_a_signature_once_at_admission_and_not_again_when_a_block_c
     );
 }
 
+/// A validator that builds and verifies one block ahead of finality (the engine's pipeline)
+/// runs each block on the state one block behind, brought forward by the leaves changed since,
+/// once finality has caught up: only the first two blocks after the start copy a whole state.
+/// The verifier gets the proposer's headers (state roots) either way.
+#[test]
+fn a_validator_one_block_ahead_of_finality_stops_copying_whole_states() {
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (node_a, mut a) = start(dir_a.path(), Some(&genesis));
+    let (node_b, mut b) = start(dir_b.path(), Some(&genesis));
+    for nonce in 0..5 {
+        node_a.submit(user.sign(CHAIN, nonce, &mint(1 + u128::from(nonce)))).unwrap();
+    }
+    assert_eq!(node_b.submit_from_peer(node_a.take_outbox()), 5);
+    let (mut parent, mut timestamp) = {
+        let head = a.committed();
+        (head.hash, head.header.timestamp)
+    };
+    let mut unfinalized = Vec::new();
+    for height in 1..=5u64 {
+        timestamp += 1;
+        let mut one = 0;
+        let (header, txs) = a
+            .propose(parent, timestamp, |_| {
+                one += 1;
+                one == 1
+            })
+            .unwrap();
+        assert_eq!((header.height, txs.len()), (height, 1));
+        b.verify(&header, &txs).unwrap();
+        parent = header.hash();
+        unfinalized.push((header, txs));
+        // Finality trails by one block.
+        if unfinalized.len() == 2 {
+            let (header, txs) = unfinalized.remove(0);
+            for replica in [&mut a, &mut b] {
+                let done = replica.finalize(&header, &txs, Some(vec![7])).unwrap();
+                assert!(matches!(done, Finalized::Committed(_)));
+            }
+        }
+    }
+    let (header, txs) = unfinalized.remove(0);
+    for replica in [&mut a, &mut b] {
+        replica.finalize(&header, &txs, Some(vec![7])).unwrap();
+    }
+    for node in [&node_a, &node_b] {
+        let blocks = node.timings().blocks;
+        // Block 1 (nothing one block behind yet) and block 2 (built before block 1 was final).
+        assert_eq!((blocks.blocks, blocks.state_copies), (5, 2));
+        let minted = node.snapshot().state.ledger.balance(user.address(), Asset::Usdai);
+        assert_eq!(minted, Amount::from_whole(15));
+    }
+}
+
 /// A genesis with a history (the testnet's demo market is one): every replica that holds the
 /// same genesis and history writes the same genesis block, at the history's last time, with the
 /// state after it; the chain goes on from there, and its store replays from the genesis and
