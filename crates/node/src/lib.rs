@@ -561,7 +561,9 @@ impl Node {
     /// Applies `action` from `sender` to the committed state, as the next block would, hands the
     /// state after it and its events to `inspect`, and undoes it (`infrafi_core::tx::preview`):
     /// nothing is signed, submitted or committed, and no nonce is used. Dry-runs take turns
-    /// on one private copy of the state, so their cost is the action's, not a copy per call.
+    /// on one private copy of the state, so their cost is the action's, not a copy per call;
+    /// when the head has moved one block, the copy is brought to it by the leaves the block
+    /// changed, not copied again.
     pub fn dry_run<R>(
         &self,
         sender: Address,
@@ -577,7 +579,9 @@ impl Node {
             *scratch = None;
             scratch
         });
-        if scratch.as_ref().is_none_or(|(at, _)| *at != height) {
+        if scratch.as_ref().is_none_or(|(at, _)| *at != height)
+            && !bring_scratch_forward(&mut scratch, &snapshot)
+        {
             *scratch = Some((height, snapshot.state.clone()));
         }
         let (_, state) = scratch.as_mut().expect("the scratch state was just set");
@@ -763,4 +767,24 @@ fn restore_mempool(
         tracing::info!(stored, restored = restored.len(), "acknowledged transactions put back");
     }
     Ok(())
+}
+
+/// Brings the dry-runs' copy of the state (`scratch`, with its height) from the block before
+/// `head` to `head` by writing the leaves the head changed: the block's cost, not a copy of
+/// the state. A dry-run leaves the copy exactly as it found it (`tx::preview`), so it still
+/// equals the committed state of its height. False when the copy is further behind or the
+/// head's changes are unknown: the caller copies the head's state.
+fn bring_scratch_forward(scratch: &mut Option<(u64, State)>, head: &Snapshot) -> bool {
+    let (Some((at, state)), Some(leaves)) = (scratch.as_mut(), head.changed_leaves.as_deref())
+    else {
+        return false;
+    };
+    let changes = leaves.iter().map(|(key, value)| (key.as_slice(), value.as_deref()));
+    if *at + 1 != head.header.height || state.apply_leaves(changes).is_err() {
+        return false;
+    }
+    *at = head.header.height;
+    #[cfg(debug_assertions)]
+    assert!(*state == head.state, "the dry-runs' state brought to block {} differs from it", *at);
+    true
 }

@@ -403,3 +403,60 @@ fn a_block_on_an_unfinalized_parent_reuses_the_state_behind_and_a_fork_leaves_th
     let usdai = chain.committed().state.ledger.balance(user.address(), Asset::Usdai);
     assert_eq!(usdai, Amount::from_whole(10));
 }
+
+#[test]
+fn a_dry_run_after_each_block_answers_as_on_a_fresh_copy_of_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = SigningKey::from_seed("user");
+    let genesis = genesis(&user);
+    // Blocks only when woken: the test decides when the head moves.
+    let mut config = config(dir.path());
+    config.block_time = Duration::from_secs(3_600);
+    let node = Node::start(config, Some(&genesis)).unwrap();
+    let previewed = Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(1),
+        min_out: Amount::ZERO,
+    });
+    let transaction =
+        infrafi_core::Transaction { sender: user.address(), action: previewed.clone() };
+    // The state after the preview, as the node's dry-run gives it and as a fresh copy of the
+    // head gives it.
+    let check = |node: &Node| {
+        let dry = node.dry_run(user.address(), previewed.clone(), |state, _| state.state_hash());
+        let head = node.snapshot();
+        assert_eq!(dry.height, head.header.height);
+        let mut fresh = head.state.clone();
+        let block = infrafi_core::BlockContext {
+            height: head.header.height + 1,
+            timestamp: head.header.timestamp,
+        };
+        let expected = infrafi_core::tx::preview(&mut fresh, &block, &transaction, |state, _| {
+            state.state_hash()
+        });
+        assert_eq!(dry.outcome.unwrap(), expected.unwrap(), "at height {}", dry.height);
+    };
+    check(&node);
+    let mut nonce = 0;
+    // One block ahead of the dry-runs' copy (brought forward), then two (copied again).
+    for blocks in [1, 1, 2, 1] {
+        for _ in 0..blocks {
+            let height = node.snapshot().header.height;
+            let mint = Action::MintUsdai(MintUsdai {
+                token: USDC,
+                amount: Amount::from_whole(10),
+                min_out: Amount::ZERO,
+            });
+            node.submit(user.sign(CHAIN, nonce, &mint)).unwrap();
+            nonce += 1;
+            node.wake_producer();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while node.snapshot().header.height == height {
+                assert!(Instant::now() < deadline, "no block after {height}");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        check(&node);
+    }
+    node.shutdown();
+}
