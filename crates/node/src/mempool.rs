@@ -80,8 +80,9 @@ impl Mempool {
         }
     }
 
-    /// How many times the pending state was copied whole from a committed state since the pool
-    /// was made (see the module doc): once at the start, then only after a restart or a gap.
+    /// How many times a commit copied the pending state whole from the committed state (see
+    /// the module doc): only when the block's changes are unknown or it does not follow the
+    /// previous head. The copy the pool starts from is not counted.
     pub fn rebuilds(&self) -> u64 {
         self.rebuilds
     }

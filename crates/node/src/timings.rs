@@ -63,8 +63,9 @@ pub struct BlockTimings {
     /// waiting transactions changed overwritten with the head's, or a whole copy) and applying
     /// every waiting transaction again.
     pub mempool_micros: u64,
-    /// How many times the pending state was copied whole since the start (the start itself; a
-    /// block whose changes were unknown or that did not follow the previous head).
+    /// How many commits copied the mempool's pending state whole since the start (a block whose
+    /// changes were unknown or that did not follow the previous head; the copy the pool starts
+    /// from is not counted).
     pub mempool_rebuilds: u64,
     /// Publishing: the new snapshot, the event feed and the keeper's upkeep.
     pub publish_micros: u64,
