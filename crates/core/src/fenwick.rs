@@ -50,6 +50,10 @@ impl Sums {
     }
 }
 
+/// Batches of fewer changes than this are written one change at a time: their paths share
+/// few nodes, so gathering them would cost more than it saves.
+const BATCH_MIN: usize = 8;
+
 /// The largest capacity (2^62 indices): request ids are u64 and never reach it.
 pub const CAPACITY_MAX: u64 = 1 << 62;
 
@@ -140,6 +144,84 @@ impl Fenwick {
         }
     }
 
+    /// Adds every `(index, delta)` of `changes` (each index 1-based, at most the capacity),
+    /// writing each node they change once: the tree ends exactly as after [`Fenwick::add`] one
+    /// change at a time, but k changes cost one write per distinct node on their paths (about
+    /// k for a run of neighbouring indices, such as the requests a round activates) instead of
+    /// one per node per change. Fails with [`Overflow`], changing nothing, when the total would
+    /// overflow (as one of the single additions would have). Sorts `changes` by index.
+    pub fn add_all(&mut self, changes: &mut [(u64, Sums)]) -> Result<(), Overflow> {
+        let mut sum = Sums::ZERO;
+        for &(_, delta) in changes.iter() {
+            sum = sum.checked_add(delta)?;
+        }
+        // As in `add`: the top node is the total and every node is at most the total, so
+        // once the new total fits no node can overflow.
+        self.total().checked_add(sum)?;
+        if changes.len() < BATCH_MIN {
+            for &(index, delta) in changes.iter() {
+                self.add(index, delta)?;
+            }
+            return Ok(());
+        }
+        self.write_paths(changes, |value, delta| value.checked_add(delta).ok());
+        Ok(())
+    }
+
+    /// Subtracts every `(index, delta)` of `changes`, writing each node they change once (see
+    /// [`Fenwick::add_all`]); panics as [`Fenwick::sub`] does if a node would go negative. Sorts
+    /// `changes` by index.
+    pub fn sub_all(&mut self, changes: &mut [(u64, Sums)]) {
+        if changes.len() < BATCH_MIN {
+            for &(index, delta) in changes.iter() {
+                self.sub(index, delta);
+            }
+            return;
+        }
+        self.write_paths(changes, |value, delta| value.checked_sub(delta).ok());
+    }
+
+    /// Writes the changes' paths in increasing node order, each node once with the sum of the
+    /// deltas below it. A node is final once every change at or below it has been seen, so
+    /// with the changes in increasing index order the nodes still waiting for their write are
+    /// those covering the last index seen: at most one per level.
+    fn write_paths(
+        &mut self,
+        changes: &mut [(u64, Sums)],
+        combine: impl Fn(Sums, Sums) -> Option<Sums>,
+    ) {
+        let capacity = self.capacity();
+        if !changes.is_sorted_by_key(|&(index, _)| index) {
+            changes.sort_unstable_by_key(|&(index, _)| index);
+        }
+        // Nodes waiting for their write with the deltas gathered so far, largest node first.
+        let mut waiting: Vec<(u64, Sums)> = Vec::new();
+        let flush_below = |tree: &mut Fenwick, waiting: &mut Vec<(u64, Sums)>, bound: u64| {
+            while let Some(&(node, delta)) = waiting.last()
+                && node < bound
+            {
+                waiting.pop();
+                let Some(value) = combine(tree.node(node), delta) else {
+                    panic!("fenwick node {node} would go negative or overflow");
+                };
+                tree.set_node(node, value);
+                let parent = node + lowbit(node);
+                if parent <= capacity {
+                    gather(waiting, parent, delta);
+                }
+            }
+        };
+        for &(index, delta) in changes.iter() {
+            assert!(index >= 1 && index <= capacity, "fenwick index {index} out of 1..={capacity}");
+            if delta.is_zero() {
+                continue;
+            }
+            flush_below(self, &mut waiting, index);
+            gather(&mut waiting, index, delta);
+        }
+        flush_below(self, &mut waiting, u64::MAX);
+    }
+
     /// The sum of the values at indices `1..=index` (an index beyond the capacity means all).
     pub fn prefix(&self, index: u64) -> Sums {
         let mut node = index.min(self.capacity());
@@ -197,6 +279,19 @@ impl Fenwick {
     }
 }
 
+/// Adds `delta` to node `node` in `waiting` (kept largest node first), or puts it there.
+fn gather(waiting: &mut Vec<(u64, Sums)>, node: u64, delta: Sums) {
+    match waiting.binary_search_by(|&(other, _)| node.cmp(&other)) {
+        Ok(at) => {
+            let gathered = &mut waiting[at].1;
+            // Deltas below a node sum to at most what the whole batch adds or takes, which
+            // the callers bound (the tree's total).
+            *gathered = gathered.checked_add(delta).expect("a batch's deltas fit the total");
+        }
+        Err(at) => waiting.insert(at, (node, delta)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,7 +328,49 @@ mod tests {
         assert!(tree == before);
     }
 
+    #[test]
+    fn a_batch_whose_total_would_overflow_changes_nothing() {
+        let mut tree = Fenwick::default();
+        tree.grow_to(8);
+        tree.add(2, Sums(u128::MAX - 1, 0)).expect("fits");
+        let before = tree.clone();
+        assert_eq!(tree.add_all(&mut [(3, Sums(1, 0)), (7, Sums(1, 0))]), Err(Overflow));
+        assert!(tree == before);
+    }
+
     proptest! {
+        #[test]
+        fn a_batch_leaves_the_tree_the_changes_one_by_one_leave(
+            start in proptest::collection::vec((1u64..300, 1u128..1_000), 0..60),
+            changes in proptest::collection::vec((1u64..300, 0u128..1_000, 0u128..2), 0..80),
+        ) {
+            let mut one_by_one = Fenwick::default();
+            one_by_one.grow_to(300);
+            for &(index, value) in &start {
+                one_by_one.add(index, Sums(value, 1)).expect("fits");
+            }
+            one_by_one.commit();
+            let mut batched = one_by_one.clone();
+            let mut added: Vec<(u64, Sums)> =
+                changes.iter().map(|&(index, a, b)| (index, Sums(a, b))).collect();
+            for &(index, delta) in &added {
+                one_by_one.add(index, delta).expect("fits");
+            }
+            batched.add_all(&mut added).expect("fits");
+            prop_assert!(batched == one_by_one);
+            prop_assert_eq!(batched.total(), one_by_one.total());
+            // Take the same changes off again, in their original (unsorted) order.
+            let mut taken: Vec<(u64, Sums)> =
+                changes.iter().rev().map(|&(index, a, b)| (index, Sums(a, b))).collect();
+            for &(index, delta) in &taken {
+                one_by_one.sub(index, delta);
+            }
+            batched.sub_all(&mut taken);
+            prop_assert!(batched == one_by_one);
+            let nodes = |tree: &Fenwick| tree.nodes.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>();
+            prop_assert_eq!(nodes(&batched), nodes(&one_by_one));
+        }
+
         #[test]
         fn matches_a_plain_array(operations in proptest::collection::vec((1u64..200, 0u128..1_000, any::<bool>()), 1..200)) {
             let mut tree = Fenwick::default();

@@ -357,6 +357,145 @@ pub fn burn(
     Ok(())
 }
 
+/// A run of burns and transfers between protocol accounts (a servicing round's: shares burned
+/// from the queue's escrow, USDai moved from the vault to the claims account, once per request
+/// served), each checked and announced as [`burn`] and [`transfer`] would (same checks, same
+/// errors, same events, in the same order), with the balances and supplies they touch kept
+/// here and written to the ledger once, by [`Postings::write`]. Protocol accounts hold plain
+/// balances, never frozen and earning no points, so nothing else happens on their writes.
+///
+/// Until `write`, the ledger still holds the balances from before the first posting: while
+/// postings are pending their balances are read here, never from the ledger.
+#[derive(Debug, Default)]
+pub(crate) struct Postings {
+    /// Balances read so far, with whether a posting changed them.
+    balances: Vec<((Account, Asset), Amount, bool)>,
+    /// Supplies read so far, with whether a posting changed them.
+    supplies: Vec<(Asset, Supply, bool)>,
+}
+
+impl Postings {
+    /// The position of `account`'s `asset` balance, read from the ledger the first time.
+    fn balance_at(&mut self, state: &State, account: Account, asset: Asset) -> usize {
+        debug_assert!(holding_key(account, asset).is_none(), "postings hold plain balances");
+        let key = (account, asset);
+        match self.balances.iter().position(|(held, _, _)| *held == key) {
+            Some(at) => at,
+            None => {
+                let amount = state.ledger.balances.get(&key).copied().unwrap_or_default();
+                self.balances.push((key, amount, false));
+                self.balances.len() - 1
+            }
+        }
+    }
+
+    /// The position of `asset`'s supply, read from the ledger the first time.
+    fn supply_at(&mut self, state: &State, asset: Asset) -> usize {
+        match self.supplies.iter().position(|(held, _, _)| *held == asset) {
+            Some(at) => at,
+            None => {
+                let supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
+                self.supplies.push((asset, supply, false));
+                self.supplies.len() - 1
+            }
+        }
+    }
+
+    /// The balance of a protocol account, postings included.
+    pub(crate) fn balance(
+        &mut self,
+        state: &State,
+        account: impl Into<Account>,
+        asset: Asset,
+    ) -> Amount {
+        let at = self.balance_at(state, account.into(), asset);
+        self.balances[at].1
+    }
+
+    /// What exists of `asset`, postings included.
+    pub(crate) fn supply_of(&mut self, state: &State, asset: Asset) -> Amount {
+        let at = self.supply_at(state, asset);
+        self.supplies[at].1.outstanding()
+    }
+
+    /// [`burn`] from a protocol account.
+    pub(crate) fn burn(
+        &mut self,
+        state: &mut State,
+        asset: Asset,
+        from: impl Into<Account>,
+        amount: Amount,
+    ) -> Result<(), TxError> {
+        let from = from.into();
+        if amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        let from_at = self.balance_at(state, from, asset);
+        let from_after = self.balances[from_at]
+            .1
+            .checked_sub(amount)
+            .map_err(|_| LedgerError::BalanceInsufficient)?;
+        let supply_at = self.supply_at(state, asset);
+        let supply = &mut self.supplies[supply_at];
+        let burned = supply.1.burned.checked_add(amount)?;
+        assert!(burned <= supply.1.issued, "burned more {asset} than was issued");
+        supply.1.burned = burned;
+        supply.2 = true;
+        self.balances[from_at].1 = from_after;
+        self.balances[from_at].2 = true;
+        state.emit(Event::Burned { asset, from, amount });
+        Ok(())
+    }
+
+    /// [`transfer`] between protocol accounts.
+    pub(crate) fn transfer(
+        &mut self,
+        state: &mut State,
+        asset: Asset,
+        from: impl Into<Account>,
+        to: impl Into<Account>,
+        amount: Amount,
+    ) -> Result<(), TxError> {
+        let (from, to) = (from.into(), to.into());
+        if amount.is_zero() {
+            return Err(LedgerError::AmountMustNotBeZero.into());
+        }
+        let from_at = self.balance_at(state, from, asset);
+        if from == to {
+            return match self.balances[from_at].1 >= amount {
+                true => Ok(()),
+                false => Err(LedgerError::BalanceInsufficient.into()),
+            };
+        }
+        let from_after = self.balances[from_at]
+            .1
+            .checked_sub(amount)
+            .map_err(|_| LedgerError::BalanceInsufficient)?;
+        let to_at = self.balance_at(state, to, asset);
+        let to_after = self.balances[to_at].1.checked_add(amount)?;
+        self.balances[from_at].1 = from_after;
+        self.balances[from_at].2 = true;
+        self.balances[to_at].1 = to_after;
+        self.balances[to_at].2 = true;
+        state.emit(Event::Transferred { asset, from, to, amount });
+        Ok(())
+    }
+
+    /// Writes what the postings changed to the ledger.
+    pub(crate) fn write(self, state: &mut State) {
+        for ((account, asset), amount, changed) in self.balances {
+            if changed {
+                state.ledger.set_balance(account, asset, amount);
+            }
+        }
+        for (asset, supply, changed) in self.supplies {
+            if changed {
+                state.ledger.supply.insert(asset, supply);
+            }
+        }
+    }
+}
+
 /// Send an asset to another user.
 ///
 /// The `transfer` action: a user sends a transferable asset to another user.

@@ -17,13 +17,13 @@ use crate::{
     event::Event,
     fenwick::{Fenwick, Sums},
     ids::{Address, Asset, ProtocolAccount, RequestId},
-    ledger::{self, LedgerError},
+    ledger::{self, LedgerError, Postings},
     math::{Amount, Rounding},
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
     table::{Slot, Table, component},
-    vault,
+    vault::{self, NavBasis},
 };
 use serde::{Deserialize, Serialize};
 
@@ -462,20 +462,22 @@ fn activate_eligible(state: &mut State) -> Result<(), TxError> {
         .take(ROUND_ACTIVATIONS_MAX)
         .map(|(key, _)| *key)
         .collect();
+    // Their shares move from the waiting tree to the eligible one in one batch per tree, each
+    // node written once (nothing below reads either tree).
+    let mut moved: Vec<(u64, Sums)> = Vec::with_capacity(due.len());
     for key in due {
         state.queue.waiting.remove(&key);
         let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
             unreachable!("waiting index names a missing request");
         };
-        let index = request.fenwick_index();
-        let sums = Sums(request.shares_remaining.0, 1);
-        state.queue.waiting_shares.sub(index, sums);
-        state.queue.eligible_shares.add(index, sums)?;
+        moved.push((request.fenwick_index(), Sums(request.shares_remaining.0, 1)));
         request.is_eligible = true;
         request.wait_fees.index_snapshot = qev::wait_fee_index_at(state, request.id);
         state.queue.eligible.insert(request.priority_key(), ());
         state.queue.requests.insert(key.1, request);
     }
+    state.queue.waiting_shares.sub_all(&mut moved);
+    state.queue.eligible_shares.add_all(&mut moved)?;
     Ok(())
 }
 
@@ -525,13 +527,22 @@ fn round_could_serve_more(state: &State, left: Amount) -> Result<bool, TxError> 
 }
 
 /// Serves the first request of the eligible order from what is `left`; returns what it served,
-/// or `None` when the order is empty or the liquidity buys no share.
-fn serve_next(state: &mut State, left: Amount) -> Result<Option<(ServedPart, Amount)>, TxError> {
+/// or `None` when the order is empty or the liquidity buys no share. The round's ledger
+/// movements go through `postings` (written once after the round's serving), and the request
+/// is priced at the NAV of `basis` with the vault balance and share supply they leave: the
+/// NAV [`vault::nav`] would give with the postings written.
+fn serve_next(
+    state: &mut State,
+    basis: &NavBasis,
+    postings: &mut Postings,
+    left: Amount,
+) -> Result<Option<(ServedPart, Amount)>, TxError> {
     let Some((&key, _)) = state.queue.eligible.first() else { return Ok(None) };
     let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
         unreachable!("eligible index names a missing request");
     };
-    let nav = vault::nav(state);
+    let balance = postings.balance(state, ProtocolAccount::Vault, Asset::Usdai);
+    let nav = basis.nav(balance, postings.supply_of(state, Asset::Susdai));
     let full_assets = nav.assets_for_redemption(request.shares_remaining)?;
     let (shares, assets) = if full_assets <= left {
         (request.shares_remaining, full_assets)
@@ -546,9 +557,9 @@ fn serve_next(state: &mut State, left: Amount) -> Result<Option<(ServedPart, Amo
     // The request's shares change: resolve its sealed bid and settle its wait-fees first.
     qev::resolve_sealed_bid_in_round(state, &mut request)?;
     qev::settle_wait_fees(state, &mut request)?;
-    ledger::burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
+    postings.burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
     if !assets.is_zero() {
-        ledger::transfer(
+        postings.transfer(
             state,
             Asset::Usdai,
             ProtocolAccount::Vault,
@@ -559,8 +570,8 @@ fn serve_next(state: &mut State, left: Amount) -> Result<Option<(ServedPart, Amo
     request.shares_remaining = request.shares_remaining.checked_sub(shares)?;
     request.claimable = request.claimable.checked_add(assets)?;
     let fully_served = !request.is_active();
-    let count = u128::from(fully_served);
-    state.queue.eligible_shares.sub(request.fenwick_index(), Sums(shares.0, count));
+    // Its shares leave the eligible tree with the round's others, after the round's serving
+    // (`ServiceQueue::execute`).
     if fully_served {
         state.queue.eligible.remove(&key);
         change_active_count(state, request.owner, false);
@@ -595,6 +606,32 @@ fn sweep_orphaned_vault_assets(state: &mut State) -> Result<(), TxError> {
     globals.vesting_ends_at = globals.vesting_started_at;
     state.emit(Event::OrphanedVaultAssetsSwept { amount: orphaned });
     Ok(())
+}
+
+/// After this many requests served, a round makes room for the events of the rest it is
+/// likely to serve: a few doublings of a small vector cost less than one large reservation, and
+/// the mean size of this many is a fair guess where one request (a partial fill left by the
+/// last round) is not.
+const ROUND_EVENTS_RESERVED_AFTER: usize = 16;
+
+/// Makes room at once for the events of the requests a round is likely to serve next, rather
+/// than regrowing (and copying) the events vector as they come: as many as the liquidity
+/// `left` would serve at the mean size of the `served` requests that were worth
+/// `served_assets` (at most what is eligible and what the round may still serve), six events
+/// each (its wait-fee credit, burn, payout and service; a jumper's fee transfer and charge),
+/// and a few for the round. Only capacity: what is emitted does not depend on it.
+fn reserve_round_events(
+    state: &mut State,
+    left: Amount,
+    served: usize,
+    served_assets: Amount,
+    max_requests: u32,
+) {
+    let Some(mean_assets) = served_assets.0.checked_div(served as u128) else { return };
+    let Some(by_liquidity) = left.0.checked_div(mean_assets) else { return };
+    let servable = state.queue.eligible.len().min((max_requests as usize).saturating_sub(served));
+    let likely = usize::try_from(by_liquidity).unwrap_or(usize::MAX).min(servable);
+    state.events.reserve(likely.saturating_mul(6).saturating_add(8));
 }
 
 /// Keeper: run a servicing round.
@@ -647,8 +684,12 @@ impl ActionHandler for ServiceQueue {
         let mut served_shares = Amount::ZERO;
         let mut served_assets = Amount::ZERO;
         let mut served: Vec<ServedPart> = Vec::new();
+        let basis = NavBasis::at(state);
+        let mut postings = Postings::default();
         while served.len() < max_requests as usize && !left.is_zero() {
-            let Some((part, assets)) = serve_next(state, left)? else { break };
+            let Some((part, assets)) = serve_next(state, &basis, &mut postings, left)? else {
+                break;
+            };
             left = left.checked_sub(assets)?;
             served_shares = served_shares.checked_add(part.shares)?;
             served_assets = served_assets.checked_add(assets)?;
@@ -657,7 +698,20 @@ impl ActionHandler for ServiceQueue {
             if !fully_served {
                 break; // Liquidity ran out on a partial fill.
             }
+            if served.len() == ROUND_EVENTS_RESERVED_AFTER {
+                reserve_round_events(state, left, served.len(), served_assets, max_requests);
+            }
         }
+        postings.write(state);
+        // The served shares leave the eligible tree in one batch, each node written once:
+        // serving reads the tree nowhere, the round's pricing below does.
+        let mut taken: Vec<(u64, Sums)> = served
+            .iter()
+            .map(|part| {
+                (fenwick_index(part.id), Sums(part.shares.0, u128::from(part.fully_served)))
+            })
+            .collect();
+        state.queue.eligible_shares.sub_all(&mut taken);
         if served.len() == max_requests as usize
             && max_requests < ROUND_REQUESTS_MAX
             && round_could_serve_more(state, left)?
@@ -680,8 +734,9 @@ impl ActionHandler for ServiceQueue {
         // it, as `claim` forgets a finished request. Stored, it could be neither claimed nor
         // cancelled.
         for part in served.iter().filter(|part| part.fully_served) {
-            if let Some(request) = state.queue.requests.get(&part.id).cloned() {
-                store_request(state, request);
+            // Only a finished one is written (removed): the others stay as they are stored.
+            if state.queue.requests.get(&part.id).is_some_and(RedemptionRequest::is_finished) {
+                state.queue.requests.remove(&part.id);
             }
         }
         let globals = state.queue.globals.get_mut();

@@ -256,28 +256,64 @@ pub struct Nav {
 
 /// NAV at the state's time.
 pub fn nav(state: &State) -> Nav {
-    let now = state.now();
-    let globals = state.vault.globals.get();
     let balance = state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai);
-    let unvested = unvested(globals, now);
-    // Unvested yield is part of the balance: the floor at zero is definitional.
-    let unallocated = balance.saturating_sub(unvested);
-    let senior = &globals.senior;
-    let accrued = senior.accrued_at(now);
-    // The vault's USDai (idle and unvested) and the principal lent are disjoint parts of the
-    // USDai supply, a u128, so their sum fits; only the accrued interest can saturate optimistic NAV, and upward (see
-    // `SeniorBook::accrued_wad_at`). Impairment never exceeds principal (SPEC 9.6).
-    Nav {
-        unallocated,
-        unvested,
-        senior_principal: senior.principal,
-        senior_accrued_interest: accrued,
-        senior_impairment: senior.impairment,
-        optimistic: Amount(balance.0.saturating_add(senior.principal.0).saturating_add(accrued.0)),
-        conservative: Amount(
-            unallocated.0.saturating_add(senior.principal.0.saturating_sub(senior.impairment.0)),
-        ),
-        share_supply: state.ledger.supply_of(Asset::Susdai),
+    NavBasis::at(state).nav(balance, state.ledger.supply_of(Asset::Susdai))
+}
+
+/// What NAV rests on besides the vault's USDai balance and the share supply, at the state's
+/// time: a servicing round, which moves only those two, takes it once and prices each request
+/// from it with the balance and supply its postings leave ([`crate::ledger::Postings`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NavBasis {
+    unvested: Amount,
+    senior_principal: Amount,
+    senior_accrued_interest: Amount,
+    senior_impairment: Amount,
+}
+
+impl NavBasis {
+    /// The basis at the state's time.
+    pub(crate) fn at(state: &State) -> NavBasis {
+        let now = state.now();
+        let globals = state.vault.globals.get();
+        let senior = &globals.senior;
+        NavBasis {
+            unvested: unvested(globals, now),
+            senior_principal: senior.principal,
+            senior_accrued_interest: senior.accrued_at(now),
+            senior_impairment: senior.impairment,
+        }
+    }
+
+    /// NAV with the vault holding `balance` USDai and `share_supply` sUSDai in existence.
+    pub(crate) fn nav(&self, balance: Amount, share_supply: Amount) -> Nav {
+        let NavBasis { unvested, senior_principal, senior_accrued_interest, senior_impairment } =
+            *self;
+        // Unvested yield is part of the balance: the floor at zero is definitional.
+        let unallocated = balance.saturating_sub(unvested);
+        // The vault's USDai (idle and unvested) and the principal lent are disjoint parts of the
+        // USDai supply, a u128, so their sum fits; only the accrued interest can saturate
+        // optimistic NAV, and upward (see `SeniorBook::accrued_wad_at`). Impairment never
+        // exceeds principal (SPEC 9.6).
+        Nav {
+            unallocated,
+            unvested,
+            senior_principal,
+            senior_accrued_interest,
+            senior_impairment,
+            optimistic: Amount(
+                balance
+                    .0
+                    .saturating_add(senior_principal.0)
+                    .saturating_add(senior_accrued_interest.0),
+            ),
+            conservative: Amount(
+                unallocated
+                    .0
+                    .saturating_add(senior_principal.0.saturating_sub(senior_impairment.0)),
+            ),
+            share_supply,
+        }
     }
 }
 

@@ -58,13 +58,15 @@ fn charge_served(
     part: &ServedPart,
     clearing_price_wad: u128,
 ) -> Result<Amount, TxError> {
-    let Some(mut request) = state.queue.requests.get(&part.id).cloned() else {
+    let Some(stored) = state.queue.requests.get(&part.id) else {
         unreachable!("a served request vanished in its round");
     };
-    if request.bid_price_wad == 0 {
-        assert!(request.bid_escrow.is_zero(), "escrow without a bid");
+    if stored.bid_price_wad == 0 {
+        assert!(stored.bid_escrow.is_zero(), "escrow without a bid");
         return Ok(Amount::ZERO);
     }
+    // Only a bidder's record changes: the others are not copied.
+    let mut request = stored.clone();
     assert!(clearing_price_wad <= request.bid_price_wad, "clearing price above the bid");
     let keep = escrow_for(request.bid_price_wad, request.shares_remaining)?;
     let Ok(served_part) = request.bid_escrow.checked_sub(keep) else {

@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 pub fn wait_fee_index_at(state: &State, id: RequestId) -> Sums {
     let tree = &state.queue.wait_fee_index;
     let total = tree.total();
+    if total.is_zero() {
+        // No round has paid wait-fees yet (a queue without bids): nothing to walk.
+        return Sums::ZERO;
+    }
     let before = tree.prefix(queue::fenwick_index(id));
     // A prefix never exceeds the total.
     Sums(total.0.saturating_sub(before.0), total.1.saturating_sub(before.1))
@@ -99,10 +103,10 @@ fn unsettled_wait_fees(
     request: &RedemptionRequest,
 ) -> Result<(Amount, u128, u64, Sums), TxError> {
     let now = state.now();
-    let index = wait_fee_index_at(state, request.id);
     if !(request.is_eligible && request.is_active()) {
         return Ok((Amount::ZERO, 0, now, request.wait_fees.index_snapshot));
     }
+    let index = wait_fee_index_at(state, request.id);
     let snapshot = request.wait_fees.index_snapshot;
     let per_share = index.0.checked_sub(snapshot.0).ok_or(crate::math::Overflow)?;
     if per_share == 0 {
