@@ -367,17 +367,21 @@ fn round_to(x: f64, places: i32) -> f64 {
 }
 
 /// What the node says its genesis holds of the scale market: requests queued (one share
-/// each: the shares locked in the queue) and loans open in the scale market's silo, so the
-/// report shows the state it measured.
+/// each: the shares locked in the queue) and loans active (the scale market silo's senior
+/// outstanding over each loan's principal), so the report shows the state it measured.
 async fn scale_check(client: &Client, args: &BenchNodeArgs) -> serde_json::Value {
     let amount = |value: &serde_json::Value| value.as_str().and_then(|s| s.parse::<u128>().ok());
     let queue = client.get("/v1/queue?limit=1").await.ok();
     let locked = queue.as_ref().and_then(|answer| amount(&answer.body["locked_shares"]));
+    // Every scale loan lends the same senior principal and none has paid yet, so the silo's
+    // senior outstanding counts them (its list of open loans is one bounded page).
     let loans = match args.loans {
         0 => Some(0),
         _ => {
             let silo = client.get("/v1/silos/0").await.ok();
-            silo.as_ref().and_then(|answer| Some(answer.body["open_loans"].as_array()?.len()))
+            let outstanding =
+                silo.as_ref().and_then(|a| amount(&a.body["silo"]["senior_outstanding"]));
+            outstanding.map(|o| o / infrafi_testkit::scale::LOAN_SENIOR.0)
         }
     };
     serde_json::json!({
@@ -883,8 +887,16 @@ fn node_time(before: &serde_json::Value, after: &serde_json::Value) -> serde_jso
         let per_tx = if admitted == 0 { 0.0 } else { micros / admitted as f64 };
         micros_per_tx.insert(step.into(), round(per_tx, 2).into());
     }
+    // Counters a node reports since it brings a block's state forward instead of copying it
+    // (absent from older nodes: null).
+    let count = |key: &str| {
+        let read = |v: &serde_json::Value| v["blocks"][key].as_u64();
+        read(after).map(|a| a.saturating_sub(read(before).unwrap_or(0)))
+    };
     serde_json::json!({
         "blocks": blocks,
+        "state_copies": count("state_copies"),
+        "mempool_rebuilds": count("mempool_rebuilds"),
         "transactions_per_block": if blocks == 0 { 0.0 } else { round(block_txs as f64 / blocks as f64, 1) },
         "block_ms": ms_per_block,
         "block_share_percent": share_percent,
