@@ -25,6 +25,15 @@ fn config(dir: &std::path::Path) -> NodeConfig {
     config
 }
 
+/// Mints `whole` USDai from as much USDC, with no minimum out.
+fn mint_from_usdc(whole: u128) -> Action {
+    Action::MintUsdai(MintUsdai {
+        token: USDC,
+        amount: Amount::from_whole(whole),
+        min_out: Amount::ZERO,
+    })
+}
+
 fn wait_for_receipt(node: &Node, hash: B256) -> infrafi_node::Receipt {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -41,11 +50,7 @@ fn committed_transactions_survive_a_restart_and_replay_to_the_same_root() {
     let dir = tempfile::tempdir().unwrap();
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
-    let mint = Action::MintUsdai(MintUsdai {
-        token: USDC,
-        amount: Amount::from_whole(100),
-        min_out: Amount::ZERO,
-    });
+    let mint = mint_from_usdc(100);
     let (root, height) = {
         let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
         let first = node.submit(user.sign(CHAIN, 0, &mint)).unwrap();
@@ -112,11 +117,7 @@ fn a_validator_re_executes_a_block_and_rejects_a_wrong_state_root() {
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
     let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
-    let mint = Action::MintUsdai(MintUsdai {
-        token: USDC,
-        amount: Amount::from_whole(5),
-        min_out: Amount::ZERO,
-    });
+    let mint = mint_from_usdc(5);
     let hash = node.submit(user.sign(CHAIN, 0, &mint)).unwrap();
     let height = wait_for_receipt(&node, hash).height;
     node.shutdown();
@@ -168,11 +169,7 @@ fn acknowledged_transactions_survive_a_restart_before_their_block_and_run_in_the
     let dir = tempfile::tempdir().unwrap();
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
-    let mint = Action::MintUsdai(MintUsdai {
-        token: USDC,
-        amount: Amount::from_whole(100),
-        min_out: Amount::ZERO,
-    });
+    let mint = mint_from_usdc(100);
     let stake = Action::Stake(Stake { assets: Amount::from_whole(100), min_shares: Amount::ZERO });
     let hashes = {
         // No block is made before the node stops: the transactions only wait.
@@ -205,11 +202,7 @@ fn a_transaction_found_in_a_block_and_in_the_journal_after_a_crash_is_forgotten_
     let dir = tempfile::tempdir().unwrap();
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
-    let mint = Action::MintUsdai(MintUsdai {
-        token: USDC,
-        amount: Amount::from_whole(100),
-        min_out: Amount::ZERO,
-    });
+    let mint = mint_from_usdc(100);
     let signed = user.sign(CHAIN, 0, &mint);
     let hash = {
         let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
@@ -239,11 +232,7 @@ fn acknowledged_transactions_an_older_node_left_in_the_block_store_move_to_the_j
     let dir = tempfile::tempdir().unwrap();
     let user = SigningKey::from_seed("user");
     let genesis = genesis(&user);
-    let mint = Action::MintUsdai(MintUsdai {
-        token: USDC,
-        amount: Amount::from_whole(100),
-        min_out: Amount::ZERO,
-    });
+    let mint = mint_from_usdc(100);
     let signed = user.sign(CHAIN, 0, &mint);
     {
         let node = Node::start(config(dir.path()), Some(&genesis)).unwrap();
@@ -283,11 +272,7 @@ fn open_chain(dir: &std::path::Path, genesis: &infrafi_core::Genesis) -> Chain {
 
 /// `user` mints `amount` USDai with `nonce`, verified.
 fn minted(user: &SigningKey, nonce: u64, amount: u128) -> SealedTransaction {
-    let mint = Action::MintUsdai(MintUsdai {
-        token: USDC,
-        amount: Amount::from_whole(amount),
-        min_out: Amount::ZERO,
-    });
+    let mint = mint_from_usdc(amount);
     user.sign(CHAIN, nonce, &mint).verify(CHAIN).unwrap()
 }
 
@@ -413,11 +398,7 @@ fn a_dry_run_after_each_block_answers_as_on_a_fresh_copy_of_the_head() {
     let mut config = config(dir.path());
     config.block_time = Duration::from_secs(3_600);
     let node = Node::start(config, Some(&genesis)).unwrap();
-    let previewed = Action::MintUsdai(MintUsdai {
-        token: USDC,
-        amount: Amount::from_whole(1),
-        min_out: Amount::ZERO,
-    });
+    let previewed = mint_from_usdc(1);
     let transaction =
         infrafi_core::Transaction { sender: user.address(), action: previewed.clone() };
     // The state after the preview, as the node's dry-run gives it and as a fresh copy of the
@@ -442,11 +423,7 @@ fn a_dry_run_after_each_block_answers_as_on_a_fresh_copy_of_the_head() {
     for blocks in [1, 1, 2, 1] {
         for _ in 0..blocks {
             let height = node.snapshot().header.height;
-            let mint = Action::MintUsdai(MintUsdai {
-                token: USDC,
-                amount: Amount::from_whole(10),
-                min_out: Amount::ZERO,
-            });
+            let mint = mint_from_usdc(10);
             node.submit(user.sign(CHAIN, nonce, &mint)).unwrap();
             nonce += 1;
             node.wake_producer();
