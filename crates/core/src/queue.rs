@@ -619,7 +619,8 @@ const ROUND_EVENTS_RESERVED_AFTER: usize = 16;
 /// `left` would serve at the mean size of the `served` requests that were worth
 /// `served_assets` (at most what is eligible and what the round may still serve), six events
 /// each (its wait-fee credit, burn, payout and service; a jumper's fee transfer and charge),
-/// and a few for the round. Only capacity: what is emitted does not depend on it.
+/// two for each of the `served` (their settle events are still to come) and a few for the
+/// round. Only capacity: what is emitted does not depend on it.
 fn reserve_round_events(
     state: &mut State,
     left: Amount,
@@ -631,7 +632,10 @@ fn reserve_round_events(
     let Some(by_liquidity) = left.0.checked_div(mean_assets) else { return };
     let servable = state.queue.eligible.len().min((max_requests as usize).saturating_sub(served));
     let likely = usize::try_from(by_liquidity).unwrap_or(usize::MAX).min(servable);
-    state.events.reserve(likely.saturating_mul(6).saturating_add(8));
+    // The requests served so far have their settle events (a jumper's fee transfer and
+    // charge) still to come too.
+    let events = likely.saturating_mul(6).saturating_add(served.saturating_mul(2));
+    state.events.reserve(events.saturating_add(8));
 }
 
 /// Keeper: run a servicing round.
