@@ -96,6 +96,39 @@ fn build(depth: usize, leaves: &[(B256, B256)]) -> Option<Arc<Node>> {
     }
 }
 
+/// The hash of the subtree at `depth` of `leaves` (sorted by key hash, unique) as [`build`]
+/// would make it, without making its nodes, and whether that subtree is a lone leaf (which
+/// moves up).
+fn subtree_root(depth: usize, leaves: &[(B256, B256)]) -> Option<(B256, bool)> {
+    match leaves {
+        [] => None,
+        [(key_hash, value_hash)] => Some((leaf_hash(*key_hash, *value_hash), true)),
+        _ => {
+            assert!(depth < DEPTH_MAX, "two leaves share a 256-bit key hash");
+            let split = leaves.partition_point(|(key, _)| !bit(key, depth));
+            let left = subtree_root(depth + 1, &leaves[..split]);
+            let right = subtree_root(depth + 1, &leaves[split..]);
+            match (left, right) {
+                (None, None) => None,
+                (Some(only), None) | (None, Some(only)) if only.1 => Some(only),
+                (left, right) => Some((
+                    node_hash(left.map_or(EMPTY_ROOT, |l| l.0), right.map_or(EMPTY_ROOT, |r| r.0)),
+                    false,
+                )),
+            }
+        }
+    }
+}
+
+/// The root of the tree of `leaves`, given as `(key hash, value hash)` (keys unique; later
+/// duplicates are dropped), without building the tree: what a root over a block's transactions
+/// or receipts needs, equal to `Tree::from_leaves(..).root()` of the same leaves.
+pub fn root_of_hashed(mut leaves: Vec<(B256, B256)>) -> B256 {
+    leaves.sort_unstable_by_key(|a| a.0);
+    leaves.dedup_by(|a, b| a.0 == b.0);
+    subtree_root(0, &leaves).map_or(EMPTY_ROOT, |(hash, _)| hash)
+}
+
 /// Applies `changes` (sorted by key hash, unique; `None` removes) to the subtree at `depth`.
 fn update(
     node: Option<Arc<Node>>,
@@ -411,6 +444,19 @@ mod tests {
             let fresh = Tree::from_leaves(model.clone());
             prop_assert_eq!(tree.root(), fresh.root());
             prop_assert_eq!(tree.len(), model.len());
+        }
+
+        #[test]
+        fn a_root_computed_without_the_tree_is_the_root_of_the_tree(
+            leaves in proptest::collection::btree_map(0u32..5_000, 0u32..5, 0..300),
+        ) {
+            let tree = Tree::from_leaves(leaves.iter().map(|(k, v)| (key(*k), key(*v))));
+            let hashed: Vec<(B256, B256)> = leaves
+                .iter()
+                .rev()
+                .map(|(k, v)| (keccak256(key(*k)), keccak256(key(*v))))
+                .collect();
+            prop_assert_eq!(root_of_hashed(hashed), tree.root());
         }
     }
 }

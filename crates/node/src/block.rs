@@ -2,9 +2,10 @@
 
 use alloy_primitives::{Address, B256, keccak256};
 use infrafi_core::{Event, TxError};
-use infrafi_merkle::Tree;
+use infrafi_merkle::root_of_hashed;
 use infrafi_tx::SignedTransaction;
 use serde::{Deserialize, Serialize};
+use std::sync::{PoisonError, RwLock};
 
 /// A block header. Its hash is `keccak256(postcard(header))`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,8 +118,72 @@ pub fn decode_json<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, serde_j
     serde_json::from_slice(bytes)
 }
 
-/// The root of hashes keyed by their index (big-endian u32), as in the header.
+/// How many index keys' hashes [`indexed_root`] keeps (2 MiB at most): more than a block holds
+/// by default ([`crate::BLOCK_TXS_MAX_DEFAULT`]).
+const INDEX_KEY_HASHES_KEPT: usize = 1 << 16;
+
+/// `keccak256(index as big-endian u32)` for the first indexes, computed once per process as
+/// blocks first reach them: every block hashes the same keys again in both of its roots.
+static INDEX_KEY_HASHES: RwLock<Vec<B256>> = RwLock::new(Vec::new());
+
+fn index_key_hash(index: usize) -> B256 {
+    keccak256((index as u32).to_be_bytes())
+}
+
+/// The root of hashes keyed by their index (big-endian u32), as in the header: the root of
+/// `Tree::from_leaves` over `(index.to_be_bytes(), hash)`, computed without building the tree
+/// and with the index keys' hashes computed once per process.
 pub fn indexed_root(hashes: impl IntoIterator<Item = B256>) -> B256 {
-    Tree::from_leaves(hashes.into_iter().enumerate().map(|(i, h)| ((i as u32).to_be_bytes(), h.0)))
-        .root()
+    indexed_root_keeping(hashes, INDEX_KEY_HASHES_KEPT)
+}
+
+/// [`indexed_root`] with the hashes of at most `kept` index keys kept (the rest computed each
+/// time).
+fn indexed_root_keeping(hashes: impl IntoIterator<Item = B256>, kept: usize) -> B256 {
+    let values: Vec<B256> = hashes.into_iter().map(keccak256).collect();
+    let kept = values.len().min(kept);
+    if INDEX_KEY_HASHES.read().unwrap_or_else(PoisonError::into_inner).len() < kept {
+        let mut table = INDEX_KEY_HASHES.write().unwrap_or_else(PoisonError::into_inner);
+        let known = table.len();
+        table.extend((known..kept.max(known)).map(index_key_hash));
+    }
+    let table = INDEX_KEY_HASHES.read().unwrap_or_else(PoisonError::into_inner);
+    let leaves = values
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| {
+            (table.get(index).copied().unwrap_or_else(|| index_key_hash(index)), value)
+        })
+        .collect();
+    drop(table);
+    root_of_hashed(leaves)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use infrafi_merkle::Tree;
+
+    fn tree_root(hashes: &[B256]) -> B256 {
+        Tree::from_leaves(hashes.iter().enumerate().map(|(i, h)| ((i as u32).to_be_bytes(), h.0)))
+            .root()
+    }
+
+    #[test]
+    fn an_indexed_root_is_the_root_of_the_tree_of_its_indexes_whether_their_hashes_are_kept_or_not()
+    {
+        for count in [0usize, 1, 2, 3, 17, 300] {
+            let hashes: Vec<B256> = (0..count as u64).map(|i| keccak256(i.to_le_bytes())).collect();
+            let expected = tree_root(&hashes);
+            assert_eq!(indexed_root(hashes.iter().copied()), expected, "{count} hashes");
+            assert_eq!(indexed_root(hashes.iter().copied()), expected, "{count} hashes again");
+            for kept in [0, 1, 5] {
+                assert_eq!(
+                    indexed_root_keeping(hashes.iter().copied(), kept),
+                    expected,
+                    "{count} hashes, {kept} index keys kept"
+                );
+            }
+        }
+    }
 }
