@@ -90,6 +90,22 @@ impl Fenwick {
         }
     }
 
+    /// Sets node `index` to `combine(its value, delta)` in one table lookup (a zero node is
+    /// not stored); `None` from `combine` leaves the node as it was and is returned.
+    fn change_node(
+        &mut self,
+        index: u64,
+        delta: Sums,
+        combine: impl FnOnce(Sums, Sums) -> Option<Sums>,
+    ) -> Option<()> {
+        self.nodes
+            .write_with(index, |old| {
+                let value = combine(old.copied().unwrap_or_default(), delta).ok_or(())?;
+                Ok::<_, ()>((!value.is_zero()).then_some(value))
+            })
+            .ok()
+    }
+
     /// Makes the tree cover `index`, doubling its capacity as often as needed.
     pub fn grow_to(&mut self, index: u64) {
         assert!(index <= CAPACITY_MAX, "fenwick index {index} beyond the maximum capacity");
@@ -123,8 +139,8 @@ impl Fenwick {
         self.node(capacity).checked_add(delta)?;
         let mut node = index;
         while node <= capacity {
-            let value = self.node(node).checked_add(delta)?;
-            self.set_node(node, value);
+            self.change_node(node, delta, |value, delta| value.checked_add(delta).ok())
+                .ok_or(Overflow)?;
             node += lowbit(node);
         }
         Ok(())
@@ -137,9 +153,9 @@ impl Fenwick {
         assert!(index >= 1 && index <= capacity, "fenwick index {index} out of 1..={capacity}");
         let mut node = index;
         while node <= capacity {
-            let value = self.node(node).checked_sub(delta);
-            let Ok(value) = value else { panic!("fenwick node {node} would go negative") };
-            self.set_node(node, value);
+            let changed =
+                self.change_node(node, delta, |value, delta| value.checked_sub(delta).ok());
+            let Some(()) = changed else { panic!("fenwick node {node} would go negative") };
             node += lowbit(node);
         }
     }
@@ -201,10 +217,9 @@ impl Fenwick {
                 && node < bound
             {
                 waiting.pop();
-                let Some(value) = combine(tree.node(node), delta) else {
+                let Some(()) = tree.change_node(node, delta, &combine) else {
                     panic!("fenwick node {node} would go negative or overflow");
                 };
-                tree.set_node(node, value);
                 let parent = node + lowbit(node);
                 if parent <= capacity {
                     gather(waiting, parent, delta);
@@ -262,6 +277,35 @@ impl Fenwick {
         Some(position + 1)
     }
 
+    /// The largest index whose value is not zero, if any: a descent from the top,
+    /// O(log capacity). Every prefix from it on is the total.
+    pub fn last_nonzero(&self) -> Option<u64> {
+        let total = self.total();
+        if total.is_zero() {
+            return None;
+        }
+        let capacity = self.capacity();
+        // The largest position whose prefix is not yet the total, found from the top; values
+        // are non-negative, so prefixes only grow towards it.
+        let mut position = 0u64;
+        let mut sum = Sums::ZERO;
+        let mut step = capacity;
+        while step > 0 {
+            let next = position + step;
+            if next <= capacity {
+                let value = self.node(next);
+                // A prefix is at most the total, which fits.
+                let candidate = Sums(sum.0.saturating_add(value.0), sum.1.saturating_add(value.1));
+                if candidate != total {
+                    position = next;
+                    sum = candidate;
+                }
+            }
+            step /= 2;
+        }
+        Some(position + 1)
+    }
+
     /// The tree the values `(index, value)` build, for checking a stored tree against.
     pub fn rebuilt(
         capacity: u64,
@@ -310,12 +354,14 @@ mod tests {
         assert_eq!(tree.prefix(8), Sums(12, 2));
         assert_eq!(tree.total(), Sums(23, 3));
         assert_eq!(tree.first_nonzero(), Some(1));
+        assert_eq!(tree.last_nonzero(), Some(9));
         tree.sub(1, Sums(5, 1));
         tree.sub(3, Sums(7, 1));
         assert_eq!(tree.first_nonzero(), Some(9));
         tree.sub(9, Sums(11, 1));
         assert!(tree.nodes.is_empty(), "a drained tree stores no nodes");
         assert_eq!(tree.first_nonzero(), None);
+        assert_eq!(tree.last_nonzero(), None);
     }
 
     #[test]
@@ -375,11 +421,14 @@ mod tests {
         fn matches_a_plain_array(operations in proptest::collection::vec((1u64..200, 0u128..1_000, any::<bool>()), 1..200)) {
             let mut tree = Fenwick::default();
             let mut plain = vec![0u128; 201];
+            // The second sums: one per addition, never taken off.
+            let mut counts = vec![0u128; 201];
             for (index, value, is_add) in operations {
                 tree.grow_to(index);
                 if is_add || plain[index as usize] < value {
                     tree.add(index, Sums(value, 1)).expect("fits");
                     plain[index as usize] += value;
+                    counts[index as usize] += 1;
                 } else {
                     tree.sub(index, Sums(value, 0));
                     plain[index as usize] -= value;
@@ -389,6 +438,9 @@ mod tests {
                 prop_assert_eq!(tree.prefix(probe).0, expected);
                 let first = plain.iter().position(|&v| v > 0).map(|i| i as u64);
                 prop_assert_eq!(tree.first_nonzero(), first);
+                let last = (0..plain.len()).rev().find(|&i| plain[i] > 0 || counts[i] > 0);
+                let last = last.map(|i| i as u64);
+                prop_assert_eq!(tree.last_nonzero(), last);
             }
             let rebuilt = Fenwick::rebuilt(
                 tree.capacity(),

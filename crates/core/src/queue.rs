@@ -55,6 +55,9 @@ result_codes! {
 pub const ROUND_REQUESTS_MAX: u32 = 10_000;
 /// The most requests one round moves from waiting to eligible (the rest wait a round).
 pub const ROUND_ACTIVATIONS_MAX: usize = 100_000;
+/// From this many activations in a round, one descent of the wait-fee index finds where it is
+/// zero rather than each activated request walking it (a descent costs about two walks).
+const ACTIVATIONS_INDEX_DESCENT_MIN: usize = 4;
 
 /// A request to redeem shares.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -462,19 +465,31 @@ fn activate_eligible(state: &mut State) -> Result<(), TxError> {
         .take(ROUND_ACTIVATIONS_MAX)
         .map(|(key, _)| *key)
         .collect();
+    // The wait-fee index is zero at every id from the last one a round paid at on: for a run
+    // of activations (usually the newest requests, above it) one descent spares each its walk.
+    let index_zero_from = (due.len() >= ACTIVATIONS_INDEX_DESCENT_MIN)
+        .then(|| state.queue.wait_fee_index.last_nonzero().unwrap_or(0));
     // Their shares move from the waiting tree to the eligible one in one batch per tree, each
     // node written once (nothing below reads either tree).
     let mut moved: Vec<(u64, Sums)> = Vec::with_capacity(due.len());
     for key in due {
         state.queue.waiting.remove(&key);
-        let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
+        let id = key.1;
+        let index_snapshot = match index_zero_from {
+            Some(zero_from) if fenwick_index(id) >= zero_from => Sums::ZERO,
+            _ => qev::wait_fee_index_at(state, id),
+        };
+        // Written in place: the stored record is journaled once, not cloned and re-inserted.
+        let changed = state.queue.requests.update(&id, |request| {
+            request.is_eligible = true;
+            request.wait_fees.index_snapshot = index_snapshot;
+            (request.priority_key(), Sums(request.shares_remaining.0, 1))
+        });
+        let Some((priority_key, shares)) = changed else {
             unreachable!("waiting index names a missing request");
         };
-        moved.push((request.fenwick_index(), Sums(request.shares_remaining.0, 1)));
-        request.is_eligible = true;
-        request.wait_fees.index_snapshot = qev::wait_fee_index_at(state, request.id);
-        state.queue.eligible.insert(request.priority_key(), ());
-        state.queue.requests.insert(key.1, request);
+        moved.push((fenwick_index(id), shares));
+        state.queue.eligible.insert(priority_key, ());
     }
     state.queue.waiting_shares.sub_all(&mut moved);
     state.queue.eligible_shares.add_all(&mut moved)?;
@@ -537,7 +552,7 @@ fn serve_next(
     postings: &mut Postings,
     left: Amount,
 ) -> Result<Option<(ServedPart, Amount)>, TxError> {
-    let Some((&key, _)) = state.queue.eligible.first() else { return Ok(None) };
+    let Some(&key) = state.queue.eligible.keys().next() else { return Ok(None) };
     let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
         unreachable!("eligible index names a missing request");
     };

@@ -18,6 +18,7 @@
 //! encoding.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
+use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 use std::ops::RangeBounds;
@@ -144,6 +145,48 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
             stored.generation = self.generation;
         }
         Some(change(&mut stored.value))
+    }
+
+    /// Replaces the value at `key` with what `change` makes of it (`None`: absent, or remove
+    /// it), recording the old value, in one lookup: the same table as reading with
+    /// [`Table::get`] and writing with [`Table::insert`] or [`Table::remove`]. An error from
+    /// `change` leaves the table as it was.
+    pub fn write_with<E>(
+        &mut self,
+        key: K,
+        change: impl FnOnce(Option<&V>) -> Result<Option<V>, E>,
+    ) -> Result<(), E> {
+        let generation = self.generation;
+        match self.values.entry(key) {
+            HashEntry::Occupied(mut occupied) => match change(Some(&occupied.get().value))? {
+                Some(value) => {
+                    let stored = occupied.get_mut();
+                    if stored.generation == generation {
+                        stored.value = value;
+                    } else {
+                        let old = std::mem::replace(&mut stored.value, value);
+                        stored.generation = generation;
+                        self.undo.push((occupied.key().clone(), Some(old)));
+                    }
+                }
+                None => {
+                    let (key, stored) = occupied.remove_entry();
+                    self.order.remove(&key);
+                    if stored.generation != generation {
+                        self.undo.push((key, Some(stored.value)));
+                    }
+                }
+            },
+            HashEntry::Vacant(vacant) => {
+                if let Some(value) = change(None)? {
+                    let key = vacant.key().clone();
+                    vacant.insert(Stored { value, generation });
+                    self.order.insert(key.clone());
+                    self.undo.push((key, None));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The value of a key the ordered set lists: the two always hold the same keys.
@@ -573,6 +616,31 @@ mod tests {
         assert_eq!(table.undo.len(), 1);
         table.rollback();
         assert_eq!(table.get(&1), Some(&15));
+    }
+
+    #[test]
+    fn write_with_changes_removes_and_inserts_and_rolls_back_like_insert_and_remove() {
+        let mut table = committed_table();
+        let before = table.clone();
+        let add =
+            |delta: u32| move |old: Option<&u32>| Ok::<_, ()>(Some(old.unwrap_or(&0) + delta));
+        table.write_with(1, add(1)).expect("changes");
+        table.write_with(1, add(1)).expect("changes");
+        table.write_with(2, |_| Ok::<_, ()>(None)).expect("removes");
+        table.write_with(3, add(30)).expect("inserts");
+        table.write_with(4, |_| Ok::<_, ()>(None)).expect("leaves absent");
+        assert_eq!(table.write_with(1, |_| Err("refused")), Err("refused"));
+        assert_eq!(table.undo.len(), 3, "one entry per key written");
+        let written: Vec<(u32, u32)> = table.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(written, vec![(1, 12), (3, 30)]);
+        let mut by_insert = before.clone();
+        by_insert.insert(1, 12);
+        by_insert.remove(&2);
+        by_insert.insert(3, 30);
+        assert!(table == by_insert);
+        table.rollback();
+        assert!(table == before);
+        assert_eq!((table.get(&1), table.get(&2), table.get(&3)), (Some(&10), Some(&20), None));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::{
     event::Event,
     fenwick::Sums,
     ids::{Asset, ProtocolAccount, RequestId},
-    ledger,
+    ledger::{self, Postings},
     math::{Amount, BPS_DENOMINATOR, Bps, Overflow, Rounding, mul_div},
     queue::{self, RoundRecord},
     state::State,
@@ -34,15 +34,22 @@ pub fn next_clearing_price_ema(
     new.checked_add(old).ok_or(Overflow)
 }
 
-/// The highest bid among the eligible requests left unserved, other than `except`.
-fn highest_unserved_bid(state: &State, except: Option<RequestId>) -> u128 {
-    state
-        .queue
-        .eligible
-        .iter()
-        .take(2)
-        .find(|((_, id), _)| Some(*id) != except)
-        .map_or(0, |((inverted, _), _)| u128::MAX - inverted)
+/// The first two keys of the eligible order (highest bid first), which is all
+/// [`highest_unserved_bid`] reads: settling a round does not change the order.
+type OrderTop = [Option<(u128, RequestId)>; 2];
+
+fn order_top(state: &State) -> OrderTop {
+    let mut keys = state.queue.eligible.keys();
+    [keys.next().copied(), keys.next().copied()]
+}
+
+/// The highest bid among the eligible requests left unserved (whose order begins with `top`),
+/// other than `except`.
+fn highest_unserved_bid(top: &OrderTop, except: Option<RequestId>) -> u128 {
+    top.iter()
+        .flatten()
+        .find(|(_, id)| Some(*id) != except)
+        .map_or(0, |(inverted, _)| u128::MAX - inverted)
 }
 
 /// Charges one served request: a jumper pays `clearing x served shares` (rounded up) from its
@@ -55,27 +62,25 @@ fn highest_unserved_bid(state: &State, except: Option<RequestId>) -> u128 {
 /// escrow (see `docs/qev.md`, "Servicing rounds").
 fn charge_served(
     state: &mut State,
+    postings: &mut Postings,
     part: &ServedPart,
+    stored: &Charged,
     clearing_price_wad: u128,
 ) -> Result<Amount, TxError> {
-    let Some(stored) = state.queue.requests.get(&part.id) else {
-        unreachable!("a served request vanished in its round");
-    };
     if stored.bid_price_wad == 0 {
         assert!(stored.bid_escrow.is_zero(), "escrow without a bid");
         return Ok(Amount::ZERO);
     }
-    // Only a bidder's record changes: the others are not copied.
-    let mut request = stored.clone();
-    assert!(clearing_price_wad <= request.bid_price_wad, "clearing price above the bid");
-    let keep = escrow_for(request.bid_price_wad, request.shares_remaining)?;
-    let Ok(served_part) = request.bid_escrow.checked_sub(keep) else {
+    assert!(clearing_price_wad <= stored.bid_price_wad, "clearing price above the bid");
+    let keep = escrow_for(stored.bid_price_wad, stored.shares_remaining)?;
+    let Ok(served_part) = stored.bid_escrow.checked_sub(keep) else {
         panic!("request {} escrows less than its remaining shares need", part.id);
     };
     let fee = escrow_for(clearing_price_wad, part.shares)?.min(served_part);
     let released = served_part.checked_sub(fee)?;
+    let escrow_refund = stored.escrow_refund.checked_add(released)?;
     if !fee.is_zero() {
-        ledger::transfer(
+        postings.transfer(
             state,
             Asset::Usdai,
             ProtocolAccount::BidEscrow,
@@ -83,18 +88,28 @@ fn charge_served(
             fee,
         )?;
     }
-    request.bid_escrow = keep;
-    request.escrow_refund = request.escrow_refund.checked_add(released)?;
     state.emit(Event::PriorityFeeCharged {
         request_id: part.id,
-        bid_price_wad: request.bid_price_wad,
+        bid_price_wad: stored.bid_price_wad,
         clearing_price_wad,
         shares: part.shares,
         fee,
         escrow_released: released,
     });
-    state.queue.requests.insert(part.id, request);
+    // Only a bidder's record changes, in place (serving journaled it already).
+    state.queue.requests.update(&part.id, |request| {
+        request.bid_escrow = keep;
+        request.escrow_refund = escrow_refund;
+    });
     Ok(fee)
+}
+
+/// What charging a served request reads of its record.
+struct Charged {
+    bid_price_wad: u128,
+    bid_escrow: Amount,
+    escrow_refund: Amount,
+    shares_remaining: Amount,
 }
 
 /// Prices a round after its requests were served, charges the jumpers and credits the
@@ -114,26 +129,39 @@ pub(crate) fn settle_round(
 ) -> Result<(), TxError> {
     let oldest_unserved =
         state.queue.eligible_shares.first_nonzero().map(|index| RequestId(index - 1));
-    let clearing_price_wad = highest_unserved_bid(state, None);
+    let top = order_top(state);
+    let clearing_price_wad = highest_unserved_bid(&top, None);
     record.clearing_price_wad = clearing_price_wad;
     let mut newest_jumper: Option<RequestId> = None;
+    // The jumpers' fees move between protocol accounts (bid escrow to the fee pool), posted
+    // one by one and written to the ledger once, before the pool is shared out.
+    let mut postings = Postings::default();
     for part in served {
+        let Some(request) = state.queue.requests.get(&part.id) else {
+            unreachable!("a served request vanished in its round");
+        };
+        let stored = Charged {
+            bid_price_wad: request.bid_price_wad,
+            bid_escrow: request.bid_escrow,
+            escrow_refund: request.escrow_refund,
+            shares_remaining: request.shares_remaining,
+        };
         let jumped = oldest_unserved.is_some_and(|oldest| oldest < part.id);
         let price = match jumped {
             false => 0,
             true => {
                 let except = (!part.fully_served).then_some(part.id);
-                let bid = state.queue.requests.get(&part.id).map_or(0, |r| r.bid_price_wad);
-                highest_unserved_bid(state, except).min(bid)
+                highest_unserved_bid(&top, except).min(stored.bid_price_wad)
             }
         };
         if jumped {
             record.jumpers += 1;
             newest_jumper = newest_jumper.max(Some(part.id));
         }
-        let fee = charge_served(state, part, price)?;
+        let fee = charge_served(state, &mut postings, part, &stored, price)?;
         record.bid_fees_paid = record.bid_fees_paid.checked_add(fee)?;
     }
+    postings.write(state);
     distribute(state, record, newest_jumper)?;
     let qev = state.queue.qev.get_mut();
     qev.clearing_price_ema_wad =

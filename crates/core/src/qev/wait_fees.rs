@@ -77,16 +77,31 @@ fn credit_wait_fees(
     let until = if unvested.is_zero() {
         now
     } else {
-        // Unvested-weighted remaining time, in 256 bits; each remaining time is positive.
-        let old_left = U256::from(fees.vesting_ends_at.saturating_sub(now));
-        let new_left = U256::from(new_until.saturating_sub(now));
-        let weighted =
-            U256::from(old_unvested.0) * old_left + U256::from(new_unvested.0) * new_left;
-        let (left, remainder) = weighted.div_rem(U256::from(unvested.0));
+        // Unvested-weighted remaining time, in 128 bits when the products fit (the usual
+        // case: the same quotient and remainder), else in 256; each remaining time is positive.
+        let old_left = fees.vesting_ends_at.saturating_sub(now);
+        let new_left = new_until.saturating_sub(now);
+        let narrow = old_unvested
+            .0
+            .checked_mul(u128::from(old_left))
+            .zip(new_unvested.0.checked_mul(u128::from(new_left)))
+            .and_then(|(old, new)| old.checked_add(new));
+        let (left, rounds_up) = match narrow {
+            Some(weighted) => {
+                let left = u64::try_from(weighted / unvested.0);
+                (left.map_err(|_| ()), weighted % unvested.0 != 0)
+            }
+            None => {
+                let weighted = U256::from(old_unvested.0) * U256::from(old_left)
+                    + U256::from(new_unvested.0) * U256::from(new_left);
+                let (left, remainder) = weighted.div_rem(U256::from(unvested.0));
+                (u64::try_from(left).map_err(|_| ()), !remainder.is_zero())
+            }
+        };
         // A weighted mean of two u64 durations fits u64: the fallback is unreachable (and would
         // only vest later, never pay sooner). Times, not amounts.
-        let left = u64::try_from(left).unwrap_or(u64::MAX);
-        let left = if remainder.is_zero() { left } else { left.saturating_add(1) };
+        let left = left.unwrap_or(u64::MAX);
+        let left = if rounds_up { left.saturating_add(1) } else { left };
         now.saturating_add(left.max(1))
     };
     fees.credited = fees.credited.checked_add(amount)?;
