@@ -33,10 +33,10 @@ pub(crate) enum BenchCommand {
     Rounds(RoundsArgs),
     /// Each transaction type applied to a market of many funded accounts.
     Apply(ApplyArgs),
-    /// What verifying a signature costs with one EIP-712 struct per action: the digest (the
-    /// action's typed data built from its struct and hashed by alloy-dyn-abi), secp256k1
-    /// recovery, the whole stateless check of a signed transaction, and a batch on all cores
-    /// (the measures of `cargo bench -p infrafi-tx --bench verify`).
+    /// What verifying a signature costs with one EIP-712 struct per action: the digest (computed
+    /// from the action's fields), secp256k1 recovery, the whole stateless check of a signed
+    /// transaction, and a batch on all cores (the measures of `cargo bench -p infrafi-tx --bench
+    /// verify`).
     Verify(VerifyArgs),
     /// The node under attack (issue 18): flood, SIGKILLs, soak and decoder fuzzing against a
     /// devnet child process; prints the figures (docs/security.md, "The campaign").

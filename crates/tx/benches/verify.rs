@@ -1,6 +1,7 @@
 //! What verifying a signature costs with one EIP-712 struct per action (domain version 3):
-//! the digest (the action's typed data built as JSON from the core's struct, then hashed by
-//! alloy-dyn-abi), secp256k1 recovery, and the whole stateless check of a signed transaction
+//! the digest (`typed_digest_*`: computed from the action's fields, as the node does;
+//! `typed_data_digest_*`: the action's typed data built as JSON, then hashed by alloy-dyn-abi,
+//! as a wallet does), secp256k1 recovery, and the whole stateless check of a signed transaction
 //! (`SignedTransaction::verify`: payload parse, digest, recovery), for a flat action, one with
 //! an address, and one with nested structs. `sol_digest_stake` is the same Stake digest from a
 //! struct written out with `sol!`, for scale: what a hand-written static struct would cost.
@@ -9,7 +10,10 @@
 use alloy_sol_types::{SolStruct, sol};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use infrafi_core::WAD;
-use infrafi_tx::{SigningKey, domain, recover, samples::sample_actions, signing_hash};
+use infrafi_tx::{
+    SigningKey, domain, recover, samples::sample_actions, signing_hash,
+    typed::typed_data_signing_hash,
+};
 use std::hint::black_box;
 
 const CHAIN: u64 = 31_337;
@@ -30,6 +34,11 @@ fn verify(c: &mut Criterion) {
     for (name, action) in sample_actions() {
         group.bench_function(format!("typed_digest_{name}"), |b| {
             b.iter(|| black_box(signing_hash(CHAIN, WALLET_CHAIN, 7, black_box(&action))))
+        });
+        group.bench_function(format!("typed_data_digest_{name}"), |b| {
+            b.iter(|| {
+                black_box(typed_data_signing_hash(CHAIN, WALLET_CHAIN, 7, black_box(&action)))
+            })
         });
         let signed = key.sign(CHAIN, 7, &action);
         group.bench_function(format!("verify_{name}"), |b| {

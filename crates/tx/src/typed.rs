@@ -12,12 +12,16 @@
 //!
 //! [`message_of`] destructures every action struct without `..`: a field added to an action in
 //! the core does not compile here until its line says how it is signed, and a new action does
-//! not compile until it has a line. The digest is computed by `alloy-dyn-abi` from the same
-//! typed data the node serves to wallets (`POST /v1/typed-data`), so what a wallet signs and
-//! what the node verifies cannot drift apart.
+//! not compile until it has a line. The node computes the digest from the action's fields
+//! ([`action_signing_hash`]: each field type gives its `encodeData` word beside its JSON value,
+//! each struct's type hash is computed once), about a seventh of the instructions of building
+//! the typed-data JSON and hashing it with `alloy-dyn-abi` ([`typed_data_signing_hash`], what a
+//! wallet does with the typed data the node serves at `POST /v1/typed-data`); a test checks the
+//! two digests equal for every action with varied values, so what a wallet signs and what the
+//! node verifies cannot drift apart.
 
 use alloy_dyn_abi::TypedData;
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{Address, B256, U256, keccak256};
 use infrafi_core::{
     Action, Amount, Asset, AssetClassId, Bps, LoanId, ParameterChange, Rate, ReceiptId, RequestId,
     Role, SiloId, Symbol,
@@ -31,13 +35,17 @@ use infrafi_core::{
     silos::SiloTerms,
 };
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::{
+    collections::BTreeMap,
+    sync::{OnceLock, PoisonError, RwLock},
+};
 
 /// Struct types by name: `[(field name, field type)]`, as typed data's `types` lists them.
 pub type Types = BTreeMap<&'static str, Vec<(&'static str, String)>>;
 
-/// How one Rust type is signed: its EIP-712 type and its value in typed-data JSON (integers
-/// as decimal strings, as `eth_signTypedData_v4` takes them).
+/// How one Rust type is signed: its EIP-712 type, its value in typed-data JSON (integers as
+/// decimal strings, as `eth_signTypedData_v4` takes them), and its word in the struct's
+/// `encodeData`, from which the node computes the digest without the JSON.
 pub trait Eip712Field {
     /// The EIP-712 type (`uint256`, `address`, `LoanTerms`, `uint64[]`).
     fn eip712_type() -> String;
@@ -45,10 +53,19 @@ pub trait Eip712Field {
     fn eip712_types(_types: &mut Types) {}
     /// The value.
     fn eip712_value(&self) -> Value;
+    /// The value's 32-byte word in EIP-712 `encodeData`: an integer or a `bool` big-endian, an
+    /// address left-padded, a `bytes32` itself, `keccak256` of a string's UTF-8 bytes, a nested
+    /// struct's `hashStruct`, `keccak256` of an array's elements' words one after another.
+    fn eip712_word(&self) -> B256;
+}
+
+/// An unsigned integer's `encodeData` word.
+fn uint_word(value: u128) -> B256 {
+    B256::from(U256::from(value))
 }
 
 macro_rules! atomic {
-    ($($rust:ty => $eip712:literal, |$value:ident| $json:expr;)*) => {$(
+    ($($rust:ty => $eip712:literal, |$value:ident| $json:expr, $word:expr;)*) => {$(
         impl Eip712Field for $rust {
             fn eip712_type() -> String {
                 $eip712.to_string()
@@ -57,28 +74,41 @@ macro_rules! atomic {
                 let $value = self;
                 $json
             }
+            fn eip712_word(&self) -> B256 {
+                let $value = self;
+                $word
+            }
         }
     )*};
 }
 
 atomic! {
-    Amount => "uint256", |v| Value::String(v.0.to_string());
-    Rate => "uint256", |v| Value::String(v.0.to_string());
-    u128 => "uint256", |v| Value::String(v.to_string());
-    u64 => "uint64", |v| Value::String(v.to_string());
-    u32 => "uint32", |v| Value::String(v.to_string());
-    Bps => "uint32", |v| Value::String(v.0.to_string());
-    bool => "bool", |v| Value::Bool(*v);
-    String => "string", |v| Value::String(v.clone());
-    Address => "address", |v| Value::String(v.to_string());
-    B256 => "bytes32", |v| Value::String(v.to_string());
-    Symbol => "string", |v| Value::String(v.to_string());
-    AssetClassId => "string", |v| Value::String(v.to_string());
-    RequestId => "uint64", |v| Value::String(v.0.to_string());
-    LoanId => "uint64", |v| Value::String(v.0.to_string());
-    ReceiptId => "uint64", |v| Value::String(v.0.to_string());
-    SiloId => "uint64", |v| Value::String(v.0.to_string());
-    PayoutId => "uint64", |v| Value::String(v.0.to_string());
+    Amount => "uint256", |v| Value::String(v.0.to_string()), uint_word(v.0);
+    Rate => "uint256", |v| Value::String(v.0.to_string()), uint_word(v.0);
+    u128 => "uint256", |v| Value::String(v.to_string()), uint_word(*v);
+    u64 => "uint64", |v| Value::String(v.to_string()), uint_word(u128::from(*v));
+    u32 => "uint32", |v| Value::String(v.to_string()), uint_word(u128::from(*v));
+    Bps => "uint32", |v| Value::String(v.0.to_string()), uint_word(u128::from(v.0));
+    bool => "bool", |v| Value::Bool(*v), uint_word(u128::from(*v));
+    String => "string", |v| Value::String(v.clone()), keccak256(v.as_bytes());
+    Address => "address", |v| Value::String(v.to_string()), v.into_word();
+    B256 => "bytes32", |v| Value::String(v.to_string()), *v;
+    Symbol => "string", |v| Value::String(v.to_string()), keccak256(v.to_string());
+    AssetClassId => "string", |v| Value::String(v.to_string()), keccak256(v.to_string());
+    RequestId => "uint64", |v| Value::String(v.0.to_string()), uint_word(u128::from(v.0));
+    LoanId => "uint64", |v| Value::String(v.0.to_string()), uint_word(u128::from(v.0));
+    ReceiptId => "uint64", |v| Value::String(v.0.to_string()), uint_word(u128::from(v.0));
+    SiloId => "uint64", |v| Value::String(v.0.to_string()), uint_word(u128::from(v.0));
+    PayoutId => "uint64", |v| Value::String(v.0.to_string()), uint_word(u128::from(v.0));
+}
+
+/// The `encodeData` word of a string-typed JSON value (what [`json_text`] returns).
+fn string_word(value: &Value) -> B256 {
+    match value {
+        Value::String(text) => keccak256(text.as_bytes()),
+        // `json_text` only returns strings.
+        other => keccak256(other.to_string()),
+    }
 }
 
 /// The JSON text of a value, without the quotes when it is a plain string (`usdai`).
@@ -101,6 +131,9 @@ macro_rules! as_json_text {
             fn eip712_value(&self) -> Value {
                 json_text(self)
             }
+            fn eip712_word(&self) -> B256 {
+                string_word(&json_text(self))
+            }
         }
     )*};
 }
@@ -119,6 +152,9 @@ impl<T: serde::Serialize> Eip712Field for Option<T> {
             Some(value) => json_text(value),
         }
     }
+    fn eip712_word(&self) -> B256 {
+        string_word(&self.eip712_value())
+    }
 }
 
 impl<T: Eip712Field> Eip712Field for Vec<T> {
@@ -130,6 +166,10 @@ impl<T: Eip712Field> Eip712Field for Vec<T> {
     }
     fn eip712_value(&self) -> Value {
         Value::Array(self.iter().map(Eip712Field::eip712_value).collect())
+    }
+    fn eip712_word(&self) -> B256 {
+        let words: Vec<u8> = self.iter().flat_map(|element| element.eip712_word().0).collect();
+        keccak256(words)
     }
 }
 
@@ -151,8 +191,45 @@ macro_rules! nested {
                 $( map.insert(stringify!($field).to_string(), $field.eip712_value()); )*
                 Value::Object(map)
             }
+            fn eip712_word(&self) -> B256 {
+                static TYPE_HASH: OnceLock<B256> = OnceLock::new();
+                let type_hash = *TYPE_HASH.get_or_init(|| {
+                    let mut types = Types::new();
+                    Self::eip712_types(&mut types);
+                    let fields = types.get(stringify!($rust)).cloned().unwrap_or_default();
+                    keccak256(encode_type(stringify!($rust), &fields, &types))
+                });
+                let $rust { $($field),* } = self;
+                let mut data = type_hash.to_vec();
+                $( data.extend_from_slice($field.eip712_word().as_slice()); )*
+                keccak256(data)
+            }
+        }
+
+        #[cfg(test)]
+        impl tests::Sample for $rust {
+            fn sample(seed: u64) -> $rust {
+                $rust { $($field: tests::Sample::sample(seed)),* }
+            }
         }
     )*};
+}
+
+/// EIP-712 `encodeType` of the struct `name` with `fields`: `Name(type field,...)`, then each
+/// struct type of `types` it refers to (every one but itself) in the order of their names.
+fn encode_type(name: &str, fields: &[(&str, String)], types: &Types) -> String {
+    let one = |name: &str, fields: &[(&str, String)]| {
+        let list: Vec<String> =
+            fields.iter().map(|(field, kind)| format!("{kind} {field}")).collect();
+        format!("{name}({})", list.join(","))
+    };
+    let mut out = one(name, fields);
+    for (other, other_fields) in types {
+        if *other != name {
+            out.push_str(&one(other, other_fields));
+        }
+    }
+    out
 }
 
 /// The type of the field `get` reads, registering its struct types.
@@ -202,6 +279,30 @@ macro_rules! actions {
     ($($action:ident { $($field:ident),* };)*) => {
         /// Every action's EIP-712 struct name, in the order listed here.
         pub const ACTION_STRUCTS: &[&str] = &[$(stringify!($action)),*];
+
+        /// EIP-712 `hashStruct` of `action`'s message with `chain` and `nonce`, computed from
+        /// the action's fields (see [`Eip712Field::eip712_word`]); each action struct's type
+        /// hash is computed once per process.
+        fn action_struct_hash(chain_id: u64, nonce: u64, action: &Action) -> B256 {
+            match action {
+                $(Action::$action($action { $($field),* }) => {
+                    static TYPE_HASH: OnceLock<B256> = OnceLock::new();
+                    let type_hash = *TYPE_HASH.get_or_init(|| action_type_hash(action));
+                    let mut data = Vec::with_capacity(32 * 16);
+                    data.extend_from_slice(type_hash.as_slice());
+                    data.extend_from_slice(uint_word(u128::from(chain_id)).as_slice());
+                    data.extend_from_slice(uint_word(u128::from(nonce)).as_slice());
+                    $( data.extend_from_slice($field.eip712_word().as_slice()); )*
+                    keccak256(data)
+                })*
+            }
+        }
+
+        /// One action of each kind, its fields set from `seed` (for tests of every action).
+        #[cfg(test)]
+        fn one_of_each(seed: u64) -> Vec<Action> {
+            vec![$(Action::$action($action { $($field: tests::Sample::sample(seed)),* })),*]
+        }
 
         /// The EIP-712 message of `action`.
         pub fn message_of(action: &Action) -> ActionMessage {
@@ -347,8 +448,57 @@ pub fn action_typed_data(
     })
 }
 
-/// The EIP-712 digest of [`action_typed_data`], computed by `alloy-dyn-abi` from that JSON.
+/// The type hash of `action`'s struct: `keccak256(encodeType)`.
+fn action_type_hash(action: &Action) -> B256 {
+    let ActionMessage { name, types, fields } = message_of(action);
+    let mut primary = vec![("chain", "uint64".to_string()), ("nonce", "uint64".to_string())];
+    primary.extend(fields.into_iter().map(|(field, kind, _)| (field, kind)));
+    keccak256(encode_type(name, &primary, &types))
+}
+
+/// How many wallet chains' domain separators are kept (a request may name any chain).
+const DOMAIN_SEPARATORS_KEPT: usize = 16;
+
+/// The domain separators of the wallet chains seen first, computed once each.
+static DOMAIN_SEPARATORS: RwLock<Vec<(u64, B256)>> = RwLock::new(Vec::new());
+
+/// The EIP-712 domain separator for a wallet on chain `signature_chain_id`.
+fn domain_separator(signature_chain_id: u64) -> B256 {
+    let known = DOMAIN_SEPARATORS.read().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, separator)) = known.iter().find(|(chain, _)| *chain == signature_chain_id) {
+        return *separator;
+    }
+    drop(known);
+    let separator = crate::domain(signature_chain_id).separator();
+    let mut known = DOMAIN_SEPARATORS.write().unwrap_or_else(PoisonError::into_inner);
+    if known.len() < DOMAIN_SEPARATORS_KEPT && !known.iter().any(|(c, _)| *c == signature_chain_id)
+    {
+        known.push((signature_chain_id, separator));
+    }
+    separator
+}
+
+/// The EIP-712 digest of [`action_typed_data`]: `keccak256(0x1901 || domainSeparator ||
+/// hashStruct(message))`, computed from the action's fields without building the JSON (about a
+/// tenth of the instructions). [`typed_data_signing_hash`] computes the same digest with
+/// `alloy-dyn-abi` from the typed data a wallet signs; a test checks that they agree for every
+/// action.
 pub fn action_signing_hash(
+    chain_id: u64,
+    signature_chain_id: u64,
+    nonce: u64,
+    action: &Action,
+) -> B256 {
+    let mut bytes = [0u8; 66];
+    bytes[..2].copy_from_slice(&[0x19, 0x01]);
+    bytes[2..34].copy_from_slice(domain_separator(signature_chain_id).as_slice());
+    bytes[34..].copy_from_slice(action_struct_hash(chain_id, nonce, action).as_slice());
+    keccak256(bytes)
+}
+
+/// The EIP-712 digest of [`action_typed_data`] computed by `alloy-dyn-abi` from that JSON, as
+/// a wallet computes it: the reference [`action_signing_hash`] is checked against.
+pub fn typed_data_signing_hash(
     chain_id: u64,
     signature_chain_id: u64,
     nonce: u64,
@@ -383,6 +533,97 @@ mod tests {
             .map(|f| format!("{} {}", f["type"].as_str().unwrap(), f["name"].as_str().unwrap()))
             .collect();
         format!("{name}({})", fields.join(","))
+    }
+
+    /// A value of a field's type, varied by `seed` (every action of [`one_of_each`]).
+    pub(super) trait Sample {
+        fn sample(seed: u64) -> Self;
+    }
+
+    fn pick<T: Clone>(seed: u64, choices: &[T]) -> T {
+        choices[seed as usize % choices.len()].clone()
+    }
+
+    macro_rules! sample {
+        ($($rust:ty => |$seed:ident| $value:expr;)*) => {$(
+            impl Sample for $rust {
+                fn sample($seed: u64) -> $rust {
+                    $value
+                }
+            }
+        )*};
+    }
+
+    sample! {
+        Amount => |seed| Amount(u128::from(seed) * WAD + 7);
+        Rate => |seed| Rate(u128::from(seed) * 1_000_003);
+        u128 => |seed| u128::MAX - u128::from(seed);
+        u64 => |seed| u64::MAX - seed * 3;
+        u32 => |seed| 86_400 + seed as u32;
+        Bps => |seed| Bps(pick(seed, &[0, 1, 250, 10_000]));
+        bool => |seed| seed % 2 == 1;
+        String => |seed| format!("note {seed}: \"quoted\", ünïcode ✓");
+        Address => |seed| Address::repeat_byte(seed as u8 ^ 0x5a);
+        B256 => |seed| keccak256(seed.to_be_bytes());
+        Symbol => |seed| Symbol::new(pick(seed, &["USDC", "USDT", "TBILL"])).unwrap();
+        AssetClassId => |seed| AssetClassId::new(pick(seed, &["gpu.h100-sxm", "a100"])).unwrap();
+        RequestId => |seed| RequestId(seed + 1);
+        LoanId => |seed| LoanId(seed + 2);
+        ReceiptId => |seed| ReceiptId(seed + 3);
+        SiloId => |seed| SiloId(seed + 4);
+        PayoutId => |seed| PayoutId(seed + 5);
+        Asset => |seed| pick(seed, &[Asset::Usdai, Asset::Susdai, Asset::Tbill,
+            Asset::Stablecoin(Symbol::sample(seed))]);
+        Role => |seed| pick(seed, &Role::ALL);
+        PauseScope => |seed| pick(seed, &[PauseScope::Minting, PauseScope::Staking,
+            PauseScope::Borrowing]);
+        ParameterChange => |seed| pick(seed, &[ParameterChange::MintFeeBps(Bps::sample(seed)),
+            ParameterChange::UsdaiSupplyCap(Amount::sample(seed)),
+            ParameterChange::KycRequired(bool::sample(seed))]);
+        InterestModel => |seed| pick(seed, &[InterestModel::Amortized,
+            InterestModel::FixedPrincipal]);
+    }
+
+    impl<T: Sample> Sample for Option<T> {
+        fn sample(seed: u64) -> Option<T> {
+            (!seed.is_multiple_of(3)).then(|| T::sample(seed))
+        }
+    }
+
+    impl<T: Sample> Sample for Vec<T> {
+        fn sample(seed: u64) -> Vec<T> {
+            (0..seed % 4).map(|i| T::sample(seed + i)).collect()
+        }
+    }
+
+    #[test]
+    fn the_digest_from_the_fields_equals_alloy_dyn_abis_digest_of_the_typed_data_for_every_action()
+    {
+        for seed in 0..6 {
+            let actions = one_of_each(seed);
+            assert_eq!(actions.len(), ACTION_STRUCTS.len());
+            for (action, chain, wallet_chain) in actions
+                .iter()
+                .zip([(CHAIN, 1), (1, 42_161), (7, 7)].into_iter().cycle())
+                .map(|(action, (chain, wallet_chain))| (action, chain, wallet_chain))
+            {
+                let nonce = seed * 1_000_003;
+                assert_eq!(
+                    action_signing_hash(chain, wallet_chain, nonce, action),
+                    typed_data_signing_hash(chain, wallet_chain, nonce, action),
+                    "{} (seed {seed})",
+                    action.name()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_domain_separator_is_alloys_for_every_wallet_chain_kept_or_not() {
+        for chain in (0..2 * DOMAIN_SEPARATORS_KEPT as u64).chain([u64::MAX]) {
+            assert_eq!(domain_separator(chain), crate::domain(chain).separator(), "{chain}");
+            assert_eq!(domain_separator(chain), crate::domain(chain).separator(), "{chain} again");
+        }
     }
 
     #[test]
