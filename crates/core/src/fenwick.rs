@@ -208,7 +208,7 @@ impl Fenwick {
     ) {
         let capacity = self.capacity();
         if !changes.is_sorted_by_key(|&(index, _)| index) {
-            changes.sort_unstable_by_key(|&(index, _)| index);
+            sort_by_index(changes);
         }
         // Nodes waiting for their write with the deltas gathered so far, largest node first.
         let mut waiting: Vec<(u64, Sums)> = Vec::new();
@@ -321,6 +321,19 @@ impl Fenwick {
         tree.commit();
         Ok(tree)
     }
+}
+
+/// Sorts `changes` by index (equal indices in any order: their deltas are summed). Sorts
+/// 16-byte keys (the index above the position) rather than the 48-byte changes themselves.
+fn sort_by_index(changes: &mut [(u64, Sums)]) {
+    let mut keys: Vec<u128> = changes
+        .iter()
+        .enumerate()
+        .map(|(at, &(index, _))| (u128::from(index) << 64) | at as u128)
+        .collect();
+    keys.sort_unstable();
+    let sorted: Vec<(u64, Sums)> = keys.iter().map(|&key| changes[key as u64 as usize]).collect();
+    changes.copy_from_slice(&sorted);
 }
 
 /// Adds `delta` to node `node` in `waiting` (kept largest node first), or puts it there.

@@ -374,110 +374,112 @@ pub(crate) struct Postings {
     supplies: Vec<(Asset, Supply, bool)>,
 }
 
+/// The place of a balance in a [`Postings`], taken once for a run of postings to the same
+/// account (a round's vault, escrow and claims accounts) so each posting finds it at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BalanceSlot(usize);
+
+/// The place of an asset's supply in a [`Postings`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SupplySlot(usize);
+
 impl Postings {
-    /// The position of `account`'s `asset` balance, read from the ledger the first time.
-    fn balance_at(&mut self, state: &State, account: Account, asset: Asset) -> usize {
-        debug_assert!(holding_key(account, asset).is_none(), "postings hold plain balances");
-        let key = (account, asset);
-        match self.balances.iter().position(|(held, _, _)| *held == key) {
-            Some(at) => at,
-            None => {
-                let amount = state.ledger.balances.get(&key).copied().unwrap_or_default();
-                self.balances.push((key, amount, false));
-                self.balances.len() - 1
-            }
-        }
-    }
-
-    /// The position of `asset`'s supply, read from the ledger the first time.
-    fn supply_at(&mut self, state: &State, asset: Asset) -> usize {
-        match self.supplies.iter().position(|(held, _, _)| *held == asset) {
-            Some(at) => at,
-            None => {
-                let supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
-                self.supplies.push((asset, supply, false));
-                self.supplies.len() - 1
-            }
-        }
-    }
-
-    /// The balance of a protocol account, postings included.
-    pub(crate) fn balance(
+    /// The slot of `account`'s `asset` balance, read from the ledger the first time.
+    pub(crate) fn balance_slot(
         &mut self,
         state: &State,
         account: impl Into<Account>,
         asset: Asset,
-    ) -> Amount {
-        let at = self.balance_at(state, account.into(), asset);
-        self.balances[at].1
+    ) -> BalanceSlot {
+        let account = account.into();
+        debug_assert!(holding_key(account, asset).is_none(), "postings hold plain balances");
+        let key = (account, asset);
+        match self.balances.iter().position(|(held, _, _)| *held == key) {
+            Some(at) => BalanceSlot(at),
+            None => {
+                let amount = state.ledger.balances.get(&key).copied().unwrap_or_default();
+                self.balances.push((key, amount, false));
+                BalanceSlot(self.balances.len() - 1)
+            }
+        }
     }
 
-    /// What exists of `asset`, postings included.
-    pub(crate) fn supply_of(&mut self, state: &State, asset: Asset) -> Amount {
-        let at = self.supply_at(state, asset);
-        self.supplies[at].1.outstanding()
+    /// The slot of `asset`'s supply, read from the ledger the first time.
+    pub(crate) fn supply_slot(&mut self, state: &State, asset: Asset) -> SupplySlot {
+        match self.supplies.iter().position(|(held, _, _)| *held == asset) {
+            Some(at) => SupplySlot(at),
+            None => {
+                let supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
+                self.supplies.push((asset, supply, false));
+                SupplySlot(self.supplies.len() - 1)
+            }
+        }
     }
 
-    /// [`burn`] from a protocol account.
-    pub(crate) fn burn(
+    /// The balance in `slot`, postings included.
+    pub(crate) fn balance_in(&self, slot: BalanceSlot) -> Amount {
+        self.balances[slot.0].1
+    }
+
+    /// What exists of the asset in `slot`, postings included.
+    pub(crate) fn supply_in(&self, slot: SupplySlot) -> Amount {
+        self.supplies[slot.0].1.outstanding()
+    }
+
+    /// [`burn`] from the protocol account in `from`, of the asset whose supply is in `supply`.
+    pub(crate) fn burn_from(
         &mut self,
         state: &mut State,
-        asset: Asset,
-        from: impl Into<Account>,
+        from: BalanceSlot,
+        supply: SupplySlot,
         amount: Amount,
     ) -> Result<(), TxError> {
-        let from = from.into();
+        let ((account, asset), balance, _) = self.balances[from.0];
+        assert_eq!(self.supplies[supply.0].0, asset, "a burn's supply is its balance's asset");
         if amount.is_zero() {
             return Err(LedgerError::AmountMustNotBeZero.into());
         }
-        let from_at = self.balance_at(state, from, asset);
-        let from_after = self.balances[from_at]
-            .1
-            .checked_sub(amount)
-            .map_err(|_| LedgerError::BalanceInsufficient)?;
-        let supply_at = self.supply_at(state, asset);
-        let supply = &mut self.supplies[supply_at];
+        let from_after =
+            balance.checked_sub(amount).map_err(|_| LedgerError::BalanceInsufficient)?;
+        let supply = &mut self.supplies[supply.0];
         let burned = supply.1.burned.checked_add(amount)?;
         assert!(burned <= supply.1.issued, "burned more {asset} than was issued");
         supply.1.burned = burned;
         supply.2 = true;
-        self.balances[from_at].1 = from_after;
-        self.balances[from_at].2 = true;
-        state.emit(Event::Burned { asset, from, amount });
+        self.balances[from.0].1 = from_after;
+        self.balances[from.0].2 = true;
+        state.emit(Event::Burned { asset, from: account, amount });
         Ok(())
     }
 
-    /// [`transfer`] between protocol accounts.
-    pub(crate) fn transfer(
+    /// [`transfer`] between the protocol accounts in `from` and `to` (the same asset).
+    pub(crate) fn transfer_between(
         &mut self,
         state: &mut State,
-        asset: Asset,
-        from: impl Into<Account>,
-        to: impl Into<Account>,
+        from: BalanceSlot,
+        to: BalanceSlot,
         amount: Amount,
     ) -> Result<(), TxError> {
-        let (from, to) = (from.into(), to.into());
+        let ((from_account, asset), from_balance, _) = self.balances[from.0];
+        let ((to_account, to_asset), to_balance, _) = self.balances[to.0];
+        assert_eq!(asset, to_asset, "a transfer moves one asset");
         if amount.is_zero() {
             return Err(LedgerError::AmountMustNotBeZero.into());
         }
-        let from_at = self.balance_at(state, from, asset);
         if from == to {
-            return match self.balances[from_at].1 >= amount {
+            return match from_balance >= amount {
                 true => Ok(()),
                 false => Err(LedgerError::BalanceInsufficient.into()),
             };
         }
-        let from_after = self.balances[from_at]
-            .1
-            .checked_sub(amount)
-            .map_err(|_| LedgerError::BalanceInsufficient)?;
-        let to_at = self.balance_at(state, to, asset);
-        let to_after = self.balances[to_at].1.checked_add(amount)?;
-        self.balances[from_at].1 = from_after;
-        self.balances[from_at].2 = true;
-        self.balances[to_at].1 = to_after;
-        self.balances[to_at].2 = true;
-        state.emit(Event::Transferred { asset, from, to, amount });
+        let from_after =
+            from_balance.checked_sub(amount).map_err(|_| LedgerError::BalanceInsufficient)?;
+        let to_after = to_balance.checked_add(amount)?;
+        self.balances[from.0].1 = from_after;
+        self.balances[from.0].2 = true;
+        self.balances[to.0].1 = to_after;
+        self.balances[to.0].2 = true;
+        state.emit(Event::Transferred { asset, from: from_account, to: to_account, amount });
         Ok(())
     }
 

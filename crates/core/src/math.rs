@@ -52,14 +52,77 @@ pub fn mul_div(a: u128, b: u128, denominator: u128, rounding: Rounding) -> Resul
             _ => Ok(quotient),
         };
     }
-    let product = U256::from(a) * U256::from(b);
-    let denominator = U256::from(denominator);
-    let (quotient, remainder) = product.div_rem(denominator);
-    let quotient = match rounding {
-        Rounding::Up if !remainder.is_zero() => quotient + U256::from(1u8),
-        _ => quotient,
+    // A quotient that does not fit 128 bits is an overflow either way.
+    let (quotient, remainder) = wide_div(wide_mul(a, b), denominator).ok_or(Overflow)?;
+    match rounding {
+        Rounding::Up if remainder != 0 => quotient.checked_add(1).ok_or(Overflow),
+        _ => Ok(quotient),
+    }
+}
+
+/// The 256-bit product `a * b` as (high, low) 128-bit halves.
+fn wide_mul(a: u128, b: u128) -> (u128, u128) {
+    const LOW: u128 = u64::MAX as u128;
+    let (a_high, a_low) = (a >> 64, a & LOW);
+    let (b_high, b_low) = (b >> 64, b & LOW);
+    // Each partial product of two 64-bit halves fits 128 bits.
+    let low_low = a_low * b_low;
+    let high_low = a_high * b_low;
+    let low_high = a_low * b_high;
+    let high_high = a_high * b_high;
+    // The middle column: at most 3 x (2^64 - 1), so it fits.
+    let middle = (low_low >> 64) + (high_low & LOW) + (low_high & LOW);
+    let low = (middle << 64) | (low_low & LOW);
+    let high = high_high + (high_low >> 64) + (low_high >> 64) + (middle >> 64);
+    (high, low)
+}
+
+/// The 256-bit `(high, low)` divided by a non-zero `divisor`: `(quotient, remainder)`, or
+/// `None` when the quotient does not fit 128 bits (`high >= divisor`). Long division in
+/// 64-bit digits with a normalised divisor (Knuth's algorithm D for two quotient digits, as
+/// in Hacker's Delight's `divlu`): a few 128-bit operations instead of a general 256-bit
+/// division.
+fn wide_div((high, low): (u128, u128), divisor: u128) -> Option<(u128, u128)> {
+    const BASE: u128 = 1 << 64;
+    const LOW: u128 = u64::MAX as u128;
+    if high >= divisor {
+        return None;
+    }
+    if high == 0 {
+        return Some((low / divisor, low % divisor));
+    }
+    // Normalise: the divisor's top bit set (high < divisor, so high is shifted without loss).
+    let shift = divisor.leading_zeros();
+    let divisor = divisor << shift;
+    let (divisor_high, divisor_low) = (divisor >> 64, divisor & LOW);
+    let numerator_high = match shift {
+        0 => high,
+        _ => (high << shift) | (low >> (128 - shift)),
     };
-    u128::try_from(quotient).map_err(|_| Overflow)
+    let numerator_low = low << shift;
+    let (low_digit_1, low_digit_0) = (numerator_low >> 64, numerator_low & LOW);
+    // Each quotient digit: estimated from the top digits, corrected at most twice.
+    let digit = |top: u128, next: u128| -> u128 {
+        let mut quotient = top / divisor_high;
+        let mut remainder = top - quotient * divisor_high;
+        while quotient >= BASE || quotient * divisor_low > (remainder << 64) + next {
+            quotient -= 1;
+            remainder += divisor_high;
+            if remainder >= BASE {
+                break;
+            }
+        }
+        quotient
+    };
+    let quotient_1 = digit(numerator_high, low_digit_1);
+    // The partial remainder fits 128 bits; the wrapping arithmetic is exact modulo 2^128.
+    let partial = (numerator_high << 64)
+        .wrapping_add(low_digit_1)
+        .wrapping_sub(quotient_1.wrapping_mul(divisor));
+    let quotient_0 = digit(partial, low_digit_0);
+    let remainder =
+        (partial << 64).wrapping_add(low_digit_0).wrapping_sub(quotient_0.wrapping_mul(divisor));
+    Some(((quotient_1 << 64) | quotient_0, remainder >> shift))
 }
 
 /// `a * b / denominator` with a 512-bit intermediate for a 256-bit `b` (a weight such as
@@ -107,10 +170,7 @@ pub fn mul_div_remainder(a: u128, b: u128, denominator: u128) -> Result<(u128, u
     if let Some(product) = a.checked_mul(b) {
         return Ok((product / denominator, product % denominator));
     }
-    let (quotient, remainder) = (U256::from(a) * U256::from(b)).div_rem(U256::from(denominator));
-    // The remainder is below the denominator, so it always fits.
-    let remainder = u128::try_from(remainder).map_err(|_| Overflow)?;
-    Ok((u128::try_from(quotient).map_err(|_| Overflow)?, remainder))
+    wide_div(wide_mul(a, b), denominator).ok_or(Overflow)
 }
 
 /// A quantity of one asset in 10^-18 units. Arithmetic is checked: overflow is a value.
@@ -436,6 +496,23 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn the_wide_product_and_division_equal_256_bit_arithmetic(
+            a in proptest::prop_oneof![0u128..=u128::MAX, 0u128..=u64::MAX as u128, (u128::MAX - 1_000)..=u128::MAX],
+            b in proptest::prop_oneof![0u128..=u128::MAX, 1u128..=10u128.pow(30), (u128::MAX - 1_000)..=u128::MAX],
+            d in proptest::prop_oneof![
+                1u128..=u128::MAX, 1u128..=u64::MAX as u128, (1u128 << 64)..=(1u128 << 70),
+                (u128::MAX - 1_000)..=u128::MAX, proptest::strategy::Just(WAD)
+            ]
+        ) {
+            let product = U256::from(a) * U256::from(b);
+            let (high, low) = wide_mul(a, b);
+            proptest::prop_assert_eq!((U256::from(high) << 128) + U256::from(low), product);
+            let (quotient, remainder) = product.div_rem(U256::from(d));
+            let expected = u128::try_from(quotient).ok().map(|q| (q, u128::try_from(remainder).expect("below d")));
+            proptest::prop_assert_eq!(wide_div((high, low), d), expected);
+        }
+
         #[test]
         fn mul_div_remainder_reassembles_the_product(
             a in 0u128..=u128::MAX, b in 0u128..=u128::MAX, d in 1u128..=u128::MAX

@@ -17,7 +17,7 @@ use crate::{
     event::Event,
     fenwick::{Fenwick, Sums},
     ids::{Address, Asset, ProtocolAccount, RequestId},
-    ledger::{self, LedgerError, Postings},
+    ledger::{self, BalanceSlot, LedgerError, Postings, SupplySlot},
     math::{Amount, Rounding},
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
@@ -225,14 +225,17 @@ component! {
 }
 
 pub(crate) fn change_active_count(state: &mut State, owner: Address, increase: bool) {
-    let count = state.queue.active_by_owner.get(&owner).copied().unwrap_or(0);
-    let count =
-        if increase { count + 1 } else { count.checked_sub(1).expect("active count underflow") };
-    if count == 0 {
-        state.queue.active_by_owner.remove(&owner);
-    } else {
-        state.queue.active_by_owner.insert(owner, count);
-    }
+    // One lookup: the count is changed, removed at zero, or inserted.
+    let changed = state.queue.active_by_owner.write_with(owner, |count| {
+        let count = count.copied().unwrap_or(0);
+        let count = if increase {
+            count + 1
+        } else {
+            count.checked_sub(1).expect("active count underflow")
+        };
+        Ok::<_, std::convert::Infallible>((count != 0).then_some(count))
+    });
+    let Ok(()) = changed;
 }
 
 pub(crate) fn owned_request(
@@ -550,14 +553,14 @@ fn serve_next(
     state: &mut State,
     basis: &NavBasis,
     postings: &mut Postings,
+    accounts: &RoundAccounts,
     left: Amount,
 ) -> Result<Option<(ServedPart, Amount)>, TxError> {
     let Some(&key) = state.queue.eligible.keys().next() else { return Ok(None) };
     let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
         unreachable!("eligible index names a missing request");
     };
-    let balance = postings.balance(state, ProtocolAccount::Vault, Asset::Usdai);
-    let nav = basis.nav(balance, postings.supply_of(state, Asset::Susdai));
+    let nav = basis.nav(postings.balance_in(accounts.vault), postings.supply_in(accounts.shares));
     let full_assets = nav.assets_for_redemption(request.shares_remaining)?;
     let (shares, assets) = if full_assets <= left {
         (request.shares_remaining, full_assets)
@@ -572,15 +575,9 @@ fn serve_next(
     // The request's shares change: resolve its sealed bid and settle its wait-fees first.
     qev::resolve_sealed_bid_in_round(state, &mut request)?;
     qev::settle_wait_fees(state, &mut request)?;
-    postings.burn(state, Asset::Susdai, ProtocolAccount::QueueEscrow, shares)?;
+    postings.burn_from(state, accounts.escrow, accounts.shares, shares)?;
     if !assets.is_zero() {
-        postings.transfer(
-            state,
-            Asset::Usdai,
-            ProtocolAccount::Vault,
-            ProtocolAccount::RedemptionClaims,
-            assets,
-        )?;
+        postings.transfer_between(state, accounts.vault, accounts.claims, assets)?;
     }
     request.shares_remaining = request.shares_remaining.checked_sub(shares)?;
     request.claimable = request.claimable.checked_add(assets)?;
@@ -595,6 +592,29 @@ fn serve_next(
     let part = ServedPart { id: request.id, shares, fully_served };
     state.queue.requests.insert(request.id, request);
     Ok(Some((part, assets)))
+}
+
+/// The protocol accounts a round's serving posts to, each found once per round: the vault's
+/// USDai (paid out), the queue's escrowed sUSDai (burned), the claims account's USDai (owed to
+/// the served) and the sUSDai supply.
+struct RoundAccounts {
+    vault: BalanceSlot,
+    escrow: BalanceSlot,
+    claims: BalanceSlot,
+    shares: SupplySlot,
+}
+
+impl RoundAccounts {
+    /// Their slots in `postings`, read from the ledger now: serving writes them only through
+    /// these postings (a sealed bid it resolves moves bid escrow, never these).
+    fn at(state: &State, postings: &mut Postings) -> RoundAccounts {
+        RoundAccounts {
+            vault: postings.balance_slot(state, ProtocolAccount::Vault, Asset::Usdai),
+            escrow: postings.balance_slot(state, ProtocolAccount::QueueEscrow, Asset::Susdai),
+            claims: postings.balance_slot(state, ProtocolAccount::RedemptionClaims, Asset::Usdai),
+            shares: postings.supply_slot(state, Asset::Susdai),
+        }
+    }
 }
 
 /// When a round burns the last share, whatever USDai the vault still holds (yield still vesting,
@@ -705,8 +725,10 @@ impl ActionHandler for ServiceQueue {
         let mut served: Vec<ServedPart> = Vec::new();
         let basis = NavBasis::at(state);
         let mut postings = Postings::default();
+        let accounts = RoundAccounts::at(state, &mut postings);
         while served.len() < max_requests as usize && !left.is_zero() {
-            let Some((part, assets)) = serve_next(state, &basis, &mut postings, left)? else {
+            let Some((part, assets)) = serve_next(state, &basis, &mut postings, &accounts, left)?
+            else {
                 break;
             };
             left = left.checked_sub(assets)?;

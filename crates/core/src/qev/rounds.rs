@@ -9,7 +9,7 @@ use crate::{
     event::Event,
     fenwick::Sums,
     ids::{Asset, ProtocolAccount, RequestId},
-    ledger::{self, Postings},
+    ledger::{self, BalanceSlot, Postings},
     math::{Amount, BPS_DENOMINATOR, Bps, Overflow, Rounding, mul_div},
     queue::{self, RoundRecord},
     state::State,
@@ -63,6 +63,7 @@ fn highest_unserved_bid(top: &OrderTop, except: Option<RequestId>) -> u128 {
 fn charge_served(
     state: &mut State,
     postings: &mut Postings,
+    fee_accounts: (BalanceSlot, BalanceSlot),
     part: &ServedPart,
     stored: &Charged,
     clearing_price_wad: u128,
@@ -80,13 +81,7 @@ fn charge_served(
     let released = served_part.checked_sub(fee)?;
     let escrow_refund = stored.escrow_refund.checked_add(released)?;
     if !fee.is_zero() {
-        postings.transfer(
-            state,
-            Asset::Usdai,
-            ProtocolAccount::BidEscrow,
-            ProtocolAccount::QevFeePool,
-            fee,
-        )?;
+        postings.transfer_between(state, fee_accounts.0, fee_accounts.1, fee)?;
     }
     state.emit(Event::PriorityFeeCharged {
         request_id: part.id,
@@ -136,6 +131,11 @@ pub(crate) fn settle_round(
     // The jumpers' fees move between protocol accounts (bid escrow to the fee pool), posted
     // one by one and written to the ledger once, before the pool is shared out.
     let mut postings = Postings::default();
+    // Read now: charging writes them only through these postings.
+    let fee_accounts = (
+        postings.balance_slot(state, ProtocolAccount::BidEscrow, Asset::Usdai),
+        postings.balance_slot(state, ProtocolAccount::QevFeePool, Asset::Usdai),
+    );
     for part in served {
         let Some(request) = state.queue.requests.get(&part.id) else {
             unreachable!("a served request vanished in its round");
@@ -158,7 +158,7 @@ pub(crate) fn settle_round(
             record.jumpers += 1;
             newest_jumper = newest_jumper.max(Some(part.id));
         }
-        let fee = charge_served(state, &mut postings, part, &stored, price)?;
+        let fee = charge_served(state, &mut postings, fee_accounts, part, &stored, price)?;
         record.bid_fees_paid = record.bid_fees_paid.checked_add(fee)?;
     }
     postings.write(state);
