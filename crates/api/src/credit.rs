@@ -28,7 +28,9 @@ mod collateral;
 mod redemptions;
 
 pub(crate) use collateral::{asset_classes, receipt, receipt_dto, receipts};
-pub(crate) use redemptions::{listings, qev_estimate, qev_position, rounds};
+pub(crate) use redemptions::{
+    EstimateBasis, estimate_basis, listings, qev_estimate, qev_position, rounds,
+};
 
 fn text<T: serde::Serialize>(value: T) -> String {
     serde_json::to_value(value)
@@ -209,7 +211,13 @@ pub(crate) async fn loans(
     let after = query.get("after").map(|a| parse_u64(a, "after")).transpose()?;
     let snapshot = app.node.snapshot();
     let start = after.map_or(LoanId(0), |a| LoanId(a.saturating_add(1)));
-    let matching = snapshot.state.loans.loans.range(start..).map(|(_, loan)| loan).filter(|loan| {
+    let table = &snapshot.state.loans.loans;
+    // A borrower's loans come from the borrower index: the cost follows its loans, not all.
+    let candidates: Box<dyn Iterator<Item = &Loan>> = match borrower {
+        Some(b) => Box::new(table.index().keys_of_from(b, &start).filter_map(|id| table.get(id))),
+        None => Box::new(table.range(start..).map(|(_, loan)| loan)),
+    };
+    let matching = candidates.filter(|loan| {
         silo.is_none_or(|s| loan.silo == s)
             && borrower.is_none_or(|b| loan.borrower == b)
             && status.is_none_or(|s| loan.status == s)

@@ -68,10 +68,11 @@ pub(crate) async fn dry_run(
                 ids_named(json, "request_id", &mut request_ids);
                 ids_named(json, "loan_id", &mut loan_ids);
             }
+            let basis = crate::credit::estimate_basis(state);
             let requests = request_ids
                 .into_iter()
                 .filter_map(|id| state.queue.requests.get(&RequestId(id)))
-                .map(|r| request_detail(state, height, r))
+                .map(|r| request_detail(state, height, r, &basis))
                 .collect();
             let loans = loan_ids
                 .into_iter()

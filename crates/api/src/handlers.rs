@@ -131,14 +131,9 @@ pub(crate) async fn account(
     let balances = balances_of(state, address);
     let roles =
         Role::ALL.iter().filter(|r| state.governance.has_role(**r, address)).map(|r| role_name(*r));
-    let redemption_requests = state
-        .queue
-        .requests
-        .iter()
-        .filter(|(_, r)| r.owner == address)
-        .map(|(id, _)| id.0)
-        .take(PAGE_MAX)
-        .collect();
+    // From the owner indexes: the cost follows this account's records, not the queues'.
+    let redemption_requests =
+        infrafi_core::queue::requests_of(state, address).map(|id| id.0).take(PAGE_MAX).collect();
     Ok(Json(AccountDto {
         height: snapshot.header.height,
         address,
@@ -150,14 +145,7 @@ pub(crate) async fn account(
         kyc_verified: state.ledger.kyc_verified.contains_key(&address),
         roles: roles.collect(),
         redemption_requests,
-        queued_deposits: state
-            .reserve
-            .queued_deposits
-            .iter()
-            .filter(|(_, d)| d.owner == address)
-            .map(|(id, _)| *id)
-            .take(PAGE_MAX)
-            .collect(),
+        queued_deposits: reserve::queued_deposits_of(state, address).take(PAGE_MAX).collect(),
         gateway_room: GatewayRoomDto {
             mint: reserve::gateway_room(state, address, reserve::GatewayFlow::Mint)
                 .map(|room| room.0.to_string()),

@@ -13,6 +13,7 @@ pub mod dry_run;
 pub mod dto;
 mod handlers;
 pub mod history;
+mod memo;
 pub mod openapi;
 mod schema;
 pub mod serve;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub(crate) event_streams: Arc<serve::Quota>,
     /// Places for dry-runs running or waiting ([`ServeConfig::dry_runs_max`]).
     pub(crate) dry_runs: Arc<tokio::sync::Semaphore>,
+    /// Read aggregates kept for the head block.
+    pub(crate) memos: Arc<memo::Memos>,
 }
 
 /// An API error: an HTTP status and a stable code with a sentence.
@@ -267,7 +270,7 @@ pub fn router_with(node: Arc<Node>, config: &ServeConfig) -> Router {
     let event_streams =
         serve::Quota::new(config.event_streams_max, config.event_streams_per_ip_max);
     let dry_runs = Arc::new(tokio::sync::Semaphore::new(config.dry_runs_max));
-    let state = AppState { node, event_streams, dry_runs };
+    let state = AppState { node, event_streams, dry_runs, memos: Arc::default() };
     let submissions = config.submissions_per_ip_per_second;
     Router::new()
         .route(

@@ -94,6 +94,24 @@ pub(crate) struct BenchNodeArgs {
     /// single node only).
     #[arg(long, default_value_t = 0)]
     pub(crate) validators: u32,
+    /// Milliseconds of reads per endpoint kind after the load, the node idle
+    /// (`reads_by_endpoint`; 0: one read of each kind).
+    #[arg(long, default_value_t = 2_000)]
+    pub(crate) endpoint_reads_ms: u64,
+    /// The `infrafi` executable that runs the node and validators (default: this one): the
+    /// same load, genesis and report against another build, for a before/after comparison.
+    #[arg(long)]
+    pub(crate) node_binary: Option<PathBuf>,
+}
+
+impl BenchNodeArgs {
+    /// The executable that runs the node.
+    fn node_binary(&self) -> Result<PathBuf> {
+        match &self.node_binary {
+            Some(path) => Ok(path.clone()),
+            None => Ok(std::env::current_exe()?),
+        }
+    }
 }
 
 struct ChildGuard(Child);
@@ -189,7 +207,7 @@ fn start_node(
 /// and the seconds that took.
 fn spawn_node(args: &BenchNodeArgs, dir: PathBuf) -> Result<(NodeProcess, f64)> {
     let starting = Instant::now();
-    let mut command = Command::new(std::env::current_exe()?);
+    let mut command = Command::new(args.node_binary()?);
     command
         .args(["node", "--port", "0", "--chain-id", &CHAIN.to_string()])
         .arg("--data-dir")
@@ -266,7 +284,7 @@ fn start_validators(
     for index in 0..args.validators {
         let folder = dir.join(format!("v{index}"));
         let log = std::fs::File::create(folder.join("validator.log"))?;
-        let mut child = Command::new(std::env::current_exe()?)
+        let mut child = Command::new(args.node_binary()?)
             .arg("validator")
             .arg("--config")
             .arg(folder.join("config.toml"))
@@ -335,6 +353,7 @@ pub(crate) fn run(args: BenchNodeArgs) -> Result<()> {
         report["startup_secs"] = round_to(startup_secs, 1).into();
         report["scale"] = scale_check;
         report["proofs"] = runtime.block_on(proofs(&client, &args, &senders))?;
+        report["reads_by_endpoint"] = runtime.block_on(endpoint_reads(&client, &args, &senders));
         let (node, restart_secs) = node.restart(&args)?;
         eprintln!("restarted after {restart_secs:.1} s");
         let client = Client::new(&node.url);
@@ -935,6 +954,74 @@ fn read_paths(args: &BenchNodeArgs, senders: &[SigningKey]) -> Vec<(&'static str
     paths
 }
 
+/// The reads [`endpoint_reads`] times besides [`read_paths`]': those whose cost could grow
+/// with the queue, the loans or the accounts rather than with their answer (an owner of queued
+/// requests' account, the listings, the points leaderboard, a borrower's loans).
+fn more_read_paths(args: &BenchNodeArgs) -> Vec<(&'static str, Vec<String>)> {
+    let keys = 64u64;
+    let scale = scale_of(args);
+    let mut paths = Vec::new();
+    if args.queued > 0 {
+        let owners = (0..keys).map(|i| ScaleMarket::requester(spread(i) % scale.requesters()));
+        paths.push(("queue_owner_account", owners.map(|a| format!("/v1/accounts/{a}")).collect()));
+        paths.push(("listings", vec!["/v1/queue/listings?limit=100".to_string()]));
+    }
+    paths.push(("leaderboard", vec!["/v1/points/leaderboard?limit=100".to_string()]));
+    if args.loans > 0 {
+        let borrowers = (0..keys).map(|i| ScaleMarket::borrower(spread(i) % args.loans));
+        let paths_of = borrowers.map(|b| format!("/v1/loans?borrower={b}"));
+        paths.push(("borrower_loans", paths_of.collect()));
+    }
+    paths
+}
+
+/// Each read kind in turn, the node idle: `--concurrency` lanes (at most 4: the machine's
+/// cores are shared with the node) read it for `--endpoint-reads-ms` (at least once each);
+/// reports each kind's reads per second and latency percentiles, and the reads that did not
+/// answer 200.
+async fn endpoint_reads(
+    client: &Client,
+    args: &BenchNodeArgs,
+    senders: &[SigningKey],
+) -> serde_json::Value {
+    let mut report = serde_json::json!({});
+    let kinds = read_paths(args, senders).into_iter().chain(more_read_paths(args));
+    for (name, paths) in kinds {
+        let paths = Arc::new(paths);
+        let started = Instant::now();
+        let until = started + Duration::from_millis(args.endpoint_reads_ms);
+        let mut lanes = Vec::new();
+        for lane in 0..args.concurrency.clamp(1, 4) {
+            let (client, paths) = (client.clone(), paths.clone());
+            lanes.push(tokio::spawn(async move {
+                let (mut times, mut failed, mut index) = (Vec::new(), 0u64, lane);
+                while times.len() as u64 + failed == 0 || Instant::now() < until {
+                    let at = Instant::now();
+                    match client.get(&paths[index % paths.len()]).await {
+                        Ok(answer) if answer.status == 200 => times.push(at.elapsed()),
+                        _ => failed += 1,
+                    }
+                    index += 7;
+                }
+                (times, failed)
+            }));
+        }
+        let (mut times, mut failed) = (Vec::new(), 0);
+        for lane in lanes {
+            if let Ok((lane_times, lane_failed)) = lane.await {
+                times.extend(lane_times);
+                failed += lane_failed;
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let mut kind = percentiles(&mut times);
+        kind["reads_per_sec"] = round_to(times.len() as f64 / secs, 1).into();
+        kind["failed"] = failed.into();
+        report[name] = kind;
+    }
+    report
+}
+
 /// Reads `paths` one after another, each kind in turn, while `running` holds (a client
 /// reading the API while others submit), and at least once each; reports each kind's latency
 /// percentiles and the reads that did not answer 200.
@@ -1084,6 +1171,8 @@ mod tests {
             loans: 0,
             proofs: 10,
             validators: 0,
+            endpoint_reads_ms: 0,
+            node_binary: None,
         };
         let sender = keys[(spread(5) % 3) as usize].address();
         assert_eq!(
@@ -1103,6 +1192,12 @@ mod tests {
         let paths = read_paths(&args, &keys);
         let kinds: Vec<&str> = paths.iter().map(|(name, _)| *name).collect();
         assert_eq!(kinds, ["status", "account", "vault", "queue_request", "loan"]);
+        let more: Vec<&str> = more_read_paths(&args).iter().map(|(name, _)| *name).collect();
+        assert_eq!(more, ["queue_owner_account", "listings", "leaderboard", "borrower_loans"]);
+        let owner = ScaleMarket::requester(spread(3) % scale_of(&args).requesters());
+        assert_eq!(more_read_paths(&args)[0].1[3], format!("/v1/accounts/{owner}"));
+        let borrower = ScaleMarket::borrower(spread(2) % 7);
+        assert_eq!(more_read_paths(&args)[3].1[2], format!("/v1/loans?borrower={borrower}"));
         for path in &paths[3].1 {
             let id: u64 = path.strip_prefix("/v1/queue/").unwrap().parse().unwrap();
             assert!(id < 70, "{path}");

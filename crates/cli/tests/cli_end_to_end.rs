@@ -235,6 +235,8 @@ fn bench_node_commits_every_transaction_when_each_sender_has_several_in_flight()
         "50",
         "--reads-secs",
         "0",
+        "--endpoint-reads-ms",
+        "0",
     ]);
     let report: Value = serde_json::from_str(&output).unwrap();
     assert_eq!(report["refused"], 0, "{report}");
@@ -272,6 +274,8 @@ fn bench_node_at_scale_builds_its_market_in_the_genesis_and_reports_restart_proo
         "6",
         "--proofs",
         "60",
+        "--endpoint-reads-ms",
+        "0",
     ]);
     let report: Value = serde_json::from_str(&output).unwrap();
     assert_eq!(report["committed"], 300, "{report}");
@@ -290,6 +294,14 @@ fn bench_node_at_scale_builds_its_market_in_the_genesis_and_reports_restart_proo
     for kind in ["status", "account", "vault", "queue_request", "loan"] {
         assert!(reads[kind]["count"].as_u64().unwrap() >= 1, "{kind}: {report}");
         assert!(reads[kind]["p50_ms"].as_f64().unwrap() <= reads[kind]["p99_ms"].as_f64().unwrap());
+    }
+    let kinds = ["status", "account", "vault", "queue_request", "loan", "queue_owner_account"];
+    let more = ["listings", "leaderboard", "borrower_loans"];
+    for kind in kinds.iter().chain(&more) {
+        let reads = &report["reads_by_endpoint"][kind];
+        assert_eq!(reads["failed"], 0, "{kind}: {report}");
+        assert!(reads["count"].as_u64().unwrap() >= 1, "{kind}: {report}");
+        assert!(reads["reads_per_sec"].as_f64().unwrap() > 0.0, "{kind}: {report}");
     }
     assert!(report["restart_secs"].is_f64(), "{report}");
     assert!(report["node_rss_after_restart_kib"].as_u64().unwrap() > 0, "{report}");

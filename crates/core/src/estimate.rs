@@ -178,6 +178,92 @@ fn eligible_ahead(state: &State, request: &RedemptionRequest) -> Result<Ahead, T
     Ok(ahead)
 }
 
+/// Whether the waiting order (eligible time, then id) is also the id order: eligibility times
+/// never fall as ids rise among the waiting requests, as long as no notice period was shortened
+/// while requests waited. Then what waits before a point of that order is a prefix of ids,
+/// which the `waiting_shares` tree sums in O(log n) ([`shares_ahead`]). Reads every waiting
+/// request (O(n)): a reader asks once per state (the API once per block), not once per request.
+pub fn waiting_order_follows_ids(state: &State) -> bool {
+    let mut keys = state.queue.waiting.keys();
+    let Some(mut previous) = keys.next() else { return true };
+    for key in keys {
+        if key.1 < previous.1 {
+            return false;
+        }
+        previous = key;
+    }
+    true
+}
+
+/// Shares ahead of `request` as the API's estimate states them (`GET /v1/queue/{id}`): every
+/// eligible request before it in the service order (all of them when it is not in that order:
+/// still waiting, or served) and, while it has not become eligible, every waiting request
+/// before it in the waiting order (eligible time, then id). Sums saturate.
+/// `waiting_follows_ids` is [`waiting_order_follows_ids`] of `state`.
+///
+/// Cost: O(B + log n) for B eligible bidders: the eligible part as [`Estimate`]'s, the waiting
+/// part one prefix of the `waiting_shares` tree while the waiting order follows the ids.
+/// Otherwise (more than [`ESTIMATE_BIDDERS_MAX`] bidders, or a notice period shortened while
+/// requests waited) it walks the indexes up to the request, as it always did: the same answer
+/// at the walk's cost.
+pub fn shares_ahead(
+    state: &State,
+    request: &RedemptionRequest,
+    waiting_follows_ids: bool,
+) -> Amount {
+    let queue = &state.queue;
+    let mut ahead = if queue.eligible.contains_key(&request.priority_key()) {
+        match eligible_ahead(state, request) {
+            Ok(ahead) => ahead.shares,
+            Err(_) => walk_eligible_ahead(state, request),
+        }
+    } else {
+        queue.eligible_shares.total().0
+    };
+    if !request.is_eligible {
+        let waiting = if waiting_follows_ids {
+            // What waits before the request's place is what waits before the first entry at
+            // or after it: with ids in order, the entries of smaller id.
+            match queue.waiting.range((request.eligible_at, request.id)..).next() {
+                Some((&(_, first_after), ())) => queue.waiting_shares.prefix(first_after.0).0,
+                None => queue.waiting_shares.total().0,
+            }
+        } else {
+            walk_waiting_ahead(state, request)
+        };
+        ahead = ahead.saturating_add(waiting);
+    }
+    Amount(ahead)
+}
+
+/// [`shares_ahead`]'s eligible part by walking the service order up to the request.
+pub fn walk_eligible_ahead(state: &State, request: &RedemptionRequest) -> u128 {
+    let mut ahead = 0u128;
+    for ((_, id), ()) in state.queue.eligible.iter() {
+        if *id == request.id {
+            break;
+        }
+        if let Some(other) = state.queue.requests.get(id) {
+            ahead = ahead.saturating_add(other.shares_remaining.0);
+        }
+    }
+    ahead
+}
+
+/// [`shares_ahead`]'s waiting part by walking the waiting order up to the request.
+pub fn walk_waiting_ahead(state: &State, request: &RedemptionRequest) -> u128 {
+    let mut ahead = 0u128;
+    for ((eligible_at, id), ()) in state.queue.waiting.iter() {
+        if (*eligible_at, *id) >= (request.eligible_at, request.id) {
+            break;
+        }
+        if let Some(other) = state.queue.requests.get(id) {
+            ahead = ahead.saturating_add(other.shares_remaining.0);
+        }
+    }
+    ahead
+}
+
 /// The first round time at or after `ready`, on the schedule that starts at `next_round_at`.
 fn round_time_at_or_after(next_round_at: u64, interval: u64, ready: u64) -> u64 {
     if ready <= next_round_at || interval == 0 {

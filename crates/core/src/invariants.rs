@@ -264,6 +264,28 @@ pub fn check(state: &State) -> Result<(), String> {
     check_qev(state)?;
     check_queue_trees(state)?;
     crate::rental_index::check_invariants(state)?;
+    check_derived_indexes(state)?;
+    Ok(())
+}
+
+/// The indexes a table derives from its entries (not encoded, not leaves) equal a scan of
+/// the table: whatever wrote, rolled back, overwrote or decoded it kept them right.
+pub fn check_derived_indexes(state: &State) -> Result<(), String> {
+    let requests = &state.queue.requests;
+    if !requests.index().0.equals_scan(requests.iter()) {
+        return Err("the redemption requests' owner index differs from a scan".into());
+    }
+    if !requests.index().1.equals_scan(requests) {
+        return Err("the listed requests' index differs from a scan".into());
+    }
+    let loans = &state.loans.loans;
+    if !loans.index().equals_scan(loans.iter()) {
+        return Err("the loans' borrower index differs from a scan".into());
+    }
+    let deposits = &state.reserve.queued_deposits;
+    if !deposits.index().equals_scan(deposits.iter()) {
+        return Err("the queued deposits' owner index differs from a scan".into());
+    }
     Ok(())
 }
 

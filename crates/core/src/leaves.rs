@@ -18,7 +18,7 @@
 
 use crate::{
     state::State,
-    table::{Component, LeafKey, LeafValue, LeafVisitor, LeafVisitorMut, Slot, Table},
+    table::{Component, LeafKey, LeafValue, LeafVisitor, LeafVisitorMut, Slot, Table, TableIndex},
 };
 use serde::{Serialize, de::DeserializeOwned};
 use std::{collections::BTreeMap, fmt};
@@ -97,10 +97,11 @@ impl std::error::Error for LeafError {}
 struct AllLeaves(Vec<Leaf>);
 
 impl LeafVisitor for AllLeaves {
-    fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
+    fn table<K, V, I>(&mut self, path: &str, table: &Table<K, V, I>)
     where
         K: LeafKey,
         V: LeafValue,
+        I: TableIndex<K, V>,
     {
         self.0.extend(table.iter().map(|(key, value)| Leaf {
             key: table_leaf_key(path, key),
@@ -118,10 +119,11 @@ impl LeafVisitor for AllLeaves {
 struct Schema(Vec<(String, LeafKind)>);
 
 impl LeafVisitor for Schema {
-    fn table<K, V>(&mut self, path: &str, _: &Table<K, V>)
+    fn table<K, V, I>(&mut self, path: &str, _: &Table<K, V, I>)
     where
         K: LeafKey,
         V: LeafValue,
+        I: TableIndex<K, V>,
     {
         self.0.push((path.to_string(), LeafKind::Table));
     }
@@ -139,10 +141,11 @@ struct ChangedLeaves {
 }
 
 impl LeafVisitorMut for ChangedLeaves {
-    fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
+    fn table<K, V, I>(&mut self, path: &str, table: &mut Table<K, V, I>)
     where
         K: LeafKey,
         V: LeafValue,
+        I: TableIndex<K, V>,
     {
         for key in table.take_touched() {
             let value = if self.values { table.get(&key).map(encode) } else { None };
@@ -185,10 +188,11 @@ impl WriteLeaves<'_> {
 }
 
 impl LeafVisitorMut for WriteLeaves<'_> {
-    fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
+    fn table<K, V, I>(&mut self, path: &str, table: &mut Table<K, V, I>)
     where
         K: LeafKey,
         V: LeafValue,
+        I: TableIndex<K, V>,
     {
         let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
         for (key, value) in entries {
@@ -228,10 +232,11 @@ struct ReadLeaves<'a> {
 }
 
 impl LeafVisitor for ReadLeaves<'_> {
-    fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
+    fn table<K, V, I>(&mut self, path: &str, table: &Table<K, V, I>)
     where
         K: LeafKey,
         V: LeafValue,
+        I: TableIndex<K, V>,
     {
         let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
         for (key, index) in entries {
@@ -267,10 +272,11 @@ impl LeafVisitor for ReadLeaves<'_> {
 struct TrackChanges;
 
 impl LeafVisitorMut for TrackChanges {
-    fn table<K, V>(&mut self, _: &str, table: &mut Table<K, V>)
+    fn table<K, V, I>(&mut self, _: &str, table: &mut Table<K, V, I>)
     where
         K: LeafKey,
         V: LeafValue,
+        I: TableIndex<K, V>,
     {
         table.track_changes();
     }

@@ -22,7 +22,7 @@ use crate::{
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
-    table::{Slot, Table, component},
+    table::{ByOwner, Owned, Slot, Table, TableIndex, component},
     vault::{self, NavBasis},
 };
 use serde::{Deserialize, Serialize};
@@ -126,6 +126,77 @@ impl RedemptionRequest {
     }
 }
 
+impl Owned for RedemptionRequest {
+    fn owner(&self) -> Address {
+        self.owner
+    }
+}
+
+/// The derived indexes of the `requests` table: by owner, and the listed ones.
+pub type RequestIndex = (ByOwner<RequestId>, Listed);
+
+/// The ids of the requests listed for sale, in id order (derived): the listings are read
+/// without walking the queue.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Listed {
+    ids: std::collections::BTreeSet<RequestId>,
+}
+
+impl Listed {
+    /// Whether this index is what a scan of `requests` gives.
+    pub fn equals_scan(
+        &self,
+        requests: &Table<RequestId, RedemptionRequest, RequestIndex>,
+    ) -> bool {
+        let scanned = requests.iter().filter(|(_, r)| r.listing_price.is_some()).map(|(id, _)| *id);
+        self.ids.iter().copied().eq(scanned)
+    }
+}
+
+impl TableIndex<RequestId, RedemptionRequest> for Listed {
+    type Projection = bool;
+
+    fn project(_: &RequestId, request: &RedemptionRequest) -> bool {
+        request.listing_price.is_some()
+    }
+
+    fn add(&mut self, _: &std::collections::BTreeSet<RequestId>, id: &RequestId, listed: bool) {
+        if listed {
+            self.ids.insert(*id);
+        }
+    }
+
+    fn remove(&mut self, _: &std::collections::BTreeSet<RequestId>, id: &RequestId, listed: bool) {
+        if listed {
+            self.ids.remove(id);
+        }
+    }
+
+    fn rebuilt<'a>(
+        _: &std::collections::BTreeSet<RequestId>,
+        entries: impl Iterator<Item = (&'a RequestId, &'a RedemptionRequest)>,
+    ) -> Self {
+        let ids = entries.filter(|(_, r)| r.listing_price.is_some()).map(|(id, _)| *id).collect();
+        Listed { ids }
+    }
+}
+
+/// The ids of `owner`'s requests (served and unclaimed ones included), in id order: read from
+/// the owner index, so the cost follows the owner's requests, not the queue's.
+pub fn requests_of(
+    state: &State,
+    owner: Address,
+) -> impl DoubleEndedIterator<Item = RequestId> + ExactSizeIterator + '_ {
+    state.queue.requests.index().0.keys_of(owner).copied()
+}
+
+/// The requests listed for sale, in id order: read from the listed index, so the cost follows
+/// the listings, not the queue.
+pub fn listed_requests(state: &State) -> impl DoubleEndedIterator<Item = &RedemptionRequest> {
+    let requests = &state.queue.requests;
+    requests.index().1.ids.iter().filter_map(|id| requests.get(id))
+}
+
 /// The 1-based Fenwick index of a request id.
 pub fn fenwick_index(id: RequestId) -> u64 {
     id.0 + 1
@@ -200,8 +271,9 @@ component! {
     /// The queue.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct QueueState at "queue" paths QueuePaths {
-        /// Every request not yet fully served and claimed.
-        pub requests: Table<RequestId, RedemptionRequest>,
+        /// Every request not yet fully served and claimed; indexed by owner (derived, not
+        /// encoded: an account's requests are read without walking the others').
+        pub requests: Table<RequestId, RedemptionRequest, RequestIndex>,
         /// Requests in their notice period, by (eligible time, id).
         pub waiting: Table<(u64, RequestId), ()>,
         /// Eligible requests in service order, by `priority_key`.

@@ -43,7 +43,7 @@ use crate::{
     params::{PauseScope, Role},
     result_codes,
     state::State,
-    table::{Slot, Table, component},
+    table::{ByOwner, Slot, Table, component},
     vault,
 };
 use alloy_primitives::U256;
@@ -55,7 +55,7 @@ use attestations::{issuance_bound, require_fresh_attestation};
 pub use deposit_queue::{
     CancelQueuedDeposit, FILL_BATCH_MAX, FillQueuedDeposits, HeadFill, QUEUED_DEPOSIT_MIN,
     QUEUED_DEPOSITS_MAX, QUEUED_DEPOSITS_PER_OWNER_MAX, QueueDeposit, QueuedDeposit, head_fill,
-    queued_escrow,
+    queued_deposits_of, queued_escrow,
 };
 pub use gateway::{
     DESTINATION_LENGTH_MAX, GatewayConfirm, GatewayCredit, GatewayReject, GatewayWithdraw, Payout,
@@ -217,8 +217,9 @@ component! {
         /// Each account's mints and redemptions counted against its share of the limits
         /// (only while a share below the whole limit applies).
         pub account_flows: Table<Address, GatewayFlows>,
-        /// Deposits waiting for room to mint, first in first out by id (issue 16).
-        pub queued_deposits: Table<u64, QueuedDeposit>,
+        /// Deposits waiting for room to mint, first in first out by id (issue 16); indexed by
+        /// owner (derived, not encoded).
+        pub queued_deposits: Table<u64, QueuedDeposit, ByOwner<u64>>,
         /// The next queued deposit id.
         pub next_queued_deposit_id: Slot<u64>,
     }

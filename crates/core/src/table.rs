@@ -16,6 +16,11 @@
 //! are made of such reads) and its keys in an ordered set for every iteration. The hash map is
 //! never iterated, so its order (fixed hasher or not) can never reach the state or its
 //! encoding.
+//!
+//! A table may also keep a derived index of its own entries ([`TableIndex`]: its entries by
+//! owner, say, [`ByOwner`]). The index is a function of the entries and nothing else: every
+//! write, rollback, overwrite and decoding keeps it right, it is not encoded, not a leaf and
+//! not compared, so it changes no state root and needs no format change.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
 use std::collections::hash_map::Entry as HashEntry;
@@ -47,9 +52,198 @@ pub trait Journaled {
     fn rollback(&mut self);
 }
 
-/// An ordered map whose writes can be undone until committed.
+/// A derived index a table keeps of its entries: told of every entry that appears, goes or
+/// changes what the index keeps of it ([`TableIndex::Projection`]), so it always equals what
+/// a scan of the table would build. Only the table calls it, with the table's keys in order
+/// (`order`, which holds `key` during both calls: an index of neighbours can see them).
+pub trait TableIndex<K, V>: Default + Clone + std::fmt::Debug {
+    /// What the index keeps of an entry (its owner, say): cheap to make and compare, so a
+    /// write that leaves it unchanged costs the index nothing.
+    type Projection: PartialEq;
+    /// The projection of an entry.
+    fn project(key: &K, value: &V) -> Self::Projection;
+    /// An entry with this projection appeared (or its projection became this one).
+    fn add(&mut self, order: &BTreeSet<K>, key: &K, projection: Self::Projection);
+    /// An entry with this projection is going (or its projection is changing from this one).
+    fn remove(&mut self, order: &BTreeSet<K>, key: &K, projection: Self::Projection);
+    /// The index of a whole table at once (a decoded one): `order` holds every key of
+    /// `entries`, which come in key order.
+    fn rebuilt<'a>(order: &BTreeSet<K>, entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    where
+        K: 'a,
+        V: 'a;
+}
+
+/// No index: the default; costs nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoIndex;
+
+impl<K, V> TableIndex<K, V> for NoIndex {
+    type Projection = ();
+
+    #[inline(always)]
+    fn project(_: &K, _: &V) {}
+
+    #[inline(always)]
+    fn add(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+
+    #[inline(always)]
+    fn remove(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+
+    fn rebuilt<'a>(_: &BTreeSet<K>, _: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    where
+        K: 'a,
+        V: 'a,
+    {
+        NoIndex
+    }
+}
+
+/// A record that belongs to an account.
+pub trait Owned {
+    /// The account it belongs to.
+    fn owner(&self) -> crate::ids::Address;
+}
+
+/// The owner map of [`ByOwner`]. Never iterated in an order that matters (only compared with
+/// a scan as a set), so the determinism rule against hash maps does not apply.
+#[allow(clippy::disallowed_types)]
+type OwnerKeys<K> =
+    std::collections::HashMap<crate::ids::Address, Vec<K>, rustc_hash::FxBuildHasher>;
+
+/// A table's keys by their entries' owner, each owner's sorted: an owner's entries are read in
+/// O(1 + their number), whatever the others hold. A write costs one hash probe and, for an
+/// owner with many entries, a shift of its own keys (the cost falls on that owner's writes).
+#[derive(Clone, Debug)]
+pub struct ByOwner<K> {
+    /// Each owner's keys, in key order, never empty.
+    keys: OwnerKeys<K>,
+}
+
+impl<K> Default for ByOwner<K> {
+    fn default() -> Self {
+        ByOwner { keys: OwnerKeys::default() }
+    }
+}
+
+impl<K: Ord + Clone> ByOwner<K> {
+    /// The keys of `owner`'s entries, in key order.
+    pub fn keys_of(
+        &self,
+        owner: crate::ids::Address,
+    ) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
+        self.keys.get(&owner).map_or(&[][..], Vec::as_slice).iter()
+    }
+
+    /// The keys of `owner`'s entries from `start` on, in key order.
+    pub fn keys_of_from(
+        &self,
+        owner: crate::ids::Address,
+        start: &K,
+    ) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
+        let keys = self.keys.get(&owner).map_or(&[][..], Vec::as_slice);
+        keys[keys.partition_point(|key| key < start)..].iter()
+    }
+
+    /// The number of `owner`'s entries.
+    pub fn count_of(&self, owner: crate::ids::Address) -> usize {
+        self.keys.get(&owner).map_or(0, Vec::len)
+    }
+
+    /// Whether the index holds exactly the owners and keys a scan of `entries` gives.
+    pub fn equals_scan<'a, V: Owned + 'a>(
+        &self,
+        entries: impl Iterator<Item = (&'a K, &'a V)>,
+    ) -> bool
+    where
+        K: 'a,
+    {
+        let mut scanned: BTreeMap<crate::ids::Address, Vec<K>> = BTreeMap::new();
+        for (key, value) in entries {
+            scanned.entry(value.owner()).or_default().push(key.clone());
+        }
+        scanned.len() == self.keys.len()
+            && scanned.iter().all(|(owner, keys)| self.keys.get(owner) == Some(keys))
+    }
+}
+
+impl<K: Ord + Clone + std::fmt::Debug, V: Owned> TableIndex<K, V> for ByOwner<K> {
+    type Projection = crate::ids::Address;
+
+    fn project(_: &K, value: &V) -> crate::ids::Address {
+        value.owner()
+    }
+
+    fn add(&mut self, _: &BTreeSet<K>, key: &K, owner: crate::ids::Address) {
+        let keys = self.keys.entry(owner).or_default();
+        // Keys mostly arrive in order (ids grow): then it is a push.
+        match keys.last() {
+            None => keys.push(key.clone()),
+            Some(last) if last < key => keys.push(key.clone()),
+            Some(_) => {
+                if let Err(at) = keys.binary_search(key) {
+                    keys.insert(at, key.clone());
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, _: &BTreeSet<K>, key: &K, owner: crate::ids::Address) {
+        if let Some(keys) = self.keys.get_mut(&owner) {
+            if let Ok(at) = keys.binary_search(key) {
+                keys.remove(at);
+            }
+            if keys.is_empty() {
+                self.keys.remove(&owner);
+            }
+        }
+    }
+
+    fn rebuilt<'a>(order: &BTreeSet<K>, entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    where
+        K: 'a,
+        V: 'a,
+    {
+        let mut index = ByOwner::default();
+        for (key, value) in entries {
+            TableIndex::<K, V>::add(&mut index, order, key, value.owner());
+        }
+        index
+    }
+}
+
+/// Two indexes of one table: each is told of every entry as if it were alone.
+impl<K, V, A: TableIndex<K, V>, B: TableIndex<K, V>> TableIndex<K, V> for (A, B) {
+    type Projection = (A::Projection, B::Projection);
+
+    fn project(key: &K, value: &V) -> Self::Projection {
+        (A::project(key, value), B::project(key, value))
+    }
+
+    fn add(&mut self, order: &BTreeSet<K>, key: &K, (a, b): Self::Projection) {
+        self.0.add(order, key, a);
+        self.1.add(order, key, b);
+    }
+
+    fn remove(&mut self, order: &BTreeSet<K>, key: &K, (a, b): Self::Projection) {
+        self.0.remove(order, key, a);
+        self.1.remove(order, key, b);
+    }
+
+    fn rebuilt<'a>(order: &BTreeSet<K>, entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    where
+        K: 'a,
+        V: 'a,
+    {
+        let entries: Vec<(&K, &V)> = entries.collect();
+        (A::rebuilt(order, entries.iter().copied()), B::rebuilt(order, entries.iter().copied()))
+    }
+}
+
+/// An ordered map whose writes can be undone until committed, with an optional derived index
+/// of its entries (`I`, see [`TableIndex`]).
 #[derive(Debug)]
-pub struct Table<K, V> {
+pub struct Table<K, V, I = NoIndex> {
     /// Every entry, for point reads and writes.
     values: Index<K, V>,
     /// Every key, in order: the only way entries are enumerated.
@@ -61,9 +255,11 @@ pub struct Table<K, V> {
     generation: u64,
     /// Keys written since the last `take_touched`, when change tracking is on.
     touched: Option<BTreeSet<K>>,
+    /// The derived index of the entries (not encoded, not compared).
+    index: I,
 }
 
-impl<K, V> Default for Table<K, V> {
+impl<K, V, I: Default> Default for Table<K, V, I> {
     fn default() -> Self {
         Table {
             values: Index::default(),
@@ -71,11 +267,12 @@ impl<K, V> Default for Table<K, V> {
             undo: Vec::new(),
             generation: 1,
             touched: None,
+            index: I::default(),
         }
     }
 }
 
-impl<K: Ord + Hash + Clone, V: Clone> Clone for Table<K, V> {
+impl<K: Ord + Hash + Clone, V: Clone, I: Clone> Clone for Table<K, V, I> {
     fn clone(&self) -> Self {
         Table {
             values: self.values.clone(),
@@ -83,11 +280,13 @@ impl<K: Ord + Hash + Clone, V: Clone> Clone for Table<K, V> {
             undo: self.undo.clone(),
             generation: self.generation,
             touched: self.touched.clone(),
+            index: self.index.clone(),
         }
     }
 }
 
-impl<K: Ord + Hash, V: PartialEq> PartialEq for Table<K, V> {
+/// Entries only: the index is derived from them.
+impl<K: Ord + Hash, V: PartialEq, I> PartialEq for Table<K, V, I> {
     fn eq(&self, other: &Self) -> bool {
         self.order == other.order
             && self.values.iter().all(|(key, stored)| {
@@ -96,7 +295,12 @@ impl<K: Ord + Hash, V: PartialEq> PartialEq for Table<K, V> {
     }
 }
 
-impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
+impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
+    /// The derived index of the entries.
+    pub fn index(&self) -> &I {
+        &self.index
+    }
+
     /// The value at `key`.
     pub fn get(&self, key: &K) -> Option<&V> {
         self.values.get(key).map(|stored| &stored.value)
@@ -111,15 +315,25 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
     pub fn insert(&mut self, key: K, value: V) {
         let generation = self.generation;
         match self.values.get_mut(&key) {
-            Some(stored) if stored.generation == generation => stored.value = value,
             Some(stored) => {
-                let old = std::mem::replace(&mut stored.value, value);
-                stored.generation = generation;
-                self.undo.push((key, Some(old)));
+                let before = I::project(&key, &stored.value);
+                let after = I::project(&key, &value);
+                if before != after {
+                    self.index.remove(&self.order, &key, before);
+                    self.index.add(&self.order, &key, after);
+                }
+                if stored.generation == generation {
+                    stored.value = value;
+                } else {
+                    let old = std::mem::replace(&mut stored.value, value);
+                    stored.generation = generation;
+                    self.undo.push((key, Some(old)));
+                }
             }
             None => {
-                self.values.insert(key.clone(), Stored { value, generation });
                 self.order.insert(key.clone());
+                self.index.add(&self.order, &key, I::project(&key, &value));
+                self.values.insert(key.clone(), Stored { value, generation });
                 // Absent now; if it was present when the transaction began, an earlier entry
                 // restores it after this one removes it.
                 self.undo.push((key, None));
@@ -130,6 +344,7 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
     /// Removes `key`, recording the old value; returns it.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let stored = self.values.remove(key)?;
+        self.index.remove(&self.order, key, I::project(key, &stored.value));
         self.order.remove(key);
         if stored.generation != self.generation {
             self.undo.push((key.clone(), Some(stored.value.clone())));
@@ -144,7 +359,43 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
             self.undo.push((key.clone(), Some(stored.value.clone())));
             stored.generation = self.generation;
         }
-        Some(change(&mut stored.value))
+        let before = I::project(key, &stored.value);
+        let result = change(&mut stored.value);
+        let after = I::project(key, &stored.value);
+        if before != after {
+            self.index.remove(&self.order, key, before);
+            self.index.add(&self.order, key, after);
+        }
+        Some(result)
+    }
+
+    /// Sets (`Some`) or removes (`None`) the value at `key` with no journal, keeping the
+    /// order and the index right.
+    fn put(&mut self, key: K, value: Option<V>, generation: u64) {
+        match value {
+            Some(value) => {
+                let after = I::project(&key, &value);
+                match self.values.insert(key.clone(), Stored { value, generation }) {
+                    Some(old) => {
+                        let before = I::project(&key, &old.value);
+                        if before != after {
+                            self.index.remove(&self.order, &key, before);
+                            self.index.add(&self.order, &key, after);
+                        }
+                    }
+                    None => {
+                        self.order.insert(key.clone());
+                        self.index.add(&self.order, &key, after);
+                    }
+                }
+            }
+            None => {
+                if let Some(old) = self.values.remove(&key) {
+                    self.index.remove(&self.order, &key, I::project(&key, &old.value));
+                    self.order.remove(&key);
+                }
+            }
+        }
     }
 
     /// Replaces the value at `key` with what `change` makes of it (`None`: absent, or remove
@@ -160,6 +411,12 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
         match self.values.entry(key) {
             HashEntry::Occupied(mut occupied) => match change(Some(&occupied.get().value))? {
                 Some(value) => {
+                    let before = I::project(occupied.key(), &occupied.get().value);
+                    let after = I::project(occupied.key(), &value);
+                    if before != after {
+                        self.index.remove(&self.order, occupied.key(), before);
+                        self.index.add(&self.order, occupied.key(), after);
+                    }
                     let stored = occupied.get_mut();
                     if stored.generation == generation {
                         stored.value = value;
@@ -171,6 +428,7 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
                 }
                 None => {
                     let (key, stored) = occupied.remove_entry();
+                    self.index.remove(&self.order, &key, I::project(&key, &stored.value));
                     self.order.remove(&key);
                     if stored.generation != generation {
                         self.undo.push((key, Some(stored.value)));
@@ -180,8 +438,10 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
             HashEntry::Vacant(vacant) => {
                 if let Some(value) = change(None)? {
                     let key = vacant.key().clone();
+                    let projection = I::project(&key, &value);
                     vacant.insert(Stored { value, generation });
                     self.order.insert(key.clone());
+                    self.index.add(&self.order, &key, projection);
                     self.undo.push((key, None));
                 }
             }
@@ -248,19 +508,8 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
     /// between transactions.
     pub(crate) fn overwrite(&mut self, key: K, value: Option<V>) {
         assert!(self.undo.is_empty(), "a table is overwritten only between transactions");
-        match value {
-            // Generation 0 is never the current one: the next transaction journals it.
-            Some(value) => {
-                if self.values.insert(key.clone(), Stored { value, generation: 0 }).is_none() {
-                    self.order.insert(key);
-                }
-            }
-            None => {
-                if self.values.remove(&key).is_some() {
-                    self.order.remove(&key);
-                }
-            }
-        }
+        // Generation 0 is never the current one: the next transaction journals it.
+        self.put(key, value, 0);
     }
 
     /// The keys touched by committed writes since the last call, in key order.
@@ -272,7 +521,7 @@ impl<K: Ord + Hash + Clone, V: Clone> Table<K, V> {
     }
 }
 
-impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
+impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Journaled for Table<K, V, I> {
     // Inlined so that committing the many tables a transaction did not write costs a length
     // test each, not a call each.
     #[inline]
@@ -289,36 +538,32 @@ impl<K: Ord + Hash + Clone, V: Clone> Journaled for Table<K, V> {
         // Restored values keep the current generation, which is over once this returns.
         let generation = self.generation;
         while let Some((key, old)) = self.undo.pop() {
-            match old {
-                Some(value) => {
-                    let stored = Stored { value, generation };
-                    if self.values.insert(key.clone(), stored).is_none() {
-                        self.order.insert(key);
-                    }
-                }
-                None => {
-                    self.values.remove(&key);
-                    self.order.remove(&key);
-                }
-            }
+            self.put(key, old, generation);
         }
         self.generation += 1;
     }
 }
 
-impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone> Serialize for Table<K, V> {
+impl<K: Serialize + Ord + Hash + Clone, V: Serialize + Clone, I: TableIndex<K, V>> Serialize
+    for Table<K, V, I>
+{
     /// Encodes as the map of entries in key order.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.iter())
     }
 }
 
-impl<'de, K: Deserialize<'de> + Ord + Hash + Clone, V: Deserialize<'de>> Deserialize<'de>
-    for Table<K, V>
+impl<'de, K, V, I> Deserialize<'de> for Table<K, V, I>
+where
+    K: Deserialize<'de> + Ord + Hash + Clone,
+    V: Deserialize<'de>,
+    I: TableIndex<K, V>,
 {
+    /// Decodes the map of entries and builds the index from them.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let entries = BTreeMap::<K, V>::deserialize(deserializer)?;
         let order = entries.keys().cloned().collect();
+        let index = I::rebuilt(&order, entries.iter());
         Ok(Table {
             values: entries
                 .into_iter()
@@ -328,6 +573,7 @@ impl<'de, K: Deserialize<'de> + Ord + Hash + Clone, V: Deserialize<'de>> Deseria
             undo: Vec::new(),
             generation: 1,
             touched: None,
+            index,
         })
     }
 }
@@ -430,10 +676,11 @@ pub trait Component: Journaled {
 /// What sees every table and slot of a component, read-only.
 pub trait LeafVisitor {
     /// The table at `path`.
-    fn table<K, V>(&mut self, path: &str, table: &Table<K, V>)
+    fn table<K, V, I>(&mut self, path: &str, table: &Table<K, V, I>)
     where
         K: LeafKey,
-        V: LeafValue;
+        V: LeafValue,
+        I: TableIndex<K, V>;
     /// The slot at `path`.
     fn slot<T: LeafValue>(&mut self, path: &str, slot: &Slot<T>);
 }
@@ -441,10 +688,11 @@ pub trait LeafVisitor {
 /// What sees every table and slot of a component, writable.
 pub trait LeafVisitorMut {
     /// The table at `path`.
-    fn table<K, V>(&mut self, path: &str, table: &mut Table<K, V>)
+    fn table<K, V, I>(&mut self, path: &str, table: &mut Table<K, V, I>)
     where
         K: LeafKey,
-        V: LeafValue;
+        V: LeafValue,
+        I: TableIndex<K, V>;
     /// The slot at `path`.
     fn slot<T: LeafValue>(&mut self, path: &str, slot: &mut Slot<T>);
 }
@@ -455,7 +703,7 @@ pub fn child_path(parent: &str, field: &str) -> String {
     if parent.is_empty() { field.to_string() } else { format!("{parent}.{field}") }
 }
 
-impl<K: LeafKey, V: LeafValue> Component for Table<K, V> {
+impl<K: LeafKey, V: LeafValue, I: TableIndex<K, V>> Component for Table<K, V, I> {
     fn visit<T: LeafVisitor>(&self, path: &str, visitor: &mut T) {
         visitor.table(path, self);
     }
@@ -641,6 +889,52 @@ mod tests {
         table.rollback();
         assert!(table == before);
         assert_eq!((table.get(&1), table.get(&2), table.get(&3)), (Some(&10), Some(&20), None));
+    }
+
+    /// A record held by an account, for the owner index.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Held(crate::ids::Address);
+
+    impl Owned for Held {
+        fn owner(&self) -> crate::ids::Address {
+            self.0
+        }
+    }
+
+    #[test]
+    #[allow(clippy::unwrap_used)] // Tests fail loudly by design.
+    fn an_owner_index_follows_every_write_rollback_overwrite_and_decoding() {
+        type HeldTable = Table<u32, Held, ByOwner<u32>>;
+        let (a, b) = (crate::ids::Address::repeat_byte(1), crate::ids::Address::repeat_byte(2));
+        let keys = |table: &HeldTable, owner| -> Vec<u32> {
+            assert!(table.index().equals_scan(table.iter()), "the index equals a scan");
+            table.index().keys_of(owner).copied().collect()
+        };
+        let mut table = HeldTable::default();
+        table.insert(3, Held(a));
+        table.insert(1, Held(a));
+        table.insert(2, Held(b));
+        table.commit();
+        assert_eq!((keys(&table, a), keys(&table, b)), (vec![1, 3], vec![2]));
+        table.update(&1, |held| held.0 = b);
+        table.write_with(3, |_| Ok::<_, ()>(None)).unwrap();
+        table.write_with(4, |_| Ok::<_, ()>(Some(Held(a)))).unwrap();
+        table.write_with(2, |_| Ok::<_, ()>(Some(Held(a)))).unwrap();
+        table.remove(&4);
+        table.insert(0, Held(b));
+        assert_eq!((keys(&table, a), keys(&table, b)), (vec![2], vec![0, 1]));
+        assert_eq!(table.index().keys_of_from(b, &1).copied().collect::<Vec<_>>(), vec![1]);
+        table.rollback();
+        assert_eq!((keys(&table, a), keys(&table, b)), (vec![1, 3], vec![2]));
+        table.overwrite(5, Some(Held(b)));
+        table.overwrite(1, None);
+        table.overwrite(3, Some(Held(b)));
+        assert_eq!((keys(&table, a), keys(&table, b)), (vec![], vec![2, 3, 5]));
+        assert_eq!(table.index().count_of(a), 0);
+        let bytes = postcard::to_stdvec(&table).unwrap();
+        let decoded: HeldTable = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!((keys(&decoded, a), keys(&decoded, b)), (vec![], vec![2, 3, 5]));
+        assert!(decoded.clone() == table);
     }
 
     #[test]

@@ -12,26 +12,61 @@ use axum::{
     Json,
     extract::{RawQuery, State},
 };
-use infrafi_core::{RequestId, TxError, estimate, loans, math::SECONDS_PER_DAY, qev, queue, vault};
+use infrafi_core::{
+    Amount, RequestId, TxError, estimate, loans, math::SECONDS_PER_DAY, qev, queue, vault,
+};
 
 /// How far the QEV estimate projects inflows.
 pub(crate) const ESTIMATE_HORIZON_SECS: u64 = 365 * SECONDS_PER_DAY;
 /// Rounds one `GET /v1/queue/rounds` returns at most.
 const ROUNDS_PAGE_DEFAULT: usize = 20;
 
-/// The QEV estimate of request `id` with scheduled loan repayments and base yield as inflows.
+/// The inflows every QEV estimate in one state projects (the same for every request): the
+/// base yield over the horizon, then the open loans' scheduled senior repayments, at most
+/// [`estimate::INFLOWS_MAX`] in all.
+pub(crate) struct Inflows {
+    list: Vec<(u64, Amount)>,
+    from_base_yield: usize,
+    from_loans: usize,
+}
+
+/// What every request's estimates in one state share: the inflows the QEV estimate projects
+/// and whether the waiting order follows the ids ([`estimate::waiting_order_follows_ids`]).
+pub(crate) struct EstimateBasis {
+    pub(crate) inflows: Result<Inflows, TxError>,
+    pub(crate) waiting_follows_ids: bool,
+}
+
+/// The [`EstimateBasis`] of `state` (walks every open loan's schedule and the waiting order).
+pub(crate) fn estimate_basis(state: &infrafi_core::State) -> EstimateBasis {
+    EstimateBasis {
+        inflows: inflows(state),
+        waiting_follows_ids: estimate::waiting_order_follows_ids(state),
+    }
+}
+
+/// The [`Inflows`] of `state` (walks every open loan's schedule).
+fn inflows(state: &infrafi_core::State) -> Result<Inflows, TxError> {
+    let mut list = estimate::base_yield_inflows(state, ESTIMATE_HORIZON_SECS)?;
+    let from_base_yield = list.len();
+    let until = state.now().saturating_add(ESTIMATE_HORIZON_SECS);
+    let room = estimate::INFLOWS_MAX.saturating_sub(list.len());
+    let repayments = loans::scheduled_senior_repayments(state, until, room)?;
+    let from_loans = repayments.len();
+    list.extend(repayments);
+    Ok(Inflows { list, from_base_yield, from_loans })
+}
+
+/// The QEV estimate of request `id` with `inflows` (the state's [`inflows`]; `Err` when they
+/// could not be projected: the estimate fails the same way).
 pub(crate) fn qev_estimate(
     state: &infrafi_core::State,
     id: RequestId,
+    inflows: &Result<Inflows, TxError>,
 ) -> Result<QevEstimateDto, TxError> {
-    let mut inflows = estimate::base_yield_inflows(state, ESTIMATE_HORIZON_SECS)?;
-    let from_base_yield = inflows.len();
-    let until = state.now().saturating_add(ESTIMATE_HORIZON_SECS);
-    let room = estimate::INFLOWS_MAX.saturating_sub(inflows.len());
-    let repayments = loans::scheduled_senior_repayments(state, until, room)?;
-    let from_loans = repayments.len();
-    inflows.extend(repayments);
-    let e = estimate::estimate(state, id, &inflows)?;
+    let Inflows { list, from_base_yield, from_loans } = inflows.as_ref().map_err(Clone::clone)?;
+    let (from_base_yield, from_loans) = (*from_base_yield, *from_loans);
+    let e = estimate::estimate(state, id, list)?;
     Ok(QevEstimateDto {
         position: e.position,
         shares_ahead: amount(e.shares_ahead),
@@ -124,12 +159,9 @@ pub(crate) async fn listings(
     let limit = limit(&query)?;
     let snapshot = app.node.snapshot();
     let nav = vault::nav(&snapshot.state);
-    let listings = snapshot
-        .state
-        .queue
-        .requests
-        .iter()
-        .filter_map(|(_, r)| r.listing_price.map(|price| (r, price)))
+    // From the listed index: the cost follows the listings, not the queue.
+    let listings = queue::listed_requests(&snapshot.state)
+        .filter_map(|r| r.listing_price.map(|price| (r, price)))
         .take(limit)
         .map(|(r, price)| ListingDto {
             request: request_dto(r),

@@ -276,7 +276,7 @@ pub struct ListingsDto {
 }
 
 /// Deployed senior principal by one key.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct DeployedDto {
     /// A silo id or an asset class.
     pub key: String,
@@ -285,7 +285,7 @@ pub struct DeployedDto {
 }
 
 /// The vault's phase mix: idle versus deployed.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct PhaseMixDto {
     /// Idle USDai (unallocated).
     pub idle: String,

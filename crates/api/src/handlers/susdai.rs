@@ -27,7 +27,10 @@ pub(crate) async fn vault(State(app): State<AppState>) -> Json<VaultDto> {
         share_supply: nav.share_supply.0.to_string(),
         deposit_price: nav.deposit_price_wad().to_string(),
         redemption_price: nav.redemption_price_wad().to_string(),
-        phase_mix: crate::credit::phase_mix(&snapshot),
+        // Made once per block (it walks every open loan), then shared by the block's reads.
+        phase_mix: PhaseMixDto::clone(
+            &app.memos.phase_mix.get_or_make(snapshot.hash, || crate::credit::phase_mix(&snapshot)),
+        ),
     })
 }
 
@@ -81,30 +84,15 @@ pub(crate) async fn queue(
 }
 
 /// Shares ahead of `request` in service order: every eligible request before it, and, if it
-/// is still waiting, every request that becomes eligible no later than it.
+/// is still waiting, every request that becomes eligible no later than it
+/// ([`infrafi_core::estimate::shares_ahead`]).
 pub(super) fn estimate(
     state: &infrafi_core::State,
     request: &queue::RedemptionRequest,
+    waiting_follows_ids: bool,
 ) -> EstimateDto {
-    let mut ahead = Amount::ZERO;
-    for ((_, id), _) in state.queue.eligible.iter() {
-        if *id == request.id {
-            break;
-        }
-        if let Some(other) = state.queue.requests.get(id) {
-            ahead = Amount(ahead.0.saturating_add(other.shares_remaining.0));
-        }
-    }
-    if !request.is_eligible {
-        for ((eligible_at, id), _) in state.queue.waiting.iter() {
-            if (*eligible_at, *id) >= (request.eligible_at, request.id) {
-                break;
-            }
-            if let Some(other) = state.queue.requests.get(id) {
-                ahead = Amount(ahead.0.saturating_add(other.shares_remaining.0));
-            }
-        }
-    }
+    // O(bidders + log n) from the queue's trees, not a walk of the queue.
+    let ahead = infrafi_core::estimate::shares_ahead(state, request, waiting_follows_ids);
     let globals = state.queue.globals.get();
     let interval = state.governance.params.get().round_interval_secs;
     let next_round =
@@ -131,20 +119,27 @@ pub(crate) async fn queue_request(
     let request = snapshot.state.queue.requests.get(&id).ok_or_else(|| {
         ApiError::not_found("request_not_found", format!("no open redemption request {id}"))
     })?;
-    Ok(Json(request_detail(&snapshot.state, snapshot.header.height, request)))
+    // The same for every request: made once per block.
+    let basis = app
+        .memos
+        .estimates
+        .get_or_make(snapshot.hash, || crate::credit::estimate_basis(&snapshot.state));
+    Ok(Json(request_detail(&snapshot.state, snapshot.header.height, request, &basis)))
 }
 
-/// A request with its estimates and its QEV side, in `state` (after block `height`).
+/// A request with its estimates and its QEV side, in `state` (after block `height`), with the
+/// state's [`crate::credit::estimate_basis`].
 pub(crate) fn request_detail(
     state: &infrafi_core::State,
     height: u64,
     request: &queue::RedemptionRequest,
+    basis: &crate::credit::EstimateBasis,
 ) -> RequestDetailDto {
     RequestDetailDto {
         height,
         request: request_dto(request),
-        estimate: estimate(state, request),
-        qev_estimate: crate::credit::qev_estimate(state, request.id).ok(),
+        estimate: estimate(state, request, basis.waiting_follows_ids),
+        qev_estimate: crate::credit::qev_estimate(state, request.id, &basis.inflows).ok(),
         qev: crate::credit::qev_position(state, request),
     }
 }
@@ -156,8 +151,15 @@ pub(crate) async fn leaderboard(
     let query = query(raw, &["limit"])?;
     let limit = limit(&query)?;
     let snapshot = app.node.snapshot();
-    let leaders = points::leaderboard(&snapshot.state, limit)
-        .into_iter()
+    // The largest page, made once per block (it reads every holder); smaller pages are its
+    // first rows (the order is total).
+    let page = app.memos.leaderboard.get_or_make(snapshot.hash, || {
+        points::leaderboard(&snapshot.state, points::LEADERBOARD_PAGE_MAX)
+    });
+    let leaders = page
+        .iter()
+        .take(limit)
+        .copied()
         .enumerate()
         .map(|(index, (address, points))| LeaderDto {
             rank: index + 1,

@@ -51,7 +51,7 @@ use crate::{
     schedule::InterestModel,
     silos,
     state::State,
-    table::{Slot, Table, component},
+    table::{ByOwner, Owned, Slot, Table, component},
     vault::{self, SeniorAccrual},
 };
 use alloy_primitives::U256;
@@ -378,6 +378,12 @@ pub struct Loan {
     pub breach: Option<Breach>,
 }
 
+impl Owned for Loan {
+    fn owner(&self) -> Address {
+        self.borrower
+    }
+}
+
 impl Loan {
     /// Whether it is in margin call or default: carried at principal minus impairment.
     pub fn is_impaired(&self) -> bool {
@@ -438,8 +444,8 @@ component! {
     /// Loans.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct LoansState at "loans" paths LoansPaths {
-        /// Every loan and proposal.
-        pub loans: Table<LoanId, Loan>,
+        /// Every loan and proposal; indexed by borrower (derived, not encoded).
+        pub loans: Table<LoanId, Loan, ByOwner<LoanId>>,
         /// Loans active or defaulted: what keepers re-mark.
         pub open: Table<LoanId, ()>,
         /// Loans in margin call or default, by silo.

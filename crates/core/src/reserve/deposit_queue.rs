@@ -59,6 +59,12 @@ pub struct QueuedDeposit {
     pub queued_at: u64,
 }
 
+impl crate::table::Owned for QueuedDeposit {
+    fn owner(&self) -> Address {
+        self.owner
+    }
+}
+
 /// What the head of the queue can do now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HeadFill {
@@ -116,6 +122,15 @@ fn fill_of(state: &State, deposit: &QueuedDeposit) -> Result<HeadFill, TxError> 
     Ok(HeadFill::Mint { amount, gross: part.gross })
 }
 
+/// The ids of `owner`'s queued deposits, in id order: read from the owner index, so the cost
+/// follows the owner's deposits, not the queue's.
+pub fn queued_deposits_of(
+    state: &State,
+    owner: Address,
+) -> impl DoubleEndedIterator<Item = u64> + ExactSizeIterator + '_ {
+    state.reserve.queued_deposits.index().keys_of(owner).copied()
+}
+
 /// The stablecoin `token` escrowed by queued deposits (the sum of their remainders).
 pub fn queued_escrow(state: &State, token: Symbol) -> Result<Amount, TxError> {
     let mut total = Amount::ZERO;
@@ -162,9 +177,7 @@ impl ActionHandler for QueueDeposit {
         if queue.len() >= QUEUED_DEPOSITS_MAX {
             return Err(ReserveError::DepositQueueIsFull.into());
         }
-        // A bounded scan: the queue holds at most QUEUED_DEPOSITS_MAX deposits.
-        if queue.iter().filter(|(_, d)| d.owner == sender).count() >= QUEUED_DEPOSITS_PER_OWNER_MAX
-        {
+        if queue.index().count_of(sender) >= QUEUED_DEPOSITS_PER_OWNER_MAX {
             return Err(ReserveError::QueuedDepositsPerOwnerExceeded.into());
         }
         ledger::transfer(

@@ -11,10 +11,11 @@
 
 use infrafi_core::{
     Action, Amount, TxError,
-    action::{MintUsdai, RequestRedeem, ServiceQueue, Stake},
+    action::{MintUsdai, QueueDeposit, RequestRedeem, ServiceQueue, Stake},
     ids::{RequestId, USDC},
     invariants,
     queue::{self, QueueError, ROUND_REQUESTS_MAX},
+    reserve::{self, QUEUED_DEPOSIT_MIN, QUEUED_DEPOSITS_PER_OWNER_MAX},
 };
 use infrafi_testkit::{Driver, funded_market, market::whole, user_address};
 
@@ -77,4 +78,69 @@ fn a_flood_of_minimum_requests_costs_one_bounded_round_and_delays_nobody() {
         let request = driver.state.queue.requests.get(&RequestId(id)).expect("served, unclaimed");
         assert_eq!(request.claimable, whole(1), "request {id}");
     }
+}
+
+/// Attack: one user fills the queues from many keys (forty accounts, each at the per-owner
+/// limits: 50 active redemption requests and 4 queued deposits, 2,000 requests and 160
+/// deposits in all), so that every other account's read (`GET /v1/accounts/{a}`, which the CLI
+/// and the dashboard's account page call) walks the whole queue and slows down for everyone:
+/// the queues are bounded per owner, not in total. An account's requests and deposits are read
+/// from the tables' owner indexes: the honest holder's read visits its own two requests and
+/// one deposit, the same before and after the flood, and gives the same ids in the same order
+/// as a scan of the tables.
+#[test]
+fn a_queue_filled_from_many_keys_leaves_another_accounts_read_visiting_only_its_own_records() {
+    const KEYS: u64 = 40;
+    const REQUESTS_PER_KEY: u64 = 50;
+    let honest = user_address(KEYS);
+    let state = funded_market(KEYS + 1, whole(2_000), |genesis| {
+        genesis.params.max_active_requests = REQUESTS_PER_KEY as u32;
+    });
+    let mut driver = Driver::new(state);
+    for user in 0..=KEYS {
+        let sender = user_address(user);
+        let mint = MintUsdai { token: USDC, amount: whole(100), min_out: Amount::ZERO };
+        driver.apply(sender, Action::MintUsdai(mint)).expect("mint");
+        let stake = Stake { assets: whole(100), min_shares: Amount::ZERO };
+        driver.apply(sender, Action::Stake(stake)).expect("stake");
+    }
+    let request = || Action::RequestRedeem(RequestRedeem { shares: whole(1) });
+    let deposit = || Action::QueueDeposit(QueueDeposit { token: USDC, amount: QUEUED_DEPOSIT_MIN });
+    driver.apply(honest, request()).expect("the honest holder's first request");
+    driver.apply(honest, deposit()).expect("the honest holder's deposit");
+    // What the honest holder's read visits: the entries the owner indexes hold for it.
+    let visited = |state: &infrafi_core::State| {
+        (queue::requests_of(state, honest).len(), reserve::queued_deposits_of(state, honest).len())
+    };
+    assert_eq!(visited(&driver.state), (1, 1));
+
+    for n in 0..KEYS * REQUESTS_PER_KEY {
+        driver.apply(user_address(n % KEYS), request()).expect("flood request");
+    }
+    for n in 0..KEYS * QUEUED_DEPOSITS_PER_OWNER_MAX as u64 {
+        driver.apply(user_address(n % KEYS), deposit()).expect("flood deposit");
+    }
+    driver.apply(honest, request()).expect("the honest holder's second request");
+    invariants::check(&driver.state).expect("invariants after the flood");
+    let flood_request = driver.apply(user_address(0), request());
+    assert_eq!(flood_request, Err(TxError::from(QueueError::ActiveRequestsLimitReached)));
+
+    let state = &driver.state;
+    assert_eq!(state.queue.requests.len() as u64, KEYS * REQUESTS_PER_KEY + 2);
+    assert_eq!(state.reserve.queued_deposits.len() as u64, KEYS * 4 + 1);
+    assert_eq!(visited(state), (2, 1), "the read visits the holder's own records only");
+    let scanned: Vec<RequestId> =
+        state.queue.requests.iter().filter(|(_, r)| r.owner == honest).map(|(id, _)| *id).collect();
+    let first = RequestId(0);
+    let last = RequestId(KEYS * REQUESTS_PER_KEY + 1);
+    assert_eq!(scanned, vec![first, last]);
+    assert_eq!(queue::requests_of(state, honest).collect::<Vec<_>>(), scanned);
+    let deposits: Vec<u64> = state
+        .reserve
+        .queued_deposits
+        .iter()
+        .filter(|(_, d)| d.owner == honest)
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(reserve::queued_deposits_of(state, honest).collect::<Vec<_>>(), deposits);
 }
