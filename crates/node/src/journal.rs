@@ -32,8 +32,21 @@ pub use infrafi_store::MempoolEntry as JournalEntry;
 
 /// Encodes a waiting transaction for the `mempool` table.
 pub fn encode_entry(hash: B256, sequence: u64, tx: &SignedTransaction) -> JournalEntry {
-    let mut bytes = sequence.to_be_bytes().to_vec();
-    bytes.extend(crate::block::encode_json(tx));
+    entry_with_sequence(hash, sequence, entry_bytes(tx))
+}
+
+/// A transaction's entry before its arrival sequence is known (8 bytes left for it, then its
+/// JSON): admission encodes it before taking the pool's lock.
+pub fn entry_bytes(tx: &SignedTransaction) -> Vec<u8> {
+    let mut bytes = vec![0u8; 8];
+    serde_json::to_writer(&mut bytes, tx)
+        .expect("transaction encoding cannot fail: every type is plain data");
+    bytes
+}
+
+/// The entry of `entry_bytes` once the transaction's arrival sequence is known.
+pub fn entry_with_sequence(hash: B256, sequence: u64, mut bytes: Vec<u8>) -> JournalEntry {
+    bytes[..8].copy_from_slice(&sequence.to_be_bytes());
     (hash.0, bytes)
 }
 
@@ -176,7 +189,9 @@ mod tests {
             SigningKey::from_seed("a").sign(1, 3, &Action::HarvestBaseYield(HarvestBaseYield {}));
         let (hash, bytes) = encode_entry(tx.hash(), 77, &tx);
         assert_eq!(hash, tx.hash().0);
-        assert_eq!(decode_entry(&bytes), Some((77, tx)));
+        assert_eq!(decode_entry(&bytes), Some((77, tx.clone())));
+        let encoded_first = entry_with_sequence(tx.hash(), 77, entry_bytes(&tx));
+        assert_eq!(encoded_first, (hash, bytes.clone()));
         assert_eq!(decode_entry(&bytes[..5]), None);
     }
 

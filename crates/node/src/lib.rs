@@ -48,7 +48,7 @@ use serde::Serialize;
 use std::{
     path::PathBuf,
     sync::{
-        Arc, Condvar, Mutex, PoisonError, RwLock,
+        Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     thread::JoinHandle,
@@ -203,6 +203,13 @@ struct Shared {
     store: Arc<Store>,
     snapshot: RwLock<Arc<Snapshot>>,
     mempool: Mutex<Mempool>,
+    /// Held by a block while it wants or holds the mempool ([`lock_pool_for_block`]):
+    /// admission batches pass through it before taking the pool, and give the pool up between
+    /// two transactions while `pool_wanted` is set, so a block waits for one transaction's
+    /// admission, not for every batch queued on the lock.
+    pool_gate: Mutex<()>,
+    /// Whether a block is waiting for the mempool (see `pool_gate`).
+    pool_wanted: AtomicBool,
     feed: broadcast::Sender<Arc<BlockEvents>>,
     height: watch::Sender<u64>,
     time_offset_secs: AtomicU64,
@@ -253,6 +260,44 @@ pub struct Node {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The mempool held for block production (propose, publish, the keeper's upkeep): admission
+/// stays out until it is dropped.
+struct BlockPool<'a> {
+    // Dropped in this order: the pool, then the gate.
+    pool: MutexGuard<'a, Mempool>,
+    _gate: MutexGuard<'a, ()>,
+}
+
+impl std::ops::Deref for BlockPool<'_> {
+    type Target = Mempool;
+    fn deref(&self) -> &Mempool {
+        &self.pool
+    }
+}
+
+impl std::ops::DerefMut for BlockPool<'_> {
+    fn deref_mut(&mut self) -> &mut Mempool {
+        &mut self.pool
+    }
+}
+
+/// Takes the mempool for a block ahead of admission: closes the gate admission passes through,
+/// asks the batch holding the pool to give it up after its current transaction, and waits for
+/// the pool.
+fn lock_pool_for_block(shared: &Shared) -> BlockPool<'_> {
+    let gate = lock(&shared.pool_gate);
+    shared.pool_wanted.store(true, Ordering::Release);
+    let pool = lock(&shared.mempool);
+    shared.pool_wanted.store(false, Ordering::Release);
+    BlockPool { pool, _gate: gate }
+}
+
+/// Takes the mempool for admission: after any block that wants or holds it.
+fn lock_pool_for_admission(shared: &Shared) -> MutexGuard<'_, Mempool> {
+    drop(lock(&shared.pool_gate));
+    lock(&shared.mempool)
 }
 
 fn unix_now() -> u64 {
@@ -311,6 +356,8 @@ impl Node {
         let journal = journal::Journal::start(stored).map_err(StartError::Thread)?;
         let shared = Arc::new(Shared {
             mempool: Mutex::new(mempool),
+            pool_gate: Mutex::new(()),
+            pool_wanted: AtomicBool::new(false),
             journal,
             config,
             store,
@@ -521,9 +568,11 @@ impl Node {
 
     /// Admits checked transactions to the pool in their order, under one hold of its lock (a
     /// batch does not queue for the lock once per transaction, behind the block producer and
-    /// other batches), and adds what must be stored before answering to `entries`; in
-    /// validator mode a transaction newly waiting here is queued for the other validators when
-    /// `forward` is set.
+    /// other batches) unless a block wants the pool (the batch gives it up between two
+    /// transactions and carries on after the block), and adds what must be stored before
+    /// answering to `entries` (their JSON encoded before the lock is taken); in validator mode
+    /// a transaction newly waiting here is queued for the other validators when `forward` is
+    /// set.
     fn admit_all(
         &self,
         checked: Vec<Result<SealedTransaction, CheckError>>,
@@ -533,28 +582,40 @@ impl Node {
         if !self.is_running() {
             return checked.into_iter().map(|_| Err(SubmitError::NotRunning)).collect();
         }
+        let encoded: Vec<Option<Vec<u8>>> = checked
+            .iter()
+            .map(|checked| checked.as_ref().ok().map(|sealed| journal::entry_bytes(&sealed.signed)))
+            .collect();
         let now = self.shared.block_time_now();
         let started = Instant::now();
-        let mut mempool = lock(&self.shared.mempool);
-        let results = checked
-            .into_iter()
-            .map(|checked| {
-                let hash = mempool.admit(checked?, now)?;
+        let mut pool = lock_pool_for_admission(&self.shared);
+        let mut results = Vec::with_capacity(checked.len());
+        let mut yields = 0u64;
+        for (checked, encoded) in checked.into_iter().zip(encoded) {
+            if self.shared.pool_wanted.load(Ordering::Acquire) {
+                drop(pool);
+                yields += 1;
+                pool = lock_pool_for_admission(&self.shared);
+            }
+            let admitted = checked.map_err(SubmitError::from).and_then(|sealed| {
+                let hash = pool.admit(sealed, now)?;
                 // Already in the block being made: its block stores it. Otherwise (new, or sent
                 // again while waiting) it is stored; the same entry twice is harmless.
-                if let Some((sequence, tx)) = mempool.arrival(&hash) {
-                    entries.push(journal::encode_entry(hash, sequence, &tx.signed));
+                if let (Some((sequence, tx)), Some(bytes)) = (pool.arrival(&hash), encoded) {
+                    entries.push(journal::entry_with_sequence(hash, sequence, bytes));
                     if forward && let Some(outbox) = &self.shared.outbox {
                         forward_to_peers(outbox, tx.signed.clone());
                     }
                 }
                 Ok(hash)
-            })
-            .collect();
-        drop(mempool);
+            });
+            results.push(admitted);
+        }
+        drop(pool);
         let spent = timings::micros(started.elapsed());
         let mut timings = lock(&self.shared.timings);
         timings.admission.pool_micros = timings.admission.pool_micros.saturating_add(spent);
+        timings.admission.pool_yields = timings.admission.pool_yields.saturating_add(yields);
         results
     }
 
@@ -787,4 +848,57 @@ fn bring_scratch_forward(scratch: &mut Option<(u64, State)>, head: &Snapshot) ->
     #[cfg(debug_assertions)]
     assert!(*state == head.state, "the dry-runs' state brought to block {} differs from it", *at);
     true
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
+mod tests {
+    use super::*;
+    use infrafi_core::{Amount, Asset, action::Transfer, ids::USDC};
+
+    const CHAIN: u64 = 7;
+
+    /// A node whose first block is an hour away, with `user` holding 1,000 USDC.
+    fn idle_node(dir: &std::path::Path, user: &SigningKey) -> Node {
+        let mut genesis = Genesis::with_admin(SigningKey::from_seed("admin").address(), unix_now());
+        genesis.stablecoin_balances.push((user.address(), USDC, Amount::from_whole(1_000)));
+        let mut config = NodeConfig::new(CHAIN, dir.to_path_buf());
+        config.block_time = Duration::from_secs(3_600);
+        Node::start(config, Some(&genesis)).unwrap()
+    }
+
+    #[test]
+    fn a_batch_that_gives_the_pool_up_to_a_block_at_every_transaction_admits_and_stores_each_once_in_order()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let user = SigningKey::from_seed("user");
+        let node = idle_node(dir.path(), &user);
+        let pay = Action::Transfer(Transfer {
+            asset: Asset::Stablecoin(USDC),
+            to: Address::repeat_byte(9),
+            amount: Amount(1),
+        });
+        let batch: Vec<SignedTransaction> = (0..20).map(|n| user.sign(CHAIN, n, &pay)).collect();
+        let hashes: Vec<B256> = batch.iter().map(SignedTransaction::hash).collect();
+        // As if a block asked for the pool before every transaction.
+        node.shared.pool_wanted.store(true, Ordering::Release);
+        let results = node.submit_batch(batch);
+        node.shared.pool_wanted.store(false, Ordering::Release);
+        let admitted: Vec<B256> = results.into_iter().map(Result::unwrap).collect();
+        assert_eq!(admitted, hashes);
+        assert_eq!(node.timings().admission.pool_yields, 20);
+        let waiting: Vec<B256> =
+            lock(&node.shared.mempool).waiting().into_iter().map(|tx| tx.hash()).collect();
+        assert_eq!(waiting, hashes, "waiting in the batch's order");
+        drop(node);
+        let mut stored: Vec<(u64, B256)> = infrafi_store::Journal::open(dir.path())
+            .unwrap()
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|(hash, bytes)| (journal::decode_entry(&bytes).unwrap().0, B256::from(hash)))
+            .collect();
+        stored.sort();
+        assert_eq!(stored.into_iter().map(|(_, hash)| hash).collect::<Vec<_>>(), hashes);
+    }
 }

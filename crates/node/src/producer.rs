@@ -4,7 +4,7 @@
 
 use super::{
     BlockEvents, Chain, ChainError, ExecutedBlock, FeedEvent, Shared, Snapshot, SubmitError,
-    forward_to_peers, lock,
+    forward_to_peers, lock, lock_pool_for_block,
 };
 use crate::{chain, keeper, timings};
 use infrafi_tx::SigningKey;
@@ -56,7 +56,7 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
     let timestamp = shared.block_time_now();
     let started = Instant::now();
     let proposal = {
-        let mut mempool = lock(&shared.mempool);
+        let mut mempool = lock_pool_for_block(shared);
         chain.propose(&mut mempool, timestamp, shared.config.block_txs_max)
     };
     let proposed = started.elapsed();
@@ -68,7 +68,7 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
     let snapshot = match chain.commit(executed, None) {
         Ok(snapshot) => snapshot,
         Err(error) => {
-            lock(&shared.mempool).settle_in_flight();
+            lock_pool_for_block(shared).settle_in_flight();
             return Err(error);
         }
     };
@@ -111,7 +111,7 @@ pub(super) fn publish(shared: &Shared, snapshot: Arc<Snapshot>, events: BlockEve
     // After the snapshot: a reader sees the transaction in flight, then its receipt.
     let rebuilding = Instant::now();
     let mempool_rebuilds = {
-        let mut mempool = lock(&shared.mempool);
+        let mut mempool = lock_pool_for_block(shared);
         mempool.on_commit(snapshot.clone(), shared.block_time_now());
         mempool.rebuilds()
     };
@@ -161,7 +161,7 @@ pub(super) fn run_keeper(shared: &Shared, keeper: &SigningKey, snapshot: &Snapsh
     let address = keeper.address();
     let committed = snapshot.state.ledger.nonce(address);
     let now = shared.block_time_now();
-    let mut mempool = lock(&shared.mempool);
+    let mut mempool = lock_pool_for_block(shared);
     let mut nonce = mempool.next_nonce(address);
     if nonce != committed {
         return;

@@ -20,7 +20,7 @@ use crate::{
     block::BlockHeader,
     block_events,
     chain::{Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot},
-    included, lock, publish, record_block,
+    included, lock, lock_pool_for_block, publish, record_block,
 };
 use alloy_primitives::B256;
 use infrafi_tx::{SealedTransaction, SignedTransaction};
@@ -191,8 +191,8 @@ impl Replica {
         let parent =
             self.parent(parent, &committed).ok_or(ReplicaError::ParentUnknown { parent })?;
         let limit = self.shared.config.block_txs_max;
-        let ready =
-            lock(&self.shared.mempool).ready(limit, |sender| parent.state.ledger.nonce(sender));
+        let ready = lock_pool_for_block(&self.shared)
+            .ready(limit, |sender| parent.state.ledger.nonce(sender));
         let transactions: Vec<_> = ready.into_iter().take_while(|tx| fits(&tx.signed)).collect();
         let proposal = Proposal {
             height: parent.header.height + 1,

@@ -24,6 +24,10 @@ pub struct AdmissionTimings {
     /// The mempool's admission rules and the transaction applied to its pending state,
     /// waiting for the mempool's lock included (a block's rebuild holds it).
     pub pool_micros: u64,
+    /// How many times a batch gave the mempool up to a block between two of its transactions
+    /// (a block waits for one transaction's admission, not for a whole batch).
+    #[serde(default)]
+    pub pool_yields: u64,
     /// Storing the admitted transactions durably before answering.
     pub journal_micros: u64,
 }

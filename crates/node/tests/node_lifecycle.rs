@@ -437,3 +437,50 @@ fn a_dry_run_after_each_block_answers_as_on_a_fresh_copy_of_the_head() {
     }
     node.shutdown();
 }
+
+#[test]
+fn batches_admitted_while_blocks_keep_taking_the_pool_commit_every_transaction_once_in_nonce_order()
+{
+    let dir = tempfile::tempdir().unwrap();
+    let users: Vec<SigningKey> =
+        (0..5).map(|i| SigningKey::from_seed(&format!("user/{i}"))).collect();
+    let mut genesis = genesis(&users[0]);
+    for user in &users[1..] {
+        genesis.stablecoin_balances.push((user.address(), USDC, Amount::from_whole(1_000)));
+    }
+    let mut config = config(dir.path());
+    // Blocks as often as the producer can: they want the pool while the batches are admitted.
+    config.block_time = Duration::from_millis(1);
+    let node = Node::start(config, Some(&genesis)).unwrap();
+    let pay = |to: &SigningKey| {
+        Action::Transfer(infrafi_core::action::Transfer {
+            asset: Asset::Stablecoin(USDC),
+            to: to.address(),
+            amount: Amount(1),
+        })
+    };
+    // Four batches of 75, each sender's nonces in order across them.
+    let signed: Vec<_> = (0..300u64)
+        .map(|i| {
+            let sender = &users[(i % 5) as usize];
+            sender.sign(CHAIN, i / 5, &pay(&users[((i + 1) % 5) as usize]))
+        })
+        .collect();
+    for batch in signed.chunks(75) {
+        for result in node.submit_batch(batch.to_vec()) {
+            result.unwrap();
+        }
+    }
+    let receipts: Vec<_> = signed.iter().map(|tx| wait_for_receipt(&node, tx.hash())).collect();
+    for (tx, receipt) in signed.iter().zip(&receipts) {
+        assert_eq!((receipt.sender, receipt.nonce), (tx.sender, tx.nonce));
+        assert_eq!(receipt.error, None, "nonce {} of {}", tx.nonce, tx.sender);
+    }
+    for user in &users {
+        let mut mine: Vec<_> = receipts.iter().filter(|r| r.sender == user.address()).collect();
+        mine.sort_by_key(|r| r.nonce);
+        assert!(mine.windows(2).all(|w| (w[0].height, w[0].index) < (w[1].height, w[1].index)));
+        assert_eq!(node.snapshot().state.ledger.nonce(user.address()), 60);
+    }
+    assert!(node.timings().blocks.blocks > 1);
+}
