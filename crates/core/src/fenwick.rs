@@ -16,7 +16,7 @@
 
 use crate::{
     math::Overflow,
-    table::{Journaled, Slot, Table, component},
+    table::{Journaled, Slot, Table, Unordered, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -66,7 +66,9 @@ component! {
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct Fenwick {
         /// Non-zero nodes by 1-based index.
-        pub nodes: Table<u64, Sums>,
+        /// Kept without a key order ([`Unordered`]): nodes are read and written by index
+        /// only, a few dozen per request a round serves, and iterated only to encode or check.
+        pub nodes: Table<u64, Sums, Unordered>,
         /// The number of indices covered: 0 (empty) or a power of two.
         pub capacity: Slot<u64>,
     }

@@ -14,8 +14,9 @@
 //! A table keeps its values in a hash map for point reads and writes (one probe instead of a
 //! B-tree descent with a dozen key comparisons: the hottest paths, a transfer or a repayment,
 //! are made of such reads) and its keys in an ordered set for every iteration. The hash map is
-//! never iterated, so its order (fixed hasher or not) can never reach the state or its
-//! encoding.
+//! never iterated in its own order, so that order (fixed hasher or not) can never reach the
+//! state or its encoding: a table that keeps no ordered set ([`Unordered`], a Fenwick tree's
+//! nodes) sorts its keys when iterated.
 //!
 //! A table may also keep a derived index of its own entries ([`TableIndex`]: its entries by
 //! owner, say, [`ByOwner`]). The index is a function of the entries and nothing else: every
@@ -72,6 +73,11 @@ pub trait TableIndex<K, V>: Default + Clone + std::fmt::Debug {
     where
         K: 'a,
         V: 'a;
+    /// Whether the table keeps its keys in order on every write (the default). A table read
+    /// only by key on its hot paths and iterated only to be encoded, compared or checked (a
+    /// Fenwick tree's nodes: [`Unordered`]) leaves it: its keys are sorted when it is
+    /// iterated, and `order` is then always empty.
+    const KEEPS_ORDER: bool = true;
 }
 
 /// No index: the default; costs nothing.
@@ -96,6 +102,35 @@ impl<K, V> TableIndex<K, V> for NoIndex {
         V: 'a,
     {
         NoIndex
+    }
+}
+
+/// No index and no key order kept on writes (see [`TableIndex::KEEPS_ORDER`]): for a table
+/// whose writes are hot and whose iteration is rare (a Fenwick tree's nodes, written a few
+/// dozen times per request a round serves, iterated only to encode the state or check it).
+/// Iterating it sorts its keys: O(n log n) each time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unordered;
+
+impl<K, V> TableIndex<K, V> for Unordered {
+    type Projection = ();
+    const KEEPS_ORDER: bool = false;
+
+    #[inline(always)]
+    fn project(_: &K, _: &V) {}
+
+    #[inline(always)]
+    fn add(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+
+    #[inline(always)]
+    fn remove(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+
+    fn rebuilt<'a>(_: &BTreeSet<K>, _: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    where
+        K: 'a,
+        V: 'a,
+    {
+        Unordered
     }
 }
 
@@ -288,7 +323,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: Clone> Clone for Table<K, V, I> {
 /// Entries only: the index is derived from them.
 impl<K: Ord + Hash, V: PartialEq, I> PartialEq for Table<K, V, I> {
     fn eq(&self, other: &Self) -> bool {
-        self.order == other.order
+        self.values.len() == other.values.len()
             && self.values.iter().all(|(key, stored)| {
                 other.values.get(key).is_some_and(|theirs| theirs.value == stored.value)
             })
@@ -331,7 +366,9 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                 }
             }
             None => {
-                self.order.insert(key.clone());
+                if I::KEEPS_ORDER {
+                    self.order.insert(key.clone());
+                }
                 self.index.add(&self.order, &key, I::project(&key, &value));
                 self.values.insert(key.clone(), Stored { value, generation });
                 // Absent now; if it was present when the transaction began, an earlier entry
@@ -345,7 +382,9 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let stored = self.values.remove(key)?;
         self.index.remove(&self.order, key, I::project(key, &stored.value));
-        self.order.remove(key);
+        if I::KEEPS_ORDER {
+            self.order.remove(key);
+        }
         if stored.generation != self.generation {
             self.undo.push((key.clone(), Some(stored.value.clone())));
         }
@@ -384,7 +423,9 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                         }
                     }
                     None => {
-                        self.order.insert(key.clone());
+                        if I::KEEPS_ORDER {
+                            self.order.insert(key.clone());
+                        }
                         self.index.add(&self.order, &key, after);
                     }
                 }
@@ -392,7 +433,9 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
             None => {
                 if let Some(old) = self.values.remove(&key) {
                     self.index.remove(&self.order, &key, I::project(&key, &old.value));
-                    self.order.remove(&key);
+                    if I::KEEPS_ORDER {
+                        self.order.remove(&key);
+                    }
                 }
             }
         }
@@ -429,7 +472,9 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                 None => {
                     let (key, stored) = occupied.remove_entry();
                     self.index.remove(&self.order, &key, I::project(&key, &stored.value));
-                    self.order.remove(&key);
+                    if I::KEEPS_ORDER {
+                        self.order.remove(&key);
+                    }
                     if stored.generation != generation {
                         self.undo.push((key, Some(stored.value)));
                     }
@@ -440,7 +485,9 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                     let key = vacant.key().clone();
                     let projection = I::project(&key, &value);
                     vacant.insert(Stored { value, generation });
-                    self.order.insert(key.clone());
+                    if I::KEEPS_ORDER {
+                        self.order.insert(key.clone());
+                    }
                     self.index.add(&self.order, &key, projection);
                     self.undo.push((key, None));
                 }
@@ -454,36 +501,54 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
         &values.get(key).expect("a table's ordered keys and its values hold the same keys").value
     }
 
+    /// The keys of a table that keeps no order, sorted (those in `range`).
+    fn sorted_keys<R: RangeBounds<K>>(&self, range: R) -> Vec<&K> {
+        let mut keys: Vec<&K> = self.values.keys().filter(|key| range.contains(*key)).collect();
+        keys.sort_unstable();
+        keys
+    }
+
     /// Entries in key order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&K, &V)> + ExactSizeIterator {
         let values = &self.values;
-        self.order.iter().map(move |key| (key, Self::value_of(values, key)))
+        self.keys().map(move |key| (key, Self::value_of(values, key)))
     }
 
     /// Entries whose keys fall in `range`, in key order.
     pub fn range<R: RangeBounds<K>>(&self, range: R) -> impl DoubleEndedIterator<Item = (&K, &V)> {
         let values = &self.values;
-        self.order.range(range).map(move |key| (key, Self::value_of(values, key)))
+        let keys = match I::KEEPS_ORDER {
+            true => Keys::Ordered(self.order.range(range)),
+            false => Keys::Sorted(self.sorted_keys(range).into_iter()),
+        };
+        keys.map(move |key| (key, Self::value_of(values, key)))
     }
 
     /// Keys in key order.
     pub fn keys(&self) -> impl DoubleEndedIterator<Item = &K> + ExactSizeIterator {
-        self.order.iter()
+        match I::KEEPS_ORDER {
+            true => Keys::Ordered(self.order.iter()),
+            false => Keys::Sorted(self.sorted_keys(..).into_iter()),
+        }
     }
 
     /// The first entry in key order.
     pub fn first(&self) -> Option<(&K, &V)> {
-        self.order.first().map(|key| (key, Self::value_of(&self.values, key)))
+        let first = match I::KEEPS_ORDER {
+            true => self.order.first(),
+            false => self.values.keys().min(),
+        };
+        first.map(|key| (key, Self::value_of(&self.values, key)))
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.values.len()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.values.is_empty()
     }
 
     /// Starts recording the keys every committed write touches (for incremental commitments
@@ -520,6 +585,42 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
         }
     }
 }
+
+/// A table's keys in order: from its ordered set, or sorted for the occasion (a table that
+/// keeps no order).
+enum Keys<'a, K, Ordered> {
+    Ordered(Ordered),
+    Sorted(std::vec::IntoIter<&'a K>),
+}
+
+impl<'a, K: 'a, O: Iterator<Item = &'a K>> Iterator for Keys<'a, K, O> {
+    type Item = &'a K;
+
+    fn next(&mut self) -> Option<&'a K> {
+        match self {
+            Keys::Ordered(keys) => keys.next(),
+            Keys::Sorted(keys) => keys.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Keys::Ordered(keys) => keys.size_hint(),
+            Keys::Sorted(keys) => keys.size_hint(),
+        }
+    }
+}
+
+impl<'a, K: 'a, O: DoubleEndedIterator<Item = &'a K>> DoubleEndedIterator for Keys<'a, K, O> {
+    fn next_back(&mut self) -> Option<&'a K> {
+        match self {
+            Keys::Ordered(keys) => keys.next_back(),
+            Keys::Sorted(keys) => keys.next_back(),
+        }
+    }
+}
+
+impl<'a, K: 'a, O: ExactSizeIterator<Item = &'a K>> ExactSizeIterator for Keys<'a, K, O> {}
 
 impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Journaled for Table<K, V, I> {
     // Inlined so that committing the many tables a transaction did not write costs a length
@@ -562,7 +663,10 @@ where
     /// Decodes the map of entries and builds the index from them.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let entries = BTreeMap::<K, V>::deserialize(deserializer)?;
-        let order = entries.keys().cloned().collect();
+        let order = match I::KEEPS_ORDER {
+            true => entries.keys().cloned().collect(),
+            false => BTreeSet::new(),
+        };
         let index = I::rebuilt(&order, entries.iter());
         Ok(Table {
             values: entries
@@ -935,6 +1039,71 @@ mod tests {
         let decoded: HeldTable = postcard::from_bytes(&bytes).unwrap();
         assert_eq!((keys(&decoded, a), keys(&decoded, b)), (vec![], vec![2, 3, 5]));
         assert!(decoded.clone() == table);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_table_without_a_key_order_reads_and_rolls_back_as_an_ordered_one(
+            operations in proptest::collection::vec((0u8..5, 0u32..40, 0u32..4), 0..120),
+        ) {
+            let mut ordered: Table<u32, u32> = Table::default();
+            let mut unordered: Table<u32, u32, Unordered> = Table::default();
+            for (operation, key, value) in operations {
+                match operation {
+                    0 => {
+                        ordered.insert(key, value);
+                        unordered.insert(key, value);
+                    }
+                    1 => {
+                        proptest::prop_assert_eq!(ordered.remove(&key), unordered.remove(&key));
+                    }
+                    2 => {
+                        // A zero value removes, as a Fenwick node does.
+                        let change = |old: Option<&u32>| {
+                            let new = old.copied().unwrap_or(0).wrapping_add(value) % 4;
+                            Ok::<_, ()>((new != 0).then_some(new))
+                        };
+                        ordered.write_with(key, change).expect("changes");
+                        unordered.write_with(key, change).expect("changes");
+                    }
+                    3 => {
+                        ordered.rollback();
+                        unordered.rollback();
+                    }
+                    _ => {
+                        ordered.commit();
+                        unordered.commit();
+                    }
+                }
+                let entries = |table: Vec<(&u32, &u32)>| -> Vec<(u32, u32)> {
+                    table.into_iter().map(|(k, v)| (*k, *v)).collect()
+                };
+                proptest::prop_assert_eq!(
+                    entries(ordered.iter().collect()),
+                    entries(unordered.iter().collect())
+                );
+                proptest::prop_assert_eq!(
+                    entries(ordered.iter().rev().collect()),
+                    entries(unordered.iter().rev().collect())
+                );
+                proptest::prop_assert_eq!(
+                    entries(ordered.range(10..30).collect()),
+                    entries(unordered.range(10..30).collect())
+                );
+                proptest::prop_assert_eq!(ordered.first(), unordered.first());
+                proptest::prop_assert_eq!(ordered.len(), unordered.len());
+                proptest::prop_assert!(unordered.order.is_empty());
+                proptest::prop_assert_eq!(
+                    serde_json::to_string(&ordered).expect("encodes"),
+                    serde_json::to_string(&unordered).expect("encodes")
+                );
+            }
+            let encoded = serde_json::to_string(&unordered).expect("encodes");
+            let decoded: Table<u32, u32, Unordered> =
+                serde_json::from_str(&encoded).expect("decodes");
+            proptest::prop_assert!(decoded == unordered);
+            proptest::prop_assert!(decoded.order.is_empty());
+        }
     }
 
     #[test]
