@@ -70,6 +70,9 @@ fn main() -> anyhow::Result<()> {
     ) {
         tracing_subscriber::fmt().with_writer(std::io::stderr).with_target(false).init();
     }
+    if matches!(cli.command, Command::Node(_) | Command::Devnet(_) | Command::Validator(_)) {
+        node_cmd::disable_transparent_huge_pages();
+    }
     match cli.command {
         Command::Demo => demo::run(),
         Command::Bench(command) => bench::run(command),

@@ -398,3 +398,14 @@ fn the_verify_bench_checks_every_signature_it_times() {
         assert!(output.lines().any(|line| line.starts_with(row)), "{row} missing:\n{output}");
     }
 }
+
+/// The node turns transparent huge pages off for itself (docs/node.md "Transparent huge
+/// pages"): the kernel reports the process flag in `/proc/<pid>/status`.
+#[test]
+fn a_running_node_has_transparent_huge_pages_turned_off() {
+    let data_dir = tempfile::tempdir().unwrap();
+    let devnet = devnet(data_dir.path(), &[]);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", devnet.child.id())).unwrap();
+    let flag = status.lines().find(|line| line.starts_with("THP_enabled:"));
+    assert_eq!(flag.map(|line| line.split_whitespace().last()), Some(Some("0")), "{status}");
+}
