@@ -24,6 +24,15 @@ const FLOODERS: u64 = 10;
 /// The honest holder's user index.
 const HONEST: u64 = FLOODERS;
 
+/// User `user` mints `amount` USDai from USDC and stakes all of it.
+fn mint_and_stake(driver: &mut Driver, user: u64, amount: Amount) {
+    let sender = user_address(user);
+    let mint = MintUsdai { token: USDC, amount, min_out: Amount::ZERO };
+    driver.apply(sender, Action::MintUsdai(mint)).expect("mint");
+    let stake = Stake { assets: amount, min_shares: Amount::ZERO };
+    driver.apply(sender, Action::Stake(stake)).expect("stake");
+}
+
 /// Attack: ten accounts hold 1,000 sUSDai each and queue 1,000 one-share requests each: the
 /// protocol's bound of 10,000 requests, all eligible at once, ahead of an honest holder's
 /// request for 100. The liquidity covers everyone. The first round serves exactly the bound
@@ -40,11 +49,7 @@ fn a_flood_of_minimum_requests_costs_one_bounded_round_and_delays_nobody() {
     });
     let mut driver = Driver::new(state);
     for user in 0..=FLOODERS {
-        let sender = user_address(user);
-        let mint = MintUsdai { token: USDC, amount: whole(1_000), min_out: Amount::ZERO };
-        driver.apply(sender, Action::MintUsdai(mint)).expect("mint");
-        let stake = Stake { assets: whole(1_000), min_shares: Amount::ZERO };
-        driver.apply(sender, Action::Stake(stake)).expect("stake");
+        mint_and_stake(&mut driver, user, whole(1_000));
     }
     let per_flooder = u64::from(ROUND_REQUESTS_MAX) / FLOODERS;
     for n in 0..per_flooder * FLOODERS {
@@ -98,11 +103,7 @@ fn a_queue_filled_from_many_keys_leaves_another_accounts_read_visiting_only_its_
     });
     let mut driver = Driver::new(state);
     for user in 0..=KEYS {
-        let sender = user_address(user);
-        let mint = MintUsdai { token: USDC, amount: whole(100), min_out: Amount::ZERO };
-        driver.apply(sender, Action::MintUsdai(mint)).expect("mint");
-        let stake = Stake { assets: whole(100), min_shares: Amount::ZERO };
-        driver.apply(sender, Action::Stake(stake)).expect("stake");
+        mint_and_stake(&mut driver, user, whole(100));
     }
     let request = || Action::RequestRedeem(RequestRedeem { shares: whole(1) });
     let deposit = || Action::QueueDeposit(QueueDeposit { token: USDC, amount: QUEUED_DEPOSIT_MIN });
