@@ -160,22 +160,19 @@ impl TableIndex<RequestId, RedemptionRequest> for Listed {
         request.listing_price.is_some()
     }
 
-    fn add(&mut self, _: &std::collections::BTreeSet<RequestId>, id: &RequestId, listed: bool) {
+    fn add(&mut self, id: &RequestId, listed: bool) {
         if listed {
             self.ids.insert(*id);
         }
     }
 
-    fn remove(&mut self, _: &std::collections::BTreeSet<RequestId>, id: &RequestId, listed: bool) {
+    fn remove(&mut self, id: &RequestId, listed: bool) {
         if listed {
             self.ids.remove(id);
         }
     }
 
-    fn rebuilt<'a>(
-        _: &std::collections::BTreeSet<RequestId>,
-        entries: impl Iterator<Item = (&'a RequestId, &'a RedemptionRequest)>,
-    ) -> Self {
+    fn rebuilt<'a>(entries: impl Iterator<Item = (&'a RequestId, &'a RedemptionRequest)>) -> Self {
         let ids = entries.filter(|(_, r)| r.listing_price.is_some()).map(|(id, _)| *id).collect();
         Listed { ids }
     }

@@ -55,8 +55,7 @@ pub trait Journaled {
 
 /// A derived index a table keeps of its entries: told of every entry that appears, goes or
 /// changes what the index keeps of it ([`TableIndex::Projection`]), so it always equals what
-/// a scan of the table would build. Only the table calls it, with the table's keys in order
-/// (`order`, which holds `key` during both calls: an index of neighbours can see them).
+/// a scan of the table would build. Only the table calls it.
 pub trait TableIndex<K, V>: Default + Clone + std::fmt::Debug {
     /// What the index keeps of an entry (its owner, say): cheap to make and compare, so a
     /// write that leaves it unchanged costs the index nothing.
@@ -64,19 +63,18 @@ pub trait TableIndex<K, V>: Default + Clone + std::fmt::Debug {
     /// The projection of an entry.
     fn project(key: &K, value: &V) -> Self::Projection;
     /// An entry with this projection appeared (or its projection became this one).
-    fn add(&mut self, order: &BTreeSet<K>, key: &K, projection: Self::Projection);
+    fn add(&mut self, key: &K, projection: Self::Projection);
     /// An entry with this projection is going (or its projection is changing from this one).
-    fn remove(&mut self, order: &BTreeSet<K>, key: &K, projection: Self::Projection);
-    /// The index of a whole table at once (a decoded one): `order` holds every key of
-    /// `entries`, which come in key order.
-    fn rebuilt<'a>(order: &BTreeSet<K>, entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    fn remove(&mut self, key: &K, projection: Self::Projection);
+    /// The index of a whole table at once (a decoded one), from its entries in key order.
+    fn rebuilt<'a>(entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
     where
         K: 'a,
         V: 'a;
     /// Whether the table keeps its keys in order on every write (the default). A table read
     /// only by key on its hot paths and iterated only to be encoded, compared or checked (a
     /// Fenwick tree's nodes: [`Unordered`]) leaves it: its keys are sorted when it is
-    /// iterated, and `order` is then always empty.
+    /// iterated.
     const KEEPS_ORDER: bool = true;
 }
 
@@ -91,12 +89,12 @@ impl<K, V> TableIndex<K, V> for NoIndex {
     fn project(_: &K, _: &V) {}
 
     #[inline(always)]
-    fn add(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+    fn add(&mut self, _: &K, (): ()) {}
 
     #[inline(always)]
-    fn remove(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+    fn remove(&mut self, _: &K, (): ()) {}
 
-    fn rebuilt<'a>(_: &BTreeSet<K>, _: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    fn rebuilt<'a>(_: impl Iterator<Item = (&'a K, &'a V)>) -> Self
     where
         K: 'a,
         V: 'a,
@@ -120,12 +118,12 @@ impl<K, V> TableIndex<K, V> for Unordered {
     fn project(_: &K, _: &V) {}
 
     #[inline(always)]
-    fn add(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+    fn add(&mut self, _: &K, (): ()) {}
 
     #[inline(always)]
-    fn remove(&mut self, _: &BTreeSet<K>, _: &K, (): ()) {}
+    fn remove(&mut self, _: &K, (): ()) {}
 
-    fn rebuilt<'a>(_: &BTreeSet<K>, _: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    fn rebuilt<'a>(_: impl Iterator<Item = (&'a K, &'a V)>) -> Self
     where
         K: 'a,
         V: 'a,
@@ -209,7 +207,7 @@ impl<K: Ord + Clone + std::fmt::Debug, V: Owned> TableIndex<K, V> for ByOwner<K>
         value.owner()
     }
 
-    fn add(&mut self, _: &BTreeSet<K>, key: &K, owner: crate::ids::Address) {
+    fn add(&mut self, key: &K, owner: crate::ids::Address) {
         let keys = self.keys.entry(owner).or_default();
         // Keys mostly arrive in order (ids grow): then it is a push.
         match keys.last() {
@@ -223,7 +221,7 @@ impl<K: Ord + Clone + std::fmt::Debug, V: Owned> TableIndex<K, V> for ByOwner<K>
         }
     }
 
-    fn remove(&mut self, _: &BTreeSet<K>, key: &K, owner: crate::ids::Address) {
+    fn remove(&mut self, key: &K, owner: crate::ids::Address) {
         if let Some(keys) = self.keys.get_mut(&owner) {
             if let Ok(at) = keys.binary_search(key) {
                 keys.remove(at);
@@ -234,14 +232,14 @@ impl<K: Ord + Clone + std::fmt::Debug, V: Owned> TableIndex<K, V> for ByOwner<K>
         }
     }
 
-    fn rebuilt<'a>(order: &BTreeSet<K>, entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    fn rebuilt<'a>(entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
     where
         K: 'a,
         V: 'a,
     {
         let mut index = ByOwner::default();
         for (key, value) in entries {
-            TableIndex::<K, V>::add(&mut index, order, key, value.owner());
+            TableIndex::<K, V>::add(&mut index, key, value.owner());
         }
         index
     }
@@ -255,23 +253,23 @@ impl<K, V, A: TableIndex<K, V>, B: TableIndex<K, V>> TableIndex<K, V> for (A, B)
         (A::project(key, value), B::project(key, value))
     }
 
-    fn add(&mut self, order: &BTreeSet<K>, key: &K, (a, b): Self::Projection) {
-        self.0.add(order, key, a);
-        self.1.add(order, key, b);
+    fn add(&mut self, key: &K, (a, b): Self::Projection) {
+        self.0.add(key, a);
+        self.1.add(key, b);
     }
 
-    fn remove(&mut self, order: &BTreeSet<K>, key: &K, (a, b): Self::Projection) {
-        self.0.remove(order, key, a);
-        self.1.remove(order, key, b);
+    fn remove(&mut self, key: &K, (a, b): Self::Projection) {
+        self.0.remove(key, a);
+        self.1.remove(key, b);
     }
 
-    fn rebuilt<'a>(order: &BTreeSet<K>, entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+    fn rebuilt<'a>(entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
     where
         K: 'a,
         V: 'a,
     {
         let entries: Vec<(&K, &V)> = entries.collect();
-        (A::rebuilt(order, entries.iter().copied()), B::rebuilt(order, entries.iter().copied()))
+        (A::rebuilt(entries.iter().copied()), B::rebuilt(entries.iter().copied()))
     }
 }
 
@@ -352,11 +350,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
         match self.values.get_mut(&key) {
             Some(stored) => {
                 let before = I::project(&key, &stored.value);
-                let after = I::project(&key, &value);
-                if before != after {
-                    self.index.remove(&self.order, &key, before);
-                    self.index.add(&self.order, &key, after);
-                }
+                Self::reindex(&mut self.index, &key, before, I::project(&key, &value));
                 if stored.generation == generation {
                     stored.value = value;
                 } else {
@@ -369,7 +363,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                 if I::KEEPS_ORDER {
                     self.order.insert(key.clone());
                 }
-                self.index.add(&self.order, &key, I::project(&key, &value));
+                self.index.add(&key, I::project(&key, &value));
                 self.values.insert(key.clone(), Stored { value, generation });
                 // Absent now; if it was present when the transaction began, an earlier entry
                 // restores it after this one removes it.
@@ -381,7 +375,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
     /// Removes `key`, recording the old value; returns it.
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let stored = self.values.remove(key)?;
-        self.index.remove(&self.order, key, I::project(key, &stored.value));
+        self.index.remove(key, I::project(key, &stored.value));
         if I::KEEPS_ORDER {
             self.order.remove(key);
         }
@@ -400,12 +394,17 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
         }
         let before = I::project(key, &stored.value);
         let result = change(&mut stored.value);
-        let after = I::project(key, &stored.value);
-        if before != after {
-            self.index.remove(&self.order, key, before);
-            self.index.add(&self.order, key, after);
-        }
+        Self::reindex(&mut self.index, key, before, I::project(key, &stored.value));
         Some(result)
+    }
+
+    /// Tells `index` that the entry at `key` now projects to `after`, not `before` (nothing
+    /// when the projection did not change: most writes leave an owner as it was).
+    fn reindex(index: &mut I, key: &K, before: I::Projection, after: I::Projection) {
+        if before != after {
+            index.remove(key, before);
+            index.add(key, after);
+        }
     }
 
     /// Sets (`Some`) or removes (`None`) the value at `key` with no journal, keeping the
@@ -416,23 +415,19 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                 let after = I::project(&key, &value);
                 match self.values.insert(key.clone(), Stored { value, generation }) {
                     Some(old) => {
-                        let before = I::project(&key, &old.value);
-                        if before != after {
-                            self.index.remove(&self.order, &key, before);
-                            self.index.add(&self.order, &key, after);
-                        }
+                        Self::reindex(&mut self.index, &key, I::project(&key, &old.value), after);
                     }
                     None => {
                         if I::KEEPS_ORDER {
                             self.order.insert(key.clone());
                         }
-                        self.index.add(&self.order, &key, after);
+                        self.index.add(&key, after);
                     }
                 }
             }
             None => {
                 if let Some(old) = self.values.remove(&key) {
-                    self.index.remove(&self.order, &key, I::project(&key, &old.value));
+                    self.index.remove(&key, I::project(&key, &old.value));
                     if I::KEEPS_ORDER {
                         self.order.remove(&key);
                     }
@@ -456,10 +451,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                 Some(value) => {
                     let before = I::project(occupied.key(), &occupied.get().value);
                     let after = I::project(occupied.key(), &value);
-                    if before != after {
-                        self.index.remove(&self.order, occupied.key(), before);
-                        self.index.add(&self.order, occupied.key(), after);
-                    }
+                    Self::reindex(&mut self.index, occupied.key(), before, after);
                     let stored = occupied.get_mut();
                     if stored.generation == generation {
                         stored.value = value;
@@ -471,7 +463,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                 }
                 None => {
                     let (key, stored) = occupied.remove_entry();
-                    self.index.remove(&self.order, &key, I::project(&key, &stored.value));
+                    self.index.remove(&key, I::project(&key, &stored.value));
                     if I::KEEPS_ORDER {
                         self.order.remove(&key);
                     }
@@ -488,7 +480,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
                     if I::KEEPS_ORDER {
                         self.order.insert(key.clone());
                     }
-                    self.index.add(&self.order, &key, projection);
+                    self.index.add(&key, projection);
                     self.undo.push((key, None));
                 }
             }
@@ -667,7 +659,7 @@ where
             true => entries.keys().cloned().collect(),
             false => BTreeSet::new(),
         };
-        let index = I::rebuilt(&order, entries.iter());
+        let index = I::rebuilt(entries.iter());
         Ok(Table {
             values: entries
                 .into_iter()
