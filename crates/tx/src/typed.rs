@@ -35,10 +35,7 @@ use infrafi_core::{
     silos::SiloTerms,
 };
 use serde_json::{Map, Value, json};
-use std::{
-    collections::BTreeMap,
-    sync::{OnceLock, PoisonError, RwLock},
-};
+use std::{collections::BTreeMap, sync::OnceLock};
 
 /// Struct types by name: `[(field name, field type)]`, as typed data's `types` lists them.
 pub type Types = BTreeMap<&'static str, Vec<(&'static str, String)>>;
@@ -456,26 +453,24 @@ fn action_type_hash(action: &Action) -> B256 {
     keccak256(encode_type(name, &primary, &types))
 }
 
-/// How many wallet chains' domain separators are kept (a request may name any chain).
-const DOMAIN_SEPARATORS_KEPT: usize = 16;
-
-/// The domain separators of the wallet chains seen first, computed once each.
-static DOMAIN_SEPARATORS: RwLock<Vec<(u64, B256)>> = RwLock::new(Vec::new());
-
-/// The EIP-712 domain separator for a wallet on chain `signature_chain_id`.
+/// The EIP-712 domain separator for a wallet on chain `signature_chain_id`, for the domain of
+/// [`crate::domain`] (name, version, chain id): `keccak256(typeHash || keccak256(name) ||
+/// keccak256(version) || chainId)`, its first three words computed once. One hash per call
+/// whatever chain a transaction names, so no chain can be made slower to verify than another.
 fn domain_separator(signature_chain_id: u64) -> B256 {
-    let known = DOMAIN_SEPARATORS.read().unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, separator)) = known.iter().find(|(chain, _)| *chain == signature_chain_id) {
-        return *separator;
-    }
-    drop(known);
-    let separator = crate::domain(signature_chain_id).separator();
-    let mut known = DOMAIN_SEPARATORS.write().unwrap_or_else(PoisonError::into_inner);
-    if known.len() < DOMAIN_SEPARATORS_KEPT && !known.iter().any(|(c, _)| *c == signature_chain_id)
-    {
-        known.push((signature_chain_id, separator));
-    }
-    separator
+    static PREFIX: OnceLock<[u8; 96]> = OnceLock::new();
+    let prefix = PREFIX.get_or_init(|| {
+        let mut prefix = [0u8; 96];
+        let type_hash = keccak256("EIP712Domain(string name,string version,uint256 chainId)");
+        prefix[..32].copy_from_slice(type_hash.as_slice());
+        prefix[32..64].copy_from_slice(keccak256(crate::DOMAIN_NAME).as_slice());
+        prefix[64..].copy_from_slice(keccak256(crate::DOMAIN_VERSION).as_slice());
+        prefix
+    });
+    let mut bytes = [0u8; 128];
+    bytes[..96].copy_from_slice(prefix);
+    bytes[96..].copy_from_slice(uint_word(u128::from(signature_chain_id)).as_slice());
+    keccak256(bytes)
 }
 
 /// The EIP-712 digest of [`action_typed_data`]: `keccak256(0x1901 || domainSeparator ||
@@ -619,10 +614,9 @@ mod tests {
     }
 
     #[test]
-    fn the_domain_separator_is_alloys_for_every_wallet_chain_kept_or_not() {
-        for chain in (0..2 * DOMAIN_SEPARATORS_KEPT as u64).chain([u64::MAX]) {
+    fn the_domain_separator_is_alloys_for_every_wallet_chain() {
+        for chain in (0..32).chain([42_161, u64::from(u32::MAX) + 1, u64::MAX]) {
             assert_eq!(domain_separator(chain), crate::domain(chain).separator(), "{chain}");
-            assert_eq!(domain_separator(chain), crate::domain(chain).separator(), "{chain} again");
         }
     }
 
