@@ -109,14 +109,9 @@ pub(crate) async fn silo(
         .silos
         .get(&id)
         .ok_or_else(|| ApiError::not_found("silo_not_found", format!("no silo {id}")))?;
-    let open_loans = state
-        .loans
-        .open
-        .iter()
-        .filter(|(loan, _)| state.loans.loans.get(loan).is_some_and(|l| l.silo == id))
-        .map(|(loan, _)| loan.0)
-        .take(PAGE_MAX)
-        .collect();
+    // From the loans' index: the cost follows this silo's open loans, not every open loan.
+    let open_loans =
+        state.loans.loans.index().open_in(id).map(|loan| loan.0).take(PAGE_MAX).collect();
     let impaired_loans = state
         .loans
         .impaired
@@ -214,7 +209,9 @@ pub(crate) async fn loans(
     let table = &snapshot.state.loans.loans;
     // A borrower's loans come from the borrower index: the cost follows its loans, not all.
     let candidates: Box<dyn Iterator<Item = &Loan>> = match borrower {
-        Some(b) => Box::new(table.index().keys_of_from(b, &start).filter_map(|id| table.get(id))),
+        Some(b) => Box::new(
+            table.index().by_borrower().keys_of_from(b, &start).filter_map(|id| table.get(id)),
+        ),
         None => Box::new(table.range(start..).map(|(_, loan)| loan)),
     };
     let matching = candidates.filter(|loan| {
@@ -399,7 +396,8 @@ fn dominant_class(state: &infrafi_core::State, loan: &Loan) -> Option<String> {
     by_class.into_iter().find(|(_, value)| *value == largest).map(|(class, _)| class)
 }
 
-/// `GET /v1/recoveries`: the recovery rate per asset class over every defaulted loan.
+/// `GET /v1/recoveries`: the recovery rate per asset class over every defaulted loan, read
+/// from the loans' index of loans in recovery (the cost follows the defaults, not the book).
 pub(crate) async fn recoveries(
     State(app): State<AppState>,
 ) -> Result<Json<RecoveriesDto>, ApiError> {
@@ -419,10 +417,8 @@ pub(crate) async fn recoveries(
     let snapshot = app.node.snapshot();
     let state = &snapshot.state;
     let mut classes: BTreeMap<String, Sums> = BTreeMap::new();
-    for (_, loan) in state.loans.loans.iter() {
-        if loan.defaulted_at.is_none() {
-            continue;
-        }
+    let loans = &state.loans.loans;
+    for loan in loans.index().in_recovery().filter_map(|id| loans.get(&id)) {
         let Some(class) = dominant_class(state, loan) else { continue };
         let r = &loan.recovery;
         let sums = classes.entry(class).or_default();

@@ -956,7 +956,8 @@ fn read_paths(args: &BenchNodeArgs, senders: &[SigningKey]) -> Vec<(&'static str
 
 /// The reads [`endpoint_reads`] times besides [`read_paths`]': those whose cost could grow
 /// with the queue, the loans or the accounts rather than with their answer (an owner of queued
-/// requests' account, the listings, the points leaderboard, a borrower's loans).
+/// requests' account, the listings, the points leaderboard, a borrower's loans and receipts,
+/// each silo's open loans, the recoveries, the deposit queue).
 fn more_read_paths(args: &BenchNodeArgs) -> Vec<(&'static str, Vec<String>)> {
     let keys = 64u64;
     let scale = scale_of(args);
@@ -971,7 +972,15 @@ fn more_read_paths(args: &BenchNodeArgs) -> Vec<(&'static str, Vec<String>)> {
         let borrowers = (0..keys).map(|i| ScaleMarket::borrower(spread(i) % args.loans));
         let paths_of = borrowers.map(|b| format!("/v1/loans?borrower={b}"));
         paths.push(("borrower_loans", paths_of.collect()));
+        let borrowers = (0..keys).map(|i| ScaleMarket::borrower(spread(i) % args.loans));
+        let paths_of = borrowers.map(|b| format!("/v1/receipts?owner={b}"));
+        paths.push(("owner_receipts", paths_of.collect()));
+        // The silo of every loan (a page of 1,000 of its open loans) and the empty one beside it.
+        paths.push(("loans_silo", vec![format!("/v1/silos/{}", ScaleMarket::LOANS_SILO.0)]));
+        paths.push(("empty_silo", vec![format!("/v1/silos/{}", ScaleMarket::EMPTY_SILO.0)]));
+        paths.push(("recoveries", vec!["/v1/recoveries".to_string()]));
     }
+    paths.push(("deposit_queue", vec!["/v1/reserve/deposit-queue?limit=100".to_string()]));
     paths
 }
 
@@ -1193,11 +1202,26 @@ mod tests {
         let kinds: Vec<&str> = paths.iter().map(|(name, _)| *name).collect();
         assert_eq!(kinds, ["status", "account", "vault", "queue_request", "loan"]);
         let more: Vec<&str> = more_read_paths(&args).iter().map(|(name, _)| *name).collect();
-        assert_eq!(more, ["queue_owner_account", "listings", "leaderboard", "borrower_loans"]);
+        assert_eq!(
+            more,
+            [
+                "queue_owner_account",
+                "listings",
+                "leaderboard",
+                "borrower_loans",
+                "owner_receipts",
+                "loans_silo",
+                "empty_silo",
+                "recoveries",
+                "deposit_queue"
+            ]
+        );
         let owner = ScaleMarket::requester(spread(3) % scale_of(&args).requesters());
         assert_eq!(more_read_paths(&args)[0].1[3], format!("/v1/accounts/{owner}"));
         let borrower = ScaleMarket::borrower(spread(2) % 7);
         assert_eq!(more_read_paths(&args)[3].1[2], format!("/v1/loans?borrower={borrower}"));
+        assert_eq!(more_read_paths(&args)[4].1[2], format!("/v1/receipts?owner={borrower}"));
+        assert_eq!(more_read_paths(&args)[6].1, ["/v1/silos/1"]);
         for path in &paths[3].1 {
             let id: u64 = path.strip_prefix("/v1/queue/").unwrap().parse().unwrap();
             assert!(id < 70, "{path}");

@@ -296,7 +296,16 @@ fn bench_node_at_scale_builds_its_market_in_the_genesis_and_reports_restart_proo
         assert!(reads[kind]["p50_ms"].as_f64().unwrap() <= reads[kind]["p99_ms"].as_f64().unwrap());
     }
     let kinds = ["status", "account", "vault", "queue_request", "loan", "queue_owner_account"];
-    let more = ["listings", "leaderboard", "borrower_loans"];
+    let more = [
+        "listings",
+        "leaderboard",
+        "borrower_loans",
+        "owner_receipts",
+        "loans_silo",
+        "empty_silo",
+        "recoveries",
+        "deposit_queue",
+    ];
     for kind in kinds.iter().chain(&more) {
         let reads = &report["reads_by_endpoint"][kind];
         assert_eq!(reads["failed"], 0, "{kind}: {report}");

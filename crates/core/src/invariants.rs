@@ -280,11 +280,17 @@ pub fn check_derived_indexes(state: &State) -> Result<(), String> {
     }
     let loans = &state.loans.loans;
     if !loans.index().equals_scan(loans.iter()) {
-        return Err("the loans' borrower index differs from a scan".into());
+        return Err(
+            "the loans' index (borrowers, open by silo, in recovery) differs from a scan".into()
+        );
     }
     let deposits = &state.reserve.queued_deposits;
     if !deposits.index().equals_scan(deposits.iter()) {
         return Err("the queued deposits' owner index differs from a scan".into());
+    }
+    let receipts = &state.receipts.receipts;
+    if !receipts.index().equals_scan(receipts.iter()) {
+        return Err("the receipts' owner index differs from a scan".into());
     }
     Ok(())
 }

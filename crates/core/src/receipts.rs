@@ -27,7 +27,7 @@ use crate::{
     rental_index::{IncomeTerms, RentalIndex},
     result_codes,
     state::State,
-    table::{Slot, Table, component},
+    table::{ByOwner, Owned, Slot, Table, component},
 };
 pub use insurance::{AttachPolicy, RenewPolicy};
 pub(crate) use lifecycle::set_status;
@@ -318,14 +318,23 @@ pub struct Receipt {
     pub issued_at: u64,
 }
 
+/// A receipt belongs to its owner of the moment: the owner index follows transfers, and a
+/// foreclosure or a sale hands it to the agent or the buyer's agent.
+impl Owned for Receipt {
+    fn owner(&self) -> Address {
+        self.owner
+    }
+}
+
 component! {
     /// Receipts and asset classes.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct ReceiptsState at "receipts" paths ReceiptsPaths {
         /// The asset-class registry.
         pub classes: Table<AssetClassId, AssetClass>,
-        /// Every receipt ever issued.
-        pub receipts: Table<ReceiptId, Receipt>,
+        /// Every receipt ever issued; indexed by owner (derived, not encoded), so one owner's
+        /// receipts are read without visiting anyone else's.
+        pub receipts: Table<ReceiptId, Receipt, ByOwner<ReceiptId>>,
         /// The next receipt id.
         pub next_receipt_id: Slot<u64>,
         /// Each monitored receipt's newest hardware presence attestation (issue 16).

@@ -1,5 +1,6 @@
 //! A market at a node's scale, for `infrafi bench-node --queued Q --loans L`: `Q` redemption
-//! requests waiting in the queue and `L` active loans, built out of ordinary transactions (the
+//! requests waiting in the queue and `L` active loans in one silo (with a second, empty silo
+//! beside it), built out of ordinary transactions (the
 //! credit fixture's: [`crate::market`]'s role holders, GPU class, insured and appraised
 //! receipts, senior loans proposed by the curator and accepted by their borrowers) applied to
 //! a genesis before its first block. The node runs them as a genesis history, so every run
@@ -49,6 +50,11 @@ pub struct ScaleMarket {
 }
 
 impl ScaleMarket {
+    /// The silo holding every loan.
+    pub const LOANS_SILO: SiloId = SiloId(0);
+    /// A silo opened after the loans, holding none (only when there are loans).
+    pub const EMPTY_SILO: SiloId = SiloId(1);
+
     /// The lender whose stake the loans' senior tranches are lent from.
     pub fn lender() -> Address {
         user_address(ACCOUNT_BASE)
@@ -131,7 +137,7 @@ impl ScaleMarket {
         if self.loans == 0 {
             return actions;
         }
-        let silo_id = SiloId(0);
+        let silo_id = ScaleMarket::LOANS_SILO;
         let terms = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
         actions.extend([
             (ADMIN, Action::AddAssetClass(AddAssetClass { class: GPU, terms: gpu_terms() })),
@@ -177,6 +183,10 @@ impl ScaleMarket {
                 (borrower, Action::AcceptLoan(AcceptLoan { loan_id: LoanId(index) })),
             ]);
         }
+        // A second silo with no loans ([`ScaleMarket::EMPTY_SILO`]): its reads show what
+        // another silo's book costs them.
+        let terms = SiloTerms { eligible_classes: vec![GPU], ..SiloTerms::default() };
+        actions.push((CURATOR, Action::OpenSilo(OpenSilo { terms })));
         actions
     }
 }
@@ -201,8 +211,8 @@ mod tests {
         let actions = market.actions(GENESIS_TIME);
         assert_eq!(actions, market.actions(GENESIS_TIME), "a pure function of its inputs");
         // 3 requesters (50, 50, 20) mint and stake; the lender mints and stakes; 5 set-up
-        // actions for the silo; 5 per loan.
-        assert_eq!(actions.len(), 3 * 2 + 120 + 2 + 5 + 7 * 5);
+        // actions for the silo; 5 per loan; the empty silo.
+        assert_eq!(actions.len(), 3 * 2 + 120 + 2 + 5 + 7 * 5 + 1);
         for (sender, action) in actions {
             let tx = Transaction { sender, action };
             if let Err(error) = apply(&mut state, &block, &tx) {
@@ -219,6 +229,8 @@ mod tests {
         }
         let borrowed = state.ledger.balance(ScaleMarket::borrower(6), Asset::Usdai);
         assert_eq!(borrowed, LOAN_SENIOR);
+        let empty = state.silos.silos.get(&ScaleMarket::EMPTY_SILO).unwrap();
+        assert_eq!(empty.loans_outstanding, 0);
     }
 
     #[test]

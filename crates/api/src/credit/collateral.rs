@@ -55,12 +55,13 @@ pub(crate) async fn receipts(
     let after = query.get("after").map(|a| parse_u64(a, "after")).transpose()?;
     let snapshot = app.node.snapshot();
     let start = after.map_or(ReceiptId(0), |a| ReceiptId(a.saturating_add(1)));
-    let receipts: Vec<ReceiptDto> = snapshot
-        .state
-        .receipts
-        .receipts
-        .range(start..)
-        .map(|(_, receipt)| receipt)
+    let table = &snapshot.state.receipts.receipts;
+    // An owner's receipts come from the owner index: the cost follows its receipts, not all.
+    let candidates: Box<dyn Iterator<Item = &Receipt>> = match owner {
+        Some(o) => Box::new(table.index().keys_of_from(o, &start).filter_map(|id| table.get(id))),
+        None => Box::new(table.range(start..).map(|(_, receipt)| receipt)),
+    };
+    let receipts: Vec<ReceiptDto> = candidates
         .filter(|r| {
             owner.is_none_or(|o| r.owner == o)
                 && class.as_ref().is_none_or(|c| r.class.to_string() == *c)

@@ -7,7 +7,7 @@ use axum::{
     Json,
     extract::{RawQuery, State},
 };
-use infrafi_core::{Amount, reserve};
+use infrafi_core::{Amount, Asset, ids::ProtocolAccount, reserve};
 
 pub(crate) async fn reserve(State(app): State<AppState>) -> Result<Json<ReserveDto>, ApiError> {
     let snapshot = app.node.snapshot();
@@ -130,8 +130,9 @@ pub(crate) async fn deposit_queue(
     };
     let mut escrow = Vec::new();
     for token in state.reserve.stablecoins.keys() {
-        let amount = reserve::queued_escrow(state, *token)
-            .map_err(|_| ApiError::internal("the queued escrow overflows"))?;
+        // The queue's account holds exactly the queued remainders of each stablecoin (an
+        // invariant checked after every transaction): one balance read, not a walk of the queue.
+        let amount = state.ledger.balance(ProtocolAccount::DepositQueue, Asset::Stablecoin(*token));
         if !amount.is_zero() {
             escrow.push(BalanceDto { asset: token.to_string(), amount: amount.0.to_string() });
         }

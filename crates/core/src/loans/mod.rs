@@ -51,11 +51,12 @@ use crate::{
     schedule::InterestModel,
     silos,
     state::State,
-    table::{ByOwner, Owned, Slot, Table, component},
+    table::{ByOwner, Owned, Slot, Table, TableIndex, component},
     vault::{self, SeniorAccrual},
 };
 use alloy_primitives::U256;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 result_codes! {
     /// Rejections of loan actions.
@@ -440,12 +441,120 @@ impl Loan {
     }
 }
 
+/// What the loans table keeps of its loans besides the loans ([`TableIndex`]: derived from
+/// them, kept by every write, rollback and decoding, not encoded, not a leaf): each borrower's
+/// loans, each silo's open loans and the loans in recovery. A read of one of these visits its
+/// own loans, whatever else the book holds (`GET /v1/loans?borrower=`, `GET /v1/silos/{id}`,
+/// `GET /v1/recoveries`).
+#[derive(Clone, Debug, Default)]
+pub struct LoanIndex {
+    /// Each borrower's loans.
+    by_borrower: ByOwner<LoanId>,
+    /// The open loans (active or defaulted: the `open` table's), by silo.
+    open_by_silo: BTreeSet<(SiloId, LoanId)>,
+    /// The loans that defaulted (defaulted or settled since): what recoveries are counted over.
+    in_recovery: BTreeSet<LoanId>,
+}
+
+/// What [`LoanIndex`] keeps of a loan: its borrower, its silo while it is open, and whether it
+/// has defaulted. Changes only when a loan opens, defaults or closes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoanProjection {
+    borrower: Address,
+    open_in: Option<SiloId>,
+    in_recovery: bool,
+}
+
+impl LoanProjection {
+    fn of(loan: &Loan) -> LoanProjection {
+        let open = matches!(loan.status, LoanStatus::Active | LoanStatus::Defaulted);
+        LoanProjection {
+            borrower: loan.borrower,
+            open_in: open.then_some(loan.silo),
+            in_recovery: loan.defaulted_at.is_some(),
+        }
+    }
+}
+
+impl LoanIndex {
+    /// Each borrower's loans.
+    pub fn by_borrower(&self) -> &ByOwner<LoanId> {
+        &self.by_borrower
+    }
+
+    /// The open loans of `silo`, in id order.
+    pub fn open_in(&self, silo: SiloId) -> impl DoubleEndedIterator<Item = LoanId> + '_ {
+        self.open_by_silo.range((silo, LoanId(0))..=(silo, LoanId(u64::MAX))).map(|(_, id)| *id)
+    }
+
+    /// The loans that have defaulted (defaulted or settled since), in id order.
+    pub fn in_recovery(&self) -> impl DoubleEndedIterator<Item = LoanId> + ExactSizeIterator + '_ {
+        self.in_recovery.iter().copied()
+    }
+
+    /// Whether the index holds exactly what a scan of `loans` gives.
+    pub fn equals_scan<'a>(&self, loans: impl Iterator<Item = (&'a LoanId, &'a Loan)>) -> bool {
+        let loans: Vec<(&LoanId, &Loan)> = loans.collect();
+        let mut open_by_silo = BTreeSet::new();
+        let mut in_recovery = BTreeSet::new();
+        for &(&id, loan) in &loans {
+            let projection = LoanProjection::of(loan);
+            if let Some(silo) = projection.open_in {
+                open_by_silo.insert((silo, id));
+            }
+            if projection.in_recovery {
+                in_recovery.insert(id);
+            }
+        }
+        self.by_borrower.equals_scan(loans.into_iter())
+            && open_by_silo == self.open_by_silo
+            && in_recovery == self.in_recovery
+    }
+}
+
+impl TableIndex<LoanId, Loan> for LoanIndex {
+    type Projection = LoanProjection;
+
+    fn project(_: &LoanId, loan: &Loan) -> LoanProjection {
+        LoanProjection::of(loan)
+    }
+
+    fn add(&mut self, id: &LoanId, projection: LoanProjection) {
+        TableIndex::<LoanId, Loan>::add(&mut self.by_borrower, id, projection.borrower);
+        if let Some(silo) = projection.open_in {
+            self.open_by_silo.insert((silo, *id));
+        }
+        if projection.in_recovery {
+            self.in_recovery.insert(*id);
+        }
+    }
+
+    fn remove(&mut self, id: &LoanId, projection: LoanProjection) {
+        TableIndex::<LoanId, Loan>::remove(&mut self.by_borrower, id, projection.borrower);
+        if let Some(silo) = projection.open_in {
+            self.open_by_silo.remove(&(silo, *id));
+        }
+        if projection.in_recovery {
+            self.in_recovery.remove(id);
+        }
+    }
+
+    fn rebuilt<'a>(loans: impl Iterator<Item = (&'a LoanId, &'a Loan)>) -> Self {
+        let mut index = LoanIndex::default();
+        for (id, loan) in loans {
+            index.add(id, LoanProjection::of(loan));
+        }
+        index
+    }
+}
+
 component! {
     /// Loans.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct LoansState at "loans" paths LoansPaths {
-        /// Every loan and proposal; indexed by borrower (derived, not encoded).
-        pub loans: Table<LoanId, Loan, ByOwner<LoanId>>,
+        /// Every loan and proposal; indexed by borrower, open loans by silo and loans in
+        /// recovery ([`LoanIndex`]: derived, not encoded).
+        pub loans: Table<LoanId, Loan, LoanIndex>,
         /// Loans active or defaulted: what keepers re-mark.
         pub open: Table<LoanId, ()>,
         /// Loans in margin call or default, by silo.

@@ -10,6 +10,7 @@ mod support;
 use support::common;
 
 mod adversary;
+mod book_flood;
 mod casualty;
 mod deposit_price;
 mod donation;
