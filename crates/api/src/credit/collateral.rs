@@ -56,10 +56,21 @@ pub(crate) async fn receipts(
     let snapshot = app.node.snapshot();
     let start = after.map_or(ReceiptId(0), |a| ReceiptId(a.saturating_add(1)));
     let table = &snapshot.state.receipts.receipts;
-    // An owner's receipts come from the owner index: the cost follows its receipts, not all.
-    let candidates: Box<dyn Iterator<Item = &Receipt>> = match owner {
-        Some(o) => Box::new(table.index().keys_of_from(o, &start).filter_map(|id| table.get(id))),
-        None => Box::new(table.range(start..).map(|(_, receipt)| receipt)),
+    // A loan's receipts come from the loan (a receipt naming a loan is in its list: an
+    // invariant), an owner's from the owner index: the cost follows the answer, not the table.
+    let candidates: Box<dyn Iterator<Item = &Receipt>> = match (loan, owner) {
+        (Some(l), _) => {
+            let listed = snapshot.state.loans.loans.get(&l).map(|loan| loan.receipts.clone());
+            let mut ids = listed.unwrap_or_default();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.retain(|id| *id >= start);
+            Box::new(ids.into_iter().filter_map(|id| table.get(&id)))
+        }
+        (None, Some(o)) => {
+            Box::new(table.index().keys_of_from(o, &start).filter_map(|id| table.get(id)))
+        }
+        (None, None) => Box::new(table.range(start..).map(|(_, receipt)| receipt)),
     };
     let receipts: Vec<ReceiptDto> = candidates
         .filter(|r| {

@@ -91,6 +91,13 @@ pub(super) fn check_loans(state: &State) -> Result<(), String> {
         if liened != holder.contains_key(&id) {
             return Err(format!("receipt {id} is {:?} but no open loan holds it", receipt.status));
         }
+        // A receipt names only a loan that lists it: a loan's receipts are found from the loan
+        // (`GET /v1/receipts?loan=`), not by scanning every receipt.
+        if let Some(loan_id) = receipt.loan
+            && !state.loans.loans.get(&loan_id).is_some_and(|loan| loan.receipts.contains(&id))
+        {
+            return Err(format!("receipt {id} names loan {loan_id}, which does not list it"));
+        }
     }
     let book = &state.vault.globals.get().senior;
     if book.principal != senior_principal {
