@@ -326,14 +326,17 @@ impl Fenwick {
 }
 
 /// Sorts `changes` by index (equal indices in any order: their deltas are summed). Sorts
-/// 16-byte keys (the index above the position) rather than the 48-byte changes themselves.
+/// 16-byte keys (the index above the position) rather than the 48-byte changes themselves,
+/// with the run-detecting sort: a round's served requests are its bidders (in bid order)
+/// followed by a long ascending run of the others, which it merges rather than re-sorts (the
+/// keys are distinct, so a stable sort orders them exactly as an unstable one).
 fn sort_by_index(changes: &mut [(u64, Sums)]) {
     let mut keys: Vec<u128> = changes
         .iter()
         .enumerate()
         .map(|(at, &(index, _))| (u128::from(index) << 64) | at as u128)
         .collect();
-    keys.sort_unstable();
+    keys.sort();
     let sorted: Vec<(u64, Sums)> = keys.iter().map(|&key| changes[key as u64 as usize]).collect();
     changes.copy_from_slice(&sorted);
 }

@@ -11,6 +11,7 @@
 //! [`receipts`] (CALIBER, with [`rental_index`] marks), [`silos`] (FiLo curators), [`loans`], with the [`schedule`] calculator.
 
 pub mod action;
+pub mod chunked_keys;
 pub mod error;
 pub mod estimate;
 pub mod event;

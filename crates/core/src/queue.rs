@@ -22,7 +22,7 @@ use crate::{
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
-    table::{ByOwner, Owned, Slot, Table, TableIndex, component},
+    table::{ByOwner, Chunked, Owned, Slot, Table, TableIndex, component},
     vault::{self, NavBasis},
 };
 use serde::{Deserialize, Serialize};
@@ -155,6 +155,7 @@ impl Listed {
 
 impl TableIndex<RequestId, RedemptionRequest> for Listed {
     type Projection = bool;
+    type Order = std::collections::BTreeSet<RequestId>;
 
     fn project(_: &RequestId, request: &RedemptionRequest) -> bool {
         request.listing_price.is_some()
@@ -271,10 +272,14 @@ component! {
         /// Every request not yet fully served and claimed; indexed by owner (derived, not
         /// encoded: an account's requests are read without walking the others').
         pub requests: Table<RequestId, RedemptionRequest, RequestIndex>,
-        /// Requests in their notice period, by (eligible time, id).
-        pub waiting: Table<(u64, RequestId), ()>,
-        /// Eligible requests in service order, by `priority_key`.
-        pub eligible: Table<(u128, RequestId), ()>,
+        /// Requests in their notice period, by (eligible time, id). Its keys are kept in
+        /// [`Chunked`] order: a new request's key is almost always the largest (the notice
+        /// period is the same for all) and activation takes them from the front.
+        pub waiting: Table<(u64, RequestId), (), Chunked>,
+        /// Eligible requests in service order, by `priority_key`. Its keys are kept in
+        /// [`Chunked`] order: an activated request without a bid has the largest key, and a
+        /// round serves from the front.
+        pub eligible: Table<(u128, RequestId), (), Chunked>,
         /// Unserved requests per owner.
         pub active_by_owner: Table<Address, u32>,
         /// Every round, by number.
@@ -625,7 +630,7 @@ fn serve_next(
     accounts: &RoundAccounts,
     left: Amount,
 ) -> Result<Option<(ServedPart, Amount)>, TxError> {
-    let Some(&key) = state.queue.eligible.keys().next() else { return Ok(None) };
+    let Some((&key, ())) = state.queue.eligible.first() else { return Ok(None) };
     let Some(mut request) = state.queue.requests.get(&key.1).cloned() else {
         unreachable!("eligible index names a missing request");
     };

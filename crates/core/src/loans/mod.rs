@@ -514,6 +514,7 @@ impl LoanIndex {
 
 impl TableIndex<LoanId, Loan> for LoanIndex {
     type Projection = LoanProjection;
+    type Order = std::collections::BTreeSet<LoanId>;
 
     fn project(_: &LoanId, loan: &Loan) -> LoanProjection {
         LoanProjection::of(loan)
