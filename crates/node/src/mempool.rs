@@ -56,6 +56,9 @@ pub struct Mempool {
     next_sequence: u64,
     in_flight: HashSet<B256>,
     in_flight_by_sender: HashMap<Address, u64>,
+    /// The next nonce, after the block being stored, of each sender in it (see
+    /// [`Mempool::committing`]); empty outside that window. At most a block's senders.
+    committing: HashMap<Address, u64>,
     without_standing: usize,
     rebuilds: u64,
 }
@@ -75,6 +78,7 @@ impl Mempool {
             next_sequence: 0,
             in_flight: HashSet::new(),
             in_flight_by_sender: HashMap::new(),
+            committing: HashMap::new(),
             without_standing: 0,
             rebuilds: 0,
         }
@@ -139,6 +143,14 @@ impl Mempool {
         }
     }
 
+    /// The next nonce of `sender` in the committed chain, counting the block being stored.
+    fn committed_nonce(&self, sender: Address) -> u64 {
+        match self.committing.get(&sender) {
+            Some(nonce) => *nonce,
+            None => self.committed.state.ledger.nonce(sender),
+        }
+    }
+
     fn sender_count(&self, sender: Address) -> u64 {
         let waiting = self.by_sender.get(&sender).map_or(0, |q| q.len() as u64);
         waiting + self.in_flight_by_sender.get(&sender).copied().unwrap_or(0)
@@ -149,16 +161,20 @@ impl Mempool {
     /// transaction is accepted and changes nothing.
     pub fn admit(&mut self, tx: SealedTransaction, now: u64) -> Result<B256, AdmitError> {
         let hash = tx.hash();
+        let (sender, nonce) = (tx.sender, tx.signed.nonce);
+        // A used nonce first, even for a transaction the pool still holds: a copy of one in a
+        // block being stored gets the answer it gets once the block is committed, not the
+        // in-flight one's (outside that window the pool holds no such transaction).
+        let committed = self.committed_nonce(sender);
+        let expected = self.next_nonce(sender);
+        if nonce < committed {
+            return Err(AdmitError::NonceTooLow { nonce, expected: expected.max(committed) });
+        }
         if self.contains(&hash) {
             return Ok(hash);
         }
-        let (sender, nonce) = (tx.sender, tx.signed.nonce);
-        let expected = self.next_nonce(sender);
         if nonce < expected {
-            if nonce >= self.committed.state.ledger.nonce(sender) {
-                return Err(AdmitError::NonceAlreadyPending { nonce });
-            }
-            return Err(AdmitError::NonceTooLow { nonce, expected });
+            return Err(AdmitError::NonceAlreadyPending { nonce });
         }
         if nonce > expected {
             return Err(AdmitError::NonceTooHigh { nonce, expected });
@@ -334,11 +350,25 @@ impl Mempool {
         out
     }
 
+    /// A block is about to be stored, which makes its receipts readable: from now until
+    /// [`Mempool::on_commit`], a transaction using a nonce it uses is refused as
+    /// `nonce_too_low`, as it will be after the commit. Without this, a copy of a transaction
+    /// sent once its receipt could be read, but before the pool learnt of the block, was
+    /// acknowledged as the one in flight (nothing ran twice, but the answer was not the
+    /// committed one). The block's transactions stay in flight (a reader sees each pending,
+    /// then its receipt). `senders` are the block's senders, `state_after` its state.
+    pub fn committing(&mut self, senders: impl IntoIterator<Item = Address>, state_after: &State) {
+        for sender in senders {
+            self.committing.insert(sender, state_after.ledger.nonce(sender));
+        }
+    }
+
     /// Forgets the transactions of the block in progress without a new committed state (the
     /// block failed and the node stops).
     pub fn settle_in_flight(&mut self) {
         self.in_flight.clear();
         self.in_flight_by_sender.clear();
+        self.committing.clear();
     }
 
     /// A block was committed: forgets its transactions (their receipts are stored), drops
@@ -670,6 +700,30 @@ pub(crate) mod tests {
         assert!(!pool.contains(&hash));
         assert_eq!(pool.len(), 1, "the next one still waits");
         assert_eq!(pool.next_nonce(a.address()), 2);
+    }
+
+    #[test]
+    fn a_copy_of_a_transaction_in_a_block_being_stored_is_refused_as_after_the_commit() {
+        // Regression: the store makes a block's receipts readable before the pool learns of
+        // the block; a copy sent in between was acknowledged as the one in flight.
+        let (a, b) = (SigningKey::from_seed("a"), SigningKey::from_seed("b"));
+        let genesis = market(ADMIN, &[a.address(), b.address()]);
+        let mut pool = Mempool::new(10, genesis.clone(), None);
+        let hash = pool.admit(tx(&a, 0), NOW).unwrap();
+        let taken = pool.take_ready(10, |_| 0);
+        let block = block_after(&genesis, &taken, NOW + 5);
+        pool.committing(taken.iter().map(|sealed| sealed.sender), &block.state);
+        let replay = pool.admit(tx(&a, 0), NOW + 5).unwrap_err();
+        assert_eq!(replay.code(), "nonce_too_low");
+        let other = pool.admit(signed(&a, 0, &send(2)), NOW + 5).unwrap_err();
+        assert_eq!(other.code(), "nonce_too_low", "its nonce is used, not pending");
+        assert!(pool.contains(&hash), "still in flight for readers until the commit");
+        let next = pool.admit(tx(&a, 1), NOW + 5).unwrap();
+        pool.admit(tx(&b, 0), NOW + 5).unwrap();
+        pool.on_commit(block, NOW + 6);
+        assert_eq!(pool.admit(tx(&a, 0), NOW + 6).unwrap_err(), replay, "the same answer");
+        assert!(!pool.contains(&hash));
+        assert!(pool.contains(&next));
     }
 
     #[test]

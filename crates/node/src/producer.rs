@@ -64,6 +64,7 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
     let events = block_events(&executed);
     let execution = executed.timings();
     let included = included(&executed);
+    mark_committing(shared, &executed);
     let committing = Instant::now();
     let snapshot = match chain.commit(executed, None) {
         Ok(snapshot) => snapshot,
@@ -76,6 +77,14 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
     record_block(shared, &snapshot, proposed, &execution, committing.elapsed());
     publish(shared, snapshot, events);
     Ok(())
+}
+
+/// Tells the mempool that `executed` is being stored, before the store makes its receipts
+/// readable: a copy of one of its transactions is refused from then on as it is once the
+/// block is committed ([`crate::mempool::Mempool::committing`]).
+pub(super) fn mark_committing(shared: &Shared, executed: &ExecutedBlock) {
+    let senders = executed.receipts.iter().map(|receipt| receipt.sender);
+    lock_pool_for_block(shared).committing(senders, executed.state());
 }
 
 /// The hashes of a block's transactions: once it is committed, the journal forgets them.

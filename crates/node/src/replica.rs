@@ -20,7 +20,7 @@ use crate::{
     block::BlockHeader,
     block_events,
     chain::{Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot},
-    included, lock, lock_pool_for_block, publish, record_block,
+    included, lock, lock_pool_for_block, mark_committing, publish, record_block,
 };
 use alloy_primitives::B256;
 use infrafi_tx::{SealedTransaction, SignedTransaction};
@@ -279,8 +279,15 @@ impl Replica {
         let events = block_events(&block);
         let execution = block.timings();
         let included = included(&block);
+        mark_committing(&self.shared, &block);
         let committing = Instant::now();
-        let snapshot = self.chain.commit(block, certificate.clone())?;
+        let snapshot = match self.chain.commit(block, certificate.clone()) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                lock_pool_for_block(&self.shared).settle_in_flight();
+                return Err(error.into());
+            }
+        };
         self.shared.journal.forget(included);
         record_block(&self.shared, &snapshot, Duration::ZERO, &execution, committing.elapsed());
         let height = snapshot.header.height;
