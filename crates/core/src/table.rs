@@ -103,65 +103,46 @@ pub trait KeyOrder<K>: Default + Clone + std::fmt::Debug {
         K: 'a;
 }
 
-impl<K: Ord + Clone + std::fmt::Debug> KeyOrder<K> for BTreeSet<K> {
-    #[inline]
-    fn insert(&mut self, key: K) {
-        BTreeSet::insert(self, key);
-    }
+/// A [`KeyOrder`] that is an ordered set with the same five methods: each call forwards to it.
+macro_rules! key_order_of_ordered_set {
+    ($set:ident) => {
+        impl<K: Ord + Clone + std::fmt::Debug> KeyOrder<K> for $set<K> {
+            #[inline]
+            fn insert(&mut self, key: K) {
+                $set::insert(self, key);
+            }
 
-    #[inline]
-    fn remove(&mut self, key: &K) {
-        BTreeSet::remove(self, key);
-    }
+            #[inline]
+            fn remove(&mut self, key: &K) {
+                $set::remove(self, key);
+            }
 
-    fn first(&self) -> Option<&K> {
-        BTreeSet::first(self)
-    }
+            fn first(&self) -> Option<&K> {
+                $set::first(self)
+            }
 
-    fn iter<'a>(&'a self) -> impl DoubleEndedIterator<Item = &'a K> + ExactSizeIterator
-    where
-        K: 'a,
-    {
-        BTreeSet::iter(self)
-    }
+            fn iter<'a>(&'a self) -> impl DoubleEndedIterator<Item = &'a K> + ExactSizeIterator
+            where
+                K: 'a,
+            {
+                $set::iter(self)
+            }
 
-    fn range<'a, R: RangeBounds<K>>(&'a self, range: R) -> impl DoubleEndedIterator<Item = &'a K>
-    where
-        K: 'a,
-    {
-        BTreeSet::range(self, range)
-    }
+            fn range<'a, R: RangeBounds<K>>(
+                &'a self,
+                range: R,
+            ) -> impl DoubleEndedIterator<Item = &'a K>
+            where
+                K: 'a,
+            {
+                $set::range(self, range)
+            }
+        }
+    };
 }
 
-impl<K: Ord + Clone + std::fmt::Debug> KeyOrder<K> for ChunkedKeys<K> {
-    #[inline]
-    fn insert(&mut self, key: K) {
-        ChunkedKeys::insert(self, key);
-    }
-
-    #[inline]
-    fn remove(&mut self, key: &K) {
-        ChunkedKeys::remove(self, key);
-    }
-
-    fn first(&self) -> Option<&K> {
-        ChunkedKeys::first(self)
-    }
-
-    fn iter<'a>(&'a self) -> impl DoubleEndedIterator<Item = &'a K> + ExactSizeIterator
-    where
-        K: 'a,
-    {
-        ChunkedKeys::iter(self)
-    }
-
-    fn range<'a, R: RangeBounds<K>>(&'a self, range: R) -> impl DoubleEndedIterator<Item = &'a K>
-    where
-        K: 'a,
-    {
-        ChunkedKeys::range(self, range)
-    }
-}
+key_order_of_ordered_set!(BTreeSet);
+key_order_of_ordered_set!(ChunkedKeys);
 
 /// No key order kept: the table sorts its keys when iterated (see [`Unordered`]).
 #[derive(Clone, Copy, Debug, Default)]
