@@ -721,7 +721,10 @@ pub(crate) mod tests {
         let next = pool.admit(tx(&a, 1), NOW + 5).unwrap();
         pool.admit(tx(&b, 0), NOW + 5).unwrap();
         pool.on_commit(block, NOW + 6);
-        assert_eq!(pool.admit(tx(&a, 0), NOW + 6).unwrap_err(), replay, "the same answer");
+        // The same refusal as in the window; `expected` now counts a's nonce 1, waiting.
+        assert_eq!(replay, AdmitError::NonceTooLow { nonce: 0, expected: 1 });
+        let after_commit = pool.admit(tx(&a, 0), NOW + 6).unwrap_err();
+        assert_eq!(after_commit, AdmitError::NonceTooLow { nonce: 0, expected: 2 });
         assert!(!pool.contains(&hash));
         assert!(pool.contains(&next));
     }
