@@ -176,88 +176,63 @@ impl<K> KeyOrder<K> for NoOrder {
     }
 }
 
-/// No index: the default; costs nothing.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoIndex;
+/// A [`TableIndex`] that keeps nothing of the entries (a unit type), only a way of ordering
+/// the table's keys: `$order`, for keys bounded by `$bounds`.
+macro_rules! no_index_ordered_by {
+    ($(#[$doc:meta])* $name:ident, $order:ty, [$($bounds:tt)*]) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default)]
+        pub struct $name;
 
-impl<K: Ord + Clone + std::fmt::Debug, V> TableIndex<K, V> for NoIndex {
-    type Projection = ();
-    type Order = BTreeSet<K>;
+        impl<K: $($bounds)*, V> TableIndex<K, V> for $name {
+            type Projection = ();
+            type Order = $order;
 
-    #[inline(always)]
-    fn project(_: &K, _: &V) {}
+            #[inline(always)]
+            fn project(_: &K, _: &V) {}
 
-    #[inline(always)]
-    fn add(&mut self, _: &K, (): ()) {}
+            #[inline(always)]
+            fn add(&mut self, _: &K, (): ()) {}
 
-    #[inline(always)]
-    fn remove(&mut self, _: &K, (): ()) {}
+            #[inline(always)]
+            fn remove(&mut self, _: &K, (): ()) {}
 
-    fn rebuilt<'a>(_: impl Iterator<Item = (&'a K, &'a V)>) -> Self
-    where
-        K: 'a,
-        V: 'a,
-    {
-        NoIndex
-    }
+            fn rebuilt<'a>(_: impl Iterator<Item = (&'a K, &'a V)>) -> Self
+            where
+                K: 'a,
+                V: 'a,
+            {
+                $name
+            }
+        }
+    };
 }
 
-/// No index and no key order kept on writes (see [`TableIndex::Order`]): for a table
-/// whose writes are hot and whose iteration is rare (a Fenwick tree's nodes, written a few
-/// dozen times per request a round serves, iterated only to encode the state or check it).
-/// Iterating it sorts its keys: O(n log n) each time.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Unordered;
+no_index_ordered_by!(
+    /// No index: the default; costs nothing.
+    NoIndex,
+    BTreeSet<K>,
+    [Ord + Clone + std::fmt::Debug]
+);
 
-impl<K, V> TableIndex<K, V> for Unordered {
-    type Projection = ();
-    type Order = NoOrder;
+no_index_ordered_by!(
+    /// No index and no key order kept on writes (see [`TableIndex::Order`]): for a table
+    /// whose writes are hot and whose iteration is rare (a Fenwick tree's nodes, written a few
+    /// dozen times per request a round serves, iterated only to encode the state or check it).
+    /// Iterating it sorts its keys: O(n log n) each time.
+    Unordered,
+    NoOrder,
+    [Sized]
+);
 
-    #[inline(always)]
-    fn project(_: &K, _: &V) {}
-
-    #[inline(always)]
-    fn add(&mut self, _: &K, (): ()) {}
-
-    #[inline(always)]
-    fn remove(&mut self, _: &K, (): ()) {}
-
-    fn rebuilt<'a>(_: impl Iterator<Item = (&'a K, &'a V)>) -> Self
-    where
-        K: 'a,
-        V: 'a,
-    {
-        Unordered
-    }
-}
-
-/// No index, and the keys kept in order in [`ChunkedKeys`]: for a table whose keys mostly
-/// arrive in increasing order and leave from the front (the queue's waiting and eligible
-/// orders), where appending a key costs one comparison instead of a B-tree descent.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Chunked;
-
-impl<K: Ord + Clone + std::fmt::Debug, V> TableIndex<K, V> for Chunked {
-    type Projection = ();
-    type Order = ChunkedKeys<K>;
-
-    #[inline(always)]
-    fn project(_: &K, _: &V) {}
-
-    #[inline(always)]
-    fn add(&mut self, _: &K, (): ()) {}
-
-    #[inline(always)]
-    fn remove(&mut self, _: &K, (): ()) {}
-
-    fn rebuilt<'a>(_: impl Iterator<Item = (&'a K, &'a V)>) -> Self
-    where
-        K: 'a,
-        V: 'a,
-    {
-        Chunked
-    }
-}
+no_index_ordered_by!(
+    /// No index, and the keys kept in order in [`ChunkedKeys`]: for a table whose keys mostly
+    /// arrive in increasing order and leave from the front (the queue's waiting and eligible
+    /// orders), where appending a key costs one comparison instead of a B-tree descent.
+    Chunked,
+    ChunkedKeys<K>,
+    [Ord + Clone + std::fmt::Debug]
+);
 
 /// A record that belongs to an account.
 pub trait Owned {
