@@ -12,10 +12,11 @@
 // Prints one JSON summary line; exits non-zero on the first failed check.
 
 import { chromium } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as fmt from '../../dashboard/format.js';
 
 const [url, outputDir, binary, keysDir, mode, beforeRestartLatestAt] = process.argv.slice(2);
@@ -39,6 +40,23 @@ async function api(path) {
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs the CLI without blocking the event loop. `execFileSync` held it for the whole command
+ * (a keystore's key derivation and a block's wait: seconds under load), so fetch's idle
+ * keep-alive connections were not closed on their own timer and outlived the node's idle
+ * timeout; the next API read then went out on a connection the node had closed ("fetch
+ * failed", seen under load).
+ */
+const execFileAsync = promisify(execFile);
+const cli = async (args) => {
+  const running = execFileAsync(binary, args, { encoding: 'utf8' });
+  running.child.stdin.end(); // nothing to read, as with the synchronous call's ignored stdin
+  return (await running).stdout;
+};
+
+/** An error's message with its cause (fetch says only "fetch failed"; the cause says why). */
+const describe = (error) => (error.cause ? `${error.message}: ${error.cause.message ?? error.cause}` : error.message);
 
 const userDataDir = mkdtempSync(join(tmpdir(), 'infrafi-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
@@ -83,12 +101,36 @@ async function checkStamps(page, name) {
 }
 
 /**
- * Compares page figures with one API read at the same height. The page re-reads when the head
- * moves, so heights line up within a block or two; retry until they do.
+ * API answers the test read, remembered by the block they name (the last `RECENT_BLOCKS`). The
+ * page re-reads when the head moves, so it lags the head by its own read and render; under load
+ * that lag can exceed a block time, and a fresh API read would then always be a block or two
+ * ahead of the page ("page at #40, API at #42"). Comparing the page with the answer the test
+ * read at the height the page shows compares like with like and checks just as much.
+ */
+const RECENT_BLOCKS = 64;
+function answersByHeight() {
+  const seen = new Map();
+  return {
+    add(answer) {
+      seen.delete(answer.height);
+      seen.set(answer.height, answer);
+      if (seen.size > RECENT_BLOCKS) seen.delete(seen.keys().next().value);
+      return answer;
+    },
+    at: (height) => seen.get(height),
+    heights: () => [...seen.keys()].join(', '),
+  };
+}
+
+/**
+ * Compares page figures with the API's answer at the block each figure's stamp names, reading
+ * the API until the test has an answer at every height the page shows.
  */
 async function compareFigures(page, path, fields) {
+  const answers = answersByHeight();
+  let last = 'no attempt';
   for (let attempt = 0; attempt < 60; attempt++) {
-    const answer = await api(path);
+    answers.add(await api(path));
     const shown = await page.$$eval('[data-figure]', (all) => all.map((f) => ({
       id: f.dataset.figure,
       raw: f.dataset.raw ?? null,
@@ -96,35 +138,38 @@ async function compareFigures(page, path, fields) {
       height: Number(f.querySelector('.stamp').dataset.height),
     })));
     const byId = Object.fromEntries(shown.map((f) => [f.id, f]));
-    const heights = fields.map(([id]) => byId[id]?.height);
-    if (heights.every((h) => h === answer.height)) {
+    const missing = fields.map(([id]) => byId[id]?.height).filter((h) => !answers.at(h));
+    if (missing.length === 0) {
       for (const [id, field, format, textOf] of fields) {
         const figure = byId[id];
         check(figure, `figure ${id} is missing`);
+        const answer = answers.at(figure.height);
         const expected = typeof field === 'function' ? field(answer) : answer[field];
         if (figure.raw !== null) check(figure.raw === String(expected), `${id}: page ${figure.raw}, API ${expected} at #${answer.height}`);
         // A fourth entry formats the figure's text from the whole answer (a ratio of two fields).
         const text = textOf ? textOf(answer) : format(expected);
-        check(figure.text === text, `${id}: page shows "${figure.text}", API gives "${text}"`);
+        check(figure.text === text, `${id}: page shows "${figure.text}", API gives "${text}" at #${answer.height}`);
         summary.figures_checked += 1;
       }
-      return answer.height;
+      return Math.max(...fields.map(([id]) => byId[id].height));
     }
+    last = `page at #${missing.join(', #')}, API read at #${answers.heights()}`;
     await sleep(150);
   }
-  throw new Error(`the page never showed ${path} at the API's height`);
+  throw new Error(`the page never showed ${path} at a height the API was read at: ${last}`);
 }
 
 /**
  * Compares a table's cells (`data-raw` and text) with rows expected from an API read, row for
  * row. `expect()` reads the API and returns `{ height, rows: [{ id, cells: {key: [raw, text]} }] }`;
- * the page's table must carry the same height on its stamp. Retries while the page and the API
- * are a block apart, and reports the last difference.
+ * with a stamp, the rows compared are those the test read at the height the page's stamp names
+ * (`answersByHeight`). Retries until the test has read that height, and reports the last difference.
  */
 async function compareTable(page, table, expect, stampSelector) {
+  const answers = answersByHeight();
   let last = 'no attempt';
   for (let attempt = 0; attempt < 60; attempt++) {
-    const expected = await expect();
+    const latest = answers.add(await expect());
     const shown = await page.evaluate(([t, s]) => {
       const stampNode = s ? document.querySelector(s) : null;
       const rows = [...document.querySelectorAll(`table[data-table="${t}"] tbody tr`)].map((tr) => ({
@@ -133,8 +178,13 @@ async function compareTable(page, table, expect, stampSelector) {
       }));
       return { height: stampNode ? Number(stampNode.dataset.height) : null, rows };
     }, [table, stampSelector]);
+    const expected = stampSelector ? answers.at(shown.height) : latest;
+    if (!expected) {
+      last = `page at #${shown.height}, API read at #${answers.heights()}`;
+      await sleep(200);
+      continue;
+    }
     const problems = [];
-    if (stampSelector && shown.height !== expected.height) problems.push(`page at #${shown.height}, API at #${expected.height}`);
     if (shown.rows.length !== expected.rows.length) problems.push(`${shown.rows.length} rows vs API ${expected.rows.length}`);
     expected.rows.forEach((row, i) => {
       const got = shown.rows[i];
@@ -335,9 +385,9 @@ async function chartsAfterRestart(page) {
 async function liquidation(page) {
   const key = (name) => join(keysDir, `${name}.json`);
   const addressOf = (name) => JSON.parse(readFileSync(key(name), 'utf8')).address.toLowerCase();
-  const tx = (name, args) => {
+  const tx = async (name, args) => {
     try {
-      return { ok: true, out: execFileSync(binary, ['tx', '--node', url, '--keystore', key(name), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) };
+      return { ok: true, out: await cli(['tx', '--node', url, '--keystore', key(name), ...args]) };
     } catch (error) {
       return { ok: false, out: `${error.stdout ?? ''}${error.stderr ?? ''}` };
     }
@@ -353,22 +403,22 @@ async function liquidation(page) {
     && silos.find((s) => s.id === l.silo)?.curator.toLowerCase() === curator);
   check(late, 'the devnet has a late loan in northwind\'s silo');
   await advance(30 * 86_400);
-  tx('alice', ['trigger-default', '--loan-id', String(late.id)]); // the keeper may send it first
+  await tx('alice', ['trigger-default', '--loan-id', String(late.id)]); // the keeper may send it first
   for (let attempt = 0; (await api(`/v1/loans/${late.id}`)).loan.status !== 'defaulted'; attempt++) {
     check(attempt < 200, `loan ${late.id} was never defaulted`);
     await sleep(100);
   }
   const agent = addressOf('liquidator');
   const handOver = ['foreclose-loan', '--loan-id', String(late.id), '--liquidation-agent', agent];
-  const foreclosed = tx('northwind', handOver);
+  const foreclosed = await tx('northwind', handOver);
   check(foreclosed.ok, `foreclosure: ${foreclosed.out}`);
   const shown = { foreclosed: await liquidationFacts(page, late.id, 'liquidation_agent') };
   await advance(90 * 86_400);
-  const refused = tx('northwind', handOver);
+  const refused = await tx('northwind', handOver);
   check(!refused.ok && refused.out.includes('sender_may_not_hand_over_after_sale_deadline'), `the curator's hand-over after the deadline: ${refused.out}`);
   shown.deadline_passed = await liquidationFacts(page, late.id, 'admin');
   const receiptId = late.receipts[0];
-  const written = tx('admin', ['write-off-receipt', '--receipt-id', String(receiptId)]);
+  const written = await tx('admin', ['write-off-receipt', '--receipt-id', String(receiptId)]);
   check(written.ok, `write-off: ${written.out}`);
   await page.evaluate((hash) => { location.hash = hash; }, `#/receipts/${receiptId}`);
   const cell = `dd[data-key="status"][data-raw="written_off"]`;
@@ -379,20 +429,28 @@ async function liquidation(page) {
 }
 
 /**
- * Opens loan `id`'s page and compares its liquidation facts with one API read at the height
- * the section names (retrying while they are a block apart); `who` is who may act next.
+ * Opens loan `id`'s page and compares its liquidation facts with the API's answer at the height
+ * the section names (`answersByHeight`: retrying until the test has read it); `who` is who may
+ * act next.
  */
 async function liquidationFacts(page, id, who) {
   await open(page, 'loans');
   await page.evaluate((hash) => { location.hash = hash; }, `#/loans/${id}`);
   await page.waitForFunction((loan) => document.querySelector('main h1')?.textContent === `Loan ${loan}` && document.querySelector('dd[data-key="liquidation_next"]'), id, { timeout: 15000 });
+  const answers = answersByHeight();
   let last = 'no attempt';
   for (let attempt = 0; attempt < 60; attempt++) {
-    const d = await api(`/v1/loans/${id}`);
+    answers.add(await api(`/v1/loans/${id}`));
     const facts = await page.evaluate(() => ({
       height: Number(document.querySelector('section.panel:has(dd[data-key="liquidation_next"]) .stamp')?.dataset.height),
       ...Object.fromEntries([...document.querySelectorAll('dd[data-key]')].map((dd) => [dd.dataset.key, [dd.dataset.raw ?? null, dd.textContent]])),
     }));
+    const d = answers.at(facts.height);
+    if (!d) {
+      last = `page at #${facts.height}, API read at #${answers.heights()}`;
+      await sleep(200);
+      continue;
+    }
     const deadline = d.sale_deadline_at;
     const passed = who === 'admin';
     const expected = {
@@ -401,7 +459,6 @@ async function liquidationFacts(page, id, who) {
       defaulted_at: [String(d.loan.defaulted_at), undefined],
     };
     const problems = [];
-    if (facts.height !== d.height) problems.push(`page at #${facts.height}, API at #${d.height}`);
     for (const [k, [raw, text]] of Object.entries(expected)) {
       if (facts[k]?.[0] !== raw) problems.push(`${k}: raw ${facts[k]?.[0]} vs ${raw}`);
       if (text !== undefined && facts[k]?.[1] !== text) problems.push(`${k}: "${facts[k]?.[1]}" vs "${text}"`);
@@ -429,7 +486,7 @@ if (mode === 'after-restart') {
     check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
     console.log(JSON.stringify({ ok: true, charts, liquidation: liquidated, screenshots: summary.screenshots }));
   } catch (error) {
-    console.log(JSON.stringify({ ok: false, error: error.message, console: consoleErrors, ...summary }));
+    console.log(JSON.stringify({ ok: false, error: describe(error), console: consoleErrors, ...summary }));
     process.exitCode = 1;
   } finally {
     await context.close();
@@ -556,11 +613,13 @@ try {
         ['loan_ltv', (d) => d.loan.mark?.ltv_bps ?? null, (x) => (x === null ? '—' : fmt.bps(x))],
         ['loan_status', (d) => d.loan.status, (x) => x],
       ];
-      const flat = async () => { const d = await api(`/v1/loans/${chosen.id}`); return { height: d.height, d }; };
+      const detail = answersByHeight();
       for (let attempt = 0; ; attempt++) {
-        const { height, d } = await flat();
+        detail.add(await api(`/v1/loans/${chosen.id}`));
         const shown = await page.$$eval('[data-figure]', (all) => Object.fromEntries(all.map((f) => [f.dataset.figure, { raw: f.dataset.raw ?? null, text: f.querySelector('.value').textContent, height: Number(f.querySelector('.stamp').dataset.height) }])));
-        if (shown.loan_balance.height === height || attempt > 60) {
+        const d = detail.at(shown.loan_balance.height);
+        check(d || attempt < 60, `loan ${chosen.id}'s page at #${shown.loan_balance.height}, API read at #${detail.heights()}`);
+        if (d) {
           for (const [id, get, format] of detailFigures) {
             const value = get(d);
             check(shown[id].raw === (value === null ? null : String(value)), `loan ${chosen.id} ${id}: page ${shown[id].raw}, API ${value}`);
@@ -675,9 +734,9 @@ try {
 
   // Live: a transaction submitted through the CLI appears without a reload.
   await open(page, 'queue');
-  const output = execFileSync(binary, [
+  const output = await cli([
     'tx', '--node', url, '--keystore', join(keysDir, 'alice.json'), 'request-redeem', '--shares', '123.25',
-  ], { encoding: 'utf8' });
+  ]);
   const receipt = JSON.parse(output);
   check(receipt.status === 'applied', `CLI transaction: ${output}`);
   const requested = receipt.events.find((e) => e.kind === 'redemption_requested');
@@ -714,7 +773,7 @@ try {
   check(consoleErrors.length === 0, `console errors: ${consoleErrors.join(' | ')}`);
   console.log(JSON.stringify({ ok: true, ...summary }));
 } catch (error) {
-  console.log(JSON.stringify({ ok: false, error: error.message, console: consoleErrors, ...summary }));
+  console.log(JSON.stringify({ ok: false, error: describe(error), console: consoleErrors, ...summary }));
   process.exitCode = 1;
 } finally {
   await context.close();
