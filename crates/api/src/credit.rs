@@ -5,7 +5,10 @@
 use crate::{
     ApiError, ApiPath, AppState,
     dto::*,
-    handlers::{self, PAGE_MAX, limit, parse_address, parse_u64, proof, query},
+    handlers::{
+        self, LISTING_VISITS_MAX, PAGE_MAX, filtered_page, limit, parse_address, parse_u64, proof,
+        query,
+    },
 };
 use axum::{
     Json,
@@ -207,20 +210,31 @@ pub(crate) async fn loans(
     let snapshot = app.node.snapshot();
     let start = after.map_or(LoanId(0), |a| LoanId(a.saturating_add(1)));
     let table = &snapshot.state.loans.loans;
-    // A borrower's loans come from the borrower index: the cost follows its loans, not all.
-    let candidates: Box<dyn Iterator<Item = &Loan>> = match borrower {
-        Some(b) => Box::new(
-            table.index().by_borrower().keys_of_from(b, &start).filter_map(|id| table.get(id)),
-        ),
-        None => Box::new(table.range(start..).map(|(_, loan)| loan)),
+    let index = table.index();
+    // The cost follows the answer where an index gives the candidates: a borrower's loans, a
+    // silo's open loans (active or defaulted), the loans in recovery (every defaulted loan);
+    // any other filter walks the table from `after`, at most `LISTING_VISITS_MAX` loans.
+    let open = matches!(status, Some(LoanStatus::Active | LoanStatus::Defaulted));
+    let candidates: Box<dyn Iterator<Item = LoanId>> = match (borrower, silo) {
+        (Some(b), _) => Box::new(index.by_borrower().keys_of_from(b, &start).copied()),
+        (None, Some(s)) if open => Box::new(index.open_in_from(s, start)),
+        (None, None) if status == Some(LoanStatus::Defaulted) => {
+            Box::new(index.in_recovery_from(start))
+        }
+        _ => Box::new(table.range(start..).map(|(id, _)| *id)),
     };
-    let matching = candidates.filter(|loan| {
-        silo.is_none_or(|s| loan.silo == s)
-            && borrower.is_none_or(|b| loan.borrower == b)
-            && status.is_none_or(|s| loan.status == s)
-    });
-    let loans: Vec<LoanDto> = matching.take(limit).map(loan_dto).collect();
-    let next_after = (loans.len() == limit).then(|| loans.last().map(|l| l.id)).flatten();
+    let (page, next_after) = filtered_page(
+        candidates.filter_map(|id| table.get(&id)),
+        |loan| loan.id.0,
+        |loan| {
+            silo.is_none_or(|s| loan.silo == s)
+                && borrower.is_none_or(|b| loan.borrower == b)
+                && status.is_none_or(|s| loan.status == s)
+        },
+        limit,
+        LISTING_VISITS_MAX,
+    );
+    let loans: Vec<LoanDto> = page.into_iter().map(loan_dto).collect();
     Ok(Json(LoansDto { height: snapshot.header.height, loans, next_after }))
 }
 

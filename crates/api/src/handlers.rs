@@ -34,6 +34,41 @@ pub(crate) const PAGE_MAX: usize = 1_000;
 /// The default page.
 const PAGE_DEFAULT: usize = 100;
 
+/// The most entries a filtered listing (`GET /v1/loans`, `/v1/receipts`) visits for one
+/// request. A filter that few entries match (a rare status, one asset class) would otherwise
+/// walk the whole book from `after` to fill one page: any caller could make every such read
+/// cost the size of the book. When the budget runs out first, the answer carries the matches
+/// found so far and `next_after` names the last entry visited, so a client pages on from
+/// there; one read's cost stays bounded whatever the book holds.
+pub(crate) const LISTING_VISITS_MAX: usize = 10_000;
+
+/// One page of a filtered listing: the first `limit` entries of `entries` that `keep` accepts,
+/// visiting at most `visits_max` of them, and the key the next page starts after: the last
+/// entry returned when the page is full, the last entry visited when the budget ran out first,
+/// `None` when `entries` ended.
+pub(crate) fn filtered_page<E, K>(
+    entries: impl Iterator<Item = E>,
+    key: impl Fn(&E) -> K,
+    keep: impl Fn(&E) -> bool,
+    limit: usize,
+    visits_max: usize,
+) -> (Vec<E>, Option<K>) {
+    let mut page = Vec::new();
+    for (visited, entry) in (1..).zip(entries) {
+        let entry_key = key(&entry);
+        if keep(&entry) {
+            page.push(entry);
+            if page.len() == limit {
+                return (page, Some(entry_key));
+            }
+        }
+        if visited == visits_max {
+            return (page, Some(entry_key));
+        }
+    }
+    (page, None)
+}
+
 pub(crate) fn parse_address(text: &str) -> Result<Address, ApiError> {
     text.parse::<Address>().map_err(|_| {
         ApiError::bad_request(
@@ -215,5 +250,49 @@ pub(crate) async fn method_not_allowed() -> ApiError {
         status: StatusCode::METHOD_NOT_ALLOWED,
         code: "method_not_allowed".into(),
         message: "this endpoint does not take that method; see /openapi.json".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filtered_page;
+
+    fn even(n: &u64) -> bool {
+        n.is_multiple_of(2)
+    }
+
+    #[test]
+    fn a_full_page_names_its_last_entry_and_a_listing_that_ends_names_none() {
+        assert_eq!(filtered_page(0..100u64, |n| *n, even, 3, 1_000), (vec![0, 2, 4], Some(4)));
+        assert_eq!(
+            filtered_page(90..100u64, |n| *n, even, 10, 1_000),
+            (vec![90, 92, 94, 96, 98], None)
+        );
+    }
+
+    #[test]
+    fn a_filter_that_matches_little_stops_at_the_visit_budget_and_the_next_page_goes_on_from_there()
+    {
+        // One match in 1,000 entries: each read visits at most 10 entries however far the
+        // next match is, and paging from `next_after` finds every match exactly once.
+        let rare = |n: &u64| n % 1_000 == 999;
+        let (page, next) = filtered_page(0..5_000u64, |n| *n, rare, 100, 10);
+        assert_eq!((page, next), (vec![], Some(9)));
+        let mut found = Vec::new();
+        let mut after: Option<u64> = None;
+        let mut reads = 0;
+        loop {
+            let start = after.map_or(0, |a| a + 1);
+            let (page, next) = filtered_page(start..5_000u64, |n| *n, rare, 100, 10);
+            found.extend(page);
+            reads += 1;
+            match next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(found, vec![999, 1_999, 2_999, 3_999, 4_999]);
+        // 500 reads of 10 entries, and one that finds the listing ended.
+        assert_eq!(reads, 501);
     }
 }

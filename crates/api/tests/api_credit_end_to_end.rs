@@ -300,6 +300,20 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     assert_eq!(mine["loans"].as_array().unwrap().len(), 1);
     let none = h.get("/v1/loans?silo=7").await;
     assert!(none["loans"].as_array().unwrap().is_empty());
+    // The silo's open loans and the loans in recovery come from the loan index: the same
+    // answer a walk of the table gives.
+    let open_in_silo = h.get("/v1/loans?silo=0&status=active").await;
+    assert_eq!(open_in_silo["loans"], mine["loans"], "{open_in_silo}");
+    assert!(
+        h.get("/v1/loans?silo=0&status=defaulted").await["loans"].as_array().unwrap().is_empty()
+    );
+    assert!(h.get("/v1/loans?status=defaulted").await["loans"].as_array().unwrap().is_empty());
+    assert!(
+        h.get("/v1/loans?silo=0&status=active&after=0").await["loans"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let bad = h.client.get("/v1/loans?status=sleeping").await.unwrap();
     assert_eq!((bad.status.as_u16(), bad.body["code"].as_str()), (400, Some("status_invalid")));
     let silo = h.get("/v1/silos/0").await;
@@ -313,6 +327,11 @@ async fn a_borrower_goes_through_a_whole_loan_and_proves_it_repaid() {
     assert!(number(&receipt["value_for_ltv"]) > 0);
     let pledged = h.get(&format!("/v1/receipts?owner={borrower}&status=pledged")).await;
     assert_eq!(pledged["receipts"].as_array().unwrap().len(), 1);
+    let of_class = h.get("/v1/receipts?class=gpu.h100").await;
+    assert_eq!(of_class["receipts"], pledged["receipts"], "{of_class}");
+    assert!(h.get("/v1/receipts?class=gpu.b200").await["receipts"].as_array().unwrap().is_empty());
+    let bad = h.client.get("/v1/receipts?class=GPU!").await.unwrap();
+    assert_eq!((bad.status.as_u16(), bad.body["code"].as_str()), (400, Some("class_invalid")));
     let vault = h.get("/v1/vault").await;
     let mix = &vault["phase_mix"];
     assert_eq!(number(&mix["deployed"]), usd(300_000).0, "{mix}");

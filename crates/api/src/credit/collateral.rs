@@ -6,14 +6,14 @@ use super::{amount, loan_id, receipt_id, text};
 use crate::{
     ApiError, ApiPath, AppState,
     dto::*,
-    handlers::{limit, parse_address, parse_u64, query},
+    handlers::{LISTING_VISITS_MAX, filtered_page, limit, parse_address, parse_u64, query},
 };
 use axum::{
     Json,
     extract::{RawQuery, State},
 };
 use infrafi_core::{
-    ReceiptId, TxError,
+    AssetClassId, ReceiptId, TxError,
     receipts::{self, Receipt, ReceiptError, ReceiptStatus, presence},
     rental_index,
 };
@@ -42,6 +42,18 @@ fn parse_receipt_status(text: &str) -> Result<ReceiptStatus, ApiError> {
     })
 }
 
+fn parse_class(text: &str) -> Result<AssetClassId, ApiError> {
+    AssetClassId::new(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "class_invalid",
+            format!(
+                "`{text}` is not an asset class id (1 to {} of a-z, 0-9, `.` and `-`, e.g. gpu.h100-sxm)",
+                AssetClassId::LENGTH_MAX
+            ),
+        )
+    })
+}
+
 pub(crate) async fn receipts(
     State(app): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -49,7 +61,7 @@ pub(crate) async fn receipts(
     let query = query(raw, &["owner", "class", "status", "loan", "limit", "after"])?;
     let limit = limit(&query)?;
     let owner = query.get("owner").map(|a| parse_address(a)).transpose()?;
-    let class = query.get("class").cloned();
+    let class = query.get("class").map(|c| parse_class(c)).transpose()?;
     let status = query.get("status").map(|s| parse_receipt_status(s)).transpose()?;
     let loan = query.get("loan").map(|l| loan_id(l)).transpose()?;
     let after = query.get("after").map(|a| parse_u64(a, "after")).transpose()?;
@@ -72,17 +84,19 @@ pub(crate) async fn receipts(
         }
         (None, None) => Box::new(table.range(start..).map(|(_, receipt)| receipt)),
     };
-    let receipts: Vec<ReceiptDto> = candidates
-        .filter(|r| {
+    let (page, next_after) = filtered_page(
+        candidates,
+        |receipt| receipt.id.0,
+        |r| {
             owner.is_none_or(|o| r.owner == o)
-                && class.as_ref().is_none_or(|c| r.class.to_string() == *c)
+                && class.is_none_or(|c| r.class == c)
                 && status.is_none_or(|s| r.status == s)
                 && loan.is_none_or(|l| r.loan == Some(l))
-        })
-        .take(limit)
-        .map(receipt_dto)
-        .collect();
-    let next_after = (receipts.len() == limit).then(|| receipts.last().map(|r| r.id)).flatten();
+        },
+        limit,
+        LISTING_VISITS_MAX,
+    );
+    let receipts: Vec<ReceiptDto> = page.into_iter().map(receipt_dto).collect();
     Ok(Json(ReceiptsDto { height: snapshot.header.height, receipts, next_after }))
 }
 

@@ -197,9 +197,11 @@ pub struct MarkDto {
 pub struct LoansDto {
     /// The height read.
     pub height: u64,
-    /// Matching loans, by id, from `after` on.
+    /// Matching loans, by id, from `after` on: at most `limit`, fewer when the read's visit
+    /// budget ran out first (then `next_after` is set).
     pub loans: Vec<LoanDto>,
-    /// The id to pass as `after` for the next page, if there may be one.
+    /// The id to pass as `after` for the next page, if there may be one: absent only when the
+    /// listing has ended.
     pub next_after: Option<u64>,
 }
 
@@ -556,9 +558,11 @@ pub struct AssetClassesDto {
 pub struct ReceiptsDto {
     /// The height read.
     pub height: u64,
-    /// Matching receipts, by id, from `after` on.
+    /// Matching receipts, by id, from `after` on: at most `limit`, fewer when the read's
+    /// visit budget ran out first (then `next_after` is set).
     pub receipts: Vec<ReceiptDto>,
-    /// The id to pass as `after` for the next page, if there may be one.
+    /// The id to pass as `after` for the next page, if there may be one: absent only when the
+    /// listing has ended.
     pub next_after: Option<u64>,
 }
 

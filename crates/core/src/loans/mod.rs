@@ -487,9 +487,19 @@ impl LoanIndex {
         self.open_by_silo.range((silo, LoanId(0))..=(silo, LoanId(u64::MAX))).map(|(_, id)| *id)
     }
 
+    /// The open loans of `silo` from id `from` on, in id order (a listing's next page).
+    pub fn open_in_from(&self, silo: SiloId, from: LoanId) -> impl Iterator<Item = LoanId> + '_ {
+        self.open_by_silo.range((silo, from)..=(silo, LoanId(u64::MAX))).map(|(_, id)| *id)
+    }
+
     /// The loans that have defaulted (defaulted or settled since), in id order.
     pub fn in_recovery(&self) -> impl DoubleEndedIterator<Item = LoanId> + ExactSizeIterator + '_ {
         self.in_recovery.iter().copied()
+    }
+
+    /// The loans that have defaulted from id `from` on, in id order (a listing's next page).
+    pub fn in_recovery_from(&self, from: LoanId) -> impl Iterator<Item = LoanId> + '_ {
+        self.in_recovery.range(from..).copied()
     }
 
     /// Whether the index holds exactly what a scan of `loans` gives.
