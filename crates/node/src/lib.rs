@@ -672,15 +672,18 @@ impl Node {
         lock(&self.shared.mempool).next_nonce(sender)
     }
 
-    /// The receipt of a committed transaction.
+    /// The receipt of a committed transaction, once reads see the state it produced.
+    ///
+    /// The store makes a block's receipts readable when it commits, a moment before the node
+    /// publishes the block's state; in between the receipt is withheld (the transaction is
+    /// still in flight in the pool, so it reads as pending). A client that sees its receipt and
+    /// then reads an account, the vault or a block sees the transaction applied, never the
+    /// state before it.
     pub fn receipt(&self, hash: &B256) -> Result<Option<Receipt>, StoreError> {
-        self.shared
-            .store
-            .receipt(&hash.0)?
-            .map(|bytes| {
-                block::decode_json(&bytes).map_err(|e| StoreError::Corrupt(format!("receipt: {e}")))
-            })
-            .transpose()
+        let Some(bytes) = self.shared.store.receipt(&hash.0)? else { return Ok(None) };
+        let receipt: Receipt =
+            block::decode_json(&bytes).map_err(|e| StoreError::Corrupt(format!("receipt: {e}")))?;
+        Ok((receipt.height <= self.snapshot().header.height).then_some(receipt))
     }
 
     /// The block at `height`.
