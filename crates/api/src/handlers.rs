@@ -107,15 +107,15 @@ pub(crate) fn query(
     allowed: &[&str],
 ) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
-    for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if !allowed.contains(&key) {
+    // Percent-decoded (`+` is a space), as browsers and the CLI encode values.
+    for (key, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if !allowed.contains(&key.as_ref()) {
             return Err(ApiError::bad_request(
                 "query_parameter_unknown",
                 format!("unknown query parameter `{key}`; allowed: {allowed:?}"),
             ));
         }
-        out.insert(key.to_string(), value.to_string());
+        out.insert(key.into_owned(), value.into_owned());
     }
     Ok(out)
 }
@@ -254,8 +254,25 @@ pub(crate) async fn method_not_allowed() -> ApiError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // Tests fail loudly by design.
 mod tests {
-    use super::filtered_page;
+    use super::{filtered_page, query};
+
+    #[test]
+    fn query_values_are_percent_decoded_and_unknown_names_refused() {
+        let parsed =
+            query(Some("class=gpu.h100%2Dsxm&limit=5&after".into()), &["class", "limit", "after"]);
+        let parsed = parsed.unwrap();
+        assert_eq!(parsed["class"], "gpu.h100-sxm");
+        assert_eq!((parsed["limit"].as_str(), parsed["after"].as_str()), ("5", ""));
+        let Err(refused) = query(Some("clas%73=x&sort=1".into()), &["class"]) else {
+            panic!("an unknown parameter was accepted")
+        };
+        assert_eq!(
+            (refused.status.as_u16(), refused.code.as_str()),
+            (400, "query_parameter_unknown")
+        );
+    }
 
     fn even(n: &u64) -> bool {
         n.is_multiple_of(2)

@@ -172,6 +172,11 @@ fn a_borrower_goes_through_a_whole_loan_with_the_cli_and_proves_it_repaid() {
     assert_eq!(query(&["receipt", &receipt])["receipt"]["status"], "pledged");
     let mine = query(&["loans", "--borrower", &borrower, "--status", "active"]);
     assert_eq!(mine["loans"].as_array().unwrap().len(), 1, "{mine}");
+    // Pages go on from `--after`; receipts filter by class and by loan.
+    let later = query(&["loans", "--borrower", &borrower, "--after", &loan]);
+    assert!(later["loans"].as_array().unwrap().is_empty(), "{later}");
+    let pledged = query(&["receipts", "--class", "gpu.h100-sxm", "--loan", &loan]);
+    assert_eq!(pledged["receipts"][0]["id"].to_string(), receipt, "{pledged}");
 
     // Each payment a day before its deadline. The oracle posts the month's H100 rental index
     // (the devnet values the class by it, and an index counts for 35 days: without the posts

@@ -78,6 +78,9 @@ pub(crate) enum QueryCommand {
         status: Option<String>,
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Start after this loan id (the answer's `next_after`, to read the next page).
+        #[arg(long)]
+        after: Option<u64>,
     },
     /// One loan with its schedule.
     Loan { id: u64 },
@@ -85,15 +88,27 @@ pub(crate) enum QueryCommand {
     AssetClasses {
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Start after this class (the answer's `next_after`).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Receipts, filtered.
     Receipts {
         #[arg(long)]
         owner: Option<Address>,
+        /// An asset class id (gpu.h100).
+        #[arg(long)]
+        class: Option<String>,
         #[arg(long)]
         status: Option<String>,
+        /// The receipts pledged to this loan.
+        #[arg(long)]
+        loan: Option<u64>,
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Start after this receipt id (the answer's `next_after`, to read the next page).
+        #[arg(long)]
+        after: Option<u64>,
     },
     /// One receipt with insurance and valuation.
     Receipt { id: u64 },
@@ -119,6 +134,18 @@ pub(crate) enum QueryCommand {
     },
 }
 
+/// `path` (which has a query already) with each given filter appended as `&name=value`, the
+/// value percent-encoded (a typed `&` or space stays part of the value the node judges).
+fn with_filters(mut path: String, filters: &[(&str, Option<String>)]) -> String {
+    for (name, value) in filters {
+        if let Some(value) = value {
+            let encoded: String = form_urlencoded::byte_serialize(value.as_bytes()).collect();
+            path.push_str(&format!("&{name}={encoded}"));
+        }
+    }
+    path
+}
+
 /// `infrafi query`.
 pub(crate) fn query(args: QueryArgs) -> Result<()> {
     use QueryCommand as Q;
@@ -141,32 +168,30 @@ pub(crate) fn query(args: QueryArgs) -> Result<()> {
         Q::Listings => "/v1/queue/listings".into(),
         Q::Silos => "/v1/silos".into(),
         Q::Silo { id } => format!("/v1/silos/{id}"),
-        Q::Loans { silo, borrower, status, limit } => {
-            let mut path = format!("/v1/loans?limit={limit}");
-            if let Some(silo) = silo {
-                path.push_str(&format!("&silo={silo}"));
-            }
-            if let Some(borrower) = borrower {
-                path.push_str(&format!("&borrower={borrower}"));
-            }
-            if let Some(status) = status {
-                path.push_str(&format!("&status={status}"));
-            }
-            path
-        }
+        Q::Loans { silo, borrower, status, limit, after } => with_filters(
+            format!("/v1/loans?limit={limit}"),
+            &[
+                ("silo", silo.map(|s| s.to_string())),
+                ("borrower", borrower.map(|b| b.to_string())),
+                ("status", status.clone()),
+                ("after", after.map(|a| a.to_string())),
+            ],
+        ),
         Q::Loan { id } => format!("/v1/loans/{id}"),
-        Q::Receipts { owner, status, limit } => {
-            let mut path = format!("/v1/receipts?limit={limit}");
-            if let Some(owner) = owner {
-                path.push_str(&format!("&owner={owner}"));
-            }
-            if let Some(status) = status {
-                path.push_str(&format!("&status={status}"));
-            }
-            path
-        }
+        Q::Receipts { owner, class, status, loan, limit, after } => with_filters(
+            format!("/v1/receipts?limit={limit}"),
+            &[
+                ("owner", owner.map(|o| o.to_string())),
+                ("class", class.clone()),
+                ("status", status.clone()),
+                ("loan", loan.map(|l| l.to_string())),
+                ("after", after.map(|a| a.to_string())),
+            ],
+        ),
         Q::Receipt { id } => format!("/v1/receipts/{id}"),
-        Q::AssetClasses { limit } => format!("/v1/asset-classes?limit={limit}"),
+        Q::AssetClasses { limit, after } => {
+            with_filters(format!("/v1/asset-classes?limit={limit}"), &[("after", after.clone())])
+        }
         Q::ProveLoan { id } => format!("/v1/proofs/loans/{id}"),
         Q::ProveReceipt { id } => format!("/v1/proofs/receipts/{id}"),
         Q::ProveSilo { id } => format!("/v1/proofs/silos/{id}"),
@@ -186,4 +211,22 @@ pub(crate) fn query(args: QueryArgs) -> Result<()> {
         bail!("the node answered {}", answer.status);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_filters;
+
+    #[test]
+    fn filters_are_appended_in_order_skipping_the_absent_and_encoding_the_rest() {
+        let path = with_filters(
+            "/v1/receipts?limit=5".into(),
+            &[
+                ("owner", None),
+                ("class", Some("gpu.h100 &x=1".into())),
+                ("after", Some("7".into())),
+            ],
+        );
+        assert_eq!(path, "/v1/receipts?limit=5&class=gpu.h100+%26x%3D1&after=7");
+    }
 }
