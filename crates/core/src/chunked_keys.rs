@@ -142,6 +142,20 @@ impl<K: Ord + Clone> ChunkedKeys<K> {
 
     /// Removes `key`; returns whether it was present.
     pub fn remove(&mut self, key: &K) -> bool {
+        // The usual case: the first key (a round serving the eligible order's front, or taking
+        // the due requests from the waiting order's front), reached in one step to the first
+        // chunk, without placing the key first (two more steps through the map).
+        if let Some(mut first) = self.chunks.first_entry() {
+            let chunk = first.get_mut();
+            if chunk.front() == Some(key) {
+                chunk.pop_front();
+                self.len -= 1;
+                if chunk.is_empty() {
+                    first.remove();
+                }
+                return true;
+            }
+        }
         let place = self.place(key);
         let is_first = matches!(place, Place::First);
         let Some((floor, chunk)) = Self::chunk_at(&mut self.chunks, place) else { return false };
