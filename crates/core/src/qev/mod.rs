@@ -44,7 +44,10 @@ pub(crate) use rounds::settle_round;
 pub use wait_fees::{
     WaitFeeStatus, claimable_wait_fees, vested_wait_fees, wait_fee_index_at, wait_fees_now,
 };
-pub(crate) use wait_fees::{forfeit_unvested_wait_fees, pay_wait_fees, settle_wait_fees};
+pub(crate) use wait_fees::{
+    book_wait_fee_settlement, forfeit_unvested_wait_fees, pay_wait_fees, settle_wait_fees,
+    wait_fee_settlement,
+};
 
 use crate::{
     fenwick::Sums,

@@ -111,21 +111,36 @@ fn credit_wait_fees(
     Ok(())
 }
 
-/// What settling `request` now would credit: `(credit, sub-unit remainder scaled, the
-/// credit-weighted mean time of the rounds it comes from, the index now)`.
-fn unsettled_wait_fees(
+/// What settling a request's wait-fees now credits: read from the state, booked by
+/// [`book_wait_fee_settlement`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitFeeSettlement {
+    /// The credit, rounded down.
+    credit: Amount,
+    /// The sub-unit remainder, scaled by [`WAIT_FEE_SCALE`] (joins the pool's dust).
+    remainder: u128,
+    /// The credit-weighted mean time of the rounds it comes from.
+    credited_at: u64,
+    /// The wait-fee index now (the request's new snapshot).
+    index: Sums,
+}
+
+/// What settling `request` now would credit (see [`WaitFeeSettlement`]).
+pub(crate) fn wait_fee_settlement(
     state: &State,
     request: &RedemptionRequest,
-) -> Result<(Amount, u128, u64, Sums), TxError> {
+) -> Result<WaitFeeSettlement, TxError> {
     let now = state.now();
+    let nothing =
+        |index| WaitFeeSettlement { credit: Amount::ZERO, remainder: 0, credited_at: now, index };
     if !(request.is_eligible && request.is_active()) {
-        return Ok((Amount::ZERO, 0, now, request.wait_fees.index_snapshot));
+        return Ok(nothing(request.wait_fees.index_snapshot));
     }
     let index = wait_fee_index_at(state, request.id);
     let snapshot = request.wait_fees.index_snapshot;
     let per_share = index.0.checked_sub(snapshot.0).ok_or(crate::math::Overflow)?;
     if per_share == 0 {
-        return Ok((Amount::ZERO, 0, now, index));
+        return Ok(nothing(index));
     }
     let time_weight = index.1.checked_sub(snapshot.1).ok_or(crate::math::Overflow)?;
     let (credit, remainder) =
@@ -136,18 +151,26 @@ fn unsettled_wait_fees(
     // The mean of the rounds' times lies between the origin and now; `min(now)` bounds the
     // rounding up (a time, not an amount).
     let offset = u64::try_from(mean_offset).unwrap_or(u64::MAX);
-    Ok((Amount(credit), remainder, origin.saturating_add(offset).min(now), index))
+    Ok(WaitFeeSettlement {
+        credit: Amount(credit),
+        remainder,
+        credited_at: origin.saturating_add(offset).min(now),
+        index,
+    })
 }
 
-/// Settles a request's wait-fees at the current index: credits `shares x (index - snapshot) /
-/// scale` (rounded down; the remainder joins the pool's dust) and moves the snapshot. Only an
-/// eligible unserved request accrues; callers settle before its shares change.
-pub(crate) fn settle_wait_fees(
+/// Books `settlement` for request `id`, whose wait-fees are `fees`: moves the snapshot, adds
+/// the remainder to the pool's dust, credits the credit to `fees` (vesting) and announces it.
+/// `fees` may be a copy, written back by the caller, so a round serving a request writes its
+/// stored record once.
+pub(crate) fn book_wait_fee_settlement(
     state: &mut State,
-    request: &mut RedemptionRequest,
+    id: RequestId,
+    fees: &mut WaitFees,
+    settlement: &WaitFeeSettlement,
 ) -> Result<(), TxError> {
-    let (credit, remainder, credited_at, index) = unsettled_wait_fees(state, request)?;
-    request.wait_fees.index_snapshot = index;
+    let WaitFeeSettlement { credit, remainder, credited_at, index } = *settlement;
+    fees.index_snapshot = index;
     if remainder > 0 {
         let qev = state.queue.qev.get_mut();
         qev.pool_dust_scaled =
@@ -158,9 +181,20 @@ pub(crate) fn settle_wait_fees(
     }
     let now = state.now();
     let vesting_secs = state.governance.params.get().fee_vesting_secs;
-    credit_wait_fees(&mut request.wait_fees, credit, credited_at, now, vesting_secs)?;
-    state.emit(Event::WaitFeesCredited { request_id: request.id, amount: credit, credited_at });
+    credit_wait_fees(fees, credit, credited_at, now, vesting_secs)?;
+    state.emit(Event::WaitFeesCredited { request_id: id, amount: credit, credited_at });
     Ok(())
+}
+
+/// Settles a request's wait-fees at the current index: credits `shares x (index - snapshot) /
+/// scale` (rounded down; the remainder joins the pool's dust) and moves the snapshot. Only an
+/// eligible unserved request accrues; callers settle before its shares change.
+pub(crate) fn settle_wait_fees(
+    state: &mut State,
+    request: &mut RedemptionRequest,
+) -> Result<(), TxError> {
+    let settlement = wait_fee_settlement(state, request)?;
+    book_wait_fee_settlement(state, request.id, &mut request.wait_fees, &settlement)
 }
 
 /// A request's wait-fees now, credits not yet settled included.
@@ -179,7 +213,7 @@ pub struct WaitFeeStatus {
 /// The wait-fees of request `id` now: a pure query (O(log n)).
 pub fn wait_fees_now(state: &State, id: RequestId) -> Result<WaitFeeStatus, TxError> {
     let request = state.queue.requests.get(&id).ok_or(QueueError::RequestNotFound)?;
-    let (credit, _, credited_at, _) = unsettled_wait_fees(state, request)?;
+    let WaitFeeSettlement { credit, credited_at, .. } = wait_fee_settlement(state, request)?;
     let now = state.now();
     let mut fees = request.wait_fees.clone();
     if !credit.is_zero() {
