@@ -46,6 +46,7 @@ pub use replica::{
 };
 use serde::Serialize;
 use std::{
+    collections::VecDeque,
     path::PathBuf,
     sync::{
         Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock,
@@ -68,6 +69,10 @@ pub const EVENT_FEED_BLOCKS_MAX: usize = 1_024;
 /// Validator mode: transactions admitted here and waiting to be forwarded to the other
 /// validators (so that whoever leads the next view can include them).
 pub const OUTBOX_TXS_MAX: usize = 100_000;
+/// The newest blocks committed here whose transaction hashes are kept in memory (at most
+/// this many times `block_txs_max` hashes: 10 MiB with the default): see
+/// [`Node::block_transaction_hashes`].
+pub const RECENT_BLOCK_HASHES_MAX: usize = 16;
 
 /// How a node runs.
 #[derive(Clone, Debug)]
@@ -236,6 +241,22 @@ struct Shared {
     clock: RwLock<Option<BlockClock>>,
     /// Where admission's and block production's time went since start (see [`timings`]).
     timings: Mutex<Timings>,
+    /// The transaction hashes of the newest blocks committed here, oldest first (at most
+    /// [`RECENT_BLOCK_HASHES_MAX`]).
+    recent_hashes: Mutex<VecDeque<(u64, Arc<[B256]>)>>,
+}
+
+impl Shared {
+    /// Keeps the transaction hashes of block `height`, just committed, for
+    /// [`Node::block_transaction_hashes`]; forgets the oldest beyond the bound.
+    fn remember_hashes(&self, height: u64, hashes: &[[u8; 32]]) {
+        let hashes: Arc<[B256]> = hashes.iter().copied().map(B256::from).collect();
+        let mut recent = lock(&self.recent_hashes);
+        recent.push_back((height, hashes));
+        while recent.len() > RECENT_BLOCK_HASHES_MAX {
+            recent.pop_front();
+        }
+    }
 }
 
 /// A clock giving unix seconds: what a validator's consensus runtime says the time is.
@@ -376,6 +397,7 @@ impl Node {
             outbox: replicated.then(|| Mutex::new(Vec::new())),
             clock: RwLock::new(None),
             timings: Mutex::new(Timings::default()),
+            recent_hashes: Mutex::new(VecDeque::with_capacity(RECENT_BLOCK_HASHES_MAX + 1)),
         });
         Ok((shared, chain))
     }
@@ -696,6 +718,33 @@ impl Node {
         Ok(Some((header, body)))
     }
 
+    /// The hashes of the transactions of the block at `height`, in the block's order, or `None`
+    /// when there is no such block. For the newest [`RECENT_BLOCK_HASHES_MAX`] blocks committed
+    /// here they come from memory (each receipt's hash, kept at the commit), so a client that
+    /// follows the chain block by block costs a copy per block; older ones are read from the
+    /// stored body, whose every transaction is decoded and hashed again (a typed-data digest
+    /// each).
+    pub fn block_transaction_hashes(&self, height: u64) -> Result<Option<Vec<B256>>, StoreError> {
+        let recent = lock(&self.shared.recent_hashes)
+            .iter()
+            .find(|(at, _)| *at == height)
+            .map(|(_, hashes)| hashes.clone());
+        if let Some(hashes) = recent {
+            return Ok(Some(hashes.to_vec()));
+        }
+        Ok(self
+            .block(height)?
+            .map(|(_, body)| body.transactions.iter().map(SignedTransaction::hash).collect()))
+    }
+
+    /// The header of the block at `height`.
+    pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, StoreError> {
+        let Some(header) = self.shared.store.header(height)? else { return Ok(None) };
+        block::decode(&header)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("block {height}: {e}")))
+    }
+
     /// For each half-open range `[from, to)` of block timestamps, the last history sample in
     /// it (one consistent read; see [`history`]).
     pub fn history(
@@ -868,6 +917,52 @@ mod tests {
         let mut config = NodeConfig::new(CHAIN, dir.to_path_buf());
         config.block_time = Duration::from_secs(3_600);
         Node::start(config, Some(&genesis)).unwrap()
+    }
+
+    #[test]
+    fn the_transaction_hashes_of_a_block_kept_in_memory_are_those_of_its_stored_body_and_older_blocks_are_read_back()
+     {
+        let dir = tempfile::tempdir().unwrap();
+        let user = SigningKey::from_seed("user");
+        let node = idle_node(dir.path(), &user);
+        let pay = |amount| {
+            Action::Transfer(Transfer {
+                asset: Asset::Stablecoin(USDC),
+                to: Address::repeat_byte(9),
+                amount: Amount(amount),
+            })
+        };
+        // One block more than are kept, each with its own transactions (two in the last).
+        let blocks = RECENT_BLOCK_HASHES_MAX as u64 + 1;
+        let mut nonce = 0;
+        for block in 0..blocks {
+            let count = if block + 1 == blocks { 2 } else { 1 };
+            for _ in 0..count {
+                node.submit(user.sign(CHAIN, nonce, &pay(u128::from(nonce) + 1))).unwrap();
+                nonce += 1;
+            }
+            let before = node.snapshot().header.height;
+            node.wake_producer();
+            while node.snapshot().header.height == before {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        let head = node.snapshot().header.height;
+        assert_eq!(head, blocks);
+        let kept: Vec<u64> = lock(&node.shared.recent_hashes).iter().map(|(at, _)| *at).collect();
+        assert_eq!(kept, (2..=head).collect::<Vec<u64>>(), "the newest blocks, oldest first");
+        for height in 1..=head {
+            let (_, body) = node.block(height).unwrap().unwrap();
+            let stored: Vec<B256> = body.transactions.iter().map(SignedTransaction::hash).collect();
+            assert!(!stored.is_empty());
+            assert_eq!(
+                node.block_transaction_hashes(height).unwrap(),
+                Some(stored),
+                "block {height}"
+            );
+        }
+        assert_eq!(node.block_transaction_hashes(head + 1).unwrap(), None);
+        assert_eq!(node.header(head + 1).unwrap(), None);
     }
 
     #[test]

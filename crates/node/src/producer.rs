@@ -73,6 +73,7 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
             return Err(error);
         }
     };
+    shared.remember_hashes(snapshot.header.height, &included);
     shared.journal.forget(included);
     record_block(shared, &snapshot, proposed, &execution, committing.elapsed());
     publish(shared, snapshot, events);

@@ -288,6 +288,7 @@ impl Replica {
                 return Err(error.into());
             }
         };
+        self.shared.remember_hashes(snapshot.header.height, &included);
         self.shared.journal.forget(included);
         record_block(&self.shared, &snapshot, Duration::ZERO, &execution, committing.elapsed());
         let height = snapshot.header.height;

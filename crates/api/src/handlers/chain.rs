@@ -10,7 +10,6 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use infrafi_tx::SignedTransaction;
 
 pub(super) fn header_dto(header: &infrafi_node::BlockHeader) -> HeaderDto {
     HeaderDto {
@@ -35,15 +34,15 @@ pub(crate) async fn get_block(
     } else {
         parse_u64(&height, "height")?
     };
-    let (header, body) = app
+    let not_found = || ApiError::not_found("block_not_found", format!("no block {height}"));
+    // The header first: the hashes of a block not yet committed are never kept.
+    let header = app.node.header(height).map_err(ApiError::internal)?.ok_or_else(not_found)?;
+    let transactions = app
         .node
-        .block(height)
+        .block_transaction_hashes(height)
         .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::not_found("block_not_found", format!("no block {height}")))?;
-    Ok(Json(BlockDto {
-        header: header_dto(&header),
-        transactions: body.transactions.iter().map(SignedTransaction::hash).collect(),
-    }))
+        .ok_or_else(not_found)?;
+    Ok(Json(BlockDto { header: header_dto(&header), transactions }))
 }
 
 pub(crate) async fn status(State(app): State<AppState>) -> Json<StatusDto> {
