@@ -678,11 +678,13 @@ fn serve_next(
     }
     let shares_remaining = shares_remaining.checked_sub(shares)?;
     let claimable = claimable.checked_add(assets)?;
-    state.queue.requests.update(&id, |request| {
+    let Some(()) = state.queue.requests.update(&id, |request| {
         request.wait_fees = wait_fees;
         request.shares_remaining = shares_remaining;
         request.claimable = claimable;
-    });
+    }) else {
+        unreachable!("a request being served was read above and nothing removed it");
+    };
     let fully_served = shares_remaining.is_zero();
     // Its shares leave the eligible tree with the round's others, after the round's serving
     // (`ServiceQueue::execute`).

@@ -710,11 +710,10 @@ impl Node {
 
     /// The block at `height`.
     pub fn block(&self, height: u64) -> Result<Option<(BlockHeader, BlockBody)>, StoreError> {
-        let corrupt = |e: String| StoreError::Corrupt(format!("block {height}: {e}"));
-        let Some(header) = self.shared.store.header(height)? else { return Ok(None) };
+        let Some(header) = self.stored_header(height)? else { return Ok(None) };
         let Some(body) = self.shared.store.body(height)? else { return Ok(None) };
-        let header = block::decode(&header).map_err(|e| corrupt(e.to_string()))?;
-        let body = block::decode_json(&body).map_err(|e| corrupt(e.to_string()))?;
+        let body = block::decode_json(&body)
+            .map_err(|e| StoreError::Corrupt(format!("block {height}: {e}")))?;
         Ok(Some((header, body)))
     }
 
@@ -737,8 +736,18 @@ impl Node {
             .map(|(_, body)| body.transactions.iter().map(SignedTransaction::hash).collect()))
     }
 
-    /// The header of the block at `height`.
+    /// The header of the block at `height`, once reads see the state it produced: like
+    /// [`Node::receipt`], a block the store holds but the node has not published yet is not
+    /// shown, so a client that follows the blocks and then reads the state sees them applied.
     pub fn header(&self, height: u64) -> Result<Option<BlockHeader>, StoreError> {
+        if height > self.snapshot().header.height {
+            return Ok(None);
+        }
+        self.stored_header(height)
+    }
+
+    /// The stored header of the block at `height`.
+    fn stored_header(&self, height: u64) -> Result<Option<BlockHeader>, StoreError> {
         let Some(header) = self.shared.store.header(height)? else { return Ok(None) };
         block::decode(&header)
             .map(Some)

@@ -35,7 +35,8 @@ pub(crate) async fn get_block(
         parse_u64(&height, "height")?
     };
     let not_found = || ApiError::not_found("block_not_found", format!("no block {height}"));
-    // The header first: the hashes of a block not yet committed are never kept.
+    // The header first: it is shown once the block is published (`Node::header`), and the
+    // hashes of a block not yet committed are never kept.
     let header = app.node.header(height).map_err(ApiError::internal)?.ok_or_else(not_found)?;
     let transactions = app
         .node
