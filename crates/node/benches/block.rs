@@ -29,6 +29,7 @@ use infrafi_node::{Chain, ExecutedBlock, Mempool, Proposal, Snapshot, journal};
 use infrafi_store::{Journal, Store};
 use infrafi_tx::{SealedTransaction, SigningKey};
 use std::{
+    collections::HashMap,
     hint::black_box,
     sync::Arc,
     time::{Duration, Instant},
@@ -56,6 +57,8 @@ struct Producer {
     block_txs: usize,
     timestamp: u64,
     forget: Vec<[u8; 32]>,
+    /// The journal writer's sequence of each stored hash (`node::journal`).
+    stored: HashMap<[u8; 32], u64>,
     _dir: tempfile::TempDir,
 }
 
@@ -82,11 +85,13 @@ impl Producer {
             block_txs,
             timestamp: GENESIS_TIME,
             forget: Vec::new(),
+            stored: HashMap::new(),
             _dir: dir,
         };
         // The steady state: a block's worth waits when the cycle starts.
         let waiting = producer.sign(block_txs);
         let entries = admit(&mut producer.mempool, waiting, producer.timestamp);
+        producer.stored.extend(entries.iter().map(|entry| (entry.hash, entry.sequence)));
         producer.journal.write(&entries, &[]).unwrap();
         producer
     }
@@ -119,7 +124,8 @@ impl Producer {
         assert_eq!(proposal.transactions.len(), self.block_txs, "a block takes what waited");
         // What arrives while the block executes waits for the next one.
         let entries = measured_admit(&mut self.mempool, arriving, self.timestamp);
-        measured_journal(&self.journal, &entries, &std::mem::take(&mut self.forget));
+        let forget = std::mem::take(&mut self.forget);
+        measured_journal(&self.journal, &mut self.stored, &entries, &forget);
         let executed = measured_execute(&self.chain, proposal);
         assert!(executed.receipts.iter().all(|r| r.error.is_none()), "every transfer applies");
         self.forget = executed.receipts.iter().map(|r| r.tx_hash.0).collect();
@@ -155,9 +161,18 @@ fn admit(
     entries
 }
 
+/// The journal thread's write: the sequences of the hashes to forget looked up, as its writer
+/// keeps them, then one durable write.
 #[inline(never)]
-fn measured_journal(journal: &Journal, entries: &[journal::JournalEntry], forget: &[[u8; 32]]) {
-    journal.write(entries, forget).unwrap();
+fn measured_journal(
+    journal: &Journal,
+    stored: &mut HashMap<[u8; 32], u64>,
+    entries: &[journal::JournalEntry],
+    forget: &[[u8; 32]],
+) {
+    stored.extend(entries.iter().map(|entry| (entry.hash, entry.sequence)));
+    let forget: Vec<u64> = forget.iter().map(|hash| stored.remove(hash).unwrap()).collect();
+    journal.write(entries, &forget).unwrap();
 }
 
 #[inline(never)]

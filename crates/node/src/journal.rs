@@ -12,13 +12,20 @@
 //! per database: in the block store, a block's write waited for the admission's and the other
 //! way round.
 //!
-//! An entry is the transaction's arrival sequence (8 bytes, big-endian: the order the pending
-//! state applied it in, which a restart keeps) followed by the signed transaction's JSON.
+//! An entry is keyed by the transaction's arrival sequence (the order the pending state applied
+//! it in, which a restart keeps) and holds its hash and the signed transaction's JSON. Keyed so,
+//! admission's writes append at the table's end and a block, which takes transactions in
+//! arrival order, forgets runs of neighbouring keys (keyed by hash, both were spread over the
+//! whole table: 13% of the node's CPU under `bench-node`, docs/node.md). The writer keeps the
+//! sequence of each hash it stored, so the block producer still forgets by hash.
 
 use alloy_primitives::B256;
 use infrafi_store::StoreError;
 use infrafi_tx::SignedTransaction;
-use std::{collections::HashSet, sync::mpsc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::mpsc,
+};
 
 /// The most transactions one durable write takes.
 pub const JOURNAL_BATCH_MAX: usize = 8_192;
@@ -28,33 +35,34 @@ pub const JOURNAL_BATCH_MAX: usize = 8_192;
 const FORGOTTEN_EARLY_MAX: usize = 65_536;
 
 /// An acknowledged transaction as stored.
-pub use infrafi_store::MempoolEntry as JournalEntry;
+pub use infrafi_store::JournalEntry;
 
-/// Encodes a waiting transaction for the `mempool` table.
+/// Encodes a waiting transaction for the journal.
 pub fn encode_entry(hash: B256, sequence: u64, tx: &SignedTransaction) -> JournalEntry {
     entry_with_sequence(hash, sequence, entry_bytes(tx))
 }
 
-/// A transaction's entry before its arrival sequence is known (8 bytes left for it, then its
-/// JSON): admission encodes it before taking the pool's lock.
+/// A transaction's stored bytes (its JSON): admission encodes them before taking the pool's
+/// lock, when the arrival sequence is not known yet.
 pub fn entry_bytes(tx: &SignedTransaction) -> Vec<u8> {
-    let mut bytes = vec![0u8; 8];
-    serde_json::to_writer(&mut bytes, tx)
-        .expect("transaction encoding cannot fail: every type is plain data");
-    bytes
+    serde_json::to_vec(tx).expect("transaction encoding cannot fail: every type is plain data")
 }
 
 /// The entry of `entry_bytes` once the transaction's arrival sequence is known.
-pub fn entry_with_sequence(hash: B256, sequence: u64, mut bytes: Vec<u8>) -> JournalEntry {
-    bytes[..8].copy_from_slice(&sequence.to_be_bytes());
-    (hash.0, bytes)
+pub fn entry_with_sequence(hash: B256, sequence: u64, bytes: Vec<u8>) -> JournalEntry {
+    JournalEntry { sequence, hash: hash.0, bytes }
 }
 
-/// Decodes an entry of the `mempool` table into its arrival sequence and transaction.
-pub fn decode_entry(bytes: &[u8]) -> Option<(u64, SignedTransaction)> {
+/// Decodes an entry's bytes into its transaction.
+pub fn decode_entry(bytes: &[u8]) -> Option<SignedTransaction> {
+    crate::block::decode_json(bytes).ok()
+}
+
+/// Reads an entry of the hash-keyed `mempool` table of older journals and block stores: the
+/// arrival sequence (8 bytes, big-endian) followed by the transaction's JSON.
+pub fn legacy_entry(hash: [u8; 32], bytes: &[u8]) -> Option<JournalEntry> {
     let (sequence, json) = bytes.split_first_chunk::<8>()?;
-    let tx = crate::block::decode_json(json).ok()?;
-    Some((u64::from_be_bytes(*sequence), tx))
+    Some(JournalEntry { sequence: u64::from_be_bytes(*sequence), hash, bytes: json.to_vec() })
 }
 
 enum Message {
@@ -82,12 +90,16 @@ impl Drop for Journal {
 }
 
 impl Journal {
-    /// Starts the writer over `journal`.
-    pub(crate) fn start(journal: infrafi_store::Journal) -> std::io::Result<Journal> {
+    /// Starts the writer over `journal`, which holds the entries `stored` (hash and sequence).
+    pub(crate) fn start(
+        journal: infrafi_store::Journal,
+        stored: impl IntoIterator<Item = ([u8; 32], u64)>,
+    ) -> std::io::Result<Journal> {
         let (messages, receiver) = mpsc::channel::<Message>();
+        let stored: HashMap<[u8; 32], u64> = stored.into_iter().collect();
         let writer = std::thread::Builder::new()
             .name("infrafi-mempool-journal".into())
-            .spawn(move || write_loop(&journal, &receiver))?;
+            .spawn(move || write_loop(&journal, stored, &receiver))?;
         Ok(Journal { messages: Some(messages), writer: Some(writer) })
     }
 
@@ -125,13 +137,11 @@ struct ForgottenEarly {
 }
 
 impl ForgottenEarly {
-    fn remember(&mut self, hashes: Vec<[u8; 32]>) {
-        for hash in hashes {
-            if self.recent.len() >= FORGOTTEN_EARLY_MAX {
-                self.older = std::mem::take(&mut self.recent);
-            }
-            self.recent.insert(hash);
+    fn remember(&mut self, hash: [u8; 32]) {
+        if self.recent.len() >= FORGOTTEN_EARLY_MAX {
+            self.older = std::mem::take(&mut self.recent);
         }
+        self.recent.insert(hash);
     }
 
     /// Whether `hash` was forgotten before its entry came (then it is forgotten for good).
@@ -140,36 +150,56 @@ impl ForgottenEarly {
     }
 }
 
-fn write_loop(journal: &infrafi_store::Journal, receiver: &mpsc::Receiver<Message>) {
+/// Entries stored, by hash: the sequence a forgotten hash is stored under. At most what the
+/// file holds (a transaction whose nonce another one used is never forgotten by a block: it
+/// stays in both until a restart forgets it).
+type Stored = HashMap<[u8; 32], u64>;
+
+fn write_loop(
+    journal: &infrafi_store::Journal,
+    mut stored: Stored,
+    receiver: &mpsc::Receiver<Message>,
+) {
     let mut forgotten_early = ForgottenEarly::default();
     while let Ok(first) = receiver.recv() {
         let mut replies = Vec::new();
         let mut entries: Vec<JournalEntry> = Vec::new();
-        let mut forget: Vec<[u8; 32]> = Vec::new();
+        let mut forget: Vec<u64> = Vec::new();
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
                 Message::Persist { entries: more, reply } => {
-                    entries.extend(more);
+                    for entry in more {
+                        // Already in a block: stored there (the answer is still "durable").
+                        if !forgotten_early.take(&entry.hash) {
+                            stored.insert(entry.hash, entry.sequence);
+                            entries.push(entry);
+                        }
+                    }
                     replies.push(reply);
                 }
-                Message::Forget(hashes) => forget.extend(hashes),
+                Message::Forget(hashes) => {
+                    for hash in hashes {
+                        match stored.remove(&hash) {
+                            Some(sequence) => forget.push(sequence),
+                            None => forgotten_early.remember(hash),
+                        }
+                    }
+                }
             }
             if entries.len() < JOURNAL_BATCH_MAX {
                 next = receiver.try_recv().ok();
             }
         }
-        // Already in a block: stored there (the answer is still "durable").
-        entries.retain(|(hash, _)| !forgotten_early.take(hash));
+        // A failed write leaves what it forgot in the file, where the restart finds it in a
+        // block and forgets it.
         let result = journal.write(&entries, &forget).map_err(|e: StoreError| e.to_string());
-        match &result {
-            Ok(absent) => forgotten_early.remember(absent.clone()),
-            Err(error) => tracing::error!(%error, "storing acknowledged transactions failed"),
+        if let Err(error) = &result {
+            tracing::error!(%error, "storing acknowledged transactions failed");
         }
-        let answer = result.map(|_| ());
         for reply in replies {
             // A submitter that gave up is not an error.
-            let _ = reply.send(answer.clone());
+            let _ = reply.send(result.clone());
         }
     }
 }
@@ -188,11 +218,19 @@ mod tests {
         let tx =
             SigningKey::from_seed("a").sign(1, 3, &Action::HarvestBaseYield(HarvestBaseYield {}));
         // As admission writes it: encoded before the sequence is known, then given it.
-        let (hash, bytes) = entry_with_sequence(tx.hash(), 77, entry_bytes(&tx));
-        assert_eq!(hash, tx.hash().0);
-        assert_eq!(decode_entry(&bytes), Some((77, tx.clone())));
-        assert_eq!(decode_entry(&encode_entry(tx.hash(), 78, &tx).1), Some((78, tx)));
-        assert_eq!(decode_entry(&bytes[..5]), None);
+        let entry = entry_with_sequence(tx.hash(), 77, entry_bytes(&tx));
+        assert_eq!((entry.sequence, entry.hash), (77, tx.hash().0));
+        assert_eq!(decode_entry(&entry.bytes), Some(tx.clone()));
+        assert_eq!(encode_entry(tx.hash(), 77, &tx), entry);
+        assert_eq!(decode_entry(&entry.bytes[..5]), None);
+        // Older stores put the sequence before the JSON, keyed by hash.
+        let legacy = [77u64.to_be_bytes().as_slice(), &entry.bytes].concat();
+        assert_eq!(legacy_entry(tx.hash().0, &legacy), Some(entry));
+        assert_eq!(legacy_entry(tx.hash().0, &legacy[..7]), None);
+    }
+
+    fn entry(byte: u8, sequence: u64) -> JournalEntry {
+        JournalEntry { sequence, hash: [byte; 32], bytes: vec![byte] }
     }
 
     fn entries_in(dir: &std::path::Path) -> Vec<JournalEntry> {
@@ -203,7 +241,7 @@ mod tests {
     fn concurrent_submitters_share_durable_writes_and_all_land() {
         let dir = tempfile::tempdir().unwrap();
         let store = infrafi_store::Journal::open(dir.path()).unwrap();
-        let journal = Arc::new(Journal::start(store).unwrap());
+        let journal = Arc::new(Journal::start(store, []).unwrap());
         let threads: Vec<_> = (0..8u8)
             .map(|i| {
                 let journal = journal.clone();
@@ -211,7 +249,9 @@ mod tests {
                     for j in 0..25u8 {
                         let mut hash = [0u8; 32];
                         (hash[0], hash[1]) = (i, j);
-                        journal.persist(vec![(hash, vec![i, j])]).unwrap();
+                        let sequence = u64::from(i) * 25 + u64::from(j);
+                        let entry = JournalEntry { sequence, hash, bytes: vec![i, j] };
+                        journal.persist(vec![entry]).unwrap();
                     }
                 })
             })
@@ -220,21 +260,40 @@ mod tests {
             thread.join().unwrap();
         }
         drop(Arc::into_inner(journal).unwrap());
-        assert_eq!(entries_in(dir.path()).len(), 200);
+        let sequences: Vec<u64> = entries_in(dir.path()).iter().map(|e| e.sequence).collect();
+        assert_eq!(sequences, (0..200).collect::<Vec<_>>());
     }
 
     #[test]
     fn a_transaction_a_block_took_before_its_entry_was_written_is_not_left_in_the_journal() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::start(infrafi_store::Journal::open(dir.path()).unwrap()).unwrap();
-        let (early, late, waiting) = ([1u8; 32], [2u8; 32], [3u8; 32]);
-        journal.persist(vec![(late, vec![2])]).unwrap();
-        // `early`'s block committed while its entry was on its way; `late`'s after it was stored.
-        journal.forget(vec![early, late]);
+        let store = infrafi_store::Journal::open(dir.path()).unwrap();
+        let journal = Journal::start(store, []).unwrap();
+        journal.persist(vec![entry(2, 1)]).unwrap();
+        // 0's block committed while its entry was on its way; 2's after it was stored.
+        journal.forget(vec![[0; 32], [2; 32]]);
         // Answered once written, so the forgetting (sent before) is written too.
-        journal.persist(vec![(waiting, vec![3])]).unwrap();
-        journal.persist(vec![(early, vec![1])]).unwrap();
+        journal.persist(vec![entry(3, 2)]).unwrap();
+        journal.persist(vec![entry(0, 0)]).unwrap();
         drop(journal);
-        assert_eq!(entries_in(dir.path()), vec![(waiting, vec![3])]);
+        assert_eq!(entries_in(dir.path()), vec![entry(3, 2)]);
+    }
+
+    #[test]
+    fn a_block_forgets_by_hash_what_was_stored_before_a_restart_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = infrafi_store::Journal::open(dir.path()).unwrap();
+        let journal = Journal::start(store, []).unwrap();
+        journal.persist((0..6).map(|i| entry(i, u64::from(i) + 10)).collect()).unwrap();
+        drop(journal);
+        let store = infrafi_store::Journal::open(dir.path()).unwrap();
+        let stored: Vec<([u8; 32], u64)> =
+            store.entries().unwrap().iter().map(|e| (e.hash, e.sequence)).collect();
+        let journal = Journal::start(store, stored).unwrap();
+        // A block took 0, 1, 2 and 4 (4's sender is another): 3 and 5 still wait.
+        journal.forget(vec![[4; 32], [1; 32], [0; 32], [2; 32]]);
+        journal.persist(vec![entry(6, 16)]).unwrap();
+        drop(journal);
+        assert_eq!(entries_in(dir.path()), vec![entry(3, 13), entry(5, 15), entry(6, 16)]);
     }
 }

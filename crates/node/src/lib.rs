@@ -46,7 +46,7 @@ pub use replica::{
 };
 use serde::Serialize;
 use std::{
-    collections::VecDeque,
+    collections::{HashSet, VecDeque},
     path::PathBuf,
     sync::{
         Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock,
@@ -373,8 +373,8 @@ impl Node {
         let mut mempool = Mempool::new(config.mempool_txs_max, snapshot.clone(), keeper);
         let now = unix_now() + time_offset_secs;
         let stored = infrafi_store::Journal::open(&config.data_dir)?;
-        restore_mempool(&store, &stored, &mut mempool, config.chain_id, now)?;
-        let journal = journal::Journal::start(stored).map_err(StartError::Thread)?;
+        let kept = restore_mempool(&store, &stored, &mut mempool, config.chain_id, now)?;
+        let journal = journal::Journal::start(stored, kept).map_err(StartError::Thread)?;
         let shared = Arc::new(Shared {
             mempool: Mutex::new(mempool),
             pool_gate: Mutex::new(()),
@@ -843,30 +843,41 @@ impl Drop for Node {
 }
 
 /// Puts the acknowledged transactions stored before a restart back in the pool, in their
-/// order, and forgets those that were included meanwhile or can no longer be. Those a node from
-/// before the journal had a file of its own left in the block store move to the journal first.
+/// order, and forgets those that were included meanwhile or can no longer be; returns the hash
+/// and sequence of each entry the journal keeps. Those a node from before the journal was keyed
+/// by arrival left in its `mempool` table, or in the block store's (before the journal had a
+/// file of its own), move to the journal first.
 fn restore_mempool(
     store: &Store,
     journal_file: &infrafi_store::Journal,
     mempool: &mut Mempool,
     chain_id: u64,
     now: u64,
-) -> Result<(), StoreError> {
-    let legacy = store.mempool_entries()?;
-    if !legacy.is_empty() {
+) -> Result<Vec<([u8; 32], u64)>, StoreError> {
+    let in_block_store = store.mempool_entries()?;
+    let in_journal = journal_file.legacy_entries()?;
+    if !in_block_store.is_empty() || !in_journal.is_empty() {
+        // An entry that cannot be read is left behind, as it would be forgotten below.
+        let moved: Vec<journal::JournalEntry> = in_journal
+            .iter()
+            .chain(&in_block_store)
+            .filter_map(|(hash, bytes)| journal::legacy_entry(*hash, bytes))
+            .collect();
         // Written before removed: a crash in between finds them in both, and moves them again.
-        journal_file.write(&legacy, &[])?;
-        store.mempool_remove(&legacy.iter().map(|(hash, _)| *hash).collect::<Vec<_>>())?;
-        tracing::info!(moved = legacy.len(), "acknowledged transactions moved to the journal");
+        journal_file.replace_legacy(&moved)?;
+        store.mempool_remove(&in_block_store.iter().map(|(hash, _)| *hash).collect::<Vec<_>>())?;
+        tracing::info!(moved = moved.len(), "acknowledged transactions moved to the journal");
     }
-    let mut forget: Vec<[u8; 32]> = Vec::new();
+    let mut forget: Vec<u64> = Vec::new();
     let mut waiting: Vec<(u64, SignedTransaction)> = Vec::new();
-    for (hash, bytes) in journal_file.entries()? {
-        match journal::decode_entry(&bytes) {
-            Some(entry) if store.receipt(&hash)?.is_none() => waiting.push(entry),
+    for entry in journal_file.entries()? {
+        match journal::decode_entry(&entry.bytes) {
+            Some(tx) if store.receipt(&entry.hash)?.is_none() => {
+                waiting.push((entry.sequence, tx));
+            }
             // Included after all (a block committed between admission and this entry's write),
             // or unreadable.
-            _ => forget.push(hash),
+            _ => forget.push(entry.sequence),
         }
     }
     let stored = waiting.len();
@@ -875,20 +886,28 @@ fn restore_mempool(
     for (sequence, checked) in sequences.into_iter().zip(verify_batch(txs, chain_id)) {
         match checked {
             Ok(tx) => sealed.push((sequence, tx)),
-            Err(error) => tracing::warn!(%error, "a stored waiting transaction no longer verifies"),
+            Err(error) => {
+                tracing::warn!(%error, "a stored waiting transaction no longer verifies");
+                forget.push(sequence);
+            }
         }
     }
-    let candidates: Vec<B256> = sealed.iter().map(|(_, tx)| tx.hash()).collect();
-    let restored: std::collections::HashSet<B256> =
-        mempool.restore(sealed, now).into_iter().collect();
-    forget.extend(candidates.iter().filter(|h| !restored.contains(*h)).map(|h| h.0));
+    let candidates: Vec<(B256, u64)> = sealed.iter().map(|(seq, tx)| (tx.hash(), *seq)).collect();
+    let restored: HashSet<B256> = mempool.restore(sealed, now).into_iter().collect();
+    let mut kept = Vec::with_capacity(restored.len());
+    for (hash, sequence) in candidates {
+        match restored.contains(&hash) {
+            true => kept.push((hash.0, sequence)),
+            false => forget.push(sequence),
+        }
+    }
     if !forget.is_empty() {
         journal_file.write(&[], &forget)?;
     }
     if stored > 0 {
         tracing::info!(stored, restored = restored.len(), "acknowledged transactions put back");
     }
-    Ok(())
+    Ok(kept)
 }
 
 /// Brings the dry-runs' copy of the state (`scratch`, with its height) from the block before
@@ -998,14 +1017,17 @@ mod tests {
             lock(&node.shared.mempool).waiting().into_iter().map(|tx| tx.hash()).collect();
         assert_eq!(waiting, hashes, "waiting in the batch's order");
         drop(node);
-        let mut stored: Vec<(u64, B256)> = infrafi_store::Journal::open(dir.path())
+        // In arrival order, each under its own hash.
+        let stored: Vec<B256> = infrafi_store::Journal::open(dir.path())
             .unwrap()
             .entries()
             .unwrap()
             .into_iter()
-            .map(|(hash, bytes)| (journal::decode_entry(&bytes).unwrap().0, B256::from(hash)))
+            .map(|entry| {
+                assert_eq!(journal::decode_entry(&entry.bytes).unwrap().hash().0, entry.hash);
+                B256::from(entry.hash)
+            })
             .collect();
-        stored.sort();
-        assert_eq!(stored.into_iter().map(|(_, hash)| hash).collect::<Vec<_>>(), hashes);
+        assert_eq!(stored, hashes);
     }
 }

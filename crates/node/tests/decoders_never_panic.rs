@@ -161,13 +161,15 @@ proptest! {
         noise in proptest::collection::vec(any::<u8>(), 0..512),
     ) {
         let tx = signed(3);
-        let entry = journal::encode_entry(tx.hash(), 42, &tx).1;
+        let entry = journal::encode_entry(tx.hash(), 42, &tx).bytes;
+        let legacy = [42u64.to_be_bytes().as_slice(), &entry].concat();
         let mut sample = history::Sample { height: 9, timestamp: 1_000, ..Default::default() };
         sample.values.insert("deposit_price".into(), 1_000_000);
-        let encodings = [entry, sample.encode()];
+        let encodings = [entry, legacy, sample.encode()];
         for valid in encodings {
             for bytes in [damaged(&valid, &damage), noise.clone()] {
                 let _ = journal::decode_entry(&bytes);
+                let _ = journal::legacy_entry([3; 32], &bytes);
                 let _ = history::Sample::decode(&bytes);
                 let _ = block::decode::<BlockHeader>(&bytes);
                 let _ = block::decode_json::<BlockBody>(&bytes);

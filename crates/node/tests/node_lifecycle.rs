@@ -240,8 +240,10 @@ fn acknowledged_transactions_an_older_node_left_in_the_block_store_move_to_the_j
         node.shutdown();
     }
     // Before the journal had a file of its own, the block store's `mempool` table held them.
+    // An entry there was the arrival sequence (8 bytes) and the JSON, keyed by hash.
     let hash = signed.hash();
-    let entry = infrafi_node::journal::encode_entry(hash, 0, &signed);
+    let json = infrafi_node::journal::entry_bytes(&signed);
+    let entry = (hash.0, [0u64.to_be_bytes().as_slice(), &json].concat());
     Store::open(dir.path()).unwrap().mempool_insert(&[entry]).unwrap();
     let node = Node::start(config(dir.path()), None).unwrap();
     assert!(wait_for_receipt(&node, hash).error.is_none());

@@ -12,14 +12,18 @@
 //! from, keyed by that block's timestamp, so a crash never leaves a sample without its block.
 //!
 //! The acknowledged mempool ([`Journal`]): a transaction the node answered 202 for is in the
-//! `mempool` table of a database file of its own, `mempool.redb` (written durably before the
+//! `waiting` table of a database file of its own, `mempool.redb` (written durably before the
 //! answer), until the block that includes it is committed; the node then forgets it there. A
 //! file of its own because redb has one writer per database: in the block store, a block's
 //! write and the admission's writes waited for each other. After a crash an acknowledged
 //! transaction is in a block or in the journal (or, if the crash came between the block's write
 //! and the journal's forgetting, in both: the node then forgets it at start, finding its
-//! receipt). Stores written before the journal had its own file kept the table in the block
-//! store ([`Store::mempool_entries`]); the node moves what it finds there at start.
+//! receipt). The table is keyed by arrival sequence, so admission appends at its end and a
+//! block, which takes transactions in arrival order, forgets runs of neighbouring keys.
+//! Older journals kept a `mempool` table keyed by transaction hash
+//! ([`Journal::legacy_entries`]), and stores written before the journal had its own file kept
+//! that table in the block store ([`Store::mempool_entries`]); the node moves what it finds in
+//! either at start.
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::path::Path;
@@ -34,8 +38,13 @@ const RECEIPTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("receip
 const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
 /// History samples by block timestamp.
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
-/// Acknowledged transactions not yet in a block, by transaction hash (the node's encoding).
+/// Acknowledged transactions not yet in a block, by transaction hash (the node's encoding):
+/// the block store's table before the journal had a file of its own, and the journal's before
+/// it was keyed by arrival ([`JOURNAL_WAITING`]).
 const MEMPOOL: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("mempool");
+/// The journal's acknowledged transactions by arrival sequence: the transaction's hash (32
+/// bytes) followed by the node's encoding.
+const JOURNAL_WAITING: TableDefinition<u64, &[u8]> = TableDefinition::new("waiting");
 /// Metadata: `head`, `chain_id`, `genesis`, `state_format`, and `floor` for a store started
 /// from a state snapshot.
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -45,8 +54,19 @@ const CERTIFICATES: TableDefinition<u64, &[u8]> = TableDefinition::new("certific
 /// Validator mode: evidence of faults (conflicting votes), in the order recorded.
 const EVIDENCE: TableDefinition<u64, &[u8]> = TableDefinition::new("evidence");
 
-/// An acknowledged transaction as stored: its hash and the node's encoding of it.
+/// An acknowledged transaction as older stores kept it: its hash and the node's encoding of it.
 pub type MempoolEntry = ([u8; 32], Vec<u8>);
+
+/// An acknowledged transaction as the [`Journal`] stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// Its arrival sequence, the key: the order the node admitted it in, unique per transaction.
+    pub sequence: u64,
+    /// The transaction's hash.
+    pub hash: [u8; 32],
+    /// The node's encoding of the transaction.
+    pub bytes: Vec<u8>,
+}
 
 /// A leaf as stored: key and value bytes.
 pub type LeafBytes = (Vec<u8>, Vec<u8>);
@@ -430,8 +450,9 @@ pub const JOURNAL_FILE: &str = "mempool.redb";
 /// The page cache of the journal: it holds only what waits for a block.
 const JOURNAL_CACHE_BYTES: usize = 8 * 1024 * 1024;
 
-/// Acknowledged transactions not yet in a block, by hash, in `mempool.redb` beside the block
-/// store (see the crate doc): its writes never wait for a block's, nor a block's for them.
+/// Acknowledged transactions not yet in a block, by arrival sequence, in `mempool.redb` beside
+/// the block store (see the crate doc): its writes never wait for a block's, nor a block's for
+/// them.
 #[derive(Debug)]
 pub struct Journal {
     db: Database,
@@ -448,40 +469,92 @@ impl Journal {
             .set_cache_size(JOURNAL_CACHE_BYTES)
             .create(directory.join(JOURNAL_FILE))?;
         let write = db.begin_write()?;
-        write.open_table(MEMPOOL)?;
+        write.open_table(JOURNAL_WAITING)?;
         write.commit()?;
         Ok(Journal { db })
     }
 
-    /// In one durable write, records `entries` (hash and the node's encoding) and forgets
-    /// `forget`; returns the hashes of `forget` that were not stored.
-    pub fn write(
-        &self,
-        entries: &[MempoolEntry],
-        forget: &[[u8; 32]],
-    ) -> Result<Vec<[u8; 32]>, StoreError> {
+    /// In one durable write, records `entries` and forgets the entries of the sequences in
+    /// `forget` (those not stored are passed over). An entry whose sequence is stored replaces
+    /// it (the node writes a transaction sent again under its first sequence: the same entry).
+    pub fn write(&self, entries: &[JournalEntry], forget: &[u64]) -> Result<(), StoreError> {
         let mut write = self.db.begin_write()?;
         write.set_durability(Durability::Immediate)?;
-        let mut absent = Vec::new();
-        {
-            let mut mempool = write.open_table(MEMPOOL)?;
-            for (hash, entry) in entries {
-                mempool.insert(hash, entry.as_slice())?;
-            }
-            for hash in forget {
-                if mempool.remove(hash)?.is_none() {
-                    absent.push(*hash);
-                }
-            }
-        }
+        journal_put(&write, entries, forget)?;
         write.commit()?;
-        Ok(absent)
+        Ok(())
     }
 
-    /// Every acknowledged transaction not yet forgotten, by hash.
-    pub fn entries(&self) -> Result<Vec<MempoolEntry>, StoreError> {
-        mempool_entries(&self.db)
+    /// Every acknowledged transaction not yet forgotten, in arrival order.
+    pub fn entries(&self) -> Result<Vec<JournalEntry>, StoreError> {
+        let read = self.db.begin_read()?;
+        let table = read.open_table(JOURNAL_WAITING)?;
+        let mut out = Vec::new();
+        for entry in table.iter()? {
+            let (sequence, value) = entry?;
+            let (sequence, value) = (sequence.value(), value.value());
+            let (hash, bytes) = value.split_first_chunk::<32>().ok_or_else(|| {
+                StoreError::Corrupt(format!("journal entry {sequence} is shorter than a hash"))
+            })?;
+            out.push(JournalEntry { sequence, hash: *hash, bytes: bytes.to_vec() });
+        }
+        Ok(out)
     }
+
+    /// The acknowledged transactions a journal from before it was keyed by arrival holds, by
+    /// hash (the node moves them with [`Journal::replace_legacy`]).
+    pub fn legacy_entries(&self) -> Result<Vec<MempoolEntry>, StoreError> {
+        match mempool_entries(&self.db) {
+            Err(StoreError::Database(redb::Error::TableDoesNotExist(_))) => Ok(Vec::new()),
+            found => found,
+        }
+    }
+
+    /// In one durable write, records `moved` (the node's reading of [`Journal::legacy_entries`]
+    /// and of the block store's [`Store::mempool_entries`]) and deletes the journal's table of
+    /// before: a crash leaves its entries in one table or the other, never in neither.
+    pub fn replace_legacy(&self, moved: &[JournalEntry]) -> Result<(), StoreError> {
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::Immediate)?;
+        journal_put(&write, moved, &[])?;
+        write.delete_table(MEMPOOL)?;
+        write.commit()?;
+        Ok(())
+    }
+}
+
+/// [`Journal::write`]'s changes, in `write`, both in key order: admission's sequences mostly
+/// follow the last stored one, so inserts append to the table's last pages, and a run of
+/// consecutive sequences (a block takes transactions in arrival order) is removed as one range,
+/// its leaf pages rewritten once instead of each key looked up from the root.
+fn journal_put(
+    write: &redb::WriteTransaction,
+    entries: &[JournalEntry],
+    forget: &[u64],
+) -> Result<(), StoreError> {
+    let mut waiting = write.open_table(JOURNAL_WAITING)?;
+    let mut ordered: Vec<&JournalEntry> = entries.iter().collect();
+    ordered.sort_unstable_by_key(|entry| entry.sequence);
+    let mut value = Vec::new();
+    for entry in ordered {
+        value.clear();
+        value.extend_from_slice(&entry.hash);
+        value.extend_from_slice(&entry.bytes);
+        waiting.insert(entry.sequence, value.as_slice())?;
+    }
+    let mut forget = forget.to_vec();
+    forget.sort_unstable();
+    forget.dedup();
+    for run in forget.chunk_by(|a, b| a.checked_add(1) == Some(*b)) {
+        match run {
+            [one] => {
+                waiting.remove(one)?;
+            }
+            [first, .., last] => waiting.retain_in(*first..=*last, |_, _| false)?,
+            [] => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -558,6 +631,14 @@ mod tests {
         );
     }
 
+    fn entry(sequence: u64) -> JournalEntry {
+        JournalEntry { sequence, hash: [sequence as u8; 32], bytes: vec![sequence as u8, 7] }
+    }
+
+    fn sequences(journal: &Journal) -> Vec<u64> {
+        journal.entries().unwrap().iter().map(|entry| entry.sequence).collect()
+    }
+
     #[test]
     fn an_acknowledged_transaction_stays_in_the_journal_until_it_is_forgotten() {
         let dir = tempfile::tempdir().unwrap();
@@ -565,20 +646,54 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             store.commit(&batch(0)).unwrap();
             let journal = Journal::open(dir.path()).unwrap();
-            let waiting = vec![([1; 32], vec![7]), ([2; 32], vec![8])];
-            assert!(journal.write(&waiting, &[]).unwrap().is_empty());
+            // Admission's batches reach the writer in any order; the table keeps arrival order.
+            journal.write(&[entry(2), entry(1)], &[]).unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
         let journal = Journal::open(dir.path()).unwrap();
-        assert_eq!(journal.entries().unwrap().len(), 2, "it survives a reopen");
-        // Block 1 includes transaction [1; 32]: the block's write leaves the journal alone (no
-        // write waits for the other's), the node forgets it after.
+        assert_eq!(journal.entries().unwrap(), vec![entry(1), entry(2)], "it survives a reopen");
+        // Block 1 includes transaction 1: the block's write leaves the journal alone (no write
+        // waits for the other's), the node forgets it after.
         store.commit(&batch(1)).unwrap();
-        assert_eq!(journal.entries().unwrap().len(), 2);
-        let absent = journal.write(&[([3; 32], vec![9])], &[[1; 32], [4; 32]]).unwrap();
-        assert_eq!(absent, vec![[4; 32]], "forgetting what is not there says so");
-        assert_eq!(journal.entries().unwrap(), vec![([2; 32], vec![8]), ([3; 32], vec![9])]);
+        assert_eq!(sequences(&journal), vec![1, 2]);
+        journal.write(&[entry(3)], &[1, 9]).unwrap();
+        assert_eq!(journal.entries().unwrap(), vec![entry(2), entry(3)]);
         assert!(store.mempool_entries().unwrap().is_empty(), "nothing in the block store");
+    }
+
+    #[test]
+    fn forgetting_one_senders_transactions_as_ranges_leaves_every_other_waiting_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        journal.write(&(0..600).map(entry).collect::<Vec<_>>(), &[]).unwrap();
+        // A block took every sequence below 500 but 3 and 250..260 (senders waiting on others
+        // or past the block's limit), in no particular order, some twice.
+        let taken: Vec<u64> =
+            (0..500).rev().filter(|s| *s != 3 && !(250..260).contains(s)).chain([7, 7]).collect();
+        journal.write(&[], &taken).unwrap();
+        let left: Vec<u64> = [3].into_iter().chain(250..260).chain(500..600).collect();
+        assert_eq!(sequences(&journal), left);
+        // Single keys and runs, none of them stored, change nothing.
+        journal.write(&[], &[1, 2, 700, 701, 702]).unwrap();
+        assert_eq!(sequences(&journal), left);
+    }
+
+    #[test]
+    fn a_journal_keyed_by_hash_is_read_back_and_replaced_in_one_write() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let journal = Journal::open(dir.path()).unwrap();
+            assert!(journal.legacy_entries().unwrap().is_empty(), "a new journal has none");
+            // As journals wrote before they were keyed by arrival.
+            let write = journal.db.begin_write().unwrap();
+            write.open_table(MEMPOOL).unwrap().insert(&[5; 32], [0u8, 1].as_slice()).unwrap();
+            write.commit().unwrap();
+        }
+        let journal = Journal::open(dir.path()).unwrap();
+        assert_eq!(journal.legacy_entries().unwrap(), vec![([5; 32], vec![0, 1])]);
+        journal.replace_legacy(&[entry(5)]).unwrap();
+        assert!(journal.legacy_entries().unwrap().is_empty());
+        assert_eq!(journal.entries().unwrap(), vec![entry(5)]);
     }
 
     #[test]
