@@ -70,6 +70,12 @@ pub(crate) struct BenchNodeArgs {
     /// Transactions per request: 1 posts to `/v1/tx`, more to `/v1/txs`.
     #[arg(long, default_value_t = 1)]
     pub(crate) batch: usize,
+    /// Transactions per second to offer (0: each lane sends its next request as soon as its
+    /// previous one is answered). The requests are then due on an even schedule (the first of
+    /// every lane, then the second of every lane...), and a transaction's latency counts from
+    /// when its request was due, so a wait behind its lane's previous request is counted too.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) rate: u64,
     /// The node's block time in milliseconds.
     #[arg(long, default_value_t = 200)]
     pub(crate) block_time_ms: u64,
@@ -631,21 +637,29 @@ async fn load(
     // Every transaction sent, with when it was sent and whether the node acknowledged it.
     let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let submitting = Arc::new(AtomicBool::new(true));
+    let due = Arc::new(schedule(&lanes, args.rate));
     let sampler =
         tokio::spawn(sample_reads(client.clone(), read_paths(args, senders), submitting.clone()));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for lane in 0..lanes.len() {
-        let (clients, lanes, refused, sent) =
-            (clients.clone(), lanes.clone(), refused.clone(), sent.clone());
+        let (clients, lanes, refused, sent, due) =
+            (clients.clone(), lanes.clone(), refused.clone(), sent.clone(), due.clone());
         tasks.push(tokio::spawn(async move {
             let mut local = Vec::new();
             let mut refusals: BTreeMap<String, u64> = BTreeMap::new();
             // One after another: a sender's next nonce is sent only once its previous one was
             // answered (admission refuses a nonce that would wait on a gap).
-            for request in &lanes[lane] {
+            for (request, due) in lanes[lane].iter().zip(&due[lane]) {
                 let client = &clients[request.target];
-                let at = Instant::now();
+                let at = match due {
+                    Some(offset) => {
+                        let at = started + *offset;
+                        tokio::time::sleep_until(at.into()).await;
+                        at
+                    }
+                    None => Instant::now(),
+                };
                 let outcomes = submit(client, &request.batch).await;
                 for (hash, outcome) in request.hashes.iter().zip(outcomes) {
                     if let Err(code) = &outcome {
@@ -746,6 +760,7 @@ async fn load(
         "committed": latencies.len(),
         "concurrency": args.concurrency,
         "batch": args.batch,
+        "offered_tx_per_sec": if args.rate == 0 { serde_json::Value::Null } else { args.rate.into() },
         "block_time_ms": args.block_time_ms,
         "submit_tx_per_sec": (accepted as f64 / submit_secs).round(),
         "committed_tx_per_sec": (latencies.len() as f64 / commit_secs).round(),
@@ -813,6 +828,32 @@ fn plan(
         })
         .filter(|requests: &Vec<Request>| !requests.is_empty())
         .collect()
+}
+
+/// When each request of `lanes` is due after the load starts when `rate` transactions per
+/// second are offered (0: none is due at a set time, each lane sends as fast as it is
+/// answered). The requests take turns, the first of every lane, then the second of every
+/// lane, and so on (a lane's later requests carry its senders' later nonces); each is due once
+/// the transactions before it in that order have been offered at `rate`.
+fn schedule(lanes: &[Vec<Request>], rate: u64) -> Vec<Vec<Option<Duration>>> {
+    let mut due: Vec<Vec<Option<Duration>>> =
+        lanes.iter().map(|requests| vec![None; requests.len()]).collect();
+    if rate == 0 {
+        return due;
+    }
+    let turns = lanes.iter().map(Vec::len).max().unwrap_or(0);
+    let mut offered = 0u64;
+    for turn in 0..turns {
+        for (requests, due) in lanes.iter().zip(due.iter_mut()) {
+            let (Some(request), Some(slot)) = (requests.get(turn), due.get_mut(turn)) else {
+                continue;
+            };
+            let nanos = u128::from(offered) * 1_000_000_000 / u128::from(rate);
+            *slot = Some(Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX)));
+            offered += request.batch.len() as u64;
+        }
+    }
+    due
 }
 
 /// Submits `batch` (one to `/v1/tx`, more to `/v1/txs`): for each transaction, accepted or the
@@ -1173,6 +1214,7 @@ mod tests {
             senders: 3,
             concurrency: 1,
             batch: 1,
+            rate: 0,
             block_time_ms: 50,
             reads_secs: 0,
             accounts: 0,
@@ -1230,6 +1272,33 @@ mod tests {
             let id: u64 = path.strip_prefix("/v1/loans/").unwrap().parse().unwrap();
             assert!(id < 7, "{path}");
         }
+    }
+
+    #[test]
+    fn an_offered_rate_spaces_the_requests_evenly_turn_by_turn_across_lanes() {
+        let keys: Vec<SigningKey> =
+            (0..3).map(|i| SigningKey::from_seed(&format!("k/{i}"))).collect();
+        let transfer = Action::Transfer(Transfer {
+            asset: Asset::Stablecoin(USDC),
+            to: keys[0].address(),
+            amount: Amount(1),
+        });
+        // Sender i % 3 at nonce i / 3: lane 0 holds senders 0 and 2, lane 1 sender 1.
+        let signed: Vec<SignedTransaction> =
+            (0..9).map(|i| keys[i % 3].sign(CHAIN, (i / 3) as u64, &transfer)).collect();
+        let lanes = plan(signed, 3, 1, 2, 2);
+        let sizes: Vec<Vec<usize>> =
+            lanes.iter().map(|l| l.iter().map(|r| r.batch.len()).collect()).collect();
+        assert_eq!(sizes, [vec![2, 2, 2], vec![2, 1]]);
+        let ms = |due: &[Option<Duration>]| -> Vec<Option<u128>> {
+            due.iter().map(|d| d.map(|d| d.as_millis())).collect()
+        };
+        // 100 per second: 10 ms per transaction offered before, in the order of turns
+        // (lane 0, lane 1, lane 0, lane 1, lane 0).
+        let due = schedule(&lanes, 100);
+        assert_eq!(ms(&due[0]), [Some(0), Some(40), Some(70)]);
+        assert_eq!(ms(&due[1]), [Some(20), Some(60)]);
+        assert_eq!(schedule(&lanes, 0), [vec![None; 3], vec![None; 2]], "as fast as answered");
     }
 
     #[test]
