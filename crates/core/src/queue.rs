@@ -22,7 +22,7 @@ use crate::{
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
-    table::{ByOwner, Chunked, Owned, Slot, Table, TableIndex, component},
+    table::{ByOwner, Chunked, Owned, Slot, Table, TableIndex, Unordered, component},
     vault::{self, NavBasis},
 };
 use serde::{Deserialize, Serialize};
@@ -280,8 +280,9 @@ component! {
         /// [`Chunked`] order: an activated request without a bid has the largest key, and a
         /// round serves from the front.
         pub eligible: Table<(u128, RequestId), (), Chunked>,
-        /// Unserved requests per owner.
-        pub active_by_owner: Table<Address, u32>,
+        /// Unserved requests per owner. Read by owner only, iterated only to be encoded or
+        /// checked: no key order kept ([`Unordered`]), so a new owner costs no B-tree insert.
+        pub active_by_owner: Table<Address, u32, Unordered>,
         /// Every round, by number.
         pub rounds: Table<u64, RoundRecord>,
         /// Counters.
