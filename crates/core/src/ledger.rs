@@ -13,7 +13,7 @@ use crate::{
     math::Amount,
     points, result_codes,
     state::State,
-    table::{Table, component},
+    table::{Table, Unordered, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -106,17 +106,24 @@ component! {
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct LedgerState at "ledger" paths LedgerPaths {
         /// Users' USDai and sUSDai balances and points (every user that ever held either).
-        pub holdings: Table<Address, Holding>,
-        /// Every other non-zero balance: protocol accounts, stablecoins, TBILL.
-        pub balances: Table<(Account, Asset), Amount>,
+        /// Like every table here but `supply`, read by key on every path and iterated only
+        /// where order cannot matter (encoding and leaves sort the keys, checks, the points
+        /// leaderboard and totals): no key order kept ([`Unordered`]), so a new key costs no
+        /// B-tree insert and a key that goes no B-tree removal.
+        pub holdings: Table<Address, Holding, Unordered>,
+        /// Every other non-zero balance: protocol accounts, stablecoins, TBILL. A protocol
+        /// account's balance that falls to zero goes and comes back (the reserve's stablecoin,
+        /// at every mint).
+        pub balances: Table<(Account, Asset), Amount, Unordered>,
         /// Issued and burned per asset.
         pub supply: Table<Asset, Supply>,
         /// Addresses frozen by compliance (SPEC 4).
-        pub frozen: Table<Address, ()>,
+        pub frozen: Table<Address, (), Unordered>,
         /// Addresses verified by the KYC registrar.
-        pub kyc_verified: Table<Address, ()>,
-        /// Each address's next transaction nonce (absent means 0).
-        pub nonces: Table<Address, u64>,
+        pub kyc_verified: Table<Address, (), Unordered>,
+        /// Each address's next transaction nonce (absent means 0): a new sender's first
+        /// transaction adds one.
+        pub nonces: Table<Address, u64, Unordered>,
     }
 }
 

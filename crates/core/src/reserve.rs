@@ -43,7 +43,7 @@ use crate::{
     params::{PauseScope, Role},
     result_codes,
     state::State,
-    table::{ByOwner, Slot, Table, component},
+    table::{ByOwner, Slot, Table, Unordered, component},
     vault,
 };
 use alloy_primitives::U256;
@@ -200,10 +200,12 @@ component! {
         pub stablecoins: Table<Symbol, Stablecoin>,
         /// The T-bill index.
         pub tbill: Slot<TbillIndex>,
-        /// External transfer ids already credited.
-        pub credited_external_ids: Table<B256, ()>,
-        /// External transfer ids that confirmed a payout.
-        pub confirmed_external_ids: Table<B256, PayoutId>,
+        /// External transfer ids already credited. Read by id; iterated only to be encoded or
+        /// checked: no key order kept ([`Unordered`]; an id is a hash, so each new one would
+        /// land anywhere in a B-tree).
+        pub credited_external_ids: Table<B256, (), Unordered>,
+        /// External transfer ids that confirmed a payout (kept as the ids above).
+        pub confirmed_external_ids: Table<B256, PayoutId, Unordered>,
         /// Every payout.
         pub payouts: Table<PayoutId, Payout>,
         /// The next payout id.
@@ -215,8 +217,9 @@ component! {
         /// Mints and redemptions counted against their per-hour limits.
         pub flows: Slot<GatewayFlows>,
         /// Each account's mints and redemptions counted against its share of the limits
-        /// (only while a share below the whole limit applies).
-        pub account_flows: Table<Address, GatewayFlows>,
+        /// (only while a share below the whole limit applies). Read by account; iterated only
+        /// to be encoded or checked: no key order kept ([`Unordered`]).
+        pub account_flows: Table<Address, GatewayFlows, Unordered>,
         /// Deposits waiting for room to mint, first in first out by id (issue 16); indexed by
         /// owner (derived, not encoded).
         pub queued_deposits: Table<u64, QueuedDeposit, ByOwner<u64>>,

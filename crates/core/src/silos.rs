@@ -28,7 +28,7 @@ use crate::{
     params::Role,
     result_codes,
     state::State,
-    table::{Slot, Table, component},
+    table::{Slot, Table, Unordered, component},
 };
 use serde::{Deserialize, Serialize};
 
@@ -175,7 +175,9 @@ component! {
         /// Every silo.
         pub silos: Table<SiloId, Silo>,
         /// Senior principal outstanding per (silo, borrower), for the concentration limit.
-        pub borrower_exposure: Table<(SiloId, Address), Amount>,
+        /// Read by key; iterated only to be encoded or checked: no key order kept
+        /// ([`Unordered`]).
+        pub borrower_exposure: Table<(SiloId, Address), Amount, Unordered>,
         /// Who owns a silo's first-loss capital when that is not its curator: the curator who
         /// posted it, kept when a successor is assigned ([`capital_owner`]).
         pub capital_owners: Table<SiloId, Address>,
