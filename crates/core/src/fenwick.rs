@@ -6,8 +6,10 @@
 //! operations, so a round prices and pays its waiters without scanning the queue.
 //!
 //! Layout: node `i` (1-based) holds the sum of the values at indices `(i - lowbit(i), i]`.
-//! Only non-zero nodes are stored, so equal trees have equal encodings and a drained queue
-//! leaves no nodes behind. The tree covers indices `1..=capacity`, a power of two that doubles
+//! Only non-zero nodes are entries (leaves), so equal trees have equal encodings and a drained
+//! queue leaves no nodes behind. In memory they are kept in [`Nodes`]: dense windows per level
+//! where the queue's consecutive ids fill them, a map elsewhere, with a table's encoding,
+//! leaves and journal. The tree covers indices `1..=capacity`, a power of two that doubles
 //! when a larger index arrives; doubling costs one write, because the new top node covers
 //! everything and every other new node covers only empty indices.
 //!
@@ -16,9 +18,12 @@
 
 use crate::{
     math::Overflow,
-    table::{Journaled, Slot, Table, Unordered, component},
+    table::{Journaled, Slot, component},
 };
 use serde::{Deserialize, Serialize};
+
+mod nodes;
+pub use nodes::Nodes;
 
 /// Two sums kept side by side in one node (shares and count; fee per share and fee x time).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,10 +70,9 @@ component! {
     /// A sparse, journaled Fenwick tree of [`Sums`] over indices `1..=capacity`.
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct Fenwick {
-        /// Non-zero nodes by 1-based index.
-        /// Kept without a key order ([`Unordered`]): nodes are read and written by index
-        /// only, a few dozen per request a round serves, and iterated only to encode or check.
-        pub nodes: Table<u64, Sums, Unordered>,
+        /// Non-zero nodes by 1-based index: read and written by index only, a few dozen per
+        /// request a round serves, and listed only to encode or check.
+        pub nodes: Nodes,
         /// The number of indices covered: 0 (empty) or a power of two.
         pub capacity: Slot<u64>,
     }
@@ -80,32 +84,27 @@ impl Fenwick {
         *self.capacity.get()
     }
 
+    #[inline]
     fn node(&self, index: u64) -> Sums {
-        self.nodes.get(&index).copied().unwrap_or_default()
+        self.nodes.get(index)
     }
 
     fn set_node(&mut self, index: u64, value: Sums) {
-        if value.is_zero() {
-            self.nodes.remove(&index);
-        } else {
-            self.nodes.insert(index, value);
-        }
+        let Some(()) = self.nodes.write(index, |_| Some(value)) else {
+            unreachable!("a write that always gives a value cannot fail")
+        };
     }
 
-    /// Sets node `index` to `combine(its value, delta)` in one table lookup (a zero node is
-    /// not stored); `None` from `combine` leaves the node as it was and is returned.
+    /// Sets node `index` to `combine(its value, delta)` in one lookup (a zero node is not an
+    /// entry); `None` from `combine` leaves the node as it was and is returned.
+    #[inline]
     fn change_node(
         &mut self,
         index: u64,
         delta: Sums,
         combine: impl FnOnce(Sums, Sums) -> Option<Sums>,
     ) -> Option<()> {
-        self.nodes
-            .write_with(index, |old| {
-                let value = combine(old.copied().unwrap_or_default(), delta).ok_or(())?;
-                Ok::<_, ()>((!value.is_zero()).then_some(value))
-            })
-            .ok()
+        self.nodes.write(index, |old| combine(old, delta))
     }
 
     /// Makes the tree cover `index`, doubling its capacity as often as needed.
@@ -515,8 +514,7 @@ mod tests {
             }
             batched.sub_all(&mut taken);
             prop_assert!(batched == one_by_one);
-            let nodes = |tree: &Fenwick| tree.nodes.iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>();
-            prop_assert_eq!(nodes(&batched), nodes(&one_by_one));
+            prop_assert_eq!(batched.nodes.entries(), one_by_one.nodes.entries());
         }
 
         #[test]
@@ -567,8 +565,8 @@ mod tests {
                 tree.capacity(),
                 plain.iter().enumerate().filter(|(_, v)| **v > 0).map(|(i, v)| (i as u64, Sums(*v, 0))),
             ).expect("fits");
-            let firsts: Vec<(u64, u128)> = tree.nodes.iter().filter(|(_, s)| s.0 > 0).map(|(k, s)| (*k, s.0)).collect();
-            let rebuilt_firsts: Vec<(u64, u128)> = rebuilt.nodes.iter().map(|(k, s)| (*k, s.0)).collect();
+            let firsts: Vec<(u64, u128)> = tree.nodes.entries().into_iter().filter(|(_, s)| s.0 > 0).map(|(k, s)| (k, s.0)).collect();
+            let rebuilt_firsts: Vec<(u64, u128)> = rebuilt.nodes.entries().into_iter().map(|(k, s)| (k, s.0)).collect();
             prop_assert_eq!(firsts, rebuilt_firsts);
         }
     }

@@ -21,6 +21,7 @@ use crate::{
     table::{Component, LeafKey, LeafValue, LeafVisitor, LeafVisitorMut, Slot, Table, TableIndex},
 };
 use serde::{Serialize, de::DeserializeOwned};
+use std::hash::Hash;
 use std::{collections::BTreeMap, fmt};
 
 /// The byte between a table's path and an entry's key in a leaf key.
@@ -92,21 +93,62 @@ impl fmt::Display for LeafError {
 
 impl std::error::Error for LeafError {}
 
+/// A store whose entries are leaves as a [`Table`]'s are: one per entry, listed in key order,
+/// read by key, reported when committed writes touch them, written outside any transaction.
+/// A table is one; a Fenwick tree's nodes ([`crate::fenwick::Nodes`]) are kept in another,
+/// with the same leaves.
+pub trait LeafTable<K, V> {
+    /// Hands every entry to `visit`, in key order.
+    fn for_each_entry(&self, visit: impl FnMut(&K, &V));
+    /// The value at `key`.
+    fn get(&self, key: &K) -> Option<&V>;
+    /// The keys touched by committed writes since the last call, in key order.
+    fn take_touched(&mut self) -> Vec<K>;
+    /// Sets (`Some`) or removes (`None`) `key` outside any transaction (see
+    /// [`State::apply_leaves`]).
+    fn overwrite(&mut self, key: K, value: Option<V>);
+    /// Starts recording the keys committed writes touch.
+    fn track_changes(&mut self);
+}
+
+impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> LeafTable<K, V> for Table<K, V, I> {
+    fn for_each_entry(&self, mut visit: impl FnMut(&K, &V)) {
+        for (key, value) in self.iter() {
+            visit(key, value);
+        }
+    }
+
+    fn get(&self, key: &K) -> Option<&V> {
+        Table::get(self, key)
+    }
+
+    fn take_touched(&mut self) -> Vec<K> {
+        Table::take_touched(self)
+    }
+
+    fn overwrite(&mut self, key: K, value: Option<V>) {
+        Table::overwrite(self, key, value);
+    }
+
+    fn track_changes(&mut self) {
+        Table::track_changes(self);
+    }
+}
+
 /// Lists every leaf.
 #[derive(Default)]
 struct AllLeaves(Vec<Leaf>);
 
 impl LeafVisitor for AllLeaves {
-    fn table<K, V, I>(&mut self, path: &str, table: &Table<K, V, I>)
+    fn table<K, V, T>(&mut self, path: &str, table: &T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>,
+        T: LeafTable<K, V>,
     {
-        self.0.extend(table.iter().map(|(key, value)| Leaf {
-            key: table_leaf_key(path, key),
-            value: Some(encode(value)),
-        }));
+        table.for_each_entry(|key, value| {
+            self.0.push(Leaf { key: table_leaf_key(path, key), value: Some(encode(value)) });
+        });
     }
 
     fn slot<T: LeafValue>(&mut self, path: &str, slot: &Slot<T>) {
@@ -119,11 +161,11 @@ impl LeafVisitor for AllLeaves {
 struct Schema(Vec<(String, LeafKind)>);
 
 impl LeafVisitor for Schema {
-    fn table<K, V, I>(&mut self, path: &str, _: &Table<K, V, I>)
+    fn table<K, V, T>(&mut self, path: &str, _: &T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>,
+        T: LeafTable<K, V>,
     {
         self.0.push((path.to_string(), LeafKind::Table));
     }
@@ -141,11 +183,11 @@ struct ChangedLeaves {
 }
 
 impl LeafVisitorMut for ChangedLeaves {
-    fn table<K, V, I>(&mut self, path: &str, table: &mut Table<K, V, I>)
+    fn table<K, V, T>(&mut self, path: &str, table: &mut T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>,
+        T: LeafTable<K, V>,
     {
         for key in table.take_touched() {
             let value = if self.values { table.get(&key).map(encode) } else { None };
@@ -188,11 +230,11 @@ impl WriteLeaves<'_> {
 }
 
 impl LeafVisitorMut for WriteLeaves<'_> {
-    fn table<K, V, I>(&mut self, path: &str, table: &mut Table<K, V, I>)
+    fn table<K, V, T>(&mut self, path: &str, table: &mut T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>,
+        T: LeafTable<K, V>,
     {
         let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
         for (key, value) in entries {
@@ -232,11 +274,11 @@ struct ReadLeaves<'a> {
 }
 
 impl LeafVisitor for ReadLeaves<'_> {
-    fn table<K, V, I>(&mut self, path: &str, table: &Table<K, V, I>)
+    fn table<K, V, T>(&mut self, path: &str, table: &T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>,
+        T: LeafTable<K, V>,
     {
         let Some(entries) = self.by_path.remove(path.as_bytes()) else { return };
         for (key, index) in entries {
@@ -272,11 +314,11 @@ impl LeafVisitor for ReadLeaves<'_> {
 struct TrackChanges;
 
 impl LeafVisitorMut for TrackChanges {
-    fn table<K, V, I>(&mut self, _: &str, table: &mut Table<K, V, I>)
+    fn table<K, V, T>(&mut self, _: &str, table: &mut T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>,
+        T: LeafTable<K, V>,
     {
         table.track_changes();
     }

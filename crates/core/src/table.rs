@@ -24,6 +24,7 @@
 //! not compared, so it changes no state root and needs no format change.
 
 use crate::chunked_keys::ChunkedKeys;
+use crate::leaves::LeafTable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de::DeserializeOwned};
 use std::collections::hash_map::Entry as HashEntry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -1000,24 +1001,24 @@ pub trait Component: Journaled {
 
 /// What sees every table and slot of a component, read-only.
 pub trait LeafVisitor {
-    /// The table at `path`.
-    fn table<K, V, I>(&mut self, path: &str, table: &Table<K, V, I>)
+    /// The table at `path` (a [`Table`], or another store with a table's leaves).
+    fn table<K, V, T>(&mut self, path: &str, table: &T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>;
+        T: LeafTable<K, V>;
     /// The slot at `path`.
     fn slot<T: LeafValue>(&mut self, path: &str, slot: &Slot<T>);
 }
 
 /// What sees every table and slot of a component, writable.
 pub trait LeafVisitorMut {
-    /// The table at `path`.
-    fn table<K, V, I>(&mut self, path: &str, table: &mut Table<K, V, I>)
+    /// The table at `path` (a [`Table`], or another store with a table's leaves).
+    fn table<K, V, T>(&mut self, path: &str, table: &mut T)
     where
         K: LeafKey,
         V: LeafValue,
-        I: TableIndex<K, V>;
+        T: LeafTable<K, V>;
     /// The slot at `path`.
     fn slot<T: LeafValue>(&mut self, path: &str, slot: &mut Slot<T>);
 }
