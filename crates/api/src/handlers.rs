@@ -265,6 +265,8 @@ mod tests {
         let parsed = parsed.unwrap();
         assert_eq!(parsed["class"], "gpu.h100-sxm");
         assert_eq!((parsed["limit"].as_str(), parsed["after"].as_str()), ("5", ""));
+        // A name is decoded before it is judged: `clas%73` is `class`, allowed; `sort` is not.
+        assert_eq!(query(Some("clas%73=x".into()), &["class"]).unwrap()["class"], "x");
         let Err(refused) = query(Some("clas%73=x&sort=1".into()), &["class"]) else {
             panic!("an unknown parameter was accepted")
         };

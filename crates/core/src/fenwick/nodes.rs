@@ -96,6 +96,14 @@ impl Window {
     }
 }
 
+/// Whether a window's tail of `span` slots holding `nonzero` non-zero nodes is dense enough to
+/// keep as a window after a cut: at most 3 times its non-zero slots plus half [`WINDOW_SLACK`],
+/// so the next cut needs a quarter of its nodes emptied first. [`Nodes::tidy`]'s cuts and a
+/// decoded tree's layout use this one rule, so a decoded state is laid out as a tidied one.
+fn tail_dense_enough(span: usize, nonzero: usize) -> bool {
+    2 * span <= 6 * nonzero + WINDOW_SLACK
+}
+
 /// The index of the node at `position` of `level`.
 #[inline(always)]
 fn index_of(level: usize, position: u64) -> u64 {
@@ -344,9 +352,8 @@ impl Nodes {
         }
     }
 
-    /// Keeps of `level`'s window the longest tail at most 3 times its non-zero slots plus half
-    /// [`WINDOW_SLACK`] long (so the next cut needs a quarter of its nodes emptied first); the
-    /// nodes before it move to the map.
+    /// Keeps of `level`'s window its longest tail that is [`tail_dense_enough`]; the nodes
+    /// before it move to the map.
     fn cut_to_dense_tail(&mut self, level: usize) {
         let window = &mut self.windows[level];
         let len = window.slots.len();
@@ -354,7 +361,7 @@ impl Nodes {
         let mut cut = len;
         for (offset, slot) in window.slots.iter().enumerate().rev() {
             nonzero_in_tail += usize::from(!slot.is_zero());
-            if 2 * (len - offset) <= 6 * nonzero_in_tail + WINDOW_SLACK {
+            if tail_dense_enough(len - offset, nonzero_in_tail) {
                 cut = offset;
             }
         }
@@ -454,9 +461,9 @@ impl Nodes {
             let last = positions.last().map_or(0, |&(position, _)| position);
             let tail = (0..positions.len())
                 .find(|&at| {
-                    let span = last - positions[at].0 + 1;
-                    let nonzero = (positions.len() - at) as u64;
-                    2 * span <= 6 * nonzero + WINDOW_SLACK as u64
+                    // A span beyond usize is never dense enough (it cannot be allocated).
+                    let span = usize::try_from(last - positions[at].0 + 1).unwrap_or(usize::MAX);
+                    tail_dense_enough(span.min(usize::MAX / 2), positions.len() - at)
                 })
                 .unwrap_or(positions.len());
             for &(position, value) in &positions[..tail] {
