@@ -12,6 +12,7 @@
 
 pub mod action;
 pub mod chunked_keys;
+pub mod dense_table;
 pub mod error;
 pub mod estimate;
 pub mod event;

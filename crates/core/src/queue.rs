@@ -13,6 +13,7 @@
 
 use crate::{
     action::ActionHandler,
+    dense_table::{DenseKey, DenseTable},
     error::TxError,
     event::Event,
     fenwick::{Fenwick, Sums},
@@ -135,6 +136,20 @@ impl Owned for RedemptionRequest {
 /// The derived indexes of the `requests` table: by owner, and the listed ones.
 pub type RequestIndex = (ByOwner<RequestId>, Listed);
 
+/// Request ids are consecutive: the requests are kept in a [`DenseTable`], a request next to
+/// the one made before it.
+impl DenseKey for RequestId {
+    #[inline(always)]
+    fn position(self) -> u64 {
+        self.0
+    }
+
+    #[inline(always)]
+    fn at(position: u64) -> Self {
+        RequestId(position)
+    }
+}
+
 /// The ids of the requests listed for sale, in id order (derived): the listings are read
 /// without walking the queue.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -146,7 +161,7 @@ impl Listed {
     /// Whether this index is what a scan of `requests` gives.
     pub fn equals_scan(
         &self,
-        requests: &Table<RequestId, RedemptionRequest, RequestIndex>,
+        requests: &DenseTable<RequestId, RedemptionRequest, RequestIndex>,
     ) -> bool {
         let scanned = requests.iter().filter(|(_, r)| r.listing_price.is_some()).map(|(id, _)| *id);
         self.ids.iter().copied().eq(scanned)
@@ -270,8 +285,10 @@ component! {
     #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
     pub struct QueueState at "queue" paths QueuePaths {
         /// Every request not yet fully served and claimed; indexed by owner (derived, not
-        /// encoded: an account's requests are read without walking the others').
-        pub requests: Table<RequestId, RedemptionRequest, RequestIndex>,
+        /// encoded: an account's requests are read without walking the others'). Kept by id
+        /// in a [`DenseTable`] (a table's entries, encoding and leaves): a round's activated
+        /// run and served front are neighbours in memory, not records at random buckets.
+        pub requests: DenseTable<RequestId, RedemptionRequest, RequestIndex>,
         /// Requests in their notice period, by (eligible time, id). Its keys are kept in
         /// [`Chunked`] order: a new request's key is almost always the largest (the notice
         /// period is the same for all) and activation takes them from the front.
