@@ -138,13 +138,7 @@ impl Fenwick {
         // total: if it does not overflow, no node does, so checking it first keeps a failed
         // add from leaving the tree half-updated.
         self.node(capacity).checked_add(delta)?;
-        let mut node = index;
-        while node <= capacity {
-            self.change_node(node, delta, |value, delta| value.checked_add(delta).ok())
-                .ok_or(Overflow)?;
-            node += lowbit(node);
-        }
-        Ok(())
+        self.nodes.add_along_path(index, capacity, delta).map_err(|_| Overflow)
     }
 
     /// Subtracts `delta` at `index`. Panics if the tree holds less there: callers subtract only
@@ -152,12 +146,20 @@ impl Fenwick {
     pub fn sub(&mut self, index: u64, delta: Sums) {
         let capacity = self.capacity();
         assert!(index >= 1 && index <= capacity, "fenwick index {index} out of 1..={capacity}");
-        let mut node = index;
-        while node <= capacity {
-            let changed =
-                self.change_node(node, delta, |value, delta| value.checked_sub(delta).ok());
-            let Some(()) = changed else { panic!("fenwick node {node} would go negative") };
-            node += lowbit(node);
+        if delta.is_zero() {
+            // Nothing changes, but every non-zero node on the path is journaled (and reported
+            // as touched), as a write of its own value is.
+            let mut node = index;
+            while node <= capacity {
+                let Some(()) = self.change_node(node, delta, |value, _| Some(value)) else {
+                    unreachable!("a write that always gives a value cannot fail")
+                };
+                node += lowbit(node);
+            }
+            return;
+        }
+        if let Err(node) = self.nodes.sub_along_path(index, capacity, delta) {
+            panic!("fenwick node {node} would go negative");
         }
     }
 

@@ -9,7 +9,7 @@ use crate::{
     action::ActionHandler,
     error::TxError,
     event::Event,
-    ids::{Account, Address, Asset},
+    ids::{Account, Address, Asset, ProtocolAccount},
     math::Amount,
     points, result_codes,
     state::State,
@@ -373,12 +373,37 @@ pub fn burn(
 ///
 /// Until `write`, the ledger still holds the balances from before the first posting: while
 /// postings are pending their balances are read here, never from the ledger.
-#[derive(Debug, Default)]
+///
+/// The few balances and supplies are kept in place (a round posts to three accounts and one
+/// supply, its settlement to two accounts), so a run of postings allocates nothing.
+#[derive(Debug)]
 pub(crate) struct Postings {
-    /// Balances read so far, with whether a posting changed them.
-    balances: Vec<((Account, Asset), Amount, bool)>,
-    /// Supplies read so far, with whether a posting changed them.
-    supplies: Vec<(Asset, Supply, bool)>,
+    /// Balances read so far (the first `balances_read`), with whether a posting changed them.
+    balances: [((Account, Asset), Amount, bool); POSTINGS_BALANCES_MAX],
+    balances_read: usize,
+    /// Supplies read so far (the first `supplies_read`), with whether a posting changed them.
+    supplies: [(Asset, Supply, bool); POSTINGS_SUPPLIES_MAX],
+    supplies_read: usize,
+}
+
+/// The most balances one [`Postings`] holds (a round's serving reads three).
+const POSTINGS_BALANCES_MAX: usize = 4;
+
+/// The most supplies one [`Postings`] holds (a round's serving reads one).
+const POSTINGS_SUPPLIES_MAX: usize = 2;
+
+impl Default for Postings {
+    fn default() -> Self {
+        // Places not yet read hold a placeholder that is never read.
+        let unread =
+            ((Account::Protocol(ProtocolAccount::Vault), Asset::Usdai), Amount::ZERO, false);
+        Postings {
+            balances: [unread; POSTINGS_BALANCES_MAX],
+            balances_read: 0,
+            supplies: [(Asset::Usdai, Supply::default(), false); POSTINGS_SUPPLIES_MAX],
+            supplies_read: 0,
+        }
+    }
 }
 
 /// The place of a balance in a [`Postings`], taken once for a run of postings to the same
@@ -401,24 +426,32 @@ impl Postings {
         let account = account.into();
         debug_assert!(holding_key(account, asset).is_none(), "postings hold plain balances");
         let key = (account, asset);
-        match self.balances.iter().position(|(held, _, _)| *held == key) {
+        let read = &self.balances[..self.balances_read];
+        match read.iter().position(|(held, _, _)| *held == key) {
             Some(at) => BalanceSlot(at),
             None => {
+                let at = self.balances_read;
+                assert!(at < POSTINGS_BALANCES_MAX, "postings hold {at} balances at most");
                 let amount = state.ledger.balances.get(&key).copied().unwrap_or_default();
-                self.balances.push((key, amount, false));
-                BalanceSlot(self.balances.len() - 1)
+                self.balances[at] = (key, amount, false);
+                self.balances_read += 1;
+                BalanceSlot(at)
             }
         }
     }
 
     /// The slot of `asset`'s supply, read from the ledger the first time.
     pub(crate) fn supply_slot(&mut self, state: &State, asset: Asset) -> SupplySlot {
-        match self.supplies.iter().position(|(held, _, _)| *held == asset) {
+        let read = &self.supplies[..self.supplies_read];
+        match read.iter().position(|(held, _, _)| *held == asset) {
             Some(at) => SupplySlot(at),
             None => {
+                let at = self.supplies_read;
+                assert!(at < POSTINGS_SUPPLIES_MAX, "postings hold {at} supplies at most");
                 let supply = state.ledger.supply.get(&asset).copied().unwrap_or_default();
-                self.supplies.push((asset, supply, false));
-                SupplySlot(self.supplies.len() - 1)
+                self.supplies[at] = (asset, supply, false);
+                self.supplies_read += 1;
+                SupplySlot(at)
             }
         }
     }
@@ -492,12 +525,12 @@ impl Postings {
 
     /// Writes what the postings changed to the ledger.
     pub(crate) fn write(self, state: &mut State) {
-        for ((account, asset), amount, changed) in self.balances {
+        for &((account, asset), amount, changed) in &self.balances[..self.balances_read] {
             if changed {
                 state.ledger.set_balance(account, asset, amount);
             }
         }
-        for (asset, supply, changed) in self.supplies {
+        for &(asset, supply, changed) in &self.supplies[..self.supplies_read] {
             if changed {
                 state.ledger.supply.insert(asset, supply);
             }

@@ -553,25 +553,63 @@ impl ActionHandler for Claim {
     }
 }
 
+/// A servicing round's working lists: the waiting keys it activates, the Fenwick changes of
+/// its activations and then of its served shares, and its served requests. The round takes
+/// them out of the state and gives them back cleared, so the rounds after the first allocate
+/// none of them (a round of one request allocated four). Not state: always empty between
+/// transactions (a failed round drops them, the next starts from empty lists), and what they
+/// keep is bounded by [`ROUND_SCRATCH_KEPT`] entries each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RoundScratch {
+    due: Vec<(u64, RequestId)>,
+    changes: Vec<(u64, Sums)>,
+    served: Vec<ServedPart>,
+}
+
+/// The entries each of a [`RoundScratch`]'s lists keeps room for after a round (a round of
+/// [`ROUND_REQUESTS_MAX`] fits; a larger activation gives the rest back).
+const ROUND_SCRATCH_KEPT: usize = ROUND_REQUESTS_MAX as usize;
+
+impl RoundScratch {
+    /// Empties the lists, keeping at most [`ROUND_SCRATCH_KEPT`] entries of room each.
+    fn cleared(mut self) -> RoundScratch {
+        self.due.clear();
+        self.changes.clear();
+        self.served.clear();
+        self.due.shrink_to(ROUND_SCRATCH_KEPT);
+        self.changes.shrink_to(ROUND_SCRATCH_KEPT);
+        self.served.shrink_to(ROUND_SCRATCH_KEPT);
+        self
+    }
+}
+
+/// The events a round makes room for before its first: a round of one or two requests (their
+/// wait-fee credits, burns, payouts, services, fee charges and transfers, and the round's own)
+/// then grows the buffer once, not three times.
+const ROUND_EVENTS_FIRST: usize = 16;
+
 /// Moves requests whose notice period has ended into the eligible index; each starts
-/// accruing wait-fees from the index as it stands now.
-fn activate_eligible(state: &mut State) -> Result<(), TxError> {
+/// accruing wait-fees from the index as it stands now. Uses `scratch`'s `due` and `changes`
+/// (empty on entry and on return).
+fn activate_eligible(state: &mut State, scratch: &mut RoundScratch) -> Result<(), TxError> {
     let now = state.now();
-    let due: Vec<(u64, RequestId)> = state
-        .queue
-        .waiting
-        .range(..=(now, RequestId(u64::MAX)))
-        .take(ROUND_ACTIVATIONS_MAX)
-        .map(|(key, _)| *key)
-        .collect();
+    let due = &mut scratch.due;
+    due.extend(
+        state
+            .queue
+            .waiting
+            .range(..=(now, RequestId(u64::MAX)))
+            .take(ROUND_ACTIVATIONS_MAX)
+            .map(|(key, _)| *key),
+    );
     // The wait-fee index is zero at every id from the last one a round paid at on: for a run
     // of activations (usually the newest requests, above it) one descent spares each its walk.
     let index_zero_from = (due.len() >= ACTIVATIONS_INDEX_DESCENT_MIN)
         .then(|| state.queue.wait_fee_index.last_nonzero().unwrap_or(0));
     // Their shares move from the waiting tree to the eligible one in one batch per tree, each
     // node written once (nothing below reads either tree).
-    let mut moved: Vec<(u64, Sums)> = Vec::with_capacity(due.len());
-    for key in due {
+    let moved = &mut scratch.changes;
+    for key in due.drain(..) {
         state.queue.waiting.remove(&key);
         let id = key.1;
         let index_snapshot = match index_zero_from {
@@ -590,8 +628,10 @@ fn activate_eligible(state: &mut State) -> Result<(), TxError> {
         moved.push((fenwick_index(id), shares));
         state.queue.eligible.insert(priority_key, ());
     }
-    state.queue.waiting_shares.sub_all(&mut moved);
-    state.queue.eligible_shares.add_all(&mut moved)?;
+    state.queue.waiting_shares.sub_all(moved);
+    let added = state.queue.eligible_shares.add_all(moved);
+    moved.clear();
+    added?;
     Ok(())
 }
 
@@ -837,12 +877,15 @@ impl ActionHandler for ServiceQueue {
         {
             return Err(QueueError::RoundIntervalNotElapsed.into());
         }
-        activate_eligible(state)?;
+        // The buffer a round's events go to, and its working lists, are grown once and kept.
+        state.events.reserve(ROUND_EVENTS_FIRST);
+        let mut scratch = std::mem::take(&mut state.round_scratch);
+        activate_eligible(state, &mut scratch)?;
         let liquidity = round_liquidity(state)?;
         let mut left = liquidity;
         let mut served_shares = Amount::ZERO;
         let mut served_assets = Amount::ZERO;
-        let mut served: Vec<ServedPart> = Vec::new();
+        let served = &mut scratch.served;
         let basis = NavBasis::at(state);
         let mut postings = Postings::default();
         let accounts = RoundAccounts::at(state, &mut postings);
@@ -866,13 +909,11 @@ impl ActionHandler for ServiceQueue {
         postings.write(state);
         // The served shares leave the eligible tree in one batch, each node written once:
         // serving reads the tree nowhere, the round's pricing below does.
-        let mut taken: Vec<(u64, Sums)> = served
-            .iter()
-            .map(|part| {
-                (fenwick_index(part.id), Sums(part.shares.0, u128::from(part.fully_served)))
-            })
-            .collect();
-        state.queue.eligible_shares.sub_all(&mut taken);
+        let taken = &mut scratch.changes;
+        taken.extend(served.iter().map(|part| {
+            (fenwick_index(part.id), Sums(part.shares.0, u128::from(part.fully_served)))
+        }));
+        state.queue.eligible_shares.sub_all(taken);
         if served.len() == max_requests as usize
             && max_requests < ROUND_REQUESTS_MAX
             && round_could_serve_more(state, left)?
@@ -888,7 +929,7 @@ impl ActionHandler for ServiceQueue {
             requests_served: served.len() as u32,
             ..RoundRecord::default()
         };
-        qev::settle_round(state, &served, &mut record)?;
+        qev::settle_round(state, served, &mut record)?;
         sweep_orphaned_vault_assets(state)?;
         // A request whose last shares were worth less than one USDai unit (possible once a share
         // unit is priced below 1, after a loss) was served for nothing and is owed nothing: forget
@@ -905,6 +946,29 @@ impl ActionHandler for ServiceQueue {
         globals.last_round_at = Some(now);
         state.queue.rounds.insert(record.round, record.clone());
         state.emit(Event::QueueRoundServiced { record });
+        state.round_scratch = scratch.cleared();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A round that activated the most requests a round may (its lists grew to 100,000
+    /// entries) leaves room for a round of [`ROUND_REQUESTS_MAX`] in the state, not for it.
+    #[test]
+    fn a_round_keeps_room_for_the_largest_round_not_for_its_largest_activation() {
+        let mut scratch = RoundScratch::default();
+        scratch.due.resize(ROUND_ACTIVATIONS_MAX, (0, RequestId(0)));
+        scratch.changes.resize(ROUND_ACTIVATIONS_MAX, (1, Sums(1, 1)));
+        let part = ServedPart { id: RequestId(0), shares: Amount(1), fully_served: true };
+        scratch.served.resize(ROUND_REQUESTS_MAX as usize, part);
+        let kept = scratch.cleared();
+        assert_eq!(kept, RoundScratch::default(), "empty between transactions");
+        for room in [kept.due.capacity(), kept.changes.capacity(), kept.served.capacity()] {
+            assert!(room <= ROUND_SCRATCH_KEPT, "{room} entries of room kept");
+        }
+        assert!(kept.served.capacity() >= ROUND_SCRATCH_KEPT, "a full round's room is kept");
     }
 }

@@ -1,8 +1,9 @@
 //! The whole protocol state, its genesis, its journal and its canonical hash.
 //!
 //! Guarantees: [`State`] is every component's state and nothing else (no cache, no interior
-//! mutability), declared once with `table::component!`, so commit and rollback cover every
-//! field. Its canonical encoding is postcard over the components in declaration order, maps
+//! mutability; its transient fields, the transaction's events and a round's empty working
+//! lists, are not state), declared once with `table::component!`, so commit and rollback
+//! cover every field. Its canonical encoding is postcard over the components in declaration order, maps
 //! in key order; [`State::state_hash`] is its keccak-256, so equal states hash equally on every
 //! machine. [`STATE_FORMAT`] names the encoding: a node refuses a stored state of another
 //! format instead of misreading it. A genesis is checked before it becomes a state
@@ -112,6 +113,11 @@ component! {
         /// them to the caller, which drops them with the transaction).
         #[serde(skip)]
         pub(crate) events: Vec<Event>,
+        /// A servicing round's working lists, kept so that rounds after the first allocate
+        /// none (not part of the state: empty between transactions, see
+        /// [`crate::queue::RoundScratch`]).
+        #[serde(skip)]
+        pub(crate) round_scratch: crate::queue::RoundScratch,
     }
 }
 

@@ -23,7 +23,7 @@
 //! entry, so equal trees have equal encodings and leaves whatever their windows (proptest
 //! `the_store_reads_encodes_rolls_back_and_reports_as_a_table_does` against the table).
 
-use super::Sums;
+use super::{CAPACITY_MAX, Sums};
 use crate::leaves::LeafTable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::hash_map::Entry as HashEntry;
@@ -185,6 +185,84 @@ impl Nodes {
             self.undo.push((index, old));
             return Some(());
         }
+        self.write_outside_windows(index, change)
+    }
+
+    /// Adds `delta` (not zero) to every node on the update path of `index` up to `capacity`
+    /// (`index`, then `+ lowbit` each step), journaled as [`Nodes::write`] does; `Err(node)`
+    /// names the first node that would overflow, the nodes before it written. One loop, the
+    /// window case inline: with `delta` not zero, a node's new value is never zero, so only
+    /// the old one is tested (a node becomes non-zero) and each node is journaled.
+    #[inline]
+    pub fn add_along_path(&mut self, index: u64, capacity: u64, delta: Sums) -> Result<(), u64> {
+        self.change_along_path::<true>(index, capacity, delta)
+    }
+
+    /// Subtracts `delta` (not zero) from every node on the update path of `index` up to
+    /// `capacity`, as [`Nodes::add_along_path`] adds; `Err(node)` names the first node that
+    /// would go negative. Every node it changes was not zero (it held at least `delta`), so
+    /// only the new value is tested (a node emptied).
+    #[inline]
+    pub fn sub_along_path(&mut self, index: u64, capacity: u64, delta: Sums) -> Result<(), u64> {
+        self.change_along_path::<false>(index, capacity, delta)
+    }
+
+    #[inline(always)]
+    fn change_along_path<const ADD: bool>(
+        &mut self,
+        index: u64,
+        capacity: u64,
+        delta: Sums,
+    ) -> Result<(), u64> {
+        debug_assert!(!delta.is_zero(), "a path change of zero journals nothing");
+        let combine = |old: Sums| match ADD {
+            true => old.checked_add(delta).ok(),
+            false => old.checked_sub(delta).ok(),
+        };
+        assert!(index >= 1 && capacity <= CAPACITY_MAX, "a path from {index} up to {capacity}");
+        let mut node = index;
+        while node <= capacity {
+            // 1 <= node <= 2^62: its level is at most 62, so the shift is below 64.
+            let level = node.trailing_zeros() as usize;
+            let position = node >> (level + 1);
+            if let Some(window) = self.windows.get_mut(level)
+                && let Some(slot) = window.slot_mut(position)
+            {
+                let old = *slot;
+                let Some(value) = combine(old) else { return Err(node) };
+                *slot = value;
+                if ADD {
+                    // `value` >= `delta`, which is not zero.
+                    if old.is_zero() {
+                        window.nonzero += 1;
+                        self.len += 1;
+                    }
+                } else if value.is_zero() {
+                    // `old` >= `delta` was not zero. A node emptied: its window may need
+                    // trimming at the commit.
+                    self.written_levels |= 1 << level;
+                    window.nonzero -= 1;
+                    self.len -= 1;
+                }
+                self.undo.push((node, old));
+            } else if self.write_outside_windows(node, combine).is_none() {
+                return Err(node);
+            }
+            node += node & node.wrapping_neg();
+        }
+        Ok(())
+    }
+
+    /// [`Nodes::write`] of a node outside its level's window: appended to the window when it
+    /// comes just after it, else written by [`Nodes::write_cold`].
+    #[inline]
+    fn write_outside_windows(
+        &mut self,
+        index: u64,
+        change: impl FnOnce(Sums) -> Option<Sums>,
+    ) -> Option<()> {
+        let level = index.trailing_zeros() as usize;
+        let position = index.checked_shr(level as u32 + 1).unwrap_or(0);
         // Next: a new node just after its level's window (a new request's, activated ones'),
         // appended when the map holds nothing it could be.
         if self.sparse.is_empty()
@@ -204,7 +282,7 @@ impl Nodes {
         self.write_cold(index, change)
     }
 
-    /// [`Nodes::write`] of a node outside its level's window.
+    /// [`Nodes::write`] of a node neither in its level's window nor just after it.
     #[inline(never)]
     fn write_cold(&mut self, index: u64, change: impl FnOnce(Sums) -> Option<Sums>) -> Option<()> {
         let level = index.trailing_zeros() as usize;
@@ -689,6 +767,118 @@ mod tests {
                 prop_assert!(decoded == nodes);
             }
         }
+    }
+
+    /// A change along an update path, or a commit or rollback.
+    #[derive(Clone, Debug)]
+    enum PathOp {
+        Add {
+            index: u64,
+            delta: Sums,
+        },
+        /// Takes `delta` off the path of an index added before, if any.
+        Sub {
+            pick: usize,
+            delta: Sums,
+        },
+        Commit,
+        Rollback,
+    }
+
+    fn path_op() -> impl Strategy<Value = PathOp> {
+        let delta = (0u128..4, 0u128..3).prop_map(|(a, b)| Sums(a, b));
+        prop_oneof![
+            6 => (prop_oneof![3 => 1u64..300, 1 => 1u64..=4096], delta.clone())
+                .prop_map(|(index, delta)| PathOp::Add { index, delta }),
+            4 => (any::<usize>(), delta).prop_map(|(pick, delta)| PathOp::Sub { pick, delta }),
+            2 => Just(PathOp::Commit),
+            1 => Just(PathOp::Rollback),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// `add_along_path` and `sub_along_path` leave the nodes, the journal (rollback) and the
+        /// touched indices exactly as a `write` of each node on the path does, windows and map
+        /// alike (indices up to 4096 in a tree of 4096, sparse enough to use the map).
+        #[test]
+        fn a_change_along_a_path_is_the_writes_of_its_nodes(
+            ops in proptest::collection::vec(path_op(), 1..150),
+        ) {
+            let capacity = 4096u64;
+            let mut along = Nodes::default();
+            let mut by_node = Nodes::default();
+            along.track_changes();
+            by_node.track_changes();
+            // What each index holds (committed or not), so a subtraction takes at most that.
+            let mut held: Vec<(u64, Sums)> = Vec::new();
+            let mut held_committed = held.clone();
+            for op in ops {
+                match op {
+                    PathOp::Add { index, delta } => {
+                        if delta.is_zero() {
+                            continue;
+                        }
+                        prop_assert_eq!(along.add_along_path(index, capacity, delta), Ok(()));
+                        let mut node = index;
+                        while node <= capacity {
+                            let added = by_node.write(node, |old| old.checked_add(delta).ok());
+                            prop_assert_eq!(added, Some(()));
+                            node += node & node.wrapping_neg();
+                        }
+                        held.push((index, delta));
+                    }
+                    PathOp::Sub { pick, delta } => {
+                        if held.is_empty() {
+                            continue;
+                        }
+                        let at = pick % held.len();
+                        let (index, has) = held[at];
+                        let delta = Sums(delta.0.min(has.0), delta.1.min(has.1));
+                        if delta.is_zero() {
+                            continue;
+                        }
+                        prop_assert_eq!(along.sub_along_path(index, capacity, delta), Ok(()));
+                        let mut node = index;
+                        while node <= capacity {
+                            let taken = by_node.write(node, |old| old.checked_sub(delta).ok());
+                            prop_assert_eq!(taken, Some(()));
+                            node += node & node.wrapping_neg();
+                        }
+                        held[at].1 = has.checked_sub(delta).expect("at most what it holds");
+                    }
+                    PathOp::Commit => {
+                        along.commit();
+                        by_node.commit();
+                        along.assert_consistent(true);
+                        prop_assert_eq!(along.take_touched(), by_node.take_touched());
+                        held_committed = held.clone();
+                    }
+                    PathOp::Rollback => {
+                        along.rollback();
+                        by_node.rollback();
+                        along.assert_consistent(true);
+                        held = held_committed.clone();
+                    }
+                }
+                prop_assert_eq!(along.entries(), by_node.entries());
+                prop_assert_eq!(along.len(), by_node.len());
+            }
+        }
+    }
+
+    #[test]
+    fn taking_more_than_a_path_holds_names_the_node_and_a_full_node_cannot_overflow() {
+        let mut nodes = Nodes::default();
+        nodes.add_along_path(3, 8, Sums(5, 1)).expect("fits");
+        // Node 3 holds (5, 1); 4 and 8 too. Taking (6, 1) fails at 3, changing nothing.
+        assert_eq!(nodes.sub_along_path(3, 8, Sums(6, 1)), Err(3));
+        assert_eq!(nodes.entries(), vec![(3, Sums(5, 1)), (4, Sums(5, 1)), (8, Sums(5, 1))]);
+        // Node 2 is empty; 4 and 8 hold (5, 1): index 2's path fails at 4 once 2 is written.
+        assert_eq!(nodes.add_along_path(2, 8, Sums(u128::MAX, 0)), Err(4));
+        nodes.rollback();
+        assert!(nodes.is_empty(), "a rollback undoes the writes before the failed node too");
     }
 
     #[test]
