@@ -25,6 +25,7 @@ pub mod mempool;
 mod producer;
 mod replica;
 pub mod timings;
+mod turns;
 
 pub use admission::AdmitError;
 use alloy_primitives::{Address, B256};
@@ -231,6 +232,8 @@ struct Shared {
     scratch: Mutex<Option<(u64, State)>>,
     /// Stores acknowledged transactions before the node answers (`journal`).
     journal: journal::Journal,
+    /// Batches check their signatures one at a time, in arrival order (`turns`).
+    check_turns: turns::Turns,
     /// Validator mode only: the engine's view of the network, for `/v1/status`.
     consensus: RwLock<Option<ConsensusStatus>>,
     /// Validator mode only: the newest committed block whose certificate is stored.
@@ -380,6 +383,7 @@ impl Node {
             pool_gate: Mutex::new(()),
             pool_wanted: AtomicBool::new(false),
             journal,
+            check_turns: turns::Turns::default(),
             config,
             store,
             snapshot: RwLock::new(snapshot),
@@ -555,14 +559,16 @@ impl Node {
         stored
     }
 
-    /// Checks `txs` across all cores (as `verify_batch` does), recording the checks' time:
-    /// each transaction's own, summed, not the batch's wall time, which would also count the
-    /// wait behind other requests' batches for the same cores.
+    /// Checks `txs` across all cores (as `verify_batch` does) once the batches that arrived
+    /// before have been checked (`turns`), recording the checks' time: each transaction's own,
+    /// summed, not the batch's wall time, which would also count its wait for its turn.
     fn verify_all(
         &self,
         txs: Vec<SignedTransaction>,
     ) -> Vec<Result<SealedTransaction, CheckError>> {
         let chain_id = self.shared.config.chain_id;
+        // Across all cores, one batch at a time: see `turns`.
+        let turn = self.shared.check_turns.wait();
         let timed: Vec<(Result<SealedTransaction, CheckError>, Duration)> = txs
             .into_par_iter()
             .map(|tx| {
@@ -571,6 +577,7 @@ impl Node {
                 (checked, started.elapsed())
             })
             .collect();
+        drop(turn);
         let spent = timed.iter().map(|(_, spent)| *spent).sum();
         self.record_verified(timed.len() as u64, spent);
         timed.into_iter().map(|(checked, _)| checked).collect()
