@@ -674,7 +674,7 @@ pub fn next_round_earliest_at(state: &State) -> u64 {
 /// Whether the eligible order holds a request that `left` buys at least one share of: the
 /// round could go on.
 fn round_could_serve_more(state: &State, left: Amount) -> Result<bool, TxError> {
-    if left.is_zero() || state.queue.eligible.first().is_none() {
+    if left.is_zero() || state.queue.eligible.is_empty() {
         return Ok(false);
     }
     Ok(!vault::nav(state).shares_for_redemption_assets(left)?.is_zero())
@@ -692,7 +692,7 @@ fn serve_next(
     accounts: &RoundAccounts,
     left: Amount,
 ) -> Result<Option<(ServedPart, Amount)>, TxError> {
-    let Some((&key, ())) = state.queue.eligible.first() else { return Ok(None) };
+    let Some(&key) = state.queue.eligible.first_key() else { return Ok(None) };
     let id = key.1;
     let Some(request) = state.queue.requests.get(&id) else {
         unreachable!("eligible index names a missing request");

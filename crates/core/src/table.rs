@@ -716,6 +716,16 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
         first.map(|key| (key, value_of(&self.values, key)))
     }
 
+    /// The first key in key order, without reading its value: a set's first key (the queue's
+    /// next eligible request) is read from the key order alone, not looked up again in the
+    /// hash map (a cache miss at a random bucket for each request a round serves).
+    pub fn first_key(&self) -> Option<&K> {
+        match <I::Order as KeyOrder<K>>::KEEPS {
+            true => KeyOrder::first(&self.order),
+            false => self.values.keys().min(),
+        }
+    }
+
     /// The number of entries.
     pub fn len(&self) -> usize {
         self.values.len()
