@@ -365,29 +365,38 @@ pub fn burn(
 }
 
 /// A run of burns and transfers between protocol accounts (a servicing round's: shares burned
-/// from the queue's escrow, USDai moved from the vault to the claims account, once per request
-/// served), each checked and announced as [`burn`] and [`transfer`] would (same checks, same
-/// errors, same events, in the same order), with the balances and supplies they touch kept
-/// here and written to the ledger once, by [`Postings::write`]. Protocol accounts hold plain
-/// balances, never frozen and earning no points, so nothing else happens on their writes.
+/// from the queue's escrow and USDai moved from the vault to the claims account once per
+/// request served, the jumpers' fees from the bid escrow to the fee pool, the protocol's cut
+/// and swept dust from the pool to the fee collector), each checked and announced as [`burn`]
+/// and [`transfer`] would (same checks, same errors, same events, in the same order), with the
+/// balances and supplies they touch kept here and written to the ledger once, by
+/// [`Postings::write`]: each balance is read once and written once however many postings move
+/// it. Protocol accounts hold plain balances, never frozen and earning no points, so nothing
+/// else happens on their writes.
 ///
-/// Until `write`, the ledger still holds the balances from before the first posting: while
-/// postings are pending their balances are read here, never from the ledger.
+/// Until `write`, the ledger still holds the balances from before each balance's first
+/// posting: while postings are pending their balances are read here, never from the ledger,
+/// and nothing writes them to the ledger directly (checked in debug builds by `write`). A
+/// balance is read when first needed, so one written directly before that (a sealed bid's
+/// penalty, paid into the fee pool while a round serves) is read as it then stands.
 ///
-/// The few balances and supplies are kept in place (a round posts to three accounts and one
-/// supply, its settlement to two accounts), so a run of postings allocates nothing.
+/// The few balances and supplies are kept in place (a round posts to six accounts and one
+/// supply), so a run of postings allocates nothing.
 #[derive(Debug)]
 pub(crate) struct Postings {
     /// Balances read so far (the first `balances_read`), with whether a posting changed them.
     balances: [((Account, Asset), Amount, bool); POSTINGS_BALANCES_MAX],
+    /// The ledger's balance when each was read (for `write`'s debug check).
+    balances_at_read: [Amount; POSTINGS_BALANCES_MAX],
     balances_read: usize,
     /// Supplies read so far (the first `supplies_read`), with whether a posting changed them.
     supplies: [(Asset, Supply, bool); POSTINGS_SUPPLIES_MAX],
     supplies_read: usize,
 }
 
-/// The most balances one [`Postings`] holds (a round's serving reads three).
-const POSTINGS_BALANCES_MAX: usize = 4;
+/// The most balances one [`Postings`] holds (a round's: the vault, the queue's escrow, the
+/// claims account, the bid escrow, the fee pool and the fee collector).
+const POSTINGS_BALANCES_MAX: usize = 6;
 
 /// The most supplies one [`Postings`] holds (a round's serving reads one).
 const POSTINGS_SUPPLIES_MAX: usize = 2;
@@ -399,6 +408,7 @@ impl Default for Postings {
             ((Account::Protocol(ProtocolAccount::Vault), Asset::Usdai), Amount::ZERO, false);
         Postings {
             balances: [unread; POSTINGS_BALANCES_MAX],
+            balances_at_read: [Amount::ZERO; POSTINGS_BALANCES_MAX],
             balances_read: 0,
             supplies: [(Asset::Usdai, Supply::default(), false); POSTINGS_SUPPLIES_MAX],
             supplies_read: 0,
@@ -434,6 +444,7 @@ impl Postings {
                 assert!(at < POSTINGS_BALANCES_MAX, "postings hold {at} balances at most");
                 let amount = state.ledger.balances.get(&key).copied().unwrap_or_default();
                 self.balances[at] = (key, amount, false);
+                self.balances_at_read[at] = amount;
                 self.balances_read += 1;
                 BalanceSlot(at)
             }
@@ -525,7 +536,13 @@ impl Postings {
 
     /// Writes what the postings changed to the ledger.
     pub(crate) fn write(self, state: &mut State) {
-        for &((account, asset), amount, changed) in &self.balances[..self.balances_read] {
+        let read = self.balances[..self.balances_read].iter().zip(&self.balances_at_read);
+        for (&((account, asset), amount, changed), &at_read) in read {
+            debug_assert_eq!(
+                state.ledger.balances.get(&(account, asset)).copied().unwrap_or_default(),
+                at_read,
+                "{account:?}'s {asset} balance was written beside its pending postings"
+            );
             if changed {
                 state.ledger.set_balance(account, asset, amount);
             }
@@ -579,5 +596,66 @@ impl ActionHandler for Transfer {
             return Err(LedgerError::RecipientMustNotBeZero.into());
         }
         transfer(state, asset, sender, to, amount)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POOL: Account = Account::Protocol(ProtocolAccount::QevFeePool);
+    const ESCROW: Account = Account::Protocol(ProtocolAccount::BidEscrow);
+    const COLLECTOR: Account = Account::Protocol(ProtocolAccount::FeeCollector);
+
+    /// Three postings to one account (a round's fee in, its protocol cut and swept dust out)
+    /// leave the balances three transfers would, each written once, with the three transfers'
+    /// events in order; an account emptied goes from the ledger as a transfer's would.
+    #[test]
+    fn postings_leave_the_balances_and_events_of_the_transfers_they_stand_for() {
+        let mut state = State::default();
+        state.ledger.set_balance(POOL, Asset::Usdai, Amount(10));
+        state.ledger.set_balance(ESCROW, Asset::Usdai, Amount(5));
+        let mut postings = Postings::default();
+        let escrow = postings.balance_slot(&state, ProtocolAccount::BidEscrow, Asset::Usdai);
+        let pool = postings.balance_slot(&state, ProtocolAccount::QevFeePool, Asset::Usdai);
+        postings.transfer_between(&mut state, escrow, pool, Amount(5)).expect("escrowed");
+        let collector = postings.balance_slot(&state, ProtocolAccount::FeeCollector, Asset::Usdai);
+        assert_eq!(postings.balance_slot(&state, POOL, Asset::Usdai), pool, "found again");
+        postings.transfer_between(&mut state, pool, collector, Amount(3)).expect("held");
+        postings.transfer_between(&mut state, pool, collector, Amount(2)).expect("held");
+        let short = postings.transfer_between(&mut state, escrow, pool, Amount(1));
+        assert_eq!(short, Err(LedgerError::BalanceInsufficient.into()));
+        assert_eq!(state.ledger.balance(POOL, Asset::Usdai), Amount(10), "not yet written");
+        postings.write(&mut state);
+        assert_eq!(state.ledger.balance(POOL, Asset::Usdai), Amount(10));
+        assert_eq!(state.ledger.balance(COLLECTOR, Asset::Usdai), Amount(5));
+        assert!(!state.ledger.balances.contains_key(&(ESCROW, Asset::Usdai)), "emptied, gone");
+        let moved: Vec<_> = state
+            .events
+            .iter()
+            .map(|event| match *event {
+                Event::Transferred { from, to, amount, .. } => (from, to, amount),
+                ref other => panic!("only transfers: {other:?}"),
+            })
+            .collect();
+        let expected =
+            [(ESCROW, POOL, Amount(5)), (POOL, COLLECTOR, Amount(3)), (POOL, COLLECTOR, Amount(2))];
+        assert_eq!(moved, expected);
+    }
+
+    /// A balance written to the ledger directly while postings to it are pending would be lost
+    /// when they are written: a debug build refuses it at `write`.
+    #[cfg(debug_assertions)]
+    #[test]
+    #[should_panic(expected = "written beside its pending postings")]
+    fn a_balance_written_beside_its_pending_postings_is_refused() {
+        let mut state = State::default();
+        state.ledger.set_balance(POOL, Asset::Usdai, Amount(10));
+        let mut postings = Postings::default();
+        let pool = postings.balance_slot(&state, ProtocolAccount::QevFeePool, Asset::Usdai);
+        let collector = postings.balance_slot(&state, ProtocolAccount::FeeCollector, Asset::Usdai);
+        postings.transfer_between(&mut state, pool, collector, Amount(4)).expect("held");
+        state.ledger.set_balance(POOL, Asset::Usdai, Amount(11));
+        postings.write(&mut state);
     }
 }

@@ -24,7 +24,7 @@ use crate::{
     result_codes,
     state::State,
     table::{ByOwner, Chunked, Owned, Slot, Table, TableIndex, Unordered, component},
-    vault::{self, NavBasis},
+    vault::{self, Nav, NavBasis},
 };
 use serde::{Deserialize, Serialize};
 
@@ -639,8 +639,13 @@ fn activate_eligible(state: &mut State, scratch: &mut RoundScratch) -> Result<()
 /// is `liquidity_buffer_bps` of the value of the shares *not* in the queue, so it protects the
 /// holders who stay, and a queue holding every share can drain the vault completely.
 pub fn round_liquidity(state: &State) -> Result<Amount, TxError> {
-    let nav = vault::nav(state);
     let locked = state.ledger.balance(ProtocolAccount::QueueEscrow, Asset::Susdai);
+    liquidity_above_buffer(state, &vault::nav(state), locked)
+}
+
+/// [`round_liquidity`] at `nav` with `locked` shares in the queue's escrow (a round reads both
+/// from its postings).
+fn liquidity_above_buffer(state: &State, nav: &Nav, locked: Amount) -> Result<Amount, TxError> {
     let unlocked = nav.share_supply.saturating_sub(locked);
     let buffer = if nav.share_supply.is_zero() {
         Amount::ZERO
@@ -671,18 +676,18 @@ pub fn next_round_earliest_at(state: &State) -> u64 {
     last.saturating_add(state.governance.params.get().round_interval_secs)
 }
 
-/// Whether the eligible order holds a request that `left` buys at least one share of: the
-/// round could go on.
-fn round_could_serve_more(state: &State, left: Amount) -> Result<bool, TxError> {
+/// Whether the eligible order holds a request that `left` buys at least one share of at `nav`:
+/// the round could go on.
+fn round_could_serve_more(state: &State, nav: &Nav, left: Amount) -> Result<bool, TxError> {
     if left.is_zero() || state.queue.eligible.is_empty() {
         return Ok(false);
     }
-    Ok(!vault::nav(state).shares_for_redemption_assets(left)?.is_zero())
+    Ok(!nav.shares_for_redemption_assets(left)?.is_zero())
 }
 
 /// Serves the first request of the eligible order from what is `left`; returns what it served,
 /// or `None` when the order is empty or the liquidity buys no share. The round's ledger
-/// movements go through `postings` (written once after the round's serving), and the request
+/// movements go through `postings` (written once at the end of the round), and the request
 /// is priced at the NAV of `basis` with the vault balance and share supply they leave: the
 /// NAV [`vault::nav`] would give with the postings written.
 fn serve_next(
@@ -765,7 +770,7 @@ struct RoundAccounts {
 }
 
 impl RoundAccounts {
-    /// Their slots in `postings`, read from the ledger now: serving writes them only through
+    /// Their slots in `postings`, read from the ledger now: the round writes them only through
     /// these postings (a sealed bid it resolves moves bid escrow, never these).
     fn at(state: &State, postings: &mut Postings) -> RoundAccounts {
         RoundAccounts {
@@ -780,22 +785,22 @@ impl RoundAccounts {
 /// When a round burns the last share, whatever USDai the vault still holds (yield still vesting,
 /// rounding dust) belongs to no holder: left there it would make the next depositor's first
 /// share unit worth that amount, locking its shares below any redeemable size. It goes to the
-/// fee collector, the protocol's own account, and the vesting schedule is cleared.
-fn sweep_orphaned_vault_assets(state: &mut State) -> Result<(), TxError> {
-    if !state.ledger.supply_of(Asset::Susdai).is_zero() {
+/// fee collector, the protocol's own account, and the vesting schedule is cleared. Reads the
+/// supply and the vault's balance, and posts the sweep, through the round's `postings`.
+fn sweep_orphaned_vault_assets(
+    state: &mut State,
+    postings: &mut Postings,
+    accounts: &RoundAccounts,
+) -> Result<(), TxError> {
+    if !postings.supply_in(accounts.shares).is_zero() {
         return Ok(());
     }
-    let orphaned = state.ledger.balance(ProtocolAccount::Vault, Asset::Usdai);
+    let orphaned = postings.balance_in(accounts.vault);
     if orphaned.is_zero() {
         return Ok(());
     }
-    ledger::transfer(
-        state,
-        Asset::Usdai,
-        ProtocolAccount::Vault,
-        ProtocolAccount::FeeCollector,
-        orphaned,
-    )?;
+    let collector = postings.balance_slot(state, ProtocolAccount::FeeCollector, Asset::Usdai);
+    postings.transfer_between(state, accounts.vault, collector, orphaned)?;
     let globals = state.vault.globals.get_mut();
     globals.vesting_amount = Amount::ZERO;
     globals.vesting_ends_at = globals.vesting_started_at;
@@ -881,14 +886,19 @@ impl ActionHandler for ServiceQueue {
         state.events.reserve(ROUND_EVENTS_FIRST);
         let mut scratch = std::mem::take(&mut state.round_scratch);
         activate_eligible(state, &mut scratch)?;
-        let liquidity = round_liquidity(state)?;
+        // Every ledger movement of the round (serving, the jumpers' fees, the protocol's cut,
+        // the sweeps) is posted here and written once, at its end; until then the round reads
+        // the vault's balance, the escrow and the share supply from the postings.
+        let basis = NavBasis::at(state);
+        let mut postings = Postings::default();
+        let accounts = RoundAccounts::at(state, &mut postings);
+        let nav =
+            basis.nav(postings.balance_in(accounts.vault), postings.supply_in(accounts.shares));
+        let liquidity = liquidity_above_buffer(state, &nav, postings.balance_in(accounts.escrow))?;
         let mut left = liquidity;
         let mut served_shares = Amount::ZERO;
         let mut served_assets = Amount::ZERO;
         let served = &mut scratch.served;
-        let basis = NavBasis::at(state);
-        let mut postings = Postings::default();
-        let accounts = RoundAccounts::at(state, &mut postings);
         while served.len() < max_requests as usize && !left.is_zero() {
             let Some((part, assets)) = serve_next(state, &basis, &mut postings, &accounts, left)?
             else {
@@ -906,7 +916,6 @@ impl ActionHandler for ServiceQueue {
                 reserve_round_events(state, left, served.len(), served_assets, max_requests);
             }
         }
-        postings.write(state);
         // The served shares leave the eligible tree in one batch, each node written once:
         // serving reads the tree nowhere, the round's pricing below does.
         let taken = &mut scratch.changes;
@@ -916,7 +925,12 @@ impl ActionHandler for ServiceQueue {
         state.queue.eligible_shares.sub_all(taken);
         if served.len() == max_requests as usize
             && max_requests < ROUND_REQUESTS_MAX
-            && round_could_serve_more(state, left)?
+            && round_could_serve_more(
+                state,
+                &basis
+                    .nav(postings.balance_in(accounts.vault), postings.supply_in(accounts.shares)),
+                left,
+            )?
         {
             return Err(QueueError::RoundRequestLimitCutsRoundShort.into());
         }
@@ -929,8 +943,9 @@ impl ActionHandler for ServiceQueue {
             requests_served: served.len() as u32,
             ..RoundRecord::default()
         };
-        qev::settle_round(state, served, &mut record)?;
-        sweep_orphaned_vault_assets(state)?;
+        qev::settle_round(state, served, &mut record, &mut postings)?;
+        sweep_orphaned_vault_assets(state, &mut postings, &accounts)?;
+        postings.write(state);
         // A request whose last shares were worth less than one USDai unit (possible once a share
         // unit is priced below 1, after a loss) was served for nothing and is owed nothing: forget
         // it, as `claim` forgets a finished request. Stored, it could be neither claimed nor

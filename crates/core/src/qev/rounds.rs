@@ -9,7 +9,7 @@ use crate::{
     event::Event,
     fenwick::Sums,
     ids::{Asset, ProtocolAccount, RequestId},
-    ledger::{self, BalanceSlot, Postings},
+    ledger::{BalanceSlot, Postings},
     math::{Amount, BPS_DENOMINATOR, Bps, Overflow, Rounding, mul_div},
     queue::{self, RoundRecord},
     state::State,
@@ -63,7 +63,7 @@ fn highest_unserved_bid(top: &OrderTop, except: Option<RequestId>) -> u128 {
 fn charge_served(
     state: &mut State,
     postings: &mut Postings,
-    fee_accounts: (BalanceSlot, BalanceSlot),
+    fee_accounts: &mut FeeAccounts,
     part: &ServedPart,
     stored: &Charged,
     clearing_price_wad: u128,
@@ -81,7 +81,8 @@ fn charge_served(
     let released = served_part.checked_sub(fee)?;
     let escrow_refund = stored.escrow_refund.checked_add(released)?;
     if !fee.is_zero() {
-        postings.transfer_between(state, fee_accounts.0, fee_accounts.1, fee)?;
+        let (escrow, pool) = fee_accounts.slots(state, postings);
+        postings.transfer_between(state, escrow, pool, fee)?;
     }
     state.emit(Event::PriorityFeeCharged {
         request_id: part.id,
@@ -97,6 +98,23 @@ fn charge_served(
         request.escrow_refund = escrow_refund;
     });
     Ok(fee)
+}
+
+/// The bid escrow's and the fee pool's slots in the round's postings, found at the round's
+/// first fee (after its serving, which may have paid a sealed bid's penalty from one to the
+/// other directly) and kept for the rest: a round of 1,000 charges hundreds of fees.
+#[derive(Default)]
+struct FeeAccounts(Option<(BalanceSlot, BalanceSlot)>);
+
+impl FeeAccounts {
+    fn slots(&mut self, state: &State, postings: &mut Postings) -> (BalanceSlot, BalanceSlot) {
+        *self.0.get_or_insert_with(|| {
+            (
+                postings.balance_slot(state, ProtocolAccount::BidEscrow, Asset::Usdai),
+                postings.balance_slot(state, ProtocolAccount::QevFeePool, Asset::Usdai),
+            )
+        })
+    }
 }
 
 /// What charging a served request reads of its record.
@@ -116,11 +134,14 @@ struct Charged {
 /// newest jumper; they share `fees - ceil(fees x qev_protocol_cut_bps) + pool carried in`, pro
 /// rata to their shares, through one update of the wait-fee index at the newest jumper.
 ///
-/// Fills the round's prices and fees in `record` (whose serving fields are already set).
+/// Fills the round's prices and fees in `record` (whose serving fields are already set). Its
+/// ledger movements (the fees, the protocol's cut, the swept dust) go through the round's
+/// `postings`, which the round writes to the ledger once, at its end.
 pub(crate) fn settle_round(
     state: &mut State,
     served: &[ServedPart],
     record: &mut RoundRecord,
+    postings: &mut Postings,
 ) -> Result<(), TxError> {
     let oldest_unserved =
         state.queue.eligible_shares.first_nonzero().map(|index| RequestId(index - 1));
@@ -128,14 +149,7 @@ pub(crate) fn settle_round(
     let clearing_price_wad = highest_unserved_bid(&top, None);
     record.clearing_price_wad = clearing_price_wad;
     let mut newest_jumper: Option<RequestId> = None;
-    // The jumpers' fees move between protocol accounts (bid escrow to the fee pool), posted
-    // one by one and written to the ledger once, before the pool is shared out.
-    let mut postings = Postings::default();
-    // Read now: charging writes them only through these postings.
-    let fee_accounts = (
-        postings.balance_slot(state, ProtocolAccount::BidEscrow, Asset::Usdai),
-        postings.balance_slot(state, ProtocolAccount::QevFeePool, Asset::Usdai),
-    );
+    let mut fee_accounts = FeeAccounts::default();
     for part in served {
         let Some(request) = state.queue.requests.get(&part.id) else {
             unreachable!("a served request vanished in its round");
@@ -158,11 +172,10 @@ pub(crate) fn settle_round(
             record.jumpers += 1;
             newest_jumper = newest_jumper.max(Some(part.id));
         }
-        let fee = charge_served(state, &mut postings, fee_accounts, part, &stored, price)?;
+        let fee = charge_served(state, postings, &mut fee_accounts, part, &stored, price)?;
         record.bid_fees_paid = record.bid_fees_paid.checked_add(fee)?;
     }
-    postings.write(state);
-    distribute(state, record, newest_jumper)?;
+    distribute(state, postings, record, newest_jumper)?;
     let qev = state.queue.qev.get_mut();
     qev.clearing_price_ema_wad =
         next_clearing_price_ema(qev.clearing_price_ema_wad, clearing_price_wad, record.round == 0)?;
@@ -174,6 +187,7 @@ pub(crate) fn settle_round(
 /// of dust to the protocol.
 fn distribute(
     state: &mut State,
+    postings: &mut Postings,
     record: &mut RoundRecord,
     newest_jumper: Option<RequestId>,
 ) -> Result<(), TxError> {
@@ -207,15 +221,10 @@ fn distribute(
     let protocol_cut = inflow.checked_sub(distributed)?.checked_sub(carried_out)?;
     assert!(protocol_cut >= cut, "the protocol cut lost its share");
     if !protocol_cut.is_zero() {
-        ledger::transfer(
-            state,
-            Asset::Usdai,
-            ProtocolAccount::QevFeePool,
-            ProtocolAccount::FeeCollector,
-            protocol_cut,
-        )?;
+        let (pool, collector) = (ProtocolAccount::QevFeePool, ProtocolAccount::FeeCollector);
+        post_usdai(state, postings, pool, collector, protocol_cut)?;
     }
-    let dust_swept = sweep_dust(state)?;
+    let dust_swept = sweep_dust(state, postings)?;
     let qev = state.queue.qev.get_mut();
     qev.pool_undistributed = carried_out;
     qev.bid_fees_paid_total = qev.bid_fees_paid_total.checked_add(record.bid_fees_paid)?;
@@ -262,22 +271,32 @@ fn share_out(
     Ok(Some((increment, Amount(amount), pad)))
 }
 
-/// Moves whole units of wait-fee dust from the pool to the protocol.
-fn sweep_dust(state: &mut State) -> Result<Amount, TxError> {
+/// Moves whole units of wait-fee dust from the pool to the protocol (through `postings`).
+fn sweep_dust(state: &mut State, postings: &mut Postings) -> Result<Amount, TxError> {
     let dust = state.queue.qev.get().pool_dust_scaled;
     let units = Amount(dust / WAIT_FEE_SCALE);
     if units.is_zero() {
         return Ok(Amount::ZERO);
     }
-    ledger::transfer(
-        state,
-        Asset::Usdai,
-        ProtocolAccount::QevFeePool,
-        ProtocolAccount::FeeCollector,
-        units,
-    )?;
+    post_usdai(state, postings, ProtocolAccount::QevFeePool, ProtocolAccount::FeeCollector, units)?;
     let qev = state.queue.qev.get_mut();
     qev.pool_dust_scaled = dust % WAIT_FEE_SCALE;
     qev.dust_swept_total = qev.dust_swept_total.checked_add(units)?;
     Ok(units)
+}
+
+/// A [`crate::ledger::transfer`] of `amount` USDai between protocol accounts, posted to the
+/// round's `postings`: each account's balance is read from the ledger at its first posting
+/// (after the round's serving, which may have paid a sealed bid's penalty into the fee pool
+/// directly) and written once, with the round's other postings.
+fn post_usdai(
+    state: &mut State,
+    postings: &mut Postings,
+    from: ProtocolAccount,
+    to: ProtocolAccount,
+    amount: Amount,
+) -> Result<(), TxError> {
+    let from = postings.balance_slot(state, from, Asset::Usdai);
+    let to = postings.balance_slot(state, to, Asset::Usdai);
+    postings.transfer_between(state, from, to, amount)
 }
