@@ -898,7 +898,7 @@ async fn timings(client: &Client) -> serde_json::Value {
 }
 
 /// Block production phases, in the order a block goes through them.
-const BLOCK_PHASES: [&str; 10] = [
+const BLOCK_PHASES: [&str; 11] = [
     "propose",
     "verify",
     "copy",
@@ -909,6 +909,7 @@ const BLOCK_PHASES: [&str; 10] = [
     "commit",
     "mempool",
     "publish",
+    "fold",
 ];
 /// Admission steps, in order.
 const ADMISSION_STEPS: [&str; 3] = ["verify", "pool", "journal"];
@@ -957,6 +958,7 @@ fn node_time(before: &serde_json::Value, after: &serde_json::Value) -> serde_jso
         "blocks": blocks,
         "state_copies": count("state_copies"),
         "mempool_rebuilds": count("mempool_rebuilds"),
+        "folds": count("folds"),
         "transactions_per_block": if blocks == 0 { 0.0 } else { round(block_txs as f64 / blocks as f64, 1) },
         "block_ms": ms_per_block,
         "block_share_percent": share_percent,

@@ -39,7 +39,9 @@ use infrafi_core::{Action, BlockContext, Event, Genesis, State, Transaction, TxE
 use infrafi_store::{Store, StoreError};
 use infrafi_tx::{CheckError, SealedTransaction, SignedTransaction, SigningKey, verify_batch};
 pub use mempool::Mempool;
-use producer::{block_events, included, mark_committing, produce, publish, record_block};
+use producer::{
+    block_events, fold_leaves, included, mark_committing, produce, publish, record_block,
+};
 use rayon::iter::{IntoParallelIterator, ParallelIterator};
 pub use replica::{
     CERTIFIED_PENDING_MAX, ConsensusStatus, Finalized, PENDING_BLOCKS_MAX, PeerStatus, Replica,

@@ -77,7 +77,30 @@ pub(super) fn produce_block(shared: &Shared, chain: &mut Chain) -> Result<(), Ch
     shared.journal.forget(included);
     record_block(shared, &snapshot, proposed, &execution, committing.elapsed());
     publish(shared, snapshot, events);
+    fold_leaves(shared);
     Ok(())
+}
+
+/// Folds the store's leaf log into its leaves table once it holds enough
+/// (`infrafi_store::Store::fold_is_due`): after the block is published, so a fold delays the
+/// next block at most, never a block's visibility. A failed fold loses nothing (the log stays
+/// as it was) and is only logged: a store that cannot write fails the next commit, which
+/// folds first when the log reaches its bound.
+pub(super) fn fold_leaves(shared: &Shared) {
+    if !shared.store.fold_is_due() {
+        return;
+    }
+    let started = Instant::now();
+    match shared.store.fold_leaf_changes() {
+        Ok(_) => {
+            let mut timings = lock(&shared.timings);
+            let blocks = &mut timings.blocks;
+            blocks.folds = blocks.folds.saturating_add(1);
+            blocks.fold_micros =
+                blocks.fold_micros.saturating_add(timings::micros(started.elapsed()));
+        }
+        Err(error) => tracing::error!(%error, "folding the leaf log failed; it is kept"),
+    }
 }
 
 /// Tells the mempool that `executed` is being stored, before the store makes its receipts

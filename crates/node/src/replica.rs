@@ -20,7 +20,7 @@ use crate::{
     block::BlockHeader,
     block_events,
     chain::{Chain, ChainError, ExecutedBlock, Parent, Proposal, Snapshot},
-    included, lock, lock_pool_for_block, mark_committing, publish, record_block,
+    fold_leaves, included, lock, lock_pool_for_block, mark_committing, publish, record_block,
 };
 use alloy_primitives::B256;
 use infrafi_tx::{SealedTransaction, SignedTransaction};
@@ -303,6 +303,7 @@ impl Replica {
         // The mempool drops what the block consumed (its own transactions or others with
         // their nonces) when it rebuilds its pending state on the new head.
         publish(&self.shared, snapshot.clone(), events);
+        fold_leaves(&self.shared);
         Ok(Finalized::Committed(snapshot))
     }
 

@@ -1,7 +1,8 @@
 //! Where the node's time goes, summed since it started: admission (signature checks, the
 //! mempool's pending state, the journal write) and block production (taking transactions,
 //! a validator's check of the signatures it had not seen, copying the parent, running the transactions, the invariants, the state root, the header,
-//! the durable commit, rebuilding the mempool's pending state, publishing).
+//! the durable commit, rebuilding the mempool's pending state, publishing, folding the store's
+//! leaf log).
 //!
 //! Wall-clock microseconds, for operators (`GET /v1/status` serves these structs as they are) and `infrafi bench-node`, which
 //! reads them before and after a load to say what a block's time is made of. Nothing here
@@ -73,6 +74,13 @@ pub struct BlockTimings {
     pub mempool_rebuilds: u64,
     /// Publishing: the new snapshot, the event feed and the keeper's upkeep.
     pub publish_micros: u64,
+    /// Folding the store's leaf log into its leaves table, after publishing (once the log
+    /// holds enough: `infrafi_store::FOLD_LEAVES_MIN` changes or `FOLD_BLOCKS_MIN` blocks).
+    #[serde(default)]
+    pub fold_micros: u64,
+    /// How many folds that was.
+    #[serde(default)]
+    pub folds: u64,
 }
 
 /// Everything the node measures about its own time.

@@ -7,6 +7,25 @@
 //! head, and in validator mode the block's finalization certificate) or not at all. The store
 //! deals in bytes; the node owns the encodings.
 //!
+//! The leaf log. A block does not write its changed leaves into the `leaves` table: it writes
+//! them as one record keyed by its height in `leaf_changes`, so its write is one sequential
+//! insert whatever the size of the state. Written into `leaves` directly, a block's leaves
+//! landed on pages spread over the whole table: at a million accounts each changed leaf
+//! dirtied a page of its own, read back from the file (the page cache holds a fraction of the
+//! table) and written again (docs/node.md, "A block's cost at scale"). The records are folded
+//! into `leaves` later ([`Store::fold_leaf_changes`], which the node calls after publishing a
+//! block once [`Store::fold_is_due`]): the changes of many blocks at once, each key written
+//! once with its last value, in key order, and the folded records deleted in the same write.
+//! A fold is one transaction: after a crash the records are either still there and `leaves`
+//! as before, or folded and gone, so nothing committed is lost and nothing applied twice (a
+//! record applied again would write the same values anyway). The state is `leaves` with the
+//! records still in the log applied in height order ([`Store::leaves`]). A commit folds first
+//! when the log holds [`UNFOLDED_BLOCKS_MAX`] blocks or [`UNFOLDED_LEAVES_MAX`] changes, so
+//! the log stays bounded whoever owns the store. A data directory written before the log
+//! has every leaf in `leaves` and an empty log, and opens as it is; a build from before the
+//! log opening a directory with records not yet folded refuses to start (the state it reads
+//! has another root than the head's).
+//!
 //! History samples (figures of the committed state at a fixed cadence of block time, see
 //! `infrafi_node::history`) are written in the same transaction as the block they were read
 //! from, keyed by that block's timestamp, so a crash never leaves a sample without its block.
@@ -25,8 +44,14 @@
 //! that table in the block store ([`Store::mempool_entries`]); the node moves what it finds in
 //! either at start.
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use std::path::Path;
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+};
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    sync::{Mutex, PoisonError},
+};
 
 /// Block headers by height.
 const HEADERS: TableDefinition<u64, &[u8]> = TableDefinition::new("headers");
@@ -36,6 +61,9 @@ const BODIES: TableDefinition<u64, &[u8]> = TableDefinition::new("bodies");
 const RECEIPTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("receipts");
 /// State leaves: leaf key to value.
 const LEAVES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leaves");
+/// The leaf log: a block's changed leaves by height, until folded into [`LEAVES`] (see the
+/// crate doc). Each record is [`encode_leaf_changes`]'s.
+const LEAF_CHANGES: TableDefinition<u64, &[u8]> = TableDefinition::new("leaf_changes");
 /// History samples by block timestamp.
 const HISTORY: TableDefinition<u64, &[u8]> = TableDefinition::new("history");
 /// Acknowledged transactions not yet in a block, by transaction hash (the node's encoding):
@@ -70,6 +98,12 @@ pub struct JournalEntry {
 
 /// A leaf as stored: key and value bytes.
 pub type LeafBytes = (Vec<u8>, Vec<u8>);
+
+/// A leaf a block changed: its key, and its new value or `None` when removed.
+pub type LeafChange = (Vec<u8>, Option<Vec<u8>>);
+
+/// The last change of each key, in key order.
+type LastChanges = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 /// The file name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "infrafi.redb";
@@ -138,7 +172,7 @@ pub struct CommitBatch {
     /// Encoded receipts by transaction hash.
     pub receipts: Vec<([u8; 32], Vec<u8>)>,
     /// Leaf writes; `None` removes the leaf.
-    pub leaves: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    pub leaves: Vec<LeafChange>,
     /// Metadata written with the block (genesis only, in practice).
     pub meta: Vec<(String, Vec<u8>)>,
     /// A history sample taken of the block's state, keyed by its timestamp.
@@ -159,10 +193,35 @@ pub type HistoryBytes = (u64, Vec<u8>);
 /// the cache does not hold is read from the file (through the operating system's page cache).
 pub const CACHE_BYTES_DEFAULT: usize = 32 * 1024 * 1024;
 
+/// The node folds the leaf log once it holds this many leaf changes ([`Store::fold_is_due`]):
+/// a fold then writes each changed key once (a key changed in many blocks, such as an active
+/// sender's balance, costs one write instead of one per block), and restart reads at most
+/// about this many changes besides the `leaves` table (under `bench-node`'s transfers at a
+/// million accounts: one fold per ~20 blocks of ~3,000 transactions).
+pub const FOLD_LEAVES_MIN: u64 = 25_000;
+/// ... or this many blocks, so an idle chain's records are folded too.
+pub const FOLD_BLOCKS_MIN: u64 = 64;
+/// A commit folds the log first when it holds this many blocks (a store whose owner never
+/// folds keeps a bounded log).
+pub const UNFOLDED_BLOCKS_MAX: u64 = 1_024;
+/// ... or this many leaf changes.
+pub const UNFOLDED_LEAVES_MAX: u64 = 1_000_000;
+
+/// What the leaf log holds, not yet folded into the `leaves` table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UnfoldedLeaves {
+    /// Block records.
+    pub blocks: u64,
+    /// Leaf changes in them (a key changed in two blocks counts twice).
+    pub leaves: u64,
+}
+
 /// The store.
 #[derive(Debug)]
 pub struct Store {
     db: Database,
+    /// What the leaf log holds (kept in memory: read at open, then counted at each write).
+    unfolded: Mutex<UnfoldedLeaves>,
 }
 
 impl Store {
@@ -188,6 +247,7 @@ impl Store {
             write.open_table(BODIES)?;
             write.open_table(RECEIPTS)?;
             write.open_table(LEAVES)?;
+            write.open_table(LEAF_CHANGES)?;
             write.open_table(META)?;
             write.open_table(HISTORY)?;
             write.open_table(MEMPOOL)?;
@@ -195,7 +255,8 @@ impl Store {
             write.open_table(EVIDENCE)?;
         }
         write.commit()?;
-        Ok(Store { db })
+        let unfolded = unfolded_in(&db)?;
+        Ok(Store { db, unfolded: Mutex::new(unfolded) })
     }
 
     /// The height of the last committed block; `None` for an empty store.
@@ -226,14 +287,20 @@ impl Store {
         Ok(())
     }
 
-    /// Commits one block durably; it must follow the head.
+    /// Commits one block durably; it must follow the head. Genesis (the first block of an
+    /// empty store, with every leaf of the state) writes its leaves into the `leaves` table;
+    /// every later block writes its changed leaves as one record of the leaf log.
     pub fn commit(&self, batch: &CommitBatch) -> Result<(), StoreError> {
         let head = self.head()?;
         let expected = head.map_or(0, |h| h + 1);
         if batch.height != expected {
             return Err(StoreError::HeightNotNext { head, got: batch.height });
         }
-        self.write_block(batch)
+        let unfolded = self.unfolded();
+        if unfolded.blocks >= UNFOLDED_BLOCKS_MAX || unfolded.leaves >= UNFOLDED_LEAVES_MAX {
+            self.fold_leaf_changes()?;
+        }
+        self.write_block(batch, head.is_some())
     }
 
     /// Starts an empty store at `batch.height` instead of at genesis (a validator starting
@@ -242,10 +309,51 @@ impl Store {
         if let Some(head) = self.head()? {
             return Err(StoreError::NotEmpty { head });
         }
-        self.write_block(batch)
+        self.write_block(batch, false)
     }
 
-    fn write_block(&self, batch: &CommitBatch) -> Result<(), StoreError> {
+    /// What the leaf log holds, not yet folded.
+    pub fn unfolded(&self) -> UnfoldedLeaves {
+        *self.unfolded.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether the leaf log holds enough to fold: [`FOLD_LEAVES_MIN`] changes or
+    /// [`FOLD_BLOCKS_MIN`] blocks.
+    pub fn fold_is_due(&self) -> bool {
+        let unfolded = self.unfolded();
+        unfolded.leaves >= FOLD_LEAVES_MIN || unfolded.blocks >= FOLD_BLOCKS_MIN
+    }
+
+    /// Folds every record of the leaf log into the `leaves` table in one durable write (each
+    /// key written once, with its last value, in key order) and deletes them; returns what was
+    /// folded. Readers of [`Store::leaves`] see the same state before and after.
+    pub fn fold_leaf_changes(&self) -> Result<UnfoldedLeaves, StoreError> {
+        let mut write = self.db.begin_write()?;
+        write.set_durability(Durability::Immediate)?;
+        let folded = {
+            let mut log = write.open_table(LEAF_CHANGES)?;
+            let (changes, folded) = logged_changes(&log)?;
+            let mut leaves = write.open_table(LEAVES)?;
+            for (key, value) in &changes {
+                match value {
+                    Some(value) => leaves.insert(key.as_slice(), value.as_slice())?,
+                    None => leaves.remove(key.as_slice())?,
+                };
+            }
+            log.retain(|_, _| false)?;
+            folded
+        };
+        write.commit()?;
+        let mut unfolded = self.unfolded.lock().unwrap_or_else(PoisonError::into_inner);
+        unfolded.blocks = unfolded.blocks.saturating_sub(folded.blocks);
+        unfolded.leaves = unfolded.leaves.saturating_sub(folded.leaves);
+        Ok(folded)
+    }
+
+    /// Writes a block; its leaves as a record of the leaf log when `logged`, otherwise into
+    /// the `leaves` table (genesis, a snapshot's start: the store is empty).
+    fn write_block(&self, batch: &CommitBatch, logged: bool) -> Result<(), StoreError> {
+        let logged = logged && !batch.leaves.is_empty();
         let mut write = self.db.begin_write()?;
         write.set_durability(Durability::Immediate)?;
         {
@@ -255,12 +363,17 @@ impl Store {
             for (hash, receipt) in &batch.receipts {
                 receipts.insert(hash, receipt.as_slice())?;
             }
-            let mut leaves = write.open_table(LEAVES)?;
-            for (key, value) in &batch.leaves {
-                match value {
-                    Some(value) => leaves.insert(key.as_slice(), value.as_slice())?,
-                    None => leaves.remove(key.as_slice())?,
-                };
+            if logged {
+                let record = encode_leaf_changes(&batch.leaves)?;
+                write.open_table(LEAF_CHANGES)?.insert(batch.height, record.as_slice())?;
+            } else {
+                let mut leaves = write.open_table(LEAVES)?;
+                for (key, value) in &batch.leaves {
+                    match value {
+                        Some(value) => leaves.insert(key.as_slice(), value.as_slice())?,
+                        None => leaves.remove(key.as_slice())?,
+                    };
+                }
             }
             let mut meta = write.open_table(META)?;
             for (key, value) in &batch.meta {
@@ -275,6 +388,11 @@ impl Store {
             }
         }
         write.commit()?;
+        if logged {
+            let mut unfolded = self.unfolded.lock().unwrap_or_else(PoisonError::into_inner);
+            unfolded.blocks += 1;
+            unfolded.leaves += batch.leaves.len() as u64;
+        }
         Ok(())
     }
 
@@ -420,17 +538,125 @@ impl Store {
         Ok(out)
     }
 
-    /// Every state leaf, in key order.
+    /// Every state leaf, in key order: the `leaves` table with the leaf log's records applied
+    /// in height order, in one consistent read.
     pub fn leaves(&self) -> Result<Vec<LeafBytes>, StoreError> {
         let read = self.db.begin_read()?;
+        let (changes, _) = logged_changes(&read.open_table(LEAF_CHANGES)?)?;
         let table = read.open_table(LEAVES)?;
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(usize::try_from(table.len()?).unwrap_or(0));
+        let mut changes = changes.into_iter().peekable();
         for entry in table.iter()? {
             let (key, value) = entry?;
-            out.push((key.value().to_vec(), value.value().to_vec()));
+            let key = key.value();
+            // Changed keys before this one are new leaves (or removals of absent ones).
+            while let Some((changed, value)) =
+                changes.next_if(|(changed, _)| changed.as_slice() < key)
+            {
+                if let Some(value) = value {
+                    out.push((changed, value));
+                }
+            }
+            match changes.next_if(|(changed, _)| changed.as_slice() == key) {
+                Some((changed, Some(value))) => out.push((changed, value)),
+                Some((_, None)) => {}
+                None => out.push((key.to_vec(), value.value().to_vec())),
+            }
         }
+        out.extend(changes.filter_map(|(key, value)| Some((key, value?))));
         Ok(out)
     }
+}
+
+/// The leaf log's records, in height order, as the last change of each key (in key order),
+/// and what they hold.
+fn logged_changes(
+    log: &impl ReadableTable<u64, &'static [u8]>,
+) -> Result<(LastChanges, UnfoldedLeaves), StoreError> {
+    let mut changes = BTreeMap::new();
+    let mut held = UnfoldedLeaves::default();
+    for entry in log.iter()? {
+        let (height, record) = entry?;
+        let leaves = decode_leaf_changes(record.value()).map_err(|error| {
+            StoreError::Corrupt(format!("leaf log record {}: {error}", height.value()))
+        })?;
+        held.blocks += 1;
+        held.leaves += leaves.len() as u64;
+        changes.extend(leaves);
+    }
+    Ok((changes, held))
+}
+
+/// What the leaf log of `db` holds: each record's count, read from its first bytes.
+fn unfolded_in(db: &Database) -> Result<UnfoldedLeaves, StoreError> {
+    let read = db.begin_read()?;
+    let log = read.open_table(LEAF_CHANGES)?;
+    let mut held = UnfoldedLeaves::default();
+    for entry in log.iter()? {
+        let (height, record) = entry?;
+        let count = record.value().first_chunk::<4>().ok_or_else(|| {
+            StoreError::Corrupt(format!("leaf log record {} has no count", height.value()))
+        })?;
+        held.blocks += 1;
+        held.leaves += u64::from(u32::from_le_bytes(*count));
+    }
+    Ok(held)
+}
+
+/// A leaf log record: the count (u32, little-endian), then per leaf its key's length (u32)
+/// and bytes, and its value's length plus one (u32; 0: the leaf is removed) and bytes.
+fn encode_leaf_changes(leaves: &[LeafChange]) -> Result<Vec<u8>, StoreError> {
+    let too_long = || StoreError::Corrupt("a leaf or a block's leaf count exceeds u32".into());
+    let size: usize =
+        leaves.iter().map(|(key, value)| 8 + key.len() + value.as_ref().map_or(0, Vec::len)).sum();
+    let mut out = Vec::with_capacity(4 + size);
+    out.extend_from_slice(&u32::try_from(leaves.len()).map_err(|_| too_long())?.to_le_bytes());
+    for (key, value) in leaves {
+        out.extend_from_slice(&u32::try_from(key.len()).map_err(|_| too_long())?.to_le_bytes());
+        out.extend_from_slice(key);
+        let tag = match value {
+            Some(value) => u32::try_from(value.len()).ok().and_then(|n| n.checked_add(1)),
+            None => Some(0),
+        };
+        out.extend_from_slice(&tag.ok_or_else(too_long)?.to_le_bytes());
+        out.extend_from_slice(value.as_deref().unwrap_or_default());
+    }
+    Ok(out)
+}
+
+/// Reads an [`encode_leaf_changes`] record back; a malformed one is an error, never a panic.
+fn decode_leaf_changes(mut bytes: &[u8]) -> Result<Vec<LeafChange>, String> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+        if bytes.len() < n {
+            return Err(format!("{n} bytes expected, {} left", bytes.len()));
+        }
+        let (head, tail) = bytes.split_at(n);
+        *bytes = tail;
+        Ok(head)
+    }
+    fn length(bytes: &mut &[u8]) -> Result<u32, String> {
+        let four = take(bytes, 4)?;
+        Ok(u32::from_le_bytes([four[0], four[1], four[2], four[3]]))
+    }
+    let count = length(&mut bytes)?;
+    // Each leaf takes at least 8 bytes: a count beyond that is corrupt, not an allocation.
+    if u64::from(count) * 8 > bytes.len() as u64 {
+        return Err(format!("{count} leaves do not fit in {} bytes", bytes.len()));
+    }
+    let mut leaves = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let key_len = length(&mut bytes)? as usize;
+        let key = take(&mut bytes, key_len)?.to_vec();
+        let value = match length(&mut bytes)? {
+            0 => None,
+            n => Some(take(&mut bytes, n as usize - 1)?.to_vec()),
+        };
+        leaves.push((key, value));
+    }
+    if !bytes.is_empty() {
+        return Err(format!("{} bytes after the last leaf", bytes.len()));
+    }
+    Ok(leaves)
 }
 
 fn mempool_entries(db: &Database) -> Result<Vec<MempoolEntry>, StoreError> {
@@ -611,6 +837,164 @@ mod tests {
             }
             assert_eq!(store.receipt(&[199; 32]).unwrap().is_some(), reopen == 1);
         }
+    }
+
+    /// A block of `changes` at `height` with nothing else.
+    fn leaf_block(height: u64, changes: Vec<LeafChange>) -> CommitBatch {
+        CommitBatch {
+            height,
+            header: vec![1],
+            body: vec![2],
+            leaves: changes,
+            ..Default::default()
+        }
+    }
+
+    /// A deterministic pseudo-random sequence (xorshift), so a failure replays.
+    fn next(seed: &mut u64) -> u64 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        *seed
+    }
+
+    /// Blocks set and remove leaves over a small key space (so keys change again and again);
+    /// after every block, whether the log was folded, the store reopened, or both, the leaves
+    /// read back are the model's.
+    #[test]
+    fn the_leaves_read_back_are_those_committed_whether_folded_reopened_or_still_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
+        let genesis: Vec<LeafChange> = (0..40u8).map(|k| (vec![k, 0], Some(vec![k]))).collect();
+        model.extend(genesis.iter().map(|(k, v)| (k.clone(), v.clone().unwrap())));
+        let mut store = Store::open(dir.path()).unwrap();
+        store.commit(&leaf_block(0, genesis)).unwrap();
+        assert_eq!(store.unfolded(), UnfoldedLeaves::default(), "genesis writes its leaves");
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for height in 1..120u64 {
+            let mut changes = Vec::new();
+            for _ in 0..next(&mut seed) % 12 {
+                // Keys 0..80 with a second byte: before, among and after the stored ones.
+                let key = vec![(next(&mut seed) % 80) as u8, (next(&mut seed) % 2) as u8];
+                let value =
+                    (!next(&mut seed).is_multiple_of(3)).then(|| height.to_le_bytes().to_vec());
+                match &value {
+                    Some(value) => model.insert(key.clone(), value.clone()),
+                    None => model.remove(&key),
+                };
+                changes.push((key, value));
+            }
+            store.commit(&leaf_block(height, changes)).unwrap();
+            match next(&mut seed) % 8 {
+                0 => {
+                    let before = store.unfolded();
+                    assert_eq!(store.fold_leaf_changes().unwrap(), before);
+                    assert_eq!(store.unfolded(), UnfoldedLeaves::default());
+                }
+                1 => {
+                    let unfolded = store.unfolded();
+                    drop(store);
+                    store = Store::open(dir.path()).unwrap();
+                    assert_eq!(store.unfolded(), unfolded, "the log's size is read back");
+                }
+                _ => {}
+            }
+            let expected: Vec<LeafBytes> = model.clone().into_iter().collect();
+            assert_eq!(store.leaves().unwrap(), expected, "after block {height}");
+        }
+    }
+
+    /// A fold is one write: a record applied to `leaves` is deleted from the log in it. Were a
+    /// record applied again (it cannot be), it would write the same values.
+    #[test]
+    fn a_record_of_the_leaf_log_applied_again_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.commit(&leaf_block(0, vec![(b"a".to_vec(), Some(vec![0]))])).unwrap();
+        let one = vec![(b"a".to_vec(), None), (b"b".to_vec(), Some(vec![1]))];
+        store.commit(&leaf_block(1, one.clone())).unwrap();
+        store.commit(&leaf_block(2, vec![(b"b".to_vec(), Some(vec![2]))])).unwrap();
+        let expected = vec![(b"b".to_vec(), vec![2])];
+        assert_eq!(store.leaves().unwrap(), expected);
+        store.fold_leaf_changes().unwrap();
+        assert_eq!(store.leaves().unwrap(), expected);
+        let write = store.db.begin_write().unwrap();
+        let record = encode_leaf_changes(&one).unwrap();
+        write.open_table(LEAF_CHANGES).unwrap().insert(1, record.as_slice()).unwrap();
+        write.open_table(LEAF_CHANGES).unwrap().insert(2, record.as_slice()).unwrap();
+        write.commit().unwrap();
+        // Block 1's record again, in place of block 2's too: the state is block 1's values.
+        assert_eq!(store.leaves().unwrap(), vec![(b"b".to_vec(), vec![1])]);
+        store.fold_leaf_changes().unwrap();
+        assert_eq!(store.leaves().unwrap(), vec![(b"b".to_vec(), vec![1])]);
+    }
+
+    /// A store whose owner never folds (a replay, a tool) still keeps a bounded log: a commit
+    /// folds first when the log holds `UNFOLDED_BLOCKS_MAX` blocks.
+    #[test]
+    fn a_store_whose_owner_never_folds_keeps_its_leaf_log_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.commit(&leaf_block(0, Vec::new())).unwrap();
+        for height in 1..=UNFOLDED_BLOCKS_MAX + 3 {
+            let key = (height % 7).to_le_bytes().to_vec();
+            store
+                .commit(&leaf_block(height, vec![(key, Some(height.to_le_bytes().to_vec()))]))
+                .unwrap();
+            assert!(store.unfolded().blocks <= UNFOLDED_BLOCKS_MAX, "after block {height}");
+        }
+        assert_eq!(store.unfolded().blocks, 3, "folded once, at the bound");
+        assert_eq!(store.leaves().unwrap().len(), 7);
+    }
+
+    /// A data directory written before the leaf log (every leaf in `leaves`, no log table)
+    /// opens as it is, and its next blocks go to the log.
+    #[test]
+    fn a_data_directory_from_before_the_leaf_log_opens_with_its_leaves() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Database::create(dir.path().join(DATABASE_FILE)).unwrap();
+            let write = db.begin_write().unwrap();
+            write.open_table(LEAVES).unwrap().insert(b"a".as_slice(), [1u8].as_slice()).unwrap();
+            write.open_table(LEAVES).unwrap().insert(b"c".as_slice(), [3u8].as_slice()).unwrap();
+            write.open_table(HEADERS).unwrap().insert(0, [0u8].as_slice()).unwrap();
+            write.open_table(META).unwrap().insert("head", 0u64.to_be_bytes().as_slice()).unwrap();
+            write.commit().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.unfolded(), UnfoldedLeaves::default());
+        assert_eq!(
+            store.leaves().unwrap(),
+            vec![(b"a".to_vec(), vec![1]), (b"c".to_vec(), vec![3])]
+        );
+        store
+            .commit(&leaf_block(1, vec![(b"b".to_vec(), Some(vec![2])), (b"c".to_vec(), None)]))
+            .unwrap();
+        assert_eq!(store.unfolded(), UnfoldedLeaves { blocks: 1, leaves: 2 });
+        assert_eq!(
+            store.leaves().unwrap(),
+            vec![(b"a".to_vec(), vec![1]), (b"b".to_vec(), vec![2])]
+        );
+    }
+
+    #[test]
+    fn a_malformed_leaf_log_record_is_a_corrupt_store_not_a_panic() {
+        let good = encode_leaf_changes(&[(b"k".to_vec(), Some(vec![7])), (b"r".to_vec(), None)]);
+        let good = good.unwrap();
+        assert_eq!(decode_leaf_changes(&good).unwrap().len(), 2);
+        for cut in 0..good.len() {
+            assert!(decode_leaf_changes(&good[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(decode_leaf_changes(&longer).is_err());
+        assert!(decode_leaf_changes(&u32::MAX.to_le_bytes()).is_err(), "a huge count");
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let write = store.db.begin_write().unwrap();
+        write.open_table(LEAF_CHANGES).unwrap().insert(5, [9u8, 0, 0, 0, 1].as_slice()).unwrap();
+        write.commit().unwrap();
+        assert!(matches!(store.leaves(), Err(StoreError::Corrupt(m)) if m.contains("record 5")));
     }
 
     #[test]
