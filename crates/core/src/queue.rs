@@ -23,7 +23,7 @@ use crate::{
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
-    table::{ByOwner, Chunked, Owned, Slot, Table, TableIndex, Unordered, component},
+    table::{ByOwner, Chunked, NoIndex, Owned, Slot, Table, TableIndex, Unordered, component},
     vault::{self, Nav, NavBasis},
 };
 use serde::{Deserialize, Serialize};
@@ -300,8 +300,11 @@ component! {
         /// Unserved requests per owner. Read by owner only, iterated only to be encoded or
         /// checked: no key order kept ([`Unordered`]), so a new owner costs no B-tree insert.
         pub active_by_owner: Table<Address, u32, Unordered>,
-        /// Every round, by number.
-        pub rounds: Table<u64, RoundRecord>,
+        /// Every round, by number. Kept in a [`DenseTable`] (a table's entries, encoding and
+        /// leaves): round numbers are sequential and never removed, so a round's record is
+        /// appended to the window, with no hash-map insert (and rehash as the map grows) and no
+        /// B-tree insert of its key.
+        pub rounds: DenseTable<u64, RoundRecord, NoIndex>,
         /// Counters.
         pub globals: Slot<QueueGlobals>,
         /// Shares and count of eligible unserved requests, by request id.

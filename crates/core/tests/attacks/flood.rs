@@ -64,7 +64,7 @@ fn a_flood_of_minimum_requests_costs_one_bounded_round_and_delays_nobody() {
 
     driver.apply(user_address(HONEST), round.clone()).expect("the first round");
     invariants::check(&driver.state).expect("invariants after the bounded round");
-    let first = driver.state.queue.rounds.iter().last().expect("a round").1.clone();
+    let first = driver.state.queue.rounds.iter().next_back().expect("a round").1.clone();
     assert_eq!(first.requests_served, ROUND_REQUESTS_MAX, "the round's cost is bounded");
     assert!(first.stopped_at_bound(), "it stopped at the bound with liquidity left");
     assert!(driver.state.queue.requests.get(&honest).is_some_and(|r| r.is_active()));
