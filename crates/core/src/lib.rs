@@ -20,6 +20,7 @@ pub mod fenwick;
 pub mod governance;
 pub mod ids;
 pub mod invariants;
+pub mod key_set;
 pub mod leaves;
 pub mod ledger;
 pub mod loans;

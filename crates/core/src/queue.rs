@@ -18,12 +18,13 @@ use crate::{
     event::Event,
     fenwick::{Fenwick, Sums},
     ids::{Address, Asset, ProtocolAccount, RequestId},
+    key_set::KeySet,
     ledger::{self, BalanceSlot, LedgerError, Postings, SupplySlot},
     math::{Amount, Rounding},
     qev::{self, QevError, QevGlobals, SealedBid, ServedPart, WaitFees},
     result_codes,
     state::State,
-    table::{ByOwner, Chunked, NoIndex, Owned, Slot, Table, TableIndex, Unordered, component},
+    table::{ByOwner, NoIndex, Owned, Slot, Table, TableIndex, Unordered, component},
     vault::{self, Nav, NavBasis},
 };
 use serde::{Deserialize, Serialize};
@@ -289,14 +290,15 @@ component! {
         /// in a [`DenseTable`] (a table's entries, encoding and leaves): a round's activated
         /// run and served front are neighbours in memory, not records at random buckets.
         pub requests: DenseTable<RequestId, RedemptionRequest, RequestIndex>,
-        /// Requests in their notice period, by (eligible time, id). Its keys are kept in
-        /// [`Chunked`] order: a new request's key is almost always the largest (the notice
-        /// period is the same for all) and activation takes them from the front.
-        pub waiting: Table<(u64, RequestId), (), Chunked>,
-        /// Eligible requests in service order, by `priority_key`. Its keys are kept in
-        /// [`Chunked`] order: an activated request without a bid has the largest key, and a
-        /// round serves from the front.
-        pub eligible: Table<(u128, RequestId), (), Chunked>,
+        /// Requests in their notice period, by (eligible time, id): a [`KeySet`] (a table of
+        /// `()` values kept only as chunked keys): a new request's key is almost always the
+        /// largest (the notice period is the same for all) and activation takes them from the
+        /// front.
+        pub waiting: KeySet<(u64, RequestId)>,
+        /// Eligible requests in service order, by `priority_key`: a [`KeySet`], since an
+        /// activated request without a bid has the largest key, and a round serves from the
+        /// front.
+        pub eligible: KeySet<(u128, RequestId)>,
         /// Unserved requests per owner. Read by owner only, iterated only to be encoded or
         /// checked: no key order kept ([`Unordered`]), so a new owner costs no B-tree insert.
         pub active_by_owner: Table<Address, u32, Unordered>,
