@@ -3,9 +3,10 @@
 //! - [`check`] walks the whole state: tests call it after every transaction; it is not on the
 //!   node's hot path.
 //! - [`check_block`] is the cheap subset the node checks after every block in every build
-//!   (release included): each part reads aggregates, indexes of open loans and silos, or tree
-//!   roots, never every holder or request. A block after which one fails is never committed
-//!   and halts block production (docs/security.md, "Invariants in production").
+//!   (release included): each part reads aggregates, sums the loans table keeps over its open
+//!   loans, silos, or tree roots, never every holder, request or loan. A block after which one
+//!   fails is never committed and halts block production (docs/security.md, "Invariants in
+//!   production"). [`check`] also walks the open loans and compares the books with the walk.
 //!
 //! This file holds the block invariants, [`check`] and the ledger's and vault's checks;
 //! `credit`, `usdai` and `queues` hold the rest of [`check`]'s parts.
@@ -16,8 +17,9 @@ mod usdai;
 
 use crate::{
     event::Event,
-    ids::{Account, Asset, ProtocolAccount, SiloId},
+    ids::{Account, Asset, ProtocolAccount},
     loans::LoanStatus,
+    loans::open_books::OpenLoanSums,
     math::Amount,
     reserve,
     state::State,
@@ -97,9 +99,23 @@ impl std::fmt::Display for Violation {
 
 /// Checks the cheap invariants ([`BlockInvariant::ALL`]); returns the first that fails.
 ///
-/// Cost: O(open loans + silos + reserve and pool reads), independent of the number of
-/// holders and requests, so the node runs it after every block in release builds.
+/// Cost: O(silos + reserve and pool reads), independent of the number of holders, requests
+/// and loans, so the node runs it after every block in release builds: the open loans' sums
+/// come from the loans table's index ([`crate::loans::open_books`]), which every write keeps
+/// exact, and a walk over the open loans is taken only when those sums cannot be read (a loan
+/// whose tranches do not sum to its balance, an `open` table of another size, a sum beyond
+/// 256 bits), to find what is wrong. Every write of a loan goes through its table, so a block
+/// that leaves a book unequal to its loans is caught whichever side it changed; the `open`
+/// table's members (not only their count) and the index against a scan are [`check`]'s.
 pub fn check_block(state: &State) -> Result<(), Violation> {
+    check_block_with(state, indexed_open_loan_sums)
+}
+
+/// [`check_block`] with the open loans' sums from `sums`.
+fn check_block_with(
+    state: &State,
+    sums: fn(&State) -> Result<OpenLoanSums, String>,
+) -> Result<(), Violation> {
     let fail = |invariant, detail: String| Err(Violation { invariant, detail });
     match (reserve::is_fully_backed(state), reserve::backing(state)) {
         (Ok(true), _) => {}
@@ -122,7 +138,7 @@ pub fn check_block(state: &State) -> Result<(), Violation> {
     if let Err(detail) = check_vault(state) {
         return fail(BlockInvariant::VaultPricesOrdered, detail);
     }
-    let sums = match open_loan_sums(state) {
+    let sums = match sums(state) {
         Ok(sums) => sums,
         Err(detail) => return fail(BlockInvariant::SeniorBookEqualsLoans, detail),
     };
@@ -156,15 +172,19 @@ pub fn check_block(state: &State) -> Result<(), Violation> {
     Ok(())
 }
 
-/// Sums over the open loans (active or defaulted), from the open index.
-#[derive(Default)]
-struct OpenLoanSums {
-    senior_principal: Amount,
-    rate: U256,
-    accrued: U256,
-    by_silo: BTreeMap<SiloId, (Amount, Amount)>,
+/// The open loans' sums as the loans table keeps them, read at the state's time; the walk
+/// ([`open_loan_sums`]) when they cannot be read, which then names what is wrong.
+fn indexed_open_loan_sums(state: &State) -> Result<OpenLoanSums, String> {
+    let books = state.loans.loans.index().open_books();
+    if u64::try_from(state.loans.open.len()) == Ok(books.count())
+        && let Some(sums) = books.at(state.now())
+    {
+        return Ok(sums);
+    }
+    open_loan_sums(state)
 }
 
+/// Sums over the open loans (active or defaulted) by walking the `open` table.
 fn open_loan_sums(state: &State) -> Result<OpenLoanSums, String> {
     let now = state.now();
     let mut sums = OpenLoanSums::default();
@@ -253,6 +273,10 @@ fn check_fee_pool_flows(state: &State) -> Result<(), String> {
 /// invariants also shows they hold wherever the full set does.
 pub fn check(state: &State) -> Result<(), String> {
     check_block(state).map_err(|violation| violation.to_string())?;
+    // The same block invariants over a walk of the open loans: the sums [`check_block`] read
+    // from the index are checked against the loans themselves here and in
+    // `check_derived_indexes`.
+    check_block_with(state, open_loan_sums).map_err(|violation| violation.to_string())?;
     check_ledger(state)?;
     check_attestations(state)?;
     crate::receipts::presence::check_invariants(state)?;
@@ -281,7 +305,8 @@ pub fn check_derived_indexes(state: &State) -> Result<(), String> {
     let loans = &state.loans.loans;
     if !loans.index().equals_scan(loans.iter()) {
         return Err(
-            "the loans' index (borrowers, open by silo, in recovery) differs from a scan".into()
+            "the loans' index (borrowers, open by silo, in recovery, open sums) differs from a scan"
+                .into()
         );
     }
     let deposits = &state.reserve.queued_deposits;

@@ -68,6 +68,14 @@ pub trait TableIndex<K, V>: Default + Clone + std::fmt::Debug {
     fn add(&mut self, key: &K, projection: Self::Projection);
     /// An entry with this projection is going (or its projection is changing from this one).
     fn remove(&mut self, key: &K, projection: Self::Projection);
+    /// An entry's projection changed from `before` to `after` (they differ). By default the
+    /// entry goes and comes back; an index whose parts change at different rates (a loan's
+    /// senior position at every payment, its borrower never) overrides it to move only the
+    /// parts that changed.
+    fn replace(&mut self, key: &K, before: Self::Projection, after: Self::Projection) {
+        self.remove(key, before);
+        self.add(key, after);
+    }
     /// The index of a whole table at once (a decoded one), from its entries in key order.
     fn rebuilt<'a>(entries: impl Iterator<Item = (&'a K, &'a V)>) -> Self
     where
@@ -575,8 +583,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
     /// when the projection did not change: most writes leave an owner as it was).
     fn reindex(index: &mut I, key: &K, before: I::Projection, after: I::Projection) {
         if before != after {
-            index.remove(key, before);
-            index.add(key, after);
+            index.replace(key, before, after);
         }
     }
 

@@ -18,6 +18,7 @@
 mod covenants;
 mod liquidation;
 mod marks;
+pub mod open_books;
 mod origination;
 mod payment;
 pub mod residual;
@@ -55,6 +56,7 @@ use crate::{
     vault::{self, SeniorAccrual},
 };
 use alloy_primitives::U256;
+use open_books::{OpenLoanBooks, OpenPosition};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -445,7 +447,8 @@ impl Loan {
 /// them, kept by every write, rollback and decoding, not encoded, not a leaf): each borrower's
 /// loans, each silo's open loans and the loans in recovery. A read of one of these visits its
 /// own loans, whatever else the book holds (`GET /v1/loans?borrower=`, `GET /v1/silos/{id}`,
-/// `GET /v1/recoveries`).
+/// `GET /v1/recoveries`); and the sums over the open loans the vault's and the silos' books
+/// must equal, which the node's per-block invariant check reads instead of walking the loans.
 #[derive(Clone, Debug, Default)]
 pub struct LoanIndex {
     /// Each borrower's loans.
@@ -454,15 +457,19 @@ pub struct LoanIndex {
     open_by_silo: BTreeSet<(SiloId, LoanId)>,
     /// The loans that defaulted (defaulted or settled since): what recoveries are counted over.
     in_recovery: BTreeSet<LoanId>,
+    /// Sums over the open loans: principal by tranche and silo, senior accrual.
+    open_books: OpenLoanBooks,
 }
 
-/// What [`LoanIndex`] keeps of a loan: its borrower, its silo while it is open, and whether it
-/// has defaulted. Changes only when a loan opens, defaults or closes.
+/// What [`LoanIndex`] keeps of a loan: its borrower, its silo while it is open, whether it
+/// has defaulted, and its open position. The first three change only when a loan opens,
+/// defaults or closes; the position at every payment, so [`LoanIndex`] moves only what changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LoanProjection {
     borrower: Address,
     open_in: Option<SiloId>,
     in_recovery: bool,
+    position: Option<OpenPosition>,
 }
 
 impl LoanProjection {
@@ -472,6 +479,7 @@ impl LoanProjection {
             borrower: loan.borrower,
             open_in: open.then_some(loan.silo),
             in_recovery: loan.defaulted_at.is_some(),
+            position: OpenPosition::of(loan),
         }
     }
 }
@@ -502,13 +510,22 @@ impl LoanIndex {
         self.in_recovery.range(from..).copied()
     }
 
+    /// The sums over the open loans.
+    pub fn open_books(&self) -> &OpenLoanBooks {
+        &self.open_books
+    }
+
     /// Whether the index holds exactly what a scan of `loans` gives.
     pub fn equals_scan<'a>(&self, loans: impl Iterator<Item = (&'a LoanId, &'a Loan)>) -> bool {
         let loans: Vec<(&LoanId, &Loan)> = loans.collect();
         let mut open_by_silo = BTreeSet::new();
         let mut in_recovery = BTreeSet::new();
+        let mut open_books = OpenLoanBooks::default();
         for &(&id, loan) in &loans {
             let projection = LoanProjection::of(loan);
+            if let Some(position) = &projection.position {
+                open_books.add(position);
+            }
             if let Some(silo) = projection.open_in {
                 open_by_silo.insert((silo, id));
             }
@@ -519,6 +536,7 @@ impl LoanIndex {
         self.by_borrower.equals_scan(loans.into_iter())
             && open_by_silo == self.open_by_silo
             && in_recovery == self.in_recovery
+            && open_books.same_sums(&self.open_books)
     }
 }
 
@@ -538,6 +556,9 @@ impl TableIndex<LoanId, Loan> for LoanIndex {
         if projection.in_recovery {
             self.in_recovery.insert(*id);
         }
+        if let Some(position) = &projection.position {
+            self.open_books.add(position);
+        }
     }
 
     fn remove(&mut self, id: &LoanId, projection: LoanProjection) {
@@ -547,6 +568,26 @@ impl TableIndex<LoanId, Loan> for LoanIndex {
         }
         if projection.in_recovery {
             self.in_recovery.remove(id);
+        }
+        if let Some(position) = &projection.position {
+            self.open_books.remove(position);
+        }
+    }
+
+    fn replace(&mut self, id: &LoanId, before: LoanProjection, after: LoanProjection) {
+        // A payment moves only the position: the borrower's and silo's sets stay as they are.
+        let LoanProjection { borrower, open_in, in_recovery, position } = before;
+        if (borrower, open_in, in_recovery) != (after.borrower, after.open_in, after.in_recovery) {
+            let keys =
+                |projection: &LoanProjection| LoanProjection { position: None, ..*projection };
+            self.remove(id, keys(&before));
+            self.add(id, keys(&after));
+        }
+        if let Some(position) = &position {
+            self.open_books.remove(position);
+        }
+        if let Some(position) = &after.position {
+            self.open_books.add(position);
         }
     }
 
