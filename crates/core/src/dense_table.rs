@@ -28,10 +28,10 @@
 
 use crate::leaves::LeafTable;
 use crate::table::{
-    Component, Journaled, LeafKey, LeafValue, LeafVisitor, LeafVisitorMut, TableIndex,
+    Component, Journaled, LeafKey, LeafValue, LeafVisitor, LeafVisitorMut, TableIndex, TouchedKeys,
 };
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 
 /// A key that is a position on a line: its order is the order of its positions.
@@ -99,7 +99,7 @@ pub struct DenseTable<K, V, I: TableIndex<K, V>> {
     /// A slot of the window was emptied since the last tidy.
     emptied: bool,
     /// Keys written by committed writes since the last `take_touched`, when tracking.
-    touched: Option<BTreeSet<K>>,
+    touched: TouchedKeys<K>,
     /// The derived index of the entries (not encoded, not compared).
     index: I,
 }
@@ -114,7 +114,7 @@ impl<K, V, I: TableIndex<K, V>> Default for DenseTable<K, V, I> {
             undo: Vec::new(),
             generation: 1,
             emptied: false,
-            touched: None,
+            touched: TouchedKeys::default(),
             index: I::default(),
         }
     }
@@ -469,15 +469,12 @@ impl<K: DenseKey, V: Clone, I: TableIndex<K, V>> DenseTable<K, V, I> {
     /// Starts recording the keys every committed write touches, from now on
     /// (`Table::track_changes`).
     pub fn track_changes(&mut self) {
-        self.touched = Some(BTreeSet::new());
+        self.touched.track();
     }
 
     /// The keys touched by committed writes since the last call, in key order.
     pub fn take_touched(&mut self) -> Vec<K> {
-        match &mut self.touched {
-            Some(touched) => std::mem::take(touched).into_iter().collect(),
-            None => Vec::new(),
-        }
+        self.touched.take()
     }
 
     /// Sets (`Some`) or removes (`None`) `key` outside any transaction (`Table::overwrite`).
@@ -546,10 +543,7 @@ impl<K: DenseKey, V: Clone, I: TableIndex<K, V>> Journaled for DenseTable<K, V, 
     #[inline]
     fn commit(&mut self) {
         if !self.undo.is_empty() {
-            match &mut self.touched {
-                Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
-                None => self.undo.clear(),
-            }
+            self.touched.commit(&mut self.undo);
             self.generation += 1;
         }
         if self.emptied {

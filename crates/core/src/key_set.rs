@@ -23,9 +23,9 @@
 
 use crate::chunked_keys::ChunkedKeys;
 use crate::leaves::LeafTable;
-use crate::table::{Component, Journaled, LeafKey, LeafVisitor, LeafVisitorMut};
+use crate::table::{Component, Journaled, LeafKey, LeafVisitor, LeafVisitorMut, TouchedKeys};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::RangeBounds;
 
 /// A journaled ordered set of keys, read and written as a table of `()` values (see the module
@@ -37,12 +37,12 @@ pub struct KeySet<K> {
     /// Each key written in the current transaction, with whether it was present before.
     undo: Vec<(K, bool)>,
     /// Keys written since the last `take_touched`, when change tracking is on.
-    touched: Option<BTreeSet<K>>,
+    touched: TouchedKeys<K>,
 }
 
 impl<K> Default for KeySet<K> {
     fn default() -> Self {
-        KeySet { keys: ChunkedKeys::default(), undo: Vec::new(), touched: None }
+        KeySet { keys: ChunkedKeys::default(), undo: Vec::new(), touched: TouchedKeys::default() }
     }
 }
 
@@ -120,15 +120,12 @@ impl<K: Ord + Clone> KeySet<K> {
     /// Starts recording the keys every committed write touches, from now on
     /// (`Table::track_changes`).
     pub fn track_changes(&mut self) {
-        self.touched = Some(BTreeSet::new());
+        self.touched.track();
     }
 
     /// The keys touched by committed writes since the last call, in key order.
     pub fn take_touched(&mut self) -> Vec<K> {
-        match &mut self.touched {
-            Some(touched) => std::mem::take(touched).into_iter().collect(),
-            None => Vec::new(),
-        }
+        self.touched.take()
     }
 
     /// Adds (`Some`) or removes (`None`) `key` outside any transaction (`Table::overwrite`).
@@ -144,10 +141,7 @@ impl<K: Ord + Clone> Journaled for KeySet<K> {
         if self.undo.is_empty() {
             return;
         }
-        match &mut self.touched {
-            Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
-            None => self.undo.clear(),
-        }
+        self.touched.commit(&mut self.undo);
     }
 
     fn rollback(&mut self) {
@@ -179,7 +173,7 @@ impl<'de, K: Deserialize<'de> + Ord + Clone> Deserialize<'de> for KeySet<K> {
         for (key, ()) in entries {
             keys.insert(key);
         }
-        Ok(KeySet { keys, undo: Vec::new(), touched: None })
+        Ok(KeySet { keys, undo: Vec::new(), touched: TouchedKeys::default() })
     }
 }
 

@@ -466,9 +466,46 @@ pub struct Table<K, V, I: TableIndex<K, V> = NoIndex> {
     /// journaled by the current transaction.
     generation: u64,
     /// Keys written since the last `take_touched`, when change tracking is on.
-    touched: Option<BTreeSet<K>>,
+    touched: TouchedKeys<K>,
     /// The derived index of the entries (not encoded, not compared).
     index: I,
+}
+
+/// The keys a journaled table's committed writes touched since they were last taken, once
+/// change tracking is on (for incremental commitments and persistence; off by default, so
+/// tests and benchmarks do not pay for it). Shared by every table kind ([`Table`],
+/// `DenseTable`, `KeySet`, the Fenwick node store) so they report touched keys alike.
+#[derive(Clone, Debug)]
+pub(crate) struct TouchedKeys<K>(Option<BTreeSet<K>>);
+
+impl<K> Default for TouchedKeys<K> {
+    fn default() -> Self {
+        TouchedKeys(None)
+    }
+}
+
+impl<K: Ord> TouchedKeys<K> {
+    /// Starts recording, from now on: keys touched before are forgotten.
+    pub(crate) fn track(&mut self) {
+        self.0 = Some(BTreeSet::new());
+    }
+
+    /// Empties a committed transaction's undo log, recording its keys when tracking.
+    #[inline]
+    pub(crate) fn commit<V>(&mut self, undo: &mut Vec<(K, V)>) {
+        match &mut self.0 {
+            Some(touched) => touched.extend(undo.drain(..).map(|(key, _)| key)),
+            None => undo.clear(),
+        }
+    }
+
+    /// The keys recorded since the last call, in key order.
+    pub(crate) fn take(&mut self) -> Vec<K> {
+        match &mut self.0 {
+            Some(touched) => std::mem::take(touched).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
 }
 
 impl<K, V, I: TableIndex<K, V>> Default for Table<K, V, I> {
@@ -478,7 +515,7 @@ impl<K, V, I: TableIndex<K, V>> Default for Table<K, V, I> {
             order: I::Order::default(),
             undo: Vec::new(),
             generation: 1,
-            touched: None,
+            touched: TouchedKeys::default(),
             index: I::default(),
         }
     }
@@ -747,15 +784,12 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
     /// and persistence), from now on: keys touched before are forgotten. Off by default: tests
     /// and benchmarks do not pay for it.
     pub fn track_changes(&mut self) {
-        self.touched = Some(BTreeSet::new());
+        self.touched.track();
     }
 
     /// Forgets a non-empty undo log, noting its keys as touched when tracking changes.
     fn commit_writes(&mut self) {
-        match &mut self.touched {
-            Some(touched) => touched.extend(self.undo.drain(..).map(|(key, _)| key)),
-            None => self.undo.clear(),
-        }
+        self.touched.commit(&mut self.undo);
         self.generation += 1;
     }
 
@@ -771,10 +805,7 @@ impl<K: Ord + Hash + Clone, V: Clone, I: TableIndex<K, V>> Table<K, V, I> {
 
     /// The keys touched by committed writes since the last call, in key order.
     pub fn take_touched(&mut self) -> Vec<K> {
-        match &mut self.touched {
-            Some(touched) => std::mem::take(touched).into_iter().collect(),
-            None => Vec::new(),
-        }
+        self.touched.take()
     }
 }
 
@@ -915,7 +946,7 @@ where
             order,
             undo: Vec::new(),
             generation: 1,
-            touched: None,
+            touched: TouchedKeys::default(),
             index,
         })
     }

@@ -25,9 +25,10 @@
 
 use super::{CAPACITY_MAX, Sums};
 use crate::leaves::LeafTable;
+use crate::table::TouchedKeys;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::hash_map::Entry as HashEntry;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 /// Nodes outside every window, by index. Never iterated in its own order (entries are sorted
 /// when listed), so the determinism rule against hash maps does not apply.
@@ -124,7 +125,7 @@ pub struct Nodes {
     /// Bit `l`: level `l` was written since the last commit or rollback (to be tidied).
     written_levels: u64,
     /// Indices written by committed writes since the last `take_touched`, when tracking.
-    touched: Option<BTreeSet<u64>>,
+    touched: TouchedKeys<u64>,
 }
 
 impl Nodes {
@@ -493,15 +494,12 @@ impl Nodes {
     /// Starts recording the indices committed writes touch, from now on (see
     /// `Table::track_changes`).
     pub fn track_changes(&mut self) {
-        self.touched = Some(BTreeSet::new());
+        self.touched.track();
     }
 
     /// The indices touched by committed writes since the last call, in index order.
     pub fn take_touched(&mut self) -> Vec<u64> {
-        match &mut self.touched {
-            Some(touched) => std::mem::take(touched).into_iter().collect(),
-            None => Vec::new(),
-        }
+        self.touched.take()
     }
 
     /// Sets (`Some`, zero meaning absent) or removes (`None`) node `index` outside any
@@ -568,10 +566,7 @@ impl crate::table::Journaled for Nodes {
         if self.undo.is_empty() {
             return;
         }
-        match &mut self.touched {
-            Some(touched) => touched.extend(self.undo.drain(..).map(|(index, _)| index)),
-            None => self.undo.clear(),
-        }
+        self.touched.commit(&mut self.undo);
         if self.written_levels != 0 {
             self.tidy();
         }
